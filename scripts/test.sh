@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole suite, twice: on SQLite, then on the PostgreSQL server of this machine (a throwaway
+# database per run). In CI (CI=true) PostgreSQL and Redis must be reachable; locally a missing
+# PostgreSQL skips that second pass with a warning.
+set -uo pipefail
+PY=.venv/bin/python
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
+workers=${PYTEST_WORKERS:-2}
+status=0
+
+echo "== lint (ruff, import contracts)"
+.venv/bin/ruff check src tests bench || status=1
+.venv/bin/lint-imports --no-cache >/dev/null || { .venv/bin/lint-imports --no-cache; status=1; }
+
+echo "== tests on SQLite"
+DATABASE_URL="sqlite:///$(mktemp -d)/aftersales.sqlite3" \
+  $PY -m pytest -n "$workers" --dist loadgroup "$@" || status=1
+
+if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || $PY - <<'PYEOF' 2>/dev/null
+import psycopg, sys
+psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=3).close()
+PYEOF
+then
+  db="aftersales_ci_$$_$(date +%s)"
+  echo "== tests on PostgreSQL (database test_${db}, created and dropped by the run)"
+  DATABASE_URL="$PG_URL/$db" $PY -m pytest -n "$workers" --dist loadgroup -m "not browser" "$@" || status=1
+else
+  if [ "${CI:-}" = "true" ]; then
+    echo "PostgreSQL is not reachable on 127.0.0.1:5432: CI must run the suite on it" >&2
+    status=1
+  else
+    echo "WARNING: PostgreSQL not reachable on 127.0.0.1:5432: skipped the PostgreSQL pass" >&2
+  fi
+fi
+exit $status

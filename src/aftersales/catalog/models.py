@@ -1,0 +1,197 @@
+"""Stores (marketplace accounts), products, customers, orders, shipments.
+
+Every record that comes from a platform carries its (store, external id) identity so that
+connectors can upsert idempotently."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from aftersales.core.crypto import EncryptedJSONField
+from aftersales.core.models import TimeStampedModel
+from aftersales.core.money import AMOUNT_DIGITS, AMOUNT_PLACES
+
+
+class Platform(models.TextChoices):
+    AMAZON = "amazon", "Amazon"
+    EBAY = "ebay", "eBay"
+    SHOPEE = "shopee", "Shopee"
+    ALIEXPRESS = "aliexpress", "AliExpress"
+    TIKTOK = "tiktok", "TikTok Shop"
+    WISH = "wish", "Wish"
+    SHOPIFY = "shopify", "Shopify"
+    EMAIL = "email", _("Email")
+    WHATSAPP = "whatsapp", "WhatsApp"
+    FACEBOOK = "facebook", "Facebook Messenger"
+
+
+class Store(TimeStampedModel):
+    """One marketplace account (or mailbox) of the seller."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="stores")
+    name = models.CharField(max_length=120)
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    site = models.CharField(max_length=40, blank=True, help_text="Marketplace/site code, e.g. amazon.de, shopee.br")
+    external_id = models.CharField(max_length=120, blank=True, help_text="Seller id on the platform")
+    default_language = models.CharField(max_length=10, default="en")
+    timezone = models.CharField(max_length=64, default="UTC")
+    currency = models.CharField(max_length=3, default="USD")
+    credentials = EncryptedJSONField(blank=True, default=dict)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="store_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_platform_display()} {self.site})".strip()
+
+
+class CustomerTier(models.TextChoices):
+    VIP = "vip", _("VIP")
+    REGULAR = "regular", _("Regular")
+    NEW = "new", _("New")
+    AT_RISK = "at_risk", _("At risk")
+
+
+class Customer(TimeStampedModel):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="customers")
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    country = CountryField(blank=True)
+    preferred_language = models.CharField(max_length=10, blank=True)
+    tier = models.CharField(max_length=10, choices=CustomerTier.choices, default=CustomerTier.NEW)
+    lifetime_value_amount = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, default=Decimal("0")
+    )
+    lifetime_value_currency = models.CharField(max_length=3, default="USD")
+    order_count = models.PositiveIntegerField(default=0)
+    return_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "email"], name="customer_org_email")]
+
+    def __str__(self) -> str:
+        return self.name or self.email or f"customer {self.pk}"
+
+
+class CustomerIdentity(TimeStampedModel):
+    """The buyer's id on one store (Amazon buyer id, eBay username, e-mail address...)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="identities")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="customer_identities")
+    external_id = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "external_id"], name="customer_identity_unique"),
+        ]
+
+
+class ProductCategory(models.TextChoices):
+    PHONES = "phones", _("Phones")
+    COMPUTERS = "computers", _("Computers and tablets")
+    CONSUMER_ELECTRONICS = "consumer_electronics", _("Consumer electronics")
+    ELECTRONIC_ACCESSORIES = "electronic_accessories", _("Electronic accessories")
+    APPAREL = "apparel", _("Apparel")
+    SHOES = "shoes", _("Shoes")
+    HOME = "home", _("Home and kitchen")
+    BEAUTY = "beauty", _("Beauty")
+    TOYS = "toys", _("Toys")
+    SPORTS = "sports", _("Sports and outdoors")
+    OTHER = "other", _("Other")
+
+
+THREE_C_CATEGORIES = frozenset(
+    {
+        ProductCategory.PHONES,
+        ProductCategory.COMPUTERS,
+        ProductCategory.CONSUMER_ELECTRONICS,
+        ProductCategory.ELECTRONIC_ACCESSORIES,
+    }
+)
+
+
+class ValueTier(models.TextChoices):
+    HIGH = "high", _("High value")
+    MID = "mid", _("Mid value")
+    LOW = "low", _("Low value")
+
+
+class Product(TimeStampedModel):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="products")
+    sku = models.CharField(max_length=80)
+    title = models.CharField(max_length=300)
+    category = models.CharField(max_length=30, choices=ProductCategory.choices, default=ProductCategory.OTHER)
+    price_amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES)
+    price_currency = models.CharField(max_length=3, default="USD")
+    value_tier = models.CharField(max_length=4, choices=ValueTier.choices, default=ValueTier.LOW)
+    warranty_months = models.PositiveSmallIntegerField(default=12)
+    is_serialised = models.BooleanField(default=False, help_text="Tracked by serial number / IMEI")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "sku"], name="product_unique_sku")]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.title}"
+
+
+class Order(TimeStampedModel):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="orders")
+    store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="orders")
+    external_id = models.CharField(max_length=120, help_text="Order number on the platform")
+    customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders")
+    placed_at = models.DateTimeField()
+    status = models.CharField(max_length=40, blank=True)
+    total_amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+    ship_country = CountryField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "external_id"], name="order_unique_external_id")]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_lines")
+    sku = models.CharField(max_length=80)
+    title = models.CharField(max_length=300, blank=True)
+    quantity = models.PositiveIntegerField(default=1)
+    unit_price_amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES)
+    currency = models.CharField(max_length=3, default="USD")
+
+    class Meta:
+        indexes = [models.Index(fields=["sku"], name="orderline_sku")]
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price_amount * self.quantity
+
+
+class Shipment(TimeStampedModel):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="shipments")
+    carrier = models.CharField(max_length=80)
+    tracking_number = models.CharField(max_length=80)
+    status = models.CharField(max_length=40, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tracking_number"], name="shipment_tracking")]
+
+
+class TrackingEvent(models.Model):
+    shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    status = models.CharField(max_length=40)
+    location = models.CharField(max_length=200, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at"]

@@ -1,0 +1,30 @@
+"""Connectors by platform, imported lazily so that an unused integration costs nothing."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .base import Connector, ConnectorError
+
+_CONNECTORS: dict[str, str] = {
+    "email": "aftersales.channels.connectors.email.connector:EmailConnector",
+}
+_instances: dict[str, Connector] = {}
+
+
+def available_platforms() -> list[str]:
+    return sorted(_CONNECTORS)
+
+
+def get_connector(platform: str) -> Connector:
+    if platform not in _instances:
+        path = _CONNECTORS.get(platform)
+        if path is None:
+            raise ConnectorError(
+                f"no connector for platform {platform!r} is installed yet "
+                f"(available: {', '.join(available_platforms())})",
+                permanent=True,
+            )
+        module_name, _, cls_name = path.partition(":")
+        _instances[platform] = getattr(import_module(module_name), cls_name)()
+    return _instances[platform]

@@ -1,0 +1,70 @@
+"""Encryption at rest for secrets (store credentials, API keys of providers).
+
+Keys come from settings.FIELD_ENCRYPTION_KEYS (Fernet keys, newest first). When none is set the
+key is derived from SECRET_KEY with HKDF so a single-machine install works out of the box; a
+production deployment sets its own keys. MultiFernet decrypts with any listed key and
+`rotate()` re-encrypts with the first one (see `aftersales rotate_credentials`)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from functools import lru_cache
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.db import models
+
+
+def _derived_key(secret: str) -> bytes:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"aftersales-field-encryption", info=b"v1")
+    return base64.urlsafe_b64encode(hkdf.derive(secret.encode()))
+
+
+@lru_cache(maxsize=4)
+def _fernet(keys: tuple[str, ...], secret: str) -> MultiFernet:
+    material = [k.encode() for k in keys] or [_derived_key(secret)]
+    return MultiFernet([Fernet(k) for k in material])
+
+
+def fernet() -> MultiFernet:
+    return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS), settings.SECRET_KEY)
+
+
+def encrypt_json(value: Any) -> str:
+    return fernet().encrypt(json.dumps(value, sort_keys=True).encode()).decode()
+
+
+def decrypt_json(token: str) -> Any:
+    try:
+        return json.loads(fernet().decrypt(token.encode()))
+    except InvalidToken as exc:
+        raise ValueError("cannot decrypt: key not in FIELD_ENCRYPTION_KEYS") from exc
+
+
+def rotate(token: str) -> str:
+    return fernet().rotate(token.encode()).decode()
+
+
+class EncryptedJSONField(models.TextField):
+    """A JSON value stored as a Fernet token. Never queryable by content, by design."""
+
+    description = "Encrypted JSON"
+
+    def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
+        if value is None or value == "":
+            return {}
+        return decrypt_json(value)
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("gAAAA"):
+            return decrypt_json(value)
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return encrypt_json(value)

@@ -1,0 +1,42 @@
+"""Domain events published after commit.
+
+Services build a frozen dataclass event and call `publish(event)`. Subscribers are registered in
+code (`subscribe(EventType, handler)`) from an app's `ready()`; they run only once the surrounding
+transaction has committed, so a rolled-back write never notifies anyone. Handlers should enqueue
+background tasks rather than do slow work inline. No Django signals carry business logic."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Any], None]
+_subscribers: dict[type, list[Handler]] = defaultdict(list)
+
+
+def subscribe(event_type: type, handler: Handler) -> None:
+    if handler not in _subscribers[event_type]:
+        _subscribers[event_type].append(handler)
+
+
+def publish(event: object) -> None:
+    """Deliver `event` to its subscribers after the current transaction commits."""
+    for handler in list(_subscribers.get(type(event), ())):
+        transaction.on_commit(_safe(handler, event), robust=True)
+
+
+def _safe(handler: Handler, event: object) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            handler(event)
+        except Exception:  # a failing subscriber must not break the others
+            logger.exception("event handler failed", extra={"event": type(event).__name__})
+            raise
+
+    return run

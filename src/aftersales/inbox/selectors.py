@@ -1,0 +1,386 @@
+"""Reads of the inbox: the filtered, scoped, cursor-paginated ticket list, ticket detail with its
+timeline, and the customer's history across stores.
+
+`parse_ticket_filters` is the single validator of inbox filters: the API and the web UI both use
+it, so both reject the same unknown names and invalid values with the same messages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils.dateparse import parse_datetime
+
+from aftersales.accounts.permissions import check_ticket, ticket_scope_q
+from aftersales.catalog.models import CustomerTier, Order, OrderLine, Platform
+from aftersales.core.errors import NotFound, ValidationFailed
+
+from .models import Message, MessageDirection, SavedView, Ticket, TicketEvent
+from .workflow import StatusCategory, TicketCategory, TicketStatus, Urgency
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 25
+SORTS = {
+    "-updated_at": ("-updated_at", "-id"),
+    "updated_at": ("updated_at", "id"),
+    "-created_at": ("-created_at", "-id"),
+    "created_at": ("created_at", "id"),
+    "-last_customer_message_at": ("-last_customer_message_at", "-id"),
+}
+
+
+@dataclass(frozen=True)
+class TicketFilters:
+    platform: tuple[str, ...] = ()
+    store: tuple[int, ...] = ()
+    status: tuple[str, ...] = ()
+    status_category: tuple[str, ...] = ()
+    urgency: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    customer_tier: tuple[str, ...] = ()
+    language: tuple[str, ...] = ()
+    sku: str = ""
+    assignee: str = ""  # "me", "none" or a user id
+    team: int | None = None
+    tag: str = ""
+    unreplied: bool | None = None
+    high_priority: bool | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    q: str = ""
+    customer: int | None = None
+
+    def as_query(self) -> dict[str, str]:
+        """Back to query-string form (for links and saved views)."""
+        out: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value in ((), "", None):
+                continue
+            if isinstance(value, tuple):
+                out[f.name] = ",".join(str(v) for v in value)
+            elif isinstance(value, bool):
+                out[f.name] = "true" if value else "false"
+            elif isinstance(value, datetime):
+                out[f.name] = value.isoformat()
+            else:
+                out[f.name] = str(value)
+        return out
+
+
+FILTER_NAMES = frozenset(f.name for f in fields(TicketFilters))
+_CHOICES: dict[str, frozenset[str]] = {
+    "platform": frozenset(Platform.values),
+    "status": frozenset(TicketStatus.values),
+    "status_category": frozenset(StatusCategory.values),
+    "urgency": frozenset(Urgency.values),
+    "category": frozenset(TicketCategory.values),
+    "customer_tier": frozenset(CustomerTier.values),
+}
+PAGINATION_NAMES = frozenset({"cursor", "limit", "sort", "view"})
+
+
+def parse_ticket_filters(params: Mapping[str, Any], *, allow: frozenset[str] = PAGINATION_NAMES) -> TicketFilters:
+    """Validate raw query parameters. Unknown names and bad values raise ValidationFailed naming
+    the field. Multi-valued filters take comma-separated values (platform=amazon,ebay)."""
+    unknown = sorted(set(params) - FILTER_NAMES - allow)
+    if unknown:
+        raise ValidationFailed(
+            f"unknown filter {unknown[0]!r}; known filters: {', '.join(sorted(FILTER_NAMES))}", field=unknown[0]
+        )
+    values: dict[str, Any] = {}
+    for name, raw in params.items():
+        if name not in FILTER_NAMES or raw is None:
+            continue
+        text = ",".join(raw) if isinstance(raw, list | tuple) else str(raw)
+        text = text.strip()
+        if text == "":
+            continue
+        if name in _CHOICES:
+            items = tuple(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
+            bad = [v for v in items if v not in _CHOICES[name]]
+            if bad:
+                raise ValidationFailed(
+                    f"invalid value {bad[0]!r} for {name}; expected one of {', '.join(sorted(_CHOICES[name]))}",
+                    field=name,
+                )
+            values[name] = items
+        elif name == "language":
+            items = tuple(dict.fromkeys(v.strip().lower() for v in text.split(",") if v.strip()))
+            if any(len(v) > 10 or not v.replace("-", "").isalpha() for v in items):
+                raise ValidationFailed("language takes language codes such as en, de, zh-hans", field=name)
+            values[name] = items
+        elif name == "store":
+            values[name] = tuple(_int(v, name) for v in text.split(",") if v.strip())
+        elif name in {"team", "customer"}:
+            values[name] = _int(text, name)
+        elif name == "assignee":
+            if text not in {"me", "none"}:
+                _int(text, name)
+            values[name] = text
+        elif name in {"unreplied", "high_priority"}:
+            lowered = text.lower()
+            if lowered not in {"true", "false", "1", "0", "yes", "no"}:
+                raise ValidationFailed(f"{name} must be true or false", field=name)
+            values[name] = lowered in {"true", "1", "yes"}
+        elif name.endswith(("_after", "_before")):
+            parsed = parse_datetime(text) if "T" in text or " " in text else parse_datetime(text + "T00:00:00+00:00")
+            if parsed is None:
+                raise ValidationFailed(f"{name} must be an ISO 8601 date or date-time", field=name)
+            if parsed.tzinfo is None:
+                raise ValidationFailed(f"{name} needs a time zone offset (e.g. 2026-11-11T00:00:00+08:00)", field=name)
+            values[name] = parsed
+        elif name in {"q", "sku", "tag"}:
+            if len(text) > 200:
+                raise ValidationFailed(f"{name} is longer than 200 characters", field=name)
+            values[name] = text
+    return TicketFilters(**values)
+
+
+def _int(text: str, name: str) -> int:
+    try:
+        value = int(text)
+    except (TypeError, ValueError):
+        raise ValidationFailed(f"{name} must be an integer id", field=name) from None
+    if value <= 0 or value > 2**62:
+        raise ValidationFailed(f"{name} must be a positive integer id", field=name)
+    return value
+
+
+def tickets_visible(user: Any) -> QuerySet[Ticket]:
+    return Ticket.objects.filter(ticket_scope_q(user))
+
+
+def ticket_queryset(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
+    qs = tickets_visible(user).filter(merged_into__isnull=True)
+    f = filters
+    if f.platform:
+        qs = qs.filter(platform__in=f.platform)
+    if f.store:
+        qs = qs.filter(store_id__in=f.store)
+    if f.status:
+        qs = qs.filter(status__in=f.status)
+    if f.status_category:
+        qs = qs.filter(status_category__in=f.status_category)
+    if f.urgency:
+        qs = qs.filter(urgency__in=f.urgency)
+    if f.category:
+        qs = qs.filter(category__in=f.category)
+    if f.customer_tier:
+        qs = qs.filter(customer_tier__in=f.customer_tier)
+    if f.language:
+        qs = qs.filter(language__in=f.language)
+    if f.sku:
+        qs = qs.filter(Exists(OrderLine.objects.filter(order_id=OuterRef("order_id"), sku=f.sku)))
+    if f.assignee == "me":
+        qs = qs.filter(assignee_id=user.pk)
+    elif f.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif f.assignee:
+        qs = qs.filter(assignee_id=int(f.assignee))
+    if f.team is not None:
+        qs = qs.filter(team_id=f.team)
+    if f.customer is not None:
+        qs = qs.filter(customer_id=f.customer)
+    if f.tag:
+        qs = qs.filter(tags__name=f.tag.lower())
+    if f.unreplied is not None:
+        qs = qs.filter(is_unreplied=f.unreplied)
+    if f.high_priority is not None:
+        qs = qs.filter(is_high_priority=f.high_priority)
+    if f.created_after:
+        qs = qs.filter(created_at__gte=f.created_after)
+    if f.created_before:
+        qs = qs.filter(created_at__lt=f.created_before)
+    if f.updated_after:
+        qs = qs.filter(updated_at__gte=f.updated_after)
+    if f.updated_before:
+        qs = qs.filter(updated_at__lt=f.updated_before)
+    if f.q:
+        qs = qs.filter(_text_q(f.q))
+    return qs
+
+
+def _text_q(text: str) -> Q:
+    q = Q(subject__icontains=text) | Q(customer__name__icontains=text) | Q(customer__email__iexact=text)
+    if text.lstrip("#").isdigit():
+        q |= Q(pk=int(text.lstrip("#")))
+    q |= Q(Exists(Order.objects.filter(pk=OuterRef("order_id"), external_id=text)))
+    q |= Q(Exists(Message.objects.filter(ticket_id=OuterRef("pk"), body__icontains=text)))
+    return q
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    tickets: list[Ticket]
+    next_cursor: str | None
+    limit: int
+    sort: str
+
+
+def _encode_cursor(ticket: Ticket, sort: str) -> str:
+    key = SORTS[sort][0].lstrip("-")
+    value = getattr(ticket, key)
+    raw = json.dumps([value.isoformat() if value else None, ticket.pk, sort])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, sort: str) -> tuple[datetime | None, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value, pk, cursor_sort = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        at = parse_datetime(value) if value else None
+        if cursor_sort != sort or not isinstance(pk, int) or (value and at is None):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
+        raise ValidationFailed(
+            "invalid cursor (it must come from a previous page with the same sort)", field="cursor"
+        ) from None
+    return at, pk
+
+
+def parse_page_params(limit: Any, sort: Any) -> tuple[int, str]:
+    sort = sort or "-updated_at"
+    if sort not in SORTS:
+        raise ValidationFailed(f"invalid sort {sort!r}; expected one of {', '.join(SORTS)}", field="sort")
+    if limit in (None, ""):
+        return DEFAULT_PAGE_SIZE, sort
+    try:
+        value = int(limit)
+    except (TypeError, ValueError):
+        raise ValidationFailed("limit must be an integer", field="limit") from None
+    if not 1 <= value <= MAX_PAGE_SIZE:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE_SIZE}", field="limit")
+    return value, sort
+
+
+def ticket_page(
+    user: Any,
+    filters: TicketFilters,
+    *,
+    limit: int = DEFAULT_PAGE_SIZE,
+    sort: str = "-updated_at",
+    cursor: str | None = None,
+) -> TicketPage:
+    """One page of the inbox, keyset-paginated on (sort key, id): stable under inserts and as fast
+    on page 1,000 as on page 1."""
+    ordering = SORTS[sort]
+    key = ordering[0].lstrip("-")
+    descending = ordering[0].startswith("-")
+    qs = ticket_queryset(user, filters)
+    if cursor:
+        at, pk = _decode_cursor(cursor, sort)
+        if at is None:
+            # NULL sort keys come last in descending order; continue among them by id.
+            qs = qs.filter(**{f"{key}__isnull": True, "pk__lt" if descending else "pk__gt": pk})
+        elif descending:
+            qs = qs.filter(Q(**{f"{key}__lt": at}) | Q(**{key: at, "pk__lt": pk}) | Q(**{f"{key}__isnull": True}))
+        else:
+            qs = qs.filter(Q(**{f"{key}__gt": at}) | Q(**{key: at, "pk__gt": pk}))
+    from django.db.models import F
+
+    order_expr = [F(key).desc(nulls_last=True) if descending else F(key).asc(), "-pk" if descending else "pk"]
+    rows = list(qs.select_related("store", "customer", "assignee", "order").order_by(*order_expr)[: limit + 1])
+    next_cursor = _encode_cursor(rows[limit - 1], sort) if len(rows) > limit else None
+    return TicketPage(tickets=rows[:limit], next_cursor=next_cursor, limit=limit, sort=sort)
+
+
+def ticket_get(user: Any, ticket_id: int) -> Ticket:
+    """A ticket the user may see, or NotFound (also for other organizations' tickets)."""
+    ticket = (
+        Ticket.objects.select_related("store", "customer", "order", "assignee", "team", "merged_into")
+        .filter(pk=ticket_id)
+        .first()
+    )
+    if ticket is None:
+        raise NotFound("ticket not found", field="ticket_id")
+    check_ticket(user, ticket)
+    return ticket
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str  # "message" | "event"
+    at: datetime
+    message: Message | None = None
+    event: TicketEvent | None = None
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    ticket: Ticket
+    timeline: list[TimelineEntry]
+    order: Order | None
+    customer_tickets: list[Ticket]
+    customer_orders: list[Order]
+    tags: list[str] = field(default_factory=list)
+
+
+def ticket_detail(user: Any, ticket_id: int) -> TicketDetail:
+    ticket = ticket_get(user, ticket_id)
+    messages = list(
+        ticket.messages.select_related("author")
+        .prefetch_related("attachments", "mentions__user")
+        .order_by("created_at", "id")
+    )
+    ticket_events = list(ticket.events.select_related("actor").order_by("at", "id"))
+    timeline = [TimelineEntry(kind="message", at=m.sent_at or m.created_at, message=m) for m in messages]
+    timeline += [TimelineEntry(kind="event", at=e.at, event=e) for e in ticket_events]
+    timeline.sort(key=lambda e: (e.at, 0 if e.kind == "message" else 1))
+    order = None
+    if ticket.order_id:
+        order = (
+            Order.objects.select_related("store")
+            .prefetch_related("lines", Prefetch("shipments__events"))
+            .get(pk=ticket.order_id)
+        )
+    history = customer_history(user, ticket.customer_id, exclude_ticket=ticket.pk)
+    return TicketDetail(
+        ticket=ticket,
+        timeline=timeline,
+        order=order,
+        customer_tickets=history.tickets,
+        customer_orders=history.orders,
+        tags=sorted(ticket.tags.values_list("name", flat=True)),
+    )
+
+
+@dataclass(frozen=True)
+class CustomerHistory:
+    tickets: list[Ticket]
+    orders: list[Order]
+
+
+def customer_history(
+    user: Any, customer_id: int, *, exclude_ticket: int | None = None, limit: int = 20
+) -> CustomerHistory:
+    """The customer's other tickets (those the user may see) and orders, across all stores."""
+    tickets = tickets_visible(user).filter(customer_id=customer_id).select_related("store")
+    if exclude_ticket:
+        tickets = tickets.exclude(pk=exclude_ticket)
+    orders = (
+        Order.objects.filter(customer_id=customer_id, organization_id=user.organization_id)
+        .select_related("store")
+        .order_by("-placed_at")[:limit]
+    )
+    return CustomerHistory(tickets=list(tickets.order_by("-created_at")[:limit]), orders=list(orders))
+
+
+def unreplied_count(user: Any) -> int:
+    return tickets_visible(user).filter(is_unreplied=True, status_category=StatusCategory.OPEN).count()
+
+
+def saved_views(user: Any) -> QuerySet[SavedView]:
+    return SavedView.objects.filter(user=user).order_by("name")
+
+
+def last_inbound(ticket: Ticket) -> Message | None:
+    return ticket.messages.filter(direction=MessageDirection.INBOUND).order_by("-created_at").first()

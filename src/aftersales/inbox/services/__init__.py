@@ -1,0 +1,40 @@
+"""Writes of the inbox. Each function is one transaction; checks (`check_*` in
+accounts.permissions and here) run before; side effects run after commit through events."""
+
+from .delivery import message_deliver, message_retry_delivery, messages_fail_stale_sending
+from .ingest import AttachmentInput, InboundMessage, IngestResult, message_ingest
+from .saved_views import saved_view_create, saved_view_delete
+from .tickets import (
+    BulkAction,
+    BulkResult,
+    ticket_add_note,
+    ticket_assign,
+    ticket_change_status,
+    ticket_merge,
+    ticket_reply,
+    ticket_set_tags,
+    ticket_update,
+    tickets_bulk_apply,
+)
+
+__all__ = [
+    "AttachmentInput",
+    "BulkAction",
+    "BulkResult",
+    "InboundMessage",
+    "IngestResult",
+    "message_deliver",
+    "message_ingest",
+    "message_retry_delivery",
+    "messages_fail_stale_sending",
+    "saved_view_create",
+    "saved_view_delete",
+    "ticket_add_note",
+    "ticket_assign",
+    "ticket_change_status",
+    "ticket_merge",
+    "ticket_reply",
+    "ticket_set_tags",
+    "ticket_update",
+    "tickets_bulk_apply",
+]

@@ -1,0 +1,242 @@
+"""Inbound messages: from any channel to a ticket, idempotently.
+
+Same (store, external id) twice = one message. A new message threads into an existing ticket of
+the same conversation, then of the same order, then an unresolved ticket of the same customer on
+the same store; otherwise it opens a new ticket."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+
+from aftersales.catalog.models import Customer, CustomerIdentity, Order, Store
+from aftersales.core import events
+from aftersales.core.clock import now
+from aftersales.core.errors import ValidationFailed
+
+from ..events import MessageReceived, TicketCreated
+from ..models import DeliveryStatus, Message, MessageDirection, Ticket, TicketEventType
+from ..workflow import ON_CUSTOMER_MESSAGE, STATUS_CATEGORY, StatusCategory, TicketCategory, TicketStatus
+from .common import AttachmentInput, check_attachment, record_event, sanitise_html, save_attachments
+
+MAX_BODY_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    store: Store
+    external_id: str
+    body: str
+    customer_external_id: str
+    body_html: str = ""
+    subject: str = ""
+    customer_name: str = ""
+    customer_email: str = ""
+    customer_country: str = ""
+    customer_language: str = ""
+    order_external_id: str | None = None
+    conversation_id: str = ""
+    sent_at: datetime | None = None
+    category: str = ""
+    attachments: list[AttachmentInput] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    message: Message
+    ticket: Ticket
+    created: bool  # False: this (store, external id) was already ingested
+    ticket_created: bool
+
+
+def check_inbound(inbound: InboundMessage) -> list[str]:
+    """Validate an inbound message; returns the sniffed attachment types."""
+    if not inbound.external_id or len(inbound.external_id) > 200:
+        raise ValidationFailed("external_id is required (at most 200 characters)", field="external_id")
+    if not inbound.customer_external_id or len(inbound.customer_external_id) > 200:
+        raise ValidationFailed(
+            "customer_external_id is required (at most 200 characters)", field="customer_external_id"
+        )
+    if not inbound.body.strip() and not inbound.attachments:
+        raise ValidationFailed("a message needs a body or an attachment", field="body")
+    if len(inbound.body) > MAX_BODY_CHARS:
+        raise ValidationFailed(f"body is longer than {MAX_BODY_CHARS} characters", field="body")
+    if inbound.category and inbound.category not in TicketCategory.values:
+        raise ValidationFailed(f"unknown category {inbound.category!r}", field="category")
+    return [check_attachment(att, index=i) for i, att in enumerate(inbound.attachments)]
+
+
+def message_ingest(*, inbound: InboundMessage) -> IngestResult:
+    """Store an inbound customer message and attach it to a ticket. Safe to call twice."""
+    existing = _existing(inbound)
+    if existing is not None:
+        return existing
+    types = check_inbound(inbound)
+    try:
+        with transaction.atomic():
+            return _ingest(inbound, types)
+    except IntegrityError:
+        # A concurrent ingest of the same message won the race: return its result.
+        existing = _existing(inbound)
+        if existing is None:
+            raise
+        return existing
+
+
+def _existing(inbound: InboundMessage) -> IngestResult | None:
+    message = (
+        Message.objects.select_related("ticket").filter(store=inbound.store, external_id=inbound.external_id).first()
+    )
+    if message is None:
+        return None
+    return IngestResult(message=message, ticket=message.ticket, created=False, ticket_created=False)
+
+
+def _ingest(inbound: InboundMessage, types: list[str]) -> IngestResult:
+    store = inbound.store
+    customer = _upsert_customer(inbound)
+    order = _find_order(store, inbound.order_external_id, customer)
+    ticket = _find_thread(store, customer, order, inbound.conversation_id)
+    at = inbound.sent_at or now()
+    ticket_created = ticket is None
+    if ticket is None:
+        ticket = _open_ticket(inbound, customer, order)
+    message = Message.objects.create(
+        ticket=ticket,
+        store=store,
+        direction=MessageDirection.INBOUND,
+        channel=store.platform,
+        external_id=inbound.external_id,
+        author_name=inbound.customer_name or customer.name,
+        body=inbound.body,
+        body_html=sanitise_html(inbound.body_html),
+        language=inbound.customer_language,
+        delivery_status=DeliveryStatus.NOT_APPLICABLE,
+        sent_at=at,
+    )
+    save_attachments(message, inbound.attachments, types)
+    if not ticket_created:
+        _apply_customer_message(ticket)
+    ticket.last_message_at = at
+    ticket.last_customer_message_at = at
+    ticket.is_unreplied = True
+    ticket.save()
+    record_event(ticket, TicketEventType.MESSAGE_RECEIVED, message_id=message.pk, external_id=inbound.external_id)
+    events.publish(MessageReceived(message_id=message.pk, ticket_id=ticket.pk, organization_id=store.organization_id))
+    if ticket_created:
+        events.publish(TicketCreated(ticket_id=ticket.pk, organization_id=store.organization_id))
+    return IngestResult(message=message, ticket=ticket, created=True, ticket_created=ticket_created)
+
+
+def _upsert_customer(inbound: InboundMessage) -> Customer:
+    identity = (
+        CustomerIdentity.objects.select_related("customer")
+        .filter(store=inbound.store, external_id=inbound.customer_external_id)
+        .first()
+    )
+    if identity is not None:
+        customer = identity.customer
+        changed = False
+        for attr, value in (
+            ("name", inbound.customer_name),
+            ("email", inbound.customer_email),
+            ("country", inbound.customer_country),
+            ("preferred_language", inbound.customer_language),
+        ):
+            if value and not getattr(customer, attr):
+                setattr(customer, attr, value)
+                changed = True
+        if changed:
+            customer.save()
+        return customer
+    customer = None
+    if inbound.customer_email:
+        # The same buyer writing from another store: one customer, one history.
+        customer = Customer.objects.filter(
+            organization_id=inbound.store.organization_id, email__iexact=inbound.customer_email
+        ).first()
+    if customer is None:
+        customer = Customer.objects.create(
+            organization_id=inbound.store.organization_id,
+            name=inbound.customer_name,
+            email=inbound.customer_email,
+            country=inbound.customer_country,
+            preferred_language=inbound.customer_language,
+        )
+    CustomerIdentity.objects.create(customer=customer, store=inbound.store, external_id=inbound.customer_external_id)
+    return customer
+
+
+def _find_order(store: Store, external_id: str | None, customer: Customer) -> Order | None:
+    if not external_id:
+        return None
+    order = Order.objects.filter(store=store, external_id=external_id).first()
+    if order is not None and order.customer_id is None:
+        order.customer = customer
+        order.save(update_fields=["customer", "updated_at"])
+    return order
+
+
+def _find_thread(store: Store, customer: Customer, order: Order | None, conversation_id: str) -> Ticket | None:
+    live = Ticket.objects.select_for_update().filter(merged_into__isnull=True).exclude(status=TicketStatus.CLOSED)
+    if conversation_id:
+        ticket = live.filter(store=store, conversation_id=conversation_id).order_by("-id").first()
+        if ticket is not None:
+            return ticket
+    if order is not None:
+        ticket = live.filter(order=order).order_by("-id").first()
+        if ticket is not None:
+            return ticket
+    return (
+        live.filter(store=store, customer=customer, status_category__in=[StatusCategory.OPEN, StatusCategory.WAITING])
+        .order_by("-id")
+        .first()
+    )
+
+
+def _open_ticket(inbound: InboundMessage, customer: Customer, order: Order | None) -> Ticket:
+    store = inbound.store
+    org = store.organization
+    sku_category = ""
+    high_value = False
+    if order is not None:
+        first_line = order.lines.select_related("product").order_by("id").first()
+        if first_line is not None and first_line.product is not None:
+            sku_category = first_line.product.category
+        high_value = order.total_amount >= org.high_value_threshold if org.high_value_threshold else False
+    subject = inbound.subject.strip() or _subject_from(inbound.body)
+    ticket = Ticket.objects.create(
+        organization_id=store.organization_id,
+        subject=subject[:300],
+        store=store,
+        platform=store.platform,
+        customer=customer,
+        customer_tier=customer.tier,
+        order=order,
+        sku_category=sku_category,
+        conversation_id=inbound.conversation_id,
+        category=inbound.category or TicketCategory.OTHER,
+        language=inbound.customer_language or customer.preferred_language or store.default_language,
+        is_high_priority=customer.tier == "vip" or high_value,
+        status=TicketStatus.NEW,
+        status_category=STATUS_CATEGORY[TicketStatus.NEW],
+    )
+    record_event(ticket, TicketEventType.CREATED, source=store.platform, store_id=store.pk)
+    return ticket
+
+
+def _subject_from(body: str) -> str:
+    line = " ".join(body.split())
+    return (line[:77] + "...") if len(line) > 80 else (line or "(no subject)")
+
+
+def _apply_customer_message(ticket: Ticket) -> None:
+    target = ON_CUSTOMER_MESSAGE.get(ticket.status, ticket.status)
+    if target != ticket.status:
+        old = ticket.status
+        ticket.status = target
+        ticket.status_category = STATUS_CATEGORY[target]
+        ticket.resolved_at = None
+        record_event(ticket, TicketEventType.STATUS_CHANGED, old=old, new=target, reason="customer_message")

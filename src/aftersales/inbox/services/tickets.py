@@ -1,0 +1,396 @@
+"""Agent actions on tickets: reply, note, status, assignment, fields, tags, merge, bulk."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+
+from aftersales.accounts.models import Permission, Team, User
+from aftersales.accounts.permissions import can_view_ticket, check_ticket
+from aftersales.core import events
+from aftersales.core.clock import now
+from aftersales.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+
+from ..events import NoteAdded, ReplyQueued, TicketAssigned, TicketsMerged, TicketStatusChanged
+from ..models import DeliveryStatus, Mention, Message, MessageDirection, Tag, Ticket, TicketEventType
+from ..workflow import (
+    ON_AGENT_REPLY,
+    STATUS_CATEGORY,
+    StatusCategory,
+    TicketCategory,
+    TicketStatus,
+    Urgency,
+    can_transition,
+)
+from .common import AttachmentInput, check_attachment, record_event, save_attachments
+
+MAX_REPLY_CHARS = 20_000
+MENTION_RE = re.compile(r"(?<![\w@.])@([\w.+-]{1,150})")
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    return Ticket.objects.select_for_update().get(pk=ticket.pk)
+
+
+def _check_text(body: str, *, field: str, limit: int) -> str:
+    text = body.strip()
+    if not text:
+        raise ValidationFailed(f"{field} must not be empty", field=field)
+    if len(text) > limit:
+        raise ValidationFailed(f"{field} is longer than {limit} characters", field=field)
+    return text
+
+
+def _set_status(ticket: Ticket, target: str, actor: User | None, reason: str = "") -> bool:
+    if target == ticket.status:
+        return False
+    if target not in TicketStatus.values:
+        raise ValidationFailed(f"unknown status {target!r}", field="status")
+    if not can_transition(ticket.status, target):
+        raise Conflict(f"a ticket cannot go from {ticket.status} to {target}", field="status")
+    old = ticket.status
+    ticket.status = target
+    ticket.status_category = STATUS_CATEGORY[target]
+    at = now()
+    if ticket.status_category == StatusCategory.RESOLVED:
+        ticket.resolved_at = ticket.resolved_at or at
+    else:
+        ticket.resolved_at = None
+    if target == TicketStatus.CLOSED:
+        ticket.closed_at = at
+    payload: dict[str, Any] = {"old": old, "new": target}
+    if reason:
+        payload["reason"] = reason
+    record_event(ticket, TicketEventType.STATUS_CHANGED, actor, **payload)
+    events.publish(
+        TicketStatusChanged(
+            ticket_id=ticket.pk, old_status=old, new_status=target, actor_id=actor.pk if actor else None
+        )
+    )
+    return True
+
+
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    idempotency_key: str | None = None,
+    status: str | None = None,
+    attachments: list[AttachmentInput] | None = None,
+) -> Message:
+    """Queue a reply to the customer; it is delivered by the worker after commit.
+
+    Same idempotency key on the same ticket returns the first reply (no second message).
+    Locks the ticket row."""
+    check_ticket(author, ticket, Permission.REPLY)
+    text = _check_text(body, field="body", limit=MAX_REPLY_CHARS)
+    if idempotency_key is not None and not (0 < len(idempotency_key) <= 120):
+        raise ValidationFailed("idempotency key must be 1 to 120 characters", field="idempotency_key")
+    files = attachments or []
+    types = [check_attachment(att, index=i) for i, att in enumerate(files)]
+    if ticket.status == TicketStatus.CLOSED:
+        raise Conflict("the ticket is closed; the customer's next message will open a new one", field="status")
+    with transaction.atomic():
+        locked = _locked(ticket)
+        if idempotency_key:
+            existing = Message.objects.filter(ticket=locked, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
+        at = now()
+        message = Message.objects.create(
+            ticket=locked,
+            store_id=locked.store_id,
+            direction=MessageDirection.OUTBOUND,
+            channel=locked.platform,
+            author=author,
+            author_name=str(author),
+            body=text,
+            language=locked.language,
+            delivery_status=DeliveryStatus.QUEUED,
+            idempotency_key=idempotency_key,
+        )
+        save_attachments(message, files, types)
+        locked.first_response_at = locked.first_response_at or at
+        locked.last_message_at = at
+        locked.is_unreplied = False
+        if locked.assignee_id is None:
+            locked.assignee = author
+            record_event(locked, TicketEventType.ASSIGNED, author, old=None, new=author.pk, reason="replied")
+        record_event(locked, TicketEventType.REPLIED, author, message_id=message.pk)
+        _set_status(locked, status or ON_AGENT_REPLY.get(locked.status, locked.status), author)
+        locked.save()
+        events.publish(ReplyQueued(message_id=message.pk, ticket_id=locked.pk))
+    return message
+
+
+def ticket_add_note(*, ticket: Ticket, author: User, body: str) -> tuple[Message, list[User]]:
+    """Add an internal note. @username mentions of colleagues who can see the ticket notify them
+    (after commit). Returns the note and the users notified."""
+    check_ticket(author, ticket, Permission.PROCESS)
+    text = _check_text(body, field="body", limit=MAX_REPLY_CHARS)
+    names = {m.lower() for m in MENTION_RE.findall(text)}
+    candidates = (
+        User.objects.filter(organization_id=ticket.organization_id, is_active=True, username__in=_case_variants(names))
+        .select_related("role")
+        .exclude(pk=author.pk)
+        if names
+        else User.objects.none()
+    )
+    mentioned = [u for u in candidates if u.username.lower() in names and can_view_ticket(u, ticket)]
+    with transaction.atomic():
+        locked = _locked(ticket)
+        note = Message.objects.create(
+            ticket=locked,
+            store_id=locked.store_id,
+            direction=MessageDirection.NOTE,
+            channel=locked.platform,
+            author=author,
+            author_name=str(author),
+            body=text,
+        )
+        Mention.objects.bulk_create([Mention(message=note, user=u) for u in mentioned])
+        record_event(
+            locked, TicketEventType.NOTE_ADDED, author, message_id=note.pk, mentioned=[u.pk for u in mentioned]
+        )
+        locked.save(update_fields=["updated_at"])
+        events.publish(
+            NoteAdded(
+                message_id=note.pk,
+                ticket_id=locked.pk,
+                author_id=author.pk,
+                mentioned_user_ids=tuple(u.pk for u in mentioned),
+            )
+        )
+    return note, mentioned
+
+
+def _case_variants(names: set[str]) -> list[str]:
+    # usernames are matched case-insensitively without a function index: ask for the common forms
+    out: set[str] = set()
+    for n in names:
+        out.update({n, n.capitalize(), n.upper()})
+    return sorted(out)
+
+
+def ticket_change_status(*, ticket: Ticket, actor: User, status: str) -> Ticket:
+    """Move a ticket through the transition table. Locks the ticket row."""
+    check_ticket(actor, ticket, Permission.PROCESS)
+    if status not in TicketStatus.values:
+        raise ValidationFailed(
+            f"unknown status {status!r}; expected one of {', '.join(TicketStatus.values)}", field="status"
+        )
+    with transaction.atomic():
+        locked = _locked(ticket)
+        if locked.merged_into_id is not None:
+            raise Conflict("the ticket was merged into another one", field="status")
+        if _set_status(locked, status, actor):
+            locked.save()
+    return locked
+
+
+def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None) -> Ticket:
+    """Assign (or unassign with None). The assignee must be an active agent of the organization
+    whose role can process tickets. Locks the ticket row."""
+    check_ticket(actor, ticket, Permission.PROCESS)
+    if assignee is not None:
+        from aftersales.accounts.permissions import has_perm
+
+        if assignee.organization_id != ticket.organization_id or not assignee.is_active:
+            raise NotFound("assignee not found", field="assignee_id")
+        if not has_perm(assignee, Permission.PROCESS):
+            raise ValidationFailed(f"{assignee} cannot process tickets (role {assignee.role})", field="assignee_id")
+    with transaction.atomic():
+        locked = _locked(ticket)
+        old = locked.assignee_id
+        new = assignee.pk if assignee else None
+        if old == new:
+            return locked
+        locked.assignee = assignee
+        if locked.status == TicketStatus.NEW and assignee is not None:
+            _set_status(locked, TicketStatus.OPEN, actor, reason="assigned")
+        record_event(locked, TicketEventType.ASSIGNED, actor, old=old, new=new)
+        locked.save()
+        events.publish(TicketAssigned(ticket_id=locked.pk, assignee_id=new, actor_id=actor.pk))
+    return locked
+
+
+_UNSET: Any = object()
+
+
+def ticket_update(
+    *,
+    ticket: Ticket,
+    actor: User,
+    category: str | None = None,
+    urgency: str | None = None,
+    is_high_priority: bool | None = None,
+    team: Team | None = _UNSET,
+    subject: str | None = None,
+) -> Ticket:
+    """Change classification fields. Each change is one event. Locks the ticket row."""
+    check_ticket(actor, ticket, Permission.PROCESS)
+    if category is not None and category not in TicketCategory.values:
+        raise ValidationFailed(f"unknown category {category!r}", field="category")
+    if urgency is not None and urgency not in Urgency.values:
+        raise ValidationFailed(f"unknown urgency {urgency!r}", field="urgency")
+    if team is not _UNSET and team is not None and team.organization_id != ticket.organization_id:
+        raise NotFound("team not found", field="team_id")
+    if subject is not None:
+        subject = _check_text(subject, field="subject", limit=300)
+    with transaction.atomic():
+        locked = _locked(ticket)
+        changes = [
+            ("category", category, TicketEventType.CATEGORY_CHANGED),
+            ("urgency", urgency, TicketEventType.URGENCY_CHANGED),
+            ("is_high_priority", is_high_priority, TicketEventType.PRIORITY_CHANGED),
+            ("subject", subject, TicketEventType.CATEGORY_CHANGED),
+        ]
+        dirty = False
+        for attr, value, event_type in changes:
+            if value is None or getattr(locked, attr) == value:
+                continue
+            record_event(locked, event_type, actor, field=attr, old=getattr(locked, attr), new=value)
+            setattr(locked, attr, value)
+            dirty = True
+        if team is not _UNSET and locked.team_id != (team.pk if team else None):
+            record_event(locked, TicketEventType.TEAM_CHANGED, actor, old=locked.team_id, new=team.pk if team else None)
+            locked.team = team
+            dirty = True
+        if dirty:
+            locked.save()
+    return locked
+
+
+def ticket_set_tags(*, ticket: Ticket, actor: User, add: list[str] = (), remove: list[str] = ()) -> list[str]:  # type: ignore[assignment]
+    """Add and remove tags (created on first use). Returns the ticket's tags afterwards."""
+    check_ticket(actor, ticket, Permission.PROCESS)
+    clean_add = [_clean_tag(t, i) for i, t in enumerate(add)]
+    clean_remove = {t.strip().lower() for t in remove}
+    with transaction.atomic():
+        locked = _locked(ticket)
+        before = sorted(locked.tags.values_list("name", flat=True))
+        for name in clean_add:
+            tag, _ = Tag.objects.get_or_create(organization_id=locked.organization_id, name=name)
+            locked.tags.add(tag)
+        if clean_remove:
+            locked.tags.remove(*locked.tags.filter(name__in=clean_remove))
+        after = sorted(locked.tags.values_list("name", flat=True))
+        if after != before:
+            record_event(locked, TicketEventType.TAGS_CHANGED, actor, old=before, new=after)
+            locked.save(update_fields=["updated_at"])
+    return after
+
+
+def _clean_tag(raw: str, index: int) -> str:
+    name = " ".join(str(raw).split()).lower()
+    if not name or len(name) > 60:
+        raise ValidationFailed("a tag has 1 to 60 characters", field=f"add[{index}]")
+    return name
+
+
+def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
+    """Merge a duplicate `source` into `target`: its messages move over, it is closed and points
+    to the target. Both rows are locked (in id order, to avoid deadlocks)."""
+    check_ticket(actor, source, Permission.PROCESS)
+    check_ticket(actor, target, Permission.PROCESS)
+    if source.pk == target.pk:
+        raise ValidationFailed("a ticket cannot be merged into itself", field="target_id")
+    with transaction.atomic():
+        first, second = sorted([source.pk, target.pk])
+        locked = {t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=[first, second]).order_by("pk")}
+        src, dst = locked[source.pk], locked[target.pk]
+        if src.merged_into_id is not None:
+            raise Conflict(f"ticket #{src.pk} was already merged", field="ticket_id")
+        if dst.merged_into_id is not None or dst.status == TicketStatus.CLOSED:
+            raise Conflict(f"ticket #{dst.pk} is closed or merged and cannot receive messages", field="target_id")
+        moved = Message.objects.filter(ticket=src).update(ticket=dst)
+        for tag in src.tags.all():
+            dst.tags.add(tag)
+        agg = Message.objects.filter(ticket=dst).aggregate(last=Max("created_at"))
+        dst.last_message_at = max(filter(None, [dst.last_message_at, src.last_message_at, agg["last"]]), default=None)
+        if src.last_customer_message_at and (
+            dst.last_customer_message_at is None or src.last_customer_message_at > dst.last_customer_message_at
+        ):
+            dst.last_customer_message_at = src.last_customer_message_at
+            dst.is_unreplied = src.is_unreplied or dst.is_unreplied
+        dst.order = dst.order or src.order
+        dst.is_high_priority = dst.is_high_priority or src.is_high_priority
+        src.merged_into = dst
+        if src.status != TicketStatus.CLOSED:
+            old = src.status
+            src.status = TicketStatus.CLOSED
+            src.status_category = STATUS_CATEGORY[TicketStatus.CLOSED]
+            src.closed_at = src.resolved_at = now()
+            record_event(src, TicketEventType.STATUS_CHANGED, actor, old=old, new=TicketStatus.CLOSED, reason="merged")
+        record_event(src, TicketEventType.MERGED, actor, into=dst.pk, messages_moved=moved)
+        record_event(dst, TicketEventType.MERGED_FROM, actor, source=src.pk, messages_moved=moved)
+        src.save()
+        dst.save()
+        events.publish(TicketsMerged(source_id=src.pk, target_id=dst.pk, actor_id=actor.pk))
+    return dst
+
+
+class BulkAction:
+    ASSIGN = "assign"
+    TAG = "tag"
+    STATUS = "status"
+    ALL = ("assign", "tag", "status")
+
+
+@dataclass
+class BulkResult:
+    succeeded: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return {"succeeded": len(self.succeeded), "failed": len(self.failed)}
+
+
+MAX_BULK = 500
+
+
+def tickets_bulk_apply(*, actor: User, ticket_ids: list[int], action: str, value: Any) -> BulkResult:
+    """Apply one action to many tickets. Each ticket is its own transaction: one failure does not
+    undo the others, and the result says which succeeded and why the others failed."""
+    if action not in BulkAction.ALL:
+        raise ValidationFailed(
+            f"unknown action {action!r}; expected one of {', '.join(BulkAction.ALL)}", field="action"
+        )
+    if not ticket_ids:
+        raise ValidationFailed("select at least one ticket", field="ticket_ids")
+    if len(ticket_ids) > MAX_BULK:
+        raise ValidationFailed(f"at most {MAX_BULK} tickets per bulk action", field="ticket_ids")
+    assignee: User | None = None
+    if action == BulkAction.ASSIGN and value is not None:
+        assignee = User.objects.select_related("role").filter(pk=value, organization_id=actor.organization_id).first()
+        if assignee is None:
+            raise NotFound("assignee not found", field="value")
+    if action == BulkAction.STATUS and value not in TicketStatus.values:
+        raise ValidationFailed(f"unknown status {value!r}", field="value")
+    if action == BulkAction.TAG and (not isinstance(value, str) or not value.strip()):
+        raise ValidationFailed("give the tag to add", field="value")
+    result = BulkResult()
+    tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=ticket_ids, organization_id=actor.organization_id)}
+    for ticket_id in dict.fromkeys(ticket_ids):
+        ticket = tickets.get(ticket_id)
+        if ticket is None:
+            result.failed[ticket_id] = "ticket not found"
+            continue
+        try:
+            if action == BulkAction.ASSIGN:
+                ticket_assign(ticket=ticket, actor=actor, assignee=assignee)
+            elif action == BulkAction.STATUS:
+                ticket_change_status(ticket=ticket, actor=actor, status=value)
+            else:
+                ticket_set_tags(ticket=ticket, actor=actor, add=[value])
+        except DomainError as exc:
+            result.failed[ticket_id] = "ticket not found" if isinstance(exc, NotFound) else exc.message
+        else:
+            result.succeeded.append(ticket_id)
+    return result

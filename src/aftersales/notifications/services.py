@@ -1,0 +1,126 @@
+"""Agent notifications: created idempotently (one per user and dedupe key), e-mailed by the worker."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+
+from aftersales.accounts.models import User
+from aftersales.core.clock import now
+
+from .models import Notification, NotificationKind
+
+logger = logging.getLogger(__name__)
+
+REMIND_AFTER = timedelta(hours=int(getattr(settings, "REMIND_AFTER_HOURS", 4)))
+
+
+def notification_create(
+    *, user: User, kind: str, text: str, dedupe_key: str, ticket_id: int | None = None
+) -> Notification | None:
+    """Create a notification unless one with the same key exists. Returns it when new."""
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                user=user, kind=kind, text=text[:500], dedupe_key=dedupe_key, ticket_id=ticket_id
+            )
+    except IntegrityError:
+        return None
+    if user.email:
+        from .tasks import email_notification
+
+        transaction.on_commit(lambda: email_notification(notification.pk))
+    return notification
+
+
+def notify_mentions(*, note_id: int, ticket_id: int, author_id: int, user_ids: tuple[int, ...]) -> int:
+    author = User.objects.filter(pk=author_id).first()
+    created = 0
+    for user in User.objects.filter(pk__in=user_ids, is_active=True):
+        text = f"{author} mentioned you on ticket #{ticket_id}"
+        if notification_create(
+            user=user, kind=NotificationKind.MENTION, text=text, dedupe_key=f"mention:{note_id}", ticket_id=ticket_id
+        ):
+            created += 1
+    return created
+
+
+def notify_assigned(*, ticket_id: int, assignee_id: int, actor_id: int | None) -> None:
+    if assignee_id == actor_id:
+        return
+    user = User.objects.filter(pk=assignee_id, is_active=True).first()
+    if user is None:
+        return
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    text = f"Ticket #{ticket_id} was assigned to you" + (f" by {actor}" if actor else "")
+    notification_create(
+        user=user,
+        kind=NotificationKind.ASSIGNED,
+        text=text,
+        dedupe_key=f"assigned:{ticket_id}:{now():%Y%m%d%H%M%S%f}",
+        ticket_id=ticket_id,
+    )
+
+
+def send_pending_reminders() -> int:
+    """For each agent with assigned tickets waiting on them longer than REMIND_AFTER, one reminder
+    per agent per day (the dedupe key makes a rerun harmless)."""
+    from aftersales.inbox.models import Ticket
+    from aftersales.inbox.workflow import StatusCategory
+
+    cutoff = now() - REMIND_AFTER
+    rows = (
+        Ticket.objects.filter(
+            assignee__isnull=False,
+            assignee__is_active=True,
+            is_unreplied=True,
+            status_category=StatusCategory.OPEN,
+            merged_into__isnull=True,
+            last_customer_message_at__lt=cutoff,
+        )
+        .values("assignee_id")
+        .annotate(n=Count("id"))
+    )
+    created = 0
+    day = now().strftime("%Y-%m-%d")
+    users = {u.pk: u for u in User.objects.filter(pk__in=[r["assignee_id"] for r in rows])}
+    for row in rows:
+        user = users[row["assignee_id"]]
+        hours = int(REMIND_AFTER.total_seconds() // 3600)
+        text = f"{row['n']} ticket(s) assigned to you have waited more than {hours} h for a reply"
+        if notification_create(user=user, kind=NotificationKind.REMINDER, text=text, dedupe_key=f"reminder:{day}"):
+            created += 1
+    return created
+
+
+def notification_email(notification_id: int) -> bool:
+    """Send the e-mail copy of a notification once. Claim first, release on failure."""
+    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(emailed_at=now())
+    if not claimed:
+        return False
+    n = Notification.objects.select_related("user").get(pk=notification_id)
+    link = f"{settings.SITE_URL}/tickets/{n.ticket_id}/" if n.ticket_id else f"{settings.SITE_URL}/notifications/"
+    try:
+        send_mail(
+            subject=f"[aftersales] {n.text}",
+            message=f"{n.text}\n\n{link}\n",
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[n.user.email],
+            fail_silently=False,
+        )
+    except Exception:
+        Notification.objects.filter(pk=notification_id).update(emailed_at=None)
+        raise
+    return True
+
+
+def notification_mark_read(*, user: User, ids: list[int] | None = None) -> int:
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=now())

@@ -1,0 +1,22 @@
+"""Notifications listen to inbox events (the inbox does not know about notifications)."""
+
+from aftersales.core.events import subscribe
+from aftersales.inbox.events import NoteAdded, TicketAssigned
+
+
+def _on_note(event: NoteAdded) -> None:
+    if event.mentioned_user_ids:
+        from .tasks import notify_mentions
+
+        notify_mentions(event.message_id, event.ticket_id, event.author_id, event.mentioned_user_ids)
+
+
+def _on_assigned(event: TicketAssigned) -> None:
+    if event.assignee_id is not None:
+        from .tasks import notify_assigned
+
+        notify_assigned(event.ticket_id, event.assignee_id, event.actor_id)
+
+
+subscribe(NoteAdded, _on_note)
+subscribe(TicketAssigned, _on_assigned)

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from . import services
+
+
+@db_task(retries=5, retry_delay=60)
+def email_notification(notification_id: int) -> bool:
+    return services.notification_email(notification_id)
+
+
+@db_task(retries=3, retry_delay=10)
+def notify_mentions(note_id: int, ticket_id: int, author_id: int, user_ids: tuple[int, ...]) -> int:
+    return services.notify_mentions(note_id=note_id, ticket_id=ticket_id, author_id=author_id, user_ids=tuple(user_ids))
+
+
+@db_task(retries=3, retry_delay=10)
+def notify_assigned(ticket_id: int, assignee_id: int, actor_id: int | None) -> None:
+    services.notify_assigned(ticket_id=ticket_id, assignee_id=assignee_id, actor_id=actor_id)
+
+
+@db_periodic_task(crontab(minute="0"))
+def hourly_reminders() -> int:
+    return services.send_pending_reminders()

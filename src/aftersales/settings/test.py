@@ -1,0 +1,24 @@
+"""Test settings: the database comes from DATABASE_URL (SQLite file per run by default, or the
+PostgreSQL of the machine in CI); tasks run through Huey in immediate mode unless a test opts out."""
+
+import os
+import tempfile
+
+from .base import *  # noqa: F403
+from .base import DATABASES, HUEY
+
+SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
+FIELD_ENCRYPTION_KEYS = ["3vJ1QyQ6s7B1m8wYb8m0mQq4Hn6cJt0dK3m1rj7m8Xo="]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; Argon2 tested explicitly
+HUEY = {**HUEY, "immediate": True}
+if "filename" in HUEY:
+    HUEY["filename"] = os.path.join(tempfile.gettempdir(), f"aftersales-test-huey-{os.getpid()}.sqlite3")
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+MEDIA_ROOT = tempfile.mkdtemp(prefix="aftersales-test-media-")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), "aftersales-test.sqlite3")}
+LOGGING = {"version": 1, "disable_existing_loggers": False}
