@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "aftersales.inbox",
     "aftersales.notifications",
     "aftersales.channels",
+    "aftersales.language",
+    "aftersales.demo",
     "aftersales.api",
     "aftersales.web",
 ]

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class LanguageConfig(AppConfig):
+    name = "aftersales.language"
+    label = "language"
+    verbose_name = "Language engine"
