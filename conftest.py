@@ -15,3 +15,17 @@ def world(db):  # type: ignore[no-untyped-def]
 @pytest.fixture(autouse=True)
 def _fresh_permission_cache():  # type: ignore[no-untyped-def]
     yield
+
+
+@pytest.fixture
+def smtp_server(settings):  # type: ignore[no-untyped-def]
+    """A real SMTP server on 127.0.0.1; Django's SMTP backend is pointed at it."""
+    from aftersales.testing.smtp import SmtpServer
+
+    server = SmtpServer().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = False
+    yield server
+    server.stop()

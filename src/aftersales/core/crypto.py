@@ -49,6 +49,10 @@ def rotate(token: str) -> str:
     return fernet().rotate(token.encode()).decode()
 
 
+class EncryptedToken(str):
+    """A value that is already a Fernet token: written to the column as it is (key rotation)."""
+
+
 class EncryptedJSONField(models.TextField):
     """A JSON value stored as a Fernet token. Never queryable by content, by design."""
 
@@ -67,4 +71,6 @@ class EncryptedJSONField(models.TextField):
     def get_prep_value(self, value: Any) -> Any:
         if value is None:
             return None
+        if isinstance(value, EncryptedToken):
+            return str(value)
         return encrypt_json(value)

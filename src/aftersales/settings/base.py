@@ -177,6 +177,7 @@ if REDIS_URL:
         "name": os.environ.get("HUEY_NAME", "aftersales"),
         "url": REDIS_URL,
         "immediate": HUEY_IMMEDIATE,
+        "results": False,  # tasks record their outcome in the database, not in the queue
         "consumer": {"workers": int(os.environ.get("HUEY_WORKERS", "2")), "worker_type": "thread"},
     }
 else:
@@ -185,6 +186,7 @@ else:
         "name": "aftersales",
         "filename": str(VAR_DIR / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
+        "results": False,  # tasks record their outcome in the database, not in the queue
         "consumer": {"workers": int(os.environ.get("HUEY_WORKERS", "2")), "worker_type": "thread"},
     }
 

@@ -10,11 +10,14 @@ from .base import DATABASES, HUEY
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef"
 FIELD_ENCRYPTION_KEYS = ["3vJ1QyQ6s7B1m8wYb8m0mQq4Hn6cJt0dK3m1rj7m8Xo="]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; Argon2 tested explicitly
-HUEY = {**HUEY, "immediate": True}
-if "filename" in HUEY:
+HUEY = {**HUEY, "immediate": os.environ.get("HUEY_IMMEDIATE", "true").lower() == "true"}
+if "filename" in HUEY and "AFTERSALES_HUEY_FILE" not in os.environ:
     HUEY["filename"] = os.path.join(tempfile.gettempdir(), f"aftersales-test-huey-{os.getpid()}.sqlite3")
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+elif "filename" in HUEY:
+    HUEY["filename"] = os.environ["AFTERSALES_HUEY_FILE"]
+EMAIL_BACKEND = os.environ.get("AFTERSALES_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 MEDIA_ROOT = tempfile.mkdtemp(prefix="aftersales-test-media-")
+STATIC_ROOT = tempfile.mkdtemp(prefix="aftersales-test-static-")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
