@@ -35,7 +35,7 @@ class UserAdmin(BaseUserAdmin):
     list_display = ("username", "display_name", "email", "organization", "role", "language", "is_active")
     list_filter = ("organization", "role", "language", "is_active")
     fieldsets = (
-        *BaseUserAdmin.fieldsets,
+        *(BaseUserAdmin.fieldsets or ()),
         ("aftersales", {"fields": ("organization", "role", "display_name", "language")}),
     )
 

@@ -57,6 +57,9 @@ class EncryptedJSONField(models.TextField):
     """A JSON value stored as a Fernet token. Never queryable by content, by design."""
 
     description = "Encrypted JSON"
+    # Tell django-stubs the Python-side type: any JSON value, not str.
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
 
     def from_db_value(self, value: str | None, expression: Any, connection: Any) -> Any:
         if value is None or value == "":

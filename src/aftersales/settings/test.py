@@ -3,6 +3,7 @@ PostgreSQL of the machine in CI); tasks run through Huey in immediate mode unles
 
 import os
 import tempfile
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import DATABASES, HUEY
@@ -16,8 +17,8 @@ if "filename" in HUEY and "AFTERSALES_HUEY_FILE" not in os.environ:
 elif "filename" in HUEY:
     HUEY["filename"] = os.environ["AFTERSALES_HUEY_FILE"]
 EMAIL_BACKEND = os.environ.get("AFTERSALES_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
-MEDIA_ROOT = tempfile.mkdtemp(prefix="aftersales-test-media-")
-STATIC_ROOT = tempfile.mkdtemp(prefix="aftersales-test-static-")
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="aftersales-test-media-"))
+STATIC_ROOT = Path(tempfile.mkdtemp(prefix="aftersales-test-static-"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

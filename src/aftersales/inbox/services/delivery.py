@@ -7,7 +7,8 @@ retried with backoff; permanent ones mark it failed for the agent to see."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -85,16 +86,18 @@ def _reply_of(message: Message) -> OutboundReply:
     )
 
 
-def _finish(message: Message, status: str, *, error: str = "", external_id: str | None = None, sent_at=None) -> None:  # type: ignore[no-untyped-def]
+def _finish(
+    message: Message, status: str, *, error: str = "", external_id: str | None = None, sent_at: datetime | None = None
+) -> None:
     with transaction.atomic():
-        fields = {"delivery_status": status, "delivery_error": error}
+        fields: dict[str, Any] = {"delivery_status": status, "delivery_error": error}
         if external_id:
             fields["external_id"] = external_id
         if sent_at:
             fields["sent_at"] = sent_at
         Message.objects.filter(pk=message.pk).update(**fields)
         event = TicketEventType.REPLY_SENT if status == DeliveryStatus.SENT else TicketEventType.REPLY_FAILED
-        payload = {"message_id": message.pk}
+        payload: dict[str, Any] = {"message_id": message.pk}
         if error:
             payload["error"] = error
         record_event(message.ticket, event, None, **payload)

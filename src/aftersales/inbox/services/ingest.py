@@ -137,7 +137,7 @@ def _upsert_customer(inbound: InboundMessage) -> Customer:
         .first()
     )
     if identity is not None:
-        customer = identity.customer
+        known = identity.customer
         changed = False
         for attr, value in (
             ("name", inbound.customer_name),
@@ -145,13 +145,13 @@ def _upsert_customer(inbound: InboundMessage) -> Customer:
             ("country", inbound.customer_country),
             ("preferred_language", inbound.customer_language),
         ):
-            if value and not getattr(customer, attr):
-                setattr(customer, attr, value)
+            if value and not getattr(known, attr):
+                setattr(known, attr, value)
                 changed = True
         if changed:
-            customer.save()
-        return customer
-    customer = None
+            known.save()
+        return known
+    customer: Customer | None = None
     if inbound.customer_email:
         # The same buyer writing from another store: one customer, one history.
         customer = Customer.objects.filter(

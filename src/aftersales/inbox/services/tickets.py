@@ -368,7 +368,7 @@ def tickets_bulk_apply(*, actor: User, ticket_ids: list[int], action: str, value
         raise ValidationFailed(f"at most {MAX_BULK} tickets per bulk action", field="ticket_ids")
     assignee: User | None = None
     if action == BulkAction.ASSIGN and value is not None:
-        assignee = User.objects.select_related("role").filter(pk=value, organization_id=actor.organization_id).first()
+        assignee = User.objects.select_related("role").filter(pk=value, organization=actor.organization).first()
         if assignee is None:
             raise NotFound("assignee not found", field="value")
     if action == BulkAction.STATUS and value not in TicketStatus.values:
@@ -376,7 +376,7 @@ def tickets_bulk_apply(*, actor: User, ticket_ids: list[int], action: str, value
     if action == BulkAction.TAG and (not isinstance(value, str) or not value.strip()):
         raise ValidationFailed("give the tag to add", field="value")
     result = BulkResult()
-    tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=ticket_ids, organization_id=actor.organization_id)}
+    tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=ticket_ids, organization=actor.organization)}
     for ticket_id in dict.fromkeys(ticket_ids):
         ticket = tickets.get(ticket_id)
         if ticket is None:
