@@ -1,6 +1,9 @@
+from typing import Any
+
 from django.contrib import admin
 
 from .models import Product, Store
+from .services import product_save
 
 
 @admin.register(Store)
@@ -16,3 +19,7 @@ class ProductAdmin(admin.ModelAdmin):
     list_display = ("sku", "title", "category", "price_amount", "price_currency", "value_tier", "warranty_months")
     list_filter = ("category", "value_tier", "organization")
     search_fields = ("sku", "title")
+    readonly_fields = ("value_tier",)
+
+    def save_model(self, request: Any, obj: Product, form: Any, change: bool) -> None:
+        product_save(product=obj)

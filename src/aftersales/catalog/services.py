@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
@@ -9,7 +10,7 @@ from django.db import connection, transaction
 from aftersales.core.crypto import EncryptedToken, rotate
 from aftersales.core.errors import ValidationFailed
 
-from .models import Store
+from .models import Product, Store, ValueTier
 
 
 def store_set_credentials(*, store: Store, credentials: dict[str, Any]) -> Store:
@@ -35,3 +36,48 @@ def stores_rotate_credentials() -> int:
             Store.objects.filter(pk=pk).update(credentials=EncryptedToken(rotate(token)))
             rotated += 1
     return rotated
+
+
+def value_tier_for(price: Decimal, *, high_threshold: Decimal, mid_threshold: Decimal) -> str:
+    """Pure: a product's value tier from its price and the organization's thresholds."""
+    if price >= high_threshold:
+        return ValueTier.HIGH
+    if price >= mid_threshold:
+        return ValueTier.MID
+    return ValueTier.LOW
+
+
+def product_save(*, product: Product) -> Product:
+    """Save a product with its value tier derived from the organization's thresholds."""
+    if product.price_amount is None or product.price_amount < 0:
+        raise ValidationFailed("price must be zero or more", field="price_amount")
+    org = product.organization
+    product.value_tier = value_tier_for(
+        product.price_amount, high_threshold=org.high_value_threshold, mid_threshold=org.mid_value_threshold
+    )
+    product.save()
+    return product
+
+
+def organization_set_value_thresholds(*, organization: Any, high: Decimal, mid: Decimal) -> int:
+    """Change the value-tier thresholds and re-tier every product (three UPDATEs). Returns the
+    number of products whose tier changed."""
+    if mid < 0 or high < mid:
+        raise ValidationFailed("thresholds must satisfy 0 <= mid <= high", field="high_value_threshold")
+    with transaction.atomic():
+        organization.high_value_threshold = high
+        organization.mid_value_threshold = mid
+        organization.save(update_fields=["high_value_threshold", "mid_value_threshold", "updated_at"])
+        products = Product.objects.filter(organization=organization)
+        changed = (
+            products.filter(price_amount__gte=high).exclude(value_tier=ValueTier.HIGH).update(value_tier=ValueTier.HIGH)
+        )
+        changed += (
+            products.filter(price_amount__gte=mid, price_amount__lt=high)
+            .exclude(value_tier=ValueTier.MID)
+            .update(value_tier=ValueTier.MID)
+        )
+        changed += (
+            products.filter(price_amount__lt=mid).exclude(value_tier=ValueTier.LOW).update(value_tier=ValueTier.LOW)
+        )
+    return changed

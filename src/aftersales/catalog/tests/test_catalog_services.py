@@ -1,0 +1,29 @@
+from decimal import Decimal
+
+import pytest
+
+from aftersales.catalog.models import Product
+from aftersales.catalog.services import organization_set_value_thresholds, product_save, value_tier_for
+from aftersales.core.errors import ValidationFailed
+from aftersales.testing.factories import OrganizationFactory
+
+
+@pytest.mark.parametrize(
+    ("price", "tier"), [("0", "low"), ("49.99", "low"), ("50", "mid"), ("199.99", "mid"), ("200", "high")]
+)
+def test_value_tier_boundaries(price, tier):
+    assert value_tier_for(Decimal(price), high_threshold=Decimal("200"), mid_threshold=Decimal("50")) == tier
+
+
+def test_products_retiered_when_thresholds_change(db):
+    org = OrganizationFactory()
+    cheap = product_save(product=Product(organization=org, sku="A", title="cable", price_amount=Decimal("9.99")))
+    phone = product_save(product=Product(organization=org, sku="B", title="phone", price_amount=Decimal("299")))
+    assert (cheap.value_tier, phone.value_tier) == ("low", "high")
+    changed = organization_set_value_thresholds(organization=org, high=Decimal("500"), mid=Decimal("5"))
+    assert changed == 2
+    cheap.refresh_from_db()
+    phone.refresh_from_db()
+    assert (cheap.value_tier, phone.value_tier) == ("mid", "mid")
+    with pytest.raises(ValidationFailed):
+        organization_set_value_thresholds(organization=org, high=Decimal("1"), mid=Decimal("5"))
