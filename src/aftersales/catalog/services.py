@@ -7,10 +7,12 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from aftersales.core import events
 from aftersales.core.crypto import EncryptedToken, rotate
 from aftersales.core.errors import ValidationFailed
 
-from .models import Product, Store, ValueTier
+from .events import CustomerTierChanged
+from .models import Customer, CustomerTier, Product, Store, ValueTier
 
 
 def store_set_credentials(*, store: Store, credentials: dict[str, Any]) -> Store:
@@ -81,3 +83,18 @@ def organization_set_value_thresholds(*, organization: Any, high: Decimal, mid: 
             products.filter(price_amount__lt=mid).exclude(value_tier=ValueTier.LOW).update(value_tier=ValueTier.LOW)
         )
     return changed
+
+
+def customer_set_tier(*, customer: Customer, tier: str) -> Customer:
+    """Change a customer's tier (VIP, at risk...). Tickets carry a copy of the tier for fast inbox
+    filtering; the inbox updates it from the CustomerTierChanged event."""
+    if tier not in CustomerTier.values:
+        raise ValidationFailed(f"unknown tier {tier!r}; expected one of {', '.join(CustomerTier.values)}", field="tier")
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        old = locked.tier
+        if old != tier:
+            locked.tier = tier
+            locked.save(update_fields=["tier", "updated_at"])
+            events.publish(CustomerTierChanged(customer_id=locked.pk, old_tier=old, new_tier=tier))
+    return locked

@@ -1,5 +1,6 @@
 """Wiring of inbox events to background work. Runs after commit (see core.events)."""
 
+from aftersales.catalog.events import CustomerTierChanged
 from aftersales.core.events import subscribe
 
 from .events import ReplyQueued
@@ -12,3 +13,12 @@ def _deliver(event: ReplyQueued) -> None:
 
 
 subscribe(ReplyQueued, _deliver)
+
+
+def _copy_tier(event: CustomerTierChanged) -> None:
+    from .models import Ticket
+
+    Ticket.objects.filter(customer_id=event.customer_id).update(customer_tier=event.new_tier)
+
+
+subscribe(CustomerTierChanged, _copy_tier)

@@ -27,3 +27,16 @@ def test_products_retiered_when_thresholds_change(db):
     assert (cheap.value_tier, phone.value_tier) == ("mid", "mid")
     with pytest.raises(ValidationFailed):
         organization_set_value_thresholds(organization=org, high=Decimal("1"), mid=Decimal("5"))
+
+
+def test_customer_tier_change_reaches_its_tickets(world, django_capture_on_commit_callbacks):
+    from aftersales.catalog.services import customer_set_tier
+    from aftersales.inbox.models import Ticket
+
+    ticket = world.ticket()
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_set_tier(customer=ticket.customer, tier="vip")
+    assert Ticket.objects.get(pk=ticket.pk).customer_tier == "vip"
+    with pytest.raises(ValidationFailed) as exc:
+        customer_set_tier(customer=ticket.customer, tier="gold")
+    assert exc.value.field == "tier"
