@@ -9,7 +9,9 @@ workers=${PYTEST_WORKERS:-2}
 status=0
 
 echo "== lint (ruff, import contracts)"
-.venv/bin/ruff check src tests bench || status=1
+lint_paths=()
+for d in src tests bench conftest.py; do [ -e "$d" ] && lint_paths+=("$d"); done
+.venv/bin/ruff check "${lint_paths[@]}" || status=1
 .venv/bin/lint-imports --no-cache >/dev/null || { .venv/bin/lint-imports --no-cache; status=1; }
 
 echo "== tests on SQLite"
