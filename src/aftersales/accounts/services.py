@@ -6,12 +6,15 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from django.db import transaction
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
-from aftersales.core.errors import NotFound, ValidationFailed
+from aftersales.core.errors import Conflict, NotFound, ValidationFailed
 
-from .models import ApiToken, User, UserLanguage
+from .models import DEFAULT_ROLE_PERMISSIONS, ApiToken, Organization, Role, RoleKind, User, UserLanguage
 
 TOKEN_PREFIX = "as_"  # noqa: S105 (a public prefix, not a secret)
 
@@ -51,3 +54,57 @@ def user_set_language(*, user: User, language: str) -> User:
     user.language = language
     user.save(update_fields=["language"])
     return user
+
+
+def organization_create(
+    *,
+    name: str,
+    admin_username: str,
+    admin_email: str,
+    admin_password: str,
+    timezone_name: str = "Asia/Shanghai",
+    language: str = UserLanguage.ZH_HANS,
+) -> tuple[Organization, User]:
+    """Start a seller's installation: the organization, its four default roles and its first admin
+    (also Django staff, to configure stores and teams in the admin)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    clean_name = " ".join(name.split())
+    if not clean_name or len(clean_name) > 200:
+        raise ValidationFailed("organization name must have 1 to 200 characters", field="name")
+    try:
+        ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(f"unknown time zone {timezone_name!r}", field="timezone") from None
+    if language not in UserLanguage.values:
+        raise ValidationFailed(f"unknown language {language!r}", field="language")
+    user = User(username=admin_username, email=admin_email)
+    try:
+        validate_password(admin_password, user)
+    except ValidationError as exc:
+        raise ValidationFailed(" ".join(exc.messages), field="admin_password") from None
+    slug = slugify(clean_name)[:80] or "seller"
+    try:
+        with transaction.atomic():
+            org = Organization.objects.create(name=clean_name, slug=slug, timezone=timezone_name)
+            roles = {
+                kind: Role.objects.create(
+                    organization=org,
+                    kind=kind,
+                    name=str(kind.label),
+                    permissions=[str(p) for p in DEFAULT_ROLE_PERMISSIONS[kind]],
+                )
+                for kind in RoleKind
+            }
+            user.organization = org
+            user.role = roles[RoleKind.ADMIN]
+            user.language = language
+            user.is_staff = True
+            user.is_superuser = True
+            user.set_password(admin_password)
+            user.save()
+    except IntegrityError:
+        raise Conflict(
+            "an organization with that name or a user with that username already exists", field="name"
+        ) from None
+    return org, user
