@@ -384,3 +384,20 @@ def saved_views(user: Any) -> QuerySet[SavedView]:
 
 def last_inbound(ticket: Ticket) -> Message | None:
     return ticket.messages.filter(direction=MessageDirection.INBOUND).order_by("-created_at").first()
+
+
+def category_labels(organization_id: int, language: str) -> dict[str, str]:
+    """Each ticket category's label in `language`: the organization's own wording when it set one
+    (CategoryLabel), else the built-in translated label."""
+    from django.utils import translation
+
+    from .models import CategoryLabel
+
+    with translation.override(language):
+        labels = {value: str(label) for value, label in TicketCategory.choices}
+    zh = language.lower().startswith("zh")
+    for row in CategoryLabel.objects.filter(organization_id=organization_id):
+        custom = row.label_zh_hans if zh and row.label_zh_hans else row.label_en
+        if custom:
+            labels[row.category] = custom
+    return labels

@@ -126,3 +126,17 @@ def test_bulk_reports_each_ticket(world):
     assert result.failed[foreign.pk] == "ticket not found"
     assert "cannot go from closed" in result.failed[solved.pk]
     assert Ticket.objects.get(pk=mine.pk).status == "solved"
+
+
+def test_category_labels_are_configurable_per_organization(world):
+    from aftersales.inbox.models import CategoryLabel
+    from aftersales.inbox.selectors import category_labels
+
+    CategoryLabel.objects.create(
+        organization=world.org, category="size_mismatch", label_en="Fit problem", label_zh_hans="尺码不合"
+    )
+    en = category_labels(world.org.pk, "en")
+    zh = category_labels(world.org.pk, "zh-hans")
+    assert en["size_mismatch"] == "Fit problem" and zh["size_mismatch"] == "尺码不合"
+    assert en["refund"] == "Refund"
+    assert category_labels(world.foreign_org.pk, "en")["size_mismatch"] == "Size mismatch"
