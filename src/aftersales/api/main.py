@@ -1,5 +1,89 @@
-"""The REST API: django-ninja, mounted at /api/v1, OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs."""
+"""The REST API: django-ninja, mounted at /api/v1, OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs.
 
+Authentication: the browser session (with CSRF for unsafe methods) or `Authorization: Bearer <token>`.
+Errors: always `{"error": {"code", "message", "field"}}` (see errors.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.urls import URLPattern
 from ninja import NinjaAPI
+from ninja.parser import Parser
+from ninja.renderers import JSONRenderer
+from ninja.responses import NinjaJSONEncoder
 
-api = NinjaAPI(title="aftersales API", version="1.0.0", urls_namespace="api")
+from .auth import SessionAuth, TokenAuth
+from .docs import OfflineSwagger
+from .errors import MalformedBody, install_error_handlers, json_errors_view
+from .querycheck import reject_unknown_query
+from .routers import accounts, customers, inbound, messages, notifications, ticket_actions, tickets, views
+
+
+class JsonObjectParser(Parser):
+    """Bodies are JSON objects; anything else is a 400 naming the body."""
+
+    def parse_body(self, request: Any) -> dict[str, Any]:
+        data = super().parse_body(request)
+        if not isinstance(data, dict):
+            raise MalformedBody("the request body must be a JSON object")
+        return data
+
+
+class IsoEncoder(NinjaJSONEncoder):
+    """Datetimes in full ISO 8601 with their offset (2026-11-11T08:00:00.123456+00:00), not
+    Django's millisecond-truncated "Z" form; Decimals as strings (inherited)."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime):
+            return o.isoformat()
+        return super().default(o)
+
+
+class IsoJSONRenderer(JSONRenderer):
+    encoder_class = IsoEncoder
+
+
+class AftersalesAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation: Any) -> str:
+        # Short, stable ids (list_tickets, add_note) for generated clients; the tests keep them unique.
+        return str(operation.view_func.__name__)
+
+    def _get_urls(self) -> list[Any]:
+        # Unknown paths and wrong methods answer in the API's error shape too.
+        return [
+            URLPattern(p.pattern, json_errors_view(p.callback), p.default_args, p.name)
+            if isinstance(p, URLPattern)
+            else p
+            for p in super()._get_urls()
+        ]
+
+
+DESCRIPTION = """
+The after-sales hub's REST API: tickets, replies, notes, assignments, saved views, notifications.
+
+**Authentication**: your browser session (unsafe methods need the `X-CSRFToken` header), or a personal
+API token (`POST /me/tokens`) sent as `Authorization: Bearer <token>`.
+
+**Errors**: every 4xx has the body `{"error": {"code": "...", "message": "...", "field": "..." | null}}`.
+Unknown query parameters and body fields are refused (422) rather than ignored.
+
+**Money** is a decimal string with a currency, never a float. **Datetimes** are ISO 8601 with an offset.
+"""
+
+api = AftersalesAPI(
+    title="aftersales API",
+    version="1.0.0",
+    description=DESCRIPTION,
+    urls_namespace="api",
+    auth=[TokenAuth(), SessionAuth()],
+    docs=OfflineSwagger(),
+    parser=JsonObjectParser(),
+    renderer=IsoJSONRenderer(),
+)
+install_error_handlers(api)
+api.add_decorator(reject_unknown_query, mode="operation")
+
+for module in (tickets, ticket_actions, messages, views, notifications, customers, accounts, inbound):
+    api.add_router("", module.router)

@@ -132,7 +132,10 @@ def parse_ticket_filters(params: Mapping[str, Any], *, allow: frozenset[str] = P
                 raise ValidationFailed(f"{name} must be true or false", field=name)
             values[name] = lowered in {"true", "1", "yes"}
         elif name.endswith(("_after", "_before")):
-            parsed = parse_datetime(text) if "T" in text or " " in text else parse_datetime(text + "T00:00:00+00:00")
+            try:
+                parsed = parse_datetime(text if "T" in text or " " in text else text + "T00:00:00+00:00")
+            except ValueError:  # well-formed but impossible, e.g. 2026-13-45
+                parsed = None
             if parsed is None:
                 raise ValidationFailed(f"{name} must be an ISO 8601 date or date-time", field=name)
             if parsed.tzinfo is None:
@@ -372,6 +375,30 @@ def customer_history(
         .order_by("-placed_at")[:limit]
     )
     return CustomerHistory(tickets=list(tickets.order_by("-created_at")[:limit]), orders=list(orders))
+
+
+def message_get(user: Any, message_id: int) -> Message:
+    """A message on a ticket the user may see, or NotFound naming message_id."""
+    message = (
+        Message.objects.select_related("ticket", "author")
+        .filter(pk=message_id, ticket__in=tickets_visible(user))
+        .first()
+    )
+    if message is None:
+        raise NotFound("message not found", field="message_id")
+    return message
+
+
+def customer_get_visible(user: Any, customer_id: int) -> Any:
+    """A customer of the user's organization that the user may see: admins see every customer;
+    agents see a customer through at least one of their visible tickets. Otherwise NotFound."""
+    from aftersales.accounts.permissions import is_admin
+    from aftersales.catalog.selectors import customer_get
+
+    customer = customer_get(user, customer_id)
+    if not is_admin(user) and not tickets_visible(user).filter(customer_id=customer.pk).exists():
+        raise NotFound("customer not found", field="customer_id")
+    return customer
 
 
 def unreplied_count(user: Any) -> int:

@@ -24,5 +24,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), "aftersales-test.sqlite3")}
+    # a file (not :memory:) so that live-server and worker-process tests share it; per process so
+    # that concurrent runs on one machine never collide
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"aftersales-test-{os.getpid()}.sqlite3")
+    }
 LOGGING = {"version": 1, "disable_existing_loggers": False}

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,6 +11,7 @@ import filetype
 import nh3
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 
 from aftersales.core.clock import now
 from aftersales.core.errors import ValidationFailed
@@ -67,6 +71,26 @@ def _looks_like_text(content: bytes) -> bool:
     return b"\x00" not in content[:4096]
 
 
+_saved_files: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("saved_files", default=None)
+
+
+@contextlib.contextmanager
+def stored_files_removed_on_error() -> Iterator[None]:
+    """Wrap a transaction that stores attachment files: if it fails, the files it wrote are
+    deleted, so a rolled-back write leaves nothing behind on disk (or in the bucket)."""
+    saved: list[str] = []
+    token = _saved_files.set(saved)
+    try:
+        yield
+    except BaseException:
+        for name in saved:
+            with contextlib.suppress(Exception):
+                default_storage.delete(name)
+        raise
+    finally:
+        _saved_files.reset(token)
+
+
 def save_attachments(message: Message, attachments: list[AttachmentInput], types: list[str]) -> None:
     for att, content_type in zip(attachments, types, strict=True):
         stored = Attachment(
@@ -77,4 +101,7 @@ def save_attachments(message: Message, attachments: list[AttachmentInput], types
             sha256=hashlib.sha256(att.content).hexdigest(),
         )
         stored.file.save(att.filename.strip(), ContentFile(att.content), save=False)
+        saved = _saved_files.get()
+        if saved is not None:
+            saved.append(stored.file.name)
         stored.save()

@@ -19,7 +19,14 @@ from aftersales.core.errors import ValidationFailed
 from ..events import MessageReceived, TicketCreated
 from ..models import DeliveryStatus, Message, MessageDirection, Ticket, TicketEventType
 from ..workflow import ON_CUSTOMER_MESSAGE, STATUS_CATEGORY, StatusCategory, TicketCategory, TicketStatus
-from .common import AttachmentInput, check_attachment, record_event, sanitise_html, save_attachments
+from .common import (
+    AttachmentInput,
+    check_attachment,
+    record_event,
+    sanitise_html,
+    save_attachments,
+    stored_files_removed_on_error,
+)
 
 MAX_BODY_CHARS = 100_000
 
@@ -75,7 +82,7 @@ def message_ingest(*, inbound: InboundMessage) -> IngestResult:
         return existing
     types = check_inbound(inbound)
     try:
-        with transaction.atomic():
+        with stored_files_removed_on_error(), transaction.atomic():
             return _ingest(inbound, types)
     except IntegrityError:
         # A concurrent ingest of the same message won the race: return its result.

@@ -26,7 +26,7 @@ from ..workflow import (
     Urgency,
     can_transition,
 )
-from .common import AttachmentInput, check_attachment, record_event, save_attachments
+from .common import AttachmentInput, check_attachment, record_event, save_attachments, stored_files_removed_on_error
 
 MAX_REPLY_CHARS = 20_000
 MENTION_RE = re.compile(r"(?<![\w@.])@([\w.+-]{1,150})")
@@ -87,6 +87,24 @@ def ticket_reply(
 
     Same idempotency key on the same ticket returns the first reply (no second message).
     Locks the ticket row."""
+    message, _ = ticket_reply_idempotent(
+        ticket=ticket, author=author, body=body, idempotency_key=idempotency_key, status=status, attachments=attachments
+    )
+    return message
+
+
+def ticket_reply_idempotent(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    idempotency_key: str | None = None,
+    status: str | None = None,
+    attachments: list[AttachmentInput] | None = None,
+) -> tuple[Message, bool]:
+    """ticket_reply that also says whether the reply was created (True) or an earlier reply with
+    the same idempotency key was returned (False). A reused key with a different body is a
+    Conflict. The ticket row lock serialises concurrent requests with the same key."""
     check_ticket(author, ticket, Permission.REPLY)
     text = _check_text(body, field="body", limit=MAX_REPLY_CHARS)
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 120):
@@ -95,12 +113,16 @@ def ticket_reply(
     types = [check_attachment(att, index=i) for i, att in enumerate(files)]
     if ticket.status == TicketStatus.CLOSED:
         raise Conflict("the ticket is closed; the customer's next message will open a new one", field="status")
-    with transaction.atomic():
+    with stored_files_removed_on_error(), transaction.atomic():
         locked = _locked(ticket)
         if idempotency_key:
             existing = Message.objects.filter(ticket=locked, idempotency_key=idempotency_key).first()
             if existing is not None:
-                return existing
+                if existing.body != text:
+                    raise Conflict(
+                        "this idempotency key was already used for a different reply", field="idempotency_key"
+                    )
+                return existing, False
         at = now()
         message = Message.objects.create(
             ticket=locked,
@@ -125,7 +147,7 @@ def ticket_reply(
         _set_status(locked, status or ON_AGENT_REPLY.get(locked.status, locked.status), author)
         locked.save()
         events.publish(ReplyQueued(message_id=message.pk, ticket_id=locked.pk))
-    return message
+    return message, True
 
 
 def ticket_add_note(*, ticket: Ticket, author: User, body: str) -> tuple[Message, list[User]]:

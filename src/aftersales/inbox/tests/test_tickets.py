@@ -140,3 +140,43 @@ def test_category_labels_are_configurable_per_organization(world):
     assert en["size_mismatch"] == "Fit problem" and zh["size_mismatch"] == "尺码不合"
     assert en["refund"] == "Refund"
     assert category_labels(world.foreign_org.pk, "en")["size_mismatch"] == "Size mismatch"
+
+
+def test_failed_reply_leaves_no_file_behind(world, settings):
+    import os
+
+    from aftersales.inbox.services import AttachmentInput
+    from aftersales.inbox.tests.test_ingest import PNG
+
+    ticket = world.ticket(status="open")
+    before = sum(len(files) for _, _, files in os.walk(settings.MEDIA_ROOT))
+    with pytest.raises(Conflict):  # open -> new is not an allowed transition: the whole reply rolls back
+        ticket_reply(
+            ticket=ticket,
+            author=world.agent,
+            body="see photo",
+            status="new",
+            attachments=[AttachmentInput("a.png", PNG)],
+        )
+    assert sum(len(files) for _, _, files in os.walk(settings.MEDIA_ROOT)) == before
+    assert not Message.objects.exists()
+
+
+def test_reply_idempotency_reports_created_and_refuses_other_body(world):
+    from aftersales.inbox.services import ticket_reply_idempotent
+
+    ticket = world.ticket()
+    first, created = ticket_reply_idempotent(ticket=ticket, author=world.agent, body="Hi", idempotency_key="k")
+    again, created_again = ticket_reply_idempotent(ticket=ticket, author=world.agent, body="Hi", idempotency_key="k")
+    assert created and not created_again and first.pk == again.pk
+    with pytest.raises(Conflict) as exc:
+        ticket_reply_idempotent(ticket=ticket, author=world.agent, body="Other", idempotency_key="k")
+    assert exc.value.field == "idempotency_key"
+
+
+def test_impossible_dates_are_a_validation_error():
+    from aftersales.inbox.selectors import parse_ticket_filters
+
+    with pytest.raises(ValidationFailed) as exc:
+        parse_ticket_filters({"created_after": "2026-13-45"})
+    assert exc.value.field == "created_after"

@@ -1,0 +1,88 @@
+"""Request and response bodies of the agent actions on tickets and messages."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ninja import Field, Schema
+
+from aftersales.inbox.workflow import TicketCategory, TicketStatus, Urgency
+
+from .common import Id, InputSchema, UserRef
+from .tickets import MessageOut
+
+
+class AttachmentIn(InputSchema):
+    filename: str = Field(..., max_length=255)
+    content_type: str = Field("", max_length=100, description="Declared type; the real type is sniffed")
+    content_base64: str = Field(..., description="The file's bytes, base64-encoded (standard alphabet)")
+
+
+class ReplyIn(InputSchema):
+    body: str
+    status: TicketStatus | None = Field(None, description="Status after the reply (default: by the workflow)")
+    attachments: list[AttachmentIn] = []
+
+
+class NoteIn(InputSchema):
+    body: str = Field(..., description="Internal note; @username mentions notify colleagues who can see the ticket")
+
+
+class NoteOut(Schema):
+    note: MessageOut
+    mentioned: list[UserRef]
+
+
+class StatusIn(InputSchema):
+    status: TicketStatus
+
+
+class AssignIn(InputSchema):
+    assignee_id: Id | None = Field(..., description="A colleague who can process tickets, or null to unassign")
+
+
+class TicketPatchIn(InputSchema):
+    """Only the fields sent are changed. `team_id: null` removes the team."""
+
+    category: TicketCategory | None = None
+    urgency: Urgency | None = None
+    is_high_priority: bool | None = None
+    team_id: Id | None = None
+    subject: str | None = Field(None, max_length=300)
+
+
+class TagsIn(InputSchema):
+    add: list[str] = Field([], max_length=50)
+    remove: list[str] = Field([], max_length=50)
+
+
+class TagsOut(Schema):
+    tags: list[str]
+
+
+class MergeIn(InputSchema):
+    target_id: Id = Field(..., description="The ticket that receives this ticket's messages")
+
+
+class BulkIn(InputSchema):
+    ticket_ids: list[Id] = Field(..., min_length=1, max_length=500)
+    action: Literal["assign", "tag", "status"]
+    value: Id | str | None = Field(
+        ..., description="assign: a user id or null; tag: the tag to add; status: the target status"
+    )
+
+
+class BulkFailure(Schema):
+    ticket_id: int
+    error: str
+
+
+class BulkSummary(Schema):
+    succeeded: int
+    failed: int
+
+
+class BulkOut(Schema):
+    summary: BulkSummary
+    succeeded: list[int]
+    failed: list[BulkFailure]

@@ -1,0 +1,94 @@
+"""Building blocks shared by every schema: strict input models, ids, money, small references."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from ninja import Field, Schema
+from pydantic import ConfigDict, field_validator
+
+# Ids are positive and fit a signed 64-bit column on every database we support.
+MAX_ID = 2**62
+Id = Annotated[int, Field(gt=0, le=MAX_ID)]
+
+
+def check_text(value: Any) -> Any:
+    """Refuse text no database column can store: NUL characters and lone surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text") from None
+    elif isinstance(value, list | tuple):
+        for item in value:
+            check_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key)
+            check_text(item)
+    return value
+
+
+class InputSchema(Schema):
+    """Request bodies: unknown fields are refused (422 naming them), text is storable as given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        return check_text(value)
+
+
+class ErrorDetail(Schema):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(Schema):
+    """The one error shape of the API, for every 4xx (and the rare 5xx)."""
+
+    error: ErrorDetail
+
+
+class MoneyOut(Schema):
+    """An amount as a decimal string (never a float) with its ISO 4217 currency."""
+
+    amount: str = Field(..., examples=["29.99"])
+    currency: str = Field(..., examples=["USD"])
+
+
+def money(amount: Decimal | None, currency: str) -> dict[str, str]:
+    return {"amount": str(amount if amount is not None else Decimal("0")), "currency": currency}
+
+
+class UserRef(Schema):
+    id: int
+    username: str
+    display_name: str
+
+    @staticmethod
+    def resolve_display_name(obj: Any) -> str:
+        return str(obj)
+
+
+class StoreRef(Schema):
+    id: int
+    name: str
+    platform: str
+
+
+class CountOut(Schema):
+    count: int
+
+
+# Documented on every operation: all of them use the one error shape.
+ERROR_CODES = frozenset({400, 401, 403, 404, 409, 413, 422})
+
+
+def with_errors(ok: dict[int, Any]) -> dict[Any, Any]:
+    return {**ok, ERROR_CODES: ErrorOut}

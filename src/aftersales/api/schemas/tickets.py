@@ -1,0 +1,243 @@
+"""Tickets: list rows, the detail with its timeline, order and customer panels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ninja import Field, Schema
+
+from .common import MoneyOut, StoreRef, UserRef, money
+
+
+class CustomerRef(Schema):
+    id: int
+    name: str
+    email: str
+    tier: str
+
+
+class TicketOut(Schema):
+    """A ticket as listed in the inbox."""
+
+    id: int
+    subject: str
+    status: str
+    status_category: str
+    category: str
+    urgency: str
+    platform: str
+    store: StoreRef
+    customer: CustomerRef
+    customer_tier: str
+    order_id: int | None
+    assignee: UserRef | None
+    team_id: int | None
+    language: str
+    is_high_priority: bool
+    is_unreplied: bool
+    merged_into_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    last_message_at: datetime | None
+    last_customer_message_at: datetime | None
+
+
+class TicketPageOut(Schema):
+    items: list[TicketOut]
+    next_cursor: str | None = Field(..., description="Pass as `cursor` to get the next page; null on the last page")
+
+
+class TicketFullOut(TicketOut):
+    conversation_id: str
+    sku_category: str
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    tags: list[str]
+
+    @staticmethod
+    def resolve_tags(obj: Any) -> list[str]:
+        return sorted(tag.name for tag in obj.tags.all())
+
+
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class MessageOut(Schema):
+    id: int
+    ticket_id: int
+    direction: str = Field(..., description="inbound (customer), outbound (reply) or note (internal)")
+    channel: str
+    author: UserRef | None
+    author_name: str
+    body: str
+    body_html: str
+    language: str
+    translations: dict[str, Any]
+    delivery_status: str
+    delivery_error: str
+    delivery_attempts: int
+    sent_at: datetime | None
+    created_at: datetime
+    attachments: list[AttachmentOut]
+    mentions: list[UserRef]
+
+    @staticmethod
+    def resolve_mentions(obj: Any) -> list[Any]:
+        return [mention.user for mention in obj.mentions.all()]
+
+
+class EventOut(Schema):
+    id: int
+    type: str
+    actor: UserRef | None
+    payload: dict[str, Any]
+    at: datetime
+
+
+class TimelineEntryOut(Schema):
+    kind: str = Field(..., description="message (customer message, reply or note) or event")
+    at: datetime
+    message: MessageOut | None
+    event: EventOut | None
+
+
+class TrackingEventOut(Schema):
+    at: datetime
+    status: str
+    location: str
+    description: str
+
+
+class ShipmentOut(Schema):
+    id: int
+    carrier: str
+    tracking_number: str
+    status: str
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    events: list[TrackingEventOut]
+
+
+class OrderLineOut(Schema):
+    sku: str
+    title: str
+    quantity: int
+    unit_price: MoneyOut
+    line_total: MoneyOut
+
+    @staticmethod
+    def resolve_unit_price(obj: Any) -> dict[str, str]:
+        return money(obj.unit_price_amount, obj.currency)
+
+    @staticmethod
+    def resolve_line_total(obj: Any) -> dict[str, str]:
+        return money(obj.line_total, obj.currency)
+
+
+class OrderSummaryOut(Schema):
+    id: int
+    external_id: str
+    store: StoreRef
+    placed_at: datetime
+    status: str
+    total: MoneyOut
+    ship_country: str
+
+    @staticmethod
+    def resolve_total(obj: Any) -> dict[str, str]:
+        return money(obj.total_amount, obj.currency)
+
+    @staticmethod
+    def resolve_ship_country(obj: Any) -> str:
+        return obj.ship_country.code or ""
+
+
+class OrderOut(OrderSummaryOut):
+    lines: list[OrderLineOut]
+    shipments: list[ShipmentOut]
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    email: str
+    country: str
+    preferred_language: str
+    tier: str
+    lifetime_value: MoneyOut
+    order_count: int
+    return_count: int
+    created_at: datetime
+
+    @staticmethod
+    def resolve_country(obj: Any) -> str:
+        return obj.country.code or ""
+
+    @staticmethod
+    def resolve_lifetime_value(obj: Any) -> dict[str, str]:
+        return money(obj.lifetime_value_amount, obj.lifetime_value_currency)
+
+
+class TicketBriefOut(Schema):
+    """A ticket in the customer panel."""
+
+    id: int
+    subject: str
+    status: str
+    status_category: str
+    category: str
+    platform: str
+    store: StoreRef
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerPanelOut(Schema):
+    """The customer with their other tickets (those you may see) and orders across all stores."""
+
+    customer: CustomerOut
+    tickets: list[TicketBriefOut]
+    orders: list[OrderSummaryOut]
+
+
+class TicketDetailOut(Schema):
+    ticket: TicketFullOut
+    timeline: list[TimelineEntryOut]
+    order: OrderOut | None
+    customer: CustomerPanelOut
+
+
+class TicketListQuery(Schema):
+    """Inbox filters. Multi-valued filters take comma-separated values (platform=amazon,ebay)."""
+
+    platform: str | None = Field(None, description="amazon, ebay, shopee, ... (comma-separated)")
+    store: str | None = Field(None, description="Store ids (comma-separated)")
+    status: str | None = Field(None, description="new, open, pending_customer, on_hold, solved, closed")
+    status_category: str | None = Field(None, description="open, waiting, resolved")
+    urgency: str | None = Field(None, description="low, medium, high")
+    category: str | None = Field(None, description="quality_issue, not_received, refund, ...")
+    customer_tier: str | None = Field(None, description="vip, regular, new, at_risk")
+    language: str | None = Field(None, description="Language codes (en, de, zh-hans)")
+    sku: str | None = None
+    assignee: str | None = Field(None, description="me, none or a user id")
+    team: str | None = Field(None, description="Team id")
+    tag: str | None = None
+    unreplied: str | None = Field(None, description="true or false")
+    high_priority: str | None = Field(None, description="true or false")
+    created_after: str | None = Field(None, description="ISO 8601 date or date-time with offset")
+    created_before: str | None = None
+    updated_after: str | None = None
+    updated_before: str | None = None
+    q: str | None = Field(None, description="Text search: subject, customer, order number, messages, #id")
+    customer: str | None = Field(None, description="Customer id")
+    limit: int | None = Field(None, ge=1, le=100, description="Page size, 1 to 100 (default 25)")
+    sort: str | None = Field(None, description="-updated_at (default), updated_at, -created_at, created_at, ...")
+    cursor: str | None = Field(None, description="next_cursor of the previous page")
+    view: int | None = Field(None, gt=0, le=2**62, description="Id of one of your saved views: its filters apply")
