@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
 
 from aftersales.core.crypto import EncryptedJSONField
@@ -53,7 +54,7 @@ class Store(TimeStampedModel):
 class CustomerTier(models.TextChoices):
     VIP = "vip", _("VIP")
     REGULAR = "regular", _("Regular")
-    NEW = "new", _("New")
+    NEW = "new", pgettext_lazy("customer tier", "New")
     AT_RISK = "at_risk", _("At risk")
 
 

@@ -377,6 +377,14 @@ def customer_history(
     return CustomerHistory(tickets=list(tickets.order_by("-created_at")[:limit]), orders=list(orders))
 
 
+def allowed_statuses(ticket: Ticket) -> list[tuple[str, str]]:
+    """The statuses this ticket may move to (its current one first), with their labels."""
+    from .workflow import TRANSITIONS
+
+    allowed = {ticket.status} | set(TRANSITIONS.get(ticket.status, ()))
+    return [(value, label) for value, label in TicketStatus.choices if value in allowed]
+
+
 def message_get(user: Any, message_id: int) -> Message:
     """A message on a ticket the user may see, or NotFound naming message_id."""
     message = (

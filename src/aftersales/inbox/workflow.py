@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class TicketStatus(models.TextChoices):
-    NEW = "new", _("New")
+    NEW = "new", pgettext_lazy("ticket status", "New")
     OPEN = "open", _("Open")
     PENDING_CUSTOMER = "pending_customer", _("Pending customer")
     ON_HOLD = "on_hold", _("On hold")

@@ -9,6 +9,9 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from aftersales.accounts.models import User
 from aftersales.core.clock import now
@@ -42,7 +45,8 @@ def notify_mentions(*, note_id: int, ticket_id: int, author_id: int, user_ids: t
     author = User.objects.filter(pk=author_id).first()
     created = 0
     for user in User.objects.filter(pk__in=user_ids, is_active=True):
-        text = f"{author} mentioned you on ticket #{ticket_id}"
+        with translation.override(user.language):  # written in the recipient's language
+            text = _("%(author)s mentioned you on ticket #%(ticket)s") % {"author": author, "ticket": ticket_id}
         if notification_create(
             user=user, kind=NotificationKind.MENTION, text=text, dedupe_key=f"mention:{note_id}", ticket_id=ticket_id
         ):
@@ -57,7 +61,11 @@ def notify_assigned(*, ticket_id: int, assignee_id: int, actor_id: int | None) -
     if user is None:
         return
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
-    text = f"Ticket #{ticket_id} was assigned to you" + (f" by {actor}" if actor else "")
+    with translation.override(user.language):
+        if actor:
+            text = _("Ticket #%(ticket)s was assigned to you by %(actor)s") % {"ticket": ticket_id, "actor": actor}
+        else:
+            text = _("Ticket #%(ticket)s was assigned to you") % {"ticket": ticket_id}
     notification_create(
         user=user,
         kind=NotificationKind.ASSIGNED,
@@ -92,7 +100,12 @@ def send_pending_reminders() -> int:
     for row in rows:
         user = users[row["assignee_id"]]
         hours = int(REMIND_AFTER.total_seconds() // 3600)
-        text = f"{row['n']} ticket(s) assigned to you have waited more than {hours} h for a reply"
+        with translation.override(user.language):
+            text = ngettext(
+                "%(count)d ticket assigned to you has waited more than %(hours)d h for a reply",
+                "%(count)d tickets assigned to you have waited more than %(hours)d h for a reply",
+                row["n"],
+            ) % {"count": row["n"], "hours": hours}
         if notification_create(user=user, kind=NotificationKind.REMINDER, text=text, dedupe_key=f"reminder:{day}"):
             created += 1
     return created

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_countries",
     "huey.contrib.djhuey",
     "aftersales.core",
     "aftersales.accounts",

@@ -49,5 +49,5 @@ def test_reminders_once_a_day(world, django_capture_on_commit_callbacks):
         assert send_pending_reminders() == 1
         assert send_pending_reminders() == 0
     n = Notification.objects.get(user=world.agent, kind="reminder")
-    assert n.text.startswith("2 ticket(s)")
+    assert n.text.startswith("2 tickets assigned")
     assert notification_mark_read(user=world.agent) == 1

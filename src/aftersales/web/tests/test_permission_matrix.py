@@ -1,0 +1,242 @@
+"""The UI permission matrix: every persona x every URL pattern of the `web` namespace x each method
+it accepts, with the expected status. A new pattern without a row here fails the suite.
+
+Personas: anonymous; in "Shenzhen Gadgets" the agent alice and teammate bob (US team), the outsider
+carol (DE team, cannot see US tickets), the viewer victor, the approver peter, the admin ada; the
+foreigner (admin of another seller); and an orphan account with no organization or role.
+
+Refusals (4xx) must also leave everything untouched: the test compares a snapshot of the objects
+before and after each refused request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import get_resolver, reverse
+
+from aftersales.accounts.services import api_token_create
+from aftersales.inbox.models import DeliveryStatus, Message, SavedView, Ticket
+from aftersales.notifications.models import Notification
+from aftersales.testing.factories import UserFactory
+
+PERSONAS = ("anonymous", "agent", "teammate", "outsider", "viewer", "approver", "admin", "foreigner", "orphan")
+LOGIN = "login-redirect"  # a 302 to the login page
+
+
+@dataclass
+class Objects:
+    world: Any
+    ticket: Ticket
+    target: Ticket
+    failed: Message
+    saved_view: SavedView
+    token_id: int
+    notification: Notification
+    users: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Row:
+    kwargs: Callable[[Objects], dict[str, int]]
+    data: Callable[[Objects], dict[str, Any]]
+    expect: dict[str, int | str]
+
+
+def _none(o: Objects) -> dict[str, Any]:
+    return {}
+
+
+def _ticket(o: Objects) -> dict[str, int]:
+    return {"ticket_id": o.ticket.pk}
+
+
+def expect(anonymous: int | str, org: dict[str, int], orphan: int) -> dict[str, int | str]:
+    table: dict[str, int | str] = {"anonymous": anonymous, "orphan": orphan}
+    table.update(org)
+    assert set(table) == set(PERSONAS), sorted(set(PERSONAS) - set(table))
+    return table
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(("agent", "teammate", "outsider", "viewer", "approver", "admin", "foreigner"), status)
+
+
+def only_agent(status: int) -> dict[str, int]:
+    """Objects that belong to alice (her saved view, token, notification): others get 404."""
+    return {**everyone(404), "agent": status}
+
+
+def ticket_sight(status: int, viewer: int | None = None) -> dict[str, int]:
+    """The US ticket: seen by the US team, the approver and the admin; not by carol nor the foreigner."""
+    return {
+        "agent": status,
+        "teammate": status,
+        "approver": status,
+        "admin": status,
+        "viewer": status if viewer is None else viewer,
+        "outsider": 404,
+        "foreigner": 404,
+    }
+
+
+MATRIX: dict[tuple[str, str], Row] = {
+    ("login", "GET"): Row(_none, _none, expect(200, everyone(302), 302)),
+    ("login", "POST"): Row(
+        _none, lambda o: {"username": "alice", "password": "wrong"}, expect(200, everyone(302), 302)
+    ),
+    ("logout", "POST"): Row(_none, _none, expect(302, everyone(302), 302)),
+    ("inbox", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
+    ("inbox_bulk", "POST"): Row(
+        _none,
+        lambda o: {"ticket_ids": [o.ticket.pk], "action": "status", "status": "pending_customer"},
+        expect(LOGIN, {**everyone(302), "viewer": 403}, 403),
+    ),
+    ("saved_view_create", "POST"): Row(
+        _none, lambda o: {"name": "Matrix view", "query": "platform=ebay"}, expect(LOGIN, everyone(302), 403)
+    ),
+    ("saved_view_delete", "POST"): Row(
+        lambda o: {"view_id": o.saved_view.pk}, _none, expect(LOGIN, only_agent(302), 403)
+    ),
+    ("ticket", "GET"): Row(_ticket, _none, expect(LOGIN, ticket_sight(200), 403)),
+    ("ticket_reply", "POST"): Row(
+        _ticket, lambda o: {"body": "Hello"}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
+    ),
+    ("ticket_note", "POST"): Row(
+        _ticket, lambda o: {"body": "@bob look"}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
+    ),
+    ("ticket_status", "POST"): Row(
+        _ticket, lambda o: {"status": "on_hold"}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
+    ),
+    ("ticket_assign", "POST"): Row(
+        _ticket, lambda o: {"assignee": o.users["teammate"].pk}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
+    ),
+    ("ticket_fields", "POST"): Row(
+        _ticket,
+        lambda o: {"category": "refund", "urgency": "high", "is_high_priority": ["0", "1"], "team": ""},
+        expect(LOGIN, ticket_sight(302, viewer=403), 403),
+    ),
+    ("ticket_tags", "POST"): Row(
+        _ticket, lambda o: {"add": "matrix"}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
+    ),
+    ("ticket_merge", "POST"): Row(
+        _ticket, lambda o: {"target_id": o.target.pk}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
+    ),
+    ("message_retry", "POST"): Row(
+        lambda o: {"ticket_id": o.ticket.pk, "message_id": o.failed.pk},
+        _none,
+        expect(LOGIN, ticket_sight(302, viewer=403), 403),
+    ),
+    ("notifications", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
+    ("notifications_badge", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
+    ("notifications_read", "POST"): Row(_none, _none, expect(LOGIN, everyone(302), 403)),
+    ("notification_open", "GET"): Row(
+        lambda o: {"notification_id": o.notification.pk}, _none, expect(LOGIN, only_agent(302), 403)
+    ),
+    ("settings", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
+    ("settings_language", "POST"): Row(_none, lambda o: {"language": "en"}, expect(LOGIN, everyone(302), 403)),
+    ("token_create", "POST"): Row(_none, lambda o: {"name": "ci"}, expect(LOGIN, everyone(200), 403)),
+    ("token_revoke", "POST"): Row(lambda o: {"token_id": o.token_id}, _none, expect(LOGIN, only_agent(302), 403)),
+}
+
+
+def web_patterns() -> dict[str, Any]:
+    _prefix, resolver = get_resolver().namespace_dict["web"]
+    return {p.name: p for p in resolver.url_patterns}
+
+
+def test_every_web_url_pattern_is_in_the_matrix():
+    names = set(web_patterns())
+    covered = {name for name, _method in MATRIX}
+    assert names - covered == set(), f"URL patterns missing from the permission matrix: {sorted(names - covered)}"
+    assert covered - names == set(), f"matrix rows for unknown patterns: {sorted(covered - names)}"
+    for row in MATRIX.values():
+        assert set(row.expect) == set(PERSONAS)
+
+
+def test_post_only_patterns_refuse_get(world):
+    o = _objects(world)
+    client = Client()
+    client.force_login(world.agent)
+    get_routes = {name for name, method in MATRIX if method == "GET"}
+    for (name, method), row in MATRIX.items():
+        if method == "POST" and name not in get_routes:
+            response = client.get(reverse(f"web:{name}", kwargs=row.kwargs(o)))
+            assert response.status_code == 405, name
+
+
+def _objects(world) -> Objects:  # type: ignore[no-untyped-def]
+    ticket = world.ticket(status="open")
+    target = world.ticket(status="open", customer=ticket.customer)
+    failed = Message.objects.create(
+        ticket=ticket,
+        store=ticket.store,
+        direction="outbound",
+        channel="amazon",
+        author=world.agent,
+        body="Sorry",
+        delivery_status=DeliveryStatus.FAILED,
+        delivery_error="no connector",
+    )
+    saved_view = SavedView.objects.create(user=world.agent, name="Mine", filters={"assignee": "me"})
+    token, _raw = api_token_create(user=world.agent, name="alice laptop")
+    notification = Notification.objects.create(
+        user=world.agent, kind="mention", text="Bob mentioned you", dedupe_key="m1", ticket=ticket
+    )
+    orphan = UserFactory(username="orphan", organization=None, role=None)
+    users = {
+        "agent": world.agent,
+        "teammate": world.teammate,
+        "outsider": world.outsider,
+        "viewer": world.viewer,
+        "approver": world.approver,
+        "admin": world.admin,
+        "foreigner": world.foreign_user,
+        "orphan": orphan,
+    }
+    return Objects(world, ticket, target, failed, saved_view, token.pk, notification, users)
+
+
+def _snapshot(o: Objects) -> tuple[Any, ...]:
+    t = Ticket.objects.get(pk=o.ticket.pk)
+    return (
+        t.status,
+        t.assignee_id,
+        t.category,
+        t.urgency,
+        t.is_high_priority,
+        t.team_id,
+        t.merged_into_id,
+        sorted(t.tags.values_list("name", flat=True)),
+        Message.objects.count(),
+        Message.objects.get(pk=o.failed.pk).delivery_status,
+        SavedView.objects.count(),
+        sorted(o.users["agent"].api_tokens.filter(revoked_at__isnull=True).values_list("pk", flat=True)),
+        Notification.objects.filter(read_at__isnull=True).count(),
+    )
+
+
+CASES = [(name, method, persona) for (name, method) in MATRIX for persona in PERSONAS]
+
+
+@pytest.mark.parametrize(("name", "method", "persona"), CASES, ids=[f"{n}-{m}-{p}" for n, m, p in CASES])
+def test_permission_matrix(world, name, method, persona):
+    o = _objects(world)
+    row = MATRIX[(name, method)]
+    client = Client()
+    if persona != "anonymous":
+        client.force_login(o.users[persona])
+    url = reverse(f"web:{name}", kwargs=row.kwargs(o))
+    before = _snapshot(o)
+    response = client.get(url) if method == "GET" else client.post(url, row.data(o))
+    expected = row.expect[persona]
+    if expected == LOGIN:
+        assert response.status_code == 302, response.content[:300]
+        assert response["Location"].startswith(reverse("web:login") + "?next="), response["Location"]
+    else:
+        assert response.status_code == expected, (response.status_code, response.content[:500])
+    if response.status_code >= 400 or expected == LOGIN:
+        assert _snapshot(o) == before, "a refused request changed something"

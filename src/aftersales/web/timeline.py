@@ -1,0 +1,113 @@
+"""The ticket timeline in words: messages as they are, audit events as sentences in the agent's
+language ("Alice changed status from Open to Solved")."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from aftersales.inbox.models import Message, TicketCategory, TicketEvent, TicketEventType, TicketStatus, Urgency
+from aftersales.inbox.selectors import TimelineEntry
+
+# Events that only repeat a message already shown in the timeline.
+HIDDEN_EVENTS = frozenset({TicketEventType.MESSAGE_RECEIVED, TicketEventType.REPLIED, TicketEventType.NOTE_ADDED})
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    kind: str  # "inbound" | "outbound" | "note" | "event"
+    at: datetime
+    message: Message | None = None
+    text: str = ""
+    tone: str = ""  # css modifier for events: "", "bad", "good"
+
+
+def _label(choices: Any, value: Any) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value)
+
+
+def event_sentence(event: TicketEvent, users: Mapping[int, str], teams: Mapping[int, str]) -> str:
+    p = event.payload or {}
+    actor = str(event.actor) if event.actor else _("System")
+
+    def user(pk: Any) -> str:
+        return users.get(pk, f"#{pk}") if pk else _("nobody")
+
+    t = event.type
+    if t == TicketEventType.CREATED:
+        return _("Ticket created")
+    if t == TicketEventType.STATUS_CHANGED:
+        text = _("%(actor)s changed status from %(old)s to %(new)s") % {
+            "actor": actor,
+            "old": _label(TicketStatus, p.get("old")),
+            "new": _label(TicketStatus, p.get("new")),
+        }
+        reason = {"merged": _("merged"), "assigned": _("assigned")}.get(p.get("reason", ""), p.get("reason", ""))
+        return f"{text} ({reason})" if reason else text
+    if t == TicketEventType.ASSIGNED:
+        if not p.get("new"):
+            return _("%(actor)s unassigned the ticket") % {"actor": actor}
+        return _("%(actor)s assigned the ticket to %(user)s") % {"actor": actor, "user": user(p.get("new"))}
+    if t == TicketEventType.TEAM_CHANGED:
+        if not p.get("new"):
+            return _("%(actor)s removed the team") % {"actor": actor}
+        team = teams.get(p["new"], f"#{p['new']}")
+        return _("%(actor)s moved the ticket to team %(team)s") % {"actor": actor, "team": team}
+    if t == TicketEventType.CATEGORY_CHANGED and p.get("field") == "subject":
+        return _("%(actor)s changed the subject to “%(new)s”") % {"actor": actor, "new": p.get("new", "")}
+    if t == TicketEventType.CATEGORY_CHANGED:
+        return _("%(actor)s changed category from %(old)s to %(new)s") % {
+            "actor": actor,
+            "old": _label(TicketCategory, p.get("old")),
+            "new": _label(TicketCategory, p.get("new")),
+        }
+    if t == TicketEventType.URGENCY_CHANGED:
+        return _("%(actor)s changed urgency from %(old)s to %(new)s") % {
+            "actor": actor,
+            "old": _label(Urgency, p.get("old")),
+            "new": _label(Urgency, p.get("new")),
+        }
+    if t == TicketEventType.PRIORITY_CHANGED:
+        if p.get("new"):
+            return _("%(actor)s marked the ticket as high priority") % {"actor": actor}
+        return _("%(actor)s removed the high-priority mark") % {"actor": actor}
+    if t == TicketEventType.TAGS_CHANGED:
+        old, new = set(p.get("old") or ()), set(p.get("new") or ())
+        parts = []
+        if new - old:
+            parts.append(_("added %(tags)s") % {"tags": ", ".join(sorted(new - old))})
+        if old - new:
+            parts.append(_("removed %(tags)s") % {"tags": ", ".join(sorted(old - new))})
+        return _("%(actor)s changed tags: %(changes)s") % {"actor": actor, "changes": "; ".join(parts)}
+    if t == TicketEventType.MERGED:
+        return _("%(actor)s merged this ticket into #%(id)s") % {"actor": actor, "id": p.get("into")}
+    if t == TicketEventType.MERGED_FROM:
+        return _("%(actor)s merged ticket #%(id)s into this one") % {"actor": actor, "id": p.get("source")}
+    if t == TicketEventType.REPLY_SENT:
+        return _("Reply delivered to the customer")
+    if t == TicketEventType.REPLY_FAILED:
+        return _("Reply could not be delivered: %(error)s") % {"error": p.get("error", "")}
+    return _label(TicketEventType, t)
+
+
+def timeline_items(
+    entries: Iterable[TimelineEntry], users: Mapping[int, str], teams: Mapping[int, str]
+) -> list[TimelineItem]:
+    items: list[TimelineItem] = []
+    for entry in entries:
+        if entry.message is not None:
+            items.append(TimelineItem(kind=entry.message.direction, at=entry.at, message=entry.message))
+            continue
+        event = entry.event
+        if event is None or event.type in HIDDEN_EVENTS:
+            continue
+        tone = "bad" if event.type == TicketEventType.REPLY_FAILED else ""
+        items.append(TimelineItem(kind="event", at=entry.at, text=event_sentence(event, users, teams), tone=tone))
+    return items
