@@ -7,6 +7,18 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v msgfmt >/dev/null 2>&1 || need+=(gettext)
 fc-list 2>/dev/null | grep -qi "noto.*cjk\|wqy" || need+=(fonts-noto-cjk)
+# Language engine: Apertium and its pairs (cg3 for the Italian pair), Tesseract, espeak-ng, ffmpeg.
+command -v apertium >/dev/null 2>&1 || need+=(apertium)
+for pair in eng-spa es-pt fr-es spa-ita; do
+  dpkg -s "apertium-$pair" >/dev/null 2>&1 || need+=("apertium-$pair")
+done
+command -v cg-proc >/dev/null 2>&1 || need+=(cg3)
+command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
+for lang in eng deu fra spa por ita; do
+  dpkg -s "tesseract-ocr-$lang" >/dev/null 2>&1 || need+=("tesseract-ocr-$lang")
+done
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -1,0 +1,96 @@
+"""Text read from a message's attachments (OCR of images and PDFs, transcripts of voice
+messages), translated into the working languages like the message itself.
+
+One AttachmentText row per attachment: running twice does not read the file twice. A bad file
+(corrupt, too large, a decompression bomb) is recorded as an error on that row; the ticket is
+never affected."""
+
+from __future__ import annotations
+
+import logging
+
+from aftersales.core.clock import now
+from aftersales.core.errors import DomainError
+from aftersales.inbox.models import Attachment, Message
+
+from . import ocr, speech
+from .detect import detect_language
+from .languages import normalise, working_code
+from .models import AttachmentText
+from .routing import translate_text
+
+logger = logging.getLogger(__name__)
+
+
+def _kind(content_type: str) -> str | None:
+    if content_type in ocr.OCR_TYPES:
+        return "ocr"
+    if content_type in speech.AUDIO_TYPES:
+        return "transcript"
+    return None
+
+
+def attachment_extract_text(*, attachment: Attachment, targets: list[str] | None = None) -> AttachmentText | None:
+    """Read the text of one attachment (if it is an image, a PDF or audio) and translate it."""
+    kind = _kind(attachment.content_type)
+    if kind is None:
+        return None
+    existing = AttachmentText.objects.filter(attachment=attachment).first()
+    if existing is not None:
+        return existing
+    message = attachment.message
+    ticket = message.ticket
+    hint = normalise(message.language) or normalise(ticket.customer.preferred_language)
+    row = AttachmentText(attachment=attachment, kind=kind)
+    try:
+        with attachment.file.open("rb") as handle:
+            data = handle.read(max(ocr.MAX_BYTES, speech.MAX_BYTES) + 1)
+        if kind == "ocr":
+            result = ocr.read_document(data, language_hint=hint)
+            row.text, row.engine = result.text, result.engine
+            row.kind = "pdf_text" if result.engine == "pdf_text" else "ocr"
+            row.blocks = [b.as_json() for b in result.blocks]
+        else:
+            transcript = speech.transcribe(
+                data, organization_id=ticket.organization_id, language_hint=hint, filename=attachment.filename
+            )
+            row.text, row.engine, row.language = transcript.text, transcript.engine, transcript.language
+    except DomainError as exc:
+        row.error = exc.message
+    except Exception as exc:  # an engine crash is recorded, never raised to the inbox
+        logger.exception("attachment reading crashed", extra={"attachment_id": attachment.pk})
+        row.error = f"internal error: {exc}"
+    if row.text.strip() and not row.error:
+        _translate(row, ticket.organization_id, targets)
+    row.save()
+    return row
+
+
+def _translate(row: AttachmentText, organization_id: int, targets: list[str] | None) -> None:
+    from .services import working_languages
+
+    if not row.language:
+        row.language = detect_language(row.text).language
+    if not row.language:
+        return
+    for key in targets or working_languages(organization_id):
+        if normalise(key) == row.language:
+            continue
+        try:
+            result = translate_text(
+                organization_id=organization_id, text=row.text, source=row.language, target=normalise(key)
+            )
+        except DomainError as exc:
+            row.translations[working_code(key)] = {"error": exc.message}
+            continue
+        row.translations[working_code(key)] = result.as_json(now().isoformat())
+
+
+def message_extract_attachments(*, message_id: int) -> list[AttachmentText]:
+    message = Message.objects.get(pk=message_id)
+    rows = []
+    for attachment in message.attachments.select_related("message__ticket__customer").order_by("id"):
+        row = attachment_extract_text(attachment=attachment)
+        if row is not None:
+            rows.append(row)
+    return rows

@@ -1,0 +1,1 @@
+"""Translation providers. `registry.build(config)` turns a ProviderConfig row into a Provider."""

@@ -1,0 +1,120 @@
+"""Apertium: rule-based, fully offline MT from Debian's packages (apertium + apertium-<pair>).
+
+Batched: all the texts of a call are sent through one `apertium` process per mode, one line per
+input line, and split back by line count (Apertium keeps line breaks). Pairs missing from the
+installed data are composed through an installed intermediate language (en->pt = eng-spa | es-pt).
+The output is labelled "draft": readable, not publishable without a look."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from .base import Health, Provider, ProviderError
+
+MODES_DIR = Path(os.environ.get("APERTIUM_MODES_DIR", "/usr/share/apertium/modes"))
+_ISO = {"eng": "en", "spa": "es", "por": "pt", "fra": "fr", "ita": "it", "cat": "ca", "deu": "de", "glg": "gl"}
+
+
+def _iso(code: str) -> str:
+    return _ISO.get(code, code)
+
+
+@lru_cache(maxsize=4)
+def installed_modes(modes_dir: str = str(MODES_DIR)) -> dict[tuple[str, str], str]:
+    """(source, target) -> mode name, for the plain modes installed (no variants, no debug modes)."""
+    found: dict[tuple[str, str], str] = {}
+    directory = Path(modes_dir)
+    if not directory.is_dir() or shutil.which("apertium") is None:
+        return found
+    for path in sorted(directory.glob("*.mode")):
+        name = path.stem
+        parts = name.split("-")
+        if len(parts) != 2 or "_" in name or not all(p.isalpha() for p in parts):
+            continue
+        found.setdefault((_iso(parts[0]), _iso(parts[1])), name)
+    return found
+
+
+@lru_cache(maxsize=4)
+def routes(modes_dir: str = str(MODES_DIR)) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Every pair reachable with one mode, or two chained through an intermediate language."""
+    direct = installed_modes(modes_dir)
+    result: dict[tuple[str, str], tuple[str, ...]] = {pair: (mode,) for pair, mode in direct.items()}
+    for (a, b), first in direct.items():
+        for (b2, c), second in direct.items():
+            if b2 == b and c != a and (a, c) not in result:
+                result[(a, c)] = (first, second)
+    return result
+
+
+@dataclass
+class ApertiumProvider(Provider):
+    name: str = "apertium"
+    quality: str = "draft"
+    max_batch: int = 500
+    modes_dir: str = field(default=str(MODES_DIR))
+
+    def supported_pairs(self) -> frozenset[tuple[str, str]]:
+        return frozenset(routes(self.modes_dir))
+
+    def health(self) -> Health:
+        if shutil.which("apertium") is None:
+            return Health(False, "apertium is not installed (apt-get install apertium apertium-eng-spa ...)")
+        if not installed_modes(self.modes_dir):
+            return Health(False, f"no Apertium language pairs in {self.modes_dir}")
+        return super().health()
+
+    def _translate(self, texts: list[str], source: str, target: str) -> list[str]:
+        chain = routes(self.modes_dir)[(source, target)]
+        lines: list[str] = []
+        counts: list[int] = []
+        for text in texts:
+            parts = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            lines.extend(parts)
+            counts.append(len(parts))
+        document = "\n".join(lines)
+        for mode in chain:
+            document = self._run(mode, document)
+        out_lines = document.split("\n")
+        if len(out_lines) < len(lines):
+            raise ProviderError("apertium changed the number of lines", kind="bad_response")
+        result: list[str] = []
+        pos = 0
+        for count in counts:
+            result.append("\n".join(line.strip() for line in out_lines[pos : pos + count]))
+            pos += count
+        return result
+
+    def _run(self, mode: str, document: str) -> str:
+        try:
+            done = subprocess.run(  # noqa: S603 - fixed argv found on PATH, no shell
+                [
+                    shutil.which("apertium") or "apertium",
+                    "-u",
+                    "-f",
+                    "txt",
+                    "-d",
+                    self.modes_dir.rsplit("/modes", 1)[0],
+                    mode,
+                ],
+                input=document + "\n",
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                check=False,
+                env={**os.environ, "LC_ALL": "C.UTF-8"},
+            )
+        except FileNotFoundError as exc:
+            raise ProviderError("apertium is not installed", kind="unavailable", permanent=True) from exc
+        except subprocess.TimeoutExpired as exc:
+            raise ProviderError(f"apertium timed out after {self.timeout}s", kind="timeout") from exc
+        if done.returncode != 0 or (document.strip() and not done.stdout.strip()):
+            # Some modes exit 0 with no output when a tool of their pipeline is missing (cg-proc).
+            detail = done.stderr.strip()[:300] or "no output"
+            raise ProviderError(f"apertium {mode} failed: {detail}", kind="unavailable")
+        return done.stdout[:-1] if done.stdout.endswith("\n") else done.stdout

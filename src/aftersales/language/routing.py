@@ -1,0 +1,217 @@
+"""The translation engine: memory, protection, the provider chain of a pair, pivoting, glossary.
+
+`translate_text()` is the one entry point. For each line of the text: an approved memory segment
+wins; the other lines are masked (protection.py, with the glossary's terms) and sent in one batch
+to the first provider of the pair's chain that answers with every placeholder intact; a pair that
+no provider translates directly is pivoted through English. Every provider fails -> the error
+says whether it is worth retrying (TranslationUnavailable) or not (UnsupportedPair)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.core.cache import cache
+
+from aftersales.core.errors import DomainError, ValidationFailed
+
+from . import glossary, memory
+from .languages import check_language
+from .models import ANY, ProviderConfig, TranslationRoute
+from .protection import Masked, mask, missing_tokens, restore
+from .providers.base import Provider, ProviderError
+from .providers.registry import build, builtin
+
+logger = logging.getLogger(__name__)
+
+PIVOT = "en"
+MAX_CHARS = 50_000
+DOWN_SECONDS = 60  # a provider that timed out / is unavailable is skipped for this long
+
+
+class TranslationUnavailable(DomainError):
+    """Every provider of the pair failed for a reason that may pass (outage, 429, quota)."""
+
+    status_code = 503
+    code = "translation_unavailable"
+
+
+class UnsupportedPair(ValidationFailed):
+    code = "unsupported_language_pair"
+
+
+@dataclass(frozen=True)
+class TranslationResult:
+    text: str
+    source_language: str
+    target_language: str
+    provider: str  # "apertium", "deepl", "apertium>deepl" (pivot), "memory", "none"
+    quality: str  # "draft" | "machine" | "memory" | "original"
+    glossary_applied: tuple[str, ...] = ()
+    tm_applied: bool = False
+    flags: tuple[str, ...] = ()  # "placeholders_lost", "pivot:en"
+
+    def as_json(self, at: str) -> dict:
+        return {
+            "text": self.text,
+            "provider": self.provider,
+            "quality": self.quality,
+            "glossary_applied": list(self.glossary_applied),
+            "tm_applied": self.tm_applied,
+            "flags": list(self.flags),
+            "source_language": self.source_language,
+            "at": at,
+        }
+
+
+def _configs(organization_id: int) -> list[ProviderConfig]:
+    return list(
+        ProviderConfig.objects.filter(organization_id=organization_id, is_enabled=True).order_by("priority", "id")
+    )
+
+
+def chain_for(organization_id: int, source: str, target: str) -> list[Provider]:
+    """The ordered providers for a pair: the most specific configured routes, else every enabled
+    provider by priority followed by the built-in Apertium."""
+    routes = list(
+        TranslationRoute.objects.filter(
+            organization_id=organization_id,
+            source_language__in=[source, ANY],
+            target_language__in=[target, ANY],
+            provider__is_enabled=True,
+        ).select_related("provider")
+    )
+    if routes:
+        best = max((r.source_language != ANY) + (r.target_language != ANY) for r in routes)
+        chosen = [r for r in routes if (r.source_language != ANY) + (r.target_language != ANY) == best]
+        return [build(r.provider) for r in sorted(chosen, key=lambda r: (r.position, r.pk))]
+    configs = _configs(organization_id)
+    chain = [build(c) for c in configs]
+    if not any(c.kind == "apertium" for c in configs):
+        chain.append(builtin())
+    return chain
+
+
+def available_pairs(organization_id: int) -> list[str]:
+    """Every pair the organization can translate, directly or through English ("de-zh")."""
+    providers = [build(c) for c in _configs(organization_id)] + [builtin()]
+    direct: set[tuple[str, str]] = set()
+    for provider in providers:
+        direct |= provider.supported_pairs()
+    pivoted = {(a, c) for (a, b) in direct if b == PIVOT for (b2, c) in direct if b2 == PIVOT and a != c}
+    return sorted(f"{a}-{b}" for a, b in direct | pivoted)
+
+
+def _down_key(provider: Provider) -> str:
+    return f"language:down:{provider.name}:{getattr(provider, 'base_url', '')}"
+
+
+def _run_chain(
+    providers: list[Provider], masked: list[Masked], texts: list[str], source: str, target: str, errors: list[str]
+) -> tuple[list[str], Provider, bool] | None:
+    """First provider whose output keeps every placeholder. Returns (outputs, provider, lost)."""
+    best_effort: tuple[list[str], Provider, bool] | None = None
+    for provider in providers:
+        if not provider.supports(source, target):
+            continue
+        if cache.get(_down_key(provider)):
+            errors.append(f"{provider.name}: skipped (failed recently)")
+            continue
+        try:
+            outputs = provider.translate_batch(texts, source, target)
+        except ProviderError as exc:
+            errors.append(str(exc))
+            if exc.kind in ("timeout", "unavailable"):
+                cache.set(_down_key(provider), True, DOWN_SECONDS)
+            logger.warning("translation provider failed", extra={"provider": provider.name, "kind": exc.kind})
+            continue
+        if any(missing_tokens(out, m) for out, m in zip(outputs, masked, strict=True)):
+            errors.append(f"{provider.name}: lost protected text")
+            best_effort = best_effort or (outputs, provider, True)
+            continue
+        return outputs, provider, False
+    return best_effort
+
+
+def _machine(
+    organization_id: int, masked: list[Masked], source: str, target: str
+) -> tuple[list[str], str, str, list[str]]:
+    errors: list[str] = []
+    texts = [m.text for m in masked]
+    chain = chain_for(organization_id, source, target)
+    direct = _run_chain(chain, masked, texts, source, target, errors)
+    if direct is not None and not direct[2]:
+        return direct[0], direct[1].name, direct[1].quality, []
+    if PIVOT not in (source, target):
+        first = _run_chain(chain_for(organization_id, source, PIVOT), masked, texts, source, PIVOT, errors)
+        if first is not None:
+            second = _run_chain(chain_for(organization_id, PIVOT, target), masked, first[0], PIVOT, target, errors)
+            if second is not None and not (first[2] or second[2]):
+                quality = "draft" if "draft" in (first[1].quality, second[1].quality) else "machine"
+                return second[0], f"{first[1].name}>{second[1].name}", quality, [f"pivot:{PIVOT}"]
+    if direct is not None:  # every provider lost a placeholder: keep the first output, flagged
+        return direct[0], direct[1].name, direct[1].quality, ["placeholders_lost"]
+    pairs = available_pairs(organization_id)
+    if f"{source}-{target}" not in pairs:
+        raise UnsupportedPair(
+            f"no provider translates {source} to {target}; supported pairs: {', '.join(pairs) or 'none'}",
+            field="target_language",
+        )
+    raise TranslationUnavailable(
+        f"translation {source}->{target} failed: " + "; ".join(errors[:6]), field="target_language"
+    )
+
+
+def translate_text(
+    *, organization_id: int, text: str, source: str, target: str, use_memory: bool = True
+) -> TranslationResult:
+    """Translate `text` (any number of lines) from `source` to `target` for an organization."""
+    source = check_language(source, field="source_language")
+    target = check_language(target, field="target_language")
+    if not text or not text.strip():
+        raise ValidationFailed("there is no text to translate", field="text")
+    if len(text) > MAX_CHARS:
+        raise ValidationFailed(f"text is longer than {MAX_CHARS} characters", field="text")
+    if source == target:
+        return TranslationResult(text, source, target, "none", "original")
+    terms = glossary.terms_for(organization_id, source, target)
+    whole = mask(text.strip(), terms=terms)
+    if use_memory:
+        hit = memory.lookup(organization_id, source, target, whole.text)
+        if hit is not None:
+            restored = restore(hit.target_text, whole)
+            return TranslationResult(restored.text, source, target, "memory", "memory", restored.terms, True)
+    lines = text.replace("\r\n", "\n").split("\n")
+    slots = [i for i, line in enumerate(lines) if line.strip()]
+    masked = {i: mask(lines[i].strip(), terms=terms) for i in slots}
+    outputs: dict[int, str] = {}
+    if use_memory:
+        for i in slots:
+            hit = memory.lookup(organization_id, source, target, masked[i].text)
+            if hit is not None:
+                outputs[i] = hit.target_text
+    todo = [i for i in slots if i not in outputs]
+    provider, quality, flags = "memory", "memory", list[str]()
+    if todo:
+        machine, provider, quality, flags = _machine(organization_id, [masked[i] for i in todo], source, target)
+        outputs.update(zip(todo, machine, strict=True))
+    applied: list[str] = []
+    lost: list[str] = []
+    result_lines = list(lines)
+    for i in slots:
+        restored = restore(outputs[i], masked[i])
+        result_lines[i] = restored.text
+        applied.extend(restored.terms)
+        lost.extend(restored.missing)
+    if lost and "placeholders_lost" not in flags:
+        flags.append("placeholders_lost")
+    return TranslationResult(
+        "\n".join(result_lines).strip(),
+        source,
+        target,
+        provider,
+        quality,
+        tuple(dict.fromkeys(applied)),
+        len(todo) < len(slots),
+        tuple(flags),
+    )

@@ -1,0 +1,142 @@
+"""Reads of the language engine for the UI and the API (frozen dataclasses or QuerySets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from aftersales.accounts.models import Permission, User
+from aftersales.accounts.permissions import check_perm, check_ticket
+from aftersales.core.errors import NotFound
+from aftersales.inbox.models import Message
+
+from . import glossary
+from .models import (
+    AttachmentText,
+    GlossaryTerm,
+    MemorySegment,
+    MessageTranslationState,
+    ProviderConfig,
+    ReplyTemplate,
+    TranslationJob,
+    TranslationStatus,
+)
+from .providers.registry import build, builtin
+from .routing import available_pairs
+from .services import organization_of
+
+
+@dataclass(frozen=True)
+class MessageTranslation:
+    message_id: int
+    language: str  # detected language of the body
+    detection_source: str  # detected | customer | store | none | "" (not processed yet)
+    detection_confidence: float
+    status: str  # TranslationStatus, or "" when not processed yet
+    pending: bool  # "translation pending": a provider is down, retried automatically
+    error: str
+    translations: dict  # Message.translations: {"zh-hans": {"text", "provider", "quality", ...}}
+
+
+def message_translation(*, user: User, message: Message) -> MessageTranslation:
+    check_ticket(user, message.ticket, Permission.VIEW)
+    state = MessageTranslationState.objects.filter(message=message).first()
+    return MessageTranslation(
+        message_id=message.pk,
+        language=message.language,
+        detection_source=state.detection_source if state else "",
+        detection_confidence=state.detection_confidence if state else 0.0,
+        status=state.status if state else "",
+        pending=bool(state and state.status == TranslationStatus.PENDING),
+        error=state.last_error if state else "",
+        translations=dict(message.translations or {}),
+    )
+
+
+def translation_states(message_ids: list[int]) -> QuerySet[MessageTranslationState]:
+    """For a ticket's timeline: one query for every message's state (badge "translation pending")."""
+    return MessageTranslationState.objects.filter(message_id__in=message_ids)
+
+
+def attachment_texts(*, user: User, message: Message) -> QuerySet[AttachmentText]:
+    """OCR text (with boxes) and transcripts of a message's attachments, with their translations."""
+    check_ticket(user, message.ticket, Permission.VIEW)
+    return AttachmentText.objects.filter(attachment__message=message).select_related("attachment").order_by("id")
+
+
+def supported_pairs(*, organization_id: int) -> list[str]:
+    """Pairs the organization can translate ("de-zh"), directly or through English."""
+    return available_pairs(organization_id)
+
+
+@dataclass(frozen=True)
+class ProviderStatus:
+    name: str
+    kind: str
+    enabled: bool
+    ok: bool
+    detail: str
+    latency_ms: float | None
+    pairs: int
+
+
+def provider_statuses(*, user: User, check: bool = False) -> list[ProviderStatus]:
+    """The organization's providers (and the built-in Apertium); `check=True` calls each one."""
+    check_perm(user, Permission.ADMINISTER)
+    result = []
+    configs = list(ProviderConfig.objects.filter(organization_id=organization_of(user)).order_by("priority", "id"))
+    entries = [(c.name, c.kind, c.is_enabled, build(c)) for c in configs]
+    if not any(c.kind == "apertium" for c in configs):
+        entries.append(("apertium", "apertium", True, builtin()))
+    for name, kind, enabled, provider in entries:
+        health = provider.health() if check and enabled else None
+        result.append(
+            ProviderStatus(
+                name,
+                kind,
+                enabled,
+                bool(health and health.ok),
+                health.detail if health else "",
+                health.latency_ms if health else None,
+                len(provider.supported_pairs()),
+            )
+        )
+    return result
+
+
+def glossary_terms(*, organization_id: int) -> QuerySet[GlossaryTerm]:
+    return GlossaryTerm.objects.filter(organization_id=organization_id).order_by("term", "id")
+
+
+def glossary_export(*, user: User) -> str:
+    check_perm(user, Permission.ADMINISTER)
+    return glossary.export_csv(organization_of(user))
+
+
+def memory_segments(*, organization_id: int) -> QuerySet[MemorySegment]:
+    return MemorySegment.objects.filter(organization_id=organization_id).order_by("-updated_at", "-id")
+
+
+def reply_templates(*, organization_id: int) -> QuerySet[ReplyTemplate]:
+    return ReplyTemplate.objects.filter(organization_id=organization_id).prefetch_related("variants").order_by("name")
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    job_id: int
+    status: str
+    total: int
+    done: int
+    failed: int
+    percent: int
+    errors: list
+
+
+def translation_job_progress(*, user: User, job_id: int) -> JobProgress:
+    job = TranslationJob.objects.filter(pk=job_id, organization_id=organization_of(user)).first()
+    if job is None:
+        raise NotFound("translation job not found", field="job_id")
+    processed = job.done_count + job.failed_count
+    percent = 100 if job.total == 0 and job.status == "done" else int(100 * processed / job.total) if job.total else 0
+    return JobProgress(job.pk, job.status, job.total, job.done_count, job.failed_count, percent, list(job.errors))

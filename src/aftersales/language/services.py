@@ -1,0 +1,496 @@
+"""Writes of the language engine. The UI and the API call these (and selectors.py), nothing else.
+
+Inbound: `message_translate` detects and translates a message into the agents' working languages
+(run in the background for every MessageReceived); `message_retranslate` on request;
+`translation_correct` stores an agent's correction and remembers it (translation memory).
+Outbound: `reply_draft_translate` -> the agent checks the draft and its back-translation ->
+inbox.ticket_reply(body=draft.text) -> `reply_record_translation` keeps the agent's original.
+Admin: providers, routes, glossary import. Batch: `translation_job_create`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+
+from aftersales.accounts.models import Permission, User
+from aftersales.accounts.permissions import check_perm, check_ticket, ticket_scope_q
+from aftersales.core.clock import now
+from aftersales.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from aftersales.inbox.models import Message, MessageDirection, Ticket
+
+from . import glossary, memory
+from .detect import detect_language
+from .languages import SUPPORTED, WORKING_LANGUAGES, check_language, normalise, working_code
+from .models import (
+    ANY,
+    JobStatus,
+    MessageTranslationState,
+    ProviderConfig,
+    ProviderKind,
+    TranslationJob,
+    TranslationRoute,
+    TranslationStatus,
+)
+from .protection import mask, relabel
+from .routing import TranslationResult, TranslationUnavailable, UnsupportedPair, translate_text
+
+logger = logging.getLogger(__name__)
+
+RETRY_DELAYS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600)
+MAX_ATTEMPTS = 12
+MAX_JOB_TICKETS = 500
+
+
+def organization_of(user: User) -> int:
+    """The user's organization id (a user without one has no permission anywhere)."""
+    if user.organization_id is None:
+        raise PermissionDenied("your account does not belong to an organization")
+    return user.organization_id
+
+
+def working_languages(organization_id: int) -> list[str]:
+    """The working languages of the organization's active agents ("zh-hans", "en")."""
+    found = set(User.objects.filter(organization_id=organization_id, is_active=True).values_list("language", flat=True))
+    chosen = [code for code in WORKING_LANGUAGES if code in found]
+    return chosen or list(WORKING_LANGUAGES)
+
+
+def _stamp() -> str:
+    return now().isoformat()
+
+
+# --- inbound --------------------------------------------------------------------------------
+
+
+def message_translate(*, message_id: int, targets: Sequence[str] | None = None) -> MessageTranslationState:
+    """Detect the language of a message and translate it into `targets` (default: the working
+    languages). Never raises for a translation failure: the state says pending (retried by
+    `translations_retry_pending`), partial or unsupported."""
+    message = Message.objects.select_related("ticket__customer", "store").get(pk=message_id)
+    state, _ = MessageTranslationState.objects.get_or_create(message=message)
+    if not message.body.strip():
+        return _set_state(state, TranslationStatus.SKIPPED, "")
+    customer = message.ticket.customer
+    detection = detect_language(
+        message.body,
+        customer_language=message.language or customer.preferred_language,
+        store_language=message.store.default_language,
+    )
+    state.detected_language = detection.language
+    state.detection_source = detection.source
+    state.detection_confidence = detection.confidence
+    if not detection.language:
+        return _set_state(state, TranslationStatus.UNSUPPORTED, "the language could not be detected")
+    wanted = list(targets) if targets else working_languages(message.ticket.organization_id)
+    results: dict[str, dict] = {}
+    errors: list[str] = []
+    transient = False
+    for key in wanted:
+        if normalise(key) == detection.language:
+            continue
+        try:
+            result = translate_text(
+                organization_id=message.ticket.organization_id,
+                text=message.body,
+                source=detection.language,
+                target=normalise(key),
+            )
+        except TranslationUnavailable as exc:
+            transient = True
+            errors.append(exc.message)
+            continue
+        except DomainError as exc:
+            errors.append(exc.message)
+            continue
+        except Exception as exc:  # an engine crash must not lose the message
+            logger.exception("translation crashed", extra={"message_id": message_id})
+            transient = True
+            errors.append(f"internal error: {exc}")
+            continue
+        results[working_code(key)] = result.as_json(_stamp())
+    _store_translations(message.pk, results, language=detection.language)
+    if not errors:
+        status = TranslationStatus.DONE
+    elif transient:
+        status = TranslationStatus.PENDING
+    else:
+        status = TranslationStatus.PARTIAL if results else TranslationStatus.UNSUPPORTED
+    return _set_state(state, status, "; ".join(errors))
+
+
+def _store_translations(message_id: int, results: dict[str, dict], *, language: str | None = None) -> None:
+    with transaction.atomic():
+        current = Message.objects.select_for_update().filter(pk=message_id).values_list("translations", flat=True)
+        merged = {**(current.first() or {}), **results}
+        fields: dict = {"translations": merged}
+        if language:
+            fields["language"] = language
+        Message.objects.filter(pk=message_id).update(**fields)
+
+
+def _set_state(state: MessageTranslationState, status: str, error: str) -> MessageTranslationState:
+    state.status = status
+    state.last_error = error[:2000]
+    state.attempts += 1
+    if status == TranslationStatus.PENDING and state.attempts < MAX_ATTEMPTS:
+        delay = RETRY_DELAYS[min(state.attempts - 1, len(RETRY_DELAYS) - 1)]
+        state.next_attempt_at = now() + timedelta(seconds=delay)
+    else:
+        state.next_attempt_at = None
+    state.save()
+    return state
+
+
+def translations_retry_pending(*, limit: int = 100) -> int:
+    """Retry the messages flagged "translation pending" whose time has come. Safe to run twice:
+    each row is claimed with a conditional update that moves its next attempt forward."""
+    due = list(
+        MessageTranslationState.objects.filter(status=TranslationStatus.PENDING, next_attempt_at__lte=now())
+        .order_by("next_attempt_at")
+        .values_list("pk", "message_id", "next_attempt_at")[:limit]
+    )
+    done = 0
+    for pk, message_id, at in due:
+        claimed = MessageTranslationState.objects.filter(pk=pk, next_attempt_at=at).update(
+            next_attempt_at=now() + timedelta(minutes=10)
+        )
+        if claimed:
+            message_translate(message_id=message_id)
+            done += 1
+    return done
+
+
+def message_retranslate(*, user: User, message: Message, target_language: str | None = None) -> Message:
+    """Translate a message again (the agent's "re-translate" button). Errors are raised to the
+    caller: UnsupportedPair (422, lists the supported pairs) or TranslationUnavailable (503)."""
+    check_ticket(user, message.ticket, Permission.VIEW)
+    if not message.body.strip():
+        raise ValidationFailed("this message has no text to translate", field="message_id")
+    source = normalise(message.language)
+    if source not in SUPPORTED:
+        message_translate(message_id=message.pk)
+        message.refresh_from_db()
+        source = normalise(message.language)
+        if source not in SUPPORTED:
+            raise ValidationFailed("the language of this message could not be detected", field="message_id")
+    keys = [target_language] if target_language else working_languages(message.ticket.organization_id)
+    results = {}
+    for key in keys:
+        target = check_language(key, field="target_language")
+        if target == source:
+            continue
+        result = translate_text(
+            organization_id=message.ticket.organization_id, text=message.body, source=source, target=target
+        )
+        results[working_code(key)] = result.as_json(_stamp())
+    _store_translations(message.pk, results)
+    MessageTranslationState.objects.filter(message=message).update(
+        status=TranslationStatus.DONE, last_error="", next_attempt_at=None
+    )
+    message.refresh_from_db()
+    return message
+
+
+def translation_correct(*, user: User, message: Message, target_language: str, text: str) -> Message:
+    """An agent corrects the translation of a message into `target_language`. The correction is
+    shown at once and saved as an approved memory segment (whole text, and line by line when the
+    lines correspond), so it wins over any provider the next time."""
+    check_ticket(user, message.ticket, Permission.PROCESS)
+    target = check_language(target_language, field="target_language")
+    corrected = text.strip()
+    if not corrected:
+        raise ValidationFailed("the corrected translation must not be empty", field="text")
+    if len(corrected) > 20_000:
+        raise ValidationFailed("the corrected translation is longer than 20000 characters", field="text")
+    source = normalise(message.language)
+    if source not in SUPPORTED:
+        raise ValidationFailed("the language of this message is not known yet", field="message_id")
+    if source == target:
+        raise ValidationFailed("the message is already in that language", field="target_language")
+    org_id = message.ticket.organization_id
+    terms = glossary.terms_for(org_id, source, target)
+    pairs = [(message.body.strip(), corrected)]
+    src_lines = [line.strip() for line in message.body.splitlines() if line.strip()]
+    dst_lines = [line.strip() for line in corrected.splitlines() if line.strip()]
+    if len(src_lines) > 1 and len(src_lines) == len(dst_lines):
+        pairs.extend(zip(src_lines, dst_lines, strict=True))
+    with transaction.atomic():
+        for src, dst in pairs:
+            masked = mask(src, terms=terms)
+            memory.remember(
+                organization_id=org_id,
+                source=source,
+                target=target,
+                masked_source=masked.text,
+                masked_target=relabel(dst, masked),
+                user_id=user.pk,
+            )
+        entry = {
+            "text": corrected,
+            "provider": "agent",
+            "quality": "memory",
+            "glossary_applied": [],
+            "tm_applied": True,
+            "flags": ["corrected"],
+            "corrected_by": user.pk,
+            "source_language": source,
+            "at": _stamp(),
+        }
+        _store_translations(message.pk, {working_code(target): entry})
+    message.refresh_from_db()
+    return message
+
+
+# --- outbound -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplyDraft:
+    original_text: str
+    original_language: str  # the agent's language, as a Message.translations key ("zh-hans")
+    text: str  # the draft in the customer's language: what is sent once the agent accepts it
+    language: str  # the customer's language
+    back_translation: str  # `text` translated back into the agent's language, to check it
+    provider: str
+    quality: str
+    glossary_applied: tuple[str, ...]
+    tm_applied: bool
+    flags: tuple[str, ...]
+
+
+def customer_language(ticket: Ticket) -> str:
+    """The language to answer in: the latest inbound message's, else the ticket's / customer's /
+    store's."""
+    latest = (
+        Message.objects.filter(ticket=ticket, direction=MessageDirection.INBOUND)
+        .exclude(language="")
+        .order_by("-created_at", "-id")
+        .values_list("language", flat=True)
+        .first()
+    )
+    for code in (latest, ticket.language, ticket.customer.preferred_language, ticket.store.default_language):
+        if normalise(code) in SUPPORTED:
+            return normalise(code)
+    return "en"
+
+
+def reply_draft_translate(
+    *, user: User, ticket: Ticket, text: str, source_language: str | None = None, target_language: str | None = None
+) -> ReplyDraft:
+    """Translate what the agent wrote (in their working language) into the customer's language,
+    with a back-translation for checking. Nothing is stored or sent."""
+    check_ticket(user, ticket, Permission.REPLY)
+    body = text.strip()
+    if not body:
+        raise ValidationFailed("write the reply first", field="text")
+    source_key = source_language or user.language
+    source = check_language(source_key, field="source_language")
+    target = check_language(target_language or customer_language(ticket), field="target_language")
+    org_id = ticket.organization_id
+    forward: TranslationResult = translate_text(organization_id=org_id, text=body, source=source, target=target)
+    back = body
+    if source != target:
+        back = translate_text(organization_id=org_id, text=forward.text, source=target, target=source).text
+    return ReplyDraft(
+        original_text=body,
+        original_language=working_code(source_key),
+        text=forward.text,
+        language=target,
+        back_translation=back,
+        provider=forward.provider,
+        quality=forward.quality,
+        glossary_applied=forward.glossary_applied,
+        tm_applied=forward.tm_applied,
+        flags=forward.flags,
+    )
+
+
+def reply_record_translation(
+    *, message: Message, original_text: str, original_language: str, draft: ReplyDraft | None = None
+) -> Message:
+    """After inbox.ticket_reply stored the text sent (the customer's language), keep what the agent
+    wrote in their language in Message.translations, so the reply reads in both."""
+    if message.direction != MessageDirection.OUTBOUND:
+        raise ValidationFailed("only a reply to the customer has a written original", field="message_id")
+    key = working_code(original_language)
+    check_language(key, field="original_language")
+    entry = {
+        "text": original_text.strip(),
+        "provider": "author",
+        "quality": "original",
+        "glossary_applied": list(draft.glossary_applied) if draft else [],
+        "tm_applied": draft.tm_applied if draft else False,
+        "flags": [],
+        "sent_translation": {"provider": draft.provider, "quality": draft.quality} if draft else None,
+        "at": _stamp(),
+    }
+    language = draft.language if draft else None
+    _store_translations(message.pk, {key: entry}, language=language)
+    message.refresh_from_db()
+    return message
+
+
+# --- administration -------------------------------------------------------------------------
+
+
+def provider_config_save(
+    *,
+    user: User,
+    name: str,
+    kind: str,
+    base_url: str = "",
+    credentials: dict | None = None,
+    options: dict | None = None,
+    timeout_seconds: float = 15.0,
+    priority: int = 100,
+    is_enabled: bool = True,
+) -> ProviderConfig:
+    """Create or update a provider of the user's organization (admins only). Credentials are
+    encrypted at rest; passing None keeps the stored ones."""
+    check_perm(user, Permission.ADMINISTER)
+    if kind not in ProviderKind.values:
+        raise ValidationFailed(
+            f"unknown provider kind {kind!r}; expected one of {', '.join(ProviderKind.values)}", field="kind"
+        )
+    clean = " ".join(name.split())
+    if not clean or len(clean) > 60:
+        raise ValidationFailed("name must have 1 to 60 characters", field="name")
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise ValidationFailed("base_url must start with http:// or https://", field="base_url")
+    if not 0.5 <= timeout_seconds <= 120:
+        raise ValidationFailed("timeout_seconds must be between 0.5 and 120", field="timeout_seconds")
+    defaults: dict = {
+        "kind": kind,
+        "base_url": base_url,
+        "options": options or {},
+        "timeout_seconds": timeout_seconds,
+        "priority": priority,
+        "is_enabled": is_enabled,
+    }
+    if credentials is not None:
+        defaults["credentials"] = credentials
+    config, _ = ProviderConfig.objects.update_or_create(
+        organization_id=organization_of(user), name=clean, defaults=defaults
+    )
+    return config
+
+
+def translation_route_set(
+    *, user: User, source_language: str, target_language: str, provider_names: Sequence[str]
+) -> list[TranslationRoute]:
+    """Replace the fallback chain of a pair ("*" = any language) with the named providers, in order."""
+    check_perm(user, Permission.ADMINISTER)
+    source = ANY if source_language == ANY else check_language(source_language, field="source_language")
+    target = ANY if target_language == ANY else check_language(target_language, field="target_language")
+    configs = {
+        c.name: c
+        for c in ProviderConfig.objects.filter(organization_id=organization_of(user), name__in=list(provider_names))
+    }
+    unknown = [n for n in provider_names if n not in configs]
+    if unknown:
+        raise ValidationFailed(f"unknown provider(s): {', '.join(unknown)}", field="provider_names")
+    with transaction.atomic():
+        TranslationRoute.objects.filter(
+            organization_id=organization_of(user), source_language=source, target_language=target
+        ).delete()
+        return [
+            TranslationRoute.objects.create(
+                organization_id=organization_of(user),
+                source_language=source,
+                target_language=target,
+                position=i,
+                provider=configs[n],
+            )
+            for i, n in enumerate(provider_names)
+        ]
+
+
+def glossary_import_csv(*, user: User, content: str | bytes) -> glossary.ImportResult:
+    """Import a termbase CSV (admins): every row valid, or nothing imported (the error names the rows)."""
+    check_perm(user, Permission.ADMINISTER)
+    return glossary.import_rows(organization_of(user), glossary.parse_csv(content))
+
+
+# --- batch ----------------------------------------------------------------------------------
+
+
+def translation_job_create(
+    *, user: User, ticket_ids: Sequence[int], target_languages: Sequence[str] = ()
+) -> TranslationJob:
+    """Queue the translation of the inbound messages of the selected tickets the user can see."""
+    check_perm(user, Permission.VIEW)
+    ids = sorted({int(i) for i in ticket_ids})
+    if not ids:
+        raise ValidationFailed("select at least one ticket", field="ticket_ids")
+    if len(ids) > MAX_JOB_TICKETS:
+        raise ValidationFailed(f"at most {MAX_JOB_TICKETS} tickets per batch", field="ticket_ids")
+    targets = [working_code(check_language(t, field="target_languages")) for t in target_languages]
+    visible = list(
+        Ticket.objects.filter(ticket_scope_q(user), pk__in=ids, organization_id=organization_of(user)).values_list(
+            "pk", flat=True
+        )
+    )
+    if len(visible) != len(ids):
+        raise NotFound("some tickets were not found", field="ticket_ids")
+    with transaction.atomic():
+        job = TranslationJob.objects.create(
+            organization_id=organization_of(user),
+            created_by=user,
+            ticket_ids=ids,
+            target_languages=targets,
+            total=Message.objects.filter(ticket_id__in=ids, direction=MessageDirection.INBOUND).count(),
+        )
+        transaction.on_commit(lambda: _enqueue_job(job.pk), robust=True)
+    return job
+
+
+def _enqueue_job(job_id: int) -> None:
+    from .tasks import run_translation_job
+
+    run_translation_job(job_id)
+
+
+def translation_job_run(job_id: int) -> TranslationJob:
+    """Run a queued job (claimed once: queued -> running). Progress counts are updated per message."""
+    claimed = TranslationJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, started_at=now()
+    )
+    job = TranslationJob.objects.get(pk=job_id)
+    if not claimed:
+        return job
+    messages = Message.objects.filter(ticket_id__in=job.ticket_ids, direction=MessageDirection.INBOUND).order_by("id")
+    for message_id in messages.values_list("pk", flat=True):
+        state = message_translate(message_id=message_id, targets=job.target_languages or None)
+        ok = state.status in (TranslationStatus.DONE, TranslationStatus.SKIPPED)
+        TranslationJob.objects.filter(pk=job_id).update(
+            done_count=F("done_count") + (1 if ok else 0), failed_count=F("failed_count") + (0 if ok else 1)
+        )
+        if not ok:
+            job.errors = [*job.errors, {"message_id": message_id, "error": state.last_error[:300]}][-50:]
+            TranslationJob.objects.filter(pk=job_id).update(errors=job.errors)
+    TranslationJob.objects.filter(pk=job_id).update(status=JobStatus.DONE, finished_at=now())
+    job.refresh_from_db()
+    return job
+
+
+__all__ = [
+    "ReplyDraft",
+    "TranslationUnavailable",
+    "UnsupportedPair",
+    "glossary_import_csv",
+    "message_retranslate",
+    "message_translate",
+    "provider_config_save",
+    "reply_draft_translate",
+    "reply_record_translation",
+    "translation_correct",
+    "translation_job_create",
+    "translation_job_run",
+    "translation_route_set",
+    "translations_retry_pending",
+]

@@ -1,0 +1,41 @@
+"""Background jobs of the language engine (Huey). Every task is safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+@db_task(retries=2, retry_delay=30)
+def translate_inbound_message(message_id: int) -> str:
+    """Detect and translate a new inbound message, then read its attachments (OCR, transcripts).
+    A failure is recorded on the message (translation pending), never raised to the inbox."""
+    from .attachments import message_extract_attachments
+
+    try:
+        state = services.message_translate(message_id=message_id)
+        status = state.status
+    except Exception:
+        logger.exception("inbound translation failed", extra={"message_id": message_id})
+        status = "error"
+    try:
+        message_extract_attachments(message_id=message_id)
+    except Exception:
+        logger.exception("attachment reading failed", extra={"message_id": message_id})
+    return status
+
+
+@db_task(retries=1, retry_delay=30)
+def run_translation_job(job_id: int) -> str:
+    return services.translation_job_run(job_id).status
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def retry_pending_translations() -> int:
+    return services.translations_retry_pending()
