@@ -36,6 +36,20 @@ class MalformedBody(ValueError):
     """The request body is not a JSON object."""
 
 
+class UnsupportedMediaType(DomainError):
+    """The body is not in a format the operation reads (e.g. not CSV)."""
+
+    status_code = 415
+    code = "unsupported_media_type"
+
+
+class PayloadTooLarge(DomainError):
+    """An uploaded file is larger than the operation accepts."""
+
+    status_code = 413
+    code = "request_too_large"
+
+
 class CsrfFailed(HttpError):
     def __init__(self) -> None:
         super().__init__(403, "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header")

@@ -18,7 +18,18 @@ from .auth import SessionAuth, TokenAuth
 from .docs import OfflineSwagger
 from .errors import MalformedBody, install_error_handlers, json_errors_view
 from .querycheck import reject_unknown_query
-from .routers import accounts, customers, inbound, messages, notifications, ticket_actions, tickets, views
+from .routers import (
+    accounts,
+    customers,
+    inbound,
+    language,
+    language_config,
+    messages,
+    notifications,
+    ticket_actions,
+    tickets,
+    views,
+)
 
 
 class JsonObjectParser(Parser):
@@ -61,13 +72,17 @@ class AftersalesAPI(NinjaAPI):
 
 
 DESCRIPTION = """
-The after-sales hub's REST API: tickets, replies, notes, assignments, saved views, notifications.
+The after-sales hub's REST API: tickets, replies, notes, assignments, saved views, notifications,
+and the language engine (message translations, translated reply drafts, templates, glossary).
 
 **Authentication**: your browser session (unsafe methods need the `X-CSRFToken` header), or a personal
 API token (`POST /me/tokens`) sent as `Authorization: Bearer <token>`.
 
 **Errors**: every 4xx has the body `{"error": {"code": "...", "message": "...", "field": "..." | null}}`.
 Unknown query parameters and body fields are refused (422) rather than ignored.
+
+**Languages**: a translation call answers 422 `unsupported_language_pair` (listing the supported
+pairs) or 503 `translation_unavailable` when every provider of the pair is down (retry later).
 
 **Money** is a decimal string with a currency, never a float. **Datetimes** are ISO 8601 with an offset.
 """
@@ -85,5 +100,16 @@ api = AftersalesAPI(
 install_error_handlers(api)
 api.add_decorator(reject_unknown_query, mode="operation")
 
-for module in (tickets, ticket_actions, messages, views, notifications, customers, accounts, inbound):
+for module in (
+    tickets,
+    ticket_actions,
+    messages,
+    language,
+    views,
+    notifications,
+    customers,
+    accounts,
+    inbound,
+    language_config,
+):
     api.add_router("", module.router)

@@ -6,6 +6,7 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+from aftersales.accounts.models import UserLanguage
 from aftersales.inbox.workflow import TicketCategory, TicketStatus, Urgency
 
 from .common import Id, InputSchema, UserRef
@@ -19,9 +20,17 @@ class AttachmentIn(InputSchema):
 
 
 class ReplyIn(InputSchema):
-    body: str
+    body: str = Field(..., description="The text sent to the customer (e.g. the `text` of a reply draft)")
     status: TicketStatus | None = Field(None, description="Status after the reply (default: by the workflow)")
     attachments: list[AttachmentIn] = []
+    original_text: str | None = Field(
+        None,
+        max_length=20_000,
+        description="When `body` is a translation: what you wrote in your language, kept with the reply",
+    )
+    original_language: UserLanguage | None = Field(
+        None, description="The working language of `original_text` (with `original_text`)"
+    )
 
 
 class NoteIn(InputSchema):

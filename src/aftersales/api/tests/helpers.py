@@ -4,6 +4,7 @@ prove that a refused request wrote nothing, and the list of routes declared on t
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
@@ -12,6 +13,14 @@ from django.test import Client
 from aftersales.api.main import api
 
 PREFIX = "/api/v1"
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """A request body that is not JSON (e.g. a CSV upload), for ApiClient.request and the matrix."""
+
+    content: bytes | str
+    content_type: str
 
 
 class ApiClient:
@@ -34,19 +43,30 @@ class ApiClient:
         raw: bytes | str | None = None,
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
+        content_type: str = "application/json",
     ) -> Any:
         url = path if path.startswith(PREFIX) else PREFIX + path
         all_headers = {**self.headers, **(headers or {})}
         if method == "GET":
             return self.client.get(url, params or {}, headers=all_headers)
+        if isinstance(body, RawBody):
+            raw, content_type = body.content, body.content_type
         data = raw if raw is not None else (json.dumps(body) if body is not None else "")
-        return self.client.generic(method, url, data, content_type="application/json", headers=all_headers)
+        return self.client.generic(method, url, data, content_type=content_type, headers=all_headers)
+
+    def upload(self, path: str, files: dict[str, Any], **kw: Any) -> Any:
+        """POST multipart/form-data (files: {field: SimpleUploadedFile})."""
+        url = path if path.startswith(PREFIX) else PREFIX + path
+        return self.client.post(url, files, headers={**self.headers, **kw.pop("headers", {})}, **kw)
 
     def get(self, path: str, params: dict[str, Any] | None = None, **kw: Any) -> Any:
         return self.request("GET", path, params=params, **kw)
 
     def post(self, path: str, body: Any = None, **kw: Any) -> Any:
         return self.request("POST", path, body, **kw)
+
+    def put(self, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.request("PUT", path, body, **kw)
 
     def patch(self, path: str, body: Any = None, **kw: Any) -> Any:
         return self.request("PATCH", path, body, **kw)

@@ -13,10 +13,14 @@ import pytest
 from django.db import transaction
 
 from aftersales.accounts.services import api_token_create
+from aftersales.inbox.models import Message
 from aftersales.inbox.services import saved_view_create
+from aftersales.language.models import ReplyTemplateVariant, TranslationJob
+from aftersales.language.services import provider_config_save
+from aftersales.language.templates import reply_template_save
 
 from .fixtures import PNG_B64, Scene, build_scene
-from .helpers import ApiClient, api_routes
+from .helpers import ApiClient, RawBody, api_routes
 
 PERSONAS = ("anonymous", "agent", "teammate", "outsider", "viewer", "approver", "admin", "foreign_user")
 
@@ -43,6 +47,11 @@ def everyone(ok: int = 200) -> dict[str, int]:
     return {p: (401 if p == "anonymous" else ok) for p in PERSONAS}
 
 
+def admins(ok: int = 200) -> dict[str, int]:
+    """Organization settings: admins only. The foreign admin acts on their own organization."""
+    return {**everyone(403), "admin": ok, "foreign_user": ok}
+
+
 Request = tuple[str, str, Any]  # method, path, JSON body
 
 
@@ -61,6 +70,41 @@ def _own_token(user: Any, world: Any) -> int:
     token, _ = api_token_create(user=user or world.agent, name="ci")
     return token.pk
 
+
+def _english_message(scene: Scene) -> int:
+    """The scene's inbound message, in English (Apertium translates it to Spanish offline)."""
+    Message.objects.filter(pk=scene.inbound.pk).update(language="en")
+    return scene.inbound.pk
+
+
+def _template(world: Any) -> int:
+    """A template of the organization with an English variant and a Spanish one to review."""
+    template = reply_template_save(
+        user=world.admin, name="Shipped", source_language="en", bodies={"en": "Hi {{ customer.first_name }}"}
+    )
+    ReplyTemplateVariant.objects.create(
+        template=template,
+        language="es",
+        body="Hola {{ customer.first_name }}",
+        is_machine_translated=True,
+        needs_review=True,
+    )
+    return template.pk
+
+
+def _job(scene: Scene, world: Any) -> int:
+    job = TranslationJob.objects.create(organization=world.org, created_by=world.agent, ticket_ids=[scene.ticket.pk])
+    return job.pk
+
+
+def _own_provider(user: Any, world: Any) -> str:
+    """A provider of the acting user's organization (created by an admin of it)."""
+    admin = world.foreign_user if user is not None and user.pk == world.foreign_user.pk else world.admin
+    provider_config_save(user=admin, name="local", kind="apertium")
+    return "local"
+
+
+GLOSSARY_CSV = "source_language,target_language,term,translation\nen,es,refund,reembolso\n"
 
 INBOUND = {
     "external_id": "m-1",
@@ -121,6 +165,73 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("DELETE", "/me/tokens/{token_id}"): Row(
         lambda s, w, u: ("DELETE", f"/me/tokens/{_own_token(u, w)}", None), everyone(204)
     ),
+    # The language engine: reads of a message as reading its ticket; translating, correcting and
+    # drafting as acting on it; organization settings for admins; shared resources for everyone.
+    ("GET", "/messages/{message_id}/translation"): Row(
+        lambda s, w, u: ("GET", f"/messages/{s.inbound.pk}/translation", None), ticket_read()
+    ),
+    ("POST", "/messages/{message_id}/retranslate"): Row(
+        lambda s, w, u: ("POST", f"/messages/{_english_message(s)}/retranslate", {"target_language": "es"}),
+        ticket_write(),
+    ),
+    ("POST", "/messages/{message_id}/translation/correct"): Row(
+        lambda s, w, u: (
+            "POST",
+            f"/messages/{_english_message(s)}/translation/correct",
+            {"target_language": "es", "text": "El auricular izquierdo cruje"},
+        ),
+        ticket_write(),
+    ),
+    ("POST", "/tickets/{ticket_id}/reply-drafts"): Row(
+        lambda s, w, u: (
+            "POST",
+            f"/tickets/{s.ticket.pk}/reply-drafts",
+            {"text": "Your parcel is on its way", "source_language": "en", "target_language": "es"},
+        ),
+        ticket_write(),
+    ),
+    ("GET", "/reply-templates"): Row(lambda s, w, u: ("GET", "/reply-templates", None), everyone()),
+    ("POST", "/reply-templates"): Row(
+        lambda s, w, u: ("POST", "/reply-templates", {"name": "Hi", "source_language": "en", "bodies": {"en": "Hi"}}),
+        admins(201),
+    ),
+    # Rendering fills in the ticket's data to reply with: the template is the organization's.
+    ("POST", "/reply-templates/{template_id}/render"): Row(
+        lambda s, w, u: ("POST", f"/reply-templates/{_template(w)}/render", {"ticket_id": s.ticket.pk}),
+        ticket_write(),
+    ),
+    ("POST", "/reply-templates/{template_id}/variants/{language}/approve"): Row(
+        lambda s, w, u: ("POST", f"/reply-templates/{_template(w)}/variants/es/approve", {}),
+        {**admins(), "foreign_user": 404},
+    ),
+    ("POST", "/translation-jobs"): Row(
+        lambda s, w, u: ("POST", "/translation-jobs", {"ticket_ids": [s.ticket.pk], "target_languages": ["es"]}),
+        ticket_write(201),
+    ),
+    # A job is shown to those who see every ticket in it.
+    ("GET", "/translation-jobs/{job_id}"): Row(
+        lambda s, w, u: ("GET", f"/translation-jobs/{_job(s, w)}", None), ticket_read()
+    ),
+    ("GET", "/language/pairs"): Row(lambda s, w, u: ("GET", "/language/pairs", None), everyone()),
+    ("GET", "/language/providers"): Row(lambda s, w, u: ("GET", "/language/providers", None), admins()),
+    ("PUT", "/language/providers/{name}"): Row(
+        lambda s, w, u: ("PUT", "/language/providers/deepl", {"kind": "deepl", "credentials": {"api_key": "k"}}),
+        admins(),
+    ),
+    ("PUT", "/language/routes"): Row(
+        lambda s, w, u: (
+            "PUT",
+            "/language/routes",
+            {"source_language": "en", "target_language": "es", "provider_names": [_own_provider(u, w)]},
+        ),
+        admins(),
+    ),
+    ("GET", "/glossary"): Row(lambda s, w, u: ("GET", "/glossary", None), everyone()),
+    ("GET", "/glossary/export"): Row(lambda s, w, u: ("GET", "/glossary/export", None), admins()),
+    ("POST", "/glossary/import"): Row(
+        lambda s, w, u: ("POST", "/glossary/import", RawBody(GLOSSARY_CSV, "text/csv")), admins()
+    ),
+    ("GET", "/translation-memory"): Row(lambda s, w, u: ("GET", "/translation-memory", None), everyone()),
     # Ingestion needs the administer permission; the foreign admin may not post into our store.
     ("POST", "/inbound/messages"): Row(
         lambda s, w, u: ("POST", "/inbound/messages", {**INBOUND, "store_id": w.store_us.pk}),
