@@ -189,8 +189,8 @@ def message_retranslate(*, user: User, message: Message, target_language: str | 
         )
         results[working_code(key)] = result.as_json(_stamp())
     _store_translations(message.pk, results)
-    MessageTranslationState.objects.filter(message=message).update(
-        status=TranslationStatus.DONE, last_error="", next_attempt_at=None
+    MessageTranslationState.objects.update_or_create(
+        message=message, defaults={"status": TranslationStatus.DONE, "last_error": "", "next_attempt_at": None}
     )
     message.refresh_from_db()
     return message
@@ -311,12 +311,20 @@ def reply_draft_translate(
 
 
 def reply_record_translation(
-    *, message: Message, original_text: str, original_language: str, draft: ReplyDraft | None = None
+    *,
+    message: Message,
+    original_text: str,
+    original_language: str,
+    draft: ReplyDraft | None = None,
+    sent_language: str | None = None,
 ) -> Message:
     """After inbox.ticket_reply stored the text sent (the customer's language), keep what the agent
-    wrote in their language in Message.translations, so the reply reads in both."""
+    wrote in their language in Message.translations, so the reply reads in both. `sent_language` is
+    the language of the text sent when there is no draft to say it."""
     if message.direction != MessageDirection.OUTBOUND:
         raise ValidationFailed("only a reply to the customer has a written original", field="message_id")
+    if not original_text.strip() or len(original_text) > 20_000:
+        raise ValidationFailed("the original text must have 1 to 20,000 characters", field="original_text")
     key = working_code(original_language)
     check_language(key, field="original_language")
     entry = {
@@ -329,7 +337,9 @@ def reply_record_translation(
         "sent_translation": {"provider": draft.provider, "quality": draft.quality} if draft else None,
         "at": _stamp(),
     }
-    language = draft.language if draft else None
+    language = (
+        draft.language if draft else (check_language(sent_language, field="sent_language") if sent_language else None)
+    )
     _store_translations(message.pk, {key: entry}, language=language)
     message.refresh_from_db()
     return message
