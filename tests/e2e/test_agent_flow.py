@@ -91,7 +91,7 @@ def test_agent_flow(live_server, page):
     page.click(f"tr[data-ticket-id='{t['de_amazon'].pk}'] .col-subject a")
     expect(page.locator("#ticket-header h1")).to_contain_text("Ladegerät defekt")
     page.fill("#reply-body", "Wir senden Ihnen heute ein neues Ladegerät.")
-    page.click("#reply-box button[type=submit]")
+    page.click("#reply-send")
     reply = page.locator(".msg-outbound", has_text="Wir senden Ihnen heute ein neues Ladegerät.")
     expect(reply).to_be_visible()
     # no Amazon connector yet: delivery fails permanently, and the agent sees it with a retry button

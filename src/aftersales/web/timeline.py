@@ -13,6 +13,8 @@ from django.utils.translation import gettext as _
 from aftersales.inbox.models import Message, TicketCategory, TicketEvent, TicketEventType, TicketStatus, Urgency
 from aftersales.inbox.selectors import TimelineEntry
 
+from .translations import MessageLanguage
+
 # Events that only repeat a message already shown in the timeline.
 HIDDEN_EVENTS = frozenset({TicketEventType.MESSAGE_RECEIVED, TicketEventType.REPLIED, TicketEventType.NOTE_ADDED})
 
@@ -24,6 +26,7 @@ class TimelineItem:
     message: Message | None = None
     text: str = ""
     tone: str = ""  # css modifier for events: "", "bad", "good"
+    lang: MessageLanguage | None = None  # a message's translation for the viewer
 
 
 def _label(choices: Any, value: Any) -> str:
@@ -98,12 +101,17 @@ def event_sentence(event: TicketEvent, users: Mapping[int, str], teams: Mapping[
 
 
 def timeline_items(
-    entries: Iterable[TimelineEntry], users: Mapping[int, str], teams: Mapping[int, str]
+    entries: Iterable[TimelineEntry],
+    users: Mapping[int, str],
+    teams: Mapping[int, str],
+    languages: Mapping[int, MessageLanguage] | None = None,
 ) -> list[TimelineItem]:
     items: list[TimelineItem] = []
+    languages = languages or {}
     for entry in entries:
         if entry.message is not None:
-            items.append(TimelineItem(kind=entry.message.direction, at=entry.at, message=entry.message))
+            message = entry.message
+            items.append(TimelineItem(message.direction, entry.at, message, lang=languages.get(message.pk)))
             continue
         event = entry.event
         if event is None or event.type in HIDDEN_EVENTS:

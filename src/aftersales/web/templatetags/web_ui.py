@@ -1,5 +1,5 @@
-"""Template helpers of the agent UI: money, language names, note bodies with @mentions, the
-translation of a message, query strings, and the unread-notifications count."""
+"""Template helpers of the agent UI: money, language names, note bodies with @mentions, query
+strings, and the unread-notifications count."""
 
 from __future__ import annotations
 
@@ -16,6 +16,9 @@ from django.utils.translation import get_language_info
 from aftersales.notifications.selectors import unread_count
 
 register = template.Library()
+
+# Codes the engine uses that Django's language table names differently.
+LANGUAGE_INFO_CODES = {"zh": "zh-hans", "zh-cn": "zh-hans", "zh_hans": "zh-hans"}
 
 # Same shape as the mention syntax the note service understands (@username).
 MENTION_RE = re.compile(r"(?<![\w@.])@([\w.+-]{1,150})")
@@ -39,7 +42,7 @@ def language_name(code: str) -> str:
     if not code:
         return ""
     try:
-        return str(get_language_info(code)["name_translated"])
+        return str(get_language_info(LANGUAGE_INFO_CODES.get(code.lower(), code))["name_translated"])
     except KeyError:
         return code
 
@@ -57,25 +60,6 @@ def note_body(message: Any) -> SafeString:
 
     text = MENTION_RE.sub(mark, text)
     return mark_safe(text.replace("\n", "<br>"))  # noqa: S308 (escaped above; only our spans added)
-
-
-@register.filter
-def translation_for(message: Any, language: str) -> dict[str, Any] | None:
-    """The translation of a message into the UI language, else any translation it has."""
-    translations = message.translations or {}
-    if not isinstance(translations, dict) or not translations:
-        return None
-    if message.language and language and message.language.lower() == language.lower():
-        return None
-    chosen = translations.get(language) or translations.get((language or "").lower())
-    if chosen is None:
-        chosen = next(iter(translations.values()))
-        key = next(iter(translations))
-    else:
-        key = language
-    if not isinstance(chosen, dict) or not chosen.get("text"):
-        return None
-    return {"language": key, "text": chosen["text"], "provider": chosen.get("provider", "")}
 
 
 @register.simple_tag

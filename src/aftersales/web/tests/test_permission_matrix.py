@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import get_resolver, reverse
 
 from aftersales.accounts.services import api_token_create
 from aftersales.inbox.models import DeliveryStatus, Message, SavedView, Ticket
+from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
+from aftersales.language.templates import reply_template_save
 from aftersales.notifications.models import Notification
 from aftersales.testing.factories import UserFactory
 
@@ -37,6 +40,9 @@ class Objects:
     token_id: int
     notification: Notification
     users: dict[str, Any]
+    inbound: Message
+    variant: ReplyTemplateVariant
+    job: TranslationJob
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,18 @@ def _none(o: Objects) -> dict[str, Any]:
 
 def _ticket(o: Objects) -> dict[str, int]:
     return {"ticket_id": o.ticket.pk}
+
+
+def _message(o: Objects) -> dict[str, int]:
+    return {"ticket_id": o.ticket.pk, "message_id": o.inbound.pk}
+
+
+def admins(status: int) -> dict[str, int]:
+    """Translation settings: the organization's admin, and the foreign admin (for their own seller)."""
+    return {**everyone(403), "admin": status, "foreigner": status}
+
+
+GLOSSARY_CSV = b"source_language,target_language,term,translation\nen,es,charger,cargador\n"
 
 
 def expect(anonymous: int | str, org: dict[str, int], orphan: int) -> dict[str, int | str]:
@@ -130,6 +148,31 @@ MATRIX: dict[tuple[str, str], Row] = {
         _none,
         expect(LOGIN, ticket_sight(302, viewer=403), 403),
     ),
+    ("message_retranslate", "POST"): Row(_message, _none, expect(LOGIN, ticket_sight(302), 403)),
+    ("translation_correct", "POST"): Row(
+        _message, lambda o: {"text": "Hello, my package"}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
+    ),
+    ("reply_translate", "POST"): Row(
+        _ticket, lambda o: {"body": "Hello"}, expect(LOGIN, ticket_sight(200, viewer=403), 403)
+    ),
+    ("reply_template", "POST"): Row(
+        _ticket,
+        lambda o: {"template_id": o.variant.template_id},
+        expect(LOGIN, ticket_sight(200, viewer=403), 403),
+    ),
+    ("template_variant_approve", "POST"): Row(
+        lambda o: {"ticket_id": o.ticket.pk, "variant_id": o.variant.pk},
+        _none,
+        expect(LOGIN, ticket_sight(302, viewer=403), 403),
+    ),
+    ("translation_job_create", "POST"): Row(
+        _none,
+        lambda o: {"ticket_ids": [o.ticket.pk]},
+        expect(LOGIN, ticket_sight(302), 403),
+    ),
+    ("translation_job", "GET"): Row(
+        lambda o: {"job_id": o.job.pk}, _none, expect(LOGIN, {**everyone(200), "foreigner": 404}, 403)
+    ),
     ("notifications", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
     ("notifications_badge", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
     ("notifications_read", "POST"): Row(_none, _none, expect(LOGIN, everyone(302), 403)),
@@ -140,6 +183,13 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_language", "POST"): Row(_none, lambda o: {"language": "en"}, expect(LOGIN, everyone(302), 403)),
     ("token_create", "POST"): Row(_none, lambda o: {"name": "ci"}, expect(LOGIN, everyone(200), 403)),
     ("token_revoke", "POST"): Row(lambda o: {"token_id": o.token_id}, _none, expect(LOGIN, only_agent(302), 403)),
+    ("glossary_import", "POST"): Row(
+        _none,
+        lambda o: {"file": SimpleUploadedFile("glossary.csv", GLOSSARY_CSV, "text/csv")},
+        expect(LOGIN, admins(302), 403),
+    ),
+    ("glossary_export", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("translation_providers", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
 }
 
 
@@ -186,6 +236,21 @@ def _objects(world) -> Objects:  # type: ignore[no-untyped-def]
     notification = Notification.objects.create(
         user=world.agent, kind="mention", text="Bob mentioned you", dedupe_key="m1", ticket=ticket
     )
+    inbound = Message.objects.create(
+        ticket=ticket,
+        store=ticket.store,
+        direction="inbound",
+        channel="amazon",
+        body="Hola, mi paquete no ha llegado.",
+        language="es",
+        external_id="matrix-in-1",
+    )
+    template = reply_template_save(
+        user=world.admin, name="Shipped", source_language="en", bodies={"en": "It shipped.", "es": "Se envió."}
+    )
+    variant = template.variants.get(language="es")
+    ReplyTemplateVariant.objects.filter(pk=variant.pk).update(is_machine_translated=True, needs_review=True)
+    job = TranslationJob.objects.create(organization=world.org, created_by=world.agent, ticket_ids=[ticket.pk])
     orphan = UserFactory(username="orphan", organization=None, role=None)
     users = {
         "agent": world.agent,
@@ -197,7 +262,7 @@ def _objects(world) -> Objects:  # type: ignore[no-untyped-def]
         "foreigner": world.foreign_user,
         "orphan": orphan,
     }
-    return Objects(world, ticket, target, failed, saved_view, token.pk, notification, users)
+    return Objects(world, ticket, target, failed, saved_view, token.pk, notification, users, inbound, variant, job)
 
 
 def _snapshot(o: Objects) -> tuple[Any, ...]:
@@ -216,6 +281,10 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         SavedView.objects.count(),
         sorted(o.users["agent"].api_tokens.filter(revoked_at__isnull=True).values_list("pk", flat=True)),
         Notification.objects.filter(read_at__isnull=True).count(),
+        Message.objects.get(pk=o.inbound.pk).translations,
+        ReplyTemplateVariant.objects.get(pk=o.variant.pk).needs_review,
+        TranslationJob.objects.count(),
+        GlossaryTerm.objects.count(),
     )
 
 

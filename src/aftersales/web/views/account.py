@@ -1,5 +1,5 @@
 """Sign-in and sign-out (Django's auth views with our templates), and the user's settings:
-UI language and personal API tokens."""
+UI language, personal API tokens, and (administrators) the translation settings."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from aftersales.core.errors import DomainError, ValidationFailed
 
 from ..access import AgentRequest, web_view
 from ..forms import LanguageForm, TokenCreateForm, first_error
+from ..translation_settings import translation_settings
 
 
 class LoginView(auth_views.LoginView):
@@ -30,19 +31,20 @@ class LogoutView(auth_views.LogoutView):
     http_method_names = ["post", "options"]
 
 
-def _context(request: AgentRequest, **extra: Any) -> dict[str, Any]:
+def settings_context(request: AgentRequest, **extra: Any) -> dict[str, Any]:
     return {
         "language_form": LanguageForm(initial={"language": request.user.language}),
         "token_form": TokenCreateForm(),
         "tokens": list(api_tokens_of(request.user)),
         "errors": {},
+        **translation_settings(request.user),
         **extra,
     }
 
 
 @web_view()
 def settings_page(request: AgentRequest) -> HttpResponse:
-    return render(request, "web/settings/page.html", _context(request))
+    return render(request, "web/settings/page.html", settings_context(request))
 
 
 @web_view(methods=("POST",))
@@ -50,7 +52,7 @@ def settings_language(request: AgentRequest) -> HttpResponse:
     try:
         user_set_language(user=request.user, language=request.POST.get("language", ""))
     except DomainError as exc:
-        context = _context(request, errors={"language": exc.message})
+        context = settings_context(request, errors={"language": exc.message})
         return render(request, "web/settings/page.html", context, status=exc.status_code)
     translation.activate(request.user.language)
     messages.success(request, _("Language saved."))
@@ -71,9 +73,9 @@ def token_create(request: AgentRequest) -> HttpResponse:
         )
         token, raw = api_token_create(user=request.user, name=form.cleaned_data["name"], expires_at=expires_at)
     except DomainError as exc:
-        context = _context(request, token_form=form, errors={exc.field or "name": exc.message})
+        context = settings_context(request, token_form=form, errors={exc.field or "name": exc.message})
         return render(request, "web/settings/page.html", context, status=exc.status_code)
-    return render(request, "web/settings/page.html", _context(request, new_token=token, raw_token=raw))
+    return render(request, "web/settings/page.html", settings_context(request, new_token=token, raw_token=raw))
 
 
 @web_view(methods=("POST",))

@@ -323,7 +323,7 @@ def inbox(request: AgentRequest) -> HttpResponse:
     return _render(request, inbox_state(request, request.GET))
 
 
-def _ticket_ids(values: list[str]) -> list[int]:
+def parse_ticket_ids(values: list[str]) -> list[int]:
     ids = []
     for value in values:
         if not value.isdigit() or not 0 < int(value) <= 2**62:
@@ -357,7 +357,7 @@ def inbox_bulk(request: AgentRequest) -> HttpResponse:
     try:
         result = tickets_bulk_apply(
             actor=request.user,
-            ticket_ids=_ticket_ids(request.POST.getlist("ticket_ids")),
+            ticket_ids=parse_ticket_ids(request.POST.getlist("ticket_ids")),
             action=action,
             value=_bulk_value(request, action),
         )

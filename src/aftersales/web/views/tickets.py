@@ -1,5 +1,5 @@
-"""The ticket page and its actions: reply, internal note, status, assignee, classification,
-tags, merge, retry of a failed delivery.
+"""The ticket page and its actions: internal note, status, assignee, classification, tags, merge,
+retry of a failed delivery (the reply box and translations have their own modules).
 
 Each action is a small POST form that works without JavaScript (redirect back to the ticket) and
 with htmx (the section is re-rendered in place, with the header, properties and timeline swapped
@@ -38,15 +38,17 @@ from aftersales.inbox.services import (
     ticket_assign,
     ticket_change_status,
     ticket_merge,
-    ticket_reply,
     ticket_set_tags,
     ticket_update,
 )
+from aftersales.language.selectors import reply_templates
+from aftersales.language.services import customer_language
 
 from ..access import AgentRequest, web_view
 from ..forms import MergeForm, first_error
 from ..templatetags.web_ui import MENTION_RE
 from ..timeline import timeline_items
+from ..translations import engine_code, message_languages
 
 SECTIONS = {
     "header": "web/tickets/_header.html",
@@ -66,13 +68,32 @@ ANCHORS = {
 }
 # Fields each section shows errors next to; other errors are shown at the top of the section.
 SECTION_FIELDS = {
-    "reply": ("body", "status"),
+    "reply": ("body", "status", "draft", "translate", "template_id"),
     "note": ("body",),
     "props": ("status", "assignee_id", "category", "urgency", "team_id", "tags"),
     "merge": ("target_id",),
 }
 # Sections refreshed (out of band) after a successful action, besides the one that was submitted.
 REFRESHED = ("header", "props", "timeline")
+
+
+def reply_box_context(request: AgentRequest, ticket: Ticket) -> dict[str, Any]:
+    """What the reply box needs besides the ticket: statuses, languages, templates."""
+    user = request.user
+    language = customer_language(ticket)
+    return {
+        "ticket": ticket,
+        "is_closed": ticket.status == TicketStatus.CLOSED,
+        "reply_statuses": [c for c in allowed_statuses(ticket) if c[0] != TicketStatus.NEW],
+        "customer_language": language,
+        "agent_language": user.language,
+        "can_translate": engine_code(user.language) != language,
+        "reply_templates": list(reply_templates(organization_id=ticket.organization_id)),
+        "can_process": has_perm(user, Permission.PROCESS) and ticket.merged_into_id is None,
+        "idempotency_key": request.POST.get("idempotency_key", "").strip()[:120] or uuid.uuid4().hex,
+        "errors": {},
+        "values": {},
+    }
 
 
 def ticket_context(request: AgentRequest, ticket_id: int, **extra: Any) -> dict[str, Any]:
@@ -83,10 +104,14 @@ def ticket_context(request: AgentRequest, ticket_id: int, **extra: Any) -> dict[
     teams = list(teams_of_organization(user))
     can_process = has_perm(user, Permission.PROCESS)
     can_reply = has_perm(user, Permission.REPLY)
+    messages_shown = [e.message for e in detail.timeline if e.message is not None]
+    languages = message_languages(user, messages_shown)
+    users_by_id = {u.pk: str(u) for u in users}
     return {
+        **(reply_box_context(request, ticket) if can_reply else {}),
         "detail": detail,
         "ticket": ticket,
-        "items": timeline_items(detail.timeline, {u.pk: str(u) for u in users}, {t.pk: t.name for t in teams}),
+        "items": timeline_items(detail.timeline, users_by_id, {t.pk: t.name for t in teams}, languages),
         "order": detail.order,
         "customer": ticket.customer,
         "tags": detail.tags,
@@ -104,6 +129,7 @@ def ticket_context(request: AgentRequest, ticket_id: int, **extra: Any) -> dict[
         "idempotency_key": uuid.uuid4().hex,
         "errors": {},
         "values": {},
+        "message_errors": {},
         **extra,
     }
 
@@ -113,20 +139,20 @@ def ticket_page(request: AgentRequest, ticket_id: int) -> HttpResponse:
     return render(request, "web/tickets/page.html", ticket_context(request, ticket_id))
 
 
-def _ticket_for(request: AgentRequest, ticket_id: int, perm: str) -> Ticket:
+def ticket_for(request: AgentRequest, ticket_id: int, perm: str) -> Ticket:
     """The ticket if the user may see it (else 404), and if the role allows `perm` (else 403)."""
     ticket = ticket_get(request.user, ticket_id)
     check_perm(request.user, perm)
     return ticket
 
 
-def _raise_if_page_error(exc: DomainError) -> None:
+def raise_if_page_error(exc: DomainError) -> None:
     """Forbidden, or the ticket itself not found: a page-level error, not a field error."""
     if isinstance(exc, PermissionDenied) or (isinstance(exc, NotFound) and exc.field in (None, "ticket_id")):
         raise exc
 
 
-def _done(request: AgentRequest, ticket_id: int, section: str, *, notice: str = "") -> HttpResponse:
+def section_done(request: AgentRequest, ticket_id: int, section: str, *, notice: str = "") -> HttpResponse:
     """After a successful action: the section again (htmx) or back to the ticket page."""
     if not request.htmx:
         if notice:
@@ -140,11 +166,11 @@ def _done(request: AgentRequest, ticket_id: int, section: str, *, notice: str = 
     return HttpResponse(html)
 
 
-def _failed(
+def section_failed(
     request: AgentRequest, ticket_id: int, section: str, exc: DomainError, values: dict[str, str] | None = None
 ) -> HttpResponse:
     """A refused action: the message next to its field, with the error's 4xx status."""
-    _raise_if_page_error(exc)
+    raise_if_page_error(exc)
     name = exc.field if exc.field in SECTION_FIELDS.get(section, ()) else "general"
     errors = {section: {name: exc.message}}
     context = ticket_context(request, ticket_id, errors=errors, values=values or {})
@@ -153,26 +179,13 @@ def _failed(
 
 
 @web_view(methods=("POST",))
-def ticket_reply_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_for(request, ticket_id, Permission.REPLY)
-    body = request.POST.get("body", "")
-    key = request.POST.get("idempotency_key", "").strip() or None
-    status = request.POST.get("status") or None
-    try:
-        ticket_reply(ticket=ticket, author=request.user, body=body, idempotency_key=key, status=status)
-    except DomainError as exc:
-        return _failed(request, ticket_id, "reply", exc, {"body": body, "status": request.POST.get("status", "")})
-    return _done(request, ticket_id, "reply", notice=_("Reply queued for delivery."))
-
-
-@web_view(methods=("POST",))
 def ticket_note_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_for(request, ticket_id, Permission.PROCESS)
+    ticket = ticket_for(request, ticket_id, Permission.PROCESS)
     body = request.POST.get("body", "")
     try:
         _note, mentioned = ticket_add_note(ticket=ticket, author=request.user, body=body)
     except DomainError as exc:
-        return _failed(request, ticket_id, "note", exc, {"body": body})
+        return section_failed(request, ticket_id, "note", exc, {"body": body})
     notified = {u.username.lower() for u in mentioned}
     missed = sorted({n for n in MENTION_RE.findall(body) if n.lower() not in notified})
     notice = _("Note added.")
@@ -182,17 +195,17 @@ def ticket_note_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
         notice += " " + _("Not notified (unknown or cannot see this ticket): %(names)s.") % {
             "names": ", ".join("@" + n for n in missed)
         }
-    return _done(request, ticket_id, "note", notice=notice)
+    return section_done(request, ticket_id, "note", notice=notice)
 
 
 @web_view(methods=("POST",))
 def ticket_status_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_for(request, ticket_id, Permission.PROCESS)
+    ticket = ticket_for(request, ticket_id, Permission.PROCESS)
     try:
         ticket_change_status(ticket=ticket, actor=request.user, status=request.POST.get("status", ""))
     except DomainError as exc:
-        return _failed(request, ticket_id, "props", exc)
-    return _done(request, ticket_id, "props", notice=_("Status changed."))
+        return section_failed(request, ticket_id, "props", exc)
+    return section_done(request, ticket_id, "props", notice=_("Status changed."))
 
 
 def _colleague(request: AgentRequest, raw: str) -> User | None:
@@ -208,19 +221,19 @@ def _colleague(request: AgentRequest, raw: str) -> User | None:
 
 @web_view(methods=("POST",))
 def ticket_assign_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_for(request, ticket_id, Permission.PROCESS)
+    ticket = ticket_for(request, ticket_id, Permission.PROCESS)
     try:
         assignee = _colleague(request, request.POST.get("assignee", "").strip())
         ticket_assign(ticket=ticket, actor=request.user, assignee=assignee)
     except DomainError as exc:
-        return _failed(request, ticket_id, "props", exc)
-    return _done(request, ticket_id, "props", notice=_("Assignee changed."))
+        return section_failed(request, ticket_id, "props", exc)
+    return section_done(request, ticket_id, "props", notice=_("Assignee changed."))
 
 
 @web_view(methods=("POST",))
 def ticket_fields_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
     """Category, urgency, team and the high-priority mark; fields not posted stay as they are."""
-    ticket = _ticket_for(request, ticket_id, Permission.PROCESS)
+    ticket = ticket_for(request, ticket_id, Permission.PROCESS)
     post = request.POST
     changes: dict[str, Any] = {}
     try:
@@ -240,13 +253,13 @@ def ticket_fields_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
             changes["team"] = team
         ticket_update(ticket=ticket, actor=request.user, **changes)
     except DomainError as exc:
-        return _failed(request, ticket_id, "props", exc)
-    return _done(request, ticket_id, "props", notice=_("Ticket updated."))
+        return section_failed(request, ticket_id, "props", exc)
+    return section_done(request, ticket_id, "props", notice=_("Ticket updated."))
 
 
 @web_view(methods=("POST",))
 def ticket_tags_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_for(request, ticket_id, Permission.PROCESS)
+    ticket = ticket_for(request, ticket_id, Permission.PROCESS)
     add = [t for t in request.POST.get("add", "").split(",") if t.strip()]
     remove = [t for t in request.POST.getlist("remove") if t.strip()]
     try:
@@ -256,18 +269,18 @@ def ticket_tags_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
     except DomainError as exc:
         if exc.field and exc.field.startswith("add["):
             exc.field = "tags"
-        return _failed(request, ticket_id, "props", exc)
-    return _done(request, ticket_id, "props", notice=_("Tags updated."))
+        return section_failed(request, ticket_id, "props", exc)
+    return section_done(request, ticket_id, "props", notice=_("Tags updated."))
 
 
 @web_view(methods=("POST",))
 def ticket_merge_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
-    ticket = _ticket_for(request, ticket_id, Permission.PROCESS)
+    ticket = ticket_for(request, ticket_id, Permission.PROCESS)
     form = MergeForm(request.POST)
     values = {"target_id": request.POST.get("target_id", "")}
     if not form.is_valid():
         _field, message = first_error(form)
-        return _failed(request, ticket_id, "merge", ValidationFailed(message, field="target_id"), values)
+        return section_failed(request, ticket_id, "merge", ValidationFailed(message, field="target_id"), values)
     target_id = form.cleaned_data["target_id"]
     try:
         try:
@@ -276,7 +289,7 @@ def ticket_merge_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
             raise NotFound(f"ticket #{target_id} not found", field="target_id") from None
         ticket_merge(source=ticket, target=target, actor=request.user)
     except DomainError as exc:
-        return _failed(request, ticket_id, "merge", exc, values)
+        return section_failed(request, ticket_id, "merge", exc, values)
     messages.success(request, _("Ticket #%(source)s was merged into this ticket.") % {"source": ticket_id})
     url = reverse("web:ticket", args=[target_id])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
@@ -284,12 +297,12 @@ def ticket_merge_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
 
 @web_view(methods=("POST",))
 def message_retry_view(request: AgentRequest, ticket_id: int, message_id: int) -> HttpResponse:
-    ticket = _ticket_for(request, ticket_id, Permission.REPLY)
+    ticket = ticket_for(request, ticket_id, Permission.REPLY)
     message = Message.objects.filter(pk=message_id, ticket_id=ticket.pk, direction=MessageDirection.OUTBOUND).first()
     if message is None:
         raise NotFound("message not found", field="message_id")
     try:
         message_retry_delivery(message=message)
     except DomainError as exc:
-        return _failed(request, ticket_id, "timeline", exc)
-    return _done(request, ticket_id, "timeline", notice=_("Delivery retried."))
+        return section_failed(request, ticket_id, "timeline", exc)
+    return section_done(request, ticket_id, "timeline", notice=_("Delivery retried."))

@@ -55,6 +55,25 @@
     }
   });
 
+  // OCR boxes over an attachment image: the boxes are in the image's pixels, so the overlay's
+  // viewBox is the image's natural size, known once it has loaded (it is hidden until then).
+  function fitBoxes(img) {
+    var svg = img.parentNode && img.parentNode.querySelector("svg.ocr-boxes");
+    if (svg && img.naturalWidth) {
+      svg.setAttribute("viewBox", "0 0 " + img.naturalWidth + " " + img.naturalHeight);
+    }
+  }
+  function fitAllBoxes(root) {
+    (root || document).querySelectorAll("img[data-ocr-image]").forEach(function (img) {
+      if (img.complete) fitBoxes(img);
+    });
+  }
+  document.addEventListener("load", function (event) {
+    if (event.target.matches && event.target.matches("img[data-ocr-image]")) fitBoxes(event.target);
+  }, true);
+  document.addEventListener("htmx:afterSwap", function (event) { fitAllBoxes(event.target); });
+  fitAllBoxes(document);
+
   // Close open filter dropdowns when clicking elsewhere.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.dd[open]").forEach(function (dd) {

@@ -1,0 +1,194 @@
+"""The reply box: the agent writes in their own language, translates it for the customer (a draft
+in the customer's language, editable, with a back-translation to check it), or starts from a reply
+template rendered in the customer's language; "Send" sends the draft (or the text as written when
+there is none) and keeps the agent's original next to it.
+
+Translating and picking a template change nothing: they re-render the reply box (htmx) or the page
+(without JavaScript) with the draft in the form. A translation error is shown next to the box and
+the agent can still send their text as written."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from aftersales.accounts.models import Permission
+from aftersales.core.errors import DomainError, NotFound, ValidationFailed
+from aftersales.inbox.models import Message, Ticket
+from aftersales.inbox.services import ticket_reply
+from aftersales.language.models import ReplyTemplateVariant
+from aftersales.language.selectors import reply_templates
+from aftersales.language.services import (
+    TranslationUnavailable,
+    UnsupportedPair,
+    customer_language,
+    reply_draft_translate,
+    reply_record_translation,
+)
+from aftersales.language.templates import context_for_ticket, render_template, variant_approve
+
+from ..access import AgentRequest, web_view
+from ..drafts import DraftState, reply_values
+from ..templatetags.web_ui import language_name
+from ..translations import engine_code
+from .tickets import raise_if_page_error, reply_box_context, section_done, section_failed, ticket_context, ticket_for
+
+logger = logging.getLogger(__name__)
+
+
+def translation_error(exc: DomainError, *, source: str, target: str) -> str:
+    """A translation refusal in the agent's words (the engine's detail is shown beneath it)."""
+    if isinstance(exc, UnsupportedPair):
+        text = _("No translation from %(source)s into %(target)s is set up. You can still send your text as written.")
+        return text % {"source": language_name(source), "target": language_name(target)}
+    if isinstance(exc, TranslationUnavailable):
+        return _("The translation service is not available right now. Try again in a minute, or send as written.")
+    return exc.message
+
+
+def _box(
+    request: AgentRequest,
+    ticket: Ticket,
+    values: dict[str, Any],
+    *,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    notice: str = "",
+) -> HttpResponse:
+    """The reply box again (htmx), or the whole ticket page with the box filled in."""
+    extra = {"errors": {"reply": errors or {}}, "values": values, "notice": notice}
+    if request.htmx:
+        context = {**reply_box_context(request, ticket), **extra}
+        return render(request, "web/tickets/_reply.html", context, status=status)
+    context = ticket_context(request, ticket.pk, **extra)
+    context["idempotency_key"] = request.POST.get("idempotency_key", "").strip()[:120] or context["idempotency_key"]
+    return render(request, "web/tickets/page.html", context, status=status)
+
+
+def _translate_failed(
+    request: AgentRequest, ticket: Ticket, exc: DomainError, values: dict[str, Any], target: str
+) -> HttpResponse:
+    raise_if_page_error(exc)
+    if exc.field == "text":
+        errors = {"body": exc.message}
+    else:
+        errors = {"translate": translation_error(exc, source=request.user.language, target=target)}
+        if isinstance(exc, (UnsupportedPair, TranslationUnavailable)):
+            errors["translate_detail"] = exc.message
+    return _box(request, ticket, values, errors=errors, status=exc.status_code)
+
+
+@web_view(methods=("POST",))
+def reply_translate_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
+    """ "Translate for the customer" (or "Discard translation" with discard=1)."""
+    ticket = ticket_for(request, ticket_id, Permission.REPLY)
+    if request.POST.get("discard"):
+        return _box(request, ticket, reply_values(request.POST))
+    target = customer_language(ticket)
+    try:
+        draft = reply_draft_translate(user=request.user, ticket=ticket, text=request.POST.get("body", ""))
+    except DomainError as exc:
+        return _translate_failed(request, ticket, exc, reply_values(request.POST), target)
+    return _box(request, ticket, reply_values(request.POST, DraftState.of_draft(draft)))
+
+
+@web_view(methods=("POST",))
+def reply_template_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
+    """Fill the reply box from a template: the customer's language goes in the draft (the text
+    sent), the agent's language in their own box (kept as the original)."""
+    ticket = ticket_for(request, ticket_id, Permission.REPLY)
+    user = request.user
+    current = reply_values(request.POST, DraftState.from_post(request.POST))
+    target = customer_language(ticket)
+    raw = request.POST.get("template_id", "").strip()
+    try:
+        if not raw.isdigit():
+            raise ValidationFailed(_("Choose a template first."), field="template_id")
+        template = reply_templates(organization_id=ticket.organization_id).filter(pk=int(raw)).first()
+        if template is None:
+            raise NotFound(_("This template does not exist (any more)."), field="template_id")
+        variables = context_for_ticket(ticket, agent=user)
+        rendered = render_template(template=template, language=target, context=variables)
+    except DomainError as exc:
+        raise_if_page_error(exc)
+        message = translation_error(exc, source=user.language, target=target)
+        return _box(request, ticket, current, errors={"template_id": message}, status=exc.status_code)
+    values: dict[str, Any] = {"status": current["status"], "draft": None}
+    notice = ""
+    if engine_code(user.language) == rendered.language:
+        values["body"] = rendered.text
+        if rendered.needs_review:
+            notice = _("Machine-translated variant, to review")
+    else:
+        try:
+            own = render_template(template=template, language=user.language, context=variables).text
+        except DomainError:
+            own = ""  # no variant in the agent's language and none can be made: the draft alone
+        variant_id = template.variants.filter(language=rendered.language).values_list("pk", flat=True).first()
+        values["body"] = own
+        values["draft"] = DraftState.of_template(rendered, source=own, in_agent_language=own, variant_id=variant_id)
+    return _box(request, ticket, values, notice=notice)
+
+
+@web_view(methods=("POST",))
+def template_variant_approve_view(request: AgentRequest, ticket_id: int, variant_id: int) -> HttpResponse:
+    """The agent reviewed a machine-translated template variant shown in the reply box."""
+    ticket_for(request, ticket_id, Permission.PROCESS)
+    variant = ReplyTemplateVariant.objects.select_related("template").filter(pk=variant_id).first()
+    if variant is None:
+        raise NotFound("template not found", field="variant_id")
+    variant_approve(user=request.user, variant=variant)  # NotFound for another seller's template
+    if request.htmx:
+        return render(request, "web/tickets/_variant_reviewed.html", {"variant": variant})
+    messages.success(request, _("Template variant marked as reviewed."))
+    return redirect(reverse("web:ticket", args=[ticket_id]) + "#reply-box")
+
+
+def _record(request: AgentRequest, ticket: Ticket, message: Message, original: str, draft: DraftState) -> None:
+    """Keep what the agent wrote next to the translation that was sent. The reply is already
+    queued: a failure here is logged, never shown as a failed reply."""
+    if not original.strip():
+        return
+    language = request.user.language
+    try:
+        reply_record_translation(
+            message=message,
+            original_text=original,
+            original_language=language,
+            draft=draft.reply_draft(original_language=language, language=customer_language(ticket)),
+        )
+    except DomainError:
+        logger.warning("reply original not recorded", extra={"message_id": message.pk}, exc_info=True)
+
+
+@web_view(methods=("POST",))
+def ticket_reply_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
+    """Send the reply: the draft in the customer's language when there is one, else the text as
+    written."""
+    ticket = ticket_for(request, ticket_id, Permission.REPLY)
+    body = request.POST.get("body", "")
+    draft = DraftState.from_post(request.POST)
+    key = request.POST.get("idempotency_key", "").strip() or None
+    status = request.POST.get("status") or None
+    try:
+        if draft is None:
+            ticket_reply(ticket=ticket, author=request.user, body=body, idempotency_key=key, status=status)
+        else:
+            if draft.source.strip() != body.strip():
+                raise ValidationFailed(
+                    _("You changed your text after it was translated: translate it again, or discard the translation."),
+                    field="draft",
+                )
+            message = ticket_reply(
+                ticket=ticket, author=request.user, body=draft.text, idempotency_key=key, status=status
+            )
+            _record(request, ticket, message, body, draft)
+    except DomainError as exc:
+        return section_failed(request, ticket_id, "reply", exc, reply_values(request.POST, draft))
+    return section_done(request, ticket_id, "reply", notice=_("Reply queued for delivery."))
