@@ -65,7 +65,7 @@ typecheck: install
 	$(UV) run --frozen mypy src/aftersales
 
 messages: install
-	cd src/aftersales && ../../$(PY) -m django makemessages -l zh_Hans --settings=aftersales.settings.test --ignore "testing/*"
+	cd src/aftersales && ../../$(PY) -m django makemessages -l zh_Hans --settings=aftersales.settings.test --ignore "testing/*" --ignore "*/tests/*"
 	cd src/aftersales && ../../$(PY) -m django compilemessages --settings=aftersales.settings.test
 
 bench: install

@@ -168,7 +168,7 @@ def translations_retry_pending(*, limit: int = 100) -> int:
 def message_retranslate(*, user: User, message: Message, target_language: str | None = None) -> Message:
     """Translate a message again (the agent's "re-translate" button). Errors are raised to the
     caller: UnsupportedPair (422, lists the supported pairs) or TranslationUnavailable (503)."""
-    check_ticket(user, message.ticket, Permission.VIEW)
+    check_ticket(user, message.ticket, Permission.PROCESS)
     if not message.body.strip():
         raise ValidationFailed("this message has no text to translate", field="message_id")
     source = normalise(message.language)
@@ -433,7 +433,7 @@ def translation_job_create(
     *, user: User, ticket_ids: Sequence[int], target_languages: Sequence[str] = ()
 ) -> TranslationJob:
     """Queue the translation of the inbound messages of the selected tickets the user can see."""
-    check_perm(user, Permission.VIEW)
+    check_perm(user, Permission.PROCESS)
     ids = sorted({int(i) for i in ticket_ids})
     if not ids:
         raise ValidationFailed("select at least one ticket", field="ticket_ids")

@@ -176,7 +176,7 @@ def reply_template_save(
 
 def variant_approve(*, user: User, variant: ReplyTemplateVariant, body: str | None = None) -> ReplyTemplateVariant:
     """An agent reviewed a machine-translated variant (optionally editing it)."""
-    check_perm(user, Permission.PROCESS)
+    check_perm(user, Permission.ADMINISTER)
     if variant.template.organization_id != organization_of(user):
         raise NotFound("template not found", field="variant_id")
     if body is not None:

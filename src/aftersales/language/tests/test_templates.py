@@ -58,7 +58,9 @@ def test_missing_language_is_machine_translated_saved_and_flagged(world) -> None
     assert "Ana" in out.text and "RMA-7" in out.text and "113-1234567-1234567" in out.text
     variant = ReplyTemplateVariant.objects.get(template=template, language="es")
     assert "{{ customer.first_name }}" in variant.body and "{% if tracking.link %}" in variant.body
-    approved = variant_approve(user=world.agent, variant=variant)
+    with pytest.raises(PermissionDenied):
+        variant_approve(user=world.agent, variant=variant)  # organization templates: admins only
+    approved = variant_approve(user=world.admin, variant=variant)
     assert not approved.needs_review
     assert not render_template(template=template, language="es", context=context).needs_review
 

@@ -148,7 +148,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         _none,
         expect(LOGIN, ticket_sight(302, viewer=403), 403),
     ),
-    ("message_retranslate", "POST"): Row(_message, _none, expect(LOGIN, ticket_sight(302), 403)),
+    ("message_retranslate", "POST"): Row(_message, _none, expect(LOGIN, ticket_sight(302, viewer=403), 403)),
     ("translation_correct", "POST"): Row(
         _message, lambda o: {"text": "Hello, my package"}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
     ),
@@ -163,12 +163,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("template_variant_approve", "POST"): Row(
         lambda o: {"ticket_id": o.ticket.pk, "variant_id": o.variant.pk},
         _none,
-        expect(LOGIN, ticket_sight(302, viewer=403), 403),
+        expect(LOGIN, {**ticket_sight(403), "admin": 302}, 403),  # organization templates: admins
     ),
     ("translation_job_create", "POST"): Row(
         _none,
         lambda o: {"ticket_ids": [o.ticket.pk]},
-        expect(LOGIN, ticket_sight(302), 403),
+        expect(LOGIN, ticket_sight(302, viewer=403), 403),
     ),
     ("translation_job", "GET"): Row(
         lambda o: {"job_id": o.job.pk}, _none, expect(LOGIN, {**everyone(200), "foreigner": 404}, 403)

@@ -220,8 +220,12 @@ def test_machine_translated_template_variant_is_flagged_and_can_be_approved(worl
     assert variant.needs_review and variant.is_machine_translated
     assert "Machine-translated variant, to review" in html and field(html, "draft") == variant.body
     approve = url("template_variant_approve", ticket, variant_id=variant.pk)
+    assert approve not in html  # reviewing the organization's templates is for admins
+    assert client.post(approve, **htmx_headers()).status_code == 403
+    admin = login(world.admin)
+    html = admin.post(url("reply_template", ticket), {"template_id": template.pk}, **htmx_headers()).content.decode()
     assert approve in html
-    reviewed = client.post(approve, **htmx_headers())
+    reviewed = admin.post(approve, **htmx_headers())
     assert reviewed.status_code == 200 and "data-variant-reviewed" in reviewed.content.decode()
     variant.refresh_from_db()
     assert not variant.needs_review

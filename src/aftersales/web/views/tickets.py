@@ -90,6 +90,8 @@ def reply_box_context(request: AgentRequest, ticket: Ticket) -> dict[str, Any]:
         "can_translate": engine_code(user.language) != language,
         "reply_templates": list(reply_templates(organization_id=ticket.organization_id)),
         "can_process": has_perm(user, Permission.PROCESS) and ticket.merged_into_id is None,
+        # reviewing a template variant changes the organization's templates: admins only
+        "can_review_templates": has_perm(user, Permission.ADMINISTER),
         "idempotency_key": request.POST.get("idempotency_key", "").strip()[:120] or uuid.uuid4().hex,
         "errors": {},
         "values": {},
