@@ -8,7 +8,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 from .services.delivery import DeliveryRetry, message_deliver, messages_fail_stale_sending
 
 
-@db_task(retries=6, retry_delay=30)
+@db_task(retries=6, retry_delay=30)  # 7 attempts: see delivery.MAX_DELIVERY_ATTEMPTS
 def deliver_reply(message_id: int) -> str:
     try:
         return message_deliver(message_id)

@@ -188,7 +188,12 @@ else:
         "filename": str(VAR_DIR / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,
         "results": False,  # tasks record their outcome in the database, not in the queue
-        "consumer": {"workers": int(os.environ.get("HUEY_WORKERS", "2")), "worker_type": "thread"},
+        # SQLite is polled: keep the idle backoff short so a reply leaves within a second or two.
+        "consumer": {
+            "workers": int(os.environ.get("HUEY_WORKERS", "2")),
+            "worker_type": "thread",
+            "max_delay": 1.0,
+        },
     }
 
 if REDIS_URL:

@@ -115,3 +115,21 @@ def test_stale_sending_is_failed_not_resent(world, mailbox):
     assert messages_fail_stale_sending() == 1
     reply.refresh_from_db()
     assert reply.delivery_status == DeliveryStatus.FAILED and "unknown" in reply.delivery_error
+
+
+def test_transient_failures_end_in_failed_after_the_last_attempt(world, mailbox, settings):
+    from aftersales.inbox.services.delivery import MAX_DELIVERY_ATTEMPTS
+    from aftersales.testing.smtp import free_port
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_PORT = free_port()  # nothing listens there
+    settings.EMAIL_TIMEOUT = 2
+    result = _incoming(mailbox)
+    reply = ticket_reply(ticket=result.ticket, author=world.agent, body="Hello")
+    for _ in range(MAX_DELIVERY_ATTEMPTS - 1):
+        with pytest.raises(DeliveryRetry):
+            message_deliver(reply.pk)
+    assert message_deliver(reply.pk) == DeliveryStatus.FAILED
+    reply.refresh_from_db()
+    assert reply.delivery_status == DeliveryStatus.FAILED
+    assert reply.delivery_error.startswith(f"gave up after {MAX_DELIVERY_ATTEMPTS} attempts")

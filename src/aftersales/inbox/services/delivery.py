@@ -24,6 +24,9 @@ from .common import record_event
 logger = logging.getLogger(__name__)
 
 STALE_SENDING_AFTER = timedelta(minutes=15)
+# The task retries 6 times (inbox/tasks.py): after the 7th failed attempt the reply is marked failed,
+# so a reply never stays "queued" forever.
+MAX_DELIVERY_ATTEMPTS = 7
 
 
 class DeliveryRetry(Exception):
@@ -46,6 +49,9 @@ def message_deliver(message_id: int) -> str:
     except ConnectorError as exc:
         if exc.permanent:
             _finish(message, DeliveryStatus.FAILED, error=str(exc))
+            return DeliveryStatus.FAILED
+        if message.delivery_attempts >= MAX_DELIVERY_ATTEMPTS:
+            _finish(message, DeliveryStatus.FAILED, error=f"gave up after {message.delivery_attempts} attempts: {exc}")
             return DeliveryStatus.FAILED
         Message.objects.filter(pk=message.pk).update(delivery_status=DeliveryStatus.QUEUED, delivery_error=str(exc))
         logger.warning("reply delivery failed, will retry", extra={"message_id": message.pk, "error": str(exc)})
