@@ -6,7 +6,9 @@ port=${2:-8000}
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-aftersales.settings.production}
 .venv/bin/python -m aftersales.manage run_huey --quiet &
 worker=$!
-trap 'kill $worker 2>/dev/null || true' EXIT INT TERM
+web=
+# Stop both on exit, Ctrl-C or kill (no `exec`: the shell must stay to run this).
+trap 'kill $worker $web 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
 echo
 echo "  aftersales is starting on http://$host:$port"
 echo "  demo logins (password: demo-pass-2026):"
@@ -14,6 +16,8 @@ echo "    admin  (admin, English)      li.na  (agent, 中文)      tom  (agent, 
 echo "    wang.fang (approver, 中文)   viewer (viewer)"
 echo "  API docs: http://$host:$port/api/v1/docs    health: http://$host:$port/health"
 echo
-exec .venv/bin/gunicorn aftersales.wsgi:application \
+.venv/bin/gunicorn aftersales.wsgi:application \
   --bind "$host:$port" --workers "${WEB_WORKERS:-2}" --threads 4 \
-  --access-logfile - --error-logfile - --log-level info --timeout 60
+  --access-logfile - --error-logfile - --log-level info --timeout 60 &
+web=$!
+wait $web
