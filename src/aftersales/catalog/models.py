@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
@@ -73,7 +74,10 @@ class Customer(TimeStampedModel):
     return_count = models.PositiveIntegerField(default=0)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "email"], name="customer_org_email")]
+        indexes = [
+            models.Index(fields=["organization", "email"], name="customer_org_email"),
+            models.Index(Upper("email"), name="customer_email_upper"),  # email__iexact in search
+        ]
 
     def __str__(self) -> str:
         return self.name or self.email or f"customer {self.pk}"
@@ -153,6 +157,7 @@ class Order(TimeStampedModel):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "external_id"], name="order_unique_external_id")]
+        indexes = [models.Index(fields=["external_id"], name="order_external_id")]  # search by order number
 
     def __str__(self) -> str:
         return self.external_id

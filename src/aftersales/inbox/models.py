@@ -99,6 +99,9 @@ class Ticket(TimeStampedModel):
                 condition=Q(is_high_priority=True),
                 name="ticket_org_priority",
             ),
+            # PostgreSQL-only, created by migration 0002 (SQLite cannot build them): ticket_org_last_customer
+            # (organization, last_customer_message_at DESC NULLS LAST, id DESC) for that sort, and
+            # ticket_subject_trgm (trigram GIN on UPPER(subject)) for search.
         ]
 
     def __str__(self) -> str:
@@ -194,6 +197,7 @@ class TicketEventType(models.TextChoices):
     TAGS_CHANGED = "tags_changed", _("Tags changed")
     MERGED = "merged", _("Merged")
     MERGED_FROM = "merged_from", _("Merged from another ticket")
+    LANGUAGE_DETECTED = "language_detected", _("Language detected")
 
 
 class TicketEvent(models.Model):

@@ -14,16 +14,17 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from aftersales.accounts.permissions import check_ticket, ticket_scope_q
-from aftersales.catalog.models import CustomerTier, Order, OrderLine, Platform
+from aftersales.catalog.models import Customer, CustomerTier, Order, OrderLine, Platform, Shipment
 from aftersales.core.errors import NotFound, ValidationFailed
 
 from .models import Message, MessageDirection, SavedView, Ticket, TicketEvent
 from .workflow import StatusCategory, TicketCategory, TicketStatus, Urgency
 
+NULLABLE_SORT_KEYS = frozenset({"last_customer_message_at"})
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 25
 SORTS = {
@@ -213,12 +214,23 @@ def ticket_queryset(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
 
 
 def _text_q(text: str) -> Q:
-    q = Q(subject__icontains=text) | Q(customer__name__icontains=text) | Q(customer__email__iexact=text)
-    if text.lstrip("#").isdigit():
-        q |= Q(pk=int(text.lstrip("#")))
-    q |= Q(Exists(Order.objects.filter(pk=OuterRef("order_id"), external_id=text)))
-    q |= Q(Exists(Message.objects.filter(ticket_id=OuterRef("pk"), body__icontains=text)))
-    return q
+    """Free-text search: the ticket id, an order or tracking number, a customer e-mail (exact), or
+    text in the subject, the customer's name or any message. One UNION of subqueries that each use
+    an index (trigram GIN indexes on PostgreSQL, see docs/adr/0003-inbox-indexes.md); a single OR
+    across joins would walk every ticket and run two subqueries per ticket."""
+    t = text.strip()
+    customers = Customer.objects.filter(Q(name__icontains=t) | Q(email__iexact=t)).values("pk")
+    branches = [
+        Ticket.objects.filter(subject__icontains=t).values("pk"),
+        Ticket.objects.filter(customer_id__in=customers).values("pk"),
+        Ticket.objects.filter(order_id__in=Order.objects.filter(external_id=t).values("pk")).values("pk"),
+        Ticket.objects.filter(order_id__in=Shipment.objects.filter(tracking_number=t).values("order_id")).values("pk"),
+        Message.objects.filter(body__icontains=t).order_by().values("ticket_id"),
+    ]
+    digits = t.lstrip("#")
+    if digits.isdigit() and len(digits) < 19:
+        branches.append(Ticket.objects.filter(pk=int(digits)).values("pk"))
+    return Q(pk__in=branches[0].union(*branches[1:]))
 
 
 @dataclass(frozen=True)
@@ -278,6 +290,7 @@ def ticket_page(
     ordering = SORTS[sort]
     key = ordering[0].lstrip("-")
     descending = ordering[0].startswith("-")
+    nullable = key in NULLABLE_SORT_KEYS
     qs = ticket_queryset(user, filters)
     if cursor:
         at, pk = _decode_cursor(cursor, sort)
@@ -285,13 +298,21 @@ def ticket_page(
             # NULL sort keys come last in descending order; continue among them by id.
             qs = qs.filter(**{f"{key}__isnull": True, "pk__lt" if descending else "pk__gt": pk})
         elif descending:
-            qs = qs.filter(Q(**{f"{key}__lt": at}) | Q(**{key: at, "pk__lt": pk}) | Q(**{f"{key}__isnull": True}))
+            after = Q(**{f"{key}__lt": at}) | Q(**{key: at, "pk__lt": pk})
+            qs = qs.filter(after | Q(**{f"{key}__isnull": True}) if nullable else after)
         else:
             qs = qs.filter(Q(**{f"{key}__gt": at}) | Q(**{key: at, "pk__gt": pk}))
-    from django.db.models import F
-
-    order_expr = [F(key).desc(nulls_last=True) if descending else F(key).asc(), "-pk" if descending else "pk"]
-    rows = list(qs.select_related("store", "customer", "assignee", "order").order_by(*order_expr)[: limit + 1])
+    # NULLS LAST only where NULLs exist: on a NOT NULL key it would stop PostgreSQL from reading the
+    # (..., key DESC) index in order, and every page would sort all matching tickets.
+    if descending:
+        order_expr = [F(key).desc(nulls_last=True) if nullable else F(key).desc(), "-pk"]
+    else:
+        order_expr = [F(key).asc(), "pk"]
+    rows = list(
+        qs.select_related("store", "customer", "assignee", "order")
+        .defer("store__credentials")  # never decrypt store secrets to draw a list
+        .order_by(*order_expr)[: limit + 1]
+    )
     next_cursor = _encode_cursor(rows[limit - 1], sort) if len(rows) > limit else None
     return TicketPage(tickets=rows[:limit], next_cursor=next_cursor, limit=limit, sort=sort)
 
@@ -300,6 +321,7 @@ def ticket_get(user: Any, ticket_id: int) -> Ticket:
     """A ticket the user may see, or NotFound (also for other organizations' tickets)."""
     ticket = (
         Ticket.objects.select_related("store", "customer", "order", "assignee", "team", "merged_into")
+        .defer("store__credentials")
         .filter(pk=ticket_id)
         .first()
     )

@@ -22,6 +22,7 @@ from aftersales.accounts.permissions import check_perm, check_ticket, ticket_sco
 from aftersales.core.clock import now
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from aftersales.inbox.models import Message, MessageDirection, Ticket
+from aftersales.inbox.services import ticket_set_detected_language
 
 from . import glossary, memory
 from .detect import detect_language
@@ -86,6 +87,9 @@ def message_translate(*, message_id: int, targets: Sequence[str] | None = None) 
     state.detection_confidence = detection.confidence
     if not detection.language:
         return _set_state(state, TranslationStatus.UNSUPPORTED, "the language could not be detected")
+    if detection.source == "detected":
+        # the ticket follows what the customer actually writes (filters, team scope by language)
+        ticket_set_detected_language(message_id=message.pk, language=detection.language)
     wanted = list(targets) if targets else working_languages(message.ticket.organization_id)
     results: dict[str, dict] = {}
     errors: list[str] = []

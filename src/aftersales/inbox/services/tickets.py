@@ -416,3 +416,33 @@ def tickets_bulk_apply(*, actor: User, ticket_ids: list[int], action: str, value
         else:
             result.succeeded.append(ticket_id)
     return result
+
+
+def ticket_set_detected_language(*, message_id: int, language: str) -> bool:
+    """The language engine confidently detected the language of an inbound message: the ticket
+    (its filters, its team scope) follows the customer's language, and the customer's preferred
+    language is filled in when unknown. Returns True when the ticket changed. Locks the ticket row."""
+    code = language.strip().lower()
+    if not code or len(code) > 10 or not code.replace("-", "").isalpha():
+        raise ValidationFailed(f"invalid language code {language!r}", field="language")
+    message = Message.objects.select_related("ticket__customer").filter(pk=message_id).first()
+    if message is None or message.direction != MessageDirection.INBOUND:
+        return False
+    with transaction.atomic():
+        locked = _locked(message.ticket)
+        customer = locked.customer
+        if not customer.preferred_language:
+            type(customer).objects.filter(pk=customer.pk, preferred_language="").update(preferred_language=code)
+        latest_inbound = (
+            Message.objects.filter(ticket=locked, direction=MessageDirection.INBOUND)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if locked.language == code or (latest_inbound is not None and latest_inbound.pk != message_id):
+            return False  # an older message does not override what a newer one said
+        record_event(
+            locked, TicketEventType.LANGUAGE_DETECTED, None, old=locked.language, new=code, message_id=message_id
+        )
+        locked.language = code
+        locked.save(update_fields=["language", "updated_at"])
+    return True
