@@ -184,6 +184,7 @@ def test_command_if_empty_and_refusal_to_load_twice():
 
 
 @pytest.mark.django_db
+@pytest.mark.postgres
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="bulk loading is PostgreSQL only")
 def test_bulk_load_restores_indexes_and_constraints_exactly():
     from aftersales.demo.bulkload import without_indexes
