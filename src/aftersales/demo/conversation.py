@@ -193,7 +193,7 @@ class ConversationPlayer:
         room = max((now - t0).total_seconds() - 120, 1.0)
         last_offset = steps[-1].offset
         scale = room / last_offset if last_offset > room else 1.0
-        status = S.NEW
+        status: str = S.NEW
         created_at = updated_at = t0
         last_message = last_customer = first_response = resolved = closed = None
         unreplied = True

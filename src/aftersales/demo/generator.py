@@ -13,8 +13,10 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from aftersales.accounts.models import Organization
@@ -120,7 +122,9 @@ class TicketGenerator:
         self.ids = IdAllocator(BULK_MODELS)
         names = ("customers", "identities", "orders", "lines", "shipments", "tracking", "tickets", "ticket_tags",
                  "messages", "mentions", "events")  # fmt: skip
-        self.tables = {name: BulkTable(model) for name, model in zip(names, BULK_MODELS, strict=True)}
+        self.tables = {
+            name: BulkTable(cast(type[Model], model)) for name, model in zip(names, BULK_MODELS, strict=True)
+        }
         org = world.organization
         self.customer_maker = CustomerMaker(
             rng=self.customer_rng,

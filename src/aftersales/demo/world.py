@@ -97,67 +97,69 @@ def build_world() -> World:
         for kind in RoleKind.values
     }
     stores = {}
-    for spec in data.STORES:
+    for store_spec in data.STORES:
         store = Store.objects.create(
             organization=org,
-            name=spec.name,
-            platform=spec.platform,
-            site=spec.site,
-            external_id=spec.seller_id,
-            default_language=spec.language,
-            timezone=spec.timezone,
-            currency=spec.currency,
+            name=store_spec.name,
+            platform=store_spec.platform,
+            site=store_spec.site,
+            external_id=store_spec.seller_id,
+            default_language=store_spec.language,
+            timezone=store_spec.timezone,
+            currency=store_spec.currency,
         )
-        stores[spec.key] = StoreRef(store.pk, spec)
+        stores[store_spec.key] = StoreRef(store.pk, store_spec)
     products = []
-    for spec in data.PRODUCTS:
+    for product_spec in data.PRODUCTS:
         product = Product.objects.create(
             organization=org,
-            sku=spec.sku,
-            title=spec.title,
-            category=spec.category,
-            price_amount=spec.price_usd,
+            sku=product_spec.sku,
+            title=product_spec.title,
+            category=product_spec.category,
+            price_amount=product_spec.price_usd,
             price_currency="USD",
-            value_tier=value_tier(spec.price_usd, org),
-            warranty_months=spec.warranty_months,
-            is_serialised=spec.serialised,
+            value_tier=value_tier(product_spec.price_usd, org),
+            warranty_months=product_spec.warranty_months,
+            is_serialised=product_spec.serialised,
         )
-        products.append(ProductRef(product.pk, spec))
+        products.append(ProductRef(product.pk, product_spec))
     # One Argon2 hash (the project's first hasher) shared by every demo user: hashing is slow on purpose.
     password_hash = make_password(data.DEMO_PASSWORD)
     users: dict[str, UserRef] = {}
     user_rows: dict[str, User] = {}
-    for spec in data.USERS:
+    for user_spec in data.USERS:
         user = User.objects.create(
-            username=spec.username,
-            email=f"{spec.username}@gadgets.example",
-            display_name=spec.display_name,
-            first_name=spec.display_name.split(" ")[0],
-            last_name=" ".join(spec.display_name.split(" ")[1:]),
+            username=user_spec.username,
+            email=f"{user_spec.username}@gadgets.example",
+            display_name=user_spec.display_name,
+            first_name=user_spec.display_name.split(" ")[0],
+            last_name=" ".join(user_spec.display_name.split(" ")[1:]),
             organization=org,
-            role=roles[spec.role],
-            language=spec.language,
+            role=roles[user_spec.role],
+            language=user_spec.language,
             password=password_hash,
-            is_staff=spec.role == RoleKind.ADMIN,
-            is_superuser=spec.role == RoleKind.ADMIN,  # the demo admin may also browse /admin/
+            is_staff=user_spec.role == RoleKind.ADMIN,
+            is_superuser=user_spec.role == RoleKind.ADMIN,  # the demo admin may also browse /admin/
         )
-        user_rows[spec.username] = user
-        users[spec.username] = UserRef(user.pk, spec.username, spec.display_name, spec.role != RoleKind.VIEWER)
+        user_rows[user_spec.username] = user
+        users[user_spec.username] = UserRef(
+            user.pk, user_spec.username, user_spec.display_name, user_spec.role != RoleKind.VIEWER
+        )
     teams = {}
-    for spec in data.TEAMS:
+    for team_spec in data.TEAMS:
         team = Team.objects.create(
             organization=org,
-            name=spec.name,
-            platforms=list(spec.platforms),
-            languages=list(spec.languages),
-            sku_categories=list(spec.sku_categories),
+            name=team_spec.name,
+            platforms=list(team_spec.platforms),
+            languages=list(team_spec.languages),
+            sku_categories=list(team_spec.sku_categories),
         )
-        if spec.stores:
-            team.stores.set([stores[key].id for key in spec.stores])
-        members = [u for u in data.USERS if spec.name in u.teams]
+        if team_spec.stores:
+            team.stores.set([stores[key].id for key in team_spec.stores])
+        members = [u for u in data.USERS if team_spec.name in u.teams]
         Membership.objects.bulk_create([Membership(team=team, user=user_rows[u.username]) for u in members])
-        teams[spec.name] = TeamRef(
-            team.pk, spec, tuple(users[u.username] for u in members if users[u.username].can_process)
+        teams[team_spec.name] = TeamRef(
+            team.pk, team_spec, tuple(users[u.username] for u in members if users[u.username].can_process)
         )
     tag_names = sorted({t for tags in data.NOTE_TAGS_BY_CATEGORY.values() for t in tags} | set(data.EXTRA_TAGS))
     tags = {name: Tag.objects.create(organization=org, name=name).pk for name in tag_names}

@@ -25,9 +25,9 @@ class BulkTable:
 
     def __init__(self, model: type[models.Model]) -> None:
         self.model = model
-        self.table = model._meta.db_table
+        self.table: str = str(model._meta.db_table)
         self.fields = list(model._meta.concrete_fields)
-        self.columns = [f.column for f in self.fields]
+        self.columns: list[str] = [str(f.column) for f in self.fields]
         self.rows: list[tuple[Any, ...]] = []
         self.written = 0
 
