@@ -41,7 +41,7 @@ var/secret_key:
 prepare: install var/secret_key
 	$(PY) -m aftersales.manage migrate --noinput
 	$(PY) -m aftersales.manage collectstatic --noinput --verbosity 0
-	$(PY) -m aftersales.manage demo --tickets $(DEMO_TICKETS) --if-empty
+	$(PY) -m aftersales.manage demo --tickets $(DEMO_TICKETS) --if-empty --translate-recent 60
 
 run: prepare
 	@bash scripts/run.sh $(HOST) $(PORT)

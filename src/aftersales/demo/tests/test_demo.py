@@ -203,3 +203,15 @@ def test_bulk_load_restores_indexes_and_constraints_exactly():
         during = definitions()
         assert len(during) < len(before)
     assert definitions() == before
+
+
+@pytest.mark.django_db
+def test_demo_queues_translation_of_recent_tickets(django_capture_on_commit_callbacks):
+    from aftersales.language.models import TranslationJob
+
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=False):  # the worker runs the job; not needed here
+        call_command("demo", tickets=12, translate_recent=5, stdout=out)
+    job = TranslationJob.objects.get()
+    assert len(job.ticket_ids) == 5 and job.total > 0
+    assert f"queued translation job {job.pk}" in out.getvalue()

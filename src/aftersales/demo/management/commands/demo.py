@@ -24,6 +24,12 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="do nothing if the demo organization exists")
         parser.add_argument("--batch-size", type=int, default=5000, help="tickets per transaction (default 5000)")
         parser.add_argument(
+            "--translate-recent",
+            type=int,
+            default=0,
+            help="queue the translation of the N most recently updated tickets (done by the worker)",
+        )
+        parser.add_argument(
             "--bulk-load",
             action=argparse.BooleanOptionalAction,
             default=None,
@@ -74,5 +80,24 @@ class Command(BaseCommand):
         )
         self.stdout.write("  rows: " + ", ".join(f"{name} {count:,}" for name, count in result.rows.items()))
         self.stdout.write("  time: " + ", ".join(f"{name} {sec:,.1f}s" for name, sec in result.phases.items()))
+        if options["translate_recent"] > 0:
+            self._queue_translations(options["translate_recent"])
         users = ", ".join(u.username for u in data.USERS[:5])
         self.stdout.write(f"Log in as {users} with password {data.DEMO_PASSWORD}")
+
+    def _queue_translations(self, count: int) -> None:
+        """Demo messages are bulk-written, not ingested: ask the language engine for the most recent
+        ones, as an agent's batch translation would."""
+        from aftersales.accounts.models import User
+        from aftersales.inbox.models import Ticket
+        from aftersales.language.services import translation_job_create
+
+        admin = User.objects.get(username="admin", organization__slug=data.ORG_SLUG)
+        ids = list(
+            Ticket.objects.filter(organization=admin.organization)
+            .order_by("-updated_at")
+            .values_list("pk", flat=True)[: min(count, 200)]
+        )
+        if ids:
+            job = translation_job_create(user=admin, ticket_ids=ids)
+            self.stdout.write(f"  queued translation job {job.pk}: {job.total} messages of {len(ids)} tickets")
