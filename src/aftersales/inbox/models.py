@@ -193,6 +193,7 @@ class TicketEventType(models.TextChoices):
     TEAM_CHANGED = "team_changed", _("Team changed")
     CATEGORY_CHANGED = "category_changed", _("Category changed")
     URGENCY_CHANGED = "urgency_changed", _("Urgency changed")
+    SUBJECT_CHANGED = "subject_changed", _("Subject changed")
     PRIORITY_CHANGED = "priority_changed", _("Priority changed")
     TAGS_CHANGED = "tags_changed", _("Tags changed")
     MERGED = "merged", _("Merged")

@@ -63,7 +63,7 @@ def event_sentence(event: TicketEvent, users: Mapping[int, str], teams: Mapping[
             return _("%(actor)s removed the team") % {"actor": actor}
         team = teams.get(p["new"], f"#{p['new']}")
         return _("%(actor)s moved the ticket to team %(team)s") % {"actor": actor, "team": team}
-    if t == TicketEventType.CATEGORY_CHANGED and p.get("field") == "subject":
+    if t == TicketEventType.SUBJECT_CHANGED:
         return _("%(actor)s changed the subject to “%(new)s”") % {"actor": actor, "new": p.get("new", "")}
     if t == TicketEventType.CATEGORY_CHANGED:
         return _("%(actor)s changed category from %(old)s to %(new)s") % {

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from aftersales.accounts.models import Permission, Team, User
 from aftersales.accounts.permissions import can_view_ticket, check_ticket
@@ -29,6 +31,7 @@ from ..workflow import (
 from .common import AttachmentInput, check_attachment, record_event, save_attachments, stored_files_removed_on_error
 
 MAX_REPLY_CHARS = 20_000
+MAX_MENTIONS = 20  # a note is not a mailing list
 MENTION_RE = re.compile(r"(?<![\w@.])@([\w.+-]{1,150})")
 
 
@@ -155,15 +158,19 @@ def ticket_add_note(*, ticket: Ticket, author: User, body: str) -> tuple[Message
     (after commit). Returns the note and the users notified."""
     check_ticket(author, ticket, Permission.PROCESS)
     text = _check_text(body, field="body", limit=MAX_REPLY_CHARS)
-    names = {m.lower() for m in MENTION_RE.findall(text)}
+    names = sorted({m.lower() for m in MENTION_RE.findall(text)})[:MAX_MENTIONS]
     candidates = (
-        User.objects.filter(organization_id=ticket.organization_id, is_active=True, username__in=_case_variants(names))
+        User.objects.filter(
+            reduce(operator.or_, (Q(username__iexact=n) for n in names)),
+            organization_id=ticket.organization_id,
+            is_active=True,
+        )
         .select_related("role")
         .exclude(pk=author.pk)
         if names
         else User.objects.none()
     )
-    mentioned = [u for u in candidates if u.username.lower() in names and can_view_ticket(u, ticket)]
+    mentioned = [u for u in candidates if can_view_ticket(u, ticket)]
     with transaction.atomic():
         locked = _locked(ticket)
         note = Message.objects.create(
@@ -189,14 +196,6 @@ def ticket_add_note(*, ticket: Ticket, author: User, body: str) -> tuple[Message
             )
         )
     return note, mentioned
-
-
-def _case_variants(names: set[str]) -> list[str]:
-    # usernames are matched case-insensitively without a function index: ask for the common forms
-    out: set[str] = set()
-    for n in names:
-        out.update({n, n.capitalize(), n.upper()})
-    return sorted(out)
 
 
 def ticket_change_status(*, ticket: Ticket, actor: User, status: str) -> Ticket:
@@ -270,7 +269,7 @@ def ticket_update(
             ("category", category, TicketEventType.CATEGORY_CHANGED),
             ("urgency", urgency, TicketEventType.URGENCY_CHANGED),
             ("is_high_priority", is_high_priority, TicketEventType.PRIORITY_CHANGED),
-            ("subject", subject, TicketEventType.CATEGORY_CHANGED),
+            ("subject", subject, TicketEventType.SUBJECT_CHANGED),
         ]
         dirty = False
         for attr, value, event_type in changes:

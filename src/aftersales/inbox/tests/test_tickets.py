@@ -180,3 +180,21 @@ def test_impossible_dates_are_a_validation_error():
     with pytest.raises(ValidationFailed) as exc:
         parse_ticket_filters({"created_after": "2026-13-45"})
     assert exc.value.field == "created_after"
+
+
+def test_mentions_match_usernames_case_insensitively(world):
+    from aftersales.testing.factories import UserFactory
+
+    mixed = UserFactory(username="Li.Na", organization=world.org, role=world.roles["agent"])
+    world.team_us.members.add(mixed)
+    ticket = world.ticket()
+    _, mentioned = ticket_add_note(ticket=ticket, author=world.agent, body="@LI.NA and @BOB please look")
+    assert sorted(u.username for u in mentioned) == ["Li.Na", "bob"]
+
+
+def test_subject_change_is_its_own_event(world):
+    ticket = world.ticket(subject="old")
+    ticket_update(ticket=ticket, actor=world.agent, subject="Earbuds not charging")
+    event = TicketEvent.objects.get(ticket=ticket, type="subject_changed")
+    assert event.payload == {"field": "subject", "old": "old", "new": "Earbuds not charging"}
+    assert not TicketEvent.objects.filter(ticket=ticket, type="category_changed").exists()
