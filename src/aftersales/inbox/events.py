@@ -38,6 +38,7 @@ class TicketAssigned:
     ticket_id: int
     assignee_id: int | None
     actor_id: int | None
+    ticket_event_id: int  # the audit row of this assignment: a stable identity for consumers
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,8 @@ def notify_mentions(*, note_id: int, ticket_id: int, author_id: int, user_ids: t
     return created
 
 
-def notify_assigned(*, ticket_id: int, assignee_id: int, actor_id: int | None) -> None:
+def notify_assigned(*, ticket_id: int, assignee_id: int, actor_id: int | None, ticket_event_id: int) -> None:
+    """One notification per assignment (keyed by its audit event): a retried task adds nothing."""
     if assignee_id == actor_id:
         return
     user = User.objects.filter(pk=assignee_id, is_active=True).first()
@@ -70,7 +71,7 @@ def notify_assigned(*, ticket_id: int, assignee_id: int, actor_id: int | None) -
         user=user,
         kind=NotificationKind.ASSIGNED,
         text=text,
-        dedupe_key=f"assigned:{ticket_id}:{now():%Y%m%d%H%M%S%f}",
+        dedupe_key=f"assigned:{ticket_event_id}",
         ticket_id=ticket_id,
     )
 

@@ -15,7 +15,7 @@ def _on_assigned(event: TicketAssigned) -> None:
     if event.assignee_id is not None:
         from .tasks import notify_assigned
 
-        notify_assigned(event.ticket_id, event.assignee_id, event.actor_id)
+        notify_assigned(event.ticket_id, event.assignee_id, event.actor_id, event.ticket_event_id)
 
 
 subscribe(NoteAdded, _on_note)

@@ -17,8 +17,10 @@ def notify_mentions(note_id: int, ticket_id: int, author_id: int, user_ids: tupl
 
 
 @db_task(retries=3, retry_delay=10)
-def notify_assigned(ticket_id: int, assignee_id: int, actor_id: int | None) -> None:
-    services.notify_assigned(ticket_id=ticket_id, assignee_id=assignee_id, actor_id=actor_id)
+def notify_assigned(ticket_id: int, assignee_id: int, actor_id: int | None, ticket_event_id: int) -> None:
+    services.notify_assigned(
+        ticket_id=ticket_id, assignee_id=assignee_id, actor_id=actor_id, ticket_event_id=ticket_event_id
+    )
 
 
 @db_periodic_task(crontab(minute="0"))

@@ -234,9 +234,11 @@ def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None) -> Tick
         locked.assignee = assignee
         if locked.status == TicketStatus.NEW and assignee is not None:
             _set_status(locked, TicketStatus.OPEN, actor, reason="assigned")
-        record_event(locked, TicketEventType.ASSIGNED, actor, old=old, new=new)
+        assigned = record_event(locked, TicketEventType.ASSIGNED, actor, old=old, new=new)
         locked.save()
-        events.publish(TicketAssigned(ticket_id=locked.pk, assignee_id=new, actor_id=actor.pk))
+        events.publish(
+            TicketAssigned(ticket_id=locked.pk, assignee_id=new, actor_id=actor.pk, ticket_event_id=assigned.pk)
+        )
     return locked
 
 

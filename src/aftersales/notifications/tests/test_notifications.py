@@ -51,3 +51,23 @@ def test_reminders_once_a_day(world, django_capture_on_commit_callbacks):
     n = Notification.objects.get(user=world.agent, kind="reminder")
     assert n.text.startswith("2 tickets assigned")
     assert notification_mark_read(user=world.agent) == 1
+
+
+def test_assignment_notification_is_idempotent_per_assignment(world, django_capture_on_commit_callbacks):
+    from aftersales.inbox.models import TicketEvent
+    from aftersales.notifications.services import notify_assigned
+
+    ticket = world.ticket()
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_assign(ticket=ticket, actor=world.agent, assignee=world.teammate)
+    event = TicketEvent.objects.get(ticket=ticket, type="assigned")
+    # the task retried: no second notification for the same assignment
+    notify_assigned(
+        ticket_id=ticket.pk, assignee_id=world.teammate.pk, actor_id=world.agent.pk, ticket_event_id=event.pk
+    )
+    assert Notification.objects.filter(user=world.teammate, kind="assigned").count() == 1
+    # a new assignment later is a new notification
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_assign(ticket=ticket, actor=world.agent, assignee=None)
+        ticket_assign(ticket=ticket, actor=world.agent, assignee=world.teammate)
+    assert Notification.objects.filter(user=world.teammate, kind="assigned").count() == 2
