@@ -304,6 +304,7 @@ def ticket_page(
             qs = qs.filter(Q(**{f"{key}__gt": at}) | Q(**{key: at, "pk__gt": pk}))
     # NULLS LAST only where NULLs exist: on a NOT NULL key it would stop PostgreSQL from reading the
     # (..., key DESC) index in order, and every page would sort all matching tickets.
+    order_expr: list[Any]
     if descending:
         order_expr = [F(key).desc(nulls_last=True) if nullable else F(key).desc(), "-pk"]
     else:
@@ -404,7 +405,7 @@ def allowed_statuses(ticket: Ticket) -> list[tuple[str, str]]:
     from .workflow import TRANSITIONS
 
     allowed = {ticket.status} | set(TRANSITIONS.get(ticket.status, ()))
-    return [(value, label) for value, label in TicketStatus.choices if value in allowed]
+    return [(value, str(label)) for value, label in TicketStatus.choices if value in allowed]
 
 
 def message_get(user: Any, message_id: int) -> Message:

@@ -41,15 +41,16 @@ def glossary_errors(message: str) -> tuple[str, list[str]]:
 
 
 def translation_settings(user: User, **extra: Any) -> dict[str, Any]:
-    if not is_admin(user):
+    if not is_admin(user) or user.organization_id is None:
         return {"can_administer": False}
-    terms = glossary_terms(organization_id=user.organization_id)
+    org_id: int = user.organization_id
+    terms = glossary_terms(organization_id=org_id)
     return {
         "can_administer": True,
         "glossary_count": terms.count(),
         "glossary_sample": list(terms[:GLOSSARY_SAMPLE]),
         "providers": provider_statuses(user=user),
         "providers_checked": False,
-        "pair_groups": pair_groups(supported_pairs(organization_id=user.organization_id)),
+        "pair_groups": pair_groups(supported_pairs(organization_id=org_id)),
         **extra,
     }

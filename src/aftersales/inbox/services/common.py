@@ -102,6 +102,6 @@ def save_attachments(message: Message, attachments: list[AttachmentInput], types
         )
         stored.file.save(att.filename.strip(), ContentFile(att.content), save=False)
         saved = _saved_files.get()
-        if saved is not None:
+        if saved is not None and stored.file.name:
             saved.append(stored.file.name)
         stored.save()

@@ -100,7 +100,14 @@ def translation_correct_view(request: AgentRequest, ticket_id: int, message_id: 
         translation_correct(user=request.user, message=message, target_language=request.user.language, text=text)
     except DomainError as exc:
         raise_if_page_error(exc)
-        extra = {"correcting": message.pk, "correction_text": text}
-        return _message_response(request, ticket, message, status=exc.status_code, error=exc.message, **extra)
+        return _message_response(
+            request,
+            ticket,
+            message,
+            status=exc.status_code,
+            error=exc.message,
+            correcting=message.pk,
+            correction_text=text,
+        )
     notice = _("Correction saved: it will be used the next time this text comes in.")
     return _message_response(request, ticket, message, notice=notice)
