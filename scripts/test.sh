@@ -8,11 +8,12 @@ PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 workers=${PYTEST_WORKERS:-2}
 status=0
 
-echo "== lint (ruff, import contracts)"
+echo "== lint (ruff, import contracts, mypy)"
 lint_paths=()
 for d in src tests bench conftest.py; do [ -e "$d" ] && lint_paths+=("$d"); done
 .venv/bin/ruff check "${lint_paths[@]}" || status=1
 .venv/bin/lint-imports --no-cache >/dev/null || { .venv/bin/lint-imports --no-cache; status=1; }
+.venv/bin/mypy src/aftersales || status=1
 
 echo "== tests on SQLite"
 DATABASE_URL="sqlite:///$(mktemp -d)/aftersales.sqlite3" \
