@@ -4,10 +4,8 @@ progress elsewhere in the web UI does not stop the API benchmark. The run says w
 
 from __future__ import annotations
 
-import os
 
-
-def prepare(proposed: bool) -> str:
+def prepare() -> str:
     from django.conf import settings
 
     try:
@@ -17,10 +15,6 @@ def prepare(proposed: bool) -> str:
         used = f"API-only URLconf (bench/bench_urls.py; the project URLconf failed: {type(exc).__name__}: {exc})"
     else:
         used = "project URLconf"
-    if proposed:
-        import proposed as proposed_changes
-
-        proposed_changes.apply()
     return used
 
 
@@ -29,5 +23,5 @@ def wsgi_application():  # type: ignore[no-untyped-def]
     from django.core.handlers.wsgi import WSGIHandler
 
     django.setup(set_prefix=False)
-    prepare(os.environ.get("BENCH_PROPOSED") == "1")
+    prepare()
     return WSGIHandler()

@@ -86,7 +86,6 @@ def parse_args() -> argparse.Namespace:
         "--slow-ms", type=float, default=2000, help=f"requests slower than this are measured {SLOW_SAMPLES} times only"
     )
     parser.add_argument("--batch-size", type=int, default=10_000)
-    parser.add_argument("--proposed", action="store_true", help="measure with the changes of bench/proposed.py applied")
     args = parser.parse_args()
     if args.reuse and not args.db:
         parser.error("--reuse needs --db")
@@ -192,6 +191,10 @@ def build_cases() -> tuple[list[Case], dict[str, Any]]:
         Case("q=<customer full name>", {"q": order_ticket.customer.name}),
         Case("q=Oliveira (a common surname)", {"q": "Oliveira"}),
         Case("q=退款 (2 characters)", {"q": "退款"}),
+        Case("q=退 (1 character)", {"q": "退"}),
+        Case("q=<order number prefix>", {"q": order_ticket.order.external_id[:9]}),
+        Case("q=tracking number (2 common words)", {"q": "tracking number"}),
+        Case("q=Olive (a name prefix)", {"q": "Olive"}),
         Case(f"detail /tickets/{detail.pk}", detail=detail.pk, kind="detail"),
     ]
     info = {"order_ticket": order_ticket.pk, "customer": order_ticket.customer.name, "detail_messages": detail.n}
@@ -281,7 +284,7 @@ def count_queries(who: str, case: Case, tokens: dict[str, str]) -> int | None:
 
 
 @contextlib.contextmanager
-def gunicorn_server(proposed: bool) -> Iterator[str]:
+def gunicorn_server() -> Iterator[str]:
     import httpx
 
     port = 18000 + os.getpid() % 1000
@@ -290,7 +293,7 @@ def gunicorn_server(proposed: bool) -> Iterator[str]:
         str(Path(sys.executable).parent / "gunicorn"), app, "--pythonpath", str(ROOT / "bench"),
         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "1", "--timeout", "900", "--log-level", "warning",
     ]  # fmt: skip
-    proc = subprocess.Popen(command, env={**os.environ, "BENCH_PROPOSED": "1" if proposed else "0"}, cwd=ROOT)
+    proc = subprocess.Popen(command, env=dict(os.environ), cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(150):
@@ -421,7 +424,7 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         import benchapp
 
-        urlconf = benchapp.prepare(args.proposed)
+        urlconf = benchapp.prepare()
         if not args.reuse:
             print(f"seeding {args.tickets:,} tickets (seed {args.seed})")
             seed(args)
@@ -430,10 +433,9 @@ def main() -> None:
         tokens = {name: api_token_create(user=u, name=f"bench {secrets.token_hex(3)}")[1] for name, u in users.items()}
         cases, info = build_cases()
         print(f"machine: {machine()}")
-        variant = "with bench/proposed.py" if args.proposed else "code as is"
-        print(f"via: {args.via}, {variant}, {urlconf}")
+        print(f"via: {args.via}, {urlconf}")
         print(f"{args.repeat} measured rounds after {args.warmup} warm-up rounds; {info}")
-        with gunicorn_server(args.proposed) if args.via == "http" else contextlib.nullcontext() as base_url:
+        with gunicorn_server() if args.via == "http" else contextlib.nullcontext() as base_url:
             runner = Runner(args.via, tokens, users, base_url)
             samples = measure(cases, runner, args)
         for (who, name), sample in samples.items():

@@ -164,7 +164,8 @@ class Order(TimeStampedModel):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # Indexed by orderline_order_sku (order, sku), which also serves every lookup by order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     product = models.ForeignKey(Product, on_delete=models.SET_NULL, null=True, blank=True, related_name="order_lines")
     sku = models.CharField(max_length=80)
     title = models.CharField(max_length=300, blank=True)
@@ -173,7 +174,11 @@ class OrderLine(models.Model):
     currency = models.CharField(max_length=3, default="USD")
 
     class Meta:
-        indexes = [models.Index(fields=["sku"], name="orderline_sku")]
+        indexes = [
+            models.Index(fields=["sku"], name="orderline_sku"),
+            # The inbox's `sku` filter probes (order_id, sku) per ticket: index-only with this one.
+            models.Index(fields=["order", "sku"], name="orderline_order_sku"),
+        ]
 
     @property
     def line_total(self) -> Decimal:

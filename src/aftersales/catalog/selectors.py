@@ -25,6 +25,7 @@ def customer_get(user: Any, customer_id: int) -> Customer:
 def order_get(user: Any, order_id: int) -> Order:
     order = (
         Order.objects.select_related("store", "customer")
+        .defer("store__credentials")  # never decrypt store secrets to show an order
         .prefetch_related("lines", "shipments__events")
         .filter(pk=order_id, organization_id=user.organization_id)
         .first()

@@ -51,6 +51,7 @@ class Buyer:
     last_name: str
     name: str
     stores: tuple[str, ...]
+    email: str = ""
 
 
 def ascii_fold(text: str) -> str:
@@ -155,4 +156,4 @@ class CustomerMaker:
         for key in stores:
             external = identity_external_id(rng, self.store_platforms[key], index, latin_given + latin_family, email)
             identities.add((ids.take(CustomerIdentity), since, since, customer_id, self.store_ids[key], external))
-        return Buyer(customer_id, country, language, tier, first, last, name, tuple(stores))
+        return Buyer(customer_id, country, language, tier, first, last, name, tuple(stores), email)

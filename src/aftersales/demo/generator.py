@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from aftersales.accounts.models import Organization
 from aftersales.catalog.models import Customer, CustomerIdentity, Order, OrderLine, Shipment, TrackingEvent
-from aftersales.inbox.models import Mention, Message, Ticket, TicketEvent
+from aftersales.inbox.models import Mention, Message, Ticket, TicketEvent, TicketSearch
+from aftersales.inbox.search import document_tokens
 from aftersales.inbox.workflow import STATUS_CATEGORY, TicketStatus, Urgency
 
 from . import data
@@ -78,7 +79,7 @@ DISPUTE_TAG = {"amazon": "a-to-z-claim", "shopee": "shopee-dispute", "ebay": "eb
 SEASON_TAGS = ("black-friday", "11.11", "prime-day")
 BULK_MODELS = (
     Customer, CustomerIdentity, Order, OrderLine, Shipment, TrackingEvent, Ticket, Ticket.tags.through, Message,
-    Mention, TicketEvent,
+    Mention, TicketEvent, TicketSearch,
 )  # fmt: skip
 
 
@@ -121,7 +122,7 @@ class TicketGenerator:
         self.customer_rng = random.Random(f"aftersales-demo:{seed}:customers")  # noqa: S311
         self.ids = IdAllocator(BULK_MODELS)
         names = ("customers", "identities", "orders", "lines", "shipments", "tracking", "tickets", "ticket_tags",
-                 "messages", "mentions", "events")  # fmt: skip
+                 "messages", "mentions", "events", "search")  # fmt: skip
         self.tables = {
             name: BulkTable(cast(type[Model], model)) for name, model in zip(names, BULK_MODELS, strict=True)
         }
@@ -155,6 +156,7 @@ class TicketGenerator:
         self.user_language = {u.username: u.language for u in data.USERS}
         self.english = corpus("en")
         self.buyers: list[Buyer] = []
+        self.body_column = self.tables["messages"].columns.index("body")
 
     def make_customers(self, count: int, batch_size: int, writer: Writer) -> None:
         customers, identities = self.tables["customers"], self.tables["identities"]
@@ -235,10 +237,16 @@ class TicketGenerator:
             status=status, corpus=lang, english=self.english, first_message=first_message, ctx=ctx,
             has_order=has_order, party=party, notes=notes, tags=bool(tag_names),
         )  # fmt: skip
+        messages = self.tables["messages"]
+        first_row = len(messages.rows)
         facts = self.player.play(
             ticket_id=ticket_id, index=index, steps=steps, t0=t0, now=self.now, party=party,
             team_id=team.id if team else None, tag_ids=[world.tags[n] for n in tag_names], tag_names=tag_names,
         )  # fmt: skip
+        subject = template.subject.format_map(ctx)[:300]
+        # The search document, as services.search would build it (subject, customer, messages).
+        bodies = [row[self.body_column] for row in messages.rows[first_row:]]
+        self.tables["search"].add((ticket_id, document_tokens([subject, buyer.name, buyer.email, *bodies])))
         high_priority = (
             buyer.tier == "vip"
             or (order is not None and order.total_usd >= data.HIGH_VALUE_USD)
@@ -247,7 +255,7 @@ class TicketGenerator:
         self.tables["tickets"].add(
             (
                 ticket_id, facts.created_at, facts.updated_at, world.organization.pk,
-                template.subject.format_map(ctx)[:300], store.id, platform, buyer.id, buyer.tier,
+                subject, store.id, platform, buyer.id, buyer.tier,
                 order.id if order else None, spec.category if has_order else "", f"{platform}-conv-{index}",
                 category, urgency, facts.status, STATUS_CATEGORY[facts.status], party.assignee,
                 team.id if team else None, buyer.language, high_priority, facts.is_unreplied, None,

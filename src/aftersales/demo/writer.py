@@ -19,6 +19,8 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.models import Max
 
+from aftersales.inbox.search import SearchDocumentField, to_postgres_tsvector, to_sqlite_document
+
 
 class BulkTable:
     """Buffered rows for one table."""
@@ -51,6 +53,8 @@ class IdAllocator:
 
 
 def _sqlite_converter(field: models.Field) -> Any:
+    if isinstance(field, SearchDocumentField):
+        return to_sqlite_document
     if isinstance(field, models.DateTimeField):
         # Django's SQLite format: naive UTC "YYYY-MM-DD HH:MM:SS[.ffffff]". Generated datetimes are UTC.
         return lambda v: None if v is None else str(v)[:-6]
@@ -62,7 +66,9 @@ def _sqlite_converter(field: models.Field) -> Any:
 
 
 def _pg_converter(field: models.Field) -> Any:
-    return None  # psycopg adapts everything; JSON columns are given as JSON text already
+    if isinstance(field, SearchDocumentField):
+        return to_postgres_tsvector  # tokens -> tsvector input text
+    return None  # psycopg adapts everything else; JSON columns are given as JSON text already
 
 
 Batch = list[tuple[BulkTable, list[tuple[Any, ...]]]]

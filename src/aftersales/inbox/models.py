@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.catalog.models import CustomerTier, Platform
 from aftersales.core.models import TimeStampedModel
 
+from .search import SearchDocumentField
 from .workflow import StatusCategory, TicketCategory, TicketStatus, Urgency
 
 
@@ -39,12 +40,16 @@ class CategoryLabel(models.Model):
 
 
 class Ticket(TimeStampedModel):
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="tickets")
+    # The foreign keys marked db_index=False are the first column of a composite index below, which
+    # serves their lookups; a second index would only cost writes and planning time (ADR 0003).
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="tickets", db_index=False
+    )
     subject = models.CharField(max_length=300)
-    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT, related_name="tickets")
+    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT, related_name="tickets", db_index=False)
     # Denormalised from store / customer / order so that inbox filters hit one table and its indexes.
     platform = models.CharField(max_length=20, choices=Platform.choices)
-    customer = models.ForeignKey("catalog.Customer", on_delete=models.PROTECT, related_name="tickets")
+    customer = models.ForeignKey("catalog.Customer", on_delete=models.PROTECT, related_name="tickets", db_index=False)
     customer_tier = models.CharField(max_length=10, choices=CustomerTier.choices, default=CustomerTier.NEW)
     order = models.ForeignKey("catalog.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets")
     sku_category = models.CharField(max_length=30, blank=True)
@@ -56,9 +61,16 @@ class Ticket(TimeStampedModel):
     status = models.CharField(max_length=20, choices=TicketStatus.choices, default=TicketStatus.NEW)
     status_category = models.CharField(max_length=10, choices=StatusCategory.choices, default=StatusCategory.OPEN)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="assigned_tickets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+        db_index=False,
     )
-    team = models.ForeignKey("accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets")
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets", db_index=False
+    )
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
     language = models.CharField(max_length=10, blank=True, help_text="The customer's language on this ticket")
     is_high_priority = models.BooleanField(default=False)
@@ -106,6 +118,16 @@ class Ticket(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.subject}"
+
+
+class TicketSearch(models.Model):
+    """The ticket's free-text search document (subject, customer, messages, translations), kept
+    up to date by `services.search.ticket_search_refresh` in the same transaction as the change.
+    See search.py for the tokens and docs/adr/0012-ticket-search.md for the design."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, primary_key=True, related_name="search")
+    document = SearchDocumentField()
+    # PostgreSQL-only GIN index on `document`, created by migration 0006 (SQLite has no GIN).
 
 
 class MessageDirection(models.TextChoices):

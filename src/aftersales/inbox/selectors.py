@@ -14,14 +14,15 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils.dateparse import parse_datetime
 
 from aftersales.accounts.permissions import check_ticket, ticket_scope_q
 from aftersales.catalog.models import Customer, CustomerTier, Order, OrderLine, Platform, Shipment
 from aftersales.core.errors import NotFound, ValidationFailed
 
-from .models import Message, MessageDirection, SavedView, Ticket, TicketEvent
+from .models import Mention, Message, MessageDirection, SavedView, Tag, Ticket, TicketEvent, TicketSearch
+from .search import parse_query
 from .workflow import StatusCategory, TicketCategory, TicketStatus, Urgency
 
 NULLABLE_SORT_KEYS = frozenset({"last_customer_message_at"})
@@ -195,7 +196,16 @@ def ticket_queryset(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
     if f.customer is not None:
         qs = qs.filter(customer_id=f.customer)
     if f.tag:
-        qs = qs.filter(tags__name=f.tag.lower())
+        # Resolve the tag first: each walked ticket then costs one index-only probe of the
+        # (ticket, tag) unique index instead of a join through the tag table.
+        tag_id = (
+            Tag.objects.filter(organization_id=user.organization_id, name=f.tag.lower())
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if tag_id is None:
+            return qs.none()
+        qs = qs.filter(Exists(Ticket.tags.through.objects.filter(ticket_id=OuterRef("pk"), tag_id=tag_id)))
     if f.unreplied is not None:
         qs = qs.filter(is_unreplied=f.unreplied)
     if f.high_priority is not None:
@@ -214,18 +224,27 @@ def ticket_queryset(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
 
 
 def _text_q(text: str) -> Q:
-    """Free-text search: the ticket id, an order or tracking number, a customer e-mail (exact), or
-    text in the subject, the customer's name or any message. One UNION of subqueries that each use
-    an index (trigram GIN indexes on PostgreSQL, see docs/adr/0003-inbox-indexes.md); a single OR
-    across joins would walk every ticket and run two subqueries per ticket."""
+    """Free-text search (docs/adr/0012-ticket-search.md): the words of the subject, the customer's
+    name and e-mail, and every message and translation, through the ticket's search document (see
+    search.py: words AND-ed, the last word of each part a prefix, CJK by bigrams); plus, when the
+    text looks like an identifier (one word with a digit or an @), exact matches on the ticket id,
+    an order number, a tracking number or a customer e-mail, which are not all in the document.
+
+    Words alone: a semi-join (`id IN (SELECT ticket_id ... WHERE document @@ query)`), so PostgreSQL
+    may either walk the newest tickets probing their documents (a common word) or collect the
+    matches from the GIN index and sort them (a rare one). Identifiers: a UNION of index lookups."""
     t = text.strip()
-    customers = Customer.objects.filter(Q(name__icontains=t) | Q(email__iexact=t)).values("pk")
+    query = parse_query(t)
+    documents = TicketSearch.objects.filter(document__matches=query).values("ticket_id")
+    if " " in t or not any(ch.isdigit() or ch == "@" for ch in t):
+        if not query:
+            raise ValidationFailed("q needs at least one letter or digit to search for", field="q")
+        return Q(pk__in=documents)
     branches = [
-        Ticket.objects.filter(subject__icontains=t).values("pk"),
-        Ticket.objects.filter(customer_id__in=customers).values("pk"),
+        documents,
+        Ticket.objects.filter(customer_id__in=Customer.objects.filter(email__iexact=t).values("pk")).values("pk"),
         Ticket.objects.filter(order_id__in=Order.objects.filter(external_id=t).values("pk")).values("pk"),
         Ticket.objects.filter(order_id__in=Shipment.objects.filter(tracking_number=t).values("order_id")).values("pk"),
-        Message.objects.filter(body__icontains=t).order_by().values("ticket_id"),
     ]
     digits = t.lstrip("#")
     if digits.isdigit() and len(digits) < 19:
@@ -321,7 +340,8 @@ def ticket_page(
 def ticket_get(user: Any, ticket_id: int) -> Ticket:
     """A ticket the user may see, or NotFound (also for other organizations' tickets)."""
     ticket = (
-        Ticket.objects.select_related("store", "customer", "order", "assignee", "team", "merged_into")
+        # Only what every caller shows; the order is loaded (with its lines and shipments) where needed.
+        Ticket.objects.select_related("store", "customer", "assignee", "team")
         .defer("store__credentials")
         .filter(pk=ticket_id)
         .first()
@@ -352,9 +372,10 @@ class TicketDetail:
 
 def ticket_detail(user: Any, ticket_id: int) -> TicketDetail:
     ticket = ticket_get(user, ticket_id)
+    prefetch_related_objects([ticket], "tags")
     messages = list(
         ticket.messages.select_related("author")
-        .prefetch_related("attachments", "mentions__user")
+        .prefetch_related("attachments", Prefetch("mentions", queryset=Mention.objects.select_related("user")))
         .order_by("created_at", "id")
     )
     ticket_events = list(ticket.events.select_related("actor").order_by("at", "id"))
@@ -365,9 +386,11 @@ def ticket_detail(user: Any, ticket_id: int) -> TicketDetail:
     if ticket.order_id:
         order = (
             Order.objects.select_related("store")
+            .defer("store__credentials")
             .prefetch_related("lines", Prefetch("shipments__events"))
             .get(pk=ticket.order_id)
         )
+        ticket.order = order
     history = customer_history(user, ticket.customer_id, exclude_ticket=ticket.pk)
     return TicketDetail(
         ticket=ticket,
@@ -375,7 +398,7 @@ def ticket_detail(user: Any, ticket_id: int) -> TicketDetail:
         order=order,
         customer_tickets=history.tickets,
         customer_orders=history.orders,
-        tags=sorted(ticket.tags.values_list("name", flat=True)),
+        tags=sorted(tag.name for tag in ticket.tags.all()),  # prefetched: the API's ticket schema reads them too
     )
 
 
@@ -389,12 +412,13 @@ def customer_history(
     user: Any, customer_id: int, *, exclude_ticket: int | None = None, limit: int = 20
 ) -> CustomerHistory:
     """The customer's other tickets (those the user may see) and orders, across all stores."""
-    tickets = tickets_visible(user).filter(customer_id=customer_id).select_related("store")
+    tickets = tickets_visible(user).filter(customer_id=customer_id).select_related("store").defer("store__credentials")
     if exclude_ticket:
         tickets = tickets.exclude(pk=exclude_ticket)
     orders = (
         Order.objects.filter(customer_id=customer_id, organization_id=user.organization_id)
         .select_related("store")
+        .defer("store__credentials")
         .order_by("-placed_at")[:limit]
     )
     return CustomerHistory(tickets=list(tickets.order_by("-created_at")[:limit]), orders=list(orders))

@@ -22,7 +22,7 @@ from aftersales.accounts.permissions import check_perm, check_ticket, ticket_sco
 from aftersales.core.clock import now
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from aftersales.inbox.models import Message, MessageDirection, Ticket
-from aftersales.inbox.services import ticket_set_detected_language
+from aftersales.inbox.services import ticket_search_refresh, ticket_set_detected_language
 
 from . import glossary, memory
 from .detect import detect_language
@@ -135,6 +135,8 @@ def _store_translations(message_id: int, results: dict[str, dict], *, language: 
         if language:
             fields["language"] = language
         Message.objects.filter(pk=message_id).update(**fields)
+        # Agents search in their own language too: a translation is part of the ticket's document.
+        ticket_search_refresh(ticket_ids=Message.objects.filter(pk=message_id).values_list("ticket_id", flat=True))
 
 
 def _set_state(state: MessageTranslationState, status: str, error: str) -> MessageTranslationState:

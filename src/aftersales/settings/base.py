@@ -106,6 +106,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif "postgresql" in DATABASES["default"]["ENGINE"]:
+    # No parallel query workers for this application's sessions. Its queries are LIMIT-bound index
+    # walks (an inbox page, a detail): when PostgreSQL walks the newest tickets until a page matches
+    # (a common search word, a filter on another table), each worker walks until it has a whole
+    # page itself, and starting them costs more than the walk: 54 ms parallel vs 19 ms serial for
+    # q=Oliveira at 1M tickets (docs/adr/0012-ticket-search.md). A report that needs parallelism
+    # can `SET LOCAL max_parallel_workers_per_gather` in its own transaction.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (_options.get("options", "") + " -c max_parallel_workers_per_gather=0").strip()
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -136,6 +136,7 @@ class ShipmentFactory(factory.django.DjangoModelFactory):
 class TicketFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Ticket
+        skip_postgeneration_save = True
 
     store = factory.SubFactory(StoreFactory)
     organization = factory.LazyAttribute(lambda o: o.store.organization)
@@ -147,6 +148,14 @@ class TicketFactory(factory.django.DjangoModelFactory):
     status_category = factory.LazyAttribute(lambda o: STATUS_CATEGORY[o.status])
     last_customer_message_at = factory.LazyFunction(timezone.now)
     last_message_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def search_document(obj, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        """Like the services, keep the ticket's search document current."""
+        if create:
+            from aftersales.inbox.services import ticket_search_refresh
+
+            ticket_search_refresh(ticket_ids=[obj.pk])
 
 
 def make_identity(customer: Customer, store: Store, external_id: str) -> CustomerIdentity:

@@ -9,6 +9,7 @@ from typing import Any
 
 from aftersales.catalog.models import TrackingEvent
 from aftersales.inbox.models import DeliveryStatus, Message, MessageDirection, Ticket
+from aftersales.inbox.services import ticket_search_refresh
 from aftersales.testing.factories import OrderFactory, OrderLineFactory, ShipmentFactory
 from aftersales.testing.personas import World
 
@@ -51,7 +52,7 @@ def build_scene(world: World) -> Scene:
 
 
 def _message(ticket: Ticket, direction: str, body: str, status: str, author: Any = None) -> Message:
-    return Message.objects.create(
+    message = Message.objects.create(
         ticket=ticket,
         store=ticket.store,
         direction=direction,
@@ -61,3 +62,5 @@ def _message(ticket: Ticket, direction: str, body: str, status: str, author: Any
         author=author,
         author_name=str(author) if author else "Buyer",
     )
+    ticket_search_refresh(ticket_ids=[ticket.pk])  # as the services do
+    return message

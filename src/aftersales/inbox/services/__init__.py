@@ -4,6 +4,7 @@ accounts.permissions and here) run before; side effects run after commit through
 from .delivery import message_deliver, message_retry_delivery, messages_fail_stale_sending
 from .ingest import AttachmentInput, InboundMessage, IngestResult, message_ingest
 from .saved_views import saved_view_create, saved_view_delete
+from .search import customer_search_refresh, search_rebuild, ticket_search_refresh
 from .tickets import (
     BulkAction,
     BulkResult,
@@ -25,18 +26,21 @@ __all__ = [
     "BulkResult",
     "InboundMessage",
     "IngestResult",
+    "customer_search_refresh",
     "message_deliver",
     "message_ingest",
     "message_retry_delivery",
     "messages_fail_stale_sending",
     "saved_view_create",
     "saved_view_delete",
+    "search_rebuild",
     "ticket_add_note",
     "ticket_assign",
     "ticket_change_status",
     "ticket_merge",
     "ticket_reply",
     "ticket_reply_idempotent",
+    "ticket_search_refresh",
     "ticket_set_detected_language",
     "ticket_set_tags",
     "ticket_update",

@@ -27,6 +27,7 @@ from .common import (
     save_attachments,
     stored_files_removed_on_error,
 )
+from .search import customer_search_refresh, ticket_search_refresh
 
 MAX_BODY_CHARS = 100_000
 
@@ -131,6 +132,7 @@ def _ingest(inbound: InboundMessage, types: list[str]) -> IngestResult:
     ticket.is_unreplied = True
     ticket.save()
     record_event(ticket, TicketEventType.MESSAGE_RECEIVED, message_id=message.pk, external_id=inbound.external_id)
+    ticket_search_refresh(ticket_ids=[ticket.pk])
     events.publish(MessageReceived(message_id=message.pk, ticket_id=ticket.pk, organization_id=store.organization_id))
     if ticket_created:
         events.publish(TicketCreated(ticket_id=ticket.pk, organization_id=store.organization_id))
@@ -145,7 +147,7 @@ def _upsert_customer(inbound: InboundMessage) -> Customer:
     )
     if identity is not None:
         known = identity.customer
-        changed = False
+        changed = []
         for attr, value in (
             ("name", inbound.customer_name),
             ("email", inbound.customer_email),
@@ -154,9 +156,11 @@ def _upsert_customer(inbound: InboundMessage) -> Customer:
         ):
             if value and not getattr(known, attr):
                 setattr(known, attr, value)
-                changed = True
+                changed.append(attr)
         if changed:
             known.save()
+        if {"name", "email"} & set(changed):
+            customer_search_refresh(customer_id=known.pk)  # their tickets' documents hold both
         return known
     customer: Customer | None = None
     if inbound.customer_email:

@@ -29,6 +29,7 @@ from ..workflow import (
     can_transition,
 )
 from .common import AttachmentInput, check_attachment, record_event, save_attachments, stored_files_removed_on_error
+from .search import ticket_search_refresh
 
 MAX_REPLY_CHARS = 20_000
 MAX_MENTIONS = 20  # a note is not a mailing list
@@ -149,6 +150,7 @@ def ticket_reply_idempotent(
         record_event(locked, TicketEventType.REPLIED, author, message_id=message.pk)
         _set_status(locked, status or ON_AGENT_REPLY.get(locked.status, locked.status), author)
         locked.save()
+        ticket_search_refresh(ticket_ids=[locked.pk])
         events.publish(ReplyQueued(message_id=message.pk, ticket_id=locked.pk))
     return message, True
 
@@ -187,6 +189,7 @@ def ticket_add_note(*, ticket: Ticket, author: User, body: str) -> tuple[Message
             locked, TicketEventType.NOTE_ADDED, author, message_id=note.pk, mentioned=[u.pk for u in mentioned]
         )
         locked.save(update_fields=["updated_at"])
+        ticket_search_refresh(ticket_ids=[locked.pk])
         events.publish(
             NoteAdded(
                 message_id=note.pk,
@@ -286,6 +289,8 @@ def ticket_update(
             dirty = True
         if dirty:
             locked.save()
+        if subject is not None and dirty:
+            ticket_search_refresh(ticket_ids=[locked.pk])
     return locked
 
 
@@ -354,6 +359,7 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
         record_event(dst, TicketEventType.MERGED_FROM, actor, source=src.pk, messages_moved=moved)
         src.save()
         dst.save()
+        ticket_search_refresh(ticket_ids=[src.pk, dst.pk])
         events.publish(TicketsMerged(source_id=src.pk, target_id=dst.pk, actor_id=actor.pk))
     return dst
 

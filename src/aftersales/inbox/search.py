@@ -1,0 +1,227 @@
+"""Free-text search of tickets: tokenizer, query parser and the search document column.
+
+Every ticket has one search document (`TicketSearch.document`): the tokens of its subject, its
+customer's name and e-mail, and every message body and stored translation, in order. Documents and
+queries are tokenized by the same function, so both sides agree on what a "word" is:
+
+- text is NFKC-normalised and case-folded; accents are dropped from Latin, Greek and Cyrillic
+  letters (`Müller` = `muller`, `São` = `sao`);
+- letters and digits form words (`205-1234567-7654321` is three words in a row, `a@b.com` three);
+- Chinese, Japanese and Korean have no spaces between words, so a run of those characters is
+  indexed as its overlapping bigrams (`我要退款` -> `我要 要退 退款`) plus its last character: any
+  substring of two or more characters is a phrase of consecutive bigrams, one character is a
+  prefix of a bigram (or the last character). This is what pg_bigm or a CJK-aware search engine
+  does; it needs no extension.
+
+A query is split on white space into parts that must all match (AND). One part is a phrase: its
+tokens must be consecutive in the document. The last word of a part matches as a prefix
+(`olive` finds `Oliveira`), so agents can type the start of a name, a number or an e-mail.
+
+Storage: on PostgreSQL the column is a `tsvector` written with explicit positions (no text search
+parser or dictionary is involved, so the database locale cannot change the tokens) and matched with
+`@@ to_tsquery` (`<->` for phrases, `:*` for prefixes) through a GIN index. On SQLite it is the token
+string " tok1 tok2 ... " matched with LIKE patterns (" tok1 tok2 " for a phrase, " tok%" for a
+prefix): the same semantics without an index, for small installs. See docs/adr/0012-ticket-search.md.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import models
+from django.db.models import Lookup
+
+# Scripts written without spaces between words: Hiragana, Katakana, CJK ideographs (with extension A
+# and compatibility ideographs), Hangul syllables and jamo. Half-width katakana become full-width
+# under NFKC before this applies.
+_CJK = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
+_SPACE = re.compile(r"\s+")
+
+MAX_DOCUMENT_TOKENS = 16_000  # PostgreSQL tsvector positions stop at 16,383
+MAX_MESSAGE_TOKENS = 3_000  # a long e-mail (quoted history) does not crowd out the rest of the ticket
+MAX_TOKEN_CHARS = 64  # longer "words" (base64, hashes) are cut, alike in documents and queries
+MAX_QUERY_PARTS = 8
+MAX_QUERY_TOKENS = 32
+POSTGRES_MAX_POSITION = 16_383
+
+
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
+_TOKEN_RUN = re.compile(rf"[{_CJK}]+|[^\W_{_CJK}]+")
+_ASCII_WORD = re.compile(r"[a-z0-9]+")
+# Combining accents (U+0300-U+036F) after a Latin, Greek or Cyrillic letter. Marks of other scripts
+# are part of the letter there (Japanese voiced marks, Devanagari vowel signs) and are kept.
+_LATIN_ACCENTS = re.compile(r"(?<=[\u0041-\u052f])[\u0300-\u036f]+")
+
+
+def normalise(text: str) -> str:
+    """NFKC, case-folded, Latin/Greek/Cyrillic accents dropped (`Müller` -> `muller`)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFC", _LATIN_ACCENTS.sub("", unicodedata.normalize("NFKD", text)))
+
+
+@dataclass(frozen=True)
+class Run:
+    """A maximal run of word characters of one kind: `cjk` runs are tokenized as bigrams."""
+
+    text: str
+    cjk: bool
+
+
+def runs(text: str) -> Iterator[Run]:
+    for run in _TOKEN_RUN.findall(normalise(text)):
+        if _CJK_RUN.match(run):
+            yield Run(run, True)
+        else:
+            yield Run(run[:MAX_TOKEN_CHARS], False)
+
+
+def _bigrams(run: str) -> list[str]:
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def tokens(text: str) -> list[str]:
+    """The document tokens of `text`, in order. (The hot path of indexing: plain ASCII text, most
+    of what buyers write, takes one regex pass.)"""
+    text = normalise(text)
+    if text.isascii():
+        return [w[:MAX_TOKEN_CHARS] for w in _ASCII_WORD.findall(text)]
+    out: list[str] = []
+    for run in _TOKEN_RUN.findall(text):
+        if not _CJK_RUN.match(run):
+            out.append(run[:MAX_TOKEN_CHARS])
+        elif len(run) == 1:
+            out.append(run)
+        else:
+            out.extend([run[i : i + 2] for i in range(len(run) - 1)])
+            out.append(run[-1])  # so that a one-character query finds a run's last character
+    return out
+
+
+def document_tokens(parts: Iterable[str], *, per_part: int = MAX_MESSAGE_TOKENS) -> list[str]:
+    """Tokens of a whole ticket: each part (subject, name, a message...) capped at `per_part`
+    tokens, the whole capped at MAX_DOCUMENT_TOKENS."""
+    out: list[str] = []
+    for part in parts:
+        if not part:
+            continue
+        out.extend(tokens(part)[:per_part])
+        if len(out) >= MAX_DOCUMENT_TOKENS:
+            return out[:MAX_DOCUMENT_TOKENS]
+    return out
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """Tokens that must appear consecutively; the last one as a prefix when `prefix`."""
+
+    tokens: tuple[str, ...]
+    prefix: bool
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    phrases: tuple[Phrase, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.phrases)
+
+    def tsquery(self) -> str:
+        """PostgreSQL tsquery text: phrases joined by &, tokens of a phrase by <->."""
+        parts = []
+        for phrase in self.phrases:
+            quoted = [f"'{t}'" for t in phrase.tokens]
+            if phrase.prefix:
+                quoted[-1] += ":*"
+            parts.append(" <-> ".join(quoted))
+        return " & ".join(f"({p})" for p in parts)
+
+    def like_patterns(self) -> list[str]:
+        """SQLite LIKE patterns over the " tok1 tok2 ... " document string, one per phrase."""
+        return [f"% {' '.join(p.tokens)}{'%' if p.prefix else ' %'}" for p in self.phrases]
+
+
+def parse_query(text: str) -> SearchQuery:
+    """Parse what an agent typed. Parts separated by white space must all match; within a part,
+    word runs joined by punctuation form one phrase (`205-1234567`, `maria@example`), and each run of
+    CJK characters is a phrase of its bigrams. The last word of a phrase matches as a prefix."""
+    phrases: list[Phrase] = []
+    used = 0
+    for chunk in _SPACE.split(text.strip()):
+        words: list[str] = []
+        for run in runs(chunk):
+            if run.cjk:
+                if words:
+                    phrases.append(Phrase(tuple(words), prefix=len(words[-1]) > 1))
+                    words = []
+                if len(run.text) == 1:
+                    phrases.append(Phrase((run.text,), prefix=True))
+                else:
+                    phrases.append(Phrase(tuple(_bigrams(run.text)), prefix=False))
+            else:
+                words.append(run.text)
+        if words:
+            phrases.append(Phrase(tuple(words), prefix=len(words[-1]) > 1))
+    unique = list(dict.fromkeys(phrases))[:MAX_QUERY_PARTS]
+    kept: list[Phrase] = []
+    for phrase in unique:
+        if used + len(phrase.tokens) > MAX_QUERY_TOKENS:
+            break
+        kept.append(phrase)
+        used += len(phrase.tokens)
+    return SearchQuery(tuple(kept))
+
+
+def to_postgres_tsvector(toks: list[str]) -> str:
+    """tsvector input text with explicit positions: no parser, no dictionary, no locale."""
+    return " ".join(f"'{t}':{min(i + 1, POSTGRES_MAX_POSITION)}" for i, t in enumerate(toks))
+
+
+def to_sqlite_document(toks: list[str]) -> str:
+    return f" {' '.join(toks)} " if toks else " "
+
+
+class SearchDocumentField(models.Field):  # type: ignore[type-arg]
+    """A ticket's search tokens: `tsvector` on PostgreSQL, a token string elsewhere. The Python value
+    written is the list of tokens (see `document_tokens`); it is never read back."""
+
+    description = "Search document (tsvector on PostgreSQL, token string elsewhere)"
+
+    def db_type(self, connection: Any) -> str:
+        return "tsvector" if connection.vendor == "postgresql" else "text"
+
+    def get_prep_value(self, value: Any) -> Any:
+        return value
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        toks = list(value)
+        return to_postgres_tsvector(toks) if connection.vendor == "postgresql" else to_sqlite_document(toks)
+
+
+@SearchDocumentField.register_lookup
+class Matches(Lookup):  # type: ignore[type-arg]
+    """`document__matches=parse_query(...)`."""
+
+    lookup_name = "matches"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[str | int, ...]]:
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        query: SearchQuery = self.rhs
+        if not query:
+            return "1 = 0", ()
+        if connection.vendor == "postgresql":
+            return f"{lhs} @@ %s::tsquery", (*lhs_params, query.tsquery())
+        clauses: list[str] = []
+        params: list[str | int] = []
+        for pattern in query.like_patterns():
+            clauses.append(f"{lhs} LIKE %s")
+            params += [*lhs_params, pattern]
+        return "(" + " AND ".join(clauses) + ")", tuple(params)

@@ -1,0 +1,105 @@
+"""Keeping tickets' search documents current (see inbox/search.py for what a document holds).
+
+`ticket_search_refresh` rebuilds the documents of the given tickets from the database; the services
+that change what a document holds (ingest, reply, note, subject, merge, translations, a customer's
+name) call it inside their own transaction, so search never lags behind a committed change.
+`search_rebuild` does every ticket in batches: for an upgrade (migration 0007), `manage.py
+search_rebuild`, and the demo generator's checks."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.db import transaction
+
+from ..models import Message, Ticket, TicketSearch
+from ..search import document_tokens
+
+
+def translation_texts(translations: Any) -> list[str]:
+    """The texts of a message's stored translations ({"zh-hans": {"text": ...}, ...})."""
+    if not isinstance(translations, dict):
+        return []
+    return [e["text"] for e in translations.values() if isinstance(e, dict) and isinstance(e.get("text"), str)]
+
+
+def build_documents(
+    ticket_ids: Iterable[int], *, ticket_model: Any = Ticket, message_model: Any = Message
+) -> dict[int, list[str]]:
+    """Tokens of each ticket's document, read from the database (two queries). The model arguments
+    let a migration pass its historical models."""
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return {}
+    texts: dict[int, list[str]] = defaultdict(list)
+    rows = (
+        message_model.objects.filter(ticket_id__in=ids)
+        .order_by("ticket_id", "created_at", "id")
+        .values_list("ticket_id", "body", "translations")
+    )
+    for ticket_id, body, translations in rows:
+        texts[ticket_id].append(body)
+        texts[ticket_id] += translation_texts(translations)
+    heads = ticket_model.objects.filter(pk__in=ids).values_list("pk", "subject", "customer__name", "customer__email")
+    return {
+        pk: document_tokens([subject, name or "", email or "", *texts.get(pk, [])])
+        for pk, subject, name, email in heads
+    }
+
+
+def _save(documents: dict[int, list[str]], search_model: Any = TicketSearch) -> None:
+    search_model.objects.bulk_create(
+        [search_model(ticket_id=pk, document=toks) for pk, toks in documents.items()],
+        update_conflicts=True,
+        unique_fields=["ticket"],
+        update_fields=["document"],
+    )
+
+
+def ticket_search_refresh(*, ticket_ids: Iterable[int]) -> int:
+    """Rebuild the search documents of these tickets. Call it inside the transaction that changed
+    them (it joins it); returns how many documents were written."""
+    documents = build_documents(ticket_ids)
+    if documents:
+        _save(documents)
+    return len(documents)
+
+
+def customer_search_refresh(*, customer_id: int) -> int:
+    """A customer's name or e-mail changed: their tickets' documents hold both."""
+    ids = list(Ticket.objects.filter(customer_id=customer_id).values_list("pk", flat=True))
+    return ticket_search_refresh(ticket_ids=ids)
+
+
+def search_rebuild(
+    *,
+    organization_id: int | None = None,
+    batch_size: int = 2000,
+    progress: Callable[[int, float], None] | None = None,
+    ticket_model: Any = Ticket,
+    message_model: Any = Message,
+    search_model: Any = TicketSearch,
+) -> int:
+    """Rebuild every ticket's document (of one organization, or all), one transaction per batch so a
+    large install is not locked for the whole run. Idempotent: safe to interrupt and run again."""
+    started = time.monotonic()
+    tickets = ticket_model.objects.all()
+    if organization_id is not None:
+        tickets = tickets.filter(organization_id=organization_id)
+    done = 0
+    last = 0
+    while True:
+        ids = list(tickets.filter(pk__gt=last).order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            break
+        with transaction.atomic():
+            documents = build_documents(ids, ticket_model=ticket_model, message_model=message_model)
+            _save(documents, search_model)
+        done += len(ids)
+        last = ids[-1]
+        if progress is not None:
+            progress(done, time.monotonic() - started)
+    return done
