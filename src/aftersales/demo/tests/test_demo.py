@@ -215,3 +215,26 @@ def test_demo_queues_translation_of_recent_tickets(django_capture_on_commit_call
     job = TranslationJob.objects.get()
     assert len(job.ticket_ids) == 5 and job.total > 0
     assert f"queued translation job {job.pk}" in out.getvalue()
+
+
+def test_search_documents_are_what_the_services_would_build(demo):
+    """The generator writes search documents inline (bulk); they must equal a rebuild from the rows,
+    and the demo's buyers must be findable by name, e-mail and order number."""
+    from aftersales.inbox.models import TicketSearch
+    from aftersales.inbox.services import search_rebuild
+
+    def documents() -> dict[int, str]:
+        with connection.cursor() as cursor:
+            cast = "::text" if connection.vendor == "postgresql" else ""
+            cursor.execute(f"SELECT ticket_id, document{cast} FROM inbox_ticketsearch ORDER BY ticket_id")  # noqa: S608
+            return dict(cursor.fetchall())
+
+    generated = documents()
+    assert set(generated) == set(Ticket.objects.values_list("pk", flat=True))
+    search_rebuild()
+    assert documents() == generated
+    assert TicketSearch.objects.count() == Ticket.objects.count()
+    admin = User.objects.get(username="admin")
+    ticket = Ticket.objects.exclude(order=None).select_related("customer", "order").order_by("id")[3]
+    for q in (ticket.customer.name, ticket.customer.email, ticket.order.external_id):
+        assert ticket.pk in {t.pk for t in ticket_page(admin, parse_ticket_filters({"q": q}), limit=100).tickets}, q
