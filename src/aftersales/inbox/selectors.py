@@ -229,14 +229,24 @@ def _text_q(text: str) -> Q:
     search.py: words AND-ed, the last word of each part a prefix, CJK by bigrams); plus, when the
     text looks like an identifier (one word with a digit or an @), exact matches on the ticket id,
     an order number, a tracking number or a customer e-mail, which are not all in the document.
+    `#123` is a ticket reference only (or a Shopify order name): it would otherwise also find every
+    document with a number starting with 123, and the ticket would drown in them.
 
     Words alone: a semi-join (`id IN (SELECT ticket_id ... WHERE document @@ query)`), so PostgreSQL
     may either walk the newest tickets probing their documents (a common word) or collect the
     matches from the GIN index and sort them (a rare one). Identifiers: a UNION of index lookups."""
     t = text.strip()
+    if t.startswith("#") and t[1:].isdigit() and len(t) < 20:
+        # "#123": a ticket reference (or a Shopify order name), not words to look for.
+        orders = Order.objects.filter(external_id__in=[t, t[1:]]).values("pk")
+        return Q(
+            pk__in=Ticket.objects.filter(pk=int(t[1:]))
+            .values("pk")
+            .union(Ticket.objects.filter(order_id__in=orders).values("pk"))
+        )
     query = parse_query(t)
     documents = TicketSearch.objects.filter(document__matches=query).values("ticket_id")
-    if " " in t or not any(ch.isdigit() or ch == "@" for ch in t):
+    if len(t.split()) > 1 or not any(ch.isdigit() or ch == "@" for ch in t):
         if not query:
             raise ValidationFailed("q needs at least one letter or digit to search for", field="q")
         return Q(pk__in=documents)
@@ -246,9 +256,8 @@ def _text_q(text: str) -> Q:
         Ticket.objects.filter(order_id__in=Order.objects.filter(external_id=t).values("pk")).values("pk"),
         Ticket.objects.filter(order_id__in=Shipment.objects.filter(tracking_number=t).values("order_id")).values("pk"),
     ]
-    digits = t.lstrip("#")
-    if digits.isdigit() and len(digits) < 19:
-        branches.append(Ticket.objects.filter(pk=int(digits)).values("pk"))
+    if t.isdigit() and len(t) < 19:
+        branches.append(Ticket.objects.filter(pk=int(t)).values("pk"))
     return Q(pk__in=branches[0].union(*branches[1:]))
 
 

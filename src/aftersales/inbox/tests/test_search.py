@@ -221,3 +221,12 @@ def test_postgres_sessions_run_without_parallel_workers(db):
         assert cursor.fetchone()[0] == "0"
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'ticket_search_document'")
         assert "gin (document)" in cursor.fetchone()[0]
+
+
+def test_a_ticket_reference_finds_that_ticket_only(world):
+    target = _inbound(world, "ref-1", "first").ticket
+    noisy = _inbound(
+        world, "ref-2", f"I paid {target.pk}99 yen, ref {target.pk}", customer_external_id="b2", customer_name="X Y"
+    ).ticket
+    assert _search(world.admin, f"#{target.pk}") == [target.pk]
+    assert set(_search(world.admin, str(target.pk))) == {target.pk, noisy.pk}  # a bare number is also a word
