@@ -86,6 +86,9 @@ def parse_args() -> argparse.Namespace:
         "--slow-ms", type=float, default=2000, help=f"requests slower than this are measured {SLOW_SAMPLES} times only"
     )
     parser.add_argument("--batch-size", type=int, default=10_000)
+    parser.add_argument(
+        "--only", help="measure only the cases whose name contains this text (the baselines are always measured)"
+    )
     args = parser.parse_args()
     if args.reuse and not args.db:
         parser.error("--reuse needs --db")
@@ -432,6 +435,8 @@ def main() -> None:
         users = {name: User.objects.select_related("role").get(username=name) for name in ("admin", SCOPED_AGENT)}
         tokens = {name: api_token_create(user=u, name=f"bench {secrets.token_hex(3)}")[1] for name, u in users.items()}
         cases, info = build_cases()
+        if args.only:
+            cases = [c for c in cases if c.kind != "list" or not c.params or args.only in c.name]
         print(f"machine: {machine()}")
         print(f"via: {args.via}, {urlconf}")
         print(f"{args.repeat} measured rounds after {args.warmup} warm-up rounds; {info}")

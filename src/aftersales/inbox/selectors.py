@@ -337,10 +337,17 @@ def ticket_page(
         order_expr = [F(key).desc(nulls_last=True) if nullable else F(key).desc(), "-pk"]
     else:
         order_expr = [F(key).asc(), "pk"]
+    qs = qs.order_by(*order_expr)
+    if filters.q:
+        # Search may collect hundreds of matches and sort them (a rare name, ADR 0012): pick the page's
+        # ids first, without the joins, then load those rows. Joining before the sort cost ~8 ms per
+        # 700 matches at 1M tickets; the extra round trip costs ~1 ms.
+        ids = list(qs.values_list("pk", flat=True)[: limit + 1])
+        qs = Ticket.objects.filter(pk__in=ids).order_by(*order_expr)
     rows = list(
-        qs.select_related("store", "customer", "assignee", "order")
-        .defer("store__credentials")  # never decrypt store secrets to draw a list
-        .order_by(*order_expr)[: limit + 1]
+        qs.select_related("store", "customer", "assignee", "order").defer(
+            "store__credentials"  # never decrypt store secrets to draw a list
+        )[: limit + 1]
     )
     next_cursor = _encode_cursor(rows[limit - 1], sort) if len(rows) > limit else None
     return TicketPage(tickets=rows[:limit], next_cursor=next_cursor, limit=limit, sort=sort)

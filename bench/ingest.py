@@ -1,0 +1,141 @@
+"""Write-path benchmark: what keeping search documents current costs an inbound message and a reply.
+
+Every inbound message (message_ingest) and every reply (ticket_reply) rebuilds its ticket's search
+document in the same transaction (docs/adr/0012-ticket-search.md). This measures both operations with
+the refresh as shipped and, interleaved in the same run as the baseline, with the refresh replaced by
+a no-op, and prints p50/p95 and the ratio. Messages are realistic: demo texts in the demo's
+languages (Chinese, Japanese, Arabic... included), threaded into tickets that already hold several
+messages, so each refresh re-reads a real conversation.
+
+  .venv/bin/python bench/ingest.py                     # SQLite (a temporary file)
+  .venv/bin/python bench/ingest.py --pg postgres://postgres@127.0.0.1:5432
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pg", help="PostgreSQL server URL (without database); default: SQLite")
+    parser.add_argument("--tickets", type=int, default=2000, help="demo tickets to start from")
+    parser.add_argument("--messages", type=int, default=1000, help="inbound messages (and as many replies) per mode")
+    args = parser.parse_args()
+
+    var_dir = tempfile.mkdtemp(prefix="aftersales-bench-ingest-")
+    db_name = f"aftersales_bench_ingest_{os.getpid()}"
+    if args.pg:
+        import psycopg
+
+        with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{db_name}"')
+        url = f"{args.pg}/{db_name}"
+    else:
+        url = f"sqlite:///{var_dir}/bench.sqlite3"
+    os.environ.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="aftersales.settings.production",
+        SECRET_KEY="aftersales-bench-not-a-secret-" + "x" * 30,
+        AFTERSALES_VAR_DIR=var_dir,
+        ALLOWED_HOSTS="127.0.0.1",
+        LOG_LEVEL="WARNING",
+        HUEY_IMMEDIATE="0",
+    )
+    try:
+        run(args)
+    finally:
+        if args.pg:
+            from django.db import connections
+
+            connections.close_all()
+            with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
+
+
+def run(args: argparse.Namespace) -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from aftersales.accounts.models import User
+    from aftersales.catalog.models import Store
+    from aftersales.demo.generator import generate
+    from aftersales.inbox.models import Message, MessageDirection, Ticket
+    from aftersales.inbox.services import InboundMessage, message_ingest, ticket_reply
+    from aftersales.inbox.services import ingest as ingest_module
+    from aftersales.inbox.services import search as search_module
+    from aftersales.inbox.services import tickets as tickets_module
+
+    call_command("migrate", verbosity=0)
+    generate(tickets=args.tickets, seed=7)
+    agent = User.objects.get(username="admin")
+    rng = random.Random(7)  # noqa: S311 (benchmark data)
+    bodies = list(
+        Message.objects.filter(direction=MessageDirection.INBOUND).values_list("body", flat=True)[:5000]
+    )
+    # Open tickets with a conversation to thread into: (store, customer external id, conversation).
+    threads = [
+        (t.store, t.customer.identities.filter(store=t.store).first(), t.conversation_id)
+        for t in Ticket.objects.filter(status_category="open").select_related("store", "customer")[:400]
+    ]
+    threads = [(s, i.external_id, c) for s, i, c in threads if i is not None]
+    stores = {s.pk: s for s in Store.objects.all()}
+    real_ingest_refresh = ingest_module.ticket_search_refresh
+    real_reply_refresh = tickets_module.ticket_search_refresh
+
+    def set_refresh(on: bool) -> None:
+        noop = lambda **kwargs: 0  # noqa: E731
+        ingest_module.ticket_search_refresh = real_ingest_refresh if on else noop
+        tickets_module.ticket_search_refresh = real_reply_refresh if on else noop
+
+    samples: dict[tuple[str, bool], list[float]] = {(op, on): [] for op in ("ingest", "reply") for on in (True, False)}
+    for i in range(args.messages * 2):
+        on = i % 2 == 0  # interleaved: same data, same moment, refresh on and off
+        set_refresh(on)
+        store, customer_id, conversation = threads[rng.randrange(len(threads))]
+        inbound = InboundMessage(
+            store=stores[store.pk],
+            external_id=f"bench-{i}",
+            body=bodies[rng.randrange(len(bodies))],
+            customer_external_id=customer_id,
+            conversation_id=conversation,
+        )
+        started = time.perf_counter()
+        result = message_ingest(inbound=inbound)
+        samples[("ingest", on)].append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        ticket_reply(ticket=result.ticket, author=agent, body=bodies[rng.randrange(len(bodies))][:500])
+        samples[("reply", on)].append((time.perf_counter() - started) * 1000)
+    set_refresh(True)
+
+    def pct(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    print(f"database: {connection.vendor}; {args.tickets:,} demo tickets; {args.messages:,} operations per mode")
+    print("| operation | refresh | p50 ms | p95 ms | p50 ratio (on / off) |")
+    print("|---|---|--:|--:|--:|")
+    for op in ("ingest", "reply"):
+        on, off = samples[(op, True)], samples[(op, False)]
+        ratio = statistics.median(on) / statistics.median(off)
+        print(f"| {op} | on (shipped) | {statistics.median(on):.2f} | {pct(on, 0.95):.2f} | {ratio:.2f} |")
+        print(f"| {op} | off (baseline) | {statistics.median(off):.2f} | {pct(off, 0.95):.2f} | 1.00 |")
+    docs = [len(search_module.build_documents([t.pk])[t.pk]) for t in Ticket.objects.order_by("?")[:200]]
+    print(f"document size: median {statistics.median(docs):.0f} tokens, max {max(docs)} (200 random tickets)")
+
+
+if __name__ == "__main__":
+    main()
