@@ -82,10 +82,8 @@ def run(args: argparse.Namespace) -> None:
     call_command("migrate", verbosity=0)
     generate(tickets=args.tickets, seed=7)
     agent = User.objects.get(username="admin")
-    rng = random.Random(7)  # noqa: S311 (benchmark data)
-    bodies = list(
-        Message.objects.filter(direction=MessageDirection.INBOUND).values_list("body", flat=True)[:5000]
-    )
+    rng = random.Random(7)
+    bodies = list(Message.objects.filter(direction=MessageDirection.INBOUND).values_list("body", flat=True)[:5000])
     # Open tickets with a conversation to thread into: (store, customer external id, conversation).
     threads = [
         (t.store, t.customer.identities.filter(store=t.store).first(), t.conversation_id)

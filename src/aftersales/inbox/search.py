@@ -57,10 +57,15 @@ _ASCII_WORD = re.compile(r"[a-z0-9]+")
 _LATIN_ACCENTS = re.compile(r"(?<=[\u0041-\u052f])[\u0300-\u036f]+")
 
 
+# Letters that may carry a Latin/Greek/Cyrillic accent once NFKC-composed; text without any (Chinese,
+# Japanese, Arabic...) skips the decomposition, which would give it back unchanged anyway.
+_ACCENTABLE = re.compile(r"[\u00c0-\u052f\u1e00-\u1fff]")
+
+
 def normalise(text: str) -> str:
     """NFKC, case-folded, Latin/Greek/Cyrillic accents dropped (`Müller` -> `muller`)."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    if text.isascii():
+    if text.isascii() or not _ACCENTABLE.search(text):
         return text
     return unicodedata.normalize("NFC", _LATIN_ACCENTS.sub("", unicodedata.normalize("NFKD", text)))
 
