@@ -1,4 +1,4 @@
-"""An agent's day in a real browser: filter the inbox, open a ticket, reply, write a note that
+"""An agent's day in a real browser: search and filter the inbox, open a ticket, reply, write a note that
 mentions a teammate; the teammate sees the notification and follows it to the ticket."""
 
 from __future__ import annotations
@@ -73,6 +73,18 @@ def test_agent_flow(live_server, page):
 
     # alice signs in and filters her inbox (htmx refreshes the list only and pushes the URL)
     sign_in(page, base, "alice")
+    expect_rows(page, *t.values())
+    # search: words without their accents, Japanese by any run of characters
+    page.fill("#f-q", "ladegerat")
+    page.press("#f-q", "Enter")
+    expect_rows(page, t["de_amazon"])
+    expect(page).to_have_url(re.compile(r"q=ladegerat"))
+    page.fill("#f-q", "充電")
+    page.press("#f-q", "Enter")
+    expect(page.locator(f"tr[data-ticket-id='{t['ja_amazon'].pk}']")).to_be_visible()  # the list was swapped
+    expect_rows(page, t["ja_amazon"])
+    page.fill("#f-q", "")
+    page.press("#f-q", "Enter")
     expect_rows(page, *t.values())
     pick(page, "platform", "ebay")
     expect_rows(page, t["de_ebay"], t["fr_ebay"])

@@ -146,6 +146,8 @@ def parse_ticket_filters(params: Mapping[str, Any], *, allow: frozenset[str] = P
         elif name in {"q", "sku", "tag"}:
             if len(text) > 200:
                 raise ValidationFailed(f"{name} is longer than 200 characters", field=name)
+            if name == "q" and not parse_query(text):
+                raise ValidationFailed("q needs at least one letter or digit to search for", field=name)
             values[name] = text
     return TicketFilters(**values)
 
@@ -247,9 +249,7 @@ def _text_q(text: str) -> Q:
     query = parse_query(t)
     documents = TicketSearch.objects.filter(document__matches=query).values("ticket_id")
     if len(t.split()) > 1 or not any(ch.isdigit() or ch == "@" for ch in t):
-        if not query:
-            raise ValidationFailed("q needs at least one letter or digit to search for", field="q")
-        return Q(pk__in=documents)
+        return Q(pk__in=documents)  # (parse_ticket_filters refused a q with nothing to search for)
     branches = [
         documents,
         Ticket.objects.filter(customer_id__in=Customer.objects.filter(email__iexact=t).values("pk")).values("pk"),

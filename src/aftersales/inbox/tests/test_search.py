@@ -24,6 +24,7 @@ from aftersales.inbox.selectors import parse_ticket_filters, ticket_page
 from aftersales.inbox.services import (
     InboundMessage,
     message_ingest,
+    saved_view_create,
     search_rebuild,
     ticket_add_note,
     ticket_merge,
@@ -189,6 +190,10 @@ def test_nothing_to_search_for_is_a_clear_error(world):
     with pytest.raises(ValidationFailed) as err:
         _search(world.admin, "!!! ---")
     assert err.value.field == "q"
+    with pytest.raises(ValidationFailed) as err:  # refused when saved too, not only when used
+        saved_view_create(user=world.agent, name="nothing", filters={"q": "¿?"})
+    assert err.value.field == "q"
+    assert not world.agent.saved_views.exists()
 
 
 def test_search_respects_scope_and_organization(world):
