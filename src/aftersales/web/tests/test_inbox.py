@@ -107,6 +107,7 @@ def test_invalid_filters_show_a_message_next_to_the_filter_with_400(world, login
         ({"sort": "subject"}, "sort"),
         ({"cursor": "not-a-cursor"}, "general"),
         ({"colour": "red"}, "general"),
+        ({"q": "¿!?"}, "q"),
     ]:
         response = client.get(INBOX, params)
         assert response.status_code == 400, params
