@@ -35,3 +35,21 @@ def test_defaults_bind_to_loopback_only():
     from django.conf import settings
 
     assert "*" not in settings.ALLOWED_HOSTS
+
+
+def test_every_module_that_writes_messages_refreshes_search_documents():
+    """Search documents are kept current by the services that write ticket text (ADR 0012; each path
+    is checked by inbox/tests/test_search.py). This catches a new module that creates or moves
+    messages and forgets ticket_search_refresh. (Demo data is bulk-written with its documents.)"""
+    import re
+
+    writes = re.compile(r"Message\.objects\.create\(|Message\.objects\.filter\([^)]*\)\.update\(ticket=")
+    exempt = {"demo", "tests", "testing", "migrations"}
+    missing = []
+    for path in sorted((ROOT / "src" / "aftersales").rglob("*.py")):
+        if exempt & set(path.relative_to(ROOT / "src" / "aftersales").parts):
+            continue
+        text = path.read_text()
+        if writes.search(text) and "ticket_search_refresh" not in text:
+            missing.append(str(path.relative_to(ROOT)))
+    assert missing == [], missing
