@@ -235,3 +235,29 @@ def test_a_ticket_reference_finds_that_ticket_only(world):
     ).ticket
     assert _search(world.admin, f"#{target.pk}") == [target.pk]
     assert set(_search(world.admin, str(target.pk))) == {target.pk, noisy.pk}  # a bare number is also a word
+
+
+def test_any_text_gives_a_document_and_a_query_the_database_accepts(db):
+    """Whatever buyers write or agents type (any script, control characters, quotes, backslashes,
+    tsquery operators), documents and queries are well-formed on this database."""
+    import random
+
+    rng = random.Random(12)
+    alphabet = "abcXYZ019 _-'\\\"!&|<>():*@#.,;é漢字かなカナ한글عربيةไทย\u0301\u3099\t\n\u200b\U0001f600ｆｕｌｌ"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 60))) for _ in range(300)]
+    texts += ["'", "\\", "a'b", "':*", "!", "&|", "<->", "x" * 5000]
+    from aftersales.inbox.search import to_postgres_tsvector, to_sqlite_document
+
+    with connection.cursor() as cursor:
+        for text in texts:
+            toks = document_tokens([text])
+            query = parse_query(text)
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT %s::tsvector", [to_postgres_tsvector(toks)])
+                if query:
+                    cursor.execute("SELECT %s::tsvector @@ %s::tsquery", [to_postgres_tsvector(toks), query.tsquery()])
+                    assert cursor.fetchone()[0] is True, text  # a text always matches its own query
+            else:
+                for pattern in query.like_patterns():
+                    cursor.execute("SELECT %s LIKE %s", [to_sqlite_document(toks), pattern])
+                    assert cursor.fetchone()[0] == 1, text
