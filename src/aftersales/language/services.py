@@ -129,6 +129,10 @@ def message_translate(*, message_id: int, targets: Sequence[str] | None = None) 
 
 def _store_translations(message_id: int, results: dict[str, dict], *, language: str | None = None) -> None:
     with transaction.atomic():
+        # The ticket before the message: the order in which every writer locks (a merge locks both
+        # tickets, then moves their messages), so that storing a translation cannot deadlock with it.
+        ticket_id = Message.objects.filter(pk=message_id).values_list("ticket_id", flat=True).first()
+        list(Ticket.objects.select_for_update().filter(pk=ticket_id).values_list("pk", flat=True))
         current = Message.objects.select_for_update().filter(pk=message_id).values_list("translations", flat=True)
         merged = {**(current.first() or {}), **results}
         fields: dict = {"translations": merged}

@@ -29,11 +29,22 @@ def translation_texts(translations: Any) -> list[str]:
 def build_documents(
     ticket_ids: Iterable[int], *, ticket_model: Any = Ticket, message_model: Any = Message
 ) -> dict[int, list[str]]:
-    """Tokens of each ticket's document, read from the database (two queries). The model arguments
-    let a migration pass its historical models."""
+    """Tokens of each ticket's document, read from the database (two queries). The ticket rows are
+    locked first (FOR UPDATE, in id order, the order every writer locks tickets in), so that two
+    transactions rebuilding the same document one after the other each read the other's committed
+    text: without it, a translation stored while a reply is being written could leave a document
+    without one of them. Callers that already hold the lock (reply, note, ingest) pay nothing more
+    than the query they would run anyway. The model arguments let a migration pass its historical
+    models."""
     ids = sorted(set(ticket_ids))
     if not ids:
         return {}
+    heads = list(
+        ticket_model.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "subject", "customer__name", "customer__email")
+    )
     texts: dict[int, list[str]] = defaultdict(list)
     rows = (
         message_model.objects.filter(ticket_id__in=ids)
@@ -43,7 +54,6 @@ def build_documents(
     for ticket_id, body, translations in rows:
         texts[ticket_id].append(body)
         texts[ticket_id] += translation_texts(translations)
-    heads = ticket_model.objects.filter(pk__in=ids).values_list("pk", "subject", "customer__name", "customer__email")
     return {
         pk: document_tokens([subject, name or "", email or "", *texts.get(pk, [])])
         for pk, subject, name, email in heads
@@ -62,9 +72,10 @@ def _save(documents: dict[int, list[str]], search_model: Any = TicketSearch) -> 
 def ticket_search_refresh(*, ticket_ids: Iterable[int]) -> int:
     """Rebuild the search documents of these tickets. Call it inside the transaction that changed
     them (it joins it); returns how many documents were written."""
-    documents = build_documents(ticket_ids)
-    if documents:
-        _save(documents)
+    with transaction.atomic(savepoint=False):  # the caller's transaction, or its own
+        documents = build_documents(ticket_ids)
+        if documents:
+            _save(documents)
     return len(documents)
 
 

@@ -261,3 +261,41 @@ def test_any_text_gives_a_document_and_a_query_the_database_accepts(db):
                 for pattern in query.like_patterns():
                     cursor.execute("SELECT %s LIKE %s", [to_sqlite_document(toks), pattern])
                     assert cursor.fetchone()[0] == 1, text
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_waits_for_the_tickets_writer(world):
+    """Two transactions rebuilding one document must not interleave (a translation stored while a reply
+    is written would otherwise be lost from it): the rebuild locks the ticket row first."""
+    import threading
+
+    from django.db import OperationalError, connections, transaction
+
+    from aftersales.inbox.models import Ticket
+    from aftersales.inbox.services import ticket_search_refresh
+
+    ticket = _inbound(world, "lock-1", "hello").ticket
+    holding, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        try:
+            with transaction.atomic():
+                list(Ticket.objects.select_for_update().filter(pk=ticket.pk))
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL lock_timeout = '300ms'")
+            ticket_search_refresh(ticket_ids=[ticket.pk])
+    finally:
+        release.set()
+        thread.join()
+    assert ticket_search_refresh(ticket_ids=[ticket.pk]) == 1  # outside any transaction: its own
