@@ -131,8 +131,8 @@ def _store_translations(message_id: int, results: dict[str, dict], *, language: 
     with transaction.atomic():
         # The ticket before the message: the order in which every writer locks (a merge locks both
         # tickets, then moves their messages), so that storing a translation cannot deadlock with it.
-        ticket_id = Message.objects.filter(pk=message_id).values_list("ticket_id", flat=True).first()
-        list(Ticket.objects.select_for_update().filter(pk=ticket_id).values_list("pk", flat=True))
+        ticket_ids = Message.objects.filter(pk=message_id).values("ticket_id")
+        list(Ticket.objects.select_for_update().filter(pk__in=ticket_ids).values_list("pk", flat=True))
         current = Message.objects.select_for_update().filter(pk=message_id).values_list("translations", flat=True)
         merged = {**(current.first() or {}), **results}
         fields: dict = {"translations": merged}
