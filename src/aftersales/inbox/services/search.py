@@ -39,21 +39,22 @@ def build_documents(
     ids = sorted(set(ticket_ids))
     if not ids:
         return {}
-    heads = list(
-        ticket_model.objects.select_for_update(of=("self",))
-        .filter(pk__in=ids)
-        .order_by("pk")
-        .values_list("pk", "subject", "customer__name", "customer__email")
-    )
     texts: dict[int, list[str]] = defaultdict(list)
-    rows = (
-        message_model.objects.filter(ticket_id__in=ids)
-        .order_by("ticket_id", "created_at", "id")
-        .values_list("ticket_id", "body", "translations")
-    )
-    for ticket_id, body, translations in rows:
-        texts[ticket_id].append(body)
-        texts[ticket_id] += translation_texts(translations)
+    with transaction.atomic(savepoint=False):  # the caller's transaction (which should write), or its own
+        heads = list(
+            ticket_model.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values_list("pk", "subject", "customer__name", "customer__email")
+        )
+        rows = (
+            message_model.objects.filter(ticket_id__in=ids)
+            .order_by("ticket_id", "created_at", "id")
+            .values_list("ticket_id", "body", "translations")
+        )
+        for ticket_id, body, translations in rows:
+            texts[ticket_id].append(body)
+            texts[ticket_id] += translation_texts(translations)
     return {
         pk: document_tokens([subject, name or "", email or "", *texts.get(pk, [])])
         for pk, subject, name, email in heads
