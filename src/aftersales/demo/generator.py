@@ -22,7 +22,7 @@ from django.utils import timezone
 from aftersales.accounts.models import Organization
 from aftersales.catalog.models import Customer, CustomerIdentity, Order, OrderLine, Shipment, TrackingEvent
 from aftersales.inbox.models import Mention, Message, Ticket, TicketEvent, TicketSearch
-from aftersales.inbox.search import document_tokens
+from aftersales.inbox.search import ticket_document
 from aftersales.inbox.workflow import STATUS_CATEGORY, TicketStatus, Urgency
 
 from . import data
@@ -244,9 +244,9 @@ class TicketGenerator:
             team_id=team.id if team else None, tag_ids=[world.tags[n] for n in tag_names], tag_names=tag_names,
         )  # fmt: skip
         subject = template.subject.format_map(ctx)[:300]
-        # The search document, as services.search would build it (subject, customer, messages).
+        # The search document (tests compare it with services.search's rebuild).
         bodies = [row[self.body_column] for row in messages.rows[first_row:]]
-        self.tables["search"].add((ticket_id, document_tokens([subject, buyer.name, buyer.email, *bodies])))
+        self.tables["search"].add((ticket_id, ticket_document(subject, buyer.name, buyer.email, bodies)))
         high_priority = (
             buyer.tier == "vip"
             or (order is not None and order.total_usd >= data.HIGH_VALUE_USD)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,22 +70,6 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFC", _LATIN_ACCENTS.sub("", unicodedata.normalize("NFKD", text)))
 
 
-@dataclass(frozen=True)
-class Run:
-    """A maximal run of word characters of one kind: `cjk` runs are tokenized as bigrams."""
-
-    text: str
-    cjk: bool
-
-
-def runs(text: str) -> Iterator[Run]:
-    for run in _TOKEN_RUN.findall(normalise(text)):
-        if _CJK_RUN.match(run):
-            yield Run(run, True)
-        else:
-            yield Run(run[:MAX_TOKEN_CHARS], False)
-
-
 def _bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
@@ -103,9 +87,16 @@ def tokens(text: str) -> list[str]:
         elif len(run) == 1:
             out.append(run)
         else:
-            out.extend([run[i : i + 2] for i in range(len(run) - 1)])
+            out.extend(_bigrams(run))
             out.append(run[-1])  # so that a one-character query finds a run's last character
     return out
+
+
+def ticket_document(subject: str, customer_name: str, customer_email: str, texts: Iterable[str]) -> list[str]:
+    """What a ticket's document holds, in order: subject, customer name and e-mail, then each message
+    and translation text. The services (from the database) and the demo generator (in bulk) both
+    build documents here, so they cannot disagree."""
+    return document_tokens([subject, customer_name, customer_email, *texts])
 
 
 def document_tokens(parts: Iterable[str], *, per_part: int = MAX_MESSAGE_TOKENS) -> list[str]:
@@ -159,17 +150,17 @@ def parse_query(text: str) -> SearchQuery:
     used = 0
     for chunk in _SPACE.split(text.strip()):
         words: list[str] = []
-        for run in runs(chunk):
-            if run.cjk:
+        for run in _TOKEN_RUN.findall(normalise(chunk)):
+            if _CJK_RUN.match(run):
                 if words:
                     phrases.append(Phrase(tuple(words), prefix=len(words[-1]) > 1))
                     words = []
-                if len(run.text) == 1:
-                    phrases.append(Phrase((run.text,), prefix=True))
+                if len(run) == 1:
+                    phrases.append(Phrase((run,), prefix=True))
                 else:
-                    phrases.append(Phrase(tuple(_bigrams(run.text)), prefix=False))
+                    phrases.append(Phrase(tuple(_bigrams(run)), prefix=False))
             else:
-                words.append(run.text)
+                words.append(run[:MAX_TOKEN_CHARS])
         if words:
             phrases.append(Phrase(tuple(words), prefix=len(words[-1]) > 1))
     unique = list(dict.fromkeys(phrases))[:MAX_QUERY_PARTS]

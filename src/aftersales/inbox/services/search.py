@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 
 from ..models import Message, Ticket, TicketSearch
-from ..search import document_tokens
+from ..search import ticket_document
 
 
 def translation_texts(translations: Any) -> list[str]:
@@ -56,8 +56,7 @@ def build_documents(
             texts[ticket_id].append(body)
             texts[ticket_id] += translation_texts(translations)
     return {
-        pk: document_tokens([subject, name or "", email or "", *texts.get(pk, [])])
-        for pk, subject, name, email in heads
+        pk: ticket_document(subject, name or "", email or "", texts.get(pk, [])) for pk, subject, name, email in heads
     }
 
 

@@ -276,21 +276,22 @@ def ticket_update(
             ("is_high_priority", is_high_priority, TicketEventType.PRIORITY_CHANGED),
             ("subject", subject, TicketEventType.SUBJECT_CHANGED),
         ]
-        dirty = False
+        applied = set()
         for attr, value, event_type in changes:
             if value is None or getattr(locked, attr) == value:
                 continue
             record_event(locked, event_type, actor, field=attr, old=getattr(locked, attr), new=value)
             setattr(locked, attr, value)
-            dirty = True
+            applied.add(attr)
+        dirty = bool(applied)
         if team is not _UNSET and locked.team_id != (team.pk if team else None):
             record_event(locked, TicketEventType.TEAM_CHANGED, actor, old=locked.team_id, new=team.pk if team else None)
             locked.team = team
             dirty = True
         if dirty:
             locked.save()
-        if subject is not None and dirty:
-            ticket_search_refresh(ticket_ids=[locked.pk])
+        if "subject" in applied:
+            ticket_search_refresh(ticket_ids=[locked.pk])  # the subject is part of the search document
     return locked
 
 
