@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from aftersales.accounts.models import Permission, User
-from aftersales.accounts.permissions import check_perm, check_ticket
+from aftersales.accounts.permissions import check_perm, check_ticket, is_admin, ticket_scope_q
 from aftersales.core.errors import NotFound
-from aftersales.inbox.models import Message
+from aftersales.inbox.models import Message, Ticket
 
 from . import glossary
 from .models import (
@@ -133,10 +133,26 @@ class JobProgress:
     errors: list
 
 
-def translation_job_progress(*, user: User, job_id: int) -> JobProgress:
+def translation_job_get(*, user: User, job_id: int) -> TranslationJob:
+    """A batch translation job the user may see, else NotFound naming job_id. A job is shown to
+    those who may see every ticket in it (as creating it required): admins see every job of their
+    organization; an agent whose teams do not cover one of its tickets gets NotFound, as for
+    another organization's job. The API and the web UI both read jobs through here."""
+    check_perm(user, Permission.VIEW)
     job = TranslationJob.objects.filter(pk=job_id, organization_id=organization_of(user)).first()
     if job is None:
         raise NotFound("translation job not found", field="job_id")
+    if not is_admin(user) and job.ticket_ids:
+        visible = Ticket.objects.filter(ticket_scope_q(user)).values("pk")
+        hidden = Ticket.objects.filter(pk__in=job.ticket_ids).exclude(pk__in=visible)
+        if hidden.exists():
+            raise NotFound("translation job not found", field="job_id")
+    return job
+
+
+def translation_job_progress(*, user: User, job_id: int) -> JobProgress:
+    """Progress of a job the user may see (translation_job_get)."""
+    job = translation_job_get(user=user, job_id=job_id)
     processed = job.done_count + job.failed_count
     percent = 100 if job.total == 0 and job.status == "done" else int(100 * processed / job.total) if job.total else 0
     return JobProgress(job.pk, job.status, job.total, job.done_count, job.failed_count, percent, list(job.errors))

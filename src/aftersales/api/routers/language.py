@@ -13,11 +13,11 @@ from ninja import Router
 from ninja.responses import Status
 
 from aftersales.accounts.models import Permission, User
-from aftersales.accounts.permissions import check_perm, check_ticket, is_admin
+from aftersales.accounts.permissions import check_perm, check_ticket
 from aftersales.core.errors import NotFound
 from aftersales.inbox.models import Message, Ticket
-from aftersales.inbox.selectors import message_get, ticket_get, tickets_visible
-from aftersales.language.models import ReplyTemplate, TranslationJob
+from aftersales.inbox.selectors import message_get, ticket_get
+from aftersales.language.models import ReplyTemplate
 from aftersales.language.selectors import (
     attachment_texts,
     message_translation,
@@ -196,16 +196,6 @@ def approve_template_variant(request: HttpRequest, template_id: Id, language: st
 # --- batch ----------------------------------------------------------------------------------
 
 
-def _check_job_visible(user: User, job_id: int) -> None:
-    """A job is shown to those who may see every ticket in it (as creating it required)."""
-    if is_admin(user):
-        return
-    ids = TranslationJob.objects.filter(pk=job_id).values_list("ticket_ids", flat=True).first() or []
-    hidden = Ticket.objects.filter(pk__in=ids).exclude(pk__in=tickets_visible(user).values("pk"))
-    if hidden.exists():
-        raise NotFound("translation job not found", field="job_id")
-
-
 @router.post("/translation-jobs", response=with_errors({201: TranslationJobOut}))
 def create_translation_job(request: HttpRequest, payload: TranslationJobIn) -> Status[Any]:
     """Translate the customer messages of up to 500 tickets in the background; follow the
@@ -219,8 +209,4 @@ def create_translation_job(request: HttpRequest, payload: TranslationJobIn) -> S
 @router.get("/translation-jobs/{job_id}", response=with_errors({200: TranslationJobOut}))
 def get_translation_job(request: HttpRequest, job_id: Id) -> Any:
     """Progress of a batch translation: counts, percent, the first errors."""
-    user = current_user(request)
-    check_perm(user, Permission.VIEW)
-    progress = translation_job_progress(user=user, job_id=job_id)
-    _check_job_visible(user, job_id)
-    return progress
+    return translation_job_progress(user=current_user(request), job_id=job_id)
