@@ -3,8 +3,10 @@
 Before a text goes to a provider, order numbers of every platform, tracking numbers, SKUs,
 IMEIs/serials, e-mail addresses, URLs, amounts with a currency and the glossary's terms are
 replaced by placeholders ⟦0⟧, ⟦1⟧...; after, they are put back (a forced glossary translation is
-put back as its translation). `restore()` reports any placeholder that did not come back, so the
-router can try the next provider.
+put back as its translation). `check()` verifies strictly that every placeholder came back intact
+(nothing pulled inside the brackets) and exactly once, so the router can try the next provider;
+`restore()` then puts the values back, repairing what it can of a damaged output (which the
+router has already flagged).
 
 Why ⟦n⟧: Apertium passes it through unchanged in every installed pair (it is an unknown word in
 every dictionary; tests check it for real), LLMs and DeepL leave it alone, and it never occurs in
@@ -16,7 +18,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-TOKEN_RE = re.compile(r"⟦\s*(\d+)\s*⟧")
+TOKEN_RE = re.compile(r"⟦\s*(\d+)\s*⟧")  # an intact placeholder (spaces inside are harmless)
+_FRAGMENT_RE = re.compile(r"⟦([^⟦⟧\n]*)⟧")  # anything in the brackets, e.g. "⟦ai payé 0⟧"
+_PIECE_RE = re.compile(r"⟦([^⟦⟧\n]*)⟧|[⟦⟧]")
 
 _CURRENCY_CODES = "USD|EUR|GBP|CNY|RMB|JPY|BRL|MXN|CAD|AUD|PLN|TRY|THB|VND|IDR|KRW|RUB|SGD|MYR|PHP|SAR|AED|CHF|HKD"
 _SYMBOLS = r"US\$|CA\$|AU\$|R\$|HK\$|S\$|€|\$|£|¥|￥|₩|₫|₺|₽|฿|zł|Rp"
@@ -144,21 +148,63 @@ def missing_tokens(translated: str, masked: Masked) -> list[str]:
     return [e.token for e in masked.entities if e.index not in found]
 
 
+def check(translated: str, masked: Masked) -> list[str]:
+    """What is wrong with the placeholders of a translation; empty when every placeholder of the
+    source came back intact ("⟦n⟧", nothing but the number inside the brackets), alone (its own
+    token, never pulled into a word or another placeholder) and exactly once, and no other
+    bracket is left. A pivot route can pull words into a placeholder ("je ⟦ai payé 0⟧"): that
+    output is refused, not repaired and passed."""
+    problems: list[str] = []
+    counts: dict[int, int] = {}
+    for m in TOKEN_RE.finditer(translated):
+        counts[int(m.group(1))] = counts.get(int(m.group(1)), 0) + 1
+    known = {e.index for e in masked.entities}
+    for entity in masked.entities:
+        seen = counts.get(entity.index, 0)
+        if seen == 0:
+            problems.append(f"{entity.token} missing")
+        elif seen > 1:
+            problems.append(f"{entity.token} repeated {seen} times")
+    problems.extend(f"unknown placeholder ⟦{i}⟧" for i in sorted(set(counts) - known))
+    rest = TOKEN_RE.sub(" ", translated)
+    for fragment in _FRAGMENT_RE.finditer(rest):
+        problems.append(f"damaged placeholder {fragment.group(0)!r}")
+    rest = _FRAGMENT_RE.sub(" ", rest)
+    if "⟦" in rest or "⟧" in rest:
+        problems.append("stray placeholder bracket")
+    return problems
+
+
 def restore(translated: str, masked: Masked) -> Restored:
-    """Put the protected values back. Values whose placeholder was lost are appended, in
-    parentheses, so that nothing the customer wrote disappears (and `missing` says so)."""
+    """Put the protected values back. A damaged placeholder whose number is still readable
+    ("⟦ai payé 0⟧") gives its words and its value back in place; values whose placeholder was lost
+    are appended, in parentheses, so that nothing the customer wrote disappears (and `missing`
+    says so). Stray brackets are dropped. The router flags such an output (`check()`)."""
     by_index = {e.index: e for e in masked.entities}
+    intact = {int(i) for i in TOKEN_RE.findall(translated) if int(i) in by_index}
     seen: set[int] = set()
 
     def put_back(m: re.Match[str]) -> str:
-        index = int(m.group(1))
-        entity = by_index.get(index)
-        if entity is None:
-            return m.group(0)
-        seen.add(index)
-        return entity.replacement
+        piece = m.group(0)
+        if len(piece) == 1:  # a stray bracket
+            return "" if masked.entities else piece
+        token = TOKEN_RE.fullmatch(piece)
+        if token is not None:
+            entity = by_index.get(int(token.group(1)))
+            if entity is None:
+                return piece
+            seen.add(entity.index)
+            return entity.replacement
+        inner = m.group(1)
+        for number in re.finditer(r"\d+", inner):
+            entity = by_index.get(int(number.group(0)))
+            if entity is not None and entity.index not in intact and entity.index not in seen:
+                seen.add(entity.index)
+                words = " ".join((inner[: number.start()] + " " + inner[number.end() :]).split())
+                return f"{words} {entity.replacement}" if words else entity.replacement
+        return inner if masked.entities else piece
 
-    text = TOKEN_RE.sub(put_back, translated)
+    text = _PIECE_RE.sub(put_back, translated)
     lost = [e for e in masked.entities if e.index not in seen]
     if lost:
         text = text.rstrip() + " (" + ", ".join(e.replacement for e in lost) + ")"

@@ -18,7 +18,7 @@ from aftersales.core.errors import DomainError, ValidationFailed
 from . import glossary, memory
 from .languages import check_language
 from .models import ANY, ProviderConfig, TranslationRoute
-from .protection import Masked, mask, missing_tokens, restore
+from .protection import Masked, check, mask, restore
 from .providers.base import Provider, ProviderError
 from .providers.registry import build, builtin
 
@@ -109,7 +109,9 @@ def _down_key(provider: Provider) -> str:
 def _run_chain(
     providers: list[Provider], masked: list[Masked], texts: list[str], source: str, target: str, errors: list[str]
 ) -> tuple[list[str], Provider, bool] | None:
-    """First provider whose output keeps every placeholder. Returns (outputs, provider, lost)."""
+    """First provider whose output keeps every placeholder intact, alone and once (`check()`: a
+    placeholder with words pulled into it is refused, not repaired). Returns (outputs, provider,
+    damaged); a damaged output is returned only when no provider did better, to be flagged."""
     best_effort: tuple[list[str], Provider, bool] | None = None
     for provider in providers:
         if not provider.supports(source, target):
@@ -125,8 +127,13 @@ def _run_chain(
                 cache.set(_down_key(provider), True, DOWN_SECONDS)
             logger.warning("translation provider failed", extra={"provider": provider.name, "kind": exc.kind})
             continue
-        if any(missing_tokens(out, m) for out, m in zip(outputs, masked, strict=True)):
-            errors.append(f"{provider.name}: lost protected text")
+        problems = [p for out, m in zip(outputs, masked, strict=True) for p in check(out, m)]
+        if problems:
+            errors.append(f"{provider.name} {source}->{target}: placeholders damaged ({'; '.join(problems[:3])})")
+            logger.warning(
+                "translation damaged placeholders",
+                extra={"provider": provider.name, "pair": f"{source}-{target}", "problems": problems[:5]},
+            )
             best_effort = best_effort or (outputs, provider, True)
             continue
         return outputs, provider, False
@@ -142,15 +149,22 @@ def _machine(
     direct = _run_chain(chain, masked, texts, source, target, errors)
     if direct is not None and not direct[2]:
         return direct[0], direct[1].name, direct[1].quality, []
+    pivoted: tuple[list[str], str, str] | None = None
     if PIVOT not in (source, target):
         first = _run_chain(chain_for(organization_id, source, PIVOT), masked, texts, source, PIVOT, errors)
         if first is not None:
             second = _run_chain(chain_for(organization_id, PIVOT, target), masked, first[0], PIVOT, target, errors)
-            if second is not None and not (first[2] or second[2]):
+            if second is not None:
                 quality = "draft" if "draft" in (first[1].quality, second[1].quality) else "machine"
-                return second[0], f"{first[1].name}>{second[1].name}", quality, [f"pivot:{PIVOT}"]
-    if direct is not None:  # every provider lost a placeholder: keep the first output, flagged
+                pivoted = (second[0], f"{first[1].name}>{second[1].name}", quality)
+                if not (first[2] or second[2]):
+                    return (*pivoted, [f"pivot:{PIVOT}"])
+    # Every route damaged a placeholder: keep the first output (the direct one, else the pivoted
+    # one), flagged; restore() repairs what it can and appends the values it could not place.
+    if direct is not None:
         return direct[0], direct[1].name, direct[1].quality, ["placeholders_lost"]
+    if pivoted is not None:
+        return (*pivoted, [f"pivot:{PIVOT}", "placeholders_lost"])
     pairs = available_pairs(organization_id)
     if f"{source}-{target}" not in pairs:
         raise UnsupportedPair(

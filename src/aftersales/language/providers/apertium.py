@@ -3,11 +3,17 @@
 Batched: all the texts of a call are sent through one `apertium` process per mode, one line per
 input line, and split back by line count (Apertium keeps line breaks). Pairs missing from the
 installed data are composed through an installed intermediate language (en->pt = eng-spa | es-pt).
-The output is labelled "draft": readable, not publishable without a look."""
+The output is labelled "draft": readable, not publishable without a look.
+
+Placeholders: Apertium reads "⟦" and "⟧" as blanks around the number, and a transfer rule that
+inserts words (Spanish "Pagué ⟦0⟧" -> French "Je ⟦ai payé 0⟧") moves them, so a composed route
+broke them. Inside the provider each ⟦n⟧ travels as one unknown word ("Zxq0qxZ"), which every
+installed mode passes through unchanged, and comes back as ⟦n⟧; the router still checks."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -17,6 +23,8 @@ from pathlib import Path
 from .base import Health, Provider, ProviderError
 
 MODES_DIR = Path(os.environ.get("APERTIUM_MODES_DIR", "/usr/share/apertium/modes"))
+_TOKEN = re.compile(r"⟦(\d+)⟧")
+_SHIELDED = re.compile(r"Zxq(\d+)qxZ")
 _ISO = {"eng": "en", "spa": "es", "por": "pt", "fra": "fr", "ita": "it", "cat": "ca", "deu": "de", "glg": "gl"}
 
 
@@ -73,7 +81,11 @@ class ApertiumProvider(Provider):
         chain = routes(self.modes_dir)[(source, target)]
         lines: list[str] = []
         counts: list[int] = []
+        shielded: list[bool] = []
         for text in texts:
+            shielded.append(not _SHIELDED.search(text))  # a text already holding the shape is left alone
+            if shielded[-1]:
+                text = _TOKEN.sub(r"Zxq\1qxZ", text)
             parts = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
             lines.extend(parts)
             counts.append(len(parts))
@@ -85,8 +97,9 @@ class ApertiumProvider(Provider):
             raise ProviderError("apertium changed the number of lines", kind="bad_response")
         result: list[str] = []
         pos = 0
-        for count in counts:
-            result.append("\n".join(line.strip() for line in out_lines[pos : pos + count]))
+        for count, shield in zip(counts, shielded, strict=True):
+            text = "\n".join(line.strip() for line in out_lines[pos : pos + count])
+            result.append(_SHIELDED.sub(r"⟦\1⟧", text) if shield else text)
             pos += count
         return result
 
