@@ -65,8 +65,11 @@ def organization_create(
     timezone_name: str = "Asia/Shanghai",
     language: str = UserLanguage.ZH_HANS,
 ) -> tuple[Organization, User]:
-    """Start a seller's installation: the organization, its four default roles and its first admin
-    (also Django staff, to configure stores and teams in the admin)."""
+    """Start a seller's installation: the organization, its four default roles and its first admin.
+
+    The admin administers the organization in the agent UI's settings. They are never Django staff
+    or a superuser: the Django admin is not scoped by organization and belongs to the installation's
+    operator alone (an account without organization, see accounts/admin.py)."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     clean_name = " ".join(name.split())
@@ -99,8 +102,8 @@ def organization_create(
             user.organization = org
             user.role = roles[RoleKind.ADMIN]
             user.language = language
-            user.is_staff = True
-            user.is_superuser = True
+            user.is_staff = False
+            user.is_superuser = False
             user.set_password(admin_password)
             user.save()
     except IntegrityError:

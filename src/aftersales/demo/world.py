@@ -14,6 +14,8 @@ from aftersales.inbox.models import CategoryLabel, Tag
 
 from . import data
 
+OPERATOR_USERNAME = "operator"
+
 CATEGORY_LABELS_ZH = {
     "quality_issue": "质量问题",
     "size_mismatch": "尺码不符",
@@ -138,12 +140,23 @@ def build_world() -> World:
             role=roles[user_spec.role],
             language=user_spec.language,
             password=password_hash,
-            is_staff=user_spec.role == RoleKind.ADMIN,
-            is_superuser=user_spec.role == RoleKind.ADMIN,  # the demo admin may also browse /admin/
         )
         user_rows[user_spec.username] = user
         users[user_spec.username] = UserRef(
             user.pk, user_spec.username, user_spec.display_name, user_spec.role != RoleKind.VIEWER
+        )
+    # The installation's operator: the one account of the Django admin (/admin/), outside every
+    # organization. The demo seller's `admin` administers the organization in the agent UI only.
+    if not User.objects.filter(username=OPERATOR_USERNAME).exists():
+        User.objects.create(
+            username=OPERATOR_USERNAME,
+            email=f"{OPERATOR_USERNAME}@aftersales.example",
+            display_name="Operator",
+            organization=None,
+            role=None,
+            password=password_hash,
+            is_staff=True,
+            is_superuser=True,
         )
     teams = {}
     for team_spec in data.TEAMS:

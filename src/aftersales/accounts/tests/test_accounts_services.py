@@ -25,7 +25,9 @@ def test_organization_create_sets_up_roles_and_admin(db):
         "approver",
         "viewer",
     ]
-    assert has_perm(admin, "administer") and admin.is_staff and admin.check_password("s3cure-Passw0rd!")
+    assert has_perm(admin, "administer") and admin.check_password("s3cure-Passw0rd!")
+    # The organization's admin administers it in the agent UI, never in the (unscoped) Django admin.
+    assert not admin.is_staff and not admin.is_superuser
     with pytest.raises(Conflict):
         organization_create(
             name="Yiwu Home Goods", admin_username="x", admin_email="x@y.z", admin_password="s3cure-Passw0rd!"

@@ -142,6 +142,17 @@ def test_demo_users_roles_and_teams(demo):
         assert user is not None, spec.username
         assert user.role.kind == spec.role and user.language == spec.language
     assert authenticate(username="admin", password="wrong") is None
+    # The seller's admin administers the organization in the agent UI; the Django admin is the
+    # installation operator's, an account outside the organization.
+    admin = User.objects.get(username="admin")
+    assert not admin.is_staff and not admin.is_superuser
+    operator = authenticate(username="operator", password=data.DEMO_PASSWORD)
+    assert operator is not None and operator.organization_id is None and operator.is_superuser
+    client = Client()
+    client.force_login(admin)
+    assert client.get("/admin/").status_code == 302
+    client.force_login(operator)
+    assert client.get("/admin/").status_code == 200
     assert Client().login(username="li.na", password=data.DEMO_PASSWORD)
     li_na = User.objects.get(username="li.na")
     assert li_na.teams.count() == 2
