@@ -16,13 +16,19 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm, check_ticket, ticket_scope_q
 from aftersales.core.clock import now
-from aftersales.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from aftersales.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from aftersales.inbox.models import Message, MessageDirection, Ticket
-from aftersales.inbox.services import ticket_search_refresh, ticket_set_detected_language
+from aftersales.inbox.services import (
+    AttachmentInput,
+    ticket_reply_idempotent,
+    ticket_search_refresh,
+    ticket_set_detected_language,
+)
 
 from . import glossary, memory
 from .detect import detect_language
@@ -355,6 +361,74 @@ def reply_record_translation(
     return message
 
 
+def reply_send(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    idempotency_key: str | None = None,
+    status: str | None = None,
+    attachments: list[AttachmentInput] | None = None,
+    original_text: str | None = None,
+    original_language: str | None = None,
+    draft: ReplyDraft | None = None,
+) -> tuple[Message, bool]:
+    """Queue a reply (inbox.ticket_reply_idempotent) and, when `body` is a translation, keep what
+    the agent wrote (`original_text` in `original_language`) next to it: both are stored in one
+    transaction, or neither, so a reply whose original cannot be stored is not sent (its
+    ReplyQueued event is published on commit only). The API and the web UI both send through here.
+
+    Returns (message, created): an Idempotency-Key already used on this ticket returns the first
+    reply (created False) and records nothing again; the same key with a different original is a
+    Conflict. `draft` says how the sent text was made (the web UI's translated draft); its source
+    must be the original as sent. Locks the ticket row (through ticket_reply_idempotent)."""
+    original = _reply_original(original_text, original_language)
+    if draft is not None and draft.original_text.strip() != (original[0] if original else "").strip():
+        raise ValidationFailed(
+            gettext("You changed your text after it was translated: translate it again, or discard the translation."),
+            field="draft",
+        )
+    with transaction.atomic():
+        message, created = ticket_reply_idempotent(
+            ticket=ticket,
+            author=author,
+            body=body,
+            idempotency_key=idempotency_key,
+            status=status,
+            attachments=attachments,
+        )
+        if original is not None:
+            text, language = original
+            if created:
+                message = reply_record_translation(
+                    message=message, original_text=text, original_language=language, draft=draft
+                )
+            elif not _same_original(message, text, language):
+                # a replay records nothing; a different original under the same key is another reply
+                raise Conflict(
+                    gettext("this idempotency key was already used for a different reply"), field="original_text"
+                )
+    return message, created
+
+
+def _reply_original(text: str | None, language: str | None) -> tuple[str, str] | None:
+    """(original_text, original_language) when the reply is a translation of what the agent wrote."""
+    if text is None and language is None:
+        return None
+    if language is None:
+        raise ValidationFailed(gettext("original_language is required with original_text"), field="original_language")
+    if text is None:
+        raise ValidationFailed(gettext("original_text is required with original_language"), field="original_text")
+    if not text.strip():
+        raise ValidationFailed(gettext("original_text must not be empty"), field="original_text")
+    return text, language
+
+
+def _same_original(message: Message, text: str, language: str) -> bool:
+    entry = (message.translations or {}).get(working_code(language)) or {}
+    return entry.get("provider") == "author" and entry.get("text") == text.strip()
+
+
 # --- administration -------------------------------------------------------------------------
 
 
@@ -508,6 +582,7 @@ __all__ = [
     "provider_config_save",
     "reply_draft_translate",
     "reply_record_translation",
+    "reply_send",
     "translation_correct",
     "translation_job_create",
     "translation_job_run",

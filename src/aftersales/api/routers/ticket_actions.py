@@ -4,24 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Header, Router
 from ninja.responses import Status
 
 from aftersales.accounts.selectors import users_of_organization
-from aftersales.core.errors import Conflict, NotFound, ValidationFailed
-from aftersales.inbox.models import Message
+from aftersales.core.errors import NotFound
 from aftersales.inbox.selectors import ticket_get
 from aftersales.inbox.services import (
     ticket_add_note,
     ticket_assign,
     ticket_change_status,
     ticket_merge,
-    ticket_reply_idempotent,
     ticket_set_tags,
 )
-from aftersales.language.services import reply_record_translation
+from aftersales.language.services import reply_send
 
 from ..attachments import decode_attachments
 from ..auth import current_user
@@ -49,44 +46,17 @@ def reply(
     send what you wrote as `original_text` + `original_language`: it is kept in the reply's
     `translations`."""
     user = current_user(request)
-    ticket = ticket_get(user, ticket_id)
-    attachments = decode_attachments(payload.attachments)
-    original = _original(payload)
-    with transaction.atomic():  # the reply and its original are stored together, or neither
-        message, created = ticket_reply_idempotent(
-            ticket=ticket,
-            author=user,
-            body=payload.body,
-            idempotency_key=idempotency_key,
-            status=payload.status.value if payload.status else None,
-            attachments=attachments,
-        )
-        if original is not None:
-            text, language = original
-            if created:
-                message = reply_record_translation(message=message, original_text=text, original_language=language)
-            elif not _same_original(message, text, language):
-                # a replay records nothing; a different original under the same key is another reply
-                raise Conflict("this idempotency key was already used for a different reply", field="original_text")
+    message, created = reply_send(  # the reply and its original are stored together, or neither
+        ticket=ticket_get(user, ticket_id),
+        author=user,
+        body=payload.body,
+        idempotency_key=idempotency_key,
+        status=payload.status.value if payload.status else None,
+        attachments=decode_attachments(payload.attachments),
+        original_text=payload.original_text,
+        original_language=payload.original_language.value if payload.original_language else None,
+    )
     return Status(201 if created else 200, message)
-
-
-def _original(payload: ReplyIn) -> tuple[str, str] | None:
-    """(original_text, original_language) when the reply is a translation of what the agent wrote."""
-    if payload.original_text is None and payload.original_language is None:
-        return None
-    if payload.original_language is None:
-        raise ValidationFailed("original_language is required with original_text", field="original_language")
-    if payload.original_text is None:
-        raise ValidationFailed("original_text is required with original_language", field="original_text")
-    if not payload.original_text.strip():
-        raise ValidationFailed("original_text must not be empty", field="original_text")
-    return payload.original_text, payload.original_language.value
-
-
-def _same_original(message: Message, text: str, language: str) -> bool:
-    entry = (message.translations or {}).get(language) or {}
-    return entry.get("provider") == "author" and entry.get("text") == text.strip()
 
 
 @router.post("/tickets/{ticket_id}/notes", response=with_errors({201: NoteOut}))
@@ -127,11 +97,12 @@ def set_tags(request: HttpRequest, ticket_id: Id, payload: TagsIn) -> dict[str, 
 
 @router.post("/tickets/{ticket_id}/merge", response=with_errors({200: TicketFullOut}))
 def merge(request: HttpRequest, ticket_id: Id, payload: MergeIn) -> Any:
-    """Merge this (duplicate) ticket into `target_id`; returns the target."""
+    """Merge this (duplicate) ticket into `target_id`; returns the target. Tickets of different
+    customers or stores merge only with `confirm_differences` (409 naming the differences without)."""
     user = current_user(request)
     source = ticket_get(user, ticket_id)
     try:
         target = ticket_get(user, payload.target_id)
     except NotFound:
         raise NotFound("target ticket not found", field="target_id") from None
-    return ticket_merge(source=source, target=target, actor=user)
+    return ticket_merge(source=source, target=target, actor=user, confirm_differences=payload.confirm_differences)

@@ -248,16 +248,16 @@ def test_reply_draft_refuses_bad_input(world, scene, agent, as_user):
 
 
 def test_reply_keeps_the_original_and_a_replay_records_nothing(world, scene, agent, monkeypatch):
-    from aftersales.api.routers import ticket_actions
+    from aftersales.language import services as language_services
 
     calls: list[int] = []
-    real = ticket_actions.reply_record_translation
+    real = language_services.reply_record_translation
 
     def counting(**kwargs: Any) -> Any:
         calls.append(kwargs["message"].pk)
         return real(**kwargs)
 
-    monkeypatch.setattr(ticket_actions, "reply_record_translation", counting)
+    monkeypatch.setattr(language_services, "reply_record_translation", counting)
     draft = agent.post(
         f"/tickets/{scene.ticket.pk}/reply-drafts",
         {"text": "Your parcel is on its way.", "source_language": "en", "target_language": "es"},

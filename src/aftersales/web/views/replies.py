@@ -9,7 +9,6 @@ the agent can still send their text as written."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.contrib import messages
@@ -20,8 +19,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission
 from aftersales.core.errors import DomainError, NotFound, ValidationFailed
-from aftersales.inbox.models import Message, Ticket
-from aftersales.inbox.services import ticket_reply
+from aftersales.inbox.models import Ticket
 from aftersales.language.models import ReplyTemplateVariant
 from aftersales.language.selectors import reply_templates
 from aftersales.language.services import (
@@ -29,7 +27,7 @@ from aftersales.language.services import (
     UnsupportedPair,
     customer_language,
     reply_draft_translate,
-    reply_record_translation,
+    reply_send,
 )
 from aftersales.language.templates import context_for_ticket, render_template, variant_approve
 
@@ -38,8 +36,6 @@ from ..drafts import DraftState, reply_values
 from ..templatetags.web_ui import language_name
 from ..translations import engine_code
 from .tickets import raise_if_page_error, reply_box_context, section_done, section_failed, ticket_context, ticket_for
-
-logger = logging.getLogger(__name__)
 
 
 def translation_error(exc: DomainError, *, source: str, target: str) -> str:
@@ -150,45 +146,28 @@ def template_variant_approve_view(request: AgentRequest, ticket_id: int, variant
     return redirect(reverse("web:ticket", args=[ticket_id]) + "#reply-box")
 
 
-def _record(request: AgentRequest, ticket: Ticket, message: Message, original: str, draft: DraftState) -> None:
-    """Keep what the agent wrote next to the translation that was sent. The reply is already
-    queued: a failure here is logged, never shown as a failed reply."""
-    if not original.strip():
-        return
-    language = request.user.language
-    try:
-        reply_record_translation(
-            message=message,
-            original_text=original,
-            original_language=language,
-            draft=draft.reply_draft(original_language=language, language=customer_language(ticket)),
-        )
-    except DomainError:
-        logger.warning("reply original not recorded", extra={"message_id": message.pk}, exc_info=True)
-
-
 @web_view(methods=("POST",))
 def ticket_reply_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
-    """Send the reply: the draft in the customer's language when there is one, else the text as
-    written."""
+    """Send the reply: the draft in the customer's language when there is one (what the agent wrote
+    is kept next to it, in the same transaction: if it cannot be stored, nothing is sent), else
+    the text as written. One service for the API and the UI: language.services.reply_send."""
     ticket = ticket_for(request, ticket_id, Permission.REPLY)
     body = request.POST.get("body", "")
     draft = DraftState.from_post(request.POST)
-    key = request.POST.get("idempotency_key", "").strip() or None
-    status = request.POST.get("status") or None
+    written = draft is not None and bool(body.strip())  # a template draft may have no text of the agent's
     try:
-        if draft is None:
-            ticket_reply(ticket=ticket, author=request.user, body=body, idempotency_key=key, status=status)
-        else:
-            if draft.source.strip() != body.strip():
-                raise ValidationFailed(
-                    _("You changed your text after it was translated: translate it again, or discard the translation."),
-                    field="draft",
-                )
-            message = ticket_reply(
-                ticket=ticket, author=request.user, body=draft.text, idempotency_key=key, status=status
-            )
-            _record(request, ticket, message, body, draft)
+        reply_send(
+            ticket=ticket,
+            author=request.user,
+            body=draft.text if draft is not None else body,
+            idempotency_key=request.POST.get("idempotency_key", "").strip() or None,
+            status=request.POST.get("status") or None,
+            original_text=body if written else None,
+            original_language=request.user.language if written else None,
+            draft=draft.reply_draft(original_language=request.user.language, language=customer_language(ticket))
+            if draft is not None
+            else None,
+        )
     except DomainError as exc:
         return section_failed(request, ticket_id, "reply", exc, reply_values(request.POST, draft))
     return section_done(request, ticket_id, "reply", notice=_("Reply queued for delivery."))
