@@ -42,6 +42,7 @@ class Store(TimeStampedModel):
     default_language = models.CharField(max_length=10, default="en")
     timezone = models.CharField(max_length=64, default="UTC")
     currency = models.CharField(max_length=3, default="USD")
+    country = CountryField(blank=True, help_text="The market the store sells to")
     credentials = EncryptedJSONField(blank=True, default=dict)
     is_active = models.BooleanField(default=True)
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
+from aftersales.accounts.models import Permission
+from aftersales.accounts.permissions import check_perm
+from aftersales.channels.registry import available_platforms
 from aftersales.core.errors import NotFound
 
 from .models import Customer, Order, Store
@@ -13,6 +18,59 @@ from .models import Customer, Order, Store
 
 def stores_of_organization(user: Any) -> QuerySet[Store]:
     return Store.objects.filter(organization_id=user.organization_id).order_by("platform", "name")
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """A store as its settings show it. The credentials themselves are never read out: only
+    whether some are set. `has_connector`: whether a connector for its platform is installed (the
+    others cannot exchange messages with their marketplace yet)."""
+
+    id: int
+    name: str
+    platform: str
+    platform_label: str
+    site: str
+    default_language: str
+    timezone: str
+    currency: str
+    country: str
+    is_active: bool
+    credentials_set: bool
+    has_connector: bool
+
+
+def _settings(store: Store, connectors: frozenset[str]) -> StoreSettings:
+    return StoreSettings(
+        id=store.pk,
+        name=store.name,
+        platform=store.platform,
+        platform_label=str(store.get_platform_display()),
+        site=store.site,
+        default_language=store.default_language,
+        timezone=store.timezone,
+        currency=store.currency,
+        country=str(store.country or ""),
+        is_active=store.is_active,
+        credentials_set=bool(store.credentials),
+        has_connector=store.platform in connectors,
+    )
+
+
+def store_list(user: Any) -> list[StoreSettings]:
+    """The organization's stores (anyone of the organization may list them)."""
+    check_perm(user, Permission.VIEW)
+    connectors = frozenset(available_platforms())
+    return [_settings(store, connectors) for store in stores_of_organization(user)]
+
+
+def store_settings_get(user: Any, store_id: int) -> StoreSettings:
+    """One store of the organization, for its settings (NotFound for another organization's)."""
+    check_perm(user, Permission.VIEW)
+    store = stores_of_organization(user).filter(pk=store_id).first()
+    if store is None:
+        raise NotFound(_("store not found"), field="store_id")
+    return _settings(store, frozenset(available_platforms()))
 
 
 def customer_get(user: Any, customer_id: int) -> Customer:

@@ -1,18 +1,215 @@
-"""Writes of the catalog: store credentials (encrypted at rest) and their key rotation."""
+"""Writes of the catalog: stores (an organization admin's settings; credentials encrypted at rest,
+never shown again), their key rotation, product value tiers, customer tiers."""
 
 from __future__ import annotations
 
+import zoneinfo
+from collections.abc import Mapping
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
+from django_countries import countries
 
+from aftersales.accounts.models import Permission, User
+from aftersales.accounts.permissions import check_perm
 from aftersales.core import events
 from aftersales.core.crypto import EncryptedToken, rotate
-from aftersales.core.errors import ValidationFailed
+from aftersales.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from aftersales.core.money import validate_currency
+from aftersales.language.languages import SUPPORTED, normalise
 
 from .events import CustomerTierChanged
-from .models import Customer, CustomerTier, Product, Store, ValueTier
+from .models import Customer, CustomerTier, Platform, Product, Store, ValueTier
+
+MAX_STORE_NAME = 120
+MAX_SITE = 40
+MAX_CREDENTIAL_KEYS = 30
+MAX_CREDENTIALS_CHARS = 8_000
+# The fields of a store an admin edits (credentials apart: write-only, see store_update).
+STORE_FIELDS = ("name", "platform", "site", "default_language", "timezone", "currency", "country", "is_active")
+
+
+@lru_cache(maxsize=1)
+def time_zones() -> frozenset[str]:
+    """IANA time zone names this machine knows (the choices of a store's time zone)."""
+    return frozenset(name for name in zoneinfo.available_timezones() if "/" in name or name == "UTC")
+
+
+def _organization_of(user: User) -> int:
+    if user.organization_id is None:
+        raise PermissionDenied(_("your account does not belong to an organization"))
+    return user.organization_id
+
+
+def _clean_store_value(name: str, value: Any) -> Any:
+    """One store field, checked and normalised; ValidationFailed naming the field."""
+    if name == "is_active":
+        if not isinstance(value, bool):
+            raise ValidationFailed(_("must be true or false"), field=name)
+        return value
+    if not isinstance(value, str):
+        raise ValidationFailed(_("must be text"), field=name)
+    text = " ".join(value.split())
+    if name == "name":
+        if not text or len(text) > MAX_STORE_NAME:
+            raise ValidationFailed(
+                _("the name must have 1 to %(max)d characters") % {"max": MAX_STORE_NAME}, field=name
+            )
+        return text
+    if name == "platform":
+        if text not in Platform.values:
+            raise ValidationFailed(
+                _("unknown platform %(value)r; expected one of %(choices)s")
+                % {"value": text, "choices": ", ".join(Platform.values)},
+                field=name,
+            )
+        return text
+    if name == "site":
+        if len(text) > MAX_SITE or " " in text:
+            raise ValidationFailed(
+                _("the site is a code of at most %(max)d characters without spaces, e.g. amazon.de")
+                % {"max": MAX_SITE},
+                field=name,
+            )
+        return text.lower()
+    if name == "default_language":
+        code = normalise(text)
+        if code not in SUPPORTED:
+            raise ValidationFailed(
+                _("unsupported language %(value)r; supported: %(choices)s")
+                % {"value": text, "choices": ", ".join(sorted(SUPPORTED))},
+                field=name,
+            )
+        return code
+    if name == "timezone":
+        if text not in time_zones():
+            raise ValidationFailed(
+                _("unknown time zone %(value)r; use an IANA name such as Europe/Berlin") % {"value": text[:80]},
+                field=name,
+            )
+        return text
+    if name == "currency":
+        code = text.upper()
+        try:
+            validate_currency(code)
+        except Exception:  # django ValidationError from the money module
+            raise ValidationFailed(
+                _("unknown currency %(value)r; use an ISO 4217 code such as EUR") % {"value": text[:10]}, field=name
+            ) from None
+        return code
+    if name == "country":
+        code = text.upper()
+        if code and code not in countries:
+            raise ValidationFailed(
+                _("unknown country %(value)r; use an ISO 3166 code such as DE") % {"value": text[:10]}, field=name
+            )
+        return code
+    raise ValidationFailed(_("unknown field"), field=name)
+
+
+def check_credentials(credentials: Any) -> dict[str, Any]:
+    """A store's credentials: an object of at most 30 text keys, small enough to store."""
+    if not isinstance(credentials, dict) or not all(isinstance(k, str) and k.strip() for k in credentials):
+        raise ValidationFailed(_("credentials must be an object with text keys"), field="credentials")
+    if len(credentials) > MAX_CREDENTIAL_KEYS:
+        raise ValidationFailed(
+            _("credentials may have at most %(max)d keys") % {"max": MAX_CREDENTIAL_KEYS}, field="credentials"
+        )
+    if len(repr(credentials)) > MAX_CREDENTIALS_CHARS:
+        raise ValidationFailed(_("credentials are too long"), field="credentials")
+    return {key.strip(): value for key, value in credentials.items()}
+
+
+def check_store_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Every given store field checked (unknown fields refused), in STORE_FIELDS order."""
+    unknown = sorted(set(values) - set(STORE_FIELDS) - {"credentials"})
+    if unknown:
+        raise ValidationFailed(_("unknown field"), field=unknown[0])
+    clean = {name: _clean_store_value(name, values[name]) for name in STORE_FIELDS if name in values}
+    if "credentials" in values and values["credentials"] is not None:
+        clean["credentials"] = check_credentials(values["credentials"])
+    elif "credentials" in values:
+        clean["credentials"] = {}
+    return clean
+
+
+def _name_taken(name: str) -> Conflict:
+    return Conflict(_("another store is already named %(name)r") % {"name": name}, field="name")
+
+
+def store_create(
+    *,
+    user: User,
+    name: str,
+    platform: str,
+    site: str = "",
+    default_language: str = "en",
+    timezone: str = "UTC",
+    currency: str = "USD",
+    country: str = "",
+    is_active: bool = True,
+    credentials: dict[str, Any] | None = None,
+) -> Store:
+    """Add a store (a marketplace account or a mailbox) to the admin's organization. It is not
+    connected to its marketplace by this: connectors are set up separately."""
+    check_perm(user, Permission.ADMINISTER)
+    organization_id = _organization_of(user)
+    values: dict[str, Any] = {
+        "name": name,
+        "platform": platform,
+        "site": site,
+        "default_language": default_language,
+        "timezone": timezone,
+        "currency": currency,
+        "country": country,
+        "is_active": is_active,
+    }
+    if credentials is not None:
+        values["credentials"] = credentials
+    clean = check_store_values(values)
+    try:
+        with transaction.atomic():
+            if Store.objects.filter(organization_id=organization_id, name=clean["name"]).exists():
+                raise _name_taken(clean["name"])
+            return Store.objects.create(organization_id=organization_id, **clean)
+    except IntegrityError:  # created concurrently
+        raise _name_taken(clean["name"]) from None
+
+
+def store_update(*, user: User, store_id: int, changes: Mapping[str, Any]) -> Store:
+    """Change some fields of one of the organization's stores (the keys of `changes`, among
+    STORE_FIELDS). `credentials`: an object replaces them, None clears them; without the key they
+    are kept. Deactivating a store (is_active False) keeps its tickets. Locks the store row."""
+    check_perm(user, Permission.ADMINISTER)
+    organization_id = _organization_of(user)
+    clean = check_store_values(changes)
+    try:
+        with transaction.atomic():
+            store = Store.objects.select_for_update().filter(pk=store_id, organization_id=organization_id).first()
+            if store is None:
+                raise NotFound(_("store not found"), field="store_id")
+            if (
+                "name" in clean
+                and Store.objects.filter(organization_id=organization_id, name=clean["name"])
+                .exclude(pk=store.pk)
+                .exists()
+            ):
+                raise _name_taken(clean["name"])
+            for name, value in clean.items():
+                setattr(store, name, value)
+            if clean:
+                store.save(update_fields=[*clean, "updated_at"])
+            return store
+    except IntegrityError:
+        raise _name_taken(str(clean.get("name", ""))) from None
+
+
+def store_deactivate(*, user: User, store_id: int) -> Store:
+    """Stop using a store: it stays with its tickets and orders, and can be activated again."""
+    return store_update(user=user, store_id=store_id, changes={"is_active": False})
 
 
 def store_set_credentials(*, store: Store, credentials: dict[str, Any]) -> Store:

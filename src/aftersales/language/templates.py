@@ -14,7 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from jinja2 import StrictUndefined, TemplateError, meta
+from django.utils.translation import gettext as _
+from jinja2 import StrictUndefined, TemplateError, meta, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -84,6 +85,86 @@ ALLOWED_ATTRIBUTES: dict[type, frozenset[str]] = {
 }
 
 
+# What a reply template may contain. Reply templates fill in a few short texts: they need
+# variables, {% if %} and a handful of filters, nothing that can repeat or grow text (loops,
+# assignments, arithmetic, padding filters, calls), so a template's output stays proportional to
+# its text and its variables. The output is capped as well (MAX_RENDERED).
+SAFE_FILTERS = frozenset(
+    {
+        "capitalize",
+        "d",
+        "default",
+        "e",
+        "escape",
+        "first",
+        "last",
+        "length",
+        "lower",
+        "striptags",
+        "title",
+        "trim",
+        "truncate",
+        "upper",
+        "wordcount",
+    }
+)
+SAFE_TESTS = frozenset(
+    {"defined", "undefined", "none", "string", "eq", "ne", "equalto", "in", "lower", "upper", "true", "false"}
+)
+_ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
+    nodes.Template,
+    nodes.Output,
+    nodes.TemplateData,
+    nodes.Const,
+    nodes.Name,
+    nodes.Getattr,
+    nodes.Getitem,
+    nodes.If,
+    nodes.CondExpr,
+    nodes.Filter,
+    nodes.Test,
+    nodes.Compare,
+    nodes.Operand,
+    nodes.And,
+    nodes.Or,
+    nodes.Not,
+    nodes.Concat,
+    nodes.Keyword,
+    nodes.Tuple,
+    nodes.List,
+)
+_CONSTRUCTS: dict[type[nodes.Node], str] = {
+    nodes.For: "{% for %}",
+    nodes.Macro: "{% macro %}",
+    nodes.CallBlock: "{% call %}",
+    nodes.FilterBlock: "{% filter %}",
+    nodes.With: "{% with %}",
+    nodes.Assign: "{% set %}",
+    nodes.AssignBlock: "{% set %}",
+    nodes.Include: "{% include %}",
+    nodes.Import: "{% import %}",
+    nodes.FromImport: "{% from %}",
+    nodes.Extends: "{% extends %}",
+    nodes.Block: "{% block %}",
+    nodes.Call: "( )",
+    nodes.Mul: "*",
+    nodes.Pow: "**",
+    nodes.Mod: "%",
+    nodes.Div: "/",
+    nodes.FloorDiv: "//",
+    nodes.Add: "+",
+    nodes.Sub: "-",
+    nodes.Slice: "[ : ]",
+}
+# The variables with their attributes, as written in a template: "customer", "customer.name", ...
+VARIABLE_PATHS = frozenset(VARIABLES) | frozenset(
+    f"{name}.{attr}"
+    for name, cls in (("customer", CustomerVars), ("order", OrderVars), ("tracking", TrackingVars))
+    for attr in ALLOWED_ATTRIBUTES[cls]
+)
+MAX_RENDERED = 20_000
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         allowed = ALLOWED_ATTRIBUTES.get(type(obj))
@@ -94,22 +175,85 @@ class _Sandbox(ImmutableSandboxedEnvironment):
 
 
 _env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_env.globals.clear()  # no range(), lipsum(), namespace(), dict(), cycler or joiner
+
+
+def _parse(text: str, *, field_name: str) -> nodes.Template:
+    try:
+        return _env.parse(text)
+    except TemplateError as exc:
+        raise ValidationFailed(_("template syntax error: %(error)s") % {"error": exc}, field=field_name) from exc
+
+
+def _refuse(what: str, *, field_name: str) -> ValidationFailed:
+    return ValidationFailed(
+        _("reply templates cannot use %(what)s; they can use variables, {%% if %%} and the filters %(filters)s")
+        % {"what": what, "filters": ", ".join(sorted(SAFE_FILTERS))},
+        field=field_name,
+    )
+
+
+def check_constructs(tree: nodes.Template, *, field_name: str) -> None:
+    """Refuse anything a reply template does not need and that could make it run long or grow
+    its output (loops, assignments, calls, arithmetic, padding filters)."""
+    for node in tree.find_all(nodes.Node):
+        if isinstance(node, nodes.Filter) and node.name not in SAFE_FILTERS:
+            raise _refuse(_("the filter %(name)s") % {"name": node.name}, field_name=field_name)
+        if isinstance(node, nodes.Test) and node.name not in SAFE_TESTS:
+            raise _refuse(_("the test %(name)s") % {"name": node.name}, field_name=field_name)
+        if isinstance(node, nodes.Name) and node.ctx != "load":
+            raise _refuse("{% set %}", field_name=field_name)
+        if not isinstance(node, _ALLOWED_NODES):
+            label = next((v for k, v in _CONSTRUCTS.items() if isinstance(node, k)), type(node).__name__)
+            raise _refuse(label, field_name=field_name)
+
+
+def _path(node: nodes.Node) -> str | None:
+    """ "customer.name" for {{ customer.name }} / {{ customer['name'] }}; None for other expressions."""
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        parent = _path(node.node)
+        return f"{parent}.{node.attr}" if parent is not None else None
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        parent = _path(node.node)
+        return f"{parent}.{node.arg.value}" if parent is not None else None
+    return None
+
+
+def unknown_variables(tree: nodes.Template) -> list[str]:
+    """The variables (with their attributes) a template uses that do not exist, e.g. customer.email."""
+    unknown = set(meta.find_undeclared_variables(tree)) - set(VARIABLES)
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        path = _path(node)
+        if path is not None and path not in VARIABLE_PATHS and path.split(".", 1)[0] in VARIABLES:
+            unknown.add(path)
+    return sorted(unknown)
 
 
 def check_body(body: str, *, field_name: str = "body") -> str:
+    """A template text as saved: not empty, at most MAX_BODY characters, valid syntax, only the
+    allowed constructs, and only known variables (the unknown ones are named in the error)."""
+    if not isinstance(body, str):
+        raise ValidationFailed(_("the template text must be text"), field=field_name)
     text = body.strip()
     if not text:
-        raise ValidationFailed("the template text must not be empty", field=field_name)
+        raise ValidationFailed(_("the template text must not be empty"), field=field_name)
     if len(text) > MAX_BODY:
-        raise ValidationFailed(f"the template text is longer than {MAX_BODY} characters", field=field_name)
-    try:
-        names = meta.find_undeclared_variables(_env.parse(text))
-    except TemplateError as exc:
-        raise ValidationFailed(f"template syntax error: {exc}", field=field_name) from exc
-    unknown = sorted(names - set(VARIABLES))
+        raise ValidationFailed(
+            _("the template text is longer than %(max)d characters") % {"max": MAX_BODY}, field=field_name
+        )
+    tree = _parse(text, field_name=field_name)
+    check_constructs(tree, field_name=field_name)
+    unknown = unknown_variables(tree)
     if unknown:
         raise ValidationFailed(
-            f"unknown variable(s) {', '.join(unknown)}; available: {', '.join(VARIABLES)}", field=field_name
+            _("unknown variable(s) %(unknown)s; available: %(available)s")
+            % {
+                "unknown": ", ".join(unknown),
+                "available": ", ".join(sorted(VARIABLE_PATHS - {"customer", "order", "tracking"})),
+            },
+            field=field_name,
         )
     return text
 
@@ -123,15 +267,78 @@ class Rendered:
     provider: str
 
 
-def render_body(body: str, context: TemplateContext) -> str:
+def render_body(body: str, context: TemplateContext, *, field_name: str = "body") -> str:
+    """Fill a template in. Templates saved before the construct checks existed are checked again;
+    the output is streamed and refused past MAX_RENDERED characters, so nothing huge is built."""
+    tree = _parse(body, field_name=field_name)
+    check_constructs(tree, field_name=field_name)
+    parts: list[str] = []
+    size = 0
     try:
-        return _env.from_string(body).render(context.as_dict()).strip()
+        for chunk in _env.from_string(tree).generate(context.as_dict()):
+            size += len(chunk)
+            if size > MAX_RENDERED:
+                raise ValidationFailed(
+                    _("the filled-in template is longer than %(max)d characters") % {"max": MAX_RENDERED},
+                    field=field_name,
+                )
+            parts.append(chunk)
     except SecurityError as exc:
-        raise ValidationFailed(f"the template uses something it may not: {exc}", field="body") from exc
+        raise ValidationFailed(
+            _("the template uses something it may not: %(error)s") % {"error": exc}, field=field_name
+        ) from exc
     except UndefinedError as exc:
-        raise ValidationFailed(f"the template uses a value that is not available: {exc}", field="body") from exc
+        raise ValidationFailed(
+            _("the template uses a value that is not available: %(error)s") % {"error": exc}, field=field_name
+        ) from exc
     except TemplateError as exc:
-        raise ValidationFailed(f"the template cannot be rendered: {exc}", field="body") from exc
+        raise ValidationFailed(
+            _("the template cannot be rendered: %(error)s") % {"error": exc}, field=field_name
+        ) from exc
+    return "".join(parts).strip()
+
+
+MAX_TEMPLATE_NAME = 120
+MAX_VARIANTS = 20
+
+
+def _clean_name(name: str) -> str:
+    clean = " ".join(str(name).split())
+    if not clean or len(clean) > MAX_TEMPLATE_NAME:
+        raise ValidationFailed(
+            _("the name must have 1 to %(max)d characters") % {"max": MAX_TEMPLATE_NAME}, field="name"
+        )
+    return clean
+
+
+def _clean_category(category: str) -> str:
+    from aftersales.inbox.workflow import TicketCategory
+
+    if category and category not in TicketCategory.values:
+        raise ValidationFailed(
+            _("unknown category %(value)r; expected one of %(choices)s")
+            % {"value": str(category)[:40], "choices": ", ".join(TicketCategory.values)},
+            field="category",
+        )
+    return category or ""
+
+
+def _clean_bodies(bodies: dict[str, str], *, allow_empty: bool = False) -> dict[str, str]:
+    """{language: body} with supported languages (normalised, each once) and valid bodies; the
+    field of an error is `bodies[<language as sent>]`. With allow_empty, "" means "remove"."""
+    if len(bodies) > MAX_VARIANTS:
+        raise ValidationFailed(_("a template has at most %(max)d languages") % {"max": MAX_VARIANTS}, field="bodies")
+    checked: dict[str, str] = {}
+    for lang, body in bodies.items():
+        field_name = f"bodies[{str(lang)[:20]}]"
+        code = check_language(lang, field=field_name)
+        if code in checked:
+            raise ValidationFailed(_("this language is given twice"), field=field_name)
+        if allow_empty and isinstance(body, str) and not body.strip():
+            checked[code] = ""
+            continue
+        checked[code] = check_body(body, field_name=field_name)
+    return checked
 
 
 def reply_template_save(
@@ -143,25 +350,21 @@ def reply_template_save(
     category: str = "",
     is_auto_reply: bool = False,
 ) -> ReplyTemplate:
-    """Create or update a template and its authored variants ({language: body}); admins only.
-    An authored variant replaces a machine-translated one and clears its review flag."""
+    """Create or update (by name) a template and its authored variants ({language: body}); admins
+    only. An authored variant replaces a machine-translated one and clears its review flag. Every
+    body is checked before anything is written (syntax, constructs, unknown variables named)."""
     check_perm(user, Permission.ADMINISTER)
-    clean = " ".join(name.split())
-    if not clean or len(clean) > 120:
-        raise ValidationFailed("name must have 1 to 120 characters", field="name")
+    organization_id = organization_of(user)
+    clean = _clean_name(name)
     source = check_language(source_language, field="source_language")
-    checked = {
-        check_language(lang, field="bodies"): check_body(body, field_name=f"bodies[{lang}]")
-        for lang, body in bodies.items()
-    }
-    if (
-        source not in checked
-        and not ReplyTemplate.objects.filter(organization_id=organization_of(user), name=clean).exists()
-    ):
-        raise ValidationFailed("the source language needs a variant", field="bodies")
+    category = _clean_category(category)
+    checked = _clean_bodies(bodies)
+    existing = ReplyTemplate.objects.filter(organization_id=organization_id, name=clean).first()
+    if source not in checked and (existing is None or not existing.variants.filter(language=source).exists()):
+        raise ValidationFailed(_("the source language needs a variant"), field="bodies")
     with transaction.atomic():
-        template, _ = ReplyTemplate.objects.update_or_create(
-            organization_id=organization_of(user),
+        template, _created = ReplyTemplate.objects.update_or_create(
+            organization_id=organization_id,
             name=clean,
             defaults={"source_language": source, "category": category, "is_auto_reply": is_auto_reply},
         )
@@ -172,6 +375,129 @@ def reply_template_save(
                 defaults={"body": body, "is_machine_translated": False, "needs_review": False, "provider": ""},
             )
     return template
+
+
+def reply_template_update(
+    *,
+    user: User,
+    template_id: int,
+    name: str | None = None,
+    source_language: str | None = None,
+    category: str | None = None,
+    is_auto_reply: bool | None = None,
+    bodies: dict[str, str] | None = None,
+) -> ReplyTemplate:
+    """Change a template of the organization (the arguments given; None keeps the value). In
+    `bodies`, a text replaces that language's variant (authored, reviewed) and "" removes it; the
+    source language keeps a variant. Admins only. Locks the template row."""
+    check_perm(user, Permission.ADMINISTER)
+    organization_id = organization_of(user)
+    clean_name = _clean_name(name) if name is not None else None
+    source = check_language(source_language, field="source_language") if source_language is not None else None
+    clean_category = _clean_category(category) if category is not None else None
+    checked = _clean_bodies(bodies, allow_empty=True) if bodies is not None else {}
+    try:
+        return _update(template_id, organization_id, clean_name, source, clean_category, is_auto_reply, checked)
+    except IntegrityError:  # renamed concurrently to the same name
+        raise Conflict(_("another template is already named %(name)r") % {"name": clean_name}, field="name") from None
+
+
+def _update(
+    template_id: int,
+    organization_id: int,
+    clean_name: str | None,
+    source: str | None,
+    clean_category: str | None,
+    is_auto_reply: bool | None,
+    checked: dict[str, str],
+) -> ReplyTemplate:
+    with transaction.atomic():
+        template = (
+            ReplyTemplate.objects.select_for_update().filter(pk=template_id, organization_id=organization_id).first()
+        )
+        if template is None:
+            raise NotFound(_("template not found"), field="template_id")
+        if (
+            clean_name is not None
+            and ReplyTemplate.objects.filter(organization_id=organization_id, name=clean_name)
+            .exclude(pk=template.pk)
+            .exists()
+        ):
+            raise Conflict(_("another template is already named %(name)r") % {"name": clean_name}, field="name")
+        languages = set(template.variants.values_list("language", flat=True))
+        languages |= {lang for lang, body in checked.items() if body}
+        languages -= {lang for lang, body in checked.items() if not body}
+        final_source = source or template.source_language
+        if final_source not in languages:
+            raise ValidationFailed(
+                _("the source language needs a variant"), field="bodies" if checked else "source_language"
+            )
+        for attr, value in (
+            ("name", clean_name),
+            ("source_language", source),
+            ("category", clean_category),
+            ("is_auto_reply", is_auto_reply),
+        ):
+            if value is not None:
+                setattr(template, attr, value)
+        template.save()
+        for lang, body in checked.items():
+            if not body:
+                template.variants.filter(language=lang).delete()
+                continue
+            ReplyTemplateVariant.objects.update_or_create(
+                template=template,
+                language=lang,
+                defaults={"body": body, "is_machine_translated": False, "needs_review": False, "provider": ""},
+            )
+    return template
+
+
+def reply_template_delete(*, user: User, template_id: int) -> None:
+    """Delete a template of the organization with its variants. Admins only."""
+    check_perm(user, Permission.ADMINISTER)
+    deleted, _rows = ReplyTemplate.objects.filter(pk=template_id, organization_id=organization_of(user)).delete()
+    if not deleted:
+        raise NotFound(_("template not found"), field="template_id")
+
+
+def sample_context(*, store_name: str = "", agent_name: str = "") -> TemplateContext:
+    """Made-up data to preview a template with: every variable has a plausible value."""
+    return TemplateContext(
+        customer=CustomerVars("Maria Garcia", "Maria"),
+        order=OrderVars("113-4567890-1234567", "amazon", "59.90 EUR"),
+        tracking=TrackingVars("LX123456789CN", "DHL", "https://t.17track.net/en#nums=LX123456789CN"),
+        rma_number="RMA-1042",
+        return_address="Returns Dept., Musterstraße 12, 10115 Berlin, Germany",
+        refund_amount="59.90 EUR",
+        store_name=store_name or "Example Store",
+        agent_name=agent_name or "Alex",
+    )
+
+
+@dataclass(frozen=True)
+class Preview:
+    text: str
+    language: str
+
+
+def reply_template_preview(*, user: User, body: str, language: str = "") -> Preview:
+    """A template text filled in with sample data (the organization's first store), checked as
+    when it is saved; nothing is stored. Anyone of the organization may preview."""
+    from aftersales.catalog.models import Store
+
+    check_perm(user, Permission.VIEW)
+    organization_id = organization_of(user)
+    code = check_language(language, field="language") if language else ""
+    text = check_body(body, field_name="body")
+    store_name = (
+        Store.objects.filter(organization_id=organization_id, is_active=True)
+        .order_by("name")
+        .values_list("name", flat=True)
+        .first()
+    )
+    context = sample_context(store_name=store_name or "", agent_name=str(user))
+    return Preview(text=render_body(text, context, field_name="body"), language=code)
 
 
 def variant_approve(*, user: User, variant: ReplyTemplateVariant, body: str | None = None) -> ReplyTemplateVariant:

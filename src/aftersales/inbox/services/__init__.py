@@ -1,6 +1,7 @@
 """Writes of the inbox. Each function is one transaction; checks (`check_*` in
 accounts.permissions and here) run before; side effects run after commit through events."""
 
+from .category_labels import CategoryLabelRow, category_label_rows, category_labels_set
 from .delivery import message_deliver, message_retry_delivery, messages_fail_stale_sending
 from .ingest import AttachmentInput, InboundMessage, IngestResult, message_ingest
 from .saved_views import saved_view_create, saved_view_delete
@@ -24,8 +25,11 @@ __all__ = [
     "AttachmentInput",
     "BulkAction",
     "BulkResult",
+    "CategoryLabelRow",
     "InboundMessage",
     "IngestResult",
+    "category_label_rows",
+    "category_labels_set",
     "customer_search_refresh",
     "message_deliver",
     "message_ingest",
