@@ -15,6 +15,7 @@ from django.db.models import Q
 
 from aftersales.core.errors import ValidationFailed
 
+from . import names
 from .languages import SUPPORTED, normalise
 from .models import ANY, GlossaryTerm
 from .protection import Term
@@ -47,6 +48,19 @@ def terms_for(organization_id: int, source: str, target: str) -> list[Term]:
     return [
         Term(row.term, row.term if row.do_not_translate else row.translation, row.case_sensitive)
         for _, row in chosen.values()
+    ]
+
+
+def terms_for_text(organization_id: int, source: str, target: str, text: str) -> list[Term]:
+    """The glossary's terms for a pair, plus the product names and model codes found in `text`
+    (catalog titles and brands, the model-code pattern: names.py), protected as themselves. A
+    glossary entry for the same words wins over the name."""
+    terms = terms_for(organization_id, source, target)
+    known = {t.term.casefold() for t in terms}
+    return terms + [
+        Term(name, name, case_sensitive=True, kind="name")
+        for name in names.names_in(organization_id, text)
+        if name.casefold() not in known
     ]
 
 

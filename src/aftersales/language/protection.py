@@ -62,11 +62,14 @@ PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 @dataclass(frozen=True)
 class Term:
-    """A glossary term to protect: put back as `replacement` (itself for do-not-translate)."""
+    """A glossary term to protect: put back as `replacement` (itself for do-not-translate).
+    kind "name": a product name or model code (names.py), protected like a do-not-translate term
+    but not reported as a glossary term applied."""
 
     term: str
     replacement: str
     case_sensitive: bool = False
+    kind: str = "term"
 
     def pattern(self) -> re.Pattern[str]:
         body = re.escape(self.term)
@@ -122,7 +125,7 @@ def _spans(
     for term in sorted(terms, key=lambda t: -len(t.term)):
         for m in term.pattern().finditer(text):
             if free(m.start(), m.end()):
-                taken.append((m.start(), m.end(), "term", term.replacement))
+                taken.append((m.start(), m.end(), term.kind, term.replacement))
     return sorted(taken)
 
 
@@ -135,7 +138,7 @@ def mask(text: str, *, terms: Sequence[Term] = (), extra: Sequence[tuple[str, re
     for start, end, kind, replacement in _spans(text, terms, extra):
         value = text[start:end]
         out.append(text[pos:start])
-        entity = Entity(len(entities), kind, value, replacement if kind == "term" else value)
+        entity = Entity(len(entities), kind, value, replacement if kind in ("term", "name") else value)
         entities.append(entity)
         out.append(entity.token)
         pos = end

@@ -188,7 +188,7 @@ def translate_text(
         raise ValidationFailed(f"text is longer than {MAX_CHARS} characters", field="text")
     if source == target:
         return TranslationResult(text, source, target, "none", "original")
-    terms = glossary.terms_for(organization_id, source, target)
+    terms = glossary.terms_for_text(organization_id, source, target, text)
     whole = mask(text.strip(), terms=terms)
     if use_memory:
         hit = memory.lookup(organization_id, source, target, whole.text)

@@ -20,6 +20,8 @@ from django.utils.translation import gettext
 
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm, check_ticket, ticket_scope_q
+from aftersales.core import events
+from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from aftersales.inbox.models import Message, MessageDirection, Ticket
@@ -32,6 +34,7 @@ from aftersales.inbox.services import (
 
 from . import glossary, memory
 from .detect import detect_language
+from .events import TranslationJobCreated
 from .languages import SUPPORTED, WORKING_LANGUAGES, check_language, normalise, working_code
 from .models import (
     ANY,
@@ -229,7 +232,7 @@ def translation_correct(*, user: User, message: Message, target_language: str, t
     if source == target:
         raise ValidationFailed("the message is already in that language", field="target_language")
     org_id = message.ticket.organization_id
-    terms = glossary.terms_for(org_id, source, target)
+    terms = glossary.terms_for_text(org_id, source, target, message.body)  # as translate_text masks
     pairs = [(message.body.strip(), corrected)]
     src_lines = [line.strip() for line in message.body.splitlines() if line.strip()]
     dst_lines = [line.strip() for line in corrected.splitlines() if line.strip()]
@@ -539,14 +542,10 @@ def translation_job_create(
             target_languages=targets,
             total=Message.objects.filter(ticket_id__in=ids, direction=MessageDirection.INBOUND).count(),
         )
-        transaction.on_commit(lambda: _enqueue_job(job.pk), robust=True)
+        events.publish(
+            TranslationJobCreated(job_id=job.pk, organization_id=job.organization_id, actor=Actor.user(user))
+        )
     return job
-
-
-def _enqueue_job(job_id: int) -> None:
-    from .tasks import run_translation_job
-
-    run_translation_job(job_id)
 
 
 def translation_job_run(job_id: int) -> TranslationJob:
