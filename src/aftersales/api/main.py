@@ -26,6 +26,7 @@ from .routers import (
     language_config,
     messages,
     notifications,
+    stores,
     ticket_actions,
     tickets,
     views,
@@ -111,5 +112,6 @@ for module in (
     accounts,
     inbound,
     language_config,
+    stores,
 ):
     api.add_router("", module.router)

@@ -12,14 +12,12 @@ from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm
 from aftersales.accounts.selectors import api_tokens_of, teams_of_organization, users_of_organization
 from aftersales.accounts.services import api_token_create, api_token_revoke, user_set_language
-from aftersales.catalog.selectors import stores_of_organization
 
 from ..auth import current_user
 from ..schemas.accounts import (
     ColleagueOut,
     MeOut,
     MePatchIn,
-    StoreOut,
     TeamOut,
     TokenCreatedOut,
     TokenCreateIn,
@@ -85,14 +83,6 @@ def revoke_token(request: HttpRequest, token_id: Id) -> Status[None]:
     """Revoke one of your tokens; it stops working at once."""
     api_token_revoke(user=current_user(request), token_id=token_id)
     return Status(204, None)
-
-
-@router.get("/stores", response=with_errors({200: list[StoreOut]}))
-def list_stores(request: HttpRequest) -> Any:
-    """The organization's stores (marketplace accounts and mailboxes)."""
-    user = current_user(request)
-    check_perm(user, Permission.VIEW)
-    return stores_of_organization(user)
 
 
 @router.get("/teams", response=with_errors({200: list[TeamOut]}))

@@ -32,7 +32,15 @@ from aftersales.language.services import (
     translation_correct,
     translation_job_create,
 )
-from aftersales.language.templates import context_for_ticket, render_template, reply_template_save, variant_approve
+from aftersales.language.templates import (
+    context_for_ticket,
+    render_template,
+    reply_template_delete,
+    reply_template_preview,
+    reply_template_save,
+    reply_template_update,
+    variant_approve,
+)
 
 from ..auth import current_user
 from ..schemas.common import ErrorOut, Id, with_errors
@@ -45,7 +53,10 @@ from ..schemas.language import (
     ReplyDraftOut,
     ReplyTemplateIn,
     ReplyTemplateOut,
+    ReplyTemplatePatchIn,
     RetranslateIn,
+    TemplatePreviewIn,
+    TemplatePreviewOut,
     TemplateVariantOut,
     TranslationJobIn,
     TranslationJobOut,
@@ -156,6 +167,40 @@ def save_reply_template(request: HttpRequest, payload: ReplyTemplateIn) -> Statu
         is_auto_reply=payload.is_auto_reply,
     )
     return Status(200 if existed else 201, templates.get(pk=template.pk))
+
+
+@router.post("/reply-templates/preview", response=with_errors({200: TemplatePreviewOut}))
+def preview_reply_template(request: HttpRequest, payload: TemplatePreviewIn) -> Any:
+    """Fill a template text in with sample data (a made-up customer, order and tracking), checked
+    as when it is saved: a syntax error or an unknown variable is a 422 naming `body`. Nothing is
+    stored."""
+    user = current_user(request)
+    return reply_template_preview(user=user, body=payload.body, language=payload.language or "")
+
+
+@router.patch("/reply-templates/{template_id}", response=with_errors({200: ReplyTemplateOut}))
+def update_reply_template(request: HttpRequest, template_id: Id, payload: ReplyTemplatePatchIn) -> Any:
+    """Change a template: the fields sent (null keeps a field, except `category`: null removes it).
+    In `bodies`, a text replaces that language's variant and an empty text removes it. Admins only."""
+    user = current_user(request)
+    sent = payload.model_fields_set
+    template = reply_template_update(
+        user=user,
+        template_id=template_id,
+        name=payload.name,
+        source_language=payload.source_language,
+        category=(payload.category.value if payload.category else "") if "category" in sent else None,
+        is_auto_reply=payload.is_auto_reply,
+        bodies=payload.bodies,
+    )
+    return reply_templates(organization_id=user.organization_id or 0).get(pk=template.pk)
+
+
+@router.delete("/reply-templates/{template_id}", response=with_errors({204: None}))
+def delete_reply_template(request: HttpRequest, template_id: Id) -> Status[None]:
+    """Delete a template with all its variants. Admins only."""
+    reply_template_delete(user=current_user(request), template_id=template_id)
+    return Status(204, None)
 
 
 @router.post("/reply-templates/{template_id}/render", response=with_translation_errors({200: RenderedOut}))

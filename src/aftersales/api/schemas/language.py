@@ -155,6 +155,31 @@ class ReplyTemplateIn(InputSchema):
     is_auto_reply: bool = False
 
 
+class ReplyTemplatePatchIn(InputSchema):
+    """The fields sent are changed. In `bodies`, a text replaces that language's variant (as
+    authored, reviewed) and an empty text removes it; the source language keeps a variant."""
+
+    name: str | None = Field(None, max_length=120)
+    source_language: str | None = Field(None, min_length=1, max_length=20, examples=["en"])
+    bodies: dict[str, str] | None = Field(
+        None, max_length=20, description="{language: body}; an empty body removes that language's variant"
+    )
+    category: TicketCategory | None = Field(None, description="The ticket category it answers (auto-replies)")
+    is_auto_reply: bool | None = None
+
+
+class TemplatePreviewIn(InputSchema):
+    """A template text to fill in with sample data (a made-up customer, order and tracking)."""
+
+    body: str = Field(..., max_length=20_000)
+    language: str | None = Field(None, min_length=1, max_length=20, description="The variant's language (checked)")
+
+
+class TemplatePreviewOut(Schema):
+    text: str = Field(..., description="The template filled in with the sample data")
+    language: str
+
+
 class RenderIn(InputSchema):
     ticket_id: Id
     language: str | None = Field(

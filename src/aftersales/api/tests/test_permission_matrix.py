@@ -156,6 +156,20 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, w, u: ("GET", f"/customers/{s.ticket.customer_id}", None), ticket_read()
     ),
     ("GET", "/stores"): Row(lambda s, w, u: ("GET", "/stores", None), everyone()),
+    # Organization settings (stores, category labels): read by everyone of it, changed by its admins;
+    # another organization's store is not found.
+    ("POST", "/stores"): Row(
+        lambda s, w, u: ("POST", "/stores", {"name": "Shopee BR", "platform": "shopee", "country": "BR"}),
+        admins(201),
+    ),
+    ("PATCH", "/stores/{store_id}"): Row(
+        lambda s, w, u: ("PATCH", f"/stores/{w.store_us.pk}", {"site": "amazon.co.uk"}),
+        {**admins(), "foreign_user": 404},
+    ),
+    ("GET", "/category-labels"): Row(lambda s, w, u: ("GET", "/category-labels", None), everyone()),
+    ("PUT", "/category-labels"): Row(
+        lambda s, w, u: ("PUT", "/category-labels", {"labels": {"refund": {"label_en": "Money back"}}}), admins()
+    ),
     ("GET", "/teams"): Row(lambda s, w, u: ("GET", "/teams", None), everyone()),
     ("GET", "/users"): Row(lambda s, w, u: ("GET", "/users", None), everyone()),
     ("GET", "/me"): Row(lambda s, w, u: ("GET", "/me", None), everyone()),
@@ -199,6 +213,17 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/reply-templates/{template_id}/render"): Row(
         lambda s, w, u: ("POST", f"/reply-templates/{_template(w)}/render", {"ticket_id": s.ticket.pk}),
         ticket_write(),
+    ),
+    ("POST", "/reply-templates/preview"): Row(
+        lambda s, w, u: ("POST", "/reply-templates/preview", {"body": "Hi {{ customer.first_name }}"}), everyone()
+    ),
+    ("PATCH", "/reply-templates/{template_id}"): Row(
+        lambda s, w, u: ("PATCH", f"/reply-templates/{_template(w)}", {"name": "Parcel shipped"}),
+        {**admins(), "foreign_user": 404},
+    ),
+    ("DELETE", "/reply-templates/{template_id}"): Row(
+        lambda s, w, u: ("DELETE", f"/reply-templates/{_template(w)}", None),
+        {**admins(204), "foreign_user": 404},
     ),
     ("POST", "/reply-templates/{template_id}/variants/{language}/approve"): Row(
         lambda s, w, u: ("POST", f"/reply-templates/{_template(w)}/variants/es/approve", {}),
