@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -11,7 +10,5 @@ urlpatterns = [
     path("", include("aftersales.web.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Stored files (MEDIA_ROOT) are never served by URL, not even with DEBUG: attachments go through
+# web:attachment and GET /api/v1/attachments/{id}/content, which check who may see the ticket.

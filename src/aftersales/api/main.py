@@ -20,6 +20,7 @@ from .errors import MalformedBody, install_error_handlers, json_errors_view
 from .querycheck import reject_unknown_query
 from .routers import (
     accounts,
+    attachments,
     customers,
     inbound,
     language,
@@ -105,6 +106,7 @@ for module in (
     tickets,
     ticket_actions,
     messages,
+    attachments,
     language,
     views,
     notifications,

@@ -161,23 +161,35 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS")
 
 # Uploads
+# One file, and all the files of one message together (the service checks both: inbox/services/common.py).
 ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(20 * 1024 * 1024)))
+ATTACHMENT_MAX_TOTAL_BYTES = int(os.environ.get("ATTACHMENT_MAX_TOTAL_BYTES", str(50 * 1024 * 1024)))
+# What buyers send, each verified by content (inbox/attachment_types.py); remove a type to refuse it.
 ATTACHMENT_ALLOWED_TYPES = [
     "image/png",
     "image/jpeg",
     "image/webp",
     "image/gif",
+    "image/heic",
     "application/pdf",
+    "text/plain",
     "audio/ogg",
     "audio/mpeg",
     "audio/mp4",
-    "audio/x-m4a",
-    "audio/wav",
+    "audio/aac",
     "audio/x-wav",
+    "audio/amr",
     "video/mp4",
-    "text/plain",
+    "video/quicktime",
+    "video/webm",
+    "video/3gpp",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 ]
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# A request body (JSON with base64 attachments: 4/3 of their size) must fit a message's attachments at
+# their total limit, with 1 MiB for the rest of the body. Put the same limit (or more) in front, e.g.
+# nginx's client_max_body_size.
+DATA_UPLOAD_MAX_MEMORY_SIZE = -(-ATTACHMENT_MAX_TOTAL_BYTES * 4 // 3) + 1024 * 1024
 
 # Task queue: SqliteHuey embedded by default, RedisHuey when REDIS_URL is set.
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -3,7 +3,17 @@ matrix of tests/test_permission_matrix.py, which fails when one is missing."""
 
 from django.urls import path
 
-from .views import account, inbox, language_settings, notifications, replies, tickets, translation_jobs, translations
+from .views import (
+    account,
+    attachments,
+    inbox,
+    language_settings,
+    notifications,
+    replies,
+    tickets,
+    translation_jobs,
+    translations,
+)
 
 app_name = "web"
 urlpatterns = [
@@ -43,6 +53,12 @@ urlpatterns = [
         translations.translation_correct_view,
         name="translation_correct",
     ),
+    path(
+        "tickets/<int:ticket_id>/messages/<int:message_id>/images/",
+        attachments.message_images_view,
+        name="message_images",
+    ),
+    path("attachments/<int:attachment_id>/", attachments.attachment_view, name="attachment"),
     path("translation-jobs/", translation_jobs.translation_job_create_view, name="translation_job_create"),
     path("translation-jobs/<int:job_id>/", translation_jobs.translation_job_view, name="translation_job"),
     path("notifications/", notifications.notifications_page, name="notifications"),

@@ -64,7 +64,8 @@ def test_ingest_with_an_admin_token(world):
         ({"attachments": [{"filename": "a.png", "content_base64": "@@@"}]}, "attachments[0].content_base64"),
         ({"attachments": [{"filename": "a.png", "content_base64": "aGVsbG8"}]}, "attachments[0].content_base64"),
         ({"attachments": [{"filename": "a.png"}]}, "attachments[0].content_base64"),
-        ({"attachments": [{"filename": "../a.png", "content_base64": PNG_B64}]}, "attachments[0]"),
+        ({"attachments": [{"filename": "../a.png", "content_base64": PNG_B64}]}, "attachments[0].filename"),
+        ({"attachments": [{"filename": "..", "content_base64": PNG_B64}]}, "attachments[0].filename"),
         (
             {"attachments": [{"filename": "a.bin", "content_base64": base64.b64encode(b"\x00\x01\x02" * 9).decode()}]},
             "attachments[0]",

@@ -10,16 +10,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import transaction
 
 from aftersales.accounts.services import api_token_create
-from aftersales.inbox.models import Message
+from aftersales.inbox.models import Attachment, Message
 from aftersales.inbox.services import saved_view_create
 from aftersales.language.models import ReplyTemplateVariant, TranslationJob
 from aftersales.language.services import provider_config_save
 from aftersales.language.templates import reply_template_save
 
-from .fixtures import PNG_B64, Scene, build_scene
+from .fixtures import PNG, PNG_B64, Scene, build_scene
 from .helpers import ApiClient, RawBody, api_routes
 
 PERSONAS = ("anonymous", "agent", "teammate", "outsider", "viewer", "approver", "admin", "foreign_user")
@@ -69,6 +70,15 @@ def _own_view(user: Any, world: Any) -> int:
 def _own_token(user: Any, world: Any) -> int:
     token, _ = api_token_create(user=user or world.agent, name="ci")
     return token.pk
+
+
+def _attachment(scene: Scene) -> int:
+    """A photo the buyer attached to the scene's inbound message."""
+    attachment = Attachment(
+        message=scene.inbound, filename="photo.png", content_type="image/png", size=len(PNG), sha256="0" * 64
+    )
+    attachment.file.save("matrix.png", ContentFile(PNG), save=True)
+    return attachment.pk
 
 
 def _english_message(scene: Scene) -> int:
@@ -141,6 +151,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/tickets/bulk"): Row(
         lambda s, w, u: ("POST", "/tickets/bulk", {"ticket_ids": [s.ticket.pk], "action": "tag", "value": "x"}),
         {**everyone(), "viewer": 403},
+    ),
+    ("GET", "/attachments/{attachment_id}/content"): Row(
+        lambda s, w, u: ("GET", f"/attachments/{_attachment(s)}/content", None), ticket_read()
     ),
     ("POST", "/messages/{message_id}/retry"): Row(
         lambda s, w, u: ("POST", f"/messages/{s.failed_reply.pk}/retry", None), ticket_write()

@@ -3,19 +3,24 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import re
+import secrets
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import filetype
-import nh3
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
 
 from aftersales.core.clock import now
 from aftersales.core.errors import ValidationFailed
 
+from .. import message_html
+from ..attachment_types import ACCEPTED, NotAccepted, sniff
 from ..models import Attachment, Message, Ticket, TicketEvent
 
 
@@ -24,8 +29,9 @@ def record_event(ticket: Ticket, type_: str, actor: Any = None, **payload: Any) 
 
 
 def sanitise_html(html: str) -> str:
-    """Keep formatting, drop scripts, event handlers, styles and remote tricks (nh3 = ammonia)."""
-    return nh3.clean(html, link_rel="noopener noreferrer nofollow") if html else ""
+    """Keep formatting, drop scripts, event handlers, styles and remote tricks (nh3 = ammonia);
+    remote images are parked, not loaded (see inbox/message_html.py)."""
+    return message_html.sanitise_html(html)
 
 
 @dataclass(frozen=True)
@@ -35,40 +41,71 @@ class AttachmentInput:
     content_type: str = ""
 
 
-# Types whose declared content type may differ from what magic sniffing reports.
-_TEXT_TYPES = {"text/plain"}
+MAX_ATTACHMENTS = 20  # per message
+
+
+def check_attachments(attachments: list[AttachmentInput]) -> list[str]:
+    """Validate the attachments of one message: how many, their total size (settings.
+    ATTACHMENT_MAX_TOTAL_BYTES, which the request-body cap is derived from), then each file.
+    Returns the sniffed types, in order."""
+    if len(attachments) > MAX_ATTACHMENTS:
+        raise ValidationFailed(
+            gettext("at most %(count)d attachments per message") % {"count": MAX_ATTACHMENTS}, field="attachments"
+        )
+    total = sum(len(att.content) for att in attachments)
+    if total > settings.ATTACHMENT_MAX_TOTAL_BYTES:
+        raise ValidationFailed(
+            gettext("the attachments add up to %(size)s; the limit per message is %(limit)s")
+            % {"size": filesizeformat(total), "limit": filesizeformat(settings.ATTACHMENT_MAX_TOTAL_BYTES)},
+            field="attachments",
+        )
+    return [check_attachment(att, index=i) for i, att in enumerate(attachments)]
 
 
 def check_attachment(att: AttachmentInput, *, index: int) -> str:
-    """Validate size and real type (by content, not by the declared name). Returns the type."""
+    """Validate the file name, the size and the real type (by content, verified: see
+    inbox/attachment_types.py; never by the declared name or type). Returns the type."""
     field = f"attachments[{index}]"
-    name = att.filename.strip()
-    if not name or len(name) > 255 or "/" in name or "\\" in name or "\x00" in name:
-        raise ValidationFailed("invalid attachment file name", field=field)
+    name = attachment_display_name(att.filename)
+    if name is None:
+        raise ValidationFailed(
+            gettext("invalid file name: it may not be empty, '.' or '..', nor contain slashes or control characters"),
+            field=f"{field}.filename",
+        )
     if len(att.content) == 0:
-        raise ValidationFailed(f"attachment {name!r} is empty", field=field)
+        raise ValidationFailed(gettext("attachment %(name)s is empty") % {"name": name}, field=field)
     if len(att.content) > settings.ATTACHMENT_MAX_BYTES:
         raise ValidationFailed(
-            f"attachment {name!r} is {len(att.content)} bytes; the limit is {settings.ATTACHMENT_MAX_BYTES}",
+            gettext("attachment %(name)s is %(size)s; the limit is %(limit)s")
+            % {
+                "name": name,
+                "size": filesizeformat(len(att.content)),
+                "limit": filesizeformat(settings.ATTACHMENT_MAX_BYTES),
+            },
             field=field,
         )
-    kind = filetype.guess(att.content)
-    detected = kind.mime if kind else ("text/plain" if _looks_like_text(att.content) else "")
-    if detected == "audio/m4a":
-        detected = "audio/mp4"
-    if detected not in settings.ATTACHMENT_ALLOWED_TYPES:
-        raise ValidationFailed(
-            f"attachment {name!r} has a type that is not accepted ({detected or 'unknown'})", field=field
-        )
-    return detected
-
-
-def _looks_like_text(content: bytes) -> bool:
     try:
-        content[:4096].decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return b"\x00" not in content[:4096]
+        sniffed = sniff(att.content, allowed=settings.ATTACHMENT_ALLOWED_TYPES)
+    except NotAccepted as exc:
+        raise ValidationFailed(
+            gettext("attachment %(name)s: %(reason)s") % {"name": name, "reason": exc}, field=field
+        ) from None
+    return sniffed.content_type
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def attachment_display_name(filename: str) -> str | None:
+    """The name an attachment is shown and downloaded under, or None when it is not acceptable
+    (empty, '.', '..', longer than 255 characters, path separators, control or bidi characters).
+    The name is never used on disk: files are stored under random names."""
+    name = unicodedata.normalize("NFC", filename).strip()
+    if not name or name in {".", ".."} or len(name) > 255 or "/" in name or "\\" in name:
+        return None
+    if _CONTROL_CHARS.search(name):
+        return None
+    return name
 
 
 _saved_files: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("saved_files", default=None)
@@ -92,15 +129,19 @@ def stored_files_removed_on_error() -> Iterator[None]:
 
 
 def save_attachments(message: Message, attachments: list[AttachmentInput], types: list[str]) -> None:
+    """Store each file under a random name with the extension of its sniffed type (never the
+    buyer's name: no '.htaccess', no 'evil.html', nothing guessable); the buyer's name is kept
+    in `filename` for display and downloads only."""
     for att, content_type in zip(attachments, types, strict=True):
         stored = Attachment(
             message=message,
-            filename=att.filename.strip(),
+            filename=attachment_display_name(att.filename) or "attachment",
             content_type=content_type,
             size=len(att.content),
             sha256=hashlib.sha256(att.content).hexdigest(),
         )
-        stored.file.save(att.filename.strip(), ContentFile(att.content), save=False)
+        random_name = secrets.token_hex(16) + ACCEPTED.get(content_type, ".bin")
+        stored.file.save(random_name, ContentFile(att.content), save=False)
         saved = _saved_files.get()
         if saved is not None and stored.file.name:
             saved.append(stored.file.name)

@@ -21,7 +21,7 @@ from ..models import DeliveryStatus, Message, MessageDirection, Ticket, TicketEv
 from ..workflow import ON_CUSTOMER_MESSAGE, STATUS_CATEGORY, StatusCategory, TicketCategory, TicketStatus
 from .common import (
     AttachmentInput,
-    check_attachment,
+    check_attachments,
     record_event,
     sanitise_html,
     save_attachments,
@@ -73,7 +73,7 @@ def check_inbound(inbound: InboundMessage) -> list[str]:
         raise ValidationFailed(f"body is longer than {MAX_BODY_CHARS} characters", field="body")
     if inbound.category and inbound.category not in TicketCategory.values:
         raise ValidationFailed(f"unknown category {inbound.category!r}", field="category")
-    return [check_attachment(att, index=i) for i, att in enumerate(inbound.attachments)]
+    return check_attachments(inbound.attachments)
 
 
 def message_ingest(*, inbound: InboundMessage) -> IngestResult:

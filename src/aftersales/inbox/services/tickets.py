@@ -28,7 +28,7 @@ from ..workflow import (
     Urgency,
     can_transition,
 )
-from .common import AttachmentInput, check_attachment, record_event, save_attachments, stored_files_removed_on_error
+from .common import AttachmentInput, check_attachments, record_event, save_attachments, stored_files_removed_on_error
 from .search import ticket_search_refresh
 
 MAX_REPLY_CHARS = 20_000
@@ -114,7 +114,7 @@ def ticket_reply_idempotent(
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 120):
         raise ValidationFailed("idempotency key must be 1 to 120 characters", field="idempotency_key")
     files = attachments or []
-    types = [check_attachment(att, index=i) for i, att in enumerate(files)]
+    types = check_attachments(files)
     if ticket.status == TicketStatus.CLOSED:
         raise Conflict("the ticket is closed; the customer's next message will open a new one", field="status")
     with stored_files_removed_on_error(), transaction.atomic():

@@ -129,7 +129,8 @@ def test_attachment_is_stored_and_type_sniffed(world):
         ({"body": "x" * 100_001}, "body"),
         ({"category": "nonsense"}, "category"),
         ({"attachments": [AttachmentInput("evil.exe", b"MZ\x90\x00" + b"\x00" * 64)]}, "attachments[0]"),
-        ({"attachments": [AttachmentInput("../x.png", PNG)]}, "attachments[0]"),
+        ({"attachments": [AttachmentInput("../x.png", PNG)]}, "attachments[0].filename"),
+        ({"attachments": [AttachmentInput("..", PNG)]}, "attachments[0].filename"),
     ],
 )
 def test_bad_input_is_refused_and_nothing_written(world, kwargs, field):

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import get_resolver, reverse
 
 from aftersales.accounts.services import api_token_create
-from aftersales.inbox.models import DeliveryStatus, Message, SavedView, Ticket
+from aftersales.inbox.models import Attachment, DeliveryStatus, Message, SavedView, Ticket
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
 from aftersales.language.templates import reply_template_save
 from aftersales.notifications.models import Notification
@@ -58,6 +59,42 @@ def _none(o: Objects) -> dict[str, Any]:
 
 def _ticket(o: Objects) -> dict[str, int]:
     return {"ticket_id": o.ticket.pk}
+
+
+def _attachment(o: Objects) -> dict[str, int]:
+    """A photo the buyer attached to the inbound message of the US ticket."""
+    attachment = Attachment(
+        message=o.inbound, filename="photo.png", content_type="image/png", size=len(PNG), sha256="0" * 64
+    )
+    attachment.file.save("matrix.png", ContentFile(PNG), save=True)
+    return {"attachment_id": attachment.pk}
+
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da6364f8cf500f"
+    "00038601805a347d6b0000000049454e44ae426082"
+)
+
+
+def _people_user(o: Objects) -> dict[str, int]:
+    return {"user_id": o.users["agent"].pk}
+
+
+def _people_team(o: Objects) -> dict[str, int]:
+    return {"team_id": o.world.team_us.pk}
+
+
+def _people_role(o: Objects) -> dict[str, int]:
+    return {"role_id": o.world.roles["viewer"].pk}
+
+
+def _unused_role(o: Objects) -> dict[str, int]:
+    role = Role.objects.create(organization=o.world.org, kind="viewer", name="Unused", permissions=["view"])
+    return {"role_id": role.pk}
+
+
+def _bad_link(o: Objects) -> dict[str, str]:
+    return {"uidb64": "MQ", "token": "c0ffee-0123456789abcdef"}
 
 
 def _message(o: Objects) -> dict[str, int]:
@@ -149,6 +186,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         expect(LOGIN, ticket_sight(302, viewer=403), 403),
     ),
     ("message_retranslate", "POST"): Row(_message, _none, expect(LOGIN, ticket_sight(302, viewer=403), 403)),
+    # Buyers' files and the "load images" view of a message: whoever may see the ticket.
+    ("attachment", "GET"): Row(_attachment, _none, expect(LOGIN, ticket_sight(200), 403)),
+    ("message_images", "GET"): Row(_message, _none, expect(LOGIN, ticket_sight(200), 403)),
     ("translation_correct", "POST"): Row(
         _message, lambda o: {"text": "Hello, my package"}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
     ),
