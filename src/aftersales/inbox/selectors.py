@@ -1,8 +1,11 @@
 """Reads of the inbox: the filtered, scoped, cursor-paginated ticket list, ticket detail with its
 timeline, and the customer's history across stores.
 
-`parse_ticket_filters` is the single validator of inbox filters: the API and the web UI both use
-it, so both reject the same unknown names and invalid values with the same messages."""
+The filters are declared once in inbox/filters.py (re-exported here). `inbox_query` is the one
+reading of a ticket-list request for the API and the web UI: it expands a saved view
+(`saved_view_expand`), validates the filters (`parse_ticket_filters`), checks that their ids are
+the organization's (`filter_ids_check`) and the page parameters, so both refuse the same input
+with the same messages."""
 
 from __future__ import annotations
 
@@ -10,20 +13,38 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext
 
 from aftersales.accounts.permissions import check_ticket, ticket_scope_q
-from aftersales.catalog.models import Customer, CustomerTier, Order, OrderLine, Platform, Shipment
+from aftersales.catalog.models import Customer, Order, OrderLine, Shipment
 from aftersales.core.errors import NotFound, ValidationFailed
 
-from .models import Mention, Message, MessageDirection, SavedView, Tag, Ticket, TicketEvent, TicketSearch
+from .filters import FILTER_NAMES as FILTER_NAMES  # re-exported: the declaration, for api and web
+from .filters import FILTERS as FILTERS
+from .filters import PAGINATION_NAMES as PAGINATION_NAMES
+from .filters import FilterSpec as FilterSpec
+from .filters import TicketFilters as TicketFilters
+from .filters import flatten_params as flatten_params
+from .filters import parse_ticket_filters as parse_ticket_filters
+from .models import (
+    DeliveryStatus,
+    Mention,
+    Message,
+    MessageDirection,
+    SavedView,
+    Tag,
+    Ticket,
+    TicketEvent,
+    TicketSearch,
+)
 from .search import parse_query
-from .workflow import StatusCategory, TicketCategory, TicketStatus, Urgency
+from .workflow import StatusCategory, TicketCategory, TicketStatus
 
 NULLABLE_SORT_KEYS = frozenset({"last_customer_message_at"})
 MAX_PAGE_SIZE = 100
@@ -35,131 +56,6 @@ SORTS = {
     "created_at": ("created_at", "id"),
     "-last_customer_message_at": ("-last_customer_message_at", "-id"),
 }
-
-
-@dataclass(frozen=True)
-class TicketFilters:
-    platform: tuple[str, ...] = ()
-    store: tuple[int, ...] = ()
-    status: tuple[str, ...] = ()
-    status_category: tuple[str, ...] = ()
-    urgency: tuple[str, ...] = ()
-    category: tuple[str, ...] = ()
-    customer_tier: tuple[str, ...] = ()
-    language: tuple[str, ...] = ()
-    sku: str = ""
-    assignee: str = ""  # "me", "none" or a user id
-    team: int | None = None
-    tag: str = ""
-    unreplied: bool | None = None
-    high_priority: bool | None = None
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-    updated_after: datetime | None = None
-    updated_before: datetime | None = None
-    q: str = ""
-    customer: int | None = None
-
-    def as_query(self) -> dict[str, str]:
-        """Back to query-string form (for links and saved views)."""
-        out: dict[str, str] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value in ((), "", None):
-                continue
-            if isinstance(value, tuple):
-                out[f.name] = ",".join(str(v) for v in value)
-            elif isinstance(value, bool):
-                out[f.name] = "true" if value else "false"
-            elif isinstance(value, datetime):
-                out[f.name] = value.isoformat()
-            else:
-                out[f.name] = str(value)
-        return out
-
-
-FILTER_NAMES = frozenset(f.name for f in fields(TicketFilters))
-_CHOICES: dict[str, frozenset[str]] = {
-    "platform": frozenset(Platform.values),
-    "status": frozenset(TicketStatus.values),
-    "status_category": frozenset(StatusCategory.values),
-    "urgency": frozenset(Urgency.values),
-    "category": frozenset(TicketCategory.values),
-    "customer_tier": frozenset(CustomerTier.values),
-}
-PAGINATION_NAMES = frozenset({"cursor", "limit", "sort", "view"})
-
-
-def parse_ticket_filters(params: Mapping[str, Any], *, allow: frozenset[str] = PAGINATION_NAMES) -> TicketFilters:
-    """Validate raw query parameters. Unknown names and bad values raise ValidationFailed naming
-    the field. Multi-valued filters take comma-separated values (platform=amazon,ebay)."""
-    unknown = sorted(set(params) - FILTER_NAMES - allow)
-    if unknown:
-        raise ValidationFailed(
-            f"unknown filter {unknown[0]!r}; known filters: {', '.join(sorted(FILTER_NAMES))}", field=unknown[0]
-        )
-    values: dict[str, Any] = {}
-    for name, raw in params.items():
-        if name not in FILTER_NAMES or raw is None:
-            continue
-        text = ",".join(raw) if isinstance(raw, list | tuple) else str(raw)
-        text = text.strip()
-        if text == "":
-            continue
-        if name in _CHOICES:
-            items = tuple(dict.fromkeys(v.strip() for v in text.split(",") if v.strip()))
-            bad = [v for v in items if v not in _CHOICES[name]]
-            if bad:
-                raise ValidationFailed(
-                    f"invalid value {bad[0]!r} for {name}; expected one of {', '.join(sorted(_CHOICES[name]))}",
-                    field=name,
-                )
-            values[name] = items
-        elif name == "language":
-            items = tuple(dict.fromkeys(v.strip().lower() for v in text.split(",") if v.strip()))
-            if any(len(v) > 10 or not v.replace("-", "").isalpha() for v in items):
-                raise ValidationFailed("language takes language codes such as en, de, zh-hans", field=name)
-            values[name] = items
-        elif name == "store":
-            values[name] = tuple(_int(v, name) for v in text.split(",") if v.strip())
-        elif name in {"team", "customer"}:
-            values[name] = _int(text, name)
-        elif name == "assignee":
-            if text not in {"me", "none"}:
-                _int(text, name)
-            values[name] = text
-        elif name in {"unreplied", "high_priority"}:
-            lowered = text.lower()
-            if lowered not in {"true", "false", "1", "0", "yes", "no"}:
-                raise ValidationFailed(f"{name} must be true or false", field=name)
-            values[name] = lowered in {"true", "1", "yes"}
-        elif name.endswith(("_after", "_before")):
-            try:
-                parsed = parse_datetime(text if "T" in text or " " in text else text + "T00:00:00+00:00")
-            except ValueError:  # well-formed but impossible, e.g. 2026-13-45
-                parsed = None
-            if parsed is None:
-                raise ValidationFailed(f"{name} must be an ISO 8601 date or date-time", field=name)
-            if parsed.tzinfo is None:
-                raise ValidationFailed(f"{name} needs a time zone offset (e.g. 2026-11-11T00:00:00+08:00)", field=name)
-            values[name] = parsed
-        elif name in {"q", "sku", "tag"}:
-            if len(text) > 200:
-                raise ValidationFailed(f"{name} is longer than 200 characters", field=name)
-            if name == "q" and not parse_query(text):
-                raise ValidationFailed("q needs at least one letter or digit to search for", field=name)
-            values[name] = text
-    return TicketFilters(**values)
-
-
-def _int(text: str, name: str) -> int:
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise ValidationFailed(f"{name} must be an integer id", field=name) from None
-    if value <= 0 or value > 2**62:
-        raise ValidationFailed(f"{name} must be a positive integer id", field=name)
-    return value
 
 
 def tickets_visible(user: Any) -> QuerySet[Ticket]:
@@ -212,6 +108,8 @@ def ticket_queryset(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
         qs = qs.filter(is_unreplied=f.unreplied)
     if f.high_priority is not None:
         qs = qs.filter(is_high_priority=f.high_priority)
+    if f.delivery == "failed":
+        qs = qs.filter(Exists(_failed_replies()))
     if f.created_after:
         qs = qs.filter(created_at__gte=f.created_after)
     if f.created_before:
@@ -223,6 +121,11 @@ def ticket_queryset(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
     if f.q:
         qs = qs.filter(_text_q(f.q))
     return qs
+
+
+def _failed_replies() -> QuerySet[Message]:
+    """The ticket's replies whose delivery failed (a partial index holds only those)."""
+    return Message.objects.filter(ticket_id=OuterRef("pk"), delivery_status=DeliveryStatus.FAILED)
 
 
 def _text_q(text: str) -> Q:
@@ -303,6 +206,89 @@ def parse_page_params(limit: Any, sort: Any) -> tuple[int, str]:
     if not 1 <= value <= MAX_PAGE_SIZE:
         raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE_SIZE}", field="limit")
     return value, sort
+
+
+def filter_ids_check(user: Any, filters: TicketFilters) -> None:
+    """Ids in filters must be of the user's organization: NotFound naming the filter otherwise
+    (a saved view turns it into ValidationFailed)."""
+    from aftersales.accounts.selectors import teams_of_organization, users_of_organization
+    from aftersales.catalog.selectors import customer_get, stores_of_organization
+
+    if filters.store:
+        found = stores_of_organization(user).filter(pk__in=filters.store).count()
+        if found != len(set(filters.store)):
+            raise NotFound(gettext("store not found"), field="store")
+    if filters.team is not None and not teams_of_organization(user).filter(pk=filters.team).exists():
+        raise NotFound(gettext("team not found"), field="team")
+    if filters.customer is not None:
+        try:
+            customer_get(user, filters.customer)
+        except NotFound:
+            raise NotFound(gettext("customer not found"), field="customer") from None
+    if filters.assignee not in ("", "me", "none"):
+        assignee_id = int(filters.assignee)
+        if not any(u.pk == assignee_id for u in users_of_organization(user)):
+            raise NotFound(gettext("assignee not found"), field="assignee")
+
+
+def saved_view_get(user: Any, view_id: Any) -> SavedView:
+    """One of the user's saved views by id (text or int), else ValidationFailed / NotFound naming
+    `view`."""
+    text = str(view_id).strip()
+    if not text.isdigit() or not 0 < int(text) <= 2**62:
+        raise ValidationFailed(gettext("view must be the id of one of your saved views"), field="view")
+    view = saved_views(user).filter(pk=int(text)).first()
+    if view is None:
+        raise NotFound(gettext("saved view not found"), field="view")
+    return view
+
+
+def saved_view_expand(user: Any, params: Mapping[str, Any]) -> dict[str, str]:
+    """The one expansion of `view=<id>` for the API and the web UI: the saved view's filters and
+    sort, overridden by the filters and sort given with it; without `view`, the parameters as
+    they are (flattened). An unknown view is NotFound naming `view`."""
+    return _expand(user, params)[0]
+
+
+def _expand(user: Any, params: Mapping[str, Any]) -> tuple[dict[str, str], SavedView | None]:
+    flat = flatten_params(params)
+    view_id = flat.pop("view", "")
+    if not view_id:
+        return flat, None
+    view = saved_view_get(user, view_id)
+    return {**view.filters, "sort": view.sort, **flat}, view
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    """A validated ticket-list request (inbox_query)."""
+
+    filters: TicketFilters
+    sort: str
+    limit: int
+    cursor: str | None
+
+
+def inbox_query(user: Any, params: Mapping[str, Any], *, date_timezone: Any = None) -> InboxQuery:
+    """Read a ticket-list request the same way for the API and the web UI: expand a saved view,
+    validate the filters (a bare date is midnight in `date_timezone`, default UTC), check their
+    ids, validate the page parameters. Raises ValidationFailed / NotFound naming the parameter;
+    a saved view holding a filter that is no longer valid says so (the view can be deleted)."""
+    expanded, view = _expand(user, params)
+    try:
+        filters = parse_ticket_filters(expanded, date_timezone=date_timezone)
+        filter_ids_check(user, filters)
+        limit, sort = parse_page_params(expanded.get("limit"), expanded.get("sort"))
+    except (ValidationFailed, NotFound) as exc:
+        given = flatten_params(params)
+        if view is None or exc.field in given or (exc.field not in view.filters and exc.field != "sort"):
+            raise
+        message = gettext("your saved view “%(name)s” holds a filter that is no longer valid: %(detail)s") % {
+            "name": view.name,
+            "detail": exc.message,
+        }
+        raise type(exc)(message, field=exc.field) from None
+    return InboxQuery(filters=filters, sort=sort, limit=limit, cursor=expanded.get("cursor") or None)
 
 
 def ticket_page(

@@ -9,19 +9,9 @@ from ninja import Query, Router
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm
-from aftersales.accounts.selectors import teams_of_organization, users_of_organization
-from aftersales.catalog.selectors import customer_get, stores_of_organization
+from aftersales.accounts.selectors import teams_of_organization
 from aftersales.core.errors import NotFound, ValidationFailed
-from aftersales.inbox.selectors import (
-    FILTER_NAMES,
-    TicketFilters,
-    parse_page_params,
-    parse_ticket_filters,
-    saved_views,
-    ticket_detail,
-    ticket_get,
-    ticket_page,
-)
+from aftersales.inbox.selectors import inbox_query, ticket_detail, ticket_get, ticket_page
 from aftersales.inbox.services import BulkAction, ticket_update, tickets_bulk_apply
 from aftersales.inbox.workflow import TicketStatus
 
@@ -35,44 +25,12 @@ router = Router(tags=["tickets"])
 
 @router.get("/tickets", response=with_errors({200: TicketPageOut}))
 def list_tickets(request: HttpRequest, query: Query[TicketListQuery]) -> dict[str, Any]:
-    """The inbox: tickets you may see, filtered, keyset-paginated (`next_cursor`)."""
+    """The inbox: tickets you may see, filtered, keyset-paginated (`next_cursor`). With `view`,
+    one of your saved views applies; filters and sort given with it override the view's."""
     user = current_user(request)
-    params: dict[str, Any] = {}
-    sort = query.sort
-    if query.view is not None:
-        view = saved_views(user).filter(pk=query.view).first()
-        if view is None:
-            raise NotFound("saved view not found", field="view")
-        params.update(view.filters)
-        sort = sort or view.sort
-    for name in request.GET:
-        if name in FILTER_NAMES:
-            values = request.GET.getlist(name)
-            params[name] = values if len(values) > 1 else values[0]
-    filters = parse_ticket_filters(params)
-    _check_filter_ids(user, filters)
-    limit, sort = parse_page_params(query.limit, sort)
-    page = ticket_page(user, filters, limit=limit, sort=sort, cursor=query.cursor or None)
+    read = inbox_query(user, request.GET)  # the web UI's inbox reads its query string the same way
+    page = ticket_page(user, read.filters, limit=read.limit, sort=read.sort, cursor=read.cursor)
     return {"items": page.tickets, "next_cursor": page.next_cursor}
-
-
-def _check_filter_ids(user: Any, filters: TicketFilters) -> None:
-    """Ids in filters must be of the user's organization (404 naming the filter otherwise)."""
-    if filters.store:
-        found = stores_of_organization(user).filter(pk__in=filters.store).count()
-        if found != len(set(filters.store)):
-            raise NotFound("store not found", field="store")
-    if filters.team is not None and not teams_of_organization(user).filter(pk=filters.team).exists():
-        raise NotFound("team not found", field="team")
-    if filters.customer is not None:
-        try:
-            customer_get(user, filters.customer)
-        except NotFound:
-            raise NotFound("customer not found", field="customer") from None
-    if filters.assignee not in ("", "me", "none"):
-        assignee_id = int(filters.assignee)
-        if not any(u.pk == assignee_id for u in users_of_organization(user)):
-            raise NotFound("assignee not found", field="assignee")
 
 
 @router.post("/tickets/bulk", response=with_errors({200: BulkOut}))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ninja import Field, Schema
+from pydantic import create_model
+
+from aftersales.inbox.selectors import FILTERS
 
 from .common import MoneyOut, StoreRef, UserRef, money
 
@@ -214,30 +217,31 @@ class TicketDetailOut(Schema):
     customer: CustomerPanelOut
 
 
-class TicketListQuery(Schema):
-    """Inbox filters. Multi-valued filters take comma-separated values (platform=amazon,ebay)."""
+class TicketPageQuery(Schema):
+    """Page parameters of the ticket list (the filters are added from the filter declaration)."""
 
-    platform: str | None = Field(None, description="amazon, ebay, shopee, ... (comma-separated)")
-    store: str | None = Field(None, description="Store ids (comma-separated)")
-    status: str | None = Field(None, description="new, open, pending_customer, on_hold, solved, closed")
-    status_category: str | None = Field(None, description="open, waiting, resolved")
-    urgency: str | None = Field(None, description="low, medium, high")
-    category: str | None = Field(None, description="quality_issue, not_received, refund, ...")
-    customer_tier: str | None = Field(None, description="vip, regular, new, at_risk")
-    language: str | None = Field(None, description="Language codes (en, de, zh-hans)")
-    sku: str | None = None
-    assignee: str | None = Field(None, description="me, none or a user id")
-    team: str | None = Field(None, description="Team id")
-    tag: str | None = None
-    unreplied: str | None = Field(None, description="true or false")
-    high_priority: str | None = Field(None, description="true or false")
-    created_after: str | None = Field(None, description="ISO 8601 date or date-time with offset")
-    created_before: str | None = None
-    updated_after: str | None = None
-    updated_before: str | None = None
-    q: str | None = Field(None, description="Text search: subject, customer, order number, messages, #id")
-    customer: str | None = Field(None, description="Customer id")
     limit: int | None = Field(None, ge=1, le=100, description="Page size, 1 to 100 (default 25)")
     sort: str | None = Field(None, description="-updated_at (default), updated_at, -created_at, created_at, ...")
     cursor: str | None = Field(None, description="next_cursor of the previous page")
     view: int | None = Field(None, gt=0, le=2**62, description="Id of one of your saved views: its filters apply")
+
+
+def _list_query_schema() -> type[TicketPageQuery]:
+    """The ticket list's query schema, generated from the one filter declaration
+    (aftersales.inbox.filters.FILTERS): every filter is text here, validated by the same
+    parse_ticket_filters as the web UI's, so both give the same messages."""
+    filter_fields: dict[str, Any] = {
+        spec.name: (str | None, Field(None, description=spec.api_description())) for spec in FILTERS
+    }
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        "TicketListQuery",
+        __base__=TicketPageQuery,
+        __doc__="Inbox filters. Multi-valued filters take comma-separated values (platform=amazon,ebay).",
+        **filter_fields,
+    )
+
+
+if TYPE_CHECKING:
+    TicketListQuery = TicketPageQuery
+else:
+    TicketListQuery = _list_query_schema()

@@ -58,7 +58,7 @@ def test_filters(world, scene, as_user):
     ]
     assert ids(client.get("/tickets", {"assignee": "me"})) == []
     assert len(ids(client.get("/tickets", {"assignee": "none", "unreplied": "true"}))) == 3
-    assert ids(client.get("/tickets", {"created_after": "2999-01-01"})) == []
+    assert ids(client.get("/tickets", {"created_after": "2099-01-01"})) == []
     assert ids(client.get("/tickets", {"team": world.team_us.pk})) == []
     repeated = client.client.get("/api/v1/tickets?platform=ebay&platform=amazon&sort=created_at")
     assert len(ids(repeated)) == 3

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,16 +26,18 @@ from django_htmx.http import push_url
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import has_perm
 from aftersales.accounts.selectors import teams_of_organization, users_of_organization
-from aftersales.catalog.models import CustomerTier, Platform
 from aftersales.catalog.selectors import stores_of_organization
-from aftersales.core.errors import DomainError, PermissionDenied, ValidationFailed
-from aftersales.inbox.models import SavedView, StatusCategory, TicketCategory, TicketStatus, Urgency
+from aftersales.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from aftersales.inbox.filters import MAX_YEAR, MIN_YEAR
+from aftersales.inbox.models import SavedView, TicketStatus
 from aftersales.inbox.selectors import (
     DEFAULT_PAGE_SIZE,
+    FILTERS,
     TicketFilters,
     TicketPage,
-    parse_page_params,
-    parse_ticket_filters,
+    flatten_params,
+    inbox_query,
+    saved_view_expand,
     saved_views,
     ticket_page,
     tickets_visible,
@@ -46,11 +47,6 @@ from aftersales.inbox.services import BulkResult, saved_view_create, saved_view_
 from ..access import AgentRequest, web_view
 from ..forms import SavedViewForm, first_error
 
-DATE_FILTERS = ("created_after", "created_before", "updated_after", "updated_before")
-TEXT_FILTERS = ("q", "sku", "tag")
-SELECT_FILTERS = ("assignee", "team", "unreplied", "high_priority", "customer")
-MULTI_FILTERS = ("platform", "store", "status", "status_category", "urgency", "category", "customer_tier", "language")
-FORM_FIELDS = (*TEXT_FILTERS, *MULTI_FILTERS, *SELECT_FILTERS, *DATE_FILTERS, "sort")
 DEFAULT_SORT = "-updated_at"
 SORT_LABELS = {
     "-updated_at": gettext_lazy("Recently updated"),
@@ -59,6 +55,7 @@ SORT_LABELS = {
     "created_at": gettext_lazy("Oldest first"),
     "-last_customer_message_at": gettext_lazy("Latest customer message"),
 }
+FORM_FIELDS = (*(spec.name for spec in FILTERS), "sort", "view")
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -70,14 +67,29 @@ class Option:
 
 
 @dataclass(frozen=True)
-class MultiFilter:
+class FormFilter:
+    """One filter of the form, built from its declaration (inbox.filters.FILTERS)."""
+
     name: str
     label: str
-    options: tuple[Option, ...]
+    widget: str  # inbox.filters.Widget
+    value: str  # as typed (a date input: the local date)
+    options: tuple[Option, ...] = ()
+    blank: str = ""
+    group: str = ""
 
     @property
     def summary(self) -> str:
         return ", ".join(o.label for o in self.options if o.selected)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Two date filters shown as one range ("Created: from – before")."""
+
+    label: str
+    fields: tuple[FormFilter, ...]
+    widget: str = "date"
 
 
 @dataclass
@@ -88,6 +100,7 @@ class InboxState:
     limit: int = DEFAULT_PAGE_SIZE
     page: TicketPage | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    status: int = 200
 
     @property
     def canonical(self) -> dict[str, str]:
@@ -103,114 +116,81 @@ class InboxState:
         return urlencode(self.canonical)
 
 
-def _raw_params(data: Mapping[str, Any]) -> dict[str, str]:
-    """Repeated parameters (platform=amazon&platform=ebay, as a form sends them) and comma lists
-    (platform=amazon,ebay, as links and the API use) both become one comma list; blanks are dropped."""
-    out: dict[str, str] = {}
-    getlist = getattr(data, "getlist", None)
-    for key in data:
-        values = getlist(key) if getlist else [data[key]]
-        joined = ",".join(str(v).strip() for v in values if str(v).strip())
-        if joined:
-            out[key] = joined
-    return out
-
-
-def _normalise_dates(raw: dict[str, str]) -> dict[str, str]:
-    """A bare date from a date input means midnight in the organization's time zone, not in UTC."""
-    out = dict(raw)
-    for name in DATE_FILTERS:
-        value = out.get(name)
-        if not value:
-            continue
-        try:
-            if _DATE_ONLY.fullmatch(value):
-                local = datetime.combine(date.fromisoformat(value), time.min, tzinfo=timezone.get_current_timezone())
-                out[name] = local.isoformat()
-            else:
-                parse_datetime(value)
-        except ValueError:
-            raise ValidationFailed(f"{name} is not a valid date", field=name) from None
-    return out
-
-
 def _date_input_value(value: str) -> str:
     """What a date input shows for a filter value (an ISO date-time becomes the local date)."""
     if not value or _DATE_ONLY.fullmatch(value):
         return value
     try:
         parsed = parse_datetime(value)
-    except ValueError:
+        if parsed is None or parsed.tzinfo is None or not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            return ""
+        return timezone.localtime(parsed).date().isoformat()
+    except (ValueError, OverflowError):
         return ""
-    if parsed is None or parsed.tzinfo is None:
-        return ""
-    return timezone.localtime(parsed).date().isoformat()
 
 
 def inbox_state(request: AgentRequest, data: Mapping[str, Any]) -> InboxState:
+    """Read the inbox's query string through the same selector as the API's ticket list
+    (inbox.selectors.inbox_query); a refused value is shown next to its filter. A saved view whose
+    filters no longer validate shows the error too (and can be deleted), never a 500."""
     user = request.user
-    raw = _raw_params(data)
-    view_id = raw.get("view", "")
-    if view_id and set(raw) <= {"view", "limit"}:
-        chosen = saved_views(user).filter(pk=int(view_id)).first() if view_id.isdigit() else None
-        if chosen is not None:
-            raw = {**chosen.filters, "sort": chosen.sort, **raw}
-    state = InboxState(raw=raw)
+    state = InboxState(raw=flatten_params(data))
     try:
-        filters = parse_ticket_filters(_normalise_dates(raw))
-        state.limit, state.sort = parse_page_params(raw.get("limit"), raw.get("sort"))
-        state.page = ticket_page(user, filters, limit=state.limit, sort=state.sort, cursor=raw.get("cursor") or None)
-        state.filters = filters
-    except ValidationFailed as exc:
+        state.raw = saved_view_expand(user, data)
+        query = inbox_query(user, data, date_timezone=timezone.get_current_timezone())
+        state.page = ticket_page(user, query.filters, limit=query.limit, sort=query.sort, cursor=query.cursor)
+        state.filters, state.sort, state.limit = query.filters, query.sort, query.limit
+    except (ValidationFailed, NotFound) as exc:
         name = exc.field if exc.field in FORM_FIELDS else "general"
         state.errors[name] = _("Invalid filter: %(detail)s") % {"detail": exc.message}
+        state.status = 404 if isinstance(exc, NotFound) else 400  # the API: 404 and 422
     return state
 
 
-def _choice_options(choices: Any, selected: set[str]) -> tuple[Option, ...]:
-    return tuple(Option(str(value), str(label), str(value) in selected) for value, label in choices)
-
-
-def _multi_filters(request: AgentRequest, raw: Mapping[str, str]) -> list[MultiFilter]:
+def _form_filters(request: AgentRequest, raw: Mapping[str, str]) -> list[FormFilter | DateRange]:
+    """The filter form, in the order of the declaration: each filter's widget, label and options
+    (fixed choices, or the organization's stores, teams, colleagues, languages)."""
     from ..templatetags.web_ui import language_name
 
     user = request.user
-
-    def picked(name: str) -> set[str]:
-        return {v for v in raw.get(name, "").split(",") if v}
-
     stores = list(stores_of_organization(user))
-    platforms = {s.platform for s in stores} | picked("platform")
+    picked = {name: {v for v in value.split(",") if v} for name, value in raw.items()}
     languages = set(
         tickets_visible(user).exclude(language="").order_by().values_list("language", flat=True).distinct()[:60]
     )
-    languages |= picked("language")
-    return [
-        MultiFilter(
-            "platform",
-            _("Platform"),
-            _choice_options([c for c in Platform.choices if c[0] in platforms], picked("platform")),
-        ),
-        MultiFilter(
-            "store",
-            _("Store"),
-            _choice_options([(s.pk, s.name) for s in stores], picked("store")),
-        ),
-        MultiFilter("status", _("Status"), _choice_options(TicketStatus.choices, picked("status"))),
-        MultiFilter(
-            "status_category", _("Status group"), _choice_options(StatusCategory.choices, picked("status_category"))
-        ),
-        MultiFilter("urgency", _("Urgency"), _choice_options(Urgency.choices, picked("urgency"))),
-        MultiFilter("category", _("Category"), _choice_options(TicketCategory.choices, picked("category"))),
-        MultiFilter(
-            "customer_tier", _("Customer tier"), _choice_options(CustomerTier.choices, picked("customer_tier"))
-        ),
-        MultiFilter(
-            "language",
-            _("Language"),
-            _choice_options([(c, language_name(c)) for c in sorted(languages)], picked("language")),
-        ),
-    ]
+    platforms = {s.platform for s in stores} | picked.get("platform", set())
+    dynamic: dict[str, list[tuple[Any, str]]] = {
+        "stores": [(s.pk, s.name) for s in stores],
+        "teams": [(t.pk, t.name) for t in teams_of_organization(user)],
+        "users": [(u.pk, str(u)) for u in users_of_organization(user, can_process=True)],
+        "languages": [(c, language_name(c)) for c in sorted(languages | picked.get("language", set()))],
+    }
+    items: list[FormFilter | DateRange] = []
+    for spec in FILTERS:
+        chosen = picked.get(spec.name, set())
+        choices: list[tuple[Any, Any]] = list(spec.choices)
+        if spec.options == "platforms":
+            choices = [c for c in choices if c[0] in platforms]
+        elif spec.options:
+            choices += dynamic[spec.options]
+        value = raw.get(spec.name, "")
+        item = FormFilter(
+            name=spec.name,
+            label=str(spec.label),
+            widget=str(spec.widget),
+            value=_date_input_value(value) if spec.widget == "date" else value,
+            options=tuple(Option(str(v), str(label), str(v) in chosen) for v, label in choices),
+            blank=str(spec.blank),
+            group=str(spec.group),
+        )
+        last = items[-1] if items else None
+        if spec.group and isinstance(last, DateRange) and last.label == item.group:
+            items[-1] = DateRange(last.label, (*last.fields, item))
+        elif spec.group:
+            items.append(DateRange(item.group, (item,)))
+        else:
+            items.append(item)
+    return items
 
 
 @dataclass(frozen=True)
@@ -283,16 +263,16 @@ def _context(request: AgentRequest, state: InboxState, **extra: Any) -> dict[str
     return {
         "state": state,
         "raw": raw,
-        "dates": {name: _date_input_value(raw.get(name, "")) for name in DATE_FILTERS},
         "errors": state.errors,
         "error_fields": (*FORM_FIELDS, "general"),
         "page": state.page,
         "canonical": canonical,
         "next_query": _next_query(state),
         "is_first_page": not raw.get("cursor"),
-        "multi_filters": _multi_filters(request, raw),
+        "form_filters": _form_filters(request, raw),
         "sorts": list(SORT_LABELS.items()),
-        "teams": list(teams_of_organization(user)),
+        "date_min": f"{MIN_YEAR}-01-01",
+        "date_max": f"{MAX_YEAR}-12-31",
         "assignees": users_of_organization(user, can_process=True),
         "statuses": TicketStatus.choices,
         "saved_views": views,
@@ -304,7 +284,7 @@ def _context(request: AgentRequest, state: InboxState, **extra: Any) -> dict[str
 
 
 def _render(request: AgentRequest, state: InboxState, *, status: int | None = None, **extra: Any) -> HttpResponse:
-    status = status or (400 if state.errors else 200)
+    status = status or state.status
     context = _context(request, state, **extra)
     if request.htmx and request.htmx.target == "inbox-list":
         response = render(request, "web/inbox/_results.html", context, status=status)
@@ -383,7 +363,7 @@ def saved_view_create_view(request: AgentRequest) -> HttpResponse:
         name, message = first_error(form)
         state = inbox_state(request, QueryDict(query[:4000]))
         return _render(request, state, status=422, view_error=message)
-    data = _raw_params(QueryDict(form.cleaned_data["query"]))
+    data = flatten_params(QueryDict(form.cleaned_data["query"]))
     sort = data.pop("sort", DEFAULT_SORT)
     for name in ("cursor", "limit", "view"):
         data.pop(name, None)
