@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -138,6 +139,11 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(RequestDataTooBig)
     def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
         return error_response(413, "request_too_large", "the request body is too large", "body")
+
+    @api.exception_handler(MultiPartParserError)
+    def unreadable_multipart(request: HttpRequest, exc: MultiPartParserError) -> HttpResponse:
+        # e.g. "multipart/form-data" without a boundary: the client's mistake, not ours
+        return error_response(400, "malformed_body", f"the multipart/form-data body cannot be read: {exc}", "body")
 
     @api.exception_handler(SuspiciousOperation)
     def suspicious(request: HttpRequest, exc: SuspiciousOperation) -> HttpResponse:

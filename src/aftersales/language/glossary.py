@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from aftersales.core.errors import ValidationFailed
+from aftersales.core.spreadsheet import csv_cell_read, csv_writer
 
 from . import names
 from .languages import SUPPORTED, normalise
@@ -110,7 +111,7 @@ def parse_csv(content: str | bytes) -> list[dict]:
     for number, raw in enumerate(reader, start=2):  # row 1 is the header
         if number - 1 > MAX_IMPORT_ROWS:
             raise ValidationFailed(f"at most {MAX_IMPORT_ROWS} rows per import", field="file")
-        data = {(k or "").strip(): (v or "") for k, v in raw.items() if k}
+        data = {(k or "").strip(): csv_cell_read(v or "") for k, v in raw.items() if k}  # an export's "'=x" is "=x"
         try:
             row: dict = {
                 "source_language": _language(data.get("source_language", ""), row=number, column="source_language"),
@@ -160,7 +161,7 @@ def import_rows(organization_id: int, rows: list[dict]) -> ImportResult:
 
 def export_csv(organization_id: int) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out, lineterminator="\n")  # formulas neutralised (CSV injection)
     writer.writerow(CSV_COLUMNS)
     for t in GlossaryTerm.objects.filter(organization_id=organization_id).order_by(
         "source_language", "target_language", "term"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,6 +16,7 @@ from django.utils.translation import ngettext
 
 from aftersales.accounts.models import User
 from aftersales.core.clock import now
+from aftersales.core.validation import parse_ids
 
 from .models import Notification, NotificationKind
 
@@ -133,8 +135,10 @@ def notification_email(notification_id: int) -> bool:
     return True
 
 
-def notification_mark_read(*, user: User, ids: list[int] | None = None) -> int:
+def notification_mark_read(*, user: User, ids: Iterable[int | str] | None = None) -> int:
+    """Mark the user's notifications `ids` read (all of them when None). Ids may come as form strings:
+    each must be a positive 64-bit whole number (ValidationFailed naming `ids`), at most 1000."""
     qs = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
-        qs = qs.filter(pk__in=ids)
+        qs = qs.filter(pk__in=parse_ids(ids, field="ids"))
     return qs.update(read_at=now())

@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from ninja import Field, Schema
-from pydantic import ConfigDict, field_validator
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, field_validator
 
-# Ids are positive and fit a signed 64-bit column on every database we support.
-MAX_ID = 2**62
+from aftersales.core.validation import MAX_ID, day_problem, instant_problem, storable_text_problem
+
+# Ids are positive and fit a signed 64-bit column on every database we support (core.validation).
 Id = Annotated[int, Field(gt=0, le=MAX_ID)]
+
+
+def _in_range_instant(value: datetime) -> datetime:
+    problem = instant_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _in_range_day(value: date) -> date:
+    problem = day_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# Every date-time the API reads: with an offset, between 2000 and 2100 in UTC (core.validation, which
+# the web forms use too). A 422 names the field instead of an overflow deep in the database layer.
+Instant = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_range_instant),
+    Field(description="ISO 8601 date-time with an offset, between 2000-01-01 and 2100-12-31 UTC"),
+]
+# Every calendar date the API reads.
+Day = Annotated[date, AfterValidator(_in_range_day), Field(description="ISO 8601 date, years 2000 to 2100")]
 
 
 def check_text(value: Any) -> Any:
     """Refuse text no database column can store: NUL characters and lone surrogates."""
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("must not contain NUL characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("must be valid Unicode text") from None
+        problem = storable_text_problem(value)
+        if problem:
+            raise ValueError(problem)
     elif isinstance(value, list | tuple):
         for item in value:
             check_text(item)

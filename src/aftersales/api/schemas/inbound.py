@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from ninja import Field, Schema
-from pydantic import AwareDatetime, field_validator
+from pydantic import field_validator
 
 from aftersales.inbox.workflow import TicketCategory
 
 from .actions import AttachmentIn
-from .common import Id, InputSchema
+from .common import Id, InputSchema, Instant
 
 
 class InboundMessageIn(InputSchema):
@@ -24,7 +24,7 @@ class InboundMessageIn(InputSchema):
     customer_language: str = Field("", max_length=10)
     order_external_id: str | None = Field(None, max_length=120)
     conversation_id: str = Field("", max_length=200)
-    sent_at: AwareDatetime | None = None
+    sent_at: Instant | None = None
     category: TicketCategory | None = None
     attachments: list[AttachmentIn] = Field([], max_length=20)
 

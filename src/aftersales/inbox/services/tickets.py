@@ -10,12 +10,14 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max, Q
+from django.utils.translation import gettext
 
 from aftersales.accounts.models import Permission, Team, User
 from aftersales.accounts.permissions import can_view_ticket, check_ticket
 from aftersales.core import events
 from aftersales.core.clock import now
 from aftersales.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from aftersales.core.validation import check_text
 
 from ..events import NoteAdded, ReplyQueued, TicketAssigned, TicketsMerged, TicketStatusChanged
 from ..models import DeliveryStatus, Mention, Message, MessageDirection, Tag, Ticket, TicketEventType
@@ -33,6 +35,7 @@ from .search import ticket_search_refresh
 
 MAX_REPLY_CHARS = 20_000
 MAX_MENTIONS = 20  # a note is not a mailing list
+MAX_TAG_CHANGES = 50  # tags added (or removed) by one request
 MENTION_RE = re.compile(r"(?<![\w@.])@([\w.+-]{1,150})")
 
 
@@ -41,7 +44,7 @@ def _locked(ticket: Ticket) -> Ticket:
 
 
 def _check_text(body: str, *, field: str, limit: int) -> str:
-    text = body.strip()
+    text = check_text(body, field=field).strip()  # storable, no control characters (API and UI alike)
     if not text:
         raise ValidationFailed(f"{field} must not be empty", field=field)
     if len(text) > limit:
@@ -298,8 +301,10 @@ def ticket_update(
 def ticket_set_tags(*, ticket: Ticket, actor: User, add: list[str] = (), remove: list[str] = ()) -> list[str]:  # type: ignore[assignment]
     """Add and remove tags (created on first use). Returns the ticket's tags afterwards."""
     check_ticket(actor, ticket, Permission.PROCESS)
+    if len(add) > MAX_TAG_CHANGES or len(remove) > MAX_TAG_CHANGES:
+        raise ValidationFailed(gettext("at most %(count)d tags at once") % {"count": MAX_TAG_CHANGES}, field="add")
     clean_add = [_clean_tag(t, i) for i, t in enumerate(add)]
-    clean_remove = {t.strip().lower() for t in remove}
+    clean_remove = {check_text(t, field=f"remove[{i}]", one_line=True).strip().lower() for i, t in enumerate(remove)}
     with transaction.atomic():
         locked = _locked(ticket)
         before = sorted(locked.tags.values_list("name", flat=True))
@@ -316,7 +321,7 @@ def ticket_set_tags(*, ticket: Ticket, actor: User, add: list[str] = (), remove:
 
 
 def _clean_tag(raw: str, index: int) -> str:
-    name = " ".join(str(raw).split()).lower()
+    name = check_text(" ".join(str(raw).split()).lower(), field=f"add[{index}]", one_line=True)
     if not name or len(name) > 60:
         raise ValidationFailed("a tag has 1 to 60 characters", field=f"add[{index}]")
     return name

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,8 +27,11 @@ MAX_GLOSSARY_BYTES = 5 * 1024 * 1024
 @web_view(methods=("POST",))
 def glossary_import_view(request: AgentRequest) -> HttpResponse:
     check_perm(request.user, Permission.ADMINISTER)
-    upload = request.FILES.get("file")
     try:
+        try:
+            upload = request.FILES.get("file")
+        except MultiPartParserError:  # e.g. multipart/form-data without a boundary
+            raise ValidationFailed(_("The upload could not be read; choose the file again."), field="file") from None
         if upload is None:
             raise ValidationFailed(_("Choose a CSV file to import."), field="file")
         content = upload.read(MAX_GLOSSARY_BYTES + 1)

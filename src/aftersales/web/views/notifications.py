@@ -6,7 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from aftersales.core.errors import NotFound, ValidationFailed
+from aftersales.core.errors import NotFound
 from aftersales.notifications.models import Notification
 from aftersales.notifications.selectors import notifications_for, unread_count
 from aftersales.notifications.services import notification_mark_read
@@ -38,9 +38,7 @@ def notifications_badge(request: AgentRequest) -> HttpResponse:
 def notifications_mark_read(request: AgentRequest) -> HttpResponse:
     """Mark the posted notification ids read, or all of them when none are posted."""
     raw = request.POST.getlist("ids")
-    if any(not value.isdigit() for value in raw):
-        raise ValidationFailed("invalid notification id", field="ids")
-    notification_mark_read(user=request.user, ids=[int(v) for v in raw] or None)
+    notification_mark_read(user=request.user, ids=raw or None)  # the service checks the ids
     if request.htmx:
         return render(request, "web/notifications/_list.html", _context(request))
     return redirect("web:notifications")
