@@ -16,8 +16,8 @@ echo "    admin  (admin, English)      li.na  (agent, 中文)      tom  (agent, 
 echo "    wang.fang (approver, 中文)   viewer (viewer)"
 echo "  API docs: http://$host:$port/api/v1/docs    health: http://$host:$port/health"
 echo
-.venv/bin/gunicorn aftersales.wsgi:application \
-  --bind "$host:$port" --workers "${WEB_WORKERS:-2}" --threads 4 \
-  --access-logfile - --error-logfile - --log-level info --timeout 60 &
+# threads, timeout, logs and request limits: scripts/gunicorn.conf.py
+.venv/bin/gunicorn aftersales.wsgi:application --config scripts/gunicorn.conf.py \
+  --bind "$host:$port" --workers "${WEB_WORKERS:-2}" &
 web=$!
 wait $web

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "aftersales.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "aftersales.core.middleware.UriLengthMiddleware",  # 414 in the API's shape (scripts/gunicorn.conf.py)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
