@@ -28,9 +28,9 @@ def _free_port() -> int:
 def gunicorn_port():  # type: ignore[no-untyped-def]
     port = _free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "aftersales.settings.test", "WEB_WORKERS": "1"}
+    command = [sys.executable, "-m", "gunicorn", "aftersales.wsgi:application", "--config", str(CONFIG)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "aftersales.wsgi:application", "--config", str(CONFIG)]
-        + ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "1"],
+        [*command, "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "1"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

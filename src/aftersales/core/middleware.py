@@ -60,9 +60,7 @@ class UriLengthMiddleware:
         raw_uri = request.META.get("RAW_URI") or request.get_full_path()  # RAW_URI: as gunicorn read it
         if len(raw_uri.encode("utf-8", "surrogateescape")) <= self.limit:
             return self.get_response(request)
-        message = _("The address (path and query string) is longer than %(limit)d characters.") % {
-            "limit": self.limit
-        }
+        message = _("The address (path and query string) is longer than %(limit)d characters.") % {"limit": self.limit}
         if request.path_info.startswith("/api/"):
             body = {"error": {"code": "uri_too_long", "message": message, "field": None}}
             return JsonResponse(body, status=414, content_type="application/json; charset=utf-8")
