@@ -171,7 +171,8 @@ class ConversationPlayer:
 
     def _event(self, ticket_id: int, type_: str, actor: int | None, at: datetime, payload: str) -> None:
         """payload: JSON text (built with f-strings from ids and codes on the hot path: no escaping needed)."""
-        self.events.add((self.ids.take(TicketEvent), ticket_id, type_, actor, payload, at))
+        kind, ref = ("user", str(actor)) if actor else ("system", "")  # actor_kind, actor_ref (core.actors)
+        self.events.add((self.ids.take(TicketEvent), ticket_id, type_, actor, payload, at, kind, ref))
 
     def play(
         self,

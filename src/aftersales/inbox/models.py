@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.catalog.models import CustomerTier, Platform
+from aftersales.core.actors import Actor, ActorKind
 from aftersales.core.models import TimeStampedModel
 
 from .search import SearchDocumentField
@@ -182,7 +183,13 @@ class Message(models.Model):
                 name="message_unique_idempotency_key",
             ),
         ]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="message_ticket_created")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="message_ticket_created"),
+            # The inbox's "delivery failed" filter and badge: few rows, so a small partial index.
+            models.Index(
+                fields=["ticket"], condition=Q(delivery_status=DeliveryStatus.FAILED), name="message_delivery_failed"
+            ),
+        ]
 
 
 class Mention(models.Model):
@@ -221,10 +228,15 @@ class TicketEventType(models.TextChoices):
     MERGED = "merged", _("Merged")
     MERGED_FROM = "merged_from", _("Merged from another ticket")
     LANGUAGE_DETECTED = "language_detected", _("Language detected")
+    REPLY_RETRIED = "reply_retried", _("Reply sent again")
 
 
 class TicketEvent(models.Model):
-    """Audit trail of every change to a ticket: who, what, old/new, when."""
+    """Audit trail of every change to a ticket: who (actor kind and id), what, old/new, when.
+
+    `actor` is the user when a user acted (kept as a foreign key for joins and for the timeline);
+    `actor_kind` / `actor_ref` say who acted in every case: a user, the customer, a connector, a
+    rule or the system (core.actors)."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     type = models.CharField(max_length=30, choices=TicketEventType.choices)
@@ -233,10 +245,20 @@ class TicketEvent(models.Model):
     )
     payload = models.JSONField(default=dict, blank=True)
     at = models.DateTimeField()
+    actor_kind = models.CharField(
+        max_length=10, choices=ActorKind.choices, default=ActorKind.SYSTEM, db_default=ActorKind.SYSTEM
+    )
+    actor_ref = models.CharField(
+        max_length=64, blank=True, default="", db_default="", help_text="The actor's id within its kind"
+    )
 
     class Meta:
         ordering = ["at", "id"]
         indexes = [models.Index(fields=["ticket", "at"], name="ticketevent_ticket_at")]
+
+    @property
+    def actor_value(self) -> Actor:
+        return Actor(self.actor_kind, self.actor_ref)
 
 
 class SavedView(TimeStampedModel):

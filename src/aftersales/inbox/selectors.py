@@ -331,9 +331,9 @@ def ticket_page(
         ids = list(qs.values_list("pk", flat=True)[: limit + 1])
         qs = Ticket.objects.filter(pk__in=ids).order_by(*order_expr)
     rows = list(
-        qs.select_related("store", "customer", "assignee", "order").defer(
-            "store__credentials"  # never decrypt store secrets to draw a list
-        )[: limit + 1]
+        qs.select_related("store", "customer", "assignee", "order")
+        .defer("store__credentials")  # never decrypt store secrets to draw a list
+        .annotate(delivery_failed=Exists(_failed_replies()))[: limit + 1]  # the row's "delivery failed" badge
     )
     next_cursor = _encode_cursor(rows[limit - 1], sort) if len(rows) > limit else None
     return TicketPage(tickets=rows[:limit], next_cursor=next_cursor, limit=limit, sort=sort)

@@ -9,6 +9,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from aftersales.core.errors import Conflict, ValidationFailed
+
 
 class TicketStatus(models.TextChoices):
     NEW = "new", pgettext_lazy("ticket status", "New")
@@ -64,6 +66,20 @@ ON_AGENT_REPLY: dict[str, str] = {
 
 def can_transition(current: str, target: str) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
+
+
+def check_transition(current: str, target: str) -> None:
+    """Refuse an unknown status (ValidationFailed) or a move the table does not allow (Conflict)."""
+    if target not in TicketStatus.values:
+        raise ValidationFailed(
+            _("unknown status %(status)r; expected one of %(choices)s")
+            % {"status": target, "choices": ", ".join(TicketStatus.values)},
+            field="status",
+        )
+    if not can_transition(current, target):
+        raise Conflict(
+            _("a ticket cannot go from %(old)s to %(new)s") % {"old": current, "new": target}, field="status"
+        )
 
 
 def category_of(status: str) -> str:

@@ -15,9 +15,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from aftersales.accounts.models import User
+from aftersales.core import events
 from aftersales.core.clock import now
 from aftersales.core.validation import parse_ids
 
+from .events import NotificationCreated
 from .models import Notification, NotificationKind
 
 logger = logging.getLogger(__name__)
@@ -37,9 +39,7 @@ def notification_create(
     except IntegrityError:
         return None
     if user.email:
-        from .tasks import email_notification
-
-        transaction.on_commit(lambda: email_notification(notification.pk))
+        events.publish(NotificationCreated(notification_id=notification.pk, user_id=user.pk, kind=kind))
     return notification
 
 

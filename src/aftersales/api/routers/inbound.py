@@ -26,7 +26,8 @@ router = Router(tags=["inbound"])
 def ingest_message(request: HttpRequest, payload: InboundMessageIn) -> Status[Any]:
     """Store a customer message and thread it into a ticket. Safe to send twice: the same
     (store_id, external_id) answers 200 with the first result instead of 201. Needs the
-    administer permission (use an admin's API token for integrations)."""
+    administer permission (use an admin's API token for integrations). The message is the
+    customer's: its audit rows and events name the customer as the actor, not the token's user."""
     user = current_user(request)
     check_perm(user, Permission.ADMINISTER)
     store = stores_of_organization(user).filter(pk=payload.store_id).first()
@@ -48,6 +49,7 @@ def ingest_message(request: HttpRequest, payload: InboundMessageIn) -> Status[An
         sent_at=payload.sent_at,
         category=payload.category.value if payload.category else "",
         attachments=decode_attachments(payload.attachments),
+        via="api",
     )
     result = message_ingest(inbound=inbound)
     body = {

@@ -71,6 +71,13 @@ class TagsOut(Schema):
 
 class MergeIn(InputSchema):
     target_id: Id = Field(..., description="The ticket that receives this ticket's messages")
+    confirm_differences: bool = Field(
+        False,
+        description=(
+            "Merge although the customers or stores differ. Without it such a merge answers 409 "
+            "(code merge_differences, field confirm_differences) naming the differences."
+        ),
+    )
 
 
 class BulkIn(InputSchema):

@@ -73,7 +73,7 @@ def test_refused_recipient_fails_permanently_and_can_be_retried(
     assert "recipient refused" in reply.delivery_error
     smtp_server.handler.refuse.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        message_retry_delivery(message=reply)
+        message_retry_delivery(message=reply, actor=world.agent)
     reply.refresh_from_db()
     assert reply.delivery_status == DeliveryStatus.SENT
     assert reply.delivery_attempts == 2

@@ -16,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 
+from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import ValidationFailed
 
@@ -24,8 +25,18 @@ from ..attachment_types import ACCEPTED, NotAccepted, sniff
 from ..models import Attachment, Message, Ticket, TicketEvent
 
 
-def record_event(ticket: Ticket, type_: str, actor: Any = None, **payload: Any) -> TicketEvent:
-    return TicketEvent.objects.create(ticket=ticket, type=type_, actor=actor, payload=payload, at=now())
+def record_event(ticket: Ticket, type_: str, actor: Actor, **payload: Any) -> TicketEvent:
+    """Append one audit row: who (the actor's kind and id; the user foreign key when a user acted),
+    what (type and payload), when."""
+    return TicketEvent.objects.create(
+        ticket=ticket,
+        type=type_,
+        actor_id=actor.user_id,
+        actor_kind=actor.kind,
+        actor_ref=actor.id,
+        payload=payload,
+        at=now(),
+    )
 
 
 def sanitise_html(html: str) -> str:

@@ -2,7 +2,10 @@
 
 Safe to run twice: a message is claimed with a conditional update (queued -> sending) so only one
 worker ever sends it. Transient connector errors put it back to queued and re-raise so the task is
-retried with backoff; permanent ones mark it failed for the agent to see."""
+retried with backoff; permanent ones mark it failed for the agent to see.
+
+A reply changes the ticket (status by ON_AGENT_REPLY or the agent's choice, unreplied mark, first
+response) only once it is delivered: an undeliverable reply never looks sent."""
 
 from __future__ import annotations
 
@@ -13,13 +16,20 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 
+from aftersales.accounts.models import Permission, User
+from aftersales.accounts.permissions import check_ticket
 from aftersales.channels.base import ConnectorError, OutboundReply
 from aftersales.channels.registry import get_connector
+from aftersales.core import events
+from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import Conflict
 
-from ..models import DeliveryStatus, Message, MessageDirection, TicketEventType
+from ..events import ReplyDelivered, ReplyDeliveryFailed, ReplyQueued
+from ..models import DeliveryStatus, Message, MessageDirection, Ticket, TicketEvent, TicketEventType
+from ..workflow import ON_AGENT_REPLY, can_transition
 from .common import record_event
+from .transition import ticket_transition
 
 logger = logging.getLogger(__name__)
 
@@ -95,33 +105,76 @@ def _reply_of(message: Message) -> OutboundReply:
 def _finish(
     message: Message, status: str, *, error: str = "", external_id: str | None = None, sent_at: datetime | None = None
 ) -> None:
+    """Record the outcome of a delivery attempt. Locks the ticket row (a delivered reply changes it)."""
+    actor = Actor.connector(store_id=message.store_id, platform=message.store.platform)
     with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=message.ticket_id)
         fields: dict[str, Any] = {"delivery_status": status, "delivery_error": error}
         if external_id:
             fields["external_id"] = external_id
         if sent_at:
             fields["sent_at"] = sent_at
         Message.objects.filter(pk=message.pk).update(**fields)
-        event = TicketEventType.REPLY_SENT if status == DeliveryStatus.SENT else TicketEventType.REPLY_FAILED
-        payload: dict[str, Any] = {"message_id": message.pk}
-        if error:
-            payload["error"] = error
-        record_event(message.ticket, event, None, **payload)
+        if status == DeliveryStatus.SENT:
+            record_event(ticket, TicketEventType.REPLY_SENT, actor, message_id=message.pk)
+            _apply_delivered_reply(ticket, message, delivered_at=sent_at or now())
+            events.publish(
+                ReplyDelivered(
+                    message_id=message.pk, ticket_id=ticket.pk, organization_id=ticket.organization_id, actor=actor
+                )
+            )
+        else:
+            record_event(ticket, TicketEventType.REPLY_FAILED, actor, message_id=message.pk, error=error)
+            events.publish(
+                ReplyDeliveryFailed(
+                    message_id=message.pk,
+                    ticket_id=ticket.pk,
+                    organization_id=ticket.organization_id,
+                    error=error,
+                    actor=actor,
+                )
+            )
 
 
-def message_retry_delivery(*, message: Message) -> Message:
-    """Put a failed reply back in the queue (agent's "retry" button)."""
-    from aftersales.core import events
+def _apply_delivered_reply(ticket: Ticket, message: Message, *, delivered_at: datetime) -> None:
+    """The customer now has the agent's answer: the ticket counts as replied and moves to the status
+    the agent picked with the reply (else by ON_AGENT_REPLY), as the reply's author. A customer
+    message that arrived after the reply was written keeps the ticket unreplied and where it is."""
+    ticket.first_response_at = ticket.first_response_at or delivered_at
+    answered = ticket.last_customer_message_at is None or ticket.last_customer_message_at <= message.created_at
+    if answered:
+        ticket.is_unreplied = False
+        replied = (
+            TicketEvent.objects.filter(ticket=ticket, type=TicketEventType.REPLIED, payload__message_id=message.pk)
+            .values_list("payload", flat=True)
+            .first()
+        ) or {}
+        target = replied.get("status") or ON_AGENT_REPLY.get(ticket.status, ticket.status)
+        if target != ticket.status and can_transition(ticket.status, target):
+            author = Actor.user(message.author) if message.author_id else Actor.system("delivery")
+            ticket_transition(ticket, target, actor=author, reason="replied")
+    ticket.save()
 
-    from ..events import ReplyQueued
 
+def message_retry_delivery(*, message: Message, actor: User) -> Message:
+    """Put a failed reply back in the queue (agent's "retry" button). The actor needs the reply
+    permission on a ticket they can see (NotFound otherwise); the retry is an audit row with the
+    actor. Locks the ticket row."""
+    ticket = message.ticket
+    check_ticket(actor, ticket, Permission.REPLY)
+    who = Actor.user(actor)
     with transaction.atomic():
-        updated = Message.objects.filter(pk=message.pk, delivery_status=DeliveryStatus.FAILED).update(
-            delivery_status=DeliveryStatus.QUEUED, delivery_error=""
-        )
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        updated = Message.objects.filter(
+            pk=message.pk, direction=MessageDirection.OUTBOUND, delivery_status=DeliveryStatus.FAILED
+        ).update(delivery_status=DeliveryStatus.QUEUED, delivery_error="")
         if not updated:
             raise Conflict("only a failed reply can be sent again", field="message_id")
-        events.publish(ReplyQueued(message_id=message.pk, ticket_id=message.ticket_id))
+        record_event(locked, TicketEventType.REPLY_RETRIED, who, message_id=message.pk)
+        locked.save(update_fields=["updated_at"])
+        events.publish(
+            ReplyQueued(message_id=message.pk, ticket_id=locked.pk, organization_id=locked.organization_id, actor=who)
+        )
     message.refresh_from_db()
     return message
 
@@ -138,8 +191,18 @@ def messages_fail_stale_sending() -> int:
             delivery_status=DeliveryStatus.FAILED,
             delivery_error="delivery outcome unknown (worker stopped); check before retrying",
         ):
+            sweeper = Actor.system("delivery-sweeper")
             record_event(
-                message.ticket, TicketEventType.REPLY_FAILED, None, message_id=message.pk, error="outcome unknown"
+                message.ticket, TicketEventType.REPLY_FAILED, sweeper, message_id=message.pk, error="outcome unknown"
+            )
+            events.publish(
+                ReplyDeliveryFailed(
+                    message_id=message.pk,
+                    ticket_id=message.ticket_id,
+                    organization_id=message.ticket.organization_id,
+                    error="outcome unknown",
+                    actor=sweeper,
+                )
             )
             count += 1
     return count

@@ -2,7 +2,11 @@
 
 Same (store, external id) twice = one message. A new message threads into an existing ticket of
 the same conversation, then of the same order, then an unresolved ticket of the same customer on
-the same store; otherwise it opens a new ticket."""
+the same store; otherwise it opens a new ticket.
+
+The customer acts: the audit rows, the reopening of a waiting or solved ticket (through the
+transition table) and the published events carry the customer as their actor, whoever delivered
+the message (a connector, the e-mail gateway, an integration's API token)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from django.db import IntegrityError, transaction
 
 from aftersales.catalog.models import Customer, CustomerIdentity, Order, Store
 from aftersales.core import events
+from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import ValidationFailed
 
@@ -28,6 +33,7 @@ from .common import (
     stored_files_removed_on_error,
 )
 from .search import customer_search_refresh, ticket_search_refresh
+from .transition import ticket_transition
 
 MAX_BODY_CHARS = 100_000
 
@@ -49,6 +55,7 @@ class InboundMessage:
     sent_at: datetime | None = None
     category: str = ""
     attachments: list[AttachmentInput] = field(default_factory=list)
+    via: str = ""  # how it arrived ("api", "email", a connector's platform), kept in the audit row
 
 
 @dataclass(frozen=True)
@@ -109,8 +116,9 @@ def _ingest(inbound: InboundMessage, types: list[str]) -> IngestResult:
     ticket = _find_thread(store, customer, order, inbound.conversation_id)
     at = inbound.sent_at or now()
     ticket_created = ticket is None
+    actor = Actor.customer(customer)
     if ticket is None:
-        ticket = _open_ticket(inbound, customer, order)
+        ticket = _open_ticket(inbound, customer, order, actor)
     message = Message.objects.create(
         ticket=ticket,
         store=store,
@@ -126,16 +134,21 @@ def _ingest(inbound: InboundMessage, types: list[str]) -> IngestResult:
     )
     save_attachments(message, inbound.attachments, types)
     if not ticket_created:
-        _apply_customer_message(ticket)
+        target = ON_CUSTOMER_MESSAGE.get(ticket.status, ticket.status)
+        ticket_transition(ticket, target, actor=actor, reason="customer_message")
     ticket.last_message_at = at
     ticket.last_customer_message_at = at
     ticket.is_unreplied = True
     ticket.save()
-    record_event(ticket, TicketEventType.MESSAGE_RECEIVED, message_id=message.pk, external_id=inbound.external_id)
+    received = {"message_id": message.pk, "external_id": inbound.external_id}
+    if inbound.via:
+        received["via"] = inbound.via
+    record_event(ticket, TicketEventType.MESSAGE_RECEIVED, actor, **received)
     ticket_search_refresh(ticket_ids=[ticket.pk])
-    events.publish(MessageReceived(message_id=message.pk, ticket_id=ticket.pk, organization_id=store.organization_id))
+    org_id = store.organization_id
+    events.publish(MessageReceived(message_id=message.pk, ticket_id=ticket.pk, organization_id=org_id, actor=actor))
     if ticket_created:
-        events.publish(TicketCreated(ticket_id=ticket.pk, organization_id=store.organization_id))
+        events.publish(TicketCreated(ticket_id=ticket.pk, organization_id=org_id, actor=actor))
     return IngestResult(message=message, ticket=ticket, created=True, ticket_created=ticket_created)
 
 
@@ -207,7 +220,7 @@ def _find_thread(store: Store, customer: Customer, order: Order | None, conversa
     )
 
 
-def _open_ticket(inbound: InboundMessage, customer: Customer, order: Order | None) -> Ticket:
+def _open_ticket(inbound: InboundMessage, customer: Customer, order: Order | None, actor: Actor) -> Ticket:
     store = inbound.store
     org = store.organization
     sku_category = ""
@@ -234,20 +247,10 @@ def _open_ticket(inbound: InboundMessage, customer: Customer, order: Order | Non
         status=TicketStatus.NEW,
         status_category=STATUS_CATEGORY[TicketStatus.NEW],
     )
-    record_event(ticket, TicketEventType.CREATED, source=store.platform, store_id=store.pk)
+    record_event(ticket, TicketEventType.CREATED, actor, source=store.platform, store_id=store.pk)
     return ticket
 
 
 def _subject_from(body: str) -> str:
     line = " ".join(body.split())
     return (line[:77] + "...") if len(line) > 80 else (line or "(no subject)")
-
-
-def _apply_customer_message(ticket: Ticket) -> None:
-    target = ON_CUSTOMER_MESSAGE.get(ticket.status, ticket.status)
-    if target != ticket.status:
-        old = ticket.status
-        ticket.status = target
-        ticket.status_category = STATUS_CATEGORY[target]
-        ticket.resolved_at = None
-        record_event(ticket, TicketEventType.STATUS_CHANGED, old=old, new=target, reason="customer_message")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import operator
 import re
 from dataclasses import dataclass, field
@@ -11,27 +12,22 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission, Team, User
 from aftersales.accounts.permissions import can_view_ticket, check_ticket
 from aftersales.core import events
+from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from aftersales.core.validation import check_text
 
-from ..events import NoteAdded, ReplyQueued, TicketAssigned, TicketsMerged, TicketStatusChanged
+from ..events import NoteAdded, ReplyQueued, TicketAssigned, TicketsMerged
 from ..models import DeliveryStatus, Mention, Message, MessageDirection, Tag, Ticket, TicketEventType
-from ..workflow import (
-    ON_AGENT_REPLY,
-    STATUS_CATEGORY,
-    StatusCategory,
-    TicketCategory,
-    TicketStatus,
-    Urgency,
-    can_transition,
-)
+from ..workflow import TicketCategory, TicketStatus, Urgency, check_transition
 from .common import AttachmentInput, check_attachments, record_event, save_attachments, stored_files_removed_on_error
 from .search import ticket_search_refresh
+from .transition import ticket_transition
 
 MAX_REPLY_CHARS = 20_000
 MAX_MENTIONS = 20  # a note is not a mailing list
@@ -52,35 +48,6 @@ def _check_text(body: str, *, field: str, limit: int) -> str:
     return text
 
 
-def _set_status(ticket: Ticket, target: str, actor: User | None, reason: str = "") -> bool:
-    if target == ticket.status:
-        return False
-    if target not in TicketStatus.values:
-        raise ValidationFailed(f"unknown status {target!r}", field="status")
-    if not can_transition(ticket.status, target):
-        raise Conflict(f"a ticket cannot go from {ticket.status} to {target}", field="status")
-    old = ticket.status
-    ticket.status = target
-    ticket.status_category = STATUS_CATEGORY[target]
-    at = now()
-    if ticket.status_category == StatusCategory.RESOLVED:
-        ticket.resolved_at = ticket.resolved_at or at
-    else:
-        ticket.resolved_at = None
-    if target == TicketStatus.CLOSED:
-        ticket.closed_at = at
-    payload: dict[str, Any] = {"old": old, "new": target}
-    if reason:
-        payload["reason"] = reason
-    record_event(ticket, TicketEventType.STATUS_CHANGED, actor, **payload)
-    events.publish(
-        TicketStatusChanged(
-            ticket_id=ticket.pk, old_status=old, new_status=target, actor_id=actor.pk if actor else None
-        )
-    )
-    return True
-
-
 def ticket_reply(
     *,
     ticket: Ticket,
@@ -90,7 +57,9 @@ def ticket_reply(
     status: str | None = None,
     attachments: list[AttachmentInput] | None = None,
 ) -> Message:
-    """Queue a reply to the customer; it is delivered by the worker after commit.
+    """Queue a reply to the customer; it is delivered by the worker after commit. The ticket's
+    status (`status`, else the ON_AGENT_REPLY table) and its unreplied mark change only once the
+    reply is delivered (services.delivery): an undeliverable reply leaves the ticket as it was.
 
     Same idempotency key on the same ticket returns the first reply (no second message).
     Locks the ticket row."""
@@ -120,8 +89,11 @@ def ticket_reply_idempotent(
     types = check_attachments(files)
     if ticket.status == TicketStatus.CLOSED:
         raise Conflict("the ticket is closed; the customer's next message will open a new one", field="status")
+    actor = Actor.user(author)
     with stored_files_removed_on_error(), transaction.atomic():
         locked = _locked(ticket)
+        if status and status != locked.status:
+            check_transition(locked.status, status)  # refused now, not silently at delivery
         if idempotency_key:
             existing = Message.objects.filter(ticket=locked, idempotency_key=idempotency_key).first()
             if existing is not None:
@@ -144,17 +116,19 @@ def ticket_reply_idempotent(
             idempotency_key=idempotency_key,
         )
         save_attachments(message, files, types)
-        locked.first_response_at = locked.first_response_at or at
         locked.last_message_at = at
-        locked.is_unreplied = False
         if locked.assignee_id is None:
             locked.assignee = author
-            record_event(locked, TicketEventType.ASSIGNED, author, old=None, new=author.pk, reason="replied")
-        record_event(locked, TicketEventType.REPLIED, author, message_id=message.pk)
-        _set_status(locked, status or ON_AGENT_REPLY.get(locked.status, locked.status), author)
+            record_event(locked, TicketEventType.ASSIGNED, actor, old=None, new=author.pk, reason="replied")
+        replied: dict[str, Any] = {"message_id": message.pk}
+        if status:
+            replied["status"] = status  # applied when the reply is delivered
+        record_event(locked, TicketEventType.REPLIED, actor, **replied)
         locked.save()
         ticket_search_refresh(ticket_ids=[locked.pk])
-        events.publish(ReplyQueued(message_id=message.pk, ticket_id=locked.pk))
+        events.publish(
+            ReplyQueued(message_id=message.pk, ticket_id=locked.pk, organization_id=locked.organization_id, actor=actor)
+        )
     return message, True
 
 
@@ -188,17 +162,18 @@ def ticket_add_note(*, ticket: Ticket, author: User, body: str) -> tuple[Message
             body=text,
         )
         Mention.objects.bulk_create([Mention(message=note, user=u) for u in mentioned])
-        record_event(
-            locked, TicketEventType.NOTE_ADDED, author, message_id=note.pk, mentioned=[u.pk for u in mentioned]
-        )
+        actor = Actor.user(author)
+        record_event(locked, TicketEventType.NOTE_ADDED, actor, message_id=note.pk, mentioned=[u.pk for u in mentioned])
         locked.save(update_fields=["updated_at"])
         ticket_search_refresh(ticket_ids=[locked.pk])
         events.publish(
             NoteAdded(
                 message_id=note.pk,
                 ticket_id=locked.pk,
+                organization_id=locked.organization_id,
                 author_id=author.pk,
                 mentioned_user_ids=tuple(u.pk for u in mentioned),
+                actor=actor,
             )
         )
     return note, mentioned
@@ -215,7 +190,7 @@ def ticket_change_status(*, ticket: Ticket, actor: User, status: str) -> Ticket:
         locked = _locked(ticket)
         if locked.merged_into_id is not None:
             raise Conflict("the ticket was merged into another one", field="status")
-        if _set_status(locked, status, actor):
+        if ticket_transition(locked, status, actor=Actor.user(actor)):
             locked.save()
     return locked
 
@@ -238,12 +213,19 @@ def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None) -> Tick
         if old == new:
             return locked
         locked.assignee = assignee
+        who = Actor.user(actor)
         if locked.status == TicketStatus.NEW and assignee is not None:
-            _set_status(locked, TicketStatus.OPEN, actor, reason="assigned")
-        assigned = record_event(locked, TicketEventType.ASSIGNED, actor, old=old, new=new)
+            ticket_transition(locked, TicketStatus.OPEN, actor=who, reason="assigned")
+        assigned = record_event(locked, TicketEventType.ASSIGNED, who, old=old, new=new)
         locked.save()
         events.publish(
-            TicketAssigned(ticket_id=locked.pk, assignee_id=new, actor_id=actor.pk, ticket_event_id=assigned.pk)
+            TicketAssigned(
+                ticket_id=locked.pk,
+                organization_id=locked.organization_id,
+                assignee_id=new,
+                ticket_event_id=assigned.pk,
+                actor=who,
+            )
         )
     return locked
 
@@ -283,12 +265,18 @@ def ticket_update(
         for attr, value, event_type in changes:
             if value is None or getattr(locked, attr) == value:
                 continue
-            record_event(locked, event_type, actor, field=attr, old=getattr(locked, attr), new=value)
+            record_event(locked, event_type, Actor.user(actor), field=attr, old=getattr(locked, attr), new=value)
             setattr(locked, attr, value)
             applied.add(attr)
         dirty = bool(applied)
         if team is not _UNSET and locked.team_id != (team.pk if team else None):
-            record_event(locked, TicketEventType.TEAM_CHANGED, actor, old=locked.team_id, new=team.pk if team else None)
+            record_event(
+                locked,
+                TicketEventType.TEAM_CHANGED,
+                Actor.user(actor),
+                old=locked.team_id,
+                new=team.pk if team else None,
+            )
             locked.team = team
             dirty = True
         if dirty:
@@ -315,7 +303,7 @@ def ticket_set_tags(*, ticket: Ticket, actor: User, add: list[str] = (), remove:
             locked.tags.remove(*locked.tags.filter(name__in=clean_remove))
         after = sorted(locked.tags.values_list("name", flat=True))
         if after != before:
-            record_event(locked, TicketEventType.TAGS_CHANGED, actor, old=before, new=after)
+            record_event(locked, TicketEventType.TAGS_CHANGED, Actor.user(actor), old=before, new=after)
             locked.save(update_fields=["updated_at"])
     return after
 
@@ -327,21 +315,63 @@ def _clean_tag(raw: str, index: int) -> str:
     return name
 
 
-def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
-    """Merge a duplicate `source` into `target`: its messages move over, it is closed and points
-    to the target. Both rows are locked (in id order, to avoid deadlocks)."""
+def merge_differences(source: Ticket, target: Ticket) -> list[str]:
+    """What differs between two tickets of one organization that a merge would join: the customer
+    and the store. Empty when they are the same buyer on the same store."""
+    differences = []
+    if source.customer_id != target.customer_id:
+        differences.append(
+            _("customer (%(source)s / %(target)s)")
+            % {
+                "source": source.customer.name or f"#{source.customer_id}",
+                "target": target.customer.name or f"#{target.customer_id}",
+            }
+        )
+    if source.store_id != target.store_id:
+        differences.append(
+            _("store (%(source)s / %(target)s)") % {"source": source.store.name, "target": target.store.name}
+        )
+    return differences
+
+
+def ticket_merge(*, source: Ticket, target: Ticket, actor: User, confirm_differences: bool = False) -> Ticket:
+    """Merge a duplicate `source` into `target`: its messages move over, it is closed (through the
+    transition table) and points to the target. Never across organizations (NotFound). When the
+    customers or stores differ, Conflict (field `confirm_differences`, code `merge_differences`)
+    names the differences unless `confirm_differences` is True. Idempotency keys of moved replies
+    that the target already uses are re-keyed (scoped by their former ticket), so the unique
+    (ticket, idempotency key) constraint cannot refuse the merge. Both rows are locked (in id
+    order, to avoid deadlocks)."""
     check_ticket(actor, source, Permission.PROCESS)
     check_ticket(actor, target, Permission.PROCESS)
+    if source.organization_id != target.organization_id:
+        raise NotFound(_("target ticket not found"), field="target_id")
     if source.pk == target.pk:
         raise ValidationFailed("a ticket cannot be merged into itself", field="target_id")
+    who = Actor.user(actor)
     with transaction.atomic():
         first, second = sorted([source.pk, target.pk])
-        locked = {t.pk: t for t in Ticket.objects.select_for_update().filter(pk__in=[first, second]).order_by("pk")}
+        locked = {
+            t.pk: t
+            for t in Ticket.objects.select_for_update(of=("self",))
+            .select_related("customer", "store")
+            .filter(pk__in=[first, second])
+            .order_by("pk")
+        }
         src, dst = locked[source.pk], locked[target.pk]
         if src.merged_into_id is not None:
             raise Conflict(f"ticket #{src.pk} was already merged", field="ticket_id")
         if dst.merged_into_id is not None or dst.status == TicketStatus.CLOSED:
             raise Conflict(f"ticket #{dst.pk} is closed or merged and cannot receive messages", field="target_id")
+        differences = merge_differences(src, dst)
+        if differences and not confirm_differences:
+            raise Conflict(
+                _("These tickets differ: %(differences)s. Check them and confirm to merge anyway.")
+                % {"differences": "; ".join(differences)},
+                field="confirm_differences",
+                code="merge_differences",
+            )
+        rekeyed = _rekey_colliding_replies(src, dst)
         moved = Message.objects.filter(ticket=src).update(ticket=dst)
         for tag in src.tags.all():
             dst.tags.add(tag)
@@ -355,19 +385,37 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: User) -> Ticket:
         dst.order = dst.order or src.order
         dst.is_high_priority = dst.is_high_priority or src.is_high_priority
         src.merged_into = dst
-        if src.status != TicketStatus.CLOSED:
-            old = src.status
-            src.status = TicketStatus.CLOSED
-            src.status_category = STATUS_CATEGORY[TicketStatus.CLOSED]
-            src.closed_at = src.resolved_at = now()
-            record_event(src, TicketEventType.STATUS_CHANGED, actor, old=old, new=TicketStatus.CLOSED, reason="merged")
-        record_event(src, TicketEventType.MERGED, actor, into=dst.pk, messages_moved=moved)
-        record_event(dst, TicketEventType.MERGED_FROM, actor, source=src.pk, messages_moved=moved)
+        ticket_transition(src, TicketStatus.CLOSED, actor=who, reason="merged")
+        merged: dict[str, Any] = {"into": dst.pk, "messages_moved": moved}
+        if differences:
+            merged["differences_confirmed"] = differences
+        if rekeyed:
+            merged["idempotency_keys_rescoped"] = rekeyed
+        record_event(src, TicketEventType.MERGED, who, **merged)
+        record_event(dst, TicketEventType.MERGED_FROM, who, source=src.pk, messages_moved=moved)
         src.save()
         dst.save()
         ticket_search_refresh(ticket_ids=[src.pk, dst.pk])
-        events.publish(TicketsMerged(source_id=src.pk, target_id=dst.pk, actor_id=actor.pk))
+        events.publish(
+            TicketsMerged(source_id=src.pk, target_id=dst.pk, organization_id=dst.organization_id, actor=who)
+        )
     return dst
+
+
+def _rekey_colliding_replies(src: Ticket, dst: Ticket) -> int:
+    """Replies of `src` whose idempotency key `dst` already holds get a key scoped by `src`
+    ("merged-<src id>:<sha256 of the key>"), unique within `dst`. The source is closed, so the key
+    can no longer be replayed on it; a replay on the target is a different request."""
+    keys = set(
+        Message.objects.filter(ticket=dst, idempotency_key__isnull=False).values_list("idempotency_key", flat=True)
+    )
+    colliding = Message.objects.filter(ticket=src, idempotency_key__in=keys) if keys else Message.objects.none()
+    count = 0
+    for message in colliding:
+        digest = hashlib.sha256((message.idempotency_key or "").encode()).hexdigest()
+        Message.objects.filter(pk=message.pk).update(idempotency_key=f"merged-{src.pk}:{digest}")
+        count += 1
+    return count
 
 
 class BulkAction:
@@ -454,7 +502,12 @@ def ticket_set_detected_language(*, message_id: int, language: str) -> bool:
         if locked.language == code or (latest_inbound is not None and latest_inbound.pk != message_id):
             return False  # an older message does not override what a newer one said
         record_event(
-            locked, TicketEventType.LANGUAGE_DETECTED, None, old=locked.language, new=code, message_id=message_id
+            locked,
+            TicketEventType.LANGUAGE_DETECTED,
+            Actor.system("language-engine"),
+            old=locked.language,
+            new=code,
+            message_id=message_id,
         )
         locked.language = code
         locked.save(update_fields=["language", "updated_at"])

@@ -145,7 +145,7 @@ def test_every_write_path_keeps_the_document_current(world):
         world, "w-3", "Where is my parcel", customer_external_id="buyer-9", customer_name="Klaus Weber"
     ).ticket
     assert _search(world.admin, "parcel") == [other.pk]
-    ticket_merge(source=other, target=first, actor=world.admin)
+    ticket_merge(source=other, target=first, actor=world.admin, confirm_differences=True)
     assert _search(world.admin, "parcel") == [first.pk]  # the messages moved; the source is merged
     assert stored(other.pk) == build_documents([other.pk])[other.pk]
 

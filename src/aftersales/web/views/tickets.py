@@ -71,7 +71,7 @@ SECTION_FIELDS = {
     "reply": ("body", "status", "draft", "translate", "template_id"),
     "note": ("body",),
     "props": ("status", "assignee_id", "category", "urgency", "team_id", "tags"),
-    "merge": ("target_id",),
+    "merge": ("target_id", "confirm_differences"),
 }
 # Sections refreshed (out of band) after a successful action, besides the one that was submitted.
 REFRESHED = ("header", "props", "timeline")
@@ -289,7 +289,13 @@ def ticket_merge_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
             target = ticket_get(request.user, target_id)
         except NotFound:
             raise NotFound(f"ticket #{target_id} not found", field="target_id") from None
-        ticket_merge(source=ticket, target=target, actor=request.user)
+        ticket_merge(
+            source=ticket,
+            target=target,
+            actor=request.user,
+            # the box confirms the differences shown for this target, not for another number typed later
+            confirm_differences=request.POST.get("confirm_differences") == str(target_id),
+        )
     except DomainError as exc:
         return section_failed(request, ticket_id, "merge", exc, values)
     messages.success(request, _("Ticket #%(source)s was merged into this ticket.") % {"source": ticket_id})
@@ -304,7 +310,7 @@ def message_retry_view(request: AgentRequest, ticket_id: int, message_id: int) -
     if message is None:
         raise NotFound("message not found", field="message_id")
     try:
-        message_retry_delivery(message=message)
+        message_retry_delivery(message=message, actor=request.user)
     except DomainError as exc:
         return section_failed(request, ticket_id, "timeline", exc)
     return section_done(request, ticket_id, "timeline", notice=_("Delivery retried."))

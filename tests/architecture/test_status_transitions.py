@@ -1,0 +1,97 @@
+"""One transition per state machine (issue 8, section 2): only `inbox.services.transition` changes a
+ticket's status, so every change passes the transition table, writes an audit row with its actor and
+publishes TicketStatusChanged. This test reads the source (AST) and fails on any other module that
+assigns `.status` / `.status_category`, passes them to `.update(...)`, or sets them with setattr."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "src" / "aftersales"
+THE_TRANSITION = PACKAGE / "inbox" / "services" / "transition.py"
+STATUS_FIELDS = {"status", "status_category"}
+# Demo data is bulk-written rows; tests and migrations set up states on purpose.
+EXEMPT_PARTS = {"demo", "tests", "testing", "migrations"}
+# Assignments to a `status` attribute of objects that are not tickets: (file, source of the target).
+NOT_TICKETS = {
+    ("language/providers/base.py", "self.status"),  # a provider error's HTTP status
+    ("language/services.py", "state.status"),  # a message's translation state
+    ("web/views/inbox.py", "state.status"),  # the inbox page's HTTP status
+}
+# `.update(status=...)` on querysets of other models: (file, a word naming that model in the call).
+OTHER_MODEL_UPDATES = {
+    ("language/services.py", "TranslationJob"),
+}
+
+
+def _violations(path: Path) -> list[str]:
+    return _violations_in(path.read_text(), path.relative_to(PACKAGE).as_posix())
+
+
+def _violations_in(source: str, rel: str) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        for target in targets:
+            for leaf in ast.walk(target):
+                if (
+                    isinstance(leaf, ast.Attribute)
+                    and leaf.attr in STATUS_FIELDS
+                    and (rel, ast.unparse(leaf)) not in NOT_TICKETS
+                ):
+                    found.append(f"{rel}:{node.lineno} assigns {ast.unparse(leaf)}")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            call = ast.unparse(node)
+            if node.func.attr in {"update", "bulk_update"}:
+                names = {kw.arg for kw in node.keywords} | {
+                    c.value for a in node.args for c in ast.walk(a) if isinstance(c, ast.Constant)
+                }
+                other_model = any(f == rel and model in call for f, model in OTHER_MODEL_UPDATES)
+                if STATUS_FIELDS & names and not other_model:
+                    found.append(f"{rel}:{node.lineno} updates a status: {call[:80]}")
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "setattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value in STATUS_FIELDS
+        ):
+            found.append(f"{rel}:{node.lineno} setattr {node.args[1].value}")
+    return found
+
+
+def test_only_the_transition_function_changes_a_ticket_status():
+    violations = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == THE_TRANSITION or EXEMPT_PARTS & set(path.relative_to(PACKAGE).parts):
+            continue
+        violations.extend(_violations(path))
+    assert violations == [], (
+        "change a ticket's status through inbox.services.transition.ticket_transition:\n" + "\n".join(violations)
+    )
+
+
+def test_the_checker_sees_a_bypass():
+    """The checker itself: each way of writing a status around the transition function is caught."""
+    sample = (
+        "def bypass(ticket, Ticket):\n"
+        "    ticket.status = 'open'\n"
+        "    ticket.status_category = 'open'\n"
+        "    Ticket.objects.filter(pk=1).update(status='closed')\n"
+        "    setattr(ticket, 'status', 'solved')\n"
+    )
+    found = _violations_in(sample, "inbox/services/sample.py")
+    assert len(found) == 4, found
+
+
+def test_the_transition_function_is_the_one_writer():
+    """The module the checker exempts is the one that writes the status (guards the exemption)."""
+    found = _violations(THE_TRANSITION)
+    assert any("ticket.status" in f for f in found) and any("ticket.status_category" in f for f in found)
