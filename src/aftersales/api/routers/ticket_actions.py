@@ -8,6 +8,8 @@ from django.http import HttpRequest
 from ninja import Header, Router
 from ninja.responses import Status
 
+from aftersales.accounts.models import Permission
+from aftersales.accounts.permissions import check_ticket
 from aftersales.accounts.selectors import users_of_organization
 from aftersales.core.errors import NotFound
 from aftersales.inbox.selectors import ticket_get
@@ -79,6 +81,7 @@ def assign(request: HttpRequest, ticket_id: Id, payload: AssignIn) -> Any:
     """Assign to a colleague who can process tickets, or unassign with `assignee_id: null`."""
     user = current_user(request)
     ticket = ticket_get(user, ticket_id)
+    check_ticket(user, ticket, Permission.PROCESS)  # refused before the assignee is looked up, as in the web UI
     assignee = None
     if payload.assignee_id is not None:
         assignee = next((u for u in users_of_organization(user) if u.pk == payload.assignee_id), None)
