@@ -121,15 +121,28 @@ class Membership(TimeStampedModel):
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="membership_unique")]
 
 
+class TokenScope(models.TextChoices):
+    """What an API token may be used for (docs/adr/0002-api-tokens.md). A token never exceeds its
+    user's role: the scopes only take permissions away."""
+
+    READ = "read", _("Read (GET requests)")
+    WRITE = "write", _("Write (changes: POST, PUT, PATCH, DELETE)")
+    ADMIN = "admin", _("Administer (organization settings, with an admin role)")
+    TOKENS = "tokens", _("Create API tokens (no longer-lived or wider than itself)")
+
+
 class ApiToken(TimeStampedModel):
-    """A per-user API token. Only a SHA-256 digest is stored; the token is shown once."""
+    """A per-user API token. Only a SHA-256 digest is stored; the token is shown once. Every token
+    expires (default and maximum lifetime: TOKEN_*_LIFETIME in accounts/services.py) and carries
+    scopes."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=80)
     prefix = models.CharField(max_length=12, help_text="First characters, to recognise the token")
     digest = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list, help_text='TokenScope values, e.g. ["read", "write"]')
     last_used_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

@@ -18,16 +18,30 @@ from django.db.models import Q
 
 from aftersales.core.errors import NotFound, PermissionDenied
 
-from .models import Permission, User
+from .models import Permission, TokenScope, User
 
 if TYPE_CHECKING:
     from aftersales.inbox.models import Ticket
+
+# The token scope each permission needs when the request came with an API token.
+TOKEN_SCOPE_FOR_PERMISSION: dict[str, str] = {
+    Permission.VIEW: TokenScope.READ,
+    Permission.PROCESS: TokenScope.WRITE,
+    Permission.REPLY: TokenScope.WRITE,
+    Permission.APPROVE: TokenScope.WRITE,
+    Permission.ADMINISTER: TokenScope.ADMIN,
+}
 
 
 def has_perm(user: Any, perm: str) -> bool:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if user.organization_id is None or user.role_id is None:
+        return False
+    # An API request made with a token: the token's scopes narrow the role (api/auth.py sets
+    # `token_scopes`; docs/adr/0002-api-tokens.md). A token never exceeds its user's role.
+    token_scopes = getattr(user, "token_scopes", None)
+    if token_scopes is not None and TOKEN_SCOPE_FOR_PERMISSION.get(perm, TokenScope.ADMIN) not in token_scopes:
         return False
     perms = user.role.permissions
     return perm in perms or Permission.ADMINISTER in perms

@@ -29,8 +29,9 @@ def api_tokens_of(user: User) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at")
 
 
-def user_for_token(raw: str) -> User | None:
-    """The active user owning a valid (unrevoked, unexpired) token, or None. Updates last use."""
+def token_for_secret(raw: str) -> ApiToken | None:
+    """The valid (unrevoked, unexpired) token of an active user with this secret, or None; its user
+    is loaded with role and organization. Records the use (at most once a minute)."""
     if not raw or len(raw) > 200:
         return None
     token = (
@@ -39,8 +40,14 @@ def user_for_token(raw: str) -> User | None:
         .first()
     )
     now = timezone.now()
-    if token is None or (token.expires_at and token.expires_at <= now) or not token.user.is_active:
+    if token is None or token.expires_at <= now or not token.user.is_active:
         return None
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token.user
+    return token
+
+
+def user_for_token(raw: str) -> User | None:
+    """The active user owning a valid (unrevoked, unexpired) token, or None. Updates last use."""
+    token = token_for_secret(raw)
+    return token.user if token is not None else None

@@ -4,19 +4,37 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
-from aftersales.core.errors import Conflict, NotFound, ValidationFailed
+from aftersales.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
-from .models import DEFAULT_ROLE_PERMISSIONS, ApiToken, Organization, Role, RoleKind, User, UserLanguage
+from .models import (
+    DEFAULT_ROLE_PERMISSIONS,
+    ApiToken,
+    Organization,
+    Permission,
+    Role,
+    RoleKind,
+    TokenScope,
+    User,
+    UserLanguage,
+)
+from .permissions import has_perm
 
 TOKEN_PREFIX = "as_"  # noqa: S105 (a public prefix, not a secret)
+# Every token expires: 90 days unless asked otherwise, at most a year (docs/adr/0002-api-tokens.md).
+TOKEN_DEFAULT_LIFETIME = timedelta(days=90)
+TOKEN_MAX_LIFETIME = timedelta(days=365)
+# Least privilege: a token reads unless it is given more.
+TOKEN_DEFAULT_SCOPES: tuple[str, ...] = (TokenScope.READ,)
 
 
 def token_digest(raw: str) -> str:
@@ -25,17 +43,76 @@ def token_digest(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def api_token_create(*, user: User, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
-    """Create a token; returns it with the raw secret, which is shown once and never stored."""
+def check_token_request(
+    *, user: User, scopes: Iterable[str], expires_at: datetime | None, created_by_token: ApiToken | None
+) -> tuple[list[str], datetime]:
+    """Validate what a new token asks for; returns its scopes (in TokenScope order) and its expiry.
+
+    `created_by_token` is the token the request came with when a token mints this one (None: a
+    signed-in session). Only a token with the `tokens` scope may, and what it mints can be neither
+    wider nor longer-lived than itself, so a token cannot escape its own expiry."""
+    if created_by_token is not None and TokenScope.TOKENS not in created_by_token.scopes:
+        raise PermissionDenied(
+            _("API tokens are created from a signed-in session, or with a token that has the “tokens” scope")
+        )
+    wanted = {str(scope) for scope in scopes}
+    unknown = sorted(wanted - set(TokenScope.values))
+    if unknown:
+        raise ValidationFailed(
+            _("unknown scope %(scope)s; expected some of %(expected)s")
+            % {"scope": unknown[0][:40], "expected": ", ".join(TokenScope.values)},
+            field="scopes",
+        )
+    if not wanted:
+        raise ValidationFailed(_("choose at least one scope"), field="scopes")
+    wanted.add(TokenScope.READ)  # every scope reads: a change needs the object in sight
+    if created_by_token is not None:
+        wider = [scope for scope in TokenScope.values if scope in wanted and scope not in created_by_token.scopes]
+        if wider:
+            raise ValidationFailed(
+                _("a token cannot create a token with scopes it does not have: %(scopes)s")
+                % {"scopes": ", ".join(wider)},
+                field="scopes",
+            )
+    if TokenScope.ADMIN in wanted and not has_perm(user, Permission.ADMINISTER):
+        raise ValidationFailed(_("your role does not allow the “admin” scope"), field="scopes")
+    now = timezone.now()
+    expiry = expires_at if expires_at is not None else now + TOKEN_DEFAULT_LIFETIME
+    if expiry <= now:
+        raise ValidationFailed(_("the expiry must be in the future"), field="expires_at")
+    if expiry > now + TOKEN_MAX_LIFETIME:
+        raise ValidationFailed(
+            _("the expiry must be within %(days)d days") % {"days": TOKEN_MAX_LIFETIME.days}, field="expires_at"
+        )
+    if created_by_token is not None and expiry > created_by_token.expires_at:
+        raise ValidationFailed(
+            _("a token cannot create a token that outlives it (it expires %(when)s)")
+            % {"when": created_by_token.expires_at.isoformat(timespec="seconds")},
+            field="expires_at",
+        )
+    return [scope for scope in TokenScope.values if scope in wanted], expiry
+
+
+def api_token_create(
+    *,
+    user: User,
+    name: str,
+    scopes: Iterable[str] = TOKEN_DEFAULT_SCOPES,
+    expires_at: datetime | None = None,
+    created_by_token: ApiToken | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token; returns it with the raw secret, which is shown once and never stored.
+    `expires_at` None means the default lifetime; see check_token_request for the rules."""
     clean = " ".join(name.split())
     if not clean or len(clean) > 80:
-        raise ValidationFailed("token name must have 1 to 80 characters", field="name")
-    if expires_at is not None and expires_at <= timezone.now():
-        raise ValidationFailed("expiry must be in the future", field="expires_at")
+        raise ValidationFailed(_("the token name must have 1 to 80 characters"), field="name")
+    token_scopes, expiry = check_token_request(
+        user=user, scopes=scopes, expires_at=expires_at, created_by_token=created_by_token
+    )
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with transaction.atomic():
         token = ApiToken.objects.create(
-            user=user, name=clean, prefix=raw[:10], digest=token_digest(raw), expires_at=expires_at
+            user=user, name=clean, prefix=raw[:10], digest=token_digest(raw), scopes=token_scopes, expires_at=expiry
         )
     return token, raw
 

@@ -14,7 +14,7 @@ from ninja.parser import Parser
 from ninja.renderers import JSONRenderer
 from ninja.responses import NinjaJSONEncoder
 
-from .auth import SessionAuth, TokenAuth
+from .auth import SessionAuth, TokenAuth, TokenThrottled, token_throttled_response
 from .docs import OfflineSwagger
 from .errors import MalformedBody, install_error_handlers, json_errors_view
 from .querycheck import reject_unknown_query
@@ -27,6 +27,7 @@ from .routers import (
     language_config,
     messages,
     notifications,
+    security,
     stores,
     ticket_actions,
     tickets,
@@ -78,7 +79,10 @@ The after-sales hub's REST API: tickets, replies, notes, assignments, saved view
 and the language engine (message translations, translated reply drafts, templates, glossary).
 
 **Authentication**: your browser session (unsafe methods need the `X-CSRFToken` header), or a personal
-API token (`POST /me/tokens`) sent as `Authorization: Bearer <token>`.
+API token (`POST /me/tokens`, from a signed-in session) sent as `Authorization: Bearer <token>`. A token
+has scopes (`read` for GET, `write` for changes, `admin` for organization settings) and expires (90 days
+by default, at most a year); it never exceeds its user's role. Too many wrong tokens from one address
+answer 429 with `Retry-After`.
 
 **Errors**: every 4xx has the body `{"error": {"code": "...", "message": "...", "field": "..." | null}}`.
 Unknown query parameters and body fields are refused (422) rather than ignored.
@@ -100,6 +104,7 @@ api = AftersalesAPI(
     renderer=IsoJSONRenderer(),
 )
 install_error_handlers(api)
+api.add_exception_handler(TokenThrottled, token_throttled_response)
 api.add_decorator(reject_unknown_query, mode="operation")
 
 for module in (
@@ -114,6 +119,7 @@ for module in (
     accounts,
     inbound,
     language_config,
+    security,
     stores,
 ):
     api.add_router("", module.router)

@@ -4,6 +4,7 @@ environment: DATABASE_URL, REDIS_URL, SECRET_KEY, FIELD_ENCRYPTION_KEYS, ALLOWED
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -38,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",  # sign-in lockouts (accounts/lockout.py)
+    "csp",  # Content-Security-Policy header (CONTENT_SECURITY_POLICY below)
     "django_htmx",
     "django_countries",
     "huey.contrib.djhuey",
@@ -57,6 +60,7 @@ MIDDLEWARE = [
     "aftersales.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "aftersales.core.middleware.UriLengthMiddleware",  # 414 in the API's shape (scripts/gunicorn.conf.py)
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -67,6 +71,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
+]
+
+AUTHENTICATION_BACKENDS = [
+    "aftersales.accounts.lockout.LoginLockoutBackend",  # first: refuses locked-out sign-ins
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "aftersales.urls"
@@ -155,7 +165,56 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads it to send X-CSRFToken
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SESSION_COOKIE_SECURE)
+# Behind a TLS proxy that sets X-Forwarded-Proto (and strips it from clients):
+# SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https
+if os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    _header, _, _value = os.environ["SECURE_PROXY_SSL_HEADER"].partition(",")
+    SECURE_PROXY_SSL_HEADER = (_header.strip(), _value.strip() or "https")
+# Reverse proxies in front of the app that append the client address to X-Forwarded-For (nginx
+# `proxy_add_x_forwarded_for`, Caddy): the lockouts count per client IP (accounts/lockout.py).
+# 0 (default) = clients connect directly and REMOTE_ADDR is theirs.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
+# Content-Security-Policy on every response (django-csp 4). No inline script or style anywhere:
+# behaviour lives in web/static/web/app.js (data-* attributes), styles in app.css. Remote images are
+# blocked (tracking pixels); attachment responses set their own sandboxing policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Sign-in lockouts (django-axes, accounts/lockout.py). 10 wrong passwords for one username from one
+# address within 15 minutes lock that username from that address; 50 from one address (any
+# usernames) lock the address. The lock lasts 15 minutes after the last failed try, or until an
+# admin unlocks. Failures live in the database, so every web process sees them.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "10"))
+LOGIN_IP_FAILURE_LIMIT = int(os.environ.get("LOGIN_IP_FAILURE_LIMIT", "50"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "aftersales.accounts.lockout.LoginAttemptHandler"
+AXES_CLIENT_IP_CALLABLE = "aftersales.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "aftersales.web.views.account.login_locked_out"
+AXES_RESET_ON_SUCCESS = True  # that username from that address only (LoginAttemptHandler)
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+# Log failures and lockouts with the username and address tried (logger "axes"; passwords are
+# never logged): the operator needs them to see an attack.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
+
+# Wrong API tokens: 20 from one address within 10 minutes block that address from using any token
+# for 10 minutes, doubling with every new block (up to a day). Counted in the shared cache.
+API_TOKEN_FAILURE_LIMIT = int(os.environ.get("API_TOKEN_FAILURE_LIMIT", "20"))
+API_TOKEN_FAILURE_WINDOW = int(os.environ.get("API_TOKEN_FAILURE_WINDOW", "600"))
 
 # Encryption at rest of store credentials. Comma-separated Fernet keys: the first encrypts,
 # all decrypt (rotation: prepend a new key, run `aftersales rotate_credentials`, drop the old one).
@@ -219,10 +278,19 @@ else:
         },
     }
 
+# The cache holds counters every web process must share (wrong-token back-off, translation
+# providers marked down): Redis when REDIS_URL is set, else files under var/cache (shared by the
+# gunicorn processes of one machine; a process-local memory cache would let each process count
+# alone).
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "127.0.0.1")

@@ -30,3 +30,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": os.path.join(tempfile.gettempdir(), f"aftersales-test-{os.getpid()}.sqlite3")
     }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# A cache per test process (base.py shares files under var/ between processes). Tests reach it
+# through many wrong tokens: the limiter's own tests lower this limit with the `settings` fixture.
+if not os.environ.get("REDIS_URL"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+API_TOKEN_FAILURE_LIMIT = 10_000

@@ -3,10 +3,15 @@ whose DomainErrors are shown next to the same fields."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.accounts.models import UserLanguage
+from aftersales.accounts.models import TokenScope, UserLanguage
+from aftersales.accounts.services import TOKEN_DEFAULT_LIFETIME, TOKEN_DEFAULT_SCOPES, TOKEN_MAX_LIFETIME
 
 
 class MergeForm(forms.Form):
@@ -23,8 +28,25 @@ class LanguageForm(forms.Form):
 
 
 class TokenCreateForm(forms.Form):
+    """A new API token: its scopes and expiry day (blank: the default lifetime). The rules (scopes
+    within the role, expiry within a year) are the service's, as for the API."""
+
     name = forms.CharField(label=_("Token name"), max_length=80)
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"),
+        choices=TokenScope.choices,
+        initial=list(TOKEN_DEFAULT_SCOPES),
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose at least one scope.")},
+    )
     expires_on = forms.DateField(label=_("Expires on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["expires_on"].initial = today + TOKEN_DEFAULT_LIFETIME
+        self.expires_min = today + timedelta(days=1)
+        self.expires_max = today + TOKEN_MAX_LIFETIME - timedelta(days=1)
 
 
 def first_error(form: forms.Form) -> tuple[str, str]:

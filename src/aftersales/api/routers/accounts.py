@@ -13,7 +13,7 @@ from aftersales.accounts.permissions import check_perm
 from aftersales.accounts.selectors import api_tokens_of, teams_of_organization, users_of_organization
 from aftersales.accounts.services import api_token_create, api_token_revoke, user_set_language
 
-from ..auth import current_user
+from ..auth import current_token, current_user
 from ..schemas.accounts import (
     ColleagueOut,
     MeOut,
@@ -62,14 +62,24 @@ def list_tokens(request: HttpRequest) -> Any:
 
 @router.post("/me/tokens", response=with_errors({201: TokenCreatedOut}))
 def create_token(request: HttpRequest, payload: TokenCreateIn) -> Status[Any]:
-    """Create an API token. The `token` in the answer is shown this once only."""
-    token, raw = api_token_create(user=current_user(request), name=payload.name, expires_at=payload.expires_at)
+    """Create an API token. The `token` in the answer is shown this once only.
+
+    From a signed-in session; with a token only if it has the `tokens` scope, and then the new
+    token has no scope it lacks and expires no later than it."""
+    token, raw = api_token_create(
+        user=current_user(request),
+        name=payload.name,
+        scopes=[scope.value for scope in payload.scopes],
+        expires_at=payload.expires_at,
+        created_by_token=current_token(request),
+    )
     return Status(
         201,
         {
             "id": token.pk,
             "name": token.name,
             "prefix": token.prefix,
+            "scopes": token.scopes,
             "created_at": token.created_at,
             "last_used_at": token.last_used_at,
             "expires_at": token.expires_at,

@@ -8,7 +8,7 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import AwareDatetime
 
-from aftersales.accounts.models import UserLanguage
+from aftersales.accounts.models import TokenScope, UserLanguage
 
 from .common import Id, InputSchema
 
@@ -90,18 +90,38 @@ class TokenOut(Schema):
     id: int
     name: str
     prefix: str = Field(..., description="First characters of the token, to recognise it")
+    scopes: list[TokenScope] = Field(..., description="What the token may do (never more than your role)")
     created_at: datetime
     last_used_at: datetime | None
-    expires_at: datetime | None
+    expires_at: datetime
 
 
 class TokenCreateIn(InputSchema):
     name: str = Field(..., max_length=200)
-    expires_at: AwareDatetime | None = Field(None, description="ISO 8601 with offset; omit for no expiry")
+    scopes: list[TokenScope] = Field(
+        [TokenScope.READ],
+        max_length=len(TokenScope.values),
+        description="read: GET requests; write: changes; admin: organization settings (admins); "
+        "tokens: create tokens (no wider nor longer-lived than itself). Default: read.",
+    )
+    expires_at: AwareDatetime | None = Field(
+        None,
+        description="ISO 8601 with offset, in the future and at most 365 days ahead; omit for 90 days",
+    )
 
 
 class TokenCreatedOut(TokenOut):
     token: str = Field(..., description="The secret, shown this once only: send it as 'Authorization: Bearer <token>'")
+
+
+class LockoutOut(Schema):
+    user_id: int
+    username: str
+    failures: int = Field(..., description="Failed sign-ins within the cool-off, every address together")
+    locked: bool
+    locked_until: datetime | None
+    ip_addresses: list[str]
+    last_failure_at: datetime | None
 
 
 class SavedViewOut(Schema):

@@ -25,7 +25,7 @@ def test_valid_token_authenticates_and_records_use(world):
 
 def test_token_write_needs_no_csrf(world):
     ticket = world.ticket()
-    _, raw = api_token_create(user=world.agent, name="ci")
+    _, raw = api_token_create(user=world.agent, name="ci", scopes=["read", "write"])
     client = ApiClient(token=raw, enforce_csrf=True)
     response = client.post(f"/tickets/{ticket.pk}/notes", {"body": "checked the order"})
     assert response.status_code == 201
@@ -99,11 +99,13 @@ def test_session_write_with_csrf_token_succeeds(world):
 
 def test_token_creation_shows_the_secret_once(world, as_user):
     client = as_user(world.agent)
-    created = client.post("/me/tokens", {"name": "  my   laptop ", "expires_at": "2099-01-01T00:00:00+08:00"})
+    year = timezone.now().year + 1
+    created = client.post("/me/tokens", {"name": "  my   laptop ", "expires_at": f"{year}-01-01T00:00:00+08:00"})
     assert created.status_code == 201
     body = created.json()
     assert body["token"].startswith("as_") and body["name"] == "my laptop"
-    assert datetime.fromisoformat(body["expires_at"]) == datetime(2098, 12, 31, 16, tzinfo=UTC)
+    assert datetime.fromisoformat(body["expires_at"]) == datetime(year - 1, 12, 31, 16, tzinfo=UTC)
+    assert body["scopes"] == ["read"]  # least privilege unless asked
     listed = client.get("/me/tokens").json()
     assert [t["id"] for t in listed] == [body["id"]]
     assert "token" not in listed[0] and "digest" not in listed[0]

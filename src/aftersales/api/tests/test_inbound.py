@@ -53,7 +53,7 @@ def test_ingest_creates_then_replays(world, as_user):
 
 
 def test_ingest_with_an_admin_token(world):
-    _, raw = api_token_create(user=world.admin, name="gateway")
+    _, raw = api_token_create(user=world.admin, name="gateway", scopes=["write", "admin"])
     response = ApiClient(token=raw, enforce_csrf=True).post("/inbound/messages", payload(world))
     assert response.status_code == 201
 

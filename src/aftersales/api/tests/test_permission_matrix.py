@@ -192,6 +192,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("DELETE", "/me/tokens/{token_id}"): Row(
         lambda s, w, u: ("DELETE", f"/me/tokens/{_own_token(u, w)}", None), everyone(204)
     ),
+    # Sign-in lockouts: the organization's admins; another seller's user is not found.
+    ("GET", "/security/lockouts"): Row(lambda s, w, u: ("GET", "/security/lockouts", None), admins()),
+    ("DELETE", "/security/lockouts/{user_id}"): Row(
+        lambda s, w, u: ("DELETE", f"/security/lockouts/{w.agent.pk}", None), {**admins(204), "foreign_user": 404}
+    ),
     # The language engine: reads of a message as reading its ticket; translating, correcting and
     # drafting as acting on it; organization settings for admins; shared resources for everyone.
     ("GET", "/messages/{message_id}/translation"): Row(

@@ -221,7 +221,14 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("settings", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
     ("settings_language", "POST"): Row(_none, lambda o: {"language": "en"}, expect(LOGIN, everyone(302), 403)),
-    ("token_create", "POST"): Row(_none, lambda o: {"name": "ci"}, expect(LOGIN, everyone(200), 403)),
+    ("token_create", "POST"): Row(
+        _none, lambda o: {"name": "ci", "scopes": ["read"]}, expect(LOGIN, everyone(200), 403)
+    ),
+    # Sign-in lockouts of the organization's users: its admins; another seller's user is not found.
+    ("settings_security", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_security_unlock", "POST"): Row(
+        lambda o: {"user_id": o.users["agent"].pk}, _none, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
+    ),
     ("token_revoke", "POST"): Row(lambda o: {"token_id": o.token_id}, _none, expect(LOGIN, only_agent(302), 403)),
     ("glossary_import", "POST"): Row(
         _none,

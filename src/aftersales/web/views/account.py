@@ -3,12 +3,13 @@ UI language, personal API tokens, and (administrators) the translation settings.
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -25,6 +26,20 @@ from ..translation_settings import translation_settings
 class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     redirect_authenticated_user = True
+
+
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict[str, Any] | None = None
+) -> HttpResponse:
+    """The page a locked-out sign-in gets (ours and the Django admin's): django-axes calls it
+    (AXES_LOCKOUT_CALLABLE) instead of its own plain-text answer. 429, and no hint whether the
+    password was right."""
+    cool_off = settings.AXES_COOLOFF_TIME
+    minutes = int(cool_off.total_seconds() // 60) if isinstance(cool_off, timedelta) else 0
+    response = render(request, "web/login_locked.html", {"minutes": minutes}, status=429)
+    if minutes:
+        response["Retry-After"] = str(minutes * 60)
+    return response
 
 
 class LogoutView(auth_views.LogoutView):
@@ -71,7 +86,12 @@ def token_create(request: AgentRequest) -> HttpResponse:
         expires_at = (
             datetime.combine(expires_on, time.min, tzinfo=timezone.get_current_timezone()) if expires_on else None
         )
-        token, raw = api_token_create(user=request.user, name=form.cleaned_data["name"], expires_at=expires_at)
+        token, raw = api_token_create(
+            user=request.user,
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            expires_at=expires_at,
+        )
     except DomainError as exc:
         context = settings_context(request, token_form=form, errors={exc.field or "name": exc.message})
         return render(request, "web/settings/page.html", context, status=exc.status_code)
