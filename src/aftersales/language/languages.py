@@ -52,6 +52,34 @@ def working_code(code: str) -> str:
     return code
 
 
+# Regional variants the engine can ask a provider for, and the language each belongs to. A buyer's
+# country (or the store's market) picks one: buyers in Brazil get Brazilian Portuguese.
+VARIANTS: dict[str, str] = {"pt-BR": "pt", "pt-PT": "pt"}
+_COUNTRY_VARIANTS: dict[str, dict[str, str]] = {
+    "pt": {"BR": "pt-BR", "PT": "pt-PT", "AO": "pt-PT", "MZ": "pt-PT", "CV": "pt-PT", "GW": "pt-PT", "TL": "pt-PT"}
+}
+_SITE_COUNTRIES = {"br": "BR", "pt": "PT"}  # the last label of a marketplace site: amazon.com.br, shopee.com.br
+
+
+def country_of_site(site: str) -> str:
+    """ "amazon.com.br" / "shopee.br" / "mercadolivre.com.br" -> "BR"; "" when the site says nothing."""
+    label = (site or "").strip().lower().rstrip(".").rsplit(".", 1)[-1]
+    return _SITE_COUNTRIES.get(label, "") if "." in (site or "") else ""
+
+
+def variant_for(language: str, *, country: str = "", store_country: str = "", site: str = "") -> str:
+    """The regional variant to write `language` in for a buyer: from the buyer's country, else the
+    store's market (its country, else its site). "" when the language has no variants or nothing
+    says which: the provider's default is written (and recorded)."""
+    variants = _COUNTRY_VARIANTS.get(normalise(language))
+    if not variants:
+        return ""
+    for code in (country, store_country, country_of_site(site)):
+        if code and str(code).upper() in variants:
+            return variants[str(code).upper()]
+    return ""
+
+
 def check_language(code: str | None, *, field: str) -> str:
     value = normalise(code)
     if value not in SUPPORTED:

@@ -16,10 +16,10 @@ from django.core.cache import cache
 from aftersales.core.errors import DomainError, ValidationFailed
 
 from . import glossary, memory
-from .languages import check_language
+from .languages import VARIANTS, check_language
 from .models import ANY, ProviderConfig, TranslationRoute
 from .protection import Masked, check, mask, restore
-from .providers.base import Provider, ProviderError
+from .providers.base import Context, Provider, ProviderError, TermHint
 from .providers.registry import build, builtin
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ class TranslationResult:
     glossary_applied: tuple[str, ...] = ()
     tm_applied: bool = False
     flags: tuple[str, ...] = ()  # "placeholders_lost", "pivot:en"
+    variant: str = ""  # the regional variant written ("pt-BR", "pt-PT"), "" when none applies / unknown
 
     def as_json(self, at: str) -> dict:
         return {
@@ -60,6 +61,7 @@ class TranslationResult:
             "tm_applied": self.tm_applied,
             "flags": list(self.flags),
             "source_language": self.source_language,
+            "variant": self.variant,
             "at": at,
         }
 
@@ -107,7 +109,13 @@ def _down_key(provider: Provider) -> str:
 
 
 def _run_chain(
-    providers: list[Provider], masked: list[Masked], texts: list[str], source: str, target: str, errors: list[str]
+    providers: list[Provider],
+    masked: list[Masked],
+    texts: list[str],
+    source: str,
+    target: str,
+    errors: list[str],
+    context: Context,
 ) -> tuple[list[str], Provider, bool] | None:
     """First provider whose output keeps every placeholder intact, alone and once (`check()`: a
     placeholder with words pulled into it is refused, not repaired). Returns (outputs, provider,
@@ -120,7 +128,7 @@ def _run_chain(
             errors.append(f"{provider.name}: skipped (failed recently)")
             continue
         try:
-            outputs = provider.translate_batch(texts, source, target)
+            outputs = provider.translate_batch(texts, source, target, context)
         except ProviderError as exc:
             errors.append(str(exc))
             if exc.kind in ("timeout", "unavailable"):
@@ -140,31 +148,62 @@ def _run_chain(
     return best_effort
 
 
-def _machine(
-    organization_id: int, masked: list[Masked], source: str, target: str
-) -> tuple[list[str], str, str, list[str]]:
+@dataclass(frozen=True)
+class _Machine:
+    texts: list[str]
+    provider: str
+    quality: str
+    flags: list[str]
+    variant: str
+
+
+def hints_of(masked: Masked) -> tuple[TermHint, ...]:
+    """What the placeholders standing for glossary terms and product names mean, for providers."""
+    return tuple(
+        TermHint(e.token, e.value, e.replacement, keep=e.kind == "name" or e.replacement == e.value)
+        for e in masked.entities
+        if e.kind in ("term", "name")
+    )
+
+
+def _machine(organization_id: int, masked: list[Masked], source: str, target: str, variant: str = "") -> _Machine:
     errors: list[str] = []
     texts = [m.text for m in masked]
+    hints = tuple(hints_of(m) for m in masked)
+    context = Context(variant, hints)
     chain = chain_for(organization_id, source, target)
-    direct = _run_chain(chain, masked, texts, source, target, errors)
+    direct = _run_chain(chain, masked, texts, source, target, errors, context)
     if direct is not None and not direct[2]:
-        return direct[0], direct[1].name, direct[1].quality, []
-    pivoted: tuple[list[str], str, str] | None = None
+        return _Machine(direct[0], direct[1].name, direct[1].quality, [], direct[1].variant_of(target, variant))
+    pivoted: _Machine | None = None
     if PIVOT not in (source, target):
-        first = _run_chain(chain_for(organization_id, source, PIVOT), masked, texts, source, PIVOT, errors)
+        first = _run_chain(
+            chain_for(organization_id, source, PIVOT), masked, texts, source, PIVOT, errors, Context("", hints)
+        )
         if first is not None:
-            second = _run_chain(chain_for(organization_id, PIVOT, target), masked, first[0], PIVOT, target, errors)
+            second = _run_chain(
+                chain_for(organization_id, PIVOT, target), masked, first[0], PIVOT, target, errors, context
+            )
             if second is not None:
                 quality = "draft" if "draft" in (first[1].quality, second[1].quality) else "machine"
-                pivoted = (second[0], f"{first[1].name}>{second[1].name}", quality)
-                if not (first[2] or second[2]):
-                    return (*pivoted, [f"pivot:{PIVOT}"])
+                damaged = first[2] or second[2]
+                pivoted = _Machine(
+                    second[0],
+                    f"{first[1].name}>{second[1].name}",
+                    quality,
+                    [f"pivot:{PIVOT}", *(["placeholders_lost"] if damaged else [])],
+                    second[1].variant_of(target, variant),
+                )
+                if not damaged:
+                    return pivoted
     # Every route damaged a placeholder: keep the first output (the direct one, else the pivoted
     # one), flagged; restore() repairs what it can and appends the values it could not place.
     if direct is not None:
-        return direct[0], direct[1].name, direct[1].quality, ["placeholders_lost"]
+        return _Machine(
+            direct[0], direct[1].name, direct[1].quality, ["placeholders_lost"], direct[1].variant_of(target, variant)
+        )
     if pivoted is not None:
-        return (*pivoted, [f"pivot:{PIVOT}", "placeholders_lost"])
+        return pivoted
     pairs = available_pairs(organization_id)
     if f"{source}-{target}" not in pairs:
         raise UnsupportedPair(
@@ -177,9 +216,11 @@ def _machine(
 
 
 def translate_text(
-    *, organization_id: int, text: str, source: str, target: str, use_memory: bool = True
+    *, organization_id: int, text: str, source: str, target: str, use_memory: bool = True, variant: str = ""
 ) -> TranslationResult:
-    """Translate `text` (any number of lines) from `source` to `target` for an organization."""
+    """Translate `text` (any number of lines) from `source` to `target` for an organization.
+    `variant` asks for a regional variant of the target ("pt-BR": languages.variant_for); the
+    variant actually written is recorded on the result."""
     source = check_language(source, field="source_language")
     target = check_language(target, field="target_language")
     if not text or not text.strip():
@@ -188,6 +229,8 @@ def translate_text(
         raise ValidationFailed(f"text is longer than {MAX_CHARS} characters", field="text")
     if source == target:
         return TranslationResult(text, source, target, "none", "original")
+    if VARIANTS.get(variant) != target:
+        variant = ""  # a variant of another language (a Brazilian buyer answered in Spanish): none
     terms = glossary.terms_for_text(organization_id, source, target, text)
     whole = mask(text.strip(), terms=terms)
     if use_memory:
@@ -205,10 +248,11 @@ def translate_text(
             if hit is not None:
                 outputs[i] = hit.target_text
     todo = [i for i in slots if i not in outputs]
-    provider, quality, flags = "memory", "memory", list[str]()
+    provider, quality, flags, written = "memory", "memory", list[str](), ""
     if todo:
-        machine, provider, quality, flags = _machine(organization_id, [masked[i] for i in todo], source, target)
-        outputs.update(zip(todo, machine, strict=True))
+        machine = _machine(organization_id, [masked[i] for i in todo], source, target, variant)
+        provider, quality, flags, written = machine.provider, machine.quality, machine.flags, machine.variant
+        outputs.update(zip(todo, machine.texts, strict=True))
     applied: list[str] = []
     lost: list[str] = []
     result_lines = list(lines)
@@ -228,4 +272,5 @@ def translate_text(
         tuple(dict.fromkeys(applied)),
         len(todo) < len(slots),
         tuple(flags),
+        written,
     )

@@ -35,7 +35,7 @@ from aftersales.inbox.services import (
 from . import glossary, memory
 from .detect import detect_language
 from .events import TranslationJobCreated
-from .languages import SUPPORTED, WORKING_LANGUAGES, check_language, normalise, working_code
+from .languages import SUPPORTED, WORKING_LANGUAGES, check_language, normalise, variant_for, working_code
 from .models import (
     ANY,
     JobStatus,
@@ -280,6 +280,7 @@ class ReplyDraft:
     glossary_applied: tuple[str, ...]
     tm_applied: bool
     flags: tuple[str, ...]
+    variant: str = ""  # the regional variant written ("pt-BR" for a buyer in Brazil), "" when none
 
 
 def customer_language(ticket: Ticket) -> str:
@@ -311,7 +312,15 @@ def reply_draft_translate(
     source = check_language(source_key, field="source_language")
     target = check_language(target_language or customer_language(ticket), field="target_language")
     org_id = ticket.organization_id
-    forward: TranslationResult = translate_text(organization_id=org_id, text=body, source=source, target=target)
+    variant = variant_for(
+        target,
+        country=ticket.customer.country,
+        store_country=ticket.store.country,
+        site=ticket.store.site,
+    )
+    forward: TranslationResult = translate_text(
+        organization_id=org_id, text=body, source=source, target=target, variant=variant
+    )
     back = body
     if source != target:
         back = translate_text(organization_id=org_id, text=forward.text, source=target, target=source).text
@@ -326,6 +335,7 @@ def reply_draft_translate(
         glossary_applied=forward.glossary_applied,
         tm_applied=forward.tm_applied,
         flags=forward.flags,
+        variant=forward.variant,
     )
 
 
@@ -353,7 +363,15 @@ def reply_record_translation(
         "glossary_applied": list(draft.glossary_applied) if draft else [],
         "tm_applied": draft.tm_applied if draft else False,
         "flags": [],
-        "sent_translation": {"provider": draft.provider, "quality": draft.quality} if draft else None,
+        "sent_translation": (
+            {
+                "provider": draft.provider,
+                "quality": draft.quality,
+                **({"variant": draft.variant} if draft.variant else {}),  # "pt-BR" for a buyer in Brazil
+            }
+            if draft
+            else None
+        ),
         "at": _stamp(),
     }
     language = (

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from .base import Health, Provider, ProviderError
+from .base import NO_CONTEXT, Context, Health, Provider, ProviderError
 
 MODES_DIR = Path(os.environ.get("APERTIUM_MODES_DIR", "/usr/share/apertium/modes"))
 _TOKEN = re.compile(r"⟦(\d+)⟧")
@@ -46,6 +46,23 @@ def installed_modes(modes_dir: str = str(MODES_DIR)) -> dict[tuple[str, str], st
             continue
         found.setdefault((_iso(parts[0]), _iso(parts[1])), name)
     return found
+
+
+# Regional variants Debian's pairs carry as separate modes: the default es-pt writes European
+# Portuguese, es-pt_BR Brazilian Portuguese; spa-eng_US American spelling.
+VARIANT_MODES = {"es-pt": ("pt-BR", "es-pt_BR"), "spa-eng": ("en-US", "spa-eng_US")}
+DEFAULT_VARIANTS = {"pt": "pt-PT"}
+
+
+@lru_cache(maxsize=4)
+def variant_modes(modes_dir: str = str(MODES_DIR)) -> dict[tuple[str, str], str]:
+    """(plain mode, variant) -> the installed variant mode: ("es-pt", "pt-BR") -> "es-pt_BR"."""
+    directory = Path(modes_dir)
+    return {
+        (mode, variant): variant_mode
+        for mode, (variant, variant_mode) in VARIANT_MODES.items()
+        if (directory / f"{variant_mode}.mode").is_file()
+    }
 
 
 @lru_cache(maxsize=4)
@@ -77,8 +94,18 @@ class ApertiumProvider(Provider):
             return Health(False, f"no Apertium language pairs in {self.modes_dir}")
         return super().health()
 
-    def _translate(self, texts: list[str], source: str, target: str) -> list[str]:
+    def _chain(self, source: str, target: str, variant: str) -> tuple[str, ...]:
         chain = routes(self.modes_dir)[(source, target)]
+        special = variant_modes(self.modes_dir).get((chain[-1], variant)) if variant else None
+        return (*chain[:-1], special) if special else chain
+
+    def variant_of(self, target: str, variant: str) -> str:
+        if variant and any(v == variant for (_, v) in variant_modes(self.modes_dir)):
+            return variant
+        return DEFAULT_VARIANTS.get(target, "")
+
+    def _translate(self, texts: list[str], source: str, target: str, context: Context = NO_CONTEXT) -> list[str]:
+        chain = self._chain(source, target, context.variant)
         lines: list[str] = []
         counts: list[int] = []
         shielded: list[bool] = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..languages import SUPPORTED
-from .base import ProviderError
+from .base import NO_CONTEXT, Context, ProviderError
 from .http import HttpProvider, all_pairs
 
 _CODE = {"zh": "zh-Hans"}
@@ -23,14 +23,20 @@ class AzureProvider(HttpProvider):
     def supported_pairs(self) -> frozenset[tuple[str, str]]:
         return all_pairs(frozenset(SUPPORTED))
 
-    def _translate(self, texts: list[str], source: str, target: str) -> list[str]:
+    def variant_of(self, target: str, variant: str) -> str:
+        if target == "pt":
+            return "pt-PT" if variant == "pt-PT" else "pt-BR"  # Azure's "pt" is Brazilian, "pt-pt" European
+        return ""
+
+    def _translate(self, texts: list[str], source: str, target: str, context: Context = NO_CONTEXT) -> list[str]:
         key = self.credentials.get("api_key", "")
         if not key:
             raise ProviderError("azure: no subscription key configured", kind="auth", permanent=True)
         headers = {"Ocp-Apim-Subscription-Key": key}
         if region := self.credentials.get("region") or self.options.get("region"):
             headers["Ocp-Apim-Subscription-Region"] = region
-        params = {"api-version": "3.0", "from": _CODE.get(source, source), "to": _CODE.get(target, target)}
+        to = "pt-pt" if (target, context.variant) == ("pt", "pt-PT") else _CODE.get(target, target)
+        params = {"api-version": "3.0", "from": _CODE.get(source, source), "to": to}
         payload = self._post("/translate", json=[{"Text": t} for t in texts], headers=headers, params=params)
         try:
             return [str(item["translations"][0]["text"]) for item in payload]

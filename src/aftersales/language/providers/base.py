@@ -23,6 +23,33 @@ class ProviderError(Exception):
 
 
 @dataclass(frozen=True)
+class TermHint:
+    """A placeholder standing for a glossary term or a product name, told to providers that can
+    use it (an LLM translates the sentence around it better knowing what ⟦1⟧ is)."""
+
+    token: str  # "⟦1⟧"
+    source: str  # what the customer wrote ("power bank")
+    target: str  # what is put back in the translation ("充电宝"; the name itself for a name)
+    keep: bool  # a do-not-translate term or a product name
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the router knows beyond the texts: the regional variant wanted for the target
+    ("pt-BR" for a buyer in Brazil, "" for the language's default) and, per text, the hints of
+    its placeholders. Providers that cannot use them ignore them."""
+
+    variant: str = ""
+    hints: tuple[tuple[TermHint, ...], ...] = ()
+
+    def chunk(self, start: int, end: int) -> Context:
+        return Context(self.variant, self.hints[start:end]) if self.hints else self
+
+
+NO_CONTEXT = Context()
+
+
+@dataclass(frozen=True)
 class Health:
     ok: bool
     detail: str = ""
@@ -44,8 +71,13 @@ class Provider(ABC):
         """(source, target) ISO 639-1 pairs this provider can translate directly."""
 
     @abstractmethod
-    def _translate(self, texts: list[str], source: str, target: str) -> list[str]:
+    def _translate(self, texts: list[str], source: str, target: str, context: Context = NO_CONTEXT) -> list[str]:
         """Translate one batch of at most `max_batch` texts."""
+
+    def variant_of(self, target: str, variant: str) -> str:
+        """The regional variant this provider writes for `target` when `variant` is asked for
+        ("" when it has none or cannot tell): recorded with the translation."""
+        return ""
 
     def health(self) -> Health:
         try:
@@ -64,7 +96,7 @@ class Provider(ABC):
     def supports(self, source: str, target: str) -> bool:
         return (source, target) in self.supported_pairs()
 
-    def translate_batch(self, texts: list[str], source: str, target: str) -> list[str]:
+    def translate_batch(self, texts: list[str], source: str, target: str, context: Context = NO_CONTEXT) -> list[str]:
         if not texts:
             return []
         if not self.supports(source, target):
@@ -74,7 +106,7 @@ class Provider(ABC):
         out: list[str] = []
         for start in range(0, len(texts), self.max_batch):
             chunk = texts[start : start + self.max_batch]
-            result = self._translate(chunk, source, target)
+            result = self._translate(chunk, source, target, context.chunk(start, start + len(chunk)))
             if len(result) != len(chunk):
                 raise ProviderError(
                     f"{self.name} returned {len(result)} translations for {len(chunk)} texts", kind="bad_response"

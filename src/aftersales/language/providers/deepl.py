@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import ProviderError
+from .base import NO_CONTEXT, Context, ProviderError
 from .http import HttpProvider, all_pairs
 
 LANGUAGES = frozenset({"en", "zh", "es", "de", "fr", "pt", "ja", "it", "pl", "nl", "id", "ko", "ru", "tr", "ar"})
 _TARGET = {"en": "EN-US", "pt": "PT-BR", "zh": "ZH-HANS"}
+_VARIANTS = {"pt-BR": "PT-BR", "pt-PT": "PT-PT", "en-US": "EN-US", "en-GB": "EN-GB"}
 
 
 def default_base_url(key: str) -> str:
@@ -25,7 +26,16 @@ class DeepLProvider(HttpProvider):
     def supported_pairs(self) -> frozenset[tuple[str, str]]:
         return all_pairs(LANGUAGES)
 
-    def _translate(self, texts: list[str], source: str, target: str) -> list[str]:
+    def _target(self, target: str, variant: str) -> str:
+        if variant in _VARIANTS:
+            return _VARIANTS[variant]
+        return self.options.get("target_variants", {}).get(target, _TARGET.get(target, target.upper()))
+
+    def variant_of(self, target: str, variant: str) -> str:
+        code = self._target(target, variant)
+        return f"{code[:2].lower()}-{code[3:]}" if target in ("pt", "en") and "-" in code else ""
+
+    def _translate(self, texts: list[str], source: str, target: str, context: Context = NO_CONTEXT) -> list[str]:
         key = self.credentials.get("api_key", "")
         if not key:
             raise ProviderError("deepl: no API key configured", kind="auth", permanent=True)
@@ -34,7 +44,7 @@ class DeepLProvider(HttpProvider):
         body = {
             "text": texts,
             "source_lang": source.upper(),
-            "target_lang": self.options.get("target_variants", {}).get(target, _TARGET.get(target, target.upper())),
+            "target_lang": self._target(target, context.variant),
         }
         payload = self._post("/v2/translate", json=body, headers={"Authorization": f"DeepL-Auth-Key {key}"})
         try:

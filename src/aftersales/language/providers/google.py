@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..languages import SUPPORTED
-from .base import ProviderError
+from .base import NO_CONTEXT, Context, ProviderError
 from .http import HttpProvider, all_pairs
 
 _CODE = {"zh": "zh-CN"}
@@ -23,7 +23,12 @@ class GoogleProvider(HttpProvider):
     def supported_pairs(self) -> frozenset[tuple[str, str]]:
         return all_pairs(frozenset(SUPPORTED))
 
-    def _translate(self, texts: list[str], source: str, target: str) -> list[str]:
+    def variant_of(self, target: str, variant: str) -> str:
+        if target == "pt":
+            return "pt-PT" if variant == "pt-PT" else "pt-BR"  # Google's "pt" is Brazilian
+        return ""
+
+    def _translate(self, texts: list[str], source: str, target: str, context: Context = NO_CONTEXT) -> list[str]:
         project = self.credentials.get("project_id") or self.options.get("project_id")
         if not project:
             raise ProviderError("google: no project_id configured", kind="bad_request", permanent=True)
@@ -38,7 +43,9 @@ class GoogleProvider(HttpProvider):
         body = {
             "contents": texts,
             "sourceLanguageCode": _CODE.get(source, source),
-            "targetLanguageCode": _CODE.get(target, target),
+            "targetLanguageCode": "pt-PT"
+            if (target, context.variant) == ("pt", "pt-PT")
+            else _CODE.get(target, target),
             "mimeType": "text/plain",
         }
         payload = self._post(f"/v3/projects/{project}/locations/{location}:translateText", json=body, headers=headers)

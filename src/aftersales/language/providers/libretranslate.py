@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..languages import SUPPORTED
+from .base import NO_CONTEXT, Context
 from .http import HttpProvider, all_pairs
 
 
@@ -23,7 +24,7 @@ class LibreTranslateProvider(HttpProvider):
     def _code(self, code: str) -> str:
         return self.options.get("codes", {}).get(code, code)
 
-    def _translate(self, texts: list[str], source: str, target: str) -> list[str]:
+    def _translate(self, texts: list[str], source: str, target: str, context: Context = NO_CONTEXT) -> list[str]:
         body = {"q": texts, "source": self._code(source), "target": self._code(target), "format": "text"}
         if key := self.credentials.get("api_key"):
             body["api_key"] = key

@@ -3,7 +3,14 @@ vLLM, OpenAI. POST {base_url}/chat/completions with "Authorization: Bearer <key>
 API root including /v1 (e.g. https://api.deepseek.com/v1, http://127.0.0.1:11434/v1).
 
 A batch is one request: the texts go as a JSON array and the model must answer with a JSON array of
-the same length. Placeholders (⟦0⟧) are named in the instructions; the router checks they came back."""
+the same length. Placeholders (⟦0⟧) are named in the instructions; the router checks they came back
+(strictly: a placeholder with words pulled in, repeated or lost sends the batch to the next route).
+The glossary's terms and the product names the router protected are given to the model too: for
+each text, what its placeholders stand for and how they read in the translation, so the sentence
+around them agrees with them. A regional variant ("pt-BR") is named in the instructions.
+
+Self-hosted servers speak this protocol: llama.cpp `llama-server` (http://127.0.0.1:8080/v1),
+Ollama (http://127.0.0.1:11434/v1), vLLM (http://127.0.0.1:8000/v1); docs/howto/translation-providers.md."""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from ..languages import SUPPORTED
-from .base import ProviderError
+from .base import NO_CONTEXT, Context, ProviderError
 from .http import HttpProvider, all_pairs
 
 SYSTEM_PROMPT = (
@@ -20,6 +27,12 @@ SYSTEM_PROMPT = (
     "array the user sends from {source} to {target}. Keep every token of the form ⟦N⟧ exactly as it is, keep "
     "line breaks, do not add explanations. Answer with only a JSON array of {count} strings, in the same order."
 )
+GLOSSARY_PROMPT = (
+    " The placeholders stand for glossary terms and product names that are put back after translation; "
+    "translate the words around them so they agree with them. Each line below is: text number, placeholder, "
+    "source term, how it reads in the translation ({target}). Never replace a placeholder by the term."
+)
+_VARIANT_NAMES = {"pt-BR": "Brazilian Portuguese", "pt-PT": "European Portuguese", "en-US": "American English"}
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.MULTILINE)
 
 
@@ -32,14 +45,25 @@ class OpenAICompatibleProvider(HttpProvider):
     def supported_pairs(self) -> frozenset[tuple[str, str]]:
         return all_pairs(frozenset(self.options.get("languages") or SUPPORTED))
 
-    def _translate(self, texts: list[str], source: str, target: str) -> list[str]:
+    def variant_of(self, target: str, variant: str) -> str:
+        return variant if variant in _VARIANT_NAMES else ""
+
+    def _translate(self, texts: list[str], source: str, target: str, context: Context = NO_CONTEXT) -> list[str]:
         model = self.options.get("model") or self.credentials.get("model")
         if not model:
             raise ProviderError(f"{self.name}: no model configured", kind="bad_request", permanent=True)
         headers = {}
         if key := self.credentials.get("api_key"):
             headers["Authorization"] = f"Bearer {key}"
-        prompt = SYSTEM_PROMPT.format(source=SUPPORTED[source], target=SUPPORTED[target], count=len(texts))
+        target_name = _VARIANT_NAMES.get(context.variant, SUPPORTED[target])
+        prompt = SYSTEM_PROMPT.format(source=SUPPORTED[source], target=target_name, count=len(texts))
+        lines = [
+            f"{number}\t{hint.token}\t{hint.source}\t{hint.target}" + ("\t(keep as is)" if hint.keep else "")
+            for number, hints in enumerate(context.hints, start=1)
+            for hint in hints
+        ]
+        if lines:
+            prompt += GLOSSARY_PROMPT.format(target=target_name) + "\n" + "\n".join(lines[:200])
         body = {
             "model": model,
             "temperature": 0,
