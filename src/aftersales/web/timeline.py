@@ -36,9 +36,14 @@ def _label(choices: Any, value: Any) -> str:
         return str(value)
 
 
+def _actor_label(kind: str) -> str:
+    """Who acted when it was not a user (core.actors)."""
+    return {"customer": _("Customer"), "connector": _("Connector"), "rule": _("Rule")}.get(kind, _("System"))
+
+
 def event_sentence(event: TicketEvent, users: Mapping[int, str], teams: Mapping[int, str]) -> str:
     p = event.payload or {}
-    actor = str(event.actor) if event.actor else _("System")
+    actor = str(event.actor) if event.actor else _actor_label(event.actor_kind)
 
     def user(pk: Any) -> str:
         return users.get(pk, f"#{pk}") if pk else _("nobody")
@@ -52,7 +57,13 @@ def event_sentence(event: TicketEvent, users: Mapping[int, str], teams: Mapping[
             "old": _label(TicketStatus, p.get("old")),
             "new": _label(TicketStatus, p.get("new")),
         }
-        reason = {"merged": _("merged"), "assigned": _("assigned")}.get(p.get("reason", ""), p.get("reason", ""))
+        reasons = {
+            "merged": _("merged"),
+            "assigned": _("assigned"),
+            "replied": _("reply delivered"),
+            "customer_message": _("customer wrote"),
+        }
+        reason = reasons.get(p.get("reason", ""), p.get("reason", ""))
         return f"{text} ({reason})" if reason else text
     if t == TicketEventType.ASSIGNED:
         if not p.get("new"):
@@ -95,6 +106,8 @@ def event_sentence(event: TicketEvent, users: Mapping[int, str], teams: Mapping[
         return _("%(actor)s merged ticket #%(id)s into this one") % {"actor": actor, "id": p.get("source")}
     if t == TicketEventType.REPLY_SENT:
         return _("Reply delivered to the customer")
+    if t == TicketEventType.REPLY_RETRIED:
+        return _("%(actor)s sent a failed reply again") % {"actor": actor}
     if t == TicketEventType.REPLY_FAILED:
         return _("Reply could not be delivered: %(error)s") % {"error": p.get("error", "")}
     return _label(TicketEventType, t)
