@@ -20,6 +20,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import get_resolver, reverse
 
+from aftersales.accounts.models import Role, Team, User
 from aftersales.accounts.services import api_token_create
 from aftersales.inbox.models import Attachment, DeliveryStatus, Message, SavedView, Ticket
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
@@ -74,6 +75,27 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da6364f8cf500f"
     "00038601805a347d6b0000000049454e44ae426082"
 )
+
+
+def _people_user(o: Objects) -> dict[str, int]:
+    return {"user_id": o.users["agent"].pk}
+
+
+def _people_team(o: Objects) -> dict[str, int]:
+    return {"team_id": o.world.team_us.pk}
+
+
+def _people_role(o: Objects) -> dict[str, int]:
+    return {"role_id": o.world.roles["viewer"].pk}
+
+
+def _unused_role(o: Objects) -> dict[str, int]:
+    role = Role.objects.create(organization=o.world.org, kind="viewer", name="Unused", permissions=["view"])
+    return {"role_id": role.pk}
+
+
+def _bad_link(o: Objects) -> dict[str, str]:
+    return {"uidb64": "MQ", "token": "c0ffee-0123456789abcdef"}
 
 
 def _people_user(o: Objects) -> dict[str, int]:
@@ -237,6 +259,56 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("glossary_export", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
     ("translation_providers", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    # Users, teams and roles (issue 7): the organization's admins, inside their organization only;
+    # another seller's admin reaches their own lists but none of our ids (404). The set-password
+    # page needs no sign-in (the link is the proof; this one is invalid).
+    ("settings_users", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_user_invite", "POST"): Row(
+        _none,
+        lambda o: {"username": "matrixnew", "role_id": o.world.roles["agent"].pk, "language": "en"},
+        expect(LOGIN, {**admins(200), "foreigner": 404}, 403),
+    ),
+    ("settings_user", "GET"): Row(_people_user, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)),
+    ("settings_user", "POST"): Row(
+        _people_user,
+        lambda o: {
+            "display_name": "Alice M",
+            "role_id": o.world.roles["agent"].pk,
+            "team_ids": [o.world.team_us.pk],
+            "language": "en",
+            "is_active": ["0", "1"],
+        },
+        expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
+    ),
+    ("settings_user_password_reset", "POST"): Row(
+        _people_user, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)
+    ),
+    ("settings_teams", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_team_create", "POST"): Row(_none, lambda o: {"name": "Matrix team"}, expect(LOGIN, admins(302), 403)),
+    ("settings_team", "GET"): Row(_people_team, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)),
+    ("settings_team", "POST"): Row(
+        _people_team,
+        lambda o: {"name": "US team 2", "store_ids": [o.world.store_us.pk], "platforms": ["amazon"]},
+        expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
+    ),
+    ("settings_team_delete", "POST"): Row(_people_team, _none, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)),
+    ("settings_roles", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_role_create", "POST"): Row(
+        _none, lambda o: {"name": "Matrix role", "permissions": ["view"]}, expect(LOGIN, admins(302), 403)
+    ),
+    ("settings_role", "GET"): Row(_people_role, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)),
+    ("settings_role", "POST"): Row(
+        _people_role,
+        lambda o: {"name": "Readers", "permissions": ["view"], "approval_limit_amount": "0"},
+        expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
+    ),
+    ("settings_role_delete", "POST"): Row(_unused_role, _none, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)),
+    ("password_set", "GET"): Row(_bad_link, _none, expect(200, everyone(200), 200)),
+    ("password_set", "POST"): Row(
+        _bad_link,
+        lambda o: {"password": "Matrix-Pass-2026", "password_confirm": "Matrix-Pass-2026"},
+        expect(200, everyone(200), 200),
+    ),
 }
 
 
@@ -332,6 +404,11 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         ReplyTemplateVariant.objects.get(pk=o.variant.pk).needs_review,
         TranslationJob.objects.count(),
         GlossaryTerm.objects.count(),
+        # users, teams and roles (settings_people)
+        sorted(User.objects.values_list("username", "display_name", "is_active", "role_id", "password")),
+        sorted(o.users["agent"].teams.values_list("pk", flat=True)),
+        sorted(Team.objects.values_list("name", "platforms")),
+        sorted((r.name, r.permissions) for r in Role.objects.all()),
     )
 
 
