@@ -14,7 +14,6 @@ from aftersales.accounts.lockout import lockout_status, user_unlock
 from aftersales.core.errors import NotFound, PermissionDenied
 from aftersales.testing.factories import UserFactory
 
-
 PASSWORD = "pw-correct-horse"  # the personas' password (testing/factories.py)
 LOGIN = "/login/"
 
