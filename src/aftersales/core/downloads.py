@@ -14,7 +14,9 @@ from urllib.parse import quote
 
 from django.http import FileResponse
 
-# A PDF opened in a tab is shown by the browser's own viewer, which the sandbox does not hinder.
+from aftersales.core.errors import NotFound
+
+# A PDF opened in a tab is still shown by the browser's own viewer under this sandbox (checked in Chromium).
 FILE_CSP = "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'"
 
 
@@ -30,7 +32,11 @@ def stored_file_response(file: Any, *, filename: str, content_type: str, inline:
     """Stream a stored file (a FieldFile) with the headers above."""
     if content_type.startswith("text/") and "charset" not in content_type:
         content_type += "; charset=utf-8"  # stored text was checked to be UTF-8
-    response = FileResponse(file.open("rb"), content_type=content_type)
+    try:
+        handle = file.open("rb")
+    except OSError:  # the row outlived its file (a restore without media, a bucket cleaned up)
+        raise NotFound("the stored file is missing", field=None) from None
+    response = FileResponse(handle, content_type=content_type)
     response["Content-Disposition"] = content_disposition(filename, inline=inline)
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = FILE_CSP

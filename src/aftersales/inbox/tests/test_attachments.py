@@ -172,3 +172,14 @@ def test_the_request_body_limit_fits_the_attachment_limits(settings):
     """Finding 5: a 20 MiB attachment was refused by a 5 MiB body cap (base64 makes it 4/3 larger)."""
     assert settings.ATTACHMENT_MAX_TOTAL_BYTES >= 2 * settings.ATTACHMENT_MAX_BYTES
     assert settings.DATA_UPLOAD_MAX_MEMORY_SIZE >= settings.ATTACHMENT_MAX_TOTAL_BYTES * 4 / 3 + 64 * 1024
+
+
+def test_refusals_are_translated(world):
+    from django.utils import translation
+
+    with translation.override("zh-hans"), pytest.raises(ValidationFailed) as exc:
+        ingest(world, AttachmentInput("..", PNG))
+    assert "文件名无效" in exc.value.message
+    with translation.override("zh-hans"), pytest.raises(ValidationFailed) as exc:
+        ingest(world, AttachmentInput("page.txt", HTML))
+    assert "附件 page.txt" in exc.value.message and "HTML" in exc.value.message
