@@ -1,9 +1,11 @@
 """Domain events published after commit.
 
-Services build a frozen dataclass event and call `publish(event)`. Subscribers are registered in
-code (`subscribe(EventType, handler)`) from an app's `ready()`; they run only once the surrounding
-transaction has committed, so a rolled-back write never notifies anyone. Handlers should enqueue
-background tasks rather than do slow work inline. No Django signals carry business logic."""
+Services build a frozen dataclass event (one class per event type, typed fields, the `actor` who
+caused it: core.actors) and call `publish(event)`. Subscribers are registered in code
+(`subscribe(EventType, handler)`) from an app's `ready()`; they run only once the surrounding
+transaction has committed, so a rolled-back write never notifies anyone. Handlers enqueue background
+tasks rather than do slow work inline, so services never import tasks. No Django signals carry
+business logic. docs/events.md lists every event: the contract its consumers rely on."""
 
 from __future__ import annotations
 
