@@ -330,7 +330,7 @@ def ticket_page(
         # 700 matches at 1M tickets; the extra round trip costs ~1 ms.
         ids = list(qs.values_list("pk", flat=True)[: limit + 1])
         qs = Ticket.objects.filter(pk__in=ids).order_by(*order_expr)
-    rows = list(
+    rows: list[Ticket] = list(
         qs.select_related("store", "customer", "assignee", "order")
         .defer("store__credentials")  # never decrypt store secrets to draw a list
         .annotate(delivery_failed=Exists(_failed_replies()))[: limit + 1]  # the row's "delivery failed" badge
