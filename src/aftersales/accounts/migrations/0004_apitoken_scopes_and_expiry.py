@@ -25,6 +25,10 @@ def upgrade_tokens(apps, schema_editor):
     ApiToken = apps.get_model("accounts", "ApiToken")
     ApiToken.objects.update(scopes=UPGRADE_SCOPES)
     ApiToken.objects.filter(expires_at__isnull=True).update(expires_at=timezone.now() + UPGRADE_LIFETIME)
+    if schema_editor.connection.vendor == "postgresql":
+        # Run the deferred foreign-key checks of these updates now: PostgreSQL refuses the ALTER TABLE
+        # below while trigger events are pending in the same transaction.
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 class Migration(migrations.Migration):
