@@ -93,7 +93,8 @@ def test_agent_flow(live_server, page):
     expect_rows(page, t["de_ebay"])
     pick(page, "platform", "ebay")  # untick: German tickets of every platform
     expect_rows(page, t["de_amazon"], t["de_ebay"])
-    expect(page).to_have_url(re.compile(r"\?language=de$"))
+    # the default view's filters (open, mine and unassigned) stay in the form and the URL
+    expect(page).to_have_url(re.compile(r"\?status_category=open&language=de&assignee=me%2Cnone$"))
     expect(page.locator(f"tr[data-ticket-id='{t['de_amazon'].pk}']")).to_contain_text("Amazon")
     page.check("[data-select-all]")  # bulk selection: every row of the page
     expect(page.locator("[data-selected-count]")).to_have_text("2")
@@ -110,7 +111,8 @@ def test_agent_flow(live_server, page):
     expect(reply.locator("[data-delivery-status]")).to_have_attribute("data-delivery-status", "failed")
     expect(reply.get_by_role("button", name="Retry delivery")).to_be_visible()
     expect(page.locator("#reply-body")).to_have_value("")
-    expect(page.locator("#ticket-props #prop-status")).to_have_value("pending_customer")
+    # an undeliverable reply does not look sent: the ticket keeps its status (issue 8)
+    expect(page.locator("#ticket-props #prop-status")).to_have_value("open")
 
     # an internal note mentioning bob, picked from the colleague list
     mention = page.locator("[data-mention-for=note-body]")
