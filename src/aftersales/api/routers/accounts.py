@@ -1,4 +1,4 @@
-"""The signed-in user (profile, API tokens), and the organization's stores, teams and colleagues."""
+"""The signed-in user: profile and API tokens. Colleagues, teams and roles: routers/people.py."""
 
 from __future__ import annotations
 
@@ -8,17 +8,13 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.responses import Status
 
-from aftersales.accounts.models import Permission
-from aftersales.accounts.permissions import check_perm
-from aftersales.accounts.selectors import api_tokens_of, teams_of_organization, users_of_organization
+from aftersales.accounts.selectors import api_tokens_of
 from aftersales.accounts.services import api_token_create, api_token_revoke, user_set_language
 
 from ..auth import current_token, current_user
 from ..schemas.accounts import (
-    ColleagueOut,
     MeOut,
     MePatchIn,
-    TeamOut,
     TokenCreatedOut,
     TokenCreateIn,
     TokenOut,
@@ -93,19 +89,3 @@ def revoke_token(request: HttpRequest, token_id: Id) -> Status[None]:
     """Revoke one of your tokens; it stops working at once."""
     api_token_revoke(user=current_user(request), token_id=token_id)
     return Status(204, None)
-
-
-@router.get("/teams", response=with_errors({200: list[TeamOut]}))
-def list_teams(request: HttpRequest) -> Any:
-    """The organization's teams with their scopes."""
-    user = current_user(request)
-    check_perm(user, Permission.VIEW)
-    return teams_of_organization(user).prefetch_related("stores")
-
-
-@router.get("/users", response=with_errors({200: list[ColleagueOut]}))
-def list_users(request: HttpRequest, can_process: bool = False) -> Any:
-    """Active colleagues, for assignee pickers (`can_process=true`) and @mention completion."""
-    user = current_user(request)
-    check_perm(user, Permission.VIEW)
-    return users_of_organization(user, can_process=can_process)

@@ -13,6 +13,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from aftersales.accounts.models import Role
 from aftersales.accounts.services import api_token_create
 from aftersales.inbox.models import Attachment, Message
 from aftersales.inbox.services import saved_view_create
@@ -51,6 +52,15 @@ def everyone(ok: int = 200) -> dict[str, int]:
 def admins(ok: int = 200) -> dict[str, int]:
     """Organization settings: admins only. The foreign admin acts on their own organization."""
     return {**everyone(403), "admin": ok, "foreign_user": ok}
+
+
+def ours(ok: int = 200) -> dict[str, int]:
+    """An object of our organization's people settings: our admin; the foreign admin gets 404."""
+    return {**admins(ok), "foreign_user": 404}
+
+
+def _unused_role(world: Any) -> int:
+    return Role.objects.create(organization=world.org, kind="viewer", name="Unused", permissions=["view"]).pk
 
 
 Request = tuple[str, str, Any]  # method, path, JSON body
@@ -185,6 +195,35 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/teams"): Row(lambda s, w, u: ("GET", "/teams", None), everyone()),
     ("GET", "/users"): Row(lambda s, w, u: ("GET", "/users", None), everyone()),
+    # Users, teams and roles (issue 7): admins, inside their organization; the foreign admin gets
+    # their own lists and a 404 for our ids (or for our role/team ids in a body).
+    ("POST", "/users"): Row(
+        lambda s, w, u: ("POST", "/users", {"username": "matrixnew", "role_id": w.roles["agent"].pk}),
+        {**admins(201), "foreign_user": 404},
+    ),
+    ("GET", "/organization/users"): Row(lambda s, w, u: ("GET", "/organization/users", None), admins()),
+    ("GET", "/users/{user_id}"): Row(lambda s, w, u: ("GET", f"/users/{w.agent.pk}", None), ours()),
+    ("PATCH", "/users/{user_id}"): Row(
+        lambda s, w, u: ("PATCH", f"/users/{w.agent.pk}", {"display_name": "Alice M"}), ours()
+    ),
+    ("POST", "/users/{user_id}/password-reset"): Row(
+        lambda s, w, u: ("POST", f"/users/{w.agent.pk}/password-reset", None), ours()
+    ),
+    ("POST", "/teams"): Row(lambda s, w, u: ("POST", "/teams", {"name": "Matrix team"}), admins(201)),
+    ("GET", "/teams/{team_id}"): Row(lambda s, w, u: ("GET", f"/teams/{w.team_us.pk}", None), ours()),
+    ("PATCH", "/teams/{team_id}"): Row(
+        lambda s, w, u: ("PATCH", f"/teams/{w.team_us.pk}", {"name": "US team 2", "platforms": ["amazon"]}), ours()
+    ),
+    ("DELETE", "/teams/{team_id}"): Row(lambda s, w, u: ("DELETE", f"/teams/{w.team_de.pk}", None), ours(204)),
+    ("GET", "/roles"): Row(lambda s, w, u: ("GET", "/roles", None), admins()),
+    ("POST", "/roles"): Row(
+        lambda s, w, u: ("POST", "/roles", {"name": "Matrix role", "permissions": ["view"]}), admins(201)
+    ),
+    ("GET", "/roles/{role_id}"): Row(lambda s, w, u: ("GET", f"/roles/{w.roles['viewer'].pk}", None), ours()),
+    ("PATCH", "/roles/{role_id}"): Row(
+        lambda s, w, u: ("PATCH", f"/roles/{w.roles['viewer'].pk}", {"name": "Readers"}), ours()
+    ),
+    ("DELETE", "/roles/{role_id}"): Row(lambda s, w, u: ("DELETE", f"/roles/{_unused_role(w)}", None), ours(204)),
     ("GET", "/me"): Row(lambda s, w, u: ("GET", "/me", None), everyone()),
     ("PATCH", "/me"): Row(lambda s, w, u: ("PATCH", "/me", {"language": "zh-hans"}), everyone()),
     ("GET", "/me/tokens"): Row(lambda s, w, u: ("GET", "/me/tokens", None), everyone()),
