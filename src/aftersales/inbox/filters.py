@@ -119,10 +119,12 @@ class FilterSpec:
             return tuple(dict.fromkeys(_int(v, name) for v in _items(text)))
         if self.kind == Kind.ID:
             return _int(text, name)
-        if self.kind == Kind.ASSIGNEE:
-            if text not in {"me", "none"}:
-                _int(text, name)
-            return text
+        if self.kind == Kind.ASSIGNEE:  # one or more of: me, none, a user id ("me,none": mine or unassigned)
+            items = _items(text)
+            for item in items:
+                if item not in {"me", "none"}:
+                    _int(item, name)
+            return ",".join(items)
         if self.kind == Kind.BOOLEAN:
             lowered = text.lower()
             if lowered not in {"true", "false", "1", "0", "yes", "no"}:
@@ -224,9 +226,9 @@ FILTERS: tuple[FilterSpec, ...] = (
         "assignee",
         Kind.ASSIGNEE,
         _("Assignee"),
-        "me, none or a user id",
+        "me, none or a user id; several with commas (me,none: mine or unassigned)",
         Widget.SELECT,
-        (("me", _("Me")), ("none", _("Unassigned"))),
+        (("me", _("Me")), ("none", _("Unassigned")), ("me,none", _("Me or unassigned"))),
         options="users",
         blank=_("Anyone"),
     ),
@@ -274,7 +276,7 @@ class TicketFilters:
     customer_tier: tuple[str, ...] = ()
     language: tuple[str, ...] = ()
     sku: str = ""
-    assignee: str = ""  # "me", "none" or a user id
+    assignee: str = ""  # "me", "none", a user id, or several of them ("me,none")
     team: int | None = None
     tag: str = ""
     unreplied: bool | None = None

@@ -83,12 +83,8 @@ def ticket_queryset(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
         qs = qs.filter(language__in=f.language)
     if f.sku:
         qs = qs.filter(Exists(OrderLine.objects.filter(order_id=OuterRef("order_id"), sku=f.sku)))
-    if f.assignee == "me":
-        qs = qs.filter(assignee_id=user.pk)
-    elif f.assignee == "none":
-        qs = qs.filter(assignee__isnull=True)
-    elif f.assignee:
-        qs = qs.filter(assignee_id=int(f.assignee))
+    if f.assignee:
+        qs = qs.filter(_assignee_q(user, f.assignee))
     if f.team is not None:
         qs = qs.filter(team_id=f.team)
     if f.customer is not None:
@@ -121,6 +117,15 @@ def ticket_queryset(user: Any, filters: TicketFilters) -> QuerySet[Ticket]:
     if f.q:
         qs = qs.filter(_text_q(f.q))
     return qs
+
+
+def _assignee_q(user: Any, assignee: str) -> Q:
+    """assignee=me / none / <id>, or several of them: me,none is "mine or unassigned"."""
+    ids = {user.pk if part == "me" else int(part) for part in assignee.split(",") if part != "none"}
+    q = Q(assignee_id__in=sorted(ids)) if len(ids) > 1 else Q(assignee_id=next(iter(ids))) if ids else Q()
+    if "none" in assignee.split(","):
+        q = q | Q(assignee__isnull=True) if ids else Q(assignee__isnull=True)
+    return q
 
 
 def _failed_replies() -> QuerySet[Message]:
@@ -225,9 +230,10 @@ def filter_ids_check(user: Any, filters: TicketFilters) -> None:
             customer_get(user, filters.customer)
         except NotFound:
             raise NotFound(gettext("customer not found"), field="customer") from None
-    if filters.assignee not in ("", "me", "none"):
-        assignee_id = int(filters.assignee)
-        if not any(u.pk == assignee_id for u in users_of_organization(user)):
+    assignee_ids = {int(part) for part in filters.assignee.split(",") if part.isdigit()}
+    if assignee_ids:
+        colleagues = {u.pk for u in users_of_organization(user)}
+        if not assignee_ids <= colleagues:
             raise NotFound(gettext("assignee not found"), field="assignee")
 
 
@@ -331,9 +337,9 @@ def ticket_page(
         ids = list(qs.values_list("pk", flat=True)[: limit + 1])
         qs = Ticket.objects.filter(pk__in=ids).order_by(*order_expr)
     rows: list[Ticket] = list(
-        qs.select_related("store", "customer", "assignee", "order")
-        .defer("store__credentials")  # never decrypt store secrets to draw a list
-        .annotate(delivery_failed=Exists(_failed_replies()))[: limit + 1]  # the row's "delivery failed" badge
+        qs.select_related("store", "customer", "assignee", "order").defer(
+            "store__credentials"  # never decrypt store secrets to draw a list
+        )[: limit + 1]
     )
     next_cursor = _encode_cursor(rows[limit - 1], sort) if len(rows) > limit else None
     return TicketPage(tickets=rows[:limit], next_cursor=next_cursor, limit=limit, sort=sort)
@@ -460,6 +466,38 @@ def customer_get_visible(user: Any, customer_id: int) -> Any:
 
 def unreplied_count(user: Any) -> int:
     return tickets_visible(user).filter(is_unreplied=True, status_category=StatusCategory.OPEN).count()
+
+
+def default_view(user: Any) -> dict[str, str]:
+    """The filters of the inbox a user opens: for those who take tickets (agents, approvers,
+    admins), their open tickets plus the open unassigned tickets of their teams (the unassigned
+    tickets they may see: their teams' scope, or routed to their teams); for a viewer, every open
+    ticket they may see."""
+    from aftersales.accounts.models import Permission
+    from aftersales.accounts.permissions import has_perm
+
+    if has_perm(user, Permission.PROCESS):
+        return {"assignee": "me,none", "status_category": StatusCategory.OPEN.value}
+    return {"status_category": StatusCategory.OPEN.value}
+
+
+VIEW_COUNT_CAP = 100
+
+
+def view_counts(user: Any, views: list[Mapping[str, Any]], *, cap: int = VIEW_COUNT_CAP) -> list[int | None]:
+    """How many tickets each view (a set of filters) holds for the user, counted up to `cap` (the
+    UI shows "99+"): `SELECT COUNT(*) FROM (... LIMIT cap)`, the same scoped, indexed query as the
+    view's first page, so a large view stops after `cap` rows instead of counting them all. None
+    for a view whose filters no longer validate."""
+    counts: list[int | None] = []
+    for params in views:
+        try:
+            filters = parse_ticket_filters(params, allow=frozenset({"sort"}))
+        except ValidationFailed:
+            counts.append(None)
+            continue
+        counts.append(ticket_queryset(user, filters).order_by().values("pk")[:cap].count())
+    return counts
 
 
 def saved_views(user: Any) -> QuerySet[SavedView]:

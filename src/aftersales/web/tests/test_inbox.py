@@ -24,7 +24,7 @@ def test_inbox_lists_visible_tickets_with_their_columns(world, login, story):
     t.save()
     Ticket.objects.filter(pk=t.pk).update(updated_at=datetime(2026, 3, 1, 2, 30, tzinfo=UTC))
     de = world.ticket(store=world.store_de, subject="Paket fehlt")
-    response = login(world.agent).get(INBOX)
+    response = login(world.agent).get(INBOX, {"sort": "-updated_at"})  # "All tickets" (bob's ticket)
     assert response.status_code == 200
     html = response.content.decode()
     assert row_ids(response) == [t.pk]  # the DE ticket is outside alice's scope
@@ -165,7 +165,7 @@ def test_saved_views_create_pick_and_delete(world, login):
     assert (view.name, view.filters, view.sort) == ("eBay", {"platform": "ebay"}, "created_at")
     picked = client.get(response["Location"])
     assert row_ids(picked) == [ebay.pk]
-    assert re.search(r'<li class="active">\s*<a href="/\?view=\d+">eBay</a>', picked.content.decode())
+    assert re.search(r'<li class="active">\s*<a href="/\?view=\d+">eBay <span[^>]*>1</span></a>', picked.content.decode())
     duplicate = client.post(reverse("web:saved_view_create"), {"name": "eBay", "query": ""})
     assert duplicate.status_code == 409 and "already have a view named" in duplicate.content.decode()
     bad = client.post(reverse("web:saved_view_create"), {"name": "Bad", "query": "platform=myspace"})
@@ -210,3 +210,55 @@ def test_unknown_page_uses_the_ui_404_page(world, login):
 def test_list_responses_vary_on_htmx_headers(world, login):
     response = login(world.agent).get(INBOX)
     assert "HX-Request" in response["Vary"]
+
+
+def test_an_agents_default_view_is_their_open_tickets_and_the_unassigned_ones_of_their_teams(world, login):
+    mine = world.ticket(assignee=world.agent)
+    unassigned = world.ticket()
+    world.ticket(assignee=world.teammate)  # a colleague's
+    world.ticket(assignee=world.agent, status="solved")  # not open
+    world.ticket(store=world.store_de)  # another team's, unassigned
+    client = login(world.agent)
+    response = client.get(INBOX)
+    assert set(row_ids(response)) == {mine.pk, unassigned.pk}
+    html = response.content.decode()
+    assert re.search(
+        r'<li class="active"><a href="/\?assignee=me%2Cnone&amp;status_category=open">Mine and unassigned', html
+    )
+    assert '<option value="me,none" selected>' in html  # the form shows what the view is
+    everything = client.get(INBOX, {"sort": "-updated_at"})  # "All tickets"
+    assert len(row_ids(everything)) == 4
+    # a viewer takes no tickets: every open ticket they may see
+    assert set(row_ids(login(world.viewer).get(INBOX))) == {
+        mine.pk,
+        unassigned.pk,
+        *[t.pk for t in Ticket.objects.filter(assignee=world.teammate)],
+    }
+
+
+def test_views_show_their_counts_capped_at_99(world, login, monkeypatch):
+    from aftersales.inbox import selectors
+
+    for _ in range(3):
+        world.ticket()
+    world.ticket(assignee=world.agent, is_high_priority=True)
+    SavedView.objects.create(user=world.agent, name="Three", filters={"assignee": "none"})
+    SavedView.objects.create(user=world.agent, name="Stale", filters={"created_after": "0001-01-01"})
+    html = login(world.agent).get(INBOX).content.decode()
+
+    def count(label: str) -> str:
+        match = re.search(rf">{label} <span[^>]*view-count[^>]*>([^<]+)</span>", html)
+        assert match, label
+        return match.group(1)
+
+    assert (count("Mine and unassigned"), count("Mine"), count("Unassigned"), count("High priority")) == (
+        "4",
+        "1",
+        "3",
+        "1",
+    )
+    assert count("Three") == "3" and count("Stale") == "!"
+    monkeypatch.setattr(selectors, "VIEW_COUNT_CAP", 3)
+    monkeypatch.setattr("aftersales.web.views.inbox.VIEW_COUNT_CAP", 3)
+    html = login(world.agent).get(INBOX).content.decode()
+    assert count("Mine and unassigned") == "2+"

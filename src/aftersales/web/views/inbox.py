@@ -33,14 +33,17 @@ from aftersales.inbox.models import SavedView, TicketStatus
 from aftersales.inbox.selectors import (
     DEFAULT_PAGE_SIZE,
     FILTERS,
+    VIEW_COUNT_CAP,
     TicketFilters,
     TicketPage,
+    default_view,
     flatten_params,
     inbox_query,
     saved_view_expand,
     saved_views,
     ticket_page,
     tickets_visible,
+    view_counts,
 )
 from aftersales.inbox.services import BulkResult, saved_view_create, saved_view_delete, tickets_bulk_apply
 
@@ -104,8 +107,10 @@ class InboxState:
 
     @property
     def canonical(self) -> dict[str, str]:
+        """The list's query string (links, pushed URLs). Without filters it keeps the sort: an empty
+        query string means the default view."""
         params = self.filters.as_query()
-        if self.sort != DEFAULT_SORT:
+        if self.sort != DEFAULT_SORT or not params:
             params["sort"] = self.sort
         if self.limit != DEFAULT_PAGE_SIZE:
             params["limit"] = str(self.limit)
@@ -222,6 +227,7 @@ class BulkSummary:
 
 
 QUICK_VIEWS: tuple[tuple[Any, dict[str, str]], ...] = (
+    (gettext_lazy("Mine and unassigned"), {"assignee": "me,none", "status_category": "open"}),
     (gettext_lazy("Open"), {"status_category": "open"}),
     (gettext_lazy("Mine"), {"assignee": "me", "status_category": "open"}),
     (gettext_lazy("Unassigned"), {"assignee": "none", "status_category": "open"}),
@@ -238,11 +244,25 @@ class QuickView:
     label: str
     query: str
     active: bool
+    count: str = ""  # "12", "99+", or "" when not counted
 
 
-def _quick_views(state: InboxState) -> list[QuickView]:
+def _count_label(count: int | None) -> str:
+    if count is None:
+        return "!"
+    return f"{VIEW_COUNT_CAP - 1}+" if count >= VIEW_COUNT_CAP else str(count)
+
+
+def _quick_views(request: AgentRequest, state: InboxState) -> list[QuickView]:
+    """The built-in views with their counts (the one for viewers drops "Mine and unassigned")."""
     current = None if state.errors else state.filters.as_query()
-    return [QuickView(str(label), urlencode(params), params == current) for label, params in QUICK_VIEWS]
+    can_take = has_perm(request.user, Permission.PROCESS)
+    chosen = [(label, params) for label, params in QUICK_VIEWS if can_take or "me" not in params.get("assignee", "")]
+    counts = view_counts(request.user, [params for _label, params in chosen])
+    return [
+        QuickView(str(label), urlencode(params or {"sort": DEFAULT_SORT}), params == current, _count_label(count))
+        for (label, params), count in zip(chosen, counts, strict=True)
+    ]
 
 
 def _next_query(state: InboxState) -> dict[str, str] | None:
@@ -254,6 +274,13 @@ def _next_query(state: InboxState) -> dict[str, str] | None:
 def _context(request: AgentRequest, state: InboxState, **extra: Any) -> dict[str, Any]:
     user = request.user
     views = list(saved_views(user))
+    view_count_labels = dict(
+        zip(
+            (v.pk for v in views),
+            (_count_label(c) for c in view_counts(user, [v.filters for v in views])),
+            strict=True,
+        )
+    )
     canonical = state.canonical
     active_view = next(
         (v.pk for v in views if not state.errors and v.filters == state.filters.as_query() and v.sort == state.sort),
@@ -276,7 +303,8 @@ def _context(request: AgentRequest, state: InboxState, **extra: Any) -> dict[str
         "assignees": users_of_organization(user, can_process=True),
         "statuses": TicketStatus.choices,
         "saved_views": views,
-        "quick_views": _quick_views(state),
+        "quick_views": _quick_views(request, state),
+        "view_counts": view_count_labels,
         "active_view": active_view,
         "can_process": has_perm(user, Permission.PROCESS),
         **extra,
@@ -300,7 +328,10 @@ def _render(request: AgentRequest, state: InboxState, *, status: int | None = No
 
 @web_view()
 def inbox(request: AgentRequest) -> HttpResponse:
-    return _render(request, inbox_state(request, request.GET))
+    """The inbox; opened without a query string, the user's default view (inbox.selectors.default_view:
+    an agent's open tickets plus the unassigned ones of their teams). Every other list, "All
+    tickets" included, has a query string."""
+    return _render(request, inbox_state(request, request.GET or default_view(request.user)))
 
 
 def parse_ticket_ids(values: list[str]) -> list[int]:
