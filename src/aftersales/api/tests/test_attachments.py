@@ -85,5 +85,5 @@ def test_content_route_serves_the_file_safely_to_viewers_of_the_ticket(world, as
     assert response["Content-Security-Policy"].startswith("sandbox;")
     for user in (world.outsider, world.foreign_user):
         assert_error(as_user(user).get(url), 404, field="attachment_id")
-    default_storage.delete(attachment.file.name)  # the row outlived its file: 404, not 500
+    default_storage.delete(str(attachment.file.name))  # the row outlived its file: 404, not 500
     assert_error(as_user(world.agent).get(url), 404)

@@ -25,7 +25,7 @@ MESSAGE_FRAME_CSP = (
 )
 
 
-@web_view()
+@web_view()  # type: ignore[arg-type]  # web_view passes any response through, a streamed file too
 def attachment_view(request: AgentRequest, attachment_id: int) -> StreamingHttpResponse:
     download = attachment_for_viewer(request.user, attachment_id)
     attachment = download.attachment
