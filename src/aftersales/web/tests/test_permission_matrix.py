@@ -22,7 +22,8 @@ from django.urls import get_resolver, reverse
 
 from aftersales.accounts.models import Role, Team, User
 from aftersales.accounts.services import api_token_create
-from aftersales.inbox.models import Attachment, DeliveryStatus, Message, SavedView, Ticket
+from aftersales.catalog.models import Store
+from aftersales.inbox.models import Attachment, CategoryLabel, DeliveryStatus, Message, SavedView, Ticket
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
 from aftersales.language.templates import reply_template_save
 from aftersales.notifications.models import Notification
@@ -129,6 +130,7 @@ def admins(status: int) -> dict[str, int]:
 
 
 GLOSSARY_CSV = b"source_language,target_language,term,translation\nen,es,charger,cargador\n"
+STORE_FORM = {"default_language": "en", "timezone": "UTC", "currency": "USD", "is_active": "on"}
 
 
 def expect(anonymous: int | str, org: dict[str, int], orphan: int) -> dict[str, int | str]:
@@ -259,6 +261,40 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("glossary_export", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
     ("translation_providers", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    # Stores, category labels, reply templates (issue 7): the organization's admins; another
+    # seller's admin reaches their own pages but none of our ids (404).
+    ("settings_stores", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_stores", "POST"): Row(
+        _none, lambda o: {"name": "Matrix store", "platform": "ebay", **STORE_FORM}, expect(LOGIN, admins(302), 403)
+    ),
+    ("settings_store", "POST"): Row(
+        lambda o: {"store_id": o.world.store_us.pk},
+        lambda o: {"name": "Amazon US", "platform": "amazon", **STORE_FORM, "site": "amazon.ca"},
+        expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
+    ),
+    ("settings_categories", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_categories", "POST"): Row(
+        _none, lambda o: {"labels.refund.label_en": "Money back"}, expect(LOGIN, admins(302), 403)
+    ),
+    ("settings_templates", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_templates", "POST"): Row(
+        _none,
+        lambda o: {"name": "Matrix template", "source_language": "en", "new_body": "Hi"},
+        expect(LOGIN, admins(302), 403),
+    ),
+    ("settings_template_preview", "POST"): Row(
+        _none,
+        lambda o: {"template_key": "new", "preview": "new", "source_language": "en", "new_body": "Hi"},
+        expect(LOGIN, admins(200), 403),
+    ),
+    ("settings_template", "POST"): Row(
+        lambda o: {"template_id": o.variant.template_id},
+        lambda o: {"name": "Shipped", "source_language": "en", "body_en": "It has shipped."},
+        expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
+    ),
+    ("settings_template_delete", "POST"): Row(
+        lambda o: {"template_id": o.variant.template_id}, _none, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
+    ),
     # Users, teams and roles (issue 7): the organization's admins, inside their organization only;
     # another seller's admin reaches their own lists but none of our ids (404). The set-password
     # page needs no sign-in (the link is the proof; this one is invalid).
@@ -404,6 +440,10 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         ReplyTemplateVariant.objects.get(pk=o.variant.pk).needs_review,
         TranslationJob.objects.count(),
         GlossaryTerm.objects.count(),
+        # stores, category labels, reply templates (settings_catalog)
+        sorted(Store.objects.values_list("name", "site", "is_active")),
+        sorted(CategoryLabel.objects.values_list("organization_id", "category", "label_en")),
+        sorted(ReplyTemplateVariant.objects.values_list("template__name", "language", "body")),
         # users, teams and roles (settings_people)
         sorted(User.objects.values_list("username", "display_name", "is_active", "role_id", "password")),
         sorted(o.users["agent"].teams.values_list("pk", flat=True)),
