@@ -108,7 +108,7 @@ class LoginAttemptHandler(AxesDatabaseHandler):
     def reset_user_attempts(self, request: HttpRequest, credentials: dict[str, Any] | None = None) -> int:
         """After a successful sign-in (AXES_RESET_ON_SUCCESS) forget that username's failures from
         that address only: signing in with one account must not clear the IP's count."""
-        username = (credentials or {}).get(str(settings.AXES_USERNAME_FORM_FIELD))
+        username = (credentials or {}).get(str(getattr(settings, "AXES_USERNAME_FORM_FIELD", "username")))
         count, _ = AccessAttempt.objects.filter(username=username, ip_address=request.axes_ip_address).delete()  # type: ignore[attr-defined]
         return count
 
@@ -184,7 +184,7 @@ def lockouts_of_organization(actor: User) -> list[LockoutStatus]:
     """Users of the actor's organization with failed sign-ins within the cool-off, locked ones
     first. Organization admins only."""
     check_perm(actor, Permission.ADMINISTER)
-    users = list(User.objects.filter(organization_id=actor.organization_id))
+    users = list(User.objects.filter(organization=actor.organization))
     return sorted(_statuses(users), key=lambda s: (not s.locked, s.username))
 
 
@@ -193,7 +193,7 @@ def user_unlock(*, actor: User, user_id: int) -> int:
     which ends a lockout at once. Returns how many attempt records were cleared. A user of another
     organization is "not found". Logged with who unlocked whom."""
     check_perm(actor, Permission.ADMINISTER)
-    target = User.objects.filter(pk=user_id, organization_id=actor.organization_id).first()
+    target = User.objects.filter(pk=user_id, organization=actor.organization).first()
     if target is None:
         raise NotFound(_("user not found"), field="user_id")
     cleared = reset(username=target.username)

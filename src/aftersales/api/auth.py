@@ -36,7 +36,8 @@ class TokenThrottled(Exception):
         self.retry_after = max(1, retry_after)
 
 
-def token_throttled_response(request: HttpRequest, exc: TokenThrottled) -> HttpResponse:
+def token_throttled_response(request: HttpRequest, exc: Any) -> HttpResponse:
+    """The API's error shape with Retry-After (registered in main.py)."""
     response = error_response(
         429,
         "throttled",

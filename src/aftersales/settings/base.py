@@ -169,8 +169,8 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SESSION_COOKIE_SECURE)
 # Behind a TLS proxy that sets X-Forwarded-Proto (and strips it from clients):
 # SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https
 if os.environ.get("SECURE_PROXY_SSL_HEADER"):
-    _header, _, _value = os.environ["SECURE_PROXY_SSL_HEADER"].partition(",")
-    SECURE_PROXY_SSL_HEADER = (_header.strip(), _value.strip() or "https")
+    _proxy_header, _comma, _proxy_value = os.environ["SECURE_PROXY_SSL_HEADER"].partition(",")
+    SECURE_PROXY_SSL_HEADER = (_proxy_header.strip(), _proxy_value.strip() or "https")
 # Reverse proxies in front of the app that append the client address to X-Forwarded-For (nginx
 # `proxy_add_x_forwarded_for`, Caddy): the lockouts count per client IP (accounts/lockout.py).
 # 0 (default) = clients connect directly and REMOTE_ADDR is theirs.
