@@ -17,6 +17,9 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
+from aftersales.accounts.models import ApiToken
+from aftersales.accounts.services import api_token_create
+from aftersales.catalog.models import Store
 from aftersales.inbox.models import Message, SavedView, Ticket, TicketEvent
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
 from aftersales.language.templates import reply_template_save
@@ -34,6 +37,7 @@ class Objects:
     saved_view: SavedView
     job: TranslationJob
     template_id: int
+    token_id: int
     users: dict[str, Any]
 
 
@@ -203,12 +207,38 @@ PAIRS: dict[str, Pair] = {
         lambda o, u: ("POST", _web("reply_template", ticket_id=_ticket)(o), {"template_id": o.template_id}),
         write=False,
     ),
+    "token create": Pair(
+        lambda o, u: ("POST", "/me/tokens", {"name": "ci", "scopes": ["read", "write"]}),
+        lambda o, u: ("POST", reverse("web:token_create"), {"name": "ci", "scopes": ["read", "write"]}),
+    ),
+    "token revoke": Pair(
+        lambda o, u: ("DELETE", f"/me/tokens/{o.token_id}", None),
+        lambda o, u: ("POST", reverse("web:token_revoke", args=[o.token_id]), {}),
+    ),
+    "store update": Pair(
+        lambda o, u: ("PATCH", f"/stores/{o.world.store_us.pk}", {**_store_form(o), "is_active": True}),
+        lambda o, u: ("POST", reverse("web:settings_store", args=[o.world.store_us.pk]), _store_form(o)),
+    ),
     "glossary export": Pair(
         lambda o, u: ("GET", "/glossary/export", None),
         lambda o, u: ("GET", reverse("web:glossary_export"), None),
         write=False,
     ),
 }
+
+
+def _store_form(o: Objects) -> dict[str, Any]:
+    store = o.world.store_us
+    return {
+        "name": "Amazon US (renamed)",
+        "platform": store.platform,
+        "site": store.site,
+        "default_language": store.default_language,
+        "timezone": store.timezone,
+        "currency": store.currency,
+        "country": "US",
+        "is_active": "on",
+    }
 
 
 def _objects(world) -> Objects:  # type: ignore[no-untyped-def]
@@ -235,6 +265,7 @@ def _objects(world) -> Objects:  # type: ignore[no-untyped-def]
         saved_view=SavedView.objects.create(user=world.agent, name="Mine", filters={"assignee": "me"}),
         job=TranslationJob.objects.create(organization=world.org, created_by=world.agent, ticket_ids=[ticket.pk]),
         template_id=template.pk,
+        token_id=api_token_create(user=world.agent, name="alice laptop")[0].pk,
         users={
             "agent": world.agent,
             "teammate": world.teammate,
@@ -266,6 +297,8 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         TranslationJob.objects.count(),
         GlossaryTerm.objects.count(),
         ReplyTemplateVariant.objects.count(),
+        ApiToken.objects.filter(revoked_at__isnull=True).count(),
+        Store.objects.get(pk=o.world.store_us.pk).name,
     )
 
 
