@@ -32,12 +32,13 @@ class TokenCreateForm(forms.Form):
     within the role, expiry within a year) are the service's, as for the API."""
 
     name = forms.CharField(label=_("Token name"), max_length=80)
+    # None checked: the default scopes (read), as when the API's `scopes` is omitted.
     scopes = forms.MultipleChoiceField(
         label=_("Scopes"),
         choices=TokenScope.choices,
         initial=list(TOKEN_DEFAULT_SCOPES),
+        required=False,
         widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": _("Choose at least one scope.")},
     )
     expires_on = forms.DateField(label=_("Expires on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

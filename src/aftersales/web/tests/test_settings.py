@@ -47,8 +47,6 @@ def test_token_errors(world, login):
     far = client.post(reverse("web:token_create"), {"name": "far", "expires_on": "9999-12-31", **read})
     assert far.status_code == 422 and "within 365 days" in far.content.decode()
     assert client.post(reverse("web:token_create"), {"name": "x", "expires_on": "soon", **read}).status_code == 422
-    none = client.post(reverse("web:token_create"), {"name": "x"})
-    assert none.status_code == 422 and "Choose at least one scope" in none.content.decode()
     # the agent's role does not administer: no admin scope (and no admin checkbox offered)
     assert 'value="admin"' not in client.get(reverse("web:settings")).content.decode()
     admin_scope = client.post(reverse("web:token_create"), {"name": "x", "scopes": ["read", "admin"]})
@@ -57,6 +55,9 @@ def test_token_errors(world, login):
     next_month = (timezone.localdate() + timedelta(days=31)).isoformat()
     ok = client.post(reverse("web:token_create"), {"name": "ci", "expires_on": next_month, **read})
     assert ok.status_code == 200 and ApiToken.objects.get().expires_at.date().isoformat() <= next_month
+    # nothing checked: the default scopes, as when the API's `scopes` is omitted
+    assert client.post(reverse("web:token_create"), {"name": "bare"}).status_code == 200
+    assert ApiToken.objects.get(name="bare").scopes == ["read"]
 
 
 def test_token_form_shows_scopes_and_the_default_expiry(world, login):

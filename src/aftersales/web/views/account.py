@@ -15,7 +15,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from aftersales.accounts.selectors import api_tokens_of
-from aftersales.accounts.services import api_token_create, api_token_revoke, user_set_language
+from aftersales.accounts.services import (
+    TOKEN_DEFAULT_SCOPES,
+    api_token_create,
+    api_token_revoke,
+    user_set_language,
+)
 from aftersales.core.errors import DomainError, ValidationFailed
 
 from ..access import AgentRequest, web_view
@@ -89,7 +94,7 @@ def token_create(request: AgentRequest) -> HttpResponse:
         token, raw = api_token_create(
             user=request.user,
             name=form.cleaned_data["name"],
-            scopes=form.cleaned_data["scopes"],
+            scopes=form.cleaned_data["scopes"] or TOKEN_DEFAULT_SCOPES,
             expires_at=expires_at,
         )
     except DomainError as exc:
