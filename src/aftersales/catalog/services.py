@@ -19,6 +19,7 @@ from aftersales.core import events
 from aftersales.core.crypto import EncryptedToken, rotate
 from aftersales.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from aftersales.core.money import validate_currency
+from aftersales.core.validation import check_text
 from aftersales.language.languages import SUPPORTED, normalise
 
 from .events import CustomerTierChanged
@@ -50,9 +51,7 @@ def _clean_store_value(name: str, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ValidationFailed(_("must be true or false"), field=name)
         return value
-    if not isinstance(value, str):
-        raise ValidationFailed(_("must be text"), field=name)
-    text = " ".join(value.split())
+    text = " ".join(check_text(value, field=name, one_line=True).split())
     if name == "name":
         if not text or len(text) > MAX_STORE_NAME:
             raise ValidationFailed(
@@ -114,6 +113,8 @@ def check_credentials(credentials: Any) -> dict[str, Any]:
     """A store's credentials: an object of at most 30 text keys, small enough to store."""
     if not isinstance(credentials, dict) or not all(isinstance(k, str) and k.strip() for k in credentials):
         raise ValidationFailed(_("credentials must be an object with text keys"), field="credentials")
+    for key in credentials:
+        check_text(key, field="credentials", one_line=True)
     if len(credentials) > MAX_CREDENTIAL_KEYS:
         raise ValidationFailed(
             _("credentials may have at most %(max)d keys") % {"max": MAX_CREDENTIAL_KEYS}, field="credentials"

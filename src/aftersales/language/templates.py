@@ -22,6 +22,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm
 from aftersales.core.errors import Conflict, NotFound, ValidationFailed
+from aftersales.core.validation import check_text
 
 from .languages import check_language, normalise
 from .models import ReplyTemplate, ReplyTemplateVariant
@@ -236,7 +237,7 @@ def check_body(body: str, *, field_name: str = "body") -> str:
     allowed constructs, and only known variables (the unknown ones are named in the error)."""
     if not isinstance(body, str):
         raise ValidationFailed(_("the template text must be text"), field=field_name)
-    text = body.strip()
+    text = check_text(body, field=field_name).strip()
     if not text:
         raise ValidationFailed(_("the template text must not be empty"), field=field_name)
     if len(text) > MAX_BODY:
@@ -303,7 +304,7 @@ MAX_VARIANTS = 20
 
 
 def _clean_name(name: str) -> str:
-    clean = " ".join(str(name).split())
+    clean = " ".join(check_text(name, field="name", one_line=True).split())
     if not clean or len(clean) > MAX_TEMPLATE_NAME:
         raise ValidationFailed(
             _("the name must have 1 to %(max)d characters") % {"max": MAX_TEMPLATE_NAME}, field="name"

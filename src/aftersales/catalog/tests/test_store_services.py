@@ -43,6 +43,9 @@ def test_admin_creates_a_store_with_normalised_values(world) -> None:
     [
         ("name", ""),
         ("name", "x" * 121),
+        ("name", "bell\x07"),
+        ("site", "amazon\x00.de"),
+        ("credentials", {"key\x00": "v"}),
         ("platform", "myspace"),
         ("site", "amazon de"),
         ("default_language", "klingon"),

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from aftersales.accounts.models import Organization, Permission, User
 from aftersales.accounts.permissions import check_perm
 from aftersales.core.errors import PermissionDenied, ValidationFailed
+from aftersales.core.validation import check_text
 
 from ..models import CategoryLabel
 from ..workflow import TicketCategory
@@ -68,13 +69,9 @@ def category_label_rows(*, user: User) -> list[CategoryLabelRow]:
 def _clean_label(value: object, *, field: str) -> str:
     if value is None:
         return ""
-    if not isinstance(value, str):
-        raise ValidationFailed(_("must be text"), field=field)
-    text = " ".join(value.split())
+    text = " ".join(check_text(value, field=field, one_line=True).split())  # type: ignore[arg-type]
     if len(text) > MAX_LABEL:
         raise ValidationFailed(_("a label has at most %(max)d characters") % {"max": MAX_LABEL}, field=field)
-    if any(ord(c) < 32 for c in text):
-        raise ValidationFailed(_("a label must not contain control characters"), field=field)
     return text
 
 

@@ -44,6 +44,7 @@ def test_admin_replaces_the_labels(world) -> None:
     [
         ({"gold": {"label_en": "x"}}, "labels.gold"),
         ({"refund": {"label_en": "x" * 81}}, "labels.refund.label_en"),
+        ({"refund": {"label_zh_hans": "退款\x1b[2J"}}, "labels.refund.label_zh_hans"),
         ({"refund": {"label_zh_hans": 5}}, "labels.refund.label_zh_hans"),
         ({"refund": {"label_fr": "x"}}, "labels.refund.label_fr"),
         ({"refund": "Money back"}, "labels.refund"),

@@ -83,6 +83,13 @@ def test_constructs_that_could_grow_the_output_are_refused(body, what) -> None:
     assert f"cannot use {what}" in err.value.message
 
 
+@pytest.mark.parametrize("body", ["Hi\x00there", "Hi \x1b[2J", "Hi \ud800"])
+def test_control_characters_and_unstorable_text_are_refused(body) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        check_body(body, field_name="bodies[en]")
+    assert err.value.field == "bodies[en]"
+
+
 def test_syntax_error_names_the_variant() -> None:
     with pytest.raises(ValidationFailed) as err:
         check_body("Hi {{ customer.name", field_name="bodies[fr]")

@@ -82,6 +82,7 @@ def test_admin_adds_and_edits_a_store(world, login) -> None:
         ({"credentials": "no equals sign"}, "credentials", "line 1"),
         ({"credentials": "{not json"}, "credentials", "JSON"),
         ({"name": "eBay DE"}, "name", "already named"),
+        ({"name": "bell\x07"}, "name", "control characters"),
     ],
 )
 def test_bad_store_input_is_shown_next_to_the_field_and_nothing_is_written(
