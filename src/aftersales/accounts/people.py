@@ -202,7 +202,8 @@ def people_teams(actor: Any) -> QuerySet[Team]:
     return (
         Team.objects.filter(organization_id=actor.organization_id)
         .prefetch_related(
-            Prefetch("stores", queryset=Store.objects.order_by("platform", "name")),
+            # no credentials: they are decrypted when loaded, and nothing here needs them
+            Prefetch("stores", queryset=Store.objects.only("id", "name", "platform").order_by("platform", "name")),
             Prefetch("members", queryset=User.objects.order_by("username")),
         )
         .order_by("name")

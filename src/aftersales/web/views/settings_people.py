@@ -75,7 +75,7 @@ def _form_values(request: HttpRequest, multi: tuple[str, ...]) -> dict[str, Any]
 
 def _scope_choices(request: AgentRequest) -> dict[str, Any]:
     return {
-        "stores": list(stores_of_organization(request.user)),
+        "stores": list(stores_of_organization(request.user).only("id", "name", "platform")),  # no secrets
         "platform_choices": Platform.choices,
         "language_choices": sorted(SUPPORTED_LANGUAGES),
         "category_choices": ProductCategory.choices,
@@ -189,11 +189,20 @@ def user_password_reset_view(request: AgentRequest, user_id: int) -> HttpRespons
 # --- teams ----------------------------------------------------------------------------------------
 
 
+def _labelled(teams: list[Any]) -> list[Any]:
+    """Each team with its platforms and SKU categories as labels in the UI language."""
+    platforms, categories = dict(Platform.choices), dict(ProductCategory.choices)
+    for team in teams:
+        team.platform_labels = [str(platforms.get(p, p)) for p in team.platforms or []]
+        team.category_labels = [str(categories.get(c, c)) for c in team.sku_categories or []]
+    return teams
+
+
 def _teams_context(request: AgentRequest, **extra: Any) -> dict[str, Any]:
     actor = request.user
     return {
         "settings_section": "teams",
-        "teams": list(people.people_teams(actor)),
+        "teams": _labelled(list(people.people_teams(actor))),
         "users": [u for u in people.people_users(actor) if u.is_active],
         **_scope_choices(request),
         "form": {key: [] for key in TEAM_FIELDS if key != "name"},
@@ -292,7 +301,7 @@ def _roles_context(request: AgentRequest, **extra: Any) -> dict[str, Any]:
         "form": {
             "permissions": [Permission.VIEW.value],
             "approval_limit_amount": "0.00",
-            "approval_limit_currency": actor.organization.default_currency,
+            "approval_limit_currency": getattr(actor.organization, "default_currency", "USD"),
         },
         "errors": {},
         **extra,
