@@ -13,6 +13,7 @@ from aftersales.inbox.models import Message, Ticket
 
 from . import glossary
 from .models import (
+    ANY,
     AttachmentText,
     GlossaryTerm,
     MemorySegment,
@@ -20,6 +21,7 @@ from .models import (
     ProviderConfig,
     ReplyTemplate,
     TranslationJob,
+    TranslationRoute,
     TranslationStatus,
 )
 from .providers.registry import build, builtin
@@ -103,6 +105,64 @@ def provider_statuses(*, user: User, check: bool = False) -> list[ProviderStatus
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class ProviderSetting:
+    """A configured provider as the settings page edits it. The credentials stay write-only:
+    only the names of those that are set ("api_key") are shown."""
+
+    name: str
+    kind: str
+    base_url: str
+    model: str
+    languages: tuple[str, ...]
+    timeout_seconds: float
+    priority: int
+    enabled: bool
+    credential_names: tuple[str, ...]
+
+
+def provider_settings(*, user: User) -> list[ProviderSetting]:
+    check_perm(user, Permission.ADMINISTER)
+    configs = ProviderConfig.objects.filter(organization_id=organization_of(user)).order_by("priority", "id")
+    return [
+        ProviderSetting(
+            name=c.name,
+            kind=c.kind,
+            base_url=c.base_url,
+            model=str((c.options or {}).get("model") or ""),
+            languages=tuple((c.options or {}).get("languages") or ()),
+            timeout_seconds=c.timeout_seconds,
+            priority=c.priority,
+            enabled=c.is_enabled,
+            credential_names=tuple(sorted((c.credentials or {}).keys())),
+        )
+        for c in configs
+    ]
+
+
+@dataclass(frozen=True)
+class RouteChain:
+    source_language: str  # a code or "*"
+    target_language: str
+    providers: tuple[str, ...]  # the fallback chain, in order
+
+
+def translation_routes(*, user: User) -> list[RouteChain]:
+    """The organization's routes, one chain per pair, the most specific pairs first."""
+    check_perm(user, Permission.ADMINISTER)
+    chains: dict[tuple[str, str], list[str]] = {}
+    for route in (
+        TranslationRoute.objects.filter(organization_id=organization_of(user))
+        .select_related("provider")
+        .order_by("source_language", "target_language", "position", "id")
+    ):
+        chains.setdefault((route.source_language, route.target_language), []).append(route.provider.name)
+    return sorted(
+        (RouteChain(s, t, tuple(names)) for (s, t), names in chains.items()),
+        key=lambda r: ((r.source_language == ANY) + (r.target_language == ANY), r.source_language, r.target_language),
+    )
 
 
 def glossary_terms(*, organization_id: int) -> QuerySet[GlossaryTerm]:

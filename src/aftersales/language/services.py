@@ -47,6 +47,8 @@ from .models import (
     TranslationStatus,
 )
 from .protection import mask, relabel
+from .providers.base import Health
+from .providers.registry import build
 from .routing import TranslationResult, TranslationUnavailable, UnsupportedPair, translate_text
 
 logger = logging.getLogger(__name__)
@@ -453,6 +455,54 @@ def _same_original(message: Message, text: str, language: str) -> bool:
 # --- administration -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ProviderInput:
+    """A provider's settings, checked (the same checks for saving and for testing)."""
+
+    name: str
+    kind: str
+    base_url: str
+    options: dict
+    timeout_seconds: float
+    priority: int
+
+
+def check_provider_input(
+    *,
+    name: str,
+    kind: str,
+    base_url: str = "",
+    options: dict | None = None,
+    timeout_seconds: float = 15.0,
+    priority: int = 100,
+) -> ProviderInput:
+    if kind not in ProviderKind.values:
+        raise ValidationFailed(
+            gettext("unknown provider kind %(kind)r; expected one of %(kinds)s")
+            % {"kind": kind, "kinds": ", ".join(ProviderKind.values)},
+            field="kind",
+        )
+    clean = " ".join((name or "").split())
+    if not clean or len(clean) > 60 or not clean.isprintable():
+        raise ValidationFailed(gettext("name must have 1 to 60 characters"), field="name")
+    base_url = (base_url or "").strip()
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise ValidationFailed(gettext("base_url must start with http:// or https://"), field="base_url")
+    if len(base_url) > 200:
+        raise ValidationFailed(gettext("base_url must have at most 200 characters"), field="base_url")
+    if not 0.5 <= timeout_seconds <= 120:
+        raise ValidationFailed(gettext("timeout_seconds must be between 0.5 and 120"), field="timeout_seconds")
+    if not 0 <= priority <= 32767:
+        raise ValidationFailed(gettext("priority must be between 0 and 32767"), field="priority")
+    options = dict(options or {})
+    languages = options.get("languages")
+    if languages is not None:
+        if not isinstance(languages, list) or not all(isinstance(code, str) for code in languages):
+            raise ValidationFailed(gettext("languages must be a list of language codes"), field="options.languages")
+        options["languages"] = [check_language(code, field="options.languages") for code in languages]
+    return ProviderInput(clean, kind, base_url, options, float(timeout_seconds), int(priority))
+
+
 def provider_config_save(
     *,
     user: User,
@@ -464,35 +514,72 @@ def provider_config_save(
     timeout_seconds: float = 15.0,
     priority: int = 100,
     is_enabled: bool = True,
+    merge_credentials: bool = False,
+    merge_options: bool = False,
 ) -> ProviderConfig:
     """Create or update a provider of the user's organization (admins only). Credentials are
-    encrypted at rest; passing None keeps the stored ones."""
+    encrypted at rest; passing None keeps the stored ones; `merge_credentials` keeps the stored
+    ones not given (the settings page: an empty key field keeps the key), `merge_options` the
+    stored options the caller does not set (an empty value removes one)."""
     check_perm(user, Permission.ADMINISTER)
-    if kind not in ProviderKind.values:
-        raise ValidationFailed(
-            f"unknown provider kind {kind!r}; expected one of {', '.join(ProviderKind.values)}", field="kind"
-        )
-    clean = " ".join(name.split())
-    if not clean or len(clean) > 60:
-        raise ValidationFailed("name must have 1 to 60 characters", field="name")
-    if base_url and not base_url.startswith(("http://", "https://")):
-        raise ValidationFailed("base_url must start with http:// or https://", field="base_url")
-    if not 0.5 <= timeout_seconds <= 120:
-        raise ValidationFailed("timeout_seconds must be between 0.5 and 120", field="timeout_seconds")
+    clean = check_provider_input(
+        name=name, kind=kind, base_url=base_url, options=options, timeout_seconds=timeout_seconds, priority=priority
+    )
     defaults: dict = {
-        "kind": kind,
-        "base_url": base_url,
-        "options": options or {},
-        "timeout_seconds": timeout_seconds,
-        "priority": priority,
+        "kind": clean.kind,
+        "base_url": clean.base_url,
+        "timeout_seconds": clean.timeout_seconds,
+        "priority": clean.priority,
         "is_enabled": is_enabled,
     }
-    if credentials is not None:
-        defaults["credentials"] = credentials
-    config, _ = ProviderConfig.objects.update_or_create(
-        organization_id=organization_of(user), name=clean, defaults=defaults
-    )
+    with transaction.atomic():
+        stored = (
+            ProviderConfig.objects.select_for_update()
+            .filter(organization_id=organization_of(user), name=clean.name)
+            .first()
+        )
+        if credentials is not None:
+            keep = merge_credentials and credentials and stored is not None  # {} removes them all
+            kept = dict(stored.credentials or {}) if keep and stored is not None else {}
+            defaults["credentials"] = {**kept, **credentials}
+        options = clean.options
+        if merge_options and stored is not None:  # what the form does not show (location, codes) stays
+            options = {**(stored.options or {}), **options}
+        defaults["options"] = {k: v for k, v in options.items() if v not in ("", None, [])}
+        config, _ = ProviderConfig.objects.update_or_create(
+            organization_id=organization_of(user), name=clean.name, defaults=defaults
+        )
     return config
+
+
+def provider_config_test(
+    *,
+    user: User,
+    name: str,
+    kind: str,
+    base_url: str = "",
+    credentials: dict | None = None,
+    options: dict | None = None,
+    timeout_seconds: float = 15.0,
+) -> Health:
+    """Call a provider once with a test sentence, with the settings given (before they are saved;
+    credentials not given come from the stored provider of that name). Writes nothing."""
+    check_perm(user, Permission.ADMINISTER)
+    clean = check_provider_input(
+        name=name, kind=kind, base_url=base_url, options=options, timeout_seconds=timeout_seconds
+    )
+    stored = ProviderConfig.objects.filter(organization_id=organization_of(user), name=clean.name).first()
+    secrets = {**(dict(stored.credentials or {}) if stored is not None else {}), **(credentials or {})}
+    options = {**(dict(stored.options or {}) if stored is not None else {}), **clean.options}
+    config = ProviderConfig(
+        name=clean.name,
+        kind=clean.kind,
+        base_url=clean.base_url,
+        options={k: v for k, v in options.items() if v not in ("", None, [])},
+        timeout_seconds=clean.timeout_seconds,
+        credentials=secrets,
+    )
+    return build(config).health()
 
 
 def translation_route_set(
@@ -506,6 +593,8 @@ def translation_route_set(
         c.name: c
         for c in ProviderConfig.objects.filter(organization_id=organization_of(user), name__in=list(provider_names))
     }
+    if len(set(provider_names)) != len(provider_names):
+        raise ValidationFailed(gettext("a provider appears twice in the chain"), field="provider_names")
     unknown = [n for n in provider_names if n not in configs]
     if unknown:
         raise ValidationFailed(f"unknown provider(s): {', '.join(unknown)}", field="provider_names")
@@ -597,6 +686,7 @@ __all__ = [
     "message_retranslate",
     "message_translate",
     "provider_config_save",
+    "provider_config_test",
     "reply_draft_translate",
     "reply_record_translation",
     "reply_send",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router
+from ninja import Query, Router, Schema
 
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm
@@ -18,8 +18,14 @@ from aftersales.language.selectors import (
     memory_segments,
     provider_statuses,
     supported_pairs,
+    translation_routes,
 )
-from aftersales.language.services import glossary_import_csv, provider_config_save, translation_route_set
+from aftersales.language.services import (
+    glossary_import_csv,
+    provider_config_save,
+    provider_config_test,
+    translation_route_set,
+)
 
 from ..auth import current_user
 from ..errors import PayloadTooLarge, UnsupportedMediaType
@@ -102,6 +108,44 @@ def save_language_provider(request: HttpRequest, name: str, payload: ProviderIn)
         priority=payload.priority,
         is_enabled=payload.is_enabled,
     )
+
+
+class ProviderTestOut(Schema):
+    ok: bool
+    detail: str
+    latency_ms: float | None
+
+
+@router.post("/language/providers/{name}/test", response=with_errors({200: ProviderTestOut}))
+def test_language_provider(request: HttpRequest, name: str, payload: ProviderIn) -> Any:
+    """Call a provider once with a test sentence, with the settings sent (before saving them;
+    credentials omitted come from the stored provider of that name). Writes nothing; a provider
+    that does not answer is `ok: false` with the reason. Admins only."""
+    user = current_user(request)
+    check_perm(user, Permission.ADMINISTER)
+    return provider_config_test(
+        user=user,
+        name=name,
+        kind=payload.kind.value,
+        base_url=payload.base_url,
+        credentials=payload.credentials,
+        options=payload.options,
+        timeout_seconds=payload.timeout_seconds,
+    )
+
+
+class RouteChainOut(Schema):
+    source_language: str
+    target_language: str
+    providers: list[str]
+
+
+@router.get("/language/routes", response=with_errors({200: list[RouteChainOut]}))
+def list_language_routes(request: HttpRequest) -> Any:
+    """The fallback chains set per pair ("*" = any language), most specific first. Admins only."""
+    user = current_user(request)
+    check_perm(user, Permission.ADMINISTER)
+    return translation_routes(user=user)
 
 
 @router.put("/language/routes", response=with_errors({200: list[RouteOut]}))

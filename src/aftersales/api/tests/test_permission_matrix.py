@@ -308,6 +308,16 @@ MATRIX: dict[tuple[str, str], Row] = {
         ),
         admins(),
     ),
+    # Testing a provider writes nothing; an unreachable one answers 200 with ok false.
+    ("POST", "/language/providers/{name}/test"): Row(
+        lambda s, w, u: (
+            "POST",
+            "/language/providers/local/test",
+            {"kind": "libretranslate", "base_url": "http://127.0.0.1:9", "timeout_seconds": 1},
+        ),
+        admins(),
+    ),
+    ("GET", "/language/routes"): Row(lambda s, w, u: ("GET", "/language/routes", None), admins()),
     ("GET", "/glossary"): Row(lambda s, w, u: ("GET", "/glossary", None), everyone()),
     ("GET", "/glossary/export"): Row(lambda s, w, u: ("GET", "/glossary/export", None), admins()),
     ("POST", "/glossary/import"): Row(

@@ -261,6 +261,14 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("glossary_export", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
     ("translation_providers", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("translation_provider_save", "POST"): Row(
+        _none,
+        lambda o: {"name": "local-llm", "kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"},
+        expect(LOGIN, admins(302), 403),
+    ),
+    ("translation_route_save", "POST"): Row(
+        _none, lambda o: {"source_language": "de", "target_language": "zh"}, expect(LOGIN, admins(302), 403)
+    ),
     # Stores, category labels, reply templates (issue 7): the organization's admins; another
     # seller's admin reaches their own pages but none of our ids (404).
     ("settings_stores", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),

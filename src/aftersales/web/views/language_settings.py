@@ -1,6 +1,7 @@
 """Translation settings (administrators): glossary CSV import (all rows or none, the bad rows
-named) and export, and the providers' health. Provider credentials and routes are edited in the
-Django admin, which the page links to."""
+named) and export, the providers' health, each provider's settings (saved or tested through the
+services the API uses: provider_config_save, provider_config_test) and the routes
+(translation_route_set). Nothing needs the Django admin: organization admins are not staff."""
 
 from __future__ import annotations
 
@@ -15,10 +16,22 @@ from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm
 from aftersales.core.errors import DomainError, PermissionDenied, ValidationFailed
 from aftersales.language.selectors import glossary_export, provider_statuses
-from aftersales.language.services import glossary_import_csv
+from aftersales.language.services import (
+    glossary_import_csv,
+    provider_config_save,
+    provider_config_test,
+    translation_route_set,
+)
 
 from ..access import AgentRequest, web_view
-from ..translation_settings import glossary_errors
+from ..translation_settings import (
+    glossary_errors,
+    parse_priority,
+    parse_route_form,
+    provider_arguments,
+    provider_form_values,
+    provider_forms,
+)
 from .account import settings_context
 
 MAX_GLOSSARY_BYTES = 5 * 1024 * 1024
@@ -69,3 +82,54 @@ def translation_providers_view(request: AgentRequest) -> HttpResponse:
         return render(request, "web/settings/_providers.html", {"providers": providers, "providers_checked": True})
     context = settings_context(request, providers=providers, providers_checked=True)
     return render(request, "web/settings/page.html", context)
+
+
+@web_view(methods=("POST",))
+def translation_provider_save_view(request: AgentRequest) -> HttpResponse:
+    """Save a provider (button "save") or call it once with the values typed (button "test"):
+    the test writes nothing. Errors are shown next to their field, what was typed kept (never
+    the key)."""
+    check_perm(request.user, Permission.ADMINISTER)
+    form = provider_form_values(request.POST)
+    try:
+        kwargs = provider_arguments(form, request.POST)
+        if request.POST.get("action") == "test":
+            health = provider_config_test(user=request.user, **{**kwargs, "credentials": kwargs["credentials"] or None})
+            context = settings_context(request, provider_forms=provider_forms(request.user, form, test=health))
+            return render(request, "web/settings/page.html", context)
+        config = provider_config_save(
+            user=request.user,
+            is_enabled=form.enabled,
+            priority=parse_priority(form),
+            merge_credentials=True,
+            merge_options=True,
+            **kwargs,
+        )
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        field = (exc.field or "name").removeprefix("options.")
+        forms = provider_forms(request.user, form, errors={field: exc.message})
+        context = settings_context(request, provider_forms=forms)
+        return render(request, "web/settings/page.html", context, status=exc.status_code)
+    messages.success(request, _("Provider “%(name)s” saved.") % {"name": config.name})
+    return redirect(reverse("web:settings") + "#translation-providers-settings")
+
+
+@web_view(methods=("POST",))
+def translation_route_save_view(request: AgentRequest) -> HttpResponse:
+    """Set (or, with no provider, remove) the fallback chain of a pair."""
+    check_perm(request.user, Permission.ADMINISTER)
+    values = parse_route_form(request.POST)
+    try:
+        translation_route_set(user=request.user, **values)
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        context = settings_context(request, route_form=values, route_error=exc.message)
+        return render(request, "web/settings/page.html", context, status=exc.status_code)
+    if values["provider_names"]:
+        messages.success(request, _("Route saved."))
+    else:
+        messages.success(request, _("Route removed: the default chain applies to this pair."))
+    return redirect(reverse("web:settings") + "#translation-routes")
