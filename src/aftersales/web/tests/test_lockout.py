@@ -122,9 +122,16 @@ def test_unlock_through_the_api(world):
     from aftersales.api.tests.helpers import ApiClient
 
     lock("alice")
+    lock("foreigner", ip="203.0.113.99")  # another seller's user: never listed to our admin
+    sign_in("bob", "wrong")  # a failure, not a lockout
     admin = ApiClient(user=world.admin)
     listed = admin.get("/security/lockouts").json()
-    assert [(row["username"], row["locked"], row["failures"]) for row in listed] == [("alice", True, 10)]
+    assert [(row["username"], row["locked"], row["failures"]) for row in listed] == [
+        ("alice", True, 10),
+        ("bob", False, 1),
+    ]
+    foreign = ApiClient(user=world.foreign_user).get("/security/lockouts").json()
+    assert [row["username"] for row in foreign] == ["foreigner"]
     assert admin.delete(f"/security/lockouts/{world.agent.pk}").status_code == 204
-    assert admin.get("/security/lockouts").json() == []
+    assert [row["username"] for row in admin.get("/security/lockouts").json()] == ["bob"]
     assert signed_in(sign_in("alice", PASSWORD))
