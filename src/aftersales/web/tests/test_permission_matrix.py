@@ -174,6 +174,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda o: {"ticket_ids": [o.ticket.pk], "action": "status", "status": "pending_customer"},
         expect(LOGIN, {**everyone(302), "viewer": 403}, 403),
     ),
+    ("inbox_counts", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
     ("saved_view_create", "POST"): Row(
         _none, lambda o: {"name": "Matrix view", "query": "platform=ebay"}, expect(LOGIN, everyone(302), 403)
     ),
