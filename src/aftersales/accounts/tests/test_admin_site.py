@@ -42,9 +42,7 @@ def test_organization_members_never_use_the_django_admin(world: Any, persona: st
     for url in ADMIN_URLS:
         assert_refused(client, url)
     # Nor through the admin's own login form.
-    response = Client().post(
-        "/admin/login/?next=/admin/", {"username": user.username, "password": "pw-correct-horse"}
-    )
+    response = Client().post("/admin/login/?next=/admin/", {"username": user.username, "password": "pw-correct-horse"})
     assert response.status_code == 200 and b"operator account" in response.content
     assert "_auth_user_id" not in response.wsgi_request.session
 
