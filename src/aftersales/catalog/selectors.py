@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm
 from aftersales.channels.registry import available_platforms
 from aftersales.core.errors import NotFound
+from aftersales.core.money import AMOUNT_PLACES
 
 from .models import Customer, Order, Store
 
@@ -91,3 +93,40 @@ def order_get(user: Any, order_id: int) -> Order:
     if order is None:
         raise NotFound("order not found", field="order_id")
     return order
+
+
+CENT = Decimal(1).scaleb(-AMOUNT_PLACES)
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    currency: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class CustomerOrderFigures:
+    """A customer's figures computed from the orders held for them (every store of the
+    organization): how many, and their totals per currency (amounts in different currencies are
+    never added together)."""
+
+    order_count: int
+    lifetime_value: list[CurrencyTotal]
+
+
+def customer_order_figures(organization_id: int, customer_id: int) -> CustomerOrderFigures:
+    """The customer's order count and lifetime value (sum of the order totals, per currency),
+    from the same orders the customer panel lists."""
+    rows = (
+        Order.objects.filter(organization_id=organization_id, customer_id=customer_id)
+        .values("currency")
+        .annotate(n=Count("pk"), total=Sum("total_amount"))
+        .order_by("currency")
+    )
+    count = 0
+    totals = []
+    for row in rows:
+        count += row["n"]
+        amount = Decimal(row["total"] or 0).quantize(CENT)  # SQLite sums come back with extra places
+        totals.append(CurrencyTotal(currency=row["currency"], amount=amount))
+    return CustomerOrderFigures(order_count=count, lifetime_value=totals)

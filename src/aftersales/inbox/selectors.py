@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 
 from aftersales.accounts.permissions import check_ticket, ticket_scope_q
 from aftersales.catalog.models import Customer, Order, OrderLine, Shipment
+from aftersales.catalog.selectors import CurrencyTotal, customer_order_figures
 from aftersales.core.errors import NotFound, ValidationFailed
 
 from .filters import FILTER_NAMES as FILTER_NAMES  # re-exported: the declaration, for api and web
@@ -337,9 +338,9 @@ def ticket_page(
         ids = list(qs.values_list("pk", flat=True)[: limit + 1])
         qs = Ticket.objects.filter(pk__in=ids).order_by(*order_expr)
     rows: list[Ticket] = list(
-        qs.select_related("store", "customer", "assignee", "order").defer(
-            "store__credentials"  # never decrypt store secrets to draw a list
-        )[: limit + 1]
+        qs.select_related("store", "customer", "assignee", "order")
+        .defer("store__credentials")  # never decrypt store secrets to draw a list
+        .annotate(delivery_failed=Exists(_failed_replies()))[: limit + 1]  # the row's "delivery failed" badge
     )
     next_cursor = _encode_cursor(rows[limit - 1], sort) if len(rows) > limit else None
     return TicketPage(tickets=rows[:limit], next_cursor=next_cursor, limit=limit, sort=sort)
@@ -376,6 +377,8 @@ class TicketDetail:
     customer_tickets: list[Ticket]
     customer_orders: list[Order]
     tags: list[str] = field(default_factory=list)
+    customer_order_count: int = 0  # all of the customer's orders (customer_orders: the latest of them)
+    customer_lifetime_value: list[CurrencyTotal] = field(default_factory=list)  # per currency
 
 
 def ticket_detail(user: Any, ticket_id: int) -> TicketDetail:
@@ -407,13 +410,20 @@ def ticket_detail(user: Any, ticket_id: int) -> TicketDetail:
         customer_tickets=history.tickets,
         customer_orders=history.orders,
         tags=sorted(tag.name for tag in ticket.tags.all()),  # prefetched: the API's ticket schema reads them too
+        customer_order_count=history.order_count,
+        customer_lifetime_value=history.lifetime_value,
     )
 
 
 @dataclass(frozen=True)
 class CustomerHistory:
+    """`orders`: the latest `limit` orders; `order_count` and `lifetime_value` (per currency) are
+    computed from all of the customer's orders, the same set `orders` is the head of."""
+
     tickets: list[Ticket]
     orders: list[Order]
+    order_count: int = 0
+    lifetime_value: list[CurrencyTotal] = field(default_factory=list)
 
 
 def customer_history(
@@ -429,7 +439,13 @@ def customer_history(
         .defer("store__credentials")
         .order_by("-placed_at")[:limit]
     )
-    return CustomerHistory(tickets=list(tickets.order_by("-created_at")[:limit]), orders=list(orders))
+    figures = customer_order_figures(user.organization_id, customer_id)
+    return CustomerHistory(
+        tickets=list(tickets.order_by("-created_at")[:limit]),
+        orders=list(orders),
+        order_count=figures.order_count,
+        lifetime_value=figures.lifetime_value,
+    )
 
 
 def allowed_statuses(ticket: Ticket) -> list[tuple[str, str]]:

@@ -25,4 +25,10 @@ def get_customer(request: HttpRequest, customer_id: Id) -> dict[str, Any]:
     check_perm(user, Permission.VIEW)
     customer = customer_get_visible(user, customer_id)
     history = customer_history(user, customer.pk)
-    return {"customer": customer, "tickets": history.tickets, "orders": history.orders}
+    return {
+        "customer": customer,
+        "order_count": history.order_count,
+        "lifetime_value": history.lifetime_value,
+        "tickets": history.tickets,
+        "orders": history.orders,
+    }

@@ -70,6 +70,8 @@ def get_ticket(request: HttpRequest, ticket_id: Id) -> dict[str, Any]:
         "order": detail.order,
         "customer": {
             "customer": detail.ticket.customer,
+            "order_count": detail.customer_order_count,
+            "lifetime_value": detail.customer_lifetime_value,
             "tickets": detail.customer_tickets,
             "orders": detail.customer_orders,
         },

@@ -174,18 +174,12 @@ class CustomerOut(Schema):
     country: str
     preferred_language: str
     tier: str
-    lifetime_value: MoneyOut
-    order_count: int
     return_count: int
     created_at: datetime
 
     @staticmethod
     def resolve_country(obj: Any) -> str:
         return obj.country.code or ""
-
-    @staticmethod
-    def resolve_lifetime_value(obj: Any) -> dict[str, str]:
-        return money(obj.lifetime_value_amount, obj.lifetime_value_currency)
 
 
 class TicketBriefOut(Schema):
@@ -206,8 +200,17 @@ class CustomerPanelOut(Schema):
     """The customer with their other tickets (those you may see) and orders across all stores."""
 
     customer: CustomerOut
+    order_count: int = Field(..., description="All of the customer's orders, in every store (`orders`: the latest)")
+    lifetime_value: list[MoneyOut] = Field(
+        ..., description="Sum of the totals of those orders, one amount per currency (never converted)"
+    )
     tickets: list[TicketBriefOut]
     orders: list[OrderSummaryOut]
+
+    @staticmethod
+    def resolve_lifetime_value(obj: Any) -> list[dict[str, str]]:
+        values = obj["lifetime_value"] if isinstance(obj, dict) else obj.lifetime_value
+        return [money(t.amount, t.currency) for t in values]
 
 
 class TicketDetailOut(Schema):
