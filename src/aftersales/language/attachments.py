@@ -40,7 +40,13 @@ def attachment_extract_text(*, attachment: Attachment, targets: list[str] | None
         return existing
     message = attachment.message
     ticket = message.ticket
-    hint = normalise(message.language) or normalise(ticket.customer.preferred_language)
+    # The customer's known language first. A message without text has only a guessed language
+    # (the store's), which must not decide what a voice message is transcribed as.
+    customer_language = normalise(ticket.customer.preferred_language)
+    message_language = normalise(message.language) if (message.body or "").strip() else ""
+    hint = message_language or customer_language
+    if kind == "transcript":
+        hint = customer_language or message_language
     row = AttachmentText(attachment=attachment, kind=kind)
     try:
         with attachment.file.open("rb") as handle:
@@ -55,6 +61,10 @@ def attachment_extract_text(*, attachment: Attachment, targets: list[str] | None
                 data, organization_id=ticket.organization_id, language_hint=hint, filename=attachment.filename
             )
             row.text, row.engine, row.language = transcript.text, transcript.engine, transcript.language
+            row.blocks = transcript.as_blocks()
+    except speech.NoTranscriptionEngine as exc:
+        # Nothing is stored as text: the language and the reason are, for the UI and the API.
+        row.engine, row.language, row.error = speech.UNSUPPORTED_ENGINE, exc.language, exc.message
     except DomainError as exc:
         row.error = exc.message
     except Exception as exc:  # an engine crash is recorded, never raised to the inbox

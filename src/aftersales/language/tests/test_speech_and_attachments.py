@@ -25,8 +25,10 @@ def ogg() -> bytes:
 
 
 def test_pocketsphinx_transcribes_english_offline(ogg: bytes) -> None:
-    transcript = speech.transcribe(ogg)
+    transcript = speech.transcribe(ogg, language_hint="en")
     assert transcript.engine == "pocketsphinx" and transcript.language == "en"
+    assert transcript.confidence is not None and 0 < transcript.confidence <= 1
+    assert transcript.words and transcript.words[0].end > transcript.words[0].start
     words = set(transcript.text.split())
     assert len(words & {"my", "package", "please", "send", "a", "refund"}) >= 4, transcript.text
     assert 1.0 < transcript.seconds < 10
@@ -80,10 +82,14 @@ def test_transcription_server_failure_falls_back_to_pocketsphinx(world, protocol
         base_url=server.url + "/v1",
         options={"transcription_model": "whisper-1"},
     )
-    assert speech.transcribe(ogg, organization_id=world.org.pk).engine == "pocketsphinx"
+    assert speech.transcribe(ogg, organization_id=world.org.pk, language_hint="en").engine == "pocketsphinx"
+    # Spanish: the English model is no fallback; the server's failure is said.
+    with pytest.raises(speech.NoTranscriptionEngine, match="server failed"):
+        speech.transcribe(ogg, organization_id=world.org.pk, language_hint="es")
 
 
-def test_inbound_attachments_are_read_and_translated(world, django_capture_on_commit_callbacks, ogg: bytes) -> None:
+def test_inbound_attachments_are_read_and_translated(world, django_capture_on_commit_callbacks) -> None:
+    spanish_ogg = synthesise("mi paquete no ha llegado, por favor envíeme un reembolso", fmt="ogg", voice="es")
     image = screenshot(["Mi pedido llegó roto."])
     inbound = InboundMessage(
         store=world.store_us,
@@ -93,7 +99,7 @@ def test_inbound_attachments_are_read_and_translated(world, django_capture_on_co
         customer_language="es",
         attachments=[
             AttachmentInput("photo.png", image, "image/png"),
-            AttachmentInput("voice.ogg", ogg, "audio/ogg"),
+            AttachmentInput("voice.ogg", spanish_ogg, "audio/ogg"),
             AttachmentInput("broken.png", image[:300], "image/png"),
         ],
     )
@@ -104,8 +110,10 @@ def test_inbound_attachments_are_read_and_translated(world, django_capture_on_co
     assert photo.kind == "ocr" and "pedido" in photo.text and photo.blocks
     assert photo.language == "es" and "en" in photo.translations
     assert "order" in photo.translations["en"]["text"].lower() or "request" in photo.translations["en"]["text"].lower()
-    voice = rows["voice.ogg"]
-    assert voice.kind == "transcript" and voice.engine == "pocketsphinx" and "refund" in voice.text
+    voice = rows["voice.ogg"]  # Spanish, no transcription server: no English guesses are stored
+    assert voice.kind == "transcript" and voice.engine == speech.UNSUPPORTED_ENGINE
+    assert voice.text == "" and voice.translations == {} and voice.language == "es"
+    assert "(es)" in voice.error and "transcription_model" in voice.error
     assert "corrupt" in rows["broken.png"].error
     assert Ticket.objects.filter(pk=result.ticket.pk).exists()
     assert Message.objects.get(pk=result.message.pk).translation_state.status == "skipped"
