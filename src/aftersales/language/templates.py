@@ -9,6 +9,7 @@ saved, and flagged for review until an agent approves it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -378,6 +379,16 @@ def reply_template_save(
     return template
 
 
+@dataclass(frozen=True)
+class _TemplateChanges:
+    name: str | None
+    source_language: str | None
+    category: str | None
+    is_auto_reply: bool | None
+    bodies: dict[str, str]
+    approve: frozenset[str]
+
+
 def reply_template_update(
     *,
     user: User,
@@ -387,31 +398,30 @@ def reply_template_update(
     category: str | None = None,
     is_auto_reply: bool | None = None,
     bodies: dict[str, str] | None = None,
+    approve: Iterable[str] = (),
 ) -> ReplyTemplate:
     """Change a template of the organization (the arguments given; None keeps the value). In
-    `bodies`, a text replaces that language's variant (authored, reviewed) and "" removes it; the
-    source language keeps a variant. Admins only. Locks the template row."""
+    `bodies`, a changed text replaces that language's variant (as authored, reviewed), an unchanged
+    one keeps its review flag, and "" removes it; the source language keeps a variant. `approve`:
+    languages whose machine-translated variant was reviewed as it is. Admins only. Locks the
+    template row."""
     check_perm(user, Permission.ADMINISTER)
     organization_id = organization_of(user)
-    clean_name = _clean_name(name) if name is not None else None
-    source = check_language(source_language, field="source_language") if source_language is not None else None
-    clean_category = _clean_category(category) if category is not None else None
-    checked = _clean_bodies(bodies, allow_empty=True) if bodies is not None else {}
+    changes = _TemplateChanges(
+        name=_clean_name(name) if name is not None else None,
+        source_language=check_language(source_language, field="source_language") if source_language else None,
+        category=_clean_category(category) if category is not None else None,
+        is_auto_reply=is_auto_reply,
+        bodies=_clean_bodies(bodies, allow_empty=True) if bodies is not None else {},
+        approve=frozenset(check_language(lang, field="approve") for lang in approve),
+    )
     try:
-        return _update(template_id, organization_id, clean_name, source, clean_category, is_auto_reply, checked)
+        return _update(template_id, organization_id, changes)
     except IntegrityError:  # renamed concurrently to the same name
-        raise Conflict(_("another template is already named %(name)r") % {"name": clean_name}, field="name") from None
+        raise Conflict(_("another template is already named %(name)r") % {"name": changes.name}, field="name") from None
 
 
-def _update(
-    template_id: int,
-    organization_id: int,
-    clean_name: str | None,
-    source: str | None,
-    clean_category: str | None,
-    is_auto_reply: bool | None,
-    checked: dict[str, str],
-) -> ReplyTemplate:
+def _update(template_id: int, organization_id: int, changes: _TemplateChanges) -> ReplyTemplate:
     with transaction.atomic():
         template = (
             ReplyTemplate.objects.select_for_update().filter(pk=template_id, organization_id=organization_id).first()
@@ -419,38 +429,41 @@ def _update(
         if template is None:
             raise NotFound(_("template not found"), field="template_id")
         if (
-            clean_name is not None
-            and ReplyTemplate.objects.filter(organization_id=organization_id, name=clean_name)
+            changes.name is not None
+            and ReplyTemplate.objects.filter(organization_id=organization_id, name=changes.name)
             .exclude(pk=template.pk)
             .exists()
         ):
-            raise Conflict(_("another template is already named %(name)r") % {"name": clean_name}, field="name")
-        languages = set(template.variants.values_list("language", flat=True))
-        languages |= {lang for lang, body in checked.items() if body}
-        languages -= {lang for lang, body in checked.items() if not body}
-        final_source = source or template.source_language
-        if final_source not in languages:
+            raise Conflict(_("another template is already named %(name)r") % {"name": changes.name}, field="name")
+        existing = {variant.language: variant for variant in template.variants.all()}
+        languages = (set(existing) | {lang for lang, body in changes.bodies.items() if body}) - {
+            lang for lang, body in changes.bodies.items() if not body
+        }
+        if (changes.source_language or template.source_language) not in languages:
             raise ValidationFailed(
-                _("the source language needs a variant"), field="bodies" if checked else "source_language"
+                _("the source language needs a variant"), field="bodies" if changes.bodies else "source_language"
             )
-        for attr, value in (
-            ("name", clean_name),
-            ("source_language", source),
-            ("category", clean_category),
-            ("is_auto_reply", is_auto_reply),
-        ):
+        for attr in ("name", "source_language", "category", "is_auto_reply"):
+            value = getattr(changes, attr)
             if value is not None:
                 setattr(template, attr, value)
         template.save()
-        for lang, body in checked.items():
+        for lang, body in changes.bodies.items():
+            variant = existing.get(lang)
             if not body:
-                template.variants.filter(language=lang).delete()
-                continue
-            ReplyTemplateVariant.objects.update_or_create(
-                template=template,
-                language=lang,
-                defaults={"body": body, "is_machine_translated": False, "needs_review": False, "provider": ""},
-            )
+                if variant is not None:
+                    variant.delete()
+            elif variant is None or variant.body != body:
+                ReplyTemplateVariant.objects.update_or_create(
+                    template=template,
+                    language=lang,
+                    defaults={"body": body, "is_machine_translated": False, "needs_review": False, "provider": ""},
+                )
+        for lang in changes.approve & languages:
+            variant = existing.get(lang)
+            if variant is not None and variant.needs_review and changes.bodies.get(lang, variant.body) == variant.body:
+                variant.needs_review = False
+                variant.save(update_fields=["needs_review", "updated_at"])
     return template
 
 
@@ -505,7 +518,7 @@ def variant_approve(*, user: User, variant: ReplyTemplateVariant, body: str | No
     """An agent reviewed a machine-translated variant (optionally editing it)."""
     check_perm(user, Permission.ADMINISTER)
     if variant.template.organization_id != organization_of(user):
-        raise NotFound("template not found", field="variant_id")
+        raise NotFound(_("template not found"), field="variant_id")
     if body is not None:
         variant.body = check_body(body)
     variant.needs_review = False
@@ -521,7 +534,7 @@ def variant_for(template: ReplyTemplate, language: str) -> ReplyTemplateVariant:
         return existing
     source = template.variants.filter(language=template.source_language).first() or template.variants.first()
     if source is None:
-        raise Conflict("the template has no variant to translate from", field="template_id")
+        raise Conflict(_("the template has no variant to translate from"), field="template_id")
     masked = mask(source.body, extra=(("template", TAG_RE),))
     result = translate_text(
         organization_id=template.organization_id, text=masked.text, source=source.language, target=code, use_memory=True

@@ -204,3 +204,23 @@ def test_preview_fills_in_sample_data_and_checks_like_save(world) -> None:
     with pytest.raises(ValidationFailed) as err:
         reply_template_preview(user=world.agent, body="Hi", language="klingon")
     assert err.value.field == "language"
+
+
+def test_saving_unchanged_variants_keeps_their_review_flag_until_approved(world) -> None:
+    template = _template(world)
+    ReplyTemplateVariant.objects.create(
+        template=template, language="es", body="Hola", is_machine_translated=True, needs_review=True
+    )
+    bodies = {"en": "Hi {{ customer.first_name }}", "es": "Hola"}
+    reply_template_update(user=world.admin, template_id=template.pk, name="Shipped!", bodies=bodies)
+    spanish = template.variants.get(language="es")
+    assert spanish.needs_review and spanish.is_machine_translated  # saving the form approves nothing
+    reply_template_update(user=world.admin, template_id=template.pk, bodies=bodies, approve=["es"])
+    spanish.refresh_from_db()
+    assert not spanish.needs_review and spanish.is_machine_translated
+    with pytest.raises(ValidationFailed) as err:
+        reply_template_update(user=world.admin, template_id=template.pk, approve=["xx"])
+    assert err.value.field == "approve"
+    reply_template_update(user=world.admin, template_id=template.pk, bodies={"es": "¡Hola!"})
+    spanish.refresh_from_db()
+    assert (spanish.body, spanish.is_machine_translated, spanish.needs_review) == ("¡Hola!", False, False)

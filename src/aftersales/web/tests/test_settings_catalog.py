@@ -217,3 +217,18 @@ def test_preview_with_sample_data_htmx_and_plain(world, login) -> None:
     response = client.post(reverse("web:settings_template_preview"), bad, **htmx_headers())
     assert response.status_code == 422 and "the filter center" in response.content.decode()
     assert ReplyTemplateVariant.objects.count() == 1  # nothing stored
+
+
+def test_a_machine_translated_variant_is_approved_only_when_ticked(world, login) -> None:
+    template = reply_template_save(user=world.admin, name="Shipped", source_language="en", bodies={"en": "Hi"})
+    ReplyTemplateVariant.objects.create(
+        template=template, language="es", body="Hola", is_machine_translated=True, needs_review=True
+    )
+    client = login(world.admin)
+    form = {"name": "Shipped", "source_language": "en", "body_en": "Hi", "body_es": "Hola"}
+    page = client.get(reverse("web:settings_templates")).content.decode()
+    assert 'name="approve" value="es"' in page
+    client.post(reverse("web:settings_template", args=[template.pk]), form)
+    assert template.variants.get(language="es").needs_review
+    client.post(reverse("web:settings_template", args=[template.pk]), {**form, "approve": "es"})
+    assert not template.variants.get(language="es").needs_review

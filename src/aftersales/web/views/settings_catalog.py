@@ -349,7 +349,8 @@ def settings_templates(request: AgentRequest) -> HttpResponse:
 
 @web_view(methods=("POST",))
 def settings_template(request: AgentRequest, template_id: int) -> HttpResponse:
-    """Change a template; an emptied variant is removed."""
+    """Change a template; an emptied variant is removed, a machine-translated one ticked
+    "reviewed" (and left as it is) loses its review flag."""
     values = _template_values(request.POST)
     try:
         template = reply_template_update(
@@ -360,6 +361,7 @@ def settings_template(request: AgentRequest, template_id: int) -> HttpResponse:
             category=values["category"],
             is_auto_reply=values["is_auto_reply"],
             bodies=values["bodies"],
+            approve=request.POST.getlist("approve"),
         )
     except DomainError as exc:
         _page_error(exc)
