@@ -77,6 +77,7 @@ _STOP = frozenset(
 
 # The pattern for names the catalog does not hold. re.ASCII keeps \b ASCII (CJK text around it).
 _SUFFIX = r"(?:Pro|Max|Plus|Ultra|Mini|Lite|Air|FE|Neo|Edge|Note|Carbon|Yoga|Fold|Flip|Gen\s?\d{1,2}|SE|XL|S)"
+_UNITS = r"(?:gb|tb|mb|mah|wh|w|v|k|p|g|l|ml|mm|cm|m|hz|in|x|pc)"
 MODEL_PATTERN = re.compile(
     r"\b(?:"
     # CamelCase lead: iPhone 15 Pro Max, AirPods Pro 2, ThinkPad X1 Carbon, MacBook Air M2
@@ -84,7 +85,7 @@ MODEL_PATTERN = re.compile(
     rf"(?:\s(?:[A-Z]{{0,3}}\d{{1,4}}[A-Za-z]{{0,2}}|{_SUFFIX}))*"
     r"|"
     # Capitalised lead + a code holding a digit: Galaxy A54, Pixel 8a, Redmi Note 12 Pro (Note is a suffix)
-    rf"[A-Z][a-z]{{2,}}(?:\s{_SUFFIX})?\s(?:[A-Z]{{1,3}}\d{{1,4}}[A-Za-z]{{0,2}}|\d{{1,4}}[a-z]{{1,2}})\b"
+    rf"[A-Z][a-z]{{2,}}(?:\s{_SUFFIX})?\s(?:[A-Z]{{1,3}}\d{{1,4}}[A-Za-z]{{0,2}}|\d{{1,4}}(?!{_UNITS}\b)[a-z]{{1,2}})\b"
     rf"(?:\s(?:{_SUFFIX}|\d{{1,2}}))*"
     r"|"
     # Capitalised lead + a model line + a number: Redmi Note 12 Pro
@@ -104,11 +105,70 @@ class CatalogNames:
     longest: int
 
 
+_UNIT = re.compile(
+    r"^\d+(?:[.,]\d+)?(?:-?(?:gb|tb|mb|mah|wh|w|v|k|p|g|l|ml|mm|cm|m|hz|khz|in|inch|x|pcs|pc|pack|piece)|-in-\d+)?$",
+    re.I,
+)
+_TRAIL = frozenset(
+    {"pro", "max", "plus", "ultra", "mini", "lite", "air", "fe", "neo", "edge", "note", "carbon", "yoga", "gen", "se"}
+)
+# Words that open titles without being brands ("Wireless Earbuds ...", "Smart Watch ...").
+_COMMON_LEADS = frozenset(
+    {
+        "new",
+        "wireless",
+        "smart",
+        "mini",
+        "pro",
+        "classic",
+        "portable",
+        "premium",
+        "universal",
+        "waterproof",
+        "lightweight",
+        "magnetic",
+        "fast",
+        "usb",
+        "kids",
+        "women",
+        "men",
+        "original",
+        "genuine",
+        "replacement",
+        "gift",
+        "cotton",
+        "digital",
+        "electric",
+        "upgraded",
+        "professional",
+        "heavy",
+        "ultra",
+        "super",
+        "high",
+    }
+)
+
+
+def _code(word: str) -> bool:
+    """A model code: letters and digits ("A54", "X1", "8a", "WH-1000XM5"), not a unit ("128GB", "5G")."""
+    return bool(_CODE.match(word)) and not _UNIT.match(word)
+
+
 def _distinctive(word: str) -> bool:
-    return bool(_CAMEL.match(word) or _CODE.match(word))
+    return bool(_CAMEL.match(word)) or _code(word)
+
+
+def _lead(word: str) -> bool:
+    return _distinctive(word) or (bool(_CAPITAL.match(word)) and not _UNIT.match(word))
+
+
+def _trail(word: str) -> bool:
+    return _distinctive(word) or word.casefold() in _TRAIL or (word.isdigit() and len(word) <= 5)
 
 
 def _runs(title: str) -> list[list[str]]:
+    """Consecutive capitalised, CamelCase or alphanumeric words of a title (lower-case words and
+    connectives end a run)."""
     runs: list[list[str]] = []
     current: list[str] = []
     for word in _WORD.findall(title):
@@ -124,21 +184,40 @@ def _runs(title: str) -> list[list[str]]:
 
 
 def names_of_titles(titles: list[str]) -> CatalogNames:
+    """Each title's names: around every distinctive word of a run (CamelCase, model code), up to two
+    capitalised words before it ("Samsung Galaxy A54") and the model-line words after it ("X1
+    Carbon Gen 11", "AirPods Pro 2"). Units ("128GB", "65W") and plain words ("Wireless Earbuds")
+    are no names. A title's first word is a brand when it heads a name, is written in capitals or
+    CamelCase, or opens two titles or more (and is not a common opening word)."""
     phrases: set[tuple[str, ...]] = set()
     brands: set[str] = set()
+    openers: dict[str, int] = {}
     for title in titles:
         words = _WORD.findall(title)
-        if words and _CAPITAL.match(words[0]) and len(words[0]) > 1 and not any(c.isdigit() for c in words[0]):
-            brands.add(words[0])
+        first = words[0] if words else ""
+        heads_a_name = False
         for run in _runs(title):
             run = run[:MAX_RUN]
-            for start in range(len(run)):
-                for end in range(start + 1, len(run) + 1):
-                    part = run[start:end]
-                    if len(part) == 1 and not _CAMEL.match(part[0]):
-                        continue  # one word alone: only a CamelCase one ("AirPods"); brands apart
-                    if any(_distinctive(w) for w in part) and not all(_CODE.match(w) for w in part):
-                        phrases.add(tuple(w.casefold() for w in part))
+            for i, word in enumerate(run):
+                if not _distinctive(word):
+                    continue
+                start = i
+                while start > 0 and i - start < 2 and _lead(run[start - 1]):
+                    start -= 1
+                end = i
+                while end + 1 < len(run) and _trail(run[end + 1]):
+                    end += 1
+                for s in range(start, i + 1):
+                    for e in range(i, end + 1):
+                        if s == e == i and not _CAMEL.match(word):
+                            continue  # a code alone is no name ("A54" is protected with its line)
+                        phrases.add(tuple(w.casefold() for w in run[s : e + 1]))
+                        heads_a_name = heads_a_name or run[s] == first
+        if first and _CAPITAL.match(first) and len(first) > 1 and not any(c.isdigit() for c in first):
+            openers[first] = openers.get(first, 0) + 1
+            if first.casefold() not in _COMMON_LEADS and (heads_a_name or first.isupper() or _CAMEL.match(first)):
+                brands.add(first)
+    brands |= {w for w, n in openers.items() if n >= 2 and w.casefold() not in _COMMON_LEADS}
     longest = max((len(p) for p in phrases), default=1)
     return CatalogNames(frozenset(phrases), frozenset(brands), longest)
 

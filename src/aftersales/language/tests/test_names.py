@@ -35,6 +35,19 @@ def test_names_of_titles_cut_runs_into_names() -> None:
     assert names.brands == {"Samsung", "Lenovo", "Apple"}
 
 
+def test_plain_title_words_and_units_are_no_names() -> None:
+    names = names_of_titles(
+        [
+            "Wireless Earbuds Bluetooth 5.3 White",
+            "Wireless Charger 15W Fast Charging Pad",
+            "SZG 20000mAh Power Bank PD 65W",
+            "SZG 7-in-1 USB-C Hub HDMI 4K",
+            "Cotton T-Shirt 3-Pack Black",
+        ]
+    )
+    assert names.phrases == frozenset() and names.brands == {"SZG"}  # "Wireless" opens titles, names no brand
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
