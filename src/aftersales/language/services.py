@@ -31,9 +31,10 @@ from aftersales.inbox.services import (
     ticket_search_refresh,
     ticket_set_detected_language,
 )
+from aftersales.inbox.services.collisions import check_no_newer_reply
 
 from . import glossary, memory
-from .detect import detect_language
+from .detect import PLAUSIBLE, detect_language, is_short, strip_entities
 from .events import TranslationJobCreated
 from .languages import SUPPORTED, WORKING_LANGUAGES, check_language, normalise, variant_for, working_code
 from .models import (
@@ -395,6 +396,9 @@ def reply_send(
     original_text: str | None = None,
     original_language: str | None = None,
     draft: ReplyDraft | None = None,
+    confirm_language: bool = False,
+    seen_message_id: int | None = None,
+    confirm_newer: bool = False,
 ) -> tuple[Message, bool]:
     """Queue a reply (inbox.ticket_reply_idempotent) and, when `body` is a translation, keep what
     the agent wrote (`original_text` in `original_language`) next to it: both are stored in one
@@ -404,14 +408,24 @@ def reply_send(
     Returns (message, created): an Idempotency-Key already used on this ticket returns the first
     reply (created False) and records nothing again; the same key with a different original is a
     Conflict. `draft` says how the sent text was made (the web UI's translated draft); its source
-    must be the original as sent. Locks the ticket row (through ticket_reply_idempotent)."""
+    must be the original as sent. Locks the ticket row (through ticket_reply_idempotent).
+
+    Two guards ask for a confirmation first: a text as written (no translation) that reads as
+    another language than the customer's (422 on `confirm_language`, see check_reply_language),
+    and, when `seen_message_id` (the last message the agent had on screen) is given, a colleague's
+    reply written after it (409 on `confirm_newer`, inbox.services.collisions)."""
     original = _reply_original(original_text, original_language)
     if draft is not None and draft.original_text.strip() != (original[0] if original else "").strip():
         raise ValidationFailed(
             gettext("You changed your text after it was translated: translate it again, or discard the translation."),
             field="draft",
         )
+    if original is None and draft is None and not confirm_language:
+        check_reply_language(ticket=ticket, body=body)
     with transaction.atomic():
+        if seen_message_id is not None and not confirm_newer:
+            locked = Ticket.objects.select_for_update().filter(pk=ticket.pk).first() or ticket
+            check_no_newer_reply(ticket=locked, author=author, seen_message_id=seen_message_id, confirmed=False)
         message, created = ticket_reply_idempotent(
             ticket=ticket,
             author=author,
@@ -432,6 +446,47 @@ def reply_send(
                     gettext("this idempotency key was already used for a different reply"), field="original_text"
                 )
     return message, created
+
+
+# A reply "in the wrong language" must be clearly so: at least this much of lingua's relative
+# confidence on another language, the customer's language below PLAUSIBLE, and a text long
+# enough to judge (detect.is_short: 3 words, or 4 CJK characters). "OK", "Danke!" or an order
+# number never ask.
+WRONG_LANGUAGE_CONFIDENCE = 0.60
+
+
+def language_label(code: str) -> str:
+    """A language code as a name in the current UI language ("it" -> "Italian" / "意大利语")."""
+    from django.utils.translation import get_language_info
+
+    try:
+        return str(get_language_info("zh-hans" if code == "zh" else code)["name_translated"])
+    except KeyError:
+        return SUPPORTED.get(code, code)
+
+
+def check_reply_language(*, ticket: Ticket, body: str) -> None:
+    """Refuse (422, field `confirm_language`, naming both languages) a reply sent as written whose
+    text reads clearly as another language than the customer's; the caller passes
+    `confirm_language` to send it anyway (a customer who wrote in English to a German store...)."""
+    if is_short(strip_entities(body or "")):
+        return  # too short to judge: never nag
+    expected = customer_language(ticket)
+    detection = detect_language(body)  # no fallbacks: only what the text itself says
+    written = detection.language
+    if detection.source != "detected" or not written or written == expected:
+        return
+    if detection.confidence < WRONG_LANGUAGE_CONFIDENCE or dict(detection.candidates).get(expected, 0.0) >= PLAUSIBLE:
+        return
+    raise ValidationFailed(
+        gettext(
+            "This reply reads as %(written)s, but the customer reads %(expected)s. "
+            "Translate it for the customer, or confirm to send it as written."
+        )
+        % {"written": language_label(written), "expected": language_label(expected)},
+        field="confirm_language",
+        code="wrong_language",
+    )
 
 
 def _reply_original(text: str | None, language: str | None) -> tuple[str, str] | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Header, Router
 from ninja.responses import Status
 
@@ -46,7 +47,9 @@ def reply(
     Idempotency-Key was already used for this ticket (the first reply is returned, nothing is
     recorded again). When `body` is a translation (see POST /tickets/{ticket_id}/reply-drafts),
     send what you wrote as `original_text` + `original_language`: it is kept in the reply's
-    `translations`."""
+    `translations`. A text sent as written that reads as another language than the customer's
+    needs `confirm_language` (422 otherwise); with `seen_message_id`, a colleague's reply after
+    that message needs `confirm_newer` (409 otherwise)."""
     user = current_user(request)
     message, created = reply_send(  # the reply and its original are stored together, or neither
         ticket=ticket_get(user, ticket_id),
@@ -57,6 +60,9 @@ def reply(
         attachments=decode_attachments(payload.attachments),
         original_text=payload.original_text,
         original_language=payload.original_language.value if payload.original_language else None,
+        confirm_language=payload.confirm_language,
+        seen_message_id=payload.seen_message_id,
+        confirm_newer=payload.confirm_newer,
     )
     return Status(201 if created else 200, message)
 
@@ -86,7 +92,7 @@ def assign(request: HttpRequest, ticket_id: Id, payload: AssignIn) -> Any:
     if payload.assignee_id is not None:
         assignee = next((u for u in users_of_organization(user) if u.pk == payload.assignee_id), None)
         if assignee is None:
-            raise NotFound("assignee not found", field="assignee_id")
+            raise NotFound(_("assignee not found"), field="assignee_id")
     return ticket_assign(ticket=ticket, actor=user, assignee=assignee)
 
 
@@ -107,5 +113,5 @@ def merge(request: HttpRequest, ticket_id: Id, payload: MergeIn) -> Any:
     try:
         target = ticket_get(user, payload.target_id)
     except NotFound:
-        raise NotFound("target ticket not found", field="target_id") from None
+        raise NotFound(_("target ticket not found"), field="target_id") from None
     return ticket_merge(source=source, target=target, actor=user, confirm_differences=payload.confirm_differences)

@@ -31,6 +31,18 @@ class ReplyIn(InputSchema):
     original_language: UserLanguage | None = Field(
         None, description="The working language of `original_text` (with `original_text`)"
     )
+    confirm_language: bool = Field(
+        False,
+        description="Send `body` as written even though it reads as another language than the customer's "
+        "(without it, such a reply sent with no `original_text` is refused: 422 on `confirm_language` "
+        "naming both languages). Short texts are never refused.",
+    )
+    seen_message_id: Id | None = Field(
+        None,
+        description="The last message of the ticket you had on screen: a reply to the customer by someone "
+        "else after it is refused (409 on `confirm_newer`, naming that reply) unless `confirm_newer`",
+    )
+    confirm_newer: bool = Field(False, description="Send even though a colleague replied after `seen_message_id`")
 
 
 class NoteIn(InputSchema):

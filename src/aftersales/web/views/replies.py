@@ -12,14 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission
 from aftersales.core.errors import DomainError, NotFound, ValidationFailed
 from aftersales.inbox.models import Ticket
+from aftersales.inbox.services.collisions import parse_seen_message_id
 from aftersales.language.models import ReplyTemplateVariant
 from aftersales.language.selectors import reply_templates
 from aftersales.language.services import (
@@ -150,24 +152,57 @@ def template_variant_approve_view(request: AgentRequest, ticket_id: int, variant
 def ticket_reply_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
     """Send the reply: the draft in the customer's language when there is one (what the agent wrote
     is kept next to it, in the same transaction: if it cannot be stored, nothing is sent), else
-    the text as written. One service for the API and the UI: language.services.reply_send."""
+    the text as written. One service for the API and the UI: language.services.reply_send.
+
+    The service may ask for a confirmation (a text as written in another language than the
+    customer's; a colleague's reply after the last message on screen): the box comes back with the
+    warning and a checkbox, and with the colleague's reply in the timeline."""
     ticket = ticket_for(request, ticket_id, Permission.REPLY)
-    body = request.POST.get("body", "")
-    draft = DraftState.from_post(request.POST)
+    post = request.POST
+    body = post.get("body", "")
+    draft = DraftState.from_post(post)
     written = draft is not None and bool(body.strip())  # a template draft may have no text of the agent's
     try:
         reply_send(
             ticket=ticket,
             author=request.user,
             body=draft.text if draft is not None else body,
-            idempotency_key=request.POST.get("idempotency_key", "").strip() or None,
-            status=request.POST.get("status") or None,
+            idempotency_key=post.get("idempotency_key", "").strip() or None,
+            status=post.get("status") or None,
             original_text=body if written else None,
             original_language=request.user.language if written else None,
             draft=draft.reply_draft(original_language=request.user.language, language=customer_language(ticket))
             if draft is not None
             else None,
+            confirm_language=post.get("confirm_language") == "1",
+            seen_message_id=parse_seen_message_id(post.get("seen_message_id")),
+            confirm_newer=post.get("confirm_newer") == "1",
         )
     except DomainError as exc:
-        return section_failed(request, ticket_id, "reply", exc, reply_values(request.POST, draft))
+        values = reply_values(post, draft)
+        if exc.field in CONFIRMATIONS:
+            return _confirm(request, ticket, exc, values)
+        return section_failed(request, ticket_id, "reply", exc, values)
+    request.POST = _without(post, "seen_message_id")  # the box starts again from the page as it is now
     return section_done(request, ticket_id, "reply", notice=_("Reply queued for delivery."))
+
+
+CONFIRMATIONS = ("confirm_language", "confirm_newer")
+
+
+def _confirm(request: AgentRequest, ticket: Ticket, exc: DomainError, values: dict[str, Any]) -> HttpResponse:
+    """The box with the service's question and a checkbox; confirmations already given are kept."""
+    for name in CONFIRMATIONS:
+        values[name] = request.POST.get(name) == "1"
+    response = _box(request, ticket, values, errors={exc.field or "general": exc.message}, status=exc.status_code)
+    if request.htmx and exc.field == "confirm_newer":  # show the colleague's reply too
+        context = ticket_context(request, ticket.pk)
+        response.content += render_to_string("web/tickets/_timeline.html", {**context, "oob": True}, request).encode()
+    return response
+
+
+def _without(data: QueryDict, *names: str) -> QueryDict:
+    copy = data.copy()
+    for name in names:
+        copy.pop(name, None)
+    return copy

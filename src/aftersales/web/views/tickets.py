@@ -41,6 +41,7 @@ from aftersales.inbox.services import (
     ticket_set_tags,
     ticket_update,
 )
+from aftersales.inbox.services.collisions import seen_message_id_of
 from aftersales.language.selectors import reply_templates
 from aftersales.language.services import customer_language
 
@@ -93,6 +94,8 @@ def reply_box_context(request: AgentRequest, ticket: Ticket) -> dict[str, Any]:
         # reviewing a template variant changes the organization's templates: admins only
         "can_review_templates": has_perm(user, Permission.ADMINISTER),
         "idempotency_key": request.POST.get("idempotency_key", "").strip()[:120] or uuid.uuid4().hex,
+        # the last message on screen: a colleague's reply after it asks for confirmation (collisions)
+        "seen_message_id": seen_message_id_of(request.POST.get("seen_message_id"), ticket),
         "errors": {},
         "values": {},
     }
