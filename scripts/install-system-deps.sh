@@ -14,7 +14,9 @@ for pair in eng-spa es-pt fr-es spa-ita; do
 done
 command -v cg-proc >/dev/null 2>&1 || need+=(cg3)
 command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
-for lang in eng deu fra spa por ita; do
+# One Tesseract model per supported language: Japanese is read with jpn (RapidOCR's Chinese model
+# drops kana), Korean, Cyrillic, Arabic and Thai with theirs (RapidOCR cannot read those scripts).
+for lang in eng deu fra spa por ita nld pol tur ind vie jpn jpn-vert kor chi-sim rus ukr ara tha ell heb; do
   dpkg -s "tesseract-ocr-$lang" >/dev/null 2>&1 || need+=("tesseract-ocr-$lang")
 done
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
