@@ -10,8 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "aftersales"
-# Events that follow another event or predate actors; docs/events.md says so for each.
-WITHOUT_ACTOR = {"NotificationCreated", "CustomerTierChanged"}
+# Events that follow another event; docs/events.md says so for each.
+WITHOUT_ACTOR = {"NotificationCreated"}
 
 
 def _event_classes() -> list[type]:

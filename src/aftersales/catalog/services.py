@@ -16,6 +16,7 @@ from django_countries import countries
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm
 from aftersales.core import events
+from aftersales.core.actors import Actor
 from aftersales.core.crypto import EncryptedToken, rotate
 from aftersales.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from aftersales.core.money import validate_currency
@@ -283,7 +284,7 @@ def organization_set_value_thresholds(*, organization: Any, high: Decimal, mid: 
     return changed
 
 
-def customer_set_tier(*, customer: Customer, tier: str) -> Customer:
+def customer_set_tier(*, customer: Customer, tier: str, actor: Actor) -> Customer:
     """Change a customer's tier (VIP, at risk...). Tickets carry a copy of the tier for fast inbox
     filtering; the inbox updates it from the CustomerTierChanged event."""
     if tier not in CustomerTier.values:
@@ -294,5 +295,13 @@ def customer_set_tier(*, customer: Customer, tier: str) -> Customer:
         if old != tier:
             locked.tier = tier
             locked.save(update_fields=["tier", "updated_at"])
-            events.publish(CustomerTierChanged(customer_id=locked.pk, old_tier=old, new_tier=tier))
+            events.publish(
+                CustomerTierChanged(
+                    customer_id=locked.pk,
+                    organization_id=locked.organization_id,
+                    old_tier=old,
+                    new_tier=tier,
+                    actor=actor,
+                )
+            )
     return locked

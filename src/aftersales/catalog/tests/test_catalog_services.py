@@ -29,14 +29,22 @@ def test_products_retiered_when_thresholds_change(db):
         organization_set_value_thresholds(organization=org, high=Decimal("1"), mid=Decimal("5"))
 
 
-def test_customer_tier_change_reaches_its_tickets(world, django_capture_on_commit_callbacks):
+def test_customer_tier_change_reaches_its_tickets(world, django_capture_on_commit_callbacks, monkeypatch):
     from aftersales.catalog.services import customer_set_tier
     from aftersales.inbox.models import Ticket
 
+    from aftersales.catalog.events import CustomerTierChanged
+    from aftersales.core import events
+    from aftersales.core.actors import Actor
+
     ticket = world.ticket()
+    seen: list[CustomerTierChanged] = []
+    monkeypatch.setitem(events._subscribers, CustomerTierChanged, [*events._subscribers[CustomerTierChanged], seen.append])
     with django_capture_on_commit_callbacks(execute=True):
-        customer_set_tier(customer=ticket.customer, tier="vip")
+        customer_set_tier(customer=ticket.customer, tier="vip", actor=Actor.user(world.agent))
     assert Ticket.objects.get(pk=ticket.pk).customer_tier == "vip"
+    assert [e.actor for e in seen] == [Actor.user(world.agent)]
+    assert seen[0].organization_id == ticket.organization_id
     with pytest.raises(ValidationFailed) as exc:
-        customer_set_tier(customer=ticket.customer, tier="gold")
+        customer_set_tier(customer=ticket.customer, tier="gold", actor=Actor.user(world.agent))
     assert exc.value.field == "tier"
