@@ -30,16 +30,16 @@ def test_products_retiered_when_thresholds_change(db):
 
 
 def test_customer_tier_change_reaches_its_tickets(world, django_capture_on_commit_callbacks, monkeypatch):
-    from aftersales.catalog.services import customer_set_tier
-    from aftersales.inbox.models import Ticket
-
     from aftersales.catalog.events import CustomerTierChanged
+    from aftersales.catalog.services import customer_set_tier
     from aftersales.core import events
     from aftersales.core.actors import Actor
+    from aftersales.inbox.models import Ticket
 
     ticket = world.ticket()
     seen: list[CustomerTierChanged] = []
-    monkeypatch.setitem(events._subscribers, CustomerTierChanged, [*events._subscribers[CustomerTierChanged], seen.append])
+    handlers = [*events._subscribers[CustomerTierChanged], seen.append]
+    monkeypatch.setitem(events._subscribers, CustomerTierChanged, handlers)
     with django_capture_on_commit_callbacks(execute=True):
         customer_set_tier(customer=ticket.customer, tier="vip", actor=Actor.user(world.agent))
     assert Ticket.objects.get(pk=ticket.pk).customer_tier == "vip"
