@@ -71,7 +71,12 @@ def reply(
 def add_note(request: HttpRequest, ticket_id: Id, payload: NoteIn) -> Status[Any]:
     """Add an internal note; returns the colleagues it mentioned (and notified)."""
     user = current_user(request)
-    note, mentioned = ticket_add_note(ticket=ticket_get(user, ticket_id), author=user, body=payload.body)
+    note, mentioned = ticket_add_note(
+        ticket=ticket_get(user, ticket_id),
+        author=user,
+        body=payload.body,
+        attachments=decode_attachments(payload.attachments),
+    )
     return Status(201, {"note": note, "mentioned": mentioned})
 
 

@@ -47,6 +47,7 @@ class ReplyIn(InputSchema):
 
 class NoteIn(InputSchema):
     body: str = Field(..., description="Internal note; @username mentions notify colleagues who can see the ticket")
+    attachments: list[AttachmentIn] = Field([], description="Files for colleagues (the same checks as a reply's)")
 
 
 class NoteOut(Schema):

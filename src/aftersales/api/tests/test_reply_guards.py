@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from aftersales.inbox.models import Message
@@ -73,3 +75,18 @@ def test_seen_message_id_is_checked(world, as_user):
     agent = as_user(world.agent)
     response = agent.post(f"/tickets/{ticket.pk}/replies", {"body": "Thanks", "seen_message_id": 0})
     assert_error(response, 422, field="seen_message_id")
+
+
+def test_notes_take_attachments_with_the_reply_checks(world, as_user):
+    from .fixtures import PNG_B64
+
+    ticket = world.ticket()
+    agent = as_user(world.agent)
+    url = f"/tickets/{ticket.pk}/notes"
+    created = agent.post(url, {"body": "Photo", "attachments": [{"filename": "p.png", "content_base64": PNG_B64}]})
+    assert created.status_code == 201, created.content
+    assert created.json()["note"]["attachments"][0]["content_type"] == "image/png"
+    html = base64.b64encode(b"<html><body>hi</body></html>").decode()
+    refused = agent.post(url, {"body": "Page", "attachments": [{"filename": "p.html", "content_base64": html}]})
+    assert_error(refused, 422, field="attachments[0]")
+    assert Message.objects.filter(ticket=ticket, direction="note").count() == 1

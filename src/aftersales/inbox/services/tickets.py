@@ -132,11 +132,16 @@ def ticket_reply_idempotent(
     return message, True
 
 
-def ticket_add_note(*, ticket: Ticket, author: User, body: str) -> tuple[Message, list[User]]:
-    """Add an internal note. @username mentions of colleagues who can see the ticket notify them
-    (after commit). Returns the note and the users notified."""
+def ticket_add_note(
+    *, ticket: Ticket, author: User, body: str, attachments: list[AttachmentInput] | None = None
+) -> tuple[Message, list[User]]:
+    """Add an internal note, with attachments checked as a reply's are. @username mentions of
+    colleagues who can see the ticket notify them (after commit). Returns the note and the users
+    notified."""
     check_ticket(author, ticket, Permission.PROCESS)
     text = _check_text(body, field="body", limit=MAX_REPLY_CHARS)
+    files = attachments or []
+    types = check_attachments(files)
     names = sorted({m.lower() for m in MENTION_RE.findall(text)})[:MAX_MENTIONS]
     candidates = (
         User.objects.filter(
@@ -150,7 +155,7 @@ def ticket_add_note(*, ticket: Ticket, author: User, body: str) -> tuple[Message
         else User.objects.none()
     )
     mentioned = [u for u in candidates if can_view_ticket(u, ticket)]
-    with transaction.atomic():
+    with stored_files_removed_on_error(), transaction.atomic():
         locked = _locked(ticket)
         note = Message.objects.create(
             ticket=locked,
@@ -161,6 +166,7 @@ def ticket_add_note(*, ticket: Ticket, author: User, body: str) -> tuple[Message
             author_name=str(author),
             body=text,
         )
+        save_attachments(note, files, types)
         Mention.objects.bulk_create([Mention(message=note, user=u) for u in mentioned])
         actor = Actor.user(author)
         record_event(locked, TicketEventType.NOTE_ADDED, actor, message_id=note.pk, mentioned=[u.pk for u in mentioned])

@@ -4,17 +4,29 @@ presence ("also viewing"); "send and next"."""
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from aftersales.inbox.models import Message
+from aftersales.inbox.models import Attachment, Message
 from aftersales.inbox.services import ticket_reply
 
 from .conftest import htmx_headers
 
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+PNG = _png()
 CHINESE = "您好，您的退款已经处理完毕，款项将在三到五个工作日内退回到您的账户。"
 
 
@@ -92,3 +104,51 @@ def test_a_colleagues_reply_after_the_page_was_opened_asks_first(world, login):
     assert Message.objects.filter(direction="outbound").count() == 2
     # after sending, the box starts again from what is on screen now: no question for the next reply
     assert seen_id(sent.content.decode()) == str(Message.objects.latest("pk").pk)
+
+
+def png(name: str = "label.png") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, PNG, content_type="image/png")
+
+
+def test_a_png_sent_with_the_web_reply_form_is_attached_and_previewed(world, login):
+    ticket = world.ticket()
+    client = login(world.agent)
+    page = client.get(url("ticket", ticket)).content.decode()
+    assert 'enctype="multipart/form-data"' in page and 'id="reply-files" name="attachments"' in page
+    assert 'id="note-files" name="attachments"' in page
+    response = client.post(url("ticket_reply", ticket), {"body": "Here is your label", "attachments": [png()]})
+    assert response.status_code == 302
+    attachment = Attachment.objects.get(message__direction="outbound")
+    assert attachment.filename == "label.png" and attachment.content_type == "image/png"
+    page = client.get(url("ticket", ticket)).content.decode()
+    src = reverse("web:attachment", args=[attachment.pk])
+    assert f'<img class="att-thumb" src="{src}"' in page  # a thumbnail through the checked download view
+
+
+def test_an_html_file_is_refused_next_to_the_file_input_naming_it(world, login):
+    ticket = world.ticket()
+    client = login(world.agent)
+    page = SimpleUploadedFile("invoice.html", b"<html><script>alert(1)</script></html>", content_type="text/html")
+    data = {"body": "Here is your invoice", "attachments": [png(), page]}
+    response = client.post(url("ticket_reply", ticket), data, **htmx_headers())
+    assert response.status_code == 422
+    html = response.content.decode()
+    error = re.search(r'<span class="field-error" id="reply-files-error">([^<]*)</span>', html)
+    assert error and "invoice.html" in error.group(1)
+    assert "Here is your invoice" in html  # the text stays in the box
+    assert not Message.objects.filter(direction="outbound").exists() and not Attachment.objects.exists()
+
+
+def test_notes_take_attachments_too(world, login):
+    ticket = world.ticket()
+    client = login(world.agent)
+    response = client.post(url("ticket_note", ticket), {"body": "Photo from the warehouse", "attachments": [png()]})
+    assert response.status_code == 302
+    note = Message.objects.get(direction="note")
+    assert [a.content_type for a in note.attachments.all()] == ["image/png"]
+    page = client.get(url("ticket", ticket)).content.decode()
+    assert 'class="att-thumb"' in page
+    bad = SimpleUploadedFile("x.svg", b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', content_type="image/svg+xml")
+    refused = client.post(url("ticket_note", ticket), {"body": "And this", "attachments": [bad]}, **htmx_headers())
+    assert refused.status_code == 422 and 'id="note-files-error"' in refused.content.decode()
+    assert Message.objects.filter(direction="note").count() == 1

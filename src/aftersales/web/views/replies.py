@@ -37,6 +37,7 @@ from ..access import AgentRequest, web_view
 from ..drafts import DraftState, reply_values
 from ..templatetags.web_ui import language_name
 from ..translations import engine_code
+from ..uploads import attachment_error, uploaded_attachments
 from .tickets import raise_if_page_error, reply_box_context, section_done, section_failed, ticket_context, ticket_for
 
 
@@ -177,12 +178,13 @@ def ticket_reply_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
             confirm_language=post.get("confirm_language") == "1",
             seen_message_id=parse_seen_message_id(post.get("seen_message_id")),
             confirm_newer=post.get("confirm_newer") == "1",
+            attachments=uploaded_attachments(request),
         )
     except DomainError as exc:
         values = reply_values(post, draft)
         if exc.field in CONFIRMATIONS:
             return _confirm(request, ticket, exc, values)
-        return section_failed(request, ticket_id, "reply", exc, values)
+        return section_failed(request, ticket_id, "reply", attachment_error(exc), values)
     request.POST = _without(post, "seen_message_id")  # the box starts again from the page as it is now
     return section_done(request, ticket_id, "reply", notice=_("Reply queued for delivery."))
 

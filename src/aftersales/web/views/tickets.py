@@ -50,6 +50,7 @@ from ..forms import MergeForm, first_error
 from ..templatetags.web_ui import MENTION_RE
 from ..timeline import timeline_items
 from ..translations import engine_code, message_languages
+from ..uploads import attachment_error, uploaded_attachments
 
 SECTIONS = {
     "header": "web/tickets/_header.html",
@@ -69,8 +70,8 @@ ANCHORS = {
 }
 # Fields each section shows errors next to; other errors are shown at the top of the section.
 SECTION_FIELDS = {
-    "reply": ("body", "status", "draft", "translate", "template_id"),
-    "note": ("body",),
+    "reply": ("body", "status", "draft", "translate", "template_id", "attachments"),
+    "note": ("body", "attachments"),
     "props": ("status", "assignee_id", "category", "urgency", "team_id", "tags"),
     "merge": ("target_id", "confirm_differences"),
 }
@@ -188,9 +189,11 @@ def ticket_note_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
     ticket = ticket_for(request, ticket_id, Permission.PROCESS)
     body = request.POST.get("body", "")
     try:
-        _note, mentioned = ticket_add_note(ticket=ticket, author=request.user, body=body)
+        _note, mentioned = ticket_add_note(
+            ticket=ticket, author=request.user, body=body, attachments=uploaded_attachments(request)
+        )
     except DomainError as exc:
-        return section_failed(request, ticket_id, "note", exc, {"body": body})
+        return section_failed(request, ticket_id, "note", attachment_error(exc), {"body": body})
     notified = {u.username.lower() for u in mentioned}
     missed = sorted({n for n in MENTION_RE.findall(body) if n.lower() not in notified})
     notice = _("Note added.")

@@ -1,0 +1,21 @@
+"""The reply and note boxes: what the file input offers (the server decides by content anyway)."""
+
+from __future__ import annotations
+
+from django import template
+from django.conf import settings
+
+register = template.Library()
+
+# A hint for the browser's file picker only: inbox.attachment_types sniffs every file.
+ACCEPT = "image/*,application/pdf,text/plain,text/csv,audio/*,video/*,.docx,.xlsx,.heic,.amr,.opus"
+
+
+@register.simple_tag
+def attachment_accept() -> str:
+    return ACCEPT
+
+
+@register.simple_tag
+def attachment_max_bytes() -> int:
+    return int(settings.ATTACHMENT_MAX_BYTES)
