@@ -15,6 +15,7 @@ from aftersales.inbox.models import Attachment, Message
 
 from . import ocr, speech
 from .detect import detect_language
+from .keyfields import find_key_fields
 from .languages import normalise, working_code
 from .models import AttachmentText
 from .routing import translate_text
@@ -55,7 +56,7 @@ def attachment_extract_text(*, attachment: Attachment, targets: list[str] | None
             result = ocr.read_document(data, language_hint=hint)
             row.text, row.engine = result.text, result.engine
             row.kind = "pdf_text" if result.engine == "pdf_text" else "ocr"
-            row.blocks = [b.as_json() for b in result.blocks]
+            row.blocks = [_with_key_fields(b.as_json()) for b in result.blocks]
         else:
             transcript = speech.transcribe(
                 data, organization_id=ticket.organization_id, language_hint=hint, filename=attachment.filename
@@ -74,6 +75,13 @@ def attachment_extract_text(*, attachment: Attachment, targets: list[str] | None
         _translate(row, ticket.organization_id, targets)
     row.save()
     return row
+
+
+def _with_key_fields(block: dict) -> dict:
+    """An OCR block with the order / tracking numbers and IMEIs found in it, each checked (format,
+    check digit, the line's confidence): a flagged one is shown as such, never used silently."""
+    fields = find_key_fields(block["text"], confidence=block["confidence"])
+    return {**block, "fields": [f.as_json() for f in fields]} if fields else block
 
 
 def _translate(row: AttachmentText, organization_id: int, targets: list[str] | None) -> None:

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales.accounts.models import User
 from aftersales.inbox.models import Message, MessageDirection
+from aftersales.language.keyfields import LOW_CONFIDENCE
 from aftersales.language.models import TranslationStatus
 from aftersales.language.selectors import attachment_texts, translation_states
 
@@ -23,6 +25,8 @@ from .templatetags.web_ui import language_name
 
 # Translations of a message the agent wrote are marked with this provider by the engine.
 AUTHOR = "author"
+# AttachmentText.engine of a voice message no engine could transcribe (language.speech).
+UNSUPPORTED_ENGINE = "unsupported"
 
 
 def engine_code(code: str | None) -> str:
@@ -108,6 +112,52 @@ class Block:
     points: str
     confidence: float
 
+    @property
+    def low(self) -> bool:
+        """Read with low confidence: its characters may be wrong (marked in the overlay)."""
+        return self.confidence < LOW_CONFIDENCE
+
+    @property
+    def percent(self) -> int:
+        return round(self.confidence * 100)
+
+
+KEY_FIELD_LABELS = {
+    "order_amazon": gettext_lazy("Amazon order number"),
+    "order_ebay": gettext_lazy("eBay order number"),
+    "order_aliexpress": gettext_lazy("AliExpress order number"),
+    "order_tiktok": gettext_lazy("TikTok Shop order number"),
+    "order_shopee": gettext_lazy("Shopee order number"),
+    "order_shopify": gettext_lazy("Shopify order number"),
+    "tracking_s10": gettext_lazy("Tracking number (UPU)"),
+    "imei": gettext_lazy("IMEI"),
+}
+KEY_FIELD_REASONS = {
+    "letters": gettext_lazy("letters where digits belong (misread?)"),
+    "length": gettext_lazy("wrong number of digits for this platform"),
+    "check_digit": gettext_lazy("the check digit does not match"),
+    "date": gettext_lazy("the date part is not a real date"),
+    "low_confidence": gettext_lazy("read with low confidence"),
+}
+
+
+@dataclass(frozen=True)
+class KeyFieldShown:
+    """An order / tracking number or IMEI read from an attachment, checked by the language engine."""
+
+    kind: str
+    value: str
+    valid: bool
+    reason: str
+
+    @property
+    def label(self) -> str:
+        return str(KEY_FIELD_LABELS.get(self.kind, self.kind))
+
+    @property
+    def reason_label(self) -> str:
+        return str(KEY_FIELD_REASONS.get(self.reason, self.reason))
+
 
 @dataclass(frozen=True)
 class AttachmentReading:
@@ -119,6 +169,21 @@ class AttachmentReading:
     blocks: tuple[Block, ...]
     translation: ShownTranslation | None
     translation_error: str
+    key_fields: tuple[KeyFieldShown, ...] = ()
+    confidence: float | None = None  # a transcript's, when its engine gives one
+
+    @property
+    def unsupported(self) -> bool:
+        """No engine speaks the voice message's language: nothing was transcribed."""
+        return self.engine == UNSUPPORTED_ENGINE
+
+    @property
+    def confidence_percent(self) -> int | None:
+        return None if self.confidence is None else round(self.confidence * 100)
+
+    @property
+    def flagged_fields(self) -> bool:
+        return any(not f.valid for f in self.key_fields)
 
     @property
     def kind_label(self) -> str:
@@ -156,10 +221,20 @@ def _reading(row: Any, viewer: str) -> AttachmentReading:
     translations = row.translations if isinstance(row.translations, dict) else {}
     entry = translations.get(viewer)
     error = str(entry.get("error", "")) if isinstance(entry, dict) and "error" in entry else ""
+    raw_blocks = [b for b in row.blocks or () if isinstance(b, dict)]
     blocks = tuple(
         Block(str(b.get("text", "")), _points(b.get("box")), float(b.get("confidence") or 0))
-        for b in row.blocks or ()
-        if isinstance(b, dict) and not b.get("page")
+        for b in raw_blocks
+        if not b.get("page") and b.get("box")
+    )
+    key_fields = tuple(
+        KeyFieldShown(str(f.get("kind", "")), str(f.get("value", "")), bool(f.get("valid")), str(f.get("reason", "")))
+        for b in raw_blocks
+        for f in b.get("fields") or ()
+        if isinstance(f, dict)
+    )
+    confidence = next(
+        (float(b["confidence"]) for b in raw_blocks if b.get("kind") == "transcript" and "confidence" in b), None
     )
     return AttachmentReading(
         kind=row.kind,
@@ -170,6 +245,8 @@ def _reading(row: Any, viewer: str) -> AttachmentReading:
         blocks=blocks,
         translation=None if error else ShownTranslation.of(viewer, entry),
         translation_error=error,
+        key_fields=key_fields,
+        confidence=confidence,
     )
 
 
