@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.urls import reverse
 from ninja import Field, Schema
 from pydantic import create_model
 
+from aftersales.core.actors import ActorKind
 from aftersales.inbox.selectors import FILTERS
 
 from .common import MoneyOut, StoreRef, UserRef, money
@@ -44,6 +46,16 @@ class TicketOut(Schema):
     updated_at: datetime
     last_message_at: datetime | None
     last_customer_message_at: datetime | None
+    delivery_failed: bool = Field(
+        ..., description="A reply on this ticket could not be delivered (see its message's delivery_error)"
+    )
+
+    @staticmethod
+    def resolve_delivery_failed(obj: Any) -> bool:
+        annotated = getattr(obj, "delivery_failed", None)  # the inbox page annotates its rows
+        if annotated is not None:
+            return bool(annotated)
+        return bool(obj.messages.filter(delivery_status="failed").exists())
 
 
 class TicketPageOut(Schema):
@@ -70,6 +82,11 @@ class AttachmentOut(Schema):
     content_type: str
     size: int
     sha256: str
+    content_url: str = Field(..., description="Where to download the bytes (same visibility as the ticket)")
+
+    @staticmethod
+    def resolve_content_url(obj: Any) -> str:
+        return reverse("api:download_attachment", args=[obj.pk])
 
 
 class MessageOut(Schema):
@@ -99,9 +116,29 @@ class MessageOut(Schema):
 class EventOut(Schema):
     id: int
     type: str
-    actor: UserRef | None
+    actor: UserRef | None = Field(..., description="The user who acted; null when it was not a user")
+    actor_kind: str = Field(..., description="Who acted: user, customer, connector, rule or system")
+    actor_id: str = Field(
+        ...,
+        description="The actor's id within its kind: user, customer or rule id, the connector's store id, "
+        "or the system component's name (may be empty)",
+    )
+    actor_label: str = Field(..., description="A readable name of the actor (the user's name, else the kind)")
     payload: dict[str, Any]
     at: datetime
+
+    @staticmethod
+    def resolve_actor_id(obj: Any) -> str:
+        return str(obj.actor_ref)
+
+    @staticmethod
+    def resolve_actor_label(obj: Any) -> str:
+        if obj.actor is not None:
+            return str(obj.actor)
+        try:
+            return str(ActorKind(obj.actor_kind).label)
+        except ValueError:
+            return str(obj.actor_kind)
 
 
 class TimelineEntryOut(Schema):

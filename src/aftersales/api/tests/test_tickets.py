@@ -151,6 +151,7 @@ def test_detail_timeline_order_and_customer_panels(world, scene, as_user):
             "content_type": "image/png",
             "size": len(PNG),
             "sha256": "0" * 64,
+            "content_url": f"/api/v1/attachments/{inbound['attachments'][0]['id']}/content",
         }
     ]
     note = next(e["message"] for e in timeline if e["kind"] == "message" and e["message"]["direction"] == "note")
