@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from aftersales.core.errors import NotFound, PermissionDenied
 
@@ -49,7 +50,7 @@ def has_perm(user: Any, perm: str) -> bool:
 
 def check_perm(user: Any, perm: str) -> None:
     if not has_perm(user, perm):
-        raise PermissionDenied(f"your role does not allow: {Permission(perm).label}")
+        raise PermissionDenied(_("your role does not allow: %(label)s") % {"label": Permission(perm).label})
 
 
 def is_admin(user: Any) -> bool:
@@ -132,13 +133,13 @@ def check_ticket(user: Any, ticket: Ticket, perm: str = Permission.VIEW) -> None
     """Raise NotFound if the ticket is outside the user's sight, PermissionDenied if the role
     does not allow `perm` on it."""
     if not can_view_ticket(user, ticket):
-        raise NotFound("ticket not found", field="ticket_id")
+        raise NotFound(_("ticket not found"), field="ticket_id")
     check_perm(user, perm)
 
 
 def check_same_organization(user: Any, obj: Any, *, field: str, label: str) -> None:
     if obj is None or getattr(obj, "organization_id", None) != user.organization_id:
-        raise NotFound(f"{label} not found", field=field)
+        raise NotFound(_("%(label)s not found") % {"label": label}, field=field)
 
 
 def approval_limit(user: Any) -> tuple[Decimal, str]:

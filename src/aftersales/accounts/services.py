@@ -120,13 +120,15 @@ def api_token_create(
 def api_token_revoke(*, user: User, token_id: int) -> None:
     updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
     if not updated:
-        raise NotFound("token not found", field="token_id")
+        raise NotFound(_("token not found"), field="token_id")
 
 
 def user_set_language(*, user: User, language: str) -> User:
     if language not in UserLanguage.values:
         raise ValidationFailed(
-            f"unknown language {language!r}; expected one of {', '.join(UserLanguage.values)}", field="language"
+            _("unknown language %(language)r; expected one of %(join)s")
+            % {"language": language, "join": ", ".join(UserLanguage.values)},
+            field="language",
         )
     user.language = language
     user.save(update_fields=["language"])
@@ -151,13 +153,15 @@ def organization_create(
 
     clean_name = " ".join(name.split())
     if not clean_name or len(clean_name) > 200:
-        raise ValidationFailed("organization name must have 1 to 200 characters", field="name")
+        raise ValidationFailed(_("organization name must have 1 to 200 characters"), field="name")
     try:
         ZoneInfo(timezone_name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationFailed(f"unknown time zone {timezone_name!r}", field="timezone") from None
+        raise ValidationFailed(
+            _("unknown time zone %(timezone_name)r") % {"timezone_name": timezone_name}, field="timezone"
+        ) from None
     if language not in UserLanguage.values:
-        raise ValidationFailed(f"unknown language {language!r}", field="language")
+        raise ValidationFailed(_("unknown language %(language)r") % {"language": language}, field="language")
     user = User(username=admin_username, email=admin_email)
     try:
         validate_password(admin_password, user)
@@ -185,6 +189,6 @@ def organization_create(
             user.save()
     except IntegrityError:
         raise Conflict(
-            "an organization with that name or a user with that username already exists", field="name"
+            _("an organization with that name or a user with that username already exists"), field="name"
         ) from None
     return org, user

@@ -6,6 +6,8 @@ import base64
 import binascii
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 from aftersales.core.errors import ValidationFailed
 from aftersales.inbox.services import AttachmentInput
 
@@ -20,7 +22,7 @@ def decode_attachments(items: list[AttachmentIn]) -> list[AttachmentInput]:
             content = base64.b64decode(item.content_base64.strip(), validate=True)
         except (binascii.Error, ValueError):
             raise ValidationFailed(
-                "content_base64 is not valid base64", field=f"attachments[{index}].content_base64"
+                _("content_base64 is not valid base64"), field=f"attachments[{index}].content_base64"
             ) from None
         out.append(AttachmentInput(filename=item.filename, content=content, content_type=item.content_type))
     return out

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
@@ -64,7 +65,8 @@ class TokenAuth(HttpBearer):
         needed = TokenScope.READ if request.method in READ_METHODS else TokenScope.WRITE
         if needed not in api_token.scopes:
             raise PermissionDenied(
-                f"this API token lacks the {needed!r} scope that {request.method} requests need",
+                _("this API token lacks the %(needed)r scope that %(method)s requests need")
+                % {"needed": needed, "method": request.method},
                 code="insufficient_scope",
             )
         user = api_token.user

@@ -8,6 +8,7 @@ from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from aftersales.core.errors import ValidationFailed
 
@@ -40,11 +41,13 @@ def reject_unknown_query(view_func: Callable[..., Any]) -> Callable[..., Any]:
         for name in sorted(request.GET):
             if name not in allowed:
                 known = ", ".join(sorted(allowed)) or "none"
-                raise ValidationFailed(f"unknown query parameter {name!r}; known: {known}", field=name)
+                raise ValidationFailed(
+                    _("unknown query parameter %(name)r; known: %(known)s") % {"name": name, "known": known}, field=name
+                )
             try:
                 check_text(request.GET.getlist(name))
             except ValueError as exc:
-                raise ValidationFailed(f"{name}: {exc}", field=name) from None
+                raise ValidationFailed(_("%(name)s: %(exc)s") % {"name": name, "exc": exc}, field=name) from None
         return view_func(request, *args, **kwargs)
 
     return wrapped

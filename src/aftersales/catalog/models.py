@@ -145,6 +145,51 @@ class Product(TimeStampedModel):
         return f"{self.sku} {self.title}"
 
 
+class OrderStatus(models.TextChoices):
+    """Order statuses as connectors normalise them. The column stays free text (a platform may
+    send a status not listed here: it is shown as sent); these give the known ones a label."""
+
+    PENDING = "pending", pgettext_lazy("order status", "Pending")
+    PAID = "paid", pgettext_lazy("order status", "Paid")
+    PROCESSING = "processing", pgettext_lazy("order status", "Processing")
+    UNSHIPPED = "unshipped", pgettext_lazy("order status", "Not shipped")
+    PARTIALLY_SHIPPED = "partially_shipped", pgettext_lazy("order status", "Partially shipped")
+    SHIPPED = "shipped", pgettext_lazy("order status", "Shipped")
+    DELIVERED = "delivered", pgettext_lazy("order status", "Delivered")
+    COMPLETED = "completed", pgettext_lazy("order status", "Completed")
+    CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
+    REFUNDED = "refunded", pgettext_lazy("order status", "Refunded")
+    PARTIALLY_REFUNDED = "partially_refunded", pgettext_lazy("order status", "Partially refunded")
+    RETURNED = "returned", pgettext_lazy("order status", "Returned")
+
+
+class ShipmentStatus(models.TextChoices):
+    """Shipment and tracking-event statuses (same free-text rule as OrderStatus)."""
+
+    PENDING = "pending", pgettext_lazy("shipment status", "Pending")
+    INFO_RECEIVED = "info_received", pgettext_lazy("shipment status", "Information received")
+    PICKED_UP = "picked_up", pgettext_lazy("shipment status", "Picked up")
+    DEPARTED = "departed", pgettext_lazy("shipment status", "Departed")
+    IN_TRANSIT = "in_transit", pgettext_lazy("shipment status", "In transit")
+    ARRIVED = "arrived", pgettext_lazy("shipment status", "Arrived")
+    CUSTOMS_HOLD = "customs_hold", pgettext_lazy("shipment status", "Held by customs")
+    CUSTOMS_CLEARED = "customs_cleared", pgettext_lazy("shipment status", "Cleared customs")
+    OUT_FOR_DELIVERY = "out_for_delivery", pgettext_lazy("shipment status", "Out for delivery")
+    FAILED_ATTEMPT = "failed_attempt", pgettext_lazy("shipment status", "Delivery attempt failed")
+    DELIVERED = "delivered", pgettext_lazy("shipment status", "Delivered")
+    EXCEPTION = "exception", pgettext_lazy("shipment status", "Exception")
+    RETURNED = "returned", pgettext_lazy("shipment status", "Returned to sender")
+    LOST = "lost", pgettext_lazy("shipment status", "Lost")
+
+
+def status_label(choices: type[models.TextChoices], value: str) -> str:
+    """The translated label of a known status, else the value as the platform sent it."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 class Order(TimeStampedModel):
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="orders")
     store = models.ForeignKey(Store, on_delete=models.CASCADE, related_name="orders")
@@ -162,6 +207,10 @@ class Order(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.external_id
+
+    @property
+    def status_label(self) -> str:
+        return status_label(OrderStatus, self.status)
 
 
 class OrderLine(models.Model):
@@ -197,6 +246,10 @@ class Shipment(TimeStampedModel):
     class Meta:
         indexes = [models.Index(fields=["tracking_number"], name="shipment_tracking")]
 
+    @property
+    def status_label(self) -> str:
+        return status_label(ShipmentStatus, self.status)
+
 
 class TrackingEvent(models.Model):
     shipment = models.ForeignKey(Shipment, on_delete=models.CASCADE, related_name="events")
@@ -207,3 +260,7 @@ class TrackingEvent(models.Model):
 
     class Meta:
         ordering = ["at"]
+
+    @property
+    def status_label(self) -> str:
+        return status_label(ShipmentStatus, self.status)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission
@@ -78,7 +78,7 @@ def store_settings_get(user: Any, store_id: int) -> StoreSettings:
 def customer_get(user: Any, customer_id: int) -> Customer:
     customer = Customer.objects.filter(pk=customer_id, organization_id=user.organization_id).first()
     if customer is None:
-        raise NotFound("customer not found", field="customer_id")
+        raise NotFound(_("customer not found"), field="customer_id")
     return customer
 
 
@@ -91,7 +91,7 @@ def order_get(user: Any, order_id: int) -> Order:
         .first()
     )
     if order is None:
-        raise NotFound("order not found", field="order_id")
+        raise NotFound(_("order not found"), field="order_id")
     return order
 
 
@@ -112,6 +112,10 @@ class CustomerOrderFigures:
 
     order_count: int
     lifetime_value: list[CurrencyTotal]
+    return_count: int = 0  # of those orders, the ones returned or refunded (in whole or in part)
+
+
+RETURNED_STATUSES = ("returned", "refunded", "partially_refunded")
 
 
 def customer_order_figures(organization_id: int, customer_id: int) -> CustomerOrderFigures:
@@ -120,13 +124,16 @@ def customer_order_figures(organization_id: int, customer_id: int) -> CustomerOr
     rows = (
         Order.objects.filter(organization_id=organization_id, customer_id=customer_id)
         .values("currency")
-        .annotate(n=Count("pk"), total=Sum("total_amount"))
+        .annotate(
+            n=Count("pk"), total=Sum("total_amount"), returned=Count("pk", filter=Q(status__in=RETURNED_STATUSES))
+        )
         .order_by("currency")
     )
-    count = 0
+    count = returned = 0
     totals = []
     for row in rows:
         count += row["n"]
+        returned += row["returned"]
         amount = Decimal(row["total"] or 0).quantize(CENT)  # SQLite sums come back with extra places
         totals.append(CurrencyTotal(currency=row["currency"], amount=amount))
-    return CustomerOrderFigures(order_count=count, lifetime_value=totals)
+    return CustomerOrderFigures(order_count=count, lifetime_value=totals, return_count=returned)

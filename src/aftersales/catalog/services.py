@@ -216,7 +216,7 @@ def store_deactivate(*, user: User, store_id: int) -> Store:
 
 def store_set_credentials(*, store: Store, credentials: dict[str, Any]) -> Store:
     if not isinstance(credentials, dict) or not all(isinstance(k, str) for k in credentials):
-        raise ValidationFailed("credentials must be an object with string keys", field="credentials")
+        raise ValidationFailed(_("credentials must be an object with string keys"), field="credentials")
     with transaction.atomic():
         locked = Store.objects.select_for_update().get(pk=store.pk)
         locked.credentials = credentials
@@ -251,7 +251,7 @@ def value_tier_for(price: Decimal, *, high_threshold: Decimal, mid_threshold: De
 def product_save(*, product: Product) -> Product:
     """Save a product with its value tier derived from the organization's thresholds."""
     if product.price_amount is None or product.price_amount < 0:
-        raise ValidationFailed("price must be zero or more", field="price_amount")
+        raise ValidationFailed(_("price must be zero or more"), field="price_amount")
     org = product.organization
     product.value_tier = value_tier_for(
         product.price_amount, high_threshold=org.high_value_threshold, mid_threshold=org.mid_value_threshold
@@ -264,7 +264,7 @@ def organization_set_value_thresholds(*, organization: Any, high: Decimal, mid: 
     """Change the value-tier thresholds and re-tier every product (three UPDATEs). Returns the
     number of products whose tier changed."""
     if mid < 0 or high < mid:
-        raise ValidationFailed("thresholds must satisfy 0 <= mid <= high", field="high_value_threshold")
+        raise ValidationFailed(_("thresholds must satisfy 0 <= mid <= high"), field="high_value_threshold")
     with transaction.atomic():
         organization.high_value_threshold = high
         organization.mid_value_threshold = mid
@@ -288,7 +288,11 @@ def customer_set_tier(*, customer: Customer, tier: str, actor: Actor) -> Custome
     """Change a customer's tier (VIP, at risk...). Tickets carry a copy of the tier for fast inbox
     filtering; the inbox updates it from the CustomerTierChanged event."""
     if tier not in CustomerTier.values:
-        raise ValidationFailed(f"unknown tier {tier!r}; expected one of {', '.join(CustomerTier.values)}", field="tier")
+        raise ValidationFailed(
+            _("unknown tier %(tier)r; expected one of %(join)s")
+            % {"tier": tier, "join": ", ".join(CustomerTier.values)},
+            field="tier",
+        )
     with transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         old = locked.tier

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 
 from aftersales.core.errors import NotFound
 
@@ -35,7 +36,7 @@ def stored_file_response(file: Any, *, filename: str, content_type: str, inline:
     try:
         handle = file.open("rb")
     except OSError:  # the row outlived its file (a restore without media, a bucket cleaned up)
-        raise NotFound("the stored file is missing", field=None) from None
+        raise NotFound(_("the stored file is missing"), field=None) from None
     response = FileResponse(handle, content_type=content_type)
     response["Content-Disposition"] = content_disposition(filename, inline=inline)
     response["X-Content-Type-Options"] = "nosniff"

@@ -53,7 +53,7 @@ def parse_id(value: object, *, field: str) -> int:
     """An id given as an int or a string of ASCII digits (a form value) -> int, in range."""
     problem = id_problem(value)
     if problem:
-        raise ValidationFailed(f"{field}: {problem}", field=field)
+        raise ValidationFailed(_("%(field)s: %(problem)s") % {"field": field, "problem": problem}, field=field)
     return int(value)  # type: ignore[call-overload]
 
 
@@ -101,14 +101,14 @@ def day_problem(value: date) -> str | None:
 def check_instant(value: datetime, *, field: str) -> datetime:
     problem = instant_problem(value)
     if problem:
-        raise ValidationFailed(f"{field}: {problem}", field=field)
+        raise ValidationFailed(_("%(field)s: %(problem)s") % {"field": field, "problem": problem}, field=field)
     return value
 
 
 def check_day(value: date, *, field: str) -> date:
     problem = day_problem(value)
     if problem:
-        raise ValidationFailed(f"{field}: {problem}", field=field)
+        raise ValidationFailed(_("%(field)s: %(problem)s") % {"field": field, "problem": problem}, field=field)
     return value
 
 
@@ -141,10 +141,12 @@ def check_text(
     """Storable text without control characters (tab and line breaks allowed unless `one_line`),
     at most `max_length` characters, not blank when `required`. Returns it unchanged."""
     if not isinstance(value, str):
-        raise ValidationFailed(f"{field}: " + _("must be text"), field=field)
+        raise ValidationFailed(
+            _("%(field)s: %(problem)s") % {"field": field, "problem": _("must be text")}, field=field
+        )
     problem = text_problem(value, one_line=one_line)
     if problem:
-        raise ValidationFailed(f"{field}: {problem}", field=field)
+        raise ValidationFailed(_("%(field)s: %(problem)s") % {"field": field, "problem": problem}, field=field)
     if required and not value.strip():
         raise ValidationFailed(_("%(field)s must not be empty") % {"field": field}, field=field)
     if max_length is not None and len(value) > max_length:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from aftersales.core.errors import NotFound
 
 from .attachment_types import serves_inline
@@ -29,7 +31,7 @@ def attachment_for_viewer(user: Any, attachment_id: int) -> AttachmentDownload:
         .first()
     )
     if attachment is None:
-        raise NotFound("attachment not found", field="attachment_id")
+        raise NotFound(_("attachment not found"), field="attachment_id")
     return AttachmentDownload(attachment=attachment, inline=serves_inline(attachment.content_type))
 
 
@@ -42,5 +44,5 @@ def message_html_with_images(user: Any, ticket_id: int, message_id: int) -> str:
         .first()
     )
     if message is None:
-        raise NotFound("message not found", field="message_id")
+        raise NotFound(_("message not found"), field="message_id")
     return html_with_remote_images(message.body_html)

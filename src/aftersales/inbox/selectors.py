@@ -194,7 +194,7 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[datetime | None, int]:
             raise ValueError
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):
         raise ValidationFailed(
-            "invalid cursor (it must come from a previous page with the same sort)", field="cursor"
+            gettext("invalid cursor (it must come from a previous page with the same sort)"), field="cursor"
         ) from None
     return at, pk
 
@@ -202,15 +202,20 @@ def _decode_cursor(cursor: str, sort: str) -> tuple[datetime | None, int]:
 def parse_page_params(limit: Any, sort: Any) -> tuple[int, str]:
     sort = sort or "-updated_at"
     if sort not in SORTS:
-        raise ValidationFailed(f"invalid sort {sort!r}; expected one of {', '.join(SORTS)}", field="sort")
+        raise ValidationFailed(
+            gettext("invalid sort %(sort)r; expected one of %(join)s") % {"sort": sort, "join": ", ".join(SORTS)},
+            field="sort",
+        )
     if limit in (None, ""):
         return DEFAULT_PAGE_SIZE, sort
     try:
         value = int(limit)
     except (TypeError, ValueError):
-        raise ValidationFailed("limit must be an integer", field="limit") from None
+        raise ValidationFailed(gettext("limit must be an integer"), field="limit") from None
     if not 1 <= value <= MAX_PAGE_SIZE:
-        raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE_SIZE}", field="limit")
+        raise ValidationFailed(
+            gettext("limit must be between 1 and %(max_page_size)s") % {"max_page_size": MAX_PAGE_SIZE}, field="limit"
+        )
     return value, sort
 
 
@@ -356,7 +361,7 @@ def ticket_get(user: Any, ticket_id: int) -> Ticket:
         .first()
     )
     if ticket is None:
-        raise NotFound("ticket not found", field="ticket_id")
+        raise NotFound(gettext("ticket not found"), field="ticket_id")
     check_ticket(user, ticket)
     return ticket
 
@@ -379,6 +384,7 @@ class TicketDetail:
     tags: list[str] = field(default_factory=list)
     customer_order_count: int = 0  # all of the customer's orders (customer_orders: the latest of them)
     customer_lifetime_value: list[CurrencyTotal] = field(default_factory=list)  # per currency
+    customer_return_count: int = 0  # of those orders, the returned or refunded ones
 
 
 def ticket_detail(user: Any, ticket_id: int) -> TicketDetail:
@@ -412,6 +418,7 @@ def ticket_detail(user: Any, ticket_id: int) -> TicketDetail:
         tags=sorted(tag.name for tag in ticket.tags.all()),  # prefetched: the API's ticket schema reads them too
         customer_order_count=history.order_count,
         customer_lifetime_value=history.lifetime_value,
+        customer_return_count=history.return_count,
     )
 
 
@@ -424,6 +431,7 @@ class CustomerHistory:
     orders: list[Order]
     order_count: int = 0
     lifetime_value: list[CurrencyTotal] = field(default_factory=list)
+    return_count: int = 0
 
 
 def customer_history(
@@ -445,6 +453,7 @@ def customer_history(
         orders=list(orders),
         order_count=figures.order_count,
         lifetime_value=figures.lifetime_value,
+        return_count=figures.return_count,
     )
 
 
@@ -464,7 +473,7 @@ def message_get(user: Any, message_id: int) -> Message:
         .first()
     )
     if message is None:
-        raise NotFound("message not found", field="message_id")
+        raise NotFound(gettext("message not found"), field="message_id")
     return message
 
 
@@ -476,7 +485,7 @@ def customer_get_visible(user: Any, customer_id: int) -> Any:
 
     customer = customer_get(user, customer_id)
     if not is_admin(user) and not tickets_visible(user).filter(customer_id=customer.pk).exists():
-        raise NotFound("customer not found", field="customer_id")
+        raise NotFound(gettext("customer not found"), field="customer_id")
     return customer
 
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 
 from aftersales.core.errors import ValidationFailed
-from aftersales.core.spreadsheet import csv_cell_read, csv_writer
+from aftersales.core.spreadsheet import csv_cell_read, csv_dict_reader, csv_writer
 
 from . import names
 from .languages import SUPPORTED, normalise
@@ -96,13 +97,14 @@ def parse_csv(content: str | bytes) -> list[dict]:
         try:
             content = content.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise ValidationFailed("the glossary file must be UTF-8 text", field="file") from None
-    reader = csv.DictReader(io.StringIO(content))
+            raise ValidationFailed(gettext("the glossary file must be UTF-8 text"), field="file") from None
+    reader = csv_dict_reader(content, field="file")  # unparsable CSV or NUL cells: a 422 naming the line
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in ("source_language", "target_language", "term") if c not in header]
     if missing:
         raise ValidationFailed(
-            f"the CSV header must have the columns {', '.join(CSV_COLUMNS)}; missing: {', '.join(missing)}",
+            gettext("the CSV header must have the columns %(join)s; missing: %(join2)s")
+            % {"join": ", ".join(CSV_COLUMNS), "join2": ", ".join(missing)},
             field="file",
         )
     rows: list[dict] = []
@@ -110,7 +112,10 @@ def parse_csv(content: str | bytes) -> list[dict]:
     seen: dict[tuple[str, str, str], int] = {}
     for number, raw in enumerate(reader, start=2):  # row 1 is the header
         if number - 1 > MAX_IMPORT_ROWS:
-            raise ValidationFailed(f"at most {MAX_IMPORT_ROWS} rows per import", field="file")
+            raise ValidationFailed(
+                gettext("at most %(max_import_rows)s rows per import") % {"max_import_rows": MAX_IMPORT_ROWS},
+                field="file",
+            )
         data = {(k or "").strip(): csv_cell_read(v or "") for k, v in raw.items() if k}  # an export's "'=x" is "=x"
         try:
             row: dict = {
@@ -139,7 +144,9 @@ def parse_csv(content: str | bytes) -> list[dict]:
             errors.append(str(exc))
     if errors:
         shown = "; ".join(errors[:20]) + (f"; and {len(errors) - 20} more" if len(errors) > 20 else "")
-        raise ValidationFailed(f"glossary not imported, nothing was changed: {shown}", field="file")
+        raise ValidationFailed(
+            gettext("glossary not imported, nothing was changed: %(shown)s") % {"shown": shown}, field="file"
+        )
     return rows
 
 

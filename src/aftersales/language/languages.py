@@ -4,6 +4,8 @@ through `normalise()` so that "pt-BR", "zh_CN", "zh-Hans" and "ZH" all mean one 
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from aftersales.core.errors import ValidationFailed
 
 # The supported set, in the order lingua is built with.
@@ -83,7 +85,11 @@ def variant_for(language: str, *, country: str = "", store_country: str = "", si
 def check_language(code: str | None, *, field: str) -> str:
     value = normalise(code)
     if value not in SUPPORTED:
-        raise ValidationFailed(f"unsupported language {code!r}; supported: {', '.join(sorted(SUPPORTED))}", field=field)
+        raise ValidationFailed(
+            _("unsupported language %(code)r; supported: %(join)s")
+            % {"code": code, "join": ", ".join(sorted(SUPPORTED))},
+            field=field,
+        )
     return value
 
 

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 
 from aftersales.core.errors import DomainError, ValidationFailed
 
@@ -224,9 +225,11 @@ def translate_text(
     source = check_language(source, field="source_language")
     target = check_language(target, field="target_language")
     if not text or not text.strip():
-        raise ValidationFailed("there is no text to translate", field="text")
+        raise ValidationFailed(_("there is no text to translate"), field="text")
     if len(text) > MAX_CHARS:
-        raise ValidationFailed(f"text is longer than {MAX_CHARS} characters", field="text")
+        raise ValidationFailed(
+            _("text is longer than %(max_chars)s characters") % {"max_chars": MAX_CHARS}, field="text"
+        )
     if source == target:
         return TranslationResult(text, source, target, "none", "original")
     if VARIANTS.get(variant) != target:

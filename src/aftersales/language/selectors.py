@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm, check_ticket, is_admin, ticket_scope_q
@@ -201,12 +202,12 @@ def translation_job_get(*, user: User, job_id: int) -> TranslationJob:
     check_perm(user, Permission.VIEW)
     job = TranslationJob.objects.filter(pk=job_id, organization_id=organization_of(user)).first()
     if job is None:
-        raise NotFound("translation job not found", field="job_id")
+        raise NotFound(_("translation job not found"), field="job_id")
     if not is_admin(user) and job.ticket_ids:
         visible = Ticket.objects.filter(ticket_scope_q(user)).values("pk")
         hidden = Ticket.objects.filter(pk__in=job.ticket_ids).exclude(pk__in=visible)
         if hidden.exists():
-            raise NotFound("translation job not found", field="job_id")
+            raise NotFound(_("translation job not found"), field="job_id")
     return job
 
 

@@ -62,7 +62,7 @@ MAX_JOB_TICKETS = 500
 def organization_of(user: User) -> int:
     """The user's organization id (a user without one has no permission anywhere)."""
     if user.organization_id is None:
-        raise PermissionDenied("your account does not belong to an organization")
+        raise PermissionDenied(gettext("your account does not belong to an organization"))
     return user.organization_id
 
 
@@ -192,14 +192,14 @@ def message_retranslate(*, user: User, message: Message, target_language: str | 
     caller: UnsupportedPair (422, lists the supported pairs) or TranslationUnavailable (503)."""
     check_ticket(user, message.ticket, Permission.PROCESS)
     if not message.body.strip():
-        raise ValidationFailed("this message has no text to translate", field="message_id")
+        raise ValidationFailed(gettext("this message has no text to translate"), field="message_id")
     source = normalise(message.language)
     if source not in SUPPORTED:
         message_translate(message_id=message.pk)
         message.refresh_from_db()
         source = normalise(message.language)
         if source not in SUPPORTED:
-            raise ValidationFailed("the language of this message could not be detected", field="message_id")
+            raise ValidationFailed(gettext("the language of this message could not be detected"), field="message_id")
     keys = [target_language] if target_language else working_languages(message.ticket.organization_id)
     results = {}
     for key in keys:
@@ -226,14 +226,14 @@ def translation_correct(*, user: User, message: Message, target_language: str, t
     target = check_language(target_language, field="target_language")
     corrected = text.strip()
     if not corrected:
-        raise ValidationFailed("the corrected translation must not be empty", field="text")
+        raise ValidationFailed(gettext("the corrected translation must not be empty"), field="text")
     if len(corrected) > 20_000:
-        raise ValidationFailed("the corrected translation is longer than 20000 characters", field="text")
+        raise ValidationFailed(gettext("the corrected translation is longer than 20000 characters"), field="text")
     source = normalise(message.language)
     if source not in SUPPORTED:
-        raise ValidationFailed("the language of this message is not known yet", field="message_id")
+        raise ValidationFailed(gettext("the language of this message is not known yet"), field="message_id")
     if source == target:
-        raise ValidationFailed("the message is already in that language", field="target_language")
+        raise ValidationFailed(gettext("the message is already in that language"), field="target_language")
     org_id = message.ticket.organization_id
     terms = glossary.terms_for_text(org_id, source, target, message.body)  # as translate_text masks
     pairs = [(message.body.strip(), corrected)]
@@ -310,7 +310,7 @@ def reply_draft_translate(
     check_ticket(user, ticket, Permission.REPLY)
     body = text.strip()
     if not body:
-        raise ValidationFailed("write the reply first", field="text")
+        raise ValidationFailed(gettext("write the reply first"), field="text")
     source_key = source_language or user.language
     source = check_language(source_key, field="source_language")
     target = check_language(target_language or customer_language(ticket), field="target_language")
@@ -354,9 +354,9 @@ def reply_record_translation(
     wrote in their language in Message.translations, so the reply reads in both. `sent_language` is
     the language of the text sent when there is no draft to say it."""
     if message.direction != MessageDirection.OUTBOUND:
-        raise ValidationFailed("only a reply to the customer has a written original", field="message_id")
+        raise ValidationFailed(gettext("only a reply to the customer has a written original"), field="message_id")
     if not original_text.strip() or len(original_text) > 20_000:
-        raise ValidationFailed("the original text must have 1 to 20,000 characters", field="original_text")
+        raise ValidationFailed(gettext("the original text must have 1 to 20,000 characters"), field="original_text")
     key = working_code(original_language)
     check_language(key, field="original_language")
     entry = {
@@ -652,7 +652,9 @@ def translation_route_set(
         raise ValidationFailed(gettext("a provider appears twice in the chain"), field="provider_names")
     unknown = [n for n in provider_names if n not in configs]
     if unknown:
-        raise ValidationFailed(f"unknown provider(s): {', '.join(unknown)}", field="provider_names")
+        raise ValidationFailed(
+            gettext("unknown provider(s): %(join)s") % {"join": ", ".join(unknown)}, field="provider_names"
+        )
     with transaction.atomic():
         TranslationRoute.objects.filter(
             organization_id=organization_of(user), source_language=source, target_language=target
@@ -685,9 +687,12 @@ def translation_job_create(
     check_perm(user, Permission.PROCESS)
     ids = sorted({int(i) for i in ticket_ids})
     if not ids:
-        raise ValidationFailed("select at least one ticket", field="ticket_ids")
+        raise ValidationFailed(gettext("select at least one ticket"), field="ticket_ids")
     if len(ids) > MAX_JOB_TICKETS:
-        raise ValidationFailed(f"at most {MAX_JOB_TICKETS} tickets per batch", field="ticket_ids")
+        raise ValidationFailed(
+            gettext("at most %(max_job_tickets)s tickets per batch") % {"max_job_tickets": MAX_JOB_TICKETS},
+            field="ticket_ids",
+        )
     targets = [working_code(check_language(t, field="target_languages")) for t in target_languages]
     visible = list(
         Ticket.objects.filter(ticket_scope_q(user), pk__in=ids, organization_id=organization_of(user)).values_list(
@@ -695,7 +700,7 @@ def translation_job_create(
         )
     )
     if len(visible) != len(ids):
-        raise NotFound("some tickets were not found", field="ticket_ids")
+        raise NotFound(gettext("some tickets were not found"), field="ticket_ids")
     with transaction.atomic():
         job = TranslationJob.objects.create(
             organization_id=organization_of(user),

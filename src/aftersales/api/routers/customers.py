@@ -29,6 +29,7 @@ def get_customer(request: HttpRequest, customer_id: Id) -> dict[str, Any]:
         "customer": customer,
         "order_count": history.order_count,
         "lifetime_value": history.lifetime_value,
+        "return_count": history.return_count,
         "tickets": history.tickets,
         "orders": history.orders,
     }

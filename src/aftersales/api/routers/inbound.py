@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.responses import Status
 
@@ -32,7 +33,7 @@ def ingest_message(request: HttpRequest, payload: InboundMessageIn) -> Status[An
     check_perm(user, Permission.ADMINISTER)
     store = stores_of_organization(user).filter(pk=payload.store_id).first()
     if store is None:
-        raise NotFound("store not found", field="store_id")
+        raise NotFound(_("store not found"), field="store_id")
     inbound = InboundMessage(
         store=store,
         external_id=payload.external_id,

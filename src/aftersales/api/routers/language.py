@@ -9,6 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.responses import Status
 
@@ -137,7 +138,7 @@ def _template(user: User, template_id: int) -> ReplyTemplate:
     check_perm(user, Permission.VIEW)
     template = reply_templates(organization_id=user.organization_id or 0).filter(pk=template_id).first()
     if template is None:
-        raise NotFound("template not found", field="template_id")
+        raise NotFound(_("template not found"), field="template_id")
     return template
 
 
@@ -234,7 +235,10 @@ def approve_template_variant(request: HttpRequest, template_id: Id, language: st
     variant = next((v for v in variants if v.language == language.strip().lower()), None)
     if variant is None:
         known = ", ".join(sorted(v.language for v in variants)) or "none"
-        raise NotFound(f"the template has no {language!r} variant; variants: {known}", field="language")
+        raise NotFound(
+            _("the template has no %(language)r variant; variants: %(known)s") % {"language": language, "known": known},
+            field="language",
+        )
     return variant_approve(user=user, variant=variant, body=payload.body)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 
 from aftersales.accounts.models import Permission, User
@@ -96,7 +97,7 @@ def save_language_provider(request: HttpRequest, name: str, payload: ProviderIn)
     user = current_user(request)
     check_perm(user, Permission.ADMINISTER)
     if not name.isprintable():
-        raise ValidationFailed("name must not contain control characters", field="name")
+        raise ValidationFailed(_("name must not contain control characters"), field="name")
     return provider_config_save(
         user=user,
         name=name,
@@ -212,7 +213,7 @@ def _uploaded_csv(request: HttpRequest) -> bytes:
     if content_type == "multipart/form-data":
         files = request.FILES.getlist("file")
         if len(files) != 1:
-            raise ValidationFailed("send one CSV file in the form field 'file'", field="file")
+            raise ValidationFailed(_("send one CSV file in the form field 'file'"), field="file")
         upload = files[0]
         if (upload.size or 0) > MAX_IMPORT_BYTES:
             raise PayloadTooLarge(f"the file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB", field="file")
@@ -224,7 +225,7 @@ def _uploaded_csv(request: HttpRequest) -> bytes:
         return body
     how = "send the CSV as text/csv or as the multipart/form-data field 'file'"
     if not content_type and not request.body:
-        raise ValidationFailed(f"the request has no CSV: {how}", field="file")
+        raise ValidationFailed(_("the request has no CSV: %(how)s") % {"how": how}, field="file")
     raise UnsupportedMediaType(f"{how}, not {content_type or 'no content type'}", field="file")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router
 
 from aftersales.accounts.models import Permission
@@ -43,13 +44,15 @@ def bulk_action(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
     if payload.action == BulkAction.ASSIGN:
         if isinstance(value, str):
             if not value.isdigit():
-                raise ValidationFailed("assign takes a user id or null", field="value")
+                raise ValidationFailed(_("assign takes a user id or null"), field="value")
             value = int(value)
     elif not isinstance(value, str):
-        raise ValidationFailed(f"{payload.action} takes a text value", field="value")
+        raise ValidationFailed(_("%(action)s takes a text value") % {"action": payload.action}, field="value")
     elif payload.action == BulkAction.STATUS and value not in TicketStatus.values:
         raise ValidationFailed(
-            f"unknown status {value!r}; expected one of {', '.join(TicketStatus.values)}", field="value"
+            _("unknown status %(value)r; expected one of %(join)s")
+            % {"value": value, "join": ", ".join(TicketStatus.values)},
+            field="value",
         )
     result = tickets_bulk_apply(actor=user, ticket_ids=payload.ticket_ids, action=payload.action, value=value)
     return {
@@ -72,6 +75,7 @@ def get_ticket(request: HttpRequest, ticket_id: Id) -> dict[str, Any]:
             "customer": detail.ticket.customer,
             "order_count": detail.customer_order_count,
             "lifetime_value": detail.customer_lifetime_value,
+            "return_count": detail.customer_return_count,
             "tickets": detail.customer_tickets,
             "orders": detail.customer_orders,
         },
@@ -94,6 +98,6 @@ def update_ticket(request: HttpRequest, ticket_id: Id, payload: TicketPatchIn) -
         if payload.team_id is not None:
             team = teams_of_organization(user).filter(pk=payload.team_id).first()
             if team is None:
-                raise NotFound("team not found", field="team_id")
+                raise NotFound(_("team not found"), field="team_id")
         changes["team"] = team
     return ticket_update(ticket=ticket, actor=user, **changes)

@@ -211,7 +211,6 @@ class CustomerOut(Schema):
     country: str
     preferred_language: str
     tier: str
-    return_count: int
     created_at: datetime
 
     @staticmethod
@@ -241,6 +240,7 @@ class CustomerPanelOut(Schema):
     lifetime_value: list[MoneyOut] = Field(
         ..., description="Sum of the totals of those orders, one amount per currency (never converted)"
     )
+    return_count: int = Field(..., description="Of those orders, the ones returned or refunded (in whole or in part)")
     tickets: list[TicketBriefOut]
     orders: list[OrderSummaryOut]
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_ticket
@@ -169,7 +170,7 @@ def message_retry_delivery(*, message: Message, actor: User) -> Message:
             pk=message.pk, direction=MessageDirection.OUTBOUND, delivery_status=DeliveryStatus.FAILED
         ).update(delivery_status=DeliveryStatus.QUEUED, delivery_error="")
         if not updated:
-            raise Conflict("only a failed reply can be sent again", field="message_id")
+            raise Conflict(_("only a failed reply can be sent again"), field="message_id")
         record_event(locked, TicketEventType.REPLY_RETRIED, who, message_id=message.pk)
         locked.save(update_fields=["updated_at"])
         events.publish(

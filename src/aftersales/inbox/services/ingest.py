@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from aftersales.catalog.models import Customer, CustomerIdentity, Order, Store
 from aftersales.core import events
@@ -69,17 +70,19 @@ class IngestResult:
 def check_inbound(inbound: InboundMessage) -> list[str]:
     """Validate an inbound message; returns the sniffed attachment types."""
     if not inbound.external_id or len(inbound.external_id) > 200:
-        raise ValidationFailed("external_id is required (at most 200 characters)", field="external_id")
+        raise ValidationFailed(_("external_id is required (at most 200 characters)"), field="external_id")
     if not inbound.customer_external_id or len(inbound.customer_external_id) > 200:
         raise ValidationFailed(
-            "customer_external_id is required (at most 200 characters)", field="customer_external_id"
+            _("customer_external_id is required (at most 200 characters)"), field="customer_external_id"
         )
     if not inbound.body.strip() and not inbound.attachments:
-        raise ValidationFailed("a message needs a body or an attachment", field="body")
+        raise ValidationFailed(_("a message needs a body or an attachment"), field="body")
     if len(inbound.body) > MAX_BODY_CHARS:
-        raise ValidationFailed(f"body is longer than {MAX_BODY_CHARS} characters", field="body")
+        raise ValidationFailed(
+            _("body is longer than %(max_body_chars)s characters") % {"max_body_chars": MAX_BODY_CHARS}, field="body"
+        )
     if inbound.category and inbound.category not in TicketCategory.values:
-        raise ValidationFailed(f"unknown category {inbound.category!r}", field="category")
+        raise ValidationFailed(_("unknown category %(category)r") % {"category": inbound.category}, field="category")
     return check_attachments(inbound.attachments)
 
 

@@ -42,9 +42,11 @@ def _locked(ticket: Ticket) -> Ticket:
 def _check_text(body: str, *, field: str, limit: int) -> str:
     text = check_text(body, field=field).strip()  # storable, no control characters (API and UI alike)
     if not text:
-        raise ValidationFailed(f"{field} must not be empty", field=field)
+        raise ValidationFailed(gettext("%(field)s must not be empty") % {"field": field}, field=field)
     if len(text) > limit:
-        raise ValidationFailed(f"{field} is longer than {limit} characters", field=field)
+        raise ValidationFailed(
+            gettext("%(field)s is longer than %(limit)s characters") % {"field": field, "limit": limit}, field=field
+        )
     return text
 
 
@@ -84,11 +86,11 @@ def ticket_reply_idempotent(
     check_ticket(author, ticket, Permission.REPLY)
     text = _check_text(body, field="body", limit=MAX_REPLY_CHARS)
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 120):
-        raise ValidationFailed("idempotency key must be 1 to 120 characters", field="idempotency_key")
+        raise ValidationFailed(gettext("idempotency key must be 1 to 120 characters"), field="idempotency_key")
     files = attachments or []
     types = check_attachments(files)
     if ticket.status == TicketStatus.CLOSED:
-        raise Conflict("the ticket is closed; the customer's next message will open a new one", field="status")
+        raise Conflict(gettext("the ticket is closed; the customer's next message will open a new one"), field="status")
     actor = Actor.user(author)
     with stored_files_removed_on_error(), transaction.atomic():
         locked = _locked(ticket)
@@ -99,7 +101,7 @@ def ticket_reply_idempotent(
             if existing is not None:
                 if existing.body != text:
                     raise Conflict(
-                        "this idempotency key was already used for a different reply", field="idempotency_key"
+                        gettext("this idempotency key was already used for a different reply"), field="idempotency_key"
                     )
                 return existing, False
         at = now()
@@ -190,12 +192,14 @@ def ticket_change_status(*, ticket: Ticket, actor: User, status: str) -> Ticket:
     check_ticket(actor, ticket, Permission.PROCESS)
     if status not in TicketStatus.values:
         raise ValidationFailed(
-            f"unknown status {status!r}; expected one of {', '.join(TicketStatus.values)}", field="status"
+            gettext("unknown status %(status)r; expected one of %(join)s")
+            % {"status": status, "join": ", ".join(TicketStatus.values)},
+            field="status",
         )
     with transaction.atomic():
         locked = _locked(ticket)
         if locked.merged_into_id is not None:
-            raise Conflict("the ticket was merged into another one", field="status")
+            raise Conflict(gettext("the ticket was merged into another one"), field="status")
         if ticket_transition(locked, status, actor=Actor.user(actor)):
             locked.save()
     return locked
@@ -209,9 +213,13 @@ def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None) -> Tick
         from aftersales.accounts.permissions import has_perm
 
         if assignee.organization_id != ticket.organization_id or not assignee.is_active:
-            raise NotFound("assignee not found", field="assignee_id")
+            raise NotFound(gettext("assignee not found"), field="assignee_id")
         if not has_perm(assignee, Permission.PROCESS):
-            raise ValidationFailed(f"{assignee} cannot process tickets (role {assignee.role})", field="assignee_id")
+            raise ValidationFailed(
+                gettext("%(assignee)s cannot process tickets (role %(role)s)")
+                % {"assignee": assignee, "role": assignee.role},
+                field="assignee_id",
+            )
     with transaction.atomic():
         locked = _locked(ticket)
         old = locked.assignee_id
@@ -252,11 +260,11 @@ def ticket_update(
     """Change classification fields. Each change is one event. Locks the ticket row."""
     check_ticket(actor, ticket, Permission.PROCESS)
     if category is not None and category not in TicketCategory.values:
-        raise ValidationFailed(f"unknown category {category!r}", field="category")
+        raise ValidationFailed(gettext("unknown category %(category)r") % {"category": category}, field="category")
     if urgency is not None and urgency not in Urgency.values:
-        raise ValidationFailed(f"unknown urgency {urgency!r}", field="urgency")
+        raise ValidationFailed(gettext("unknown urgency %(urgency)r") % {"urgency": urgency}, field="urgency")
     if team is not _UNSET and team is not None and team.organization_id != ticket.organization_id:
-        raise NotFound("team not found", field="team_id")
+        raise NotFound(gettext("team not found"), field="team_id")
     if subject is not None:
         subject = _check_text(subject, field="subject", limit=300)
     with transaction.atomic():
@@ -317,7 +325,7 @@ def ticket_set_tags(*, ticket: Ticket, actor: User, add: list[str] = (), remove:
 def _clean_tag(raw: str, index: int) -> str:
     name = check_text(" ".join(str(raw).split()).lower(), field=f"add[{index}]", one_line=True)
     if not name or len(name) > 60:
-        raise ValidationFailed("a tag has 1 to 60 characters", field=f"add[{index}]")
+        raise ValidationFailed(gettext("a tag has 1 to 60 characters"), field=f"add[{index}]")
     return name
 
 
@@ -353,7 +361,7 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: User, confirm_differe
     if source.organization_id != target.organization_id:
         raise NotFound(_("target ticket not found"), field="target_id")
     if source.pk == target.pk:
-        raise ValidationFailed("a ticket cannot be merged into itself", field="target_id")
+        raise ValidationFailed(gettext("a ticket cannot be merged into itself"), field="target_id")
     who = Actor.user(actor)
     with transaction.atomic():
         first, second = sorted([source.pk, target.pk])
@@ -366,9 +374,12 @@ def ticket_merge(*, source: Ticket, target: Ticket, actor: User, confirm_differe
         }
         src, dst = locked[source.pk], locked[target.pk]
         if src.merged_into_id is not None:
-            raise Conflict(f"ticket #{src.pk} was already merged", field="ticket_id")
+            raise Conflict(gettext("ticket #%(pk)s was already merged") % {"pk": src.pk}, field="ticket_id")
         if dst.merged_into_id is not None or dst.status == TicketStatus.CLOSED:
-            raise Conflict(f"ticket #{dst.pk} is closed or merged and cannot receive messages", field="target_id")
+            raise Conflict(
+                gettext("ticket #%(pk)s is closed or merged and cannot receive messages") % {"pk": dst.pk},
+                field="target_id",
+            )
         differences = merge_differences(src, dst)
         if differences and not confirm_differences:
             raise Conflict(
@@ -449,21 +460,25 @@ def tickets_bulk_apply(*, actor: User, ticket_ids: list[int], action: str, value
     undo the others, and the result says which succeeded and why the others failed."""
     if action not in BulkAction.ALL:
         raise ValidationFailed(
-            f"unknown action {action!r}; expected one of {', '.join(BulkAction.ALL)}", field="action"
+            gettext("unknown action %(action)r; expected one of %(join)s")
+            % {"action": action, "join": ", ".join(BulkAction.ALL)},
+            field="action",
         )
     if not ticket_ids:
-        raise ValidationFailed("select at least one ticket", field="ticket_ids")
+        raise ValidationFailed(gettext("select at least one ticket"), field="ticket_ids")
     if len(ticket_ids) > MAX_BULK:
-        raise ValidationFailed(f"at most {MAX_BULK} tickets per bulk action", field="ticket_ids")
+        raise ValidationFailed(
+            gettext("at most %(max_bulk)s tickets per bulk action") % {"max_bulk": MAX_BULK}, field="ticket_ids"
+        )
     assignee: User | None = None
     if action == BulkAction.ASSIGN and value is not None:
         assignee = User.objects.select_related("role").filter(pk=value, organization=actor.organization).first()
         if assignee is None:
-            raise NotFound("assignee not found", field="value")
+            raise NotFound(gettext("assignee not found"), field="value")
     if action == BulkAction.STATUS and value not in TicketStatus.values:
-        raise ValidationFailed(f"unknown status {value!r}", field="value")
+        raise ValidationFailed(gettext("unknown status %(value)r") % {"value": value}, field="value")
     if action == BulkAction.TAG and (not isinstance(value, str) or not value.strip()):
-        raise ValidationFailed("give the tag to add", field="value")
+        raise ValidationFailed(gettext("give the tag to add"), field="value")
     result = BulkResult()
     tickets = {t.pk: t for t in Ticket.objects.filter(pk__in=ticket_ids, organization=actor.organization)}
     for ticket_id in dict.fromkeys(ticket_ids):
@@ -491,7 +506,7 @@ def ticket_set_detected_language(*, message_id: int, language: str) -> bool:
     language is filled in when unknown. Returns True when the ticket changed. Locks the ticket row."""
     code = language.strip().lower()
     if not code or len(code) > 10 or not code.replace("-", "").isalpha():
-        raise ValidationFailed(f"invalid language code {language!r}", field="language")
+        raise ValidationFailed(gettext("invalid language code %(language)r") % {"language": language}, field="language")
     message = Message.objects.select_related("ticket__customer").filter(pk=message_id).first()
     if message is None or message.direction != MessageDirection.INBOUND:
         return False

@@ -18,12 +18,15 @@ def _customer_with_orders(world):  # type: ignore[no-untyped-def]
     customer = CustomerFactory(
         organization=world.org,
         order_count=5,  # stored figures that disagree with the orders held
+        return_count=4,
         lifetime_value_amount=Decimal("10.00"),
         lifetime_value_currency="USD",
     )
     OrderFactory(store=world.store_us, customer=customer, total_amount=Decimal("120.00"), currency="USD")
     OrderFactory(store=world.store_us, customer=customer, total_amount=Decimal("30.50"), currency="USD")
-    OrderFactory(store=world.store_de, customer=customer, total_amount=Decimal("99.90"), currency="EUR")
+    OrderFactory(
+        store=world.store_de, customer=customer, total_amount=Decimal("99.90"), currency="EUR", status="refunded"
+    )
     OrderFactory(store=world.foreign_store, customer=customer, total_amount=Decimal("999.00"), currency="USD")
     return customer
 
@@ -32,6 +35,7 @@ def test_figures_per_currency_from_the_organizations_orders(world):
     customer = _customer_with_orders(world)
     figures = customer_order_figures(world.org.pk, customer.pk)
     assert figures.order_count == 3  # the other organization's order is not theirs to count
+    assert figures.return_count == 1
     assert [(t.currency, t.amount) for t in figures.lifetime_value] == [
         ("EUR", Decimal("99.90")),
         ("USD", Decimal("150.50")),
@@ -44,6 +48,7 @@ def test_ticket_page_figures_agree_with_the_listed_orders(world, login):
     html = login(world.admin).get(reverse("web:ticket", kwargs={"ticket_id": ticket.pk})).content.decode()
     panel = html[html.index('id="customer-panel"') :]
     assert '<dd id="customer-order-count">3</dd>' in panel
+    assert '<dd id="customer-return-count">1</dd>' in panel
     value = re.search(r'<dd id="customer-lifetime-value">(.*?)</dd>', panel, re.S).group(1)
     assert "EUR 99.90" in value and "USD 150.50" in value and "10.00" not in value
     assert "latest" not in panel  # every order is listed

@@ -359,7 +359,7 @@ def parse_ticket_ids(values: list[str]) -> list[int]:
     ids = []
     for value in values:
         if not value.isdigit() or not 0 < int(value) <= 2**62:
-            raise ValidationFailed(f"invalid ticket id {value!r}", field="ticket_ids")
+            raise ValidationFailed(_("invalid ticket id %(value)r") % {"value": value}, field="ticket_ids")
         ids.append(int(value))
     return ids
 
@@ -372,7 +372,7 @@ def _bulk_value(request: AgentRequest, action: str) -> Any:
         if raw == "me":
             return request.user.pk
         if not raw.isdigit():
-            raise ValidationFailed("choose a colleague to assign to", field="value")
+            raise ValidationFailed(_("choose a colleague to assign to"), field="value")
         return int(raw)
     if action == "tag":
         return request.POST.get("tag", "")
@@ -383,7 +383,7 @@ def _bulk_value(request: AgentRequest, action: str) -> Any:
 def inbox_bulk(request: AgentRequest) -> HttpResponse:
     """Apply one action to the selected tickets; each ticket succeeds or fails on its own."""
     if not has_perm(request.user, Permission.PROCESS):
-        raise PermissionDenied("your role cannot change tickets")
+        raise PermissionDenied(_("your role cannot change tickets"))
     return_query = request.POST.get("return_query", "")[:4000]
     action = request.POST.get("action", "")
     try:

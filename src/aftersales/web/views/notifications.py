@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from aftersales.core.errors import NotFound
 from aftersales.notifications.models import Notification
@@ -49,7 +50,7 @@ def notification_open(request: AgentRequest, notification_id: int) -> HttpRespon
     """Follow a notification: it is marked read and the agent lands on its ticket."""
     notification = Notification.objects.filter(pk=notification_id, user=request.user).first()
     if notification is None:
-        raise NotFound("notification not found", field="notification_id")
+        raise NotFound(_("notification not found"), field="notification_id")
     notification_mark_read(user=request.user, ids=[notification.pk])
     if notification.ticket_id:
         return redirect(reverse("web:ticket", args=[notification.ticket_id]))

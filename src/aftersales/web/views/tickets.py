@@ -220,10 +220,10 @@ def _colleague(request: AgentRequest, raw: str) -> User | None:
     if raw in ("", "none"):
         return None
     if not raw.isdigit():
-        raise ValidationFailed("choose a colleague", field="assignee_id")
+        raise ValidationFailed(_("choose a colleague"), field="assignee_id")
     user = next((u for u in users_of_organization(request.user) if u.pk == int(raw)), None)
     if user is None:
-        raise NotFound("assignee not found", field="assignee_id")
+        raise NotFound(_("assignee not found"), field="assignee_id")
     return user
 
 
@@ -254,10 +254,10 @@ def ticket_fields_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
         if "team" in post:
             raw = post["team"].strip()
             if raw and not raw.isdigit():
-                raise ValidationFailed("choose a team", field="team_id")
+                raise ValidationFailed(_("choose a team"), field="team_id")
             team = teams_of_organization(request.user).filter(pk=int(raw)).first() if raw else None
             if raw and team is None:
-                raise NotFound("team not found", field="team_id")
+                raise NotFound(_("team not found"), field="team_id")
             changes["team"] = team
         ticket_update(ticket=ticket, actor=request.user, **changes)
     except DomainError as exc:
@@ -272,7 +272,7 @@ def ticket_tags_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
     remove = [t for t in request.POST.getlist("remove") if t.strip()]
     try:
         if not add and not remove:
-            raise ValidationFailed("type a tag to add", field="tags")
+            raise ValidationFailed(_("type a tag to add"), field="tags")
         ticket_set_tags(ticket=ticket, actor=request.user, add=add, remove=remove)
     except DomainError as exc:
         if exc.field and exc.field.startswith("add["):
@@ -294,7 +294,7 @@ def ticket_merge_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
         try:
             target = ticket_get(request.user, target_id)
         except NotFound:
-            raise NotFound(f"ticket #{target_id} not found", field="target_id") from None
+            raise NotFound(_("ticket #%(target_id)s not found") % {"target_id": target_id}, field="target_id") from None
         ticket_merge(
             source=ticket,
             target=target,
@@ -314,7 +314,7 @@ def message_retry_view(request: AgentRequest, ticket_id: int, message_id: int) -
     ticket = ticket_for(request, ticket_id, Permission.REPLY)
     message = Message.objects.filter(pk=message_id, ticket_id=ticket.pk, direction=MessageDirection.OUTBOUND).first()
     if message is None:
-        raise NotFound("message not found", field="message_id")
+        raise NotFound(_("message not found"), field="message_id")
     try:
         message_retry_delivery(message=message, actor=request.user)
     except DomainError as exc:

@@ -37,7 +37,7 @@ def _message_for(request: AgentRequest, ticket_id: int, message_id: int, perm: s
         .first()
     )
     if message is None:
-        raise NotFound("message not found", field="message_id")
+        raise NotFound(_("message not found"), field="message_id")
     return ticket, message
 
 
