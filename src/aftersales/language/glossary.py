@@ -6,7 +6,6 @@ it. CSV import validates every row first and writes all rows or none."""
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 
@@ -15,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext
 
 from aftersales.core.errors import ValidationFailed
-from aftersales.core.spreadsheet import csv_cell_read, csv_writer
+from aftersales.core.spreadsheet import csv_cell_read, csv_dict_reader, csv_writer
 
 from . import names
 from .languages import SUPPORTED, normalise
@@ -98,7 +97,7 @@ def parse_csv(content: str | bytes) -> list[dict]:
             content = content.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationFailed(gettext("the glossary file must be UTF-8 text"), field="file") from None
-    reader = csv.DictReader(io.StringIO(content))
+    reader = csv_dict_reader(content, field="file")  # unparsable CSV or NUL cells: a 422 naming the line
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in ("source_language", "target_language", "term") if c not in header]
     if missing:

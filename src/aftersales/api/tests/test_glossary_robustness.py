@@ -86,3 +86,34 @@ def test_web_import_without_a_multipart_boundary_is_refused_not_a_500(world, enf
     # check reads it first and answers its 400 page
     assert response.status_code in {400, 422}
     assert not GlossaryTerm.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "\r«h_",  # found by the fuzz test: a bare carriage return inside a field (csv.Error)
+        "source_language,target_language,term,translation\r\nen,es,a\rb,c\r\n",
+        "source_language,target_language,term,translation\nen,es,nul\x00term,x\n",
+        "source_language,target_language,term,translation\nen,es,big," + "x" * 200_000 + "\n",
+    ],
+)
+def test_api_import_of_unparsable_csv_is_a_422_naming_the_file(world, body):
+    response = ApiClient(user=world.admin).post("/glossary/import", raw=body.encode(), content_type="text/csv")
+    assert_error(response, 422, field="file")
+    assert not GlossaryTerm.objects.exists()
+
+
+def test_web_import_of_unparsable_csv_shows_the_error(world):
+    client = Client()
+    client.force_login(world.admin)
+    upload = SimpleUploadedFile("g.csv", b"source_language,target_language,term\nen,es,nul\x00term\n", "text/csv")
+    response = client.post(reverse("web:glossary_import"), {"file": upload})
+    assert response.status_code == 422 and "NUL" in response.content.decode()
+    assert not GlossaryTerm.objects.exists()
+
+
+def test_a_quoted_line_break_is_still_one_cell(world):
+    body = 'source_language,target_language,term,translation,do_not_translate,case_sensitive,note\nen,es,box,caja,false,false,"two\r\nlines"\n'
+    response = ApiClient(user=world.admin).post("/glossary/import", raw=body.encode(), content_type="text/csv")
+    assert response.status_code == 200, response.content
+    assert GlossaryTerm.objects.get().note == "two\r\nlines"
