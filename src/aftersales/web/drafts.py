@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aftersales.language.languages import VARIANTS
 from aftersales.language.services import ReplyDraft
 from aftersales.language.templates import Rendered
 
@@ -38,6 +39,7 @@ class DraftState:
     glossary_applied: tuple[str, ...] = ()
     tm_applied: bool = False
     variant_id: int | None = None  # a template variant to review
+    language_variant: str = ""  # the regional variant the text is written in ("pt-BR"), "" when none
 
     @property
     def quality_label(self) -> str:
@@ -62,6 +64,7 @@ class DraftState:
             flags=tuple(draft.flags),
             glossary_applied=tuple(draft.glossary_applied),
             tm_applied=draft.tm_applied,
+            language_variant=draft.variant,
         )
 
     @classmethod
@@ -87,6 +90,7 @@ class DraftState:
             return None
         quality = _clean(data.get("draft_quality"))
         variant = _clean(data.get("draft_variant"))
+        language_variant = _clean(data.get("draft_language_variant"))
         return cls(
             text=text[:MAX_TEXT],
             source=str(data.get("draft_source", "")).strip()[:MAX_TEXT],
@@ -98,6 +102,8 @@ class DraftState:
             glossary_applied=tuple(_clean(t, 200) for t in data.getlist("draft_glossary")[:50] if _clean(t, 200)),
             tm_applied=data.get("draft_tm") == "1",
             variant_id=int(variant) if variant.isdigit() else None,
+            # only a known variant: a tampered field cannot label the reply with anything else
+            language_variant=language_variant if language_variant in VARIANTS else "",
         )
 
     def reply_draft(self, *, original_language: str, language: str) -> ReplyDraft:
@@ -113,6 +119,7 @@ class DraftState:
             glossary_applied=self.glossary_applied,
             tm_applied=self.tm_applied,
             flags=self.flags,
+            variant=self.language_variant,
         )
 
 

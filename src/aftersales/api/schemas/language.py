@@ -111,6 +111,9 @@ class ReplyDraftOut(Schema):
     glossary_applied: list[str]
     tm_applied: bool
     flags: list[str]
+    variant: str = Field(
+        ..., description='The regional variant `text` is written in ("pt-BR" for a buyer in Brazil); "" when none'
+    )
 
 
 # --- templates ------------------------------------------------------------------------------
