@@ -61,6 +61,9 @@
     var svg = img.parentNode && img.parentNode.querySelector("svg.ocr-boxes");
     if (svg && img.naturalWidth) {
       svg.setAttribute("viewBox", "0 0 " + img.naturalWidth + " " + img.naturalHeight);
+      // A class, not [viewBox] in the CSS: Chromium does not restyle an SVG element when a
+      // camelCase attribute appears later, so the boxes stayed hidden.
+      svg.classList.add("fitted");
     }
   }
   function fitAllBoxes(root) {
