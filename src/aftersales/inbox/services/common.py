@@ -16,13 +16,26 @@ from django.core.files.storage import default_storage
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 
+from aftersales.catalog.models import Store
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
-from aftersales.core.errors import ValidationFailed
+from aftersales.core.errors import Conflict, ValidationFailed
 
 from .. import message_html
 from ..attachment_types import ACCEPTED, NotAccepted, sniff
 from ..models import Attachment, Message, Ticket, TicketEvent
+
+
+def check_store_active(store_id: int, *, field: str) -> None:
+    """A deactivated store takes no new customer messages and sends no replies (its tickets stay
+    visible and editable). Conflict naming `field` otherwise."""
+    row = Store.objects.filter(pk=store_id).values_list("name", "is_active").first()
+    if row is not None and not row[1]:
+        raise Conflict(
+            gettext("the store “%(name)s” is deactivated: it takes no new messages and sends no replies")
+            % {"name": row[0]},
+            field=field,
+        )
 
 
 def record_event(ticket: Ticket, type_: str, actor: Actor, **payload: Any) -> TicketEvent:

@@ -29,7 +29,7 @@ from aftersales.core.errors import Conflict
 from ..events import ReplyDelivered, ReplyDeliveryFailed, ReplyQueued
 from ..models import DeliveryStatus, Message, MessageDirection, Ticket, TicketEvent, TicketEventType
 from ..workflow import ON_AGENT_REPLY, can_transition
-from .common import record_event
+from .common import check_store_active, record_event
 from .transition import ticket_transition
 
 logger = logging.getLogger(__name__)
@@ -166,6 +166,7 @@ def message_retry_delivery(*, message: Message, actor: User) -> Message:
     who = Actor.user(actor)
     with transaction.atomic():
         locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        check_store_active(locked.store_id, field="store")
         updated = Message.objects.filter(
             pk=message.pk, direction=MessageDirection.OUTBOUND, delivery_status=DeliveryStatus.FAILED
         ).update(delivery_status=DeliveryStatus.QUEUED, delivery_error="")

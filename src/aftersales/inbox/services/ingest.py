@@ -28,6 +28,7 @@ from ..workflow import ON_CUSTOMER_MESSAGE, STATUS_CATEGORY, StatusCategory, Tic
 from .common import (
     AttachmentInput,
     check_attachments,
+    check_store_active,
     record_event,
     sanitise_html,
     save_attachments,
@@ -92,6 +93,7 @@ def message_ingest(*, inbound: InboundMessage) -> IngestResult:
     if existing is not None:
         return existing
     types = check_inbound(inbound)
+    check_store_active(inbound.store.pk, field="store_id")  # a replay above still answers
     try:
         with stored_files_removed_on_error(), transaction.atomic():
             return _ingest(inbound, types)

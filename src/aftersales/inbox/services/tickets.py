@@ -25,7 +25,14 @@ from aftersales.core.validation import check_text
 from ..events import NoteAdded, ReplyQueued, TicketAssigned, TicketsMerged
 from ..models import DeliveryStatus, Mention, Message, MessageDirection, Tag, Ticket, TicketEventType
 from ..workflow import TicketCategory, TicketStatus, Urgency, check_transition
-from .common import AttachmentInput, check_attachments, record_event, save_attachments, stored_files_removed_on_error
+from .common import (
+    AttachmentInput,
+    check_attachments,
+    check_store_active,
+    record_event,
+    save_attachments,
+    stored_files_removed_on_error,
+)
 from .search import ticket_search_refresh
 from .transition import ticket_transition
 
@@ -104,6 +111,7 @@ def ticket_reply_idempotent(
                         gettext("this idempotency key was already used for a different reply"), field="idempotency_key"
                     )
                 return existing, False
+        check_store_active(locked.store_id, field="store")
         at = now()
         message = Message.objects.create(
             ticket=locked,
