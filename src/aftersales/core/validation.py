@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from .errors import ValidationFailed
 
@@ -26,6 +27,31 @@ MIN_YEAR = 2000
 MAX_YEAR = 2100
 EARLIEST = datetime(MIN_YEAR, 1, 1, tzinfo=UTC)
 LATEST = datetime(MAX_YEAR, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+# Field names as messages show them to people ("body must not be empty" / "正文不能为空"); the API's
+# error still names the field by its key. A field not listed here is shown by its key.
+FIELD_LABELS = {
+    "body": pgettext_lazy("field", "body"),
+    "subject": pgettext_lazy("field", "subject"),
+    "name": pgettext_lazy("field", "name"),
+    "reason": pgettext_lazy("field", "reason"),
+    "tag": pgettext_lazy("field", "tag"),
+    "title": pgettext_lazy("field", "title"),
+    "text": pgettext_lazy("field", "text"),
+    "note": pgettext_lazy("field", "note"),
+    "label": pgettext_lazy("field", "label"),
+    "email": pgettext_lazy("field", "e-mail address"),
+    "display_name": pgettext_lazy("field", "display name"),
+    "username": pgettext_lazy("field", "username"),
+    "original_text": pgettext_lazy("field", "original text"),
+}
+
+
+def field_label(field: str) -> str:
+    """The field's name in the active language (its key when it has no label)."""
+    label = FIELD_LABELS.get(field)
+    return str(label) if label is not None else field
+
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 controls and DEL, except \t \n \r
 _CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f]")
@@ -53,7 +79,9 @@ def parse_id(value: object, *, field: str) -> int:
     """An id given as an int or a string of ASCII digits (a form value) -> int, in range."""
     problem = id_problem(value)
     if problem:
-        raise ValidationFailed(_("%(field)s: %(problem)s") % {"field": field, "problem": problem}, field=field)
+        raise ValidationFailed(
+            _("%(field)s: %(problem)s") % {"field": field_label(field), "problem": problem}, field=field
+        )
     return int(value)  # type: ignore[call-overload]
 
 
@@ -101,14 +129,18 @@ def day_problem(value: date) -> str | None:
 def check_instant(value: datetime, *, field: str) -> datetime:
     problem = instant_problem(value)
     if problem:
-        raise ValidationFailed(_("%(field)s: %(problem)s") % {"field": field, "problem": problem}, field=field)
+        raise ValidationFailed(
+            _("%(field)s: %(problem)s") % {"field": field_label(field), "problem": problem}, field=field
+        )
     return value
 
 
 def check_day(value: date, *, field: str) -> date:
     problem = day_problem(value)
     if problem:
-        raise ValidationFailed(_("%(field)s: %(problem)s") % {"field": field, "problem": problem}, field=field)
+        raise ValidationFailed(
+            _("%(field)s: %(problem)s") % {"field": field_label(field), "problem": problem}, field=field
+        )
     return value
 
 
@@ -142,15 +174,18 @@ def check_text(
     at most `max_length` characters, not blank when `required`. Returns it unchanged."""
     if not isinstance(value, str):
         raise ValidationFailed(
-            _("%(field)s: %(problem)s") % {"field": field, "problem": _("must be text")}, field=field
+            _("%(field)s: %(problem)s") % {"field": field_label(field), "problem": _("must be text")}, field=field
         )
     problem = text_problem(value, one_line=one_line)
     if problem:
-        raise ValidationFailed(_("%(field)s: %(problem)s") % {"field": field, "problem": problem}, field=field)
+        raise ValidationFailed(
+            _("%(field)s: %(problem)s") % {"field": field_label(field), "problem": problem}, field=field
+        )
     if required and not value.strip():
-        raise ValidationFailed(_("%(field)s must not be empty") % {"field": field}, field=field)
+        raise ValidationFailed(_("%(field)s must not be empty") % {"field": field_label(field)}, field=field)
     if max_length is not None and len(value) > max_length:
         raise ValidationFailed(
-            _("%(field)s is longer than %(limit)d characters") % {"field": field, "limit": max_length}, field=field
+            _("%(field)s is longer than %(limit)d characters") % {"field": field_label(field), "limit": max_length},
+            field=field,
         )
     return value

@@ -20,7 +20,7 @@ from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import Conflict, DomainError, NotFound, ValidationFailed
-from aftersales.core.validation import check_text
+from aftersales.core.validation import check_text, field_label
 
 from ..events import NoteAdded, ReplyQueued, TicketAssigned, TicketsMerged
 from ..models import DeliveryStatus, Mention, Message, MessageDirection, Tag, Ticket, TicketEventType
@@ -49,10 +49,11 @@ def _locked(ticket: Ticket) -> Ticket:
 def _check_text(body: str, *, field: str, limit: int) -> str:
     text = check_text(body, field=field).strip()  # storable, no control characters (API and UI alike)
     if not text:
-        raise ValidationFailed(gettext("%(field)s must not be empty") % {"field": field}, field=field)
+        raise ValidationFailed(gettext("%(field)s must not be empty") % {"field": field_label(field)}, field=field)
     if len(text) > limit:
         raise ValidationFailed(
-            gettext("%(field)s is longer than %(limit)s characters") % {"field": field, "limit": limit}, field=field
+            gettext("%(field)s is longer than %(limit)s characters") % {"field": field_label(field), "limit": limit},
+            field=field,
         )
     return text
 

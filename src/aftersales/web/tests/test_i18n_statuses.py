@@ -54,3 +54,27 @@ def test_an_unknown_status_is_shown_as_sent():
         assert ShipmentFactory.build(status="delivered").status_label == "Delivered"
     with translation.override("zh-hans"):
         assert ShipmentFactory.build(status="delivered").status_label == "已签收"
+
+
+def test_service_errors_speak_chinese_with_chinese_field_names(world):
+    """The messages named in the issue, raised by the services under zh-Hans: no English left."""
+    from aftersales.core.errors import DomainError
+    from aftersales.core.validation import FIELD_LABELS
+    from aftersales.inbox.services import ticket_reply
+    from aftersales.inbox.services.tickets import tickets_bulk_apply
+
+    ticket = world.ticket()
+    with translation.override("zh-hans"):
+        for call in (
+            lambda: ticket_reply(ticket=ticket, author=world.agent, body="   "),
+            lambda: tickets_bulk_apply(actor=world.agent, ticket_ids=[], action="assign", value="me"),
+        ):
+            try:
+                call()
+            except DomainError as error:
+                message = str(error.message)
+            else:  # pragma: no cover - the call must fail
+                raise AssertionError("no error")
+            assert not re.search(r"[A-Za-z]{3,}", message), message
+        untranslated = [key for key, label in FIELD_LABELS.items() if re.search(r"[A-Za-z]", str(label))]
+        assert not untranslated, untranslated
