@@ -10,13 +10,14 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
-FACE = {"ja": 0, "ko": 1, "zh": 2}  # faces of NotoSansCJK-Regular.ttc (SC has Latin too)
+FACE = {"ja": 0, "ko": 1, "zh": 2}  # faces of the Noto CJK .ttc files (SC has Latin too)
 
 
 def render(
     lines: list[str], *, size: int = 28, language: str = "en", font_path: str = "", dark: bool = False
 ) -> Image.Image:
-    face = ImageFont.truetype(font_path or CJK_FONT, size, index=0 if font_path else FACE.get(language, 2))
+    path = font_path or CJK_FONT
+    face = ImageFont.truetype(path, size, index=FACE.get(language, 2) if path.endswith(".ttc") else 0)
     line_h = int(size * 1.8)
     width = max(int(face.getlength(line)) for line in lines) + 80
     image = Image.new("RGB", (width, line_h * len(lines) + 60), "#1e1e1e" if dark else "white")
