@@ -8,12 +8,18 @@ from __future__ import annotations
 from django.core.files.base import ContentFile
 
 from aftersales.inbox.models import Attachment
-from aftersales.language.attachments import _with_key_fields
+from aftersales.language.keyfields import find_key_fields
 from aftersales.language.models import AttachmentText
 
 from .test_translations import article, inbound, page
 
 BOX = [[1, 2], [90, 2], [90, 20], [1, 20]]
+
+
+def _with_key_fields(block: dict) -> dict:
+    """A block as language.attachments stores it: with the key fields of its line."""
+    fields = find_key_fields(block["text"], confidence=block["confidence"])
+    return {**block, "fields": [f.as_json() for f in fields]}
 
 
 def _attachment(message, name: str, content_type: str, n: int) -> Attachment:  # type: ignore[no-untyped-def]
