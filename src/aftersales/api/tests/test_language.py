@@ -214,7 +214,9 @@ def test_reply_draft_translates_and_writes_nothing(world, scene, agent):
         "glossary_applied",
         "tm_applied",
         "flags",
+        "variant",
     }
+    assert draft["variant"] == ""  # Spanish has no regional variant here
     assert db_state() == before and language_rows() == rows
 
 
