@@ -19,3 +19,12 @@ def attachment_accept() -> str:
 @register.simple_tag
 def attachment_max_bytes() -> int:
     return int(settings.ATTACHMENT_MAX_BYTES)
+
+
+@register.simple_tag(takes_context=True)
+def carried_list(context: template.Context) -> str:
+    """The inbox query string the page was opened from (`in`), for "next ticket" and "Send and next"."""
+    request = context.get("request")
+    if request is None:
+        return ""
+    return str(request.POST.get("in") or request.GET.get("in") or "")[:2000]

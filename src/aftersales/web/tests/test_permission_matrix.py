@@ -161,6 +161,8 @@ def ticket_sight(status: int, viewer: int | None = None) -> dict[str, int]:
         "foreigner": 404,
     }
 
+    ("ticket_next", "GET"): Row(_ticket, _none, expect(LOGIN, ticket_sight(302), 403)),
+    ("ticket_presence", "GET"): Row(_ticket, _none, expect(LOGIN, ticket_sight(200), 403)),
 
 MATRIX: dict[tuple[str, str], Row] = {
     ("login", "GET"): Row(_none, _none, expect(200, everyone(302), 302)),

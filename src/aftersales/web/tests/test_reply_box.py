@@ -152,3 +152,64 @@ def test_notes_take_attachments_too(world, login):
     refused = client.post(url("ticket_note", ticket), {"body": "And this", "attachments": [bad]}, **htmx_headers())
     assert refused.status_code == 422 and 'id="note-files-error"' in refused.content.decode()
     assert Message.objects.filter(direction="note").count() == 1
+
+
+def ticket_ids_in_list(client, query: str) -> list[int]:  # type: ignore[no-untyped-def]
+    html = client.get(reverse("web:inbox") + "?" + query).content.decode()
+    return [int(pk) for pk in re.findall(r'data-ticket-id="(\d+)"', html)]
+
+
+def test_next_and_previous_follow_the_list_the_agent_came_from(world, login):
+    tickets = [world.ticket() for _ in range(4)]
+    world.ticket(status="solved")  # not in the "open" list
+    client = login(world.agent)
+    query = "status=open&sort=created_at"
+    order = ticket_ids_in_list(client, query)
+    assert order == [t.pk for t in tickets]
+    nxt = client.get(url("ticket_next", tickets[1]), {"in": query})
+    assert nxt.status_code == 302 and nxt["Location"].startswith(reverse("web:ticket", args=[order[2]]) + "?in=")
+    prev = client.get(url("ticket_next", tickets[1]), {"in": query, "dir": "prev"})
+    assert prev["Location"].startswith(reverse("web:ticket", args=[order[0]]))
+    end = client.get(url("ticket_next", tickets[3]), {"in": query})
+    assert end["Location"] == reverse("web:inbox") + "?" + query  # the end of the list: back to it
+    # newest first (the default sort) walks the other way
+    assert client.get(url("ticket_next", tickets[2]), {"in": "status=open"})["Location"].startswith(
+        reverse("web:ticket", args=[tickets[1].pk])
+    )
+    page = client.get(url("ticket", tickets[1]) + "?" + "in=status%3Dopen%26sort%3Dcreated_at").content.decode()
+    assert 'id="ticket-nav"' in page and 'id="shortcut-help"' in page
+    assert 'name="in" value="status=open&amp;sort=created_at"' in page
+
+
+def test_send_and_next_opens_the_next_ticket_of_the_list(world, login):
+    first, second = world.ticket(), world.ticket()
+    client = login(world.agent)
+    data = {"body": "Thanks, a new charger is on its way.", "then": "next", "in": "status=open&sort=created_at"}
+    response = client.post(url("ticket_reply", first), data, **htmx_headers())
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith(reverse("web:ticket", args=[second.pk]) + "?in=")
+    assert Message.objects.get(direction="outbound").ticket_id == first.pk
+    refused = client.post(url("ticket_reply", second), {**data, "body": CHINESE})  # still asks first
+    assert refused.status_code == 422 and 'id="language-warning"' in refused.content.decode()
+    assert Message.objects.filter(direction="outbound").count() == 1
+
+
+def test_presence_shows_who_else_has_the_ticket_open(world, login):
+    ticket = world.ticket()
+    alice, bob = login(world.agent), login(world.teammate)
+    first = alice.get(url("ticket_presence", ticket)).content.decode()
+    assert "also viewing" not in first
+    seen = bob.get(url("ticket_presence", ticket)).content.decode()
+    assert f"{world.agent} is also viewing this ticket" in seen
+    again = alice.get(url("ticket_presence", ticket)).content.decode()
+    assert f"{world.teammate} is also viewing this ticket" in again and 'hx-trigger="every 20s"' in again
+    assert login(world.outsider).get(url("ticket_presence", ticket)).status_code == 404
+
+
+def test_a_ticket_without_messages_still_carries_what_was_seen(world, login):
+    ticket = world.ticket()
+    client = login(world.agent)
+    assert seen_id(client.get(url("ticket", ticket)).content.decode()) == "0"
+    ticket_reply(ticket=ticket, author=world.teammate, body="We already sent a new charger.")
+    data = {"body": "A new charger is on its way to you.", "seen_message_id": "0"}
+    assert client.post(url("ticket_reply", ticket), data).status_code == 409

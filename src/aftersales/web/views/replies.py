@@ -17,6 +17,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django_htmx.http import HttpResponseClientRedirect
 
 from aftersales.accounts.models import Permission
 from aftersales.core.errors import DomainError, NotFound, ValidationFailed
@@ -38,6 +39,7 @@ from ..drafts import DraftState, reply_values
 from ..templatetags.web_ui import language_name
 from ..translations import engine_code
 from ..uploads import attachment_error, uploaded_attachments
+from .navigation import inbox_query_string, neighbour_url
 from .tickets import raise_if_page_error, reply_box_context, section_done, section_failed, ticket_context, ticket_for
 
 
@@ -185,6 +187,10 @@ def ticket_reply_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
         if exc.field in CONFIRMATIONS:
             return _confirm(request, ticket, exc, values)
         return section_failed(request, ticket_id, "reply", attachment_error(exc), values)
+    if post.get("then") == "next":  # "Send and next": the next ticket of the list the agent came from
+        messages.success(request, _("Reply queued for delivery."))
+        url = neighbour_url(request, ticket, inbox_query_string(post.get("in")))
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
     request.POST = _without(post, "seen_message_id")  # the box starts again from the page as it is now
     return section_done(request, ticket_id, "reply", notice=_("Reply queued for delivery."))
 

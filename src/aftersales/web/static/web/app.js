@@ -87,6 +87,95 @@
     }
   }, true);
 
+  // Keyboard shortcuts (? shows them). Never while typing in a field, never with Ctrl/Alt/Meta,
+  // except Ctrl+Enter (send) and Ctrl+Shift+Enter (send and next) in the reply box.
+  function typing(el) {
+    return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+  }
+  function helpBox() { return document.getElementById("shortcut-help"); }
+  function toggleHelp(show) {
+    var box = helpBox();
+    if (!box) return;
+    box.hidden = show === undefined ? !box.hidden : !show;
+    if (!box.hidden) { var close = box.querySelector("[data-shortcut-close]"); if (close) close.focus(); }
+  }
+  function ticketRows() { return Array.prototype.slice.call(document.querySelectorAll("table.tickets tr[data-ticket-id]")); }
+  function moveRow(step) {
+    var rows = ticketRows();
+    if (!rows.length) return false;
+    var at = rows.findIndex(function (r) { return r.classList.contains("is-current"); });
+    var next = at < 0 ? 0 : Math.min(rows.length - 1, Math.max(0, at + step));
+    rows.forEach(function (r) { r.classList.remove("is-current"); r.removeAttribute("aria-current"); });
+    rows[next].classList.add("is-current");
+    rows[next].setAttribute("aria-current", "true");
+    rows[next].scrollIntoView({ block: "nearest" });
+    return true;
+  }
+  function openRow() {
+    var row = document.querySelector("table.tickets tr.is-current");
+    var link = row && row.querySelector(".col-subject a");
+    if (link) { window.location.href = link.href; return true; }
+    return false;
+  }
+  function focusField(selector) {
+    var field = document.querySelector(selector);
+    if (!field) return false;
+    field.scrollIntoView({ block: "center" });
+    field.focus();
+    return true;
+  }
+  function go(attr) {
+    var nav = document.getElementById("ticket-nav");
+    if (nav && nav.dataset[attr]) { window.location.href = nav.dataset[attr]; return true; }
+    return false;
+  }
+  // Ticket links in the list carry the list's query string, so that a ticket knows its neighbours.
+  function carryList(root) {
+    if (!document.querySelector("table.tickets")) return;
+    var query = window.location.search.replace(/^\?/, "");
+    if (!query) return;
+    (root || document).querySelectorAll("table.tickets .col-subject a[href]").forEach(function (a) {
+      var url = new URL(a.href, window.location.href);
+      url.searchParams.set("in", query);
+      a.href = url.pathname + url.search + url.hash;
+    });
+  }
+  carryList(document);
+  document.addEventListener("htmx:afterSwap", function () { carryList(document); });
+  document.addEventListener("htmx:pushedIntoHistory", function () { carryList(document); });
+  document.addEventListener("keydown", function (event) {
+    var key = event.key;
+    if (key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.closest && event.target.closest("#reply-box form")) {
+      event.preventDefault();
+      var button = document.getElementById(event.shiftKey ? "reply-send-next" : "reply-send");
+      if (button) button.click();
+      return;
+    }
+    if (key === "Escape") {
+      var box = helpBox();
+      if (box && !box.hidden) { toggleHelp(false); return; }
+      if (typing(event.target)) event.target.blur();
+      return;
+    }
+    if (event.ctrlKey || event.altKey || event.metaKey || typing(event.target) || event.defaultPrevented) return;
+    var done = false;
+    if (key === "?") { toggleHelp(); done = true; }
+    else if (helpBox() && !helpBox().hidden) return;
+    else if (key === "j") done = moveRow(1) || go("next");
+    else if (key === "k") done = moveRow(-1) || go("prev");
+    else if (key === "o" || (key === "Enter" && !event.target.closest("a, button"))) done = openRow();
+    else if (key === "u") done = go("inbox");
+    else if (key === "r") done = focusField("#reply-body");
+    else if (key === "n") done = focusField("#note-body");
+    else if (key === "s") done = focusField("#prop-status");
+    if (done) event.preventDefault();
+  });
+  document.addEventListener("click", function (event) {
+    var box = helpBox();
+    if (!box || box.hidden) return;
+    if (event.target.closest("[data-shortcut-close]") || event.target === box) toggleHelp(false);
+  });
+
   // Close open filter dropdowns when clicking elsewhere.
   document.addEventListener("click", function (event) {
     document.querySelectorAll("details.dd[open]").forEach(function (dd) {
