@@ -168,6 +168,20 @@ class ReplyTemplate(TimeStampedModel):
     source_language = models.CharField(max_length=10, default="en")
     category = models.CharField(max_length=30, blank=True, help_text="Ticket category it answers")
     is_auto_reply = models.BooleanField(default=False)
+    # The macro: what sending a reply built from this template also does (templates.template_macro_apply).
+    set_status = models.CharField(
+        max_length=30, blank=True, default="", help_text="Status the reply sets (on delivery); empty: none"
+    )
+    add_tags = models.JSONField(default=list, blank=True, help_text="Tags added to the ticket")
+    assign_to = models.CharField(
+        max_length=10,
+        blank=True,
+        default="",
+        help_text='Assignment on send: "self" (the agent), "none" (unassign), "user" (assign_user); empty keeps it',
+    )
+    assign_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "name"], name="lang_template_unique_name")]

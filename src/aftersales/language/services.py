@@ -399,6 +399,7 @@ def reply_send(
     confirm_language: bool = False,
     seen_message_id: int | None = None,
     confirm_newer: bool = False,
+    template_id: int | None = None,
 ) -> tuple[Message, bool]:
     """Queue a reply (inbox.ticket_reply_idempotent) and, when `body` is a translation, keep what
     the agent wrote (`original_text` in `original_language`) next to it: both are stored in one
@@ -413,7 +414,11 @@ def reply_send(
     Two guards ask for a confirmation first: a text as written (no translation) that reads as
     another language than the customer's (422 on `confirm_language`, see check_reply_language),
     and, when `seen_message_id` (the last message the agent had on screen) is given, a colleague's
-    reply written after it (409 on `confirm_newer`, inbox.services.collisions)."""
+    reply written after it (409 on `confirm_newer`, inbox.services.collisions).
+
+    `template_id`: the reply was built from this reply template; its macro is applied with the
+    reply (templates.template_macro_apply): its status is the reply's when the agent chose none,
+    its tags and assignment are applied as the agent, in the same transaction."""
     original = _reply_original(original_text, original_language)
     if draft is not None and draft.original_text.strip() != (original[0] if original else "").strip():
         raise ValidationFailed(
@@ -426,6 +431,10 @@ def reply_send(
         if seen_message_id is not None and not confirm_newer:
             locked = Ticket.objects.select_for_update().filter(pk=ticket.pk).first() or ticket
             check_no_newer_reply(ticket=locked, author=author, seen_message_id=seen_message_id, confirmed=False)
+        if template_id is not None and not status:
+            from .templates import macro_status
+
+            status = macro_status(template_id=template_id, organization_id=ticket.organization_id) or None
         message, created = ticket_reply_idempotent(
             ticket=ticket,
             author=author,
@@ -434,6 +443,10 @@ def reply_send(
             status=status,
             attachments=attachments,
         )
+        if created and template_id is not None:
+            from .templates import template_macro_apply
+
+            template_macro_apply(template_id=template_id, ticket=ticket, author=author)
         if original is not None:
             text, language = original
             if created:

@@ -261,12 +261,38 @@ def check_body(body: str, *, field_name: str = "body") -> str:
 
 
 @dataclass(frozen=True)
+class Macro:
+    """What sending a reply built from a template also does (all optional): the reply's status
+    (applied when it is delivered, as any reply's chosen status), tags added, and the assignment
+    ("self": the agent sending, "none": nobody, "user": `assign_user_id`)."""
+
+    set_status: str = ""
+    add_tags: tuple[str, ...] = ()
+    assign_to: str = ""
+    assign_user_id: int | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.set_status or self.add_tags or self.assign_to)
+
+    @classmethod
+    def of(cls, template: ReplyTemplate) -> Macro:
+        return cls(
+            set_status=template.set_status,
+            add_tags=tuple(template.add_tags or ()),
+            assign_to=template.assign_to if template.assign_to != "user" or template.assign_user_id else "",
+            assign_user_id=template.assign_user_id if template.assign_to == "user" else None,
+        )
+
+
+@dataclass(frozen=True)
 class Rendered:
     text: str
     language: str
     needs_review: bool
     machine_translated: bool
     provider: str
+    macro: Macro = field(default_factory=Macro)
 
 
 def render_body(body: str, context: TemplateContext, *, field_name: str = "body") -> str:
@@ -325,6 +351,109 @@ def _clean_category(category: str) -> str:
     return category or ""
 
 
+MAX_MACRO_TAGS = 10
+ASSIGN_CHOICES = ("", "self", "none", "user")
+
+
+def check_macro(
+    organization_id: int,
+    *,
+    set_status: str = "",
+    add_tags: Iterable[str] = (),
+    assign_to: str = "",
+    assign_user_id: int | None = None,
+) -> Macro:
+    """A template's macro as stored, or ValidationFailed naming the field: a status of the workflow,
+    tags by the tag rules (at most MAX_MACRO_TAGS, each once), and an assignee who is an active
+    user of the organization able to process tickets."""
+    from aftersales.accounts.permissions import has_perm
+    from aftersales.inbox.services import check_tag_name
+    from aftersales.inbox.workflow import TicketStatus
+
+    status = str(set_status or "")
+    if status and status not in TicketStatus.values:
+        raise ValidationFailed(
+            _("unknown status %(value)r; expected one of %(choices)s")
+            % {"value": status[:40], "choices": ", ".join(TicketStatus.values)},
+            field="set_status",
+        )
+    tags_in = list(add_tags)
+    if len(tags_in) > MAX_MACRO_TAGS:
+        raise ValidationFailed(_("at most %(count)d tags") % {"count": MAX_MACRO_TAGS}, field="add_tags")
+    tags: list[str] = []
+    for index, raw in enumerate(tags_in):
+        name = check_tag_name(raw, field=f"add_tags[{index}]")
+        if name not in tags:
+            tags.append(name)
+    mode = str(assign_to or "")
+    if mode not in ASSIGN_CHOICES:
+        raise ValidationFailed(
+            _("assign_to is one of: self, none, user (with assign_user_id), or empty"), field="assign_to"
+        )
+    if mode == "user":
+        if assign_user_id is None:
+            raise ValidationFailed(_("choose the user to assign to"), field="assign_user_id")
+        assignee = User.objects.filter(pk=assign_user_id, organization_id=organization_id, is_active=True).first()
+        if assignee is None:
+            raise ValidationFailed(_("no such user in your organization"), field="assign_user_id")
+        if not has_perm(assignee, Permission.PROCESS):
+            raise ValidationFailed(_("%(user)s cannot process tickets") % {"user": assignee}, field="assign_user_id")
+    return Macro(
+        set_status=status,
+        add_tags=tuple(tags),
+        assign_to=mode,
+        assign_user_id=assign_user_id if mode == "user" else None,
+    )
+
+
+def _macro_fields(macro: Macro) -> dict[str, Any]:
+    return {
+        "set_status": macro.set_status,
+        "add_tags": list(macro.add_tags),
+        "assign_to": macro.assign_to,
+        "assign_user_id": macro.assign_user_id,
+    }
+
+
+def template_macro_apply(*, template_id: int, ticket: Any, author: User) -> Macro:
+    """After a reply built from a template was stored (same transaction): add the template's tags
+    and apply its assignment through the inbox services, as the agent. The status is not set here:
+    it is the reply's status (see macro_status), applied on delivery. NotFound for a template of
+    another organization."""
+    from aftersales.inbox.services import ticket_assign, ticket_set_tags
+
+    template = ReplyTemplate.objects.filter(pk=template_id, organization_id=ticket.organization_id).first()
+    if template is None:
+        raise NotFound(_("template not found"), field="template_id")
+    macro = Macro.of(template)
+    if macro.add_tags:
+        ticket_set_tags(ticket=ticket, actor=author, add=list(macro.add_tags))
+    if macro.assign_to:
+        ticket.refresh_from_db(fields=["assignee"])
+        target: User | None
+        if macro.assign_to == "self":
+            target = author
+        elif macro.assign_to == "none":
+            target = None
+        else:
+            target = User.objects.filter(pk=macro.assign_user_id).first()
+        if target is None and macro.assign_to == "user":
+            pass  # the user was removed since: keep the assignment
+        elif (target.pk if target else None) != ticket.assignee_id:
+            ticket_assign(ticket=ticket, actor=author, assignee=target)
+    return macro
+
+
+def macro_status(*, template_id: int | None, organization_id: int) -> str:
+    """The status a reply built from this template sets when the agent chose none ("" for none)."""
+    if template_id is None:
+        return ""
+    row = ReplyTemplate.objects.filter(pk=template_id, organization_id=organization_id).values_list(
+        "set_status", flat=True
+    )
+    return row.first() or ""
+
+
 def _clean_bodies(bodies: dict[str, str], *, allow_empty: bool = False) -> dict[str, str]:
     """{language: body} with supported languages (normalised, each once) and valid bodies; the
     field of an error is `bodies[<language as sent>]`. With allow_empty, "" means "remove"."""
@@ -351,9 +480,11 @@ def reply_template_save(
     bodies: dict[str, str],
     category: str = "",
     is_auto_reply: bool = False,
+    macro: Macro | None = None,
 ) -> ReplyTemplate:
     """Create or update (by name) a template and its authored variants ({language: body}); admins
-    only. An authored variant replaces a machine-translated one and clears its review flag. Every
+    only. `macro` (checked with check_macro) replaces the template's macro; None keeps it. An
+    authored variant replaces a machine-translated one and clears its review flag. Every
     body is checked before anything is written (syntax, constructs, unknown variables named)."""
     check_perm(user, Permission.ADMINISTER)
     organization_id = organization_of(user)
@@ -361,6 +492,7 @@ def reply_template_save(
     source = check_language(source_language, field="source_language")
     category = _clean_category(category)
     checked = _clean_bodies(bodies)
+    macro_fields = _macro_fields(check_macro(organization_id, **_macro_fields(macro))) if macro else {}
     existing = ReplyTemplate.objects.filter(organization_id=organization_id, name=clean).first()
     if source not in checked and (existing is None or not existing.variants.filter(language=source).exists()):
         raise ValidationFailed(_("the source language needs a variant"), field="bodies")
@@ -368,7 +500,7 @@ def reply_template_save(
         template, _created = ReplyTemplate.objects.update_or_create(
             organization_id=organization_id,
             name=clean,
-            defaults={"source_language": source, "category": category, "is_auto_reply": is_auto_reply},
+            defaults={"source_language": source, "category": category, "is_auto_reply": is_auto_reply, **macro_fields},
         )
         for lang, body in checked.items():
             ReplyTemplateVariant.objects.update_or_create(
@@ -387,6 +519,7 @@ class _TemplateChanges:
     is_auto_reply: bool | None
     bodies: dict[str, str]
     approve: frozenset[str]
+    macro: Macro | None = None
 
 
 def reply_template_update(
@@ -399,6 +532,7 @@ def reply_template_update(
     is_auto_reply: bool | None = None,
     bodies: dict[str, str] | None = None,
     approve: Iterable[str] = (),
+    macro: Macro | None = None,
 ) -> ReplyTemplate:
     """Change a template of the organization (the arguments given; None keeps the value). In
     `bodies`, a changed text replaces that language's variant (as authored, reviewed), an unchanged
@@ -414,6 +548,7 @@ def reply_template_update(
         is_auto_reply=is_auto_reply,
         bodies=_clean_bodies(bodies, allow_empty=True) if bodies is not None else {},
         approve=frozenset(check_language(lang, field="approve") for lang in approve),
+        macro=check_macro(organization_id, **_macro_fields(macro)) if macro is not None else None,
     )
     try:
         return _update(template_id, organization_id, changes)
@@ -446,6 +581,9 @@ def _update(template_id: int, organization_id: int, changes: _TemplateChanges) -
         for attr in ("name", "source_language", "category", "is_auto_reply"):
             value = getattr(changes, attr)
             if value is not None:
+                setattr(template, attr, value)
+        if changes.macro is not None:
+            for attr, value in _macro_fields(changes.macro).items():
                 setattr(template, attr, value)
         template.save()
         for lang, body in changes.bodies.items():
@@ -567,6 +705,7 @@ def render_template(*, template: ReplyTemplate, language: str, context: Template
         needs_review=variant.needs_review,
         machine_translated=variant.is_machine_translated,
         provider=variant.provider,
+        macro=Macro.of(template),
     )
 
 

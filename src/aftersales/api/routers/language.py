@@ -166,6 +166,7 @@ def save_reply_template(request: HttpRequest, payload: ReplyTemplateIn) -> Statu
         bodies=payload.bodies,
         category=payload.category.value if payload.category else "",
         is_auto_reply=payload.is_auto_reply,
+        macro=payload.macro.as_macro() if payload.macro else None,
     )
     return Status(200 if existed else 201, templates.get(pk=template.pk))
 
@@ -193,6 +194,7 @@ def update_reply_template(request: HttpRequest, template_id: Id, payload: ReplyT
         category=(payload.category.value if payload.category else "") if "category" in sent else None,
         is_auto_reply=payload.is_auto_reply,
         bodies=payload.bodies,
+        macro=payload.macro.as_macro() if payload.macro else None,
     )
     return reply_templates(organization_id=user.organization_id or 0).get(pk=template.pk)
 

@@ -63,6 +63,7 @@ def reply(
         confirm_language=payload.confirm_language,
         seen_message_id=payload.seen_message_id,
         confirm_newer=payload.confirm_newer,
+        template_id=payload.template_id,
     )
     return Status(201 if created else 200, message)
 

@@ -43,6 +43,11 @@ class ReplyIn(InputSchema):
         "else after it is refused (409 on `confirm_newer`, naming that reply) unless `confirm_newer`",
     )
     confirm_newer: bool = Field(False, description="Send even though a colleague replied after `seen_message_id`")
+    template_id: Id | None = Field(
+        None,
+        description="The reply template `body` was built from: its macro is applied with the reply (its status "
+        "when you send none, its tags and assignment, as you)",
+    )
 
 
 class NoteIn(InputSchema):

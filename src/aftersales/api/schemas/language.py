@@ -4,12 +4,12 @@ templates, batch jobs, providers and routes, the glossary and the translation me
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from aftersales.inbox.workflow import TicketCategory
+from aftersales.inbox.workflow import TicketCategory, TicketStatus
 from aftersales.language.models import ProviderKind
 
 from .common import Id, InputSchema
@@ -128,12 +128,56 @@ class TemplateVariantOut(Schema):
     updated_at: datetime
 
 
+class TemplateMacroOut(Schema):
+    """What sending a reply built from the template also does."""
+
+    set_status: str = Field(..., description="The reply's status when you choose none (applied on delivery); '': none")
+    add_tags: list[str] = Field(..., description="Tags added to the ticket")
+    assign_to: str = Field(..., description="self (you), none (unassign), user (assign_user_id), or '': keep")
+    assign_user_id: int | None
+
+
+def macro_out(obj: Any) -> dict[str, Any]:
+    """A template's (or a rendered template's) macro as TemplateMacroOut."""
+    from aftersales.language.templates import Macro
+
+    macro = obj.macro if hasattr(obj, "macro") else Macro.of(obj)
+    return {
+        "set_status": macro.set_status,
+        "add_tags": list(macro.add_tags),
+        "assign_to": macro.assign_to,
+        "assign_user_id": macro.assign_user_id,
+    }
+
+
+class TemplateMacroIn(InputSchema):
+    """Replaces the template's macro: the fields left out are cleared."""
+
+    set_status: TicketStatus | None = Field(None, description="Status the reply sets when the agent chooses none")
+    add_tags: list[Annotated[str, Field(max_length=200)]] = Field([], max_length=10, description="Tags to add")
+    assign_to: Literal["self", "none", "user"] | None = Field(
+        None, description="self: the agent sending; none: unassign; user: assign_user_id; null: keep"
+    )
+    assign_user_id: Id | None = Field(None, description="With assign_to=user: a user of your organization")
+
+    def as_macro(self) -> Any:
+        from aftersales.language.templates import Macro
+
+        return Macro(
+            set_status=self.set_status.value if self.set_status else "",
+            add_tags=tuple(self.add_tags),
+            assign_to=self.assign_to or "",
+            assign_user_id=self.assign_user_id,
+        )
+
+
 class ReplyTemplateOut(Schema):
     id: int
     name: str
     source_language: str
     category: str
     is_auto_reply: bool
+    macro: TemplateMacroOut
     variants: list[TemplateVariantOut]
     created_at: datetime
     updated_at: datetime
@@ -141,6 +185,10 @@ class ReplyTemplateOut(Schema):
     @staticmethod
     def resolve_variants(obj: Any) -> list[Any]:
         return sorted(obj.variants.all(), key=lambda v: v.language)
+
+    @staticmethod
+    def resolve_macro(obj: Any) -> dict[str, Any]:
+        return macro_out(obj)
 
 
 class ReplyTemplateIn(InputSchema):
@@ -156,6 +204,7 @@ class ReplyTemplateIn(InputSchema):
     )
     category: TicketCategory | None = Field(None, description="The ticket category it answers (auto-replies)")
     is_auto_reply: bool = False
+    macro: TemplateMacroIn | None = Field(None, description="What a reply from it also does; null keeps it")
 
 
 class ReplyTemplatePatchIn(InputSchema):
@@ -169,6 +218,7 @@ class ReplyTemplatePatchIn(InputSchema):
     )
     category: TicketCategory | None = Field(None, description="The ticket category it answers (auto-replies)")
     is_auto_reply: bool | None = None
+    macro: TemplateMacroIn | None = Field(None, description="Replaces what a reply from it also does; null keeps it")
 
 
 class TemplatePreviewIn(InputSchema):
@@ -198,8 +248,17 @@ class RenderedOut(Schema):
     text: str
     language: str
     needs_review: bool
-    machine_translated: bool
+    machine_translated: bool = Field(
+        ..., description="No variant in this language was written: this is a machine translation of the source"
+    )
     provider: str
+    macro: TemplateMacroOut = Field(
+        ..., description="Applied when you send the reply with this template's id as `template_id`"
+    )
+
+    @staticmethod
+    def resolve_macro(obj: Any) -> dict[str, Any]:
+        return macro_out(obj)
 
 
 class VariantApproveIn(InputSchema):

@@ -9,6 +9,7 @@ from .search import customer_search_refresh, search_rebuild, ticket_search_refre
 from .tickets import (
     BulkAction,
     BulkResult,
+    check_tag_name,
     ticket_add_note,
     ticket_assign,
     ticket_change_status,
@@ -30,6 +31,7 @@ __all__ = [
     "IngestResult",
     "category_label_rows",
     "category_labels_set",
+    "check_tag_name",
     "customer_search_refresh",
     "message_deliver",
     "message_ingest",

@@ -332,9 +332,15 @@ def ticket_set_tags(*, ticket: Ticket, actor: User, add: list[str] = (), remove:
 
 
 def _clean_tag(raw: str, index: int) -> str:
-    name = check_text(" ".join(str(raw).split()).lower(), field=f"add[{index}]", one_line=True)
+    return check_tag_name(raw, field=f"add[{index}]")
+
+
+def check_tag_name(raw: str, *, field: str) -> str:
+    """A tag as stored: one line, spaces collapsed, lower case, 1 to 60 characters (the tag rules,
+    also for the tags a reply template adds)."""
+    name = check_text(" ".join(str(raw).split()).lower(), field=field, one_line=True)
     if not name or len(name) > 60:
-        raise ValidationFailed(gettext("a tag has 1 to 60 characters"), field=f"add[{index}]")
+        raise ValidationFailed(gettext("a tag has 1 to 60 characters"), field=field)
     return name
 
 
