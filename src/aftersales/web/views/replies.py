@@ -209,8 +209,10 @@ def _confirm(request: AgentRequest, ticket: Ticket, exc: DomainError, values: di
     return response
 
 
-def _without(data: QueryDict, *names: str) -> QueryDict:
+def _without(data: QueryDict, *names: str) -> Any:
+    """The POST data without `names`, read-only again (what request.POST is)."""
     copy = data.copy()
     for name in names:
         copy.pop(name, None)
+    copy._mutable = False
     return copy
