@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from aftersales.language.languages import VARIANTS
 from aftersales.language.services import ReplyDraft
-from aftersales.language.templates import Rendered
+from aftersales.language.templates import Macro, Rendered
 
 from .translations import Flag, flag_label, quality_label
 
@@ -124,5 +126,36 @@ class DraftState:
 
 
 def reply_values(data: Mapping[str, Any], draft: DraftState | None = None) -> dict[str, Any]:
-    """What the reply box shows again after an action: the agent's text, status, and the draft."""
-    return {"body": str(data.get("body", "")), "status": str(data.get("status", "")), "draft": draft}
+    """What the reply box shows again after an action: the agent's text, status, the draft, and
+    the template the reply was built from (its macro is applied when it is sent)."""
+    return {
+        "body": str(data.get("body", "")),
+        "status": str(data.get("status", "")),
+        "draft": draft,
+        "applied_template_id": applied_template_id(data),
+    }
+
+
+def applied_template_id(data: Mapping[str, Any]) -> int | None:
+    """The reply template the reply box was filled from (hidden `applied_template_id`), or None."""
+    raw = str(data.get("applied_template_id", "") or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+def macro_summary(macro: Macro, *, assignee_name: str = "") -> list[str]:
+    """What sending this reply will also do, in the agent's words."""
+    from aftersales.inbox.workflow import TicketStatus
+
+    lines = []
+    if macro.set_status:
+        label = dict(TicketStatus.choices).get(macro.set_status, macro.set_status)
+        lines.append(_("set the status to %(status)s (unless you choose one)") % {"status": label})
+    if macro.add_tags:
+        lines.append(_("add the tags %(tags)s") % {"tags": ", ".join(macro.add_tags)})
+    if macro.assign_to == "self":
+        lines.append(_("assign the ticket to you"))
+    elif macro.assign_to == "none":
+        lines.append(_("unassign the ticket"))
+    elif macro.assign_to == "user" and assignee_name:
+        lines.append(_("assign the ticket to %(user)s") % {"user": assignee_name})
+    return lines

@@ -35,7 +35,7 @@ from aftersales.language.services import (
 from aftersales.language.templates import context_for_ticket, render_template, variant_approve
 
 from ..access import AgentRequest, web_view
-from ..drafts import DraftState, reply_values
+from ..drafts import DraftState, applied_template_id, macro_summary, reply_values
 from ..templatetags.web_ui import language_name
 from ..translations import engine_code
 from ..uploads import attachment_error, uploaded_attachments
@@ -134,6 +134,9 @@ def reply_template_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
         variant_id = template.variants.filter(language=rendered.language).values_list("pk", flat=True).first()
         values["body"] = own
         values["draft"] = DraftState.of_template(rendered, source=own, in_agent_language=own, variant_id=variant_id)
+    if not rendered.macro.is_empty:  # sending applies the template's macro (language.templates)
+        values["applied_template_id"] = template.pk
+        values["macro_summary"] = macro_summary(rendered.macro, assignee_name=str(template.assign_user or ""))
     return _box(request, ticket, values, notice=notice)
 
 
@@ -181,6 +184,7 @@ def ticket_reply_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
             seen_message_id=parse_seen_message_id(post.get("seen_message_id")),
             confirm_newer=post.get("confirm_newer") == "1",
             attachments=uploaded_attachments(request),
+            template_id=applied_template_id(post),
         )
     except DomainError as exc:
         values = reply_values(post, draft)

@@ -18,18 +18,20 @@ from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm
+from aftersales.accounts.selectors import users_of_organization
 from aftersales.catalog.models import Platform
 from aftersales.catalog.selectors import store_list
 from aftersales.catalog.services import STORE_FIELDS, store_create, store_update, time_zones
 from aftersales.core.errors import DomainError, PermissionDenied, ValidationFailed
 from aftersales.inbox.selectors import category_labels
 from aftersales.inbox.services import category_label_rows, category_labels_set
-from aftersales.inbox.workflow import TicketCategory
+from aftersales.inbox.workflow import TicketCategory, TicketStatus
 from aftersales.language.languages import SUPPORTED
 from aftersales.language.selectors import reply_templates
 from aftersales.language.templates import (
     MAX_RENDERED,
     VARIABLE_PATHS,
+    Macro,
     reply_template_delete,
     reply_template_preview,
     reply_template_save,
@@ -231,7 +233,29 @@ NEW_TEMPLATE = {
     "bodies": {},
     "new_language": "",
     "new_body": "",
+    "set_status": "",
+    "add_tags": "",
+    "assign": "",
 }
+
+
+def _assign_value(template: Any) -> str:
+    """The assignment select's value: "", "self", "none" or "user:<id>"."""
+    if template.assign_to == "user":
+        return f"user:{template.assign_user_id}" if template.assign_user_id else ""
+    return str(template.assign_to or "")
+
+
+def _macro_of(values: dict[str, Any]) -> Macro:
+    """The macro part of the template form: a status, comma-separated tags, the assignment."""
+    assign = str(values["assign"]).strip()
+    user_id = assign.removeprefix("user:") if assign.startswith("user:") else ""
+    return Macro(
+        set_status=str(values["set_status"]).strip(),
+        add_tags=tuple(t for t in (part.strip() for part in str(values["add_tags"]).split(",")) if t),
+        assign_to="user" if assign.startswith("user:") else assign,
+        assign_user_id=int(user_id) if user_id.isdigit() and len(user_id) < 19 else None,
+    )
 
 
 def _template_row(template: Any) -> dict[str, Any]:
@@ -247,6 +271,9 @@ def _template_row(template: Any) -> dict[str, Any]:
             "bodies": {v.language: v.body for v in variants},
             "new_language": "",
             "new_body": "",
+            "set_status": template.set_status,
+            "add_tags": ", ".join(template.add_tags or ()),
+            "assign": _assign_value(template),
         },
         "errors": {},
         "open": False,
@@ -285,6 +312,8 @@ def _templates_page(
         "languages": sorted(SUPPORTED),
         "categories": list(category_names.items()),
         "category_names": category_names,
+        "statuses": list(TicketStatus.choices),
+        "assignees": [(f"user:{u.pk}", str(u)) for u in users_of_organization(request.user, can_process=True)],
         "variables": sorted(VARIABLE_PATHS - {"customer", "order", "tracking"}),
         "max_rendered": MAX_RENDERED,
         "condition_example": "{% if tracking.link %}…{% endif %}",
@@ -310,6 +339,9 @@ def _template_values(post: QueryDict, *, new_language_default: str = "") -> dict
         "bodies": bodies,
         "new_language": new_language,
         "new_body": new_body,
+        "set_status": post.get("set_status", ""),
+        "add_tags": post.get("add_tags", ""),
+        "assign": post.get("assign", ""),
     }
 
 
@@ -318,6 +350,10 @@ def _template_error(exc: DomainError) -> dict[str, str]:
     field = exc.field or "name"
     if field.startswith("bodies[") and field.endswith("]"):
         field = "body_" + field[len("bodies[") : -1]
+    if field.startswith("add_tags"):
+        field = "add_tags"
+    if field in ("assign_to", "assign_user_id"):
+        field = "assign"
     return {field: exc.message}
 
 
@@ -337,6 +373,7 @@ def settings_templates(request: AgentRequest) -> HttpResponse:
             bodies=values["bodies"],
             category=values["category"],
             is_auto_reply=values["is_auto_reply"],
+            macro=_macro_of(values),
         )
     except DomainError as exc:
         _page_error(exc)
@@ -362,6 +399,7 @@ def settings_template(request: AgentRequest, template_id: int) -> HttpResponse:
             is_auto_reply=values["is_auto_reply"],
             bodies=values["bodies"],
             approve=request.POST.getlist("approve"),
+            macro=_macro_of(values),
         )
     except DomainError as exc:
         _page_error(exc)
