@@ -77,7 +77,7 @@ def s10_check_digit(serial: str) -> int:
 def s10_valid(number: str) -> bool:
     number = re.sub(r"\s", "", number).upper()
     m = re.fullmatch(r"[A-Z]{2}(\d{8})(\d)[A-Z]{2}", number)
-    return bool(m) and s10_check_digit(m.group(1)) == int(m.group(2))
+    return m is not None and s10_check_digit(m.group(1)) == int(m.group(2))
 
 
 def _digits(raw: str) -> tuple[str, bool]:
@@ -153,7 +153,7 @@ _RULES: tuple[tuple[str, re.Pattern[str], Callable[[str], tuple[str, str]]], ...
     ),
     (
         "imei",
-        re.compile(rf"(?i:imei|meid)(?:\s?[12](?=\s*[:：#]))?\s*[:：#]?\s*((?:{_D}[\s-]?){{13,16}}{_D})(?![\w-])"),
+        re.compile(rf"(?i:ime[i1l|]|meid)(?:\s?[12](?=\s*[:：#]))?\s*[:：#]?\s*((?:{_D}[\s-]?){{13,16}}{_D})(?![\w-])"),
         _imei,
     ),
     ("order_amazon", _number(rf"{_D}{{3}}-{_D}{{6,8}}-{_D}{{6,8}}"), _amazon),

@@ -168,6 +168,8 @@ def rapid_engine() -> Any:
 
 
 MIN_LINE_SCORE = 0.5  # a line no engine reads with at least this confidence is dropped
+TRUSTED_LATIN = 0.6  # Tesseract's line confidence from which its letters beat RapidOCR's
+_DIGITS_RE = re.compile(r"\d")
 
 
 def ocr_rapid(image: Image.Image, *, page: int = 0, min_score: float = MIN_LINE_SCORE) -> OcrResult:
@@ -317,13 +319,18 @@ def _fold(text: str) -> str:
 
 def _better(rapid: OcrBlock, tess: OcrBlock) -> OcrBlock:
     """One line read by both engines: Tesseract's reading when it says the same but for spaces
-    and accents (RapidOCR drops both); RapidOCR's for Chinese; else the more confident one."""
+    and accents (RapidOCR drops both), or reads the same digits with a fair confidence; RapidOCR's
+    for Chinese; else the more confident one (a digit is never changed by a less confident engine)."""
     if not tess.text.strip():
         return rapid
     if _fold(tess.text) == _fold(rapid.text):
         return OcrBlock(tess.text, rapid.box, max(rapid.confidence, tess.confidence), rapid.page)
     if _has_cjk(rapid.text) and rapid.confidence >= MIN_LINE_SCORE:
         return rapid
+    if tess.confidence >= TRUSTED_LATIN and _DIGITS_RE.findall(tess.text) == _DIGITS_RE.findall(rapid.text):
+        # Same digits: the differences are letters, where Tesseract's language model knows the
+        # accents (ä, ß, é) that RapidOCR's recogniser does not have at all.
+        return OcrBlock(tess.text, rapid.box, tess.confidence, rapid.page)
     if tess.confidence >= rapid.confidence:
         return OcrBlock(tess.text, rapid.box, tess.confidence, rapid.page)
     return rapid
@@ -335,9 +342,9 @@ def rectify(image: Image.Image, box: list[list[float]]) -> Image.Image:
     import cv2
 
     quad = np.array(box, dtype=np.float32)
-    width = max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3]))
-    height = max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1]))
-    width, height = max(round(float(width)), 4), max(round(float(height)), 4)
+    side = [float(np.linalg.norm(quad[(i + 1) % 4] - quad[i])) for i in range(4)]  # top, right, bottom, left
+    width: int = max(round(max(side[0], side[2])), 4)
+    height: int = max(round(max(side[1], side[3])), 4)
     pad = max(3, int(height * 0.25))
     target = np.array(
         [[pad, pad], [pad + width, pad], [pad + width, pad + height], [pad, pad + height]], dtype=np.float32

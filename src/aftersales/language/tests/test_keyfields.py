@@ -39,6 +39,7 @@ def test_valid_s10_passes_and_a_misread_one_is_flagged() -> None:
 def test_imei_luhn() -> None:
     assert luhn_valid("490154203237518") and not luhn_valid("490154203237519")
     assert _one("IMEI: 490154203237518").valid
+    assert _one("IME1：490154203237518").valid  # the label itself misread
     bad = _one("IMEI 1: 490154203237519")
     assert bad.kind == "imei" and not bad.valid and bad.reason == "check_digit"
     assert find_key_fields("serial 490154203237519") == []  # 15 digits without the label: not an IMEI

@@ -71,6 +71,10 @@ def test_engines_compete_by_confidence_per_line() -> None:
     assert ocr._better(rapid, ocr.OcrBlock("Order 113-1234567-1234567", box, 0.55)).confidence == 0.97
     weak = ocr.OcrBlock("Lieferungistbeschadigt", box, 0.62)
     assert ocr._better(weak, ocr.OcrBlock("Lieferung ist beschädigt", box, 0.91)).text == "Lieferung ist beschädigt"
+    # RapidOCR has no umlauts: Tesseract's letters win when the digits agree, even if less sure.
+    sure = ocr.OcrBlock("Konnen Sie das prifen? 15.03", box, 0.98)
+    assert ocr._better(sure, ocr.OcrBlock("Können Sie das prüfen? 15.03", box, 0.8)).text.startswith("Können")
+    assert ocr._better(sure, ocr.OcrBlock("Können Sie das prüfen? 16.03", box, 0.8)).text == sure.text
 
 
 def test_light_text_on_dark_background() -> None:
