@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
-from aftersales.accounts.models import ApiToken
+from aftersales.accounts.models import ApiToken, Role, Team, User
 from aftersales.accounts.services import api_token_create
 from aftersales.catalog.models import Store
-from aftersales.inbox.models import Message, SavedView, Ticket, TicketEvent
+from aftersales.inbox.models import Attachment, Message, SavedView, Ticket, TicketEvent
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
 from aftersales.language.templates import reply_template_save
 from aftersales.notifications.models import Notification
@@ -39,6 +41,8 @@ class Objects:
     template_id: int
     token_id: int
     users: dict[str, Any]
+    failed_reply: Message | None = None
+    attachment_id: int = 0
 
 
 Call = tuple[str, str, Any]  # method, path, body (JSON for the API, form data for the web UI)
@@ -224,7 +228,99 @@ PAIRS: dict[str, Pair] = {
         lambda o, u: ("GET", reverse("web:glossary_export"), None),
         write=False,
     ),
+    "retry delivery": Pair(
+        lambda o, u: ("POST", f"/messages/{_failed(o)}/retry", {}),
+        lambda o, u: ("POST", _web("message_retry", ticket_id=_ticket, message_id=_failed)(o), {}),
+    ),
+    "attachment content": Pair(
+        lambda o, u: ("GET", f"/attachments/{o.attachment_id}/content", None),
+        lambda o, u: ("GET", reverse("web:attachment", args=[o.attachment_id]), None),
+        write=False,
+    ),
+    "store create": Pair(
+        lambda o, u: ("POST", "/stores", {**_store_form(o), "name": "Shopee BR", "is_active": True}),
+        lambda o, u: ("POST", reverse("web:settings_stores"), {**_store_form(o), "name": "Shopee BR"}),
+    ),
+    "user invite": Pair(
+        lambda o, u: (
+            "POST",
+            "/users",
+            {"username": "newbie", "role_id": o.world.roles["agent"].pk, "team_ids": [o.world.team_us.pk]},
+        ),
+        lambda o, u: (
+            "POST",
+            reverse("web:settings_user_invite"),
+            {"username": "newbie", "role_id": o.world.roles["agent"].pk, "team_ids": [o.world.team_us.pk]},
+        ),
+    ),
+    "user update": Pair(
+        lambda o, u: ("PATCH", f"/users/{o.users['teammate'].pk}", {"display_name": "Bob B."}),
+        lambda o, u: ("POST", reverse("web:settings_user", args=[o.users["teammate"].pk]), _user_form(o)),
+    ),
+    "team create": Pair(
+        lambda o, u: ("POST", "/teams", {"name": "Returns", "member_ids": [o.users["agent"].pk]}),
+        lambda o, u: (
+            "POST",
+            reverse("web:settings_team_create"),
+            {"name": "Returns", "member_ids": [o.users["agent"].pk]},
+        ),
+    ),
+    "team update": Pair(
+        lambda o, u: ("PATCH", f"/teams/{o.world.team_us.pk}", {"name": "US (renamed)"}),
+        lambda o, u: ("POST", reverse("web:settings_team", args=[o.world.team_us.pk]), _team_form(o)),
+    ),
+    "role create": Pair(
+        lambda o, u: ("POST", "/roles", {"name": "Night shift", "permissions": ["view", "reply"]}),
+        lambda o, u: (
+            "POST",
+            reverse("web:settings_role_create"),
+            {"name": "Night shift", "permissions": ["view", "reply"]},
+        ),
+    ),
+    "role update": Pair(
+        lambda o, u: ("PATCH", f"/roles/{o.world.roles['agent'].pk}", {"name": "Agent (renamed)"}),
+        lambda o, u: ("POST", reverse("web:settings_role", args=[o.world.roles["agent"].pk]), _role_form(o)),
+    ),
 }
+
+
+def _failed(o: Objects) -> int:
+    assert o.failed_reply is not None
+    return o.failed_reply.pk
+
+
+def _user_form(o: Objects) -> dict[str, Any]:
+    bob = o.users["teammate"]
+    return {
+        "display_name": "Bob B.",
+        "email": bob.email,
+        "role_id": bob.role_id,
+        "team_ids": list(bob.teams.values_list("pk", flat=True)),
+        "language": bob.language,
+        "is_active": "on",
+    }
+
+
+def _team_form(o: Objects) -> dict[str, Any]:
+    team = o.world.team_us
+    return {
+        "name": "US (renamed)",
+        "store_ids": list(team.stores.values_list("pk", flat=True)),
+        "platforms": list(team.platforms or []),
+        "languages": list(team.languages or []),
+        "sku_categories": list(team.sku_categories or []),
+        "member_ids": list(team.members.values_list("pk", flat=True)),
+    }
+
+
+def _role_form(o: Objects) -> dict[str, Any]:
+    role = o.world.roles["agent"]
+    return {
+        "name": "Agent (renamed)",
+        "permissions": list(role.permissions),
+        "approval_limit_amount": str(role.approval_limit_amount),
+        "approval_limit_currency": role.approval_limit_currency or "",
+    }
 
 
 def _store_form(o: Objects) -> dict[str, Any]:
@@ -257,6 +353,24 @@ def _objects(world) -> Objects:  # type: ignore[no-untyped-def]
         user=world.admin, name="Shipped", source_language="en", bodies={"en": "It shipped.", "es": "Se envió."}
     )
     Notification.objects.create(user=world.agent, kind="mention", text="Bob mentioned you", dedupe_key="p1")
+    failed_reply = Message.objects.create(
+        ticket=ticket,
+        store=ticket.store,
+        direction="outbound",
+        channel="amazon",
+        body="Sorry about that",
+        author=world.agent,
+        delivery_status="failed",
+        delivery_error="connector down",
+    )
+    attachment = Attachment.objects.create(
+        message=inbound,
+        file=default_storage.save("attachments/parity/note.txt", ContentFile(b"tracking number LX1")),
+        filename="note.txt",
+        content_type="text/plain",
+        size=19,
+        sha256="0" * 64,
+    )
     return Objects(
         world=world,
         ticket=ticket,
@@ -275,6 +389,8 @@ def _objects(world) -> Objects:  # type: ignore[no-untyped-def]
             "admin": world.admin,
             "foreigner": world.foreign_user,
         },
+        failed_reply=failed_reply,
+        attachment_id=attachment.pk,
     )
 
 
@@ -299,6 +415,12 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         ReplyTemplateVariant.objects.count(),
         ApiToken.objects.filter(revoked_at__isnull=True).count(),
         Store.objects.get(pk=o.world.store_us.pk).name,
+        Store.objects.count(),
+        sorted(User.objects.values_list("username", "display_name", "role_id", "is_active")),
+        sorted(Team.objects.values_list("name", flat=True)),
+        sorted(Team.objects.values_list("members__username", flat=True).exclude(members__isnull=True)),
+        sorted(Role.objects.values_list("name", flat=True)),
+        list(Message.objects.filter(delivery_status="failed").values_list("pk", flat=True)),
     )
 
 
@@ -356,4 +478,6 @@ def test_api_and_web_ui_answer_the_same(world, pair, persona):
 def test_the_table_covers_both_sides_of_every_pair():
     """A pair refused by everyone would prove nothing: each pair has someone it succeeds for."""
     succeeds = {"ticket detail", "reply", "note", "status", "assign", "tags", "merge", "fields", "bulk status"}
+    succeeds |= {"retry delivery", "attachment content", "store create", "user invite", "user update"}
+    succeeds |= {"team create", "team update", "role create", "role update"}
     assert succeeds <= set(PAIRS)
