@@ -168,7 +168,7 @@ class ReplyTemplate(TimeStampedModel):
     source_language = models.CharField(max_length=10, default="en")
     category = models.CharField(max_length=30, blank=True, help_text="Ticket category it answers")
     is_auto_reply = models.BooleanField(default=False)
-    # The macro: what sending a reply built from this template also does (templates.template_macro_apply).
+    # The macro: what sending a reply built from this template also does (services.template_macro_apply).
     set_status = models.CharField(
         max_length=30, blank=True, default="", help_text="Status the reply sets (on delivery); empty: none"
     )

@@ -27,9 +27,11 @@ from aftersales.core.errors import Conflict, DomainError, NotFound, PermissionDe
 from aftersales.inbox.models import Message, MessageDirection, Ticket
 from aftersales.inbox.services import (
     AttachmentInput,
+    ticket_assign,
     ticket_reply_idempotent,
     ticket_search_refresh,
     ticket_set_detected_language,
+    ticket_set_tags,
 )
 from aftersales.inbox.services.collisions import check_no_newer_reply
 
@@ -43,6 +45,7 @@ from .models import (
     MessageTranslationState,
     ProviderConfig,
     ProviderKind,
+    ReplyTemplate,
     TranslationJob,
     TranslationRoute,
     TranslationStatus,
@@ -417,7 +420,7 @@ def reply_send(
     reply written after it (409 on `confirm_newer`, inbox.services.collisions).
 
     `template_id`: the reply was built from this reply template; its macro is applied with the
-    reply (templates.template_macro_apply): its status is the reply's when the agent chose none,
+    reply (template_macro_apply below): its status is the reply's when the agent chose none,
     its tags and assignment are applied as the agent, in the same transaction."""
     original = _reply_original(original_text, original_language)
     if draft is not None and draft.original_text.strip() != (original[0] if original else "").strip():
@@ -432,8 +435,6 @@ def reply_send(
             locked = Ticket.objects.select_for_update().filter(pk=ticket.pk).first() or ticket
             check_no_newer_reply(ticket=locked, author=author, seen_message_id=seen_message_id, confirmed=False)
         if template_id is not None and not status:
-            from .templates import macro_status
-
             status = macro_status(template_id=template_id, organization_id=ticket.organization_id) or None
         message, created = ticket_reply_idempotent(
             ticket=ticket,
@@ -444,8 +445,6 @@ def reply_send(
             attachments=attachments,
         )
         if created and template_id is not None:
-            from .templates import template_macro_apply
-
             template_macro_apply(template_id=template_id, ticket=ticket, author=author)
         if original is not None:
             text, language = original
@@ -459,6 +458,33 @@ def reply_send(
                     gettext("this idempotency key was already used for a different reply"), field="original_text"
                 )
     return message, created
+
+
+def macro_status(*, template_id: int, organization_id: int) -> str:
+    """The status a reply built from this reply template sets when the agent chose none ("")."""
+    row = ReplyTemplate.objects.filter(pk=template_id, organization_id=organization_id).values_list(
+        "set_status", flat=True
+    )
+    return row.first() or ""
+
+
+def template_macro_apply(*, template_id: int, ticket: Ticket, author: User) -> None:
+    """After a reply built from a reply template was stored (same transaction): add the template's
+    tags and apply its assignment (templates.Macro) through the inbox services, as the agent. Its
+    status is the reply's (macro_status), applied on delivery. NotFound for a template of another
+    organization."""
+    template = ReplyTemplate.objects.filter(pk=template_id, organization_id=ticket.organization_id).first()
+    if template is None:
+        raise NotFound(gettext("template not found"), field="template_id")
+    if template.add_tags:
+        ticket_set_tags(ticket=ticket, actor=author, add=list(template.add_tags))
+    if template.assign_to == "user" and template.assign_user_id is None:
+        return  # the user was removed since: keep the assignment
+    if template.assign_to:
+        target = {"self": author, "none": None}.get(template.assign_to, template.assign_user)
+        ticket.refresh_from_db(fields=["assignee"])
+        if (target.pk if target else None) != ticket.assignee_id:
+            ticket_assign(ticket=ticket, actor=author, assignee=target)
 
 
 # A reply "in the wrong language" must be clearly so: at least this much of lingua's relative

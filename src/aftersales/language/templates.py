@@ -415,45 +415,6 @@ def _macro_fields(macro: Macro) -> dict[str, Any]:
     }
 
 
-def template_macro_apply(*, template_id: int, ticket: Any, author: User) -> Macro:
-    """After a reply built from a template was stored (same transaction): add the template's tags
-    and apply its assignment through the inbox services, as the agent. The status is not set here:
-    it is the reply's status (see macro_status), applied on delivery. NotFound for a template of
-    another organization."""
-    from aftersales.inbox.services import ticket_assign, ticket_set_tags
-
-    template = ReplyTemplate.objects.filter(pk=template_id, organization_id=ticket.organization_id).first()
-    if template is None:
-        raise NotFound(_("template not found"), field="template_id")
-    macro = Macro.of(template)
-    if macro.add_tags:
-        ticket_set_tags(ticket=ticket, actor=author, add=list(macro.add_tags))
-    if macro.assign_to:
-        ticket.refresh_from_db(fields=["assignee"])
-        target: User | None
-        if macro.assign_to == "self":
-            target = author
-        elif macro.assign_to == "none":
-            target = None
-        else:
-            target = User.objects.filter(pk=macro.assign_user_id).first()
-        if target is None and macro.assign_to == "user":
-            pass  # the user was removed since: keep the assignment
-        elif (target.pk if target else None) != ticket.assignee_id:
-            ticket_assign(ticket=ticket, actor=author, assignee=target)
-    return macro
-
-
-def macro_status(*, template_id: int | None, organization_id: int) -> str:
-    """The status a reply built from this template sets when the agent chose none ("" for none)."""
-    if template_id is None:
-        return ""
-    row = ReplyTemplate.objects.filter(pk=template_id, organization_id=organization_id).values_list(
-        "set_status", flat=True
-    )
-    return row.first() or ""
-
-
 def _clean_bodies(bodies: dict[str, str], *, allow_empty: bool = False) -> dict[str, str]:
     """{language: body} with supported languages (normalised, each once) and valid bodies; the
     field of an error is `bodies[<language as sent>]`. With allow_empty, "" means "remove"."""
