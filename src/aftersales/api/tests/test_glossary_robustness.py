@@ -113,7 +113,8 @@ def test_web_import_of_unparsable_csv_shows_the_error(world):
 
 
 def test_a_quoted_line_break_is_still_one_cell(world):
-    body = 'source_language,target_language,term,translation,do_not_translate,case_sensitive,note\nen,es,box,caja,false,false,"two\r\nlines"\n'
+    header = "source_language,target_language,term,translation,do_not_translate,case_sensitive,note\n"
+    body = header + 'en,es,box,caja,false,false,"two\r\nlines"\n'
     response = ApiClient(user=world.admin).post("/glossary/import", raw=body.encode(), content_type="text/csv")
     assert response.status_code == 200, response.content
     assert GlossaryTerm.objects.get().note == "two\r\nlines"
