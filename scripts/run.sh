@@ -13,7 +13,7 @@ echo
 echo "  aftersales is starting on http://$host:$port"
 echo "  demo logins (password: demo-pass-2026):"
 echo "    admin  (admin, English)      li.na  (agent, 中文)      tom  (agent, English)"
-echo "    wang.fang (approver, 中文)   viewer (viewer)"
+echo "    wang.fang (approver, 中文)   viewer (viewer)   operator (installation operator: /admin/ only)"
 echo "  API docs: http://$host:$port/api/v1/docs    health: http://$host:$port/health"
 echo
 # threads, timeout, logs and request limits: scripts/gunicorn.conf.py
