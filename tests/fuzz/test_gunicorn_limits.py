@@ -75,9 +75,10 @@ def test_real_gunicorn_answers_414_in_the_api_error_shape(gunicorn_port):
     # a URI within the limit reaches the API as before
     status, content_type, _body = _get(gunicorn_port, "/api/v1/openapi.json?" + "x" * 100)
     assert status != 414 and content_type.startswith("application/json")
-    # beyond gunicorn's maximum (8190 bytes) gunicorn itself refuses the line (its own page)
-    status, _content_type, _body = _get(gunicorn_port, "/api/v1/tickets?q=" + "x" * 9000)
-    assert status == 414
+    # beyond gunicorn's maximum (8190 bytes) gunicorn itself refuses the line: our worker answers in JSON
+    status, content_type, body = _get(gunicorn_port, "/api/v1/tickets?q=" + "x" * 9000)
+    assert status == 414 and content_type.startswith("application/json"), (status, content_type, body[:200])
+    assert b'"code": "uri_too_long"' in body and b"<html" not in body
 
 
 def test_the_middleware_alone(db):
