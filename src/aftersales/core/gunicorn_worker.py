@@ -32,5 +32,5 @@ class JsonErrorThreadWorker(ThreadWorker):
         ).encode("latin-1")
         try:
             util.write_nonblock(client, head + body)
-        except Exception:  # noqa: BLE001 - the client may be gone; gunicorn does the same
+        except Exception:  # the client may be gone; gunicorn does the same
             self.log.debug("Failed to send error message.")
