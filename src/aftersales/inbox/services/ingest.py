@@ -21,6 +21,7 @@ from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import ValidationFailed
+from aftersales.core.validation import check_instant
 
 from ..events import MessageReceived, TicketCreated
 from ..models import DeliveryStatus, Message, MessageDirection, Ticket, TicketEventType
@@ -84,6 +85,8 @@ def check_inbound(inbound: InboundMessage) -> list[str]:
         )
     if inbound.category and inbound.category not in TicketCategory.values:
         raise ValidationFailed(_("unknown category %(category)r") % {"category": inbound.category}, field="category")
+    if inbound.sent_at is not None:  # the API checks at its edge too; connectors and imports rely on this one
+        check_instant(inbound.sent_at, field="sent_at")
     return check_attachments(inbound.attachments)
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from django.core import mail
 
@@ -139,3 +141,28 @@ def test_bad_input_is_refused_and_nothing_written(world, kwargs, field):
     assert exc.value.field == field
     assert Message.objects.count() == 0 and Ticket.objects.count() == 0
     assert not mail.outbox
+
+
+@pytest.mark.parametrize(
+    "sent_at",
+    [
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14))),
+        datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),
+        datetime(2026, 11, 11, 8, 0),  # no offset
+    ],
+)
+def test_ingest_refuses_sent_at_out_of_range_without_writing(world, sent_at):
+    """The service checks the instant itself: connectors and mail imports feed it without the API's edge."""
+    before = Message.objects.count()
+    with pytest.raises(ValidationFailed) as caught:
+        message_ingest(
+            inbound=InboundMessage(
+                store=world.store_us,
+                external_id="range-1",
+                body="Where is my parcel?",
+                customer_external_id="buyer-range",
+                sent_at=sent_at,
+            )
+        )
+    assert caught.value.field == "sent_at"
+    assert Message.objects.count() == before
