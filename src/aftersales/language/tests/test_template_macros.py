@@ -74,7 +74,7 @@ def test_a_reply_from_a_template_applies_its_macro_as_the_agent(world):
     ticket = world.ticket(status="open", assignee=world.teammate)
     rendered = render_template(template=template, language="en", context=context_for_ticket(ticket, agent=world.agent))
     assert rendered.macro == Macro(set_status="solved", add_tags=("refund", "vip care"), assign_to="self")
-    message, created = reply_send(ticket=ticket, author=world.agent, body=rendered.text, template_id=template.pk)
+    _message, created = reply_send(ticket=ticket, author=world.agent, body=rendered.text, template_id=template.pk)
     assert created
     ticket.refresh_from_db()
     assert sorted(ticket.tags.values_list("name", flat=True)) == ["refund", "vip care"]

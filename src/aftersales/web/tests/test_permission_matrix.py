@@ -99,27 +99,6 @@ def _bad_link(o: Objects) -> dict[str, str]:
     return {"uidb64": "MQ", "token": "c0ffee-0123456789abcdef"}
 
 
-def _people_user(o: Objects) -> dict[str, int]:
-    return {"user_id": o.users["agent"].pk}
-
-
-def _people_team(o: Objects) -> dict[str, int]:
-    return {"team_id": o.world.team_us.pk}
-
-
-def _people_role(o: Objects) -> dict[str, int]:
-    return {"role_id": o.world.roles["viewer"].pk}
-
-
-def _unused_role(o: Objects) -> dict[str, int]:
-    role = Role.objects.create(organization=o.world.org, kind="viewer", name="Unused", permissions=["view"])
-    return {"role_id": role.pk}
-
-
-def _bad_link(o: Objects) -> dict[str, str]:
-    return {"uidb64": "MQ", "token": "c0ffee-0123456789abcdef"}
-
-
 def _message(o: Objects) -> dict[str, int]:
     return {"ticket_id": o.ticket.pk, "message_id": o.inbound.pk}
 
@@ -161,8 +140,6 @@ def ticket_sight(status: int, viewer: int | None = None) -> dict[str, int]:
         "foreigner": 404,
     }
 
-    ("ticket_next", "GET"): Row(_ticket, _none, expect(LOGIN, ticket_sight(302), 403)),
-    ("ticket_presence", "GET"): Row(_ticket, _none, expect(LOGIN, ticket_sight(200), 403)),
 
 MATRIX: dict[tuple[str, str], Row] = {
     ("login", "GET"): Row(_none, _none, expect(200, everyone(302), 302)),
@@ -184,6 +161,8 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda o: {"view_id": o.saved_view.pk}, _none, expect(LOGIN, only_agent(302), 403)
     ),
     ("ticket", "GET"): Row(_ticket, _none, expect(LOGIN, ticket_sight(200), 403)),
+    ("ticket_next", "GET"): Row(_ticket, _none, expect(LOGIN, ticket_sight(302), 403)),
+    ("ticket_presence", "GET"): Row(_ticket, _none, expect(LOGIN, ticket_sight(200), 403)),
     ("ticket_reply", "POST"): Row(
         _ticket, lambda o: {"body": "Hello"}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
     ),
@@ -238,7 +217,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         expect(LOGIN, ticket_sight(302, viewer=403), 403),
     ),
     ("translation_job", "GET"): Row(
-        lambda o: {"job_id": o.job.pk}, _none, expect(LOGIN, ticket_sight(200), 403)  # as the API: 404 out of scope
+        lambda o: {"job_id": o.job.pk},
+        _none,
+        expect(LOGIN, ticket_sight(200), 403),  # as the API: 404 out of scope
     ),
     ("notifications", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
     ("notifications_badge", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
