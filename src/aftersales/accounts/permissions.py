@@ -48,6 +48,13 @@ def has_perm(user: Any, perm: str) -> bool:
     return perm in perms or Permission.ADMINISTER in perms
 
 
+def organization_of(user: Any) -> int:
+    """The user's organization id; a user without one has no permission anywhere."""
+    if getattr(user, "organization_id", None) is None:
+        raise PermissionDenied(_("your account does not belong to an organization"))
+    return int(user.organization_id)
+
+
 def check_perm(user: Any, perm: str) -> None:
     if not has_perm(user, perm):
         raise PermissionDenied(_("your role does not allow: %(label)s") % {"label": Permission(perm).label})

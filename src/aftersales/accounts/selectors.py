@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from .models import ApiToken, Permission, Team, User
 from .permissions import has_perm
-from .services import token_digest
+from .tokens import token_digest
 
 
 def users_of_organization(user: Any, *, can_process: bool = False) -> list[User]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from .models import (
     UserLanguage,
 )
 from .permissions import has_perm
+from .tokens import token_digest
 
 TOKEN_PREFIX = "as_"  # noqa: S105 (a public prefix, not a secret)
 # Every token expires: 90 days unless asked otherwise, at most a year (docs/adr/0002-api-tokens.md).
@@ -35,12 +35,6 @@ TOKEN_DEFAULT_LIFETIME = timedelta(days=90)
 TOKEN_MAX_LIFETIME = timedelta(days=365)
 # Least privilege: a token reads unless it is given more.
 TOKEN_DEFAULT_SCOPES: tuple[str, ...] = (TokenScope.READ,)
-
-
-def token_digest(raw: str) -> str:
-    # Tokens carry 256 bits of randomness, so a fast hash is safe here (no brute force is feasible);
-    # a slow KDF would only slow every API call. See docs/adr/0002-api-tokens.md.
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def check_token_request(

@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 from django_countries import countries
 
 from aftersales.accounts.models import Permission, User
-from aftersales.accounts.permissions import check_perm
+from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.crypto import EncryptedToken, rotate
-from aftersales.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from aftersales.core.errors import Conflict, NotFound, ValidationFailed
 from aftersales.core.money import validate_currency
 from aftersales.core.validation import check_text
 from aftersales.language.languages import SUPPORTED, normalise
@@ -38,12 +38,6 @@ STORE_FIELDS = ("name", "platform", "site", "default_language", "timezone", "cur
 def time_zones() -> frozenset[str]:
     """IANA time zone names this machine knows (the choices of a store's time zone)."""
     return frozenset(name for name in zoneinfo.available_timezones() if "/" in name or name == "UTC")
-
-
-def _organization_of(user: User) -> int:
-    if user.organization_id is None:
-        raise PermissionDenied(_("your account does not belong to an organization"))
-    return user.organization_id
 
 
 def _clean_store_value(name: str, value: Any) -> Any:
@@ -158,7 +152,7 @@ def store_create(
     """Add a store (a marketplace account or a mailbox) to the admin's organization. It is not
     connected to its marketplace by this: connectors are set up separately."""
     check_perm(user, Permission.ADMINISTER)
-    organization_id = _organization_of(user)
+    organization_id = organization_of(user)
     values: dict[str, Any] = {
         "name": name,
         "platform": platform,
@@ -186,7 +180,7 @@ def store_update(*, user: User, store_id: int, changes: Mapping[str, Any]) -> St
     STORE_FIELDS). `credentials`: an object replaces them, None clears them; without the key they
     are kept. Deactivating a store (is_active False) keeps its tickets. Locks the store row."""
     check_perm(user, Permission.ADMINISTER)
-    organization_id = _organization_of(user)
+    organization_id = organization_of(user)
     clean = check_store_values(changes)
     try:
         with transaction.atomic():

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission, User
-from aftersales.accounts.permissions import check_perm, check_ticket, is_admin, ticket_scope_q
+from aftersales.accounts.permissions import check_perm, check_ticket, is_admin, organization_of, ticket_scope_q
 from aftersales.core.errors import NotFound
 from aftersales.inbox.models import Message, Ticket
 
@@ -27,7 +27,6 @@ from .models import (
 )
 from .providers.registry import build, builtin
 from .routing import available_pairs
-from .services import organization_of
 
 
 @dataclass(frozen=True)

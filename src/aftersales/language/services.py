@@ -19,11 +19,11 @@ from django.db.models import F
 from django.utils.translation import gettext
 
 from aftersales.accounts.models import Permission, User
-from aftersales.accounts.permissions import check_perm, check_ticket, ticket_scope_q
+from aftersales.accounts.permissions import check_perm, check_ticket, organization_of, ticket_scope_q
 from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
-from aftersales.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
+from aftersales.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from aftersales.inbox.models import Message, MessageDirection, Ticket
 from aftersales.inbox.services import (
     AttachmentInput,
@@ -60,13 +60,6 @@ logger = logging.getLogger(__name__)
 RETRY_DELAYS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600)
 MAX_ATTEMPTS = 12
 MAX_JOB_TICKETS = 500
-
-
-def organization_of(user: User) -> int:
-    """The user's organization id (a user without one has no permission anywhere)."""
-    if user.organization_id is None:
-        raise PermissionDenied(gettext("your account does not belong to an organization"))
-    return user.organization_id
 
 
 def working_languages(organization_id: int) -> list[str]:

@@ -21,7 +21,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from aftersales.accounts.models import Permission, User
-from aftersales.accounts.permissions import check_perm
+from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.core.errors import Conflict, NotFound, ValidationFailed
 from aftersales.core.validation import check_text
 
@@ -29,7 +29,6 @@ from .languages import check_language, normalise
 from .models import ReplyTemplate, ReplyTemplateVariant
 from .protection import mask, restore
 from .routing import translate_text
-from .services import organization_of
 
 MAX_BODY = 10_000
 TAG_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)

@@ -13,8 +13,8 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Organization, Permission, User
-from aftersales.accounts.permissions import check_perm
-from aftersales.core.errors import PermissionDenied, ValidationFailed
+from aftersales.accounts.permissions import check_perm, organization_of
+from aftersales.core.errors import ValidationFailed
 from aftersales.core.validation import check_text
 
 from ..models import CategoryLabel
@@ -35,12 +35,6 @@ class CategoryLabelRow:
     label_zh_hans: str
 
 
-def _organization_of(user: User) -> int:
-    if user.organization_id is None:
-        raise PermissionDenied(_("your account does not belong to an organization"))
-    return user.organization_id
-
-
 def _defaults(language: str) -> dict[str, str]:
     with translation.override(language):
         return {value: str(label) for value, label in TicketCategory.choices}
@@ -49,7 +43,7 @@ def _defaults(language: str) -> dict[str, str]:
 def category_label_rows(*, user: User) -> list[CategoryLabelRow]:
     """Every category in the fixed order, with the organization's labels (anyone of it may read)."""
     check_perm(user, Permission.VIEW)
-    own = {row.category: row for row in CategoryLabel.objects.filter(organization_id=_organization_of(user))}
+    own = {row.category: row for row in CategoryLabel.objects.filter(organization_id=organization_of(user))}
     en, zh = _defaults("en"), _defaults("zh-hans")
     rows = []
     for category in TicketCategory.values:
@@ -101,7 +95,7 @@ def category_labels_set(*, user: User, labels: Mapping[str, Mapping[str, object]
     others (or both labels blank) go back to the built-in wording. Admins only; all or nothing.
     Locks the organization row so that two saves do not interleave."""
     check_perm(user, Permission.ADMINISTER)
-    organization_id = _organization_of(user)
+    organization_id = organization_of(user)
     clean = check_category_labels(labels)
     with transaction.atomic():
         list(Organization.objects.select_for_update().filter(pk=organization_id).values_list("pk", flat=True))
