@@ -13,17 +13,6 @@ from aftersales.accounts.models import TokenScope, UserLanguage
 from .common import Id, InputSchema
 
 
-class StoreOut(Schema):
-    id: int
-    name: str
-    platform: str
-    site: str
-    default_language: str
-    timezone: str
-    currency: str
-    is_active: bool
-
-
 class TeamOut(Schema):
     id: int
     name: str

@@ -13,6 +13,7 @@ from ninja import Field, Schema
 
 from aftersales.accounts.models import Permission, UserLanguage
 
+from .accounts import TeamOut
 from .common import Id, InputSchema, MoneyOut, money
 
 MAX_IDS = 500
@@ -83,18 +84,10 @@ class SetPasswordLinkOut(Schema):
     emailed: bool = Field(..., description="Whether the link was also e-mailed to the user")
 
 
-class TeamAdminOut(Schema):
-    id: int
-    name: str
-    store_ids: list[int]
-    platforms: list[str]
-    languages: list[str]
-    sku_categories: list[str]
-    member_ids: list[int]
+class TeamAdminOut(TeamOut):
+    """A team as its organization's admin sees it: its scope and its members."""
 
-    @staticmethod
-    def resolve_store_ids(obj: Any) -> list[int]:
-        return sorted(s.pk for s in obj.stores.all())
+    member_ids: list[int]
 
     @staticmethod
     def resolve_member_ids(obj: Any) -> list[int]:
