@@ -126,7 +126,7 @@ class CustomerMaker:
         self.store_choice = {c.code: Weighted(c.stores) for c in data.COUNTRIES}
 
     def make(self, index: int, ids: IdAllocator, customers: BulkTable, identities: BulkTable) -> Buyer:
-        from aftersales.catalog.models import Customer, CustomerIdentity
+        from aftersales.catalog.models import Customer, CustomerIdentity, normalise_email
 
         rng = self.rng
         country = self.countries.pick(rng)
@@ -149,8 +149,8 @@ class CustomerMaker:
         customer_id = ids.take(Customer)
         customers.add(
             (
-                customer_id, since, since, self.org_id, name, email, country.code, language, tier,
-                lifetime, "USD", order_count, return_count,
+                customer_id, since, since, self.org_id, name, email, normalise_email(email), country.code, language,
+                tier, lifetime, "USD", order_count, return_count,
             )
         )  # fmt: skip
         for key in stores:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from aftersales.catalog.models import Customer, CustomerIdentity, Order, Store
+from aftersales.catalog.models import Customer, CustomerIdentity, Order, Store, normalise_email
 from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
@@ -186,9 +187,7 @@ def _upsert_customer(inbound: InboundMessage) -> Customer:
     customer: Customer | None = None
     if inbound.customer_email:
         # The same buyer writing from another store: one customer, one history.
-        customer = Customer.objects.filter(
-            organization_id=inbound.store.organization_id, email__iexact=inbound.customer_email
-        ).first()
+        customer = customers_by_email(inbound.store.organization_id, inbound.customer_email).first()
     if customer is None:
         customer = Customer.objects.create(
             organization_id=inbound.store.organization_id,
@@ -199,6 +198,12 @@ def _upsert_customer(inbound: InboundMessage) -> Customer:
         )
     CustomerIdentity.objects.create(customer=customer, store=inbound.store, external_id=inbound.customer_external_id)
     return customer
+
+
+def customers_by_email(organization_id: int, email: str) -> QuerySet[Customer]:
+    """The organization's customers with this e-mail address, case-insensitively (see
+    catalog.models.normalise_email): an equality probe on the index customer_org_email_norm."""
+    return Customer.objects.filter(organization_id=organization_id, email_normalized=normalise_email(email))
 
 
 def _find_order(store: Store, external_id: str | None, customer: Customer) -> Order | None:
