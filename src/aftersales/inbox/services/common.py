@@ -41,7 +41,14 @@ def check_store_active(store_id: int, *, field: str) -> None:
 def record_event(ticket: Ticket, type_: str, actor: Actor, **payload: Any) -> TicketEvent:
     """Append one audit row: who (the actor's kind and id; the user foreign key when a user acted),
     what (type and payload), when."""
-    return TicketEvent.objects.create(
+    row = audit_row(ticket, type_, actor, **payload)
+    row.save(force_insert=True)
+    return row
+
+
+def audit_row(ticket: Ticket, type_: str, actor: Actor, **payload: Any) -> TicketEvent:
+    """The unsaved audit row record_event writes (for a service writing several in one bulk_create)."""
+    return TicketEvent(
         ticket=ticket,
         type=type_,
         actor_id=actor.user_id,

@@ -25,10 +25,11 @@ from aftersales.core.errors import ValidationFailed
 from aftersales.core.validation import check_instant
 
 from ..events import MessageReceived, TicketCreated
-from ..models import DeliveryStatus, Message, MessageDirection, Ticket, TicketEventType
+from ..models import DeliveryStatus, Message, MessageDirection, Ticket, TicketEvent, TicketEventType
 from ..workflow import ON_CUSTOMER_MESSAGE, STATUS_CATEGORY, StatusCategory, TicketCategory, TicketStatus
 from .common import (
     AttachmentInput,
+    audit_row,
     check_attachments,
     check_store_active,
     record_event,
@@ -91,16 +92,39 @@ def check_inbound(inbound: InboundMessage) -> list[str]:
     return check_attachments(inbound.attachments)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What ingest computes from the message alone, before its write transaction opens (the
+    transaction holds the ticket's row lock and, on SQLite, the database's write lock: only reads
+    and writes that need them run inside)."""
+
+    types: list[str]  # sniffed attachment types
+    body_html: str  # sanitised
+    subject: str  # of a new ticket
+    at: datetime
+
+
 def message_ingest(*, inbound: InboundMessage) -> IngestResult:
-    """Store an inbound customer message and attach it to a ticket. Safe to call twice."""
+    """Store an inbound customer message and attach it to a ticket. Safe to call twice.
+
+    Validation, attachment sniffing, HTML sanitising and the new ticket's subject happen before the
+    transaction; inside it: the customer (upsert), the thread (locked with select_for_update), the
+    rows, the search document. Statements for a new buyer's first message: see
+    inbox/tests/test_ingest_queries.py."""
     existing = _existing(inbound)
     if existing is not None:
         return existing
     types = check_inbound(inbound)
     check_store_active(inbound.store.pk, field="store_id")  # a replay above still answers
+    prepared = _Prepared(
+        types=types,
+        body_html=sanitise_html(inbound.body_html),
+        subject=(inbound.subject.strip() or _subject_from(inbound.body))[:300],
+        at=inbound.sent_at or now(),
+    )
     try:
         with stored_files_removed_on_error(), transaction.atomic():
-            return _ingest(inbound, types)
+            return _ingest(inbound, prepared)
     except IntegrityError:
         # A concurrent ingest of the same message won the race: return its result.
         existing = _existing(inbound)
@@ -118,16 +142,19 @@ def _existing(inbound: InboundMessage) -> IngestResult | None:
     return IngestResult(message=message, ticket=message.ticket, created=False, ticket_created=False)
 
 
-def _ingest(inbound: InboundMessage, types: list[str]) -> IngestResult:
+def _ingest(inbound: InboundMessage, prepared: _Prepared) -> IngestResult:
     store = inbound.store
-    customer = _upsert_customer(inbound)
+    customer, new_customer = _upsert_customer(inbound)
     order = _find_order(store, inbound.order_external_id, customer)
-    ticket = _find_thread(store, customer, order, inbound.conversation_id)
-    at = inbound.sent_at or now()
+    ticket = None
+    if not (new_customer and order is None and not inbound.conversation_id):
+        # (A customer created just now has no ticket to thread into: no query needed.)
+        ticket = _find_thread(store, customer, order, inbound.conversation_id)
+    at = prepared.at
     ticket_created = ticket is None
     actor = Actor.customer(customer)
     if ticket is None:
-        ticket = _open_ticket(inbound, customer, order, actor)
+        ticket = _open_ticket(inbound, prepared, customer, order)
     message = Message.objects.create(
         ticket=ticket,
         store=store,
@@ -136,23 +163,31 @@ def _ingest(inbound: InboundMessage, types: list[str]) -> IngestResult:
         external_id=inbound.external_id,
         author_name=inbound.customer_name or customer.name,
         body=inbound.body,
-        body_html=sanitise_html(inbound.body_html),
+        body_html=prepared.body_html,
         language=inbound.customer_language,
         delivery_status=DeliveryStatus.NOT_APPLICABLE,
         sent_at=at,
     )
-    save_attachments(message, inbound.attachments, types)
-    if not ticket_created:
-        target = ON_CUSTOMER_MESSAGE.get(ticket.status, ticket.status)
-        ticket_transition(ticket, target, actor=actor, reason="customer_message")
-    ticket.last_message_at = at
-    ticket.last_customer_message_at = at
-    ticket.is_unreplied = True
-    ticket.save()
+    save_attachments(message, inbound.attachments, prepared.types)
     received = {"message_id": message.pk, "external_id": inbound.external_id}
     if inbound.via:
         received["via"] = inbound.via
-    record_event(ticket, TicketEventType.MESSAGE_RECEIVED, actor, **received)
+    if ticket_created:
+        # Created with its message times and unreplied flag: no UPDATE; both audit rows in one INSERT.
+        TicketEvent.objects.bulk_create(
+            [
+                audit_row(ticket, TicketEventType.CREATED, actor, source=store.platform, store_id=store.pk),
+                audit_row(ticket, TicketEventType.MESSAGE_RECEIVED, actor, **received),
+            ]
+        )
+    else:
+        target = ON_CUSTOMER_MESSAGE.get(ticket.status, ticket.status)
+        ticket_transition(ticket, target, actor=actor, reason="customer_message")
+        ticket.last_message_at = at
+        ticket.last_customer_message_at = at
+        ticket.is_unreplied = True
+        ticket.save()
+        record_event(ticket, TicketEventType.MESSAGE_RECEIVED, actor, **received)
     ticket_search_refresh(ticket_ids=[ticket.pk])
     org_id = store.organization_id
     events.publish(MessageReceived(message_id=message.pk, ticket_id=ticket.pk, organization_id=org_id, actor=actor))
@@ -161,7 +196,10 @@ def _ingest(inbound: InboundMessage, types: list[str]) -> IngestResult:
     return IngestResult(message=message, ticket=ticket, created=True, ticket_created=ticket_created)
 
 
-def _upsert_customer(inbound: InboundMessage) -> Customer:
+def _upsert_customer(inbound: InboundMessage) -> tuple[Customer, bool]:
+    """The buyer of this store id (filling in what they had not told before), else the
+    organization's customer with this e-mail address (one customer, one history across stores),
+    else a new customer. Returns (customer, whether the customer row is new)."""
     identity = (
         CustomerIdentity.objects.select_related("customer")
         .filter(store=inbound.store, external_id=inbound.customer_external_id)
@@ -183,8 +221,9 @@ def _upsert_customer(inbound: InboundMessage) -> Customer:
             known.save()
         if {"name", "email"} & set(changed):
             customer_search_refresh(customer_id=known.pk)  # their tickets' documents hold both
-        return known
+        return known, False
     customer: Customer | None = None
+    new_customer = False
     if inbound.customer_email:
         # The same buyer writing from another store: one customer, one history.
         customer = customers_by_email(inbound.store.organization_id, inbound.customer_email).first()
@@ -196,8 +235,9 @@ def _upsert_customer(inbound: InboundMessage) -> Customer:
             country=inbound.customer_country,
             preferred_language=inbound.customer_language,
         )
+        new_customer = True
     CustomerIdentity.objects.create(customer=customer, store=inbound.store, external_id=inbound.customer_external_id)
-    return customer
+    return customer, new_customer
 
 
 def customers_by_email(organization_id: int, email: str) -> QuerySet[Customer]:
@@ -233,20 +273,20 @@ def _find_thread(store: Store, customer: Customer, order: Order | None, conversa
     )
 
 
-def _open_ticket(inbound: InboundMessage, customer: Customer, order: Order | None, actor: Actor) -> Ticket:
+def _open_ticket(inbound: InboundMessage, prepared: _Prepared, customer: Customer, order: Order | None) -> Ticket:
+    """A new ticket, already carrying its first message's times (the caller writes its audit rows)."""
     store = inbound.store
-    org = store.organization
     sku_category = ""
     high_value = False
     if order is not None:
         first_line = order.lines.select_related("product").order_by("id").first()
         if first_line is not None and first_line.product is not None:
             sku_category = first_line.product.category
-        high_value = order.total_amount >= org.high_value_threshold if org.high_value_threshold else False
-    subject = inbound.subject.strip() or _subject_from(inbound.body)
+        threshold = store.organization.high_value_threshold  # (read only when there is an order)
+        high_value = order.total_amount >= threshold if threshold else False
     ticket = Ticket.objects.create(
         organization_id=store.organization_id,
-        subject=subject[:300],
+        subject=prepared.subject,
         store=store,
         platform=store.platform,
         customer=customer,
@@ -259,8 +299,10 @@ def _open_ticket(inbound: InboundMessage, customer: Customer, order: Order | Non
         is_high_priority=customer.tier == "vip" or high_value,
         status=TicketStatus.NEW,
         status_category=STATUS_CATEGORY[TicketStatus.NEW],
+        last_message_at=prepared.at,
+        last_customer_message_at=prepared.at,
+        is_unreplied=True,
     )
-    record_event(ticket, TicketEventType.CREATED, actor, source=store.platform, store_id=store.pk)
     return ticket
 
 

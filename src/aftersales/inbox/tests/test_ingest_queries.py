@@ -1,0 +1,70 @@
+"""Statements per inbound message: a regression guard on the write path (issue 13), not a benchmark.
+Counted inside the test's transaction, so the transaction's SAVEPOINT and RELEASE count too (BEGIN and
+COMMIT in production)."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from aftersales.inbox.models import TicketEvent
+from aftersales.inbox.services import InboundMessage, message_ingest
+
+
+def _inbound(world, external_id: str, buyer: str, **kw):  # type: ignore[no-untyped-def]
+    return InboundMessage(
+        store=world.store_us,
+        external_id=external_id,
+        body="Hello, where is my order? It has not arrived.",
+        body_html="<p>Hello, where is <b>my order</b>?</p>",
+        customer_external_id=buyer,
+        customer_email=f"{buyer.lower()}@example.net",
+        customer_name="Bob Stone",
+        customer_language="en",
+        **kw,
+    )
+
+
+def test_new_buyer_first_message_statements(world):
+    message_ingest(inbound=_inbound(world, "warm-up", "B0"))
+    with CaptureQueriesContext(connection) as ctx:
+        result = message_ingest(inbound=_inbound(world, "m-1", "B1"))
+    assert result.ticket_created
+    sql = [q["sql"] for q in ctx.captured_queries]
+    # Was 17: the thread lookup for a customer created just now, the ticket UPDATE after its INSERT and
+    # the second audit-row INSERT are gone.
+    assert len(sql) <= 14, "\n".join(sql)
+    assert not any(s.startswith("UPDATE") for s in sql), "\n".join(sql)
+    ticket = result.ticket
+    ticket.refresh_from_db()
+    assert ticket.last_message_at == ticket.last_customer_message_at == result.message.sent_at
+    assert ticket.is_unreplied
+    assert list(TicketEvent.objects.filter(ticket=ticket).order_by("id").values_list("type", flat=True)) == [
+        "created",
+        "message_received",
+    ]
+    assert result.message.body_html and "<b>my order</b>" in result.message.body_html
+
+
+def test_known_buyer_follow_up_statements(world):
+    first = message_ingest(inbound=_inbound(world, "m-1", "B1"))
+    with CaptureQueriesContext(connection) as ctx:
+        second = message_ingest(inbound=_inbound(world, "m-2", "B1"))
+    assert second.ticket.pk == first.ticket.pk and not second.ticket_created
+    assert len(ctx.captured_queries) <= 13, "\n".join(q["sql"] for q in ctx.captured_queries)
+
+
+def test_new_buyer_with_a_conversation_still_threads(world):
+    """The thread query is skipped only when nothing could match: a conversation id is looked up
+    even for a new customer (another buyer id of the same conversation, e.g. a platform re-keying)."""
+    first = message_ingest(inbound=_inbound(world, "m-1", "B1", conversation_id="conv-9"))
+    second = message_ingest(
+        inbound=InboundMessage(
+            store=world.store_us,
+            external_id="m-2",
+            body="Any news?",
+            customer_external_id="OTHER-ID",
+            conversation_id="conv-9",
+        )
+    )
+    assert second.ticket.pk == first.ticket.pk
