@@ -20,8 +20,12 @@ tokens must be consecutive in the document. The last word of a part matches as a
 Storage: on PostgreSQL the column is a `tsvector` written with explicit positions (no text search
 parser or dictionary is involved, so the database locale cannot change the tokens) and matched with
 `@@ to_tsquery` (`<->` for phrases, `:*` for prefixes) through a GIN index. On SQLite it is the token
-string " tok1 tok2 ... " matched with LIKE patterns (" tok1 tok2 " for a phrase, " tok%" for a
-prefix): the same semantics without an index, for small installs. See docs/adr/0012-ticket-search.md.
+string " tok1 tok2 ... ", indexed by the FTS5 table `inbox_ticketsearch_fts` (migration 0010:
+external content, kept in sync by triggers on inbox_ticketsearch) whose `ascii` tokenizer splits on
+ASCII spaces and punctuation only, so each of our tokens is exactly one FTS5 token (they hold only
+letters and digits); a query is `"tok1 tok2" * AND "tok3"` (a quoted phrase, `*` for a prefix: no
+token can contain a quote, so an FTS5 syntax error is impossible). See docs/adr/0012-ticket-search.md
+and docs/adr/0013-sqlite-fts5-search.md.
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
-from django.db.models import Lookup
+from django.db import connection, models
+from django.db.models import BooleanField, Expression, F, Lookup
 
 # Scripts written without spaces between words: Hiragana, Katakana, CJK ideographs (with extension A
 # and compatibility ideographs), Hangul syllables and jamo. Half-width katakana become full-width
@@ -47,6 +51,12 @@ MAX_TOKEN_CHARS = 64  # longer "words" (base64, hashes) are cut, alike in docume
 MAX_QUERY_PARTS = 8
 MAX_QUERY_TOKENS = 32
 POSTGRES_MAX_POSITION = 16_383
+
+SQLITE_FTS_TABLE = "inbox_ticketsearch_fts"  # FTS5 index of TicketSearch.document (migration 0010)
+# False: SQLite matches documents with LIKE patterns, reading every document (the design before
+# migration 0010): kept for bench/search_sqlite.py's before/after comparison and the tests that check
+# both give the same results.
+SQLITE_FTS = True
 
 
 _CJK_RUN = re.compile(rf"[{_CJK}]+")
@@ -137,6 +147,16 @@ class SearchQuery:
             parts.append(" <-> ".join(quoted))
         return " & ".join(f"({p})" for p in parts)
 
+    def fts5_match(self) -> str:
+        """SQLite FTS5 MATCH expression: each phrase a quoted string (`*` after it makes its last
+        token a prefix), AND-ed. Tokens hold only letters and digits, so quoting every phrase leaves
+        no room for FTS5 operators or syntax errors (a quote would be doubled all the same)."""
+        parts = []
+        for phrase in self.phrases:
+            text = " ".join(phrase.tokens).replace('"', '""')
+            parts.append(f'"{text}"' + (" *" if phrase.prefix else ""))
+        return " AND ".join(parts)
+
     def like_patterns(self) -> list[str]:
         """SQLite LIKE patterns over the " tok1 tok2 ... " document string, one per phrase."""
         return [f"% {' '.join(p.tokens)}{'%' if p.prefix else ' %'}" for p in self.phrases]
@@ -215,9 +235,51 @@ class Matches(Lookup):  # type: ignore[type-arg]
             return "1 = 0", ()
         if connection.vendor == "postgresql":
             return f"{lhs} @@ %s::tsquery", (*lhs_params, query.tsquery())
+        if SQLITE_FTS:
+            ticket_id = f"{compiler.quote_name_unless_alias(self.lhs.alias)}.{connection.ops.quote_name('ticket_id')}"
+            return f"{ticket_id} IN ({_FTS_ROWIDS})", (query.fts5_match(),)
         clauses: list[str] = []
         params: list[str | int] = []
         for pattern in query.like_patterns():
             clauses.append(f"{lhs} LIKE %s")
             params += [*lhs_params, pattern]
         return "(" + " AND ".join(clauses) + ")", tuple(params)
+
+
+_FTS_ROWIDS = f"SELECT rowid FROM {SQLITE_FTS_TABLE} WHERE {SQLITE_FTS_TABLE} MATCH %s"  # noqa: S608
+
+
+def sqlite_match_ids(query: SearchQuery, *, cap: int) -> list[int] | None:
+    """SQLite: the ids of the tickets whose document matches, if there are at most `cap` of them
+    (reading at most cap + 1 matches from the FTS index), else None."""
+    if not query:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(f"{_FTS_ROWIDS} LIMIT %s", [query.fts5_match(), cap + 1])
+        ids = [row[0] for row in cursor.fetchall()]
+    return ids if len(ids) <= cap else None
+
+
+class SqliteSearchProbe(Expression):
+    """SQLite: `+ticket.id IN (SELECT rowid FROM fts WHERE fts MATCH ...)`, a condition checked on
+    each ticket SQLite walks in the inbox's order: the matches are read from the FTS index once
+    (into an ephemeral table), and the unary `+` keeps SQLite from driving the query from them
+    instead (which, with ANALYZE statistics, it would do for a word in every ticket: a sort of all
+    its matches). For many matches, where the first page is found after a short walk."""
+
+    output_field = BooleanField()
+
+    def __init__(self, query: SearchQuery) -> None:
+        super().__init__()
+        self.query = query
+        self.pk: Any = F("pk")
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.pk]
+
+    def set_source_expressions(self, exprs: list[Any]) -> None:
+        (self.pk,) = exprs
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        column, params = compiler.compile(self.pk)
+        return f"+{column} IN ({_FTS_ROWIDS})", (*params, self.query.fts5_match())

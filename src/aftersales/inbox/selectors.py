@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext
@@ -26,6 +28,7 @@ from aftersales.catalog.models import Customer, Order, OrderLine, Shipment
 from aftersales.catalog.selectors import CurrencyTotal, customer_order_figures
 from aftersales.core.errors import NotFound, ValidationFailed
 
+from . import search
 from .filters import FILTER_NAMES as FILTER_NAMES  # re-exported: the declaration, for api and web
 from .filters import FILTERS as FILTERS
 from .filters import PAGINATION_NAMES as PAGINATION_NAMES
@@ -44,7 +47,7 @@ from .models import (
     TicketEvent,
     TicketSearch,
 )
-from .search import parse_query
+from .search import SqliteSearchProbe, parse_query, sqlite_match_ids
 from .workflow import StatusCategory, TicketCategory, TicketStatus
 
 NULLABLE_SORT_KEYS = frozenset({"last_customer_message_at"})
@@ -134,6 +137,11 @@ def _failed_replies() -> QuerySet[Message]:
     return Message.objects.filter(ticket_id=OuterRef("pk"), delivery_status=DeliveryStatus.FAILED)
 
 
+# SQLite: a search with at most this many matches looks its tickets up by id and sorts them (about
+# 10 µs each); with more, walking the inbox in order finds a page sooner (ADR 0013, bench/search_sqlite.py).
+SQLITE_FEW_MATCHES = 300
+
+
 def _text_q(text: str) -> Q:
     """Free-text search (docs/adr/0012-ticket-search.md): the words of the subject, the customer's
     name and e-mail, and every message and translation, through the ticket's search document (see
@@ -145,7 +153,11 @@ def _text_q(text: str) -> Q:
 
     Words alone: a semi-join (`id IN (SELECT ticket_id ... WHERE document @@ query)`), so PostgreSQL
     may either walk the newest tickets probing their documents (a common word) or collect the
-    matches from the GIN index and sort them (a rare one). Identifiers: a UNION of index lookups."""
+    matches from the GIN index and sort them (a rare one). Identifiers: a UNION of index lookups.
+
+    SQLite (FTS5, docs/adr/0013-sqlite-fts5-search.md): up to SQLITE_FEW_MATCHES matches are read
+    first and given as a list of ids (ticket_page then looks those tickets up by id); more, and the
+    inbox is walked in its order checking each ticket against the matches (SqliteSearchProbe)."""
     t = text.strip()
     if t.startswith("#") and t[1:].isdigit() and len(t) < 20:
         # "#123": a ticket reference (or a Shopify order name), not words to look for.
@@ -156,9 +168,17 @@ def _text_q(text: str) -> Q:
             .union(Ticket.objects.filter(order_id__in=orders).values("pk"))
         )
     query = parse_query(t)
-    documents = TicketSearch.objects.filter(document__matches=query).values("ticket_id")
+    documents: QuerySet[Any] = TicketSearch.objects.filter(document__matches=query).values("ticket_id")
+    words = Q(pk__in=documents)
+    if connection.vendor == "sqlite" and search.SQLITE_FTS:
+        ids = sqlite_match_ids(query, cap=SQLITE_FEW_MATCHES)
+        if ids is not None:
+            words = Q(pk__in=ids)
+            documents = Ticket.objects.filter(pk__in=ids).values("pk")
+        else:
+            words = Q(SqliteSearchProbe(query))
     if len(t.split()) > 1 or not any(ch.isdigit() or ch == "@" for ch in t):
-        return Q(pk__in=documents)  # (parse_ticket_filters refused a q with nothing to search for)
+        return words  # (parse_ticket_filters refused a q with nothing to search for)
     branches = [
         documents,
         Ticket.objects.filter(customer_id__in=Customer.objects.filter(email__iexact=t).values("pk")).values("pk"),
@@ -340,7 +360,7 @@ def ticket_page(
         # Search may collect hundreds of matches and sort them (a rare name, ADR 0012): pick the page's
         # ids first, without the joins, then load those rows. Joining before the sort cost ~8 ms per
         # 700 matches at 1M tickets; the extra round trip costs ~1 ms.
-        ids = list(qs.values_list("pk", flat=True)[: limit + 1])
+        ids = _search_page_ids(qs.values_list("pk", flat=True)[: limit + 1])
         qs = Ticket.objects.filter(pk__in=ids).order_by(*order_expr)
     rows: list[Ticket] = list(
         qs.select_related("store", "customer", "assignee", "order")
@@ -349,6 +369,25 @@ def ticket_page(
     )
     next_cursor = _encode_cursor(rows[limit - 1], sort) if len(rows) > limit else None
     return TicketPage(tickets=rows[:limit], next_cursor=next_cursor, limit=limit, sort=sort)
+
+
+def _search_page_ids(ids: QuerySet[Any]) -> list[int]:
+    """The ids of a search page. SQLite, when the search gave a short list of ticket ids (no FTS
+    probe left in the query, see _text_q): `NOT INDEXED` makes SQLite look those tickets up by id
+    and sort them, instead of walking every ticket of the organization in the inbox's order (its
+    choice without ANALYZE statistics: 15-30 ms at 100,000 tickets for a word in a handful of them)."""
+    if connection.vendor != "sqlite" or not search.SQLITE_FTS:
+        return list(ids)
+    try:
+        sql, params = ids.query.sql_with_params()
+    except EmptyResultSet:  # no match at all
+        return []
+    table = f"FROM {connection.ops.quote_name(Ticket._meta.db_table)} "
+    if search.SQLITE_FTS_TABLE in sql or not sql.startswith("SELECT") or table not in sql:
+        return list(ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql.replace(table, f"{table}NOT INDEXED ", 1), params)
+        return [row[0] for row in cursor.fetchall()]
 
 
 def ticket_get(user: Any, ticket_id: int) -> Ticket:

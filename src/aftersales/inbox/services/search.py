@@ -13,10 +13,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from ..models import Message, Ticket, TicketSearch
-from ..search import ticket_document
+from ..search import SQLITE_FTS_TABLE, ticket_document
 
 
 def translation_texts(translations: Any) -> list[str]:
@@ -95,11 +95,14 @@ def search_rebuild(
     search_model: Any = TicketSearch,
 ) -> int:
     """Rebuild every ticket's document (of one organization, or all), one transaction per batch so a
-    large install is not locked for the whole run. Idempotent: safe to interrupt and run again."""
+    large install is not locked for the whole run. Idempotent: safe to interrupt and run again.
+    On SQLite the FTS5 index follows each document through its triggers, which need it to agree with
+    the stored documents: it is rebuilt from them first (in case it was restored apart from them)."""
     started = time.monotonic()
     tickets = ticket_model.objects.all()
     if organization_id is not None:
         tickets = tickets.filter(organization_id=organization_id)
+    sqlite_fts_rebuild()
     done = 0
     last = 0
     while True:
@@ -114,3 +117,16 @@ def search_rebuild(
         if progress is not None:
             progress(done, time.monotonic() - started)
     return done
+
+
+def sqlite_fts_rebuild() -> bool:
+    """SQLite: rebuild the FTS5 index of the search documents from inbox_ticketsearch (about 2 s per
+    100,000 tickets). False where there is none (PostgreSQL, or before migration 0010)."""
+    if connection.vendor != "sqlite":
+        return False
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [SQLITE_FTS_TABLE])
+        if cursor.fetchone() is None:
+            return False
+        cursor.execute(f"INSERT INTO {SQLITE_FTS_TABLE}({SQLITE_FTS_TABLE}) VALUES ('rebuild')")  # noqa: S608
+    return True
