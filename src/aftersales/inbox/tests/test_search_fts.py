@@ -237,3 +237,45 @@ def test_both_sqlite_strategies_page_alike(world, monkeypatch):
     monkeypatch.setattr(selectors, "SQLITE_FEW_MATCHES", 0)
     assert [pages("kettle"), pages("kettle", store=str(world.store_us.pk)), pages("kettle 3")] == few
     assert sum(len(p) for p in few[0]) == 7
+
+
+@sqlite_only
+@pytest.mark.django_db(transaction=True)
+def test_migration_0010_indexes_existing_documents_and_reverses():
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("inbox", "0009_ticketevent_actor")], [("inbox", "0010_ticket_search_fts5")]
+
+    def fts_exists() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM sqlite_master WHERE name LIKE %s", [f"{SQLITE_FTS_TABLE}%"])
+            return cursor.fetchone()[0] > 0
+
+    executor = MigrationExecutor(connection)
+    others = [node for node in executor.loader.graph.leaf_nodes() if node[0] != "inbox"]
+    executor.migrate(before)
+    try:
+        assert not fts_exists()  # tables and triggers gone
+        old = executor.loader.project_state(before + others).apps
+        org = old.get_model("accounts", "Organization").objects.create(name="Org", slug="org")
+        store = old.get_model("catalog", "Store").objects.create(organization=org, name="Amazon US", platform="amazon")
+        customer = old.get_model("catalog", "Customer").objects.create(organization=org, name="Ana")
+        ticket = old.get_model("inbox", "Ticket").objects.create(
+            organization=org, subject="s", store=store, platform="amazon", customer=customer
+        )
+        old.get_model("inbox", "TicketSearch").objects.create(ticket=ticket, document=["kettle", "退款", "款"])
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        _fts_in_sync()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT rowid FROM {SQLITE_FTS_TABLE} WHERE {SQLITE_FTS_TABLE} MATCH %s",  # noqa: S608
+                [parse_query("kett 退款").fts5_match()],
+            )
+            assert cursor.fetchall() == [(ticket.pk,)]
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    assert fts_exists()
