@@ -36,7 +36,21 @@ class Detection:
 
 
 def detector() -> Any:
-    """The process-wide lingua detector (built on first use, models preloaded)."""
+    """The process-wide lingua detector, built on first use. Its language models load on demand,
+    only those a text's script could be (lingua rules the others out first): a web process, which
+    detects only to check an agent's reply (services.check_reply_language), holds the models of the
+    languages its agents write, not all of them (all 17 preloaded: about 360 MiB per process). The
+    worker, which detects every inbound message, preloads them at startup (preload_detector, from
+    tasks.py); the results are the same either way."""
+    return _build(preload=False)
+
+
+def preload_detector() -> Any:
+    """Build the detector with every language model loaded now (the worker, at startup)."""
+    return _build(preload=True)
+
+
+def _build(*, preload: bool) -> Any:
     global _detector
     if _detector is None:
         with _lock:
@@ -44,7 +58,10 @@ def detector() -> Any:
                 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
                 languages = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in SUPPORTED]
-                _detector = LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
+                builder = LanguageDetectorBuilder.from_languages(*languages)
+                if preload:
+                    builder = builder.with_preloaded_language_models()
+                _detector = builder.build()
     return _detector
 
 

@@ -5,11 +5,20 @@ from __future__ import annotations
 import logging
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
 
 from . import services
 
 logger = logging.getLogger(__name__)
+
+
+@on_startup()
+def preload_language_models() -> None:
+    """The worker detects every inbound message's language: load lingua's models once, at startup
+    (web processes load them on demand: see detect.detector)."""
+    from .detect import preload_detector
+
+    preload_detector()
 
 
 @db_task(retries=2, retry_delay=30)
