@@ -1,4 +1,10 @@
-"""gunicorn settings of `make run` (scripts/run.sh passes the bind address and the worker count).
+"""gunicorn settings of `make run` (scripts/run.sh passes the bind address).
+
+Server layout (docs/adr/0014-server-layout.md): WEB_WORKERS processes (default 2) x WEB_THREADS threads
+(default 4), on SQLite and on PostgreSQL alike. On SQLite (one writer at a time) processes with one thread
+each were measured against threads with bench/peer.py --only layout: 2 x 4 threads created tickets faster
+(x1.2 to x1.6 req/s at 8 clients) than 4 x 1 or 2 x 1 on 2 cores, so SQLite keeps threads too.
+The worker class is gthread's (threads=1 included): it answers over-long request lines in JSON.
 
 limit_request_line is gunicorn's maximum, 8190: a line between 4094 and 8190 bytes reaches Django, where
 aftersales.core.middleware.UriLengthMiddleware answers 414 in the API's JSON error shape under /api/; a
@@ -7,8 +13,8 @@ that 414 in the API's JSON shape too, instead of gunicorn's HTML page (tests/fuz
 
 import os
 
-workers = int(os.environ.get("WEB_WORKERS", "2"))
-threads = 4
+workers = int(os.environ.get("WEB_WORKERS") or 2)
+threads = int(os.environ.get("WEB_THREADS") or 4)
 worker_class = "aftersales.core.gunicorn_worker.JsonErrorThreadWorker"
 timeout = 60
 accesslog = "-"

@@ -16,8 +16,8 @@ echo "    admin  (admin, English)      li.na  (agent, 中文)      tom  (agent, 
 echo "    wang.fang (approver, 中文)   viewer (viewer)   operator (installation operator: /admin/ only)"
 echo "  API docs: http://$host:$port/api/v1/docs    health: http://$host:$port/health"
 echo
-# threads, timeout, logs and request limits: scripts/gunicorn.conf.py
-.venv/bin/gunicorn aftersales.wsgi:application --config scripts/gunicorn.conf.py \
-  --bind "$host:$port" --workers "${WEB_WORKERS:-2}" &
+# workers and threads (WEB_WORKERS, default 2, x WEB_THREADS, default 4: docs/adr/0014-server-layout.md),
+# timeout, logs and request limits: scripts/gunicorn.conf.py
+.venv/bin/gunicorn aftersales.wsgi:application --config scripts/gunicorn.conf.py --bind "$host:$port" &
 web=$!
 wait $web
