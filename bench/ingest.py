@@ -9,6 +9,13 @@ messages, so each refresh re-reads a real conversation.
 
   .venv/bin/python bench/ingest.py                     # SQLite (a temporary file)
   .venv/bin/python bench/ingest.py --pg postgres://postgres@127.0.0.1:5432
+
+--create N (issue 13) also measures ticket creation: N messages from new buyers (each opens a ticket),
+tickets per second in-process and SQL statements per created ticket, plus the buyer lookup by e-mail
+alone with --customers extra customers in the organization (the case-insensitive probe every new
+buyer's message makes). To compare two versions of the code, run the same command from a copy of the
+other version (`git archive <commit> src bench | tar -x -C /tmp/old`, then /tmp/old/bench/ingest.py):
+the script imports the code next to it.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ def main() -> None:
     parser.add_argument("--pg", help="PostgreSQL server URL (without database); default: SQLite")
     parser.add_argument("--tickets", type=int, default=2000, help="demo tickets to start from")
     parser.add_argument("--messages", type=int, default=1000, help="inbound messages (and as many replies) per mode")
+    parser.add_argument("--create", type=int, default=0, help="also: messages from new buyers (one ticket each)")
+    parser.add_argument("--customers", type=int, default=0, help="extra customers in the org before --create")
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="aftersales-bench-ingest-")
@@ -123,6 +132,10 @@ def run(args: argparse.Namespace) -> None:
         ordered = sorted(values)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
+    if args.create:
+        create(args, stores, bodies)
+    if not args.messages:
+        return
     print(f"database: {connection.vendor}; {args.tickets:,} demo tickets; {args.messages:,} operations per mode")
     print("| operation | refresh | p50 ms | p95 ms | p50 ratio (on / off) |")
     print("|---|---|--:|--:|--:|")
@@ -133,6 +146,76 @@ def run(args: argparse.Namespace) -> None:
         print(f"| {op} | off (baseline) | {statistics.median(off):.2f} | {pct(off, 0.95):.2f} | 1.00 |")
     docs = [len(search_module.build_documents([t.pk])[t.pk]) for t in Ticket.objects.order_by("?")[:200]]
     print(f"document size: median {statistics.median(docs):.0f} tokens, max {max(docs)} (200 random tickets)")
+
+
+def create(args: argparse.Namespace, stores: dict, bodies: list[str]) -> None:  # type: ignore[type-arg]
+    """Tickets per second and statements per ticket for messages from new buyers; the e-mail lookup."""
+    from django.db import connection
+
+    from aftersales.catalog.models import Customer
+    from aftersales.inbox.services import InboundMessage, message_ingest
+
+    store_list = sorted(stores.values(), key=lambda s: s.pk)
+    org_id = store_list[0].organization_id
+    normalised = any(f.name == "email_normalized" for f in Customer._meta.concrete_fields)
+    if args.customers:
+        batch = []
+        for i in range(args.customers):
+            email = f"Extra.Buyer{i}@Example.com"
+            row = Customer(organization_id=org_id, name=f"Extra {i}", email=email)
+            if normalised:
+                row.email_normalized = email.lower()
+            batch.append(row)
+        Customer.objects.bulk_create(batch, batch_size=2000)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE catalog_customer")
+    rng = random.Random(13)
+    statements = 0
+
+    def count(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        nonlocal statements
+        statements += 1
+        return execute(sql, params, many, context)
+
+    created = 0
+    started = time.perf_counter()
+    with connection.execute_wrapper(count):
+        for i in range(args.create):
+            store = store_list[i % len(store_list)]
+            result = message_ingest(
+                inbound=InboundMessage(
+                    store=store,
+                    external_id=f"bench-new-{i}",
+                    body=bodies[rng.randrange(len(bodies))],
+                    customer_external_id=f"NEW-BUYER-{i}",
+                    customer_name=f"New Buyer {i}",
+                    customer_email=f"New.Buyer{i}@Example.net",
+                    customer_language="en",
+                )
+            )
+            created += result.ticket_created
+    elapsed = time.perf_counter() - started
+    total = Customer.objects.filter(organization_id=org_id).count()
+    print(f"database: {connection.vendor}; {args.create:,} messages from new buyers; {total:,} customers in the org")
+    print(f"ticket creation: {created / elapsed:.0f} tickets/s; {statements / args.create:.1f} statements per ticket")
+    probes = [f"EXTRA.BUYER{rng.randrange(max(args.customers, 1))}@example.COM" for _ in range(300)]
+    lookups = {"email__iexact (before)": lambda e: Customer.objects.filter(organization_id=org_id, email__iexact=e)}
+    if normalised:
+        from aftersales.catalog.models import normalise_email  # type: ignore[attr-defined]
+
+        lookups["email_normalized (after)"] = lambda e: Customer.objects.filter(
+            organization_id=org_id, email_normalized=normalise_email(e)
+        )
+    for name, lookup in lookups.items():
+        times = []
+        for email in probes:
+            t0 = time.perf_counter()
+            lookup(email).first()
+            times.append((time.perf_counter() - t0) * 1000)
+        print(f"buyer lookup by e-mail, {name}: median {statistics.median(times):.2f} ms")
+        options = {"analyze": True} if connection.vendor == "postgresql" else {}
+        print("    plan: " + " | ".join(lookup(probes[0])[:1].explain(**options).splitlines()))
 
 
 if __name__ == "__main__":
