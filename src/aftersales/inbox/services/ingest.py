@@ -122,15 +122,20 @@ def message_ingest(*, inbound: InboundMessage) -> IngestResult:
         subject=(inbound.subject.strip() or _subject_from(inbound.body))[:300],
         at=inbound.sent_at or now(),
     )
-    try:
-        with stored_files_removed_on_error(), transaction.atomic():
-            return _ingest(inbound, prepared)
-    except IntegrityError:
-        # A concurrent ingest of the same message won the race: return its result.
-        existing = _existing(inbound)
-        if existing is None:
-            raise
-        return existing
+    for attempt in (1, 2):
+        try:
+            with stored_files_removed_on_error(), transaction.atomic():
+                return _ingest(inbound, prepared)
+        except IntegrityError:
+            # A concurrent ingest of the same message won the race: return its result.
+            existing = _existing(inbound)
+            if existing is not None:
+                return existing
+            if attempt == 2:
+                raise
+            # Another message of the same new buyer id, ingested at the same moment, created the
+            # buyer's identity first: once more, and this time the identity is found.
+    raise AssertionError("unreachable")
 
 
 def _existing(inbound: InboundMessage) -> IngestResult | None:
@@ -200,11 +205,7 @@ def _upsert_customer(inbound: InboundMessage) -> tuple[Customer, bool]:
     """The buyer of this store id (filling in what they had not told before), else the
     organization's customer with this e-mail address (one customer, one history across stores),
     else a new customer. Returns (customer, whether the customer row is new)."""
-    identity = (
-        CustomerIdentity.objects.select_related("customer")
-        .filter(store=inbound.store, external_id=inbound.customer_external_id)
-        .first()
-    )
+    identity = _identity(inbound)
     if identity is not None:
         known = identity.customer
         changed = []
@@ -238,6 +239,14 @@ def _upsert_customer(inbound: InboundMessage) -> tuple[Customer, bool]:
         new_customer = True
     CustomerIdentity.objects.create(customer=customer, store=inbound.store, external_id=inbound.customer_external_id)
     return customer, new_customer
+
+
+def _identity(inbound: InboundMessage) -> CustomerIdentity | None:
+    return (
+        CustomerIdentity.objects.select_related("customer")
+        .filter(store=inbound.store, external_id=inbound.customer_external_id)
+        .first()
+    )
 
 
 def customers_by_email(organization_id: int, email: str) -> QuerySet[Customer]:

@@ -84,3 +84,28 @@ def test_thread_lookup_by_customer_uses_the_customer_index(world):
     )
     plan = query.order_by("-id")[:1].explain()
     assert "ticket_customer" in plan, plan
+
+
+def test_two_first_messages_of_one_new_buyer_at_once(world, monkeypatch):
+    """Two messages of a new buyer id ingested at the same moment: both miss the identity, one
+    creates it, the other's INSERT hits the unique (store, external id). That one runs again and
+    joins the same customer, instead of failing (a 500 at the API)."""
+    from aftersales.catalog.models import Customer, CustomerIdentity
+    from aftersales.inbox.services import ingest
+
+    first = message_ingest(inbound=_inbound(world, "m-1", "B7"))
+    real = ingest._identity
+    missed: list[str] = []
+
+    def racing(inbound):  # type: ignore[no-untyped-def]
+        if not missed:  # the first attempt does not see the other transaction's identity yet
+            missed.append(inbound.external_id)
+            return None
+        return real(inbound)
+
+    monkeypatch.setattr(ingest, "_identity", racing)
+    second = message_ingest(inbound=_inbound(world, "m-2", "B7"))
+    assert missed == ["m-2"]
+    assert second.created and second.ticket.customer_id == first.ticket.customer_id
+    assert CustomerIdentity.objects.filter(store=world.store_us, external_id="B7").count() == 1
+    assert Customer.objects.filter(email_normalized="b7@example.net").count() == 1
