@@ -73,5 +73,6 @@ bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/ingest.py --pg $${PG_URL:-postgres://postgres@127.0.0.1:5432}
 	$(PY) bench/inbox.py $(BENCH_ARGS)  # 1M tickets on PostgreSQL by default: ~30 min on 2 cores
+	$(PY) bench/peer.py  # against django-helpdesk 2.6.1 (pip-installed into a temporary virtualenv)
 
 .PHONY: help install system-deps prepare run worker test lint fmt typecheck messages bench

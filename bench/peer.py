@@ -1,0 +1,710 @@
+"""Peer benchmark: aftersales against django-helpdesk 2.6.1, in the same run, interleaved, on loopback.
+
+Installs django-helpdesk 2.6.1 from PyPI into its own virtualenv under a temporary folder (never into
+.venv), writes a minimal Django project around it (SQLite, rest_framework token auth), migrates, creates
+a superuser, a token and a queue, and starts it with gunicorn on a free 127.0.0.1 port. aftersales is
+started as `make run` serves it (scripts/run.sh, scripts/gunicorn.conf.py) on another free port, with a
+temporary SQLite DATABASE_URL, `demo --tickets 400` and an admin token with the write and admin scopes.
+Both servers get the same layout: the workers and threads scripts/gunicorn.conf.py gives aftersales.
+
+Cases (--only takes a comma-separated subset):
+  create    HTTP ticket creation at each --clients count: django-helpdesk `POST /api/tickets/` (token
+            auth); aftersales `POST /api/v1/inbound/messages`, each request a new buyer
+  inproc    in-process creation: helpdesk's TicketForm.save() (what its API's create calls) against
+            aftersales' inbox.services.message_ingest, one process each, no HTTP
+  inbox     the inbox's first page at --tickets tickets: helpdesk's ticket list data
+            (GET /datatables_ticket_list/<query>, what its list page loads, staff session)
+            against aftersales' GET /api/v1/tickets
+  search    a word search at --tickets tickets: the same two endpoints with a search string / ?q=
+  layout    aftersales alone on SQLite, HTTP creation at 8 clients: the layout of scripts/gunicorn.conf.py
+            (2 x 4 threads) against --layouts (default 4 x 1 and 2 x 1; docs/adr/0014-server-layout.md)
+
+The load generator is a thread pool with one httpx client per thread; every case runs in rounds that
+alternate the systems (the order shuffled per round), with bounded request counts. Figures: req/s (requests
+over the wall time of the rounds), p50/p95/p99 and max latency in ms, and the ratio aftersales/helpdesk.
+
+  .venv/bin/python bench/peer.py                          # everything, 100k tickets for inbox/search
+  .venv/bin/python bench/peer.py --tickets 20000 --only create,inbox,search
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import itertools
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_PY = ROOT / ".venv" / "bin" / "python"
+HELPDESK_VERSION = "2.6.1"
+CASES = ("create", "inproc", "inbox", "search", "layout")
+SEARCH_WORD = "refund"
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(cmd: list[str], **kwargs: Any) -> str:
+    result = subprocess.run(cmd, check=False, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+def last_json(output: str) -> dict[str, Any]:
+    return json.loads([line for line in output.splitlines() if line.startswith("{")][-1])
+
+
+# --- django-helpdesk -------------------------------------------------------------------------------
+
+HD_SETTINGS = """
+from pathlib import Path
+BASE = Path(__file__).resolve().parent.parent
+SECRET_KEY = "peer-bench-not-a-secret-" + "x" * 40
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+INSTALLED_APPS = [
+    "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
+    "django.contrib.sessions", "django.contrib.sites", "django.contrib.messages",
+    "django.contrib.humanize", "rest_framework", "rest_framework.authtoken", "helpdesk",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+ROOT_URLCONF = "hdproj.urls"
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True,
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request", "django.contrib.auth.context_processors.auth",
+        "django.contrib.messages.context_processors.messages"]},
+}]
+WSGI_APPLICATION = "hdproj.wsgi.application"
+# The same SQLite settings as aftersales (WAL, busy timeout, immediate transactions).
+DATABASES = {"default": {
+    "ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE / "helpdesk.sqlite3"),
+    "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+}}
+USE_TZ = True
+SITE_ID = 1
+STATIC_URL = "/static/"
+DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+HELPDESK_TEAMS_MODE_ENABLED = False
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+}
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+"""
+
+HD_URLS = """
+from django.urls import include, path
+urlpatterns = [path("", include("helpdesk.urls", namespace="helpdesk"))]
+"""
+
+HD_WSGI = """
+import os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdproj.settings")
+from django.core.wsgi import get_wsgi_application
+application = get_wsgi_application()
+"""
+
+HD_MANAGE = """
+import os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdproj.settings")
+from django.core.management import execute_from_command_line
+execute_from_command_line(sys.argv)
+"""
+
+HD_SETUP = """
+import json
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from rest_framework.authtoken.models import Token
+from helpdesk.models import Queue
+User = get_user_model()
+admin = User.objects.filter(username="admin").first()
+admin = admin or User.objects.create_superuser("admin", "admin@example.com", "peer-pass-2026")
+token, _ = Token.objects.get_or_create(user=admin)
+queue = Queue.objects.first() or Queue.objects.create(title="Support", slug="support", allow_public_submission=False)
+session = SessionStore()
+session["_auth_user_id"] = str(admin.pk)
+session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+session["_auth_user_hash"] = admin.get_session_auth_hash()
+session.create()
+print(json.dumps({"token": token.key, "queue": queue.pk, "session": session.session_key}))
+"""
+
+# Bulk seed: tickets spread over a year, 1 in 20 mentioning the search word (as the demo data does roughly).
+HD_SEED = """
+import random, sys, time
+from datetime import timedelta
+from django.utils import timezone
+from helpdesk.models import Queue, Ticket
+n = int(sys.argv[-1]); rng = random.Random(1); queue = Queue.objects.first(); now = timezone.now()
+words = "order arrived broken wrong size tracking customs invoice return warranty delivery late".split()
+started = time.monotonic(); batch = []
+for i in range(n):
+    text = " ".join(rng.choice(words) for _ in range(12)) + (" refund please" if i % 20 == 0 else "")
+    created = now - timedelta(seconds=rng.randint(0, 365 * 86400))
+    batch.append(Ticket(title=f"Ticket {i} " + rng.choice(words), queue=queue, created=created, modified=created,
+                        submitter_email=f"buyer{i}@example.com", description=text, status=rng.choice([1, 2, 3, 4]),
+                        priority=rng.randint(1, 5)))
+    if len(batch) == 5000:
+        Ticket.objects.bulk_create(batch); batch = []
+Ticket.objects.bulk_create(batch)
+print('{"seconds": %.1f}' % (time.monotonic() - started))
+"""
+
+HD_INPROC = """
+import json, sys, time, uuid
+from django.contrib.auth import get_user_model
+from helpdesk.forms import TicketForm
+from helpdesk.models import Queue
+n = int(sys.argv[-1]); user = get_user_model().objects.get(username="admin"); queue = Queue.objects.first()
+times = []
+for i in range(n):
+    data = {"queue": queue.pk, "title": f"In-process {uuid.uuid4().hex[:8]}", "body": "My order arrived broken.",
+            "submitter_email": f"{uuid.uuid4().hex}@example.com", "priority": 3}
+    t = time.perf_counter()
+    form = TicketForm(data=data, files={}, queue_choices=[(queue.pk, queue.title)])
+    assert form.is_valid(), form.errors
+    form.save(user=user)
+    times.append((time.perf_counter() - t) * 1000)
+print(json.dumps({"times": times}))
+"""
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    headers: dict[str, str] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with _suppress():
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                with _suppress():
+                    os.killpg(self.process.pid, signal.SIGKILL)
+
+
+class _suppress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> bool:
+        return exc[0] is not None and issubclass(exc[0], ProcessLookupError | OSError)  # type: ignore[arg-type]
+
+
+def wait_up(server: Server, path: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise SystemExit(f"{server.name} exited at start")
+        try:
+            httpx.get(f"http://127.0.0.1:{server.port}{path}", timeout=2)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise SystemExit(f"{server.name} did not start within {timeout} s")
+
+
+def helpdesk_prepare(tmp: Path) -> tuple[Path, dict[str, Any]]:
+    venv = tmp / "hd-venv"
+    log(f"helpdesk: virtualenv + pip install django-helpdesk=={HELPDESK_VERSION} gunicorn")
+    run([sys.executable, "-m", "venv", str(venv)])
+    run([str(venv / "bin" / "pip"), "install", "-q", f"django-helpdesk=={HELPDESK_VERSION}", "gunicorn"])
+    project = tmp / "hd"
+    (project / "hdproj").mkdir(parents=True)
+    (project / "hdproj" / "__init__.py").write_text("")
+    (project / "hdproj" / "settings.py").write_text(HD_SETTINGS)
+    (project / "hdproj" / "urls.py").write_text(HD_URLS)
+    (project / "hdproj" / "wsgi.py").write_text(HD_WSGI)
+    (project / "manage.py").write_text(HD_MANAGE)
+    for name, text in (("setup.py", HD_SETUP), ("seed.py", HD_SEED), ("inproc.py", HD_INPROC)):
+        (project / name).write_text(textwrap.dedent(text))
+    hd_python = str(venv / "bin" / "python")
+    run([hd_python, "manage.py", "migrate", "-v", "0"], cwd=project)
+    info = last_json(run([hd_python, "manage.py", "shell", "-c", HD_SETUP], cwd=project))
+    version = run([hd_python, "-c", "import django, helpdesk; print(django.get_version())"]).strip()
+    info["django"] = version
+    return project, info
+
+
+def hd_script(project: Path, script: str, *args: str) -> str:
+    hd_python = str(project.parent / "hd-venv" / "bin" / "python")
+    code = f"import sys; sys.argv += {list(args)!r}; exec(open({script!r}).read())"
+    return run([hd_python, "manage.py", "shell", "-c", code], cwd=project)
+
+
+def helpdesk_start(project: Path, info: dict[str, Any], workers: int, threads: int) -> Server:
+    port = free_port()
+    gunicorn = str(project.parent / "hd-venv" / "bin" / "gunicorn")
+    cmd = [gunicorn, "hdproj.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    cmd += ["--threads", str(threads)]
+    process = subprocess.Popen(
+        cmd, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    server = Server("django-helpdesk", port, process, {"Authorization": f"Token {info['token']}"}, info)
+    wait_up(server, "/api/")
+    return server
+
+
+# --- aftersales ------------------------------------------------------------------------------------
+
+AS_SETUP = """
+import json
+from aftersales.accounts.models import TokenScope, User
+from aftersales.accounts.services import api_token_create
+from aftersales.catalog.models import Store
+admin = User.objects.get(username="admin")
+_, raw = api_token_create(user=admin, name="peer bench", scopes=[TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN])
+store = Store.objects.filter(organization=admin.organization).order_by("id").first()
+print(json.dumps({"token": raw, "store": store.pk}))
+"""
+
+AS_INPROC = """
+import json, sys, time, uuid
+from aftersales.accounts.models import User
+from aftersales.catalog.models import Store
+from aftersales.inbox.services import InboundMessage, message_ingest
+n = int(sys.argv[-1]); admin = User.objects.get(username="admin")
+store = Store.objects.filter(organization=admin.organization).order_by("id").first()
+times = []
+for i in range(n):
+    buyer = uuid.uuid4().hex
+    inbound = InboundMessage(store=store, external_id=f"inproc-{buyer}", body="My order arrived broken.",
+                             subject="Broken", customer_external_id=buyer, customer_name="Peer Buyer",
+                             customer_email=f"{buyer}@example.com", via="api")
+    t = time.perf_counter()
+    message_ingest(inbound=inbound)
+    times.append((time.perf_counter() - t) * 1000)
+print(json.dumps({"times": times}))
+"""
+
+
+def aftersales_env(tmp: Path, name: str) -> dict[str, str]:
+    var = tmp / name
+    var.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{var / 'aftersales.sqlite3'}",
+        "DJANGO_SETTINGS_MODULE": "aftersales.settings.production",
+        "SECRET_KEY": "aftersales-peer-bench-not-a-secret-" + "x" * 30,
+        "AFTERSALES_VAR_DIR": str(var),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+    }
+    env.pop("REDIS_URL", None)
+    env.pop("WEB_WORKERS", None)
+    env.pop("WEB_THREADS", None)
+    return env
+
+
+def aftersales_manage(env: dict[str, str], *args: str) -> str:
+    return run([str(VENV_PY), "-m", "aftersales.manage", *args], cwd=ROOT, env=env)
+
+
+def aftersales_prepare(tmp: Path, name: str, tickets: int) -> tuple[dict[str, str], dict[str, Any]]:
+    env = aftersales_env(tmp, name)
+    log(f"aftersales: migrate + demo --tickets {tickets}")
+    aftersales_manage(env, "migrate", "-v", "0")
+    aftersales_manage(env, "demo", "--tickets", str(tickets))
+    info = last_json(aftersales_manage(env, "shell", "-c", AS_SETUP))
+    return env, info
+
+
+def gunicorn_layout(env: dict[str, str]) -> tuple[int, int]:
+    code = "import runpy, json; c = runpy.run_path('scripts/gunicorn.conf.py'); print(c['workers'], c['threads'])"
+    workers, threads = run([str(VENV_PY), "-c", code], cwd=ROOT, env=env).split()
+    return int(workers), int(threads)
+
+
+def aftersales_start(env: dict[str, str], info: dict[str, Any], *, via_run_sh: bool, extra: dict[str, str]) -> Server:
+    port = free_port()
+    env = {**env, **extra}
+    if via_run_sh:
+        cmd = ["scripts/run.sh", "127.0.0.1", str(port)]
+    else:
+        cmd = [str(ROOT / ".venv/bin/gunicorn"), "aftersales.wsgi:application", "--config", "scripts/gunicorn.conf.py"]
+        cmd += ["--bind", f"127.0.0.1:{port}"]
+    process = subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    server = Server("aftersales", port, process, {"Authorization": f"Bearer {info['token']}"}, info)
+    wait_up(server, "/health")
+    return server
+
+
+# --- load generation -------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    times: list[float] = field(default_factory=list)
+    wall: float = 0.0
+    errors: int = 0
+    first_error: str = ""
+
+    def pct(self, p: int) -> float:
+        if len(self.times) < 2:
+            return self.times[0] if self.times else float("nan")
+        return statistics.quantiles(self.times, n=100, method="inclusive")[p - 1]
+
+    @property
+    def rps(self) -> float:
+        return len(self.times) / self.wall if self.wall else float("nan")
+
+    def row(self) -> str:
+        if not self.times:
+            return f"no successful request ({self.errors} errors: {self.first_error[:200]})"
+        return (
+            f"{self.rps:8.1f} req/s  p50 {self.pct(50):7.1f}  p95 {self.pct(95):7.1f}  p99 {self.pct(99):7.1f}"
+            f"  max {max(self.times):7.1f} ms  n={len(self.times)} errors={self.errors}"
+        )
+
+
+Request = Callable[[httpx.Client, int], httpx.Response]
+
+
+COUNTER = itertools.count()  # request numbers, unique over the whole run (a new buyer per request)
+
+
+def one_round(
+    server: Server, request: Request, clients: int, per_client: int, result: Result, ok: set[int], deadline: float
+) -> None:
+    lock = threading.Lock()
+
+    def worker() -> None:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", headers=server.headers, timeout=60) as client:
+            for _ in range(per_client):
+                if time.monotonic() > deadline:
+                    break
+                with lock:
+                    i = next(COUNTER)
+                t = time.perf_counter()
+                try:
+                    response = request(client, i)
+                    elapsed = (time.perf_counter() - t) * 1000
+                    good = response.status_code in ok
+                    detail = f"{response.status_code} {response.text[:300]}"
+                except httpx.HTTPError as exc:
+                    elapsed, good, detail = 0.0, False, repr(exc)
+                with lock:
+                    if good:
+                        result.times.append(elapsed)
+                    else:
+                        result.errors += 1
+                        result.first_error = result.first_error or detail
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        for future in [pool.submit(worker) for _ in range(clients)]:
+            future.result()
+    result.wall += time.perf_counter() - started
+
+
+def interleaved(
+    systems: list[tuple[Server, Request, set[int]]],
+    *,
+    clients: int,
+    per_client: int,
+    rounds: int,
+    budget: float,
+    warmup: int = 1,
+) -> list[Result]:
+    """Rounds alternating the systems; each system gets at most `budget` seconds for its measured rounds
+    (a slow system stops early with fewer requests: its count n is printed)."""
+    results = [Result() for _ in systems]
+    order = list(range(len(systems)))
+    per_round = budget / rounds
+    for r in range(warmup + rounds):
+        random.shuffle(order)
+        for i in order:
+            server, request, ok = systems[i]
+            target = results[i] if r >= warmup else Result()
+            one_round(server, request, clients, per_client, target, ok, time.monotonic() + per_round)
+    return results
+
+
+def hd_create(server: Server) -> Request:
+    queue = server.info["queue"]
+    tag = os.urandom(4).hex()
+
+    def request(client: httpx.Client, i: int) -> httpx.Response:
+        body = {
+            "queue": queue,
+            "title": f"Order arrived broken {tag}-{i}",
+            "description": "Hello, my order arrived broken. Can you send a new one?",
+            "submitter_email": f"buyer-{tag}-{i}@example.com",
+            "priority": 3,
+        }
+        return client.post("/api/tickets/", json=body)
+
+    return request
+
+
+def as_create(server: Server) -> Request:
+    store = server.info["store"]
+    tag = os.urandom(4).hex()
+
+    def request(client: httpx.Client, i: int) -> httpx.Response:
+        buyer = f"peer-{tag}-{i}"
+        body = {
+            "store_id": store,
+            "external_id": f"msg-{buyer}",
+            "subject": "Order arrived broken",
+            "body": "Hello, my order arrived broken. Can you send a new one?",
+            "customer_external_id": buyer,
+            "customer_name": "Peer Buyer",
+            "customer_email": f"{buyer}@example.com",
+        }
+        return client.post("/api/v1/inbound/messages", json=body)
+
+    return request
+
+
+def hd_list(server: Server, search: str) -> Request:
+    query = {"filtering": {}, "sorting": "created", "sortreverse": True, "search_string": search}
+    b64 = base64.b64encode(json.dumps(query).encode()).decode()
+    path = f"/datatables_ticket_list/{b64}"
+    cookies = {"sessionid": server.info["session"]}
+
+    def request(client: httpx.Client, i: int) -> httpx.Response:
+        return client.get(path, params={"draw": 1, "start": 0, "length": 25}, cookies=cookies)
+
+    return request
+
+
+def as_list(server: Server, search: str) -> Request:
+    params = {"q": search} if search else {}
+
+    def request(client: httpx.Client, i: int) -> httpx.Response:
+        return client.get("/api/v1/tickets", params=params)
+
+    return request
+
+
+def inproc(
+    project: Path, env: dict[str, str], n: int, rounds: int
+) -> tuple[list[float], list[float]]:  # helpdesk, aftersales
+    hd: list[float] = []
+    aft: list[float] = []
+    jobs = ["hd", "as"]
+    for _ in range(rounds):
+        random.shuffle(jobs)
+        for job in jobs:
+            if job == "hd":
+                hd += last_json(hd_script(project, "inproc.py", str(n)))["times"][1:]
+            else:
+                out = run(
+                    [str(VENV_PY), "-m", "aftersales.manage", "shell", "-c", AS_INPROC.replace("sys.argv[-1]", str(n))],
+                    cwd=ROOT,
+                    env=env,
+                )
+                aft += last_json(out)["times"][1:]
+    return hd, aft
+
+
+def pct(times: list[float], p: int) -> float:
+    return statistics.quantiles(times, n=100, method="inclusive")[p - 1]
+
+
+def ratio_line(name: str, hd: Result, aft: Result) -> str:
+    if not hd.times or not aft.times:
+        return f"  ratio {name}: n/a (a side had no successful request)"
+    return (
+        f"  ratio {name} (aftersales / helpdesk): req/s x{aft.rps / hd.rps:.2f}, "
+        f"p50 x{aft.pct(50) / hd.pct(50):.2f}, p95 x{aft.pct(95) / hd.pct(95):.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(CASES), help=f"comma-separated subset of {', '.join(CASES)}")
+    parser.add_argument("--tickets", type=int, default=100_000, help="tickets seeded for inbox and search")
+    parser.add_argument("--clients", default="1,8", help="client counts for create (default 1,8)")
+    parser.add_argument("--requests", type=int, default=200, help="requests per system per client count (create)")
+    parser.add_argument("--rounds", type=int, default=4, help="measured rounds per case, after one warm-up round")
+    parser.add_argument("--reads", type=int, default=25, help="requests per system per round (inbox, search)")
+    parser.add_argument(
+        "--budget", type=float, default=60, help="seconds per system per case at most (measured rounds; default 60)"
+    )
+    parser.add_argument(
+        "--layouts", default="4x1,2x1", help="layouts compared with the config's choice (layout case): WxT,..."
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    if only - set(CASES):
+        parser.error(f"unknown case(s): {', '.join(sorted(only - set(CASES)))}")
+    clients = [int(c) for c in args.clients.split(",")]
+
+    tmp = Path(tempfile.mkdtemp(prefix="aftersales-peer-"))
+    servers: list[Server] = []
+    started = time.monotonic()
+    try:
+        print(
+            f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()},"
+            f" Python {platform.python_version()}"
+        )
+        print(f"command: {' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])}")
+        project, hd_info = helpdesk_prepare(tmp)
+        env, as_info = aftersales_prepare(tmp, "as-var", 400)
+        workers, threads = gunicorn_layout(env)
+        print(
+            f"django-helpdesk {HELPDESK_VERSION} (Django {hd_info['django']}),"
+            f" gunicorn {workers} workers x {threads} threads"
+        )
+        print(f"aftersales: scripts/run.sh, scripts/gunicorn.conf.py on SQLite: {workers} workers x {threads} threads")
+
+        if "inproc" in only:
+            log("in-process creation")
+            hd_t, as_t = inproc(project, env, 51, args.rounds)
+            print("\n## in-process creation (ms per ticket)")
+            for name, t in (("django-helpdesk TicketForm.save", hd_t), ("aftersales message_ingest", as_t)):
+                print(f"  {name:34s} p50 {pct(t, 50):6.1f}  p95 {pct(t, 95):6.1f}  max {max(t):6.1f}  n={len(t)}")
+            print(f"  ratio p50 (aftersales / helpdesk): x{pct(as_t, 50) / pct(hd_t, 50):.2f}")
+
+        need_servers = only & {"create", "inbox", "search"}
+        if need_servers:
+            hd = helpdesk_start(project, hd_info, workers, threads)
+            aft = aftersales_start(env, as_info, via_run_sh=True, extra={})
+            servers += [hd, aft]
+
+        if "create" in only:
+            for c in clients:
+                per_client = max(args.requests // (c * args.rounds), 1)
+                log(f"HTTP creation, {c} client(s), {per_client * c * args.rounds} requests per system")
+                r_hd, r_as = interleaved(
+                    [(hd, hd_create(hd), {201}), (aft, as_create(aft), {201})],
+                    clients=c,
+                    per_client=per_client,
+                    rounds=args.rounds,
+                    budget=args.budget,
+                )
+                print(f"\n## HTTP ticket creation, {c} client(s)")
+                print(f"  django-helpdesk POST /api/tickets/          {r_hd.row()}")
+                print(f"  aftersales POST /api/v1/inbound/messages    {r_as.row()}")
+                print(ratio_line("create", r_hd, r_as))
+
+        if only & {"inbox", "search"}:
+            for server in servers:
+                server.stop()
+            servers.clear()
+            log(f"seeding {args.tickets:,} tickets into each system")
+            t = time.monotonic()
+            big_env, big_info = aftersales_prepare(tmp, "as-var-big", args.tickets)
+            as_seed = time.monotonic() - t
+            t = time.monotonic()
+            hd_script(project, "seed.py", str(args.tickets))
+            hd_seed = time.monotonic() - t
+            print(
+                f"\nseeded {args.tickets:,} tickets: aftersales migrate + demo {as_seed:.0f}s (a new database),"
+                f" helpdesk bulk_create {hd_seed:.0f}s (added to its database)"
+            )
+            hd = helpdesk_start(project, hd_info, workers, threads)
+            aft = aftersales_start(big_env, big_info, via_run_sh=True, extra={})
+            servers += [hd, aft]
+            for case, word in (("inbox", ""), ("search", SEARCH_WORD)):
+                if case not in only:
+                    continue
+                log(f"{case} at {args.tickets:,} tickets")
+                r_hd, r_as = interleaved(
+                    [(hd, hd_list(hd, word), {200}), (aft, as_list(aft, word), {200})],
+                    clients=1,
+                    per_client=args.reads,
+                    rounds=args.rounds,
+                    budget=args.budget,
+                )
+                label = "first page" if not word else f"search {word!r}"
+                print(f"\n## inbox {label}, {args.tickets:,}+ tickets, 1 client")
+                print(f"  django-helpdesk datatables_ticket_list     {r_hd.row()}")
+                print(f"  aftersales GET /api/v1/tickets             {r_as.row()}")
+                print(ratio_line(case, r_hd, r_as))
+
+        if "layout" in only:
+            for server in servers:
+                server.stop()
+            servers.clear()
+            # The first layout is the one scripts/gunicorn.conf.py picks, started by scripts/run.sh (with
+            # the Huey worker); the others are plain gunicorn with the same config and WEB_WORKERS/WEB_THREADS.
+            layouts = [(workers, threads)] + [
+                (int(w), int(t)) for w, t in (x.split("x") for x in args.layouts.split(","))
+            ]
+            layout_servers = [aftersales_start(env, as_info, via_run_sh=True, extra={})]
+            for w, t in layouts[1:]:
+                extra = {"WEB_WORKERS": str(w), "WEB_THREADS": str(t)}
+                layout_servers.append(aftersales_start(env, as_info, via_run_sh=False, extra=extra))
+            servers += layout_servers
+            log("layout: aftersales HTTP creation at 8 clients, " + ", ".join(f"{w}x{t}" for w, t in layouts))
+            results = interleaved(
+                [(server, as_create(server), {201}) for server in layout_servers],
+                clients=8,
+                per_client=max(args.requests // (8 * args.rounds), 1),
+                rounds=args.rounds,
+                budget=args.budget,
+            )
+            print("\n## aftersales server layout on SQLite, HTTP creation at 8 clients")
+            base = results[0]
+            for (w, t), result in zip(layouts, results, strict=True):
+                mark = " (config's choice)" if result is base else ""
+                print(f"  {w} processes x {t} thread(s){mark:18s} {result.row()}")
+                if result is not base and result.times and base.times:
+                    print(
+                        f"    ratio choice / this: req/s x{base.rps / result.rps:.2f},"
+                        f" p50 x{base.pct(50) / result.pct(50):.2f}, p95 x{base.pct(95) / result.pct(95):.2f}"
+                    )
+        print(f"\ntotal {time.monotonic() - started:.0f}s")
+    finally:
+        for server in servers:
+            server.stop()
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
