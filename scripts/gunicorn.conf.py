@@ -2,8 +2,9 @@
 
 Server layout (docs/adr/0014-server-layout.md): WEB_WORKERS processes (default 2) x WEB_THREADS threads
 (default 4), on SQLite and on PostgreSQL alike. On SQLite (one writer at a time) processes with one thread
-each were measured against threads with bench/peer.py --only layout: 2 x 4 threads created tickets faster
-(x1.2 to x1.6 req/s at 8 clients) than 4 x 1 or 2 x 1 on 2 cores, so SQLite keeps threads too.
+each were measured against threads (bench/peer.py --only layout, 8 clients creating tickets, 2 cores):
+threads gave half the median and x0.91 to x1.61 the throughput, processes a shorter tail (p95, max); the
+default stays threads, and WEB_WORKERS=4 WEB_THREADS=1 gives the processes layout.
 The worker class is gthread's (threads=1 included): it answers over-long request lines in JSON.
 
 limit_request_line is gunicorn's maximum, 8190: a line between 4094 and 8190 bytes reaches Django, where
