@@ -26,7 +26,7 @@ PYEOF
 then
   db="aftersales_ci_$$_$(date +%s)"
   echo "== tests on PostgreSQL (database test_${db}, created and dropped by the run)"
-  DATABASE_URL="$PG_URL/$db" $PY -m pytest -n "$workers" --dist loadgroup -m "not browser" "$@" || status=1
+  DATABASE_URL="$PG_URL/$db" $PY -m pytest -n "$workers" --dist loadgroup -m "not browser and not sqlite" "$@" || status=1
 else
   if [ "${CI:-}" = "true" ]; then
     echo "PostgreSQL is not reachable on 127.0.0.1:5432: CI must run the suite on it" >&2

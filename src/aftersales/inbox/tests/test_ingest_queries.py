@@ -71,14 +71,13 @@ def test_new_buyer_with_a_conversation_still_threads(world):
     assert second.ticket.pk == first.ticket.pk
 
 
+@pytest.mark.sqlite  # SQLite's planner (no statistics); PostgreSQL plans from statistics
 def test_thread_lookup_by_customer_uses_the_customer_index(world):
     """Every message of a known buyer looks for their open ticket: through ticket_customer, not by
     walking the unmerged tickets (what SQLite did with `merged_into IS NULL`)."""
     from aftersales.inbox.services.ingest import live_tickets
     from aftersales.inbox.workflow import StatusCategory
 
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite's planner (no statistics); PostgreSQL plans from statistics")
     query = live_tickets().filter(
         store=world.store_us, customer_id=1, status_category__in=[StatusCategory.OPEN, StatusCategory.WAITING]
     )
