@@ -21,6 +21,8 @@ for lang in eng deu fra spa por ita nld pol tur ind vie jpn jpn-vert kor chi-sim
 done
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+# E-mail: a real IMAP server the tests start unprivileged from a temporary config.
+[ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -11,12 +11,13 @@ from email.utils import make_msgid
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
-from aftersales.channels.base import ConnectorError, OutboundReply, SentReceipt
+from aftersales.channels.base import Capability, ConnectorError, OutboundReply, SentReceipt
 from aftersales.core.clock import now
 
 
 class EmailConnector:
     platform = "email"
+    capabilities = frozenset({Capability.SEND_MESSAGE})
 
     def send_reply(self, reply: OutboundReply) -> SentReceipt:
         creds = reply.credentials or {}
