@@ -138,6 +138,7 @@ class RawRecord:
     stream: Stream
     event_id: str
     payload: Mapping[str, Any]
+    raw: bytes = b""  # a source that is not JSON (an e-mail's RFC 822 bytes), stored beside the payload
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,11 @@ class MessageRecord:
     body_html: str = ""
     from_seller: bool = False
     attachments: list[AttachmentRecord] = field(default_factory=list)
+    # E-mail threading: the message's own Message-ID and its In-Reply-To + References (nearest
+    # first); the inbox threads on our own ids / reply token among them before anything else.
+    message_id_header: str = ""
+    references: list[str] = field(default_factory=list)
+    language: str = ""  # if the platform says it (else detected)
 
 
 class ReturnKind(StrEnum):
@@ -269,7 +275,26 @@ class TrackingRecord:
     events: list[TrackingEventRecord] = field(default_factory=list)
 
 
-Record = OrderRecord | MessageRecord | ReturnRecord | TrackingRecord
+@dataclass(frozen=True)
+class IgnoredRecord:
+    """A received item that must open nothing and change nothing (an auto-reply, an out-of-office,
+    a newsletter): kept raw with `reason` (e.g. "autoreply") for the log."""
+
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DeliveryFailureRecord:
+    """A bounce (RFC 3464 report, mailer-daemon) of one of our replies: the reply whose Message-ID is
+    among `original_message_ids` is marked failed with `reason`; no ticket is opened."""
+
+    original_message_ids: list[str]
+    reason: str
+    recipients: list[str] = field(default_factory=list)
+
+
+Record = OrderRecord | MessageRecord | ReturnRecord | TrackingRecord | IgnoredRecord | DeliveryFailureRecord
 
 
 # --- Write-backs ---------------------------------------------------------------------------------
