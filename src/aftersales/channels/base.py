@@ -221,6 +221,10 @@ class MessageRecord:
     message_id_header: str = ""
     references: list[str] = field(default_factory=list)
     language: str = ""  # if the platform says it (else detected)
+    # Set when the message belongs to another store of the same organization than the one it was
+    # received on (Amazon's buyer messages reach the seller's mailbox through Amazon's relay: they
+    # are linked to the Amazon store). The engine refuses a store of another organization.
+    target_store_id: int | None = None
 
 
 class ReturnKind(StrEnum):
