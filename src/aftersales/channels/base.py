@@ -220,6 +220,8 @@ class MessageRecord:
     # first); the inbox threads on our own ids / reply token among them before anything else.
     message_id_header: str = ""
     references: list[str] = field(default_factory=list)
+    # E-mail: the body without quoted history and signature, for display (`body` keeps the original).
+    body_display: str = ""
     language: str = ""  # if the platform says it (else detected)
     # Set when the message belongs to another store of the same organization than the one it was
     # received on (Amazon's buyer messages reach the seller's mailbox through Amazon's relay: they

@@ -157,6 +157,11 @@ class Message(models.Model):
     author_name = models.CharField(max_length=200, blank=True)
     body = models.TextField(help_text="The original text, as written")
     body_html = models.TextField(blank=True, help_text="Sanitised HTML of the original, when it had any")
+    body_display = models.TextField(
+        blank=True,
+        default="",
+        help_text="E-mail: the body without quoted history and signature (empty: the same as body)",
+    )
     language = models.CharField(max_length=10, blank=True, help_text="Detected language of the body")
     # Filled by the language engine: {"zh-hans": {"text": ..., "provider": ..., ...}, ...}
     translations = models.JSONField(default=dict, blank=True)

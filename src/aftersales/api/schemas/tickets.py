@@ -96,8 +96,12 @@ class MessageOut(Schema):
     channel: str
     author: UserRef | None
     author_name: str
-    body: str
+    body: str = Field(..., description="The original text, as written (e-mail: with its quoted history)")
     body_html: str
+    body_display: str = Field(
+        ...,
+        description="The text to show: an e-mail without its quoted history and signature; else the same as body",
+    )
     language: str
     translations: dict[str, Any]
     delivery_status: str
@@ -107,6 +111,10 @@ class MessageOut(Schema):
     created_at: datetime
     attachments: list[AttachmentOut]
     mentions: list[UserRef]
+
+    @staticmethod
+    def resolve_body_display(obj: Any) -> str:
+        return str(obj.body_display or obj.body)
 
     @staticmethod
     def resolve_mentions(obj: Any) -> list[Any]:

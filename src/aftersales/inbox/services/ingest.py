@@ -38,6 +38,7 @@ from .common import (
     stored_files_removed_on_error,
 )
 from .search import customer_search_refresh, ticket_search_refresh
+from .threading import find_reply_thread, organization_duplicate, subject_reference
 from .transition import ticket_transition
 
 MAX_BODY_CHARS = 100_000
@@ -61,6 +62,11 @@ class InboundMessage:
     category: str = ""
     attachments: list[AttachmentInput] = field(default_factory=list)
     via: str = ""  # how it arrived ("api", "email", a connector's platform), kept in the audit row
+    # E-mail (services/threading.py): the Message-ID (also the external id; deduplicated across the
+    # organization's stores), In-Reply-To + References (nearest first), the display text.
+    message_id_header: str = ""
+    references: list[str] = field(default_factory=list)
+    body_display: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,10 @@ def _existing(inbound: InboundMessage) -> IngestResult | None:
     message = (
         Message.objects.select_related("ticket").filter(store=inbound.store, external_id=inbound.external_id).first()
     )
+    if message is None and inbound.message_id_header:  # the same e-mail received by another mailbox
+        message = organization_duplicate(
+            organization_id=inbound.store.organization_id, message_id_header=inbound.message_id_header
+        )
     if message is None:
         return None
     return IngestResult(message=message, ticket=message.ticket, created=False, ticket_created=False)
@@ -152,7 +162,14 @@ def _ingest(inbound: InboundMessage, prepared: _Prepared) -> IngestResult:
     customer, new_customer = _upsert_customer(inbound)
     order = _find_order(store, inbound.order_external_id, customer)
     ticket = None
-    if not (new_customer and order is None and not inbound.conversation_id):
+    if inbound.references or subject_reference(inbound.subject) is not None:
+        ticket = find_reply_thread(
+            organization_id=store.organization_id,
+            customer=customer,
+            references=inbound.references,
+            subject=inbound.subject,
+        )
+    if ticket is None and not (new_customer and order is None and not inbound.conversation_id):
         # (A customer created just now has no ticket to thread into: no query needed.)
         ticket = _find_thread(store, customer, order, inbound.conversation_id)
     at = prepared.at
@@ -169,6 +186,7 @@ def _ingest(inbound: InboundMessage, prepared: _Prepared) -> IngestResult:
         author_name=inbound.customer_name or customer.name,
         body=inbound.body,
         body_html=prepared.body_html,
+        body_display=inbound.body_display if inbound.body_display != inbound.body else "",
         language=inbound.customer_language,
         delivery_status=DeliveryStatus.NOT_APPLICABLE,
         sent_at=at,

@@ -1,0 +1,125 @@
+"""E-mail threading: which ticket a reply belongs to, before the generic rules of ingest.
+
+Order (the first that finds a live ticket wins):
+1. our own reply token in In-Reply-To / References: every reply we send carries a Message-ID
+   `<as.<message id>.<signature>@<domain>>` (`reply_message_id`); the signature is an HMAC of the
+   message id with the SECRET_KEY, so a token cannot be guessed for another customer's ticket;
+2. any Message-ID among In-Reply-To / References that the organization already stored (our sent
+   replies keep their Message-ID as external id, inbound messages theirs);
+3. a ticket reference in the subject, `[#123]`, honoured only for a ticket of the same customer
+   (a subject is typed by anyone: it must not let a stranger write into someone's ticket).
+Then ingest's own rules (conversation, order, the customer's open ticket). A merged ticket is
+followed to the ticket it was merged into; a closed ticket takes no message (the customer's next
+message opens a new ticket, as everywhere in the inbox).
+
+Dedupe: Message.external_id of an e-mail is its Message-ID (or a content hash when it has none).
+It is unique per (store, external id) by constraint; one message delivered to two of the
+organization's mailboxes (Cc'd to sales@ and support@) is stored once: `organization_duplicate`
+finds the first copy by its Message-ID in any store of the organization."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+from django.conf import settings
+
+from aftersales.catalog.models import Customer
+
+from ..models import Message, Ticket
+from ..workflow import TicketStatus
+
+_TOKEN = re.compile(r"^<?as\.(?P<message>\d{1,18})\.(?P<signature>[0-9a-f]{16})@", re.IGNORECASE)
+_SUBJECT_REF = re.compile(r"\[#(?P<ticket>\d{1,18})\]")
+MAX_REFERENCES = 50  # a References header of a very long thread: the nearest ones are enough
+
+
+def _signature(message_id: int) -> str:
+    key = settings.SECRET_KEY.encode()
+    return hmac.new(key, f"aftersales-reply:{message_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def reply_message_id(*, message_id: int, domain: str) -> str:
+    """The Message-ID of the e-mail that delivers our outbound message `message_id`: it carries the
+    reply token threading recognises in the customer's answer."""
+    return f"<as.{message_id}.{_signature(message_id)}@{domain or 'localhost'}>"
+
+
+def message_of_reply_token(header: str) -> int | None:
+    """The outbound message id of one of our Message-IDs (signature checked), else None."""
+    match = _TOKEN.match(header.strip())
+    if match is None:
+        return None
+    message_id = int(match.group("message"))
+    if not hmac.compare_digest(match.group("signature").lower(), _signature(message_id)):
+        return None
+    return message_id
+
+
+def subject_reference(subject: str) -> int | None:
+    """The ticket id of a `[#123]` reference in a subject, else None."""
+    match = _SUBJECT_REF.search(subject or "")
+    return int(match.group("ticket")) if match else None
+
+
+def subject_tag(ticket_id: int) -> str:
+    return f"[#{ticket_id}]"
+
+
+def organization_duplicate(*, organization_id: int, message_id_header: str) -> Message | None:
+    """The message with this Message-ID the organization already stored (any store), else None."""
+    if not message_id_header:
+        return None
+    return (
+        Message.objects.select_related("ticket")
+        .filter(store__organization_id=organization_id, external_id=message_id_header)
+        .order_by("id")
+        .first()
+    )
+
+
+def find_reply_thread(
+    *, organization_id: int, customer: Customer | None, references: list[str], subject: str
+) -> Ticket | None:
+    """The live ticket (locked) an e-mail answers, by rules 1-3 of the module docstring, else None.
+    Call inside the ingest transaction (select_for_update)."""
+    refs = [r.strip() for r in references[:MAX_REFERENCES] if r and r.strip()]
+    ticket_ids: list[int] = []
+    token_messages = [m for m in (message_of_reply_token(r) for r in refs) if m is not None]
+    if token_messages:
+        found = dict(
+            Message.objects.filter(pk__in=token_messages, ticket__organization_id=organization_id).values_list(
+                "pk", "ticket_id"
+            )
+        )
+        ticket_ids += [found[m] for m in token_messages if m in found]
+    if refs:
+        known = dict(
+            Message.objects.filter(store__organization_id=organization_id, external_id__in=refs).values_list(
+                "external_id", "ticket_id"
+            )
+        )
+        ticket_ids += [known[r] for r in refs if r in known]  # nearest reference first
+    for ticket_id in ticket_ids:
+        ticket = _live(ticket_id, organization_id)
+        if ticket is not None:
+            return ticket
+    referenced = subject_reference(subject)
+    if referenced is not None and customer is not None and customer.pk is not None:
+        ticket = _live(referenced, organization_id)
+        if ticket is not None and ticket.customer_id == customer.pk:
+            return ticket
+    return None
+
+
+def _live(ticket_id: int, organization_id: int) -> Ticket | None:
+    """The ticket, or the one it was merged into (followed a few hops), locked; None if closed."""
+    for _hop in range(5):
+        ticket = Ticket.objects.select_for_update().filter(pk=ticket_id, organization_id=organization_id).first()
+        if ticket is None:
+            return None
+        if ticket.merged_into_id is None:
+            return None if ticket.status == TicketStatus.CLOSED else ticket
+        ticket_id = ticket.merged_into_id
+    return None
