@@ -1,0 +1,544 @@
+"""eBay connector: pulls orders (Sell Fulfillment), buyer messages (Message API) and returns,
+inquiries and cases (Post-Order v2, polled: they have no REST push topic), verifies Notification API
+pushes, and writes back (messages, return decisions, labels, refunds)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from aftersales.channels.base import (
+    Capability,
+    ConnectionCheck,
+    ConnectorError,
+    OutboundReply,
+    Page,
+    RawRecord,
+    Record,
+    RefundReceipt,
+    RefundRequest,
+    RefundState,
+    ReturnDecision,
+    ReturnDecisionKind,
+    ReturnKind,
+    SentReceipt,
+    ShipmentConfirmation,
+    StoreContext,
+    Stream,
+    WriteReceipt,
+)
+from aftersales.core.clock import now
+
+from . import mapping
+from .client import PRODUCTION, EbayClient
+from .webhooks import challenge_response, verify_push
+
+ORDERS_PATH = "/sell/fulfillment/v1/order"
+CONVERSATIONS_PATH = "/commerce/message/v1/conversation"
+SEND_MESSAGE_PATH = "/commerce/message/v1/send_message"
+SEARCH_PATHS = {
+    "return": ("/post-order/v2/return/search", "creation_date_range_from", "creation_date_range_to"),
+    "inquiry": ("/post-order/v2/inquiry/search", "inquiry_creation_date_range_from", "inquiry_creation_date_range_to"),
+    "case": ("/post-order/v2/casemanagement/search", "case_creation_date_range_from", "case_creation_date_range_to"),
+}
+RETURN_PHASES = ("return", "inquiry", "case")
+MESSAGE_MAX_CHARS = 2000  # Message API: messageText is limited to 2000 characters
+
+# How far back a first sync looks, and how much each pass re-reads of the previous one. Post-Order
+# searches filter on the creation date only, so a return's later changes are seen by re-reading
+# the returns created within RETURNS_REFRESH (its version key makes an unchanged one a no-op).
+DEFAULT_LOOKBACK = timedelta(days=30)
+OVERLAP = timedelta(minutes=10)
+RETURNS_REFRESH = timedelta(days=30)
+PAGE_SIZE = 50
+
+REFUND_STATES = {"REFUNDED": RefundState.SUCCEEDED, "FAILED": RefundState.FAILED, "PENDING": RefundState.PENDING}
+REFUND_REASONS = {
+    "BUYER_CANCEL",
+    "BUYER_RETURN",
+    "ITEM_NOT_RECEIVED",
+    "SELLER_WRONG_ITEM",
+    "SELLER_OUT_OF_STOCK",
+    "SELLER_FOUND_CHEAPER_PRICE",
+    "OTHER",
+}
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+def _cursor(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ConnectorError(f"unreadable eBay cursor {raw[:80]!r}", permanent=True) from exc
+    return data if isinstance(data, dict) else {}
+
+
+class EbayConnector:
+    platform = "ebay"
+    default_base_url = PRODUCTION["api"]
+    capabilities = frozenset(
+        {
+            Capability.PULL_ORDERS,
+            Capability.PULL_MESSAGES,
+            Capability.PULL_RETURNS,
+            Capability.WEBHOOKS,
+            Capability.SEND_MESSAGE,
+            Capability.DECIDE_RETURN,
+            Capability.ISSUE_REFUND,
+            Capability.MARK_SHIPPED,
+            Capability.TEST_CONNECTION,
+        }
+    )
+    # {bucket: (calls per second, burst)}. Sell Fulfillment allows 100,000 calls a day (~1.16/s),
+    # the Message API and Post-Order are held to the same pace; token requests are rare.
+    rate_limits = {
+        "ebay:fulfillment": (1.1, 20),
+        "ebay:post-order": (1.1, 20),
+        "ebay:message": (1.1, 20),
+        "ebay:notification": (1.0, 10),
+        "ebay:identity": (0.5, 5),
+    }
+
+    def __init__(self, **client_options: Any) -> None:
+        # Tests inject sleep/clock/transport here; production uses the defaults.
+        self.client_options = client_options
+
+    @contextmanager
+    def client(self, ctx: StoreContext) -> Iterator[EbayClient]:
+        client = EbayClient(ctx, **self.client_options)
+        try:
+            yield client
+        finally:
+            client.close()
+
+    # -- pulling ---------------------------------------------------------------------------------
+    def pull(self, ctx: StoreContext, stream: Stream, cursor: str | None, since: datetime | None) -> Page:
+        with self.client(ctx) as client:
+            if stream == Stream.ORDERS:
+                return self._pull_orders(client, _cursor(cursor), since)
+            if stream == Stream.MESSAGES:
+                return self._pull_messages(client, _cursor(cursor), since)
+            if stream == Stream.RETURNS:
+                return self._pull_returns(client, _cursor(cursor), since)
+        raise ConnectorError(f"eBay has no {stream} stream", permanent=True)
+
+    def _window(self, state: dict[str, Any], since: datetime | None, overlap: timedelta) -> tuple[str, str]:
+        """The [from, to] of the current pass: frozen at its first page so that paging is stable;
+        a new pass starts `overlap` before where the previous one ended."""
+        if state.get("from") and state.get("to"):
+            return state["from"], state["to"]
+        start = state.get("next_from")
+        begin = _parse(start) - overlap if start else since or (now() - DEFAULT_LOOKBACK)
+        return _iso(begin), _iso(now())
+
+    def _pull_orders(self, client: EbayClient, state: dict[str, Any], since: datetime | None) -> Page:
+        start, end = self._window(state, since, OVERLAP)
+        offset = int(state.get("offset") or 0)
+        data = client.json(
+            "GET",
+            ORDERS_PATH,
+            params={"filter": f"lastmodifieddate:[{start}..{end}]", "limit": PAGE_SIZE, "offset": offset},
+            bucket="ebay:fulfillment",
+        )
+        orders = data.get("orders") if isinstance(data, Mapping) else None
+        if not isinstance(orders, list):
+            raise ConnectorError("eBay getOrders answered without an orders list")
+        records = [
+            RawRecord(
+                stream=Stream.ORDERS,
+                event_id=mapping.version_key("order", o if isinstance(o, Mapping) else {}),
+                payload={"kind": "order", "data": o},
+            )
+            for o in orders
+        ]
+        total = int(data.get("total") or 0)
+        if orders and offset + len(orders) < total:
+            return Page(records, json.dumps({"from": start, "to": end, "offset": offset + len(orders)}), done=False)
+        return Page(records, json.dumps({"next_from": end}), done=True)
+
+    def _pull_returns(self, client: EbayClient, state: dict[str, Any], since: datetime | None) -> Page:
+        start, end = self._window(state, since, RETURNS_REFRESH)
+        phase = state.get("phase") or RETURN_PHASES[0]
+        if phase not in RETURN_PHASES:
+            raise ConnectorError(f"unreadable eBay returns cursor phase {phase!r}", permanent=True)
+        page = int(state.get("page") or 1)  # Post-Order's `offset` is a page number, from 1
+        path, from_param, to_param = SEARCH_PATHS[phase]
+        data = client.json(
+            "GET",
+            path,
+            auth="iaf",
+            params={from_param: start, to_param: end, "limit": PAGE_SIZE, "offset": page},
+            bucket="ebay:post-order",
+        )
+        members = data.get("members", []) if isinstance(data, Mapping) else None
+        if not isinstance(members, list):
+            raise ConnectorError(f"eBay {phase} search answered without a members list")
+        records = [
+            RawRecord(
+                stream=Stream.RETURNS,
+                event_id=mapping.version_key(phase, m if isinstance(m, Mapping) else {}),
+                payload={"kind": phase, "data": m},
+            )
+            for m in members
+        ]
+        pagination = data.get("paginationOutput") or {}
+        total_pages = int(pagination.get("totalPages") or 0) if isinstance(pagination, Mapping) else 0
+        window = {"from": start, "to": end}
+        if members and page < total_pages:
+            return Page(records, json.dumps({**window, "phase": phase, "page": page + 1}), done=False)
+        following = RETURN_PHASES.index(phase) + 1
+        if following < len(RETURN_PHASES):
+            return Page(records, json.dumps({**window, "phase": RETURN_PHASES[following], "page": 1}), done=False)
+        return Page(records, json.dumps({"next_from": end}), done=True)
+
+    def _pull_messages(self, client: EbayClient, state: dict[str, Any], since: datetime | None) -> Page:
+        """One page of conversations with activity in the window, each expanded into its messages."""
+        start, end = self._window(state, since, OVERLAP)
+        offset = int(state.get("offset") or 0)
+        data = client.json(
+            "GET",
+            CONVERSATIONS_PATH,
+            params={
+                "conversation_type": "FROM_MEMBERS",
+                "start_time": start,
+                "end_time": end,
+                "limit": PAGE_SIZE,
+                "offset": offset,
+            },
+            bucket="ebay:message",
+        )
+        conversations = data.get("conversations") if isinstance(data, Mapping) else None
+        if not isinstance(conversations, list):
+            raise ConnectorError("eBay getConversations answered without a conversations list")
+        records: list[RawRecord] = []
+        for conversation in conversations:
+            conversation_id = conversation.get("conversationId") if isinstance(conversation, Mapping) else None
+            if not isinstance(conversation_id, str) or not conversation_id:
+                records.append(
+                    RawRecord(
+                        stream=Stream.MESSAGES,
+                        event_id=f"conversation:malformed:{offset}:{len(records)}",
+                        payload={"kind": "message", "conversation": conversation, "data": {}},
+                    )
+                )
+                continue
+            head = {k: v for k, v in conversation.items() if k not in ("messages", "latestMessage")}
+            for message in self._conversation_messages(client, conversation_id):
+                records.append(
+                    RawRecord(
+                        stream=Stream.MESSAGES,
+                        event_id=mapping.version_key("message", message if isinstance(message, Mapping) else {}),
+                        payload={"kind": "message", "conversation": head, "data": message},
+                    )
+                )
+        total = int(data.get("total") or 0)
+        if conversations and offset + len(conversations) < total:
+            return Page(records, json.dumps({"from": start, "to": end, "offset": offset + len(conversations)}), False)
+        return Page(records, json.dumps({"next_from": end}), done=True)
+
+    def _conversation_messages(self, client: EbayClient, conversation_id: str) -> list[Any]:
+        messages: list[Any] = []
+        offset = 0
+        while True:
+            data = client.json(
+                "GET",
+                f"{CONVERSATIONS_PATH}/{quote(conversation_id, safe='')}",
+                params={"conversation_type": "FROM_MEMBERS", "limit": PAGE_SIZE, "offset": offset},
+                bucket="ebay:message",
+            )
+            batch = data.get("messages") if isinstance(data, Mapping) else None
+            if not isinstance(batch, list):
+                raise ConnectorError("eBay getConversation answered without a messages list")
+            messages.extend(batch)
+            offset += len(batch)
+            if not batch or offset >= int(data.get("total") or 0):
+                return messages
+
+    def map_record(self, ctx: StoreContext, raw: RawRecord) -> list[Record]:
+        return mapping.map_payload(raw.payload, seller_username=ctx.seller_id)
+
+    def test_connection(self, ctx: StoreContext) -> ConnectionCheck:
+        try:
+            with self.client(ctx) as client:
+                data = client.json("GET", ORDERS_PATH, params={"limit": 1}, bucket="ebay:fulfillment")
+        except ConnectorError as exc:
+            return ConnectionCheck(ok=False, detail=str(exc))
+        return ConnectionCheck(ok=True, detail=f"eBay answered: {int(data.get('total') or 0)} orders visible")
+
+    # -- webhooks --------------------------------------------------------------------------------
+    def verify_webhook(self, ctx: StoreContext, headers: Mapping[str, str], body: bytes) -> list[RawRecord]:
+        with self.client(ctx) as client:
+            return verify_push(client, headers, body)
+
+    def webhook_challenge(self, ctx: StoreContext, challenge_code: str, endpoint_url: str) -> dict[str, str]:
+        """The answer to eBay's GET <endpoint>?challenge_code=...: the endpoint URL is the one
+        registered with eBay (credentials["endpoint_url"] when set, else the URL called)."""
+        token = str(ctx.credentials.get("verification_token") or "")
+        if not token:
+            raise ConnectorError("the store has no Notification API verification_token", permanent=True)
+        endpoint = str(ctx.credentials.get("endpoint_url") or endpoint_url)
+        return {"challengeResponse": challenge_response(challenge_code, token, endpoint)}
+
+    # -- write-backs -----------------------------------------------------------------------------
+    def send_reply(self, reply: OutboundReply) -> SentReceipt:
+        from aftersales.catalog.models import Store
+        from aftersales.channels.context import store_context  # the engine's; lazy (it imports models)
+
+        return self.send_message(store_context(Store.objects.get(pk=reply.store_id), connector=self), reply)
+
+    def send_message(self, ctx: StoreContext, reply: OutboundReply) -> SentReceipt:
+        text = reply.body.strip()
+        if not text:
+            raise ConnectorError("the reply is empty", permanent=True, code="messageText")
+        if len(text) > MESSAGE_MAX_CHARS:
+            raise ConnectorError(
+                f"eBay messages are limited to {MESSAGE_MAX_CHARS} characters ({len(text)} given)",
+                permanent=True,
+                code="messageText",
+            )
+        if reply.attachments:
+            raise ConnectorError(
+                "eBay's Message API takes images by URL only: this connector sends text replies",
+                permanent=True,
+                code="messageMedia",
+            )
+        body: dict[str, Any] = {"messageText": text}
+        if reply.conversation_id:
+            body["conversationId"] = reply.conversation_id
+        else:
+            body["otherPartyUsername"] = reply.customer_address
+            if reply.order_external_id:
+                body["reference"] = {"referenceId": reply.order_external_id, "referenceType": "ORDER"}
+        with self.client(ctx) as client:
+            data = client.json("POST", SEND_MESSAGE_PATH, json_body=body, bucket="ebay:message")
+        message_id = data.get("messageId") if isinstance(data, Mapping) else None
+        if not message_id:
+            raise ConnectorError("eBay accepted the message without a messageId")
+        sent = data.get("createdDate")
+        return SentReceipt(external_id=str(message_id), sent_at=_parse(sent) if isinstance(sent, str) else now())
+
+    def decide_return(self, ctx: StoreContext, decision: ReturnDecision) -> WriteReceipt:
+        with self.client(ctx) as client:
+            if decision.kind == ReturnKind.RETURN:
+                return self._decide_return(client, decision)
+            if decision.kind in (ReturnKind.INQUIRY, ReturnKind.CASE):
+                return self._decide_dispute(client, decision)
+        raise ConnectorError(f"eBay has no {decision.kind} decisions", permanent=True)
+
+    def _decide_return(self, client: EbayClient, decision: ReturnDecision) -> WriteReceipt:
+        base = f"/post-order/v2/return/{quote(decision.return_external_id, safe='')}"
+        comments = {"comments": {"content": decision.comment}} if decision.comment else {}
+        kind = decision.decision
+        if kind in (
+            ReturnDecisionKind.APPROVE,
+            ReturnDecisionKind.DECLINE,
+            ReturnDecisionKind.OFFER_PARTIAL_REFUND,
+            ReturnDecisionKind.PROVIDE_RMA,
+        ):
+            body: dict[str, Any] = {"decision": kind.upper(), **comments}
+            if kind == ReturnDecisionKind.OFFER_PARTIAL_REFUND:
+                if decision.amount is None or decision.amount <= 0 or not decision.currency:
+                    raise ConnectorError("a partial refund offer needs an amount and a currency", permanent=True)
+                body["partialRefundAmount"] = {"value": _money(decision.amount), "currency": decision.currency}
+            if kind == ReturnDecisionKind.PROVIDE_RMA:
+                if not decision.rma_number:
+                    raise ConnectorError("PROVIDE_RMA needs an RMA number", permanent=True)
+                body["RMANumber"] = decision.rma_number
+            if kind == ReturnDecisionKind.APPROVE and decision.rma_number:
+                body["RMANumber"] = decision.rma_number
+            client.json("POST", f"{base}/decide", auth="iaf", json_body=body, signed=True, bucket="ebay:post-order")
+            return WriteReceipt(external_id=decision.return_external_id, detail=f"decide {kind.upper()}")
+        if kind == ReturnDecisionKind.PROVIDE_LABEL:
+            detail = []
+            if decision.label is not None:
+                upload = client.json(
+                    "POST",
+                    f"{base}/file/upload",
+                    auth="iaf",
+                    json_body={
+                        "fileName": decision.label.filename,
+                        "data": base64.b64encode(decision.label.content).decode(),
+                        "filePurpose": "LABEL_RELATED",
+                    },
+                    bucket="ebay:post-order",
+                )
+                client.json(
+                    "POST",
+                    f"{base}/file/submit",
+                    auth="iaf",
+                    json_body={"filePurpose": "LABEL_RELATED"},
+                    bucket="ebay:post-order",
+                )
+                detail.append(f"label file {upload.get('fileId', '')}")
+            if decision.tracking_number:
+                client.json(
+                    "POST",
+                    f"{base}/add_shipping_label",
+                    auth="iaf",
+                    json_body={
+                        "carrierName": decision.carrier,
+                        "trackingNumber": decision.tracking_number,
+                        **comments,
+                    },
+                    bucket="ebay:post-order",
+                )
+                detail.append(f"tracking {decision.tracking_number}")
+            if not detail:
+                raise ConnectorError("a return label needs a label file or a tracking number", permanent=True)
+            return WriteReceipt(external_id=decision.return_external_id, detail=", ".join(detail))
+        if kind == ReturnDecisionKind.MARK_RECEIVED:
+            client.json("POST", f"{base}/mark_as_received", auth="iaf", json_body=comments, bucket="ebay:post-order")
+            return WriteReceipt(external_id=decision.return_external_id, detail="mark_as_received")
+        raise ConnectorError(f"eBay returns have no {kind} decision", permanent=True)
+
+    def _decide_dispute(self, client: EbayClient, decision: ReturnDecision) -> WriteReceipt:
+        """Inquiries and cases: APPROVE refunds the buyer in full (issue_refund), PROVIDE_LABEL
+        with a tracking number provides the shipment info, DECLINE on a case is an appeal."""
+        resource = "inquiry" if decision.kind == ReturnKind.INQUIRY else "casemanagement"
+        base = f"/post-order/v2/{resource}/{quote(decision.return_external_id, safe='')}"
+        comments = {"comments": {"content": decision.comment}} if decision.comment else {}
+        kind = decision.decision
+        if kind == ReturnDecisionKind.APPROVE:
+            data = client.json(
+                "POST", f"{base}/issue_refund", auth="iaf", json_body=comments, signed=True, bucket="ebay:post-order"
+            )
+            result = data.get("refundResult") if isinstance(data, Mapping) else None
+            status = result.get("refundStatus", "") if isinstance(result, Mapping) else ""
+            return WriteReceipt(external_id=decision.return_external_id, detail=f"issue_refund {status}".strip())
+        if kind == ReturnDecisionKind.PROVIDE_LABEL:
+            if not decision.tracking_number or not decision.carrier:
+                raise ConnectorError("shipment info needs a carrier and a tracking number", permanent=True)
+            client.json(
+                "POST",
+                f"{base}/provide_shipment_info",
+                auth="iaf",
+                json_body={
+                    "shippingCarrierName": decision.carrier,
+                    "trackingNumber": decision.tracking_number,
+                    **comments,
+                },
+                bucket="ebay:post-order",
+            )
+            return WriteReceipt(external_id=decision.return_external_id, detail="provide_shipment_info")
+        if kind == ReturnDecisionKind.DECLINE and decision.kind == ReturnKind.CASE:
+            if not decision.comment:
+                raise ConnectorError("an appeal needs a comment", permanent=True)
+            client.json(
+                "POST",
+                f"{base}/appeal",
+                auth="iaf",
+                json_body={"comments": {"content": decision.comment}},
+                bucket="ebay:post-order",
+            )
+            return WriteReceipt(external_id=decision.return_external_id, detail="appeal")
+        raise ConnectorError(f"eBay {decision.kind}s have no {kind} decision", permanent=True)
+
+    # -- refunds (Sell Fulfillment issue_refund; no idempotency header: reconcile first) ----------
+    def _order(self, client: EbayClient, order_id: str) -> Mapping[str, Any]:
+        data = client.json("GET", f"{ORDERS_PATH}/{quote(order_id, safe='')}", bucket="ebay:fulfillment")
+        if not isinstance(data, Mapping):
+            raise ConnectorError("eBay getOrder answered something else than an order")
+        return data
+
+    @staticmethod
+    def _receipt(refund: Mapping[str, Any], detail: str = "") -> RefundReceipt:
+        state = REFUND_STATES.get(str(refund.get("refundStatus", "")).upper(), RefundState.PENDING)
+        return RefundReceipt(external_id=str(refund.get("refundId", "")), state=state, detail=detail)
+
+    def issue_refund(self, ctx: StoreContext, refund: RefundRequest) -> RefundReceipt:
+        """eBay's issue_refund takes no idempotency key. The engine stored ours before calling; a
+        resend (the first outcome unknown) first looks at the refunds already on the order and
+        returns the one matching this amount and currency instead of refunding twice."""
+        if refund.amount <= 0:
+            raise ConnectorError("a refund amount must be positive", permanent=True)
+        reason = refund.reason.upper() if refund.reason.upper() in REFUND_REASONS else "OTHER"
+        with self.client(ctx) as client:
+            order = self._order(client, refund.order_external_id)
+            for existing in mapping.order_refunds(order):
+                amount = existing.get("amount") or {}
+                if (
+                    str(existing.get("refundStatus", "")).upper() != "FAILED"
+                    and isinstance(amount, Mapping)
+                    and str(amount.get("currency", "")).upper() == refund.currency.upper()
+                    and Decimal(str(amount.get("value", "0"))) == refund.amount.quantize(Decimal("0.01"))
+                ):
+                    return self._receipt(existing, detail="already on the order (reconciled, not resent)")
+            body: dict[str, Any] = {"reasonForRefund": reason}
+            if refund.note:
+                body["comment"] = refund.note[:100]
+            if refund.lines:
+                body["refundItems"] = [
+                    {
+                        "lineItemId": line.external_line_id,
+                        "refundAmount": {"value": _money(line.amount), "currency": refund.currency},
+                    }
+                    for line in refund.lines
+                ]
+            else:
+                body["orderLevelRefundAmount"] = {"value": _money(refund.amount), "currency": refund.currency}
+            data = client.json(
+                "POST",
+                f"{ORDERS_PATH}/{quote(refund.order_external_id, safe='')}/issue_refund",
+                json_body=body,
+                host="apiz",
+                signed=True,
+                bucket="ebay:fulfillment",
+            )
+        if not isinstance(data, Mapping) or not data.get("refundId"):
+            raise ConnectorError("eBay accepted the refund without a refundId")
+        return self._receipt(data)
+
+    def refund_status(self, ctx: StoreContext, refund: RefundRequest, receipt: RefundReceipt) -> RefundReceipt:
+        with self.client(ctx) as client:
+            order = self._order(client, refund.order_external_id)
+        for existing in mapping.order_refunds(order):
+            if str(existing.get("refundId", "")) == receipt.external_id:
+                return self._receipt(existing)
+        return RefundReceipt(
+            external_id=receipt.external_id, state=RefundState.PENDING, detail="not listed on the order yet"
+        )
+
+    def mark_shipped(self, ctx: StoreContext, shipment: ShipmentConfirmation) -> WriteReceipt:
+        with self.client(ctx) as client:
+            order = self._order(client, shipment.order_external_id)
+            items = [i for i in order.get("lineItems") or [] if isinstance(i, Mapping)]
+            wanted = set(shipment.line_ids)
+            line_items = [
+                {"lineItemId": str(i.get("lineItemId")), "quantity": int(i.get("quantity") or 1)}
+                for i in items
+                if not wanted or str(i.get("lineItemId")) in wanted
+            ]
+            if not line_items:
+                raise ConnectorError("none of the shipment's lines are on the eBay order", permanent=True)
+            response = client.call(
+                "POST",
+                f"{ORDERS_PATH}/{quote(shipment.order_external_id, safe='')}/shipping_fulfillment",
+                json_body={
+                    "lineItems": line_items,
+                    "shippedDate": _iso(shipment.shipped_at),
+                    "shippingCarrierCode": shipment.carrier,
+                    "trackingNumber": shipment.tracking_number,
+                },
+                bucket="ebay:fulfillment",
+            )
+        location = response.headers.get("Location", "")
+        return WriteReceipt(external_id=location.rstrip("/").rpartition("/")[2], detail="shipping_fulfillment")
