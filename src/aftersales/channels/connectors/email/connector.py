@@ -1,50 +1,156 @@
-"""E-mail channel: replies go out over SMTP with proper threading headers.
+"""E-mail channel: a mailbox is a store of platform "email" (IMAP in, SMTP out).
 
-The store's credentials may carry its own SMTP settings ({"smtp_host", "smtp_port", "username",
-"password", "use_tls", "from_address"}); otherwise Django's EMAIL_* settings are used."""
+- pull(MESSAGES): new mail of every configured folder after the (UIDVALIDITY, UID) cursor
+  (client.py), as RawRecords whose event id is the message's dedupe id (its Message-ID, or a
+  content hash) and whose raw bytes are the RFC 822 message;
+- map_record: mapping.py (bounce -> DeliveryFailureRecord, auto-reply -> IgnoredRecord, else a
+  MessageRecord; Amazon relay messages linked to the organization's Amazon store), attachments
+  the inbox would refuse are left out with a note in the text instead of failing the message;
+- send_message / send_reply: SMTP per mailbox (its smtp_* credentials), else Django's EMAIL_*
+  settings; our Message-ID carries the reply token (inbox/services/threading.py), In-Reply-To and
+  References thread the answer in the customer's client;
+- test_connection: IMAP login (and the folders exist) + SMTP EHLO/login."""
 
 from __future__ import annotations
 
 import smtplib
-from email.utils import make_msgid
+from dataclasses import replace
+from datetime import datetime
+from email.utils import formatdate
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 
-from aftersales.channels.base import Capability, ConnectorError, OutboundReply, SentReceipt
+from aftersales.catalog.models import Platform, Store
+from aftersales.channels.base import (
+    AttachmentRecord,
+    Capability,
+    ConnectionCheck,
+    ConnectorError,
+    MessageRecord,
+    OutboundReply,
+    Page,
+    RawRecord,
+    Record,
+    SentReceipt,
+    StoreContext,
+    Stream,
+)
 from aftersales.core.clock import now
+from aftersales.core.errors import ValidationFailed
+from aftersales.inbox.services.common import MAX_ATTACHMENTS, AttachmentInput, check_attachment
+from aftersales.inbox.services.threading import reply_message_id
+
+from .client import (
+    MailboxCursor,
+    MailboxSettings,
+    default_since,
+    fetch_new,
+    imap_session,
+    mailbox_settings,
+    smtp_session,
+    wait_for_mail,
+)
+from .mapping import Mailbox, dedupe_id, map_email
+
+PAGE_SIZE = 50
 
 
 class EmailConnector:
     platform = "email"
-    capabilities = frozenset({Capability.SEND_MESSAGE})
+    capabilities = frozenset({Capability.PULL_MESSAGES, Capability.SEND_MESSAGE, Capability.TEST_CONNECTION})
+
+    # --- pulling -------------------------------------------------------------------------------
+
+    def pull(self, ctx: StoreContext, stream: Stream, cursor: str | None, since: datetime | None) -> Page:
+        if stream != Stream.MESSAGES:
+            raise ConnectorError(f"a mailbox has no {stream} stream", permanent=True)
+        mailbox = mailbox_settings(ctx.credentials)
+        state = MailboxCursor.load(cursor)
+        ctx.throttle("imap", 1)
+        with imap_session(mailbox) as client:
+            mails, done = fetch_new(
+                client, state, mailbox.folders, limit=PAGE_SIZE, default_since=default_since(since, now().date())
+            )
+        records = [
+            RawRecord(
+                stream=Stream.MESSAGES,
+                event_id=dedupe_id(mail.raw),
+                payload={"folder": mail.folder, "uid": mail.uid, "uidvalidity": mail.uidvalidity},
+                raw=mail.raw,
+            )
+            for mail in mails
+        ]
+        return Page(records=records, next_cursor=state.dump(), done=done)
+
+    def wait_for_mail(self, ctx: StoreContext, *, timeout: float, poll_every: float = 30.0) -> bool:
+        """Block until new mail reaches the first folder (IDLE where offered, else polling)."""
+        mailbox = mailbox_settings(ctx.credentials)
+        with imap_session(mailbox, timeout=timeout + 30) as client:
+            return wait_for_mail(client, mailbox.folders[0], timeout=timeout, poll_every=poll_every)
+
+    def map_record(self, ctx: StoreContext, raw: RawRecord) -> list[Record]:
+        creds = ctx.credentials or {}
+        own = {str(creds.get(k) or "").strip().lower() for k in ("address", "from_address", "username")}
+        records = map_email(
+            raw.raw,
+            Mailbox(
+                store_id=ctx.store_id,
+                addresses=frozenset(a for a in own if "@" in a),
+                amazon_stores=_amazon_stores(ctx.organization_id) if _is_relay(raw.raw) else {},
+            ),
+        )
+        return [_with_accepted_attachments(r) if isinstance(r, MessageRecord) else r for r in records]
+
+    def test_connection(self, ctx: StoreContext) -> ConnectionCheck:
+        try:
+            mailbox = mailbox_settings(ctx.credentials)
+            with imap_session(mailbox, timeout=15) as client:
+                existing = {name for _flags, _sep, name in client.list_folders()}
+                missing = [f for f in mailbox.folders if f not in existing and f.upper() != "INBOX"]
+            if missing:
+                return ConnectionCheck(ok=False, detail=f"IMAP login ok; folder(s) not found: {', '.join(missing)}")
+            detail = f"IMAP login ok ({', '.join(mailbox.folders)})"
+            if mailbox.smtp_host:
+                with smtp_session(mailbox, timeout=15):
+                    pass
+                detail += f"; SMTP ok ({mailbox.smtp_host}:{mailbox.smtp_port})"
+            return ConnectionCheck(ok=True, detail=detail)
+        except ConnectorError as exc:
+            return ConnectionCheck(ok=False, detail=str(exc))
+
+    # --- sending -------------------------------------------------------------------------------
+
+    def send_message(self, ctx: StoreContext, reply: OutboundReply) -> SentReceipt:
+        return self._send(reply, ctx.credentials or {})
 
     def send_reply(self, reply: OutboundReply) -> SentReceipt:
-        creds = reply.credentials or {}
+        return self._send(reply, reply.credentials or {})
+
+    def _send(self, reply: OutboundReply, creds: Any) -> SentReceipt:
         if "@" not in reply.customer_address:
             raise ConnectorError(f"customer address {reply.customer_address!r} is not an e-mail", permanent=True)
-        connection = get_connection(
-            host=creds.get("smtp_host", settings.EMAIL_HOST),
-            port=int(creds.get("smtp_port", settings.EMAIL_PORT)),
-            username=creds.get("username", settings.EMAIL_HOST_USER),
-            password=creds.get("password", settings.EMAIL_HOST_PASSWORD),
-            use_tls=bool(creds.get("use_tls", settings.EMAIL_USE_TLS)),
-            timeout=settings.EMAIL_TIMEOUT,
-        )
-        domain = creds.get("from_address", settings.DEFAULT_FROM_EMAIL).rpartition("@")[2] or "localhost"
-        message_id = make_msgid(idstring=f"as{reply.message_id}", domain=domain)
-        headers = {"Message-ID": message_id}
+        from_address = str(creds.get("from_address") or creds.get("address") or settings.DEFAULT_FROM_EMAIL)
+        domain = from_address.rpartition("@")[2] or "localhost"
+        message_id = reply_message_id(message_id=reply.message_id, domain=domain)
+        headers = {"Message-ID": message_id, "Date": formatdate(localtime=False)}
+        references = [r for r in reply.references if r]
         if reply.in_reply_to:
             headers["In-Reply-To"] = reply.in_reply_to
-            headers["References"] = reply.in_reply_to
-        subject = reply.subject if reply.subject.lower().startswith("re:") else f"Re: {reply.subject}"
+            if reply.in_reply_to not in references:
+                references.append(reply.in_reply_to)
+        if references:
+            headers["References"] = " ".join(references[-20:])
+        subject = reply.subject if reply.subject.lower().startswith(("re:", "aw:", "回复")) else f"Re: {reply.subject}"
         email = EmailMessage(
             subject=subject,
             body=reply.body,
-            from_email=creds.get("from_address", settings.DEFAULT_FROM_EMAIL),
+            from_email=from_address,
             to=[reply.customer_address],
             headers=headers,
-            connection=connection,
+            connection=_connection(creds),
         )
         for name, content, content_type in reply.attachments:
             email.attach(name, content, content_type)
@@ -54,6 +160,67 @@ class EmailConnector:
             raise ConnectorError(f"recipient refused: {exc}", permanent=True) from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise ConnectorError(f"SMTP authentication failed: {exc}", permanent=True) from exc
+        except smtplib.SMTPDataError as exc:
+            raise ConnectorError(f"message refused: {exc}", permanent=exc.smtp_code >= 500) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise ConnectorError(f"SMTP delivery failed: {exc}") from exc
         return SentReceipt(external_id=message_id, sent_at=now())
+
+
+def _connection(creds: Any) -> BaseEmailBackend:
+    """The mailbox's own SMTP server when it has one, else the site's (settings.EMAIL_*)."""
+    if not creds.get("smtp_host"):
+        return get_connection(timeout=settings.EMAIL_TIMEOUT)
+    mailbox: MailboxSettings = mailbox_settings(creds)
+    return get_connection(
+        backend="django.core.mail.backends.smtp.EmailBackend",
+        host=mailbox.smtp_host,
+        port=mailbox.smtp_port,
+        username=mailbox.smtp_username or None,
+        password=mailbox.smtp_password or None,
+        use_tls=mailbox.smtp_tls == "starttls",
+        use_ssl=mailbox.smtp_tls == "ssl",
+        timeout=settings.EMAIL_TIMEOUT,
+    )
+
+
+def _is_relay(raw: bytes) -> bool:
+    return b"@marketplace.amazon." in raw[:20_000].lower()
+
+
+def _amazon_stores(organization_id: int) -> dict[int, str]:
+    return dict(
+        Store.objects.filter(organization_id=organization_id, platform=Platform.AMAZON, is_active=True).values_list(
+            "id", "site"
+        )
+    )
+
+
+def _with_accepted_attachments(record: MessageRecord) -> MessageRecord:
+    """Keep the attachments the inbox accepts (the same checks as any upload); the others are named
+    in a note under the text rather than failing the customer's whole message."""
+    if not record.attachments:
+        return record
+    kept: list[AttachmentRecord] = []
+    left_out: list[str] = []
+    total = 0
+    for attachment in record.attachments:
+        try:
+            if len(kept) >= MAX_ATTACHMENTS:
+                raise ValidationFailed("too many attachments", field="attachments")
+            if total + len(attachment.content) > settings.ATTACHMENT_MAX_TOTAL_BYTES:
+                raise ValidationFailed("the attachments are too large together", field="attachments")
+            check_attachment(
+                AttachmentInput(attachment.filename, attachment.content, attachment.content_type), index=len(kept)
+            )
+        except ValidationFailed as exc:
+            left_out.append(f"{attachment.filename} ({exc})")
+            continue
+        kept.append(attachment)
+        total += len(attachment.content)
+    if not left_out:
+        return record
+    note = "\n\n[Attachments not kept: " + "; ".join(left_out) + "]"
+    body = record.body + note
+    display = (record.body_display + note) if record.body_display else ""
+    return replace(record, attachments=kept, body=body, body_display=display)

@@ -1,0 +1,214 @@
+"""A real IMAP server for tests: Debian's dovecot (dovecot-imapd), run from a config in a temporary
+folder, on 127.0.0.1 and a free high port, without touching the machine's own dovecot.
+
+Everything lives in the folder: base_dir, state_dir, the log, a passwd-file with the test
+mailboxes (plain passwords), Maildirs, and an empty chroot for imap-login. `ssl = no` and
+plaintext logins are allowed (loopback only). Dovecot needs existing users for its login and
+internal processes: the current user is used for both, and the mail processes run as the current
+user too, so it works unprivileged and as root (CI).
+
+Messages are delivered the way a client would: IMAP APPEND (`deliver`)."""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from imapclient import IMAPClient
+
+from .smtp import free_port
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+
+
+def _service_users() -> tuple[str, str, str]:
+    """Users for dovecot's login and internal processes: the current user when unprivileged
+    (dovecot cannot switch users then); as root (CI), which dovecot refuses for them, the users the
+    Debian package creates (dovenull, dovecot), else nobody."""
+    if os.getuid() != 0:
+        me = pwd.getpwuid(os.getuid()).pw_name
+        return me, me, grp.getgrgid(os.getgid()).gr_name
+
+    def exists(name: str) -> bool:
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            return False
+        return True
+
+    login = "dovenull" if exists("dovenull") else "nobody"
+    internal = "dovecot" if exists("dovecot") else "nobody"
+    return login, internal, grp.getgrgid(pwd.getpwnam(internal).pw_gid).gr_name
+
+
+def _ids(user: str) -> tuple[int, int]:
+    entry = pwd.getpwnam(user)
+    return entry.pw_uid, entry.pw_gid
+
+
+@dataclass
+class ImapAccount:
+    username: str
+    password: str
+
+
+@dataclass
+class DovecotServer:
+    accounts: list[ImapAccount] = field(default_factory=list)
+    host: str = "127.0.0.1"
+    port: int = 0
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="aftersales-dovecot-")))
+    _process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return os.path.exists(DOVECOT)
+
+    def _config(self) -> Path:
+        login_user, internal_user, internal_group = _service_users()
+        # Mail processes run as the current user; as root (dovecot refuses uid 0 for mail) as the
+        # internal user, who then owns the Maildirs.
+        uid, gid = (os.getuid(), os.getgid()) if os.getuid() != 0 else _ids(internal_user)
+        for name in ("run", "state", "mail", "home"):
+            (self.root / name).mkdir(parents=True, exist_ok=True)
+        for name in ("mail", "home"):
+            os.chown(self.root / name, uid, gid)
+        self.root.chmod(0o755)  # the login and internal users (root's case) must reach base_dir
+        passwd = self.root / "passwd"
+        passwd.write_text(
+            "".join(
+                f"{a.username}:{{PLAIN}}{a.password}:{uid}:{gid}::{self.root / 'home' / a.username}::\n"
+                for a in self.accounts
+            )
+        )
+        conf = self.root / "dovecot.conf"
+        conf.write_text(
+            f"""
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+log_path = {self.root}/dovecot.log
+info_log_path = {self.root}/dovecot.log
+protocols = imap
+listen = {self.host}
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_login_user = {login_user}
+default_internal_user = {internal_user}
+default_internal_group = {internal_group}
+first_valid_uid = {uid}
+first_valid_gid = 0
+mail_location = maildir:{self.root}/mail/%u
+mail_uid = {uid}
+mail_gid = {gid}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {passwd}
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {passwd}
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Sent {{
+    auto = create
+    special_use = \\Sent
+  }}
+  mailbox Support {{
+    auto = create
+  }}
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = {self.host}
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+  chroot =
+}}
+service anvil {{
+  chroot =
+}}
+service stats {{
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+""".lstrip()
+        )
+        return conf
+
+    def start(self) -> DovecotServer:
+        self.port = self.port or free_port()
+        conf = self._config()
+        self._process = subprocess.Popen(  # noqa: S603 - a fixed binary and our own config file
+            [DOVECOT, "-F", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                output = self._process.stdout.read().decode() if self._process.stdout else ""
+                raise RuntimeError(f"dovecot exited: {output}\n{self.log()}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"dovecot did not listen on {self.port}: {self.log()}")
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._process is not None and self._process.stdout:
+            self._process.stdout.close()
+        self._process = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # --- test helpers --------------------------------------------------------------------------
+
+    def client(self, account: ImapAccount) -> IMAPClient:
+        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
+        client.login(account.username, account.password)
+        return client
+
+    def deliver(self, account: ImapAccount, raw: bytes, *, folder: str = "INBOX") -> int:
+        """APPEND one message; returns its UID."""
+        with self.client(account) as client:
+            response = client.append(folder, raw)
+        text = response.decode() if isinstance(response, bytes) else str(response)
+        # "[APPENDUID <uidvalidity> <uid>] Append completed."
+        return int(text.split("APPENDUID", 1)[1].split()[1].rstrip("]")) if "APPENDUID" in text else 0
+
+    def reset_folder(self, account: ImapAccount, folder: str = "INBOX") -> None:
+        """Delete and recreate a folder: a new UIDVALIDITY (what a server rebuild does)."""
+        with self.client(account) as client:
+            if folder == "INBOX":
+                client.select_folder("INBOX")
+                client.delete_messages(client.search("ALL"))
+                client.expunge()
+                return
+            client.delete_folder(folder)
+            client.create_folder(folder)
