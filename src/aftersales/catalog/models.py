@@ -47,6 +47,9 @@ class Store(TimeStampedModel):
     country = CountryField(blank=True, help_text="The market the store sells to")
     credentials = EncryptedJSONField(blank=True, default=dict)
     is_active = models.BooleanField(default=True)
+    # The platform endpoint for this store, used instead of the connector's default only when
+    # settings.CHANNELS_ALLOW_ENDPOINT_OVERRIDE is on and the host is loopback (the local fakes).
+    endpoint_url = models.URLField(max_length=300, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "name"], name="store_unique_name")]
@@ -225,6 +228,8 @@ class Order(TimeStampedModel):
     total_amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="USD")
     ship_country = CountryField(blank=True)
+    # When the platform last changed the order (the sync engine skips older versions of it).
+    platform_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "external_id"], name="order_unique_external_id")]
@@ -247,9 +252,12 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField(default=1)
     unit_price_amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES)
     currency = models.CharField(max_length=3, default="USD")
+    # The platform's line-item id (write-backs such as refunds and shipping confirmations need it).
+    external_line_id = models.CharField(max_length=120, blank=True, default="")
 
     class Meta:
         indexes = [
+            models.Index(fields=["order", "external_line_id"], name="orderline_order_extline"),
             models.Index(fields=["sku"], name="orderline_sku"),
             # The inbox's `sku` filter probes (order_id, sku) per ticket: index-only with this one.
             models.Index(fields=["order", "sku"], name="orderline_order_sku"),

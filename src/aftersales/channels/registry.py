@@ -12,6 +12,18 @@ _CONNECTORS: dict[str, str] = {
 _instances: dict[str, Connector] = {}
 
 
+def register(platform: str, path: str) -> None:
+    """Install a connector ("module:Class") for a platform, replacing any earlier one (tests register
+    their own connectors and unregister() them afterwards)."""
+    _CONNECTORS[platform] = path
+    _instances.pop(platform, None)
+
+
+def unregister(platform: str) -> None:
+    _CONNECTORS.pop(platform, None)
+    _instances.pop(platform, None)
+
+
 def available_platforms() -> list[str]:
     return sorted(_CONNECTORS)
 

@@ -50,7 +50,9 @@ INSTALLED_APPS = [
     "aftersales.inbox",
     "aftersales.notifications",
     "aftersales.channels",
+    "aftersales.returns",
     "aftersales.language",
+    "aftersales.tracking",
     "aftersales.demo",
     "aftersales.api",
     "aftersales.web",
@@ -250,6 +252,11 @@ ATTACHMENT_ALLOWED_TYPES = [
 # their total limit, with 1 MiB for the rest of the body. Put the same limit (or more) in front, e.g.
 # nginx's client_max_body_size.
 DATA_UPLOAD_MAX_MEMORY_SIZE = -(-ATTACHMENT_MAX_TOTAL_BYTES * 4 // 3) + 1024 * 1024
+
+# Channels (sync engine): a store's endpoint_url replaces its connector's default endpoint only
+# when this is on and the URL's host is loopback (the local fake platforms of tests and the demo).
+CHANNELS_ALLOW_ENDPOINT_OVERRIDE = env_bool("CHANNELS_ALLOW_ENDPOINT_OVERRIDE", DEBUG)
+CHANNELS_WEBHOOK_MAX_BYTES = int(os.environ.get("CHANNELS_WEBHOOK_MAX_BYTES", str(1024 * 1024)))
 
 # Task queue: SqliteHuey embedded by default, RedisHuey when REDIS_URL is set.
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -35,3 +35,4 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 if not os.environ.get("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 API_TOKEN_FAILURE_LIMIT = 10_000
+CHANNELS_ALLOW_ENDPOINT_OVERRIDE = True  # connectors talk to their local fakes on 127.0.0.1

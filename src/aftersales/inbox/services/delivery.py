@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_ticket
 from aftersales.channels.base import ConnectorError, OutboundReply
+from aftersales.channels.context import store_context
 from aftersales.channels.registry import get_connector
 from aftersales.core import events
 from aftersales.core.actors import Actor
@@ -56,7 +57,12 @@ def message_deliver(message_id: int) -> str:
     ticket = message.ticket
     try:
         connector = get_connector(message.store.platform)
-        receipt = connector.send_reply(_reply_of(message))
+        reply = _reply_of(message)
+        send_message = getattr(connector, "send_message", None)
+        if callable(send_message):  # a connector of the sync engine: it gets the store's context
+            receipt = send_message(store_context(message.store, connector=connector), reply)
+        else:
+            receipt = connector.send_reply(reply)
     except ConnectorError as exc:
         if exc.permanent:
             _finish(message, DeliveryStatus.FAILED, error=str(exc))
@@ -208,3 +214,70 @@ def messages_fail_stale_sending() -> int:
             )
             count += 1
     return count
+
+
+def _message_id_forms(ids: list[str]) -> set[str]:
+    """A Message-ID as stored (with angle brackets, as the e-mail connector keeps it) and bare."""
+    forms: set[str] = set()
+    for raw in ids:
+        bare = raw.strip().strip("<>").strip()
+        if bare:
+            forms.update({bare, f"<{bare}>"})
+    return forms
+
+
+def message_mark_bounced(
+    *, organization_id: int, original_message_ids: list[str], reason: str, actor: Actor
+) -> Message | None:
+    """A bounce (delivery status notification) of one of our replies: the organization's outbound
+    message whose external id (its Message-ID) is among `original_message_ids` is marked failed
+    with `reason`, a reply_failed audit row is written and ReplyDeliveryFailed published; the ticket
+    counts as unreplied again unless a later reply was delivered. Opens nothing, changes no status.
+    Returns the message, or None when none of ours matches (or it was already marked). Locks the
+    ticket row."""
+    forms = _message_id_forms(original_message_ids)
+    if not forms:
+        return None
+    message = (
+        Message.objects.select_related("ticket")
+        .filter(
+            ticket__organization_id=organization_id,
+            direction=MessageDirection.OUTBOUND,
+            external_id__in=forms,
+        )
+        .order_by("-id")
+        .first()
+    )
+    if message is None:
+        return None
+    error = (reason or "bounced")[:2000]
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=message.ticket_id)
+        updated = (
+            Message.objects.filter(pk=message.pk)
+            .exclude(delivery_status=DeliveryStatus.FAILED)
+            .update(delivery_status=DeliveryStatus.FAILED, delivery_error=error)
+        )
+        if not updated:
+            return None
+        later_delivered = Message.objects.filter(
+            ticket=ticket,
+            direction=MessageDirection.OUTBOUND,
+            delivery_status=DeliveryStatus.SENT,
+            created_at__gt=message.created_at,
+        ).exists()
+        if not later_delivered and not ticket.is_unreplied:
+            ticket.is_unreplied = True
+            ticket.save(update_fields=["is_unreplied", "updated_at"])
+        record_event(ticket, TicketEventType.REPLY_FAILED, actor, message_id=message.pk, error=error, bounce=True)
+        events.publish(
+            ReplyDeliveryFailed(
+                message_id=message.pk,
+                ticket_id=ticket.pk,
+                organization_id=ticket.organization_id,
+                error=error,
+                actor=actor,
+            )
+        )
+    message.refresh_from_db()
+    return message

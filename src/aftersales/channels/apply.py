@@ -1,0 +1,387 @@
+"""Applying mapped records to the domain: each function takes one record of channels.base and
+returns an `Applied` (what happened, and the ticket / message it touched). Idempotent: the same
+record twice changes nothing the second time ("unchanged" / "duplicate").
+
+- MessageRecord -> the inbox's ingest (a buyer's message) or seller_message_record (the seller wrote
+  it on the platform: kept on the thread, opens and reopens nothing);
+- OrderRecord -> Order / OrderLine / Shipment upserted by (store, external id), the buyer linked to
+  a customer exactly as ingest links a message's author;
+- ReturnRecord -> returns.services.return_request_upsert;
+- TrackingRecord -> Shipment status + TrackingEvent rows (deduplicated by (shipment, at, status));
+- IgnoredRecord -> nothing; DeliveryFailureRecord -> the bounced reply marked failed."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from aftersales.catalog.models import Order, OrderLine, Product, Shipment, ShipmentStatus, Store, TrackingEvent
+from aftersales.core.actors import Actor
+from aftersales.core.errors import ValidationFailed
+from aftersales.inbox.services import InboundMessage, message_ingest
+from aftersales.inbox.services.common import AttachmentInput
+from aftersales.inbox.services.delivery import message_mark_bounced
+from aftersales.inbox.services.ingest import _upsert_customer
+from aftersales.inbox.services.seller_messages import seller_message_record
+from aftersales.returns.services import ReturnLineData, ReturnRequestData, return_request_upsert
+
+from .base import (
+    Buyer,
+    DeliveryFailureRecord,
+    IgnoredRecord,
+    MappingError,
+    MessageRecord,
+    OrderRecord,
+    Record,
+    ReturnRecord,
+    TrackingRecord,
+)
+
+
+@dataclass(frozen=True)
+class Applied:
+    action: str  # new_ticket, thread, created, updated, unchanged, duplicate, ignored, bounce
+    reason: str = ""
+    ticket_id: int | None = None
+    message_id: int | None = None
+
+
+def connector_actor(store: Store) -> Actor:
+    return Actor.connector(store_id=store.pk, platform=store.platform)
+
+
+def apply_record(store: Store, record: Record) -> Applied:
+    if isinstance(record, MessageRecord):
+        return apply_message(store, record)
+    if isinstance(record, OrderRecord):
+        return apply_order(store, record)
+    if isinstance(record, ReturnRecord):
+        return apply_return(store, record)
+    if isinstance(record, TrackingRecord):
+        return apply_tracking(store, record)
+    if isinstance(record, IgnoredRecord):
+        return Applied("ignored", reason=record.reason + (f": {record.detail}" if record.detail else ""))
+    if isinstance(record, DeliveryFailureRecord):
+        return apply_delivery_failure(store, record)
+    raise MappingError(f"the connector produced an unknown record type {type(record).__name__}")
+
+
+# --- messages -----------------------------------------------------------------------------------
+
+_INBOUND_FIELDS = {f.name for f in dataclasses.fields(InboundMessage)}
+
+
+def target_store(store: Store, record: MessageRecord) -> Store:
+    """The store a message belongs to: `target_store_id` is honoured only for an active store of the
+    same organization (Amazon relay mail read from the seller's mailbox belongs to the Amazon store)."""
+    if record.target_store_id is None or record.target_store_id == store.pk:
+        return store
+    target = Store.objects.filter(pk=record.target_store_id, organization_id=store.organization_id).first()
+    if target is None:
+        raise MappingError("the message names a store of another organization", field="target_store_id")
+    return target
+
+
+def inbound_from_record(store: Store, record: MessageRecord) -> InboundMessage:
+    """The inbox's InboundMessage for a MessageRecord (on the store it belongs to: target_store)."""
+    store = target_store(store, record)
+    values: dict[str, Any] = {
+        "store": store,
+        "external_id": record.external_id,
+        "body": record.body,
+        "body_html": record.body_html,
+        "subject": record.subject,
+        "customer_external_id": record.buyer.external_id,
+        "customer_name": record.buyer.name,
+        "customer_email": record.buyer.email,
+        "customer_country": record.buyer.country,
+        "customer_language": record.language or record.buyer.language,
+        "order_external_id": record.order_external_id,
+        "conversation_id": record.conversation_id,
+        "sent_at": record.sent_at,
+        "attachments": [AttachmentInput(a.filename, a.content, a.content_type) for a in record.attachments],
+        "via": store.platform,
+        # E-mail threading (present once the inbox's ingest takes them):
+        "message_id_header": record.message_id_header,
+        "references": list(record.references),
+        "body_display": getattr(record, "body_display", ""),
+    }
+    return InboundMessage(**{k: v for k, v in values.items() if k in _INBOUND_FIELDS})
+
+
+def apply_message(store: Store, record: MessageRecord) -> Applied:
+    inbound = inbound_from_record(store, record)
+    if record.from_seller:
+        result = seller_message_record(inbound=inbound, actor=connector_actor(store))
+        if result is None:
+            return Applied("ignored", reason="seller message without a buyer thread")
+    else:
+        result = message_ingest(inbound=inbound)
+    if not result.created:
+        return Applied("duplicate", ticket_id=result.ticket.pk, message_id=result.message.pk)
+    action = "new_ticket" if result.ticket_created else "thread"
+    return Applied(action, ticket_id=result.ticket.pk, message_id=result.message.pk)
+
+
+# --- orders -------------------------------------------------------------------------------------
+
+
+def _customer_for(store: Store, buyer: Buyer) -> Any:
+    """The buyer's customer, found or created exactly as ingest does for a message's author."""
+    inbound = InboundMessage(
+        store=store,
+        external_id="",
+        body="",
+        customer_external_id=buyer.external_id,
+        customer_name=buyer.name,
+        customer_email=buyer.email,
+        customer_country=buyer.country,
+        customer_language=buyer.language,
+    )
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                customer, _new = _upsert_customer(inbound)
+                return customer
+        except IntegrityError:
+            if attempt == 2:
+                raise  # the concurrent writer's identity is found on the second round
+    raise AssertionError("unreachable")
+
+
+def apply_order(store: Store, record: OrderRecord) -> Applied:
+    for attempt in (1, 2):
+        try:
+            with transaction.atomic():
+                return _upsert_order(store, record)
+        except IntegrityError:
+            if attempt == 2:
+                raise  # another worker created the order at the same moment: update it
+    raise AssertionError("unreachable")
+
+
+def _upsert_order(store: Store, record: OrderRecord) -> Applied:
+    if len(record.external_id) > 120 or not record.external_id:
+        raise MappingError("an order needs an id of at most 120 characters", field="external_id")
+    order = Order.objects.select_for_update().filter(store=store, external_id=record.external_id).first()
+    if (
+        order is not None
+        and record.updated_at is not None
+        and order.platform_updated_at is not None
+        and record.updated_at < order.platform_updated_at
+    ):
+        return Applied("unchanged", reason="older version")
+    customer = _customer_for(store, record.buyer) if record.buyer and record.buyer.external_id else None
+    values: dict[str, Any] = {
+        "placed_at": record.placed_at,
+        "status": record.status[:40],
+        "total_amount": record.total,
+        "currency": record.currency[:3] or store.currency,
+        "ship_country": record.ship_country,
+        "platform_updated_at": record.updated_at,
+    }
+    if order is None:
+        order = Order.objects.create(
+            organization_id=store.organization_id,
+            store=store,
+            external_id=record.external_id,
+            customer=customer,
+            **values,
+        )
+        _sync_lines(store, order, record)
+        _sync_shipments(order, record)
+        return Applied("created")
+    changed = [name for name, value in values.items() if value is not None and _differs(getattr(order, name), value)]
+    if customer is not None and order.customer_id is None:
+        order.customer = customer
+        changed.append("customer")
+    for name in changed:
+        if name != "customer":
+            setattr(order, name, values[name])
+    lines_changed = _sync_lines(store, order, record)
+    shipments_changed = _sync_shipments(order, record)
+    if changed:
+        order.save(update_fields=[*changed, "updated_at"])
+    if changed or lines_changed or shipments_changed:
+        return Applied("updated")
+    return Applied("unchanged")
+
+
+def _differs(current: Any, new: Any) -> bool:
+    return str(current) != str(new) if current is not None and new is not None else current != new
+
+
+def _sync_lines(store: Store, order: Order, record: OrderRecord) -> bool:
+    """Lines by the platform's line id (else by SKU); returns whether anything changed."""
+    if not record.lines:
+        return False
+    existing = {(line.external_line_id or f"sku:{line.sku}"): line for line in order.lines.all()}
+    skus = {line.sku for line in record.lines}
+    products = dict(
+        Product.objects.filter(organization_id=store.organization_id, sku__in=skus).values_list("sku", "pk")
+    )
+    changed = False
+    seen = set()
+    new_rows = []
+    for item in record.lines:
+        if item.quantity < 0:
+            raise MappingError("a line quantity cannot be negative", field="quantity")
+        key = item.external_line_id or f"sku:{item.sku}"
+        seen.add(key)
+        values = {
+            "sku": item.sku[:80],
+            "title": item.title[:300],
+            "quantity": item.quantity,
+            "unit_price_amount": item.unit_price,
+            "currency": (item.currency or record.currency)[:3],
+            "external_line_id": item.external_line_id[:120],
+            "product_id": products.get(item.sku),
+        }
+        line = existing.get(key)
+        if line is None:
+            new_rows.append(OrderLine(order=order, **values))
+            continue
+        diff = [name for name, value in values.items() if _differs(getattr(line, name), value)]
+        if diff:
+            for name in diff:
+                setattr(line, name, values[name])
+            line.save(update_fields=diff)
+            changed = True
+    if new_rows:
+        OrderLine.objects.bulk_create(new_rows)
+        changed = True
+    gone = [line.pk for key, line in existing.items() if key not in seen]
+    if gone:
+        OrderLine.objects.filter(pk__in=gone).delete()
+        changed = True
+    return changed
+
+
+def _sync_shipments(order: Order, record: OrderRecord) -> bool:
+    changed = False
+    existing = {s.tracking_number: s for s in order.shipments.all()}
+    for item in record.shipments:
+        values = {
+            "carrier": item.carrier[:80],
+            "status": item.status[:40],
+            "shipped_at": item.shipped_at,
+            "delivered_at": item.delivered_at,
+        }
+        shipment = existing.get(item.tracking_number)
+        if shipment is None:
+            Shipment.objects.create(order=order, tracking_number=item.tracking_number[:80], **values)
+            changed = True
+            continue
+        # What a tracking provider said later (status, delivery) is not undone by an order payload
+        # that knows less: only values the payload carries replace stored ones.
+        diff = [name for name, value in values.items() if value and _differs(getattr(shipment, name), value)]
+        if diff:
+            for name in diff:
+                setattr(shipment, name, values[name])
+            shipment.save(update_fields=[*diff, "updated_at"])
+            changed = True
+    return changed
+
+
+# --- returns ------------------------------------------------------------------------------------
+
+
+def apply_return(store: Store, record: ReturnRecord) -> Applied:
+    buyer = record.buyer
+    data = ReturnRequestData(
+        external_id=record.external_id,
+        kind=str(record.kind),
+        status=record.status,
+        created_at=record.created_at,
+        order_external_id=record.order_external_id,
+        buyer_external_id=buyer.external_id if buyer else "",
+        buyer_name=buyer.name if buyer else "",
+        buyer_email=buyer.email if buyer else "",
+        buyer_country=buyer.country if buyer else "",
+        buyer_language=buyer.language if buyer else "",
+        reason=record.reason,
+        buyer_comment=record.buyer_comment,
+        requested_amount=record.requested_amount,
+        currency=record.currency,
+        respond_by=record.respond_by,
+        updated_at=record.updated_at,
+        lines=[ReturnLineData(x.sku, x.quantity, x.external_line_id, x.reason) for x in record.lines],
+    )
+    if not record.external_id or len(record.external_id) > 120:
+        raise MappingError("a return needs an id of at most 120 characters", field="external_id")
+    result = return_request_upsert(store=store, data=data, actor=connector_actor(store))
+    action = result.action
+    if action == "created":
+        action = "new_ticket" if result.ticket_created else "thread"
+    return Applied(action, ticket_id=result.ticket_id, message_id=result.message_id)
+
+
+# --- tracking -----------------------------------------------------------------------------------
+
+
+def apply_tracking(store: Store, record: TrackingRecord) -> Applied:
+    """Shipments of the organization with this tracking number (a tracking provider is its own store
+    of the organization) get the status and the new events."""
+    with transaction.atomic():
+        return _apply_tracking(store, record)
+
+
+def _apply_tracking(store: Store, record: TrackingRecord) -> Applied:
+    shipments = list(
+        Shipment.objects.filter(
+            order__organization_id=store.organization_id, tracking_number=record.tracking_number
+        ).select_for_update()
+    )
+    if not shipments:
+        return Applied("ignored", reason="no shipment with this tracking number")
+    changed = False
+    for shipment in shipments:
+        known = set(TrackingEvent.objects.filter(shipment=shipment).values_list("at", "status"))
+        new = [
+            TrackingEvent(
+                shipment=shipment,
+                at=e.at,
+                status=e.status[:40],
+                location=e.location[:200],
+                description=e.description[:500],
+            )
+            for e in record.events
+            if (e.at, e.status[:40]) not in known
+        ]
+        if new:
+            TrackingEvent.objects.bulk_create(new)
+            changed = True
+        fields = []
+        if record.status and shipment.status != record.status:
+            shipment.status = record.status[:40]
+            fields.append("status")
+        if record.status == ShipmentStatus.DELIVERED and shipment.delivered_at is None:
+            delivered = [e.at for e in record.events if e.status == ShipmentStatus.DELIVERED]
+            if delivered:
+                shipment.delivered_at = max(delivered)
+                fields.append("delivered_at")
+        if fields:
+            shipment.save(update_fields=[*fields, "updated_at"])
+            changed = True
+    return Applied("updated" if changed else "unchanged")
+
+
+# --- bounces ------------------------------------------------------------------------------------
+
+
+def apply_delivery_failure(store: Store, record: DeliveryFailureRecord) -> Applied:
+    message = message_mark_bounced(
+        organization_id=store.organization_id,
+        original_message_ids=list(record.original_message_ids),
+        reason=record.reason,
+        actor=connector_actor(store),
+    )
+    if message is None:
+        return Applied("bounce", reason="no reply of ours matches the bounce")
+    return Applied("bounce", reason=record.reason, ticket_id=message.ticket_id, message_id=message.pk)
+
+
+__all__ = ["Applied", "ValidationFailed", "apply_record", "inbound_from_record", "target_store"]

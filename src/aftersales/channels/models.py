@@ -1,0 +1,191 @@
+"""What the sync engine keeps per store: cursors, runs, the raw record store, the write-back ledger
+and the database rate-limiter buckets.
+
+- `StoreSync`: one per store: paused (with the platform's message), last error / success, the
+  webhook token.
+- `StreamCursor`: the resumable checkpoint of one (store, stream, key): the cursor a connector
+  returned with the last page whose records were all stored; `claimed_by` / `locked_until` make one
+  worker at a time run a stream.
+- `SyncRun`: the bookkeeping of one run (pages, created / updated / unchanged / quarantined...).
+- `RawEvent`: every received record, stored before it is processed, unique per (store, event id).
+- `WriteBack`: the ledger of calls that change a platform (send, decide, refund, mark shipped),
+  written before the call so that nothing is ever sent twice.
+- `RateBucket`: a token bucket per (store, bucket) when Redis is not configured."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.core.models import TimeStampedModel
+
+from .base import Stream
+
+
+def new_webhook_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class StoreSync(TimeStampedModel):
+    """The sync state of one store. A permanent platform error (revoked token, bad credentials)
+    pauses it with the platform's words in `paused_reason` until a human resumes it."""
+
+    store = models.OneToOneField("catalog.Store", on_delete=models.CASCADE, related_name="sync")
+    paused = models.BooleanField(default=False)
+    paused_reason = models.TextField(blank=True)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_by = models.CharField(max_length=80, blank=True, help_text="Actor kind:id who paused it")
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    webhook_token = models.CharField(max_length=64, unique=True, default=new_webhook_token)
+
+    def __str__(self) -> str:
+        return f"sync of store {self.store_id}"
+
+
+class StreamCursor(TimeStampedModel):
+    store = models.ForeignKey("catalog.Store", on_delete=models.CASCADE, related_name="stream_cursors")
+    stream = models.CharField(max_length=20, choices=[(s.value, s.value) for s in Stream])
+    key = models.CharField(max_length=200, blank=True, default="", help_text="A sub-stream, e.g. an IMAP folder")
+    cursor = models.TextField(blank=True, default="", help_text="Opaque: as the connector returned it")
+    high_watermark = models.DateTimeField(null=True, blank=True)
+    backfill_since = models.DateTimeField(
+        null=True, blank=True, help_text="Set by a backfill: the next run starts from this date"
+    )
+    claimed_by = models.CharField(max_length=120, blank=True, default="")
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "stream", "key"], name="streamcursor_unique")]
+
+
+class SyncRunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    PARTIAL = "partial", _("Stopped early")  # max_pages reached, or the stream is not caught up
+    FAILED = "failed", _("Failed")
+    PAUSED = "paused", _("Store paused")
+    SKIPPED = "skipped", _("Skipped")  # another worker holds the stream, or the store is paused
+
+
+class SyncRun(models.Model):
+    store = models.ForeignKey("catalog.Store", on_delete=models.CASCADE, related_name="sync_runs")
+    stream = models.CharField(max_length=20)
+    key = models.CharField(max_length=200, blank=True, default="")
+    status = models.CharField(max_length=10, choices=SyncRunStatus.choices, default=SyncRunStatus.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    records = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    ignored = models.PositiveIntegerField(default=0)
+    quarantined = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0, help_text="Failed platform calls (retried or not)")
+    error = models.TextField(blank=True)
+    cursor_before = models.TextField(blank=True, default="")
+    cursor_after = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "stream", "-started_at"], name="syncrun_store_stream")]
+
+
+class RawEventStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    PROCESSED = "processed", _("Processed")
+    QUARANTINED = "quarantined", _("Quarantined")
+    IGNORED = "ignored", _("Ignored")
+
+
+class RawEvent(models.Model):
+    """A record as received, stored before it is processed (raw first: nothing is lost if the
+    worker dies; the same event id twice is a no-op). A record that cannot be mapped stays here,
+    quarantined with its reason and field, until retried after a fix."""
+
+    store = models.ForeignKey("catalog.Store", on_delete=models.CASCADE, related_name="raw_events", db_index=False)
+    stream = models.CharField(max_length=20)
+    source = models.CharField(max_length=20, blank=True, help_text="pull, webhook, imap, import...")
+    event_id = models.CharField(max_length=300)
+    payload = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    raw = models.BinaryField(blank=True, default=b"")
+    status = models.CharField(max_length=12, choices=RawEventStatus.choices, default=RawEventStatus.RECEIVED)
+    action = models.CharField(max_length=20, blank=True, help_text="The outcome of processing")
+    reason = models.TextField(blank=True)
+    field = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    ticket_id = models.BigIntegerField(null=True, blank=True)
+    message_id = models.BigIntegerField(null=True, blank=True)
+    received_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "event_id"], name="rawevent_unique_event")]
+        indexes = [
+            models.Index(
+                fields=["store", "-received_at"],
+                condition=Q(status="quarantined"),
+                name="rawevent_quarantined",
+            ),
+            models.Index(fields=["store", "status"], name="rawevent_store_status"),
+        ]
+
+
+class WriteBackKind(models.TextChoices):
+    SEND_MESSAGE = "send_message", _("Send a message")
+    DECIDE_RETURN = "decide_return", _("Decide a return")
+    ISSUE_REFUND = "issue_refund", _("Issue a refund")
+    MARK_SHIPPED = "mark_shipped", _("Mark shipped")
+
+
+class WriteBackStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Outcome unknown")  # a worker died mid-call: a human checks, never resent
+
+
+class WriteBack(TimeStampedModel):
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    store = models.ForeignKey("catalog.Store", on_delete=models.CASCADE, related_name="writebacks", db_index=False)
+    kind = models.CharField(max_length=20, choices=WriteBackKind.choices)
+    idempotency_key = models.CharField(max_length=200)
+    request = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    status = models.CharField(max_length=10, choices=WriteBackStatus.choices, default=WriteBackStatus.PENDING)
+    external_id = models.CharField(max_length=200, blank=True)
+    response = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    detail = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    actor_kind = models.CharField(max_length=10, blank=True)
+    actor_ref = models.CharField(max_length=64, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "idempotency_key"], name="writeback_unique_key"),
+        ]
+        indexes = [models.Index(fields=["status", "started_at"], name="writeback_status")]
+
+
+class RateBucket(models.Model):
+    """A token bucket of the database limiter (used when REDIS_URL is not set)."""
+
+    store = models.ForeignKey("catalog.Store", on_delete=models.CASCADE, related_name="+", db_index=False)
+    bucket = models.CharField(max_length=60)
+    tokens = models.FloatField()
+    updated = models.FloatField(help_text="time.time() of the last refill")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["store", "bucket"], name="ratebucket_unique")]

@@ -1,0 +1,595 @@
+"""The sync engine: raw first, then processed; cursors per (store, stream); one worker per stream.
+
+receive_records(store, records, source)   every record, pulled, pushed (webhook) or read from a
+                                          mailbox, goes through here:
+  1 stored raw (RawEvent, unique per store + event id; committed before anything is processed)
+  2 per record, in its own transaction, under the raw row's lock (claims it: two workers receiving
+    the same record process it once): connector.map_record -> apply each Record (channels/apply.py)
+  3 a MappingError (or a record the inbox refuses) quarantines that one record with its reason and
+    field; the rest goes on. raw_event_retry() re-maps it after a fix.
+
+sync_stream(store_id, stream)             one run of a pulled stream:
+  claim the (store, stream) cursor (conditional UPDATE: a live claim of another worker means this
+  run is skipped; a claim left by a dead process is taken over) -> pull page after page (transient
+  errors retried with backoff, honouring Retry-After) -> receive_records(page) -> persist the cursor
+  after each page -> SyncRun bookkeeping. A permanent error pauses the store's sync with the
+  platform's message.
+
+A crash anywhere loses nothing: a page whose cursor was not persisted is pulled again, its records
+are found raw (duplicates, or still `received`: processed now), and upserts are idempotent."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Q, QuerySet
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+from aftersales.catalog.models import Store
+from aftersales.core.actors import Actor
+from aftersales.core.clock import now
+from aftersales.core.errors import DomainError, NotFound, ValidationFailed
+
+from .apply import Applied, apply_record, connector_actor
+from .base import PULL_CAPABILITY, Capability, ConnectorError, MappingError, Page, RawRecord, Stream
+from .context import store_context, store_credentials_save
+from .http import wait_seconds
+from .models import RawEvent, RawEventStatus, StoreSync, StreamCursor, SyncRun, SyncRunStatus
+from .registry import get_connector
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "RecordOutcome",
+    "StreamStatus",
+    "quarantined_events",
+    "raw_event_retry",
+    "raw_events_process_pending",
+    "receive_records",
+    "store_backfill_from",
+    "store_context",
+    "store_credentials_save",
+    "store_streams_status",
+    "store_sync_for",
+    "store_sync_pause",
+    "store_sync_resume",
+    "sync_stream",
+]
+
+ACTIONS = frozenset(
+    {"new_ticket", "thread", "created", "updated", "unchanged", "duplicate", "quarantined", "ignored", "bounce"}
+)
+# When a raw record stands for several records, its outcome is the most telling of theirs.
+_PRIORITY = ["new_ticket", "thread", "created", "updated", "bounce", "duplicate", "ignored", "unchanged"]
+MAX_EVENT_ID = 300
+
+
+@dataclass(frozen=True)
+class RecordOutcome:
+    event_id: str
+    action: str  # one of ACTIONS
+    reason: str = ""
+    ticket_id: int | None = None
+    message_id: int | None = None
+
+
+# --- receiving ----------------------------------------------------------------------------------
+
+
+def _event_id(record: RawRecord) -> str:
+    """The record's event id, or a content hash when it has none or one too long to index."""
+    event_id = record.event_id or ""
+    if event_id and len(event_id) <= MAX_EVENT_ID:
+        return event_id
+    source = event_id.encode() if event_id else _payload_json(record).encode() + bytes(record.raw)
+    return "sha256:" + hashlib.sha256(source).hexdigest()
+
+
+def _payload_json(record: RawRecord) -> str:
+    return json.dumps(dict(record.payload), cls=DjangoJSONEncoder, sort_keys=True)
+
+
+def _payload(record: RawRecord) -> dict:
+    loaded = json.loads(_payload_json(record))
+    return loaded if isinstance(loaded, dict) else {"value": loaded}
+
+
+def receive_records(
+    *,
+    store: Store,
+    records: list[RawRecord],
+    source: str,
+    connector: object | None = None,
+    ctx: object | None = None,
+) -> list[RecordOutcome]:
+    """Store each record raw, then process it (see the module docstring). Returns one outcome per
+    record, in order. Idempotent: a record whose event id is known answers "duplicate" with the
+    ticket it went to. `connector` / `ctx` let sync_stream pass its own (tests, throttling)."""
+    if not records:
+        return []
+    connector = connector or get_connector(store.platform)
+    ctx = ctx or store_context(store, connector=connector)  # type: ignore[arg-type]
+    ids = [_event_id(r) for r in records]
+    known = _store_raw(store, records, ids, source)
+    outcomes: list[RecordOutcome] = []
+    seen: set[str] = set()
+    for record, event_id in zip(records, ids, strict=True):
+        row_id = known[event_id]
+        if event_id in seen:  # the same event twice in one batch
+            outcomes.append(RecordOutcome(event_id, "duplicate", reason="repeated in the same batch"))
+            continue
+        seen.add(event_id)
+        outcomes.append(_process(store, connector, ctx, row_id, record, event_id))
+    return outcomes
+
+
+def _store_raw(store: Store, records: list[RawRecord], ids: list[str], source: str) -> dict[str, int]:
+    """Insert the records not stored yet (one INSERT, conflicts ignored: a concurrent receiver may
+    have stored some); returns event id -> RawEvent id for all of them."""
+    wanted = list(dict.fromkeys(ids))
+    existing = dict(RawEvent.objects.filter(store=store, event_id__in=wanted).values_list("event_id", "pk"))
+    at = now()
+    new_rows = []
+    for record, event_id in zip(records, ids, strict=True):
+        if event_id in existing:
+            continue
+        existing[event_id] = 0  # placeholder: inserted below
+        new_rows.append(
+            RawEvent(
+                store=store,
+                stream=str(record.stream),
+                source=source[:20],
+                event_id=event_id,
+                payload=_payload(record),
+                raw=bytes(record.raw),
+                received_at=at,
+            )
+        )
+    if new_rows:
+        RawEvent.objects.bulk_create(new_rows, ignore_conflicts=True)
+        existing.update(
+            RawEvent.objects.filter(store=store, event_id__in=[r.event_id for r in new_rows]).values_list(
+                "event_id", "pk"
+            )
+        )
+    return existing
+
+
+def _process(
+    store: Store, connector: object, ctx: object, row_id: int, record: RawRecord, event_id: str
+) -> RecordOutcome:
+    """Map and apply one stored record, in one transaction, under its raw row's lock."""
+    with transaction.atomic():
+        row = RawEvent.objects.select_for_update().filter(pk=row_id).first()
+        if row is None:  # pragma: no cover - deleted between storing and processing
+            return RecordOutcome(event_id, "duplicate", reason="raw record deleted")
+        if row.status != RawEventStatus.RECEIVED:  # known and already processed (or quarantined)
+            reason = f"quarantined earlier: {row.reason}" if row.status == RawEventStatus.QUARANTINED else ""
+            return RecordOutcome(
+                event_id, "duplicate", reason=reason, ticket_id=row.ticket_id, message_id=row.message_id
+            )
+        failure: tuple[str, str] | None = None
+        applied: list[Applied] = []
+        try:
+            with transaction.atomic():
+                mapped = connector.map_record(ctx, record)  # type: ignore[attr-defined]
+                applied = [apply_record(store, item) for item in mapped]
+        except MappingError as exc:
+            failure = (exc.reason, exc.field)
+        except ValidationFailed as exc:
+            failure = (exc.message, exc.field or "")
+        except DomainError as exc:
+            failure = (exc.message, exc.field or "")
+        except (OperationalError, InterfaceError):
+            raise  # the database is gone: the record stays `received` and is processed next time
+        except (IntegrityError, DatabaseError, Exception) as exc:
+            logger.exception("record could not be processed", extra={"store_id": store.pk, "event_id": event_id})
+            failure = (f"could not be processed: {type(exc).__name__}: {exc}"[:2000], "")
+        row.attempts += 1
+        row.processed_at = now()
+        if failure is not None:
+            row.status = RawEventStatus.QUARANTINED
+            row.action = "quarantined"
+            row.reason, row.field = failure[0][:5000], failure[1][:200]
+            row.save(update_fields=["status", "action", "reason", "field", "attempts", "processed_at"])
+            logger.info(
+                "record quarantined",
+                extra={"store_id": store.pk, "event_id": event_id, "reason": row.reason, "field": row.field},
+            )
+            return RecordOutcome(event_id, "quarantined", reason=row.reason)
+        outcome = _combine(event_id, applied)
+        row.status = RawEventStatus.IGNORED if outcome.action == "ignored" else RawEventStatus.PROCESSED
+        row.action = outcome.action
+        row.reason = outcome.reason[:5000]
+        row.field = ""
+        row.ticket_id = outcome.ticket_id
+        row.message_id = outcome.message_id
+        row.save(
+            update_fields=["status", "action", "reason", "field", "attempts", "processed_at", "ticket_id", "message_id"]
+        )
+        return outcome
+
+
+def _combine(event_id: str, applied: list[Applied]) -> RecordOutcome:
+    if not applied:
+        return RecordOutcome(event_id, "ignored", reason="nothing to apply")
+    best = min(applied, key=lambda a: _PRIORITY.index(a.action) if a.action in _PRIORITY else len(_PRIORITY))
+    ticket_id = best.ticket_id or next((a.ticket_id for a in applied if a.ticket_id), None)
+    message_id = best.message_id or next((a.message_id for a in applied if a.message_id), None)
+    return RecordOutcome(event_id, best.action, reason=best.reason, ticket_id=ticket_id, message_id=message_id)
+
+
+def _raw_record_of(row: RawEvent) -> RawRecord:
+    return RawRecord(stream=Stream(row.stream), event_id=row.event_id, payload=row.payload, raw=bytes(row.raw or b""))
+
+
+def raw_event_retry(*, raw_event_id: int, actor: Actor, organization_id: int | None = None) -> RecordOutcome:
+    """Process a quarantined record again (after the connector or the data was fixed): the stored
+    payload is mapped anew. NotFound for an unknown id (or one of another organization when
+    `organization_id` is given); ValidationFailed when it is not quarantined."""
+    found = RawEvent.objects.select_related("store").filter(pk=raw_event_id)
+    if organization_id is not None:
+        found = found.filter(store__organization_id=organization_id)
+    row = found.first()
+    if row is None:
+        raise NotFound("no such received record", field="raw_event_id")
+    if row.status not in (RawEventStatus.QUARANTINED, RawEventStatus.RECEIVED):
+        raise ValidationFailed("only a quarantined record can be retried", field="raw_event_id")
+    reopened = RawEvent.objects.filter(pk=row.pk, status=row.status).update(status=RawEventStatus.RECEIVED)
+    if not reopened:
+        raise ValidationFailed("the record was retried by someone else just now", field="raw_event_id")
+    logger.info("quarantined record retried", extra={"raw_event_id": row.pk, "actor": f"{actor.kind}:{actor.id}"})
+    connector = get_connector(row.store.platform)
+    ctx = store_context(row.store, connector=connector)
+    return _process(row.store, connector, ctx, row.pk, _raw_record_of(row), row.event_id)
+
+
+def raw_events_process_pending(*, older_than: timedelta = timedelta(minutes=5), limit: int = 500) -> int:
+    """Process records left `received` by a worker that died between storing and processing them
+    (a webhook answered 5xx and not retried, a pull whose process was killed)."""
+    rows = list(
+        RawEvent.objects.select_related("store")
+        .filter(status=RawEventStatus.RECEIVED, received_at__lt=now() - older_than)
+        .order_by("pk")[:limit]
+    )
+    done = 0
+    for row in rows:
+        connector = get_connector(row.store.platform)
+        ctx = store_context(row.store, connector=connector)
+        _process(row.store, connector, ctx, row.pk, _raw_record_of(row), row.event_id)
+        done += 1
+    return done
+
+
+# --- store sync state (services the store pages call) -------------------------------------------
+
+
+def store_sync_for(store: Store) -> StoreSync:
+    sync, _created = StoreSync.objects.get_or_create(store=store)
+    return sync
+
+
+def store_sync_pause(*, store: Store, reason: str, actor: Actor) -> StoreSync:
+    """Stop syncing a store (a human's decision, or a permanent platform error with the platform's
+    own words in `reason`)."""
+    sync = store_sync_for(store)
+    StoreSync.objects.filter(pk=sync.pk).update(
+        paused=True,
+        paused_reason=reason[:5000],
+        paused_at=now(),
+        paused_by=f"{actor.kind}:{actor.id}"[:80],
+        updated_at=now(),
+    )
+    sync.refresh_from_db()
+    logger.warning("store sync paused", extra={"store_id": store.pk, "reason": reason[:200]})
+    return sync
+
+
+def store_sync_resume(*, store: Store, actor: Actor) -> StoreSync:
+    sync = store_sync_for(store)
+    StoreSync.objects.filter(pk=sync.pk).update(
+        paused=False, paused_reason="", paused_at=None, paused_by="", last_error="", updated_at=now()
+    )
+    sync.refresh_from_db()
+    logger.info("store sync resumed", extra={"store_id": store.pk, "actor": f"{actor.kind}:{actor.id}"})
+    return sync
+
+
+def pull_streams(store: Store) -> list[Stream]:
+    """The streams the store's connector pulls (by its declared capabilities)."""
+    connector = get_connector(store.platform)
+    return [s for s, cap in PULL_CAPABILITY.items() if cap in connector.capabilities]
+
+
+def store_backfill_from(*, store: Store, since: datetime, actor: Actor, streams: Iterable[Stream] | None = None) -> int:
+    """Make the next run of each stream (all pulled streams by default) start again from `since`;
+    returns the number of streams marked. Upserts make the re-read harmless."""
+    chosen = list(streams) if streams is not None else pull_streams(store)
+    for stream in chosen:
+        cursor, _ = StreamCursor.objects.get_or_create(store=store, stream=str(stream), key="")
+        StreamCursor.objects.filter(pk=cursor.pk).update(backfill_since=since, updated_at=now())
+    logger.info("backfill requested", extra={"store_id": store.pk, "since": since.isoformat()})
+    return len(chosen)
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    stream: str
+    key: str
+    cursor: str
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str
+    running: bool
+    backfill_since: datetime | None
+    last_run: SyncRun | None
+
+
+def store_streams_status(store: Store) -> list[StreamStatus]:
+    """Per pulled stream (and sub-stream): where it is, when it last ran and succeeded, its error."""
+    cursors = {(c.stream, c.key): c for c in StreamCursor.objects.filter(store=store)}
+    for pulled in pull_streams(store):
+        cursors.setdefault((str(pulled), ""), StreamCursor(store=store, stream=str(pulled), key=""))
+    at = now()
+    out = []
+    for (stream, key), c in sorted(cursors.items()):
+        last_run = SyncRun.objects.filter(store=store, stream=stream, key=key).order_by("-started_at", "-pk").first()
+        out.append(
+            StreamStatus(
+                stream=stream,
+                key=key,
+                cursor=c.cursor,
+                last_run_at=c.last_run_at,
+                last_success_at=c.last_success_at,
+                last_error=c.last_error,
+                running=bool(c.claimed_by and c.locked_until and c.locked_until > at),
+                backfill_since=c.backfill_since,
+                last_run=last_run,
+            )
+        )
+    return out
+
+
+def quarantined_events(*, organization_id: int, store_id: int | None = None) -> QuerySet[RawEvent]:
+    """Records that need a human (newest first): what the seller sees as "could not be imported"."""
+    rows = RawEvent.objects.filter(store__organization_id=organization_id, status=RawEventStatus.QUARANTINED)
+    if store_id is not None:
+        rows = rows.filter(store_id=store_id)
+    return rows.select_related("store").order_by("-received_at", "-pk")
+
+
+def stores_needing_attention(*, organization_id: int) -> QuerySet[StoreSync]:
+    """Stores whose sync is paused (by a permanent platform error or a human)."""
+    return StoreSync.objects.filter(store__organization_id=organization_id, paused=True).select_related("store")
+
+
+# --- pulling ------------------------------------------------------------------------------------
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _holder_is_dead(claimed_by: str) -> bool:
+    """A claim of a process of this machine that no longer exists (killed) can be taken over at once."""
+    host, _, rest = claimed_by.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=float(getattr(settings, "CHANNELS_SYNC_LEASE_SECONDS", 600)))
+
+
+def _claim(cursor: StreamCursor, worker: str) -> bool:
+    at = now()
+    free = Q(claimed_by="") | Q(locked_until__isnull=True) | Q(locked_until__lt=at)
+    claimed = StreamCursor.objects.filter(free, pk=cursor.pk).update(
+        claimed_by=worker, locked_until=at + _lease(), last_run_at=at
+    )
+    if claimed:
+        return True
+    holder = StreamCursor.objects.filter(pk=cursor.pk).values_list("claimed_by", flat=True).first() or ""
+    if holder and _holder_is_dead(holder):
+        return bool(
+            StreamCursor.objects.filter(pk=cursor.pk, claimed_by=holder).update(
+                claimed_by=worker, locked_until=at + _lease(), last_run_at=at
+            )
+        )
+    return False
+
+
+def _release(cursor: StreamCursor, worker: str) -> None:
+    StreamCursor.objects.filter(pk=cursor.pk, claimed_by=worker).update(claimed_by="", locked_until=None)
+
+
+_TALLY = {
+    "new_ticket": "created",
+    "thread": "created",
+    "created": "created",
+    "updated": "updated",
+    "bounce": "updated",
+    "unchanged": "unchanged",
+    "duplicate": "duplicates",
+    "ignored": "ignored",
+    "quarantined": "quarantined",
+}
+_COUNTERS = ["pages", "records", "created", "updated", "unchanged", "duplicates", "ignored", "quarantined", "errors"]
+
+
+def _is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, ConnectorError) and not exc.permanent
+
+
+def sync_stream(
+    *,
+    store_id: int,
+    stream: Stream | str,
+    since: datetime | None = None,
+    max_pages: int | None = None,
+    key: str = "",
+    sleep: Callable[[float], None] | None = None,
+) -> SyncRun:
+    """One run of one pulled stream of a store (see the module docstring). Returns its SyncRun;
+    never raises a ConnectorError (the run says what happened)."""
+    stream = Stream(stream)
+    store = Store.objects.select_related("organization").get(pk=store_id)
+    started = time.monotonic()
+    run = SyncRun.objects.create(store=store, stream=stream, key=key, started_at=now())
+    sync = store_sync_for(store)
+    connector = get_connector(store.platform)
+
+    def finish(status: str, error: str = "") -> SyncRun:
+        run.status = status
+        run.error = error[:5000]
+        run.finished_at = now()
+        run.duration_ms = int((time.monotonic() - started) * 1000)
+        run.save()
+        logger.info(
+            "sync run finished",
+            extra={"store_id": store.pk, "stream": str(stream), "status": status, "pages": run.pages},
+        )
+        return run
+
+    if not store.is_active:
+        return finish(SyncRunStatus.SKIPPED, "the store is deactivated")
+    if sync.paused:
+        return finish(SyncRunStatus.SKIPPED, f"sync paused: {sync.paused_reason}")
+    if PULL_CAPABILITY[stream] not in connector.capabilities:
+        return finish(SyncRunStatus.FAILED, f"the {store.platform} connector does not pull {stream}")
+    cursor_row, _ = StreamCursor.objects.get_or_create(store=store, stream=str(stream), key=key)
+    worker = _worker_id()
+    if not _claim(cursor_row, worker):
+        return finish(SyncRunStatus.SKIPPED, "another worker is syncing this stream")
+    try:
+        cursor_row.refresh_from_db()
+        ctx = store_context(store, connector=connector, sleep=sleep)
+        cursor: str | None = cursor_row.cursor or None
+        start_since = since
+        if since is None and cursor_row.backfill_since is not None:
+            start_since = cursor_row.backfill_since
+        if start_since is not None:
+            cursor = None  # start again from the date
+        run.cursor_before = cursor or ""
+        run.save(update_fields=["cursor_before"])
+        status = SyncRunStatus.SUCCEEDED
+        while True:
+            if max_pages is not None and run.pages >= max_pages:
+                status = SyncRunStatus.PARTIAL
+                break
+            page = _pull(connector, ctx, stream, cursor, start_since, run, sleep)
+            outcomes = receive_records(store=store, records=page.records, source="pull", connector=connector, ctx=ctx)
+            run.pages += 1
+            run.records += len(outcomes)
+            for outcome in outcomes:
+                counter = _TALLY.get(outcome.action)
+                if counter:
+                    setattr(run, counter, getattr(run, counter) + 1)
+            next_cursor = page.next_cursor if page.next_cursor is not None else cursor
+            # The page is stored and processed: persist where the next one starts.
+            kept = StreamCursor.objects.filter(pk=cursor_row.pk, claimed_by=worker).update(
+                cursor=next_cursor or "",
+                backfill_since=None,
+                locked_until=now() + _lease(),
+                updated_at=now(),
+            )
+            run.cursor_after = next_cursor or ""
+            run.save(update_fields=[*_COUNTERS, "cursor_after"])
+            if not kept:
+                status = SyncRunStatus.FAILED
+                run.error = "the stream was claimed by another worker (lease expired)"
+                break
+            if page.done or page.next_cursor is None:
+                break
+            cursor = next_cursor
+        at = now()
+        if status != SyncRunStatus.FAILED:
+            StreamCursor.objects.filter(pk=cursor_row.pk).update(last_success_at=at, last_error="")
+            StoreSync.objects.filter(pk=sync.pk).update(last_success_at=at, updated_at=at)
+        return finish(status, run.error)
+    except ConnectorError as exc:
+        message = str(exc) or type(exc).__name__
+        at = now()
+        StreamCursor.objects.filter(pk=cursor_row.pk).update(last_error=message[:5000])
+        StoreSync.objects.filter(pk=sync.pk).update(last_error=message[:5000], last_error_at=at, updated_at=at)
+        if exc.permanent:
+            store_sync_pause(store=store, reason=message, actor=connector_actor(store))
+            return finish(SyncRunStatus.PAUSED, message)
+        return finish(SyncRunStatus.FAILED, message)
+    except Exception as exc:
+        logger.exception("sync run crashed", extra={"store_id": store.pk, "stream": str(stream)})
+        finish(SyncRunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        _release(cursor_row, worker)
+
+
+def _pull(
+    connector: object,
+    ctx: object,
+    stream: Stream,
+    cursor: str | None,
+    since: datetime | None,
+    run: SyncRun,
+    sleep: Callable[[float], None] | None,
+) -> Page:
+    """One page, transient errors retried with backoff (Retry-After honoured)."""
+    backoff = float(getattr(settings, "CHANNELS_SYNC_BACKOFF", 2.0))
+    max_retry_after = float(getattr(settings, "CHANNELS_HTTP_MAX_RETRY_AFTER", 300.0))
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, ConnectorError) and exc.retry_after is not None:
+            return min(exc.retry_after, max_retry_after)
+        return min(300.0, backoff * (2 ** (state.attempt_number - 1)))
+
+    def count_error(state: RetryCallState) -> None:
+        run.errors += 1
+
+    retrying = Retrying(
+        stop=stop_after_attempt(int(getattr(settings, "CHANNELS_SYNC_MAX_ATTEMPTS", 5))),
+        wait=wait,
+        retry=retry_if_exception(_is_transient),
+        sleep=sleep or wait_seconds,
+        before_sleep=count_error,
+        reraise=True,
+    )
+    try:
+        page = retrying(connector.pull, ctx, stream, cursor, since)  # type: ignore[attr-defined]
+    except ConnectorError:
+        run.errors += 1
+        raise
+    if not isinstance(page, Page):
+        raise ConnectorError(f"the connector returned {type(page).__name__} instead of a Page", permanent=True)
+    return page
+
+
+def capabilities_of(store: Store) -> frozenset[Capability]:
+    """What the store's connector supports (the UI offers only these)."""
+    try:
+        return frozenset(get_connector(store.platform).capabilities)
+    except ConnectorError:
+        return frozenset()

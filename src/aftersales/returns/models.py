@@ -1,0 +1,93 @@
+"""Returns, refund requests, inquiries and cases as the marketplace holds them.
+
+`ReturnRequest` is the marketplace's view of a buyer's request (its status word as the platform
+sent it, its deadline `respond_by`); the seller's own handling (RMAs, refunds, inventory) builds on
+top of it later. `ReturnRequestEvent` is its audit trail (received, status changed)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.core.actors import ActorKind
+from aftersales.core.models import TimeStampedModel
+from aftersales.core.money import AMOUNT_DIGITS, AMOUNT_PLACES
+
+
+class ReturnRequestKind(models.TextChoices):
+    """channels.base.ReturnKind, with labels."""
+
+    RETURN = "return", _("Return")
+    REFUND_REQUEST = "refund_request", _("Refund request")
+    INQUIRY = "inquiry", _("Inquiry")
+    CASE = "case", _("Case")
+    CANCELLATION = "cancellation", _("Cancellation request")
+
+
+class ReturnRequest(TimeStampedModel):
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="return_requests", db_index=False
+    )
+    store = models.ForeignKey("catalog.Store", on_delete=models.CASCADE, related_name="return_requests", db_index=False)
+    external_id = models.CharField(max_length=120, help_text="The return / case id on the platform")
+    kind = models.CharField(max_length=20, choices=ReturnRequestKind.choices)
+    platform_status = models.CharField(max_length=60, help_text="The platform's status word, as sent")
+    order = models.ForeignKey(
+        "catalog.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="return_requests"
+    )
+    order_external_id = models.CharField(max_length=120, blank=True)
+    customer = models.ForeignKey(
+        "catalog.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="return_requests"
+    )
+    ticket = models.ForeignKey(
+        "inbox.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="return_requests"
+    )
+    reason = models.CharField(max_length=120, blank=True, help_text="The platform's reason code")
+    buyer_comment = models.TextField(blank=True)
+    requested_amount = models.DecimalField(
+        max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, null=True, blank=True
+    )
+    currency = models.CharField(max_length=3, blank=True)
+    respond_by = models.DateTimeField(null=True, blank=True, help_text="The marketplace's deadline")
+    created_on_platform = models.DateTimeField()
+    updated_on_platform = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "external_id"], name="returnrequest_unique_external_id"),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "respond_by"], name="returnrequest_org_respond_by"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.external_id}"
+
+
+class ReturnRequestLine(models.Model):
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="lines")
+    sku = models.CharField(max_length=80)
+    quantity = models.PositiveIntegerField(default=1)
+    external_line_id = models.CharField(max_length=120, blank=True)
+    reason = models.CharField(max_length=120, blank=True)
+    order_line = models.ForeignKey(
+        "catalog.OrderLine", on_delete=models.SET_NULL, null=True, blank=True, related_name="return_lines"
+    )
+
+
+class ReturnRequestEventType(models.TextChoices):
+    RECEIVED = "received", _("Received from the marketplace")
+    STATUS_CHANGED = "status_changed", _("Marketplace status changed")
+    UPDATED = "updated", _("Updated by the marketplace")
+
+
+class ReturnRequestEvent(models.Model):
+    return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=20, choices=ReturnRequestEventType.choices)
+    payload = models.JSONField(default=dict, blank=True)
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_ref = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
