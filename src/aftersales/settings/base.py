@@ -52,7 +52,6 @@ INSTALLED_APPS = [
     "aftersales.channels",
     "aftersales.returns",
     "aftersales.language",
-    "aftersales.tracking",
     "aftersales.demo",
     "aftersales.api",
     "aftersales.web",
