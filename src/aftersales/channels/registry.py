@@ -8,6 +8,7 @@ from .base import Connector, ConnectorError
 
 _CONNECTORS: dict[str, str] = {
     "email": "aftersales.channels.connectors.email.connector:EmailConnector",
+    "shopify": "aftersales.channels.connectors.shopify.connector:ShopifyConnector",
 }
 _instances: dict[str, Connector] = {}
 
