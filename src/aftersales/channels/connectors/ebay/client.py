@@ -20,11 +20,11 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import httpx
 
 from aftersales.channels.base import AuthError, ConnectorError, RateLimited, StoreContext
+from aftersales.channels.http import PlatformClient
 
 from .signing import SigningKey, load_signing_key, sign_headers
 
@@ -84,61 +84,40 @@ def eu_uk_seller(ctx: StoreContext) -> bool:
     return marketplace_id(ctx) in EU_UK_MARKETPLACES
 
 
-def _error_text(response: httpx.Response) -> tuple[str, str]:
-    """eBay's own words: {"errors": [{"errorId", "message", "longMessage"}]} (REST) or the OAuth
-    {"error", "error_description"}."""
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:300] or response.reason_phrase, ""
-    if isinstance(data, Mapping):
-        errors = data.get("errors") or (data.get("error") and [data]) or []
-        if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
-            first = errors[0]
-            text = (
-                first.get("longMessage") or first.get("message") or first.get("error_description") or first.get("error")
-            )
-            code = first.get("errorId") or first.get("error") or ""
-            return str(text or response.reason_phrase), str(code)
-    return response.reason_phrase, ""
+class EbayClient(PlatformClient):
+    """One store's eBay session on the engine's PlatformClient (throttle per bucket, 429 with
+    Retry-After recorded in the store's limiter, error classification). Reads (GET) are retried on
+    429, 5xx and dropped connections; writes only on 429 (the request was not processed), never
+    blindly after a 5xx (money moves once: the caller reconciles). A 401 refreshes the user token
+    once. `sleep` and `clock` are injectable so tests never wait."""
 
-
-class EbayClient:
-    """One store's eBay session. `sleep` and `clock` are injectable so tests never wait; GETs are
-    retried on 5xx and dropped connections, every method on 429 (the request was not processed),
-    up to `max_retries`; POSTs are never blindly resent after a 5xx (money moves once: the caller
-    reconciles)."""
+    bucket = "ebay"
 
     def __init__(
         self,
         ctx: StoreContext,
         *,
         transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] = time.time,
-        max_retries: int = 3,
-        max_wait: float = 60.0,
-        timeout: float = 30.0,
+        max_retries: int | None = None,
+        timeout: float | None = None,
     ) -> None:
-        self.ctx = ctx
+        super().__init__(
+            ctx,
+            timeout=timeout,
+            max_attempts=None if max_retries is None else max_retries + 1,
+            sleep=sleep,
+            transport=transport,
+        )
         self.credentials: dict[str, Any] = dict(ctx.credentials)
-        self.sleep = sleep
         self.clock = clock
-        self.max_retries = max_retries
-        self.max_wait = max_wait
-        self.http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
         self.marketplace = marketplace_id(ctx)
         self._signing_key: SigningKey | None = None
         self._signing_loaded = False
 
-    def close(self) -> None:
-        self.http.close()
-
     def __enter__(self) -> EbayClient:
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- endpoints ---------------------------------------------------------------------------
     def base(self, host: Literal["api", "apiz"] = "api") -> str:
@@ -158,23 +137,20 @@ class EbayClient:
 
     def _token_request(self, data: dict[str, str]) -> Mapping[str, Any]:
         self._require("client_id", "client_secret")
-        self.ctx.throttle("ebay:identity", 1.0)
         try:
-            response = self.http.post(
+            response = self.request(
+                "POST",
                 self.base() + TOKEN_PATH,
+                bucket="ebay:identity",
+                retry=False,
                 data=data,
                 auth=(str(self.credentials["client_id"]), str(self.credentials["client_secret"])),
                 headers={"Accept": "application/json"},
             )
-        except httpx.HTTPError as exc:
-            raise ConnectorError(f"eBay token endpoint unreachable: {type(exc).__name__}") from exc
-        if response.status_code == 429:
-            raise RateLimited("eBay token endpoint throttled", retry_after=self._retry_after(response), status=429)
-        if response.status_code >= 500:
-            raise ConnectorError(f"eBay token endpoint error {response.status_code}", status=response.status_code)
-        if response.status_code != 200:
-            text, code = _error_text(response)
-            raise AuthError(f"eBay refused the token request: {text}", status=response.status_code, code=code)
+        except ConnectorError as exc:
+            if exc.status in (400, 401, 403):
+                raise AuthError(f"eBay refused the token request: {exc}", status=exc.status, code=exc.code) from exc
+            raise
         try:
             body = response.json()
             str(body["access_token"])
@@ -193,8 +169,13 @@ class EbayClient:
         expires = datetime.fromtimestamp(self.clock(), tz=UTC) + timedelta(seconds=int(body.get("expires_in", 7200)))
         self.credentials["access_token"] = str(body["access_token"])
         self.credentials["access_token_expires_at"] = expires.isoformat()
-        self.ctx.save_credentials(dict(self.credentials))
-        return self.credentials["access_token"]
+        self.ctx.save_credentials(
+            {
+                "access_token": self.credentials["access_token"],
+                "access_token_expires_at": self.credentials["access_token_expires_at"],
+            }
+        )
+        return str(self.credentials["access_token"])
 
     def user_token(self) -> str:
         token = self.credentials.get("access_token")
@@ -227,12 +208,6 @@ class EbayClient:
         return self._signing_key
 
     # -- calls -------------------------------------------------------------------------------
-    def _retry_after(self, response: httpx.Response) -> float:
-        try:
-            return min(max(float(response.headers.get("Retry-After", "1")), 0.0), self.max_wait)
-        except ValueError:
-            return 1.0
-
     def call(
         self,
         method: str,
@@ -245,9 +220,9 @@ class EbayClient:
         signed: bool = False,
         bucket: str = "ebay",
     ) -> httpx.Response:
-        """One API call with retries; returns the 2xx response or raises the contract's errors.
-        `signed` adds the digital signature (when the store has a key; an EU/UK seller without one
-        is refused before anything is sent)."""
+        """One API call; returns the 2xx response or raises the contract's errors. `signed` adds
+        the digital signature (when the store has a key; an EU/UK seller without one is refused
+        before anything is sent)."""
         url = self.base(host) + path
         body = b"" if json_body is None else json.dumps(json_body, separators=(",", ":")).encode()
         signing = self.signing_key() if signed else None
@@ -257,9 +232,8 @@ class EbayClient:
                 code="signing_key",
             )
         refreshed = False
-        attempt = 0
+        throttled = 0
         while True:
-            attempt += 1
             headers = {"Accept": "application/json", "X-EBAY-C-MARKETPLACE-ID": self.marketplace}
             if body:
                 headers["Content-Type"] = "application/json"
@@ -270,37 +244,28 @@ class EbayClient:
                 headers["Authorization"] = f"IAF {token}" if auth == "iaf" else f"Bearer {token}"
             if signing is not None:
                 headers.update(sign_headers(key=signing, method=method, url=url, body=body, created=int(self.clock())))
-            self.ctx.throttle(bucket, 1.0)
             try:
-                response = self.http.request(method, url, params=params, content=body or None, headers=headers)
-            except httpx.HTTPError as exc:
-                if method == "GET" and attempt <= self.max_retries:
-                    self.sleep(min(0.5 * 2 ** (attempt - 1), self.max_wait))
+                return self.request(
+                    method,
+                    url,
+                    bucket=bucket,
+                    retry=method == "GET",
+                    headers=headers,
+                    params=params,
+                    content=body or None,
+                )
+            except AuthError as exc:
+                if exc.status == 401 and auth != "app" and not refreshed:
+                    refreshed = True
+                    self.refresh_user_token()
                     continue
-                raise ConnectorError(f"eBay unreachable ({method} {urlsplit(url).path}): {type(exc).__name__}") from exc
-            status = response.status_code
-            if status < 300:
-                return response
-            if status == 401 and auth != "app" and not refreshed:
-                refreshed = True
-                self.refresh_user_token()
-                continue
-            if status == 429:
-                wait = self._retry_after(response)
-                if attempt <= self.max_retries:
-                    self.sleep(wait)
-                    continue
-                raise RateLimited("eBay rate limit reached", retry_after=wait, status=429)
-            if status >= 500:
-                if method == "GET" and attempt <= self.max_retries:
-                    self.sleep(min(0.5 * 2 ** (attempt - 1), self.max_wait))
-                    continue
-                text, code = _error_text(response)
-                raise ConnectorError(f"eBay error {status}: {text}", status=status, code=code)
-            text, code = _error_text(response)
-            if status in (401, 403):
-                raise AuthError(f"eBay refused the credentials: {text}", status=status, code=code)
-            raise ConnectorError(f"eBay rejected {method} {path}: {text}", permanent=True, status=status, code=code)
+                raise AuthError(f"eBay refused the credentials: {exc}", status=exc.status, code=exc.code) from exc
+            except RateLimited as exc:
+                # A write answered 429 was not processed: waiting and sending it again is safe.
+                throttled += 1
+                if method == "GET" or throttled >= self.max_attempts:
+                    raise
+                self.sleep(min(exc.retry_after if exc.retry_after is not None else 1.0, self.max_retry_after))
 
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.call(method, path, **kwargs)
