@@ -7,6 +7,7 @@ urlpatterns = [
     path("health", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("aftersales.api.urls")),
+    path("hooks/tracking/", include("aftersales.tracking.urls")),
     path("", include("aftersales.web.urls")),
 ]
 

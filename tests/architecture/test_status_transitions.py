@@ -19,6 +19,7 @@ NOT_TICKETS = {
     ("language/providers/base.py", "self.status"),  # a provider error's HTTP status
     ("language/services.py", "state.status"),  # a message's translation state
     ("web/views/inbox.py", "state.status"),  # the inbox page's HTTP status
+    ("tracking/services.py", "shipment.status"),  # a shipment's carrier status (tracking_apply, the one writer)
 }
 # `.update(status=...)` on querysets of other models: (file, a word naming that model in the call).
 OTHER_MODEL_UPDATES = {

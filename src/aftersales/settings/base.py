@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "aftersales.channels",
     "aftersales.returns",
     "aftersales.language",
+    "aftersales.tracking",
     "aftersales.demo",
     "aftersales.api",
     "aftersales.web",
