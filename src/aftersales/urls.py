@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("aftersales.api.urls")),
     path("hooks/tracking/", include("aftersales.tracking.urls")),
+    path("hooks/", include("aftersales.channels.urls")),  # connector webhooks (channels/views.py)
     path("", include("aftersales.web.urls")),
 ]
 
