@@ -14,15 +14,18 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from imapclient import IMAPClient
 
 from .smtp import free_port
@@ -189,6 +192,29 @@ service stats {{
 
     # --- test helpers --------------------------------------------------------------------------
 
+    def add_account(self, username: str, password: str | None = None) -> ImapAccount:
+        """A new mailbox on the running server (dovecot re-reads its passwd-file when it changes)."""
+        password = password or secrets.token_hex(8)
+        account = ImapAccount(username, password)
+        self.accounts.append(account)
+        uid, gid = (os.getuid(), os.getgid()) if os.getuid() != 0 else _ids(_service_users()[1])
+        with (self.root / "passwd").open("a") as passwd:
+            passwd.write(f"{username}:{{PLAIN}}{password}:{uid}:{gid}::{self.root / 'home' / username}::\n")
+        return account
+
+    def credentials(self, account: ImapAccount, **extra: object) -> dict[str, object]:
+        """A mailbox store's credentials for this server (plain IMAP on loopback)."""
+        return {
+            "address": account.username,
+            "imap_host": self.host,
+            "imap_port": self.port,
+            "imap_ssl": False,
+            "username": account.username,
+            "password": account.password,
+            "folders": ["INBOX"],
+            **extra,
+        }
+
     def client(self, account: ImapAccount) -> IMAPClient:
         client = IMAPClient(self.host, port=self.port, ssl=False, timeout=10)
         client.login(account.username, account.password)
@@ -212,3 +238,14 @@ service stats {{
                 return
             client.delete_folder(folder)
             client.create_folder(folder)
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[DovecotServer]:
+    """A dovecot IMAP server for the whole test session; each test adds its own mailboxes
+    (`dovecot.add_account`), so tests never see each other's mail."""
+    server = DovecotServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -19,7 +19,9 @@ from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_ticket
+from aftersales.catalog.models import Platform, Store
 from aftersales.channels.base import ConnectorError, OutboundReply
+from aftersales.channels.connectors.email.amazon_relay import parse_relay_conversation
 from aftersales.channels.context import store_context
 from aftersales.channels.registry import get_connector
 from aftersales.core import events
@@ -56,11 +58,12 @@ def message_deliver(message_id: int) -> str:
     message = Message.objects.select_related("ticket", "ticket__customer", "ticket__order", "store").get(pk=message_id)
     ticket = message.ticket
     try:
-        connector = get_connector(message.store.platform)
-        reply = _reply_of(message)
+        store = _sending_store(message)
+        connector = get_connector(store.platform)
+        reply = _reply_of(message, store)
         send_message = getattr(connector, "send_message", None)
         if callable(send_message):  # a connector of the sync engine: it gets the store's context
-            receipt = send_message(store_context(message.store, connector=connector), reply)
+            receipt = send_message(store_context(store, connector=connector), reply)
         else:
             receipt = connector.send_reply(reply)
     except ConnectorError as exc:
@@ -82,22 +85,42 @@ def message_deliver(message_id: int) -> str:
     return DeliveryStatus.SENT
 
 
-def _reply_of(message: Message) -> OutboundReply:
+def _sending_store(message: Message) -> Store:
+    """The store a reply goes out through: the ticket's, except for Amazon's buyer messages received
+    through Amazon's e-mail relay, answered from the mailbox they came through (amazon_relay.py)."""
+    relay = parse_relay_conversation(message.ticket.conversation_id)
+    if relay is not None:
+        mailbox = Store.objects.filter(
+            pk=relay.mailbox_store_id, organization_id=message.ticket.organization_id, platform=Platform.EMAIL
+        ).first()
+        if mailbox is not None:
+            return mailbox
+    return message.store
+
+
+def _reply_of(message: Message, store: Store | None = None) -> OutboundReply:
     ticket = message.ticket
     customer = ticket.customer
-    last_inbound = (
-        Message.objects.filter(ticket=ticket, direction=MessageDirection.INBOUND, external_id__isnull=False)
+    store = store or message.store
+    # E-mail threading: the thread's Message-IDs, oldest first (In-Reply-To: the last inbound one).
+    thread_ids = list(
+        Message.objects.filter(ticket=ticket, external_id__isnull=False)
+        .exclude(direction=MessageDirection.NOTE)
         .order_by("-created_at", "-id")
-        .values_list("external_id", flat=True)
-        .first()
+        .values_list("direction", "external_id")[:20]
     )
+    last_inbound = next((ext for direction, ext in thread_ids if direction == MessageDirection.INBOUND), None)
+    references = [ext for _direction, ext in reversed(thread_ids) if ext and ext.startswith("<")]
+    relay = parse_relay_conversation(ticket.conversation_id)
     identity = customer.identities.filter(store_id=message.store_id).values_list("external_id", flat=True).first()
-    address = customer.email if message.store.platform == "email" and customer.email else (identity or "")
+    address = customer.email if store.platform == "email" and customer.email else (identity or "")
+    if relay is not None:
+        address = relay.address
     attachments = [(a.filename, a.file.read(), a.content_type) for a in message.attachments.all()]
     return OutboundReply(
         message_id=message.pk,
         store_id=message.store_id,
-        credentials=message.store.credentials,
+        credentials=store.credentials,
         conversation_id=ticket.conversation_id,
         order_external_id=ticket.order.external_id if ticket.order else None,
         customer_address=address,
@@ -106,6 +129,7 @@ def _reply_of(message: Message) -> OutboundReply:
         body=message.body,
         in_reply_to=last_inbound,
         attachments=attachments,
+        references=references,
     )
 
 

@@ -33,6 +33,7 @@ from .common import (
     save_attachments,
     stored_files_removed_on_error,
 )
+from .reply_rules import check_reply_rules
 from .search import ticket_search_refresh
 from .transition import ticket_transition
 
@@ -97,6 +98,7 @@ def ticket_reply_idempotent(
         raise ValidationFailed(gettext("idempotency key must be 1 to 120 characters"), field="idempotency_key")
     files = attachments or []
     types = check_attachments(files)
+    check_reply_rules(ticket=ticket, body=text, attachments=files, types=types)  # e.g. Amazon's relay
     if ticket.status == TicketStatus.CLOSED:
         raise Conflict(gettext("the ticket is closed; the customer's next message will open a new one"), field="status")
     actor = Actor.user(author)

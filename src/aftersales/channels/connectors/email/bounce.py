@@ -77,9 +77,12 @@ def _addr(value: bytes | str) -> str:
 def _texts(msg: Message) -> list[str]:
     out = []
     for part in msg.walk():
+        ctype = part.get_content_type()
+        if ctype == "message/delivery-status" and isinstance(part.get_payload(), list):
+            out.extend(str(block) for block in part.get_payload())  # its header blocks (per recipient)
+            continue
         if part.is_multipart():
             continue
-        ctype = part.get_content_type()
         if ctype.startswith("text/") or ctype in {"message/delivery-status", "message/rfc822-headers"}:
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):

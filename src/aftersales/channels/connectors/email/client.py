@@ -101,8 +101,9 @@ def mailbox_settings(credentials: Mapping[str, Any]) -> MailboxSettings:
         smtp_host=str(creds.get("smtp_host") or "").strip(),
         smtp_port=port("smtp_port", 465 if smtp_tls == "ssl" else 587),
         smtp_tls=smtp_tls if smtp_tls in {"ssl", "starttls"} else "none",
-        smtp_username=str(creds.get("smtp_username") or username),
-        smtp_password=str(creds.get("smtp_password") or password),
+        # an smtp_username given empty means a server without authentication (a relay on the LAN)
+        smtp_username=str(creds.get("smtp_username", username) or ""),
+        smtp_password=str(creds.get("smtp_password", password) or ""),
         from_address=str(creds.get("from_address") or address).strip(),
     )
 

@@ -1,0 +1,54 @@
+"""A marketplace's rules for a reply, checked when the agent queues it (API and UI alike), so a draft
+that would be refused or stripped is refused at once with the field and the reason, not by a bounce
+hours later.
+
+Today: Amazon's buyer messages answered through Amazon's relay (channels/connectors/email/
+amazon_relay.py): plain text, no links outside Amazon, no e-mail addresses, attachments of the
+allowed types only and at most 10 MB together."""
+
+from __future__ import annotations
+
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+
+from aftersales.channels.connectors.email.amazon_relay import (
+    MAX_ATTACHMENTS_BYTES,
+    RuleProblem,
+    parse_relay_conversation,
+    relay_reply_problems,
+)
+from aftersales.core.errors import ValidationFailed
+
+from ..models import Ticket
+from .common import AttachmentInput
+
+
+def check_reply_rules(*, ticket: Ticket, body: str, attachments: list[AttachmentInput], types: list[str]) -> None:
+    """Raise ValidationFailed (naming the field) when the reply breaks the rules of the channel the
+    ticket is answered through. `types`: the sniffed attachment types (check_attachments)."""
+    if parse_relay_conversation(ticket.conversation_id) is None:
+        return
+    problems = relay_reply_problems(
+        body, [(att.filename, len(att.content), kind) for att, kind in zip(attachments, types, strict=True)]
+    )
+    if problems:
+        raise ValidationFailed(_amazon_reason(problems[0]), field=problems[0].field)
+
+
+def _amazon_reason(problem: RuleProblem) -> str:
+    kind, _sep, detail = problem.reason.partition(":")
+    if kind == "html":
+        return _("Amazon's buyer messages are plain text: remove the HTML markup")
+    if kind == "link":
+        return _("Amazon's rules allow no links outside Amazon in a buyer message (%(link)s)") % {"link": detail}
+    if kind == "email":
+        return _("Amazon's rules allow no e-mail addresses in a buyer message (%(address)s)") % {"address": detail}
+    if kind == "type":
+        name, _sep, content_type = detail.rpartition(":")
+        return _(
+            "Amazon does not accept this attachment type in buyer messages (%(name)s: %(type)s); "
+            "allowed: images, PDF, text and Word documents"
+        ) % {"name": name, "type": content_type}
+    return _("Amazon accepts at most %(limit)s of attachments per buyer message") % {
+        "limit": filesizeformat(MAX_ATTACHMENTS_BYTES)
+    }
