@@ -250,11 +250,15 @@ def wait_up(server: Server, path: str, timeout: float = 90) -> None:
     raise SystemExit(f"{server.name} did not start within {timeout} s")
 
 
-def helpdesk_prepare(tmp: Path) -> tuple[Path, dict[str, Any]]:
+def helpdesk_prepare(tmp: Path, reuse_venv: str | None = None) -> tuple[Path, dict[str, Any]]:
     venv = tmp / "hd-venv"
-    log(f"helpdesk: virtualenv + pip install django-helpdesk=={HELPDESK_VERSION} gunicorn")
-    run([sys.executable, "-m", "venv", str(venv)])
-    run([str(venv / "bin" / "pip"), "install", "-q", f"django-helpdesk=={HELPDESK_VERSION}", "gunicorn"])
+    if reuse_venv:  # a virtualenv made by an earlier run (--helpdesk-venv): no pip install
+        venv.symlink_to(Path(reuse_venv).resolve())
+        log(f"helpdesk: reusing the virtualenv {reuse_venv}")
+    else:
+        log(f"helpdesk: virtualenv + pip install django-helpdesk=={HELPDESK_VERSION} gunicorn")
+        run([sys.executable, "-m", "venv", str(venv)])
+        run([str(venv / "bin" / "pip"), "install", "-q", f"django-helpdesk=={HELPDESK_VERSION}", "gunicorn"])
     project = tmp / "hd"
     (project / "hdproj").mkdir(parents=True)
     (project / "hdproj" / "__init__.py").write_text("")
@@ -575,6 +579,9 @@ def main() -> None:
         "--layouts", default="4x1,2x1", help="layouts compared with the config's choice (layout case): WxT,..."
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--helpdesk-venv", help=f"an existing virtualenv with django-helpdesk=={HELPDESK_VERSION} and gunicorn"
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     if only - set(CASES):
@@ -590,7 +597,7 @@ def main() -> None:
             f" Python {platform.python_version()}"
         )
         print(f"command: {' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])}")
-        project, hd_info = helpdesk_prepare(tmp)
+        project, hd_info = helpdesk_prepare(tmp, args.helpdesk_venv)
         env, as_info = aftersales_prepare(tmp, "as-var", 400)
         workers, threads = gunicorn_layout(env)
         print(

@@ -112,11 +112,15 @@ def ticket_document(subject: str, customer_name: str, customer_email: str, texts
 def document_tokens(parts: Iterable[str], *, per_part: int = MAX_MESSAGE_TOKENS) -> list[str]:
     """Tokens of a whole ticket: each part (subject, name, a message...) capped at `per_part`
     tokens, the whole capped at MAX_DOCUMENT_TOKENS."""
+    return joined_tokens((tokens(part) for part in parts if part), per_part=per_part)
+
+
+def joined_tokens(parts: Iterable[list[str]], *, per_part: int = MAX_MESSAGE_TOKENS) -> list[str]:
+    """`document_tokens` of parts already tokenized (`tokens(part)` each, in the same order): ingest
+    tokenizes a new ticket's subject and message before its write transaction opens."""
     out: list[str] = []
-    for part in parts:
-        if not part:
-            continue
-        out.extend(tokens(part)[:per_part])
+    for toks in parts:
+        out.extend(toks[:per_part])
         if len(out) >= MAX_DOCUMENT_TOKENS:
             return out[:MAX_DOCUMENT_TOKENS]
     return out

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from ..models import Message, Ticket, TicketSearch
-from ..search import SQLITE_FTS_TABLE, ticket_document
+from ..search import SQLITE_FTS_TABLE, joined_tokens, ticket_document
 
 
 def translation_texts(translations: Any) -> list[str]:
@@ -77,6 +77,16 @@ def ticket_search_refresh(*, ticket_ids: Iterable[int]) -> int:
         if documents:
             _save(documents)
     return len(documents)
+
+
+def new_ticket_search_create(*, ticket_id: int, parts: list[list[str]]) -> None:
+    """The document of a ticket created in the current transaction with its first message, from its
+    parts already tokenized by the caller (`search.tokens` of the subject, the customer's name, the
+    customer's e-mail and the message body, in that order: `ticket_document`'s order). Nothing is
+    read back: it is the document `ticket_search_refresh` would build at this point (a test checks
+    it), written in one INSERT instead of two reads and an upsert; and no other transaction can have
+    written to a ticket not committed yet, so there is nothing to lock."""
+    TicketSearch.objects.bulk_create([TicketSearch(ticket_id=ticket_id, document=joined_tokens(parts))])
 
 
 def customer_search_refresh(*, customer_id: int) -> int:
