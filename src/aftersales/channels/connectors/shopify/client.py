@@ -4,9 +4,10 @@ store's X-Shopify-Access-Token, query-cost throttling and error classification.
 Shopify limits GraphQL by a leaky bucket of cost points per app and store (standard plans: 1,000
 points, restored at 50/s; Plus more). Every answer carries `extensions.cost` (requestedQueryCost,
 actualQueryCost, throttleStatus {maximumAvailable, currentlyAvailable, restoreRate}). The client
-- asks the engine's limiter for the cost before each call (`ctx.throttle("cost", n)`: the
-  connector declares the bucket as 50 points/s, burst 1,000), using the cost Shopify reported for
-  the same document last time;
+- sends through the engine's PlatformClient, which asks the store's limiter for the cost before
+  each call (`ctx.throttle("cost", n)`: the connector declares the bucket as 50 points/s, burst
+  1,000; n is the cost Shopify reported for the same document last time) and, on THROTTLED or 429,
+  empties that bucket for the wait so the store's other workers hold back too;
 - remembers the last throttleStatus per shop and waits, before a call, until the bucket Shopify
   reported has restored enough for it (so a bucket shared with other apps is honoured too);
 - turns a THROTTLED error into RateLimited with retry_after = (requested - available) / restoreRate,
@@ -29,7 +30,9 @@ from typing import Any
 
 import httpx
 
+from aftersales.channels import http as channels_http
 from aftersales.channels.base import AuthError, ConnectorError, RateLimited, StoreContext
+from aftersales.channels.http import PlatformClient, parse_retry_after
 
 API_VERSION = "2026-04"
 COST_BUCKET = "cost"
@@ -77,40 +80,85 @@ def base_url(ctx: StoreContext) -> str:
     return f"https://{shop}"
 
 
-def _retry_after(value: str | None, default: float) -> float:
-    try:
-        seconds = float(value) if value is not None else default
-    except ValueError:
-        seconds = default
-    return max(0.0, seconds)
+class ShopifyTransport(PlatformClient):
+    """The engine's PlatformClient (throttle before each call, retries with backoff honouring
+    Retry-After, a 429 empties the store's bucket for every worker) with Shopify's auth header and
+    Shopify's errors: THROTTLED arrives in a 200."""
+
+    bucket = COST_BUCKET
+    user_agent = USER_AGENT
+
+    def auth_headers(self, ctx: StoreContext) -> dict[str, str]:
+        token = ctx.credentials.get("access_token")
+        if not token:
+            raise AuthError("the store has no Shopify access token (credentials 'access_token')")
+        return {"X-Shopify-Access-Token": str(token), "Content-Type": "application/json", "Accept": "application/json"}
+
+    def classify(self, response: httpx.Response) -> ConnectorError | None:
+        status = response.status_code
+        if status == 429:
+            return RateLimited(
+                "Shopify answered 429 Too Many Requests",
+                retry_after=parse_retry_after(response.headers.get("Retry-After")) or 2.0,
+                status=429,
+                code="TOO_MANY_REQUESTS",
+            )
+        if status in (401, 403):
+            return AuthError(f"Shopify refused the access token ({status}): {_error_text(response)}", status=status)
+        if status >= 500:
+            return ConnectorError(f"Shopify answered {status}", status=status)
+        if status >= 400:
+            # 402: the shop is frozen (unpaid), 404: no such shop or API version, 423: shop locked.
+            return ConnectorError(f"Shopify answered {status}: {_error_text(response)}", permanent=True, status=status)
+        try:
+            payload = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return ConnectorError("Shopify answered with a body that is not JSON", status=status)
+        if not isinstance(payload, Mapping):
+            return ConnectorError("Shopify answered with JSON that is not an object", status=status)
+        errors = payload.get("errors")
+        if errors:
+            return graphql_error(errors, _cost_of(payload))
+        if not isinstance(payload.get("data"), Mapping):
+            return ConnectorError("Shopify answered without data", status=status)
+        return None
 
 
 class ShopifyClient:
-    """One store's Admin API. `http` (an httpx.Client), `sleep` and `monotonic` are injectable."""
+    """One store's Admin API. `sleep` and `monotonic` are injectable; `max_attempts` goes to the
+    transport (1: no retry)."""
 
     def __init__(
         self,
         ctx: StoreContext,
         *,
-        http: httpx.Client | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-        timeout: float = 30.0,
         api_version: str = API_VERSION,
+        max_attempts: int | None = None,
     ) -> None:
         self.ctx = ctx
         self.api_version = api_version
         self.path = f"/admin/api/{api_version}/graphql.json"
-        self.url = base_url(ctx) + self.path
-        self._http = http
-        self._timeout = timeout
+        self.transport = ShopifyTransport(ctx, base_url=base_url(ctx), max_attempts=max_attempts, sleep=sleep)
         self._sleep = sleep
         self._monotonic = monotonic
-        self._bucket_key = f"{ctx.store_id}:{self.url}"
+        self._bucket_key = f"{ctx.store_id}:{self.transport.base_url}"
         self.last_cost: Mapping[str, Any] = {}
 
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> ShopifyClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- throttling ------------------------------------------------------------------------------
-    def _before_call(self, document: str) -> None:
+    def _expected_cost(self, document: str) -> float:
+        """What the last answer to this document said it costs; waits (briefly, in this process)
+        until the bucket Shopify last reported holds that much."""
         expected = _expected_costs.get(document, DEFAULT_EXPECTED_COST)
         with _state_lock:
             bucket = _buckets.get(self._bucket_key)
@@ -122,8 +170,8 @@ class ShopifyClient:
                 code="THROTTLED",
             )
         if wait > 0:
-            self._sleep(wait)
-        self.ctx.throttle(COST_BUCKET, expected)
+            (self._sleep or channels_http.wait_seconds)(wait)
+        return expected
 
     def _observe_cost(self, document: str, cost: Any) -> None:
         if not isinstance(cost, Mapping):
@@ -144,97 +192,31 @@ class ShopifyClient:
                     )
 
     # -- the call --------------------------------------------------------------------------------
-    def headers(self) -> dict[str, str]:
-        token = self.ctx.credentials.get("access_token")
-        if not token:
-            raise AuthError("the store has no Shopify access token (credentials 'access_token')")
-        return {
-            "X-Shopify-Access-Token": str(token),
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-            "User-Agent": USER_AGENT,
-        }
-
-    def execute(self, document: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """Run a query or mutation and return its `data`; raises ConnectorError subclasses."""
-        headers = self.headers()
-        self._before_call(document)
+    def execute(
+        self, document: str, variables: Mapping[str, Any] | None = None, *, retry: bool = True
+    ) -> dict[str, Any]:
+        """Run a query or mutation and return its `data`; raises ConnectorError subclasses.
+        `retry=False` for a mutation that must not be resent blindly (fulfillmentCreate)."""
         body: dict[str, Any] = {"query": document}
         if variables is not None:
             body["variables"] = dict(variables)
+        self.transport.auth_headers(self.ctx)  # no token: fail before waiting for the bucket
+        expected = self._expected_cost(document)
         try:
-            if self._http is not None:
-                response = self._http.post(self.url, json=body, headers=headers, timeout=self._timeout)
-            else:
-                with httpx.Client(timeout=self._timeout) as http:
-                    response = http.post(self.url, json=body, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise ConnectorError(f"Shopify did not answer in time: {exc.__class__.__name__}") from exc
-        except httpx.TransportError as exc:
-            raise ConnectorError(f"Shopify could not be reached: {exc.__class__.__name__}") from exc
-        return self._handle(document, response)
+            response = self.transport.post(self.path, json=body, cost=expected, retry=retry)
+        except ConnectorError as exc:
+            self._observe_cost(document, getattr(exc, "shopify_cost", None))
+            raise
+        payload = response.json()
+        self._observe_cost(document, _cost_of(payload))
+        return dict(payload["data"])
 
-    def _handle(self, document: str, response: httpx.Response) -> dict[str, Any]:
-        status = response.status_code
-        if status == 429:
-            raise RateLimited(
-                "Shopify answered 429 Too Many Requests",
-                retry_after=_retry_after(response.headers.get("Retry-After"), 2.0),
-                status=429,
-                code="TOO_MANY_REQUESTS",
-            )
-        if status in (401, 403):
-            raise AuthError(f"Shopify refused the access token ({status}): {_error_text(response)}", status=status)
-        if status in (402, 404, 423):
-            # 402: the shop is frozen (unpaid), 404: no such shop or API version, 423: shop locked.
-            raise ConnectorError(f"Shopify answered {status}: {_error_text(response)}", permanent=True, status=status)
-        if status >= 500:
-            raise ConnectorError(f"Shopify answered {status}", status=status)
-        if status >= 400:
-            raise ConnectorError(f"Shopify answered {status}: {_error_text(response)}", permanent=True, status=status)
-        try:
-            payload = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ConnectorError("Shopify answered with a body that is not JSON", status=status) from None
-        if not isinstance(payload, Mapping):
-            raise ConnectorError("Shopify answered with JSON that is not an object", status=status)
-        cost = (payload.get("extensions") or {}).get("cost") if isinstance(payload.get("extensions"), Mapping) else None
-        self._observe_cost(document, cost)
-        errors = payload.get("errors")
-        if errors:
-            raise self._graphql_error(errors, cost)
-        data = payload.get("data")
-        if not isinstance(data, Mapping):
-            raise ConnectorError("Shopify answered without data", status=status)
-        return dict(data)
-
-    def _graphql_error(self, errors: Any, cost: Any) -> ConnectorError:
-        items = errors if isinstance(errors, list) else [errors]
-        codes = []
-        messages = []
-        for item in items:
-            if isinstance(item, Mapping):
-                messages.append(str(item.get("message", "")))
-                extensions = item.get("extensions")
-                if isinstance(extensions, Mapping) and extensions.get("code"):
-                    codes.append(str(extensions["code"]))
-            else:
-                messages.append(str(item))
-        message = "; ".join(m for m in messages if m) or "Shopify answered with errors"
-        if "THROTTLED" in codes:
-            return RateLimited(
-                f"Shopify throttled the query: {message}", retry_after=_throttle_wait(cost), code="THROTTLED"
-            )
-        if "ACCESS_DENIED" in codes:
-            return AuthError(f"Shopify denied access: {message}", code="ACCESS_DENIED")
-        if "INTERNAL_SERVER_ERROR" in codes or "SERVICE_UNAVAILABLE" in codes:
-            return ConnectorError(f"Shopify failed: {message}", code=codes[0])
-        return ConnectorError(f"Shopify refused the query: {message}", permanent=True, code=codes[0] if codes else "")
-
-    def mutate(self, document: str, variables: Mapping[str, Any], payload_field: str) -> dict[str, Any]:
+    def mutate(
+        self, document: str, variables: Mapping[str, Any], payload_field: str, *, retry: bool = True
+    ) -> dict[str, Any]:
         """Run a mutation and return its payload object; userErrors become a permanent
         ConnectorError with Shopify's message (and the error code where it gives one)."""
-        data = self.execute(document, variables)
+        data = self.execute(document, variables, retry=retry)
         payload = data.get(payload_field)
         if not isinstance(payload, Mapping):
             raise ConnectorError(f"Shopify answered {payload_field} without a payload")
@@ -250,6 +232,40 @@ class ShopifyClient:
                 code = code or str(error.get("code") or "")
             raise ConnectorError(f"Shopify refused {payload_field}: {'; '.join(parts)}", permanent=True, code=code)
         return dict(payload)
+
+
+def _cost_of(payload: Any) -> Any:
+    extensions = payload.get("extensions") if isinstance(payload, Mapping) else None
+    return extensions.get("cost") if isinstance(extensions, Mapping) else None
+
+
+def graphql_error(errors: Any, cost: Any) -> ConnectorError:
+    """The error a GraphQL `errors` list stands for (THROTTLED: RateLimited with the computed wait)."""
+    items = errors if isinstance(errors, list) else [errors]
+    codes = []
+    messages = []
+    for item in items:
+        if isinstance(item, Mapping):
+            messages.append(str(item.get("message", "")))
+            extensions = item.get("extensions")
+            if isinstance(extensions, Mapping) and extensions.get("code"):
+                codes.append(str(extensions["code"]))
+        else:
+            messages.append(str(item))
+    message = "; ".join(m for m in messages if m) or "Shopify answered with errors"
+    error: ConnectorError
+    if "THROTTLED" in codes:
+        error = RateLimited(
+            f"Shopify throttled the query: {message}", retry_after=_throttle_wait(cost), code="THROTTLED"
+        )
+    elif "ACCESS_DENIED" in codes:
+        error = AuthError(f"Shopify denied access: {message}", code="ACCESS_DENIED")
+    elif "INTERNAL_SERVER_ERROR" in codes or "SERVICE_UNAVAILABLE" in codes:
+        error = ConnectorError(f"Shopify failed: {message}", code=codes[0])
+    else:
+        error = ConnectorError(f"Shopify refused the query: {message}", permanent=True, code=codes[0] if codes else "")
+    error.shopify_cost = cost  # type: ignore[attr-defined]
+    return error
 
 
 def _throttle_wait(cost: Any) -> float:

@@ -136,12 +136,12 @@ class ShopifyConnector:
     def pull(self, ctx: StoreContext, stream: Stream, cursor: str | None, since: datetime | None) -> Page:
         now = datetime.now(UTC)
         state = _Cursor.load(cursor, since, now)
-        client = self.client(ctx)
-        if stream == Stream.ORDERS:
-            return self._pull_orders(client, state)
-        if stream == Stream.RETURNS:
+        if stream not in (Stream.ORDERS, Stream.RETURNS):
+            raise ConnectorError(f"Shopify has no {stream} stream", permanent=True)
+        with self.client(ctx) as client:
+            if stream == Stream.ORDERS:
+                return self._pull_orders(client, state)
             return self._pull_returns(client, state)
-        raise ConnectorError(f"Shopify has no {stream} stream", permanent=True)
 
     def _pull_orders(self, client: ShopifyClient, state: _Cursor) -> Page:
         data = client.execute(
@@ -254,7 +254,8 @@ class ShopifyConnector:
 
     def test_connection(self, ctx: StoreContext) -> ConnectionCheck:
         try:
-            shop = self.client(ctx).execute(operations.SHOP_QUERY).get("shop") or {}
+            with self.client(ctx) as client:
+                shop = client.execute(operations.SHOP_QUERY).get("shop") or {}
         except ConnectorError as exc:
             return ConnectionCheck(ok=False, detail=str(exc))
         return ConnectionCheck(
@@ -279,8 +280,11 @@ class ShopifyConnector:
     def decide_return(self, ctx: StoreContext, decision: ReturnDecision) -> WriteReceipt:
         if decision.kind != ReturnKind.RETURN:
             raise ConnectorError(f"Shopify has no {decision.kind} to decide", permanent=True)
+        with self.client(ctx) as client:
+            return self._decide_return(client, decision)
+
+    def _decide_return(self, client: ShopifyClient, decision: ReturnDecision) -> WriteReceipt:
         return_id = mapping.gid("Return", decision.return_external_id)
-        client = self.client(ctx)
         if decision.decision == ReturnDecisionKind.APPROVE:
             document, field, target = operations.RETURN_APPROVE_MUTATION, "returnApproveRequest", "OPEN"
             data: dict[str, Any] = {"id": return_id, "notifyCustomer": decision.notify_customer}
@@ -314,7 +318,10 @@ class ShopifyConnector:
         return str((data.get("return") or {}).get("status") or "")
 
     def issue_refund(self, ctx: StoreContext, refund: RefundRequest) -> RefundReceipt:
-        client = self.client(ctx)
+        with self.client(ctx) as client:
+            return self._issue_refund(client, refund)
+
+    def _issue_refund(self, client: ShopifyClient, refund: RefundRequest) -> RefundReceipt:
         order_id = mapping.gid("Order", refund.order_external_id)
         order = client.execute(operations.ORDER_TRANSACTIONS_QUERY, {"id": order_id}).get("order")
         if not isinstance(order, Mapping):
@@ -389,9 +396,10 @@ class ShopifyConnector:
     def refund_status(self, ctx: StoreContext, refund: RefundRequest, receipt: RefundReceipt) -> RefundReceipt:
         if not receipt.external_id:
             return RefundReceipt(external_id="", state=RefundState.PENDING, detail="no Shopify refund id yet")
-        data = self.client(ctx).execute(
-            operations.ORDER_REFUNDS_QUERY, {"id": mapping.gid("Order", refund.order_external_id)}
-        )
+        with self.client(ctx) as client:
+            data = client.execute(
+                operations.ORDER_REFUNDS_QUERY, {"id": mapping.gid("Order", refund.order_external_id)}
+            )
         order = data.get("order")
         if not isinstance(order, Mapping):
             raise ConnectorError(f"Shopify has no order {refund.order_external_id}", permanent=True)
@@ -404,7 +412,10 @@ class ShopifyConnector:
         return RefundReceipt(external_id=receipt.external_id, state=RefundState.PENDING, detail="not listed yet")
 
     def mark_shipped(self, ctx: StoreContext, shipment: ShipmentConfirmation) -> WriteReceipt:
-        client = self.client(ctx)
+        with self.client(ctx) as client:
+            return self._mark_shipped(client, shipment)
+
+    def _mark_shipped(self, client: ShopifyClient, shipment: ShipmentConfirmation) -> WriteReceipt:
         order = client.execute(
             operations.ORDER_FULFILLMENT_ORDERS_QUERY, {"id": mapping.gid("Order", shipment.order_external_id)}
         ).get("order")
@@ -446,6 +457,7 @@ class ShopifyConnector:
                 },
             },
             "fulfillmentCreate",
+            retry=False,  # not idempotent on Shopify: a resend is decided by the check above, next time
         )
         fulfillment = payload.get("fulfillment") or {}
         return WriteReceipt(

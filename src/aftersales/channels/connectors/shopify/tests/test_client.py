@@ -35,7 +35,7 @@ def test_request_shape(shopify_fake):
 
 
 def test_wrong_token_is_an_auth_error(shopify_fake):
-    client = ShopifyClient(make_ctx(shopify_fake, access_token="shpat_revoked"))
+    client = ShopifyClient(make_ctx(shopify_fake, access_token="shpat_revoked"), max_attempts=1)
     with pytest.raises(AuthError) as caught:
         client.execute(SHOP)
     assert caught.value.permanent and caught.value.status == 401
@@ -59,7 +59,7 @@ def test_unknown_api_version_is_permanent(shopify_fake):
 def test_http_429_honours_retry_after(shopify_fake):
     shopify_fake.throttle_next(retry_after=3)
     with pytest.raises(RateLimited) as caught:
-        ShopifyClient(make_ctx(shopify_fake)).execute(SHOP)
+        ShopifyClient(make_ctx(shopify_fake), max_attempts=1).execute(SHOP)
     assert caught.value.retry_after == 3.0 and not caught.value.permanent and caught.value.status == 429
 
 
@@ -67,24 +67,51 @@ def test_http_429_honours_retry_after(shopify_fake):
 def test_5xx_is_transient(shopify_fake, status):
     shopify_fake.fail_next(status=status, body=b"<html>oops</html>")
     with pytest.raises(ConnectorError) as caught:
-        ShopifyClient(make_ctx(shopify_fake)).execute(SHOP)
+        ShopifyClient(make_ctx(shopify_fake), max_attempts=1).execute(SHOP)
     assert not caught.value.permanent and caught.value.status == status
+
+
+def test_transient_errors_are_retried_with_backoff(shopify_fake, monkeypatch):
+    waits: list[float] = []
+    monkeypatch.setattr("aftersales.channels.http.wait_seconds", waits.append)
+    shopify_fake.fail_next(status=503, times=2)
+    data = ShopifyClient(make_ctx(shopify_fake)).execute(SHOP)
+    assert data["shop"]["name"] and len(shopify_fake.requests) == 3
+    assert waits == [1.0, 2.0]  # CHANNELS_HTTP_BACKOFF doubling
+
+
+def test_throttled_is_retried_after_the_computed_wait(shopify_fake, monkeypatch):
+    waits: list[float] = []
+    clock = [0.0]
+    shopify_fake._monotonic = lambda: clock[0]
+    shopify_fake._bucket_at = 0.0
+    shopify_fake._available = 0.0
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr("aftersales.channels.http.wait_seconds", wait)
+    data = ShopifyClient(make_ctx(shopify_fake), monotonic=lambda: clock[0]).execute(SHOP)
+    assert data["shop"]["name"]
+    assert waits == [0.1]  # 1 point missing at 50/s: 0.02 s, rounded up to the 0.1 s floor
+    assert [c["throttled"] for c in shopify_fake.graphql_calls] == [True, False]
 
 
 def test_malformed_body_is_transient(shopify_fake):
     shopify_fake.fail_next(status=200, body=b'{"data": {"shop": ')
     with pytest.raises(ConnectorError) as caught:
-        ShopifyClient(make_ctx(shopify_fake)).execute(SHOP)
+        ShopifyClient(make_ctx(shopify_fake), max_attempts=1).execute(SHOP)
     assert not caught.value.permanent and "not JSON" in str(caught.value)
     shopify_fake.fail_next(status=200, body=[1, 2])
     with pytest.raises(ConnectorError, match="not an object"):
-        ShopifyClient(make_ctx(shopify_fake)).execute(SHOP)
+        ShopifyClient(make_ctx(shopify_fake), max_attempts=1).execute(SHOP)
 
 
 def test_dropped_connection_is_transient(shopify_fake):
     shopify_fake.drop_next()
     with pytest.raises(ConnectorError) as caught:
-        ShopifyClient(make_ctx(shopify_fake)).execute(SHOP)
+        ShopifyClient(make_ctx(shopify_fake), max_attempts=1).execute(SHOP)
     assert not caught.value.permanent
 
 
@@ -99,7 +126,7 @@ def test_throttled_query_gives_the_computed_wait(shopify_fake):
     shopify_fake._monotonic = lambda: clock[0]
     shopify_fake._available = 100.0
     shopify_fake._bucket_at = 0.0
-    client = ShopifyClient(make_ctx(shopify_fake), monotonic=lambda: clock[0], sleep=lambda s: None)
+    client = ShopifyClient(make_ctx(shopify_fake), monotonic=lambda: clock[0], sleep=lambda s: None, max_attempts=1)
     with pytest.raises(RateLimited) as caught:
         client.execute(operations.ORDERS_QUERY, {"first": operations.ORDERS_PAGE_SIZE, "query": None})
     # requested 572 points, 100 available, restored at 50/s: (572 - 100) / 50 = 9.44 s
