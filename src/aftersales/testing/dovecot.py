@@ -1,11 +1,12 @@
 """A real IMAP server for tests: Debian's dovecot (dovecot-imapd), run from a config in a temporary
 folder, on 127.0.0.1 and a free high port, without touching the machine's own dovecot.
 
-Everything lives in the folder: base_dir, state_dir, the log, a passwd-file with the test
-mailboxes (plain passwords), Maildirs, and an empty chroot for imap-login. `ssl = no` and
-plaintext logins are allowed (loopback only). Dovecot needs existing users for its login and
-internal processes: the current user is used for both, and the mail processes run as the current
-user too, so it works unprivileged and as root (CI).
+Everything lives in the folder: base_dir, state_dir, the log, the passwd-files (one per test
+mailbox, plain passwords), the Maildirs. `ssl = no` and plaintext logins are allowed (loopback
+only); imap-login runs with an empty `chroot` (no chroot: an unprivileged master cannot chroot).
+Dovecot needs existing users for its login and internal processes and refuses root for them and
+for mail: unprivileged, the current user runs everything; as root (CI), the users the Debian
+package creates (dovenull, dovecot; else nobody) do, and own the Maildirs.
 
 Messages are delivered the way a client would: IMAP APPEND (`deliver`)."""
 
@@ -86,13 +87,10 @@ class DovecotServer:
         for name in ("mail", "home"):
             os.chown(self.root / name, uid, gid)
         self.root.chmod(0o755)  # the login and internal users (root's case) must reach base_dir
-        passwd = self.root / "passwd"
-        passwd.write_text(
-            "".join(
-                f"{a.username}:{{PLAIN}}{a.password}:{uid}:{gid}::{self.root / 'home' / a.username}::\n"
-                for a in self.accounts
-            )
-        )
+        users = self.root / "users"  # one passwd-file per mailbox: accounts added later are read fresh
+        users.mkdir(exist_ok=True)
+        for account in self.accounts:
+            self._write_account(account, uid, gid)
         conf = self.root / "dovecot.conf"
         conf.write_text(
             f"""
@@ -115,11 +113,11 @@ mail_uid = {uid}
 mail_gid = {gid}
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {passwd}
+  args = scheme=PLAIN username_format=%u {users}/%u
 }}
 userdb {{
   driver = passwd-file
-  args = username_format=%u {passwd}
+  args = username_format=%u {users}/%u
 }}
 namespace inbox {{
   inbox = yes
@@ -193,14 +191,18 @@ service stats {{
     # --- test helpers --------------------------------------------------------------------------
 
     def add_account(self, username: str, password: str | None = None) -> ImapAccount:
-        """A new mailbox on the running server (dovecot re-reads its passwd-file when it changes)."""
-        password = password or secrets.token_hex(8)
-        account = ImapAccount(username, password)
+        """A new mailbox on the running server (its own passwd-file, read at its first login)."""
+        account = ImapAccount(username, password or secrets.token_hex(8))
         self.accounts.append(account)
         uid, gid = (os.getuid(), os.getgid()) if os.getuid() != 0 else _ids(_service_users()[1])
-        with (self.root / "passwd").open("a") as passwd:
-            passwd.write(f"{username}:{{PLAIN}}{password}:{uid}:{gid}::{self.root / 'home' / username}::\n")
+        self._write_account(account, uid, gid)
         return account
+
+    def _write_account(self, account: ImapAccount, uid: int, gid: int) -> None:
+        home = self.root / "home" / account.username
+        (self.root / "users" / account.username).write_text(
+            f"{account.username}:{{PLAIN}}{account.password}:{uid}:{gid}::{home}::\n"
+        )
 
     def credentials(self, account: ImapAccount, **extra: object) -> dict[str, object]:
         """A mailbox store's credentials for this server (plain IMAP on loopback)."""

@@ -75,7 +75,7 @@ def _addr(value: bytes | str) -> str:
 
 
 def _texts(msg: Message) -> list[str]:
-    out = []
+    out: list[str] = []
     for part in msg.walk():
         ctype = part.get_content_type()
         if ctype == "message/delivery-status" and isinstance(part.get_payload(), list):
