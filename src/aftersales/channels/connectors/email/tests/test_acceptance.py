@@ -17,7 +17,7 @@ from aftersales.core.errors import ValidationFailed
 from aftersales.inbox.models import DeliveryStatus, Message, MessageDirection, Ticket
 from aftersales.inbox.services import ticket_reply
 from aftersales.inbox.services.tickets import ticket_change_status
-from aftersales.testing.dovecot import DovecotServer, dovecot  # noqa: F401 - the session fixture
+from aftersales.testing.dovecot import DovecotServer
 from aftersales.testing.factories import StoreFactory
 
 pytestmark = pytest.mark.skipif(not DovecotServer.available(), reason="dovecot-imapd is not installed")
@@ -44,12 +44,14 @@ def mail(
 
 
 @pytest.fixture
-def mailboxes(world, dovecot, smtp_server):  # noqa: F811
+def mailboxes(world, dovecot, smtp_server):
     """Two mailboxes of the organization on the IMAP server, sending through the SMTP server."""
     stores = []
     for local in ("support", "sales"):
         account = dovecot.add_account(f"{local}-{next(_counter)}@gadgets.example")
-        store = StoreFactory(organization=world.org, name=f"Mailbox {account.username}", platform=Platform.EMAIL, site="")
+        store = StoreFactory(
+            organization=world.org, name=f"Mailbox {account.username}", platform=Platform.EMAIL, site=""
+        )
         store.credentials = dovecot.credentials(
             account,
             from_address=account.username,
@@ -72,7 +74,7 @@ def sync(store):  # type: ignore[no-untyped-def]
 
 def test_mailbox_sync_threads_ignores_and_dedupes(
     world, dovecot, mailboxes, smtp_server, django_capture_on_commit_callbacks
-):  # noqa: F811
+):
     (support, support_account), (sales, sales_account) = mailboxes
 
     # 1. A customer's first mail opens a ticket.
@@ -188,7 +190,7 @@ def test_mailbox_sync_threads_ignores_and_dedupes(
 
 def test_amazon_relay_message_goes_to_the_amazon_store_and_is_answered_by_its_rules(
     world, dovecot, mailboxes, smtp_server, django_capture_on_commit_callbacks
-):  # noqa: F811
+):
     (support, support_account), _ = mailboxes
     relay = "q9w8e7r6t5y4abc@marketplace.amazon.com"
     raw, relay_id = mail(
@@ -225,7 +227,7 @@ def test_amazon_relay_message_goes_to_the_amazon_store_and_is_answered_by_its_ru
     assert sent.get_content_type() == "text/plain"
 
 
-def test_connection_check_and_idle(world, dovecot, mailboxes, smtp_server):  # noqa: F811
+def test_connection_check_and_idle(world, dovecot, mailboxes, smtp_server):
     from aftersales.channels.connectors.email.connector import EmailConnector
     from aftersales.channels.context import store_context
 
