@@ -101,9 +101,8 @@ def mailbox_settings(credentials: Mapping[str, Any]) -> MailboxSettings:
         smtp_host=str(creds.get("smtp_host") or "").strip(),
         smtp_port=port("smtp_port", 465 if smtp_tls == "ssl" else 587),
         smtp_tls=smtp_tls if smtp_tls in {"ssl", "starttls"} else "none",
-        # an smtp_username given empty means a server without authentication (a relay on the LAN)
-        smtp_username=str(creds.get("smtp_username", username) or ""),
-        smtp_password=str(creds.get("smtp_password", password) or ""),
+        smtp_username=str(creds.get("smtp_username") or username),
+        smtp_password=str(creds.get("smtp_password") or password),
         from_address=str(creds.get("from_address") or address).strip(),
     )
 
@@ -280,6 +279,7 @@ def smtp_session(settings: MailboxSettings, *, timeout: float = TIMEOUT_SECONDS)
         if settings.smtp_tls == "starttls":
             server.starttls(context=ssl.create_default_context())
             server.ehlo()
+        # log in where the server asks for it (a relay on the LAN may offer no AUTH at all)
         if settings.smtp_username and settings.smtp_password and server.has_extn("auth"):
             server.login(settings.smtp_username, settings.smtp_password)
     except smtplib.SMTPAuthenticationError as exc:

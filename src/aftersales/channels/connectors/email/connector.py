@@ -21,7 +21,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.core.mail.backends.base import BaseEmailBackend
 
 from aftersales.catalog.models import Platform, Store
 from aftersales.channels.base import (
@@ -45,7 +44,6 @@ from aftersales.inbox.services.threading import reply_message_id
 
 from .client import (
     MailboxCursor,
-    MailboxSettings,
     default_since,
     fetch_new,
     imap_session,
@@ -150,38 +148,25 @@ class EmailConnector:
             from_email=from_address,
             to=[reply.customer_address],
             headers=headers,
-            connection=_connection(creds),
+            connection=None if creds.get("smtp_host") else get_connection(timeout=settings.EMAIL_TIMEOUT),
         )
         for name, content, content_type in reply.attachments:
             email.attach(name, content, content_type)
         try:
-            email.send(fail_silently=False)
+            if creds.get("smtp_host"):  # the mailbox's own SMTP server
+                with smtp_session(mailbox_settings(creds), timeout=settings.EMAIL_TIMEOUT) as server:
+                    server.sendmail(from_address, [reply.customer_address], email.message().as_bytes(linesep="\r\n"))
+            else:  # the site's mail server (settings.EMAIL_*)
+                email.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:
             raise ConnectorError(f"recipient refused: {exc}", permanent=True) from exc
         except smtplib.SMTPAuthenticationError as exc:
             raise ConnectorError(f"SMTP authentication failed: {exc}", permanent=True) from exc
-        except smtplib.SMTPDataError as exc:
+        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
             raise ConnectorError(f"message refused: {exc}", permanent=exc.smtp_code >= 500) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise ConnectorError(f"SMTP delivery failed: {exc}") from exc
         return SentReceipt(external_id=message_id, sent_at=now())
-
-
-def _connection(creds: Any) -> BaseEmailBackend:
-    """The mailbox's own SMTP server when it has one, else the site's (settings.EMAIL_*)."""
-    if not creds.get("smtp_host"):
-        return get_connection(timeout=settings.EMAIL_TIMEOUT)
-    mailbox: MailboxSettings = mailbox_settings(creds)
-    return get_connection(
-        backend="django.core.mail.backends.smtp.EmailBackend",
-        host=mailbox.smtp_host,
-        port=mailbox.smtp_port,
-        username=mailbox.smtp_username or None,
-        password=mailbox.smtp_password or None,
-        use_tls=mailbox.smtp_tls == "starttls",
-        use_ssl=mailbox.smtp_tls == "ssl",
-        timeout=settings.EMAIL_TIMEOUT,
-    )
 
 
 def _is_relay(raw: bytes) -> bool:

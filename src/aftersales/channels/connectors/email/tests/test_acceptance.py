@@ -58,7 +58,6 @@ def mailboxes(world, dovecot, smtp_server):
             smtp_host="127.0.0.1",
             smtp_port=smtp_server.port,
             smtp_tls="none",
-            smtp_username="",
         )
         store.save()
         world.team_us.stores.add(store)
