@@ -26,6 +26,7 @@ from aftersales.inbox.models import Attachment, Message, SavedView, Ticket, Tick
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
 from aftersales.language.templates import reply_template_save
 from aftersales.notifications.models import Notification
+from aftersales.tracking.models import TrackingAccount
 
 PERSONAS = ("agent", "teammate", "outsider", "viewer", "approver", "admin", "foreigner")
 
@@ -237,6 +238,23 @@ PAIRS: dict[str, Pair] = {
         lambda o, u: ("GET", reverse("web:attachment", args=[o.attachment_id]), None),
         write=False,
     ),
+    "tracking account read": Pair(
+        lambda o, u: ("GET", "/tracking/accounts/17track", None),
+        lambda o, u: ("GET", reverse("web:settings_tracking"), None),
+        write=False,
+    ),
+    "tracking account save": Pair(
+        lambda o, u: ("PUT", "/tracking/accounts/17track", {"api_key": "PARITY-KEY", "poll_interval_hours": 5}),
+        lambda o, u: (
+            "POST",
+            reverse("web:settings_tracking"),
+            {"api_key": "PARITY-KEY", "poll_interval_hours": "5", "is_active": "on"},
+        ),
+    ),
+    "tracking test connection": Pair(
+        lambda o, u: ("POST", "/tracking/accounts/17track/test", None),
+        lambda o, u: ("POST", reverse("web:settings_tracking_test"), {}),
+    ),
     "store create": Pair(
         lambda o, u: ("POST", "/stores", {**_store_form(o), "name": "Shopee BR", "is_active": True}),
         lambda o, u: ("POST", reverse("web:settings_stores"), {**_store_form(o), "name": "Shopee BR"}),
@@ -421,6 +439,7 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         sorted(Team.objects.values_list("members__username", flat=True).exclude(members__isnull=True)),
         sorted(Role.objects.values_list("name", flat=True)),
         list(Message.objects.filter(delivery_status="failed").values_list("pk", flat=True)),
+        sorted(TrackingAccount.objects.values_list("organization_id", "is_active", "poll_interval_hours")),
     )
 
 
@@ -480,4 +499,5 @@ def test_the_table_covers_both_sides_of_every_pair():
     succeeds = {"ticket detail", "reply", "note", "status", "assign", "tags", "merge", "fields", "bulk status"}
     succeeds |= {"retry delivery", "attachment content", "store create", "user invite", "user update"}
     succeeds |= {"team create", "team update", "role create", "role update"}
+    succeeds |= {"tracking account read", "tracking account save"}
     assert succeeds <= set(PAIRS)

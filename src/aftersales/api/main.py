@@ -32,6 +32,7 @@ from .routers import (
     stores,
     ticket_actions,
     tickets,
+    tracking,
     views,
 )
 
@@ -123,5 +124,6 @@ for module in (
     language_config,
     security,
     stores,
+    tracking,
 ):
     api.add_router("", module.router)

@@ -72,6 +72,13 @@ class Row:
     statuses: dict[str, int]
 
 
+def _keyless_tracking_account(world: Any) -> str:
+    from aftersales.tracking.models import TrackingAccount
+
+    TrackingAccount.objects.get_or_create(organization=world.org, provider="17track")
+    return "17track"
+
+
 def _own_view(user: Any, world: Any) -> int:
     view = saved_view_create(user=user or world.agent, name="Mine", filters={"status": "open"})
     return view.pk
@@ -188,6 +195,18 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PATCH", "/stores/{store_id}"): Row(
         lambda s, w, u: ("PATCH", f"/stores/{w.store_us.pk}", {"site": "amazon.co.uk"}),
         {**admins(), "foreign_user": 404},
+    ),
+    # Parcel tracking account (issue 9 §6): admins only; "test" on an account without a key is a
+    # 422 naming api_key, and the foreign admin's organization has no account (404).
+    ("GET", "/tracking/accounts/{provider}"): Row(
+        lambda s, w, u: ("GET", "/tracking/accounts/17track", None), admins()
+    ),
+    ("PUT", "/tracking/accounts/{provider}"): Row(
+        lambda s, w, u: ("PUT", "/tracking/accounts/17track", {"poll_interval_hours": 8}), admins()
+    ),
+    ("POST", "/tracking/accounts/{provider}/test"): Row(
+        lambda s, w, u: ("POST", f"/tracking/accounts/{_keyless_tracking_account(w)}/test", None),
+        {**admins(422), "foreign_user": 404},
     ),
     ("GET", "/category-labels"): Row(lambda s, w, u: ("GET", "/category-labels", None), everyone()),
     ("PUT", "/category-labels"): Row(

@@ -28,6 +28,7 @@ from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, Trans
 from aftersales.language.templates import reply_template_save
 from aftersales.notifications.models import Notification
 from aftersales.testing.factories import UserFactory
+from aftersales.tracking.models import TrackingAccount
 
 PERSONAS = ("anonymous", "agent", "teammate", "outsider", "viewer", "approver", "admin", "foreigner", "orphan")
 LOGIN = "login-redirect"  # a 302 to the login page
@@ -93,6 +94,11 @@ def _people_role(o: Objects) -> dict[str, int]:
 def _unused_role(o: Objects) -> dict[str, int]:
     role = Role.objects.create(organization=o.world.org, kind="viewer", name="Unused", permissions=["view"])
     return {"role_id": role.pk}
+
+
+def _keyless_tracking_account(o: Objects) -> dict[str, int]:
+    TrackingAccount.objects.get_or_create(organization=o.world.org, provider="17track")
+    return {}
 
 
 def _bad_link(o: Objects) -> dict[str, str]:
@@ -263,6 +269,17 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda o: {"store_id": o.world.store_us.pk},
         lambda o: {"name": "Amazon US", "platform": "amazon", **STORE_FORM, "site": "amazon.ca"},
         expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
+    ),
+    # Parcel tracking (issue 9 §6): the organization's admins. "Test connection" with an account
+    # without a key: 422 naming api_key; the foreign admin's organization has no account (404).
+    ("settings_tracking", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_tracking", "POST"): Row(
+        _none,
+        lambda o: {"api_key": "MATRIX-KEY", "poll_interval_hours": "6", "is_active": "on"},
+        expect(LOGIN, admins(302), 403),
+    ),
+    ("settings_tracking_test", "POST"): Row(
+        _keyless_tracking_account, _none, expect(LOGIN, {**admins(422), "foreigner": 404}, 403)
     ),
     ("settings_categories", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
     ("settings_categories", "POST"): Row(
@@ -441,6 +458,10 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         sorted(o.users["agent"].teams.values_list("pk", flat=True)),
         sorted(Team.objects.values_list("name", "platforms")),
         sorted((r.name, r.permissions) for r in Role.objects.all()),
+        # the tracking account (settings_tracking)
+        sorted(
+            TrackingAccount.objects.values_list("organization_id", "is_active", "poll_interval_hours", "credentials")
+        ),
     )
 
 
