@@ -155,7 +155,7 @@ class EmailConnector:
         try:
             if creds.get("smtp_host"):  # the mailbox's own SMTP server
                 with smtp_session(mailbox_settings(creds), timeout=settings.EMAIL_TIMEOUT) as server:
-                    server.sendmail(from_address, [reply.customer_address], email.message().as_bytes(linesep="\r\n"))
+                    server.send_message(email.message(), from_address, [reply.customer_address])
             else:  # the site's mail server (settings.EMAIL_*)
                 email.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:
