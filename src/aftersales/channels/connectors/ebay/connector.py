@@ -108,12 +108,13 @@ class EbayConnector:
             Capability.TEST_CONNECTION,
         }
     )
-    # {bucket: (calls per second, burst)}. Sell Fulfillment allows 100,000 calls a day (~1.16/s),
-    # the Message API and Post-Order are held to the same pace; token requests are rare.
+    # {bucket: (calls per second, burst)}. Sell Fulfillment allows 100,000 calls a day (~1.16/s); the
+    # Message API and Post-Order are held to the same pace; a burst of 60 stays within the day's
+    # quota and lets a sync run or a batch of decisions start without waiting. Token requests are rare.
     rate_limits = {
-        "ebay:fulfillment": (1.1, 20),
-        "ebay:post-order": (1.1, 20),
-        "ebay:message": (1.1, 20),
+        "ebay:fulfillment": (1.1, 60),
+        "ebay:post-order": (1.1, 60),
+        "ebay:message": (1.1, 60),
         "ebay:notification": (1.0, 10),
         "ebay:identity": (0.5, 5),
     }
