@@ -16,6 +16,10 @@ STATUS_FIELDS = {"status", "status_category"}
 EXEMPT_PARTS = {"demo", "tests", "testing", "migrations"}
 # Assignments to a `status` attribute of objects that are not tickets: (file, source of the target).
 NOT_TICKETS = {
+    ("channels/base.py", "self.status"),  # a connector error's HTTP status
+    ("channels/sync.py", "row.status"),  # a received record's processing state (RawEvent)
+    ("channels/sync.py", "run.status"),  # a sync run's outcome (SyncRun)
+    ("channels/apply.py", "shipment.status"),  # a shipment's carrier status from a marketplace record
     ("language/providers/base.py", "self.status"),  # a provider error's HTTP status
     ("language/services.py", "state.status"),  # a message's translation state
     ("web/views/inbox.py", "state.status"),  # the inbox page's HTTP status
@@ -23,6 +27,8 @@ NOT_TICKETS = {
 }
 # `.update(status=...)` on querysets of other models: (file, a word naming that model in the call).
 OTHER_MODEL_UPDATES = {
+    ("channels/sync.py", "RawEvent"),  # a received record's processing state
+    ("channels/writeback.py", "WriteBack"),  # the write-back ledger's state
     ("language/services.py", "TranslationJob"),
 }
 

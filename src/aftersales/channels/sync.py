@@ -34,7 +34,8 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
+from django.utils.translation import gettext as _
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from aftersales.catalog.models import Store
@@ -43,17 +44,28 @@ from aftersales.core.clock import now
 from aftersales.core.errors import DomainError, NotFound, ValidationFailed
 
 from .apply import Applied, apply_record, connector_actor
-from .base import PULL_CAPABILITY, Capability, ConnectorError, MappingError, Page, RawRecord, Stream
+from .base import PULL_CAPABILITY, ConnectorError, MappingError, Page, RawRecord, Stream
 from .context import store_context, store_credentials_save
 from .http import wait_seconds
 from .models import RawEvent, RawEventStatus, StoreSync, StreamCursor, SyncRun, SyncRunStatus
 from .registry import get_connector
+from .status import (
+    StreamStatus,
+    capabilities_of,
+    pull_streams,
+    quarantined_events,
+    store_streams_status,
+    store_sync_for,
+    stores_needing_attention,
+)
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "RecordOutcome",
     "StreamStatus",
+    "capabilities_of",
+    "pull_streams",
     "quarantined_events",
     "raw_event_retry",
     "raw_events_process_pending",
@@ -65,6 +77,7 @@ __all__ = [
     "store_sync_for",
     "store_sync_pause",
     "store_sync_resume",
+    "stores_needing_attention",
     "sync_stream",
 ]
 
@@ -244,12 +257,12 @@ def raw_event_retry(*, raw_event_id: int, actor: Actor, organization_id: int | N
         found = found.filter(store__organization_id=organization_id)
     row = found.first()
     if row is None:
-        raise NotFound("no such received record", field="raw_event_id")
+        raise NotFound(_("no such received record"), field="raw_event_id")
     if row.status not in (RawEventStatus.QUARANTINED, RawEventStatus.RECEIVED):
-        raise ValidationFailed("only a quarantined record can be retried", field="raw_event_id")
+        raise ValidationFailed(_("only a quarantined record can be retried"), field="raw_event_id")
     reopened = RawEvent.objects.filter(pk=row.pk, status=row.status).update(status=RawEventStatus.RECEIVED)
     if not reopened:
-        raise ValidationFailed("the record was retried by someone else just now", field="raw_event_id")
+        raise ValidationFailed(_("the record was retried by someone else just now"), field="raw_event_id")
     logger.info("quarantined record retried", extra={"raw_event_id": row.pk, "actor": f"{actor.kind}:{actor.id}"})
     connector = get_connector(row.store.platform)
     ctx = store_context(row.store, connector=connector)
@@ -274,11 +287,6 @@ def raw_events_process_pending(*, older_than: timedelta = timedelta(minutes=5), 
 
 
 # --- store sync state (services the store pages call) -------------------------------------------
-
-
-def store_sync_for(store: Store) -> StoreSync:
-    sync, _created = StoreSync.objects.get_or_create(store=store)
-    return sync
 
 
 def store_sync_pause(*, store: Store, reason: str, actor: Actor) -> StoreSync:
@@ -307,12 +315,6 @@ def store_sync_resume(*, store: Store, actor: Actor) -> StoreSync:
     return sync
 
 
-def pull_streams(store: Store) -> list[Stream]:
-    """The streams the store's connector pulls (by its declared capabilities)."""
-    connector = get_connector(store.platform)
-    return [s for s, cap in PULL_CAPABILITY.items() if cap in connector.capabilities]
-
-
 def store_backfill_from(*, store: Store, since: datetime, actor: Actor, streams: Iterable[Stream] | None = None) -> int:
     """Make the next run of each stream (all pulled streams by default) start again from `since`;
     returns the number of streams marked. Upserts make the re-read harmless."""
@@ -322,57 +324,6 @@ def store_backfill_from(*, store: Store, since: datetime, actor: Actor, streams:
         StreamCursor.objects.filter(pk=cursor.pk).update(backfill_since=since, updated_at=now())
     logger.info("backfill requested", extra={"store_id": store.pk, "since": since.isoformat()})
     return len(chosen)
-
-
-@dataclass(frozen=True)
-class StreamStatus:
-    stream: str
-    key: str
-    cursor: str
-    last_run_at: datetime | None
-    last_success_at: datetime | None
-    last_error: str
-    running: bool
-    backfill_since: datetime | None
-    last_run: SyncRun | None
-
-
-def store_streams_status(store: Store) -> list[StreamStatus]:
-    """Per pulled stream (and sub-stream): where it is, when it last ran and succeeded, its error."""
-    cursors = {(c.stream, c.key): c for c in StreamCursor.objects.filter(store=store)}
-    for pulled in pull_streams(store):
-        cursors.setdefault((str(pulled), ""), StreamCursor(store=store, stream=str(pulled), key=""))
-    at = now()
-    out = []
-    for (stream, key), c in sorted(cursors.items()):
-        last_run = SyncRun.objects.filter(store=store, stream=stream, key=key).order_by("-started_at", "-pk").first()
-        out.append(
-            StreamStatus(
-                stream=stream,
-                key=key,
-                cursor=c.cursor,
-                last_run_at=c.last_run_at,
-                last_success_at=c.last_success_at,
-                last_error=c.last_error,
-                running=bool(c.claimed_by and c.locked_until and c.locked_until > at),
-                backfill_since=c.backfill_since,
-                last_run=last_run,
-            )
-        )
-    return out
-
-
-def quarantined_events(*, organization_id: int, store_id: int | None = None) -> QuerySet[RawEvent]:
-    """Records that need a human (newest first): what the seller sees as "could not be imported"."""
-    rows = RawEvent.objects.filter(store__organization_id=organization_id, status=RawEventStatus.QUARANTINED)
-    if store_id is not None:
-        rows = rows.filter(store_id=store_id)
-    return rows.select_related("store").order_by("-received_at", "-pk")
-
-
-def stores_needing_attention(*, organization_id: int) -> QuerySet[StoreSync]:
-    """Stores whose sync is paused (by a permanent platform error or a human)."""
-    return StoreSync.objects.filter(store__organization_id=organization_id, paused=True).select_related("store")
 
 
 # --- pulling ------------------------------------------------------------------------------------
@@ -585,11 +536,3 @@ def _pull(
     if not isinstance(page, Page):
         raise ConnectorError(f"the connector returned {type(page).__name__} instead of a Page", permanent=True)
     return page
-
-
-def capabilities_of(store: Store) -> frozenset[Capability]:
-    """What the store's connector supports (the UI offers only these)."""
-    try:
-        return frozenset(get_connector(store.platform).capabilities)
-    except ConnectorError:
-        return frozenset()

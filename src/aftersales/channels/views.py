@@ -15,7 +15,7 @@ from collections import Counter
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from .base import ConnectorError, MappingError, SignatureInvalid
 from .models import StoreSync
@@ -29,9 +29,33 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"code": code, "message": message}, status=status)
 
 
+def _challenge(request: HttpRequest, platform: str, token: str) -> JsonResponse:
+    """A platform validating the endpoint (eBay's Notification API: GET ?challenge_code=...): the
+    connector's `webhook_challenge(ctx, challenge_code, endpoint_url) -> dict` answers it."""
+    code = request.GET.get("challenge_code", "")
+    sync = StoreSync.objects.select_related("store").filter(webhook_token=token, store__platform=platform).first()
+    if not code or sync is None or not sync.store.is_active:
+        return _error(404, "not_found", "unknown webhook address")
+    try:
+        connector = get_connector(platform)
+    except ConnectorError:
+        return _error(404, "not_found", "no connector for this platform")
+    answer = getattr(connector, "webhook_challenge", None)
+    if not callable(answer):
+        return _error(404, "not_found", "this connector answers no challenge")
+    try:
+        body = answer(store_context(sync.store, connector=connector), code, request.build_absolute_uri(request.path))
+    except Exception:
+        logger.exception("webhook challenge failed", extra={"store_id": sync.store_id})
+        return _error(503, "unavailable", "the challenge could not be answered now")
+    return JsonResponse(body)
+
+
 @csrf_exempt
-@require_POST
+@require_http_methods(["GET", "POST"])
 def webhook(request: HttpRequest, platform: str, token: str) -> JsonResponse:
+    if request.method == "GET":
+        return _challenge(request, platform, token)
     limit = int(getattr(settings, "CHANNELS_WEBHOOK_MAX_BYTES", 1024 * 1024))
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils.translation import gettext as _
 
 from aftersales.catalog.models import Store
 from aftersales.core.actors import Actor
@@ -71,9 +72,9 @@ def writeback_perform(
     or, when another call holds or held it, the recorded state (`sending`, `unknown`...).
     Raises the ConnectorError of a transient failure after putting the row back to `pending`."""
     if kind not in WriteBackKind.values:
-        raise ValidationFailed(f"unknown write-back kind {kind!r}", field="kind")
+        raise ValidationFailed(_("unknown write-back kind %(kind)r") % {"kind": kind}, field="kind")
     if not key or len(key) > 200:
-        raise ValidationFailed("an idempotency key of 1 to 200 characters is required", field="idempotency_key")
+        raise ValidationFailed(_("an idempotency key of 1 to 200 characters is required"), field="idempotency_key")
     row = WriteBack.objects.filter(store=store, idempotency_key=key).first()
     if row is None:
         try:
@@ -155,6 +156,6 @@ def writeback_resolve(*, writeback: WriteBack, succeeded: bool, actor: Actor, ex
         updated_at=now(),
     )
     if not updated:
-        raise ValidationFailed("only a write-back whose outcome is unknown can be resolved", field="status")
+        raise ValidationFailed(_("only a write-back whose outcome is unknown can be resolved"), field="status")
     writeback.refresh_from_db()
     return writeback

@@ -288,7 +288,8 @@ def test_webhook_unknown_token_platform_or_oversized_body(shop, fake, settings):
     assert Client().post(f"/hooks/{shop.platform}/nope", body, content_type="application/json").status_code == 404
     other = f"/hooks/amazon/{store_sync_for(shop).webhook_token}"
     assert Client().post(other, body, content_type="application/json").status_code == 404
-    assert Client().get(hook_url(shop)).status_code == 405
+    assert Client().put(hook_url(shop)).status_code == 405
+    assert Client().get(hook_url(shop), {"challenge_code": "abc"}).status_code == 404  # testshop has none
     settings.CHANNELS_WEBHOOK_MAX_BYTES = 10
     response = Client().post(hook_url(shop), body, content_type="application/json", headers=headers)
     assert response.status_code == 413
@@ -359,3 +360,16 @@ def test_httpx_transport_override_is_accepted(ctx):
     assert PlatformClient(ctx, base_url="http://127.0.0.1:9", transport=transport).get("/x").json() == {
         "via": "transport"
     }
+
+
+def test_webhook_challenge_is_answered_by_the_connector(shop, monkeypatch):
+    seen = []
+
+    def webhook_challenge(self, ctx, code, endpoint):  # type: ignore[no-untyped-def]
+        seen.append((ctx.store_id, code, endpoint))
+        return {"challengeResponse": f"hash-of-{code}"}
+
+    monkeypatch.setattr(testshop.TestShopConnector, "webhook_challenge", webhook_challenge, raising=False)
+    response = Client().get(hook_url(shop), {"challenge_code": "abc"})
+    assert response.status_code == 200 and response.json() == {"challengeResponse": "hash-of-abc"}
+    assert seen == [(shop.pk, "abc", f"http://testserver{hook_url(shop)}")]
