@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from aftersales.catalog.models import Order, Store
@@ -34,6 +35,7 @@ from aftersales.channels.base import (
 from aftersales.channels.connectors.ebay.connector import EbayConnector
 from aftersales.channels.connectors.ebay.fake import EbayFake, iso
 from aftersales.channels.connectors.ebay.signing import content_digest
+from aftersales.channels.connectors.ebay.tests.test_mapping import asyncapi_payload_schema
 from aftersales.channels.models import RawEvent, RawEventStatus, SyncRunStatus, WriteBack, WriteBackStatus
 from aftersales.channels.registry import get_connector
 from aftersales.channels.sync import quarantined_events, sync_stream
@@ -461,3 +463,51 @@ def test_a_malformed_page_item_is_quarantined_with_its_field_and_retried_after_a
     assert (run.created, run.quarantined) == (2, 1)
     row = RawEvent.objects.get(store=store, status=RawEventStatus.QUARANTINED)
     assert row.field == "lineItems[0].quantity" and "not an integer" in row.reason
+
+
+# -- Notification API pushes through the engine's webhook endpoint ------------------------------
+
+
+def hook_url(store: Store) -> str:
+    from aftersales.channels.sync import store_sync_for
+
+    return f"/hooks/ebay/{store_sync_for(store).webhook_token}"
+
+
+def test_a_push_with_a_bad_signature_is_refused_and_nothing_is_stored(
+    store: Store, fake: EbayFake, client: Any
+) -> None:
+    sample = load("spec/message.json")
+    url = hook_url(store)
+    refused = fake.push(url, sample, valid=False, client=client)
+    assert refused.status_code == 401 and refused.json()["code"] == "signature_invalid"
+    assert client.post(url, data=json.dumps(sample), content_type="application/json").status_code == 401  # unsigned
+    headers, body = fake.signed_notification(sample)
+    header = json.loads(base64.b64decode(headers["X-EBAY-SIGNATURE"]))
+    header["kid"] = "a-key-ebay-never-issued"
+    forged = base64.b64encode(json.dumps(header).encode()).decode()
+    answer = client.post(url, data=body, content_type="application/json", headers={"X-EBAY-SIGNATURE": forged})
+    assert answer.status_code == 401
+    assert RawEvent.objects.filter(store=store).count() == 0
+
+
+def test_a_signed_push_is_stored_once_and_opens_nothing(store: Store, fake: EbayFake, client: Any) -> None:
+    sample = load("spec/message.json")
+    jsonschema.validate(sample, asyncapi_payload_schema())
+    url = hook_url(store)
+    first = fake.push(url, sample, client=client)
+    assert first.status_code == 200 and first.json() == {"received": 1, "actions": {"ignored": 1}}
+    again = fake.push(url, sample, client=client)  # eBay retries a push: known, no-op
+    assert again.status_code == 200 and again.json()["actions"] == {"duplicate": 1}
+    [row] = RawEvent.objects.filter(store=store)
+    assert row.event_id == f"notification:{sample['notification']['notificationId']}" and row.source == "webhook"
+    assert "marketplace_account_deletion" in row.reason
+    assert Ticket.objects.filter(store=store).count() == 0
+    # A signed body that does not match the published schema is stored and quarantined with the field.
+    broken = copy.deepcopy(sample)
+    broken["notification"]["notificationId"] = "n-2"
+    broken["notification"]["publishAttemptCount"] = "twice"
+    quarantined = fake.push(url, broken, client=client)
+    assert quarantined.status_code == 200 and quarantined.json()["actions"] == {"quarantined": 1}
+    assert RawEvent.objects.get(store=store, event_id="notification:n-2").field == "notification.publishAttemptCount"
+    assert fake.public_key_fetches == 1  # cached by key id
