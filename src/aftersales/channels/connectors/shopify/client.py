@@ -6,10 +6,12 @@ points, restored at 50/s; Plus more). Every answer carries `extensions.cost` (re
 actualQueryCost, throttleStatus {maximumAvailable, currentlyAvailable, restoreRate}). The client
 - sends through the engine's PlatformClient, which asks the store's limiter for the cost before
   each call (`ctx.throttle("cost", n)`: the connector declares the bucket as 50 points/s, burst
-  1,000; n is the cost Shopify reported for the same document last time) and, on THROTTLED or 429,
+  1,000; n is the actual cost Shopify reported for the same document last time) and, on THROTTLED or 429,
   empties that bucket for the wait so the store's other workers hold back too;
 - remembers the last throttleStatus per shop and waits, before a call, until the bucket Shopify
-  reported has restored enough for it (so a bucket shared with other apps is honoured too);
+  reported has restored the document's requested cost (Shopify admits a query only when its
+  requested cost is available, then refunds the unused part), so a bucket shared with other apps
+  is honoured too;
 - turns a THROTTLED error into RateLimited with retry_after = (requested - available) / restoreRate,
   and an HTTP 429 into RateLimited with its Retry-After.
 
@@ -60,7 +62,7 @@ class _Bucket:
 
 
 _buckets: dict[str, _Bucket] = {}
-_expected_costs: dict[str, float] = {}
+_expected_costs: dict[str, tuple[float, float]] = {}  # document -> (requested, actual)
 _state_lock = threading.Lock()
 
 
@@ -157,21 +159,23 @@ class ShopifyClient:
 
     # -- throttling ------------------------------------------------------------------------------
     def _expected_cost(self, document: str) -> float:
-        """What the last answer to this document said it costs; waits (briefly, in this process)
-        until the bucket Shopify last reported holds that much."""
-        expected = _expected_costs.get(document, DEFAULT_EXPECTED_COST)
+        """Before a call: wait (briefly, in this process) until the bucket Shopify last reported
+        holds the document's requested cost (Shopify admits a query only then), and return what
+        the call will actually take from the bucket (Shopify refunds requested - actual), which
+        is what the engine's limiter is charged."""
+        requested, actual = _expected_costs.get(document, (DEFAULT_EXPECTED_COST, DEFAULT_EXPECTED_COST))
         with _state_lock:
             bucket = _buckets.get(self._bucket_key)
-            wait = bucket.wait_for(expected, self._monotonic()) if bucket else 0.0
+            wait = bucket.wait_for(requested, self._monotonic()) if bucket else 0.0
         if wait > MAX_INLINE_WAIT:
             raise RateLimited(
-                f"Shopify's cost bucket needs {wait:.1f}s to restore {expected:.0f} points",
+                f"Shopify's cost bucket needs {wait:.1f}s to restore {requested:.0f} points",
                 retry_after=math.ceil(wait * 10) / 10,
                 code="THROTTLED",
             )
         if wait > 0:
             (self._sleep or channels_http.wait_seconds)(wait)
-        return expected
+        return actual
 
     def _observe_cost(self, document: str, cost: Any) -> None:
         if not isinstance(cost, Mapping):
@@ -179,9 +183,11 @@ class ShopifyClient:
         self.last_cost = cost
         status = cost.get("throttleStatus")
         requested = cost.get("requestedQueryCost")
+        actual = cost.get("actualQueryCost")
         with _state_lock:
             if isinstance(requested, int | float):
-                _expected_costs[document] = float(requested)
+                spent = actual if isinstance(actual, int | float) else requested
+                _expected_costs[document] = (float(requested), float(spent))
             if isinstance(status, Mapping):
                 with contextlib.suppress(KeyError, TypeError, ValueError):
                     _buckets[self._bucket_key] = _Bucket(

@@ -185,7 +185,9 @@ class ShopifyConnector:
             {
                 "first": operations.RETURNS_ORDERS_PAGE_SIZE,
                 "after": state.after,
-                "query": state.search("-return_status:no_return"),
+                # Not filtered by return_status: an order whose only return was declined or
+                # cancelled is back to NO_RETURN, and that change must be seen too.
+                "query": state.search(),
             },
         )
         orders, page_info = _connection(data.get("orders"), "orders")

@@ -81,8 +81,9 @@ RETURN_FIELDS = f"""
   }}
 """
 
-# Returns have no top-level search in 2025-01: they are read through the orders that have one,
-# filtered by the orders' updated_at (a return's change updates its order).
+# Returns have no top-level search in 2025-01: they are read through the orders updated since the
+# watermark (a return's change updates its order). Orders without returns cost only the empty
+# connection in actualQueryCost.
 ORDERS_WITH_RETURNS_QUERY = f"""
 query AftersalesReturns($first: Int!, $after: String, $query: String) {{
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
