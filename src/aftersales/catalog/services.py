@@ -15,6 +15,7 @@ from django_countries import countries
 
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm, organization_of
+from aftersales.channels.credentials import check_platform_credentials, merge_kept_secrets
 from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.crypto import EncryptedToken, rotate
@@ -166,6 +167,8 @@ def store_create(
     if credentials is not None:
         values["credentials"] = credentials
     clean = check_store_values(values)
+    if clean.get("credentials"):
+        clean["credentials"] = check_platform_credentials(clean["platform"], clean["credentials"])
     try:
         with transaction.atomic():
             if Store.objects.filter(organization_id=organization_id, name=clean["name"]).exists():
@@ -177,8 +180,9 @@ def store_create(
 
 def store_update(*, user: User, store_id: int, changes: Mapping[str, Any]) -> Store:
     """Change some fields of one of the organization's stores (the keys of `changes`, among
-    STORE_FIELDS). `credentials`: an object replaces them, None clears them; without the key they
-    are kept. Deactivating a store (is_active False) keeps its tickets. Locks the store row."""
+    STORE_FIELDS). `credentials`: an object replaces them (checked against the platform's schema;
+    secrets left out are kept), None or {} clears them; without the key they are kept.
+    Deactivating a store (is_active False) keeps its tickets. Locks the store row."""
     check_perm(user, Permission.ADMINISTER)
     organization_id = organization_of(user)
     clean = check_store_values(changes)
@@ -194,6 +198,7 @@ def store_update(*, user: User, store_id: int, changes: Mapping[str, Any]) -> St
                 .exists()
             ):
                 raise _name_taken(clean["name"])
+            _check_credentials_of(store, clean)
             for name, value in clean.items():
                 setattr(store, name, value)
             if clean:
@@ -201,6 +206,19 @@ def store_update(*, user: User, store_id: int, changes: Mapping[str, Any]) -> St
             return store
     except IntegrityError:
         raise _name_taken(str(clean.get("name", ""))) from None
+
+
+def _check_credentials_of(store: Store, clean: dict[str, Any]) -> None:
+    """The credentials of an update against the platform's schema (channels/credentials.py):
+    secrets left out keep their stored value while the platform stays the same; a platform change
+    without new credentials checks the stored ones against the new platform."""
+    platform = clean.get("platform", store.platform)
+    if clean.get("credentials"):
+        stored = (store.credentials or {}) if platform == store.platform else {}
+        merged = merge_kept_secrets(platform, clean["credentials"], stored)
+        clean["credentials"] = check_platform_credentials(platform, merged)
+    elif "credentials" not in clean and platform != store.platform and store.credentials:
+        check_platform_credentials(platform, store.credentials)
 
 
 def store_deactivate(*, user: User, store_id: int) -> Store:

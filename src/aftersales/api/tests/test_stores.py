@@ -41,6 +41,9 @@ def test_list_stores_never_shows_credentials(world, as_user) -> None:
     assert stores["Amazon US"]["has_connector"] is False  # no Amazon connector is installed yet
 
 
+MAILBOX = {"address": "support@example.com", "imap_host": "imap.example.com", "password": "pw-secret"}
+
+
 def test_admin_creates_and_updates_a_store(world, as_user) -> None:
     admin = as_user(world.admin)
     response = admin.post(
@@ -52,7 +55,7 @@ def test_admin_creates_and_updates_a_store(world, as_user) -> None:
             "timezone": "Asia/Shanghai",
             "currency": "cny",
             "country": "CN",
-            "credentials": {"smtp_password": "pw-secret"},
+            "credentials": MAILBOX,
         },
     )
     assert response.status_code == 201, response.content
@@ -65,11 +68,11 @@ def test_admin_creates_and_updates_a_store(world, as_user) -> None:
         True,
     )
     store_id = body["id"]
-    assert Store.objects.get(pk=store_id).credentials == {"smtp_password": "pw-secret"}
+    assert Store.objects.get(pk=store_id).credentials == MAILBOX
 
     patched = admin.patch(f"/stores/{store_id}", {"is_active": False, "site": "mail.example.com"})
     assert patched.status_code == 200 and patched.json()["is_active"] is False
-    assert Store.objects.get(pk=store_id).credentials == {"smtp_password": "pw-secret"}  # kept
+    assert Store.objects.get(pk=store_id).credentials == MAILBOX  # kept
     cleared = admin.patch(f"/stores/{store_id}", {"credentials": None})
     assert cleared.json()["credentials_set"] is False
     assert Store.objects.get(pk=store_id).credentials == {}

@@ -101,12 +101,13 @@ def test_only_admins_of_the_organization(world) -> None:
 
 def test_credentials_are_replaced_or_cleared_and_only_said_to_be_set(world) -> None:
     store = world.store_us
-    store_update(user=world.admin, store_id=store.pk, changes={"credentials": {"refresh_token": "r1"}})
+    amazon = {"lwa_client_id": "amzn1.application-oa2-client.1", "lwa_client_secret": "s1", "refresh_token": "r1"}
+    store_update(user=world.admin, store_id=store.pk, changes={"credentials": amazon})
     settings = store_settings_get(world.agent, store.pk)
     assert settings.credentials_set is True
     assert "r1" not in repr(settings)
     store_update(user=world.admin, store_id=store.pk, changes={"name": "Amazon USA"})  # kept when not given
-    assert Store.objects.get(pk=store.pk).credentials == {"refresh_token": "r1"}
+    assert Store.objects.get(pk=store.pk).credentials == amazon
     store_update(user=world.admin, store_id=store.pk, changes={"credentials": None})
     assert Store.objects.get(pk=store.pk).credentials == {}
     assert store_settings_get(world.agent, store.pk).credentials_set is False

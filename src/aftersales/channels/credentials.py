@@ -1,0 +1,381 @@
+"""What each platform's connector needs in a store's credentials: one declared schema per platform.
+
+`POST /api/v1/stores`, `PATCH /api/v1/stores/{id}` and the store page of the agent UI all check
+credentials here (through catalog.services): unknown keys, missing required ones, wrong types and
+out-of-range ports are refused naming the field (`credentials.imap_port`). The keys are the ones the
+connectors actually read (channels/connectors/<platform>/client.py); a test keeps them in step with
+the connectors' own `credential_fields`.
+
+Secrets are write-only: stored encrypted (Store.credentials), never shown again, only "set" or
+"not set". A secret left out of an update is kept (so an admin changing the IMAP port does not have
+to type the password again). `internal` fields are written by the connector itself (refreshed
+OAuth access tokens): accepted, kept, never asked for.
+
+A platform without a schema (no connector yet) takes any small object of text keys
+(catalog.services.check_credentials)."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from aftersales.core.errors import ValidationFailed
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    URL = "url"
+    INT = "int"
+    BOOL = "bool"
+    EMAIL = "email"
+    HOST = "host"  # a host name or IP address (no scheme, no port)
+    CHOICE = "choice"
+    LIST = "list"  # a list of texts; a comma-separated text is accepted and split
+    SIGNING_KEY = "signing_key"  # eBay's {"private_key": PEM, "jwe": ...}
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    name: str
+    label: str | Promise
+    kind: Kind = Kind.TEXT
+    secret: bool = False
+    required: bool = False
+    help: str | Promise = ""
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    max_length: int = 500
+    internal: bool = False  # written by the connector (refreshed tokens): never asked for
+
+    @property
+    def multiline(self) -> bool:
+        return self.kind in (Kind.SIGNING_KEY, Kind.LIST)
+
+
+F = CredentialField
+L = gettext_lazy
+
+EMAIL_FIELDS = (
+    F("address", L("Mailbox address"), Kind.EMAIL, required=True, help=L("The address customers write to.")),
+    F("imap_host", L("IMAP server"), Kind.HOST, required=True, help=L("e.g. imap.gmail.com")),
+    F(
+        "imap_port",
+        L("IMAP port"),
+        Kind.INT,
+        help=L("993 with SSL (the default), 143 otherwise."),
+        minimum=1,
+        maximum=65535,
+    ),
+    F("imap_ssl", L("IMAP over SSL"), Kind.BOOL, help=L("On by default unless STARTTLS is chosen.")),
+    F("imap_starttls", L("IMAP with STARTTLS"), Kind.BOOL),
+    F("username", L("User name"), help=L("Defaults to the mailbox address.")),
+    F("password", L("Password"), secret=True, required=True, help=L("An app password where the provider offers one.")),
+    F("folders", L("Folders"), Kind.LIST, help=L("Folders to read, comma-separated; INBOX by default.")),
+    F("smtp_host", L("SMTP server"), Kind.HOST, help=L("Empty: replies go out through this site's mail server.")),
+    F(
+        "smtp_port",
+        L("SMTP port"),
+        Kind.INT,
+        help=L("465 with SSL, 587 with STARTTLS (the default)."),
+        minimum=1,
+        maximum=65535,
+    ),
+    F("smtp_tls", L("SMTP security"), Kind.CHOICE, choices=("starttls", "ssl", "none")),
+    F("smtp_username", L("SMTP user name"), help=L("Defaults to the IMAP user name.")),
+    F("smtp_password", L("SMTP password"), secret=True, help=L("Defaults to the IMAP password.")),
+    F("from_address", L("From address"), Kind.EMAIL, help=L("Defaults to the mailbox address.")),
+)
+
+LWA_HELP = L("Seller Central > Apps and Services > Develop Apps > your app > LWA credentials.")
+AMAZON_FIELDS = (
+    F("lwa_client_id", L("LWA client id"), required=True, help=LWA_HELP),
+    F("lwa_client_secret", L("LWA client secret"), secret=True, required=True, help=LWA_HELP),
+    F(
+        "refresh_token",
+        L("Refresh token"),
+        secret=True,
+        required=True,
+        max_length=2000,
+        help=L("Given when the app is authorised for your seller account (Atzr|...)."),
+    ),
+    F(
+        "marketplace_id",
+        L("Marketplace id"),
+        help=L("Empty: the site's marketplace, e.g. A1PA6795UKMFR9."),
+    ),
+    F(
+        "sqs_queue_url",
+        L("SQS queue URL"),
+        Kind.URL,
+        help=L("The Amazon SQS queue that receives ORDER_CHANGE notifications (optional)."),
+    ),
+    F("access_token", L("Access token"), secret=True, internal=True, max_length=4000),
+    F("access_token_expires_at", L("Access token expiry"), internal=True),
+)
+
+EBAY_FIELDS = (
+    F("client_id", L("App ID (client id)"), required=True, help=L("developer.ebay.com > Application Keys.")),
+    F("client_secret", L("Cert ID (client secret)"), secret=True, required=True),
+    F(
+        "refresh_token",
+        L("User refresh token"),
+        secret=True,
+        required=True,
+        max_length=4000,
+        help=L("From the consent flow of your seller account (valid 18 months)."),
+    ),
+    F("environment", L("Environment"), Kind.CHOICE, choices=("production", "sandbox")),
+    F("marketplace_id", L("Marketplace id"), help=L("Empty: from the store's site, e.g. EBAY_DE.")),
+    F(
+        "eu_uk_seller",
+        L("EU/UK seller"),
+        Kind.BOOL,
+        help=L("Sign calls; by marketplace if empty."),
+    ),
+    F(
+        "signing_key",
+        L("Signing key"),
+        Kind.SIGNING_KEY,
+        secret=True,
+        max_length=8000,
+        help=L('From the Key Management API: {"private_key": "-----BEGIN PRIVATE KEY-----...", "jwe": "..."}'),
+    ),
+    F(
+        "verification_token",
+        L("Push verification token"),
+        secret=True,
+        help=L("The token you gave eBay for the Notification API endpoint (32 to 80 characters)."),
+    ),
+    F("endpoint_url", L("Registered push endpoint"), Kind.URL, help=L("Empty: this store's webhook URL.")),
+    F("scopes", L("OAuth scopes"), Kind.LIST, help=L("Empty: the scopes of the consent.")),
+    F("access_token", L("Access token"), secret=True, internal=True, max_length=4000),
+    F("access_token_expires_at", L("Access token expiry"), internal=True),
+)
+
+SHOPIFY_FIELDS = (
+    F("shop", L("Shop domain"), required=True, help=L("<name>.myshopify.com")),
+    F(
+        "access_token",
+        L("Admin API access token"),
+        secret=True,
+        required=True,
+        help=L("Your custom app > API credentials > Admin API access token (shpat_...)."),
+    ),
+    F("client_secret", L("API secret key"), secret=True, help=L("Verifies the webhooks Shopify sends.")),
+    F("client_id", L("API key"), help=L("Your app's API key (client id).")),
+    F("old_client_secret", L("Previous API secret key"), secret=True, help=L("While a rotated secret phases out.")),
+    F("api_version", L("API version"), help=L("Empty: the version this connector was written for.")),
+)
+
+PLATFORM_CREDENTIALS: Mapping[str, tuple[CredentialField, ...]] = {
+    "email": EMAIL_FIELDS,
+    "amazon": AMAZON_FIELDS,
+    "ebay": EBAY_FIELDS,
+    "shopify": SHOPIFY_FIELDS,
+}
+
+SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+API_VERSION = re.compile(r"^\d{4}-(01|04|07|10)$|^unstable$")
+HOST = re.compile(
+    r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+MAX_LIST = 50
+
+
+def credential_fields(platform: str) -> tuple[CredentialField, ...] | None:
+    """The platform's declared fields; None for a platform without a schema (no connector yet)."""
+    return PLATFORM_CREDENTIALS.get(platform)
+
+
+def _fail(name: str, message: str) -> ValidationFailed:
+    return ValidationFailed(f"credentials.{name}: {message}", field=f"credentials.{name}")
+
+
+def _text(spec: CredentialField, value: Any) -> str:
+    if not isinstance(value, str):
+        raise _fail(spec.name, _("must be a text"))
+    text = value.strip()
+    if len(text) > spec.max_length:
+        raise _fail(spec.name, _("at most %(max)d characters") % {"max": spec.max_length})
+    if "\x00" in text or (not spec.multiline and ("\n" in text or "\r" in text)):
+        raise _fail(spec.name, _("must be one line without control characters"))
+    return text
+
+
+def _bool(spec: CredentialField, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in {"true", "on", "yes", "1", "false", "off", "no", "0"}:
+        return value.strip().lower() in {"true", "on", "yes", "1"}
+    raise _fail(spec.name, _("must be true or false"))
+
+
+def _int(spec: CredentialField, value: Any) -> int:
+    if isinstance(value, bool):
+        raise _fail(spec.name, _("must be a whole number"))
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{1,9}\s*", value):
+        value = int(value)
+    if not isinstance(value, int):
+        raise _fail(spec.name, _("must be a whole number"))
+    if (spec.minimum is not None and value < spec.minimum) or (spec.maximum is not None and value > spec.maximum):
+        raise _fail(
+            spec.name,
+            _("must be between %(min)d and %(max)d") % {"min": spec.minimum or 0, "max": spec.maximum or 0},
+        )
+    return value
+
+
+def _url(spec: CredentialField, value: Any) -> str:
+    text = _text(spec, value)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+        raise _fail(spec.name, _("must be an http(s) URL"))
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise _fail(spec.name, _("must be an https URL"))
+    return text
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _clean(spec: CredentialField, value: Any) -> Any:
+    """One field, checked and normalised (ValidationFailed naming `credentials.<name>`)."""
+    if spec.kind is Kind.BOOL:
+        return _bool(spec, value)
+    if spec.kind is Kind.INT:
+        return _int(spec, value)
+    if spec.kind is Kind.LIST:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise _fail(spec.name, _("must be a list of texts (or one comma-separated text)"))
+        clean = [i.strip() for i in items if i.strip()]
+        if len(clean) > MAX_LIST or any(len(i) > 200 or "\x00" in i or "\n" in i for i in clean):
+            raise _fail(spec.name, _("at most %(max)d entries of 200 characters") % {"max": MAX_LIST})
+        return clean
+    if spec.kind is Kind.SIGNING_KEY:
+        entry = value
+        if isinstance(value, str):
+            try:
+                entry = json.loads(value)
+            except ValueError:
+                raise _fail(spec.name, _('must be an object {"private_key": ..., "jwe": ...}')) from None
+        if (
+            not isinstance(entry, dict)
+            or set(entry) != {"private_key", "jwe"}
+            or not all(isinstance(v, str) and v.strip() for v in entry.values())
+        ):
+            raise _fail(spec.name, _('must be an object {"private_key": ..., "jwe": ...}'))
+        if "PRIVATE KEY" not in entry["private_key"] or sum(len(v) for v in entry.values()) > spec.max_length:
+            raise _fail(spec.name, _("private_key must be a PEM private key"))
+        return {"private_key": entry["private_key"].strip(), "jwe": entry["jwe"].strip()}
+    text = _text(spec, value)
+    if spec.kind is Kind.EMAIL:
+        try:
+            validate_email(text)
+        except DjangoValidationError:
+            raise _fail(spec.name, _("must be an e-mail address")) from None
+        return text
+    if spec.kind is Kind.HOST:
+        if not HOST.match(text):
+            raise _fail(spec.name, _("must be a host name such as imap.example.com (no scheme, no port)"))
+        return text.lower()
+    if spec.kind is Kind.URL:
+        return _url(spec, value)
+    if spec.kind is Kind.CHOICE:
+        if text.lower() not in spec.choices:
+            raise _fail(spec.name, _("must be one of %(choices)s") % {"choices": ", ".join(spec.choices)})
+        return text.lower()
+    if spec.name == "shop" and not SHOP_DOMAIN.match(text.lower()):
+        raise _fail(spec.name, _("must be the shop's <name>.myshopify.com domain"))
+    if spec.name == "api_version" and not API_VERSION.match(text):
+        raise _fail(spec.name, _("must be a version such as 2026-04"))
+    return text.lower() if spec.name == "shop" else text
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def check_platform_credentials(platform: str, credentials: Mapping[str, Any]) -> dict[str, Any]:
+    """Credentials checked against the platform's schema, in the schema's order; blank optional
+    values dropped. Unknown keys, missing required ones, wrong types: ValidationFailed naming
+    `credentials.<key>`. A platform without a schema: returned as given (checked elsewhere)."""
+    fields = credential_fields(platform)
+    if fields is None:
+        return dict(credentials)
+    known = {spec.name: spec for spec in fields}
+    unknown = sorted(set(credentials) - set(known))
+    if unknown:
+        raise _fail(
+            unknown[0],
+            _("unknown for %(platform)s; expected some of %(names)s")
+            % {"platform": platform, "names": ", ".join(s.name for s in fields if not s.internal)},
+        )
+    clean: dict[str, Any] = {}
+    for spec in fields:
+        value = credentials.get(spec.name)
+        if _blank(value):
+            if spec.required:
+                raise _fail(spec.name, _("required for %(platform)s") % {"platform": platform})
+            continue
+        clean[spec.name] = _clean(spec, value)
+    if platform == "email" and clean.get("imap_ssl") and clean.get("imap_starttls"):
+        raise _fail("imap_starttls", _("choose SSL or STARTTLS, not both"))
+    return clean
+
+
+def merge_kept_secrets(platform: str, new: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """An update of a store's credentials: the secrets (and connector-written fields) left out of
+    `new`, or sent blank, keep their stored value; every other key is as in `new`."""
+    fields = credential_fields(platform)
+    merged = dict(new)
+    if fields is None:
+        return merged
+    for spec in fields:
+        if (spec.secret or spec.internal) and _blank(merged.get(spec.name)) and not _blank(stored.get(spec.name)):
+            merged[spec.name] = stored[spec.name]
+    return merged
+
+
+@dataclass(frozen=True)
+class CredentialState:
+    """One field as the store page shows it: secrets only as set / not set."""
+
+    field: CredentialField
+    is_set: bool
+    value: Any  # the stored value of a non-secret field; None for a secret
+
+
+def credentials_state(platform: str, stored: Mapping[str, Any]) -> list[CredentialState]:
+    """The platform's (non-internal) fields with what is stored; [] without a schema."""
+    return [
+        CredentialState(
+            field=spec,
+            is_set=not _blank(stored.get(spec.name)),
+            value=None if spec.secret else stored.get(spec.name),
+        )
+        for spec in credential_fields(platform) or ()
+        if not spec.internal
+    ]

@@ -1,0 +1,317 @@
+"""Reads of a store's connection for its admins (agent UI and API alike): what its connector can
+do, its sync state per stream, its quarantined records, and the organization's "needs a human"
+list (paused stores, quarantined records, write-backs that failed or whose outcome is unknown).
+Every read checks the administer permission; another organization's store is NotFound."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.core.cache import cache
+from django.db.models import Count, Max, QuerySet
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.accounts.models import Permission
+from aftersales.accounts.permissions import check_perm, has_perm, organization_of
+from aftersales.catalog.models import Store
+from aftersales.core.clock import now
+from aftersales.core.errors import NotFound
+
+from .base import PULL_CAPABILITY, Capability, ConnectorError
+from .credentials import CredentialState, credential_fields, credentials_state
+from .models import RawEvent, RawEventStatus, StoreSync, StreamCursor, SyncRun, WriteBack, WriteBackStatus
+from .registry import get_connector
+
+CAPABILITY_LABELS: dict[str, str | Promise] = {
+    Capability.PULL_ORDERS: _("Import orders"),
+    Capability.PULL_MESSAGES: _("Import buyer messages"),
+    Capability.PULL_RETURNS: _("Import returns, refund requests and cases"),
+    Capability.PULL_TRACKING: _("Import tracking"),
+    Capability.WEBHOOKS: _("Receive pushes (webhooks)"),
+    Capability.SEND_MESSAGE: _("Send replies"),
+    Capability.DECIDE_RETURN: _("Decide returns"),
+    Capability.ISSUE_REFUND: _("Issue refunds"),
+    Capability.MARK_SHIPPED: _("Mark orders shipped"),
+    Capability.TEST_CONNECTION: _("Test the connection"),
+}
+ATTENTION_WRITEBACKS = (WriteBackStatus.FAILED, WriteBackStatus.UNKNOWN)
+# How far back a backfill may start: two years, or less where the platform keeps less.
+MAX_BACKFILL_DAYS = 730
+# Shopify returns only the last 60 days of orders without the read_all_orders scope.
+PLATFORM_BACKFILL_DAYS = {"shopify": 60}
+
+
+def backfill_limit_days(platform: str) -> int:
+    """How many days back a backfill of this platform may start (a connector may declare
+    `backfill_days`; never more than two years)."""
+    try:
+        declared = getattr(get_connector(platform), "backfill_days", None)
+    except ConnectorError:
+        declared = None
+    if isinstance(declared, int) and declared > 0:
+        return min(declared, MAX_BACKFILL_DAYS)
+    return min(PLATFORM_BACKFILL_DAYS.get(platform, MAX_BACKFILL_DAYS), MAX_BACKFILL_DAYS)
+
+
+def earliest_backfill_day(platform: str, *, today: date | None = None) -> date:
+    return (today or now().astimezone(UTC).date()) - timedelta(days=backfill_limit_days(platform))
+
+
+def connection_check_key(store_id: int) -> str:
+    """Where the last "test connection" result of a store is noted (the cache: nothing else is stored)."""
+    return f"channels:connection-check:{store_id}"
+
+
+@dataclass(frozen=True)
+class ConnectionTestResult:
+    ok: bool
+    detail: str
+    checked_at: datetime
+
+
+@dataclass(frozen=True)
+class StreamState:
+    """One pulled stream (or sub-stream, e.g. an IMAP folder) of a store."""
+
+    stream: str
+    key: str
+    cursor: str
+    last_run_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str
+    running: bool
+    backfill_since: datetime | None
+    last_run: SyncRun | None
+
+
+def pulled_streams(platform: str) -> list[str]:
+    """The streams the platform's connector pulls ([] without a connector)."""
+    try:
+        declared = get_connector(platform).capabilities
+    except ConnectorError:
+        return []
+    return [s.value for s, cap in PULL_CAPABILITY.items() if cap in declared]
+
+
+def stream_states(store: Store) -> list[StreamState]:
+    """Per pulled stream and sub-stream: its cursor, its last run, whether a worker holds it."""
+    cursors = {(c.stream, c.key): c for c in StreamCursor.objects.filter(store=store)}
+    for stream in pulled_streams(store.platform):
+        cursors.setdefault((stream, ""), StreamCursor(store=store, stream=stream, key=""))
+    at = now()
+    states = []
+    for (stream, key), c in sorted(cursors.items()):
+        last_run = SyncRun.objects.filter(store=store, stream=stream, key=key).order_by("-started_at", "-pk").first()
+        states.append(
+            StreamState(
+                stream=stream,
+                key=key,
+                cursor=c.cursor,
+                last_run_at=c.last_run_at,
+                last_success_at=c.last_success_at,
+                last_error=c.last_error,
+                running=bool(c.claimed_by and c.locked_until and c.locked_until > at),
+                backfill_since=c.backfill_since,
+                last_run=last_run,
+            )
+        )
+    return states
+
+
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class CapabilityRow:
+    capability: str
+    label: str | Promise
+    supported: bool
+    note: str  # why a platform does not offer it, when the connector says
+
+
+@dataclass(frozen=True)
+class StoreConnection:
+    """A store's page: its connector, credentials (secrets only as set / not set), sync state."""
+
+    store: Store
+    has_connector: bool
+    has_schema: bool
+    capabilities: list[CapabilityRow]
+    credentials: list[CredentialState]
+    credentials_set: bool
+    paused: bool
+    paused_reason: str
+    paused_at: datetime | None
+    paused_by: str
+    last_error: str
+    last_error_at: datetime | None
+    last_success_at: datetime | None
+    webhook_path: str  # "" when the connector takes no pushes (or the hooks are not installed)
+    streams: list[StreamState]
+    quarantined: int
+    connection_check: ConnectionTestResult | None
+    earliest_backfill: date
+    backfill_days: int
+
+    def supports(self, capability: str) -> bool:
+        return any(row.capability == capability and row.supported for row in self.capabilities)
+
+
+def _store(user: Any, store_id: int) -> Store:
+    check_perm(user, Permission.ADMINISTER)
+    store = Store.objects.filter(pk=store_id, organization_id=organization_of(user)).first()
+    if store is None:
+        raise NotFound(str(_("store not found")), field="store_id")
+    return store
+
+
+def webhook_path(platform: str, token: str) -> str:
+    try:
+        return reverse("hooks:webhook", kwargs={"platform": platform, "token": token})
+    except NoReverseMatch:
+        return ""
+
+
+def store_connection(user: Any, store_id: int) -> StoreConnection:
+    """Everything the store page (and GET /stores/{id}/sync) shows about a store's connection."""
+    store = _store(user, store_id)
+    try:
+        connector = get_connector(store.platform)
+    except ConnectorError:
+        connector = None
+    declared = frozenset(connector.capabilities) if connector else frozenset()
+    not_offered = getattr(connector, "not_offered", None) or {}
+    capabilities = [
+        CapabilityRow(str(cap), CAPABILITY_LABELS.get(cap, str(cap)), cap in declared, str(not_offered.get(cap, "")))
+        for cap in Capability
+    ]
+    # The store's sync row is created on first sight (like the engine does): it holds the store's
+    # webhook token, which the page shows.
+    sync, _created = StoreSync.objects.get_or_create(store=store)
+    streams = stream_states(store) if connector else []
+    stored = store.credentials or {}
+    takes_pushes = Capability.WEBHOOKS in declared or callable(getattr(connector, "verify_webhook", None))
+    return StoreConnection(
+        store=store,
+        has_connector=connector is not None,
+        has_schema=credential_fields(store.platform) is not None,
+        capabilities=capabilities,
+        credentials=credentials_state(store.platform, stored),
+        credentials_set=bool(stored),
+        paused=sync.paused,
+        paused_reason=sync.paused_reason,
+        paused_at=sync.paused_at,
+        paused_by=sync.paused_by,
+        last_error=sync.last_error,
+        last_error_at=sync.last_error_at,
+        last_success_at=sync.last_success_at,
+        webhook_path=webhook_path(store.platform, sync.webhook_token) if takes_pushes else "",
+        streams=streams,
+        quarantined=RawEvent.objects.filter(store=store, status=RawEventStatus.QUARANTINED).count(),
+        connection_check=cache.get(connection_check_key(store.pk)),
+        earliest_backfill=earliest_backfill_day(store.platform),
+        backfill_days=backfill_limit_days(store.platform),
+    )
+
+
+def quarantined_records(user: Any, store_id: int) -> QuerySet[RawEvent]:
+    """The store's quarantined records, newest first (the payload is deferred: list pages show the
+    reason and field; one record's payload is read with quarantined_record)."""
+    store = _store(user, store_id)
+    return (
+        RawEvent.objects.filter(store=store, status=RawEventStatus.QUARANTINED)
+        .defer("raw")
+        .order_by("-received_at", "-pk")
+    )
+
+
+def quarantined_record(user: Any, raw_event_id: int) -> RawEvent:
+    check_perm(user, Permission.ADMINISTER)
+    row = (
+        RawEvent.objects.select_related("store")
+        .defer("store__credentials", "raw")
+        .filter(pk=raw_event_id, store__organization_id=organization_of(user), status=RawEventStatus.QUARANTINED)
+        .first()
+    )
+    if row is None:
+        raise NotFound(str(_("no such quarantined record")), field="raw_event_id")
+    return row
+
+
+@dataclass(frozen=True)
+class QuarantineCount:
+    store_id: int
+    store_name: str
+    platform: str
+    count: int
+    latest: datetime | None
+
+
+@dataclass(frozen=True)
+class Attention:
+    """What needs a human in the organization: paused stores (with the platform's words),
+    quarantined records per store, write-backs that failed or whose outcome is unknown."""
+
+    paused: list[StoreSync]
+    quarantined: list[QuarantineCount]
+    writebacks: list[WriteBack]
+
+    @property
+    def total(self) -> int:
+        return len(self.paused) + sum(q.count for q in self.quarantined) + len(self.writebacks)
+
+
+def attention_list(user: Any, *, limit: int = 200) -> Attention:
+    check_perm(user, Permission.ADMINISTER)
+    organization_id = organization_of(user)
+    paused = list(
+        StoreSync.objects.filter(store__organization_id=organization_id, paused=True)
+        .select_related("store")
+        .defer("store__credentials")
+        .order_by("-paused_at", "pk")[:limit]
+    )
+    counts = (
+        RawEvent.objects.filter(store__organization_id=organization_id, status=RawEventStatus.QUARANTINED)
+        .values("store_id", "store__name", "store__platform")
+        .annotate(count=Count("pk"), latest=Max("received_at"))
+        .order_by("store__name", "store_id")
+    )
+    quarantined = [
+        QuarantineCount(c["store_id"], c["store__name"], c["store__platform"], c["count"], c["latest"]) for c in counts
+    ]
+    writebacks = list(
+        WriteBack.objects.filter(organization_id=organization_id, status__in=ATTENTION_WRITEBACKS)
+        .select_related("store")
+        .defer("store__credentials")
+        .order_by("-updated_at", "-pk")[:limit]
+    )
+    return Attention(paused=paused, quarantined=quarantined, writebacks=writebacks)
+
+
+def attention_count(user: Any) -> int:
+    """The settings nav's badge: 0 for anyone who may not administer."""
+    if not has_perm(user, Permission.ADMINISTER) or not getattr(user, "organization_id", None):
+        return 0
+    organization_id = user.organization_id
+    return (
+        StoreSync.objects.filter(store__organization_id=organization_id, paused=True).count()
+        + RawEvent.objects.filter(store__organization_id=organization_id, status=RawEventStatus.QUARANTINED).count()
+        + WriteBack.objects.filter(organization_id=organization_id, status__in=ATTENTION_WRITEBACKS).count()
+    )
+
+
+__all__ = [
+    "Attention",
+    "CapabilityRow",
+    "QuarantineCount",
+    "StoreConnection",
+    "attention_count",
+    "attention_list",
+    "quarantined_record",
+    "quarantined_records",
+    "store_connection",
+]
