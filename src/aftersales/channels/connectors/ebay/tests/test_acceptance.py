@@ -511,3 +511,34 @@ def test_a_signed_push_is_stored_once_and_opens_nothing(store: Store, fake: Ebay
     assert quarantined.status_code == 200 and quarantined.json()["actions"] == {"quarantined": 1}
     assert RawEvent.objects.get(store=store, event_id="notification:n-2").field == "notification.publishAttemptCount"
     assert fake.public_key_fetches == 1  # cached by key id
+
+
+def test_an_agents_reply_reaches_ebay_and_the_next_poll_does_not_duplicate_it(
+    world: Any, fake: EbayFake, slept: list[float]
+) -> None:
+    from aftersales.inbox.services.delivery import message_deliver
+    from aftersales.inbox.services.tickets import ticket_reply
+
+    store = world.store_de  # the personas' eBay.de store, pointed at the fake
+    store.endpoint_url = fake.url
+    store.external_id = fake.seller
+    store.currency = "EUR"
+    store.credentials = fake.credentials(signing_key=fake.new_signing_key())
+    store.save()
+    conversation = load("conversation.json")
+    messages = conversation.pop("messages")
+    messages[0]["createdDate"], messages[1]["createdDate"] = ago(40), ago(39)
+    fake.add_conversation(conversation, messages)
+    assert sync_stream(store_id=store.pk, stream=Stream.MESSAGES).created == 2
+    ticket = Ticket.objects.get(store=store)
+    reply = ticket_reply(ticket=ticket, author=world.admin, body="Das Paket wird morgen zugestellt.")
+    assert message_deliver(reply.pk) == "sent"
+    [sent] = fake.requests_to("/commerce/message/v1/send_message")
+    assert sent.json() == {"messageText": "Das Paket wird morgen zugestellt.", "conversationId": "C-771100"}
+    assert sent.headers["authorization"].startswith("Bearer ")
+    reply.refresh_from_db()
+    assert reply.external_id.startswith("M-")
+    # eBay now lists our reply in the conversation: the next poll finds it known.
+    run = sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
+    assert (run.records, run.created) == (3, 0)
+    assert ticket.messages.count() == 3
