@@ -11,6 +11,7 @@ from pydantic import create_model
 
 from aftersales.core.actors import ActorKind
 from aftersales.inbox.selectors import FILTERS
+from aftersales.tracking.selectors import stalled_days
 
 from .common import MoneyOut, StoreRef, UserRef, money
 
@@ -171,6 +172,18 @@ class ShipmentOut(Schema):
     shipped_at: datetime | None
     delivered_at: datetime | None
     events: list[TrackingEventOut]
+    last_event_at: datetime | None = Field(None, description="Time of the carrier's last event (null: none yet)")
+    days_since_last_event: int | None = Field(
+        None, description="Whole days since the carrier's last event (how long a parcel has been stalled)"
+    )
+
+    @staticmethod
+    def resolve_last_event_at(obj: Any) -> datetime | None:
+        return max((e.at for e in obj.events.all()), default=None)
+
+    @staticmethod
+    def resolve_days_since_last_event(obj: Any) -> int | None:
+        return stalled_days(max((e.at for e in obj.events.all()), default=None))
 
 
 class OrderLineOut(Schema):
