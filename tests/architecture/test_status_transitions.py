@@ -19,7 +19,6 @@ NOT_TICKETS = {
     ("channels/base.py", "self.status"),  # a connector error's HTTP status
     ("channels/sync.py", "row.status"),  # a received record's processing state (RawEvent)
     ("channels/sync.py", "run.status"),  # a sync run's outcome (SyncRun)
-    ("channels/apply.py", "shipment.status"),  # a shipment's carrier status from a marketplace record
     ("language/providers/base.py", "self.status"),  # a provider error's HTTP status
     ("language/services.py", "state.status"),  # a message's translation state
     ("web/views/inbox.py", "state.status"),  # the inbox page's HTTP status

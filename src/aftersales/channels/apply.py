@@ -7,7 +7,7 @@ record twice changes nothing the second time ("unchanged" / "duplicate").
 - OrderRecord -> Order / OrderLine / Shipment upserted by (store, external id), the buyer linked to
   a customer exactly as ingest links a message's author;
 - ReturnRecord -> returns.services.return_request_upsert;
-- TrackingRecord -> Shipment status + TrackingEvent rows (deduplicated by (shipment, at, status));
+- TrackingRecord -> tracking.services.tracking_apply for each shipment with that tracking number;
 - IgnoredRecord -> nothing; DeliveryFailureRecord -> the bounced reply marked failed."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from aftersales.catalog.models import Order, OrderLine, Product, Shipment, ShipmentStatus, Store, TrackingEvent
+from aftersales.catalog.models import Order, OrderLine, Product, Shipment, Store
 from aftersales.core.actors import Actor
 from aftersales.core.errors import ValidationFailed
 from aftersales.inbox.services import InboundMessage, message_ingest
@@ -27,6 +27,7 @@ from aftersales.inbox.services.delivery import message_mark_bounced
 from aftersales.inbox.services.ingest import _upsert_customer
 from aftersales.inbox.services.seller_messages import seller_message_record
 from aftersales.returns.services import ReturnLineData, ReturnRequestData, return_request_upsert
+from aftersales.tracking.services import tracking_apply
 
 from .base import (
     Buyer,
@@ -323,49 +324,20 @@ def apply_return(store: Store, record: ReturnRecord) -> Applied:
 
 
 def apply_tracking(store: Store, record: TrackingRecord) -> Applied:
-    """Shipments of the organization with this tracking number (a tracking provider is its own store
-    of the organization) get the status and the new events."""
-    with transaction.atomic():
-        return _apply_tracking(store, record)
-
-
-def _apply_tracking(store: Store, record: TrackingRecord) -> Applied:
-    shipments = list(
+    """Shipments of the organization with this tracking number get the record through the tracking
+    app's one writer (tracking_apply: events deduplicated on (shipment, at, status) under the
+    shipment's lock, a status never moved back by older data, ShipmentStatusChanged published)."""
+    shipment_ids = list(
         Shipment.objects.filter(
             order__organization_id=store.organization_id, tracking_number=record.tracking_number
-        ).select_for_update()
+        ).values_list("pk", flat=True)
     )
-    if not shipments:
+    if not shipment_ids:
         return Applied("ignored", reason="no shipment with this tracking number")
     changed = False
-    for shipment in shipments:
-        known = set(TrackingEvent.objects.filter(shipment=shipment).values_list("at", "status"))
-        new = [
-            TrackingEvent(
-                shipment=shipment,
-                at=e.at,
-                status=e.status[:40],
-                location=e.location[:200],
-                description=e.description[:500],
-            )
-            for e in record.events
-            if (e.at, e.status[:40]) not in known
-        ]
-        if new:
-            TrackingEvent.objects.bulk_create(new)
-            changed = True
-        fields = []
-        if record.status and shipment.status != record.status:
-            shipment.status = record.status[:40]
-            fields.append("status")
-        if record.status == ShipmentStatus.DELIVERED and shipment.delivered_at is None:
-            delivered = [e.at for e in record.events if e.status == ShipmentStatus.DELIVERED]
-            if delivered:
-                shipment.delivered_at = max(delivered)
-                fields.append("delivered_at")
-        if fields:
-            shipment.save(update_fields=[*fields, "updated_at"])
-            changed = True
+    for shipment_id in shipment_ids:
+        result = tracking_apply(shipment_id=shipment_id, record=record, provider=store.platform)
+        changed = changed or result.events_created > 0 or result.status_changed
     return Applied("updated" if changed else "unchanged")
 
 
