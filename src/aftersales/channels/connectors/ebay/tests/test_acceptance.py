@@ -542,3 +542,21 @@ def test_an_agents_reply_reaches_ebay_and_the_next_poll_does_not_duplicate_it(
     run = sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
     assert (run.records, run.created) == (3, 0)
     assert ticket.messages.count() == 3
+
+
+def test_the_endpoint_challenge_is_answered(store: Store, client: Any) -> None:
+    import hashlib
+
+    url = hook_url(store)
+    answer = client.get(url, {"challenge_code": "a8628072-3d33-45ee-9004-bee86830a22d"})
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/json"
+    expected = hashlib.sha256(
+        ("a8628072-3d33-45ee-9004-bee86830a22d" + EbayFake.verification_token + "http://testserver" + url).encode()
+    ).hexdigest()
+    assert answer.json() == {"challengeResponse": expected}
+    # The endpoint registered with eBay (behind a proxy) is the one hashed when the store names it.
+    store.credentials = {**store.credentials, "endpoint_url": "https://help.example.com" + url}
+    store.save()
+    again = client.get(url, {"challenge_code": "x"})
+    registered = "x" + EbayFake.verification_token + "https://help.example.com" + url
+    assert again.json() == {"challengeResponse": hashlib.sha256(registered.encode()).hexdigest()}
