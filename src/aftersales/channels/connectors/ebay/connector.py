@@ -57,6 +57,10 @@ DEFAULT_LOOKBACK = timedelta(days=30)
 OVERLAP = timedelta(minutes=10)
 RETURNS_REFRESH = timedelta(days=30)
 PAGE_SIZE = 50
+# Post-Order searches: the return-search reference reads `offset` as the 1-based page number
+# (paginationOutput.totalPages says how many); eBay's generic PaginationOutput type page describes
+# entries skipped instead. Page numbers are used (the fake speaks them); False switches to entries.
+POST_ORDER_OFFSET_IS_PAGE = True
 
 REFUND_STATES = {"REFUNDED": RefundState.SUCCEEDED, "FAILED": RefundState.FAILED, "PENDING": RefundState.PENDING}
 REFUND_REASONS = {
@@ -181,13 +185,14 @@ class EbayConnector:
         phase = state.get("phase") or RETURN_PHASES[0]
         if phase not in RETURN_PHASES:
             raise ConnectorError(f"unreadable eBay returns cursor phase {phase!r}", permanent=True)
-        page = int(state.get("page") or 1)  # Post-Order's `offset` is a page number, from 1
+        page = int(state.get("page") or 1)
+        offset = page if POST_ORDER_OFFSET_IS_PAGE else (page - 1) * PAGE_SIZE
         path, from_param, to_param = SEARCH_PATHS[phase]
         data = client.json(
             "GET",
             path,
             auth="iaf",
-            params={from_param: start, to_param: end, "limit": PAGE_SIZE, "offset": page},
+            params={from_param: start, to_param: end, "limit": PAGE_SIZE, "offset": offset},
             bucket="ebay:post-order",
         )
         members = data.get("members", []) if isinstance(data, Mapping) else None
