@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import quote
 
 from aftersales.channels.base import (
@@ -122,6 +122,10 @@ class EbayConnector:
         "ebay:notification": (1.0, 10),
         "ebay:identity": (0.5, 5),
     }
+
+    # The credentials a store must have (channels/credentials.py declares every key this connector
+    # reads; see client.py's docstring).
+    credential_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token")
 
     def __init__(self, **client_options: Any) -> None:
         # Tests inject sleep/clock/transport here; production uses the defaults.
