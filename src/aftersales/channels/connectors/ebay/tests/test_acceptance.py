@@ -30,6 +30,7 @@ from aftersales.channels.base import (
     ReturnDecision,
     ReturnDecisionKind,
     ReturnKind,
+    ShipmentConfirmation,
     Stream,
 )
 from aftersales.channels.connectors.ebay.connector import EbayConnector
@@ -391,6 +392,24 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: EbayFake
     assert connector.refund_status(store_context(ctx_store), refund, receipt).state == RefundState.PENDING
     seeded.complete_refunds()
     assert connector.refund_status(store_context(ctx_store), refund, receipt).state == RefundState.SUCCEEDED
+
+    # Mark the second order shipped.
+    shipment = ShipmentConfirmation(
+        order_external_id="12-01234-99999",
+        carrier="DHL",
+        tracking_number="JJD0200",
+        shipped_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+    )
+    row = perform("mark_shipped", "ship-99999", shipment, lambda ctx: connector.mark_shipped(ctx, shipment))
+    [shipped] = seeded.requests_to("/sell/fulfillment/v1/order/12-01234-99999/shipping_fulfillment")
+    assert shipped.headers["authorization"].startswith("Bearer ")
+    assert shipped.json() == {
+        "lineItems": [{"lineItemId": "10012345678901", "quantity": 2}],
+        "shippedDate": "2026-12-01T09:30:00.000Z",
+        "shippingCarrierCode": "DHL",
+        "trackingNumber": "JJD0200",
+    }
+    assert row.external_id and seeded.orders["12-01234-99999"]["orderFulfillmentStatus"] == "FULFILLED"
     assert len(seeded.requests_to("/identity/v1/oauth2/token")) == tokens_before  # the stored token was used
 
 
@@ -560,3 +579,24 @@ def test_the_endpoint_challenge_is_answered(store: Store, client: Any) -> None:
     again = client.get(url, {"challenge_code": "x"})
     registered = "x" + EbayFake.verification_token + "https://help.example.com" + url
     assert again.json() == {"challengeResponse": hashlib.sha256(registered.encode()).hexdigest()}
+
+
+def test_send_reply_builds_the_stores_context(store: Store, fake: EbayFake) -> None:
+    """The protocol's send_reply (no context given) reaches the same endpoint as send_message."""
+    conversation = load("conversation.json")
+    fake.add_conversation(conversation, conversation.pop("messages"))
+    reply = OutboundReply(
+        message_id=7,
+        store_id=store.pk,
+        credentials={},
+        conversation_id="C-771100",
+        order_external_id=None,
+        customer_address="buyer_anna",
+        customer_name="Anna",
+        subject="",
+        body="Danke!",
+    )
+    receipt = EbayConnector().send_reply(reply)
+    [sent] = fake.requests_to("/commerce/message/v1/send_message")
+    assert sent.json() == {"messageText": "Danke!", "conversationId": "C-771100"}
+    assert receipt.external_id.startswith("M-")
