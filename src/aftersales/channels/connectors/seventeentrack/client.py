@@ -8,7 +8,8 @@ Errors (channels.base): HTTP 401 or the key / IP / account codes -> AuthError (p
 RateLimited with Retry-After; 5xx, a dropped connection, a body that is not JSON, -18010003
 (internal error) -> a transient ConnectorError; other refusals of the whole call -> permanent. Transient
 errors are retried `max_attempts` times, waiting Retry-After (capped by `max_wait`) or a doubling
-backoff through the injectable `sleep`. The key is never logged nor put in an error message."""
+backoff through the injectable `sleep`; calls of one client are paced to 17TRACK's 3 per second.
+The key is never logged nor put in an error message."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from .mapping import BATCH_LIMIT, BatchResult, parse_batch
 DEFAULT_BASE_URL = "https://api.17track.net"
 API_PATH = "/track/v2.2"
 
+MIN_INTERVAL = 1 / 3  # 17TRACK allows 3 requests per second per key: calls of one client are paced
 AUTH_CODES = frozenset({-18010001, -18010002, -18010004, -18010005})  # IP, key, account disabled, unauthorised
 TRANSIENT_CODES = frozenset({-18010003})  # internal service error, try again later
 
@@ -83,7 +85,9 @@ class SeventeenTrackClient:
         max_attempts: int = 3,
         backoff: float = 1.0,
         max_wait: float = 30.0,
+        min_interval: float = MIN_INTERVAL,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._key = api_key
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
@@ -91,7 +95,10 @@ class SeventeenTrackClient:
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
         self.max_wait = max_wait
+        self.min_interval = min_interval
         self.sleep = sleep
+        self.monotonic = monotonic
+        self._last_call = float("-inf")
 
     def __repr__(self) -> str:  # never the key
         return f"SeventeenTrackClient({self.base_url!r})"
@@ -156,13 +163,22 @@ class SeventeenTrackClient:
         attempt = 0
         while True:
             attempt += 1
+            self._pace()
             try:
                 return self._once(name, body)
             except ConnectorError as exc:
                 if exc.permanent or attempt >= self.max_attempts:
                     raise
                 wait = exc.retry_after if exc.retry_after is not None else self.backoff * 2 ** (attempt - 1)
-                self.sleep(min(wait, self.max_wait))
+                self.sleep(min(max(wait, self.min_interval), self.max_wait))
+                self._last_call = float("-inf")  # the retry wait was at least the pacing interval
+
+    def _pace(self) -> None:
+        """At most one call per `min_interval` seconds from this client (batches of a run)."""
+        wait = self._last_call + self.min_interval - self.monotonic()
+        if wait > 0:
+            self.sleep(wait)
+        self._last_call = self.monotonic()
 
     def _once(self, name: str, body: Any) -> Any:
         url = f"{self.base_url}{API_PATH}/{name}"

@@ -39,7 +39,7 @@ CARRIER_KEYS = {
     "yunexpress": 190008,
 }
 CARRIER_NAMES = {key: CARRIERS[slug] for slug, key in CARRIER_KEYS.items()}
-NUMBER = re.compile(r"^[0-9A-Za-z-]{5,50}$")
+NUMBER = re.compile(r"^[0-9A-Za-z]{5,50}$")  # 5 to 50 letters and digits, as documented
 API = "/track/v2.2"
 
 

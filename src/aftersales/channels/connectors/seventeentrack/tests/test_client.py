@@ -137,3 +137,11 @@ def test_the_fake_refuses_more_than_40_and_non_lists(fake):
     assert too_many.json()["code"] == -18010014
     not_a_list = httpx.post(f"{fake.url}/track/v2.2/register", json={"number": "x"}, headers=headers)
     assert not_a_list.json()["code"] == -18010013
+
+
+def test_calls_are_paced_to_three_per_second(fake):
+    waits: list[float] = []
+    client = SeventeenTrackClient("T0KEN", base_url=fake.url, sleep=waits.append, monotonic=lambda: 100.0)
+    for _ in range(3):
+        client.get_quota()
+    assert waits == pytest.approx([1 / 3, 1 / 3])
