@@ -190,11 +190,13 @@ def _with_accepted_attachments(record: MessageRecord) -> MessageRecord:
     left_out: list[str] = []
     total = 0
     for attachment in record.attachments:
+        if len(kept) >= MAX_ATTACHMENTS:
+            left_out.append(f"{attachment.filename} (too many attachments)")
+            continue
+        if total + len(attachment.content) > settings.ATTACHMENT_MAX_TOTAL_BYTES:
+            left_out.append(f"{attachment.filename} (the attachments are too large together)")
+            continue
         try:
-            if len(kept) >= MAX_ATTACHMENTS:
-                raise ValidationFailed("too many attachments", field="attachments")
-            if total + len(attachment.content) > settings.ATTACHMENT_MAX_TOTAL_BYTES:
-                raise ValidationFailed("the attachments are too large together", field="attachments")
             check_attachment(
                 AttachmentInput(attachment.filename, attachment.content, attachment.content_type), index=len(kept)
             )
