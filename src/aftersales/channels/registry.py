@@ -7,6 +7,7 @@ from importlib import import_module
 from .base import Connector, ConnectorError
 
 _CONNECTORS: dict[str, str] = {
+    "amazon": "aftersales.channels.connectors.amazon.connector:AmazonConnector",
     "ebay": "aftersales.channels.connectors.ebay.connector:EbayConnector",
     "email": "aftersales.channels.connectors.email.connector:EmailConnector",
     "shopify": "aftersales.channels.connectors.shopify.connector:ShopifyConnector",
