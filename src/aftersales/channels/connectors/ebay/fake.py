@@ -88,6 +88,7 @@ class EbayFake(FakePlatform):
         self.notification_key = ec.generate_private_key(ec.SECP256R1())
         self.notification_kid = "fake-kid-" + secrets.token_hex(8)
         self.public_key_fetches = 0
+        self.media: dict[str, tuple[bytes, str]] = {}
         self._ids = itertools.count(1)
         super().__init__()
 
@@ -145,6 +146,12 @@ class EbayFake(FakePlatform):
     def add_conversation(self, conversation: dict[str, Any], messages: list[dict[str, Any]]) -> None:
         with self.lock:
             self.conversations[str(conversation["conversationId"])] = {**conversation, "messages": list(messages)}
+
+    def add_media(self, name: str, content: bytes, content_type: str = "image/png") -> str:
+        """Host a buyer's image as eBay's media servers do (public, no auth); returns its mediaUrl."""
+        with self.lock:
+            self.media[name] = (content, content_type)
+        return f"{self.url}/media/{name}"
 
     def complete_refunds(self, status: str = "REFUNDED") -> None:
         with self.lock:
@@ -242,6 +249,7 @@ class EbayFake(FakePlatform):
         self.route("GET", r"/commerce/message/v1/conversation", self._get_conversations)
         self.route("GET", r"/commerce/message/v1/conversation/(?P<id>[^/]+)", self._get_conversation)
         self.route("POST", r"/commerce/message/v1/send_message", self._send_message)
+        self.route("GET", r"/media/(?P<name>[^/]+)", self._media)
 
     def _token(self, request: FakeRequest) -> FakeResponse:
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
@@ -533,6 +541,15 @@ class EbayFake(FakePlatform):
         return _error(404, 1700, f"no action {action}")
 
     # messages -----------------------------------------------------------------------------------
+    def _media(self, request: FakeRequest) -> FakeResponse:
+        if "authorization" in request.headers:  # public media: a client must not send its token here
+            return _error(400, 1, "unexpected Authorization header on a media URL")
+        with self.lock:
+            found = self.media.get(request.params["name"])
+        if found is None:
+            return _error(404, 1, "no such media")
+        return FakeResponse(status=200, body=found[0], headers={"Content-Type": found[1]})
+
     def _get_conversations(self, request: FakeRequest) -> FakeResponse:
         denied = self._authorized(request, "Bearer")
         if denied:

@@ -8,12 +8,17 @@ spells it (dotted path)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
+import mimetypes
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aftersales.channels.base import (
+    AttachmentRecord,
     Buyer,
     IgnoredRecord,
     MappingError,
@@ -386,6 +391,34 @@ def map_message(conversation: Mapping[str, Any], message: Mapping[str, Any], *, 
     )
 
 
+MEDIA_TYPES = {"IMAGE": "image/jpeg", "PDF": "application/pdf", "DOC": "application/msword", "TXT": "text/plain"}
+
+
+def map_media(media: Any) -> tuple[list[AttachmentRecord], list[str]]:
+    """The downloaded messageMedia (see connector._download_media): attachments, and a line naming
+    each file that could not be fetched (so the agent knows the buyer sent it)."""
+    if not isinstance(media, list):
+        raise MappingError("media must be a list", field="media")
+    attachments: list[AttachmentRecord] = []
+    missing: list[str] = []
+    for index, entry in enumerate(media):
+        where = f"media[{index}]"
+        if not isinstance(entry, Mapping):
+            raise MappingError(f"{where} must be an object", field=where)
+        name = str(entry.get("mediaName") or "attachment")
+        encoded = entry.get("content_b64")
+        if encoded is None:
+            missing.append(f"[{name}: not retrieved from eBay ({entry.get('error', 'unknown error')})]")
+            continue
+        try:
+            content = base64.b64decode(str(encoded), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise MappingError(f"{where}.content_b64 is not base64", field=f"{where}.content_b64") from exc
+        content_type = mimetypes.guess_type(name)[0] or MEDIA_TYPES.get(str(entry.get("mediaType", "")).upper(), "")
+        attachments.append(AttachmentRecord(filename=name, content=content, content_type=content_type))
+    return attachments, missing
+
+
 # --- Notification API push envelopes -------------------------------------------------------------
 
 
@@ -463,7 +496,15 @@ def map_payload(payload: Mapping[str, Any], *, seller_username: str) -> list[Rec
         conversation = payload.get("conversation")
         if not isinstance(conversation, Mapping):
             raise MappingError("conversation must be an object", field="conversation")
-        return [map_message(conversation, data, seller_username=seller_username)]
+        record = map_message(conversation, data, seller_username=seller_username)
+        media = payload.get("media")
+        if media is None:
+            return [record]
+        attachments, missing = map_media(media)
+        body = record.body
+        if missing:
+            body = (body + "\n\n" if body else "") + "\n".join(missing)
+        return [dataclasses.replace(record, body=body, attachments=attachments)]
     return [map_notification(data)]
 
 

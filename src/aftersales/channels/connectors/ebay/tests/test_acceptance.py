@@ -600,3 +600,29 @@ def test_send_reply_builds_the_stores_context(store: Store, fake: EbayFake) -> N
     [sent] = fake.requests_to("/commerce/message/v1/send_message")
     assert sent.json() == {"messageText": "Danke!", "conversationId": "C-771100"}
     assert receipt.external_id.startswith("M-")
+
+
+def test_a_buyers_photo_becomes_an_attachment_of_the_message(store: Store, fake: EbayFake, slept: list[float]) -> None:
+    import io
+
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(picture, format="PNG")
+    conversation = load("conversation.json")
+    [message] = conversation.pop("messages")[:1]
+    message["createdDate"] = ago(5)
+    message["messageMedia"] = [
+        {
+            "mediaName": "cracked.png",
+            "mediaType": "IMAGE",
+            "mediaUrl": fake.add_media("cracked.png", picture.getvalue()),
+        }
+    ]
+    fake.add_conversation(conversation, [message])
+    run = sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
+    assert run.created == 1
+    stored = Message.objects.get(store=store, external_id="M-900001")
+    [attachment] = stored.attachments.all()
+    assert attachment.filename == "cracked.png" and attachment.content_type == "image/png"
+    assert sync_stream(store_id=store.pk, stream=Stream.MESSAGES).created == 0

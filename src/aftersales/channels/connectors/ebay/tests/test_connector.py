@@ -556,3 +556,49 @@ def test_endpoint_challenge(connector: EbayConnector, ctx: Any) -> None:
 def test_connection_check(fake: EbayFake, connector: EbayConnector, ctx: Any, recorder: Recorder) -> None:
     assert connector.test_connection(ctx).ok
     assert not connector.test_connection(make_ctx(fake, recorder, refresh_token="bad")).ok
+
+
+def test_a_buyers_images_are_fetched_from_ebays_media_host_only(
+    fake: EbayFake, connector: EbayConnector, ctx: Any
+) -> None:
+    conversation = load("conversation.json")
+    messages = conversation.pop("messages")[:1]
+    messages[0]["createdDate"] = recent(5)
+    messages[0]["messageMedia"] = [
+        {"mediaName": "cracked.png", "mediaType": "IMAGE", "mediaUrl": fake.add_media("cracked.png", b"\x89PNG...")},
+        {"mediaName": "gone.jpg", "mediaType": "IMAGE", "mediaUrl": f"{fake.url}/media/gone.jpg"},
+        {"mediaName": "meta.txt", "mediaType": "TXT", "mediaUrl": "http://169.254.169.254/latest/meta-data"},
+    ]
+    fake.add_conversation(conversation, messages)
+    [record], _ = drain(connector, ctx, Stream.MESSAGES)
+    media = record.payload["media"]
+    assert base64.b64decode(media[0]["content_b64"]) == b"\x89PNG..."
+    assert media[1]["error"] == "HTTP 404" and media[2]["error"] == "not an eBay media address"
+    assert "authorization" not in fake.requests_to("/media/cracked.png")[0].headers
+    [message] = connector.map_record(ctx, record)
+    assert [(a.filename, a.content, a.content_type) for a in message.attachments] == [  # type: ignore[union-attr]
+        ("cracked.png", b"\x89PNG...", "image/png")
+    ]
+    assert message.body.endswith(  # type: ignore[union-attr]
+        "[gone.jpg: not retrieved from eBay (HTTP 404)]\n"
+        "[meta.txt: not retrieved from eBay (not an eBay media address)]"
+    )
+    broken = {**record.payload, "media": [{"mediaName": "x.png", "content_b64": "***"}]}
+    with pytest.raises(MappingError) as caught:
+        connector.map_record(ctx, type(record)(stream=record.stream, event_id=record.event_id, payload=broken))
+    assert caught.value.field == "media[0].content_b64"
+
+
+def test_media_hosts_in_production(connector: EbayConnector, recorder: Recorder) -> None:
+    from aftersales.channels.base import StoreContext
+    from aftersales.channels.connectors.ebay.client import EbayClient
+
+    production = StoreContext(1, 1, "ebay", "ebay.de", "s", "EUR", {}, base_url="https://api.ebay.com")
+    client = EbayClient(production)
+    try:
+        assert connector._media_allowed(client, "https://i.ebayimg.com/images/g/abc/s-l1600.jpg")
+        assert not connector._media_allowed(client, "http://i.ebayimg.com/images/g/abc/s-l1600.jpg")
+        assert not connector._media_allowed(client, "https://ebayimg.com.evil.example/x.jpg")
+        assert not connector._media_allowed(client, "https://127.0.0.1:8000/x.jpg")
+    finally:
+        client.close()
