@@ -255,3 +255,22 @@ def test_connection_check_and_idle(world, dovecot, mailboxes, smtp_server):
     finally:
         timer.join()
     assert connector.wait_for_mail(ctx, timeout=0.5) is False
+
+
+def test_mail_watch_syncs_when_mail_arrives(world, dovecot, mailboxes):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    (support, support_account), _ = mailboxes
+    import threading
+
+    timer = threading.Timer(0.3, lambda: dovecot.deliver(support_account, mail(subject="Watched")[0]))
+    timer.start()
+    out = StringIO()
+    try:
+        call_command("mail_watch", "--store", str(support.pk), "--once", "--timeout", "10", stdout=out)
+    finally:
+        timer.join()
+    assert out.getvalue().strip() == f"store {support.pk}: new mail, synced"
+    assert Ticket.objects.filter(store=support, subject="Watched").exists()
