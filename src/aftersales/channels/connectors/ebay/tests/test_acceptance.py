@@ -626,3 +626,14 @@ def test_a_buyers_photo_becomes_an_attachment_of_the_message(store: Store, fake:
     [attachment] = stored.attachments.all()
     assert attachment.filename == "cracked.png" and attachment.content_type == "image/png"
     assert sync_stream(store_id=store.pk, stream=Stream.MESSAGES).created == 0
+
+
+def test_the_demo_seed_syncs_completely(store: Store, fake: EbayFake, slept: list[float]) -> None:
+    fake.seed_demo(orders=60)
+    runs = sync_all(store)
+    assert {r.status for r in runs.values()} == {SyncRunStatus.SUCCEEDED}
+    assert runs[Stream.ORDERS].created == 60 and runs[Stream.ORDERS].pages == 2
+    assert runs[Stream.MESSAGES].created == 20
+    assert runs[Stream.RETURNS].created == 12 + 9 + 6  # returns, inquiries, cases
+    assert sum(r.quarantined for r in runs.values()) == 0
+    assert ReturnRequest.objects.filter(store=store, respond_by__isnull=True).count() == 0
