@@ -61,6 +61,7 @@ class TrackingAccount(TimeStampedModel):
 class ShipmentTracking(models.Model):
     shipment = models.OneToOneField("catalog.Shipment", on_delete=models.CASCADE, related_name="tracking")
     account = models.ForeignKey(TrackingAccount, on_delete=models.CASCADE, related_name="trackings")
+    number = models.CharField(max_length=80, blank=True, help_text="The shipment's number as registered")
     carrier_code = models.CharField(max_length=20, blank=True, help_text="The provider's carrier key")
     carrier_guess = models.CharField(max_length=20, blank=True, help_text="Our guess from the number's shape")
     registered_at = models.DateTimeField(null=True, blank=True)
@@ -78,6 +79,7 @@ class ShipmentTracking(models.Model):
         indexes = [
             models.Index(fields=["account", "stopped_at", "last_polled_at"], name="shiptrack_due"),
             models.Index(fields=["account", "last_event_at"], name="shiptrack_last_event"),
+            models.Index(fields=["account", "number"], name="shiptrack_number"),
         ]
 
     def __str__(self) -> str:

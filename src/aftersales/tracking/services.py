@@ -39,7 +39,7 @@ from aftersales.channels.base import (
     SignatureInvalid,
     TrackingRecord,
 )
-from aftersales.channels.connectors.seventeentrack.mapping import TrackInfo, guess_carrier
+from aftersales.channels.connectors.seventeentrack.mapping import TrackInfo, guess_carrier, normalise_number
 from aftersales.core import clock
 from aftersales.core.actors import Actor
 from aftersales.core.crypto import EncryptedToken, rotate
@@ -301,9 +301,26 @@ def shipment_trackings_create(*, account: TrackingAccount) -> int:
     rows = []
     for pk, number in candidates:
         guess = guess_carrier(number)
-        rows.append(ShipmentTracking(shipment_id=pk, account=account, carrier_guess=guess.code if guess else ""))
+        rows.append(
+            ShipmentTracking(
+                shipment_id=pk,
+                account=account,
+                number=normalise_number(number)[:80],
+                carrier_guess=guess.code if guess else "",
+            )
+        )
     created = ShipmentTracking.objects.bulk_create(rows, ignore_conflicts=True)
     return len(created)
+
+
+def _current_numbers(rows: list[ShipmentTracking]) -> list[ShipmentTracking]:
+    """The rows with `number` following their shipment's current tracking number (saved when it changed)."""
+    for row in rows:
+        current = normalise_number(row.shipment.tracking_number)[:80]
+        if current != row.number:
+            row.number = current
+            ShipmentTracking.objects.filter(pk=row.pk).update(number=current)
+    return rows
 
 
 def _claim(queryset: Any, ids: list[int], field_name: str, stale: Q, stamp: datetime) -> list[int]:
@@ -329,11 +346,9 @@ def shipments_register(*, account_id: int) -> RunReport:
     claimed = _claim(pending, ids, "register_claimed_at", stale, stamp)
     if not claimed:
         return report
-    rows = list(ShipmentTracking.objects.filter(pk__in=claimed).select_related("shipment__order"))
+    rows = _current_numbers(list(ShipmentTracking.objects.filter(pk__in=claimed).select_related("shipment__order")))
     try:
-        result = provider_for(account).register(
-            [Registration(number=r.shipment.tracking_number, tag=str(r.shipment_id)) for r in rows]
-        )
+        result = provider_for(account).register([Registration(number=r.number, tag=str(r.shipment_id)) for r in rows])
     except ConnectorError as exc:
         ShipmentTracking.objects.filter(pk__in=claimed).update(register_claimed_at=None)
         _record_error(account, exc)
@@ -341,7 +356,7 @@ def shipments_register(*, account_id: int) -> RunReport:
         raise
     rejected = {r.number: r for r in result.rejected}
     for row in rows:
-        number = row.shipment.tracking_number
+        number = row.number
         if number in result.accepted:
             ShipmentTracking.objects.filter(pk=row.pk).update(
                 registered_at=stamp, carrier_code=result.accepted[number] or row.carrier_code, last_error=""
@@ -389,9 +404,16 @@ def tracking_poll(*, account_id: int) -> RunReport:
     if not claimed:
         return report
     rows = list(ShipmentTracking.objects.filter(pk__in=claimed).select_related("shipment"))
+    changed = {r.pk for r in rows if normalise_number(r.shipment.tracking_number)[:80] != r.number}
+    if changed:  # the marketplace changed the number: register the new one at the next run
+        _current_numbers([r for r in rows if r.pk in changed])
+        ShipmentTracking.objects.filter(pk__in=changed).update(registered_at=None, register_claimed_at=None)
+        rows = [r for r in rows if r.pk not in changed]
     by_number: dict[str, list[ShipmentTracking]] = {}
     for row in rows:
-        by_number.setdefault(row.shipment.tracking_number, []).append(row)
+        by_number.setdefault(row.number, []).append(row)
+    if not by_number:
+        return report
     try:
         result = provider_for(account).fetch([(n, group[0].carrier_code) for n, group in by_number.items()])
     except ConnectorError as exc:
@@ -402,7 +424,7 @@ def tracking_poll(*, account_id: int) -> RunReport:
         report.errors.append(str(exc))
         raise
     for info in result.infos:
-        for row in by_number.get(info.record.tracking_number, []):
+        for row in by_number.get(normalise_number(info.record.tracking_number), []):
             applied = tracking_apply(
                 shipment_id=row.shipment_id, record=info.record, provider=account.provider, info=info
             )
@@ -410,13 +432,13 @@ def tracking_poll(*, account_id: int) -> RunReport:
             report.events_created += applied.events_created
             report.status_changes += int(applied.status_changed)
     for rejection in result.rejected:
-        pks = [r.pk for r in by_number.get(rejection.number, [])]
+        pks = [r.pk for r in by_number.get(normalise_number(rejection.number), [])]
         if str(rejection.code) == NOT_REGISTERED:  # forgotten by the provider: register again
             ShipmentTracking.objects.filter(pk__in=pks).update(registered_at=None, register_claimed_at=None)
         else:
             ShipmentTracking.objects.filter(pk__in=pks).update(last_error=f"{rejection.code} {rejection.message}"[:300])
     for number, error in result.unmappable:
-        pks = [r.pk for r in by_number.get(number, [])]
+        pks = [r.pk for r in by_number.get(normalise_number(number), [])]
         ShipmentTracking.objects.filter(pk__in=pks).update(last_error=f"{error.field}: {error.reason}"[:300])
         report.unmappable += 1
     TrackingAccount.objects.filter(pk=account.pk).update(last_error="")
@@ -468,9 +490,9 @@ def tracking_push_process(*, push_id: int) -> str:
             TrackingPush.objects.filter(pk=push_id).update(error=f"{exc.field}: {exc.reason}"[:300])
             return "quarantined"
         rows = list(
-            ShipmentTracking.objects.filter(account=account, shipment__tracking_number=content.number).select_related(
-                "shipment"
-            )
+            ShipmentTracking.objects.filter(
+                account=account, number=normalise_number(content.number)[:80]
+            ).select_related("shipment")
         )
         TrackingPush.objects.filter(pk=push_id).update(event=content.event, number=content.number[:80])
         if not rows:

@@ -368,3 +368,26 @@ def test_stalled_days_selector_with_a_controlled_clock(world, account, fake, clo
     with pytest.raises(ValidationFailed) as caught:
         shipments_stalled(world.org.pk, -1)
     assert caught.value.field == "days"
+
+
+def test_numbers_are_registered_without_spaces_and_a_changed_number_is_registered_again(world, account, fake, clock):
+    s = shipment(world, " rr 1234-56785cn ")
+    assert shipments_register(account_id=account.pk).registered == 1
+    assert CN in fake.parcels
+    assert ShipmentTracking.objects.get(shipment=s).number == CN
+    fake.set_tracking(CN, "InTransit", "InTransit_Other", [event("2026-11-19T00:00:00Z", "Sorted")])
+    body, headers = fake.push_request(CN, "ORG-17-KEY")
+    response = Client().post(
+        push_url(account), body, content_type="application/json", headers={"sign": headers["sign"]}
+    )
+    assert response.json() == {"status": "applied"}
+    s.refresh_from_db()
+    assert s.status == ShipmentStatus.IN_TRANSIT
+
+    Shipment.objects.filter(pk=s.pk).update(tracking_number=UPS)  # the marketplace corrected it
+    clock.advance(hours=7)
+    assert tracking_poll(account_id=account.pk).polled == 0
+    tracking = ShipmentTracking.objects.get(shipment=s)
+    assert (tracking.number, tracking.registered_at) == (UPS, None)
+    assert shipments_register(account_id=account.pk).registered == 1
+    assert UPS in fake.parcels

@@ -376,9 +376,15 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+def normalise_number(number: str) -> str:
+    """A tracking number as registered with 17TRACK (5 to 50 letters and digits): without the spaces
+    and dashes people and marketplaces type, in capitals."""
+    return re.sub(r"[\s-]", "", number or "").upper()
+
+
 def guess_carrier(number: str) -> CarrierGuess | None:
     """Our guess from the number's shape (17TRACK's own detection wins once it has answered)."""
-    text = re.sub(r"[\s-]", "", number or "").upper()
+    text = normalise_number(number)
     match = _S10.fullmatch(text)
     if match:
         prefix, serial, check, country = match.groups()
