@@ -323,6 +323,19 @@ def _current_numbers(rows: list[ShipmentTracking]) -> list[ShipmentTracking]:
     return rows
 
 
+def _retry_corrected(account: TrackingAccount) -> None:
+    """A number the provider refused is tried again once the shipment's number was corrected."""
+    refused = (
+        ShipmentTracking.objects.filter(account=account, registered_at__isnull=True)
+        .exclude(last_error="")
+        .select_related("shipment")[:BATCH]
+    )
+    for row in refused:
+        current = normalise_number(row.shipment.tracking_number)[:80]
+        if current != row.number:
+            ShipmentTracking.objects.filter(pk=row.pk).update(number=current, last_error="", register_claimed_at=None)
+
+
 def _claim(queryset: Any, ids: list[int], field_name: str, stale: Q, stamp: datetime) -> list[int]:
     """The ids whose conditional update succeeded: another worker that claimed one first (or a run
     that already did the work) makes the update match no row."""
@@ -339,6 +352,7 @@ def shipments_register(*, account_id: int) -> RunReport:
     if account is None or not account.api_key_set:
         return report
     shipment_trackings_create(account=account)
+    _retry_corrected(account)
     stamp = clock.now()
     pending = ShipmentTracking.objects.filter(account=account, registered_at__isnull=True, last_error="")
     stale = Q(register_claimed_at__isnull=True) | Q(register_claimed_at__lt=stamp - CLAIM_TIMEOUT)

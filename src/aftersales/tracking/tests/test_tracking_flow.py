@@ -391,3 +391,13 @@ def test_numbers_are_registered_without_spaces_and_a_changed_number_is_registere
     assert (tracking.number, tracking.registered_at) == (UPS, None)
     assert shipments_register(account_id=account.pk).registered == 1
     assert UPS in fake.parcels
+
+
+def test_a_refused_number_is_tried_again_once_corrected(world, account, fake, clock):
+    fake.undetectable.add("AB123456785GB")
+    s = shipment(world, "AB123456785GB")
+    assert shipments_register(account_id=account.pk).rejected == 1
+    assert shipments_register(account_id=account.pk).rejected == 0  # not retried as it is
+    Shipment.objects.filter(pk=s.pk).update(tracking_number=CN)
+    assert shipments_register(account_id=account.pk).registered == 1
+    assert ShipmentTracking.objects.get(shipment=s).last_error == ""
