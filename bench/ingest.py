@@ -16,6 +16,9 @@ alone with --customers extra customers in the organization (the case-insensitive
 buyer's message makes). To compare two versions of the code, run the same command from a copy of the
 other version (`git archive <commit> src bench | tar -x -C /tmp/old`, then /tmp/old/bench/ingest.py):
 the script imports the code next to it.
+
+--events N (issue 9) measures the sync engine instead: N mixed events from a fake platform on loopback
+through the whole pipeline, next to a raw bulk insert of the same rows (bench/sync_ingest.py).
 """
 
 from __future__ import annotations
@@ -40,6 +43,10 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000, help="inbound messages (and as many replies) per mode")
     parser.add_argument("--create", type=int, default=0, help="also: messages from new buyers (one ticket each)")
     parser.add_argument("--customers", type=int, default=0, help="extra customers in the org before --create")
+    parser.add_argument(
+        "--events", type=int, default=0, help="instead: the sync engine end to end (bench/sync_ingest.py)"
+    )
+    parser.add_argument("--page-size", type=int, default=200, help="with --events: records per pulled page")
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="aftersales-bench-ingest-")
@@ -62,7 +69,12 @@ def main() -> None:
         HUEY_IMMEDIATE="0",
     )
     try:
-        run(args)
+        if args.events:
+            import sync_ingest  # bench/sync_ingest.py, next to this file
+
+            sync_ingest.run(args)
+        else:
+            run(args)
     finally:
         if args.pg:
             from django.db import connections

@@ -27,6 +27,7 @@ NOT_TICKETS = {
 # `.update(status=...)` on querysets of other models: (file, a word naming that model in the call).
 OTHER_MODEL_UPDATES = {
     ("channels/sync.py", "RawEvent"),  # a received record's processing state
+    ("channels/sync.py", "SyncRun"),  # a run abandoned by a dead worker
     ("channels/writeback.py", "WriteBack"),  # the write-back ledger's state
     ("language/services.py", "TranslationJob"),
 }

@@ -12,7 +12,7 @@ from aftersales.catalog.models import Store
 
 from .base import ConnectorError, Stream
 from .models import StoreSync
-from .sync import pull_streams, raw_events_process_pending, sync_stream
+from .sync import pull_streams, raw_events_process_pending, sync_runs_mark_abandoned, sync_stream
 from .writeback import writebacks_mark_unknown
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ def sync_all_stores() -> int:
 
 @db_periodic_task(crontab(minute="*/5"))
 def process_pending_raw_events() -> int:
+    """Records a dead worker stored but did not process; runs it left `running`."""
+    sync_runs_mark_abandoned()
     return raw_events_process_pending()
 
 

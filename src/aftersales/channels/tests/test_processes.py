@@ -164,17 +164,18 @@ def test_a_sync_killed_mid_page_and_restarted_loses_and_duplicates_nothing(world
         assert marker.exists(), victim.stderr.read() if victim.poll() is not None else "worker never stalled"
         os.kill(victim.pid, signal.SIGKILL)
         victim.wait(timeout=10)
-        # Killed mid-page: page 3 is stored raw, partly processed, its cursor not persisted.
+        # Killed mid-page: page 3 is stored raw, its processing (one transaction) rolled back with the
+        # connection, its cursor not persisted.
         cursor = StreamCursor.objects.get(store=store, stream="messages")
         assert cursor.cursor == "10" and cursor.claimed_by.split(":")[1] == str(victim.pid)
         assert RawEvent.objects.filter(store=store).count() == 15
-        assert RawEvent.objects.filter(store=store, status=RawEventStatus.RECEIVED).count() == 3
+        assert RawEvent.objects.filter(store=store, status=RawEventStatus.RECEIVED).count() == 5
         restarted = _worker("sync", str(store.pk))
         out, err = restarted.communicate(timeout=120)
         assert restarted.returncode == 0, err
         result = json.loads(out.strip().splitlines()[-1])
         assert result["status"] == "succeeded"
-        assert result["duplicates"] == 2  # the two records of page 3 processed before the kill
+        assert result["duplicates"] == 0  # page 3's records found raw, still `received`: processed now
         _assert_exactly_once(store, n_buyers, items)
         assert StreamCursor.objects.get(store=store, stream="messages").cursor == str(len(items))
         assert SyncRun.objects.filter(store=store, status="running").count() == 1  # the killed run's row

@@ -14,11 +14,13 @@ from aftersales.channels.models import RawEvent, RawEventStatus, StoreSync, Stre
 from aftersales.channels.sync import (
     quarantined_events,
     raw_event_retry,
+    raw_events_process_pending,
     receive_records,
     store_backfill_from,
     store_context,
     store_streams_status,
     store_sync_resume,
+    sync_runs_mark_abandoned,
     sync_stream,
 )
 from aftersales.channels.tests import testshop
@@ -429,3 +431,23 @@ def test_save_credentials_merges_under_the_row_lock(shop):
     ctx.save_credentials({"token": "new", "refresh_token": "r2"})
     shop.refresh_from_db()
     assert shop.credentials == {"token": "new", "refresh_token": "r2", "webhook_secret": testshop.WEBHOOK_SECRET}
+
+
+def test_records_left_received_and_runs_left_running_by_a_dead_worker_are_swept(shop):
+    RawEvent.objects.create(
+        store=shop, stream="messages", event_id="msg-1", payload=msg(1), received_at=now() - timedelta(hours=1)
+    )
+    RawEvent.objects.create(
+        store=shop, stream="messages", event_id="msg-2", payload=msg(2, buyer="b2"), received_at=now()
+    )
+    assert raw_events_process_pending() == 1  # the recent one may still be in a live worker's hands
+    assert RawEvent.objects.get(event_id="msg-1").status == RawEventStatus.PROCESSED
+    assert RawEvent.objects.get(event_id="msg-2").status == RawEventStatus.RECEIVED
+    old = SyncRun.objects.create(store=shop, stream="messages", started_at=now() - timedelta(hours=2))
+    live = SyncRun.objects.create(store=shop, stream="orders", started_at=now() - timedelta(hours=2))
+    StreamCursor.objects.create(
+        store=shop, stream="orders", claimed_by="elsewhere:1:x", locked_until=now() + timedelta(minutes=5)
+    )
+    assert sync_runs_mark_abandoned() == 1
+    assert SyncRun.objects.get(pk=old.pk).status == SyncRunStatus.FAILED
+    assert SyncRun.objects.get(pk=live.pk).status == SyncRunStatus.RUNNING
