@@ -18,9 +18,20 @@ from aftersales.catalog.models import Shipment
 from aftersales.core import clock
 from aftersales.core.errors import ValidationFailed
 
-from .models import Provider, ShipmentTracking, TrackingAccount
+from .models import Provider, ShipmentTracking, TrackingAccount, TrackingPush
 
 MAX_STALLED_DAYS = 3650
+
+
+@dataclass(frozen=True)
+class TrackingProblem:
+    """Something the provider refused or we could not read, with its reason (shown to admins)."""
+
+    kind: str  # "shipment" (a number refused or unreadable) or "push" (a push kept unprocessed)
+    tracking_number: str
+    order_number: str
+    detail: str
+    at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,28 @@ class TrackingAccountView:
     shipments_followed: int
     shipments_registered: int
     shipments_with_errors: int
+    problems: tuple[TrackingProblem, ...] = ()
+
+
+MAX_PROBLEMS = 20
+
+
+def _problems(account: TrackingAccount) -> tuple[TrackingProblem, ...]:
+    refused = (
+        ShipmentTracking.objects.filter(account=account)
+        .exclude(last_error="")
+        .select_related("shipment__order")
+        .order_by("-created_at", "-pk")[:MAX_PROBLEMS]
+    )
+    pushes = (
+        TrackingPush.objects.filter(account=account).exclude(error="").order_by("-received_at", "-pk")[:MAX_PROBLEMS]
+    )
+    found = [
+        TrackingProblem("shipment", t.number, t.shipment.order.external_id, t.last_error, t.last_polled_at)
+        for t in refused
+    ]
+    found += [TrackingProblem("push", p.number, "", p.error, p.received_at) for p in pushes]
+    return tuple(found[:MAX_PROBLEMS])
 
 
 def tracking_account_view(user: Any, provider: str = Provider.SEVENTEENTRACK) -> TrackingAccountView:
@@ -69,6 +102,7 @@ def tracking_account_view(user: Any, provider: str = Provider.SEVENTEENTRACK) ->
         shipments_followed=trackings.count(),
         shipments_registered=trackings.filter(registered_at__isnull=False).count(),
         shipments_with_errors=trackings.exclude(last_error="").count(),
+        problems=_problems(account),
     )
 
 

@@ -14,6 +14,14 @@ class TrackingProviderName(StrEnum):
     SEVENTEENTRACK = "17track"
 
 
+class TrackingProblemOut(Schema):
+    kind: str = Field(..., description="shipment: a number refused or unreadable; push: a push kept unprocessed")
+    tracking_number: str
+    order_number: str
+    detail: str = Field(..., description="The provider's code and words, or why we could not read it")
+    at: datetime | None
+
+
 class TrackingAccountOut(Schema):
     provider: str
     provider_label: str
@@ -33,6 +41,9 @@ class TrackingAccountOut(Schema):
     shipments_followed: int
     shipments_registered: int
     shipments_with_errors: int
+    problems: list[TrackingProblemOut] = Field(
+        ..., description="The latest refusals and unreadable pushes (at most 20)"
+    )
 
 
 class TrackingAccountIn(InputSchema):

@@ -113,3 +113,32 @@ def test_settings_page_is_for_admins(world):
     assert client.get(reverse("web:settings_tracking")).status_code == 403
     assert client.post(reverse("web:settings_tracking"), {"api_key": "K"}).status_code == 403
     assert not TrackingAccount.objects.exists()
+
+
+def test_refusals_and_unreadable_pushes_are_shown_to_admins(world, account, fake, clock):
+    from aftersales.channels.connectors.seventeentrack.mapping import push_signature
+    from aftersales.testing.factories import OrderFactory, ShipmentFactory
+    from aftersales.tracking.services import shipments_register
+
+    fake.undetectable.add("AB123456785GB")
+    order = OrderFactory(store=world.store_us, external_id="113-0000001-0000001")
+    ShipmentFactory(order=order, tracking_number="AB123456785GB")
+    shipments_register(account_id=account.pk)
+    body = b'{"event": "TRACKING_UPDATED", "data": {"number": "ZZ0000000001"}}'
+    Client().post(
+        f"/hooks/tracking/17track/{account.push_token}",
+        body,
+        content_type="application/json",
+        headers={"sign": push_signature(body, "ORG-17-KEY")},
+    )
+    problems = ApiClient(user=world.admin).request("GET", URL).json()["problems"]
+    assert [(p["kind"], p["tracking_number"], p["order_number"]) for p in problems] == [
+        ("shipment", "AB123456785GB", "113-0000001-0000001"),
+        ("push", "ZZ0000000001", ""),
+    ]
+    assert problems[0]["detail"].startswith("-18019903 Carrier cannot be detected")
+    assert problems[1]["detail"] == "no shipment has this tracking number"
+    client = Client()
+    client.force_login(world.admin)
+    page = client.get(reverse("web:settings_tracking")).content.decode()
+    assert 'data-problem="shipment"' in page and "Carrier cannot be detected" in page and 'data-problem="push"' in page
