@@ -74,6 +74,7 @@ def _models() -> dict[str, Any]:
         "team": "accounts.Team",
         "role": "accounts.Role",
         "notification": "notifications.Notification",
+        "raw_event": "channels.RawEvent",
         "id": "notifications.Notification",  # POST /notifications/read {"ids": [...]}
     }
     return {stem: m for stem, label in table.items() if (m := model(label)) is not None}
@@ -125,6 +126,15 @@ def _seed(world: Any) -> None:
     GlossaryTerm.objects.create(organization=world.org, source_language="en", target_language="es", term="refund")
     template = ReplyTemplate.objects.create(organization=world.org, name="Thanks", source_language="en")
     ReplyTemplateVariant.objects.create(template=template, language="en", body="Thank you {{ customer.name }}")
+    # A record that could not be imported (an empty message of a mailbox without credentials).
+    from aftersales.catalog.models import Store
+    from aftersales.channels.models import RawEvent
+    from aftersales.core.clock import now
+
+    mailbox = Store.objects.create(organization=world.org, name="Fuzz mailbox", platform="email")
+    RawEvent.objects.create(
+        store=mailbox, stream="messages", event_id="fuzz-bad", payload={}, status="quarantined", received_at=now()
+    )
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from django.urls import reverse
 from aftersales.accounts.models import ApiToken, Role, Team, User
 from aftersales.accounts.services import api_token_create
 from aftersales.catalog.models import Store
+from aftersales.channels.models import RawEvent, StoreSync, StreamCursor
+from aftersales.core.clock import now
 from aftersales.inbox.models import Attachment, Message, SavedView, Ticket, TicketEvent
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
 from aftersales.language.templates import reply_template_save
@@ -255,6 +257,55 @@ PAIRS: dict[str, Pair] = {
         lambda o, u: ("POST", "/tracking/accounts/17track/test", None),
         lambda o, u: ("POST", reverse("web:settings_tracking_test"), {}),
     ),
+    # A store's connection (issue 9 §1). Amazon US has no credentials: test / backfill / sync now
+    # are refused (409) by both before any platform is called.
+    "store sync status": Pair(
+        lambda o, u: ("GET", f"/stores/{o.world.store_us.pk}/sync", None),
+        lambda o, u: ("GET", _web("settings_store_connection", store_id=_store)(o), None),
+        write=False,
+    ),
+    "store credentials": Pair(
+        lambda o, u: ("PATCH", f"/stores/{o.world.store_us.pk}", {"credentials": AMAZON_CREDENTIALS}),
+        lambda o, u: ("POST", _web("settings_store_connection", store_id=_store)(o), AMAZON_CREDENTIALS),
+    ),
+    "store credentials incomplete": Pair(
+        lambda o, u: ("PATCH", f"/stores/{o.world.store_us.pk}", {"credentials": {"lwa_client_id": "x"}}),
+        lambda o, u: ("POST", _web("settings_store_connection", store_id=_store)(o), {"lwa_client_id": "x"}),
+    ),
+    "store test connection without credentials": Pair(
+        lambda o, u: ("POST", f"/stores/{o.world.store_us.pk}/sync/test", None),
+        lambda o, u: ("POST", _web("settings_store_test", store_id=_store)(o), {}),
+    ),
+    "store pause": Pair(
+        lambda o, u: ("POST", f"/stores/{o.world.store_us.pk}/sync/pause", {"reason": "parity"}),
+        lambda o, u: ("POST", _web("settings_store_pause", store_id=_store)(o), {"reason": "parity"}),
+    ),
+    "store resume": Pair(
+        lambda o, u: ("POST", f"/stores/{_paused(o)}/sync/resume", None),
+        lambda o, u: ("POST", _web("settings_store_resume", store_id=_paused)(o), {}),
+    ),
+    "store backfill in the future": Pair(
+        lambda o, u: ("POST", f"/stores/{o.world.store_us.pk}/sync/backfill", {"since": "2099-01-01"}),
+        lambda o, u: ("POST", _web("settings_store_backfill", store_id=_store)(o), {"since": "2099-01-01"}),
+    ),
+    "store sync now without credentials": Pair(
+        lambda o, u: ("POST", f"/stores/{o.world.store_us.pk}/sync/run", {}),
+        lambda o, u: ("POST", _web("settings_store_run", store_id=_store)(o), {}),
+    ),
+    "store quarantine": Pair(
+        lambda o, u: ("GET", f"/stores/{o.world.store_us.pk}/quarantine", None),
+        lambda o, u: ("GET", _web("settings_store_quarantine", store_id=_store)(o), None),
+        write=False,
+    ),
+    "quarantined record retry": Pair(
+        lambda o, u: ("POST", f"/quarantine/{_quarantined(o)}/retry", None),
+        lambda o, u: ("POST", _web("settings_quarantined_retry", raw_event_id=_quarantined)(o), {}),
+    ),
+    "needs a human": Pair(
+        lambda o, u: ("GET", "/attention", None),
+        lambda o, u: ("GET", reverse("web:settings_attention"), None),
+        write=False,
+    ),
     "store create": Pair(
         lambda o, u: ("POST", "/stores", {**_store_form(o), "name": "Shopee BR", "is_active": True}),
         lambda o, u: ("POST", reverse("web:settings_stores"), {**_store_form(o), "name": "Shopee BR"}),
@@ -339,6 +390,29 @@ def _role_form(o: Objects) -> dict[str, Any]:
         "approval_limit_amount": str(role.approval_limit_amount),
         "approval_limit_currency": role.approval_limit_currency or "",
     }
+
+
+AMAZON_CREDENTIALS = {"lwa_client_id": "amzn1.application-oa2-client.p", "lwa_client_secret": "s", "refresh_token": "r"}
+
+
+def _store(o: Objects) -> int:
+    return o.world.store_us.pk
+
+
+def _paused(o: Objects) -> int:
+    StoreSync.objects.update_or_create(store=o.world.store_us, defaults={"paused": True, "paused_reason": "revoked"})
+    return o.world.store_us.pk
+
+
+def _quarantined(o: Objects) -> int:
+    """A record of a mailbox of the organization that cannot be imported (an empty message)."""
+    mailbox, _ = Store.objects.get_or_create(organization=o.world.org, name="Parity mailbox", platform="email")
+    row, _ = RawEvent.objects.get_or_create(
+        store=mailbox,
+        event_id="parity-bad",
+        defaults={"stream": "messages", "payload": {}, "status": "quarantined", "received_at": now()},
+    )
+    return row.pk
 
 
 def _store_form(o: Objects) -> dict[str, Any]:
@@ -440,6 +514,10 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         sorted(Role.objects.values_list("name", flat=True)),
         list(Message.objects.filter(delivery_status="failed").values_list("pk", flat=True)),
         sorted(TrackingAccount.objects.values_list("organization_id", "is_active", "poll_interval_hours")),
+        sorted(Store.objects.get(pk=o.world.store_us.pk).credentials),
+        sorted(StoreSync.objects.filter(paused=True).values_list("store_id", "paused_reason")),
+        sorted(StreamCursor.objects.values_list("store_id", "stream", "backfill_since")),
+        sorted(RawEvent.objects.values_list("event_id", "status", "attempts")),
     )
 
 
@@ -500,4 +578,6 @@ def test_the_table_covers_both_sides_of_every_pair():
     succeeds |= {"retry delivery", "attachment content", "store create", "user invite", "user update"}
     succeeds |= {"team create", "team update", "role create", "role update"}
     succeeds |= {"tracking account read", "tracking account save"}
+    succeeds |= {"store sync status", "store credentials", "store pause", "store resume", "store quarantine"}
+    succeeds |= {"quarantined record retry", "needs a human"}
     assert succeeds <= set(PAIRS)

@@ -30,6 +30,7 @@ from .routers import (
     people,
     security,
     stores,
+    sync,
     ticket_actions,
     tickets,
     tracking,
@@ -125,5 +126,6 @@ for module in (
     security,
     stores,
     tracking,
+    sync,
 ):
     api.add_router("", module.router)

@@ -97,6 +97,7 @@ EMAIL_FIELDS = (
     F("smtp_username", L("SMTP user name"), help=L("Defaults to the IMAP user name.")),
     F("smtp_password", L("SMTP password"), secret=True, help=L("Defaults to the IMAP password.")),
     F("from_address", L("From address"), Kind.EMAIL, help=L("Defaults to the mailbox address.")),
+    F("use_tls", L("SMTP with STARTTLS (older setting)"), Kind.BOOL, internal=True),  # read when smtp_tls is unset
 )
 
 LWA_HELP = L("Seller Central > Apps and Services > Develop Apps > your app > LWA credentials.")
@@ -122,6 +123,9 @@ AMAZON_FIELDS = (
         Kind.URL,
         help=L("The Amazon SQS queue that receives ORDER_CHANGE notifications (optional)."),
     ),
+    F("aws_access_key_id", L("AWS access key id"), help=L("Of an IAM user allowed to read the SQS queue.")),
+    F("aws_secret_access_key", L("AWS secret access key"), secret=True),
+    F("aws_region", L("AWS region"), help=L("The queue's region; us-east-1 by default.")),
     F("access_token", L("Access token"), secret=True, internal=True, max_length=4000),
     F("access_token_expires_at", L("Access token expiry"), internal=True),
 )

@@ -79,6 +79,18 @@ def _keyless_tracking_account(world: Any) -> str:
     return "17track"
 
 
+def _quarantined(world: Any) -> int:
+    """A record of a mailbox of the organization that cannot be imported (an empty message)."""
+    from aftersales.catalog.models import Store
+    from aftersales.channels.models import RawEvent
+    from aftersales.core.clock import now
+
+    mailbox = Store.objects.create(organization=world.org, name="Matrix mailbox", platform="email")
+    return RawEvent.objects.create(
+        store=mailbox, stream="messages", event_id="matrix-bad", payload={}, status="quarantined", received_at=now()
+    ).pk
+
+
 def _own_view(user: Any, world: Any) -> int:
     view = saved_view_create(user=user or world.agent, name="Mine", filters={"status": "open"})
     return view.pk
@@ -196,6 +208,32 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, w, u: ("PATCH", f"/stores/{w.store_us.pk}", {"site": "amazon.co.uk"}),
         {**admins(), "foreign_user": 404},
     ),
+    # A store's connection (issue 9 §1): its organization's admins (token scope admin); another
+    # organization's store or record is 404; /attention shows each admin their own organization.
+    # Amazon US has no credentials: test / backfill / run are 409 before any platform is called.
+    ("GET", "/stores/{store_id}/sync"): Row(lambda s, w, u: ("GET", f"/stores/{w.store_us.pk}/sync", None), ours()),
+    ("POST", "/stores/{store_id}/sync/test"): Row(
+        lambda s, w, u: ("POST", f"/stores/{w.store_us.pk}/sync/test", None), ours(409)
+    ),
+    ("POST", "/stores/{store_id}/sync/pause"): Row(
+        lambda s, w, u: ("POST", f"/stores/{w.store_us.pk}/sync/pause", {"reason": "matrix"}), ours()
+    ),
+    ("POST", "/stores/{store_id}/sync/resume"): Row(
+        lambda s, w, u: ("POST", f"/stores/{w.store_us.pk}/sync/resume", None), ours()
+    ),
+    ("POST", "/stores/{store_id}/sync/backfill"): Row(
+        lambda s, w, u: ("POST", f"/stores/{w.store_us.pk}/sync/backfill", {"since": "2026-01-01"}), ours(409)
+    ),
+    ("POST", "/stores/{store_id}/sync/run"): Row(
+        lambda s, w, u: ("POST", f"/stores/{w.store_us.pk}/sync/run", {}), ours(409)
+    ),
+    ("GET", "/stores/{store_id}/quarantine"): Row(
+        lambda s, w, u: ("GET", f"/stores/{w.store_us.pk}/quarantine", None), ours()
+    ),
+    ("POST", "/quarantine/{raw_event_id}/retry"): Row(
+        lambda s, w, u: ("POST", f"/quarantine/{_quarantined(w)}/retry", None), ours()
+    ),
+    ("GET", "/attention"): Row(lambda s, w, u: ("GET", "/attention", None), admins()),
     # Parcel tracking account (issue 9 §6): admins only; "test" on an account without a key is a
     # 422 naming api_key, and the foreign admin's organization has no account (404).
     ("GET", "/tracking/accounts/{provider}"): Row(

@@ -3,7 +3,9 @@ credentials schemas (channels/credentials.py), against the testshop fake (real H
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -66,6 +68,21 @@ def test_every_installed_connector_declares_its_required_credentials_in_the_sche
         fields = {f.name: f for f in PLATFORM_CREDENTIALS[platform]}
         for name in declared:
             assert name in fields and fields[name].required, (platform, name)
+
+
+@pytest.mark.parametrize("platform", ["email", "amazon", "ebay", "shopify"])
+def test_the_schema_has_every_key_the_connector_reads(platform) -> None:
+    """Every `credentials.get("key")` / `credentials["key"]` / `creds.get("key")` in the connector's
+    code (its fake and tests apart) is a declared field: nothing the connector needs is refused."""
+    folder = Path(registry.__file__).parent / "connectors" / platform
+    read: set[str] = set()
+    for source in folder.glob("*.py"):
+        if source.name != "fake.py":
+            read |= set(re.findall(r'cred(?:entials|s)(?:\[|\.get\()"(\w+)"', source.read_text()))
+    assert read, platform
+    assert read <= {f.name for f in PLATFORM_CREDENTIALS[platform]}, read - {
+        f.name for f in PLATFORM_CREDENTIALS[platform]
+    }
 
 
 @pytest.mark.parametrize(

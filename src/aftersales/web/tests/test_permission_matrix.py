@@ -23,6 +23,8 @@ from django.urls import get_resolver, reverse
 from aftersales.accounts.models import Role, Team, User
 from aftersales.accounts.services import api_token_create
 from aftersales.catalog.models import Store
+from aftersales.channels.models import RawEvent, StoreSync, StreamCursor
+from aftersales.core.clock import now
 from aftersales.inbox.models import Attachment, CategoryLabel, DeliveryStatus, Message, SavedView, Ticket
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
 from aftersales.language.templates import reply_template_save
@@ -107,6 +109,19 @@ def _bad_link(o: Objects) -> dict[str, str]:
 
 def _message(o: Objects) -> dict[str, int]:
     return {"ticket_id": o.ticket.pk, "message_id": o.inbound.pk}
+
+
+def _store(o: Objects) -> dict[str, int]:
+    return {"store_id": o.world.store_us.pk}
+
+
+def _quarantined(o: Objects) -> dict[str, int]:
+    """A record of a mailbox of the organization that cannot be imported (an empty message)."""
+    mailbox = Store.objects.create(organization=o.world.org, name="Matrix mailbox", platform="email")
+    row = RawEvent.objects.create(
+        store=mailbox, stream="messages", event_id="matrix-bad", payload={}, status="quarantined", received_at=now()
+    )
+    return {"raw_event_id": row.pk}
 
 
 def admins(status: int) -> dict[str, int]:
@@ -270,6 +285,29 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda o: {"name": "Amazon US", "platform": "amazon", **STORE_FORM, "site": "amazon.ca"},
         expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
     ),
+    # A store's connection (issue 9 §1): the organization's admins; another seller's admin gets 404
+    # for our ids and sees their own (empty) "needs a human" list. Amazon US has no credentials:
+    # test / backfill / sync now are refused with 409 before any platform is called.
+    ("settings_store_connection", "GET"): Row(_store, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)),
+    ("settings_store_connection", "POST"): Row(
+        _store,
+        lambda o: {"lwa_client_id": "amzn1.application-oa2-client.m", "lwa_client_secret": "s", "refresh_token": "r"},
+        expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
+    ),
+    ("settings_store_test", "POST"): Row(_store, _none, expect(LOGIN, {**admins(409), "foreigner": 404}, 403)),
+    ("settings_store_pause", "POST"): Row(
+        _store, lambda o: {"reason": "matrix"}, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
+    ),
+    ("settings_store_resume", "POST"): Row(_store, _none, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)),
+    ("settings_store_backfill", "POST"): Row(
+        _store, lambda o: {"since": "2026-01-01"}, expect(LOGIN, {**admins(409), "foreigner": 404}, 403)
+    ),
+    ("settings_store_run", "POST"): Row(_store, _none, expect(LOGIN, {**admins(409), "foreigner": 404}, 403)),
+    ("settings_store_quarantine", "GET"): Row(_store, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)),
+    ("settings_quarantined_retry", "POST"): Row(
+        _quarantined, _none, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
+    ),
+    ("settings_attention", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
     # Parcel tracking (issue 9 §6): the organization's admins. "Test connection" with an account
     # without a key: 422 naming api_key; the foreign admin's organization has no account (404).
     ("settings_tracking", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
@@ -458,6 +496,11 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         sorted(o.users["agent"].teams.values_list("pk", flat=True)),
         sorted(Team.objects.values_list("name", "platforms")),
         sorted((r.name, r.permissions) for r in Role.objects.all()),
+        # a store's sync state and quarantined records (settings_sync)
+        # (a store's sync row itself is created on first sight of its page: it holds the webhook token)
+        sorted(StoreSync.objects.filter(paused=True).values_list("store_id", "paused_reason")),
+        sorted(StreamCursor.objects.values_list("store_id", "stream", "backfill_since")),
+        sorted(RawEvent.objects.values_list("event_id", "status", "attempts")),
         # the tracking account (settings_tracking)
         sorted(
             TrackingAccount.objects.values_list("organization_id", "is_active", "poll_interval_hours", "credentials")
