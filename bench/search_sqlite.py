@@ -4,12 +4,15 @@ Seeds N demo tickets (default 100,000) into a throwaway SQLite file with the dem
 1.5 minutes per 100,000 on 2 cores), or reuses --db, migrates it, then measures the first page of the
 inbox (inbox.selectors.ticket_page, limit 50, as the demo admin) for a few searches, in interleaved
 rounds, each case with SQLite FTS5 ("fts") and with the LIKE scan over every document ("like",
-inbox.search.SQLITE_FTS = False, the behaviour before 0010). Prints p50/p95 in ms and the share of
-that time spent in SQL.
+inbox.search.SQLITE_FTS = False, the behaviour before 0010). With --probe-repeat, also "probe": FTS5
+with a common word taking the FTS5 probe (SqliteSearchProbe) instead of the document scan
+(selectors.SQLITE_COMMON_SHARE), in rounds alternating with "fts". Prints p50/p95 in ms and the share
+of that time spent in SQL.
 
   .venv/bin/python bench/search_sqlite.py                             # seed 100,000 into a temp file
   .venv/bin/python bench/search_sqlite.py --db /tmp/s.sqlite3 --keep  # seed once and keep the file
   .venv/bin/python bench/search_sqlite.py --db /tmp/s.sqlite3 --reuse # measure again
+  .venv/bin/python bench/search_sqlite.py --db /tmp/s.sqlite3 --reuse --like-repeat 0 --probe-repeat 20
 """
 
 from __future__ import annotations
@@ -40,6 +43,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=40, help="measured rounds (default 40)")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--like-repeat", type=int, default=10, help="measured rounds of the LIKE scan (slow)")
+    parser.add_argument(
+        "--probe-repeat",
+        type=int,
+        default=0,
+        help="measured rounds with the FTS5 probe for common words too (before the document scan; default 0)",
+    )
     return parser.parse_args()
 
 
@@ -84,7 +93,7 @@ def measure(db: Path, args: argparse.Namespace) -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from aftersales.inbox import search
+    from aftersales.inbox import search, selectors
     from aftersales.inbox.models import Ticket
     from aftersales.inbox.selectors import parse_ticket_filters, ticket_page
 
@@ -124,21 +133,38 @@ def measure(db: Path, args: argparse.Namespace) -> None:
         sql = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
         return elapsed, sql, len(page.tickets)
 
+    # Modes: fts (as shipped), probe (fts, but a common word also takes the FTS5 probe instead of the
+    # document scan: SQLITE_COMMON_SHARE above 1), like (no FTS5: the scan of every document). fts and
+    # probe run in alternating rounds, so their ratio is from the same minutes.
+    common_share = selectors.SQLITE_COMMON_SHARE
+    modes = [m for m, r in (("fts", args.repeat), ("probe", args.probe_repeat), ("like", args.like_repeat)) if r]
     results: dict[tuple[str, str], list[tuple[float, float, int]]] = {}
-    for mode, rounds in (("fts", args.repeat), ("like", args.like_repeat)):
-        search.SQLITE_FTS = mode == "fts"
-        for i in range(args.warmup + rounds):
-            for name, text in cases.items():
-                sample = run(text)
-                if i >= args.warmup:
-                    results.setdefault((name, mode), []).append(sample)
+
+    def one_round(mode: str, measured: bool) -> None:
+        search.SQLITE_FTS = mode != "like"
+        selectors.SQLITE_COMMON_SHARE = 2.0 if mode == "probe" else common_share
+        for name, text in cases.items():
+            sample = run(text)
+            if measured:
+                results.setdefault((name, mode), []).append(sample)
+
+    for i in range(args.warmup + max(args.repeat, args.probe_repeat)):
+        for mode, rounds in (("fts", args.repeat), ("probe", args.probe_repeat)):
+            if i < args.warmup + rounds:
+                one_round(mode, i >= args.warmup)
+    for i in range(args.warmup + args.like_repeat if args.like_repeat else 0):
+        one_round("like", i >= args.warmup)
     search.SQLITE_FTS = True
+    selectors.SQLITE_COMMON_SHARE = common_share
 
     print(f"\nSQLite {connection.Database.sqlite_version}, {tickets:,} tickets, {db}")
-    print(f"first page (50) of ticket_page as admin; fts: {args.repeat} rounds, like: {args.like_repeat}")
+    print(
+        f"first page (50) of ticket_page as admin; fts: {args.repeat} rounds, probe: {args.probe_repeat},"
+        f" like: {args.like_repeat}"
+    )
     print(f"{'case':38} {'mode':5} {'rows':>4} {'p50 ms':>8} {'p95 ms':>8} {'SQL p50':>8}")
     for name in cases:
-        for mode in ("like", "fts"):
+        for mode in [m for m in ("like", "probe", "fts") if m in modes]:
             samples = results[(name, mode)]
             times = [s[0] for s in samples]
             sql = [s[1] for s in samples]

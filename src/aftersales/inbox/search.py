@@ -242,26 +242,62 @@ class Matches(Lookup):  # type: ignore[type-arg]
         if SQLITE_FTS:
             ticket_id = f"{compiler.quote_name_unless_alias(self.lhs.alias)}.{connection.ops.quote_name('ticket_id')}"
             return f"{ticket_id} IN ({_FTS_ROWIDS})", (query.fts5_match(),)
-        clauses: list[str] = []
-        params: list[str | int] = []
-        for pattern in query.like_patterns():
-            clauses.append(f"{lhs} LIKE %s")
-            params += [*lhs_params, pattern]
-        return "(" + " AND ".join(clauses) + ")", tuple(params)
+        return _like_sql(lhs, lhs_params, query)
+
+
+def _like_sql(lhs: str, lhs_params: Sequence[Any], query: SearchQuery) -> tuple[str, tuple[str | int, ...]]:
+    clauses: list[str] = []
+    params: list[str | int] = []
+    for pattern in query.like_patterns():
+        clauses.append(f"{lhs} LIKE %s")
+        params += [*lhs_params, pattern]
+    return "(" + " AND ".join(clauses) + ")", tuple(params)
+
+
+@SearchDocumentField.register_lookup
+class ScanMatches(Lookup):  # type: ignore[type-arg]
+    """SQLite: `document__scan_matches=parse_query(...)`, the document string itself checked with
+    LIKE patterns (the same matches as the FTS5 index: the tests compare them). For a word in a large
+    share of the tickets, probed on each ticket the inbox walks (see sqlite_match_share): the page
+    is full after a few dozen tickets, where the FTS5 route would first read every match. PostgreSQL:
+    the same as `matches`."""
+
+    lookup_name = "scan_matches"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[str | int, ...]]:
+        query: SearchQuery = self.rhs
+        if not query:
+            return "1 = 0", ()
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        if connection.vendor == "postgresql":
+            return f"{lhs} @@ %s::tsquery", (*lhs_params, query.tsquery())
+        return _like_sql(lhs, lhs_params, query)
 
 
 _FTS_ROWIDS = f"SELECT rowid FROM {SQLITE_FTS_TABLE} WHERE {SQLITE_FTS_TABLE} MATCH %s"  # noqa: S608
 
 
-def sqlite_match_ids(query: SearchQuery, *, cap: int) -> list[int] | None:
-    """SQLite: the ids of the tickets whose document matches, if there are at most `cap` of them
-    (reading at most cap + 1 matches from the FTS index), else None."""
+def sqlite_newest_matches(query: SearchQuery, *, limit: int) -> list[int]:
+    """SQLite: the ids of the newest `limit` tickets whose document matches, newest first (FTS5 reads
+    its doclists in descending rowid order: the cost is that of `limit` matches, not of the word's)."""
     if not query:
         return []
     with connection.cursor() as cursor:
-        cursor.execute(f"{_FTS_ROWIDS} LIMIT %s", [query.fts5_match(), cap + 1])
-        ids = [row[0] for row in cursor.fetchall()]
-    return ids if len(ids) <= cap else None
+        cursor.execute(f"{_FTS_ROWIDS} ORDER BY rowid DESC LIMIT %s", [query.fts5_match(), limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def sqlite_match_share(newest: list[int]) -> float:
+    """The share of the newest tickets that match, estimated from the newest matches
+    (`sqlite_newest_matches`): their count over the tickets from the oldest of them to the newest
+    ticket. Ticket ids grow with creation, so this is the density of matches near the top of the inbox."""
+    if not newest:
+        return 0.0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(id) FROM inbox_ticket")  # (inbox.models imports this module)
+        (last,) = cursor.fetchone()
+    return len(newest) / max(int(last or 0) - min(newest) + 1, len(newest))
 
 
 class SqliteSearchProbe(Expression):

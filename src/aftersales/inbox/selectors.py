@@ -47,7 +47,7 @@ from .models import (
     TicketEvent,
     TicketSearch,
 )
-from .search import SqliteSearchProbe, parse_query, sqlite_match_ids
+from .search import SqliteSearchProbe, parse_query, sqlite_match_share, sqlite_newest_matches
 from .workflow import StatusCategory, TicketCategory, TicketStatus
 
 NULLABLE_SORT_KEYS = frozenset({"last_customer_message_at"})
@@ -140,6 +140,9 @@ def _failed_replies() -> QuerySet[Message]:
 # SQLite: a search with at most this many matches looks its tickets up by id and sorts them (about
 # 10 µs each); with more, walking the inbox in order finds a page sooner (ADR 0013, bench/search_sqlite.py).
 SQLITE_FEW_MATCHES = 300
+# SQLite: a search matching at least this share of the newest tickets checks each walked ticket's
+# document instead of reading every match from the FTS5 index first (bench/search_sqlite.py, ADR 0013).
+SQLITE_COMMON_SHARE = 0.1
 
 
 def _text_q(text: str, *, organization_id: int) -> Q:
@@ -157,7 +160,8 @@ def _text_q(text: str, *, organization_id: int) -> Q:
 
     SQLite (FTS5, docs/adr/0013-sqlite-fts5-search.md): up to SQLITE_FEW_MATCHES matches are read
     first and given as a list of ids (ticket_page then looks those tickets up by id); more, and the
-    inbox is walked in its order checking each ticket against the matches (SqliteSearchProbe)."""
+    inbox is walked in its order checking each ticket against the matches (SqliteSearchProbe), or,
+    for a word in at least SQLITE_COMMON_SHARE of the newest tickets, against its own document."""
     t = text.strip()
     if t.startswith("#") and t[1:].isdigit() and len(t) < 20:
         # "#123": a ticket reference (or a Shopify order name), not words to look for.
@@ -171,10 +175,15 @@ def _text_q(text: str, *, organization_id: int) -> Q:
     documents: QuerySet[Any] = TicketSearch.objects.filter(document__matches=query).values("ticket_id")
     words = Q(pk__in=documents)
     if connection.vendor == "sqlite" and search.SQLITE_FTS:
-        ids = sqlite_match_ids(query, cap=SQLITE_FEW_MATCHES)
-        if ids is not None:
+        ids = sqlite_newest_matches(query, limit=SQLITE_FEW_MATCHES + 1)
+        if len(ids) <= SQLITE_FEW_MATCHES:
             words = Q(pk__in=ids)
             documents = Ticket.objects.filter(pk__in=ids).values("pk")
+        elif sqlite_match_share(ids) >= SQLITE_COMMON_SHARE:
+            # A word in a large share of the tickets: each ticket the inbox walks checks its own
+            # document (a primary-key read and LIKE): about page size / share tickets, where the FTS5
+            # route would first read all its matches (93,000 for a signature word at 100,000).
+            words = Q(Exists(TicketSearch.objects.filter(ticket_id=OuterRef("pk"), document__scan_matches=query)))
         else:
             words = Q(SqliteSearchProbe(query))
     if len(t.split()) > 1 or not any(ch.isdigit() or ch == "@" for ch in t):
@@ -389,7 +398,7 @@ def _search_page_ids(ids: QuerySet[Any]) -> list[int]:
     except EmptyResultSet:  # no match at all
         return []
     table = f"FROM {connection.ops.quote_name(Ticket._meta.db_table)} "
-    if search.SQLITE_FTS_TABLE in sql or not sql.startswith("SELECT") or table not in sql:
+    if TicketSearch._meta.db_table in sql or not sql.startswith("SELECT") or table not in sql:
         return list(ids)
     with connection.cursor() as cursor:
         cursor.execute(sql.replace(table, f"{table}NOT INDEXED ", 1), params)
