@@ -1010,6 +1010,7 @@ class ShopifyFake(FakePlatform):
         secret: str | None = None,
         api_version: str = "2026-04",
         triggered_at: datetime | None = None,
+        timeout: float = 60.0,
     ) -> httpx.Response:
         """POST a webhook to `url` as Shopify delivers it (valid=False: a wrong HMAC)."""
         body = json.dumps(payload).encode()
@@ -1024,7 +1025,7 @@ class ShopifyFake(FakePlatform):
             "X-Shopify-Event-Id": event_id or str(uuid.uuid4()),
             "X-Shopify-Triggered-At": _iso(triggered_at or self._now()),
         }
-        with httpx.Client(timeout=10) as http:
+        with httpx.Client(timeout=timeout) as http:  # a first ticket may load language models
             return http.post(url, content=body, headers=headers)
 
     def order_webhook_body(self, order_id: str) -> dict:

@@ -357,6 +357,41 @@ def test_a_malformed_record_is_quarantined_and_the_page_goes_on(fake, store, wai
     assert bad.field == "displayFinancialStatus" and "SPLIT_PAID" in bad.reason
 
 
+@pytest.mark.django_db(transaction=True)
+def test_webhooks_through_the_endpoint_over_http(fake, store, waits, live_server):
+    """The fake delivers like Shopify to POST /hooks/shopify/<token> on a live server."""
+    from aftersales.channels.sync import store_sync_for
+
+    data = seed(fake)
+    url = f"{live_server.url}/hooks/shopify/{store_sync_for(store).webhook_token}"
+    order_id = data["first"]["legacyResourceId"]
+    body = fake.order_webhook_body(order_id)
+    refused = fake.send_webhook(url, "orders/updated", body, event_id="evt-1", valid=False)
+    assert refused.status_code == 401 and refused.json()["code"] == "signature_invalid"
+    assert RawEvent.objects.filter(store=store).count() == 0 and not Order.objects.exists()
+    first = fake.send_webhook(url, "orders/updated", body, event_id="evt-1")
+    assert first.status_code == 200 and first.json() == {"received": 1, "actions": {"created": 1}}
+    retried = fake.send_webhook(url, "orders/updated", body, event_id="evt-1")  # Shopify's retry
+    assert retried.status_code == 200 and retried.json()["actions"] == {"duplicate": 1}
+    assert RawEvent.objects.filter(store=store, event_id="evt-1", source="webhook").count() == 1
+    assert Order.objects.filter(store=store, external_id=order_id).count() == 1
+    ret = fake.send_webhook(
+        url, "returns/request", fake.return_webhook_body(data["ret_a"]["legacyResourceId"]), event_id="evt-2"
+    )
+    assert ret.json()["actions"] == {"new_ticket": 1}
+    other_shop = fake.send_webhook(url, "orders/updated", body, event_id="evt-3", secret="another-apps-secret")
+    assert other_shop.status_code == 401
+    malformed = dict(body, financial_status="split")
+    quarantined = fake.send_webhook(url, "orders/updated", malformed, event_id="evt-4")
+    assert quarantined.status_code == 200 and quarantined.json()["actions"] == {"quarantined": 1}
+    assert RawEvent.objects.get(store=store, event_id="evt-4").field == "financial_status"
+    # the polls afterwards find the same order and return: nothing twice
+    sync_all(store, waits)
+    assert Order.objects.filter(store=store).count() == 3
+    assert ReturnRequest.objects.filter(store=store).count() == 2
+    assert Ticket.objects.filter(store=store).count() == 2
+
+
 def test_webhooks(fake, store, waits):
     data = seed(fake)
     connector = ShopifyConnector()
