@@ -66,122 +66,184 @@ class CredentialField:
 
 
 F = CredentialField
-L = gettext_lazy
 
 EMAIL_FIELDS = (
-    F("address", L("Mailbox address"), Kind.EMAIL, required=True, help=L("The address customers write to.")),
-    F("imap_host", L("IMAP server"), Kind.HOST, required=True, help=L("e.g. imap.gmail.com")),
+    F(
+        "address",
+        gettext_lazy("Mailbox address"),
+        Kind.EMAIL,
+        required=True,
+        help=gettext_lazy("The address customers write to."),
+    ),
+    F("imap_host", gettext_lazy("IMAP server"), Kind.HOST, required=True, help=gettext_lazy("e.g. imap.gmail.com")),
     F(
         "imap_port",
-        L("IMAP port"),
+        gettext_lazy("IMAP port"),
         Kind.INT,
-        help=L("993 with SSL (the default), 143 otherwise."),
+        help=gettext_lazy("993 with SSL (the default), 143 otherwise."),
         minimum=1,
         maximum=65535,
     ),
-    F("imap_ssl", L("IMAP over SSL"), Kind.BOOL, help=L("On by default unless STARTTLS is chosen.")),
-    F("imap_starttls", L("IMAP with STARTTLS"), Kind.BOOL),
-    F("username", L("User name"), help=L("Defaults to the mailbox address.")),
-    F("password", L("Password"), secret=True, required=True, help=L("An app password where the provider offers one.")),
-    F("folders", L("Folders"), Kind.LIST, help=L("Folders to read, comma-separated; INBOX by default.")),
-    F("smtp_host", L("SMTP server"), Kind.HOST, help=L("Empty: replies go out through this site's mail server.")),
+    F(
+        "imap_ssl",
+        gettext_lazy("IMAP over SSL"),
+        Kind.BOOL,
+        help=gettext_lazy("On by default unless STARTTLS is chosen."),
+    ),
+    F("imap_starttls", gettext_lazy("IMAP with STARTTLS"), Kind.BOOL),
+    F("username", gettext_lazy("User name"), help=gettext_lazy("Defaults to the mailbox address.")),
+    F(
+        "password",
+        gettext_lazy("Password"),
+        secret=True,
+        required=True,
+        help=gettext_lazy("An app password where the provider offers one."),
+    ),
+    F(
+        "folders",
+        gettext_lazy("Folders"),
+        Kind.LIST,
+        help=gettext_lazy("Folders to read, comma-separated; INBOX by default."),
+    ),
+    F(
+        "smtp_host",
+        gettext_lazy("SMTP server"),
+        Kind.HOST,
+        help=gettext_lazy("Empty: replies go out through this site's mail server."),
+    ),
     F(
         "smtp_port",
-        L("SMTP port"),
+        gettext_lazy("SMTP port"),
         Kind.INT,
-        help=L("465 with SSL, 587 with STARTTLS (the default)."),
+        help=gettext_lazy("465 with SSL, 587 with STARTTLS (the default)."),
         minimum=1,
         maximum=65535,
     ),
-    F("smtp_tls", L("SMTP security"), Kind.CHOICE, choices=("starttls", "ssl", "none")),
-    F("smtp_username", L("SMTP user name"), help=L("Defaults to the IMAP user name.")),
-    F("smtp_password", L("SMTP password"), secret=True, help=L("Defaults to the IMAP password.")),
-    F("from_address", L("From address"), Kind.EMAIL, help=L("Defaults to the mailbox address.")),
-    F("use_tls", L("SMTP with STARTTLS (older setting)"), Kind.BOOL, internal=True),  # read when smtp_tls is unset
+    F("smtp_tls", gettext_lazy("SMTP security"), Kind.CHOICE, choices=("starttls", "ssl", "none")),
+    F("smtp_username", gettext_lazy("SMTP user name"), help=gettext_lazy("Defaults to the IMAP user name.")),
+    F("smtp_password", gettext_lazy("SMTP password"), secret=True, help=gettext_lazy("Defaults to the IMAP password.")),
+    F("from_address", gettext_lazy("From address"), Kind.EMAIL, help=gettext_lazy("Defaults to the mailbox address.")),
+    F(
+        "use_tls", gettext_lazy("SMTP with STARTTLS (older setting)"), Kind.BOOL, internal=True
+    ),  # read when smtp_tls is unset
 )
 
-LWA_HELP = L("Seller Central > Apps and Services > Develop Apps > your app > LWA credentials.")
+LWA_HELP = gettext_lazy("Seller Central > Apps and Services > Develop Apps > your app > LWA credentials.")
 AMAZON_FIELDS = (
-    F("lwa_client_id", L("LWA client id"), required=True, help=LWA_HELP),
-    F("lwa_client_secret", L("LWA client secret"), secret=True, required=True, help=LWA_HELP),
+    F("lwa_client_id", gettext_lazy("LWA client id"), required=True, help=LWA_HELP),
+    F("lwa_client_secret", gettext_lazy("LWA client secret"), secret=True, required=True, help=LWA_HELP),
     F(
         "refresh_token",
-        L("Refresh token"),
+        gettext_lazy("Refresh token"),
         secret=True,
         required=True,
         max_length=2000,
-        help=L("Given when the app is authorised for your seller account (Atzr|...)."),
+        help=gettext_lazy("Given when the app is authorised for your seller account (Atzr|...)."),
     ),
     F(
         "marketplace_id",
-        L("Marketplace id"),
-        help=L("Empty: the site's marketplace, e.g. A1PA6795UKMFR9."),
+        gettext_lazy("Marketplace id"),
+        help=gettext_lazy("Empty: the site's marketplace, e.g. A1PA6795UKMFR9."),
     ),
     F(
         "sqs_queue_url",
-        L("SQS queue URL"),
+        gettext_lazy("SQS queue URL"),
         Kind.URL,
-        help=L("The Amazon SQS queue that receives ORDER_CHANGE notifications (optional)."),
+        help=gettext_lazy("The Amazon SQS queue that receives ORDER_CHANGE notifications (optional)."),
     ),
-    F("aws_access_key_id", L("AWS access key id"), help=L("Of an IAM user allowed to read the SQS queue.")),
-    F("aws_secret_access_key", L("AWS secret access key"), secret=True),
-    F("aws_region", L("AWS region"), help=L("The queue's region; us-east-1 by default.")),
-    F("access_token", L("Access token"), secret=True, internal=True, max_length=4000),
-    F("access_token_expires_at", L("Access token expiry"), internal=True),
+    F(
+        "aws_access_key_id",
+        gettext_lazy("AWS access key id"),
+        help=gettext_lazy("Of an IAM user allowed to read the SQS queue."),
+    ),
+    F("aws_secret_access_key", gettext_lazy("AWS secret access key"), secret=True),
+    F("aws_region", gettext_lazy("AWS region"), help=gettext_lazy("The queue's region; us-east-1 by default.")),
+    F("access_token", gettext_lazy("Access token"), secret=True, internal=True, max_length=4000),
+    F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
 )
 
 EBAY_FIELDS = (
-    F("client_id", L("App ID (client id)"), required=True, help=L("developer.ebay.com > Application Keys.")),
-    F("client_secret", L("Cert ID (client secret)"), secret=True, required=True),
+    F(
+        "client_id",
+        gettext_lazy("App ID (client id)"),
+        required=True,
+        help=gettext_lazy("developer.ebay.com > Application Keys."),
+    ),
+    F("client_secret", gettext_lazy("Cert ID (client secret)"), secret=True, required=True),
     F(
         "refresh_token",
-        L("User refresh token"),
+        gettext_lazy("User refresh token"),
         secret=True,
         required=True,
         max_length=4000,
-        help=L("From the consent flow of your seller account (valid 18 months)."),
+        help=gettext_lazy("From the consent flow of your seller account (valid 18 months)."),
     ),
-    F("environment", L("Environment"), Kind.CHOICE, choices=("production", "sandbox")),
-    F("marketplace_id", L("Marketplace id"), help=L("Empty: from the store's site, e.g. EBAY_DE.")),
+    F("environment", gettext_lazy("Environment"), Kind.CHOICE, choices=("production", "sandbox")),
+    F(
+        "marketplace_id",
+        gettext_lazy("Marketplace id"),
+        help=gettext_lazy("Empty: from the store's site, e.g. EBAY_DE."),
+    ),
     F(
         "eu_uk_seller",
-        L("EU/UK seller"),
+        gettext_lazy("EU/UK seller"),
         Kind.BOOL,
-        help=L("Sign calls; by marketplace if empty."),
+        help=gettext_lazy("Sign calls; by marketplace if empty."),
     ),
     F(
         "signing_key",
-        L("Signing key"),
+        gettext_lazy("Signing key"),
         Kind.SIGNING_KEY,
         secret=True,
         max_length=8000,
-        help=L('From the Key Management API: {"private_key": "-----BEGIN PRIVATE KEY-----...", "jwe": "..."}'),
+        help=gettext_lazy(
+            'From the Key Management API: {"private_key": "-----BEGIN PRIVATE KEY-----...", "jwe": "..."}'
+        ),
     ),
     F(
         "verification_token",
-        L("Push verification token"),
+        gettext_lazy("Push verification token"),
         secret=True,
-        help=L("The token you gave eBay for the Notification API endpoint (32 to 80 characters)."),
+        help=gettext_lazy("The token you gave eBay for the Notification API endpoint (32 to 80 characters)."),
     ),
-    F("endpoint_url", L("Registered push endpoint"), Kind.URL, help=L("Empty: this store's webhook URL.")),
-    F("scopes", L("OAuth scopes"), Kind.LIST, help=L("Empty: the scopes of the consent.")),
-    F("access_token", L("Access token"), secret=True, internal=True, max_length=4000),
-    F("access_token_expires_at", L("Access token expiry"), internal=True),
+    F(
+        "endpoint_url",
+        gettext_lazy("Registered push endpoint"),
+        Kind.URL,
+        help=gettext_lazy("Empty: this store's webhook URL."),
+    ),
+    F("scopes", gettext_lazy("OAuth scopes"), Kind.LIST, help=gettext_lazy("Empty: the scopes of the consent.")),
+    F("access_token", gettext_lazy("Access token"), secret=True, internal=True, max_length=4000),
+    F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
 )
 
 SHOPIFY_FIELDS = (
-    F("shop", L("Shop domain"), required=True, help=L("<name>.myshopify.com")),
+    F("shop", gettext_lazy("Shop domain"), required=True, help=gettext_lazy("<name>.myshopify.com")),
     F(
         "access_token",
-        L("Admin API access token"),
+        gettext_lazy("Admin API access token"),
         secret=True,
         required=True,
-        help=L("Your custom app > API credentials > Admin API access token (shpat_...)."),
+        help=gettext_lazy("Your custom app > API credentials > Admin API access token (shpat_...)."),
     ),
-    F("client_secret", L("API secret key"), secret=True, help=L("Verifies the webhooks Shopify sends.")),
-    F("client_id", L("API key"), help=L("Your app's API key (client id).")),
-    F("old_client_secret", L("Previous API secret key"), secret=True, help=L("While a rotated secret phases out.")),
-    F("api_version", L("API version"), help=L("Empty: the version this connector was written for.")),
+    F(
+        "client_secret",
+        gettext_lazy("API secret key"),
+        secret=True,
+        help=gettext_lazy("Verifies the webhooks Shopify sends."),
+    ),
+    F("client_id", gettext_lazy("API key"), help=gettext_lazy("Your app's API key (client id).")),
+    F(
+        "old_client_secret",
+        gettext_lazy("Previous API secret key"),
+        secret=True,
+        help=gettext_lazy("While a rotated secret phases out."),
+    ),
+    F(
+        "api_version",
+        gettext_lazy("API version"),
+        help=gettext_lazy("Empty: the version this connector was written for."),
+    ),
 )
 
 PLATFORM_CREDENTIALS: Mapping[str, tuple[CredentialField, ...]] = {
