@@ -42,6 +42,7 @@ from sp_api.api import FinancesV0, OrdersV0, OrdersV20260101, Reports
 from sp_api.auth import AccessTokenResponse
 from sp_api.base import Marketplaces
 from sp_api.base.credential_provider import FromCodeCredentialProvider
+from sp_api.base.exceptions import SellingApiException
 
 from aftersales.channels.base import AuthError, ConnectorError, RateLimited, StoreContext
 from aftersales.channels.http import PlatformClient, parse_retry_after
@@ -439,25 +440,26 @@ class AmazonClient:
         }
         if pagination_token:
             params["paginationToken"] = pagination_token
-        response = self.orders.search_orders(**params)
+        response = _call(self.orders.search_orders, **params)
         orders = response.payload.get("orders")
         if not isinstance(orders, list):
             raise ConnectorError("searchOrders answered without an orders list")
         return orders, response.next_token
 
     def get_order(self, order_id: str) -> Any:
-        response = self.orders.get_order(order_id, includedData=self.ORDER_DATA)
+        response = _call(self.orders.get_order, order_id, includedData=self.ORDER_DATA)
         order = response.payload.get("order")
         if order is None:
             raise ConnectorError(f"getOrder answered without the order {order_id}")
         return order
 
     def confirm_shipment(self, order_id: str, body: dict[str, Any]) -> None:
-        self.orders_v0.confirm_shipment(order_id, **body)
+        _call(self.orders_v0.confirm_shipment, order_id, **body)
 
     # -- reports ----------------------------------------------------------------------------------
     def create_report(self, report_type: str, start: datetime, end: datetime) -> str:
-        response = self.reports.create_report(
+        response = _call(
+            self.reports.create_report,
             reportType=report_type,
             dataStartTime=_iso(start),
             dataEndTime=_iso(end),
@@ -469,10 +471,10 @@ class AmazonClient:
         return str(report_id)
 
     def get_report(self, report_id: str) -> dict[str, Any]:
-        return dict(self.reports.get_report(report_id).payload)
+        return dict(_call(self.reports.get_report, report_id).payload)
 
     def download_report(self, document_id: str) -> str:
-        meta = self.reports.get_report_document(document_id).payload
+        meta = _call(self.reports.get_report_document, document_id).payload
         url = meta.get("url")
         if not url:
             raise ConnectorError("getReportDocument answered without a url")
@@ -548,13 +550,30 @@ class AmazonClient:
             kwargs: dict[str, Any] = {"MaxResultsPerPage": 100}
             if token:
                 kwargs["NextToken"] = token
-            response = self.finances.get_financial_events_for_order(order_id, **kwargs)
+            response = _call(self.finances.get_financial_events_for_order, order_id, **kwargs)
             for name, items in (response.payload.get("FinancialEvents") or {}).items():
                 if isinstance(items, list):
                     events.setdefault(name, []).extend(items)
             token = response.payload.get("NextToken")
             if not token:
                 return events
+
+
+def _call(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """An sp_api operation; what sp_api raises on an answer it cannot read (a 2xx body that is not
+    the operation's JSON, an `errors` list in a 2xx) becomes a transient ConnectorError (HTTP
+    errors were classified by AmazonHttp before sp_api saw them)."""
+    try:
+        response = operation(*args, **kwargs)
+    except ConnectorError:
+        raise
+    except SellingApiException as exc:
+        raise ConnectorError(f"SP-API answered an error: {getattr(exc, 'message', '') or exc.error}") from exc
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
+        raise ConnectorError(f"SP-API answered something unreadable ({type(exc).__name__})") from exc
+    if not isinstance(response.payload, dict):
+        raise ConnectorError("SP-API answered something else than a JSON object")
+    return response
 
 
 def _iso(moment: datetime) -> str:

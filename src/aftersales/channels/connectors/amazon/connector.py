@@ -117,6 +117,15 @@ def _dump_cursor(data: dict[str, Any]) -> str:
     return json.dumps(data, sort_keys=True)
 
 
+def _unshipped(item: Mapping[str, Any]) -> int:
+    """The quantity still to ship: fulfillment.quantityUnfulfilled when Amazon says it, else the
+    quantity ordered."""
+    fulfillment = item.get("fulfillment")
+    if isinstance(fulfillment, Mapping) and fulfillment.get("quantityUnfulfilled") is not None:
+        return int(fulfillment["quantityUnfulfilled"])
+    return int(item["quantityOrdered"])
+
+
 def _moment(value: Any) -> datetime | None:
     try:
         return mapping.parse_instant(value, "cursor")
@@ -353,7 +362,10 @@ class AmazonConnector:
                 if report.with_error:
                     detail = "; ".join(report.errors) or f"{report.with_error} message(s) with errors"
                     return RefundReceipt(receipt.external_id, RefundState.FAILED, detail)
-            refunded = mapping.refunded_by_item(api.financial_events_for_order(refund.order_external_id))
+            try:
+                refunded = mapping.refunded_by_item(api.financial_events_for_order(refund.order_external_id))
+            except MappingError as exc:
+                raise ConnectorError(f"the order's financial events are unreadable: {exc}") from exc
         wanted = {line.external_line_id: line.amount for line in refund.lines}
         if not wanted:  # a whole-order refund on its only item
             return RefundReceipt(
@@ -372,15 +384,20 @@ class AmazonConnector:
     def mark_shipped(self, ctx: StoreContext, shipment: ShipmentConfirmation) -> WriteReceipt:
         with self.client(ctx) as api:
             order = api.get_order(shipment.order_external_id)
-            items = [
-                {"orderItemId": str(item["orderItemId"]), "quantity": int(item["quantityOrdered"])}
-                for item in order.get("orderItems") or []
-                if not shipment.line_ids or str(item.get("orderItemId")) in shipment.line_ids
-            ]
+            try:
+                items: list[dict[str, Any]] = [
+                    {"orderItemId": str(item["orderItemId"]), "quantity": _unshipped(item)}
+                    for item in order.get("orderItems") or []
+                    if not shipment.line_ids or str(item.get("orderItemId")) in shipment.line_ids
+                ]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ConnectorError(f"getOrder answered an order without readable items: {exc!r}") from exc
+            items = [item for item in items if item["quantity"] > 0]
             unknown = set(shipment.line_ids) - {item["orderItemId"] for item in items}
             if unknown or not items:
                 raise ConnectorError(
-                    f"order {shipment.order_external_id} has no item(s) {sorted(unknown) or shipment.line_ids}",
+                    f"order {shipment.order_external_id} has no unshipped item(s) "
+                    f"{sorted(unknown) or shipment.line_ids or ''}".rstrip(),
                     permanent=True,
                     code="unknown_line",
                 )

@@ -249,6 +249,18 @@ def test_empty_5xx_is_an_error_not_an_empty_page(fake, ctx, connector):
     assert not raised.value.permanent and raised.value.status == 500
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"{truncated", b"[]", b"[1]", b'"text"', {"orders": "none"}, {"pagination": {}}, {"errors": [{"code": "x"}]}],
+)
+def test_malformed_page_is_a_transient_error_not_an_empty_page(fake, ctx, connector, body):
+    add_orders(fake, 1)
+    fake.fail_next(r"/orders/2026-01-01/orders", status=200, times=10, body=body)
+    with pytest.raises(ConnectorError) as raised:
+        connector.pull(ctx, Stream.ORDERS, None, None)
+    assert not raised.value.permanent
+
+
 def test_bad_request_is_permanent_with_amazons_words(fake, ctx, connector):
     fake.fail_next(
         r"/orders/2026-01-01/orders", status=400, body={"errors": [{"code": "InvalidInput", "message": "Bad date"}]}
@@ -507,6 +519,21 @@ def test_mark_shipped_some_lines_with_another_carrier(fake, ctx, connector, two_
             ),
         )
     assert raised.value.code == "unknown_line"
+
+
+def test_mark_shipped_sends_what_is_left_to_ship(fake, ctx, connector, two_item_order):
+    fake.orders["111-0000000-0000001"]["orderItems"][0]["fulfillment"] = {
+        "quantityFulfilled": 1,
+        "quantityUnfulfilled": 0,
+    }
+    connector.mark_shipped(
+        ctx,
+        ShipmentConfirmation(
+            order_external_id="111-0000000-0000001", carrier="DHL", tracking_number="J1", shipped_at=NOW
+        ),
+    )
+    detail = json.loads(fake.requests_to(r"/orders/v0/.*")[0].body)["packageDetail"]
+    assert detail["orderItems"] == [{"orderItemId": "00000010002", "quantity": 1}]
 
 
 def test_messages_and_return_decisions_are_not_offered(ctx, connector):
