@@ -138,8 +138,10 @@ class ShopifyClient:
         monotonic: Callable[[], float] = time.monotonic,
         api_version: str = API_VERSION,
         max_attempts: int | None = None,
+        refresh: Callable[[StoreContext], StoreContext] | None = None,
     ) -> None:
         self.ctx = ctx
+        self._refresh = refresh  # renews an expiring access token (oauth.refresh) after a 401
         self.api_version = api_version
         self.path = f"/admin/api/{api_version}/graphql.json"
         self.transport = ShopifyTransport(ctx, base_url=base_url(ctx), max_attempts=max_attempts, sleep=sleep)
@@ -209,6 +211,13 @@ class ShopifyClient:
         self.transport.auth_headers(self.ctx)  # no token: fail before waiting for the bucket
         expected = self._expected_cost(document)
         try:
+            response = self.transport.post(self.path, json=body, cost=expected, retry=retry)
+        except AuthError as exc:
+            if exc.status != 401 or self._refresh is None or not self.ctx.credentials.get("refresh_token"):
+                raise
+            self.ctx = self._refresh(self.ctx)  # once: a second 401 is the store's to fix
+            self.transport.ctx = self.ctx
+            self._refresh = None
             response = self.transport.post(self.path, json=body, cost=expected, retry=retry)
         except ConnectorError as exc:
             self._observe_cost(document, getattr(exc, "shopify_cost", None))

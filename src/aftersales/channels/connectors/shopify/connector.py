@@ -38,7 +38,7 @@ from aftersales.channels.base import (
     WriteReceipt,
 )
 
-from . import mapping, operations, webhooks
+from . import mapping, oauth, operations, webhooks
 from .client import COST_BUCKET, ShopifyClient
 
 # Re-read this much before the last watermark (clock skew between Shopify's search index and its
@@ -130,7 +130,10 @@ class ShopifyConnector:
         return f"https://{site}" if site.endswith(".myshopify.com") else ""
 
     def client(self, ctx: StoreContext) -> ShopifyClient:
-        return self._client_factory(ctx)
+        """The store's client, its expiring access token renewed first when it is due."""
+        if oauth.needs_refresh(ctx):
+            ctx = oauth.refresh(ctx)
+        return self._client_factory(ctx, refresh=oauth.refresh)
 
     # -- pulling -------------------------------------------------------------------------------------
     def pull(self, ctx: StoreContext, stream: Stream, cursor: str | None, since: datetime | None) -> Page:

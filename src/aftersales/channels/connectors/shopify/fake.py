@@ -335,6 +335,8 @@ class ShopifyFake(FakePlatform):
         access_token: str = "shpat_fake_token",  # noqa: S107 (a fake's test token)
         shop: str = "aftersales-demo.myshopify.com",
         client_secret: str = "fake-client-secret",  # noqa: S107 (a fake's test secret)
+        client_id: str = "fake-client-id",
+        refresh_token: str = "shprt_fake_1",  # noqa: S107 (a fake's test token)
         bucket_size: float = 1000.0,
         restore_rate: float = 50.0,
         monotonic: Callable[[], float] = time.monotonic,
@@ -343,6 +345,11 @@ class ShopifyFake(FakePlatform):
         self.access_token = access_token
         self.shop = shop
         self.client_secret = client_secret
+        self.client_id = client_id
+        self.refresh_token = refresh_token
+        self.token_expires_in = 3600
+        self.refresh_token_expires_in = 90 * 86400
+        self._token_serial = 1
         self.bucket_size = bucket_size
         self.restore_rate = restore_rate
         self._monotonic = monotonic
@@ -856,6 +863,34 @@ class ShopifyFake(FakePlatform):
     # -- HTTP ----------------------------------------------------------------------------------------
     def setup_routes(self) -> None:
         self.route("POST", r"/admin/api/(?P<version>[0-9]{4}-[0-9]{2})/graphql\.json", self._graphql)
+        self.route("POST", r"/admin/oauth/access_token", self._oauth_token)
+
+    def _oauth_token(self, request: FakeRequest) -> FakeResponse:
+        """Refresh of an expiring offline token (grant_type=refresh_token): a new access token and
+        a new refresh token; the old ones stop working."""
+        try:
+            body = request.json()
+        except (ValueError, UnicodeDecodeError):
+            return json_response({"error": "invalid_request"}, 400)
+        if not isinstance(body, dict) or body.get("grant_type") != "refresh_token":
+            return json_response({"error": "unsupported_grant_type"}, 400)
+        if body.get("client_id") != self.client_id or body.get("client_secret") != self.client_secret:
+            return json_response({"error": "invalid_client"}, 401)
+        with self.lock:
+            if body.get("refresh_token") != self.refresh_token:
+                return json_response({"error": "invalid_grant"}, 400)
+            self._token_serial += 1
+            self.access_token = f"shpat_fake_token_{self._token_serial}"
+            self.refresh_token = f"shprt_fake_{self._token_serial}"
+            return json_response(
+                {
+                    "access_token": self.access_token,
+                    "expires_in": self.token_expires_in,
+                    "refresh_token": self.refresh_token,
+                    "refresh_token_expires_in": self.refresh_token_expires_in,
+                    "scope": "read_orders,write_orders,read_returns,write_returns,write_fulfillments",
+                }
+            )
 
     def _refill(self) -> float:
         now = self._monotonic()
