@@ -231,14 +231,18 @@ def wait_for_mail(
     timeout: float,
     poll_every: float = 30.0,
     sleep: Callable[[float], None] = time.sleep,
+    ready: Callable[[], None] | None = None,
 ) -> bool:
     """Block until the folder gets new mail or `timeout` passes; True if mail came. IDLE where the
-    server offers it (RFC 2177), else polling with NOOP every `poll_every` seconds."""
+    server offers it (RFC 2177), else polling with NOOP every `poll_every` seconds. `ready` is
+    called once the wait has started (mail arriving from then on is seen)."""
     status = client.select_folder(folder, readonly=True)
     exists = int(status.get(b"EXISTS", 0))
     deadline = time.monotonic() + timeout
     if b"IDLE" in client.capabilities():
         client.idle()
+        if ready is not None:
+            ready()
         try:
             while (left := deadline - time.monotonic()) > 0:
                 responses = client.idle_check(timeout=min(left, 60))
@@ -247,6 +251,8 @@ def wait_for_mail(
         finally:
             client.idle_done()
         return False
+    if ready is not None:
+        ready()
     while deadline - time.monotonic() > 0:
         sleep(min(poll_every, max(0.0, deadline - time.monotonic())))
         client.noop()

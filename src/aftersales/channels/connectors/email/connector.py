@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from email.utils import formatdate
@@ -83,11 +84,18 @@ class EmailConnector:
         ]
         return Page(records=records, next_cursor=state.dump(), done=done)
 
-    def wait_for_mail(self, ctx: StoreContext, *, timeout: float, poll_every: float = 30.0) -> bool:
+    def wait_for_mail(
+        self,
+        ctx: StoreContext,
+        *,
+        timeout: float,
+        poll_every: float = 30.0,
+        ready: Callable[[], None] | None = None,
+    ) -> bool:
         """Block until new mail reaches the first folder (IDLE where offered, else polling)."""
         mailbox = mailbox_settings(ctx.credentials)
         with imap_session(mailbox, timeout=timeout + 30) as client:
-            return wait_for_mail(client, mailbox.folders[0], timeout=timeout, poll_every=poll_every)
+            return wait_for_mail(client, mailbox.folders[0], timeout=timeout, poll_every=poll_every, ready=ready)
 
     def map_record(self, ctx: StoreContext, raw: RawRecord) -> list[Record]:
         creds = ctx.credentials or {}

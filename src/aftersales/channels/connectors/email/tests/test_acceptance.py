@@ -4,13 +4,19 @@ header. No mocks: IMAP, SMTP, the engine and the inbox all run for real."""
 
 from __future__ import annotations
 
+import threading
+import time
 from email.utils import make_msgid
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from aftersales.catalog.models import Platform
 from aftersales.channels.base import Stream
-from aftersales.channels.connectors.email.client import MailboxCursor
+from aftersales.channels.connectors.email.client import MailboxCursor, wait_for_mail
+from aftersales.channels.connectors.email.connector import EmailConnector
+from aftersales.channels.context import store_context
 from aftersales.channels.models import StreamCursor
 from aftersales.channels.sync import sync_stream
 from aftersales.core.errors import ValidationFailed
@@ -227,9 +233,6 @@ def test_amazon_relay_message_goes_to_the_amazon_store_and_is_answered_by_its_ru
 
 
 def test_connection_check_and_idle(world, dovecot, mailboxes, smtp_server):
-    from aftersales.channels.connectors.email.connector import EmailConnector
-    from aftersales.channels.context import store_context
-
     (support, support_account), _ = mailboxes
     connector = EmailConnector()
     check = connector.test_connection(store_context(support, connector=connector))
@@ -245,32 +248,49 @@ def test_connection_check_and_idle(world, dovecot, mailboxes, smtp_server):
     assert run.status != "succeeded" and "IMAP login refused" in run.error
 
     # IDLE (dovecot offers it): returns as soon as a message arrives
-    import threading
-
     ctx = store_context(support, connector=connector)
-    timer = threading.Timer(0.3, lambda: dovecot.deliver(support_account, mail()[0]))
-    timer.start()
-    try:
-        assert connector.wait_for_mail(ctx, timeout=5) is True
-    finally:
-        timer.join()
+    waiting = threading.Event()
+    result: list[bool] = []
+    watcher = threading.Thread(
+        target=lambda: result.append(connector.wait_for_mail(ctx, timeout=10, ready=waiting.set))
+    )
+    watcher.start()
+    assert waiting.wait(10)
+    started = time.monotonic()
+    dovecot.deliver(support_account, mail()[0])
+    watcher.join(15)
+    assert result == [True] and time.monotonic() - started < 5
     assert connector.wait_for_mail(ctx, timeout=0.5) is False
 
+    # without IDLE: polling (NOOP + STATUS), the wait injected
+    class NoIdle:
+        def __init__(self, client):  # type: ignore[no-untyped-def]
+            self.client = client
 
-def test_mail_watch_syncs_when_mail_arrives(world, dovecot, mailboxes):
-    from io import StringIO
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(self.client, name)
 
-    from django.core.management import call_command
+        def capabilities(self):  # type: ignore[no-untyped-def]
+            return tuple(c for c in self.client.capabilities() if c != b"IDLE")
 
+    with dovecot.client(support_account) as client:
+        polls: list[float] = []
+
+        def poll_wait(seconds: float) -> None:
+            polls.append(seconds)
+            if len(polls) == 2:
+                dovecot.deliver(support_account, mail()[0])
+
+        assert wait_for_mail(NoIdle(client), "INBOX", timeout=60, poll_every=7, sleep=poll_wait) is True
+        assert polls == [7, 7]
+
+
+def test_mail_watch_syncs_the_mailbox(world, dovecot, mailboxes):
     (support, support_account), _ = mailboxes
-    import threading
-
-    timer = threading.Timer(0.3, lambda: dovecot.deliver(support_account, mail(subject="Watched")[0]))
-    timer.start()
+    dovecot.deliver(support_account, mail(subject="Watched")[0])
     out = StringIO()
-    try:
-        call_command("mail_watch", "--store", str(support.pk), "--once", "--timeout", "10", stdout=out)
-    finally:
-        timer.join()
-    assert out.getvalue().strip() == f"store {support.pk}: new mail, synced"
+    call_command("mail_watch", "--store", str(support.pk), "--once", "--timeout", "0.5", stdout=out)
+    assert out.getvalue().strip() == f"store {support.pk}: no new mail, synced"  # it came before the wait
     assert Ticket.objects.filter(store=support, subject="Watched").exists()
+    with pytest.raises(CommandError, match="not a mailbox"):
+        call_command("mail_watch", "--store", str(world.store_us.pk), "--once")
