@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -212,7 +214,18 @@ def _upsert_order(store: Store, record: OrderRecord) -> Applied:
 
 
 def _differs(current: Any, new: Any) -> bool:
-    return str(current) != str(new) if current is not None and new is not None else current != new
+    """Whether a stored value and a platform's value differ: amounts by value (25 == 25.00),
+    instants by instant (whatever their offsets), the rest as text (a country object vs its code)."""
+    if current is None or new is None:
+        return current != new
+    if isinstance(new, Decimal | int | float) and not isinstance(new, bool):
+        try:
+            return Decimal(str(current)) != Decimal(str(new))
+        except InvalidOperation:
+            return True
+    if isinstance(new, datetime) and isinstance(current, datetime):
+        return current != new
+    return str(current) != str(new)
 
 
 def _sync_lines(store: Store, order: Order, record: OrderRecord) -> bool:

@@ -39,7 +39,7 @@ def seller_message_record(*, inbound: InboundMessage, actor: Actor) -> IngestRes
             direction=MessageDirection.OUTBOUND,
             channel=store.platform,
             external_id=inbound.external_id,
-            author_name=inbound.customer_name or store.name,
+            author_name=store.name,  # the seller wrote it (the buyer fields name the recipient)
             body=inbound.body,
             body_html=sanitise_html(inbound.body_html),
             delivery_status=DeliveryStatus.SENT,
