@@ -117,13 +117,15 @@ class EbayConnector:
             Capability.TEST_CONNECTION,
         }
     )
-    # {bucket: (calls per second, burst)}. Sell Fulfillment allows 100,000 calls a day (~1.16/s); the
-    # Message API and Post-Order are held to the same pace; a burst of 60 stays within the day's
-    # quota and lets a sync run or a batch of decisions start without waiting. Token requests are rare.
+    # {bucket: (calls per second, burst)} per store. eBay's limits are daily quotas per eBay
+    # application ("API Call Limits" on developer.ebay.com; OAuth: 50,000 refresh-token and 1,000
+    # client-credentials grants a day), shared by every store of the app, so a per-store bucket
+    # cannot enforce them: these pace one store's calls (no bursts hammering eBay) and a 429 when a
+    # quota is spent is honoured with its Retry-After, recorded for the store's other workers.
     rate_limits = {
-        "ebay:fulfillment": (1.1, 60),
-        "ebay:post-order": (1.1, 60),
-        "ebay:message": (1.1, 60),
+        "ebay:fulfillment": (2.0, 100),
+        "ebay:post-order": (2.0, 100),
+        "ebay:message": (2.0, 100),
         "ebay:notification": (1.0, 10),
         "ebay:identity": (0.5, 5),
         "ebay:media": (5.0, 20),
@@ -258,7 +260,7 @@ class EbayConnector:
                 )
                 continue
             head = {k: v for k, v in conversation.items() if k not in ("messages", "latestMessage")}
-            for message in self._conversation_messages(client, conversation_id):
+            for message in self._new_messages(client, conversation, conversation_id):
                 payload: dict[str, Any] = {"kind": "message", "conversation": head, "data": message}
                 if isinstance(message, Mapping) and message.get("messageMedia") and self._in_window(message, start):
                     payload["media"] = self._download_media(client, message["messageMedia"])
@@ -327,6 +329,20 @@ class EbayConnector:
                 entry["error"] = str(exc) or type(exc).__name__
             entries.append(entry)
         return entries
+
+    def _new_messages(self, client: EbayClient, conversation: Mapping[str, Any], conversation_id: str) -> list[Any]:
+        """A conversation whose latest message is its first (same creation instant: a new buyer
+        question, the common case) is complete in getConversations' `latestMessage`: no call. Any
+        other is read with getConversation (eBay's list gives only the latest message)."""
+        latest = conversation.get("latestMessage")
+        if (
+            isinstance(latest, Mapping)
+            and latest.get("messageId")
+            and latest.get("createdDate")
+            and latest.get("createdDate") == conversation.get("createdDate")
+        ):
+            return [latest]
+        return self._conversation_messages(client, conversation_id)
 
     def _conversation_messages(self, client: EbayClient, conversation_id: str) -> list[Any]:
         messages: list[Any] = []

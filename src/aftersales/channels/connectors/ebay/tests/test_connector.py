@@ -602,3 +602,16 @@ def test_media_hosts_in_production(connector: EbayConnector, recorder: Recorder)
         assert not connector._media_allowed(client, "https://127.0.0.1:8000/x.jpg")
     finally:
         client.close()
+
+
+def test_a_new_single_message_conversation_costs_no_extra_call(
+    fake: EbayFake, connector: EbayConnector, ctx: Any
+) -> None:
+    conversation = load("conversation.json")
+    [first, _second] = conversation.pop("messages")
+    first["createdDate"] = conversation["createdDate"] = recent(3)
+    fake.add_conversation(conversation, [first])
+    records, _ = drain(connector, ctx, Stream.MESSAGES)
+    assert [r.event_id for r in records] == ["message:M-900001"]
+    assert fake.requests_to("/commerce/message/v1/conversation/C-771100") == []
+    assert connector.map_record(ctx, records[0])[0].external_id == "M-900001"  # type: ignore[union-attr]
