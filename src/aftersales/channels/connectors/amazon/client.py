@@ -114,7 +114,12 @@ def site_of(site: str) -> tuple[str, str]:
 
 
 def default_base_url(site: str) -> str:
-    return site_of(site)[1]
+    """The region's SP-API endpoint; "" for a site we do not know (the client then refuses with
+    the list of known sites, and building a store's context never fails for it)."""
+    try:
+        return site_of(site)[1]
+    except ConnectorError:
+        return ""
 
 
 def marketplace_id(ctx: StoreContext) -> str:
@@ -384,6 +389,7 @@ class AmazonClient:
 
     def __init__(self, ctx: StoreContext, *, sleep: Callable[[float], None] | None = None) -> None:
         if not ctx.base_url:
+            site_of(ctx.site)  # an unknown site: a permanent error naming the known ones
             raise ConnectorError("the store has no SP-API endpoint", permanent=True)
         self.ctx = ctx
         self.marketplace_id = marketplace_id(ctx)

@@ -206,6 +206,19 @@ def test_revoked_refresh_token_is_permanent(fake, rec, connector):
     assert not check.ok and "Client authentication failed" in check.detail
 
 
+def test_unknown_site_is_a_permanent_error_naming_the_known_ones(fake, rec, connector):
+    from dataclasses import replace
+
+    from aftersales.channels.connectors.amazon.client import default_base_url
+
+    assert default_base_url("amazon.de") == "https://sellingpartnerapi-eu.amazon.com"
+    assert default_base_url("amazon.example") == ""
+    ctx = replace(make_ctx(fake, rec), site="amazon.example", base_url="")
+    with pytest.raises(ConnectorError) as raised:
+        connector.pull(ctx, Stream.ORDERS, None, None)
+    assert raised.value.permanent and "amazon.co.uk" in str(raised.value)
+
+
 def test_connection_ok(ctx, connector):
     check = connector.test_connection(ctx)
     assert check.ok and "ATVPDKIKX0DER" in check.detail
