@@ -56,6 +56,7 @@ logger = logging.getLogger(__name__)
 MAX_API_KEY = 200
 CLAIM_TIMEOUT = timedelta(minutes=10)  # a claim older than this was left by a crashed worker
 BATCH = 400  # shipments per run and account
+APPLY_CHUNK = 40  # applies per transaction
 # No longer followed once here (17TRACK stops too).
 FINAL_STATUSES = frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED, ShipmentStatus.LOST})
 
@@ -340,9 +341,10 @@ def _claim(queryset: Any, ids: list[int], field_name: str, stale: Q, stamp: date
     """The ids whose conditional update succeeded: another worker that claimed one first (or a run
     that already did the work) makes the update match no row."""
     claimed = []
-    for pk in ids:
-        if queryset.filter(stale, pk=pk).update(**{field_name: stamp}):
-            claimed.append(pk)
+    with transaction.atomic():  # one commit; a concurrent claim waits for it, then matches no row
+        for pk in ids:
+            if queryset.filter(stale, pk=pk).update(**{field_name: stamp}):
+                claimed.append(pk)
     return claimed
 
 
@@ -411,10 +413,11 @@ def tracking_poll(*, account_id: int) -> RunReport:
     due = active.filter(Q(last_polled_at__isnull=True) | Q(last_polled_at__lt=due_before))
     rows_before = dict(due.order_by("last_polled_at", "pk").values_list("pk", "last_polled_at")[:BATCH])
     claimed = []
-    for pk, polled in rows_before.items():
-        condition = Q(last_polled_at__isnull=True) if polled is None else Q(last_polled_at=polled)
-        if active.filter(condition, pk=pk).update(last_polled_at=stamp):
-            claimed.append(pk)
+    with transaction.atomic():  # one commit; a concurrent claim waits for it, then matches no row
+        for pk, polled in rows_before.items():
+            condition = Q(last_polled_at__isnull=True) if polled is None else Q(last_polled_at=polled)
+            if active.filter(condition, pk=pk).update(last_polled_at=stamp):
+                claimed.append(pk)
     if not claimed:
         return report
     rows = list(ShipmentTracking.objects.filter(pk__in=claimed).select_related("shipment"))
@@ -437,14 +440,16 @@ def tracking_poll(*, account_id: int) -> RunReport:
         _record_error(account, exc)
         report.errors.append(str(exc))
         raise
-    for info in result.infos:
-        for row in by_number.get(normalise_number(info.record.tracking_number), []):
-            applied = tracking_apply(
-                shipment_id=row.shipment_id, record=info.record, provider=account.provider, info=info
-            )
-            report.polled += 1
-            report.events_created += applied.events_created
-            report.status_changes += int(applied.status_changed)
+    for start in range(0, len(result.infos), APPLY_CHUNK):
+        with transaction.atomic():  # one commit per chunk; each shipment still locked and applied alone
+            for info in result.infos[start : start + APPLY_CHUNK]:
+                for row in by_number.get(normalise_number(info.record.tracking_number), []):
+                    applied = tracking_apply(
+                        shipment_id=row.shipment_id, record=info.record, provider=account.provider, info=info
+                    )
+                    report.polled += 1
+                    report.events_created += applied.events_created
+                    report.status_changes += int(applied.status_changed)
     for rejection in result.rejected:
         pks = [r.pk for r in by_number.get(normalise_number(rejection.number), [])]
         if str(rejection.code) == NOT_REGISTERED:  # forgotten by the provider: register again
