@@ -38,7 +38,7 @@ def test_list_stores_never_shows_credentials(world, as_user) -> None:
     assert set(stores) == {"Amazon US", "eBay DE"}
     assert set(stores["Amazon US"]) == STORE_KEYS
     assert stores["Amazon US"]["credentials_set"] is True and stores["eBay DE"]["credentials_set"] is False
-    assert stores["Amazon US"]["has_connector"] is False  # no Amazon connector is installed yet
+    assert stores["Amazon US"]["has_connector"] is True  # the Amazon connector is installed (issue 9)
 
 
 MAILBOX = {"address": "support@example.com", "imap_host": "imap.example.com", "password": "pw-secret"}

@@ -115,10 +115,11 @@ def test_credentials_are_replaced_or_cleared_and_only_said_to_be_set(world) -> N
 
 def test_deactivate_and_list_say_whether_a_connector_exists(world) -> None:
     mailbox = _create(world, name="Support mailbox", platform="email", site="")
+    _create(world, name="Wish", platform="wish", site="")  # no Wish connector is installed
     store_deactivate(user=world.admin, store_id=world.store_de.pk)
     rows = {row.name: row for row in store_list(world.agent)}
-    assert set(rows) == {"Amazon US", "eBay DE", "Support mailbox"}
+    assert set(rows) == {"Amazon US", "eBay DE", "Support mailbox", "Wish"}
     assert rows["eBay DE"].is_active is False
-    assert rows["Support mailbox"].has_connector is True and rows["Amazon US"].has_connector is False
+    assert rows["Support mailbox"].has_connector is True and rows["Wish"].has_connector is False
     assert rows["Support mailbox"].id == mailbox.pk
     assert [row.name for row in store_list(world.foreign_user)] == ["Other Amazon"]
