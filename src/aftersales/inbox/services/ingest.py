@@ -39,7 +39,12 @@ from .common import (
     stored_files_removed_on_error,
 )
 from .search import customer_search_refresh, new_ticket_search_create, ticket_search_refresh
-from .threading import find_reply_thread, organization_duplicate, subject_reference
+from .threading import (
+    find_reply_thread,
+    organization_duplicate,
+    organization_duplicate_locked,
+    subject_reference,
+)
 from .transition import ticket_transition
 
 MAX_BODY_CHARS = 100_000
@@ -170,6 +175,12 @@ def _existing(inbound: InboundMessage) -> IngestResult | None:
 
 def _ingest(inbound: InboundMessage, prepared: _Prepared) -> IngestResult:
     store = inbound.store
+    if inbound.message_id_header:  # the same e-mail fetched by two of the organization's mailboxes at once
+        first = organization_duplicate_locked(
+            organization_id=store.organization_id, message_id_header=inbound.message_id_header
+        )
+        if first is not None:
+            return IngestResult(message=first, ticket=first.ticket, created=False, ticket_created=False)
     customer, new_customer = _upsert_customer(inbound)
     order = _find_order(store, inbound.order_external_id, customer)
     ticket = None

@@ -24,6 +24,7 @@ import hmac
 import re
 
 from django.conf import settings
+from django.db import connection
 
 from aftersales.catalog.models import Customer
 
@@ -77,6 +78,18 @@ def organization_duplicate(*, organization_id: int, message_id_header: str) -> M
         .order_by("id")
         .first()
     )
+
+
+def organization_duplicate_locked(*, organization_id: int, message_id_header: str) -> Message | None:
+    """organization_duplicate, inside the ingest transaction and serialised per (organization,
+    Message-ID), so that two mailboxes ingesting the same mail at the same moment store it once:
+    PostgreSQL takes a transaction-level advisory lock on its hash (held until commit, then the
+    first copy is visible); SQLite's transactions are IMMEDIATE, i.e. already serialised."""
+    if connection.vendor == "postgresql":
+        digest = hashlib.sha256(f"email:{organization_id}:{message_id_header}".encode()).digest()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)])
+    return organization_duplicate(organization_id=organization_id, message_id_header=message_id_header)
 
 
 def find_reply_thread(
