@@ -77,6 +77,10 @@ def fake() -> Iterator[AmazonFake]:
         sample_return_row(ORDER, rma="DkR8xYz1RMA", sku="SKU-1", requested=NOW - timedelta(days=2)),
         sample_return_row(TWO_ITEMS, rma="Dq7mN2bRMA", sku="KETTLE-1L", requested=NOW - timedelta(days=1)),
         sample_return_row(TWO_ITEMS, rma="Dq7mN2bRMA", sku="CABLE-USB-C-2M", requested=NOW - timedelta(days=1)),
+        {
+            **sample_return_row(ORDER, rma="DbadQtyRMA", sku="SKU-1", requested=NOW - timedelta(days=1)),
+            "Return quantity": "one",  # a malformed row: quarantined, the rest of the report goes on
+        },
     ]
     with fake.running():
         yield fake
@@ -129,11 +133,12 @@ def test_sync_orders_and_returns_then_rerun_duplicates_nothing(store, fake, slep
     orders, returns = sync_both(store, slept, since=NOW - timedelta(days=7))
     assert (orders.status, returns.status) == (SyncRunStatus.SUCCEEDED, SyncRunStatus.SUCCEEDED)
     assert (orders.pages, orders.records, orders.created, orders.quarantined) == (2, 4, 3, 1)
-    assert (returns.records, returns.created) == (2, 2)
-    # the malformed order is quarantined with the field, the rest of its page went on
-    [bad] = quarantined_events(organization_id=store.organization_id, store_id=store.pk)
+    assert (returns.records, returns.created, returns.quarantined) == (3, 2, 1)
+    # the malformed order and return are quarantined with the field, the rest of their page went on
+    bad_return, bad = quarantined_events(organization_id=store.organization_id, store_id=store.pk)
     assert bad.event_id.startswith(f"{BROKEN}:") and bad.field == "fulfillment.fulfillmentStatus"
     assert "LOST_IN_SPACE" in bad.reason
+    assert bad_return.event_id.startswith("return:DbadQtyRMA:") and bad_return.field == "Return quantity"
 
     order = Order.objects.get(store=store, external_id=TWO_ITEMS)
     assert sorted(order.lines.values_list("external_line_id", "sku", "quantity")) == [
