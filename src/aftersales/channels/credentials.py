@@ -244,6 +244,9 @@ SHOPIFY_FIELDS = (
         gettext_lazy("API version"),
         help=gettext_lazy("Empty: the version this connector was written for."),
     ),
+    # Expiring offline tokens only (connectors/shopify/oauth.py renews and rewrites both).
+    F("refresh_token", gettext_lazy("Refresh token"), secret=True, max_length=4000),
+    F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
 )
 
 PLATFORM_CREDENTIALS: Mapping[str, tuple[CredentialField, ...]] = {

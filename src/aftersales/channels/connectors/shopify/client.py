@@ -37,6 +37,7 @@ from aftersales.channels.base import AuthError, ConnectorError, RateLimited, Sto
 from aftersales.channels.http import PlatformClient, parse_retry_after
 
 API_VERSION = "2026-04"
+IDEMPOTENT_FROM = "2026-01"  # the first version with refundCreate's @idempotent directive
 COST_BUCKET = "cost"
 DEFAULT_EXPECTED_COST = 50.0
 # Beyond this wait the client does not sleep: it raises RateLimited and lets the engine retry later.
@@ -136,14 +137,15 @@ class ShopifyClient:
         *,
         sleep: Callable[[float], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-        api_version: str = API_VERSION,
+        api_version: str | None = None,
         max_attempts: int | None = None,
         refresh: Callable[[StoreContext], StoreContext] | None = None,
     ) -> None:
         self.ctx = ctx
         self._refresh = refresh  # renews an expiring access token (oauth.refresh) after a 401
-        self.api_version = api_version
-        self.path = f"/admin/api/{api_version}/graphql.json"
+        # The store's "api_version" credential overrides the version this connector targets.
+        self.api_version = api_version or str(ctx.credentials.get("api_version") or "") or API_VERSION
+        self.path = f"/admin/api/{self.api_version}/graphql.json"
         self.transport = ShopifyTransport(ctx, base_url=base_url(ctx), max_attempts=max_attempts, sleep=sleep)
         self._sleep = sleep
         self._monotonic = monotonic

@@ -39,7 +39,7 @@ from aftersales.channels.base import (
 )
 
 from . import mapping, oauth, operations, webhooks
-from .client import COST_BUCKET, ShopifyClient
+from .client import COST_BUCKET, IDEMPOTENT_FROM, ShopifyClient
 
 # Re-read this much before the last watermark (clock skew between Shopify's search index and its
 # updatedAt, records committed late); re-reading is a no-op (event ids include updatedAt).
@@ -327,6 +327,12 @@ class ShopifyConnector:
             return self._issue_refund(client, refund)
 
     def _issue_refund(self, client: ShopifyClient, refund: RefundRequest) -> RefundReceipt:
+        if client.api_version < IDEMPOTENT_FROM:  # "unstable" sorts after every dated version
+            raise ConnectorError(
+                f"refunds need Shopify API version {IDEMPOTENT_FROM} or later (refundCreate's @idempotent "
+                f"directive), the store is set to {client.api_version}",
+                permanent=True,
+            )
         order_id = mapping.gid("Order", refund.order_external_id)
         order = client.execute(operations.ORDER_TRANSACTIONS_QUERY, {"id": order_id}).get("order")
         if not isinstance(order, Mapping):

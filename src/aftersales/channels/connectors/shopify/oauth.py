@@ -4,8 +4,9 @@ grant_type=refresh_token) a minute before they expire, or once after a 401, and 
 `ctx.save_credentials` (encrypted at rest; never logged). Non-expiring offline tokens (no
 "expires", no "refresh_token" in the credentials) are used as they are.
 
-Credentials: {"access_token", "expires" (ISO 8601), "refresh_token", "refresh_token_expires",
-"client_id", "client_secret", "shop"}."""
+Credentials: {"access_token", "access_token_expires_at" (ISO 8601, written here), "refresh_token",
+"client_id", "client_secret", "shop"}. The refresh token's own expiry is not kept: Shopify answers
+invalid_grant for an expired one, which asks a human to reconnect the store as any refusal does."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def needs_refresh(ctx: StoreContext, *, now: datetime | None = None) -> bool:
     creds = ctx.credentials
     if not creds.get("refresh_token"):
         return False
-    expires = creds.get("expires")
+    expires = creds.get("access_token_expires_at")
     if not expires:
         return True  # an expiring token whose expiry we do not know
     try:
@@ -70,7 +71,7 @@ def refresh(ctx: StoreContext) -> StoreContext:
                 "shop": shop.removesuffix(".myshopify.com"),
                 "refresh_token": creds["refresh_token"],
                 "expires": "",  # force: we decided it is due (or it was just refused)
-                "refresh_token_expires": creds.get("refresh_token_expires") or "",
+                "refresh_token_expires": "",
                 "access_mode": "offline",
             },
             {
@@ -88,9 +89,8 @@ def refresh(ctx: StoreContext) -> StoreContext:
     token = result.access_token
     updates = {
         "access_token": token.token,
-        "expires": token.expires,
+        "access_token_expires_at": token.expires,
         "refresh_token": token.refresh_token,
-        "refresh_token_expires": token.refresh_token_expires,
     }
     ctx.save_credentials(updates)
     return dataclasses.replace(ctx, credentials={**creds, **updates})

@@ -500,3 +500,17 @@ def test_raw_records_are_json(shopify_fake):
         (raw,) = connector.pull(ctx, stream, None, None).records
         stored = RawRecord(stream=raw.stream, event_id=raw.event_id, payload=json.loads(json.dumps(raw.payload)))
         assert connector.map_record(ctx, stored) == connector.map_record(ctx, raw)
+
+
+def test_an_api_version_without_the_idempotent_directive_refuses_refunds(shopify_fake):
+    connector = ShopifyConnector()
+    order = shopify_fake.add_order()
+    ctx = make_ctx(shopify_fake, api_version="2025-07")
+    orders = connector.pull(ctx, Stream.ORDERS, None, None)  # reading works on that version
+    assert shopify_fake.requests[-1].path == "/admin/api/2025-07/graphql.json" and orders.records
+    refund = RefundRequest(
+        idempotency_key="k", order_external_id=order["legacyResourceId"], amount=Decimal("1"), currency="EUR"
+    )
+    with pytest.raises(ConnectorError, match="2026-01 or later") as caught:
+        connector.issue_refund(ctx, refund)
+    assert caught.value.permanent and order["refunds"] == []

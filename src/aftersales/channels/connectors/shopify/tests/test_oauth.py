@@ -20,8 +20,7 @@ def expiring_ctx(fake, saved: list, *, expires: datetime, **extra):  # type: ign
         fake,
         client_id=fake.client_id,
         refresh_token=fake.refresh_token,
-        expires=expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        refresh_token_expires=(datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        access_token_expires_at=expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
         **extra,
     )
     return dataclasses.replace(ctx, save_credentials=saved.append)
@@ -49,7 +48,9 @@ def test_a_token_about_to_expire_is_renewed_and_saved_before_the_call(shopify_fa
     (update,) = saved
     assert update["access_token"] == shopify_fake.access_token == "shpat_fake_token_2"
     assert update["refresh_token"] == "shprt_fake_2"
-    assert datetime.fromisoformat(update["expires"].replace("Z", "+00:00")) > datetime.now(UTC) + timedelta(minutes=59)
+    assert datetime.fromisoformat(update["access_token_expires_at"].replace("Z", "+00:00")) > datetime.now(
+        UTC
+    ) + timedelta(minutes=59)
     graphql = shopify_fake.requests_to(r"/admin/api/.*")
     assert graphql[-1].headers["x-shopify-access-token"] == "shpat_fake_token_2"
 
