@@ -270,7 +270,8 @@ def credential_fields(platform: str) -> tuple[CredentialField, ...] | None:
 
 
 def _fail(name: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"credentials.{name}: {message}", field=f"credentials.{name}")
+    field = f"credentials.{name}"
+    return ValidationFailed(_("%(field)s: %(problem)s") % {"field": field, "problem": message}, field=field)
 
 
 def _text(spec: CredentialField, value: Any) -> str:
