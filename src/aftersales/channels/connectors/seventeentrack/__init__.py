@@ -1,0 +1,1 @@
+"""17TRACK (parcel tracking API v2.2): client, pure mapping, local fake. The tracking app (tracking/) uses them."""
