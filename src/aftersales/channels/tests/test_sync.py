@@ -452,3 +452,26 @@ def test_records_left_received_and_runs_left_running_by_a_dead_worker_are_swept(
     assert sync_runs_mark_abandoned() == 1
     assert SyncRun.objects.get(pk=old.pk).status == SyncRunStatus.FAILED
     assert SyncRun.objects.get(pk=live.pk).status == SyncRunStatus.RUNNING
+
+
+def test_a_page_aborted_by_the_database_is_processed_again_record_by_record(shop, monkeypatch):
+    from django.db import OperationalError
+
+    from aftersales.channels import sync as engine
+
+    original = engine.apply_record
+    calls = []
+
+    def deadlocking_once(store, record):  # type: ignore[no-untyped-def]
+        calls.append(record)
+        if len(calls) == 2:
+            raise OperationalError("deadlock detected")
+        return original(store, record)
+
+    monkeypatch.setattr(engine, "apply_record", deadlocking_once)
+    records = [RawRecord(Stream.MESSAGES, f"msg-{n}", msg(n, buyer=f"b{n}")) for n in (1, 2, 3)]
+    outcomes = receive_records(store=shop, records=records, source="pull")
+    assert [o.action for o in outcomes] == ["new_ticket"] * 3
+    assert len(calls) == 5  # 2 in the aborted page, then 3 one by one
+    assert Message.objects.filter(store=shop).count() == 3
+    assert not RawEvent.objects.exclude(status=RawEventStatus.PROCESSED).exists()
