@@ -170,7 +170,10 @@ def test_sync_into_tickets_and_rerun_duplicates_nothing(store: Store, seeded: Eb
     assert ReturnRequest.objects.get(store=store, external_id="5000123457").platform_status == "CLOSED"
 
 
-def test_expired_token_is_refreshed_and_stored_encrypted(store: Store, seeded: EbayFake, slept: list[float]) -> None:
+def test_expired_token_is_refreshed_and_stored_encrypted(
+    store: Store, seeded: EbayFake, slept: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
     sync_stream(store_id=store.pk, stream=Stream.ORDERS)
     store.refresh_from_db()
     first = store.credentials["access_token"]
@@ -188,6 +191,10 @@ def test_expired_token_is_refreshed_and_stored_encrypted(store: Store, seeded: E
         cursor.execute("SELECT credentials FROM catalog_store WHERE id = %s", [store.pk])
         stored = str(cursor.fetchone()[0])
     assert store.credentials["access_token"] not in stored and "refresh" not in stored  # encrypted at rest
+    logged = caplog.text + "".join(str(getattr(r, "__dict__", "")) for r in caplog.records)
+    assert "platform call" in logged  # the engine's client logged the calls...
+    for secret in (first, store.credentials["access_token"], seeded.refresh_token, seeded.client_secret):
+        assert secret not in logged  # ...never a token or secret
 
 
 def test_429_is_honoured(store: Store, seeded: EbayFake, slept: list[float]) -> None:
