@@ -74,9 +74,13 @@ def store_context(
     limits = getattr(connector, "rate_limits", None) or {}
     limiter = Limiter(store.pk, limits, sleep=sleep) if sleep else Limiter(store.pk, limits)
     store_id = store.pk
+    credentials = dict(store.credentials or {})
 
     def save_credentials(updates: dict[str, Any]) -> None:
         store_credentials_save(store_id=store_id, updates=updates)
+        # The context's own view too: the next page of this run uses the refreshed token (a rotating
+        # refresh token used twice would be refused, and the store paused).
+        credentials.update(updates)
 
     def throttle(bucket: str, cost: float = 1.0) -> None:
         limiter.throttle(bucket, cost)
@@ -88,7 +92,7 @@ def store_context(
         site=store.site,
         seller_id=store.external_id,
         currency=store.currency,
-        credentials=dict(store.credentials or {}),
+        credentials=credentials,
         base_url=store_base_url(store, connector),
         save_credentials=save_credentials,
         throttle=throttle,

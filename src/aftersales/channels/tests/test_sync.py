@@ -427,11 +427,12 @@ def test_store_context_uses_the_override_only_on_loopback(shop, settings):
     assert store_context(shop).base_url == "https://api.testshop.invalid"
 
 
-def test_save_credentials_merges_under_the_row_lock(shop):
+def test_save_credentials_merges_under_the_row_lock_and_updates_the_context(shop):
     ctx = store_context(shop)
     ctx.save_credentials({"token": "new", "refresh_token": "r2"})
     shop.refresh_from_db()
     assert shop.credentials == {"token": "new", "refresh_token": "r2", "webhook_secret": testshop.WEBHOOK_SECRET}
+    assert ctx.credentials["token"] == "new" and ctx.credentials["refresh_token"] == "r2"
 
 
 def test_records_left_received_and_runs_left_running_by_a_dead_worker_are_swept(shop):
