@@ -65,3 +65,6 @@ def test_rotating_the_encryption_key_keeps_the_api_key(account, settings):
     assert tracking_accounts_rotate_credentials() == 1
     assert stored() != before
     assert TrackingAccount.objects.get(pk=account.pk).credentials == {"api_key": "ORG-17-KEY"}
+    out = StringIO()
+    call_command("rotate_credentials", stdout=out)  # the operator's command rotates tracking keys too
+    assert "API keys of 1 tracking account(s)" in out.getvalue()

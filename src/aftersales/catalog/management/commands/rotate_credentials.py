@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from aftersales.catalog.services import stores_rotate_credentials
+from aftersales.tracking.services import tracking_accounts_rotate_credentials
 
 
 class Command(BaseCommand):
@@ -9,3 +10,5 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         count = stores_rotate_credentials()
         self.stdout.write(self.style.SUCCESS(f"re-encrypted the credentials of {count} store(s)"))
+        tracking = tracking_accounts_rotate_credentials()
+        self.stdout.write(self.style.SUCCESS(f"re-encrypted the API keys of {tracking} tracking account(s)"))
