@@ -118,6 +118,8 @@ class ShopifyConnector:
     )
     # Shopify's GraphQL leaky bucket on standard plans: 1,000 cost points, restored at 50 per second.
     rate_limits = {COST_BUCKET: (50.0, 1000)}
+    # The read_orders scope reaches the last 60 days of orders (older ones need read_all_orders).
+    backfill_days = 60
 
     def __init__(self, *, client_factory: Any = None) -> None:
         self._client_factory = client_factory or ShopifyClient
