@@ -1,11 +1,13 @@
 """Peer benchmark: aftersales against django-helpdesk 2.6.1, in the same run, interleaved, on loopback.
 
 Installs django-helpdesk 2.6.1 from PyPI into its own virtualenv under a temporary folder (never into
-.venv), writes a minimal Django project around it (SQLite, rest_framework token auth), migrates, creates
-a superuser, a token and a queue, and starts it with gunicorn on a free 127.0.0.1 port. aftersales is
-started as `make run` serves it (scripts/run.sh, scripts/gunicorn.conf.py) on another free port, with a
-temporary SQLite DATABASE_URL, `demo --tickets 400` and an admin token with the write and admin scopes.
-Both servers get the same layout: the workers and threads scripts/gunicorn.conf.py gives aftersales.
+.venv; --helpdesk-venv reuses one), writes a minimal Django project around it (rest_framework token
+auth), migrates, creates a superuser, a token and a queue, and starts it with gunicorn on a free
+127.0.0.1 port. aftersales is started as `make run` serves it (scripts/run.sh, scripts/gunicorn.conf.py)
+on another free port, with `demo --tickets 400` and an admin token with the write and admin scopes.
+Both on SQLite (temporary files), or with --pg both on that PostgreSQL server (a new database each,
+dropped at the end). Both servers get the same layout: the workers and threads scripts/gunicorn.conf.py
+gives aftersales for that database.
 
 Cases (--only takes a comma-separated subset):
   create    HTTP ticket creation at each --clients count: django-helpdesk `POST /api/tickets/` (token
@@ -16,15 +18,18 @@ Cases (--only takes a comma-separated subset):
             (GET /datatables_ticket_list/<query>, what its list page loads, staff session)
             against aftersales' GET /api/v1/tickets
   search    a word search at --tickets tickets: the same two endpoints with a search string / ?q=
-  layout    aftersales alone on SQLite, HTTP creation at 8 clients: the layout of scripts/gunicorn.conf.py
-            (2 x 4 threads) against --layouts (default 4 x 1 and 2 x 1; docs/adr/0014-server-layout.md)
+  layout    aftersales alone, HTTP creation at 8 clients: the layout scripts/gunicorn.conf.py picks for
+            the database against --layouts (default 4 x 1 and 2 x 1; `2x4/queue`: SQLite with the opt-in
+            writer queue of aftersales.core.sqlite; docs/adr/0014-server-layout.md)
 
 The load generator is a thread pool with one httpx client per thread; every case runs in rounds that
 alternate the systems (the order shuffled per round), with bounded request counts. Figures: req/s (requests
-over the wall time of the rounds), p50/p95/p99 and max latency in ms, and the ratio aftersales/helpdesk.
+over the wall time of the rounds), p50/p95/p99 and max latency in ms, and the ratio aftersales/helpdesk;
+after the server cases, the peak RSS of each system's largest web worker process.
 
   .venv/bin/python bench/peer.py                          # everything, 100k tickets for inbox/search
   .venv/bin/python bench/peer.py --tickets 20000 --only create,inbox,search
+  .venv/bin/python bench/peer.py --pg postgres://postgres@127.0.0.1:5432 --only create,inproc
 """
 
 from __future__ import annotations
@@ -59,6 +64,31 @@ VENV_PY = ROOT / ".venv" / "bin" / "python"
 HELPDESK_VERSION = "2.6.1"
 CASES = ("create", "inproc", "inbox", "search", "layout")
 SEARCH_WORD = "refund"
+
+
+# --pg: both systems on PostgreSQL (a database each, created and dropped by this script); else SQLite.
+PG: dict[str, str] = {}  # "url": server URL without a database, "suffix": unique per run
+PG_DATABASES: list[str] = []
+
+
+def pg_database(name: str) -> str:
+    """Create a database for this run on the --pg server; returns its URL."""
+    import psycopg
+
+    db = f"peer_{name}_{PG['suffix']}".replace("-", "_")
+    with psycopg.connect(f"{PG['url']}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db}"')
+        conn.execute(f'CREATE DATABASE "{db}"')
+    PG_DATABASES.append(db)
+    return f"{PG['url']}/{db}"
+
+
+def pg_drop_all() -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG['url']}/postgres", autocommit=True) as conn:
+        for db in PG_DATABASES:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
 def log(message: str) -> None:
@@ -258,11 +288,18 @@ def helpdesk_prepare(tmp: Path, reuse_venv: str | None = None) -> tuple[Path, di
     else:
         log(f"helpdesk: virtualenv + pip install django-helpdesk=={HELPDESK_VERSION} gunicorn")
         run([sys.executable, "-m", "venv", str(venv)])
-        run([str(venv / "bin" / "pip"), "install", "-q", f"django-helpdesk=={HELPDESK_VERSION}", "gunicorn"])
+        packages = [f"django-helpdesk=={HELPDESK_VERSION}", "gunicorn", "psycopg[binary]"]
+        run([str(venv / "bin" / "pip"), "install", "-q", *packages])
     project = tmp / "hd"
     (project / "hdproj").mkdir(parents=True)
     (project / "hdproj" / "__init__.py").write_text("")
-    (project / "hdproj" / "settings.py").write_text(HD_SETTINGS)
+    settings = HD_SETTINGS
+    if PG:  # the same server and defaults as aftersales' DATABASE_URL (psycopg 3, persistent connections off)
+        url = httpx.URL(pg_database("helpdesk"))
+        db = {"ENGINE": "django.db.backends.postgresql", "NAME": url.path.lstrip("/"), "USER": url.username}
+        db |= {"PASSWORD": url.password or "", "HOST": url.host, "PORT": url.port or 5432}
+        settings += f"\nDATABASES = {{'default': {db!r}}}\n"
+    (project / "hdproj" / "settings.py").write_text(settings)
     (project / "hdproj" / "urls.py").write_text(HD_URLS)
     (project / "hdproj" / "wsgi.py").write_text(HD_WSGI)
     (project / "manage.py").write_text(HD_MANAGE)
@@ -333,7 +370,7 @@ def aftersales_env(tmp: Path, name: str) -> dict[str, str]:
     var.mkdir(exist_ok=True)
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{var / 'aftersales.sqlite3'}",
+        "DATABASE_URL": pg_database(f"as_{name}") if PG else f"sqlite:///{var / 'aftersales.sqlite3'}",
         "DJANGO_SETTINGS_MODULE": "aftersales.settings.production",
         "SECRET_KEY": "aftersales-peer-bench-not-a-secret-" + "x" * 30,
         "AFTERSALES_VAR_DIR": str(var),
@@ -379,6 +416,53 @@ def aftersales_start(env: dict[str, str], info: dict[str, Any], *, via_run_sh: b
     server = Server("aftersales", port, process, {"Authorization": f"Bearer {info['token']}"}, info)
     wait_up(server, "/health")
     return server
+
+
+# --- memory ---------------------------------------------------------------------------------------
+
+
+def _proc(pid: int, name: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_text()
+    except OSError:
+        return ""
+
+
+def web_memory(server: Server) -> tuple[float, float, int]:
+    """(peak RSS, current RSS) in MiB of the server's largest web worker process, and how many workers:
+    the gunicorn processes under the server whose parent is a gunicorn process too (the master and,
+    for aftersales, run.sh's Huey worker are not counted). VmHWM / VmRSS from /proc."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _proc(int(entry.name), "stat")
+            if stat:
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree = {server.process.pid}
+    grew = True
+    while grew:
+        more = {pid for pid, ppid in parents.items() if ppid in tree and pid not in tree}
+        tree |= more
+        grew = bool(more)
+    gunicorn = {pid for pid in tree if "gunicorn" in _proc(pid, "cmdline")}
+    workers = [pid for pid in gunicorn if parents.get(pid) in gunicorn]
+    peak = current = 0.0
+    for pid in workers:
+        fields = dict(line.split(":", 1) for line in _proc(pid, "status").splitlines() if ":" in line)
+        peak = max(peak, int(fields.get("VmHWM", "0 kB").split()[0]) / 1024)
+        current = max(current, int(fields.get("VmRSS", "0 kB").split()[0]) / 1024)
+    return peak, current, len(workers)
+
+
+def memory_lines(label: str, hd: Server, aft: Server) -> list[str]:
+    (hd_peak, hd_now, hd_n), (as_peak, as_now, as_n) = web_memory(hd), web_memory(aft)
+    ratio = f"x{as_peak / hd_peak:.2f}" if hd_peak else "n/a"
+    return [
+        f"\n## web process memory after {label} (largest worker; MiB)",
+        f"  django-helpdesk  peak {hd_peak:6.1f}  now {hd_now:6.1f}  ({hd_n} workers)",
+        f"  aftersales       peak {as_peak:6.1f}  now {as_now:6.1f}  ({as_n} workers)",
+        f"  ratio peak (aftersales / helpdesk): {ratio}",
+    ]
 
 
 # --- load generation -------------------------------------------------------------------------------
@@ -576,9 +660,14 @@ def main() -> None:
         "--budget", type=float, default=60, help="seconds per system per case at most (measured rounds; default 60)"
     )
     parser.add_argument(
-        "--layouts", default="4x1,2x1", help="layouts compared with the config's choice (layout case): WxT,..."
+        "--layouts",
+        default="4x1,2x1",
+        help="layouts compared with the config's choice (layout case): WxT,... (WxT/queue: SQLite writer queue)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--pg", help="PostgreSQL server URL without a database (postgres://postgres@127.0.0.1:5432): both systems on it"
+    )
     parser.add_argument(
         "--helpdesk-venv", help=f"an existing virtualenv with django-helpdesk=={HELPDESK_VERSION} and gunicorn"
     )
@@ -588,6 +677,8 @@ def main() -> None:
         parser.error(f"unknown case(s): {', '.join(sorted(only - set(CASES)))}")
     clients = [int(c) for c in args.clients.split(",")]
 
+    if args.pg:
+        PG.update(url=args.pg.rstrip("/"), suffix=f"{os.getpid()}")
     tmp = Path(tempfile.mkdtemp(prefix="aftersales-peer-"))
     servers: list[Server] = []
     started = time.monotonic()
@@ -604,7 +695,9 @@ def main() -> None:
             f"django-helpdesk {HELPDESK_VERSION} (Django {hd_info['django']}),"
             f" gunicorn {workers} workers x {threads} threads"
         )
-        print(f"aftersales: scripts/run.sh, scripts/gunicorn.conf.py on SQLite: {workers} workers x {threads} threads")
+        database = "PostgreSQL" if PG else "SQLite"
+        layout = f"{workers} workers x {threads} threads"
+        print(f"aftersales: scripts/run.sh, scripts/gunicorn.conf.py on {database}: {layout}")
 
         if "inproc" in only:
             log("in-process creation")
@@ -635,6 +728,7 @@ def main() -> None:
                 print(f"  django-helpdesk POST /api/tickets/          {r_hd.row()}")
                 print(f"  aftersales POST /api/v1/inbound/messages    {r_as.row()}")
                 print(ratio_line("create", r_hd, r_as))
+            print("\n".join(memory_lines("creation", hd, aft)))
 
         if only & {"inbox", "search"}:
             for server in servers:
@@ -670,6 +764,7 @@ def main() -> None:
                 print(f"  django-helpdesk datatables_ticket_list     {r_hd.row()}")
                 print(f"  aftersales GET /api/v1/tickets             {r_as.row()}")
                 print(ratio_line(case, r_hd, r_as))
+            print("\n".join(memory_lines("inbox and search at " + f"{args.tickets:,} tickets", hd, aft)))
 
         if "layout" in only:
             for server in servers:
@@ -677,15 +772,21 @@ def main() -> None:
             servers.clear()
             # The first layout is the one scripts/gunicorn.conf.py picks, started by scripts/run.sh (with
             # the Huey worker); the others are plain gunicorn with the same config and WEB_WORKERS/WEB_THREADS.
-            layouts = [(workers, threads)] + [
-                (int(w), int(t)) for w, t in (x.split("x") for x in args.layouts.split(","))
-            ]
+            # "WxT/queue": that layout on SQLite with the writer queue (SQLITE_WRITER_QUEUE=1).
+            layouts: list[tuple[int, int, str]] = [(workers, threads, "")]
+            for spec in args.layouts.split(","):
+                size, _, variant = spec.partition("/")
+                w, t = size.split("x")
+                layouts.append((int(w), int(t), variant))
             layout_servers = [aftersales_start(env, as_info, via_run_sh=True, extra={})]
-            for w, t in layouts[1:]:
+            for w, t, variant in layouts[1:]:
                 extra = {"WEB_WORKERS": str(w), "WEB_THREADS": str(t)}
+                if variant == "queue":
+                    extra["SQLITE_WRITER_QUEUE"] = "1"
                 layout_servers.append(aftersales_start(env, as_info, via_run_sh=False, extra=extra))
             servers += layout_servers
-            log("layout: aftersales HTTP creation at 8 clients, " + ", ".join(f"{w}x{t}" for w, t in layouts))
+            names = [f"{w}x{t}" + (f"/{v}" if v else "") for w, t, v in layouts]
+            log("layout: aftersales HTTP creation at 8 clients, " + ", ".join(names))
             results = interleaved(
                 [(server, as_create(server), {201}) for server in layout_servers],
                 clients=8,
@@ -693,10 +794,10 @@ def main() -> None:
                 rounds=args.rounds,
                 budget=args.budget,
             )
-            print("\n## aftersales server layout on SQLite, HTTP creation at 8 clients")
+            print(f"\n## aftersales server layout on {database}, HTTP creation at 8 clients")
             base = results[0]
-            for (w, t), result in zip(layouts, results, strict=True):
-                mark = " (config's choice)" if result is base else ""
+            for (w, t, variant), result in zip(layouts, results, strict=True):
+                mark = " (config's choice)" if result is base else (" (writer queue)" if variant else "")
                 print(f"  {w} processes x {t} thread(s){mark:18s} {result.row()}")
                 if result is not base and result.times and base.times:
                     print(
@@ -707,6 +808,8 @@ def main() -> None:
     finally:
         for server in servers:
             server.stop()
+        if PG and not args.keep:
+            pg_drop_all()
         if args.keep:
             print(f"kept {tmp}")
         else:

@@ -5,7 +5,12 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SECRET_KEY, VAR_DIR
+from .base import DATABASES, SECRET_KEY, VAR_DIR
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and os.environ.get("SQLITE_WRITER_QUEUE") == "1":
+    # Opt-in: write transactions queue for the database instead of polling SQLite's lock
+    # (aftersales/core/sqlite). Measured: shorter tail, higher median (docs/adr/0014-server-layout.md).
+    DATABASES["default"]["ENGINE"] = "aftersales.core.sqlite"
 
 if "insecure" in SECRET_KEY:
     # `make run` writes a random key to var/secret_key on first start; a real deployment sets SECRET_KEY.
