@@ -39,12 +39,7 @@ from .common import (
     stored_files_removed_on_error,
 )
 from .search import customer_search_refresh, new_ticket_search_create, ticket_search_refresh
-from .threading import (
-    find_reply_thread,
-    organization_duplicate,
-    organization_duplicate_locked,
-    subject_reference,
-)
+from .threading import find_reply_thread, organization_duplicate_locked, subject_reference
 from .transition import ticket_transition
 
 MAX_BODY_CHARS = 100_000
@@ -164,10 +159,6 @@ def _existing(inbound: InboundMessage) -> IngestResult | None:
         .first()
     )
     message = Message.objects.select_related("ticket").get(pk=pk) if pk is not None else None
-    if message is None and inbound.message_id_header:  # the same e-mail received by another mailbox
-        message = organization_duplicate(
-            organization_id=inbound.store.organization_id, message_id_header=inbound.message_id_header
-        )
     if message is None:
         return None
     return IngestResult(message=message, ticket=message.ticket, created=False, ticket_created=False)
@@ -175,7 +166,7 @@ def _existing(inbound: InboundMessage) -> IngestResult | None:
 
 def _ingest(inbound: InboundMessage, prepared: _Prepared) -> IngestResult:
     store = inbound.store
-    if inbound.message_id_header:  # the same e-mail fetched by two of the organization's mailboxes at once
+    if inbound.message_id_header:  # e-mail: the same mail received by another of the organization's mailboxes
         first = organization_duplicate_locked(
             organization_id=store.organization_id, message_id_header=inbound.message_id_header
         )

@@ -69,15 +69,18 @@ def subject_tag(ticket_id: int) -> str:
 
 
 def organization_duplicate(*, organization_id: int, message_id_header: str) -> Message | None:
-    """The message with this Message-ID the organization already stored (any store), else None."""
+    """The message with this Message-ID the organization already stored (any store), else None. A
+    probe of the (store, external id) index per store of the organization for the id alone; the
+    row is loaded only for a duplicate (rare)."""
     if not message_id_header:
         return None
-    return (
-        Message.objects.select_related("ticket")
-        .filter(store__organization_id=organization_id, external_id=message_id_header)
-        .order_by("id")
+    pk = (
+        Message.objects.filter(store__organization_id=organization_id, external_id=message_id_header)
+        .order_by()
+        .values_list("pk", flat=True)
         .first()
     )
+    return Message.objects.select_related("ticket").get(pk=pk) if pk is not None else None
 
 
 def organization_duplicate_locked(*, organization_id: int, message_id_header: str) -> Message | None:
