@@ -11,9 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
-from urllib.parse import quote, urlsplit
-
-import httpx
+from urllib.parse import quote
 
 from aftersales.channels.base import (
     Capability,
@@ -38,7 +36,8 @@ from aftersales.channels.base import (
 from aftersales.core.clock import now
 
 from . import mapping
-from .client import PRODUCTION, SANDBOX, EbayClient
+from .client import PRODUCTION, EbayClient
+from .media import download_media, in_window
 from .webhooks import challenge_response, verify_push
 
 ORDERS_PATH = "/sell/fulfillment/v1/order"
@@ -51,9 +50,6 @@ SEARCH_PATHS = {
 }
 RETURN_PHASES = ("return", "inquiry", "case")
 MESSAGE_MAX_CHARS = 2000  # Message API: messageText is limited to 2000 characters
-MEDIA_HOSTS = ("ebayimg.com", "ebaystatic.com", "ebay.com")
-MEDIA_MAX_BYTES = 10 * 1024 * 1024
-MEDIA_PER_MESSAGE = 5  # the Message API takes at most 5 media per message
 
 # How far back a first sync looks, and how much each pass re-reads of the previous one. Post-Order
 # searches filter on the creation date only, so a return's later changes are seen by re-reading
@@ -262,8 +258,8 @@ class EbayConnector:
             head = {k: v for k, v in conversation.items() if k not in ("messages", "latestMessage")}
             for message in self._new_messages(client, conversation, conversation_id):
                 payload: dict[str, Any] = {"kind": "message", "conversation": head, "data": message}
-                if isinstance(message, Mapping) and message.get("messageMedia") and self._in_window(message, start):
-                    payload["media"] = self._download_media(client, message["messageMedia"])
+                if isinstance(message, Mapping) and message.get("messageMedia") and in_window(message, start):
+                    payload["media"] = download_media(client, message["messageMedia"])
                 records.append(
                     RawRecord(
                         stream=Stream.MESSAGES,
@@ -275,60 +271,6 @@ class EbayConnector:
         if conversations and offset + len(conversations) < total:
             return Page(records, json.dumps({"from": start, "to": end, "offset": offset + len(conversations)}), False)
         return Page(records, json.dumps({"next_from": end}), done=True)
-
-    @staticmethod
-    def _in_window(message: Mapping[str, Any], start: str) -> bool:
-        """Media are downloaded for the messages of this pass's window only: an older message of the
-        same conversation was received (with its media) by an earlier pass."""
-        created = message.get("createdDate")
-        try:
-            return isinstance(created, str) and _parse(created) >= _parse(start)
-        except ValueError:
-            return False
-
-    def _media_allowed(self, client: EbayClient, url: str) -> bool:
-        """Only eBay's own media hosts over https (or the store's loopback fake): a payload's URL is
-        never followed elsewhere."""
-        parts = urlsplit(url)
-        base = urlsplit(client.base())
-        if base.hostname not in (urlsplit(PRODUCTION["api"]).hostname, urlsplit(SANDBOX["api"]).hostname):
-            return parts.scheme == base.scheme and parts.netloc == base.netloc  # an endpoint override
-        host = (parts.hostname or "").lower()
-        return parts.scheme == "https" and any(host == h or host.endswith("." + h) for h in MEDIA_HOSTS)
-
-    def _download_media(self, client: EbayClient, media: Any) -> list[dict[str, Any]]:
-        """The images and files a buyer attached (messageMedia: mediaName, mediaType, mediaUrl),
-        fetched now (eBay's media URLs are public, no Authorization sent) and kept in the raw payload
-        (base64) so that mapping stays pure. A file that cannot be fetched is named in the message."""
-        entries: list[dict[str, Any]] = []
-        for item in (media if isinstance(media, list) else [])[:MEDIA_PER_MESSAGE]:
-            if not isinstance(item, Mapping):
-                continue
-            url = str(item.get("mediaUrl") or "")
-            entry: dict[str, Any] = {
-                "mediaName": str(item.get("mediaName") or "attachment")[:200],
-                "mediaType": str(item.get("mediaType") or ""),
-                "mediaUrl": url,
-            }
-            if not self._media_allowed(client, url):
-                entry["error"] = "not an eBay media address"
-                entries.append(entry)
-                continue
-            try:
-                client.ctx.throttle("ebay:media", 1.0)
-                with client.http.stream("GET", url, timeout=30.0) as response:
-                    if response.status_code != 200:
-                        raise ValueError(f"HTTP {response.status_code}")
-                    content = bytearray()
-                    for chunk in response.iter_bytes():
-                        content.extend(chunk)
-                        if len(content) > MEDIA_MAX_BYTES:
-                            raise ValueError(f"larger than {MEDIA_MAX_BYTES // (1024 * 1024)} MB")
-                entry["content_b64"] = base64.b64encode(bytes(content)).decode()
-            except (httpx.HTTPError, ValueError) as exc:
-                entry["error"] = str(exc) or type(exc).__name__
-            entries.append(entry)
-        return entries
 
     def _new_messages(self, client: EbayClient, conversation: Mapping[str, Any], conversation_id: str) -> list[Any]:
         """A conversation whose latest message is its first (same creation instant: a new buyer

@@ -589,17 +589,18 @@ def test_a_buyers_images_are_fetched_from_ebays_media_host_only(
     assert caught.value.field == "media[0].content_b64"
 
 
-def test_media_hosts_in_production(connector: EbayConnector, recorder: Recorder) -> None:
+def test_media_hosts_in_production() -> None:
     from aftersales.channels.base import StoreContext
     from aftersales.channels.connectors.ebay.client import EbayClient
+    from aftersales.channels.connectors.ebay.media import media_allowed
 
     production = StoreContext(1, 1, "ebay", "ebay.de", "s", "EUR", {}, base_url="https://api.ebay.com")
     client = EbayClient(production)
     try:
-        assert connector._media_allowed(client, "https://i.ebayimg.com/images/g/abc/s-l1600.jpg")
-        assert not connector._media_allowed(client, "http://i.ebayimg.com/images/g/abc/s-l1600.jpg")
-        assert not connector._media_allowed(client, "https://ebayimg.com.evil.example/x.jpg")
-        assert not connector._media_allowed(client, "https://127.0.0.1:8000/x.jpg")
+        assert media_allowed(client, "https://i.ebayimg.com/images/g/abc/s-l1600.jpg")
+        assert not media_allowed(client, "http://i.ebayimg.com/images/g/abc/s-l1600.jpg")
+        assert not media_allowed(client, "https://ebayimg.com.evil.example/x.jpg")
+        assert not media_allowed(client, "https://127.0.0.1:8000/x.jpg")
     finally:
         client.close()
 
