@@ -329,6 +329,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "huey": {"level": "INFO"},
+        # httpx logs every request's full URL at INFO, presigned S3 URLs (Amazon's report and feed
+        # documents) with their signature included: the connectors log their calls themselves.
+        "httpx": {"level": "WARNING"},
     },
 }
 

@@ -201,6 +201,24 @@ class AmazonHttp(PlatformClient):
             return super().request(method, path, **kwargs)
 
 
+class DocumentHttp(AmazonHttp):
+    """Presigned document URLs (S3): no SP-API token, and the signed query string is never what
+    the engine logs (it logs the path a request is given: here the URL without its query)."""
+
+    def __init__(self, ctx: StoreContext, **kwargs: Any) -> None:
+        super().__init__(ctx, None, **kwargs)
+        self._urls: dict[str, str] = {}
+
+    def url(self, path: str) -> str:
+        return self._urls.get(path, path)
+
+    def fetch(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        parts = urlsplit(url)
+        shown = f"{parts.scheme}://{parts.netloc}{parts.path}"
+        self._urls[shown] = url
+        return self.request(method, shown, bucket="documents", **kwargs)
+
+
 def _amz_date() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
@@ -402,9 +420,8 @@ class AmazonClient:
         self.http = AmazonHttp(ctx, self.tokens, sleep=self.sleep)
 
     @cached_property
-    def documents(self) -> AmazonHttp:
-        """Presigned document URLs (S3): no SP-API token."""
-        return AmazonHttp(self.ctx, None, base_url="", sleep=self.sleep)
+    def documents(self) -> DocumentHttp:
+        return DocumentHttp(self.ctx, base_url="", sleep=self.sleep)
 
     @cached_property
     def orders(self) -> Any:
@@ -484,7 +501,7 @@ class AmazonClient:
         url = meta.get("url")
         if not url:
             raise ConnectorError("getReportDocument answered without a url")
-        response = self.documents.get(url, bucket="documents")
+        response = self.documents.fetch("GET", url)
         data = response.content
         if meta.get("compressionAlgorithm") == "GZIP":
             try:
@@ -506,7 +523,7 @@ class AmazonClient:
             document_id, upload_url = str(created["feedDocumentId"]), str(created["url"])
         except (KeyError, TypeError) as exc:
             raise ConnectorError("createFeedDocument answered without feedDocumentId and url") from exc
-        self.documents.put(upload_url, bucket="documents", content=content, headers={"Content-Type": content_type})
+        self.documents.fetch("PUT", upload_url, content=content, headers={"Content-Type": content_type})
         # createFeed is never retried: a feed has no idempotency key, a retry after a lost answer
         # could submit the adjustment twice (the caller decides, with the WriteBack row).
         try:
@@ -543,7 +560,7 @@ class AmazonClient:
 
     def download_feed_document(self, document_id: str) -> bytes:
         meta = self.http.get(f"/feeds/2021-06-30/documents/{document_id}", bucket="getFeedDocument").json()
-        data = self.documents.get(str(meta["url"]), bucket="documents").content
+        data = self.documents.fetch("GET", str(meta["url"])).content
         if meta.get("compressionAlgorithm") == "GZIP":
             data = gzip.decompress(data)
         return data

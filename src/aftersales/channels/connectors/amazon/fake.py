@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import itertools
 import json
 import secrets
@@ -171,6 +172,17 @@ class AmazonFake(FakePlatform):
 
     def _next_id(self) -> str:
         return str(next(self._ids))
+
+    def presigned(self, kind: str, doc_id: str) -> str:
+        """An S3-style presigned URL: the signature in the query string is the authorisation."""
+        signature = hashlib.sha256(f"{kind}:{doc_id}:{self.client_secret}".encode()).hexdigest()
+        return (
+            f"{self.url}/{kind}/{doc_id}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=300&X-Amz-Signature={signature}"
+        )
+
+    def _signed(self, request: FakeRequest, kind: str) -> bool:
+        expected = self.presigned(kind, request.params["doc_id"]).rsplit("X-Amz-Signature=", 1)[1]
+        return request.arg("X-Amz-Signature") == expected
 
     # -- routes -----------------------------------------------------------------------------------
     def setup_routes(self) -> None:
@@ -430,12 +442,14 @@ class AmazonFake(FakePlatform):
             if doc_id not in self.documents:
                 return _errors(404, "NotFound", "The report document was not found.")
             compression = self.documents[doc_id][1]
-        body: dict[str, Any] = {"reportDocumentId": doc_id, "url": f"{self.url}/_documents/{doc_id}"}
+        body: dict[str, Any] = {"reportDocumentId": doc_id, "url": self.presigned("_documents", doc_id)}
         if compression:
             body["compressionAlgorithm"] = compression
         return json_response(body)
 
     def _download(self, request: FakeRequest) -> FakeResponse:
+        if not self._signed(request, "_documents"):
+            return FakeResponse(status=403, body=b"<Error><Code>SignatureDoesNotMatch</Code></Error>")
         with self.lock:
             document = self.documents.get(request.params["doc_id"])
         if document is None:
@@ -451,9 +465,11 @@ class AmazonFake(FakePlatform):
         doc_id = f"amzn1.tortuga.4.na.{secrets.token_hex(8)}"
         with self.lock:
             self.uploads[doc_id] = {"contentType": content_type, "body": None}
-        return json_response({"feedDocumentId": doc_id, "url": f"{self.url}/_uploads/{doc_id}"}, 201)
+        return json_response({"feedDocumentId": doc_id, "url": self.presigned("_uploads", doc_id)}, 201)
 
     def _upload(self, request: FakeRequest) -> FakeResponse:
+        if not self._signed(request, "_uploads"):
+            return FakeResponse(status=403, body=b"<Error><Code>SignatureDoesNotMatch</Code></Error>")
         with self.lock:
             upload = self.uploads.get(request.params["doc_id"])
             if upload is None:
@@ -579,7 +595,7 @@ class AmazonFake(FakePlatform):
         with self.lock:
             if doc_id not in self.documents:
                 return _errors(404, "NotFound", "The feed document was not found.")
-        return json_response({"feedDocumentId": doc_id, "url": f"{self.url}/_documents/{doc_id}"})
+        return json_response({"feedDocumentId": doc_id, "url": self.presigned("_documents", doc_id)})
 
     # -- finances ---------------------------------------------------------------------------------
     def _financial_events(self, request: FakeRequest) -> FakeResponse:

@@ -224,13 +224,23 @@ def test_connection_ok(ctx, connector):
     assert check.ok and "ATVPDKIKX0DER" in check.detail
 
 
-def test_token_never_in_logs(fake, ctx, connector, caplog):
+def test_token_and_presigned_signatures_never_in_logs(fake, ctx, connector, caplog):
     add_orders(fake, 1)
+    add_returns(fake)
     caplog.set_level("DEBUG")
     connector.pull(ctx, Stream.ORDERS, None, None)
-    token = fake.requests[-1].headers["x-amz-access-token"]
-    text = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
-    assert token not in text and fake.client_secret not in text and "Atzr|" not in text
+    connector.pull(ctx, Stream.RETURNS, None, NOW - timedelta(days=10))
+    token = fake.requests_to(r"/orders/.*")[-1].headers["x-amz-access-token"]
+    [download] = fake.requests_to(r"/_documents/.*")
+    signature = download.query["X-Amz-Signature"][0]
+    # httpx's own INFO line carries the full URL: production logging keeps httpx at WARNING
+    from aftersales.settings import base
+
+    assert base.LOGGING["loggers"]["httpx"]["level"] == "WARNING"
+    ours = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]
+    text = "".join(r.getMessage() + str(r.__dict__) for r in ours)
+    assert "/_documents/" in text  # the download is logged, without its signed query string
+    assert token not in text and fake.client_secret not in text and "Atzr|" not in text and signature not in text
 
 
 # --- throttling and errors ------------------------------------------------------------------------
