@@ -70,6 +70,10 @@ Auth = Literal["bearer", "iaf", "app"]
 _app_tokens: dict[tuple[str, str], tuple[str, float]] = {}
 
 
+def forget_app_tokens() -> None:
+    _app_tokens.clear()
+
+
 def marketplace_id(ctx: StoreContext) -> str:
     explicit = str(ctx.credentials.get("marketplace_id") or "")
     if explicit:
@@ -255,9 +259,12 @@ class EbayClient(PlatformClient):
                     content=body or None,
                 )
             except AuthError as exc:
-                if exc.status == 401 and auth != "app" and not refreshed:
+                if exc.status == 401 and not refreshed:
                     refreshed = True
-                    self.refresh_user_token()
+                    if auth == "app":  # a cached application token eBay no longer accepts
+                        _app_tokens.pop((self.base(), str(self.credentials.get("client_id"))), None)
+                    else:
+                        self.refresh_user_token()
                     continue
                 raise AuthError(f"eBay refused the credentials: {exc}", status=exc.status, code=exc.code) from exc
             except RateLimited as exc:

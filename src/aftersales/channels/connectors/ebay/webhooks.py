@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from aftersales.channels.base import ConnectorError, RawRecord, SignatureInvalid, Stream
+from aftersales.channels.base import AuthError, ConnectorError, RawRecord, SignatureInvalid, Stream
 
 from .client import EbayClient
 
@@ -86,8 +86,10 @@ def public_key(client: EbayClient, kid: str) -> ec.EllipticCurvePublicKey:
         data = client.json(
             "GET", PUBLIC_KEY_PATH.format(kid=quote(kid, safe="")), auth="app", bucket="ebay:notification"
         )
+    except AuthError:
+        raise  # our own credentials are refused: the seller must fix them (not the push's fault)
     except ConnectorError as exc:
-        if exc.status == 404 or (exc.permanent and exc.status and 400 <= exc.status < 500):
+        if exc.status in (400, 404):
             raise SignatureInvalid(f"eBay does not know the public key {kid!r}") from exc
         raise
     if not isinstance(data, Mapping) or not isinstance(data.get("key"), str):

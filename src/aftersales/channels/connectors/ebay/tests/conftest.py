@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from aftersales.channels.base import StoreContext
+from aftersales.channels.connectors.ebay.client import forget_app_tokens
 from aftersales.channels.connectors.ebay.connector import EbayConnector
 from aftersales.channels.connectors.ebay.fake import EbayFake
 from aftersales.channels.connectors.ebay.webhooks import clear_key_cache
@@ -14,6 +15,7 @@ from aftersales.channels.connectors.ebay.webhooks import clear_key_cache
 @pytest.fixture
 def fake() -> Iterator[EbayFake]:
     clear_key_cache()
+    forget_app_tokens()
     with EbayFake().running() as server:
         assert isinstance(server, EbayFake)
         yield server

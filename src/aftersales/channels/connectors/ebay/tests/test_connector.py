@@ -616,3 +616,28 @@ def test_a_new_single_message_conversation_costs_no_extra_call(
     assert [r.event_id for r in records] == ["message:M-900001"]
     assert fake.requests_to("/commerce/message/v1/conversation/C-771100") == []
     assert connector.map_record(ctx, records[0])[0].external_id == "M-900001"  # type: ignore[union-attr]
+
+
+def test_a_push_checked_with_refused_app_credentials_is_an_auth_error_not_a_bad_signature(
+    fake: EbayFake, connector: EbayConnector, recorder: Recorder
+) -> None:
+    headers, body = fake.signed_notification(load("spec/message.json"))
+    with pytest.raises(AuthError):
+        connector.verify_webhook(make_ctx(fake, recorder, client_secret="wrong"), headers, body)
+    fake.fail_next(r"/commerce/notification/v1/public_key/.*", status=503, times=10)
+    with pytest.raises(ConnectorError) as caught:  # eBay unavailable: transient (the endpoint answers 503)
+        connector.verify_webhook(make_ctx(fake, recorder), headers, body)
+    assert not caught.value.permanent and not isinstance(caught.value, AuthError)
+
+
+def test_a_stale_application_token_is_dropped_and_minted_again(
+    fake: EbayFake, connector: EbayConnector, ctx: Any
+) -> None:
+    from aftersales.channels.connectors.ebay import client as client_module
+
+    client_module._app_tokens[(fake.url, fake.client_id)] = ("stale-app-token", 4102444800.0)
+    headers, body = fake.signed_notification(load("spec/message.json"))
+    assert len(connector.verify_webhook(ctx, headers, body)) == 1
+    calls = [r.path for r in fake.requests]
+    assert calls[0].startswith("/commerce/notification/v1/public_key/")  # refused: 401
+    assert calls[1:] == ["/identity/v1/oauth2/token", calls[0]]
