@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -87,6 +87,13 @@ def _money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
 
 
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
 def _cursor(raw: str | None) -> dict[str, Any]:
     if not raw:
         return {}
@@ -157,10 +164,13 @@ class EbayConnector:
     def _window(self, state: dict[str, Any], since: datetime | None, overlap: timedelta) -> tuple[str, str]:
         """The [from, to] of the current pass: frozen at its first page so that paging is stable;
         a new pass starts `overlap` before where the previous one ended."""
-        if state.get("from") and state.get("to"):
-            return state["from"], state["to"]
-        start = state.get("next_from")
-        begin = _parse(start) - overlap if start else since or (now() - DEFAULT_LOOKBACK)
+        try:
+            if state.get("from") and state.get("to"):
+                return _iso(_parse(str(state["from"]))), _iso(_parse(str(state["to"])))
+            start = state.get("next_from")
+            begin = _parse(str(start)) - overlap if start else since or (now() - DEFAULT_LOOKBACK)
+        except ValueError as exc:
+            raise ConnectorError(f"unreadable eBay cursor dates {state!r}"[:200], permanent=True) from exc
         return _iso(begin), _iso(now())
 
     def _pull_orders(self, client: EbayClient, state: dict[str, Any], since: datetime | None) -> Page:
@@ -510,7 +520,7 @@ class EbayConnector:
                     str(existing.get("refundStatus", "")).upper() != "FAILED"
                     and isinstance(amount, Mapping)
                     and str(amount.get("currency", "")).upper() == refund.currency.upper()
-                    and Decimal(str(amount.get("value", "0"))) == refund.amount.quantize(Decimal("0.01"))
+                    and _decimal(amount.get("value")) == refund.amount.quantize(Decimal("0.01"))
                 ):
                     return self._receipt(existing, detail="already on the order (reconciled, not resent)")
             body: dict[str, Any] = {"reasonForRefund": reason}

@@ -641,3 +641,10 @@ def test_a_stale_application_token_is_dropped_and_minted_again(
     calls = [r.path for r in fake.requests]
     assert calls[0].startswith("/commerce/notification/v1/public_key/")  # refused: 401
     assert calls[1:] == ["/identity/v1/oauth2/token", calls[0]]
+
+
+def test_an_unreadable_cursor_is_a_permanent_error(connector: EbayConnector, ctx: Any) -> None:
+    for cursor in ("{not json", '{"next_from": "yesterday"}', '{"from": "x", "to": "y", "offset": 50}'):
+        with pytest.raises(ConnectorError) as caught:
+            connector.pull(ctx, Stream.ORDERS, cursor, None)
+        assert caught.value.permanent
