@@ -155,7 +155,9 @@ class AmazonConnector:
 
     # Tunables (tests make them small): orders per page, report polling.
     page_size = 100
-    report_poll_attempts = 40
+    # up to 5 minutes of polling per run, well inside the engine's 10-minute stream lease; a report
+    # not ready by then is polled again by the next run (its id stays in the cursor)
+    report_poll_attempts = 20
     report_poll_interval = 15.0  # seconds between getReport polls (rate 2/s, burst 15)
     # None: the engine's channels.http.wait_seconds (what tests monkeypatch to record waits)
     sleep: Callable[[float], None] | None = None
