@@ -211,7 +211,7 @@ class AmazonConnector:
         state = _load_cursor(cursor)
         now = datetime.now(UTC) - DATA_LAG
         start = _moment(state.get("start")) or since or (now - REPORT_WINDOW)
-        start = max(start, now - timedelta(days=730))  # Amazon keeps returns data for two years
+        start = max(start, now - timedelta(days=730))  # the engine's backfill limit: two years
         end = min(start + REPORT_WINDOW, now)
         with self.client(ctx) as api:
             report_id = state.get("report_id")
