@@ -252,13 +252,30 @@ class QuarantineCount:
 
 
 @dataclass(frozen=True)
+class WriteBackRow:
+    """A write-back that failed or whose outcome is unknown."""
+
+    id: int
+    store_id: int
+    store_name: str
+    kind: str
+    kind_label: str
+    status: str
+    status_label: str
+    detail: str
+    attempts: int
+    updated_at: datetime
+    ticket_id: int | None
+
+
+@dataclass(frozen=True)
 class Attention:
     """What needs a human in the organization: paused stores (with the platform's words),
     quarantined records per store, write-backs that failed or whose outcome is unknown."""
 
     paused: list[StoreSync]
     quarantined: list[QuarantineCount]
-    writebacks: list[WriteBack]
+    writebacks: list[WriteBackRow]
 
     @property
     def total(self) -> int:
@@ -289,7 +306,25 @@ def attention_list(user: Any, *, limit: int = 200) -> Attention:
         .defer("store__credentials")
         .order_by("-updated_at", "-pk")[:limit]
     )
-    return Attention(paused=paused, quarantined=quarantined, writebacks=writebacks)
+    return Attention(paused=paused, quarantined=quarantined, writebacks=[_writeback_row(w) for w in writebacks])
+
+
+def _writeback_row(w: WriteBack) -> WriteBackRow:
+    ticket_id = w.request.get("ticket_id") if isinstance(w.request, dict) else None
+    return WriteBackRow(
+        id=w.pk,
+        store_id=w.store_id,
+        store_name=w.store.name,
+        kind=w.kind,
+        kind_label=w.get_kind_display(),
+        status=w.status,
+        status_label=w.get_status_display(),
+        detail=w.detail,
+        attempts=w.attempts,
+        updated_at=w.updated_at,
+        # the ticket it was for, when its request names one (the list links to it)
+        ticket_id=ticket_id if isinstance(ticket_id, int) and 0 < ticket_id < 2**63 else None,
+    )
 
 
 def attention_count(user: Any) -> int:
@@ -309,6 +344,7 @@ __all__ = [
     "CapabilityRow",
     "QuarantineCount",
     "StoreConnection",
+    "WriteBackRow",
     "attention_count",
     "attention_list",
     "quarantined_record",

@@ -170,17 +170,5 @@ def needs_a_human(request: HttpRequest) -> Any:
             for s in found.paused
         ],
         "quarantined": found.quarantined,
-        "writebacks": [
-            {
-                "id": w.pk,
-                "store_id": w.store_id,
-                "store_name": w.store.name,
-                "kind": w.kind,
-                "status": w.status,
-                "detail": w.detail,
-                "attempts": w.attempts,
-                "updated_at": w.updated_at,
-            }
-            for w in found.writebacks
-        ],
+        "writebacks": found.writebacks,
     }

@@ -162,6 +162,7 @@ class WriteBackOut(Schema):
     store_id: int
     store_name: str
     kind: str
+    ticket_id: int | None = Field(..., description="The ticket it was for, when known")
     status: str = Field(..., description="failed, or unknown (a worker died mid-call: check on the platform)")
     detail: str
     attempts: int

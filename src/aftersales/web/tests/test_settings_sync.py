@@ -144,9 +144,11 @@ def test_needs_a_human_lists_paused_quarantined_and_writebacks_with_a_nav_badge(
         idempotency_key="k",
         status="failed",
         detail="refund refused",
+        request={"ticket_id": world.ticket().pk},
     )
     page = client.get(reverse("web:settings_attention")).content.decode()
     assert 'data-total="3"' in page and "invalid_grant: token revoked" in page and "refund refused" in page
+    assert reverse("web:ticket", args=[WriteBack.objects.get().request["ticket_id"]]) in page
     assert f'data-paused-store="{tshop.pk}"' in page and f'data-quarantined-store="{tshop.pk}"' in page
     assert 'data-attention="3"' in client.get(reverse("web:settings_stores")).content.decode()
     assert login(world.agent).get(reverse("web:settings_attention")).status_code == 403
