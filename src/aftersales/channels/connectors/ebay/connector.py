@@ -41,6 +41,7 @@ from .media import download_media, in_window
 from .webhooks import challenge_response, verify_push
 
 ORDERS_PATH = "/sell/fulfillment/v1/order"
+RETURN_PATH = "/post-order/v2/return"
 CONVERSATIONS_PATH = "/commerce/message/v1/conversation"
 SEND_MESSAGE_PATH = "/commerce/message/v1/send_message"
 SEARCH_PATHS = {
@@ -63,6 +64,7 @@ PAGE_SIZE = 50
 # entries skipped instead. Page numbers are used (the fake speaks them); False switches to entries.
 POST_ORDER_OFFSET_IS_PAGE = True
 
+RETURN_REFUNDED_STATES = {"REFUND_ISSUED", "LESS_THAN_A_FULL_REFUND_ISSUED"}
 REFUND_STATES = {"REFUNDED": RefundState.SUCCEEDED, "FAILED": RefundState.FAILED, "PENDING": RefundState.PENDING}
 REFUND_REASONS = {
     "BUYER_CANCEL",
@@ -506,12 +508,14 @@ class EbayConnector:
         return RefundReceipt(external_id=str(refund.get("refundId", "")), state=state, detail=detail)
 
     def issue_refund(self, ctx: StoreContext, refund: RefundRequest) -> RefundReceipt:
-        """eBay's issue_refund takes no idempotency key. The engine stored ours before calling; a
-        resend (the first outcome unknown) first looks at the refunds already on the order and
-        returns the one matching this amount and currency instead of refunding twice."""
+        """eBay takes no idempotency key. The engine stored ours before calling; a resend (the first
+        outcome unknown) first looks at what eBay already holds and returns that instead of refunding
+        twice: the refunds on the order (same amount and currency, not failed) and, for a return, a
+        return already refunded. A refund for a return (`return_external_id`) goes through the
+        return (Post-Order issue_refund, which also closes it); any other through Sell Fulfillment
+        issue_refund. Both are signed for EU/UK sellers."""
         if refund.amount <= 0:
             raise ConnectorError("a refund amount must be positive", permanent=True)
-        reason = refund.reason.upper() if refund.reason.upper() in REFUND_REASONS else "OTHER"
         with self.client(ctx) as client:
             order = self._order(client, refund.order_external_id)
             for existing in mapping.order_refunds(order):
@@ -523,33 +527,77 @@ class EbayConnector:
                     and _decimal(amount.get("value")) == refund.amount.quantize(Decimal("0.01"))
                 ):
                     return self._receipt(existing, detail="already on the order (reconciled, not resent)")
-            body: dict[str, Any] = {"reasonForRefund": reason}
-            if refund.note:
-                body["comment"] = refund.note[:100]
-            if refund.lines:
-                body["refundItems"] = [
-                    {
-                        "lineItemId": line.external_line_id,
-                        "refundAmount": {"value": _money(line.amount), "currency": refund.currency},
-                    }
-                    for line in refund.lines
-                ]
-            else:
-                body["orderLevelRefundAmount"] = {"value": _money(refund.amount), "currency": refund.currency}
-            data = client.json(
-                "POST",
-                f"{ORDERS_PATH}/{quote(refund.order_external_id, safe='')}/issue_refund",
-                json_body=body,
-                host="apiz",
-                signed=True,
-                bucket="ebay:fulfillment",
-            )
+            if refund.return_external_id:
+                return self._refund_return(client, refund)
+            return self._refund_order(client, refund)
+
+    def _refund_order(self, client: EbayClient, refund: RefundRequest) -> RefundReceipt:
+        reason = refund.reason.upper() if refund.reason.upper() in REFUND_REASONS else "OTHER"
+        body: dict[str, Any] = {"reasonForRefund": reason}
+        if refund.note:
+            body["comment"] = refund.note[:100]
+        if refund.lines:
+            body["refundItems"] = [
+                {
+                    "lineItemId": line.external_line_id,
+                    "refundAmount": {"value": _money(line.amount), "currency": refund.currency},
+                }
+                for line in refund.lines
+            ]
+        else:
+            body["orderLevelRefundAmount"] = {"value": _money(refund.amount), "currency": refund.currency}
+        data = client.json(
+            "POST",
+            f"{ORDERS_PATH}/{quote(refund.order_external_id, safe='')}/issue_refund",
+            json_body=body,
+            host="apiz",
+            signed=True,
+            bucket="ebay:fulfillment",
+        )
         if not isinstance(data, Mapping) or not data.get("refundId"):
             raise ConnectorError("eBay accepted the refund without a refundId")
         return self._receipt(data)
 
+    def _return_state(self, client: EbayClient, return_id: str) -> str:
+        data = client.json("GET", f"{RETURN_PATH}/{quote(return_id, safe='')}", auth="iaf", bucket="ebay:post-order")
+        summary = data.get("summary") if isinstance(data, Mapping) else None
+        return str((summary or {}).get("state", "")) if isinstance(summary, Mapping) else ""
+
+    def _refund_return(self, client: EbayClient, refund: RefundRequest) -> RefundReceipt:
+        external_id = f"return:{refund.return_external_id}"
+        state = self._return_state(client, refund.return_external_id)
+        if state in RETURN_REFUNDED_STATES:
+            return RefundReceipt(external_id, RefundState.SUCCEEDED, detail=f"return already {state} (reconciled)")
+        total = {"value": _money(refund.amount), "currency": refund.currency}
+        body: dict[str, Any] = {
+            "refundDetail": {
+                "itemizedRefundDetail": [{"refundAmount": total, "refundFeeType": "PURCHASE_PRICE"}],
+                "totalAmount": total,
+            }
+        }
+        if refund.note:
+            body["comments"] = {"content": refund.note}
+        data = client.json(
+            "POST",
+            f"{RETURN_PATH}/{quote(refund.return_external_id, safe='')}/issue_refund",
+            auth="iaf",
+            json_body=body,
+            signed=True,
+            bucket="ebay:post-order",
+        )
+        status = str(data.get("refundStatus", "")).upper() if isinstance(data, Mapping) else ""
+        states = {"SUCCESS": RefundState.SUCCEEDED, "FAILED": RefundState.FAILED}
+        return RefundReceipt(external_id, states.get(status, RefundState.PENDING), detail=f"refundStatus {status}")
+
     def refund_status(self, ctx: StoreContext, refund: RefundRequest, receipt: RefundReceipt) -> RefundReceipt:
         with self.client(ctx) as client:
+            if receipt.external_id.startswith("return:"):
+                state = self._return_state(client, receipt.external_id.removeprefix("return:"))
+                if state in RETURN_REFUNDED_STATES:
+                    return RefundReceipt(receipt.external_id, RefundState.SUCCEEDED, detail=state)
+                if state == "PARTIAL_REFUND_FAILED":
+                    return RefundReceipt(receipt.external_id, RefundState.FAILED, detail=state)
+                return RefundReceipt(receipt.external_id, RefundState.PENDING, detail=state)
             order = self._order(client, refund.order_external_id)
         for existing in mapping.order_refunds(order):
             if str(existing.get("refundId", "")) == receipt.external_id:

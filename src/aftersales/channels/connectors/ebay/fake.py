@@ -516,7 +516,22 @@ class EbayFake(FakePlatform):
                 item["state"] = "ITEM_DELIVERED"
                 return json_response({})
             if action == "issue_refund":
+                total = _dig(body, "refundDetail", "totalAmount") or {}
+                if not total.get("value") or not total.get("currency"):
+                    return _error(400, 1740, "refundDetail.totalAmount is required")
+                if not _dig(body, "refundDetail", "itemizedRefundDetail"):
+                    return _error(400, 1740, "refundDetail.itemizedRefundDetail is required")
                 item["state"] = "REFUND_ISSUED"
+                order = self.orders.get(str(item.get("orderId")))
+                if order is not None:  # eBay lists the return's refund on the order too
+                    order.setdefault("paymentSummary", {}).setdefault("refunds", []).append(
+                        {
+                            "refundId": f"R-{self.next_id()}",
+                            "refundStatus": "REFUNDED",
+                            "amount": {"value": str(Decimal(str(total["value"]))), "currency": total["currency"]},
+                            "refundDate": iso(datetime.now(UTC)),
+                        }
+                    )
                 return json_response({"refundStatus": "SUCCESS"})
         return _error(404, 1700, f"no return action {action}")
 

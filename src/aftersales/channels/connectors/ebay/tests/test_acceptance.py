@@ -362,11 +362,10 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: EbayFake
 
     # The refund: the key is stored before the call, eBay is called once, the status is polled.
     refund = RefundRequest(
-        idempotency_key="refund-ret-5000123456",
+        idempotency_key="refund-line-1",
         order_external_id=ORDER_ID,
         amount=Decimal("29.99"),
         currency="EUR",
-        return_external_id="5000123456",
         reason="buyer_return",
         lines=[RefundLine(external_line_id="10012345678901", quantity=1, amount=Decimal("29.99"))],
     )
@@ -399,6 +398,39 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: EbayFake
     assert connector.refund_status(store_context(ctx_store), refund, receipt).state == RefundState.PENDING
     seeded.complete_refunds()
     assert connector.refund_status(store_context(ctx_store), refund, receipt).state == RefundState.SUCCEEDED
+
+    # The received return is refunded through the return (Post-Order), signed, once.
+    return_refund = RefundRequest(
+        idempotency_key="refund-ret-5000123456",
+        order_external_id=ORDER_ID,
+        amount=Decimal("20"),
+        currency="EUR",
+        return_external_id="5000123456",
+        note="Refund for the returned case",
+    )
+    row = perform(
+        "issue_refund",
+        return_refund.idempotency_key,
+        return_refund,
+        lambda ctx: connector.issue_refund(ctx, return_refund),
+    )
+    [call] = seeded.requests_to("/post-order/v2/return/5000123456/issue_refund")
+    assert call.headers["authorization"].startswith("IAF ")
+    assert call.json() == {
+        "refundDetail": {
+            "itemizedRefundDetail": [
+                {"refundAmount": {"value": "20.00", "currency": "EUR"}, "refundFeeType": "PURCHASE_PRICE"}
+            ],
+            "totalAmount": {"value": "20.00", "currency": "EUR"},
+        },
+        "comments": {"content": "Refund for the returned case"},
+    }
+    _signed(call)
+    assert (row.external_id, row.response["state"]) == ("return:5000123456", "succeeded")
+    polled = connector.refund_status(
+        store_context(ctx_store), return_refund, RefundReceipt(row.external_id, RefundState.PENDING)
+    )
+    assert polled.state == RefundState.SUCCEEDED and seeded.returns["5000123456"]["state"] == "REFUND_ISSUED"
 
     # Mark the second order shipped.
     shipment = ShipmentConfirmation(

@@ -648,3 +648,29 @@ def test_an_unreadable_cursor_is_a_permanent_error(connector: EbayConnector, ctx
         with pytest.raises(ConnectorError) as caught:
             connector.pull(ctx, Stream.ORDERS, cursor, None)
         assert caught.value.permanent
+
+
+def test_a_return_is_refunded_through_the_return_and_never_twice(
+    fake: EbayFake, connector: EbayConnector, ctx: Any
+) -> None:
+    fake.add_order(load("order.json"))
+    fake.add_return(load("return.json"))
+    refund = RefundRequest(
+        idempotency_key="rf-ret",
+        order_external_id="12-01234-56789",
+        amount=Decimal("29.99"),
+        currency="EUR",
+        return_external_id="5000123456",
+    )
+    receipt = connector.issue_refund(ctx, refund)
+    assert (receipt.external_id, receipt.state) == ("return:5000123456", RefundState.SUCCEEDED)
+    assert fake.requests_to("/sell/fulfillment/v1/order/12-01234-56789/issue_refund") == []
+    # A resend (the first answer lost): the refund is on the order, nothing is sent again.
+    again = connector.issue_refund(ctx, refund)
+    assert "reconciled" in again.detail
+    assert len(fake.requests_to("/post-order/v2/return/5000123456/issue_refund")) == 1
+    # Another amount, but the return says it is refunded already: not sent either.
+    other = RefundRequest(**{**refund.__dict__, "amount": Decimal("5")})
+    assert "reconciled" in connector.issue_refund(ctx, other).detail
+    assert len(fake.requests_to("/post-order/v2/return/5000123456/issue_refund")) == 1
+    assert connector.refund_status(ctx, refund, receipt).state == RefundState.SUCCEEDED
