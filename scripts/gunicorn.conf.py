@@ -1,10 +1,12 @@
 """gunicorn settings of `make run` (scripts/run.sh passes the bind address).
 
-Server layout (docs/adr/0014-server-layout.md): WEB_WORKERS processes (default 2) x WEB_THREADS threads
-(default 4), on SQLite and on PostgreSQL alike. On SQLite (one writer at a time) processes with one thread
-each were measured against threads (bench/peer.py --only layout, 8 clients creating tickets, 2 cores):
-threads gave half the median and x0.91 to x1.61 the throughput, processes a shorter tail (p95, max); the
-default stays threads, and WEB_WORKERS=4 WEB_THREADS=1 gives the processes layout.
+Server layout (docs/adr/0014-server-layout.md), chosen by the database DATABASE_URL names: on SQLite 2
+processes x 4 threads, on PostgreSQL 4 x 4; WEB_WORKERS / WEB_THREADS override either. On SQLite (one
+writer at a time) processes with one thread each were measured against threads (bench/peer.py --only
+layout, 8 clients creating tickets, 2 cores): threads gave half the median and x0.91 to x1.61 the
+throughput, processes a shorter tail (p95, max); the default stays threads, and WEB_WORKERS=4
+WEB_THREADS=1 gives the processes layout. On PostgreSQL (row locks, no single writer) 4 x 4 against 2 x 4:
+x1.10 the throughput, p50 x0.88, p95 x0.81 (one run on a loaded machine).
 The worker class is gthread's (threads=1 included): it answers over-long request lines in JSON.
 
 limit_request_line is gunicorn's maximum, 8190: a line between 4094 and 8190 bytes reaches Django, where
@@ -14,8 +16,19 @@ that 414 in the API's JSON shape too, instead of gunicorn's HTML page (tests/fuz
 
 import os
 
-workers = int(os.environ.get("WEB_WORKERS") or 2)
-threads = int(os.environ.get("WEB_THREADS") or 4)
+# The layout per database (processes, threads per process) when WEB_WORKERS / WEB_THREADS are not set:
+# make run serves whichever DATABASE_URL names (no DATABASE_URL: SQLite). See ADR 0014 for the figures.
+LAYOUTS = {"sqlite": (2, 4), "postgresql": (4, 4)}
+POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql", "postgis")
+
+
+def database_kind(url: str) -> str:
+    return "postgresql" if url.split(":", 1)[0].lower() in POSTGRES_SCHEMES else "sqlite"
+
+
+database = database_kind(os.environ.get("DATABASE_URL", ""))
+workers = int(os.environ.get("WEB_WORKERS") or LAYOUTS[database][0])
+threads = int(os.environ.get("WEB_THREADS") or LAYOUTS[database][1])
 worker_class = "aftersales.core.gunicorn_worker.JsonErrorThreadWorker"
 timeout = 60
 accesslog = "-"
