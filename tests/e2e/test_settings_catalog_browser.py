@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from aftersales.language.models import ReplyTemplate
+from aftersales.testing.factories import StoreFactory
 from aftersales.testing.personas import build_world
 
 from .test_csp_browser import watch_csp
@@ -17,6 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_template_preview_and_save_then_stores(live_server, page):
     world = build_world()
+    StoreFactory(organization=world.org, name="Wish", platform="wish")
     violations = watch_csp(page)
     base = live_server.url
     page.goto(base + "/login/")
@@ -41,5 +43,6 @@ def test_template_preview_and_save_then_stores(live_server, page):
     assert ReplyTemplate.objects.filter(organization=world.org, name="Parcel shipped").exists()
 
     page.goto(base + "/settings/stores/")
-    expect(page.locator('[data-store="Amazon US"] [data-connector=none]')).to_be_visible()
+    expect(page.locator('[data-store="Wish"] [data-connector=none]')).to_be_visible()  # no Wish connector
+    expect(page.locator('[data-store="Amazon US"] [data-connection-link]')).to_be_visible()
     assert violations == []
