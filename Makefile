@@ -11,6 +11,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_TICKETS ?= 400
+# `make run` serves fake eBay / Shopify / Amazon / 17TRACK on 127.0.0.1:DEMO_FAKES_PORT..+3 for the
+# demo stores (aftersales/demo/fakes.py); DEMO_FAKES=0 turns them off.
+DEMO_FAKES ?= 1
+DEMO_FAKES_PORT ?= 8701
 PG_URL ?= postgres://postgres@127.0.0.1:5432
 PYTEST_ARGS ?=
 
@@ -41,10 +45,11 @@ var/secret_key:
 prepare: install var/secret_key
 	$(PY) -m aftersales.manage migrate --noinput
 	$(PY) -m aftersales.manage collectstatic --noinput --verbosity 0
-	$(PY) -m aftersales.manage demo --tickets $(DEMO_TICKETS) --if-empty --translate-recent 60
+	$(PY) -m aftersales.manage demo --tickets $(DEMO_TICKETS) --if-empty --translate-recent 60 \
+		$(if $(filter 1,$(DEMO_FAKES)),--fakes --fakes-port-base $(DEMO_FAKES_PORT),--no-fakes)
 
 run: prepare
-	@bash scripts/run.sh $(HOST) $(PORT)
+	@DEMO_FAKES=$(DEMO_FAKES) DEMO_FAKES_PORT=$(DEMO_FAKES_PORT) bash scripts/run.sh $(HOST) $(PORT)
 
 worker: install var/secret_key
 	$(PY) -m aftersales.manage run_huey

@@ -4,17 +4,26 @@ set -euo pipefail
 host=${1:-127.0.0.1}
 port=${2:-8000}
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-aftersales.settings.production}
+fakes=
+if [ "${DEMO_FAKES:-0}" = 1 ]; then
+    # The demo stores talk to local fake marketplaces on loopback (aftersales/demo/fakes.py); the
+    # endpoint override is for this local demo only (off by default in production settings).
+    export CHANNELS_ALLOW_ENDPOINT_OVERRIDE=1
+    .venv/bin/python -m aftersales.manage fakes --port-base "${DEMO_FAKES_PORT:-8701}" --sync &
+    fakes=$!
+fi
 .venv/bin/python -m aftersales.manage run_huey --quiet &
 worker=$!
 web=
-# Stop both on exit, Ctrl-C or kill (no `exec`: the shell must stay to run this).
-trap 'kill $worker $web 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
+# Stop them all on exit, Ctrl-C or kill (no `exec`: the shell must stay to run this).
+trap 'kill $worker $web $fakes 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
 echo
 echo "  aftersales is starting on http://$host:$port"
 echo "  demo logins (password: demo-pass-2026):"
 echo "    admin  (admin, English)      li.na  (agent, 中文)      tom  (agent, English)"
 echo "    wang.fang (approver, 中文)   viewer (viewer)   operator (installation operator: /admin/ only)"
 echo "  API docs: http://$host:$port/api/v1/docs    health: http://$host:$port/health"
+[ -z "$fakes" ] || echo "  fake eBay/Shopify/Amazon/17TRACK on 127.0.0.1:${DEMO_FAKES_PORT:-8701}-$((${DEMO_FAKES_PORT:-8701} + 3)) (DEMO_FAKES=0: off)"
 echo
 # workers and threads (WEB_WORKERS, default 2, x WEB_THREADS, default 4: docs/adr/0014-server-layout.md),
 # timeout, logs and request limits: scripts/gunicorn.conf.py

@@ -37,6 +37,19 @@ class Command(BaseCommand):
             f"COPY from a background thread (default: on from {BULK_LOAD_FROM:,} tickets). "
             "Only for a database nobody else is using meanwhile.",
         )
+        parser.add_argument(
+            "--fakes",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="connect the demo stores eBay DE / Shopify / Amazon US (demo) and 17TRACK to the local fakes of "
+            "`manage.py fakes` (--no-fakes: deactivate them); also with --if-empty on an existing demo",
+        )
+        parser.add_argument(
+            "--fakes-port-base",
+            type=int,
+            default=None,
+            help="the port base `manage.py fakes` listens on (default 8701)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         tickets, batch = options["tickets"], options["batch_size"]
@@ -45,6 +58,7 @@ class Command(BaseCommand):
         if Organization.objects.filter(slug=data.ORG_SLUG).exists():
             if options["if_empty"]:
                 self.stdout.write(f"{data.ORG_NAME} already exists: nothing to do.")
+                self._connect_fakes(options)
                 return
             raise CommandError(
                 f"{data.ORG_NAME} already exists. Use --if-empty, or load the demo into an empty database."
@@ -82,8 +96,26 @@ class Command(BaseCommand):
         self.stdout.write("  time: " + ", ".join(f"{name} {sec:,.1f}s" for name, sec in result.phases.items()))
         if options["translate_recent"] > 0:
             self._queue_translations(options["translate_recent"])
+        self._connect_fakes(options)
         users = ", ".join(u.username for u in data.USERS[:5])
         self.stdout.write(f"Log in as {users} with password {data.DEMO_PASSWORD}")
+
+    def _connect_fakes(self, options: dict[str, Any]) -> None:
+        """The demo stores of the local fake marketplaces (aftersales.demo.fakes, `make run`)."""
+        if options["fakes"] is None:
+            return
+        from aftersales.demo.fakes import DEFAULT_PORT_BASE, endpoint_urls
+        from aftersales.demo.stores import demo_stores_connect, demo_stores_disconnect
+
+        organization = Organization.objects.get(slug=data.ORG_SLUG)
+        if not options["fakes"]:
+            count = demo_stores_disconnect(organization=organization)
+            if count:
+                self.stdout.write(f"  {count} demo store(s) of the fake marketplaces deactivated")
+            return
+        urls = endpoint_urls(options["fakes_port_base"] or DEFAULT_PORT_BASE)
+        stores = demo_stores_connect(organization=organization, urls=urls)
+        self.stdout.write("  stores on the local fakes: " + ", ".join(f"{s.name} ({s.endpoint_url})" for s in stores))
 
     def _queue_translations(self, count: int) -> None:
         """Demo messages are bulk-written, not ingested: ask the language engine for the most recent

@@ -1,0 +1,538 @@
+"""The demo's local marketplaces: `manage.py fakes` serves the fake eBay, Shopify, Amazon (SP-API
+with its LWA token endpoint) and 17TRACK on fixed loopback ports, seeded with plausible demo data
+(multilingual buyer messages, orders with lines and tracking numbers, returns, inquiries and cases
+with respond-by deadlines), and adds a little new activity every few minutes so that the demo
+shows stores syncing over time. `demo --fakes` creates the connected demo stores that point at them.
+
+The fakes and the stores agree on the credentials below: they are the fakes' own demo values,
+useless anywhere else (the endpoint override is honoured only for loopback hosts and only when
+settings.CHANNELS_ALLOW_ENDPOINT_OVERRIDE is on)."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+from aftersales.channels.connectors.amazon.fake import AmazonFake, sample_order, sample_return_row
+from aftersales.channels.connectors.ebay.fake import EbayFake, iso
+from aftersales.channels.connectors.seventeentrack.fake import FakeSeventeenTrack, event
+from aftersales.channels.connectors.shopify.fake import ShopifyFake
+
+from . import data
+from .texts import corpus
+
+DEFAULT_PORT_BASE = 8701
+# Port offsets from the base, in this order.
+PLATFORMS = ("ebay", "shopify", "amazon", "17track")
+TICK_SECONDS = 120
+
+EBAY_SELLER = "gadgets_de"
+EBAY_SIGNING_JWE = "eyJdemo.gadgets-de-signing-key"
+AMAZON_SELLER = "A2GADGETSDEMO"
+AMAZON_CLIENT_ID = "amzn1.application-oa2-client.demo"
+AMAZON_CLIENT_SECRET = "demo-lwa-client-secret"  # noqa: S105 (the local fake's demo value)
+AMAZON_REFRESH_TOKEN = "Atzr|demo-refresh-token"  # noqa: S105
+SHOPIFY_SHOP = "gadgets-demo.myshopify.com"
+SHOPIFY_ACCESS_TOKEN = "shpat_demo_token"  # noqa: S105
+SHOPIFY_CLIENT_SECRET = "demo-shopify-client-secret"  # noqa: S105
+TRACK_TOKEN = "demo-17token"  # noqa: S105
+
+
+@dataclass(frozen=True)
+class DemoStoreSpec:
+    key: str  # a PLATFORMS entry
+    name: str
+    platform: str
+    site: str
+    external_id: str
+    language: str
+    timezone: str
+    currency: str
+
+
+DEMO_STORES: tuple[DemoStoreSpec, ...] = (
+    DemoStoreSpec("ebay", "eBay DE (demo)", "ebay", "ebay.de", EBAY_SELLER, "de", "Europe/Berlin", "EUR"),
+    DemoStoreSpec("shopify", "Shopify (demo)", "shopify", SHOPIFY_SHOP, SHOPIFY_SHOP, "en", "Europe/Berlin", "EUR"),
+    DemoStoreSpec("amazon", "Amazon US (demo)", "amazon", "amazon.com", AMAZON_SELLER, "en", "America/New_York", "USD"),
+)
+
+
+def ebay_signing_key() -> dict[str, str]:
+    """The eBay.de store's digital-signature key (EU sellers sign refunds and return decisions): a
+    fixed demo key, registered with the fake under EBAY_SIGNING_JWE."""
+    private = ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"aftersales demo ebay key").digest())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    return {"private_key": pem, "jwe": EBAY_SIGNING_JWE}
+
+
+def store_credentials(platform: str) -> dict[str, Any]:
+    """What a demo store of `platform` needs to talk to its fake (stored encrypted like any store's)."""
+    if platform == "ebay":
+        return {
+            "client_id": EbayFake.client_id,
+            "client_secret": EbayFake.client_secret,
+            "refresh_token": EbayFake.refresh_token,
+            "verification_token": EbayFake.verification_token,
+            "signing_key": ebay_signing_key(),
+        }
+    if platform == "shopify":
+        return {"shop": SHOPIFY_SHOP, "access_token": SHOPIFY_ACCESS_TOKEN, "client_secret": SHOPIFY_CLIENT_SECRET}
+    if platform == "amazon":
+        return {
+            "lwa_client_id": AMAZON_CLIENT_ID,
+            "lwa_client_secret": AMAZON_CLIENT_SECRET,
+            "refresh_token": AMAZON_REFRESH_TOKEN,
+        }
+    raise ValueError(f"no demo fake for {platform!r}")
+
+
+def endpoint_urls(port_base: int, host: str = "127.0.0.1") -> dict[str, str]:
+    return {key: f"http://{host}:{port_base + offset}" for offset, key in enumerate(PLATFORMS)}
+
+
+# --- the buyers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Buyer:
+    first: str
+    last: str
+    language: str
+    country: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.first} {self.last}"
+
+    @property
+    def username(self) -> str:
+        return f"{self.first}_{self.last}".lower().replace(" ", "")
+
+
+EU_BUYERS = (
+    Buyer("Anna", "Schmidt", "de", "DE"),
+    Buyer("Lukas", "Becker", "de", "DE"),
+    Buyer("Camille", "Dubois", "fr", "FR"),
+    Buyer("Giulia", "Romano", "it", "IT"),
+    Buyer("Javier", "Garcia", "es", "ES"),
+    Buyer("Zofia", "Nowak", "pl", "PL"),
+    Buyer("Daan", "de Vries", "nl", "NL"),
+    Buyer("Oliver", "Smith", "en", "GB"),
+    Buyer("Sophie", "Wagner", "de", "AT"),
+    Buyer("Pedro", "Silva", "pt", "PT"),
+)
+US_BUYERS = (
+    Buyer("Emily", "Johnson", "en", "US"),
+    Buyer("Michael", "Brown", "en", "US"),
+    Buyer("Maria", "Hernandez", "es", "US"),
+    Buyer("Wei", "Chen", "zh", "US"),
+    Buyer("Yuki", "Tanaka", "ja", "US"),
+    Buyer("Ji-woo", "Kim", "ko", "US"),
+)
+MESSAGE_CATEGORIES = ("not_received", "quality_issue", "usage_question", "size_mismatch", "refund", "return")
+EBAY_RETURN_REASONS = ("DEFECTIVE_ITEM", "NOT_AS_DESCRIBED", "MISSING_PARTS", "WRONG_ITEM", "NO_LONGER_NEED_ITEM")
+RETURN_NOTES = {
+    "de": "Das Gerät lädt nicht mehr, bitte um Erstattung.",
+    "fr": "L'appareil ne s'allume plus, je souhaite un remboursement.",
+    "it": "Il prodotto è arrivato danneggiato, vorrei il rimborso.",
+    "es": "El producto no funciona, quiero devolverlo.",
+    "pl": "Produkt nie działa, proszę o zwrot pieniędzy.",
+    "nl": "Het apparaat werkt niet meer, graag mijn geld terug.",
+    "en": "It stopped working after two days.",
+    "pt": "O produto chegou avariado, quero o reembolso.",
+}
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    return template.format_map(defaultdict(str, values))
+
+
+TRACK_STEPS = (  # (17TRACK status, sub-status, description, location)
+    ("InfoReceived", "InfoReceived", "Shipment information received", "Shenzhen, CN"),
+    ("InTransit", "InTransit_PickedUp", "Picked up by the carrier", "Shenzhen, CN"),
+    ("InTransit", "InTransit_Other", "Departed the international sorting centre", "Hong Kong, HK"),
+    ("Delivered", "Delivered_Other", "Delivered", ""),
+)
+
+
+def track_events(stage: int, now: datetime) -> list[dict[str, Any]]:
+    """The first `stage` TRACK_STEPS as 17TRACK events, newest first, nine hours apart."""
+    return [
+        event(
+            (now - timedelta(hours=(stage - 1 - i) * 9)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            TRACK_STEPS[i][2],
+            sub_status=TRACK_STEPS[i][1],
+            location=TRACK_STEPS[i][3],
+        )
+        for i in range(stage)
+    ][::-1]
+
+
+class DemoSeventeenTrack(FakeSeventeenTrack):
+    """The fake 17TRACK whose parcels have their first scans as soon as they are registered."""
+
+    def _register(self, number: str, item: dict[str, Any]) -> dict[str, Any]:
+        outcome = super()._register(number, item)
+        if "error" not in outcome:
+            parcel = self.parcels[number]
+            parcel.main_status, parcel.sub_status = TRACK_STEPS[1][0], TRACK_STEPS[1][1]
+            parcel.events = track_events(2, datetime.now(UTC))
+        return outcome
+
+
+class DemoFakes:
+    """The four fakes of the demo, their seed data and their periodic new activity."""
+
+    def __init__(self, *, seed: int = 1) -> None:
+        self.ebay = EbayFake(seller=EBAY_SELLER)
+        self.shopify = ShopifyFake(
+            access_token=SHOPIFY_ACCESS_TOKEN, shop=SHOPIFY_SHOP, client_secret=SHOPIFY_CLIENT_SECRET
+        )
+        self.amazon = AmazonFake(
+            client_id=AMAZON_CLIENT_ID,
+            client_secret=AMAZON_CLIENT_SECRET,
+            refresh_token=AMAZON_REFRESH_TOKEN,
+            seller_id=AMAZON_SELLER,
+        )
+        self.track = DemoSeventeenTrack(TRACK_TOKEN, quota=10_000)
+        self.ebay.signing_keys[EBAY_SIGNING_JWE] = ed25519.Ed25519PrivateKey.from_private_bytes(
+            hashlib.sha256(b"aftersales demo ebay key").digest()
+        ).public_key()
+        self.random = random.Random(seed)  # noqa: S311 (demo content, not secrets)
+        self.ticks = 0
+        self._counter = 0
+        self._ebay_orders: list[tuple[str, Buyer, data.ProductSpec]] = []
+        self._shopify_orders: list[str] = []
+
+    @property
+    def servers(self) -> dict[str, Any]:
+        return {"ebay": self.ebay, "shopify": self.shopify, "amazon": self.amazon, "17track": self.track}
+
+    def start(self, port_base: int = 0) -> DemoFakes:
+        """Serve on 127.0.0.1: ports port_base, +1, +2, +3 (PLATFORMS order), or random ones with 0."""
+        started = []
+        try:
+            for offset, key in enumerate(PLATFORMS):
+                self.servers[key].start(port_base + offset if port_base else 0)
+                started.append(key)
+        except OSError:
+            for key in started:
+                self.servers[key].stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {key: server.url for key, server in self.servers.items()}
+
+    # -- seed -----------------------------------------------------------------------------------
+    def seed(self, now: datetime | None = None) -> None:
+        now = now or datetime.now(UTC)
+        for n in range(14):
+            created = now - timedelta(hours=60 - n * 4)
+            order_id, buyer, product = self._ebay_order(created, EU_BUYERS[n % len(EU_BUYERS)])
+            if n % 2 == 0:
+                self._ebay_conversation(order_id, buyer, product, created + timedelta(hours=2))
+            if n % 4 == 1:
+                self._ebay_return(order_id, buyer, product, created + timedelta(hours=3))
+        # an item-not-received inquiry and an escalated case, both awaiting the seller
+        for kind, (order_id, buyer, product) in (
+            ("inquiry", self._ebay_orders[3]),
+            ("case", self._ebay_orders[7]),
+        ):
+            self._ebay_dispute(kind, order_id, buyer, product, now - timedelta(hours=20 if kind == "inquiry" else 6))
+        for n in range(8):
+            self._shopify_order(now - timedelta(hours=50 - n * 5), EU_BUYERS[(n + 3) % len(EU_BUYERS)], n)
+        for legacy in self._shopify_orders[1:7:2]:
+            self._shopify_return(legacy)
+        for n in range(8):
+            self._amazon_order(now - timedelta(hours=40 - n * 4), US_BUYERS[n % len(US_BUYERS)], with_return=n % 3 == 0)
+
+    # -- new activity ---------------------------------------------------------------------------
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """What happens on the marketplaces between two syncs: a new eBay buyer message (and the
+        order behind it), buyers thanking the seller for a reply, now and then a new return on each
+        platform, and parcels moving. Returns a line per change (for the command's log)."""
+        now = now or datetime.now(UTC)
+        self.ticks += 1
+        done: list[str] = []
+        buyer = EU_BUYERS[self.random.randrange(len(EU_BUYERS))]
+        order_id, buyer, product = self._ebay_order(now - timedelta(days=3), buyer, modified=now)
+        self._ebay_conversation(order_id, buyer, product, now)
+        done.append(f"ebay: message from {buyer.username} ({buyer.language}) about {order_id}")
+        done.extend(self._ebay_thanks(now))
+        if self.ticks % 2 == 0:
+            order_id, buyer, product = self._ebay_orders[self.random.randrange(len(self._ebay_orders))]
+            return_id = self._ebay_return(order_id, buyer, product, now)
+            done.append(f"ebay: return {return_id} on {order_id}")
+        if self.ticks % 3 == 0:
+            legacy = self._shopify_order(now - timedelta(days=2), EU_BUYERS[self.random.randrange(len(EU_BUYERS))])
+            self._shopify_return(legacy)
+            done.append(f"shopify: return on order #{legacy}")
+        if self.ticks % 4 == 0:
+            order_id = self._amazon_order(now, US_BUYERS[self.random.randrange(len(US_BUYERS))], with_return=True)
+            done.append(f"amazon: order {order_id} with a return")
+        done.extend(self.advance_parcels(now))
+        return done
+
+    def advance_parcels(self, now: datetime | None = None) -> list[str]:
+        """17TRACK's side: registered parcels get their first scans, then move towards delivery."""
+        now = now or datetime.now(UTC)
+        moved = []
+        with self.track.lock:
+            parcels = list(self.track.parcels.values())
+        for parcel in parcels:
+            stage = len(parcel.events)
+            if stage >= len(TRACK_STEPS) or (stage and self.random.random() < 0.5):
+                continue
+            target = max(stage + 1, 2)
+            status, sub_status = TRACK_STEPS[target - 1][:2]
+            self.track.set_tracking(parcel.number, status, sub_status, track_events(target, now))
+            moved.append(f"17track: {parcel.number} {sub_status}")
+        return moved
+
+    # -- eBay -----------------------------------------------------------------------------------
+    def _next(self) -> int:
+        self._counter += 1
+        return self._counter
+
+    def _product(self) -> data.ProductSpec:
+        return data.PRODUCTS[self.random.randrange(len(data.PRODUCTS))]
+
+    def _ebay_order(
+        self, created: datetime, buyer: Buyer, *, modified: datetime | None = None
+    ) -> tuple[str, Buyer, data.ProductSpec]:
+        n = self._next()
+        product = self._product()
+        order_id = f"23-{11800 + n:05d}-{(n * 7919) % 100000:05d}"
+        price = (product.price_usd * Decimal("0.92")).quantize(Decimal("0.01"))
+        modified = modified or created + timedelta(minutes=30)
+        self.ebay.add_order(
+            {
+                "orderId": order_id,
+                "creationDate": iso(created),
+                "lastModifiedDate": iso(modified),
+                "orderFulfillmentStatus": "FULFILLED" if n % 3 else "IN_PROGRESS",
+                "orderPaymentStatus": "PAID",
+                "cancelStatus": {"cancelState": "NONE_REQUESTED"},
+                "buyer": {"username": buyer.username, "taxAddress": {"countryCode": buyer.country}},
+                "pricingSummary": {"total": {"value": str(price), "currency": "EUR"}},
+                "paymentSummary": {"refunds": []},
+                "fulfillmentStartInstructions": [
+                    {
+                        "shippingStep": {
+                            "shipTo": {"fullName": buyer.name, "contactAddress": {"countryCode": buyer.country}}
+                        }
+                    }
+                ],
+                "lineItems": [
+                    {
+                        "lineItemId": f"10{n:012d}",
+                        "legacyItemId": f"3{(n * 104729) % 10**11:011d}",
+                        "sku": product.sku,
+                        "title": product.title,
+                        "quantity": 1,
+                        "lineItemCost": {"value": str(price), "currency": "EUR"},
+                    }
+                ],
+            }
+        )
+        self._ebay_orders.append((order_id, buyer, product))
+        return order_id, buyer, product
+
+    def _ebay_conversation(self, order_id: str, buyer: Buyer, product: data.ProductSpec, when: datetime) -> None:
+        texts = corpus(buyer.language)
+        category = MESSAGE_CATEGORIES[self.random.randrange(len(MESSAGE_CATEGORIES))]
+        templates = texts.customer[category]
+        template = templates[self.random.randrange(len(templates))]
+        values = {
+            "order": order_id,
+            "sku": product.sku,
+            "product": product.title,
+            "first_name": buyer.first,
+            "last_name": buyer.last,
+            "customer_name": buyer.name,
+            "days": "12",
+            "tracking": f"JJD00149{(self._counter * 7919) % 10**10:010d}",
+            "carrier": "DHL",
+            "amount": "",
+            "size": "M",
+            "size_wanted": "L",
+            "warranty": "12",
+        }
+        body = "\n\n".join(
+            (
+                texts.greetings[self.random.randrange(len(texts.greetings))],
+                _fill(template.body, values),
+                _fill(texts.closings[self.random.randrange(len(texts.closings))], values),
+            )
+        )
+        n = self._next()
+        self.ebay.add_conversation(
+            {
+                "conversationId": f"C-{4400000 + n}",
+                "conversationStatus": "ACTIVE",
+                "conversationType": "FROM_MEMBERS",
+                "conversationTitle": _fill(template.subject, values)[:200],
+                "createdDate": iso(when),
+                "referenceId": order_id,
+                "referenceType": "ORDER",
+                "unreadCount": 1,
+            },
+            [
+                {
+                    "messageId": f"M-{4400000 + n}",
+                    "messageBody": body[:2000],
+                    "senderUsername": buyer.username,
+                    "recipientUsername": EBAY_SELLER,
+                    "createdDate": iso(when),
+                    "readStatus": False,
+                }
+            ],
+        )
+
+    def _ebay_thanks(self, now: datetime) -> list[str]:
+        """A buyer whose conversation ends with the seller's reply answers with thanks."""
+        done = []
+        with self.ebay.lock:
+            for conversation in self.ebay.conversations.values():
+                messages = conversation["messages"]
+                if not messages or messages[-1]["senderUsername"] != EBAY_SELLER:
+                    continue
+                buyer_name = messages[-1]["recipientUsername"]
+                buyer = next((b for b in EU_BUYERS if b.username == buyer_name), EU_BUYERS[-3])
+                thanks = corpus(buyer.language).thanks
+                messages.append(
+                    {
+                        "messageId": f"M-{4400000 + self._next()}",
+                        "messageBody": thanks[self.random.randrange(len(thanks))],
+                        "senderUsername": buyer_name,
+                        "recipientUsername": EBAY_SELLER,
+                        "createdDate": iso(now),
+                        "readStatus": False,
+                    }
+                )
+                done.append(f"ebay: {buyer_name} thanked for the reply in {conversation['conversationId']}")
+        return done
+
+    def _ebay_return(self, order_id: str, buyer: Buyer, product: data.ProductSpec, opened: datetime) -> str:
+        n = self._next()
+        return_id = f"53{n:08d}"
+        price = (product.price_usd * Decimal("0.92")).quantize(Decimal("0.01"))
+        self.ebay.add_return(
+            {
+                "returnId": return_id,
+                "orderId": order_id,
+                "buyerLoginName": buyer.username,
+                "sellerLoginName": EBAY_SELLER,
+                "currentType": "MONEY_BACK",
+                "state": "RETURN_REQUESTED",
+                "status": "RETURN_REQUESTED",
+                "creationInfo": {
+                    "item": {"itemId": f"3{n:011d}", "transactionId": f"4{n:010d}", "returnQuantity": 1},
+                    "type": "MONEY_BACK",
+                    "reason": EBAY_RETURN_REASONS[n % len(EBAY_RETURN_REASONS)],
+                    "comments": {"content": RETURN_NOTES.get(buyer.language, RETURN_NOTES["en"])},
+                    "creationDate": {"value": iso(opened)},
+                },
+                "sellerTotalRefund": {"estimatedRefundAmount": {"value": str(price), "currency": "EUR"}},
+                "sellerResponseDue": {
+                    "activityDue": "SELLER_APPROVE_REQUEST",
+                    "respondByDate": {"value": iso(opened + timedelta(days=3))},
+                },
+            }
+        )
+        return return_id
+
+    def _ebay_dispute(
+        self, kind: str, order_id: str, buyer: Buyer, product: data.ProductSpec, opened: datetime
+    ) -> None:
+        n = self._next()
+        price = (product.price_usd * Decimal("0.92")).quantize(Decimal("0.01"))
+        item = {
+            "itemId": f"3{n:011d}",
+            "transactionId": f"4{n:010d}",
+            "orderId": order_id,
+            "buyer": buyer.username,
+            "claimAmount": {"value": str(price), "currency": "EUR"},
+            "creationDate": {"value": iso(opened)},
+            "lastModifiedDate": {"value": iso(opened)},
+            "respondByDate": {"value": iso(opened + timedelta(days=3 if kind == "inquiry" else 2))},
+        }
+        if kind == "inquiry":
+            self.ebay.add_inquiry({"inquiryId": f"57{n:08d}", "inquiryStatusEnum": "WAITING_SELLER_RESPONSE", **item})
+        else:
+            self.ebay.add_case({"caseId": f"51{n:08d}", "caseStatusEnum": "WAITING_SELLER_RESPONSE", **item})
+
+    # -- Shopify --------------------------------------------------------------------------------
+    def _shopify_order(self, created: datetime, buyer: Buyer, n: int | None = None) -> str:
+        products = [self._product() for _ in range(1 + (self._next() % 2))]
+        order = self.shopify.add_order(
+            lines=[(p.sku, 1, str((p.price_usd * Decimal("0.92")).quantize(Decimal("0.01")))) for p in products],
+            currency="EUR",
+            email=f"{buyer.username.replace('_', '.')}@mail.example",
+            customer_name=buyer.name,
+            country=buyer.country,
+            locale=buyer.language,
+            created_at=created,
+        )
+        legacy = order["legacyResourceId"]
+        number = f"JJD{1490000000000000 + self._next() * 7919:016d}"  # DHL parcel numbers
+        self.shopify.add_fulfillment(legacy, company="DHL", number=number)
+        self._shopify_orders.append(legacy)
+        return str(legacy)
+
+    def _shopify_return(self, legacy: str) -> None:
+        order = self.shopify.orders[legacy]
+        language = order.get("customerLocale") or "en"
+        self.shopify.add_return(legacy, reason="DEFECTIVE", note=RETURN_NOTES.get(language, RETURN_NOTES["en"]))
+
+    # -- Amazon ---------------------------------------------------------------------------------
+    def _amazon_order(self, updated: datetime, buyer: Buyer, *, with_return: bool = False) -> str:
+        n = self._next()
+        order_id = f"114-{3000000 + n * 7:07d}-{(n * 104729) % 10**7:07d}"
+        products = [self._product() for _ in range(1 + n % 2)]
+        order = sample_order(
+            order_id,
+            updated=updated,
+            status="SHIPPED",
+            buyer_email=f"{order_id[-7:]}x{n}@marketplace.amazon.com",
+            items=[(f"{n:06d}{i:08d}", p.sku, 1, f"{p.price_usd:.2f}") for i, p in enumerate(products)],
+        )
+        order["buyer"]["buyerName"] = buyer.name
+        order["recipient"]["deliveryAddress"]["name"] = buyer.name
+        for i, product in enumerate(products):
+            order["orderItems"][i]["product"]["title"] = product.title
+        order["packages"] = [
+            {
+                "packageReferenceId": "1",
+                "carrier": "UPS",
+                "trackingNumber": f"1Z999AA1{n:010d}",
+                "shipTime": (updated - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "packageStatus": {"status": "IN_TRANSIT"},
+            }
+        ]
+        self.amazon.add_order(order)
+        if with_return:
+            row = sample_return_row(
+                order_id, rma=f"D{n:06d}RMA", sku=products[0].sku, requested=updated, status="Approved"
+            )
+            row["Item Name"] = products[0].title
+            row["Order Amount"] = f"{products[0].price_usd:.2f}"
+            with self.amazon.lock:
+                self.amazon.returns.append(row)
+        return order_id

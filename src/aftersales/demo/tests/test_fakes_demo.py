@@ -1,0 +1,160 @@
+"""The demo's fake marketplaces end to end: the fakes of `manage.py fakes` (on random ports here),
+the demo stores `demo --fakes` creates against them, every pulled stream synced into tickets,
+orders and returns, tracking numbers registered with the fake 17TRACK, and an agent's reply on an
+eBay ticket delivered by the worker (Huey immediate) to the fake eBay's send_message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from aftersales.catalog.models import Order, Shipment, Store
+from aftersales.channels.connectors.amazon import client as amazon_client
+from aftersales.channels.connectors.shopify.client import reset_throttle_state
+from aftersales.channels.models import RawEvent
+from aftersales.channels.status import pull_streams
+from aftersales.channels.sync import sync_stream
+from aftersales.demo.fakes import DEMO_STORES, EBAY_SELLER, DemoFakes, store_credentials
+from aftersales.demo.stores import demo_stores_connect, demo_stores_disconnect
+from aftersales.demo.texts import LANGUAGES, corpus
+from aftersales.inbox.models import Message, Ticket
+from aftersales.returns.models import ReturnRequest
+from aftersales.tracking.models import ShipmentTracking, TrackingAccount
+from aftersales.tracking.services import shipments_register, tracking_poll
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> Iterator[DemoFakes]:
+    monkeypatch.setattr("aftersales.channels.http.wait_seconds", lambda seconds: None)
+    monkeypatch.setattr("aftersales.channels.sync.wait_seconds", lambda seconds: None)
+    amazon_client._TOKENS.clear()
+    reset_throttle_state()
+    demo = DemoFakes()
+    demo.seed()
+    demo.start(0)  # random free ports (`manage.py fakes` uses fixed ones)
+    try:
+        yield demo
+    finally:
+        demo.stop()
+        amazon_client._TOKENS.clear()
+        reset_throttle_state()
+
+
+def sync_everything(stores: list[Store]) -> dict[str, list[Any]]:
+    runs: dict[str, list[Any]] = {}
+    for store in stores:
+        runs[store.name] = [sync_stream(store_id=store.pk, stream=stream) for stream in pull_streams(store)]
+    return runs
+
+
+def totals(store: Store) -> tuple[int, int, int, int]:
+    return (
+        Ticket.objects.filter(store=store).count(),
+        Message.objects.filter(store=store).count(),
+        Order.objects.filter(store=store).count(),
+        ReturnRequest.objects.filter(store=store).count(),
+    )
+
+
+def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
+    world: Any, fakes: DemoFakes, django_capture_on_commit_callbacks: Any
+) -> None:
+    stores = demo_stores_connect(organization=world.org, urls=fakes.urls)
+    assert [s.name for s in stores] == ["eBay DE (demo)", "Shopify (demo)", "Amazon US (demo)"]
+    ebay, shopify, amazon = stores
+    assert ebay.endpoint_url == fakes.ebay.url and amazon.endpoint_url == fakes.amazon.url
+    # credentials are stored encrypted, like any store's
+    assert Store.objects.get(pk=ebay.pk).credentials == store_credentials("ebay")
+    assert fakes.ebay.client_secret.encode() not in _raw_credentials(ebay)
+
+    runs = sync_everything(stores)
+    for name, store_runs in runs.items():
+        assert [r.status for r in store_runs] == ["succeeded"] * len(store_runs), (name, store_runs)
+    assert not RawEvent.objects.filter(store__in=stores, status="quarantined").exists()
+
+    ebay_tickets, ebay_messages, ebay_orders, ebay_returns = totals(ebay)
+    assert ebay_orders == 14
+    assert ebay_returns == 4 + 2  # four returns, an inquiry and a case
+    assert ebay_tickets >= 7 and ebay_messages >= 7
+    bodies = list(Message.objects.filter(store=ebay).values_list("body", flat=True))
+    written_in = {lang for lang in LANGUAGES if any(g in b for b in bodies for g in corpus(lang).greetings)}
+    assert len(written_in) >= 4, written_in  # buyers write in their own languages
+    deadlines = ReturnRequest.objects.filter(store=ebay).exclude(respond_by=None).count()
+    assert deadlines == ebay_returns
+    assert totals(shopify)[2:] == (8, 3)
+    assert totals(amazon)[2:] == (8, 3)
+    assert Shipment.objects.filter(order__store=shopify).count() == 8
+    assert Shipment.objects.filter(order__store=amazon).count() == 8
+
+    # the tracking account registers the synced shipments with the fake 17TRACK and polls them
+    account = TrackingAccount.objects.get(organization=world.org)
+    assert account.endpoint_url == fakes.track.url
+    shipments_register(account_id=account.pk)
+    tracking_poll(account_id=account.pk)
+    assert len(fakes.track.parcels) == 16
+    polled = ShipmentTracking.objects.filter(account=account).exclude(last_event_at=None)
+    assert polled.count() == 16
+
+    # an agent's reply on an eBay ticket is delivered by the worker to eBay's send_message
+    ticket = Ticket.objects.filter(store=ebay).order_by("pk").first()
+    assert ticket is not None
+    from aftersales.inbox.services.tickets import ticket_reply
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = ticket_reply(ticket=ticket, author=world.admin, body="Vielen Dank, wir kümmern uns darum.")
+    [sent] = fakes.ebay.requests_to("/commerce/message/v1/send_message", "POST")
+    conversation_id = sent.json()["conversationId"]
+    assert sent.json() == {"messageText": "Vielen Dank, wir kümmern uns darum.", "conversationId": conversation_id}
+    assert sent.headers["authorization"].startswith("Bearer ")
+    assert sent.headers["content-type"].startswith("application/json")
+    assert fakes.ebay.conversations[conversation_id]["messages"][-1]["senderUsername"] == EBAY_SELLER
+    reply.refresh_from_db()
+    assert reply.external_id.startswith("M-")
+
+    # a sync again duplicates nothing; the fakes' new activity (a new message, the buyer's thanks
+    # for the reply, a return) arrives with the next one
+    before = {store.pk: totals(store) for store in stores}
+    sync_everything(stores)
+    assert {store.pk: totals(store) for store in stores} == before  # our reply, listed by eBay now, is known
+    fakes.tick()
+    fakes.tick()
+    runs2 = sync_everything(stores)
+    after = totals(ebay)
+    # two new conversations (a buyer with an open ticket is threaded into it), the buyer's thanks
+    # and the new return's comment
+    assert after[1] == before[ebay.pk][1] + 2 + 1 + 1
+    assert after[0] >= before[ebay.pk][0]
+    assert [r.created for r in runs2[ebay.name]] == [2, 3, 1]  # orders, messages, returns
+    assert after[3] == before[ebay.pk][3] + 1
+    assert ticket.messages.order_by("pk").last().direction == "inbound"  # type: ignore[union-attr]
+
+    # with the fakes off, the demo stores are deactivated (nothing listens on their ports)
+    assert demo_stores_disconnect(organization=world.org) == 3
+    assert not Store.objects.filter(organization=world.org, name__in=[s.name for s in DEMO_STORES], is_active=True)
+
+
+def test_connecting_again_moves_the_stores_to_the_new_ports(world: Any) -> None:
+    first = demo_stores_connect(
+        organization=world.org,
+        urls={k: f"http://127.0.0.1:{9000 + i}" for i, k in enumerate(("ebay", "shopify", "amazon", "17track"))},
+    )
+    again = demo_stores_connect(
+        organization=world.org,
+        urls={k: f"http://127.0.0.1:{9100 + i}" for i, k in enumerate(("ebay", "shopify", "amazon", "17track"))},
+    )
+    assert [s.pk for s in first] == [s.pk for s in again]
+    assert Store.objects.get(pk=first[0].pk).endpoint_url == "http://127.0.0.1:9100"
+    assert TrackingAccount.objects.get(organization=world.org).endpoint_url == "http://127.0.0.1:9103"
+
+
+def _raw_credentials(store: Store) -> bytes:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT credentials FROM catalog_store WHERE id = %s", [store.pk])
+        value = cursor.fetchone()[0]
+    return value.encode() if isinstance(value, str) else bytes(value)
