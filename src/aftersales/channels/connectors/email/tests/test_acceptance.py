@@ -22,6 +22,7 @@ from aftersales.channels.sync import sync_stream
 from aftersales.core.errors import ValidationFailed
 from aftersales.inbox.models import DeliveryStatus, Message, MessageDirection, Ticket
 from aftersales.inbox.services import ticket_reply
+from aftersales.inbox.services.delivery import message_deliver
 from aftersales.inbox.services.tickets import ticket_change_status
 from aftersales.testing.dovecot import DovecotServer
 from aftersales.testing.factories import StoreFactory
@@ -294,3 +295,77 @@ def test_mail_watch_syncs_the_mailbox(world, dovecot, mailboxes):
     assert Ticket.objects.filter(store=support, subject="Watched").exists()
     with pytest.raises(CommandError, match="not a mailbox"):
         call_command("mail_watch", "--store", str(world.store_us.pk), "--once")
+
+
+class _AuthHandler:
+    """aiosmtpd handler of a server that requires AUTH: keeps who logged in and what was sent."""
+
+    def __init__(self) -> None:
+        self.logins: list[str] = []
+        self.received: list[bytes] = []
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"mailer", b"s3cret")
+        if ok:
+            self.logins.append(auth_data.login.decode())
+        if ok:
+            return AuthResult(success=True)
+        return AuthResult(success=False, handled=False, message="535 5.7.8 Authentication credentials invalid")
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        self.received.append(envelope.content)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_with_auth():  # type: ignore[no-untyped-def]
+    from aiosmtpd.controller import Controller
+
+    from aftersales.testing.smtp import free_port
+
+    handler = _AuthHandler()
+    port = free_port()
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=handler.authenticate,
+        auth_required=True,
+        auth_require_tls=False,  # loopback only: no certificate in the test
+    )
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_mailbox_smtp_server_with_authentication(world, dovecot, mailboxes, smtp_with_auth):
+    handler, port = smtp_with_auth
+    (support, support_account), _ = mailboxes
+    dovecot.deliver(support_account, mail()[0])
+    sync(support)
+    ticket = Ticket.objects.get(store=support)
+    support.credentials = {
+        **support.credentials,
+        "smtp_port": port,
+        "smtp_username": "mailer",
+        "smtp_password": "s3cret",
+    }
+    support.save()
+    check = EmailConnector().test_connection(store_context(support))
+    assert check.ok and "SMTP ok" in check.detail, check.detail
+    reply = ticket_reply(ticket=ticket, author=world.agent, body="Logged in and sent.")
+    assert message_deliver(reply.pk) == DeliveryStatus.SENT
+    assert handler.logins == ["mailer", "mailer"]  # the connection check, then the reply
+    assert b"Logged in and sent." in handler.received[-1]
+
+    support.credentials = {**support.credentials, "smtp_password": "wrong"}
+    support.save()
+    check = EmailConnector().test_connection(store_context(support))
+    assert not check.ok and "SMTP authentication failed" in check.detail
+    again = ticket_reply(ticket=ticket, author=world.agent, body="Not with a wrong password.")
+    assert message_deliver(again.pk) == DeliveryStatus.FAILED  # permanent: the admin must fix it
+    again.refresh_from_db()
+    assert "SMTP authentication failed" in again.delivery_error
