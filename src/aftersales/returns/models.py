@@ -91,3 +91,47 @@ class ReturnRequestEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+
+class ReturnPolicyVersion(models.Model):
+    """One saved version of an organization's return-policy document (returns/policy). Every save or
+    import adds a version; exactly one per organization is active (returns/policy_store.py)."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="return_policy_versions", db_index=False
+    )
+    number = models.PositiveIntegerField()
+    document = models.JSONField()
+    is_active = models.BooleanField(default=False)
+    comment = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="returnpolicy_unique_number"),
+            models.UniqueConstraint(
+                fields=["organization"], condition=models.Q(is_active=True), name="returnpolicy_one_active"
+            ),
+        ]
+
+
+class ExchangeRate(models.Model):
+    """The admin's rate table: 1 `currency` = `rate` units of the organization's reporting currency
+    (the policy document's `reporting_currency`). Used for value tiers; the rate used is reported."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="exchange_rates", db_index=False
+    )
+    currency = models.CharField(max_length=3)
+    rate = models.DecimalField(max_digits=18, decimal_places=8)
+    as_of = models.DateField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "currency"], name="exchangerate_unique_currency"),
+        ]
