@@ -28,7 +28,8 @@ def test_quoted_history_is_folded_away(live_server, page):
     mailbox.credentials = {"address": "support@gadgets.example"}
     mailbox.save()
     world.team_us.stores.add(mailbox)
-    call_command("mail_import", "--store", str(mailbox.pk), str(FIXTURES / "outlook_de_windows1252.eml"), stdout=StringIO())
+    eml = FIXTURES / "outlook_de_windows1252.eml"
+    call_command("mail_import", "--store", str(mailbox.pk), str(eml), stdout=StringIO())
     message = Message.objects.get(external_id="<AM0PR01MB0008@EURPRD01.prod.outlook.com>")
 
     page.goto(live_server.url + "/login/")
