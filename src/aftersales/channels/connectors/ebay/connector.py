@@ -5,6 +5,7 @@ pushes, and writes back (messages, return decisions, labels, refunds)."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -262,7 +263,8 @@ class EbayConnector:
                 records.append(
                     RawRecord(
                         stream=Stream.MESSAGES,
-                        event_id=f"conversation:malformed:{offset}:{len(records)}",
+                        event_id="conversation:malformed:"
+                        + hashlib.sha256(json.dumps(conversation, sort_keys=True, default=str).encode()).hexdigest(),
                         payload={"kind": "message", "conversation": conversation, "data": {}},
                     )
                 )
@@ -302,12 +304,17 @@ class EbayConnector:
         messages: list[Any] = []
         offset = 0
         while True:
-            data = client.json(
-                "GET",
-                f"{CONVERSATIONS_PATH}/{quote(conversation_id, safe='')}",
-                params={"conversation_type": "FROM_MEMBERS", "limit": PAGE_SIZE, "offset": offset},
-                bucket="ebay:message",
-            )
+            try:
+                data = client.json(
+                    "GET",
+                    f"{CONVERSATIONS_PATH}/{quote(conversation_id, safe='')}",
+                    params={"conversation_type": "FROM_MEMBERS", "limit": PAGE_SIZE, "offset": offset},
+                    bucket="ebay:message",
+                )
+            except ConnectorError as exc:
+                if exc.status == 404:  # deleted between the list and this call: nothing to read, go on
+                    return messages
+                raise
             batch = data.get("messages") if isinstance(data, Mapping) else None
             if not isinstance(batch, list):
                 raise ConnectorError("eBay getConversation answered without a messages list")

@@ -674,3 +674,17 @@ def test_a_return_is_refunded_through_the_return_and_never_twice(
     assert "reconciled" in connector.issue_refund(ctx, other).detail
     assert len(fake.requests_to("/post-order/v2/return/5000123456/issue_refund")) == 1
     assert connector.refund_status(ctx, refund, receipt).state == RefundState.SUCCEEDED
+
+
+def test_a_conversation_gone_between_list_and_read_does_not_stop_the_page(
+    fake: EbayFake, connector: EbayConnector, ctx: Any
+) -> None:
+    conversation = load("conversation.json")
+    messages = conversation.pop("messages")
+    for m in messages:
+        m["createdDate"] = recent(20)
+    fake.add_conversation(conversation, messages)
+    fake.add_conversation({**conversation, "conversationId": "C-gone"}, messages)
+    fake.fail_next("/commerce/message/v1/conversation/C-gone", status=404, body={"errors": [{"message": "gone"}]})
+    records, _ = drain(connector, ctx, Stream.MESSAGES)
+    assert [r.event_id for r in records] == ["message:M-900001", "message:M-900002"]
