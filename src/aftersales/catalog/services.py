@@ -150,8 +150,9 @@ def store_create(
     is_active: bool = True,
     credentials: dict[str, Any] | None = None,
 ) -> Store:
-    """Add a store (a marketplace account or a mailbox) to the admin's organization. It is not
-    connected to its marketplace by this: connectors are set up separately."""
+    """Add a store (a marketplace account or a mailbox) to the admin's organization. Credentials,
+    when given, are checked against the platform's schema (channels/credentials.py); the store's
+    sync is run and watched through channels/store_sync.py."""
     check_perm(user, Permission.ADMINISTER)
     organization_id = organization_of(user)
     values: dict[str, Any] = {

@@ -1,8 +1,10 @@
 """The organization's stores (marketplace accounts and mailboxes) and its category labels.
 
 Anyone of the organization may read them; changing them needs the administer permission.
-Connecting a store to its marketplace (authorisation, synchronisation) is not done here: a store
-whose platform has no connector yet says so (`has_connector: false`)."""
+`credentials` are checked against the platform's schema (channels/credentials.py; 422 naming
+`credentials.<key>`) and are write-only. The connection itself (test, sync status, pause / resume,
+backfill, quarantine) is under /stores/{id}/sync (routers/sync.py); a store whose platform has no
+connector yet says so (`has_connector: false`)."""
 
 from __future__ import annotations
 
