@@ -210,7 +210,7 @@ class ConversationPlayer:
                 self.messages.add(
                     (
                         message_id, ticket_id, party.store_id, "inbound", party.platform, external, None,
-                        party.customer_name, step.text, "", step.language, "{}", "n/a", "", 0, None, at, seen,
+                        party.customer_name, step.text, "", "", step.language, "{}", "n/a", "", 0, None, at, seen,
                     )
                 )  # fmt: skip
                 if inbound_n == 1:
@@ -271,7 +271,7 @@ class ConversationPlayer:
                 self.messages.add(
                     (
                         message_id, ticket_id, party.store_id, "note", party.platform, None, step.actor,
-                        step.author_name, step.text, "", step.language, "{}", "n/a", "", 0, None, None, at,
+                        step.author_name, step.text, "", "", step.language, "{}", "n/a", "", 0, None, None, at,
                     )
                 )  # fmt: skip
                 mentioned = []
@@ -292,7 +292,7 @@ class ConversationPlayer:
                     (
                         message_id, ticket_id, party.store_id, "outbound", party.platform,
                         None if failed else f"out{index}.{outbound_n}", step.actor, step.author_name, step.text, "",
-                        step.language, "{}", "failed" if failed else "sent",
+                        "", step.language, "{}", "failed" if failed else "sent",
                         error,
                         3 if failed else 1, None, None if failed else delivered_at, at,
                     )

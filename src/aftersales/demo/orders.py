@@ -122,7 +122,17 @@ class OrderMaker:
             unit = _price(item.spec.price_usd, spec.currency)
             total += unit * quantity
             tables["lines"].add(
-                (ids.take(OrderLine), order_id, item.id, item.spec.sku, item.spec.title, quantity, unit, spec.currency)
+                (
+                    ids.take(OrderLine),
+                    order_id,
+                    item.id,
+                    item.spec.sku,
+                    item.spec.title,
+                    quantity,
+                    unit,
+                    spec.currency,
+                    "",
+                )
             )
         in_transit = category in ("not_received", "logistics")
         status = (
@@ -131,7 +141,7 @@ class OrderMaker:
         tables["orders"].add(
             (
                 order_id, placed, ticket_at, self.org_id, store.id, external, buyer.id, placed, status,
-                total, spec.currency, buyer.country.code,
+                total, spec.currency, buyer.country.code, None,
             )
         )  # fmt: skip
         carrier = spec.carriers[rng.randrange(len(spec.carriers))]
