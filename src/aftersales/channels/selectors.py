@@ -61,9 +61,11 @@ def earliest_backfill_day(platform: str, *, today: date | None = None) -> date:
     return (today or now().astimezone(UTC).date()) - timedelta(days=backfill_limit_days(platform))
 
 
-def connection_check_key(store_id: int) -> str:
-    """Where the last "test connection" result of a store is noted (the cache: nothing else is stored)."""
-    return f"channels:connection-check:{store_id}"
+def connection_check_key(store: Store) -> str:
+    """Where the last "test connection" result of a store is noted (the cache: nothing else is
+    stored). The store's creation time is part of the key: a reused id never shows another note."""
+    created = int(store.created_at.timestamp() * 1_000_000) if store.created_at else 0
+    return f"channels:connection-check:{store.pk}:{created}"
 
 
 @dataclass(frozen=True)
@@ -212,7 +214,7 @@ def store_connection(user: Any, store_id: int) -> StoreConnection:
         webhook_path=webhook_path(store.platform, sync.webhook_token) if takes_pushes else "",
         streams=streams,
         quarantined=RawEvent.objects.filter(store=store, status=RawEventStatus.QUARANTINED).count(),
-        connection_check=cache.get(connection_check_key(store.pk)),
+        connection_check=cache.get(connection_check_key(store)),
         earliest_backfill=earliest_backfill_day(store.platform),
         backfill_days=backfill_limit_days(store.platform),
     )

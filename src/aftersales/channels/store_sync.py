@@ -93,7 +93,7 @@ def store_connection_test(*, user: Any, store_id: int) -> ConnectionTestResult:
         logger.exception("test_connection failed", extra={"store_id": store.pk})
         ok, detail = False, _("the connection test failed unexpectedly (%(error)s)") % {"error": type(exc).__name__}
     result = ConnectionTestResult(ok=ok, detail=detail[:1000], checked_at=now())
-    cache.set(connection_check_key(store.pk), result, CONNECTION_CHECK_TTL)
+    cache.set(connection_check_key(store), result, CONNECTION_CHECK_TTL)
     logger.info("connection tested", extra={"store_id": store.pk, "ok": ok})
     return result
 
