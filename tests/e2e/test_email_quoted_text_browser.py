@@ -57,3 +57,28 @@ def screenshot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def test_amazon_relay_reply_box_states_and_enforces_the_rules(live_server, page):
+    world = build_world()
+    mailbox = StoreFactory(organization=world.org, name="Seller Central mailbox", platform=Platform.EMAIL, site="")
+    mailbox.credentials = {"address": "seller@gadgets.example"}
+    mailbox.save()
+    eml = FIXTURES / "amazon_relay_us.eml"
+    call_command("mail_import", "--store", str(mailbox.pk), str(eml), stdout=StringIO())
+    message = Message.objects.get(external_id="<0100018c-amazon-us-0030@email.amazonses.com>")
+    assert message.store_id == world.store_us.pk  # the organization's Amazon store
+
+    page.goto(live_server.url + "/login/")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", "pw-correct-horse")
+    page.click("button[type=submit]")
+    for width, height in ((1280, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.goto(f"{live_server.url}/tickets/{message.ticket_id}/")
+        expect(page.locator("[data-reply-rules]")).to_contain_text("plain text")
+        page.fill("#reply-body", "Please return it via https://my-shop.example/returns")
+        page.click("#reply-box button[type=submit]:has-text('Send reply')")
+        expect(page.locator("#reply-box .field-error")).to_contain_text("https://my-shop.example/returns")
+        screenshot(page, f"email-amazon-rules-{width}")
+    assert not Message.objects.filter(ticket_id=message.ticket_id, direction="outbound").exists()

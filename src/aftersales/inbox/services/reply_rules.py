@@ -35,6 +35,16 @@ def check_reply_rules(*, ticket: Ticket, body: str, attachments: list[Attachment
         raise ValidationFailed(_amazon_reason(problems[0]), field=problems[0].field)
 
 
+def reply_rules_notice(ticket: Ticket) -> str:
+    """The rules a reply on this ticket must follow, for the reply box ("" when there are none)."""
+    if parse_relay_conversation(ticket.conversation_id) is None:
+        return ""
+    return _(
+        "Amazon buyer message: reply in plain text, without links outside Amazon or e-mail addresses; "
+        "attachments: images, PDF, text or Word, at most %(limit)s."
+    ) % {"limit": filesizeformat(MAX_ATTACHMENTS_BYTES)}
+
+
 def _amazon_reason(problem: RuleProblem) -> str:
     kind, _sep, detail = problem.reason.partition(":")
     if kind == "html":

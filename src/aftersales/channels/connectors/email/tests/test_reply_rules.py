@@ -169,3 +169,11 @@ def test_same_message_in_two_mailboxes_is_stored_once(world):
     first = _mail(support, "<cc@x>")
     second = _mail(sales, "<cc@x>")
     assert first.created and not second.created and second.message.pk == first.message.pk
+
+
+def test_reply_box_states_amazons_rules(world, relay_ticket, client):
+    client.force_login(world.agent)
+    page = client.get(reverse("web:ticket", args=[relay_ticket.pk])).content.decode()
+    assert "data-reply-rules" in page and "Amazon buyer message: reply in plain text" in page
+    ordinary = client.get(reverse("web:ticket", args=[world.ticket().pk])).content.decode()
+    assert "data-reply-rules" not in ordinary
