@@ -444,7 +444,9 @@ def _holder_is_dead(claimed_by: str) -> bool:
 
 
 def _lease() -> timedelta:
-    return timedelta(seconds=float(getattr(settings, "CHANNELS_SYNC_LEASE_SECONDS", 600)))
+    # Long enough for a page throttled by a slow platform (Amazon's searchOrders: 178 s per 429); a
+    # claim of a process that died on this machine is taken over at once anyway.
+    return timedelta(seconds=float(getattr(settings, "CHANNELS_SYNC_LEASE_SECONDS", 1800)))
 
 
 def _claim(cursor: StreamCursor, worker: str) -> bool:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import logging
 
+from django.core.cache import cache
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from aftersales.catalog.models import Store
+from aftersales.core.clock import now
 
 from .base import ConnectorError, Stream
 from .models import StoreSync
+from .registry import get_connector
+from .status import store_sync_for
 from .sync import pull_streams, raw_events_process_pending, sync_runs_mark_abandoned, sync_stream
 from .writeback import writebacks_mark_unknown
 
@@ -23,11 +27,15 @@ def sync_store_stream(store_id: int, stream: str) -> str:
     return sync_stream(store_id=store_id, stream=Stream(stream)).status
 
 
+def _syncable_stores() -> list[Store]:
+    paused = set(StoreSync.objects.filter(paused=True).values_list("store_id", flat=True))
+    return list(Store.objects.filter(is_active=True).exclude(pk__in=paused).order_by("pk"))
+
+
 def stores_to_sync() -> list[tuple[int, str]]:
     """(store id, stream) of every active, unpaused store whose connector pulls streams."""
-    paused = set(StoreSync.objects.filter(paused=True).values_list("store_id", flat=True))
     work: list[tuple[int, str]] = []
-    for store in Store.objects.filter(is_active=True).exclude(pk__in=paused).order_by("pk"):
+    for store in _syncable_stores():
         try:
             streams = pull_streams(store)
         except ConnectorError:  # no connector installed for the platform: nothing to pull
@@ -56,3 +64,31 @@ def process_pending_raw_events() -> int:
 @db_periodic_task(crontab(minute="*/5"))
 def sweep_stale_writebacks() -> int:
     return writebacks_mark_unknown()
+
+
+def poll_notifications() -> int:
+    """Connectors whose platform queues notifications for us to fetch (Amazon's ORDER_CHANGE in SQS)
+    declare `notification_poll(store)`; it is called for each active, unpaused store of theirs, at most
+    once a minute per store (a cache claim; the records it receives are deduplicated by the engine
+    anyway). A ConnectorError is recorded as the store's last error. Returns the stores polled."""
+    polled = 0
+    for store in _syncable_stores():
+        try:
+            poll = getattr(get_connector(store.platform), "notification_poll", None)
+        except ConnectorError:
+            continue
+        if not callable(poll) or not cache.add(f"channels:notification-poll:{store.pk}", 1, timeout=50):
+            continue
+        try:
+            poll(store)
+        except ConnectorError as exc:
+            logger.warning("notification poll failed", extra={"store_id": store.pk, "error": str(exc)[:200]})
+            sync = store_sync_for(store)
+            StoreSync.objects.filter(pk=sync.pk).update(last_error=str(exc)[:5000], last_error_at=now())
+        polled += 1
+    return polled
+
+
+@db_periodic_task(crontab(minute="*"))
+def poll_store_notifications() -> int:
+    return poll_notifications()

@@ -20,7 +20,7 @@ from aftersales.channels.base import AuthError, ConnectorError, RateLimited, Ref
 from aftersales.channels.http import PlatformClient, parse_retry_after
 from aftersales.channels.models import RateBucket, RawEvent, StoreSync, WriteBack, WriteBackStatus
 from aftersales.channels.sync import store_context, store_sync_for
-from aftersales.channels.tasks import stores_to_sync
+from aftersales.channels.tasks import poll_notifications, stores_to_sync
 from aftersales.channels.tests import testshop
 from aftersales.channels.writeback import writeback_perform, writeback_resolve, writebacks_mark_unknown
 from aftersales.core.actors import Actor
@@ -373,3 +373,19 @@ def test_webhook_challenge_is_answered_by_the_connector(shop, monkeypatch):
     response = Client().get(hook_url(shop), {"challenge_code": "abc"})
     assert response.status_code == 200 and response.json() == {"challengeResponse": "hash-of-abc"}
     assert seen == [(shop.pk, "abc", f"http://testserver{hook_url(shop)}")]
+
+
+def test_notification_polls_run_once_a_minute_per_store_and_record_errors(shop, monkeypatch):
+    from django.core.cache import cache
+
+    polled = []
+
+    def notification_poll(self, store):  # type: ignore[no-untyped-def]
+        polled.append(store.pk)
+        raise ConnectorError("SQS unreachable")
+
+    monkeypatch.setattr(testshop.TestShopConnector, "notification_poll", notification_poll, raising=False)
+    cache.delete(f"channels:notification-poll:{shop.pk}")
+    assert poll_notifications() == 1 and polled == [shop.pk]
+    assert StoreSync.objects.get(store=shop).last_error == "SQS unreachable"
+    assert poll_notifications() == 0  # claimed for this minute
