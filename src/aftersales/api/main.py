@@ -28,6 +28,7 @@ from .routers import (
     messages,
     notifications,
     people,
+    returns,
     security,
     stores,
     sync,
@@ -127,5 +128,6 @@ for module in (
     stores,
     tracking,
     sync,
+    returns,
 ):
     api.add_router("", module.router)

@@ -104,9 +104,7 @@ class ReturnPolicyVersion(models.Model):
     document = models.JSONField()
     is_active = models.BooleanField(default=False)
     comment = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    created_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField()
 
     class Meta:

@@ -20,6 +20,8 @@ from aftersales.inbox.services import saved_view_create
 from aftersales.language.models import ReplyTemplateVariant, TranslationJob
 from aftersales.language.services import provider_config_save
 from aftersales.language.templates import reply_template_save
+from aftersales.returns.policy import DEFAULT_POLICY
+from aftersales.returns.policy_store import policy_save
 
 from .fixtures import PNG, PNG_B64, Scene, build_scene
 from .helpers import ApiClient, RawBody, api_routes
@@ -141,6 +143,28 @@ def _own_provider(user: Any, world: Any) -> str:
     admin = world.foreign_user if user is not None and user.pk == world.foreign_user.pk else world.admin
     provider_config_save(user=admin, name="local", kind="apertium")
     return "local"
+
+
+ELIGIBILITY = {
+    "platform": "amazon",
+    "site": "amazon.de",
+    "delivery_country": "DE",
+    "delivered_at": "2026-03-20T10:00:00+01:00",
+    "requested_at": "2026-04-03T12:00:00+02:00",
+    "category": "phones",
+    "unit_price": "299.00",
+    "currency": "USD",
+    "reason": "changed_mind",
+    "quantity_purchased": 1,
+    "quantity_requested": 1,
+}
+
+
+def _policy_version(world: Any) -> int:
+    """Version 1 in both organizations (each admin reads their own)."""
+    policy_save(user=world.admin, document=DEFAULT_POLICY)
+    policy_save(user=world.foreign_user, document=DEFAULT_POLICY)
+    return 1
 
 
 GLOSSARY_CSV = "source_language,target_language,term,translation\nen,es,refund,reembolso\n"
@@ -381,6 +405,22 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, w, u: ("POST", "/glossary/import", RawBody(GLOSSARY_CSV, "text/csv")), admins()
     ),
     ("GET", "/translation-memory"): Row(lambda s, w, u: ("GET", "/translation-memory", None), everyone()),
+    # Return policies (issue 10 §1-2): eligibility is a read for anyone signed in (no store id:
+    # platform + site, so the foreign admin judges against their own policy); the policy set and the
+    # rate table are organization settings.
+    ("POST", "/returns/eligibility"): Row(lambda s, w, u: ("POST", "/returns/eligibility", ELIGIBILITY), everyone()),
+    ("GET", "/returns/policy"): Row(lambda s, w, u: ("GET", "/returns/policy", None), admins()),
+    ("PUT", "/returns/policy"): Row(
+        lambda s, w, u: ("PUT", "/returns/policy", {"document": DEFAULT_POLICY, "comment": "matrix"}), admins()
+    ),
+    ("GET", "/returns/policy/versions"): Row(lambda s, w, u: ("GET", "/returns/policy/versions", None), admins()),
+    ("GET", "/returns/policy/versions/{number}"): Row(
+        lambda s, w, u: ("GET", f"/returns/policy/versions/{_policy_version(w)}", None), admins()
+    ),
+    ("GET", "/returns/rates"): Row(lambda s, w, u: ("GET", "/returns/rates", None), admins()),
+    ("PUT", "/returns/rates/{currency}"): Row(
+        lambda s, w, u: ("PUT", "/returns/rates/EUR", {"rate": "1.08"}), admins()
+    ),
     # Ingestion needs the administer permission; the foreign admin may not post into our store.
     ("POST", "/inbound/messages"): Row(
         lambda s, w, u: ("POST", "/inbound/messages", {**INBOUND, "store_id": w.store_us.pk}),
