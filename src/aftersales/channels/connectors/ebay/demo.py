@@ -6,15 +6,30 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
-
-from .fake import iso
-
-if TYPE_CHECKING:
-    from .fake import EbayFake
+from typing import Any, Protocol
 
 
-def seed_demo(fake: EbayFake, *, orders: int = 20, now: datetime | None = None) -> None:
+class DemoTarget(Protocol):
+    """What the demo data is added to (EbayFake; fake.py imports this module, not the reverse)."""
+
+    seller: str
+
+    def add_order(self, order: dict[str, Any]) -> dict[str, Any]: ...
+
+    def add_return(self, item: dict[str, Any]) -> dict[str, Any]: ...
+
+    def add_inquiry(self, item: dict[str, Any]) -> dict[str, Any]: ...
+
+    def add_case(self, item: dict[str, Any]) -> dict[str, Any]: ...
+
+    def add_conversation(self, conversation: dict[str, Any], messages: list[dict[str, Any]]) -> None: ...
+
+
+def iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def seed_demo(fake: DemoTarget, *, orders: int = 20, now: datetime | None = None) -> None:
     """Demo data (for `make run`'s demo store and benchmarks): `orders` orders within the last
     day; every third buyer writes a message, every fifth opens a return, every seventh an
     inquiry, every eleventh a case. Deterministic for a given `now`."""

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from aftersales.testing.fake_platform import FakePlatform, FakeRequest, FakeResponse, json_response
 
 from .client import EU_UK_MARKETPLACES
+from .demo import iso, seed_demo
 from .signing import SignatureMismatch, verify_headers
 
 SIGNED_PATHS = [
@@ -43,10 +44,6 @@ DECISION_STATES = {
     "DECLINE": "RETURN_REJECTED",
     "OFFER_PARTIAL_REFUND": "PARTIAL_REFUND_INITIATED",
 }
-
-
-def iso(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def _when(value: Any) -> datetime | None:
@@ -155,8 +152,6 @@ class EbayFake(FakePlatform):
 
     def seed_demo(self, *, orders: int = 20, now: datetime | None = None) -> None:
         """Demo data for `make run`'s demo store and benchmarks (see demo.py)."""
-        from .demo import seed_demo
-
         seed_demo(self, orders=orders, now=now)
 
     def complete_refunds(self, status: str = "REFUNDED") -> None:
