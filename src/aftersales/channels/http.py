@@ -59,6 +59,15 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ConnectorError) and not exc.permanent
 
 
+def _surely_not_acted_on(exc: BaseException) -> bool:
+    """A transient failure after which the platform surely did nothing: no connection was made, or it
+    answered 429 / 503 (refused before processing)."""
+    if not _is_transient(exc):
+        return False
+    assert isinstance(exc, ConnectorError)
+    return isinstance(exc, RateLimited) or exc.status == 503 or bool(getattr(exc, "not_sent", False))
+
+
 class PlatformClient:
     """Subclass per platform. `bucket` is the default rate-limit bucket of its calls."""
 
@@ -143,15 +152,20 @@ class PlatformClient:
         bucket: str | None = None,
         cost: float = 1.0,
         retry: bool = True,
+        idempotent: bool = True,
         headers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         """One call, throttled, retried on transient errors (when `retry`), classified: returns a
-        successful response or raises ConnectorError / AuthError / RateLimited."""
+        successful response or raises ConnectorError / AuthError / RateLimited.
+
+        `idempotent=False` for a call that must not happen twice and carries no idempotency key the
+        platform honours (sending a buyer a message): it is then retried only when the platform surely
+        did not act on it (no connection, 429, 503), never after a timeout or another 5xx."""
         retrying = Retrying(
             stop=stop_after_attempt(self.max_attempts if retry else 1),
             wait=self._wait,
-            retry=retry_if_exception(_is_transient),
+            retry=retry_if_exception(_is_transient if idempotent else _surely_not_acted_on),
             sleep=self.sleep,
             reraise=True,
         )
@@ -189,11 +203,16 @@ class PlatformClient:
         started = time.monotonic()
         try:
             response = self.http.request(method, self.url(path), headers=all_headers, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            logger.warning("platform unreachable", extra={"platform": self.ctx.platform, "path": path})
+            unreachable = ConnectorError(f"the platform could not be reached ({type(exc).__name__})")
+            unreachable.not_sent = True  # type: ignore[attr-defined]  # the request never left
+            raise unreachable from exc
         except httpx.TimeoutException as exc:
             logger.warning("platform call timed out", extra={"platform": self.ctx.platform, "path": path})
             raise ConnectorError(f"the platform did not answer in time ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
-            logger.warning("platform unreachable", extra={"platform": self.ctx.platform, "path": path})
+            logger.warning("platform connection failed", extra={"platform": self.ctx.platform, "path": path})
             raise ConnectorError(f"the platform could not be reached ({type(exc).__name__})") from exc
         error = self.classify(response)
         logger.info(

@@ -97,6 +97,23 @@ def test_5xx_and_dropped_connections_are_transient_and_retried(ctx, echo):
     assert not caught.value.permanent and caught.value.status == 500 and str(caught.value) == "boom"
 
 
+def test_a_non_idempotent_call_is_resent_only_when_the_platform_surely_did_nothing(ctx, echo):
+    c, _waits = client(ctx, echo)
+    echo.fail_next("/ok", status=500)
+    with pytest.raises(ConnectorError) as caught:
+        c.get("/ok", idempotent=False)  # a 500 may have been acted on: not resent
+    assert caught.value.status == 500 and len(echo.requests_to("/ok")) == 1
+    echo.fail_next("/ok", status=503)
+    echo.throttle_next("/ok", retry_after=1)
+    assert c.get("/ok", idempotent=False).status_code == 200
+    assert len(echo.requests_to("/ok")) == 4
+    unreachable, _waits = client(ctx, echo)
+    unreachable.base_url = "http://127.0.0.1:9"  # nothing listens: the request never left
+    with pytest.raises(ConnectorError) as refused:
+        unreachable.get("/ok", idempotent=False)
+    assert getattr(refused.value, "not_sent", False)
+
+
 def test_timeouts_are_transient(ctx, echo):
     c, _waits = client(ctx, echo, timeout=0.1, max_attempts=1)
     with pytest.raises(ConnectorError) as caught:
