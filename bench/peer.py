@@ -380,6 +380,7 @@ def aftersales_env(tmp: Path, name: str) -> dict[str, str]:
     env.pop("REDIS_URL", None)
     env.pop("WEB_WORKERS", None)
     env.pop("WEB_THREADS", None)
+    env["DEMO_FAKES"] = "0"  # run.sh: no fake marketplaces syncing beside the measured server
     return env
 
 

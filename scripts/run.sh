@@ -25,8 +25,8 @@ echo "    wang.fang (approver, 中文)   viewer (viewer)   operator (installatio
 echo "  API docs: http://$host:$port/api/v1/docs    health: http://$host:$port/health"
 [ -z "$fakes" ] || echo "  fake eBay/Shopify/Amazon/17TRACK on 127.0.0.1:${DEMO_FAKES_PORT:-8701}-$((${DEMO_FAKES_PORT:-8701} + 3)) (DEMO_FAKES=0: off)"
 echo
-# workers and threads (WEB_WORKERS, default 2, x WEB_THREADS, default 4: docs/adr/0014-server-layout.md),
-# timeout, logs and request limits: scripts/gunicorn.conf.py
+# workers and threads (per database: SQLite 2 x 4, PostgreSQL 4 x 4; WEB_WORKERS / WEB_THREADS override:
+# docs/adr/0014-server-layout.md), timeout, logs and request limits: scripts/gunicorn.conf.py
 .venv/bin/gunicorn aftersales.wsgi:application --config scripts/gunicorn.conf.py --bind "$host:$port" &
 web=$!
 wait $web
