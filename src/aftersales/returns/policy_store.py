@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
@@ -66,11 +65,10 @@ def check_policy_document(document: Any) -> dict[str, Any]:
     return document  # type: ignore[no-any-return]
 
 
-@lru_cache(maxsize=256)
-def _compiled_version(version_id: int, document_json: str) -> CompiledPolicy:
-    return compile_policy(parse_document(json.loads(document_json)))
-
-
+# Compiled policies by version id: a version's document never changes once stored, so the id is
+# the whole cache key (the document is read and compiled once per process, on first use).
+_COMPILED: dict[int, CompiledPolicy] = {}
+_COMPILED_MAX = 256
 _DEFAULT_COMPILED = compile_policy(parse_document(DEFAULT_POLICY))
 
 
@@ -78,13 +76,20 @@ def active_compiled_policy(organization_id: int) -> tuple[int, CompiledPolicy]:
     """(version number, compiled policy) of the organization's active version; (0, default)."""
     row = (
         ReturnPolicyVersion.objects.filter(organization_id=organization_id, is_active=True)
-        .values_list("id", "number", "document")
+        .values_list("id", "number")
         .first()
     )
     if row is None:
         return 0, _DEFAULT_COMPILED
-    version_id, number, document = row
-    return number, _compiled_version(version_id, json.dumps(document, sort_keys=True))
+    version_id, number = row
+    compiled = _COMPILED.get(version_id)
+    if compiled is None:
+        document = ReturnPolicyVersion.objects.values_list("document", flat=True).get(pk=version_id)
+        compiled = compile_policy(parse_document(document))
+        if len(_COMPILED) >= _COMPILED_MAX:
+            _COMPILED.clear()
+        _COMPILED[version_id] = compiled
+    return number, compiled
 
 
 def policy_active(user: Any) -> PolicyVersionView:
