@@ -33,6 +33,7 @@ class StoreSettings:
     platform: str
     platform_label: str
     site: str
+    external_id: str  # the seller's id on the platform
     default_language: str
     timezone: str
     currency: str
@@ -49,6 +50,7 @@ def _settings(store: Store, connectors: frozenset[str]) -> StoreSettings:
         platform=store.platform,
         platform_label=str(store.get_platform_display()),
         site=store.site,
+        external_id=store.external_id,
         default_language=store.default_language,
         timezone=store.timezone,
         currency=store.currency,

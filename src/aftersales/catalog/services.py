@@ -32,7 +32,18 @@ MAX_SITE = 40
 MAX_CREDENTIAL_KEYS = 30
 MAX_CREDENTIALS_CHARS = 8_000
 # The fields of a store an admin edits (credentials apart: write-only, see store_update).
-STORE_FIELDS = ("name", "platform", "site", "default_language", "timezone", "currency", "country", "is_active")
+STORE_FIELDS = (
+    "name",
+    "platform",
+    "site",
+    "external_id",
+    "default_language",
+    "timezone",
+    "currency",
+    "country",
+    "is_active",
+)
+MAX_SELLER_ID = 120
 
 
 @lru_cache(maxsize=1)
@@ -70,6 +81,12 @@ def _clean_store_value(name: str, value: Any) -> Any:
                 field=name,
             )
         return text.lower()
+    if name == "external_id":  # the seller's id on the platform (Amazon merchant token, eBay user id)
+        if len(text) > MAX_SELLER_ID or " " in text:
+            raise ValidationFailed(
+                _("the seller id has at most %(max)d characters and no spaces") % {"max": MAX_SELLER_ID}, field=name
+            )
+        return text
     if name == "default_language":
         code = normalise(text)
         if code not in SUPPORTED:
@@ -143,6 +160,7 @@ def store_create(
     name: str,
     platform: str,
     site: str = "",
+    external_id: str = "",
     default_language: str = "en",
     timezone: str = "UTC",
     currency: str = "USD",
@@ -159,6 +177,7 @@ def store_create(
         "name": name,
         "platform": platform,
         "site": site,
+        "external_id": external_id,
         "default_language": default_language,
         "timezone": timezone,
         "currency": currency,

@@ -18,6 +18,7 @@ class StoreOut(Schema):
     platform: str
     platform_label: str
     site: str
+    external_id: str = Field(..., description="The seller's id on the platform (Amazon merchant token, eBay user id)")
     default_language: str
     timezone: str
     currency: str
@@ -39,6 +40,9 @@ class StoreCreateIn(InputSchema):
     name: str = Field(..., max_length=200)
     platform: Platform
     site: str = Field("", max_length=100, description="Marketplace/site code, e.g. amazon.de")
+    external_id: str = Field(
+        "", max_length=200, description="The seller's id on the platform (Amazon merchant token, eBay user id)"
+    )
     default_language: str = Field("en", min_length=1, max_length=20, description="The customers' usual language")
     timezone: str = Field("UTC", min_length=1, max_length=64, description="IANA name, e.g. Europe/Berlin")
     currency: str = Field("USD", min_length=3, max_length=3, description="ISO 4217")
@@ -53,6 +57,7 @@ class StorePatchIn(InputSchema):
     name: str | None = Field(None, max_length=200)
     platform: Platform | None = None
     site: str | None = Field(None, max_length=100)
+    external_id: str | None = Field(None, max_length=200)
     default_language: str | None = Field(None, min_length=1, max_length=20)
     timezone: str | None = Field(None, min_length=1, max_length=64)
     currency: str | None = Field(None, min_length=3, max_length=3)

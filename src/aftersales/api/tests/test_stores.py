@@ -19,6 +19,7 @@ STORE_KEYS = {
     "platform",
     "platform_label",
     "site",
+    "external_id",
     "default_language",
     "timezone",
     "currency",
@@ -78,6 +79,18 @@ def test_admin_creates_and_updates_a_store(world, as_user) -> None:
     assert Store.objects.get(pk=store_id).credentials == {}
 
 
+def test_the_seller_id_is_set_on_create_and_update(world, as_user) -> None:
+    """Amazon and eBay need the seller's id on the platform (merchant token, user id)."""
+    admin = as_user(world.admin)
+    created = admin.post("/stores", {"name": "Amazon DE", "platform": "amazon", "external_id": " A2EUQ1WTGCTBG2 "})
+    assert created.status_code == 201, created.content
+    assert created.json()["external_id"] == "A2EUQ1WTGCTBG2"
+    store_id = created.json()["id"]
+    patched = admin.patch(f"/stores/{store_id}", {"external_id": "A3NEWSELLER"})
+    assert patched.status_code == 200 and patched.json()["external_id"] == "A3NEWSELLER"
+    assert Store.objects.get(pk=store_id).external_id == "A3NEWSELLER"
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -92,6 +105,8 @@ def test_admin_creates_and_updates_a_store(world, as_user) -> None:
         ({"credentials": ["a"]}, "credentials"),
         ({"organization_id": 2}, "organization_id"),
         ({"site": "a b"}, "site"),
+        ({"external_id": "A1 B2"}, "external_id"),
+        ({"external_id": "x" * 121}, "external_id"),
     ],
 )
 def test_bad_store_input_names_the_field_and_writes_nothing(world, as_user, body, field) -> None:

@@ -90,6 +90,7 @@ NEW_STORE = {
     "name": "",
     "platform": Platform.AMAZON,
     "site": "",
+    "external_id": "",
     "default_language": "en",
     "timezone": "UTC",
     "currency": "USD",
