@@ -98,8 +98,8 @@ def check_eligibility(
         if store is None:
             raise _fail("store_id", _("no such store"))
         platform, site, store_timezone = store.platform, store.site or site, store.timezone
-    elif platform is None:
-        raise _fail("store_id", _("give a store id, or a platform and site"))
+    elif platform is None and site is None:
+        raise _fail("store_id", _("give a store id, or a platform and/or site"))
     if sku is not None:
         product = (
             Product.objects.filter(organization_id=organization_id, sku=sku).values_list("category", flat=True).first()

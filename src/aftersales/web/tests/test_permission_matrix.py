@@ -29,6 +29,7 @@ from aftersales.inbox.models import Attachment, CategoryLabel, DeliveryStatus, M
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
 from aftersales.language.templates import reply_template_save
 from aftersales.notifications.models import Notification
+from aftersales.returns.models import ReturnPolicyVersion
 from aftersales.testing.factories import UserFactory
 from aftersales.tracking.models import TrackingAccount
 
@@ -129,6 +130,22 @@ def admins(status: int) -> dict[str, int]:
     return {**everyone(403), "admin": status, "foreigner": status}
 
 
+RETURN_POLICY_YAML = (
+    "schema_version: 1\nreporting_currency: USD\nreasons: [{code: changed_mind}]\nwindows: [{code: D, days: 30}]\n"
+)
+RETURN_CHECK = {
+    "site": "amazon.de",
+    "delivery_country": "DE",
+    "delivered_at": "2026-03-20T10:00:00+01:00",
+    "requested_at": "2026-04-03T21:59:59+00:00",
+    "category": "home",
+    "unit_price": "49.90",
+    "currency": "USD",
+    "reason": "changed_mind",
+    "quantity_purchased": "1",
+    "quantity_already_returned": "0",
+    "quantity_requested": "1",
+}
 GLOSSARY_CSV = b"source_language,target_language,term,translation\nen,es,charger,cargador\n"
 STORE_FORM = {"default_language": "en", "timezone": "UTC", "currency": "USD", "is_active": "on"}
 
@@ -319,6 +336,15 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_tracking_test", "POST"): Row(
         _keyless_tracking_account, _none, expect(LOGIN, {**admins(422), "foreigner": 404}, 403)
     ),
+    # Return policy (issue 10 §1-2): the organization's admins; a saved document is a new version,
+    # the try-it form writes nothing (a refused document is a 422 naming its path).
+    ("settings_returns", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_returns", "POST"): Row(
+        _none,
+        lambda o: {"document": RETURN_POLICY_YAML, "comment": "matrix"},
+        expect(LOGIN, admins(302), 403),
+    ),
+    ("settings_returns_check", "POST"): Row(_none, lambda o: RETURN_CHECK, expect(LOGIN, admins(200), 403)),
     ("settings_categories", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
     ("settings_categories", "POST"): Row(
         _none, lambda o: {"labels.refund.label_en": "Money back"}, expect(LOGIN, admins(302), 403)
@@ -501,6 +527,8 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         sorted(StoreSync.objects.filter(paused=True).values_list("store_id", "paused_reason")),
         sorted(StreamCursor.objects.values_list("store_id", "stream", "backfill_since")),
         sorted(RawEvent.objects.values_list("event_id", "status", "attempts")),
+        # the return-policy versions (settings_returns)
+        sorted(ReturnPolicyVersion.objects.values_list("organization_id", "number", "is_active")),
         # the tracking account (settings_tracking)
         sorted(
             TrackingAccount.objects.values_list("organization_id", "is_active", "poll_interval_hours", "credentials")
