@@ -5,6 +5,7 @@ eBay ticket delivered by the worker (Huey immediate) to the fake eBay's send_mes
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -158,3 +159,29 @@ def _raw_credentials(store: Store) -> bytes:
         cursor.execute("SELECT credentials FROM catalog_store WHERE id = %s", [store.pk])
         value = cursor.fetchone()[0]
     return value.encode() if isinstance(value, str) else bytes(value)
+
+
+def test_the_demo_command_connects_and_disconnects_the_demo_stores(db: Any) -> None:
+    from django.core.management import call_command
+
+    call_command("demo", tickets=0, fakes=True, fakes_port_base=8801, stdout=io.StringIO())
+    stores = Store.objects.filter(name__in=[s.name for s in DEMO_STORES], is_active=True).order_by("pk")
+    assert [(s.name, s.endpoint_url) for s in stores] == [
+        ("eBay DE (demo)", "http://127.0.0.1:8801"),
+        ("Shopify (demo)", "http://127.0.0.1:8802"),
+        ("Amazon US (demo)", "http://127.0.0.1:8803"),
+    ]
+    account = TrackingAccount.objects.get(organization=stores[0].organization)
+    assert (account.endpoint_url, account.api_key_set, account.is_active) == ("http://127.0.0.1:8804", True, True)
+    out = io.StringIO()
+    call_command("demo", if_empty=True, fakes=False, stdout=out)  # `make run DEMO_FAKES=0`
+    assert "3 demo store(s) of the fake marketplaces deactivated" in out.getvalue()
+    assert not Store.objects.filter(name__in=[s.name for s in DEMO_STORES], is_active=True).exists()
+    assert not TrackingAccount.objects.get(pk=account.pk).is_active
+
+
+def test_the_fakes_never_listen_beyond_loopback() -> None:
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match=r"127\.0\.0\.1 only"):
+        call_command("fakes", host="0.0.0.0")  # noqa: S104 (the refused value)
