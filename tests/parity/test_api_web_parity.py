@@ -8,6 +8,7 @@ the two delivery layers agree."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from aftersales.inbox.models import Attachment, Message, SavedView, Ticket, Tick
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
 from aftersales.language.templates import reply_template_save
 from aftersales.notifications.models import Notification
+from aftersales.returns.models import ReturnPolicyVersion
 from aftersales.tracking.models import TrackingAccount
 
 PERSONAS = ("agent", "teammate", "outsider", "viewer", "approver", "admin", "foreigner")
@@ -56,6 +58,14 @@ class Pair:
     api: Callable[[Objects, Any], Call]
     web: Callable[[Objects, Any], Call]
     write: bool = True
+
+
+RETURN_POLICY = {
+    "schema_version": 1,
+    "reporting_currency": "USD",
+    "reasons": [{"code": "changed_mind"}],
+    "windows": [{"code": "D", "days": 30}],
+}
 
 
 def _web(name: str, **kwargs: Callable[[Objects], int]) -> Callable[[Objects], str]:
@@ -256,6 +266,29 @@ PAIRS: dict[str, Pair] = {
     "tracking test connection": Pair(
         lambda o, u: ("POST", "/tracking/accounts/17track/test", None),
         lambda o, u: ("POST", reverse("web:settings_tracking_test"), {}),
+    ),
+    # The return policy (issue 10 §1-2): admins read and save versions; a document with an unknown
+    # key is invalid on both sides (the API takes the document as JSON, the web UI as pasted text).
+    "return policy read": Pair(
+        lambda o, u: ("GET", "/returns/policy", None),
+        lambda o, u: ("GET", reverse("web:settings_returns"), None),
+        write=False,
+    ),
+    "return policy save": Pair(
+        lambda o, u: ("PUT", "/returns/policy", {"document": RETURN_POLICY, "comment": "parity"}),
+        lambda o, u: (
+            "POST",
+            reverse("web:settings_returns"),
+            {"document": json.dumps(RETURN_POLICY), "comment": "parity"},
+        ),
+    ),
+    "return policy unknown key": Pair(
+        lambda o, u: ("PUT", "/returns/policy", {"document": {**RETURN_POLICY, "colour": "red"}}),
+        lambda o, u: (
+            "POST",
+            reverse("web:settings_returns"),
+            {"document": json.dumps({**RETURN_POLICY, "colour": "red"})},
+        ),
     ),
     # A store's connection (issue 9 §1). Amazon US has no credentials: test / backfill / sync now
     # are refused (409) by both before any platform is called.
@@ -518,6 +551,7 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         sorted(StoreSync.objects.filter(paused=True).values_list("store_id", "paused_reason")),
         sorted(StreamCursor.objects.values_list("store_id", "stream", "backfill_since")),
         sorted(RawEvent.objects.values_list("event_id", "status", "attempts")),
+        sorted(ReturnPolicyVersion.objects.values_list("organization_id", "number", "is_active")),
     )
 
 
@@ -578,6 +612,7 @@ def test_the_table_covers_both_sides_of_every_pair():
     succeeds |= {"retry delivery", "attachment content", "store create", "user invite", "user update"}
     succeeds |= {"team create", "team update", "role create", "role update"}
     succeeds |= {"tracking account read", "tracking account save"}
+    succeeds |= {"return policy read", "return policy save"}
     succeeds |= {"store sync status", "store credentials", "store pause", "store resume", "store quarantine"}
     succeeds |= {"quarantined record retry", "needs a human"}
     assert succeeds <= set(PAIRS)
