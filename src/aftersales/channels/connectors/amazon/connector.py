@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from aftersales.catalog.models import Store
 from aftersales.channels import http as channels_http
 from aftersales.channels.base import (
     Capability,
@@ -161,6 +162,16 @@ class AmazonConnector:
     report_poll_interval = 15.0  # seconds between getReport polls (rate 2/s, burst 15)
     # None: the engine's channels.http.wait_seconds (what tests monkeypatch to record waits)
     sleep: Callable[[float], None] | None = None
+
+    def notification_poll(self, store: Store) -> None:
+        """The engine's periodic notification poll (channels/tasks.py, once a minute per store):
+        ORDER_CHANGE messages of the store's SQS queue, when it has one (else nothing to do; the
+        five-minute orders poll reconciles either way)."""
+        if not (store.credentials or {}).get("sqs_queue_url"):
+            return
+        from .notifications import order_change_poll  # boto3 loads only for stores that use SQS
+
+        order_change_poll(store=store)
 
     @staticmethod
     def default_base_url(site: str) -> str:

@@ -169,3 +169,20 @@ def test_a_batch_of_several(store, fake, queue, sqs_server):
     result = order_change_poll(store=store, max_messages=10, batches=2)
     assert result.received == result.deleted == 3
     assert Order.objects.filter(store=store).count() == 3
+
+
+def test_the_engines_periodic_poll_runs_the_stores_queue(store, fake, queue, sqs_server):
+    """channels.tasks.poll_notifications calls AmazonConnector.notification_poll for the store; a store
+    without a queue is skipped without a call to SQS."""
+    from django.core.cache import cache
+
+    from aftersales.channels.tasks import poll_notifications
+
+    cache.delete(f"channels:notification-poll:{store.pk}")
+    without_queue = StoreFactory(organization=store.organization, platform="amazon", credentials={"x": "y"})
+    cache.delete(f"channels:notification-poll:{without_queue.pk}")
+    send(queue, sqs_server, notification("n-periodic"))
+    assert poll_notifications() >= 2
+    assert remaining(queue, sqs_server) == 0
+    assert Order.objects.filter(store=store, external_id="701-1588164-9632243").exists()
+    assert not RawEvent.objects.filter(store=without_queue).exists()
