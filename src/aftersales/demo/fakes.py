@@ -65,10 +65,14 @@ DEMO_STORES: tuple[DemoStoreSpec, ...] = (
 )
 
 
+def _ebay_signing_private_key() -> ed25519.Ed25519PrivateKey:
+    return ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"aftersales demo ebay key").digest())
+
+
 def ebay_signing_key() -> dict[str, str]:
     """The eBay.de store's digital-signature key (EU sellers sign refunds and return decisions): a
     fixed demo key, registered with the fake under EBAY_SIGNING_JWE."""
-    private = ed25519.Ed25519PrivateKey.from_private_bytes(hashlib.sha256(b"aftersales demo ebay key").digest())
+    private = _ebay_signing_private_key()
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
@@ -205,9 +209,7 @@ class DemoFakes:
             seller_id=AMAZON_SELLER,
         )
         self.track = DemoSeventeenTrack(TRACK_TOKEN, quota=10_000)
-        self.ebay.signing_keys[EBAY_SIGNING_JWE] = ed25519.Ed25519PrivateKey.from_private_bytes(
-            hashlib.sha256(b"aftersales demo ebay key").digest()
-        ).public_key()
+        self.ebay.signing_keys[EBAY_SIGNING_JWE] = _ebay_signing_private_key().public_key()
         self.random = random.Random(seed)  # noqa: S311 (demo content, not secrets)
         self.ticks = 0
         self._counter = 0

@@ -116,6 +116,20 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     reply.refresh_from_db()
     assert reply.external_id.startswith("M-")
 
+    # a signed write-back (EU seller) with the demo's signing key: the fake verifies the signature
+    from aftersales.channels.base import ReturnDecision, ReturnDecisionKind, ReturnKind
+    from aftersales.channels.connectors.ebay.connector import EbayConnector
+    from aftersales.channels.context import store_context
+
+    return_id = next(iter(fakes.ebay.returns))
+    EbayConnector().decide_return(
+        store_context(Store.objects.get(pk=ebay.pk)),
+        ReturnDecision(return_external_id=return_id, kind=ReturnKind.RETURN, decision=ReturnDecisionKind.APPROVE),
+    )
+    [decided] = fakes.ebay.requests_to(rf"/post-order/v2/return/{return_id}/decide", "POST")
+    assert "signature" in decided.headers and decided.json()["decision"] == "APPROVE"
+    assert fakes.ebay.returns[return_id]["state"] == "READY_FOR_SHIPPING"
+
     # a sync again duplicates nothing; the fakes' new activity (a new message, the buyer's thanks
     # for the reply, a return) arrives with the next one
     before = {store.pk: totals(store) for store in stores}
