@@ -35,7 +35,7 @@ class EligibilityResult:
 
 
 def _fail(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"{field}: {message}", field=field)
+    return ValidationFailed(_("%(field)s: %(problem)s") % {"field": field, "problem": message}, field=field)
 
 
 def check_eligibility(

@@ -60,7 +60,9 @@ def check_policy_document(document: Any) -> dict[str, Any]:
         parse_document(document)
     except PolicyDocumentError as exc:
         field = f"document.{exc.path}" if exc.path else "document"
-        raise ValidationFailed(f"{field}: {exc.message}", field=field) from None
+        raise ValidationFailed(
+            _("%(field)s: %(problem)s") % {"field": field, "problem": exc.message}, field=field
+        ) from None
     json.dumps(document)  # the stored form is plain JSON
     return document  # type: ignore[no-any-return]
 
