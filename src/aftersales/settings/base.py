@@ -10,6 +10,13 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.core.lean_imports import import_alone, import_without
+
+# httpx's command-line client (click, rich, pygments: ~4 MiB per process) is never used here.
+import_without("httpx", "httpx._main")
+# django-ninja imports django.test.signals for one signal: not the whole django.test package (~8 MiB).
+import_alone("django.test.signals")
+
 BASE_DIR = Path(__file__).resolve().parent.parent  # src/aftersales
 PROJECT_DIR = BASE_DIR.parent.parent  # repository root
 VAR_DIR = Path(os.environ.get("AFTERSALES_VAR_DIR", PROJECT_DIR / "var"))
@@ -271,6 +278,8 @@ if REDIS_URL:
         "consumer": {"workers": int(os.environ.get("HUEY_WORKERS", "2")), "worker_type": "thread"},
     }
 else:
+    # Without Redis, huey.storage must not import redis (with cryptography's bindings: ~20 MiB per process).
+    import_without("huey.storage", "redis")
     HUEY = {
         "huey_class": "huey.SqliteHuey",
         "name": "aftersales",
