@@ -8,6 +8,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from aftersales.testing.migrations import applied_apps
+
 BEFORE = [("inbox", "0008_ticket_fk_indexes")]
 AFTER = [("inbox", "0009_ticketevent_actor")]
 
@@ -15,10 +17,9 @@ AFTER = [("inbox", "0009_ticketevent_actor")]
 @pytest.mark.django_db(transaction=True)
 def test_existing_events_get_user_or_system_actors():
     executor = MigrationExecutor(connection)
-    others = [node for node in executor.loader.graph.leaf_nodes() if node[0] != "inbox"]
     executor.migrate(BEFORE)
     try:
-        old = executor.loader.project_state(BEFORE + others).apps
+        old = applied_apps()
         org = old.get_model("accounts", "Organization").objects.create(name="Org", slug="org")
         user = old.get_model("accounts", "User").objects.create(username="agent", organization=org)
         store = old.get_model("catalog", "Store").objects.create(organization=org, name="Amazon US", platform="amazon")
@@ -32,7 +33,7 @@ def test_existing_events_get_user_or_system_actors():
 
         executor = MigrationExecutor(connection)
         executor.migrate(AFTER)
-        new = executor.loader.project_state(AFTER + others).apps.get_model("inbox", "TicketEvent")
+        new = applied_apps().get_model("inbox", "TicketEvent")
         assert new.objects.values_list("actor_kind", "actor_ref").get(pk=by_user.pk) == ("user", str(user.pk))
         assert new.objects.values_list("actor_kind", "actor_ref").get(pk=by_system.pk) == ("system", "")
     finally:
