@@ -29,7 +29,7 @@ from aftersales.inbox.models import Attachment, Message, SavedView, Ticket, Tick
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
 from aftersales.language.templates import reply_template_save
 from aftersales.notifications.models import Notification
-from aftersales.returns.models import ReturnPolicyVersion
+from aftersales.returns.models import ExchangeRate, ReturnPolicyVersion
 from aftersales.tracking.models import TrackingAccount
 
 PERSONAS = ("agent", "teammate", "outsider", "viewer", "approver", "admin", "foreigner")
@@ -289,6 +289,14 @@ PAIRS: dict[str, Pair] = {
             reverse("web:settings_returns"),
             {"document": json.dumps({**RETURN_POLICY, "colour": "red"})},
         ),
+    ),
+    "exchange rate save": Pair(
+        lambda o, u: ("PUT", "/returns/rates/EUR", {"rate": "1.08"}),
+        lambda o, u: ("POST", reverse("web:settings_returns_rate"), {"currency": "EUR", "rate": "1.08"}),
+    ),
+    "exchange rate invalid": Pair(
+        lambda o, u: ("PUT", "/returns/rates/EUR", {"rate": "-1"}),
+        lambda o, u: ("POST", reverse("web:settings_returns_rate"), {"currency": "EUR", "rate": "-1"}),
     ),
     # A store's connection (issue 9 §1). Amazon US has no credentials: test / backfill / sync now
     # are refused (409) by both before any platform is called.
@@ -552,6 +560,7 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         sorted(StreamCursor.objects.values_list("store_id", "stream", "backfill_since")),
         sorted(RawEvent.objects.values_list("event_id", "status", "attempts")),
         sorted(ReturnPolicyVersion.objects.values_list("organization_id", "number", "is_active")),
+        sorted(ExchangeRate.objects.values_list("organization_id", "currency", "rate")),
     )
 
 
@@ -612,7 +621,7 @@ def test_the_table_covers_both_sides_of_every_pair():
     succeeds |= {"retry delivery", "attachment content", "store create", "user invite", "user update"}
     succeeds |= {"team create", "team update", "role create", "role update"}
     succeeds |= {"tracking account read", "tracking account save"}
-    succeeds |= {"return policy read", "return policy save"}
+    succeeds |= {"return policy read", "return policy save", "exchange rate save"}
     succeeds |= {"store sync status", "store credentials", "store pause", "store resume", "store quarantine"}
     succeeds |= {"quarantined record retry", "needs a human"}
     assert succeeds <= set(PAIRS)

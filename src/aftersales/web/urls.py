@@ -143,6 +143,7 @@ urlpatterns = [
     path("settings/tracking/test/", settings_tracking.settings_tracking_test, name="settings_tracking_test"),
     path("settings/returns/", settings_returns.settings_returns, name="settings_returns"),
     path("settings/returns/check/", settings_returns.settings_returns_check, name="settings_returns_check"),
+    path("settings/returns/rates/", settings_returns.settings_returns_rate, name="settings_returns_rate"),
     path("settings/roles/", settings_people.roles_page, name="settings_roles"),
     path("settings/roles/new/", settings_people.role_create_view, name="settings_role_create"),
     path("settings/roles/<int:role_id>/", settings_people.role_page, name="settings_role"),

@@ -73,3 +73,18 @@ def test_try_it_form_uses_the_eligibility_function(world) -> None:
     too_many = client.post(reverse("web:settings_returns_check"), {**CHECK, "quantity_requested": "2"})
     assert too_many.status_code == 422
     assert ReturnPolicyVersion.objects.count() == 1
+
+
+def test_rate_table_section(world) -> None:
+    from aftersales.returns.models import ExchangeRate
+
+    client = admin_client(world)
+    bad = client.post(reverse("web:settings_returns_rate"), {"currency": "EUR", "rate": "-2"})
+    assert bad.status_code == 422 and b'data-error="rate"' in bad.content
+    assert client.post(reverse("web:settings_returns_rate"), {"currency": "ZZZ", "rate": "1"}).status_code == 422
+    assert not ExchangeRate.objects.exists()
+    assert client.post(reverse("web:settings_returns_rate"), {"currency": "eur", "rate": "1.08"}).status_code == 302
+    page = client.get(reverse("web:settings_returns"))
+    assert b'data-rate="EUR"' in page.content and b"1.08" in page.content
+    response = client.post(reverse("web:settings_returns_check"), {**CHECK, "currency": "EUR", "unit_price": "463.00"})
+    assert b"500.04 USD" in response.content  # 463.00 x 1.08, the rate shown with the decision

@@ -29,7 +29,7 @@ from aftersales.inbox.models import Attachment, CategoryLabel, DeliveryStatus, M
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
 from aftersales.language.templates import reply_template_save
 from aftersales.notifications.models import Notification
-from aftersales.returns.models import ReturnPolicyVersion
+from aftersales.returns.models import ExchangeRate, ReturnPolicyVersion
 from aftersales.testing.factories import UserFactory
 from aftersales.tracking.models import TrackingAccount
 
@@ -345,6 +345,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         expect(LOGIN, admins(302), 403),
     ),
     ("settings_returns_check", "POST"): Row(_none, lambda o: RETURN_CHECK, expect(LOGIN, admins(200), 403)),
+    ("settings_returns_rate", "POST"): Row(
+        _none, lambda o: {"currency": "EUR", "rate": "1.08"}, expect(LOGIN, admins(302), 403)
+    ),
     ("settings_categories", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
     ("settings_categories", "POST"): Row(
         _none, lambda o: {"labels.refund.label_en": "Money back"}, expect(LOGIN, admins(302), 403)
@@ -529,6 +532,7 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         sorted(RawEvent.objects.values_list("event_id", "status", "attempts")),
         # the return-policy versions (settings_returns)
         sorted(ReturnPolicyVersion.objects.values_list("organization_id", "number", "is_active")),
+        sorted(ExchangeRate.objects.values_list("organization_id", "currency", "rate")),
         # the tracking account (settings_tracking)
         sorted(
             TrackingAccount.objects.values_list("organization_id", "is_active", "poll_interval_hours", "credentials")

@@ -23,6 +23,7 @@ from aftersales.catalog.selectors import store_list
 from aftersales.core.errors import DomainError, PermissionDenied, ValidationFailed
 from aftersales.returns.eligibility import EligibilityResult, check_eligibility
 from aftersales.returns.policy_store import policy_active, policy_export_text, policy_save, policy_versions
+from aftersales.returns.rates import rate_list, rate_set
 
 from ..access import AgentRequest, web_view
 
@@ -59,12 +60,15 @@ def _page(
     errors: dict[str, str] | None = None,
     check: dict[str, Any] | None = None,
     result: EligibilityResult | None = None,
+    rate_values: dict[str, str] | None = None,
 ) -> HttpResponse:
     active = policy_active(request.user)
     context = {
         "settings_section": "returns",
         "active": active,
         "versions": policy_versions(request.user),
+        "rates": rate_list(request.user),
+        "rate_values": rate_values or {},
         "document_text": document_text if document_text is not None else policy_export_text(active.document),
         "comment": comment,
         "errors": errors or {},
@@ -161,3 +165,20 @@ def settings_returns_check(request: AgentRequest) -> HttpResponse:
         _refusal(exc)
         return _page(request, status=exc.status_code, check=values, errors={"check": exc.message})
     return _page(request, check=values, result=result)
+
+
+@web_view(methods=("POST",))
+def settings_returns_rate(request: AgentRequest) -> HttpResponse:
+    """Create or replace one currency's rate in the organization's rate table."""
+    check_perm(request.user, Permission.ADMINISTER)
+    values = {
+        "currency": request.POST.get("currency", "").strip().upper(),
+        "rate": request.POST.get("rate", "").strip(),
+    }
+    try:
+        rate_set(user=request.user, currency=values["currency"], rate=values["rate"])
+    except DomainError as exc:
+        _refusal(exc)
+        return _page(request, status=exc.status_code, rate_values=values, errors={"rate": exc.message})
+    messages.success(request, _("Exchange rate saved."))
+    return redirect("web:settings_returns")
