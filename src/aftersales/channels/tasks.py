@@ -28,8 +28,12 @@ def sync_store_stream(store_id: int, stream: str) -> str:
 
 
 def _syncable_stores() -> list[Store]:
+    """Active, unpaused stores that were connected. A store without credentials was never connected
+    (e.g. added for its tickets before its connector existed): it is not synced, so it is not paused
+    for "missing credentials" and does not land in the needs-a-human list."""
     paused = set(StoreSync.objects.filter(paused=True).values_list("store_id", flat=True))
-    return list(Store.objects.filter(is_active=True).exclude(pk__in=paused).order_by("pk"))
+    stores = Store.objects.filter(is_active=True).exclude(pk__in=paused).order_by("pk")
+    return [store for store in stores if store.credentials]
 
 
 def stores_to_sync() -> list[tuple[int, str]]:

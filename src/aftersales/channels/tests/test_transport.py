@@ -366,7 +366,9 @@ def test_periodic_sync_covers_active_unpaused_stores(shop):
     paused = StoreFactory(platform=testshop.PLATFORM, organization=shop.organization)
     StoreSync.objects.create(store=paused, paused=True, paused_reason="token revoked")
     StoreFactory(platform=testshop.PLATFORM, organization=shop.organization, is_active=False)
+    never_connected = StoreFactory(platform=testshop.PLATFORM, organization=shop.organization, credentials={})
     work = stores_to_sync()
+    assert never_connected.pk not in {store_id for store_id, _ in work}
     assert {store_id for store_id, _ in work} >= {shop.pk}
     assert paused.pk not in {store_id for store_id, _ in work}
     assert {stream for store_id, stream in work if store_id == shop.pk} == {"orders", "messages", "returns", "tracking"}
