@@ -10,22 +10,27 @@ from __future__ import annotations
 import base64
 import json
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.db import models
 
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
+
 
 def _derived_key(secret: str) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"aftersales-field-encryption", info=b"v1")
     return base64.urlsafe_b64encode(hkdf.derive(secret.encode()))
 
 
 @lru_cache(maxsize=4)
 def _fernet(keys: tuple[str, ...], secret: str) -> MultiFernet:
+    from cryptography.fernet import Fernet, MultiFernet
+
     material = [k.encode() for k in keys] or [_derived_key(secret)]
     return MultiFernet([Fernet(k) for k in material])
 
@@ -39,6 +44,8 @@ def encrypt_json(value: Any) -> str:
 
 
 def decrypt_json(token: str) -> Any:
+    from cryptography.fernet import InvalidToken
+
     try:
         return json.loads(fernet().decrypt(token.encode()))
     except InvalidToken as exc:

@@ -161,7 +161,7 @@ def _form_filters(request: AgentRequest, raw: Mapping[str, str]) -> list[FormFil
     from ..templatetags.web_ui import language_name
 
     user = request.user
-    stores = list(stores_of_organization(user))
+    stores = list(stores_of_organization(user).defer("credentials"))  # not decrypted for a filter's names
     picked = {name: {v for v in value.split(",") if v} for name, value in raw.items()}
     languages = set(
         tickets_visible(user).exclude(language="").order_by().values_list("language", flat=True).distinct()[:60]
