@@ -9,7 +9,7 @@ marketplace's status moved). An older version than the one stored changes nothin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -276,7 +276,8 @@ def _summary(data: ReturnRequestData) -> tuple[str, str]:
             % {"amount": data.requested_amount, "currency": data.currency}
         )
     if data.respond_by:
-        parts.append(_("Respond by: %(date)s") % {"date": data.respond_by.isoformat()})
+        deadline = data.respond_by.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        parts.append(_("Respond by: %(date)s") % {"date": deadline})
     if data.buyer_comment:
         parts.append("")
         parts.append(data.buyer_comment)

@@ -15,6 +15,7 @@ from aftersales.core.errors import NotFound, ValidationFailed
 from aftersales.inbox.selectors import inbox_query, ticket_detail, ticket_get, ticket_page
 from aftersales.inbox.services import BulkAction, ticket_update, tickets_bulk_apply
 from aftersales.inbox.workflow import TicketStatus
+from aftersales.returns.selectors import return_requests_of_ticket
 
 from ..auth import current_user
 from ..schemas.actions import BulkIn, BulkOut, TicketPatchIn
@@ -79,6 +80,7 @@ def get_ticket(request: HttpRequest, ticket_id: Id) -> dict[str, Any]:
             "tickets": detail.customer_tickets,
             "orders": detail.customer_orders,
         },
+        "return_requests": list(return_requests_of_ticket(ticket_id=detail.ticket.pk)),
     }
 
 

@@ -271,11 +271,42 @@ class CustomerPanelOut(Schema):
         return [money(t.amount, t.currency) for t in values]
 
 
+class ReturnRequestLineOut(Schema):
+    sku: str
+    quantity: int
+    reason: str
+
+
+class ReturnRequestOut(Schema):
+    """A return, refund request, inquiry, case or cancellation request as the marketplace holds it."""
+
+    id: int
+    kind: str = Field(..., description="return, refund_request, inquiry, case or cancellation")
+    external_id: str = Field(..., description="Its id on the marketplace")
+    store: StoreRef
+    platform_status: str = Field(..., description="The marketplace's status word, as sent")
+    reason: str
+    buyer_comment: str
+    requested: MoneyOut | None
+    respond_by: datetime | None = Field(..., description="The marketplace's deadline for the seller's answer")
+    created_on_platform: datetime
+    lines: list[ReturnRequestLineOut]
+
+    @staticmethod
+    def resolve_requested(obj: Any) -> dict[str, str] | None:
+        if obj.requested_amount is None:
+            return None
+        return money(obj.requested_amount, obj.currency or obj.store.currency)
+
+
 class TicketDetailOut(Schema):
     ticket: TicketFullOut
     timeline: list[TimelineEntryOut]
     order: OrderOut | None
     customer: CustomerPanelOut
+    return_requests: list[ReturnRequestOut] = Field(
+        ..., description="The marketplace's returns, refund requests, inquiries and cases this ticket was opened for"
+    )
 
 
 class TicketPageQuery(Schema):

@@ -22,6 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm, has_perm
 from aftersales.accounts.selectors import teams_of_organization, users_of_organization
+from aftersales.core.clock import now
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from aftersales.inbox.models import (
     Message,
@@ -44,6 +45,7 @@ from aftersales.inbox.services import (
 from aftersales.inbox.services.collisions import seen_message_id_of
 from aftersales.language.selectors import reply_templates
 from aftersales.language.services import customer_language
+from aftersales.returns.selectors import return_requests_of_ticket
 
 from ..access import AgentRequest, web_view
 from ..forms import MergeForm, first_error
@@ -119,6 +121,8 @@ def ticket_context(request: AgentRequest, ticket_id: int, **extra: Any) -> dict[
         "ticket": ticket,
         "items": timeline_items(detail.timeline, users_by_id, {t.pk: t.name for t in teams}, languages),
         "order": detail.order,
+        "return_requests": list(return_requests_of_ticket(ticket_id=ticket.pk)),
+        "now_instant": now(),
         "customer": ticket.customer,
         "tags": detail.tags,
         "can_process": can_process and ticket.merged_into_id is None,
