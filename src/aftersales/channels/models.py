@@ -138,6 +138,12 @@ class RawEvent(models.Model):
                 name="rawevent_quarantined",
             ),
             models.Index(fields=["store", "status"], name="rawevent_store_status"),
+            # retention (channels/retention.py): the oldest processed or ignored records first
+            models.Index(
+                fields=["processed_at"],
+                condition=Q(status__in=["processed", "ignored"]),
+                name="rawevent_prunable",
+            ),
         ]
 
 

@@ -15,6 +15,7 @@ from aftersales.core.clock import now
 from .base import ConnectorError, Stream
 from .models import StoreSync
 from .registry import get_connector
+from .retention import raw_events_prune
 from .status import store_sync_for
 from .sync import pull_streams, raw_events_process_pending, sync_runs_mark_abandoned, sync_stream
 from .writeback import writebacks_mark_unknown
@@ -96,3 +97,9 @@ def poll_notifications() -> int:
 @db_periodic_task(crontab(minute="*"))
 def poll_store_notifications() -> int:
     return poll_notifications()
+
+
+@db_periodic_task(crontab(hour="3", minute="17"))
+def prune_raw_events() -> int:
+    """Daily: processed and ignored raw records past CHANNELS_RAW_RETENTION_DAYS (channels/retention.py)."""
+    return raw_events_prune()

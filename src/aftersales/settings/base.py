@@ -264,6 +264,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = -(-ATTACHMENT_MAX_TOTAL_BYTES * 4 // 3) + 1024 * 1
 # when this is on and the URL's host is loopback (the local fake platforms of tests and the demo).
 CHANNELS_ALLOW_ENDPOINT_OVERRIDE = env_bool("CHANNELS_ALLOW_ENDPOINT_OVERRIDE", DEBUG)
 CHANNELS_WEBHOOK_MAX_BYTES = int(os.environ.get("CHANNELS_WEBHOOK_MAX_BYTES", str(1024 * 1024)))
+# Processed raw records older than this are deleted daily (channels/retention.py); quarantined ones stay.
+CHANNELS_RAW_RETENTION_DAYS = int(os.environ.get("CHANNELS_RAW_RETENTION_DAYS", "90"))
 
 # Task queue: SqliteHuey embedded by default, RedisHuey when REDIS_URL is set.
 REDIS_URL = os.environ.get("REDIS_URL", "")
