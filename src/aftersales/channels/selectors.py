@@ -21,10 +21,11 @@ from aftersales.catalog.models import Store
 from aftersales.core.clock import now
 from aftersales.core.errors import NotFound
 
-from .base import PULL_CAPABILITY, Capability, ConnectorError
+from .base import Capability, ConnectorError
 from .credentials import CredentialState, credential_fields, credentials_state
-from .models import RawEvent, RawEventStatus, StoreSync, StreamCursor, SyncRun, WriteBack, WriteBackStatus
+from .models import RawEvent, RawEventStatus, StoreSync, WriteBack, WriteBackStatus
 from .registry import get_connector
+from .status import StreamStatus, store_streams_status
 
 CAPABILITY_LABELS: dict[str, str | Promise] = {
     Capability.PULL_ORDERS: _("Import orders"),
@@ -75,55 +76,6 @@ class ConnectionTestResult:
     checked_at: datetime
 
 
-@dataclass(frozen=True)
-class StreamState:
-    """One pulled stream (or sub-stream, e.g. an IMAP folder) of a store."""
-
-    stream: str
-    key: str
-    cursor: str
-    last_run_at: datetime | None
-    last_success_at: datetime | None
-    last_error: str
-    running: bool
-    backfill_since: datetime | None
-    last_run: SyncRun | None
-
-
-def pulled_streams(platform: str) -> list[str]:
-    """The streams the platform's connector pulls ([] without a connector)."""
-    try:
-        declared = get_connector(platform).capabilities
-    except ConnectorError:
-        return []
-    return [s.value for s, cap in PULL_CAPABILITY.items() if cap in declared]
-
-
-def stream_states(store: Store) -> list[StreamState]:
-    """Per pulled stream and sub-stream: its cursor, its last run, whether a worker holds it."""
-    cursors = {(c.stream, c.key): c for c in StreamCursor.objects.filter(store=store)}
-    for stream in pulled_streams(store.platform):
-        cursors.setdefault((stream, ""), StreamCursor(store=store, stream=stream, key=""))
-    at = now()
-    states = []
-    for (stream, key), c in sorted(cursors.items()):
-        last_run = SyncRun.objects.filter(store=store, stream=stream, key=key).order_by("-started_at", "-pk").first()
-        states.append(
-            StreamState(
-                stream=stream,
-                key=key,
-                cursor=c.cursor,
-                last_run_at=c.last_run_at,
-                last_success_at=c.last_success_at,
-                last_error=c.last_error,
-                running=bool(c.claimed_by and c.locked_until and c.locked_until > at),
-                backfill_since=c.backfill_since,
-                last_run=last_run,
-            )
-        )
-    return states
-
-
 MAX_PER_PAGE = 100
 
 
@@ -153,7 +105,7 @@ class StoreConnection:
     last_error_at: datetime | None
     last_success_at: datetime | None
     webhook_path: str  # "" when the connector takes no pushes (or the hooks are not installed)
-    streams: list[StreamState]
+    streams: list[StreamStatus]
     quarantined: int
     connection_check: ConnectionTestResult | None
     earliest_backfill: date
@@ -194,7 +146,7 @@ def store_connection(user: Any, store_id: int) -> StoreConnection:
     # The store's sync row is created on first sight (like the engine does): it holds the store's
     # webhook token, which the page shows.
     sync, _created = StoreSync.objects.get_or_create(store=store)
-    streams = stream_states(store) if connector else []
+    streams = store_streams_status(store) if connector else []
     stored = store.credentials or {}
     takes_pushes = Capability.WEBHOOKS in declared or callable(getattr(connector, "verify_webhook", None))
     return StoreConnection(
