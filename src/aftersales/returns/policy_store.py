@@ -67,9 +67,10 @@ def check_policy_document(document: Any) -> dict[str, Any]:
     return document  # type: ignore[no-any-return]
 
 
-# Compiled policies by version id: a version's document never changes once stored, so the id is
-# the whole cache key (the document is read and compiled once per process, on first use).
-_COMPILED: dict[int, CompiledPolicy] = {}
+# Compiled policies by (version id, saved at): a version's document never changes once stored; the
+# time guards against an id used again for another document (a database restored or flushed, as the
+# tests do), so the document is read and compiled once per process and version, on first use.
+_COMPILED: dict[tuple[int, Any], CompiledPolicy] = {}
 _COMPILED_MAX = 256
 _DEFAULT_COMPILED = compile_policy(parse_document(DEFAULT_POLICY))
 
@@ -78,19 +79,19 @@ def active_compiled_policy(organization_id: int) -> tuple[int, CompiledPolicy]:
     """(version number, compiled policy) of the organization's active version; (0, default)."""
     row = (
         ReturnPolicyVersion.objects.filter(organization_id=organization_id, is_active=True)
-        .values_list("id", "number")
+        .values_list("id", "number", "created_at")
         .first()
     )
     if row is None:
         return 0, _DEFAULT_COMPILED
-    version_id, number = row
-    compiled = _COMPILED.get(version_id)
+    version_id, number, saved_at = row
+    compiled = _COMPILED.get((version_id, saved_at))
     if compiled is None:
         document = ReturnPolicyVersion.objects.values_list("document", flat=True).get(pk=version_id)
         compiled = compile_policy(parse_document(document))
         if len(_COMPILED) >= _COMPILED_MAX:
             _COMPILED.clear()
-        _COMPILED[version_id] = compiled
+        _COMPILED[(version_id, saved_at)] = compiled
     return number, compiled
 
 

@@ -220,3 +220,29 @@ def test_management_commands_import_and_export(world, tmp_path: Path) -> None:
     with pytest.raises(CommandError, match="organization"):
         call_command("policies_import", "--organization", "999999", str(path))
     assert ReturnPolicyVersion.objects.count() == 1
+
+
+def test_compiled_policy_cache_is_not_fooled_by_a_reused_version_id(world) -> None:
+    """Versions are immutable, but an id can come back with another document (a database restored or
+    flushed): the compiled-policy cache keys on the id and the save time, so it recompiles."""
+    from datetime import timedelta
+
+    from aftersales.returns.models import ReturnPolicyVersion
+    from aftersales.returns.policy_store import active_compiled_policy, policy_save
+
+    doc = {
+        "schema_version": 1,
+        "reporting_currency": "USD",
+        "reasons": [{"code": "changed_mind"}],
+        "windows": [{"code": "W-14", "days": 14}],
+    }
+    policy_save(user=world.admin, document=doc)
+    _, first = active_compiled_policy(world.org.pk)
+    assert set(first.reasons) == {"changed_mind"}
+    version = ReturnPolicyVersion.objects.get(organization=world.org, is_active=True)
+    other = {**doc, "reasons": [{"code": "changed_mind"}, {"code": "defective"}]}
+    ReturnPolicyVersion.objects.filter(pk=version.pk).update(
+        document=other, created_at=version.created_at + timedelta(seconds=1)
+    )
+    _, second = active_compiled_policy(world.org.pk)
+    assert set(second.reasons) == {"changed_mind", "defective"}
