@@ -5,7 +5,7 @@ bodies, dropped connections).
 
 A platform's fake (channels/connectors/<platform>/fake.py) subclasses FakePlatform and registers
 routes with `route(method, pattern)`; a handler gets a FakeRequest and returns a FakeResponse.
-The same fakes serve `make run`'s demo stores (see channels/fakes.py) and the ingest benchmark.
+The same fakes serve `make run`'s demo stores (demo/fakes.py, `manage.py fakes`); bench/sync_ingest.py uses a test fake.
 """
 
 from __future__ import annotations
