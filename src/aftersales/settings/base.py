@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "aftersales.notifications",
     "aftersales.channels",
     "aftersales.returns",
+    "aftersales.inventory",
     "aftersales.language",
     "aftersales.tracking",
     "aftersales.demo",
