@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "aftersales.inventory",
     "aftersales.language",
     "aftersales.tracking",
+    "aftersales.warranty",
+    "aftersales.sla",
     "aftersales.demo",
     "aftersales.api",
     "aftersales.web",
