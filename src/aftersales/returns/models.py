@@ -445,3 +445,60 @@ class Exchange(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["organization", "idempotency_key"], name="exchange_unique_key"),
         ]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bulk actions on RMAs (returns/bulk.py): a job row with one item per RMA; progress is counted from
+# the items, each item is done once (its result is written in the same transaction as the action).
+# ---------------------------------------------------------------------------------------------------
+
+
+class RmaBulkAction(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
+    REQUEST_EVIDENCE = "request_evidence", _("Request evidence")
+
+
+class RmaBulkJobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+
+
+class RmaBulkItemStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    OK = "ok", _("Done")
+    ERROR = "error", _("Failed")
+
+
+class RmaBulkJob(TimeStampedModel):
+    """One bulk approve / reject / request-evidence over selected RMAs, run by a Huey task."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="rma_bulk_jobs", db_index=False
+    )
+    created_by = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    action = models.CharField(max_length=20, choices=RmaBulkAction.choices)
+    # The action's parameters: {"resolution"} / {"reason"} / {"kinds", "message"}.
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=RmaBulkJobStatus.choices, default=RmaBulkJobStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "-created_at"], name="rmabulkjob_org_created")]
+
+
+class RmaBulkItem(models.Model):
+    job = models.ForeignKey(RmaBulkJob, on_delete=models.CASCADE, related_name="items")
+    rma = models.ForeignKey(Rma, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=RmaBulkItemStatus.choices, default=RmaBulkItemStatus.PENDING)
+    message = models.CharField(max_length=300, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["job", "rma"], name="rmabulkitem_unique_rma")]
+        indexes = [models.Index(fields=["job", "status"], name="rmabulkitem_job_status")]
