@@ -502,3 +502,22 @@ class RmaBulkItem(models.Model):
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["job", "rma"], name="rmabulkitem_unique_rma")]
         indexes = [models.Index(fields=["job", "status"], name="rmabulkitem_job_status")]
+
+
+class RefundReviewSettings(models.Model):
+    """An organization's thresholds for sending refunds to manual review (returns.review). Without a
+    row the defaults below apply (returns.review.ReviewThresholds)."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="refund_review_settings"
+    )
+    repeat_window_days = models.PositiveSmallIntegerField(
+        default=90, help_text="Look-back for the repeat-returner check, in days"
+    )
+    repeat_threshold = models.PositiveSmallIntegerField(
+        default=3, help_text="Earlier RMAs + refunds of the customer in the window that make a repeat returner"
+    )
+    high_value_requires_evidence = models.BooleanField(
+        default=True, help_text="A refund of a high-value item (policy value tier) needs evidence on its RMA"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
