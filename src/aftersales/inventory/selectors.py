@@ -1,0 +1,129 @@
+"""Reads of the inventory app, always within one organization: stock per warehouse, a SKU's ledger,
+warehouses. Stock figures come from the `StockLevel` running totals (equal to the ledger's sums:
+`inventory.services.stock_rebuild` checks it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from aftersales.catalog.models import Product
+from aftersales.core.errors import NotFound
+
+from .models import InventoryMovement, StockLevel, Warehouse
+
+
+@dataclass(frozen=True)
+class StockRow:
+    """One SKU in one warehouse. available = on hand - reserved (never negative)."""
+
+    warehouse_id: int
+    warehouse_code: str
+    warehouse_name: str
+    is_return_hub: bool
+    is_active: bool
+    sku: str
+    on_hand: int
+    reserved: int
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.reserved
+
+
+def stock_of(organization_id: int, sku: str, warehouse_id: int | None = None) -> list[StockRow]:
+    """The SKU's stock in each warehouse of the organization (active warehouses without stock show
+    zeros), or in the one given (NotFound when it is not the organization's). Ordered by code."""
+    warehouses = Warehouse.objects.filter(organization_id=organization_id)
+    if warehouse_id is not None:
+        warehouses = warehouses.filter(pk=warehouse_id)
+        if not warehouses.exists():
+            raise NotFound(_("warehouse not found"), field="warehouse_id")
+    levels = {
+        level.warehouse_id: level
+        for level in StockLevel.objects.filter(organization_id=organization_id, sku=sku, warehouse__in=warehouses)
+    }
+    rows = []
+    for warehouse in warehouses.order_by("code"):
+        level = levels.get(warehouse.pk)
+        if level is None and not warehouse.is_active and warehouse_id is None:
+            continue
+        rows.append(
+            StockRow(
+                warehouse_id=warehouse.pk,
+                warehouse_code=warehouse.code,
+                warehouse_name=warehouse.name,
+                is_return_hub=warehouse.is_return_hub,
+                is_active=warehouse.is_active,
+                sku=sku,
+                on_hand=level.on_hand if level else 0,
+                reserved=level.reserved if level else 0,
+            )
+        )
+    return rows
+
+
+def available_of(organization_id: int, warehouse_id: int, sku: str) -> int:
+    level = StockLevel.objects.filter(organization_id=organization_id, warehouse_id=warehouse_id, sku=sku).first()
+    return level.on_hand - level.reserved if level else 0
+
+
+@dataclass(frozen=True)
+class MovementPage:
+    items: list[InventoryMovement]
+    total: int
+    limit: int
+    offset: int
+
+
+def movements_of(
+    organization_id: int, sku: str, *, warehouse_id: int | None = None, limit: int = 50, offset: int = 0
+) -> MovementPage:
+    """The SKU's ledger, newest first, one page."""
+    qs = InventoryMovement.objects.filter(organization_id=organization_id, sku=sku).select_related("warehouse")
+    if warehouse_id is not None:
+        qs = qs.filter(warehouse_id=warehouse_id)
+    limit = max(1, min(limit, 200))
+    offset = max(0, offset)
+    total = qs.count()
+    items = list(qs.order_by("-at", "-id")[offset : offset + limit])
+    return MovementPage(items=items, total=total, limit=limit, offset=offset)
+
+
+def warehouses_of(organization_id: int, *, active_only: bool = False) -> QuerySet[Warehouse]:
+    qs = Warehouse.objects.filter(organization_id=organization_id)
+    if active_only:
+        qs = qs.filter(is_active=True)
+    return qs.order_by("code")
+
+
+def warehouse_of(organization_id: int, warehouse_id: int) -> Warehouse:
+    """One of the organization's warehouses; NotFound otherwise (another organization's too)."""
+    warehouse = Warehouse.objects.filter(organization_id=organization_id, pk=warehouse_id).first()
+    if warehouse is None:
+        raise NotFound(_("warehouse not found"), field="warehouse_id")
+    return warehouse
+
+
+def skus_matching(organization_id: int, query: str, *, limit: int = 20) -> list[tuple[str, str]]:
+    """(SKU, product title) of the organization's products whose SKU or title contains `query`,
+    plus SKUs with stock but no product; at most `limit`, by SKU."""
+    query = query.strip()
+    if not query:
+        return []
+    found = dict(
+        Product.objects.filter(organization_id=organization_id)
+        .filter(Q(sku__icontains=query) | Q(title__icontains=query))
+        .order_by("sku")
+        .values_list("sku", "title")[:limit]
+    )
+    for sku in (
+        StockLevel.objects.filter(organization_id=organization_id, sku__icontains=query)
+        .order_by("sku")
+        .values_list("sku", flat=True)
+        .distinct()[:limit]
+    ):
+        found.setdefault(sku, "")
+    return sorted(found.items())[:limit]
