@@ -1,0 +1,1 @@
+"""Warranty and repair: sold units by serial / IMEI, warranty terms, claims and repair orders."""
