@@ -87,6 +87,7 @@ class Capability(StrEnum):
     PULL_RETURNS = "pull_returns"
     PULL_TRACKING = "pull_tracking"
     WEBHOOKS = "webhooks"
+    SUBSCRIBE_WEBHOOKS = "subscribe_webhooks"  # the connector registers our webhook URL on the platform
     SEND_MESSAGE = "send_message"
     DECIDE_RETURN = "decide_return"
     ISSUE_REFUND = "issue_refund"
@@ -413,6 +414,17 @@ class ConnectionCheck:
     detail: str  # what the platform said, shown to the admin
 
 
+@dataclass(frozen=True)
+class WebhookSubscriptions:
+    """What `subscribe_webhooks` found and did on the platform for one callback URL (topics in the
+    platform's words)."""
+
+    callback_url: str
+    created: tuple[str, ...] = ()
+    existing: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
 # --- The protocol --------------------------------------------------------------------------------
 
 
@@ -447,6 +459,14 @@ class WebhookConnector(Protocol):
     ) -> list[RawRecord]:  # raises SignatureInvalid
         """Verify and parse a push. Webhooks are triggers, not the truth: the records are stored raw
         and processed like pulled ones, and polling with an overlapping watermark reconciles."""
+        ...
+
+
+class SubscribingConnector(Protocol):
+    def subscribe_webhooks(self, ctx: StoreContext, callback_url: str) -> WebhookSubscriptions:
+        """Make the platform push the topics the connector maps to `callback_url`: create the
+        missing subscriptions, keep the existing ones, remove ours for topics no longer wanted.
+        Idempotent: a second call creates nothing."""
         ...
 
 

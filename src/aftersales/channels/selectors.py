@@ -33,6 +33,7 @@ CAPABILITY_LABELS: dict[str, str | Promise] = {
     Capability.PULL_RETURNS: _("Import returns, refund requests and cases"),
     Capability.PULL_TRACKING: _("Import tracking"),
     Capability.WEBHOOKS: _("Receive pushes (webhooks)"),
+    Capability.SUBSCRIBE_WEBHOOKS: _("Register its webhooks on the platform"),
     Capability.SEND_MESSAGE: _("Send replies"),
     Capability.DECIDE_RETURN: _("Decide returns"),
     Capability.ISSUE_REFUND: _("Issue refunds"),
@@ -67,6 +68,23 @@ def connection_check_key(store: Store) -> str:
     stored). The store's creation time is part of the key: a reused id never shows another note."""
     created = int(store.created_at.timestamp() * 1_000_000) if store.created_at else 0
     return f"channels:connection-check:{store.pk}:{created}"
+
+
+def webhook_subscriptions_key(store: Store) -> str:
+    """Where the last "register webhooks" result of a store is noted (like connection_check_key)."""
+    created = int(store.created_at.timestamp() * 1_000_000) if store.created_at else 0
+    return f"channels:webhook-subscriptions:{store.pk}:{created}"
+
+
+@dataclass(frozen=True)
+class WebhookSubscriptionResult:
+    ok: bool
+    detail: str
+    callback_url: str
+    created: tuple[str, ...]
+    existing: tuple[str, ...]
+    removed: tuple[str, ...]
+    checked_at: datetime
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,7 @@ class StoreConnection:
     streams: list[StreamStatus]
     quarantined: int
     connection_check: ConnectionTestResult | None
+    webhook_subscriptions: WebhookSubscriptionResult | None
     earliest_backfill: date
     backfill_days: int
 
@@ -167,6 +186,7 @@ def store_connection(user: Any, store_id: int) -> StoreConnection:
         streams=streams,
         quarantined=RawEvent.objects.filter(store=store, status=RawEventStatus.QUARANTINED).count(),
         connection_check=cache.get(connection_check_key(store)),
+        webhook_subscriptions=cache.get(webhook_subscriptions_key(store)),
         earliest_backfill=earliest_backfill_day(store.platform),
         backfill_days=backfill_limit_days(store.platform),
     )

@@ -12,6 +12,7 @@ import logging
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -28,7 +29,15 @@ from .base import Capability, ConnectorError, Stream
 from .credentials import check_platform_credentials
 from .models import RawEvent, StoreSync
 from .registry import get_connector
-from .selectors import ConnectionTestResult, backfill_limit_days, connection_check_key, earliest_backfill_day
+from .selectors import (
+    ConnectionTestResult,
+    WebhookSubscriptionResult,
+    backfill_limit_days,
+    connection_check_key,
+    earliest_backfill_day,
+    webhook_path,
+    webhook_subscriptions_key,
+)
 from .sync import (
     RecordOutcome,
     pull_streams,
@@ -95,6 +104,44 @@ def store_connection_test(*, user: Any, store_id: int) -> ConnectionTestResult:
     result = ConnectionTestResult(ok=ok, detail=detail[:1000], checked_at=now())
     cache.set(connection_check_key(store), result, CONNECTION_CHECK_TTL)
     logger.info("connection tested", extra={"store_id": store.pk, "ok": ok})
+    return result
+
+
+def store_webhook_url(store: Store) -> str:
+    """The store's push address as the platform must call it: SITE_URL (the installation's public
+    address) + /hooks/<platform>/<token>."""
+    sync, _created = StoreSync.objects.get_or_create(store=store)
+    return settings.SITE_URL.rstrip("/") + webhook_path(store.platform, sync.webhook_token)
+
+
+def store_webhooks_subscribe(*, user: Any, store_id: int) -> WebhookSubscriptionResult:
+    """Register the store's webhook address on the platform for every topic its connector maps
+    (connector.subscribe_webhooks: idempotent, ours for other topics removed). The platform's
+    refusal (e.g. an address that is not HTTPS) comes back as ok=False with its words; the result
+    is noted for the store page like a connection test."""
+    store = admin_store(user, store_id)
+    connector = _connector_for(store, Capability.SUBSCRIBE_WEBHOOKS)
+    url = store_webhook_url(store)
+    try:
+        done = connector.subscribe_webhooks(store_context(store, connector=connector), url)
+        result = WebhookSubscriptionResult(
+            ok=True,
+            detail="",
+            callback_url=url,
+            created=tuple(done.created),
+            existing=tuple(done.existing),
+            removed=tuple(done.removed),
+            checked_at=now(),
+        )
+    except ConnectorError as exc:
+        result = WebhookSubscriptionResult(
+            ok=False, detail=str(exc)[:1000], callback_url=url, created=(), existing=(), removed=(), checked_at=now()
+        )
+    cache.set(webhook_subscriptions_key(store), result, CONNECTION_CHECK_TTL)
+    logger.info(
+        "webhooks subscribed",
+        extra={"store_id": store.pk, "ok": result.ok, "created": len(result.created), "removed": len(result.removed)},
+    )
     return result
 
 

@@ -115,6 +115,11 @@ urlpatterns = [
         name="settings_store_connection",
     ),
     path("settings/stores/<int:store_id>/test/", settings_sync.store_connection_test_view, name="settings_store_test"),
+    path(
+        "settings/stores/<int:store_id>/webhooks/",
+        settings_sync.store_webhooks_subscribe_view,
+        name="settings_store_webhooks",
+    ),
     path("settings/stores/<int:store_id>/pause/", settings_sync.store_pause_view, name="settings_store_pause"),
     path("settings/stores/<int:store_id>/resume/", settings_sync.store_resume_view, name="settings_store_resume"),
     path("settings/stores/<int:store_id>/backfill/", settings_sync.store_backfill_view, name="settings_store_backfill"),

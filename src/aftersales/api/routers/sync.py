@@ -19,6 +19,7 @@ from aftersales.channels.store_sync import (
     store_pause,
     store_resume,
     store_sync_now,
+    store_webhooks_subscribe,
 )
 
 from ..auth import current_user
@@ -35,6 +36,7 @@ from ..schemas.sync import (
     RunIn,
     RunOut,
     StoreSyncOut,
+    WebhookSubscriptionsOut,
 )
 
 router = Router(tags=["store sync"])
@@ -106,6 +108,14 @@ def test_store_connection(request: HttpRequest, store_id: Id) -> Any:
     """Call the platform with the stored credentials and say what it answered (ok false with the
     platform's words when it refused). 409: no connector, or the credentials are incomplete."""
     return store_connection_test(user=current_user(request), store_id=store_id)
+
+
+@router.post("/stores/{store_id}/sync/webhooks", response=with_errors({200: WebhookSubscriptionsOut}))
+def subscribe_store_webhooks(request: HttpRequest, store_id: Id) -> Any:
+    """Register the store's webhook address (SITE_URL + its /hooks/ path) on the platform for every
+    topic the connector understands; idempotent. ok false with the platform's words when it refused
+    (Shopify takes only HTTPS addresses). 409: the connector cannot subscribe, or no credentials."""
+    return store_webhooks_subscribe(user=current_user(request), store_id=store_id)
 
 
 @router.post("/stores/{store_id}/sync/pause", response=with_errors({200: StoreSyncOut}))

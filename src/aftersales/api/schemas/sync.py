@@ -68,6 +68,16 @@ class ConnectionCheckOut(Schema):
     checked_at: datetime
 
 
+class WebhookSubscriptionsOut(Schema):
+    ok: bool
+    detail: str = Field(..., description="The platform's words when it refused")
+    callback_url: str = Field(..., description="The address registered (SITE_URL + the store's webhook path)")
+    created: list[str] = Field(..., description="Topics subscribed by this call (the platform's names)")
+    existing: list[str] = Field(..., description="Topics that were already subscribed")
+    removed: list[str] = Field(..., description="Our subscriptions for topics no longer wanted, deleted")
+    checked_at: datetime
+
+
 class StoreSyncOut(Schema):
     store_id: int
     platform: str

@@ -236,6 +236,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     # organization's store or record is 404; /attention shows each admin their own organization.
     # Amazon US has no credentials: test / backfill / run are 409 before any platform is called.
     ("GET", "/stores/{store_id}/sync"): Row(lambda s, w, u: ("GET", f"/stores/{w.store_us.pk}/sync", None), ours()),
+    ("POST", "/stores/{store_id}/sync/webhooks"): Row(
+        lambda s, w, u: ("POST", f"/stores/{w.store_us.pk}/sync/webhooks", None), ours(409)
+    ),
     ("POST", "/stores/{store_id}/sync/test"): Row(
         lambda s, w, u: ("POST", f"/stores/{w.store_us.pk}/sync/test", None), ours(409)
     ),

@@ -312,6 +312,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
     ),
     ("settings_store_test", "POST"): Row(_store, _none, expect(LOGIN, {**admins(409), "foreigner": 404}, 403)),
+    ("settings_store_webhooks", "POST"): Row(_store, _none, expect(LOGIN, {**admins(409), "foreigner": 404}, 403)),
     ("settings_store_pause", "POST"): Row(
         _store, lambda o: {"reason": "matrix"}, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
     ),

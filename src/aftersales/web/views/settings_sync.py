@@ -29,6 +29,7 @@ from aftersales.channels.store_sync import (
     store_pause,
     store_resume,
     store_sync_now,
+    store_webhooks_subscribe,
 )
 from aftersales.core.clock import now
 from aftersales.core.errors import DomainError, PermissionDenied, ValidationFailed
@@ -71,6 +72,7 @@ def _connection_page(
         "webhook_url": request.build_absolute_uri(connection.webhook_path) if connection.webhook_path else "",
         "backfill_since": backfill_since,
         "can_test": connection.supports(Capability.TEST_CONNECTION),
+        "can_subscribe": connection.supports(Capability.SUBSCRIBE_WEBHOOKS) and connection.credentials_set,
         "today": now().astimezone(UTC).date().isoformat(),
     }
     return render(request, "web/settings/sync/store.html", context, status=status)
@@ -179,6 +181,25 @@ def store_sync_now_view(request: AgentRequest, store_id: int) -> HttpResponse:
         return _connection_page(request, store_id, status=exc.status_code, errors={"run": exc.message})
     messages.success(request, _("Sync queued: %(streams)s.") % {"streams": ", ".join(queued)})
     return _back(store_id, "sync")
+
+
+@web_view(methods=("POST",))
+def store_webhooks_subscribe_view(request: AgentRequest, store_id: int) -> HttpResponse:
+    """Register the store's webhooks on the platform; the outcome is shown in the webhook section."""
+    try:
+        result = store_webhooks_subscribe(user=request.user, store_id=store_id)
+    except DomainError as exc:
+        _page_error(exc)
+        return _connection_page(request, store_id, status=exc.status_code, errors={"webhooks": exc.message})
+    if result.ok:
+        messages.success(
+            request,
+            _("Webhooks registered: %(created)d new, %(existing)d already there.")
+            % {"created": len(result.created), "existing": len(result.existing)},
+        )
+    else:
+        messages.error(request, _("The platform refused the webhooks: %(detail)s") % {"detail": result.detail})
+    return _back(store_id, "webhook")
 
 
 @web_view()

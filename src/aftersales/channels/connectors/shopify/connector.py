@@ -35,6 +35,7 @@ from aftersales.channels.base import (
     ShipmentConfirmation,
     StoreContext,
     Stream,
+    WebhookSubscriptions,
     WriteReceipt,
 )
 
@@ -110,6 +111,7 @@ class ShopifyConnector:
             Capability.PULL_ORDERS,
             Capability.PULL_RETURNS,
             Capability.WEBHOOKS,
+            Capability.SUBSCRIBE_WEBHOOKS,
             Capability.DECIDE_RETURN,
             Capability.ISSUE_REFUND,
             Capability.MARK_SHIPPED,
@@ -273,6 +275,51 @@ class ShopifyConnector:
     def verify_webhook(self, ctx: StoreContext, headers: Mapping[str, str], body: bytes) -> list[RawRecord]:
         webhooks.verify(ctx, headers, body)
         return webhooks.parse(headers, body)
+
+    def subscribe_webhooks(self, ctx: StoreContext, callback_url: str) -> WebhookSubscriptions:
+        """The topics the mapping understands (orders, returns, refunds), subscribed to the store's
+        webhook URL in JSON; ours (same callback URL) for other topics are deleted. Shopify keys a
+        subscription by (topic, callback URL), so running this twice creates nothing."""
+        wanted = webhooks.subscription_topics()
+        with self.client(ctx) as client:
+            found: dict[str, list[str]] = {}
+            after: str | None = None
+            while True:
+                data = client.execute(
+                    operations.WEBHOOK_SUBSCRIPTIONS_QUERY, {"callbackUrl": callback_url, "after": after}
+                )
+                nodes, page_info = _connection(data.get("webhookSubscriptions"), "webhookSubscriptions")
+                for node in nodes:
+                    endpoint = node.get("endpoint") or {}
+                    if endpoint.get("callbackUrl", callback_url) != callback_url:
+                        continue  # the filter is the platform's; keep only exact matches
+                    found.setdefault(str(node.get("topic")), []).append(str(node.get("id")))
+                if not page_info.get("hasNextPage"):
+                    break
+                after = str(page_info.get("endCursor"))
+            created: list[str] = []
+            for topic in sorted(wanted - set(found)):
+                client.mutate(
+                    operations.WEBHOOK_SUBSCRIPTION_CREATE_MUTATION,
+                    {"topic": topic, "webhookSubscription": {"callbackUrl": callback_url, "format": "JSON"}},
+                    "webhookSubscriptionCreate",
+                )
+                created.append(topic)
+            removed: list[str] = []
+            for topic in sorted(set(found) - wanted):
+                for subscription_id in found[topic]:
+                    client.mutate(
+                        operations.WEBHOOK_SUBSCRIPTION_DELETE_MUTATION,
+                        {"id": subscription_id},
+                        "webhookSubscriptionDelete",
+                    )
+                removed.append(topic)
+        return WebhookSubscriptions(
+            callback_url=callback_url,
+            created=tuple(created),
+            existing=tuple(sorted(wanted & set(found))),
+            removed=tuple(removed),
+        )
 
     # -- write-backs ---------------------------------------------------------------------------------
     def send_reply(self, reply: OutboundReply) -> SentReceipt:

@@ -364,6 +364,8 @@ class ShopifyFake(FakePlatform):
         self.refund_outcome = "SUCCESS"  # status of the REFUND transactions refundCreate makes
         self.graphql_calls: list[dict] = []  # {"version", "query", "variables", "cost", "throttled"}
         self._tamper: dict[str, dict[str, Any]] = {}
+        # id -> {"id", "legacyResourceId", "topic", "format", "callbackUrl", "createdAt", "updatedAt"}
+        self.webhook_subscriptions: dict[str, dict] = {}
         super().__init__()
 
     # -- seeding -------------------------------------------------------------------------------------
@@ -639,6 +641,27 @@ class ShopifyFake(FakePlatform):
                 edge["node"] = fake._order_view(edge["node"])
             return connection
 
+        def webhook_subscriptions(
+            _info: Any,
+            first: int | None = None,
+            after: str | None = None,
+            callbackUrl: str | None = None,
+            topics: list[str] | None = None,
+            **_: Any,
+        ) -> dict:
+            items = [
+                w
+                for w in fake.webhook_subscriptions.values()
+                if (callbackUrl is None or w["callbackUrl"] == callbackUrl) and (not topics or w["topic"] in topics)
+            ]
+            items.sort(key=lambda w: int(w["legacyResourceId"]))
+            connection = _connection(items, first, after, lambda w: int(w["legacyResourceId"]))
+            for key in ("nodes",):
+                connection[key] = [fake._webhook_view(w) for w in connection[key]]
+            for edge in connection["edges"]:
+                edge["node"] = fake._webhook_view(edge["node"])
+            return connection
+
         def order(_info: Any, id: str) -> dict | None:
             found = fake.orders.get(id.rsplit("/", 1)[-1])
             return fake._order_view(found) if found and found["id"] == id else None
@@ -665,7 +688,73 @@ class ShopifyFake(FakePlatform):
             "returnDeclineRequest": lambda _info, input: fake._return_decide(input, approve=False),
             "refundCreate": lambda _info, input: fake._refund_create(input, idempotency_key),
             "fulfillmentCreate": lambda _info, fulfillment, message=None: fake._fulfillment_create(fulfillment),
+            "webhookSubscriptions": webhook_subscriptions,
+            "webhookSubscriptionCreate": lambda _info, topic, webhookSubscription: fake._webhook_subscribe(
+                topic, webhookSubscription
+            ),
+            "webhookSubscriptionDelete": lambda _info, id: fake._webhook_unsubscribe(id),
         }
+
+    # -- webhook subscriptions -------------------------------------------------------------------------
+    @staticmethod
+    def _webhook_view(subscription: dict) -> dict:
+        return {
+            **subscription,
+            "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": subscription["callbackUrl"]},
+        }
+
+    def _webhook_subscribe(self, topic: str, data: Mapping[str, Any]) -> dict:
+        url = str(data.get("callbackUrl") or "")
+        parts = httpx.URL(url) if url else None
+        loopback = parts is not None and parts.host in ("127.0.0.1", "localhost", "::1")
+        if parts is None or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+            # Shopify takes only HTTPS addresses; the fake also lets loopback HTTP through (tests, demo).
+            return {
+                "webhookSubscription": None,
+                "userErrors": [{"field": ["webhookSubscription", "callbackUrl"], "message": "Address is invalid"}],
+            }
+        if any(w["topic"] == topic and w["callbackUrl"] == url for w in self.webhook_subscriptions.values()):
+            return {
+                "webhookSubscription": None,
+                "userErrors": [
+                    {
+                        "field": ["webhookSubscription", "callbackUrl"],
+                        "message": "Address for this topic has already been taken",
+                    }
+                ],
+            }
+        legacy = self.next_id()
+        stamp = self.stamp()
+        subscription = {
+            "id": f"gid://shopify/WebhookSubscription/{legacy}",
+            "legacyResourceId": legacy,
+            "topic": topic,
+            "format": data.get("format") or "JSON",
+            "callbackUrl": url,
+            "apiVersion": {"handle": "2026-04", "displayName": "2026-04", "supported": True},
+            "createdAt": stamp,
+            "updatedAt": stamp,
+        }
+        self.webhook_subscriptions[subscription["id"]] = subscription
+        return {"webhookSubscription": self._webhook_view(subscription), "userErrors": []}
+
+    def _webhook_unsubscribe(self, subscription_id: str) -> dict:
+        if self.webhook_subscriptions.pop(subscription_id, None) is None:
+            return {
+                "deletedWebhookSubscriptionId": None,
+                "userErrors": [{"field": ["id"], "message": "Webhook subscription does not exist"}],
+            }
+        return {"deletedWebhookSubscriptionId": subscription_id, "userErrors": []}
+
+    def push(self, topic: str, payload: Mapping[str, Any], **kwargs: Any) -> list[httpx.Response]:
+        """Deliver `payload` for the REST-style `topic` ("orders/updated") to every subscription of
+        that topic, as Shopify does once a store has subscribed."""
+        enum = topic.replace("/", "_").upper()
+        return [
+            self.send_webhook(w["callbackUrl"], topic, payload, **kwargs)
+            for w in list(self.webhook_subscriptions.values())
+            if w["topic"] == enum
+        ]
 
     # -- mutations -----------------------------------------------------------------------------------
     def _return_decide(self, data: Mapping[str, Any], *, approve: bool) -> dict:

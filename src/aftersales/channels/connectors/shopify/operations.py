@@ -251,3 +251,40 @@ ALL_DOCUMENTS = {
     "order_fulfillment_orders": ORDER_FULFILLMENT_ORDERS_QUERY,
     "fulfillment_create": FULFILLMENT_CREATE_MUTATION,
 }
+
+WEBHOOK_SUBSCRIPTIONS_PAGE_SIZE = 50
+
+# The subscriptions that point at one callback URL (ours: the store's /hooks/shopify/<token>).
+WEBHOOK_SUBSCRIPTIONS_QUERY = f"""
+query AftersalesWebhookSubscriptions($callbackUrl: URL!, $after: String) {{
+  webhookSubscriptions(first: {WEBHOOK_SUBSCRIPTIONS_PAGE_SIZE}, after: $after, callbackUrl: $callbackUrl) {{
+    nodes {{
+      id
+      topic
+      format
+      endpoint {{ __typename ... on WebhookHttpEndpoint {{ callbackUrl }} }}
+    }}
+    pageInfo {{ hasNextPage endCursor }}
+  }}
+}}
+"""
+
+WEBHOOK_SUBSCRIPTION_CREATE_MUTATION = """
+mutation AftersalesWebhookSubscriptionCreate(
+  $topic: WebhookSubscriptionTopic!, $webhookSubscription: WebhookSubscriptionInput!
+) {
+  webhookSubscriptionCreate(topic: $topic, webhookSubscription: $webhookSubscription) {
+    webhookSubscription { id topic }
+    userErrors { field message }
+  }
+}
+"""
+
+WEBHOOK_SUBSCRIPTION_DELETE_MUTATION = """
+mutation AftersalesWebhookSubscriptionDelete($id: ID!) {
+  webhookSubscriptionDelete(id: $id) {
+    deletedWebhookSubscriptionId
+    userErrors { field message }
+  }
+}
+"""

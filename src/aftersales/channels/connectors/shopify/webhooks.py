@@ -20,6 +20,12 @@ from .client import shop_domain
 from .mapping import ORDER_TOPICS, REFUND_TOPICS, RETURN_TOPICS
 
 
+def subscription_topics() -> frozenset[str]:
+    """The WebhookSubscriptionTopic values of the topics the mapping understands ("orders/create"
+    -> "ORDERS_CREATE")."""
+    return frozenset(t.replace("/", "_").upper() for t in ORDER_TOPICS | RETURN_TOPICS | REFUND_TOPICS)
+
+
 def _header(headers: Mapping[str, str], name: str) -> str:
     lowered = name.lower()
     for key, value in headers.items():
