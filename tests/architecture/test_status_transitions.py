@@ -23,6 +23,7 @@ NOT_TICKETS = {
     ("language/services.py", "state.status"),  # a message's translation state
     ("web/views/inbox.py", "state.status"),  # the inbox page's HTTP status
     ("tracking/services.py", "shipment.status"),  # a shipment's carrier status (tracking_apply, the one writer)
+    ("returns/refunds.py", "refund.status"),  # a refund's status (refund_transition, the one writer)
     ("warranty/transition.py", "claim.status"),  # a warranty claim's status (claim_transition, the one writer)
     ("warranty/transition.py", "repair.status"),  # a repair order's status (repair_transition, the one writer)
 }

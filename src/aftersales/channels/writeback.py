@@ -159,3 +159,22 @@ def writeback_resolve(*, writeback: WriteBack, succeeded: bool, actor: Actor, ex
         raise ValidationFailed(_("only a write-back whose outcome is unknown can be resolved"), field="status")
     writeback.refresh_from_db()
     return writeback
+
+
+def writeback_reopen(*, writeback: WriteBack, actor: Actor) -> WriteBack:
+    """Allow one more attempt of a write-back the platform refused (`failed`, or `succeeded` whose
+    result the platform later reported as failed, e.g. a refund feed that failed processing): the row
+    goes back to `pending` under the SAME idempotency key. The caller decides a retry is wanted (a
+    refund retried by an approver); `sending` and `unknown` rows are never reopened."""
+    updated = WriteBack.objects.filter(
+        pk=writeback.pk, status__in=(WriteBackStatus.FAILED, WriteBackStatus.SUCCEEDED)
+    ).update(
+        status=WriteBackStatus.PENDING,
+        detail=f"reopened by {actor.kind}:{actor.id} after: {writeback.detail}"[:5000],
+        finished_at=None,
+        updated_at=now(),
+    )
+    if not updated:
+        raise ValidationFailed(_("only a failed write-back can be tried again"), field="status")
+    writeback.refresh_from_db()
+    return writeback

@@ -31,3 +31,39 @@ class ReturnRequestStatusChanged:
     new_status: str
     ticket_id: int | None
     actor: Actor  # the connector that brought the change
+
+
+# --- Refunds (returns.refunds) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefundRequested:
+    """A refund was requested; `status` is where the limits and the abnormality checks put it
+    (approved, pending_approval or in_review); `review_reasons` are the codes when in review."""
+
+    refund_id: int
+    organization_id: int
+    order_id: int
+    rma_id: int | None
+    kind: str
+    amount: str  # decimal string
+    currency: str
+    status: str
+    review_reasons: tuple[str, ...]
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class RefundStatusChanged:
+    """A refund moved through the transition table (returns.workflow.REFUND_TRANSITIONS): written by
+    returns.refunds.refund_transition only, with its RefundEvent row. `new_status` approved enqueues
+    the execution (returns.refund_tasks)."""
+
+    refund_id: int
+    organization_id: int
+    rma_id: int | None
+    old_status: str
+    new_status: str
+    reason: str
+    refund_event_id: int
+    actor: Actor
