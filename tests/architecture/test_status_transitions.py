@@ -12,6 +12,13 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "aftersales"
 THE_TRANSITION = PACKAGE / "inbox" / "services" / "transition.py"
 STATUS_FIELDS = {"status", "status_category"}
+# The other state machines' one writer each: (file) -> (the function, the attribute it may assign).
+# Rma.status: returns.rma.rma_transition; Refund.status: returns.refunds.refund_transition.
+TRANSITION_FUNCTIONS = {
+    "returns/rma.py": ("rma_transition", "rma.status"),
+    "returns/refunds.py": ("refund_transition", "refund.status"),
+    "returns/exchanges.py": ("exchange_transition", "exchange.status"),
+}
 # Demo data is bulk-written rows; tests and migrations set up states on purpose.
 EXEMPT_PARTS = {"demo", "tests", "testing", "migrations"}
 # Assignments to a `status` attribute of objects that are not tickets: (file, source of the target).
@@ -23,7 +30,7 @@ NOT_TICKETS = {
     ("language/services.py", "state.status"),  # a message's translation state
     ("web/views/inbox.py", "state.status"),  # the inbox page's HTTP status
     ("tracking/services.py", "shipment.status"),  # a shipment's carrier status (tracking_apply, the one writer)
-    ("returns/refunds.py", "refund.status"),  # a refund's status (refund_transition, the one writer)
+    ("returns/exchanges.py", "order.status"),  # a cancelled exchange's replacement order
     ("warranty/transition.py", "claim.status"),  # a warranty claim's status (claim_transition, the one writer)
     ("warranty/transition.py", "repair.status"),  # a repair order's status (repair_transition, the one writer)
 }
@@ -40,9 +47,28 @@ def _violations(path: Path) -> list[str]:
     return _violations_in(path.read_text(), path.relative_to(PACKAGE).as_posix())
 
 
+def _allowed_nodes(tree: ast.AST, rel: str) -> set[int]:
+    """ids of the assignment nodes inside this file's transition function (TRANSITION_FUNCTIONS)
+    that write the attribute it owns."""
+    if rel not in TRANSITION_FUNCTIONS:
+        return set()
+    function, attribute = TRANSITION_FUNCTIONS[rel]
+    allowed: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == function:
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Assign) and any(ast.unparse(t) == attribute for t in inner.targets):
+                    allowed.add(id(inner))
+    return allowed
+
+
 def _violations_in(source: str, rel: str) -> list[str]:
     found = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    allowed = _allowed_nodes(tree, rel)
+    for node in ast.walk(tree):
+        if id(node) in allowed:
+            continue
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):
             targets = list(node.targets)
@@ -105,3 +131,23 @@ def test_the_transition_function_is_the_one_writer():
     """The module the checker exempts is the one that writes the status (guards the exemption)."""
     found = _violations(THE_TRANSITION)
     assert any("ticket.status" in f for f in found) and any("ticket.status_category" in f for f in found)
+
+
+def test_rma_and_refund_statuses_have_one_writer_each():
+    """Rma.status is assigned only inside returns.rma.rma_transition (and Refund.status only inside
+    returns.refunds.refund_transition): the same assignment anywhere else, even elsewhere in those
+    modules, is a violation."""
+    sample = (
+        "def rma_transition(rma, to):\n"
+        "    rma.status = to\n"
+        "def rma_approve(rma):\n"
+        "    rma.status = 'approved'\n"
+        "    Rma.objects.filter(pk=1).update(status='approved')\n"
+    )
+    found = _violations_in(sample, "returns/rma.py")
+    assert len(found) == 2 and all(":4 " in f or ":5 " in f for f in found), found
+    assert _violations_in(sample, "returns/other.py") != []  # elsewhere even the function name does not help
+    assert len(_violations_in(sample, "returns/other.py")) == 3
+    rma_module = PACKAGE / "returns" / "rma.py"
+    assert _violations(rma_module) == []
+    assert "rma.status = to" in rma_module.read_text()

@@ -88,6 +88,54 @@ def check_eligibility(
         if kind not in EVIDENCE_KINDS:
             raise _fail(f"evidence[{i}]", _("must be one of: photos, video, imei, serial_number"))
 
+    return eligibility_decide(
+        organization_id=organization_id,
+        delivered_at=delivered_at,
+        requested_at=requested_at,
+        reason=reason,
+        unit_price=unit_price,
+        currency=currency,
+        quantity_purchased=quantity_purchased,
+        quantity_requested=quantity_requested,
+        quantity_already_returned=quantity_already_returned,
+        store_id=store_id,
+        platform=platform,
+        site=site,
+        delivery_country=delivery_country,
+        sku=sku,
+        category=category,
+        customer_tier=customer_tier,
+        evidence=evidence,
+    )
+
+
+def eligibility_decide(
+    *,
+    organization_id: int,
+    delivered_at: datetime,
+    requested_at: datetime,
+    reason: str,
+    unit_price: Decimal,
+    currency: str,
+    quantity_purchased: int,
+    quantity_requested: int,
+    quantity_already_returned: int = 0,
+    store_id: int | None = None,
+    platform: str | None = None,
+    site: str | None = None,
+    delivery_country: str | None = None,
+    sku: str | None = None,
+    category: str | None = None,
+    customer_tier: str | None = None,
+    evidence: list[str] | tuple[str, ...] | frozenset[str] = (),
+    lookup_sku: bool = True,
+) -> EligibilityResult:
+    """The decision for validated facts of one organization: the store, SKU and rate are resolved
+    from its data and the active policy judges. Shared by the eligibility API (after `check_eligibility`
+    validated the input and the user) and RMA creation (returns.rma, facts taken from the order).
+    A SKU is looked up in the catalog (unknown: refused; its category unless one is given), except
+    with `lookup_sku=False` (the RMA path, which read the SKU and its category from the order line).
+    Raises ValidationFailed naming the field."""
     store_timezone: str | None = None
     if store_id is not None:
         store = (
@@ -100,7 +148,7 @@ def check_eligibility(
         platform, site, store_timezone = store.platform, store.site or site, store.timezone
     elif platform is None and site is None:
         raise _fail("store_id", _("give a store id, or a platform and/or site"))
-    if sku is not None:
+    if sku is not None and lookup_sku:
         product = (
             Product.objects.filter(organization_id=organization_id, sku=sku).values_list("category", flat=True).first()
         )

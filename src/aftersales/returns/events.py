@@ -67,3 +67,71 @@ class RefundStatusChanged:
     reason: str
     refund_event_id: int
     actor: Actor
+
+
+# --- RMAs (returns.rma) ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RmaRequested:
+    """An RMA was opened (by an agent, from a marketplace return request, or by the customer);
+    `status` is where the automatic checks put it (requested, under_review, needs_evidence or approved)."""
+
+    rma_id: int
+    organization_id: int
+    store_id: int
+    number: str
+    status: str
+    ticket_id: int | None
+    return_request_id: int | None
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class RmaStatusChanged:
+    """An RMA moved through the transition table (returns.workflow.RMA_TRANSITIONS): written by
+    returns.rma.rma_transition only, with its RmaEvent row."""
+
+    rma_id: int
+    organization_id: int
+    old_status: str
+    new_status: str
+    reason: str
+    rma_event_id: int
+    ticket_id: int | None
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class RmaEvidenceRequested:
+    """The buyer was asked for evidence (`kinds`: photo, video, imei, serial_number)."""
+
+    rma_id: int
+    organization_id: int
+    kinds: tuple[str, ...]
+    message: str
+    ticket_id: int | None
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class RmaEvidenceAdded:
+    """A photo, video, IMEI or serial number was added to an RMA."""
+
+    rma_id: int
+    organization_id: int
+    evidence_id: int
+    kind: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class RmaParcelArrived:
+    """The return parcel reached the warehouse: tracking said delivered (`source` "tracking") or the
+    warehouse marked it received (`source` "received"). The warehouse team is reminded."""
+
+    rma_id: int
+    organization_id: int
+    warehouse_id: int | None
+    source: str
+    actor: Actor
