@@ -36,6 +36,7 @@ from .routers import (
     tickets,
     tracking,
     views,
+    warranty,
 )
 
 
@@ -129,5 +130,6 @@ for module in (
     tracking,
     sync,
     returns,
+    warranty,
 ):
     api.add_router("", module.router)

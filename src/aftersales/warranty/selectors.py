@@ -28,7 +28,7 @@ from .models import (
     WarrantyTerm,
 )
 from .serials import looks_like_imei, normalise_imei, normalise_serial
-from .workflow import ClaimStatus
+from .workflow import REPAIR_FINAL, ClaimStatus
 
 MAX_LIST = 200
 
@@ -174,14 +174,13 @@ def repair_in_organization(organization_id: int, repair_id: int) -> RepairOrder:
     return repair
 
 
-def repairs_list(user: Any, *, open_only: bool = False, limit: int = MAX_LIST) -> list[RepairOrder]:
-    from .workflow import REPAIR_FINAL
-
+def repairs_list(user: Any, *, open_only: bool = False, limit: int = MAX_LIST) -> list[RepairView]:
+    """The latest repair orders (open ones only on request) with their audit rows."""
     check_perm(user, Permission.VIEW)
-    qs = RepairOrder.objects.filter(organization_id=organization_of(user)).select_related("claim")
+    qs = RepairOrder.objects.filter(organization_id=organization_of(user)).prefetch_related("events__actor")
     if open_only:
         qs = qs.exclude(status__in=REPAIR_FINAL)
-    return list(qs.order_by("-created_at", "-id")[:limit])
+    return [RepairView(repair=r, events=tuple(r.events.all())) for r in qs.order_by("-created_at", "-id")[:limit]]
 
 
 def repair_get(user: Any, repair_id: int) -> RepairView:
@@ -202,6 +201,12 @@ def term_get(user: Any, term_id: int) -> WarrantyTerm:
     if term is None:
         raise NotFound(_("warranty term not found"), field="term_id")
     return term
+
+
+def warranty_settings(user: Any) -> WarrantySettings:
+    """The organization's reminder settings. Admins only."""
+    check_perm(user, Permission.ADMINISTER)
+    return settings_of(organization_of(user))
 
 
 def settings_of(organization_id: int) -> WarrantySettings:

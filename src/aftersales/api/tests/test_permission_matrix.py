@@ -176,6 +176,63 @@ INBOUND = {
     "attachments": [{"filename": "p.png", "content_base64": PNG_B64}],
 }
 
+
+def _warehouse(world: Any) -> int:
+    from aftersales.inventory.models import Warehouse
+
+    return Warehouse.objects.get_or_create(organization=world.org, code="SZ", defaults={"name": "Shenzhen"})[0].pk
+
+
+def _exchange_rma(world: Any) -> tuple[int, int, str]:
+    """An RMA of the organization (no ticket) approved for an exchange, its returned order line, and
+    stock of the replacement SKU: (rma id, order line id, SKU)."""
+    from aftersales.core.actors import Actor
+    from aftersales.core.clock import now
+    from aftersales.inventory.services import stock_move
+    from aftersales.returns.models import Rma, RmaLine
+    from aftersales.testing.factories import OrderFactory, OrderLineFactory, ProductFactory
+
+    product = ProductFactory(organization=world.org, sku="MX-CASE")
+    order = OrderFactory(store=world.store_us)
+    line = OrderLineFactory(order=order, product=product, sku="MX-CASE", quantity=1)
+    rma = Rma.objects.create(
+        organization=world.org,
+        store=world.store_us,
+        number="MX-RMA-1",
+        order=order,
+        status="approved",
+        resolution="exchange",
+        reason="defective",
+        requested_at=now(),
+    )
+    RmaLine.objects.create(rma=rma, order_line=line, sku="MX-CASE", quantity=1, unit_price_amount=1, currency="USD")
+    stock_move(
+        organization_id=world.org.pk,
+        warehouse_id=_warehouse(world),
+        sku="MX-CASE",
+        kind="receive",
+        quantity=3,
+        reference="matrix",
+        idempotency_key="matrix-stock",
+        actor=Actor.system("matrix"),
+    )
+    return rma.pk, line.pk, "MX-CASE"
+
+
+def _exchange_body(world: Any) -> tuple[str, str, Any]:
+    rma_id, line_id, sku = _exchange_rma(world)
+    body = {"lines": [{"sku": sku, "quantity": 1, "replaces_order_line_id": line_id}]}
+    return ("POST", f"/rmas/{rma_id}/exchange", body)
+
+
+def _exchange(world: Any) -> int:
+    from aftersales.returns.exchanges import exchange_create
+
+    rma_id, line_id, sku = _exchange_rma(world)
+    lines = [{"sku": sku, "quantity": 1, "replaces_order_line_id": line_id}]
+    return exchange_create(user=world.admin, rma_id=rma_id, lines=lines).exchange.pk
+
+
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/tickets"): Row(lambda s, w, u: ("GET", "/tickets", None), everyone()),
     ("GET", "/tickets/{ticket_id}"): Row(lambda s, w, u: ("GET", f"/tickets/{s.ticket.pk}", None), ticket_read()),
@@ -423,6 +480,46 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/returns/rates"): Row(lambda s, w, u: ("GET", "/returns/rates", None), admins()),
     ("PUT", "/returns/rates/{currency}"): Row(
         lambda s, w, u: ("PUT", "/returns/rates/EUR", {"rate": "1.08"}), admins()
+    ),
+    # Warehouses: read by everyone of the organization, changed by its admins. Stock and the ledger:
+    # read with VIEW; receipts and count adjustments need PROCESS (a foreign user's body names a
+    # warehouse they do not have: 422). Exchanges: PROCESS on an RMA the user sees (no ticket: all).
+    ("GET", "/warehouses"): Row(lambda s, w, u: ("GET", "/warehouses", None), everyone()),
+    ("POST", "/warehouses"): Row(
+        lambda s, w, u: ("POST", "/warehouses", {"code": "LAX", "name": "LA hub"}), admins(201)
+    ),
+    ("GET", "/warehouses/{warehouse_id}"): Row(
+        lambda s, w, u: ("GET", f"/warehouses/{_warehouse(w)}", None), {**everyone(), "foreign_user": 404}
+    ),
+    ("PATCH", "/warehouses/{warehouse_id}"): Row(
+        lambda s, w, u: ("PATCH", f"/warehouses/{_warehouse(w)}", {"name": "Shenzhen main"}), ours()
+    ),
+    ("GET", "/inventory/stock"): Row(lambda s, w, u: ("GET", "/inventory/stock?sku=MX-CASE", None), everyone()),
+    ("GET", "/inventory/movements"): Row(lambda s, w, u: ("GET", "/inventory/movements?sku=MX-CASE", None), everyone()),
+    ("POST", "/inventory/movements"): Row(
+        lambda s, w, u: (
+            "POST",
+            "/inventory/movements",
+            {
+                "warehouse_id": _warehouse(w),
+                "sku": _exchange_rma(w)[2],
+                "kind": "receive",
+                "quantity": 2,
+                "idempotency_key": "matrix-receive",
+            },
+        ),
+        {**ticket_write(201), "outsider": 201, "foreign_user": 422},
+    ),
+    ("POST", "/rmas/{rma_id}/exchange"): Row(
+        lambda s, w, u: _exchange_body(w), {**ticket_write(201), "outsider": 201, "foreign_user": 404}
+    ),
+    ("POST", "/exchanges/{exchange_id}/ship"): Row(
+        lambda s, w, u: ("POST", f"/exchanges/{_exchange(w)}/ship", {"tracking_number": "1Z1"}),
+        {**ticket_write(), "outsider": 200, "foreign_user": 404},
+    ),
+    ("POST", "/exchanges/{exchange_id}/cancel"): Row(
+        lambda s, w, u: ("POST", f"/exchanges/{_exchange(w)}/cancel", {}),
+        {**ticket_write(), "outsider": 200, "foreign_user": 404},
     ),
     # Ingestion needs the administer permission; the foreign admin may not post into our store.
     ("POST", "/inbound/messages"): Row(
