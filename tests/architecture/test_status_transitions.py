@@ -40,6 +40,8 @@ OTHER_MODEL_UPDATES = {
     ("channels/sync.py", "SyncRun"),  # a run abandoned by a dead worker
     ("channels/writeback.py", "WriteBack"),  # the write-back ledger's state
     ("language/services.py", "TranslationJob"),
+    ("returns/bulk.py", "RmaBulkJob"),  # a bulk RMA job's progress state (queued, running, done)
+    ("returns/bulk.py", "RmaBulkItem"),  # one item's result in a bulk RMA job (pending, ok, error)
 }
 
 

@@ -7,4 +7,8 @@ class ReturnsConfig(AppConfig):
     verbose_name = "Returns"
 
     def ready(self) -> None:
-        from . import refund_subscribers  # noqa: F401  (refund execution after approval)
+        from . import (
+            bulk_subscribers,  # noqa: F401  (registers event handlers)
+            refund_subscribers,  # noqa: F401  (refund execution after approval)
+            rma_subscribers,  # noqa: F401  (RMA write-backs, notifications, tracking)
+        )

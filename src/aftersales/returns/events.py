@@ -135,3 +135,14 @@ class RmaParcelArrived:
     warehouse_id: int | None
     source: str
     actor: Actor
+
+
+@dataclass(frozen=True)
+class RmaBulkJobCreated:
+    """A bulk approve / reject / request-evidence over `total` RMAs was queued (returns.bulk)."""
+
+    job_id: int
+    organization_id: int
+    action: str
+    total: int
+    actor: Actor
