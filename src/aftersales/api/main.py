@@ -22,7 +22,9 @@ from .routers import (
     accounts,
     attachments,
     customers,
+    exchanges,
     inbound,
+    inventory,
     language,
     language_config,
     messages,
@@ -130,6 +132,8 @@ for module in (
     tracking,
     sync,
     returns,
+    inventory,
+    exchanges,
     warranty,
 ):
     api.add_router("", module.router)

@@ -5,10 +5,12 @@ warehouses. Stock figures come from the `StockLevel` running totals (equal to th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
+from aftersales.accounts.permissions import Permission, check_perm, organization_of
 from aftersales.catalog.models import Product
 from aftersales.core.errors import NotFound
 
@@ -127,3 +129,32 @@ def skus_matching(organization_id: int, query: str, *, limit: int = 20) -> list[
     ):
         found.setdefault(sku, "")
     return sorted(found.items())[:limit]
+
+
+# --- the same reads for a signed-in person (VIEW permission, their organization) -----------------
+
+
+def _organization_viewable(user: Any) -> int:
+    check_perm(user, Permission.VIEW)
+    return organization_of(user)
+
+
+def stock_view(user: Any, sku: str, warehouse_id: int | None = None) -> list[StockRow]:
+    return stock_of(_organization_viewable(user), sku.strip(), warehouse_id)
+
+
+def movements_view(
+    user: Any, sku: str, *, warehouse_id: int | None = None, limit: int = 50, offset: int = 0
+) -> MovementPage:
+    organization_id = _organization_viewable(user)
+    if warehouse_id is not None:
+        warehouse_of(organization_id, warehouse_id)
+    return movements_of(organization_id, sku.strip(), warehouse_id=warehouse_id, limit=limit, offset=offset)
+
+
+def warehouses_view(user: Any) -> list[Warehouse]:
+    return list(warehouses_of(_organization_viewable(user)))
+
+
+def warehouse_view(user: Any, warehouse_id: int) -> Warehouse:
+    return warehouse_of(_organization_viewable(user), warehouse_id)

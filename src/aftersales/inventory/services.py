@@ -435,6 +435,8 @@ def stock_record(
             _("only %(kinds)s can be recorded by hand") % {"kinds": ", ".join(MANUAL_KINDS)}, field="kind"
         )
     move = check_move(Move(warehouse_id, sku, kind, quantity, idempotency_key, note))
+    if not Warehouse.objects.filter(pk=move.warehouse_id, organization_id=organization_id).exists():
+        raise ValidationFailed(_("unknown warehouse"), field="warehouse_id")
     if not Product.objects.filter(organization_id=organization_id, sku=move.sku).exists():
         raise ValidationFailed(_("unknown SKU %(sku)r") % {"sku": move.sku}, field="sku")
     return stock_move_many(

@@ -146,3 +146,45 @@ class RmaBulkJobCreated:
     action: str
     total: int
     actor: Actor
+
+
+# --- Exchanges (returns.exchanges) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExchangeCreated:
+    """An exchange was set up for an RMA: `status` "reserved" (stock reserved in `warehouse_id`, the
+    replacement order created) or "out_of_stock" (nothing reserved: the agent offers a refund)."""
+
+    exchange_id: int
+    organization_id: int
+    rma_id: int
+    status: str
+    warehouse_id: int | None
+    replacement_order_id: int | None
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class ExchangeShipped:
+    """The replacement left the warehouse (the reservation became a ship movement)."""
+
+    exchange_id: int
+    organization_id: int
+    rma_id: int
+    warehouse_id: int
+    replacement_order_id: int
+    tracking_number: str
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class ExchangeCancelled:
+    """An exchange was cancelled; a reservation it held was released."""
+
+    exchange_id: int
+    organization_id: int
+    rma_id: int
+    old_status: str
+    reason: str
+    actor: Actor

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.core.errors import Conflict, ValidationFailed
 
-from .models import RefundStatus, RmaStatus
+from .models import ExchangeStatus, RefundStatus, RmaStatus
 
 S = RmaStatus
 
@@ -72,3 +72,18 @@ def check_rma_transition(old: str, new: str) -> None:
 
 def check_refund_transition(old: str, new: str) -> None:
     _check(REFUND_TRANSITIONS, "status", old, new)
+
+
+# Exchange (returns.exchanges.exchange_transition): reserved -> shipped | cancelled; out_of_stock (a
+# refund was offered) -> reserved when stock came back and the agent tries again, or cancelled.
+X = ExchangeStatus
+EXCHANGE_TRANSITIONS: dict[str, frozenset[str]] = {
+    X.RESERVED: frozenset({X.SHIPPED, X.CANCELLED}),
+    X.OUT_OF_STOCK: frozenset({X.RESERVED, X.CANCELLED}),
+    X.SHIPPED: frozenset(),
+    X.CANCELLED: frozenset(),
+}
+
+
+def check_exchange_transition(old: str, new: str) -> None:
+    _check(EXCHANGE_TRANSITIONS, "status", old, new)
