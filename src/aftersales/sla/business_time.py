@@ -52,7 +52,7 @@ Pause = tuple[datetime, datetime | None]
 
 
 class BusinessTimeError(ValueError):
-    """Bad calendar or arguments. `field` names the input, as a dotted path (e.g. "weekly.mon.1")."""
+    """Bad calendar or arguments. `field` names the input, as a dotted path (e.g. "weekly.mon[1]")."""
 
     def __init__(self, message: str, *, field: str) -> None:
         super().__init__(message)
@@ -134,7 +134,7 @@ def parse_shifts(value: object, *, field: str) -> tuple[Shift, ...]:
         raise BusinessTimeError(_("expected a list of [start, end] pairs"), field=field)
     shifts: list[Shift] = []
     for i, pair in enumerate(value):
-        where = f"{field}.{i}"
+        where = f"{field}[{i}]"
         if not isinstance(pair, list | tuple) or len(pair) != 2:
             raise BusinessTimeError(_("expected a [start, end] pair"), field=where)
         start = parse_wall_time(pair[0], field=where)
@@ -149,7 +149,7 @@ def parse_shifts(value: object, *, field: str) -> tuple[Shift, ...]:
         if b.span[0] < a.span[1]:
             raise BusinessTimeError(
                 _("shifts %(a)s and %(b)s overlap") % {"a": a.label(), "b": b.label()},
-                field=f"{field}.{shifts.index(b)}",
+                field=f"{field}[{shifts.index(b)}]",
             )
     # Whether an overnight shift runs into the next day's first shift is checked by `_check_spill`.
     return tuple(ordered)
@@ -226,7 +226,7 @@ def calendar_from_spec(
         _check_spill(week[i], week[(i + 1) % 7], field=DAYS[i], nxt_field=f"weekly.{DAYS[(i + 1) % 7]}")
     if not isinstance(holidays, list | tuple | set | frozenset):
         raise BusinessTimeError(_("expected a list of dates"), field="holidays")
-    closed = frozenset(parse_date(d, field=f"holidays.{i}") for i, d in enumerate(holidays))
+    closed = frozenset(parse_date(d, field=f"holidays[{i}]") for i, d in enumerate(holidays))
     special: dict[date, tuple[Shift, ...]] = {}
     if special_days:
         if not isinstance(special_days, Mapping):
@@ -271,10 +271,10 @@ def check_pauses(pauses: Sequence[Pause], *, field: str = "pauses") -> list[tupl
     out: list[tuple[int, int | None]] = []
     last_end = None
     for i, pause in enumerate(pauses):
-        where = f"{field}.{i}"
+        where = f"{field}[{i}]"
         begin, end = pause
-        b = to_us(check_aware(begin, field=f"{where}.0"))
-        e = None if end is None else to_us(check_aware(end, field=f"{where}.1"))
+        b = to_us(check_aware(begin, field=f"{where}[0]"))
+        e = None if end is None else to_us(check_aware(end, field=f"{where}[1]"))
         if e is not None and e <= b:
             raise BusinessTimeError(_("a pause must end after it starts"), field=where)
         if last_end is not None and b < last_end:

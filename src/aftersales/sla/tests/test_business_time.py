@@ -306,18 +306,18 @@ BAD_SPECS = [
     ({"timezone": "Mars/Olympus", "weekly": {}}, "timezone"),
     ({"timezone": "", "weekly": {}}, "timezone"),
     ({"timezone": "Europe/Berlin", "weekly": {"monday": []}}, "weekly.monday"),
-    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["9:00", "12:00"]]}}, "weekly.mon.0"),
-    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["09:00", "25:00"]]}}, "weekly.mon.0"),
-    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["24:00", "06:00"]]}}, "weekly.mon.0"),
-    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["09:00", "09:00"]]}}, "weekly.mon.0"),
-    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["09:00"]]}}, "weekly.mon.0"),
-    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["09:00", "12:00"], ["11:00", "14:00"]]}}, "weekly.mon.1"),
-    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["13:00", "18:00"], ["09:00", "13:30"]]}}, "weekly.mon.0"),
+    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["9:00", "12:00"]]}}, "weekly.mon[0]"),
+    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["09:00", "25:00"]]}}, "weekly.mon[0]"),
+    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["24:00", "06:00"]]}}, "weekly.mon[0]"),
+    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["09:00", "09:00"]]}}, "weekly.mon[0]"),
+    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["09:00"]]}}, "weekly.mon[0]"),
+    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["09:00", "12:00"], ["11:00", "14:00"]]}}, "weekly.mon[1]"),
+    ({"timezone": "Europe/Berlin", "weekly": {"mon": [["13:00", "18:00"], ["09:00", "13:30"]]}}, "weekly.mon[0]"),
     ({"timezone": "Europe/Berlin", "weekly": {"mon": [["22:00", "06:00"]], "tue": [["05:00", "12:00"]]}}, "weekly.tue"),
     ({"timezone": "Europe/Berlin", "weekly": {"sun": [["22:00", "06:00"]], "mon": [["05:00", "12:00"]]}}, "weekly.mon"),
     ({"timezone": "Europe/Berlin", "weekly": {"mon": "09-17"}}, "weekly.mon"),
     ({"timezone": "Europe/Berlin", "weekly": []}, "weekly"),
-    ({"timezone": "Europe/Berlin", "weekly": {}, "holidays": ["2026-02-30"]}, "holidays.0"),
+    ({"timezone": "Europe/Berlin", "weekly": {}, "holidays": ["2026-02-30"]}, "holidays[0]"),
     ({"timezone": "Europe/Berlin", "weekly": {}, "holidays": "2026-12-25"}, "holidays"),
     ({"timezone": "Europe/Berlin", "weekly": {}, "special_days": {"xmas": []}}, "special_days.xmas"),
     (
@@ -359,12 +359,12 @@ def test_bad_arguments() -> None:
         add_business_time(OFFICE, start, -H)
     assert info.value.field == "duration"
     cases = [
-        ([(start + 2 * H, start + H)], "pauses.0"),
-        ([(start + H, start + 3 * H), (start + 2 * H, start + 4 * H)], "pauses.1"),
-        ([(start + 3 * H, start + 4 * H), (start + H, start + 2 * H)], "pauses.1"),
-        ([(start + H, None), (start + 3 * H, start + 4 * H)], "pauses.1"),
-        ([(datetime(2026, 12, 7, 10), start + 4 * H)], "pauses.0.0"),
-        ([(start, datetime(2026, 12, 7, 10))], "pauses.0.1"),
+        ([(start + 2 * H, start + H)], "pauses[0]"),
+        ([(start + H, start + 3 * H), (start + 2 * H, start + 4 * H)], "pauses[1]"),
+        ([(start + 3 * H, start + 4 * H), (start + H, start + 2 * H)], "pauses[1]"),
+        ([(start + H, None), (start + 3 * H, start + 4 * H)], "pauses[1]"),
+        ([(datetime(2026, 12, 7, 10), start + 4 * H)], "pauses[0][0]"),
+        ([(start, datetime(2026, 12, 7, 10))], "pauses[0][1]"),
     ]
     for pauses, field in cases:
         with pytest.raises(BusinessTimeError) as info:
