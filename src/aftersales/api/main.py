@@ -32,6 +32,7 @@ from .routers import (
     people,
     returns,
     security,
+    sla,
     stores,
     sync,
     ticket_actions,
@@ -135,5 +136,6 @@ for module in (
     inventory,
     exchanges,
     warranty,
+    sla,
 ):
     api.add_router("", module.router)
