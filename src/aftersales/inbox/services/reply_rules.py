@@ -4,13 +4,26 @@ hours later.
 
 Today: Amazon's buyer messages answered through Amazon's relay (channels/connectors/email/
 amazon_relay.py): plain text, no links outside Amazon, no e-mail addresses, attachments of the
-allowed types only and at most 10 MB together."""
+allowed types only and at most 10 MB together; and eBay's Message API (channels/connectors/ebay):
+2,000 characters at most, at most five pictures of the formats eBay Picture Services takes."""
 
 from __future__ import annotations
 
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
+from aftersales.channels.connectors.ebay.limits import (
+    MEDIA_PER_MESSAGE as EBAY_MEDIA_PER_MESSAGE,
+)
+from aftersales.channels.connectors.ebay.limits import (
+    MESSAGE_MAX_CHARS as EBAY_MESSAGE_MAX_CHARS,
+)
+from aftersales.channels.connectors.ebay.limits import (
+    REPLY_IMAGE_MAX_BYTES as EBAY_IMAGE_MAX_BYTES,
+)
+from aftersales.channels.connectors.ebay.limits import (
+    REPLY_IMAGE_TYPES as EBAY_IMAGE_TYPES,
+)
 from aftersales.channels.connectors.email.amazon_relay import (
     MAX_ATTACHMENTS_BYTES,
     RuleProblem,
@@ -26,6 +39,9 @@ from .common import AttachmentInput
 def check_reply_rules(*, ticket: Ticket, body: str, attachments: list[AttachmentInput], types: list[str]) -> None:
     """Raise ValidationFailed (naming the field) when the reply breaks the rules of the channel the
     ticket is answered through. `types`: the sniffed attachment types (check_attachments)."""
+    if _answered_on_ebay(ticket):
+        _check_ebay(body, attachments, types)
+        return
     if parse_relay_conversation(ticket.conversation_id) is None:
         return
     problems = relay_reply_problems(
@@ -35,8 +51,50 @@ def check_reply_rules(*, ticket: Ticket, body: str, attachments: list[Attachment
         raise ValidationFailed(_amazon_reason(problems[0]), field=problems[0].field)
 
 
+def _answered_on_ebay(ticket: Ticket) -> bool:
+    return ticket.store_id is not None and ticket.store.platform == "ebay"
+
+
+def _check_ebay(body: str, attachments: list[AttachmentInput], types: list[str]) -> None:
+    if len(body.strip()) > EBAY_MESSAGE_MAX_CHARS:
+        raise ValidationFailed(
+            _("eBay messages have at most %(max)d characters (this one has %(count)d)")
+            % {"max": EBAY_MESSAGE_MAX_CHARS, "count": len(body.strip())},
+            field="body",
+        )
+    if len(attachments) > EBAY_MEDIA_PER_MESSAGE:
+        raise ValidationFailed(
+            _("eBay messages carry at most %(max)d pictures") % {"max": EBAY_MEDIA_PER_MESSAGE}, field="attachments"
+        )
+    for index, (attachment, kind) in enumerate(zip(attachments, types, strict=True)):
+        if kind.lower() not in EBAY_IMAGE_TYPES:
+            raise ValidationFailed(
+                _(
+                    "eBay messages carry pictures only (JPG, GIF, PNG, BMP, TIFF, AVIF, HEIC, WEBP): "
+                    "%(name)s is %(type)s"
+                )
+                % {"name": attachment.filename, "type": kind},
+                field=f"attachments[{index}]",
+            )
+        if len(attachment.content) > EBAY_IMAGE_MAX_BYTES:
+            raise ValidationFailed(
+                _("eBay takes pictures of at most %(limit)s (%(name)s)")
+                % {"limit": filesizeformat(EBAY_IMAGE_MAX_BYTES), "name": attachment.filename},
+                field=f"attachments[{index}]",
+            )
+
+
 def reply_rules_notice(ticket: Ticket) -> str:
     """The rules a reply on this ticket must follow, for the reply box ("" when there are none)."""
+    if _answered_on_ebay(ticket):
+        return _(
+            "eBay message: at most %(max)d characters; attachments: up to %(count)d pictures "
+            "(JPG, GIF, PNG, BMP, TIFF, AVIF, HEIC, WEBP), %(limit)s each."
+        ) % {
+            "max": EBAY_MESSAGE_MAX_CHARS,
+            "count": EBAY_MEDIA_PER_MESSAGE,
+            "limit": filesizeformat(EBAY_IMAGE_MAX_BYTES),
+        }
     if parse_relay_conversation(ticket.conversation_id) is None:
         return ""
     return _(

@@ -28,8 +28,13 @@ from aftersales.channels.http import PlatformClient
 
 from .signing import SigningKey, load_signing_key, sign_headers
 
-PRODUCTION = {"api": "https://api.ebay.com", "apiz": "https://apiz.ebay.com"}
-SANDBOX = {"api": "https://api.sandbox.ebay.com", "apiz": "https://apiz.sandbox.ebay.com"}
+PRODUCTION = {"api": "https://api.ebay.com", "apiz": "https://apiz.ebay.com", "apim": "https://apim.ebay.com"}
+SANDBOX = {
+    "api": "https://api.sandbox.ebay.com",
+    "apiz": "https://apiz.sandbox.ebay.com",
+    "apim": "https://apim.sandbox.ebay.com",
+}
+Host = Literal["api", "apiz", "apim"]
 TOKEN_PATH = "/identity/v1/oauth2/token"  # noqa: S105 (a path, not a secret)
 APP_SCOPE = "https://api.ebay.com/oauth/api_scope"
 
@@ -124,7 +129,7 @@ class EbayClient(PlatformClient):
         return self
 
     # -- endpoints ---------------------------------------------------------------------------
-    def base(self, host: Literal["api", "apiz"] = "api") -> str:
+    def base(self, host: Host = "api") -> str:
         """The endpoint: the store's base_url when it is an override (a local fake: one host for
         everything), else eBay's host for this call (issue_refund lives on apiz.ebay.com)."""
         hosts = SANDBOX if self.credentials.get("environment") == "sandbox" else PRODUCTION
@@ -220,7 +225,8 @@ class EbayClient(PlatformClient):
         auth: Auth = "bearer",
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
-        host: Literal["api", "apiz"] = "api",
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
+        host: Host = "api",
         signed: bool = False,
         bucket: str = "ebay",
     ) -> httpx.Response:
@@ -241,6 +247,7 @@ class EbayClient(PlatformClient):
             headers = {"Accept": "application/json", "X-EBAY-C-MARKETPLACE-ID": self.marketplace}
             if body:
                 headers["Content-Type"] = "application/json"
+            extra: dict[str, Any] = {"files": files} if files else {}
             if auth == "app":
                 headers["Authorization"] = f"Bearer {self.app_token()}"
             else:
@@ -257,6 +264,7 @@ class EbayClient(PlatformClient):
                     headers=headers,
                     params=params,
                     content=body or None,
+                    **extra,
                 )
             except AuthError as exc:
                 if exc.status == 401 and not refreshed:

@@ -38,6 +38,7 @@ from aftersales.core.clock import now
 
 from . import mapping
 from .client import PRODUCTION, EbayClient
+from .limits import MEDIA_PER_MESSAGE, MESSAGE_MAX_CHARS, REPLY_IMAGE_MAX_BYTES, REPLY_IMAGE_TYPES
 from .media import download_media, in_window
 from .webhooks import challenge_response, verify_push
 
@@ -51,7 +52,8 @@ SEARCH_PATHS = {
     "case": ("/post-order/v2/casemanagement/search", "case_creation_date_range_from", "case_creation_date_range_to"),
 }
 RETURN_PHASES = ("return", "inquiry", "case")
-MESSAGE_MAX_CHARS = 2000  # Message API: messageText is limited to 2000 characters
+# Media API: a reply's images are uploaded to eBay Picture Services first, then sent by URL.
+CREATE_IMAGE_PATH = "/commerce/media/v1_beta/image/create_image_from_file"
 
 # How far back a first sync looks, and how much each pass re-reads of the previous one. Post-Order
 # searches filter on the creation date only, so a return's later changes are seen by re-reading
@@ -365,12 +367,7 @@ class EbayConnector:
                 permanent=True,
                 code="messageText",
             )
-        if reply.attachments:
-            raise ConnectorError(
-                "eBay's Message API takes images by URL only: this connector sends text replies",
-                permanent=True,
-                code="messageMedia",
-            )
+        check_reply_media(reply.attachments)
         body: dict[str, Any] = {"messageText": text}
         if reply.conversation_id:
             body["conversationId"] = reply.conversation_id
@@ -379,6 +376,11 @@ class EbayConnector:
             if reply.order_external_id:
                 body["reference"] = {"referenceId": reply.order_external_id, "referenceType": "ORDER"}
         with self.client(ctx) as client:
+            if reply.attachments:
+                body["messageMedia"] = [
+                    {"mediaName": name, "mediaType": "IMAGE", "mediaUrl": upload_image(client, name, content, kind)}
+                    for name, content, kind in reply.attachments
+                ]
             data = client.json("POST", SEND_MESSAGE_PATH, json_body=body, bucket="ebay:message")
         message_id = data.get("messageId") if isinstance(data, Mapping) else None
         if not message_id:
@@ -638,3 +640,58 @@ class EbayConnector:
             )
         location = response.headers.get("Location", "")
         return WriteReceipt(external_id=location.rstrip("/").rpartition("/")[2], detail="shipping_fulfillment")
+
+
+def check_reply_media(attachments: list[tuple[str, bytes, str]]) -> None:
+    """Refuse, before anything is uploaded, what eBay's Message API cannot carry: more than five media,
+    a file that is not a picture format eBay Picture Services takes, or one above 12 MB."""
+    if len(attachments) > MEDIA_PER_MESSAGE:
+        raise ConnectorError(
+            f"eBay messages carry at most {MEDIA_PER_MESSAGE} images ({len(attachments)} attached)",
+            permanent=True,
+            code="messageMedia",
+        )
+    for name, content, kind in attachments:
+        if kind.lower() not in REPLY_IMAGE_TYPES:
+            raise ConnectorError(
+                "eBay messages carry pictures only (JPG, GIF, PNG, BMP, TIFF, AVIF, HEIC, WEBP): "
+                f"{name} is {kind or 'unknown'}",
+                permanent=True,
+                code="messageMedia",
+            )
+        if len(content) > REPLY_IMAGE_MAX_BYTES:
+            raise ConnectorError(
+                f"eBay takes pictures of at most 12 MB: {name} has {len(content) / 1048576:.1f} MB",
+                permanent=True,
+                code="messageMedia",
+            )
+
+
+def upload_image(client: EbayClient, name: str, content: bytes, content_type: str) -> str:
+    """Upload one picture to eBay Picture Services (Media API createImageFromFile, multipart field
+    "image") and return its EPS URL: from the 201 answer's body, else from getImage at the Location
+    header. A resend after a lost answer uploads a second copy, which eBay lets expire unused."""
+    response = client.call(
+        "POST",
+        CREATE_IMAGE_PATH,
+        files={"image": (name, content, content_type)},
+        host="apim",
+        bucket="ebay:media",
+    )
+    try:
+        data = response.json() if response.content else {}
+    except ValueError:
+        data = {}
+    url = data.get("imageUrl") if isinstance(data, Mapping) else None
+    if not url:
+        location = response.headers.get("location", "")
+        image_id = location.rstrip("/").rsplit("/", 1)[-1] if location else ""
+        if not image_id:
+            raise ConnectorError("eBay created the image without saying where it is (no imageUrl, no Location)")
+        found = client.json(
+            "GET", f"{CREATE_IMAGE_PATH.rsplit('/', 1)[0]}/{quote(image_id, safe='')}", host="apim", bucket="ebay:media"
+        )
+        url = found.get("imageUrl") if isinstance(found, Mapping) else None
+        if not url:
+            raise ConnectorError(f"eBay's getImage answered without an imageUrl for {image_id}")
+    return str(url)

@@ -18,9 +18,12 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote, unquote
 
+import filetype
 import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -29,6 +32,7 @@ from aftersales.testing.fake_platform import FakePlatform, FakeRequest, FakeResp
 
 from .client import EU_UK_MARKETPLACES
 from .demo import iso, seed_demo
+from .limits import REPLY_IMAGE_TYPES as EPS_FORMATS
 from .signing import SignatureMismatch, verify_headers
 
 SIGNED_PATHS = [
@@ -86,6 +90,7 @@ class EbayFake(FakePlatform):
         self.notification_kid = "fake-kid-" + secrets.token_hex(8)
         self.public_key_fetches = 0
         self.media: dict[str, tuple[bytes, str]] = {}
+        self.images: dict[str, dict[str, str]] = {}  # EPS image id -> {"imageUrl", "expirationDate"}
         self._ids = itertools.count(1)
         super().__init__()
 
@@ -251,6 +256,8 @@ class EbayFake(FakePlatform):
         self.route("GET", r"/commerce/message/v1/conversation/(?P<id>[^/]+)", self._get_conversation)
         self.route("POST", r"/commerce/message/v1/send_message", self._send_message)
         self.route("GET", r"/media/(?P<name>[^/]+)", self._media)
+        self.route("POST", r"/commerce/media/v1_beta/image/create_image_from_file", self._create_image)
+        self.route("GET", r"/commerce/media/v1_beta/image/(?P<id>[^/]+)", self._get_image)
 
     def _token(self, request: FakeRequest) -> FakeResponse:
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
@@ -566,6 +573,46 @@ class EbayFake(FakePlatform):
             return _error(404, 1, "no such media")
         return FakeResponse(status=200, body=found[0], headers={"Content-Type": found[1]})
 
+    def _create_image(self, request: FakeRequest) -> FakeResponse:
+        """Media API createImageFromFile: multipart/form-data with one part named "image" in a
+        picture format EPS takes; 201 with the getImage URI in Location and the EPS URL in the body."""
+        denied = self._authorized(request, "Bearer")
+        if denied:
+            return denied
+        content_type = request.headers.get("content-type", "")
+        if not content_type.startswith("multipart/form-data"):
+            return _error(400, 190001, "Content-Type must be multipart/form-data")
+        form = BytesParser(policy=email_policy).parsebytes(
+            b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + request.body
+        )
+        part = next(
+            (p for p in form.iter_parts() if p.get_param("name", header="content-disposition") == "image"), None
+        )
+        data = part.get_payload(decode=True) if part is not None else None
+        if not isinstance(data, bytes) or not data:
+            return _error(400, 190002, "the form has no image")
+        kind = filetype.guess_mime(data) or ""
+        if kind not in EPS_FORMATS:
+            return _error(400, 190003, f"unsupported image format {kind or 'unknown'}")
+        image_id = f"v1|{self.next_id()}|0"
+        name = f"eps-{len(self.images) + 1}-{part.get_filename() or 'image'}"  # type: ignore[union-attr]
+        url = self.add_media(name, data, kind)
+        expires = iso(datetime.now(UTC) + timedelta(days=30))
+        with self.lock:
+            self.images[image_id] = {"imageUrl": url, "expirationDate": expires}
+        location = f"{self.url}/commerce/media/v1_beta/image/{quote(image_id, safe='')}"
+        return json_response({"imageUrl": url, "expirationDate": expires}, 201, Location=location)
+
+    def _get_image(self, request: FakeRequest) -> FakeResponse:
+        denied = self._authorized(request, "Bearer")
+        if denied:
+            return denied
+        with self.lock:
+            found = self.images.get(unquote(request.params["id"]))
+        if found is None:
+            return _error(404, 190004, "image not found")
+        return json_response(dict(found))
+
     def _get_conversations(self, request: FakeRequest) -> FakeResponse:
         denied = self._authorized(request, "Bearer")
         if denied:
@@ -614,6 +661,16 @@ class EbayFake(FakePlatform):
         text = body.get("messageText")
         if not isinstance(text, str) or not text.strip() or len(text) > 2000:
             return _error(400, 355010, "messageText is required (at most 2000 characters)")
+        media = body.get("messageMedia") or []
+        if not isinstance(media, list) or len(media) > 5:
+            return _error(400, 355012, "messageMedia takes at most 5 media")
+        with self.lock:
+            hosted = {i["imageUrl"] for i in self.images.values()}
+        for item in media:
+            if not isinstance(item, dict) or item.get("mediaType") != "IMAGE" or not item.get("mediaName"):
+                return _error(400, 355013, "each messageMedia needs mediaName, mediaType IMAGE and mediaUrl")
+            if item.get("mediaUrl") not in hosted:  # eBay validates the URL: it must be an EPS image
+                return _error(400, 355014, f"mediaUrl {item.get('mediaUrl')} is not an eBay-hosted image")
         created = iso(datetime.now(UTC) + timedelta(milliseconds=1))
         message_id = f"M-{self.next_id()}"
         with self.lock:
@@ -642,6 +699,7 @@ class EbayFake(FakePlatform):
                 {
                     "messageId": message_id,
                     "messageBody": text,
+                    **({"messageMedia": media} if media else {}),
                     "senderUsername": self.seller,
                     "recipientUsername": other,
                     "createdDate": created,

@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from .client import PRODUCTION, SANDBOX, EbayClient
+from .limits import MEDIA_PER_MESSAGE
 
 MEDIA_HOSTS = ("ebayimg.com", "ebaystatic.com", "ebay.com")
 MEDIA_MAX_BYTES = 10 * 1024 * 1024
-MEDIA_PER_MESSAGE = 5  # the Message API takes at most 5 media per message
 
 
 def _parse(value: str) -> datetime:

@@ -725,8 +725,9 @@ class ShopifyFake(FakePlatform):
             }
         legacy = self.next_id()
         stamp = self.stamp()
-        subscription = {
-            "id": f"gid://shopify/WebhookSubscription/{legacy}",
+        subscription_id = f"gid://shopify/WebhookSubscription/{legacy}"
+        subscription: dict[str, Any] = {
+            "id": subscription_id,
             "legacyResourceId": legacy,
             "topic": topic,
             "format": data.get("format") or "JSON",
@@ -735,7 +736,7 @@ class ShopifyFake(FakePlatform):
             "createdAt": stamp,
             "updatedAt": stamp,
         }
-        self.webhook_subscriptions[subscription["id"]] = subscription
+        self.webhook_subscriptions[subscription_id] = subscription
         return {"webhookSubscription": self._webhook_view(subscription), "userErrors": []}
 
     def _webhook_unsubscribe(self, subscription_id: str) -> dict:
