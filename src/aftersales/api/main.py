@@ -30,9 +30,9 @@ from .routers import (
     messages,
     notifications,
     people,
+    refunds,
     returns,
     security,
-    sla,
     stores,
     sync,
     ticket_actions,
@@ -133,9 +133,9 @@ for module in (
     tracking,
     sync,
     returns,
+    refunds,
     inventory,
     exchanges,
     warranty,
-    sla,
 ):
     api.add_router("", module.router)

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from moneyed import CURRENCIES
 
 from aftersales.accounts.models import Permission
-from aftersales.accounts.permissions import approval_limit, check_perm, is_admin, organization_of
+from aftersales.accounts.permissions import approval_limit, can_view_ticket, check_perm, is_admin, organization_of
 from aftersales.catalog.models import Order, OrderLine
 from aftersales.channels.base import Capability, ConnectorError, RefundReceipt, RefundRequest, RefundState
 from aftersales.channels.base import RefundLine as PlatformRefundLine
@@ -47,11 +47,13 @@ from aftersales.core.events import publish
 from aftersales.core.money import AMOUNT_DIGITS, AMOUNT_PLACES
 from aftersales.inbox.models import Ticket
 
+from .access import can_view_rma
 from .events import RefundRequested, RefundStatusChanged
 from .models import Refund, RefundEvent, RefundKind, RefundLine, RefundStatus, Rma
 from .policy_store import active_compiled_policy
 from .rates import rate_lookup
 from .review import reasons_as_json, review_facts, review_reasons, review_thresholds
+from .selectors import refunds_visible
 from .workflow import REFUND_COMMITTED_STATUSES, REFUND_TRANSITIONS, check_refund_transition
 
 R = RefundStatus
@@ -463,7 +465,7 @@ def refund_request(
         rma = None
         if rma_id is not None:
             rma = Rma.objects.select_for_update().filter(pk=rma_id, organization_id=organization_id).first()
-            if rma is None:
+            if rma is None or (user is not None and not can_view_rma(user, rma)):
                 raise NotFound(_("RMA not found"), field="rma_id")
             if rma.order_id != order.pk:
                 raise ValidationFailed(_("rma_id: the RMA is for another order"), field="rma_id")
@@ -476,8 +478,10 @@ def refund_request(
             raise ValidationFailed(
                 _("currency: the order is in %(currency)s") % {"currency": order.currency}, field="currency"
             )
-        if ticket_id is not None and not Ticket.objects.filter(pk=ticket_id, organization_id=organization_id).exists():
-            raise NotFound(_("Ticket not found"), field="ticket_id")
+        if ticket_id is not None:
+            ticket = Ticket.objects.filter(pk=ticket_id, organization_id=organization_id).first()
+            if ticket is None or (user is not None and not can_view_ticket(user, ticket)):
+                raise NotFound(_("Ticket not found"), field="ticket_id")
         ledger = order_ledger(order)
         allocation = _allocate(kind=kind, amount=parsed_amount, lines=parsed_lines, ledger=ledger, rma=rma)
         total = allocation.total
@@ -563,10 +567,9 @@ def refund_request(
 
 
 def _locked(user: Any, refund_id: int) -> Refund:
-    """The refund of the user's organization, locked after its order (the fixed lock order)."""
-    organization_id = organization_of(user)
-    found = Refund.objects.filter(pk=refund_id, organization_id=organization_id).values_list("order_id", flat=True)
-    order_id = found.first()
+    """The refund if the user may see it (returns.selectors.refunds_visible: its RMA's or ticket's
+    scope, within the organization), locked after its order (the fixed lock order); NotFound else."""
+    order_id = refunds_visible(user).filter(pk=refund_id).values_list("order_id", flat=True).first()
     if order_id is None:
         raise NotFound(_("Refund not found"), field="refund_id")
     list(Order.objects.select_for_update().filter(pk=order_id).values_list("pk", flat=True))
