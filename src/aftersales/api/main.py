@@ -33,6 +33,7 @@ from .routers import (
     refunds,
     returns,
     security,
+    sla,
     stores,
     sync,
     ticket_actions,
@@ -137,5 +138,6 @@ for module in (
     inventory,
     exchanges,
     warranty,
+    sla,
 ):
     api.add_router("", module.router)

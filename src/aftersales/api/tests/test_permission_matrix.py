@@ -160,6 +160,25 @@ ELIGIBILITY = {
 }
 
 
+SLA_CALENDAR = {"name": "Office", "timezone": "Europe/Berlin", "weekly_hours": {"mon": [["09:00", "12:00"]]}}
+SLA_POLICY = {"name": "Matrix policy", "first_response_minutes": 120, "resolution_minutes": 720}
+
+
+def _sla_calendar(world: Any) -> int:
+    """A calendar of our organization (the foreign admin must not find it)."""
+    from aftersales.sla.models import BusinessCalendar
+
+    return BusinessCalendar.objects.create(organization=world.org, name="Matrix", timezone="UTC").pk
+
+
+def _sla_policy(world: Any) -> int:
+    from aftersales.sla.models import SlaPolicy
+
+    return SlaPolicy.objects.create(
+        organization=world.org, name="Matrix", first_response_minutes=60, resolution_minutes=600
+    ).pk
+
+
 def _policy_version(world: Any) -> int:
     """Version 1 in both organizations (each admin reads their own)."""
     policy_save(user=world.admin, document=DEFAULT_POLICY)
@@ -520,6 +539,41 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/exchanges/{exchange_id}/cancel"): Row(
         lambda s, w, u: ("POST", f"/exchanges/{_exchange(w)}/cancel", {}),
         {**ticket_write(), "outsider": 200, "foreign_user": 404},
+    ),
+    # SLA (issue 11 §2): the preview is open to every member and writes nothing; calendars, policies
+    # and team calendars are organization settings; a ticket's clocks are read like the ticket.
+    ("POST", "/sla/preview"): Row(
+        lambda s, w, u: ("POST", "/sla/preview", {"arrival": "2026-12-07T09:00:00+01:00", "platform": "amazon"}),
+        everyone(),
+    ),
+    ("GET", "/sla/calendars"): Row(lambda s, w, u: ("GET", "/sla/calendars", None), admins()),
+    ("POST", "/sla/calendars"): Row(lambda s, w, u: ("POST", "/sla/calendars", SLA_CALENDAR), admins(201)),
+    ("GET", "/sla/calendars/{calendar_id}"): Row(
+        lambda s, w, u: ("GET", f"/sla/calendars/{_sla_calendar(w)}", None), ours()
+    ),
+    ("PUT", "/sla/calendars/{calendar_id}"): Row(
+        lambda s, w, u: ("PUT", f"/sla/calendars/{_sla_calendar(w)}", SLA_CALENDAR), ours()
+    ),
+    ("DELETE", "/sla/calendars/{calendar_id}"): Row(
+        lambda s, w, u: ("DELETE", f"/sla/calendars/{_sla_calendar(w)}", None), ours(204)
+    ),
+    ("GET", "/sla/team-calendars"): Row(lambda s, w, u: ("GET", "/sla/team-calendars", None), admins()),
+    ("PUT", "/sla/team-calendars/{team_id}"): Row(
+        lambda s, w, u: ("PUT", f"/sla/team-calendars/{w.team_us.pk}", {"calendar_id": _sla_calendar(w)}), ours()
+    ),
+    ("GET", "/sla/policies"): Row(lambda s, w, u: ("GET", "/sla/policies", None), admins()),
+    ("POST", "/sla/policies"): Row(lambda s, w, u: ("POST", "/sla/policies", SLA_POLICY), admins(201)),
+    ("GET", "/sla/policies/{policy_id}"): Row(
+        lambda s, w, u: ("GET", f"/sla/policies/{_sla_policy(w)}", None), ours()
+    ),
+    ("PUT", "/sla/policies/{policy_id}"): Row(
+        lambda s, w, u: ("PUT", f"/sla/policies/{_sla_policy(w)}", SLA_POLICY), ours()
+    ),
+    ("DELETE", "/sla/policies/{policy_id}"): Row(
+        lambda s, w, u: ("DELETE", f"/sla/policies/{_sla_policy(w)}", None), ours(204)
+    ),
+    ("GET", "/tickets/{ticket_id}/sla"): Row(
+        lambda s, w, u: ("GET", f"/tickets/{s.ticket.pk}/sla", None), ticket_read()
     ),
     # Refunds (issue 10 §4) on the scene's US ticket's order: PROCESS requests, APPROVE decides (the
     # approver's limit covers 1.00), the foreign admin's organization has no such order / refund.
