@@ -141,7 +141,12 @@ def already_returned(order_line_ids: list[int], *, exclude_rma_id: int | None = 
 
 
 def delivered_at_of(order: Order) -> datetime | None:
-    value = order.shipments.aggregate(latest=Max("delivered_at"))["latest"]
+    """When the order was delivered: its latest shipment's delivery, return parcels (RMA labels'
+    tracking numbers, followed as shipments of the order) left out."""
+    from .models import Rma
+
+    returns = Rma.objects.filter(order_id=order.pk).exclude(label_tracking_number="").values("label_tracking_number")
+    value = order.shipments.exclude(tracking_number__in=returns).aggregate(latest=Max("delivered_at"))["latest"]
     return value
 
 

@@ -632,11 +632,27 @@ def rma_refund_amount(rma: Rma, *, percent: Decimal) -> tuple[Decimal, str, list
     return total, currency, out
 
 
-def _request_refund(rma: Rma, *, actor: Actor, user: Any, percent: Decimal) -> Any:
-    """Hand the refund to returns.refunds (key rma:<id>:refund: requested once, whoever asks again)."""
+def _request_refund(rma: Rma, *, actor: Actor, user: Any, percent: Decimal, exact_amount: Decimal | None = None) -> Any:
+    """Hand the refund to returns.refunds (key rma:<id>:refund: requested once, whoever asks again).
+    `exact_amount` (an accepted offer): that amount, spread over the RMA's lines by returns.refunds."""
     from . import refunds
 
     amount, currency, lines = rma_refund_amount(rma, percent=percent)
+    if exact_amount is not None:
+        refund = refunds.refund_request(
+            user=user,
+            actor=actor,
+            organization_id=None if user is not None else rma.organization_id,
+            order_id=rma.order_id,
+            rma_id=rma.pk,
+            kind="partial",
+            amount=str(exact_amount),
+            currency=currency,
+            reason=_("RMA %(number)s") % {"number": rma.number},
+            idempotency_key=f"rma:{rma.pk}:refund",
+        )
+        record_event(rma, "refund_requested", actor, refund_id=refund.pk, amount=str(exact_amount), currency=currency)
+        return refund
     if amount <= 0:
         return None
     full = percent >= 100 and not (rma.resolution == RmaResolution.RETURN_AND_REFUND and rma.restocking_fee_percent > 0)

@@ -1,0 +1,258 @@
+"""Reads of one RMA for its page and GET /rmas/{id}: lines, evidence, the timeline (who did what and
+when), refunds, the marketplace sync state, and the actions the user may take now. Scoped like every
+RMA read (returns.access): another organization's or an unseen RMA is NotFound."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from aftersales.accounts.models import Permission
+from aftersales.accounts.permissions import has_perm, organization_of
+from aftersales.core.errors import NotFound
+
+from .access import check_rma_visible
+from .models import Rma, RmaStatus
+from .workflow import RMA_TRANSITIONS
+
+
+@dataclass(frozen=True)
+class RmaLineView:
+    id: int
+    order_line_id: int
+    sku: str
+    quantity: int
+    unit_price: str
+    currency: str
+    reason: str
+    serial_number: str
+    imei: str
+    inspection_result: str
+    qc_checklist: list[dict[str, Any]]
+    disposition: str
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    id: int
+    kind: str
+    value: str
+    line_id: int | None
+    attachment_id: int | None
+    has_file: bool
+    actor_kind: str
+    actor_ref: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RmaEventView:
+    id: int
+    type: str
+    payload: dict[str, Any]
+    actor_kind: str
+    actor_ref: str
+    actor_name: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RefundView:
+    id: int
+    kind: str
+    status: str
+    amount: str
+    currency: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WarehouseView:
+    id: int
+    code: str
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class RmaDetail:
+    id: int
+    number: str
+    status: str
+    status_label: str
+    resolution: str
+    outcome: str
+    inspection_result: str
+    reason: str
+    buyer_comment: str
+    buyer_language: str
+    delivery_country: str
+    store_id: int
+    order_id: int
+    order_number: str
+    customer_id: int | None
+    ticket_id: int | None
+    return_request_id: int | None
+    requested_at: datetime
+    decision: dict[str, Any]
+    policy_version: int | None
+    discrepancies: list[dict[str, Any]]
+    restocking_fee_percent: str
+    return_shipping_paid_by: str
+    return_warehouse: WarehouseView | None
+    label_source: str
+    label_carrier: str
+    label_tracking_number: str
+    label_has_file: bool
+    label_issued_at: datetime | None
+    received_at: datetime | None
+    resolved_at: datetime | None
+    platform_sync: str
+    platform_sync_detail: str
+    lines: list[RmaLineView]
+    evidence: list[EvidenceView]
+    events: list[RmaEventView]
+    refunds: list[RefundView]
+    actions: list[str]
+    created_at: datetime
+
+
+S = RmaStatus
+# action -> (the status it needs to move to, or None for actions that do not move; the permission)
+ACTIONS: dict[str, tuple[str | None, str]] = {
+    "approve": (S.APPROVED, Permission.APPROVE),
+    "reject": (S.REJECTED, Permission.APPROVE),
+    "request-evidence": (S.NEEDS_EVIDENCE, Permission.PROCESS),
+    "offer-partial": (S.PARTIAL_OFFERED, Permission.APPROVE),
+    "accept-partial": (S.RESOLVED, Permission.PROCESS),
+    "decline-partial": (S.UNDER_REVIEW, Permission.PROCESS),
+    "issue-label": (S.LABEL_ISSUED, Permission.PROCESS),
+    "mark-in-transit": (S.IN_TRANSIT, Permission.PROCESS),
+    "receive": (S.RECEIVED, Permission.PROCESS),
+    "inspect": (S.INSPECTED, Permission.PROCESS),
+    "resolve": (S.RESOLVED, Permission.APPROVE),
+    "cancel": (S.CANCELLED, Permission.APPROVE),
+}
+
+
+def rma_actions_for(user: Any, rma: Rma) -> list[str]:
+    """The actions the buttons offer: allowed by the transition table and the user's role."""
+    out = []
+    moves = RMA_TRANSITIONS.get(rma.status, frozenset())
+    for action, (target, perm) in ACTIONS.items():
+        if action in ("accept-partial", "decline-partial") and rma.status != S.PARTIAL_OFFERED:
+            continue
+        if action == "resolve" and rma.status == S.PARTIAL_OFFERED:
+            continue
+        if action == "request-evidence" and rma.status == S.NEEDS_EVIDENCE:
+            pass
+        elif target not in moves:
+            continue
+        if action == "cancel" and rma.status == S.REQUESTED:
+            perm = Permission.PROCESS
+        if has_perm(user, perm):
+            out.append(action)
+    if rma.status in (S.REQUESTED, S.UNDER_REVIEW, S.NEEDS_EVIDENCE, S.APPROVED, S.PARTIAL_OFFERED) and has_perm(
+        user, Permission.PROCESS
+    ):
+        out.append("add-evidence")
+    return out
+
+
+def rma_get(user: Any, rma_id: Any) -> Rma:
+    """The RMA if `user` sees it, else NotFound."""
+    organization_id = organization_of(user)
+    if isinstance(rma_id, bool) or not isinstance(rma_id, int):
+        raise NotFound(_("RMA not found"), field="rma_id")
+    rma = Rma.objects.select_related("ticket").filter(pk=rma_id, organization_id=organization_id).first()
+    return check_rma_visible(user, rma)
+
+
+def rma_detail(user: Any, rma_id: Any) -> RmaDetail:
+    rma = rma_get(user, rma_id)
+    rma = Rma.objects.select_related("order", "return_warehouse", "ticket").get(pk=rma.pk)
+    warehouse = rma.return_warehouse
+    from .notify import return_address
+
+    events = list(rma.events.select_related("actor_user").order_by("at", "id"))
+    return RmaDetail(
+        id=rma.pk,
+        number=rma.number,
+        status=rma.status,
+        status_label=str(rma.get_status_display()),
+        resolution=rma.resolution,
+        outcome=rma.outcome,
+        inspection_result=rma.inspection_result,
+        reason=rma.reason,
+        buyer_comment=rma.buyer_comment,
+        buyer_language=rma.buyer_language,
+        delivery_country=rma.delivery_country,
+        store_id=rma.store_id,
+        order_id=rma.order_id,
+        order_number=rma.order.external_id,
+        customer_id=rma.customer_id,
+        ticket_id=rma.ticket_id,
+        return_request_id=rma.return_request_id,
+        requested_at=rma.requested_at,
+        decision=rma.decision,
+        policy_version=rma.policy_version,
+        discrepancies=rma.discrepancies,
+        restocking_fee_percent=str(rma.restocking_fee_percent),
+        return_shipping_paid_by=rma.return_shipping_paid_by,
+        return_warehouse=(
+            WarehouseView(warehouse.pk, warehouse.code, warehouse.name, return_address(rma)) if warehouse else None
+        ),
+        label_source=rma.label_source,
+        label_carrier=rma.label_carrier,
+        label_tracking_number=rma.label_tracking_number,
+        label_has_file=bool(rma.label_file),
+        label_issued_at=rma.label_issued_at,
+        received_at=rma.received_at,
+        resolved_at=rma.resolved_at,
+        platform_sync=rma.platform_sync,
+        platform_sync_detail=rma.platform_sync_detail,
+        lines=[
+            RmaLineView(
+                line.pk,
+                line.order_line_id,
+                line.sku,
+                line.quantity,
+                str(line.unit_price_amount),
+                line.currency,
+                line.reason,
+                line.serial_number,
+                line.imei,
+                line.inspection_result,
+                line.qc_checklist,
+                line.disposition,
+            )
+            for line in rma.lines.all()
+        ],
+        evidence=[
+            EvidenceView(
+                e.pk, e.kind, e.value, e.line_id, e.attachment_id, bool(e.file_name), e.actor_kind, e.actor_ref, e.at
+            )
+            for e in rma.evidence.all()
+        ],
+        events=[
+            RmaEventView(
+                e.pk,
+                e.type,
+                e.payload,
+                e.actor_kind,
+                e.actor_ref,
+                str(e.actor_user) if e.actor_user is not None else e.actor_ref,
+                e.at,
+            )
+            for e in events
+        ],
+        refunds=[
+            RefundView(r.pk, r.kind, r.status, str(r.amount), r.currency, r.created_at)
+            for r in rma.refunds.order_by("id")
+        ],
+        actions=rma_actions_for(user, rma),
+        created_at=rma.created_at,
+    )
