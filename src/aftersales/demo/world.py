@@ -13,6 +13,7 @@ from aftersales.catalog.models import Product, Store, ValueTier
 from aftersales.inbox.models import CategoryLabel, Tag
 
 from . import data
+from .inventory import demo_inventory
 
 OPERATOR_USERNAME = "operator"
 
@@ -125,6 +126,7 @@ def build_world() -> World:
             is_serialised=product_spec.serialised,
         )
         products.append(ProductRef(product.pk, product_spec))
+    demo_inventory(organization_id=org.pk, products=data.PRODUCTS)  # warehouses and opening stock
     # One Argon2 hash (the project's first hasher) shared by every demo user: hashing is slow on purpose.
     password_hash = make_password(data.DEMO_PASSWORD)
     users: dict[str, UserRef] = {}
