@@ -28,7 +28,7 @@ from .models import (
     WarrantyTerm,
 )
 from .serials import looks_like_imei, normalise_imei, normalise_serial
-from .workflow import REPAIR_FINAL, ClaimStatus
+from .workflow import REPAIR_FINAL, ClaimStatus, RepairStatus
 
 MAX_LIST = 200
 
@@ -136,10 +136,86 @@ class RepairView:
 
 
 @dataclass(frozen=True)
+class TimelineEntry:
+    """One audit row of the claim or of one of its repair orders, for the claim's timeline."""
+
+    at: datetime
+    source: str  # "claim" or "repair"
+    repair_order_id: int | None
+    type: str
+    payload: dict[str, Any]
+    actor_kind: str
+    actor_ref: str
+    actor_name: str
+
+
+@dataclass(frozen=True)
+class ClaimActions:
+    """What the user may do next on the claim page (the services check again)."""
+
+    statuses: tuple[str, ...]  # manual claim moves
+    can_resolve: bool
+    repair_statuses: tuple[str, ...]  # next statuses of the open repair order
+
+
+@dataclass(frozen=True)
 class ClaimView:
     claim: WarrantyClaim
     events: tuple[WarrantyClaimEvent, ...]
     repairs: tuple[RepairView, ...]
+
+    @property
+    def timeline(self) -> list[TimelineEntry]:
+        rows: list[TimelineEntry] = [_entry(e, "claim", None) for e in self.events]
+        for r in self.repairs:
+            rows.extend(_entry(e, "repair", r.repair.pk) for e in r.events)
+        return sorted(rows, key=lambda e: (e.at, e.source == "claim"))
+
+    @property
+    def open_repair(self) -> RepairOrder | None:
+        return next((r.repair for r in reversed(self.repairs) if r.repair.status not in REPAIR_FINAL), None)
+
+
+def _entry(event: Any, source: str, repair_order_id: int | None) -> TimelineEntry:
+    if event.actor_id:
+        name = str(event.actor)
+    elif event.actor_kind == "system":
+        name = event.actor_ref or "system"
+    else:
+        name = f"{event.actor_kind} {event.actor_ref}".strip()
+    return TimelineEntry(
+        at=event.at,
+        source=source,
+        repair_order_id=repair_order_id,
+        type=event.type,
+        payload=event.payload,
+        actor_kind=event.actor_kind,
+        actor_ref=event.actor_ref,
+        actor_name=name,
+    )
+
+
+def claim_actions(user: Any, view: ClaimView) -> ClaimActions:
+    from aftersales.accounts.permissions import has_perm
+
+    from .workflow import CLAIM_DECISIONS, CLAIM_MANUAL_MOVES, REPAIR_TRANSITIONS
+
+    if not has_perm(user, Permission.PROCESS):
+        return ClaimActions(statuses=(), can_resolve=False, repair_statuses=())
+    approver = has_perm(user, Permission.APPROVE)
+    current = view.claim.status
+    statuses = tuple(
+        target
+        for target in ClaimStatus.values
+        if (current, target) in CLAIM_MANUAL_MOVES and (approver or target not in CLAIM_DECISIONS)
+    )
+    repair = view.open_repair
+    following = REPAIR_TRANSITIONS[repair.status] if repair is not None else frozenset()
+    return ClaimActions(
+        statuses=statuses,
+        can_resolve=current == ClaimStatus.APPROVED,
+        repair_statuses=tuple(s for s in RepairStatus.values if s in following),
+    )
 
 
 def claim_in_organization(organization_id: int, claim_id: int) -> WarrantyClaim:
@@ -155,8 +231,8 @@ def claim_in_organization(organization_id: int, claim_id: int) -> WarrantyClaim:
 
 def claim_view(claim: WarrantyClaim) -> ClaimView:
     repairs = tuple(
-        RepairView(repair=r, events=tuple(r.events.select_related("actor")))
-        for r in RepairOrder.objects.filter(claim=claim).order_by("created_at", "id")
+        RepairView(repair=r, events=tuple(r.events.all()))
+        for r in RepairOrder.objects.filter(claim=claim).prefetch_related("events__actor").order_by("created_at", "id")
     )
     return ClaimView(claim=claim, events=tuple(claim.events.select_related("actor")), repairs=repairs)
 
@@ -213,3 +289,23 @@ def settings_of(organization_id: int) -> WarrantySettings:
     """The organization's warranty settings (defaults, unsaved, when never saved)."""
     found = WarrantySettings.objects.filter(organization_id=organization_id).first()
     return found or WarrantySettings(organization_id=organization_id)
+
+
+@dataclass(frozen=True)
+class SettingsPage:
+    terms: tuple[WarrantyTerm, ...]
+    settings: WarrantySettings
+    templates: tuple[tuple[int, str], ...]  # (id, name) of the organization's reply templates
+
+
+def warranty_settings_page(user: Any) -> SettingsPage:
+    """The terms, the reminder settings and the reply templates to choose from. Admins only."""
+    from aftersales.language.selectors import reply_templates
+
+    check_perm(user, Permission.ADMINISTER)
+    organization_id = organization_of(user)
+    return SettingsPage(
+        terms=tuple(WarrantyTerm.objects.filter(organization_id=organization_id)),
+        settings=settings_of(organization_id),
+        templates=tuple((t.pk, t.name) for t in reply_templates(organization_id=organization_id)),
+    )
