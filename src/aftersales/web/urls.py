@@ -21,6 +21,7 @@ from .views import (
     tickets,
     translation_jobs,
     translations,
+    warranty,
 )
 
 app_name = "web"
@@ -72,6 +73,16 @@ urlpatterns = [
     path("attachments/<int:attachment_id>/", attachments.attachment_view, name="attachment"),
     path("translation-jobs/", translation_jobs.translation_job_create_view, name="translation_job_create"),
     path("translation-jobs/<int:job_id>/", translation_jobs.translation_job_view, name="translation_job"),
+    path("warranty/", warranty.warranty_lookup, name="warranty"),
+    path("warranty/claims/new/", warranty.warranty_claim_create, name="warranty_claim_create"),
+    path("warranty/claims/<int:claim_id>/", warranty.warranty_claim, name="warranty_claim"),
+    path("warranty/claims/<int:claim_id>/status/", warranty.warranty_claim_status, name="warranty_claim_status"),
+    path("warranty/claims/<int:claim_id>/resolve/", warranty.warranty_claim_resolve, name="warranty_claim_resolve"),
+    path(
+        "warranty/claims/<int:claim_id>/repairs/<int:repair_id>/status/",
+        warranty.warranty_repair_status,
+        name="warranty_repair_status",
+    ),
     path("notifications/", notifications.notifications_page, name="notifications"),
     path("notifications/badge/", notifications.notifications_badge, name="notifications_badge"),
     path("notifications/read/", notifications.notifications_mark_read, name="notifications_read"),
@@ -145,6 +156,13 @@ urlpatterns = [
         name="settings_template_delete",
     ),
     path("settings/tracking/", settings_tracking.settings_tracking, name="settings_tracking"),
+    path("settings/warranty/", warranty.settings_warranty, name="settings_warranty"),
+    path(
+        "settings/warranty/terms/<int:term_id>/delete/",
+        warranty.settings_warranty_term_delete,
+        name="settings_warranty_term_delete",
+    ),
+    path("settings/warranty/reminders/", warranty.settings_warranty_reminders, name="settings_warranty_reminders"),
     path("settings/tracking/test/", settings_tracking.settings_tracking_test, name="settings_tracking_test"),
     path("settings/returns/", settings_returns.settings_returns, name="settings_returns"),
     path("settings/returns/check/", settings_returns.settings_returns_check, name="settings_returns_check"),

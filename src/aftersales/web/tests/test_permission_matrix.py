@@ -125,6 +125,57 @@ def _quarantined(o: Objects) -> dict[str, int]:
     return {"raw_event_id": row.pk}
 
 
+def _warranty_unit(o: Objects) -> dict[str, int]:
+    """A sold phone of the organization (kept on `o` for the form's data); no URL kwargs."""
+    from datetime import timedelta
+
+    from stdnum import luhn
+
+    from aftersales.testing.factories import OrderFactory, OrderLineFactory, ProductFactory
+    from aftersales.warranty.models import SoldUnit
+    from aftersales.warranty.services import UnitInput, units_register
+
+    world = o.world
+    n = SoldUnit.objects.count() + 1  # several rows build units on one world (test_post_only_patterns_refuse_get)
+    imei = f"35209900{n:06d}"
+    phone = ProductFactory(organization=world.org, sku=f"MX-PHONE-{n}", category="phones", is_serialised=True)
+    order = OrderFactory(store=world.store_us, placed_at=now() - timedelta(days=30), ship_country="US")
+    line = OrderLineFactory(order=order, product=phone, sku=phone.sku, quantity=1)
+    rows = [UnitInput(imei=imei + luhn.calc_check_digit(imei), order_line_id=line.pk)]
+    unit = units_register(user=world.admin, rows=rows)[0]
+    o.warranty_unit_id = unit.pk  # type: ignore[attr-defined]
+    return {}
+
+
+def _warranty_claim(status: str = "submitted") -> Callable[[Objects], dict[str, int]]:
+    def build(o: Objects) -> dict[str, int]:
+        from aftersales.warranty.models import RepairOrder
+        from aftersales.warranty.services import claim_change_status, claim_open, claim_resolve
+
+        admin = o.world.admin
+        _warranty_unit(o)
+        claim = claim_open(user=admin, unit_id=o.warranty_unit_id, problem="Screen flickers")  # type: ignore[attr-defined]
+        if status in ("under_review", "approved", "repair"):
+            claim_change_status(user=admin, claim_id=claim.pk, status="under_review")
+        if status in ("approved", "repair"):
+            claim_change_status(user=admin, claim_id=claim.pk, status="approved")
+        if status == "repair":
+            claim_resolve(user=admin, claim_id=claim.pk, resolution="repair")
+            return {"claim_id": claim.pk, "repair_id": RepairOrder.objects.get(claim=claim).pk}
+        return {"claim_id": claim.pk}
+
+    return build
+
+
+def _warranty_term(o: Objects) -> dict[str, int]:
+    from aftersales.warranty.models import WarrantyTerm
+    from aftersales.warranty.services import term_save
+
+    existing = WarrantyTerm.objects.filter(organization=o.world.org, category="phones", region="EU").first()
+    term = existing or term_save(user=o.world.admin, category="phones", region="EU", months=24)
+    return {"term_id": term.pk}
+
+
 def admins(status: int) -> dict[str, int]:
     """Translation settings: the organization's admin, and the foreign admin (for their own seller)."""
     return {**everyone(403), "admin": status, "foreigner": status}
@@ -337,6 +388,44 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_tracking_test", "POST"): Row(
         _keyless_tracking_account, _none, expect(LOGIN, {**admins(422), "foreigner": 404}, 403)
     ),
+    # Warranty and repair (issue 10 §6): units and claims are the organization's (not a team's);
+    # deciding a claim needs the approve permission; terms and reminders are organization settings.
+    ("warranty", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
+    ("warranty_claim_create", "POST"): Row(
+        _warranty_unit,
+        lambda o: {"unit_id": o.warranty_unit_id, "problem": "No sound"},
+        expect(LOGIN, {**everyone(302), "viewer": 403, "foreigner": 404}, 403),
+    ),
+    ("warranty_claim", "GET"): Row(_warranty_claim(), _none, expect(LOGIN, {**everyone(200), "foreigner": 404}, 403)),
+    ("warranty_claim_status", "POST"): Row(
+        _warranty_claim("under_review"),
+        lambda o: {"status": "approved"},
+        expect(LOGIN, {**everyone(403), "approver": 302, "admin": 302, "foreigner": 404}, 403),
+    ),
+    ("warranty_claim_resolve", "POST"): Row(
+        _warranty_claim("approved"),
+        lambda o: {"resolution": "replacement"},
+        expect(LOGIN, {**everyone(302), "viewer": 403, "foreigner": 404}, 403),
+    ),
+    ("warranty_repair_status", "POST"): Row(
+        _warranty_claim("repair"),
+        lambda o: {"status": "received"},
+        expect(LOGIN, {**everyone(302), "viewer": 403, "foreigner": 404}, 403),
+    ),
+    ("settings_warranty", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_warranty", "POST"): Row(
+        _none,
+        lambda o: {"category": "phones", "region": "EU", "customer_tier": "", "months": "24"},
+        expect(LOGIN, admins(302), 403),
+    ),
+    ("settings_warranty_term_delete", "POST"): Row(
+        _warranty_term, _none, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
+    ),
+    ("settings_warranty_reminders", "POST"): Row(
+        _none,
+        lambda o: {"reminders_enabled": "on", "reminder_days_before": "30"},
+        expect(LOGIN, admins(302), 403),
+    ),
     # Return policy (issue 10 §1-2): the organization's admins; a saved document is a new version,
     # the try-it form writes nothing (a refused document is a 422 naming its path).
     ("settings_returns", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
@@ -534,10 +623,32 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         # the return-policy versions (settings_returns)
         sorted(ReturnPolicyVersion.objects.values_list("organization_id", "number", "is_active")),
         sorted(ExchangeRate.objects.values_list("organization_id", "currency", "rate")),
+        # warranty units, claims, repair orders, replacements, terms, reminder settings
+        *_warranty_snapshot(),
         # the tracking account (settings_tracking)
         sorted(
             TrackingAccount.objects.values_list("organization_id", "is_active", "poll_interval_hours", "credentials")
         ),
+    )
+
+
+def _warranty_snapshot() -> tuple[Any, ...]:
+    from aftersales.warranty.models import (
+        RepairOrder,
+        ReplacementRequest,
+        SoldUnit,
+        WarrantyClaim,
+        WarrantySettings,
+        WarrantyTerm,
+    )
+
+    return (
+        SoldUnit.objects.count(),
+        sorted(WarrantyClaim.objects.values_list("pk", "status")),
+        sorted(RepairOrder.objects.values_list("pk", "status")),
+        ReplacementRequest.objects.count(),
+        sorted(WarrantyTerm.objects.values_list("organization_id", "category", "region", "customer_tier", "months")),
+        sorted(WarrantySettings.objects.values_list("organization_id", "reminders_enabled", "reminder_days_before")),
     )
 
 
