@@ -252,6 +252,39 @@ def _exchange(world: Any) -> int:
     return exchange_create(user=world.admin, rma_id=rma_id, lines=lines).exchange.pk
 
 
+def _list_rma(scene: Scene) -> int:
+    """A requested RMA on the scene's US ticket (seen by whoever sees the ticket)."""
+    from aftersales.core.clock import now
+    from aftersales.returns.models import Rma, RmaLine
+
+    order = scene.ticket.order
+    line = order.lines.first()
+    rma = Rma.objects.create(
+        organization=scene.ticket.organization,
+        store=scene.ticket.store,
+        number="RMA-2026-900001",
+        order=order,
+        customer=order.customer,
+        ticket=scene.ticket,
+        reason="defective",
+        requested_at=now(),
+    )
+    RmaLine.objects.create(
+        rma=rma, order_line=line, sku=line.sku, quantity=1, unit_price_amount=line.unit_price_amount, currency="USD"
+    )
+    return rma.pk
+
+
+def _rma_bulk_job(scene: Scene, world: Any) -> int:
+    """A bulk job alice started (its progress is hers and the admins')."""
+    from aftersales.returns.models import RmaBulkItem, RmaBulkJob
+
+    rma_id = _list_rma(scene)
+    job = RmaBulkJob.objects.create(organization=world.org, created_by=world.agent, action="approve", total=1)
+    RmaBulkItem.objects.create(job=job, rma_id=rma_id, position=0)
+    return job.pk
+
+
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/tickets"): Row(lambda s, w, u: ("GET", "/tickets", None), everyone()),
     ("GET", "/tickets/{ticket_id}"): Row(lambda s, w, u: ("GET", f"/tickets/{s.ticket.pk}", None), ticket_read()),
@@ -614,6 +647,22 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/refunds/{refund_id}/cancel"): Row(
         lambda s, w, u: ("POST", f"/refunds/{_refund(s, w)}/cancel", {}), {**ticket_write(), "outsider": 404}
+    ),
+    # The RMA list, the exceptions list and bulk decisions (issue 10 §8): reads of one's own
+    # organization (scoped by ticket); a bulk job's progress is its creator's and the admins'.
+    ("GET", "/rmas"): Row(lambda s, w, u: ("GET", "/rmas", None), everyone()),
+    ("GET", "/rmas/exceptions"): Row(lambda s, w, u: ("GET", "/rmas/exceptions", None), everyone()),
+    ("POST", "/rmas/bulk"): Row(
+        lambda s, w, u: (
+            "POST",
+            "/rmas/bulk",
+            {"action": "request_evidence", "rma_ids": [_list_rma(s)], "params": {"kinds": ["photo"]}},
+        ),
+        ticket_write(202),
+    ),
+    ("GET", "/rmas/bulk/{job_id}"): Row(
+        lambda s, w, u: ("GET", f"/rmas/bulk/{_rma_bulk_job(s, w)}", None),
+        {**everyone(404), "agent": 200, "admin": 200},
     ),
     # Ingestion needs the administer permission; the foreign admin may not post into our store.
     ("POST", "/inbound/messages"): Row(

@@ -29,7 +29,7 @@ from aftersales.inbox.models import Attachment, CategoryLabel, DeliveryStatus, M
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
 from aftersales.language.templates import reply_template_save
 from aftersales.notifications.models import Notification
-from aftersales.returns.models import ExchangeRate, ReturnPolicyVersion
+from aftersales.returns.models import ExchangeRate, Refund, ReturnPolicyVersion, Rma, RmaBulkJob
 from aftersales.testing.factories import UserFactory
 from aftersales.tracking.models import TrackingAccount
 
@@ -230,6 +230,118 @@ def ticket_sight(status: int, viewer: int | None = None) -> dict[str, int]:
     }
 
 
+def _rma_order(o: Objects) -> Any:
+    """An order with one line on the US ticket (created once per test)."""
+    from aftersales.testing.factories import OrderFactory, OrderLineFactory
+
+    ticket = Ticket.objects.get(pk=o.ticket.pk)
+    if ticket.order_id is None:
+        order = OrderFactory(store=o.world.store_us, customer=ticket.customer, currency="USD")
+        OrderLineFactory(order=order, quantity=2, unit_price_amount="49.00", currency="USD")
+        Ticket.objects.filter(pk=ticket.pk).update(order=order)
+        ticket.refresh_from_db()
+    return ticket.order
+
+
+def _matrix_rma(o: Objects) -> int:
+    """A requested RMA on the US ticket (seen by whoever sees the ticket)."""
+    from aftersales.returns.models import Rma, RmaLine
+
+    existing = Rma.objects.filter(ticket_id=o.ticket.pk).first()
+    if existing is not None:
+        return existing.pk
+    order = _rma_order(o)
+    line = order.lines.get()
+    rma = Rma.objects.create(
+        organization=o.world.org,
+        store=o.world.store_us,
+        number="RMA-2026-800001",
+        order=order,
+        customer=order.customer,
+        ticket_id=o.ticket.pk,
+        reason="defective",
+        requested_at=now(),
+    )
+    RmaLine.objects.create(
+        rma=rma, order_line=line, sku=line.sku, quantity=1, unit_price_amount=line.unit_price_amount, currency="USD"
+    )
+    return rma.pk
+
+
+def _rma(o: Objects) -> dict[str, int]:
+    return {"rma_id": _matrix_rma(o)}
+
+
+def _bulk_rma(o: Objects) -> dict[str, int]:
+    """The RMA is made before the snapshot; the form data names it."""
+    o.bulk_rma_id = _matrix_rma(o)  # type: ignore[attr-defined]
+    return {}
+
+
+def _rma_bulk_job(o: Objects) -> dict[str, int]:
+    from aftersales.returns.models import RmaBulkItem, RmaBulkJob
+
+    job = RmaBulkJob.objects.create(organization=o.world.org, created_by=o.world.agent, action="approve", total=1)
+    RmaBulkItem.objects.create(job=job, rma_id=_matrix_rma(o), position=0)
+    return {"job_id": job.pk}
+
+
+def _refund(o: Objects) -> dict[str, int]:
+    """A 10 USD refund of the RMA waiting for approval, asked by alice."""
+    from aftersales.returns.models import Refund
+
+    rma_id = _matrix_rma(o)
+    order = _rma_order(o)
+    refund = Refund.objects.create(
+        organization=o.world.org,
+        store=o.world.store_us,
+        order=order,
+        rma_id=rma_id,
+        ticket_id=o.ticket.pk,
+        kind="partial",
+        status="pending_approval",
+        amount="10.00",
+        currency="USD",
+        idempotency_key="matrix-refund",
+        requested_by=o.world.agent,
+    )
+    return {"refund_id": refund.pk}
+
+
+def _ticket_with_order(o: Objects) -> dict[str, int]:
+    _rma_order(o)
+    return {"ticket_id": o.ticket.pk}
+
+
+def _return_form(o: Objects) -> dict[str, Any]:
+    line = _rma_order(o).lines.get()
+    return {f"qty-{line.pk}": "1", "reason": "defective"}
+
+
+def rma_deciders(status: int) -> dict[str, int]:
+    """Approving or rejecting a return of the US ticket: approvers and admins; agents may not (403);
+    carol and the foreigner do not see it (404)."""
+    return {**ticket_sight(403), "approver": status, "admin": status}
+
+
+def _warehouse(o: Objects) -> dict[str, int]:
+    """A warehouse of the organization (the foreign admin must not find it)."""
+    from aftersales.inventory.models import Warehouse
+
+    warehouse = Warehouse.objects.create(organization=o.world.org, code="SZ", name="Shenzhen")
+    o.warehouse_id = warehouse.pk  # type: ignore[attr-defined]
+    return {"warehouse_id": warehouse.pk}
+
+
+def _stock_product(o: Objects) -> dict[str, int]:
+    """A product and a warehouse of the organization, for goods received from the Stock page."""
+    from aftersales.testing.factories import ProductFactory
+
+    ProductFactory(organization=o.world.org, sku="MX-STOCK")
+    _warehouse(o)
+    return {}
+
+
 MATRIX: dict[tuple[str, str], Row] = {
     ("login", "GET"): Row(_none, _none, expect(200, everyone(302), 302)),
     ("login", "POST"): Row(
@@ -309,6 +421,47 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda o: {"job_id": o.job.pk},
         _none,
         expect(LOGIN, ticket_sight(200), 403),  # as the API: 404 out of scope
+    ),
+    # Returns (issue 10 §8): the RMA list, its bulk decisions, the RMA page and its actions, the
+    # refund review queue, the exceptions list; "Create return" and "Refund" from a ticket.
+    ("rmas", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
+    ("rma_bulk", "POST"): Row(
+        _bulk_rma,
+        lambda o: {"rma_ids": [o.bulk_rma_id], "action": "request_evidence", "kinds": ["photo"]},
+        expect(LOGIN, ticket_sight(302, viewer=403), 403),
+    ),
+    ("rma_bulk_job", "GET"): Row(
+        _rma_bulk_job, _none, expect(LOGIN, {**everyone(404), "agent": 200, "admin": 200}, 403)
+    ),
+    ("refund_review", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
+    ("rma_exceptions", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
+    ("rma", "GET"): Row(_rma, _none, expect(LOGIN, ticket_sight(200), 403)),
+    ("rma_approve", "POST"): Row(_rma, _none, expect(LOGIN, rma_deciders(302), 403)),
+    ("rma_reject", "POST"): Row(
+        _rma, lambda o: {"reason": "Outside the window"}, expect(LOGIN, rma_deciders(302), 403)
+    ),
+    ("rma_request_evidence", "POST"): Row(
+        _rma, lambda o: {"kinds": ["photo"]}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
+    ),
+    ("rma_refund", "POST"): Row(
+        _rma,
+        lambda o: {"kind": "partial", "amount": "10.00", "reason": "scratch"},
+        expect(LOGIN, ticket_sight(302, viewer=403), 403),
+    ),
+    # The role is checked before the refund is looked up: carol (an agent) is refused, not "not found".
+    ("refund_approve", "POST"): Row(_refund, _none, expect(LOGIN, {**rma_deciders(302), "outsider": 403}, 403)),
+    ("refund_reject", "POST"): Row(
+        _refund, lambda o: {"reason": "No"}, expect(LOGIN, {**rma_deciders(302), "outsider": 403}, 403)
+    ),
+    ("ticket_return_create", "GET"): Row(_ticket_with_order, _none, expect(LOGIN, ticket_sight(200, viewer=403), 403)),
+    ("ticket_return_create", "POST"): Row(
+        _ticket_with_order, _return_form, expect(LOGIN, ticket_sight(302, viewer=403), 403)
+    ),
+    ("ticket_refund_create", "GET"): Row(_ticket_with_order, _none, expect(LOGIN, ticket_sight(200, viewer=403), 403)),
+    ("ticket_refund_create", "POST"): Row(
+        _ticket_with_order,
+        lambda o: {"kind": "partial", "amount": "5.00", "reason": "late"},
+        expect(LOGIN, ticket_sight(302, viewer=403), 403),
     ),
     ("notifications", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
     ("notifications_badge", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
@@ -625,6 +778,10 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         sorted(ExchangeRate.objects.values_list("organization_id", "currency", "rate")),
         # warranty units, claims, repair orders, replacements, terms, reminder settings
         *_warranty_snapshot(),
+        # returns: RMAs, refunds, bulk jobs (web/views/rmas.py)
+        sorted(Rma.objects.values_list("number", "status")),
+        sorted(Refund.objects.values_list("idempotency_key", "status")),
+        RmaBulkJob.objects.count(),
         # the tracking account (settings_tracking)
         sorted(
             TrackingAccount.objects.values_list("organization_id", "is_active", "poll_interval_hours", "credentials")

@@ -6,7 +6,7 @@
   function selectedCount(form) {
     var counter = form.querySelector("[data-selected-count]");
     if (counter) {
-      counter.textContent = form.querySelectorAll("input[name=ticket_ids]:checked").length;
+      counter.textContent = form.querySelectorAll("input[name=ticket_ids]:checked, input[name=rma_ids]:checked").length;
     }
   }
 
@@ -15,11 +15,11 @@
     var target = event.target;
     if (target.matches("[data-select-all]")) {
       var form = target.closest("form");
-      form.querySelectorAll("input[name=ticket_ids]").forEach(function (box) {
+      form.querySelectorAll("input[name=ticket_ids], input[name=rma_ids]").forEach(function (box) {
         box.checked = target.checked;
       });
       selectedCount(form);
-    } else if (target.matches("input[name=ticket_ids]")) {
+    } else if (target.matches("input[name=ticket_ids], input[name=rma_ids]")) {
       selectedCount(target.closest("form"));
     }
   });

@@ -1,0 +1,563 @@
+"""Returns: the RMA list (filters declared once in returns/filters.py, status tabs, bulk decisions
+with a progress bar), the RMA page and its actions, the refund review queue, the exceptions list,
+and the "Create return" / "Refund" forms opened from a ticket's order panel.
+
+Every view parses its input, calls one service or selector, renders. A DomainError from a service is
+shown next to its field with the service's 4xx status; "not found" and "forbidden" become the 404/403
+pages (web.access). Forms work without JavaScript; htmx swaps the list and polls a bulk job."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_htmx.http import push_url
+
+from aftersales.accounts.models import Permission
+from aftersales.accounts.permissions import check_perm, has_perm
+from aftersales.accounts.selectors import users_of_organization
+from aftersales.catalog.selectors import stores_of_organization
+from aftersales.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from aftersales.inbox.filters import MAX_YEAR, MIN_YEAR, flatten_params
+from aftersales.inbox.selectors import ticket_detail
+from aftersales.returns.bulk import rma_bulk_start
+from aftersales.returns.filters import RMA_FILTERS, RmaFilters
+from aftersales.returns.models import EvidenceKind, RefundKind, RmaBulkAction, RmaResolution
+from aftersales.returns.refunds import refund_approve, refund_reject, refund_request
+from aftersales.returns.rma import rma_approve, rma_create, rma_reject, rma_request_evidence
+from aftersales.returns.selectors import (
+    RMA_DEFAULT_PAGE_SIZE,
+    RMA_DEFAULT_SORT,
+    RmaPage,
+    StatusTab,
+    refund_review_queue,
+    rma_bulk_job_progress,
+    rma_detail,
+    rma_exceptions,
+    rma_get,
+    rma_list_query,
+    rma_page,
+    rma_status_counts,
+)
+
+from ..access import AgentRequest, web_view
+
+SORT_LABELS = {"-created_at": gettext_lazy("Newest first"), "created_at": gettext_lazy("Oldest first")}
+FORM_FIELDS = (*(spec.name for spec in RMA_FILTERS), "sort")  # limit, cursor: shown as "general"
+REASON_SUGGESTIONS = (
+    "defective",
+    "damaged_in_transit",
+    "not_as_described",
+    "wrong_item",
+    "wrong_size",
+    "stopped_working",
+    "changed_mind",
+)
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+# --- the list --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class FormFilter:
+    """One filter of the form, built from its declaration (returns.filters.RMA_FILTERS)."""
+
+    name: str
+    label: str
+    widget: str  # inbox.filters.Widget
+    value: str
+    options: tuple[Option, ...] = ()
+    blank: str = ""
+    group: str = ""
+
+    @property
+    def summary(self) -> str:
+        return ", ".join(o.label for o in self.options if o.selected)
+
+
+@dataclass(frozen=True)
+class DateRange:
+    label: str
+    fields: tuple[FormFilter, ...]
+    widget: str = "date"
+
+
+@dataclass
+class ListState:
+    raw: dict[str, str]
+    filters: RmaFilters = field(default_factory=RmaFilters)
+    sort: str = RMA_DEFAULT_SORT
+    limit: int = RMA_DEFAULT_PAGE_SIZE
+    page: RmaPage | None = None
+    tabs: list[StatusTab] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    http_status: int = 200
+
+    @property
+    def canonical(self) -> dict[str, str]:
+        params = self.filters.as_query()
+        if self.sort != RMA_DEFAULT_SORT:
+            params["sort"] = self.sort
+        if self.limit != RMA_DEFAULT_PAGE_SIZE:
+            params["limit"] = str(self.limit)
+        return params
+
+    @property
+    def query_string(self) -> str:
+        return urlencode(self.canonical)
+
+
+def _date_input_value(value: str) -> str:
+    if not value or _DATE_ONLY.fullmatch(value):
+        return value
+    try:
+        parsed = parse_datetime(value)
+        if parsed is None or parsed.tzinfo is None or not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            return ""
+        return timezone.localtime(parsed).date().isoformat()
+    except (ValueError, OverflowError):
+        return ""
+
+
+def list_state(request: AgentRequest, data: Mapping[str, Any]) -> ListState:
+    """Read the list's query string through the API's selector (returns.selectors.rma_list_query);
+    a refused value is shown next to its filter."""
+    user = request.user
+    state = ListState(raw=flatten_params(data))
+    try:
+        query = rma_list_query(user, data, date_timezone=timezone.get_current_timezone())
+        state.page = rma_page(user, query.filters, limit=query.limit, sort=query.sort, cursor=query.cursor)
+        state.filters, state.sort, state.limit = query.filters, query.sort, query.limit
+        state.tabs = rma_status_counts(user, query.filters)
+    except (ValidationFailed, NotFound) as exc:
+        name = exc.field if exc.field in FORM_FIELDS else "general"
+        state.errors[name] = _("Invalid filter: %(detail)s") % {"detail": exc.message}
+        state.http_status = 404 if isinstance(exc, NotFound) else 400
+    return state
+
+
+def _form_filters(request: AgentRequest, raw: Mapping[str, str]) -> list[FormFilter | DateRange]:
+    user = request.user
+    stores = list(stores_of_organization(user).defer("credentials"))
+    picked = {name: {v for v in value.split(",") if v} for name, value in raw.items()}
+    platforms = {s.platform for s in stores} | picked.get("platform", set())
+    dynamic: dict[str, list[tuple[Any, str]]] = {
+        "stores": [(s.pk, s.name) for s in stores],
+        "users": [(u.pk, str(u)) for u in users_of_organization(user, can_process=True)],
+    }
+    items: list[FormFilter | DateRange] = []
+    for spec in RMA_FILTERS:
+        chosen = picked.get(spec.name, set())
+        choices: list[tuple[Any, Any]] = list(spec.choices)
+        if spec.options == "platforms":
+            choices = [c for c in choices if c[0] in platforms]
+        elif spec.options:
+            choices += dynamic[spec.options]
+        value = raw.get(spec.name, "")
+        item = FormFilter(
+            name=spec.name,
+            label=str(spec.label),
+            widget=str(spec.widget),
+            value=_date_input_value(value) if spec.widget == "date" else value,
+            options=tuple(Option(str(v), str(label), str(v) in chosen) for v, label in choices),
+            blank=str(spec.blank),
+            group=str(spec.group),
+        )
+        last = items[-1] if items else None
+        if spec.group and isinstance(last, DateRange) and last.label == item.group:
+            items[-1] = DateRange(last.label, (*last.fields, item))
+        elif spec.group:
+            items.append(DateRange(item.group, (item,)))
+        else:
+            items.append(item)
+    return items
+
+
+def _tab_links(state: ListState) -> list[dict[str, Any]]:
+    base = {k: v for k, v in state.canonical.items() if k != "status"}
+    current = ",".join(state.filters.status)
+    return [
+        {
+            "label": tab.label,
+            "count": tab.count,
+            "query": urlencode({**base, "status": tab.status} if tab.status else base),
+            "active": tab.status == current,
+        }
+        for tab in state.tabs
+        if tab.count or tab.status == "" or tab.status == current
+    ]
+
+
+def _list_context(request: AgentRequest, state: ListState, **extra: Any) -> dict[str, Any]:
+    user = request.user
+    next_query = (
+        {**state.canonical, "cursor": state.page.next_cursor} if state.page and state.page.next_cursor else None
+    )
+    return {
+        "state": state,
+        "errors": state.errors,
+        "error_fields": (*FORM_FIELDS, "general"),
+        "page": state.page,
+        "tabs": _tab_links(state),
+        "canonical": state.canonical,
+        "next_query": next_query,
+        "is_first_page": not state.raw.get("cursor"),
+        "form_filters": _form_filters(request, state.raw),
+        "sorts": list(SORT_LABELS.items()),
+        "date_min": f"{MIN_YEAR}-01-01",
+        "date_max": f"{MAX_YEAR}-12-31",
+        "can_approve": has_perm(user, Permission.APPROVE),
+        "can_process": has_perm(user, Permission.PROCESS),
+        "resolutions": RmaResolution.choices,
+        "evidence_kinds": [(k, label) for k, label in EvidenceKind.choices if k != EvidenceKind.QC_PHOTO],
+        **extra,
+    }
+
+
+def _render_list(request: AgentRequest, state: ListState, *, status: int | None = None, **extra: Any) -> HttpResponse:
+    context = _list_context(request, state, **extra)
+    status = status or state.http_status
+    if request.htmx and request.htmx.target == "rma-list":
+        response = render(request, "web/rmas/_results.html", context, status=status)
+        if request.method == "GET" and not state.errors:
+            pushed = {**state.canonical, **({"cursor": state.raw["cursor"]} if state.raw.get("cursor") else {})}
+            push_url(response, reverse("web:rmas") + ("?" + urlencode(pushed) if pushed else ""))
+    else:
+        response = render(request, "web/rmas/list.html", context, status=status)
+    patch_vary_headers(response, ("HX-Request", "HX-Target"))
+    return response
+
+
+@web_view()
+def rma_list(request: AgentRequest) -> HttpResponse:
+    """The RMA list, newest first: the filter form, status tabs, keyset pages."""
+    return _render_list(request, list_state(request, request.GET))
+
+
+# --- bulk --------------------------------------------------------------------------------------------
+
+
+def _parse_ids(values: list[str]) -> list[int]:
+    ids = []
+    for value in values:
+        if not value.isdigit() or not 0 < int(value) <= 2**62:
+            raise ValidationFailed(_("invalid RMA id %(value)r") % {"value": value[:20]}, field="rma_ids")
+        ids.append(int(value))
+    return ids
+
+
+def _bulk_params(post: QueryDict, action: str) -> dict[str, Any]:
+    if action == RmaBulkAction.APPROVE:
+        return {"resolution": post.get("resolution", "")}
+    if action == RmaBulkAction.REJECT:
+        return {"reason": post.get("reason", "")}
+    return {"kinds": post.getlist("kinds"), "message": post.get("message", "")}
+
+
+def _job_context(request: AgentRequest, job_id: int) -> dict[str, Any]:
+    progress = rma_bulk_job_progress(request.user, job_id)
+    return {
+        "job": progress,
+        "running": progress.status != "done",
+        "action_label": RmaBulkAction(progress.action).label,
+        "failures": [i for i in progress.items if i.status == "error"],
+    }
+
+
+@web_view(methods=("POST",))
+def rma_bulk(request: AgentRequest) -> HttpResponse:
+    """Queue a bulk approve / reject / request evidence over the selected RMAs; the answer is the job's
+    progress bar (htmx polls it) or, without JavaScript, the job's page."""
+    action = request.POST.get("action", "")
+    try:
+        job = rma_bulk_start(
+            user=request.user,
+            action=action,
+            rma_ids=_parse_ids(request.POST.getlist("rma_ids")),
+            params=_bulk_params(request.POST, action) if action in RmaBulkAction.values else {},
+        )
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        return render(request, "web/rmas/_job.html", {"error": exc.message}, status=exc.status_code)
+    if not request.htmx:
+        return redirect("web:rma_bulk_job", job_id=job.pk)
+    return render(request, "web/rmas/_job.html", _job_context(request, job.pk))
+
+
+@web_view()
+def rma_bulk_job(request: AgentRequest, job_id: int) -> HttpResponse:
+    """A bulk job's progress and each RMA's result (polled every second while it runs)."""
+    template = "web/rmas/_job.html" if request.htmx else "web/rmas/job.html"
+    return render(request, template, _job_context(request, job_id))
+
+
+# --- the RMA page and its actions ------------------------------------------------------------------
+
+
+def _rma_context(request: AgentRequest, rma_id: int, **extra: Any) -> dict[str, Any]:
+    detail = rma_detail(request.user, rma_id)
+    return {
+        "detail": detail,
+        "rma": detail.rma,
+        "actions": {a.name for a in detail.actions},
+        "resolutions": [c for c in RmaResolution.choices if c[0] != RmaResolution.PARTIAL_REFUND],
+        "evidence_kinds": [(k, label) for k, label in EvidenceKind.choices if k != EvidenceKind.QC_PHOTO],
+        "refund_kinds": RefundKind.choices,
+        "idempotency_key": f"web:{uuid.uuid4().hex}",
+        "errors": {},
+        "values": {},
+        **extra,
+    }
+
+
+@web_view()
+def rma_page_view(request: AgentRequest, rma_id: int) -> HttpResponse:
+    return render(request, "web/rmas/page.html", _rma_context(request, rma_id))
+
+
+def _action_done(request: AgentRequest, rma_id: int, notice: str) -> HttpResponse:
+    messages.success(request, notice)
+    return redirect("web:rma", rma_id=rma_id)
+
+
+def _action_failed(request: AgentRequest, rma_id: int, form: str, exc: DomainError) -> HttpResponse:
+    if isinstance(exc, PermissionDenied) or (isinstance(exc, NotFound) and exc.field in (None, "rma_id")):
+        raise exc
+    errors = {form: exc.message}
+    context = _rma_context(request, rma_id, errors=errors, values=request.POST.dict())
+    return render(request, "web/rmas/page.html", context, status=exc.status_code)
+
+
+@web_view(methods=("POST",))
+def rma_approve_view(request: AgentRequest, rma_id: int) -> HttpResponse:
+    try:
+        rma_approve(user=request.user, rma_id=rma_id, resolution=request.POST.get("resolution") or None)
+    except DomainError as exc:
+        return _action_failed(request, rma_id, "approve", exc)
+    return _action_done(request, rma_id, _("Return approved."))
+
+
+@web_view(methods=("POST",))
+def rma_reject_view(request: AgentRequest, rma_id: int) -> HttpResponse:
+    try:
+        rma_reject(user=request.user, rma_id=rma_id, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        return _action_failed(request, rma_id, "reject", exc)
+    return _action_done(request, rma_id, _("Return rejected."))
+
+
+@web_view(methods=("POST",))
+def rma_request_evidence_view(request: AgentRequest, rma_id: int) -> HttpResponse:
+    try:
+        rma_request_evidence(
+            user=request.user,
+            rma_id=rma_id,
+            kinds=request.POST.getlist("kinds"),
+            message=request.POST.get("message", ""),
+        )
+    except DomainError as exc:
+        return _action_failed(request, rma_id, "request_evidence", exc)
+    return _action_done(request, rma_id, _("Evidence requested from the buyer."))
+
+
+def _amount(text: str) -> Any:
+    """The typed amount as a Decimal when it reads as one (the service validates it), else as typed."""
+    text = text.strip()
+    try:
+        return Decimal(text) if text else None
+    except ArithmeticError:
+        return text
+
+
+@web_view(methods=("POST",))
+def rma_refund_view(request: AgentRequest, rma_id: int) -> HttpResponse:
+    """Request a refund for the RMA (full, partial, shipping); it lands approved, pending approval or
+    in review (returns.refunds.refund_request decides)."""
+    rma = rma_get(request.user, rma_id)
+    try:
+        refund_request(
+            user=request.user,
+            order_id=rma.order_id,
+            rma_id=rma.pk,
+            ticket_id=rma.ticket_id,
+            kind=request.POST.get("kind", ""),
+            amount=_amount(request.POST.get("amount", "")),
+            currency=request.POST.get("currency", "") or rma.order.currency,
+            reason=request.POST.get("reason", ""),
+            idempotency_key=request.POST.get("idempotency_key") or None,
+        )
+    except DomainError as exc:
+        return _action_failed(request, rma_id, "refund", exc)
+    return _action_done(request, rma_id, _("Refund requested."))
+
+
+# --- refunds: approve / reject, the review queue -----------------------------------------------------
+
+
+def _back(request: AgentRequest, fallback: str) -> str:
+    target = request.POST.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else fallback
+
+
+@web_view(methods=("POST",))
+def refund_approve_view(request: AgentRequest, refund_id: int) -> HttpResponse:
+    try:
+        refund_approve(user=request.user, refund_id=refund_id, note=request.POST.get("note", ""))
+    except (PermissionDenied, NotFound):
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Refund approved."))
+    return redirect(_back(request, reverse("web:refund_review")))
+
+
+@web_view(methods=("POST",))
+def refund_reject_view(request: AgentRequest, refund_id: int) -> HttpResponse:
+    try:
+        refund_reject(user=request.user, refund_id=refund_id, reason=request.POST.get("reason", ""))
+    except (PermissionDenied, NotFound):
+        raise
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Refund rejected."))
+    return redirect(_back(request, reverse("web:refund_review")))
+
+
+@web_view()
+def refund_review(request: AgentRequest) -> HttpResponse:
+    """Refunds waiting for a human: in manual review (with the reasons) or above the requester's
+    approval limit."""
+    return render(
+        request,
+        "web/rmas/review.html",
+        {"refunds": refund_review_queue(request.user), "can_approve": has_perm(request.user, Permission.APPROVE)},
+    )
+
+
+@web_view()
+def rma_exceptions_view(request: AgentRequest) -> HttpResponse:
+    raw = request.GET.get("stale_days", "")
+    days = int(raw) if raw.isdigit() and 1 <= int(raw) <= 365 else 7
+    return render(request, "web/rmas/exceptions.html", {"exceptions": rma_exceptions(request.user, stale_days=days)})
+
+
+# --- from the ticket: create a return, refund ----------------------------------------------------------
+
+
+def _ticket_form_context(request: AgentRequest, ticket_id: int, **extra: Any) -> dict[str, Any]:
+    """The ticket with its order (NotFound outside the user's sight); the forms are for roles that
+    may process (the services check again)."""
+    detail = ticket_detail(request.user, ticket_id)
+    check_perm(request.user, Permission.PROCESS)
+    return {
+        "ticket": detail.ticket,
+        "order": detail.order,
+        "reasons": REASON_SUGGESTIONS,
+        "refund_kinds": RefundKind.choices,
+        "idempotency_key": f"web:{uuid.uuid4().hex}",
+        "errors": {},
+        "values": {},
+        **extra,
+    }
+
+
+def _lines_from_post(post: QueryDict) -> list[dict[str, Any]]:
+    """Order lines with a quantity above zero: [{order_line_id, quantity, reason?}]."""
+    lines = []
+    for key in post:
+        match = re.fullmatch(r"qty-(\d{1,18})", key)
+        raw = post.get(key, "").strip()
+        if not match or raw in ("", "0"):
+            continue
+        if not raw.isdigit():
+            raise ValidationFailed(_("quantities are whole numbers"), field="lines")
+        line: dict[str, Any] = {"order_line_id": int(match.group(1)), "quantity": int(raw)}
+        reason = post.get(f"reason-{match.group(1)}", "").strip()
+        if reason:
+            line["reason"] = reason
+        lines.append(line)
+    return lines
+
+
+@web_view(methods=("GET", "POST"))
+def ticket_return_create(request: AgentRequest, ticket_id: int) -> HttpResponse:
+    """Open an RMA for the ticket's order: the lines and quantities to return, the reason."""
+    if request.method == "GET":
+        return render(request, "web/rmas/ticket_return.html", _ticket_form_context(request, ticket_id))
+    context = _ticket_form_context(request, ticket_id)
+    order = context["order"]
+    try:
+        if order is None:
+            raise ValidationFailed(_("this ticket has no order to return"), field="order_id")
+        rma = rma_create(
+            user=request.user,
+            order_id=order.pk,
+            lines=_lines_from_post(request.POST),
+            reason=request.POST.get("reason", ""),
+            comment=request.POST.get("comment", ""),
+            ticket_id=ticket_id,
+        )
+    except (PermissionDenied, NotFound):
+        raise
+    except DomainError as exc:
+        posted_qty = {int(key[4:]): request.POST[key] for key in request.POST if re.fullmatch(r"qty-\d{1,18}", key)}
+        context.update(
+            errors={exc.field or "general": exc.message, "any": exc.message}, values=request.POST, posted_qty=posted_qty
+        )
+        return render(request, "web/rmas/ticket_return.html", context, status=exc.status_code)
+    messages.success(request, _("Return %(number)s created.") % {"number": rma.number})
+    return redirect("web:rma", rma_id=rma.pk)
+
+
+@web_view(methods=("GET", "POST"))
+def ticket_refund_create(request: AgentRequest, ticket_id: int) -> HttpResponse:
+    """Refund (part of) the ticket's order without a return: kind, amount, reason."""
+    if request.method == "GET":
+        return render(request, "web/rmas/ticket_refund.html", _ticket_form_context(request, ticket_id))
+    context = _ticket_form_context(request, ticket_id)
+    order = context["order"]
+    try:
+        if order is None:
+            raise ValidationFailed(_("this ticket has no order to refund"), field="order_id")
+        refund_request(
+            user=request.user,
+            order_id=order.pk,
+            ticket_id=ticket_id,
+            kind=request.POST.get("kind", ""),
+            amount=_amount(request.POST.get("amount", "")),
+            currency=request.POST.get("currency", "") or order.currency,
+            reason=request.POST.get("reason", ""),
+            idempotency_key=request.POST.get("idempotency_key") or None,
+        )
+    except (PermissionDenied, NotFound):
+        raise
+    except DomainError as exc:
+        context.update(errors={exc.field or "general": exc.message, "any": exc.message}, values=request.POST)
+        return render(request, "web/rmas/ticket_refund.html", context, status=exc.status_code)
+    messages.success(request, _("Refund requested."))
+    return redirect("web:ticket", ticket_id=ticket_id)
