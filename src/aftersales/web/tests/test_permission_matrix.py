@@ -26,6 +26,7 @@ from aftersales.catalog.models import Store
 from aftersales.channels.models import RawEvent, StoreSync, StreamCursor
 from aftersales.core.clock import now
 from aftersales.inbox.models import Attachment, CategoryLabel, DeliveryStatus, Message, SavedView, Ticket
+from aftersales.inventory.models import InventoryMovement, Warehouse
 from aftersales.language.models import GlossaryTerm, ReplyTemplateVariant, TranslationJob
 from aftersales.language.templates import reply_template_save
 from aftersales.notifications.models import Notification
@@ -342,6 +343,24 @@ def _stock_product(o: Objects) -> dict[str, int]:
     return {}
 
 
+def _warehouse(o: Objects) -> dict[str, int]:
+    """A warehouse of the organization (the foreign admin must not find it)."""
+    from aftersales.inventory.models import Warehouse
+
+    warehouse = Warehouse.objects.create(organization=o.world.org, code="SZ", name="Shenzhen")
+    o.warehouse_id = warehouse.pk  # type: ignore[attr-defined]
+    return {"warehouse_id": warehouse.pk}
+
+
+def _stock_product(o: Objects) -> dict[str, int]:
+    """A product and a warehouse of the organization, for goods received from the Stock page."""
+    from aftersales.testing.factories import ProductFactory
+
+    ProductFactory(organization=o.world.org, sku="MX-STOCK")
+    _warehouse(o)
+    return {}
+
+
 MATRIX: dict[tuple[str, str], Row] = {
     ("login", "GET"): Row(_none, _none, expect(200, everyone(302), 302)),
     ("login", "POST"): Row(
@@ -540,6 +559,24 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("settings_tracking_test", "POST"): Row(
         _keyless_tracking_account, _none, expect(LOGIN, {**admins(422), "foreigner": 404}, 403)
+    ),
+    # Warehouses (Settings, admins) and the Stock page (issue 10 s5): stock is read by everyone of
+    # the organization; goods received / count adjustments need PROCESS (the foreign admin names a
+    # warehouse of ours: 422 on the form).
+    ("settings_warehouses", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_warehouses", "POST"): Row(
+        _none, lambda o: {"code": "LAX", "name": "LA hub", "is_active": "on"}, expect(LOGIN, admins(302), 403)
+    ),
+    ("settings_warehouse", "POST"): Row(
+        _warehouse,
+        lambda o: {"code": "SZ", "name": "Shenzhen main", "is_active": "on"},
+        expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
+    ),
+    ("stock", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
+    ("stock_record", "POST"): Row(
+        _stock_product,
+        lambda o: {"sku": "MX-STOCK", "warehouse_id": str(o.warehouse_id), "kind": "receive", "quantity": "2"},
+        expect(LOGIN, {**everyone(302), "viewer": 403, "foreigner": 422}, 403),
     ),
     # Warranty and repair (issue 10 §6): units and claims are the organization's (not a team's);
     # deciding a claim needs the approve permission; terms and reminders are organization settings.
@@ -782,6 +819,9 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         sorted(Rma.objects.values_list("number", "status")),
         sorted(Refund.objects.values_list("idempotency_key", "status")),
         RmaBulkJob.objects.count(),
+        # warehouses and the stock ledger (web/views/inventory.py)
+        sorted(Warehouse.objects.values_list("organization_id", "code", "name", "is_active")),
+        InventoryMovement.objects.count(),
         # the tracking account (settings_tracking)
         sorted(
             TrackingAccount.objects.values_list("organization_id", "is_active", "poll_interval_hours", "credentials")
