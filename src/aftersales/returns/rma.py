@@ -389,6 +389,18 @@ def rma_create(
             raise ValidationFailed(_("ticket_id: no such ticket"), field="ticket_id")
         if ticket.order_id is not None and ticket.order_id != order_id:
             raise ValidationFailed(_("ticket_id: the ticket is about another order"), field="ticket_id")
+    elif isinstance(order_id, int) and not isinstance(order_id, bool):
+        # The order's tickets decide who may act on it: one the user sees is the RMA's ticket; an
+        # order whose tickets are all outside the user's scope is not theirs to return.
+        tickets = list(
+            Ticket.objects.filter(organization_id=organization_id, order_id=order_id, merged_into__isnull=True)
+            .select_related("organization")
+            .order_by("-created_at", "-id")
+        )
+        visible = [t for t in tickets if can_view_ticket(user, t)]
+        if tickets and not visible:
+            raise ValidationFailed(_("order_id: no such order"), field="order_id")
+        ticket = visible[0] if visible else None
     return rma_open(
         organization_id=organization_id,
         actor=Actor.user(user),

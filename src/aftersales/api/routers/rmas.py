@@ -58,8 +58,15 @@ from ..schemas.rmas import (
 
 router = Router(tags=["rmas"])
 
+# GET /rmas (the list) is api/routers/rma_lists.py's: one URL is one Django pattern, so POST /rmas is
+# registered on that router (two routers with the same path would answer 405 to one of the methods).
+try:
+    from .rma_lists import router as _rmas_path_router
+except ImportError:  # the list endpoint not installed: the path is ours alone
+    _rmas_path_router = router
 
-@router.post("/rmas", response=with_errors({201: RmaOut}))
+
+@_rmas_path_router.post("/rmas", response=with_errors({201: RmaOut}), tags=["rmas"])
 def create_rma(request: HttpRequest, payload: RmaIn) -> Status[Any]:
     """Open an RMA for order lines (PROCESS). The automatic checks run at once: the order and its lines,
     the SKU, the quantity within what was purchased minus what is on other RMAs, the policy's window,

@@ -664,6 +664,61 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, w, u: ("GET", f"/rmas/bulk/{_rma_bulk_job(s, w)}", None),
         {**everyone(404), "agent": 200, "admin": 200},
     ),
+    # RMAs (issue 10 §3, §8; api/routers/rmas.py): PROCESS opens and handles, APPROVE decides; an RMA
+    # on a US ticket is unseen (404) by the DE team and other sellers; each request acts on a fresh RMA.
+    ("POST", "/rmas"): Row(
+        lambda s, w, u: ("POST", "/rmas", _rma_create_body(w)),
+        {**ticket_write(201), "outsider": 422, "foreign_user": 422},
+    ),
+    ("GET", "/rmas/{rma_id}"): Row(lambda s, w, u: ("GET", f"/rmas/{_rma(w)}", None), ticket_read()),
+    ("GET", "/rmas/{rma_id}/slip.pdf"): Row(lambda s, w, u: ("GET", f"/rmas/{_rma(w)}/slip.pdf", None), ticket_read()),
+    ("POST", "/rmas/{rma_id}/approve"): Row(
+        lambda s, w, u: ("POST", f"/rmas/{_rma(w)}/approve", {}), {**ticket_write(403), "approver": 200, "admin": 200}
+    ),
+    ("POST", "/rmas/{rma_id}/reject"): Row(
+        lambda s, w, u: ("POST", f"/rmas/{_rma(w)}/reject", {"reason": "Used"}),
+        {**ticket_write(403), "approver": 200, "admin": 200},
+    ),
+    ("POST", "/rmas/{rma_id}/request-evidence"): Row(
+        lambda s, w, u: ("POST", f"/rmas/{_rma(w)}/request-evidence", {"kinds": ["photo"]}), ticket_write()
+    ),
+    ("POST", "/rmas/{rma_id}/add-evidence"): Row(
+        lambda s, w, u: ("POST", f"/rmas/{_rma(w)}/add-evidence", {"kind": "serial_number", "value": "SN-1234"}),
+        ticket_write(201),
+    ),
+    ("POST", "/rmas/{rma_id}/offer-partial"): Row(
+        lambda s, w, u: ("POST", f"/rmas/{_rma(w)}/offer-partial", {"amount": "5.00"}),
+        {**ticket_write(403), "approver": 200, "admin": 200},
+    ),
+    ("POST", "/rmas/{rma_id}/accept-partial"): Row(
+        lambda s, w, u: ("POST", f"/rmas/{_rma(w, 'partial_offered')}/accept-partial", None), ticket_write()
+    ),
+    ("POST", "/rmas/{rma_id}/decline-partial"): Row(
+        lambda s, w, u: ("POST", f"/rmas/{_rma(w, 'partial_offered')}/decline-partial", {}), ticket_write()
+    ),
+    ("POST", "/rmas/{rma_id}/issue-label"): Row(
+        lambda s, w, u: (
+            "POST",
+            f"/rmas/{_rma(w, 'approved')}/issue-label",
+            {"source": "carrier", "carrier": "UPS", "tracking_number": "1Z999AA10123456784"},
+        ),
+        ticket_write(),
+    ),
+    ("POST", "/rmas/{rma_id}/mark-in-transit"): Row(
+        lambda s, w, u: ("POST", f"/rmas/{_rma(w, 'approved')}/mark-in-transit", {}), ticket_write()
+    ),
+    ("POST", "/rmas/{rma_id}/receive"): Row(
+        lambda s, w, u: ("POST", f"/rmas/{_rma(w, 'in_transit')}/receive", {}), ticket_write()
+    ),
+    ("POST", "/rmas/{rma_id}/inspect"): Row(lambda s, w, u: _rma_inspect_body(w), ticket_write()),
+    ("POST", "/rmas/{rma_id}/resolve"): Row(
+        lambda s, w, u: ("POST", f"/rmas/{_rma(w, 'inspected')}/resolve", {"outcome": "refunded"}),
+        {**ticket_write(403), "approver": 200, "admin": 200},
+    ),
+    ("POST", "/rmas/{rma_id}/cancel"): Row(
+        lambda s, w, u: ("POST", f"/rmas/{_rma(w, 'approved')}/cancel", {"reason": "x"}),
+        {**ticket_write(403), "approver": 200, "admin": 200},
+    ),
     # Ingestion needs the administer permission; the foreign admin may not post into our store.
     ("POST", "/inbound/messages"): Row(
         lambda s, w, u: ("POST", "/inbound/messages", {**INBOUND, "store_id": w.store_us.pk}),
@@ -746,3 +801,71 @@ def test_every_api_url_is_covered() -> None:
     public = {u.lstrip("/") for u in PUBLIC_URLS} - {"docs/assets/swagger-ui-bundle.js"} | {"docs/assets/<str:name>"}
     catch_all = {"", "^.*$"}  # the API root and unknown routes: JSON 404s, tested in test_errors
     assert patterns - operations - public - catch_all == set(), PREFIX
+
+
+# --- RMAs (issue 10 §3): fresh objects per request, on a US order with a US ticket ---------------------
+
+
+def _rma_order(world: Any) -> Any:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from aftersales.testing.factories import OrderFactory, OrderLineFactory, ProductFactory, ShipmentFactory
+
+    order = OrderFactory(store=world.store_us, ship_country="US")
+    product = ProductFactory(organization=world.org, category="home")
+    OrderLineFactory(order=order, product=product, sku=product.sku, quantity=1, unit_price_amount=Decimal("49.90"))
+    ShipmentFactory(order=order, delivered_at=timezone.now() - timedelta(days=2))
+    world.ticket(order=order, customer=order.customer)
+    return order
+
+
+def _rma_create_body(world: Any) -> dict[str, Any]:
+    order = _rma_order(world)
+    return {
+        "order_id": order.pk,
+        "lines": [{"order_line_id": order.lines.get().pk, "quantity": 1}],
+        "reason": "changed_mind",
+    }
+
+
+def _rma(world: Any, status: str = "requested") -> int:
+    """An RMA of a fresh US order (its ticket in the US team's scope), moved to `status` by the admin."""
+    from aftersales.inventory.models import Warehouse
+    from aftersales.returns import rma_actions
+    from aftersales.returns.rma import rma_approve, rma_create
+
+    Warehouse.objects.get_or_create(
+        organization=world.org, code="MX-RET", defaults={"name": "Returns", "is_return_hub": True}
+    )
+    body = _rma_create_body(world)
+    rma = rma_create(user=world.admin, order_id=body["order_id"], lines=body["lines"], reason=body["reason"])
+    a = world.admin
+    if status == "partial_offered":
+        rma_actions.rma_offer_partial(user=a, rma_id=rma.pk, amount="5.00")
+    if status in ("approved", "in_transit", "received", "inspected"):
+        rma_approve(user=a, rma_id=rma.pk)
+    if status in ("in_transit", "received", "inspected"):
+        rma_actions.rma_mark_in_transit(user=a, rma_id=rma.pk)
+    if status in ("received", "inspected"):
+        rma_actions.rma_receive(user=a, rma_id=rma.pk)
+    if status == "inspected":
+        line = rma.lines.get()
+        rma_actions.rma_inspect(
+            user=a, rma_id=rma.pk, lines=[{"line_id": line.pk, "checklist": {"complete_undamaged": True}}]
+        )
+    return rma.pk
+
+
+def _rma_inspect_body(world: Any) -> tuple[str, str, Any]:
+    from aftersales.returns.models import Rma
+
+    rma = Rma.objects.get(pk=_rma(world, "received"))
+    line = rma.lines.get()
+    return (
+        "POST",
+        f"/rmas/{rma.pk}/inspect",
+        {"lines": [{"line_id": line.pk, "checklist": {"complete_undamaged": True}}]},
+    )
