@@ -8,7 +8,8 @@ record twice changes nothing the second time ("unchanged" / "duplicate").
   a customer exactly as ingest links a message's author;
 - ReturnRecord -> returns.services.return_request_upsert;
 - TrackingRecord -> tracking.services.tracking_apply for each shipment with that tracking number;
-- IgnoredRecord -> nothing; DeliveryFailureRecord -> the bounced reply marked failed."""
+- IgnoredRecord -> nothing; DeliveryFailureRecord -> the bounced reply marked failed;
+- AccountDeletionRecord -> channels.erasure.buyer_erase (the buyer's data from that platform erased)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from aftersales.returns.services import ReturnLineData, ReturnRequestData, retur
 from aftersales.tracking.services import tracking_apply
 
 from .base import (
+    AccountDeletionRecord,
     Buyer,
     DeliveryFailureRecord,
     IgnoredRecord,
@@ -42,6 +44,7 @@ from .base import (
     ReturnRecord,
     TrackingRecord,
 )
+from .erasure import buyer_erase
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ def apply_record(store: Store, record: Record) -> Applied:
         return Applied("ignored", reason=record.reason + (f": {record.detail}" if record.detail else ""))
     if isinstance(record, DeliveryFailureRecord):
         return apply_delivery_failure(store, record)
+    if isinstance(record, AccountDeletionRecord):
+        erased = buyer_erase(store=store, external_ids=record.external_ids, actor=connector_actor(store))
+        return Applied("updated", reason=erased.summary())
     raise MappingError(f"the connector produced an unknown record type {type(record).__name__}")
 
 

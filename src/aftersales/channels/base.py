@@ -292,6 +292,15 @@ class IgnoredRecord:
 
 
 @dataclass(frozen=True)
+class AccountDeletionRecord:
+    """The platform says a user closed their account and their data must be erased (eBay's
+    MARKETPLACE_ACCOUNT_DELETION): `external_ids` are every id the notice names (username, user id);
+    channels.erasure.buyer_erase applies it."""
+
+    external_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DeliveryFailureRecord:
     """A bounce (RFC 3464 report, mailer-daemon) of one of our replies: the reply whose Message-ID is
     among `original_message_ids` is marked failed with `reason`; no ticket is opened."""
@@ -301,7 +310,15 @@ class DeliveryFailureRecord:
     recipients: list[str] = field(default_factory=list)
 
 
-Record = OrderRecord | MessageRecord | ReturnRecord | TrackingRecord | IgnoredRecord | DeliveryFailureRecord
+Record = (
+    OrderRecord
+    | MessageRecord
+    | ReturnRecord
+    | TrackingRecord
+    | IgnoredRecord
+    | DeliveryFailureRecord
+    | AccountDeletionRecord
+)
 
 
 # --- Write-backs ---------------------------------------------------------------------------------

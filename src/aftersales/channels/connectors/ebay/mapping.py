@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aftersales.channels.base import (
+    AccountDeletionRecord,
     AttachmentRecord,
     Buyer,
     IgnoredRecord,
@@ -463,14 +464,18 @@ def validate_notification(payload: Any) -> Mapping[str, Any]:
     return payload
 
 
-def map_notification(payload: Mapping[str, Any]) -> IgnoredRecord:
+def map_notification(payload: Mapping[str, Any]) -> IgnoredRecord | AccountDeletionRecord:
     """A push is a trigger, not the truth: it opens nothing itself (polling reconciles). An account
-    deletion is recorded for the log with the eBay user id it names."""
+    deletion asks us to erase what we hold about that eBay user: its username (our identities of
+    eBay buyers) and immutable user id."""
     validate_notification(payload)
     topic = payload["metadata"]["topic"]
     data = payload["notification"].get("data") or {}
     if topic == "MARKETPLACE_ACCOUNT_DELETION":
-        return IgnoredRecord(reason="marketplace_account_deletion", detail=str(data.get("userId", "")))
+        ids = tuple(str(data.get(name) or "").strip() for name in ("username", "userId"))
+        if not any(ids):
+            raise MappingError("notification.data names no username or userId", field="notification.data.username")
+        return AccountDeletionRecord(external_ids=tuple(i for i in ids if i))
     return IgnoredRecord(reason="notification", detail=topic)
 
 

@@ -503,7 +503,7 @@ def test_a_signed_push_verifies_and_the_key_is_cached(fake: EbayFake, connector:
     assert record.event_id == f"notification:{sample['notification']['notificationId']}"
     assert record.raw == body
     [mapped] = connector.map_record(ctx, record)
-    assert mapped.reason == "marketplace_account_deletion"  # type: ignore[union-attr]
+    assert mapped.external_ids == ("test_user", "ma8vp1jySJC")  # type: ignore[union-attr]
     key_call = fake.requests_to(r"/commerce/notification/v1/public_key/.*")[0]
     assert key_call.headers["authorization"].startswith("Bearer ")  # an application token
     token_call = fake.requests_to("/identity/v1/oauth2/token")[-1]

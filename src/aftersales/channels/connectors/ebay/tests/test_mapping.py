@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from aftersales.channels.base import IgnoredRecord, MappingError, ReturnKind
+from aftersales.channels.base import AccountDeletionRecord, MappingError, ReturnKind
 from aftersales.channels.connectors.ebay import mapping
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -194,7 +194,7 @@ def test_the_published_sample_notification_validates_and_maps() -> None:
     jsonschema.validate(sample, asyncapi_payload_schema())
     assert mapping.validate_notification(sample) is sample
     record = mapping.map_notification(sample)
-    assert record == IgnoredRecord(reason="marketplace_account_deletion", detail="ma8vp1jySJC")
+    assert record == AccountDeletionRecord(external_ids=("test_user", "ma8vp1jySJC"))
 
 
 @pytest.mark.parametrize(
