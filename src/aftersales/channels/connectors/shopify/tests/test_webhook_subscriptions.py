@@ -88,7 +88,7 @@ def test_subscribe_creates_every_topic_once_and_is_idempotent(world, store, fake
     creates = [c for c in fake.graphql_calls if "webhookSubscriptionCreate" in c["query"]]
     assert len(creates) == len(subscription_topics())
     assert creates[0]["variables"]["webhookSubscription"] == {"callbackUrl": url, "format": "JSON"}
-    assert [r for r in fake.requests if r.path == GRAPHQL][0].headers["x-shopify-access-token"] == fake.access_token
+    assert next(r for r in fake.requests if r.path == GRAPHQL).headers["x-shopify-access-token"] == fake.access_token
 
     again = store_webhooks_subscribe(user=world.admin, store_id=store.pk)
     assert again.ok and again.created == () and sorted(again.existing) == sorted(subscription_topics())
