@@ -20,6 +20,7 @@ from .views import (
     settings_security,
     settings_sync,
     settings_tracking,
+    sla,
     tickets,
     translation_jobs,
     translations,
@@ -187,6 +188,19 @@ urlpatterns = [
     path("settings/returns/", settings_returns.settings_returns, name="settings_returns"),
     path("settings/returns/check/", settings_returns.settings_returns_check, name="settings_returns_check"),
     path("settings/returns/rates/", settings_returns.settings_returns_rate, name="settings_returns_rate"),
+    path("settings/sla/", sla.settings_sla, name="settings_sla"),
+    path("settings/sla/calendars/", sla.settings_sla_calendar, name="settings_sla_calendar"),
+    path(
+        "settings/sla/calendars/<int:calendar_id>/delete/",
+        sla.settings_sla_calendar_delete,
+        name="settings_sla_calendar_delete",
+    ),
+    path("settings/sla/teams/", sla.settings_sla_team, name="settings_sla_team"),
+    path("settings/sla/policies/", sla.settings_sla_policy, name="settings_sla_policy"),
+    path(
+        "settings/sla/policies/<int:policy_id>/delete/", sla.settings_sla_policy_delete, name="settings_sla_policy_delete"
+    ),
+    path("settings/sla/preview/", sla.settings_sla_preview, name="settings_sla_preview"),
     path("settings/roles/", settings_people.roles_page, name="settings_roles"),
     path("settings/roles/new/", settings_people.role_create_view, name="settings_role_create"),
     path("settings/roles/<int:role_id>/", settings_people.role_page, name="settings_role"),

@@ -182,6 +182,22 @@ def admins(status: int) -> dict[str, int]:
     return {**everyone(403), "admin": status, "foreigner": status}
 
 
+def _sla_calendar(o: Objects) -> dict[str, int]:
+    """A business calendar of the organization (the foreign admin must not find it)."""
+    from aftersales.sla.models import BusinessCalendar
+
+    return {"calendar_id": BusinessCalendar.objects.create(organization=o.world.org, name="Matrix", timezone="UTC").pk}
+
+
+def _sla_policy(o: Objects) -> dict[str, int]:
+    from aftersales.sla.models import SlaPolicy
+
+    row = SlaPolicy.objects.create(
+        organization=o.world.org, name="Matrix", first_response_minutes=60, resolution_minutes=600
+    )
+    return {"policy_id": row.pk}
+
+
 RETURN_POLICY_YAML = (
     "schema_version: 1\nreporting_currency: USD\nreasons: [{code: changed_mind}]\nwindows: [{code: D, days: 30}]\n"
 )
@@ -627,6 +643,33 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_returns_check", "POST"): Row(_none, lambda o: RETURN_CHECK, expect(LOGIN, admins(200), 403)),
     ("settings_returns_rate", "POST"): Row(
         _none, lambda o: {"currency": "EUR", "rate": "1.08"}, expect(LOGIN, admins(302), 403)
+    ),
+    # SLA (issue 11 §2): calendars, policies and team calendars are organization settings; the
+    # try-it form writes nothing; another organization's calendar, policy or team is not found.
+    ("settings_sla", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_sla_calendar", "POST"): Row(
+        _none,
+        lambda o: {"name": "Office", "timezone": "Europe/Berlin", "day_mon": "09:00-12:00, 13:30-18:30"},
+        expect(LOGIN, admins(302), 403),
+    ),
+    ("settings_sla_calendar_delete", "POST"): Row(
+        _sla_calendar, _none, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
+    ),
+    ("settings_sla_team", "POST"): Row(
+        _none,
+        lambda o: {"team_id": str(o.world.team_us.pk), "calendar_id": ""},
+        expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
+    ),
+    ("settings_sla_policy", "POST"): Row(
+        _none,
+        lambda o: {"name": "P", "first_response_minutes": "60", "resolution_minutes": "600", "warning_percent": "75"},
+        expect(LOGIN, admins(302), 403),
+    ),
+    ("settings_sla_policy_delete", "POST"): Row(
+        _sla_policy, _none, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
+    ),
+    ("settings_sla_preview", "POST"): Row(
+        _none, lambda o: {"arrival": "2026-12-07T09:00:00+01:00", "platform": "amazon"}, expect(LOGIN, admins(200), 403)
     ),
     ("settings_categories", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
     ("settings_categories", "POST"): Row(
