@@ -6,10 +6,15 @@ floor, restocking fees, evidence rules): the pure decision (`CompiledPolicy.eval
 varied facts, and the full service path (`check_eligibility`: store + SKU + rate + active version from
 the database) over a smaller sample.
 
-Part 2, NOT implemented yet: bulk-approving 10,000 RMAs with events and notifications enqueued (needs
-the RMA workflow of issue 10 §3, which does not exist yet).
+Part 2 (`--rma`, on PostgreSQL with `--pg`): 10,000 RMAs written with bulk_create, then bulk-approved
+through returns.bulk (rma_bulk_start + rma_bulk_run: each RMA through returns.rma.rma_approve in its own
+transaction, an RmaEvent per transition, the marketplace write-back and the buyer notification tasks
+enqueued on Huey, Redis with `--redis`), and the RMA list's first page (returns.selectors.rma_page) at
+10,000 and 100,000 RMAs, for an admin and for a team-scoped agent.
 
     .venv/bin/python bench/returns.py [--n 50000] [--service-n 2000] [--append]
+    .venv/bin/python bench/returns.py --rma --pg postgres://postgres@127.0.0.1:5432 \
+        --redis redis://127.0.0.1:6379/0 [--rmas 10000] [--list-total 100000] [--append]
 """
 
 from __future__ import annotations
@@ -151,12 +156,240 @@ def bench_service(n: int) -> float:
         del settings
 
 
+def _make_rmas(world, warehouse, count: int, *, start: int, status_mix: bool) -> list[int]:  # type: ignore[no-untyped-def]
+    """`count` requested (or, with status_mix, varied) RMAs with an order, an order line and an RMA
+    line each, written with bulk_create in batches. Returns the new RMA ids."""
+    from django.utils import timezone
+
+    from aftersales.catalog.models import Customer, Order, OrderLine
+    from aftersales.returns.models import Rma, RmaLine, RmaStatus
+
+    statuses = [s for s in RmaStatus.values if s != RmaStatus.REQUESTED]
+    now = timezone.now()
+    ids: list[int] = []
+    batch = 2000
+    stores = [world.store_us, world.store_de]
+    for offset in range(0, count, batch):
+        n = min(batch, count - offset)
+        customers = Customer.objects.bulk_create(
+            [Customer(organization=world.org, name=f"Buyer {start + offset + i}") for i in range(0, n, 10)]
+        )
+        orders = Order.objects.bulk_create(
+            [
+                Order(
+                    organization=world.org,
+                    store=stores[i % 2],
+                    external_id=f"B-{start + offset + i:08d}",
+                    customer=customers[i // 10],
+                    placed_at=now - timedelta(days=20),
+                    total_amount=Decimal("49.00"),
+                    currency="USD",
+                )
+                for i in range(n)
+            ]
+        )
+        lines = OrderLine.objects.bulk_create(
+            [
+                OrderLine(order=o, sku=f"SKU-{i % 400:05d}", quantity=1, unit_price_amount=Decimal("49.00"))
+                for i, o in enumerate(orders)
+            ]
+        )
+        rmas = Rma.objects.bulk_create(
+            [
+                Rma(
+                    organization=world.org,
+                    store=o.store,
+                    number=f"RMA-2026-{start + offset + i + 1:07d}",
+                    order=o,
+                    customer=o.customer,
+                    status=statuses[i % len(statuses)] if status_mix and i % 3 else RmaStatus.REQUESTED,
+                    reason="defective",
+                    delivery_country="US",
+                    requested_at=now - timedelta(minutes=start + offset + i),
+                )
+                for i, o in enumerate(orders)
+            ]
+        )
+        RmaLine.objects.bulk_create(
+            [
+                RmaLine(
+                    rma=r,
+                    order_line=line,
+                    sku=line.sku,
+                    quantity=1,
+                    unit_price_amount=line.unit_price_amount,
+                    currency="USD",
+                )
+                for r, line in zip(rmas, lines, strict=True)
+            ]
+        )
+        ids += [r.pk for r in rmas]
+    return ids
+
+
+def _median_ms(fn, runs: int = 15) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def bench_rmas(args: argparse.Namespace) -> list[str]:
+    """Part 2 on a fresh database (created on --pg and dropped at the end)."""
+    import tempfile
+
+    var_dir = tempfile.mkdtemp(prefix="aftersales-bench-returns-")
+    db_name = f"aftersales_bench_returns_{os.getpid()}"
+    if args.pg:
+        import psycopg
+
+        with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{db_name}"')
+        url = f"{args.pg}/{db_name}"
+    else:
+        url = f"sqlite:///{var_dir}/bench.sqlite3"
+    os.environ.update(
+        DATABASE_URL=url,
+        DJANGO_SETTINGS_MODULE="aftersales.settings.production",
+        SECRET_KEY="aftersales-bench-not-a-secret-" + "x" * 30,
+        AFTERSALES_VAR_DIR=var_dir,
+        ALLOWED_HOSTS="127.0.0.1",
+        LOG_LEVEL="WARNING",
+        HUEY_IMMEDIATE="0",
+        HUEY_NAME=f"bench-returns-{os.getpid()}",
+    )
+    if args.redis:
+        os.environ["REDIS_URL"] = args.redis
+    try:
+        return _bench_rmas(args, "PostgreSQL" if args.pg else "SQLite")
+    finally:
+        if args.pg:
+            from django.db import connections
+
+            connections.close_all()
+            with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
+
+
+def _analyze(db: str) -> None:
+    from django.db import connection
+
+    if db == "PostgreSQL":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+def _bench_rmas(args: argparse.Namespace, db: str) -> list[str]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import transaction
+    from huey.contrib.djhuey import HUEY
+
+    from aftersales.inventory.models import Warehouse
+    from aftersales.returns.bulk import rma_bulk_run, rma_bulk_start
+    from aftersales.returns.filters import RmaFilters
+    from aftersales.returns.models import RmaBulkItem, RmaEvent, RmaStatus
+    from aftersales.returns.selectors import rma_page
+    from aftersales.testing.personas import build_world
+
+    call_command("migrate", verbosity=0)
+    world = build_world()
+    warehouse = Warehouse.objects.create(
+        organization=world.org,
+        code="LAX-HUB",
+        name="Los Angeles return hub",
+        is_return_hub=True,
+        serves_countries=["US"],
+    )
+    HUEY.flush()
+    started = time.perf_counter()
+    ids = _make_rmas(world, warehouse, args.rmas, start=0, status_mix=False)
+    created_s = time.perf_counter() - started
+    _analyze(db)
+
+    started = time.perf_counter()
+    with transaction.atomic():
+        job = rma_bulk_start(user=world.admin, action="approve", rma_ids=ids, params={})
+    queued = HUEY.pending_count()  # the job's own task
+    if os.environ.get("BENCH_PROFILE"):
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        job = profile.runcall(rma_bulk_run, job.pk)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+    else:
+        job = rma_bulk_run(job.pk)
+    bulk_s = time.perf_counter() - started
+    ok = RmaBulkItem.objects.filter(job=job, status="ok").count()
+    failed = RmaBulkItem.objects.filter(job=job, status="error").count()
+    approved_events = RmaEvent.objects.filter(type="status_changed", payload__new=RmaStatus.APPROVED).count()
+    enqueued = HUEY.pending_count() - queued
+    lines = [
+        f"- {args.rmas:,} RMAs written with bulk_create in {created_s:.1f} s",
+        f"- bulk approve of {args.rmas:,} RMAs through returns/bulk.py (rma_bulk_start + rma_bulk_run, one "
+        f"transaction per RMA): **{bulk_s:.1f} s** (target < 30 s), {args.rmas / bulk_s:,.0f} RMAs/s; "
+        f"{ok:,} ok, {failed:,} failed; {approved_events:,} status events written; {enqueued:,} tasks enqueued "
+        f"(marketplace write-back and buyer notification per RMA) on {'Redis' if args.redis else 'SQLite'} Huey",
+    ]
+
+    agent = world.agent
+
+    def first_pages(total: int) -> str:
+        figures = []
+        for label, user, filters in (
+            ("admin, no filter", world.admin, RmaFilters()),
+            ("admin, status=approved", world.admin, RmaFilters(status=("approved",))),
+            ("admin, status=requested", world.admin, RmaFilters(status=("requested",))),
+            ("agent (team scope), no filter", agent, RmaFilters()),
+            ("admin, search by order number", world.admin, RmaFilters(q="B-00000042")),
+        ):
+            figures.append(f"{label} {_median_ms(lambda u=user, f=filters: rma_page(u, f)):.1f} ms")
+        return f"- RMA list first page (25 rows) at {total:,} RMAs, median of 15: " + "; ".join(figures)
+
+    lines.append(first_pages(args.rmas))
+    if args.list_total > args.rmas:
+        _make_rmas(world, warehouse, args.list_total - args.rmas, start=args.rmas, status_mix=True)
+        _analyze(db)
+        lines.append(first_pages(args.list_total))
+    HUEY.flush()
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=50_000)
     parser.add_argument("--service-n", type=int, default=2_000)
     parser.add_argument("--append", action="store_true", help="append the figures to bench/RESULTS.md")
+    parser.add_argument("--rma", action="store_true", help="part 2: bulk approve and the RMA list (see above)")
+    parser.add_argument("--pg", help="with --rma: PostgreSQL server URL (without database); default SQLite")
+    parser.add_argument("--redis", help="with --rma: Redis URL for the Huey queue; default SQLite Huey")
+    parser.add_argument("--rmas", type=int, default=10_000, help="with --rma: RMAs to bulk-approve")
+    parser.add_argument("--list-total", type=int, default=100_000, help="with --rma: RMAs for the second list size")
     args = parser.parse_args()
+    if args.rma:
+        lines = bench_rmas(args)
+        load = os.getloadavg()
+        lines.append(
+            f"- machine: {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}; "
+            f"load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (shared with other runs)"
+        )
+        print("\n".join(lines))
+        if args.append:
+            stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+            command = (
+                f"`.venv/bin/python bench/returns.py --rma{' --pg ' + args.pg if args.pg else ''}"
+                f"{' --redis ' + args.redis if args.redis else ''} --rmas {args.rmas} --list-total {args.list_total}`"
+            )
+            with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as fh:
+                fh.write(f"\n## Returns: bulk-approving RMAs and the RMA list ({stamp})\n\nCommand: {command}.\n\n")
+                fh.write("\n".join(lines) + "\n")
+        return
     pure, counts = bench_pure(args.n)
     service = bench_service(args.service_n)
     load = os.getloadavg()

@@ -5,7 +5,8 @@ a job with one item per RMA, nothing else; the `RmaBulkJobCreated` event enqueue
 (returns.bulk_tasks) after commit, which calls `rma_bulk_run`. Each item runs the RMA service
 (returns.rma) in its own transaction together with the item's result: one item's failure never stops
 the others, and running the job twice (a retried task, two workers) never applies an item twice
-(an item is claimed under a row lock while still pending, and marked done in the same commit).
+(the item is marked done in the same commit as its action, only while still pending; otherwise that
+attempt is rolled back).
 
 This follows the inbox's bulk action (inbox.services.tickets_bulk_apply: per-item transactions and
 a result per item), which runs inline for at most 500 tickets; RMA decisions run as a job (they
@@ -165,29 +166,35 @@ def _apply(job: RmaBulkJob, user: User, rma_id: int) -> None:
         )
 
 
-def _run_item(job: RmaBulkJob, user: User | None, item_id: int) -> None:
-    """One item: claimed (still pending, row lock; another worker's item is skipped), the action in a
-    savepoint, the result written in the same transaction."""
-    with transaction.atomic():
-        item = (
-            RmaBulkItem.objects.select_for_update(skip_locked=True)
-            .filter(pk=item_id, status=RmaBulkItemStatus.PENDING)
-            .first()
-        )
-        if item is None:
-            return
-        status, message = RmaBulkItemStatus.OK, ""
-        try:
-            if user is None:
-                raise NotFound(gettext("the user who started this job no longer exists"), field="created_by")
-            with transaction.atomic():
-                _apply(job, user, item.rma_id)
-        except DomainError as exc:
-            status, message = RmaBulkItemStatus.ERROR, exc.message
-        except Exception:  # a bug on one RMA must not stop the others; the log has the traceback
-            logger.exception("bulk RMA action failed", extra={"job_id": job.pk, "rma_id": item.rma_id})
-            status, message = RmaBulkItemStatus.ERROR, gettext("unexpected error (logged)")
-        RmaBulkItem.objects.filter(pk=item.pk).update(status=status, message=message[:300], finished_at=timezone.now())
+def _run_item(job: RmaBulkJob, user: User | None, item: tuple[int, int]) -> None:
+    """One item in one transaction: the action (the RMA service's own savepoint rolls it back when it
+    fails), then the item's result, written only while the item is still pending. If another worker
+    finished the item meanwhile, nothing matches and this transaction (with its action) is rolled
+    back: an item is applied once."""
+    item_id, rma_id = item
+    status, message = RmaBulkItemStatus.OK, ""
+    try:
+        with transaction.atomic():
+            try:
+                if user is None:
+                    raise NotFound(gettext("the user who started this job no longer exists"), field="created_by")
+                _apply(job, user, rma_id)
+            except DomainError as exc:
+                status, message = RmaBulkItemStatus.ERROR, exc.message
+            except Exception:  # a bug on one RMA must not stop the others; the log has the traceback
+                logger.exception("bulk RMA action failed", extra={"job_id": job.pk, "rma_id": rma_id})
+                status, message = RmaBulkItemStatus.ERROR, gettext("unexpected error (logged)")
+            done = RmaBulkItem.objects.filter(pk=item_id, status=RmaBulkItemStatus.PENDING).update(
+                status=status, message=message[:300], finished_at=timezone.now()
+            )
+            if not done:
+                raise _AlreadyDone
+    except _AlreadyDone:
+        pass
+
+
+class _AlreadyDone(Exception):
+    """The item was finished by another run: roll this attempt back."""
 
 
 def rma_bulk_run(job_id: int) -> RmaBulkJob:
@@ -209,10 +216,10 @@ def rma_bulk_run(job_id: int) -> RmaBulkJob:
     pending = list(
         RmaBulkItem.objects.filter(job=job, status=RmaBulkItemStatus.PENDING)
         .order_by("position")
-        .values_list("pk", flat=True)
+        .values_list("pk", "rma_id")
     )
-    for item_id in pending:
-        _run_item(job, user, item_id)
+    for item in pending:
+        _run_item(job, user, item)
     if not RmaBulkItem.objects.filter(job=job, status=RmaBulkItemStatus.PENDING).exists():
         RmaBulkJob.objects.filter(pk=job.pk).exclude(status=RmaBulkJobStatus.DONE).update(
             status=RmaBulkJobStatus.DONE, finished_at=timezone.now()

@@ -102,3 +102,14 @@ def test_progress_is_the_creators_and_admins(world) -> None:  # type: ignore[no-
             rma_bulk_job_progress(user, job.pk)
     progress = rma_bulk_job_progress(world.approver, job.pk)
     assert (progress.status, progress.percent, progress.items[0].status) == ("queued", 0, "pending")
+
+
+def test_an_item_finished_by_another_run_is_rolled_back(world) -> None:  # type: ignore[no-untyped-def]
+    rma = make_rma(world)
+    job = rma_bulk_start(user=world.approver, action="approve", rma_ids=[rma.pk], params={})
+    item = RmaBulkItem.objects.get(job=job)
+    RmaBulkItem.objects.filter(pk=item.pk).update(status="ok")  # another worker finished it meanwhile
+    bulk._run_item(job, world.approver, (item.pk, rma.pk))
+    rma.refresh_from_db()
+    assert rma.status == RmaStatus.REQUESTED
+    assert not RmaEvent.objects.filter(rma=rma).exists()
