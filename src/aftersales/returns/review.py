@@ -30,8 +30,11 @@ from typing import Any
 from django.apps import apps
 from django.utils.translation import gettext as _
 
+from aftersales.accounts.models import Permission
+from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.catalog.models import Order, OrderLine
 from aftersales.core import clock
+from aftersales.core.errors import ValidationFailed
 
 from .models import EvidenceKind, Refund, RefundReviewSettings, RefundStatus, Rma, RmaEvidence, RmaLine
 from .policy_store import active_compiled_policy
@@ -251,3 +254,39 @@ def review_facts(
 
 def reasons_as_json(reasons: list[ReviewReason]) -> list[dict[str, Any]]:
     return [r.as_json() for r in reasons]
+
+
+def review_settings_set(
+    *, user: Any, repeat_window_days: int, repeat_threshold: int, high_value_requires_evidence: bool
+) -> ReviewThresholds:
+    """The organization's review thresholds (admins). 422 naming the field when out of range."""
+    check_perm(user, Permission.ADMINISTER)
+    for name, value, low, high in (
+        ("repeat_window_days", repeat_window_days, 1, 3650),
+        ("repeat_threshold", repeat_threshold, 0, 1000),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise ValidationFailed(
+                _("%(field)s: must be %(low)s to %(high)s") % {"field": name, "low": low, "high": high}, field=name
+            )
+    if not isinstance(high_value_requires_evidence, bool):
+        raise ValidationFailed(
+            _("%(field)s: must be true or false") % {"field": "high_value_requires_evidence"},
+            field="high_value_requires_evidence",
+        )
+    organization_id = organization_of(user)
+    RefundReviewSettings.objects.update_or_create(
+        organization_id=organization_id,
+        defaults={
+            "repeat_window_days": repeat_window_days,
+            "repeat_threshold": repeat_threshold,
+            "high_value_requires_evidence": high_value_requires_evidence,
+        },
+    )
+    return review_thresholds(organization_id)
+
+
+def review_settings_get(user: Any) -> ReviewThresholds:
+    """The organization's review thresholds (admins), the defaults when never set."""
+    check_perm(user, Permission.ADMINISTER)
+    return review_thresholds(organization_of(user))

@@ -20,11 +20,22 @@ from aftersales.returns.refunds import (
     refund_request,
     refund_retry,
 )
+from aftersales.returns.review import review_settings_get, review_settings_set
 from aftersales.returns.selectors import refund_detail, refund_review_queue
 
 from ..auth import current_user
 from ..schemas.common import Id, with_errors
-from ..schemas.refunds import ApproveIn, CancelIn, MarkDoneIn, RefundFullOut, RefundIn, RefundOut, RejectIn
+from ..schemas.refunds import (
+    ApproveIn,
+    CancelIn,
+    MarkDoneIn,
+    RefundFullOut,
+    RefundIn,
+    RefundOut,
+    RejectIn,
+    ReviewSettingsIn,
+    ReviewSettingsOut,
+)
 
 router = Router(tags=["refunds"])
 
@@ -59,6 +70,24 @@ def refund_queue(request: HttpRequest) -> Any:
     user = current_user(request)
     check_perm(user, Permission.APPROVE)
     return refund_review_queue(user, limit=500)
+
+
+@router.get("/refunds/review-settings", response=with_errors({200: ReviewSettingsOut}))
+def get_refund_review_settings(request: HttpRequest) -> Any:
+    """The organization's thresholds for sending refunds to manual review. Admins only."""
+    return review_settings_get(current_user(request))
+
+
+@router.put("/refunds/review-settings", response=with_errors({200: ReviewSettingsOut}))
+def set_refund_review_settings(request: HttpRequest, payload: ReviewSettingsIn) -> Any:
+    """Set the manual-review thresholds (repeat-returner window and count, evidence for high value).
+    Admins only."""
+    return review_settings_set(
+        user=current_user(request),
+        repeat_window_days=payload.repeat_window_days,
+        repeat_threshold=payload.repeat_threshold,
+        high_value_requires_evidence=payload.high_value_requires_evidence,
+    )
 
 
 @router.get("/refunds/{refund_id}", response=with_errors({200: RefundFullOut}))

@@ -137,3 +137,17 @@ class RefundFullOut(RefundOut):
     @staticmethod
     def resolve_events(obj: Any) -> list[Any]:
         return list(obj.events.all())
+
+
+class ReviewSettingsIn(InputSchema):
+    repeat_window_days: int = Field(..., ge=1, le=3650, description="Look-back of the repeat-returner check")
+    repeat_threshold: int = Field(
+        ..., ge=0, le=1000, description="Earlier RMAs + refunds in the window that make a repeat returner (0: off)"
+    )
+    high_value_requires_evidence: bool = Field(..., description="High-value refunds need evidence on their RMA")
+
+
+class ReviewSettingsOut(Schema):
+    repeat_window_days: int
+    repeat_threshold: int
+    high_value_requires_evidence: bool

@@ -648,6 +648,15 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/refunds/{refund_id}/cancel"): Row(
         lambda s, w, u: ("POST", f"/refunds/{_refund(s, w)}/cancel", {}), {**ticket_write(), "outsider": 404}
     ),
+    ("GET", "/refunds/review-settings"): Row(lambda s, w, u: ("GET", "/refunds/review-settings", None), admins()),
+    ("PUT", "/refunds/review-settings"): Row(
+        lambda s, w, u: (
+            "PUT",
+            "/refunds/review-settings",
+            {"repeat_window_days": 30, "repeat_threshold": 2, "high_value_requires_evidence": False},
+        ),
+        admins(),
+    ),
     # The RMA list, the exceptions list and bulk decisions (issue 10 §8): reads of one's own
     # organization (scoped by ticket); a bulk job's progress is its creator's and the admins'.
     ("GET", "/rmas"): Row(lambda s, w, u: ("GET", "/rmas", None), everyone()),

@@ -128,3 +128,30 @@ def test_reject_cancel_retry_and_mark_done(world, order):
     )
     assert done.status_code == 200 and done.json()["status"] == "succeeded"
     assert done.json()["platform_refund_id"] == "RF-1001"
+
+
+def test_review_settings_are_the_admins_and_change_the_review(world, order):
+    admin = ApiClient(user=world.admin)
+    assert admin.request("GET", "/refunds/review-settings").json() == {
+        "repeat_window_days": 90,
+        "repeat_threshold": 3,
+        "high_value_requires_evidence": True,
+    }
+    bad = admin.request(
+        "PUT",
+        "/refunds/review-settings",
+        {"repeat_window_days": 0, "repeat_threshold": 1, "high_value_requires_evidence": True},
+    )
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "repeat_window_days"
+    assert ApiClient(user=world.approver).request("GET", "/refunds/review-settings").status_code == 403
+    saved = admin.request(
+        "PUT",
+        "/refunds/review-settings",
+        {"repeat_window_days": 30, "repeat_threshold": 1, "high_value_requires_evidence": False},
+    )
+    assert saved.status_code == 200 and saved.json()["repeat_threshold"] == 1
+    other = OrderFactory(store=world.store_us, customer=order.customer, total_amount=Decimal("10.00"), currency="USD")
+    OrderLineFactory(order=other, quantity=1, unit_price_amount=Decimal("10.00"), currency="USD")
+    refund_request(user=world.admin, order_id=other.pk, kind="full", currency="USD")
+    second = post(world.admin, {"order_id": order.pk, "kind": "shipping", "currency": "USD", "amount": "5.00"}).json()
+    assert second["status"] == "in_review" and second["review_reasons"][0]["code"] == "repeat_returner"
