@@ -572,7 +572,7 @@ def repair_advance(
         claim = WarrantyClaim.objects.select_for_update().get(pk=found.claim_id)
         repair = RepairOrder.objects.select_for_update().get(pk=found.pk)
         details: dict[str, str] = {}
-        if diagnosis_text is not None:
+        if diagnosis_text is not None and diagnosis_text != repair.diagnosis:
             repair.diagnosis = diagnosis_text
             details["diagnosis"] = diagnosis_text
         if status == RepairStatus.SHIPPED_BACK:
