@@ -37,7 +37,7 @@ def make_rma(
     rma = Rma.objects.create(
         organization=store.organization,
         store=store,
-        number=f"RMA-2026-{next(_numbers):06d}",
+        number=f"RMA-TEST-{next(_numbers):06d}",  # apart from the real sequence (RMA-YYYY-NNNNNN)
         order=order,
         customer=customer,
         ticket=ticket,
