@@ -87,7 +87,8 @@ def resolve_term(
         and (not r.customer_tier or r.customer_tier == customer_tier)
     ]
     if not matching:
-        return AppliedTerm(months=product_months, term_id=None, source="product")
+        # a product's months are capped like a term's (a catalogue typo of 1200 is not a century)
+        return AppliedTerm(months=min(max(product_months, 0), MAX_MONTHS), term_id=None, source="product")
     level = max(bool(r.category) for r in matching)
     candidates = [r for r in matching if bool(r.category) == level]
     best = max(

@@ -53,6 +53,11 @@ def test_no_term_falls_back_to_the_product():
     assert regular.source == "product"
 
 
+def test_product_months_are_capped():
+    applied = resolve_term([], category="phones", country="DE", customer_tier="", product_months=30000)
+    assert applied.months == 120
+
+
 def test_equal_months_prefer_the_more_specific_term():
     rules = [TermRule(id=1, months=24, category="phones"), TermRule(id=2, months=24, category="phones", region="DE")]
     applied = resolve_term(rules, category="phones", country="DE", customer_tier="", product_months=1)
