@@ -41,6 +41,7 @@ from .routers import (
     ticket_actions,
     tickets,
     tracking,
+    triage,
     views,
     warranty,
 )
@@ -134,6 +135,7 @@ for module in (
     security,
     stores,
     tracking,
+    triage,
     sync,
     returns,
     refunds,

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "aftersales.tracking",
     "aftersales.warranty",
     "aftersales.sla",
+    "aftersales.triage",
     "aftersales.demo",
     "aftersales.api",
     "aftersales.web",

@@ -36,3 +36,8 @@ if not os.environ.get("REDIS_URL"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 API_TOKEN_FAILURE_LIMIT = 10_000
 CHANNELS_ALLOW_ENDPOINT_OVERRIDE = True  # connectors talk to their local fakes on 127.0.0.1
+
+# Triage (docs/adr/0017-triage-models.md): tests use a model trained on four languages of the corpus
+# (seconds, built once into var/triage and reused while the corpus is unchanged), not the full one.
+TRIAGE_TRAIN_LANGUAGES = ["en", "de", "es", "zh"]
+TRIAGE_API_TIMEOUT = 5.0

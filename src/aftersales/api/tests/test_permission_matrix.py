@@ -579,6 +579,11 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, w, u: ("POST", "/sla/preview", {"arrival": "2026-12-07T09:00:00+01:00", "platform": "amazon"}),
         everyone(),
     ),
+    # Triage (issue 11 §3): anyone with the view permission; the worker (Huey, immediate in tests) answers.
+    ("POST", "/triage/classify"): Row(
+        lambda s, w, u: ("POST", "/triage/classify", {"text": "Where is my parcel? Order 302-1234567-1234567"}),
+        everyone(),
+    ),
     ("GET", "/sla/calendars"): Row(lambda s, w, u: ("GET", "/sla/calendars", None), admins()),
     ("POST", "/sla/calendars"): Row(lambda s, w, u: ("POST", "/sla/calendars", SLA_CALENDAR), admins(201)),
     ("GET", "/sla/calendars/{calendar_id}"): Row(

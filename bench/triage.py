@@ -1,0 +1,190 @@
+"""Triage (issue 11 §3): quality on the held-out split, throughput, worker memory.
+
+1. Macro-F1 per language on the corpus's held-out split (src/aftersales/triage/corpus/heldout: written
+   separately from the training and dev splits, never tuned on) for intent, urgency and sentiment, for
+   each model alone (char n-grams + logistic regression, USE embeddings + logistic regression, their
+   ensemble) and for the shipped pipeline (the model selected per language on the dev split + threat
+   rules). Also: threat recall, needs-a-human agreement, and the low-confidence share.
+2. Messages per second in batch on one core (OMP/OPENBLAS/MKL threads = 1), everything included:
+   language detection (lingua), embeddings, char n-grams, three heads, rules and entities.
+3. Worker memory: RSS of a fresh process before and after loading the models and classifying.
+
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 .venv/bin/python bench/triage.py [--n 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TRIAGE_ENCODER_THREADS"):
+    os.environ.setdefault(variable, "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings.test")
+
+HEADS = ("intent", "urgency", "sentiment")
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def quality() -> dict:
+    from sklearn.metrics import f1_score
+
+    from aftersales.triage.artifacts import get_bundle
+    from aftersales.triage.classify import combine
+    from aftersales.triage.dataset import load_split
+
+    bundle = get_bundle()
+    examples = load_split("heldout")
+    texts = [e.text for e in examples]
+    features = bundle.features(texts)
+    languages = [e.language for e in examples]
+    pipeline = combine(bundle, texts, languages, features, threshold=bundle.threshold)
+    predictions: dict[str, dict[str, list[str]]] = {}
+    for head in HEADS:
+        probabilities = bundle.probabilities(features, head)
+        classes = bundle.classes(head)
+        predictions[head] = {k: [classes[i] for i in p.argmax(axis=1)] for k, p in probabilities.items()}
+        predictions[head]["pipeline"] = [getattr(o, head) for o in pipeline]
+
+    def f1(head: str, kind: str, rows: list[int]) -> float:
+        truth = [getattr(examples[i], head) for i in rows]
+        return float(f1_score(truth, [predictions[head][kind][i] for i in rows], average="macro", zero_division=0))
+
+    table = {}
+    for language in [*sorted(set(languages)), "all"]:
+        rows = [i for i, code in enumerate(languages) if language in ("all", code)]
+        table[language] = {
+            "n": len(rows),
+            **{
+                f"{head}:{kind}": round(f1(head, kind, rows), 3)
+                for head in HEADS
+                for kind in ("charngram", "embedding", "ensemble", "pipeline")
+            },
+            "selected_intent_model": bundle.kind_for(language, "intent") if language != "all" else "",
+        }
+    threats = [i for i, e in enumerate(examples) if e.intent == "chargeback_dispute_threat"]
+    by_rule = [i for i in threats if any(r.startswith("rule:") for r in pipeline[i].reasons)]
+    caught = [i for i in threats if pipeline[i].intent == "chargeback_dispute_threat"]
+    false_threats = [
+        i for i, o in enumerate(pipeline) if o.intent == "chargeback_dispute_threat" and examples[i].intent != o.intent
+    ]
+    human_truth = [e.needs_human for e in examples]
+    human_rule = [bool({"threat", "abusive"} & set(o.reasons)) for o in pipeline]
+    low = [o for o in pipeline if "low_confidence" in o.reasons]
+    auto = [(o, e) for o, e in zip(pipeline, examples, strict=True) if "low_confidence" not in o.reasons]
+    return {
+        "table": table,
+        "threats": {
+            "n": len(threats),
+            "caught": len(caught),
+            "by_rule": len(by_rule),
+            "false_alarms": len(false_threats),
+        },
+        "needs_human_agreement": round(
+            sum(a == b for a, b in zip(human_truth, human_rule, strict=True)) / len(examples), 3
+        ),
+        "low_confidence_share": round(len(low) / len(pipeline), 3),
+        "auto_precision": round(sum(o.intent == e.intent for o, e in auto) / len(auto), 3) if auto else None,
+        "threshold": bundle.threshold,
+        "version": bundle.version,
+        "report": {k: v for k, v in bundle.report.items() if k != "temperatures"},
+    }
+
+
+def throughput(n: int) -> dict:
+    from aftersales.triage.classify import classify_texts
+    from aftersales.triage.dataset import load_split
+
+    base = [e.text for e in load_split("heldout")] + [e.text for e in load_split("dev")]
+    texts = [base[i % len(base)] + ("" if i < len(base) else f" #{i}") for i in range(n)]  # distinct texts
+    classify_texts(texts[:50])  # warm: models and lingua loaded
+    results = {}
+    for label, given in (("language detected", None), ("language given", ["en"] * len(texts))):
+        started, cpu = time.perf_counter(), time.process_time()
+        for start in range(0, n, 100):
+            chunk = texts[start : start + 100]
+            classify_texts(chunk, languages=given[start : start + 100] if given else None)
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        results[label] = {"per_wall_second": round(n / elapsed, 1), "per_cpu_second": round(n / cpu, 1)}
+    from aftersales.triage.embeddings import embed
+
+    started, cpu = time.perf_counter(), time.process_time()
+    for start in range(0, n, 100):
+        embed(texts[start : start + 100])
+    results["embeddings alone"] = {
+        "per_wall_second": round(n / (time.perf_counter() - started), 1),
+        "per_cpu_second": round(n / (time.process_time() - cpu), 1),
+    }
+    return results
+
+
+def worker_rss() -> dict:
+    code = (
+        "import os,sys,json;sys.path.insert(0,'src');"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE','aftersales.settings.test');"
+        "import django;django.setup();"
+        "rss_mib=lambda:[int(l.split()[1])/1024 for l in open('/proc/self/status') if l.startswith('VmRSS:')][0];"
+        "before=rss_mib();"
+        "from aftersales.triage.classify import classify_texts;"
+        "from aftersales.language.detect import preload_detector;preload_detector();lingua=rss_mib();"
+        "classify_texts(['Mein Handydisplay kam kaputt an','where is my parcel','退款'])\n"
+        "print(json.dumps({'django_only_mib':round(before,1),'with_language_engine_mib':round(lingua,1),"
+        "'with_triage_models_mib':round(rss_mib(),1),'triage_adds_mib':round(rss_mib()-lingua,1)}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True, env=os.environ
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=2000)
+    args = parser.parse_args()
+    import django
+
+    django.setup()
+    q = quality()
+    print(f"model {q['version']}, threshold {q['threshold']}, trained: {json.dumps(q['report'])}")
+    print("\nHeld-out macro-F1 (intent / urgency / sentiment); pipeline = selected model + rules")
+    print(
+        "| language | n | intent char | intent USE | intent ens. | **intent pipeline** | urgency char | urgency USE "
+        "| urgency pipeline | sentiment char | sentiment USE | sentiment pipeline |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for language, row in q["table"].items():
+        print(
+            f"| {language} | {row['n']} | {row['intent:charngram']:.3f} | {row['intent:embedding']:.3f} | "
+            f"{row['intent:ensemble']:.3f} | **{row['intent:pipeline']:.3f}** | {row['urgency:charngram']:.3f} | "
+            f"{row['urgency:embedding']:.3f} | {row['urgency:pipeline']:.3f} | {row['sentiment:charngram']:.3f} | "
+            f"{row['sentiment:embedding']:.3f} | {row['sentiment:pipeline']:.3f} |"
+        )
+    print(
+        f"\nthreats: {q['threats']}; needs-a-human agreement (threat/abuse) {q['needs_human_agreement']}; "
+        f"low-confidence share {q['low_confidence_share']}; intent precision of the rest {q['auto_precision']}"
+    )
+    t = throughput(args.n)
+    print(f"\nthroughput, {args.n} messages in batches of 100, one core: {t}")
+    r = worker_rss()
+    print(f"worker RSS: {r}")
+    print(
+        f"\nmachine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()}"
+    )
+
+
+if __name__ == "__main__":
+    main()

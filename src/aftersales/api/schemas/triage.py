@@ -1,0 +1,63 @@
+"""Triage: classify one text or a batch (intent, urgency, sentiment, needs-a-human, entities)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ninja import Field, Schema
+from pydantic import model_validator
+
+from .common import InputSchema
+
+
+class ClassifyTextIn(InputSchema):
+    text: str = Field(..., min_length=1, max_length=10000, description="The buyer's message as written")
+    language: str = Field(
+        "", max_length=10, description="ISO 639-1 code when known (e.g. from the ticket); empty: detected"
+    )
+
+
+class ClassifyIn(InputSchema):
+    """Either `text` (one message, with an optional `language`) or `texts` (1 to 100 messages)."""
+
+    text: str | None = Field(None, min_length=1, max_length=10000)
+    language: str = Field("", max_length=10)
+    texts: list[ClassifyTextIn] | None = Field(None, min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _one_or_many(self) -> ClassifyIn:
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give either text or texts")
+        return self
+
+
+class EntityOut(Schema):
+    type: str = Field(..., description="order_number, tracking_number, imei, asin, sku, item_number or amount")
+    value: str = Field(..., description="Exactly text[start:end]")
+    start: int
+    end: int
+    attributes: dict[str, Any] = Field(
+        ..., description="platform, carrier, valid (IMEI Luhn), check_digit_ok (S10), currency, amount (decimal string)"
+    )
+
+
+class AlternativeOut(Schema):
+    intent: str
+    probability: float
+
+
+class TriageOut(Schema):
+    intent: str
+    confidence: float = Field(..., description="Calibrated probability of the intent; 1.0 when a rule decided")
+    urgency: str = Field(..., description="low, medium or high")
+    sentiment: str = Field(..., description="negative, neutral or positive")
+    needs_human: bool
+    reasons: list[str] = Field(..., description="threat, rule:<name>, abusive, low_confidence")
+    entities: list[EntityOut]
+    language: str
+    model_version: str
+    alternatives: list[AlternativeOut] = Field(..., description="The next most likely intents")
+
+
+class ClassifyOut(Schema):
+    results: list[TriageOut] = Field(..., description="One per text, in the order given")

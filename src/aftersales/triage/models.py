@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.db import models
+
+from .labels import Intent, Sentiment
+
+
+class TriageResult(models.Model):
+    """What triage made of one inbound message (one row per message; classifying again with a new
+    model version replaces it)."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    message = models.OneToOneField("inbox.Message", on_delete=models.CASCADE, related_name="triage")
+    intent = models.CharField(max_length=30, choices=Intent.choices)
+    confidence = models.FloatField(help_text="Calibrated probability of the intent (1.0 when a rule decided)")
+    urgency = models.CharField(max_length=10)
+    sentiment = models.CharField(max_length=10, choices=Sentiment.choices)
+    needs_human = models.BooleanField()
+    reasons = models.JSONField(default=list, blank=True, help_text="Why a human must decide (threat, abusive, ...)")
+    entities = models.JSONField(default=list, blank=True, help_text="Exact substrings with offsets and type")
+    alternatives = models.JSONField(default=list, blank=True, help_text="The next most likely intents")
+    language = models.CharField(max_length=10, blank=True)
+    order = models.ForeignKey(
+        "catalog.Order",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The order an extracted order number names, in the message's organization",
+    )
+    model_version = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "intent"], name="triage_org_intent")]
+
+    def __str__(self) -> str:
+        return f"{self.message_id}: {self.intent}"
+
+
+class ClassificationRequest(models.Model):
+    """A batch sent to POST /api/v1/triage/classify: the web process writes it and waits, the worker
+    (which holds the models) fills `results`. Pending while `finished_at` is empty; kept one day."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    items = models.JSONField(help_text="[{text, language}]")
+    results = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"classification {self.pk}"

@@ -1,0 +1,191 @@
+"""Triage's writes: classify an inbound message (worker), and the API's classify-a-batch request
+(the web process writes the request and waits; the worker, which holds the models, answers)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from aftersales.accounts.models import Permission
+from aftersales.accounts.permissions import check_perm, organization_of
+from aftersales.core.actors import Actor
+from aftersales.core.errors import DomainError, ValidationFailed
+from aftersales.core.events import publish
+
+from .events import MessageTriaged
+from .models import ClassificationRequest, TriageResult
+
+ACTOR = Actor.system("triage")
+_classification_runner: Callable[[int], Any] | None = None
+
+
+def register_classification_runner(runner: Callable[[int], Any]) -> None:
+    """subscribers.py registers how a classify request reaches the worker (a Huey task)."""
+    global _classification_runner
+    _classification_runner = runner
+
+
+MAX_BATCH = 100
+MAX_TEXT = 10_000
+
+
+class TriageUnavailable(DomainError):
+    """The worker did not answer in time (503: try again)."""
+
+    status_code = 503
+    code = "triage_unavailable"
+
+
+def order_for_entities(*, organization_id: int, entities: list[dict[str, Any]]) -> Any:
+    """The organization's order an extracted order number names (Shopify's "#1043" also as "1043")."""
+    from aftersales.catalog.models import Order
+
+    for entity in entities:
+        if entity["type"] != "order_number":
+            continue
+        values = {entity["value"], entity["value"].lstrip("#")}
+        order = Order.objects.filter(organization_id=organization_id, external_id__in=values).order_by("pk").first()
+        if order is not None:
+            return order
+    return None
+
+
+def message_triage(*, message_id: int, force: bool = False) -> TriageResult | None:
+    """Classify an inbound message and keep the result (one row per message). Idempotent: a message
+    already classified by the current model version is left alone unless `force`. Loads the models:
+    call it from the worker."""
+    from aftersales.inbox.models import Message, MessageDirection
+
+    from .artifacts import get_bundle
+    from .classify import Context, classify_texts
+
+    message = Message.objects.select_related("ticket").filter(pk=message_id).first()
+    if message is None or message.direction != MessageDirection.INBOUND:
+        return None
+    bundle = get_bundle()
+    existing = TriageResult.objects.filter(message_id=message_id).first()
+    if existing is not None and existing.model_version == bundle.version and not force:
+        return existing
+    ticket = message.ticket
+    context = Context(customer_tier=ticket.customer_tier, platform=ticket.platform)
+    [output] = classify_texts([message.body], languages=[message.language or None], contexts=[context])
+    entities = [e.as_dict() for e in output.entities]
+    order = order_for_entities(organization_id=ticket.organization_id, entities=entities)
+    fields = {
+        "organization_id": ticket.organization_id,
+        "intent": output.intent,
+        "confidence": output.confidence,
+        "urgency": output.urgency,
+        "sentiment": output.sentiment,
+        "needs_human": output.needs_human,
+        "reasons": list(output.reasons),
+        "entities": entities,
+        "alternatives": [{"intent": i, "probability": p} for i, p in output.alternatives],
+        "language": output.language,
+        "order": order,
+        "model_version": output.model_version,
+    }
+    with transaction.atomic():
+        result, _created = TriageResult.objects.update_or_create(message_id=message_id, defaults=fields)
+        publish(
+            MessageTriaged(
+                message_id=message_id,
+                ticket_id=ticket.pk,
+                organization_id=ticket.organization_id,
+                intent=result.intent,
+                urgency=result.urgency,
+                needs_human=result.needs_human,
+                actor=ACTOR,
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class ClassifyItem:
+    text: str
+    language: str = ""
+
+
+def check_classify_items(items: list[ClassifyItem]) -> list[dict[str, str]]:
+    from aftersales.language.languages import SUPPORTED, normalise
+
+    if not items:
+        raise ValidationFailed(_("give at least one text"), field="texts")
+    if len(items) > MAX_BATCH:
+        raise ValidationFailed(_("at most %(count)d texts at once") % {"count": MAX_BATCH}, field="texts")
+    clean = []
+    for i, item in enumerate(items):
+        if not item.text.strip():
+            raise ValidationFailed(_("the text is empty"), field=f"texts[{i}].text")
+        if len(item.text) > MAX_TEXT:
+            raise ValidationFailed(_("at most %(count)d characters") % {"count": MAX_TEXT}, field=f"texts[{i}].text")
+        language = normalise(item.language)
+        if language and language not in SUPPORTED:
+            raise ValidationFailed(
+                _("unsupported language %(language)r") % {"language": item.language}, field=f"texts[{i}].language"
+            )
+        clean.append({"text": item.text, "language": language})
+    return clean
+
+
+def classify_via_worker(*, user: Any, items: list[ClassifyItem], timeout: float | None = None) -> list[dict[str, Any]]:
+    """Classify a batch for the API without loading models in this (web) process: write the request,
+    let the worker answer, wait for it (TRIAGE_API_TIMEOUT seconds, default 10). Raises
+    TriageUnavailable when the worker did not answer in time."""
+    check_perm(user, Permission.VIEW)
+    organization_id = organization_of(user)
+    clean = check_classify_items(items)
+    request = ClassificationRequest.objects.create(organization_id=organization_id, items=clean)
+    if _classification_runner is None:
+        raise TriageUnavailable(_("the triage worker is not configured"))
+    _classification_runner(request.pk)  # enqueue; Huey's immediate mode (tests) runs it right here
+    limit = timeout if timeout is not None else float(getattr(settings, "TRIAGE_API_TIMEOUT", 10.0))
+    deadline = time.monotonic() + limit
+    delay = 0.02
+    while True:
+        row = ClassificationRequest.objects.filter(pk=request.pk).values("results", "error", "finished_at").first()
+        if row is not None and row["finished_at"] is not None:
+            if row["error"] or row["results"] is None:
+                raise TriageUnavailable(
+                    _("the triage worker could not classify: %(error)s") % {"error": row["error"] or "-"}
+                )
+            return list(row["results"])
+        if time.monotonic() >= deadline:
+            raise TriageUnavailable(_("the triage worker did not answer in time, try again"))
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
+def classification_request_run(*, request_id: int) -> bool:
+    """Worker side of classify_via_worker. Claims the request with a conditional update, so running
+    it twice classifies once. Returns whether this call did the work."""
+    from .classify import classify_texts
+
+    request = ClassificationRequest.objects.filter(pk=request_id, finished_at__isnull=True).first()
+    if request is None:
+        return False
+    items = request.items
+    try:
+        outputs = classify_texts([i["text"] for i in items], languages=[i.get("language") or None for i in items])
+        results: list[dict[str, Any]] | None = [o.as_dict() for o in outputs]
+        error = ""
+    except Exception as exc:  # recorded for the waiting request, which answers 503
+        results, error = None, f"{type(exc).__name__}: {exc}"[:500]
+    claimed = ClassificationRequest.objects.filter(pk=request_id, finished_at__isnull=True).update(
+        results=results, error=error, finished_at=timezone.now()
+    )
+    return bool(claimed)
+
+
+def classification_requests_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
+    deleted, _ = ClassificationRequest.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted

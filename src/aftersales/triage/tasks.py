@@ -1,0 +1,40 @@
+"""Triage's background jobs (Huey). Both are safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
+
+from . import services
+
+logger = logging.getLogger(__name__)
+
+
+@on_startup()
+def preload_triage_models() -> None:
+    """The worker classifies every inbound message: load (or build, once) the models at startup so
+    the first message is not the slow one. Web processes never load them."""
+    from .artifacts import get_bundle
+    from .embeddings import embed
+
+    get_bundle()
+    embed(["warm up"])
+
+
+@db_task(retries=2, retry_delay=30)
+def triage_message(message_id: int) -> str:
+    """Classify a new inbound message (skipped when this model version already did)."""
+    result = services.message_triage(message_id=message_id)
+    return result.intent if result is not None else "skipped"
+
+
+@db_task(retries=0)
+def run_classification(request_id: int) -> bool:
+    return services.classification_request_run(request_id=request_id)
+
+
+@db_periodic_task(crontab(minute="17", hour="*/6"))
+def prune_classification_requests() -> int:
+    return services.classification_requests_prune()
