@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from aftersales.accounts.models import Permission, Team, User
+from aftersales.accounts.models import Organization, Permission, Team, User
 from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.core import events
 from aftersales.core.actors import Actor
@@ -286,11 +286,16 @@ def sla_refresh(*, now: datetime | None = None, batch: int = REFRESH_BATCH) -> i
     at = now or clock_now()
     ids = list(TicketSla.objects.filter(is_stale=True).values_list("ticket_id", flat=True)[:batch])
     recent = at - timedelta(hours=2)
-    ids += list(
-        Ticket.objects.filter(updated_at__gte=recent)
-        .filter(Q(sla__isnull=True) | Q(updated_at__gt=F("sla__computed_at")))
-        .values_list("pk", flat=True)[: max(batch - len(ids), 0)]
-    )
+    # Per organization, so that the (organization, -updated_at) index of the inbox serves the scan.
+    for org_id in Organization.objects.values_list("pk", flat=True):
+        room = batch - len(ids)
+        if room <= 0:
+            break
+        ids += list(
+            Ticket.objects.filter(organization_id=org_id, updated_at__gte=recent)
+            .filter(Q(sla__isnull=True) | Q(updated_at__gt=F("sla__computed_at")))
+            .values_list("pk", flat=True)[:room]
+        )
     for ticket_id in dict.fromkeys(ids):
         ticket_sla_recompute(ticket_id=ticket_id, now=at)
     return len(ids)

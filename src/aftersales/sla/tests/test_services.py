@@ -333,3 +333,16 @@ def test_respond_by_from_a_return_request(world) -> None:  # type: ignore[no-unt
     )
     row = services.ticket_sla_recompute(ticket_id=ticket.pk, now=MON)
     assert row is not None and row.marketplace_source == "respond_by" and row.marketplace_due == MON + 72 * H
+
+
+def test_refresh_follows_a_ticket_changed_without_an_event(world) -> None:  # type: ignore[no-untyped-def]
+    make_policy(world, name="Base", first_response_minutes=120)
+    make_policy(world, name="High", urgency="high", first_response_minutes=30)
+    ticket = world.ticket(urgency="medium")
+    services.ticket_sla_recompute(ticket_id=ticket.pk)
+    assert TicketSla.objects.get().policy.name == "Base"
+    ticket.urgency = "high"  # e.g. an agent's urgency change: no event the clocks subscribe to
+    ticket.save()
+    assert services.sla_refresh() == 1
+    assert TicketSla.objects.get().policy.name == "High"
+    assert services.sla_refresh() == 0  # nothing left to do
