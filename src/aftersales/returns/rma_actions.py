@@ -89,7 +89,7 @@ def _store_file(upload: Any, *, field: str, allowed: frozenset[str], folder: str
     try:
         sniffed = sniff(upload.content, allowed=allowed)
     except NotAccepted as exc:
-        raise ValidationFailed(f"{field}: {exc}", field=field) from None
+        raise ValidationFailed(_("%(field)s: %(problem)s") % {"field": field, "problem": exc}, field=field) from None
     name = default_storage.save(f"{folder}/{secrets.token_hex(16)}{sniffed.extension}", ContentFile(upload.content))
     stored = _stored_files.get()
     if stored is not None:

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.responses import Status
@@ -139,16 +140,16 @@ def _multipart_or_json(request: HttpRequest, schema: type[BaseModel]) -> tuple[A
             try:
                 data["line_id"] = int(data["line_id"])
             except ValueError:
-                raise ValidationFailed("line_id: must be a line id of the RMA", field="line_id") from None
+                raise ValidationFailed(_("line_id: must be a line id of the RMA"), field="line_id") from None
         for upload in request.FILES.getlist("file"):
             files.append(Upload(filename=upload.name or "file", content=upload.read()))
     else:
         try:
             data = json.loads(request.body or b"null")
         except ValueError:
-            raise ValidationFailed("body: not valid JSON", field="body") from None
+            raise ValidationFailed(_("body: not valid JSON"), field="body") from None
         if not isinstance(data, dict):
-            raise ValidationFailed("body: must be a JSON object", field="body")
+            raise ValidationFailed(_("body: must be a JSON object"), field="body")
     try:
         return schema.model_validate(data), files
     except PydanticValidationError as exc:
@@ -188,7 +189,7 @@ def add_evidence(request: HttpRequest, rma_id: Id) -> Status[Any]:
     user = current_user(request)
     payload, files = _multipart_or_json(request, EvidenceIn)
     if len(files) > 1:
-        raise ValidationFailed("file: one file per request", field="file")
+        raise ValidationFailed(_("file: one file per request"), field="file")
     rma_add_evidence(
         user=user,
         rma_id=rma_id,
@@ -235,7 +236,7 @@ def issue_label(request: HttpRequest, rma_id: Id) -> Any:
     user = current_user(request)
     payload, files = _multipart_or_json(request, LabelIn)
     if len(files) > 1:
-        raise ValidationFailed("file: one file per request", field="file")
+        raise ValidationFailed(_("file: one file per request"), field="file")
     rma_issue_label(
         user=user,
         rma_id=rma_id,
