@@ -246,3 +246,70 @@ def test_an_approval_by_review_executes_and_a_refused_one_can_be_retried(
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED
     assert [c.idempotency_key for c in recording.calls] == [f"refund:{refund.idempotency_key}"] * 2
+
+
+TWO_ITEMS = "114-2222222-2222222"
+
+
+@pytest.fixture
+def amazon(monkeypatch: pytest.MonkeyPatch, waits):  # type: ignore[no-untyped-def]
+    from aftersales.channels.connectors.amazon.fake import AmazonFake, sample_order
+    from aftersales.channels.registry import get_connector
+
+    monkeypatch.setattr(get_connector("amazon"), "report_poll_interval", 0.0)
+    fake = AmazonFake()
+    fake.add_order(
+        sample_order(
+            TWO_ITEMS,
+            updated=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=4),
+            items=[("22220001", "KETTLE-1L", 1, "39.00"), ("22220002", "CABLE-USB-C-2M", 2, "4.99")],
+        )
+    )
+    with fake.running():
+        store = StoreFactory(
+            platform="amazon",
+            site="amazon.com",
+            currency="USD",
+            external_id=fake.seller_id,
+            endpoint_url=fake.url,
+            credentials={
+                "lwa_client_id": fake.client_id,
+                "lwa_client_secret": fake.client_secret,
+                "refresh_token": "Atzr|fake-refresh-token",
+            },
+        )
+        sync_stream(store_id=store.pk, stream=Stream.ORDERS, since=SINCE - timedelta(days=5), sleep=waits.append)
+        yield fake, store
+
+
+def test_amazon_refund_is_a_feed_settled_by_reconciliation(amazon, django_capture_on_commit_callbacks):
+    fake, store = amazon
+    order = Order.objects.get(store=store, external_id=TWO_ITEMS)
+    kettle = OrderLine.objects.get(order=order, sku="KETTLE-1L")
+    approver = approver_of(store.organization)
+    approver.role.approval_limit_currency = "USD"
+    approver.role.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        refund = refund_request(
+            user=approver,
+            order_id=order.pk,
+            kind="partial",
+            currency="USD",
+            lines=[{"order_line_id": kettle.pk, "amount": "39.00", "quantity": 1}],
+            reason="Arrived dented",
+        )
+    refund.refresh_from_db()
+    # Amazon takes a payment-adjustment feed: submitted, not yet settled
+    assert refund.status == RefundStatus.EXECUTING and refund.platform_refund_id in fake.feeds
+    (upload,) = fake.requests_to(r"/_uploads/.*", "PUT")
+    body = upload.body.decode()
+    assert f"<AmazonOrderID>{TWO_ITEMS}</AmazonOrderID>" in body
+    assert "<AmazonOrderItemCode>22220001</AmazonOrderItemCode>" in body
+    assert '<Amount currency="USD">39.00</Amount>' in body and "22220002" not in body
+    assert refunds_to_reconcile() == [refund.pk]
+    refund_execute(refund_id=refund.pk)  # a second execution: the ledger answers, no second feed
+    assert len(fake.feeds) == 1
+    settled = refund_reconcile(refund_id=refund.pk)
+    assert settled.status == RefundStatus.SUCCEEDED and settled.reconciled_at is not None
+    assert fake.requests_to(rf"/finances/v0/orders/{TWO_ITEMS}/financialEvents", "GET")
+    assert refunds_to_reconcile() == []
