@@ -153,3 +153,21 @@ def test_rma_and_refund_statuses_have_one_writer_each():
     rma_module = PACKAGE / "returns" / "rma.py"
     assert _violations(rma_module) == []
     assert "rma.status = to" in rma_module.read_text()
+
+
+def test_refund_status_has_one_writer():
+    """Refund.status is assigned only inside returns.refunds.refund_transition: the module passes, the
+    assignment is there, and the same assignment in another function of it (or an update of the
+    status) is caught."""
+    refunds_module = PACKAGE / "returns" / "refunds.py"
+    assert _violations(refunds_module) == []
+    assert "refund.status = to" in refunds_module.read_text()
+    sample = (
+        "def refund_transition(refund, to):\n"
+        "    refund.status = to\n"
+        "def refund_approve(refund):\n"
+        "    refund.status = 'approved'\n"
+        "    Refund.objects.filter(pk=1).update(status='succeeded')\n"
+    )
+    found = _violations_in(sample, "returns/refunds.py")
+    assert len(found) == 2 and all(":4 " in f or ":5 " in f for f in found), found
