@@ -209,3 +209,34 @@ def test_other_org_and_unseen_rmas_are_not_found(world) -> None:
         rma_request_evidence(user=world.agent, rma_id=rma.pk, kinds=["photo"])
     with pytest.raises(NotFound):
         rma_reject(user=world.approver, rma_id="1", reason="x")
+
+
+def test_the_rma_decision_is_the_eligibility_apis_decision(world) -> None:
+    """One function decides: the facts of the RMA's line given to the eligibility service give the
+    same resolution, window and clauses."""
+    from aftersales.returns.checks import delivered_at_of
+    from aftersales.returns.eligibility import check_eligibility
+
+    order = delivered_order(world, days_ago=20, lines=(("phones", "650.00", 1, "USD"),), customer_tier="vip")
+    rma = create(world, order, reason="changed_mind")
+    line = first_line(order)
+    result = check_eligibility(
+        user=world.agent,
+        delivered_at=delivered_at_of(order),  # type: ignore[arg-type]
+        requested_at=rma.requested_at,
+        reason="changed_mind",
+        unit_price=line.unit_price_amount,
+        currency="USD",
+        quantity_purchased=1,
+        quantity_requested=1,
+        store_id=order.store_id,
+        delivery_country="US",
+        sku=line.sku,
+        customer_tier="vip",
+    )
+    mine = rma.decision["lines"][0]
+    assert mine["resolution"] == result.decision.resolution
+    assert mine["clauses"] == list(result.decision.clauses)
+    assert mine["last_day"] == result.decision.last_day.isoformat()
+    assert mine["restocking_fee_percent"] == str(result.decision.restocking_fee_percent)
+    assert rma.policy_version == result.policy_version
