@@ -11,7 +11,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from aftersales.channels.base import ConnectorError
 
-from .refunds import refund_execute, refund_reconcile, refunds_to_reconcile
+from .refunds import refund_execute, refund_reconcile, refunds_to_reconcile, refunds_to_resume
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +24,10 @@ def refund_execute_task(refund_id: int) -> str:
 
 @db_periodic_task(crontab(minute="*/15"))
 def refunds_reconcile_task() -> int:
+    """Settle refunds the platform has not settled yet; resume executions abandoned after transient
+    errors (same ledger key: never a second payment)."""
+    for refund_id in refunds_to_resume():
+        refund_execute_task(refund_id)
     done = 0
     for refund_id in refunds_to_reconcile():
         try:

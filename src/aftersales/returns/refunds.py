@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -792,6 +793,19 @@ def refunds_to_reconcile(*, limit: int = 200) -> list[int]:
     return list(
         Refund.objects.filter(status=R.EXECUTING, writeback__status=WriteBackStatus.SUCCEEDED)
         .exclude(platform_refund_id="")
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+RESUME_AFTER = timedelta(minutes=30)
+
+
+def refunds_to_resume(*, limit: int = 200) -> list[int]:
+    """Refunds left `executing` without a platform answer after the task gave up on transient errors
+    (no ledger outcome linked) for RESUME_AFTER: executed again, which is safe (the ledger's key)."""
+    return list(
+        Refund.objects.filter(status=R.EXECUTING, writeback__isnull=True, updated_at__lt=clock.now() - RESUME_AFTER)
         .order_by("updated_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -21,7 +21,7 @@ class RecordingConnector:
 
     lock = threading.Lock()
     calls: ClassVar[list[RefundRequest]] = []
-    answer: ClassVar[str] = "succeeded"  # succeeded | pending | refuse
+    answer: ClassVar[str] = "succeeded"  # succeeded | pending | refuse | transient
     status_answer: ClassVar[str] = "succeeded"
     delay: ClassVar[float] = 0.0
 
@@ -43,6 +43,8 @@ class RecordingConnector:
             number = len(self.calls)
         if self.answer == "refuse":
             raise ConnectorError("The refund amount exceeds the captured amount", permanent=True)
+        if self.answer == "transient":
+            raise ConnectorError("read timeout")
         state = RefundState.PENDING if self.answer == "pending" else RefundState.SUCCEEDED
         return RefundReceipt(external_id=f"RF-{number}", state=state, detail=self.answer)
 

@@ -313,3 +313,31 @@ def test_amazon_refund_is_a_feed_settled_by_reconciliation(amazon, django_captur
     assert settled.status == RefundStatus.SUCCEEDED and settled.reconciled_at is not None
     assert fake.requests_to(rf"/finances/v0/orders/{TWO_ITEMS}/financialEvents", "GET")
     assert refunds_to_reconcile() == []
+
+
+def test_an_execution_abandoned_after_transient_errors_is_resumed_with_the_same_key(world, recording):
+    from aftersales.channels.base import ConnectorError
+    from aftersales.core.clock import now
+    from aftersales.returns.models import Refund
+    from aftersales.returns.refund_tasks import refunds_reconcile_task
+    from aftersales.returns.refunds import refunds_to_resume
+
+    store = StoreFactory(organization=world.org, platform=PLATFORM, site="x", currency="USD")
+    order = OrderFactory(store=store, total_amount=Decimal("30.00"), currency="USD")
+    OrderLineFactory(order=order, quantity=1, unit_price_amount=Decimal("30.00"), currency="USD")
+    refund = refund_request(user=world.approver, order_id=order.pk, kind="full", currency="USD")
+    recording.answer = "transient"
+    with pytest.raises(ConnectorError):
+        refund_execute(refund_id=refund.pk)  # the task would retry; say it gave up
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.EXECUTING and refund.writeback_id is None
+    assert WriteBack.objects.get().status == WriteBackStatus.PENDING
+    assert refunds_to_resume() == []  # not before RESUME_AFTER
+    Refund.objects.filter(pk=refund.pk).update(updated_at=now() - timedelta(minutes=31))
+    assert refunds_to_resume() == [refund.pk]
+    recording.answer = "succeeded"
+    refunds_reconcile_task.call_local()
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.SUCCEEDED
+    assert [c.idempotency_key for c in recording.calls] == [f"refund:{refund.idempotency_key}"] * 2
+    assert WriteBack.objects.count() == 1
