@@ -135,7 +135,7 @@ def worker_rss() -> dict:
     code = (
         "import os,sys,json;sys.path.insert(0,'src');"
         "os.environ.setdefault('DJANGO_SETTINGS_MODULE','aftersales.settings.test');"
-        "import django;django.setup();"
+        "import django;django.setup();from django.conf import settings;settings.TRIAGE_TRAIN_LANGUAGES=None;"
         "rss_mib=lambda:[int(l.split()[1])/1024 for l in open('/proc/self/status') if l.startswith('VmRSS:')][0];"
         "before=rss_mib();"
         "from aftersales.triage.classify import classify_texts;"
@@ -157,6 +157,9 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
+
+    settings.TRIAGE_TRAIN_LANGUAGES = None  # the full model, not the test settings' small one
     q = quality()
     print(f"model {q['version']}, threshold {q['threshold']}, trained: {json.dumps(q['report'])}")
     print("\nHeld-out macro-F1 (intent / urgency / sentiment); pipeline = selected model + rules")
