@@ -106,7 +106,9 @@ def test_exchange_out_of_stock_answers_offer_a_refund(world):
     rma, line = make_rma(world)
     stock(world, "SZ", line.sku, 1)
     response = ApiClient(user=world.agent).post(
-        f"/rmas/{rma.pk}/exchange", {"lines": [{"sku": line.sku, "quantity": 2, "replaces_order_line_id": line.pk}]}
+        f"/rmas/{rma.pk}/exchange",
+        {"lines": [{"sku": line.sku, "quantity": 2, "replaces_order_line_id": line.pk}]},
+        headers={"Accept-Language": "en"},
     )
     assert response.status_code == 201
     result = response.json()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from aftersales.catalog.models import Order, Shipment
 from aftersales.core.actors import Actor
@@ -94,9 +94,12 @@ def test_create_reserves_and_creates_the_replacement_order(world):
 def test_out_of_stock_reserves_nothing_and_says_offer_a_refund(world):
     rma, line = make_rma(world)
     wh = stock(world, "SZ", line.sku, 1)
-    result = exchange_create(
-        user=world.agent, rma_id=rma.pk, lines=[{"sku": line.sku, "quantity": 2, "replaces_order_line_id": line.pk}]
-    )
+    with translation.override("en"):
+        result = exchange_create(
+            user=world.agent,
+            rma_id=rma.pk,
+            lines=[{"sku": line.sku, "quantity": 2, "replaces_order_line_id": line.pk}],
+        )
     assert result.out_of_stock and result.exchange.status == ExchangeStatus.OUT_OF_STOCK
     assert "refund" in result.message
     assert result.shortages[0].available == 1
