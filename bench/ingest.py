@@ -47,6 +47,9 @@ def main() -> None:
         "--events", type=int, default=0, help="instead: the sync engine end to end (bench/sync_ingest.py)"
     )
     parser.add_argument("--page-size", type=int, default=200, help="with --events: records per pulled page")
+    parser.add_argument(
+        "--compare", type=int, default=0, help="with --events: also the first N events record by record (before)"
+    )
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="aftersales-bench-ingest-")

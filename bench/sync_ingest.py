@@ -3,13 +3,19 @@ returns and their status changes) served by the testshop fake platform on loopba
 --page-size) and pulled by a worker process through the whole pipeline: PlatformClient (throttled),
 raw store, mapping, apply (ingest, order upsert, return upsert with its ticket), cursor per page.
 
-Reported: events/s over the whole run, p50/p99 per event (the time to store and process one record,
-its share of the page fetch included), the worker's peak RSS, and, in the same run on the same
-database, the raw bulk-insert rate of the same rows (RawEvent + Message / Order / ReturnRequest per
-event through bulk_create in batches of 1,000): the engine's rate as a share of it.
+Reported: events/s over the whole run, p50/p99 per event (a page's time, fetch included, divided
+by its records: what one event costs), p99 of the page latency (how long an event waits from its
+page's fetch to its commit), SQL statements per event (every statement the worker sends, counted
+with connection.execute_wrapper), the worker's peak RSS, and, in the same run on the same database,
+the raw bulk-insert rate of the same rows (RawEvent + Message / Order / ReturnRequest per event
+through bulk_create in batches of 1,000): the engine's rate as a share of it.
+
+--compare N also runs the first N events record by record (CHANNELS_SYNC_BATCH_MESSAGES off: the
+engine before message_ingest_many) on another store of the same database, before the batched run.
 
   .venv/bin/python bench/ingest.py --events 100000                                    # SQLite
   .venv/bin/python bench/ingest.py --events 100000 --pg postgres://postgres@127.0.0.1:5432
+  .venv/bin/python bench/ingest.py --events 10000 --compare 2000 --pg postgres://postgres@127.0.0.1:5432
 """
 
 from __future__ import annotations
@@ -30,40 +36,45 @@ WORKER = r"""
 import json, resource, sys, time
 import django
 django.setup()
+from django.conf import settings
+from django.db import connection
 from aftersales.channels.tests import testshop
 testshop.install()
 from aftersales.channels import sync as engine
 
 store_id = int(sys.argv[1])
-durations = []
-original = engine._process_row
+settings.CHANNELS_SYNC_BATCH_MESSAGES = sys.argv[2] == "batched"
+pages = []  # (seconds, records) per page: pull + receive_records
+statements = 0
 
-def timed(*args, **kwargs):
-    started = time.perf_counter()
-    try:
-        return original(*args, **kwargs)
-    finally:
-        durations.append(time.perf_counter() - started)
+def count(execute, sql, params, many, context):
+    global statements
+    statements += 1
+    return execute(sql, params, many, context)
 
-engine._process_row = timed
-page_times = []
 original_pull = engine._pull
+original_receive = engine.receive_records
+pending = {}
 
 def timed_pull(*args, **kwargs):
-    started = time.perf_counter()
-    try:
-        return original_pull(*args, **kwargs)
-    finally:
-        page_times.append(time.perf_counter() - started)
+    pending["started"] = time.perf_counter()
+    return original_pull(*args, **kwargs)
+
+def timed_receive(*args, **kwargs):
+    outcomes = original_receive(*args, **kwargs)
+    pages.append((time.perf_counter() - pending.pop("started", time.perf_counter()), len(outcomes)))
+    return outcomes
 
 engine._pull = timed_pull
+engine.receive_records = timed_receive
 started = time.perf_counter()
-run = engine.sync_stream(store_id=store_id, stream="messages")
+with connection.execute_wrapper(count):
+    run = engine.sync_stream(store_id=store_id, stream="messages")
 elapsed = time.perf_counter() - started
 print(json.dumps({
     "status": run.status, "error": run.error, "records": run.records, "created": run.created,
     "updated": run.updated, "unchanged": run.unchanged, "quarantined": run.quarantined, "pages": run.pages,
-    "elapsed": elapsed, "durations": durations, "pull_seconds": sum(page_times),
+    "elapsed": elapsed, "page_times": pages, "statements": statements,
     "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
 }))
 """
@@ -233,6 +244,50 @@ def raw_bulk_insert(store, events: list[dict]) -> float:  # type: ignore[no-unty
     return len(events) / (time.perf_counter() - started)
 
 
+def sync_run(org, events: list[dict], page_size: int, mode: str, name: str) -> dict:  # type: ignore[no-untyped-def]
+    """A worker process syncs `events` from a fresh testshop fake into a new store; its figures."""
+    from aftersales.catalog.models import Store
+    from aftersales.channels.tests import testshop
+
+    fake = testshop.TestShopFake()
+    fake.page_size = page_size
+    fake.add("messages", *events)
+    with fake.running():
+        store = Store.objects.create(
+            organization=org,
+            name=name,
+            platform=testshop.PLATFORM,
+            endpoint_url=fake.url,
+            credentials={"token": testshop.TOKEN},
+        )
+        env = {**os.environ, "CHANNELS_ALLOW_ENDPOINT_OVERRIDE": "1", "PYTHONPATH": str(ROOT / "src")}
+        out = subprocess.run(
+            [sys.executable, "-c", WORKER, str(store.pk), mode], env=env, capture_output=True, text=True, check=False
+        )
+        if out.returncode != 0:
+            raise SystemExit(out.stderr[-3000:])
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["status"] != "succeeded":
+        raise SystemExit(f"sync run {result['status']}: {result['error']}")
+    result["store"] = store
+    return result
+
+
+def figures(result: dict) -> dict:  # type: ignore[type-arg]
+    per_event = []
+    for seconds, records in result["page_times"]:
+        per_event += [seconds * 1000 / max(1, records)] * records
+    latencies = [seconds * 1000 for seconds, _records in result["page_times"]]
+    return {
+        "rate": result["records"] / result["elapsed"],
+        "p50": pct(per_event, 0.5),
+        "p99": pct(per_event, 0.99),
+        "page_p99": pct(latencies, 0.99),
+        "statements": result["statements"] / max(1, result["records"]),
+        "rss": result["peak_rss_kb"] / 1024,
+    }
+
+
 def run(args: argparse.Namespace) -> None:
     """Called by bench/ingest.py (which created the database and set the environment)."""
     import django
@@ -249,30 +304,15 @@ def run(args: argparse.Namespace) -> None:
 
     call_command("migrate", verbosity=0)
     events = mixed_events(args.events)
-    fake = testshop.TestShopFake()
-    fake.page_size = args.page_size
-    fake.add("messages", *events)
-    org = Organization.objects.create(name="Bench sync")
-    with fake.running():
-        store = Store.objects.create(
-            organization=org,
-            name="Bench testshop",
-            platform=testshop.PLATFORM,
-            endpoint_url=fake.url,
-            credentials={"token": testshop.TOKEN},
-        )
-        env = {**os.environ, "CHANNELS_ALLOW_ENDPOINT_OVERRIDE": "1", "PYTHONPATH": str(ROOT / "src")}
-        out = subprocess.run(
-            [sys.executable, "-c", WORKER, str(store.pk)], env=env, capture_output=True, text=True, check=False
-        )
-        if out.returncode != 0:
-            raise SystemExit(out.stderr[-3000:])
-        result = json.loads(out.stdout.strip().splitlines()[-1])
-    if result["status"] != "succeeded":
-        raise SystemExit(f"sync run {result['status']}: {result['error']}")
-    durations = [d * 1000 for d in result["durations"]]
-    pull_ms_per_event = result["pull_seconds"] * 1000 / max(1, len(durations))
-    rate = result["records"] / result["elapsed"]
+    rows = []
+    if getattr(args, "compare", 0):
+        before_org = Organization.objects.create(name="Bench sync, record by record", slug="bench-before")
+        before = sync_run(before_org, events[: args.compare], args.page_size, "single", "Bench before")
+        rows.append((f"record by record (before), {args.compare:,} events", figures(before)))
+    org = Organization.objects.create(name="Bench sync", slug="bench-sync")
+    result = sync_run(org, events, args.page_size, "batched", "Bench testshop")
+    store = result["store"]
+    rows.append((f"batched pages (message_ingest_many), {args.events:,} events", figures(result)))
     bulk_store = Store.objects.create(organization=org, name="Bench bulk", platform=testshop.PLATFORM)
     bulk_rate = raw_bulk_insert(bulk_store, events)
     counts = {
@@ -286,11 +326,14 @@ def run(args: argparse.Namespace) -> None:
         f"created {result['created']}, updated {result['updated']}, unchanged {result['unchanged']}, "
         f"quarantined {result['quarantined']}; rows: {counts}"
     )
-    print("| path | events/s | p50 ms/event | p99 ms/event | worker peak RSS | share of raw insert |")
-    print("|---|--:|--:|--:|--:|--:|")
     print(
-        f"| sync engine (pull + raw + map + apply) | {rate:,.0f} | "
-        f"{pct(durations, 0.5) + pull_ms_per_event:.2f} | {pct(durations, 0.99) + pull_ms_per_event:.2f} | "
-        f"{result['peak_rss_kb'] / 1024:.0f} MB | {rate / bulk_rate:.0%} |"
+        "| path | events/s | p50 ms/event | p99 ms/event | p99 page latency ms | statements/event "
+        "| worker peak RSS | share of raw insert |"
     )
-    print(f"| raw bulk_create of the same rows | {bulk_rate:,.0f} | | | | 100% |")
+    print("|---|--:|--:|--:|--:|--:|--:|--:|")
+    for label, f in rows:
+        print(
+            f"| {label} | {f['rate']:,.0f} | {f['p50']:.2f} | {f['p99']:.2f} | {f['page_p99']:.0f} | "
+            f"{f['statements']:.1f} | {f['rss']:.0f} MB | {f['rate'] / bulk_rate:.1%} |"
+        )
+    print(f"| raw bulk_create of the same rows | {bulk_rate:,.0f} | | | | | | 100% |")

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from aftersales.catalog.models import Order, OrderLine, Product, Shipment, Store
 from aftersales.core.actors import Actor
 from aftersales.core.errors import ValidationFailed
-from aftersales.inbox.services import InboundMessage, message_ingest
+from aftersales.inbox.services import InboundMessage, IngestResult, message_ingest
 from aftersales.inbox.services.common import AttachmentInput
 from aftersales.inbox.services.delivery import message_mark_bounced
 from aftersales.inbox.services.ingest import _upsert_customer
@@ -129,6 +129,11 @@ def apply_message(store: Store, record: MessageRecord) -> Applied:
             return Applied("ignored", reason="seller message without a buyer thread")
     else:
         result = message_ingest(inbound=inbound)
+    return applied_of_ingest(result)
+
+
+def applied_of_ingest(result: IngestResult) -> Applied:
+    """What ingesting a message did, as an Applied (the sync engine's batched path uses it too)."""
     if not result.created:
         return Applied("duplicate", ticket_id=result.ticket.pk, message_id=result.message.pk)
     action = "new_ticket" if result.ticket_created else "thread"
@@ -375,4 +380,4 @@ def apply_delivery_failure(store: Store, record: DeliveryFailureRecord) -> Appli
     return Applied("bounce", reason=record.reason, ticket_id=message.ticket_id, message_id=message.pk)
 
 
-__all__ = ["Applied", "ValidationFailed", "apply_record", "inbound_from_record", "target_store"]
+__all__ = ["Applied", "ValidationFailed", "applied_of_ingest", "apply_record", "inbound_from_record", "target_store"]

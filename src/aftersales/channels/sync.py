@@ -33,18 +33,33 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from aftersales.catalog.models import Store
+from aftersales.catalog.models import CustomerIdentity, Store, normalise_email
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import DomainError, NotFound, ValidationFailed
+from aftersales.inbox.services import InboundMessage
+from aftersales.inbox.services.ingest_many import message_ingest_many
 
-from .apply import Applied, apply_record, connector_actor
-from .base import PULL_CAPABILITY, ConnectorError, MappingError, Page, RawRecord, Stream
+from .apply import Applied, applied_of_ingest, apply_record, connector_actor, inbound_from_record
+from .base import (
+    PULL_CAPABILITY,
+    Buyer,
+    ConnectorError,
+    IgnoredRecord,
+    MappingError,
+    MessageRecord,
+    OrderRecord,
+    Page,
+    RawRecord,
+    Record,
+    ReturnRecord,
+    Stream,
+)
 from .context import store_context, store_credentials_save
 from .http import wait_seconds
 from .models import RawEvent, RawEventStatus, StoreSync, StreamCursor, SyncRun, SyncRunStatus
@@ -192,6 +207,7 @@ def _process_page(
     concurrent worker touching the same tickets in another order), the page is processed again one
     record per transaction."""
     outcomes: dict[int, RecordOutcome] = {}
+    batched = bool(getattr(settings, "CHANNELS_SYNC_BATCH_MESSAGES", True))
     try:
         with transaction.atomic():
             rows = {
@@ -199,24 +215,233 @@ def _process_page(
                 for row in RawEvent.objects.select_for_update().filter(pk__in=[t[1] for t in todo]).order_by("pk")
             }
             changed: list[RawEvent] = []
-            for index, row_id, record, event_id in todo:
-                row = rows.get(row_id)
-                if row is None:  # pragma: no cover - deleted between storing and processing
-                    outcomes[index] = RecordOutcome(event_id, "duplicate", reason="raw record deleted")
-                    continue
-                outcome, dirty = _process_row(store, connector, ctx, row, record, event_id)
-                outcomes[index] = outcome
-                if dirty:
-                    changed.append(row)
+            if batched:
+                _process_rows_batched(store, connector, ctx, rows, todo, outcomes, changed)
+            else:
+                for index, row_id, record, event_id in todo:
+                    row = rows.get(row_id)
+                    if row is None:  # pragma: no cover - deleted between storing and processing
+                        outcomes[index] = RecordOutcome(event_id, "duplicate", reason="raw record deleted")
+                        continue
+                    outcome, dirty = _process_row(store, connector, ctx, row, record, event_id)
+                    outcomes[index] = outcome
+                    if dirty:
+                        changed.append(row)
             _save_rows(changed)
         return outcomes
-    except OperationalError:
-        if len(todo) == 1:
+    except DatabaseError as exc:
+        # OperationalError: a deadlock with a concurrent worker; with batching, any database error
+        # (the page's records are then applied one by one, each in its own transaction, as before).
+        if len(todo) == 1 or not (batched or isinstance(exc, OperationalError)):
             raise
         logger.warning("page transaction aborted; processing its records one by one", extra={"store_id": store.pk})
     return {
         index: _process(store, connector, ctx, row_id, record, event_id) for index, row_id, record, event_id in todo
     }
+
+
+@dataclass
+class _Entry:
+    index: int
+    row: RawEvent
+    record: RawRecord
+    event_id: str
+    mapped: list[Record]
+    inbound: InboundMessage | None  # a buyer's message: applied with the page's others
+
+
+def _process_rows_batched(
+    store: Store,
+    connector: object,
+    ctx: object,
+    rows: dict[int, RawEvent],
+    todo: list[tuple[int, int, RawRecord, str]],
+    outcomes: dict[int, RecordOutcome],
+    changed: list[RawEvent],
+) -> None:
+    """The page's records in the caller's transaction, their buyer messages through the inbox's
+    message_ingest_many in as few calls as the page allows, everything else one record at a time
+    (in a savepoint each), with the same result as taking the records one by one in order.
+
+    A buyer message may be applied before a non-message record that came earlier in the page only
+    when the two cannot interact: they share no buyer (customer, or buyer id when unknown), no
+    e-mail address and no order (`_conflict_keys`); a record whose effects are not described by
+    keys (tracking, bounces, seller messages, a return without a buyer id, several records from one
+    raw record) is a barrier: everything before it is applied first. A record that fails to map, or
+    that the inbox refuses, is quarantined alone, as before."""
+    entries: list[_Entry] = []
+    for index, row_id, record, event_id in todo:
+        row = rows.get(row_id)
+        if row is None:  # pragma: no cover - deleted between storing and processing
+            outcomes[index] = RecordOutcome(event_id, "duplicate", reason="raw record deleted")
+            continue
+        if row.status != RawEventStatus.RECEIVED:
+            outcomes[index], _dirty = _process_row(store, connector, ctx, row, record, event_id)
+            continue
+        failure: tuple[str, str] | None = None
+        mapped: list[Record] = []
+        inbound: InboundMessage | None = None
+        try:
+            mapped = list(connector.map_record(ctx, record))  # type: ignore[attr-defined]
+            if len(mapped) == 1 and isinstance(mapped[0], MessageRecord) and not mapped[0].from_seller:
+                inbound = inbound_from_record(store, mapped[0])
+        except MappingError as exc:
+            failure = (exc.reason, exc.field)
+        except DomainError as exc:
+            failure = (exc.message, exc.field or "")
+        except DatabaseError:
+            raise  # the page is processed again record by record
+        except Exception as exc:
+            logger.exception("record could not be mapped", extra={"store_id": store.pk, "event_id": event_id})
+            failure = (f"could not be processed: {type(exc).__name__}: {exc}"[:2000], "")
+        if failure is not None:
+            outcomes[index] = _quarantine(store, row, event_id, failure)
+            changed.append(row)
+            continue
+        entries.append(_Entry(index, row, record, event_id, mapped, inbound))
+    known = _known_buyers(store, entries)
+    batch: list[_Entry] = []
+    deferred: list[_Entry] = []
+    deferred_keys: set[tuple[object, ...]] = set()
+
+    def flush() -> None:
+        _apply_messages(store, connector, ctx, batch, outcomes, changed)
+        for entry in deferred:
+            _apply_one(store, connector, ctx, entry, outcomes, changed)
+        batch.clear()
+        deferred.clear()
+        deferred_keys.clear()
+
+    for entry in entries:
+        keys = _conflict_keys(store, entry, known)
+        if entry.inbound is not None:
+            if keys is None or keys & deferred_keys:
+                flush()
+            batch.append(entry)
+        elif keys is None:
+            flush()
+            _apply_one(store, connector, ctx, entry, outcomes, changed)
+        else:
+            deferred.append(entry)
+            deferred_keys.update(keys)
+    flush()
+
+
+def _apply_one(
+    store: Store,
+    connector: object,
+    ctx: object,
+    entry: _Entry,
+    outcomes: dict[int, RecordOutcome],
+    changed: list[RawEvent],
+) -> None:
+    outcome, dirty = _process_row(store, connector, ctx, entry.row, entry.record, entry.event_id, entry.mapped)
+    outcomes[entry.index] = outcome
+    if dirty:
+        changed.append(entry.row)
+
+
+def _apply_messages(
+    store: Store,
+    connector: object,
+    ctx: object,
+    batch: list[_Entry],
+    outcomes: dict[int, RecordOutcome],
+    changed: list[RawEvent],
+) -> None:
+    """The batch's buyer messages in one message_ingest_many call (in a savepoint); a message the
+    inbox refuses is quarantined alone. Should the call fail as a whole (a bug, not a refusal), the
+    records are applied one by one, each quarantined on its own error as before."""
+    if not batch:
+        return
+    try:
+        with transaction.atomic():
+            results = message_ingest_many(inbounds=[e.inbound for e in batch if e.inbound is not None])
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception:
+        logger.exception("page of messages failed; applying them one by one", extra={"store_id": store.pk})
+        for entry in batch:
+            _apply_one(store, connector, ctx, entry, outcomes, changed)
+        return
+    for entry, result in zip(batch, results, strict=True):
+        if isinstance(result, DomainError):
+            outcomes[entry.index] = _quarantine(store, entry.row, entry.event_id, (result.message, result.field or ""))
+        else:
+            outcomes[entry.index] = _applied(entry.row, entry.event_id, [applied_of_ingest(result)])
+        changed.append(entry.row)
+
+
+def _buyers_of(store: Store, entry: _Entry) -> list[tuple[int, Buyer | None, str]]:
+    """(store id, buyer, e-mail) of what the entry applies (a message: its target store's buyer)."""
+    if entry.inbound is not None:
+        inbound = entry.inbound
+        buyer = Buyer(external_id=inbound.customer_external_id, email=inbound.customer_email)
+        return [(inbound.store.pk, buyer, inbound.customer_email)]
+    out: list[tuple[int, Buyer | None, str]] = []
+    for item in entry.mapped:
+        if isinstance(item, OrderRecord | ReturnRecord):
+            known = item.buyer if item.buyer and item.buyer.external_id else None
+            out.append((store.pk, known, item.buyer.email if item.buyer else ""))
+    return out
+
+
+def _known_buyers(store: Store, entries: list[_Entry]) -> dict[tuple[int, str], tuple[int, str]]:
+    """(store id, buyer id) -> (customer id, normalised e-mail) of the page's known buyers (one query)."""
+    wanted: dict[int, set[str]] = {}
+    for entry in entries:
+        for store_id, buyer, _email in _buyers_of(store, entry):
+            if buyer is not None:
+                wanted.setdefault(store_id, set()).add(buyer.external_id)
+    if not wanted:
+        return {}
+    condition = Q()
+    for store_id, ids in wanted.items():
+        condition |= Q(store_id=store_id, external_id__in=sorted(ids))
+    return {
+        (store_id, external_id): (customer_id, email)
+        for store_id, external_id, customer_id, email in CustomerIdentity.objects.filter(condition)
+        .order_by()
+        .values_list("store_id", "external_id", "customer_id", "customer__email_normalized")
+    }
+
+
+def _conflict_keys(
+    store: Store, entry: _Entry, known: dict[tuple[int, str], tuple[int, str]]
+) -> set[tuple[object, ...]] | None:
+    """What an entry's effects depend on or change, for _process_rows_batched: its buyers (their
+    customer when known, with that customer's e-mail; the buyer id otherwise), e-mail addresses and
+    orders. None: not describable by keys (a barrier)."""
+    keys: set[tuple[object, ...]] = set()
+    if entry.inbound is None:
+        for item in entry.mapped:
+            if isinstance(item, IgnoredRecord):
+                continue
+            if isinstance(item, OrderRecord):
+                keys.add(("order", store.pk, item.external_id))
+            elif isinstance(item, ReturnRecord) and item.buyer and item.buyer.external_id:
+                if item.order_external_id:
+                    keys.add(("order", store.pk, item.order_external_id))
+            else:
+                return None  # tracking, bounces, seller messages, a return without a buyer id
+        if len(entry.mapped) > 1:
+            return None
+    else:
+        if entry.inbound.order_external_id:
+            keys.add(("order", entry.inbound.store.pk, entry.inbound.order_external_id))
+    for store_id, buyer, email in _buyers_of(store, entry):
+        if email:
+            keys.add(("email", normalise_email(email)))
+        if buyer is None:
+            continue
+        customer = known.get((store_id, buyer.external_id))
+        if customer is None:
+            keys.add(("buyer", store_id, buyer.external_id))
+        else:
+            keys.add(("customer", customer[0]))
+            if customer[1]:
+                keys.add(("email", customer[1]))
+    return keys
 
 
 _ROW_FIELDS = ["status", "action", "reason", "field", "attempts", "processed_at", "ticket_id", "message_id"]
@@ -263,11 +488,17 @@ def _process(
 
 
 def _process_row(
-    store: Store, connector: object, ctx: object, row: RawEvent, record: RawRecord, event_id: str
+    store: Store,
+    connector: object,
+    ctx: object,
+    row: RawEvent,
+    record: RawRecord,
+    event_id: str,
+    mapped: list[Record] | None = None,
 ) -> tuple[RecordOutcome, bool]:
-    """Map and apply one record whose raw row the caller holds locked, inside the caller's
-    transaction (in a savepoint of its own). Returns the outcome and whether `row` was changed (the
-    caller saves it)."""
+    """Map (unless `mapped` is given) and apply one record whose raw row the caller holds locked,
+    inside the caller's transaction (in a savepoint of its own). Returns the outcome and whether
+    `row` was changed (the caller saves it)."""
     if row.status != RawEventStatus.RECEIVED:  # known and already processed (or quarantined)
         reason = f"quarantined earlier: {row.reason}" if row.status == RawEventStatus.QUARANTINED else ""
         return RecordOutcome(
@@ -277,7 +508,8 @@ def _process_row(
     applied: list[Applied] = []
     try:
         with transaction.atomic():
-            mapped = connector.map_record(ctx, record)  # type: ignore[attr-defined]
+            if mapped is None:
+                mapped = connector.map_record(ctx, record)  # type: ignore[attr-defined]
             applied = [apply_record(store, item) for item in mapped]
     except MappingError as exc:
         failure = (exc.reason, exc.field)
@@ -288,17 +520,29 @@ def _process_row(
     except Exception as exc:
         logger.exception("record could not be processed", extra={"store_id": store.pk, "event_id": event_id})
         failure = (f"could not be processed: {type(exc).__name__}: {exc}"[:2000], "")
+    if failure is not None:
+        return _quarantine(store, row, event_id, failure), True
+    return _applied(row, event_id, applied), True
+
+
+def _quarantine(store: Store, row: RawEvent, event_id: str, failure: tuple[str, str]) -> RecordOutcome:
+    """Mark the (locked) raw row quarantined with its reason and field (the caller saves it)."""
     row.attempts += 1
     row.processed_at = now()
-    if failure is not None:
-        row.status = RawEventStatus.QUARANTINED
-        row.action = "quarantined"
-        row.reason, row.field = failure[0][:5000], failure[1][:200]
-        logger.info(
-            "record quarantined",
-            extra={"store_id": store.pk, "event_id": event_id, "reason": row.reason, "field": row.field},
-        )
-        return RecordOutcome(event_id, "quarantined", reason=row.reason), True
+    row.status = RawEventStatus.QUARANTINED
+    row.action = "quarantined"
+    row.reason, row.field = failure[0][:5000], failure[1][:200]
+    logger.info(
+        "record quarantined",
+        extra={"store_id": store.pk, "event_id": event_id, "reason": row.reason, "field": row.field},
+    )
+    return RecordOutcome(event_id, "quarantined", reason=row.reason)
+
+
+def _applied(row: RawEvent, event_id: str, applied: list[Applied]) -> RecordOutcome:
+    """Mark the (locked) raw row processed with what applying it did (the caller saves it)."""
+    row.attempts += 1
+    row.processed_at = now()
     outcome = _combine(event_id, applied)
     row.status = RawEventStatus.IGNORED if outcome.action == "ignored" else RawEventStatus.PROCESSED
     row.action = outcome.action
@@ -306,7 +550,7 @@ def _process_row(
     row.field = ""
     row.ticket_id = outcome.ticket_id
     row.message_id = outcome.message_id
-    return outcome, True
+    return outcome
 
 
 def _combine(event_id: str, applied: list[Applied]) -> RecordOutcome:

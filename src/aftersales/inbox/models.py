@@ -234,6 +234,10 @@ class TicketEventType(models.TextChoices):
     MERGED_FROM = "merged_from", _("Merged from another ticket")
     LANGUAGE_DETECTED = "language_detected", _("Language detected")
     REPLY_RETRIED = "reply_retried", _("Reply sent again")
+    # A marketplace return / refund request / case linked to the ticket (returns.services): received,
+    # and each change of its status on the platform, in the platform's words.
+    RETURN_REQUEST_RECEIVED = "return_request_received", _("Marketplace return received")
+    RETURN_REQUEST_STATUS_CHANGED = "return_request_status_changed", _("Marketplace return status changed")
 
 
 class TicketEvent(models.Model):

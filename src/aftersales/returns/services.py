@@ -20,7 +20,9 @@ from aftersales.catalog.models import CustomerIdentity, Order, OrderLine, Store
 from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
+from aftersales.inbox.models import TicketEventType
 from aftersales.inbox.services import InboundMessage, message_ingest
+from aftersales.inbox.services.ingest import ticket_record_marketplace_return
 from aftersales.inbox.workflow import TicketCategory
 
 from .events import ReturnRequestReceived, ReturnRequestStatusChanged
@@ -149,6 +151,12 @@ def _create(store: Store, data: ReturnRequestData, actor: Actor) -> ReturnUpsert
         actor_ref=actor.id,
         at=now(),
     )
+    ticket_record_marketplace_return(  # the ticket's timeline shows it
+        ticket_id=ingested.ticket.pk,
+        event_type=TicketEventType.RETURN_REQUEST_RECEIVED,
+        actor=actor,
+        **_timeline_payload(request, status=request.platform_status),
+    )
     events.publish(
         ReturnRequestReceived(
             return_request_id=request.pk,
@@ -199,6 +207,13 @@ def _update(request: ReturnRequest, data: ReturnRequestData, actor: Actor) -> Re
             actor_ref=actor.id,
             at=at,
         )
+        if request.ticket_id is not None:  # the ticket's timeline shows it
+            ticket_record_marketplace_return(
+                ticket_id=request.ticket_id,
+                event_type=TicketEventType.RETURN_REQUEST_STATUS_CHANGED,
+                actor=actor,
+                **_timeline_payload(request, old=old_status, new=request.platform_status),
+            )
         events.publish(
             ReturnRequestStatusChanged(
                 return_request_id=request.pk,
@@ -221,6 +236,18 @@ def _update(request: ReturnRequest, data: ReturnRequestData, actor: Actor) -> Re
             at=at,
         )
     return ReturnUpsertResult(return_request=request, action="updated", ticket_id=request.ticket_id)
+
+
+def _timeline_payload(request: ReturnRequest, **statuses: str) -> dict[str, object]:
+    """What the ticket's timeline says of the request: its kind, the platform and the platform's
+    own id and status words."""
+    return {
+        "return_request_id": request.pk,
+        "kind": request.kind,
+        "external_id": request.external_id,
+        "platform": request.store.platform,
+        **statuses,
+    }
 
 
 def _line_keys(request: ReturnRequest) -> list[tuple[str, int, str, str]]:

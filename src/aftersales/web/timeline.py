@@ -10,8 +10,10 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from aftersales.catalog.models import Platform
 from aftersales.inbox.models import Message, TicketCategory, TicketEvent, TicketEventType, TicketStatus, Urgency
 from aftersales.inbox.selectors import TimelineEntry
+from aftersales.returns.models import ReturnRequestKind
 
 from .translations import MessageLanguage
 
@@ -110,6 +112,23 @@ def event_sentence(event: TicketEvent, users: Mapping[int, str], teams: Mapping[
         return _("%(actor)s sent a failed reply again") % {"actor": actor}
     if t == TicketEventType.REPLY_FAILED:
         return _("Reply could not be delivered: %(error)s") % {"error": p.get("error", "")}
+    if t in (TicketEventType.RETURN_REQUEST_RECEIVED, TicketEventType.RETURN_REQUEST_STATUS_CHANGED):
+        # The marketplace's status words are shown as the platform wrote them.
+        names = {
+            "platform": _label(Platform, p.get("platform", "")),
+            "kind": _label(ReturnRequestKind, p.get("kind", "")),
+            "id": p.get("external_id", ""),
+        }
+        if t == TicketEventType.RETURN_REQUEST_RECEIVED:
+            return _("%(platform)s: %(kind)s %(id)s received (status on the marketplace: %(status)s)") % {
+                **names,
+                "status": p.get("status", ""),
+            }
+        return _("%(platform)s: %(kind)s %(id)s changed status on the marketplace from %(old)s to %(new)s") % {
+            **names,
+            "old": p.get("old", ""),
+            "new": p.get("new", ""),
+        }
     return _label(TicketEventType, t)
 
 

@@ -455,10 +455,12 @@ def test_records_left_received_and_runs_left_running_by_a_dead_worker_are_swept(
     assert SyncRun.objects.get(pk=live.pk).status == SyncRunStatus.RUNNING
 
 
-def test_a_page_aborted_by_the_database_is_processed_again_record_by_record(shop, monkeypatch):
+def test_a_page_aborted_by_the_database_is_processed_again_record_by_record(shop, monkeypatch, settings):
     from django.db import OperationalError
 
     from aftersales.channels import sync as engine
+
+    settings.CHANNELS_SYNC_BATCH_MESSAGES = False  # record by record (the batched page: the next test)
 
     original = engine.apply_record
     calls = []
@@ -474,5 +476,29 @@ def test_a_page_aborted_by_the_database_is_processed_again_record_by_record(shop
     outcomes = receive_records(store=shop, records=records, source="pull")
     assert [o.action for o in outcomes] == ["new_ticket"] * 3
     assert len(calls) == 5  # 2 in the aborted page, then 3 one by one
+    assert Message.objects.filter(store=shop).count() == 3
+    assert not RawEvent.objects.exclude(status=RawEventStatus.PROCESSED).exists()
+
+
+def test_a_batched_page_aborted_by_the_database_is_processed_again_record_by_record(shop, monkeypatch):
+    from django.db import OperationalError
+
+    from aftersales.channels import sync as engine
+
+    original = engine.message_ingest_many
+    calls = []
+
+    def deadlocking_once(*, inbounds):  # type: ignore[no-untyped-def]
+        calls.append(len(inbounds))
+        if len(calls) == 1:
+            original(inbounds=inbounds)  # writes, then the database aborts the page
+            raise OperationalError("deadlock detected")
+        return original(inbounds=inbounds)
+
+    monkeypatch.setattr(engine, "message_ingest_many", deadlocking_once)
+    records = [RawRecord(Stream.MESSAGES, f"msg-{n}", msg(n, buyer=f"b{n}")) for n in (1, 2, 3)]
+    outcomes = receive_records(store=shop, records=records, source="pull")
+    assert [o.action for o in outcomes] == ["new_ticket"] * 3
+    assert calls == [3]  # one page call, then the records one by one through apply_record
     assert Message.objects.filter(store=shop).count() == 3
     assert not RawEvent.objects.exclude(status=RawEventStatus.PROCESSED).exists()

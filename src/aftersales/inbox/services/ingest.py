@@ -27,7 +27,7 @@ from aftersales.core.validation import check_instant
 from ..events import MessageReceived, TicketCreated
 from ..models import DeliveryStatus, Message, MessageDirection, Ticket, TicketEvent, TicketEventType
 from ..search import tokens
-from ..workflow import ON_CUSTOMER_MESSAGE, STATUS_CATEGORY, StatusCategory, TicketCategory, TicketStatus
+from ..workflow import ON_CUSTOMER_MESSAGE, STATUS_CATEGORY, TicketCategory, TicketStatus
 from .common import (
     AttachmentInput,
     audit_row,
@@ -39,7 +39,15 @@ from .common import (
     stored_files_removed_on_error,
 )
 from .search import customer_search_refresh, new_ticket_search_create, ticket_search_refresh
-from .threading import find_reply_thread, organization_duplicate_locked, subject_reference
+from .threading import (
+    ThreadKey,
+    find_reply_thread,
+    find_thread,
+    newest_live,
+    organization_duplicate_locked,
+    subject_reference,
+)
+from .threading import live_tickets as live_tickets  # (re-exported: seller_messages, tests)
 from .transition import ticket_transition
 
 MAX_BODY_CHARS = 100_000
@@ -125,15 +133,7 @@ def message_ingest(*, inbound: InboundMessage) -> IngestResult:
         return existing
     types = check_inbound(inbound)
     check_store_active(inbound.store.pk, field="store_id")  # a replay above still answers
-    subject = (inbound.subject.strip() or _subject_from(inbound.body))[:300]
-    prepared = _Prepared(
-        types=types,
-        body_html=sanitise_html(inbound.body_html),
-        subject=subject,
-        at=inbound.sent_at or now(),
-        subject_tokens=tokens(subject),
-        body_tokens=tokens(inbound.body),
-    )
+    prepared = prepare(inbound, types)
     for attempt in (1, 2):
         try:
             with stored_files_removed_on_error(), transaction.atomic():
@@ -148,6 +148,25 @@ def message_ingest(*, inbound: InboundMessage) -> IngestResult:
             # Another message of the same new buyer id, ingested at the same moment, created the
             # buyer's identity first: once more, and this time the identity is found.
     raise AssertionError("unreachable")
+
+
+def prepare(inbound: InboundMessage, types: list[str]) -> _Prepared:
+    """What ingest computes from a valid message alone (before any transaction)."""
+    subject = (inbound.subject.strip() or _subject_from(inbound.body))[:300]
+    return _Prepared(
+        types=types,
+        body_html=sanitise_html(inbound.body_html),
+        subject=subject,
+        at=inbound.sent_at or now(),
+        subject_tokens=tokens(subject),
+        body_tokens=tokens(inbound.body),
+    )
+
+
+def needs_email_threading(inbound: InboundMessage) -> bool:
+    """An e-mail with a Message-ID, references or a ticket reference in its subject: the rules of
+    services/threading.py before the generic ones (message_ingest_many hands these to message_ingest)."""
+    return bool(inbound.message_id_header or inbound.references or subject_reference(inbound.subject) is not None)
 
 
 def _existing(inbound: InboundMessage) -> IngestResult | None:
@@ -182,32 +201,24 @@ def _ingest(inbound: InboundMessage, prepared: _Prepared) -> IngestResult:
             references=inbound.references,
             subject=inbound.subject,
         )
-    if ticket is None and not (new_customer and order is None and not inbound.conversation_id):
-        # (A customer created just now has no ticket to thread into: no query needed.)
-        ticket = _find_thread(store, customer, order, inbound.conversation_id)
+    if ticket is None:
+        # (A customer created just now has no ticket to thread into: the customer rule is skipped.)
+        key = ThreadKey(
+            store_id=store.pk,
+            customer_id=None if new_customer else customer.pk,
+            order_id=order.pk if order is not None else None,
+            conversation_id=inbound.conversation_id,
+        )
+        ticket = find_thread(key, newest_live)
     at = prepared.at
     ticket_created = ticket is None
     actor = Actor.customer(customer)
     if ticket is None:
         ticket = _open_ticket(inbound, prepared, customer, order)
-    message = Message.objects.create(
-        ticket=ticket,
-        store=store,
-        direction=MessageDirection.INBOUND,
-        channel=store.platform,
-        external_id=inbound.external_id,
-        author_name=inbound.customer_name or customer.name,
-        body=inbound.body,
-        body_html=prepared.body_html,
-        body_display=inbound.body_display if inbound.body_display != inbound.body else "",
-        language=inbound.customer_language,
-        delivery_status=DeliveryStatus.NOT_APPLICABLE,
-        sent_at=at,
-    )
+    message = new_message(inbound, prepared, ticket, customer_name=customer.name)
+    message.save(force_insert=True)
     save_attachments(message, inbound.attachments, prepared.types)
-    received = {"message_id": message.pk, "external_id": inbound.external_id}
-    if inbound.via:
-        received["via"] = inbound.via
+    received = received_payload(inbound, message.pk)
     if ticket_created:
         # Created with its message times and unreplied flag: no UPDATE; both audit rows in one INSERT.
         TicketEvent.objects.bulk_create(
@@ -217,17 +228,11 @@ def _ingest(inbound: InboundMessage, prepared: _Prepared) -> IngestResult:
             ]
         )
     else:
-        target = ON_CUSTOMER_MESSAGE.get(ticket.status, ticket.status)
-        ticket_transition(ticket, target, actor=actor, reason="customer_message")
-        ticket.last_message_at = at
-        ticket.last_customer_message_at = at
-        ticket.is_unreplied = True
+        ticket_take_message(ticket, at, actor)
         ticket.save()
         record_event(ticket, TicketEventType.MESSAGE_RECEIVED, actor, **received)
     if ticket_created:
-        customer_parts = [tokens(customer.name or ""), tokens(customer.email or "")]
-        parts = [prepared.subject_tokens, *customer_parts, prepared.body_tokens]
-        new_ticket_search_create(ticket_id=ticket.pk, parts=parts)
+        new_ticket_search_create(ticket_id=ticket.pk, parts=new_ticket_document_parts(prepared, customer))
     else:
         ticket_search_refresh(ticket_ids=[ticket.pk])
     org_id = store.organization_id
@@ -237,22 +242,82 @@ def _ingest(inbound: InboundMessage, prepared: _Prepared) -> IngestResult:
     return IngestResult(message=message, ticket=ticket, created=True, ticket_created=ticket_created)
 
 
+def new_message(inbound: InboundMessage, prepared: _Prepared, ticket: Ticket, *, customer_name: str) -> Message:
+    """The inbound Message row (unsaved); `customer_name`: the customer's name at this message."""
+    return Message(
+        ticket=ticket,
+        store=inbound.store,
+        direction=MessageDirection.INBOUND,
+        channel=inbound.store.platform,
+        external_id=inbound.external_id,
+        author_name=inbound.customer_name or customer_name,
+        body=inbound.body,
+        body_html=prepared.body_html,
+        body_display=inbound.body_display if inbound.body_display != inbound.body else "",
+        language=inbound.customer_language,
+        delivery_status=DeliveryStatus.NOT_APPLICABLE,
+        sent_at=prepared.at,
+    )
+
+
+def received_payload(inbound: InboundMessage, message_id: int | None) -> dict[str, object]:
+    """The payload of the `message_received` audit row."""
+    received: dict[str, object] = {"message_id": message_id, "external_id": inbound.external_id}
+    if inbound.via:
+        received["via"] = inbound.via
+    return received
+
+
+def ticket_take_message(ticket: Ticket, at: datetime, actor: Actor) -> None:
+    """An existing ticket takes a customer message: reopened through the transition table where
+    ON_CUSTOMER_MESSAGE says so, its message times and unreplied flag set (the caller saves it)."""
+    target = ON_CUSTOMER_MESSAGE.get(ticket.status, ticket.status)
+    ticket_transition(ticket, target, actor=actor, reason="customer_message")
+    ticket.last_message_at = at
+    ticket.last_customer_message_at = at
+    ticket.is_unreplied = True
+
+
+def new_ticket_document_parts(prepared: _Prepared, customer: Customer) -> list[list[str]]:
+    """A new ticket's search document parts (new_ticket_search_create's order)."""
+    customer_parts = [tokens(customer.name or ""), tokens(customer.email or "")]
+    return [prepared.subject_tokens, *customer_parts, prepared.body_tokens]
+
+
+def fill_in_customer(known: Customer, inbound: InboundMessage) -> list[str]:
+    """A known buyer's message fills in what they had not told before; returns the fields changed
+    (the caller saves; a changed name or e-mail changes their tickets' search documents)."""
+    changed = []
+    for attr, value in (
+        ("name", inbound.customer_name),
+        ("email", inbound.customer_email),
+        ("country", inbound.customer_country),
+        ("preferred_language", inbound.customer_language),
+    ):
+        if value and not getattr(known, attr):
+            setattr(known, attr, value)
+            changed.append(attr)
+    return changed
+
+
+def new_customer_for(inbound: InboundMessage) -> Customer:
+    """The Customer row (unsaved) a new buyer's message creates."""
+    return Customer(
+        organization_id=inbound.store.organization_id,
+        name=inbound.customer_name,
+        email=inbound.customer_email,
+        country=inbound.customer_country,
+        preferred_language=inbound.customer_language,
+    )
+
+
 def _upsert_customer(inbound: InboundMessage) -> tuple[Customer, bool]:
     """The buyer of this store id (filling in what they had not told before), else the
     organization's customer with this e-mail address (one customer, one history across stores),
     else a new customer. Returns (customer, whether the customer row is new)."""
     known = _identity(inbound)
     if known is not None:
-        changed = []
-        for attr, value in (
-            ("name", inbound.customer_name),
-            ("email", inbound.customer_email),
-            ("country", inbound.customer_country),
-            ("preferred_language", inbound.customer_language),
-        ):
-            if value and not getattr(known, attr):
-                setattr(known, attr, value)
-                changed.append(attr)
+        changed = fill_in_customer(known, inbound)
         if changed:
             known.save()
         if {"name", "email"} & set(changed):
@@ -264,13 +329,8 @@ def _upsert_customer(inbound: InboundMessage) -> tuple[Customer, bool]:
         # The same buyer writing from another store: one customer, one history.
         customer = customers_by_email(inbound.store.organization_id, inbound.customer_email).first()
     if customer is None:
-        customer = Customer.objects.create(
-            organization_id=inbound.store.organization_id,
-            name=inbound.customer_name,
-            email=inbound.customer_email,
-            country=inbound.customer_country,
-            preferred_language=inbound.customer_language,
-        )
+        customer = new_customer_for(inbound)
+        customer.save(force_insert=True)
         new_customer = True
     CustomerIdentity.objects.create(customer=customer, store=inbound.store, external_id=inbound.customer_external_id)
     return customer, new_customer
@@ -304,42 +364,43 @@ def _find_order(store: Store, external_id: str | None, customer: Customer) -> Or
     return order
 
 
-def live_tickets() -> QuerySet[Ticket]:
-    """Tickets a message can thread into (not merged, not closed), locked. Written as exclude(): as
-    `merged_into IS NULL`, SQLite (no statistics) probed the merged_into index, i.e. walked nearly
-    every ticket, instead of the customer's; `NOT (merged_into IS NOT NULL)` is not indexable."""
-    return Ticket.objects.select_for_update().exclude(merged_into__isnull=False).exclude(status=TicketStatus.CLOSED)
-
-
-def _find_thread(store: Store, customer: Customer, order: Order | None, conversation_id: str) -> Ticket | None:
-    live = live_tickets()
-    if conversation_id:
-        ticket = live.filter(store=store, conversation_id=conversation_id).order_by("-id").first()
-        if ticket is not None:
-            return ticket
-    if order is not None:
-        ticket = live.filter(order=order).order_by("-id").first()
-        if ticket is not None:
-            return ticket
-    return (
-        live.filter(store=store, customer=customer, status_category__in=[StatusCategory.OPEN, StatusCategory.WAITING])
-        .order_by("-id")
-        .first()
-    )
-
-
 def _open_ticket(inbound: InboundMessage, prepared: _Prepared, customer: Customer, order: Order | None) -> Ticket:
     """A new ticket, already carrying its first message's times (the caller writes its audit rows)."""
-    store = inbound.store
     sku_category = ""
-    high_value = False
     if order is not None:
         first_line = order.lines.select_related("product").order_by("id").first()
         if first_line is not None and first_line.product is not None:
             sku_category = first_line.product.category
+    ticket = new_ticket(
+        inbound,
+        prepared,
+        customer,
+        order,
+        sku_category=sku_category,
+        customer_language=customer.preferred_language,
+    )
+    ticket.save(force_insert=True)
+    return ticket
+
+
+def new_ticket(
+    inbound: InboundMessage,
+    prepared: _Prepared,
+    customer: Customer,
+    order: Order | None,
+    *,
+    sku_category: str,
+    customer_language: str,
+) -> Ticket:
+    """The Ticket row (unsaved) a message opens: its first message's times, the order's first line's
+    product category (`sku_category`, read by the caller) and high-value flag; `customer_language`:
+    the customer's preferred language at this message."""
+    store = inbound.store
+    high_value = False
+    if order is not None:
         threshold = store.organization.high_value_threshold  # (read only when there is an order)
         high_value = order.total_amount >= threshold if threshold else False
-    ticket = Ticket.objects.create(
+    return Ticket(
         organization_id=store.organization_id,
         subject=prepared.subject,
         store=store,
@@ -350,7 +411,7 @@ def _open_ticket(inbound: InboundMessage, prepared: _Prepared, customer: Custome
         sku_category=sku_category,
         conversation_id=inbound.conversation_id,
         category=inbound.category or TicketCategory.OTHER,
-        language=inbound.customer_language or customer.preferred_language or store.default_language,
+        language=inbound.customer_language or customer_language or store.default_language,
         is_high_priority=customer.tier == "vip" or high_value,
         status=TicketStatus.NEW,
         status_category=STATUS_CATEGORY[TicketStatus.NEW],
@@ -358,7 +419,25 @@ def _open_ticket(inbound: InboundMessage, prepared: _Prepared, customer: Custome
         last_customer_message_at=prepared.at,
         is_unreplied=True,
     )
-    return ticket
+
+
+def ticket_record_marketplace_return(*, ticket_id: int, event_type: str, actor: Actor, **payload: object) -> None:
+    """A marketplace return / refund request / case linked to the ticket was received, or its
+    status changed on the platform: one audit row on the ticket's timeline, with the actor (the
+    store's connector) and the platform's own words in the payload (kind, external id, statuses).
+    Runs inside the caller's transaction (returns.services.return_request_upsert); it changes no
+    ticket field, so it takes no ticket lock."""
+    if event_type not in (TicketEventType.RETURN_REQUEST_RECEIVED, TicketEventType.RETURN_REQUEST_STATUS_CHANGED):
+        raise ValueError(f"not a marketplace return event: {event_type!r}")
+    TicketEvent(
+        ticket_id=ticket_id,
+        type=event_type,
+        actor_id=actor.user_id,
+        actor_kind=actor.kind,
+        actor_ref=actor.id,
+        payload=payload,
+        at=now(),
+    ).save(force_insert=True)
 
 
 def _subject_from(body: str) -> str:

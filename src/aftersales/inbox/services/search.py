@@ -89,6 +89,14 @@ def new_ticket_search_create(*, ticket_id: int, parts: list[list[str]]) -> None:
     TicketSearch.objects.bulk_create([TicketSearch(ticket_id=ticket_id, document=joined_tokens(parts))])
 
 
+def new_tickets_search_create(*, parts_by_ticket: dict[int, list[list[str]]]) -> None:
+    """new_ticket_search_create for several tickets created in the current transaction (one INSERT)."""
+    if parts_by_ticket:
+        TicketSearch.objects.bulk_create(
+            [TicketSearch(ticket_id=pk, document=joined_tokens(parts)) for pk, parts in parts_by_ticket.items()]
+        )
+
+
 def customer_search_refresh(*, customer_id: int) -> int:
     """A customer's name or e-mail changed: their tickets' documents hold both."""
     ids = list(Ticket.objects.filter(customer_id=customer_id).values_list("pk", flat=True))

@@ -8,7 +8,9 @@ Order (the first that finds a live ticket wins):
    replies keep their Message-ID as external id, inbound messages theirs);
 3. a ticket reference in the subject, `[#123]`, honoured only for a ticket of the same customer
    (a subject is typed by anyone: it must not let a stranger write into someone's ticket).
-Then ingest's own rules (conversation, order, the customer's open ticket). A merged ticket is
+Then ingest's own rules (conversation, order, the customer's open ticket: `thread_rules`, decided by
+`find_thread` for message_ingest, which asks the database rule by rule, and for message_ingest_many,
+which asks its page's candidates in memory: one definition for both). A merged ticket is
 followed to the ticket it was merged into; a closed ticket takes no message (the customer's next
 message opens a new ticket, as everywhere in the inbox).
 
@@ -22,14 +24,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q, QuerySet
 
 from aftersales.catalog.models import Customer
 
 from ..models import Message, Ticket
-from ..workflow import TicketStatus
+from ..workflow import StatusCategory, TicketStatus
 
 _TOKEN = re.compile(r"^<?as\.(?P<message>\d{1,18})\.(?P<signature>[0-9a-f]{16})@", re.IGNORECASE)
 _SUBJECT_REF = re.compile(r"\[#(?P<ticket>\d{1,18})\]")
@@ -139,3 +145,105 @@ def _live(ticket_id: int, organization_id: int) -> Ticket | None:
             return None if ticket.status == TicketStatus.CLOSED else ticket
         ticket_id = ticket.merged_into_id
     return None
+
+
+# --- the generic rules (after the e-mail rules above) -------------------------------------------
+
+# A customer's ticket in these categories takes their next message (a resolved one does not).
+THREAD_CATEGORIES = (StatusCategory.OPEN, StatusCategory.WAITING)
+
+
+def live_tickets() -> QuerySet[Ticket]:
+    """Tickets a message can thread into (not merged, not closed), locked. Written as exclude(): as
+    `merged_into IS NULL`, SQLite (no statistics) probed the merged_into index, i.e. walked nearly
+    every ticket, instead of the customer's; `NOT (merged_into IS NOT NULL)` is not indexable."""
+    return Ticket.objects.select_for_update().exclude(merged_into__isnull=False).exclude(status=TicketStatus.CLOSED)
+
+
+def is_live(ticket: Ticket) -> bool:
+    """live_tickets() as a test of one ticket in memory."""
+    return ticket.merged_into_id is None and ticket.status != TicketStatus.CLOSED
+
+
+@dataclass(frozen=True)
+class ThreadKey:
+    """What the generic rules look at. customer_id None: a customer created by this very message
+    (they have no ticket yet: the customer rule is skipped)."""
+
+    store_id: int
+    customer_id: int | None
+    order_id: int | None
+    conversation_id: str
+
+
+def thread_rules(key: ThreadKey) -> list[dict[str, Any]]:
+    """The generic threading rules, in order, each a filter over live tickets (field lookups: exact,
+    or `__in`); the newest matching ticket of the first rule that matches any wins:
+    1. the same conversation on the same store; 2. the same order; 3. the customer's open or
+    waiting ticket on the same store."""
+    rules: list[dict[str, Any]] = []
+    if key.conversation_id:
+        rules.append({"store_id": key.store_id, "conversation_id": key.conversation_id})
+    if key.order_id is not None:
+        rules.append({"order_id": key.order_id})
+    if key.customer_id is not None:
+        rules.append(
+            {"store_id": key.store_id, "customer_id": key.customer_id, "status_category__in": THREAD_CATEGORIES}
+        )
+    return rules
+
+
+def find_thread(key: ThreadKey, newest: Callable[[dict[str, Any]], Ticket | None]) -> Ticket | None:
+    """The ticket the rules pick: `newest(rule)` answers the newest live ticket matching one rule
+    (the database for one message: `newest_live`; a page's candidates in memory for many)."""
+    for rule in thread_rules(key):
+        ticket = newest(rule)
+        if ticket is not None:
+            return ticket
+    return None
+
+
+def newest_live(rule: dict[str, Any]) -> Ticket | None:
+    """One rule asked of the database (locking the ticket it finds)."""
+    return live_tickets().filter(**rule).order_by("-id").first()
+
+
+def rule_matches(ticket: Ticket, rule: dict[str, Any]) -> bool:
+    """One rule as a test of a ticket in memory (the lookups thread_rules uses: exact and `__in`)."""
+    for lookup, wanted in rule.items():
+        name, _sep, op = lookup.partition("__")
+        value = getattr(ticket, name)
+        if op == "in":
+            if value not in wanted:
+                return False
+        elif op:  # pragma: no cover - thread_rules uses no other lookup
+            raise ValueError(f"unsupported lookup {lookup}")
+        elif value != wanted:
+            return False
+    return True
+
+
+def thread_candidates(keys: Iterable[ThreadKey]) -> list[Ticket]:
+    """Every live ticket any rule of any of `keys` could pick, in one query (locked, in id order: the
+    order every writer locks tickets in). The union of thread_rules, grouped per store."""
+    conversations: dict[int, set[str]] = {}
+    customers: dict[int, set[int]] = {}
+    orders: set[int] = set()
+    for key in keys:
+        for rule in thread_rules(key):
+            if "conversation_id" in rule:
+                conversations.setdefault(rule["store_id"], set()).add(rule["conversation_id"])
+            elif "customer_id" in rule:
+                customers.setdefault(rule["store_id"], set()).add(rule["customer_id"])
+            else:
+                orders.add(rule["order_id"])
+    condition = Q()
+    for store_id, values in conversations.items():
+        condition |= Q(store_id=store_id, conversation_id__in=sorted(values))
+    for store_id, ids in customers.items():
+        condition |= Q(store_id=store_id, customer_id__in=sorted(ids), status_category__in=THREAD_CATEGORIES)
+    if orders:
+        condition |= Q(order_id__in=sorted(orders))
+    if not condition:
+        return []
+    return list(live_tickets().filter(condition).order_by("id"))

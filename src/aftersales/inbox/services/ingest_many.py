@@ -1,0 +1,414 @@
+"""A page of inbound messages at once: what `message_ingest` does for each, in order, with one query
+per kind for the page instead of one per message (issue 9's sync engine ingests pages of 200).
+
+`message_ingest_many(inbounds=[...])` returns, per message and in order, what `message_ingest` would
+have returned for it at that point of the sequence (an IngestResult), or the DomainError it would
+have raised (nothing written for that one; the others go on). The database ends up as after calling
+`message_ingest` once per message in that order: the same customers (created, linked by e-mail,
+filled in), tickets (threaded by the same rules: services/threading.find_thread decides for both
+paths), messages, audit rows, search documents, reopened statuses and published events. A parity
+test (inbox/tests/test_ingest_many.py) compares the two on SQLite and PostgreSQL.
+
+One page, one transaction (the caller's, or its own), in this order:
+1. replays: one probe of the page's (store, external id) pairs; a message repeated within the page
+   answers its first copy; validation and the store-active check (once per store);
+2. customers: one query for the page's buyer identities (with their customers), one for the
+   organization's customers with the unknown buyers' e-mail addresses; the buyers are then resolved
+   in order in memory exactly as message_ingest does (identity, else e-mail, else new; a known
+   buyer's message fills in what they had not told before) and the new customers and identities
+   written with one bulk_create each;
+3. orders: one query; threads: one query for every live ticket the page's rules could pick
+   (locked, in id order), then each message's thread is decided in memory, tickets opened earlier
+   in the page included;
+4. writes: new tickets, messages, audit rows and the new tickets' search documents with one
+   bulk_create each, one UPDATE per touched existing ticket, the touched tickets' documents rebuilt
+   once; events published in message order.
+
+E-mail whose threading needs its headers (a Message-ID, References, a `[#123]` subject) goes through
+`message_ingest` itself, between the page's batches, so the order is kept. If a concurrent writer
+makes the page's writes fail on a unique constraint, the page is rolled back and each message goes
+through `message_ingest` (which retries and finds the other writer's rows)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from aftersales.catalog.models import Customer, CustomerIdentity, Order, OrderLine, normalise_email
+from aftersales.core import events
+from aftersales.core.actors import Actor
+from aftersales.core.errors import DomainError
+
+from ..events import MessageReceived, TicketCreated
+from ..models import Message, Ticket, TicketEvent, TicketEventType
+from .common import audit_row, check_store_active, save_attachments, stored_files_removed_on_error
+from .ingest import (
+    InboundMessage,
+    IngestResult,
+    _Prepared,
+    check_inbound,
+    fill_in_customer,
+    message_ingest,
+    needs_email_threading,
+    new_customer_for,
+    new_message,
+    new_ticket,
+    new_ticket_document_parts,
+    prepare,
+    received_payload,
+    ticket_take_message,
+)
+from .search import new_tickets_search_create, ticket_search_refresh
+from .threading import ThreadKey, find_thread, is_live, rule_matches, thread_candidates
+
+Outcome = IngestResult | DomainError
+
+
+def message_ingest_many(*, inbounds: Sequence[InboundMessage]) -> list[Outcome]:
+    """message_ingest for each message, in order, page-wise (see the module docstring)."""
+    results: list[Outcome] = []
+    start = 0
+    while start < len(inbounds):
+        if needs_email_threading(inbounds[start]):
+            results.append(_one(inbounds[start]))
+            start += 1
+            continue
+        end = start
+        while end < len(inbounds) and not needs_email_threading(inbounds[end]):
+            end += 1
+        results += _batch(list(inbounds[start:end]))
+        start = end
+    return results
+
+
+def _one(inbound: InboundMessage) -> Outcome:
+    try:
+        return message_ingest(inbound=inbound)
+    except DomainError as exc:
+        return exc
+
+
+@dataclass
+class _Item:
+    index: int
+    inbound: InboundMessage
+    prepared: _Prepared
+    customer: Customer | None = None
+    new_customer: bool = False
+    customer_name: str = ""  # the customer's name and preferred language at this message
+    customer_language: str = ""
+    message: Message | None = None
+    ticket: Ticket | None = None
+    ticket_created: bool = False
+    received: TicketEvent | None = None  # its message_received audit row
+
+
+def _batch(inbounds: list[InboundMessage]) -> list[Outcome]:
+    out: list[Outcome | None] = [None] * len(inbounds)
+    repeats: dict[int, int] = {}  # index -> index of the page's first copy
+    items: list[_Item] = []
+    stored = _stored_messages(inbounds)
+    first: dict[tuple[int, str], int] = {}
+    store_errors: dict[int, DomainError | None] = {}
+    for index, inbound in enumerate(inbounds):
+        key = (inbound.store.pk, inbound.external_id)
+        if key in stored:
+            message = stored[key]
+            out[index] = IngestResult(message=message, ticket=message.ticket, created=False, ticket_created=False)
+            continue
+        if key in first:
+            repeats[index] = first[key]
+            continue
+        try:
+            types = check_inbound(inbound)
+            if inbound.store.pk not in store_errors:
+                try:
+                    check_store_active(inbound.store.pk, field="store_id")
+                    store_errors[inbound.store.pk] = None
+                except DomainError as exc:
+                    store_errors[inbound.store.pk] = exc
+            error = store_errors[inbound.store.pk]
+            if error is not None:
+                raise error
+        except DomainError as exc:
+            out[index] = exc
+            continue
+        first[key] = index
+        items.append(_Item(index=index, inbound=inbound, prepared=prepare(inbound, types)))
+    if items:
+        try:
+            with stored_files_removed_on_error(), transaction.atomic():
+                _write(items)
+        except IntegrityError:
+            # A concurrent writer stored some of these rows first: nothing of the page was kept;
+            # message by message, as message_ingest does it (it retries and finds the other's rows).
+            return [_one(inbound) for inbound in inbounds]
+    for item in items:
+        assert item.message is not None and item.ticket is not None
+        out[item.index] = IngestResult(
+            message=item.message, ticket=item.ticket, created=True, ticket_created=item.ticket_created
+        )
+    for index, original in repeats.items():
+        copy = out[original]
+        if isinstance(copy, IngestResult):
+            out[index] = IngestResult(message=copy.message, ticket=copy.ticket, created=False, ticket_created=False)
+    assert all(result is not None for result in out)
+    return out  # type: ignore[return-value]
+
+
+def _stored_messages(inbounds: list[InboundMessage]) -> dict[tuple[int, str | None], Message]:
+    """The page's messages already stored (replays): one query (per store of the page)."""
+    by_store: dict[int, set[str]] = defaultdict(set)
+    for inbound in inbounds:
+        by_store[inbound.store.pk].add(inbound.external_id)
+    condition = Q()
+    for store_id, external_ids in by_store.items():
+        condition |= Q(store_id=store_id, external_id__in=sorted(external_ids))
+    return {
+        (m.store_id, m.external_id): m for m in Message.objects.filter(condition).select_related("ticket").order_by()
+    }
+
+
+def _write(items: list[_Item]) -> None:
+    changed_customers = _resolve_customers(items)
+    orders = _orders(items)
+    keys = [_thread_key(item, orders) for item in items]
+    candidates = _Candidates(thread_candidates(k for k in keys if k is not None))
+    new_tickets: list[Ticket] = []
+    messages_per_ticket: dict[int, int] = defaultdict(int)  # id(ticket) -> messages of this page
+    touched: dict[int, Ticket] = {}  # existing tickets that took a message, by id
+    audit: list[TicketEvent] = []
+    dirty_orders: dict[int, Order] = {}
+    for item, key in zip(items, keys, strict=True):
+        inbound, customer = item.inbound, item.customer
+        assert customer is not None
+        order = orders.get((inbound.store.pk, inbound.order_external_id or ""))
+        if order is not None and order.customer_id is None:  # (message_ingest's _find_order)
+            order.customer = customer
+            dirty_orders[order.pk] = order
+        ticket = find_thread(key, candidates.newest) if key is not None else None
+        actor = Actor.customer(customer)
+        at = item.prepared.at
+        if ticket is None:
+            ticket = new_ticket(
+                inbound,
+                item.prepared,
+                customer,
+                order,
+                sku_category="",  # set below, from one query for the page
+                customer_language=item.customer_language,
+            )
+            candidates.add(ticket)
+            new_tickets.append(ticket)
+            item.ticket_created = True
+            audit.append(
+                audit_row(
+                    ticket, TicketEventType.CREATED, actor, source=inbound.store.platform, store_id=inbound.store.pk
+                )
+            )
+        else:
+            ticket_take_message(ticket, at, actor)  # (a reopening writes its status_changed row now)
+            if ticket.pk is not None:
+                touched[ticket.pk] = ticket
+        item.ticket = ticket
+        messages_per_ticket[id(ticket)] += 1
+        item.message = new_message(inbound, item.prepared, ticket, customer_name=item.customer_name)
+        item.received = audit_row(ticket, TicketEventType.MESSAGE_RECEIVED, actor, **received_payload(inbound, None))
+        audit.append(item.received)
+    _set_sku_categories(new_tickets)
+    Ticket.objects.bulk_create(new_tickets)
+    Message.objects.bulk_create([item.message for item in items if item.message is not None])
+    for item in items:
+        assert item.message is not None and item.received is not None
+        item.received.payload["message_id"] = item.message.pk
+        if item.inbound.attachments:
+            save_attachments(item.message, item.inbound.attachments, item.prepared.types)
+    TicketEvent.objects.bulk_create(audit)
+    for ticket in touched.values():
+        ticket.save()
+    for order in dirty_orders.values():
+        order.save(update_fields=["customer", "updated_at"])
+    for customer, fields in changed_customers:
+        customer.save(update_fields=[*fields, "updated_at"])
+    # Search documents: a ticket opened by this page with one message is written from its parts (the
+    # customer as they are at the end of the page: what a refresh would read); every other ticket
+    # the page touched is rebuilt once.
+    refresh = set(touched)
+    renamed = [c.pk for c, fields in changed_customers if {"name", "email"} & set(fields)]
+    if renamed:
+        refresh |= set(Ticket.objects.filter(customer_id__in=renamed).values_list("pk", flat=True))
+    parts: dict[int, list[list[str]]] = {}
+    for item in items:
+        ticket = item.ticket
+        assert ticket is not None and ticket.pk is not None and item.customer is not None
+        if not item.ticket_created:
+            continue
+        if messages_per_ticket[id(ticket)] > 1 or ticket.pk in refresh:
+            refresh.add(ticket.pk)
+        else:
+            parts[ticket.pk] = new_ticket_document_parts(item.prepared, item.customer)
+    new_tickets_search_create(parts_by_ticket=parts)
+    if refresh:
+        ticket_search_refresh(ticket_ids=refresh)
+    for item in items:
+        assert item.message is not None and item.ticket is not None and item.customer is not None
+        actor = Actor.customer(item.customer)
+        org_id = item.inbound.store.organization_id
+        events.publish(
+            MessageReceived(message_id=item.message.pk, ticket_id=item.ticket.pk, organization_id=org_id, actor=actor)
+        )
+        if item.ticket_created:
+            events.publish(TicketCreated(ticket_id=item.ticket.pk, organization_id=org_id, actor=actor))
+
+
+def _resolve_customers(items: list[_Item]) -> list[tuple[Customer, list[str]]]:
+    """Each message's customer, as message_ingest's _upsert_customer finds or creates it at that
+    point of the sequence; new customers and identities written (one INSERT each). Returns the
+    existing customers a message filled in, with the fields."""
+    by_store: dict[int, set[str]] = defaultdict(set)
+    for item in items:
+        by_store[item.inbound.store.pk].add(item.inbound.customer_external_id)
+    condition = Q()
+    for store_id, external_ids in by_store.items():
+        condition |= Q(store_id=store_id, external_id__in=sorted(external_ids))
+    customers: dict[int, Customer] = {}  # one object per customer
+    known: dict[tuple[int, str], Customer] = {}
+    for identity in CustomerIdentity.objects.filter(condition).select_related("customer").order_by():
+        customer = customers.setdefault(identity.customer_id, identity.customer)
+        known[(identity.store_id, identity.external_id)] = customer
+    emails: dict[int, set[str]] = defaultdict(set)  # organization -> addresses of unknown buyers
+    for item in items:
+        inbound = item.inbound
+        if inbound.customer_email and (inbound.store.pk, inbound.customer_external_id) not in known:
+            emails[inbound.store.organization_id].add(normalise_email(inbound.customer_email))
+    by_email: dict[tuple[int, str], list[Customer]] = defaultdict(list)
+    if emails:
+        condition = Q()
+        for org_id, addresses in emails.items():
+            condition |= Q(organization_id=org_id, email_normalized__in=sorted(addresses))
+        for customer in Customer.objects.filter(condition).order_by("pk"):
+            customer = customers.setdefault(customer.pk, customer)
+            by_email[(customer.organization_id, customer.email_normalized)].append(customer)
+    new_customers: list[Customer] = []
+    new_identities: list[CustomerIdentity] = []
+    filled: dict[int, tuple[Customer, list[str]]] = {}
+
+    def rank(customer: Customer) -> tuple[int, int]:  # the order of primary keys, new ones last
+        return (0, customer.pk) if customer.pk is not None else (1, new_customers.index(customer))
+
+    for item in items:
+        inbound = item.inbound
+        org_id = inbound.store.organization_id
+        key = (inbound.store.pk, inbound.customer_external_id)
+        found = known.get(key)
+        if found is not None:
+            customer = found
+            changed = fill_in_customer(customer, inbound)
+            if "email" in changed:
+                by_email[(org_id, normalise_email(customer.email))].append(customer)
+            if changed and customer.pk is not None:
+                fields = filled.setdefault(customer.pk, (customer, []))[1]
+                fields += [name for name in changed if name not in fields]
+            item.new_customer = False
+        else:
+            matches = (
+                by_email.get((org_id, normalise_email(inbound.customer_email))) if inbound.customer_email else None
+            )
+            if matches:
+                customer = min(matches, key=rank)
+                item.new_customer = False
+            else:
+                customer = new_customer_for(inbound)
+                new_customers.append(customer)
+                if customer.email:
+                    by_email[(org_id, normalise_email(customer.email))].append(customer)
+                item.new_customer = True
+            new_identities.append(CustomerIdentity(customer=customer, store=inbound.store, external_id=key[1]))
+            known[key] = customer
+        item.customer = customer
+        item.customer_name = customer.name
+        item.customer_language = customer.preferred_language
+    for customer in new_customers:  # (bulk_create does not call Customer.save)
+        customer.email_normalized = normalise_email(customer.email)
+    Customer.objects.bulk_create(new_customers)
+    CustomerIdentity.objects.bulk_create(new_identities)
+    return list(filled.values())
+
+
+def _orders(items: list[_Item]) -> dict[tuple[int, str], Order]:
+    by_store: dict[int, set[str]] = defaultdict(set)
+    for item in items:
+        if item.inbound.order_external_id:
+            by_store[item.inbound.store.pk].add(item.inbound.order_external_id)
+    if not by_store:
+        return {}
+    condition = Q()
+    for store_id, external_ids in by_store.items():
+        condition |= Q(store_id=store_id, external_id__in=sorted(external_ids))
+    return {(o.store_id, o.external_id): o for o in Order.objects.filter(condition).order_by()}
+
+
+def _thread_key(item: _Item, orders: dict[tuple[int, str], Order]) -> ThreadKey | None:
+    """message_ingest's ThreadKey for this message (None: no rule applies, no lookup)."""
+    inbound, customer = item.inbound, item.customer
+    assert customer is not None
+    order = orders.get((inbound.store.pk, inbound.order_external_id or ""))
+    key = ThreadKey(
+        store_id=inbound.store.pk,
+        customer_id=None if item.new_customer else customer.pk,
+        order_id=order.pk if order is not None else None,
+        conversation_id=inbound.conversation_id,
+    )
+    if key.customer_id is None and key.order_id is None and not key.conversation_id:
+        return None
+    return key
+
+
+def _set_sku_categories(tickets: list[Ticket]) -> None:
+    """New tickets with an order: the product category of the order's first line (one query)."""
+    order_ids = {t.order_id for t in tickets if t.order_id is not None}
+    if not order_ids:
+        return
+    first_lines: dict[int, str] = {}
+    for order_id, category in (
+        OrderLine.objects.filter(order_id__in=sorted(order_ids))
+        .order_by("order_id", "id")
+        .values_list("order_id", "product__category")
+    ):
+        first_lines.setdefault(order_id, category or "")
+    for ticket in tickets:
+        if ticket.order_id is not None:
+            ticket.sku_category = first_lines.get(ticket.order_id, "")
+
+
+class _Candidates:
+    """The live tickets a page's messages can thread into (those read from the database, then those
+    the page opens, in that order: the order of their ids), indexed by the exact-match fields of
+    the rules; `newest(rule)` answers as `threading.newest_live` would at this point."""
+
+    def __init__(self, tickets: list[Ticket]) -> None:
+        self.tickets = list(tickets)
+        self.indexes: dict[tuple[str, ...], dict[tuple[Any, ...], list[Ticket]]] = {}
+
+    def add(self, ticket: Ticket) -> None:
+        self.tickets.append(ticket)
+        for names, index in self.indexes.items():
+            index.setdefault(tuple(getattr(ticket, n) for n in names), []).append(ticket)
+
+    def newest(self, rule: dict[str, Any]) -> Ticket | None:
+        names = tuple(sorted(name for name in rule if "__" not in name))
+        index = self.indexes.get(names)
+        if index is None:
+            index = {}
+            for ticket in self.tickets:
+                index.setdefault(tuple(getattr(ticket, n) for n in names), []).append(ticket)
+            self.indexes[names] = index
+        for ticket in reversed(index.get(tuple(rule[n] for n in names), [])):
+            if is_live(ticket) and rule_matches(ticket, rule):
+                return ticket
+        return None
