@@ -125,3 +125,28 @@ def test_ticket_page_shows_both_clocks_with_overdue_styling(world: Any, language
     assert 'data-clock="resolution" data-state="running"' in page
     assert 'data-clock="marketplace" data-state="running"' in page
     assert ("已逾期" if language == "zh-hans" else "Overdue") in page
+
+
+def test_edit_a_policy_from_the_settings_page(world: Any) -> None:
+    policy = services.policy_save(
+        user=world.admin, data={"name": "Std", "first_response_minutes": 60, "resolution_minutes": 600}
+    )
+    c = client_for(world.admin)
+    r = c.get(reverse("web:settings_sla") + f"?policy={policy.pk}")
+    assert r.status_code == 200 and r.context["policy_form"]["policy_id"] == str(policy.pk)
+    assert 'value="60"' in r.content.decode()
+    r = c.post(
+        reverse("web:settings_sla_policy"),
+        {
+            "policy_id": policy.pk,
+            "name": "Std",
+            "first_response_minutes": "45",
+            "resolution_minutes": "600",
+            "warning_percent": "75",
+            "is_active": "on",
+        },
+    )
+    assert r.status_code == 302
+    policy.refresh_from_db()
+    assert policy.first_response_minutes == 45 and SlaPolicy.objects.count() == 1
+    assert client_for(world.foreign_user).get(reverse("web:settings_sla") + f"?policy={policy.pk}").status_code == 404

@@ -21,7 +21,7 @@ from aftersales.catalog.models import CustomerTier, Platform
 from aftersales.core.errors import DomainError, PermissionDenied, ValidationFailed
 from aftersales.inbox.workflow import TicketCategory, Urgency
 from aftersales.sla.business_time import DAYS
-from aftersales.sla.selectors import Preview, calendar_list, policy_list, sla_preview, team_calendars
+from aftersales.sla.selectors import Preview, calendar_list, policy_detail, policy_list, sla_preview, team_calendars
 from aftersales.sla.services import (
     calendar_delete,
     calendar_save,
@@ -176,10 +176,21 @@ def _whole(value: str, field: str) -> int:
     return number
 
 
+def policy_form_values(policy: Any) -> dict[str, Any]:
+    """The policy form filled with a saved policy (to edit it)."""
+    values = {f: "" if getattr(policy, f) is None else str(getattr(policy, f)) for f in POLICY_FIELDS}
+    values["policy_id"] = str(policy.pk)
+    values["is_active"] = "on" if policy.is_active else ""
+    return values
+
+
 @web_view(methods=("GET",))
 def settings_sla(request: AgentRequest) -> HttpResponse:
+    """The page; `?policy=<id>` fills the policy form with that policy to edit it."""
     check_perm(request.user, Permission.ADMINISTER)
-    return _page(request)
+    policy_id = _optional_id(request.GET.get("policy", ""), "policy")
+    form = policy_form_values(policy_detail(request.user, policy_id)) if policy_id else None
+    return _page(request, policy_form=form)
 
 
 @web_view(methods=("POST",))
