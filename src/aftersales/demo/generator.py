@@ -30,6 +30,7 @@ from .bulkload import without_indexes
 from .conversation import ConversationPlayer, Party, ScriptWriter
 from .customers import Buyer, CustomerMaker
 from .orders import OrderMaker
+from .returns import demo_rmas
 from .sampling import Weighted
 from .texts import corpus, customer_templates, note_pool
 from .world import World, build_world
@@ -350,5 +351,7 @@ def generate(
             for model in BULK_MODELS:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
         phase("analyze")
+    demo_rmas(organization_id=world.organization.pk)  # a few RMAs through the services (demo/returns.py)
+    phase("returns")
     rows = {name: table.written for name, table in generator.tables.items()}
     return DemoResult(world.organization, tickets, time.monotonic() - started, rows, phases)

@@ -14,14 +14,14 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import has_perm, is_admin, ticket_scope_q
@@ -47,7 +47,7 @@ from .models import (
     RmaLine,
     RmaStatus,
 )
-from .workflow import RMA_OPEN_STATUSES, RMA_TRANSITIONS
+from .workflow import RMA_OPEN_STATUSES
 
 
 def return_requests_of_ticket(*, ticket_id: int) -> QuerySet[ReturnRequest]:
@@ -313,6 +313,21 @@ def rma_get(user: Any, rma_id: int) -> Rma:
     return rma
 
 
+# What the timeline calls each RMA event type (an unknown type is shown as it is).
+EVENT_LABELS: dict[str, Any] = {
+    "created": gettext_lazy("Return requested"),
+    "checked": gettext_lazy("Checked against the order and the policy"),
+    "status_changed": gettext_lazy("Status changed"),
+    "evidence_requested": gettext_lazy("Evidence requested"),
+    "evidence_added": gettext_lazy("Evidence added"),
+    "customer_notified": gettext_lazy("Buyer notified"),
+    "notification_skipped": gettext_lazy("Buyer not notified"),
+    "offer_accepted": gettext_lazy("Partial refund accepted"),
+    "parcel_delivered": gettext_lazy("Parcel delivered to the warehouse"),
+    "refund_requested": gettext_lazy("Refund requested"),
+}
+
+
 @dataclass(frozen=True)
 class RmaTimelineEntry:
     at: datetime
@@ -321,13 +336,9 @@ class RmaTimelineEntry:
     actor_name: str  # the user's name, or the kind and reference of a connector, rule, customer, system
     payload: dict[str, Any]
 
-
-@dataclass(frozen=True)
-class RmaAction:
-    """An action the page offers on this RMA to this user (the services check again)."""
-
-    name: str  # approve | reject | request_evidence | cancel | refund | exchange
-    permission: str
+    @property
+    def label(self) -> str:
+        return str(EVENT_LABELS.get(self.type, self.type))
 
 
 @dataclass(frozen=True)
@@ -338,7 +349,7 @@ class RmaDetail:
     timeline: list[RmaTimelineEntry]
     refunds: list[Refund]
     exchanges: list[Exchange]
-    actions: list[RmaAction] = field(default_factory=list)
+    can_refund: bool = False
     can_approve_refunds: bool = False
 
 
@@ -349,22 +360,10 @@ def _actor_name(event: RmaEvent) -> str:
     return f"{label} {event.actor_ref}".strip()
 
 
-# Which decision each action moves the RMA to, and what a role needs for it.
-_DECISIONS: tuple[tuple[str, str, str], ...] = (
-    ("approve", RmaStatus.APPROVED, Permission.APPROVE),
-    ("reject", RmaStatus.REJECTED, Permission.APPROVE),
-    ("request_evidence", RmaStatus.NEEDS_EVIDENCE, Permission.PROCESS),
-    ("cancel", RmaStatus.CANCELLED, Permission.PROCESS),
-)
-
-
-def rma_actions(user: Any, rma: Rma) -> list[RmaAction]:
-    """The decisions the RMA's status allows (returns.workflow) that the user's role may take."""
-    moves = RMA_TRANSITIONS.get(rma.status, frozenset())
-    actions = [RmaAction(name, perm) for name, to, perm in _DECISIONS if to in moves and has_perm(user, perm)]
-    if rma.status not in (RmaStatus.REJECTED, RmaStatus.CANCELLED) and has_perm(user, Permission.PROCESS):
-        actions.append(RmaAction("refund", Permission.PROCESS))
-    return actions
+def rma_can_refund(user: Any, rma: Rma) -> bool:
+    """The RMA page offers "Refund" to a role that may process while the RMA is not rejected or
+    cancelled (returns.refunds checks again). The RMA's own moves are returns.rma_selectors.rma_actions_for."""
+    return rma.status not in (RmaStatus.REJECTED, RmaStatus.CANCELLED) and has_perm(user, Permission.PROCESS)
 
 
 def rma_detail(user: Any, rma_id: int) -> RmaDetail:
@@ -389,7 +388,7 @@ def rma_detail(user: Any, rma_id: int) -> RmaDetail:
         timeline=timeline,
         refunds=refunds,
         exchanges=exchanges,
-        actions=rma_actions(user, rma),
+        can_refund=rma_can_refund(user, rma),
         can_approve_refunds=has_perm(user, Permission.APPROVE),
     )
 

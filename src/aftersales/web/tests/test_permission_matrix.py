@@ -483,6 +483,23 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda o: {"kind": "partial", "amount": "10.00", "reason": "scratch"},
         expect(LOGIN, ticket_sight(302, viewer=403), 403),
     ),
+    # A requested RMA: evidence may be added and it may be cancelled; no label, receipt or resolution yet (409).
+    ("rma_evidence", "POST"): Row(
+        _rma,
+        lambda o: {"kind": "serial_number", "value": "SN-MATRIX-1"},
+        expect(LOGIN, ticket_sight(302, viewer=403), 403),
+    ),
+    ("rma_label", "POST"): Row(
+        _rma,
+        lambda o: {"carrier": "UPS", "tracking_number": "1ZMATRIX"},
+        expect(LOGIN, ticket_sight(409, viewer=403), 403),
+    ),
+    ("rma_receive", "POST"): Row(_rma, _none, expect(LOGIN, ticket_sight(409, viewer=403), 403)),
+    ("rma_resolve", "POST"): Row(_rma, lambda o: {"outcome": "refunded"}, expect(LOGIN, rma_deciders(409), 403)),
+    ("rma_cancel", "POST"): Row(
+        _rma, lambda o: {"reason": "Buyer withdrew"}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
+    ),
+    ("rma_slip", "GET"): Row(_rma, _none, expect(LOGIN, ticket_sight(200), 403)),
     # The role is checked before the refund is looked up: carol (an agent) is refused, not "not found".
     ("refund_approve", "POST"): Row(_refund, _none, expect(LOGIN, {**rma_deciders(302), "outsider": 403}, 403)),
     ("refund_reject", "POST"): Row(

@@ -36,9 +36,18 @@ from aftersales.inbox.filters import MAX_YEAR, MIN_YEAR, flatten_params
 from aftersales.inbox.selectors import ticket_detail
 from aftersales.returns.bulk import rma_bulk_start
 from aftersales.returns.filters import RMA_FILTERS, RmaFilters
-from aftersales.returns.models import EvidenceKind, RefundKind, RmaBulkAction, RmaResolution
+from aftersales.returns.models import EvidenceKind, RefundKind, RmaBulkAction, RmaOutcome, RmaResolution
 from aftersales.returns.refunds import refund_approve, refund_reject, refund_request
 from aftersales.returns.rma import rma_approve, rma_create, rma_reject, rma_request_evidence
+from aftersales.returns.rma_actions import (
+    Upload,
+    rma_add_evidence,
+    rma_cancel,
+    rma_issue_label,
+    rma_receive,
+    rma_resolve,
+)
+from aftersales.returns.rma_selectors import rma_actions_for
 from aftersales.returns.selectors import (
     RMA_DEFAULT_PAGE_SIZE,
     RMA_DEFAULT_SORT,
@@ -53,6 +62,7 @@ from aftersales.returns.selectors import (
     rma_page,
     rma_status_counts,
 )
+from aftersales.returns.slip import rma_slip_pdf
 
 from ..access import AgentRequest, web_view
 
@@ -322,10 +332,11 @@ def _rma_context(request: AgentRequest, rma_id: int, **extra: Any) -> dict[str, 
     return {
         "detail": detail,
         "rma": detail.rma,
-        "actions": {a.name for a in detail.actions},
+        "actions": {*rma_actions_for(request.user, detail.rma), *(["refund"] if detail.can_refund else [])},
         "resolutions": [c for c in RmaResolution.choices if c[0] != RmaResolution.PARTIAL_REFUND],
         "evidence_kinds": [(k, label) for k, label in EvidenceKind.choices if k != EvidenceKind.QC_PHOTO],
         "refund_kinds": RefundKind.choices,
+        "outcomes": [c for c in RmaOutcome.choices if c[0] != RmaOutcome.KEPT_PARTIAL_REFUND],
         "idempotency_key": f"web:{uuid.uuid4().hex}",
         "errors": {},
         "values": {},
@@ -381,6 +392,83 @@ def rma_request_evidence_view(request: AgentRequest, rma_id: int) -> HttpRespons
     except DomainError as exc:
         return _action_failed(request, rma_id, "request_evidence", exc)
     return _action_done(request, rma_id, _("Evidence requested from the buyer."))
+
+
+def _upload(request: AgentRequest) -> Upload | None:
+    file = request.FILES.get("file")
+    return Upload(filename=file.name or "file", content=file.read()) if file else None
+
+
+@web_view(methods=("POST",))
+def rma_evidence_view(request: AgentRequest, rma_id: int) -> HttpResponse:
+    """Add evidence: an IMEI or serial number (value), or a photo / video (file)."""
+    try:
+        rma_add_evidence(
+            user=request.user,
+            rma_id=rma_id,
+            kind=request.POST.get("kind", ""),
+            value=request.POST.get("value", ""),
+            upload=_upload(request),
+        )
+    except DomainError as exc:
+        return _action_failed(request, rma_id, "evidence", exc)
+    return _action_done(request, rma_id, _("Evidence added."))
+
+
+@web_view(methods=("POST",))
+def rma_label_view(request: AgentRequest, rma_id: int) -> HttpResponse:
+    """Issue the return label: a carrier and tracking number, or an uploaded label file."""
+    upload = _upload(request)
+    try:
+        rma_issue_label(
+            user=request.user,
+            rma_id=rma_id,
+            source="uploaded" if upload else "carrier",
+            carrier=request.POST.get("carrier", ""),
+            tracking_number=request.POST.get("tracking_number", ""),
+            upload=upload,
+        )
+    except DomainError as exc:
+        return _action_failed(request, rma_id, "label", exc)
+    return _action_done(request, rma_id, _("Return label issued."))
+
+
+@web_view(methods=("POST",))
+def rma_receive_view(request: AgentRequest, rma_id: int) -> HttpResponse:
+    try:
+        rma_receive(user=request.user, rma_id=rma_id, note=request.POST.get("note", ""))
+    except DomainError as exc:
+        return _action_failed(request, rma_id, "receive", exc)
+    return _action_done(request, rma_id, _("Parcel received."))
+
+
+@web_view(methods=("POST",))
+def rma_resolve_view(request: AgentRequest, rma_id: int) -> HttpResponse:
+    try:
+        rma_resolve(
+            user=request.user, rma_id=rma_id, outcome=request.POST.get("outcome", ""), note=request.POST.get("note", "")
+        )
+    except DomainError as exc:
+        return _action_failed(request, rma_id, "resolve", exc)
+    return _action_done(request, rma_id, _("Return resolved."))
+
+
+@web_view(methods=("POST",))
+def rma_cancel_view(request: AgentRequest, rma_id: int) -> HttpResponse:
+    try:
+        rma_cancel(user=request.user, rma_id=rma_id, reason=request.POST.get("reason", ""))
+    except DomainError as exc:
+        return _action_failed(request, rma_id, "cancel", exc)
+    return _action_done(request, rma_id, _("Return cancelled."))
+
+
+@web_view()
+def rma_slip_view(request: AgentRequest, rma_id: int) -> HttpResponse:
+    """The printable RMA slip (PDF: number, barcode, return address, lines, instructions)."""
+    number, pdf = rma_slip_pdf(user=request.user, rma_id=rma_id)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{number}.pdf"'
+    return response
 
 
 def _amount(text: str) -> Any:
