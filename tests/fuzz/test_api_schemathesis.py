@@ -75,6 +75,9 @@ def _models() -> dict[str, Any]:
         "role": "accounts.Role",
         "notification": "notifications.Notification",
         "raw_event": "channels.RawEvent",
+        "unit": "warranty.SoldUnit",
+        "claim": "warranty.WarrantyClaim",
+        "repair": "warranty.RepairOrder",
         "id": "notifications.Notification",  # POST /notifications/read {"ids": [...]}
     }
     return {stem: m for stem, label in table.items() if (m := model(label)) is not None}
@@ -135,6 +138,32 @@ def _seed(world: Any) -> None:
     RawEvent.objects.create(
         store=mailbox, stream="messages", event_id="fuzz-bad", payload={}, status="quarantined", received_at=now()
     )
+    _seed_warranty(world)
+
+
+def _seed_warranty(world: Any) -> None:
+    """A sold phone with a claim in repair and one just submitted (warranty endpoints get past 404)."""
+    from datetime import timedelta
+
+    from aftersales.core.clock import now
+    from aftersales.testing.factories import OrderFactory, OrderLineFactory, ProductFactory
+    from aftersales.warranty.services import UnitInput, claim_change_status, claim_open, claim_resolve, units_register
+
+    phone = ProductFactory(organization=world.org, sku="FZ-PHONE", category="phones", is_serialised=True)
+    order = OrderFactory(store=world.store_us, placed_at=now() - timedelta(days=20), ship_country="DE")
+    line = OrderLineFactory(order=order, product=phone, sku="FZ-PHONE", quantity=2)
+    first, second = units_register(
+        user=world.admin,
+        rows=[
+            UnitInput(imei="490154203237518", order_line_id=line.pk),
+            UnitInput(serial_number="FZ-2", sku="FZ-PHONE", sold_at=now()),
+        ],
+    )
+    claim = claim_open(user=world.admin, unit_id=first.pk, problem="fuzz")
+    claim_change_status(user=world.admin, claim_id=claim.pk, status="under_review")
+    claim_change_status(user=world.admin, claim_id=claim.pk, status="approved")
+    claim_resolve(user=world.admin, claim_id=claim.pk, resolution="repair")
+    claim_open(user=world.admin, unit_id=second.pk, problem="fuzz")
 
 
 @pytest.fixture
