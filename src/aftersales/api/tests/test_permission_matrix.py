@@ -285,6 +285,55 @@ def _rma_bulk_job(scene: Scene, world: Any) -> int:
     return job.pk
 
 
+# Warranty (issue 10 s6). These rows were lost from the working tree at ~12:48 UTC (see
+# /work/notes/ATTENTION-permission-matrix.md) and rebuilt from the warranty services' permission checks.
+WARRANTY_IMEI = "490154203237518"
+
+
+def _warranty_line(world: Any) -> int:
+    """An order line of the organization for one serialised phone, delivered recently."""
+    from datetime import timedelta
+
+    from aftersales.core.clock import now
+    from aftersales.testing.factories import OrderFactory, OrderLineFactory, ProductFactory
+
+    phone = ProductFactory(organization=world.org, sku="MX-PHONE", category="phones", is_serialised=True)
+    order = OrderFactory(store=world.store_us, placed_at=now() - timedelta(days=30), ship_country="US")
+    return OrderLineFactory(order=order, product=phone, sku="MX-PHONE", quantity=1).pk
+
+
+def _warranty_unit(world: Any) -> int:
+    from aftersales.warranty.services import UnitInput, units_register
+
+    line_id = _warranty_line(world)
+    return units_register(user=world.admin, rows=[UnitInput(imei=WARRANTY_IMEI, order_line_id=line_id)])[0].pk
+
+
+def _warranty_claim(world: Any, status: str = "submitted") -> int:
+    from aftersales.warranty.services import claim_change_status, claim_open, claim_resolve
+
+    claim = claim_open(user=world.admin, unit_id=_warranty_unit(world), problem="Screen flickers")
+    if status in ("under_review", "approved", "repair"):
+        claim_change_status(user=world.admin, claim_id=claim.pk, status="under_review")
+    if status in ("approved", "repair"):
+        claim_change_status(user=world.admin, claim_id=claim.pk, status="approved")
+    if status == "repair":
+        claim_resolve(user=world.admin, claim_id=claim.pk, resolution="repair")
+    return claim.pk
+
+
+def _warranty_repair(world: Any) -> int:
+    from aftersales.warranty.models import RepairOrder
+
+    return RepairOrder.objects.get(claim_id=_warranty_claim(world, "repair")).pk
+
+
+def _warranty_term(world: Any) -> int:
+    from aftersales.warranty.services import term_save
+
+    return term_save(user=world.admin, category="phones", region="EU", months=24).pk
+
+
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/tickets"): Row(lambda s, w, u: ("GET", "/tickets", None), everyone()),
     ("GET", "/tickets/{ticket_id}"): Row(lambda s, w, u: ("GET", f"/tickets/{s.ticket.pk}", None), ticket_read()),
@@ -732,6 +781,77 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/rmas/{rma_id}/cancel"): Row(
         lambda s, w, u: ("POST", f"/rmas/{_rma(w, 'approved')}/cancel", {"reason": "x"}),
         {**ticket_write(403), "approver": 200, "admin": 200},
+    ),
+    # Warranty (issue 10 s6): units and claims are the organization's (PROCESS registers and opens,
+    # APPROVE decides a claim), terms and reminder settings are organization settings (admins).
+    ("POST", "/warranty/units"): Row(
+        lambda s, w, u: ("POST", "/warranty/units", {"imei": WARRANTY_IMEI, "order_line_id": _warranty_line(w)}),
+        {**ticket_write(201), "outsider": 201, "foreign_user": 404},
+    ),
+    ("POST", "/warranty/units/import"): Row(
+        lambda s, w, u: (
+            "POST",
+            "/warranty/units/import",
+            {"units": [{"serial_number": "SN-1", "order_line_id": _warranty_line(w)}]},
+        ),
+        {**ticket_write(201), "outsider": 201, "foreign_user": 404},
+    ),
+    ("GET", "/warranty/units/lookup"): Row(
+        lambda s, w, u: ("GET", f"/warranty/units/lookup?q={_warranty_unit(w) and WARRANTY_IMEI}", None),
+        {**everyone(), "foreign_user": 404},
+    ),
+    ("GET", "/warranty/units/{unit_id}"): Row(
+        lambda s, w, u: ("GET", f"/warranty/units/{_warranty_unit(w)}", None), {**everyone(), "foreign_user": 404}
+    ),
+    ("GET", "/warranty/terms"): Row(lambda s, w, u: ("GET", "/warranty/terms", None), admins()),
+    ("POST", "/warranty/terms"): Row(
+        lambda s, w, u: ("POST", "/warranty/terms", {"category": "phones", "region": "EU", "months": 24}), admins(201)
+    ),
+    ("GET", "/warranty/terms/{term_id}"): Row(
+        lambda s, w, u: ("GET", f"/warranty/terms/{_warranty_term(w)}", None), ours()
+    ),
+    ("PUT", "/warranty/terms/{term_id}"): Row(
+        lambda s, w, u: ("PUT", f"/warranty/terms/{_warranty_term(w)}", {"region": "EU", "months": 30}), ours()
+    ),
+    ("DELETE", "/warranty/terms/{term_id}"): Row(
+        lambda s, w, u: ("DELETE", f"/warranty/terms/{_warranty_term(w)}", None), ours(204)
+    ),
+    ("GET", "/warranty/settings"): Row(lambda s, w, u: ("GET", "/warranty/settings", None), admins()),
+    ("PUT", "/warranty/settings"): Row(
+        lambda s, w, u: ("PUT", "/warranty/settings", {"reminders_enabled": True, "reminder_days_before": 30}),
+        admins(),
+    ),
+    ("GET", "/warranty/claims"): Row(lambda s, w, u: ("GET", "/warranty/claims", None), everyone()),
+    ("POST", "/warranty/claims"): Row(
+        lambda s, w, u: ("POST", "/warranty/claims", {"unit_id": _warranty_unit(w), "problem": "No sound"}),
+        {**ticket_write(201), "outsider": 201, "foreign_user": 404},
+    ),
+    ("GET", "/warranty/claims/{claim_id}"): Row(
+        lambda s, w, u: ("GET", f"/warranty/claims/{_warranty_claim(w)}", None), {**everyone(), "foreign_user": 404}
+    ),
+    ("POST", "/warranty/claims/{claim_id}/status"): Row(
+        lambda s, w, u: (
+            "POST",
+            f"/warranty/claims/{_warranty_claim(w, 'under_review')}/status",
+            {"status": "approved"},
+        ),
+        {**everyone(403), "approver": 200, "admin": 200, "foreign_user": 404},
+    ),
+    ("POST", "/warranty/claims/{claim_id}/resolve"): Row(
+        lambda s, w, u: (
+            "POST",
+            f"/warranty/claims/{_warranty_claim(w, 'approved')}/resolve",
+            {"resolution": "replacement"},
+        ),
+        {**ticket_write(), "outsider": 200, "foreign_user": 404},
+    ),
+    ("GET", "/warranty/repairs"): Row(lambda s, w, u: ("GET", "/warranty/repairs", None), everyone()),
+    ("GET", "/warranty/repairs/{repair_id}"): Row(
+        lambda s, w, u: ("GET", f"/warranty/repairs/{_warranty_repair(w)}", None), {**everyone(), "foreign_user": 404}
+    ),
+    ("POST", "/warranty/repairs/{repair_id}/status"): Row(
+        lambda s, w, u: ("POST", f"/warranty/repairs/{_warranty_repair(w)}/status", {"status": "received"}),
+        {**ticket_write(), "outsider": 200, "foreign_user": 404},
     ),
     # Ingestion needs the administer permission; the foreign admin may not post into our store.
     ("POST", "/inbound/messages"): Row(
