@@ -38,6 +38,7 @@ NOT_TICKETS = {
 OTHER_MODEL_UPDATES = {
     ("channels/sync.py", "RawEvent"),  # a received record's processing state
     ("channels/sync.py", "SyncRun"),  # a run abandoned by a dead worker
+    ("channels/erasure.py", "RawEvent"),  # an erased buyer's quarantined raw copy set aside as ignored
     ("channels/writeback.py", "WriteBack"),  # the write-back ledger's state
     ("language/services.py", "TranslationJob"),
     ("returns/bulk.py", "RmaBulkJob"),  # a bulk RMA job's progress state (queued, running, done)

@@ -93,12 +93,42 @@ EMAIL_FIELDS = (
     F("imap_starttls", gettext_lazy("IMAP with STARTTLS"), Kind.BOOL),
     F("username", gettext_lazy("User name"), help=gettext_lazy("Defaults to the mailbox address.")),
     F(
+        "auth",
+        gettext_lazy("Sign-in"),
+        Kind.CHOICE,
+        choices=("password", "oauth2"),
+        help=gettext_lazy("password, or oauth2 for Gmail / Google Workspace and Microsoft 365 (then: Connect)."),
+    ),
+    F(
         "password",
         gettext_lazy("Password"),
         secret=True,
-        required=True,
-        help=gettext_lazy("An app password where the provider offers one."),
+        help=gettext_lazy("An app password where the provider offers one. Not used with oauth2."),
     ),
+    F(
+        "oauth_provider",
+        gettext_lazy("OAuth provider"),
+        Kind.CHOICE,
+        choices=("google", "microsoft", "custom"),
+        help=gettext_lazy("With oauth2: who signs the mailbox in."),
+    ),
+    F(
+        "oauth_client_id",
+        gettext_lazy("OAuth client id"),
+        help=gettext_lazy("Your OAuth app (Google Cloud console or Microsoft Entra), with this site's redirect URL."),
+    ),
+    F("oauth_client_secret", gettext_lazy("OAuth client secret"), secret=True),
+    F(
+        "oauth_tenant",
+        gettext_lazy("Microsoft tenant"),
+        help=gettext_lazy("Microsoft only: your tenant id or domain; empty: organizations."),
+    ),
+    F("oauth_authorize_url", gettext_lazy("OAuth authorization URL"), Kind.URL, help=gettext_lazy("custom only")),
+    F("oauth_token_url", gettext_lazy("OAuth token URL"), Kind.URL, help=gettext_lazy("custom only")),
+    F("oauth_scopes", gettext_lazy("OAuth scopes"), Kind.LIST, help=gettext_lazy("custom only")),
+    F("oauth_refresh_token", gettext_lazy("OAuth refresh token"), secret=True, max_length=4000, internal=True),
+    F("oauth_access_token", gettext_lazy("OAuth access token"), secret=True, max_length=8000, internal=True),
+    F("oauth_access_token_expires_at", gettext_lazy("OAuth access token expiry"), internal=True),
     F(
         "folders",
         gettext_lazy("Folders"),
@@ -413,7 +443,25 @@ def check_platform_credentials(platform: str, credentials: Mapping[str, Any]) ->
         clean[spec.name] = _clean(spec, value)
     if platform == "email" and clean.get("imap_ssl") and clean.get("imap_starttls"):
         raise _fail("imap_starttls", _("choose SSL or STARTTLS, not both"))
+    if platform == "email":
+        _check_mailbox_sign_in(clean)
     return clean
+
+
+def _check_mailbox_sign_in(clean: Mapping[str, Any]) -> None:
+    """A password mailbox needs its password; an OAuth one its provider and client (the tokens come
+    from connecting it), and a custom provider its endpoints."""
+    if clean.get("auth", "password") != "oauth2":
+        if not clean.get("password"):
+            raise _fail("password", _("required for %(platform)s") % {"platform": "email"})
+        return
+    for name in ("oauth_provider", "oauth_client_id", "oauth_client_secret"):
+        if not clean.get(name):
+            raise _fail(name, _("required when the mailbox signs in with OAuth"))
+    if clean.get("oauth_provider") == "custom":
+        for name in ("oauth_authorize_url", "oauth_token_url"):
+            if not clean.get(name):
+                raise _fail(name, _("required for a custom OAuth provider"))
 
 
 def merge_kept_secrets(platform: str, new: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:

@@ -192,6 +192,29 @@ def store_connection(user: Any, store_id: int) -> StoreConnection:
     )
 
 
+@dataclass(frozen=True)
+class MailboxOAuth:
+    """An OAuth mailbox's sign-in, for its store page (no secret shown)."""
+
+    provider: str
+    connected: bool
+    expires_at: str
+
+
+def mailbox_oauth_status(store: Store) -> MailboxOAuth | None:
+    """None unless the store is a mailbox that signs in with OAuth."""
+    if store.platform != "email":
+        return None
+    creds = store.credentials or {}
+    if creds.get("auth") != "oauth2":
+        return None
+    return MailboxOAuth(
+        provider=str(creds.get("oauth_provider") or ""),
+        connected=bool(creds.get("oauth_refresh_token")),
+        expires_at=str(creds.get("oauth_access_token_expires_at") or ""),
+    )
+
+
 def quarantined_records(user: Any, store_id: int) -> QuerySet[RawEvent]:
     """The store's quarantined records, newest first (the payload is deferred: list pages show the
     reason and field; one record's payload is read with quarantined_record)."""

@@ -145,6 +145,66 @@ def store_webhooks_subscribe(*, user: Any, store_id: int) -> WebhookSubscription
     return result
 
 
+MAILBOX_OAUTH_CALLBACK = "/settings/mailbox-oauth/callback/"
+
+
+def mailbox_oauth_redirect_uri() -> str:
+    """The address the OAuth provider sends the admin back to: register it in the OAuth app."""
+    return settings.SITE_URL.rstrip("/") + MAILBOX_OAUTH_CALLBACK
+
+
+def _oauth_mailbox(user: Any, store_id: int) -> Store:
+    store = admin_store(user, store_id)
+    if store.platform != "email":
+        raise Conflict(_("only mailboxes sign in with OAuth"), field="platform", code="not_supported")
+    creds = store.credentials or {}
+    if creds.get("auth") != "oauth2":
+        raise Conflict(_("choose oauth2 as the mailbox's sign-in first"), field="credentials.auth", code="not_oauth")
+    for name in ("oauth_provider", "oauth_client_id", "oauth_client_secret"):
+        if not creds.get(name):
+            raise Conflict(
+                _("set the mailbox's OAuth provider, client id and secret first"), field=f"credentials.{name}"
+            )
+    return store
+
+
+def mailbox_oauth_start(*, user: Any, store_id: int) -> Any:
+    """The provider's consent URL for an OAuth mailbox (`.url`, with `.state` and `.code_verifier`,
+    which the caller keeps for the callback)."""
+    store = _oauth_mailbox(user, store_id)
+    try:
+        return get_connector(store.platform).oauth_authorization_request(
+            store.credentials or {}, redirect_uri=mailbox_oauth_redirect_uri()
+        )
+    except ConnectorError as exc:
+        raise Conflict(str(exc), field="credentials", code="credentials_incomplete") from None
+
+
+def mailbox_oauth_finish(*, user: Any, store_id: int, callback_url: str, state: str, code_verifier: str) -> str:
+    """The provider sent the admin back: check the state, trade the code for tokens, save them
+    (encrypted) and resume the mailbox's sync if a refused sign-in had paused it. Returns the
+    provider's word for who signed in. ValidationFailed when the provider refused or the callback
+    is not the one expected (nothing is saved)."""
+    store = _oauth_mailbox(user, store_id)
+    connector = get_connector(store.platform)
+    try:
+        updates = connector.oauth_exchange(
+            store.credentials or {},
+            callback_url=callback_url,
+            state=state,
+            redirect_uri=mailbox_oauth_redirect_uri(),
+            code_verifier=code_verifier,
+        )
+    except ConnectorError as exc:
+        raise ValidationFailed(str(exc), field="oauth") from None
+    store_context(store, connector=connector).save_credentials(updates)
+    sync = StoreSync.objects.filter(store=store, paused=True).first()
+    if sync is not None:
+        store_sync_resume(store=store, actor=Actor.user(user))
+    logger.info("mailbox connected with OAuth", extra={"store_id": store.pk})
+    return str((store.credentials or {}).get("address") or "")
+
+
 def store_pause(*, user: Any, store_id: int, reason: str = "") -> StoreSync:
     """Stop syncing the store until someone resumes it (webhooks are still stored raw)."""
     store = admin_store(user, store_id)

@@ -71,6 +71,9 @@ class DovecotServer:
     host: str = "127.0.0.1"
     port: int = 0
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="aftersales-dovecot-")))
+    # When set, XOAUTH2 / OAUTHBEARER logins are checked by dovecot's oauth2 passdb against this
+    # RFC 7662 introspection endpoint (testing/fake_oauth.py), as a Gmail or Microsoft 365 server does.
+    oauth2_introspection_url: str = ""
     _process: subprocess.Popen[bytes] | None = None
 
     @staticmethod
@@ -91,6 +94,25 @@ class DovecotServer:
         users.mkdir(exist_ok=True)
         for account in self.accounts:
             self._write_account(account, uid, gid)
+        oauth2 = ""
+        mechanisms = "plain login"
+        if self.oauth2_introspection_url:
+            mechanisms = "plain login xoauth2 oauthbearer"
+            ext = self.root / "dovecot-oauth2.conf.ext"
+            ext.write_text(
+                f"introspection_mode = post\n"
+                f"introspection_url = {self.oauth2_introspection_url}\n"
+                "username_attribute = email\n"
+                "active_attribute = active\n"
+                "active_value = true\n"
+                "force_introspection = yes\n"
+            )
+            oauth2 = f"""
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {ext}
+}}"""
         conf = self.root / "dovecot.conf"
         conf.write_text(
             f"""
@@ -102,7 +124,7 @@ protocols = imap
 listen = {self.host}
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_failure_delay = 0
 default_login_user = {login_user}
 default_internal_user = {internal_user}
@@ -114,8 +136,9 @@ mail_uid = {uid}
 mail_gid = {gid}
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {users}/%u
-}}
+}}{oauth2}
 userdb {{
   driver = passwd-file
   args = username_format=%u {users}/%u

@@ -152,6 +152,12 @@ urlpatterns = [
     ),
     path("settings/stores/<int:store_id>/test/", settings_sync.store_connection_test_view, name="settings_store_test"),
     path(
+        "settings/stores/<int:store_id>/oauth/connect/",
+        settings_sync.mailbox_oauth_connect_view,
+        name="settings_mailbox_oauth_connect",
+    ),
+    path("settings/mailbox-oauth/callback/", settings_sync.mailbox_oauth_callback_view, name="mailbox_oauth_callback"),
+    path(
         "settings/stores/<int:store_id>/webhooks/",
         settings_sync.store_webhooks_subscribe_view,
         name="settings_store_webhooks",

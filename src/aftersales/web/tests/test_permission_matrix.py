@@ -569,6 +569,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("settings_store_test", "POST"): Row(_store, _none, expect(LOGIN, {**admins(409), "foreigner": 404}, 403)),
     ("settings_store_webhooks", "POST"): Row(_store, _none, expect(LOGIN, {**admins(409), "foreigner": 404}, 403)),
+    # an Amazon store is no mailbox: 409 for its admin
+    ("settings_mailbox_oauth_connect", "POST"): Row(
+        _store, _none, expect(LOGIN, {**admins(409), "foreigner": 404}, 403)
+    ),
+    # no connection was started in the session: 422 whoever asks (nothing to finish, nothing shown)
+    ("mailbox_oauth_callback", "GET"): Row(_none, _none, expect(LOGIN, everyone(422), 403)),
     ("settings_store_pause", "POST"): Row(
         _store, lambda o: {"reason": "matrix"}, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
     ),

@@ -21,8 +21,16 @@ from django.utils.translation import gettext as _
 
 from aftersales.catalog.services import store_update
 from aftersales.channels.base import Capability
-from aftersales.channels.selectors import attention_list, quarantined_records, store_connection
+from aftersales.channels.selectors import (
+    attention_list,
+    mailbox_oauth_status,
+    quarantined_records,
+    store_connection,
+)
 from aftersales.channels.store_sync import (
+    mailbox_oauth_finish,
+    mailbox_oauth_redirect_uri,
+    mailbox_oauth_start,
     quarantined_retry,
     store_backfill,
     store_connection_test,
@@ -73,6 +81,8 @@ def _connection_page(
         "backfill_since": backfill_since,
         "can_test": connection.supports(Capability.TEST_CONNECTION),
         "can_subscribe": connection.supports(Capability.SUBSCRIBE_WEBHOOKS) and connection.credentials_set,
+        "oauth": mailbox_oauth_status(connection.store),
+        "oauth_redirect_uri": mailbox_oauth_redirect_uri(),
         "today": now().astimezone(UTC).date().isoformat(),
     }
     return render(request, "web/settings/sync/store.html", context, status=status)
@@ -200,6 +210,49 @@ def store_webhooks_subscribe_view(request: AgentRequest, store_id: int) -> HttpR
     else:
         messages.error(request, _("The platform refused the webhooks: %(detail)s") % {"detail": result.detail})
     return _back(store_id, "webhook")
+
+
+OAUTH_SESSION_KEY = "mailbox_oauth"
+
+
+@web_view(methods=("POST",))
+def mailbox_oauth_connect_view(request: AgentRequest, store_id: int) -> HttpResponse:
+    """Send the admin to the mailbox's OAuth provider to consent; state and PKCE verifier wait in
+    the session for the callback."""
+    try:
+        pending = mailbox_oauth_start(user=request.user, store_id=store_id)
+    except DomainError as exc:
+        _page_error(exc)
+        return _connection_page(request, store_id, status=exc.status_code, errors={"oauth": exc.message})
+    request.session[OAUTH_SESSION_KEY] = {
+        "store_id": store_id,
+        "state": pending.state,
+        "verifier": pending.code_verifier,
+    }
+    return redirect(pending.url)
+
+
+@web_view()
+def mailbox_oauth_callback_view(request: AgentRequest) -> HttpResponse:
+    """The provider sends the admin back here (the redirect URL registered in the OAuth app)."""
+    pending = request.session.pop(OAUTH_SESSION_KEY, None)
+    if not isinstance(pending, dict) or not isinstance(pending.get("store_id"), int):
+        raise ValidationFailed(_("no mailbox connection was started in this session: start it again"), field="state")
+    store_id = pending["store_id"]
+    try:
+        address = mailbox_oauth_finish(
+            user=request.user,
+            store_id=store_id,
+            callback_url=request.build_absolute_uri(),
+            state=str(pending.get("state") or ""),
+            code_verifier=str(pending.get("verifier") or ""),
+        )
+    except DomainError as exc:
+        _page_error(exc)
+        messages.error(request, _("The mailbox was not connected: %(reason)s") % {"reason": exc.message})
+        return _back(store_id, "oauth")
+    messages.success(request, _("Mailbox %(address)s connected.") % {"address": address})
+    return _back(store_id, "oauth")
 
 
 @web_view()

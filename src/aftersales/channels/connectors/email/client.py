@@ -2,7 +2,8 @@
 
 Credentials of a mailbox store (encrypted at rest, never logged):
     address, imap_host, imap_port, imap_ssl (implicit TLS, default on) or imap_starttls,
-    username, password, folders (default ["INBOX"]),
+    username, password, folders (default ["INBOX"]), auth ("password" | "oauth2": XOAUTH2 with a
+    token from oauth.py, for Gmail / Microsoft 365),
     smtp_host, smtp_port, smtp_tls ("ssl" | "starttls" | "none"; default starttls),
     smtp_username / smtp_password (default: the IMAP ones), from_address (default: address).
 
@@ -29,6 +30,8 @@ from imapclient.exceptions import IMAPClientError, LoginError
 
 from aftersales.channels.base import AuthError, ConnectorError
 
+from .oauth import xoauth2
+
 DEFAULT_LOOKBACK = timedelta(days=30)
 TIMEOUT_SECONDS = 30
 
@@ -49,6 +52,8 @@ class MailboxSettings:
     smtp_username: str
     smtp_password: str
     from_address: str
+    auth: str = "password"  # "oauth2": sign in with XOAUTH2 and `oauth_token`
+    oauth_token: str = ""
 
     @property
     def domain(self) -> str:
@@ -104,12 +109,17 @@ def mailbox_settings(credentials: Mapping[str, Any]) -> MailboxSettings:
         smtp_username=str(creds.get("smtp_username") or username),
         smtp_password=str(creds.get("smtp_password") or password),
         from_address=str(creds.get("from_address") or address).strip(),
+        auth="oauth2" if str(creds.get("auth") or "") == "oauth2" else "password",
     )
 
 
 def check_imap_settings(settings: MailboxSettings) -> None:
     if not settings.imap_host:
         raise ConnectorError("the mailbox's imap_host is not set", permanent=True, code="credentials")
+    if settings.auth == "oauth2":
+        if not settings.username or not settings.oauth_token:
+            raise ConnectorError("the mailbox's OAuth sign-in is not connected", permanent=True, code="credentials")
+        return
     if not settings.username or not settings.password:
         raise ConnectorError("the mailbox's username and password are not set", permanent=True, code="credentials")
 
@@ -177,7 +187,10 @@ def imap_session(settings: MailboxSettings, *, timeout: float = TIMEOUT_SECONDS)
         client = IMAPClient(settings.imap_host, port=settings.imap_port, ssl=settings.imap_ssl, timeout=timeout)
         if settings.imap_starttls and not settings.imap_ssl:
             client.starttls(ssl.create_default_context())
-        client.login(settings.username, settings.password)
+        if settings.auth == "oauth2":
+            client.oauth2_login(settings.username, settings.oauth_token)
+        else:
+            client.login(settings.username, settings.password)
     except (IMAPClientError, OSError, ssl.SSLError) as exc:
         raise _imap_error(exc) from exc
     try:
@@ -286,7 +299,16 @@ def smtp_session(settings: MailboxSettings, *, timeout: float = TIMEOUT_SECONDS)
             server.starttls(context=ssl.create_default_context())
             server.ehlo()
         # log in where the server asks for it (a relay on the LAN may offer no AUTH at all)
-        if settings.smtp_username and settings.smtp_password and server.has_extn("auth"):
+        if settings.auth == "oauth2" and server.has_extn("auth"):
+            user, token = settings.smtp_username, settings.oauth_token
+
+            def respond(challenge: bytes | None = None) -> str:
+                # XOAUTH2: the initial response; after a failure the server sends a JSON error as a
+                # challenge, which is answered with an empty line to get the final 535.
+                return xoauth2(user, token) if challenge is None else ""
+
+            server.auth("XOAUTH2", respond, initial_response_ok=True)
+        elif settings.smtp_username and settings.smtp_password and server.has_extn("auth"):
             server.login(settings.smtp_username, settings.smtp_password)
     except smtplib.SMTPAuthenticationError as exc:
         raise AuthError(f"SMTP authentication failed: {exc.smtp_code} {_smtp_text(exc)}", code="smtp_login") from exc

@@ -9,7 +9,11 @@
 - send_message / send_reply: SMTP per mailbox (its smtp_* credentials), else Django's EMAIL_*
   settings; our Message-ID carries the reply token (inbox/services/threading.py), In-Reply-To and
   References thread the answer in the customer's client;
-- test_connection: IMAP login (and the folders exist) + SMTP EHLO/login."""
+- test_connection: IMAP login (and the folders exist) + SMTP EHLO/login.
+
+A mailbox with `auth = "oauth2"` (Gmail, Microsoft 365) signs in with XOAUTH2: `_signed_in` asks
+oauth.py for a valid access token first (refreshed and saved when due) and, when the server still
+refuses it, refreshes once more and tries again."""
 
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from django.core.mail import EmailMessage, get_connection
 from aftersales.catalog.models import Platform, Store
 from aftersales.channels.base import (
     AttachmentRecord,
+    AuthError,
     Capability,
     ConnectionCheck,
     ConnectorError,
@@ -43,8 +48,10 @@ from aftersales.core.errors import ValidationFailed
 from aftersales.inbox.services.common import MAX_ATTACHMENTS, AttachmentInput, check_attachment
 from aftersales.inbox.services.threading import reply_message_id
 
+from . import oauth
 from .client import (
     MailboxCursor,
+    MailboxSettings,
     default_since,
     fetch_new,
     imap_session,
@@ -66,13 +73,17 @@ class EmailConnector:
     def pull(self, ctx: StoreContext, stream: Stream, cursor: str | None, since: datetime | None) -> Page:
         if stream != Stream.MESSAGES:
             raise ConnectorError(f"a mailbox has no {stream} stream", permanent=True)
-        mailbox = mailbox_settings(ctx.credentials)
-        state = MailboxCursor.load(cursor)
         ctx.throttle("imap", 1)
-        with imap_session(mailbox) as client:
-            mails, done = fetch_new(
-                client, state, mailbox.folders, limit=PAGE_SIZE, default_since=default_since(since, now().date())
-            )
+
+        def fetch(mailbox: MailboxSettings) -> tuple[list[Any], bool, MailboxCursor]:
+            state = MailboxCursor.load(cursor)
+            with imap_session(mailbox) as client:
+                mails, done = fetch_new(
+                    client, state, mailbox.folders, limit=PAGE_SIZE, default_since=default_since(since, now().date())
+                )
+            return mails, done, state
+
+        mails, done, state = _signed_in(ctx, fetch)
         records = [
             RawRecord(
                 stream=Stream.MESSAGES,
@@ -93,9 +104,12 @@ class EmailConnector:
         ready: Callable[[], None] | None = None,
     ) -> bool:
         """Block until new mail reaches the first folder (IDLE where offered, else polling)."""
-        mailbox = mailbox_settings(ctx.credentials)
-        with imap_session(mailbox, timeout=timeout + 30) as client:
-            return wait_for_mail(client, mailbox.folders[0], timeout=timeout, poll_every=poll_every, ready=ready)
+
+        def wait(mailbox: MailboxSettings) -> bool:
+            with imap_session(mailbox, timeout=timeout + 30) as client:
+                return wait_for_mail(client, mailbox.folders[0], timeout=timeout, poll_every=poll_every, ready=ready)
+
+        return _signed_in(ctx, wait)
 
     def map_record(self, ctx: StoreContext, raw: RawRecord) -> list[Record]:
         creds = ctx.credentials or {}
@@ -112,10 +126,13 @@ class EmailConnector:
 
     def test_connection(self, ctx: StoreContext) -> ConnectionCheck:
         try:
-            mailbox = mailbox_settings(ctx.credentials)
-            with imap_session(mailbox, timeout=15) as client:
-                existing = {name for _flags, _sep, name in client.list_folders()}
-                missing = [f for f in mailbox.folders if f not in existing and f.upper() != "INBOX"]
+
+            def folders(mailbox: MailboxSettings) -> tuple[MailboxSettings, set[str]]:
+                with imap_session(mailbox, timeout=15) as client:
+                    return mailbox, {name for _flags, _sep, name in client.list_folders()}
+
+            mailbox, existing = _signed_in(ctx, folders)
+            missing = [f for f in mailbox.folders if f not in existing and f.upper() != "INBOX"]
             if missing:
                 return ConnectionCheck(ok=False, detail=f"IMAP login ok; folder(s) not found: {', '.join(missing)}")
             detail = f"IMAP login ok ({', '.join(mailbox.folders)})"
@@ -127,15 +144,35 @@ class EmailConnector:
         except ConnectorError as exc:
             return ConnectionCheck(ok=False, detail=str(exc))
 
+    # --- OAuth sign-in (Gmail, Microsoft 365) ---------------------------------------------------
+
+    @staticmethod
+    def oauth_authorization_request(credentials: Any, *, redirect_uri: str) -> oauth.AuthorizationRequest:
+        return oauth.authorization_request(credentials, redirect_uri=redirect_uri)
+
+    @staticmethod
+    def oauth_exchange(
+        credentials: Any, *, callback_url: str, state: str, redirect_uri: str, code_verifier: str
+    ) -> dict[str, Any]:
+        """The provider's redirect back: the code (state checked) traded for tokens to save."""
+        code = oauth.parse_callback(callback_url, state=state)
+        return oauth.exchange_code(credentials, code=code, redirect_uri=redirect_uri, code_verifier=code_verifier)
+
     # --- sending -------------------------------------------------------------------------------
 
     def send_message(self, ctx: StoreContext, reply: OutboundReply) -> SentReceipt:
-        return self._send(reply, ctx.credentials or {})
+        return self._send(reply, ctx.credentials or {}, ctx)
 
     def send_reply(self, reply: OutboundReply) -> SentReceipt:
-        return self._send(reply, reply.credentials or {})
+        creds = reply.credentials or {}
+        if creds.get("auth") == "oauth2" and creds.get("smtp_host"):
+            # A refreshed token must be saved: the store's context carries the saver.
+            from aftersales.channels.context import store_context  # the engine's; lazy (it imports models)
 
-    def _send(self, reply: OutboundReply, creds: Any) -> SentReceipt:
+            return self.send_message(store_context(Store.objects.get(pk=reply.store_id), connector=self), reply)
+        return self._send(reply, creds, None)
+
+    def _send(self, reply: OutboundReply, creds: Any, ctx: StoreContext | None) -> SentReceipt:
         if "@" not in reply.customer_address:
             raise ConnectorError(f"customer address {reply.customer_address!r} is not an e-mail", permanent=True)
         from_address = str(creds.get("from_address") or creds.get("address") or settings.DEFAULT_FROM_EMAIL)
@@ -162,8 +199,15 @@ class EmailConnector:
             email.attach(name, content, content_type)
         try:
             if creds.get("smtp_host"):  # the mailbox's own SMTP server
-                with smtp_session(mailbox_settings(creds), timeout=settings.EMAIL_TIMEOUT) as server:
-                    server.send_message(email.message(), from_address, [reply.customer_address])
+
+                def send(mailbox: MailboxSettings) -> None:
+                    with smtp_session(mailbox, timeout=settings.EMAIL_TIMEOUT) as server:
+                        server.send_message(email.message(), from_address, [reply.customer_address])
+
+                if ctx is not None:
+                    _signed_in(ctx, send)
+                else:
+                    send(mailbox_settings(creds))
             else:  # the site's mail server (settings.EMAIL_*)
                 email.send(fail_silently=False)
         except smtplib.SMTPRecipientsRefused as exc:
@@ -175,6 +219,20 @@ class EmailConnector:
         except (smtplib.SMTPException, OSError) as exc:
             raise ConnectorError(f"SMTP delivery failed: {exc}") from exc
         return SentReceipt(external_id=message_id, sent_at=now())
+
+
+def _signed_in(ctx: StoreContext, work: Callable[[MailboxSettings], Any]) -> Any:
+    """Run `work` with the mailbox's settings; an OAuth mailbox gets a valid access token first, and
+    one more (refreshed) try when the server refuses the token it was given."""
+    mailbox = mailbox_settings(ctx.credentials)
+    if mailbox.auth != "oauth2":
+        return work(mailbox)
+    ctx, token = oauth.access_token(ctx)
+    try:
+        return work(replace(mailbox, oauth_token=token))
+    except AuthError:
+        ctx, token = oauth.access_token(ctx, force=True)
+        return work(replace(mailbox, oauth_token=token))
 
 
 def _is_relay(raw: bytes) -> bool:
