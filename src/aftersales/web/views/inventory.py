@@ -143,11 +143,11 @@ def _stock_page(
     request: AgentRequest,
     sku: str,
     *,
+    query: str = "",
     status: int = 200,
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
 ) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:80]
     user = request.user
     organization_id = organization_of(user)
     rows = stock_view(user, sku) if sku else []
@@ -182,7 +182,7 @@ def stock_page(request: AgentRequest) -> HttpResponse:
         matches = skus_matching(organization_of(request.user), query)
         if len(matches) == 1:
             return redirect(reverse("web:stock") + "?" + urlencode({"sku": matches[0][0]}))
-    return _stock_page(request, sku)
+    return _stock_page(request, sku, query=query)
 
 
 @web_view(methods=("POST",))
@@ -215,7 +215,6 @@ def stock_record_view(request: AgentRequest) -> HttpResponse:
         )
     except DomainError as exc:
         _refusal(exc)
-        request.GET = QueryDict(mutable=True)
         return _stock_page(
             request, sku, status=exc.status_code, values=values, errors={exc.field or "quantity": exc.message}
         )
