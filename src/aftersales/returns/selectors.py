@@ -25,7 +25,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import has_perm, is_admin, ticket_scope_q
-from aftersales.catalog.models import TrackingEvent, normalise_email
+from aftersales.catalog.models import Customer, Order, TrackingEvent, normalise_email
 from aftersales.core.actors import ActorKind
 from aftersales.core.errors import NotFound, ValidationFailed
 from aftersales.inbox.filters import flatten_params
@@ -119,14 +119,21 @@ def _assignee_q(user: Any, assignee: str) -> Q:
 
 
 def _text_q(text: str) -> Q:
-    """RMA number (or its start), order number, return tracking number, buyer e-mail (exact) or name."""
+    """RMA number, order number, return tracking number (exact), buyer e-mail (exact) or name (part).
+    One indexed lookup per branch, united (an OR across the joins made PostgreSQL scan every RMA of
+    the organization: 0.8 s at 100,000 RMAs in bench/returns.py)."""
     t = text.strip()
-    q = Q(number__istartswith=t) | Q(order__external_id=t) | Q(label_tracking_number=t)
+    branches = [
+        Rma.objects.filter(number__in={t, t.upper()}).values("pk"),
+        Rma.objects.filter(order_id__in=Order.objects.filter(external_id=t).values("pk")).values("pk"),
+        Rma.objects.filter(label_tracking_number=t).values("pk"),
+    ]
     if "@" in t:
-        q |= Q(customer__email_normalized=normalise_email(t))
+        customers = Customer.objects.filter(email_normalized=normalise_email(t))
     else:
-        q |= Q(customer__name__icontains=t)
-    return q
+        customers = Customer.objects.filter(name__icontains=t)
+    branches.append(Rma.objects.filter(customer_id__in=customers.values("pk")).values("pk"))
+    return Q(pk__in=branches[0].union(*branches[1:]))
 
 
 def rma_queryset(user: Any, filters: RmaFilters) -> QuerySet[Rma]:
