@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.cache import cache
 from django.db.models import Count, Max, QuerySet
@@ -199,6 +200,7 @@ class MailboxOAuth:
     provider: str
     connected: bool
     expires_at: str
+    authorize_origin: str  # where "Connect" sends the browser (the page's CSP form-action allows it)
 
 
 def mailbox_oauth_status(store: Store) -> MailboxOAuth | None:
@@ -208,10 +210,17 @@ def mailbox_oauth_status(store: Store) -> MailboxOAuth | None:
     creds = store.credentials or {}
     if creds.get("auth") != "oauth2":
         return None
+    provider = str(creds.get("oauth_provider") or "")
+    authorize = {
+        "google": "https://accounts.google.com",
+        "microsoft": "https://login.microsoftonline.com",
+    }.get(provider, str(creds.get("oauth_authorize_url") or ""))
+    parts = urlsplit(authorize)
     return MailboxOAuth(
-        provider=str(creds.get("oauth_provider") or ""),
+        provider=provider,
         connected=bool(creds.get("oauth_refresh_token")),
         expires_at=str(creds.get("oauth_access_token_expires_at") or ""),
+        authorize_origin=f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "",
     )
 
 

@@ -85,7 +85,13 @@ def _connection_page(
         "oauth_redirect_uri": mailbox_oauth_redirect_uri(),
         "today": now().astimezone(UTC).date().isoformat(),
     }
-    return render(request, "web/settings/sync/store.html", context, status=status)
+    response = render(request, "web/settings/sync/store.html", context, status=status)
+    oauth = context["oauth"]
+    if oauth is not None and oauth.authorize_origin:
+        # "Connect the mailbox" posts here and is redirected to the provider's consent page: the
+        # page's form-action must allow that origin (CSP checks redirects of a form submission).
+        response._csp_update = {"form-action": [oauth.authorize_origin]}  # type: ignore[attr-defined]
+    return response
 
 
 def _shown(value: Any) -> str:
