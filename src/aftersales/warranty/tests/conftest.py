@@ -39,6 +39,16 @@ def make_phone_line(world, *, quantity: int = 2, country: str = "DE", tier: str 
     return Stock(phone=phone, line=line)
 
 
+@pytest.fixture(autouse=True)
+def _english_afterwards():
+    """A request by a user who reads Chinese activates zh-Hans in this thread (accounts middleware);
+    put English back so that later tests read English messages."""
+    yield
+    from django.utils import translation
+
+    translation.activate("en")
+
+
 @pytest.fixture
 def stock(world):
     world.store_de.timezone = "Europe/Berlin"
