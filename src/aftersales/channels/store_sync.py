@@ -173,9 +173,8 @@ def mailbox_oauth_start(*, user: Any, store_id: int) -> Any:
     which the caller keeps for the callback)."""
     store = _oauth_mailbox(user, store_id)
     try:
-        return get_connector(store.platform).oauth_authorization_request(
-            store.credentials or {}, redirect_uri=mailbox_oauth_redirect_uri()
-        )
+        connector: Any = get_connector(store.platform)
+        return connector.oauth_authorization_request(store.credentials or {}, redirect_uri=mailbox_oauth_redirect_uri())
     except ConnectorError as exc:
         raise Conflict(str(exc), field="credentials", code="credentials_incomplete") from None
 
@@ -186,7 +185,7 @@ def mailbox_oauth_finish(*, user: Any, store_id: int, callback_url: str, state: 
     provider's word for who signed in. ValidationFailed when the provider refused or the callback
     is not the one expected (nothing is saved)."""
     store = _oauth_mailbox(user, store_id)
-    connector = get_connector(store.platform)
+    connector: Any = get_connector(store.platform)
     try:
         updates = connector.oauth_exchange(
             store.credentials or {},

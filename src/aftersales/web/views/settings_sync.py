@@ -86,7 +86,7 @@ def _connection_page(
         "today": now().astimezone(UTC).date().isoformat(),
     }
     response = render(request, "web/settings/sync/store.html", context, status=status)
-    oauth = context["oauth"]
+    oauth = mailbox_oauth_status(connection.store)
     if oauth is not None and oauth.authorize_origin:
         # "Connect the mailbox" posts here and is redirected to the provider's consent page: the
         # page's form-action must allow that origin (CSP checks redirects of a form submission).
