@@ -210,7 +210,9 @@ urlpatterns = [
     path("settings/sla/teams/", sla.settings_sla_team, name="settings_sla_team"),
     path("settings/sla/policies/", sla.settings_sla_policy, name="settings_sla_policy"),
     path(
-        "settings/sla/policies/<int:policy_id>/delete/", sla.settings_sla_policy_delete, name="settings_sla_policy_delete"
+        "settings/sla/policies/<int:policy_id>/delete/",
+        sla.settings_sla_policy_delete,
+        name="settings_sla_policy_delete",
     ),
     path("settings/sla/preview/", sla.settings_sla_preview, name="settings_sla_preview"),
     path("settings/roles/", settings_people.roles_page, name="settings_roles"),

@@ -650,9 +650,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/sla/policies"): Row(lambda s, w, u: ("GET", "/sla/policies", None), admins()),
     ("POST", "/sla/policies"): Row(lambda s, w, u: ("POST", "/sla/policies", SLA_POLICY), admins(201)),
-    ("GET", "/sla/policies/{policy_id}"): Row(
-        lambda s, w, u: ("GET", f"/sla/policies/{_sla_policy(w)}", None), ours()
-    ),
+    ("GET", "/sla/policies/{policy_id}"): Row(lambda s, w, u: ("GET", f"/sla/policies/{_sla_policy(w)}", None), ours()),
     ("PUT", "/sla/policies/{policy_id}"): Row(
         lambda s, w, u: ("PUT", f"/sla/policies/{_sla_policy(w)}", SLA_POLICY), ours()
     ),
