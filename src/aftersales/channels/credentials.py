@@ -253,8 +253,10 @@ SHOPIFY_FIELDS = (
         "access_token",
         gettext_lazy("Admin API access token"),
         secret=True,
-        required=True,
-        help=gettext_lazy("Your custom app > API credentials > Admin API access token (shpat_...)."),
+        help=gettext_lazy(
+            "A legacy custom app's Admin API access token (shpat_...). An app from the Dev Dashboard: "
+            "leave it empty and give its client id (API key) and secret: tokens are fetched."
+        ),
     ),
     F(
         "client_secret",
@@ -445,6 +447,10 @@ def check_platform_credentials(platform: str, credentials: Mapping[str, Any]) ->
         raise _fail("imap_starttls", _("choose SSL or STARTTLS, not both"))
     if platform == "email":
         _check_mailbox_sign_in(clean)
+    if platform == "shopify" and not clean.get("access_token"):
+        for name in ("client_id", "client_secret"):
+            if not clean.get(name):
+                raise _fail(name, _("required without an access token (the app's client credentials)"))
     return clean
 
 

@@ -215,7 +215,7 @@ class ShopifyClient:
         try:
             response = self.transport.post(self.path, json=body, cost=expected, retry=retry)
         except AuthError as exc:
-            if exc.status != 401 or self._refresh is None or not self.ctx.credentials.get("refresh_token"):
+            if exc.status != 401 or self._refresh is None:
                 raise
             self.ctx = self._refresh(self.ctx)  # once: a second 401 is the store's to fix
             self.transport.ctx = self.ctx

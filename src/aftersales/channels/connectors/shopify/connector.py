@@ -137,7 +137,7 @@ class ShopifyConnector:
         """The store's client, its expiring access token renewed first when it is due."""
         if oauth.needs_refresh(ctx):
             ctx = oauth.refresh(ctx)
-        return self._client_factory(ctx, refresh=oauth.refresh)
+        return self._client_factory(ctx, refresh=oauth.refresh if oauth.renewable(ctx) else None)
 
     # -- pulling -------------------------------------------------------------------------------------
     def pull(self, ctx: StoreContext, stream: Stream, cursor: str | None, since: datetime | None) -> Page:

@@ -366,6 +366,7 @@ class ShopifyFake(FakePlatform):
         self._tamper: dict[str, dict[str, Any]] = {}
         # id -> {"id", "legacyResourceId", "topic", "format", "callbackUrl", "createdAt", "updatedAt"}
         self.webhook_subscriptions: dict[str, dict] = {}
+        self.client_credentials_grants = 0
         super().__init__()
 
     # -- seeding -------------------------------------------------------------------------------------
@@ -957,15 +958,31 @@ class ShopifyFake(FakePlatform):
 
     def _oauth_token(self, request: FakeRequest) -> FakeResponse:
         """Refresh of an expiring offline token (grant_type=refresh_token): a new access token and
-        a new refresh token; the old ones stop working."""
+        a new refresh token; the old ones stop working. Client credentials (grant_type=
+        client_credentials, an app of the store's own organization from the Dev Dashboard): a new
+        access token expiring after `token_expires_in` seconds, no refresh token; the old one stops
+        working."""
         try:
             body = request.json()
         except (ValueError, UnicodeDecodeError):
             return json_response({"error": "invalid_request"}, 400)
-        if not isinstance(body, dict) or body.get("grant_type") != "refresh_token":
+        grant = body.get("grant_type") if isinstance(body, dict) else None
+        if grant not in ("refresh_token", "client_credentials"):
             return json_response({"error": "unsupported_grant_type"}, 400)
         if body.get("client_id") != self.client_id or body.get("client_secret") != self.client_secret:
-            return json_response({"error": "invalid_client"}, 401)
+            return json_response({"error": "invalid_client", "error_description": "Client authentication failed"}, 401)
+        if grant == "client_credentials":
+            with self.lock:
+                self._token_serial += 1
+                self.access_token = f"shpat_fake_cc_{self._token_serial}"
+                self.client_credentials_grants += 1
+                return json_response(
+                    {
+                        "access_token": self.access_token,
+                        "scope": "read_orders,write_orders,read_returns,write_returns,write_fulfillments",
+                        "expires_in": self.token_expires_in,
+                    }
+                )
         with self.lock:
             if body.get("refresh_token") != self.refresh_token:
                 return json_response({"error": "invalid_grant"}, 400)
