@@ -38,7 +38,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from aftersales.catalog.models import CustomerIdentity, Store, normalise_email
+from aftersales.catalog.models import Store
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import DomainError, NotFound, ValidationFailed
@@ -48,16 +48,12 @@ from aftersales.inbox.services.ingest_many import message_ingest_many
 from .apply import Applied, applied_of_ingest, apply_record, connector_actor, inbound_from_record
 from .base import (
     PULL_CAPABILITY,
-    Buyer,
     ConnectorError,
-    IgnoredRecord,
     MappingError,
     MessageRecord,
-    OrderRecord,
     Page,
     RawRecord,
     Record,
-    ReturnRecord,
     Stream,
 )
 from .context import store_context, store_credentials_save
@@ -263,12 +259,11 @@ def _process_rows_batched(
     message_ingest_many in as few calls as the page allows, everything else one record at a time
     (in a savepoint each), with the same result as taking the records one by one in order.
 
-    A buyer message may be applied before a non-message record that came earlier in the page only
-    when the two cannot interact: they share no buyer (customer, or buyer id when unknown), no
-    e-mail address and no order (`_conflict_keys`); a record whose effects are not described by
-    keys (tracking, bounces, seller messages, a return without a buyer id, several records from one
-    raw record) is a barrier: everything before it is applied first. A record that fails to map, or
-    that the inbox refuses, is quarantined alone, as before."""
+    Consecutive buyer messages form one batch; any other record ends it (the batch is applied, then
+    that record), so the page is applied in its own order. (Applying messages ahead of earlier
+    orders and returns they share no buyer, e-mail or order with was tried: a buyer id first seen
+    in the same page can still reach the same customer, and the parity test found it; not done.)
+    A record that fails to map, or that the inbox refuses, is quarantined alone, as before."""
     entries: list[_Entry] = []
     for index, row_id, record, event_id in todo:
         row = rows.get(row_id)
@@ -299,32 +294,15 @@ def _process_rows_batched(
             changed.append(row)
             continue
         entries.append(_Entry(index, row, record, event_id, mapped, inbound))
-    known = _known_buyers(store, entries)
     batch: list[_Entry] = []
-    deferred: list[_Entry] = []
-    deferred_keys: set[tuple[object, ...]] = set()
-
-    def flush() -> None:
-        _apply_messages(store, connector, ctx, batch, outcomes, changed)
-        for entry in deferred:
-            _apply_one(store, connector, ctx, entry, outcomes, changed)
-        batch.clear()
-        deferred.clear()
-        deferred_keys.clear()
-
     for entry in entries:
-        keys = _conflict_keys(store, entry, known)
         if entry.inbound is not None:
-            if keys is None or keys & deferred_keys:
-                flush()
             batch.append(entry)
-        elif keys is None:
-            flush()
-            _apply_one(store, connector, ctx, entry, outcomes, changed)
-        else:
-            deferred.append(entry)
-            deferred_keys.update(keys)
-    flush()
+            continue
+        _apply_messages(store, connector, ctx, batch, outcomes, changed)
+        batch.clear()
+        _apply_one(store, connector, ctx, entry, outcomes, changed)
+    _apply_messages(store, connector, ctx, batch, outcomes, changed)
 
 
 def _apply_one(
@@ -370,78 +348,6 @@ def _apply_messages(
         else:
             outcomes[entry.index] = _applied(entry.row, entry.event_id, [applied_of_ingest(result)])
         changed.append(entry.row)
-
-
-def _buyers_of(store: Store, entry: _Entry) -> list[tuple[int, Buyer | None, str]]:
-    """(store id, buyer, e-mail) of what the entry applies (a message: its target store's buyer)."""
-    if entry.inbound is not None:
-        inbound = entry.inbound
-        buyer = Buyer(external_id=inbound.customer_external_id, email=inbound.customer_email)
-        return [(inbound.store.pk, buyer, inbound.customer_email)]
-    out: list[tuple[int, Buyer | None, str]] = []
-    for item in entry.mapped:
-        if isinstance(item, OrderRecord | ReturnRecord):
-            known = item.buyer if item.buyer and item.buyer.external_id else None
-            out.append((store.pk, known, item.buyer.email if item.buyer else ""))
-    return out
-
-
-def _known_buyers(store: Store, entries: list[_Entry]) -> dict[tuple[int, str], tuple[int, str]]:
-    """(store id, buyer id) -> (customer id, normalised e-mail) of the page's known buyers (one query)."""
-    wanted: dict[int, set[str]] = {}
-    for entry in entries:
-        for store_id, buyer, _email in _buyers_of(store, entry):
-            if buyer is not None:
-                wanted.setdefault(store_id, set()).add(buyer.external_id)
-    if not wanted:
-        return {}
-    condition = Q()
-    for store_id, ids in wanted.items():
-        condition |= Q(store_id=store_id, external_id__in=sorted(ids))
-    return {
-        (store_id, external_id): (customer_id, email)
-        for store_id, external_id, customer_id, email in CustomerIdentity.objects.filter(condition)
-        .order_by()
-        .values_list("store_id", "external_id", "customer_id", "customer__email_normalized")
-    }
-
-
-def _conflict_keys(
-    store: Store, entry: _Entry, known: dict[tuple[int, str], tuple[int, str]]
-) -> set[tuple[object, ...]] | None:
-    """What an entry's effects depend on or change, for _process_rows_batched: its buyers (their
-    customer when known, with that customer's e-mail; the buyer id otherwise), e-mail addresses and
-    orders. None: not describable by keys (a barrier)."""
-    keys: set[tuple[object, ...]] = set()
-    if entry.inbound is None:
-        for item in entry.mapped:
-            if isinstance(item, IgnoredRecord):
-                continue
-            if isinstance(item, OrderRecord):
-                keys.add(("order", store.pk, item.external_id))
-            elif isinstance(item, ReturnRecord) and item.buyer and item.buyer.external_id:
-                if item.order_external_id:
-                    keys.add(("order", store.pk, item.order_external_id))
-            else:
-                return None  # tracking, bounces, seller messages, a return without a buyer id
-        if len(entry.mapped) > 1:
-            return None
-    else:
-        if entry.inbound.order_external_id:
-            keys.add(("order", entry.inbound.store.pk, entry.inbound.order_external_id))
-    for store_id, buyer, email in _buyers_of(store, entry):
-        if email:
-            keys.add(("email", normalise_email(email)))
-        if buyer is None:
-            continue
-        customer = known.get((store_id, buyer.external_id))
-        if customer is None:
-            keys.add(("buyer", store_id, buyer.external_id))
-        else:
-            keys.add(("customer", customer[0]))
-            if customer[1]:
-                keys.add(("email", customer[1]))
-    return keys
 
 
 _ROW_FIELDS = ["status", "action", "reason", "field", "attempts", "processed_at", "ticket_id", "message_id"]

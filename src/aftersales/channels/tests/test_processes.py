@@ -50,15 +50,27 @@ if mode == "stall":
     original = engine.apply_record
     count = [0]
 
+    def stall():
+        with open(marker, "w") as f:
+            f.write(str(os.getpid()))
+        time.sleep(600)  # killed here, inside the page's transaction
+
     def stalling(store, record):
         count[0] += 1
         if count[0] == stall_at:
-            with open(marker, "w") as f:
-                f.write(str(os.getpid()))
-            time.sleep(600)  # killed here, inside the record's transaction
+            stall()
         return original(store, record)
 
+    original_many = engine.message_ingest_many
+
+    def stalling_many(*, inbounds):  # a batch of the page's buyer messages counts one per message
+        if count[0] < stall_at <= count[0] + len(inbounds):
+            stall()
+        count[0] += len(inbounds)
+        return original_many(inbounds=inbounds)
+
     engine.apply_record = stalling
+    engine.message_ingest_many = stalling_many
 if mode in ("sync", "stall"):
     run = engine.sync_stream(store_id=store_id, stream="messages")
     print(json.dumps({"status": run.status, "created": run.created, "duplicates": run.duplicates}))

@@ -1,5 +1,5 @@
-"""The sync engine's batched pages (buyer messages through message_ingest_many, applied ahead of
-earlier records they cannot interact with) give what record-by-record processing gives.
+"""The sync engine's batched pages (consecutive buyer messages through message_ingest_many, the page
+applied in its own order) give what record-by-record processing gives.
 
 Two testshop stores (two organizations) receive the same pages, one with CHANNELS_SYNC_BATCH_MESSAGES
 on, the other off; outcomes, customers, tickets, messages, audit rows, orders and return requests
@@ -75,16 +75,25 @@ def event(spec: dict[str, Any], n: int) -> dict[str, Any]:
 
 
 def snapshot(store: Any, outcomes: list[Any]) -> dict[str, Any]:
-    customers = {c.pk: i for i, c in enumerate(Customer.objects.filter(organization=store.organization).order_by("pk"))}
-    tickets = list(Ticket.objects.filter(store=store).order_by("pk"))
-    tix = {t.pk: i for i, t in enumerate(tickets)}
+    """Independent records applied in another order create their rows in another order: customers
+    are named by their identities and tickets by their first message, not by id."""
+    customers = {
+        c.pk: tuple(sorted(c.identities.values_list("external_id", flat=True)))
+        for c in Customer.objects.filter(organization=store.organization)
+    }
+    tickets = list(Ticket.objects.filter(store=store))
+    first = {
+        t.pk: Message.objects.filter(ticket=t).order_by("created_at", "id").values_list("external_id", flat=True)[0]
+        for t in tickets
+    }
     return {
-        "outcomes": [(o.action, o.reason, tix.get(o.ticket_id)) for o in outcomes],
-        "customers": [
-            (c.name, c.email) for c in Customer.objects.filter(organization=store.organization).order_by("pk")
-        ],
-        "tickets": [
+        "outcomes": [(o.action, o.reason, first.get(o.ticket_id)) for o in outcomes],
+        "customers": sorted(
+            (customers[c.pk], c.name, c.email) for c in Customer.objects.filter(organization=store.organization)
+        ),
+        "tickets": sorted(
             (
+                first[t.pk],
                 customers[t.customer_id],
                 t.order.external_id if t.order_id else None,
                 t.status,
@@ -97,15 +106,16 @@ def snapshot(store: Any, outcomes: list[Any]) -> dict[str, Any]:
                 ],
             )
             for t in tickets
-        ],
+        ),
         "orders": sorted(
-            (o.external_id, o.status, customers.get(o.customer_id)) for o in Order.objects.filter(store=store)
+            (o.external_id, o.status, customers.get(o.customer_id) if o.customer_id else None)
+            for o in Order.objects.filter(store=store)
         ),
         "returns": sorted(
             (
                 r.external_id,
                 r.platform_status,
-                tix.get(r.ticket_id),
+                first.get(r.ticket_id),
                 list(
                     ReturnRequestEvent.objects.filter(return_request=r)
                     .order_by("at", "id")
