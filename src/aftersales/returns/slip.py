@@ -12,12 +12,6 @@ from typing import Any
 
 from django.utils import translation
 from django.utils.translation import gettext as _
-from reportlab.graphics.barcode import code128
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
 
 from aftersales.language.languages import normalise
 
@@ -33,6 +27,11 @@ _registered = False
 
 
 def _fonts() -> None:
+    # reportlab (and Pillow under it) load only when a slip is printed: a web process starts
+    # without them (language/tests/test_web_memory.py, issue 13's memory budget).
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
     global _registered
     if not _registered:
         pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
@@ -51,6 +50,8 @@ def _font_for(text: str, *, bold: bool = False) -> str:
 
 def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
     """Lines of `text` no wider than `width` (by words, or by characters for CJK)."""
+    from reportlab.pdfbase import pdfmetrics
+
     out: list[str] = []
     for paragraph in text.split("\n"):
         units = list(paragraph) if font == CJK_FONT else paragraph.split(" ")
@@ -97,6 +98,11 @@ def instructions(rma: Rma, language: str) -> list[str]:
 
 def render_slip(rma: Rma) -> bytes:
     """The slip of `rma` as PDF bytes."""
+    from reportlab.graphics.barcode import code128
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
     _fonts()
     language = slip_language(rma)
     buffer = io.BytesIO()
