@@ -203,7 +203,10 @@ def _process_page(
     concurrent worker touching the same tickets in another order), the page is processed again one
     record per transaction."""
     outcomes: dict[int, RecordOutcome] = {}
-    batched = bool(getattr(settings, "CHANNELS_SYNC_BATCH_MESSAGES", True))
+    # Off by default: in one CI run the parity property test (channels/tests/test_sync_batched.py)
+    # saw a ticket's messages in another order than record-by-record processing gives, and it was
+    # not reproduced or understood in time. CHANNELS_SYNC_BATCH_MESSAGES=True turns it on.
+    batched = bool(getattr(settings, "CHANNELS_SYNC_BATCH_MESSAGES", False))
     try:
         with transaction.atomic():
             rows = {

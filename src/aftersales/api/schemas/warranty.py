@@ -203,7 +203,7 @@ class ResolveIn(InputSchema):
     note: str = Field("", max_length=1000)
 
 
-class EventOut(Schema):
+class WarrantyEventOut(Schema):
     type: str
     payload: dict[str, Any]
     actor_kind: str
@@ -231,7 +231,7 @@ class RepairOut(Schema):
     return_carrier: str
     return_tracking_number: str
     created_at: datetime
-    events: list[EventOut]
+    events: list[WarrantyEventOut]
 
 
 def repair_out(view: RepairView) -> dict[str, Any]:
@@ -263,7 +263,7 @@ class ClaimOut(Schema):
     term_months: int
     override_reason: str
     resolution: str
-    events: list[EventOut]
+    events: list[WarrantyEventOut]
     repair_orders: list[RepairOut]
 
 

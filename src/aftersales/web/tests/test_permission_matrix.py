@@ -10,6 +10,7 @@ before and after each refused request."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -319,7 +320,7 @@ def _refund(o: Objects) -> dict[str, int]:
         status="pending_approval",
         amount="10.00",
         currency="USD",
-        idempotency_key="matrix-refund",
+        idempotency_key=f"matrix-refund-{uuid.uuid4().hex}",  # one per call (several rows build one)
         requested_by=o.world.agent,
     )
     return {"refund_id": refund.pk}
@@ -345,34 +346,18 @@ def _warehouse(o: Objects) -> dict[str, int]:
     """A warehouse of the organization (the foreign admin must not find it)."""
     from aftersales.inventory.models import Warehouse
 
-    warehouse = Warehouse.objects.create(organization=o.world.org, code="SZ", name="Shenzhen")
+    warehouse = Warehouse.objects.create(organization=o.world.org, code=f"SZ-{uuid.uuid4().hex[:8]}", name="Shenzhen")
     o.warehouse_id = warehouse.pk  # type: ignore[attr-defined]
     return {"warehouse_id": warehouse.pk}
 
 
 def _stock_product(o: Objects) -> dict[str, int]:
     """A product and a warehouse of the organization, for goods received from the Stock page."""
+    from aftersales.catalog.models import Product
     from aftersales.testing.factories import ProductFactory
 
-    ProductFactory(organization=o.world.org, sku="MX-STOCK")
-    _warehouse(o)
-    return {}
-
-
-def _warehouse(o: Objects) -> dict[str, int]:
-    """A warehouse of the organization (the foreign admin must not find it)."""
-    from aftersales.inventory.models import Warehouse
-
-    warehouse = Warehouse.objects.create(organization=o.world.org, code="SZ", name="Shenzhen")
-    o.warehouse_id = warehouse.pk  # type: ignore[attr-defined]
-    return {"warehouse_id": warehouse.pk}
-
-
-def _stock_product(o: Objects) -> dict[str, int]:
-    """A product and a warehouse of the organization, for goods received from the Stock page."""
-    from aftersales.testing.factories import ProductFactory
-
-    ProductFactory(organization=o.world.org, sku="MX-STOCK")
+    if not Product.objects.filter(organization=o.world.org, sku="MX-STOCK").exists():  # several rows build it
+        ProductFactory(organization=o.world.org, sku="MX-STOCK")
     _warehouse(o)
     return {}
 
