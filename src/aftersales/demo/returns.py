@@ -49,7 +49,7 @@ def demo_rmas(*, organization_id: int, admin_username: str = "admin") -> int:
                         user=admin, rma_id=rma.pk, kinds=["photo"], message="Please send a photo of the damage."
                     )
                 if step == 4:
-                    tracking = f"1ZDEMO{rma.pk:010d}"
+                    tracking = f"1ZDEMO{made + 1:010d}"  # not the id: PostgreSQL sequences are not reset
                     rma_issue_label(
                         user=admin, rma_id=rma.pk, source="carrier", carrier="UPS", tracking_number=tracking
                     )
