@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "aftersales.warranty",
     "aftersales.sla",
     "aftersales.triage",
+    "aftersales.rules",
     "aftersales.demo",
     "aftersales.api",
     "aftersales.web",
