@@ -7,7 +7,8 @@ from django.utils import translation
 
 
 class UserLanguageMiddleware:
-    """Signed-in users get the UI in their own language (zh-Hans or English)."""
+    """Signed-in users get the UI in their own language (zh-Hans or English), for this request only:
+    the language active before the request is restored afterwards (translation.override)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -15,6 +16,7 @@ class UserLanguageMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.language:
-            translation.activate(user.language)
-            request.LANGUAGE_CODE = translation.get_language()
+            with translation.override(user.language):
+                request.LANGUAGE_CODE = translation.get_language()
+                return self.get_response(request)
         return self.get_response(request)

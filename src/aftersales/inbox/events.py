@@ -5,7 +5,8 @@ and carries the `actor` who caused it (core.actors: user, customer, connector, r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from aftersales.core.actors import Actor
 
@@ -57,7 +58,7 @@ class NoteAdded:
     message_id: int
     ticket_id: int
     organization_id: int
-    author_id: int
+    author_id: int | None  # None: a rule or the system wrote it (see actor)
     mentioned_user_ids: tuple[int, ...]
     actor: Actor
 
@@ -89,4 +90,16 @@ class TicketsMerged:
     source_id: int
     target_id: int
     organization_id: int
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class TicketUpdated:
+    """Classification fields or tags changed (ticket_update, ticket_set_tags): the rules engine's
+    "ticket updated" trigger. `changes` maps each changed field (category, urgency,
+    is_high_priority, subject, team_id, tags) to (old, new); tags are sorted tuples of names."""
+
+    ticket_id: int
+    organization_id: int
+    changes: dict[str, tuple[Any, Any]] = field(hash=False)
     actor: Actor

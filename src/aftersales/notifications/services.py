@@ -43,8 +43,13 @@ def notification_create(
     return notification
 
 
-def notify_mentions(*, note_id: int, ticket_id: int, author_id: int, user_ids: tuple[int, ...]) -> int:
-    author = User.objects.filter(pk=author_id).first()
+def notify_mentions(*, note_id: int, ticket_id: int, author_id: int | None, user_ids: tuple[int, ...]) -> int:
+    """A note written by a rule or the system has no author user: its author name is the actor's."""
+    author: object = User.objects.filter(pk=author_id).first() if author_id else None
+    if author is None:
+        from aftersales.inbox.models import Message
+
+        author = Message.objects.filter(pk=note_id).values_list("author_name", flat=True).first() or ""
     created = 0
     for user in User.objects.filter(pk__in=user_ids, is_active=True):
         with translation.override(user.language):  # written in the recipient's language

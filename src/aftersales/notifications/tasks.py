@@ -12,7 +12,7 @@ def email_notification(notification_id: int) -> bool:
 
 
 @db_task(retries=3, retry_delay=10)
-def notify_mentions(note_id: int, ticket_id: int, author_id: int, user_ids: tuple[int, ...]) -> int:
+def notify_mentions(note_id: int, ticket_id: int, author_id: int | None, user_ids: tuple[int, ...]) -> int:
     return services.notify_mentions(note_id=note_id, ticket_id=ticket_id, author_id=author_id, user_ids=tuple(user_ids))
 
 

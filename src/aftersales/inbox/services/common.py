@@ -16,10 +16,11 @@ from django.core.files.storage import default_storage
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 
+from aftersales.accounts.permissions import check_ticket
 from aftersales.catalog.models import Store
-from aftersales.core.actors import Actor
+from aftersales.core.actors import Actor, ActorKind
 from aftersales.core.clock import now
-from aftersales.core.errors import Conflict, ValidationFailed
+from aftersales.core.errors import Conflict, PermissionDenied, ValidationFailed
 
 from .. import message_html
 from ..attachment_types import ACCEPTED, NotAccepted, sniff
@@ -36,6 +37,31 @@ def check_store_active(store_id: int, *, field: str) -> None:
             % {"name": row[0]},
             field=field,
         )
+
+
+# Kinds of actor that are trusted code acting on a ticket (not a person): the rules engine, the
+# worker's components (triage, routing, follow-ups, returns notifications) and connectors.
+TRUSTED_KINDS = frozenset({ActorKind.RULE, ActorKind.SYSTEM, ActorKind.CONNECTOR})
+
+
+def check_ticket_actor(actor: Any, ticket: Ticket, perm: str) -> Actor:
+    """Who acts on `ticket`, as recorded on audit rows and events. A User is permission-checked
+    (NotFound outside their sight, PermissionDenied without `perm`) and recorded as Actor.user; an
+    Actor of kind rule, system or connector is trusted code: no user permission applies, the caller
+    (the rules engine, triage, routing...) decided, and it is recorded as itself. A customer actor
+    never uses the agent services (PermissionDenied). Organization checks of what the actor names
+    (assignee, team) stay in each service, whoever acts."""
+    if isinstance(actor, Actor):
+        if actor.kind not in TRUSTED_KINDS:
+            raise PermissionDenied(gettext("this actor cannot act on tickets"), field="actor")
+        return actor
+    check_ticket(actor, ticket, perm)
+    return Actor.user(actor)
+
+
+def actor_display_name(actor: Actor) -> str:
+    """The name shown for what a non-user actor wrote (a rule's or the system's reply or note)."""
+    return actor.label or str(ActorKind(actor.kind).label)
 
 
 def record_event(ticket: Ticket, type_: str, actor: Actor, **payload: Any) -> TicketEvent:

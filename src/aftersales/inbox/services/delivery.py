@@ -175,16 +175,25 @@ def _apply_delivered_reply(ticket: Ticket, message: Message, *, delivered_at: da
     answered = ticket.last_customer_message_at is None or ticket.last_customer_message_at <= message.created_at
     if answered:
         ticket.is_unreplied = False
-        replied = (
+        row = (
             TicketEvent.objects.filter(ticket=ticket, type=TicketEventType.REPLIED, payload__message_id=message.pk)
-            .values_list("payload", flat=True)
+            .values_list("payload", "actor_kind", "actor_ref")
             .first()
-        ) or {}
+        )
+        replied = (row[0] if row else None) or {}
         target = replied.get("status") or ON_AGENT_REPLY.get(ticket.status, ticket.status)
         if target != ticket.status and can_transition(ticket.status, target):
-            author = Actor.user(message.author) if message.author_id else Actor.system("delivery")
-            ticket_transition(ticket, target, actor=author, reason="replied")
+            ticket_transition(ticket, target, actor=_reply_author(message, row), reason="replied")
     ticket.save()
+
+
+def _reply_author(message: Message, replied_row: tuple[Any, str, str] | None) -> Actor:
+    """Who wrote the reply, as its `replied` audit row says (an agent, a rule, the system)."""
+    if message.author_id:
+        return Actor.user(message.author)
+    if replied_row and replied_row[1]:
+        return Actor(replied_row[1], replied_row[2], message.author_name)
+    return Actor.system("delivery")
 
 
 def message_retry_delivery(*, message: Message, actor: User) -> Message:

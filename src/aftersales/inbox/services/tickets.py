@@ -22,13 +22,15 @@ from aftersales.core.clock import now
 from aftersales.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from aftersales.core.validation import check_text, field_label
 
-from ..events import NoteAdded, ReplyQueued, TicketAssigned, TicketsMerged
+from ..events import NoteAdded, ReplyQueued, TicketAssigned, TicketsMerged, TicketUpdated
 from ..models import DeliveryStatus, Mention, Message, MessageDirection, Tag, Ticket, TicketEventType
 from ..workflow import TicketCategory, TicketStatus, Urgency, check_transition
 from .common import (
     AttachmentInput,
+    actor_display_name,
     check_attachments,
     check_store_active,
+    check_ticket_actor,
     record_event,
     save_attachments,
     stored_files_removed_on_error,
@@ -62,13 +64,15 @@ def _check_text(body: str, *, field: str, limit: int) -> str:
 def ticket_reply(
     *,
     ticket: Ticket,
-    author: User,
+    author: User | Actor,
     body: str,
     idempotency_key: str | None = None,
     status: str | None = None,
     attachments: list[AttachmentInput] | None = None,
 ) -> Message:
-    """Queue a reply to the customer; it is delivered by the worker after commit. The ticket's
+    """Queue a reply to the customer; it is delivered by the worker after commit. `author` is the
+    agent (permission-checked) or a rule/system/connector Actor (trusted code; the message then has
+    no author user and shows the actor's label). The ticket's
     status (`status`, else the ON_AGENT_REPLY table) and its unreplied mark change only once the
     reply is delivered (services.delivery): an undeliverable reply leaves the ticket as it was.
 
@@ -83,7 +87,7 @@ def ticket_reply(
 def ticket_reply_idempotent(
     *,
     ticket: Ticket,
-    author: User,
+    author: User | Actor,
     body: str,
     idempotency_key: str | None = None,
     status: str | None = None,
@@ -92,7 +96,8 @@ def ticket_reply_idempotent(
     """ticket_reply that also says whether the reply was created (True) or an earlier reply with
     the same idempotency key was returned (False). A reused key with a different body is a
     Conflict. The ticket row lock serialises concurrent requests with the same key."""
-    check_ticket(author, ticket, Permission.REPLY)
+    actor = check_ticket_actor(author, ticket, Permission.REPLY)
+    user = author if isinstance(author, User) else None
     text = _check_text(body, field="body", limit=MAX_REPLY_CHARS)
     if idempotency_key is not None and not (0 < len(idempotency_key) <= 120):
         raise ValidationFailed(gettext("idempotency key must be 1 to 120 characters"), field="idempotency_key")
@@ -101,7 +106,6 @@ def ticket_reply_idempotent(
     check_reply_rules(ticket=ticket, body=text, attachments=files, types=types)  # e.g. Amazon's relay
     if ticket.status == TicketStatus.CLOSED:
         raise Conflict(gettext("the ticket is closed; the customer's next message will open a new one"), field="status")
-    actor = Actor.user(author)
     with stored_files_removed_on_error(), transaction.atomic():
         locked = _locked(ticket)
         if status and status != locked.status:
@@ -121,8 +125,8 @@ def ticket_reply_idempotent(
             store_id=locked.store_id,
             direction=MessageDirection.OUTBOUND,
             channel=locked.platform,
-            author=author,
-            author_name=str(author),
+            author=user,
+            author_name=str(user) if user else actor_display_name(actor),
             body=text,
             language=locked.language,
             delivery_status=DeliveryStatus.QUEUED,
@@ -130,9 +134,9 @@ def ticket_reply_idempotent(
         )
         save_attachments(message, files, types)
         locked.last_message_at = at
-        if locked.assignee_id is None:
-            locked.assignee = author
-            record_event(locked, TicketEventType.ASSIGNED, actor, old=None, new=author.pk, reason="replied")
+        if locked.assignee_id is None and user is not None:  # an agent's reply takes the ticket; a rule's does not
+            locked.assignee = user
+            record_event(locked, TicketEventType.ASSIGNED, actor, old=None, new=user.pk, reason="replied")
         replied: dict[str, Any] = {"message_id": message.pk}
         if status:
             replied["status"] = status  # applied when the reply is delivered
@@ -146,12 +150,13 @@ def ticket_reply_idempotent(
 
 
 def ticket_add_note(
-    *, ticket: Ticket, author: User, body: str, attachments: list[AttachmentInput] | None = None
+    *, ticket: Ticket, author: User | Actor, body: str, attachments: list[AttachmentInput] | None = None
 ) -> tuple[Message, list[User]]:
     """Add an internal note, with attachments checked as a reply's are. @username mentions of
     colleagues who can see the ticket notify them (after commit). Returns the note and the users
-    notified."""
-    check_ticket(author, ticket, Permission.PROCESS)
+    notified. `author` is an agent or a rule/system Actor (see ticket_reply)."""
+    actor = check_ticket_actor(author, ticket, Permission.PROCESS)
+    user = author if isinstance(author, User) else None
     text = _check_text(body, field="body", limit=MAX_REPLY_CHARS)
     files = attachments or []
     types = check_attachments(files)
@@ -163,7 +168,7 @@ def ticket_add_note(
             is_active=True,
         )
         .select_related("role")
-        .exclude(pk=author.pk)
+        .exclude(pk=user.pk if user else 0)  # no user has id 0: a rule's note notifies everyone named
         if names
         else User.objects.none()
     )
@@ -175,13 +180,12 @@ def ticket_add_note(
             store_id=locked.store_id,
             direction=MessageDirection.NOTE,
             channel=locked.platform,
-            author=author,
-            author_name=str(author),
+            author=user,
+            author_name=str(user) if user else actor_display_name(actor),
             body=text,
         )
         save_attachments(note, files, types)
         Mention.objects.bulk_create([Mention(message=note, user=u) for u in mentioned])
-        actor = Actor.user(author)
         record_event(locked, TicketEventType.NOTE_ADDED, actor, message_id=note.pk, mentioned=[u.pk for u in mentioned])
         locked.save(update_fields=["updated_at"])
         ticket_search_refresh(ticket_ids=[locked.pk])
@@ -190,7 +194,7 @@ def ticket_add_note(
                 message_id=note.pk,
                 ticket_id=locked.pk,
                 organization_id=locked.organization_id,
-                author_id=author.pk,
+                author_id=user.pk if user else None,
                 mentioned_user_ids=tuple(u.pk for u in mentioned),
                 actor=actor,
             )
@@ -198,9 +202,10 @@ def ticket_add_note(
     return note, mentioned
 
 
-def ticket_change_status(*, ticket: Ticket, actor: User, status: str) -> Ticket:
-    """Move a ticket through the transition table. Locks the ticket row."""
-    check_ticket(actor, ticket, Permission.PROCESS)
+def ticket_change_status(*, ticket: Ticket, actor: User | Actor, status: str) -> Ticket:
+    """Move a ticket through the transition table. `actor`: an agent (permission-checked) or a
+    rule/system Actor. Locks the ticket row."""
+    who = check_ticket_actor(actor, ticket, Permission.PROCESS)
     if status not in TicketStatus.values:
         raise ValidationFailed(
             gettext("unknown status %(status)r; expected one of %(join)s")
@@ -211,15 +216,15 @@ def ticket_change_status(*, ticket: Ticket, actor: User, status: str) -> Ticket:
         locked = _locked(ticket)
         if locked.merged_into_id is not None:
             raise Conflict(gettext("the ticket was merged into another one"), field="status")
-        if ticket_transition(locked, status, actor=Actor.user(actor)):
+        if ticket_transition(locked, status, actor=who):
             locked.save()
     return locked
 
 
-def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None) -> Ticket:
+def ticket_assign(*, ticket: Ticket, actor: User | Actor, assignee: User | None) -> Ticket:
     """Assign (or unassign with None). The assignee must be an active agent of the organization
-    whose role can process tickets. Locks the ticket row."""
-    check_ticket(actor, ticket, Permission.PROCESS)
+    whose role can process tickets, whoever assigns (an agent, a rule, routing). Locks the ticket row."""
+    who = check_ticket_actor(actor, ticket, Permission.PROCESS)
     if assignee is not None:
         from aftersales.accounts.permissions import has_perm
 
@@ -238,7 +243,6 @@ def ticket_assign(*, ticket: Ticket, actor: User, assignee: User | None) -> Tick
         if old == new:
             return locked
         locked.assignee = assignee
-        who = Actor.user(actor)
         if locked.status == TicketStatus.NEW and assignee is not None:
             ticket_transition(locked, TicketStatus.OPEN, actor=who, reason="assigned")
         assigned = record_event(locked, TicketEventType.ASSIGNED, who, old=old, new=new)
@@ -261,15 +265,17 @@ _UNSET: Any = object()
 def ticket_update(
     *,
     ticket: Ticket,
-    actor: User,
+    actor: User | Actor,
     category: str | None = None,
     urgency: str | None = None,
     is_high_priority: bool | None = None,
     team: Team | None = _UNSET,
     subject: str | None = None,
 ) -> Ticket:
-    """Change classification fields. Each change is one event. Locks the ticket row."""
-    check_ticket(actor, ticket, Permission.PROCESS)
+    """Change classification fields. Each change is one audit row; one `TicketUpdated` event names
+    them all. `actor`: an agent (permission-checked) or a rule/system Actor; the team must be the
+    ticket's organization's either way. Locks the ticket row."""
+    who = check_ticket_actor(actor, ticket, Permission.PROCESS)
     if category is not None and category not in TicketCategory.values:
         raise ValidationFailed(gettext("unknown category %(category)r") % {"category": category}, field="category")
     if urgency is not None and urgency not in Urgency.values:
@@ -286,34 +292,47 @@ def ticket_update(
             ("is_high_priority", is_high_priority, TicketEventType.PRIORITY_CHANGED),
             ("subject", subject, TicketEventType.SUBJECT_CHANGED),
         ]
-        applied = set()
+        applied: dict[str, tuple[Any, Any]] = {}
         for attr, value, event_type in changes:
             if value is None or getattr(locked, attr) == value:
                 continue
-            record_event(locked, event_type, Actor.user(actor), field=attr, old=getattr(locked, attr), new=value)
+            record_event(locked, event_type, who, field=attr, old=getattr(locked, attr), new=value)
+            applied[attr] = (getattr(locked, attr), value)
             setattr(locked, attr, value)
-            applied.add(attr)
-        dirty = bool(applied)
         if team is not _UNSET and locked.team_id != (team.pk if team else None):
-            record_event(
-                locked,
-                TicketEventType.TEAM_CHANGED,
-                Actor.user(actor),
-                old=locked.team_id,
-                new=team.pk if team else None,
-            )
+            new_team = team.pk if team else None
+            record_event(locked, TicketEventType.TEAM_CHANGED, who, old=locked.team_id, new=new_team)
+            applied["team_id"] = (locked.team_id, new_team)
             locked.team = team
-            dirty = True
-        if dirty:
+        if applied:
             locked.save()
+            _publish_updated(locked, applied, who)
         if "subject" in applied:
             ticket_search_refresh(ticket_ids=[locked.pk])  # the subject is part of the search document
     return locked
 
 
-def ticket_set_tags(*, ticket: Ticket, actor: User, add: list[str] = (), remove: list[str] = ()) -> list[str]:  # type: ignore[assignment]
-    """Add and remove tags (created on first use). Returns the ticket's tags afterwards."""
-    check_ticket(actor, ticket, Permission.PROCESS)
+def _publish_updated(ticket: Ticket, changes: dict[str, tuple[Any, Any]], actor: Actor) -> None:
+    events.publish(
+        TicketUpdated(
+            ticket_id=ticket.pk,
+            organization_id=ticket.organization_id,
+            changes=dict(changes),
+            actor=actor,
+        )
+    )
+
+
+def ticket_set_tags(
+    *,
+    ticket: Ticket,
+    actor: User | Actor,
+    add: list[str] = (),  # type: ignore[assignment]
+    remove: list[str] = (),  # type: ignore[assignment]
+) -> list[str]:
+    """Add and remove tags (created on first use, in the ticket's organization). Returns the
+    ticket's tags afterwards. `actor`: an agent (permission-checked) or a rule/system Actor."""
+    who = check_ticket_actor(actor, ticket, Permission.PROCESS)
     if len(add) > MAX_TAG_CHANGES or len(remove) > MAX_TAG_CHANGES:
         raise ValidationFailed(gettext("at most %(count)d tags at once") % {"count": MAX_TAG_CHANGES}, field="add")
     clean_add = [_clean_tag(t, i) for i, t in enumerate(add)]
@@ -328,8 +347,9 @@ def ticket_set_tags(*, ticket: Ticket, actor: User, add: list[str] = (), remove:
             locked.tags.remove(*locked.tags.filter(name__in=clean_remove))
         after = sorted(locked.tags.values_list("name", flat=True))
         if after != before:
-            record_event(locked, TicketEventType.TAGS_CHANGED, Actor.user(actor), old=before, new=after)
+            record_event(locked, TicketEventType.TAGS_CHANGED, who, old=before, new=after)
             locked.save(update_fields=["updated_at"])
+            _publish_updated(locked, {"tags": (tuple(before), tuple(after))}, who)
     return after
 
 
