@@ -7,10 +7,12 @@ varied facts, and the full service path (`check_eligibility`: store + SKU + rate
 the database) over a smaller sample.
 
 Part 2 (`--rma`, on PostgreSQL with `--pg`): 10,000 RMAs written with bulk_create, then bulk-approved
-through returns.bulk (rma_bulk_start + rma_bulk_run: each RMA through returns.rma.rma_approve in its own
-transaction, an RmaEvent per transition, the marketplace write-back and the buyer notification tasks
-enqueued on Huey, Redis with `--redis`), and the RMA list's first page (returns.selectors.rma_page) at
-10,000 and 100,000 RMAs, for an admin and for a team-scoped agent.
+through returns.bulk (rma_bulk_start + rma_bulk_run: chunks of RMAs through returns.rma.rma_approve_many,
+an RmaEvent per transition, the marketplace write-back and the buyer notification tasks enqueued on Huey
+per chunk, Redis with `--redis`), after `--old-rmas` RMAs approved item by item (one transaction per RMA
+through rma_approve, as the job ran before) for the ratio, statements per RMA counted for both, and
+the RMA list's first page (returns.selectors.rma_page) at 10,000 and 100,000 RMAs,
+for an admin and for a team-scoped agent.
 
     .venv/bin/python bench/returns.py [--n 50000] [--service-n 2000] [--append]
     .venv/bin/python bench/returns.py --rma --pg postgres://postgres@127.0.0.1:5432 \
@@ -20,12 +22,14 @@ enqueued on Huey, Redis with `--redis`), and the RMA list's first page (returns.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import os
 import platform
 import random
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -274,6 +278,22 @@ def bench_rmas(args: argparse.Namespace) -> list[str]:
                 conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
 
 
+@contextlib.contextmanager
+def _counting() -> Iterator[list[int]]:
+    """Count the SQL statements run inside the block (BEGIN/COMMIT/SAVEPOINT are not statements here)."""
+    from django.db import connection
+
+    counted = [0]
+
+    def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if not sql.lstrip().upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            counted[0] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        yield counted
+
+
 def _analyze(db: str) -> None:
     from django.db import connection
 
@@ -291,6 +311,7 @@ def _bench_rmas(args: argparse.Namespace, db: str) -> list[str]:
     from huey.contrib.djhuey import HUEY
 
     from aftersales.inventory.models import Warehouse
+    from aftersales.returns import bulk
     from aftersales.returns.bulk import rma_bulk_run, rma_bulk_start
     from aftersales.returns.filters import RmaFilters
     from aftersales.returns.models import RmaBulkItem, RmaEvent, RmaStatus
@@ -312,31 +333,64 @@ def _bench_rmas(args: argparse.Namespace, db: str) -> list[str]:
     created_s = time.perf_counter() - started
     _analyze(db)
 
+    # The per-item runner (one transaction per RMA through rma_approve, as bulk jobs ran before the
+    # chunked approval) on a smaller N, in the same run, for the ratio; then the chunked path on N.
+    old_ids = _make_rmas(world, warehouse, args.old_rmas, start=10_000_000, status_mix=False) if args.old_rmas else []
+    _analyze(db)
+    old_line = ""
+    if old_ids:
+        queued = HUEY.pending_count()
+        job = rma_bulk_start(user=world.admin, action="approve", rma_ids=old_ids, params={})
+        pending = list(RmaBulkItem.objects.filter(job=job).order_by("position").values_list("pk", "rma_id"))
+        with _counting() as counted:
+            started = time.perf_counter()
+            for item in pending:
+                bulk._run_item(job, world.admin, item)
+            old_s = time.perf_counter() - started
+        old_ok = RmaBulkItem.objects.filter(job=job, status="ok").count()
+        old_rate = len(old_ids) / old_s
+        old_line = (
+            f"- per-item path (one transaction per RMA through rma_approve, the job runner before the chunked "
+            f"approval) on {len(old_ids):,} RMAs: {old_s:.1f} s, **{old_rate:,.0f} RMAs/s**, {old_ok:,} ok; "
+            f"{counted[0] / len(old_ids):.1f} statements per RMA (BEGIN/COMMIT not counted); "
+            f"{HUEY.pending_count() - queued:,} tasks enqueued"
+        )
+
     started = time.perf_counter()
     with transaction.atomic():
         job = rma_bulk_start(user=world.admin, action="approve", rma_ids=ids, params={})
     queued = HUEY.pending_count()  # the job's own task
-    if os.environ.get("BENCH_PROFILE"):
-        import cProfile
-        import pstats
+    with _counting() as counted:
+        if os.environ.get("BENCH_PROFILE"):
+            import cProfile
+            import pstats
 
-        profile = cProfile.Profile()
-        job = profile.runcall(rma_bulk_run, job.pk)
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
-    else:
-        job = rma_bulk_run(job.pk)
-    bulk_s = time.perf_counter() - started
+            profile = cProfile.Profile()
+            job = profile.runcall(rma_bulk_run, job.pk)
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+        else:
+            job = rma_bulk_run(job.pk)
+        bulk_s = time.perf_counter() - started
     ok = RmaBulkItem.objects.filter(job=job, status="ok").count()
     failed = RmaBulkItem.objects.filter(job=job, status="error").count()
-    approved_events = RmaEvent.objects.filter(type="status_changed", payload__new=RmaStatus.APPROVED).count()
+    approved_events = (
+        RmaEvent.objects.filter(type="status_changed", payload__new=RmaStatus.APPROVED, rma_id__in=ids).count()
+        if db == "PostgreSQL"
+        else RmaEvent.objects.filter(type="status_changed", payload__new=RmaStatus.APPROVED).count() - len(old_ids)
+    )
     enqueued = HUEY.pending_count() - queued
     lines = [
         f"- {args.rmas:,} RMAs written with bulk_create in {created_s:.1f} s",
-        f"- bulk approve of {args.rmas:,} RMAs through returns/bulk.py (rma_bulk_start + rma_bulk_run, one "
-        f"transaction per RMA): **{bulk_s:.1f} s** (target < 30 s), {args.rmas / bulk_s:,.0f} RMAs/s; "
-        f"{ok:,} ok, {failed:,} failed; {approved_events:,} status events written; {enqueued:,} tasks enqueued "
-        f"(marketplace write-back and buyer notification per RMA) on {'Redis' if args.redis else 'SQLite'} Huey",
+        f"- bulk approve of {args.rmas:,} RMAs through returns/bulk.py (rma_bulk_start + rma_bulk_run: chunks of "
+        f"{bulk.CHUNK} RMAs, one transaction each, through rma_approve_many): **{bulk_s:.1f} s** (target < 30 s), "
+        f"**{args.rmas / bulk_s:,.0f} RMAs/s**; {ok:,} ok, {failed:,} failed; {approved_events:,} status events "
+        f"written; {counted[0] / args.rmas:.2f} statements per RMA (BEGIN/COMMIT not counted); {enqueued:,} tasks "
+        f"enqueued (one buyer-notification task and one marketplace write-back task per chunk) on "
+        f"{'Redis' if args.redis else 'SQLite'} Huey",
     ]
+    if old_line:
+        lines.append(old_line)
+        lines.append(f"- ratio chunked / per-item in this run: **{(args.rmas / bulk_s) / old_rate:.1f}x** RMAs/s")
 
     agent = world.agent
 
@@ -370,6 +424,9 @@ def main() -> None:
     parser.add_argument("--pg", help="with --rma: PostgreSQL server URL (without database); default SQLite")
     parser.add_argument("--redis", help="with --rma: Redis URL for the Huey queue; default SQLite Huey")
     parser.add_argument("--rmas", type=int, default=10_000, help="with --rma: RMAs to bulk-approve")
+    parser.add_argument(
+        "--old-rmas", type=int, default=1_000, help="with --rma: RMAs approved item by item first, for the ratio"
+    )
     parser.add_argument("--list-total", type=int, default=100_000, help="with --rma: RMAs for the second list size")
     args = parser.parse_args()
     if args.rma:
@@ -384,7 +441,8 @@ def main() -> None:
             stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
             command = (
                 f"`.venv/bin/python bench/returns.py --rma{' --pg ' + args.pg if args.pg else ''}"
-                f"{' --redis ' + args.redis if args.redis else ''} --rmas {args.rmas} --list-total {args.list_total}`"
+                f"{' --redis ' + args.redis if args.redis else ''} --rmas {args.rmas} --old-rmas {args.old_rmas} "
+                f"--list-total {args.list_total}`"
             )
             with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as fh:
                 fh.write(f"\n## Returns: bulk-approving RMAs and the RMA list ({stamp})\n\nCommand: {command}.\n\n")

@@ -15,6 +15,7 @@ resolving need APPROVE; cancelling needs APPROVE (PROCESS may cancel an RMA stil
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -23,16 +24,16 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission
-from aftersales.accounts.permissions import can_view_ticket, check_perm, organization_of
+from aftersales.accounts.permissions import can_view_ticket, check_perm, has_perm, is_admin, organization_of
 from aftersales.catalog.models import Order
 from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
-from aftersales.core.errors import Conflict, NotFound, ValidationFailed
+from aftersales.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from aftersales.core.validation import check_text
 from aftersales.inbox.models import Attachment, Ticket
 
-from .access import check_rma_visible
+from .access import can_view_rma, check_rma_visible, rma_scope_q
 from .checks import EVIDENCE_FROM_POLICY, Discrepancy, check_rma_request, parse_lines
 from .events import RmaEvidenceAdded, RmaEvidenceRequested, RmaRequested, RmaStatusChanged
 from .models import (
@@ -65,52 +66,81 @@ PHYSICAL_RETURN = frozenset({RmaResolution.RETURN_AND_REFUND, RmaResolution.EXCH
 
 def record_event(rma: Rma, type: str, actor: Actor, **payload: Any) -> RmaEvent:
     """Append one timeline row for `rma` (the caller holds the row lock)."""
-    return RmaEvent.objects.create(
+    row = _event_row(rma, type, actor, now(), payload)
+    row.save(force_insert=True)
+    return row
+
+
+def rma_transition(rma: Rma, to: str, *, actor: Actor, reason: str = "", **payload: Any) -> bool:
+    """Move `rma` to status `to`: `rma_transition_batch` with this one RMA (see there). Returns False
+    (nothing done) when the RMA already has that status."""
+    return bool(rma_transition_batch([(rma, payload)], to, actor=actor, reason=reason))
+
+
+def rma_transition_batch(
+    moves: Sequence[tuple[Rma, dict[str, Any]]], to: str, *, actor: Actor, reason: str = ""
+) -> list[Rma]:
+    """Move each RMA of `moves` to status `to` through returns.workflow.RMA_TRANSITIONS: sets the
+    status and the time it reached it (label_issued_at, received_at, resolved_at) in one UPDATE,
+    appends one `status_changed` RmaEvent per RMA (the actor, the reason and the move's payload) in one
+    INSERT, and publishes one RmaStatusChanged per RMA after commit (publish_many: batch subscribers
+    enqueue one task for all of them). RMAs already in `to` are left alone; returns the moved ones.
+
+    The only writer of Rma.status. Runs inside the caller's transaction on RMA rows the caller locked
+    (`select_for_update`). Raises ValidationFailed for an unknown status and Conflict for a move the
+    table refuses (before anything is written)."""
+    moving = [(rma, payload) for rma, payload in moves if rma.status != to]
+    for rma, _payload in moving:
+        check_rma_transition(rma.status, to)
+    if not moving:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("rma_transition runs inside the caller's transaction, on a locked RMA")
+    at = now()
+    stamp = _STAMPS.get(to)
+    olds = []
+    for rma, _payload in moving:
+        olds.append(rma.status)
+        rma.status = to
+        rma.updated_at = at
+        if stamp is not None:
+            setattr(rma, stamp, at)
+    stamps: dict[str, Any] = {"updated_at": at, **({stamp: at} if stamp is not None else {})}
+    Rma.objects.filter(pk__in=[rma.pk for rma, _payload in moving]).update(status=to, **stamps)
+    rows = RmaEvent.objects.bulk_create(
+        [
+            _event_row(rma, "status_changed", actor, at, {"old": old, "new": to, "reason": reason, **payload})
+            for (rma, payload), old in zip(moving, olds, strict=True)
+        ]
+    )
+    events.publish_many(
+        [
+            RmaStatusChanged(
+                rma_id=rma.pk,
+                organization_id=rma.organization_id,
+                old_status=old,
+                new_status=to,
+                reason=reason,
+                rma_event_id=row.pk,
+                ticket_id=rma.ticket_id,
+                actor=actor,
+            )
+            for (rma, _payload), old, row in zip(moving, olds, rows, strict=True)
+        ]
+    )
+    return [rma for rma, _payload in moving]
+
+
+def _event_row(rma: Rma, type: str, actor: Actor, at: datetime, payload: dict[str, Any]) -> RmaEvent:
+    return RmaEvent(
         rma=rma,
         type=type,
         payload=payload,
         actor_kind=actor.kind,
         actor_ref=actor.id,
         actor_user_id=actor.user_id,
-        at=now(),
+        at=at,
     )
-
-
-def rma_transition(rma: Rma, to: str, *, actor: Actor, reason: str = "", **payload: Any) -> bool:
-    """Move `rma` to status `to` through returns.workflow.RMA_TRANSITIONS: sets the status and the
-    time it reached it (label_issued_at, received_at, resolved_at), saves those fields, appends a
-    `status_changed` RmaEvent with the actor, the reason and `payload`, and publishes RmaStatusChanged
-    after commit. Returns False (nothing done) when the RMA already has that status.
-
-    Runs inside the caller's transaction on an RMA row the caller locked (`select_for_update`).
-    Raises ValidationFailed for an unknown status and Conflict for a move the table refuses."""
-    if to == rma.status:
-        return False
-    check_rma_transition(rma.status, to)
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("rma_transition runs inside the caller's transaction, on a locked RMA")
-    old = rma.status
-    rma.status = to
-    fields = ["status", "updated_at"]
-    stamp = _STAMPS.get(to)
-    if stamp is not None:
-        setattr(rma, stamp, now())
-        fields.append(stamp)
-    rma.save(update_fields=fields)
-    row = record_event(rma, "status_changed", actor, old=old, new=to, reason=reason, **payload)
-    events.publish(
-        RmaStatusChanged(
-            rma_id=rma.pk,
-            organization_id=rma.organization_id,
-            old_status=old,
-            new_status=to,
-            reason=reason,
-            rma_event_id=row.pk,
-            ticket_id=rma.ticket_id,
-            actor=actor,
-        )
-    )
-    return True
 
 
 # --- numbering -----------------------------------------------------------------------------------
@@ -346,7 +376,7 @@ def rma_open(
         if status != S.REQUESTED:
             auto = Actor.system("return-policy")
             if status == S.APPROVED:
-                _approve_locked(rma, RmaResolution.RETURNLESS_REFUND, actor=auto, user=None)
+                _approve_locked([rma], {rma.pk: RmaResolution.RETURNLESS_REFUND}, actor=auto, user=None)
             else:
                 rma_transition(rma, status, actor=auto, reason=str(checks.decision.get("resolution") or ""))
         events.publish(
@@ -476,14 +506,12 @@ def rma_create_from_return_request(*, return_request_id: int, actor: Actor) -> R
 # --- decisions -----------------------------------------------------------------------------------
 
 
-def pick_return_warehouse(rma: Rma) -> Any:
+def pick_return_warehouse(rma: Rma, hubs: Sequence[Any] | None = None) -> Any:
     """The active return hub serving the delivery country, else one serving anywhere (no countries),
-    else any active return hub, else None."""
-    from aftersales.inventory.models import Warehouse
-
-    hubs = list(
-        Warehouse.objects.filter(organization_id=rma.organization_id, is_return_hub=True, is_active=True).order_by("pk")
-    )
+    else any active return hub, else None. `hubs`: the organization's active return hubs in id order,
+    when the caller loaded them already (one query for many RMAs)."""
+    if hubs is None:
+        hubs = _return_hubs(rma.organization_id)
     country = (rma.delivery_country or "").upper()
     for hub in hubs:
         if country and country in [str(c).upper() for c in hub.serves_countries or []]:
@@ -494,47 +522,59 @@ def pick_return_warehouse(rma: Rma) -> Any:
     return hubs[0] if hubs else None
 
 
-def _approve_locked(rma: Rma, resolution: str, *, actor: Actor, user: Any, warehouse_id: int | None = None) -> None:
-    rma.resolution = resolution
-    fields = ["resolution", "updated_at"]
-    if resolution in PHYSICAL_RETURN:
-        warehouse = None
-        if warehouse_id is not None:
-            from aftersales.inventory.models import Warehouse
+def _return_hubs(organization_id: int) -> list[Any]:
+    from aftersales.inventory.models import Warehouse
 
-            warehouse = Warehouse.objects.filter(
-                pk=warehouse_id, organization_id=rma.organization_id, is_active=True
-            ).first()
-            if warehouse is None:
-                raise ValidationFailed(_("warehouse_id: no such active warehouse"), field="warehouse_id")
-        else:
-            warehouse = pick_return_warehouse(rma)
-        rma.return_warehouse = warehouse
-        fields.append("return_warehouse")
-        if warehouse is None:
-            rma.discrepancies = [
-                *[d for d in rma.discrepancies if d.get("code") != "no_return_warehouse"],
-                {
-                    "code": "no_return_warehouse",
-                    "field": "return_warehouse",
-                    "message": _("No active return hub: add a warehouse marked as a return hub."),
-                },
-            ]
-            fields.append("discrepancies")
-    _mark_sync_needed(rma, fields)
-    rma.save(update_fields=fields)
-    rma_transition(
-        rma,
-        S.APPROVED,
-        actor=actor,
-        resolution=resolution,
-        warehouse_id=rma.return_warehouse_id,
+    return list(
+        Warehouse.objects.filter(organization_id=organization_id, is_return_hub=True, is_active=True).order_by("pk")
     )
-    if resolution == RmaResolution.RETURNLESS_REFUND:
-        # Nothing comes back: the refund is requested now (its own approval limits apply) and the
-        # RMA is resolved; the refund's progress shows on the RMA.
-        _request_refund(rma, actor=actor, user=user, percent=Decimal(100))
-        _resolve_locked(rma, "refunded", actor=actor)
+
+
+def _approve_locked(
+    rmas: Sequence[Rma], resolutions: dict[int, str], *, actor: Actor, user: Any, warehouse: Any = None
+) -> None:
+    """Approve the locked `rmas` (each with its resolution in `resolutions`; every move already
+    checked against the table): the return warehouse (`warehouse`, else the hub picked for the
+    buyer's country), the marketplace sync flag, then one grouped UPDATE per distinct set of values,
+    one `rma_transition_batch`. A returnless refund also requests its refund and resolves the RMA."""
+    hubs: list[Any] | None = None
+    groups: dict[tuple[str, int | None, str], list[int]] = {}
+    no_hub: list[Rma] = []
+    moves: list[tuple[Rma, dict[str, Any]]] = []
+    for rma in rmas:
+        rma.resolution = resolutions[rma.pk]
+        if rma.resolution in PHYSICAL_RETURN:
+            if warehouse is None and hubs is None:
+                hubs = _return_hubs(rma.organization_id)
+            rma.return_warehouse = warehouse if warehouse is not None else pick_return_warehouse(rma, hubs)
+            if rma.return_warehouse is None:
+                rma.discrepancies = [
+                    *[d for d in rma.discrepancies if d.get("code") != "no_return_warehouse"],
+                    {
+                        "code": "no_return_warehouse",
+                        "field": "return_warehouse",
+                        "message": _("No active return hub: add a warehouse marked as a return hub."),
+                    },
+                ]
+                no_hub.append(rma)
+        fields: list[str] = []
+        _mark_sync_needed(rma, fields)
+        groups.setdefault((rma.resolution, rma.return_warehouse_id, rma.platform_sync), []).append(rma.pk)
+        moves.append((rma, {"resolution": rma.resolution, "warehouse_id": rma.return_warehouse_id}))
+    for (resolution, warehouse_id, sync), ids in groups.items():
+        changes: dict[str, Any] = {"resolution": resolution, "return_warehouse_id": warehouse_id}
+        if sync == PlatformSync.SYNCING:
+            changes.update(platform_sync=sync, platform_sync_detail="")
+        Rma.objects.filter(pk__in=ids).update(**changes)
+    if no_hub:
+        Rma.objects.bulk_update(no_hub, ["discrepancies"])
+    rma_transition_batch(moves, S.APPROVED, actor=actor)
+    for rma in rmas:
+        if rma.resolution == RmaResolution.RETURNLESS_REFUND:
+            # Nothing comes back: the refund is requested now (its own approval limits apply) and the
+            # RMA is resolved; the refund's progress shows on the RMA.
+            _request_refund(rma, actor=actor, user=user, percent=Decimal(100))
+            _resolve_locked(rma, "refunded", actor=actor)
 
 
 def _mark_sync_needed(rma: Rma, fields: list[str]) -> None:
@@ -547,9 +587,30 @@ def _mark_sync_needed(rma: Rma, fields: list[str]) -> None:
 
 
 def rma_approve(*, user: Any, rma_id: Any, resolution: Any = None, warehouse_id: Any = None) -> Rma:
-    """Approve (APPROVE): the resolution is the one given or the one the policy proposed (a return
-    and refund when it proposed nothing); the return warehouse is the one given or picked for the
-    buyer's country (returns.rma.pick_return_warehouse). Locks the RMA row."""
+    """Approve one RMA (APPROVE): `rma_approve_many` with this one id; its error is raised."""
+    if isinstance(rma_id, bool) or not isinstance(rma_id, int):
+        organization_of(user)
+        raise NotFound(_("RMA not found"), field="rma_id")
+    outcome = rma_approve_many(user=user, rma_ids=[rma_id], resolution=resolution, warehouse_id=warehouse_id)[rma_id]
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+def rma_approve_many(
+    *, user: Any, rma_ids: Sequence[int], resolution: Any = None, warehouse_id: Any = None
+) -> dict[int, Rma | DomainError]:
+    """Approve RMAs (APPROVE), the one approval service (`rma_approve` is this with one id): the
+    resolution is the one given or the one each RMA's policy decision proposed (a return and refund
+    when it proposed nothing); the return warehouse is the one given or picked for the buyer's country
+    (pick_return_warehouse). Bad parameters raise ValidationFailed before anything is read.
+
+    One transaction: the orders, then the RMAs, are locked in id order, one query each (the lock order
+    of returns.refunds); each RMA's move is checked against the table in Python; the approvals are
+    written in a few statements whatever their number (grouped UPDATEs, one INSERT of the events) and
+    their notifications and write-backs go out as one batch after commit. A returnless refund also
+    requests its refund, in its own savepoint. Returns, per id, the approved RMA or the error that
+    kept it as it was (NotFound when the user does not see it, PermissionDenied, Conflict)."""
     if resolution is not None and resolution not in RmaResolution.values:
         raise ValidationFailed(
             _("resolution: one of %(choices)s") % {"choices": ", ".join(RmaResolution.values)}, field="resolution"
@@ -560,14 +621,75 @@ def rma_approve(*, user: Any, rma_id: Any, resolution: Any = None, warehouse_id:
         raise ValidationFailed(
             _("resolution: offer a partial refund with the offer-partial action"), field="resolution"
         )
+    organization_id = organization_of(user)
+    ids = list(dict.fromkeys(rma_ids))
+    out: dict[int, Rma | DomainError] = {i: NotFound(_("RMA not found"), field="rma_id") for i in ids}
+    try:
+        check_perm(user, Permission.APPROVE)
+    except PermissionDenied as denied:
+        for rma in Rma.objects.select_related("ticket").filter(pk__in=ids, organization_id=organization_id):
+            if can_view_rma(user, rma):
+                out[rma.pk] = denied
+        return out
     with transaction.atomic():
-        rma = _lock(user, rma_id, Permission.APPROVE, lock_order=True)
-        chosen = resolution or rma.resolution or RmaResolution.RETURN_AND_REFUND
-        if chosen == RmaResolution.PARTIAL_REFUND:
-            chosen = RmaResolution.RETURN_AND_REFUND
-        check_rma_transition(rma.status, S.APPROVED)
-        _approve_locked(rma, chosen, actor=Actor.user(user), user=user, warehouse_id=warehouse_id)
-    return rma
+        order_ids = Rma.objects.filter(pk__in=ids, organization_id=organization_id).values("order_id")
+        list(Order.objects.select_for_update().filter(pk__in=order_ids).order_by("pk").values_list("pk", flat=True))
+        locked = list(
+            Rma.objects.select_for_update(of=("self",))
+            .select_related("ticket")
+            .filter(pk__in=ids, organization_id=organization_id)
+            .order_by("pk")
+        )
+        warehouse = None
+        if warehouse_id is not None:
+            from aftersales.inventory.models import Warehouse
+
+            warehouse = Warehouse.objects.filter(
+                pk=warehouse_id, organization_id=organization_id, is_active=True
+            ).first()
+            if warehouse is None:
+                raise ValidationFailed(_("warehouse_id: no such active warehouse"), field="warehouse_id")
+        visible = _visible_ids(user, locked)
+        lean: list[Rma] = []
+        returnless: list[Rma] = []
+        resolutions: dict[int, str] = {}
+        for rma in locked:
+            if rma.pk not in visible:
+                continue
+            chosen = resolution or rma.resolution or RmaResolution.RETURN_AND_REFUND
+            if chosen == RmaResolution.PARTIAL_REFUND:
+                chosen = RmaResolution.RETURN_AND_REFUND
+            try:
+                check_rma_transition(rma.status, S.APPROVED)
+            except DomainError as exc:
+                out[rma.pk] = exc
+                continue
+            resolutions[rma.pk] = chosen
+            (returnless if chosen == RmaResolution.RETURNLESS_REFUND else lean).append(rma)
+        actor = Actor.user(user)
+        if lean:
+            _approve_locked(lean, resolutions, actor=actor, user=user, warehouse=warehouse)
+            out.update({rma.pk: rma for rma in lean})
+        for rma in returnless:  # each requests a refund, which may refuse: its own savepoint
+            try:
+                with transaction.atomic():
+                    _approve_locked([rma], resolutions, actor=actor, user=user, warehouse=warehouse)
+            except DomainError as exc:
+                out[rma.pk] = exc
+            else:
+                out[rma.pk] = rma
+    return out
+
+
+def _visible_ids(user: Any, rmas: Sequence[Rma]) -> set[int]:
+    """The ids of `rmas` (the user's organization's) that `user` sees: one query for a scoped user."""
+    if not rmas or not has_perm(user, Permission.VIEW):
+        return set()
+    if is_admin(user):
+        return {rma.pk for rma in rmas}
+    with_ticket = [rma.pk for rma in rmas if rma.ticket_id is not None]
+    seen = set(Rma.objects.filter(rma_scope_q(user), pk__in=with_ticket).values_list("pk", flat=True))
+    return seen | {rma.pk for rma in rmas if rma.ticket_id is None}
 
 
 def rma_reject(*, user: Any, rma_id: Any, reason: Any) -> Rma:

@@ -4,24 +4,35 @@ the return parcel's tracking."""
 
 from __future__ import annotations
 
-from aftersales.core.events import subscribe
+from aftersales.core.events import subscribe, subscribe_batch
 from aftersales.tracking.events import ShipmentStatusChanged
 
 from .events import RmaEvidenceRequested, RmaParcelArrived, RmaStatusChanged
 from .notify import step_for_status
 from .rma_sync import DECISION_FOR_STATUS
-from .tasks import rma_notify_task, rma_tracking_task, rma_warehouse_reminder_task, rma_writeback_task
+from .tasks import (
+    rma_notify_batch_task,
+    rma_notify_task,
+    rma_tracking_task,
+    rma_warehouse_reminder_task,
+    rma_writeback_batch_task,
+)
 
 
-def _on_status(event: RmaStatusChanged) -> None:
-    from .models import RmaEvent
-
-    payload = RmaEvent.objects.filter(pk=event.rma_event_id).values_list("payload", flat=True).first() or {}
-    if event.new_status in DECISION_FOR_STATUS:
-        rma_writeback_task(event.rma_id, event.rma_event_id)
-    step = step_for_status(event.new_status, event.reason)
-    if step is not None:
-        rma_notify_task(event.rma_id, step, event.rma_event_id, event.actor.user_id, payload)
+def _on_statuses(batch: list[RmaStatusChanged]) -> None:
+    """The status changes of one transaction (one RMA, or a chunk of a bulk approval): one write-back
+    task and one notification task for all of them (each item keeps its own idempotency key; the
+    notification task reads each step's event payload)."""
+    decisions = [[e.rma_id, e.rma_event_id] for e in batch if e.new_status in DECISION_FOR_STATUS]
+    if decisions:
+        rma_writeback_batch_task(decisions)
+    notices = []
+    for e in batch:
+        step = step_for_status(e.new_status, e.reason)
+        if step is not None:
+            notices.append([e.rma_id, step, e.rma_event_id, e.actor.user_id])
+    if notices:
+        rma_notify_batch_task(notices)
 
 
 def _on_evidence_requested(event: RmaEvidenceRequested) -> None:
@@ -58,7 +69,7 @@ def _on_tracking(event: ShipmentStatusChanged) -> None:
         )
 
 
-subscribe(RmaStatusChanged, _on_status)
+subscribe_batch(RmaStatusChanged, _on_statuses)
 subscribe(RmaEvidenceRequested, _on_evidence_requested)
 subscribe(RmaParcelArrived, _on_arrival)
 subscribe(ShipmentStatusChanged, _on_tracking)
