@@ -16,8 +16,9 @@ Two rules conflict when they can act on the same event and set the same thing to
      "unknown", i.e. could be true). Two conjunctions are disjoint when one field is constrained in both and
      the constraints cannot hold together (disjoint eq/in sets, a value excluded by ne/not_in on the other
      side, numeric ranges that do not meet). Every pair disjoint -> no overlap; otherwise assume overlap.
-2. **Contradiction**: both rules set the same ticket field (category, urgency, priority, team, assignee) to
-   different values, or decide a return differently (see `DECISION_CONFLICTS`).
+2. **Contradiction**: both rules set the same ticket field (category, urgency, high priority, team, assignee;
+   escalating sets urgency high and high priority) to different values, or decide a return differently
+   (see `DECISION_CONFLICTS`).
 
 Severity: approving or refunding a return against rejecting it is `blocking` (the rule may be saved but not
 enabled while the other one is enabled); every other contradiction is a `warning` shown on save.
@@ -89,14 +90,16 @@ class RuleConflict:
 
 # --- what actions set -------------------------------------------------------------------------------
 
-# action type -> (target, the params key holding the value). Tags and notes add, they never contradict.
-TICKET_SETTERS: dict[str, tuple[str, str]] = {
-    "set_category": ("ticket.category", "category"),
-    "set_urgency": ("ticket.urgency", "urgency"),
-    "set_priority": ("ticket.priority", "priority"),
-    "assign_team": ("ticket.team", "team_id"),
-    "assign_agent": ("ticket.assignee", "user_id"),
+# action type -> (target, the params key holding the value, its default). Tags and notes add, they never
+# contradict; escalating sets the urgency and the priority (ESCALATION).
+TICKET_SETTERS: dict[str, tuple[str, str, Any]] = {
+    "set_category": ("ticket.category", "category", None),
+    "set_urgency": ("ticket.urgency", "urgency", None),
+    "set_priority": ("ticket.is_high_priority", "high", True),
+    "assign_team": ("ticket.team", "team_id", None),
+    "assign_agent": ("ticket.assignee", "user_id", None),
 }
+ESCALATION = (("ticket.urgency", "high"), ("ticket.is_high_priority", True))
 # action type -> the decision it takes on a return
 RETURN_DECISIONS: dict[str, str] = {
     "approve_return": "approve",
@@ -131,8 +134,10 @@ def effects(actions: Sequence[Mapping[str, Any]]) -> list[Effect]:
     for action in actions:
         kind = _action_type(action)
         if kind in TICKET_SETTERS:
-            target, key = TICKET_SETTERS[kind]
-            found.append(Effect(target, _params(action).get(key), kind))
+            target, key, default = TICKET_SETTERS[kind]
+            found.append(Effect(target, _params(action).get(key, default), kind))
+        elif kind == "escalate":
+            found.extend(Effect(target, value, kind) for target, value in ESCALATION)
         elif kind in RETURN_DECISIONS:
             found.append(Effect("rma.decision", RETURN_DECISIONS[kind], kind))
     return found

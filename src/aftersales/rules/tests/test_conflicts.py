@@ -266,3 +266,13 @@ def test_satisfiable_rule_overlaps_itself_and_never_conflicts_with_itself(a: dic
         assert conditions_may_overlap(a, a)
     rule = spec(5, [URGENT, REJECT], conditions=a)
     assert find_conflicts(rule, [rule]) == []
+
+
+def test_escalation_and_priority() -> None:
+    escalate = spec(1, [act("escalate", note="")])
+    assert [(c.target, c.second.value) for c in find_conflicts(escalate, [spec(2, [LOW])])] == [
+        ("ticket.urgency", "low")
+    ]
+    assert find_conflicts(escalate, [spec(2, [URGENT]), spec(3, [act("set_priority")])]) == []
+    not_high = spec(4, [act("set_priority", high=False)])
+    assert [c.target for c in find_conflicts(escalate, [not_high])] == ["ticket.is_high_priority"]
