@@ -10,8 +10,11 @@ built-in text below through gettext in the buyer's language. Rejection reasons, 
 and the offered amount are added below the template's text.
 
 The reply is written as the user who acted (their reply permission on the ticket is checked), else as
-the ticket's assignee; an automatic step with neither (a returnless refund the policy granted on a
-marketplace request) is not sent and the timeline says why. No ticket: nothing is sent and the timeline
+the ticket's assignee; an automatic step (no user acted: a returnless refund the policy granted, e.g. on
+an unassigned ticket) with no assignee to write it is sent by the system (`Actor.system("rma-
+notifications")` through the inbox's actor-based reply service: no author user, the actor's label shown,
+the ticket not taken). A step a user took who may not reply, with no assignee who may, is not sent and
+the timeline says why. No ticket: nothing is sent and the timeline
 says so. Every outcome is an RmaEvent (`customer_notified` / `notification_skipped`). Safe to run
 twice: the reply's idempotency key is `rma-<id>-<step>-<rma event id>`."""
 
@@ -158,10 +161,13 @@ def rma_notify_customer(
     if rma.ticket is None:
         record_event(rma, "notification_skipped", NOTIFY_ACTOR, step=step, why="no_ticket", for_event_id=rma_event_id)
         return "no_ticket"
-    author = _author(rma, actor_user_id)
+    author: User | Actor | None = _author(rma, actor_user_id)
+    if author is None and actor_user_id is None:
+        author = NOTIFY_ACTOR  # an automatic step nobody can write: the system sends it
     if author is None:
         record_event(rma, "notification_skipped", NOTIFY_ACTOR, step=step, why="no_author", for_event_id=rma_event_id)
         return "no_author"
+    agent = author if isinstance(author, User) else None
     language = normalise(rma.buyer_language or rma.ticket.language) or "en"
     body, source = _template_body(rma, step, language)
     refund = rma.refunds.order_by("-id").first()
@@ -175,7 +181,7 @@ def rma_notify_customer(
         amount, currency = refund.amount, refund.currency
     context = context_for_ticket(
         rma.ticket,
-        agent=author,
+        agent=agent,
         rma_number=rma.number,
         return_address=return_address(rma),
         refund_amount=amount,
@@ -218,7 +224,7 @@ def rma_notify_customer(
     record_event(
         rma,
         "customer_notified",
-        Actor.user(author),
+        Actor.user(author) if isinstance(author, User) else author,
         step=step,
         message_id=message.pk,
         language=language,

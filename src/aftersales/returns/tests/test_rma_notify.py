@@ -1,7 +1,8 @@
 """Customer notifications through the organization's reply templates in the buyer's language (seeded
 defaults in en, zh, de, es, fr; the data migration 0006 and rma_templates_seed), delivered as replies on
 the RMA's ticket; without a template the built-in text in the buyer's language; the timeline records
-what was sent, and why not (no ticket, nobody to send as)."""
+what was sent, and why not (no ticket, nobody to send as); an automatic step nobody can write is sent
+by the system."""
 
 from __future__ import annotations
 
@@ -92,9 +93,11 @@ def test_without_a_template_the_built_in_text_and_twice_is_once(world, django_ca
     assert again == "sent" and Message.objects.filter(ticket=ticket, direction="outbound").count() == 1
 
 
-def test_nobody_to_send_as_is_recorded(world, django_capture_on_commit_callbacks) -> None:
+def test_an_automatic_step_on_an_unassigned_ticket_is_sent_by_the_system(  # type: ignore[no-untyped-def]
+    world, django_capture_on_commit_callbacks
+) -> None:
     order = delivered_order(world, lines=(("home", "9.00", 1, "USD"),))  # a returnless refund: automatic
-    ticket_for(world, order)  # unassigned
+    ticket = ticket_for(world, order)  # unassigned
     with django_capture_on_commit_callbacks(execute=True):
         rma = rma_create(
             user=world.agent,
@@ -104,5 +107,19 @@ def test_nobody_to_send_as_is_recorded(world, django_capture_on_commit_callbacks
         )
     rma.refresh_from_db()
     assert rma.status == "resolved"
-    skipped = rma.events.filter(type="notification_skipped").values_list("payload__step", "payload__why")
-    assert list(skipped) == [("resolved", "no_author")]
+    assert not rma.events.filter(type="notification_skipped").exists()
+    notified = rma.events.get(type="customer_notified")
+    assert (notified.payload["step"], notified.actor_kind, notified.actor_ref) == (
+        "resolved",
+        "system",
+        "rma-notifications",
+    )
+    reply = Message.objects.get(pk=notified.payload["message_id"])
+    assert (reply.ticket_id, reply.direction, reply.author_id) == (ticket.pk, "outbound", None)
+    assert rma.number in reply.body
+    ticket.refresh_from_db()
+    assert ticket.assignee_id is None  # the system's reply does not take the ticket
+    again = rma_notify_customer(
+        rma_id=rma.pk, step="resolved", rma_event_id=notified.payload["for_event_id"], actor_user_id=None, payload={}
+    )
+    assert again == "sent" and Message.objects.filter(ticket=ticket, direction="outbound").count() == 1
