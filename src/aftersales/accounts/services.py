@@ -138,7 +138,8 @@ def organization_create(
     timezone_name: str = "Asia/Shanghai",
     language: str = UserLanguage.ZH_HANS,
 ) -> tuple[Organization, User]:
-    """Start a seller's installation: the organization, its four default roles and its first admin.
+    """Start a seller's installation: the organization, its four default roles, its first admin and
+    the default RMA notification templates (returns.notify_templates, in en, zh, de, es and fr).
 
     The admin administers the organization in the agent UI's settings. They are never Django staff
     or a superuser: the Django admin is not scoped by organization and belongs to the installation's
@@ -181,6 +182,11 @@ def organization_create(
             user.is_superuser = False
             user.set_password(admin_password)
             user.save()
+            # The seller's default reply templates for the RMA notifications (the data migration
+            # returns 0006 seeded the organizations that existed then): in the same transaction.
+            from aftersales.returns.notify_templates import rma_templates_seed
+
+            rma_templates_seed(organization_id=org.pk)
     except IntegrityError:
         raise Conflict(
             _("an organization with that name or a user with that username already exists"), field="name"

@@ -123,3 +123,17 @@ def test_an_automatic_step_on_an_unassigned_ticket_is_sent_by_the_system(  # typ
         rma_id=rma.pk, step="resolved", rma_event_id=notified.payload["for_event_id"], actor_user_id=None, payload={}
     )
     assert again == "sent" and Message.objects.filter(ticket=ticket, direction="outbound").count() == 1
+
+
+def test_a_new_organization_gets_the_rma_templates(db) -> None:  # type: ignore[no-untyped-def]
+    from aftersales.accounts.services import organization_create
+
+    org, _admin = organization_create(
+        name="Fresh Seller", admin_username="fresh-admin", admin_email="a@fresh.example", admin_password="x7!Kq2#pLm9"
+    )
+    names = set(ReplyTemplate.objects.filter(organization=org).values_list("name", flat=True))
+    assert names == set(TEMPLATE_NAMES.values())
+    for template in ReplyTemplate.objects.filter(organization=org):
+        assert set(template.variants.values_list("language", flat=True)) == {"en", "zh", "de", "es", "fr"}
+    assert rma_templates_seed(organization_id=org.pk) == 0  # idempotent: nothing twice
+    assert ReplyTemplate.objects.filter(organization=org).count() == len(TEMPLATE_NAMES)
