@@ -281,11 +281,60 @@ SHOPIFY_FIELDS = (
     F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
 )
 
+SHOPEE_FIELDS = (
+    F(
+        "partner_id",
+        gettext_lazy("Partner id"),
+        required=True,
+        help=gettext_lazy("Shopee Open Platform console > App List > your app: the Partner ID (live)."),
+    ),
+    F("partner_key", gettext_lazy("Partner key"), secret=True, required=True, max_length=200),
+    F(
+        "shop_id",
+        gettext_lazy("Shop id"),
+        required=True,
+        help=gettext_lazy("Given with the code when the shop authorises your app (auth_partner)."),
+    ),
+    F(
+        "refresh_token",
+        gettext_lazy("Refresh token"),
+        secret=True,
+        required=True,
+        max_length=2000,
+        help=gettext_lazy("From /api/v2/auth/token/get after the shop's authorisation; renewed at each refresh."),
+    ),
+    F("environment", gettext_lazy("Environment"), Kind.CHOICE, choices=("live", "test")),
+    F(
+        "dispute_email",
+        gettext_lazy("Dispute e-mail"),
+        Kind.EMAIL,
+        help=gettext_lazy("Shopee requires the seller's e-mail to dispute a return (a declined return)."),
+    ),
+    F(
+        "push_url",
+        gettext_lazy("Registered push URL"),
+        Kind.URL,
+        help=gettext_lazy(
+            "The callback URL set in the console (pushes are signed over it). Empty: this store's webhook URL."
+        ),
+    ),
+    F(
+        "push_key",
+        gettext_lazy("Push key"),
+        secret=True,
+        max_length=200,
+        help=gettext_lazy("Only if the console shows a separate key for push notifications; else the partner key."),
+    ),
+    F("access_token", gettext_lazy("Access token"), secret=True, internal=True, max_length=4000),
+    F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
+)
+
 PLATFORM_CREDENTIALS: Mapping[str, tuple[CredentialField, ...]] = {
     "email": EMAIL_FIELDS,
     "amazon": AMAZON_FIELDS,
     "ebay": EBAY_FIELDS,
     "shopify": SHOPIFY_FIELDS,
+    "shopee": SHOPEE_FIELDS,
 }
 
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
@@ -411,6 +460,8 @@ def _clean(spec: CredentialField, value: Any) -> Any:
         return text.lower()
     if spec.name == "shop" and not SHOP_DOMAIN.match(text.lower()):
         raise _fail(spec.name, _("must be the shop's <name>.myshopify.com domain"))
+    if spec.name in ("partner_id", "shop_id") and not text.isdigit():
+        raise _fail(spec.name, _("must be a number"))
     if spec.name == "api_version" and not API_VERSION.match(text):
         raise _fail(spec.name, _("must be a version such as 2026-04"))
     return text.lower() if spec.name == "shop" else text

@@ -11,6 +11,7 @@ _CONNECTORS: dict[str, str] = {
     "ebay": "aftersales.channels.connectors.ebay.connector:EbayConnector",
     "email": "aftersales.channels.connectors.email.connector:EmailConnector",
     "shopify": "aftersales.channels.connectors.shopify.connector:ShopifyConnector",
+    "shopee": "aftersales.channels.connectors.shopee.connector:ShopeeConnector",
 }
 _instances: dict[str, Connector] = {}
 

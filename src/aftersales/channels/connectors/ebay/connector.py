@@ -34,6 +34,7 @@ from aftersales.channels.base import (
     Stream,
     WriteReceipt,
 )
+from aftersales.channels.replies import reply_text, send_through_store
 from aftersales.core.clock import now
 
 from . import mapping
@@ -352,21 +353,10 @@ class EbayConnector:
 
     # -- write-backs -----------------------------------------------------------------------------
     def send_reply(self, reply: OutboundReply) -> SentReceipt:
-        from aftersales.catalog.models import Store
-        from aftersales.channels.context import store_context  # the engine's; lazy (it imports models)
-
-        return self.send_message(store_context(Store.objects.get(pk=reply.store_id), connector=self), reply)
+        return send_through_store(self, reply)
 
     def send_message(self, ctx: StoreContext, reply: OutboundReply) -> SentReceipt:
-        text = reply.body.strip()
-        if not text:
-            raise ConnectorError("the reply is empty", permanent=True, code="messageText")
-        if len(text) > MESSAGE_MAX_CHARS:
-            raise ConnectorError(
-                f"eBay messages are limited to {MESSAGE_MAX_CHARS} characters ({len(text)} given)",
-                permanent=True,
-                code="messageText",
-            )
+        text = reply_text(reply, limit=MESSAGE_MAX_CHARS, platform="eBay", code="messageText")
         check_reply_media(reply.attachments)
         body: dict[str, Any] = {"messageText": text}
         if reply.conversation_id:
