@@ -34,6 +34,7 @@ from .routers import (
     returns,
     rma_lists,
     rmas,
+    rules,
     security,
     sla,
     stores,
@@ -145,5 +146,6 @@ for module in (
     exchanges,
     warranty,
     sla,
+    rules,
 ):
     api.add_router("", module.router)

@@ -412,6 +412,23 @@ def limit_check(user: Any, amount: Decimal, currency: str) -> LimitCheck:
     return LimitCheck(converted <= limit, str(limit), limit_currency, str(converted), used)
 
 
+def _actor_limit_check(limit: tuple[Decimal, str] | None, amount: Decimal, currency: str) -> LimitCheck:
+    """An automatic actor's limit (a rule's): none means nothing is approved automatically; a limit
+    in another currency than the refund's does not cover it (no conversion for automation)."""
+    if limit is None:
+        return LimitCheck(False, "0", currency, None, None, "no user")
+    limit_amount, limit_currency = limit
+    within = limit_currency == currency and amount <= limit_amount
+    return LimitCheck(
+        within,
+        str(limit_amount),
+        limit_currency,
+        str(amount) if limit_currency == currency else None,
+        None,
+        "actor limit",
+    )
+
+
 # --- Services ---------------------------------------------------------------------------------------
 
 
@@ -429,9 +446,11 @@ def refund_request(
     user: Any = None,
     actor: Actor | None = None,
     organization_id: int | None = None,
+    actor_limit: tuple[Decimal, str] | None = None,
 ) -> Refund:
     """Request a refund of an order (and usually an RMA). A user needs PROCESS; without a user
-    (an automatic step) pass `actor` and `organization_id`. The refund lands:
+    (an automatic step) pass `actor` and `organization_id`, and `actor_limit` (amount, currency):
+    the approval limit of that actor (a rule's), compared in its own currency only. The refund lands:
     - `in_review` when an abnormality check fires (returns.review), whoever asked;
     - `approved` when the requesting user's approval limit covers it (then it is executed);
     - `pending_approval` otherwise (an approver or admin whose limit covers it must approve).
@@ -497,7 +516,9 @@ def refund_request(
             thresholds=thresholds,
         )
         reasons = review_reasons(facts, thresholds)
-        limits = limit_check(user, total, currency)
+        limits = (
+            limit_check(user, total, currency) if user is not None else _actor_limit_check(actor_limit, total, currency)
+        )
         try:
             with transaction.atomic():
                 refund = Refund.objects.create(

@@ -1,4 +1,125 @@
 """Rules follow the domain events (docs/events.md): each subscriber enqueues the evaluation of the
-organization's active rules for the event's trigger (rules.tasks)."""
+organization's enabled rules for the event's trigger (rules.tasks), with the event's identity as
+the idempotency key and its chain depth (rules.engine.chain_depth_for). Nothing is enqueued when
+the organization has no enabled rule for that trigger."""
 
 from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aftersales.core.events import subscribe
+from aftersales.inbox.events import TicketCreated, TicketUpdated
+from aftersales.returns.events import RmaRequested, RmaStatusChanged
+from aftersales.sla.events import SlaBreached, SlaWarning
+from aftersales.tracking.events import ShipmentStatusChanged
+from aftersales.triage.events import MessageTriaged
+
+from .engine import chain_depth_for
+from .models import Rule, RuleTrigger
+
+# Tracking statuses that mean the parcel is stuck or in trouble: the "shipment stalled" trigger.
+STALLED_STATUSES = frozenset({"exception", "customs_hold", "failed_attempt", "lost", "returned"})
+
+
+def _has_rules(organization_id: int, trigger: str) -> bool:
+    return Rule.objects.filter(organization_id=organization_id, trigger=trigger, enabled=True).exists()
+
+
+def _enqueue(source: Any, trigger: str, key: str, **fields: Any) -> None:
+    """Enqueue the evaluation of `trigger` for the domain event `source` (its organization, its
+    actor's chain depth); `fields` are the task's ids and the snapshot's event section."""
+    if not _has_rules(source.organization_id, trigger):
+        return
+    from .tasks import evaluate_rules
+
+    evaluate_rules(source.organization_id, trigger, key, chain_depth=chain_depth_for(source.actor), **fields)
+
+
+def _ticket_created(event: TicketCreated) -> None:
+    _enqueue(event, RuleTrigger.TICKET_CREATED, f"ticket_created:{event.ticket_id}", ticket_id=event.ticket_id)
+
+
+def _ticket_updated(event: TicketUpdated) -> None:
+    # No stable id on the event: a key made once here travels with the task (its retries reuse it).
+    changed = sorted(event.changes)
+    _enqueue(
+        event,
+        RuleTrigger.TICKET_UPDATED,
+        f"ticket_updated:{event.ticket_id}:{uuid.uuid4().hex}",
+        ticket_id=event.ticket_id,
+        event={"changed": changed, "actor_kind": event.actor.kind},
+    )
+
+
+def _message_triaged(event: MessageTriaged) -> None:
+    _enqueue(
+        event,
+        RuleTrigger.MESSAGE_RECEIVED,
+        f"message:{event.message_id}",
+        ticket_id=event.ticket_id,
+        message_id=event.message_id,
+        event={"actor_kind": event.actor.kind},
+    )
+
+
+def _rma_requested(event: RmaRequested) -> None:
+    _enqueue(
+        event,
+        RuleTrigger.RMA_REQUESTED,
+        f"rma_requested:{event.rma_id}",
+        ticket_id=event.ticket_id,
+        rma_id=event.rma_id,
+        event={"new_status": event.status, "actor_kind": event.actor.kind},
+    )
+
+
+def _rma_status_changed(event: RmaStatusChanged) -> None:
+    _enqueue(
+        event,
+        RuleTrigger.RMA_STATUS_CHANGED,
+        f"rma_status:{event.rma_event_id}",
+        ticket_id=event.ticket_id,
+        rma_id=event.rma_id,
+        event={"old_status": event.old_status, "new_status": event.new_status, "actor_kind": event.actor.kind},
+    )
+
+
+def _sla(trigger: str) -> Any:
+    def handler(event: SlaWarning | SlaBreached) -> None:
+        _enqueue(
+            event,
+            trigger,
+            f"{trigger}:{event.ticket_id}:{event.clock}:{event.due_at.isoformat()}",
+            ticket_id=event.ticket_id,
+            event={"clock": event.clock, "due_at": event.due_at, "actor_kind": event.actor.kind},
+        )
+
+    return handler
+
+
+def _shipment_changed(event: ShipmentStatusChanged) -> None:
+    if event.new_status not in STALLED_STATUSES or event.old_status == event.new_status:
+        return
+    if not _has_rules(event.organization_id, RuleTrigger.SHIPMENT_STALLED):
+        return
+    from .tasks import evaluate_shipment_rules
+
+    at = event.at.isoformat() if event.at else ""
+    evaluate_shipment_rules(
+        event.organization_id,
+        event.order_id,
+        f"shipment:{event.shipment_id}:{event.new_status}:{at}",
+        {"old_status": event.old_status, "new_status": event.new_status, "actor_kind": event.actor.kind},
+        chain_depth=chain_depth_for(event.actor),
+    )
+
+
+subscribe(TicketCreated, _ticket_created)
+subscribe(TicketUpdated, _ticket_updated)
+subscribe(MessageTriaged, _message_triaged)
+subscribe(RmaRequested, _rma_requested)
+subscribe(RmaStatusChanged, _rma_status_changed)
+subscribe(SlaWarning, _sla(RuleTrigger.SLA_WARNING))
+subscribe(SlaBreached, _sla(RuleTrigger.SLA_BREACHED))
+subscribe(ShipmentStatusChanged, _shipment_changed)

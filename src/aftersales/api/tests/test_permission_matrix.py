@@ -179,6 +179,27 @@ def _sla_policy(world: Any) -> int:
     ).pk
 
 
+_RULES_MADE = [0]
+
+
+def _rule_body() -> dict[str, Any]:
+    """A rule document with a fresh name (the matrix builds a request per persona)."""
+    _RULES_MADE[0] += 1
+    return {
+        "name": f"Matrix rule {_RULES_MADE[0]}",
+        "trigger": "ticket_created",
+        "conditions": {"all": []},
+        "actions": [{"type": "set_urgency", "params": {"urgency": "high"}}],
+    }
+
+
+def _rule(world: Any) -> int:
+    """A rule of our organization (the foreign admin must not find it)."""
+    from aftersales.rules.services import rule_create
+
+    return rule_create(user=world.admin, data=_rule_body()).pk
+
+
 def _policy_version(world: Any) -> int:
     """Version 1 in both organizations (each admin reads their own)."""
     policy_save(user=world.admin, document=DEFAULT_POLICY)
@@ -656,6 +677,24 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("DELETE", "/sla/policies/{policy_id}"): Row(
         lambda s, w, u: ("DELETE", f"/sla/policies/{_sla_policy(w)}", None), ours(204)
+    ),
+    # Rules (issue 11 §1): organization settings (admins; another organization's rule answers 404);
+    # the field registry for anyone signed in; a ticket's rule log as reading the ticket.
+    ("GET", "/rules"): Row(lambda s, w, u: ("GET", "/rules", None), admins()),
+    ("POST", "/rules"): Row(lambda s, w, u: ("POST", "/rules", _rule_body()), admins(201)),
+    ("GET", "/rules/fields"): Row(lambda s, w, u: ("GET", "/rules/fields", None), everyone()),
+    ("POST", "/rules/enabled"): Row(
+        lambda s, w, u: ("POST", "/rules/enabled", {"rule_ids": [_rule(w)], "enabled": True}), ours()
+    ),
+    ("GET", "/rules/{rule_id}"): Row(lambda s, w, u: ("GET", f"/rules/{_rule(w)}", None), ours()),
+    ("PUT", "/rules/{rule_id}"): Row(lambda s, w, u: ("PUT", f"/rules/{_rule(w)}", _rule_body()), ours()),
+    ("DELETE", "/rules/{rule_id}"): Row(lambda s, w, u: ("DELETE", f"/rules/{_rule(w)}", None), ours(204)),
+    ("POST", "/rules/{rule_id}/enable"): Row(lambda s, w, u: ("POST", f"/rules/{_rule(w)}/enable", None), ours()),
+    ("POST", "/rules/{rule_id}/disable"): Row(lambda s, w, u: ("POST", f"/rules/{_rule(w)}/disable", None), ours()),
+    ("GET", "/rules/{rule_id}/versions"): Row(lambda s, w, u: ("GET", f"/rules/{_rule(w)}/versions", None), ours()),
+    ("GET", "/rules/{rule_id}/executions"): Row(lambda s, w, u: ("GET", f"/rules/{_rule(w)}/executions", None), ours()),
+    ("GET", "/tickets/{ticket_id}/rule-executions"): Row(
+        lambda s, w, u: ("GET", f"/tickets/{s.ticket.pk}/rule-executions", None), ticket_read()
     ),
     ("GET", "/tickets/{ticket_id}/sla"): Row(
         lambda s, w, u: ("GET", f"/tickets/{s.ticket.pk}/sla", None), ticket_read()
