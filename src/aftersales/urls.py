@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", include("aftersales.api.urls")),
     path("hooks/tracking/", include("aftersales.tracking.urls")),
     path("hooks/", include("aftersales.channels.urls")),  # connector webhooks (channels/views.py)
+    path("", include("aftersales.portal.urls")),  # customer-facing pages, no login (portal/)
     path("", include("aftersales.web.urls")),
 ]
 

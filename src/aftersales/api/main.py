@@ -23,6 +23,7 @@ from .routers import (
     attachments,
     customers,
     exchanges,
+    followups,
     inbound,
     inventory,
     language,
@@ -147,5 +148,6 @@ for module in (
     warranty,
     sla,
     rules,
+    followups,
 ):
     api.add_router("", module.router)

@@ -65,9 +65,11 @@ INSTALLED_APPS = [
     "aftersales.sla",
     "aftersales.triage",
     "aftersales.rules",
+    "aftersales.followups",
     "aftersales.demo",
     "aftersales.api",
     "aftersales.web",
+    "aftersales.portal",
 ]
 
 MIDDLEWARE = [

@@ -6,6 +6,7 @@ from django.urls import path
 from .views import (
     account,
     attachments,
+    followups,
     inbox,
     inventory,
     language_settings,
@@ -201,6 +202,8 @@ urlpatterns = [
     path("settings/returns/check/", settings_returns.settings_returns_check, name="settings_returns_check"),
     path("settings/returns/rates/", settings_returns.settings_returns_rate, name="settings_returns_rate"),
     path("settings/sla/", sla.settings_sla, name="settings_sla"),
+    path("settings/followups/", followups.settings_followups, name="settings_followups"),
+    path("settings/followups/coupons/", followups.settings_followups_coupons, name="settings_followups_coupons"),
     path("settings/sla/calendars/", sla.settings_sla_calendar, name="settings_sla_calendar"),
     path(
         "settings/sla/calendars/<int:calendar_id>/delete/",

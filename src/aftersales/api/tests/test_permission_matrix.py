@@ -207,6 +207,16 @@ def _policy_version(world: Any) -> int:
     return 1
 
 
+FOLLOWUP_SETTINGS = {
+    "stall_enabled": True,
+    "stall_days": 7,
+    "csat_enabled": True,
+    "csat_delay_hours": 24,
+    "csat_sample_percent": 50,
+    "csat_link_days": 14,
+    "thanks_enabled": False,
+    "thanks_categories": ["complaint"],
+}
 GLOSSARY_CSV = "source_language,target_language,term,translation\nen,es,refund,reembolso\n"
 
 INBOUND = {
@@ -698,6 +708,23 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/tickets/{ticket_id}/sla"): Row(
         lambda s, w, u: ("GET", f"/tickets/{s.ticket.pk}/sla", None), ticket_read()
+    ),
+    # Follow-ups (issue 11 §5): settings and the coupon pool are organization settings; a ticket's
+    # follow-up log as reading the ticket; CSAT per agent / team for approvers and admins.
+    ("GET", "/followups/settings"): Row(lambda s, w, u: ("GET", "/followups/settings", None), admins()),
+    ("PUT", "/followups/settings"): Row(
+        lambda s, w, u: ("PUT", "/followups/settings", FOLLOWUP_SETTINGS),
+        admins(),
+    ),
+    ("POST", "/followups/coupons/import"): Row(
+        lambda s, w, u: ("POST", "/followups/coupons/import", {"csv": "code\nSORRY-1\n"}), admins(201)
+    ),
+    ("GET", "/tickets/{ticket_id}/follow-ups"): Row(
+        lambda s, w, u: ("GET", f"/tickets/{s.ticket.pk}/follow-ups", None), ticket_read()
+    ),
+    ("GET", "/followups/csat"): Row(
+        lambda s, w, u: ("GET", "/followups/csat", None),
+        {**everyone(403), "approver": 200, "admin": 200, "foreign_user": 200},
     ),
     # Refunds (issue 10 §4) on the scene's US ticket's order: PROCESS requests, APPROVE decides (the
     # approver's limit covers 1.00), the foreign admin's organization has no such order / refund.

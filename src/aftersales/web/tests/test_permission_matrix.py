@@ -655,6 +655,23 @@ MATRIX: dict[tuple[str, str], Row] = {
     # SLA (issue 11 §2): calendars, policies and team calendars are organization settings; the
     # try-it form writes nothing; another organization's calendar, policy or team is not found.
     ("settings_sla", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    # Follow-ups (issue 11 §5): organization settings and the coupon pool, admins only.
+    ("settings_followups", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_followups", "POST"): Row(
+        _none,
+        lambda o: {
+            "csat_enabled": "on",
+            "stall_days": "7",
+            "csat_delay_hours": "24",
+            "csat_sample_percent": "100",
+            "csat_link_days": "14",
+            "thanks_categories": "complaint",
+        },
+        expect(LOGIN, admins(302), 403),
+    ),
+    ("settings_followups_coupons", "POST"): Row(
+        _none, lambda o: {"csv": "code\nSORRY-1\n"}, expect(LOGIN, admins(302), 403)
+    ),
     ("settings_sla_calendar", "POST"): Row(
         _none,
         lambda o: {"name": "Office", "timezone": "Europe/Berlin", "day_mon": "09:00-12:00, 13:30-18:30"},
