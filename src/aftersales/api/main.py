@@ -36,6 +36,7 @@ from .routers import (
     rma_lists,
     rmas,
     rules,
+    rules_tools,
     security,
     sla,
     stores,
@@ -147,7 +148,8 @@ for module in (
     exchanges,
     warranty,
     sla,
-    rules,
     followups,
+    rules_tools,
+    rules,
 ):
     api.add_router("", module.router)

@@ -18,6 +18,7 @@ from .views import (
     settings_catalog,
     settings_people,
     settings_returns,
+    settings_rules,
     settings_security,
     settings_sync,
     settings_tracking,
@@ -223,4 +224,28 @@ urlpatterns = [
     path("settings/roles/<int:role_id>/", settings_people.role_page, name="settings_role"),
     path("settings/roles/<int:role_id>/delete/", settings_people.role_delete_view, name="settings_role_delete"),
     path("set-password/<str:uidb64>/<str:token>/", settings_people.password_set_view, name="password_set"),
+    # Settings > Rules (rules UI: list, editor, dry run, conflicts, experiments; a ticket's rule log)
+    path("settings/rules/", settings_rules.settings_rules, name="settings_rules"),
+    path("settings/rules/new/", settings_rules.settings_rule_new, name="settings_rule_new"),
+    path("settings/rules/save/", settings_rules.settings_rule_save, name="settings_rule_save"),
+    path("settings/rules/simulate/", settings_rules.settings_rule_simulate, name="settings_rule_simulate"),
+    path("settings/rules/conflicts/", settings_rules.settings_rule_conflicts, name="settings_rule_conflicts"),
+    path("settings/rules/enabled/", settings_rules.settings_rules_enabled, name="settings_rules_enabled"),
+    path("settings/rules/<int:rule_id>/", settings_rules.settings_rule, name="settings_rule"),
+    path(
+        "settings/rules/<int:rule_id>/experiments/",
+        settings_rules.settings_rule_experiment_start,
+        name="settings_rule_experiment_start",
+    ),
+    path(
+        "settings/rules/experiments/<int:experiment_id>/",
+        settings_rules.settings_rule_experiment,
+        name="settings_rule_experiment",
+    ),
+    path(
+        "settings/rules/experiments/<int:experiment_id>/stop/",
+        settings_rules.settings_rule_experiment_stop,
+        name="settings_rule_experiment_stop",
+    ),
+    path("tickets/<int:ticket_id>/rules/", settings_rules.ticket_rules, name="ticket_rules"),
 ]

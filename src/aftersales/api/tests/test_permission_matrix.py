@@ -200,6 +200,13 @@ def _rule(world: Any) -> int:
     return rule_create(user=world.admin, data=_rule_body()).pk
 
 
+def _rule_experiment(world: Any) -> int:
+    """A running A/B experiment on a new rule of our organization."""
+    from aftersales.rules.experiments import experiment_start
+
+    return experiment_start(user=world.admin, rule_id=_rule(world), treatment_percent=50).pk
+
+
 def _policy_version(world: Any) -> int:
     """Version 1 in both organizations (each admin reads their own)."""
     policy_save(user=world.admin, document=DEFAULT_POLICY)
@@ -705,6 +712,25 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/rules/{rule_id}/executions"): Row(lambda s, w, u: ("GET", f"/rules/{_rule(w)}/executions", None), ours()),
     ("GET", "/tickets/{ticket_id}/rule-executions"): Row(
         lambda s, w, u: ("GET", f"/tickets/{s.ticket.pk}/rule-executions", None), ticket_read()
+    ),
+    # Rules tooling (issue 11 §1): the dry run, conflicts and A/B experiments are organization
+    # settings (admins; another organization's rule or experiment answers 404).
+    ("POST", "/rules/simulate"): Row(
+        lambda s, w, u: ("POST", "/rules/simulate", {"document": _rule_body(), "days": 1}), admins()
+    ),
+    ("POST", "/rules/conflicts"): Row(
+        lambda s, w, u: ("POST", "/rules/conflicts", {"document": _rule_body()}), admins()
+    ),
+    ("GET", "/rules/{rule_id}/conflicts"): Row(lambda s, w, u: ("GET", f"/rules/{_rule(w)}/conflicts", None), ours()),
+    ("POST", "/rules/{rule_id}/experiments"): Row(
+        lambda s, w, u: ("POST", f"/rules/{_rule(w)}/experiments", {"treatment_percent": 20}), ours(201)
+    ),
+    ("GET", "/rules/experiments"): Row(lambda s, w, u: ("GET", "/rules/experiments", None), admins()),
+    ("GET", "/rules/experiments/{experiment_id}"): Row(
+        lambda s, w, u: ("GET", f"/rules/experiments/{_rule_experiment(w)}", None), ours()
+    ),
+    ("POST", "/rules/experiments/{experiment_id}/stop"): Row(
+        lambda s, w, u: ("POST", f"/rules/experiments/{_rule_experiment(w)}/stop", None), ours()
     ),
     ("GET", "/tickets/{ticket_id}/sla"): Row(
         lambda s, w, u: ("GET", f"/tickets/{s.ticket.pk}/sla", None), ticket_read()

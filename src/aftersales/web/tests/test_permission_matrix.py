@@ -190,6 +190,38 @@ def _sla_calendar(o: Objects) -> dict[str, int]:
     return {"calendar_id": BusinessCalendar.objects.create(organization=o.world.org, name="Matrix", timezone="UTC").pk}
 
 
+RULE_FORM = {
+    "name": "Matrix web rule",
+    "trigger": "ticket_created",
+    "priority": "100",
+    "n:r:mode": "all",
+    "a:0:type": "set_urgency",
+    "a:0:params": '{"urgency": "high"}',
+    "days": "1",
+}
+
+
+def _web_rule(o: Objects) -> dict[str, int]:
+    """A new rule of the organization (the foreign admin must not find it)."""
+    from aftersales.rules.models import Rule
+    from aftersales.rules.services import rule_create
+
+    document = {
+        "name": f"Matrix {Rule.objects.filter(organization=o.world.org).count()}",
+        "trigger": "ticket_created",
+        "conditions": {"all": []},
+        "actions": [{"type": "set_urgency", "params": {"urgency": "high"}}],
+    }
+    return {"rule_id": rule_create(user=o.world.admin, data=document).pk}
+
+
+def _web_rule_experiment(o: Objects) -> dict[str, int]:
+    from aftersales.rules.experiments import experiment_start
+
+    rule_id = _web_rule(o)["rule_id"]
+    return {"experiment_id": experiment_start(user=o.world.admin, rule_id=rule_id, treatment_percent=50).pk}
+
+
 def _sla_policy(o: Objects) -> dict[str, int]:
     from aftersales.sla.models import SlaPolicy
 
@@ -672,6 +704,29 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_followups_coupons", "POST"): Row(
         _none, lambda o: {"csv": "code\nSORRY-1\n"}, expect(LOGIN, admins(302), 403)
     ),
+    # Rules (issue 11 §1): organization settings, admins only (another organization's rule or
+    # experiment: 404); a ticket's rule log as seeing the ticket.
+    ("settings_rules", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_rule_new", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_rule_save", "POST"): Row(_none, lambda o: RULE_FORM, expect(LOGIN, admins(302), 403)),
+    ("settings_rule_simulate", "POST"): Row(_none, lambda o: RULE_FORM, expect(LOGIN, admins(200), 403)),
+    ("settings_rule_conflicts", "POST"): Row(_none, lambda o: RULE_FORM, expect(LOGIN, admins(200), 403)),
+    ("settings_rules_enabled", "POST"): Row(
+        _none,
+        lambda o: {"rule_ids": [_web_rule(o)["rule_id"]], "enabled": "on"},
+        expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
+    ),
+    ("settings_rule", "GET"): Row(_web_rule, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)),
+    ("settings_rule_experiment_start", "POST"): Row(
+        _web_rule, lambda o: {"treatment_percent": "50"}, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
+    ),
+    ("settings_rule_experiment", "GET"): Row(
+        _web_rule_experiment, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)
+    ),
+    ("settings_rule_experiment_stop", "POST"): Row(
+        _web_rule_experiment, _none, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
+    ),
+    ("ticket_rules", "GET"): Row(_ticket, _none, expect(LOGIN, ticket_sight(200), 403)),
     ("settings_sla_calendar", "POST"): Row(
         _none,
         lambda o: {"name": "Office", "timezone": "Europe/Berlin", "day_mon": "09:00-12:00, 13:30-18:30"},

@@ -1,0 +1,145 @@
+"""Rules tooling (issue 11 §1, docs/rules.md): the dry run over the last N days of history, conflicts of
+a draft or a saved rule with the enabled rules, and A/B experiments with their per-arm outcomes.
+Organization admins only; another organization's ids answer 404. Registered before the rules CRUD
+router so its literal paths (/rules/simulate, /rules/experiments) are not taken for a rule id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router
+from ninja.responses import Status
+
+from aftersales.rules import conflict_review, experiment_results, experiments, simulate
+from aftersales.rules.conflicts import RuleConflict
+from aftersales.rules.experiment_models import RuleExperiment
+
+from ..auth import current_user
+from ..schemas.common import Id, with_errors
+from ..schemas.rules_tools import (
+    ExperimentResultsOut,
+    RuleConflictOut,
+    RuleConflictsIn,
+    RuleExperimentIn,
+    RuleExperimentOut,
+    RuleSimulateIn,
+    SimulationOut,
+)
+
+router = Router(tags=["rules"])
+
+
+def _side(side: Any) -> dict[str, Any]:
+    return {"rule_id": side.rule_id, "rule_name": side.rule_name, "action": side.action, "value": side.value}
+
+
+def _conflict_out(c: RuleConflict) -> dict[str, Any]:
+    return {"target": c.target, "severity": str(c.severity), "rule": _side(c.first), "other": _side(c.second)}
+
+
+def _experiment_out(row: RuleExperiment) -> dict[str, Any]:
+    return {
+        "id": row.pk,
+        "rule_id": row.rule_id,
+        "rule_name": row.rule.name,
+        "version": row.version.number,
+        "treatment_percent": row.treatment_percent,
+        "started_at": row.started_at,
+        "ended_at": row.ended_at,
+    }
+
+
+@router.post("/rules/simulate", response=with_errors({200: SimulationOut}))
+def simulate_rule(request: HttpRequest, payload: RuleSimulateIn) -> Any:
+    """Dry run: replay the last `days` days (1-90) of the organization's history through a draft
+    `document` or a saved rule (`rule_id`, `version`), examining at most `row_cap` events. Nothing is
+    written and no action runs; each match lists what each action would change. 422 names the field
+    (`days`, `trigger`, `conditions.all[0].op`...). Admins only."""
+    result = simulate.rule_simulate(
+        current_user(request),
+        document=payload.document,
+        rule_id=payload.rule_id,
+        version=payload.version,
+        days=payload.days,
+        row_cap=payload.row_cap,
+    )
+    return {
+        **{k: getattr(result, k) for k in ("trigger", "rule_id", "since", "until", "days", "row_cap")},
+        **{k: getattr(result, k) for k in ("events_examined", "matched", "truncated", "duration_ms")},
+        "version": result.version_number,
+        "change_counts": [{"action": a, "count": n} for a, n in result.change_counts],
+        "matches": [
+            {
+                "event_key": m.event_key,
+                "at": m.at,
+                "ticket_id": m.ticket_id,
+                "ticket_subject": m.ticket_subject,
+                "rma_id": m.rma_id,
+                "changes": [{**vars(c), "changes": c.changes} for c in m.changes],
+            }
+            for m in result.matches
+        ],
+    }
+
+
+@router.post("/rules/conflicts", response=with_errors({200: list[RuleConflictOut]}))
+def draft_rule_conflicts(request: HttpRequest, payload: RuleConflictsIn) -> Any:
+    """The enabled rules a draft would contradict (same trigger, overlapping scope, schedule and
+    conditions; different values for the same field, or another decision on a return). Blocking
+    conflicts (approve or refund vs reject) refuse enabling; warnings do not. Admins only."""
+    found = conflict_review.draft_conflicts(current_user(request), document=payload.document, rule_id=payload.rule_id)
+    return [_conflict_out(c) for c in found]
+
+
+@router.get("/rules/experiments", response=with_errors({200: list[RuleExperimentOut]}))
+def list_rule_experiments(request: HttpRequest) -> Any:
+    """The organization's experiments, newest first. Admins only."""
+    return [_experiment_out(e) for e in experiment_results.experiment_list(current_user(request))]
+
+
+@router.get("/rules/experiments/{experiment_id}", response=with_errors({200: ExperimentResultsOut}))
+def get_rule_experiment(request: HttpRequest, experiment_id: Id) -> Any:
+    """Outcomes per arm: tickets, resolution time, CSAT (or csat_available=false), refund cost per
+    currency, reopen rate."""
+    result = experiment_results.experiment_results(current_user(request), experiment_id)
+    return {
+        "experiment": {
+            "id": result.experiment_id,
+            "version": result.version_number,
+            **{k: getattr(result, k) for k in ("rule_id", "rule_name", "treatment_percent", "started_at", "ended_at")},
+        },
+        "is_current_version": result.is_current_version,
+        "csat_available": result.csat_available,
+        "arms": [
+            {
+                **{k: v for k, v in vars(arm).items() if k != "refund_totals"},
+                "reopen_rate": arm.reopen_rate,
+                "refund_totals": [{"currency": m.currency, "amount": str(m.amount)} for m in arm.refund_totals],
+            }
+            for arm in result.arms
+        ],
+    }
+
+
+@router.post("/rules/experiments/{experiment_id}/stop", response=with_errors({200: RuleExperimentOut}))
+def stop_rule_experiment(request: HttpRequest, experiment_id: Id) -> Any:
+    """End the experiment: the rule acts on every matching ticket again. 409 if it has ended."""
+    row = experiments.experiment_stop(user=current_user(request), experiment_id=experiment_id)
+    return _experiment_out(row)
+
+
+@router.get("/rules/{rule_id}/conflicts", response=with_errors({200: list[RuleConflictOut]}))
+def saved_rule_conflicts(request: HttpRequest, rule_id: Id) -> Any:
+    """The conflicts of the rule's current version with the other enabled rules. Admins only."""
+    return [_conflict_out(c) for c in conflict_review.rule_conflicts_of(current_user(request), rule_id)]
+
+
+@router.post("/rules/{rule_id}/experiments", response=with_errors({201: RuleExperimentOut}))
+def start_rule_experiment(request: HttpRequest, rule_id: Id, payload: RuleExperimentIn) -> Status[Any]:
+    """Start an A/B experiment on the rule's current version: tickets split by a hash of their id,
+    `treatment_percent` (1-99) acted on, the rest left alone (control). 409 if one is running."""
+    row = experiments.experiment_start(
+        user=current_user(request), rule_id=rule_id, treatment_percent=payload.treatment_percent
+    )
+    return Status(201, _experiment_out(row))

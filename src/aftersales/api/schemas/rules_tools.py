@@ -1,0 +1,124 @@
+"""Rules tooling (issue 11 §1): the dry run, conflicts and A/B experiments. The rule document itself is
+the rules schema's (`RuleIn`); drafts are taken as JSON objects and checked by the same service, so a
+refusal names the JSON path (`conditions.all[2].op`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ninja import Field, Schema
+
+from .common import Id, InputSchema
+
+DRAFT_DESCRIPTION = (
+    "A rule document as POST /rules takes it (name may be left out): trigger, conditions, actions, scope, "
+    "schedule. Checked like a save; nothing is saved."
+)
+
+
+class RuleSimulateIn(InputSchema):
+    document: dict[str, Any] | None = Field(None, description=DRAFT_DESCRIPTION)
+    rule_id: Id | None = Field(None, description="Replay a saved rule instead of a draft")
+    version: int | None = Field(None, ge=1, le=1_000_000, description="Its version number (default: current)")
+    days: int = Field(30, description="How many days back to replay: 1 to 90")
+    row_cap: int = Field(5000, description="At most this many events examined: 1 to 20000")
+
+
+class SimulatedChangeOut(Schema):
+    action: str
+    label: str
+    field: str = Field(..., description='The ticket field it sets ("" for notes, replies, refunds...)')
+    current: Any
+    value: Any
+    changes: bool = Field(..., description="False when the ticket already has that value")
+    detail: dict[str, Any]
+
+
+class SimulatedMatchOut(Schema):
+    event_key: str
+    at: datetime
+    ticket_id: int | None
+    ticket_subject: str
+    rma_id: int | None
+    changes: list[SimulatedChangeOut]
+
+
+class ActionCountOut(Schema):
+    action: str
+    count: int
+
+
+class SimulationOut(Schema):
+    trigger: str
+    rule_id: int | None
+    version: int | None
+    since: datetime
+    until: datetime
+    days: int
+    row_cap: int
+    events_examined: int
+    matched: int
+    truncated: bool = Field(..., description="The row cap stopped the replay before the end of the period")
+    duration_ms: float
+    change_counts: list[ActionCountOut]
+    matches: list[SimulatedMatchOut] = Field(..., description="The first 200 matches")
+
+
+class RuleConflictsIn(InputSchema):
+    document: dict[str, Any] = Field(..., description=DRAFT_DESCRIPTION)
+    rule_id: Id | None = Field(None, description="The rule this document edits (left out of the comparison)")
+
+
+class RuleConflictSideOut(Schema):
+    rule_id: int | None
+    rule_name: str
+    action: str
+    value: Any
+
+
+class RuleConflictOut(Schema):
+    target: str = Field(..., description='What both set: "ticket.urgency", "rma.decision"...')
+    severity: str = Field(..., description="warning, or blocking (cannot both be enabled)")
+    rule: RuleConflictSideOut
+    other: RuleConflictSideOut
+
+
+class RuleExperimentIn(InputSchema):
+    treatment_percent: int = Field(..., description="Share of matching tickets the rule acts on: 1 to 99")
+
+
+class RuleExperimentOut(Schema):
+    id: int
+    rule_id: int
+    rule_name: str
+    version: int
+    treatment_percent: int
+    started_at: datetime
+    ended_at: datetime | None
+
+
+class MoneyTotalOut(Schema):
+    currency: str
+    amount: str
+
+
+class ExperimentArmOut(Schema):
+    arm: str
+    tickets: int
+    resolved: int
+    resolution_hours_median: float | None
+    resolution_hours_mean: float | None
+    csat_responses: int
+    csat_average: float | None
+    refunds: int
+    refund_totals: list[MoneyTotalOut]
+    reopened: int
+    reopen_rate: float | None
+
+
+class ExperimentResultsOut(Schema):
+    experiment: RuleExperimentOut
+    is_current_version: bool = Field(..., description="False once the rule was edited: the split has stopped")
+    csat_available: bool = Field(..., description="False: no CSAT yet (the follow-ups app is not installed)")
+    arms: list[ExperimentArmOut]

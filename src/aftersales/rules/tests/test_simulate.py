@@ -1,0 +1,136 @@
+"""The dry run (rules/simulate.py): history of the organization replayed through a draft or a saved
+version, matches and would-be changes described, nothing written, bounds and refusals naming fields."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from aftersales.core.errors import NotFound, PermissionDenied, ValidationFailed
+from aftersales.inbox.models import Message, Ticket, TicketEvent
+from aftersales.rules.models import Rule, RuleExecution, RuleVersion
+from aftersales.rules.simulate import rule_simulate
+
+AMAZON_HIGH = {
+    "trigger": "ticket_created",
+    "conditions": {"all": [{"field": "ticket.platform", "op": "eq", "value": "amazon"}]},
+    "actions": [
+        {"type": "set_urgency", "params": {"urgency": "high"}},
+        {"type": "add_note", "params": {"body": "VIP"}},
+    ],
+}
+
+
+def _aged(ticket: Ticket, days: float) -> Ticket:
+    Ticket.objects.filter(pk=ticket.pk).update(created_at=timezone.now() - timedelta(days=days))
+    return Ticket.objects.get(pk=ticket.pk)
+
+
+@pytest.fixture
+def history(world: Any) -> dict[str, Any]:
+    recent = _aged(world.ticket(subject="Screen broken"), 2)
+    already_high = _aged(world.ticket(subject="Already urgent", urgency="high"), 3)
+    old = _aged(world.ticket(subject="Too old"), 40)
+    ebay = _aged(world.ticket(store=world.store_de, subject="eBay one"), 1)
+    foreign = _aged(world.foreign_ticket(subject="Foreign"), 1)
+    return {"recent": recent, "already_high": already_high, "old": old, "ebay": ebay, "foreign": foreign}
+
+
+@pytest.mark.django_db
+def test_draft_replay_describes_changes_and_writes_nothing(world: Any, history: dict[str, Any]) -> None:
+    events_before = TicketEvent.objects.count()
+    result = rule_simulate(world.admin, document=AMAZON_HIGH, days=30)
+    assert (result.trigger, result.days, result.events_examined, result.matched, result.truncated) == (
+        "ticket_created",
+        30,
+        3,  # recent, already high, eBay: not the 40-day-old one nor another organization's
+        2,
+        False,
+    )
+    by_ticket = {m.ticket_id: m for m in result.matches}
+    assert set(by_ticket) == {history["recent"].pk, history["already_high"].pk}
+    urgency, note = by_ticket[history["recent"].pk].changes
+    assert (urgency.action, urgency.field, urgency.current, urgency.value, urgency.changes) == (
+        "set_urgency",
+        "urgency",
+        "medium",
+        "high",
+        True,
+    )
+    assert (note.action, note.field, note.changes) == ("add_note", "", True)
+    assert by_ticket[history["already_high"].pk].changes[0].changes is False
+    assert by_ticket[history["recent"].pk].ticket_subject == "Screen broken"
+    assert dict(result.change_counts) == {"set_urgency": 1, "add_note": 2}
+    assert Ticket.objects.get(pk=history["recent"].pk).urgency == "medium"
+    assert TicketEvent.objects.count() == events_before and not RuleExecution.objects.exists()
+    assert rule_simulate(world.admin, document=AMAZON_HIGH, days=90).events_examined == 4
+
+
+@pytest.mark.django_db
+def test_row_cap_truncates(world: Any, history: dict[str, Any]) -> None:
+    result = rule_simulate(world.admin, document=AMAZON_HIGH, days=30, row_cap=2)
+    assert (result.events_examined, result.truncated) == (2, True)
+
+
+@pytest.mark.django_db
+def test_saved_version_and_message_replay(world: Any, history: dict[str, Any]) -> None:
+    rule = Rule.objects.create(organization=world.org, name="Refund words", trigger="message_received")
+    v1 = RuleVersion.objects.create(
+        rule=rule,
+        number=1,
+        conditions={"all": [{"field": "message.body", "op": "contains", "value": "refund"}]},
+        actions=[{"type": "add_tags", "params": {"tags": ["refund"]}}],
+    )
+    v2 = RuleVersion.objects.create(
+        rule=rule,
+        number=2,
+        conditions={"all": [{"field": "message.body", "op": "contains", "value": "nothing like this"}]},
+        actions=[{"type": "add_tags", "params": {"tags": ["refund"]}}],
+    )
+    rule.current_version = v2
+    rule.save(update_fields=["current_version"])
+    ticket = history["recent"]
+    for body in ("I want a refund", "hello"):
+        Message.objects.create(ticket=ticket, store=ticket.store, direction="inbound", channel="amazon", body=body)
+    assert rule_simulate(world.admin, rule_id=rule.pk).matched == 0
+    result = rule_simulate(world.admin, rule_id=rule.pk, version=v1.number)
+    assert (result.version_number, result.events_examined, result.matched) == (1, 2, 1)
+    assert result.matches[0].event_key.startswith("message_received:")
+    with pytest.raises(NotFound):
+        rule_simulate(world.admin, rule_id=rule.pk, version=7)
+    with pytest.raises(NotFound):
+        rule_simulate(world.foreign_user, rule_id=rule.pk)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"document": {**AMAZON_HIGH, "trigger": "whenever"}}, "trigger"),
+        ({"document": {**AMAZON_HIGH, "colour": "red"}}, "colour"),
+        ({"document": {**AMAZON_HIGH, "trigger": "shipment_stalled"}}, "trigger"),
+        (
+            {"document": {**AMAZON_HIGH, "conditions": {"all": [{"field": "x.y", "op": "eq", "value": 1}]}}},
+            "conditions.all[0].field",
+        ),
+        ({"document": {**AMAZON_HIGH, "actions": [{"type": "explode"}]}}, "actions[0].type"),
+        ({"document": {**AMAZON_HIGH, "scope": {"store_ids": [999999]}}}, "scope.store_ids[0]"),
+        ({"document": AMAZON_HIGH, "days": 91}, "days"),
+        ({"document": AMAZON_HIGH, "days": 0}, "days"),
+        ({"document": AMAZON_HIGH, "row_cap": 20_001}, "row_cap"),
+        ({}, "document"),
+    ],
+)
+def test_refusals_name_the_field(world: Any, kwargs: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValidationFailed) as err:
+        rule_simulate(world.admin, **kwargs)
+    assert err.value.field == field
+
+
+@pytest.mark.django_db
+def test_admins_only(world: Any) -> None:
+    with pytest.raises(PermissionDenied):
+        rule_simulate(world.agent, document=AMAZON_HIGH)

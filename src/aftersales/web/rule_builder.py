@@ -1,0 +1,441 @@
+"""The condition builder of Settings > Rules, as form data (no business rule here: the rule document
+it produces is checked by rules.services.check_rule_document, like the API's).
+
+The form describes a tree of nodes, each named by its position: "r" is the root group, "r.0" its
+first child, "r.0.1" the second child of that... A group has `n:<id>:mode` (all | any) and an
+optional `n:<id>:negate`; a condition row has `n:<id>:field`, `n:<id>:op`, `n:<id>:value` (text,
+converted by the field's type and the operator). Buttons named `builder` edit the tree without saving:
+`add-leaf:<id>`, `add-group:<id>`, `remove:<id>`, `add-action`, `remove-action:<i>`.
+
+Actions are rows `a:<i>:type` + `a:<i>:params` (a JSON object). Each node remembers the JSON path it
+became, so a refusal naming `conditions.any[1].value` is shown on that row."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from aftersales.core.errors import ValidationFailed
+from aftersales.rules.fields import BOOL, FIELDS, INT
+
+MAX_NODES = 200
+LIST_OPS = ("in", "not_in")
+
+
+@dataclass
+class Node:
+    id: str
+    kind: str  # "group" | "leaf"
+    mode: str = "all"
+    negate: bool = False
+    field: str = ""
+    op: str = ""
+    value: str = ""
+    children: list[Node] = dataclass_field(default_factory=list)
+    json_path: str = ""
+    error: str = ""
+
+    @property
+    def depth(self) -> int:
+        return self.id.count(".")
+
+
+@dataclass
+class ActionRow:
+    type: str = ""
+    params: str = "{}"
+    error: str = ""
+
+
+def empty_tree() -> Node:
+    return Node("r", "group", children=[Node("r.0", "leaf")])
+
+
+# --------------------------------------------------------------------------- values
+
+
+def value_text(name: str, op: str, value: Any) -> str:
+    """A condition's JSON value as the row's text."""
+    if value is None:
+        return ""
+    if op in LIST_OPS or op == "between":
+        return ", ".join(value_text(name, "eq", v) for v in value) if isinstance(value, list) else str(value)
+    if op == "days_since" and isinstance(value, Mapping) and len(value) == 1:
+        cmp, days = next(iter(value.items()))
+        return f"{cmp} {days}"
+    if op == "within_business_hours" and isinstance(value, Mapping):
+        return str(value.get("calendar_id", ""))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _scalar(name: str, text: str) -> Any:
+    kind = FIELDS[name].type if name in FIELDS else ""
+    if kind == INT and text.lstrip("-").isdigit():
+        return int(text)
+    if kind == BOOL and text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    return text  # numbers stay decimal strings; a wrong value is refused by the service with its path
+
+
+def value_json(name: str, op: str, text: str) -> Any:
+    """The row's text as the JSON value the operator takes."""
+    text = text.strip()
+    if op == "is_empty":
+        return text.lower() != "false"
+    if op in LIST_OPS or op == "between":
+        return [_scalar(name, part.strip()) for part in text.split(",") if part.strip()]
+    if op == "days_since":
+        cmp, _sep, days = text.partition(" ")
+        number: Any = days.strip()
+        return {cmp.strip() or "gte": int(number) if number.isdigit() else number}
+    if op == "within_business_hours":
+        return {"calendar_id": int(text) if text.isdigit() else text}
+    return _scalar(name, text)
+
+
+# --------------------------------------------------------------------------- form <-> tree
+
+
+def parse_tree(post: Mapping[str, Any]) -> Node:
+    """The tree the form describes (positions renumbered in order)."""
+    ids = sorted(
+        {key.split(":")[1] for key in post if key.startswith("n:") and key.count(":") == 2},
+        key=lambda i: [int(p) if p.isdigit() else -1 for p in i.split(".")],
+    )
+    if len(ids) > MAX_NODES:
+        raise ValidationFailed(_("more than %(n)s conditions") % {"n": MAX_NODES}, field="conditions")
+    nodes: dict[str, Node] = {}
+    for node_id in ids:
+        if node_id != "r" and not node_id.startswith("r."):
+            continue
+        is_group = f"n:{node_id}:mode" in post
+        nodes[node_id] = Node(
+            node_id,
+            "group" if is_group else "leaf",
+            mode="any" if post.get(f"n:{node_id}:mode") == "any" else "all",
+            negate=bool(post.get(f"n:{node_id}:negate")),
+            field=str(post.get(f"n:{node_id}:field", "")),
+            op=str(post.get(f"n:{node_id}:op", "")),
+            value=str(post.get(f"n:{node_id}:value", "")),
+        )
+    root = nodes.get("r") or Node("r", "group")
+    root.kind = "group"
+    for node_id, node in nodes.items():
+        if node_id == "r":
+            continue
+        parent = nodes.get(node_id.rsplit(".", 1)[0])
+        if parent is not None and parent.kind == "group":
+            parent.children.append(node)
+    renumber(root)
+    return root
+
+
+def renumber(node: Node, node_id: str = "r") -> None:
+    node.id = node_id
+    for i, child in enumerate(node.children):
+        renumber(child, f"{node_id}.{i}")
+
+
+def tree_from_conditions(conditions: Any) -> Node:
+    """A saved condition tree as builder nodes (a `not` becomes a negated group)."""
+
+    def visit(node: Any, node_id: str) -> Node:
+        if isinstance(node, Mapping) and "not" in node:
+            inner = visit(node["not"], node_id)
+            if inner.kind == "group" and not inner.negate:
+                inner.negate = True
+                return inner
+            wrapper = Node(node_id, "group", negate=True, children=[inner])
+            renumber(wrapper, node_id)
+            return wrapper
+        if isinstance(node, Mapping) and ("all" in node or "any" in node):
+            mode = "all" if "all" in node else "any"
+            children = node[mode] if isinstance(node[mode], list) else []
+            return Node(
+                node_id, "group", mode=mode, children=[visit(c, f"{node_id}.{i}") for i, c in enumerate(children)]
+            )
+        leaf = node if isinstance(node, Mapping) else {}
+        name, op = str(leaf.get("field", "")), str(leaf.get("op", ""))
+        return Node(node_id, "leaf", field=name, op=op, value=value_text(name, op, leaf.get("value")))
+
+    root = visit(conditions or {"all": []}, "r")
+    if root.kind != "group":
+        root = Node("r", "group", children=[root])
+    renumber(root)
+    return root
+
+
+def conditions_from_tree(root: Node) -> dict[str, Any]:
+    """The JSON condition tree; every node records its JSON path (for errors)."""
+
+    def visit(node: Node, path: str) -> dict[str, Any]:
+        node.json_path = path
+        if node.kind == "leaf":
+            out: dict[str, Any] = {"field": node.field, "op": node.op}
+            if node.op != "is_empty" or node.value.strip():
+                out["value"] = value_json(node.field, node.op, node.value)
+            return out
+        inner_path = f"{path}.not" if node.negate else path
+        group = {node.mode: [visit(c, f"{inner_path}.{node.mode}[{i}]") for i, c in enumerate(node.children)]}
+        return {"not": group} if node.negate else group
+
+    return visit(root, "conditions")
+
+
+def find(root: Node, node_id: str) -> Node | None:
+    if root.id == node_id:
+        return root
+    for child in root.children:
+        found = find(child, node_id)
+        if found is not None:
+            return found
+    return None
+
+
+def apply_builder(root: Node, actions: list[ActionRow], command: str) -> None:
+    """Edit the tree or the action rows as a builder button asks (unknown commands do nothing)."""
+    verb, _sep, target = command.partition(":")
+    if verb == "add-action":
+        actions.append(ActionRow())
+    elif verb == "remove-action" and target.isdigit() and int(target) < len(actions):
+        del actions[int(target)]
+    node = find(root, target) if target else None
+    if verb in ("add-leaf", "add-group") and node is not None and node.kind == "group":
+        kind = "leaf" if verb == "add-leaf" else "group"
+        child = Node("", kind, children=[Node("", "leaf")] if kind == "group" else [])
+        node.children.append(child)
+    elif verb == "remove" and node is not None and node is not root:
+        parent = find(root, node.id.rsplit(".", 1)[0])
+        if parent is not None:
+            parent.children.remove(node)
+    renumber(root)
+
+
+def attach_error(root: Node, actions: list[ActionRow], exc: ValidationFailed) -> bool:
+    """Show a refusal on the row it names (the deepest node whose JSON path starts it). False when
+    it names neither a condition nor an action (the caller shows it at the top)."""
+    path = exc.field or ""
+    if path.startswith("actions["):
+        index = path[len("actions[") :].split("]", 1)[0]
+        if index.isdigit() and int(index) < len(actions):
+            actions[int(index)].error = exc.message
+            return True
+        return False
+    best: Node | None = None
+
+    def visit(node: Node) -> None:
+        nonlocal best
+        names = node.json_path and (
+            path == node.json_path or path.startswith((f"{node.json_path}.", f"{node.json_path}["))
+        )
+        if names and (best is None or len(node.json_path) > len(best.json_path)):
+            best = node
+        for child in node.children:
+            visit(child)
+
+    visit(root)
+    if best is None:
+        return False
+    best.error = exc.message
+    return True
+
+
+def flatten(root: Node) -> list[Node]:
+    """The nodes in display order (a group before its children), for the template."""
+    out = [root]
+    for child in root.children:
+        out.extend(flatten(child))
+    return out
+
+
+# --------------------------------------------------------------------------- actions
+
+
+def parse_actions(post: Mapping[str, Any]) -> list[ActionRow]:
+    indexes = sorted({int(k.split(":")[1]) for k in post if k.startswith("a:") and k.split(":")[1].isdigit()})
+    return [
+        ActionRow(type=str(post.get(f"a:{i}:type", "")), params=str(post.get(f"a:{i}:params", "") or "{}"))
+        for i in indexes[:50]
+    ]
+
+
+def action_rows(actions: Any) -> list[ActionRow]:
+    if not isinstance(actions, list):
+        return []
+    return [
+        ActionRow(type=str(a.get("type", "")), params=json.dumps(a.get("params") or {}, ensure_ascii=False))
+        for a in actions
+        if isinstance(a, Mapping)
+    ]
+
+
+def actions_json(rows: list[ActionRow]) -> list[dict[str, Any]]:
+    out = []
+    for i, row in enumerate(rows):
+        try:
+            params = json.loads(row.params or "{}")
+        except ValueError:
+            raise ValidationFailed(
+                _('the parameters must be a JSON object, e.g. {"urgency": "high"}'), field=f"actions[{i}].params"
+            ) from None
+        out.append({"type": row.type, "params": params})
+    return out
+
+
+# --------------------------------------------------------------------------- scope and schedule
+
+
+SCOPE_TEXT = ("regions", "platforms", "product_categories", "skus")
+
+
+def scope_json(post: Mapping[str, Any], store_ids: list[str]) -> dict[str, Any]:
+    scope: dict[str, Any] = {}
+    for key in SCOPE_TEXT:
+        values = [v.strip() for v in str(post.get(f"scope_{key}", "")).split(",") if v.strip()]
+        if values:
+            scope[key] = values
+    ids = [int(v) if v.isdigit() else v for v in store_ids if v]
+    if ids:
+        scope["store_ids"] = ids
+    return scope
+
+
+def scope_form(scope: Any) -> dict[str, Any]:
+    scope = scope if isinstance(scope, Mapping) else {}
+    values: dict[str, Any] = {f"scope_{k}": ", ".join(str(v) for v in scope.get(k, [])) for k in SCOPE_TEXT}
+    values["store_ids"] = [str(v) for v in scope.get("store_ids", [])]
+    return values
+
+
+def schedule_json(windows_text: str, calendar_id: str) -> dict[str, Any]:
+    schedule: dict[str, Any] = {}
+    windows = []
+    for line in windows_text.splitlines():
+        start, _sep, end = line.strip().partition(" ")
+        if start:
+            windows.append({"start": start, "end": end.strip()})
+    if windows:
+        schedule["windows"] = windows
+    if calendar_id.strip():
+        schedule["business_hours"] = {"calendar_id": int(calendar_id) if calendar_id.isdigit() else calendar_id}
+    return schedule
+
+
+def schedule_form(schedule: Any) -> dict[str, str]:
+    schedule = schedule if isinstance(schedule, Mapping) else {}
+    windows = "\n".join(f"{w.get('start', '')} {w.get('end', '')}" for w in schedule.get("windows", []))
+    hours = schedule.get("business_hours") or {}
+    return {"schedule_windows": windows, "schedule_calendar_id": str(hours.get("calendar_id", ""))}
+
+
+# --------------------------------------------------------------------------- the whole form
+
+TEXT_FIELDS = ("name", "trigger", "priority", "approval_amount", "approval_currency", "days")
+
+
+@dataclass
+class RuleForm:
+    """Everything the edit page shows and posts back."""
+
+    values: dict[str, Any]
+    tree: Node
+    actions: list[ActionRow]
+    mode: str = "builder"  # builder | json
+    json_text: str = ""
+    rule_id: int | None = None
+    error: str = ""  # a refusal no row shows
+
+    @property
+    def nodes(self) -> list[Node]:
+        return flatten(self.tree)
+
+
+def _flag(post: Mapping[str, Any], key: str) -> bool:
+    return bool(post.get(key))
+
+
+def form_from_post(post: Any) -> RuleForm:
+    values: dict[str, Any] = {k: str(post.get(k, "")).strip() for k in TEXT_FIELDS}
+    values.update({k: str(post.get(k, "")) for k in (*(f"scope_{s}" for s in SCOPE_TEXT), "schedule_windows")})
+    values["schedule_calendar_id"] = str(post.get("schedule_calendar_id", "")).strip()
+    values["store_ids"] = [str(v) for v in post.getlist("store_ids")] if hasattr(post, "getlist") else []
+    values["enabled"] = _flag(post, "enabled")
+    values["stop_further"] = _flag(post, "stop_further")
+    rule_id = str(post.get("rule_id", "")).strip()
+    return RuleForm(
+        values=values,
+        tree=parse_tree(post),
+        actions=parse_actions(post),
+        mode="json" if post.get("mode") == "json" else "builder",
+        json_text=str(post.get("document_json", "")),
+        rule_id=int(rule_id) if rule_id.isdigit() else None,
+    )
+
+
+def _whole_or_text(text: str) -> Any:
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def document_from_form(form: RuleForm) -> dict[str, Any]:
+    """The rule document the form describes (JSON mode: the text as parsed; a bad text is refused
+    naming `document`)."""
+    if form.mode == "json":
+        try:
+            parsed = json.loads(form.json_text or "{}")
+        except ValueError as exc:
+            raise ValidationFailed(_("not valid JSON: %(error)s") % {"error": exc}, field="document") from None
+        if not isinstance(parsed, dict):
+            raise ValidationFailed(_("the document must be a JSON object"), field="document")
+        return parsed
+    v = form.values
+    document: dict[str, Any] = {
+        "name": v["name"],
+        "trigger": v["trigger"],
+        "priority": _whole_or_text(v["priority"] or "100"),
+        "enabled": v["enabled"],
+        "stop_further": v["stop_further"],
+        "conditions": conditions_from_tree(form.tree),
+        "actions": actions_json(form.actions),
+        "scope": scope_json(v, v["store_ids"]),
+        "schedule": schedule_json(v["schedule_windows"], v["schedule_calendar_id"]),
+    }
+    if v["approval_amount"]:
+        document["approval_limit"] = {"amount": v["approval_amount"], "currency": v["approval_currency"].upper()}
+    return document
+
+
+def form_from_document(document: Mapping[str, Any], *, rule_id: int | None = None) -> RuleForm:
+    limit = document.get("approval_limit") or {}
+    values: dict[str, Any] = {
+        "name": str(document.get("name", "")),
+        "trigger": str(document.get("trigger", "")),
+        "priority": str(document.get("priority", 100)),
+        "enabled": bool(document.get("enabled")),
+        "stop_further": bool(document.get("stop_further")),
+        "approval_amount": str(limit.get("amount", "")) if isinstance(limit, Mapping) else "",
+        "approval_currency": str(limit.get("currency", "")) if isinstance(limit, Mapping) else "",
+        "days": "30",
+        **scope_form(document.get("scope")),
+        **schedule_form(document.get("schedule")),
+    }
+    form = RuleForm(
+        values=values,
+        tree=tree_from_conditions(document.get("conditions")),
+        actions=action_rows(document.get("actions")) or [ActionRow()],
+        rule_id=rule_id,
+    )
+    form.json_text = json.dumps(dict(document), indent=2, ensure_ascii=False, default=str)
+    return form
+
+
+def new_form() -> RuleForm:
+    return form_from_document(
+        {"trigger": "ticket_created", "priority": 100, "conditions": {"all": [{"field": "", "op": "eq"}]}}
+    )
