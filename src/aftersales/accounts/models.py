@@ -90,9 +90,19 @@ class User(AbstractUser):
     display_name = models.CharField(max_length=120, blank=True)
     # UI language and the working language translations are produced in.
     language = models.CharField(max_length=10, choices=UserLanguage.choices, default=UserLanguage.EN)
+    # Routing skills (triage.routing): the customer languages, platforms and ticket categories this agent
+    # handles. An empty list means "any"; an agent whose list lacks the ticket's value is not picked.
+    skill_languages = models.JSONField(default=list, blank=True)
+    skill_platforms = models.JSONField(default=list, blank=True)
+    skill_categories = models.JSONField(default=list, blank=True)
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+
+class RoutingStrategy(models.TextChoices):
+    LEAST_LOADED = "least_loaded", _("Least loaded (fewest open tickets)")
+    ROUND_ROBIN = "round_robin", _("Round robin (in turn)")
 
 
 class Team(TimeStampedModel):
@@ -105,6 +115,12 @@ class Team(TimeStampedModel):
     languages = models.JSONField(default=list, blank=True)
     sku_categories = models.JSONField(default=list, blank=True)
     members = models.ManyToManyField(User, through="Membership", related_name="teams")
+    routing_strategy = models.CharField(
+        max_length=20, choices=RoutingStrategy.choices, default=RoutingStrategy.LEAST_LOADED
+    )
+    # Round robin's turn: the user id routing gave the last ticket to (kept across restarts; the
+    # team row is locked while the next one is chosen).
+    routing_last_user_id = models.IntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "name"], name="team_unique_name")]

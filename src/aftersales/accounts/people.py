@@ -42,7 +42,7 @@ from aftersales.core.errors import Conflict, NotFound, ValidationFailed
 from aftersales.core.money import validate_currency
 from aftersales.language.languages import SUPPORTED as SUPPORTED_LANGUAGES
 
-from .models import Membership, Organization, Permission, Role, RoleKind, Team, User, UserLanguage
+from .models import Membership, Organization, Permission, Role, RoleKind, RoutingStrategy, Team, User, UserLanguage
 from .permissions import check_perm
 
 MAX_APPROVAL_LIMIT = Decimal("1000000000")  # 10^9 in the role's currency
@@ -358,13 +358,22 @@ def user_update(
     team_ids: Iterable[int] | None = None,
     language: str | None = None,
     is_active: bool | None = None,
+    skill_languages: Iterable[str] | None = None,
+    skill_platforms: Iterable[str] | None = None,
+    skill_categories: Iterable[str] | None = None,
 ) -> User:
     """Change a user of the actor's organization; None leaves a field as it is. Never takes the
     actor's own administrator rights or account away, nor the organization's last active
-    administrator. Locks the organization row."""
+    administrator. The skills (customer languages, platforms, ticket categories; empty: any) are
+    what routing by skill matches. Locks the organization row."""
     check_people_admin(actor)
     user = _org_user(actor, user_id)
     fields: list[str] = []
+    for name, value in _clean_skills(
+        languages=skill_languages, platforms=skill_platforms, categories=skill_categories
+    ).items():
+        setattr(user, name, value)
+        fields.append(name)
     if display_name is not None:
         user.display_name = _clean_text(display_name, field="display_name", max_length=120, required=False)
         fields.append("display_name")
@@ -415,6 +424,34 @@ def user_password_reset(*, actor: Any, user_id: int) -> SetPasswordLink:
         raise Conflict(_("This user is deactivated; reactivate them first."), field="user_id")
     with transaction.atomic():
         return _set_password_link(user, send=True, reason="reset")
+
+
+def _clean_skills(
+    *, languages: Iterable[str] | None, platforms: Iterable[str] | None, categories: Iterable[str] | None
+) -> dict[str, list[str]]:
+    from aftersales.inbox.workflow import TicketCategory
+
+    out: dict[str, list[str]] = {}
+    for name, values, allowed in (
+        ("skill_languages", languages, SUPPORTED_LANGUAGES),
+        ("skill_platforms", platforms, Platform.values),
+        ("skill_categories", categories, TicketCategory.values),
+    ):
+        if values is not None:
+            out[name] = _clean_choices(values, allowed=allowed, field=name, normalise=True)
+    return out
+
+
+def _clean_strategy(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value not in RoutingStrategy.values:
+        raise ValidationFailed(
+            _("Unknown value %(value)s; expected some of %(expected)s.")
+            % {"value": repr(str(value)[:40]), "expected": ", ".join(RoutingStrategy.values)},
+            field="routing_strategy",
+        )
+    return value
 
 
 # --- teams ----------------------------------------------------------------------------------------
@@ -487,7 +524,7 @@ def _team_name_taken(actor: Any, name: str, *, exclude: int | None = None) -> bo
 
 
 def _save_team(team: Team, scope: dict[str, Any], members: list[User] | None) -> None:
-    for key in ("platforms", "languages", "sku_categories"):
+    for key in ("platforms", "languages", "sku_categories", "routing_strategy"):
         if key in scope:
             setattr(team, key, scope[key])
     try:
@@ -512,8 +549,10 @@ def team_create(
     languages: Iterable[str] = (),
     sku_categories: Iterable[str] = (),
     member_ids: Iterable[int] = (),
+    routing_strategy: str | None = None,
 ) -> Team:
-    """A team of the actor's organization. An empty scope dimension means "all"."""
+    """A team of the actor's organization. An empty scope dimension means "all". `routing_strategy`:
+    how routing by skill picks an agent in it (least loaded by default, or round robin)."""
     check_people_admin(actor)
     clean_name = _clean_text(name, field="name", max_length=120, required=True)
     if _team_name_taken(actor, clean_name):
@@ -521,6 +560,8 @@ def team_create(
     scope = _clean_scope(
         actor, store_ids=store_ids, platforms=platforms, languages=languages, sku_categories=sku_categories
     )
+    if (strategy := _clean_strategy(routing_strategy)) is not None:
+        scope["routing_strategy"] = strategy
     members = _org_users(actor, member_ids)
     team = Team(organization_id=actor.organization_id, name=clean_name)
     with transaction.atomic():
@@ -538,8 +579,10 @@ def team_update(
     languages: Iterable[str] | None = None,
     sku_categories: Iterable[str] | None = None,
     member_ids: Iterable[int] | None = None,
+    routing_strategy: str | None = None,
 ) -> Team:
-    """Rename a team, change its scope or its members; None leaves a field as it is."""
+    """Rename a team, change its scope, its members or its routing strategy; None leaves a field as
+    it is."""
     check_people_admin(actor)
     team = _org_team(actor, team_id)
     if name is not None:
@@ -550,6 +593,8 @@ def team_update(
     scope = _clean_scope(
         actor, store_ids=store_ids, platforms=platforms, languages=languages, sku_categories=sku_categories
     )
+    if (strategy := _clean_strategy(routing_strategy)) is not None:
+        scope["routing_strategy"] = strategy
     members = _org_users(actor, member_ids) if member_ids is not None else None
     with transaction.atomic():
         _save_team(team, scope, members)

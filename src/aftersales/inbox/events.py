@@ -97,7 +97,7 @@ class TicketsMerged:
 class TicketUpdated:
     """Classification fields or tags changed (ticket_update, ticket_set_tags): the rules engine's
     "ticket updated" trigger. `changes` maps each changed field (category, urgency,
-    is_high_priority, subject, team_id, tags) to (old, new); tags are sorted tuples of names."""
+    is_high_priority, subject, team_id, order_id, tags) to (old, new); tags are sorted tuples of names."""
 
     ticket_id: int
     organization_id: int

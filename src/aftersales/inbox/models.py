@@ -238,6 +238,7 @@ class TicketEventType(models.TextChoices):
     # and each change of its status on the platform, in the platform's words.
     RETURN_REQUEST_RECEIVED = "return_request_received", _("Marketplace return received")
     RETURN_REQUEST_STATUS_CHANGED = "return_request_status_changed", _("Marketplace return status changed")
+    ORDER_LINKED = "order_linked", _("Order linked")
 
 
 class TicketEvent(models.Model):

@@ -52,3 +52,22 @@ class ClassificationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"classification {self.pk}"
+
+
+class TriageSettings(models.Model):
+    """An organization's choices about what triage and routing do on their own (no row: the defaults).
+    Edited by an org admin in Settings > Triage and routing, and through the API."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    apply_results = models.BooleanField(
+        default=True, help_text="Triage sets a new message's urgency and category and links the order it names"
+    )
+    auto_route = models.BooleanField(
+        default=False, help_text="New tickets are routed to a team and an agent by skill after triage"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"triage settings of {self.organization_id}"

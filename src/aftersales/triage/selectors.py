@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .labels import Intent, Sentiment
-from .models import TriageResult
+from .models import TriageResult, TriageSettings
 
 
 @dataclass(frozen=True)
@@ -51,3 +51,18 @@ def ticket_triage(*, ticket_id: int) -> TicketTriage | None:
         order_number=result.order.external_id if result.order is not None else "",
         model_version=result.model_version,
     )
+
+
+def triage_settings_of(organization_id: int) -> TriageSettings:
+    """The organization's triage switches (the defaults, unsaved, when it never changed them)."""
+    row = TriageSettings.objects.filter(organization_id=organization_id).first()
+    return row if row is not None else TriageSettings(organization_id=organization_id)
+
+
+def triage_settings(user: Any) -> TriageSettings:
+    """The switches of the user's organization, for its administrators (Settings, API)."""
+    from aftersales.accounts.models import Permission
+    from aftersales.accounts.permissions import check_perm, organization_of
+
+    check_perm(user, Permission.ADMINISTER)
+    return triage_settings_of(organization_of(user))

@@ -21,7 +21,8 @@ from aftersales.core.errors import DomainError, ValidationFailed
 from aftersales.core.events import publish
 
 from .events import MessageTriaged
-from .models import ClassificationRequest, TriageResult
+from .models import ClassificationRequest, TriageResult, TriageSettings
+from .selectors import triage_settings_of
 
 ACTOR = Actor.system("triage")
 _classification_runner: Callable[[int], Any] | None = None
@@ -189,3 +190,82 @@ def classification_request_run(*, request_id: int) -> bool:
 def classification_requests_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
     deleted, _ = ClassificationRequest.objects.filter(created_at__lt=timezone.now() - older_than).delete()
     return deleted
+
+
+# --------------------------------------------------------------------------- acting on the ticket
+
+
+def _set_by_someone(ticket_id: int, event_type: str) -> bool:
+    """Whether a user or a rule (not triage itself, nor a migration's system row) ever set this field."""
+    from aftersales.inbox.models import TicketEvent
+
+    return TicketEvent.objects.filter(ticket_id=ticket_id, type=event_type, actor_kind__in=["user", "rule"]).exists()
+
+
+def triage_result_apply(*, message_id: int) -> Any:
+    """Apply a message's triage to its ticket (triage/apply.py says what), as Actor.system("triage"),
+    through inbox.services.ticket_update. Only the ticket's latest inbound message acts (an older one
+    classified again says nothing new); closed or merged tickets and organizations that turned
+    "triage applies its results" off are left alone. Idempotent: applying twice changes nothing more.
+    Returns the ticket, or None when nothing was applied."""
+    from aftersales.inbox.models import Message, MessageDirection, TicketEventType
+    from aftersales.inbox.services import ticket_update
+    from aftersales.inbox.workflow import TicketStatus
+
+    from .apply import triage_changes
+
+    result = TriageResult.objects.select_related("message__ticket", "order").filter(message_id=message_id).first()
+    if result is None:
+        return None
+    ticket = result.message.ticket
+    if not triage_settings_of(ticket.organization_id).apply_results:
+        return None
+    if ticket.status == TicketStatus.CLOSED or ticket.merged_into_id is not None:
+        return None
+    latest = (
+        Message.objects.filter(ticket=ticket, direction=MessageDirection.INBOUND)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if latest != message_id:
+        return None
+    changes = triage_changes(
+        intent=result.intent,
+        urgency=result.urgency,
+        reasons=result.reasons or [],
+        ticket_urgency=ticket.urgency,
+        ticket_category=ticket.category,
+        urgency_set_by_someone=_set_by_someone(ticket.pk, TicketEventType.URGENCY_CHANGED),
+        category_set_by_someone=_set_by_someone(ticket.pk, TicketEventType.CATEGORY_CHANGED),
+    )
+    link_order = (
+        ticket.order_id is None and result.order is not None and result.order.organization_id == ticket.organization_id
+    )
+    if changes.empty and not link_order:
+        return None
+    extra: dict[str, Any] = {"order": result.order} if link_order else {}
+    return ticket_update(
+        ticket=ticket,
+        actor=ACTOR,
+        urgency=changes.urgency,
+        category=changes.category,
+        reason=f"triage: {result.intent} ({result.confidence:.2f}), message {message_id}",
+        **extra,
+    )
+
+
+def triage_settings_update(
+    *, user: Any, apply_results: bool | None = None, auto_route: bool | None = None
+) -> TriageSettings:
+    """Change the organization's triage and routing switches (administrators); None leaves one as is."""
+    check_perm(user, Permission.ADMINISTER)
+    organization_id = organization_of(user)
+    with transaction.atomic():
+        row, _created = TriageSettings.objects.select_for_update().get_or_create(organization_id=organization_id)
+        if apply_results is not None:
+            row.apply_results = bool(apply_results)
+        if auto_route is not None:
+            row.auto_route = bool(auto_route)
+        row.save()
+    return row

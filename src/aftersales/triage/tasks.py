@@ -30,6 +30,17 @@ def triage_message(message_id: int) -> str:
     return result.intent if result is not None else "skipped"
 
 
+@db_task(retries=2, retry_delay=30)
+def apply_triage(message_id: int) -> str:
+    """A message was triaged: set the ticket's urgency, category and order (when the organization
+    lets triage apply its results), then route a new ticket (when it turned auto-routing on)."""
+    from . import routing
+
+    applied = services.triage_result_apply(message_id=message_id)
+    decision = routing.ticket_route_new(message_id=message_id)
+    return f"applied={applied is not None} routed={decision is not None}"
+
+
 @db_task(retries=0)
 def run_classification(request_id: int) -> bool:
     return services.classification_request_run(request_id=request_id)

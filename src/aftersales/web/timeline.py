@@ -38,14 +38,18 @@ def _label(choices: Any, value: Any) -> str:
         return str(value)
 
 
-def _actor_label(kind: str) -> str:
-    """Who acted when it was not a user (core.actors)."""
+def _actor_label(kind: str, ref: str = "") -> str:
+    """Who acted when it was not a user (core.actors): a rule by its id, triage and routing by name."""
+    if kind == "rule" and ref:
+        return _("Rule #%(id)s") % {"id": ref}
+    if kind == "system" and ref in ("triage", "routing"):
+        return {"triage": _("Triage"), "routing": _("Routing")}[ref]
     return {"customer": _("Customer"), "connector": _("Connector"), "rule": _("Rule")}.get(kind, _("System"))
 
 
 def event_sentence(event: TicketEvent, users: Mapping[int, str], teams: Mapping[int, str]) -> str:
     p = event.payload or {}
-    actor = str(event.actor) if event.actor else _actor_label(event.actor_kind)
+    actor = str(event.actor) if event.actor else _actor_label(event.actor_kind, event.actor_ref)
 
     def user(pk: Any) -> str:
         return users.get(pk, f"#{pk}") if pk else _("nobody")
@@ -106,6 +110,10 @@ def event_sentence(event: TicketEvent, users: Mapping[int, str], teams: Mapping[
         return _("%(actor)s merged this ticket into #%(id)s") % {"actor": actor, "id": p.get("into")}
     if t == TicketEventType.MERGED_FROM:
         return _("%(actor)s merged ticket #%(id)s into this one") % {"actor": actor, "id": p.get("source")}
+    if t == TicketEventType.ORDER_LINKED:
+        if not p.get("new"):
+            return _("%(actor)s unlinked the order") % {"actor": actor}
+        return _("%(actor)s linked the order") % {"actor": actor}
     if t == TicketEventType.REPLY_SENT:
         return _("Reply delivered to the customer")
     if t == TicketEventType.REPLY_RETRIED:

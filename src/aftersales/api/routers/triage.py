@@ -9,11 +9,21 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from aftersales.triage.services import ClassifyItem, classify_via_worker
+from aftersales.inbox.selectors import ticket_get
+from aftersales.triage.routing import ticket_route
+from aftersales.triage.selectors import triage_settings
+from aftersales.triage.services import ClassifyItem, classify_via_worker, triage_settings_update
 
 from ..auth import current_user
-from ..schemas.common import ErrorOut, with_errors
-from ..schemas.triage import ClassifyIn, ClassifyOut
+from ..schemas.common import ErrorOut, Id, with_errors
+from ..schemas.triage import (
+    ClassifyIn,
+    ClassifyOut,
+    RoutingDecisionOut,
+    TicketRouteIn,
+    TriageSettingsIn,
+    TriageSettingsOut,
+)
 
 router = Router(tags=["triage"])
 
@@ -27,3 +37,24 @@ def classify(request: HttpRequest, payload: ClassifyIn) -> Any:
     else:
         items = [ClassifyItem(text=payload.text or "", language=payload.language)]
     return {"results": classify_via_worker(user=current_user(request), items=items)}
+
+
+@router.get("/triage/settings", response=with_errors({200: TriageSettingsOut}))
+def get_triage_settings(request: HttpRequest) -> Any:
+    """Whether triage applies its results to tickets and whether new tickets are routed by skill.
+    Admins only."""
+    return triage_settings(current_user(request))
+
+
+@router.put("/triage/settings", response=with_errors({200: TriageSettingsOut}))
+def put_triage_settings(request: HttpRequest, payload: TriageSettingsIn) -> Any:
+    """Turn triage's own changes (default on) and auto-routing (default off) on or off. Admins only."""
+    return triage_settings_update(user=current_user(request), **payload.dict())
+
+
+@router.post("/tickets/{ticket_id}/route", response=with_errors({200: RoutingDecisionOut}))
+def route_ticket(request: HttpRequest, ticket_id: Id, payload: TicketRouteIn) -> Any:
+    """Route the ticket by skill now: the team whose scope fits best, then an eligible agent on shift
+    (least loaded or round robin). Needs the process permission; returns the decision and its reasons."""
+    user = current_user(request)
+    return ticket_route(ticket=ticket_get(user, ticket_id), actor=user, strategy=payload.strategy)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
-from aftersales.accounts.models import Permission, UserLanguage
+from aftersales.accounts.models import Permission, RoutingStrategy, UserLanguage
 
 from .accounts import TeamOut
 from .common import Id, InputSchema, MoneyOut, money
@@ -30,6 +30,9 @@ class TeamRef(Schema):
     name: str
 
 
+SKILLS_DOC = "Routing by skill: what this agent handles; empty means any"
+
+
 class UserAdminOut(Schema):
     id: int
     username: str
@@ -42,6 +45,9 @@ class UserAdminOut(Schema):
     teams: list[TeamRef]
     last_login: datetime | None
     date_joined: datetime
+    skill_languages: list[str] = Field(..., description=SKILLS_DOC)
+    skill_platforms: list[str] = Field(..., description=SKILLS_DOC)
+    skill_categories: list[str] = Field(..., description=f"Ticket categories. {SKILLS_DOC}")
 
     @staticmethod
     def resolve_display_name(obj: Any) -> str:
@@ -74,6 +80,9 @@ class UserPatchIn(InputSchema):
     team_ids: list[Id] | None = Field(None, max_length=MAX_IDS, description="Replaces the user's teams")
     language: UserLanguage | None = None
     is_active: bool | None = None
+    skill_languages: list[str] | None = Field(None, max_length=MAX_IDS, description=SKILLS_DOC)
+    skill_platforms: list[str] | None = Field(None, max_length=MAX_IDS, description=SKILLS_DOC)
+    skill_categories: list[str] | None = Field(None, max_length=MAX_IDS, description=f"Ticket categories. {SKILLS_DOC}")
 
 
 class SetPasswordLinkOut(Schema):
@@ -88,6 +97,7 @@ class TeamAdminOut(TeamOut):
     """A team as its organization's admin sees it: its scope and its members."""
 
     member_ids: list[int]
+    routing_strategy: str = Field(..., description="How routing by skill picks an agent: least_loaded or round_robin")
 
     @staticmethod
     def resolve_member_ids(obj: Any) -> list[int]:
@@ -104,6 +114,7 @@ class TeamIn(InputSchema):
     languages: list[str] = Field([], max_length=MAX_IDS, description=f"ISO 639-1 codes. {SCOPE_DOC}")
     sku_categories: list[str] = Field([], max_length=MAX_IDS, description=SCOPE_DOC)
     member_ids: list[Id] = Field([], max_length=MAX_IDS)
+    routing_strategy: RoutingStrategy | None = Field(None, description="least_loaded (default) or round_robin")
 
 
 class TeamPatchIn(InputSchema):
@@ -113,6 +124,7 @@ class TeamPatchIn(InputSchema):
     languages: list[str] | None = Field(None, max_length=MAX_IDS)
     sku_categories: list[str] | None = Field(None, max_length=MAX_IDS)
     member_ids: list[Id] | None = Field(None, max_length=MAX_IDS)
+    routing_strategy: RoutingStrategy | None = None
 
 
 class RoleAdminOut(Schema):

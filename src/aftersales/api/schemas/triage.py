@@ -61,3 +61,28 @@ class TriageOut(Schema):
 
 class ClassifyOut(Schema):
     results: list[TriageOut] = Field(..., description="One per text, in the order given")
+
+
+class TriageSettingsOut(Schema):
+    apply_results: bool = Field(
+        ..., description="Triage sets a new message's urgency (never lowering a person's), category and order"
+    )
+    auto_route: bool = Field(..., description="New tickets are routed by skill (team, then agent) after triage")
+
+
+class TriageSettingsIn(InputSchema):
+    """A field left out, or null, keeps its value."""
+
+    apply_results: bool | None = None
+    auto_route: bool | None = None
+
+
+class TicketRouteIn(InputSchema):
+    strategy: str | None = Field(None, description="least_loaded or round_robin; default: the chosen team's")
+
+
+class RoutingDecisionOut(Schema):
+    team_id: int | None = Field(..., description="The team chosen (null: no team's scope admits the ticket)")
+    assignee_id: int | None = Field(..., description="The agent chosen (null: nobody eligible on shift)")
+    strategy: str
+    reasons: list[str]

@@ -671,6 +671,12 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, w, u: ("POST", "/triage/classify", {"text": "Where is my parcel? Order 302-1234567-1234567"}),
         everyone(),
     ),
+    # Triage and routing switches (organization settings) and routing a ticket by skill (processing it).
+    ("GET", "/triage/settings"): Row(lambda s, w, u: ("GET", "/triage/settings", None), admins()),
+    ("PUT", "/triage/settings"): Row(lambda s, w, u: ("PUT", "/triage/settings", {"auto_route": True}), admins()),
+    ("POST", "/tickets/{ticket_id}/route"): Row(
+        lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/route", {}), ticket_write()
+    ),
     ("GET", "/sla/calendars"): Row(lambda s, w, u: ("GET", "/sla/calendars", None), admins()),
     ("POST", "/sla/calendars"): Row(lambda s, w, u: ("POST", "/sla/calendars", SLA_CALENDAR), admins(201)),
     ("GET", "/sla/calendars/{calendar_id}"): Row(

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission, Team, User
 from aftersales.accounts.permissions import can_view_ticket, check_ticket
+from aftersales.catalog.models import Order
 from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
@@ -221,9 +222,10 @@ def ticket_change_status(*, ticket: Ticket, actor: User | Actor, status: str) ->
     return locked
 
 
-def ticket_assign(*, ticket: Ticket, actor: User | Actor, assignee: User | None) -> Ticket:
+def ticket_assign(*, ticket: Ticket, actor: User | Actor, assignee: User | None, reason: str = "") -> Ticket:
     """Assign (or unassign with None). The assignee must be an active agent of the organization
-    whose role can process tickets, whoever assigns (an agent, a rule, routing). Locks the ticket row."""
+    whose role can process tickets, whoever assigns (an agent, a rule, routing). `reason` (e.g.
+    routing's) is kept on the audit row. Locks the ticket row."""
     who = check_ticket_actor(actor, ticket, Permission.PROCESS)
     if assignee is not None:
         from aftersales.accounts.permissions import has_perm
@@ -245,7 +247,7 @@ def ticket_assign(*, ticket: Ticket, actor: User | Actor, assignee: User | None)
         locked.assignee = assignee
         if locked.status == TicketStatus.NEW and assignee is not None:
             ticket_transition(locked, TicketStatus.OPEN, actor=who, reason="assigned")
-        assigned = record_event(locked, TicketEventType.ASSIGNED, who, old=old, new=new)
+        assigned = record_event(locked, TicketEventType.ASSIGNED, who, old=old, new=new, **_why(reason))
         locked.save()
         events.publish(
             TicketAssigned(
@@ -271,10 +273,13 @@ def ticket_update(
     is_high_priority: bool | None = None,
     team: Team | None = _UNSET,
     subject: str | None = None,
+    order: Order | None = _UNSET,
+    reason: str = "",
 ) -> Ticket:
     """Change classification fields. Each change is one audit row; one `TicketUpdated` event names
-    them all. `actor`: an agent (permission-checked) or a rule/system Actor; the team must be the
-    ticket's organization's either way. Locks the ticket row."""
+    them all. `actor`: an agent (permission-checked) or a rule/system Actor; the team and the order
+    must be the ticket's organization's either way. `reason` (e.g. triage's) is kept on the audit
+    rows. Locks the ticket row."""
     who = check_ticket_actor(actor, ticket, Permission.PROCESS)
     if category is not None and category not in TicketCategory.values:
         raise ValidationFailed(gettext("unknown category %(category)r") % {"category": category}, field="category")
@@ -282,6 +287,8 @@ def ticket_update(
         raise ValidationFailed(gettext("unknown urgency %(urgency)r") % {"urgency": urgency}, field="urgency")
     if team is not _UNSET and team is not None and team.organization_id != ticket.organization_id:
         raise NotFound(gettext("team not found"), field="team_id")
+    if order is not _UNSET and order is not None and order.organization_id != ticket.organization_id:
+        raise NotFound(gettext("order not found"), field="order_id")
     if subject is not None:
         subject = _check_text(subject, field="subject", limit=300)
     with transaction.atomic():
@@ -296,20 +303,29 @@ def ticket_update(
         for attr, value, event_type in changes:
             if value is None or getattr(locked, attr) == value:
                 continue
-            record_event(locked, event_type, who, field=attr, old=getattr(locked, attr), new=value)
+            record_event(locked, event_type, who, field=attr, old=getattr(locked, attr), new=value, **_why(reason))
             applied[attr] = (getattr(locked, attr), value)
             setattr(locked, attr, value)
         if team is not _UNSET and locked.team_id != (team.pk if team else None):
             new_team = team.pk if team else None
-            record_event(locked, TicketEventType.TEAM_CHANGED, who, old=locked.team_id, new=new_team)
+            record_event(locked, TicketEventType.TEAM_CHANGED, who, old=locked.team_id, new=new_team, **_why(reason))
             applied["team_id"] = (locked.team_id, new_team)
             locked.team = team
+        if order is not _UNSET and locked.order_id != (order.pk if order else None):
+            new_order = order.pk if order else None
+            record_event(locked, TicketEventType.ORDER_LINKED, who, old=locked.order_id, new=new_order, **_why(reason))
+            applied["order_id"] = (locked.order_id, new_order)
+            locked.order = order
         if applied:
             locked.save()
             _publish_updated(locked, applied, who)
         if "subject" in applied:
             ticket_search_refresh(ticket_ids=[locked.pk])  # the subject is part of the search document
     return locked
+
+
+def _why(reason: str) -> dict[str, str]:
+    return {"reason": reason[:200]} if reason else {}
 
 
 def _publish_updated(ticket: Ticket, changes: dict[str, tuple[Any, Any]], actor: Actor) -> None:
