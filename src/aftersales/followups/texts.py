@@ -253,9 +253,13 @@ def buyer_language(code: str | None) -> str:
     return base if base in TEXTS else DEFAULT
 
 
-def text(language: str, key: str, **values: object) -> str:
-    """The text `key` in `language` (a catalogue code), placeholders filled."""
+def text(language: str, key: str, *, isolate: bool = False, **values: object) -> str:
+    """The text `key` in `language` (a catalogue code), placeholders filled. `isolate`: each value
+    wrapped in Unicode first-strong isolates (U+2068 ... U+2069), so a date or a number keeps its own
+    direction inside right-to-left text (for pages; messages keep links bare for the buyer's client)."""
     template = TEXTS.get(language, TEXTS[DEFAULT]).get(key) or TEXTS[DEFAULT][key]
+    if isolate:
+        values = {name: f"\u2068{value}\u2069" for name, value in values.items()}
     return template % values if values else template
 
 

@@ -26,15 +26,17 @@ def _render(request: HttpRequest, page: SurveyPage, *, status: int | None = None
         "page": page,
         "t": t,
         "ratings": [(n, t[f"rating_{n}"]) for n in range(1, 6)],
-        "your_rating": texts.text(page.language, "your_rating", rating=page.rating) if page.rating else "",
-        "change_until": texts.text(page.language, "change_until", day=page.expires_at.date().isoformat())
+        "your_rating": texts.text(page.language, "your_rating", isolate=True, rating=page.rating)
+        if page.rating
+        else "",
+        "change_until": texts.text(page.language, "change_until", isolate=True, day=page.expires_at.date().isoformat())
         if page.expires_at
         else "",
         **extra,
     }
     response = render(request, "portal/csat.html", context, status=status or STATUS[page.state])
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"  # the token is in the address
+    response["Referrer-Policy"] = "same-origin"  # the token is in the address: never sent to another site
     response["X-Robots-Tag"] = "noindex"
     return response
 

@@ -41,7 +41,7 @@ def ticket_open_for_order(
     if order.customer_id is None:
         raise Conflict(_("the order has no customer to write to"), field="order")
     with transaction.atomic():
-        locked = Order.objects.select_for_update().select_related("store", "customer").get(pk=order.pk)
+        locked = Order.objects.select_for_update(of=("self",)).select_related("store", "customer").get(pk=order.pk)
         existing = order_live_ticket(locked)
         if existing is not None:
             return existing, False
