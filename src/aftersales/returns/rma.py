@@ -16,6 +16,7 @@ resolving need APPROVE; cancelling needs APPROVE (PROCESS may cancel an RMA stil
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -169,10 +170,26 @@ def rma_number_next(*, organization_id: int, at: datetime) -> str:
 # --- loading -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Automation:
+    """Trusted code acting on an organization's returns in place of a user (a rule: rules.actions),
+    passed as `user` to rma_approve(_many), rma_reject and rma_request_evidence: no user permission
+    applies, the organization check stays, audit rows and events name `actor`, and a refund it asks
+    for is approved only within `approval_limit` (amount, currency), else it waits for an approver."""
+
+    actor: Actor
+    organization_id: int
+    approval_limit: tuple[Decimal, str] | None = None
+
+
+def _actor_of(user: Any) -> Actor:
+    return user.actor if isinstance(user, Automation) else Actor.user(user)
+
+
 def _lock(user: Any, rma_id: Any, perm: str, *, lock_order: bool = False) -> Rma:
-    """The RMA locked for update if `user` sees it (else NotFound) and may `perm` (else PermissionDenied).
-    `lock_order`: lock the order row first (the lock order of returns.refunds: order, then RMA), for
-    actions that may request a refund."""
+    """The RMA locked for update if `user` sees it (else NotFound) and may `perm` (else PermissionDenied;
+    an Automation: the organization's RMA). `lock_order`: lock the order row first (the lock order of
+    returns.refunds: order, then RMA), for actions that may request a refund."""
     organization_id = organization_of(user)
     if isinstance(rma_id, bool) or not isinstance(rma_id, int):
         raise NotFound(_("RMA not found"), field="rma_id")
@@ -185,6 +202,10 @@ def _lock(user: Any, rma_id: Any, perm: str, *, lock_order: bool = False) -> Rma
         .filter(pk=rma_id, organization_id=organization_id)
         .first()
     )
+    if isinstance(user, Automation):
+        if rma is None:
+            raise NotFound(_("RMA not found"), field="rma_id")
+        return rma
     check_rma_visible(user, rma)
     assert rma is not None
     check_perm(user, perm)
@@ -625,7 +646,8 @@ def rma_approve_many(
     ids = list(dict.fromkeys(rma_ids))
     out: dict[int, Rma | DomainError] = {i: NotFound(_("RMA not found"), field="rma_id") for i in ids}
     try:
-        check_perm(user, Permission.APPROVE)
+        if not isinstance(user, Automation):
+            check_perm(user, Permission.APPROVE)
     except PermissionDenied as denied:
         for rma in Rma.objects.select_related("ticket").filter(pk__in=ids, organization_id=organization_id):
             if can_view_rma(user, rma):
@@ -649,7 +671,7 @@ def rma_approve_many(
             ).first()
             if warehouse is None:
                 raise ValidationFailed(_("warehouse_id: no such active warehouse"), field="warehouse_id")
-        visible = _visible_ids(user, locked)
+        visible = {rma.pk for rma in locked} if isinstance(user, Automation) else _visible_ids(user, locked)
         lean: list[Rma] = []
         returnless: list[Rma] = []
         resolutions: dict[int, str] = {}
@@ -666,7 +688,7 @@ def rma_approve_many(
                 continue
             resolutions[rma.pk] = chosen
             (returnless if chosen == RmaResolution.RETURNLESS_REFUND else lean).append(rma)
-        actor = Actor.user(user)
+        actor = _actor_of(user)
         if lean:
             _approve_locked(lean, resolutions, actor=actor, user=user, warehouse=warehouse)
             out.update({rma.pk: rma for rma in lean})
@@ -704,7 +726,7 @@ def rma_reject(*, user: Any, rma_id: Any, reason: Any) -> Rma:
         _mark_sync_needed(rma, fields)
         if fields:
             rma.save(update_fields=[*fields, "updated_at"])
-        rma_transition(rma, S.REJECTED, actor=Actor.user(user), reason=reason)
+        rma_transition(rma, S.REJECTED, actor=_actor_of(user), reason=reason)
     return rma
 
 
@@ -727,7 +749,7 @@ def rma_request_evidence(*, user: Any, rma_id: Any, kinds: Any, message: Any = "
     message = check_text(message, field="message", max_length=2000).strip()
     with transaction.atomic():
         rma = _lock(user, rma_id, Permission.PROCESS)
-        actor = Actor.user(user)
+        actor = _actor_of(user)
         if rma.status != S.NEEDS_EVIDENCE:
             check_rma_transition(rma.status, S.NEEDS_EVIDENCE)
         record_event(rma, "evidence_requested", actor, kinds=clean, message=message)
@@ -771,12 +793,16 @@ def _request_refund(rma: Rma, *, actor: Actor, user: Any, percent: Decimal, exac
     `exact_amount` (an accepted offer): that amount, spread over the RMA's lines by returns.refunds."""
     from . import refunds
 
+    automation = user if isinstance(user, Automation) else None
+    limit = automation.approval_limit if automation else None
+    user = None if automation else user
     amount, currency, lines = rma_refund_amount(rma, percent=percent)
     if exact_amount is not None:
         refund = refunds.refund_request(
             user=user,
             actor=actor,
             organization_id=None if user is not None else rma.organization_id,
+            actor_limit=limit,
             order_id=rma.order_id,
             rma_id=rma.pk,
             kind="partial",
@@ -795,6 +821,7 @@ def _request_refund(rma: Rma, *, actor: Actor, user: Any, percent: Decimal, exac
         user=user,
         actor=actor,
         organization_id=None if user is not None else rma.organization_id,
+        actor_limit=limit,
         order_id=rma.order_id,
         rma_id=rma.pk,
         kind="full" if full else "partial",

@@ -23,6 +23,8 @@ from aftersales.inbox.workflow import TicketCategory, Urgency
 
 MAX_ACTIONS = 20
 MAX_NOTE = 2000
+EVIDENCE_KINDS = ("photo", "video", "imei", "serial_number")
+APPROVABLE_RESOLUTIONS = ("return_and_refund", "returnless_refund", "exchange", "repair")
 
 
 def _fail(path: str, problem: str) -> ValidationFailed:
@@ -226,6 +228,27 @@ class AssignAgent(Action):
 
 
 @register
+class RouteBySkill(Action):
+    """Route by skill (triage.routing.ticket_route: language, platform, category, workload, team
+    calendars), as the rule: the team, then an agent of it when one is on shift."""
+
+    slug, label, sets = "route_by_skill", gettext_lazy("Route by skill"), ("team", "assignee")
+    strategies: ClassVar[list[str]] = ["least_loaded", "round_robin"]
+
+    def check(self, params: Mapping[str, Any], *, path: str, organization_id: int) -> dict[str, Any]:
+        _no_params(params, path=path, allowed=("strategy",))
+        if params.get("strategy") is None:
+            return {}
+        return {"strategy": _choice(params, "strategy", self.strategies, path=path)}
+
+    def execute(self, ctx: ActionContext, params: Mapping[str, Any]) -> dict[str, Any]:
+        from aftersales.triage.routing import ticket_route
+
+        decision = ticket_route(ticket=ctx.ticket(), actor=ctx.actor, strategy=params.get("strategy"))
+        return {"team_id": decision.team_id, "assignee_id": decision.assignee_id, "reasons": list(decision.reasons)}
+
+
+@register
 class AddNote(Action):
     slug, label = "add_note", gettext_lazy("Add an internal note")
 
@@ -364,9 +387,89 @@ class _Refund(Action):
         }
 
 
+def _automation(ctx: ActionContext) -> Any:
+    from aftersales.returns.rma import Automation
+
+    return Automation(actor=ctx.actor, organization_id=ctx.organization_id, approval_limit=ctx.approval_limit)
+
+
 @register
-class RefundReturnless(_Refund):
+class RefundReturnless(Action):
+    """Approve the return as a refund without return: the RMA is approved and its refund requested
+    (returns.rma), paid only within the rule's approval limit."""
+
     slug, label = "refund_returnless", gettext_lazy("Refund without return (within the rule's approval limit)")
+    decision = "approve"
+
+    def execute(self, ctx: ActionContext, params: Mapping[str, Any]) -> dict[str, Any]:
+        from aftersales.returns.rma import rma_approve
+
+        rma = rma_approve(user=_automation(ctx), rma_id=_rma_id(ctx), resolution="returnless_refund")
+        refund = rma.refunds.order_by("-pk").first()
+        return {
+            "rma_id": rma.pk,
+            "status": rma.status,
+            "refund_id": refund.pk if refund else None,
+            "refund_status": refund.status if refund else None,
+        }
+
+
+@register
+class ApproveReturn(Action):
+    slug, label = "approve_return", gettext_lazy("Approve the return")
+    decision = "approve"
+
+    def check(self, params: Mapping[str, Any], *, path: str, organization_id: int) -> dict[str, Any]:
+        _no_params(params, path=path, allowed=("resolution",))
+        if "resolution" not in params:
+            return {}
+        return {"resolution": _choice(params, "resolution", list(APPROVABLE_RESOLUTIONS), path=path)}
+
+    def execute(self, ctx: ActionContext, params: Mapping[str, Any]) -> dict[str, Any]:
+        from aftersales.returns.rma import rma_approve
+
+        rma = rma_approve(user=_automation(ctx), rma_id=_rma_id(ctx), resolution=params.get("resolution"))
+        return {"rma_id": rma.pk, "status": rma.status, "resolution": rma.resolution}
+
+
+@register
+class RejectReturn(Action):
+    slug, label = "reject_return", gettext_lazy("Reject the return")
+    decision = "reject"
+
+    def check(self, params: Mapping[str, Any], *, path: str, organization_id: int) -> dict[str, Any]:
+        _no_params(params, path=path, allowed=("reason",))
+        return {"reason": _text(params, "reason", path=path, limit=1000)}
+
+    def execute(self, ctx: ActionContext, params: Mapping[str, Any]) -> dict[str, Any]:
+        from aftersales.returns.rma import rma_reject
+
+        rma = rma_reject(user=_automation(ctx), rma_id=_rma_id(ctx), reason=params["reason"])
+        return {"rma_id": rma.pk, "status": rma.status}
+
+
+@register
+class RequestEvidence(Action):
+    slug, label = "request_evidence", gettext_lazy("Ask the buyer for evidence")
+    decision = "evidence"
+
+    def check(self, params: Mapping[str, Any], *, path: str, organization_id: int) -> dict[str, Any]:
+        _no_params(params, path=path, allowed=("kinds", "message"))
+        kinds = params.get("kinds")
+        if not isinstance(kinds, list) or not kinds or any(k not in EVIDENCE_KINDS for k in kinds):
+            raise _fail(f"{path}.kinds", _("a list of %(kinds)s") % {"kinds": ", ".join(EVIDENCE_KINDS)})
+        return {
+            "kinds": list(dict.fromkeys(kinds)),
+            "message": _text(params, "message", path=path, limit=2000, required=False),
+        }
+
+    def execute(self, ctx: ActionContext, params: Mapping[str, Any]) -> dict[str, Any]:
+        from aftersales.returns.rma import rma_request_evidence
+
+        rma = rma_request_evidence(
+            user=_automation(ctx), rma_id=_rma_id(ctx), kinds=list(params["kinds"]), message=params.get("message", "")
+        )
+        return {"rma_id": rma.pk, "status": rma.status, "kinds": list(params["kinds"])}
 
 
 @register

@@ -196,6 +196,13 @@ class RunResult:
     stopped_by_chain: list[int] = field(default_factory=list)
 
 
+def _experiment_arm(rule: CompiledRule, ticket_id: int | None) -> str | None:
+    """The ticket's arm when the rule's current version runs an A/B experiment (rules.experiments)."""
+    from .experiments import experiment_arm
+
+    return experiment_arm(rule=Rule(pk=rule.rule_id, current_version_id=rule.version_id), ticket_id=ticket_id)
+
+
 def _apply(
     rule: CompiledRule,
     snapshot: Snapshot,
@@ -237,6 +244,11 @@ def _apply(
             execution.outcome = ExecutionOutcome.CHAIN_LIMIT
             execution.duration_ms = (time.perf_counter() - started) * 1000
             execution.save(update_fields=["outcome", "duration_ms"])
+            return execution, False
+        if _experiment_arm(rule, ticket_id) == "control":  # an A/B experiment's control arm does nothing
+            execution.actions = []
+            execution.duration_ms = (time.perf_counter() - started) * 1000
+            execution.save(update_fields=["actions", "duration_ms"])
             return execution, False
         ctx = ActionContext(
             organization_id=organization_id,

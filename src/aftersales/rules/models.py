@@ -127,3 +127,6 @@ class RuleExecution(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_id}@{self.event_key}"
+
+
+from .experiment_models import ExperimentAssignment, RuleExperiment  # noqa: E402,F401

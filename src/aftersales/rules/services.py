@@ -19,6 +19,7 @@ from aftersales.core.validation import check_text
 
 from .actions import check_actions
 from .conditions import check_conditions
+from .conflict_check import check_enable
 from .engine import organization_calendars
 from .models import Rule, RuleTrigger, RuleVersion
 from .schedules import check_schedule
@@ -163,6 +164,8 @@ def rule_create(*, user: Any, data: Any) -> Rule:
         )
         _save_named(rule)
         _new_version(rule, checked, user=user, number=1)
+        if checked.enabled:
+            check_enable(organization_id=organization_id, rules=[rule])
         rule.enabled = checked.enabled
         rule.save(update_fields=["current_version", "specificity", "enabled", "updated_at"])
     return rule
@@ -188,19 +191,18 @@ def rule_update(*, user: Any, rule_id: int, data: Any) -> Rule:
         if current is None or any(getattr(current, key) != value for key, value in content.items()):
             last = rule.versions.order_by("-number").values_list("number", flat=True).first() or 0
             _new_version(rule, checked, user=user, number=last + 1)
-        rule.name, rule.trigger, rule.priority, rule.enabled = (
-            checked.name,
-            checked.trigger,
-            checked.priority,
-            checked.enabled,
-        )
+        rule.name, rule.trigger, rule.priority = checked.name, checked.trigger, checked.priority
+        if checked.enabled:
+            check_enable(organization_id=rule.organization_id, rules=[rule])
+        rule.enabled = checked.enabled
         _save_named(rule)
     return rule
 
 
 def rules_set_enabled(*, user: Any, rule_ids: list[int], enabled: bool) -> list[Rule]:
     """Enable or disable rules of the organization (ADMINISTER), all or none (NotFound names the
-    first id that is not the organization's). Locks the rule rows in id order."""
+    first id that is not the organization's; Conflict when enabling would pair an approval with a
+    rejection of the same returns: rules.conflict_check). Locks the rule rows in id order."""
     check_perm(user, Permission.ADMINISTER)
     organization_id = organization_of(user)
     ids = sorted(set(rule_ids))
@@ -212,6 +214,8 @@ def rules_set_enabled(*, user: Any, rule_ids: list[int], enabled: bool) -> list[
         for i, rule_id in enumerate(rule_ids):
             if rule_id not in found:
                 raise NotFound(_("Rule not found"), field=f"rule_ids[{i}]")
+        if enabled:  # a rule that would approve what another rejects is refused (409 naming rule_ids)
+            check_enable(organization_id=organization_id, rules=[r for r in rules if not r.enabled])
         for rule in rules:
             if rule.enabled != enabled:
                 rule.enabled = enabled
