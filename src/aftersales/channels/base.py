@@ -125,6 +125,12 @@ class StoreContext:
     base_url: str = ""
     save_credentials: Callable[[dict[str, Any]], None] = field(default=lambda _creds: None, repr=False)
     throttle: Callable[[str, float], None] = field(default=lambda _bucket, _cost: None, repr=False)
+    # For rotating refresh tokens (Shopee): `refresh_credentials(fn)` calls fn(the credentials as
+    # stored now) under the store's row lock and saves what it returns, so that two workers never
+    # spend the same refresh token; returns the merged credentials. None outside the engine.
+    refresh_credentials: Callable[[Callable[[Mapping[str, Any]], dict[str, Any]]], Mapping[str, Any]] | None = field(
+        default=None, repr=False
+    )
 
 
 # --- Pulled records ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,6 +64,22 @@ def store_credentials_save(*, store_id: int, updates: dict[str, Any]) -> None:
         store.save(update_fields=["credentials", "updated_at"])
 
 
+def store_credentials_refresh(
+    *, store_id: int, refresh: Callable[[Mapping[str, Any]], dict[str, Any]]
+) -> dict[str, Any]:
+    """`refresh(the stored credentials)` under the store's row lock (it may call the platform: a token
+    refresh), its answer merged and saved in the same transaction. Two workers refreshing a rotating
+    refresh token at once: the second sees the first one's tokens and need not refresh again."""
+    with transaction.atomic():
+        store = Store.objects.select_for_update().get(pk=store_id)
+        current = dict(store.credentials or {})
+        updates = refresh(current)
+        if updates:
+            store.credentials = {**current, **updates}
+            store.save(update_fields=["credentials", "updated_at"])
+        return {**current, **updates}
+
+
 def store_context(
     store: Store, *, connector: Connector | None = None, sleep: Callable[[float], None] | None = None
 ) -> StoreContext:
@@ -85,6 +101,11 @@ def store_context(
     def throttle(bucket: str, cost: float = 1.0) -> None:
         limiter.throttle(bucket, cost)
 
+    def refresh_credentials(refresh: Callable[[Mapping[str, Any]], dict[str, Any]]) -> Mapping[str, Any]:
+        updates = store_credentials_refresh(store_id=store_id, refresh=refresh)
+        credentials.update(updates)
+        return dict(credentials)
+
     return StoreContext(
         store_id=store.pk,
         organization_id=store.organization_id,
@@ -96,4 +117,5 @@ def store_context(
         base_url=store_base_url(store, connector),
         save_credentials=save_credentials,
         throttle=throttle,
+        refresh_credentials=refresh_credentials,
     )

@@ -127,7 +127,7 @@ def test_good_credentials_are_normalised() -> None:
     }
     shop = check_platform_credentials("shopify", {"shop": "Demo.myshopify.com", "access_token": "shpat_1"})
     assert shop["shop"] == "demo.myshopify.com"
-    assert check_platform_credentials("shopee", {"anything": "goes"}) == {"anything": "goes"}  # no schema yet
+    assert check_platform_credentials("wish", {"anything": "goes"}) == {"anything": "goes"}  # no schema yet
 
 
 def test_secrets_left_out_are_kept_and_shown_only_as_set() -> None:
@@ -192,9 +192,9 @@ def test_no_connector_or_no_credentials_is_a_conflict_before_any_call(world, tsh
     with pytest.raises(Conflict) as caught:
         store_connection_test(user=world.admin, store_id=world.store_us.pk)  # amazon, no credentials
     assert caught.value.field in ("credentials", "platform")
-    shopee = StoreFactory(organization=world.org, platform="shopee", credentials={"k": "v"})
+    wish = StoreFactory(organization=world.org, platform="wish", credentials={"k": "v"})
     with pytest.raises(Conflict) as caught:
-        store_sync_now(user=world.admin, store_id=shopee.pk)
+        store_sync_now(user=world.admin, store_id=wish.pk)
     assert caught.value.code == "no_connector"
     mailbox = StoreFactory(organization=world.org, platform="email", credentials={"address": "a@example.com"})
     with pytest.raises(Conflict) as caught:

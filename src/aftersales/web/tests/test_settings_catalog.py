@@ -14,9 +14,9 @@ from aftersales.language.templates import reply_template_save
 from .conftest import htmx_headers
 
 STORE_FORM = {
-    "name": "Shopee BR",
-    "platform": "shopee",
-    "site": "shopee.com.br",
+    "name": "Wish BR",
+    "platform": "wish",
+    "site": "wish.com.br",
     "default_language": "pt",
     "timezone": "America/Sao_Paulo",
     "currency": "BRL",
@@ -54,17 +54,17 @@ def test_admin_adds_and_edits_a_store(world, login) -> None:
     client = login(world.admin)
     response = client.post(reverse("web:settings_stores"), _store_form(credentials="api_key = k-123\nsecret=s"))
     assert response.status_code == 302
-    store = Store.objects.get(organization=world.org, name="Shopee BR")
+    store = Store.objects.get(organization=world.org, name="Wish BR")
     assert store.credentials == {"api_key": "k-123", "secret": "s"}
     assert (store.default_language, store.timezone, str(store.country)) == ("pt", "America/Sao_Paulo", "BR")
     page = client.get(reverse("web:settings_stores")).content.decode()
     assert "k-123" not in page
 
     # edit without credentials: kept; then unchecking "active" deactivates
-    response = client.post(reverse("web:settings_store", args=[store.pk]), _store_form(site="shopee.br", is_active=""))
+    response = client.post(reverse("web:settings_store", args=[store.pk]), _store_form(site="wish.com", is_active=""))
     assert response.status_code == 302
     store.refresh_from_db()
-    assert (store.site, store.is_active, store.credentials["api_key"]) == ("shopee.br", False, "k-123")
+    assert (store.site, store.is_active, store.credentials["api_key"]) == ("wish.com", False, "k-123")
     client.post(reverse("web:settings_store", args=[store.pk]), _store_form(credentials='{"token": "t"}'))
     assert Store.objects.get(pk=store.pk).credentials == {"token": "t"}
     client.post(reverse("web:settings_store", args=[store.pk]), _store_form(clear_credentials="on"))
@@ -94,7 +94,7 @@ def test_bad_store_input_is_shown_next_to_the_field_and_nothing_is_written(
     assert response.status_code in (409, 422)
     page = response.content.decode()
     assert message in page and 'class="field-error"' in page
-    assert 'value="shopee.com.br"' in page  # what was typed is kept
+    assert 'value="wish.com.br"' in page  # what was typed is kept
     assert Store.objects.count() == count
     response = client.post(reverse("web:settings_store", args=[world.store_us.pk]), _store_form(**overrides))
     assert response.status_code in (409, 422) and message in response.content.decode()

@@ -156,9 +156,23 @@ class ShopeeClient(PlatformClient):
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), tz=UTC)
 
-    def refresh_access_token(self) -> str:
-        """Exchange the refresh token for a new access token and refresh token (both saved)."""
-        self._require("refresh_token")
+    def _fresh(self, credentials: Mapping[str, Any]) -> bool:
+        token = str(credentials.get("access_token") or "")
+        try:
+            expires = datetime.fromisoformat(str(credentials.get("access_token_expires_at") or ""))
+        except ValueError:
+            return False
+        return bool(token) and expires.tzinfo is not None and expires - REFRESH_MARGIN > self._now()
+
+    def _refresh_from(self, current: Mapping[str, Any], stale: str) -> dict[str, Any]:
+        """The new tokens for `current` (the credentials as stored), or {} when another worker has
+        already replaced the `stale` token with a fresh one (its refresh token is spent: do not
+        send it again)."""
+        if self._fresh(current) and str(current.get("access_token")) != stale:
+            return {}
+        refresh_token = str(current.get("refresh_token") or self.credentials.get("refresh_token") or "")
+        if not refresh_token:
+            raise AuthError("Shopee credentials are missing refresh_token", code="credentials")
         try:
             response = self.request(
                 "POST",
@@ -166,11 +180,7 @@ class ShopeeClient(PlatformClient):
                 bucket="shopee:auth",
                 retry=False,
                 params=self.signed_params(TOKEN_PATH, shop=False),
-                json={
-                    "refresh_token": str(self.credentials["refresh_token"]),
-                    "partner_id": self.partner_id,
-                    "shop_id": self.shop_id,
-                },
+                json={"refresh_token": refresh_token, "partner_id": self.partner_id, "shop_id": self.shop_id},
             )
         except ConnectorError as exc:
             if exc.permanent or isinstance(exc, AuthError):
@@ -184,24 +194,28 @@ class ShopeeClient(PlatformClient):
             seconds = int(data.get("expire_in") or DEFAULT_TOKEN_SECONDS)
         except (TypeError, ValueError):
             seconds = DEFAULT_TOKEN_SECONDS
-        updates = {
+        return {
             "access_token": token,
             "refresh_token": refresh,
             "access_token_expires_at": (self._now() + timedelta(seconds=seconds)).isoformat(),
         }
-        self.credentials.update(updates)
-        self.ctx.save_credentials(updates)
-        return token
+
+    def refresh_access_token(self, stale: str = "") -> str:
+        """A new access token (and the rotated refresh token), saved at once. In the engine it runs
+        under the store's row lock on the stored credentials (ctx.refresh_credentials), so two
+        workers never spend one refresh token; elsewhere on this client's own copy."""
+        if self.ctx.refresh_credentials is not None:
+            self.credentials.update(self.ctx.refresh_credentials(lambda current: self._refresh_from(current, stale)))
+        else:
+            updates = self._refresh_from(self.credentials, stale)
+            self.credentials.update(updates)
+            self.ctx.save_credentials(updates)
+        return str(self.credentials.get("access_token") or "")
 
     def access_token(self) -> str:
-        token = str(self.credentials.get("access_token") or "")
-        try:
-            expires = datetime.fromisoformat(str(self.credentials.get("access_token_expires_at") or ""))
-        except ValueError:
-            expires = None
-        if token and expires is not None and expires.tzinfo and expires - REFRESH_MARGIN > self._now():
-            return token
-        return self.refresh_access_token()
+        if self._fresh(self.credentials):
+            return str(self.credentials["access_token"])
+        return self.refresh_access_token(stale=str(self.credentials.get("access_token") or ""))
 
     # -- calls ---------------------------------------------------------------------------------------
     def call(
@@ -234,7 +248,7 @@ class ShopeeClient(PlatformClient):
             except AuthError as exc:
                 if exc.code in TOKEN_ERRORS and not refreshed:
                     refreshed = True
-                    self.credentials["access_token"] = ""
+                    self.refresh_access_token(stale=token)
                     continue
                 raise AuthError(f"Shopee refused the credentials: {exc}", status=exc.status, code=exc.code) from exc
             data = _body(response)

@@ -337,3 +337,21 @@ def test_pushes_through_the_webhook_endpoint(store: Store, seeded: ShopeeFake, w
         },
     )
     assert bad.status_code == 400 and json.loads(bad.content)["code"] == "invalid_body"
+
+
+def test_two_workers_never_spend_one_refresh_token(store: Store, seeded: ShopeeFake, waits: list[float]) -> None:
+    """Both contexts are built before either refreshes (two workers, two streams): the second finds the
+    first one's new token under the store's row lock instead of sending the spent refresh token."""
+    from aftersales.channels.connectors.shopee.client import ShopeeClient
+    from aftersales.channels.context import store_context
+
+    connector = get_connector("shopee")
+    first, second = store_context(store, connector=connector), store_context(store, connector=connector)
+    with ShopeeClient(first) as client:
+        client.call("GET", "/api/v2/shop/get_shop_info")
+    with ShopeeClient(second) as client:
+        client.call("GET", "/api/v2/shop/get_shop_info")
+    assert len(seeded.requests_to("/api/v2/auth/access_token/get")) == 1
+    store.refresh_from_db()
+    assert store.credentials["refresh_token"] == seeded.refresh_token
+    assert second.credentials["access_token"] == store.credentials["access_token"]
