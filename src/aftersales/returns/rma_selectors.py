@@ -256,3 +256,90 @@ def rma_detail(user: Any, rma_id: Any) -> RmaDetail:
         actions=rma_actions_for(user, rma),
         created_at=rma.created_at,
     )
+
+
+# --- the inspection form and evidence files -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QcFormItem:
+    code: str
+    label: str
+    decided_by_identifier: bool  # compared with the identifier shipped (the inspector reads it, not ticks it)
+
+
+@dataclass(frozen=True)
+class QcFormLine:
+    line_id: int
+    sku: str
+    title: str
+    quantity: int
+    category: str
+    items: list[QcFormItem]
+    asks_imei: bool
+    asks_serial: bool
+    dispositions: tuple[str, ...]
+
+
+def rma_qc_form(user: Any, rma_id: Any) -> list[QcFormLine]:
+    """The inspection checklist of each line of the RMA (returns.qc, by the product's category), for
+    the QC form: which items the inspector ticks and which are decided by the identifier read from the
+    unit (an IMEI or serial number shipped on record in the warranty registry)."""
+    from .qc import DISPOSITIONS, IMEI_MATCHES, SERIAL_MATCHES, checklist_for, shipped_identifiers
+
+    rma = rma_get(user, rma_id)
+    out = []
+    for line in rma.lines.select_related("order_line__product").order_by("id"):
+        product = line.order_line.product
+        category = product.category if product is not None else "other"
+        imeis, serials = shipped_identifiers(rma.organization_id, line.order_line_id)
+        items = checklist_for(category)
+        decided = {IMEI_MATCHES.code: bool(imeis), SERIAL_MATCHES.code: bool(serials)}
+        out.append(
+            QcFormLine(
+                line_id=line.pk,
+                sku=line.sku,
+                title=line.order_line.title,
+                quantity=line.quantity,
+                category=category,
+                items=[QcFormItem(i.code, str(i.label), decided.get(i.code, False)) for i in items],
+                asks_imei=IMEI_MATCHES in items,
+                asks_serial=SERIAL_MATCHES in items,
+                dispositions=DISPOSITIONS,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file in the default storage, opened when served (core.downloads.stored_file_response)."""
+
+    name: str
+
+    def open(self, mode: str = "rb") -> Any:
+        from django.core.files.storage import default_storage
+
+        return default_storage.open(self.name, mode)
+
+
+def rma_evidence_file(user: Any, rma_id: Any, evidence_id: Any) -> tuple[StoredFile, str, str, bool]:
+    """An uploaded evidence file (a buyer's photo or video, a QC photo) of an RMA the user sees:
+    (the stored file, a download name, its content type from the sniffed extension it was stored
+    under, whether a browser may show it inline). NotFound for an RMA the user does not see, another
+    RMA's evidence or one without a file."""
+    import os
+
+    rma = rma_get(user, rma_id)
+    if isinstance(evidence_id, bool) or not isinstance(evidence_id, int):
+        raise NotFound(_("evidence not found"), field="evidence_id")
+    evidence = rma.evidence.filter(pk=evidence_id).exclude(file_name="").first()
+    if evidence is None:
+        raise NotFound(_("evidence not found"), field="evidence_id")
+    from aftersales.inbox.attachment_types import ACCEPTED, INLINE_TYPES
+
+    extension = os.path.splitext(evidence.file_name)[1].lower()
+    by_extension = {ext: content_type for content_type, ext in ACCEPTED.items()}
+    content_type = by_extension.get(extension, "application/octet-stream")
+    name = f"{rma.number}-{evidence.kind}-{evidence.pk}{extension}"
+    return StoredFile(evidence.file_name), name, content_type, content_type in INLINE_TYPES

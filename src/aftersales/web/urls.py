@@ -96,15 +96,17 @@ urlpatterns = [
     path("returns/review/", rmas.refund_review, name="refund_review"),
     path("returns/exceptions/", rmas.rma_exceptions_view, name="rma_exceptions"),
     path("returns/<int:rma_id>/", rmas.rma_page_view, name="rma"),
-    path("returns/<int:rma_id>/approve/", rmas.rma_approve_view, name="rma_approve"),
-    path("returns/<int:rma_id>/reject/", rmas.rma_reject_view, name="rma_reject"),
-    path("returns/<int:rma_id>/request-evidence/", rmas.rma_request_evidence_view, name="rma_request_evidence"),
-    path("returns/<int:rma_id>/refund/", rmas.rma_refund_view, name="rma_refund"),
-    path("returns/<int:rma_id>/evidence/", rmas.rma_evidence_view, name="rma_evidence"),
-    path("returns/<int:rma_id>/label/", rmas.rma_label_view, name="rma_label"),
-    path("returns/<int:rma_id>/receive/", rmas.rma_receive_view, name="rma_receive"),
-    path("returns/<int:rma_id>/resolve/", rmas.rma_resolve_view, name="rma_resolve"),
-    path("returns/<int:rma_id>/cancel/", rmas.rma_cancel_view, name="rma_cancel"),
+    # The RMA page's actions: one table-driven view (web/views/rmas.py RMA_ACTIONS), one URL each.
+    *[
+        path(
+            f"returns/<int:rma_id>/{action.replace('_', '-')}/",
+            rmas.rma_action_view,
+            {"action": action},
+            name=f"rma_{action}",
+        )
+        for action in rmas.RMA_ACTIONS
+    ],
+    path("returns/<int:rma_id>/evidence/<int:evidence_id>/file", rmas.rma_evidence_file_view, name="rma_evidence_file"),
     path("returns/<int:rma_id>/slip.pdf", rmas.rma_slip_view, name="rma_slip"),
     path("refunds/<int:refund_id>/approve/", rmas.refund_approve_view, name="refund_approve"),
     path("refunds/<int:refund_id>/reject/", rmas.refund_reject_view, name="refund_reject"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.errors import ValidationError as NinjaValidationError
@@ -20,6 +20,7 @@ from ninja.responses import Status
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from aftersales.core.downloads import stored_file_response
 from aftersales.core.errors import ValidationFailed
 from aftersales.returns.rma import rma_approve, rma_create, rma_reject, rma_request_evidence
 from aftersales.returns.rma_actions import (
@@ -35,7 +36,7 @@ from aftersales.returns.rma_actions import (
     rma_receive,
     rma_resolve,
 )
-from aftersales.returns.rma_selectors import rma_detail
+from aftersales.returns.rma_selectors import rma_detail, rma_evidence_file
 from aftersales.returns.slip import rma_slip_pdf
 
 from ..auth import current_user
@@ -130,18 +131,27 @@ def request_evidence(request: HttpRequest, rma_id: Id, payload: EvidenceRequestI
     return rma_detail(user, rma_id)
 
 
-def _multipart_or_json(request: HttpRequest, schema: type[BaseModel]) -> tuple[Any, list[Upload]]:
-    """A body as JSON, or as multipart/form-data (its fields, plus the uploaded files)."""
+def _multipart_or_json(
+    request: HttpRequest, schema: type[BaseModel], *, files_field: str = "file", json_fields: tuple[str, ...] = ()
+) -> tuple[Any, list[Upload]]:
+    """A body as JSON, or as multipart/form-data (its fields, `json_fields` given as JSON text, plus the
+    files uploaded under `files_field`)."""
     content_type = request.content_type or ""
     files: list[Upload] = []
     if content_type == "multipart/form-data":
         data: dict[str, Any] = {key: request.POST.get(key) for key in request.POST}
+        for name in json_fields:
+            if name in data:
+                try:
+                    data[name] = json.loads(data[name] or "null")
+                except ValueError:
+                    raise ValidationFailed(_("%(f)s: not valid JSON") % {"f": name}, field=name) from None
         if "line_id" in data and data["line_id"] not in (None, ""):
             try:
                 data["line_id"] = int(data["line_id"])
             except ValueError:
                 raise ValidationFailed(_("line_id: must be a line id of the RMA"), field="line_id") from None
-        for upload in request.FILES.getlist("file"):
+        for upload in request.FILES.getlist(files_field):
             files.append(Upload(filename=upload.name or "file", content=upload.read()))
     else:
         try:
@@ -156,8 +166,11 @@ def _multipart_or_json(request: HttpRequest, schema: type[BaseModel]) -> tuple[A
         raise NinjaValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
 
-def _body(schema: type[BaseModel], description: str) -> dict[str, Any]:
+def _body(
+    schema: type[BaseModel], description: str, *, files_field: str = "file", many: bool = False
+) -> dict[str, Any]:
     properties = schema.model_json_schema()
+    binary = {"type": "string", "format": "binary"}
     return {
         "requestBody": {
             "required": True,
@@ -169,7 +182,7 @@ def _body(schema: type[BaseModel], description: str) -> dict[str, Any]:
                         **properties,
                         "properties": {
                             **properties.get("properties", {}),
-                            "file": {"type": "string", "format": "binary"},
+                            files_field: {"type": "array", "items": binary} if many else binary,
                         },
                     }
                 },
@@ -264,13 +277,32 @@ def receive(request: HttpRequest, rma_id: Id, payload: ReceiveIn) -> Any:
     return rma_detail(user, rma_id)
 
 
-@router.post("/rmas/{rma_id}/inspect", response=with_errors({200: RmaOut}))
-def inspect(request: HttpRequest, rma_id: Id, payload: InspectIn) -> Any:
+@router.post(
+    "/rmas/{rma_id}/inspect",
+    response=with_errors({200: RmaOut}),
+    openapi_extra=_body(
+        InspectIn,
+        "JSON, or multipart/form-data with `lines` as JSON text and QC photos under `photos`",
+        files_field="photos",
+        many=True,
+    ),
+)
+def inspect(request: HttpRequest, rma_id: Id) -> Any:
     """Inspect every line with its category's QC checklist (PROCESS); each line's disposition moves
-    stock (restock, refurbish, write off)."""
+    stock (restock, refurbish, write off). QC photos (multipart `photos`, several) are read for their
+    real type (images only) and stored under random names as qc_photo evidence."""
     user = current_user(request)
-    rma_inspect(user=user, rma_id=rma_id, lines=[line.model_dump() for line in payload.lines])
+    payload, photos = _multipart_or_json(request, InspectIn, files_field="photos", json_fields=("lines",))
+    rma_inspect(user=user, rma_id=rma_id, lines=[line.model_dump() for line in payload.lines], photos=photos)
     return rma_detail(user, rma_id)
+
+
+@router.get("/rmas/{rma_id}/evidence/{evidence_id}/file", response=with_errors({200: None}))
+def evidence_file(request: HttpRequest, rma_id: Id, evidence_id: Id) -> StreamingHttpResponse:
+    """An uploaded evidence file (a buyer's photo or video, a QC photo) of an RMA the caller sees;
+    served with its sniffed type, nosniff, never as a page."""
+    file, name, content_type, inline = rma_evidence_file(current_user(request), rma_id, evidence_id)
+    return stored_file_response(file, filename=name, content_type=content_type, inline=inline)
 
 
 @router.post("/rmas/{rma_id}/resolve", response=with_errors({200: RmaOut}))

@@ -870,6 +870,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, w, u: ("POST", f"/rmas/{_rma(w, 'in_transit')}/receive", {}), ticket_write()
     ),
     ("POST", "/rmas/{rma_id}/inspect"): Row(lambda s, w, u: _rma_inspect_body(w), ticket_write()),
+    ("GET", "/rmas/{rma_id}/evidence/{evidence_id}/file"): Row(
+        lambda s, w, u: ("GET", _rma_evidence_file_url(w), None), ticket_read()
+    ),
     ("POST", "/rmas/{rma_id}/resolve"): Row(
         lambda s, w, u: ("POST", f"/rmas/{_rma(w, 'inspected')}/resolve", {"outcome": "refunded"}),
         {**ticket_write(403), "approver": 200, "admin": 200},
@@ -1087,6 +1090,21 @@ def _rma(world: Any, status: str = "requested") -> int:
             user=a, rma_id=rma.pk, lines=[{"line_id": line.pk, "checklist": {"complete_undamaged": True}}]
         )
     return rma.pk
+
+
+def _rma_evidence_file_url(world: Any) -> str:
+    """A QC photo of an RMA of the US ticket, stored under a random name (as rma_inspect stores it)."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from aftersales.returns.models import Rma, RmaEvidence
+
+    rma = Rma.objects.get(pk=_rma(world))
+    name = default_storage.save(f"rma/{world.org.pk}/qc/matrix.png", ContentFile(b"\x89PNG\r\n\x1a\n"))
+    evidence = RmaEvidence.objects.create(
+        rma=rma, kind="qc_photo", file_name=name, actor_kind="user", at=rma.requested_at
+    )
+    return f"/rmas/{rma.pk}/evidence/{evidence.pk}/file"
 
 
 def _rma_inspect_body(world: Any) -> tuple[str, str, Any]:

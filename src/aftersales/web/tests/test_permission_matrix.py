@@ -322,6 +322,19 @@ def _rma(o: Objects) -> dict[str, int]:
     return {"rma_id": _matrix_rma(o)}
 
 
+def _rma_evidence_file(o: Objects) -> dict[str, int]:
+    """A QC photo of the US ticket's RMA, stored under a random name (as rma_inspect stores it)."""
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from aftersales.returns.models import RmaEvidence
+
+    rma_id = _matrix_rma(o)
+    name = default_storage.save(f"rma/{o.world.org.pk}/qc/matrix.png", ContentFile(b"\x89PNG\r\n\x1a\n"))
+    evidence = RmaEvidence.objects.create(rma_id=rma_id, kind="qc_photo", file_name=name, actor_kind="user", at=now())
+    return {"rma_id": rma_id, "evidence_id": evidence.pk}
+
+
 def _bulk_rma(o: Objects) -> dict[str, int]:
     """The RMA is made before the snapshot; the form data names it."""
     o.bulk_rma_id = _matrix_rma(o)  # type: ignore[attr-defined]
@@ -517,6 +530,15 @@ MATRIX: dict[tuple[str, str], Row] = {
         _rma, lambda o: {"reason": "Buyer withdrew"}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
     ),
     ("rma_slip", "GET"): Row(_rma, _none, expect(LOGIN, ticket_sight(200), 403)),
+    # A requested RMA: a partial refund may be offered (APPROVE); nothing is on offer to accept or
+    # decline yet, and it is not received, so not inspected (409 once the role and the sight pass).
+    ("rma_offer_partial", "POST"): Row(_rma, lambda o: {"amount": "5.00"}, expect(LOGIN, rma_deciders(302), 403)),
+    ("rma_accept_partial", "POST"): Row(_rma, _none, expect(LOGIN, ticket_sight(409, viewer=403), 403)),
+    ("rma_decline_partial", "POST"): Row(_rma, _none, expect(LOGIN, ticket_sight(409, viewer=403), 403)),
+    ("rma_inspect", "POST"): Row(
+        _rma, lambda o: {"line_ids": ["1"]}, expect(LOGIN, ticket_sight(409, viewer=403), 403)
+    ),
+    ("rma_evidence_file", "GET"): Row(_rma_evidence_file, _none, expect(LOGIN, ticket_sight(200), 403)),
     # The role is checked before the refund is looked up: carol (an agent) is refused, not "not found".
     ("refund_approve", "POST"): Row(_refund, _none, expect(LOGIN, {**rma_deciders(302), "outsider": 403}, 403)),
     ("refund_reject", "POST"): Row(

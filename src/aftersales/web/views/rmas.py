@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +31,7 @@ from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm, has_perm
 from aftersales.accounts.selectors import users_of_organization
 from aftersales.catalog.selectors import stores_of_organization
+from aftersales.core.downloads import stored_file_response
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from aftersales.inbox.filters import MAX_YEAR, MIN_YEAR, flatten_params
 from aftersales.inbox.selectors import ticket_detail
@@ -41,13 +42,17 @@ from aftersales.returns.refunds import refund_approve, refund_reject, refund_req
 from aftersales.returns.rma import rma_approve, rma_create, rma_reject, rma_request_evidence
 from aftersales.returns.rma_actions import (
     Upload,
+    rma_accept_partial,
     rma_add_evidence,
     rma_cancel,
+    rma_decline_partial,
+    rma_inspect,
     rma_issue_label,
+    rma_offer_partial,
     rma_receive,
     rma_resolve,
 )
-from aftersales.returns.rma_selectors import rma_actions_for
+from aftersales.returns.rma_selectors import rma_actions_for, rma_evidence_file, rma_qc_form
 from aftersales.returns.selectors import (
     RMA_DEFAULT_PAGE_SIZE,
     RMA_DEFAULT_SORT,
@@ -329,10 +334,12 @@ def rma_bulk_job(request: AgentRequest, job_id: int) -> HttpResponse:
 
 def _rma_context(request: AgentRequest, rma_id: int, **extra: Any) -> dict[str, Any]:
     detail = rma_detail(request.user, rma_id)
+    actions = {*rma_actions_for(request.user, detail.rma), *(["refund"] if detail.can_refund else [])}
     return {
         "detail": detail,
         "rma": detail.rma,
-        "actions": {*rma_actions_for(request.user, detail.rma), *(["refund"] if detail.can_refund else [])},
+        "actions": actions,
+        "qc_lines": rma_qc_form(request.user, rma_id) if "inspect" in actions else [],
         "resolutions": [c for c in RmaResolution.choices if c[0] != RmaResolution.PARTIAL_REFUND],
         "evidence_kinds": [(k, label) for k, label in EvidenceKind.choices if k != EvidenceKind.QC_PHOTO],
         "refund_kinds": RefundKind.choices,
@@ -362,113 +369,9 @@ def _action_failed(request: AgentRequest, rma_id: int, form: str, exc: DomainErr
     return render(request, "web/rmas/page.html", context, status=exc.status_code)
 
 
-@web_view(methods=("POST",))
-def rma_approve_view(request: AgentRequest, rma_id: int) -> HttpResponse:
-    try:
-        rma_approve(user=request.user, rma_id=rma_id, resolution=request.POST.get("resolution") or None)
-    except DomainError as exc:
-        return _action_failed(request, rma_id, "approve", exc)
-    return _action_done(request, rma_id, _("Return approved."))
-
-
-@web_view(methods=("POST",))
-def rma_reject_view(request: AgentRequest, rma_id: int) -> HttpResponse:
-    try:
-        rma_reject(user=request.user, rma_id=rma_id, reason=request.POST.get("reason", ""))
-    except DomainError as exc:
-        return _action_failed(request, rma_id, "reject", exc)
-    return _action_done(request, rma_id, _("Return rejected."))
-
-
-@web_view(methods=("POST",))
-def rma_request_evidence_view(request: AgentRequest, rma_id: int) -> HttpResponse:
-    try:
-        rma_request_evidence(
-            user=request.user,
-            rma_id=rma_id,
-            kinds=request.POST.getlist("kinds"),
-            message=request.POST.get("message", ""),
-        )
-    except DomainError as exc:
-        return _action_failed(request, rma_id, "request_evidence", exc)
-    return _action_done(request, rma_id, _("Evidence requested from the buyer."))
-
-
 def _upload(request: AgentRequest) -> Upload | None:
     file = request.FILES.get("file")
     return Upload(filename=file.name or "file", content=file.read()) if file else None
-
-
-@web_view(methods=("POST",))
-def rma_evidence_view(request: AgentRequest, rma_id: int) -> HttpResponse:
-    """Add evidence: an IMEI or serial number (value), or a photo / video (file)."""
-    try:
-        rma_add_evidence(
-            user=request.user,
-            rma_id=rma_id,
-            kind=request.POST.get("kind", ""),
-            value=request.POST.get("value", ""),
-            upload=_upload(request),
-        )
-    except DomainError as exc:
-        return _action_failed(request, rma_id, "evidence", exc)
-    return _action_done(request, rma_id, _("Evidence added."))
-
-
-@web_view(methods=("POST",))
-def rma_label_view(request: AgentRequest, rma_id: int) -> HttpResponse:
-    """Issue the return label: a carrier and tracking number, or an uploaded label file."""
-    upload = _upload(request)
-    try:
-        rma_issue_label(
-            user=request.user,
-            rma_id=rma_id,
-            source="uploaded" if upload else "carrier",
-            carrier=request.POST.get("carrier", ""),
-            tracking_number=request.POST.get("tracking_number", ""),
-            upload=upload,
-        )
-    except DomainError as exc:
-        return _action_failed(request, rma_id, "label", exc)
-    return _action_done(request, rma_id, _("Return label issued."))
-
-
-@web_view(methods=("POST",))
-def rma_receive_view(request: AgentRequest, rma_id: int) -> HttpResponse:
-    try:
-        rma_receive(user=request.user, rma_id=rma_id, note=request.POST.get("note", ""))
-    except DomainError as exc:
-        return _action_failed(request, rma_id, "receive", exc)
-    return _action_done(request, rma_id, _("Parcel received."))
-
-
-@web_view(methods=("POST",))
-def rma_resolve_view(request: AgentRequest, rma_id: int) -> HttpResponse:
-    try:
-        rma_resolve(
-            user=request.user, rma_id=rma_id, outcome=request.POST.get("outcome", ""), note=request.POST.get("note", "")
-        )
-    except DomainError as exc:
-        return _action_failed(request, rma_id, "resolve", exc)
-    return _action_done(request, rma_id, _("Return resolved."))
-
-
-@web_view(methods=("POST",))
-def rma_cancel_view(request: AgentRequest, rma_id: int) -> HttpResponse:
-    try:
-        rma_cancel(user=request.user, rma_id=rma_id, reason=request.POST.get("reason", ""))
-    except DomainError as exc:
-        return _action_failed(request, rma_id, "cancel", exc)
-    return _action_done(request, rma_id, _("Return cancelled."))
-
-
-@web_view()
-def rma_slip_view(request: AgentRequest, rma_id: int) -> HttpResponse:
-    """The printable RMA slip (PDF: number, barcode, return address, lines, instructions)."""
-    number, pdf = rma_slip_pdf(user=request.user, rma_id=rma_id)
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{number}.pdf"'
-    return response
 
 
 def _amount(text: str) -> Any:
@@ -480,26 +383,157 @@ def _amount(text: str) -> Any:
         return text
 
 
-@web_view(methods=("POST",))
-def rma_refund_view(request: AgentRequest, rma_id: int) -> HttpResponse:
+def _inspection_lines(post: QueryDict) -> list[dict[str, Any]]:
+    """The QC form's fields as the inspection service's lines: per line `line-<id>-items` (the
+    checklist codes shown), a ticked `line-<id>-check-<code>` is true and an unticked one false, plus
+    the IMEI, serial number, disposition and note typed."""
+    lines = []
+    for raw_id in post.getlist("line_ids"):
+        prefix = f"line-{raw_id}"
+        lines.append(
+            {
+                "line_id": int(raw_id) if raw_id.isdigit() else raw_id,
+                "checklist": {code: f"{prefix}-check-{code}" in post for code in post.getlist(f"{prefix}-items")},
+                "imei": post.get(f"{prefix}-imei", "").strip(),
+                "serial_number": post.get(f"{prefix}-serial_number", "").strip(),
+                "disposition": post.get(f"{prefix}-disposition") or None,
+                "note": post.get(f"{prefix}-note", ""),
+            }
+        )
+    return lines
+
+
+def _refund(request: AgentRequest, rma_id: int) -> Any:
     """Request a refund for the RMA (full, partial, shipping); it lands approved, pending approval or
     in review (returns.refunds.refund_request decides)."""
     rma = rma_get(request.user, rma_id)
+    return refund_request(
+        user=request.user,
+        order_id=rma.order_id,
+        rma_id=rma.pk,
+        ticket_id=rma.ticket_id,
+        kind=request.POST.get("kind", ""),
+        amount=_amount(request.POST.get("amount", "")),
+        currency=request.POST.get("currency", "") or rma.order.currency,
+        reason=request.POST.get("reason", ""),
+        idempotency_key=request.POST.get("idempotency_key") or None,
+    )
+
+
+@dataclass(frozen=True)
+class RmaAction:
+    """One button of the RMA page (its form, where its error shows, is named by its key): what it
+    calls (one service, with the fields the view parsed) and the notice after it."""
+
+    call: Callable[[AgentRequest, int], Any]
+    notice: Any  # lazy text
+
+
+def _post(request: AgentRequest, name: str) -> str:
+    return request.POST.get(name, "")
+
+
+RMA_ACTIONS: dict[str, RmaAction] = {
+    "approve": RmaAction(
+        lambda r, i: rma_approve(user=r.user, rma_id=i, resolution=_post(r, "resolution") or None),
+        gettext_lazy("Return approved."),
+    ),
+    "reject": RmaAction(
+        lambda r, i: rma_reject(user=r.user, rma_id=i, reason=_post(r, "reason")),
+        gettext_lazy("Return rejected."),
+    ),
+    "request_evidence": RmaAction(
+        lambda r, i: rma_request_evidence(
+            user=r.user, rma_id=i, kinds=r.POST.getlist("kinds"), message=_post(r, "message")
+        ),
+        gettext_lazy("Evidence requested from the buyer."),
+    ),
+    "evidence": RmaAction(  # an IMEI or serial number (value), or a photo / video (file)
+        lambda r, i: rma_add_evidence(
+            user=r.user, rma_id=i, kind=_post(r, "kind"), value=_post(r, "value"), upload=_upload(r)
+        ),
+        gettext_lazy("Evidence added."),
+    ),
+    "offer_partial": RmaAction(
+        lambda r, i: rma_offer_partial(
+            user=r.user,
+            rma_id=i,
+            amount=_amount(_post(r, "amount")),
+            percent=_amount(_post(r, "percent")),
+            message=_post(r, "message"),
+        ),
+        gettext_lazy("Partial refund offered to the buyer."),
+    ),
+    "accept_partial": RmaAction(
+        lambda r, i: rma_accept_partial(user=r.user, rma_id=i),
+        gettext_lazy("The buyer keeps the item: partial refund requested."),
+    ),
+    "decline_partial": RmaAction(
+        lambda r, i: rma_decline_partial(user=r.user, rma_id=i, note=_post(r, "note")),
+        gettext_lazy("Offer declined: the return is back in review."),
+    ),
+    "label": RmaAction(  # a carrier and tracking number, or an uploaded label file
+        lambda r, i: rma_issue_label(
+            user=r.user,
+            rma_id=i,
+            source="uploaded" if r.FILES.get("file") else "carrier",
+            carrier=_post(r, "carrier"),
+            tracking_number=_post(r, "tracking_number"),
+            upload=_upload(r),
+        ),
+        gettext_lazy("Return label issued."),
+    ),
+    "receive": RmaAction(
+        lambda r, i: rma_receive(user=r.user, rma_id=i, note=_post(r, "note")),
+        gettext_lazy("Parcel received."),
+    ),
+    "inspect": RmaAction(
+        lambda r, i: rma_inspect(
+            user=r.user,
+            rma_id=i,
+            lines=_inspection_lines(r.POST),
+            photos=[Upload(filename=f.name or "photo", content=f.read()) for f in r.FILES.getlist("photos")],
+        ),
+        gettext_lazy("Inspection recorded."),
+    ),
+    "resolve": RmaAction(
+        lambda r, i: rma_resolve(user=r.user, rma_id=i, outcome=_post(r, "outcome"), note=_post(r, "note")),
+        gettext_lazy("Return resolved."),
+    ),
+    "cancel": RmaAction(
+        lambda r, i: rma_cancel(user=r.user, rma_id=i, reason=_post(r, "reason")),
+        gettext_lazy("Return cancelled."),
+    ),
+    "refund": RmaAction(_refund, gettext_lazy("Refund requested.")),
+}
+
+
+@web_view(methods=("POST",))
+def rma_action_view(request: AgentRequest, rma_id: int, action: str) -> HttpResponse:
+    """Every action of the RMA page (RMA_ACTIONS, named by the URL): parse, call its service, then
+    back to the page with a notice, or the page again with the error next to the action's form."""
+    spec = RMA_ACTIONS[action]
     try:
-        refund_request(
-            user=request.user,
-            order_id=rma.order_id,
-            rma_id=rma.pk,
-            ticket_id=rma.ticket_id,
-            kind=request.POST.get("kind", ""),
-            amount=_amount(request.POST.get("amount", "")),
-            currency=request.POST.get("currency", "") or rma.order.currency,
-            reason=request.POST.get("reason", ""),
-            idempotency_key=request.POST.get("idempotency_key") or None,
-        )
+        spec.call(request, rma_id)
     except DomainError as exc:
-        return _action_failed(request, rma_id, "refund", exc)
-    return _action_done(request, rma_id, _("Refund requested."))
+        return _action_failed(request, rma_id, action, exc)
+    return _action_done(request, rma_id, str(spec.notice))
+
+
+@web_view()  # type: ignore[arg-type]  # web_view passes any response through, a streamed file too
+def rma_evidence_file_view(request: AgentRequest, rma_id: int, evidence_id: int) -> StreamingHttpResponse:
+    """An uploaded evidence file (a buyer's photo or video, a QC photo), for whoever sees the RMA."""
+    file, name, content_type, inline = rma_evidence_file(request.user, rma_id, evidence_id)
+    return stored_file_response(file, filename=name, content_type=content_type, inline=inline)
+
+
+@web_view()
+def rma_slip_view(request: AgentRequest, rma_id: int) -> HttpResponse:
+    """The printable RMA slip (PDF: number, barcode, return address, lines, instructions)."""
+    number, pdf = rma_slip_pdf(user=request.user, rma_id=rma_id)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{number}.pdf"'
+    return response
 
 
 # --- refunds: approve / reject, the review queue -----------------------------------------------------
