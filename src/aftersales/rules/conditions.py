@@ -299,7 +299,7 @@ def calendar_ids(node: Any) -> set[int]:
 _EMPTY: Mapping[str, Any] = {}
 
 
-def _getter(parts: tuple[str, ...]) -> Callable[[Snapshot], Any]:
+def path_getter(parts: tuple[str, ...]) -> Callable[[Snapshot], Any]:
     """A fast reader of one dotted path (None when any step is missing)."""
     if len(parts) == 1:
         (a,) = parts
@@ -322,7 +322,7 @@ def _compare(op: str) -> Callable[[Any, Any], bool]:
 
 
 def _compile_leaf(leaf: Leaf, _path: str) -> Predicate:
-    get = _getter(leaf.field.parts)
+    get = path_getter(leaf.field.parts)
     op, v = leaf.op, leaf.value
     if op == "eq":
         return lambda s: get(s) == v

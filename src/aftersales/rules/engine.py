@@ -30,7 +30,8 @@ from aftersales.sla.business_time import BusinessTimeError, Calendar
 from aftersales.sla.models import BusinessCalendar
 
 from .actions import ActionContext, action_error, run_action
-from .conditions import Predicate, compile_conditions
+from .conditions import Predicate, path_getter, compile_conditions
+from .fields import FIELDS
 from .models import ExecutionOutcome, Rule, RuleExecution, RuleVersion
 from .reference import explain
 from .schedules import schedule_matcher
@@ -133,7 +134,61 @@ def compile_rule(rule: Rule, version: RuleVersion, *, calendars: Mapping[int, Ca
     )
 
 
-_cache: dict[tuple[int, str], tuple[tuple[Any, ...], list[CompiledRule]]] = {}
+INDEXED_TYPES = frozenset({"enum", "str", "int"})
+
+
+class RuleSet(list[CompiledRule]):
+    """Compiled rules in evaluation order, with an index that skips, per event, the rules that
+    cannot hold: a rule whose conditions are an `all` (or one leaf) containing an `eq`/`in` on a
+    text, choice or id field is filed under those values, and only looked at when the snapshot has
+    one of them there (the leaf would be false otherwise, so would the rule). Rules without such a
+    leaf are always looked at. The order of the candidates is the evaluation order."""
+
+    def __init__(self, rules: Sequence[CompiledRule]) -> None:
+        super().__init__(sorted(rules, key=lambda r: r.order_key))
+        self.always: list[int] = []
+        self.by_field: dict[str, dict[Any, list[int]]] = {}
+        self.getters: dict[str, Callable[[Mapping[str, Any]], Any]] = {}
+        for position, rule in enumerate(self):
+            key = _index_key(rule.conditions)
+            if key is None:
+                self.always.append(position)
+                continue
+            path, values = key
+            table = self.by_field.setdefault(path, {})
+            if path not in self.getters:
+                self.getters[path] = path_getter(tuple(path.split(".")))
+            for value in values:
+                table.setdefault(value, []).append(position)
+
+    def candidates(self, snapshot: Mapping[str, Any]) -> list[CompiledRule]:
+        positions = list(self.always)
+        for path, table in self.by_field.items():
+            hits = table.get(self.getters[path](snapshot))
+            if hits:
+                positions.extend(hits)
+        positions.sort()
+        return [self[i] for i in positions]
+
+
+def _index_key(conditions: Any) -> tuple[str, list[Any]] | None:
+    """The most selective eq/in leaf the whole tree requires (a root leaf, or a child of a root
+    `all`) on an indexable field: (path, values); None when there is none."""
+    leaves = conditions.get("all") if isinstance(conditions, dict) and "all" in conditions else [conditions]
+    best: tuple[str, list[Any]] | None = None
+    for leaf in leaves or []:
+        if not isinstance(leaf, dict) or leaf.get("op") not in ("eq", "in"):
+            continue
+        field = FIELDS.get(leaf.get("field", ""))
+        if field is None or field.type not in INDEXED_TYPES:
+            continue
+        values = [leaf["value"]] if leaf["op"] == "eq" else list(leaf["value"])
+        if best is None or len(values) < len(best[1]):
+            best = (field.path, values)
+    return best
+
+
+_cache: dict[tuple[int, str], tuple[tuple[Any, ...], RuleSet]] = {}
 _cache_lock = threading.Lock()
 
 
@@ -147,7 +202,7 @@ def _stamp(organization_id: int, trigger: str) -> tuple[Any, ...]:
     return (rules["n"], rules["at"], calendars["n"], calendars["at"])
 
 
-def ruleset(organization_id: int, trigger: str) -> list[CompiledRule]:
+def ruleset(organization_id: int, trigger: str) -> RuleSet:
     """The organization's enabled rules for `trigger`, compiled, in evaluation order. Compiled
     once; recompiled when a rule of that trigger or a business calendar changes (2 queries per
     call to check). A stored version that no longer compiles is logged and left out."""
@@ -167,17 +222,17 @@ def ruleset(organization_id: int, trigger: str) -> list[CompiledRule]:
             compiled.append(compile_rule(rule, rule.current_version, calendars=calendars))
         except DomainError as exc:
             logger.warning("rules: rule %s v%s does not compile: %s", rule.pk, rule.current_version.number, exc)
-    compiled.sort(key=lambda r: r.order_key)
+    indexed = RuleSet(compiled)
     with _cache_lock:
-        _cache[key] = (stamp, compiled)
-    return compiled
+        _cache[key] = (stamp, indexed)
+    return indexed
 
 
 def matching_rules(rules: Sequence[CompiledRule], snapshot: Mapping[str, Any]) -> list[CompiledRule]:
     """The rules that hold for the snapshot, in order, up to the first one that stops the others
     (`stop_further` in its document or a stop_further action). Pure: the dry run and the bench."""
     out: list[CompiledRule] = []
-    for rule in rules:
+    for rule in rules.candidates(snapshot) if isinstance(rules, RuleSet) else rules:
         if rule.holds(snapshot):
             out.append(rule)
             if rule.stops:
@@ -318,7 +373,7 @@ def run_rules(
     if rma_id is None:
         rma_id = (snapshot.get("rma") or {}).get("id")
     claimed: dict[str, str] = {}
-    for rule in compiled:
+    for rule in compiled.candidates(snapshot) if isinstance(compiled, RuleSet) else compiled:
         result.evaluated += 1
         if not rule.holds(snapshot):
             continue
