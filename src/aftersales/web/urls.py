@@ -22,6 +22,7 @@ from .views import (
     settings_security,
     settings_sync,
     settings_tracking,
+    settings_triage,
     sla,
     tickets,
     translation_jobs,
@@ -206,6 +207,7 @@ urlpatterns = [
     path("settings/returns/rates/", settings_returns.settings_returns_rate, name="settings_returns_rate"),
     path("settings/sla/", sla.settings_sla, name="settings_sla"),
     path("settings/followups/", followups.settings_followups, name="settings_followups"),
+    path("settings/triage/", settings_triage.settings_triage, name="settings_triage"),
     path("settings/followups/coupons/", followups.settings_followups_coupons, name="settings_followups_coupons"),
     path("settings/sla/calendars/", sla.settings_sla_calendar, name="settings_sla_calendar"),
     path(

@@ -726,6 +726,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_followups_coupons", "POST"): Row(
         _none, lambda o: {"csv": "code\nSORRY-1\n"}, expect(LOGIN, admins(302), 403)
     ),
+    # Triage and routing switches (issue 11): organization settings, admins only.
+    ("settings_triage", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_triage", "POST"): Row(_none, lambda o: {"auto_route": "on"}, expect(LOGIN, admins(302), 403)),
     # Rules (issue 11 §1): organization settings, admins only (another organization's rule or
     # experiment: 404); a ticket's rule log as seeing the ticket.
     ("settings_rules", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),

@@ -20,16 +20,18 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from aftersales.accounts import people
-from aftersales.accounts.models import Permission, UserLanguage
+from aftersales.accounts.models import Permission, RoutingStrategy, UserLanguage
 from aftersales.catalog.models import Platform, ProductCategory
 from aftersales.catalog.selectors import stores_of_organization
 from aftersales.core.errors import DomainError, NotFound, ValidationFailed
+from aftersales.inbox.workflow import TicketCategory
 from aftersales.language.languages import SUPPORTED as SUPPORTED_LANGUAGES
 
 from ..access import AgentRequest, web_view
 
-USER_FIELDS = ("username", "email", "display_name", "role_id", "team_ids", "language", "is_active")
-TEAM_FIELDS = ("name", "store_ids", "platforms", "languages", "sku_categories", "member_ids")
+SKILL_FIELDS = ("skill_languages", "skill_platforms", "skill_categories")
+USER_FIELDS = ("username", "email", "display_name", "role_id", "team_ids", "language", "is_active", *SKILL_FIELDS)
+TEAM_FIELDS = ("name", "store_ids", "platforms", "languages", "sku_categories", "member_ids", "routing_strategy")
 ROLE_FIELDS = ("name", "permissions", "approval_limit_amount", "approval_limit_currency")
 
 
@@ -79,6 +81,7 @@ def _scope_choices(request: AgentRequest) -> dict[str, Any]:
         "platform_choices": Platform.choices,
         "language_choices": sorted(SUPPORTED_LANGUAGES),
         "category_choices": ProductCategory.choices,
+        "routing_strategies": RoutingStrategy.choices,
     }
 
 
@@ -133,6 +136,7 @@ def _user_context(request: AgentRequest, user_id: int, **extra: Any) -> dict[str
         "team_ids": [str(t.pk) for t in user.teams.all()],
         "language": user.language,
         "is_active": user.is_active,
+        **{name: list(getattr(user, name) or []) for name in SKILL_FIELDS},
     }
     return {
         "settings_section": "users",
@@ -140,6 +144,9 @@ def _user_context(request: AgentRequest, user_id: int, **extra: Any) -> dict[str
         "roles": list(people.people_roles(actor)),
         "teams": list(people.people_teams(actor)),
         "user_languages": UserLanguage.choices,
+        "language_choices": sorted(SUPPORTED_LANGUAGES),
+        "platform_choices": Platform.choices,
+        "ticket_category_choices": TicketCategory.choices,
         "form": form,
         "errors": {},
         **extra,
@@ -161,11 +168,12 @@ def user_page(request: AgentRequest, user_id: int) -> HttpResponse:
             team_ids=_ids(request, "team_ids"),
             language=request.POST.get("language", UserLanguage.EN),
             is_active=_checkbox(request, "is_active"),
+            **{name: request.POST.getlist(name) for name in SKILL_FIELDS},
         )
     except DomainError as exc:
         if isinstance(exc, NotFound) and exc.field == "user_id":
             raise
-        form = _form_values(request, ("team_ids",)) | {"is_active": _checkbox(request, "is_active")}
+        form = _form_values(request, ("team_ids", *SKILL_FIELDS)) | {"is_active": _checkbox(request, "is_active")}
         context = _user_context(request, user_id, form=form, errors=_errors(exc, USER_FIELDS))
         return render(request, "web/settings/people/user.html", context, status=exc.status_code)
     messages.success(request, _("%(user)s saved.") % {"user": user})
@@ -219,6 +227,7 @@ def _team_args(request: HttpRequest) -> dict[str, Any]:
         "languages": request.POST.getlist("languages"),
         "sku_categories": request.POST.getlist("sku_categories"),
         "member_ids": _ids(request, "member_ids"),
+        "routing_strategy": request.POST.get("routing_strategy") or None,
     }
 
 
@@ -252,6 +261,7 @@ def _team_context(request: AgentRequest, team_id: int, **extra: Any) -> dict[str
         "languages": list(team.languages or []),
         "sku_categories": list(team.sku_categories or []),
         "member_ids": [str(u.pk) for u in team.members.all()],
+        "routing_strategy": team.routing_strategy,
     }
     return {
         "settings_section": "teams",
