@@ -30,7 +30,7 @@ from aftersales.sla.business_time import BusinessTimeError, Calendar
 from aftersales.sla.models import BusinessCalendar
 
 from .actions import ActionContext, action_error, run_action
-from .conditions import Predicate, path_getter, compile_conditions
+from .conditions import Predicate, compile_conditions, path_getter
 from .fields import FIELDS
 from .models import ExecutionOutcome, Rule, RuleExecution, RuleVersion
 from .reference import explain
