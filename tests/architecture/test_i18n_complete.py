@@ -20,7 +20,7 @@ from django.utils import translation
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "aftersales"
-DOMAIN_APPS = ["accounts", "catalog", "channels", "core", "inbox", "language", "notifications", "sla"]
+DOMAIN_APPS = ["accounts", "catalog", "channels", "core", "inbox", "language", "notifications", "sla", "followups"]
 ERRORS = {"ValidationFailed", "NotFound", "Conflict", "PermissionDenied", "DomainError"}
 GETTEXT = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy", "ngettext", "ngettext_lazy", "_lazy"}
 

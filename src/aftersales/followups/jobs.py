@@ -12,8 +12,10 @@ import hashlib
 import logging
 import secrets
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -63,6 +65,16 @@ class Outcome:
     @property
     def sent(self) -> bool:
         return self.follow_up is not None and self.follow_up.outcome == FollowUpOutcome.SENT
+
+
+def _isolated(work: Callable[[], Outcome], *, ident: int) -> int:
+    """Run one follow-up; an unexpected error is logged and the job goes on with the next one (the
+    key was not taken: a later run tries again). Returns 1 when a message was sent."""
+    try:
+        return int(work().sent)
+    except Exception:
+        logger.exception("follow-up failed", extra={"event": "followup_failed", "object_id": ident})
+        return 0
 
 
 # --- pure helpers --------------------------------------------------------------------------------
@@ -251,7 +263,7 @@ def csat_surveys_send(*, at: datetime | None = None) -> int:
     for config in _enabled("csat_enabled"):
         until = moment - timedelta(hours=config.csat_delay_hours)
         for ticket in _solved_tickets(config.organization_id, kind=FollowUpKind.CSAT_SURVEY, until=until):
-            sent += csat_survey_send(ticket=ticket, config=config, at=moment).sent
+            sent += _isolated(partial(csat_survey_send, ticket=ticket, config=config, at=moment), ident=ticket.pk)
     return sent
 
 
@@ -327,7 +339,7 @@ def complaint_thanks_send(*, at: datetime | None = None) -> int:
     sent = 0
     for config in _enabled("thanks_enabled"):
         for ticket in _complaints(config.organization_id, list(config.thanks_categories or []), until=moment):
-            sent += complaint_thank(ticket=ticket, config=config).sent
+            sent += _isolated(partial(complaint_thank, ticket=ticket, config=config), ident=ticket.pk)
     return sent
 
 
@@ -384,7 +396,9 @@ def stalled_parcels_notify(*, at: datetime | None = None) -> int:
             key = f"stall:{shipment.pk}:{_slot(shipment.tracking_last_event_at)}"  # type: ignore[attr-defined]
             if FollowUp.objects.filter(key=key).exists():
                 continue
-            sent += parcel_stall_notify(shipment=shipment, key=key, config=config, at=moment).sent
+            sent += _isolated(
+                partial(parcel_stall_notify, shipment=shipment, key=key, config=config, at=moment), ident=shipment.pk
+            )
     return sent
 
 
@@ -492,5 +506,5 @@ def warranty_reminders_deliver(*, at: datetime | None = None) -> int:
     sent = 0
     for reminder_id in pending:
         if f"warranty:{reminder_id}" not in taken:
-            sent += warranty_reminder_deliver(reminder_id=reminder_id).sent
+            sent += _isolated(partial(warranty_reminder_deliver, reminder_id=reminder_id), ident=reminder_id)
     return sent

@@ -271,3 +271,21 @@ def test_the_queued_event_delivers_the_reminder(world, config, django_capture_on
         )
     assert FollowUp.objects.get(key=f"warranty:{reminder.pk}").outcome == FollowUpOutcome.SENT
     assert len(outbound(ticket)) == 1
+
+
+def test_one_failing_follow_up_does_not_stop_the_others(world, config, solved, monkeypatch, caplog):
+    broken, fine = solved(), solved()
+    real = jobs.csat_survey_send
+
+    def flaky(*, ticket, **kw):  # type: ignore[no-untyped-def]
+        if ticket.pk == broken.pk:
+            raise RuntimeError("template engine down")
+        return real(ticket=ticket, **kw)
+
+    monkeypatch.setattr(jobs, "csat_survey_send", flaky)
+    assert jobs.csat_surveys_send() == 1
+    assert outbound(broken) == [] and len(outbound(fine)) == 1
+    assert not FollowUp.objects.filter(ticket=broken).exists()  # not claimed: the next run tries again
+    assert "follow-up failed" in caplog.text
+    monkeypatch.setattr(jobs, "csat_survey_send", real)
+    assert jobs.csat_surveys_send() == 1
