@@ -99,3 +99,77 @@ def test_create_approve_and_bulk_approve(live_server: Any, page: Any) -> None:
         page.goto(f"{live_server.url}/returns/review/")
         expect(page.locator("table.review-queue")).to_contain_text("Third return in 90 days")
         _shot(page, "review", width)
+
+
+def _png_file(path: Path) -> Path:
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), (30, 120, 200)).save(path, format="PNG")
+    return path
+
+
+def test_qc_inspection_and_partial_refund_offer_forms(live_server: Any, page: Any, tmp_path: Path) -> None:
+    from aftersales.returns.rma import rma_approve
+    from aftersales.returns.rma_actions import rma_mark_in_transit, rma_receive
+    from aftersales.returns.tests.rma_fixtures import delivered_order, return_hub, ticket_for
+
+    world = build_world()
+    return_hub(world)
+    order = delivered_order(world, lines=(("phones", "399.00", 1, "USD"),))
+    rma = make_rma(world, ticket=ticket_for(world, order), customer_name="Mia Chen")
+    Rma.objects.filter(pk=rma.pk).update(order=order)
+    rma_line = rma.lines.get()
+    rma_line.order_line = order.lines.get()
+    rma_line.sku = rma_line.order_line.sku
+    rma_line.save(update_fields=["order_line", "sku"])
+    rma_approve(user=world.approver, rma_id=rma.pk)
+    rma_mark_in_transit(user=world.agent, rma_id=rma.pk)
+    rma_receive(user=world.agent, rma_id=rma.pk)
+    offer = make_rma(world, ticket=ticket_for(world, delivered_order(world)), customer_name="Liam Brown")
+
+    page.set_default_timeout(60_000)
+    page.goto(live_server.url + "/login/")
+    page.fill("input[name=username]", "peter")
+    page.fill("input[name=password]", "pw-correct-horse")
+    page.click("button[type=submit]")
+
+    # QC: the phone checklist, the IMEI read from the unit, a photo.
+    page.goto(f"{live_server.url}/returns/{rma.pk}/")
+    form = page.locator("form[data-action=inspect]")
+    expect(form).to_contain_text("Activation lock")
+    for width, height in ((1280, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        _shot(page, "qc-form", width)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    prefix = f"line-{rma_line.pk}"
+    for code in ("imei_matches", "activation_lock_off", "screen_ok", "body_ok"):
+        form.locator(f"input[name={prefix}-check-{code}]").check()
+    form.locator(f"input[name={prefix}-note]").fill("Like new")
+    form.locator("input[name=photos]").set_input_files(str(_png_file(tmp_path / "front.png")))
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#rma-header")).to_contain_text("Inspected")
+    expect(page.locator("#rma-lines")).to_contain_text("Passed")
+    photo = page.locator("#rma-evidence [data-evidence-file]")
+    expect(photo).to_have_count(1)
+    response = page.request.get(live_server.url + (photo.get_attribute("href") or ""))
+    assert response.status == 200 and response.headers["content-type"] == "image/png"
+    for width, height in ((1280, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.reload()
+        _shot(page, "qc-done", width)
+
+    # A partial refund offered for keeping the item, then the buyer's answer.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/returns/{offer.pk}/")
+    offer_form = page.locator("form[data-action=offer_partial]")
+    offer_form.locator("input[name=percent]").fill("20")
+    offer_form.locator("button[type=submit]").click()
+    expect(page.locator("#rma-offer")).to_contain_text("9.80 USD")
+    for width, height in ((1280, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.reload()
+        _shot(page, "offer", width)
+    page.click("form[data-action=accept_partial] button[type=submit]")
+    expect(page.locator("#rma-header")).to_contain_text("Resolved")
+    offer.refresh_from_db()
+    assert (offer.status, offer.outcome) == ("resolved", "kept_partial_refund")
