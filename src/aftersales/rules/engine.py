@@ -158,7 +158,7 @@ class RuleSet(list[CompiledRule]):
             table = self.by_field.setdefault(path, {})
             if path not in self.getters:
                 self.getters[path] = path_getter(tuple(path.split(".")))
-            for value in values:
+            for value in dict.fromkeys(values):  # once per value, even when the list repeats it
                 table.setdefault(value, []).append(position)
 
     def candidates(self, snapshot: Mapping[str, Any]) -> list[CompiledRule]:
