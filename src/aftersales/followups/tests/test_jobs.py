@@ -289,3 +289,21 @@ def test_one_failing_follow_up_does_not_stop_the_others(world, config, solved, m
     assert "follow-up failed" in caplog.text
     monkeypatch.setattr(jobs, "csat_survey_send", real)
     assert jobs.csat_surveys_send() == 1
+
+
+def test_the_organizations_template_in_the_buyers_language_with_the_link_below(world, config, solved):
+    from aftersales.language.models import ReplyTemplate, ReplyTemplateVariant
+
+    template = ReplyTemplate.objects.create(organization=world.org, name="CSAT", source_language="en")
+    ReplyTemplateVariant.objects.create(template=template, language="en", body="Hi {{ customer.first_name }}!")
+    ReplyTemplateVariant.objects.create(
+        template=template, language="de", body="Hallo {{ customer.first_name }}, wie war unser Service?"
+    )
+    config.csat_template = template
+    config.save()
+    ticket = solved(language="de")
+    jobs.csat_surveys_send()
+    (message,) = outbound(ticket)
+    first_name = ticket.customer.name.split()[0]
+    assert message.body.startswith(f"Hallo {first_name}, wie war unser Service?\n\nhttp://")
+    assert re.search(r"/r/[^ /]+/$", message.body)
