@@ -1,8 +1,9 @@
 """The demo's local marketplaces: `manage.py fakes` serves the fake eBay, Shopify, Amazon (SP-API
-with its LWA token endpoint) and 17TRACK on fixed loopback ports, seeded with plausible demo data
-(multilingual buyer messages, orders with lines and tracking numbers, returns, inquiries and cases
-with respond-by deadlines), and adds a little new activity every few minutes so that the demo
-shows stores syncing over time. `demo --fakes` creates the connected demo stores that point at them.
+with its LWA token endpoint), 17TRACK and Shopee (Open Platform v2) on fixed loopback ports, seeded
+with plausible demo data (multilingual buyer messages, orders with lines and tracking numbers,
+returns, inquiries and cases with respond-by deadlines), and adds a little new activity every few
+minutes so that the demo shows stores syncing over time. `demo --fakes` creates the connected demo
+stores that point at them.
 
 The fakes and the stores agree on the credentials below: they are the fakes' own demo values,
 useless anywhere else (the endpoint override is honoured only for loopback hosts and only when
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from aftersales.channels.connectors.amazon.fake import AmazonFake, sample_order, sample_return_row
 from aftersales.channels.connectors.ebay.fake import EbayFake, iso
 from aftersales.channels.connectors.seventeentrack.fake import FakeSeventeenTrack, event
+from aftersales.channels.connectors.shopee.fake import ShopeeFake
 from aftersales.channels.connectors.shopify.fake import ShopifyFake
 
 from . import data
@@ -31,7 +34,7 @@ from .texts import corpus
 
 DEFAULT_PORT_BASE = 8701
 # Port offsets from the base, in this order.
-PLATFORMS = ("ebay", "shopify", "amazon", "17track")
+PLATFORMS = ("ebay", "shopify", "amazon", "17track", "shopee")
 TICK_SECONDS = 120
 
 EBAY_SELLER = "gadgets_de"
@@ -44,6 +47,10 @@ SHOPIFY_SHOP = "gadgets-demo.myshopify.com"
 SHOPIFY_ACCESS_TOKEN = "shpat_demo_token"  # noqa: S105
 SHOPIFY_CLIENT_SECRET = "demo-shopify-client-secret"  # noqa: S105
 TRACK_TOKEN = "demo-17token"  # noqa: S105
+SHOPEE_PARTNER_ID = 2009001
+SHOPEE_PARTNER_KEY = "demo-shopee-partner-key"
+SHOPEE_SHOP_ID = 990001
+SHOPEE_SELLER_USER_ID = 99000100
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,9 @@ DEMO_STORES: tuple[DemoStoreSpec, ...] = (
     DemoStoreSpec("ebay", "eBay DE (demo)", "ebay", "ebay.de", EBAY_SELLER, "de", "Europe/Berlin", "EUR"),
     DemoStoreSpec("shopify", "Shopify (demo)", "shopify", SHOPIFY_SHOP, SHOPIFY_SHOP, "en", "Europe/Berlin", "EUR"),
     DemoStoreSpec("amazon", "Amazon US (demo)", "amazon", "amazon.com", AMAZON_SELLER, "en", "America/New_York", "USD"),
+    DemoStoreSpec(
+        "shopee", "Shopee SG (demo)", "shopee", "shopee.sg", str(SHOPEE_SHOP_ID), "en", "Asia/Singapore", "SGD"
+    ),
 )
 
 
@@ -96,6 +106,14 @@ def store_credentials(platform: str) -> dict[str, Any]:
             "lwa_client_id": AMAZON_CLIENT_ID,
             "lwa_client_secret": AMAZON_CLIENT_SECRET,
             "refresh_token": AMAZON_REFRESH_TOKEN,
+        }
+    if platform == "shopee":
+        return {
+            "partner_id": str(SHOPEE_PARTNER_ID),
+            "partner_key": SHOPEE_PARTNER_KEY,
+            "shop_id": str(SHOPEE_SHOP_ID),
+            "refresh_token": DemoShopee.initial_refresh_token(),
+            "dispute_email": "returns@gadgets-demo.example",
         }
     raise ValueError(f"no demo fake for {platform!r}")
 
@@ -135,6 +153,15 @@ EU_BUYERS = (
     Buyer("Sophie", "Wagner", "de", "AT"),
     Buyer("Pedro", "Silva", "pt", "PT"),
 )
+SEA_BUYERS = (  # Shopee Singapore's buyers write in English or Chinese
+    Buyer("Wei Ming", "Tan", "en", "SG"),
+    Buyer("Mei Ling", "Lim", "zh", "SG"),
+    Buyer("Nur", "Aisyah", "en", "SG"),
+    Buyer("Jun Jie", "Ong", "zh", "SG"),
+    Buyer("Priya", "Nair", "en", "SG"),
+    Buyer("Jose", "Reyes", "en", "SG"),
+)
+SHOPEE_RETURN_REASONS = ("ITEM_DAMAGED", "NOT_RECEIPT", "DIFFERENT_DESCRIPTION", "ITEM_MISSING", "CHANGE_OF_MIND")
 US_BUYERS = (
     Buyer("Emily", "Johnson", "en", "US"),
     Buyer("Michael", "Brown", "en", "US"),
@@ -155,6 +182,15 @@ RETURN_NOTES = {
     "en": "It stopped working after two days.",
     "pt": "O produto chegou avariado, quero o reembolso.",
 }
+
+
+def _base36(value: int, width: int) -> str:
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    text = ""
+    while value:
+        value, rest = divmod(value, 36)
+        text = digits[rest] + text
+    return text.rjust(width, "0")
 
 
 def _fill(template: str, values: dict[str, str]) -> str:
@@ -194,6 +230,49 @@ class DemoSeventeenTrack(FakeSeventeenTrack):
         return outcome
 
 
+class DemoShopee(ShopeeFake):
+    """The fake Shopee of the demo, with tokens that outlive a restart of `manage.py fakes`: each is
+    signed with the partner key (and carries its expiry), so a demo store's rotated refresh token
+    from an earlier run is still honoured; Shopee itself keeps them server-side."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            partner_id=SHOPEE_PARTNER_ID,
+            partner_key=SHOPEE_PARTNER_KEY,
+            shop_id=SHOPEE_SHOP_ID,
+            shop_name="Gadgets SG (demo)",
+        )
+        self.refresh_token = self.initial_refresh_token()
+
+    @staticmethod
+    def _stamp(kind: str, value: str) -> str:
+        return hashlib.sha256(f"{SHOPEE_PARTNER_KEY}:{kind}:{value}".encode()).hexdigest()[:20]
+
+    @classmethod
+    def initial_refresh_token(cls) -> str:
+        return f"rt-demo-{cls._stamp('rt', 'demo')}"
+
+    def _new_refresh(self) -> str:
+        serial = uuid.uuid4().hex[:10]
+        return f"rt-{serial}-{self._stamp('rt', serial)}"
+
+    def new_access_token(self, seconds: int = 14400) -> str:
+        expires = int(self.clock()) + seconds
+        return f"at-{expires}-{self._stamp('at', str(expires))}"
+
+    def refresh_token_valid(self, token: str) -> bool:
+        _prefix, _, rest = token.partition("-")
+        serial, _, stamp = rest.rpartition("-")
+        return _prefix == "rt" and bool(serial) and stamp == self._stamp("rt", serial)
+
+    def access_token_expiry(self, token: str) -> float | None:
+        _prefix, _, rest = token.partition("-")
+        expires, _, stamp = rest.partition("-")
+        if _prefix != "at" or not expires.isdigit() or stamp != self._stamp("at", expires):
+            return None
+        return float(expires)
+
+
 class DemoFakes:
     """The four fakes of the demo, their seed data and their periodic new activity."""
 
@@ -209,19 +288,28 @@ class DemoFakes:
             seller_id=AMAZON_SELLER,
         )
         self.track = DemoSeventeenTrack(TRACK_TOKEN, quota=10_000)
+        self.shopee = DemoShopee()
         self.ebay.signing_keys[EBAY_SIGNING_JWE] = _ebay_signing_private_key().public_key()
         self.random = random.Random(seed)  # noqa: S311 (demo content, not secrets)
+        self.shopee_random = random.Random(seed + 1)  # noqa: S311 (its own: the others' sequences stay as they were)
         self.ticks = 0
         self._counter = 0
         self._ebay_orders: list[tuple[str, Buyer, data.ProductSpec]] = []
         self._shopify_orders: list[str] = []
+        self._shopee_orders: list[tuple[str, int, Buyer, data.ProductSpec]] = []
 
     @property
     def servers(self) -> dict[str, Any]:
-        return {"ebay": self.ebay, "shopify": self.shopify, "amazon": self.amazon, "17track": self.track}
+        return {
+            "ebay": self.ebay,
+            "shopify": self.shopify,
+            "amazon": self.amazon,
+            "17track": self.track,
+            "shopee": self.shopee,
+        }
 
     def start(self, port_base: int = 0) -> DemoFakes:
-        """Serve on 127.0.0.1: ports port_base, +1, +2, +3 (PLATFORMS order), or random ones with 0."""
+        """Serve on 127.0.0.1: ports port_base, +1, ... (PLATFORMS order), or random ones with 0."""
         started = []
         try:
             for offset, key in enumerate(PLATFORMS):
@@ -263,6 +351,13 @@ class DemoFakes:
             self._shopify_return(legacy)
         for n in range(8):
             self._amazon_order(now - timedelta(hours=40 - n * 4), US_BUYERS[n % len(US_BUYERS)], with_return=n % 3 == 0)
+        for n in range(10):
+            created = now - timedelta(hours=50 - n * 4)
+            order_sn, user_id, buyer, product = self._shopee_order(created, SEA_BUYERS[n % len(SEA_BUYERS)])
+            if n % 2 == 0:
+                self._shopee_chat(order_sn, user_id, buyer, product, created + timedelta(hours=1))
+            if n % 3 == 1:
+                self._shopee_return(order_sn, buyer, product, created + timedelta(hours=3))
 
     # -- new activity ---------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> list[str]:
@@ -288,6 +383,15 @@ class DemoFakes:
         if self.ticks % 4 == 0:
             order_id = self._amazon_order(now, US_BUYERS[self.random.randrange(len(US_BUYERS))], with_return=True)
             done.append(f"amazon: order {order_id} with a return")
+        if self.ticks % 2 == 1:
+            buyer = SEA_BUYERS[self.shopee_random.randrange(len(SEA_BUYERS))]
+            order_sn, user_id, buyer, product = self._shopee_order(now - timedelta(days=2), buyer, updated=now)
+            self._shopee_chat(order_sn, user_id, buyer, product, now)
+            done.append(f"shopee: chat from {buyer.username} ({buyer.language}) about {order_sn}")
+        if self.ticks % 3 == 2 and self._shopee_orders:
+            pick = self.shopee_random.randrange(len(self._shopee_orders))
+            order_sn, _user_id, buyer, product = self._shopee_orders[pick]
+            done.append(f"shopee: return {self._shopee_return(order_sn, buyer, product, now)} on {order_sn}")
         done.extend(self.advance_parcels(now))
         return done
 
@@ -312,8 +416,8 @@ class DemoFakes:
         self._counter += 1
         return self._counter
 
-    def _product(self) -> data.ProductSpec:
-        return data.PRODUCTS[self.random.randrange(len(data.PRODUCTS))]
+    def _product(self, rng: random.Random | None = None) -> data.ProductSpec:
+        return data.PRODUCTS[(rng or self.random).randrange(len(data.PRODUCTS))]
 
     def _ebay_order(
         self, created: datetime, buyer: Buyer, *, modified: datetime | None = None
@@ -356,11 +460,15 @@ class DemoFakes:
         self._ebay_orders.append((order_id, buyer, product))
         return order_id, buyer, product
 
-    def _ebay_conversation(self, order_id: str, buyer: Buyer, product: data.ProductSpec, when: datetime) -> None:
+    def _buyer_text(
+        self, order_id: str, buyer: Buyer, product: data.ProductSpec, rng: random.Random | None = None
+    ) -> tuple[str, str]:
+        """A buyer's question about an order in their language: (subject, body)."""
         texts = corpus(buyer.language)
-        category = MESSAGE_CATEGORIES[self.random.randrange(len(MESSAGE_CATEGORIES))]
+        rng = rng or self.random
+        category = MESSAGE_CATEGORIES[rng.randrange(len(MESSAGE_CATEGORIES))]
         templates = texts.customer[category]
-        template = templates[self.random.randrange(len(templates))]
+        template = templates[rng.randrange(len(templates))]
         values = {
             "order": order_id,
             "sku": product.sku,
@@ -378,18 +486,22 @@ class DemoFakes:
         }
         body = "\n\n".join(
             (
-                texts.greetings[self.random.randrange(len(texts.greetings))],
+                texts.greetings[rng.randrange(len(texts.greetings))],
                 _fill(template.body, values),
-                _fill(texts.closings[self.random.randrange(len(texts.closings))], values),
+                _fill(texts.closings[rng.randrange(len(texts.closings))], values),
             )
         )
+        return _fill(template.subject, values), body
+
+    def _ebay_conversation(self, order_id: str, buyer: Buyer, product: data.ProductSpec, when: datetime) -> None:
+        subject, body = self._buyer_text(order_id, buyer, product)
         n = self._next()
         self.ebay.add_conversation(
             {
                 "conversationId": f"C-{4400000 + n}",
                 "conversationStatus": "ACTIVE",
                 "conversationType": "FROM_MEMBERS",
-                "conversationTitle": _fill(template.subject, values)[:200],
+                "conversationTitle": subject[:200],
                 "createdDate": iso(when),
                 "referenceId": order_id,
                 "referenceType": "ORDER",
@@ -538,3 +650,115 @@ class DemoFakes:
             with self.amazon.lock:
                 self.amazon.returns.append(row)
         return order_id
+
+    # -- Shopee ---------------------------------------------------------------------------------
+    def _shopee_order(
+        self, created: datetime, buyer: Buyer, *, updated: datetime | None = None
+    ) -> tuple[str, int, Buyer, data.ProductSpec]:
+        n = self._next()
+        product = self._product(self.shopee_random)
+        order_sn = f"{created:%y%m%d}{_base36((n * 2654435761) % 36**8, 8)}"  # Shopee's YYMMDD + 8
+        user_id = 310000000 + SEA_BUYERS.index(buyer) if buyer in SEA_BUYERS else 310000000 + n
+        price = (product.price_usd * Decimal("1.35")).quantize(Decimal("0.01"))  # SGD
+        updated = updated or created + timedelta(hours=2)
+        self.shopee.add_order(
+            {
+                "order_sn": order_sn,
+                "region": "SG",
+                "currency": "SGD",
+                "cod": False,
+                "total_amount": float(price),
+                "order_status": ("COMPLETED", "SHIPPED", "READY_TO_SHIP", "TO_CONFIRM_RECEIVE")[n % 4],
+                "create_time": int(created.timestamp()),
+                "update_time": int(updated.timestamp()),
+                "buyer_user_id": user_id,
+                "buyer_username": buyer.username,
+                "recipient_address": {"name": buyer.name[0] + "******" + buyer.name[-1], "region": "SG"},
+                "item_list": [
+                    {
+                        "item_id": 2300000000 + n,
+                        "item_name": product.title,
+                        "item_sku": product.sku,
+                        "model_id": 0,
+                        "model_name": "",
+                        "model_sku": "",
+                        "model_quantity_purchased": 1,
+                        "model_original_price": float(price),
+                        "model_discounted_price": float(price),
+                    }
+                ],
+            }
+        )
+        self._shopee_orders.append((order_sn, user_id, buyer, product))
+        return order_sn, user_id, buyer, product
+
+    def _shopee_chat(
+        self, order_sn: str, user_id: int, buyer: Buyer, product: data.ProductSpec, when: datetime
+    ) -> None:
+        _subject, body = self._buyer_text(order_sn, buyer, product, self.shopee_random)
+        conversation_id = str(118800000000000000 + user_id)
+        with self.shopee.lock:
+            known = conversation_id in self.shopee.conversations
+        conversation = {
+            "conversation_id": conversation_id,
+            "to_id": user_id,
+            "to_name": buyer.username,
+            "shop_id": SHOPEE_SHOP_ID,
+            "unread_count": 1,
+            "pinned": False,
+        }
+        message = {
+            "message_id": str(2097800000000000000 + self._next()),
+            "message_type": "text",
+            "from_id": user_id,
+            "from_shop_id": 0,
+            "to_id": SHOPEE_SELLER_USER_ID,
+            "to_shop_id": SHOPEE_SHOP_ID,
+            "conversation_id": conversation_id,
+            "created_timestamp": int(when.timestamp()),
+            "region": "SG",
+            "status": "normal",
+            "source": "app",
+            "content": {"text": body[:1000]},
+            "source_content": {"order_sn": order_sn},
+        }
+        if known:
+            with self.shopee.lock:
+                self.shopee.messages[conversation_id].append(message)
+                self.shopee._touch(conversation_id)
+        else:
+            self.shopee.add_conversation(conversation, [message])
+
+    def _shopee_return(self, order_sn: str, buyer: Buyer, product: data.ProductSpec, opened: datetime) -> str:
+        n = self._next()
+        return_sn = f"{opened:%y%m%d}{_base36((n * 40503) % 36**9, 9)}"
+        price = (product.price_usd * Decimal("1.35")).quantize(Decimal("0.01"))
+        self.shopee.add_return(
+            {
+                "return_sn": return_sn,
+                "order_sn": order_sn,
+                "status": "REQUESTED",
+                "reason": SHOPEE_RETURN_REASONS[n % len(SHOPEE_RETURN_REASONS)],
+                "text_reason": RETURN_NOTES.get(buyer.language, RETURN_NOTES["en"]),
+                "refund_amount": float(price),
+                "currency": "SGD",
+                "create_time": int(opened.timestamp()),
+                "update_time": int(opened.timestamp()),
+                "due_date": int((opened + timedelta(days=3)).timestamp()),
+                "return_seller_due_date": int((opened + timedelta(days=2)).timestamp()),
+                "needs_logistics": n % 2 == 0,
+                "user": {"username": buyer.username, "email": "", "portrait": ""},
+                "item": [
+                    {
+                        "item_id": 2300000000 + n,
+                        "model_id": 0,
+                        "name": product.title,
+                        "amount": 1,
+                        "item_price": float(price),
+                        "item_sku": product.sku,
+                        "variation_sku": "",
+                    }
+                ],
+            }
+        )
+        return return_sn

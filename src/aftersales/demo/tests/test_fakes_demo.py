@@ -17,7 +17,7 @@ from aftersales.channels.connectors.shopify.client import reset_throttle_state
 from aftersales.channels.models import RawEvent
 from aftersales.channels.status import pull_streams
 from aftersales.channels.sync import sync_stream
-from aftersales.demo.fakes import DEMO_STORES, EBAY_SELLER, DemoFakes, store_credentials
+from aftersales.demo.fakes import DEMO_STORES, EBAY_SELLER, PLATFORMS, DemoFakes, store_credentials
 from aftersales.demo.stores import demo_stores_connect, demo_stores_disconnect
 from aftersales.demo.texts import LANGUAGES, corpus
 from aftersales.inbox.models import Message, Ticket
@@ -65,8 +65,8 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     world: Any, fakes: DemoFakes, django_capture_on_commit_callbacks: Any
 ) -> None:
     stores = demo_stores_connect(organization=world.org, urls=fakes.urls)
-    assert [s.name for s in stores] == ["eBay DE (demo)", "Shopify (demo)", "Amazon US (demo)"]
-    ebay, shopify, amazon = stores
+    assert [s.name for s in stores] == ["eBay DE (demo)", "Shopify (demo)", "Amazon US (demo)", "Shopee SG (demo)"]
+    ebay, shopify, amazon, shopee = stores
     assert ebay.endpoint_url == fakes.ebay.url and amazon.endpoint_url == fakes.amazon.url
     # credentials are stored encrypted, like any store's
     assert Store.objects.get(pk=ebay.pk).credentials == store_credentials("ebay")
@@ -90,6 +90,12 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     assert totals(amazon)[2:] == (8, 3)
     assert Shipment.objects.filter(order__store=shopify).count() == 8
     assert Shipment.objects.filter(order__store=amazon).count() == 8
+    # Shopee: ten orders, five chat messages from three buyers (one thread each), three returns with
+    # the seller's due date (one from a buyer who never wrote: a fourth ticket); the rotated refresh
+    # token is saved (encrypted)
+    assert totals(shopee) == (3 + 1, 5 + 3, 10, 3)
+    assert ReturnRequest.objects.filter(store=shopee).exclude(respond_by=None).count() == 3
+    assert Store.objects.get(pk=shopee.pk).credentials["refresh_token"] != store_credentials("shopee")["refresh_token"]
 
     # the tracking account registers the synced shipments with the fake 17TRACK and polls them
     account = TrackingAccount.objects.get(organization=world.org)
@@ -115,6 +121,15 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     assert fakes.ebay.conversations[conversation_id]["messages"][-1]["senderUsername"] == EBAY_SELLER
     reply.refresh_from_db()
     assert reply.external_id.startswith("M-")
+
+    # ... and on a Shopee ticket to Shopee's sellerchat send_message, to the buyer's user id
+    shopee_ticket = Ticket.objects.filter(store=shopee).order_by("pk").first()
+    assert shopee_ticket is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_reply(ticket=shopee_ticket, author=world.admin, body="Thanks, a replacement is on its way.")
+    [chat] = fakes.shopee.requests_to("/api/v2/sellerchat/send_message", "POST")
+    assert chat.json()["content"] == {"text": "Thanks, a replacement is on its way."}
+    assert chat.json()["to_id"] == int(shopee_ticket.customer.identities.get(store=shopee).external_id)
 
     # a signed write-back (EU seller) with the demo's signing key: the fake verifies the signature
     from aftersales.channels.base import ReturnDecision, ReturnDecisionKind, ReturnKind
@@ -148,18 +163,18 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     assert ticket.messages.order_by("pk").last().direction == "inbound"  # type: ignore[union-attr]
 
     # with the fakes off, the demo stores are deactivated (nothing listens on their ports)
-    assert demo_stores_disconnect(organization=world.org) == 3
+    assert demo_stores_disconnect(organization=world.org) == 4
     assert not Store.objects.filter(organization=world.org, name__in=[s.name for s in DEMO_STORES], is_active=True)
 
 
 def test_connecting_again_moves_the_stores_to_the_new_ports(world: Any) -> None:
     first = demo_stores_connect(
         organization=world.org,
-        urls={k: f"http://127.0.0.1:{9000 + i}" for i, k in enumerate(("ebay", "shopify", "amazon", "17track"))},
+        urls={k: f"http://127.0.0.1:{9000 + i}" for i, k in enumerate(PLATFORMS)},
     )
     again = demo_stores_connect(
         organization=world.org,
-        urls={k: f"http://127.0.0.1:{9100 + i}" for i, k in enumerate(("ebay", "shopify", "amazon", "17track"))},
+        urls={k: f"http://127.0.0.1:{9100 + i}" for i, k in enumerate(PLATFORMS)},
     )
     assert [s.pk for s in first] == [s.pk for s in again]
     assert Store.objects.get(pk=first[0].pk).endpoint_url == "http://127.0.0.1:9100"
@@ -184,12 +199,13 @@ def test_the_demo_command_connects_and_disconnects_the_demo_stores(db: Any) -> N
         ("eBay DE (demo)", "http://127.0.0.1:8801"),
         ("Shopify (demo)", "http://127.0.0.1:8802"),
         ("Amazon US (demo)", "http://127.0.0.1:8803"),
+        ("Shopee SG (demo)", "http://127.0.0.1:8805"),
     ]
     account = TrackingAccount.objects.get(organization=stores[0].organization)
     assert (account.endpoint_url, account.api_key_set, account.is_active) == ("http://127.0.0.1:8804", True, True)
     out = io.StringIO()
     call_command("demo", if_empty=True, fakes=False, stdout=out)  # `make run DEMO_FAKES=0`
-    assert "3 demo store(s) of the fake marketplaces deactivated" in out.getvalue()
+    assert "4 demo store(s) of the fake marketplaces deactivated" in out.getvalue()
     assert not Store.objects.filter(name__in=[s.name for s in DEMO_STORES], is_active=True).exists()
     assert not TrackingAccount.objects.get(pk=account.pk).is_active
 
@@ -199,3 +215,15 @@ def test_the_fakes_never_listen_beyond_loopback() -> None:
 
     with pytest.raises(CommandError, match=r"127\.0\.0\.1 only"):
         call_command("fakes", host="0.0.0.0")  # noqa: S104 (the refused value)
+
+
+def test_the_demo_shopee_honours_the_tokens_of_an_earlier_run() -> None:
+    """`make run` restarts the fakes, not the database: the demo store's rotated refresh token (and
+    a live access token) from the previous run are still good; a forged one is not."""
+    from aftersales.demo.fakes import DemoShopee
+
+    before, after = DemoShopee(), DemoShopee()
+    rotated, access = before._new_refresh(), before.new_access_token()
+    assert after.refresh_token_valid(rotated) and after.refresh_token_valid(DemoShopee.initial_refresh_token())
+    assert (after.access_token_expiry(access) or 0) > 0
+    assert not after.refresh_token_valid("rt-forged-0000") and after.access_token_expiry("at-1-x") is None

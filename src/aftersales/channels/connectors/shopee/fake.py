@@ -90,6 +90,12 @@ class ShopeeFake(FakePlatform):
             **overrides,
         }
 
+    def access_token_expiry(self, token: str) -> float | None:
+        return self.access_tokens.get(token)
+
+    def refresh_token_valid(self, token: str) -> bool:
+        return token in self.refresh_tokens
+
     def expire_tokens(self) -> None:
         with self.lock:
             self.access_tokens = dict.fromkeys(self.access_tokens, 0.0)
@@ -142,7 +148,7 @@ class ShopeeFake(FakePlatform):
             return None
         if request.arg("shop_id") != str(self.shop_id):
             return _error("error_param", "Invalid shop_id.", 400)
-        expires = self.access_tokens.get(request.arg("access_token", "") or "")
+        expires = self.access_token_expiry(request.arg("access_token", "") or "")
         if self.revoked or expires is None:
             return _error("invalid_acceess_token", "Invalid access_token.")
         if expires < self.clock():
@@ -157,7 +163,7 @@ class ShopeeFake(FakePlatform):
                 return _error("error_auth", "The shop authorization has been cancelled: authorize the app again.")
             if body.get("partner_id") != self.partner_id or body.get("shop_id") != self.shop_id:
                 return _error("error_param", "Invalid partner_id or shop_id.", 400)
-            if body.get("refresh_token") not in self.refresh_tokens:
+            if not self.refresh_token_valid(str(body.get("refresh_token") or "")):
                 return _error("error_auth", "Invalid refresh_token.")
             self.refresh_token = self._new_refresh()
             token = self.new_access_token()

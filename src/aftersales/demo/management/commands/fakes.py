@@ -40,13 +40,15 @@ class Command(BaseCommand):
             raise CommandError("the fakes listen on 127.0.0.1 only")
         port_base = options["port_base"]
         if not 1024 <= port_base <= 65535 - len(PLATFORMS):
-            raise CommandError("--port-base must be between 1024 and 65531")
+            raise CommandError(f"--port-base must be between 1024 and {65535 - len(PLATFORMS)}")
         fakes = DemoFakes()
         fakes.seed()
         try:
             fakes.start(port_base)
         except OSError as exc:
-            raise CommandError(f"cannot listen on 127.0.0.1:{port_base}..{port_base + 3}: {exc}") from exc
+            raise CommandError(
+                f"cannot listen on 127.0.0.1:{port_base}..{port_base + len(PLATFORMS) - 1}: {exc}"
+            ) from exc
         stop = threading.Event()
 
         def interrupted(signum: int, frame: Any) -> None:
