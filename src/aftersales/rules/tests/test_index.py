@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from aftersales.rules.engine import RuleSet, compile_rule, matching_rules
@@ -27,6 +27,9 @@ def compiled(conditions: list[Any]) -> list[Any]:
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(conditions=st.lists(rule_trees, min_size=1, max_size=12), snapshot=snapshots())
+@example(
+    conditions=[{"field": "customer.tier", "op": "in", "value": ["vip", "vip"]}], snapshot={"customer": {"tier": "vip"}}
+)
 def test_index_skips_only_rules_that_cannot_hold(conditions: list[Any], snapshot: dict[str, Any]) -> None:
     rules = compiled(conditions)
     indexed = RuleSet(rules)
