@@ -134,3 +134,75 @@ def test_refusals_name_the_field(world: Any, kwargs: dict[str, Any], field: str)
 def test_admins_only(world: Any) -> None:
     with pytest.raises(PermissionDenied):
         rule_simulate(world.agent, document=AMAZON_HIGH)
+
+
+def _saved(world: Any, trigger: str, conditions: dict[str, Any]) -> Rule:
+    name = f"{trigger} rule {Rule.objects.count()}"
+    rule = Rule.objects.create(organization=world.org, name=name, trigger=trigger)
+    version = RuleVersion.objects.create(
+        rule=rule, number=1, conditions=conditions, actions=[{"type": "set_urgency", "params": {"urgency": "high"}}]
+    )
+    rule.current_version = version
+    rule.save(update_fields=["current_version"])
+    return rule
+
+
+@pytest.mark.django_db
+def test_other_triggers_replay_their_history(world: Any, history: dict[str, Any]) -> None:
+    from aftersales.returns.models import Rma, RmaEvent
+    from aftersales.sla.models import TicketSla
+    from aftersales.testing.factories import OrderFactory
+
+    ticket = history["recent"]
+    at = timezone.now() - timedelta(days=1)
+    TicketEvent.objects.create(ticket=ticket, type="urgency_changed", payload={"old": "medium", "new": "low"}, at=at)
+    TicketEvent.objects.create(ticket=ticket, type="status_changed", payload={"old": "open", "new": "solved"}, at=at)
+    TicketEvent.objects.create(ticket=ticket, type="note_added", payload={}, at=at)  # not an update
+    changed = _saved(
+        world, "ticket_updated", {"all": [{"field": "event.changed", "op": "contains", "value": "status"}]}
+    )
+    result = rule_simulate(world.admin, rule_id=changed.pk, days=7)
+    assert (result.events_examined, result.matched) == (2, 1)
+    new_status = _saved(
+        world, "ticket_updated", {"all": [{"field": "event.new_status", "op": "eq", "value": "solved"}]}
+    )
+    assert rule_simulate(world.admin, rule_id=new_status.pk, days=7).matched == 1
+
+    TicketSla.objects.create(
+        ticket=ticket,
+        organization=world.org,
+        started_at=at,
+        first_response_due=at,
+        first_response_breached_at=at,
+        computed_at=at,
+    )
+    breached = _saved(world, "sla_breached", {"all": [{"field": "event.clock", "op": "eq", "value": "first_response"}]})
+    result = rule_simulate(world.admin, rule_id=breached.pk, days=7)
+    assert (result.events_examined, result.matched) == (1, 1)
+    assert rule_simulate(world.admin, rule_id=_saved(world, "sla_warning", {"all": []}).pk).events_examined == 0
+
+    order = OrderFactory(store=world.store_us)
+    rma = Rma.objects.create(
+        organization=world.org,
+        store=world.store_us,
+        number="RMA-S1",
+        order=order,
+        ticket=ticket,
+        reason="damaged",
+        requested_at=at,
+    )
+    RmaEvent.objects.create(
+        rma=rma, type="status_changed", payload={"old": "requested", "new": "approved"}, actor_kind="system", at=at
+    )
+    requested = _saved(world, "rma_requested", {"all": [{"field": "rma.reason", "op": "eq", "value": "damaged"}]})
+    result = rule_simulate(world.admin, rule_id=requested.pk)
+    assert (result.matched, result.matches[0].rma_id, result.matches[0].ticket_id) == (1, rma.pk, ticket.pk)
+    approved = _saved(
+        world, "rma_status_changed", {"all": [{"field": "event.new_status", "op": "eq", "value": "approved"}]}
+    )
+    assert rule_simulate(world.admin, rule_id=approved.pk).matched == 1
+
+    # scheduled: the unresolved tickets as of now (the foreign one and resolved ones left out)
+    Ticket.objects.filter(pk=history["old"].pk).update(status="solved", status_category="resolved")
+    result = rule_simulate(world.admin, rule_id=_saved(world, "scheduled", {"all": []}).pk)
+    assert result.events_examined == 3

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm
@@ -203,9 +204,10 @@ def settings_rules_enabled(request: AgentRequest) -> HttpResponse:
         messages.error(request, _message(exc))
         return redirect("web:settings_rules")
     if enabled:
-        messages.success(request, _("%(n)s rules enabled.") % {"n": len(ids)})
+        text = ngettext("%(n)s rule enabled.", "%(n)s rules enabled.", len(ids))
     else:
-        messages.success(request, _("%(n)s rules disabled.") % {"n": len(ids)})
+        text = ngettext("%(n)s rule disabled.", "%(n)s rules disabled.", len(ids))
+    messages.success(request, text % {"n": len(ids)})
     return redirect("web:settings_rules")
 
 
