@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument(
         "--compare", type=int, default=0, help="with --events: also the first N events record by record (before)"
     )
+    parser.add_argument("--profile", default="", help="with --events: write the worker's cProfile stats to this file")
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="aftersales-bench-ingest-")

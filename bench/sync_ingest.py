@@ -10,8 +10,9 @@ with connection.execute_wrapper), the worker's peak RSS, and, in the same run on
 the raw bulk-insert rate of the same rows (RawEvent + Message / Order / ReturnRequest per event
 through bulk_create in batches of 1,000): the engine's rate as a share of it.
 
---compare N also runs the first N events record by record (CHANNELS_SYNC_BATCH_MESSAGES off: the
-engine before message_ingest_many) on another store of the same database, before the batched run.
+--compare N also runs the first N events record by record (CHANNELS_SYNC_BATCH_MESSAGES off: a
+savepoint per record, no message_ingest_many) on another store of the same database, before the
+run as shipped. --profile FILE writes the worker's cProfile stats (sort by cumulative time).
 
   .venv/bin/python bench/ingest.py --events 100000                                    # SQLite
   .venv/bin/python bench/ingest.py --events 100000 --pg postgres://postgres@127.0.0.1:5432
@@ -67,10 +68,18 @@ def timed_receive(*args, **kwargs):
 
 engine._pull = timed_pull
 engine.receive_records = timed_receive
+profile_path = sys.argv[3] if len(sys.argv) > 3 else ""
+if profile_path:
+    import cProfile
+    profiler = cProfile.Profile()
+    profiler.enable()
 started = time.perf_counter()
 with connection.execute_wrapper(count):
     run = engine.sync_stream(store_id=store_id, stream="messages")
 elapsed = time.perf_counter() - started
+if profile_path:
+    profiler.disable()
+    profiler.dump_stats(profile_path)
 print(json.dumps({
     "status": run.status, "error": run.error, "records": run.records, "created": run.created,
     "updated": run.updated, "unchanged": run.unchanged, "quarantined": run.quarantined, "pages": run.pages,
@@ -244,7 +253,7 @@ def raw_bulk_insert(store, events: list[dict]) -> float:  # type: ignore[no-unty
     return len(events) / (time.perf_counter() - started)
 
 
-def sync_run(org, events: list[dict], page_size: int, mode: str, name: str) -> dict:  # type: ignore[no-untyped-def]
+def sync_run(org, events: list[dict], page_size: int, mode: str, name: str, profile: str = "") -> dict:  # type: ignore[no-untyped-def]
     """A worker process syncs `events` from a fresh testshop fake into a new store; its figures."""
     from aftersales.catalog.models import Store
     from aftersales.channels.tests import testshop
@@ -262,7 +271,11 @@ def sync_run(org, events: list[dict], page_size: int, mode: str, name: str) -> d
         )
         env = {**os.environ, "CHANNELS_ALLOW_ENDPOINT_OVERRIDE": "1", "PYTHONPATH": str(ROOT / "src")}
         out = subprocess.run(
-            [sys.executable, "-c", WORKER, str(store.pk), mode], env=env, capture_output=True, text=True, check=False
+            [sys.executable, "-c", WORKER, str(store.pk), mode, profile],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if out.returncode != 0:
             raise SystemExit(out.stderr[-3000:])
@@ -310,9 +323,9 @@ def run(args: argparse.Namespace) -> None:
         before = sync_run(before_org, events[: args.compare], args.page_size, "single", "Bench before")
         rows.append((f"record by record (before), {args.compare:,} events", figures(before)))
     org = Organization.objects.create(name="Bench sync", slug="bench-sync")
-    result = sync_run(org, events, args.page_size, "batched", "Bench testshop")
+    result = sync_run(org, events, args.page_size, "batched", "Bench testshop", getattr(args, "profile", "") or "")
     store = result["store"]
-    rows.append((f"batched pages (message_ingest_many), {args.events:,} events", figures(result)))
+    rows.append((f"pages as shipped (batched, no savepoint on a clean page), {args.events:,} events", figures(result)))
     bulk_store = Store.objects.create(organization=org, name="Bench bulk", platform=testshop.PLATFORM)
     bulk_rate = raw_bulk_insert(bulk_store, events)
     counts = {

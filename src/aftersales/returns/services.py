@@ -103,6 +103,7 @@ def return_request_upsert(*, store: Store, data: ReturnRequestData, actor: Actor
                 )
                 if existing is None:
                     return _create(store, data, actor)
+                existing.store = store  # (the caller's: not read again)
                 return _update(existing, data, actor)
         except IntegrityError:
             if attempt == 2:
@@ -129,20 +130,22 @@ def _create(store: Store, data: ReturnRequestData, actor: Actor) -> ReturnUpsert
         if data.order_external_id
         else None
     )
+    # The ticket message first, so the request is written once with its ticket and customer (a
+    # concurrent upsert of the same request finds the message ingested, then loses on the request's
+    # unique constraint and updates it on its second round).
+    ingested = message_ingest(inbound=_inbound(store, data, order))
     request = ReturnRequest.objects.create(
         organization_id=store.organization_id,
         store=store,
         external_id=data.external_id,
         order=order,
+        ticket=ingested.ticket,
+        customer_id=ingested.ticket.customer_id,
         created_on_platform=data.created_at,
         updated_on_platform=data.updated_at,
         **_fields(store, data),
     )
     _set_lines(request, data, order)
-    ingested = message_ingest(inbound=_inbound(store, data, request, order))
-    request.ticket = ingested.ticket
-    request.customer = ingested.ticket.customer
-    request.save(update_fields=["ticket", "customer", "updated_at"])
     ReturnRequestEvent.objects.create(
         return_request=request,
         type=ReturnRequestEventType.RECEIVED,
@@ -255,6 +258,8 @@ def _line_keys(request: ReturnRequest) -> list[tuple[str, int, str, str]]:
 
 
 def _set_lines(request: ReturnRequest, data: ReturnRequestData, order: Order | None) -> None:
+    if not data.lines:
+        return
     by_external: dict[str, int] = {}
     if order is not None:
         by_external = {
@@ -311,7 +316,7 @@ def _summary(data: ReturnRequestData) -> tuple[str, str]:
     return subject, "\n".join(parts)
 
 
-def _inbound(store: Store, data: ReturnRequestData, request: ReturnRequest, order: Order | None) -> InboundMessage:
+def _inbound(store: Store, data: ReturnRequestData, order: Order | None) -> InboundMessage:
     subject, body = _summary(data)
     return InboundMessage(
         store=store,

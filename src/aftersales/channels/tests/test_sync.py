@@ -481,7 +481,7 @@ def test_a_page_aborted_by_the_database_is_processed_again_record_by_record(shop
 
 
 def test_a_batched_page_aborted_by_the_database_is_processed_again_record_by_record(shop, monkeypatch, settings):
-    settings.CHANNELS_SYNC_BATCH_MESSAGES = True  # batching is opt-in (channels/sync.py)
+    settings.CHANNELS_SYNC_BATCH_MESSAGES = True  # (the default)
     from django.db import OperationalError
 
     from aftersales.channels import sync as engine

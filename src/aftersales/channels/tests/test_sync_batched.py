@@ -2,11 +2,15 @@
 applied in its own order) give what record-by-record processing gives.
 
 Two testshop stores (two organizations) receive the same pages, one with CHANNELS_SYNC_BATCH_MESSAGES
-on, the other off; outcomes, customers, tickets, messages, audit rows, orders and return requests
-must be the same, ids aside."""
+on (the default), the other off; outcomes, customers, tickets, messages and audit rows (in their
+order), orders and return requests must be the same, ids aside. The order of a ticket's rows is
+compared as the order they were written in (ids); with the clock frozen (every timestamp equal, ties
+broken by id) as the timeline shows them too (created_at / at, then id)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,9 +21,11 @@ from hypothesis import strategies as st
 
 from aftersales.catalog.models import Customer, Order
 from aftersales.channels.base import RawRecord, Stream
+from aftersales.channels.models import RawEvent, RawEventStatus
 from aftersales.channels.sync import receive_records
 from aftersales.channels.tests import testshop
 from aftersales.inbox.models import Message, Ticket, TicketEvent
+from aftersales.inbox.workflow import STATUS_CATEGORY, TicketStatus
 from aftersales.returns.models import ReturnRequest, ReturnRequestEvent
 from aftersales.testing.factories import StoreFactory
 
@@ -74,17 +80,19 @@ def event(spec: dict[str, Any], n: int) -> dict[str, Any]:
     return data
 
 
-def snapshot(store: Any, outcomes: list[Any]) -> dict[str, Any]:
+def snapshot(store: Any, outcomes: list[Any], *, timeline: bool = False) -> dict[str, Any]:
     """Independent records applied in another order create their rows in another order: customers
-    are named by their identities and tickets by their first message, not by id."""
+    are named by their identities and tickets by their first message, not by id. `timeline`: a
+    ticket's messages and audit rows in the timeline's order (timestamp, then id) instead of ids'."""
+    message_order = ("created_at", "id") if timeline else ("id",)
+    event_order = ("at", "id") if timeline else ("id",)
     customers = {
         c.pk: tuple(sorted(c.identities.values_list("external_id", flat=True)))
         for c in Customer.objects.filter(organization=store.organization)
     }
     tickets = list(Ticket.objects.filter(store=store))
     first = {
-        t.pk: Message.objects.filter(ticket=t).order_by("created_at", "id").values_list("external_id", flat=True)[0]
-        for t in tickets
+        t.pk: Message.objects.filter(ticket=t).order_by("id").values_list("external_id", flat=True)[0] for t in tickets
     }
     return {
         "outcomes": [(o.action, o.reason, first.get(o.ticket_id)) for o in outcomes],
@@ -99,14 +107,12 @@ def snapshot(store: Any, outcomes: list[Any]) -> dict[str, Any]:
                 t.status,
                 t.category,
                 t.conversation_id,
-                # As sets: one CI run saw a ticket's messages (and their audit rows) in another order
-                # across a batch boundary, not reproduced since; batching is off by default
-                # (channels/sync.py) until that is understood. What was created must be the same.
-                sorted(m.external_id for m in Message.objects.filter(ticket=t)),
-                sorted(
+                # In the order they were written (and, with the clock frozen, as the timeline shows them).
+                [m.external_id for m in Message.objects.filter(ticket=t).order_by(*message_order)],
+                [
                     (e.type, e.actor_kind, sorted(k for k in e.payload if k != "message_id"))
-                    for e in TicketEvent.objects.filter(ticket=t)
-                ),
+                    for e in TicketEvent.objects.filter(ticket=t).order_by(*event_order)
+                ],
             )
             for t in tickets
         ),
@@ -121,7 +127,7 @@ def snapshot(store: Any, outcomes: list[Any]) -> dict[str, Any]:
                 first.get(r.ticket_id),
                 list(
                     ReturnRequestEvent.objects.filter(return_request=r)
-                    .order_by("at", "id")
+                    .order_by(*event_order)
                     .values_list("type", flat=True)
                 ),
             )
@@ -130,14 +136,24 @@ def snapshot(store: Any, outcomes: list[Any]) -> dict[str, Any]:
     }
 
 
-def run(pages: list[list[dict[str, Any]]], *, batched: bool, django_settings: Any) -> dict[str, Any]:
+def run(
+    pages: list[list[dict[str, Any]]],
+    *,
+    batched: bool,
+    django_settings: Any,
+    between: Callable[[Any], None] | None = None,
+    timeline: bool = False,
+) -> dict[str, Any]:
+    """The pages received by a new store; `between(store)` runs after each page."""
     django_settings.CHANNELS_SYNC_BATCH_MESSAGES = batched
     store = StoreFactory(platform=testshop.PLATFORM, site="testshop", credentials={"token": testshop.TOKEN})
     outcomes: list[Any] = []
     for page in pages:
         records = [RawRecord(Stream.MESSAGES, item["id"], item) for item in page]
         outcomes += receive_records(store=store, records=records, source="pull")
-    return snapshot(store, outcomes)
+        if between is not None:
+            between(store)
+    return snapshot(store, outcomes, timeline=timeline)
 
 
 spec = st.fixed_dictionaries(
@@ -157,7 +173,9 @@ spec = st.fixed_dictionaries(
 
 @pytest.mark.django_db
 @settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(pages=st.lists(st.lists(spec, min_size=1, max_size=10), min_size=1, max_size=3))
 def test_batched_pages_give_what_record_by_record_gives(pages, installed, settings):  # type: ignore[no-untyped-def]
@@ -219,3 +237,117 @@ def test_a_page_of_messages_orders_and_returns_costs_far_fewer_statements(instal
         assert not [o for o in outcomes if o.action == "quarantined"]
         counts[batched] = len(ctx.captured_queries)
     assert counts[True] < counts[False] * 0.7, counts
+
+
+def _message(n: int, buyer: str, conversation: str, order: str | None = None) -> dict[str, Any]:
+    spec = {"kind": "message", "buyer": buyer, "name": "", "email": "", "conversation": conversation}
+    return event({**spec, "order": order, "bad": False}, n)
+
+
+def _waiting(store: Any) -> None:
+    """Between pages: the store's tickets wait for the buyer (their next message reopens them)."""
+    status = TicketStatus.PENDING_CUSTOMER
+    Ticket.objects.filter(store=store).update(status=status, status_category=STATUS_CATEGORY[status])
+
+
+@pytest.mark.django_db
+def test_a_tickets_rows_keep_the_page_order_when_every_timestamp_ties(installed, settings, monkeypatch):
+    """Deterministic: the clock frozen (every created_at / at equal, as two rows written within one
+    microsecond get), two messages of one conversation in one batch, a batch ended by an order and a
+    return (whose ticket message threads into the same conversation's ticket), a reopening of a
+    waiting ticket by the first message of the next page's batch: the ticket's messages and audit
+    rows read in the timeline's order (timestamp, then id) are in the page's order, batched or not."""
+    frozen = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: frozen)
+    pages = [
+        [
+            _message(1, "b1", "c1"),
+            _message(2, "b1", "c1"),
+            _message(3, "b2", "c2"),
+            event({"kind": "order", "buyer": "b1", "order": "O-1", "status": "paid"}, 4),
+            _message(5, "b1", "c1", order="O-1"),
+            event({"kind": "return", "buyer": "b1", "order": "O-1", "status": "OPEN", "return_no": 1}, 6),
+            _message(7, "b1", "c1"),
+            _message(8, "b2", "c2"),
+        ],
+        [_message(9, "b1", "c1"), _message(10, "b2", "c2"), _message(11, "b1", "c1", order="O-1")],
+    ]
+    one_by_one = run(pages, batched=False, django_settings=settings, between=_waiting, timeline=True)
+    batched = run(pages, batched=True, django_settings=settings, between=_waiting, timeline=True)
+    for key in one_by_one:
+        assert batched[key] == one_by_one[key], key
+    by_first = {ticket[0]: ticket for ticket in batched["tickets"]}
+    assert by_first["m1"][6] == ["m1", "m2", "m5", "return:R-1", "m7", "m9", "m11"]
+    assert [row[0] for row in by_first["m1"][7]][:3] == ["created", "message_received", "message_received"]
+    assert by_first["m3"][6] == ["m3", "m8", "m10"]
+
+
+def _order(n: int, buyer: str, order: str, quantity: int = 1) -> dict[str, Any]:
+    item = event({"kind": "order", "buyer": buyer, "order": order, "status": "paid"}, n)
+    item["lines"][0]["qty"] = quantity
+    return item
+
+
+def _received(page: list[dict[str, Any]]) -> tuple[Any, list[Any], list[str], list[RawRecord]]:
+    """A new store receives the page (batching on): the store, the outcomes, the SAVEPOINTs sent."""
+    store = StoreFactory(platform=testshop.PLATFORM, site="testshop", credentials={"token": testshop.TOKEN})
+    records = [RawRecord(Stream.MESSAGES, item["id"], item) for item in page]
+    with CaptureQueriesContext(connection) as ctx:
+        outcomes = receive_records(store=store, records=records, source="pull")
+    savepoints = [q["sql"] for q in ctx.captured_queries if q["sql"].upper().startswith("SAVEPOINT")]
+    return store, outcomes, savepoints, records
+
+
+@pytest.mark.django_db
+def test_a_clean_page_is_applied_without_savepoints(installed, settings):
+    settings.CHANNELS_SYNC_BATCH_MESSAGES = True
+    _store, outcomes, savepoints, _records = _received(
+        [
+            _message(1, "b1", "c1"),
+            _order(2, "b1", "O-1"),
+            event({"kind": "return", "buyer": "b1", "order": "O-1", "status": "OPEN", "return_no": 1}, 3),
+            _message(4, "b2", "c2", order="O-1"),
+        ]
+    )
+    assert [o.action for o in outcomes] == ["new_ticket", "created", "thread", "new_ticket"]
+    assert len(savepoints) == 1, savepoints  # the page's own block (a savepoint inside the test's transaction)
+
+
+@pytest.mark.django_db
+def test_a_record_failing_mid_page_is_quarantined_alone_and_the_rest_lands(installed, settings):
+    """The first pass (no savepoints) has written the bad order's row when its line is refused: the
+    page is rolled back and applied again with a savepoint per record; the bad order is quarantined
+    with its reason and field and nothing of it stays, the records before and after it land once."""
+    settings.CHANNELS_SYNC_BATCH_MESSAGES = True
+    store, outcomes, savepoints, records = _received(
+        [
+            _message(1, "b1", "c1"),
+            _order(2, "b1", "O-1"),
+            _message(3, "b1", "c1"),
+            _order(4, "b2", "O-BAD", quantity=-1),
+            _message(5, "b2", "c2"),
+            event({"kind": "return", "buyer": "b1", "order": "O-1", "status": "OPEN", "return_no": 1}, 6),
+            _message(7, "b2", "c2", order="O-1"),
+        ]
+    )
+    assert [o.action for o in outcomes] == [
+        "new_ticket",
+        "created",
+        "thread",
+        "quarantined",
+        "new_ticket",
+        "thread",
+        "thread",
+    ]
+    assert "negative" in outcomes[3].reason
+    assert len(savepoints) > 2  # the second pass: a savepoint per record
+    bad = RawEvent.objects.get(store=store, event_id="o4")
+    assert (bad.status, bad.field) == (RawEventStatus.QUARANTINED, "quantity")
+    assert list(Order.objects.filter(store=store).values_list("external_id", flat=True)) == ["O-1"]
+    assert Message.objects.filter(store=store, direction="inbound").count() == 5  # 4 messages + the return's
+    assert RawEvent.objects.filter(store=store, status=RawEventStatus.PROCESSED).count() == 6
+    assert ReturnRequest.objects.filter(store=store).count() == 1
+    # Received again: the same outcomes as duplicates, nothing written twice.
+    again = receive_records(store=store, records=records, source="pull")
+    assert {o.action for o in again} == {"duplicate"}
+    assert Message.objects.filter(store=store).count() == 5

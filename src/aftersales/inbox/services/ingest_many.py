@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from aftersales.catalog.models import Customer, CustomerIdentity, Order, OrderLine, normalise_email
@@ -179,6 +179,7 @@ def _write(items: list[_Item]) -> None:
     orders = _orders(items)
     keys = [_thread_key(item, orders) for item in items]
     candidates = _Candidates(thread_candidates(k for k in keys if k is not None))
+    loaded = {ticket.pk: _row_values(ticket) for ticket in candidates.tickets}
     new_tickets: list[Ticket] = []
     messages_per_ticket: dict[int, int] = defaultdict(int)  # id(ticket) -> messages of this page
     touched: dict[int, Ticket] = {}  # existing tickets that took a message, by id
@@ -229,8 +230,7 @@ def _write(items: list[_Item]) -> None:
         if item.inbound.attachments:
             save_attachments(item.message, item.inbound.attachments, item.prepared.types)
     TicketEvent.objects.bulk_create(audit)
-    for ticket in touched.values():
-        ticket.save()
+    _save_tickets(list(touched.values()), loaded)
     for order in dirty_orders.values():
         order.save(update_fields=["customer", "updated_at"])
     for customer, fields in changed_customers:
@@ -264,6 +264,36 @@ def _write(items: list[_Item]) -> None:
         )
         if item.ticket_created:
             events.publish(TicketCreated(ticket_id=item.ticket.pk, organization_id=org_id, actor=actor))
+
+
+def _row_values(ticket: Ticket) -> list[Any]:
+    return [getattr(ticket, f.attname) for f in Ticket._meta.concrete_fields]
+
+
+def _save_tickets(tickets: list[Ticket], loaded: dict[int, list[Any]]) -> None:
+    """What `ticket.save()` writes for each existing ticket the page touched, in one executemany of
+    the columns any of them changed since it was read (`updated_at` included): one prepared UPDATE
+    per ticket instead of a statement per ticket with every column."""
+    if not tickets:
+        return
+    fields = Ticket._meta.concrete_fields
+    changed = {
+        index
+        for ticket in tickets
+        for index, (before, field) in enumerate(zip(loaded[ticket.pk], fields, strict=True))
+        if getattr(ticket, field.attname) != before
+    }
+    columns = [f for i, f in enumerate(fields) if i in changed and not f.primary_key]
+    auto_now = [f for f in fields if getattr(f, "auto_now", False)]
+    columns += [f for f in auto_now if f not in columns]
+    params = []
+    for ticket in tickets:
+        values = [f.get_db_prep_save(f.pre_save(ticket, False), connection) for f in columns]
+        params.append([*values, ticket.pk])
+    table = connection.ops.quote_name(Ticket._meta.db_table)
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column or f.attname)} = %s" for f in columns)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)  # noqa: S608
 
 
 def _resolve_customers(items: list[_Item]) -> list[tuple[Customer, list[str]]]:
