@@ -21,6 +21,7 @@ from django.test import Client
 from aftersales.catalog.models import Order, Store
 from aftersales.channels.base import (
     OutboundReply,
+    RefundReceipt,
     RefundRequest,
     ReturnDecision,
     ReturnDecisionKind,
@@ -355,3 +356,31 @@ def test_two_workers_never_spend_one_refresh_token(store: Store, seeded: ShopeeF
     store.refresh_from_db()
     assert store.credentials["refresh_token"] == seeded.refresh_token
     assert second.credentials["access_token"] == store.credentials["access_token"]
+
+
+def test_refunding_a_return_confirms_it_once_and_reconciles(
+    store: Store, seeded: ShopeeFake, waits: list[float]
+) -> None:
+    from aftersales.channels.base import ConnectorError, RefundState
+    from aftersales.channels.context import store_context
+
+    connector = get_connector("shopee")
+    assert isinstance(connector, ShopeeConnector)
+    ctx = store_context(store, connector=connector)
+    wrong = RefundRequest("r-1", ORDER_SN, Decimal("5.00"), "SGD", return_external_id="2612030EDT4JRV5")
+    with pytest.raises(ConnectorError) as caught:
+        connector.issue_refund(ctx, wrong)
+    assert caught.value.permanent and "in full (24.9 SGD)" in str(caught.value)
+    assert not seeded.requests_to("/api/v2/returns/confirm")  # refused before anything was sent
+    refund = RefundRequest("r-2", ORDER_SN, Decimal("24.90"), "SGD", return_external_id="2612030EDT4JRV5")
+    receipt = connector.issue_refund(ctx, refund)
+    assert (receipt.external_id, receipt.state) == ("return:2612030EDT4JRV5", RefundState.PENDING)
+    [confirm] = seeded.requests_to("/api/v2/returns/confirm")
+    assert confirm.json() == {"return_sn": "2612030EDT4JRV5"}
+    settled = connector.refund_status(ctx, refund, receipt)
+    assert (settled.state, settled.detail) == (RefundState.SUCCEEDED, "ACCEPTED")
+    seeded.returns["2612030EDT4JRV6"]["status"] = "CLOSED"
+    other = RefundRequest("r-3", ORDER_SN, Decimal("24.90"), "SGD", return_external_id="2612030EDT4JRV6")
+    assert connector.refund_status(ctx, other, RefundReceipt("return:2612030EDT4JRV6", RefundState.PENDING)).state == (
+        RefundState.FAILED
+    )
