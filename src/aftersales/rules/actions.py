@@ -21,14 +21,12 @@ from aftersales.core.errors import DomainError, ValidationFailed
 from aftersales.inbox.models import Ticket
 from aftersales.inbox.workflow import TicketCategory, Urgency
 
+from .conditions import path_error
+
 MAX_ACTIONS = 20
 MAX_NOTE = 2000
 EVIDENCE_KINDS = ("photo", "video", "imei", "serial_number")
 APPROVABLE_RESOLUTIONS = ("return_and_refund", "returnless_refund", "exchange", "repair")
-
-
-def _fail(path: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(_("%(field)s: %(problem)s") % {"field": path, "problem": problem}, field=path)
 
 
 @dataclass
@@ -79,27 +77,27 @@ class Action:
 def _no_params(params: Mapping[str, Any], *, path: str, allowed: tuple[str, ...] = ()) -> None:
     for key in params:
         if key not in allowed:
-            raise _fail(f"{path}.{key}", _("unknown parameter"))
+            raise path_error(f"{path}.{key}", _("unknown parameter"))
 
 
 def _choice(params: Mapping[str, Any], key: str, choices: list[str], *, path: str) -> str:
     value = params.get(key)
     if value not in choices:
-        raise _fail(f"{path}.{key}", _("must be one of %(choices)s") % {"choices": ", ".join(choices)})
+        raise path_error(f"{path}.{key}", _("must be one of %(choices)s") % {"choices": ", ".join(choices)})
     return str(value)
 
 
 def _text(params: Mapping[str, Any], key: str, *, path: str, limit: int, required: bool = True) -> str:
     value = params.get(key, "")
     if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
-        raise _fail(f"{path}.{key}", _("text of 1 to %(n)s characters") % {"n": limit})
+        raise path_error(f"{path}.{key}", _("text of 1 to %(n)s characters") % {"n": limit})
     return value
 
 
 def _id(params: Mapping[str, Any], key: str, *, path: str) -> int:
     value = params.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise _fail(f"{path}.{key}", _("must be an id"))
+        raise path_error(f"{path}.{key}", _("must be an id"))
     return value
 
 
@@ -151,7 +149,7 @@ class SetPriority(Action):
     def check(self, params: Mapping[str, Any], *, path: str, organization_id: int) -> dict[str, Any]:
         _no_params(params, path=path, allowed=("high",))
         if not isinstance(params.get("high", True), bool):
-            raise _fail(f"{path}.high", _("must be true or false"))
+            raise path_error(f"{path}.high", _("must be true or false"))
         return {"high": params.get("high", True)}
 
     def describe(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -174,7 +172,7 @@ class AddTags(Action):
         _no_params(params, path=path, allowed=("tags",))
         tags = params.get("tags")
         if not isinstance(tags, list) or not tags or len(tags) > 20:
-            raise _fail(f"{path}.tags", _("a list of 1 to 20 tags"))
+            raise path_error(f"{path}.tags", _("a list of 1 to 20 tags"))
         return {"tags": [check_tag_name(t, field=f"{path}.tags[{i}]") for i, t in enumerate(tags)]}
 
     def execute(self, ctx: ActionContext, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -191,7 +189,7 @@ class AssignTeam(Action):
         _no_params(params, path=path, allowed=("team_id",))
         team_id = _id(params, "team_id", path=path)
         if not Team.objects.filter(pk=team_id, organization_id=organization_id).exists():
-            raise _fail(f"{path}.team_id", _("no such team"))
+            raise path_error(f"{path}.team_id", _("no such team"))
         return {"team_id": team_id}
 
     def describe(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -213,7 +211,7 @@ class AssignAgent(Action):
         _no_params(params, path=path, allowed=("user_id",))
         user_id = _id(params, "user_id", path=path)
         if not User.objects.filter(pk=user_id, organization_id=organization_id, is_active=True).exists():
-            raise _fail(f"{path}.user_id", _("no such agent"))
+            raise path_error(f"{path}.user_id", _("no such agent"))
         return {"user_id": user_id}
 
     def describe(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -299,7 +297,7 @@ class SendTemplate(Action):
         _no_params(params, path=path, allowed=("template_id",))
         template_id = _id(params, "template_id", path=path)
         if not ReplyTemplate.objects.filter(pk=template_id, organization_id=organization_id).exists():
-            raise _fail(f"{path}.template_id", _("no such reply template"))
+            raise path_error(f"{path}.template_id", _("no such reply template"))
         return {"template_id": template_id}
 
     def execute(self, ctx: ActionContext, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -457,7 +455,7 @@ class RequestEvidence(Action):
         _no_params(params, path=path, allowed=("kinds", "message"))
         kinds = params.get("kinds")
         if not isinstance(kinds, list) or not kinds or any(k not in EVIDENCE_KINDS for k in kinds):
-            raise _fail(f"{path}.kinds", _("a list of %(kinds)s") % {"kinds": ", ".join(EVIDENCE_KINDS)})
+            raise path_error(f"{path}.kinds", _("a list of %(kinds)s") % {"kinds": ", ".join(EVIDENCE_KINDS)})
         return {
             "kinds": list(dict.fromkeys(kinds)),
             "message": _text(params, "message", path=path, limit=2000, required=False),
@@ -484,7 +482,7 @@ class RefundPartial(_Refund):
         except InvalidOperation:
             percent = None
         if percent is None or not (0 < percent < 100):
-            raise _fail(f"{path}.percent", _("a percentage between 0 and 100"))
+            raise path_error(f"{path}.percent", _("a percentage between 0 and 100"))
         return {"percent": str(percent)}
 
     def _percent(self, params: Mapping[str, Any]) -> Decimal:
@@ -497,20 +495,20 @@ class RefundPartial(_Refund):
 def check_actions(raw: Any, *, organization_id: int) -> list[dict[str, Any]]:
     """The actions of a rule document, checked and normalised; refusals name `actions[i].params.x`."""
     if not isinstance(raw, list):
-        raise _fail("actions", _("must be a list of actions"))
+        raise path_error("actions", _("must be a list of actions"))
     if not raw or len(raw) > MAX_ACTIONS:
-        raise _fail("actions", _("from 1 to %(n)s actions") % {"n": MAX_ACTIONS})
+        raise path_error("actions", _("from 1 to %(n)s actions") % {"n": MAX_ACTIONS})
     out = []
     for i, item in enumerate(raw):
         path = f"actions[{i}]"
         if not isinstance(item, dict) or set(item) - {"type", "params"}:
-            raise _fail(path, _('must be {"type": ..., "params": {...}}'))
+            raise path_error(path, _('must be {"type": ..., "params": {...}}'))
         action = REGISTRY.get(item.get("type"))  # type: ignore[arg-type]
         if action is None:
-            raise _fail(f"{path}.type", _("unknown action %(type)s") % {"type": item.get("type")})
+            raise path_error(f"{path}.type", _("unknown action %(type)s") % {"type": item.get("type")})
         params = item.get("params") or {}
         if not isinstance(params, dict):
-            raise _fail(f"{path}.params", _("must be an object"))
+            raise path_error(f"{path}.params", _("must be an object"))
         out.append(
             {
                 "type": action.slug,

@@ -56,7 +56,8 @@ OPS: dict[str, frozenset[str]] = {
 BOOLEAN_KEYS = ("all", "any", "not")
 
 
-def _fail(path: str, problem: str) -> ValidationFailed:
+def path_error(path: str, problem: str) -> ValidationFailed:
+    """The refusal of a rule document's part at its JSON `path` ("conditions.all[2].op")."""
     return ValidationFailed(_("%(field)s: %(problem)s") % {"field": path, "problem": problem}, field=path)
 
 
@@ -94,22 +95,22 @@ def check_regex(pattern: Any, *, path: str) -> regex.Pattern[str]:
     nested unbounded repeats or backreferences. Compiled with the `regex` module so every match can
     be given a timeout as well."""
     if not isinstance(pattern, str) or not pattern:
-        raise _fail(path, _("a regular expression (text) is required"))
+        raise path_error(path, _("a regular expression (text) is required"))
     if len(pattern) > MAX_REGEX:
-        raise _fail(path, _("the regular expression is longer than %(n)s characters") % {"n": MAX_REGEX})
+        raise path_error(path, _("the regular expression is longer than %(n)s characters") % {"n": MAX_REGEX})
     try:
         parsed = sre_parse.parse(pattern)
     except Exception as exc:  # re.error and friends: say what is wrong
-        raise _fail(path, _("not a valid regular expression (%(error)s)") % {"error": exc}) from None
+        raise path_error(path, _("not a valid regular expression (%(error)s)") % {"error": exc}) from None
     if _has_nested_repeat(list(parsed), False):
-        raise _fail(
+        raise path_error(
             path,
             _("a repetition inside a repetition or a back-reference could backtrack catastrophically; simplify it"),
         )
     try:
         return regex.compile(pattern, regex.V0)
     except regex.error as exc:
-        raise _fail(path, _("not a valid regular expression (%(error)s)") % {"error": exc}) from None
+        raise path_error(path, _("not a valid regular expression (%(error)s)") % {"error": exc}) from None
 
 
 def regex_search(compiled: regex.Pattern[str], text: str) -> bool:
@@ -128,41 +129,43 @@ def _scalar(value: Any, field: Field, *, path: str) -> Any:
     kind = field.type
     if kind == BOOL:
         if not isinstance(value, bool):
-            raise _fail(path, _("must be true or false"))
+            raise path_error(path, _("must be true or false"))
         return value
     if kind == INT:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _fail(path, _("must be a whole number"))
+            raise path_error(path, _("must be a whole number"))
         return value
     if kind == NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise _fail(path, _("must be a number"))
+            raise path_error(path, _("must be a number"))
         try:
             number = Decimal(str(value))
         except InvalidOperation:
-            raise _fail(path, _("must be a number")) from None
+            raise path_error(path, _("must be a number")) from None
         if not number.is_finite():
-            raise _fail(path, _("must be a number"))
+            raise path_error(path, _("must be a number"))
         return number
     if kind == DATETIME:
         parsed = parse_datetime(value) if isinstance(value, str) else None
         if parsed is None or parsed.tzinfo is None:
-            raise _fail(path, _("must be a date and time with its offset, e.g. 2026-11-11T00:00:00+08:00"))
+            raise path_error(path, _("must be a date and time with its offset, e.g. 2026-11-11T00:00:00+08:00"))
         return parsed
     if not isinstance(value, str):
-        raise _fail(path, _("must be text"))
+        raise path_error(path, _("must be text"))
     if len(value) > MAX_TEXT_VALUE:
-        raise _fail(path, _("at most %(n)s characters") % {"n": MAX_TEXT_VALUE})
+        raise path_error(path, _("at most %(n)s characters") % {"n": MAX_TEXT_VALUE})
     if kind == ENUM and value not in field.choices:
-        raise _fail(path, _("must be one of %(choices)s") % {"choices": ", ".join(c or '""' for c in field.choices)})
+        raise path_error(
+            path, _("must be one of %(choices)s") % {"choices": ", ".join(c or '""' for c in field.choices)}
+        )
     return value
 
 
 def _list(value: Any, field: Field, *, path: str) -> list[Any]:
     if not isinstance(value, list) or not value:
-        raise _fail(path, _("must be a non-empty list"))
+        raise path_error(path, _("must be a non-empty list"))
     if len(value) > MAX_LIST:
-        raise _fail(path, _("at most %(n)s values") % {"n": MAX_LIST})
+        raise path_error(path, _("at most %(n)s values") % {"n": MAX_LIST})
     return [_scalar(item, field, path=f"{path}[{i}]") for i, item in enumerate(value)]
 
 
@@ -178,22 +181,24 @@ class Leaf:
 def check_leaf(node: Mapping[str, Any], *, path: str, calendars: Mapping[int, Calendar]) -> Leaf:
     extra = set(node) - {"field", "op", "value"}
     if extra:
-        raise _fail(f"{path}.{sorted(extra)[0]}", _("unknown key"))
+        raise path_error(f"{path}.{sorted(extra)[0]}", _("unknown key"))
     name = node.get("field")
     if not isinstance(name, str) or name not in FIELDS:
-        raise _fail(f"{path}.field", _("unknown field %(name)s") % {"name": name if isinstance(name, str) else "?"})
+        raise path_error(
+            f"{path}.field", _("unknown field %(name)s") % {"name": name if isinstance(name, str) else "?"}
+        )
     field = FIELDS[name]
     op = node.get("op")
     if not isinstance(op, str) or op not in OPS:
-        raise _fail(f"{path}.op", _("unknown operator %(op)s") % {"op": op if isinstance(op, str) else "?"})
+        raise path_error(f"{path}.op", _("unknown operator %(op)s") % {"op": op if isinstance(op, str) else "?"})
     if field.type not in OPS[op]:
-        raise _fail(
+        raise path_error(
             f"{path}.op",
             _("%(op)s does not apply to %(field)s (a %(type)s field)") % {"op": op, "field": name, "type": field.type},
         )
     vpath = f"{path}.value"
     if "value" not in node and op != "is_empty":
-        raise _fail(vpath, _("a value is required"))
+        raise path_error(vpath, _("a value is required"))
     raw = node.get("value", True)
     value: Any
     if op in ("eq", "ne"):
@@ -204,10 +209,10 @@ def check_leaf(node: Mapping[str, Any], *, path: str, calendars: Mapping[int, Ca
         value = _scalar(raw, field, path=vpath)
     elif op == "between":
         if not isinstance(raw, list) or len(raw) != 2:
-            raise _fail(vpath, _("must be a list of two values [low, high]"))
+            raise path_error(vpath, _("must be a list of two values [low, high]"))
         low, high = (_scalar(v, field, path=f"{vpath}[{i}]") for i, v in enumerate(raw))
         if low > high:
-            raise _fail(vpath, _("the low value is above the high value"))
+            raise path_error(vpath, _("the low value is above the high value"))
         value = [low, high]
     elif op in ("contains", "starts_with"):
         value = _scalar(raw, Field(field.path, STR, field.label), path=vpath)
@@ -215,19 +220,19 @@ def check_leaf(node: Mapping[str, Any], *, path: str, calendars: Mapping[int, Ca
         value = check_regex(raw, path=vpath)
     elif op == "is_empty":
         if not isinstance(raw, bool):
-            raise _fail(vpath, _("must be true or false"))
+            raise path_error(vpath, _("must be true or false"))
         value = raw
     elif op == "days_since":
         if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in (*COMPARISON_OPS, "eq"):
-            raise _fail(vpath, _('must be one comparison of days, e.g. {"gte": 30}'))
+            raise path_error(vpath, _('must be one comparison of days, e.g. {"gte": 30}'))
         cmp, days = next(iter(raw.items()))
         value = (cmp, _scalar(days, Field(field.path, NUMBER, field.label), path=f"{vpath}.{cmp}"))
     else:  # within_business_hours
         calendar_id = raw.get("calendar_id") if isinstance(raw, dict) else None
         if isinstance(calendar_id, bool) or not isinstance(calendar_id, int) or set(raw) != {"calendar_id"}:
-            raise _fail(vpath, _('must name a business calendar: {"calendar_id": <id>}'))
+            raise path_error(vpath, _('must name a business calendar: {"calendar_id": <id>}'))
         if calendar_id not in calendars:
-            raise _fail(f"{vpath}.calendar_id", _("no such business calendar"))
+            raise path_error(f"{vpath}.calendar_id", _("no such business calendar"))
         value = calendars[calendar_id]
     return Leaf(field, op, value)
 
@@ -247,21 +252,21 @@ def walk(
     def visit(node: Any, path: str, depth: int) -> Any:
         count[0] += 1
         if count[0] > MAX_NODES:
-            raise _fail(path, _("more than %(n)s conditions") % {"n": MAX_NODES})
+            raise path_error(path, _("more than %(n)s conditions") % {"n": MAX_NODES})
         if depth > MAX_DEPTH:
-            raise _fail(path, _("nested deeper than %(n)s levels") % {"n": MAX_DEPTH})
+            raise path_error(path, _("nested deeper than %(n)s levels") % {"n": MAX_DEPTH})
         if not isinstance(node, dict):
-            raise _fail(path, _("must be an object: all, any, not, or a field/op/value condition"))
+            raise path_error(path, _("must be an object: all, any, not, or a field/op/value condition"))
         keys = [k for k in BOOLEAN_KEYS if k in node]
         if keys:
             key = keys[0]
             if len(node) != 1:
-                raise _fail(path, _("a group has exactly one key: all, any or not"))
+                raise path_error(path, _("a group has exactly one key: all, any or not"))
             if key == "not":
                 return ("not", visit(node["not"], f"{path}.not", depth + 1))
             children = node[key]
             if not isinstance(children, list):
-                raise _fail(f"{path}.{key}", _("must be a list of conditions"))
+                raise path_error(f"{path}.{key}", _("must be a list of conditions"))
             return (key, [visit(child, f"{path}.{key}[{i}]", depth + 1) for i, child in enumerate(children)])
         leaf = check_leaf(node, path=path, calendars=calendars)
         return on_leaf(leaf, path) if on_leaf else leaf

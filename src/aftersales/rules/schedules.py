@@ -15,20 +15,17 @@ from typing import Any
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from aftersales.core.errors import ValidationFailed
 from aftersales.sla.business_time import Calendar, is_open
 
+from .conditions import path_error
+
 MAX_WINDOWS = 50
-
-
-def _fail(path: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(_("%(field)s: %(problem)s") % {"field": path, "problem": problem}, field=path)
 
 
 def _instant(value: Any, *, path: str) -> datetime:
     parsed = parse_datetime(value) if isinstance(value, str) else None
     if parsed is None or parsed.tzinfo is None:
-        raise _fail(path, _("must be a date and time with its offset, e.g. 2026-11-11T00:00:00+08:00"))
+        raise path_error(path, _("must be a date and time with its offset, e.g. 2026-11-11T00:00:00+08:00"))
     return parsed
 
 
@@ -37,23 +34,23 @@ def check_schedule(raw: Any, *, calendars: Mapping[int, Calendar]) -> dict[str, 
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise _fail("schedule", _("must be an object"))
+        raise path_error("schedule", _("must be an object"))
     for key in raw:
         if key not in ("windows", "business_hours"):
-            raise _fail(f"schedule.{key}", _("unknown key"))
+            raise path_error(f"schedule.{key}", _("unknown key"))
     out: dict[str, Any] = {}
     windows = raw.get("windows") or []
     if not isinstance(windows, list) or len(windows) > MAX_WINDOWS:
-        raise _fail("schedule.windows", _("must be a list of at most %(n)s windows") % {"n": MAX_WINDOWS})
+        raise path_error("schedule.windows", _("must be a list of at most %(n)s windows") % {"n": MAX_WINDOWS})
     clean = []
     for i, window in enumerate(windows):
         path = f"schedule.windows[{i}]"
         if not isinstance(window, dict) or set(window) != {"start", "end"}:
-            raise _fail(path, _('must be {"start": ..., "end": ...}'))
+            raise path_error(path, _('must be {"start": ..., "end": ...}'))
         start = _instant(window["start"], path=f"{path}.start")
         end = _instant(window["end"], path=f"{path}.end")
         if end <= start:
-            raise _fail(f"{path}.end", _("must be after the start"))
+            raise path_error(f"{path}.end", _("must be after the start"))
         clean.append({"start": start.isoformat(), "end": end.isoformat()})
     if clean:
         out["windows"] = clean
@@ -61,9 +58,9 @@ def check_schedule(raw: Any, *, calendars: Mapping[int, Calendar]) -> dict[str, 
     if hours is not None:
         cid = hours.get("calendar_id") if isinstance(hours, dict) else None
         if isinstance(cid, bool) or not isinstance(cid, int):
-            raise _fail("schedule.business_hours", _('must name a business calendar: {"calendar_id": <id>}'))
+            raise path_error("schedule.business_hours", _('must name a business calendar: {"calendar_id": <id>}'))
         if cid not in calendars:
-            raise _fail("schedule.business_hours.calendar_id", _("no such business calendar"))
+            raise path_error("schedule.business_hours.calendar_id", _("no such business calendar"))
         out["business_hours"] = {"calendar_id": cid}
     return out
 

@@ -19,40 +19,12 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from aftersales.catalog.models import Platform, ProductCategory
-from aftersales.core.errors import ValidationFailed
+from aftersales.returns.policy.document import EU_COUNTRIES
+
+from .conditions import path_error
 
 REGIONS: dict[str, frozenset[str]] = {
-    "eu": frozenset(
-        [
-            "AT",
-            "BE",
-            "BG",
-            "HR",
-            "CY",
-            "CZ",
-            "DK",
-            "EE",
-            "FI",
-            "FR",
-            "DE",
-            "GR",
-            "HU",
-            "IE",
-            "IT",
-            "LV",
-            "LT",
-            "LU",
-            "MT",
-            "NL",
-            "PL",
-            "PT",
-            "RO",
-            "SK",
-            "SI",
-            "ES",
-            "SE",
-        ]
-    ),
+    "eu": EU_COUNTRIES,
     "uk": frozenset({"GB"}),
     "na": frozenset({"US", "CA", "MX"}),
     "latam": frozenset(["AR", "BO", "BR", "CL", "CO", "CR", "EC", "GT", "MX", "PE", "PY", "UY", "VE"]),
@@ -66,44 +38,42 @@ SPECIFICITY = {"skus": 5, "product_categories": 4, "store_ids": 3, "platforms": 
 MAX_VALUES = 200
 
 
-def _fail(path: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(_("%(field)s: %(problem)s") % {"field": path, "problem": problem}, field=path)
-
-
 def check_scope(raw: Any, *, store_ids: set[int] | frozenset[int] = frozenset()) -> dict[str, list[Any]]:
     """The scope normalised (dimensions in a fixed order, empty ones dropped); refusals name
     `scope.<dimension>[i]`. `store_ids`: the organization's stores."""
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise _fail("scope", _("must be an object"))
+        raise path_error("scope", _("must be an object"))
     out: dict[str, list[Any]] = {}
     for key in raw:
         if key not in DIMENSIONS:
-            raise _fail(f"scope.{key}", _("unknown scope dimension"))
+            raise path_error(f"scope.{key}", _("unknown scope dimension"))
     for key in DIMENSIONS:
         values = raw.get(key) or []
         path = f"scope.{key}"
         if not isinstance(values, list):
-            raise _fail(path, _("must be a list"))
+            raise path_error(path, _("must be a list"))
         if len(values) > MAX_VALUES:
-            raise _fail(path, _("at most %(n)s values") % {"n": MAX_VALUES})
+            raise path_error(path, _("at most %(n)s values") % {"n": MAX_VALUES})
         clean: list[Any] = []
         for i, value in enumerate(values):
             vpath = f"{path}[{i}]"
             if key == "store_ids":
                 if isinstance(value, bool) or not isinstance(value, int) or value not in store_ids:
-                    raise _fail(vpath, _("no such store"))
+                    raise path_error(vpath, _("no such store"))
             elif not isinstance(value, str) or not value:
-                raise _fail(vpath, _("must be text"))
+                raise path_error(vpath, _("must be text"))
             elif key == "regions" and value not in REGIONS and not (len(value) == 2 and value.isupper()):
-                raise _fail(vpath, _("a region (%(names)s) or an ISO country code") % {"names": ", ".join(REGIONS)})
+                raise path_error(
+                    vpath, _("a region (%(names)s) or an ISO country code") % {"names": ", ".join(REGIONS)}
+                )
             elif key == "platforms" and value not in Platform.values:
-                raise _fail(vpath, _("unknown platform"))
+                raise path_error(vpath, _("unknown platform"))
             elif key == "product_categories" and value not in ProductCategory.values:
-                raise _fail(vpath, _("unknown product category"))
+                raise path_error(vpath, _("unknown product category"))
             elif key == "skus" and len(value) > 80:
-                raise _fail(vpath, _("at most %(n)s characters") % {"n": 80})
+                raise path_error(vpath, _("at most %(n)s characters") % {"n": 80})
             if value not in clean:
                 clean.append(value)
         if clean:

@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 
 from aftersales.accounts.permissions import Permission, check_perm, organization_of
 from aftersales.catalog.models import Store
-from aftersales.core.errors import NotFound, ValidationFailed
+from aftersales.core.errors import NotFound
 from aftersales.core.validation import check_text
 
 from .actions import check_actions
-from .conditions import check_conditions
+from .conditions import check_conditions, path_error
 from .conflict_check import check_enable
 from .engine import organization_calendars
 from .models import Rule, RuleTrigger, RuleVersion
@@ -68,24 +68,20 @@ class CheckedRule:
         }
 
 
-def _fail(path: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(_("%(field)s: %(problem)s") % {"field": path, "problem": problem}, field=path)
-
-
 def _approval_limit(raw: Any) -> tuple[Decimal, str] | None:
     if raw is None:
         return None
     if not isinstance(raw, dict) or set(raw) != {"amount", "currency"}:
-        raise _fail("approval_limit", _('must be {"amount": "50.00", "currency": "EUR"} or null'))
+        raise path_error("approval_limit", _('must be {"amount": "50.00", "currency": "EUR"} or null'))
     currency = raw["currency"]
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha() or not currency.isupper():
-        raise _fail("approval_limit.currency", _("a three-letter currency code"))
+        raise path_error("approval_limit.currency", _("a three-letter currency code"))
     try:
         amount = Decimal(str(raw["amount"])) if not isinstance(raw["amount"], bool) else None
     except InvalidOperation:
         amount = None
     if amount is None or not amount.is_finite() or amount < 0 or amount > Decimal("1000000"):
-        raise _fail("approval_limit.amount", _("an amount from 0 to 1000000"))
+        raise path_error("approval_limit.amount", _("an amount from 0 to 1000000"))
     return amount.quantize(Decimal("0.0001")), currency
 
 
@@ -93,24 +89,24 @@ def check_rule_document(data: Any, *, organization_id: int) -> CheckedRule:
     """The whole document checked, nothing written. Conditions, actions, scope and schedule are
     checked against the organization (its calendars, teams, agents, templates, stores)."""
     if not isinstance(data, Mapping):
-        raise _fail("body", _("must be an object"))
+        raise path_error("body", _("must be an object"))
     unknown = sorted(set(data) - DOCUMENT_KEYS)
     if unknown:
-        raise _fail(unknown[0], _("unknown key"))
+        raise path_error(unknown[0], _("unknown key"))
     name = check_text(data.get("name", ""), field="name", max_length=120, required=True, one_line=True).strip()
     trigger = data.get("trigger")
     if trigger not in RuleTrigger.values:
-        raise _fail("trigger", _("must be one of %(choices)s") % {"choices": ", ".join(RuleTrigger.values)})
+        raise path_error("trigger", _("must be one of %(choices)s") % {"choices": ", ".join(RuleTrigger.values)})
     priority = data.get("priority", 100)
     if isinstance(priority, bool) or not isinstance(priority, int) or not -10_000 <= priority <= 10_000:
-        raise _fail("priority", _("a whole number from -10000 to 10000"))
+        raise path_error("priority", _("a whole number from -10000 to 10000"))
     enabled = data.get("enabled", False)
     stop_further = data.get("stop_further", False)
     for key, value in (("enabled", enabled), ("stop_further", stop_further)):
         if not isinstance(value, bool):
-            raise _fail(key, _("must be true or false"))
+            raise path_error(key, _("must be true or false"))
     if "conditions" not in data:
-        raise _fail("conditions", _('required (use {"all": []} to match every event)'))
+        raise path_error("conditions", _('required (use {"all": []} to match every event)'))
     conditions = data["conditions"]
     calendars = organization_calendars(organization_id)
     check_conditions(conditions, calendars=calendars)
@@ -144,7 +140,7 @@ def _save_named(rule: Rule, fields: list[str] | None = None) -> None:
         with transaction.atomic():
             rule.save(update_fields=fields) if fields else rule.save()
     except IntegrityError:
-        raise _fail("name", _("another rule has this name")) from None
+        raise path_error("name", _("another rule has this name")) from None
 
 
 def rule_create(*, user: Any, data: Any) -> Rule:
@@ -154,7 +150,7 @@ def rule_create(*, user: Any, data: Any) -> Rule:
     checked = check_rule_document(data, organization_id=organization_id)
     with transaction.atomic():
         if Rule.objects.filter(organization_id=organization_id).count() >= MAX_RULES_PER_ORGANIZATION:
-            raise _fail("name", _("the organization has too many rules"))
+            raise path_error("name", _("the organization has too many rules"))
         rule = Rule(
             organization_id=organization_id,
             name=checked.name,

@@ -4,8 +4,6 @@ in the transaction that runs the actions: the second worker waits on it, then fi
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,35 +13,13 @@ from aftersales.inbox.models import TicketEvent
 from aftersales.rules import engine, services
 from aftersales.rules.models import RuleExecution
 from aftersales.testing.factories import CustomerFactory
+from aftersales.testing.threads import run_together
 
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL"),
 ]
-
-
-def _together(*work: Callable[[], Any]) -> list[Any]:
-    barrier = threading.Barrier(len(work))
-    results: list[Any] = [None] * len(work)
-
-    def run(i: int) -> None:
-        from django.db import connections
-
-        try:
-            barrier.wait()
-            results[i] = work[i]()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
 
 
 def test_two_workers_apply_an_event_once(world: Any) -> None:
@@ -68,7 +44,7 @@ def test_two_workers_apply_an_event_once(world: Any) -> None:
                 organization_id=world.org.pk, trigger="ticket_created", event_key=f"created:{n}", ticket_id=ticket_id
             )
 
-        results = _together(work, work)
+        results = run_together(work, work)
         assert not [r for r in results if isinstance(r, Exception)], results
         assert sorted(len(r.applied) for r in results) == [0, 1]
         assert sorted(len(r.already) for r in results) == [0, 1]
