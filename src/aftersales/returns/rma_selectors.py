@@ -14,7 +14,6 @@ from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import has_perm, organization_of
 from aftersales.core.errors import NotFound
 
-from .access import check_rma_visible
 from .models import Rma, RmaStatus
 from .workflow import RMA_TRANSITIONS
 
@@ -163,21 +162,23 @@ def rma_actions_for(user: Any, rma: Rma) -> list[str]:
 
 
 def rma_get(user: Any, rma_id: Any) -> Rma:
-    """The RMA if `user` sees it, else NotFound."""
-    organization_id = organization_of(user)
+    """The RMA if `user` sees it, else NotFound (returns.selectors.rma_get, for any id value)."""
+    from .selectors import rma_get as visible_rma
+
+    organization_of(user)
     if isinstance(rma_id, bool) or not isinstance(rma_id, int):
         raise NotFound(_("RMA not found"), field="rma_id")
-    rma = Rma.objects.select_related("ticket").filter(pk=rma_id, organization_id=organization_id).first()
-    return check_rma_visible(user, rma)
+    return visible_rma(user, rma_id)
 
 
 def rma_detail(user: Any, rma_id: Any) -> RmaDetail:
-    rma = rma_get(user, rma_id)
-    rma = Rma.objects.select_related("order", "return_warehouse", "ticket").get(pk=rma.pk)
-    warehouse = rma.return_warehouse
+    """GET /rmas/{id}: the RMA page's reader (returns.selectors.rma_detail, one load) as flat values."""
     from .notify import return_address
+    from .selectors import rma_detail as read_detail
 
-    events = list(rma.events.select_related("actor_user").order_by("at", "id"))
+    detail = read_detail(user, rma_get(user, rma_id).pk)
+    rma = detail.rma
+    warehouse = rma.return_warehouse
     return RmaDetail(
         id=rma.pk,
         number=rma.number,
@@ -229,30 +230,19 @@ def rma_detail(user: Any, rma_id: Any) -> RmaDetail:
                 line.qc_checklist,
                 line.disposition,
             )
-            for line in rma.lines.all()
+            for line in detail.lines
         ],
         evidence=[
             EvidenceView(
                 e.pk, e.kind, e.value, e.line_id, e.attachment_id, bool(e.file_name), e.actor_kind, e.actor_ref, e.at
             )
-            for e in rma.evidence.all()
+            for e in detail.evidence
         ],
         events=[
-            RmaEventView(
-                e.pk,
-                e.type,
-                e.payload,
-                e.actor_kind,
-                e.actor_ref,
-                str(e.actor_user) if e.actor_user is not None else e.actor_ref,
-                e.at,
-            )
-            for e in events
+            RmaEventView(e.id, e.type, e.payload, e.actor_kind, e.actor_ref, e.actor_name, e.at)
+            for e in detail.timeline
         ],
-        refunds=[
-            RefundView(r.pk, r.kind, r.status, str(r.amount), r.currency, r.created_at)
-            for r in rma.refunds.order_by("id")
-        ],
+        refunds=[RefundView(r.pk, r.kind, r.status, str(r.amount), r.currency, r.created_at) for r in detail.refunds],
         actions=rma_actions_for(user, rma),
         created_at=rma.created_at,
     )

@@ -342,6 +342,8 @@ class RmaTimelineEntry:
     actor_kind: str
     actor_name: str  # the user's name, or the kind and reference of a connector, rule, customer, system
     payload: dict[str, Any]
+    id: int = 0
+    actor_ref: str = ""
 
     @property
     def label(self) -> str:
@@ -374,14 +376,18 @@ def rma_can_refund(user: Any, rma: Rma) -> bool:
 
 
 def rma_detail(user: Any, rma_id: int) -> RmaDetail:
-    """The RMA page: the RMA with its order, customer, ticket and marketplace request; lines with
-    their QC results; evidence; the timeline (every event with who and when); refunds and exchanges;
-    the actions this user may take."""
+    """The one reader of an RMA's detail (the RMA page; GET /rmas/{id} maps it in
+    returns.rma_selectors.rma_detail): the RMA with its order, customer, ticket and marketplace
+    request; lines with their QC results; evidence; the timeline (every event with who and when);
+    refunds and exchanges; the actions this user may take."""
     rma = rma_get(user, rma_id)
     lines = list(rma.lines.select_related("order_line").order_by("id"))
     evidence = list(rma.evidence.order_by("at", "id"))
     events = list(rma.events.select_related("actor_user").order_by("at", "id"))
-    timeline = [RmaTimelineEntry(e.at, e.type, e.actor_kind, _actor_name(e), dict(e.payload or {})) for e in events]
+    timeline = [
+        RmaTimelineEntry(e.at, e.type, e.actor_kind, _actor_name(e), dict(e.payload or {}), e.pk, e.actor_ref)
+        for e in events
+    ]
     refunds = list(
         rma.refunds.select_related("requested_by", "approved_by", "writeback")
         .prefetch_related("lines")

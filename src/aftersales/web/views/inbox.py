@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django_htmx.http import push_url
@@ -52,6 +50,7 @@ from aftersales.inbox.services import BulkResult, saved_view_create, saved_view_
 
 from ..access import AgentRequest, web_view
 from ..forms import SavedViewForm, first_error
+from .filter_form import DateRange, FormFilter, form_filters, picked
 
 DEFAULT_SORT = "-updated_at"
 SORT_LABELS = {
@@ -62,40 +61,6 @@ SORT_LABELS = {
     "-last_customer_message_at": gettext_lazy("Latest customer message"),
 }
 FORM_FIELDS = (*(spec.name for spec in FILTERS), "sort", "view")
-_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-@dataclass(frozen=True)
-class Option:
-    value: str
-    label: str
-    selected: bool
-
-
-@dataclass(frozen=True)
-class FormFilter:
-    """One filter of the form, built from its declaration (inbox.filters.FILTERS)."""
-
-    name: str
-    label: str
-    widget: str  # inbox.filters.Widget
-    value: str  # as typed (a date input: the local date)
-    options: tuple[Option, ...] = ()
-    blank: str = ""
-    group: str = ""
-
-    @property
-    def summary(self) -> str:
-        return ", ".join(o.label for o in self.options if o.selected)
-
-
-@dataclass(frozen=True)
-class DateRange:
-    """Two date filters shown as one range ("Created: from – before")."""
-
-    label: str
-    fields: tuple[FormFilter, ...]
-    widget: str = "date"
 
 
 @dataclass
@@ -124,19 +89,6 @@ class InboxState:
         return urlencode(self.canonical)
 
 
-def _date_input_value(value: str) -> str:
-    """What a date input shows for a filter value (an ISO date-time becomes the local date)."""
-    if not value or _DATE_ONLY.fullmatch(value):
-        return value
-    try:
-        parsed = parse_datetime(value)
-        if parsed is None or parsed.tzinfo is None or not MIN_YEAR <= parsed.year <= MAX_YEAR:
-            return ""
-        return timezone.localtime(parsed).date().isoformat()
-    except (ValueError, OverflowError):
-        return ""
-
-
 def inbox_state(request: AgentRequest, data: Mapping[str, Any]) -> InboxState:
     """Read the inbox's query string through the same selector as the API's ticket list
     (inbox.selectors.inbox_query); a refused value is shown next to its filter. A saved view whose
@@ -156,49 +108,21 @@ def inbox_state(request: AgentRequest, data: Mapping[str, Any]) -> InboxState:
 
 
 def _form_filters(request: AgentRequest, raw: Mapping[str, str]) -> list[FormFilter | DateRange]:
-    """The filter form, in the order of the declaration: each filter's widget, label and options
-    (fixed choices, or the organization's stores, teams, colleagues, languages)."""
+    """The inbox's filter form (web.views.filter_form): the organization's stores, teams, colleagues
+    and the languages of its tickets."""
     from ..templatetags.web_ui import language_name
 
     user = request.user
-    stores = list(stores_of_organization(user).defer("credentials"))  # not decrypted for a filter's names
-    picked = {name: {v for v in value.split(",") if v} for name, value in raw.items()}
     languages = set(
         tickets_visible(user).exclude(language="").order_by().values_list("language", flat=True).distinct()[:60]
     )
-    platforms = {s.platform for s in stores} | picked.get("platform", set())
     dynamic: dict[str, list[tuple[Any, str]]] = {
-        "stores": [(s.pk, s.name) for s in stores],
         "teams": [(t.pk, t.name) for t in teams_of_organization(user)],
         "users": [(u.pk, str(u)) for u in users_of_organization(user, can_process=True)],
-        "languages": [(c, language_name(c)) for c in sorted(languages | picked.get("language", set()))],
+        "languages": [(c, language_name(c)) for c in sorted(languages | picked(raw).get("language", set()))],
     }
-    items: list[FormFilter | DateRange] = []
-    for spec in FILTERS:
-        chosen = picked.get(spec.name, set())
-        choices: list[tuple[Any, Any]] = list(spec.choices)
-        if spec.options == "platforms":
-            choices = [c for c in choices if c[0] in platforms]
-        elif spec.options:
-            choices += dynamic[spec.options]
-        value = raw.get(spec.name, "")
-        item = FormFilter(
-            name=spec.name,
-            label=str(spec.label),
-            widget=str(spec.widget),
-            value=_date_input_value(value) if spec.widget == "date" else value,
-            options=tuple(Option(str(v), str(label), str(v) in chosen) for v, label in choices),
-            blank=str(spec.blank),
-            group=str(spec.group),
-        )
-        last = items[-1] if items else None
-        if spec.group and isinstance(last, DateRange) and last.label == item.group:
-            items[-1] = DateRange(last.label, (*last.fields, item))
-        elif spec.group:
-            items.append(DateRange(item.group, (item,)))
-        else:
-            items.append(item)
-    return items
+    stores = stores_of_organization(user).defer("credentials")  # not decrypted for a filter's names
+    return form_filters(FILTERS, raw, stores=stores, dynamic=dynamic)
 
 
 @dataclass(frozen=True)

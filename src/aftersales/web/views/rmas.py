@@ -22,7 +22,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_htmx.http import push_url
@@ -70,6 +69,7 @@ from aftersales.returns.selectors import (
 from aftersales.returns.slip import rma_slip_pdf
 
 from ..access import AgentRequest, web_view
+from .filter_form import DateRange, FormFilter, form_filters
 
 SORT_LABELS = {"-created_at": gettext_lazy("Newest first"), "created_at": gettext_lazy("Oldest first")}
 FORM_FIELDS = (*(spec.name for spec in RMA_FILTERS), "sort")  # limit, cursor: shown as "general"
@@ -82,41 +82,9 @@ REASON_SUGGESTIONS = (
     "stopped_working",
     "changed_mind",
 )
-_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 # --- the list --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Option:
-    value: str
-    label: str
-    selected: bool
-
-
-@dataclass(frozen=True)
-class FormFilter:
-    """One filter of the form, built from its declaration (returns.filters.RMA_FILTERS)."""
-
-    name: str
-    label: str
-    widget: str  # inbox.filters.Widget
-    value: str
-    options: tuple[Option, ...] = ()
-    blank: str = ""
-    group: str = ""
-
-    @property
-    def summary(self) -> str:
-        return ", ".join(o.label for o in self.options if o.selected)
-
-
-@dataclass(frozen=True)
-class DateRange:
-    label: str
-    fields: tuple[FormFilter, ...]
-    widget: str = "date"
 
 
 @dataclass
@@ -144,18 +112,6 @@ class ListState:
         return urlencode(self.canonical)
 
 
-def _date_input_value(value: str) -> str:
-    if not value or _DATE_ONLY.fullmatch(value):
-        return value
-    try:
-        parsed = parse_datetime(value)
-        if parsed is None or parsed.tzinfo is None or not MIN_YEAR <= parsed.year <= MAX_YEAR:
-            return ""
-        return timezone.localtime(parsed).date().isoformat()
-    except (ValueError, OverflowError):
-        return ""
-
-
 def list_state(request: AgentRequest, data: Mapping[str, Any]) -> ListState:
     """Read the list's query string through the API's selector (returns.selectors.rma_list_query);
     a refused value is shown next to its filter."""
@@ -174,40 +130,11 @@ def list_state(request: AgentRequest, data: Mapping[str, Any]) -> ListState:
 
 
 def _form_filters(request: AgentRequest, raw: Mapping[str, str]) -> list[FormFilter | DateRange]:
+    """The RMA list's filter form (web.views.filter_form): the organization's stores and colleagues."""
     user = request.user
-    stores = list(stores_of_organization(user).defer("credentials"))
-    picked = {name: {v for v in value.split(",") if v} for name, value in raw.items()}
-    platforms = {s.platform for s in stores} | picked.get("platform", set())
-    dynamic: dict[str, list[tuple[Any, str]]] = {
-        "stores": [(s.pk, s.name) for s in stores],
-        "users": [(u.pk, str(u)) for u in users_of_organization(user, can_process=True)],
-    }
-    items: list[FormFilter | DateRange] = []
-    for spec in RMA_FILTERS:
-        chosen = picked.get(spec.name, set())
-        choices: list[tuple[Any, Any]] = list(spec.choices)
-        if spec.options == "platforms":
-            choices = [c for c in choices if c[0] in platforms]
-        elif spec.options:
-            choices += dynamic[spec.options]
-        value = raw.get(spec.name, "")
-        item = FormFilter(
-            name=spec.name,
-            label=str(spec.label),
-            widget=str(spec.widget),
-            value=_date_input_value(value) if spec.widget == "date" else value,
-            options=tuple(Option(str(v), str(label), str(v) in chosen) for v, label in choices),
-            blank=str(spec.blank),
-            group=str(spec.group),
-        )
-        last = items[-1] if items else None
-        if spec.group and isinstance(last, DateRange) and last.label == item.group:
-            items[-1] = DateRange(last.label, (*last.fields, item))
-        elif spec.group:
-            items.append(DateRange(item.group, (item,)))
-        else:
-            items.append(item)
-    return items
+    dynamic = {"users": [(u.pk, str(u)) for u in users_of_organization(user, can_process=True)]}
+    stores = stores_of_organization(user).defer("credentials")
+    return form_filters(RMA_FILTERS, raw, stores=stores, dynamic=dynamic)
 
 
 def _tab_links(state: ListState) -> list[dict[str, Any]]:
