@@ -132,6 +132,8 @@ class Team(TimeStampedModel):
 class Membership(TimeStampedModel):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    # A team lead is also told when one of the team's tickets breaches an SLA clock (sla.services.sla_notify).
+    is_lead = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="membership_unique")]

@@ -205,6 +205,7 @@ def people_teams(actor: Any) -> QuerySet[Team]:
             # no credentials: they are decrypted when loaded, and nothing here needs them
             Prefetch("stores", queryset=Store.objects.only("id", "name", "platform").order_by("platform", "name")),
             Prefetch("members", queryset=User.objects.order_by("username")),
+            "memberships",
         )
         .order_by("name")
     )
@@ -523,7 +524,9 @@ def _team_name_taken(actor: Any, name: str, *, exclude: int | None = None) -> bo
     return qs.exists()
 
 
-def _save_team(team: Team, scope: dict[str, Any], members: list[User] | None) -> None:
+def _save_team(
+    team: Team, scope: dict[str, Any], members: list[User] | None, lead_ids: list[int] | None = None
+) -> None:
     for key in ("platforms", "languages", "sku_categories", "routing_strategy"):
         if key in scope:
             setattr(team, key, scope[key])
@@ -536,8 +539,20 @@ def _save_team(team: Team, scope: dict[str, Any], members: list[User] | None) ->
                 Membership.objects.filter(team=team).exclude(user__in=members).delete()
                 have = set(Membership.objects.filter(team=team).values_list("user_id", flat=True))
                 Membership.objects.bulk_create([Membership(team=team, user=u) for u in members if u.pk not in have])
+            if lead_ids is not None:
+                _set_leads(team, lead_ids)
     except IntegrityError:
         raise Conflict(_("A team with this name exists already."), field="name") from None
+
+
+def _set_leads(team: Team, lead_ids: list[int]) -> None:
+    """The team's leads: members only (ValidationFailed naming `lead_ids` otherwise)."""
+    wanted = set(lead_ids)
+    members = set(Membership.objects.filter(team=team).values_list("user_id", flat=True))
+    if not wanted <= members:
+        raise ValidationFailed(_("A team lead must be a member of the team."), field="lead_ids")
+    Membership.objects.filter(team=team).update(is_lead=False)
+    Membership.objects.filter(team=team, user_id__in=wanted).update(is_lead=True)
 
 
 def team_create(
@@ -550,6 +565,7 @@ def team_create(
     sku_categories: Iterable[str] = (),
     member_ids: Iterable[int] = (),
     routing_strategy: str | None = None,
+    lead_ids: Iterable[int] = (),
 ) -> Team:
     """A team of the actor's organization. An empty scope dimension means "all". `routing_strategy`:
     how routing by skill picks an agent in it (least loaded by default, or round robin)."""
@@ -565,7 +581,7 @@ def team_create(
     members = _org_users(actor, member_ids)
     team = Team(organization_id=actor.organization_id, name=clean_name)
     with transaction.atomic():
-        _save_team(team, scope, members)
+        _save_team(team, scope, members, sorted(set(lead_ids)))
     return team
 
 
@@ -580,9 +596,10 @@ def team_update(
     sku_categories: Iterable[str] | None = None,
     member_ids: Iterable[int] | None = None,
     routing_strategy: str | None = None,
+    lead_ids: Iterable[int] | None = None,
 ) -> Team:
-    """Rename a team, change its scope, its members or its routing strategy; None leaves a field as
-    it is."""
+    """Rename a team, change its scope, its members, its leads (members told of SLA breaches) or its
+    routing strategy; None leaves a field as it is."""
     check_people_admin(actor)
     team = _org_team(actor, team_id)
     if name is not None:
@@ -597,7 +614,7 @@ def team_update(
         scope["routing_strategy"] = strategy
     members = _org_users(actor, member_ids) if member_ids is not None else None
     with transaction.atomic():
-        _save_team(team, scope, members)
+        _save_team(team, scope, members, sorted(set(lead_ids)) if lead_ids is not None else None)
     return team
 
 

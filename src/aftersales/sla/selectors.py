@@ -197,6 +197,60 @@ def ticket_clocks_by_id(user: Any, ticket_id: int) -> TicketClocks:
     return ticket_clocks(user, ticket)
 
 
+@dataclass(frozen=True)
+class RowClocks:
+    """What an inbox row shows: our running clock (first response while it runs, else resolution) and
+    the marketplace's, each only while it runs (running, warning, overdue or paused)."""
+
+    ours: ClockView | None
+    marketplace: ClockView | None
+
+
+ROW_STATES = frozenset({"running", "warning", "overdue", "paused"})
+_ROW_FIELDS = (
+    "ticket_id",
+    "policy_id",
+    "calendar_name",
+    "started_at",
+    "is_paused",
+    "paused_seconds",
+    "computed_at",
+    "first_response_due",
+    "first_response_warn_at",
+    "first_response_at",
+    "first_response_warned_at",
+    "first_response_breached_at",
+    "resolution_due",
+    "resolution_warn_at",
+    "resolved_at",
+    "resolution_warned_at",
+    "resolution_breached_at",
+    "marketplace_due",
+    "marketplace_warn_at",
+    "marketplace_warned_at",
+    "marketplace_breached_at",
+    "marketplace_source",
+)
+
+
+def inbox_row_clocks(ticket_ids: list[int], *, now: datetime | None = None) -> dict[int, RowClocks]:
+    """The clocks of an inbox page's tickets (already filtered to what the user may see by the inbox
+    selector): one primary-key lookup of their stored rows, nothing computed on the fly (a ticket
+    without a row shows no clock until the worker computes it)."""
+    if not ticket_ids:
+        return {}
+    at = now or clock_now()
+    out: dict[int, RowClocks] = {}
+    for row in TicketSla.objects.filter(ticket_id__in=ticket_ids).only(*_ROW_FIELDS):
+        view = clocks_view(row, now=at)
+        running = [c for c in (view.first_response, view.resolution) if c.state in ROW_STATES]
+        out[row.ticket_id] = RowClocks(
+            ours=running[0] if running else None,
+            marketplace=view.marketplace if view.marketplace.state in ROW_STATES else None,
+        )
+    return out
+
+
 # --------------------------------------------------------------------------- preview
 
 

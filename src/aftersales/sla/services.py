@@ -301,6 +301,26 @@ def sla_refresh(*, now: datetime | None = None, batch: int = REFRESH_BATCH) -> i
     return len(ids)
 
 
+def sla_backfill(*, organization_id: int | None = None, batch: int = 500, now: datetime | None = None) -> int:
+    """Compute the clocks of tickets that have none: those older than the sla app, or of an organization
+    that had no policy then (sla_refresh only looks at tickets changed in the last two hours). Walks the
+    tickets by id in batches (keyset: a rerun, or a crash halfway, starts over cheaply: tickets with a
+    row are skipped). Returns how many rows it wrote."""
+    at = now or clock_now()
+    tickets = Ticket.objects.filter(sla__isnull=True)
+    if organization_id is not None:
+        tickets = tickets.filter(organization_id=organization_id)
+    done, after = 0, 0
+    while True:
+        ids = list(tickets.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return done
+        for ticket_id in ids:
+            if ticket_sla_recompute(ticket_id=ticket_id, now=at) is not None:
+                done += 1
+        after = ids[-1]
+
+
 # --------------------------------------------------------------------------- warnings and breaches
 
 CLOCK_FIELDS = {
@@ -350,8 +370,8 @@ def _publish(kind: type, ticket_id: int, org_id: int, clock: str, due: datetime)
 def sla_notify(*, ticket_id: int, clock: str, due_at: datetime, breached: bool) -> int:
     """Tell the assignee (in-app, and by e-mail through notifications when they have an address) that a
     clock is about to run out or ran out. Without an assignee, the members of the ticket's team are
-    told; a ticket with neither tells nobody (the inbox and the ticket page show the clock). There is
-    no team-lead role in accounts, so leads are not singled out.
+    told; a ticket with neither tells nobody (the inbox and the ticket page show the clock). A breach
+    is also told to the leads of the ticket's team (Membership.is_lead), assigned or not.
     One notification per user, ticket, clock, kind and due time (a retried task adds nothing)."""
     from aftersales.notifications.models import NotificationKind
     from aftersales.notifications.services import notification_create
@@ -365,6 +385,10 @@ def sla_notify(*, ticket_id: int, clock: str, due_at: datetime, breached: bool) 
         users = list(User.objects.filter(memberships__team_id=ticket.team_id, is_active=True))
     else:
         users = []
+    if breached and ticket.team_id is not None:
+        told = {u.pk for u in users}
+        leads = User.objects.filter(memberships__team_id=ticket.team_id, memberships__is_lead=True, is_active=True)
+        users += [u for u in leads if u.pk not in told]
     created = 0
     kind = "breach" if breached else "warning"
     for user in users:

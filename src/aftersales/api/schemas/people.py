@@ -97,11 +97,16 @@ class TeamAdminOut(TeamOut):
     """A team as its organization's admin sees it: its scope and its members."""
 
     member_ids: list[int]
+    lead_ids: list[int] = Field(..., description="Members told when one of the team's tickets breaches an SLA")
     routing_strategy: str = Field(..., description="How routing by skill picks an agent: least_loaded or round_robin")
 
     @staticmethod
     def resolve_member_ids(obj: Any) -> list[int]:
         return sorted(u.pk for u in obj.members.all())
+
+    @staticmethod
+    def resolve_lead_ids(obj: Any) -> list[int]:
+        return sorted(m.user_id for m in obj.memberships.all() if m.is_lead)
 
 
 SCOPE_DOC = "Empty means all"
@@ -114,6 +119,7 @@ class TeamIn(InputSchema):
     languages: list[str] = Field([], max_length=MAX_IDS, description=f"ISO 639-1 codes. {SCOPE_DOC}")
     sku_categories: list[str] = Field([], max_length=MAX_IDS, description=SCOPE_DOC)
     member_ids: list[Id] = Field([], max_length=MAX_IDS)
+    lead_ids: list[Id] = Field([], max_length=MAX_IDS, description="Team leads, among the members")
     routing_strategy: RoutingStrategy | None = Field(None, description="least_loaded (default) or round_robin")
 
 
@@ -124,6 +130,7 @@ class TeamPatchIn(InputSchema):
     languages: list[str] | None = Field(None, max_length=MAX_IDS)
     sku_categories: list[str] | None = Field(None, max_length=MAX_IDS)
     member_ids: list[Id] | None = Field(None, max_length=MAX_IDS)
+    lead_ids: list[Id] | None = Field(None, max_length=MAX_IDS, description="Replaces the team's leads (members)")
     routing_strategy: RoutingStrategy | None = None
 
 

@@ -47,6 +47,7 @@ from aftersales.inbox.selectors import (
     view_counts,
 )
 from aftersales.inbox.services import BulkResult, saved_view_create, saved_view_delete, tickets_bulk_apply
+from aftersales.sla.selectors import RowClocks, inbox_row_clocks
 
 from ..access import AgentRequest, web_view
 from ..forms import SavedViewForm, first_error
@@ -72,6 +73,7 @@ class InboxState:
     page: TicketPage | None = None
     errors: dict[str, str] = field(default_factory=dict)
     status: int = 200
+    clocks: dict[int, RowClocks] = field(default_factory=dict)  # SLA clocks of the page's rows
 
     @property
     def canonical(self) -> dict[str, str]:
@@ -99,6 +101,7 @@ def inbox_state(request: AgentRequest, data: Mapping[str, Any]) -> InboxState:
         state.raw = saved_view_expand(user, data)
         query = inbox_query(user, data, date_timezone=timezone.get_current_timezone())
         state.page = ticket_page(user, query.filters, limit=query.limit, sort=query.sort, cursor=query.cursor)
+        state.clocks = inbox_row_clocks([t.pk for t in state.page.tickets])
         state.filters, state.sort, state.limit = query.filters, query.sort, query.limit
     except (ValidationFailed, NotFound) as exc:
         name = exc.field if exc.field in FORM_FIELDS else "general"
@@ -217,6 +220,7 @@ def _context(request: AgentRequest, state: InboxState, **extra: Any) -> dict[str
         "errors": state.errors,
         "error_fields": (*FORM_FIELDS, "general"),
         "page": state.page,
+        "clocks": state.clocks,
         "canonical": canonical,
         "next_query": _next_query(state),
         "is_first_page": not raw.get("cursor"),

@@ -31,7 +31,16 @@ from ..access import AgentRequest, web_view
 
 SKILL_FIELDS = ("skill_languages", "skill_platforms", "skill_categories")
 USER_FIELDS = ("username", "email", "display_name", "role_id", "team_ids", "language", "is_active", *SKILL_FIELDS)
-TEAM_FIELDS = ("name", "store_ids", "platforms", "languages", "sku_categories", "member_ids", "routing_strategy")
+TEAM_FIELDS = (
+    "name",
+    "store_ids",
+    "platforms",
+    "languages",
+    "sku_categories",
+    "member_ids",
+    "lead_ids",
+    "routing_strategy",
+)
 ROLE_FIELDS = ("name", "permissions", "approval_limit_amount", "approval_limit_currency")
 
 
@@ -227,11 +236,12 @@ def _team_args(request: HttpRequest) -> dict[str, Any]:
         "languages": request.POST.getlist("languages"),
         "sku_categories": request.POST.getlist("sku_categories"),
         "member_ids": _ids(request, "member_ids"),
+        "lead_ids": _ids(request, "lead_ids"),
         "routing_strategy": request.POST.get("routing_strategy") or None,
     }
 
 
-TEAM_MULTI = ("store_ids", "platforms", "languages", "sku_categories", "member_ids")
+TEAM_MULTI = ("store_ids", "platforms", "languages", "sku_categories", "member_ids", "lead_ids")
 
 
 @web_view()
@@ -261,6 +271,7 @@ def _team_context(request: AgentRequest, team_id: int, **extra: Any) -> dict[str
         "languages": list(team.languages or []),
         "sku_categories": list(team.sku_categories or []),
         "member_ids": [str(u.pk) for u in team.members.all()],
+        "lead_ids": [str(m.user_id) for m in team.memberships.all() if m.is_lead],
         "routing_strategy": team.routing_strategy,
     }
     return {
