@@ -17,7 +17,8 @@ Two rules conflict when they can act on the same event and set the same thing to
      the constraints cannot hold together (disjoint eq/in sets, a value excluded by ne/not_in on the other
      side, numeric ranges that do not meet). Every pair disjoint -> no overlap; otherwise assume overlap.
 2. **Contradiction**: both rules set the same ticket field (category, urgency, high priority, team, assignee;
-   escalating sets urgency high and high priority) to different values, or decide a return differently
+   escalating sets urgency high and high priority; routing by skill sets team and assignee "by skill") to
+   different values, or decide a return differently
    (see `DECISION_CONFLICTS`).
 
 Severity: approving or refunding a return against rejecting it is `blocking` (the rule may be saved but not
@@ -100,6 +101,9 @@ TICKET_SETTERS: dict[str, tuple[str, str, Any]] = {
     "assign_agent": ("ticket.assignee", "user_id", None),
 }
 ESCALATION = (("ticket.urgency", "high"), ("ticket.is_high_priority", True))
+# Routing by skill picks the team and the agent when it runs: against a fixed team or agent it is "another value".
+BY_SKILL = "(by skill)"
+ROUTING = (("ticket.team", BY_SKILL), ("ticket.assignee", BY_SKILL))
 # action type -> the decision it takes on a return
 RETURN_DECISIONS: dict[str, str] = {
     "approve_return": "approve",
@@ -138,6 +142,8 @@ def effects(actions: Sequence[Mapping[str, Any]]) -> list[Effect]:
             found.append(Effect(target, _params(action).get(key, default), kind))
         elif kind == "escalate":
             found.extend(Effect(target, value, kind) for target, value in ESCALATION)
+        elif kind == "route_by_skill":
+            found.extend(Effect(target, value, kind) for target, value in ROUTING)
         elif kind in RETURN_DECISIONS:
             found.append(Effect("rma.decision", RETURN_DECISIONS[kind], kind))
     return found

@@ -276,3 +276,12 @@ def test_escalation_and_priority() -> None:
     assert find_conflicts(escalate, [spec(2, [URGENT]), spec(3, [act("set_priority")])]) == []
     not_high = spec(4, [act("set_priority", high=False)])
     assert [c.target for c in find_conflicts(escalate, [not_high])] == ["ticket.is_high_priority"]
+
+
+def test_routing_by_skill_against_a_fixed_team() -> None:
+    routed = spec(1, [act("route_by_skill")])
+    fixed = spec(2, [act("assign_team", team_id=4)])
+    assert [(c.target, c.first.value, c.second.value) for c in find_conflicts(routed, [fixed])] == [
+        ("ticket.team", "(by skill)", 4)
+    ]
+    assert find_conflicts(routed, [spec(3, [act("route_by_skill")])]) == []
