@@ -293,7 +293,7 @@ def csat_survey_send(*, ticket: Ticket, config: FollowUpSettings, at: datetime) 
 
     def body(row: FollowUp) -> str:
         link = survey_url(make_token(row.pk, expires_at))
-        fallback = texts.text(language, "csat_invite", order=_order_number(ticket), link=link)
+        fallback = texts.message_text(language, "csat_invite", order=_order_number(ticket), link=link)
         return _rendered(config.csat_template_id, ticket, language, fallback, extra=link)
 
     return send(
@@ -356,7 +356,7 @@ def complaint_thank(*, ticket: Ticket, config: FollowUpSettings) -> Outcome:
             raise _NoCoupon
         row.coupon_code = code
         row.save(update_fields=["coupon_code"])
-        fallback = texts.text(language, "thanks_coupon", order=_order_number(ticket), code=code)
+        fallback = texts.message_text(language, "thanks_coupon", order=_order_number(ticket), code=code)
         return _rendered(config.thanks_template_id, ticket, language, fallback, extra=code)
 
     try:
@@ -424,7 +424,7 @@ def parcel_stall_notify(*, shipment: Shipment, key: str, config: FollowUpSetting
     language = _ticket_language(ticket)
 
     def body(_row: FollowUp) -> str:
-        fallback = texts.text(
+        fallback = texts.message_text(
             language, "stall_notice", order=order.external_id, tracking=shipment.tracking_number, days=days
         )
         return _rendered(config.stall_template_id, ticket, language, fallback)

@@ -253,14 +253,28 @@ def buyer_language(code: str | None) -> str:
     return base if base in TEXTS else DEFAULT
 
 
-def text(language: str, key: str, *, isolate: bool = False, **values: object) -> str:
-    """The text `key` in `language` (a catalogue code), placeholders filled. `isolate`: each value
-    wrapped in Unicode first-strong isolates (U+2068 ... U+2069), so a date or a number keeps its own
-    direction inside right-to-left text (for pages; messages keep links bare for the buyer's client)."""
+# In a buyer message, these values are isolated in right-to-left text (an order number such as
+# 113-0000000-0000000 would otherwise be shown backwards); links, tracking numbers and coupon codes stay
+# bare, as the buyer's client must recognise and copy them.
+MESSAGE_ISOLATED = frozenset({"order", "days"})
+
+
+def text(language: str, key: str, *, isolate: bool | frozenset[str] = False, **values: object) -> str:
+    """The text `key` in `language` (a catalogue code), placeholders filled. `isolate`: the values
+    (all with True, or those named) wrapped in Unicode first-strong isolates (U+2068 ... U+2069), so a
+    date or a number keeps its own direction inside right-to-left text."""
     template = TEXTS.get(language, TEXTS[DEFAULT]).get(key) or TEXTS[DEFAULT][key]
     if isolate:
-        values = {name: f"\u2068{value}\u2069" for name, value in values.items()}
+        values = {
+            name: f"\u2068{value}\u2069" if isolate is True or name in isolate else value
+            for name, value in values.items()
+        }
     return template % values if values else template
+
+
+def message_text(language: str, key: str, **values: object) -> str:
+    """A buyer message's built-in text: `text()` with MESSAGE_ISOLATED values isolated in RTL languages."""
+    return text(language, key, isolate=MESSAGE_ISOLATED if is_rtl(language) else False, **values)
 
 
 def is_rtl(language: str) -> bool:

@@ -307,3 +307,11 @@ def test_the_organizations_template_in_the_buyers_language_with_the_link_below(w
     first_name = ticket.customer.name.split()[0]
     assert message.body.startswith(f"Hallo {first_name}, wie war unser Service?\n\nhttp://")
     assert re.search(r"/r/[^ /]+/$", message.body)
+
+
+def test_arabic_messages_isolate_the_order_number_but_not_the_link(world, config, solved):
+    ticket = solved(language="ar")
+    jobs.csat_surveys_send()
+    (message,) = outbound(ticket)
+    assert f"\u2068{ticket.order.external_id}\u2069" in message.body
+    assert re.search(r" http://[^\u2068\u2069 ]+/r/[^ /\u2069]+/$", message.body)
