@@ -315,3 +315,21 @@ def test_arabic_messages_isolate_the_order_number_but_not_the_link(world, config
     (message,) = outbound(ticket)
     assert f"\u2068{ticket.order.external_id}\u2069" in message.body
     assert re.search(r" http://[^\u2068\u2069 ]+/r/[^ /\u2069]+/$", message.body)
+
+
+def test_the_command_runs_the_jobs_once(world, config, solved):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    solved()
+    out = StringIO()
+    call_command("followups_run", stdout=out)
+    call_command("followups_run", "--job", "csat", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "csat: 1 sent",
+        "thanks: 0 sent",
+        "stalled: 0 sent",
+        "warranty: 0 sent",
+        "csat: 0 sent",
+    ]
