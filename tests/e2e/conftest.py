@@ -47,3 +47,12 @@ def page(browser: Any) -> Iterator[Any]:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+def sign_in(page: Any, base: str, username: str = "ada", password: str = "pw-correct-horse") -> None:
+    """Log in through the login form (build_world's users share this password)."""
+    page.goto(base + "/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")

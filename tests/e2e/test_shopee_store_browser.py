@@ -22,6 +22,7 @@ from aftersales.channels.sync import sync_stream
 from aftersales.testing.factories import StoreFactory
 from aftersales.testing.personas import build_world
 
+from .conftest import sign_in
 from .test_csp_browser import watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -85,11 +86,7 @@ def test_shopee_store_page(live_server, page, fake, monkeypatch):  # type: ignor
 
     violations = watch_csp(page)
     base = live_server.url
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", "ada")
-    page.fill("input[name=password]", "pw-correct-horse")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    sign_in(page, base)
 
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})

@@ -723,9 +723,7 @@ class DemoFakes:
             "source_content": {"order_sn": order_sn},
         }
         if known:
-            with self.shopee.lock:
-                self.shopee.messages[conversation_id].append(message)
-                self.shopee._touch(conversation_id)
+            self.shopee.add_message(conversation_id, message)
         else:
             self.shopee.add_conversation(conversation, [message])
 

@@ -335,6 +335,11 @@ class ShopeeFake(FakePlatform):
             self.messages.setdefault(cid, []).extend(messages)
             self._touch(cid)
 
+    def add_message(self, conversation_id: str, message: dict[str, Any]) -> None:
+        with self.lock:
+            self.messages.setdefault(conversation_id, []).append(message)
+            self._touch(conversation_id)
+
     def _touch(self, cid: str) -> None:
         messages = [m for m in self.messages.get(cid, []) if isinstance(m.get("created_timestamp"), int)]
         if messages:
