@@ -4,6 +4,7 @@ warehouses. Stock figures come from the `StockLevel` running totals (equal to th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,3 +159,50 @@ def warehouses_view(user: Any) -> list[Warehouse]:
 
 def warehouse_view(user: Any, warehouse_id: int) -> Warehouse:
     return warehouse_of(_organization_viewable(user), warehouse_id)
+
+
+# --- where a reservation can come from (exchanges, warranty replacements) ------------------------------
+
+
+@dataclass(frozen=True)
+class Shortage:
+    sku: str
+    requested: int
+    available: int  # the most any one active warehouse has
+
+
+def stock_pick_warehouse(
+    organization_id: int, needed: dict[str, int], warehouse_id: int | None = None
+) -> tuple[Warehouse | None, tuple[Shortage, ...]]:
+    """The warehouse to reserve `needed` ({sku: quantity}) from: the given one, or the first active one
+    by code with every SKU available; or None with the shortages. A read without locks: the
+    reservation (inventory.services.stock_move_many) checks again under its locks."""
+    candidates = Warehouse.objects.filter(organization_id=organization_id, is_active=True).order_by("code")
+    if warehouse_id is not None:
+        candidates = candidates.filter(pk=warehouse_id)
+    warehouses = list(candidates)
+    available: dict[tuple[int, str], int] = {
+        (level.warehouse_id, level.sku): level.on_hand - level.reserved
+        for level in StockLevel.objects.filter(
+            organization_id=organization_id, warehouse__in=[w.pk for w in warehouses], sku__in=list(needed)
+        )
+    }
+    for warehouse in warehouses:
+        if all(available.get((warehouse.pk, sku), 0) >= q for sku, q in needed.items()):
+            return warehouse, ()
+    shortages = tuple(
+        Shortage(sku, q, max((available.get((w.pk, sku), 0) for w in warehouses), default=0))
+        for sku, q in sorted(needed.items())
+    )
+    return None, shortages
+
+
+def out_of_stock_message(shortages: Sequence[Shortage]) -> str:
+    """What the agent reads when nothing could be reserved: the shortages, and to offer a refund."""
+    detail = ", ".join(
+        _("%(sku)s: %(requested)d asked, %(available)d available")
+        % {"sku": s.sku, "requested": s.requested, "available": s.available}
+        for s in shortages
+        if s.available < s.requested
+    )
+    return _("Out of stock (%(detail)s): offer the customer a refund instead.") % {"detail": detail}

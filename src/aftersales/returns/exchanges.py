@@ -29,7 +29,8 @@ from aftersales.core.actors import Actor
 from aftersales.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from aftersales.core.events import publish
 from aftersales.core.validation import check_text, parse_id
-from aftersales.inventory.models import MovementKind, StockLevel, Warehouse
+from aftersales.inventory.models import MovementKind, Warehouse
+from aftersales.inventory.selectors import Shortage, out_of_stock_message, stock_pick_warehouse
 from aftersales.inventory.services import Move, stock_move_many
 
 from .access import check_rma_visible
@@ -55,13 +56,6 @@ class ExchangeLine:
     sku: str
     quantity: int
     replaces_order_line_id: int
-
-
-@dataclass(frozen=True)
-class Shortage:
-    sku: str
-    requested: int
-    available: int  # the most any one active warehouse has
 
 
 @dataclass(frozen=True)
@@ -155,41 +149,6 @@ def _needed(lines: Sequence[ExchangeLine]) -> dict[str, int]:
     return needed
 
 
-def _pick_warehouse(
-    organization_id: int, needed: dict[str, int], warehouse_id: int | None
-) -> tuple[Warehouse | None, tuple[Shortage, ...]]:
-    """The warehouse to reserve from (the given one, or the first active one by code with every SKU
-    available), or None with the shortages. A read without locks: the reservation re-checks."""
-    candidates = Warehouse.objects.filter(organization_id=organization_id, is_active=True).order_by("code")
-    if warehouse_id is not None:
-        candidates = candidates.filter(pk=warehouse_id)
-    warehouses = list(candidates)
-    available: dict[tuple[int, str], int] = {
-        (level.warehouse_id, level.sku): level.on_hand - level.reserved
-        for level in StockLevel.objects.filter(
-            organization_id=organization_id, warehouse__in=[w.pk for w in warehouses], sku__in=list(needed)
-        )
-    }
-    for warehouse in warehouses:
-        if all(available.get((warehouse.pk, sku), 0) >= q for sku, q in needed.items()):
-            return warehouse, ()
-    shortages = tuple(
-        Shortage(sku, q, max((available.get((w.pk, sku), 0) for w in warehouses), default=0))
-        for sku, q in sorted(needed.items())
-    )
-    return None, shortages
-
-
-def _out_of_stock_message(shortages: Sequence[Shortage]) -> str:
-    detail = ", ".join(
-        _("%(sku)s: %(requested)d asked, %(available)d available")
-        % {"sku": s.sku, "requested": s.requested, "available": s.available}
-        for s in shortages
-        if s.available < s.requested
-    )
-    return _("Out of stock (%(detail)s): offer the customer a refund instead.") % {"detail": detail}
-
-
 def exchange_create(
     *, user: User, rma_id: int, lines: Sequence[Mapping[str, Any]], warehouse_id: int | None = None
 ) -> ExchangeResult:
@@ -235,7 +194,7 @@ def exchange_create(
         ]
         retry = next((x for x in previous if x.status == ExchangeStatus.OUT_OF_STOCK), None)
         attempt = len(previous) + (0 if retry else 1)
-        warehouse, shortages = _pick_warehouse(organization_id, needed, warehouse_id)
+        warehouse, shortages = stock_pick_warehouse(organization_id, needed, warehouse_id)
         if warehouse is not None:
             try:
                 with transaction.atomic():  # a savepoint: losing a race for the last unit is "out of stock"
@@ -247,7 +206,7 @@ def exchange_create(
                 if error.code != "out_of_stock":
                     raise
                 # Another reservation took the stock between the read and the lock.
-                _none, shortages = _pick_warehouse(organization_id, needed, warehouse.pk)
+                _none, shortages = stock_pick_warehouse(organization_id, needed, warehouse.pk)
                 if retry is not None:
                     retry.refresh_from_db()
         if retry is not None:
@@ -262,7 +221,7 @@ def exchange_create(
                 lines=stored_lines,
                 idempotency_key=_key(rma, attempt),
             )
-        message = _out_of_stock_message(shortages)
+        message = out_of_stock_message(shortages)
         _rma_event(
             rma,
             "exchange_out_of_stock",

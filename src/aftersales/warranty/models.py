@@ -184,8 +184,10 @@ class RepairOrderEvent(AuditFields):
 
 
 class ReplacementRequest(TimeStampedModel):
-    """A replacement unit owed for an approved claim. Pending until the inventory workflow reserves
-    and ships stock for it (it reads these rows; this app does not touch stock)."""
+    """A replacement unit owed for an approved claim. Its stock is reserved through the inventory
+    ledger when it is requested (warranty.replacements.replacement_reserve, after commit): reserved
+    (warehouse and reserved_at set) or out of stock (out_of_stock_at and the shortage in stock_note:
+    the agent offers a refund instead; asking again tries again)."""
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="warranty_replacements"
@@ -194,6 +196,12 @@ class ReplacementRequest(TimeStampedModel):
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveSmallIntegerField(default=1)
     fulfilled_at = models.DateTimeField(null=True, blank=True)
+    warehouse = models.ForeignKey(
+        "inventory.Warehouse", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reserved_at = models.DateTimeField(null=True, blank=True)
+    out_of_stock_at = models.DateTimeField(null=True, blank=True)
+    stock_note = models.TextField(blank=True)
 
 
 class ReminderState(models.TextChoices):
