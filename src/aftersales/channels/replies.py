@@ -9,12 +9,13 @@ from typing import Any
 from .base import ConnectorError, OutboundReply, SentReceipt
 
 
-def reply_text(reply: OutboundReply, *, limit: int, platform: str, code: str) -> str:
-    """The reply's text, stripped; empty or longer than `limit`: a permanent error naming `code`."""
+def reply_text(reply: OutboundReply, *, limit: int | None, platform: str, code: str) -> str:
+    """The reply's text, stripped; empty or longer than `limit` (None: the platform states none): a
+    permanent error naming `code`."""
     text = reply.body.strip()
     if not text:
         raise ConnectorError("the reply is empty", permanent=True, code=code)
-    if len(text) > limit:
+    if limit is not None and len(text) > limit:
         raise ConnectorError(
             f"{platform} messages are limited to {limit} characters ({len(text)} given)", permanent=True, code=code
         )

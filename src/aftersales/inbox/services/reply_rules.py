@@ -4,8 +4,9 @@ hours later.
 
 Today: Amazon's buyer messages answered through Amazon's relay (channels/connectors/email/
 amazon_relay.py): plain text, no links outside Amazon, no e-mail addresses, attachments of the
-allowed types only and at most 10 MB together; and eBay's Message API (channels/connectors/ebay):
-2,000 characters at most, at most five pictures of the formats eBay Picture Services takes."""
+allowed types only and at most 10 MB together; eBay's Message API (channels/connectors/ebay):
+2,000 characters at most, at most five pictures of the formats eBay Picture Services takes; Shopee's
+seller chat (channels/connectors/shopee): replies are sent as text, without attachments."""
 
 from __future__ import annotations
 
@@ -42,6 +43,12 @@ def check_reply_rules(*, ticket: Ticket, body: str, attachments: list[Attachment
     if _answered_on_ebay(ticket):
         _check_ebay(body, attachments, types)
         return
+    if _answered_on_shopee(ticket):
+        if attachments:
+            raise ValidationFailed(
+                _("Shopee chat replies are sent as text only: remove the attachments"), field="attachments"
+            )
+        return
     if parse_relay_conversation(ticket.conversation_id) is None:
         return
     problems = relay_reply_problems(
@@ -53,6 +60,10 @@ def check_reply_rules(*, ticket: Ticket, body: str, attachments: list[Attachment
 
 def _answered_on_ebay(ticket: Ticket) -> bool:
     return ticket.store_id is not None and ticket.store.platform == "ebay"
+
+
+def _answered_on_shopee(ticket: Ticket) -> bool:
+    return ticket.store_id is not None and ticket.store.platform == "shopee"
 
 
 def _check_ebay(body: str, attachments: list[AttachmentInput], types: list[str]) -> None:
@@ -95,6 +106,8 @@ def reply_rules_notice(ticket: Ticket) -> str:
             "count": EBAY_MEDIA_PER_MESSAGE,
             "limit": filesizeformat(EBAY_IMAGE_MAX_BYTES),
         }
+    if _answered_on_shopee(ticket):
+        return _("Shopee chat message: text only, no attachments.")
     if parse_relay_conversation(ticket.conversation_id) is None:
         return ""
     return _(

@@ -70,7 +70,6 @@ OVERLAP = timedelta(minutes=10)
 ORDER_PAGE_SIZE = 50  # <= 100 allowed; 50 is get_order_detail's batch, one detail call per page
 RETURN_PAGE_SIZE = 50
 CHAT_PAGE_SIZE = 25
-MESSAGE_MAX_CHARS = 1000  # not documented by Shopee (see the docs page): our own cap, refused early
 # Return statuses after which the buyer's money is on its way (the seller's part is done).
 REFUNDED_RETURN_STATUSES = frozenset({"ACCEPTED", "COMPLETED"})
 
@@ -388,10 +387,11 @@ class ShopeeConnector:
         return send_through_store(self, reply)
 
     def send_message(self, ctx: StoreContext, reply: OutboundReply) -> SentReceipt:
-        text = reply_text(reply, limit=MESSAGE_MAX_CHARS, platform="Shopee chat", code="content.text")
+        # No maximum length is documented for send_message: Shopee's own refusal is shown if any.
+        text = reply_text(reply, limit=None, platform="Shopee chat", code="content.text")
         if reply.attachments:
             raise ConnectorError(
-                "Shopee chat replies carry text only here: attachments are not sent", permanent=True, code="content"
+                "Shopee chat replies are sent as text only: attachments are not sent", permanent=True, code="content"
             )
         try:
             to_id = int(str(reply.customer_address).strip())

@@ -384,3 +384,22 @@ def test_refunding_a_return_confirms_it_once_and_reconciles(
     assert connector.refund_status(ctx, other, RefundReceipt("return:2612030EDT4JRV6", RefundState.PENDING)).state == (
         RefundState.FAILED
     )
+
+
+def test_a_reply_with_attachments_is_refused_when_queued(store: Store, seeded: ShopeeFake, waits: list[float]) -> None:
+    from aftersales.core.errors import ValidationFailed
+    from aftersales.inbox.services.common import AttachmentInput
+    from aftersales.inbox.services.reply_rules import check_reply_rules, reply_rules_notice
+
+    sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
+    ticket = Ticket.objects.get(store=store, messages__external_id="shopee:2097834567812345678")
+    assert reply_rules_notice(ticket) == "Shopee chat message: text only, no attachments."
+    check_reply_rules(ticket=ticket, body="A long answer " * 200, attachments=[], types=[])  # no length cap
+    with pytest.raises(ValidationFailed) as caught:
+        check_reply_rules(
+            ticket=ticket,
+            body="Here is the label.",
+            attachments=[AttachmentInput("label.pdf", b"%PDF-1.7", "application/pdf")],
+            types=["application/pdf"],
+        )
+    assert caught.value.field == "attachments"
