@@ -206,3 +206,29 @@ def test_other_triggers_replay_their_history(world: Any, history: dict[str, Any]
     Ticket.objects.filter(pk=history["old"].pk).update(status="solved", status_category="resolved")
     result = rule_simulate(world.admin, rule_id=_saved(world, "scheduled", {"all": []}).pk)
     assert result.events_examined == 3
+
+
+@pytest.mark.django_db
+def test_batched_snapshots_are_the_engines(world: Any, history: dict[str, Any]) -> None:
+    """The dry run builds ticket and message snapshots in batches: the same dicts as build_snapshot."""
+    from aftersales.rules.simulate import HistoryEvent, _snapshots
+    from aftersales.rules.snapshots import build_snapshot
+
+    ticket = history["recent"]
+    message = Message.objects.create(
+        ticket=ticket, store=ticket.store, direction="inbound", channel="amazon", body="hi"
+    )
+    at = timezone.now()
+    events = [
+        HistoryEvent("a", at, ticket_id=ticket.pk),
+        HistoryEvent("b", at, ticket_id=ticket.pk, message_id=message.pk, event={"actor_kind": "customer"}),
+    ]
+    for event, snap in _snapshots(world.org.pk, "message_received", events):
+        assert snap == build_snapshot(
+            organization_id=world.org.pk,
+            trigger="message_received",
+            now=at,
+            ticket_id=event.ticket_id,
+            message_id=event.message_id,
+            event=event.event,
+        )
