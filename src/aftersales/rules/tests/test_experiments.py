@@ -179,3 +179,40 @@ def test_results_per_arm(world: Any) -> None:
         experiment_results(world.foreign_user, experiment.pk)
     with pytest.raises(PermissionDenied):
         experiment_results(world.agent, experiment.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_engine_acts_on_treatment_only(world: Any) -> None:
+    """End to end through the engine: the control arm's execution is logged with no action."""
+    from aftersales.rules.engine import run_rules
+    from aftersales.rules.services import rule_create
+
+    rule = rule_create(
+        user=world.admin,
+        data={
+            "name": "Urgent all",
+            "trigger": "ticket_created",
+            "enabled": True,
+            "conditions": {"all": []},
+            "actions": [{"type": "set_urgency", "params": {"urgency": "high"}}],
+        },
+    )
+    experiment = experiment_start(user=world.admin, rule_id=rule.pk, treatment_percent=50)
+    tickets: dict[str, Any] = {}
+    while len(tickets) < 2:
+        ticket = world.ticket()
+        tickets.setdefault(arm_for(experiment.pk, ticket.pk, 50), ticket)
+    for ticket in tickets.values():
+        run_rules(
+            organization_id=world.org.pk, trigger="ticket_created", event_key=f"t:{ticket.pk}", ticket_id=ticket.pk
+        )
+    treated, control = tickets[ExperimentArm.TREATMENT], tickets[ExperimentArm.CONTROL]
+    treated.refresh_from_db()
+    control.refresh_from_db()
+    assert (treated.urgency, control.urgency) == ("high", "medium")
+    assert rule.executions.get(ticket=control).actions == []
+    assert rule.executions.get(ticket=treated).actions[0]["status"] == "ok"
+    assert dict(ExperimentAssignment.objects.values_list("ticket_id", "arm")) == {
+        treated.pk: "treatment",
+        control.pk: "control",
+    }
