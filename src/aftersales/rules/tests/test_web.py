@@ -197,3 +197,23 @@ def test_ticket_rule_log(world: Any) -> None:
     body = client_for(world.agent).get(reverse("web:ticket_rules", args=[ticket.pk])).content.decode()
     assert "Tagger" in body and 'data-execution="' in body
     assert client_for(world.outsider).get(reverse("web:ticket_rules", args=[ticket.pk])).status_code == 404
+
+
+def test_batch_enable_refuses_approve_against_reject(world: Any) -> None:
+    c = client_for(world.admin)
+    for name, action, params in (
+        ("Approve returns", "approve_return", "{}"),
+        ("Reject returns", "reject_return", '{"reason": "late"}'),
+    ):
+        post = builder_post(name=name, trigger="rma_requested", **{"a:0:type": action, "a:0:params": params})
+        del post["n:r.0:field"], post["n:r.0:op"], post["n:r.0:value"]
+        assert c.post(reverse("web:settings_rule_save"), post).status_code == 302
+    ids = list(Rule.objects.values_list("pk", flat=True))
+    r = c.post(reverse("web:settings_rules_enabled"), {"rule_ids": ids, "enabled": "on"}, follow=True)
+    assert "cannot be enabled" in r.content.decode()
+    assert not Rule.objects.filter(enabled=True).exists()
+    page = c.get(reverse("web:settings_rule", args=[ids[0]])).content.decode()
+    assert 'data-conflict="rma.decision"' not in page  # the other rule is not enabled: nothing to show
+    c.post(reverse("web:settings_rules_enabled"), {"rule_ids": [ids[1]], "enabled": "on"})
+    page = c.get(reverse("web:settings_rule", args=[ids[0]])).content.decode()
+    assert 'data-conflict="rma.decision"' in page and "Blocking" in page
