@@ -18,10 +18,13 @@ from django.utils.translation import gettext_lazy
 from aftersales.accounts.models import Team, User
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, ValidationFailed
+from aftersales.core.events import publish
+from aftersales.core.validation import MAX_ID
 from aftersales.inbox.models import Ticket
 from aftersales.inbox.workflow import TicketCategory, Urgency
 
 from .conditions import path_error
+from .events import RuleEmailRequested
 
 MAX_ACTIONS = 20
 MAX_NOTE = 2000
@@ -96,7 +99,7 @@ def _text(params: Mapping[str, Any], key: str, *, path: str, limit: int, require
 
 def _id(params: Mapping[str, Any], key: str, *, path: str) -> int:
     value = params.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise path_error(f"{path}.{key}", _("must be an id"))
     return value
 
@@ -322,6 +325,44 @@ class SendTemplate(Action):
             idempotency_key=f"rule:{ctx.rule_id}:{ctx.event_key}"[:120],
         )
         return {"sent": True, "language": rendered.language, "message_id": message.pk}
+
+
+@register
+class NotifyEmail(Action):
+    """E-mail colleagues (active users of the organization with an address): the message is sent by
+    the worker after the rule's transaction commits (event RuleEmailRequested, rules.tasks)."""
+
+    slug, label = "notify_email", gettext_lazy("Notify colleagues by e-mail")
+
+    def check(self, params: Mapping[str, Any], *, path: str, organization_id: int) -> dict[str, Any]:
+        _no_params(params, path=path, allowed=("user_ids", "subject", "body"))
+        raw = params.get("user_ids")
+        if not isinstance(raw, list) or not 1 <= len(raw) <= 20:
+            raise path_error(f"{path}.user_ids", _("a list of 1 to 20 user ids"))
+        ids = [_id({"id": v}, "id", path=f"{path}.user_ids[{i}]") for i, v in enumerate(raw)]
+        known = set(User.objects.filter(pk__in=ids, organization_id=organization_id).values_list("pk", flat=True))
+        for i, user_id in enumerate(ids):
+            if user_id not in known:
+                raise path_error(f"{path}.user_ids[{i}]", _("no such user"))
+        return {
+            "user_ids": list(dict.fromkeys(ids)),
+            "subject": _text(params, "subject", path=path, limit=150),
+            "body": _text(params, "body", path=path, limit=MAX_NOTE),
+        }
+
+    def execute(self, ctx: ActionContext, params: Mapping[str, Any]) -> dict[str, Any]:
+        publish(
+            RuleEmailRequested(
+                organization_id=ctx.organization_id,
+                rule_id=ctx.rule_id,
+                ticket_id=ctx.ticket_id,
+                user_ids=tuple(params["user_ids"]),
+                subject=params["subject"],
+                body=params["body"],
+                actor=ctx.actor,
+            )
+        )
+        return {"queued_for": list(params["user_ids"])}
 
 
 @register

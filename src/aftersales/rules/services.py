@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from aftersales.accounts.permissions import Permission, check_perm, organization_of
 from aftersales.catalog.models import Store
 from aftersales.core.errors import NotFound
-from aftersales.core.validation import check_text
+from aftersales.core.validation import check_text, parse_ids
 
 from .actions import check_actions
 from .conditions import check_conditions, path_error
@@ -201,6 +201,7 @@ def rules_set_enabled(*, user: Any, rule_ids: list[int], enabled: bool) -> list[
     rejection of the same returns: rules.conflict_check). Locks the rule rows in id order."""
     check_perm(user, Permission.ADMINISTER)
     organization_id = organization_of(user)
+    rule_ids = parse_ids(rule_ids, field="rule_ids", max_count=500)
     ids = sorted(set(rule_ids))
     with transaction.atomic():
         rules = list(

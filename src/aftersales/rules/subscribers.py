@@ -16,6 +16,7 @@ from aftersales.tracking.events import ShipmentStatusChanged
 from aftersales.triage.events import MessageTriaged
 
 from .engine import chain_depth_for
+from .events import RuleEmailRequested
 from .models import Rule, RuleTrigger
 
 # Tracking statuses that mean the parcel is stuck or in trouble: the "shipment stalled" trigger.
@@ -115,6 +116,13 @@ def _shipment_changed(event: ShipmentStatusChanged) -> None:
     )
 
 
+def _email_requested(event: RuleEmailRequested) -> None:
+    from .tasks import send_rule_email
+
+    send_rule_email(event.organization_id, list(event.user_ids), event.subject, event.body, event.ticket_id)
+
+
+subscribe(RuleEmailRequested, _email_requested)
 subscribe(TicketCreated, _ticket_created)
 subscribe(TicketUpdated, _ticket_updated)
 subscribe(MessageTriaged, _message_triaged)

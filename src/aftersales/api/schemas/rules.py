@@ -9,7 +9,7 @@ from ninja import Field, Schema
 
 from aftersales.rules.models import RuleTrigger
 
-from .common import InputSchema
+from .common import Id, InputSchema
 
 CONDITIONS_DESCRIPTION = (
     'A condition tree: {"all": [...]}, {"any": [...]}, {"not": {...}} or {"field": "ticket.urgency", "op": "eq", '
@@ -106,5 +106,5 @@ class RuleFieldOut(Schema):
 
 
 class RuleBatchEnableIn(InputSchema):
-    rule_ids: list[int] = Field(..., min_length=1, max_length=500)
+    rule_ids: list[Id] = Field(..., min_length=1, max_length=500)
     enabled: bool

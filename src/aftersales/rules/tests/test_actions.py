@@ -176,3 +176,39 @@ def test_refund_within_the_rules_limit_is_approved_above_it_waits(world: Any) ->
 def test_registry_actions_all_have_labels_and_checks(world: Any) -> None:
     for slug, action in REGISTRY.items():
         assert action.slug == slug and str(action.label)
+
+
+def test_notify_email_after_commit(world: Any, django_capture_on_commit_callbacks: Any, mailoutbox: Any) -> None:
+    world.teammate.email = "teammate@example.com"
+    world.teammate.save(update_fields=["email"])
+    ticket = world.ticket()
+    with django_capture_on_commit_callbacks(execute=True):
+        execution = apply(
+            world,
+            [
+                {
+                    "type": "notify_email",
+                    "params": {"user_ids": [world.teammate.pk], "subject": "VIP ticket", "body": "Look at it now."},
+                }
+            ],
+            ticket=ticket,
+        )
+    assert execution.actions[0]["result"] == {"queued_for": [world.teammate.pk]}
+    assert [(m.subject, m.to) for m in mailoutbox] == [("VIP ticket", ["teammate@example.com"])]
+    assert f"/tickets/{ticket.pk}/" in mailoutbox[0].body
+    with pytest.raises(Exception) as info:
+        services.rule_create(
+            user=world.admin,
+            data={
+                "name": "bad notify",
+                "trigger": "ticket_created",
+                "conditions": {"all": []},
+                "actions": [
+                    {
+                        "type": "notify_email",
+                        "params": {"user_ids": [world.foreign_user.pk], "subject": "x", "body": "y"},
+                    }
+                ],
+            },
+        )
+    assert getattr(info.value, "field", None) == "actions[0].params.user_ids[0]"
