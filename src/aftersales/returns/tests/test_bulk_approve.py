@@ -122,3 +122,24 @@ def test_a_chunk_that_breaks_runs_its_items_one_by_one(world, hub) -> None:  # t
     assert RmaEvent.objects.filter(rma__in=rmas, type="status_changed").count() == 3
     rma_bulk_run(job.pk)  # run again: nothing applied twice
     assert RmaEvent.objects.filter(rma__in=rmas, type="status_changed").count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+def test_two_workers_running_one_job_apply_each_rma_once() -> None:
+    """A retried task while the first still runs: the items are locked before the chunk is applied,
+    so each RMA is approved once, with one event, whoever gets there first."""
+    from aftersales.testing.personas import build_world
+    from aftersales.testing.threads import run_together
+
+    world = build_world()
+    Warehouse.objects.create(organization=world.org, code="LAX", name="LA hub", is_return_hub=True)
+    rmas = [make_rma(world, delivery_country="US") for _ in range(12)]
+    job = rma_bulk_start(user=world.approver, action="approve", rma_ids=[r.pk for r in rmas], params={})
+    with mock.patch.object(bulk, "CHUNK", 4):
+        results = run_together(lambda: rma_bulk_run(job.pk), lambda: rma_bulk_run(job.pk))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert set(RmaBulkItem.objects.filter(job=job).values_list("status", flat=True)) == {"ok"}
+    for rma in rmas:
+        assert RmaEvent.objects.filter(rma=rma, type="status_changed").count() == 1
