@@ -144,7 +144,7 @@ class AuditFields(models.Model):
 
 class WarrantyClaimEvent(AuditFields):
     """The claim's audit trail and timeline: `created`, `status_changed` (old, new, reason),
-    `repair_order_created`, `replacement_requested`."""
+    `repair_order_created`, `replacement_requested`, `replacement_reserved`, `replacement_out_of_stock`."""
 
     claim = models.ForeignKey(WarrantyClaim, on_delete=models.CASCADE, related_name="events")
 

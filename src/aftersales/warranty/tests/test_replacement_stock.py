@@ -5,6 +5,7 @@ timeline says to offer a refund; running it again never reserves twice."""
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 
 from aftersales.core.actors import Actor
 from aftersales.inventory.models import InventoryMovement, StockLevel, Warehouse
@@ -58,7 +59,7 @@ def test_a_replacement_reserves_stock_after_commit_once(world, stock, django_cap
 
 
 def test_out_of_stock_says_offer_a_refund_and_a_retry_reserves_later(  # type: ignore[no-untyped-def]
-    world, stock, django_capture_on_commit_callbacks
+    world, stock, django_capture_on_commit_callbacks, client
 ) -> None:
     warehouse = Warehouse.objects.create(organization=world.org, code="SZ-1", name="Shenzhen")
     claim = _approved_claim(world, stock)
@@ -73,3 +74,6 @@ def test_out_of_stock_says_offer_a_refund_and_a_retry_reserves_later(  # type: i
     _receive(world, warehouse, stock.phone.sku, 1)
     result = replacement_reserve(replacement_id=replacement.pk)
     assert result.reserved and StockLevel.objects.get(warehouse=warehouse, sku=stock.phone.sku).reserved == 1
+    client.force_login(world.agent)  # the claim's timeline on its page says both
+    page = client.get(reverse("web:warranty_claim", args=[claim.pk])).content.decode()
+    assert "offer the customer a refund instead" in page and "Replacement unit reserved" in page

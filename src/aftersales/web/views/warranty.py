@@ -158,6 +158,13 @@ def _timeline_text(entry: TimelineEntry) -> str:
         return _("Resolved by a repair")
     elif entry.type == "replacement_requested":
         return _("Replacement requested (%(sku)s): waiting for stock to be reserved") % {"sku": p.get("sku", "")}
+    elif entry.type == "replacement_reserved":
+        return _("Replacement unit reserved (%(sku)s × %(quantity)s)") % {
+            "sku": p.get("sku", ""),
+            "quantity": p.get("quantity", 1),
+        }
+    elif entry.type == "replacement_out_of_stock":
+        return str(p.get("message") or _("Replacement out of stock: offer the customer a refund instead."))
     else:
         text = entry.type
     reason = p.get("reason") or p.get("note")
