@@ -217,3 +217,22 @@ def test_batch_enable_refuses_approve_against_reject(world: Any) -> None:
     c.post(reverse("web:settings_rules_enabled"), {"rule_ids": [ids[1]], "enabled": "on"})
     page = c.get(reverse("web:settings_rule", args=[ids[0]])).content.decode()
     assert 'data-conflict="rma.decision"' in page and "Blocking" in page
+
+
+def test_pages_in_chinese(world: Any) -> None:
+    from django.utils import translation
+
+    c = client_for(world.admin)
+    try:
+        assert c.post(reverse("web:settings_language"), {"language": "zh-hans"}).status_code == 302
+        c.post(reverse("web:settings_rule_save"), builder_post())
+        rule = Rule.objects.get(name="Amazon urgent")
+        listing = c.get(reverse("web:settings_rules")).content.decode()
+        assert "启用所选" in listing and "匹配次数（30 天）" in listing and "Enable selected" not in listing
+        page = c.get(reverse("web:settings_rule", args=[rule.pk])).content.decode()
+        for text in ("全部满足", "+ 条件", "原始 JSON", "模拟运行", "A/B 实验", "执行记录"):
+            assert text in page, text
+        r = c.post(reverse("web:settings_rule_save"), builder_post(**{"n:r.0:op": "gt"}))
+        assert r.status_code == 422 and "Conditions" not in r.content.decode()
+    finally:
+        translation.activate("en")
