@@ -329,12 +329,47 @@ SHOPEE_FIELDS = (
     F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
 )
 
+TIKTOK_FIELDS = (
+    F(
+        "app_key",
+        gettext_lazy("App key"),
+        required=True,
+        help=gettext_lazy("TikTok Shop Partner Center > App & Service > your app: the App key."),
+    ),
+    F("app_secret", gettext_lazy("App secret"), secret=True, required=True, max_length=200),
+    F(
+        "shop_cipher",
+        gettext_lazy("Shop cipher"),
+        required=True,
+        max_length=200,
+        help=gettext_lazy(
+            "From Get Authorized Shops (/authorization/202309/shops) after the shop authorises your app."
+        ),
+    ),
+    F(
+        "shop_id",
+        gettext_lazy("Shop id"),
+        help=gettext_lazy("The shop's id in the same answer: webhooks of other shops are refused."),
+    ),
+    F(
+        "refresh_token",
+        gettext_lazy("Refresh token"),
+        secret=True,
+        required=True,
+        max_length=2000,
+        help=gettext_lazy("From auth.tiktok-shops.com/api/v2/token/get after the shop's authorisation."),
+    ),
+    F("access_token", gettext_lazy("Access token"), secret=True, internal=True, max_length=4000),
+    F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
+)
+
 PLATFORM_CREDENTIALS: Mapping[str, tuple[CredentialField, ...]] = {
     "email": EMAIL_FIELDS,
     "amazon": AMAZON_FIELDS,
     "ebay": EBAY_FIELDS,
     "shopify": SHOPIFY_FIELDS,
     "shopee": SHOPEE_FIELDS,
+    "tiktok": TIKTOK_FIELDS,
 }
 
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")

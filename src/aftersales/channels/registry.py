@@ -12,6 +12,7 @@ _CONNECTORS: dict[str, str] = {
     "email": "aftersales.channels.connectors.email.connector:EmailConnector",
     "shopify": "aftersales.channels.connectors.shopify.connector:ShopifyConnector",
     "shopee": "aftersales.channels.connectors.shopee.connector:ShopeeConnector",
+    "tiktok": "aftersales.channels.connectors.tiktok.connector:TikTokConnector",
 }
 _instances: dict[str, Connector] = {}
 

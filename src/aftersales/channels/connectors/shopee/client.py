@@ -26,18 +26,18 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 
 from aftersales.channels.base import AuthError, ConnectorError, RateLimited, StoreContext
 from aftersales.channels.http import PlatformClient, parse_retry_after
+from aftersales.channels.tokens import RefreshingTokens
 
 from .sites import TEST_HOST, host_for
 
 TOKEN_PATH = "/api/v2/auth/access_token/get"  # noqa: S105 (a path, not a secret)
-REFRESH_MARGIN = timedelta(minutes=5)
 DEFAULT_TOKEN_SECONDS = 4 * 3600
 
 # Shopee's error codes ("error" in the body) by what the engine should do. Codes not listed: a
@@ -64,11 +64,12 @@ def _body(response: httpx.Response) -> Mapping[str, Any]:
     return data if isinstance(data, Mapping) else {}
 
 
-class ShopeeClient(PlatformClient):
+class ShopeeClient(RefreshingTokens, PlatformClient):
     """One shop's Shopee session. `clock` (epoch seconds) is injectable so tests sign and expire
     tokens deterministically; `sleep` records retry waits."""
 
     bucket = "shopee"
+    platform_name = "Shopee"
 
     def __init__(self, ctx: StoreContext, *, clock: Callable[[], float] = time.time, **options: Any) -> None:
         super().__init__(ctx, **options)  # transport, sleep, max_attempts, backoff (tests)
@@ -152,27 +153,9 @@ class ShopeeClient(PlatformClient):
     def error_code(self, response: httpx.Response) -> str:
         return str(_body(response).get("error") or "")
 
-    # -- tokens --------------------------------------------------------------------------------------
-    def _now(self) -> datetime:
-        return datetime.fromtimestamp(self.clock(), tz=UTC)
-
-    def _fresh(self, credentials: Mapping[str, Any]) -> bool:
-        token = str(credentials.get("access_token") or "")
-        try:
-            expires = datetime.fromisoformat(str(credentials.get("access_token_expires_at") or ""))
-        except ValueError:
-            return False
-        return bool(token) and expires.tzinfo is not None and expires - REFRESH_MARGIN > self._now()
-
-    def _refresh_from(self, current: Mapping[str, Any], stale: str) -> dict[str, Any]:
-        """The new tokens for `current` (the credentials as stored), or {} when another worker has
-        already replaced the `stale` token with a fresh one (its refresh token is spent: do not
-        send it again)."""
-        if self._fresh(current) and str(current.get("access_token")) != stale:
-            return {}
-        refresh_token = str(current.get("refresh_token") or self.credentials.get("refresh_token") or "")
-        if not refresh_token:
-            raise AuthError("Shopee credentials are missing refresh_token", code="credentials")
+    # -- tokens (channels.tokens.RefreshingTokens: renewal under the store's row lock) -------------
+    def fetch_tokens(self, refresh_token: str) -> dict[str, Any]:
+        """/api/v2/auth/access_token/get: a new access token and the rotated refresh token."""
         try:
             response = self.request(
                 "POST",
@@ -199,23 +182,6 @@ class ShopeeClient(PlatformClient):
             "refresh_token": refresh,
             "access_token_expires_at": (self._now() + timedelta(seconds=seconds)).isoformat(),
         }
-
-    def refresh_access_token(self, stale: str = "") -> str:
-        """A new access token (and the rotated refresh token), saved at once. In the engine it runs
-        under the store's row lock on the stored credentials (ctx.refresh_credentials), so two
-        workers never spend one refresh token; elsewhere on this client's own copy."""
-        if self.ctx.refresh_credentials is not None:
-            self.credentials.update(self.ctx.refresh_credentials(lambda current: self._refresh_from(current, stale)))
-        else:
-            updates = self._refresh_from(self.credentials, stale)
-            self.credentials.update(updates)
-            self.ctx.save_credentials(updates)
-        return str(self.credentials.get("access_token") or "")
-
-    def access_token(self) -> str:
-        if self._fresh(self.credentials):
-            return str(self.credentials["access_token"])
-        return self.refresh_access_token(stale=str(self.credentials.get("access_token") or ""))
 
     # -- calls ---------------------------------------------------------------------------------------
     def call(

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from aftersales.catalog.models import OrderStatus
@@ -28,6 +28,8 @@ from aftersales.channels.base import (
     ReturnLineRecord,
     ReturnRecord,
 )
+from aftersales.channels.fields import amount, currency_code, epoch, instant, quantity, required, text
+from aftersales.channels.fields import dig as dig  # re-exported: the connector reads mapping.dig
 
 from .sites import SITES
 
@@ -66,87 +68,10 @@ MESSAGE_TYPES = {
 }
 
 
-# --- field readers -------------------------------------------------------------------------------
+# --- field readers: channels.fields (shared with the other marketplace mappings) ------------------
 
-
-def dig(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        if not isinstance(data, Mapping):
-            return None
-        data = data.get(part)
-    return data
-
-
-def _required(data: Mapping[str, Any], path: str) -> Any:
-    value = dig(data, path)
-    if value is None or value == "":
-        raise MappingError(f"{path} is missing", field=path)
-    return value
-
-
-def text(data: Mapping[str, Any], path: str, *, required: bool = True) -> str:
-    value = _required(data, path) if required else dig(data, path)
-    if value is None:
-        return ""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise MappingError(f"{path} is not a text or an id: {value!r}"[:200], field=path)
-    return str(value)
-
-
-def epoch(value: Any, field: str) -> datetime:
-    """Shopee's Unix timestamps: seconds; chat's created_timestamp / last_message_timestamp may be
-    milliseconds or nanoseconds (told apart by size)."""
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise MappingError(f"{field} is not a timestamp: {value!r}"[:200], field=field)
-    seconds = float(value)
-    if seconds > 1e17:
-        seconds /= 1e9
-    elif seconds > 1e14:
-        seconds /= 1e6
-    elif seconds > 1e11:
-        seconds /= 1e3
-    try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (OverflowError, OSError, ValueError) as exc:
-        raise MappingError(f"{field} is out of range: {value!r}", field=field) from exc
-
-
-def instant(data: Mapping[str, Any], path: str, *, required: bool = True) -> datetime | None:
-    value = dig(data, path)
-    if value in (None, "", 0) and not required:
-        return None
-    return epoch(value, path)
-
-
-def amount(data: Mapping[str, Any], path: str, *, required: bool = True) -> Decimal | None:
-    value = dig(data, path)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise MappingError(f"{path} is not an amount: {value!r}"[:200], field=path)
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise MappingError(f"{path} is not an amount: {value!r}"[:200], field=path) from exc
-    if not number.is_finite() or number < 0:
-        raise MappingError(f"{path} is not an amount: {value!r}"[:200], field=path)
-    return number
-
-
-def quantity(data: Mapping[str, Any], path: str) -> int:
-    value = _required(data, path)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise MappingError(f"{path} is not a whole number: {value!r}"[:200], field=path)
-    return value
-
-
-def _currency(data: Mapping[str, Any], path: str, default: str) -> str:
-    value = dig(data, path) or default
-    if not isinstance(value, str) or len(value) != 3 or not value.isalpha():
-        raise MappingError(f"{path} is not a currency code: {value!r}"[:200], field=path)
-    return value.upper()
+_required = required
+_currency = currency_code
 
 
 def _country(region: Any) -> str:
