@@ -363,6 +363,45 @@ TIKTOK_FIELDS = (
     F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
 )
 
+WHATSAPP_FIELDS = (
+    F(
+        "phone_number_id",
+        gettext_lazy("Phone number id"),
+        required=True,
+        help=gettext_lazy("Meta app dashboard > WhatsApp > API Setup: the Phone number ID (not the phone number)."),
+    ),
+    F(
+        "waba_id",
+        gettext_lazy("WhatsApp Business Account id"),
+        required=True,
+        help=gettext_lazy("Same page: the WhatsApp Business Account ID (its approved message templates are read)."),
+    ),
+    F(
+        "access_token",
+        gettext_lazy("Access token"),
+        secret=True,
+        required=True,
+        max_length=4000,
+        help=gettext_lazy("A system user's permanent token with whatsapp_business_messaging and management."),
+    ),
+    F(
+        "app_secret",
+        gettext_lazy("App secret"),
+        secret=True,
+        required=True,
+        max_length=200,
+        help=gettext_lazy("App settings > Basic: the App secret (webhooks are signed with it)."),
+    ),
+    F(
+        "verify_token",
+        gettext_lazy("Webhook verify token"),
+        secret=True,
+        required=True,
+        max_length=200,
+        help=gettext_lazy("Any secret text: type the same in WhatsApp > Configuration > Webhook > Verify token."),
+    ),
+)
+
 PLATFORM_CREDENTIALS: Mapping[str, tuple[CredentialField, ...]] = {
     "email": EMAIL_FIELDS,
     "amazon": AMAZON_FIELDS,
@@ -370,6 +409,7 @@ PLATFORM_CREDENTIALS: Mapping[str, tuple[CredentialField, ...]] = {
     "shopify": SHOPIFY_FIELDS,
     "shopee": SHOPEE_FIELDS,
     "tiktok": TIKTOK_FIELDS,
+    "whatsapp": WHATSAPP_FIELDS,
 }
 
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")

@@ -13,6 +13,7 @@ _CONNECTORS: dict[str, str] = {
     "shopify": "aftersales.channels.connectors.shopify.connector:ShopifyConnector",
     "shopee": "aftersales.channels.connectors.shopee.connector:ShopeeConnector",
     "tiktok": "aftersales.channels.connectors.tiktok.connector:TikTokConnector",
+    "whatsapp": "aftersales.channels.connectors.whatsapp.connector:WhatsAppConnector",
 }
 _instances: dict[str, Connector] = {}
 

@@ -63,6 +63,7 @@ from .base import (
 from .context import store_context, store_credentials_save
 from .http import wait_seconds
 from .models import RawEvent, RawEventStatus, StoreSync, StreamCursor, SyncRun, SyncRunStatus
+from .pausing import store_sync_pause
 from .registry import get_connector
 from .status import (
     StreamStatus,
@@ -613,22 +614,6 @@ def sync_runs_mark_abandoned(*, older_than: timedelta = timedelta(minutes=30)) -
 
 
 # --- store sync state (services the store pages call) -------------------------------------------
-
-
-def store_sync_pause(*, store: Store, reason: str, actor: Actor) -> StoreSync:
-    """Stop syncing a store (a human's decision, or a permanent platform error with the platform's
-    own words in `reason`)."""
-    sync = store_sync_for(store)
-    StoreSync.objects.filter(pk=sync.pk).update(
-        paused=True,
-        paused_reason=reason[:5000],
-        paused_at=now(),
-        paused_by=f"{actor.kind}:{actor.id}"[:80],
-        updated_at=now(),
-    )
-    sync.refresh_from_db()
-    logger.warning("store sync paused", extra={"store_id": store.pk, "reason": reason[:200]})
-    return sync
 
 
 def store_sync_resume(*, store: Store, actor: Actor) -> StoreSync:

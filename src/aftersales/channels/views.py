@@ -13,14 +13,15 @@ import logging
 from collections import Counter
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from .base import ConnectorError, MappingError, SignatureInvalid
+from .apply import connector_actor
+from .base import AuthError, ConnectorError, MappingError, SignatureInvalid
 from .models import StoreSync
 from .registry import get_connector
-from .sync import receive_records, store_context
+from .sync import receive_records, store_context, store_sync_pause
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +30,31 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"code": code, "message": message}, status=status)
 
 
-def _challenge(request: HttpRequest, platform: str, token: str) -> JsonResponse:
+def _handshake(request: HttpRequest, platform: str, token: str) -> HttpResponse:
+    """Meta subscribing the endpoint (WhatsApp, Messenger: GET ?hub.mode=subscribe&hub.verify_token=
+    &hub.challenge=): the connector's `webhook_handshake(ctx, params) -> str | None` gives the
+    challenge to echo as plain text, None for a wrong verify token (403)."""
+    sync = StoreSync.objects.select_related("store").filter(webhook_token=token, store__platform=platform).first()
+    if sync is None or not sync.store.is_active:
+        return _error(404, "not_found", "unknown webhook address")
+    try:
+        connector = get_connector(platform)
+    except ConnectorError:
+        return _error(404, "not_found", "no connector for this platform")
+    answer = getattr(connector, "webhook_handshake", None)
+    if not callable(answer):
+        return _error(404, "not_found", "this connector answers no handshake")
+    challenge = answer(store_context(sync.store, connector=connector), request.GET.dict())
+    if challenge is None:
+        return _error(403, "forbidden", "the verify token does not match")
+    return HttpResponse(challenge, content_type="text/plain")
+
+
+def _challenge(request: HttpRequest, platform: str, token: str) -> HttpResponse:
     """A platform validating the endpoint (eBay's Notification API: GET ?challenge_code=...): the
     connector's `webhook_challenge(ctx, challenge_code, endpoint_url) -> dict` answers it."""
+    if "hub.mode" in request.GET:
+        return _handshake(request, platform, token)
     code = request.GET.get("challenge_code", "")
     sync = StoreSync.objects.select_related("store").filter(webhook_token=token, store__platform=platform).first()
     if not code or sync is None or not sync.store.is_active:
@@ -53,7 +76,7 @@ def _challenge(request: HttpRequest, platform: str, token: str) -> JsonResponse:
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def webhook(request: HttpRequest, platform: str, token: str) -> JsonResponse:
+def webhook(request: HttpRequest, platform: str, token: str) -> HttpResponse:
     if request.method == "GET":
         return _challenge(request, platform, token)
     limit = int(getattr(settings, "CHANNELS_WEBHOOK_MAX_BYTES", 1024 * 1024))
@@ -98,6 +121,10 @@ def webhook(request: HttpRequest, platform: str, token: str) -> JsonResponse:
     except (ValueError, KeyError, TypeError) as exc:
         logger.warning("webhook body unreadable", extra={**log, "error": type(exc).__name__})
         return _error(400, "invalid_body", "the body could not be read")
+    except AuthError as exc:  # the platform refused the store's credentials (a media download)
+        store_sync_pause(store=store, reason=str(exc), actor=connector_actor(store))
+        logger.warning("webhook refused: store paused", extra={**log, "error": str(exc)[:200]})
+        return _error(503, "auth_error", str(exc)[:500])
     except ConnectorError as exc:
         logger.warning("webhook could not be verified now", extra={**log, "error": str(exc)[:200]})
         status = 401 if exc.permanent else 503

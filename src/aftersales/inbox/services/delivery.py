@@ -20,9 +20,10 @@ from django.utils.translation import gettext as _
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_ticket
 from aftersales.catalog.models import Platform, Store
-from aftersales.channels.base import ConnectorError, OutboundReply
+from aftersales.channels.base import AuthError, ConnectorError, OutboundReply
 from aftersales.channels.connectors.email.amazon_relay import parse_relay_conversation
 from aftersales.channels.context import store_context
+from aftersales.channels.pausing import store_sync_pause_by_connector
 from aftersales.channels.registry import get_connector
 from aftersales.core import events
 from aftersales.core.actors import Actor
@@ -67,6 +68,8 @@ def message_deliver(message_id: int) -> str:
         else:
             receipt = connector.send_reply(reply)
     except ConnectorError as exc:
+        if isinstance(exc, AuthError):  # the platform refused the store's token: pause it, say why
+            _pause_store(message.store, str(exc))
         if exc.permanent:
             _finish(message, DeliveryStatus.FAILED, error=str(exc))
             return DeliveryStatus.FAILED
@@ -83,6 +86,12 @@ def message_deliver(message_id: int) -> str:
     _finish(message, DeliveryStatus.SENT, external_id=receipt.external_id, sent_at=receipt.sent_at)
     logger.info("reply delivered", extra={"message_id": message.pk, "ticket_id": ticket.pk})
     return DeliveryStatus.SENT
+
+
+def _pause_store(store: Store, reason: str) -> None:
+    """The store's sync paused with the platform's words (shown on the store page), as the engine does
+    when a pull is refused for good."""
+    store_sync_pause_by_connector(store=store, reason=reason)
 
 
 def _sending_store(message: Message) -> Store:

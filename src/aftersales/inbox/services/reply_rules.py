@@ -6,11 +6,17 @@ Today: Amazon's buyer messages answered through Amazon's relay (channels/connect
 amazon_relay.py): plain text, no links outside Amazon, no e-mail addresses, attachments of the
 allowed types only and at most 10 MB together; eBay's Message API (channels/connectors/ebay):
 2,000 characters at most, at most five pictures of the formats eBay Picture Services takes; Shopee's
-seller chat (channels/connectors/shopee): replies are sent as text, without attachments."""
+seller chat (channels/connectors/shopee): replies are sent as text, without attachments; WhatsApp
+(channels/connectors/whatsapp): free-form replies only within 24 hours of the buyer's last message
+(after that only approved templates), text of at most 4,096 characters."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.template.defaultfilters import filesizeformat
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
 from aftersales.channels.connectors.ebay.limits import (
@@ -31,9 +37,12 @@ from aftersales.channels.connectors.email.amazon_relay import (
     parse_relay_conversation,
     relay_reply_problems,
 )
+from aftersales.channels.connectors.whatsapp.window import TEXT_MAX_CHARS as WHATSAPP_MAX_CHARS
+from aftersales.channels.connectors.whatsapp.window import window_closes_at, window_open
+from aftersales.core.clock import now
 from aftersales.core.errors import ValidationFailed
 
-from ..models import Ticket
+from ..models import Message, MessageDirection, Ticket
 from .common import AttachmentInput
 
 
@@ -48,6 +57,9 @@ def check_reply_rules(*, ticket: Ticket, body: str, attachments: list[Attachment
             raise ValidationFailed(
                 _("Shopee chat replies are sent as text only: remove the attachments"), field="attachments"
             )
+        return
+    if _answered_on(ticket, "whatsapp"):
+        _check_whatsapp(ticket, body)
         return
     if parse_relay_conversation(ticket.conversation_id) is None:
         return
@@ -64,6 +76,49 @@ def _answered_on_ebay(ticket: Ticket) -> bool:
 
 def _answered_on_shopee(ticket: Ticket) -> bool:
     return ticket.store_id is not None and ticket.store.platform == "shopee"
+
+
+def _answered_on(ticket: Ticket, platform: str) -> bool:
+    return ticket.store_id is not None and ticket.store.platform == platform
+
+
+def last_inbound_at(ticket: Ticket) -> datetime | None:
+    """When the buyer last wrote on this ticket (the platform's time when it says it)."""
+    last = (
+        Message.objects.filter(ticket_id=ticket.pk, direction=MessageDirection.INBOUND)
+        .order_by("-created_at", "-id")
+        .values_list("sent_at", "created_at")
+        .first()
+    )
+    return None if last is None else (last[0] or last[1])
+
+
+def _when(at: datetime) -> str:
+    return date_format(localtime(at), "DATETIME_FORMAT")
+
+
+def _check_whatsapp(ticket: Ticket, body: str) -> None:
+    last = last_inbound_at(ticket)
+    if not window_open(last, now()):
+        closes = window_closes_at(last)
+        if closes is None:
+            raise ValidationFailed(
+                _("The buyer has not written on WhatsApp yet: only an approved template can be sent"), field="body"
+            )
+        raise ValidationFailed(
+            _(
+                "The WhatsApp 24-hour customer-service window closed at %(closed)s: "
+                "only an approved template can be sent now"
+            )
+            % {"closed": _when(closes)},
+            field="body",
+        )
+    if len(body.strip()) > WHATSAPP_MAX_CHARS:
+        raise ValidationFailed(
+            _("WhatsApp messages are limited to %(max)d characters (%(count)d given)")
+            % {"max": WHATSAPP_MAX_CHARS, "count": len(body.strip())},
+            field="body",
+        )
 
 
 def _check_ebay(body: str, attachments: list[AttachmentInput], types: list[str]) -> None:
@@ -108,6 +163,14 @@ def reply_rules_notice(ticket: Ticket) -> str:
         }
     if _answered_on_shopee(ticket):
         return _("Shopee chat message: text only, no attachments.")
+    if _answered_on(ticket, "whatsapp"):
+        closes = window_closes_at(last_inbound_at(ticket))
+        if closes is None or closes <= now():
+            return _("WhatsApp: the 24-hour customer-service window is closed; only an approved template can be sent.")
+        return _(
+            "WhatsApp: free-form replies (text up to %(max)d characters, pictures, audio, video, documents) "
+            "until %(until)s, 24 hours after the buyer's last message; after that only approved templates."
+        ) % {"max": WHATSAPP_MAX_CHARS, "until": _when(closes)}
     if parse_relay_conversation(ticket.conversation_id) is None:
         return ""
     return _(

@@ -1,0 +1,1 @@
+"""What the Meta platforms (WhatsApp Cloud API, Messenger) share: the Graph API client and webhook signatures."""
