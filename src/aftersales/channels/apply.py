@@ -207,6 +207,7 @@ def _upsert_order(store: Store, record: OrderRecord) -> Applied:
         )
         _sync_lines(store, order, record, new=True)
         _sync_shipments(order, record, new=True)
+        _register_shipped_units(store, order, record)
         return Applied("created")
     changed = [name for name, value in values.items() if value is not None and _differs(getattr(order, name), value)]
     if customer is not None and order.customer_id is None:
@@ -217,11 +218,33 @@ def _upsert_order(store: Store, record: OrderRecord) -> Applied:
             setattr(order, name, values[name])
     lines_changed = _sync_lines(store, order, record)
     shipments_changed = _sync_shipments(order, record)
+    _register_shipped_units(store, order, record)
     if changed:
         order.save(update_fields=[*changed, "updated_at"])
     if changed or lines_changed or shipments_changed:
         return Applied("updated")
     return Applied("unchanged")
+
+
+def _register_shipped_units(store: Store, order: Order, record: OrderRecord) -> None:
+    """A shipped order (it has a shipment) whose lines carry the units' IMEIs or serial numbers: the
+    units go into the warranty registry (warranty.services.units_register_shipped, idempotent)."""
+    if not record.shipments or not any(line.imeis or line.serial_numbers for line in record.lines):
+        return
+    from aftersales.warranty.services import ShippedUnit, units_register_shipped
+
+    stored = {(line.external_line_id or f"sku:{line.sku}"): line.pk for line in order.lines.all()}
+    units = []
+    for item in record.lines:
+        line_id = stored.get(item.external_line_id or f"sku:{item.sku}")
+        if line_id is None:
+            continue
+        for n in range(max(len(item.imeis), len(item.serial_numbers))):
+            imei = item.imeis[n] if n < len(item.imeis) else ""
+            serial = item.serial_numbers[n] if n < len(item.serial_numbers) else ""
+            units.append(ShippedUnit(line_id, imei, serial))
+    actor = Actor.connector(store_id=store.pk, platform=store.platform)
+    units_register_shipped(order_id=order.pk, units=units, actor=actor)
 
 
 def _differs(current: Any, new: Any) -> bool:

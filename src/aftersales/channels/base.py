@@ -176,6 +176,10 @@ class OrderLineRecord:
     unit_price: Decimal
     currency: str
     title: str = ""
+    # The units shipped on this line, when the platform reports them (paired by position: unit i has
+    # imeis[i] and/or serial_numbers[i]); they are registered in the warranty registry once shipped.
+    imeis: tuple[str, ...] = ()
+    serial_numbers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

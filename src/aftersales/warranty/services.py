@@ -19,7 +19,7 @@ from django_countries import countries
 
 from aftersales.accounts.models import Organization, Permission, User
 from aftersales.accounts.permissions import check_perm, check_ticket, organization_of
-from aftersales.catalog.models import CustomerTier, OrderLine, Product, ProductCategory
+from aftersales.catalog.models import CustomerTier, Order, OrderLine, Product, ProductCategory
 from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
@@ -678,3 +678,80 @@ def reminders_queue(*, at: datetime | None = None) -> int:
                 continue
             queued += 1
     return queued
+
+
+@dataclass(frozen=True)
+class ShippedUnit:
+    """One unit of an order line as its shipment reported it (an IMEI and/or a serial number)."""
+
+    order_line_id: int
+    imei: str = ""
+    serial_number: str = ""
+
+
+def units_register_shipped(*, order_id: int, units: list[ShippedUnit], actor: Actor) -> list[SoldUnit]:
+    """Register the units an order shipped (the marketplace's connector reports their IMEIs or serial
+    numbers with the order: channels.apply). Idempotent: a unit whose IMEI or serial number the
+    organization already has is skipped, and so is an identifier that is not valid (an IMEI failing
+    its check digit) or a line without a product. Sold at the order's time, delivered when its
+    shipment says, in the order's delivery country; the warranty's last day computed as for units
+    registered by hand. Runs inside the caller's transaction (one savepoint per unit). Returns the
+    units created now."""
+    from django.db.models import Q
+
+    order = (
+        Order.objects.select_related("store", "customer", "organization").filter(pk=order_id).first() if units else None
+    )
+    if order is None:
+        return []
+    lines = {
+        line.pk: line for line in order.lines.select_related("product").filter(pk__in={u.order_line_id for u in units})
+    }
+    delivered_at = (
+        order.shipments.exclude(delivered_at=None)
+        .order_by("delivered_at")
+        .values_list("delivered_at", flat=True)
+        .first()
+    )
+    rules = term_rules(order.organization_id)
+    created: list[SoldUnit] = []
+    for shipped in units:
+        line = lines.get(shipped.order_line_id)
+        if line is None or line.product is None:
+            continue
+        try:
+            imei = normalise_imei(shipped.imei) if shipped.imei else ""
+            serial = normalise_serial(shipped.serial_number) if shipped.serial_number else ""
+        except ValidationFailed:
+            logger.warning("shipped unit identifier refused", extra={"order_id": order.pk, "line_id": line.pk})
+            continue
+        if not imei and not serial:
+            continue
+        known = Q(imei=imei) if imei else Q(pk__in=[])
+        if serial:
+            known |= Q(serial_number=serial)
+        if SoldUnit.objects.filter(known, organization_id=order.organization_id).exists():
+            continue
+        unit = SoldUnit(
+            organization=order.organization,
+            product=line.product,
+            order_line=line,
+            order=order,
+            store=order.store,
+            customer=order.customer,
+            serial_number=serial,
+            imei=imei,
+            sold_at=order.placed_at,
+            delivered_at=delivered_at,
+            delivery_country=order.ship_country or "",
+        )
+        unit.warranty_ends_on = unit_status(unit, unit_term(unit, rules), now()).ends_on
+        try:
+            with transaction.atomic():
+                unit.save()
+        except IntegrityError:  # registered concurrently
+            continue
+        created.append(unit)
+    if created:
+        logger.info("shipped units registered", extra={"order_id": order.pk, "count": len(created), "actor": actor.id})
+    return created
