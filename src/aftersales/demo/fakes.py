@@ -31,10 +31,12 @@ from aftersales.channels.connectors.shopify.fake import ShopifyFake
 
 from . import data
 from .texts import corpus
+from .tiktok import TIKTOK_SHOP_ID, DemoTikTok, TikTokActivity
+from .tiktok import store_credentials as tiktok_credentials
 
 DEFAULT_PORT_BASE = 8701
 # Port offsets from the base, in this order.
-PLATFORMS = ("ebay", "shopify", "amazon", "17track", "shopee")
+PLATFORMS = ("ebay", "shopify", "amazon", "17track", "shopee", "tiktok")
 TICK_SECONDS = 120
 
 EBAY_SELLER = "gadgets_de"
@@ -71,6 +73,16 @@ DEMO_STORES: tuple[DemoStoreSpec, ...] = (
     DemoStoreSpec("amazon", "Amazon US (demo)", "amazon", "amazon.com", AMAZON_SELLER, "en", "America/New_York", "USD"),
     DemoStoreSpec(
         "shopee", "Shopee SG (demo)", "shopee", "shopee.sg", str(SHOPEE_SHOP_ID), "en", "Asia/Singapore", "SGD"
+    ),
+    DemoStoreSpec(
+        "tiktok",
+        "TikTok Shop US (demo)",
+        "tiktok",
+        "shop.tiktok.com/us",
+        TIKTOK_SHOP_ID,
+        "en",
+        "America/Los_Angeles",
+        "USD",
     ),
 )
 
@@ -115,6 +127,8 @@ def store_credentials(platform: str) -> dict[str, Any]:
             "refresh_token": DemoShopee.initial_refresh_token(),
             "dispute_email": "returns@gadgets-demo.example",
         }
+    if platform == "tiktok":
+        return tiktok_credentials()
     raise ValueError(f"no demo fake for {platform!r}")
 
 
@@ -289,9 +303,11 @@ class DemoFakes:
         )
         self.track = DemoSeventeenTrack(TRACK_TOKEN, quota=10_000)
         self.shopee = DemoShopee()
+        self.tiktok = DemoTikTok()
         self.ebay.signing_keys[EBAY_SIGNING_JWE] = _ebay_signing_private_key().public_key()
         self.random = random.Random(seed)  # noqa: S311 (demo content, not secrets)
         self.shopee_random = random.Random(seed + 1)  # noqa: S311 (its own: the others' sequences stay as they were)
+        self.tiktok_activity = TikTokActivity(self.tiktok, buyers=US_BUYERS, text=self._buyer_text, seed=seed + 2)
         self.ticks = 0
         self._counter = 0
         self._ebay_orders: list[tuple[str, Buyer, data.ProductSpec]] = []
@@ -306,6 +322,7 @@ class DemoFakes:
             "amazon": self.amazon,
             "17track": self.track,
             "shopee": self.shopee,
+            "tiktok": self.tiktok,
         }
 
     def start(self, port_base: int = 0) -> DemoFakes:
@@ -358,6 +375,7 @@ class DemoFakes:
                 self._shopee_chat(order_sn, user_id, buyer, product, created + timedelta(hours=1))
             if n % 3 == 1:
                 self._shopee_return(order_sn, buyer, product, created + timedelta(hours=3))
+        self.tiktok_activity.seed(now)
 
     # -- new activity ---------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> list[str]:
@@ -392,6 +410,7 @@ class DemoFakes:
             pick = self.shopee_random.randrange(len(self._shopee_orders))
             order_sn, _user_id, buyer, product = self._shopee_orders[pick]
             done.append(f"shopee: return {self._shopee_return(order_sn, buyer, product, now)} on {order_sn}")
+        done.extend(self.tiktok_activity.tick(now, self.ticks))
         done.extend(self.advance_parcels(now))
         return done
 

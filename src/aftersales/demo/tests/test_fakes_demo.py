@@ -65,8 +65,14 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     world: Any, fakes: DemoFakes, django_capture_on_commit_callbacks: Any
 ) -> None:
     stores = demo_stores_connect(organization=world.org, urls=fakes.urls)
-    assert [s.name for s in stores] == ["eBay DE (demo)", "Shopify (demo)", "Amazon US (demo)", "Shopee SG (demo)"]
-    ebay, shopify, amazon, shopee = stores
+    assert [s.name for s in stores] == [
+        "eBay DE (demo)",
+        "Shopify (demo)",
+        "Amazon US (demo)",
+        "Shopee SG (demo)",
+        "TikTok Shop US (demo)",
+    ]
+    ebay, shopify, amazon, shopee, tiktok = stores
     assert ebay.endpoint_url == fakes.ebay.url and amazon.endpoint_url == fakes.amazon.url
     # credentials are stored encrypted, like any store's
     assert Store.objects.get(pk=ebay.pk).credentials == store_credentials("ebay")
@@ -96,6 +102,11 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     assert totals(shopee) == (3 + 1, 5 + 3, 10, 3)
     assert ReturnRequest.objects.filter(store=shopee).exclude(respond_by=None).count() == 3
     assert Store.objects.get(pk=shopee.pk).credentials["refresh_token"] != store_credentials("shopee")["refresh_token"]
+    # TikTok Shop: eight orders, three buyers' chats (an order card and a question each time: four
+    # chats), three returns and a cancellation request, each with TikTok's response deadline (a buyer
+    # who never wrote: a fourth ticket)
+    assert totals(tiktok) == (3 + 1, 8 + 4, 8, 4)
+    assert ReturnRequest.objects.filter(store=tiktok).exclude(respond_by=None).count() == 4
 
     # the tracking account registers the synced shipments with the fake 17TRACK and polls them
     account = TrackingAccount.objects.get(organization=world.org)
@@ -131,6 +142,14 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     assert chat.json()["content"] == {"text": "Thanks, a replacement is on its way."}
     assert chat.json()["to_id"] == int(shopee_ticket.customer.identities.get(store=shopee).external_id)
 
+    # ... and on a TikTok Shop ticket to the conversation's customer-service send message
+    tiktok_ticket = Ticket.objects.filter(store=tiktok, messages__external_id__startswith="tiktok:").first()
+    assert tiktok_ticket is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_reply(ticket=tiktok_ticket, author=world.admin, body="Thanks, it ships today.")
+    [sent_tiktok] = fakes.tiktok.requests_to(r"/customer_service/202309/conversations/\d+/messages", "POST")
+    assert sent_tiktok.json() == {"type": "TEXT", "content": '{"content": "Thanks, it ships today."}'}
+
     # a signed write-back (EU seller) with the demo's signing key: the fake verifies the signature
     from aftersales.channels.base import ReturnDecision, ReturnDecisionKind, ReturnKind
     from aftersales.channels.connectors.ebay.connector import EbayConnector
@@ -163,7 +182,7 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     assert ticket.messages.order_by("pk").last().direction == "inbound"  # type: ignore[union-attr]
 
     # with the fakes off, the demo stores are deactivated (nothing listens on their ports)
-    assert demo_stores_disconnect(organization=world.org) == 4
+    assert demo_stores_disconnect(organization=world.org) == 5
     assert not Store.objects.filter(organization=world.org, name__in=[s.name for s in DEMO_STORES], is_active=True)
 
 
@@ -200,12 +219,13 @@ def test_the_demo_command_connects_and_disconnects_the_demo_stores(db: Any) -> N
         ("Shopify (demo)", "http://127.0.0.1:8802"),
         ("Amazon US (demo)", "http://127.0.0.1:8803"),
         ("Shopee SG (demo)", "http://127.0.0.1:8805"),
+        ("TikTok Shop US (demo)", "http://127.0.0.1:8806"),
     ]
     account = TrackingAccount.objects.get(organization=stores[0].organization)
     assert (account.endpoint_url, account.api_key_set, account.is_active) == ("http://127.0.0.1:8804", True, True)
     out = io.StringIO()
     call_command("demo", if_empty=True, fakes=False, stdout=out)  # `make run DEMO_FAKES=0`
-    assert "4 demo store(s) of the fake marketplaces deactivated" in out.getvalue()
+    assert "5 demo store(s) of the fake marketplaces deactivated" in out.getvalue()
     assert not Store.objects.filter(name__in=[s.name for s in DEMO_STORES], is_active=True).exists()
     assert not TrackingAccount.objects.get(pk=account.pk).is_active
 

@@ -102,6 +102,9 @@ class TikTokFake(FakePlatform):
             **overrides,
         }
 
+    def access_token_expiry(self, token: str) -> float | None:
+        return self.access_tokens.get(token)
+
     def expire_tokens(self) -> None:
         with self.lock:
             self.access_tokens = dict.fromkeys(self.access_tokens, 0.0)
@@ -151,7 +154,7 @@ class TikTokFake(FakePlatform):
         token = request.headers.get("x-tts-access-token", "")
         if self.revoked:
             return _error(105001, "The seller has deauthorized the app: authorize it again in Seller Center.", 401)
-        expires = self.access_tokens.get(token)
+        expires = self.access_token_expiry(token)
         if expires is None:
             return _error(105001, "Invalid access token.", 401)
         if expires < self.clock():
@@ -172,7 +175,7 @@ class TikTokFake(FakePlatform):
             return _ok(
                 {
                     "access_token": token,
-                    "access_token_expire_in": int(self.access_tokens[token]),
+                    "access_token_expire_in": int(self.access_token_expiry(token) or 0),
                     "refresh_token": self.refresh_token,
                     "refresh_token_expire_in": int(self.clock()) + 365 * 24 * 3600,
                     "open_id": "fake-open-id",
