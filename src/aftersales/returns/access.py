@@ -6,6 +6,8 @@ organization's RMA, or one outside the user's ticket scope, is "not found" (neve
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q
@@ -13,10 +15,29 @@ from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import can_view_ticket, has_perm, is_admin, ticket_scope_q
+from aftersales.core.actors import Actor
 from aftersales.core.errors import NotFound
 from aftersales.inbox.models import Ticket
 
 from .models import Rma
+
+
+@dataclass(frozen=True)
+class Automation:
+    """Trusted code acting on an organization's returns in place of a user (a rule: rules.actions),
+    passed as `user` to rma_approve(_many), rma_reject, rma_request_evidence and exchange_create: no
+    user permission applies, the organization check stays, audit rows and events name `actor`, and a
+    refund it asks for is approved only within `approval_limit` (amount, currency), else it waits for
+    an approver."""
+
+    actor: Actor
+    organization_id: int
+    approval_limit: tuple[Decimal, str] | None = None
+
+
+def actor_of(user: Any) -> Actor:
+    """Who is recorded for `user`: the automation's actor, else the user."""
+    return user.actor if isinstance(user, Automation) else Actor.user(user)
 
 
 def rma_scope_q(user: Any) -> Q:
@@ -31,6 +52,8 @@ def rma_scope_q(user: Any) -> Q:
 
 
 def can_view_rma(user: Any, rma: Rma) -> bool:
+    if isinstance(user, Automation):
+        return rma.organization_id == user.organization_id
     if not has_perm(user, Permission.VIEW) or rma.organization_id != getattr(user, "organization_id", None):
         return False
     if rma.ticket_id is None or is_admin(user):

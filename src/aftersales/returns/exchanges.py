@@ -33,7 +33,7 @@ from aftersales.inventory.models import MovementKind, Warehouse
 from aftersales.inventory.selectors import Shortage, out_of_stock_message, stock_pick_warehouse
 from aftersales.inventory.services import Move, stock_move_many
 
-from .access import check_rma_visible
+from .access import Automation, actor_of, check_rma_visible
 from .events import ExchangeCancelled, ExchangeCreated, ExchangeShipped
 from .models import Exchange, ExchangeStatus, Rma, RmaEvent, RmaResolution, RmaStatus
 from .workflow import check_exchange_transition
@@ -150,20 +150,22 @@ def _needed(lines: Sequence[ExchangeLine]) -> dict[str, int]:
 
 
 def exchange_create(
-    *, user: User, rma_id: int, lines: Sequence[Mapping[str, Any]], warehouse_id: int | None = None
+    *, user: User | Automation, rma_id: int, lines: Sequence[Mapping[str, Any]], warehouse_id: int | None = None
 ) -> ExchangeResult:
-    """Set up the exchange of an RMA (PROCESS permission; see the module docstring). Locks the RMA row,
-    then the stock rows. A repeated request while an exchange is reserved or shipped returns it
-    unchanged; an out-of-stock one is tried again; after a cancellation a new attempt is made.
+    """Set up the exchange of an RMA (PROCESS permission, or an Automation: a rule; see the module
+    docstring). Locks the RMA row, then the stock rows. A repeated request while an exchange is
+    reserved or shipped returns it unchanged; an out-of-stock one is tried again; after a
+    cancellation a new attempt is made.
     Raises ValidationFailed naming the field (lines[i].sku, lines[i].quantity, warehouse_id...),
     NotFound (RMA or warehouse not the user's), Conflict (RMA not approved for an exchange)."""
-    check_perm(user, Permission.PROCESS)
+    if not isinstance(user, Automation):
+        check_perm(user, Permission.PROCESS)
     organization_id = organization_of(user)
     rma_id = parse_id(rma_id, field="rma_id")
     clean = check_exchange_lines(list(lines) if isinstance(lines, list | tuple) else lines)
     if warehouse_id is not None:
         warehouse_id = parse_id(warehouse_id, field="warehouse_id")
-    actor = Actor.user(user)
+    actor = actor_of(user)
     with transaction.atomic():
         rma = check_rma_visible(
             user,

@@ -16,7 +16,6 @@ resolving need APPROVE; cancelling needs APPROVE (PROCESS may cancel an RMA stil
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -34,7 +33,7 @@ from aftersales.core.errors import Conflict, DomainError, NotFound, PermissionDe
 from aftersales.core.validation import check_text
 from aftersales.inbox.models import Attachment, Ticket
 
-from .access import can_view_rma, check_rma_visible, rma_scope_q
+from .access import Automation, actor_of, can_view_rma, check_rma_visible, rma_scope_q
 from .checks import EVIDENCE_FROM_POLICY, Discrepancy, check_rma_request, parse_lines
 from .events import RmaEvidenceAdded, RmaEvidenceRequested, RmaRequested, RmaStatusChanged
 from .models import (
@@ -168,22 +167,6 @@ def rma_number_next(*, organization_id: int, at: datetime) -> str:
 
 
 # --- loading -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Automation:
-    """Trusted code acting on an organization's returns in place of a user (a rule: rules.actions),
-    passed as `user` to rma_approve(_many), rma_reject and rma_request_evidence: no user permission
-    applies, the organization check stays, audit rows and events name `actor`, and a refund it asks
-    for is approved only within `approval_limit` (amount, currency), else it waits for an approver."""
-
-    actor: Actor
-    organization_id: int
-    approval_limit: tuple[Decimal, str] | None = None
-
-
-def _actor_of(user: Any) -> Actor:
-    return user.actor if isinstance(user, Automation) else Actor.user(user)
 
 
 def _lock(user: Any, rma_id: Any, perm: str, *, lock_order: bool = False) -> Rma:
@@ -688,7 +671,7 @@ def rma_approve_many(
                 continue
             resolutions[rma.pk] = chosen
             (returnless if chosen == RmaResolution.RETURNLESS_REFUND else lean).append(rma)
-        actor = _actor_of(user)
+        actor = actor_of(user)
         if lean:
             _approve_locked(lean, resolutions, actor=actor, user=user, warehouse=warehouse)
             out.update({rma.pk: rma for rma in lean})
@@ -726,7 +709,7 @@ def rma_reject(*, user: Any, rma_id: Any, reason: Any) -> Rma:
         _mark_sync_needed(rma, fields)
         if fields:
             rma.save(update_fields=[*fields, "updated_at"])
-        rma_transition(rma, S.REJECTED, actor=_actor_of(user), reason=reason)
+        rma_transition(rma, S.REJECTED, actor=actor_of(user), reason=reason)
     return rma
 
 
@@ -749,7 +732,7 @@ def rma_request_evidence(*, user: Any, rma_id: Any, kinds: Any, message: Any = "
     message = check_text(message, field="message", max_length=2000).strip()
     with transaction.atomic():
         rma = _lock(user, rma_id, Permission.PROCESS)
-        actor = _actor_of(user)
+        actor = actor_of(user)
         if rma.status != S.NEEDS_EVIDENCE:
             check_rma_transition(rma.status, S.NEEDS_EVIDENCE)
         record_event(rma, "evidence_requested", actor, kinds=clean, message=message)

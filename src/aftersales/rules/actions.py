@@ -427,7 +427,7 @@ class _Refund(Action):
 
 
 def _automation(ctx: ActionContext) -> Any:
-    from aftersales.returns.rma import Automation
+    from aftersales.returns.access import Automation
 
     return Automation(actor=ctx.actor, organization_id=ctx.organization_id, approval_limit=ctx.approval_limit)
 
@@ -485,6 +485,33 @@ class RejectReturn(Action):
 
         rma = rma_reject(user=_automation(ctx), rma_id=_rma_id(ctx), reason=params["reason"])
         return {"rma_id": rma.pk, "status": rma.status}
+
+
+@register
+class CreateExchange(Action):
+    """Exchange the returned items for the same SKUs and quantities (returns.exchanges, stock reserved
+    through the inventory ledger); out of stock: nothing reserved, the result says so."""
+
+    slug, label = "create_exchange", gettext_lazy("Create an exchange (same items)")
+
+    def execute(self, ctx: ActionContext, params: Mapping[str, Any]) -> dict[str, Any]:
+        from aftersales.returns.exchanges import exchange_create
+        from aftersales.returns.models import RmaLine
+
+        rma_id = _rma_id(ctx)
+        lines = [
+            {"sku": sku, "quantity": quantity, "replaces_order_line_id": order_line_id}
+            for sku, quantity, order_line_id in RmaLine.objects.filter(
+                rma_id=rma_id, rma__organization_id=ctx.organization_id
+            ).values_list("sku", "quantity", "order_line_id")
+        ]
+        result = exchange_create(user=_automation(ctx), rma_id=rma_id, lines=lines)
+        return {
+            "exchange_id": result.exchange.pk,
+            "status": result.exchange.status,
+            "out_of_stock": result.out_of_stock,
+            "message": result.message,
+        }
 
 
 @register

@@ -212,3 +212,19 @@ def test_notify_email_after_commit(world: Any, django_capture_on_commit_callback
             },
         )
     assert getattr(info.value, "field", None) == "actions[0].params.user_ids[0]"
+
+
+def test_create_exchange_reserves_the_same_items(world: Any) -> None:
+    from aftersales.returns.models import Exchange
+    from aftersales.returns.tests.test_exchange_services import make_rma, stock
+
+    rma, line = make_rma(world, quantity=1)
+    ticket = world.ticket(order=rma.order, customer=rma.customer)
+    rma.ticket = ticket
+    rma.save(update_fields=["ticket"])
+    stock(world, "SZ", line.sku, 5)
+    execution = apply(world, [{"type": "create_exchange", "params": {}}], ticket=ticket, rma=rma)
+    exchange = Exchange.objects.get(rma=rma)
+    assert execution.actions[0]["result"]["exchange_id"] == exchange.pk
+    assert execution.actions[0]["result"]["out_of_stock"] is False
+    assert RmaEvent.objects.filter(rma=rma, actor_kind=ActorKind.RULE).exists()
