@@ -402,7 +402,28 @@ WHATSAPP_FIELDS = (
     ),
 )
 
+ALIEXPRESS_FIELDS = (
+    F(
+        "app_key",
+        gettext_lazy("App key"),
+        required=True,
+        help=gettext_lazy("AliExpress Open Platform console > App Management > your app: the App Key."),
+    ),
+    F("app_secret", gettext_lazy("App secret"), secret=True, required=True, max_length=200),
+    F(
+        "refresh_token",
+        gettext_lazy("Refresh token"),
+        secret=True,
+        required=True,
+        max_length=2000,
+        help=gettext_lazy("From /auth/token/create after the seller authorises your app; renewed at each refresh."),
+    ),
+    F("access_token", gettext_lazy("Access token"), secret=True, internal=True, max_length=4000),
+    F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
+)
+
 PLATFORM_CREDENTIALS: Mapping[str, tuple[CredentialField, ...]] = {
+    "aliexpress": ALIEXPRESS_FIELDS,
     "email": EMAIL_FIELDS,
     "amazon": AMAZON_FIELDS,
     "ebay": EBAY_FIELDS,

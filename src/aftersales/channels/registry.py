@@ -7,6 +7,7 @@ from importlib import import_module
 from .base import Connector, ConnectorError
 
 _CONNECTORS: dict[str, str] = {
+    "aliexpress": "aftersales.channels.connectors.aliexpress.connector:AliExpressConnector",
     "amazon": "aftersales.channels.connectors.amazon.connector:AmazonConnector",
     "ebay": "aftersales.channels.connectors.ebay.connector:EbayConnector",
     "email": "aftersales.channels.connectors.email.connector:EmailConnector",

@@ -116,7 +116,8 @@ def test_a_refused_decision_is_failed_with_the_platforms_words(world, fake, djan
 
 
 def test_a_connector_that_cannot_decide_leaves_it_pending_sync(world, django_capture_on_commit_callbacks) -> None:
-    store = StoreFactory(organization=world.org, platform="aliexpress", site="aliexpress.com")
+    # Wish: no connector deciding returns (AliExpress now answers its issues through its connector).
+    store = StoreFactory(organization=world.org, platform="wish", site="wish.com")
     rma = marketplace_rma(world, store, "AE-77", reason="not_in_the_policy", sku="OTHER-SKU")
     assert rma.status == RmaStatus.UNDER_REVIEW
     assert {d["code"] for d in rma.discrepancies} == {"reason_unknown", "sku_mismatch"}

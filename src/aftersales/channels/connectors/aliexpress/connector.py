@@ -1,0 +1,356 @@
+"""AliExpress Open Platform connector: pulls orders (aliexpress.trade.seller.orderlist.get),
+issues (aliexpress.issue.issuelist.get: AliExpress's disputes) and the message centre (relation
+list + message detail list), and writes back: buyer messages (sendmsg) and the seller's solution to
+an issue (refund, or return and refund, with an amount: aliexpress.issue.solution.save), which is
+also how a refund of an issue is issued. docs/connectors/aliexpress.md lists the calls, the facts
+relied on and their sources, and what is ambiguous."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from aftersales.channels.base import (
+    Capability,
+    ConnectionCheck,
+    ConnectorError,
+    OutboundReply,
+    Page,
+    RawRecord,
+    Record,
+    RefundReceipt,
+    RefundRequest,
+    RefundState,
+    ReturnDecision,
+    ReturnDecisionKind,
+    ReturnKind,
+    SentReceipt,
+    StoreContext,
+    Stream,
+    WriteReceipt,
+)
+from aftersales.channels.replies import reply_text, send_through_store
+from aftersales.core.clock import now
+
+from . import mapping
+from .client import DEFAULT_BASE_URL, AliExpressClient, result_of
+
+ORDER_LIST = "aliexpress.trade.seller.orderlist.get"
+ISSUE_LIST = "aliexpress.issue.issuelist.get"
+ISSUE_SOLUTION = "aliexpress.issue.solution.save"
+RELATION_LIST = "aliexpress.message.redefining.versiontwo.querymsgrelationlist"
+MESSAGE_LIST = "aliexpress.message.redefining.versiontwo.querymsgdetaillist"
+SEND_MESSAGE = "aliexpress.message.redefining.sendmsg"
+
+ORDER_PAGE_SIZE = 50  # the order list's maximum page size
+ISSUE_PAGE_SIZE = 50
+RELATION_PAGE_SIZE = 20
+MESSAGE_PAGE_SIZE = 50
+ORDERS_LOOKBACK = timedelta(days=30)
+MESSAGES_LOOKBACK = timedelta(days=7)
+CREATED_WINDOW = timedelta(days=180)  # a modified-date query must name a creation range <= 180 days
+OVERLAP = timedelta(minutes=10)
+MAX_ISSUE_PAGES = 20  # one pass reads at most 1,000 issues (newest first)
+# Issue statuses after which the buyer's money is on its way.
+REFUNDED_ISSUE_STATUSES = frozenset({"ACCEPTISSUE", "finish"})
+
+
+def _state(raw: str | None) -> dict[str, Any]:
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ConnectorError(f"unreadable AliExpress cursor {raw[:80]!r}", permanent=True) from exc
+    return data if isinstance(data, dict) else {}
+
+
+def _pacific(value: datetime) -> str:
+    return value.astimezone(mapping.PACIFIC).strftime(mapping.TIME_FORMAT)
+
+
+def _ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def _wrapped(result: Mapping[str, Any], path: str, item: str) -> list[Any]:
+    value = mapping.dig(result, path)
+    if isinstance(value, Mapping):
+        value = value.get(item, [])
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConnectorError(f"AliExpress answered a {path} that is not a list")
+    return value
+
+
+def _page_count(result: Mapping[str, Any]) -> int:
+    try:
+        return int(result.get("total_page") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(Decimal("0.01")))
+
+
+class AliExpressConnector:
+    platform = "aliexpress"
+    capabilities = frozenset(
+        {
+            Capability.PULL_ORDERS,
+            Capability.PULL_MESSAGES,
+            Capability.PULL_RETURNS,
+            Capability.SEND_MESSAGE,
+            Capability.DECIDE_RETURN,
+            Capability.ISSUE_REFUND,
+            Capability.TEST_CONNECTION,
+        }
+    )
+    # AliExpress answers ApiCallLimit / AppCallLimit when an app or a seller calls too fast; it
+    # publishes per-app quotas in the console, not per call: these pace one store's calls.
+    rate_limits: ClassVar[dict[str, tuple[float, int]]] = {
+        "aliexpress": (5.0, 20),
+        "aliexpress:orders": (5.0, 20),
+        "aliexpress:issues": (5.0, 20),
+        "aliexpress:messages": (5.0, 20),
+        "aliexpress:auth": (0.5, 5),
+    }
+    credential_fields: ClassVar[tuple[str, ...]] = ("app_key", "app_secret", "refresh_token")
+    default_base_url = DEFAULT_BASE_URL
+
+    def __init__(self, **client_options: Any) -> None:
+        self.client_options = client_options
+
+    @contextmanager
+    def client(self, ctx: StoreContext) -> Iterator[AliExpressClient]:
+        client = AliExpressClient(ctx, **self.client_options)
+        try:
+            yield client
+        finally:
+            client.close()
+
+    # -- pulling -----------------------------------------------------------------------------------
+    def pull(self, ctx: StoreContext, stream: Stream, cursor: str | None, since: datetime | None) -> Page:
+        with self.client(ctx) as client:
+            if stream == Stream.ORDERS:
+                return self._pull_orders(client, _state(cursor), since)
+            if stream == Stream.RETURNS:
+                return self._pull_issues(client, _state(cursor))
+            if stream == Stream.MESSAGES:
+                return self._pull_messages(client, _state(cursor), since)
+        raise ConnectorError(f"AliExpress has no {stream} stream", permanent=True)
+
+    def _pull_orders(self, client: AliExpressClient, state: dict[str, Any], since: datetime | None) -> Page:
+        """Orders modified in [from, to] (Pacific time strings, frozen while paged), page by page;
+        the next pass starts OVERLAP before this one's end."""
+        current = now()
+        try:
+            if state.get("from") and state.get("to"):
+                start, end = str(state["from"]), str(state["to"])
+            else:
+                begin = datetime.fromisoformat(state["next_from"]) - OVERLAP if state.get("next_from") else None
+                start, end = _pacific(begin or since or current - ORDERS_LOOKBACK), _pacific(current)
+            page = int(state.get("page") or 1)
+        except (TypeError, ValueError) as exc:
+            raise ConnectorError(f"unreadable AliExpress cursor {state!r}"[:200], permanent=True) from exc
+        query = {
+            "current_page": page,
+            "page_size": ORDER_PAGE_SIZE,
+            "create_date_start": _pacific(current - CREATED_WINDOW),
+            "create_date_end": _pacific(current),
+            "modified_date_start": start,
+            "modified_date_end": end,
+        }
+        result = result_of(
+            client.call(ORDER_LIST, {"param_aeop_order_query": query}, bucket="aliexpress:orders"), "order list"
+        )
+        orders = _wrapped(result, "target_list", "aeop_order_item_dto")
+        records = [
+            RawRecord(Stream.ORDERS, mapping.version_key("order", o), {"kind": "order", "data": o}) for o in orders
+        ]
+        if orders and page < _page_count(result):
+            return Page(records, json.dumps({"from": start, "to": end, "page": page + 1}), done=False)
+        return Page(records, json.dumps({"next_from": current.isoformat()}), done=True)
+
+    def _pull_issues(self, client: AliExpressClient, state: dict[str, Any]) -> Page:
+        """The issue list, newest first, page by page (at most MAX_ISSUE_PAGES per pass): an issue's
+        event id carries its gmt_modified, so a version already stored is a no-op."""
+        page = int(state.get("page") or 1)
+        query = {"current_page": page, "page_size": ISSUE_PAGE_SIZE}
+        result = result_of(client.call(ISSUE_LIST, {"query_dto": query}, bucket="aliexpress:issues"), "issue list")
+        issues = _wrapped(result, "data_list", "issue_api_issue_dto")
+        records = [
+            RawRecord(Stream.RETURNS, mapping.version_key("issue", i), {"kind": "issue", "data": i}) for i in issues
+        ]
+        if issues and page < min(_page_count(result), MAX_ISSUE_PAGES):
+            return Page(records, json.dumps({"page": page + 1}), done=False)
+        return Page(records, json.dumps({"page": 1}), done=True)
+
+    def _pull_messages(self, client: AliExpressClient, state: dict[str, Any], since: datetime | None) -> Page:
+        """Relations (one per buyer channel) newest first; each with a message since the watermark is
+        expanded into its messages (oldest first). The pass ends at the first older relation."""
+        try:
+            watermark = int(state.get("watermark") or 0) or _ms(since or now() - MESSAGES_LOOKBACK)
+            top = int(state.get("top") or watermark)
+            page = int(state.get("page") or 1)
+        except (TypeError, ValueError) as exc:
+            raise ConnectorError(f"unreadable AliExpress cursor {state!r}"[:200], permanent=True) from exc
+        query = {"current_page": page, "page_size": RELATION_PAGE_SIZE}
+        result = result_of(client.call(RELATION_LIST, {"query": query}, bucket="aliexpress:messages"), "relations")
+        relations = _wrapped(result, "relation_list", "relation_result")
+        records: list[RawRecord] = []
+        reached_older = False
+        for relation in relations:
+            head = relation if isinstance(relation, Mapping) else {}
+            try:
+                last = int(head.get("message_time") or 0)
+            except (TypeError, ValueError):
+                last = 0
+            if last and last < watermark:
+                reached_older = True
+                break
+            top = max(top, last)
+            for message in self._messages(client, head, watermark):
+                records.append(
+                    RawRecord(
+                        Stream.MESSAGES,
+                        mapping.version_key("message", message),
+                        {"kind": "message", "relation": dict(head), "data": message},
+                    )
+                )
+        if relations and not reached_older and page < _page_count(result):
+            return Page(records, json.dumps({"watermark": watermark, "top": top, "page": page + 1}), done=False)
+        overlap = int(OVERLAP.total_seconds() * 1000)
+        return Page(records, json.dumps({"watermark": max(top, watermark + overlap) - overlap}), done=True)
+
+    def _messages(self, client: AliExpressClient, relation: Mapping[str, Any], watermark: int) -> list[Any]:
+        channel_id = relation.get("channel_id")
+        if not channel_id:
+            return [{}]  # kept and quarantined by map_record (channel_id is missing)
+        params = {"channel_id": str(channel_id), "current_page": 1, "page_size": MESSAGE_PAGE_SIZE}
+        result = result_of(client.call(MESSAGE_LIST, params, bucket="aliexpress:messages"), "message list")
+        batch = _wrapped(result, "message_detail_list", "message_detail")
+        newer = []
+        for message in batch:
+            try:
+                sent = int(message.get("gmt_create") or 0) if isinstance(message, Mapping) else 0
+            except (TypeError, ValueError):
+                sent = 0  # malformed: kept, quarantined by map_record
+            if sent and sent < watermark:
+                continue
+            newer.append(message)
+        return sorted(newer, key=lambda m: str(m.get("gmt_create") or "") if isinstance(m, Mapping) else "")
+
+    def map_record(self, ctx: StoreContext, raw: RawRecord) -> list[Record]:
+        return mapping.map_payload(raw.payload, currency=ctx.currency)
+
+    def test_connection(self, ctx: StoreContext) -> ConnectionCheck:
+        try:
+            with self.client(ctx) as client:
+                client.call(ORDER_LIST, {"param_aeop_order_query": {"current_page": 1, "page_size": 1}})
+        except ConnectorError as exc:
+            return ConnectionCheck(ok=False, detail=str(exc))
+        return ConnectionCheck(ok=True, detail="AliExpress answered the order list")
+
+    # -- write-backs -------------------------------------------------------------------------------
+    def send_reply(self, reply: OutboundReply) -> SentReceipt:
+        return send_through_store(self, reply)
+
+    def send_message(self, ctx: StoreContext, reply: OutboundReply) -> SentReceipt:
+        text = reply_text(reply, limit=None, platform="AliExpress", code="content")
+        if reply.attachments:
+            raise ConnectorError(
+                "AliExpress messages are sent as text only: attachments are not sent", permanent=True, code="content"
+            )
+        if not reply.conversation_id or not reply.customer_address:
+            raise ConnectorError("the buyer's AliExpress message channel is unknown", permanent=True, code="channel_id")
+        create = {
+            "channel_id": reply.conversation_id,
+            "buyer_id": reply.customer_address,
+            "content": text,
+            "msg_sources": "message_center",
+        }
+        with self.client(ctx) as client:
+            payload = client.call(
+                SEND_MESSAGE, {"create_param": create}, bucket="aliexpress:messages", idempotent=False
+            )
+        result = result_of(payload, "sendmsg")
+        if result.get("is_success") is False:
+            raise ConnectorError(f"AliExpress refused the message: {result.get('error_msg') or ''}", permanent=True)
+        message_id = result.get("message_id") or payload.get("request_id")
+        if not message_id:
+            raise ConnectorError("AliExpress accepted the message without an id")
+        return SentReceipt(external_id=f"aliexpress:{message_id}", sent_at=now())
+
+    def _solution(
+        self, client: AliExpressClient, *, issue_id: str, kind: ReturnKind, amount: Decimal, currency: str, note: str
+    ) -> Mapping[str, Any]:
+        solution = {
+            "issue_id": issue_id,
+            "solution_type": "return_and_refund" if kind == ReturnKind.RETURN else "refund",
+            "refund_amount": _money(amount),
+            "refund_amount_currency": currency,
+            "solution_context": note.strip()[:512],
+        }
+        payload = client.call(ISSUE_SOLUTION, {"param_solution_parameter": solution}, bucket="aliexpress:issues")
+        result = result_of(payload, "solution.save")
+        if result.get("is_success") is False or result.get("success") is False:
+            raise ConnectorError(
+                f"AliExpress refused the solution: {result.get('error_message') or result.get('error_msg') or ''}",
+                permanent=True,
+            )
+        return result
+
+    def decide_return(self, ctx: StoreContext, decision: ReturnDecision) -> WriteReceipt:
+        """The seller answers an issue with a solution of their own: refund (or return and refund)
+        of an amount. AliExpress has no plain refusal: a seller who disagrees proposes another
+        solution or lets AliExpress arbitrate with evidence (not sent from here)."""
+        if decision.kind not in (ReturnKind.RETURN, ReturnKind.REFUND_REQUEST):
+            raise ConnectorError(f"AliExpress has no {decision.kind} decisions", permanent=True)
+        if decision.decision not in (ReturnDecisionKind.APPROVE, ReturnDecisionKind.OFFER_PARTIAL_REFUND):
+            raise ConnectorError(
+                f"AliExpress issues have no {decision.decision} decision: propose a refund of another amount, "
+                "or answer AliExpress's arbitration on AliExpress",
+                permanent=True,
+            )
+        if decision.amount is None or decision.amount <= 0:
+            raise ConnectorError("an AliExpress solution needs the refund amount", permanent=True, code="refund_amount")
+        currency = decision.currency or ctx.currency
+        with self.client(ctx) as client:
+            self._solution(
+                client,
+                issue_id=decision.return_external_id,
+                kind=decision.kind,
+                amount=decision.amount,
+                currency=currency,
+                note=decision.comment,
+            )
+        return WriteReceipt(external_id=decision.return_external_id, detail=f"solution {decision.amount} {currency}")
+
+    def issue_refund(self, ctx: StoreContext, refund: RefundRequest) -> RefundReceipt:
+        """AliExpress refunds a buyer through an issue: the refund is the seller's refund solution to
+        it (AliExpress moves the money). A refund without an issue is refused with the reason."""
+        if not refund.return_external_id:
+            raise ConnectorError(
+                "AliExpress refunds only through the buyer's issue (dispute): refund this order on AliExpress",
+                permanent=True,
+            )
+        with self.client(ctx) as client:
+            self._solution(
+                client,
+                issue_id=refund.return_external_id,
+                kind=ReturnKind.REFUND_REQUEST,
+                amount=refund.amount,
+                currency=refund.currency or ctx.currency,
+                note=refund.note or refund.reason,
+            )
+        return RefundReceipt(f"issue:{refund.return_external_id}", RefundState.PENDING, detail="refund solution")
+
+    def refund_status(self, ctx: StoreContext, refund: RefundRequest, receipt: RefundReceipt) -> RefundReceipt:
+        return receipt  # the issue's status (pulled) tells when AliExpress paid

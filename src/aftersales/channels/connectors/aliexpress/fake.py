@@ -1,0 +1,276 @@
+"""A fake AliExpress Open Platform on 127.0.0.1 for tests and `make run`'s demo store.
+
+It checks what docs/connectors/aliexpress.md says AliExpress checks: app_key, a millisecond
+timestamp within 15 minutes, sign_method=sha256 and `sign` (upper-case hex HMAC-SHA256 of the sorted
+name+value parameters, the API path first for /rest calls), access tokens that expire and refresh
+tokens (a revoked authorisation refuses both). System calls are POST /sync with `method`; it pages
+the order list (page_size <= 50, modified-date window), the issue list and the message relations,
+answers AliExpress's error envelope ({"error_response": {"type", "code", "msg", "request_id"}} in a
+200) and records solutions and sent messages. Faults (429, 5xx, dropped connections) come from
+FakePlatform."""
+
+from __future__ import annotations
+
+import hmac
+import itertools
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from aftersales.testing.fake_platform import FakePlatform, FakeRequest, FakeResponse, json_response
+
+from .client import REFRESH_PATH, sign
+from .mapping import PACIFIC, TIME_FORMAT
+
+TIMESTAMP_TOLERANCE_MS = 15 * 60 * 1000
+
+
+def _error(code: str, msg: str, type_: str = "ISV") -> FakeResponse:
+    return json_response(
+        {"error_response": {"type": type_, "code": code, "msg": msg, "request_id": uuid.uuid4().hex[:13]}}
+    )
+
+
+def _form(request: FakeRequest) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()}
+
+
+def _pacific(value: str) -> datetime:
+    return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=PACIFIC)
+
+
+class AliExpressFake(FakePlatform):
+    name = "aliexpress"
+
+    def __init__(
+        self,
+        *,
+        app_key: str = "501234",
+        app_secret: str = "aliexpress-test-app-secret",  # noqa: S107 (the fake's own test secret)
+        seller_login_id: str = "cn1500123456",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.app_key = app_key
+        self.app_secret = app_secret
+        self.seller_login_id = seller_login_id
+        self.clock = clock
+        self._ids = itertools.count(1)
+        self.access_tokens: dict[str, float] = {}  # token -> expiry (epoch seconds)
+        self.refresh_token = f"rt-{uuid.uuid4().hex[:16]}"
+        self.revoked = False
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.issues: dict[str, dict[str, Any]] = {}
+        self.relations: dict[str, dict[str, Any]] = {}  # channel id -> relation
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel id -> newest first
+        self.solutions: list[dict[str, Any]] = []
+        super().__init__()
+
+    # -- credentials -----------------------------------------------------------------------------
+    def new_access_token(self, seconds: int = 24 * 3600) -> str:
+        token = f"at-{next(self._ids)}-{uuid.uuid4().hex[:12]}"
+        self.access_tokens[token] = self.clock() + seconds
+        return token
+
+    def credentials(self, **overrides: Any) -> dict[str, Any]:
+        return {
+            "app_key": self.app_key,
+            "app_secret": self.app_secret,
+            "refresh_token": self.refresh_token,
+            **overrides,
+        }
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.access_tokens = dict.fromkeys(self.access_tokens, 0.0)
+
+    # -- data ------------------------------------------------------------------------------------
+    def add_order(self, order: dict[str, Any]) -> None:
+        with self.lock:
+            self.orders[str(order["order_id"])] = order
+
+    def add_issue(self, issue: dict[str, Any]) -> None:
+        with self.lock:
+            self.issues[str(issue["id"])] = issue
+
+    def add_message(self, relation: dict[str, Any], message: dict[str, Any]) -> None:
+        """A message on the buyer's channel (the relation is created or moved to the top)."""
+        with self.lock:
+            channel = str(relation["channel_id"])
+            self.relations[channel] = {**self.relations.get(channel, {}), **relation}
+            self.relations[channel]["message_time"] = message.get("gmt_create")
+            self.messages.setdefault(channel, []).insert(0, message)
+
+    # -- routes ----------------------------------------------------------------------------------
+    def setup_routes(self) -> None:
+        self.route("POST", r"/sync", self.sync)
+        self.route("POST", r"/rest" + REFRESH_PATH, self.refresh)
+
+    def _check_signature(self, form: dict[str, str], api_path: str = "") -> FakeResponse | None:
+        if form.get("app_key") != self.app_key:
+            return _error("InvalidAppKey", "The specified App Key is invalid")
+        try:
+            stamp = int(form.get("timestamp") or "")
+        except ValueError:
+            return _error("MissingTimestamp", "The input parameter timestamp that is mandatory is missing")
+        if abs(self.clock() * 1000 - stamp) > TIMESTAMP_TOLERANCE_MS:
+            return _error("InvalidTimestamp", "The specified timestamp is expired")
+        if form.get("sign_method") != "sha256":
+            return _error("InvalidSignMethod", "The specified signature method is invalid")
+        expected = sign(self.app_secret, form, api_path)
+        if not hmac.compare_digest(expected, form.get("sign") or ""):
+            return _error("IncompleteSignature", "The request signature does not conform to platform standards")
+        return None
+
+    def refresh(self, request: FakeRequest) -> FakeResponse:
+        form = _form(request)
+        denied = self._check_signature(form, REFRESH_PATH)
+        if denied is not None:
+            return denied
+        if self.revoked or form.get("refresh_token") != self.refresh_token:
+            return json_response(
+                {"code": "IllegalRefreshToken", "message": "The specified refresh token is invalid or expired"}
+            )
+        token = self.new_access_token()
+        expiry_ms = int(self.access_tokens[token] * 1000)
+        return json_response(
+            {
+                "code": "0",
+                "access_token": token,
+                "refresh_token": self.refresh_token,
+                "expire_time": expiry_ms,
+                "seller_id": "2000123456",
+                "account": self.seller_login_id,
+                "request_id": uuid.uuid4().hex[:13],
+            }
+        )
+
+    def sync(self, request: FakeRequest) -> FakeResponse:
+        form = _form(request)
+        denied = self._check_signature(form)
+        if denied is not None:
+            return denied
+        token = form.get("access_token") or ""
+        if self.revoked or self.access_tokens.get(token, 0.0) <= self.clock():
+            return _error("IllegalAccessToken", "The specified access token is invalid or expired")
+        method = form.get("method") or ""
+        handler = {
+            "aliexpress.trade.seller.orderlist.get": self.order_list,
+            "aliexpress.issue.issuelist.get": self.issue_list,
+            "aliexpress.issue.solution.save": self.solution_save,
+            "aliexpress.message.redefining.versiontwo.querymsgrelationlist": self.relation_list,
+            "aliexpress.message.redefining.versiontwo.querymsgdetaillist": self.message_list,
+            "aliexpress.message.redefining.sendmsg": self.send_message,
+        }.get(method)
+        if handler is None:
+            return _error("InvalidApiPath", f"The specified API {method!r} is invalid")
+        try:
+            result = handler(form)
+        except (KeyError, TypeError, ValueError) as exc:
+            return _error("isv.param-error", f"invalid parameter: {exc}")
+        if isinstance(result, FakeResponse):
+            return result
+        return json_response({method.replace(".", "_") + "_response": {"result": result}, "request_id": "0ba2"})
+
+    @staticmethod
+    def _json(form: dict[str, str], name: str) -> dict[str, Any]:
+        value = json.loads(form[name])
+        if not isinstance(value, dict):
+            raise ValueError(f"{name} is not an object")
+        return value
+
+    @staticmethod
+    def _page(items: list[Any], page: int, size: int) -> tuple[list[Any], int]:
+        total_pages = max(1, -(-len(items) // size))
+        return items[(page - 1) * size : page * size], total_pages
+
+    def order_list(self, form: dict[str, str]) -> dict[str, Any] | FakeResponse:
+        query = self._json(form, "param_aeop_order_query")
+        size, page = int(query.get("page_size", 20)), int(query.get("current_page", 1))
+        if size > 50:
+            return _error("isv.param-error", "page_size must be at most 50")
+        low = _pacific(query["modified_date_start"]) if query.get("modified_date_start") else None
+        high = _pacific(query["modified_date_end"]) if query.get("modified_date_end") else None
+        if (low or high) and not query.get("create_date_start"):
+            return _error("isv.param-error", "create_date_start is required with a modified date")
+        with self.lock:
+            orders = sorted(self.orders.values(), key=lambda o: str(o.get("gmt_update") or ""), reverse=True)
+        chosen = [
+            o
+            for o in orders
+            if (low is None or _pacific(str(o["gmt_update"])) >= low)
+            and (high is None or _pacific(str(o["gmt_update"])) <= high)
+        ]
+        items, total_pages = self._page(chosen, page, size)
+        return {
+            "success": True,
+            "current_page": page,
+            "page_size": size,
+            "total_count": len(chosen),
+            "total_page": total_pages,
+            "target_list": {"aeop_order_item_dto": items},
+        }
+
+    def issue_list(self, form: dict[str, str]) -> dict[str, Any]:
+        query = self._json(form, "query_dto")
+        size, page = min(int(query.get("page_size", 20)), 50), int(query.get("current_page", 1))
+        with self.lock:
+            issues = sorted(self.issues.values(), key=lambda i: str(i.get("gmt_create") or ""), reverse=True)
+        items, total_pages = self._page(issues, page, size)
+        return {
+            "current_page": page,
+            "total_item": len(issues),
+            "total_page": total_pages,
+            "data_list": {"issue_api_issue_dto": items},
+        }
+
+    def solution_save(self, form: dict[str, str]) -> dict[str, Any] | FakeResponse:
+        solution = self._json(form, "param_solution_parameter")
+        with self.lock:
+            issue = self.issues.get(str(solution["issue_id"]))
+            if issue is None:
+                return _error("isv.issue-not-exist", "The issue does not exist")
+            if issue["issue_status"] not in ("WAIT_SELLER_CONFIRM_REFUND", "SELLER_REFUSE_REFUND", "processing"):
+                return {"is_success": False, "error_message": f"issue status {issue['issue_status']} cannot be solved"}
+            self.solutions.append(solution)
+            issue["issue_status"] = "processing"
+        return {"is_success": True}
+
+    def relation_list(self, form: dict[str, str]) -> dict[str, Any]:
+        query = self._json(form, "query")
+        size, page = int(query.get("page_size", 20)), int(query.get("current_page", 1))
+        with self.lock:
+            relations = sorted(self.relations.values(), key=lambda r: int(r.get("message_time") or 0), reverse=True)
+        items, total_pages = self._page(relations, page, size)
+        return {"total_page": total_pages, "relation_list": {"relation_result": items}}
+
+    def message_list(self, form: dict[str, str]) -> dict[str, Any]:
+        size, page = int(form.get("page_size", "20")), int(form.get("current_page", "1"))
+        with self.lock:
+            messages = list(self.messages.get(str(form["channel_id"]), []))
+        items, total_pages = self._page(messages, page, size)
+        return {"total_page": total_pages, "message_detail_list": {"message_detail": items}}
+
+    def send_message(self, form: dict[str, str]) -> dict[str, Any] | FakeResponse:
+        create = self._json(form, "create_param")
+        channel = str(create["channel_id"])
+        with self.lock:
+            relation = self.relations.get(channel)
+            if relation is None or relation.get("other_login_id") != create.get("buyer_id"):
+                return {"is_success": False, "error_msg": "channel not found for this buyer"}
+            message_id = str(9_000_000_000 + next(self._ids))
+            self.add_message(
+                relation,
+                {
+                    "id": message_id,
+                    "gmt_create": int(self.clock() * 1000),
+                    "sender_login_id": self.seller_login_id,
+                    "sender_name": "Seller",
+                    "message_type": "text",
+                    "content": create["content"],
+                },
+            )
+        return {"is_success": True, "message_id": message_id}
