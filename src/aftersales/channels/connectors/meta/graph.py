@@ -3,9 +3,9 @@ PlatformClient, and the webhook pieces both platforms share.
 
 Calls carry `Authorization: Bearer <access_token>` and go to https://graph.facebook.com/<version>/...
 Errors come as {"error": {"message", "type", "code", "error_subcode", "error_data", "fbtrace_id"}}:
-- code 190 (OAuthException: token expired, revoked or invalid) and 10 / 200-299 (permissions) are
-  an AuthError whatever the HTTP status (Meta answers 400 or 401): the engine pauses the store with
-  Meta's own message;
+- code 190 and 102 (token expired, revoked or invalid) and 10 / 200-299 (permissions) are an
+  AuthError whatever the HTTP status (Meta answers 400 or 401): the engine pauses the store with
+  Meta's own message. Not the error type: Meta calls most errors "OAuthException";
 - codes 4, 17, 32, 613, 80007, 130429, 131056 (rate limits) are RateLimited;
 - codes 1, 2, 131000, 131016 and any 5xx are transient; anything else is permanent with Meta's words.
 
@@ -30,7 +30,9 @@ GRAPH_HOST = "https://graph.facebook.com"
 GRAPH_VERSION = "v23.0"
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 
-TOKEN_ERRORS = frozenset({190, 10}) | frozenset(range(200, 300))
+TOKEN_ERRORS = frozenset({102, 190, 10}) | frozenset(range(200, 300))
+# Code 10 with these subcodes is Messenger's "outside of allowed window", not a permission problem.
+WINDOW_SUBCODES = frozenset({2018278, 2018108})
 RATE_ERRORS = frozenset({4, 17, 32, 613, 80007, 130429, 131056})
 TRANSIENT_ERRORS = frozenset({1, 2, 131000, 131016})
 
@@ -76,7 +78,9 @@ class GraphClient(PlatformClient):
         error = graph_error(response)
         code = _code(error)
         message = self.error_text(response) or f"HTTP {response.status_code}"
-        if code in TOKEN_ERRORS or error.get("type") == "OAuthException":
+        # Meta types most errors "OAuthException" (a bad parameter, a closed messaging window too):
+        # only the token and permission codes are auth failures (they pause the store).
+        if code in TOKEN_ERRORS and error.get("error_subcode") not in WINDOW_SUBCODES:
             return AuthError(message, status=response.status_code, code=str(code or ""))
         if code in RATE_ERRORS or response.status_code == 429:
             return RateLimited(

@@ -14,7 +14,6 @@ import base64
 import binascii
 import mimetypes
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from aftersales.channels.base import (
@@ -26,6 +25,7 @@ from aftersales.channels.base import (
     MessageRecord,
     Record,
 )
+from aftersales.channels.fields import epoch
 
 MEDIA_TYPES = frozenset({"image", "document", "audio", "video", "sticker"})
 # Known message types this connector does not turn into tickets (kept raw, ignored with a reason).
@@ -33,13 +33,6 @@ IGNORED_TYPES = frozenset(
     {"reaction", "location", "contacts", "interactive", "button", "order", "system", "unsupported", "request_welcome"}
 )
 STATUSES = frozenset({"sent", "delivered", "read", "failed"})
-
-
-def epoch(value: Any, field: str) -> datetime:
-    try:
-        return datetime.fromtimestamp(int(str(value)), tz=UTC)
-    except (TypeError, ValueError, OverflowError) as exc:
-        raise MappingError(f"{field} is not a Unix timestamp: {value!r}"[:200], field=field) from exc
 
 
 def conversation_of(phone_number_id: str, wa_id: str) -> str:

@@ -228,6 +228,7 @@ def test_outside_the_window_whatsapp_refuses_free_text_and_a_template_goes(store
     with pytest.raises(ConnectorError) as caught:
         connector.send_message(ctx, text)
     assert caught.value.permanent and "more than 24 hours have passed" in str(caught.value)
+    assert not isinstance(caught.value, AuthError)  # Meta types it OAuthException: not a token problem
     [template] = connector.list_templates(ctx)
     assert (template.name, template.language, template.variables) == ("order_update", "en_US", 2)
     [listed] = fake.requests_to(rf"/v23\.0/{fake.waba_id}/message_templates", "GET")
