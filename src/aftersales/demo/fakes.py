@@ -1,9 +1,9 @@
 """The demo's local marketplaces: `manage.py fakes` serves the fake eBay, Shopify, Amazon (SP-API
-with its LWA token endpoint), 17TRACK and Shopee (Open Platform v2) on fixed loopback ports, seeded
-with plausible demo data (multilingual buyer messages, orders with lines and tracking numbers,
-returns, inquiries and cases with respond-by deadlines), and adds a little new activity every few
-minutes so that the demo shows stores syncing over time. `demo --fakes` creates the connected demo
-stores that point at them.
+with its LWA token endpoint), 17TRACK, Shopee (Open Platform v2), TikTok Shop and AliExpress
+(demo/aliexpress.py) on fixed loopback ports, seeded with plausible demo data (multilingual buyer
+messages, orders with lines and tracking numbers, returns, inquiries and cases with respond-by
+deadlines), and adds a little new activity every few minutes so that the demo shows stores syncing
+over time. `demo --fakes` creates the connected demo stores that point at them.
 
 The fakes and the stores agree on the credentials below: they are the fakes' own demo values,
 useless anywhere else (the endpoint override is honoured only for loopback hosts and only when
@@ -30,13 +30,15 @@ from aftersales.channels.connectors.shopee.fake import ShopeeFake
 from aftersales.channels.connectors.shopify.fake import ShopifyFake
 
 from . import data
+from .aliexpress import ALIEXPRESS_SELLER, AliExpressActivity, DemoAliExpress
+from .aliexpress import store_credentials as aliexpress_credentials
 from .texts import corpus
 from .tiktok import TIKTOK_SHOP_ID, DemoTikTok, TikTokActivity
 from .tiktok import store_credentials as tiktok_credentials
 
 DEFAULT_PORT_BASE = 8701
 # Port offsets from the base, in this order.
-PLATFORMS = ("ebay", "shopify", "amazon", "17track", "shopee", "tiktok")
+PLATFORMS = ("ebay", "shopify", "amazon", "17track", "shopee", "tiktok", "aliexpress")
 TICK_SECONDS = 120
 
 EBAY_SELLER = "gadgets_de"
@@ -84,6 +86,16 @@ DEMO_STORES: tuple[DemoStoreSpec, ...] = (
         "America/Los_Angeles",
         "USD",
     ),
+    DemoStoreSpec(
+        "aliexpress",
+        "AliExpress (demo)",
+        "aliexpress",
+        "aliexpress.com",
+        ALIEXPRESS_SELLER,
+        "en",
+        "Asia/Shanghai",
+        "USD",
+    ),
 )
 
 
@@ -129,6 +141,8 @@ def store_credentials(platform: str) -> dict[str, Any]:
         }
     if platform == "tiktok":
         return tiktok_credentials()
+    if platform == "aliexpress":
+        return aliexpress_credentials()
     raise ValueError(f"no demo fake for {platform!r}")
 
 
@@ -304,10 +318,14 @@ class DemoFakes:
         self.track = DemoSeventeenTrack(TRACK_TOKEN, quota=10_000)
         self.shopee = DemoShopee()
         self.tiktok = DemoTikTok()
+        self.aliexpress = DemoAliExpress()
         self.ebay.signing_keys[EBAY_SIGNING_JWE] = _ebay_signing_private_key().public_key()
         self.random = random.Random(seed)  # noqa: S311 (demo content, not secrets)
         self.shopee_random = random.Random(seed + 1)  # noqa: S311 (its own: the others' sequences stay as they were)
         self.tiktok_activity = TikTokActivity(self.tiktok, buyers=US_BUYERS, text=self._buyer_text, seed=seed + 2)
+        self.aliexpress_activity = AliExpressActivity(
+            self.aliexpress, buyers=EU_BUYERS, text=self._buyer_text, seed=seed + 3
+        )
         self.ticks = 0
         self._counter = 0
         self._ebay_orders: list[tuple[str, Buyer, data.ProductSpec]] = []
@@ -323,6 +341,7 @@ class DemoFakes:
             "17track": self.track,
             "shopee": self.shopee,
             "tiktok": self.tiktok,
+            "aliexpress": self.aliexpress,
         }
 
     def start(self, port_base: int = 0) -> DemoFakes:
@@ -376,6 +395,7 @@ class DemoFakes:
             if n % 3 == 1:
                 self._shopee_return(order_sn, buyer, product, created + timedelta(hours=3))
         self.tiktok_activity.seed(now)
+        self.aliexpress_activity.seed(now)
 
     # -- new activity ---------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> list[str]:
@@ -411,6 +431,7 @@ class DemoFakes:
             order_sn, _user_id, buyer, product = self._shopee_orders[pick]
             done.append(f"shopee: return {self._shopee_return(order_sn, buyer, product, now)} on {order_sn}")
         done.extend(self.tiktok_activity.tick(now, self.ticks))
+        done.extend(self.aliexpress_activity.tick(now, self.ticks))
         done.extend(self.advance_parcels(now))
         return done
 

@@ -1,7 +1,7 @@
-"""The demo seller's connected stores: "eBay DE (demo)", "Shopify (demo)", "Amazon US (demo)", "Shopee SG (demo)"
-and "TikTok Shop US (demo)" pointed at the local fakes of `manage.py fakes` (aftersales.demo.fakes), and the
-organization's 17TRACK account pointed at the fake 17TRACK. Created by `demo --fakes`; `demo --no-fakes`
-deactivates them (nothing listens on their ports then)."""
+"""The demo seller's connected stores: "eBay DE (demo)", "Shopify (demo)", "Amazon US (demo)", "Shopee SG (demo)",
+"TikTok Shop US (demo)" and "AliExpress (demo)" pointed at the local fakes of `manage.py fakes`
+(aftersales.demo.fakes), and the organization's 17TRACK account pointed at the fake 17TRACK. Created by
+`demo --fakes`; `demo --no-fakes` deactivates them (nothing listens on their ports then)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -71,8 +72,9 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
         "Amazon US (demo)",
         "Shopee SG (demo)",
         "TikTok Shop US (demo)",
+        "AliExpress (demo)",
     ]
-    ebay, shopify, amazon, shopee, tiktok = stores
+    ebay, shopify, amazon, shopee, tiktok, aliexpress = stores
     assert ebay.endpoint_url == fakes.ebay.url and amazon.endpoint_url == fakes.amazon.url
     # credentials are stored encrypted, like any store's
     assert Store.objects.get(pk=ebay.pk).credentials == store_credentials("ebay")
@@ -107,6 +109,11 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     # who never wrote: a fourth ticket)
     assert totals(tiktok) == (3 + 1, 8 + 4, 8, 4)
     assert ReturnRequest.objects.filter(store=tiktok).exclude(respond_by=None).count() == 4
+    # AliExpress: eight orders, four buyers' messages (one channel each), three issues (a return and
+    # two refund requests)
+    assert totals(aliexpress)[2:] == (8, 3)
+    assert Message.objects.filter(store=aliexpress, external_id__startswith="aliexpress:").count() == 4
+    assert ReturnRequest.objects.filter(store=aliexpress, kind="return").count() == 1
 
     # the tracking account registers the synced shipments with the fake 17TRACK and polls them
     account = TrackingAccount.objects.get(organization=world.org)
@@ -150,6 +157,15 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     [sent_tiktok] = fakes.tiktok.requests_to(r"/customer_service/202309/conversations/\d+/messages", "POST")
     assert sent_tiktok.json() == {"type": "TEXT", "content": '{"content": "Thanks, it ships today."}'}
 
+    # ... and on an AliExpress ticket to the message centre's sendmsg, on the buyer's channel
+    ali_ticket = Ticket.objects.filter(store=aliexpress, messages__external_id__startswith="aliexpress:").first()
+    assert ali_ticket is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_reply(ticket=ali_ticket, author=world.admin, body="Thanks, we are checking it.")
+    [sent_ali] = [r for r in fakes.aliexpress.requests_to("/sync") if b"sendmsg" in r.body]
+    assert '"content":"Thanks, we are checking it."' in unquote_plus(sent_ali.body.decode())
+    assert f'"channel_id":"{ali_ticket.conversation_id}"' in unquote_plus(sent_ali.body.decode())
+
     # a signed write-back (EU seller) with the demo's signing key: the fake verifies the signature
     from aftersales.channels.base import ReturnDecision, ReturnDecisionKind, ReturnKind
     from aftersales.channels.connectors.ebay.connector import EbayConnector
@@ -182,7 +198,7 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     assert ticket.messages.order_by("pk").last().direction == "inbound"  # type: ignore[union-attr]
 
     # with the fakes off, the demo stores are deactivated (nothing listens on their ports)
-    assert demo_stores_disconnect(organization=world.org) == 5
+    assert demo_stores_disconnect(organization=world.org) == 6
     assert not Store.objects.filter(organization=world.org, name__in=[s.name for s in DEMO_STORES], is_active=True)
 
 
@@ -220,12 +236,13 @@ def test_the_demo_command_connects_and_disconnects_the_demo_stores(db: Any) -> N
         ("Amazon US (demo)", "http://127.0.0.1:8803"),
         ("Shopee SG (demo)", "http://127.0.0.1:8805"),
         ("TikTok Shop US (demo)", "http://127.0.0.1:8806"),
+        ("AliExpress (demo)", "http://127.0.0.1:8807"),
     ]
     account = TrackingAccount.objects.get(organization=stores[0].organization)
     assert (account.endpoint_url, account.api_key_set, account.is_active) == ("http://127.0.0.1:8804", True, True)
     out = io.StringIO()
     call_command("demo", if_empty=True, fakes=False, stdout=out)  # `make run DEMO_FAKES=0`
-    assert "5 demo store(s) of the fake marketplaces deactivated" in out.getvalue()
+    assert "6 demo store(s) of the fake marketplaces deactivated" in out.getvalue()
     assert not Store.objects.filter(name__in=[s.name for s in DEMO_STORES], is_active=True).exists()
     assert not TrackingAccount.objects.get(pk=account.pk).is_active
 

@@ -58,7 +58,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, interrupted)
         try:
             for key, url in fakes.urls.items():
-                self.stdout.write(f"  fake {key:<8} {url}")
+                self.stdout.write(f"  fake {key:<10} {url}")
             self.stdout.flush()
             if options["sync"]:
                 self._queue_sync()
