@@ -6,7 +6,8 @@ Today: Amazon's buyer messages answered through Amazon's relay (channels/connect
 amazon_relay.py): plain text, no links outside Amazon, no e-mail addresses, attachments of the
 allowed types only and at most 10 MB together; eBay's Message API (channels/connectors/ebay):
 2,000 characters at most, at most five pictures of the formats eBay Picture Services takes; Shopee's
-seller chat (channels/connectors/shopee): replies are sent as text, without attachments; WhatsApp
+seller chat (channels/connectors/shopee) and TikTok Shop's customer service (connectors/tiktok): replies are
+sent as text, without attachments; WhatsApp
 (channels/connectors/whatsapp): free-form replies only within 24 hours of the buyer's last message
 (after that only approved templates), text of at most 4,096 characters."""
 
@@ -52,11 +53,10 @@ def check_reply_rules(*, ticket: Ticket, body: str, attachments: list[Attachment
     if _answered_on_ebay(ticket):
         _check_ebay(body, attachments, types)
         return
-    if _answered_on_shopee(ticket):
+    text_only = _text_only_chat(ticket)
+    if text_only is not None:
         if attachments:
-            raise ValidationFailed(
-                _("Shopee chat replies are sent as text only: remove the attachments"), field="attachments"
-            )
+            raise ValidationFailed(text_only[0], field="attachments")
         return
     if _answered_on(ticket, "whatsapp"):
         _check_whatsapp(ticket, body)
@@ -74,8 +74,21 @@ def _answered_on_ebay(ticket: Ticket) -> bool:
     return ticket.store_id is not None and ticket.store.platform == "ebay"
 
 
-def _answered_on_shopee(ticket: Ticket) -> bool:
-    return ticket.store_id is not None and ticket.store.platform == "shopee"
+def _text_only_chat(ticket: Ticket) -> tuple[str, str] | None:
+    """(the refusal of attachments, the reply box's notice) of a marketplace chat that takes text only:
+    Shopee's seller chat and TikTok Shop's customer service (channels/connectors/shopee, tiktok)."""
+    platform = ticket.store.platform if ticket.store_id is not None else ""
+    if platform == "shopee":
+        return (
+            _("Shopee chat replies are sent as text only: remove the attachments"),
+            _("Shopee chat message: text only, no attachments."),
+        )
+    if platform == "tiktok":
+        return (
+            _("TikTok Shop chat replies are sent as text only: remove the attachments"),
+            _("TikTok Shop chat message: text only, no attachments."),
+        )
+    return None
 
 
 def _answered_on(ticket: Ticket, platform: str) -> bool:
@@ -161,8 +174,9 @@ def reply_rules_notice(ticket: Ticket) -> str:
             "count": EBAY_MEDIA_PER_MESSAGE,
             "limit": filesizeformat(EBAY_IMAGE_MAX_BYTES),
         }
-    if _answered_on_shopee(ticket):
-        return _("Shopee chat message: text only, no attachments.")
+    text_only = _text_only_chat(ticket)
+    if text_only is not None:
+        return text_only[1]
     if _answered_on(ticket, "whatsapp"):
         closes = window_closes_at(last_inbound_at(ticket))
         if closes is None or closes <= now():

@@ -304,3 +304,22 @@ def test_webhooks_through_the_endpoint(store: Store, seeded: TikTokFake, waits: 
 
     bad = post(bad_json, {"Authorization": webhook_signature(seeded.app_key, seeded.app_secret, bad_json)})
     assert bad.status_code == 400 and json.loads(bad.content)["code"] == "invalid_body"
+
+
+def test_a_reply_with_attachments_is_refused_when_queued(store: Store, seeded: TikTokFake, waits: list[float]) -> None:
+    from aftersales.core.errors import ValidationFailed
+    from aftersales.inbox.services.common import AttachmentInput
+    from aftersales.inbox.services.reply_rules import check_reply_rules, reply_rules_notice
+
+    sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
+    ticket = Ticket.objects.get(store=store, messages__external_id="tiktok:7282834513211418901")
+    assert reply_rules_notice(ticket) == "TikTok Shop chat message: text only, no attachments."
+    check_reply_rules(ticket=ticket, body="A long answer " * 200, attachments=[], types=[])  # no length cap
+    with pytest.raises(ValidationFailed) as caught:
+        check_reply_rules(
+            ticket=ticket,
+            body="Here is the label.",
+            attachments=[AttachmentInput("label.pdf", b"%PDF-1.7", "application/pdf")],
+            types=["application/pdf"],
+        )
+    assert caught.value.field == "attachments" and "TikTok Shop chat replies are sent as text only" in str(caught.value)
