@@ -422,6 +422,45 @@ ALIEXPRESS_FIELDS = (
     F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
 )
 
+MESSENGER_FIELDS = (
+    F(
+        "page_id",
+        gettext_lazy("Page id"),
+        required=True,
+        help=gettext_lazy("The Facebook Page's id (Page > About > Page transparency, or Meta Business Suite)."),
+    ),
+    F(
+        "access_token",
+        gettext_lazy("Page access token"),
+        secret=True,
+        required=True,
+        max_length=4000,
+        help=gettext_lazy("A long-lived Page access token with pages_messaging."),
+    ),
+    F(
+        "app_secret",
+        gettext_lazy("App secret"),
+        secret=True,
+        required=True,
+        max_length=200,
+        help=gettext_lazy("App settings > Basic: the App secret (webhooks are signed with it)."),
+    ),
+    F(
+        "verify_token",
+        gettext_lazy("Webhook verify token"),
+        secret=True,
+        required=True,
+        max_length=200,
+        help=gettext_lazy("Any secret text: type the same in Messenger > Settings > Webhooks > Verify token."),
+    ),
+    F(
+        "human_agent",
+        gettext_lazy("Human agent tag"),
+        Kind.BOOL,
+        help=gettext_lazy("On only if Meta granted your app the Human Agent permission: replies up to 7 days."),
+    ),
+)
+
 PLATFORM_CREDENTIALS: Mapping[str, tuple[CredentialField, ...]] = {
     "aliexpress": ALIEXPRESS_FIELDS,
     "email": EMAIL_FIELDS,
@@ -431,6 +470,7 @@ PLATFORM_CREDENTIALS: Mapping[str, tuple[CredentialField, ...]] = {
     "shopee": SHOPEE_FIELDS,
     "tiktok": TIKTOK_FIELDS,
     "whatsapp": WHATSAPP_FIELDS,
+    "facebook": MESSENGER_FIELDS,
 }
 
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")

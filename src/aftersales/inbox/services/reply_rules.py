@@ -13,7 +13,7 @@ sent as text, without attachments; WhatsApp
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.template.defaultfilters import filesizeformat
 from django.utils.formats import date_format
@@ -38,6 +38,8 @@ from aftersales.channels.connectors.email.amazon_relay import (
     parse_relay_conversation,
     relay_reply_problems,
 )
+from aftersales.channels.connectors.messenger.limits import TEXT_MAX_CHARS as MESSENGER_MAX_CHARS
+from aftersales.channels.connectors.meta.window import HUMAN_AGENT_WINDOW, STANDARD_WINDOW
 from aftersales.channels.connectors.whatsapp.window import TEXT_MAX_CHARS as WHATSAPP_MAX_CHARS
 from aftersales.channels.connectors.whatsapp.window import window_closes_at, window_open
 from aftersales.core.clock import now
@@ -60,6 +62,9 @@ def check_reply_rules(*, ticket: Ticket, body: str, attachments: list[Attachment
         return
     if _answered_on(ticket, "whatsapp"):
         _check_whatsapp(ticket, body)
+        return
+    if _answered_on(ticket, "facebook"):
+        _check_messenger(ticket, body)
         return
     if parse_relay_conversation(ticket.conversation_id) is None:
         return
@@ -134,6 +139,31 @@ def _check_whatsapp(ticket: Ticket, body: str) -> None:
         )
 
 
+def _messenger_window(ticket: Ticket) -> tuple[bool, timedelta]:
+    tagged = str(ticket.store.credentials.get("human_agent", "")).lower() in {"true", "1", "yes", "on"}
+    return tagged, HUMAN_AGENT_WINDOW if tagged else STANDARD_WINDOW
+
+
+def _check_messenger(ticket: Ticket, body: str) -> None:
+    tagged, window = _messenger_window(ticket)
+    last = last_inbound_at(ticket)
+    if not window_open(last, now(), window):
+        if tagged:
+            message = _("Messenger allows a human agent's reply up to 7 days after the person's last message")
+        else:
+            message = _(
+                "Messenger allows replies only within 24 hours of the person's last message "
+                "(7 days with the Human Agent permission)"
+            )
+        raise ValidationFailed(message, field="body")
+    if len(body.strip()) > MESSENGER_MAX_CHARS:
+        raise ValidationFailed(
+            _("Messenger messages are limited to %(max)d characters (%(count)d given)")
+            % {"max": MESSENGER_MAX_CHARS, "count": len(body.strip())},
+            field="body",
+        )
+
+
 def _check_ebay(body: str, attachments: list[AttachmentInput], types: list[str]) -> None:
     if len(body.strip()) > EBAY_MESSAGE_MAX_CHARS:
         raise ValidationFailed(
@@ -177,6 +207,16 @@ def reply_rules_notice(ticket: Ticket) -> str:
     text_only = _text_only_chat(ticket)
     if text_only is not None:
         return text_only[1]
+    if _answered_on(ticket, "facebook"):
+        tagged, window = _messenger_window(ticket)
+        closes = window_closes_at(last_inbound_at(ticket), window)
+        if closes is None or closes <= now():
+            return _("Messenger: the reply window is closed; the person has to write again.")
+        return _("Messenger: replies up to %(max)d characters, with attachments, until %(until)s%(tag)s.") % {
+            "max": MESSENGER_MAX_CHARS,
+            "until": _when(closes),
+            "tag": _(" (Human Agent tag)") if tagged else "",
+        }
     if _answered_on(ticket, "whatsapp"):
         closes = window_closes_at(last_inbound_at(ticket))
         if closes is None or closes <= now():

@@ -10,8 +10,7 @@ URL lives five minutes) and kept in the raw item, so a quarantined item re-maps 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -26,10 +25,11 @@ from aftersales.channels.base import (
     StoreContext,
     Stream,
 )
-from aftersales.channels.replies import reply_text, send_through_store
+from aftersales.channels.replies import reply_text
 from aftersales.core.clock import now
 
-from ..meta.graph import GRAPH_HOST, GraphClient, hub_handshake, verify_hub_signature
+from ..meta.base import MetaConnector
+from ..meta.graph import GraphClient
 from . import mapping
 from .webhooks import parse_push, push_items
 from .window import TEXT_MAX_CHARS
@@ -56,10 +56,9 @@ def _media_kind(content_type: str) -> str:
     return "document"
 
 
-class WhatsAppConnector:
+class WhatsAppConnector(MetaConnector):
     platform = "whatsapp"
     capabilities = frozenset({Capability.WEBHOOKS, Capability.SEND_MESSAGE, Capability.TEST_CONNECTION})
-    default_base_url = GRAPH_HOST
     # Cloud API throughput: 80 messages per second per business phone number by default; media and
     # management calls share the app's Graph limits. A 429 / code 130429 is honoured with its wait.
     rate_limits: ClassVar[dict[str, tuple[float, int]]] = {"meta": (20.0, 80), "whatsapp:send": (80.0, 80)}
@@ -71,17 +70,6 @@ class WhatsAppConnector:
         "verify_token",
     )
 
-    def __init__(self, **client_options: Any) -> None:
-        self.client_options = client_options
-
-    @contextmanager
-    def client(self, ctx: StoreContext) -> Iterator[GraphClient]:
-        client = GraphClient(ctx, **self.client_options)
-        try:
-            yield client
-        finally:
-            client.close()
-
     @staticmethod
     def _phone(ctx: StoreContext) -> str:
         phone = str(ctx.credentials.get("phone_number_id") or "").strip()
@@ -90,11 +78,8 @@ class WhatsAppConnector:
         return phone
 
     # -- receiving ---------------------------------------------------------------------------------
-    def webhook_handshake(self, ctx: StoreContext, params: Mapping[str, str]) -> str | None:
-        return hub_handshake(params, verify_token=str(ctx.credentials.get("verify_token") or ""))
-
     def verify_webhook(self, ctx: StoreContext, headers: Mapping[str, str], body: bytes) -> list[RawRecord]:
-        verify_hub_signature(app_secret=str(ctx.credentials.get("app_secret") or ""), headers=headers, body=body)
+        self.verify_signature(ctx, headers, body)
         items = push_items(parse_push(body), phone_number_id=self._phone(ctx))
         records: list[RawRecord] = []
         with self.client(ctx) as client:
@@ -151,9 +136,6 @@ class WhatsAppConnector:
         )
 
     # -- sending -----------------------------------------------------------------------------------
-    def send_reply(self, reply: OutboundReply) -> SentReceipt:
-        return send_through_store(self, reply)
-
     def _send(self, client: GraphClient, to: str, kind: str, content: Mapping[str, Any]) -> str:
         data = client.call(
             "POST",

@@ -1,20 +1,11 @@
-"""WhatsApp's customer-service window (pure, light: the inbox's reply rules import it in the web
-process): free-form messages may be sent for 24 hours after the buyer's last message; after that
-only approved templates."""
+"""WhatsApp's customer-service window: free-form messages for 24 hours after the buyer's last message;
+after that only approved templates (the window itself: meta/window.py, shared with Messenger)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from ..meta.window import STANDARD_WINDOW as SERVICE_WINDOW
+from ..meta.window import window_closes_at, window_open
 
-SERVICE_WINDOW = timedelta(hours=24)
 TEXT_MAX_CHARS = 4096  # text.body: "Maximum 4096 characters"
 
-
-def window_closes_at(last_inbound: datetime | None) -> datetime | None:
-    return None if last_inbound is None else last_inbound + SERVICE_WINDOW
-
-
-def window_open(last_inbound: datetime | None, at: datetime) -> bool:
-    """True while free-form messages may be sent: 23:59:59 after the buyer's last message it is
-    open, 24:00:00 after it closed."""
-    return last_inbound is not None and at - last_inbound < SERVICE_WINDOW
+__all__ = ["SERVICE_WINDOW", "TEXT_MAX_CHARS", "window_closes_at", "window_open"]

@@ -1,0 +1,1 @@
+"""Facebook Messenger (Messenger Platform) connector."""
