@@ -33,27 +33,6 @@ def _limit(version: RuleVersion | None) -> dict[str, str] | None:
     return {"amount": str(version.approval_limit_amount), "currency": version.approval_limit_currency}
 
 
-def _rule_out(rule: Rule) -> dict[str, Any]:
-    version = rule.current_version
-    return {
-        "id": rule.pk,
-        "name": rule.name,
-        "trigger": rule.trigger,
-        "enabled": rule.enabled,
-        "priority": rule.priority,
-        "specificity": rule.specificity,
-        "version": version.number if version else 0,
-        "conditions": version.conditions if version else {},
-        "actions": version.actions if version else [],
-        "scope": version.scope if version else {},
-        "schedule": version.schedule if version else {},
-        "stop_further": version.stop_further if version else False,
-        "approval_limit": _limit(version),
-        "created_at": rule.created_at,
-        "updated_at": rule.updated_at,
-    }
-
-
 def _version_out(version: RuleVersion) -> dict[str, Any]:
     return {
         "number": version.number,
@@ -65,6 +44,29 @@ def _version_out(version: RuleVersion) -> dict[str, Any]:
         "approval_limit": _limit(version),
         "created_by_id": version.created_by_id,
         "created_at": version.created_at,
+    }
+
+
+def _rule_out(rule: Rule) -> dict[str, Any]:
+    """The rule with its current version's document (an empty one while it has none)."""
+    version = rule.current_version
+    document = _version_out(version) if version else {}
+    return {
+        "id": rule.pk,
+        "name": rule.name,
+        "trigger": rule.trigger,
+        "enabled": rule.enabled,
+        "priority": rule.priority,
+        "specificity": rule.specificity,
+        "version": document.get("number", 0),
+        "conditions": document.get("conditions", {}),
+        "actions": document.get("actions", []),
+        "scope": document.get("scope", {}),
+        "schedule": document.get("schedule", {}),
+        "stop_further": document.get("stop_further", False),
+        "approval_limit": document.get("approval_limit"),
+        "created_at": rule.created_at,
+        "updated_at": rule.updated_at,
     }
 
 

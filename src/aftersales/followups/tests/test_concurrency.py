@@ -4,7 +4,6 @@ follow-up row, created in the reply's transaction, and the conditional UPDATE of
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +14,7 @@ from aftersales.core.clock import now
 from aftersales.followups import jobs
 from aftersales.followups.models import Coupon, FollowUp, FollowUpOutcome
 from aftersales.inbox.models import Message, MessageDirection
+from aftersales.testing.threads import run_together
 
 pytestmark = [
     pytest.mark.postgres,
@@ -24,26 +24,7 @@ pytestmark = [
 
 
 def _together(*work: Callable[[], Any]) -> list[Any]:
-    barrier = threading.Barrier(len(work))
-    results: list[Any] = [None] * len(work)
-
-    def run(i: int) -> None:
-        from django.db import connections
-
-        try:
-            barrier.wait()
-            results[i] = work[i]()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    return results
+    return run_together(*work, timeout=120)
 
 
 def test_two_workers_send_each_survey_once(world, config, solved):

@@ -5,7 +5,6 @@ unique idempotency key make it so."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
@@ -21,6 +20,7 @@ from aftersales.core.errors import ValidationFailed
 from aftersales.returns.models import Refund, RefundEvent, RefundLine, RefundStatus, Rma, RmaLine
 from aftersales.returns.refunds import refund_approve, refund_execute, refund_request
 from aftersales.testing.factories import OrderFactory, OrderLineFactory, StoreFactory, UserFactory
+from aftersales.testing.threads import run_together
 
 from .refund_connector import PATH, PLATFORM, RecordingConnector
 
@@ -32,26 +32,7 @@ pytestmark = [
 
 
 def _together(*work: Callable[[], Any]) -> list[Any]:
-    barrier = threading.Barrier(len(work))
-    results: list[Any] = [None] * len(work)
-
-    def run(i: int) -> None:
-        from django.db import connections
-
-        try:
-            barrier.wait()
-            results[i] = work[i]()
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(work))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    return results
+    return run_together(*work, timeout=60)
 
 
 @pytest.fixture
