@@ -55,13 +55,22 @@ def test_crud_versions_enable_and_logs(world: Any) -> None:
     r = api.request("POST", "/rules/enabled", {"rule_ids": [rule_id], "enabled": False})
     assert r.status_code == 200 and r.json()[0]["enabled"] is False
     fields = api.request("GET", "/rules/fields").json()
-    assert {"path": "customer.tier", "type": "enum", "label": "Customer tier", "choices": ["vip", "regular", "new", "at_risk"]} in fields
+    assert {
+        "path": "customer.tier",
+        "type": "enum",
+        "label": "Customer tier",
+        "choices": ["vip", "regular", "new", "at_risk"],
+    } in fields
     assert api.request("DELETE", f"/rules/{rule_id}").status_code == 204
     assert not Rule.objects.exists() and not RuleVersion.objects.exists()
 
 
 BAD: list[tuple[str, dict[str, Any], str]] = [
-    ("unknown field", {"conditions": {"all": [{"field": "ticket.mood", "op": "eq", "value": "x"}]}}, "conditions.all[0].field"),
+    (
+        "unknown field",
+        {"conditions": {"all": [{"field": "ticket.mood", "op": "eq", "value": "x"}]}},
+        "conditions.all[0].field",
+    ),
     (
         "unknown operator",
         {
@@ -82,7 +91,11 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
         "conditions.all[0].value",
     ),
     ("unknown action", {"actions": [{"type": "format_disk", "params": {}}]}, "actions[0].type"),
-    ("action parameter", {"actions": [{"type": "refund_partial", "params": {"percent": 150}}]}, "actions[0].params.percent"),
+    (
+        "action parameter",
+        {"actions": [{"type": "refund_partial", "params": {"percent": 150}}]},
+        "actions[0].params.percent",
+    ),
     ("scope", {"scope": {"regions": ["atlantis"]}}, "scope.regions[0]"),
 ]
 
