@@ -95,3 +95,19 @@ def test_webhook_signature() -> None:
     for headers in ({"Authorization": "0" * 64}, {}):
         with pytest.raises(SignatureInvalid):
             verify_signature(app_key="key", app_secret="secret", headers=headers, body=body)
+
+
+def test_webhooks_of_another_shop_or_malformed_are_refused() -> None:
+    from aftersales.channels.base import MappingError
+    from aftersales.channels.connectors.tiktok.webhooks import parse_webhook
+
+    assert parse_webhook(b'{"type": 1, "shop_id": "74", "data": {}}', shop_id="74")["type"] == 1
+    for body, field in (
+        (b'{"type": 1, "shop_id": "75", "data": {}}', "shop_id"),
+        (b'{"type": "1", "data": {}}', "type"),
+        (b'{"type": 1, "data": []}', "data"),
+        (b"[1]", "body"),
+    ):
+        with pytest.raises(MappingError) as caught:
+            parse_webhook(body, shop_id="74")
+        assert caught.value.field == field
