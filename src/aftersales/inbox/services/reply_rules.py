@@ -9,7 +9,9 @@ allowed types only and at most 10 MB together; eBay's Message API (channels/conn
 seller chat (channels/connectors/shopee) and TikTok Shop's customer service (connectors/tiktok): replies are
 sent as text, without attachments; WhatsApp
 (channels/connectors/whatsapp): free-form replies only within 24 hours of the buyer's last message
-(after that only approved templates), text of at most 4,096 characters."""
+(after that only approved templates), text of at most 4,096 characters; Messenger
+(channels/connectors/messenger): replies within 24 hours of the person's last message, 7 days with the
+Human Agent tag where Meta granted it, text of at most 2,000 characters."""
 
 from __future__ import annotations
 
