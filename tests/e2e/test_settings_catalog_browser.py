@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from aftersales.language.models import ReplyTemplate
+from aftersales.testing.connectors import unplugged
 from aftersales.testing.factories import StoreFactory
 from aftersales.testing.personas import build_world
 
@@ -46,3 +47,7 @@ def test_template_preview_and_save_then_stores(live_server, page):
     expect(page.locator('[data-store="Wish"] [data-connector=none]')).to_be_visible()  # no Wish connector
     expect(page.locator('[data-store="Amazon US"] [data-connection-link]')).to_be_visible()
     assert violations == []
+
+
+# Wish is this module's example of a platform without a connector: unplugged for its tests.
+_no_wish_connector = unplugged("wish")

@@ -461,7 +461,28 @@ MESSENGER_FIELDS = (
     ),
 )
 
+WISH_FIELDS = (
+    F(
+        "client_id",
+        gettext_lazy("Client id"),
+        required=True,
+        help=gettext_lazy("Wish Merchant Dashboard > Settings > API settings: your app's client id."),
+    ),
+    F("client_secret", gettext_lazy("Client secret"), secret=True, required=True, max_length=200),
+    F(
+        "refresh_token",
+        gettext_lazy("Refresh token"),
+        secret=True,
+        required=True,
+        max_length=2000,
+        help=gettext_lazy("From /api/v3/oauth/access_token after the merchant authorises your app; renewed here."),
+    ),
+    F("access_token", gettext_lazy("Access token"), secret=True, internal=True, max_length=4000),
+    F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
+)
+
 PLATFORM_CREDENTIALS: Mapping[str, tuple[CredentialField, ...]] = {
+    "wish": WISH_FIELDS,
     "aliexpress": ALIEXPRESS_FIELDS,
     "email": EMAIL_FIELDS,
     "amazon": AMAZON_FIELDS,

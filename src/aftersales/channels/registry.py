@@ -15,6 +15,7 @@ _CONNECTORS: dict[str, str] = {
     "shopee": "aftersales.channels.connectors.shopee.connector:ShopeeConnector",
     "tiktok": "aftersales.channels.connectors.tiktok.connector:TikTokConnector",
     "whatsapp": "aftersales.channels.connectors.whatsapp.connector:WhatsAppConnector",
+    "wish": "aftersales.channels.connectors.wish.connector:WishConnector",
     "facebook": "aftersales.channels.connectors.messenger.connector:MessengerConnector",
 }
 _instances: dict[str, Connector] = {}

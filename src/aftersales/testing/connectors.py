@@ -66,3 +66,24 @@ def sync_streams(
     from aftersales.channels.sync import sync_stream
 
     return {s: sync_stream(store_id=store.pk, stream=s) for s in streams}
+
+
+def without_connector(monkeypatch: pytest.MonkeyPatch, platform: str) -> None:
+    """Make `platform` a platform with no connector and no credentials schema for one test (every
+    platform of catalog.Platform has a connector now; tests of that case pick one and unplug it)."""
+    from aftersales.channels import credentials, registry
+
+    monkeypatch.delitem(registry._CONNECTORS, platform, raising=False)
+    monkeypatch.delitem(registry._instances, platform, raising=False)
+    monkeypatch.delitem(credentials.PLATFORM_CREDENTIALS, platform, raising=False)  # type: ignore[attr-defined]
+
+
+def unplugged(platform: str) -> Any:
+    """An autouse fixture for a test module: `platform` has no connector in that module's tests
+    (`_no_wish = unplugged("wish")` at module level)."""
+
+    @pytest.fixture(autouse=True)
+    def _unplugged(monkeypatch: pytest.MonkeyPatch) -> None:
+        without_connector(monkeypatch, platform)
+
+    return _unplugged

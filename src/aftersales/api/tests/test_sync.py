@@ -15,6 +15,7 @@ from aftersales.channels.base import RawRecord, Stream
 from aftersales.channels.models import RawEvent, StoreSync, StreamCursor, SyncRun, WriteBack
 from aftersales.channels.sync import receive_records
 from aftersales.channels.tests import testshop
+from aftersales.testing.connectors import unplugged
 from aftersales.testing.factories import StoreFactory
 
 from .helpers import ApiClient, assert_error
@@ -190,3 +191,7 @@ def test_failed_writebacks_are_listed(world, as_user, tshop) -> None:
                              status="unknown", detail="worker died")  # fmt: skip
     body = as_user(world.admin).get("/attention").json()
     assert body["writebacks"][0]["status"] == "unknown" and body["writebacks"][0]["store_name"] == "Test shop"
+
+
+# Wish is this module's example of a platform without a connector: unplugged for its tests.
+_no_wish_connector = unplugged("wish")

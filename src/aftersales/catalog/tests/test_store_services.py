@@ -10,6 +10,7 @@ from aftersales.catalog.models import Store
 from aftersales.catalog.selectors import store_list, store_settings_get
 from aftersales.catalog.services import store_create, store_deactivate, store_update
 from aftersales.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from aftersales.testing.connectors import unplugged
 
 
 def _create(world, **kw):  # type: ignore[no-untyped-def]
@@ -123,3 +124,7 @@ def test_deactivate_and_list_say_whether_a_connector_exists(world) -> None:
     assert rows["Support mailbox"].has_connector is True and rows["Wish"].has_connector is False
     assert rows["Support mailbox"].id == mailbox.pk
     assert [row.name for row in store_list(world.foreign_user)] == ["Other Amazon"]
+
+
+# Wish is this module's example of a platform without a connector: unplugged for its tests.
+_no_wish_connector = unplugged("wish")

@@ -10,6 +10,7 @@ from aftersales.channels.registry import get_connector
 from aftersales.inbox.models import DeliveryStatus, Message, TicketEvent
 from aftersales.inbox.services import InboundMessage, message_ingest, message_retry_delivery, ticket_reply
 from aftersales.inbox.services.delivery import DeliveryRetry, message_deliver
+from aftersales.testing.connectors import unplugged
 from aftersales.testing.factories import StoreFactory
 
 
@@ -133,3 +134,7 @@ def test_transient_failures_end_in_failed_after_the_last_attempt(world, mailbox,
     reply.refresh_from_db()
     assert reply.delivery_status == DeliveryStatus.FAILED
     assert reply.delivery_error.startswith(f"gave up after {MAX_DELIVERY_ATTEMPTS} attempts")
+
+
+# Wish is this module's example of a platform without a connector: unplugged for its tests.
+_no_wish_connector = unplugged("wish")

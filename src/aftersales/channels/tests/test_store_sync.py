@@ -31,6 +31,7 @@ from aftersales.channels.store_sync import (
 from aftersales.channels.sync import receive_records
 from aftersales.channels.tests import testshop
 from aftersales.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from aftersales.testing.connectors import unplugged
 from aftersales.testing.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -297,3 +298,7 @@ def test_the_store_page_reads_capabilities_and_the_webhook_path(world, tshop) ->
     assert c.webhook_path in ("", f"/hooks/testshop/{token}")
     none = store_connection(world.admin, StoreFactory(organization=world.org, platform="wish").pk)
     assert not none.has_connector and not none.streams and not none.credentials
+
+
+# Wish is this module's example of a platform without a connector: unplugged for its tests.
+_no_wish_connector = unplugged("wish")

@@ -21,6 +21,7 @@ from aftersales.returns.models import ReturnRequest, ReturnRequestLine, Rma, Rma
 from aftersales.returns.rma import rma_approve, rma_create_from_return_request, rma_reject
 from aftersales.returns.rma_actions import rma_offer_partial
 from aftersales.returns.rma_sync import rma_writeback
+from aftersales.testing.connectors import unplugged
 from aftersales.testing.factories import StoreFactory
 
 from .rma_fixtures import delivered_order, first_line
@@ -129,3 +130,7 @@ def test_a_connector_that_cannot_decide_leaves_it_pending_sync(world, django_cap
     assert not WriteBack.objects.exists()
     assert rma.events.filter(type="platform_sync", payload__state="pending_sync").exists()
     assert Decimal(rma.decision["lines"][0]["restocking_fee_percent"]) == 0
+
+
+# Wish is this module's example of a platform without a connector: unplugged for its tests.
+_no_wish_connector = unplugged("wish")

@@ -10,6 +10,7 @@ from aftersales.catalog.models import Store
 from aftersales.inbox.models import CategoryLabel
 from aftersales.language.models import ReplyTemplate, ReplyTemplateVariant
 from aftersales.language.templates import reply_template_save
+from aftersales.testing.connectors import unplugged
 
 from .conftest import htmx_headers
 
@@ -232,3 +233,7 @@ def test_a_machine_translated_variant_is_approved_only_when_ticked(world, login)
     assert template.variants.get(language="es").needs_review
     client.post(reverse("web:settings_template", args=[template.pk]), {**form, "approve": "es"})
     assert not template.variants.get(language="es").needs_review
+
+
+# Wish is this module's example of a platform without a connector: unplugged for its tests.
+_no_wish_connector = unplugged("wish")

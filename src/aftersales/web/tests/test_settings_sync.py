@@ -14,6 +14,7 @@ from aftersales.channels.base import RawRecord, Stream
 from aftersales.channels.models import RawEvent, RawEventStatus, StoreSync, StreamCursor, SyncRun, WriteBack
 from aftersales.channels.sync import receive_records
 from aftersales.channels.tests import testshop
+from aftersales.testing.connectors import unplugged
 from aftersales.testing.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -153,3 +154,7 @@ def test_needs_a_human_lists_paused_quarantined_and_writebacks_with_a_nav_badge(
     assert 'data-attention="3"' in client.get(reverse("web:settings_stores")).content.decode()
     assert login(world.agent).get(reverse("web:settings_attention")).status_code == 403
     assert 'data-total="0"' in login(world.foreign_user).get(reverse("web:settings_attention")).content.decode()
+
+
+# Wish is this module's example of a platform without a connector: unplugged for its tests.
+_no_wish_connector = unplugged("wish")

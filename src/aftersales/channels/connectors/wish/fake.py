@@ -1,0 +1,175 @@
+"""A fake Wish Merchant API v3 on 127.0.0.1 for tests (and a demo store).
+
+It checks what docs/connectors/wish.md says Wish checks: a bearer access token that expires, its
+renewal from the refresh token with the app's client id and secret (a revoked authorisation refuses
+both), and answers {"code": 0, "data": ..., "message": ""} or an error with a non-zero code. It lists
+orders and tickets by updated_at (updated_at_min, sort_by=updated_at.asc, limit <= 500, offset),
+records replies (the ticket then awaits the user), closes tickets and refunds whole orders. Faults
+(429, 5xx, dropped connections) come from FakePlatform."""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aftersales.testing.fake_platform import FakePlatform, FakeRequest, FakeResponse, json_response
+
+from .client import REFRESH_PATH
+
+
+def _ok(data: Any) -> FakeResponse:
+    return json_response({"code": 0, "data": data, "message": ""})
+
+
+def _error(code: int, message: str, status: int) -> FakeResponse:
+    return json_response({"code": code, "data": {}, "message": message}, status)
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class WishFake(FakePlatform):
+    name = "wish"
+
+    def __init__(
+        self,
+        *,
+        client_id: str = "5f0c1d2e3a4b5c6d7e8f9a01",
+        client_secret: str = "wish-test-client-secret",  # noqa: S107 (the fake's own test secret)
+        merchant_id: str = "5e1234567890abcdef012345",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.merchant_id = merchant_id
+        self.clock = clock
+        self._ids = itertools.count(1)
+        self.access_tokens: dict[str, float] = {}
+        self.refresh_token = f"rt-{uuid.uuid4().hex[:16]}"
+        self.revoked = False
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.tickets: dict[str, dict[str, Any]] = {}
+        self.refunds: list[tuple[str, dict[str, Any]]] = []
+        super().__init__()
+
+    def credentials(self, **overrides: Any) -> dict[str, Any]:
+        return {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token,
+            **overrides,
+        }
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.access_tokens = dict.fromkeys(self.access_tokens, 0.0)
+
+    def add_order(self, order: dict[str, Any]) -> None:
+        with self.lock:
+            self.orders[str(order["id"])] = order
+
+    def add_ticket(self, ticket: dict[str, Any]) -> None:
+        with self.lock:
+            self.tickets[str(ticket["id"])] = ticket
+
+    def setup_routes(self) -> None:
+        self.route("GET", REFRESH_PATH, self.refresh)
+        self.route("GET", r"/api/v3/orders", self._guarded(lambda r: self._list(r, self.orders)))
+        self.route("GET", r"/api/v3/orders/(?P<id>[^/]+)", self._guarded(self.order))
+        self.route("PUT", r"/api/v3/orders/(?P<id>[^/]+)/refund", self._guarded(self.refund))
+        self.route("GET", r"/api/v3/tickets", self._guarded(lambda r: self._list(r, self.tickets)))
+        self.route("POST", r"/api/v3/tickets/(?P<id>[^/]+)/reply", self._guarded(self.reply))
+        self.route("PUT", r"/api/v3/tickets/(?P<id>[^/]+)/close", self._guarded(self.close))
+
+    def _guarded(self, handler: Callable[[FakeRequest], FakeResponse]) -> Callable[[FakeRequest], FakeResponse]:
+        def guarded(request: FakeRequest) -> FakeResponse:
+            token = request.headers.get("authorization", "").removeprefix("Bearer ")
+            if self.revoked or self.access_tokens.get(token, 0.0) <= self.clock():
+                return _error(1016, "Access token is invalid or has expired", 401)
+            return handler(request)
+
+        return guarded
+
+    def refresh(self, request: FakeRequest) -> FakeResponse:
+        if request.arg("client_id") != self.client_id or request.arg("client_secret") != self.client_secret:
+            return _error(4000, "Invalid client credentials", 401)
+        if request.arg("grant_type") != "refresh_token":
+            return _error(1000, "grant_type must be refresh_token", 400)
+        if self.revoked or request.arg("refresh_token") != self.refresh_token:
+            return _error(1017, "The merchant has revoked this app's authorization", 401)
+        token = f"at-{next(self._ids)}-{uuid.uuid4().hex[:12]}"
+        expires = self.clock() + 30 * 24 * 3600
+        self.access_tokens[token] = expires
+        expiry = datetime.fromtimestamp(expires, tz=UTC).isoformat(timespec="seconds")
+        return _ok(
+            {
+                "access_token": token,
+                "refresh_token": self.refresh_token,
+                "expiry_time": expiry,
+                "merchant_id": self.merchant_id,
+            }
+        )
+
+    def _list(self, request: FakeRequest, items: dict[str, dict[str, Any]]) -> FakeResponse:
+        limit = int(request.arg("limit", "50") or 50)
+        if limit > 500:
+            return _error(1000, "limit must be at most 500", 400)
+        offset = int(request.arg("offset", "0") or 0)
+        low = request.arg("updated_at_min") or ""
+        with self.lock:
+            chosen = sorted(
+                (i for i in items.values() if not low or _parse(str(i["updated_at"])) >= _parse(low)),
+                key=lambda i: _parse(str(i["updated_at"])),
+            )
+        return _ok(chosen[offset : offset + limit])
+
+    def order(self, request: FakeRequest) -> FakeResponse:
+        order = self.orders.get(request.params["id"])
+        return _ok(order) if order else _error(1004, "Order not found", 404)
+
+    def refund(self, request: FakeRequest) -> FakeResponse:
+        with self.lock:
+            order = self.orders.get(request.params["id"])
+            if order is None:
+                return _error(1004, "Order not found", 404)
+            if order["state"] == "REFUNDED":
+                return _error(1030, "Order has already been refunded", 400)
+            self.refunds.append((request.params["id"], request.json()))
+            order.update(state="REFUNDED", updated_at=_now_iso())
+        return _ok({"success": True})
+
+    def reply(self, request: FakeRequest) -> FakeResponse:
+        with self.lock:
+            ticket = self.tickets.get(request.params["id"])
+            if ticket is None:
+                return _error(1004, "Ticket not found", 404)
+            if ticket["state"] == "CLOSED":
+                return _error(1031, "Ticket is closed", 400)
+            message = request.json().get("message")
+            if not isinstance(message, str) or not message.strip():
+                return _error(1000, "message is required", 400)
+            ticket["replies"].append({"sender": "MERCHANT", "message": message, "created_at": _now_iso()})
+            ticket.update(state="AWAITING_USER", updated_at=_now_iso())
+        return _ok({"success": True})
+
+    def close(self, request: FakeRequest) -> FakeResponse:
+        with self.lock:
+            ticket = self.tickets.get(request.params["id"])
+            if ticket is None:
+                return _error(1004, "Ticket not found", 404)
+            ticket.update(state="CLOSED", updated_at=_now_iso())
+        return _ok({"success": True})
+
+
+def _parse(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def iso_ago(minutes: int) -> str:
+    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -1,0 +1,168 @@
+"""Pure mapping: Wish Merchant API v3 payloads -> the engine's records (no database, no clock, no
+HTTP). Pulled payloads are stored as {"kind": "order" | "ticket", "data": ...}; a ticket becomes its
+buyer's messages (one per reply, the merchant's own replies kept as from_seller) and, when Wish
+support has it (escalated), a case carrying that state. Times are ISO 8601; money
+{"amount": ..., "currency_code": ...}. Anything missing, malformed or unknown raises MappingError
+naming Wish's field."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from aftersales.catalog.models import OrderStatus
+from aftersales.channels.base import (
+    Buyer,
+    MappingError,
+    MessageRecord,
+    OrderLineRecord,
+    OrderRecord,
+    Record,
+    ReturnKind,
+    ReturnRecord,
+)
+from aftersales.channels.fields import amount, currency_code, dig, quantity, required, text
+
+ORDER_STATES: dict[str, str] = {
+    "APPROVED": OrderStatus.UNSHIPPED,
+    "SHIPPED": OrderStatus.SHIPPED,
+    "REFUNDED": OrderStatus.REFUNDED,
+    "REQUIRE_REVIEW": OrderStatus.PENDING,
+    "DELAYING": OrderStatus.PROCESSING,
+}
+TICKET_STATES = frozenset({"AWAITING_MERCHANT", "AWAITING_USER", "ESCALATED_TO_WISH", "CLOSED"})
+ESCALATED = "ESCALATED_TO_WISH"
+SENDERS = frozenset({"USER", "MERCHANT", "WISH_SUPPORT"})
+
+
+def iso(data: Mapping[str, Any], path: str, *, required_: bool = True) -> datetime | None:
+    value = dig(data, path)
+    if value in (None, "") and not required_:
+        return None
+    if not isinstance(value, str):
+        raise MappingError(f"{path} is not a date: {value!r}"[:200], field=path)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise MappingError(f"{path} is not a date: {value!r}"[:200], field=path) from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _money(data: Mapping[str, Any], path: str, default: str) -> tuple[Decimal, str]:
+    value = amount(data, f"{path}.amount")
+    assert value is not None
+    return value, currency_code(data, f"{path}.currency_code", default)
+
+
+def map_order(data: Mapping[str, Any], *, currency: str = "") -> OrderRecord:
+    state = str(required(data, "state"))
+    if state not in ORDER_STATES:
+        raise MappingError(f"unknown state {state!r}", field="state")
+    total, total_currency = _money(data, "order_payment.general_payment_details.payment_total", currency or "USD")
+    product = dig(data, "product_information")
+    if not isinstance(product, Mapping):
+        raise MappingError("product_information is missing", field="product_information")
+    try:
+        unit, unit_currency = _money(product, "price", total_currency)
+        line = OrderLineRecord(
+            external_line_id=text(product, "variation_id"),
+            sku=text(product, "sku"),
+            quantity=quantity(product, "quantity"),
+            unit_price=unit,
+            currency=unit_currency,
+            title=str(product.get("name") or ""),
+        )
+    except MappingError as exc:
+        raise MappingError(exc.reason, field=f"product_information.{exc.field}") from exc
+    placed = iso(data, "released_at")
+    assert placed is not None
+    return OrderRecord(
+        external_id=text(data, "id"),
+        placed_at=placed,
+        status=ORDER_STATES[state],
+        total=total,
+        currency=total_currency,
+        updated_at=iso(data, "updated_at", required_=False),
+        buyer=Buyer(external_id=text(data, "user_id"), country=str(dig(data, "shipping_details.country_code") or "")),
+        lines=[line],
+    )
+
+
+def map_ticket(data: Mapping[str, Any]) -> list[Record]:
+    ticket_id = text(data, "id")
+    state = str(required(data, "state"))
+    if state not in TICKET_STATES:
+        raise MappingError(f"unknown state {state!r}", field="state")
+    buyer = Buyer(
+        external_id=text(data, "user_info.id"),
+        name=str(dig(data, "user_info.name") or ""),
+        language=str(dig(data, "user_info.locale") or "")[:2],
+    )
+    order_ids = dig(data, "order_ids") or []
+    if not isinstance(order_ids, list):
+        raise MappingError("order_ids is not a list", field="order_ids")
+    order_id = str(order_ids[0]) if order_ids else None
+    replies = dig(data, "replies")
+    if not isinstance(replies, list) or not replies:
+        raise MappingError("replies is missing", field="replies")
+    records: list[Record] = []
+    for n, reply in enumerate(replies):
+        if not isinstance(reply, Mapping):
+            raise MappingError("a reply is not an object", field=f"replies[{n}]")
+        sender = str(reply.get("sender") or "")
+        if sender not in SENDERS:
+            raise MappingError(f"unknown sender {sender!r}", field=f"replies[{n}].sender")
+        sent = iso(reply, "created_at")
+        assert sent is not None
+        body = text(reply, "message")
+        records.append(
+            MessageRecord(
+                external_id=f"wish:{ticket_id}:{n}",
+                buyer=buyer,
+                body=body if sender != "WISH_SUPPORT" else f"[Wish support] {body}",
+                sent_at=sent,
+                conversation_id=f"wish:{ticket_id}",
+                order_external_id=order_id,
+                subject=str(data.get("subject") or ""),
+                from_seller=sender != "USER",
+            )
+        )
+    if state == ESCALATED:
+        created = iso(data, "created_at")
+        assert created is not None
+        records.append(
+            ReturnRecord(
+                external_id=f"ticket:{ticket_id}",
+                kind=ReturnKind.CASE,
+                status=state,
+                created_at=created,
+                order_external_id=order_id,
+                buyer=buyer,
+                reason=str(data.get("subject") or ""),
+                updated_at=iso(data, "updated_at", required_=False),
+            )
+        )
+    return records
+
+
+def map_payload(payload: Mapping[str, Any], *, currency: str = "") -> list[Record]:
+    kind, data = payload.get("kind"), payload.get("data")
+    if not isinstance(data, Mapping):
+        raise MappingError("the stored payload has no data object", field="data")
+    if kind == "order":
+        return [map_order(data, currency=currency)]
+    if kind == "ticket":
+        return map_ticket(data)
+    raise MappingError(f"unknown payload kind {kind!r}", field="kind")
+
+
+def version_key(kind: str, data: Any) -> str:
+    value = data.get("id") if isinstance(data, Mapping) else None
+    if not isinstance(value, str | int) or isinstance(value, bool) or not str(value):
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:24]
+        return f"{kind}:no-id:{digest}"
+    return f"{kind}:{value}:{data.get('updated_at') or ''}"
