@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 from django.conf import settings
@@ -237,6 +238,36 @@ class PlatformClient:
         if isinstance(exc, ConnectorError) and exc.retry_after is not None:
             return min(exc.retry_after, self.max_retry_after)
         return min(self.max_backoff, self.backoff * (2 ** (state.attempt_number - 1)))
+
+
+def json_object(response: httpx.Response) -> Mapping[str, Any]:
+    """The response's JSON object, or {} when the body is not JSON or not an object."""
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, Mapping) else {}
+
+
+ClientT = TypeVar("ClientT", bound="PlatformClient")
+
+
+class ClientPerCall(Generic[ClientT]):
+    """Connector mixin: `client(ctx)` opens the connector's `client_class` for one operation (with
+    the options the connector was built with: transport, sleep... in tests) and closes it after."""
+
+    client_class: type[ClientT]
+
+    def __init__(self, **client_options: Any) -> None:
+        self.client_options = client_options
+
+    @contextmanager
+    def client(self, ctx: StoreContext) -> Iterator[ClientT]:
+        client = self.client_class(ctx, **self.client_options)
+        try:
+            yield client
+        finally:
+            client.close()
 
 
 def _penalise(ctx: StoreContext, bucket: str, seconds: float) -> None:

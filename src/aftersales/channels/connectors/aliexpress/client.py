@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from aftersales.channels.base import AuthError, ConnectorError, RateLimited, StoreContext
-from aftersales.channels.http import PlatformClient, parse_retry_after
+from aftersales.channels.http import PlatformClient, json_object, parse_retry_after
 from aftersales.channels.tokens import RefreshingTokens
 
 DEFAULT_BASE_URL = "https://api-sg.aliexpress.com"
@@ -63,14 +63,6 @@ def encode_params(params: Mapping[str, Any]) -> dict[str, str]:
         else:
             out[key] = str(value)
     return out
-
-
-def body_of(response: httpx.Response) -> Mapping[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, Mapping) else {}
 
 
 def _error_of(data: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -119,7 +111,7 @@ class AliExpressClient(RefreshingTokens, PlatformClient):
 
     # -- errors ------------------------------------------------------------------------------------
     def classify(self, response: httpx.Response) -> ConnectorError | None:
-        error = _error_of(body_of(response))
+        error = _error_of(json_object(response))
         status = response.status_code
         if not error and status < 400:
             return None
@@ -135,7 +127,7 @@ class AliExpressClient(RefreshingTokens, PlatformClient):
         return ConnectorError(message, permanent=True, status=status, code=code)
 
     def error_text(self, response: httpx.Response) -> str:
-        data = body_of(response)
+        data = json_object(response)
         if not data:
             return response.text[:300].strip()
         error = _error_of(data)
@@ -144,7 +136,7 @@ class AliExpressClient(RefreshingTokens, PlatformClient):
         return (f"{message} ({code})" if code and message else message or code)[:1000]
 
     def error_code(self, response: httpx.Response) -> str:
-        return str(_error_of(body_of(response)).get("code") or "")
+        return str(_error_of(json_object(response)).get("code") or "")
 
     # -- tokens (channels.tokens.RefreshingTokens: renewal under the store's row lock) -------------
     def fetch_tokens(self, refresh_token: str) -> dict[str, Any]:
@@ -162,7 +154,7 @@ class AliExpressClient(RefreshingTokens, PlatformClient):
                 message = f"AliExpress refused the token refresh: {exc}"
                 raise AuthError(message, status=exc.status, code=exc.code) from exc
             raise
-        data = body_of(response)
+        data = json_object(response)
         token = data.get("access_token")
         if not isinstance(token, str) or not token:
             raise ConnectorError("AliExpress answered the token refresh without an access_token")
@@ -200,7 +192,7 @@ class AliExpressClient(RefreshingTokens, PlatformClient):
                     self.refresh_access_token(stale=token)
                     continue
                 raise AuthError(f"AliExpress refused the credentials: {exc}", status=exc.status, code=exc.code) from exc
-            data = body_of(response)
+            data = json_object(response)
             payload = data.get(method.replace(".", "_") + "_response")
             if not isinstance(payload, Mapping):
                 raise ConnectorError(f"AliExpress answered {method} without a {method.replace('.', '_')}_response")

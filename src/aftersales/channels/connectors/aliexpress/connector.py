@@ -8,8 +8,7 @@ relied on and their sources, and what is ambiguous."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -33,6 +32,7 @@ from aftersales.channels.base import (
     Stream,
     WriteReceipt,
 )
+from aftersales.channels.http import ClientPerCall
 from aftersales.channels.replies import reply_text, send_through_store
 from aftersales.core.clock import now
 
@@ -99,7 +99,7 @@ def _money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
 
 
-class AliExpressConnector:
+class AliExpressConnector(ClientPerCall[AliExpressClient]):
     platform = "aliexpress"
     capabilities = frozenset(
         {
@@ -123,17 +123,7 @@ class AliExpressConnector:
     }
     credential_fields: ClassVar[tuple[str, ...]] = ("app_key", "app_secret", "refresh_token")
     default_base_url = DEFAULT_BASE_URL
-
-    def __init__(self, **client_options: Any) -> None:
-        self.client_options = client_options
-
-    @contextmanager
-    def client(self, ctx: StoreContext) -> Iterator[AliExpressClient]:
-        client = AliExpressClient(ctx, **self.client_options)
-        try:
-            yield client
-        finally:
-            client.close()
+    client_class = AliExpressClient
 
     # -- pulling -----------------------------------------------------------------------------------
     def pull(self, ctx: StoreContext, stream: Stream, cursor: str | None, since: datetime | None) -> Page:

@@ -23,20 +23,12 @@ from typing import Any
 import httpx
 
 from aftersales.channels.base import AuthError, ConnectorError, StoreContext
-from aftersales.channels.http import PlatformClient
+from aftersales.channels.http import PlatformClient, json_object
 from aftersales.channels.tokens import RefreshingTokens
 
 DEFAULT_BASE_URL = "https://merchant.wish.com"
 REFRESH_PATH = "/api/v3/oauth/refresh_token"
 DEFAULT_TOKEN_LIFE = timedelta(days=30)
-
-
-def body_of(response: httpx.Response) -> Mapping[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, Mapping) else {}
 
 
 class WishClient(RefreshingTokens, PlatformClient):
@@ -55,14 +47,14 @@ class WishClient(RefreshingTokens, PlatformClient):
         return (self.ctx.base_url or "").rstrip("/") or DEFAULT_BASE_URL
 
     def error_text(self, response: httpx.Response) -> str:
-        data = body_of(response)
+        data = json_object(response)
         if not data:
             return response.text[:300].strip()
         code, message = data.get("code"), str(data.get("message") or "")
         return (f"{message} (code {code})" if code not in (None, 0) and message else message or str(code or ""))[:1000]
 
     def error_code(self, response: httpx.Response) -> str:
-        code = body_of(response).get("code")
+        code = json_object(response).get("code")
         return "" if code in (None, 0) else str(code)
 
     def fetch_tokens(self, refresh_token: str) -> dict[str, Any]:
@@ -86,7 +78,7 @@ class WishClient(RefreshingTokens, PlatformClient):
             if exc.permanent:
                 raise AuthError(f"Wish refused the token refresh: {exc}", status=exc.status, code=exc.code) from exc
             raise
-        data = body_of(response).get("data")
+        data = json_object(response).get("data")
         token = data.get("access_token") if isinstance(data, Mapping) else None
         if not isinstance(data, Mapping) or not isinstance(token, str) or not token:
             raise ConnectorError("Wish answered the token refresh without an access_token")
@@ -134,7 +126,7 @@ class WishClient(RefreshingTokens, PlatformClient):
                     self.refresh_access_token(stale=token)
                     continue
                 raise AuthError(f"Wish refused the credentials: {exc}", status=exc.status, code=exc.code) from exc
-            data = body_of(response)
+            data = json_object(response)
             if "data" not in data:
                 raise ConnectorError(f"Wish answered {method} {path} without data")
             return data["data"]

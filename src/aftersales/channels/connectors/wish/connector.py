@@ -7,8 +7,7 @@ docs/connectors/wish.md lists the calls, the facts relied on and what is not cer
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -28,6 +27,7 @@ from aftersales.channels.base import (
     Stream,
     WriteReceipt,
 )
+from aftersales.channels.http import ClientPerCall
 from aftersales.channels.replies import reply_text, send_through_store
 from aftersales.core.clock import now
 
@@ -54,7 +54,7 @@ def _state(raw: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-class WishConnector:
+class WishConnector(ClientPerCall[WishClient]):
     platform = "wish"
     capabilities = frozenset(
         {
@@ -73,17 +73,7 @@ class WishConnector:
     }
     credential_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token")
     default_base_url = DEFAULT_BASE_URL
-
-    def __init__(self, **client_options: Any) -> None:
-        self.client_options = client_options
-
-    @contextmanager
-    def client(self, ctx: StoreContext) -> Iterator[WishClient]:
-        client = WishClient(ctx, **self.client_options)
-        try:
-            yield client
-        finally:
-            client.close()
+    client_class = WishClient
 
     # -- pulling -----------------------------------------------------------------------------------
     def pull(self, ctx: StoreContext, stream: Stream, cursor: str | None, since: datetime | None) -> Page:
