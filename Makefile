@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_TICKETS ?= 400
-# `make run` serves fake eBay / Shopify / Amazon / 17TRACK / Shopee / TikTok Shop / AliExpress on 127.0.0.1:DEMO_FAKES_PORT..+6 for the
+# `make run` serves fake eBay / Shopify / Amazon / 17TRACK / Shopee / TikTok Shop / AliExpress / Wish on 127.0.0.1:DEMO_FAKES_PORT..+7 for the
 # demo stores (aftersales/demo/fakes.py); DEMO_FAKES=0 turns them off.
 DEMO_FAKES ?= 1
 DEMO_FAKES_PORT ?= 8701

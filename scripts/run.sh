@@ -23,7 +23,7 @@ echo "  demo logins (password: demo-pass-2026):"
 echo "    admin  (admin, English)      li.na  (agent, 中文)      tom  (agent, English)"
 echo "    wang.fang (approver, 中文)   viewer (viewer)   operator (installation operator: /admin/ only)"
 echo "  API docs: http://$host:$port/api/v1/docs    health: http://$host:$port/health"
-[ -z "$fakes" ] || echo "  fake eBay/Shopify/Amazon/17TRACK/Shopee/TikTok Shop/AliExpress on 127.0.0.1:${DEMO_FAKES_PORT:-8701}-$((${DEMO_FAKES_PORT:-8701} + 6)) (DEMO_FAKES=0: off)"
+[ -z "$fakes" ] || echo "  fake eBay/Shopify/Amazon/17TRACK/Shopee/TikTok Shop/AliExpress/Wish on 127.0.0.1:${DEMO_FAKES_PORT:-8701}-$((${DEMO_FAKES_PORT:-8701} + 7)) (DEMO_FAKES=0: off)"
 echo
 # workers and threads (per database: SQLite 2 x 4, PostgreSQL 4 x 4; WEB_WORKERS / WEB_THREADS override:
 # docs/adr/0014-server-layout.md), timeout, logs and request limits: scripts/gunicorn.conf.py

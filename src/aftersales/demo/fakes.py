@@ -1,6 +1,6 @@
 """The demo's local marketplaces: `manage.py fakes` serves the fake eBay, Shopify, Amazon (SP-API
-with its LWA token endpoint), 17TRACK, Shopee (Open Platform v2), TikTok Shop and AliExpress
-(demo/aliexpress.py) on fixed loopback ports, seeded with plausible demo data (multilingual buyer
+with its LWA token endpoint), 17TRACK, Shopee (Open Platform v2), TikTok Shop, AliExpress and Wish
+(demo/aliexpress.py, demo/wish.py) on fixed loopback ports, seeded with plausible demo data (multilingual buyer
 messages, orders with lines and tracking numbers, returns, inquiries and cases with respond-by
 deadlines), and adds a little new activity every few minutes so that the demo shows stores syncing
 over time. `demo --fakes` creates the connected demo stores that point at them.
@@ -35,10 +35,12 @@ from .aliexpress import store_credentials as aliexpress_credentials
 from .texts import corpus
 from .tiktok import TIKTOK_SHOP_ID, DemoTikTok, TikTokActivity
 from .tiktok import store_credentials as tiktok_credentials
+from .wish import WISH_MERCHANT_ID, DemoWish, WishActivity
+from .wish import store_credentials as wish_credentials
 
 DEFAULT_PORT_BASE = 8701
 # Port offsets from the base, in this order.
-PLATFORMS = ("ebay", "shopify", "amazon", "17track", "shopee", "tiktok", "aliexpress")
+PLATFORMS = ("ebay", "shopify", "amazon", "17track", "shopee", "tiktok", "aliexpress", "wish")
 TICK_SECONDS = 120
 
 EBAY_SELLER = "gadgets_de"
@@ -96,6 +98,7 @@ DEMO_STORES: tuple[DemoStoreSpec, ...] = (
         "Asia/Shanghai",
         "USD",
     ),
+    DemoStoreSpec("wish", "Wish (demo)", "wish", "wish.com", WISH_MERCHANT_ID, "en", "America/Los_Angeles", "USD"),
 )
 
 
@@ -143,6 +146,8 @@ def store_credentials(platform: str) -> dict[str, Any]:
         return tiktok_credentials()
     if platform == "aliexpress":
         return aliexpress_credentials()
+    if platform == "wish":
+        return wish_credentials()
     raise ValueError(f"no demo fake for {platform!r}")
 
 
@@ -319,6 +324,7 @@ class DemoFakes:
         self.shopee = DemoShopee()
         self.tiktok = DemoTikTok()
         self.aliexpress = DemoAliExpress()
+        self.wish = DemoWish()
         self.ebay.signing_keys[EBAY_SIGNING_JWE] = _ebay_signing_private_key().public_key()
         self.random = random.Random(seed)  # noqa: S311 (demo content, not secrets)
         self.shopee_random = random.Random(seed + 1)  # noqa: S311 (its own: the others' sequences stay as they were)
@@ -326,6 +332,7 @@ class DemoFakes:
         self.aliexpress_activity = AliExpressActivity(
             self.aliexpress, buyers=EU_BUYERS, text=self._buyer_text, seed=seed + 3
         )
+        self.wish_activity = WishActivity(self.wish, buyers=US_BUYERS, text=self._buyer_text, seed=seed + 4)
         self.ticks = 0
         self._counter = 0
         self._ebay_orders: list[tuple[str, Buyer, data.ProductSpec]] = []
@@ -342,6 +349,7 @@ class DemoFakes:
             "shopee": self.shopee,
             "tiktok": self.tiktok,
             "aliexpress": self.aliexpress,
+            "wish": self.wish,
         }
 
     def start(self, port_base: int = 0) -> DemoFakes:
@@ -396,6 +404,7 @@ class DemoFakes:
                 self._shopee_return(order_sn, buyer, product, created + timedelta(hours=3))
         self.tiktok_activity.seed(now)
         self.aliexpress_activity.seed(now)
+        self.wish_activity.seed(now)
 
     # -- new activity ---------------------------------------------------------------------------
     def tick(self, now: datetime | None = None) -> list[str]:
@@ -432,6 +441,7 @@ class DemoFakes:
             done.append(f"shopee: return {self._shopee_return(order_sn, buyer, product, now)} on {order_sn}")
         done.extend(self.tiktok_activity.tick(now, self.ticks))
         done.extend(self.aliexpress_activity.tick(now, self.ticks))
+        done.extend(self.wish_activity.tick(now, self.ticks))
         done.extend(self.advance_parcels(now))
         return done
 

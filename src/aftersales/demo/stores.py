@@ -1,5 +1,5 @@
 """The demo seller's connected stores: "eBay DE (demo)", "Shopify (demo)", "Amazon US (demo)", "Shopee SG (demo)",
-"TikTok Shop US (demo)" and "AliExpress (demo)" pointed at the local fakes of `manage.py fakes`
+"TikTok Shop US (demo)", "AliExpress (demo)" and "Wish (demo)" pointed at the local fakes of `manage.py fakes`
 (aftersales.demo.fakes), and the organization's 17TRACK account pointed at the fake 17TRACK. Created by
 `demo --fakes`; `demo --no-fakes` deactivates them (nothing listens on their ports then)."""
 

@@ -73,8 +73,9 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
         "Shopee SG (demo)",
         "TikTok Shop US (demo)",
         "AliExpress (demo)",
+        "Wish (demo)",
     ]
-    ebay, shopify, amazon, shopee, tiktok, aliexpress = stores
+    ebay, shopify, amazon, shopee, tiktok, aliexpress, wish = stores
     assert ebay.endpoint_url == fakes.ebay.url and amazon.endpoint_url == fakes.amazon.url
     # credentials are stored encrypted, like any store's
     assert Store.objects.get(pk=ebay.pk).credentials == store_credentials("ebay")
@@ -114,6 +115,9 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     assert totals(aliexpress)[2:] == (8, 3)
     assert Message.objects.filter(store=aliexpress, external_id__startswith="aliexpress:").count() == 4
     assert ReturnRequest.objects.filter(store=aliexpress, kind="return").count() == 1
+    # Wish: six orders, three buyers' tickets (one escalated to Wish support: a case)
+    assert totals(wish)[2:] == (6, 1)
+    assert Message.objects.filter(store=wish, external_id__startswith="wish:").count() == 3
 
     # the tracking account registers the synced shipments with the fake 17TRACK and polls them
     account = TrackingAccount.objects.get(organization=world.org)
@@ -198,7 +202,7 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     assert ticket.messages.order_by("pk").last().direction == "inbound"  # type: ignore[union-attr]
 
     # with the fakes off, the demo stores are deactivated (nothing listens on their ports)
-    assert demo_stores_disconnect(organization=world.org) == 6
+    assert demo_stores_disconnect(organization=world.org) == 7
     assert not Store.objects.filter(organization=world.org, name__in=[s.name for s in DEMO_STORES], is_active=True)
 
 
@@ -237,12 +241,13 @@ def test_the_demo_command_connects_and_disconnects_the_demo_stores(db: Any) -> N
         ("Shopee SG (demo)", "http://127.0.0.1:8805"),
         ("TikTok Shop US (demo)", "http://127.0.0.1:8806"),
         ("AliExpress (demo)", "http://127.0.0.1:8807"),
+        ("Wish (demo)", "http://127.0.0.1:8808"),
     ]
     account = TrackingAccount.objects.get(organization=stores[0].organization)
     assert (account.endpoint_url, account.api_key_set, account.is_active) == ("http://127.0.0.1:8804", True, True)
     out = io.StringIO()
     call_command("demo", if_empty=True, fakes=False, stdout=out)  # `make run DEMO_FAKES=0`
-    assert "6 demo store(s) of the fake marketplaces deactivated" in out.getvalue()
+    assert "7 demo store(s) of the fake marketplaces deactivated" in out.getvalue()
     assert not Store.objects.filter(name__in=[s.name for s in DEMO_STORES], is_active=True).exists()
     assert not TrackingAccount.objects.get(pk=account.pk).is_active
 
