@@ -173,3 +173,15 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: WishFake
     refused = perform("issue_refund", "refund-3", partial, lambda ctx: connector.issue_refund(ctx, partial))
     assert refused.status == WriteBackStatus.FAILED and "Wish refunds a whole order" in refused.detail
     assert not Message.objects.filter(store=store, external_id__contains=":reply:").exists()
+
+
+def test_429_and_5xx_are_waited_out_and_malformed_json_is_transient(
+    store: Store, seeded: WishFake, waits: list[float]
+) -> None:
+    seeded.throttle_next("/api/v3/orders", retry_after=9)
+    seeded.fail_next("/api/v3/orders", status=503)
+    assert sync_stream(store_id=store.pk, stream=Stream.ORDERS).status == SyncRunStatus.SUCCEEDED
+    assert waits[0] == 9.0 and len(waits) >= 2
+    seeded.fail_next("/api/v3/tickets", status=200, times=10, body=b"<html>maintenance</html>")
+    run = sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
+    assert run.status != SyncRunStatus.PAUSED and "without data" in run.error
