@@ -26,7 +26,7 @@ from aftersales.core.actors import Actor
 from aftersales.core.errors import ValidationFailed
 from aftersales.inbox.services import InboundMessage, IngestResult, message_ingest
 from aftersales.inbox.services.common import AttachmentInput
-from aftersales.inbox.services.delivery import message_mark_bounced
+from aftersales.inbox.services.delivery import message_mark_bounced, message_record_receipt
 from aftersales.inbox.services.ingest import _upsert_customer
 from aftersales.inbox.services.seller_messages import seller_message_record
 from aftersales.returns.services import ReturnLineData, ReturnRequestData, return_request_upsert
@@ -36,6 +36,7 @@ from .base import (
     AccountDeletionRecord,
     Buyer,
     DeliveryFailureRecord,
+    DeliveryReceiptRecord,
     IgnoredRecord,
     MappingError,
     MessageRecord,
@@ -72,6 +73,8 @@ def apply_record(store: Store, record: Record) -> Applied:
         return Applied("ignored", reason=record.reason + (f": {record.detail}" if record.detail else ""))
     if isinstance(record, DeliveryFailureRecord):
         return apply_delivery_failure(store, record)
+    if isinstance(record, DeliveryReceiptRecord):
+        return apply_delivery_receipt(store, record)
     if isinstance(record, AccountDeletionRecord):
         erased = buyer_erase(store=store, external_ids=record.external_ids, actor=connector_actor(store))
         return Applied("updated", reason=erased.summary())
@@ -412,6 +415,17 @@ def apply_delivery_failure(store: Store, record: DeliveryFailureRecord) -> Appli
     if message is None:
         return Applied("bounce", reason="no reply of ours matches the bounce")
     return Applied("bounce", reason=record.reason, ticket_id=message.ticket_id, message_id=message.pk)
+
+
+def apply_delivery_receipt(store: Store, record: DeliveryReceiptRecord) -> Applied:
+    """A delivered/read status: "updated" when it moved the reply forwards, else "unchanged" (a replay,
+    a late status, or a status of a message we did not send from here)."""
+    message = message_record_receipt(
+        store_id=store.pk, external_id=record.external_id, receipt=record.receipt, at=record.at
+    )
+    if message is None:
+        return Applied("unchanged", reason=f"{record.receipt}: nothing to move forwards")
+    return Applied("updated", reason=record.receipt, ticket_id=message.ticket_id, message_id=message.pk)
 
 
 __all__ = ["Applied", "ValidationFailed", "applied_of_ingest", "apply_record", "inbound_from_record", "target_store"]

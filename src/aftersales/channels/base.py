@@ -320,6 +320,16 @@ class DeliveryFailureRecord:
     recipients: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class DeliveryReceiptRecord:
+    """The platform says one of our replies (its `external_id`, the id the send returned) was
+    "delivered" to or "read" by the customer at `at`; no ticket is opened, nothing moves backwards."""
+
+    external_id: str
+    receipt: str  # "delivered" or "read"
+    at: datetime
+
+
 Record = (
     OrderRecord
     | MessageRecord
@@ -327,6 +337,7 @@ Record = (
     | TrackingRecord
     | IgnoredRecord
     | DeliveryFailureRecord
+    | DeliveryReceiptRecord
     | AccountDeletionRecord
 )
 

@@ -172,6 +172,10 @@ class Message(models.Model):
     delivery_attempts = models.PositiveSmallIntegerField(default=0)
     idempotency_key = models.CharField(max_length=120, null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True, help_text="When the platform says it was written")
+    # Receipts of a sent reply (WhatsApp/Messenger delivered/read statuses): set once, never cleared, so a
+    # late or replayed status cannot move a reply backwards (services/delivery.py message_record_receipt).
+    delivered_at = models.DateTimeField(null=True, blank=True, help_text="When the platform says it was delivered")
+    read_at = models.DateTimeField(null=True, blank=True, help_text="When the platform says the customer read it")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -195,6 +199,13 @@ class Message(models.Model):
                 fields=["ticket"], condition=Q(delivery_status=DeliveryStatus.FAILED), name="message_delivery_failed"
             ),
         ]
+
+    @property
+    def receipt(self) -> str:
+        """The furthest receipt the platform has reported: "read", "delivered" or "" (none yet)."""
+        if self.read_at is not None:
+            return "read"
+        return "delivered" if self.delivered_at is not None else ""
 
 
 class Mention(models.Model):

@@ -109,6 +109,8 @@ class MessageOut(Schema):
     delivery_error: str
     delivery_attempts: int
     sent_at: datetime | None
+    delivered_at: datetime | None = Field(None, description="A sent reply: when the platform reported it delivered")
+    read_at: datetime | None = Field(None, description="A sent reply: when the platform reported the customer read it")
     created_at: datetime
     attachments: list[AttachmentOut]
     mentions: list[UserRef]

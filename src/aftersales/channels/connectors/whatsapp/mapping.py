@@ -20,6 +20,7 @@ from aftersales.channels.base import (
     AttachmentRecord,
     Buyer,
     DeliveryFailureRecord,
+    DeliveryReceiptRecord,
     IgnoredRecord,
     MappingError,
     MessageRecord,
@@ -119,7 +120,9 @@ def map_status(payload: Mapping[str, Any]) -> list[Record]:
     word = status.get("status")
     if word not in STATUSES:
         raise MappingError(f"unknown WhatsApp status {word!r}"[:200], field="statuses.status")
-    epoch(status.get("timestamp"), "statuses.timestamp")
+    at = epoch(status.get("timestamp"), "statuses.timestamp")
+    if word in ("delivered", "read"):
+        return [DeliveryReceiptRecord(external_id=message_id, receipt=str(word), at=at)]
     if word == "failed":
         errors = status.get("errors")
         first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], Mapping) else {}
@@ -135,7 +138,7 @@ def map_status(payload: Mapping[str, Any]) -> list[Record]:
                 recipients=[str(status.get("recipient_id") or "")],
             )
         ]
-    # sent / delivered / read: the reply was already marked sent when the API accepted it.
+    # sent: the reply was already marked sent when the API accepted it.
     return [IgnoredRecord(reason=f"WhatsApp status {word}", detail=message_id)]
 
 

@@ -172,9 +172,10 @@ def test_a_reply_inside_the_window_is_sent_with_the_exact_request(store: Store, 
     }
     reply.refresh_from_db()
     assert reply.external_id == fake.sent[0]["_id"] and reply.external_id.startswith("wamid.")
-    # Meta's statuses: delivered / read keep it sent; failed marks it failed with Meta's words.
+    # Meta's statuses: delivered / read are receipts on the sent reply (test_receipts.py); failed marks
+    # it failed with Meta's words.
     delivered = fake.status_push(reply.external_id, "delivered", BUYER, at=time.time())
-    assert post(store, fake, delivered).json()["actions"] == {"ignored": 1}
+    assert post(store, fake, delivered).json()["actions"] == {"updated": 1}
     failed = fake.status_push(
         reply.external_id, "failed", BUYER, at=time.time(), errors=[{"code": 131026, "title": "Message undeliverable"}]
     )

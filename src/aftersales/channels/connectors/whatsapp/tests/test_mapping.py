@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aftersales.channels.base import DeliveryFailureRecord, IgnoredRecord, MappingError, MessageRecord
+from aftersales.channels.base import (
+    DeliveryFailureRecord,
+    DeliveryReceiptRecord,
+    IgnoredRecord,
+    MappingError,
+    MessageRecord,
+)
 from aftersales.channels.connectors.whatsapp.mapping import map_payload
 from aftersales.channels.connectors.whatsapp.webhooks import parse_push, push_items
 
@@ -75,14 +82,20 @@ def test_a_reaction_is_ignored_with_a_reason() -> None:
     assert isinstance(record, IgnoredRecord) and "reaction" in record.reason
 
 
-def test_statuses_failed_marks_the_reply_others_are_kept_raw() -> None:
+def test_statuses_failed_marks_the_reply_delivered_and_read_are_receipts_sent_is_kept_raw() -> None:
     failed, read = items("statuses.json")
     [failure] = map_payload(failed)
     assert isinstance(failure, DeliveryFailureRecord)
     assert failure.original_message_ids == ["wamid.HBgLMTY1MDUxNzY1NTIVAgARGBI5QTNDQTVCM0Q0Q0Q2RTY3RTcA"]
     assert failure.reason == "WhatsApp: Message undeliverable (code 131026)"
     [seen] = map_payload(read)
-    assert isinstance(seen, IgnoredRecord) and seen.reason == "WhatsApp status read"
+    assert isinstance(seen, DeliveryReceiptRecord) and seen.receipt == "read"
+    assert seen.external_id == read["status"]["id"]
+    assert seen.at == datetime.fromtimestamp(int(read["status"]["timestamp"]), tz=UTC)
+    [delivered] = map_payload({**read, "status": {**read["status"], "status": "delivered"}})
+    assert isinstance(delivered, DeliveryReceiptRecord) and delivered.receipt == "delivered"
+    [sent] = map_payload({**read, "status": {**read["status"], "status": "sent"}})
+    assert isinstance(sent, IgnoredRecord) and sent.reason == "WhatsApp status sent"
     read["status"]["status"] = "bounced"
     with pytest.raises(MappingError) as caught:
         map_payload(read)
