@@ -12,6 +12,8 @@ from aftersales.catalog.services import store_create, store_deactivate, store_up
 from aftersales.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from aftersales.testing.connectors import unplugged
 
+SHOPEE_CREDENTIALS = {"partner_id": "2001234", "partner_key": "s3cret", "shop_id": "880011", "refresh_token": "r-1"}
+
 
 def _create(world, **kw):  # type: ignore[no-untyped-def]
     values = {"name": "Shopee BR", "platform": "shopee", "site": "shopee.com.br", "default_language": "pt-BR"}
@@ -19,7 +21,7 @@ def _create(world, **kw):  # type: ignore[no-untyped-def]
 
 
 def test_admin_creates_a_store_with_normalised_values(world) -> None:
-    store = _create(world, timezone="America/Sao_Paulo", currency="brl", country="br", credentials={"token": "s3cret"})
+    store = _create(world, timezone="America/Sao_Paulo", currency="brl", country="br", credentials=SHOPEE_CREDENTIALS)
     assert (store.organization_id, store.name, store.platform, store.site) == (
         world.org.pk,
         "Shopee BR",
@@ -32,7 +34,7 @@ def test_admin_creates_a_store_with_normalised_values(world) -> None:
         "BRL",
         "BR",
     )
-    assert Store.objects.get(pk=store.pk).credentials == {"token": "s3cret"}
+    assert Store.objects.get(pk=store.pk).credentials == SHOPEE_CREDENTIALS
     with connection.cursor() as cursor:  # encrypted at rest
         cursor.execute("SELECT credentials FROM catalog_store WHERE id = %s", [store.pk])
         raw = cursor.fetchone()[0]
