@@ -52,6 +52,7 @@ def test_ticket_page_shows_the_deadline_and_overdue(world) -> None:
     client = Client()
     client.force_login(world.admin)
     due = _case(world, respond_in=timedelta(days=2))
+
     def panel() -> str:
         # the marketplace-case panel only (the SLA panel has its own "Overdue" for our clocks)
         page = client.get(f"/tickets/{due.ticket_id}/").content.decode()
