@@ -421,7 +421,11 @@ def apply_delivery_receipt(store: Store, record: DeliveryReceiptRecord) -> Appli
     """A delivered/read status: "updated" when it moved the reply forwards, else "unchanged" (a replay,
     a late status, or a status of a message we did not send from here)."""
     message = message_record_receipt(
-        store_id=store.pk, external_id=record.external_id, receipt=record.receipt, at=record.at
+        store_id=store.pk,
+        external_id=record.external_id,
+        conversation_id=record.conversation_id,
+        receipt=record.receipt,
+        at=record.at,
     )
     if message is None:
         return Applied("unchanged", reason=f"{record.receipt}: nothing to move forwards")

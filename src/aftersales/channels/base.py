@@ -323,11 +323,14 @@ class DeliveryFailureRecord:
 @dataclass(frozen=True)
 class DeliveryReceiptRecord:
     """The platform says one of our replies (its `external_id`, the id the send returned) was
-    "delivered" to or "read" by the customer at `at`; no ticket is opened, nothing moves backwards."""
+    "delivered" to or "read" by the customer at `at`; no ticket is opened, nothing moves backwards.
+    Without an external id, `conversation_id` names the thread: every reply of ours in it sent at or
+    before `at` (Messenger's watermark) gets the receipt."""
 
     external_id: str
     receipt: str  # "delivered" or "read"
     at: datetime
+    conversation_id: str = ""
 
 
 Record = (

@@ -328,27 +328,34 @@ def message_mark_bounced(
 RECEIPTS = ("delivered", "read")
 
 
-def message_record_receipt(*, store_id: int, external_id: str, receipt: str, at: datetime) -> Message | None:
+def message_record_receipt(
+    *, store_id: int, external_id: str, receipt: str, at: datetime, conversation_id: str = ""
+) -> Message | None:
     """The platform reports one of our sent replies (found by its external id in the store) as
-    "delivered" or "read" at `at`. Receipts only move forwards and are idempotent: each time is set
-    once and never overwritten, "read" also sets "delivered" when that status never arrived (Meta
-    may skip or reorder them), a replayed or late "delivered" after "read" changes nothing. A reply
-    that is not (or no longer) sent, e.g. failed, is left alone. Returns the updated message, or
-    None when nothing changed or no reply of ours matches."""
+    "delivered" or "read" at `at`; without an external id, every sent reply of the store's thread
+    `conversation_id` sent at or before `at` (Messenger's watermark). Receipts only move forwards and
+    are idempotent: each time is set once and never overwritten, "read" also sets "delivered" when
+    that status never arrived (Meta may skip or reorder them), a replayed or late "delivered" after
+    "read" changes nothing. A reply that is not (or no longer) sent, e.g. failed, is left alone.
+    Returns the (latest) updated message, or None when nothing changed or no reply of ours matches."""
     if receipt not in RECEIPTS:
         raise ValueError(f"unknown receipt {receipt!r}")
-    if not external_id:
-        return None
     mine = Message.objects.filter(
-        store_id=store_id,
-        direction=MessageDirection.OUTBOUND,
-        external_id=external_id,
-        delivery_status=DeliveryStatus.SENT,
+        store_id=store_id, direction=MessageDirection.OUTBOUND, delivery_status=DeliveryStatus.SENT
     )
+    if external_id:
+        mine = mine.filter(external_id=external_id)
+    elif conversation_id:
+        mine = mine.filter(ticket__store_id=store_id, ticket__conversation_id=conversation_id, sent_at__lte=at)
+    else:
+        return None
+    ids = list(mine.values_list("pk", flat=True))
+    if not ids:
+        return None
     # Conditional updates (no read-modify-write): two workers applying receipts cannot move one back.
-    changed = mine.filter(delivered_at__isnull=True).update(delivered_at=at)
+    changed = Message.objects.filter(pk__in=ids, delivered_at__isnull=True).update(delivered_at=at)
     if receipt == "read":
-        changed += mine.filter(read_at__isnull=True).update(read_at=at)
+        changed += Message.objects.filter(pk__in=ids, read_at__isnull=True).update(read_at=at)
     if not changed:
         return None
-    return mine.first()
+    return Message.objects.filter(pk__in=ids).order_by("-pk").first()

@@ -66,6 +66,9 @@ def push_items(push: Mapping[str, Any], *, page_id: str) -> list[tuple[str, dict
                 continue
             digest = hashlib.sha256(json.dumps(head, sort_keys=True).encode()).hexdigest()[:24]
             what = next((k for k in ("delivery", "read", "reaction", "postback", "referral") if k in head), "event")
+            if what in ("delivery", "read"):  # receipts of our replies (mapping.map_receipt)
+                items.append((f"{what}:{digest}", {"kind": what, "page_id": page_id, "event": head}))
+                continue
             items.append((f"{what}:{digest}", {"kind": "ignored", "reason": f"Messenger {what}"}))
     return items
 

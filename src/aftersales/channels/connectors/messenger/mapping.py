@@ -3,7 +3,8 @@
 The connector stores one raw item per messaging event (connector.verify_webhook splits a push):
   {"kind": "message", "page_id", "event": {sender, recipient, timestamp, message}, "profile": {...},
    "media": [{"type", "mime_type", "data_b64"} | {"error"}]}
-  {"kind": "ignored", "reason"}  (deliveries, reads, reactions, postbacks...)
+  {"kind": "delivery" | "read", "page_id", "event": {sender, recipient, delivery | read}}  (receipts)
+  {"kind": "ignored", "reason"}  (reactions, postbacks...)
 A message the Page itself sent (`message.is_echo`: an answer from Meta Business Suite) joins the thread
 as the seller's."""
 
@@ -15,7 +16,15 @@ import mimetypes
 from collections.abc import Mapping
 from typing import Any
 
-from aftersales.channels.base import AttachmentRecord, Buyer, IgnoredRecord, MappingError, MessageRecord, Record
+from aftersales.channels.base import (
+    AttachmentRecord,
+    Buyer,
+    DeliveryReceiptRecord,
+    IgnoredRecord,
+    MappingError,
+    MessageRecord,
+    Record,
+)
 from aftersales.channels.fields import epoch
 
 MEDIA_TYPES = frozenset({"image", "video", "audio", "file"})
@@ -86,8 +95,29 @@ def map_message(payload: Mapping[str, Any]) -> list[Record]:
     ]
 
 
+def map_receipt(payload: Mapping[str, Any], kind: str) -> list[Record]:
+    """A delivery names the delivered mids (when it does not, like a read, every reply of the thread
+    sent before its watermark counts); a read covers every reply of the thread up to its watermark."""
+    raw_event = payload.get("event")
+    event: Mapping[str, Any] = raw_event if isinstance(raw_event, Mapping) else {}
+    raw_part, raw_sender = event.get(kind), event.get("sender")
+    part: Mapping[str, Any] = raw_part if isinstance(raw_part, Mapping) else {}
+    psid = str(raw_sender.get("id") or "") if isinstance(raw_sender, Mapping) else ""
+    if not psid:
+        raise MappingError(f"a {kind} event without its sender", field="sender.id")
+    at = epoch(part.get("watermark"), f"{kind}.watermark")  # milliseconds
+    receipt = "delivered" if kind == "delivery" else "read"
+    mids = [str(m) for m in part.get("mids") or [] if m] if kind == "delivery" else []
+    if mids:
+        return [DeliveryReceiptRecord(external_id=mid, receipt=receipt, at=at) for mid in mids]
+    conversation = conversation_of(str(payload.get("page_id") or ""), psid)
+    return [DeliveryReceiptRecord(external_id="", receipt=receipt, at=at, conversation_id=conversation)]
+
+
 def map_payload(payload: Mapping[str, Any]) -> list[Record]:
     kind = payload.get("kind")
+    if kind in ("delivery", "read"):
+        return map_receipt(payload, str(kind))
     if kind == "message":
         return map_message(payload)
     if kind == "ignored":

@@ -149,3 +149,46 @@ def test_outside_the_window_messenger_refuses_without_pausing_an_invalid_token_p
     message_deliver(second.pk)
     sync = store_sync_for(store)
     assert sync.paused and "(code 190)" in sync.paused_reason
+
+
+def test_delivery_and_read_receipts_move_replies_forwards_only(world: Any, fake: MessengerFake) -> None:
+    """A delivery names its mids; a read covers the thread up to its watermark (milliseconds)."""
+    store = make_store(world, fake)
+    assert post(store, fake, fake.message_push(PSID, "Hola", at=time.time() - 60)).status_code == 200
+    ticket = Ticket.objects.get(store=store)
+    first = ticket_reply(ticket=ticket, author=world.admin, body="Your parcel ships today.")
+    message_deliver(first.pk)
+    first.refresh_from_db()
+    assert first.delivery_status == DeliveryStatus.SENT and first.sent_at is not None
+
+    def receipt(kind: str, body: dict[str, Any]) -> dict[str, int]:
+        event = {"sender": {"id": PSID}, "recipient": {"id": fake.page_id}, kind: body}
+        push = {"object": "page", "entry": [{"id": fake.page_id, "time": 1, "messaging": [event]}]}
+        response = post(store, fake, push)
+        assert response.status_code == 200, response.content
+        return dict(response.json()["actions"])
+
+    mark = int(first.sent_at.timestamp() * 1000) + 1000
+    assert receipt("delivery", {"mids": [first.external_id], "watermark": mark}) == {"updated": 1}
+    assert receipt("delivery", {"mids": [first.external_id], "watermark": mark}) == {"duplicate": 1}
+    first.refresh_from_db()
+    assert first.receipt == "delivered" and first.read_at is None
+    # A later reply, then a read whose watermark is before it: only the first is read.
+    Message.objects.filter(pk=first.pk).update(sent_at=first.sent_at - timedelta(seconds=30))
+    second = ticket_reply(ticket=ticket, author=world.admin, body="Tracking: 1Z999.")
+    message_deliver(second.pk)
+    second.refresh_from_db()
+    read_mark = int((first.sent_at - timedelta(seconds=10)).timestamp() * 1000)
+    assert receipt("read", {"watermark": read_mark}) == {"updated": 1}
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.receipt, second.receipt) == ("read", "")
+    # A read past both: the second becomes read (and delivered); the first keeps its first times.
+    read_at = first.read_at
+    assert receipt("read", {"watermark": int(time.time() * 1000) + 5000}) == {"updated": 1}
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.receipt, first.read_at, second.receipt) == ("read", read_at, "read")
+    assert second.delivered_at == second.read_at
+    # A late delivery of the first changes nothing.
+    assert receipt("delivery", {"mids": [first.external_id], "watermark": mark + 9}) == {"unchanged": 1}

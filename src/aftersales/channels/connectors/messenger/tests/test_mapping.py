@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from aftersales.channels.base import IgnoredRecord, MappingError, MessageRecord
+from aftersales.channels.base import DeliveryReceiptRecord, IgnoredRecord, MappingError, MessageRecord
 from aftersales.channels.connectors.messenger.connector import parse_push, push_items
 from aftersales.channels.connectors.messenger.mapping import map_payload
 
@@ -61,4 +62,17 @@ def test_pushes_for_another_page_or_not_a_page_are_refused() -> None:
     assert wrong.value.field == "object"
     delivery = {"sender": {"id": "6"}, "recipient": {"id": PAGE}, "delivery": {"mids": ["m_1"], "watermark": 1}}
     [(event_id, item)] = push_items({"object": "page", "entry": [{"id": PAGE, "messaging": [delivery]}]}, page_id=PAGE)
-    assert event_id.startswith("delivery:") and item == {"kind": "ignored", "reason": "Messenger delivery"}
+    assert event_id.startswith("delivery:") and item == {"kind": "delivery", "page_id": PAGE, "event": delivery}
+    [receipt] = map_payload(item)
+    assert isinstance(receipt, DeliveryReceiptRecord)
+    assert (receipt.external_id, receipt.receipt, receipt.conversation_id) == ("m_1", "delivered", "")
+    read = {"sender": {"id": "6"}, "recipient": {"id": PAGE}, "read": {"watermark": 1458668856253}}
+    [(event_id, item)] = push_items({"object": "page", "entry": [{"id": PAGE, "messaging": [read]}]}, page_id=PAGE)
+    [receipt] = map_payload(item)
+    assert isinstance(receipt, DeliveryReceiptRecord) and event_id.startswith("read:")
+    assert (receipt.external_id, receipt.receipt, receipt.conversation_id) == ("", "read", f"fb:{PAGE}:6")
+    assert receipt.at == datetime.fromtimestamp(1458668856.253, tz=UTC)
+    for broken, field in (({**read, "read": {}}, "read.watermark"), ({**read, "sender": {}}, "sender.id")):
+        with pytest.raises(MappingError) as caught:
+            map_payload({"kind": "read", "page_id": PAGE, "event": broken})
+        assert caught.value.field == field
