@@ -195,3 +195,27 @@ class RateBucket(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "bucket"], name="ratebucket_unique")]
+
+
+class MessageTemplate(models.Model):
+    """A platform's approved message template of a store (WhatsApp: sendable outside the 24-hour
+    window), as last synced from the platform (store_sync.store_templates_sync). `body` is the BODY
+    component's text with its {{1}}... placeholders; `variables` how many of them must be filled."""
+
+    store = models.ForeignKey("catalog.Store", on_delete=models.CASCADE, related_name="message_templates")
+    name = models.CharField(max_length=512)
+    language = models.CharField(max_length=20)
+    category = models.CharField(max_length=40, blank=True)
+    body = models.TextField(blank=True)
+    variables = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=20, default="APPROVED")
+    synced_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "name", "language"], name="messagetemplate_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.language})"

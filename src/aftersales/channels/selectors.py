@@ -5,7 +5,7 @@ Every read checks the administer permission; another organization's store is Not
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,7 +24,7 @@ from aftersales.core.errors import NotFound
 
 from .base import Capability, ConnectorError
 from .credentials import CredentialState, credential_fields, credentials_state
-from .models import RawEvent, RawEventStatus, StoreSync, WriteBack, WriteBackStatus
+from .models import MessageTemplate, RawEvent, RawEventStatus, StoreSync, WriteBack, WriteBackStatus
 from .registry import get_connector
 from .status import StreamStatus, store_streams_status
 
@@ -130,6 +130,8 @@ class StoreConnection:
     webhook_subscriptions: WebhookSubscriptionResult | None
     earliest_backfill: date
     backfill_days: int
+    has_templates: bool = False  # the connector lists message templates (WhatsApp)
+    message_templates: list[Any] = field(default_factory=list)  # channels.models.MessageTemplate rows
 
     def supports(self, capability: str) -> bool:
         return any(row.capability == capability and row.supported for row in self.capabilities)
@@ -190,6 +192,8 @@ def store_connection(user: Any, store_id: int) -> StoreConnection:
         webhook_subscriptions=cache.get(webhook_subscriptions_key(store)),
         earliest_backfill=earliest_backfill_day(store.platform),
         backfill_days=backfill_limit_days(store.platform),
+        has_templates=connector is not None and hasattr(connector, "list_templates"),
+        message_templates=list(MessageTemplate.objects.filter(store=store)),
     )
 
 

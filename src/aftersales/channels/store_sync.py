@@ -27,7 +27,8 @@ from aftersales.core.validation import check_text
 
 from .base import Capability, ConnectorError, Stream
 from .credentials import check_platform_credentials
-from .models import RawEvent, StoreSync
+from .message_templates import templates_refresh
+from .models import MessageTemplate, RawEvent, StoreSync
 from .registry import get_connector
 from .selectors import (
     ConnectionTestResult,
@@ -105,6 +106,28 @@ def store_connection_test(*, user: Any, store_id: int) -> ConnectionTestResult:
     cache.set(connection_check_key(store), result, CONNECTION_CHECK_TTL)
     logger.info("connection tested", extra={"store_id": store.pk, "ok": ok})
     return result
+
+
+def store_templates_sync(*, user: Any, store_id: int) -> list[MessageTemplate]:
+    """Fetch the store's approved message templates from the platform (connector.list_templates)
+    and keep exactly those (templates_refresh). 409 when the connector has no templates, the
+    credentials are incomplete, or the platform refused (with its words)."""
+    store = admin_store(user, store_id)
+    connector = _connector_for(store)
+    if not hasattr(connector, "list_templates"):
+        raise Conflict(
+            _("the %(platform)s connector does not offer this") % {"platform": store.get_platform_display()},
+            field="platform",
+            code="not_supported",
+        )
+    try:
+        return templates_refresh(store, connector)
+    except ConnectorError as exc:
+        raise Conflict(
+            _("the platform refused to list the templates: %(error)s") % {"error": str(exc)[:500]},
+            field="credentials",
+            code="platform_refused",
+        ) from None
 
 
 def store_webhook_url(store: Store) -> str:

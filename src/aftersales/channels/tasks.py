@@ -13,6 +13,7 @@ from aftersales.catalog.models import Store
 from aftersales.core.clock import now
 
 from .base import ConnectorError, Stream
+from .message_templates import templates_refresh
 from .models import StoreSync
 from .registry import get_connector
 from .retention import raw_events_prune
@@ -97,6 +98,27 @@ def poll_notifications() -> int:
 @db_periodic_task(crontab(minute="*"))
 def poll_store_notifications() -> int:
     return poll_notifications()
+
+
+@db_periodic_task(crontab(minute="41"))
+def refresh_message_templates() -> int:
+    """Hourly: every syncable store whose connector lists message templates (WhatsApp) gets the
+    platform's current approved ones (store_sync.templates_refresh); a refusal is logged and the
+    stored list kept. Returns how many stores were refreshed."""
+    done = 0
+    for store in _syncable_stores():
+        try:
+            connector = get_connector(store.platform)
+        except ConnectorError:
+            continue
+        if not hasattr(connector, "list_templates"):
+            continue
+        try:
+            templates_refresh(store, connector)
+            done += 1
+        except ConnectorError as exc:
+            logger.warning("templates not refreshed", extra={"store_id": store.pk, "error": str(exc)[:300]})
+    return done
 
 
 @db_periodic_task(crontab(hour="3", minute="17"))

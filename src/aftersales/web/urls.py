@@ -157,6 +157,11 @@ urlpatterns = [
     ),
     path("settings/stores/<int:store_id>/test/", settings_sync.store_connection_test_view, name="settings_store_test"),
     path(
+        "settings/stores/<int:store_id>/templates/sync/",
+        settings_sync.store_templates_sync_view,
+        name="settings_store_templates_sync",
+    ),
+    path(
         "settings/stores/<int:store_id>/oauth/connect/",
         settings_sync.mailbox_oauth_connect_view,
         name="settings_mailbox_oauth_connect",

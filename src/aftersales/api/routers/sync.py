@@ -19,6 +19,7 @@ from aftersales.channels.store_sync import (
     store_pause,
     store_resume,
     store_sync_now,
+    store_templates_sync,
     store_webhooks_subscribe,
 )
 
@@ -29,6 +30,7 @@ from ..schemas.sync import (
     BackfillIn,
     BackfillOut,
     ConnectionCheckOut,
+    MessageTemplateOut,
     PauseIn,
     QuarantinePageOut,
     QuarantinePageQuery,
@@ -116,6 +118,14 @@ def subscribe_store_webhooks(request: HttpRequest, store_id: Id) -> Any:
     topic the connector understands; idempotent. ok false with the platform's words when it refused
     (Shopify takes only HTTPS addresses). 409: the connector cannot subscribe, or no credentials."""
     return store_webhooks_subscribe(user=current_user(request), store_id=store_id)
+
+
+@router.post("/stores/{store_id}/sync/templates", response=with_errors({200: list[MessageTemplateOut]}))
+def sync_store_templates(request: HttpRequest, store_id: Id) -> Any:
+    """Fetch the store's approved message templates from the platform (WhatsApp) and keep exactly
+    those; answers the stored list. 409: the connector has no templates, the credentials are
+    incomplete, or the platform refused (with its words)."""
+    return store_templates_sync(user=current_user(request), store_id=store_id)
 
 
 @router.post("/stores/{store_id}/sync/pause", response=with_errors({200: StoreSyncOut}))

@@ -184,3 +184,14 @@ class AttentionOut(Schema):
     paused_stores: list[PausedStoreOut]
     quarantined: list[QuarantineCountOut]
     writebacks: list[WriteBackOut]
+
+
+class MessageTemplateOut(Schema):
+    id: int
+    name: str
+    language: str
+    category: str
+    body: str = Field(..., description="The BODY text with its {{1}}, {{2}}... placeholders")
+    variables: int = Field(..., description="How many placeholders a send must fill, in order")
+    status: str
+    synced_at: datetime

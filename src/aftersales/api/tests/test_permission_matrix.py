@@ -438,6 +438,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/stores/{store_id}/sync/test"): Row(
         lambda s, w, u: ("POST", f"/stores/{w.store_us.pk}/sync/test", None), ours(409)
     ),
+    # Amazon US's connector has no message templates (WhatsApp's has): 409 for our admin.
+    ("POST", "/stores/{store_id}/sync/templates"): Row(
+        lambda s, w, u: ("POST", f"/stores/{w.store_us.pk}/sync/templates", None), ours(409)
+    ),
     ("POST", "/stores/{store_id}/sync/pause"): Row(
         lambda s, w, u: ("POST", f"/stores/{w.store_us.pk}/sync/pause", {"reason": "matrix"}), ours()
     ),

@@ -607,6 +607,10 @@ MATRIX: dict[tuple[str, str], Row] = {
         expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
     ),
     ("settings_store_test", "POST"): Row(_store, _none, expect(LOGIN, {**admins(409), "foreigner": 404}, 403)),
+    # Amazon US's connector lists no message templates: 409 for our admins.
+    ("settings_store_templates_sync", "POST"): Row(
+        _store, _none, expect(LOGIN, {**admins(409), "foreigner": 404}, 403)
+    ),
     ("settings_store_webhooks", "POST"): Row(_store, _none, expect(LOGIN, {**admins(409), "foreigner": 404}, 403)),
     # an Amazon store is no mailbox: 409 for its admin
     ("settings_mailbox_oauth_connect", "POST"): Row(

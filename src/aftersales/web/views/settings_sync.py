@@ -37,6 +37,7 @@ from aftersales.channels.store_sync import (
     store_pause,
     store_resume,
     store_sync_now,
+    store_templates_sync,
     store_webhooks_subscribe,
 )
 from aftersales.core.clock import now
@@ -143,6 +144,18 @@ def store_connection_test_view(request: AgentRequest, store_id: int) -> HttpResp
     else:
         messages.error(request, _("Connection failed: %(detail)s") % {"detail": result.detail})
     return _back(store_id, "connection")
+
+
+@web_view(methods=("POST",))
+def store_templates_sync_view(request: AgentRequest, store_id: int) -> HttpResponse:
+    """Fetch the store's approved message templates from the platform; they are listed on the page."""
+    try:
+        found = store_templates_sync(user=request.user, store_id=store_id)
+    except DomainError as exc:
+        _page_error(exc)
+        return _connection_page(request, store_id, status=exc.status_code, errors={"templates": exc.message})
+    messages.success(request, _("Templates synced: %(count)s approved.") % {"count": len(found)})
+    return _back(store_id, "templates")
 
 
 @web_view(methods=("POST",))
