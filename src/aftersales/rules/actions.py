@@ -593,9 +593,10 @@ def run_action(ctx: ActionContext, item: Mapping[str, Any]) -> dict[str, Any]:
     entry: dict[str, Any] = {"type": action.slug, "params": dict(item.get("params") or {})}
     taken = [f for f in action.sets if f in ctx.claimed]
     if taken:
-        entry.update(status="skipped", reason=f"{taken[0]} already set by {ctx.claimed[taken[0]]}")
+        entry["status"], entry["reason"] = "skipped", f"{taken[0]} already set by {ctx.claimed[taken[0]]}"
         return entry
-    entry.update(status="ok", result=action.execute(ctx, item.get("params") or {}))
+    entry["result"] = action.execute(ctx, item.get("params") or {})
+    entry["status"] = "ok"
     for name in action.sets:
         ctx.claimed[name] = ctx.rule_name
     return entry
