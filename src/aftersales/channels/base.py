@@ -364,6 +364,9 @@ class OutboundReply:
     in_reply_to: str | None = None  # external id of the last inbound message
     attachments: list[tuple[str, bytes, str]] = field(default_factory=list)  # (name, content, type)
     references: list[str] = field(default_factory=list)  # e-mail: earlier Message-IDs of the thread
+    # An approved template instead of free text (WhatsApp outside the 24-hour window):
+    # {"name", "language", "variables": [...]}; `body` is then its rendered text, for the record.
+    template: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

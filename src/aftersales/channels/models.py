@@ -219,3 +219,8 @@ class MessageTemplate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.language})"
+
+    @property
+    def variable_positions(self) -> range:
+        """1..n, the {{i}} placeholders to fill (the reply box's inputs)."""
+        return range(1, self.variables + 1)

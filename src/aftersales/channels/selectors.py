@@ -361,3 +361,8 @@ __all__ = [
     "quarantined_records",
     "store_connection",
 ]
+
+
+def message_templates_of_store(store_id: int) -> list[MessageTemplate]:
+    """The store's approved message templates as last synced (for the reply box's picker)."""
+    return list(MessageTemplate.objects.filter(store_id=store_id))

@@ -176,6 +176,8 @@ class Message(models.Model):
     # late or replayed status cannot move a reply backwards (services/delivery.py message_record_receipt).
     delivered_at = models.DateTimeField(null=True, blank=True, help_text="When the platform says it was delivered")
     read_at = models.DateTimeField(null=True, blank=True, help_text="When the platform says the customer read it")
+    # A reply sent as an approved platform template: {"name", "language", "variables": [...]} (body = rendered)
+    template = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

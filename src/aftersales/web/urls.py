@@ -43,6 +43,11 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/next/", navigation.ticket_next_view, name="ticket_next"),
     path("tickets/<int:ticket_id>/presence/", presence.ticket_presence_view, name="ticket_presence"),
     path("tickets/<int:ticket_id>/reply/", replies.ticket_reply_view, name="ticket_reply"),
+    path(
+        "tickets/<int:ticket_id>/template-message/",
+        replies.ticket_template_message_view,
+        name="ticket_template_message",
+    ),
     path("tickets/<int:ticket_id>/reply/translate/", replies.reply_translate_view, name="reply_translate"),
     path("tickets/<int:ticket_id>/reply/template/", replies.reply_template_view, name="reply_template"),
     path(

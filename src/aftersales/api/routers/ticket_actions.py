@@ -21,11 +21,22 @@ from aftersales.inbox.services import (
     ticket_merge,
     ticket_set_tags,
 )
+from aftersales.inbox.services.template_replies import ticket_template_reply
 from aftersales.language.services import reply_send
 
 from ..attachments import decode_attachments
 from ..auth import current_user
-from ..schemas.actions import AssignIn, MergeIn, NoteIn, NoteOut, ReplyIn, StatusIn, TagsIn, TagsOut
+from ..schemas.actions import (
+    AssignIn,
+    MergeIn,
+    NoteIn,
+    NoteOut,
+    ReplyIn,
+    StatusIn,
+    TagsIn,
+    TagsOut,
+    TemplateMessageIn,
+)
 from ..schemas.common import Id, with_errors
 from ..schemas.tickets import MessageOut, TicketFullOut
 
@@ -64,6 +75,31 @@ def reply(
         seen_message_id=payload.seen_message_id,
         confirm_newer=payload.confirm_newer,
         template_id=payload.template_id,
+    )
+    return Status(201 if created else 200, message)
+
+
+@router.post("/tickets/{ticket_id}/template-messages", response=with_errors({201: MessageOut, 200: MessageOut}))
+def send_template_message(
+    request: HttpRequest,
+    ticket_id: Id,
+    payload: TemplateMessageIn,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description="Retry-safe: the same key on the same ticket returns the first one"
+    ),
+) -> Status[Any]:
+    """Queue one of the store's approved templates (WhatsApp: what can be sent once the customer's
+    24-hour window is closed; see POST /stores/{id}/sync/templates) with its variables. 400 naming
+    the field: unknown template (name), language, number of variables (variables), an empty one
+    (variables[i]); nothing is queued then."""
+    user = current_user(request)
+    message, created = ticket_template_reply(
+        ticket=ticket_get(user, ticket_id),
+        author=user,
+        name=payload.name,
+        language=payload.language,
+        variables=payload.variables,
+        idempotency_key=idempotency_key,
     )
     return Status(201 if created else 200, message)
 

@@ -120,3 +120,13 @@ class BulkOut(Schema):
     summary: BulkSummary
     succeeded: list[int]
     failed: list[BulkFailure]
+
+
+class TemplateMessageIn(InputSchema):
+    name: str = Field(
+        ..., max_length=512, description="An approved template of the ticket's store (GET its store page)"
+    )
+    language: str = Field(..., max_length=20, description="The template's language code, e.g. en_US")
+    variables: list[str] = Field(
+        [], max_length=20, description="The values of its {{1}}, {{2}}... placeholders, in order, none empty"
+    )

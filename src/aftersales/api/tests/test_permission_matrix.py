@@ -381,6 +381,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/tickets/{ticket_id}/replies"): Row(
         lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/replies", {"body": "On its way"}), ticket_write(201)
     ),
+    # The ticket's store has no synced templates: 422 field=name for those who may reply.
+    ("POST", "/tickets/{ticket_id}/template-messages"): Row(
+        lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/template-messages", {"name": "x", "language": "en"}),
+        ticket_write(422),
+    ),
     ("POST", "/tickets/{ticket_id}/notes"): Row(
         lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/notes", {"body": "@bob look"}), ticket_write(201)
     ),

@@ -139,6 +139,7 @@ def _reply_of(message: Message, store: Store | None = None) -> OutboundReply:
         in_reply_to=last_inbound,
         attachments=attachments,
         references=references,
+        template=dict(message.template) if message.template else None,
     )
 
 

@@ -195,6 +195,15 @@ def _check_ebay(body: str, attachments: list[AttachmentInput], types: list[str])
             )
 
 
+def template_required(ticket: Ticket) -> bool:
+    """Only an approved template can be sent now: a WhatsApp ticket whose 24-hour window is closed
+    (the reply box then offers the store's templates)."""
+    if not _answered_on(ticket, "whatsapp"):
+        return False
+    closes = window_closes_at(last_inbound_at(ticket))
+    return closes is None or closes <= now()
+
+
 def reply_rules_notice(ticket: Ticket) -> str:
     """The rules a reply on this ticket must follow, for the reply box ("" when there are none)."""
     if _answered_on_ebay(ticket):

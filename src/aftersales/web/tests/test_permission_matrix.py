@@ -432,6 +432,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("ticket_reply", "POST"): Row(
         _ticket, lambda o: {"body": "Hello"}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
     ),
+    # The ticket's store has no templates: the refusal comes back on the page (302) for those who may reply.
+    ("ticket_template_message", "POST"): Row(
+        _ticket, lambda o: {"name": "x", "language": "en"}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
+    ),
     ("ticket_note", "POST"): Row(
         _ticket, lambda o: {"body": "@bob look"}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
     ),

@@ -23,6 +23,7 @@ from aftersales.accounts.models import Permission
 from aftersales.core.errors import DomainError, NotFound, ValidationFailed
 from aftersales.inbox.models import Ticket
 from aftersales.inbox.services.collisions import parse_seen_message_id
+from aftersales.inbox.services.template_replies import ticket_template_reply
 from aftersales.language.models import ReplyTemplateVariant
 from aftersales.language.selectors import reply_templates
 from aftersales.language.services import (
@@ -200,6 +201,28 @@ def ticket_reply_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
 
 
 CONFIRMATIONS = ("confirm_language", "confirm_newer")
+
+
+@web_view(methods=("POST",))
+def ticket_template_message_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
+    """Send one of the store's approved templates from the reply box's picker (WhatsApp, window
+    closed): the same service as POST /api/v1/tickets/{id}/template-messages. A refusal names the
+    field; nothing is queued then."""
+    ticket = ticket_for(request, ticket_id, Permission.REPLY)
+    post = request.POST
+    try:
+        ticket_template_reply(
+            ticket=ticket,
+            author=request.user,
+            name=post.get("name", ""),
+            language=post.get("language", ""),
+            variables=post.getlist("variables"),
+        )
+    except DomainError as exc:
+        messages.error(request, f"{exc.field}: {exc.message}" if exc.field else exc.message)
+    else:
+        messages.success(request, _("Template queued for delivery."))
+    return redirect(reverse("web:ticket", args=[ticket.pk]) + "#reply-box")
 
 
 def _confirm(request: AgentRequest, ticket: Ticket, exc: DomainError, values: dict[str, Any]) -> HttpResponse:

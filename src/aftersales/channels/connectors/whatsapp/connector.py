@@ -171,7 +171,16 @@ class WhatsAppConnector(MetaConnector):
     def send_message(self, ctx: StoreContext, reply: OutboundReply) -> SentReceipt:
         """Text, then each attachment (uploaded, sent by media id). WhatsApp itself refuses free-form
         messages outside the 24-hour window (error 131047): that refusal fails the delivery with
-        Meta's words; the inbox refuses such a reply before it is queued (inbox reply rules)."""
+        Meta's words; the inbox refuses such a reply before it is queued (inbox reply rules).
+        A reply carrying a template (inbox ticket_template_reply) is sent as that template."""
+        if reply.template:
+            return self.send_template(
+                ctx,
+                to=reply.customer_address,
+                name=str(reply.template["name"]),
+                language=str(reply.template["language"]),
+                variables=[str(v) for v in reply.template.get("variables") or []],
+            )
         to = self._recipient(reply.customer_address)
         text = reply.body.strip()
         if text or not reply.attachments:
