@@ -32,6 +32,14 @@ DELIVERY_ERRORS = (
 )
 
 
+# The generated message rows, by column (writer.BulkTable.add_named fills the columns not named here).
+MESSAGE_COLUMNS = (
+    "id", "ticket_id", "store_id", "direction", "channel", "external_id", "author_id", "author_name", "body",
+    "body_html", "body_display", "language", "translations", "delivery_status", "delivery_error",
+    "delivery_attempts", "idempotency_key", "sent_at", "created_at",
+)  # fmt: skip
+
+
 @dataclass(slots=True)
 class Step:
     kind: str  # in | assign | note | tags | reply | close
@@ -207,11 +215,11 @@ class ConversationPlayer:
                 inbound_n += 1
                 external = f"dm{index}.{inbound_n}"
                 message_id = ids.take(Message)
-                self.messages.add(
-                    (
+                self.messages.add_named(
+                    dict(zip(MESSAGE_COLUMNS, (
                         message_id, ticket_id, party.store_id, "inbound", party.platform, external, None,
                         party.customer_name, step.text, "", "", step.language, "{}", "n/a", "", 0, None, at, seen,
-                    )
+                    ), strict=True))
                 )  # fmt: skip
                 if inbound_n == 1:
                     created_at = seen
@@ -268,11 +276,11 @@ class ConversationPlayer:
                 updated_at = at
             elif kind == "note":
                 message_id = ids.take(Message)
-                self.messages.add(
-                    (
+                self.messages.add_named(
+                    dict(zip(MESSAGE_COLUMNS, (
                         message_id, ticket_id, party.store_id, "note", party.platform, None, step.actor,
                         step.author_name, step.text, "", "", step.language, "{}", "n/a", "", 0, None, None, at,
-                    )
+                    ), strict=True))
                 )  # fmt: skip
                 mentioned = []
                 if step.mention is not None:
@@ -288,14 +296,14 @@ class ConversationPlayer:
                 failed = rng.random() < 0.015
                 error = DELIVERY_ERRORS[rng.randrange(len(DELIVERY_ERRORS))] if failed else ""
                 delivered_at = at + timedelta(seconds=2 + rng.random() * 40)
-                self.messages.add(
-                    (
+                self.messages.add_named(
+                    dict(zip(MESSAGE_COLUMNS, (
                         message_id, ticket_id, party.store_id, "outbound", party.platform,
                         None if failed else f"out{index}.{outbound_n}", step.actor, step.author_name, step.text, "",
                         "", step.language, "{}", "failed" if failed else "sent",
                         error,
                         3 if failed else 1, None, None if failed else delivered_at, at,
-                    )
+                    ), strict=True))
                 )  # fmt: skip
                 first_response = first_response or at
                 last_message = at

@@ -36,6 +36,26 @@ class BulkTable:
     def add(self, row: tuple[Any, ...]) -> None:
         self.rows.append(row)
 
+    def add_named(self, values: dict[str, Any]) -> None:
+        """Add a row given by column name; a column left out gets NULL when nullable, else the
+        field's default (JSON as text), so a column added to the model later does not shift the
+        generated values. An unknown column, or a required one without a default, raises."""
+        unknown = set(values) - set(self.columns)
+        if unknown:
+            raise KeyError(f"{self.table} has no column {sorted(unknown)[0]!r}")
+        row = []
+        for field, column in zip(self.fields, self.columns, strict=True):
+            if column in values:
+                row.append(values[column])
+            elif field.null:
+                row.append(None)
+            elif field.has_default():
+                default = field.get_default()
+                row.append(json.dumps(default) if isinstance(field, models.JSONField) else default)
+            else:
+                raise KeyError(f"a demo row of {self.table} needs a value for {column!r}")
+        self.rows.append(tuple(row))
+
 
 class IdAllocator:
     """Hands out primary keys after the current maximum of each table."""
