@@ -228,12 +228,19 @@ class Order(TimeStampedModel):
     total_amount = models.DecimalField(max_digits=AMOUNT_DIGITS, decimal_places=AMOUNT_PLACES, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="USD")
     ship_country = CountryField(blank=True)
+    # A keyed hash of the normalised shipping address (catalog.addresses), never the address itself;
+    # NULL when the platform gave none.
+    ship_address_key = models.CharField(max_length=64, null=True, blank=True)
     # When the platform last changed the order (the sync engine skips older versions of it).
     platform_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["store", "external_id"], name="order_unique_external_id")]
-        indexes = [models.Index(fields=["external_id"], name="order_external_id")]  # search by order number
+        indexes = [
+            models.Index(fields=["external_id"], name="order_external_id"),  # search by order number
+            # "several accounts to one address" (returns.review): an organization's orders by address key
+            models.Index(fields=["organization", "ship_address_key"], name="order_org_ship_address"),
+        ]
 
     def __str__(self) -> str:
         return self.external_id

@@ -20,6 +20,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from aftersales.catalog.addresses import ship_address_key
+
 
 class ConnectorError(Exception):
     """A platform call failed. `permanent=True` means retrying cannot help (bad credentials, a
@@ -169,6 +171,17 @@ class Buyer:
 
 
 @dataclass(frozen=True)
+class ShipAddress:
+    """Where an order was delivered, as the platform gives it. Only a keyed fingerprint of it is
+    stored (`Order.ship_address_key`, catalog.addresses), never the address itself."""
+
+    country: str = ""  # ISO 3166-1 alpha-2
+    postal_code: str = ""
+    lines: tuple[str, ...] = ()  # street lines, in the platform's order
+    city: str = ""
+
+
+@dataclass(frozen=True)
 class OrderLineRecord:
     external_line_id: str  # the platform's line-item id (write-backs need it)
     sku: str
@@ -203,6 +216,18 @@ class OrderRecord:
     ship_country: str = ""
     lines: list[OrderLineRecord] = field(default_factory=list)
     shipments: list[ShipmentRecord] = field(default_factory=list)
+    # None: the platform did not give the address (e.g. Amazon without a Restricted Data Token).
+    ship_address: ShipAddress | None = None
+
+    @property
+    def ship_address_key(self) -> str | None:
+        """`Order.ship_address_key`: the address's keyed fingerprint (None: no address given)."""
+        address = self.ship_address
+        if address is None:
+            return None
+        return ship_address_key(
+            country=address.country or self.ship_country, postal_code=address.postal_code, lines=address.lines
+        )
 
 
 @dataclass(frozen=True)
