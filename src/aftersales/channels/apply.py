@@ -180,6 +180,20 @@ def apply_order(store: Store, record: OrderRecord) -> Applied:
     raise AssertionError("unreachable")
 
 
+def order_values(store: Store, record: OrderRecord) -> dict[str, Any]:
+    """The stored values of an order record (Order's fields by name): the one definition both the
+    record-by-record path (_upsert_order) and the sync engine's page path (apply_many) write. A new
+    field goes here only; a value of None leaves the stored one as it is on an update."""
+    return {
+        "placed_at": record.placed_at,
+        "status": record.status[:40],
+        "total_amount": record.total,
+        "currency": record.currency[:3] or store.currency,
+        "ship_country": record.ship_country,
+        "platform_updated_at": record.updated_at,
+    }
+
+
 def _upsert_order(store: Store, record: OrderRecord) -> Applied:
     if len(record.external_id) > 120 or not record.external_id:
         raise MappingError("an order needs an id of at most 120 characters", field="external_id")
@@ -192,14 +206,7 @@ def _upsert_order(store: Store, record: OrderRecord) -> Applied:
     ):
         return Applied("unchanged", reason="older version")
     customer = _customer_for(store, record.buyer) if record.buyer and record.buyer.external_id else None
-    values: dict[str, Any] = {
-        "placed_at": record.placed_at,
-        "status": record.status[:40],
-        "total_amount": record.total,
-        "currency": record.currency[:3] or store.currency,
-        "ship_country": record.ship_country,
-        "platform_updated_at": record.updated_at,
-    }
+    values = order_values(store, record)
     if order is None:
         order = Order.objects.create(
             organization_id=store.organization_id,
@@ -432,4 +439,12 @@ def apply_delivery_receipt(store: Store, record: DeliveryReceiptRecord) -> Appli
     return Applied("updated", reason=record.receipt, ticket_id=message.ticket_id, message_id=message.pk)
 
 
-__all__ = ["Applied", "ValidationFailed", "applied_of_ingest", "apply_record", "inbound_from_record", "target_store"]
+__all__ = [
+    "Applied",
+    "ValidationFailed",
+    "applied_of_ingest",
+    "apply_record",
+    "inbound_from_record",
+    "order_values",
+    "target_store",
+]
