@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from aftersales.channels.base import (
-    Capability,
     ConnectionCheck,
     ConnectorError,
     OutboundReply,
@@ -32,6 +31,7 @@ from aftersales.channels.base import (
     Stream,
     WriteReceipt,
 )
+from aftersales.channels.connectors import marketplace
 from aftersales.channels.http import ClientPerCall
 from aftersales.channels.replies import reply_text, send_through_store
 from aftersales.core.clock import now
@@ -57,16 +57,6 @@ OVERLAP = timedelta(minutes=10)
 MAX_ISSUE_PAGES = 20  # one pass reads at most 1,000 issues (newest first)
 # Issue statuses after which the buyer's money is on its way.
 REFUNDED_ISSUE_STATUSES = frozenset({"ACCEPTISSUE", "finish"})
-
-
-def _state(raw: str | None) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise ConnectorError(f"unreadable AliExpress cursor {raw[:80]!r}", permanent=True) from exc
-    return data if isinstance(data, dict) else {}
 
 
 def _pacific(value: datetime) -> str:
@@ -101,39 +91,26 @@ def _money(value: Decimal) -> str:
 
 class AliExpressConnector(ClientPerCall[AliExpressClient]):
     platform = "aliexpress"
-    capabilities = frozenset(
-        {
-            Capability.PULL_ORDERS,
-            Capability.PULL_MESSAGES,
-            Capability.PULL_RETURNS,
-            Capability.SEND_MESSAGE,
-            Capability.DECIDE_RETURN,
-            Capability.ISSUE_REFUND,
-            Capability.TEST_CONNECTION,
-        }
-    )
+    capabilities = marketplace.RETURNS_CAPABILITIES
     # AliExpress answers ApiCallLimit / AppCallLimit when an app or a seller calls too fast; it
     # publishes per-app quotas in the console, not per call: these pace one store's calls.
-    rate_limits: ClassVar[dict[str, tuple[float, int]]] = {
-        "aliexpress": (5.0, 20),
-        "aliexpress:orders": (5.0, 20),
-        "aliexpress:issues": (5.0, 20),
-        "aliexpress:messages": (5.0, 20),
-        "aliexpress:auth": (0.5, 5),
-    }
+    rate_limits: ClassVar[dict[str, tuple[float, int]]] = marketplace.store_buckets(
+        "aliexpress", ("orders", "issues", "messages"), per_second=5.0, burst=20
+    )
     credential_fields: ClassVar[tuple[str, ...]] = ("app_key", "app_secret", "refresh_token")
     default_base_url = DEFAULT_BASE_URL
     client_class = AliExpressClient
 
     # -- pulling -----------------------------------------------------------------------------------
     def pull(self, ctx: StoreContext, stream: Stream, cursor: str | None, since: datetime | None) -> Page:
+        state = marketplace.json_cursor(cursor, "AliExpress")
         with self.client(ctx) as client:
             if stream == Stream.ORDERS:
-                return self._pull_orders(client, _state(cursor), since)
+                return self._pull_orders(client, state, since)
             if stream == Stream.RETURNS:
-                return self._pull_issues(client, _state(cursor))
+                return self._pull_issues(client, state)
             if stream == Stream.MESSAGES:
-                return self._pull_messages(client, _state(cursor), since)
+                return self._pull_messages(client, state, since)
         raise ConnectorError(f"AliExpress has no {stream} stream", permanent=True)
 
     def _pull_orders(self, client: AliExpressClient, state: dict[str, Any], since: datetime | None) -> Page:

@@ -10,8 +10,6 @@ unknown enum value raises MappingError naming AliExpress's field: that record is
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -29,6 +27,7 @@ from aftersales.channels.base import (
     ReturnKind,
     ReturnRecord,
 )
+from aftersales.channels.connectors import marketplace
 from aftersales.channels.fields import amount, currency_code, dig, epoch, quantity, required, text
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -212,10 +211,4 @@ def version_key(kind: str, data: Any) -> str:
     """The event id of this version of a record: its id and its modification time (a message never
     changes: its id alone). A record without an id gets a key that cannot collide with real ones."""
     ident, modified = {"order": ("order_id", "gmt_update"), "issue": ("id", "gmt_modified")}.get(kind, ("id", ""))
-    value = data.get(ident) if isinstance(data, Mapping) else None
-    if not isinstance(value, str | int) or isinstance(value, bool) or not str(value):
-        digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:24]
-        return f"{kind}:no-id:{digest}"
-    if not modified:
-        return f"{kind}:{value}"
-    return f"{kind}:{value}:{data.get(modified) or ''}"
+    return marketplace.version_key(kind, data, ident=ident, modified=modified, malformed="no-id")

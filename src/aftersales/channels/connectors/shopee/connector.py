@@ -6,8 +6,7 @@ refund of a return (confirm). docs/connectors/shopee.md lists the calls and the 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -32,6 +31,8 @@ from aftersales.channels.base import (
     Stream,
     WriteReceipt,
 )
+from aftersales.channels.connectors import marketplace
+from aftersales.channels.http import ClientPerCall
 from aftersales.channels.replies import reply_text, send_through_store
 from aftersales.core.clock import now
 
@@ -74,16 +75,6 @@ CHAT_PAGE_SIZE = 25
 REFUNDED_RETURN_STATUSES = frozenset({"ACCEPTED", "COMPLETED"})
 
 
-def _cursor(raw: str | None) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise ConnectorError(f"unreadable Shopee cursor {raw[:80]!r}", permanent=True) from exc
-    return data if isinstance(data, dict) else {}
-
-
 def _seconds(value: datetime) -> int:
     return int(value.timestamp())
 
@@ -118,47 +109,22 @@ def _money(value: Decimal, currency: str) -> float:
     return float(value.quantize(Decimal(1).scaleb(-site_decimals)))
 
 
-class ShopeeConnector:
+class ShopeeConnector(ClientPerCall[ShopeeClient]):
+    client_class = ShopeeClient
     platform = "shopee"
-    capabilities = frozenset(
-        {
-            Capability.PULL_ORDERS,
-            Capability.PULL_MESSAGES,
-            Capability.PULL_RETURNS,
-            Capability.WEBHOOKS,
-            Capability.SEND_MESSAGE,
-            Capability.DECIDE_RETURN,
-            Capability.ISSUE_REFUND,
-            Capability.TEST_CONNECTION,
-        }
-    )
+    capabilities = marketplace.RETURNS_CAPABILITIES | {Capability.WEBHOOKS}
     # Shopee publishes no per-call limits ("rate_limit" reads [0,0,0] on the API pages) and answers
     # 429 / error_too_many_request when a shop calls too fast: these pace one store's calls, and a
     # refusal is honoured with its Retry-After (recorded for the store's other workers).
-    rate_limits: ClassVar[dict[str, tuple[float, int]]] = {
-        "shopee": (5.0, 20),
-        "shopee:orders": (5.0, 20),
-        "shopee:returns": (5.0, 20),
-        "shopee:chat": (5.0, 20),
-        "shopee:auth": (0.5, 5),
-    }
+    rate_limits: ClassVar[dict[str, tuple[float, int]]] = marketplace.store_buckets(
+        "shopee", ("orders", "returns", "chat"), per_second=5.0, burst=20
+    )
     credential_fields: ClassVar[tuple[str, ...]] = ("partner_id", "partner_key", "shop_id", "refresh_token")
     webhook_signs_url = True  # the webhook view passes the URL the push reached (Shopee signs url|body)
-
-    def __init__(self, **client_options: Any) -> None:
-        self.client_options = client_options
 
     @staticmethod
     def default_base_url(site: str) -> str:
         return host_for(site) or GLOBAL_HOST
-
-    @contextmanager
-    def client(self, ctx: StoreContext) -> Iterator[ShopeeClient]:
-        client = ShopeeClient(ctx, **self.client_options)
-        try:
-            yield client
-        finally:
-            client.close()
 
     @staticmethod
     def _currency(ctx: StoreContext) -> str:
@@ -167,13 +133,14 @@ class ShopeeConnector:
 
     # -- pulling -----------------------------------------------------------------------------------
     def pull(self, ctx: StoreContext, stream: Stream, cursor: str | None, since: datetime | None) -> Page:
+        state = marketplace.json_cursor(cursor, "Shopee")
         with self.client(ctx) as client:
             if stream == Stream.ORDERS:
-                return self._pull_orders(client, _cursor(cursor), since)
+                return self._pull_orders(client, state, since)
             if stream == Stream.RETURNS:
-                return self._pull_returns(client, _cursor(cursor), since)
+                return self._pull_returns(client, state, since)
             if stream == Stream.MESSAGES:
-                return self._pull_messages(client, _cursor(cursor), since)
+                return self._pull_messages(client, state, since)
         raise ConnectorError(f"Shopee has no {stream} stream", permanent=True)
 
     def order_details(self, client: ShopeeClient, order_sns: list[str]) -> list[Any]:

@@ -8,8 +8,6 @@ unknown enum value raises MappingError naming Shopee's field: that record is qua
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -28,6 +26,7 @@ from aftersales.channels.base import (
     ReturnLineRecord,
     ReturnRecord,
 )
+from aftersales.channels.connectors import marketplace
 from aftersales.channels.fields import amount, currency_code, epoch, instant, quantity, required, text
 from aftersales.channels.fields import dig as dig  # re-exported: the connector reads mapping.dig
 
@@ -288,10 +287,4 @@ def version_key(kind: str, data: Any) -> str:
     changes: its id alone). A record without an id gets a key that cannot collide with real ones
     (it is quarantined by map_record, with its reason)."""
     ident = {"order": "order_sn", "return": "return_sn", "message": "message_id"}[kind]
-    value = data.get(ident) if isinstance(data, Mapping) else None
-    if not isinstance(value, str | int) or isinstance(value, bool) or not str(value):
-        digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:24]
-        return f"{kind}:malformed:{digest}"
-    if kind == "message":
-        return f"message:{value}"
-    return f"{kind}:{value}:{data.get('update_time', '')}"
+    return marketplace.version_key(kind, data, ident=ident, modified="" if kind == "message" else "update_time")

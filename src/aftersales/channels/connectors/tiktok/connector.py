@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -34,6 +33,8 @@ from aftersales.channels.base import (
     Stream,
     WriteReceipt,
 )
+from aftersales.channels.connectors import marketplace
+from aftersales.channels.http import ClientPerCall
 from aftersales.channels.replies import reply_text, send_through_store
 from aftersales.core.clock import now
 
@@ -80,16 +81,6 @@ REJECTIONS = {
 }
 
 
-def _cursor(raw: str | None) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise ConnectorError(f"unreadable TikTok Shop cursor {raw[:80]!r}", permanent=True) from exc
-    return data if isinstance(data, dict) else {}
-
-
 def _seconds(value: datetime) -> int:
     return int(value.timestamp())
 
@@ -121,45 +112,20 @@ def _list(data: Mapping[str, Any], name: str, call: str) -> list[Any]:
     return found
 
 
-class TikTokConnector:
+class TikTokConnector(ClientPerCall[TikTokClient]):
+    client_class = TikTokClient
     platform = "tiktok"
-    capabilities = frozenset(
-        {
-            Capability.PULL_ORDERS,
-            Capability.PULL_MESSAGES,
-            Capability.PULL_RETURNS,
-            Capability.WEBHOOKS,
-            Capability.SEND_MESSAGE,
-            Capability.DECIDE_RETURN,
-            Capability.ISSUE_REFUND,
-            Capability.TEST_CONNECTION,
-        }
-    )
+    capabilities = marketplace.RETURNS_CAPABILITIES | {Capability.WEBHOOKS}
     # TikTok publishes per-API QPS limits on each API's page; these pace one store's calls under
     # them, and a 429 is honoured with its Retry-After (recorded for the store's other workers).
-    rate_limits: ClassVar[dict[str, tuple[float, int]]] = {
-        "tiktok": (10.0, 20),
-        "tiktok:orders": (10.0, 20),
-        "tiktok:returns": (10.0, 20),
-        "tiktok:chat": (10.0, 20),
-        "tiktok:auth": (0.5, 5),
-    }
+    rate_limits: ClassVar[dict[str, tuple[float, int]]] = marketplace.store_buckets(
+        "tiktok", ("orders", "returns", "chat"), per_second=10.0, burst=20
+    )
     credential_fields: ClassVar[tuple[str, ...]] = ("app_key", "app_secret", "shop_cipher", "refresh_token")
-
-    def __init__(self, **client_options: Any) -> None:
-        self.client_options = client_options
 
     @staticmethod
     def default_base_url(site: str) -> str:
         return API_HOST
-
-    @contextmanager
-    def client(self, ctx: StoreContext) -> Iterator[TikTokClient]:
-        client = TikTokClient(ctx, **self.client_options)
-        try:
-            yield client
-        finally:
-            client.close()
 
     @staticmethod
     def _currency(ctx: StoreContext) -> str:
@@ -168,13 +134,14 @@ class TikTokConnector:
 
     # -- pulling -----------------------------------------------------------------------------------
     def pull(self, ctx: StoreContext, stream: Stream, cursor: str | None, since: datetime | None) -> Page:
+        state = marketplace.json_cursor(cursor, "TikTok Shop")
         with self.client(ctx) as client:
             if stream == Stream.ORDERS:
-                return self._pull_orders(client, _cursor(cursor), since)
+                return self._pull_orders(client, state, since)
             if stream == Stream.RETURNS:
-                return self._pull_returns(client, _cursor(cursor), since)
+                return self._pull_returns(client, state, since)
             if stream == Stream.MESSAGES:
-                return self._pull_messages(client, _cursor(cursor), since)
+                return self._pull_messages(client, state, since)
         raise ConnectorError(f"TikTok Shop has no {stream} stream", permanent=True)
 
     def _search(

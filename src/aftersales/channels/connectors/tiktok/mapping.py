@@ -9,7 +9,6 @@ naming TikTok's field: that record is quarantined."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -28,6 +27,7 @@ from aftersales.channels.base import (
     ReturnLineRecord,
     ReturnRecord,
 )
+from aftersales.channels.connectors import marketplace
 from aftersales.channels.fields import amount, currency_code, dig, epoch, instant, required, text
 
 from .regions import REGIONS
@@ -371,10 +371,4 @@ def version_key(kind: str, data: Any) -> str:
     """The event id of this version of a record: its id and TikTok's update_time (a message never
     changes: its id alone). A record without an id gets a key that cannot collide with real ones
     (it is quarantined by map_record, with its reason)."""
-    value = data.get(IDS[kind]) if isinstance(data, Mapping) else None
-    if not isinstance(value, str | int) or isinstance(value, bool) or not str(value):
-        digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:24]
-        return f"{kind}:malformed:{digest}"
-    if kind == "message":
-        return f"message:{value}"
-    return f"{kind}:{value}:{data.get('update_time', '')}"
+    return marketplace.version_key(kind, data, ident=IDS[kind], modified="" if kind == "message" else "update_time")

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from aftersales.channels.base import (
-    Capability,
     ConnectionCheck,
     ConnectorError,
     OutboundReply,
@@ -27,6 +26,7 @@ from aftersales.channels.base import (
     Stream,
     WriteReceipt,
 )
+from aftersales.channels.connectors import marketplace
 from aftersales.channels.http import ClientPerCall
 from aftersales.channels.replies import reply_text, send_through_store
 from aftersales.core.clock import now
@@ -44,33 +44,12 @@ REFUND_REASON_OTHER = 18
 REFUND_ALREADY = frozenset({"REFUNDED"})
 
 
-def _state(raw: str | None) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise ConnectorError(f"unreadable Wish cursor {raw[:80]!r}", permanent=True) from exc
-    return data if isinstance(data, dict) else {}
-
-
 class WishConnector(ClientPerCall[WishClient]):
     platform = "wish"
-    capabilities = frozenset(
-        {
-            Capability.PULL_ORDERS,
-            Capability.PULL_MESSAGES,
-            Capability.SEND_MESSAGE,
-            Capability.ISSUE_REFUND,
-            Capability.TEST_CONNECTION,
-        }
+    capabilities = marketplace.MARKETPLACE_CAPABILITIES
+    rate_limits: ClassVar[dict[str, tuple[float, int]]] = marketplace.store_buckets(
+        "wish", ("orders", "tickets"), per_second=5.0, burst=20
     )
-    rate_limits: ClassVar[dict[str, tuple[float, int]]] = {
-        "wish": (5.0, 20),
-        "wish:orders": (5.0, 20),
-        "wish:tickets": (5.0, 20),
-        "wish:auth": (0.5, 5),
-    }
     credential_fields: ClassVar[tuple[str, ...]] = ("client_id", "client_secret", "refresh_token")
     default_base_url = DEFAULT_BASE_URL
     client_class = WishClient
@@ -84,7 +63,7 @@ class WishConnector(ClientPerCall[WishClient]):
         if stream not in kinds:
             raise ConnectorError(f"Wish has no {stream} stream", permanent=True)
         kind, path, bucket = kinds[stream]
-        state = _state(cursor)
+        state = marketplace.json_cursor(cursor, "Wish")
         start = str(state.get("from") or "") or (since or now() - LOOKBACK).isoformat()
         offset = int(state.get("offset") or 0)
         params = {"updated_at_min": start, "sort_by": "updated_at.asc", "limit": PAGE_SIZE, "offset": offset}

@@ -7,8 +7,6 @@ naming Wish's field."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,6 +23,7 @@ from aftersales.channels.base import (
     ReturnKind,
     ReturnRecord,
 )
+from aftersales.channels.connectors import marketplace
 from aftersales.channels.fields import amount, currency_code, dig, quantity, required, text
 
 ORDER_STATES: dict[str, str] = {
@@ -161,8 +160,4 @@ def map_payload(payload: Mapping[str, Any], *, currency: str = "") -> list[Recor
 
 
 def version_key(kind: str, data: Any) -> str:
-    value = data.get("id") if isinstance(data, Mapping) else None
-    if not isinstance(value, str | int) or isinstance(value, bool) or not str(value):
-        digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:24]
-        return f"{kind}:no-id:{digest}"
-    return f"{kind}:{value}:{data.get('updated_at') or ''}"
+    return marketplace.version_key(kind, data, ident="id", modified="updated_at", malformed="no-id")
