@@ -190,6 +190,7 @@ def order_values(store: Store, record: OrderRecord) -> dict[str, Any]:
         "total_amount": record.total,
         "currency": record.currency[:3] or store.currency,
         "ship_country": record.ship_country,
+        "ship_address_key": record.ship_address_key,
         "platform_updated_at": record.updated_at,
     }
 
