@@ -520,4 +520,8 @@ class RefundReviewSettings(models.Model):
     high_value_requires_evidence = models.BooleanField(
         default=True, help_text="A refund of a high-value item (policy value tier) needs evidence on its RMA"
     )
+    shared_address_window_days = models.PositiveSmallIntegerField(
+        default=180,
+        help_text="Look-back for the several-accounts-to-one-address check, in days (0: off)",
+    )
     updated_at = models.DateTimeField(auto_now=True)

@@ -17,8 +17,12 @@ Reasons:
   the policy's reporting currency, the organization's rate table) and the refund has no RMA
   evidence (photo, video, IMEI, serial number, inspection photo).
 
-Several customer accounts to one shipping address is NOT checked: the catalog keeps no shipping
-address (only `Order.ship_country` and `Customer.country`), and a country is no address."""
+- `shared_address`: the order went to an address that orders of other customers of the organization
+  also went to in the last `shared_address_window_days` days (0 disables the check): two or more
+  distinct accounts to one address. Addresses are compared by `Order.ship_address_key`, a keyed
+  hash of the normalised address (catalog.addresses): the address itself is not stored. The reason
+  lists the other accounts (id, name, e-mail). An order without a key (the platform gave no address,
+  e.g. Amazon without a Restricted Data Token) is not checked."""
 
 from __future__ import annotations
 
@@ -29,10 +33,11 @@ from typing import Any
 
 from django.apps import apps
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm, organization_of
-from aftersales.catalog.models import Order, OrderLine
+from aftersales.catalog.models import Customer, Order, OrderLine
 from aftersales.core import clock
 from aftersales.core.errors import ValidationFailed
 
@@ -44,7 +49,9 @@ AMOUNT_ABOVE_PAID = "amount_above_paid"
 REPEAT_RETURNER = "repeat_returner"
 UNIT_MISMATCH = "unit_mismatch"
 HIGH_VALUE_WITHOUT_EVIDENCE = "high_value_without_evidence"
-REASON_CODES = (AMOUNT_ABOVE_PAID, REPEAT_RETURNER, UNIT_MISMATCH, HIGH_VALUE_WITHOUT_EVIDENCE)
+SHARED_ADDRESS = "shared_address"
+REASON_CODES = (AMOUNT_ABOVE_PAID, REPEAT_RETURNER, UNIT_MISMATCH, HIGH_VALUE_WITHOUT_EVIDENCE, SHARED_ADDRESS)
+SHARED_ADDRESS_ACCOUNTS_SHOWN = 20  # the other accounts listed on the reason (the count is always exact)
 
 
 @dataclass(frozen=True)
@@ -52,15 +59,32 @@ class ReviewThresholds:
     repeat_window_days: int = 90
     repeat_threshold: int = 3
     high_value_requires_evidence: bool = True
+    shared_address_window_days: int = 180  # 0: the shared-address check is off
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """Another customer account (for the shared-address reason)."""
+
+    id: int
+    name: str
+    email: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "email": self.email}
 
 
 @dataclass(frozen=True)
 class ReviewReason:
     code: str
     message: str
+    accounts: tuple[AccountRef, ...] = ()  # shared_address: the other accounts
 
-    def as_json(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.accounts:
+            out["accounts"] = [account.as_json() for account in self.accounts]
+        return out
 
 
 @dataclass(frozen=True)
@@ -84,6 +108,10 @@ class ReviewFacts:
     unit_checks: tuple[UnitCheck, ...] = ()
     high_value_skus: tuple[str, ...] = ()
     has_evidence: bool = False
+    # Other customers of the organization with orders to this order's address in the window.
+    shared_address_accounts: tuple[AccountRef, ...] = ()
+    shared_address_count: int = 0  # how many (the tuple may be cut at SHARED_ADDRESS_ACCOUNTS_SHOWN)
+    has_customer: bool = True  # the order is linked to a customer account (it counts as one of them)
 
 
 def review_reasons(facts: ReviewFacts, thresholds: ReviewThresholds) -> list[ReviewReason]:
@@ -130,7 +158,33 @@ def review_reasons(facts: ReviewFacts, thresholds: ReviewThresholds) -> list[Rev
                 % {"skus": ", ".join(facts.high_value_skus)},
             )
         )
+    accounts = facts.shared_address_count + (1 if facts.has_customer else 0)
+    if thresholds.shared_address_window_days > 0 and facts.shared_address_count and accounts >= 2:
+        reasons.append(
+            ReviewReason(
+                SHARED_ADDRESS,
+                ngettext(
+                    "%(count)s other customer account had orders delivered to the same address in the last "
+                    "%(days)s days: %(accounts)s.",
+                    "%(count)s other customer accounts had orders delivered to the same address in the last "
+                    "%(days)s days: %(accounts)s.",
+                    facts.shared_address_count,
+                )
+                % {
+                    "count": facts.shared_address_count,
+                    "days": thresholds.shared_address_window_days,
+                    "accounts": ", ".join(_account_label(a) for a in facts.shared_address_accounts),
+                },
+                accounts=facts.shared_address_accounts,
+            )
+        )
     return reasons
+
+
+def _account_label(account: AccountRef) -> str:
+    if account.name and account.email:
+        return f"{account.name} <{account.email}>"
+    return account.name or account.email or f"#{account.id}"
 
 
 # --- Reading the facts --------------------------------------------------------------------------
@@ -144,7 +198,32 @@ def review_thresholds(organization_id: int) -> ReviewThresholds:
         repeat_window_days=row.repeat_window_days,
         repeat_threshold=row.repeat_threshold,
         high_value_requires_evidence=row.high_value_requires_evidence,
+        shared_address_window_days=row.shared_address_window_days,
     )
+
+
+def shared_address_accounts(*, order: Order, window_days: int) -> tuple[tuple[AccountRef, ...], int]:
+    """Other customers of the organization with orders placed in the window to the order's address
+    key (the first SHARED_ADDRESS_ACCOUNTS_SHOWN by id, and how many in all). One indexed query on
+    (organization, ship_address_key)."""
+    if window_days <= 0 or not order.ship_address_key:
+        return (), 0
+    since = clock.now() - timedelta(days=window_days)
+    others = (
+        Customer.objects.filter(
+            organization_id=order.organization_id,
+            orders__organization_id=order.organization_id,
+            orders__ship_address_key=order.ship_address_key,
+            orders__placed_at__gte=since,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    if order.customer_id is not None:
+        others = others.exclude(pk=order.customer_id)
+    rows = list(others.values_list("pk", "name", "email"))
+    shown = tuple(AccountRef(pk, name, email) for pk, name, email in rows[:SHARED_ADDRESS_ACCOUNTS_SHOWN])
+    return shown, len(rows)
 
 
 def earlier_returns(*, order: Order, rma_id: int | None, window_days: int) -> int:
@@ -238,6 +317,7 @@ def review_facts(
     lines: list[OrderLine],
     thresholds: ReviewThresholds,
 ) -> ReviewFacts:
+    shared = shared_address_accounts(order=order, window_days=thresholds.shared_address_window_days)
     return ReviewFacts(
         amount=amount,
         currency=currency,
@@ -249,6 +329,9 @@ def review_facts(
         unit_checks=unit_checks(rma),
         high_value_skus=high_value_skus(organization_id=order.organization_id, lines=lines),
         has_evidence=has_evidence(rma),
+        shared_address_accounts=shared[0],
+        shared_address_count=shared[1],
+        has_customer=order.customer_id is not None,
     )
 
 
@@ -257,13 +340,23 @@ def reasons_as_json(reasons: list[ReviewReason]) -> list[dict[str, Any]]:
 
 
 def review_settings_set(
-    *, user: Any, repeat_window_days: int, repeat_threshold: int, high_value_requires_evidence: bool
+    *,
+    user: Any,
+    repeat_window_days: int,
+    repeat_threshold: int,
+    high_value_requires_evidence: bool,
+    shared_address_window_days: int | None = None,
 ) -> ReviewThresholds:
     """The organization's review thresholds (admins). 422 naming the field when out of range."""
     check_perm(user, Permission.ADMINISTER)
     for name, value, low, high in (
         ("repeat_window_days", repeat_window_days, 1, 3650),
         ("repeat_threshold", repeat_threshold, 0, 1000),
+        *(
+            [("shared_address_window_days", shared_address_window_days, 0, 3650)]
+            if shared_address_window_days is not None
+            else []
+        ),
     ):
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise ValidationFailed(
@@ -281,6 +374,12 @@ def review_settings_set(
             "repeat_window_days": repeat_window_days,
             "repeat_threshold": repeat_threshold,
             "high_value_requires_evidence": high_value_requires_evidence,
+            # not given: kept as it is (default 180 days)
+            **(
+                {"shared_address_window_days": shared_address_window_days}
+                if shared_address_window_days is not None
+                else {}
+            ),
         },
     )
     return review_thresholds(organization_id)

@@ -65,11 +65,21 @@ class MarkDoneIn(InputSchema):
     note: str = Field("", max_length=2000)
 
 
+class ReviewAccountOut(Schema):
+    id: int
+    name: str
+    email: str
+
+
 class ReviewReasonOut(Schema):
     code: str = Field(
-        ..., description="amount_above_paid, repeat_returner, unit_mismatch or high_value_without_evidence"
+        ...,
+        description="amount_above_paid, repeat_returner, unit_mismatch, high_value_without_evidence or shared_address",
     )
     message: str
+    accounts: list[ReviewAccountOut] = Field(
+        default_factory=list, description="shared_address: the other customer accounts with orders to the address"
+    )
 
 
 class RefundLineOut(Schema):
@@ -145,9 +155,16 @@ class ReviewSettingsIn(InputSchema):
         ..., ge=0, le=1000, description="Earlier RMAs + refunds in the window that make a repeat returner (0: off)"
     )
     high_value_requires_evidence: bool = Field(..., description="High-value refunds need evidence on their RMA")
+    shared_address_window_days: int | None = Field(
+        None,
+        ge=0,
+        le=3650,
+        description="Look-back of the several-accounts-to-one-address check (0: off; not given: unchanged)",
+    )
 
 
 class ReviewSettingsOut(Schema):
     repeat_window_days: int
     repeat_threshold: int
     high_value_requires_evidence: bool
+    shared_address_window_days: int

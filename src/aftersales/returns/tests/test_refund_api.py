@@ -136,6 +136,7 @@ def test_review_settings_are_the_admins_and_change_the_review(world, order):
         "repeat_window_days": 90,
         "repeat_threshold": 3,
         "high_value_requires_evidence": True,
+        "shared_address_window_days": 180,
     }
     bad = admin.request(
         "PUT",
