@@ -25,16 +25,20 @@ from aftersales.channels.base import (
 )
 from aftersales.channels.connectors.aliexpress.client import sign
 from aftersales.channels.connectors.aliexpress.fake import AliExpressFake
-from aftersales.channels.models import RawEvent, RawEventStatus, SyncRunStatus, WriteBack, WriteBackStatus
+from aftersales.channels.models import SyncRunStatus, WriteBack, WriteBackStatus
 from aftersales.channels.registry import get_connector
 from aftersales.channels.status import store_sync_for
-from aftersales.channels.sync import quarantined_events, raw_event_retry, sync_stream
-from aftersales.channels.writeback import writeback_perform
-from aftersales.core.actors import Actor
+from aftersales.channels.sync import sync_stream
 from aftersales.inbox.models import Ticket
 from aftersales.returns.models import ReturnRequest
-from aftersales.testing.connectors import store_rows, sync_streams
-from aftersales.testing.factories import StoreFactory, UserFactory
+from aftersales.testing.acceptance import (
+    WriteBacks,
+    assert_resync_adds_nothing,
+    fake_store,
+    quarantine_reasons,
+    retry_fixed,
+)
+from aftersales.testing.connectors import sync_streams
 
 from .conftest import load, ms_ago, pacific_ago
 
@@ -46,14 +50,14 @@ ISSUE_ID = "6012345678901"
 
 @pytest.fixture
 def store(db: Any, fake: AliExpressFake) -> Store:
-    return StoreFactory(
+    return fake_store(
+        fake,
         platform="aliexpress",
+        external_id=fake.seller_login_id,
+        credentials=fake.credentials(),
         site="aliexpress.com",
         currency="USD",
         default_language="pt",
-        external_id=fake.seller_login_id,
-        endpoint_url=fake.url,
-        credentials=fake.credentials(),
     )
 
 
@@ -96,7 +100,7 @@ def test_sync_into_tickets_rerun_duplicates_nothing(store: Store, seeded: AliExp
     assert (orders.records, orders.created, orders.quarantined) == (3, 2, 1)
     assert (messages.records, messages.quarantined) == (3, 1)
     assert (returns.records, returns.created) == (2, 2)
-    bad = {e.event_id: (e.field, e.reason) for e in quarantined_events(organization_id=store.organization_id)}
+    bad = quarantine_reasons(store)
     malformed_key = f"order:8190123456789030:{seeded.orders['8190123456789030']['gmt_update']}"
     assert bad[malformed_key][0] == "product_list[0].product_count"
     assert bad["message:90011199901"] == ("message_type", "unknown message_type 'hologram'")
@@ -116,22 +120,17 @@ def test_sync_into_tickets_rerun_duplicates_nothing(store: Store, seeded: AliExp
     assert refund.kind == ReturnKind.REFUND_REQUEST and refund.platform_status == "WAIT_SELLER_CONFIRM_REFUND"
     assert refund.order == order and refund.requested_amount == Decimal("14.90")
     assert ReturnRequest.objects.get(store=store, external_id="6012345678902").kind == ReturnKind.RETURN
-    before = store_rows(store)
-
-    again = sync_streams(store)
-    assert {r.created for r in again.values()} == {0}
-    assert store_rows(store) == before
+    assert_resync_adds_nothing(store)
 
     # A status change on AliExpress is seen by the next poll; the malformed order, fixed, is retried.
     seeded.issues[ISSUE_ID].update(issue_status="canceled", gmt_modified=pacific_ago(1))
     assert sync_stream(store_id=store.pk, stream=Stream.RETURNS).updated == 1
     assert ReturnRequest.objects.get(store=store, external_id=ISSUE_ID).platform_status == "canceled"
-    quarantined = RawEvent.objects.get(store=store, event_id=malformed_key)
-    quarantined.payload["data"]["product_list"]["order_product_dto"][0]["product_count"] = 2
-    quarantined.save(update_fields=["payload"])
-    raw_event_retry(raw_event_id=quarantined.pk, actor=Actor.user(UserFactory()))
-    quarantined.refresh_from_db()
-    assert quarantined.status == RawEventStatus.PROCESSED
+
+    def fix(payload: dict[str, Any]) -> None:
+        payload["data"]["product_list"]["order_product_dto"][0]["product_count"] = 2
+
+    retry_fixed(store, malformed_key, fix)
     assert Order.objects.filter(store=store, external_id="8190123456789030").exists()
 
 
@@ -166,10 +165,7 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: AliExpre
     store.refresh_from_db()
     token = store.credentials["access_token"]
     connector = get_connector("aliexpress")
-    actor = Actor.user(UserFactory())
-
-    def perform(kind: str, key: str, request: Any, call: Any) -> WriteBack:
-        return writeback_perform(store=store, kind=kind, key=key, request=request, actor=actor, call=call)
+    perform = WriteBacks(store).perform
 
     def sent_with(method: str) -> list[Any]:
         return [r for r in seeded.requests_to("/sync") if f"method={method}" in r.body.decode()]

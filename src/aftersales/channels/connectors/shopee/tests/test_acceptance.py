@@ -31,16 +31,21 @@ from aftersales.channels.base import (
 from aftersales.channels.connectors.shopee.connector import ShopeeConnector
 from aftersales.channels.connectors.shopee.fake import ShopeeFake
 from aftersales.channels.connectors.shopee.webhooks import ORDER_STATUS_PUSH, WEBCHAT_PUSH
-from aftersales.channels.models import RawEvent, RawEventStatus, SyncRunStatus, WriteBack, WriteBackStatus
+from aftersales.channels.models import RawEvent, SyncRunStatus, WriteBack, WriteBackStatus
 from aftersales.channels.registry import get_connector
 from aftersales.channels.status import store_sync_for
-from aftersales.channels.sync import quarantined_events, raw_event_retry, sync_stream
-from aftersales.channels.writeback import writeback_perform
-from aftersales.core.actors import Actor
+from aftersales.channels.sync import sync_stream
 from aftersales.inbox.models import Message, Ticket
 from aftersales.returns.models import ReturnRequest
-from aftersales.testing.connectors import store_rows, sync_streams
-from aftersales.testing.factories import StoreFactory, UserFactory
+from aftersales.testing.acceptance import (
+    WriteBacks,
+    assert_resync_adds_nothing,
+    assert_text_only_replies,
+    fake_store,
+    quarantine_reasons,
+    retry_fixed,
+)
+from aftersales.testing.connectors import sync_streams
 
 from .conftest import load
 
@@ -55,14 +60,14 @@ def ago(minutes: int) -> int:
 
 @pytest.fixture
 def store(db: Any, fake: ShopeeFake) -> Store:
-    return StoreFactory(
+    return fake_store(
+        fake,
         platform="shopee",
+        external_id=str(fake.shop_id),
+        credentials=fake.credentials(dispute_email="seller@gadgets.example"),
         site="shopee.sg",
         currency="SGD",
         default_language="en",
-        external_id=str(fake.shop_id),
-        endpoint_url=fake.url,
-        credentials=fake.credentials(dispute_email="seller@gadgets.example"),
     )
 
 
@@ -123,7 +128,7 @@ def test_sync_into_tickets_rerun_duplicates_nothing(store: Store, seeded: Shopee
     assert (orders.records, orders.created, orders.quarantined) == (3, 2, 1)
     assert (messages.records, messages.created, messages.quarantined) == (4, 3, 1)
     assert (returns.records, returns.created) == (2, 2)
-    bad = {e.event_id: (e.field, e.reason) for e in quarantined_events(organization_id=store.organization_id)}
+    bad = quarantine_reasons(store)
     assert bad[f"order:2612015QK8S7BZ:{seeded.orders['2612015QK8S7BZ']['update_time']}"][0] == (
         "item_list[0].model_quantity_purchased"
     )
@@ -148,22 +153,17 @@ def test_sync_into_tickets_rerun_duplicates_nothing(store: Store, seeded: Shopee
     assert returned.respond_by == datetime.fromtimestamp(1764892800, tz=UTC)  # the seller's due date
     assert returned.order == order and returned.requested_amount == Decimal("24.90")
     assert ReturnRequest.objects.get(store=store, external_id="2612030EDT4JRV6").kind == ReturnKind.REFUND_REQUEST
-    before = store_rows(store)
-
-    again = sync_streams(store)
-    assert {r.created for r in again.values()} == {0}
-    assert store_rows(store) == before
+    assert_resync_adds_nothing(store)
 
     # A status change on Shopee is seen by the next poll; the malformed order, fixed, is retried.
     seeded.returns["2612030EDT4JRV6"].update(status="CANCELLED", update_time=ago(1))
     assert sync_stream(store_id=store.pk, stream=Stream.RETURNS).updated == 1
     assert ReturnRequest.objects.get(store=store, external_id="2612030EDT4JRV6").platform_status == "CANCELLED"
-    quarantined = RawEvent.objects.get(store=store, event_id__startswith="order:2612015QK8S7BZ:")
-    quarantined.payload["data"]["item_list"][0]["model_quantity_purchased"] = 2
-    quarantined.save(update_fields=["payload"])
-    raw_event_retry(raw_event_id=quarantined.pk, actor=Actor.user(UserFactory()))
-    quarantined.refresh_from_db()
-    assert quarantined.status == RawEventStatus.PROCESSED
+
+    def fix(payload: dict[str, Any]) -> None:
+        payload["data"]["item_list"][0]["model_quantity_purchased"] = 2
+
+    retry_fixed(store, f"order:2612015QK8S7BZ:{seeded.orders['2612015QK8S7BZ']['update_time']}", fix)
     assert Order.objects.filter(store=store, external_id="2612015QK8S7BZ").exists()
 
 
@@ -211,10 +211,7 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: ShopeeFa
     token = store.credentials["access_token"]
     connector = get_connector("shopee")
     assert isinstance(connector, ShopeeConnector)
-    actor = Actor.user(UserFactory())
-
-    def perform(kind: str, key: str, request: Any, call: Any) -> WriteBack:
-        return writeback_perform(store=store, kind=kind, key=key, request=request, actor=actor, call=call)
+    perform = WriteBacks(store).perform
 
     reply = OutboundReply(
         message_id=1,
@@ -387,19 +384,4 @@ def test_refunding_a_return_confirms_it_once_and_reconciles(
 
 
 def test_a_reply_with_attachments_is_refused_when_queued(store: Store, seeded: ShopeeFake, waits: list[float]) -> None:
-    from aftersales.core.errors import ValidationFailed
-    from aftersales.inbox.services.common import AttachmentInput
-    from aftersales.inbox.services.reply_rules import check_reply_rules, reply_rules_notice
-
-    sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
-    ticket = Ticket.objects.get(store=store, messages__external_id="shopee:2097834567812345678")
-    assert reply_rules_notice(ticket) == "Shopee chat message: text only, no attachments."
-    check_reply_rules(ticket=ticket, body="A long answer " * 200, attachments=[], types=[])  # no length cap
-    with pytest.raises(ValidationFailed) as caught:
-        check_reply_rules(
-            ticket=ticket,
-            body="Here is the label.",
-            attachments=[AttachmentInput("label.pdf", b"%PDF-1.7", "application/pdf")],
-            types=["application/pdf"],
-        )
-    assert caught.value.field == "attachments"
+    assert_text_only_replies(store, "shopee:2097834567812345678", "Shopee chat message: text only, no attachments.")

@@ -30,16 +30,21 @@ from aftersales.channels.connectors.tiktok.client import sign
 from aftersales.channels.connectors.tiktok.connector import TikTokConnector
 from aftersales.channels.connectors.tiktok.fake import TikTokFake
 from aftersales.channels.connectors.tiktok.webhooks import NEW_MESSAGE, ORDER_STATUS_CHANGE, RETURN_STATUS_CHANGE
-from aftersales.channels.models import RawEvent, RawEventStatus, SyncRunStatus, WriteBack, WriteBackStatus
+from aftersales.channels.models import RawEvent, SyncRunStatus, WriteBack, WriteBackStatus
 from aftersales.channels.registry import get_connector
 from aftersales.channels.status import store_sync_for
-from aftersales.channels.sync import quarantined_events, raw_event_retry, sync_stream
-from aftersales.channels.writeback import writeback_perform
-from aftersales.core.actors import Actor
+from aftersales.channels.sync import sync_stream
 from aftersales.inbox.models import Message, Ticket
 from aftersales.returns.models import ReturnRequest
-from aftersales.testing.connectors import store_rows, sync_streams
-from aftersales.testing.factories import StoreFactory, UserFactory
+from aftersales.testing.acceptance import (
+    WriteBacks,
+    assert_resync_adds_nothing,
+    assert_text_only_replies,
+    fake_store,
+    quarantine_reasons,
+    retry_fixed,
+)
+from aftersales.testing.connectors import sync_streams
 
 from .conftest import load
 
@@ -56,14 +61,14 @@ def ago(minutes: int) -> int:
 
 @pytest.fixture
 def store(db: Any, fake: TikTokFake) -> Store:
-    return StoreFactory(
+    return fake_store(
+        fake,
         platform="tiktok",
+        external_id=fake.shop_id,
+        credentials=fake.credentials(),
         site="shop.tiktok.com/us",
         currency="USD",
         default_language="en",
-        external_id=fake.shop_id,
-        endpoint_url=fake.url,
-        credentials=fake.credentials(),
     )
 
 
@@ -111,7 +116,7 @@ def test_sync_into_tickets_rerun_duplicates_nothing(store: Store, seeded: TikTok
     assert (orders.records, orders.created, orders.quarantined) == (3, 2, 1)
     assert (messages.records, messages.quarantined) == (4, 1)
     assert (returns.records, returns.created) == (3, 3)
-    bad = {e.event_id: (e.field, e.reason) for e in quarantined_events(organization_id=store.organization_id)}
+    bad = quarantine_reasons(store)
     malformed_key = f"order:576461413038785800:{seeded.orders['576461413038785800']['update_time']}"
     assert bad[malformed_key][0] == "line_items[0].sale_price"
     assert bad["message:7282834513211418904"] == ("type", "unknown message type 'HOLOGRAM'")
@@ -136,11 +141,7 @@ def test_sync_into_tickets_rerun_duplicates_nothing(store: Store, seeded: TikTok
     cancelled = ReturnRequest.objects.get(store=store, external_id=CANCEL_ID)
     assert cancelled.kind == ReturnKind.CANCELLATION
     assert cancelled.respond_by == datetime.fromtimestamp(1764982800, tz=UTC)
-    before = store_rows(store)
-
-    again = sync_streams(store)
-    assert {r.created for r in again.values()} == {0}
-    assert store_rows(store) == before
+    assert_resync_adds_nothing(store)
 
     # A status change on TikTok is seen by the next poll; the malformed order, fixed, is retried.
     seeded.returns[REFUND_ID].update(return_status="RETURN_OR_REFUND_REQUEST_CANCEL", update_time=ago(1))
@@ -148,12 +149,11 @@ def test_sync_into_tickets_rerun_duplicates_nothing(store: Store, seeded: TikTok
     assert ReturnRequest.objects.get(store=store, external_id=REFUND_ID).platform_status == (
         "RETURN_OR_REFUND_REQUEST_CANCEL"
     )
-    quarantined = RawEvent.objects.get(store=store, event_id=malformed_key)
-    quarantined.payload["data"]["line_items"][0]["sale_price"] = "19.99"
-    quarantined.save(update_fields=["payload"])
-    raw_event_retry(raw_event_id=quarantined.pk, actor=Actor.user(UserFactory()))
-    quarantined.refresh_from_db()
-    assert quarantined.status == RawEventStatus.PROCESSED
+
+    def fix(payload: dict[str, Any]) -> None:
+        payload["data"]["line_items"][0]["sale_price"] = "19.99"
+
+    retry_fixed(store, malformed_key, fix)
     assert Order.objects.filter(store=store, external_id="576461413038785800").exists()
 
 
@@ -184,10 +184,7 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: TikTokFa
     token = store.credentials["access_token"]
     connector = get_connector("tiktok")
     assert isinstance(connector, TikTokConnector)
-    actor = Actor.user(UserFactory())
-
-    def perform(kind: str, key: str, request: Any, call: Any) -> WriteBack:
-        return writeback_perform(store=store, kind=kind, key=key, request=request, actor=actor, call=call)
+    perform = WriteBacks(store).perform
 
     reply = OutboundReply(
         message_id=1,
@@ -307,19 +304,7 @@ def test_webhooks_through_the_endpoint(store: Store, seeded: TikTokFake, waits: 
 
 
 def test_a_reply_with_attachments_is_refused_when_queued(store: Store, seeded: TikTokFake, waits: list[float]) -> None:
-    from aftersales.core.errors import ValidationFailed
-    from aftersales.inbox.services.common import AttachmentInput
-    from aftersales.inbox.services.reply_rules import check_reply_rules, reply_rules_notice
-
-    sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
-    ticket = Ticket.objects.get(store=store, messages__external_id="tiktok:7282834513211418901")
-    assert reply_rules_notice(ticket) == "TikTok Shop chat message: text only, no attachments."
-    check_reply_rules(ticket=ticket, body="A long answer " * 200, attachments=[], types=[])  # no length cap
-    with pytest.raises(ValidationFailed) as caught:
-        check_reply_rules(
-            ticket=ticket,
-            body="Here is the label.",
-            attachments=[AttachmentInput("label.pdf", b"%PDF-1.7", "application/pdf")],
-            types=["application/pdf"],
-        )
-    assert caught.value.field == "attachments" and "TikTok Shop chat replies are sent as text only" in str(caught.value)
+    refusal = assert_text_only_replies(
+        store, "tiktok:7282834513211418901", "TikTok Shop chat message: text only, no attachments."
+    )
+    assert "TikTok Shop chat replies are sent as text only" in str(refusal)

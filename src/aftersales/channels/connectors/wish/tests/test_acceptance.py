@@ -15,16 +15,18 @@ import pytest
 from aftersales.catalog.models import Order, Store
 from aftersales.channels.base import OutboundReply, RefundRequest, ReturnKind, Stream
 from aftersales.channels.connectors.wish.fake import WishFake, iso_ago
-from aftersales.channels.models import SyncRunStatus, WriteBack, WriteBackStatus
+from aftersales.channels.models import SyncRunStatus, WriteBackStatus
 from aftersales.channels.registry import get_connector
 from aftersales.channels.status import store_sync_for
 from aftersales.channels.sync import quarantined_events, sync_stream
-from aftersales.channels.writeback import writeback_perform
-from aftersales.core.actors import Actor
 from aftersales.inbox.models import Message, Ticket
 from aftersales.returns.models import ReturnRequest
-from aftersales.testing.connectors import store_rows, sync_streams
-from aftersales.testing.factories import StoreFactory, UserFactory
+from aftersales.testing.acceptance import (
+    WriteBacks,
+    assert_resync_adds_nothing,
+    fake_store,
+)
+from aftersales.testing.connectors import sync_streams
 
 from .conftest import load
 
@@ -35,13 +37,13 @@ STREAMS = (Stream.ORDERS, Stream.MESSAGES)
 
 @pytest.fixture
 def store(db: Any, fake: WishFake) -> Store:
-    return StoreFactory(
+    return fake_store(
+        fake,
         platform="wish",
+        external_id=fake.merchant_id,
+        credentials=fake.credentials(),
         site="wish.com",
         currency="USD",
-        external_id=fake.merchant_id,
-        endpoint_url=fake.url,
-        credentials=fake.credentials(),
     )
 
 
@@ -79,9 +81,7 @@ def test_sync_into_tickets_rerun_duplicates_nothing(store: Store, seeded: WishFa
     assert ticket.customer_id == order.customer_id and ticket.conversation_id == f"wish:{TICKET_ID}"
     case = ReturnRequest.objects.get(store=store, external_id="ticket:6402aa11bb22cc33dd44ee66")
     assert case.kind == ReturnKind.CASE and case.platform_status == "ESCALATED_TO_WISH"
-    before = store_rows(store)
-    assert {r.created for r in sync_streams(store, STREAMS).values()} == {0}
-    assert store_rows(store) == before
+    assert_resync_adds_nothing(store, STREAMS)
     # the buyer writes again: the new version of the ticket adds only the new reply
     seeded.tickets[TICKET_ID]["replies"].append({"sender": "USER", "message": "Any news?", "created_at": iso_ago(1)})
     seeded.tickets[TICKET_ID]["updated_at"] = iso_ago(1)
@@ -123,10 +123,7 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: WishFake
     store.refresh_from_db()
     bearer = f"Bearer {store.credentials['access_token']}"
     connector: Any = get_connector("wish")
-    actor = Actor.user(UserFactory())
-
-    def perform(kind: str, key: str, request: Any, call: Any) -> WriteBack:
-        return writeback_perform(store=store, kind=kind, key=key, request=request, actor=actor, call=call)
+    perform = WriteBacks(store).perform
 
     reply = OutboundReply(
         message_id=7,

@@ -1,0 +1,170 @@
+"""One acceptance harness for the connector tests (issue 12): start the platform's local fake,
+create a store that points at it, sync, resync and see nothing new, fix a quarantined record and
+retry it, make write-backs through the ledger and assert the exact requests the fake received.
+
+A connector's tests/conftest.py wires its fake in two lines:
+
+    fake = fake_fixture(ShopeeFake)
+    load = fixtures_loader(Path(__file__).parent / "fixtures")
+
+and its acceptance tests call the helpers below instead of repeating them."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from aftersales.channels.base import StoreContext, Stream
+from aftersales.testing.connectors import Recorder, record_waits, store_rows, sync_streams
+from aftersales.testing.fake_platform import FakePlatform
+
+FakeT = TypeVar("FakeT", bound=FakePlatform)
+
+
+def fake_fixture(fake_class: type[FakeT]) -> Any:
+    """A pytest fixture (`fake = fake_fixture(ShopeeFake)` in a conftest) that serves the fake on a
+    local port for one test and stops it after."""
+
+    @pytest.fixture
+    def fake() -> Iterator[FakeT]:
+        with fake_class().running() as server:
+            assert isinstance(server, fake_class)
+            yield server
+
+    return fake
+
+
+def fixtures_loader(directory: Path) -> Callable[[str], dict[str, Any]]:
+    """`load("order.json")`: a fresh copy of one of the connector's recorded payloads."""
+
+    def load(name: str) -> dict[str, Any]:
+        return copy.deepcopy(json.loads((directory / name).read_text()))
+
+    return load
+
+
+def fake_context(
+    recorder: Recorder, fake: Any, *, platform: str, site: str, seller_id: str, currency: str, **credentials: Any
+) -> StoreContext:
+    """A StoreContext on the fake (no database) with the fake's credentials (`credentials`
+    overriding some): the connector's client tests call the connector through it."""
+    return recorder.context(
+        platform=platform,
+        site=site,
+        seller_id=seller_id,
+        currency=currency,
+        credentials=fake.credentials(**credentials),
+        base_url=fake.url,
+    )
+
+
+def fake_store(
+    fake: FakePlatform, *, platform: str, external_id: str, credentials: dict[str, Any], **fields: Any
+) -> Any:
+    """A store of a fresh organisation that syncs from the fake."""
+    from aftersales.testing.factories import StoreFactory
+
+    return StoreFactory(
+        platform=platform, external_id=external_id, endpoint_url=fake.url, credentials=credentials, **fields
+    )
+
+
+def quarantine_reasons(store: Any) -> dict[str, tuple[str, str]]:
+    """{event id: (field, reason)} of the store organisation's quarantined records."""
+    from aftersales.channels.sync import quarantined_events
+
+    return {e.event_id: (e.field, e.reason) for e in quarantined_events(organization_id=store.organization_id)}
+
+
+def assert_resync_adds_nothing(store: Any, streams: tuple[Stream, ...] | None = None) -> None:
+    """A second pass over what was already synced creates no row."""
+    before = store_rows(store)
+    again = sync_streams(store) if streams is None else sync_streams(store, streams)
+    assert {r.created for r in again.values()} == {0}
+    assert store_rows(store) == before
+
+
+def retry_fixed(store: Any, event_id: str, fix: Callable[[dict[str, Any]], None]) -> None:
+    """Fix a quarantined record's stored payload (as a person would), retry it: it is processed."""
+    from aftersales.channels.models import RawEvent, RawEventStatus
+    from aftersales.channels.sync import raw_event_retry
+    from aftersales.core.actors import Actor
+    from aftersales.testing.factories import UserFactory
+
+    quarantined = RawEvent.objects.get(store=store, event_id=event_id)
+    fix(quarantined.payload)
+    quarantined.save(update_fields=["payload"])
+    raw_event_retry(raw_event_id=quarantined.pk, actor=Actor.user(UserFactory()))
+    quarantined.refresh_from_db()
+    assert quarantined.status == RawEventStatus.PROCESSED
+
+
+@dataclass
+class WriteBacks:
+    """Write-backs of one store through the ledger, by one agent: `perform` records the call under
+    its key and makes it at most once (a second perform with the key answers from the ledger)."""
+
+    store: Any
+    actor: Any = None
+
+    def __post_init__(self) -> None:
+        if self.actor is None:
+            from aftersales.core.actors import Actor
+            from aftersales.testing.factories import UserFactory
+
+            self.actor = Actor.user(UserFactory())
+
+    def perform(self, kind: str, key: str, request: Any, call: Callable[[StoreContext], Any]) -> Any:
+        from aftersales.channels.writeback import writeback_perform
+
+        return writeback_perform(store=self.store, kind=kind, key=key, request=request, actor=self.actor, call=call)
+
+    def once(self, fake: FakePlatform, path: str, method: str, kind: str, key: str, request: Any, call: Any) -> Any:
+        """Perform twice under one key: the same ledger row, and the fake saw exactly one request
+        to `path`, which is returned with the row."""
+        row = self.perform(kind, key, request, call)
+        assert self.perform(kind, key, request, call).pk == row.pk
+        [sent] = fake.requests_to(path, method)
+        return row, sent
+
+
+def assert_text_only_replies(store: Any, message_external_id: str, notice: str) -> Any:
+    """A platform whose chat takes text only: the reply box says so, a long text passes, a reply
+    with a file is refused naming `attachments`. Returns the refusal (callers check its words)."""
+    from aftersales.channels.sync import sync_stream
+    from aftersales.core.errors import ValidationFailed
+    from aftersales.inbox.models import Ticket
+    from aftersales.inbox.services.common import AttachmentInput
+    from aftersales.inbox.services.reply_rules import check_reply_rules, reply_rules_notice
+
+    sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
+    ticket = Ticket.objects.get(store=store, messages__external_id=message_external_id)
+    assert reply_rules_notice(ticket) == notice
+    check_reply_rules(ticket=ticket, body="A long answer " * 200, attachments=[], types=[])  # no length cap
+    with pytest.raises(ValidationFailed) as caught:
+        check_reply_rules(
+            ticket=ticket,
+            body="Here is the label.",
+            attachments=[AttachmentInput("label.pdf", b"%PDF-1.7", "application/pdf")],
+            types=["application/pdf"],
+        )
+    assert caught.value.field == "attachments"
+    return caught.value
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    """A StoreContext recorder (imported by a connector's conftest as a fixture)."""
+    return Recorder()
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retry waits recorded, not slept (imported by a connector's conftest as a fixture)."""
+    return record_waits(monkeypatch)
