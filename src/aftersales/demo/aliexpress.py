@@ -8,8 +8,6 @@ fixed demo refresh token."""
 from __future__ import annotations
 
 import hashlib
-import random
-from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,14 +16,13 @@ from aftersales.channels.connectors.aliexpress.fake import AliExpressFake
 from aftersales.channels.connectors.aliexpress.mapping import PACIFIC, TIME_FORMAT
 
 from . import data
+from .activity import StoreActivity
 
 ALIEXPRESS_APP_KEY = "509001"
 ALIEXPRESS_APP_SECRET = "demo-aliexpress-app-secret"  # noqa: S105 (the local fake's demo value)
 ALIEXPRESS_REFRESH_TOKEN = "demo-aliexpress-refresh-token"  # noqa: S105
 ALIEXPRESS_SELLER = "cn1509001demo"
 ISSUE_REASONS = ("Item not as described", "Product damaged", "Shipment missing items", "Wrong size or colour")
-
-TextFn = Callable[[str, Any, data.ProductSpec, random.Random], tuple[str, str]]
 
 
 class DemoAliExpress(AliExpressFake):
@@ -48,20 +45,8 @@ def _pacific(value: datetime) -> str:
     return value.astimezone(PACIFIC).strftime(TIME_FORMAT)
 
 
-class AliExpressActivity:
+class AliExpressActivity(StoreActivity[DemoAliExpress]):
     """What happens on the demo AliExpress store: orders, buyers' messages, issues."""
-
-    def __init__(self, fake: DemoAliExpress, *, buyers: Sequence[Any], text: TextFn, seed: int) -> None:
-        self.fake = fake
-        self.buyers = buyers
-        self.text = text
-        self.random = random.Random(seed)  # noqa: S311 (demo content, not secrets)
-        self.counter = 0
-        self.orders: list[tuple[str, str, Any, data.ProductSpec]] = []
-
-    def _next(self) -> int:
-        self.counter += 1
-        return self.counter
 
     def seed(self, now: datetime) -> None:
         for n in range(8):
@@ -75,12 +60,12 @@ class AliExpressActivity:
     def tick(self, now: datetime, ticks: int) -> list[str]:
         done = []
         if ticks % 2 == 1:
-            buyer = self.buyers[self.random.randrange(len(self.buyers))]
+            buyer = self.pick(self.buyers)
             order_id, login_id, buyer, product = self.order(now - timedelta(days=3), buyer, updated=now)
             self.message(order_id, login_id, buyer, product, now)
             done.append(f"aliexpress: message from {login_id} ({buyer.language}) about {order_id}")
         if ticks % 4 == 3 and self.orders:
-            order_id, login_id, _buyer, product = self.orders[self.random.randrange(len(self.orders))]
+            order_id, login_id, _buyer, product = self.pick(self.orders)
             done.append(f"aliexpress: issue {self.issue(order_id, login_id, product, now)} on {order_id}")
         return done
 
@@ -88,7 +73,7 @@ class AliExpressActivity:
         self, created: datetime, buyer: Any, *, updated: datetime | None = None
     ) -> tuple[str, str, Any, data.ProductSpec]:
         n = self._next()
-        product = data.PRODUCTS[self.random.randrange(len(data.PRODUCTS))]
+        product = self.product()
         order_id = str(8190500000000000 + n * 7919)
         login_id = f"{buyer.country.lower()}{1000000 + self.buyers.index(buyer) if buyer in self.buyers else n}demo"
         price = str(product.price_usd.quantize(Decimal("0.01")))

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
-from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 from aftersales.channels.connectors.tiktok.fake import TikTokFake
 
 from . import data
+from .activity import StoreActivity
 
 TIKTOK_APP_KEY = "6demotts01"
 TIKTOK_APP_SECRET = "demo-tiktok-app-secret"  # noqa: S105 (the local fake's demo value)
@@ -27,9 +26,6 @@ RETURN_REASONS = (
     "ecom_order_delivered_refund_and_return_reason_wrong_item",
     "ecom_order_delivered_refund_reason_missing_item",
 )
-
-
-TextFn = Callable[[str, Any, data.ProductSpec, random.Random], tuple[str, str]]
 
 
 class DemoTikTok(TikTokFake):
@@ -76,20 +72,8 @@ def store_credentials() -> dict[str, Any]:
     }
 
 
-class TikTokActivity:
+class TikTokActivity(StoreActivity[DemoTikTok]):
     """What happens on the demo TikTok Shop: orders, chats, returns."""
-
-    def __init__(self, fake: DemoTikTok, *, buyers: Sequence[Any], text: TextFn, seed: int) -> None:
-        self.fake = fake
-        self.buyers = buyers
-        self.text = text
-        self.random = random.Random(seed)  # noqa: S311 (demo content, not secrets)
-        self.counter = 0
-        self.orders: list[tuple[str, str, Any, data.ProductSpec]] = []
-
-    def _next(self) -> int:
-        self.counter += 1
-        return self.counter
 
     def seed(self, now: datetime) -> None:
         for n in range(8):
@@ -105,12 +89,12 @@ class TikTokActivity:
     def tick(self, now: datetime, ticks: int) -> list[str]:
         done = []
         if ticks % 2 == 0:
-            buyer = self.buyers[self.random.randrange(len(self.buyers))]
+            buyer = self.pick(self.buyers)
             order_id, user_id, buyer, product = self.order(now - timedelta(days=2), buyer, updated=now)
             self.chat(order_id, user_id, buyer, product, now)
             done.append(f"tiktok: chat from {buyer.username} ({buyer.language}) about {order_id}")
         if ticks % 3 == 0 and self.orders:
-            order_id, _user_id, _buyer, product = self.orders[self.random.randrange(len(self.orders))]
+            order_id, _user_id, _buyer, product = self.pick(self.orders)
             done.append(f"tiktok: return {self.return_request(order_id, product, now)} on {order_id}")
         return done
 
@@ -118,7 +102,7 @@ class TikTokActivity:
         self, created: datetime, buyer: Any, *, updated: datetime | None = None
     ) -> tuple[str, str, Any, data.ProductSpec]:
         n = self._next()
-        product = data.PRODUCTS[self.random.randrange(len(data.PRODUCTS))]
+        product = self.product()
         order_id = str(576461413038700000 + n * 7919)
         user_id = str(7021436810468200000 + (self.buyers.index(buyer) if buyer in self.buyers else 100 + n))
         price = product.price_usd.quantize(Decimal("0.01"))

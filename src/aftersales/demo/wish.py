@@ -6,8 +6,6 @@ from the fixed demo refresh token."""
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,13 +13,12 @@ from typing import Any
 from aftersales.channels.connectors.wish.fake import WishFake
 
 from . import data
+from .activity import StoreActivity
 
 WISH_CLIENT_ID = "5f0c1d2e3a4b5c6d7e8fdemo"
 WISH_CLIENT_SECRET = "demo-wish-client-secret"  # noqa: S105 (the local fake's demo value)
 WISH_REFRESH_TOKEN = "demo-wish-refresh-token"  # noqa: S105
 WISH_MERCHANT_ID = "5e1234567890abcdefdemo01"
-
-TextFn = Callable[[str, Any, data.ProductSpec, random.Random], tuple[str, str]]
 
 
 class DemoWish(WishFake):
@@ -38,15 +35,8 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class WishActivity:
+class WishActivity(StoreActivity[DemoWish]):
     """What happens on the demo Wish store: orders and tickets."""
-
-    def __init__(self, fake: DemoWish, *, buyers: Sequence[Any], text: TextFn, seed: int) -> None:
-        self.fake = fake
-        self.buyers = buyers
-        self.text = text
-        self.random = random.Random(seed)  # noqa: S311 (demo content, not secrets)
-        self.counter = 0
 
     def seed(self, now: datetime) -> None:
         for n in range(6):
@@ -58,14 +48,13 @@ class WishActivity:
     def tick(self, now: datetime, ticks: int) -> list[str]:
         if ticks % 3 != 1:
             return []
-        buyer = self.buyers[self.random.randrange(len(self.buyers))]
+        buyer = self.pick(self.buyers)
         order_id, buyer, product = self.order(now - timedelta(days=4), buyer)
         return [f"wish: ticket {self.ticket(order_id, buyer, product, now)} from {buyer.first} ({buyer.language})"]
 
     def order(self, created: datetime, buyer: Any) -> tuple[str, Any, data.ProductSpec]:
-        self.counter += 1
-        n = self.counter
-        product = data.PRODUCTS[self.random.randrange(len(data.PRODUCTS))]
+        n = self._next()
+        product = self.product()
         price = float(product.price_usd.quantize(Decimal("0.01")))
         order_id = f"64{n:022x}"
         self.fake.add_order(
@@ -93,7 +82,7 @@ class WishActivity:
     def ticket(
         self, order_id: str, buyer: Any, product: data.ProductSpec, when: datetime, *, escalated: bool = False
     ) -> str:
-        self.counter += 1
+        self._next()
         subject, body = self.text(order_id, buyer, product, self.random)
         ticket_id = f"65{self.counter:022x}"
         self.fake.add_ticket(
