@@ -5,9 +5,13 @@
    each model alone (char n-grams + logistic regression, USE embeddings + logistic regression, their
    ensemble) and for the shipped pipeline (the model selected per language on the dev split + threat
    rules). Also: threat recall, needs-a-human agreement, and the low-confidence share.
-2. Messages per second in batch on one core (OMP/OPENBLAS/MKL threads = 1), everything included:
-   language detection (lingua), embeddings, char n-grams, three heads, rules and entities.
-3. Worker memory: RSS of a fresh process before and after loading the models and classifying.
+2. Language detection, both paths in the same run: lingua for every message, and the fast path (the
+   bundle's language head on the char n-grams answers when sure, lingua the rest): accuracy on the
+   held-out split and on the language engine's own sets (bench/data/language_detection*.jsonl, never
+   trained or tuned on), and the pipeline's macro-F1 with detected languages.
+3. Messages per second in batch on one core (OMP/OPENBLAS/MKL threads = 1), everything included:
+   language detection, embeddings, char n-grams, three heads, rules and entities; CPU ms per message.
+4. Worker memory: RSS of a fresh process before and after loading the models and classifying.
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 .venv/bin/python bench/triage.py [--n 2000]
 """
@@ -104,6 +108,44 @@ def quality() -> dict:
     }
 
 
+def detection() -> dict:
+    """Accuracy of both detection paths, and the pipeline's intent macro-F1 with detected languages."""
+    from sklearn.metrics import f1_score
+
+    from aftersales.triage.artifacts import get_bundle
+    from aftersales.triage.classify import classify_texts, detect_languages
+
+    bundle = get_bundle()
+    from aftersales.triage.dataset import load_split
+
+    sets = {"heldout": [(e.language, e.text) for e in load_split("heldout")]}
+    for name in ("language_detection.jsonl", "language_detection_short.jsonl"):
+        rows = [json.loads(line) for line in (ROOT / "bench/data" / name).read_text().splitlines() if line.strip()]
+        sets[name] = [(r["lang"], r["text"]) for r in rows]
+    out: dict = {"language_threshold": bundle.language_threshold}
+    for name, rows in sets.items():
+        texts = [t for _, t in rows]
+        truth = [code for code, _ in rows]
+        lingua = detect_languages(texts)
+        fast = detect_languages(texts, features={"charngram": bundle.vectorizer.transform(texts)})
+        out[name] = {
+            "n": len(rows),
+            "lingua_accuracy": round(sum(a == b for a, b in zip(lingua, truth, strict=True)) / len(rows), 4),
+            "fast_accuracy": round(sum(a == b for a, b in zip(fast, truth, strict=True)) / len(rows), 4),
+            "fast_differs_from_lingua": sum(a != b for a, b in zip(lingua, fast, strict=True)),
+        }
+
+    examples = load_split("heldout")
+    texts = [e.text for e in examples]
+    truth = [e.intent for e in examples]
+    for label, use_head in (("lingua", False), ("fast", True)):
+        outputs = classify_texts(texts, fast_detection=use_head)
+        out[f"intent_macro_f1_detected_{label}"] = round(
+            float(f1_score(truth, [o.intent for o in outputs], average="macro", zero_division=0)), 4
+        )
+    return out
+
+
 def throughput(n: int) -> dict:
     from aftersales.triage.classify import classify_texts
     from aftersales.triage.dataset import load_split
@@ -112,13 +154,22 @@ def throughput(n: int) -> dict:
     texts = [base[i % len(base)] + ("" if i < len(base) else f" #{i}") for i in range(n)]  # distinct texts
     classify_texts(texts[:50])  # warm: models and lingua loaded
     results = {}
-    for label, given in (("language detected", None), ("language given", ["en"] * len(texts))):
+    modes: tuple[tuple[str, list[str] | None, bool], ...] = (
+        ("detected: language head + lingua", None, True),
+        ("detected: lingua only", None, False),
+        ("language given", ["en"] * len(texts), True),
+    )
+    for label, given, fast in modes:
         started, cpu = time.perf_counter(), time.process_time()
         for start in range(0, n, 100):
             chunk = texts[start : start + 100]
-            classify_texts(chunk, languages=given[start : start + 100] if given else None)
+            classify_texts(chunk, languages=given[start : start + 100] if given else None, fast_detection=fast)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-        results[label] = {"per_wall_second": round(n / elapsed, 1), "per_cpu_second": round(n / cpu, 1)}
+        results[label] = {
+            "per_wall_second": round(n / elapsed, 1),
+            "per_cpu_second": round(n / cpu, 1),
+            "cpu_ms_per_message": round(cpu * 1000 / n, 3),
+        }
     from aftersales.triage.embeddings import embed
 
     started, cpu = time.perf_counter(), time.process_time()
@@ -150,6 +201,12 @@ def worker_rss() -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "diff", "--quiet", "--", "src/aftersales/triage", "bench/triage.py"], cwd=ROOT)
+    return out.stdout.strip() + ("+local changes" if dirty.returncode else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=2000)
@@ -179,13 +236,15 @@ def main() -> None:
         f"\nthreats: {q['threats']}; needs-a-human agreement (threat/abuse) {q['needs_human_agreement']}; "
         f"low-confidence share {q['low_confidence_share']}; intent precision of the rest {q['auto_precision']}"
     )
+    d = detection()
+    print(f"\nlanguage detection, lingua vs language head + lingua: {json.dumps(d)}")
     t = throughput(args.n)
     print(f"\nthroughput, {args.n} messages in batches of 100, one core: {t}")
     r = worker_rss()
     print(f"worker RSS: {r}")
     print(
         f"\nmachine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"load average {os.getloadavg()}"
+        f"load average {os.getloadavg()}, commit {_commit()}"
     )
 
 

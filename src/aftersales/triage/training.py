@@ -27,12 +27,19 @@ from .labels import Intent
 logger = logging.getLogger(__name__)
 
 # Bump when the features, the heads or the pipeline change: it is part of the model version.
-TRAINING_CODE_VERSION = "2"
+TRAINING_CODE_VERSION = "3"  # 3: a language head on the char n-grams (fast detection)
 C_GRID = {"charngram": (4.0, 16.0), "embedding": (2.0, 8.0)}
 # Auto-handled messages on the dev split must be at least this precise; the lowest threshold that
 # achieves it is kept (the most messages handled without a human).
 TARGET_PRECISION = 0.90
 THRESHOLD_GRID = tuple(round(x, 2) for x in np.arange(0.20, 0.91, 0.05))
+# The language head answers alone only at or above this calibrated probability (and never lower than
+# what the dev split needs to be 100% right); below it lingua decides (triage.classify).
+LANGUAGE_FLOOR = 0.90
+LANGUAGE_GRID = (0.90, 0.95, 0.98, 0.99)
+# USE multilingual v3's 16 languages: for the others (Indonesian, Vietnamese) the embedding model
+# alone is never selected (its vectors carry little there); the char n-grams or the ensemble answer.
+USE_LANGUAGES = frozenset({"ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"})
 
 
 @dataclass
@@ -43,6 +50,10 @@ class Bundle:
     selection: dict[str, dict[str, str]]  # language ("*" = any other) -> head -> kind
     threshold: float
     report: dict[str, Any] = field(default_factory=dict)
+    # The message's language from the same char n-grams (None: older bundles, or a corpus restricted
+    # to some languages, where an unseen language would be forced into a known one).
+    language: LinearHead | None = None
+    language_threshold: float = 1.01
 
     def features(self, texts: list[str]) -> dict[str, Any]:
         return {"charngram": self.vectorizer.transform(texts), "embedding": embeddings.embed(texts)}
@@ -117,6 +128,12 @@ def train(*, languages: frozenset[str] | None = None) -> Bundle:
 
     bundle = Bundle(model_version(languages), vectorizer, heads, {"*": dict.fromkeys(HEADS, "ensemble")}, 0.5)
     bundle.selection = _select(bundle, dev_set, dev_features)
+    if languages is None:
+        bundle.language = fit_head(features["charngram"], [e.language for e in train_set], c=16.0)
+        bundle.language.temperature = fit_temperature(
+            bundle.language, dev_features["charngram"], [e.language for e in dev_set]
+        )
+        bundle.language_threshold = _language_threshold(bundle.language, dev_features["charngram"], dev_set)
     bundle.threshold, coverage, precision = _choose_threshold(bundle, dev_set, dev_features)
     bundle.report = {
         "train_examples": len(train_set),
@@ -126,6 +143,7 @@ def train(*, languages: frozenset[str] | None = None) -> Bundle:
         "threshold": bundle.threshold,
         "dev_auto_coverage": coverage,
         "dev_auto_precision": precision,
+        "language_threshold": bundle.language_threshold,
         "seconds": round(time.monotonic() - started, 1),
     }
     logger.info("triage model trained", extra=bundle.report)
@@ -149,9 +167,29 @@ def _select(bundle: Bundle, dev_set: list[Example], dev_features: dict[str, Any]
         for language in languages:
             rows = [i for i, e in enumerate(dev_set) if e.language == language]
             per_kind = {k: _macro_f1([truth[i] for i in rows], [predicted[k][i] for i in rows]) for k in KINDS}
-            best = max(KINDS, key=lambda k: per_kind[k])
-            selection.setdefault(language, {})[head] = best if per_kind[best] >= per_kind[default] + 0.05 else default
+            allowed = [k for k in KINDS if k != "embedding" or language in USE_LANGUAGES]
+            best = max(allowed, key=lambda k: per_kind[k])
+            # the default may not be one this language lacks
+            fallback = default if default in allowed else "ensemble"
+            chosen = best if per_kind[best] >= per_kind[fallback] + 0.05 else fallback
+            selection.setdefault(language, {})[head] = chosen
     return selection
+
+
+def _language_threshold(head: LinearHead, features: Any, dev_set: list[Example]) -> float:
+    """The lowest probability of LANGUAGE_GRID at which every dev message the head answers alone is
+    right; 1.01 (never alone) when none is."""
+    probabilities = head.proba(features)
+    picked = probabilities.argmax(axis=1)
+    for threshold in LANGUAGE_GRID:
+        kept = [
+            head.classes[j] == e.language
+            for j, p, e in zip(picked, probabilities.max(axis=1), dev_set, strict=True)
+            if p >= threshold
+        ]
+        if kept and all(kept):
+            return threshold
+    return 1.01
 
 
 def _choose_threshold(
