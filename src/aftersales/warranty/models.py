@@ -187,7 +187,8 @@ class ReplacementRequest(TimeStampedModel):
     """A replacement unit owed for an approved claim. Its stock is reserved through the inventory
     ledger when it is requested (warranty.replacements.replacement_reserve, after commit): reserved
     (warehouse and reserved_at set) or out of stock (out_of_stock_at and the shortage in stock_note:
-    the agent offers a refund instead; asking again tries again)."""
+    the agent offers a refund instead, or retries the reservation: replacement_retry); shipped from
+    the reservation (replacement_ship: fulfilled_at, carrier, tracking number)."""
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="warranty_replacements"
@@ -202,6 +203,9 @@ class ReplacementRequest(TimeStampedModel):
     reserved_at = models.DateTimeField(null=True, blank=True)
     out_of_stock_at = models.DateTimeField(null=True, blank=True)
     stock_note = models.TextField(blank=True)
+    # Filled when the replacement ships (warranty.replacements.replacement_ship): fulfilled_at above.
+    carrier = models.CharField(max_length=80, blank=True, default="")
+    tracking_number = models.CharField(max_length=80, blank=True, default="")
 
 
 class ReminderState(models.TextChoices):

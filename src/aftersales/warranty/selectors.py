@@ -21,6 +21,7 @@ from .eligibility import AppliedTerm, TermRule, WarrantyStatus, resolve_term, wa
 from .models import (
     RepairOrder,
     RepairOrderEvent,
+    ReplacementRequest,
     SoldUnit,
     WarrantyClaim,
     WarrantyClaimEvent,
@@ -156,6 +157,8 @@ class ClaimActions:
     statuses: tuple[str, ...]  # manual claim moves
     can_resolve: bool
     repair_statuses: tuple[str, ...]  # next statuses of the open repair order
+    can_retry_replacement: bool = False  # out of stock: try to reserve again
+    can_ship_replacement: bool = False  # reserved, not shipped yet
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,7 @@ class ClaimView:
     claim: WarrantyClaim
     events: tuple[WarrantyClaimEvent, ...]
     repairs: tuple[RepairView, ...]
+    replacement: ReplacementRequest | None = None
 
     @property
     def timeline(self) -> list[TimelineEntry]:
@@ -211,10 +215,14 @@ def claim_actions(user: Any, view: ClaimView) -> ClaimActions:
     )
     repair = view.open_repair
     following = REPAIR_TRANSITIONS[repair.status] if repair is not None else frozenset()
+    replacement = view.replacement
+    pending = replacement is not None and replacement.fulfilled_at is None and current == ClaimStatus.REPLACEMENT
     return ClaimActions(
         statuses=statuses,
         can_resolve=current == ClaimStatus.APPROVED,
         repair_statuses=tuple(s for s in RepairStatus.values if s in following),
+        can_retry_replacement=pending and replacement is not None and replacement.reserved_at is None,
+        can_ship_replacement=pending and replacement is not None and replacement.reserved_at is not None,
     )
 
 
@@ -234,7 +242,10 @@ def claim_view(claim: WarrantyClaim) -> ClaimView:
         RepairView(repair=r, events=tuple(r.events.all()))
         for r in RepairOrder.objects.filter(claim=claim).prefetch_related("events__actor").order_by("created_at", "id")
     )
-    return ClaimView(claim=claim, events=tuple(claim.events.select_related("actor")), repairs=repairs)
+    replacement = ReplacementRequest.objects.filter(claim=claim).select_related("product", "warehouse").first()
+    return ClaimView(
+        claim=claim, events=tuple(claim.events.select_related("actor")), repairs=repairs, replacement=replacement
+    )
 
 
 def claim_get(user: Any, claim_id: int) -> ClaimView:

@@ -38,6 +38,10 @@ from .models import (
     WarrantySettings,
     WarrantyTerm,
 )
+
+# the agent's replacement actions, for the delivery layers
+from .replacements import replacement_retry as replacement_retry
+from .replacements import replacement_ship as replacement_ship
 from .selectors import claim_in_organization, repair_in_organization, term_rules, unit_status, unit_term
 from .serials import normalise_imei, normalise_serial
 from .transition import claim_record, claim_transition, repair_record, repair_transition

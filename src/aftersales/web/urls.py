@@ -92,6 +92,16 @@ urlpatterns = [
     path("warranty/claims/<int:claim_id>/status/", warranty.warranty_claim_status, name="warranty_claim_status"),
     path("warranty/claims/<int:claim_id>/resolve/", warranty.warranty_claim_resolve, name="warranty_claim_resolve"),
     path(
+        "warranty/claims/<int:claim_id>/replacement/reserve/",
+        warranty.warranty_replacement_reserve,
+        name="warranty_replacement_reserve",
+    ),
+    path(
+        "warranty/claims/<int:claim_id>/replacement/ship/",
+        warranty.warranty_replacement_ship,
+        name="warranty_replacement_ship",
+    ),
+    path(
         "warranty/claims/<int:claim_id>/repairs/<int:repair_id>/status/",
         warranty.warranty_repair_status,
         name="warranty_repair_status",

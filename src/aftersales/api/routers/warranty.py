@@ -26,6 +26,8 @@ from aftersales.warranty.services import (
     claim_open,
     claim_resolve,
     repair_advance,
+    replacement_retry,
+    replacement_ship,
     settings_save,
     term_delete,
     term_save,
@@ -42,6 +44,7 @@ from ..schemas.warranty import (
     ClaimSummaryOut,
     RepairOut,
     RepairStatusIn,
+    ReplacementShipIn,
     ResolveIn,
     SettingsIn,
     SettingsOut,
@@ -185,6 +188,24 @@ def resolve_warranty_claim(request: HttpRequest, claim_id: Id, payload: ResolveI
     """An approved claim: a repair order, or a pending replacement request."""
     user = current_user(request)
     claim_resolve(user=user, claim_id=claim_id, resolution=payload.resolution.value, note=payload.note)
+    return claim_out(claim_get(user, claim_id))
+
+
+@router.post("/warranty/claims/{claim_id}/replacement/reserve", response=with_errors({200: ClaimOut}))
+def reserve_warranty_replacement(request: HttpRequest, claim_id: Id) -> Any:
+    """Try again to reserve an out-of-stock replacement unit (the claim's `replacement` says whether
+    it is reserved or still out of stock). 404 when the claim has no replacement, 409 once shipped."""
+    user = current_user(request)
+    replacement_retry(user=user, claim_id=claim_id)
+    return claim_out(claim_get(user, claim_id))
+
+
+@router.post("/warranty/claims/{claim_id}/replacement/ship", response=with_errors({200: ClaimOut}))
+def ship_warranty_replacement(request: HttpRequest, claim_id: Id, payload: ReplacementShipIn) -> Any:
+    """The reserved replacement shipped: stock leaves the ledger once, `replacement.fulfilled_at` is
+    set (asked again: answered as it is). 409 when no stock is reserved."""
+    user = current_user(request)
+    replacement_ship(user=user, claim_id=claim_id, carrier=payload.carrier, tracking_number=payload.tracking_number)
     return claim_out(claim_get(user, claim_id))
 
 

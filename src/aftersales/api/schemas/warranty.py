@@ -265,6 +265,42 @@ class ClaimOut(Schema):
     resolution: str
     events: list[WarrantyEventOut]
     repair_orders: list[RepairOut]
+    replacement: ReplacementOut | None = None
+
+
+class ReplacementOut(Schema):
+    id: int
+    sku: str
+    quantity: int
+    warehouse_id: int | None
+    reserved_at: datetime | None
+    out_of_stock_at: datetime | None
+    stock_note: str = Field(..., description="The shortage when out of stock (offer a refund or retry)")
+    fulfilled_at: datetime | None = Field(..., description="When the replacement shipped")
+    carrier: str
+    tracking_number: str
+
+
+class ReplacementShipIn(InputSchema):
+    carrier: str = Field("", max_length=80)
+    tracking_number: str = Field("", max_length=80)
+
+
+def replacement_out(replacement: Any) -> dict[str, Any] | None:
+    if replacement is None:
+        return None
+    return {
+        "id": replacement.pk,
+        "sku": replacement.product.sku,
+        "quantity": replacement.quantity,
+        "warehouse_id": replacement.warehouse_id,
+        "reserved_at": replacement.reserved_at,
+        "out_of_stock_at": replacement.out_of_stock_at,
+        "stock_note": replacement.stock_note,
+        "fulfilled_at": replacement.fulfilled_at,
+        "carrier": replacement.carrier,
+        "tracking_number": replacement.tracking_number,
+    }
 
 
 def claim_out(view: ClaimView) -> dict[str, Any]:
@@ -286,6 +322,7 @@ def claim_out(view: ClaimView) -> dict[str, Any]:
         "resolution": c.resolution,
         "events": [event_out(e) for e in view.events],
         "repair_orders": [repair_out(r) for r in view.repairs],
+        "replacement": replacement_out(view.replacement),
     }
 
 

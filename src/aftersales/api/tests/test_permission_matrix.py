@@ -360,6 +360,33 @@ def _warranty_claim(world: Any, status: str = "submitted") -> int:
     return claim.pk
 
 
+def _warranty_replacement_claim(world: Any, *, reserved: bool) -> int:
+    """A claim resolved by a replacement: out of stock (no warehouse), or reserved in one."""
+    from aftersales.core.actors import Actor
+    from aftersales.inventory.models import Warehouse
+    from aftersales.inventory.services import stock_move
+    from aftersales.warranty.models import ReplacementRequest
+    from aftersales.warranty.replacements import replacement_reserve
+    from aftersales.warranty.services import claim_resolve
+
+    claim_id = _warranty_claim(world, "approved")
+    claim_resolve(user=world.admin, claim_id=claim_id, resolution="replacement")
+    if reserved:
+        warehouse = Warehouse.objects.create(organization=world.org, code="MX-WH", name="Matrix")
+        stock_move(
+            organization_id=world.org.pk,
+            warehouse_id=warehouse.pk,
+            sku="MX-PHONE",
+            kind="receive",
+            quantity=1,
+            reference="matrix",
+            idempotency_key="matrix:receive",
+            actor=Actor.system("test"),
+        )
+        replacement_reserve(replacement_id=ReplacementRequest.objects.get(claim_id=claim_id).pk)
+    return claim_id
+
+
 def _warranty_repair(world: Any) -> int:
     from aftersales.warranty.models import RepairOrder
 
@@ -950,6 +977,22 @@ MATRIX: dict[tuple[str, str], Row] = {
             "POST",
             f"/warranty/claims/{_warranty_claim(w, 'approved')}/resolve",
             {"resolution": "replacement"},
+        ),
+        {**ticket_write(), "outsider": 200, "foreign_user": 404},
+    ),
+    ("POST", "/warranty/claims/{claim_id}/replacement/reserve"): Row(
+        lambda s, w, u: (
+            "POST",
+            f"/warranty/claims/{_warranty_replacement_claim(w, reserved=False)}/replacement/reserve",
+            None,
+        ),
+        {**ticket_write(), "outsider": 200, "foreign_user": 404},
+    ),
+    ("POST", "/warranty/claims/{claim_id}/replacement/ship"): Row(
+        lambda s, w, u: (
+            "POST",
+            f"/warranty/claims/{_warranty_replacement_claim(w, reserved=True)}/replacement/ship",
+            {"carrier": "DHL", "tracking_number": "JD01"},
         ),
         {**ticket_write(), "outsider": 200, "foreign_user": 404},
     ),

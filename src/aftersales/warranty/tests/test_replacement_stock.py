@@ -77,3 +77,76 @@ def test_out_of_stock_says_offer_a_refund_and_a_retry_reserves_later(  # type: i
     client.force_login(world.agent)  # the claim's timeline on its page says both
     page = client.get(reverse("web:warranty_claim", args=[claim.pk])).content.decode()
     assert "offer the customer a refund instead" in page and "Replacement unit reserved" in page
+
+
+# --- retry (button + API) and shipping ------------------------------------------------------------
+
+
+def _out_of_stock_claim(world, stock, capture):  # type: ignore[no-untyped-def]
+    warehouse = Warehouse.objects.create(organization=world.org, code="SZ-1", name="Shenzhen")
+    claim = _approved_claim(world, stock)
+    with capture(execute=True):
+        claim_resolve(user=world.agent, claim_id=claim.pk, resolution="replacement")
+    assert ReplacementRequest.objects.get(claim=claim).out_of_stock_at is not None
+    return claim, warehouse
+
+
+def test_the_retry_button_reserves_once_stock_arrived_and_ship_fills_fulfilled_at(  # type: ignore[no-untyped-def]
+    world, stock, django_capture_on_commit_callbacks, client
+) -> None:
+    claim, warehouse = _out_of_stock_claim(world, stock, django_capture_on_commit_callbacks)
+    client.force_login(world.agent)
+    url = reverse("web:warranty_claim", args=[claim.pk])
+    page = client.get(url).content.decode()
+    assert 'data-action="replacement-reserve"' in page and 'data-action="replacement-ship"' not in page
+    retry = reverse("web:warranty_replacement_reserve", args=[claim.pk])
+    assert client.post(retry).status_code == 302  # still out of stock: the timeline says so again
+    assert WarrantyClaimEvent.objects.filter(claim=claim, type="replacement_out_of_stock").count() == 2
+    _receive(world, warehouse, stock.phone.sku, 1)
+    assert client.post(retry).status_code == 302
+    replacement = ReplacementRequest.objects.get(claim=claim)
+    assert replacement.reserved_at is not None and replacement.warehouse_id == warehouse.pk
+    assert WarrantyClaimEvent.objects.get(claim=claim, type="replacement_reserved").actor_id == world.agent.pk
+    page = client.get(url).content.decode()
+    assert 'data-action="replacement-reserve"' not in page and 'data-action="replacement-ship"' in page
+    ship = reverse("web:warranty_replacement_ship", args=[claim.pk])
+    assert client.post(ship, {"carrier": "DHL", "tracking_number": "JD0146000031"}).status_code == 302
+    replacement.refresh_from_db()
+    assert replacement.fulfilled_at is not None and replacement.tracking_number == "JD0146000031"
+    level = StockLevel.objects.get(warehouse=warehouse, sku=stock.phone.sku)
+    assert (level.on_hand, level.reserved) == (0, 0)
+    assert client.post(ship, {"tracking_number": "OTHER"}).status_code == 302  # twice: shipped once
+    assert InventoryMovement.objects.filter(kind="ship").count() == 1
+    assert ReplacementRequest.objects.get(pk=replacement.pk).tracking_number == "JD0146000031"
+    page = client.get(url).content.decode()
+    assert "Replacement shipped" in page and "DHL JD0146000031" in page
+    assert 'data-action="replacement-ship"' not in page
+    assert 'data-action="closed"' in page  # the agent closes the claim
+
+
+def test_replacement_api_retry_ship_and_refusals(world, stock, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    from aftersales.api.tests.helpers import ApiClient
+
+    claim, warehouse = _out_of_stock_claim(world, stock, django_capture_on_commit_callbacks)
+    api = ApiClient(user=world.agent)
+    base = f"/warranty/claims/{claim.pk}/replacement"
+    early = api.request("POST", f"{base}/ship", {})
+    assert early.status_code == 409 and early.json()["error"]["field"] == "claim_id"
+    still = api.request("POST", f"{base}/reserve")
+    assert still.status_code == 200 and still.json()["replacement"]["reserved_at"] is None
+    assert "refund" in still.json()["replacement"]["stock_note"]
+    _receive(world, warehouse, stock.phone.sku, 1)
+    reserved = api.request("POST", f"{base}/reserve").json()["replacement"]
+    assert reserved["reserved_at"] is not None and reserved["warehouse_id"] == warehouse.pk
+    bad = api.request("POST", f"{base}/ship", {"tracking_number": "x" * 81})
+    assert bad.status_code == 422 and "tracking_number" in str(bad.json()["error"].get("field", ""))
+    shipped = api.request("POST", f"{base}/ship", {"carrier": "UPS", "tracking_number": "1Z999"}).json()
+    assert shipped["replacement"]["fulfilled_at"] is not None and shipped["replacement"]["carrier"] == "UPS"
+    after = api.request("POST", f"{base}/reserve")
+    assert after.status_code == 409
+    assert ApiClient(user=world.viewer).request("POST", f"{base}/reserve").status_code == 403
+    assert ApiClient(user=world.foreign_user).request("POST", f"{base}/reserve").status_code == 404
+    claim_change_status(user=world.agent, claim_id=claim.pk, status="closed")
+    no_replacement = claim_open(user=world.agent, unit_id=claim.unit_id, problem="Again", claimed_at=IN_TIME)
+    missing = api.request("POST", f"/warranty/claims/{no_replacement.pk}/replacement/reserve")
+    assert missing.status_code == 404 and missing.json()["error"]["field"] == "claim_id"

@@ -169,6 +169,38 @@ def _warranty_claim(status: str = "submitted") -> Callable[[Objects], dict[str, 
     return build
 
 
+def _warranty_replacement(*, reserved: bool) -> Callable[[Objects], dict[str, int]]:
+    """A claim resolved by a replacement: out of stock (no warehouse), or reserved in one."""
+
+    def build(o: Objects) -> dict[str, int]:
+        from aftersales.core.actors import Actor
+        from aftersales.inventory.models import Warehouse
+        from aftersales.inventory.services import stock_move
+        from aftersales.warranty.models import ReplacementRequest
+        from aftersales.warranty.replacements import replacement_reserve
+        from aftersales.warranty.services import claim_resolve
+
+        ids = _warranty_claim("approved")(o)
+        claim_resolve(user=o.world.admin, claim_id=ids["claim_id"], resolution="replacement")
+        if reserved:
+            replacement = ReplacementRequest.objects.select_related("product").get(claim_id=ids["claim_id"])
+            warehouse = Warehouse.objects.create(organization=o.world.org, code="MX-WH", name="Matrix")
+            stock_move(
+                organization_id=o.world.org.pk,
+                warehouse_id=warehouse.pk,
+                sku=replacement.product.sku,
+                kind="receive",
+                quantity=1,
+                reference="matrix",
+                idempotency_key="matrix:receive",
+                actor=Actor.system("test"),
+            )
+            replacement_reserve(replacement_id=replacement.pk)
+        return ids
+
+    return build
+
+
 def _warranty_term(o: Objects) -> dict[str, int]:
     from aftersales.warranty.models import WarrantyTerm
     from aftersales.warranty.services import term_save
@@ -681,6 +713,16 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("warranty_claim_resolve", "POST"): Row(
         _warranty_claim("approved"),
         lambda o: {"resolution": "replacement"},
+        expect(LOGIN, {**everyone(302), "viewer": 403, "foreigner": 404}, 403),
+    ),
+    ("warranty_replacement_reserve", "POST"): Row(
+        _warranty_replacement(reserved=False),
+        _none,
+        expect(LOGIN, {**everyone(302), "viewer": 403, "foreigner": 404}, 403),
+    ),
+    ("warranty_replacement_ship", "POST"): Row(
+        _warranty_replacement(reserved=True),
+        lambda o: {"carrier": "DHL", "tracking_number": "JD01"},
         expect(LOGIN, {**everyone(302), "viewer": 403, "foreigner": 404}, 403),
     ),
     ("warranty_repair_status", "POST"): Row(

@@ -33,6 +33,8 @@ from aftersales.warranty.services import (
     claim_open,
     claim_resolve,
     repair_advance,
+    replacement_retry,
+    replacement_ship,
     settings_save,
     term_delete,
     term_save,
@@ -165,6 +167,17 @@ def _timeline_text(entry: TimelineEntry) -> str:
         }
     elif entry.type == "replacement_out_of_stock":
         return str(p.get("message") or _("Replacement out of stock: offer the customer a refund instead."))
+    elif entry.type == "replacement_shipped":
+        text = _("Replacement shipped (%(sku)s × %(quantity)s)") % {
+            "sku": p.get("sku", ""),
+            "quantity": p.get("quantity", 1),
+        }
+        if p.get("tracking_number"):
+            text += " · " + _("parcel %(carrier)s %(number)s") % {
+                "carrier": p.get("carrier", ""),
+                "number": p["tracking_number"],
+            }
+        return text
     else:
         text = entry.type
     reason = p.get("reason") or p.get("note")
@@ -247,6 +260,27 @@ def warranty_repair_status(request: AgentRequest, claim_id: int, repair_id: int)
             status=request.POST.get("status", ""),
             reason=request.POST.get("reason", ""),
             diagnosis=diagnosis if diagnosis and diagnosis.strip() else None,
+            carrier=request.POST.get("carrier", ""),
+            tracking_number=request.POST.get("tracking_number", ""),
+        ),
+    )
+
+
+@web_view(methods=("POST",))
+def warranty_replacement_reserve(request: AgentRequest, claim_id: int) -> HttpResponse:
+    """Try again to reserve an out-of-stock replacement."""
+    return _act(request, claim_id, lambda: replacement_retry(user=request.user, claim_id=claim_id))
+
+
+@web_view(methods=("POST",))
+def warranty_replacement_ship(request: AgentRequest, claim_id: int) -> HttpResponse:
+    """The reserved replacement shipped (carrier and tracking number optional)."""
+    return _act(
+        request,
+        claim_id,
+        lambda: replacement_ship(
+            user=request.user,
+            claim_id=claim_id,
             carrier=request.POST.get("carrier", ""),
             tracking_number=request.POST.get("tracking_number", ""),
         ),
