@@ -59,6 +59,9 @@ class CredentialField:
     maximum: int | None = None
     max_length: int = 500
     internal: bool = False  # written by the connector (refreshed tokens): never asked for
+    # Filled by "Connect" (channels/authorization.py: the platform's consent page): a store may be
+    # saved with none of these fields, awaiting its connection; given in part, the rest is required.
+    by_connect: bool = False
 
     @property
     def multiline(self) -> bool:
@@ -293,15 +296,17 @@ SHOPEE_FIELDS = (
         "shop_id",
         gettext_lazy("Shop id"),
         required=True,
-        help=gettext_lazy("Given with the code when the shop authorises your app (auth_partner)."),
+        by_connect=True,
+        help=gettext_lazy("Filled by Connect (the shop's authorisation), or given with the code of auth_partner."),
     ),
     F(
         "refresh_token",
         gettext_lazy("Refresh token"),
         secret=True,
         required=True,
+        by_connect=True,
         max_length=2000,
-        help=gettext_lazy("From /api/v2/auth/token/get after the shop's authorisation; renewed at each refresh."),
+        help=gettext_lazy("Filled by Connect, or from /api/v2/auth/token/get; renewed at each refresh."),
     ),
     F("environment", gettext_lazy("Environment"), Kind.CHOICE, choices=("live", "test")),
     F(
@@ -341,10 +346,9 @@ TIKTOK_FIELDS = (
         "shop_cipher",
         gettext_lazy("Shop cipher"),
         required=True,
+        by_connect=True,
         max_length=200,
-        help=gettext_lazy(
-            "From Get Authorized Shops (/authorization/202309/shops) after the shop authorises your app."
-        ),
+        help=gettext_lazy("Filled by Connect, or from Get Authorized Shops (/authorization/202309/shops)."),
     ),
     F(
         "shop_id",
@@ -356,8 +360,9 @@ TIKTOK_FIELDS = (
         gettext_lazy("Refresh token"),
         secret=True,
         required=True,
+        by_connect=True,
         max_length=2000,
-        help=gettext_lazy("From auth.tiktok-shops.com/api/v2/token/get after the shop's authorisation."),
+        help=gettext_lazy("Filled by Connect, or from auth.tiktok-shops.com/api/v2/token/get."),
     ),
     F("access_token", gettext_lazy("Access token"), secret=True, internal=True, max_length=4000),
     F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
@@ -415,8 +420,9 @@ ALIEXPRESS_FIELDS = (
         gettext_lazy("Refresh token"),
         secret=True,
         required=True,
+        by_connect=True,
         max_length=2000,
-        help=gettext_lazy("From /auth/token/create after the seller authorises your app; renewed at each refresh."),
+        help=gettext_lazy("Filled by Connect, or from /auth/token/create; renewed at each refresh."),
     ),
     F("access_token", gettext_lazy("Access token"), secret=True, internal=True, max_length=4000),
     F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
@@ -474,8 +480,9 @@ WISH_FIELDS = (
         gettext_lazy("Refresh token"),
         secret=True,
         required=True,
+        by_connect=True,
         max_length=2000,
-        help=gettext_lazy("From /api/v3/oauth/access_token after the merchant authorises your app; renewed here."),
+        help=gettext_lazy("Filled by Connect, or from /api/v3/oauth/access_token; renewed here."),
     ),
     F("access_token", gettext_lazy("Access token"), secret=True, internal=True, max_length=4000),
     F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
@@ -644,10 +651,11 @@ def check_platform_credentials(platform: str, credentials: Mapping[str, Any]) ->
             % {"platform": platform, "names": ", ".join(s.name for s in fields if not s.internal)},
         )
     clean: dict[str, Any] = {}
+    connected_later = all(_blank(credentials.get(s.name)) for s in fields if s.by_connect)
     for spec in fields:
         value = credentials.get(spec.name)
         if _blank(value):
-            if spec.required:
+            if spec.required and not (spec.by_connect and connected_later):
                 raise _fail(spec.name, _("required for %(platform)s") % {"platform": platform})
             continue
         clean[spec.name] = _clean(spec, value)

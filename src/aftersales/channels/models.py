@@ -224,3 +224,46 @@ class MessageTemplate(models.Model):
     def variable_positions(self) -> range:
         """1..n, the {{i}} placeholders to fill (the reply box's inputs)."""
         return range(1, self.variables + 1)
+
+
+class StoreAuthorization(models.Model):
+    """One "Connect" an admin started for a store: the platform's consent page gets a signed `state`
+    naming this row (channels/authorization.py). Single use (`used_at` is set by a conditional
+    UPDATE: a replayed callback finds it spent), expiring, bound to who started it and where: the
+    admin's session (`binding` = a hash of its key) or the API token that asked. `outcome` and
+    `detail` say how it ended; the last "connected" one is the store's connection on its page."""
+
+    nonce = models.CharField(max_length=64, unique=True)
+    store = models.ForeignKey("catalog.Store", on_delete=models.CASCADE, related_name="authorizations")
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    platform = models.CharField(max_length=20)
+    binding = models.CharField(max_length=80)
+    redirect_uri = models.CharField(max_length=500)
+    shop = models.CharField(max_length=255, blank=True, default="")  # Shopify: the shop the admin named
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, blank=True, default="")  # connected | refused
+    detail = models.CharField(max_length=500, blank=True, default="")  # the shop's name, or why not
+
+    class Meta:
+        indexes = [models.Index(fields=["store", "-created_at"], name="storeauth_store_created")]
+
+    def __str__(self) -> str:
+        return f"authorization of store {self.store_id} ({self.outcome or 'pending'})"
+
+
+class WorkerLease(models.Model):
+    """A named lease that one process holds at a time, e.g. `mail-watch:<store id>`: the IMAP
+    watcher of a mailbox (channels/mailwatch.py). Taken when free, expired or already ours with a
+    conditional UPDATE, renewed by its holder well before `expires_at`, released on a clean exit; a
+    holder that died loses it when it expires."""
+
+    name = models.CharField(max_length=200, unique=True)
+    holder = models.CharField(max_length=120, blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"lease {self.name} ({self.holder or 'free'})"

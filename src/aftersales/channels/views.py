@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from .apply import connector_actor
 from .base import AuthError, ConnectorError, MappingError, SignatureInvalid
 from .models import StoreSync
+from .push_channels import push_handshake_record
 from .registry import get_connector
 from .sync import receive_records, store_context, store_sync_pause
 
@@ -47,6 +48,7 @@ def _handshake(request: HttpRequest, platform: str, token: str) -> HttpResponse:
     challenge = answer(store_context(sync.store, connector=connector), request.GET.dict())
     if challenge is None:
         return _error(403, "forbidden", "the verify token does not match")
+    push_handshake_record(sync.store)  # the store page shows the subscription as verified
     return HttpResponse(challenge, content_type="text/plain")
 
 

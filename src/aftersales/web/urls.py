@@ -16,6 +16,7 @@ from .views import (
     replies,
     rmas,
     settings_catalog,
+    settings_connect,
     settings_people,
     settings_returns,
     settings_rules,
@@ -272,4 +273,15 @@ urlpatterns = [
         name="settings_rule_experiment_stop",
     ),
     path("tickets/<int:ticket_id>/rules/", settings_rules.ticket_rules, name="ticket_rules"),
+    # Connecting a store through its platform's consent page (issues 9 and 12)
+    path(
+        "settings/stores/<int:store_id>/authorize/",
+        settings_connect.store_authorize_view,
+        name="settings_store_authorize",
+    ),
+    path(
+        "settings/stores/authorization/callback/",
+        settings_connect.store_authorization_callback_view,
+        name="store_authorization_callback",
+    ),
 ]

@@ -86,3 +86,31 @@ class CategoryLabelsIn(InputSchema):
     labels: dict[TicketCategory, CategoryLabelIn] = Field(
         ..., description='{category: {"label_en": ..., "label_zh_hans": ...}}'
     )
+
+
+class StoreAuthorizationIn(InputSchema):
+    """Start connecting a store through its platform's consent page."""
+
+    shop: str = Field(
+        "", max_length=300, description="Shopify only: the shop's <name>.myshopify.com domain (else the store's)"
+    )
+
+
+class StoreAuthorizationStartOut(Schema):
+    url: str = Field(..., description="The platform's consent page: open it in the seller's browser")
+    state: str = Field(..., description="Signed, single use, bound to this API token; expires at expires_at")
+    redirect_uri: str = Field(..., description="Where the platform sends the seller back (register it in the app)")
+    expires_at: str
+
+
+class StoreAuthorizationCallbackIn(InputSchema):
+    """The query the platform sent to the redirect URI, as it came (state, code, shop_id, hmac...)."""
+
+    params: dict[str, str] = Field(..., description="Every query parameter of the platform's redirect")
+
+
+class StoreAuthorizationDoneOut(Schema):
+    store_id: int
+    account_id: str = Field(..., description="The shop / seller / merchant id on the platform")
+    account_name: str
+    queued_streams: list[str] = Field(..., description="The streams whose first sync was queued")

@@ -20,7 +20,9 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from aftersales.catalog.services import store_update
+from aftersales.channels.authorization import authorization_status
 from aftersales.channels.base import Capability
+from aftersales.channels.push_channels import push_channel_status
 from aftersales.channels.selectors import (
     attention_list,
     mailbox_oauth_status,
@@ -72,6 +74,7 @@ def _connection_page(
         }
         for s in connection.credentials
     ]
+    authorization = authorization_status(connection.store)
     context = {
         "settings_section": "stores",
         "c": connection,
@@ -84,6 +87,8 @@ def _connection_page(
         "can_subscribe": connection.supports(Capability.SUBSCRIBE_WEBHOOKS) and connection.credentials_set,
         "oauth": mailbox_oauth_status(connection.store),
         "oauth_redirect_uri": mailbox_oauth_redirect_uri(),
+        "authorization": authorization,
+        "push": push_channel_status(connection.store),
         "today": now().astimezone(UTC).date().isoformat(),
     }
     response = render(request, "web/settings/sync/store.html", context, status=status)
@@ -92,6 +97,9 @@ def _connection_page(
         # "Connect the mailbox" posts here and is redirected to the provider's consent page: the
         # page's form-action must allow that origin (CSP checks redirects of a form submission).
         response._csp_update = {"form-action": [oauth.authorize_origin]}  # type: ignore[attr-defined]
+    if authorization is not None and authorization.consent_origin:
+        # "Connect to <platform>" is redirected to the platform's consent page, likewise.
+        response._csp_update = {"form-action": [authorization.consent_origin]}  # type: ignore[attr-defined]
     return response
 
 
