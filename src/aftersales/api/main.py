@@ -38,6 +38,7 @@ from .routers import (
     rules,
     rules_tools,
     security,
+    shipments,
     sla,
     stores,
     sync,
@@ -151,5 +152,6 @@ for module in (
     followups,
     rules_tools,
     rules,
+    shipments,
 ):
     api.add_router("", module.router)

@@ -17,6 +17,7 @@ from .message_templates import templates_refresh
 from .models import StoreSync
 from .registry import get_connector
 from .retention import raw_events_prune
+from .shipping import shipment_mark_shipped_task  # noqa: F401 (registered with the worker)
 from .status import store_sync_for
 from .sync import pull_streams, raw_events_process_pending, sync_runs_mark_abandoned, sync_stream
 from .writeback import writebacks_mark_unknown

@@ -168,3 +168,39 @@ def recorder() -> Recorder:
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retry waits recorded, not slept (imported by a connector's conftest as a fixture)."""
     return record_waits(monkeypatch)
+
+
+def store_admin(store: Any) -> Any:
+    """A user who may process every ticket of the store's organisation."""
+    from aftersales.accounts.models import Role, RoleKind
+    from aftersales.testing.factories import UserFactory
+    from aftersales.testing.personas import make_roles
+
+    role = Role.objects.filter(organization=store.organization, kind=RoleKind.ADMIN).first()
+    if role is None:
+        role = make_roles(store.organization)[RoleKind.ADMIN.value]
+    return UserFactory(organization=store.organization, role=role)
+
+
+def mark_shipped_from_ticket(
+    store: Any, order_external_id: str, *, carrier: str, tracking_number: str, user: Any = None
+) -> tuple[Any, Any]:
+    """What the agent's "Mark shipped" does on the ticket of the order: the checks, the shipment,
+    and (the commit having run) the write-back. Returns (shipment, its ShipmentSync or None)."""
+    from django.test import TestCase
+
+    from aftersales.catalog.models import Order
+    from aftersales.channels.shipping import check_order_mark_shipped, order_mark_shipped, shipment_syncs
+    from aftersales.core.actors import Actor
+    from aftersales.inbox.models import Ticket
+    from aftersales.testing.factories import TicketFactory
+
+    order = Order.objects.get(store=store, external_id=order_external_id)
+    ticket = Ticket.objects.filter(order=order).first() or TicketFactory(store=store, order=order)
+    user = user or store_admin(store)
+    checked, carrier, number = check_order_mark_shipped(
+        user=user, ticket_id=ticket.pk, carrier=carrier, tracking_number=tracking_number
+    )
+    with TestCase.captureOnCommitCallbacks(execute=True):  # the write-back runs on commit
+        shipment = order_mark_shipped(order=checked, carrier=carrier, tracking_number=number, actor=Actor.user(user))
+    return shipment, shipment_syncs([shipment]).get(shipment.pk)

@@ -413,6 +413,11 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/template-messages", {"name": "x", "language": "en"}),
         ticket_write(422),
     ),
+    # The ticket's order is on the Amazon store (mark_shipped): recorded, the marketplace told on commit.
+    ("POST", "/tickets/{ticket_id}/shipments"): Row(
+        lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/shipments", {"carrier": "UPS", "tracking_number": "1Z9"}),
+        ticket_write(201),
+    ),
     ("POST", "/tickets/{ticket_id}/notes"): Row(
         lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/notes", {"body": "@bob look"}), ticket_write(201)
     ),

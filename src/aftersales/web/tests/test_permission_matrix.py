@@ -590,6 +590,12 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda o: {"kind": "partial", "amount": "5.00", "reason": "late"},
         expect(LOGIN, ticket_sight(302, viewer=403), 403),
     ),
+    ("ticket_mark_shipped", "GET"): Row(_ticket_with_order, _none, expect(LOGIN, ticket_sight(200, viewer=403), 403)),
+    ("ticket_mark_shipped", "POST"): Row(
+        _ticket_with_order,
+        lambda o: {"carrier": "UPS", "tracking_number": "1Z999AA10123456784"},
+        expect(LOGIN, ticket_sight(302, viewer=403), 403),
+    ),
     ("notifications", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
     ("notifications_badge", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
     ("notifications_read", "POST"): Row(_none, _none, expect(LOGIN, everyone(302), 403)),

@@ -26,6 +26,7 @@ from aftersales.channels.base import (
     ReturnDecisionKind,
     ReturnKind,
     SentReceipt,
+    ShipmentConfirmation,
     SignatureInvalid,
     StoreContext,
     Stream,
@@ -60,6 +61,11 @@ DISPUTE_REASONS_PATH = "/api/v2/returns/get_return_dispute_reason"
 CONVERSATIONS_PATH = "/api/v2/sellerchat/get_conversation_list"
 MESSAGES_PATH = "/api/v2/sellerchat/get_message"
 SEND_MESSAGE_PATH = "/api/v2/sellerchat/send_message"
+SHIPPING_PARAMETER_PATH = "/api/v2/logistics/get_shipping_parameter"
+SHIP_ORDER_PATH = "/api/v2/logistics/ship_order"
+TRACKING_NUMBER_PATH = "/api/v2/logistics/get_tracking_number"
+# Order statuses in which the seller still has to arrange the shipment (ship_order is allowed).
+TO_SHIP_STATUSES = frozenset({"READY_TO_SHIP", "RETRY_SHIP"})
 
 # get_order_detail returns few fields unless asked (response_optional_fields).
 ORDER_FIELDS = "buyer_user_id,buyer_username,recipient_address,item_list,total_amount,pay_time,package_list"
@@ -112,7 +118,7 @@ def _money(value: Decimal, currency: str) -> float:
 class ShopeeConnector(ClientPerCall[ShopeeClient]):
     client_class = ShopeeClient
     platform = "shopee"
-    capabilities = marketplace.RETURNS_CAPABILITIES | {Capability.WEBHOOKS}
+    capabilities = marketplace.RETURNS_CAPABILITIES | {Capability.WEBHOOKS, Capability.MARK_SHIPPED}
     # Shopee publishes no per-call limits ("rate_limit" reads [0,0,0] on the API pages) and answers
     # 429 / error_too_many_request when a shop calls too fast: these pace one store's calls, and a
     # refusal is honoured with its Retry-After (recorded for the store's other workers).
@@ -496,6 +502,53 @@ class ShopeeConnector(ClientPerCall[ShopeeClient]):
         if status in {"CANCELLED", "CLOSED"}:
             return RefundReceipt(receipt.external_id, RefundState.FAILED, detail=status)
         return RefundReceipt(receipt.external_id, RefundState.PENDING, detail=status)
+
+    # -- shipping ----------------------------------------------------------------------------------
+    def mark_shipped(self, ctx: StoreContext, shipment: ShipmentConfirmation) -> WriteReceipt:
+        """Arrange the shipment of a READY_TO_SHIP order with the seller's own tracking number
+        (v2.logistics.ship_order). Shopee fixes the logistics channel at checkout, so no carrier or
+        channel id is sent: the seller's number goes where get_shipping_parameter asks for one
+        (`non_integrated`, or a `dropoff` that needs a tracking_number). A channel for which Shopee
+        issues the number itself (pickup, plain drop-off) is refused: that shipment is arranged in
+        Seller Centre. Idempotent: an order already shipped with this number is reconciled, not
+        shipped again; one shipped with another number is refused with both numbers."""
+        order_sn = shipment.order_external_id
+        with self.client(ctx) as client:
+            found = self.order_details(client, [order_sn])
+            order = found[0] if found else None
+            if not isinstance(order, Mapping):
+                raise ConnectorError(f"Shopee has no order {order_sn}", permanent=True)
+            status = str(order.get("order_status") or "")
+            if status not in TO_SHIP_STATUSES:
+                return self._shipped_already(client, order_sn, status, shipment.tracking_number)
+            data = client.call("GET", SHIPPING_PARAMETER_PATH, params={"order_sn": order_sn}, bucket="shopee:orders")
+            needed = response_of(data, "get_shipping_parameter").get("info_needed")
+            needed = needed if isinstance(needed, Mapping) else {}
+            tracking = {"tracking_number": shipment.tracking_number}
+            if "non_integrated" in needed:
+                body: dict[str, Any] = {"order_sn": order_sn, "non_integrated": tracking}
+            elif "tracking_number" in (needed.get("dropoff") or []):
+                body = {"order_sn": order_sn, "dropoff": tracking}
+            else:
+                raise ConnectorError(
+                    f"Shopee issues the tracking number of order {order_sn} itself (its logistics channel "
+                    f"asks for {sorted(needed) or 'nothing'}): arrange the shipment in Seller Centre",
+                    permanent=True,
+                )
+            # not resent after a timeout: the next attempt finds the order shipped and reconciles
+            client.call("POST", SHIP_ORDER_PATH, body=body, bucket="shopee:orders", idempotent=False)
+        return WriteReceipt(external_id=order_sn, detail=f"ship_order {shipment.tracking_number}")
+
+    def _shipped_already(self, client: ShopeeClient, order_sn: str, status: str, tracking_number: str) -> WriteReceipt:
+        data = client.call("GET", TRACKING_NUMBER_PATH, params={"order_sn": order_sn}, bucket="shopee:orders")
+        known = str(response_of(data, "get_tracking_number").get("tracking_number") or "")
+        if known == tracking_number:
+            return WriteReceipt(external_id=order_sn, detail=f"reconciled: shipped with {known}")
+        raise ConnectorError(
+            f"Shopee order {order_sn} is {status}, not READY_TO_SHIP"
+            + (f", with tracking number {known}" if known else ""),
+            permanent=True,
+        )
 
 
 __all__ = ["ShopeeConnector", "SignatureInvalid"]

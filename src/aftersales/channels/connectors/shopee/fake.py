@@ -64,6 +64,11 @@ class ShopeeFake(FakePlatform):
         self.returns: dict[str, dict[str, Any]] = {}
         self.conversations: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}  # conversation id -> oldest first
+        # get_shipping_parameter's info_needed (per order where set): by default a non-integrated
+        # channel, for which the seller gives the tracking number.
+        self.info_needed: dict[str, Any] = {"non_integrated": ["tracking_number"]}
+        self.info_needed_by_order: dict[str, dict[str, Any]] = {}
+        self.tracking_numbers: dict[str, str] = {}  # order_sn -> the number it shipped with
         self.dispute_reasons = [
             {"reason_id": "41", "reason_text": "Buyer has not returned the item"},
             {"reason_id": "50", "reason_text": "Other"},
@@ -116,6 +121,9 @@ class ShopeeFake(FakePlatform):
             ("GET", "/api/v2/sellerchat/get_conversation_list"): self.conversation_list,
             ("GET", "/api/v2/sellerchat/get_message"): self.get_message,
             ("POST", "/api/v2/sellerchat/send_message"): self.send_message,
+            ("GET", "/api/v2/logistics/get_shipping_parameter"): self.shipping_parameter,
+            ("POST", "/api/v2/logistics/ship_order"): self.ship_order,
+            ("GET", "/api/v2/logistics/get_tracking_number"): self.tracking_number,
         }
         for (method, path), handler in routes.items():
             self.route(method, re.escape(path), self._guarded(path, handler))
@@ -253,6 +261,47 @@ class ShopeeFake(FakePlatform):
         with self.lock:
             found = [json.loads(json.dumps(self.orders[s])) for s in wanted if s in self.orders]
         return _ok({"order_list": found})
+
+    # -- logistics -------------------------------------------------------------------------------
+    def shipping_parameter(self, request: FakeRequest) -> FakeResponse:
+        order_sn = request.arg("order_sn") or ""
+        with self.lock:
+            if order_sn not in self.orders:
+                return _error("error_not_found", "Order not found.", 404)
+            needed = self.info_needed_by_order.get(order_sn, self.info_needed)
+        return _ok({"info_needed": needed})
+
+    def ship_order(self, request: FakeRequest) -> FakeResponse:
+        body = request.json() or {}
+        order_sn = str(body.get("order_sn") or "")
+        with self.lock:
+            order = self.orders.get(order_sn)
+            if order is None:
+                return _error("error_not_found", "Order not found.", 404)
+            if order.get("order_status") not in ("READY_TO_SHIP", "RETRY_SHIP"):
+                return _error(
+                    "logistics.ship_order_failed", f"Order status {order.get('order_status')} cannot ship.", 400
+                )
+            needed = self.info_needed_by_order.get(order_sn, self.info_needed)
+            given = next((body[k] for k in ("non_integrated", "dropoff", "pickup") if k in body), None)
+            part = next((k for k in ("non_integrated", "dropoff", "pickup") if k in body), "")
+            if part not in needed or not isinstance(given, dict):
+                return _error("error_param", f"This logistics channel needs {sorted(needed)}.", 400)
+            number = str(given.get("tracking_number") or "")
+            if "tracking_number" in needed[part] and not number.strip():
+                return _error("error_param", "tracking_number is required.", 400)
+            order["order_status"] = "PROCESSED"
+            order["update_time"] = int(self.clock())
+            self.tracking_numbers[order_sn] = number
+        return _ok({})
+
+    def tracking_number(self, request: FakeRequest) -> FakeResponse:
+        order_sn = request.arg("order_sn") or ""
+        with self.lock:
+            if order_sn not in self.orders:
+                return _error("error_not_found", "Order not found.", 404)
+            number = self.tracking_numbers.get(order_sn, "")
+        return _ok({"tracking_number": number, "plp_number": "", "first_mile_tracking_number": ""})
 
     # -- returns ---------------------------------------------------------------------------------
     def add_return(self, item: dict[str, Any]) -> dict[str, Any]:

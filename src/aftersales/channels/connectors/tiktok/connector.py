@@ -29,6 +29,7 @@ from aftersales.channels.base import (
     ReturnDecisionKind,
     ReturnKind,
     SentReceipt,
+    ShipmentConfirmation,
     StoreContext,
     Stream,
     WriteReceipt,
@@ -57,6 +58,10 @@ RETURNS_SEARCH_PATH = "/return_refund/202309/returns/search"
 CANCELLATIONS_SEARCH_PATH = "/return_refund/202309/cancellations/search"
 REJECT_REASONS_PATH = "/return_refund/202309/reject_reasons"
 CONVERSATIONS_PATH = "/customer_service/202309/conversations"
+PROVIDERS_PATH = "/logistics/202309/delivery_options/{delivery_option_id}/shipping_providers"
+PACKAGES_PATH = "/fulfillment/202309/orders/{order_id}/packages"
+# Orders the seller may still ship (some or all of their lines).
+TO_SHIP_STATUSES = frozenset({"AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"})
 PAGE_SIZE = 50  # orders/search and returns/search take 1..100
 CHAT_PAGE_SIZE = 20
 LOOKBACK = timedelta(days=15)
@@ -115,7 +120,7 @@ def _list(data: Mapping[str, Any], name: str, call: str) -> list[Any]:
 class TikTokConnector(ClientPerCall[TikTokClient]):
     client_class = TikTokClient
     platform = "tiktok"
-    capabilities = marketplace.RETURNS_CAPABILITIES | {Capability.WEBHOOKS}
+    capabilities = marketplace.RETURNS_CAPABILITIES | {Capability.WEBHOOKS, Capability.MARK_SHIPPED}
     # TikTok publishes per-API QPS limits on each API's page; these pace one store's calls under
     # them, and a 429 is honoured with its Retry-After (recorded for the store's other workers).
     rate_limits: ClassVar[dict[str, tuple[float, int]]] = marketplace.store_buckets(
@@ -491,6 +496,81 @@ class TikTokConnector(ClientPerCall[TikTokClient]):
         if not message_id:
             raise ConnectorError("TikTok Shop accepted the message without a message_id")
         return SentReceipt(external_id=f"tiktok:{message_id}", sent_at=now())
+
+    # -- shipping ----------------------------------------------------------------------------------
+    def mark_shipped(self, ctx: StoreContext, shipment: ShipmentConfirmation) -> WriteReceipt:
+        """Mark Package As Shipped (fulfillment 202309) for an order the seller ships itself
+        (shipping_type SELLER): the carrier is matched by name to one of the shipping providers of
+        the order's delivery option (TikTok wants its `shipping_provider_id`), the lines are the
+        given ones or every line not shipped yet. An order TikTok ships with its own label is
+        refused. Idempotent: a line that already carries this tracking number means the package was
+        marked: reconciled, not sent again."""
+        order_id = shipment.order_external_id
+        with self.client(ctx) as client:
+            data = client.call("GET", ORDERS_PATH, params={"ids": order_id}, bucket="tiktok:orders")
+            found = _list(data, "orders", "Get Order Detail")
+            order = found[0] if found and isinstance(found[0], Mapping) else None
+            if order is None:
+                raise ConnectorError(f"TikTok Shop has no order {order_id}", permanent=True)
+            lines = [item for item in order.get("line_items") or [] if isinstance(item, Mapping)]
+            shipped = {str(item.get("tracking_number") or "") for item in lines} - {""}
+            if shipment.tracking_number in shipped:
+                package = next(
+                    str(i.get("package_id") or "")
+                    for i in lines
+                    if i.get("tracking_number") == shipment.tracking_number
+                )
+                return WriteReceipt(external_id=package, detail=f"reconciled: shipped with {shipment.tracking_number}")
+            status = str(order.get("status") or "")
+            if status not in TO_SHIP_STATUSES:
+                raise ConnectorError(
+                    f"TikTok Shop order {order_id} is {status}, not awaiting shipment"
+                    + (f" (tracking {', '.join(sorted(shipped))})" if shipped else ""),
+                    permanent=True,
+                )
+            if str(order.get("shipping_type") or "") != "SELLER":
+                raise ConnectorError(
+                    f"TikTok Shop ships order {order_id} with its own label (shipping_type "
+                    f"{order.get('shipping_type') or 'unknown'}): print the label in Seller Center",
+                    permanent=True,
+                )
+            provider = self._provider(client, str(order.get("delivery_option_id") or ""), shipment.carrier)
+            line_ids = list(shipment.line_ids) or [
+                str(item.get("id")) for item in lines if not item.get("tracking_number")
+            ]
+            answer = client.call(
+                "POST",
+                PACKAGES_PATH.format(order_id=order_id),
+                body={
+                    "order_line_item_ids": line_ids,
+                    "tracking_number": shipment.tracking_number,
+                    "shipping_provider_id": provider,
+                },
+                bucket="tiktok:orders",
+                idempotent=False,  # not resent after a timeout: the next attempt reconciles
+            )
+        return WriteReceipt(
+            external_id=str(answer.get("package_id") or ""), detail=f"package {shipment.tracking_number}"
+        )
+
+    def _provider(self, client: TikTokClient, delivery_option_id: str, carrier: str) -> str:
+        """The id of the shipping provider named `carrier` (case, spaces and punctuation aside)."""
+        if not delivery_option_id:
+            raise ConnectorError("the TikTok Shop order has no delivery_option_id", permanent=True)
+        data = client.call("GET", PROVIDERS_PATH.format(delivery_option_id=delivery_option_id), bucket="tiktok:orders")
+        providers = [p for p in _list(data, "shipping_providers", "Get Shipping Providers") if isinstance(p, Mapping)]
+
+        def plain(name: str) -> str:
+            return "".join(c for c in name.casefold() if c.isalnum())
+
+        for candidate in providers:
+            if plain(str(candidate.get("name") or "")) == plain(carrier):
+                return str(candidate.get("id"))
+        names = ", ".join(str(p.get("name")) for p in providers[:12])
+        raise ConnectorError(
+            f"TikTok Shop has no shipping provider {carrier!r} for this order's delivery option; it offers: {names}",
+            permanent=True,
+        )
 
 
 __all__ = ["TikTokConnector"]

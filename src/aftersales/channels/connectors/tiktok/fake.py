@@ -79,6 +79,14 @@ class TikTokFake(FakePlatform):
         self.cancellations: dict[str, dict[str, Any]] = {}
         self.conversations: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}  # conversation id -> oldest first
+        # Get Shipping Providers, by delivery option (the fixture order's option, by default).
+        self.providers: dict[str, list[dict[str, Any]]] = {
+            "7091146663229654789": [
+                {"id": "6617675021119438849", "name": "USPS"},
+                {"id": "6617675021119438850", "name": "UPS"},
+                {"id": "6617675021119438851", "name": "FedEx"},
+            ]
+        }
         self.reject_reasons = [
             {"name": "seller_reject_apply_product_has_been_used", "text": "The product has been used"},
             {"name": "seller_reject_apply_other_reason", "text": "Other reason"},
@@ -121,6 +129,8 @@ class TikTokFake(FakePlatform):
             ("GET", "/return_refund/202309/reject_reasons", self.reasons),
             ("POST", r"/return_refund/202309/returns/(?P<id>[^/]+)/(?P<verb>approve|reject)", self.decide),
             ("POST", r"/return_refund/202309/cancellations/(?P<id>[^/]+)/(?P<verb>approve|reject)", self.decide_cancel),
+            ("GET", r"/logistics/202309/delivery_options/(?P<id>[^/]+)/shipping_providers", self.shipping_providers),
+            ("POST", r"/fulfillment/202309/orders/(?P<id>[^/]+)/packages", self.mark_package_shipped),
             ("GET", "/customer_service/202309/conversations", self.conversation_list),
             ("GET", r"/customer_service/202309/conversations/(?P<id>[^/]+)/messages", self.message_list),
             ("POST", r"/customer_service/202309/conversations/(?P<id>[^/]+)/messages", self.send_message),
@@ -245,6 +255,44 @@ class TikTokFake(FakePlatform):
         if not 1 <= len(wanted) <= 50:
             return _error(36009001, "ids should have 1 to 50 order ids.", 400)
         return _ok({"orders": _copy([self.orders[i] for i in wanted if i in self.orders])})
+
+    # -- fulfillment -----------------------------------------------------------------------------
+    def shipping_providers(self, request: FakeRequest) -> FakeResponse:
+        providers = self.providers.get(request.params["id"])
+        if providers is None:
+            return _error(21011001, "The delivery option does not exist.", 400)
+        return _ok({"shipping_providers": _copy(providers)})
+
+    def mark_package_shipped(self, request: FakeRequest) -> FakeResponse:
+        body = request.json() or {}
+        number, provider = str(body.get("tracking_number") or ""), str(body.get("shipping_provider_id") or "")
+        line_ids = body.get("order_line_item_ids")
+        with self.lock:
+            order = self.orders.get(request.params["id"])
+            if order is None:
+                return _error(21001001, "The order does not exist.", 400)
+            if order.get("status") not in ("AWAITING_SHIPMENT", "PARTIALLY_SHIPPING"):
+                return _error(21001008, f"The order is {order.get('status')}: it cannot be shipped.", 400)
+            known = {p["id"] for p in self.providers.get(str(order.get("delivery_option_id")), [])}
+            if not number.strip() or provider not in known:
+                return _error(21011004, "tracking_number and a shipping_provider_id of the order are required.", 400)
+            lines = {str(item["id"]): item for item in order.get("line_items", [])}
+            if not isinstance(line_ids, list) or not line_ids or any(str(i) not in lines for i in line_ids):
+                return _error(21011005, "order_line_item_ids must name lines of the order.", 400)
+            package_id = str(1_153_000_000_000_000_000 + next(self._ids))
+            name = next(p["name"] for p in self.providers[str(order["delivery_option_id"])] if p["id"] == provider)
+            for line_id in line_ids:
+                lines[str(line_id)].update(
+                    tracking_number=number,
+                    shipping_provider_id=provider,
+                    shipping_provider_name=name,
+                    package_id=package_id,
+                    display_status="IN_TRANSIT",
+                )
+            shipped = all(item.get("tracking_number") for item in lines.values())
+            order["status"] = "IN_TRANSIT" if shipped else "PARTIALLY_SHIPPING"
+            order["update_time"] = int(self.clock())
+        return _ok({"package_id": package_id})
 
     # -- returns and cancellations ---------------------------------------------------------------
     def add_return(self, item: dict[str, Any]) -> dict[str, Any]:
