@@ -25,7 +25,7 @@ from aftersales.inbox.models import Ticket
 from .business_time import BusinessTimeError, Calendar, calendar_from_spec, calendar_spec
 from .events import SlaBreached, SlaWarning
 from .models import BusinessCalendar, SlaClock, SlaPolicy, TeamCalendar, TicketSla
-from .sources import clocks_for_ticket
+from .sources import clocks_for_ticket, clocks_for_tickets
 
 logger = logging.getLogger(__name__)
 SYSTEM_ACTOR = Actor.system("sla")
@@ -305,20 +305,45 @@ def sla_backfill(*, organization_id: int | None = None, batch: int = 500, now: d
     """Compute the clocks of tickets that have none: those older than the sla app, or of an organization
     that had no policy then (sla_refresh only looks at tickets changed in the last two hours). Walks the
     tickets by id in batches (keyset: a rerun, or a crash halfway, starts over cheaply: tickets with a
-    row are skipped). Returns how many rows it wrote."""
+    row are skipped). Each batch is read in a fixed number of queries (clocks_for_tickets) and written
+    in one INSERT in its own transaction; a row the worker wrote meanwhile is kept (the insert ignores
+    conflicts on the ticket key, and a new row starts unflagged either way). Returns how many rows it
+    wrote."""
     at = now or clock_now()
     tickets = Ticket.objects.filter(sla__isnull=True)
     if organization_id is not None:
         tickets = tickets.filter(organization_id=organization_id)
     done, after = 0, 0
     while True:
-        ids = list(tickets.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:batch])
-        if not ids:
+        page = list(tickets.filter(pk__gt=after).order_by("pk")[:batch])
+        if not page:
             return done
-        for ticket_id in ids:
-            if ticket_sla_recompute(ticket_id=ticket_id, now=at) is not None:
-                done += 1
-        after = ids[-1]
+        rows = _backfill_rows(page, at)
+        with transaction.atomic():
+            before = TicketSla.objects.filter(ticket_id__in=[t.pk for t in page]).count()
+            TicketSla.objects.bulk_create(rows, ignore_conflicts=True)
+            done += TicketSla.objects.filter(ticket_id__in=[t.pk for t in page]).count() - before
+        after = page[-1].pk
+
+
+def _backfill_rows(tickets: list[Ticket], at: datetime) -> list[TicketSla]:
+    computed = clocks_for_tickets(tickets, now=at)
+    rows = []
+    for ticket in tickets:
+        policy, calendar_name, history, clocks = computed[ticket.pk]
+        rows.append(
+            TicketSla(
+                ticket_id=ticket.pk,
+                organization_id=ticket.organization_id,
+                policy=policy,
+                calendar_name=calendar_name,
+                started_at=history.started_at,
+                computed_at=at,
+                is_stale=False,
+                **clocks.__dict__,
+            )
+        )
+    return rows
 
 
 # --------------------------------------------------------------------------- warnings and breaches
@@ -371,7 +396,8 @@ def sla_notify(*, ticket_id: int, clock: str, due_at: datetime, breached: bool) 
     """Tell the assignee (in-app, and by e-mail through notifications when they have an address) that a
     clock is about to run out or ran out. Without an assignee, the members of the ticket's team are
     told; a ticket with neither tells nobody (the inbox and the ticket page show the clock). A breach
-    is also told to the leads of the ticket's team (Membership.is_lead), assigned or not.
+    or a warning is also told to the leads of the ticket's team (Membership.is_lead), assigned or not:
+    a lead hears of a clock about to run out in time to act, not only once it has.
     One notification per user, ticket, clock, kind and due time (a retried task adds nothing)."""
     from aftersales.notifications.models import NotificationKind
     from aftersales.notifications.services import notification_create
@@ -385,7 +411,7 @@ def sla_notify(*, ticket_id: int, clock: str, due_at: datetime, breached: bool) 
         users = list(User.objects.filter(memberships__team_id=ticket.team_id, is_active=True))
     else:
         users = []
-    if breached and ticket.team_id is not None:
+    if ticket.team_id is not None:
         told = {u.pk for u in users}
         leads = User.objects.filter(memberships__team_id=ticket.team_id, memberships__is_lead=True, is_active=True)
         users += [u for u in leads if u.pk not in told]

@@ -14,6 +14,7 @@ from aftersales.inbox.selectors import FILTERS
 from aftersales.tracking.selectors import stalled_days
 
 from .common import MoneyOut, StoreRef, UserRef, money
+from .sla import ClockOut
 
 
 class CustomerRef(Schema):
@@ -21,6 +22,18 @@ class CustomerRef(Schema):
     name: str
     email: str
     tier: str
+
+
+class TicketRowClocksOut(Schema):
+    """The clocks an inbox row shows, each only while it runs (running, warning, overdue or paused)."""
+
+    ours: ClockOut | None = Field(
+        ..., description="The seller's clock: first response while it runs, else resolution; null when neither runs"
+    )
+    marketplace: ClockOut | None = Field(
+        ...,
+        description="The marketplace's clock (Amazon 24 h, TikTok 48 h, eBay/Shopee due dates); null when none runs",
+    )
 
 
 class TicketOut(Schema):
@@ -57,6 +70,19 @@ class TicketOut(Schema):
         if annotated is not None:
             return bool(annotated)
         return bool(obj.messages.filter(delivery_status="failed").exists())
+
+    sla: TicketRowClocksOut | None = Field(
+        None, description="The row's SLA clocks as the inbox shows them; null until the worker computed them"
+    )
+
+    @staticmethod
+    def resolve_sla(obj: Any) -> Any:
+        from aftersales.sla.selectors import inbox_row_clocks
+
+        rows = getattr(obj, "row_clocks", None)  # the list attaches a page's clocks in one query
+        if rows is None:
+            rows = inbox_row_clocks([obj.pk])
+        return rows.get(obj.pk)
 
 
 class TicketPageOut(Schema):

@@ -181,3 +181,40 @@ def test_ticket_clocks(world: Any) -> None:
     assert body["first_response"]["state"] == "none" and body["marketplace"]["source"] == "elapsed_hours"
     assert_error(ApiClient(user=world.outsider).request("GET", f"/tickets/{ticket.pk}/sla"), 404)
     assert_error(ApiClient(user=world.foreign_user).request("GET", f"/tickets/{ticket.pk}/sla"), 404)
+
+
+def test_ticket_list_rows_carry_both_clocks_in_one_query(world: Any) -> None:
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from aftersales.core.clock import now
+
+    hour = timedelta(hours=1)
+    at = now()
+    late, quiet = world.ticket(), world.ticket()
+    api = ApiClient(user=world.agent)
+    with CaptureQueriesContext(connection) as before:
+        assert api.request("GET", "/tickets").status_code == 200
+    TicketSla.objects.create(
+        ticket_id=late.pk,
+        organization_id=late.organization_id,
+        started_at=at - 3 * hour,
+        computed_at=at,
+        first_response_due=at - hour,
+        marketplace_due=at + 5 * hour,
+        marketplace_source="elapsed_hours",
+    )
+    with CaptureQueriesContext(connection) as after:
+        r = api.request("GET", "/tickets")
+    assert r.status_code == 200
+    rows = {item["id"]: item for item in r.json()["items"]}
+    clocks = rows[late.pk]["sla"]
+    assert clocks["ours"]["clock"] == "first_response" and clocks["ours"]["state"] == "overdue"
+    assert clocks["marketplace"]["state"] == "running" and clocks["marketplace"]["source"] == "elapsed_hours"
+    assert rows[quiet.pk]["sla"] is None  # no clock row computed yet
+    assert len(after.captured_queries) == len(before.captured_queries)  # one lookup per page either way
+    # the single-ticket answers (PATCH, status, assign) carry the same field
+    patched = api.request("PATCH", f"/tickets/{late.pk}", {"subject": "Still late"})
+    assert patched.status_code == 200 and patched.json()["sla"]["ours"]["state"] == "overdue"
