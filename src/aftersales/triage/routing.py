@@ -78,6 +78,12 @@ class RoutingDecision:
     assignee_id: int | None
     strategy: str
     reasons: tuple[str, ...] = field(default=())
+    # Why, as data (kept on the audit rows as payload["routing"] and told on the ticket's timeline in
+    # the reader's language): outcome ("least_loaded", "round_robin", "nobody_on_shift",
+    # "no_skilled_agent", "no_team"), team_matched (scope dimensions the ticket's known values matched),
+    # skills ([dimension, value] pairs the chosen agent's own skill lists matched), eligible (agents
+    # with the skills on shift), open_tickets (least loaded), after (round robin: the last one served).
+    explanation: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _admits(values: frozenset[Any], value: Any) -> tuple[bool, bool]:
@@ -87,22 +93,42 @@ def _admits(values: frozenset[Any], value: Any) -> tuple[bool, bool]:
     return value in values, True
 
 
-def team_score(ticket: TicketFacts, team: TeamFacts) -> int | None:
-    """How many scope dimensions of `team` a known value of `ticket` matches; None if it is refused."""
+def team_matches(ticket: TicketFacts, team: TeamFacts) -> list[str] | None:
+    """The scope dimensions of `team` a known value of `ticket` matches; None if it is refused."""
     if team.organization_id != ticket.organization_id:
         return None
-    score = 0
-    for values, value in (
-        (team.store_ids, ticket.store_id),
-        (team.platforms, ticket.platform),
-        (team.languages, ticket.language),
-        (team.sku_categories, ticket.sku_category),
+    matched_dimensions = []
+    for dimension, values, value in (
+        ("store", team.store_ids, ticket.store_id),
+        ("platform", team.platforms, ticket.platform),
+        ("language", team.languages, ticket.language),
+        ("sku_category", team.sku_categories, ticket.sku_category),
     ):
         admitted, matched = _admits(values, value)
         if not admitted:
             return None
-        score += matched
-    return score
+        if matched:
+            matched_dimensions.append(dimension)
+    return matched_dimensions
+
+
+def team_score(ticket: TicketFacts, team: TeamFacts) -> int | None:
+    """How many scope dimensions of `team` a known value of `ticket` matches; None if it is refused."""
+    matched = team_matches(ticket, team)
+    return None if matched is None else len(matched)
+
+
+def agent_skills_matched(ticket: TicketFacts, agent: AgentFacts) -> list[list[str]]:
+    """The [dimension, value] pairs the agent's own (non-empty) skill lists matched."""
+    return [
+        [dimension, value]
+        for dimension, skills, value in (
+            ("language", agent.languages, ticket.language),
+            ("platform", agent.platforms, ticket.platform),
+            ("category", agent.categories, ticket.category),
+        )
+        if skills and value and value in skills
+    ]
 
 
 def select_team(ticket: TicketFacts, teams: Sequence[TeamFacts]) -> tuple[TeamFacts | None, str]:
@@ -136,20 +162,37 @@ def select_agent(
 ) -> RoutingDecision:
     chosen = strategy or team.strategy
     if team.calendar is not None and not is_open(team.calendar, now):
-        return RoutingDecision(team.id, None, chosen, ("nobody on shift: team calendar closed now",))
+        return RoutingDecision(
+            team.id,
+            None,
+            chosen,
+            ("nobody on shift: team calendar closed now",),
+            {"outcome": "nobody_on_shift", "eligible": 0},
+        )
     candidates = eligible_agents(ticket, team, agents)
     if not candidates:
-        return RoutingDecision(team.id, None, chosen, ("no active agent with the skills in the team",))
+        return RoutingDecision(
+            team.id,
+            None,
+            chosen,
+            ("no active agent with the skills in the team",),
+            {"outcome": "no_skilled_agent", "eligible": 0},
+        )
+    explanation: dict[str, Any] = {"eligible": len(candidates)}
     if chosen == RoutingStrategy.ROUND_ROBIN:
         ids = sorted(a.id for a in candidates)
         last = team.last_user_id
         pick = next((i for i in ids if last is None or i > last), ids[0])
         why = f"round robin: next after {last}" if last is not None else "round robin: first turn"
+        explanation.update(outcome="round_robin", after=last)
     else:
         best = min(candidates, key=lambda a: (a.open_tickets, a.id))
         pick = best.id
         why = f"least loaded: {best.open_tickets} open ticket(s)"
-    return RoutingDecision(team.id, pick, chosen, (f"{len(candidates)} agent(s) eligible on shift", why))
+        explanation.update(outcome="least_loaded", open_tickets=best.open_tickets)
+    agent = next(a for a in candidates if a.id == pick)
+    explanation["skills"] = agent_skills_matched(ticket, agent)
+    return RoutingDecision(team.id, pick, chosen, (f"{len(candidates)} agent(s) eligible on shift", why), explanation)
 
 
 def select_route(
@@ -163,9 +206,16 @@ def select_route(
     """The whole choice, pure: the team, then the agent within it."""
     team, why = select_team(ticket, teams)
     if team is None:
-        return RoutingDecision(None, None, strategy or "", (why,))
+        return RoutingDecision(None, None, strategy or "", (why,), {"outcome": "no_team"})
     decision = select_agent(ticket, team, members.get(team.id, ()), now=now, strategy=strategy)
-    return RoutingDecision(decision.team_id, decision.assignee_id, decision.strategy, (why, *decision.reasons))
+    return _with_team(decision, ticket, team, why)
+
+
+def _with_team(decision: RoutingDecision, ticket: TicketFacts, team: TeamFacts, why: str) -> RoutingDecision:
+    explanation = {**decision.explanation, "team_matched": team_matches(ticket, team) or []}
+    return RoutingDecision(
+        decision.team_id, decision.assignee_id, decision.strategy, (why, *decision.reasons), explanation
+    )
 
 
 # --------------------------------------------------------------------------- facts from the database
@@ -254,7 +304,7 @@ def ticket_route(
     """Route `ticket` by skill and apply the decision (team, then assignee when one is chosen) through
     inbox.services as `actor` (an agent: permission-checked; a rule or the system: trusted). Nothing
     changes when no team admits the ticket. Returns the decision with its reasons."""
-    from aftersales.inbox.models import Ticket
+    from aftersales.inbox.models import Ticket, TicketEvent
     from aftersales.inbox.services import ticket_assign, ticket_update
     from aftersales.inbox.services.common import check_ticket_actor
 
@@ -268,20 +318,35 @@ def ticket_route(
         calendars = _team_calendars([t.pk for t in teams])
         team_choice, why = select_team(facts, [_team_facts(t, calendars) for t in teams])
         if team_choice is None:
-            return RoutingDecision(None, None, chosen_strategy or "", (why,))
+            return RoutingDecision(None, None, chosen_strategy or "", (why,), {"outcome": "no_team"})
         # the turn and the loads are read under the team's row lock (race-safe on PostgreSQL)
         team = Team.objects.select_for_update().get(pk=team_choice.id)
         team_facts = _team_facts(team, calendars)
         picked = select_agent(facts, team_facts, _agent_facts(team), now=at, strategy=chosen_strategy)
-        decision = RoutingDecision(picked.team_id, picked.assignee_id, picked.strategy, (why, *picked.reasons))
+        decision = _with_team(picked, facts, team_facts, why)
         reason = f"routing ({decision.strategy}): " + "; ".join(decision.reasons)
+        last_event = TicketEvent.objects.filter(ticket=current).order_by("-pk").values_list("pk", flat=True).first()
         ticket_update(ticket=current, actor=actor, team=team, reason=reason)
         if decision.assignee_id is not None:
             assignee = User.objects.select_related("role").get(pk=decision.assignee_id)
             ticket_assign(ticket=current, actor=actor, assignee=assignee, reason=reason)
             if decision.strategy == RoutingStrategy.ROUND_ROBIN:
                 Team.objects.filter(pk=team.pk).update(routing_last_user_id=decision.assignee_id)
+        _explain_on_audit_rows(current.pk, after=last_event or 0, explanation=decision.explanation)
     return decision
+
+
+def _explain_on_audit_rows(ticket_id: int, *, after: int, explanation: Mapping[str, Any]) -> None:
+    """Add the decision's explanation to the audit rows routing just wrote (team change, assignment),
+    in the same transaction, so the timeline can say why in the reader's language."""
+    from aftersales.inbox.models import TicketEvent, TicketEventType
+
+    rows = TicketEvent.objects.filter(
+        ticket_id=ticket_id, pk__gt=after, type__in=[TicketEventType.TEAM_CHANGED, TicketEventType.ASSIGNED]
+    )
+    for row in rows:
+        row.payload = {**(row.payload or {}), "routing": dict(explanation)}
+        row.save(update_fields=["payload"])
 
 
 def ticket_route_new(*, message_id: int) -> RoutingDecision | None:

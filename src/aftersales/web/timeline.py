@@ -47,7 +47,50 @@ def _actor_label(kind: str, ref: str = "") -> str:
     return {"customer": _("Customer"), "connector": _("Connector"), "rule": _("Rule")}.get(kind, _("System"))
 
 
+def routing_explanation(why: Mapping[str, Any]) -> str:
+    """Why routing chose this team and agent (triage.routing.RoutingDecision.explanation), in words."""
+    dimensions = {
+        "store": _("store"),
+        "platform": _("platform"),
+        "language": _("language"),
+        "sku_category": _("product category"),
+        "category": _("category"),
+    }
+    parts = []
+    outcome = why.get("outcome", "")
+    if outcome == "least_loaded":
+        parts.append(
+            _("least loaded of %(n)s agent(s) on shift with the skills (%(open)s open ticket(s))")
+            % {"n": why.get("eligible", 0), "open": why.get("open_tickets", 0)}
+        )
+    elif outcome == "round_robin":
+        parts.append(
+            _("round-robin turn among %(n)s agent(s) on shift with the skills") % {"n": why.get("eligible", 0)}
+        )
+    elif outcome == "nobody_on_shift":
+        parts.append(_("nobody on shift now by the team's calendar: the team only"))
+    elif outcome == "no_skilled_agent":
+        parts.append(_("no active agent of the team has the skills: the team only"))
+    skills = [f"{dimensions.get(d, d)} {v}" for d, v in why.get("skills") or ()]
+    if skills:
+        parts.append(_("skills matched: %(skills)s") % {"skills": ", ".join(skills)})
+    matched = [str(dimensions.get(d, d)) for d in why.get("team_matched") or ()]
+    if matched:
+        parts.append(_("team's scope matched: %(dims)s") % {"dims": ", ".join(matched)})
+    elif outcome:
+        parts.append(_("team's scope admits every ticket"))
+    return "; ".join(str(part) for part in parts)
+
+
 def event_sentence(event: TicketEvent, users: Mapping[int, str], teams: Mapping[int, str]) -> str:
+    text = _event_sentence(event, users, teams)
+    why = (event.payload or {}).get("routing")
+    if isinstance(why, dict) and event.type in (TicketEventType.ASSIGNED, TicketEventType.TEAM_CHANGED):
+        return _("%(text)s. Routing by skill: %(why)s") % {"text": text, "why": routing_explanation(why)}
+    return text
+
+
+def _event_sentence(event: TicketEvent, users: Mapping[int, str], teams: Mapping[int, str]) -> str:
     p = event.payload or {}
     actor = str(event.actor) if event.actor else _actor_label(event.actor_kind, event.actor_ref)
 

@@ -60,6 +60,7 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/note/", tickets.ticket_note_view, name="ticket_note"),
     path("tickets/<int:ticket_id>/status/", tickets.ticket_status_view, name="ticket_status"),
     path("tickets/<int:ticket_id>/assign/", tickets.ticket_assign_view, name="ticket_assign"),
+    path("tickets/<int:ticket_id>/route/", tickets.ticket_route_view, name="ticket_route"),
     path("tickets/<int:ticket_id>/fields/", tickets.ticket_fields_view, name="ticket_fields"),
     path("tickets/<int:ticket_id>/tags/", tickets.ticket_tags_view, name="ticket_tags"),
     path("tickets/<int:ticket_id>/merge/", tickets.ticket_merge_view, name="ticket_merge"),

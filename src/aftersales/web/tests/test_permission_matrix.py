@@ -477,6 +477,8 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("ticket_assign", "POST"): Row(
         _ticket, lambda o: {"assignee": o.users["teammate"].pk}, expect(LOGIN, ticket_sight(302, viewer=403), 403)
     ),
+    # the same permission as POST /api/v1/tickets/{id}/route (PROCESS on a ticket one may see)
+    ("ticket_route", "POST"): Row(_ticket, _none, expect(LOGIN, ticket_sight(302, viewer=403), 403)),
     ("ticket_fields", "POST"): Row(
         _ticket,
         lambda o: {"category": "refund", "urgency": "high", "is_high_priority": ["0", "1"], "team": ""},

@@ -243,6 +243,29 @@ def ticket_assign_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
 
 
 @web_view(methods=("POST",))
+def ticket_route_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
+    """Route by skill (triage.routing.ticket_route, the service of POST /api/v1/tickets/{id}/route);
+    the notice and the timeline say why."""
+    from aftersales.triage.routing import ticket_route
+
+    from ..timeline import routing_explanation
+
+    ticket = ticket_for(request, ticket_id, Permission.PROCESS)
+    try:
+        decision = ticket_route(ticket=ticket, actor=request.user, strategy=request.POST.get("strategy") or None)
+    except DomainError as exc:
+        return section_failed(request, ticket_id, "props", exc)
+    if decision.team_id is None:
+        return section_done(request, ticket_id, "props", notice=_("Routing: no team's scope admits this ticket."))
+    return section_done(
+        request,
+        ticket_id,
+        "props",
+        notice=_("Routed by skill: %(why)s") % {"why": routing_explanation(decision.explanation)},
+    )
+
+
+@web_view(methods=("POST",))
 def ticket_fields_view(request: AgentRequest, ticket_id: int) -> HttpResponse:
     """Category, urgency, team and the high-priority mark; fields not posted stay as they are."""
     ticket = ticket_for(request, ticket_id, Permission.PROCESS)
