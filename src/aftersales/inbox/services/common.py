@@ -32,11 +32,15 @@ def check_store_active(store_id: int, *, field: str) -> None:
     visible and editable). Conflict naming `field` otherwise."""
     row = Store.objects.filter(pk=store_id).values_list("name", "is_active").first()
     if row is not None and not row[1]:
-        raise Conflict(
-            gettext("the store “%(name)s” is deactivated: it takes no new messages and sends no replies")
-            % {"name": row[0]},
-            field=field,
-        )
+        raise store_deactivated(row[0], field=field)
+
+
+def store_deactivated(name: str, *, field: str) -> Conflict:
+    """The Conflict check_store_active raises for the deactivated store `name`."""
+    return Conflict(
+        gettext("the store “%(name)s” is deactivated: it takes no new messages and sends no replies") % {"name": name},
+        field=field,
+    )
 
 
 # Kinds of actor that are trusted code acting on a ticket (not a person): the rules engine, the

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
@@ -22,23 +23,24 @@ from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import ValidationFailed
+from aftersales.core.inserts import insert_rows
 from aftersales.core.validation import check_instant
 
 from ..events import MessageReceived, TicketCreated
-from ..models import DeliveryStatus, Message, MessageDirection, Ticket, TicketEvent, TicketEventType
-from ..search import tokens
+from ..models import DeliveryStatus, Message, MessageDirection, Ticket, TicketEvent, TicketEventType, TicketSearch
+from ..search import joined_tokens, tokens
 from ..workflow import ON_CUSTOMER_MESSAGE, STATUS_CATEGORY, TicketCategory, TicketStatus
 from .common import (
     AttachmentInput,
     audit_row,
     check_attachments,
-    check_store_active,
     record_event,
     sanitise_html,
     save_attachments,
+    store_deactivated,
     stored_files_removed_on_error,
 )
-from .search import customer_search_refresh, new_ticket_search_create, ticket_search_refresh
+from .search import customer_search_refresh, ticket_search_refresh
 from .threading import (
     ThreadKey,
     find_reply_thread,
@@ -124,21 +126,28 @@ class _Prepared:
 def message_ingest(*, inbound: InboundMessage) -> IngestResult:
     """Store an inbound customer message and attach it to a ticket. Safe to call twice.
 
-    Validation, attachment sniffing, HTML sanitising and the new ticket's subject happen before the
-    transaction; inside it: the customer (upsert), the thread (locked with select_for_update), the
-    rows, the search document. Statements for a new buyer's first message: see
-    inbox/tests/test_ingest_queries.py."""
-    existing = _existing(inbound)
-    if existing is not None:
-        return existing
+    One read before the transaction (a replay? the store deactivated? the buyer known?), then
+    validation, attachment sniffing, HTML sanitising, the new ticket's subject and the search tokens;
+    inside the transaction: the customer (upsert), the thread (locked with select_for_update), the
+    rows (INSERTs prepared once per model: core/inserts.py), the search document. Statements for a new
+    buyer's first message: see inbox/tests/test_ingest_queries.py."""
+    probe = _probe(inbound)
+    if probe.message_id is not None:
+        return _replayed(probe.message_id)
     types = check_inbound(inbound)
-    check_store_active(inbound.store.pk, field="store_id")  # a replay above still answers
+    if probe.store_name is not None and not probe.store_active:  # (a replay above still answers)
+        raise store_deactivated(probe.store_name, field="store_id")
     prepared = prepare(inbound, types)
+    # A buyer id unknown before the transaction is not looked up again inside it: the identity's
+    # INSERT meets the unique (store, external id) if another message created it meanwhile, and the
+    # second attempt below looks it up.
+    buyer_known: bool | None = probe.customer_id is not None
     for attempt in (1, 2):
         try:
             with stored_files_removed_on_error(), transaction.atomic():
-                return _ingest(inbound, prepared)
+                return _ingest(inbound, prepared, buyer_known=buyer_known)
         except IntegrityError:
+            buyer_known = None
             # A concurrent ingest of the same message won the race: return its result.
             existing = _existing(inbound)
             if existing is not None:
@@ -169,6 +178,48 @@ def needs_email_threading(inbound: InboundMessage) -> bool:
     return bool(inbound.message_id_header or inbound.references or subject_reference(inbound.subject) is not None)
 
 
+@dataclass(frozen=True)
+class _Probe:
+    message_id: int | None  # this (store, external id) already stored: a replay
+    store_name: str | None  # None: no such store
+    store_active: bool
+    customer_id: int | None  # the buyer of this store id, if known
+
+
+@cache
+def _probe_sql(vendor: str) -> str:
+    """One SELECT for what message_ingest asks before its transaction: probes of the unique (store,
+    external id) indexes of messages and buyer identities for ids alone, and the store's state.
+    Names from the models' _meta."""
+    q = connection.ops.quote_name
+    store, msg, ident = Store._meta, Message._meta, CustomerIdentity._meta
+    col = {m: {f.name: q(str(f.column)) for f in m.concrete_fields} for m in (store, msg, ident)}
+    return (
+        f"SELECT s.{col[store]['name']}, s.{col[store]['is_active']},"  # noqa: S608
+        f" (SELECT m.{col[msg]['id']} FROM {q(msg.db_table)} m"
+        f" WHERE m.{col[msg]['store']} = s.{col[store]['id']} AND m.{col[msg]['external_id']} = %s LIMIT 1),"
+        f" (SELECT i.{col[ident]['customer']} FROM {q(ident.db_table)} i"
+        f" WHERE i.{col[ident]['store']} = s.{col[store]['id']} AND i.{col[ident]['external_id']} = %s LIMIT 1)"
+        f" FROM {q(store.db_table)} s WHERE s.{col[store]['id']} = %s"
+    )
+
+
+def _probe(inbound: InboundMessage) -> _Probe:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _probe_sql(connection.vendor), [inbound.external_id, inbound.customer_external_id, inbound.store.pk]
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return _Probe(message_id=None, store_name=None, store_active=False, customer_id=None)
+    return _Probe(message_id=row[2], store_name=row[0], store_active=bool(row[1]), customer_id=row[3])
+
+
+def _replayed(message_id: int) -> IngestResult:
+    message = Message.objects.select_related("ticket").get(pk=message_id)
+    return IngestResult(message=message, ticket=message.ticket, created=False, ticket_created=False)
+
+
 def _existing(inbound: InboundMessage) -> IngestResult | None:
     # A probe of the (store, external id) index for the id alone (a third of the time of loading
     # the message and its ticket in one query, which only a replay needs).
@@ -177,13 +228,10 @@ def _existing(inbound: InboundMessage) -> IngestResult | None:
         .values_list("pk", flat=True)
         .first()
     )
-    message = Message.objects.select_related("ticket").get(pk=pk) if pk is not None else None
-    if message is None:
-        return None
-    return IngestResult(message=message, ticket=message.ticket, created=False, ticket_created=False)
+    return _replayed(pk) if pk is not None else None
 
 
-def _ingest(inbound: InboundMessage, prepared: _Prepared) -> IngestResult:
+def _ingest(inbound: InboundMessage, prepared: _Prepared, *, buyer_known: bool | None = None) -> IngestResult:
     store = inbound.store
     if inbound.message_id_header:  # e-mail: the same mail received by another of the organization's mailboxes
         first = organization_duplicate_locked(
@@ -191,7 +239,7 @@ def _ingest(inbound: InboundMessage, prepared: _Prepared) -> IngestResult:
         )
         if first is not None:
             return IngestResult(message=first, ticket=first.ticket, created=False, ticket_created=False)
-    customer, new_customer = _upsert_customer(inbound)
+    customer, new_customer = _upsert_customer(inbound, buyer_known=buyer_known)
     order = _find_order(store, inbound.order_external_id, customer)
     ticket = None
     if inbound.references or subject_reference(inbound.subject) is not None:
@@ -216,12 +264,12 @@ def _ingest(inbound: InboundMessage, prepared: _Prepared) -> IngestResult:
     if ticket is None:
         ticket = _open_ticket(inbound, prepared, customer, order)
     message = new_message(inbound, prepared, ticket, customer_name=customer.name)
-    message.save(force_insert=True)
+    insert_rows([message])
     save_attachments(message, inbound.attachments, prepared.types)
     received = received_payload(inbound, message.pk)
     if ticket_created:
         # Created with its message times and unreplied flag: no UPDATE; both audit rows in one INSERT.
-        TicketEvent.objects.bulk_create(
+        insert_rows(
             [
                 audit_row(ticket, TicketEventType.CREATED, actor, source=store.platform, store_id=store.pk),
                 audit_row(ticket, TicketEventType.MESSAGE_RECEIVED, actor, **received),
@@ -232,7 +280,9 @@ def _ingest(inbound: InboundMessage, prepared: _Prepared) -> IngestResult:
         ticket.save()
         record_event(ticket, TicketEventType.MESSAGE_RECEIVED, actor, **received)
     if ticket_created:
-        new_ticket_search_create(ticket_id=ticket.pk, parts=new_ticket_document_parts(prepared, customer))
+        # new_ticket_search_create's row (services/search.py), through the prepared INSERT
+        parts = new_ticket_document_parts(prepared, customer)
+        insert_rows([TicketSearch(ticket_id=ticket.pk, document=joined_tokens(parts))])
     else:
         ticket_search_refresh(ticket_ids=[ticket.pk])
     org_id = store.organization_id
@@ -311,11 +361,13 @@ def new_customer_for(inbound: InboundMessage) -> Customer:
     )
 
 
-def _upsert_customer(inbound: InboundMessage) -> tuple[Customer, bool]:
+def _upsert_customer(inbound: InboundMessage, *, buyer_known: bool | None = None) -> tuple[Customer, bool]:
     """The buyer of this store id (filling in what they had not told before), else the
     organization's customer with this e-mail address (one customer, one history across stores),
-    else a new customer. Returns (customer, whether the customer row is new)."""
-    known = _identity(inbound)
+    else a new customer. Returns (customer, whether the customer row is new). `buyer_known` False:
+    the caller's probe found no identity for this buyer id, it is not looked up again (the
+    identity's INSERT fails on the unique (store, external id) if one was created since)."""
+    known = _identity(inbound) if buyer_known is not False else None
     if known is not None:
         changed = fill_in_customer(known, inbound)
         if changed:
@@ -327,12 +379,14 @@ def _upsert_customer(inbound: InboundMessage) -> tuple[Customer, bool]:
     new_customer = False
     if inbound.customer_email:
         # The same buyer writing from another store: one customer, one history.
-        customer = customers_by_email(inbound.store.organization_id, inbound.customer_email).first()
+        customer_id = _customer_id_by_email(inbound.store.organization_id, inbound.customer_email)
+        customer = Customer.objects.get(pk=customer_id) if customer_id is not None else None
     if customer is None:
         customer = new_customer_for(inbound)
-        customer.save(force_insert=True)
+        customer.email_normalized = normalise_email(customer.email)  # (what Customer.save() does)
+        insert_rows([customer])
         new_customer = True
-    CustomerIdentity.objects.create(customer=customer, store=inbound.store, external_id=inbound.customer_external_id)
+    insert_rows([CustomerIdentity(customer=customer, store=inbound.store, external_id=inbound.customer_external_id)])
     return customer, new_customer
 
 
@@ -352,6 +406,25 @@ def customers_by_email(organization_id: int, email: str) -> QuerySet[Customer]:
     """The organization's customers with this e-mail address, case-insensitively (see
     catalog.models.normalise_email): an equality probe on the index customer_org_email_norm."""
     return Customer.objects.filter(organization_id=organization_id, email_normalized=normalise_email(email))
+
+
+@cache
+def _customer_by_email_sql(vendor: str) -> str:
+    q = connection.ops.quote_name
+    meta = Customer._meta
+    col = {f.name: q(str(f.column)) for f in meta.concrete_fields}
+    return (
+        f"SELECT {col['id']} FROM {q(meta.db_table)}"  # noqa: S608
+        f" WHERE {col['organization']} = %s AND {col['email_normalized']} = %s ORDER BY {col['id']} LIMIT 1"
+    )
+
+
+def _customer_id_by_email(organization_id: int, email: str) -> int | None:
+    """customers_by_email(...).first()'s id, without the ORM's query building."""
+    with connection.cursor() as cursor:
+        cursor.execute(_customer_by_email_sql(connection.vendor), [organization_id, normalise_email(email)])
+        row = cursor.fetchone()
+    return row[0] if row is not None else None
 
 
 def _find_order(store: Store, external_id: str | None, customer: Customer) -> Order | None:
@@ -379,7 +452,7 @@ def _open_ticket(inbound: InboundMessage, prepared: _Prepared, customer: Custome
         sku_category=sku_category,
         customer_language=customer.preferred_language,
     )
-    ticket.save(force_insert=True)
+    insert_rows([ticket])
     return ticket
 
 

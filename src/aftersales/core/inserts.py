@@ -1,0 +1,115 @@
+"""INSERT statements prepared once per model, for write paths where Django's SQL compiler is the cost.
+
+`Model.save(force_insert=True)` and `bulk_create` build their INSERT anew on every call: the field
+list, the placeholders, the compiler and the query objects, 0.2-0.5 ms per statement, where SQLite
+itself takes 0.02-0.05 ms (issue 13, bench/RESULTS.md). `insert_rows` writes the same rows: the
+statement text is made once per (model, database vendor, row count) from the model's `_meta` (so
+columns never drift from the model), and each value is what Django's compiler would send:
+`field.get_db_prep_save(field.pre_save(obj, add=True), connection)` (defaults from the unsaved
+instance, `auto_now` / `auto_now_add` stamped, JSON and dates adapted by the backend). The primary
+key comes back with RETURNING (or the cursor's lastrowid), and the instances end up as saved ones
+(`pk` set, `_state.adding` False), as after `save()`.
+
+Not for every model: no multi-table inheritance, no `save()` override with effects (call what it does
+yourself; e.g. `Customer.email_normalized`), no signals (the project uses none for writes: ADR 0001
+conventions), no expression values (an instance carrying one is saved through the ORM instead)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import connections, models
+from django.db.models import Field, Model
+
+_Plan = tuple[list[tuple[Field, frozenset[type]]], str, bool]  # ((field, plain types), statement, returns ids)
+
+# Field classes whose get_db_prep_save hands back a value of these exact types unchanged (to_python of a
+# str, an int, a bool or None), on every backend: such values skip the call. Other types (choices enums,
+# lazy strings...) and every other field (subclasses included) go through get_db_prep_save, as in
+# Django's compiler.
+_TEXT: frozenset[type] = frozenset({str, type(None)})
+_INTEGER: frozenset[type] = frozenset({int, type(None)})
+_PLAIN: dict[type[Any], frozenset[type]] = {
+    models.CharField: _TEXT,
+    models.TextField: _TEXT,
+    models.EmailField: _TEXT,
+    models.BooleanField: frozenset[type]({bool, type(None)}),
+    models.IntegerField: _INTEGER,
+    models.BigIntegerField: _INTEGER,
+    models.PositiveIntegerField: _INTEGER,
+    models.PositiveSmallIntegerField: _INTEGER,
+}
+_NONE: frozenset[type] = frozenset()
+_plans: dict[tuple[type[Model], str, int, bool], _Plan] = {}
+
+
+def _plan(model: type[Model], connection: Any, rows: int, with_pk: bool) -> _Plan:
+    key = (model, connection.vendor, rows, with_pk)
+    plan = _plans.get(key)
+    if plan is None:
+        meta = model._meta
+        if meta.parents:
+            raise TypeError(f"{model.__name__}: multi-table inheritance is not supported")
+        fields = list(meta.local_concrete_fields)
+        if not with_pk:
+            fields = [f for f in fields if f is not meta.auto_field]
+        for f in fields:
+            if hasattr(f, "get_placeholder"):
+                raise TypeError(f"{model.__name__}.{f.name}: fields with a custom placeholder are not supported")
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in fields)
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES " + ", ".join([row] * rows)  # noqa: S608
+        returns = not with_pk and meta.auto_field is not None
+        features = connection.features
+        many = features.can_return_rows_from_bulk_insert or rows == 1
+        if returns and features.can_return_columns_from_insert and many:
+            sql += f" RETURNING {quote(meta.auto_field.column)}"  # type: ignore[union-attr]
+        plan = ([(f, _PLAIN.get(type(f), _NONE)) for f in fields], sql, returns)
+        _plans[key] = plan
+    return plan
+
+
+def insert_rows(objs: Sequence[Model], *, using: str = "default") -> None:
+    """INSERT the unsaved instances `objs` (one model) in one statement, setting their primary keys.
+    Runs in the caller's transaction (no savepoint of its own)."""
+    if not objs:
+        return
+    model = type(objs[0])
+    connection = connections[using]
+    meta = model._meta
+    with_pk = meta.auto_field is None or objs[0].pk is not None
+    fields, sql, returns = _plan(model, connection, len(objs), with_pk)
+    params: list[Any] = []
+    for obj in objs:
+        if type(obj) is not model or (obj.pk is not None) != with_pk:
+            raise TypeError("insert_rows takes instances of one model, all with or all without a primary key")
+        for f, plain in fields:
+            value = f.pre_save(obj, True)
+            if type(value) in plain:
+                params.append(value)
+                continue
+            if hasattr(value, "resolve_expression"):  # an expression (F(), db default...): the ORM's job
+                _save_each(objs, using)
+                return
+            params.append(f.get_db_prep_save(value, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if returns:
+            if " RETURNING " in sql:
+                ids = [row[0] for row in cursor.fetchall()]
+            elif len(objs) == 1:
+                ids = [connection.ops.last_insert_id(cursor, meta.db_table, str(meta.pk.column))]
+            else:  # pragma: no cover - every supported backend returns rows of a multi-row INSERT
+                raise NotImplementedError("this database cannot return the ids of a multi-row INSERT")
+            for obj, pk in zip(objs, ids, strict=True):
+                obj.pk = pk
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = using
+
+
+def _save_each(objs: Sequence[Model], using: str) -> None:
+    for obj in objs:
+        obj.save(force_insert=True, using=using)
