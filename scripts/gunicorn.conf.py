@@ -31,7 +31,10 @@ workers = int(os.environ.get("WEB_WORKERS") or LAYOUTS[database][0])
 threads = int(os.environ.get("WEB_THREADS") or LAYOUTS[database][1])
 worker_class = "aftersales.core.gunicorn_worker.JsonErrorThreadWorker"
 timeout = 60
-accesslog = "-"
+# The application logs one line per request itself (aftersales.core.middleware.RequestIdMiddleware:
+# method, path, status, duration, request id); gunicorn's access log would be a second line for each.
+# WEB_ACCESS_LOG=1 turns it on (on standard output).
+accesslog = "-" if os.environ.get("WEB_ACCESS_LOG", "") in ("1", "true", "yes") else None
 errorlog = "-"
 loglevel = "info"
 limit_request_line = 8190

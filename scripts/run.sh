@@ -9,14 +9,24 @@ if [ "${DEMO_FAKES:-0}" = 1 ]; then
     # The demo stores talk to local fake marketplaces on loopback (aftersales/demo/fakes.py); the
     # endpoint override is for this local demo only (off by default in production settings).
     export CHANNELS_ALLOW_ENDPOINT_OVERRIDE=1
-    .venv/bin/python -m aftersales.manage fakes --port-base "${DEMO_FAKES_PORT:-8701}" --sync &
+    .venv/bin/python -m aftersales.manage fakes --port-base "${DEMO_FAKES_PORT:-8701}" --sync --app-url "http://127.0.0.1:$port" &
     fakes=$!
 fi
-.venv/bin/python -m aftersales.manage run_huey --quiet &
+# The worker yields the CPU to web requests (docs/adr/0021-worker-yields-the-cpu.md): a ticket's
+# background work (language, triage, SLA: ~30 ms of CPU) waits while requests need both cores.
+# WORKER_NICE=0 gives it the web's priority.
+nice -n "${WORKER_NICE:-10}" .venv/bin/python -m aftersales.manage run_huey --quiet &
 worker=$!
+# New mail within seconds: the IMAP watcher of every mailbox (IDLE, else polling; one per mailbox
+# across processes; channels/mailwatch.py). The worker's periodic sync stays the reconciliation.
+watch=
+if [ "${MAIL_WATCH:-1}" = 1 ]; then
+    .venv/bin/python -m aftersales.manage mail_watch --all &
+    watch=$!
+fi
 web=
 # Stop them all on exit, Ctrl-C or kill (no `exec`: the shell must stay to run this).
-trap 'kill $worker $web $fakes 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
+trap 'kill $worker $web $fakes $watch 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM
 echo
 echo "  aftersales is starting on http://$host:$port"
 echo "  demo logins (password: demo-pass-2026):"
