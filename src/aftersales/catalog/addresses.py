@@ -15,8 +15,9 @@ stores no shipping address in clear: only a keyed hash of its normalised form.
   address, and keys of two installations never match. Changing SECRET_KEY changes every future key:
   orders stored before the change no longer match orders stored after it (the address is not kept,
   so old keys cannot be recomputed).
-- No address (no postal code and no street line): no key (None), and the order's stored key is
-  left as it is (a platform that hides the address on a later pull does not erase it)."""
+- No street line: no key (None), and the order's stored key is left as it is (a platform that hides
+  the address on a later pull does not erase it). A country and postal code alone (what Amazon
+  gives without a Restricted Data Token) are shared by thousands of buyers: they are no address."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def ship_address_key(*, country: str, postal_code: str, lines: Iterable[str]) ->
     """The keyed fingerprint of a shipping address, or None when there is no address to key."""
     postal = fold(postal_code)
     street = fold(" ".join(lines))
-    if not postal and not street:
+    if not street:
         return None
     normalised = "\x1f".join((fold(country).upper(), postal, street))
     return salted_hmac(KEY_SALT, normalised, algorithm="sha256").hexdigest()

@@ -13,7 +13,7 @@ Everything here is a plain frozen dataclass so that mapping stays pure and testa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -95,6 +95,7 @@ class Capability(StrEnum):
     ISSUE_REFUND = "issue_refund"
     MARK_SHIPPED = "mark_shipped"
     TEST_CONNECTION = "test_connection"
+    FETCH_RETURN_LABEL = "fetch_return_label"  # the platform's own return label (a PDF) for a return
 
 
 PULL_CAPABILITY: Mapping[Stream, Capability] = {
@@ -179,6 +180,19 @@ class ShipAddress:
     postal_code: str = ""
     lines: tuple[str, ...] = ()  # street lines, in the platform's order
     city: str = ""
+
+    @classmethod
+    def of(cls, *, country: Any, postal_code: Any, lines: Iterable[Any], city: Any = "") -> ShipAddress | None:
+        """From a platform's fields (None or non-strings read as empty; empty lines dropped); None
+        when there is no street line (the platform withheld the address)."""
+        street = tuple(text for text in (_clean(line) for line in lines) if text)
+        if not street:
+            return None
+        return cls(country=_clean(country).upper(), postal_code=_clean(postal_code), lines=street, city=_clean(city))
+
+
+def _clean(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)
@@ -422,6 +436,21 @@ class ReturnDecision:
     carrier: str = ""
     tracking_number: str = ""
     notify_customer: bool = True
+    # DECLINE: why, as the return policy's rejection code (window_expired, quantity,
+    # reason_not_accepted; "" = the agent's own reason, in `comment`), for platforms with reason codes.
+    reason_code: str = ""
+
+
+@dataclass(frozen=True)
+class ReturnLabel:
+    """A return label the platform issued (Capability.FETCH_RETURN_LABEL: the connector's
+    `fetch_return_label(ctx, return_external_id) -> ReturnLabel | None`, None while it has none).
+    The bytes go through the upload checks before they are stored on the RMA."""
+
+    content: bytes
+    filename: str
+    carrier: str = ""
+    tracking_number: str = ""
 
 
 @dataclass(frozen=True)

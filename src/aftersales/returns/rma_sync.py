@@ -88,6 +88,7 @@ def _decision(rma: Rma, event: RmaEvent, kind: ReturnDecisionKind) -> ReturnDeci
         label=label,
         carrier=rma.label_carrier if kind == ReturnDecisionKind.PROVIDE_LABEL else "",
         tracking_number=rma.label_tracking_number if kind == ReturnDecisionKind.PROVIDE_LABEL else "",
+        reason_code=str((rma.decision or {}).get("rejection") or "") if kind == ReturnDecisionKind.DECLINE else "",
     )
 
 

@@ -320,3 +320,49 @@ def warranty_settings_page(user: Any) -> SettingsPage:
         settings=settings_of(organization_id),
         templates=tuple((t.pk, t.name) for t in reply_templates(organization_id=organization_id)),
     )
+
+
+# --- shipped units of an order --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderLineUnits:
+    line: Any  # catalog.OrderLine
+    units: tuple[SoldUnit, ...]
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.line.quantity - len(self.units))
+
+
+@dataclass(frozen=True)
+class OrderUnits:
+    order: Any  # catalog.Order
+    lines: tuple[OrderLineUnits, ...]
+
+
+def order_units(user: Any, order_number: str) -> OrderUnits:
+    """An order of the user's organization found by its number on the platform, with the units
+    registered per line (for typing in the shipped units). NotFound naming `order`."""
+    from aftersales.catalog.models import Order
+
+    check_perm(user, Permission.VIEW)
+    number = check_text(order_number, field="order", max_length=120, one_line=True).strip()
+    order = (
+        Order.objects.filter(organization_id=organization_of(user), external_id=number)
+        .select_related("store")
+        .order_by("-placed_at", "-pk")
+        .first()
+        if number
+        else None
+    )
+    if order is None:
+        raise NotFound(_("order not found"), field="order")
+    units: dict[int, list[SoldUnit]] = {}
+    for unit in SoldUnit.objects.filter(order_line__order=order).order_by("pk"):
+        units.setdefault(unit.order_line_id or 0, []).append(unit)
+    lines = tuple(
+        OrderLineUnits(line=line, units=tuple(units.get(line.pk, ())))
+        for line in order.lines.select_related("product").order_by("pk")
+    )
+    return OrderUnits(order=order, lines=lines)

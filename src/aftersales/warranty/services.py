@@ -43,7 +43,7 @@ from .models import (
 from .replacements import replacement_retry as replacement_retry
 from .replacements import replacement_ship as replacement_ship
 from .selectors import claim_in_organization, repair_in_organization, term_rules, unit_status, unit_term
-from .serials import normalise_imei, normalise_serial
+from .serials import looks_like_imei, normalise_imei, normalise_serial
 from .transition import claim_record, claim_transition, repair_record, repair_transition
 from .workflow import (
     CLAIM_DECISIONS,
@@ -759,3 +759,67 @@ def units_register_shipped(*, order_id: int, units: list[ShippedUnit], actor: Ac
     if created:
         logger.info("shipped units registered", extra={"order_id": order.pk, "count": len(created), "actor": actor.id})
     return created
+
+
+# --- shipped units of an order (the seller types them in) -----------------------------------------
+
+
+def order_units_register(*, user: User, order_id: int, identifiers: dict[int, str]) -> list[SoldUnit]:
+    """The shipped units of one order, as the seller reads them off the parcels: for each order line
+    (id -> text), one identifier per text line; 14-16 digits (separators allowed) is an IMEI and must
+    pass its Luhn check (python-stdnum), anything else a serial number. For platforms that report no
+    IMEI / serial number (eBay, Shopify; Amazon only for FBA). All or nothing through units_register;
+    errors name `line_<id>`. Needs PROCESS."""
+    check_perm(user, Permission.PROCESS)
+    organization_id = organization_of(user)
+    order = Order.objects.filter(pk=parse_id(order_id, field="order_id"), organization_id=organization_id).first()
+    if order is None:
+        raise NotFound(_("order not found"), field="order_id")
+    line_ids = set(OrderLine.objects.filter(order=order).values_list("pk", flat=True))
+    rows: list[UnitInput] = []
+    origin: list[int] = []
+    for line_id, text in identifiers.items():
+        if line_id not in line_ids:
+            raise NotFound(_("order line not found"), field=f"line_{line_id}")
+        values = [v.strip() for v in check_text(text, field=f"line_{line_id}", max_length=20_000).splitlines()]
+        for value in (v for v in values if v):
+            imei = looks_like_imei(value)
+            rows.append(
+                UnitInput(order_line_id=line_id, imei=value if imei else "", serial_number="" if imei else value)
+            )
+            origin.append(line_id)
+    if not rows:
+        raise ValidationFailed(_("type at least one IMEI or serial number"), field="units")
+    try:
+        return units_register(user=user, rows=rows)
+    except ValidationFailed as exc:  # units[i].imei -> the line's field, with the value
+        raise ValidationFailed(
+            _line_message(exc.message, exc.field, rows, origin), field=_line_field(exc.field, origin)
+        ) from exc
+    except Conflict as exc:
+        raise Conflict(
+            _line_message(exc.message, exc.field, rows, origin), field=_line_field(exc.field, origin)
+        ) from exc
+
+
+def _unit_index(field: str | None) -> int | None:
+    if field and field.startswith("units[") and "]" in field:
+        return int(field[6 : field.index("]")])
+    return None
+
+
+def _line_field(field: str | None, origin: list[int]) -> str:
+    index = _unit_index(field)
+    if index is None:
+        return f"line_{origin[0]}" if len(origin) == 1 else (field or "units")
+    return f"line_{origin[index]}"
+
+
+def _line_message(message: str, field: str | None, rows: list[UnitInput], origin: list[int]) -> str:
+    index = _unit_index(field)
+    if index is None and len(rows) == 1:
+        index = 0
+    if index is None:
+        return message
+    value = rows[index].imei or rows[index].serial_number
+    return f"{value}: {message}"

@@ -90,6 +90,7 @@ urlpatterns = [
     path("warranty/", warranty.warranty_lookup, name="warranty"),
     path("stock/", inventory.stock_page, name="stock"),
     path("stock/record/", inventory.stock_record_view, name="stock_record"),
+    path("warranty/units/order/", warranty.warranty_order_units, name="warranty_order_units"),
     path("warranty/claims/new/", warranty.warranty_claim_create, name="warranty_claim_create"),
     path("warranty/claims/<int:claim_id>/", warranty.warranty_claim, name="warranty_claim"),
     path("warranty/claims/<int:claim_id>/status/", warranty.warranty_claim_status, name="warranty_claim_status"),

@@ -25,6 +25,7 @@ from aftersales.warranty.services import (
     claim_change_status,
     claim_open,
     claim_resolve,
+    order_units_register,
     repair_advance,
     replacement_retry,
     replacement_ship,
@@ -42,6 +43,7 @@ from ..schemas.warranty import (
     ClaimStatusIn,
     ClaimStatusName,
     ClaimSummaryOut,
+    OrderUnitsIn,
     RepairOut,
     RepairStatusIn,
     ReplacementShipIn,
@@ -76,6 +78,18 @@ def register_unit(request: HttpRequest, payload: UnitIn) -> Status[Any]:
 def import_units(request: HttpRequest, payload: UnitsImportIn) -> Status[Any]:
     """Register up to 1000 units at once, all or nothing: an error names `units[i].field`."""
     units = units_register(user=current_user(request), rows=[u.to_input() for u in payload.units])
+    return Status(201, [unit_out(u) for u in units])
+
+
+@router.post("/warranty/orders/{order_id}/units", response=with_errors({201: list[UnitOut]}))
+def register_order_units(request: HttpRequest, order_id: Id, payload: OrderUnitsIn) -> Status[Any]:
+    """The shipped units of an order whose platform reports no IMEI / serial number: per order line,
+    its units' identifiers (an IMEI when 14-16 digits, Luhn-checked; else a serial number). All or
+    nothing; errors name `line_<order_line_id>` (422 bad IMEI or too many units, 409 known unit)."""
+    identifiers: dict[int, str] = {}
+    for line in payload.lines:
+        identifiers[line.order_line_id] = "\n".join([identifiers.get(line.order_line_id, ""), *line.identifiers])
+    units = order_units_register(user=current_user(request), order_id=order_id, identifiers=identifiers)
     return Status(201, [unit_out(u) for u in units])
 
 

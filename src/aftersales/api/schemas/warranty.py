@@ -332,3 +332,14 @@ class RepairStatusIn(InputSchema):
     diagnosis: str | None = Field(None, max_length=4000)
     carrier: str = Field("", max_length=80)
     tracking_number: str = Field("", max_length=80, description="Required when shipped back")
+
+
+class OrderLineUnitsIn(InputSchema):
+    order_line_id: int
+    identifiers: list[str] = Field(
+        ..., max_length=1000, description="IMEIs (14-16 digits, Luhn-checked) or serial numbers of the line's units"
+    )
+
+
+class OrderUnitsIn(InputSchema):
+    lines: list[OrderLineUnitsIn] = Field(..., min_length=1, max_length=200)

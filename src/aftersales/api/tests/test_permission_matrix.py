@@ -387,6 +387,14 @@ def _warranty_replacement_claim(world: Any, *, reserved: bool) -> int:
     return claim_id
 
 
+def _order_units_request(world: Any) -> tuple[str, str, dict[str, Any]]:
+    from aftersales.catalog.models import OrderLine
+
+    line = OrderLine.objects.get(pk=_warranty_line(world))
+    body = {"lines": [{"order_line_id": line.pk, "identifiers": [WARRANTY_IMEI]}]}
+    return ("POST", f"/warranty/orders/{line.order_id}/units", body)
+
+
 def _warranty_repair(world: Any) -> int:
     from aftersales.warranty.models import RepairOrder
 
@@ -992,6 +1000,9 @@ MATRIX: dict[tuple[str, str], Row] = {
             {"resolution": "replacement"},
         ),
         {**ticket_write(), "outsider": 200, "foreign_user": 404},
+    ),
+    ("POST", "/warranty/orders/{order_id}/units"): Row(
+        lambda s, w, u: _order_units_request(w), {**ticket_write(201), "outsider": 201, "foreign_user": 404}
     ),
     ("POST", "/warranty/claims/{claim_id}/replacement/reserve"): Row(
         lambda s, w, u: (

@@ -201,6 +201,16 @@ def _warranty_replacement(*, reserved: bool) -> Callable[[Objects], dict[str, in
     return build
 
 
+def _order_line(o: Objects) -> dict[str, int]:
+    """An order line of the organization (kept on `o` for the form's data); no URL kwargs."""
+    from aftersales.testing.factories import OrderFactory, OrderLineFactory, ProductFactory
+
+    phone = ProductFactory(organization=o.world.org, sku="MX-UNITS", category="phones", is_serialised=True)
+    line = OrderLineFactory(order=OrderFactory(store=o.world.store_us), product=phone, sku=phone.sku, quantity=1)
+    o.order_line = line  # type: ignore[attr-defined]
+    return {}
+
+
 def _warranty_term(o: Objects) -> dict[str, int]:
     from aftersales.warranty.models import WarrantyTerm
     from aftersales.warranty.services import term_save
@@ -725,6 +735,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("warranty_claim_resolve", "POST"): Row(
         _warranty_claim("approved"),
         lambda o: {"resolution": "replacement"},
+        expect(LOGIN, {**everyone(302), "viewer": 403, "foreigner": 404}, 403),
+    ),
+    ("warranty_order_units", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
+    ("warranty_order_units", "POST"): Row(
+        _order_line,
+        lambda o: {"order_id": o.order_line.order_id, f"line_{o.order_line.pk}": "490154203237518"},
         expect(LOGIN, {**everyone(302), "viewer": 403, "foreigner": 404}, 403),
     ),
     ("warranty_replacement_reserve", "POST"): Row(

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from aftersales.catalog.models import CustomerTier, ProductCategory
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -25,6 +28,7 @@ from aftersales.warranty.selectors import (
     claim_actions,
     claim_get,
     claims_list,
+    order_units,
     unit_lookup,
     warranty_settings_page,
 )
@@ -32,6 +36,7 @@ from aftersales.warranty.services import (
     claim_change_status,
     claim_open,
     claim_resolve,
+    order_units_register,
     repair_advance,
     replacement_retry,
     replacement_ship,
@@ -285,6 +290,49 @@ def warranty_replacement_ship(request: AgentRequest, claim_id: int) -> HttpRespo
             tracking_number=request.POST.get("tracking_number", ""),
         ),
     )
+
+
+def _order_units_page(
+    request: AgentRequest, number: str, *, status: int = 200, error: DomainError | None = None, posted: Any = None
+) -> HttpResponse:
+    context: dict[str, Any] = {"number": number, "errors": {}, "posted": posted or {}}
+    if number:
+        try:
+            context["found"] = order_units(request.user, number)
+        except NotFound as exc:
+            context["errors"] = {"order": exc.message}
+            status = max(status, 404) if status == 200 else status
+    if error is not None:
+        context["error"], context["error_field"] = error.message, error.field or ""
+    return render(request, "warranty/order_units.html", context, status=status)
+
+
+@web_view(methods=("GET", "POST"))
+def warranty_order_units(request: AgentRequest) -> HttpResponse:
+    """Type in the shipped units (IMEI / serial number) of an order whose platform does not report
+    them: one service for the page and the API (warranty.services.order_units_register)."""
+    number = request.GET.get("order", "").strip()[:120]
+    if request.method != "POST":
+        return _order_units_page(request, number)
+    identifiers: dict[int, str] = {}
+    for key in request.POST:
+        value = request.POST.get(key, "")
+        if key.startswith("line_") and key[5:].isdigit() and value.strip():
+            identifiers[int(key[5:])] = value
+    try:
+        units = order_units_register(
+            user=request.user,
+            order_id=parse_id(request.POST.get("order_id", ""), field="order_id"),
+            identifiers=identifiers,
+        )
+    except DomainError as exc:
+        _reraise_refusals(exc)
+        return _order_units_page(request, number, status=exc.status_code, error=exc, posted=identifiers)
+    messages.success(
+        request,
+        ngettext("%(count)s unit registered.", "%(count)s units registered.", len(units)) % {"count": len(units)},
+    )
+    return redirect(f"{reverse('web:warranty_order_units')}?{urlencode({'order': number})}")
 
 
 # --- settings ------------------------------------------------------------------------------------

@@ -617,9 +617,12 @@ def sample_order(
     items: list[tuple[str, str, int, str]] | None = None,  # (orderItemId, sku, quantity, unit price)
     currency: str = "USD",
     marketplace_id: str = "ATVPDKIKX0DER",
+    address_lines: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """An Order as searchOrders / getOrder return it with includedData BUYER, RECIPIENT,
-    PROCEEDS, FULFILLMENT, PACKAGES (the same shape as the model's examples)."""
+    PROCEEDS, FULFILLMENT, PACKAGES (the same shape as the model's examples). Without a Restricted
+    Data Token the delivery address has no street lines; `address_lines` adds them (addressLine1..3)
+    as a call with one would return them."""
     items = items or [(f"{order_id[-7:]}0001", "SKU-1", 1, "19.99")]
     total = sum((Decimal(price) * quantity for _, _, quantity, price in items), Decimal("0"))
     return {
@@ -629,7 +632,13 @@ def sample_order(
         "salesChannel": {"channelName": "AMAZON", "marketplaceId": marketplace_id, "marketplaceName": "Amazon.com"},
         "buyer": {"buyerName": "Jane Buyer", "buyerEmail": buyer_email or f"{order_id[-7:]}@marketplace.amazon.com"},
         "recipient": {
-            "deliveryAddress": {"name": "Jane Buyer", "city": "Seattle", "postalCode": "98101", "countryCode": "US"}
+            "deliveryAddress": {
+                "name": "Jane Buyer",
+                "city": "Seattle",
+                "postalCode": "98101",
+                "countryCode": "US",
+                **{f"addressLine{n}": line for n, line in enumerate(address_lines, start=1)},
+            }
         },
         "proceeds": {"grandTotal": {"amount": f"{total:.2f}", "currencyCode": currency}},
         "fulfillment": {"fulfillmentStatus": status, "fulfilledBy": "MERCHANT", "fulfillmentServiceLevel": "STANDARD"},

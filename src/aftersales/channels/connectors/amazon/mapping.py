@@ -28,6 +28,7 @@ from aftersales.channels.base import (
     ReturnKind,
     ReturnLineRecord,
     ReturnRecord,
+    ShipAddress,
     ShipmentRecord,
 )
 
@@ -192,6 +193,18 @@ def map_order(order: Mapping[str, Any], *, default_currency: str) -> OrderRecord
         order.get("recipient", {}).get("deliveryAddress", {}) if isinstance(order.get("recipient"), Mapping) else {}
     )
     country = str(address.get("countryCode") or "").upper() if isinstance(address, Mapping) else ""
+    # Street lines come only with a Restricted Data Token (PII); without one the address has city,
+    # postal code and country at most: no ShipAddress (no fingerprint) then.
+    ship_address = (
+        ShipAddress.of(
+            country=country,
+            postal_code=address.get("postalCode"),
+            lines=(address.get(f"addressLine{n}") for n in (1, 2, 3)),
+            city=address.get("city"),
+        )
+        if isinstance(address, Mapping)
+        else None
+    )
 
     return OrderRecord(
         external_id=order_id,
@@ -204,6 +217,7 @@ def map_order(order: Mapping[str, Any], *, default_currency: str) -> OrderRecord
         ship_country=country,
         lines=lines,
         shipments=_map_packages(order),
+        ship_address=ship_address,
     )
 
 
@@ -240,6 +254,13 @@ def _map_item(item: Any, index: int, default_currency: str) -> OrderLineRecord:
         raise MappingError(f"{prefix}.product.sellerSku is missing", field=f"{prefix}.product.sellerSku")
     price = _money(product, "price.unitPrice", f"{prefix}.product")
     unit_price, currency = price if price is not None else (Decimal("0"), default_currency)
+    # ItemProduct.serialNumbers: the shipped units' serial numbers ("typically provided for FBA
+    # orders"); Amazon gives no separate IMEI field. Registered in the warranty registry once shipped.
+    serials = product.get("serialNumbers") or []
+    if not isinstance(serials, list) or not all(isinstance(v, str) for v in serials):
+        raise MappingError(
+            f"{prefix}.product.serialNumbers is not a list of strings", field=f"{prefix}.product.serialNumbers"
+        )
     return OrderLineRecord(
         external_line_id=item_id,
         sku=sku,
@@ -247,6 +268,7 @@ def _map_item(item: Any, index: int, default_currency: str) -> OrderLineRecord:
         unit_price=unit_price,
         currency=currency,
         title=str(product.get("title") or ""),
+        serial_numbers=tuple(v.strip() for v in serials if v.strip()),
     )
 
 

@@ -55,7 +55,17 @@ def seed_demo(fake: DemoTarget, *, orders: int = 20, now: datetime | None = None
                 "fulfillmentStartInstructions": [
                     {
                         "shippingStep": {
-                            "shipTo": {"fullName": f"Demo Buyer {n}", "contactAddress": {"countryCode": "DE"}}
+                            "shipTo": {
+                                "fullName": f"Demo Buyer {n}",
+                                # every seventh buyer shares a flat with the next one (the refund
+                                # review's "several accounts to one address")
+                                "contactAddress": {
+                                    "addressLine1": f"Demostraße {n - 1 if n % 7 == 1 else n}",
+                                    "postalCode": "10115",
+                                    "city": "Berlin",
+                                    "countryCode": "DE",
+                                },
+                            }
                         }
                     }
                 ],

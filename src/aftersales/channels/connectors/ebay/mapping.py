@@ -30,6 +30,7 @@ from aftersales.channels.base import (
     ReturnKind,
     ReturnLineRecord,
     ReturnRecord,
+    ShipAddress,
 )
 
 # Sell Fulfillment: orderFulfillmentStatus / orderPaymentStatus / cancelStatus.cancelState
@@ -204,6 +205,7 @@ def map_order(data: Mapping[str, Any]) -> OrderRecord:
     if instructions and isinstance(instructions[0], Mapping):
         ship_to = (instructions[0].get("shippingStep") or {}).get("shipTo") or {}
     country = _country(str((ship_to.get("contactAddress") or {}).get("countryCode") or ""))
+    ship_address = _ship_address(instructions[0] if instructions else {}, ship_to)
     buyer = Buyer(
         external_id=username,
         name=str(ship_to.get("fullName") or ""),
@@ -254,6 +256,28 @@ def map_order(data: Mapping[str, Any]) -> OrderRecord:
         buyer=buyer,
         ship_country=country,
         lines=lines,
+        ship_address=ship_address,
+    )
+
+
+def _ship_address(instruction: Any, ship_to: Mapping[str, Any]) -> ShipAddress | None:
+    """The buyer's delivery address (Address: addressLine1/2, city, postalCode, countryCode). For
+    eBay's Global Shipping Program / eBay International Shipping (`ebaySupportedFulfillment`) shipTo
+    is the shipping partner's domestic hub, shared by every such buyer: the buyer's own address is
+    `finalDestinationAddress` (none given: no address)."""
+    if not isinstance(instruction, Mapping):
+        return None
+    if instruction.get("ebaySupportedFulfillment") is True:
+        address = instruction.get("finalDestinationAddress")
+    else:
+        address = ship_to.get("contactAddress")
+    if not isinstance(address, Mapping):
+        return None
+    return ShipAddress.of(
+        country=address.get("countryCode"),
+        postal_code=address.get("postalCode"),
+        lines=(address.get("addressLine1"), address.get("addressLine2")),
+        city=address.get("city"),
     )
 
 

@@ -104,6 +104,10 @@ class _Cursor:
         return _Cursor(watermark).dump(), True
 
 
+# The return policy's rejection codes (returns.policy) that Shopify has a ReturnDeclineReason for.
+DECLINE_REASONS = {"window_expired": "RETURN_PERIOD_ENDED"}
+
+
 class ShopifyConnector:
     platform = "shopify"
     capabilities = frozenset(
@@ -344,10 +348,11 @@ class ShopifyConnector:
             data: dict[str, Any] = {"id": return_id, "notifyCustomer": decision.notify_customer}
         elif decision.decision == ReturnDecisionKind.DECLINE:
             document, field, target = operations.RETURN_DECLINE_MUTATION, "returnDeclineRequest", "DECLINED"
-            # Shopify's reasons are RETURN_PERIOD_ENDED, FINAL_SALE, OTHER; the seller's words go in the note.
+            # Shopify's reasons (ReturnDeclineReason, 2025-01) are RETURN_PERIOD_ENDED, FINAL_SALE, OTHER: a
+            # rejection by the policy's window is RETURN_PERIOD_ENDED; the rest OTHER, the seller's words in the note.
             data = {
                 "id": return_id,
-                "declineReason": "OTHER",
+                "declineReason": DECLINE_REASONS.get(decision.reason_code, "OTHER"),
                 "notifyCustomer": decision.notify_customer,
                 "declineNote": decision.comment or None,
             }

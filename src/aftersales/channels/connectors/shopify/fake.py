@@ -392,9 +392,12 @@ class ShopifyFake(FakePlatform):
         locale: str = "de",
         financial: str = "PAID",
         created_at: datetime | None = None,
+        street: str | None = None,
+        postal_code: str = "10115",
     ) -> dict:
         """An order with a customer, one line per (sku, quantity, unit price), a successful SALE
-        transaction of its total and one open fulfillment order with every line."""
+        transaction of its total and one open fulfillment order with every line. Shipped to
+        `street` (default: a street of its own, "Teststraße <order id>")."""
         with self.lock:
             legacy = self.next_id()
             customer_id = self.next_id()
@@ -436,7 +439,13 @@ class ShopifyFake(FakePlatform):
                     "lastName": customer_name.split(" ")[-1],
                     "locale": locale,
                 },
-                "shippingAddress": {"countryCodeV2": country},
+                "shippingAddress": {
+                    "countryCodeV2": country,
+                    "address1": street if street is not None else f"Teststraße {legacy}",
+                    "address2": None,
+                    "zip": postal_code,
+                    "city": "Berlin",
+                },
                 "lineItems": line_items,
                 "fulfillments": [],
                 "returns": [],
@@ -1194,7 +1203,13 @@ class ShopifyFake(FakePlatform):
                 "first_name": customer["firstName"],
                 "last_name": customer["lastName"],
             },
-            "shipping_address": {"country_code": order["shippingAddress"]["countryCodeV2"]},
+            "shipping_address": {
+                "country_code": order["shippingAddress"]["countryCodeV2"],
+                "address1": order["shippingAddress"]["address1"],
+                "address2": order["shippingAddress"]["address2"],
+                "zip": order["shippingAddress"]["zip"],
+                "city": order["shippingAddress"]["city"],
+            },
             "line_items": [
                 {
                     "id": int(li["id"].rsplit("/", 1)[-1]),

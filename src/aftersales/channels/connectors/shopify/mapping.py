@@ -26,6 +26,7 @@ from aftersales.channels.base import (
     ReturnKind,
     ReturnLineRecord,
     ReturnRecord,
+    ShipAddress,
     ShipmentRecord,
 )
 
@@ -326,7 +327,20 @@ def map_graphql_order(order: Mapping[str, Any]) -> OrderRecord:
         ship_country=_text(address, "countryCodeV2", "shippingAddress.countryCodeV2") if address else "",
         lines=lines,
         shipments=shipments,
+        ship_address=_ship_address(
+            address, "shippingAddress", ("countryCodeV2", "address1", "address2", "zip", "city")
+        ),
     )
+
+
+def _ship_address(address: Mapping[str, Any] | None, prefix: str, keys: tuple[str, ...]) -> ShipAddress | None:
+    """A MailingAddress (GraphQL: countryCodeV2, address1, address2, zip, city) or a webhook's
+    shipping_address (country_code, address1, address2, zip, city); keys in that order. Without the
+    protected customer data scopes Shopify omits address1/address2: no address then."""
+    if not address:
+        return None
+    country, line1, line2, postal, city = (_text(address, key, f"{prefix}.{key}") for key in keys)
+    return ShipAddress.of(country=country, postal_code=postal, lines=(line1, line2), city=city)
 
 
 def _return_lines(nodes: Any, prefix: str, *, rest: bool) -> tuple[list[ReturnLineRecord], list[str]]:
@@ -479,6 +493,9 @@ def map_rest_order(body: Mapping[str, Any]) -> OrderRecord:
         ship_country=country,
         lines=lines,
         shipments=shipments,
+        ship_address=_ship_address(
+            address, "shipping_address", ("country_code", "address1", "address2", "zip", "city")
+        ),
     )
 
 

@@ -29,7 +29,7 @@ ORDER_FIELDS = f"""
   customerLocale
   totalPriceSet {{ {_MONEY} }}
   customer {{ id legacyResourceId displayName firstName lastName locale }}
-  shippingAddress {{ countryCodeV2 }}
+  shippingAddress {{ countryCodeV2 address1 address2 zip city }}
   lineItems(first: {LINE_ITEMS_PAGE_SIZE}) {{
     nodes {{ id sku name title quantity originalUnitPriceSet {{ {_MONEY} }} }}
     pageInfo {{ hasNextPage endCursor }}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from aftersales.channels.base import MappingError, ReturnKind
+from aftersales.channels.base import MappingError, ReturnKind, ShipAddress
 from aftersales.channels.connectors.amazon import feeds, mapping
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -292,3 +292,33 @@ def test_payment_adjustment_feed_and_processing_report():
 def test_adjustment_reason_keeps_amazon_words_only():
     assert feeds.adjustment_reason("PriceError", is_return=False) == "PriceError"
     assert feeds.adjustment_reason("buyer changed mind", is_return=False) == "GeneralAdjustment"
+
+
+def test_delivery_address_becomes_a_ship_address(order):
+    record = mapping.map_order(order, default_currency="USD")
+    assert record.ship_address == ShipAddress(
+        country="GB", postal_code="M1 2AB", lines=("123 High Street", "Unit 4B"), city="Manchester"
+    )
+    assert record.ship_address_key is not None
+
+
+def test_without_a_restricted_data_token_there_is_no_ship_address(order):
+    """Without an RDT the delivery address carries no street lines (city, postal code, country)."""
+    for field in ("name", "companyName", "addressLine1", "addressLine2", "addressLine3", "phone"):
+        order["recipient"]["deliveryAddress"].pop(field)
+    record = mapping.map_order(order, default_currency="USD")
+    assert record.ship_address is None and record.ship_address_key is None
+    assert record.ship_country == "GB"
+    del order["recipient"]
+    assert mapping.map_order(order, default_currency="USD").ship_address is None
+
+
+def test_serial_numbers_of_the_shipped_units_are_mapped(order):
+    """ItemProduct.serialNumbers (FBA): the units' serial numbers, registered in the warranty registry."""
+    order["orderItems"][0]["product"]["serialNumbers"] = ["SN-A1", " SN-A2 ", ""]
+    [line] = mapping.map_order(order, default_currency="USD").lines
+    assert line.serial_numbers == ("SN-A1", "SN-A2") and line.imeis == ()
+    order["orderItems"][0]["product"]["serialNumbers"] = "SN-A1"
+    with pytest.raises(MappingError) as caught:
+        mapping.map_order(order, default_currency="USD")
+    assert caught.value.field == "orderItems[0].product.serialNumbers"

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from aftersales.channels.base import AccountDeletionRecord, MappingError, ReturnKind
+from aftersales.channels.base import AccountDeletionRecord, MappingError, ReturnKind, ShipAddress
 from aftersales.channels.connectors.ebay import mapping
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -44,6 +44,34 @@ def test_order_maps_with_line_ids_buyer_and_status() -> None:
     [line] = record.lines
     assert line.external_line_id == "10012345678901"
     assert (line.sku, line.quantity, line.unit_price) == ("CASE-BLK-12", 2, Decimal("29.99"))
+    assert record.ship_address == ShipAddress(
+        country="DE", postal_code="10115", lines=("Invalidenstr. 1",), city="Berlin"
+    )
+
+
+def test_global_shipping_program_orders_take_the_final_destination_not_the_hub() -> None:
+    """shipTo of an eBay-supported (GSP / eIS) fulfillment is the partner's hub, shared by all such buyers."""
+    order = load("order.json")
+    instruction = order["fulfillmentStartInstructions"][0]
+    instruction["ebaySupportedFulfillment"] = True
+    assert mapping.map_order(order).ship_address is None  # no final destination given: no address
+    instruction["finalDestinationAddress"] = {
+        "addressLine1": "12 Rue de Rivoli",
+        "addressLine2": "Bât. B",
+        "city": "Paris",
+        "postalCode": "75001",
+        "countryCode": "FR",
+    }
+    assert mapping.map_order(order).ship_address == ShipAddress(
+        country="FR", postal_code="75001", lines=("12 Rue de Rivoli", "Bât. B"), city="Paris"
+    )
+
+
+def test_an_address_without_street_lines_is_no_ship_address() -> None:
+    order = load("order.json")
+    order["fulfillmentStartInstructions"][0]["shippingStep"]["shipTo"]["contactAddress"] = {"countryCode": "DE"}
+    record = mapping.map_order(order)
+    assert record.ship_address is None and record.ship_country == "DE"
 
 
 @pytest.mark.parametrize(

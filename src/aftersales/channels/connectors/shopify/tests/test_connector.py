@@ -295,6 +295,26 @@ def test_approve_and_decline(shopify_fake):
         )
 
 
+def test_a_return_declined_by_the_window_says_return_period_ended(shopify_fake):
+    connector = ShopifyConnector()
+    ctx = make_ctx(shopify_fake)
+    late = shopify_fake.add_return(shopify_fake.add_order()["legacyResourceId"])
+    decline = ReturnDecision(
+        return_external_id=late["legacyResourceId"],
+        kind=ReturnKind.RETURN,
+        decision=ReturnDecisionKind.DECLINE,
+        comment="The 30-day window ended on 2026-11-30",
+        reason_code="window_expired",
+    )
+    assert connector.decide_return(ctx, decline).detail == "DECLINED"
+    sent = _last_mutation(shopify_fake)["variables"]["input"]
+    assert (sent["declineReason"], sent["declineNote"]) == (
+        "RETURN_PERIOD_ENDED",
+        "The 30-day window ended on 2026-11-30",
+    )
+    assert late["decline"] == {"reason": "RETURN_PERIOD_ENDED", "note": "The 30-day window ended on 2026-11-30"}
+
+
 def test_refund_create_is_idempotent(shopify_fake):
     connector = ShopifyConnector()
     ctx = make_ctx(shopify_fake)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from graphql import GraphQLInterfaceType, GraphQLObjectType, get_named_type
 
-from aftersales.channels.base import IgnoredRecord, MappingError, RefundState, ReturnKind
+from aftersales.channels.base import IgnoredRecord, MappingError, RefundState, ReturnKind, ShipAddress
 from aftersales.channels.connectors.shopify import mapping
 from aftersales.channels.connectors.shopify.schema import admin_schema
 
@@ -94,6 +94,21 @@ def test_webhook_order_maps_like_the_polled_order():
     polled = mapping.map_graphql_order(load("graphql_order.json"))
     (pushed,) = mapping.map_webhook({"topic": "orders/updated", "body": load("webhook_orders_updated.json")})
     assert pushed == polled
+    assert polled.ship_address == ShipAddress(
+        country="DE", postal_code="10119", lines=("Torstraße 25", "Hinterhaus"), city="Berlin"
+    )
+
+
+def test_an_address_without_street_lines_is_no_ship_address():
+    """Without the protected-customer-data scopes address1/address2 come back null."""
+    order = _break(
+        _break(load("graphql_order.json"), "shippingAddress.address1", None), "shippingAddress.address2", None
+    )
+    record = mapping.map_graphql_order(order)
+    assert record.ship_address is None and record.ship_address_key is None and record.ship_country == "DE"
+    with pytest.raises(MappingError) as caught:
+        mapping.map_graphql_order(_break(load("graphql_order.json"), "shippingAddress.zip", 10119))
+    assert caught.value.field == "shippingAddress.zip"
 
 
 def test_webhook_return():
@@ -232,7 +247,7 @@ def test_partial_order_without_customer_or_address_keys_the_buyer_by_email():
     order = _break(_break(load("graphql_order.json"), "customer", None), "shippingAddress", None)
     record = mapping.map_graphql_order(order)
     assert record.buyer is not None and record.buyer.external_id == "lena.fischer@example.de"
-    assert record.ship_country == ""
+    assert record.ship_country == "" and record.ship_address is None
     no_email = _break(order, "email", None)
     assert mapping.map_graphql_order(no_email).buyer is None
 
