@@ -103,3 +103,6 @@ class TicketUpdated:
     organization_id: int
     changes: dict[str, tuple[Any, Any]] = field(hash=False)
     actor: Actor
+    # The event's identity, made by the publisher: the call's last audit row (TicketEvent). A
+    # duplicated publication carries the same id, so a subscriber keyed by it acts once.
+    ticket_event_id: int = 0

@@ -13,3 +13,14 @@ class NotificationCreated:
     notification_id: int
     user_id: int
     kind: str
+
+
+@dataclass(frozen=True)
+class OutboxMessageQueued:
+    """A new outbox row (an e-mail to one recipient, a webhook call): the worker delivers it
+    (notifications.subscribers -> tasks.deliver_outbox_message). The system acts: it follows the
+    event that asked for it (a rule's execution)."""
+
+    message_id: int
+    organization_id: int
+    kind: str

@@ -4,7 +4,7 @@ own: services publish events, subscribers enqueue the worker's tasks (services n
 from aftersales.core.events import subscribe
 from aftersales.inbox.events import NoteAdded, TicketAssigned
 
-from .events import NotificationCreated
+from .events import NotificationCreated, OutboxMessageQueued
 
 
 def _on_note(event: NoteAdded) -> None:
@@ -27,6 +27,13 @@ def _on_notification_created(event: NotificationCreated) -> None:
     email_notification(event.notification_id)
 
 
+def _on_outbox_queued(event: OutboxMessageQueued) -> None:
+    from .tasks import deliver_outbox_message
+
+    deliver_outbox_message(event.message_id)
+
+
 subscribe(NoteAdded, _on_note)
 subscribe(TicketAssigned, _on_assigned)
 subscribe(NotificationCreated, _on_notification_created)
+subscribe(OutboxMessageQueued, _on_outbox_queued)

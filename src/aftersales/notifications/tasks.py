@@ -26,3 +26,18 @@ def notify_assigned(ticket_id: int, assignee_id: int, actor_id: int | None, tick
 @db_periodic_task(crontab(minute="0"))
 def hourly_reminders() -> int:
     return services.send_pending_reminders()
+
+
+@db_task(retries=2, retry_delay=30)
+def deliver_outbox_message(message_id: int) -> str:
+    """One outbox row (notifications.outbox): sent at most once; its own retries are rows, not task retries."""
+    from . import outbox
+
+    return outbox.outbox_deliver(message_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def outbox_retry_due() -> int:
+    from . import outbox
+
+    return outbox.outbox_retry_due()

@@ -7,6 +7,7 @@ An action in a rule document is `{"type": "<slug>", "params": {...}}`."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -18,13 +19,11 @@ from django.utils.translation import gettext_lazy
 from aftersales.accounts.models import Team, User
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, ValidationFailed
-from aftersales.core.events import publish
 from aftersales.core.validation import MAX_ID
 from aftersales.inbox.models import Ticket
 from aftersales.inbox.workflow import TicketCategory, Urgency
 
 from .conditions import path_error
-from .events import RuleEmailRequested
 
 MAX_ACTIONS = 20
 MAX_NOTE = 2000
@@ -44,6 +43,7 @@ class ActionContext:
     snapshot: Mapping[str, Any]
     ticket_id: int | None = None
     rma_id: int | None = None
+    execution_id: int | None = None
     approval_limit: tuple[Decimal, str] | None = None
     claimed: dict[str, str] = field(default_factory=dict)  # ticket field -> rule that set it in this event
     stop: bool = False
@@ -327,10 +327,21 @@ class SendTemplate(Action):
         return {"sent": True, "language": rendered.language, "message_id": message.pk}
 
 
+def _outbox_key(ctx: ActionContext, kind: str, recipient: str) -> str:
+    """One outbox row per rule, event and recipient: a retried task finds it instead of sending again."""
+    digest = hashlib.sha256(f"{ctx.event_key}\x00{recipient}".encode()).hexdigest()[:40]
+    return f"rule:{ctx.rule_id}:{kind}:{digest}"
+
+
+def _outbox_source(ctx: ActionContext) -> str:
+    return f"rule_execution:{ctx.execution_id}" if ctx.execution_id else f"rule:{ctx.rule_id}"
+
+
 @register
 class NotifyEmail(Action):
-    """E-mail colleagues (active users of the organization with an address): the message is sent by
-    the worker after the rule's transaction commits (event RuleEmailRequested, rules.tasks)."""
+    """E-mail colleagues (active users of the organization with an address): one outbox row per
+    recipient, written with the rule's execution and sent by the worker after commit
+    (notifications.outbox): a retried task never e-mails again someone already e-mailed."""
 
     slug, label = "notify_email", gettext_lazy("Notify colleagues by e-mail")
 
@@ -351,18 +362,101 @@ class NotifyEmail(Action):
         }
 
     def execute(self, ctx: ActionContext, params: Mapping[str, Any]) -> dict[str, Any]:
-        publish(
-            RuleEmailRequested(
+        from django.conf import settings
+
+        from aftersales.notifications.models import OutboxKind
+        from aftersales.notifications.outbox import outbox_enqueue
+
+        body = params["body"]
+        if ctx.ticket_id is not None:
+            body = f"{body}\n\n{settings.SITE_URL.rstrip('/')}/tickets/{ctx.ticket_id}/"
+        users = User.objects.filter(
+            organization_id=ctx.organization_id, pk__in=params["user_ids"], is_active=True
+        ).exclude(email="")
+        queued = []
+        for user in users.order_by("pk"):
+            message = outbox_enqueue(
                 organization_id=ctx.organization_id,
-                rule_id=ctx.rule_id,
-                ticket_id=ctx.ticket_id,
-                user_ids=tuple(params["user_ids"]),
-                subject=params["subject"],
-                body=params["body"],
-                actor=ctx.actor,
+                kind=OutboxKind.EMAIL,
+                dedupe_key=_outbox_key(ctx, "email", str(user.pk)),
+                source=_outbox_source(ctx),
+                recipient=user.email,
+                payload={"subject": params["subject"], "body": body},
             )
+            queued.append({"user_id": user.pk, "outbox_id": message.pk})
+        return {"queued_for": [q["user_id"] for q in queued], "outbox": queued}
+
+
+WEBHOOK_DATA_LIMIT = 4000
+
+
+@register
+class NotifyWebhook(Action):
+    """POST a signed JSON body to an https URL (notifications.webhooks: checked on save, every
+    resolved address checked at send time, no redirects, short timeouts), through an outbox row:
+    sent at most once per rule and event, retried with backoff on 5xx/timeouts."""
+
+    slug, label = "notify_webhook", gettext_lazy("Call a webhook")
+
+    def check(self, params: Mapping[str, Any], *, path: str, organization_id: int) -> dict[str, Any]:
+        from aftersales.notifications.webhooks import check_webhook_url
+
+        _no_params(params, path=path, allowed=("url", "note"))
+        try:
+            url = check_webhook_url(params.get("url"), field=f"{path}.url")
+        except ValidationFailed as exc:
+            raise path_error(f"{path}.url", exc.message) from exc
+        out: dict[str, Any] = {"url": url}
+        if params.get("note"):
+            out["note"] = _text(params, "note", path=path, limit=500)
+        return out
+
+    def describe(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        return {"action": self.slug, "url": params.get("url")}
+
+    def execute(self, ctx: ActionContext, params: Mapping[str, Any]) -> dict[str, Any]:
+        from aftersales.notifications.models import OutboxKind
+        from aftersales.notifications.outbox import outbox_enqueue
+
+        ticket = ctx.snapshot.get("ticket") or {}
+        body = {
+            "type": "rule.matched",
+            "organization_id": ctx.organization_id,
+            "rule": {"id": ctx.rule_id, "name": ctx.rule_name},
+            "trigger": (ctx.snapshot.get("event") or {}).get("trigger"),
+            "event_key": ctx.event_key,
+            "ticket": {k: ticket.get(k) for k in WEBHOOK_TICKET_FIELDS if k in ticket} or None,
+            "rma_id": ctx.rma_id,
+            "note": params.get("note", ""),
+        }
+        key = _outbox_key(ctx, "webhook", params["url"])
+        body["delivery_id"] = key
+        message = outbox_enqueue(
+            organization_id=ctx.organization_id,
+            kind=OutboxKind.WEBHOOK,
+            dedupe_key=key,
+            source=_outbox_source(ctx),
+            recipient=params["url"],
+            payload=body,
         )
-        return {"queued_for": list(params["user_ids"])}
+        return {"queued": True, "outbox_id": message.pk}
+
+
+WEBHOOK_TICKET_FIELDS = (
+    "id",
+    "subject",
+    "status",
+    "status_category",
+    "category",
+    "urgency",
+    "platform",
+    "language",
+    "is_high_priority",
+    "tags",
+    "team_id",
+    "assignee_id",
+    "created_at",
+)
 
 
 @register

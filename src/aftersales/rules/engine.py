@@ -314,6 +314,7 @@ def _apply(
             snapshot=snapshot,
             ticket_id=ticket_id,
             rma_id=rma_id,
+            execution_id=execution.pk,
             approval_limit=rule.approval_limit,
             claimed=claimed,
         )

@@ -25,6 +25,7 @@ class RuleTrigger(models.TextChoices):
     SLA_WARNING = "sla_warning", _("SLA warning")
     SLA_BREACHED = "sla_breached", _("SLA breached")
     SCHEDULED = "scheduled", _("Scheduled")
+    TICKET_IDLE = "ticket_idle", _("No movement for N days")
 
 
 class Rule(TimeStampedModel):

@@ -41,10 +41,12 @@ def rule_versions(user: Any, rule_id: int) -> QuerySet[RuleVersion]:
 
 def rule_executions(user: Any, rule_id: int, *, limit: int = MAX_LOG_ROWS) -> list[RuleExecution]:
     rule = rule_detail(user, rule_id)
-    return list(
-        RuleExecution.objects.filter(rule=rule)
-        .select_related("rule", "version")
-        .order_by("-created_at", "-pk")[: min(limit, MAX_LOG_ROWS)]
+    return with_deliveries(
+        list(
+            RuleExecution.objects.filter(rule=rule)
+            .select_related("rule", "version")
+            .order_by("-created_at", "-pk")[: min(limit, MAX_LOG_ROWS)]
+        )
     )
 
 
@@ -54,11 +56,43 @@ def ticket_rule_executions(user: Any, ticket_id: int, *, limit: int = MAX_LOG_RO
     if ticket is None:
         raise NotFound(_("Ticket not found"), field="ticket_id")
     check_ticket(user, ticket)
-    return list(
-        RuleExecution.objects.filter(ticket=ticket, organization_id=ticket.organization_id)
-        .select_related("rule", "version")
-        .order_by("-created_at", "-pk")[: min(limit, MAX_LOG_ROWS)]
+    return with_deliveries(
+        list(
+            RuleExecution.objects.filter(ticket=ticket, organization_id=ticket.organization_id)
+            .select_related("rule", "version")
+            .order_by("-created_at", "-pk")[: min(limit, MAX_LOG_ROWS)]
+        )
     )
+
+
+def with_deliveries(executions: list[RuleExecution]) -> list[RuleExecution]:
+    """Each notify action's log entry with how its outbox rows went (one query for the page): a
+    `deliveries` list of {outbox_id, kind, status, attempts, error}, in memory only. A webhook that
+    failed shows here, in the rule's log and the ticket's, and in the API's `actions`."""
+    from aftersales.notifications.selectors import outbox_for_sources
+
+    rows = outbox_for_sources([f"rule_execution:{x.pk}" for x in executions])
+    for execution in executions:
+        sent = {m.pk: m for m in rows.get(f"rule_execution:{execution.pk}", [])}
+        if not sent:
+            continue
+        for entry in execution.actions:
+            result = entry.get("result") if isinstance(entry, dict) else None
+            if not isinstance(result, dict):
+                continue
+            ids = [result["outbox_id"]] if "outbox_id" in result else [o["outbox_id"] for o in result.get("outbox", [])]
+            entry["deliveries"] = [
+                {
+                    "outbox_id": m.pk,
+                    "kind": m.kind,
+                    "status": m.status,
+                    "attempts": m.attempts,
+                    "error": m.last_error,
+                }
+                for m in (sent.get(i) for i in ids)
+                if m is not None
+            ]
+    return executions
 
 
 def rule_fields() -> list[dict[str, Any]]:

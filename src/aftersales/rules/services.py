@@ -110,6 +110,10 @@ def check_rule_document(data: Any, *, organization_id: int) -> CheckedRule:
     conditions = data["conditions"]
     calendars = organization_calendars(organization_id)
     check_conditions(conditions, calendars=calendars)
+    if trigger == RuleTrigger.TICKET_IDLE:
+        from .idle import check_idle_conditions
+
+        check_idle_conditions(conditions)
     actions = check_actions(data.get("actions"), organization_id=organization_id)
     stores = frozenset(Store.objects.filter(organization_id=organization_id).values_list("pk", flat=True))
     scope = check_scope(data.get("scope"), store_ids=stores)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission
@@ -44,8 +44,7 @@ from .actions import REGISTRY
 from .engine import CompiledRule, compile_rule, organization_calendars
 from .models import Rule, RuleTrigger, RuleVersion
 from .services import check_rule_document
-from .snapshots import _message_section as message_section
-from .snapshots import build_snapshot, ticket_snapshots
+from .snapshots import EventRef, event_snapshots
 
 MAX_DAYS = 90
 DEFAULT_DAYS = 30
@@ -253,46 +252,13 @@ def _sla_history(trigger: str, organization_id: int, since: datetime, until: dat
             yield batch
 
 
-def _message_sections(organization_id: int, message_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The message sections (with the triage result) of a batch of messages, in one query."""
-    rows = (
-        Message.objects.filter(pk__in=message_ids, ticket__organization_id=organization_id)
-        .select_related("triage")
-        .annotate(attachment_count=Count("attachments"))
-    )
-    return {m.pk: message_section(m) for m in rows}
-
-
 def _snapshots(organization_id: int, trigger: str, batch: list[HistoryEvent]) -> list[tuple[HistoryEvent, Any]]:
-    """Each event with its snapshot (None: its ticket or RMA is gone), as `build_snapshot` makes it.
-    Ticket and message events share one batch of queries; RMA events read theirs one by one."""
-    out: list[tuple[HistoryEvent, Any]] = []
-    batched = [e for e in batch if e.rma_id is None and e.ticket_id is not None]
-    tickets = [e.ticket_id for e in batched if e.ticket_id is not None]
-    shared = ticket_snapshots(organization_id=organization_id, ticket_ids=tickets, now=batch[-1].at) if tickets else {}
-    messages = [e.message_id for e in batched if e.message_id is not None]
-    sections = _message_sections(organization_id, messages) if messages else {}
-    for e in batch:
-        snap: dict[str, Any] | None
-        if e.rma_id is None and e.ticket_id is not None:
-            base = shared.get(e.ticket_id)
-            snap = None if base is None else {**base, "now": e.at}
-            if snap is not None and e.message_id is not None and e.message_id in sections:
-                snap["message"] = sections[e.message_id]
-            if snap is not None:
-                snap["event"] = {"trigger": trigger, **(e.event or {})}
-        else:
-            snap = build_snapshot(
-                organization_id=organization_id,
-                trigger=trigger,
-                now=e.at,
-                ticket_id=e.ticket_id,
-                message_id=e.message_id,
-                rma_id=e.rma_id,
-                event=e.event,
-            )
-        out.append((e, snap))
-    return out
+    """Each event with its snapshot (None: its ticket or RMA is gone): the engine's own builder
+    (`snapshots.event_snapshots`), a fixed number of queries per chunk whatever the trigger."""
+    refs = [
+        EventRef(at=e.at, ticket_id=e.ticket_id, message_id=e.message_id, rma_id=e.rma_id, event=e.event) for e in batch
+    ]
+    return list(zip(batch, event_snapshots(organization_id=organization_id, trigger=trigger, events=refs), strict=True))
 
 
 def describe_actions(actions: Sequence[Mapping[str, Any]], snapshot: Mapping[str, Any]) -> tuple[WouldChange, ...]:

@@ -7,7 +7,8 @@ store, event) holding Decimals and aware datetimes; a section without data is ab
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -39,6 +40,7 @@ def _ticket_section(t: Ticket, tags: list[str], message_count: int) -> dict[str,
         "sku_category": t.sku_category,
         "created_at": t.created_at,
         "last_customer_message_at": t.last_customer_message_at,
+        "last_movement_at": t.last_message_at or t.created_at,
         "message_count": message_count,
     }
 
@@ -197,6 +199,103 @@ def _message_section(message: Message) -> dict[str, Any]:
     return section
 
 
+@dataclass(frozen=True)
+class EventRef:
+    """What a snapshot is built for: an event's time, its ticket / message / RMA ids, its `event`
+    section. The engine builds one; the dry run builds a chunk of them (`event_snapshots`)."""
+
+    at: datetime
+    ticket_id: int | None = None
+    message_id: int | None = None
+    rma_id: int | None = None
+    event: Mapping[str, Any] | None = None
+
+
+def message_sections(*, organization_id: int, message_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The message sections (with the triage result) of messages of one organization (one query)."""
+    ids = list(dict.fromkeys(message_ids))
+    if not ids:
+        return {}
+    rows = (
+        Message.objects.filter(pk__in=ids, ticket__organization_id=organization_id)
+        .select_related("triage")
+        .annotate(attachment_count=Count("attachments"))
+    )
+    return {m.pk: _message_section(m) for m in rows}
+
+
+def _rmas(organization_id: int, rma_ids: list[int]) -> dict[int, Rma]:
+    if not rma_ids:
+        return {}
+    rmas: dict[int, Rma] = {
+        r.pk: r
+        for r in Rma.objects.filter(organization_id=organization_id, pk__in=rma_ids)
+        .annotate(line_count=Count("lines"))
+        .select_related("store")
+    }
+    _first_lines(list(rmas.values()))
+    return rmas
+
+
+def event_snapshots(*, organization_id: int, trigger: str, events: Sequence[EventRef]) -> list[Snapshot | None]:
+    """The snapshot of each event (None when its ticket/RMA is gone or in another organization), in
+    a fixed number of queries for the whole list whatever its length: the RMAs (2), the tickets
+    (`ticket_snapshots`, 6-7), the messages (1). The message section (with its triage result) is
+    present for a `message_id`; the RMA section is the event's RMA when given, else the ticket's
+    latest; `now` is each event's own time."""
+    rmas = _rmas(organization_id, [e.rma_id for e in events if e.rma_id is not None])
+    ticket_ids: list[int] = []
+    for e in events:
+        rma = rmas.get(e.rma_id) if e.rma_id is not None else None
+        ticket_id = e.ticket_id or (rma.ticket_id if rma is not None else None)
+        if ticket_id is not None:
+            ticket_ids.append(ticket_id)
+    shared = (
+        ticket_snapshots(organization_id=organization_id, ticket_ids=ticket_ids, now=max(e.at for e in events))
+        if ticket_ids
+        else {}
+    )
+    sections = message_sections(
+        organization_id=organization_id, message_ids=[e.message_id for e in events if e.message_id is not None]
+    )
+    out: list[Snapshot | None] = []
+    for e in events:
+        rma = None
+        if e.rma_id is not None:
+            rma = rmas.get(e.rma_id)
+            if rma is None:
+                out.append(None)
+                continue
+        ticket_id = e.ticket_id or (rma.ticket_id if rma is not None else None)
+        snap: Snapshot | None = None
+        if ticket_id is not None:
+            base = shared.get(ticket_id)
+            if base is None:
+                out.append(None)
+                continue
+            snap = {**base, "now": e.at}
+        elif rma is not None:  # an RMA without a ticket: store, customer and RMA only
+            snap = {
+                "now": e.at,
+                "store": {
+                    "id": rma.store_id,
+                    "platform": rma.store.platform,
+                    "site": rma.store.site,
+                    "country": str(rma.store.country or ""),
+                },
+            }
+        if snap is None:
+            out.append(None)
+            continue
+        if rma is not None:
+            _add_rma(snap, rma)
+        if e.message_id is not None and e.message_id in sections:
+            snap["message"] = sections[e.message_id]
+        snap["event"] = {"trigger": trigger, **(e.event or {})}
+        out.append(snap)
+    return out
+
+
 def build_snapshot(
     *,
     organization_id: int,
@@ -207,48 +306,6 @@ def build_snapshot(
     rma_id: int | None = None,
     event: Mapping[str, Any] | None = None,
 ) -> Snapshot | None:
-    """The snapshot of one event (None when its ticket/RMA is gone or in another organization).
-    The message section (with its triage result) is present for `message_id`; the RMA section is
-    the event's RMA when given, else the ticket's latest."""
-    rma: Rma | None = None
-    if rma_id is not None:
-        rma = (
-            Rma.objects.filter(organization_id=organization_id, pk=rma_id)
-            .annotate(line_count=Count("lines"))
-            .select_related("store")
-            .first()
-        )
-        if rma is None:
-            return None
-        _first_lines([rma])
-        ticket_id = ticket_id or rma.ticket_id
-    snap: Snapshot | None = None
-    if ticket_id is not None:
-        snap = ticket_snapshots(organization_id=organization_id, ticket_ids=[ticket_id], now=now).get(ticket_id)
-        if snap is None:
-            return None
-    elif rma is not None:  # an RMA without a ticket: store, customer and RMA only
-        snap = {
-            "now": now,
-            "store": {
-                "id": rma.store_id,
-                "platform": rma.store.platform,
-                "site": rma.store.site,
-                "country": str(rma.store.country or ""),
-            },
-        }
-    if snap is None:
-        return None
-    if rma is not None:
-        _add_rma(snap, rma)
-    if message_id is not None:
-        message = (
-            Message.objects.filter(pk=message_id, ticket__organization_id=organization_id)
-            .select_related("triage")
-            .annotate(attachment_count=Count("attachments"))
-            .first()
-        )
-        if message is not None:
-            snap["message"] = _message_section(message)
-    snap["event"] = {"trigger": trigger, **(event or {})}
-    return snap
+    """The snapshot of one event: `event_snapshots` of one."""
+    ref = EventRef(at=now, ticket_id=ticket_id, message_id=message_id, rma_id=rma_id, event=event)
+    return event_snapshots(organization_id=organization_id, trigger=trigger, events=[ref])[0]

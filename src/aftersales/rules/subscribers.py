@@ -16,7 +16,6 @@ from aftersales.tracking.events import ShipmentStatusChanged
 from aftersales.triage.events import MessageTriaged
 
 from .engine import chain_depth_for
-from .events import RuleEmailRequested
 from .models import Rule, RuleTrigger
 
 # Tracking statuses that mean the parcel is stuck or in trouble: the "shipment stalled" trigger.
@@ -42,14 +41,15 @@ def _ticket_created(event: TicketCreated) -> None:
 
 
 def _ticket_updated(event: TicketUpdated) -> None:
-    # No stable id on the event: a key made once here travels with the task (its retries reuse it).
-    changed = sorted(event.changes)
+    # The publisher's identity (the update's audit row): a duplicated publication is the same event.
+    # An event without one (built outside inbox services) gets a key made here, carried by the task.
+    identity = str(event.ticket_event_id) if event.ticket_event_id else f"x{uuid.uuid4().hex}"
     _enqueue(
         event,
         RuleTrigger.TICKET_UPDATED,
-        f"ticket_updated:{event.ticket_id}:{uuid.uuid4().hex}",
+        f"ticket_updated:{identity}",
         ticket_id=event.ticket_id,
-        event={"changed": changed, "actor_kind": event.actor.kind},
+        event={"changed": sorted(event.changes), "actor_kind": event.actor.kind},
     )
 
 
@@ -116,13 +116,6 @@ def _shipment_changed(event: ShipmentStatusChanged) -> None:
     )
 
 
-def _email_requested(event: RuleEmailRequested) -> None:
-    from .tasks import send_rule_email
-
-    send_rule_email(event.organization_id, list(event.user_ids), event.subject, event.body, event.ticket_id)
-
-
-subscribe(RuleEmailRequested, _email_requested)
 subscribe(TicketCreated, _ticket_created)
 subscribe(TicketUpdated, _ticket_updated)
 subscribe(MessageTriaged, _message_triaged)

@@ -64,21 +64,14 @@ def evaluate_shipment_rules(
     return applied
 
 
-@db_task(retries=3, retry_delay=60)
-def send_rule_email(organization_id: int, user_ids: list[int], subject: str, body: str, ticket_id: int | None) -> int:
-    """A rule's notify_email: one message per active user of the organization with an address."""
-    from django.conf import settings
-    from django.core.mail import send_mail
-
-    from aftersales.accounts.models import User
-
-    text = body if ticket_id is None else f"{body}\n\n{settings.SITE_URL.rstrip('/')}/tickets/{ticket_id}/"
-    sent = 0
-    for user in User.objects.filter(organization_id=organization_id, pk__in=user_ids, is_active=True).exclude(email=""):
-        sent += send_mail(subject, text, None, [user.email])
-    return sent
-
-
 @db_periodic_task(crontab(minute=f"*/{engine.SCHEDULE_MINUTES}"))
 def scheduled_rules() -> dict[str, int]:
     return engine.run_scheduled()
+
+
+@db_periodic_task(crontab(minute=f"*/{engine.SCHEDULE_MINUTES}"))
+def idle_rules() -> dict[str, int]:
+    """The "no movement for N days" rules (rules.idle)."""
+    from .idle import run_idle
+
+    return run_idle()

@@ -354,3 +354,8 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 100
+
+# Outbound webhooks (rules' notify_webhook, notifications.webhooks): https only unless WEBHOOKS_ALLOW_HTTP;
+# private/loopback/link-local/reserved addresses refused unless inside WEBHOOKS_ALLOWED_NETWORKS (CIDRs).
+WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", False)
+WEBHOOKS_ALLOWED_NETWORKS = env_list("WEBHOOKS_ALLOWED_NETWORKS", "")

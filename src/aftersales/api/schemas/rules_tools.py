@@ -117,8 +117,19 @@ class ExperimentArmOut(Schema):
     reopen_rate: float | None
 
 
+class ExperimentSignificanceOut(Schema):
+    metric: str = Field(..., description="resolution_hours, csat or reopen_rate")
+    method: str = Field(..., description="mann_whitney_u or two_proportion_z (two-sided)")
+    n_treatment: int
+    n_control: int
+    statistic: float | None = Field(..., description="U of the treatment arm, or z")
+    p_value: float | None = Field(..., description="null: fewer than 5 observations in an arm")
+    significant: bool | None = Field(..., description="p < 0.05")
+
+
 class ExperimentResultsOut(Schema):
     experiment: RuleExperimentOut
     is_current_version: bool = Field(..., description="False once the rule was edited: the split has stopped")
     csat_available: bool = Field(..., description="False: no CSAT yet (the follow-ups app is not installed)")
     arms: list[ExperimentArmOut]
+    tests: list[ExperimentSignificanceOut]

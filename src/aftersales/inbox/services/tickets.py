@@ -24,7 +24,7 @@ from aftersales.core.errors import Conflict, DomainError, NotFound, ValidationFa
 from aftersales.core.validation import check_text, field_label
 
 from ..events import NoteAdded, ReplyQueued, TicketAssigned, TicketsMerged, TicketUpdated
-from ..models import DeliveryStatus, Mention, Message, MessageDirection, Tag, Ticket, TicketEventType
+from ..models import DeliveryStatus, Mention, Message, MessageDirection, Tag, Ticket, TicketEvent, TicketEventType
 from ..workflow import TicketCategory, TicketStatus, Urgency, check_transition
 from .common import (
     AttachmentInput,
@@ -305,25 +305,32 @@ def ticket_update(
             ("subject", subject, TicketEventType.SUBJECT_CHANGED),
         ]
         applied: dict[str, tuple[Any, Any]] = {}
+        last: TicketEvent | None = None  # the call's last audit row: the event's identity
         for attr, value, event_type in changes:
             if value is None or getattr(locked, attr) == value:
                 continue
-            record_event(locked, event_type, who, field=attr, old=getattr(locked, attr), new=value, **_why(reason))
+            last = record_event(
+                locked, event_type, who, field=attr, old=getattr(locked, attr), new=value, **_why(reason)
+            )
             applied[attr] = (getattr(locked, attr), value)
             setattr(locked, attr, value)
         if team is not _UNSET and locked.team_id != (team.pk if team else None):
             new_team = team.pk if team else None
-            record_event(locked, TicketEventType.TEAM_CHANGED, who, old=locked.team_id, new=new_team, **_why(reason))
+            last = record_event(
+                locked, TicketEventType.TEAM_CHANGED, who, old=locked.team_id, new=new_team, **_why(reason)
+            )
             applied["team_id"] = (locked.team_id, new_team)
             locked.team = team
         if order is not _UNSET and locked.order_id != (order.pk if order else None):
             new_order = order.pk if order else None
-            record_event(locked, TicketEventType.ORDER_LINKED, who, old=locked.order_id, new=new_order, **_why(reason))
+            last = record_event(
+                locked, TicketEventType.ORDER_LINKED, who, old=locked.order_id, new=new_order, **_why(reason)
+            )
             applied["order_id"] = (locked.order_id, new_order)
             locked.order = order
-        if applied:
+        if applied and last is not None:
             locked.save()
-            _publish_updated(locked, applied, who)
+            _publish_updated(locked, applied, who, ticket_event_id=last.pk)
         if "subject" in applied:
             ticket_search_refresh(ticket_ids=[locked.pk])  # the subject is part of the search document
     return locked
@@ -333,13 +340,16 @@ def _why(reason: str) -> dict[str, str]:
     return {"reason": reason[:200]} if reason else {}
 
 
-def _publish_updated(ticket: Ticket, changes: dict[str, tuple[Any, Any]], actor: Actor) -> None:
+def _publish_updated(
+    ticket: Ticket, changes: dict[str, tuple[Any, Any]], actor: Actor, *, ticket_event_id: int
+) -> None:
     events.publish(
         TicketUpdated(
             ticket_id=ticket.pk,
             organization_id=ticket.organization_id,
             changes=dict(changes),
             actor=actor,
+            ticket_event_id=ticket_event_id,
         )
     )
 
@@ -368,9 +378,9 @@ def ticket_set_tags(
             locked.tags.remove(*locked.tags.filter(name__in=clean_remove))
         after = sorted(locked.tags.values_list("name", flat=True))
         if after != before:
-            record_event(locked, TicketEventType.TAGS_CHANGED, who, old=before, new=after)
+            row = record_event(locked, TicketEventType.TAGS_CHANGED, who, old=before, new=after)
             locked.save(update_fields=["updated_at"])
-            _publish_updated(locked, {"tags": (tuple(before), tuple(after))}, who)
+            _publish_updated(locked, {"tags": (tuple(before), tuple(after))}, who, ticket_event_id=row.pk)
     return after
 
 

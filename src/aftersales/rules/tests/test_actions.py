@@ -193,7 +193,7 @@ def test_notify_email_after_commit(world: Any, django_capture_on_commit_callback
             ],
             ticket=ticket,
         )
-    assert execution.actions[0]["result"] == {"queued_for": [world.teammate.pk]}
+    assert execution.actions[0]["result"]["queued_for"] == [world.teammate.pk]
     assert [(m.subject, m.to) for m in mailoutbox] == [("VIP ticket", ["teammate@example.com"])]
     assert f"/tickets/{ticket.pk}/" in mailoutbox[0].body
     with pytest.raises(Exception) as info:

@@ -175,6 +175,11 @@ def test_results_per_arm(world: Any) -> None:
     assert (treatment.refunds, treatment.reopened, treatment.reopen_rate) == (2, 0, 0.0)
     assert (ctl.tickets, ctl.resolved, ctl.resolution_hours_median, ctl.csat_average) == (2, 1, 10.0, 2.0)
     assert (ctl.refund_totals, ctl.reopened, ctl.reopen_rate) == ((), 1, 0.5)
+    assert [(t.metric, t.method, t.n_treatment, t.n_control, t.p_value) for t in results.tests] == [
+        ("resolution_hours", "mann_whitney_u", 2, 1, None),  # too few for a verdict
+        ("csat", "mann_whitney_u", 2, 1, None),
+        ("reopen_rate", "two_proportion_z", 2, 2, None),
+    ]
     with pytest.raises(NotFound):
         experiment_results(world.foreign_user, experiment.pk)
     with pytest.raises(PermissionDenied):
@@ -216,3 +221,24 @@ def test_engine_acts_on_treatment_only(world: Any) -> None:
         treated.pk: "treatment",
         control.pk: "control",
     }
+
+
+def test_results_say_whether_the_arms_differ(world: Any) -> None:
+    rule = make_rule(world.org)
+    experiment = experiment_start(user=world.admin, rule_id=rule.pk, treatment_percent=50)
+    by_arm: dict[str, list[Any]] = {ExperimentArm.TREATMENT: [], ExperimentArm.CONTROL: []}
+    while min(len(v) for v in by_arm.values()) < 6:
+        ticket = world.ticket()
+        by_arm[experiment_arm(rule=rule, ticket_id=ticket.pk)].append(ticket)  # type: ignore[index]
+    treated, control = by_arm[ExperimentArm.TREATMENT][:6], by_arm[ExperimentArm.CONTROL][:6]
+    ExperimentAssignment.objects.exclude(ticket_id__in=[t.pk for t in treated + control]).delete()
+    for n, ticket in enumerate(treated):
+        _resolve(ticket, 1 + n % 2)  # 1-2 hours
+    for n, ticket in enumerate(control):
+        _resolve(ticket, 20 + n)  # 20-25 hours
+    results = experiment_results(world.admin, experiment.pk)
+    by_metric = {t.metric: t for t in results.tests}
+    hours = by_metric["resolution_hours"]
+    assert (hours.n_treatment, hours.n_control, hours.significant) == (6, 6, True)
+    assert hours.p_value is not None and hours.p_value < 0.01
+    assert by_metric["reopen_rate"].p_value == 1.0 and by_metric["reopen_rate"].significant is False

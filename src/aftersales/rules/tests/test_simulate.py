@@ -232,3 +232,39 @@ def test_batched_snapshots_are_the_engines(world: Any, history: dict[str, Any]) 
             message_id=event.message_id,
             event=event.event,
         )
+
+
+@pytest.mark.django_db
+def test_rma_events_are_snapshotted_in_constant_queries_per_chunk(
+    world: Any, django_assert_max_num_queries: Any
+) -> None:
+    """RMA events (with and without a ticket) cost the same number of queries for 2 or 8 of them,
+    and each snapshot is the engine's single-event one."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from aftersales.returns.tests.test_exchange_services import make_rma
+    from aftersales.rules.simulate import HistoryEvent, _snapshots
+    from aftersales.rules.snapshots import build_snapshot
+
+    rmas = [make_rma(world, number=f"RMA-Q{i}")[0] for i in range(8)]
+    for rma in rmas[::2]:
+        rma.ticket = world.ticket(order=rma.order, customer=rma.customer)
+        rma.save(update_fields=["ticket"])
+    at = timezone.now()
+
+    def events(n: int) -> list[Any]:
+        return [
+            HistoryEvent(f"e{r.pk}", at, rma_id=r.pk, event={"old_status": "requested", "new_status": "approved"})
+            for r in rmas[:n]
+        ]
+
+    with CaptureQueriesContext(connection) as few:
+        _snapshots(world.org.pk, "rma_status_changed", events(2))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        pairs = _snapshots(world.org.pk, "rma_status_changed", events(8))
+    for event, snap in pairs:
+        assert snap is not None and snap["rma"]["id"] == event.rma_id
+        assert snap == build_snapshot(
+            organization_id=world.org.pk, trigger="rma_status_changed", now=at, rma_id=event.rma_id, event=event.event
+        )

@@ -103,6 +103,8 @@ def test_experiment_lifecycle(world: Any) -> None:
         experiment_arm(rule=rule, ticket_id=world.ticket().pk)
     assert [e["id"] for e in api.request("GET", "/rules/experiments").json()] == [experiment["id"]]
     results = api.request("GET", f"/rules/experiments/{experiment['id']}").json()
+    assert {t["metric"] for t in results["tests"]} == {"resolution_hours", "csat", "reopen_rate"}
+    assert all(set(t) >= {"method", "p_value", "significant", "n_treatment", "n_control"} for t in results["tests"])
     assert results["experiment"]["id"] == experiment["id"] and results["is_current_version"] is True
     assert [a["arm"] for a in results["arms"]] == ["treatment", "control"]
     assert sum(a["tickets"] for a in results["arms"]) == 4

@@ -1,0 +1,104 @@
+"""The "no movement for N days" trigger (`ticket_idle`, docs/rules.md): evaluated on a schedule over
+open and waiting tickets whose last movement (their last message, else their creation) is at least
+N days old, where N comes from the rule's own condition
+`{"field": "ticket.last_movement_at", "op": "days_since", "value": {"gte": N}}` (required on save).
+
+Event key `ticket_idle:<ticket>:<last movement>`: a rule applies once per ticket and idle period;
+a new message starts a new period (the rule may apply again N days after it), a second run of the
+job in the same period applies nothing twice."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+
+from aftersales.core.clock import now as clock_now
+
+from .conditions import path_error
+from .engine import MAX_SCHEDULED_TICKETS, SCHEDULE_BATCH, ruleset, run_rules
+from .models import Rule, RuleTrigger
+
+IDLE_FIELD = "ticket.last_movement_at"
+
+
+def idle_days_required(conditions: Any) -> float | None:
+    """N of the rule's required `days_since >= N` (or `> N`) leaf on the last movement, None without."""
+    leaves = conditions.get("all") if isinstance(conditions, dict) and "all" in conditions else [conditions]
+    found: float | None = None
+    for leaf in leaves or []:
+        if not isinstance(leaf, dict) or leaf.get("field") != IDLE_FIELD or leaf.get("op") != "days_since":
+            continue
+        value = leaf.get("value")
+        if not isinstance(value, dict) or len(value) != 1:
+            continue
+        cmp, days = next(iter(value.items()))
+        if cmp in ("gte", "gt") and isinstance(days, int | float) and not isinstance(days, bool) and days > 0:
+            found = float(days) if found is None else max(found, float(days))
+    return found
+
+
+def check_idle_conditions(conditions: Any) -> None:
+    if idle_days_required(conditions) is None:
+        raise path_error(
+            "conditions",
+            _(
+                'a "no movement" rule needs, at the top of its conditions, '
+                '{"field": "ticket.last_movement_at", "op": "days_since", "value": {"gte": N}} with N > 0'
+            ),
+        )
+
+
+def run_idle(*, now: datetime | None = None) -> dict[str, int]:
+    """Evaluate every organization's enabled ticket_idle rules over its open/waiting tickets idle
+    for at least the smallest N among them (the oldest movement first, at most MAX_SCHEDULED_TICKETS
+    per organization and run), snapshots built in batches."""
+    from aftersales.inbox.models import Ticket
+    from aftersales.inbox.workflow import StatusCategory
+
+    from .snapshots import ticket_snapshots
+
+    at = now or clock_now()
+    totals = {"organizations": 0, "tickets": 0, "applied": 0}
+    organization_ids = (
+        Rule.objects.filter(trigger=RuleTrigger.TICKET_IDLE, enabled=True)
+        .values_list("organization_id", flat=True)
+        .distinct()
+    )
+    for organization_id in organization_ids:
+        compiled = ruleset(organization_id, RuleTrigger.TICKET_IDLE)
+        days = [d for d in (idle_days_required(r.conditions) for r in compiled) if d is not None]
+        if not days:
+            continue
+        totals["organizations"] += 1
+        rows = list(
+            Ticket.objects.filter(
+                organization_id=organization_id,
+                status_category__in=[StatusCategory.OPEN, StatusCategory.WAITING],
+                merged_into__isnull=True,
+            )
+            .annotate(moved=Coalesce(F("last_message_at"), F("created_at")))
+            .filter(moved__lte=at - timedelta(days=min(days)))
+            .order_by("moved", "pk")
+            .values_list("pk", "moved")[:MAX_SCHEDULED_TICKETS]
+        )
+        for start in range(0, len(rows), SCHEDULE_BATCH):
+            batch = dict(rows[start : start + SCHEDULE_BATCH])
+            snapshots = ticket_snapshots(organization_id=organization_id, ticket_ids=list(batch), now=at)
+            for ticket_id, snap in snapshots.items():
+                snap["event"] = {"trigger": RuleTrigger.TICKET_IDLE}
+                totals["tickets"] += 1
+                outcome = run_rules(
+                    organization_id=organization_id,
+                    trigger=RuleTrigger.TICKET_IDLE,
+                    event_key=f"ticket_idle:{ticket_id}:{batch[ticket_id].isoformat()}",
+                    ticket_id=ticket_id,
+                    now=at,
+                    rules=compiled,
+                    snapshot=snap,
+                )
+                totals["applied"] += len(outcome.applied)
+    return totals
