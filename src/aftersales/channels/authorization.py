@@ -67,6 +67,7 @@ AUTH_MODULES: dict[str, str] = {
     "aliexpress": "aftersales.channels.connectors.aliexpress.auth",
     "wish": "aftersales.channels.connectors.wish.auth",
     "shopify": "aftersales.channels.connectors.shopify.auth",
+    "ebay": "aftersales.channels.connectors.ebay.auth",
 }
 
 

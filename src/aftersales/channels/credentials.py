@@ -208,8 +208,20 @@ EBAY_FIELDS = (
         gettext_lazy("User refresh token"),
         secret=True,
         required=True,
+        by_connect=True,
         max_length=4000,
-        help=gettext_lazy("From the consent flow of your seller account (valid 18 months)."),
+        help=gettext_lazy(
+            "Filled by Connect (the seller's consent), valid 18 months; or pasted from the consent flow."
+        ),
+    ),
+    F(
+        "ru_name",
+        gettext_lazy("RuName (redirect URL name)"),
+        max_length=200,
+        help=gettext_lazy(
+            "developer.ebay.com > User Tokens > your redirect URL's RuName, whose accept URL is this site's "
+            "redirect URL: needed by Connect."
+        ),
     ),
     F("environment", gettext_lazy("Environment"), Kind.CHOICE, choices=("production", "sandbox")),
     F(

@@ -208,6 +208,13 @@ class MessageTemplate(models.Model):
     category = models.CharField(max_length=40, blank=True)
     body = models.TextField(blank=True)
     variables = models.PositiveSmallIntegerField(default=0)
+    # HEADER component: "" (none), TEXT (header_text, with header_variables {{1}}), IMAGE, VIDEO or
+    # DOCUMENT (a media link given when sending). BUTTONS: [{"type": "URL" | "QUICK_REPLY" | ...,
+    # "text", "url", "variables": 0 or 1}] in the template's order (a URL's {{1}} is its dynamic suffix).
+    header_format = models.CharField(max_length=12, blank=True, default="")
+    header_text = models.CharField(max_length=200, blank=True, default="")
+    header_variables = models.PositiveSmallIntegerField(default=0)
+    buttons = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=20, default="APPROVED")
     synced_at = models.DateTimeField()
 

@@ -91,7 +91,8 @@ def send_template_message(
     """Queue one of the store's approved templates (WhatsApp: what can be sent once the customer's
     24-hour window is closed; see POST /stores/{id}/sync/templates) with its variables. 400 naming
     the field: unknown template (name), language, number of variables (variables), an empty one
-    (variables[i]); nothing is queued then."""
+    (variables[i]), the header's parameter (header[text], header[link]...), a button's
+    (buttons[i][value]); nothing is queued then."""
     user = current_user(request)
     message, created = ticket_template_reply(
         ticket=ticket_get(user, ticket_id),
@@ -100,6 +101,8 @@ def send_template_message(
         language=payload.language,
         variables=payload.variables,
         idempotency_key=idempotency_key,
+        header=payload.header.dict() if payload.header is not None else None,
+        buttons=[b.dict() for b in payload.buttons],
     )
     return Status(201 if created else 200, message)
 

@@ -122,6 +122,22 @@ class BulkOut(Schema):
     failed: list[BulkFailure]
 
 
+class TemplateHeaderIn(InputSchema):
+    """The template header's parameter: a TEXT header's {{1}}, or an IMAGE / VIDEO / DOCUMENT link."""
+
+    type: str = Field("", max_length=10, description="text, image, video or document (default: the template's)")
+    text: str = Field("", max_length=200, description="A text header's {{1}} (at most 60 characters)")
+    link: str = Field("", max_length=2000, description="A media header's https:// link")
+    filename: str = Field("", max_length=240, description="A document header's file name (optional)")
+
+
+class TemplateButtonIn(InputSchema):
+    index: int = Field(..., ge=0, le=9, description="The button's position in the template, from 0")
+    value: str = Field(
+        ..., max_length=2000, description="A URL button's dynamic ending ({{1}}), or a quick-reply button's payload"
+    )
+
+
 class TemplateMessageIn(InputSchema):
     name: str = Field(
         ..., max_length=512, description="An approved template of the ticket's store (GET its store page)"
@@ -129,4 +145,8 @@ class TemplateMessageIn(InputSchema):
     language: str = Field(..., max_length=20, description="The template's language code, e.g. en_US")
     variables: list[str] = Field(
         [], max_length=20, description="The values of its {{1}}, {{2}}... placeholders, in order, none empty"
+    )
+    header: TemplateHeaderIn | None = Field(None, description="Its header's parameter, when it takes one")
+    buttons: list[TemplateButtonIn] = Field(
+        [], max_length=10, description="Parameters of its URL (dynamic ending) and quick-reply buttons"
     )

@@ -21,6 +21,8 @@ from aftersales.catalog.models import Store
 from aftersales.channels.authorization import REDIRECT_PATH, redirect_uri
 from aftersales.channels.connectors.aliexpress import fake_auth as aliexpress_auth
 from aftersales.channels.connectors.aliexpress.fake import AliExpressFake
+from aftersales.channels.connectors.ebay import fake_auth as ebay_auth
+from aftersales.channels.connectors.ebay.fake import EbayFake
 from aftersales.channels.connectors.shopee import fake_auth as shopee_auth
 from aftersales.channels.connectors.shopee.client import sign as shopee_sign
 from aftersales.channels.connectors.shopee.fake import ShopeeFake
@@ -82,6 +84,14 @@ PLATFORMS = {
         lambda f: wish_auth.install(f, redirect_uri=redirect_uri()),
         lambda f: {"client_id": f.client_id, "client_secret": f.client_secret},
         "/api/v3/oauth/access_token",
+    ),
+    "ebay": Platform(
+        "ebay",
+        "ebay.com",
+        EbayFake,
+        lambda f: ebay_auth.install(f, accept_url=redirect_uri()),
+        lambda f: {"client_id": f.client_id, "client_secret": f.client_secret, "ru_name": ebay_auth.RU_NAME},
+        "/identity/v1/oauth2/token",
     ),
     "shopify": Platform(
         "shopify",
@@ -357,3 +367,28 @@ def test_a_store_may_await_its_connection_but_not_half_pasted_tokens() -> None:
     with pytest.raises(ValidationFailed) as refused:
         check_platform_credentials("tiktok", {"app_key": "a", "app_secret": "s", "shop_cipher": "c"})
     assert refused.value.field == "credentials.refresh_token"
+
+
+def test_ebay_consent_sends_the_runame_and_trades_the_code_with_basic_auth(world: Any) -> None:
+    for c in _setup(world, "ebay"):
+        client = _admin(world)
+        started = client.post(reverse("web:settings_store_authorize", args=[c.store.pk]))
+        link = urlsplit(started["Location"])
+        query = {k: v[0] for k, v in parse_qs(link.query).items()}
+        assert link.path == "/oauth2/authorize"
+        assert query["redirect_uri"] == ebay_auth.RU_NAME and query["response_type"] == "code"
+        assert "https://api.ebay.com/oauth/api_scope/sell.fulfillment" in query["scope"].split()
+        back = urlsplit(httpx.get(started["Location"], follow_redirects=False).headers["location"])
+        params = {k: v[0] for k, v in parse_qs(back.query).items()}
+        assert params["code"].startswith("v^1.1#")
+        assert client.get(f"{back.path}?{back.query}").status_code == 302
+        grants = [r for r in c.fake.requests_to("/identity/v1/oauth2/token") if b"authorization_code" in r.body]
+        (grant,) = grants
+        assert {k: v[0] for k, v in parse_qs(grant.body.decode()).items()} == {
+            "grant_type": "authorization_code",
+            "code": params["code"],
+            "redirect_uri": ebay_auth.RU_NAME,
+        }
+        assert grant.headers["authorization"].startswith("Basic ")
+        c.store.refresh_from_db()
+        assert c.store.credentials["refresh_token"] == c.fake.refresh_token

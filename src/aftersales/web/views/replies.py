@@ -217,6 +217,12 @@ def ticket_template_message_view(request: AgentRequest, ticket_id: int) -> HttpR
             name=post.get("name", ""),
             language=post.get("language", ""),
             variables=post.getlist("variables"),
+            header={k: post.get(f"header_{k}", "") for k in ("text", "link", "filename")},
+            buttons=[
+                {"index": int(name.removeprefix("button_")), "value": post.get(name, "")}
+                for name in post
+                if name.startswith("button_") and name.removeprefix("button_").isdigit() and post.get(name, "").strip()
+            ],
         )
     except DomainError as exc:
         messages.error(request, f"{exc.field}: {exc.message}" if exc.field else exc.message)

@@ -47,6 +47,48 @@ class Template:
     category: str = ""
     body: str = ""  # the BODY component's text with {{1}}... placeholders
     variables: int = 0
+    header_format: str = ""  # TEXT, IMAGE, VIDEO, DOCUMENT (or LOCATION: not sendable here)
+    header_text: str = ""
+    header_variables: int = 0
+    buttons: tuple[dict[str, Any], ...] = ()  # {"type", "text", "url", "variables"}
+
+
+def _placeholders(text: str) -> int:
+    return sum(1 for i in range(1, 21) if f"{{{{{i}}}}}" in text)
+
+
+def _template_of(item: Mapping[str, Any]) -> Template:
+    """One template of the Graph API's message_templates listing."""
+    components = [c for c in item.get("components") or [] if isinstance(c, Mapping)]
+    by_type = {str(c.get("type") or "").upper(): c for c in components}
+    body = str(by_type.get("BODY", {}).get("text") or "")
+    header = by_type.get("HEADER", {})
+    header_format = str(header.get("format") or "").upper() if header else ""
+    header_text = str(header.get("text") or "") if header_format == "TEXT" else ""
+    buttons = []
+    for button in by_type.get("BUTTONS", {}).get("buttons") or []:
+        if not isinstance(button, Mapping):
+            continue
+        kind, url = str(button.get("type") or "").upper(), str(button.get("url") or "")
+        buttons.append(
+            {
+                "type": kind,
+                "text": str(button.get("text") or "")[:100],
+                "url": url[:2000],
+                "variables": 1 if kind == "URL" and "{{1}}" in url else 0,
+            }
+        )
+    return Template(
+        str(item["name"]),
+        str(item.get("language") or ""),
+        str(item.get("category") or ""),
+        body,
+        _placeholders(body),
+        header_format,
+        header_text[:200],
+        _placeholders(header_text),
+        tuple(buttons),
+    )
 
 
 def _media_kind(content_type: str) -> str:
@@ -180,6 +222,8 @@ class WhatsAppConnector(MetaConnector):
                 name=str(reply.template["name"]),
                 language=str(reply.template["language"]),
                 variables=[str(v) for v in reply.template.get("variables") or []],
+                header=reply.template.get("header") or None,
+                buttons=list(reply.template.get("buttons") or []),
             )
         to = self._recipient(reply.customer_address)
         text = reply.body.strip()
@@ -214,15 +258,44 @@ class WhatsAppConnector(MetaConnector):
         return str(media_id)
 
     def send_template(
-        self, ctx: StoreContext, *, to: str, name: str, language: str, variables: list[str]
+        self,
+        ctx: StoreContext,
+        *,
+        to: str,
+        name: str,
+        language: str,
+        variables: list[str],
+        header: Mapping[str, Any] | None = None,
+        buttons: list[Mapping[str, Any]] | None = None,
     ) -> SentReceipt:
         """An approved template, allowed outside the window; `variables` fill {{1}}, {{2}}... of
-        its body in order."""
+        its body in order; `header` ({"type": "text", "text"} or {"type": "image" | "video" |
+        "document", "link", "filename"}) its header's parameter; `buttons` ({"index", "type": "url"
+        | "quick_reply", "value"}) the URL suffixes and quick-reply payloads, as checked by
+        inbox.services.template_replies against the stored template."""
         content: dict[str, Any] = {"name": name, "language": {"code": language}}
+        components: list[dict[str, Any]] = []
+        if header:
+            kind = str(header.get("type") or "")
+            if kind == "text":
+                parameter: dict[str, Any] = {"type": "text", "text": str(header.get("text") or "")}
+            else:
+                media: dict[str, Any] = {"link": str(header.get("link") or "")}
+                if kind == "document" and header.get("filename"):
+                    media["filename"] = str(header["filename"])
+                parameter = {"type": kind, kind: media}
+            components.append({"type": "header", "parameters": [parameter]})
         if variables:
-            content["components"] = [
-                {"type": "body", "parameters": [{"type": "text", "text": str(v)} for v in variables]}
-            ]
+            components.append({"type": "body", "parameters": [{"type": "text", "text": str(v)} for v in variables]})
+        for button in buttons or []:
+            sub_type = str(button.get("type") or "")
+            value = str(button.get("value") or "")
+            param = {"type": "text", "text": value} if sub_type == "url" else {"type": "payload", "payload": value}
+            components.append(
+                {"type": "button", "sub_type": sub_type, "index": str(button.get("index")), "parameters": [param]}
+            )
+        if components:
+            content["components"] = components
         with self.client(ctx) as client:
             wamid = self._send(client, self._recipient(to), "template", content)
         return SentReceipt(external_id=wamid, sent_at=now())
@@ -238,26 +311,8 @@ class WhatsAppConnector(MetaConnector):
             for _ in range(20):
                 data = client.call("GET", waba, "message_templates", params=params, bucket="meta")
                 for item in data.get("data") or []:
-                    if not isinstance(item, Mapping) or not item.get("name"):
-                        continue
-                    body = next(
-                        (
-                            str(c.get("text") or "")
-                            for c in item.get("components") or []
-                            if isinstance(c, Mapping) and c.get("type") == "BODY"
-                        ),
-                        "",
-                    )
-                    count = sum(1 for i in range(1, 21) if f"{{{{{i}}}}}" in body)
-                    found.append(
-                        Template(
-                            str(item["name"]),
-                            str(item.get("language") or ""),
-                            str(item.get("category") or ""),
-                            body,
-                            count,
-                        )
-                    )
+                    if isinstance(item, Mapping) and item.get("name"):
+                        found.append(_template_of(item))
                 after = ((data.get("paging") or {}).get("cursors") or {}).get("after")
                 if not after or not (data.get("paging") or {}).get("next"):
                     break
