@@ -32,7 +32,7 @@ from aftersales.channels.base import (
     Stream,
     WriteReceipt,
 )
-from aftersales.channels.connectors import marketplace
+from aftersales.channels.connectors import marketplace, media
 from aftersales.channels.http import ClientPerCall
 from aftersales.channels.replies import reply_text, send_through_store
 from aftersales.core.clock import now
@@ -262,11 +262,12 @@ class ShopeeConnector(ClientPerCall[ShopeeClient]):
             top = max(top, _seconds(last))
             # Oldest first: a seller's answer from Seller Centre joins the buyer's thread, never opens one.
             for message in reversed(self._messages(client, str(conversation_id), watermark)):
+                payload = {"kind": "message", "conversation": dict(head), "data": message}
                 records.append(
                     RawRecord(
                         Stream.MESSAGES,
                         mapping.version_key("message", message),
-                        {"kind": "message", "conversation": dict(head), "data": message},
+                        media.with_downloads(client, payload, mapping.media_urls(message), bucket="shopee:chat"),
                     )
                 )
         found = data.get("page_result")
@@ -346,13 +347,10 @@ class ShopeeConnector(ClientPerCall[ShopeeClient]):
         content = data.get("content")
         if code == WEBCHAT_PUSH and isinstance(content, Mapping) and content.get("message_id"):
             head = {"conversation_id": content.get("conversation_id")}
-            return [
-                RawRecord(
-                    Stream.MESSAGES,
-                    mapping.version_key("message", content),
-                    {"kind": "message", "conversation": head, "data": dict(content)},
-                )
-            ]
+            payload = {"kind": "message", "conversation": head, "data": dict(content)}
+            with self.client(ctx) as client:
+                payload = media.with_downloads(client, payload, mapping.media_urls(content), bucket="shopee:chat")
+            return [RawRecord(Stream.MESSAGES, mapping.version_key("message", content), payload)]
         return [RawRecord(Stream.ORDERS, push_event_id(push, body), {"kind": "push", "code": code})]
 
     # -- write-backs -------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from aftersales.testing.fake_cdn import ChatFiles
 from aftersales.testing.fake_platform import FakePlatform, FakeRequest, FakeResponse, json_response
 
 from .client import TOKEN_PATH, sign
@@ -36,7 +37,7 @@ def _ok(response: Any, **extra: Any) -> FakeResponse:
     return json_response({"error": "", "message": "", "request_id": uuid.uuid4().hex, "response": response, **extra})
 
 
-class ShopeeFake(FakePlatform):
+class ShopeeFake(ChatFiles, FakePlatform):
     name = "shopee"
 
     def __init__(
@@ -127,6 +128,7 @@ class ShopeeFake(FakePlatform):
         }
         for (method, path), handler in routes.items():
             self.route(method, re.escape(path), self._guarded(path, handler))
+        self.route_files()
 
     def _guarded(self, path: str, handler: Callable[[FakeRequest], FakeResponse]) -> Callable[..., FakeResponse]:
         def guarded(request: FakeRequest) -> FakeResponse:

@@ -26,7 +26,7 @@ from aftersales.channels.base import (
     ReturnLineRecord,
     ReturnRecord,
 )
-from aftersales.channels.connectors import marketplace
+from aftersales.channels.connectors import marketplace, media
 from aftersales.channels.fields import amount, currency_code, epoch, instant, quantity, required, text
 from aftersales.channels.fields import dig as dig  # re-exported: the connector reads mapping.dig
 
@@ -232,7 +232,18 @@ def message_body(message: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
-def map_message(conversation: Mapping[str, Any], message: Mapping[str, Any], *, shop_id: str) -> MessageRecord:
+def media_urls(message: Any) -> list[str]:
+    """The links of the picture of an image message (content.url, else content.image_url)."""
+    if not isinstance(message, Mapping) or message.get("message_type") != "image":
+        return []
+    content = message.get("content")
+    url = (content.get("url") or content.get("image_url")) if isinstance(content, Mapping) else None
+    return [url] if isinstance(url, str) and url else []
+
+
+def map_message(
+    conversation: Mapping[str, Any], message: Mapping[str, Any], *, shop_id: str, downloaded: Any = None
+) -> MessageRecord:
     """One sellerchat message. The buyer is the conversation's other party (to_id, to_name); a
     message whose from_shop_id is this shop was written by the seller in Shopee's Seller Centre."""
     message_id = text(message, "message_id")
@@ -246,15 +257,17 @@ def map_message(conversation: Mapping[str, Any], message: Mapping[str, Any], *, 
     order_sn = text(message, "source_content.order_sn", required=False) or (
         text(message, "content.order_sn", required=False) if message.get("message_type") == "order" else ""
     )
+    files, body = media.message_files("[image]", downloaded, message_body(message))
     return MessageRecord(
         external_id=f"shopee:{message_id}",
+        attachments=files,
         buyer=Buyer(
             external_id=buyer_id,
             name=text(conversation, "to_name", required=False),
             country=_country(region),
             language=_language(region),
         ),
-        body=message_body(message),
+        body=body,
         sent_at=epoch(_required(message, "created_timestamp"), "created_timestamp"),
         conversation_id=f"shopee:{conversation_id}",
         order_external_id=order_sn or None,
@@ -278,7 +291,8 @@ def map_payload(payload: Mapping[str, Any], *, shop_id: str, currency: str = "")
         return [map_return(data, currency=currency)]
     if kind == "message":
         conversation = payload.get("conversation")
-        return [map_message(conversation if isinstance(conversation, Mapping) else {}, data, shop_id=shop_id)]
+        head = conversation if isinstance(conversation, Mapping) else {}
+        return [map_message(head, data, shop_id=shop_id, downloaded=payload.get("media"))]
     raise MappingError(f"unknown record kind {kind!r}", field="kind")
 
 

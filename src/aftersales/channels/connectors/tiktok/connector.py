@@ -34,7 +34,7 @@ from aftersales.channels.base import (
     Stream,
     WriteReceipt,
 )
-from aftersales.channels.connectors import marketplace
+from aftersales.channels.connectors import marketplace, media
 from aftersales.channels.http import ClientPerCall
 from aftersales.channels.replies import reply_text, send_through_store
 from aftersales.core.clock import now
@@ -228,11 +228,12 @@ class TikTokConnector(ClientPerCall[TikTokClient]):
                 break
             top = max(top, latest)
             for message in reversed(self._messages(client, str(head["id"]), watermark)):
+                payload = {"kind": "message", "conversation": dict(head), "data": message}
                 records.append(
                     RawRecord(
                         Stream.MESSAGES,
                         mapping.version_key("message", message),
-                        {"kind": "message", "conversation": dict(head), "data": message},
+                        media.with_downloads(client, payload, mapping.media_urls(message), bucket="tiktok:chat"),
                     )
                 )
         if not reached_older and data.get("next_page_token"):
@@ -321,7 +322,12 @@ class TikTokConnector(ClientPerCall[TikTokClient]):
                     RawRecord(
                         Stream.MESSAGES,
                         mapping.version_key("message", m),
-                        {"kind": "message", "conversation": head, "data": m},
+                        media.with_downloads(
+                            client,
+                            {"kind": "message", "conversation": head, "data": m},
+                            mapping.media_urls(m),
+                            bucket="tiktok:chat",
+                        ),
                     )
                     for m in reversed(self._messages(client, conversation_id, since))
                 ]

@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from aftersales.testing.fake_cdn import ChatFiles
 from aftersales.testing.fake_platform import FakePlatform, FakeRequest, FakeResponse, json_response
 
 from .client import REFRESH_PATH, SHOPS_PATH, sign
@@ -49,7 +50,7 @@ def _copy(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
-class TikTokFake(FakePlatform):
+class TikTokFake(ChatFiles, FakePlatform):
     name = "tiktok"
 
     def __init__(
@@ -137,6 +138,7 @@ class TikTokFake(FakePlatform):
         ]
         for method, pattern, handler in shop_routes:
             self.route(method, pattern, self._guarded(handler, shop=pattern != SHOPS_PATH))
+        self.route_files()
 
     def _guarded(self, handler: Callable[[FakeRequest], FakeResponse], *, shop: bool) -> Callable[..., FakeResponse]:
         def guarded(request: FakeRequest) -> FakeResponse:

@@ -27,7 +27,7 @@ from aftersales.channels.base import (
     ReturnLineRecord,
     ReturnRecord,
 )
-from aftersales.channels.connectors import marketplace
+from aftersales.channels.connectors import marketplace, media
 from aftersales.channels.fields import amount, currency_code, dig, epoch, instant, required, text
 
 from .regions import REGIONS
@@ -309,8 +309,19 @@ def buyer_of(conversation: Mapping[str, Any]) -> Mapping[str, Any]:
     raise MappingError("the conversation has no BUYER participant", field="participants")
 
 
+def media_urls(message: Any) -> list[str]:
+    """The link of the picture of an IMAGE message (its content's `url`)."""
+    if not isinstance(message, Mapping) or message.get("type") != "IMAGE":
+        return []
+    try:
+        url = message_content(message).get("url")
+    except MappingError:
+        return []  # quarantined by map_message, with its reason
+    return [url] if isinstance(url, str) and url else []
+
+
 def map_message(
-    conversation: Mapping[str, Any], message: Mapping[str, Any], *, region: str = ""
+    conversation: Mapping[str, Any], message: Mapping[str, Any], *, region: str = "", downloaded: Any = None
 ) -> MessageRecord | IgnoredRecord:
     """One customer-service message. The buyer is the conversation's BUYER participant; a message
     whose sender role is SHOP or CUSTOMER_SERVICE was written by the seller (Seller Center)."""
@@ -326,8 +337,10 @@ def map_message(
     order_id = ""
     if message.get("type") == "ORDER_CARD":
         order_id = text(message_content(message), "order_id", required=False)
+    files, body = media.message_files("[image]", downloaded, body)
     return MessageRecord(
         external_id=f"tiktok:{message_id}",
+        attachments=files,
         buyer=Buyer(
             external_id=text(buyer, "user_id"),
             name=text(buyer, "nickname", required=False),
@@ -360,7 +373,8 @@ def map_payload(payload: Mapping[str, Any], *, currency: str = "", region: str =
         return [map_cancellation(data, currency=currency)]
     if kind == "message":
         conversation = payload.get("conversation")
-        return [map_message(conversation if isinstance(conversation, Mapping) else {}, data, region=region)]
+        head = conversation if isinstance(conversation, Mapping) else {}
+        return [map_message(head, data, region=region, downloaded=payload.get("media"))]
     raise MappingError(f"unknown record kind {kind!r}", field="kind")
 
 
