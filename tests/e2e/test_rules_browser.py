@@ -26,6 +26,12 @@ from .test_sla_browser import _login
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def _settle(page):  # type: ignore[no-untyped-def]
+    """Wait for the builder's htmx refresh (a field, operator or action type changed) to land."""
+    page.wait_for_load_state("networkidle")
+    expect(page.locator(".htmx-request, .htmx-settling, .htmx-swapping")).to_have_count(0)
+
+
 def test_build_simulate_save_enable_and_experiment(live_server, page):  # type: ignore[no-untyped-def]
     world = build_world()
     ticket = world.ticket(subject="Screen arrived cracked")
@@ -46,24 +52,63 @@ def test_build_simulate_save_enable_and_experiment(live_server, page):  # type: 
     page.goto(live_server.url + "/settings/rules/new/")
     form = page.locator("#rule-form")
     form.locator("input[name=name]").fill("Amazon urgent")
+    # values are typed by the field: a choice field with "eq" offers its choices, "in" several
     form.locator("select[name='n:r.0:field']").select_option("ticket.platform")
+    _settle(page)
+    expect(form.locator("input[name='n:r.0:widget']")).to_have_value("select")
+    form.locator("select[name='n:r.0:op']").select_option("in")
+    _settle(page)
+    expect(form.locator("select[name='n:r.0:values']")).to_be_visible()
     form.locator("select[name='n:r.0:op']").select_option("eq")
-    form.locator("input[name='n:r.0:value']").fill("amazon")
+    _settle(page)
+    expect(form.locator("select[name='n:r.0:value']")).to_be_visible()
+    form.locator("select[name='n:r.0:value']").select_option("amazon")
+    # action parameters are form fields of the action's type, not JSON
     form.locator("select[name='a:0:type']").select_option("set_urgency")
-    form.locator("input[name='a:0:params']").fill('{"urgency": "high"}')
+    _settle(page)
+    expect(form.locator("select[name='a:0:p:urgency']")).to_be_visible()
+    form.locator("select[name='a:0:p:urgency']").select_option("high")
     # htmx: a group with its first row appears in place, the typed values survive; then it goes away
     form.locator("button[value='add-group:r']").click()
+    _settle(page)
     expect(page.locator("[data-node='r.1.0']")).to_be_visible()
-    expect(form.locator("input[name='n:r.0:value']")).to_have_value("amazon")
+    expect(form.locator("select[name='n:r.0:value']")).to_have_value("amazon")
+    expect(form.locator("select[name='a:0:p:urgency']")).to_have_value("high")
+    # a number field gets a number input, days_since a comparison and days
+    form.locator("select[name='n:r.1.0:field']").select_option("customer.return_count")
+    _settle(page)
+    expect(form.locator("input[name='n:r.1.0:widget']")).to_have_value("number")
+    form.locator("select[name='n:r.1.0:op']").select_option("gte")
+    _settle(page)
+    expect(form.locator("input[name='n:r.1.0:value'][type=number]")).to_be_visible()
+    form.locator("select[name='n:r.1.0:field']").select_option("ticket.created_at")
+    _settle(page)
+    expect(form.locator("input[name='n:r.1.0:widget']")).to_have_value("text")  # the row was re-rendered
+    form.locator("select[name='n:r.1.0:op']").select_option("days_since")
+    _settle(page)
+    expect(form.locator("select[name='n:r.1.0:cmp']")).to_be_visible()
+    form.locator("select[name='a:0:type']").select_option("notify_webhook")
+    _settle(page)
+    expect(form.locator("input[name='a:0:p:url']")).to_be_visible()
+    _shot(page, "rules-builder-typed-1280.png")
+    page.set_viewport_size({"width": 390, "height": 844})
+    _shot(page, "rules-builder-typed-390.png")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    form.locator("select[name='a:0:type']").select_option("set_urgency")
+    _settle(page)
+    form.locator("select[name='a:0:p:urgency']").select_option("high")
     form.locator("button[value='remove:r.1']").click()
     expect(page.locator("[data-node='r.1']")).to_have_count(0)
 
     # a refusal names its row: "gt" does not apply to the platform
     form.locator("select[name='n:r.0:op']").select_option("gt")
+    _settle(page)
     form.locator("button[name=mode][value=builder]").first.click()
     expect(page.locator("[data-node='r.0'] .field-error")).to_contain_text("gt")
     assert not Rule.objects.filter(name="Amazon urgent").exists()
     page.locator("#rule-form select[name='n:r.0:op']").select_option("eq")
+    _settle(page)
 
     # the dry run: the cracked-screen ticket would get high urgency; nothing changes
     page.locator("#rule-form input[name=days]").fill("7")

@@ -7,8 +7,15 @@ optional `n:<id>:negate`; a condition row has `n:<id>:field`, `n:<id>:op`, `n:<i
 converted by the field's type and the operator). Buttons named `builder` edit the tree without saving:
 `add-leaf:<id>`, `add-group:<id>`, `remove:<id>`, `add-action`, `remove-action:<i>`.
 
-Actions are rows `a:<i>:type` + `a:<i>:params` (a JSON object). Each node remembers the JSON path it
-became, so a refusal naming `conditions.any[1].value` is shown on that row."""
+A row's value is typed by its field and operator (`leaf_widget`: a choice list for choice fields, a
+multiple choice for in/not_in, true/false, numbers, a range for between, a comparison and days for
+days_since, a business calendar); the field and operator selects re-render the row (htmx
+`builder=refresh`). Posted back as text (`_posted_value`), converted like a typed text.
+
+Actions are rows `a:<i>:type` with their parameters as form fields (`a:<i>:p:<name>`, by type:
+`_action_params`), or `a:<i>:params` (a JSON object) for a type without a form. The page's raw JSON
+editor stays the alternative for the whole document. Each node remembers the JSON path it became, so
+a refusal naming `conditions.any[1].value` is shown on that row."""
 
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from aftersales.core.errors import ValidationFailed
-from aftersales.rules.fields import BOOL, FIELDS, INT
+from aftersales.rules.fields import BOOL, ENUM, FIELDS, INT, NUMBER
 
 MAX_NODES = 200
 LIST_OPS = ("in", "not_in")
@@ -44,12 +51,194 @@ class Node:
     def depth(self) -> int:
         return self.id.count(".")
 
+    @property
+    def widget(self) -> Widget:
+        return leaf_widget(self.field, self.op, self.value)
+
+
+@dataclass(frozen=True)
+class Widget:
+    """How a condition's value is typed, from the field registry's type and the operator: `select`
+    (one choice), `multi` (several), `bool`, `number`, `range` (two numbers), `days` (a comparison and
+    a number of days), `calendar` (a business calendar), `text`."""
+
+    kind: str
+    choices: tuple[str, ...] = ()
+    selected: tuple[str, ...] = ()
+    cmp: str = "gte"
+    low: str = ""
+    high: str = ""
+    step: str = "any"
+
+
+DAYS_CMPS = ("gte", "gt", "lte", "lt", "eq")
+NUMBER_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")
+
+
+def _parts(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def leaf_widget(name: str, op: str, value: str) -> Widget:
+    kind = FIELDS[name].type if name in FIELDS else ""
+    if op == "is_empty":
+        return Widget("bool", selected=(value.strip().lower() or "true",))
+    if op == "days_since":
+        cmp, _sep, days = value.strip().partition(" ")
+        return Widget("days", cmp=cmp if cmp in DAYS_CMPS else "gte", low=days.strip())
+    if op == "within_business_hours":
+        return Widget("calendar", selected=(value.strip(),))
+    if op == "between" and kind in (INT, NUMBER):
+        low, high = ([*_parts(value), "", ""])[:2]
+        return Widget("range", low=low, high=high, step="1" if kind == INT else "any")
+    if kind == ENUM and op in LIST_OPS:
+        return Widget("multi", choices=FIELDS[name].choices, selected=_parts(value))
+    if kind == ENUM and op in ("eq", "ne"):
+        return Widget("select", choices=FIELDS[name].choices, selected=(value.strip(),))
+    if kind == BOOL and op in ("eq", "ne"):
+        return Widget("bool", selected=(value.strip().lower() or "true",))
+    if kind in (INT, NUMBER) and op in NUMBER_OPS:
+        return Widget("number", low=value.strip(), step="1" if kind == INT else "any")
+    return Widget("text")
+
+
+def _posted_value(post: Mapping[str, Any], node_id: str) -> str:
+    """A row's value as text, whichever widget posted it (leaf_widget)."""
+    key = f"n:{node_id}"
+    widget = str(post.get(f"{key}:widget", ""))
+    if widget == "multi":
+        values = post.getlist(f"{key}:values") if hasattr(post, "getlist") else post.get(f"{key}:values", [])
+        return ", ".join(str(v) for v in values)
+    if widget == "range":
+        return f"{post.get(f'{key}:low', '')}, {post.get(f'{key}:high', '')}".strip(", ")
+    if widget == "days":
+        return f"{post.get(f'{key}:cmp', 'gte')} {post.get(f'{key}:value', '')}".strip()
+    return str(post.get(f"{key}:value", ""))
+
+
+@dataclass(frozen=True)
+class ParamField:
+    """One parameter of an action as a form field (web only: the action's own check() decides)."""
+
+    name: str
+    kind: str  # choice, multi, bool, number, text, textarea, tags, team, user, users, template
+    label: Any
+    choices: tuple[str, ...] = ()
+    required: bool = True
+
+
+def _action_params() -> dict[str, tuple[ParamField, ...]]:
+    from django.utils.translation import gettext_lazy
+
+    from aftersales.inbox.workflow import TicketCategory, Urgency
+    from aftersales.rules.actions import APPROVABLE_RESOLUTIONS, EVIDENCE_KINDS, RouteBySkill
+
+    body = ParamField("body", "textarea", gettext_lazy("Text"))
+    return {
+        "set_category": (ParamField("category", "choice", gettext_lazy("Category"), tuple(TicketCategory.values)),),
+        "set_urgency": (ParamField("urgency", "choice", gettext_lazy("Urgency"), tuple(Urgency.values)),),
+        "set_priority": (ParamField("high", "bool", gettext_lazy("High priority")),),
+        "add_tags": (ParamField("tags", "tags", gettext_lazy("Tags (comma-separated)")),),
+        "assign_team": (ParamField("team_id", "team", gettext_lazy("Team")),),
+        "assign_agent": (ParamField("user_id", "user", gettext_lazy("Agent")),),
+        "route_by_skill": (
+            ParamField("strategy", "choice", gettext_lazy("Strategy"), tuple(RouteBySkill.strategies), False),
+        ),
+        "send_template": (ParamField("template_id", "template", gettext_lazy("Template")),),
+        "add_note": (body,),
+        "escalate": (ParamField("note", "textarea", gettext_lazy("Note"), required=False),),
+        "approve_return": (
+            ParamField("resolution", "choice", gettext_lazy("Resolution"), APPROVABLE_RESOLUTIONS, False),
+        ),
+        "reject_return": (ParamField("reason", "textarea", gettext_lazy("Reason")),),
+        "request_evidence": (
+            ParamField("kinds", "multi", gettext_lazy("Evidence"), EVIDENCE_KINDS),
+            ParamField("message", "textarea", gettext_lazy("Message"), required=False),
+        ),
+        "refund_partial": (ParamField("percent", "number", gettext_lazy("Percent")),),
+        "notify_email": (
+            ParamField("user_ids", "users", gettext_lazy("Colleagues")),
+            ParamField("subject", "text", gettext_lazy("Subject")),
+            body,
+        ),
+        "notify_webhook": (
+            ParamField("url", "text", gettext_lazy("URL (https)")),
+            ParamField("note", "text", gettext_lazy("Note"), required=False),
+        ),
+        "refund_returnless": (),
+        "create_exchange": (),
+        "stop_further": (),
+    }
+
 
 @dataclass
 class ActionRow:
     type: str = ""
     params: str = "{}"
     error: str = ""
+
+    @property
+    def fields(self) -> list[dict[str, Any]]:
+        """The action's parameters as form fields with their current values (None: no form for
+        this type, the JSON input is shown)."""
+        spec = _action_params().get(self.type)
+        if spec is None:
+            return []
+        try:
+            current = json.loads(self.params or "{}")
+        except ValueError:
+            current = {}
+        current = current if isinstance(current, dict) else {}
+        out = []
+        for p in spec:
+            value = current.get(p.name)
+            if isinstance(value, list):
+                shown: Any = [str(v) for v in value]
+            elif isinstance(value, bool):
+                shown = "true" if value else "false"
+            else:
+                shown = "" if value is None else str(value)
+            out.append({"spec": p, "value": ", ".join(shown) if p.kind == "tags" else shown})
+        return out
+
+    @property
+    def has_form(self) -> bool:
+        return self.type in _action_params()
+
+
+def _param_value(p: ParamField, post: Mapping[str, Any], key: str) -> Any:
+    if p.kind in ("multi", "users"):
+        values = post.getlist(key) if hasattr(post, "getlist") else post.get(key, [])
+        return [int(v) if p.kind == "users" and str(v).isdigit() else v for v in values]
+    raw = str(post.get(key, "")).strip()
+    if p.kind == "tags":
+        return [t.strip() for t in raw.split(",") if t.strip()]
+    if not raw:
+        return None
+    if p.kind == "bool":
+        return raw == "true"
+    if p.kind in ("team", "user", "template"):
+        return int(raw) if raw.isdigit() else raw
+    if p.kind == "number":
+        try:
+            return int(raw) if raw.lstrip("-").isdigit() else float(raw)
+        except ValueError:
+            return raw
+    return raw
+
+
+def params_from_post(action_type: str, post: Mapping[str, Any], index: int) -> str | None:
+    """The JSON parameters an action's form fields describe (None: no form for this type)."""
+    spec = _action_params().get(action_type)
+    if spec is None or f"a:{index}:form" not in post or post.get(f"a:{index}:form") != action_type:
+        return None
+    params: dict[str, Any] = {}
+    for p in spec:
+        value = _param_value(p, post, f"a:{index}:p:{p.name}")
+        if value is None or (value == [] and not p.required):
+            continue
+        params[p.name] = value
+    return json.dumps(params, ensure_ascii=False)
 
 
 def empty_tree() -> Node:
@@ -123,7 +312,7 @@ def parse_tree(post: Mapping[str, Any]) -> Node:
             negate=bool(post.get(f"n:{node_id}:negate")),
             field=str(post.get(f"n:{node_id}:field", "")),
             op=str(post.get(f"n:{node_id}:op", "")),
-            value=str(post.get(f"n:{node_id}:value", "")),
+            value=_posted_value(post, node_id),
         )
     root = nodes.get("r") or Node("r", "group")
     root.kind = "group"
@@ -259,11 +448,19 @@ def flatten(root: Node) -> list[Node]:
 
 
 def parse_actions(post: Mapping[str, Any]) -> list[ActionRow]:
+    """The action rows: parameters from the type's form fields when the row showed them for the
+    same type, else from the row's JSON input (types without a form, or a type just changed)."""
     indexes = sorted({int(k.split(":")[1]) for k in post if k.startswith("a:") and k.split(":")[1].isdigit()})
-    return [
-        ActionRow(type=str(post.get(f"a:{i}:type", "")), params=str(post.get(f"a:{i}:params", "") or "{}"))
-        for i in indexes[:50]
-    ]
+    rows = []
+    for i in indexes[:50]:
+        action_type = str(post.get(f"a:{i}:type", ""))
+        params = params_from_post(action_type, post, i)
+        if params is None:
+            params = str(post.get(f"a:{i}:params", "") or "{}")
+            if post.get(f"a:{i}:form") and post.get(f"a:{i}:form") != action_type:
+                params = "{}"  # the type changed: its old parameters do not apply
+        rows.append(ActionRow(type=action_type, params=params))
+    return rows
 
 
 def action_rows(actions: Any) -> list[ActionRow]:

@@ -236,3 +236,72 @@ def test_pages_in_chinese(world: Any) -> None:
         assert r.status_code == 422 and "Conditions" not in r.content.decode()
     finally:
         translation.activate("en")
+
+
+def test_values_are_typed_by_field_and_operator() -> None:
+    from aftersales.web.rule_builder import leaf_widget
+
+    assert leaf_widget("ticket.platform", "eq", "amazon").kind == "select"
+    assert "amazon" in leaf_widget("ticket.platform", "eq", "").choices
+    assert leaf_widget("ticket.platform", "in", "amazon, ebay").selected == ("amazon", "ebay")
+    assert leaf_widget("ticket.platform", "in", "").kind == "multi"
+    assert leaf_widget("ticket.is_high_priority", "eq", "false").selected == ("false",)
+    assert (
+        leaf_widget("customer.return_count", "gte", "3").kind,
+        leaf_widget("customer.return_count", "gte", "").step,
+    ) == (
+        "number",
+        "1",
+    )
+    between = leaf_widget("order.total", "between", "10, 20.5")
+    assert (between.kind, between.low, between.high, between.step) == ("range", "10", "20.5", "any")
+    days = leaf_widget("ticket.created_at", "days_since", "lt 7")
+    assert (days.kind, days.cmp, days.low) == ("days", "lt", "7")
+    assert leaf_widget("message.body", "contains", "x").kind == "text"
+    assert leaf_widget("message.body", "is_empty", "").kind == "bool"
+
+
+def test_typed_widgets_and_action_fields_post_back_as_the_document(world: Any) -> None:
+    from django.http import QueryDict
+
+    from aftersales.web.rule_builder import document_from_form, form_from_post
+
+    post = QueryDict(mutable=True)
+    post.update({"name": "typed", "trigger": "ticket_created", "priority": "5", "mode": "builder"})
+    post.update({"n:r:mode": "all", "n:r.0:field": "ticket.platform", "n:r.0:op": "in", "n:r.0:widget": "multi"})
+    post.setlist("n:r.0:values", ["amazon", "ebay"])
+    post.update({"n:r.1:field": "order.total", "n:r.1:op": "between", "n:r.1:widget": "range"})
+    post.update({"n:r.1:low": "10", "n:r.1:high": "20.5"})
+    post.update({"n:r.2:field": "ticket.created_at", "n:r.2:op": "days_since", "n:r.2:widget": "days"})
+    post.update({"n:r.2:cmp": "gt", "n:r.2:value": "3"})
+    post.update({"a:0:type": "notify_email", "a:0:form": "notify_email", "a:0:p:subject": "S", "a:0:p:body": "B"})
+    post.setlist("a:0:p:user_ids", [str(world.teammate.pk)])
+    post.update({"a:1:type": "add_tags", "a:1:form": "add_tags", "a:1:p:tags": "vip, fragile"})
+    post.update({"a:2:type": "set_urgency", "a:2:form": "add_tags", "a:2:p:tags": "x"})  # type just changed
+    post.update({"a:3:type": "stop_further", "a:3:params": "{}"})
+    document = document_from_form(form_from_post(post))
+    assert document["conditions"] == {
+        "all": [
+            {"field": "ticket.platform", "op": "in", "value": ["amazon", "ebay"]},
+            {"field": "order.total", "op": "between", "value": ["10", "20.5"]},
+            {"field": "ticket.created_at", "op": "days_since", "value": {"gt": 3}},
+        ]
+    }
+    assert document["actions"] == [
+        {"type": "notify_email", "params": {"user_ids": [world.teammate.pk], "subject": "S", "body": "B"}},
+        {"type": "add_tags", "params": {"tags": ["vip", "fragile"]}},
+        {"type": "set_urgency", "params": {}},
+        {"type": "stop_further", "params": {}},
+    ]
+
+
+def test_the_editor_shows_action_fields_not_json(world: Any) -> None:
+    c = client_for(world.admin)
+    r = c.post(
+        reverse("web:settings_rule_save"),
+        builder_post(builder="refresh", **{"a:0:type": "notify_webhook"}),
+        headers={"HX-Request": "true"},
+    )
+    body = r.content.decode()
+    assert r.status_code == 200 and 'name="a:0:p:url"' in body and 'name="a:0:params"' not in body
+    assert 'name="n:r.0:value"' in body and '<option value="amazon" selected>' in body

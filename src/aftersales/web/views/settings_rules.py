@@ -17,8 +17,10 @@ from django.utils.translation import ngettext
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm
+from aftersales.accounts.selectors import teams_of_organization, users_of_organization
 from aftersales.catalog.selectors import stores_of_organization
 from aftersales.core.errors import DomainError, PermissionDenied, ValidationFailed
+from aftersales.language.selectors import reply_templates
 from aftersales.rules import conflict_review, experiment_results, experiments, overview, selectors, services, simulate
 from aftersales.rules.actions import REGISTRY
 from aftersales.rules.fields import FIELDS
@@ -81,6 +83,10 @@ def _editor_context(request: AgentRequest, form: RuleForm) -> dict[str, Any]:
         "action_types": [(slug, str(action.label)) for slug, action in REGISTRY.items()],
         "stores": list(stores_of_organization(request.user)),
         "calendars": list(calendar_list(request.user)),
+        "teams": list(teams_of_organization(request.user)),
+        "agents": users_of_organization(request.user),
+        "days_cmps": [("gte", "≥"), ("gt", ">"), ("lte", "≤"), ("lt", "<"), ("eq", "=")],
+        "templates": list(reply_templates(organization_id=request.user.organization_id or 0).only("pk", "name")),
     }
 
 
