@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from aftersales.channels.base import Capability, ConnectorError
+from aftersales.channels.base import Capability, ConnectorError, ShipAddress
 
 # What every polled marketplace connector does; a marketplace with return requests adds RETURNS.
 MARKETPLACE_CAPABILITIES = frozenset(
@@ -58,3 +58,13 @@ def version_key(kind: str, data: Any, *, ident: str, modified: str = "", malform
     if not modified:
         return f"{kind}:{value}"
     return f"{kind}:{value}:{data.get(modified) or ''}"
+
+
+def ship_address(*, country: Any, postal_code: Any, lines: Iterable[Any], city: Any = "") -> ShipAddress | None:
+    """The order's delivery address for its fingerprint, or None when the platform withheld it:
+    no street line, or masked ("B******", "******": Shopee and TikTok mask what the app may not
+    see). A masked address would give every buyer the same fingerprint, so it counts as none."""
+    street = [line for line in lines if isinstance(line, str)]
+    if any("*" in value for value in [*street, postal_code if isinstance(postal_code, str) else ""]):
+        return None
+    return ShipAddress.of(country=country, postal_code=postal_code, lines=street, city=city)

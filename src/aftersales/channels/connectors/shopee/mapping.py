@@ -150,6 +150,12 @@ def map_order(data: Mapping[str, Any], *, currency: str = "") -> OrderRecord:
         currency=order_currency,
         buyer=buyer,
         ship_country=_country(data.get("region")),
+        ship_address=marketplace.ship_address(
+            country=dig(data, "recipient_address.region") or data.get("region"),
+            postal_code=dig(data, "recipient_address.zipcode"),
+            lines=[dig(data, "recipient_address.full_address")],
+            city=dig(data, "recipient_address.city"),
+        ),
         lines=lines,
     )
 

@@ -168,6 +168,13 @@ def map_order(data: Mapping[str, Any], *, currency: str = "") -> OrderRecord:
         currency=order_currency,
         buyer=buyer,
         ship_country=country,
+        ship_address=marketplace.ship_address(
+            country=dig(data, "recipient_address.region_code"),
+            postal_code=dig(data, "recipient_address.postal_code"),
+            lines=[dig(data, f"recipient_address.address_line{n}") for n in range(1, 5)]
+            if dig(data, "recipient_address.address_line1")
+            else [dig(data, "recipient_address.full_address")],
+        ),
         lines=lines,
     )
 

@@ -87,6 +87,12 @@ def map_order(data: Mapping[str, Any], *, currency: str = "") -> OrderRecord:
         currency=total_currency,
         updated_at=iso(data, "updated_at", required_=False),
         buyer=Buyer(external_id=text(data, "user_id"), country=str(dig(data, "shipping_details.country_code") or "")),
+        ship_address=marketplace.ship_address(
+            country=dig(data, "shipping_details.country_code"),
+            postal_code=dig(data, "shipping_details.zipcode"),
+            lines=[dig(data, "shipping_details.street_address1"), dig(data, "shipping_details.street_address2")],
+            city=dig(data, "shipping_details.city"),
+        ),
         lines=[line],
     )
 

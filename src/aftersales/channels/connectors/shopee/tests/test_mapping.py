@@ -196,3 +196,14 @@ def test_every_site_has_currency_language_and_country() -> None:
         "th",
         "",
     ]
+
+
+def test_the_delivery_address_unless_shopee_masks_it() -> None:
+    from aftersales.channels.base import ShipAddress
+
+    order = load("order.json")
+    assert mapping.map_order(order, currency="SGD").ship_address is None  # "B******": masked, no fingerprint
+    order["recipient_address"].update(full_address="10 Bayfront Avenue, #05-01", zipcode="018956", city="Singapore")
+    record = mapping.map_order(order, currency="SGD")
+    assert record.ship_address == ShipAddress("SG", "018956", ("10 Bayfront Avenue, #05-01",), "Singapore")
+    assert record.ship_address_key is not None

@@ -126,6 +126,7 @@ def test_sync_into_tickets_rerun_duplicates_nothing(store: Store, seeded: TikTok
         ("577086512123755123", 1, Decimal("29.99")),
         ("577086512123755124", 1, Decimal("24.99")),
     ]
+    assert order.ship_address_key and len(order.ship_address_key) == 64  # the address's fingerprint only
     ticket = Ticket.objects.get(store=store, messages__external_id="tiktok:7282834513211418901")
     assert ticket.customer_id == order.customer_id  # the chat's buyer is the order's user
     assert list(ticket.messages.order_by("id").values_list("external_id", "direction"))[:3] == [

@@ -129,3 +129,17 @@ def test_regions() -> None:
         "ID",
         "",
     ]
+
+
+def test_the_delivery_address_unless_tiktok_masks_it() -> None:
+    from aftersales.channels.base import ShipAddress
+
+    order = load("order.json")
+    address = ShipAddress("US", "10001", ("350 Fifth Avenue, New York, NY 10001",))
+    assert mapping.map_order(order, currency="USD").ship_address == address
+    order["recipient_address"].update(address_line1="350 Fifth Avenue", address_line2="Floor 20")
+    assert mapping.map_order(order, currency="USD").ship_address == ShipAddress(
+        "US", "10001", ("350 Fifth Avenue", "Floor 20")
+    )
+    order["recipient_address"].update(address_line1="3** F*** Avenue", postal_code="1****")
+    assert mapping.map_order(order, currency="USD").ship_address is None

@@ -67,3 +67,12 @@ def test_ticket_replies_and_escalation() -> None:
             }
         )
     assert caught.value.field == "replies[0].sender"
+
+
+def test_the_delivery_address() -> None:
+    from aftersales.channels.base import ShipAddress
+
+    order = load("order.json")
+    assert mapping.map_order(order).ship_address is None  # a country alone is no address
+    order["shipping_details"].update(street_address1="1 Main St", street_address2="", zipcode="94105", city="SF")
+    assert mapping.map_order(order).ship_address == ShipAddress("US", "94105", ("1 Main St",), "SF")
