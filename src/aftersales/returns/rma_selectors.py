@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import has_perm, organization_of
+from aftersales.channels.base import Capability
+from aftersales.channels.status import capabilities_of
 from aftersales.core.errors import NotFound
 
 from .models import Rma, RmaStatus
@@ -158,6 +160,13 @@ def rma_actions_for(user: Any, rma: Rma) -> list[str]:
         user, Permission.PROCESS
     ):
         out.append("add-evidence")
+    if (
+        rma.status in (S.APPROVED, S.LABEL_ISSUED)
+        and rma.return_request_id is not None
+        and has_perm(user, Permission.PROCESS)
+        and Capability.FETCH_RETURN_LABEL in capabilities_of(rma.store)
+    ):
+        out.append("fetch-label")  # the marketplace's own label (returns.rma_labels)
     return out
 
 

@@ -36,6 +36,7 @@ from aftersales.returns.rma_actions import (
     rma_receive,
     rma_resolve,
 )
+from aftersales.returns.rma_labels import rma_label_fetch
 from aftersales.returns.rma_selectors import rma_detail, rma_evidence_file
 from aftersales.returns.slip import rma_slip_pdf
 
@@ -258,6 +259,16 @@ def issue_label(request: HttpRequest, rma_id: Id) -> Any:
         tracking_number=payload.tracking_number,
         upload=files[0] if files else None,
     )
+    return rma_detail(user, rma_id)
+
+
+@router.post("/rmas/{rma_id}/fetch-label", response=with_errors({200: RmaOut}))
+def fetch_label(request: HttpRequest, rma_id: Id) -> Any:
+    """Fetch the marketplace's own return label for the RMA's marketplace return (PROCESS; stores
+    whose connector can: eBay) and store it like an uploaded label: an approved RMA becomes
+    label_issued. 409 while the marketplace has none, or for a store that cannot."""
+    user = current_user(request)
+    rma_label_fetch(user=user, rma_id=rma_id)
     return rma_detail(user, rma_id)
 
 

@@ -920,6 +920,11 @@ MATRIX: dict[tuple[str, str], Row] = {
         ),
         ticket_write(),
     ),
+    ("POST", "/rmas/{rma_id}/fetch-label"): Row(
+        # not from a marketplace return: 422 naming rma_id for whoever may act (returns/tests covers eBay)
+        lambda s, w, u: ("POST", f"/rmas/{_rma(w, 'approved')}/fetch-label", None),
+        ticket_write(422),
+    ),
     ("POST", "/rmas/{rma_id}/mark-in-transit"): Row(
         lambda s, w, u: ("POST", f"/rmas/{_rma(w, 'approved')}/mark-in-transit", {}), ticket_write()
     ),

@@ -572,6 +572,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda o: {"carrier": "UPS", "tracking_number": "1ZMATRIX"},
         expect(LOGIN, ticket_sight(409, viewer=403), 403),
     ),
+    ("rma_label_fetch", "POST"): Row(_rma, _none, expect(LOGIN, ticket_sight(422, viewer=403), 403)),
     ("rma_receive", "POST"): Row(_rma, _none, expect(LOGIN, ticket_sight(409, viewer=403), 403)),
     ("rma_resolve", "POST"): Row(_rma, lambda o: {"outcome": "refunded"}, expect(LOGIN, rma_deciders(409), 403)),
     ("rma_cancel", "POST"): Row(

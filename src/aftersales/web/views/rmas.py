@@ -51,6 +51,7 @@ from aftersales.returns.rma_actions import (
     rma_receive,
     rma_resolve,
 )
+from aftersales.returns.rma_labels import rma_label_fetch
 from aftersales.returns.rma_selectors import rma_actions_for, rma_evidence_file, rma_qc_form
 from aftersales.returns.selectors import (
     RMA_DEFAULT_PAGE_SIZE,
@@ -409,6 +410,10 @@ RMA_ACTIONS: dict[str, RmaAction] = {
             upload=_upload(r),
         ),
         gettext_lazy("Return label issued."),
+    ),
+    "label_fetch": RmaAction(  # the marketplace's own label (returns.rma_labels)
+        lambda r, i: rma_label_fetch(user=r.user, rma_id=i),
+        gettext_lazy("The marketplace's label is stored on the RMA."),
     ),
     "receive": RmaAction(
         lambda r, i: rma_receive(user=r.user, rma_id=i, note=_post(r, "note")),

@@ -28,6 +28,7 @@ from aftersales.channels.base import (
     ReturnDecision,
     ReturnDecisionKind,
     ReturnKind,
+    ReturnLabel,
     SentReceipt,
     ShipmentConfirmation,
     StoreContext,
@@ -124,6 +125,7 @@ class EbayConnector:
             Capability.ISSUE_REFUND,
             Capability.MARK_SHIPPED,
             Capability.TEST_CONNECTION,
+            Capability.FETCH_RETURN_LABEL,
         }
     )
     # {bucket: (calls per second, burst)} per store. eBay's limits are daily quotas per eBay
@@ -451,6 +453,33 @@ class EbayConnector:
             client.json("POST", f"{base}/mark_as_received", auth="iaf", json_body=comments, bucket="ebay:post-order")
             return WriteReceipt(external_id=decision.return_external_id, detail="mark_as_received")
         raise ConnectorError(f"eBay returns have no {kind} decision", permanent=True)
+
+    def fetch_return_label(self, ctx: StoreContext, return_external_id: str) -> ReturnLabel | None:
+        """eBay's return shipping label: GET /post-order/v2/return/{returnId}/get_shipping_label
+        (GetShippingLabelResponse: labelContent base64, labelFormat, carrier, trackingNumber). None
+        when eBay has no label for the return yet (an error answer, or no labelContent)."""
+        path = f"{RETURN_PATH}/{quote(return_external_id, safe='')}/get_shipping_label"
+        with self.client(ctx) as client:
+            try:
+                data = client.json("GET", path, auth="iaf", bucket="ebay:post-order")
+            except ConnectorError as exc:
+                if exc.permanent:
+                    return None  # no label for this return (eBay: initiate_shipping_label first)
+                raise
+        content = data.get("labelContent") if isinstance(data, Mapping) else None
+        if not isinstance(content, str) or not content:
+            return None
+        try:
+            raw = base64.b64decode(content, validate=True)
+        except ValueError as exc:
+            raise ConnectorError("eBay's labelContent is not base64", permanent=True) from exc
+        label_format = str(data.get("labelFormat") or "PDF").lower()
+        return ReturnLabel(
+            content=raw,
+            filename=f"ebay-return-{return_external_id}-label.{label_format}",
+            carrier=str(data.get("carrier") or "")[:80],
+            tracking_number=str(data.get("trackingNumber") or "")[:80],
+        )
 
     def _decide_dispute(self, client: EbayClient, decision: ReturnDecision) -> WriteReceipt:
         """Inquiries and cases: APPROVE refunds the buyer in full (issue_refund), PROVIDE_LABEL

@@ -85,6 +85,8 @@ class EbayFake(FakePlatform):
         self.cases: dict[str, dict[str, Any]] = {}
         self.conversations: dict[str, dict[str, Any]] = {}
         self.files: dict[str, dict[str, Any]] = {}
+        # eBay-issued return shipping labels by returnId (GetShippingLabelResponse bodies)
+        self.return_labels: dict[str, dict[str, Any]] = {}
         self.signing_keys: dict[str, ed25519.Ed25519PublicKey | rsa.RSAPublicKey] = {}
         self.notification_key = ec.generate_private_key(ec.SECP256R1())
         self.notification_kid = "fake-kid-" + secrets.token_hex(8)
@@ -129,6 +131,20 @@ class EbayFake(FakePlatform):
         with self.lock:
             self.orders[str(order.get("orderId") or self.next_id())] = order
         return order
+
+    def issue_return_label(
+        self, return_id: str, pdf: bytes, *, carrier: str = "USPS", tracking_number: str = "9400100000000000000000"
+    ) -> None:
+        """eBay issued a return shipping label for the return (served by get_shipping_label)."""
+        with self.lock:
+            self.return_labels[return_id] = {
+                "carrier": carrier,
+                "labelContent": base64.b64encode(pdf).decode(),
+                "labelFormat": "PDF",
+                "labelPrintStatus": "AVAILABLE",
+                "labelURL": f"https://www.ebay.com/rt/ReturnLabel?returnId={return_id}",
+                "trackingNumber": tracking_number,
+            }
 
     def add_return(self, item: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -246,6 +262,7 @@ class EbayFake(FakePlatform):
         self.route("GET", r"/sell/fulfillment/v1/order/(?P<id>[^/]+)", self._get_order)
         self.route("POST", r"/sell/fulfillment/v1/order/(?P<id>[^/]+)/issue_refund", self._issue_refund)
         self.route("POST", r"/sell/fulfillment/v1/order/(?P<id>[^/]+)/shipping_fulfillment", self._ship)
+        self.route("GET", r"/post-order/v2/return/(?P<id>[^/]+)/get_shipping_label", self._get_shipping_label)
         for kind in ("return", "inquiry", "casemanagement"):
             self.route("GET", rf"/post-order/v2/{kind}/search", self._search)
             self.route("GET", rf"/post-order/v2/{kind}/(?P<id>[0-9A-Za-z-]+)", self._get_post_order)
@@ -469,6 +486,16 @@ class EbayFake(FakePlatform):
         if item is None:
             return _error(404, 1702, "not found")
         return json_response({"summary": item} if collection is self.returns else item)
+
+    def _get_shipping_label(self, request: FakeRequest) -> FakeResponse:
+        denied = self._authorized(request, "IAF")
+        if denied:
+            return denied
+        with self.lock:
+            label = self.return_labels.get(request.params["id"])
+        if label is None:
+            return _error(400, 1617, "Shipping label does not exist for the return request.")
+        return json_response(label)
 
     def _return_action(self, request: FakeRequest) -> FakeResponse:
         denied = self._authorized(request, "IAF") or self._signature(request)

@@ -688,3 +688,19 @@ def test_a_conversation_gone_between_list_and_read_does_not_stop_the_page(
     fake.fail_next("/commerce/message/v1/conversation/C-gone", status=404, body={"errors": [{"message": "gone"}]})
     records, _ = drain(connector, ctx, Stream.MESSAGES)
     assert [r.event_id for r in records] == ["message:M-900001", "message:M-900002"]
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def test_fetch_return_label_reads_get_shipping_label(fake: EbayFake, connector: EbayConnector, ctx: Any) -> None:
+    assert connector.fetch_return_label(ctx, "5000012345") is None  # eBay has none yet
+    fake.issue_return_label("5000012345", PDF, carrier="USPS", tracking_number="9400111899223197428490")
+    label = connector.fetch_return_label(ctx, "5000012345")
+    assert label is not None
+    assert (label.content, label.filename) == (PDF, "ebay-return-5000012345-label.pdf")
+    assert (label.carrier, label.tracking_number) == ("USPS", "9400111899223197428490")
+    request = fake.requests_to("/post-order/v2/return/5000012345/get_shipping_label", "GET")[-1]
+    assert request.method == "GET" and request.body in (b"", None)
+    assert request.headers["authorization"].startswith("IAF v^1.1#")
+    assert request.path == "/post-order/v2/return/5000012345/get_shipping_label"
