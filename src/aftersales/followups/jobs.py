@@ -279,17 +279,22 @@ def csat_survey_send(*, ticket: Ticket, config: FollowUpSettings, at: datetime) 
             reason=SkipReason.NOT_SAMPLED,
             detail=f"{config.csat_sample_percent}%",
         )
-    if not links_allowed(ticket):
-        return skip(
-            organization_id=ticket.organization_id,
-            kind=FollowUpKind.CSAT_SURVEY,
-            key=key,
-            ticket=ticket,
-            reason=SkipReason.LINKS_FORBIDDEN,
-            detail=_("the channel does not allow links in buyer messages (Amazon)"),
-        )
     language = _ticket_language(ticket)
     expires_at = at + timedelta(days=config.csat_link_days)
+    if not links_allowed(ticket):
+        # Amazon's messaging forbids links: the survey asks for a reply with a number instead
+        # (services.csat_rate_by_reply records it), same sampling, same language, same expiry.
+        def reply_body(_row: FollowUp) -> str:
+            return texts.message_text(language, "csat_invite_reply", order=_order_number(ticket))
+
+        return send(
+            ticket=ticket,
+            kind=FollowUpKind.CSAT_SURVEY,
+            key=key,
+            language=language,
+            body_for=reply_body,
+            expires_at=expires_at,
+        )
 
     def body(row: FollowUp) -> str:
         link = survey_url(make_token(row.pk, expires_at))

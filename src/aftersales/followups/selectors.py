@@ -96,15 +96,40 @@ def followup_settings_page(user: Any) -> SettingsPage:
 class TicketFollowUps:
     follow_ups: tuple[FollowUp, ...]
     csat: CsatResponse | None  # the latest rating of the ticket
+    # Follow-ups for this ticket's order or buyer that were not sent because there was no
+    # conversation to send them in (no_ticket: a stalled parcel of the order, a warranty reminder of
+    # the buyer): they have no ticket of their own, so the agent sees them here.
+    unsent_elsewhere: tuple[FollowUp, ...] = ()
 
 
 def ticket_follow_ups(user: Any, ticket_id: int) -> TicketFollowUps:
-    """What was sent or skipped on this ticket and why, newest first, and its latest CSAT rating.
-    NotFound outside the user's sight."""
+    """What was sent or skipped on this ticket and why, newest first, its latest CSAT rating, and the
+    no_ticket skips of its order's parcels and its buyer's warranty reminders. NotFound outside the
+    user's sight."""
     ticket = ticket_get(user, ticket_id)
     rows = tuple(FollowUp.objects.filter(ticket=ticket).select_related("csat").order_by("-created_at", "-pk")[:50])
     csat = CsatResponse.objects.filter(ticket=ticket).order_by("-rated_at", "-pk").first()
-    return TicketFollowUps(rows, csat)
+    return TicketFollowUps(rows, csat, _unsent_elsewhere(ticket))
+
+
+def _unsent_elsewhere(ticket: Any) -> tuple[FollowUp, ...]:
+    from aftersales.catalog.models import Shipment
+    from aftersales.warranty.models import WarrantyReminder
+
+    keys = Q(pk__in=[])
+    if ticket.order_id is not None:
+        for shipment_id in Shipment.objects.filter(order_id=ticket.order_id).values_list("pk", flat=True)[:20]:
+            keys |= Q(key__startswith=f"stall:{shipment_id}:")
+    if ticket.customer_id is not None:
+        reminders = WarrantyReminder.objects.filter(
+            organization_id=ticket.organization_id, customer_id=ticket.customer_id
+        ).values_list("pk", flat=True)[:50]
+        keys |= Q(key__in=[f"warranty:{pk}" for pk in reminders])
+    return tuple(
+        FollowUp.objects.filter(
+            keys, organization_id=ticket.organization_id, ticket__isnull=True, reason="no_ticket"
+        ).order_by("-created_at", "-pk")[:20]
+    )
 
 
 GROUPS = ("agent", "team")

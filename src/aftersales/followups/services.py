@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ from aftersales.core.validation import check_text, parse_id
 from aftersales.inbox.workflow import TicketCategory
 
 from .events import CsatRated
-from .models import Coupon, CsatResponse, FollowUp, FollowUpSettings
+from .models import Coupon, CsatResponse, FollowUp, FollowUpKind, FollowUpOutcome, FollowUpSettings
 from .selectors import survey_for_token
 
 MAX_COMMENT = 2000
@@ -195,8 +196,59 @@ def csat_rate(*, token: str, rating: Any, comment: str = "", at: datetime | None
     text = check_text(comment or "", field="comment", max_length=MAX_COMMENT).strip()
     moment = at or now()
     survey = survey_for_token(token, at=moment)
+    return _record_rating(survey, value, text, moment)
+
+
+# A reply that is only a rating: "4", "4/5", "５", "4 stars", "4 ★" (what a buyer answers to "reply with a
+# number from 1 to 5"); anything longer is an ordinary message.
+RATING_REPLY = re.compile(r"^\s*([1-5１-５])\s*(?:/\s*5|stars?|★+|星|分)?\s*[.!。！]?\s*$", re.IGNORECASE)
+
+
+def rating_in_reply(body: str) -> int | None:
+    match = RATING_REPLY.match(body or "")
+    if match is None:
+        return None
+    digit = match.group(1)
+    return int(digit) if digit.isascii() else ord(digit) - ord("０")
+
+
+def csat_rate_by_reply(*, message_id: int) -> CsatResponse | None:
+    """A buyer's message that is only a number from 1 to 5, on a ticket with a CSAT survey sent before
+    it and not expired (the link-less survey of channels that forbid links, or any survey), rates the
+    ticket as the link would (the same recording, CsatRated by the customer). Anything else: None,
+    nothing written. Safe to run twice (the same rating again is a change of nothing but the count)."""
+    from aftersales.inbox.models import Message, MessageDirection
+
+    message = Message.objects.select_related("ticket").filter(pk=message_id).first()
+    if message is None or message.direction != MessageDirection.INBOUND:
+        return None
+    value = rating_in_reply(message.body)
+    if value is None:
+        return None
+    arrived = message.sent_at or message.created_at
+    survey = (
+        FollowUp.objects.filter(
+            ticket_id=message.ticket_id,
+            kind=FollowUpKind.CSAT_SURVEY,
+            outcome=FollowUpOutcome.SENT,
+            created_at__lte=arrived,
+            expires_at__gt=arrived,
+        )
+        .select_related("ticket", "ticket__customer")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if survey is None:
+        return None
+    existing = CsatResponse.objects.filter(survey=survey).first()
+    if existing is not None and existing.rating == value and existing.rated_at >= arrived:
+        return existing  # this reply was already counted
+    return _record_rating(survey, value, "", arrived)
+
+
+def _record_rating(survey: FollowUp, value: int, text: str, moment: datetime) -> CsatResponse:
     ticket = survey.ticket
-    assert ticket is not None  # survey_for_token checked it
+    assert ticket is not None  # a survey always has its ticket
     actor = Actor.customer(ticket.customer)
     with transaction.atomic():
         FollowUp.objects.select_for_update().get(pk=survey.pk)

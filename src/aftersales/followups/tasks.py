@@ -37,3 +37,11 @@ def followups_warranty_reminders() -> int:
 def followups_warranty_reminder_deliver(reminder_id: int) -> bool:
     """Deliver one reminder as soon as the warranty sweep queued it."""
     return jobs.warranty_reminder_deliver(reminder_id=reminder_id).sent
+
+
+@db_task(retries=3, retry_delay=60)
+def followups_csat_reply(message_id: int) -> bool:
+    """A buyer's reply that is only a rating (1-5) answers the ticket's open CSAT survey."""
+    from .services import csat_rate_by_reply
+
+    return csat_rate_by_reply(message_id=message_id) is not None

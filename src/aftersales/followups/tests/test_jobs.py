@@ -79,17 +79,65 @@ def test_csat_waits_for_the_delay_and_ignores_open_tickets(world, config, solved
     assert jobs.csat_surveys_send(at=now() + timedelta(hours=23)) == 1
 
 
-def test_csat_skipped_on_amazon_with_the_reason_noted_once(world, config, solved):
+def test_amazon_gets_a_survey_without_a_link_answered_by_a_reply(world, config, solved):
+    """Amazon's messaging forbids links: the survey asks for a reply with a number, in the buyer's
+    language; the reply "4" rates the ticket as the link would, once."""
+    from aftersales.followups.models import CsatResponse
+    from aftersales.followups.services import csat_rate_by_reply
+
+    ticket = solved(store=world.store_us, language="de")
+    assert jobs.csat_surveys_send() == 1
+    assert jobs.csat_surveys_send() == 0
+    (message,) = outbound(ticket)
+    assert "http" not in message.body and "/r/" not in message.body
+    assert "Antworten Sie auf diese Nachricht mit einer Zahl von 1" in message.body
+    row = FollowUp.objects.get(ticket=ticket)
+    assert row.outcome == FollowUpOutcome.SENT and row.expires_at is not None and notes(ticket) == []
+
+    def buyer(body: str, at=None) -> Message:  # type: ignore[no-untyped-def]
+        return Message.objects.create(
+            ticket=ticket,
+            store=ticket.store,
+            direction=MessageDirection.INBOUND,
+            channel="amazon",
+            body=body,
+            sent_at=at or now(),
+        )
+
+    assert csat_rate_by_reply(message_id=buyer("4 please call me back").pk) is None
+    assert csat_rate_by_reply(message_id=buyer("Danke!").pk) is None
+    four = buyer(" 4/5 ")
+    response = csat_rate_by_reply(message_id=four.pk)
+    assert response is not None and (response.rating, response.changes, response.language) == (4, 0, "de")
+    assert csat_rate_by_reply(message_id=four.pk) == response  # the same reply counted once
+    assert CsatResponse.objects.get().changes == 0
+    assert csat_rate_by_reply(message_id=buyer("５").pk).rating == 5  # type: ignore[union-attr]
+    late = buyer("1", at=row.expires_at + timedelta(minutes=1))  # type: ignore[operator]
+    assert csat_rate_by_reply(message_id=late.pk) is None
+    assert CsatResponse.objects.get().rating == 5
+
+
+def test_a_rating_reply_reaches_the_survey_through_the_inbox_event(world, config, solved):
+    from aftersales.core.actors import Actor
+    from aftersales.core.events import _subscribers
+    from aftersales.followups.models import CsatResponse
+    from aftersales.followups.subscribers import _rating_reply
+    from aftersales.inbox.events import MessageReceived
+
+    assert _rating_reply in _subscribers[MessageReceived]
     ticket = solved(store=world.store_us, language="en")
     jobs.csat_surveys_send()
-    jobs.csat_surveys_send()
-    assert outbound(ticket) == []
-    row = FollowUp.objects.get(ticket=ticket)
-    assert (row.outcome, row.reason) == (FollowUpOutcome.SKIPPED, jobs.SkipReason.LINKS_FORBIDDEN)
-    (note,) = notes(ticket)
-    assert "links" in note.body
-    event = TicketEvent.objects.get(ticket=ticket, type=TicketEventType.NOTE_ADDED)
-    assert (event.actor_kind, event.actor_ref) == ("system", "followups")
+    reply = Message.objects.create(
+        ticket=ticket, store=ticket.store, direction=MessageDirection.INBOUND, channel="amazon", body="3", sent_at=now()
+    )
+    event = MessageReceived(
+        message_id=reply.pk,
+        ticket_id=ticket.pk,
+        organization_id=ticket.organization_id,
+        actor=Actor.customer(ticket.customer),
+    )
+    _rating_reply(event)  # the subscriber enqueues the task (immediate in tests)
+    assert CsatResponse.objects.get(ticket=ticket).rating == 3
 
 
 def test_a_second_resolution_gets_a_second_survey(world, config, solved):
