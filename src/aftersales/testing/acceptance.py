@@ -196,7 +196,7 @@ def mark_shipped_from_ticket(
     from aftersales.testing.factories import TicketFactory
 
     order = Order.objects.get(store=store, external_id=order_external_id)
-    ticket = Ticket.objects.filter(order=order).first() or TicketFactory(store=store, order=order)
+    ticket: Any = Ticket.objects.filter(order=order).first() or TicketFactory(store=store, order=order)
     user = user or store_admin(store)
     checked, carrier, number = check_order_mark_shipped(
         user=user, ticket_id=ticket.pk, carrier=carrier, tracking_number=tracking_number
@@ -204,3 +204,22 @@ def mark_shipped_from_ticket(
     with TestCase.captureOnCommitCallbacks(execute=True):  # the write-back runs on commit
         shipment = order_mark_shipped(order=checked, carrier=carrier, tracking_number=number, actor=Actor.user(user))
     return shipment, shipment_syncs([shipment]).get(shipment.pk)
+
+
+def assert_chat_pictures(store: Any, fake: Any, *, attached: str, expired: str, served: bytes, name: str) -> Any:
+    """A messages sync over a fake whose chat has a picture message (`attached`, served as `name`) and
+    one whose link is gone (`expired`, at /file/gone.png): the first carries the picture as an
+    attachment, the second keeps its link and the reason. Returns the request the file server got."""
+    from aftersales.channels.sync import sync_stream
+    from aftersales.inbox.models import Message
+
+    run = sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
+    assert (run.status, run.quarantined) == ("succeeded", 0)
+    picture = Message.objects.get(store=store, external_id=attached)
+    [attachment] = picture.attachments.all()
+    assert (attachment.filename, attachment.content_type, attachment.size) == ("image-1.png", "image/png", len(served))
+    assert attachment.file.read() == served and picture.body == "[image]"
+    gone = Message.objects.get(store=store, external_id=expired)
+    assert gone.body == f"[image] {fake.url}/file/gone.png (HTTP 404)" and not gone.attachments.exists()
+    [fetched] = fake.requests_to(f"/file/{name}", "GET")
+    return fetched

@@ -31,7 +31,7 @@ from aftersales.channels.base import (
     Stream,
     WriteReceipt,
 )
-from aftersales.channels.connectors import marketplace
+from aftersales.channels.connectors import marketplace, media
 from aftersales.channels.http import ClientPerCall
 from aftersales.channels.replies import reply_text, send_through_store
 from aftersales.core.clock import now
@@ -188,7 +188,12 @@ class AliExpressConnector(ClientPerCall[AliExpressClient]):
                     RawRecord(
                         Stream.MESSAGES,
                         mapping.version_key("message", message),
-                        {"kind": "message", "relation": dict(head), "data": message},
+                        media.with_downloads(
+                            client,
+                            {"kind": "message", "relation": dict(head), "data": message},
+                            mapping.media_urls(message),
+                            bucket="aliexpress:messages",
+                        ),
                     )
                 )
         if relations and not reached_older and page < _page_count(result):

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
+from aftersales.testing.fake_cdn import ChatFiles
 from aftersales.testing.fake_platform import FakePlatform, FakeRequest, FakeResponse, json_response
 
 from .client import REFRESH_PATH, sign
@@ -43,7 +44,7 @@ def _pacific(value: str) -> datetime:
     return datetime.strptime(value, TIME_FORMAT).replace(tzinfo=PACIFIC)
 
 
-class AliExpressFake(FakePlatform):
+class AliExpressFake(ChatFiles, FakePlatform):
     name = "aliexpress"
 
     def __init__(
@@ -108,6 +109,7 @@ class AliExpressFake(FakePlatform):
     def setup_routes(self) -> None:
         self.route("POST", r"/sync", self.sync)
         self.route("POST", r"/rest" + REFRESH_PATH, self.refresh)
+        self.route_files()
 
     def _check_signature(self, form: dict[str, str], api_path: str = "") -> FakeResponse | None:
         if form.get("app_key") != self.app_key:

@@ -27,7 +27,7 @@ from aftersales.channels.base import (
     ReturnKind,
     ReturnRecord,
 )
-from aftersales.channels.connectors import marketplace
+from aftersales.channels.connectors import marketplace, media
 from aftersales.channels.fields import amount, currency_code, dig, epoch, quantity, required, text
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -170,7 +170,16 @@ def map_issue(data: Mapping[str, Any], *, currency: str = "") -> ReturnRecord:
     )
 
 
-def map_message(relation: Mapping[str, Any], message: Mapping[str, Any]) -> MessageRecord:
+def media_urls(message: Any) -> list[str]:
+    """The picture of an image message: its `content` is the picture's link (an assumption: see
+    docs/connectors/aliexpress.md)."""
+    if not isinstance(message, Mapping) or message.get("message_type") != "image":
+        return []
+    url = message.get("content")
+    return [url] if isinstance(url, str) and url.startswith(("https://", "http://")) else []
+
+
+def map_message(relation: Mapping[str, Any], message: Mapping[str, Any], downloaded: Any = None) -> MessageRecord:
     """One message-centre message. The relation's other_login_id is the buyer; a message whose
     sender is not the buyer was written by the seller on AliExpress (kept, opens nothing)."""
     message_id = text(message, "id")
@@ -180,8 +189,10 @@ def map_message(relation: Mapping[str, Any], message: Mapping[str, Any]) -> Mess
     buyer_id = text(relation, "other_login_id")
     content = text(message, "content", required=kind == "text")
     body = f"{MESSAGE_TYPES[kind]} {content}".strip() if MESSAGE_TYPES[kind] else content
+    files, body = media.message_files("[image]", downloaded, body)
     return MessageRecord(
         external_id=f"aliexpress:{message_id}",
+        attachments=files,
         buyer=Buyer(external_id=buyer_id, name=str(relation.get("other_name") or "")),
         body=body,
         sent_at=epoch(required(message, "gmt_create"), "gmt_create"),
@@ -203,7 +214,7 @@ def map_payload(payload: Mapping[str, Any], *, currency: str = "") -> list[Recor
         relation = payload.get("relation")
         if not isinstance(relation, Mapping):
             raise MappingError("the stored message has no relation", field="relation")
-        return [map_message(relation, data)]
+        return [map_message(relation, data, payload.get("media"))]
     raise MappingError(f"unknown payload kind {kind!r}", field="kind")
 
 

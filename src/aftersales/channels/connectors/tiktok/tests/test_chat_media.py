@@ -12,12 +12,9 @@ from typing import Any
 import pytest
 
 from aftersales.catalog.models import Store
-from aftersales.channels.base import Stream
 from aftersales.channels.connectors.shopee.tests.test_chat_media import PNG
 from aftersales.channels.connectors.tiktok.fake import TikTokFake
-from aftersales.channels.sync import sync_stream
-from aftersales.inbox.models import Message
-from aftersales.testing.acceptance import fake_store
+from aftersales.testing.acceptance import assert_chat_pictures, fake_store
 
 from .conftest import load
 
@@ -48,13 +45,12 @@ def store(db: Any, fake: TikTokFake) -> Store:
 
 
 def test_a_chat_picture_becomes_an_attachment(store: Store, fake: TikTokFake, waits: list[float]) -> None:
-    run = sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
-    assert (run.status, run.quarantined) == ("succeeded", 0)
-    picture = Message.objects.get(store=store, external_id="tiktok:7282834513211418950")
-    [attachment] = picture.attachments.all()
-    assert (attachment.filename, attachment.content_type, attachment.file.read()) == ("image-1.png", "image/png", PNG)
-    assert picture.body == "[image]"
-    [fetched] = fake.requests_to("/file/box.png", "GET")
-    assert "x-tts-access-token" not in fetched.headers and "sign" not in fetched.query
-    gone = Message.objects.get(store=store, external_id="tiktok:7282834513211418951")
-    assert gone.body == f"[image] {fake.url}/file/gone.png (HTTP 404)" and not gone.attachments.exists()
+    fetched = assert_chat_pictures(
+        store,
+        fake,
+        attached="tiktok:7282834513211418950",
+        expired="tiktok:7282834513211418951",
+        served=PNG,
+        name="box.png",
+    )
+    assert "x-tts-access-token" not in fetched.headers and "sign" not in fetched.query  # no token to the CDN
