@@ -6,7 +6,11 @@ Shopify and Amazon) and stores the PDF on the RMA through the same upload checks
 (the bytes are sniffed, only PDF / PNG / JPEG kept, the size bounded). An approved RMA moves to
 label_issued with source `platform` (no write-back: the marketplace issued it); an RMA whose label is
 already issued gets the file. The carrier and tracking number, when given, are followed like any
-return parcel. The platform call runs outside any transaction and row lock."""
+return parcel. The platform call runs outside any transaction and row lock.
+
+Also automatic: when a pulled marketplace return moves to a status in which the platform has issued
+its label (the connector's `return_label_statuses`, e.g. eBay's READY_FOR_SHIPPING), its approved RMA
+without a label file gets it (`rma_label_fetch_task`, as `Actor.system("platform-labels")`)."""
 
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from aftersales.channels.status import capabilities_of
 from aftersales.core.actors import Actor
 from aftersales.core.errors import Conflict, ValidationFailed
 
+from .access import Automation, actor_of
 from .models import LabelSource, Rma, RmaStatus
 from .rma import _lock, record_event, rma_transition
 from .rma_actions import LABEL_TYPES, Upload, _carrier_fields, _files_kept_only_on_commit, _follow_parcel, _store_file
@@ -74,7 +79,7 @@ def rma_label_fetch(*, user: Any, rma_id: Any) -> Rma:
         rma.label_tracking_number = tracking_number or rma.label_tracking_number
         rma.save(update_fields=["label_file", "label_source", "label_carrier", "label_tracking_number", "updated_at"])
         _follow_parcel(rma, carrier=rma.label_carrier, tracking_number=rma.label_tracking_number)
-        actor = Actor.user(user)
+        actor = actor_of(user)
         if rma.status == RmaStatus.APPROVED:
             rma_transition(
                 rma,
@@ -93,3 +98,37 @@ def rma_label_fetch(*, user: Any, rma_id: Any) -> Rma:
                 tracking_number=rma.label_tracking_number,
             )
     return rma
+
+
+LABEL_ACTOR = Actor.system("platform-labels")
+
+
+def rma_label_fetch_automatic(*, rma_id: int) -> str:
+    """The automatic fetch (the sync saw the platform issue a label): `stored`, or why not (no
+    label yet, the RMA moved on, the store cannot). Never raises for those: the task is done."""
+    organization_id = Rma.objects.filter(pk=rma_id).values_list("organization_id", flat=True).first()
+    if organization_id is None:
+        return "gone"
+    try:
+        rma_label_fetch(user=Automation(actor=LABEL_ACTOR, organization_id=organization_id), rma_id=rma_id)
+    except (Conflict, ValidationFailed) as exc:
+        return f"not stored: {exc.message}"
+    return "stored"
+
+
+def rmas_waiting_for_platform_label(*, return_request_id: int, platform: str, new_status: str) -> list[int]:
+    """RMAs of this marketplace return whose label the platform has just issued (the connector says
+    which statuses mean that) and that have no label file yet."""
+    try:
+        connector: Any = get_connector(platform)
+    except ConnectorError:
+        return []
+    if Capability.FETCH_RETURN_LABEL not in connector.capabilities:
+        return []
+    if new_status not in getattr(connector, "return_label_statuses", frozenset()):
+        return []
+    return list(
+        Rma.objects.filter(return_request_id=return_request_id, status=RmaStatus.APPROVED, label_file="").values_list(
+            "pk", flat=True
+        )
+    )

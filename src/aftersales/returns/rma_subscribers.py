@@ -7,7 +7,7 @@ from __future__ import annotations
 from aftersales.core.events import subscribe, subscribe_batch
 from aftersales.tracking.events import ShipmentStatusChanged
 
-from .events import RmaEvidenceRequested, RmaParcelArrived, RmaStatusChanged
+from .events import ReturnRequestStatusChanged, RmaEvidenceRequested, RmaParcelArrived, RmaStatusChanged
 from .notify import step_for_status
 from .rma_sync import DECISION_FOR_STATUS
 from .tasks import (
@@ -69,6 +69,23 @@ def _on_tracking(event: ShipmentStatusChanged) -> None:
         )
 
 
+def _on_return_status(event: ReturnRequestStatusChanged) -> None:
+    """A marketplace return moved to a status where the platform has issued its label: fetch it."""
+    from aftersales.catalog.models import Store
+
+    from .rma_labels import rmas_waiting_for_platform_label
+    from .tasks import rma_label_fetch_task
+
+    platform = Store.objects.filter(pk=event.store_id).values_list("platform", flat=True).first()
+    if platform is None:
+        return
+    for rma_id in rmas_waiting_for_platform_label(
+        return_request_id=event.return_request_id, platform=platform, new_status=event.new_status
+    ):
+        rma_label_fetch_task(rma_id)
+
+
+subscribe(ReturnRequestStatusChanged, _on_return_status)
 subscribe_batch(RmaStatusChanged, _on_statuses)
 subscribe(RmaEvidenceRequested, _on_evidence_requested)
 subscribe(RmaParcelArrived, _on_arrival)

@@ -103,3 +103,12 @@ def rma_tracking_task(order_id: int, tracking_number: str, new_status: str, acto
         new_status=new_status,
         actor=Actor(actor.get("kind", "system"), actor.get("id", ""), actor.get("label", "")),
     )
+
+
+@db_task(retries=3, retry_delay=300)
+def rma_label_fetch_task(rma_id: int) -> str:
+    """The marketplace issued a return label: store it on the RMA (returns.rma_labels; idempotent:
+    an RMA that has its label or moved on is left as it is)."""
+    from .rma_labels import rma_label_fetch_automatic
+
+    return rma_label_fetch_automatic(rma_id=rma_id)

@@ -104,3 +104,37 @@ def test_the_rma_page_offers_the_button(world, fake, rma, client) -> None:  # ty
     fake.issue_return_label(RETURN_ID, PDF)
     assert client.post(reverse("web:rma_label_fetch", args=[rma.pk])).status_code == 302
     assert Rma.objects.get(pk=rma.pk).status == RmaStatus.LABEL_ISSUED
+
+
+def test_the_sync_fetches_the_label_once_ebay_says_it_issued_one(
+    world, fake, rma, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    from aftersales.core import events
+    from aftersales.core.actors import Actor
+    from aftersales.returns.events import ReturnRequestStatusChanged
+
+    fake.issue_return_label(RETURN_ID, PDF, carrier="DHL", tracking_number="JJD0099887766")
+
+    def moved(new_status: str) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            events.publish(
+                ReturnRequestStatusChanged(
+                    return_request_id=rma.return_request_id,
+                    organization_id=world.org.pk,
+                    store_id=rma.store_id,
+                    old_status="RETURN_REQUESTED",
+                    new_status=new_status,
+                    ticket_id=None,
+                    actor=Actor.connector(store_id=rma.store_id, platform="ebay"),
+                )
+            )
+
+    moved("WAITING_FOR_RMA")  # not a status with a label: nothing asked
+    assert not fake.requests_to(f"/post-order/v2/return/{RETURN_ID}/get_shipping_label")
+    moved("READY_FOR_SHIPPING")
+    stored = Rma.objects.get(pk=rma.pk)
+    assert stored.status == RmaStatus.LABEL_ISSUED and stored.label_source == LabelSource.PLATFORM
+    issued = stored.events.get(type="status_changed", payload__new="label_issued")
+    assert (issued.actor_kind, issued.actor_ref) == ("system", "platform-labels")
+    moved("READY_FOR_SHIPPING")  # seen again: the RMA has its label, nothing fetched twice
+    assert len(fake.requests_to(f"/post-order/v2/return/{RETURN_ID}/get_shipping_label")) == 1

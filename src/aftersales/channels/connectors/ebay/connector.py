@@ -128,6 +128,9 @@ class EbayConnector:
             Capability.FETCH_RETURN_LABEL,
         }
     )
+    # Return statuses (ReturnStatusEnum) in which eBay has issued the return shipping label, so the
+    # sync fetches it (returns.rma_labels). READY_FOR_SHIPPING: the buyer can print it and ship.
+    return_label_statuses = frozenset({"READY_FOR_SHIPPING"})
     # {bucket: (calls per second, burst)} per store. eBay's limits are daily quotas per eBay
     # application ("API Call Limits" on developer.ebay.com; OAuth: 50,000 refresh-token and 1,000
     # client-credentials grants a day), shared by every store of the app, so a per-store bucket
