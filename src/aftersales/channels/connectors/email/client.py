@@ -245,20 +245,43 @@ def wait_for_mail(
     poll_every: float = 30.0,
     sleep: Callable[[float], None] = time.sleep,
     ready: Callable[[], None] | None = None,
+    after: tuple[int, int] | None = None,
+    since: date | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> bool:
     """Block until the folder gets new mail or `timeout` passes; True if mail came. IDLE where the
     server offers it (RFC 2177), else polling with NOOP every `poll_every` seconds. `ready` is
-    called once the wait has started (mail arriving from then on is seen)."""
+    called once the wait has started (mail arriving from then on is seen).
+
+    `after` = the cursor's (UIDVALIDITY, last UID) of the folder and `since` its date window: mail
+    that the next fetch would take (the same searches as fetch_new) answers True at once, e.g. mail
+    that arrived after the last fetch but before this wait began. `stop`, checked every second,
+    ends the wait early (False)."""
     status = client.select_folder(folder, readonly=True)
     exists = int(status.get(b"EXISTS", 0))
+    if after is not None or since is not None:
+        validity, last_uid = after or (int(status.get(b"UIDVALIDITY", 0)), 0)
+        if int(status.get(b"UIDVALIDITY", validity)) != validity:
+            return True
+        if last_uid and any(u > last_uid for u in client.search(["UID", f"{last_uid + 1}:*"])):
+            return True
+        if not last_uid and since is not None and client.search(["SINCE", since]):
+            return True
+    if timeout <= 0:
+        return False
     deadline = time.monotonic() + timeout
+    step = 1.0 if stop is not None else 60.0
+
+    def stopped() -> bool:
+        return stop is not None and stop()
+
     if b"IDLE" in client.capabilities():
         client.idle()
         if ready is not None:
             ready()
         try:
-            while (left := deadline - time.monotonic()) > 0:
-                responses = client.idle_check(timeout=min(left, 60))
+            while (left := deadline - time.monotonic()) > 0 and not stopped():
+                responses = client.idle_check(timeout=min(left, step))
                 if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
                     return True
         finally:
@@ -266,8 +289,16 @@ def wait_for_mail(
         return False
     if ready is not None:
         ready()
-    while deadline - time.monotonic() > 0:
-        sleep(min(poll_every, max(0.0, deadline - time.monotonic())))
+    while deadline - time.monotonic() > 0 and not stopped():
+        wait = min(poll_every, max(0.0, deadline - time.monotonic()))
+        if stop is None:
+            sleep(wait)
+        else:  # in steps of a second, to notice `stop`
+            end = time.monotonic() + wait
+            while (rest := end - time.monotonic()) > 0 and not stopped():
+                sleep(min(step, rest))
+            if stopped():
+                return False
         client.noop()
         current = int(client.folder_status(folder, ["MESSAGES"]).get(b"MESSAGES", exists))
         if current > exists:

@@ -102,12 +102,27 @@ class EmailConnector:
         timeout: float,
         poll_every: float = 30.0,
         ready: Callable[[], None] | None = None,
+        cursor: str | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> bool:
-        """Block until new mail reaches the first folder (IDLE where offered, else polling)."""
+        """Block until new mail reaches the first folder (IDLE where offered, else polling). With the
+        stream's `cursor`, mail that came after its last fetch answers True at once; `stop` ends the
+        wait early (client.wait_for_mail)."""
 
         def wait(mailbox: MailboxSettings) -> bool:
+            folder = mailbox.folders[0]
+            state = MailboxCursor.load(cursor) if cursor else None
             with imap_session(mailbox, timeout=timeout + 30) as client:
-                return wait_for_mail(client, mailbox.folders[0], timeout=timeout, poll_every=poll_every, ready=ready)
+                return wait_for_mail(
+                    client,
+                    folder,
+                    timeout=timeout,
+                    poll_every=poll_every,
+                    ready=ready,
+                    after=state.folders.get(folder) if state else None,
+                    since=state.since if state else None,
+                    stop=stop,
+                )
 
         return _signed_in(ctx, wait)
 
