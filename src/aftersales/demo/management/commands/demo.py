@@ -109,12 +109,21 @@ class Command(BaseCommand):
 
         organization = Organization.objects.get(slug=data.ORG_SLUG)
         if not options["fakes"]:
-            count = demo_stores_disconnect(organization=organization)
+            from aftersales.demo.messaging import demo_messaging_disconnect
+
+            count = demo_stores_disconnect(organization=organization) + demo_messaging_disconnect(
+                organization=organization
+            )
             if count:
                 self.stdout.write(f"  {count} demo store(s) of the fake marketplaces deactivated")
             return
         urls = endpoint_urls(options["fakes_port_base"] or DEFAULT_PORT_BASE)
         stores = demo_stores_connect(organization=organization, urls=urls)
+        from aftersales.demo.messaging import demo_messaging_connect  # the mailbox, WhatsApp, Messenger
+
+        stores += demo_messaging_connect(
+            organization=organization, port_base=options["fakes_port_base"] or DEFAULT_PORT_BASE
+        )
         self.stdout.write("  stores on the local fakes: " + ", ".join(f"{s.name} ({s.endpoint_url})" for s in stores))
 
     def _queue_translations(self, count: int) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from aftersales.demo.fakes import DEFAULT_PORT_BASE, PLATFORMS, TICK_SECONDS, DemoFakes
+from aftersales.demo.messaging import DemoMessaging
 
 
 class Command(BaseCommand):
@@ -28,6 +29,11 @@ class Command(BaseCommand):
             type=float,
             default=TICK_SECONDS,
             help=f"seconds between new buyer messages and returns (default {TICK_SECONDS}; 0: none)",
+        )
+        parser.add_argument(
+            "--app-url",
+            default="",
+            help="the running app (http://127.0.0.1:PORT): the WhatsApp and Messenger fakes push their webhooks there",
         )
         parser.add_argument(
             "--sync",
@@ -49,6 +55,13 @@ class Command(BaseCommand):
             raise CommandError(
                 f"cannot listen on 127.0.0.1:{port_base}..{port_base + len(PLATFORMS) - 1}: {exc}"
             ) from exc
+        # The demo mailbox's mail server and the WhatsApp / Messenger fakes (demo/messaging.py).
+        messaging = DemoMessaging(app_url=options["app_url"], log=self._log)
+        try:
+            messaging.start(port_base)
+        except OSError as exc:
+            fakes.stop()
+            raise CommandError(f"cannot start the demo mail / chat fakes above {port_base}: {exc}") from exc
         stop = threading.Event()
 
         def interrupted(signum: int, frame: Any) -> None:
@@ -57,20 +70,31 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, interrupted)
         signal.signal(signal.SIGINT, interrupted)
         try:
-            for key, url in fakes.urls.items():
+            for key, url in {**fakes.urls, **messaging.urls}.items():
                 self.stdout.write(f"  fake {key:<10} {url}")
             self.stdout.flush()
             if options["sync"]:
                 self._queue_sync()
+            threading.Thread(target=self._seed, args=(messaging,), daemon=True).start()
             tick = options["tick"]
             while not stop.wait(tick if tick > 0 else 3600):
                 if tick > 0:
-                    for line in fakes.tick():
+                    for line in fakes.tick() + messaging.tick():
                         self.stdout.write(f"  {line}")
                     self.stdout.flush()
         finally:
+            messaging.stop()
             fakes.stop()
             self.stdout.write("fakes stopped")
+
+    def _seed(self, messaging: DemoMessaging) -> None:
+        """Buyers' first e-mails and chat messages (the pushes wait for the web server to answer)."""
+        for line in messaging.seed():
+            self._log(line)
+
+    def _log(self, line: str) -> None:
+        self.stdout.write(f"  {line}")
+        self.stdout.flush()
 
     def _queue_sync(self) -> None:
         """The periodic sync runs every five minutes: pull the demo stores now, so the demo is
