@@ -452,6 +452,8 @@ def web_memory(server: Server) -> tuple[float, float, int]:
         grew = bool(more)
     gunicorn = {pid for pid in tree if "gunicorn" in _proc(pid, "cmdline")}
     workers = [pid for pid in gunicorn if parents.get(pid) in gunicorn]
+    server.info["gunicorn_pids"] = sorted(gunicorn)
+    server.info["worker_pids"] = workers
     peak = current = 0.0
     for pid in workers:
         fields = dict(line.split(":", 1) for line in _proc(pid, "status").splitlines() if ":" in line)
@@ -486,14 +488,34 @@ def backlog_lines(env: dict[str, str], limit: float = 300) -> list[str]:
     return [f"  aftersales worker backlog when the load stopped: {waiting} tasks, {state}"]
 
 
+def shared_memory(server: Server) -> tuple[float, float]:
+    """(PSS of the whole server: master and workers, the memory it really takes when workers share
+    pages; USS of its largest worker: what one more worker would add), MiB, from smaps_rollup. Call
+    after web_memory (which finds the processes)."""
+    pss = uss = 0.0
+    for pid in server.info.get("gunicorn_pids", []):
+        fields = {}
+        for line in _proc(pid, "smaps_rollup").splitlines()[1:]:
+            name, _, rest = line.partition(":")
+            fields[name] = int(rest.split()[0]) / 1024 if rest.split() else 0.0
+        pss += fields.get("Pss", 0.0)
+        if pid in server.info.get("worker_pids", []):
+            uss = max(uss, fields.get("Private_Clean", 0.0) + fields.get("Private_Dirty", 0.0))
+    return pss, uss
+
+
 def memory_lines(label: str, hd: Server, aft: Server) -> list[str]:
     (hd_peak, hd_now, hd_n), (as_peak, as_now, as_n) = web_memory(hd), web_memory(aft)
+    (hd_pss, hd_uss), (as_pss, as_uss) = shared_memory(hd), shared_memory(aft)
     ratio = f"x{as_peak / hd_peak:.2f}" if hd_peak else "n/a"
+    pss_ratio = f"x{as_pss / hd_pss:.2f}" if hd_pss else "n/a"
     return [
-        f"\n## web process memory after {label} (largest worker; MiB)",
-        f"  django-helpdesk  peak {hd_peak:6.1f}  now {hd_now:6.1f}  ({hd_n} workers)",
-        f"  aftersales       peak {as_peak:6.1f}  now {as_now:6.1f}  ({as_n} workers)",
-        f"  ratio peak (aftersales / helpdesk): {ratio}",
+        f"\n## web process memory after {label} (largest worker's RSS; server's PSS, master included; MiB)",
+        f"  django-helpdesk  peak {hd_peak:6.1f}  now {hd_now:6.1f}  ({hd_n} workers)  PSS {hd_pss:6.1f}"
+        f"  worker USS {hd_uss:6.1f}",
+        f"  aftersales       peak {as_peak:6.1f}  now {as_now:6.1f}  ({as_n} workers)  PSS {as_pss:6.1f}"
+        f"  worker USS {as_uss:6.1f}",
+        f"  ratio peak RSS (aftersales / helpdesk): {ratio}; server PSS {pss_ratio}",
     ]
 
 
