@@ -16,9 +16,8 @@ from aftersales.channels.connectors.ebay.fake import EbayFake
 from aftersales.channels.connectors.ebay.webhooks import clear_key_cache
 from aftersales.returns.models import LabelSource, Rma, RmaStatus
 from aftersales.returns.rma import rma_approve
-from aftersales.testing.factories import StoreFactory
 
-from .test_rma_writeback import marketplace_rma
+from .test_rma_writeback import ebay_store, marketplace_rma
 
 pytestmark = pytest.mark.django_db
 
@@ -51,15 +50,7 @@ def fake() -> Iterator[EbayFake]:
 
 @pytest.fixture
 def rma(world, fake) -> Rma:  # type: ignore[no-untyped-def]
-    store = StoreFactory(
-        organization=world.org,
-        platform="ebay",
-        site="ebay.de",
-        currency="EUR",
-        external_id=fake.seller,
-        endpoint_url=fake.url,
-        credentials=fake.credentials(signing_key=fake.new_signing_key()),
-    )
+    store = ebay_store(world, fake)
     world.team_us.stores.add(store)
     fake.add_return({"returnId": RETURN_ID, "state": "RETURN_REQUESTED"})
     made = marketplace_rma(world, store, RETURN_ID)

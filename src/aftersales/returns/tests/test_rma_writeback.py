@@ -38,6 +38,19 @@ def fake() -> Iterator[EbayFake]:
         yield server
 
 
+def ebay_store(world: Any, fake: EbayFake) -> Any:
+    """An eBay.de store of the world's organization pointed at the fake (decisions are signed)."""
+    return StoreFactory(
+        organization=world.org,
+        platform="ebay",
+        site="ebay.de",
+        currency="EUR",
+        external_id=fake.seller,
+        endpoint_url=fake.url,
+        credentials=fake.credentials(signing_key=fake.new_signing_key()),
+    )
+
+
 def marketplace_rma(
     world: Any, store: Any, external_id: str, *, reason: str = "changed_mind", sku: str | None = None
 ) -> Rma:
@@ -62,15 +75,7 @@ def marketplace_rma(
 
 
 def test_decisions_reach_ebay_once(world, fake, django_capture_on_commit_callbacks) -> None:
-    store = StoreFactory(
-        organization=world.org,
-        platform="ebay",
-        site="ebay.de",
-        currency="EUR",
-        external_id=fake.seller,
-        endpoint_url=fake.url,
-        credentials=fake.credentials(signing_key=fake.new_signing_key()),
-    )
+    store = ebay_store(world, fake)
     fake.add_return({"returnId": "5000123456", "state": "RETURN_REQUESTED"})
     fake.add_return({"returnId": "5000123457", "state": "RETURN_REQUESTED"})
     rma = marketplace_rma(world, store, "5000123456")
@@ -98,15 +103,7 @@ def test_decisions_reach_ebay_once(world, fake, django_capture_on_commit_callbac
 
 
 def test_a_refused_decision_is_failed_with_the_platforms_words(world, fake, django_capture_on_commit_callbacks) -> None:
-    store = StoreFactory(
-        organization=world.org,
-        platform="ebay",
-        site="ebay.de",
-        currency="EUR",
-        external_id=fake.seller,
-        endpoint_url=fake.url,
-        credentials=fake.credentials(signing_key=fake.new_signing_key()),
-    )
+    store = ebay_store(world, fake)
     fake.add_return({"returnId": "5000123458", "state": "CLOSED"})
     rma = marketplace_rma(world, store, "5000123458")
     with django_capture_on_commit_callbacks(execute=True):
