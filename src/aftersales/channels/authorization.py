@@ -68,6 +68,7 @@ AUTH_MODULES: dict[str, str] = {
     "wish": "aftersales.channels.connectors.wish.auth",
     "shopify": "aftersales.channels.connectors.shopify.auth",
     "ebay": "aftersales.channels.connectors.ebay.auth",
+    "amazon": "aftersales.channels.connectors.amazon.auth",
 }
 
 

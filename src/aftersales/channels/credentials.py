@@ -170,8 +170,26 @@ AMAZON_FIELDS = (
         gettext_lazy("Refresh token"),
         secret=True,
         required=True,
+        by_connect=True,
         max_length=2000,
-        help=gettext_lazy("Given when the app is authorised for your seller account (Atzr|...)."),
+        help=gettext_lazy(
+            "Filled by Connect (the seller's authorisation), or pasted from self-authorisation (Atzr|...)."
+        ),
+    ),
+    F(
+        "application_id",
+        gettext_lazy("SP-API application id"),
+        max_length=200,
+        help=gettext_lazy(
+            "Developer Central > your app: the App ID (amzn1.sp.solution...). Needed by Connect; its OAuth "
+            "redirect URI must be this site's redirect URL."
+        ),
+    ),
+    F(
+        "draft_app",
+        gettext_lazy("Draft app"),
+        Kind.BOOL,
+        help=gettext_lazy("On while the app is not published: Connect adds version=beta to the consent link."),
     ),
     F(
         "marketplace_id",

@@ -21,6 +21,8 @@ from aftersales.catalog.models import Store
 from aftersales.channels.authorization import REDIRECT_PATH, redirect_uri
 from aftersales.channels.connectors.aliexpress import fake_auth as aliexpress_auth
 from aftersales.channels.connectors.aliexpress.fake import AliExpressFake
+from aftersales.channels.connectors.amazon import fake_auth as amazon_auth
+from aftersales.channels.connectors.amazon.fake import AmazonFake
 from aftersales.channels.connectors.ebay import fake_auth as ebay_auth
 from aftersales.channels.connectors.ebay.fake import EbayFake
 from aftersales.channels.connectors.shopee import fake_auth as shopee_auth
@@ -84,6 +86,18 @@ PLATFORMS = {
         lambda f: wish_auth.install(f, redirect_uri=redirect_uri()),
         lambda f: {"client_id": f.client_id, "client_secret": f.client_secret},
         "/api/v3/oauth/access_token",
+    ),
+    "amazon": Platform(
+        "amazon",
+        "amazon.com",
+        AmazonFake,
+        lambda f: amazon_auth.install(f, redirect_uri=redirect_uri()),
+        lambda f: {
+            "lwa_client_id": f.client_id,
+            "lwa_client_secret": f.client_secret,
+            "application_id": amazon_auth.APPLICATION_ID,
+        },
+        "/auth/o2/token",
     ),
     "ebay": Platform(
         "ebay",
@@ -192,6 +206,7 @@ def test_the_store_page_offers_connect_and_the_round_trip_connects_the_store(
         or "#authorization" in (done["Location"])
     )
     assert len(callbacks) == 1  # the first sync, queued after commit
+    assert len(c.fake.requests_to(c.platform.grant_path)) == 1  # the code traded once
     c.store.refresh_from_db()
     creds = c.store.credentials
     assert creds["access_token"]
@@ -203,12 +218,16 @@ def test_the_store_page_offers_connect_and_the_round_trip_connects_the_store(
     assert check.ok, check.detail
     page = client.get(reverse("web:settings_store_connection", args=[c.store.pk]))
     assert 'data-authorization="connected"' in page.content.decode()
-    # The same callback again: refused, nothing changes.
+    # The same callback again: refused, nothing changes (the connection test may have renewed the
+    # access token: compare with the credentials as they are now).
+    c.store.refresh_from_db()
+    creds = dict(c.store.credentials)
+    calls = len(c.fake.requests_to(c.platform.grant_path))
     again = client.get(callback)
     _refused(again, "state", "already used")
     c.store.refresh_from_db()
     assert c.store.credentials == creds
-    assert len(c.fake.requests_to(c.platform.grant_path)) == 1
+    assert len(c.fake.requests_to(c.platform.grant_path)) == calls  # the replay called nothing
 
 
 def test_shopee_signs_the_auth_link_and_token_get_exactly(world: Any, shopee: Connecting) -> None:
@@ -349,7 +368,9 @@ def test_connect_needs_the_app_keys_and_a_platform_with_a_consent_page(world: An
     assert answer.status_code == 409
     assert "data-missing-app-fields" in answer.content.decode()
     amazon = client.post(reverse("web:settings_store_authorize", args=[world.store_us.pk]))
-    assert amazon.status_code == 409
+    assert amazon.status_code == 409  # no LWA client / application id yet
+    mailbox: Any = StoreFactory(organization=world.org, platform="email", site="", credentials={})
+    assert client.post(reverse("web:settings_store_authorize", args=[mailbox.pk])).status_code == 409
     assert client.post(reverse("web:settings_store_authorize", args=[world.foreign_store.pk])).status_code == 404
 
 
@@ -392,3 +413,31 @@ def test_ebay_consent_sends_the_runame_and_trades_the_code_with_basic_auth(world
         assert grant.headers["authorization"].startswith("Basic ")
         c.store.refresh_from_db()
         assert c.store.credentials["refresh_token"] == c.fake.refresh_token
+
+
+def test_amazon_website_authorization_trades_the_spapi_code_with_lwa(world: Any) -> None:
+    for c in _setup(world, "amazon"):
+        client = _admin(world)
+        started = client.post(reverse("web:settings_store_authorize", args=[c.store.pk]))
+        link = urlsplit(started["Location"])
+        query = {k: v[0] for k, v in parse_qs(link.query).items()}
+        assert link.path == "/apps/authorize/consent"
+        assert set(query) == {"application_id", "state"}  # no version=beta: a published app
+        back = urlsplit(httpx.get(started["Location"], follow_redirects=False).headers["location"])
+        params = {k: v[0] for k, v in parse_qs(back.query).items()}
+        assert set(params) == {"state", "selling_partner_id", "spapi_oauth_code"}
+        bad = {**params, "selling_partner_id": "a2fake-seller"}
+        _refused(client.get(REDIRECT_PATH + "?" + urlencode(bad)), "selling_partner_id", "selling_partner_id")
+        assert client.get(f"{back.path}?{back.query}").status_code == 302
+        grants = [r for r in c.fake.requests_to("/auth/o2/token") if b"authorization_code" in r.body]
+        (grant,) = grants
+        assert {k: v[0] for k, v in parse_qs(grant.body.decode()).items()} == {
+            "grant_type": "authorization_code",
+            "code": params["spapi_oauth_code"],
+            "redirect_uri": redirect_uri(),
+            "client_id": c.fake.client_id,
+            "client_secret": c.fake.client_secret,
+        }
+        c.store.refresh_from_db()
+        assert c.store.credentials["refresh_token"].startswith("Atzr|")
+        assert c.store.external_id == c.fake.seller_id

@@ -85,7 +85,7 @@ def test_bad_input_is_refused_by_name(world: Any, wish: tuple[WishFake, Store]) 
         api.post("/stores/authorization/callback", {"params": {"state": "x:y", "code": "c"}}), 400, field="state"
     )
     assert_error(api.post("/stores/authorization/callback", {}), 422)
-    assert_error(api.post(f"/stores/{world.store_us.pk}/authorization", {}), 409, field="platform")
+    assert_error(api.post(f"/stores/{world.store_us.pk}/authorization", {}), 409, field="credentials.lwa_client_id")
     assert_error(api.post(f"/stores/{world.foreign_store.pk}/authorization", {}), 404)
     started = api.post(f"/stores/{store.pk}/authorization", {}).json()
     query = {"state": started["state"], "code": "ok123", "error": "access_denied"}

@@ -102,7 +102,7 @@ def test_the_schema_has_every_key_the_connector_reads(platform) -> None:
         ("email", {**EMAIL, "colour": "blue"}, "credentials.colour"),
         ("email", {**EMAIL, "password": 42}, "credentials.password"),
         ("email", {**EMAIL, "folders": [1, 2]}, "credentials.folders"),
-        ("amazon", {"lwa_client_id": "a", "lwa_client_secret": "b"}, "credentials.refresh_token"),
+        ("amazon", {"lwa_client_id": "a", "refresh_token": "c"}, "credentials.lwa_client_secret"),
         ("amazon", {**AMAZON, "sqs_queue_url": "ftp://x"}, "credentials.sqs_queue_url"),
         ("ebay", {**EBAY, "environment": "prod"}, "credentials.environment"),
         ("ebay", {**EBAY, "signing_key": {"jwe": "x"}}, "credentials.signing_key"),

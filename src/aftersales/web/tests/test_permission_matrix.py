@@ -673,7 +673,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     # no connection was started in the session: 422 whoever asks (nothing to finish, nothing shown)
     ("mailbox_oauth_callback", "GET"): Row(_none, _none, expect(LOGIN, everyone(422), 403)),
-    # Connect through the platform's consent page (issues 9/12): Amazon has none (409 for our
+    # Connect through the platform's consent page (issues 9/12): Amazon US has no app keys (409 for our
     # admins); the callback without a state is a 400 for any admin, 403 for the others.
     ("settings_store_authorize", "POST"): Row(_store, _none, expect(LOGIN, {**admins(409), "foreigner": 404}, 403)),
     ("store_authorization_callback", "GET"): Row(_none, _none, expect(LOGIN, admins(400), 403)),
