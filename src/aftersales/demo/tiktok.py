@@ -116,6 +116,10 @@ class TikTokActivity(StoreActivity[DemoTikTok]):
                 "user_id": user_id,
                 "buyer_email": f"{hashlib.sha1(user_id.encode()).hexdigest()[:24]}@scs2.tiktok.com",  # noqa: S324
                 "recipient_address": {"name": buyer.name, "region_code": "US"},
+                # shipped by the seller through the fake's default delivery option (USPS, UPS, FedEx):
+                # "Mark shipped" works on the demo's orders awaiting shipment
+                "shipping_type": "SELLER",
+                "delivery_option_id": "7091146663229654789",
                 "payment": {"currency": "USD", "sub_total": str(price), "total_amount": str(price)},
                 "line_items": [
                     {
