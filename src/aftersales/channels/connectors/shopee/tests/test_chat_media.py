@@ -15,7 +15,7 @@ from aftersales.channels.base import Stream
 from aftersales.channels.connectors.shopee.fake import ShopeeFake
 from aftersales.channels.sync import sync_stream
 from aftersales.inbox.models import Message
-from aftersales.testing.acceptance import fake_store
+from aftersales.testing.acceptance import assert_chat_pictures, fake_store
 
 from .conftest import load
 
@@ -36,7 +36,7 @@ def store(db: Any, fake: ShopeeFake) -> Store:
     first = chat["messages"][0]
     pictures = [
         ("2097834567800000101", {"url": fake.add_file("crack.png", PNG)}),
-        ("2097834567800000102", {"url": f"{fake.url}/file/expired.png"}),
+        ("2097834567800000102", {"url": f"{fake.url}/file/gone.png"}),
         ("2097834567800000103", {"url": "http://elsewhere.example/file/x.png"}),
     ]
     messages = [{**first, "created_timestamp": ago(30)}]
@@ -57,18 +57,15 @@ def store(db: Any, fake: ShopeeFake) -> Store:
 
 
 def test_a_chat_picture_becomes_an_attachment(store: Store, fake: ShopeeFake, waits: list[float]) -> None:
-    run = sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
-    assert (run.status, run.quarantined) == ("succeeded", 0)
-    picture = Message.objects.get(store=store, external_id="shopee:2097834567800000101")
-    [attachment] = picture.attachments.all()
-    assert (attachment.filename, attachment.content_type, attachment.size) == ("image-1.png", "image/png", len(PNG))
-    assert attachment.file.read() == PNG and picture.body == "[image]"
-    [fetched] = fake.requests_to("/file/crack.png", "GET")
+    fetched = assert_chat_pictures(
+        store,
+        fake,
+        attached="shopee:2097834567800000101",
+        expired="shopee:2097834567800000102",
+        served=PNG,
+        name="crack.png",
+    )
     assert "access_token" not in fetched.query and "sign" not in fetched.query  # the CDN gets no token
-
-    expired = Message.objects.get(store=store, external_id="shopee:2097834567800000102")
-    assert not expired.attachments.exists()
-    assert expired.body == f"[image] {fake.url}/file/expired.png (HTTP 404)"
     elsewhere = Message.objects.get(store=store, external_id="shopee:2097834567800000103")
     assert elsewhere.body == "[image] http://elsewhere.example/file/x.png (not an https link)"
     assert not elsewhere.attachments.exists()
