@@ -231,3 +231,13 @@ def rule_delete(*, user: Any, rule_id: int) -> None:
         rule = _locked(user, rule_id)
         Rule.objects.filter(pk=rule.pk).update(current_version=None)
         rule.delete()
+
+
+def webhook_signing_secret(*, user: Any, rotate: bool = False) -> str:
+    """The organization's secret that signs its rules' webhooks (admins; the receivers need it to
+    check X-Aftersales-Signature). `rotate`: a new one from now on (receivers must be given it)."""
+    from aftersales.notifications.outbox import webhook_secret, webhook_secret_rotate
+
+    check_perm(user, Permission.ADMINISTER)
+    organization_id = organization_of(user)
+    return webhook_secret_rotate(organization_id) if rotate else webhook_secret(organization_id)

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.responses import Status
 
-from aftersales.rules import conflict_review, experiment_results, experiments, simulate
+from aftersales.rules import conflict_review, experiment_results, experiments, services, simulate
 from aftersales.rules.conflicts import RuleConflict
 from aftersales.rules.experiment_models import RuleExperiment
 
@@ -25,6 +25,7 @@ from ..schemas.rules_tools import (
     RuleExperimentOut,
     RuleSimulateIn,
     SimulationOut,
+    WebhookSecretOut,
 )
 
 router = Router(tags=["rules"])
@@ -48,6 +49,18 @@ def _experiment_out(row: RuleExperiment) -> dict[str, Any]:
         "started_at": row.started_at,
         "ended_at": row.ended_at,
     }
+
+
+@router.get("/rules/webhook-secret", response=with_errors({200: WebhookSecretOut}))
+def get_webhook_secret(request: HttpRequest) -> Any:
+    """The organization's webhook signing secret (made on first use; stored encrypted). Admins."""
+    return {"secret": services.webhook_signing_secret(user=current_user(request))}
+
+
+@router.post("/rules/webhook-secret/rotate", response=with_errors({200: WebhookSecretOut}))
+def rotate_webhook_secret(request: HttpRequest) -> Any:
+    """A new signing secret from now on (give it to the receivers). Admins."""
+    return {"secret": services.webhook_signing_secret(user=current_user(request), rotate=True)}
 
 
 @router.post("/rules/simulate", response=with_errors({200: SimulationOut}))

@@ -133,3 +133,7 @@ class ExperimentResultsOut(Schema):
     csat_available: bool = Field(..., description="False: no CSAT yet (the follow-ups app is not installed)")
     arms: list[ExperimentArmOut]
     tests: list[ExperimentSignificanceOut]
+
+
+class WebhookSecretOut(Schema):
+    secret: str = Field(..., description="HMAC-SHA256 key of X-Aftersales-Signature (docs/rules.md)")

@@ -109,3 +109,17 @@ def test_email_one_row_per_recipient_and_no_resend(
     _run(world, ticket, django_capture_on_commit_callbacks)
     assert sorted(m.to[0] for m in mailoutbox) == ["admin@example.com", "teammate@example.com"]
     assert OutboxMessage.objects.filter(status=OutboxStatus.SENT).count() == 2
+
+
+def test_the_signing_secret_for_admins_through_the_api(world: Any) -> None:
+    from aftersales.api.tests.helpers import ApiClient
+    from aftersales.notifications.outbox import webhook_secret
+
+    api = ApiClient(user=world.admin)
+    first = api.request("GET", "/rules/webhook-secret").json()["secret"]
+    assert first == webhook_secret(world.org.pk)
+    rotated = api.request("POST", "/rules/webhook-secret/rotate").json()["secret"]
+    assert rotated != first and rotated == webhook_secret(world.org.pk)
+    assert ApiClient(user=world.agent).request("GET", "/rules/webhook-secret").status_code == 403
+    foreign = ApiClient(user=world.foreign_user).request("GET", "/rules/webhook-secret").json()["secret"]
+    assert foreign not in (first, rotated)
