@@ -487,7 +487,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/stores/{store_id}/sync/templates"): Row(
         lambda s, w, u: ("POST", f"/stores/{w.store_us.pk}/sync/templates", None), ours(409)
     ),
-    # Connect through the platform's consent page: Amazon has none (409); a callback without a
+    # Connect through the platform's consent page: Amazon US has no app keys (409); a callback without a
     # state is a 400 for any admin (the foreign one included), 403 for the others.
     ("POST", "/stores/{store_id}/authorization"): Row(
         lambda s, w, u: ("POST", f"/stores/{w.store_us.pk}/authorization", {}), ours(409)
