@@ -19,6 +19,9 @@ the script imports the code next to it.
 
 --events N (issue 9) measures the sync engine instead: N mixed events from a fake platform on loopback
 through the whole pipeline, next to a raw bulk insert of the same rows (bench/sync_ingest.py).
+
+--platforms N (issue 12): the sync engine on a mixed-platform feed: the seven demo fake marketplaces
+seeded and given N ticks of activity, every pulled stream of each store synced once (bench/sync_mixed.py).
 """
 
 from __future__ import annotations
@@ -51,6 +54,12 @@ def main() -> None:
         "--compare", type=int, default=0, help="with --events: also the first N events record by record (before)"
     )
     parser.add_argument("--profile", default="", help="with --events: write the worker's cProfile stats to this file")
+    parser.add_argument(
+        "--platforms",
+        type=int,
+        default=0,
+        help="instead: the sync engine on the seven demo fake marketplaces after N ticks (bench/sync_mixed.py)",
+    )
     args = parser.parse_args()
 
     var_dir = tempfile.mkdtemp(prefix="aftersales-bench-ingest-")
@@ -73,7 +82,11 @@ def main() -> None:
         HUEY_IMMEDIATE="0",
     )
     try:
-        if args.events:
+        if args.platforms:
+            import sync_mixed  # bench/sync_mixed.py, next to this file
+
+            sync_mixed.run(args)
+        elif args.events:
             import sync_ingest  # bench/sync_ingest.py, next to this file
 
             sync_ingest.run(args)

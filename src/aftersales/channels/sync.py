@@ -50,6 +50,7 @@ from aftersales.inbox.services import InboundMessage, IngestResult
 from aftersales.inbox.services.ingest_many import message_ingest_many
 
 from .apply import Applied, applied_of_ingest, apply_record, connector_actor, inbound_from_record
+from .apply_many import orders_apply_many
 from .base import (
     PULL_CAPABILITY,
     ConnectorError,
@@ -63,6 +64,7 @@ from .base import (
 from .context import store_context, store_credentials_save
 from .http import wait_seconds
 from .models import RawEvent, RawEventStatus, StoreSync, StreamCursor, SyncRun, SyncRunStatus
+from .page_plan import MESSAGE, PagePlan, kind_of
 from .pausing import store_sync_pause
 from .registry import get_connector
 from .status import (
@@ -345,6 +347,9 @@ def _process_rows_batched(
             changed.append(row)
             continue
         entries.append(_Entry(index, row, record, event_id, mapped, inbound))
+    if strict:
+        _apply_planned(store, connector, ctx, entries, outcomes, changed)
+        return
     batch: list[_Entry] = []
     for entry in entries:
         if entry.inbound is not None:
@@ -354,6 +359,44 @@ def _process_rows_batched(
         batch.clear()
         _apply_one(store, connector, ctx, entry, outcomes, changed, strict=strict)
     _apply_messages(store, connector, ctx, batch, outcomes, changed, strict=strict)
+
+
+def _apply_planned(
+    store: Store,
+    connector: object,
+    ctx: object,
+    entries: list[_Entry],
+    outcomes: dict[int, RecordOutcome],
+    changed: list[RawEvent],
+) -> None:
+    """The clean pass (no savepoints): the page in segments (channels/page_plan.py), each segment's
+    orders through orders_apply_many, then its buyer messages and returns in page order (consecutive
+    messages through message_ingest_many, returns one by one); a barrier record alone in its place.
+    Any failure: _PageFailed (the page is applied again record by record with savepoints)."""
+    plan = PagePlan(store, [(e, kind_of(e.mapped, e.inbound), e.mapped, e.inbound) for e in entries])
+    for step in plan.steps():
+        if isinstance(step, _Entry):
+            _apply_one(store, connector, ctx, step, outcomes, changed, strict=True)
+            continue
+        if step.orders:
+            try:
+                applied = orders_apply_many(store, [e.mapped[0] for e in step.orders])
+            except (OperationalError, InterfaceError):
+                raise  # the database aborted the page (a deadlock): its records one by one
+            except Exception as exc:
+                raise _PageFailed(step.orders[0].event_id) from exc
+            for entry, result in zip(step.orders, applied, strict=True):
+                outcomes[entry.index] = _applied(entry.row, entry.event_id, [result])
+                changed.append(entry.row)
+        batch: list[_Entry] = []
+        for kind, entry in step.rest:
+            if kind == MESSAGE:
+                batch.append(entry)
+                continue
+            _apply_messages(store, connector, ctx, batch, outcomes, changed, strict=True)
+            batch = []
+            _apply_one(store, connector, ctx, entry, outcomes, changed, strict=True)
+        _apply_messages(store, connector, ctx, batch, outcomes, changed, strict=True)
 
 
 def _apply_one(

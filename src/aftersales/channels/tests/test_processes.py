@@ -69,8 +69,17 @@ if mode == "stall":
         count[0] += len(inbounds)
         return original_many(inbounds=inbounds)
 
+    original_orders = engine.orders_apply_many
+
+    def stalling_orders(store, records):  # a page's order versions at once count one per record
+        if count[0] < stall_at <= count[0] + len(records):
+            stall()
+        count[0] += len(records)
+        return original_orders(store, records)
+
     engine.apply_record = stalling
     engine.message_ingest_many = stalling_many
+    engine.orders_apply_many = stalling_orders
 if mode in ("sync", "stall"):
     run = engine.sync_stream(store_id=store_id, stream="messages")
     print(json.dumps({"status": run.status, "created": run.created, "duplicates": run.duplicates}))

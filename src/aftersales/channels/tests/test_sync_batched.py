@@ -50,17 +50,28 @@ def event(spec: dict[str, Any], n: int) -> dict[str, Any]:
             "order": order_no,
         }
     if kind == "order":
-        return {
+        lines = [{"id": "L1", "sku": "SKU-1", "qty": -1 if spec.get("bad") else spec.get("qty", 1), "price": "25.00"}]
+        if spec.get("variant") == 1:  # a second line by SKU
+            lines.append({"id": "", "sku": "SKU-2", "qty": 2, "price": "5.00"})
+        if spec.get("variant") == 2:  # the first line replaced
+            lines = [{"id": "L2", "sku": "SKU-2", "qty": 1, "price": "5.00"}]
+        data = {
             "id": f"o{n}",
             "type": "order",
             "order": order_no or "O-1",
             "placed_at": T0,
-            "updated_at": _at(n),
+            # An older version (updated before what is stored) changes nothing.
+            "updated_at": T0 if spec.get("variant") == 3 else _at(n),
             "status": spec["status"],
-            "total": "25.00",
-            "buyer": {"id": buyer, "email": spec.get("email", "")},
-            "lines": [{"id": "L1", "sku": "SKU-1", "qty": 1, "price": "25.00"}],
+            "total": "25.00" if spec.get("variant") != 4 else "30",
+            "buyer": {"id": buyer, "email": spec.get("email", ""), "name": spec.get("name", "")},
+            "lines": [] if spec.get("variant") == 5 else lines,
         }
+        if spec.get("qty", 1) > 1 or spec.get("variant") == 4:
+            data["shipments"] = [{"carrier": "dhl", "tracking": f"T-{order_no}", "status": spec["status"]}]
+        if buyer == "none":
+            del data["buyer"]
+        return data
     data: dict[str, Any] = {
         "id": f"r{n}",
         "type": "return",
@@ -117,7 +128,18 @@ def snapshot(store: Any, outcomes: list[Any], *, timeline: bool = False) -> dict
             for t in tickets
         ),
         "orders": sorted(
-            (o.external_id, o.status, customers.get(o.customer_id) if o.customer_id else None)
+            (
+                o.external_id,
+                o.status,
+                str(o.total_amount),
+                o.platform_updated_at,
+                customers.get(o.customer_id) if o.customer_id else None,
+                [
+                    (x.external_line_id, x.sku, x.quantity, str(x.unit_price_amount))
+                    for x in o.lines.order_by("id")  # type: ignore[attr-defined]
+                ],
+                [(x.tracking_number, x.carrier, x.status) for x in o.shipments.order_by("id")],  # type: ignore[attr-defined]
+            )
             for o in Order.objects.filter(store=store)
         ),
         "returns": sorted(
@@ -167,6 +189,8 @@ spec = st.fixed_dictionaries(
         "status": st.sampled_from(["OPEN", "CLOSED", "paid", "shipped"]),
         "return_no": st.integers(min_value=1, max_value=2),
         "bad": st.booleans(),
+        "qty": st.integers(min_value=1, max_value=3),
+        "variant": st.integers(min_value=0, max_value=6),
     }
 )
 
@@ -351,3 +375,32 @@ def test_a_record_failing_mid_page_is_quarantined_alone_and_the_rest_lands(insta
     again = receive_records(store=store, records=records, source="pull")
     assert {o.action for o in again} == {"duplicate"}
     assert Message.objects.filter(store=store).count() == 5
+
+
+@pytest.mark.django_db
+def test_a_page_of_orders_is_applied_with_a_few_statements(installed, settings):
+    """40 order versions (20 new orders with a line and a shipment, then an update of each: status,
+    a second line, the shipment's status) in one page: a few dozen statements, not ~7 per record;
+    the same rows as record by record."""
+    page = []
+    for n in range(20):
+        page.append(_order(n, f"b{n % 5}", f"O-{n}"))
+    for n in range(20, 40):
+        item = event(
+            {"kind": "order", "buyer": f"b{n % 5}", "order": f"O-{n - 20}", "status": "shipped", "variant": 1}, n
+        )
+        item["shipments"] = [{"carrier": "dhl", "tracking": f"T-{n - 20}", "status": "in_transit"}]
+        page.append(item)
+    counts = {}
+    rows = {}
+    for batched in (False, True):
+        settings.CHANNELS_SYNC_BATCH_MESSAGES = batched
+        store = StoreFactory(platform=testshop.PLATFORM, site="testshop", credentials={"token": testshop.TOKEN})
+        records = [RawRecord(Stream.MESSAGES, item["id"], item) for item in page]
+        with CaptureQueriesContext(connection) as ctx:
+            outcomes = receive_records(store=store, records=records, source="pull")
+        counts[batched] = len(ctx.captured_queries)
+        rows[batched] = (snapshot(store, outcomes)["orders"], [o.action for o in outcomes])
+    assert rows[True] == rows[False]
+    assert rows[True][1] == ["created"] * 20 + ["updated"] * 20
+    assert counts[True] <= 30, counts

@@ -370,6 +370,27 @@ def _resolve_customers(items: list[_Item]) -> list[tuple[Customer, list[str]]]:
     return list(filled.values())
 
 
+def customers_resolve_many(*, inbounds: Sequence[InboundMessage]) -> list[Customer]:
+    """The customer of each buyer, in order, as `_upsert_customer` finds or creates it one call at a
+    time (the buyer's identity, else the organization's customer with the e-mail address, else a new
+    customer; a known buyer fills in what they had not told before): new customers and identities
+    with one INSERT each, filled-in customers saved, and the tickets' search documents of those whose
+    name or e-mail changed rebuilt once. For the sync engine's page of orders (channels.apply_many);
+    the caller holds the transaction."""
+    items = [_Item(index=i, inbound=inbound, prepared=None) for i, inbound in enumerate(inbounds)]  # type: ignore[arg-type]
+    changed = _resolve_customers(items)
+    for customer, fields in changed:
+        customer.save(update_fields=[*fields, "updated_at"])
+    renamed = [c.pk for c, fields in changed if {"name", "email"} & set(fields)]
+    if renamed:
+        ticket_search_refresh(
+            ticket_ids=set(Ticket.objects.filter(customer_id__in=renamed).values_list("pk", flat=True))
+        )
+    customers = [item.customer for item in items]
+    assert all(c is not None for c in customers)
+    return customers  # type: ignore[return-value]
+
+
 def _orders(items: list[_Item]) -> dict[tuple[int, str], Order]:
     by_store: dict[int, set[str]] = defaultdict(set)
     for item in items:
