@@ -113,19 +113,19 @@ def demo_messaging_connect(*, organization: Organization, port_base: int) -> lis
             mailbox.save()
             stores.append(mailbox)
         for name, platform, credentials in (
-            (WHATSAPP_STORE, "whatsapp", WhatsAppFake().credentials()),
-            (MESSENGER_STORE, "messenger", MessengerFake().credentials()),
+            (WHATSAPP_STORE, Platform.WHATSAPP, WhatsAppFake().credentials()),
+            (MESSENGER_STORE, Platform.FACEBOOK, MessengerFake().credentials()),
         ):
             store = Store.objects.filter(organization=organization, name=name).first() or Store(
                 organization=organization, name=name
             )
             store.platform = platform
-            store.site = platform
+            store.site = "whatsapp" if platform == Platform.WHATSAPP else "messenger"
             store.external_id = str(credentials.get("phone_number_id") or credentials.get("page_id"))
             store.default_language = "en"
             store.timezone = "Asia/Singapore"
             store.currency = "SGD"
-            store.endpoint_url = urls[platform]
+            store.endpoint_url = urls["whatsapp" if platform == Platform.WHATSAPP else "messenger"]
             store.credentials = credentials  # encrypted at rest
             store.is_active = True
             store.save()
@@ -210,7 +210,7 @@ class DemoMessaging:
         at = time.time()
         push = self.whatsapp.text_push(buyer.contact, text, at=at, name=buyer.name, message_id=self._id("wamid.DEMO"))
         body, headers = self.whatsapp.signed(push)
-        outcome = self._push("whatsapp", body, headers)
+        outcome = self._push(Platform.WHATSAPP, body, headers)
         return f"whatsapp: {buyer.name} (+{buyer.contact}, {buyer.language}) wrote: {outcome}"
 
     def _messenger(self, buyer: ChatBuyer, text: str) -> str:
@@ -219,7 +219,7 @@ class DemoMessaging:
             buyer.contact, text, at=time.time(), name=(first, last), mid=self._id("m_demo")
         )
         body, headers = self.messenger.signed(push)
-        return f"messenger: {buyer.name} ({buyer.language}) wrote: {self._push('messenger', body, headers)}"
+        return f"messenger: {buyer.name} ({buyer.language}) wrote: {self._push(Platform.FACEBOOK, body, headers)}"
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}{int(time.time() * 1000)}{self.random.randrange(10**6):06d}"
@@ -229,7 +229,7 @@ class DemoMessaging:
         while the app starts)."""
         if not self.app_url:
             return "not pushed (no --app-url)"
-        name = WHATSAPP_STORE if platform == "whatsapp" else MESSENGER_STORE
+        name = WHATSAPP_STORE if platform == Platform.WHATSAPP else MESSENGER_STORE
         token = (
             StoreSync.objects.filter(
                 store__name=name, store__platform=platform, store__organization__slug=data.ORG_SLUG

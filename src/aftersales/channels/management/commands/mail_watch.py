@@ -81,7 +81,7 @@ class Command(BaseCommand):
             ),
             on_sync=lambda store_id, run: logger.info(
                 "mail watch synced",
-                extra={"store_id": store_id, "status": run.status, "created": run.created},
+                extra={"store_id": store_id, "status": run.status, "records_created": run.created},
             ),
         )
 

@@ -111,9 +111,10 @@ class Command(BaseCommand):
         if not options["fakes"]:
             from aftersales.demo.messaging import demo_messaging_disconnect
 
-            count = demo_stores_disconnect(organization=organization) + demo_messaging_disconnect(
-                organization=organization
-            )
+            count = demo_stores_disconnect(organization=organization)
+            chats = demo_messaging_disconnect(organization=organization)
+            if chats:
+                self.stdout.write(f"  {chats} demo chat store(s) (WhatsApp, Messenger) deactivated")
             if count:
                 self.stdout.write(f"  {count} demo store(s) of the fake marketplaces deactivated")
             return
