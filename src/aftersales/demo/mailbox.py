@@ -22,6 +22,7 @@ import select
 import socket
 import socketserver
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 MAILBOX_ADDRESS = "support@gadgets.example"
 MAILBOX_PASSWORD = "demo-mail-pass"  # noqa: S105 (the local fake's demo value)
-UIDVALIDITY = 20261206
 # Offsets from the fakes' port base (after the marketplaces' ports): SMTP, IMAP, the outbox page.
 PORT_OFFSETS = {"smtp": 20, "imap": 21, "outbox": 22}
 
@@ -57,6 +57,9 @@ class Outgoing:
 
 @dataclass
 class MailStore:
+    # A new INBOX on every start (its mail lives in memory): a new UIDVALIDITY tells the mailbox's
+    # cursor to read the window again (deduplicated by Message-ID), as a rebuilt folder does.
+    uidvalidity: int = field(default_factory=lambda: int(time.time()))
     inbox: list[StoredMail] = field(default_factory=list)
     outbox: list[Outgoing] = field(default_factory=list)
     changed: threading.Condition = field(default_factory=threading.Condition)
@@ -137,7 +140,7 @@ class _ImapHandler(socketserver.StreamRequestHandler):
                 self.send(r"* FLAGS (\Seen \Answered \Flagged \Deleted \Draft)")
                 self.send(f"* {count} EXISTS")
                 self.send("* 0 RECENT")
-                self.send(f"* OK [UIDVALIDITY {UIDVALIDITY}] UIDs valid")
+                self.send(f"* OK [UIDVALIDITY {store.uidvalidity}] UIDs valid")
                 self.send(f"* OK [UIDNEXT {uidnext}] Predicted next UID")
                 mode = "READ-ONLY" if command == "EXAMINE" else "READ-WRITE"
                 self.send(f"{tag} OK [{mode}] {command} completed.")
