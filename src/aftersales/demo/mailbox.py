@@ -338,13 +338,18 @@ class DemoMailServer:
 
     # --- buyers writing ----------------------------------------------------------------------------
 
-    def buyer_mail(self, *, name: str, address: str, subject: str, body: str, when: datetime | None = None) -> int:
+    def buyer_mail(
+        self, *, name: str, address: str, subject: str, body: str, when: datetime | None = None, message_id: str = ""
+    ) -> int:
+        """Append a buyer's e-mail to the INBOX; a fixed `message_id` (the seeded mail) makes a
+        restarted demo's copy a duplicate instead of a second message."""
         when = when or datetime.now(UTC)
         self._counter += 1
+        message_id = message_id or make_msgid(idstring=f"demo{self._counter}", domain="mail.example")
         raw = (
             f"From: {name} <{address}>\r\nTo: Gadgets Support <{MAILBOX_ADDRESS}>\r\n"
             f"Subject: {subject}\r\nDate: {format_datetime(when)}\r\n"
-            f"Message-ID: {make_msgid(idstring=f'demo{self._counter}', domain='mail.example')}\r\n"
+            f"Message-ID: {message_id}\r\n"
             "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
             f"\r\n{body}\r\n"
         ).encode()

@@ -182,7 +182,7 @@ class DemoMessaging:
 
     def seed(self) -> list[str]:
         """Buyers' first e-mails (kept in the INBOX) and first chat messages (pushed to the app)."""
-        done = [self._mail(i) for i in range(len(MAIL_BUYERS))]
+        done = [self._mail(i, message_id=f"<demo-seed-{i}@mail.example>") for i in range(len(MAIL_BUYERS))]
         for buyer in WHATSAPP_BUYERS:
             done.append(self._whatsapp(buyer, buyer.texts[0]))
         for buyer in MESSENGER_BUYERS:
@@ -201,9 +201,11 @@ class DemoMessaging:
             done.append(self._messenger(buyer, buyer.texts[self.random.randrange(len(buyer.texts))]))
         return done
 
-    def _mail(self, index: int) -> str:
+    def _mail(self, index: int, *, message_id: str = "") -> str:
         name, address, subject, language = MAIL_BUYERS[index]
-        self.mail.buyer_mail(name=name, address=address, subject=subject, body=MAIL_BODIES[language])
+        self.mail.buyer_mail(
+            name=name, address=address, subject=subject, body=MAIL_BODIES[language], message_id=message_id
+        )
         return f"mail: {name} <{address}> wrote ({language}) {subject!r}"
 
     def _whatsapp(self, buyer: ChatBuyer, text: str) -> str:
