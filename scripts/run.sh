@@ -12,7 +12,7 @@ if [ "${DEMO_FAKES:-0}" = 1 ]; then
     .venv/bin/python -m aftersales.manage fakes --port-base "${DEMO_FAKES_PORT:-8701}" --sync --app-url "http://127.0.0.1:$port" &
     fakes=$!
 fi
-# The worker yields the CPU to web requests (docs/adr/0021-worker-yields-the-cpu.md): a ticket's
+# The worker yields the CPU to web requests (docs/adr/0022-ingest-prepared-inserts-and-worker-priority.md): a ticket's
 # background work (language, triage, SLA: ~30 ms of CPU) waits while requests need both cores.
 # WORKER_NICE=0 gives it the web's priority.
 nice -n "${WORKER_NICE:-10}" .venv/bin/python -m aftersales.manage run_huey --quiet &
