@@ -183,10 +183,11 @@ class DemoMessaging:
     def seed(self) -> list[str]:
         """Buyers' first e-mails (kept in the INBOX) and first chat messages (pushed to the app)."""
         done = [self._mail(i, message_id=f"<demo-seed-{i}@mail.example>") for i in range(len(MAIL_BUYERS))]
-        for buyer in WHATSAPP_BUYERS:
-            done.append(self._whatsapp(buyer, buyer.texts[0]))
-        for buyer in MESSENGER_BUYERS:
-            done.append(self._messenger(buyer, buyer.texts[0]))
+        # fixed ids: a restarted demo's pushes are duplicates, not second messages
+        for i, buyer in enumerate(WHATSAPP_BUYERS):
+            done.append(self._whatsapp(buyer, buyer.texts[0], message_id=f"wamid.DEMOSEED{i}"))
+        for i, buyer in enumerate(MESSENGER_BUYERS):
+            done.append(self._messenger(buyer, buyer.texts[0], message_id=f"m_demo_seed_{i}"))
         return done
 
     def tick(self) -> list[str]:
@@ -208,17 +209,19 @@ class DemoMessaging:
         )
         return f"mail: {name} <{address}> wrote ({language}) {subject!r}"
 
-    def _whatsapp(self, buyer: ChatBuyer, text: str) -> str:
+    def _whatsapp(self, buyer: ChatBuyer, text: str, *, message_id: str = "") -> str:
         at = time.time()
-        push = self.whatsapp.text_push(buyer.contact, text, at=at, name=buyer.name, message_id=self._id("wamid.DEMO"))
+        push = self.whatsapp.text_push(
+            buyer.contact, text, at=at, name=buyer.name, message_id=message_id or self._id("wamid.DEMO")
+        )
         body, headers = self.whatsapp.signed(push)
         outcome = self._push(Platform.WHATSAPP, body, headers)
         return f"whatsapp: {buyer.name} (+{buyer.contact}, {buyer.language}) wrote: {outcome}"
 
-    def _messenger(self, buyer: ChatBuyer, text: str) -> str:
+    def _messenger(self, buyer: ChatBuyer, text: str, *, message_id: str = "") -> str:
         first, _, last = buyer.name.partition(" ")
         push = self.messenger.message_push(
-            buyer.contact, text, at=time.time(), name=(first, last), mid=self._id("m_demo")
+            buyer.contact, text, at=time.time(), name=(first, last), mid=message_id or self._id("m_demo")
         )
         body, headers = self.messenger.signed(push)
         return f"messenger: {buyer.name} ({buyer.language}) wrote: {self._push(Platform.FACEBOOK, body, headers)}"
