@@ -138,11 +138,13 @@ class OrderMaker:
         status = (
             "shipped" if in_transit else ("refunded" if category == "refund" and rng.random() < 0.5 else "delivered")
         )
-        tables["orders"].add(
-            (
-                order_id, placed, ticket_at, self.org_id, store.id, external, buyer.id, placed, status,
-                total, spec.currency, buyer.country.code, None,
-            )
+        tables["orders"].add_named(
+            {
+                "id": order_id, "created_at": placed, "updated_at": ticket_at, "organization_id": self.org_id,
+                "store_id": store.id, "external_id": external, "customer_id": buyer.id, "placed_at": placed,
+                "status": status, "total_amount": total, "currency": spec.currency,
+                "ship_country": buyer.country.code,
+            }
         )  # fmt: skip
         carrier = spec.carriers[rng.randrange(len(spec.carriers))]
         tracking = tracking_number(rng, carrier, index)
