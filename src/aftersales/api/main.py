@@ -31,6 +31,7 @@ from .routers import (
     messages,
     notifications,
     people,
+    platform_tickets,
     refunds,
     returns,
     rma_lists,
@@ -153,5 +154,6 @@ for module in (
     rules_tools,
     rules,
     shipments,
+    platform_tickets,
 ):
     api.add_router("", module.router)

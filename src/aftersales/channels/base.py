@@ -96,6 +96,7 @@ class Capability(StrEnum):
     MARK_SHIPPED = "mark_shipped"
     TEST_CONNECTION = "test_connection"
     FETCH_RETURN_LABEL = "fetch_return_label"  # the platform's own return label (a PDF) for a return
+    CLOSE_TICKET = "close_ticket"  # `close_ticket(ctx, conversation_id)`: close the platform's ticket / escalation
 
 
 PULL_CAPABILITY: Mapping[Stream, Capability] = {

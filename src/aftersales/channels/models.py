@@ -152,6 +152,7 @@ class WriteBackKind(models.TextChoices):
     DECIDE_RETURN = "decide_return", _("Decide a return")
     ISSUE_REFUND = "issue_refund", _("Issue a refund")
     MARK_SHIPPED = "mark_shipped", _("Mark shipped")
+    CLOSE_TICKET = "close_ticket", _("Close the platform's ticket")
 
 
 class WriteBackStatus(models.TextChoices):

@@ -41,6 +41,7 @@ CAPABILITY_LABELS: dict[str, str | Promise] = {
     Capability.MARK_SHIPPED: _("Mark orders shipped"),
     Capability.TEST_CONNECTION: _("Test the connection"),
     Capability.FETCH_RETURN_LABEL: _("Fetch the platform's return label"),
+    Capability.CLOSE_TICKET: _("Close the platform's tickets"),
 }
 ATTENTION_WRITEBACKS = (WriteBackStatus.FAILED, WriteBackStatus.UNKNOWN)
 # How far back a backfill may start: two years, or less where the platform keeps less.

@@ -426,6 +426,10 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/shipments", {"carrier": "UPS", "tracking_number": "1Z9"}),
         ticket_write(201),
     ),
+    # The ticket's store is Amazon (no close_ticket): 422 field=ticket for those who may process.
+    ("POST", "/tickets/{ticket_id}/platform-close"): Row(
+        lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/platform-close", None), ticket_write(422)
+    ),
     ("POST", "/tickets/{ticket_id}/notes"): Row(
         lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/notes", {"body": "@bob look"}), ticket_write(201)
     ),

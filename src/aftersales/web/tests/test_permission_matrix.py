@@ -609,6 +609,10 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda o: {"carrier": "UPS", "tracking_number": "1Z999AA10123456784"},
         expect(LOGIN, ticket_sight(302, viewer=403), 403),
     ),
+    # An Amazon store's ticket (no close_ticket): 422 for those who may process it.
+    ("ticket_platform_close", "POST"): Row(
+        _ticket_with_order, _none, expect(LOGIN, ticket_sight(422, viewer=403), 403)
+    ),
     ("notifications", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
     ("notifications_badge", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
     ("notifications_read", "POST"): Row(_none, _none, expect(LOGIN, everyone(302), 403)),

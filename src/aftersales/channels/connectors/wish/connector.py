@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from aftersales.channels.base import (
+    Capability,
     ConnectionCheck,
     ConnectorError,
     OutboundReply,
@@ -46,7 +47,7 @@ REFUND_ALREADY = frozenset({"REFUNDED"})
 
 class WishConnector(ClientPerCall[WishClient]):
     platform = "wish"
-    capabilities = marketplace.MARKETPLACE_CAPABILITIES
+    capabilities = marketplace.MARKETPLACE_CAPABILITIES | {Capability.CLOSE_TICKET}
     rate_limits: ClassVar[dict[str, tuple[float, int]]] = marketplace.store_buckets(
         "wish", ("orders", "tickets"), per_second=5.0, burst=20
     )

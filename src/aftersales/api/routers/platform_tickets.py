@@ -1,0 +1,35 @@
+"""Close a ticket's platform ticket (Wish: the buyer's ticket or an escalation to Wish): PROCESS, the
+ticket's scope; stores whose connector has `close_ticket`. The same service as the agent UI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router
+from ninja.responses import Status
+
+from aftersales.channels.ticket_close import ticket_close_on_platform
+
+from ..auth import current_user
+from ..schemas.common import with_errors
+from ..schemas.platform_tickets import PlatformTicketCloseOut
+
+router = Router(tags=["tickets"])
+
+
+@router.post("/tickets/{ticket_id}/platform-close", response=with_errors({200: PlatformTicketCloseOut}))
+def close_on_platform(request: HttpRequest, ticket_id: int) -> Status[Any]:
+    """Close the ticket on its marketplace, at most once (a replay answers the recorded outcome).
+    422 names `ticket` when the store's connector cannot close tickets; 404 for a ticket outside
+    your sight. Our own ticket's status is not changed."""
+    row = ticket_close_on_platform(user=current_user(request), ticket_id=ticket_id)
+    return Status(
+        200,
+        {
+            "ticket_id": ticket_id,
+            "conversation_id": row.request.get("conversation_id", ""),
+            "status": row.status,
+            "detail": row.detail,
+        },
+    )
