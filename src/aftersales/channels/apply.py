@@ -40,6 +40,7 @@ from .base import (
     IgnoredRecord,
     MappingError,
     MessageRecord,
+    OrderLineRecord,
     OrderRecord,
     Record,
     ReturnRecord,
@@ -244,10 +245,10 @@ def _register_shipped_units(store: Store, order: Order, record: OrderRecord) -> 
         return
     from aftersales.warranty.services import ShippedUnit, units_register_shipped
 
-    stored = {(line.external_line_id or f"sku:{line.sku}"): line.pk for line in order.lines.all()}
+    stored = {line_key(line.external_line_id, line.sku): line.pk for line in order.lines.all()}
     units = []
     for item in record.lines:
-        line_id = stored.get(item.external_line_id or f"sku:{item.sku}")
+        line_id = stored.get(line_key(item.external_line_id, item.sku))
         if line_id is None:
             continue
         for n in range(max(len(item.imeis), len(item.serial_numbers))):
@@ -273,12 +274,32 @@ def _differs(current: Any, new: Any) -> bool:
     return str(current) != str(new)
 
 
+def line_key(external_line_id: str, sku: str) -> str:
+    """How an order line is matched between a record and the stored lines: the platform's line id,
+    else the SKU."""
+    return external_line_id or f"sku:{sku}"
+
+
+def line_values(record: OrderRecord, item: OrderLineRecord, products: dict[str, int]) -> dict[str, Any]:
+    """The stored values of an order line record (OrderLine's fields by name): the one definition the
+    record-by-record path (_sync_lines) and the page path (apply_many) write."""
+    return {
+        "sku": item.sku[:80],
+        "title": item.title[:300],
+        "quantity": item.quantity,
+        "unit_price_amount": item.unit_price,
+        "currency": (item.currency or record.currency)[:3],
+        "external_line_id": item.external_line_id[:120],
+        "product_id": products.get(item.sku),
+    }
+
+
 def _sync_lines(store: Store, order: Order, record: OrderRecord, *, new: bool = False) -> bool:
     """Lines by the platform's line id (else by SKU); returns whether anything changed. `new`: the
     order was created just now (it has no lines to read)."""
     if not record.lines:
         return False
-    existing = {} if new else {(line.external_line_id or f"sku:{line.sku}"): line for line in order.lines.all()}
+    existing = {} if new else {line_key(line.external_line_id, line.sku): line for line in order.lines.all()}
     skus = {line.sku for line in record.lines}
     products = dict(
         Product.objects.filter(organization_id=store.organization_id, sku__in=skus).values_list("sku", "pk")
@@ -289,17 +310,9 @@ def _sync_lines(store: Store, order: Order, record: OrderRecord, *, new: bool = 
     for item in record.lines:
         if item.quantity < 0:
             raise MappingError("a line quantity cannot be negative", field="quantity")
-        key = item.external_line_id or f"sku:{item.sku}"
+        key = line_key(item.external_line_id, item.sku)
         seen.add(key)
-        values = {
-            "sku": item.sku[:80],
-            "title": item.title[:300],
-            "quantity": item.quantity,
-            "unit_price_amount": item.unit_price,
-            "currency": (item.currency or record.currency)[:3],
-            "external_line_id": item.external_line_id[:120],
-            "product_id": products.get(item.sku),
-        }
+        values = line_values(record, item, products)
         line = existing.get(key)
         if line is None:
             new_rows.append(OrderLine(order=order, **values))

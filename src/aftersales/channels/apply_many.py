@@ -31,17 +31,13 @@ from aftersales.catalog.models import Order, OrderLine, Product, Shipment, Store
 from aftersales.inbox.services import InboundMessage
 from aftersales.inbox.services.ingest_many import customers_resolve_many
 
-from .apply import Applied, _differs, order_values
+from .apply import Applied, _differs, line_key, line_values, order_values
 from .base import MappingError, OrderRecord
 
 
 def batchable(record: OrderRecord) -> bool:
     """Whether orders_apply_many takes this record (else apply_order, in its place)."""
     return not (record.shipments and any(line.imeis or line.serial_numbers for line in record.lines))
-
-
-def _line_key(external_line_id: str, sku: str) -> str:
-    return external_line_id or f"sku:{sku}"
 
 
 class _State:
@@ -186,22 +182,14 @@ def _lines(
     """apply._sync_lines on the page's state of the order."""
     if not record.lines:
         return False
-    existing = {_line_key(line.external_line_id, line.sku): line for line in state.lines}
+    existing = {line_key(line.external_line_id, line.sku): line for line in state.lines}
     changed = False
     seen = set()
     created = []
     for item in record.lines:
-        key = _line_key(item.external_line_id, item.sku)
+        key = line_key(item.external_line_id, item.sku)
         seen.add(key)
-        values = {
-            "sku": item.sku[:80],
-            "title": item.title[:300],
-            "quantity": item.quantity,
-            "unit_price_amount": item.unit_price,
-            "currency": (item.currency or record.currency)[:3],
-            "external_line_id": item.external_line_id[:120],
-            "product_id": products.get(item.sku),
-        }
+        values = line_values(record, item, products)
         line = existing.get(key)
         if line is None:
             created.append(OrderLine(order=state.order, **values))

@@ -41,6 +41,11 @@ from .apply_many import batchable
 from .base import OrderRecord, Record, ReturnRecord
 
 ORDER, MESSAGE, RETURN = "order", "message", "return"
+# Whether an order version may be applied before earlier messages and returns of its segment that
+# share no key with it. Off: the hypothesis parity test (batched == record by record) found a page
+# where it changed which ticket a later message threads into (2026-12-06, not yet explained), so
+# orders are batched only while no message or return came before them in the segment.
+REORDER_ORDERS = False
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,8 @@ class PagePlan:
                 continue
             keys = self._keys(kind, mapped, inbound, buyer)
             if kind == ORDER:
-                if keys & segment.rest_keys:  # it would overtake a message or return it shares something with
+                if segment.rest and (not REORDER_ORDERS or keys & segment.rest_keys):
+                    # it would overtake a message or return (REORDER_ORDERS: one it shares something with)
                     steps.append(segment)
                     segment = Segment()
                 segment.orders.append(entry)
