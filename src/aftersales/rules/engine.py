@@ -422,7 +422,6 @@ def run_scheduled(*, now: datetime | None = None) -> dict[str, int]:
     from aftersales.inbox.workflow import StatusCategory
 
     from .models import RuleTrigger
-    from .snapshots import ticket_snapshots
 
     at = now or clock_now()
     slot = schedule_slot(at)
@@ -446,21 +445,44 @@ def run_scheduled(*, now: datetime | None = None) -> dict[str, int]:
             .order_by("created_at", "pk")
             .values_list("pk", flat=True)[:MAX_SCHEDULED_TICKETS]
         )
-        for start in range(0, len(ids), SCHEDULE_BATCH):
-            snapshots = ticket_snapshots(
-                organization_id=organization_id, ticket_ids=ids[start : start + SCHEDULE_BATCH], now=at
-            )
-            for ticket_id, snap in snapshots.items():
-                snap["event"] = {"trigger": RuleTrigger.SCHEDULED}
-                totals["tickets"] += 1
-                outcome = run_rules(
-                    organization_id=organization_id,
-                    trigger=RuleTrigger.SCHEDULED,
-                    event_key=f"scheduled:{slot}:{ticket_id}",
-                    ticket_id=ticket_id,
-                    now=at,
-                    rules=compiled,
-                    snapshot=snap,
-                )
-                totals["applied"] += len(outcome.applied)
+        keyed = [(ticket_id, f"scheduled:{slot}:{ticket_id}") for ticket_id in ids]
+        run_over_tickets(
+            organization_id=organization_id,
+            trigger=RuleTrigger.SCHEDULED,
+            keyed=keyed,
+            at=at,
+            rules=compiled,
+            totals=totals,
+        )
     return totals
+
+
+def run_over_tickets(
+    *,
+    organization_id: int,
+    trigger: str,
+    keyed: list[tuple[int, str]],
+    at: datetime,
+    rules: list[Any],
+    totals: dict[str, int],
+) -> None:
+    """Run a time-based trigger's rules over tickets given as (ticket id, event key), in batches of
+    SCHEDULE_BATCH snapshots (run_scheduled and rules.idle.run_idle); counts into `totals`."""
+    from .snapshots import ticket_snapshots
+
+    for start in range(0, len(keyed), SCHEDULE_BATCH):
+        batch = dict(keyed[start : start + SCHEDULE_BATCH])
+        snapshots = ticket_snapshots(organization_id=organization_id, ticket_ids=list(batch), now=at)
+        for ticket_id, snap in snapshots.items():
+            snap["event"] = {"trigger": trigger}
+            totals["tickets"] += 1
+            outcome = run_rules(
+                organization_id=organization_id,
+                trigger=trigger,
+                event_key=batch[ticket_id],
+                ticket_id=ticket_id,
+                now=at,
+                rules=rules,
+                snapshot=snap,
+            )
+            totals["applied"] += len(outcome.applied)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from aftersales.core.clock import now as clock_now
 
 from .conditions import path_error
-from .engine import MAX_SCHEDULED_TICKETS, SCHEDULE_BATCH, ruleset, run_rules
+from .engine import MAX_SCHEDULED_TICKETS, ruleset, run_over_tickets
 from .models import Rule, RuleTrigger
 
 IDLE_FIELD = "ticket.last_movement_at"
@@ -59,8 +59,6 @@ def run_idle(*, now: datetime | None = None) -> dict[str, int]:
     from aftersales.inbox.models import Ticket
     from aftersales.inbox.workflow import StatusCategory
 
-    from .snapshots import ticket_snapshots
-
     at = now or clock_now()
     totals = {"organizations": 0, "tickets": 0, "applied": 0}
     organization_ids = (
@@ -85,20 +83,13 @@ def run_idle(*, now: datetime | None = None) -> dict[str, int]:
             .order_by("moved", "pk")
             .values_list("pk", "moved")[:MAX_SCHEDULED_TICKETS]
         )
-        for start in range(0, len(rows), SCHEDULE_BATCH):
-            batch = dict(rows[start : start + SCHEDULE_BATCH])
-            snapshots = ticket_snapshots(organization_id=organization_id, ticket_ids=list(batch), now=at)
-            for ticket_id, snap in snapshots.items():
-                snap["event"] = {"trigger": RuleTrigger.TICKET_IDLE}
-                totals["tickets"] += 1
-                outcome = run_rules(
-                    organization_id=organization_id,
-                    trigger=RuleTrigger.TICKET_IDLE,
-                    event_key=f"ticket_idle:{ticket_id}:{batch[ticket_id].isoformat()}",
-                    ticket_id=ticket_id,
-                    now=at,
-                    rules=compiled,
-                    snapshot=snap,
-                )
-                totals["applied"] += len(outcome.applied)
+        keyed = [(ticket_id, f"ticket_idle:{ticket_id}:{moved.isoformat()}") for ticket_id, moved in rows]
+        run_over_tickets(
+            organization_id=organization_id,
+            trigger=RuleTrigger.TICKET_IDLE,
+            keyed=keyed,
+            at=at,
+            rules=compiled,
+            totals=totals,
+        )
     return totals
