@@ -26,6 +26,7 @@ GETTEXT = {"_", "gettext", "gettext_lazy", "pgettext", "pgettext_lazy", "ngettex
 
 # Labels that are names and read the same in Chinese (marketplaces, engines, codes).
 PROPER_NOUNS = {
+    "Webhook",  # kept in Latin letters in Chinese UIs, like API
     "Amazon",
     "eBay",
     "Shopee",

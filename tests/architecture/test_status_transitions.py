@@ -45,6 +45,7 @@ OTHER_MODEL_UPDATES = {
     ("language/services.py", "TranslationJob"),
     ("returns/bulk.py", "RmaBulkJob"),  # a bulk RMA job's progress state (queued, running, done)
     ("returns/bulk.py", "RmaBulkItem"),  # one item's result in a bulk RMA job (pending, ok, error)
+    ("notifications/outbox.py", "fields"),  # the outbox row's delivery state, collected in a dict of fields
 }
 
 

@@ -354,7 +354,10 @@ def authorization_status(store: Store) -> AuthorizationStatus | None:
     if store.platform not in AUTH_MODULES:
         return None
     module = _module(store.platform)
-    connector = get_connector(store.platform)
+    try:
+        connector = get_connector(store.platform)
+    except ConnectorError:  # a platform whose connector is not installed: nothing to connect through
+        return None
     ctx = store_context(store, connector=connector)
     creds = ctx.credentials or {}
     missing = tuple(n for n in module.APP_FIELDS if not str(creds.get(n) or "").strip())
