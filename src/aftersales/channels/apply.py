@@ -44,6 +44,7 @@ from .base import (
     OrderRecord,
     Record,
     ReturnRecord,
+    ShipmentRecord,
     TrackingRecord,
 )
 from .erasure import buyer_erase
@@ -333,6 +334,18 @@ def _sync_lines(store: Store, order: Order, record: OrderRecord, *, new: bool = 
     return changed
 
 
+def shipment_values(item: ShipmentRecord) -> dict[str, Any]:
+    """The stored values of a shipment record besides its tracking number (Shipment's fields by
+    name): the one definition _sync_shipments and the page path (apply_many) write. On an update only
+    the values the record carries replace stored ones (a tracking provider may know more)."""
+    return {
+        "carrier": item.carrier[:80],
+        "status": item.status[:40],
+        "shipped_at": item.shipped_at,
+        "delivered_at": item.delivered_at,
+    }
+
+
 def _sync_shipments(order: Order, record: OrderRecord, *, new: bool = False) -> bool:
     """Shipments by tracking number; returns whether anything changed. `new`: the order was created
     just now (it has no shipments to read)."""
@@ -342,12 +355,7 @@ def _sync_shipments(order: Order, record: OrderRecord, *, new: bool = False) -> 
     existing = {} if new else {s.tracking_number: s for s in order.shipments.all()}
     created: dict[str, Shipment] = {}
     for item in record.shipments:
-        values = {
-            "carrier": item.carrier[:80],
-            "status": item.status[:40],
-            "shipped_at": item.shipped_at,
-            "delivered_at": item.delivered_at,
-        }
+        values = shipment_values(item)
         shipment = existing.get(item.tracking_number)
         if shipment is None:
             number = item.tracking_number[:80]

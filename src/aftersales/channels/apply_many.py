@@ -31,7 +31,7 @@ from aftersales.catalog.models import Order, OrderLine, Product, Shipment, Store
 from aftersales.inbox.services import InboundMessage
 from aftersales.inbox.services.ingest_many import customers_resolve_many
 
-from .apply import Applied, _differs, line_key, line_values, order_values
+from .apply import Applied, _differs, line_key, line_values, order_values, shipment_values
 from .base import MappingError, OrderRecord
 
 
@@ -230,12 +230,7 @@ def _shipments(
     existing: dict[str, Shipment] = {s.tracking_number: s for s in state.shipments}
     created: dict[str, Shipment] = {}
     for item in record.shipments:
-        values = {
-            "carrier": item.carrier[:80],
-            "status": item.status[:40],
-            "shipped_at": item.shipped_at,
-            "delivered_at": item.delivered_at,
-        }
+        values = shipment_values(item)
         shipment = existing.get(item.tracking_number)
         if shipment is None:
             number = item.tracking_number[:80]
