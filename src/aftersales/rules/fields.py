@@ -55,7 +55,7 @@ _FIELDS = [
     Field("ticket.sku_category", STR, "Ticket SKU category"),
     Field("ticket.created_at", DATETIME, "Ticket created at"),
     Field("ticket.last_customer_message_at", DATETIME, "Last customer message at"),
-    Field("ticket.last_movement_at", DATETIME, "Last movement (last message, else creation)"),
+    Field("ticket.last_movement_at", DATETIME, "Last movement (messages, notes, status/assignee, RMA, tracking)"),
     Field("ticket.message_count", INT, "Messages on the ticket"),
     # the message that triggered (message received), with its triage result
     Field("message.body", STR, "Message text"),

@@ -1,10 +1,11 @@
 """The "no movement for N days" trigger (`ticket_idle`, docs/rules.md): evaluated on a schedule over
-open and waiting tickets whose last movement (their last message, else their creation) is at least
-N days old, where N comes from the rule's own condition
+open and waiting tickets whose last movement (rules.movement: messages both ways and notes, status,
+assignee, team and priority changes, RMA and tracking events, else the creation) is at least N days
+old, where N comes from the rule's own condition
 `{"field": "ticket.last_movement_at", "op": "days_since", "value": {"gte": N}}` (required on save).
 
 Event key `ticket_idle:<ticket>:<last movement>`: a rule applies once per ticket and idle period;
-a new message starts a new period (the rule may apply again N days after it), a second run of the
+any new movement starts a new period (the rule may apply again N days after it), a second run of the
 job in the same period applies nothing twice."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from aftersales.core.clock import now as clock_now
 from .conditions import path_error
 from .engine import MAX_SCHEDULED_TICKETS, ruleset, run_over_tickets
 from .models import Rule, RuleTrigger
+from .movement import last_movement
 
 IDLE_FIELD = "ticket.last_movement_at"
 
@@ -72,14 +74,18 @@ def run_idle(*, now: datetime | None = None) -> dict[str, int]:
         if not days:
             continue
         totals["organizations"] += 1
+        threshold = at - timedelta(days=min(days))
         rows = list(
             Ticket.objects.filter(
                 organization_id=organization_id,
                 status_category__in=[StatusCategory.OPEN, StatusCategory.WAITING],
                 merged_into__isnull=True,
             )
-            .annotate(moved=Coalesce(F("last_message_at"), F("created_at")))
-            .filter(moved__lte=at - timedelta(days=min(days)))
+            # the last message (indexed column) is a lower bound of the last movement: a cheap first cut
+            .annotate(messaged=Coalesce(F("last_message_at"), F("created_at")))
+            .filter(messaged__lte=threshold)
+            .annotate(moved=last_movement())
+            .filter(moved__lte=threshold)
             .order_by("moved", "pk")
             .values_list("pk", "moved")[:MAX_SCHEDULED_TICKETS]
         )

@@ -1,8 +1,9 @@
 """Snapshots: what a rule's conditions read (rules.fields), built with a fixed number of queries per
 batch of tickets whatever their number (no N+1): tickets with their store, customer and order
-joined, then one query each for tags, message counts, order lines with products, shipments and
-the latest RMA. A snapshot is a dict of sections (ticket, message, order, customer, product, rma,
-store, event) holding Decimals and aware datetimes; a section without data is absent."""
+joined, then one query each for tags, message counts, order lines with products, shipments, the
+latest RMA and the last movement (rules.movement). A snapshot is a dict of sections (ticket,
+message, order, customer, product, rma, store, event) holding Decimals and aware datetimes; a
+section without data is absent."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ from aftersales.catalog.models import OrderLine, Shipment
 from aftersales.inbox.models import Message, MessageDirection, Ticket
 from aftersales.returns.models import Rma, RmaLine
 
+from .movement import last_movements
+
 Snapshot = dict[str, Any]
 
 
-def _ticket_section(t: Ticket, tags: list[str], message_count: int) -> dict[str, Any]:
+def _ticket_section(t: Ticket, tags: list[str], message_count: int, moved: datetime | None) -> dict[str, Any]:
     return {
         "id": t.pk,
         "subject": t.subject,
@@ -40,7 +43,7 @@ def _ticket_section(t: Ticket, tags: list[str], message_count: int) -> dict[str,
         "sku_category": t.sku_category,
         "created_at": t.created_at,
         "last_customer_message_at": t.last_customer_message_at,
-        "last_movement_at": t.last_message_at or t.created_at,
+        "last_movement_at": moved or t.last_message_at or t.created_at,  # rules.movement
         "message_count": message_count,
     }
 
@@ -59,7 +62,7 @@ def _product_fields(product: Any) -> dict[str, Any]:
 
 
 def ticket_snapshots(*, organization_id: int, ticket_ids: Iterable[int], now: datetime) -> dict[int, Snapshot]:
-    """Snapshots of tickets of one organization (6 queries for any number of tickets)."""
+    """Snapshots of tickets of one organization (7 queries for any number of tickets)."""
     ids = list(dict.fromkeys(ticket_ids))
     tickets = list(
         Ticket.objects.filter(organization_id=organization_id, pk__in=ids).select_related("store", "customer", "order")
@@ -87,12 +90,13 @@ def ticket_snapshots(*, organization_id: int, ticket_ids: Iterable[int], now: da
     for row in Shipment.objects.filter(order_id__in=order_ids).order_by("order_id", "created_at", "pk"):
         shipments[row.order_id] = row  # the latest wins
     rmas = latest_rmas(organization_id=organization_id, ticket_ids=found)
+    moved = last_movements(found)
     out: dict[int, Snapshot] = {}
     for t in tickets:
         tags[t.pk].sort()
         snap: Snapshot = {
             "now": now,
-            "ticket": _ticket_section(t, tags[t.pk], counts.get(t.pk, 0)),
+            "ticket": _ticket_section(t, tags[t.pk], counts.get(t.pk, 0), moved.get(t.pk)),
             "store": {
                 "id": t.store_id,
                 "platform": t.store.platform,
@@ -240,7 +244,7 @@ def _rmas(organization_id: int, rma_ids: list[int]) -> dict[int, Rma]:
 def event_snapshots(*, organization_id: int, trigger: str, events: Sequence[EventRef]) -> list[Snapshot | None]:
     """The snapshot of each event (None when its ticket/RMA is gone or in another organization), in
     a fixed number of queries for the whole list whatever its length: the RMAs (2), the tickets
-    (`ticket_snapshots`, 6-7), the messages (1). The message section (with its triage result) is
+    (`ticket_snapshots`, 7-8), the messages (1). The message section (with its triage result) is
     present for a `message_id`; the RMA section is the event's RMA when given, else the ticket's
     latest; `now` is each event's own time."""
     rmas = _rmas(organization_id, [e.rma_id for e in events if e.rma_id is not None])

@@ -37,7 +37,10 @@ def rule(world: Any, trigger: str, conditions: Any, name: str = "r") -> Rule:
 
 
 def idle_since(ticket: Ticket, days: float) -> None:
-    Ticket.objects.filter(pk=ticket.pk).update(last_message_at=now() - timedelta(days=days))
+    """The ticket's last message `days` ago (created a month ago: its creation is movement too)."""
+    Ticket.objects.filter(pk=ticket.pk).update(
+        created_at=now() - timedelta(days=30), last_message_at=now() - timedelta(days=days)
+    )
 
 
 @pytest.mark.parametrize(
