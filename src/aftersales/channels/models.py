@@ -43,6 +43,9 @@ class StoreSync(TimeStampedModel):
     last_error_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     webhook_token = models.CharField(max_length=64, unique=True, default=new_webhook_token)
+    # A push-only store (WhatsApp, Messenger): when Meta last verified its webhook address (the
+    # subscription handshake answered); kept here so every process and a restart see it.
+    push_verified_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"sync of store {self.store_id}"

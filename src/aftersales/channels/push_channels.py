@@ -6,8 +6,8 @@ token to paste into the Meta app's Webhooks settings, and the subscription's sta
 - `verified`: Meta verified it (views._handshake records when, per store) and no push came since;
 - `receiving`: pushes arrive (the last one's time, from the raw record store).
 
-The handshake time is a note in the cache, like a connection test's result (nothing else is
-written for it): after a cache flush the page says `waiting` until the next handshake or push."""
+The handshake time is stored on the store's StoreSync row (`push_verified_at`), so it survives a
+restart or a cache flush and every process (web, worker) reads the same state."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Max
 
 from aftersales.catalog.models import Store
@@ -28,8 +27,6 @@ from .registry import get_connector
 from .selectors import webhook_path
 from .status import pull_streams
 
-HANDSHAKE_TTL = 365 * 24 * 3600
-
 
 @dataclass(frozen=True)
 class PushChannelStatus:
@@ -40,14 +37,9 @@ class PushChannelStatus:
     last_push_at: datetime | None
 
 
-def handshake_key(store: Store) -> str:
-    created = int(store.created_at.timestamp() * 1_000_000) if store.created_at else 0
-    return f"channels:push-handshake:{store.pk}:{created}"
-
-
 def push_handshake_record(store: Store) -> None:
     """Meta verified the store's webhook address (the subscription handshake was answered)."""
-    cache.set(handshake_key(store), now(), HANDSHAKE_TTL)
+    StoreSync.objects.update_or_create(store=store, defaults={"push_verified_at": now()})
 
 
 def is_push_only(store: Store) -> bool:
@@ -66,13 +58,13 @@ def push_channel_status(store: Store) -> PushChannelStatus | None:
     sync, _created = StoreSync.objects.get_or_create(store=store)
     connector = get_connector(store.platform)
     credentials = store_context(store, connector=connector).credentials or {}
-    verified_at = cache.get(handshake_key(store))
+    verified_at = sync.push_verified_at
     last_push = RawEvent.objects.filter(store=store, source="webhook").aggregate(at=Max("received_at"))["at"]
     state = "receiving" if last_push else ("verified" if verified_at else "waiting")
     return PushChannelStatus(
         webhook_url=settings.SITE_URL.rstrip("/") + webhook_path(store.platform, sync.webhook_token),
         verify_token=str(credentials.get("verify_token") or ""),
         state=state,
-        verified_at=verified_at if isinstance(verified_at, datetime) else None,
+        verified_at=verified_at,
         last_push_at=last_push,
     )

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
@@ -62,6 +63,11 @@ def test_the_push_box_replaces_sync_now_and_follows_the_subscription(
     verify = fake.credentials()["verify_token"]
     answer = client.get(hook, {"hub.mode": "subscribe", "hub.verify_token": verify, "hub.challenge": "1158201444"})
     assert answer.status_code == 200 and answer.content == b"1158201444"
+    assert 'data-subscription="verified"' in _page(client, store)
+    # Stored with the store's sync state, not in a cache: a flush (a restart, another process's
+    # cache) still shows it verified.
+    assert StoreSync.objects.get(store=store).push_verified_at is not None
+    cache.clear()
     assert 'data-subscription="verified"' in _page(client, store)
     # A signed push arrives: receiving.
     body, headers = fake.signed(fake.text_push("16505551234", "Hello", at=time.time()))
