@@ -3,7 +3,8 @@ started by `make run` and by the production layout, docs/operations.md).
 
 One MailWatcher per process; per mailbox (an active, unpaused store of platform email with an IMAP
 host) it holds the lease `mail-watch:<store id>` (channels/leases.py) and runs a thread that waits
-for new mail (IDLE where the server offers it, polling otherwise: EmailConnector.wait_for_mail)
+for new mail in every configured folder (one IMAP connection per folder, bounded; IDLE where the
+server offers it, polling otherwise: EmailConnector.wait_for_mail)
 and then runs the engine's ordinary sync of the mailbox (`sync_stream`, the pipeline a Huey sync
 uses, with its claimed cursor). However many watcher processes run, one watches a mailbox: the
 others find its lease taken and try again at each scan, so one takes over within `lease_ttl` when

@@ -19,6 +19,7 @@ import pytest
 from django.db import connection
 
 from aftersales.catalog.models import Platform
+from aftersales.channels.base import ConnectorError
 from aftersales.channels.connectors.email.tests.test_acceptance import mail
 from aftersales.channels.leases import lease_acquire, lease_holds, lease_release, lease_renew
 from aftersales.channels.mailwatch import MailWatcher, WatchSettings, lease_name, watchable_mailboxes
@@ -99,6 +100,75 @@ def test_mail_appended_while_the_watcher_idles_arrives_within_seconds(mailbox, i
     # Through the engine's ordinary sync (a SyncRun per wake-up), each message stored once.
     until(lambda: SyncRun.objects.filter(store=store, stream="messages", status="succeeded").count() >= 2)
     assert Message.objects.filter(store=store, body__contains="The lid is cracked").count() == 2
+
+
+@pytest.fixture
+def three_folders(mailbox, imap):  # type: ignore[no-untyped-def]
+    """The mailbox reads INBOX, Support and Returns (created on the server)."""
+    store, account = mailbox
+    with imap.client(account) as client:
+        client.create_folder("Support")
+        client.create_folder("Returns")
+    store.credentials = {**store.credentials, "folders": ["INBOX", "Support", "Returns"]}
+    store.save()
+    return store, account
+
+
+def test_mail_appended_to_another_folder_than_the_first_arrives_within_seconds(three_folders, imap, running):
+    store, account = three_folders
+    synced = threading.Event()
+    watcher = running(MailWatcher(store_ids=[store.pk], settings=FAST, on_sync=lambda sid, run: synced.set()))
+    assert synced.wait(90)  # the first sync: nothing yet, a cursor for the three folders
+    until(lambda: watcher.watching == [store.pk])
+    time.sleep(0.5)  # now idling on every folder
+    imap.deliver(account, mail(subject="Into Support")[0], folder="Support")
+    took = until(lambda: Ticket.objects.filter(store=store, subject="Into Support").exists(), seconds=8)
+    assert took < 5
+    time.sleep(0.5)  # idling again
+    imap.deliver(account, mail(sender="Kim <kim@example.com>", subject="Into Returns")[0], folder="Returns")
+    took = until(lambda: Ticket.objects.filter(store=store, subject="Into Returns").exists(), seconds=8)
+    assert took < 5
+    assert Message.objects.filter(store=store).count() == 2
+
+
+def test_the_folder_wait_holds_one_connection_per_folder_up_to_the_bound(three_folders, imap, monkeypatch):
+    from aftersales.channels.connectors.email import client as imap_client
+    from aftersales.channels.connectors.email.connector import EmailConnector
+    from aftersales.channels.context import store_context
+
+    store, account = three_folders
+    opened: list[str] = []
+    real_session = imap_client.imap_session
+
+    def counting_session(settings, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(threading.current_thread().name)
+        return real_session(settings, **kwargs)
+
+    monkeypatch.setattr(imap_client, "imap_session", counting_session)
+    connector = EmailConnector()
+    ctx = store_context(store, connector=connector)
+    waiting = threading.Event()
+    result: list[bool] = []
+    waiter = threading.Thread(target=lambda: result.append(connector.wait_for_mail(ctx, timeout=10, ready=waiting.set)))
+    waiter.start()
+    assert waiting.wait(10)  # every folder's wait started
+    assert sorted(opened) == ["imap-wait-INBOX", "imap-wait-Returns", "imap-wait-Support"]
+    imap.deliver(account, mail()[0], folder="Returns")
+    waiter.join(5)
+    assert result == [True]  # and the other two waits stopped with it
+    # Bounded: past MAX_WATCHED_FOLDERS, folders are read by the sync but not waited on.
+    monkeypatch.setattr(imap_client, "MAX_WATCHED_FOLDERS", 2)
+    opened.clear()
+    started = time.monotonic()
+    assert connector.wait_for_mail(ctx, timeout=0.5) is False
+    assert time.monotonic() - started < 5
+    assert sorted(opened) == ["imap-wait-INBOX", "imap-wait-Support"]
+    # A folder that fails (gone from the server) raises for the whole mailbox: the watcher backs off.
+    monkeypatch.setattr(imap_client, "MAX_WATCHED_FOLDERS", 8)
+    with imap.client(account) as client:
+        client.delete_folder("Returns")
+    with pytest.raises(ConnectorError):
+        connector.wait_for_mail(ctx, timeout=5)
 
 
 def test_mail_that_came_between_a_fetch_and_the_wait_wakes_the_watcher(mailbox, imap):

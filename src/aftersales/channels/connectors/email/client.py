@@ -18,21 +18,27 @@ import json
 import smtplib
 import socket
 import ssl
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
-
-from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from typing import TYPE_CHECKING, Any
 
 from aftersales.channels.base import AuthError, ConnectorError
 
 from .oauth import xoauth2
 
+if TYPE_CHECKING:
+    from imapclient import IMAPClient
+
 DEFAULT_LOOKBACK = timedelta(days=30)
+# A watched mailbox holds one IMAP connection per folder while it waits (IDLE applies to the
+# selected folder only, RFC 2177); at most this many, since servers cap a user's connections
+# (dovecot's mail_max_userip_connections defaults to 10, Gmail allows 15). Folders past the bound
+# are still read by every sync; only their new mail does not wake the watcher.
+MAX_WATCHED_FOLDERS = 8
 TIMEOUT_SECONDS = 30
 
 
@@ -166,6 +172,8 @@ class FetchedMail:
 
 
 def _imap_error(exc: Exception) -> ConnectorError:
+    from imapclient.exceptions import LoginError
+
     if isinstance(exc, LoginError):
         return AuthError(f"IMAP login refused: {_text(exc)}", code="imap_login")
     if isinstance(exc, ssl.SSLError):
@@ -183,6 +191,9 @@ def _text(exc: Exception) -> str:
 @contextmanager
 def imap_session(settings: MailboxSettings, *, timeout: float = TIMEOUT_SECONDS) -> Iterator[IMAPClient]:
     check_imap_settings(settings)
+    from imapclient import IMAPClient  # where a mailbox is opened (issue 13: not in web processes)
+    from imapclient.exceptions import IMAPClientError
+
     try:
         client = IMAPClient(settings.imap_host, port=settings.imap_port, ssl=settings.imap_ssl, timeout=timeout)
         if settings.imap_starttls and not settings.imap_ssl:
@@ -304,6 +315,73 @@ def wait_for_mail(
         if current > exists:
             return True
     return False
+
+
+def wait_for_mail_in_folders(
+    settings: MailboxSettings,
+    folders: Sequence[str],
+    *,
+    timeout: float,
+    poll_every: float = 30.0,
+    ready: Callable[[], None] | None = None,
+    cursor: MailboxCursor | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> bool:
+    """wait_for_mail on each of the first MAX_WATCHED_FOLDERS `folders` at once, one connection
+    (and thread) per folder: True as soon as one gets new mail (the others then stop), False when
+    all waited `timeout` or `stop` held. `ready` is called once every folder's wait has started.
+    The first error of any folder is raised (after the others stopped), so the caller's backoff
+    and OAuth retry apply to the whole mailbox."""
+    watched = list(dict.fromkeys(folders))[:MAX_WATCHED_FOLDERS]
+
+    def wait_one(folder: str, stop_one: Callable[[], bool] | None, ready_one: Callable[[], None] | None) -> bool:
+        with imap_session(settings, timeout=timeout + 30) as client:
+            return wait_for_mail(
+                client,
+                folder,
+                timeout=timeout,
+                poll_every=poll_every,
+                ready=ready_one,
+                after=cursor.folders.get(folder) if cursor else None,
+                since=cursor.since if cursor else None,
+                stop=stop_one,
+            )
+
+    if len(watched) <= 1:
+        return wait_one(watched[0] if watched else "INBOX", stop, ready)
+    finished = threading.Event()
+    lock = threading.Lock()
+    waiting: set[str] = set()
+    arrived: list[str] = []
+    errors: list[BaseException] = []
+
+    def stop_all() -> bool:
+        return finished.is_set() or (stop is not None and stop())
+
+    def run(folder: str) -> None:
+        def started() -> None:
+            with lock:
+                waiting.add(folder)
+                everyone = len(waiting) == len(watched)
+            if everyone and ready is not None:
+                ready()
+
+        try:
+            if wait_one(folder, stop_all, started):
+                arrived.append(folder)
+        except BaseException as exc:  # raised below, in the caller's thread
+            errors.append(exc)
+        finally:
+            finished.set()  # mail, an error, the timeout or `stop`: the other folders stop too
+
+    threads = [threading.Thread(target=run, args=(f,), name=f"imap-wait-{f}", daemon=True) for f in watched]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return bool(arrived)
 
 
 def default_since(since: datetime | None, today: date) -> date:

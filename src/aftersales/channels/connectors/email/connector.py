@@ -57,7 +57,7 @@ from .client import (
     imap_session,
     mailbox_settings,
     smtp_session,
-    wait_for_mail,
+    wait_for_mail_in_folders,
 )
 from .mapping import Mailbox, dedupe_id, map_email
 
@@ -105,24 +105,21 @@ class EmailConnector:
         cursor: str | None = None,
         stop: Callable[[], bool] | None = None,
     ) -> bool:
-        """Block until new mail reaches the first folder (IDLE where offered, else polling). With the
-        stream's `cursor`, mail that came after its last fetch answers True at once; `stop` ends the
-        wait early (client.wait_for_mail)."""
+        """Block until new mail reaches one of the mailbox's folders (IDLE where offered, else
+        polling; one connection per folder, at most client.MAX_WATCHED_FOLDERS). With the stream's
+        `cursor`, mail that came after its last fetch answers True at once; `stop` ends the wait
+        early (client.wait_for_mail_in_folders)."""
 
         def wait(mailbox: MailboxSettings) -> bool:
-            folder = mailbox.folders[0]
-            state = MailboxCursor.load(cursor) if cursor else None
-            with imap_session(mailbox, timeout=timeout + 30) as client:
-                return wait_for_mail(
-                    client,
-                    folder,
-                    timeout=timeout,
-                    poll_every=poll_every,
-                    ready=ready,
-                    after=state.folders.get(folder) if state else None,
-                    since=state.since if state else None,
-                    stop=stop,
-                )
+            return wait_for_mail_in_folders(
+                mailbox,
+                mailbox.folders,
+                timeout=timeout,
+                poll_every=poll_every,
+                ready=ready,
+                cursor=MailboxCursor.load(cursor) if cursor else None,
+                stop=stop,
+            )
 
         return _signed_in(ctx, wait)
 
