@@ -63,6 +63,15 @@ def test_push_store_page_and_template_picker(live_server, page, settings):  # ty
         expect(offer.locator("input[name=header_text]")).to_be_visible()
         expect(offer.locator("input[name=button_0]")).to_be_visible()
         expect(offer.locator("input[name=button_1]")).to_be_visible()
+        # Not cramped: each input on its own line under its label, as wide as the box allows.
+        form = offer.locator("form").bounding_box()
+        assert form is not None
+        for name in ("header_text", "variables", "button_0", "button_1"):
+            box = offer.locator(f"input[name={name}]").bounding_box()
+            assert box is not None and box["width"] >= form["width"] - 2, (name, box, form)
+        label = offer.locator('[data-template-button="0"] > span').bounding_box()
+        field = offer.locator("input[name=button_0]").bounding_box()
+        assert label is not None and field is not None and field["y"] >= label["y"] + label["height"] - 1
         _no_horizontal_scroll(page)
         _shot(page, f"whatsapp-template-picker-{width}")
     assert violations == []
