@@ -5,7 +5,13 @@ caused it: core.actors) and call `publish(event)`. Subscribers are registered in
 (`subscribe(EventType, handler)`) from an app's `ready()`; they run only once the surrounding
 transaction has committed, so a rolled-back write never notifies anyone. Handlers enqueue background
 tasks rather than do slow work inline, so services never import tasks. No Django signals carry
-business logic. docs/events.md lists every event: the contract its consumers rely on."""
+business logic. docs/events.md lists every event: the contract its consumers rely on.
+
+A subscriber whose whole work is one Huey task registers the task instead (`subscribe_task(EventType,
+"app.tasks.name", args)`): after commit, the task subscriptions of one `publish`/`publish_many` call go to
+the worker as ONE fan-out task (`core.tasks.run_jobs`, chunks of `FANOUT_JOBS`), the same (task,
+arguments) once, instead of one queue insert per subscriber (issue 13: a new ticket made five). The worker
+runs each job in turn; a job that fails there is enqueued as its own task, with that task's retries."""
 
 from __future__ import annotations
 
@@ -22,6 +28,10 @@ Handler = Callable[[Any], None]
 BatchHandler = Callable[[list[Any]], None]
 _subscribers: dict[type, list[Handler]] = defaultdict(list)
 _batch_subscribers: dict[type, list[BatchHandler]] = defaultdict(list)
+JobArgs = Callable[[Any], "tuple[Any, ...] | None"]
+_task_subscribers: dict[type, list[tuple[str, JobArgs]]] = defaultdict(list)
+Job = tuple[str, tuple[Any, ...]]  # (the task's dotted path, its arguments)
+FANOUT_JOBS = 32  # jobs per fan-out task at most (a batch of many events still spreads over the workers)
 
 
 def subscribe(event_type: type, handler: Handler) -> None:
@@ -34,6 +44,26 @@ def subscribe_batch(event_type: type, handler: BatchHandler) -> None:
     single-item list for `publish`)."""
     if handler not in _batch_subscribers[event_type]:
         _batch_subscribers[event_type].append(handler)
+
+
+def subscribe_task(event_type: type, task: str, args: JobArgs) -> None:
+    """Run the Huey task `task` (dotted path, e.g. "aftersales.sla.tasks.recompute_ticket_sla") in the
+    worker with `args(event)` for each `event_type` event (`args` returning None: nothing for this event).
+    The task module is imported by the worker only (not by the web process that publishes)."""
+    entry = (task, args)
+    if entry not in _task_subscribers[event_type]:
+        _task_subscribers[event_type].append(entry)
+
+
+def jobs_for(batch: Sequence[object]) -> list[Job]:
+    """The task subscriptions' jobs for `batch`, in order, each (task, arguments) once."""
+    jobs: dict[Job, None] = {}
+    for event in batch:
+        for task, args in _task_subscribers.get(type(event), ()):
+            arguments = args(event)
+            if arguments is not None:
+                jobs.setdefault((task, tuple(arguments)), None)
+    return list(jobs)
 
 
 def publish(event: object) -> None:
@@ -52,6 +82,16 @@ def publish_many(batch: Sequence[object]) -> None:
     for event_type, same in by_type.items():
         for batch_handler in list(_batch_subscribers.get(event_type, ())):
             transaction.on_commit(_safe(batch_handler, same), robust=True)
+    jobs = jobs_for(batch)
+    if jobs:
+        transaction.on_commit(_safe(_enqueue_jobs, jobs), robust=True)
+
+
+def _enqueue_jobs(jobs: list[Job]) -> None:
+    from .tasks import run_jobs
+
+    for start in range(0, len(jobs), FANOUT_JOBS):
+        run_jobs(jobs[start : start + FANOUT_JOBS])
 
 
 def _safe(handler: Handler, event: object) -> Callable[[], None]:

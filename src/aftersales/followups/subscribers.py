@@ -4,7 +4,7 @@ ticket's CSAT survey (the link-less survey of Amazon tickets)."""
 
 from __future__ import annotations
 
-from aftersales.core.events import subscribe
+from aftersales.core.events import subscribe, subscribe_task
 from aftersales.inbox.events import MessageReceived
 from aftersales.warranty.events import WarrantyReminderQueued
 
@@ -15,11 +15,6 @@ def _deliver_reminder(event: WarrantyReminderQueued) -> None:
     followups_warranty_reminder_deliver(event.reminder_id)
 
 
-def _rating_reply(event: MessageReceived) -> None:
-    from .tasks import followups_csat_reply
-
-    followups_csat_reply(event.message_id)
-
-
 subscribe(WarrantyReminderQueued, _deliver_reminder)
-subscribe(MessageReceived, _rating_reply)
+# run by the worker in the event's fan-out task (core/events.py subscribe_task)
+subscribe_task(MessageReceived, "aftersales.followups.tasks.followups_csat_reply", lambda e: (e.message_id,))

@@ -1,17 +1,11 @@
 """Triage listens to the inbox (the inbox does not know about it): each inbound message is classified
 by the worker. Handlers enqueue worker tasks (services never import tasks)."""
 
-from aftersales.core.events import subscribe
+from aftersales.core.events import subscribe, subscribe_task
 from aftersales.inbox.events import MessageReceived
 
 from . import services
 from .events import MessageTriaged
-
-
-def _on_message_received(event: MessageReceived) -> None:
-    from .tasks import triage_message
-
-    triage_message(event.message_id)
 
 
 def _on_message_triaged(event: MessageTriaged) -> None:
@@ -26,7 +20,8 @@ def _run_classification(request_id: int) -> None:
     run_classification(request_id)
 
 
-subscribe(MessageReceived, _on_message_received)
+# run by the worker in the event's fan-out task (core/events.py subscribe_task)
+subscribe_task(MessageReceived, "aftersales.triage.tasks.triage_message", lambda e: (e.message_id,))
 subscribe(MessageTriaged, _on_message_triaged)
 # The API's classify request is handed to the worker right after its row is written (not after the
 # surrounding transaction: the caller waits for the answer): services.classify_via_worker.

@@ -117,14 +117,14 @@ def test_amazon_gets_a_survey_without_a_link_answered_by_a_reply(world, config, 
     assert CsatResponse.objects.get().rating == 5
 
 
-def test_a_rating_reply_reaches_the_survey_through_the_inbox_event(world, config, solved):
+def test_a_rating_reply_reaches_the_survey_through_the_inbox_event(
+    world, config, solved, django_capture_on_commit_callbacks
+):
     from aftersales.core.actors import Actor
-    from aftersales.core.events import _subscribers
+    from aftersales.core.events import jobs_for, publish
     from aftersales.followups.models import CsatResponse
-    from aftersales.followups.subscribers import _rating_reply
     from aftersales.inbox.events import MessageReceived
 
-    assert _rating_reply in _subscribers[MessageReceived]
     ticket = solved(store=world.store_us, language="en")
     jobs.csat_surveys_send()
     reply = Message.objects.create(
@@ -136,7 +136,9 @@ def test_a_rating_reply_reaches_the_survey_through_the_inbox_event(world, config
         organization_id=ticket.organization_id,
         actor=Actor.customer(ticket.customer),
     )
-    _rating_reply(event)  # the subscriber enqueues the task (immediate in tests)
+    assert ("aftersales.followups.tasks.followups_csat_reply", (reply.pk,)) in jobs_for([event])
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(event)  # the event's fan-out task runs the job (immediate in tests)
     assert CsatResponse.objects.get(ticket=ticket).rating == 3
 
 

@@ -286,9 +286,13 @@ def _ingest(inbound: InboundMessage, prepared: _Prepared, *, buyer_known: bool |
     else:
         ticket_search_refresh(ticket_ids=[ticket.pk])
     org_id = store.organization_id
-    events.publish(MessageReceived(message_id=message.pk, ticket_id=ticket.pk, organization_id=org_id, actor=actor))
+    # One batch: the worker's follow-up jobs of both events go in one fan-out task (core/events.py).
+    published: list[object] = [
+        MessageReceived(message_id=message.pk, ticket_id=ticket.pk, organization_id=org_id, actor=actor)
+    ]
     if ticket_created:
-        events.publish(TicketCreated(ticket_id=ticket.pk, organization_id=org_id, actor=actor))
+        published.append(TicketCreated(ticket_id=ticket.pk, organization_id=org_id, actor=actor))
+    events.publish_many(published)
     return IngestResult(message=message, ticket=ticket, created=True, ticket_created=ticket_created)
 
 
