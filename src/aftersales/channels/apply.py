@@ -404,6 +404,10 @@ def apply_return(store: Store, record: ReturnRecord) -> Applied:
     if not record.external_id or len(record.external_id) > 120:
         raise MappingError("a return needs an id of at most 120 characters", field="external_id")
     result = return_request_upsert(store=store, data=data, actor=connector_actor(store))
+    if record.label_available:  # the platform issued a label: fetched once for an approved RMA without one
+        from aftersales.returns.rma_subscribers import fetch_platform_label_when_issued
+
+        fetch_platform_label_when_issued(return_request_id=result.return_request.pk)
     action = result.action
     if action == "created":
         action = "new_ticket" if result.ticket_created else "thread"

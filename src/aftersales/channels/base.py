@@ -314,6 +314,9 @@ class ReturnRecord:
     respond_by: datetime | None = None
     updated_at: datetime | None = None
     lines: list[ReturnLineRecord] = field(default_factory=list)
+    # The platform has issued a return label for it (Capability.FETCH_RETURN_LABEL fetches it; the
+    # sync then fetches it for an approved RMA without one). False when the payload does not say.
+    label_available: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,10 @@ already issued gets the file. The carrier and tracking number, when given, are f
 return parcel. The platform call runs outside any transaction and row lock.
 
 Also automatic: when a pulled marketplace return moves to a status in which the platform has issued
-its label (the connector's `return_label_statuses`, e.g. eBay's READY_FOR_SHIPPING), its approved RMA
-without a label file gets it (`rma_label_fetch_task`, as `Actor.system("platform-labels")`)."""
+its label (the connector's `return_label_statuses`, e.g. eBay's READY_FOR_SHIPPING), or its record
+says a label exists (`ReturnRecord.label_available`: Shopify's reverse delivery with a label file),
+its approved RMA without a label file gets it (`rma_label_fetch_task`, as
+`Actor.system("platform-labels")`). Fetched once: after it the RMA has its file and is label_issued."""
 
 from __future__ import annotations
 
@@ -116,6 +118,16 @@ def rma_label_fetch_automatic(*, rma_id: int) -> str:
     return "stored"
 
 
+def rmas_without_platform_label(*, return_request_id: int) -> list[int]:
+    """Approved RMAs of this marketplace return without a label file (the ones a label the platform
+    issued is fetched for; after it they are label_issued with a file, so a label is fetched once)."""
+    return list(
+        Rma.objects.filter(return_request_id=return_request_id, status=RmaStatus.APPROVED, label_file="").values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def rmas_waiting_for_platform_label(*, return_request_id: int, platform: str, new_status: str) -> list[int]:
     """RMAs of this marketplace return whose label the platform has just issued (the connector says
     which statuses mean that) and that have no label file yet."""
@@ -127,8 +139,4 @@ def rmas_waiting_for_platform_label(*, return_request_id: int, platform: str, ne
         return []
     if new_status not in getattr(connector, "return_label_statuses", frozenset()):
         return []
-    return list(
-        Rma.objects.filter(return_request_id=return_request_id, status=RmaStatus.APPROVED, label_file="").values_list(
-            "pk", flat=True
-        )
-    )
+    return rmas_without_platform_label(return_request_id=return_request_id)

@@ -85,6 +85,21 @@ def _on_return_status(event: ReturnRequestStatusChanged) -> None:
         rma_label_fetch_task(rma_id)
 
 
+def fetch_platform_label_when_issued(*, return_request_id: int) -> list[int]:
+    """The sync saw the platform's label on this marketplace return (ReturnRecord.label_available,
+    e.g. Shopify's reverse delivery with a label file): after commit, fetch it for each approved RMA
+    of the return without a label file. Returns the RMA ids queued (none: nothing to do)."""
+    from django.db import transaction
+
+    from .rma_labels import rmas_without_platform_label
+    from .tasks import rma_label_fetch_task
+
+    waiting = rmas_without_platform_label(return_request_id=return_request_id)
+    for rma_id in waiting:
+        transaction.on_commit(lambda rma_id=rma_id: rma_label_fetch_task(rma_id))  # type: ignore[misc]
+    return waiting
+
+
 subscribe(ReturnRequestStatusChanged, _on_return_status)
 subscribe_batch(RmaStatusChanged, _on_statuses)
 subscribe(RmaEvidenceRequested, _on_evidence_requested)

@@ -31,6 +31,7 @@ from aftersales.channels.base import (
     ReturnDecision,
     ReturnDecisionKind,
     ReturnKind,
+    ReturnLabel,
     SentReceipt,
     ShipmentConfirmation,
     StoreContext,
@@ -39,7 +40,7 @@ from aftersales.channels.base import (
     WriteReceipt,
 )
 
-from . import mapping, oauth, operations, webhooks
+from . import labels, mapping, oauth, operations, webhooks
 from .client import COST_BUCKET, IDEMPOTENT_FROM, ShopifyClient
 
 # Re-read this much before the last watermark (clock skew between Shopify's search index and its
@@ -120,6 +121,7 @@ class ShopifyConnector:
             Capability.ISSUE_REFUND,
             Capability.MARK_SHIPPED,
             Capability.TEST_CONNECTION,
+            Capability.FETCH_RETURN_LABEL,
         }
     )
     # Shopify's GraphQL leaky bucket on standard plans: 1,000 cost points, restored at 50 per second.
@@ -371,6 +373,12 @@ class ShopifyConnector:
             raise
         ret = payload.get("return") or {}
         return WriteReceipt(external_id=decision.return_external_id, detail=str(ret.get("status") or target))
+
+    def fetch_return_label(self, ctx: StoreContext, return_external_id: str) -> ReturnLabel | None:
+        """The newest shipping label of the return's reverse deliveries (connectors/shopify/labels.py);
+        None while Shopify has issued none."""
+        with self.client(ctx) as client:
+            return labels.fetch_return_label(client, client.ctx, return_external_id)
 
     def _return_status(self, client: ShopifyClient, return_id: str) -> str:
         data = client.execute(operations.RETURN_STATUS_QUERY, {"id": return_id})

@@ -367,6 +367,7 @@ class ShopifyFake(FakePlatform):
         # id -> {"id", "legacyResourceId", "topic", "format", "callbackUrl", "createdAt", "updatedAt"}
         self.webhook_subscriptions: dict[str, dict] = {}
         self.client_credentials_grants = 0
+        self.label_files: dict[str, tuple[bytes, str]] = {}  # path -> (bytes, content type)
         super().__init__()
 
     # -- seeding -------------------------------------------------------------------------------------
@@ -531,11 +532,59 @@ class ShopifyFake(FakePlatform):
                 "totalQuantity": sum(line["quantity"] for line in lines),
                 "decline": None,
                 "returnLineItems": lines,
+                "reverseFulfillmentOrders": [],
                 "order": order,
             }
+            if status == "OPEN":
+                self._open_reverse_fulfillment(ret)
             order["returns"].append(ret)
             order["updatedAt"] = self.stamp()
             return ret
+
+    def _open_reverse_fulfillment(self, ret: dict) -> dict:
+        """The reverse fulfillment order Shopify opens when a return is approved (no delivery yet)."""
+        if not ret["reverseFulfillmentOrders"]:
+            ret["reverseFulfillmentOrders"].append(
+                {"id": f"gid://shopify/ReverseFulfillmentOrder/{self.next_id()}", "status": "OPEN", "deliveries": []}
+            )
+        return ret["reverseFulfillmentOrders"][0]
+
+    def issue_return_label(
+        self,
+        return_id: str,
+        content: bytes,
+        *,
+        carrier: str = "DHL Express",
+        tracking_number: str = "JJD0099887766",
+        content_type: str = "application/pdf",
+    ) -> str:
+        """A reverse delivery with a shipping label on the return's reverse fulfillment order (what
+        reverseDeliveryCreateWithShipping makes): ReverseDeliveryShippingDeliverable { label {
+        publicFileUrl } tracking { number carrierName url } }. The file is served by the fake at the
+        label's publicFileUrl (Shopify's CDN in production). The order's updatedAt moves (so the
+        returns sync sees it: unverified for real Shopify, see docs/connectors/shopify.md).
+        Returns the file's path on the fake."""
+        with self.lock:
+            order, ret = self.find_return(return_id)
+            reverse_order = self._open_reverse_fulfillment(ret)
+            token = uuid.uuid4().hex
+            path = f"/cdn/reverse-delivery-labels/{token}.pdf"
+            self.label_files[path] = (content, content_type)
+            stamp = self.stamp()
+            reverse_order["deliveries"].append(
+                {
+                    "id": f"gid://shopify/ReverseDelivery/{self.next_id()}",
+                    "label_path": path,
+                    "label_at": stamp,
+                    "tracking": {
+                        "number": tracking_number,
+                        "carrierName": carrier,
+                        "url": f"https://tracking.example/{tracking_number}",
+                    },
+                }
+            )
+            order["updatedAt"] = stamp
+            return path
 
     def touch(self, order_id: str) -> None:
         with self.lock:
@@ -595,13 +644,41 @@ class ShopifyFake(FakePlatform):
         return view
 
     def _return_view(self, ret: dict, order: dict) -> dict:
-        view = {k: v for k, v in ret.items() if k not in ("order", "returnLineItems")}
+        view = {k: v for k, v in ret.items() if k not in ("order", "returnLineItems", "reverseFulfillmentOrders")}
         lines = ret["returnLineItems"]
         view["order"] = lambda _info, **_: self._order_view(order)
         view["returnLineItems"] = lambda _info, first=None, after=None, **_: _connection(
             lines, first, after, _index_key(lines)
         )
+        reverse_orders = ret.get("reverseFulfillmentOrders", [])
+        view["reverseFulfillmentOrders"] = lambda _info, first=None, after=None, **_: _connection(
+            [self._reverse_fulfillment_order_view(r) for r in reverse_orders], first, after, lambda r: r["id"]
+        )
         return view
+
+    def _reverse_fulfillment_order_view(self, reverse_order: dict) -> dict:
+        deliveries = [self._reverse_delivery_view(d) for d in reverse_order["deliveries"]]
+        return {
+            "id": reverse_order["id"],
+            "status": reverse_order["status"],
+            "reverseDeliveries": lambda _info, first=None, after=None, **_: _connection(
+                deliveries, first, after, lambda d: d["id"]
+            ),
+        }
+
+    def _reverse_delivery_view(self, delivery: dict) -> dict:
+        return {
+            "id": delivery["id"],
+            "deliverable": {
+                "__typename": "ReverseDeliveryShippingDeliverable",
+                "label": {
+                    "createdAt": delivery["label_at"],
+                    "updatedAt": delivery["label_at"],
+                    "publicFileUrl": f"{self.url}{delivery['label_path']}",
+                },
+                "tracking": delivery["tracking"],
+            },
+        }
 
     @staticmethod
     def _refund_view(refund: dict) -> dict:
@@ -790,6 +867,7 @@ class ShopifyFake(FakePlatform):
             }
         if approve:
             ret["status"] = "OPEN"
+            self._open_reverse_fulfillment(ret)
         else:
             ret["status"] = "DECLINED"
             ret["decline"] = {"reason": data["declineReason"], "note": data.get("declineNote")}
@@ -964,6 +1042,16 @@ class ShopifyFake(FakePlatform):
     def setup_routes(self) -> None:
         self.route("POST", r"/admin/api/(?P<version>[0-9]{4}-[0-9]{2})/graphql\.json", self._graphql)
         self.route("POST", r"/admin/oauth/access_token", self._oauth_token)
+        self.route("GET", r"/cdn/reverse-delivery-labels/[0-9a-f]{32}\.pdf", self._label_file)
+
+    def _label_file(self, request: FakeRequest) -> FakeResponse:
+        """A reverse delivery label's file at its publicFileUrl (no access token: a public URL)."""
+        with self.lock:
+            found = self.label_files.get(request.path)
+        if found is None:
+            return FakeResponse(status=404, body=b"Not Found")
+        content, content_type = found
+        return FakeResponse(body=content, headers={"Content-Type": content_type})
 
     def _oauth_token(self, request: FakeRequest) -> FakeResponse:
         """Refresh of an expiring offline token (grant_type=refresh_token): a new access token and

@@ -396,7 +396,25 @@ def map_graphql_return(payload: Mapping[str, Any]) -> ReturnRecord:
         currency=_currency(currency, "order.currencyCode") if currency is not None else "",
         updated_at=seen_at,
         lines=lines,
+        label_available=bool(reverse_delivery_labels(node)),
     )
+
+
+def reverse_delivery_labels(node: Mapping[str, Any]) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """(label, tracking) of every reverse delivery of a Return node that has a shipping label with a
+    file (`reverseFulfillmentOrders.nodes[].reverseDeliveries.nodes[].deliverable` as a
+    ReverseDeliveryShippingDeliverable; tracking may be empty). Absent or malformed parts: none."""
+    found: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+    reverse_orders = node.get("reverseFulfillmentOrders")
+    for reverse_order in (reverse_orders.get("nodes") if isinstance(reverse_orders, Mapping) else None) or []:
+        deliveries = reverse_order.get("reverseDeliveries") if isinstance(reverse_order, Mapping) else None
+        for delivery in (deliveries.get("nodes") if isinstance(deliveries, Mapping) else None) or []:
+            deliverable = delivery.get("deliverable") if isinstance(delivery, Mapping) else None
+            label = deliverable.get("label") if isinstance(deliverable, Mapping) else None
+            if isinstance(label, Mapping) and isinstance(label.get("publicFileUrl"), str) and label["publicFileUrl"]:
+                tracking = deliverable.get("tracking")  # type: ignore[union-attr]
+                found.append((label, tracking if isinstance(tracking, Mapping) else {}))
+    return found
 
 
 # --- REST webhook bodies ---------------------------------------------------------------------------

@@ -62,6 +62,16 @@ query AftersalesOrderLineItems($id: ID!, $after: String) {{
 }}
 """
 
+# Whether Shopify issued a return label (a reverse delivery with a shipping label): seen by the
+# returns sync, which then fetches it once (RETURN_LABEL_QUERY, returns.rma_labels).
+REVERSE_ORDERS_PER_RETURN = 1
+REVERSE_DELIVERIES_PER_ORDER = 2
+_REVERSE_DELIVERY_LABELS = f"""
+      reverseDeliveries(first: {REVERSE_DELIVERIES_PER_ORDER}) {{
+        nodes {{ deliverable {{ ... on ReverseDeliveryShippingDeliverable {{ label {{ publicFileUrl }} }} }} }}
+      }}
+"""
+
 RETURN_FIELDS = f"""
   id
   name
@@ -78,6 +88,9 @@ RETURN_FIELDS = f"""
       ... on ReturnLineItem {{ fulfillmentLineItem {{ lineItem {{ id sku }} }} }}
     }}
     pageInfo {{ hasNextPage endCursor }}
+  }}
+  reverseFulfillmentOrders(first: {REVERSE_ORDERS_PER_RETURN}) {{
+    nodes {{ {_REVERSE_DELIVERY_LABELS} }}
   }}
 """
 
@@ -169,6 +182,33 @@ query AftersalesReturnStatus($id: ID!) {
 }
 """
 
+# The return's labels (Capability.FETCH_RETURN_LABEL): every reverse delivery's shipping label (a
+# public PDF URL) and tracking; the newest label is fetched.
+RETURN_LABEL_QUERY = """
+query AftersalesReturnLabel($id: ID!) {
+  return(id: $id) {
+    id
+    status
+    reverseFulfillmentOrders(first: 5) {
+      nodes {
+        id
+        reverseDeliveries(first: 10) {
+          nodes {
+            id
+            deliverable {
+              ... on ReverseDeliveryShippingDeliverable {
+                label { publicFileUrl createdAt }
+                tracking { number carrierName url }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
 # What a refund needs to know first: the order's successful sale/capture (parent, gateway).
 ORDER_TRANSACTIONS_QUERY = f"""
 query AftersalesOrderTransactions($id: ID!) {{
@@ -245,6 +285,7 @@ ALL_DOCUMENTS = {
     "return_approve": RETURN_APPROVE_MUTATION,
     "return_decline": RETURN_DECLINE_MUTATION,
     "return_status": RETURN_STATUS_QUERY,
+    "return_label": RETURN_LABEL_QUERY,
     "order_transactions": ORDER_TRANSACTIONS_QUERY,
     "refund_create": REFUND_CREATE_MUTATION,
     "order_refunds": ORDER_REFUNDS_QUERY,
