@@ -22,13 +22,15 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 from django.conf import settings
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from .base import AuthError, ConnectorError, RateLimited, StoreContext
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +165,8 @@ class PlatformClient:
         `idempotent=False` for a call that must not happen twice and carries no idempotency key the
         platform honours (sending a buyer a message): it is then retried only when the platform surely
         did not act on it (no connection, 429, 503), never after a timeout or another 5xx."""
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt  # where it retries (issue 13)
+
         retrying = Retrying(
             stop=stop_after_attempt(self.max_attempts if retry else 1),
             wait=self._wait,

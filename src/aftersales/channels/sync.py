@@ -40,7 +40,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from aftersales.catalog.models import Store
 from aftersales.core.actors import Actor
@@ -864,6 +863,8 @@ def _pull(
     sleep: Callable[[float], None] | None,
 ) -> Page:
     """One page, transient errors retried with backoff (Retry-After honoured)."""
+    from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt  # not in web processes
+
     backoff = float(getattr(settings, "CHANNELS_SYNC_BACKOFF", 2.0))
     max_retry_after = float(getattr(settings, "CHANNELS_HTTP_MAX_RETRY_AFTER", 300.0))
 

@@ -23,7 +23,6 @@ import re
 import warnings
 from dataclasses import dataclass
 
-import filetype
 from django.utils.translation import gettext_lazy as _
 
 # sniffed type -> extension the stored file gets (its name on disk is random; see services/common.py)
@@ -84,6 +83,8 @@ class Sniffed:
 
 def sniff(content: bytes, *, allowed: frozenset[str] | set[str] | list[str] | None = None) -> Sniffed:
     """The real type of `content`, verified; raises NotAccepted (with a user-facing reason)."""
+    import filetype  # where a file arrives, not in every web process (issue 13, memory)
+
     kind = filetype.guess(content)
     detected = _ALIASES.get(kind.mime, kind.mime) if kind else ""
     if not detected and _is_utf8_text(content):

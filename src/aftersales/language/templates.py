@@ -12,13 +12,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
-from jinja2 import StrictUndefined, TemplateError, meta, nodes
-from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm, organization_of
@@ -29,6 +27,13 @@ from .languages import check_language, normalise
 from .models import ReplyTemplate, ReplyTemplateVariant
 from .protection import mask, restore
 from .routing import translate_text
+
+if TYPE_CHECKING:
+    from jinja2 import nodes
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+# Jinja2 (~8 MiB) is imported where a template is parsed or rendered, not with this module, which every
+# web process loads (issue 13, web process memory): the node tables below name jinja2.nodes classes.
 
 MAX_BODY = 10_000
 TAG_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
@@ -112,50 +117,50 @@ SAFE_FILTERS = frozenset(
 SAFE_TESTS = frozenset(
     {"defined", "undefined", "none", "string", "eq", "ne", "equalto", "in", "lower", "upper", "true", "false"}
 )
-_ALLOWED_NODES: tuple[type[nodes.Node], ...] = (
-    nodes.Template,
-    nodes.Output,
-    nodes.TemplateData,
-    nodes.Const,
-    nodes.Name,
-    nodes.Getattr,
-    nodes.Getitem,
-    nodes.If,
-    nodes.CondExpr,
-    nodes.Filter,
-    nodes.Test,
-    nodes.Compare,
-    nodes.Operand,
-    nodes.And,
-    nodes.Or,
-    nodes.Not,
-    nodes.Concat,
-    nodes.Keyword,
-    nodes.Tuple,
-    nodes.List,
+_ALLOWED_NODES = (
+    "Template",
+    "Output",
+    "TemplateData",
+    "Const",
+    "Name",
+    "Getattr",
+    "Getitem",
+    "If",
+    "CondExpr",
+    "Filter",
+    "Test",
+    "Compare",
+    "Operand",
+    "And",
+    "Or",
+    "Not",
+    "Concat",
+    "Keyword",
+    "Tuple",
+    "List",
 )
-_CONSTRUCTS: dict[type[nodes.Node], str] = {
-    nodes.For: "{% for %}",
-    nodes.Macro: "{% macro %}",
-    nodes.CallBlock: "{% call %}",
-    nodes.FilterBlock: "{% filter %}",
-    nodes.With: "{% with %}",
-    nodes.Assign: "{% set %}",
-    nodes.AssignBlock: "{% set %}",
-    nodes.Include: "{% include %}",
-    nodes.Import: "{% import %}",
-    nodes.FromImport: "{% from %}",
-    nodes.Extends: "{% extends %}",
-    nodes.Block: "{% block %}",
-    nodes.Call: "( )",
-    nodes.Mul: "*",
-    nodes.Pow: "**",
-    nodes.Mod: "%",
-    nodes.Div: "/",
-    nodes.FloorDiv: "//",
-    nodes.Add: "+",
-    nodes.Sub: "-",
-    nodes.Slice: "[ : ]",
+_CONSTRUCTS: dict[str, str] = {
+    "For": "{% for %}",
+    "Macro": "{% macro %}",
+    "CallBlock": "{% call %}",
+    "FilterBlock": "{% filter %}",
+    "With": "{% with %}",
+    "Assign": "{% set %}",
+    "AssignBlock": "{% set %}",
+    "Include": "{% include %}",
+    "Import": "{% import %}",
+    "FromImport": "{% from %}",
+    "Extends": "{% extends %}",
+    "Block": "{% block %}",
+    "Call": "( )",
+    "Mul": "*",
+    "Pow": "**",
+    "Mod": "%",
+    "Div": "/",
+    "FloorDiv": "//",
+    "Add": "+",
+    "Sub": "-",
+    "Slice": "[ : ]",
 }
 # The variables with their attributes, as written in a template: "customer", "customer.name", ...
 VARIABLE_PATHS = frozenset(VARIABLES) | frozenset(
@@ -166,22 +171,38 @@ VARIABLE_PATHS = frozenset(VARIABLES) | frozenset(
 MAX_RENDERED = 20_000
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
-        allowed = ALLOWED_ATTRIBUTES.get(type(obj))
-        return allowed is not None and attr in allowed and super().is_safe_attribute(obj, attr, value)
+@cache
+def _environment() -> ImmutableSandboxedEnvironment:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-    def is_safe_callable(self, obj: Any) -> bool:
-        return False
+    class _Sandbox(ImmutableSandboxedEnvironment):
+        def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+            allowed = ALLOWED_ATTRIBUTES.get(type(obj))
+            return allowed is not None and attr in allowed and super().is_safe_attribute(obj, attr, value)
+
+        def is_safe_callable(self, obj: Any) -> bool:
+            return False
+
+    env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env.globals.clear()  # no range(), lipsum(), namespace(), dict(), cycler or joiner
+    return env
 
 
-_env = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
-_env.globals.clear()  # no range(), lipsum(), namespace(), dict(), cycler or joiner
+@cache
+def _node_classes() -> tuple[tuple[type[nodes.Node], ...], dict[type[nodes.Node], str]]:
+    """_ALLOWED_NODES and _CONSTRUCTS as jinja2.nodes classes."""
+    from jinja2 import nodes
+
+    allowed = tuple(getattr(nodes, name) for name in _ALLOWED_NODES)
+    return allowed, {getattr(nodes, name): label for name, label in _CONSTRUCTS.items()}
 
 
 def _parse(text: str, *, field_name: str) -> nodes.Template:
+    from jinja2 import TemplateError
+
     try:
-        return _env.parse(text)
+        return _environment().parse(text)
     except TemplateError as exc:
         raise ValidationFailed(_("template syntax error: %(error)s") % {"error": exc}, field=field_name) from exc
 
@@ -197,6 +218,9 @@ def _refuse(what: str, *, field_name: str) -> ValidationFailed:
 def check_constructs(tree: nodes.Template, *, field_name: str) -> None:
     """Refuse anything a reply template does not need and that could make it run long or grow
     its output (loops, assignments, calls, arithmetic, padding filters)."""
+    from jinja2 import nodes
+
+    allowed_nodes, constructs = _node_classes()
     for node in tree.find_all(nodes.Node):
         if isinstance(node, nodes.Filter) and node.name not in SAFE_FILTERS:
             raise _refuse(_("the filter %(name)s") % {"name": node.name}, field_name=field_name)
@@ -204,13 +228,15 @@ def check_constructs(tree: nodes.Template, *, field_name: str) -> None:
             raise _refuse(_("the test %(name)s") % {"name": node.name}, field_name=field_name)
         if isinstance(node, nodes.Name) and node.ctx != "load":
             raise _refuse("{% set %}", field_name=field_name)
-        if not isinstance(node, _ALLOWED_NODES):
-            label = next((v for k, v in _CONSTRUCTS.items() if isinstance(node, k)), type(node).__name__)
+        if not isinstance(node, allowed_nodes):
+            label = next((v for k, v in constructs.items() if isinstance(node, k)), type(node).__name__)
             raise _refuse(label, field_name=field_name)
 
 
 def _path(node: nodes.Node) -> str | None:
     """ "customer.name" for {{ customer.name }} / {{ customer['name'] }}; None for other expressions."""
+    from jinja2 import nodes
+
     if isinstance(node, nodes.Name):
         return node.name
     if isinstance(node, nodes.Getattr):
@@ -224,6 +250,8 @@ def _path(node: nodes.Node) -> str | None:
 
 def unknown_variables(tree: nodes.Template) -> list[str]:
     """The variables (with their attributes) a template uses that do not exist, e.g. customer.email."""
+    from jinja2 import meta, nodes
+
     unknown = set(meta.find_undeclared_variables(tree)) - set(VARIABLES)
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         path = _path(node)
@@ -297,12 +325,15 @@ class Rendered:
 def render_body(body: str, context: TemplateContext, *, field_name: str = "body") -> str:
     """Fill a template in. Templates saved before the construct checks existed are checked again;
     the output is streamed and refused past MAX_RENDERED characters, so nothing huge is built."""
+    from jinja2 import TemplateError
+    from jinja2.exceptions import SecurityError, UndefinedError
+
     tree = _parse(body, field_name=field_name)
     check_constructs(tree, field_name=field_name)
     parts: list[str] = []
     size = 0
     try:
-        for chunk in _env.from_string(tree).generate(context.as_dict()):
+        for chunk in _environment().from_string(tree).generate(context.as_dict()):
             size += len(chunk)
             if size > MAX_RENDERED:
                 raise ValidationFailed(

@@ -30,7 +30,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
-from moneyed import CURRENCIES
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import approval_limit, can_view_ticket, check_perm, is_admin, organization_of
@@ -111,12 +110,16 @@ def _event(refund: Refund, type_: str, actor: Actor, payload: dict[str, Any]) ->
 
 def currency_places(currency: str) -> int:
     """Decimal places of the currency's minor unit (JPY 0, EUR 2), at most what amounts store (2)."""
+    from moneyed import CURRENCIES  # where it is used: py-moneyed brings babel (issue 13, web memory)
+
     sub_unit = CURRENCIES[currency].sub_unit or 1
     places = len(str(sub_unit)) - 1
     return min(places, AMOUNT_PLACES)
 
 
 def check_currency(currency: Any, *, field: str = "currency") -> str:
+    from moneyed import CURRENCIES
+
     if not isinstance(currency, str) or currency not in CURRENCIES or currency == "XXX":
         raise ValidationFailed(_("%(field)s: unknown currency code") % {"field": field}, field=field)
     return currency

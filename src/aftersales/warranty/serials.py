@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 
 from django.utils.translation import gettext as _
-from stdnum import imei as stdnum_imei
-from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
 
 from aftersales.core.errors import ValidationFailed
 
@@ -23,6 +21,9 @@ _SERIAL_CHARS = re.compile(r"^[A-Z0-9./]+$")
 
 def imei_problem(value: str) -> str | None:
     """What is wrong with `value` as an IMEI (None when it is one)."""
+    from stdnum import imei as stdnum_imei  # python-stdnum where it is used (issue 13: web process memory)
+    from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
+
     compact = stdnum_imei.compact(value)
     if not compact.isdigit():
         return _("an IMEI has digits only")
@@ -44,6 +45,8 @@ def normalise_imei(value: str, *, field: str = "imei") -> str:
     problem = imei_problem(value)
     if problem:
         raise ValidationFailed(_("%(field)s: %(problem)s") % {"field": field, "problem": problem}, field=field)
+    from stdnum import imei as stdnum_imei
+
     return stdnum_imei.compact(value)
 
 
@@ -68,5 +71,7 @@ def normalise_serial(value: str, *, field: str = "serial_number") -> str:
 
 def looks_like_imei(value: str) -> bool:
     """A lookup term that is 14 to 16 digits once separators are dropped is read as an IMEI."""
+    from stdnum import imei as stdnum_imei
+
     compact = stdnum_imei.compact(value)
     return compact.isdigit() and 14 <= len(compact) <= 16

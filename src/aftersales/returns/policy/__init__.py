@@ -10,8 +10,6 @@ import json
 from datetime import date
 from typing import Any
 
-import yaml
-
 from .defaults import DEFAULT_POLICY
 from .document import EU_COUNTRIES, PolicyDocument, PolicyDocumentError, parse_document
 from .engine import CompiledPolicy, Decision, Facts, FactsError, Rate, compile_policy
@@ -51,6 +49,8 @@ def load_text(text: str) -> dict[str, Any]:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_DOCUMENT_BYTES:
         raise PolicyDocumentError("", f"the document is larger than {MAX_DOCUMENT_BYTES // 1024} KiB")
     stripped = text.lstrip()
+    import yaml  # here, not at module level: the web process loads this package, rarely a YAML document
+
     try:
         raw = json.loads(text) if stripped.startswith("{") else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:

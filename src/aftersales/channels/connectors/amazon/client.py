@@ -33,16 +33,11 @@ import re
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from sp_api.api import FinancesV0, OrdersV0, OrdersV20260101, Reports
-from sp_api.auth import AccessTokenResponse
-from sp_api.base import Marketplaces
-from sp_api.base.credential_provider import FromCodeCredentialProvider
-from sp_api.base.exceptions import SellingApiException
 
 from aftersales.channels.base import AuthError, ConnectorError, RateLimited, StoreContext
 from aftersales.channels.http import PlatformClient, parse_retry_after
@@ -288,7 +283,9 @@ class LwaTokens:
         self.ctx.save_credentials({"access_token": token, "access_token_expires_at": self._expires_at.isoformat()})
 
     # sp_api's token-client interface (used only if sp_api asks for `auth` itself)
-    def get_auth(self) -> AccessTokenResponse:
+    def get_auth(self) -> Any:  # sp_api.auth.AccessTokenResponse
+        from sp_api.auth import AccessTokenResponse
+
         return AccessTokenResponse(access_token=self.access_token(), token_type="bearer")  # noqa: S106 (a token type)
 
 
@@ -362,24 +359,21 @@ class _SpApiClient:
         return super()._request(path, **kwargs)  # type: ignore[misc]
 
 
-class _Orders(_SpApiClient, OrdersV20260101):
-    pass
+@cache
+def _sp_api_class(name: str) -> type:
+    """The sp_api class `name` ("OrdersV20260101", "OrdersV0", "Reports", "FinancesV0") with _SpApiClient's
+    overrides. python-amazon-sp-api (~18 MiB, ~390 modules) is imported here, on the first SP-API call,
+    not with this module: the ticket page imports the connector for its capabilities (issue 13, memory)."""
+    import sp_api.api
+
+    return type(f"_{name}", (_SpApiClient, getattr(sp_api.api, name)), {})
 
 
-class _OrdersV0(_SpApiClient, OrdersV0):
-    pass
+def _sp_api(name: str, ctx: StoreContext, http: AmazonHttp, tokens: LwaTokens) -> Any:
+    from sp_api.base import Marketplaces
+    from sp_api.base.credential_provider import FromCodeCredentialProvider
 
-
-class _Reports(_SpApiClient, Reports):
-    pass
-
-
-class _Finances(_SpApiClient, FinancesV0):
-    pass
-
-
-def _sp_api(cls: type, ctx: StoreContext, http: AmazonHttp, tokens: LwaTokens) -> Any:
-    client = cls(
+    client = _sp_api_class(name)(
         Marketplaces.US,
         credentials={
             "lwa_app_id": str(ctx.credentials.get("lwa_client_id") or "-"),
@@ -425,19 +419,19 @@ class AmazonClient:
 
     @cached_property
     def orders(self) -> Any:
-        return _sp_api(_Orders, self.ctx, self.http, self.tokens)
+        return _sp_api("OrdersV20260101", self.ctx, self.http, self.tokens)
 
     @cached_property
     def orders_v0(self) -> Any:
-        return _sp_api(_OrdersV0, self.ctx, self.http, self.tokens)
+        return _sp_api("OrdersV0", self.ctx, self.http, self.tokens)
 
     @cached_property
     def reports(self) -> Any:
-        return _sp_api(_Reports, self.ctx, self.http, self.tokens)
+        return _sp_api("Reports", self.ctx, self.http, self.tokens)
 
     @cached_property
     def finances(self) -> Any:
-        return _sp_api(_Finances, self.ctx, self.http, self.tokens)
+        return _sp_api("FinancesV0", self.ctx, self.http, self.tokens)
 
     def close(self) -> None:
         self.lwa.close()
@@ -586,6 +580,8 @@ def _call(operation: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """An sp_api operation; what sp_api raises on an answer it cannot read (a 2xx body that is not
     the operation's JSON, an `errors` list in a 2xx) becomes a transient ConnectorError (HTTP
     errors were classified by AmazonHttp before sp_api saw them)."""
+    from sp_api.base.exceptions import SellingApiException
+
     try:
         response = operation(*args, **kwargs)
     except ConnectorError:

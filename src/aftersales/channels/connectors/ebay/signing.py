@@ -13,14 +13,16 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
-
 from aftersales.channels.base import AuthError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+# cryptography (OpenSSL's bindings, ~9 MiB) is imported where a key is loaded, used or checked: the
+# connector module is imported by web pages that only read its capabilities (issue 13, memory).
 
 COVERED_WITH_BODY = ("content-digest", "x-ebay-signature-key", "@method", "@path", "@authority")
 COVERED_WITHOUT_BODY = ("x-ebay-signature-key", "@method", "@path", "@authority")
@@ -44,6 +46,9 @@ def load_signing_key(credentials: Mapping[str, Any]) -> SigningKey | None:
         return None
     if not isinstance(entry, Mapping) or not entry.get("private_key") or not entry.get("jwe"):
         raise AuthError("signing_key needs private_key (PKCS#8 PEM) and jwe", code="signing_key")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
     try:
         key = serialization.load_pem_private_key(str(entry["private_key"]).encode(), password=None)
     except (ValueError, TypeError) as exc:
@@ -76,6 +81,9 @@ def signature_base(values: Mapping[str, str], components: tuple[str, ...], creat
 
 
 def _sign(key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey, data: bytes) -> bytes:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ed25519, padding
+
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(data)
     return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
@@ -152,6 +160,10 @@ def verify_headers(
             values[name] = headers.get(name, "")
     data = signature_base(values, components, created)
     raw = base64.b64decode(sig["value"])
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ed25519, padding
+
     try:
         if isinstance(key, ed25519.Ed25519PublicKey):
             key.verify(raw, data)

@@ -16,25 +16,22 @@ import hashlib
 import json
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from aftersales.channels.base import AuthError, ConnectorError, RawRecord, SignatureInvalid, Stream
 
 from .client import EbayClient
 
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+# cryptography is imported where a push is verified: the connector module is imported by web pages that
+# only read its capabilities (issue 13, web process memory).
+
 PUBLIC_KEY_PATH = "/commerce/notification/v1/public_key/{kid}"
 KEY_TTL = 3600.0
-DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {
-    "SHA1": hashes.SHA1,
-    "SHA256": hashes.SHA256,
-    "SHA384": hashes.SHA384,
-    "SHA512": hashes.SHA512,
-}
+DIGESTS = ("SHA1", "SHA256", "SHA384", "SHA512")  # cryptography.hazmat.primitives.hashes' class names
 
 _keys: dict[tuple[str, str], tuple[ec.EllipticCurvePublicKey, float]] = {}
 _keys_lock = threading.Lock()
@@ -96,6 +93,9 @@ def public_key(client: EbayClient, kid: str) -> ec.EllipticCurvePublicKey:
         raise ConnectorError("eBay's getPublicKey answer has no key")
     if str(data.get("algorithm", "ECDSA")).upper() != "ECDSA":
         raise SignatureInvalid(f"public key {kid!r} is not an ECDSA key")
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     try:
         key = serialization.load_pem_public_key(_pem(data["key"]))
     except ValueError as exc:
@@ -113,9 +113,13 @@ def verify_push(client: EbayClient, headers: Mapping[str, str], body: bytes) -> 
     lowered = {k.lower(): v for k, v in headers.items()}
     header = parse_signature_header(lowered.get("x-ebay-signature", ""))
     key = public_key(client, header["kid"])
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     try:
         signature = base64.b64decode(header["signature"], validate=True)
-        key.verify(signature, body, ec.ECDSA(DIGESTS[header["digest"].upper()]()))
+        key.verify(signature, body, ec.ECDSA(getattr(hashes, header["digest"].upper())()))
     except (binascii.Error, ValueError, InvalidSignature) as exc:
         raise SignatureInvalid("X-EBAY-SIGNATURE does not verify") from exc
     payload: Any

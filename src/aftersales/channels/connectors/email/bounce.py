@@ -16,8 +16,6 @@ import re
 from dataclasses import dataclass, field
 from email.message import Message
 
-from flufl.bounce import all_failures
-
 from .decoding import decode_bytes
 
 _DAEMON = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|maildelivery|mdaemon)\b", re.IGNORECASE)
@@ -53,6 +51,8 @@ def parse_bounce(msg: Message) -> Bounce:
     texts = _texts(msg)
     joined = "\n".join(texts)
     ids = _returned_message_ids(msg, joined)
+    from flufl.bounce import all_failures  # where a bounce is read, not in web processes (issue 13)
+
     try:
         temporary, permanent = all_failures(msg)
     except Exception:  # a report flufl cannot read still carries its Message-ID

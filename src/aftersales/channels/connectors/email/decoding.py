@@ -20,11 +20,6 @@ from email.header import Header, decode_header
 from html import unescape
 from html.parser import HTMLParser
 
-try:  # optional: best-effort detection of unlabelled or mislabelled text
-    from charset_normalizer import from_bytes as _detect
-except ImportError:  # pragma: no cover - the fallbacks below still decode
-    _detect = None  # type: ignore[assignment]
-
 _WIDER = {
     "gb2312": "gb18030",
     "gbk": "gb18030",
@@ -82,6 +77,10 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    try:  # optional: best-effort detection of unlabelled or mislabelled text (imported here: issue 13)
+        from charset_normalizer import from_bytes as _detect
+    except ImportError:  # pragma: no cover - the fallbacks below still decode
+        _detect = None  # type: ignore[assignment]
     if _detect is not None:
         best = _detect(data).best()
         if best is not None:

@@ -31,13 +31,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from authlib.oauth2.rfc6749.errors import OAuth2Error
-from authlib.oauth2.rfc6749.parameters import (
-    parse_authorization_code_response,
-    prepare_grant_uri,
-    prepare_token_request,
-)
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from aftersales.channels.base import AuthError, ConnectorError, StoreContext
 
@@ -125,6 +118,9 @@ def authorization_request(credentials: Mapping[str, Any], *, redirect_uri: str) 
     provider = provider_of(credentials)
     client_id, _secret = _client(credentials)
     state = secrets.token_urlsafe(24)
+    from authlib.oauth2.rfc6749.parameters import prepare_grant_uri  # authlib where it is used (issue 13)
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
     verifier = secrets.token_urlsafe(48)
     extra = dict(provider.extra)
     login_hint = str(credentials.get("address") or "")
@@ -147,6 +143,9 @@ def authorization_request(credentials: Mapping[str, Any], *, redirect_uri: str) 
 def parse_callback(uri: str, *, state: str) -> str:
     """The authorization code of the provider's redirect back to us; AuthError when it carries an
     error (the admin refused consent) or another state (a forged or stale callback)."""
+    from authlib.oauth2.rfc6749.errors import OAuth2Error
+    from authlib.oauth2.rfc6749.parameters import parse_authorization_code_response
+
     try:
         return str(parse_authorization_code_response(uri, state=state)["code"])
     except OAuth2Error as exc:
@@ -202,6 +201,8 @@ def exchange_code(
     """Trade the authorization code for tokens; returns the credential updates to save. A provider
     that returns no refresh token (the consent screen was skipped) is refused: the mailbox could
     not stay connected."""
+    from authlib.oauth2.rfc6749.parameters import prepare_token_request
+
     provider = provider_of(credentials)
     body = prepare_token_request(
         "authorization_code", code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
@@ -236,6 +237,8 @@ def access_token(ctx: StoreContext, *, force: bool = False, now: datetime | None
         )
     if not force and not needs_refresh(creds, now=now):
         return ctx, str(creds["oauth_access_token"])
+    from authlib.oauth2.rfc6749.parameters import prepare_token_request
+
     with _lock:
         provider = provider_of(creds)
         body = prepare_token_request("refresh_token", refresh_token=str(creds["oauth_refresh_token"]))

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import re
 
-from mailparser_reply import EmailReplyParser
-
 _ATTRIBUTION = [
     r"^On\b.{4,250}\bwrote\s*:\s*$",
     r"^.{0,200}\bwrote\s*:\s*$",
@@ -97,6 +95,8 @@ def display_text(text: str) -> str:
     trimmed = "\n".join(kept).strip()
     if not trimmed:
         return original
+    from mailparser_reply import EmailReplyParser  # where a reply is trimmed (issue 13: web memory)
+
     try:
         parsed = EmailReplyParser(languages=_PARSER_LANGUAGES).parse_reply(trimmed)
     except Exception:  # a third-party regex failing on odd input must not lose the message

@@ -26,7 +26,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
-from shopify_app import ShopifyApp, refresh_access_token
 
 from aftersales.channels.base import AuthError, ConnectorError, StoreContext
 
@@ -99,6 +98,8 @@ def client_credentials_token(ctx: StoreContext) -> StoreContext:
     AuthError when Shopify refuses the client id and secret."""
     creds = dict(ctx.credentials)
     shop = shop_domain(ctx)
+    from shopify_app import ShopifyApp  # where a token is asked for, not in web processes (issue 13)
+
     app = ShopifyApp(client_id=str(creds.get("client_id") or ""), client_secret=str(creds.get("client_secret") or ""))
     with _lock, httpx.Client(transport=_ToEndpoint(base_url(ctx)), timeout=30.0) as http:
         result = app.exchange_using_client_credentials(shop.removesuffix(".myshopify.com"), http_client=http)
@@ -124,6 +125,8 @@ def refresh(ctx: StoreContext) -> StoreContext:
     shop = shop_domain(ctx)
     if not creds.get("refresh_token"):
         raise AuthError("Shopify refused the access token and the store has no refresh token: reconnect the store")
+    from shopify_app import refresh_access_token
+
     with _lock, httpx.Client(transport=_ToEndpoint(base_url(ctx)), timeout=30.0) as http:
         result = refresh_access_token(
             {

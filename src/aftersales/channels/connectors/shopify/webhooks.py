@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from shopify_app import ShopifyApp
-
 from aftersales.channels.base import RawRecord, SignatureInvalid, StoreContext, Stream
 
 from .client import shop_domain
@@ -44,6 +42,8 @@ def verify(ctx: StoreContext, headers: Mapping[str, str], body: bytes) -> None:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise SignatureInvalid("the webhook body is not UTF-8") from None
+    from shopify_app import ShopifyApp  # where a webhook is verified (issue 13: web process memory)
+
     app = ShopifyApp(
         client_id=str(ctx.credentials.get("client_id") or "aftersales"),
         client_secret=secret,
