@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils.translation import gettext as _
 
@@ -14,12 +15,31 @@ from aftersales.accounts.permissions import check_perm
 from aftersales.channels.registry import available_platforms
 from aftersales.core.errors import NotFound
 from aftersales.core.money import AMOUNT_PLACES
+from aftersales.core.rows import row_shape
 
 from .models import Customer, Order, Store
 
 
 def stores_of_organization(user: Any) -> QuerySet[Store]:
     return Store.objects.filter(organization_id=user.organization_id).order_by("platform", "name")
+
+
+def store_of_organization(organization_id: int | None, store_id: int) -> Store | None:
+    """The organization's store `store_id` without its credentials (deferred: not read nor decrypted), or
+    None: `stores_of_organization(user).defer("credentials").filter(pk=store_id).first()` without the ORM's
+    compiler (its select list made once per database vendor: core/rows.py), for the ingestion API's every
+    request (issue 13)."""
+    shape = row_shape(Store, "s", defer=("credentials",))
+    meta = Store._meta
+    q = connection.ops.quote_name
+    sql = (
+        f"SELECT {shape.columns} FROM {q(meta.db_table)} s"  # noqa: S608
+        f" WHERE s.{q(str(meta.pk.column))} = %s AND s.{q(str(meta.get_field('organization').column))} = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [store_id, organization_id])
+        row = cursor.fetchone()
+    return cast(Store, shape.instance(row, 0)) if row is not None else None
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,12 @@ _Converter = Callable[[Any, Any, Any], Any]
 
 
 class RowShape:
-    """The columns of `model` under `alias` in a SELECT, and the instance from a row's slice."""
+    """The columns of `model` under `alias` in a SELECT, and the instance from a row's slice. Fields named in
+    `defer` are left out (deferred on the instance, as `QuerySet.defer` leaves them)."""
 
-    def __init__(self, model: type[Model], alias: str, connection: Any) -> None:
+    def __init__(self, model: type[Model], alias: str, connection: Any, defer: tuple[str, ...] = ()) -> None:
         quote = connection.ops.quote_name
-        fields: list[Field] = list(model._meta.concrete_fields)
+        fields: list[Field] = [f for f in model._meta.concrete_fields if f.name not in defer]
         self.model = model
         self.attnames = [f.attname for f in fields]
         self.width = len(fields)
@@ -55,16 +56,16 @@ class RowShape:
         return self.model.from_db(using, self.attnames, values)
 
 
-_shapes: dict[tuple[type[Model], str, str], RowShape] = {}
+_shapes: dict[tuple[type[Model], str, str, tuple[str, ...]], RowShape] = {}
 
 
-def row_shape(model: type[Model], alias: str, using: str = "default") -> RowShape:
+def row_shape(model: type[Model], alias: str, using: str = "default", defer: tuple[str, ...] = ()) -> RowShape:
     """The (cached) `RowShape` of `model` under `alias` for the database `using`."""
     connection = connections[using]
-    key = (model, alias, connection.vendor)
+    key = (model, alias, connection.vendor, defer)
     shape = _shapes.get(key)
     if shape is None:
-        shape = _shapes[key] = RowShape(model, alias, connection)
+        shape = _shapes[key] = RowShape(model, alias, connection, defer)
     return shape
 
 

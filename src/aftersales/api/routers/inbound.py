@@ -11,7 +11,7 @@ from ninja.responses import Status
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm
-from aftersales.catalog.selectors import stores_of_organization
+from aftersales.catalog.selectors import store_of_organization
 from aftersales.core.errors import NotFound
 from aftersales.inbox.services import InboundMessage, message_ingest
 
@@ -32,7 +32,7 @@ def ingest_message(request: HttpRequest, payload: InboundMessageIn) -> Status[An
     user = current_user(request)
     check_perm(user, Permission.ADMINISTER)
     # the credentials are not needed to store a message: not read (nor decrypted) per request
-    store = stores_of_organization(user).defer("credentials").filter(pk=payload.store_id).first()
+    store = store_of_organization(user.organization_id, payload.store_id)
     if store is None:
         raise NotFound(_("store not found"), field="store_id")
     inbound = InboundMessage(
