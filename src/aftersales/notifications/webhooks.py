@@ -80,8 +80,11 @@ def _allowed_networks(raw: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipa
     return tuple(ipaddress.ip_network(n, strict=False) for n in raw)
 
 
-def allowed_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    return _allowed_networks(tuple(getattr(settings, "WEBHOOKS_ALLOWED_NETWORKS", ()) or ()))
+def allowed_networks(
+    setting: str = "WEBHOOKS_ALLOWED_NETWORKS",
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The installation's allowlist named by `setting` (webhooks; triage's LLM provider has its own)."""
+    return _allowed_networks(tuple(getattr(settings, setting, ()) or ()))
 
 
 def _embedded_ipv4(ip: IPAddress) -> ipaddress.IPv4Address | None:
@@ -115,16 +118,19 @@ def address_blocked(ip: IPAddress) -> bool:
     return any(ip.version == net.version and ip in net for net in _EXTRA_BLOCKED)
 
 
-def address_allowed(ip: IPAddress) -> bool:
+def address_allowed(ip: IPAddress, *, networks: str = "WEBHOOKS_ALLOWED_NETWORKS") -> bool:
     """Public addresses, or an address inside the installation's WEBHOOKS_ALLOWED_NETWORKS."""
     plain = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped else ip
-    if any(plain.version == net.version and plain in net for net in allowed_networks()):
+    if any(plain.version == net.version and plain in net for net in allowed_networks(networks)):
         return True
     return not address_blocked(ip)
 
 
-def check_webhook_url(raw: Any, *, field: str) -> str:
-    """A webhook URL as saved in a rule: the URL, or ValidationFailed naming `field`."""
+def check_webhook_url(
+    raw: Any, *, field: str, networks: str = "WEBHOOKS_ALLOWED_NETWORKS", allow_http: str = "WEBHOOKS_ALLOW_HTTP"
+) -> str:
+    """A webhook URL as saved in a rule: the URL, or ValidationFailed naming `field`. `networks` and
+    `allow_http` name the installation settings that let private networks and plain http through."""
     if not isinstance(raw, str) or not raw.strip() or len(raw) > MAX_URL_LENGTH:
         raise ValidationFailed(_("a URL of at most %(n)s characters") % {"n": MAX_URL_LENGTH}, field=field)
     url = raw.strip()
@@ -135,8 +141,8 @@ def check_webhook_url(raw: Any, *, field: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise ValidationFailed(_("not a valid URL"), field=field) from exc
-    allow_http = bool(getattr(settings, "WEBHOOKS_ALLOW_HTTP", False))
-    if parts.scheme != "https" and not (allow_http and parts.scheme == "http"):
+    http_ok = bool(getattr(settings, allow_http, False))
+    if parts.scheme != "https" and not (http_ok and parts.scheme == "http"):
         raise ValidationFailed(_("the URL must start with https://"), field=field)
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise ValidationFailed(_("credentials in the URL are not allowed (use the signature)"), field=field)
@@ -151,15 +157,15 @@ def check_webhook_url(raw: Any, *, field: str) -> str:
         literal: IPAddress | None = ipaddress.ip_address(host)
     except ValueError:
         literal = None
-    if literal is not None and not address_allowed(literal):
+    if literal is not None and not address_allowed(literal, networks=networks):
         raise ValidationFailed(_("the URL points to a private or reserved address"), field=field)
     local_name = literal is None and (host == "localhost" or host.endswith((".localhost", ".local", ".internal")))
-    if local_name and not any(net.version == 4 and _LOOPBACK in net for net in allowed_networks()):
+    if local_name and not any(net.version == 4 and _LOOPBACK in net for net in allowed_networks(networks)):
         raise ValidationFailed(_("the URL points to a private or reserved address"), field=field)
     return url
 
 
-def resolve_checked(host: str, port: int) -> list[str]:
+def resolve_checked(host: str, port: int, *, networks: str = "WEBHOOKS_ALLOWED_NETWORKS") -> list[str]:
     """The host's addresses, each checked; WebhookRefused when any one is not allowed (a name that
     resolves to one public and one private address is refused: the client could pick either)."""
     try:
@@ -171,13 +177,16 @@ def resolve_checked(host: str, port: int) -> list[str]:
         raise httpcore.ConnectError(f"cannot resolve {host}")
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not address_allowed(ip):
+        if not address_allowed(ip, networks=networks):
             raise WebhookRefused(f"{host} resolves to a blocked address ({ip})")
     return addresses
 
 
 class PinnedBackend(httpcore.SyncBackend):
     """Resolves and checks at connect time and connects to the checked address (see the module)."""
+
+    def __init__(self, networks: str = "WEBHOOKS_ALLOWED_NETWORKS") -> None:
+        self.networks = networks
 
     def connect_tcp(
         self,
@@ -188,7 +197,7 @@ class PinnedBackend(httpcore.SyncBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         last: Exception | None = None
-        for address in resolve_checked(host, port):
+        for address in resolve_checked(host, port, networks=self.networks):
             try:
                 return super().connect_tcp(address, port, timeout, local_address, socket_options)
             except httpcore.ConnectError as exc:
@@ -196,14 +205,16 @@ class PinnedBackend(httpcore.SyncBackend):
         raise last or httpcore.ConnectError(f"cannot connect to {host}")
 
 
-class _PinnedTransport(httpx.HTTPTransport):
-    def __init__(self) -> None:
+class PinnedTransport(httpx.HTTPTransport):
+    """httpx transport that connects only to checked addresses (`networks`: the allowlist setting)."""
+
+    def __init__(self, networks: str = "WEBHOOKS_ALLOWED_NETWORKS") -> None:
         super().__init__(trust_env=False, retries=0)
         self._pool = httpcore.ConnectionPool(
             ssl_context=httpx.create_ssl_context(),
             max_connections=4,
             max_keepalive_connections=0,
-            network_backend=PinnedBackend(),
+            network_backend=PinnedBackend(networks),
         )
 
 
@@ -231,7 +242,7 @@ def webhook_post(url: str, body: bytes, *, secret: str, headers: dict[str, str] 
     }
     timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
     with (
-        httpx.Client(transport=_PinnedTransport(), timeout=timeout, follow_redirects=False, trust_env=False) as client,
+        httpx.Client(transport=PinnedTransport(), timeout=timeout, follow_redirects=False, trust_env=False) as client,
         client.stream("POST", url, content=body, headers=all_headers) as response,
     ):
         received = bytearray()

@@ -359,3 +359,7 @@ NINJA_PAGINATION_MAX_LIMIT = 100
 # private/loopback/link-local/reserved addresses refused unless inside WEBHOOKS_ALLOWED_NETWORKS (CIDRs).
 WEBHOOKS_ALLOW_HTTP = env_bool("WEBHOOKS_ALLOW_HTTP", False)
 WEBHOOKS_ALLOWED_NETWORKS = env_list("WEBHOOKS_ALLOWED_NETWORKS", "")
+# Triage's optional LLM provider (docs/adr/0023): the same checks with its own allowlist, so a local
+# Ollama/vLLM (e.g. 127.0.0.1/32 with TRIAGE_LLM_ALLOW_HTTP) is the operator's choice, not a tenant's.
+TRIAGE_LLM_ALLOW_HTTP = env_bool("TRIAGE_LLM_ALLOW_HTTP", False)
+TRIAGE_LLM_ALLOWED_NETWORKS = env_list("TRIAGE_LLM_ALLOWED_NETWORKS", "")

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from aftersales.core.crypto import EncryptedJSONField
+
 from .labels import Intent, Sentiment
 
 
@@ -29,6 +31,12 @@ class TriageResult(models.Model):
         help_text="The order an extracted order number names, in the message's organization",
     )
     model_version = models.CharField(max_length=40)
+    engine = models.CharField(
+        max_length=120, default="local", help_text='Who decided: "local" (the trained models) or "llm:<model>"'
+    )
+    engine_note = models.CharField(
+        max_length=300, blank=True, help_text="Why the LLM provider's answer was not used (the local result was)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -71,3 +79,27 @@ class TriageSettings(models.Model):
 
     def __str__(self) -> str:
         return f"triage settings of {self.organization_id}"
+
+
+class LLMProviderSettings(models.Model):
+    """An organization's optional LLM classification provider (an OpenAI-compatible Chat Completions
+    server). Nothing is sent anywhere unless `is_enabled` with a base URL and a model. The API key is
+    encrypted at rest (`credentials`, the store credentials' Fernet keys). docs/adr/0023."""
+
+    organization = models.OneToOneField(
+        "accounts.Organization", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    is_enabled = models.BooleanField(default=False)
+    base_url = models.CharField(max_length=300, blank=True)
+    model = models.CharField(max_length=120, blank=True)
+    credentials = EncryptedJSONField(blank=True, default=dict, help_text="{api_key}")
+    timeout_seconds = models.FloatField(default=15.0)
+    fields = models.JSONField(default=list, blank=True, help_text="What it may decide: intent, urgency, sentiment")
+    max_per_minute = models.PositiveIntegerField(default=30)
+    max_per_day = models.PositiveIntegerField(default=2000)
+    last_error = models.CharField(max_length=300, blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"LLM provider of {self.organization_id}"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .labels import Intent, Sentiment
-from .models import TriageResult, TriageSettings
+from .models import LLMProviderSettings, TriageResult, TriageSettings
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class TicketTriage:
     entities: tuple[dict[str, Any], ...]
     order_number: str
     model_version: str
+    engine: str = "local"
+    engine_note: str = ""
 
 
 def ticket_triage(*, ticket_id: int) -> TicketTriage | None:
@@ -50,6 +52,8 @@ def ticket_triage(*, ticket_id: int) -> TicketTriage | None:
         entities=tuple(result.entities),
         order_number=result.order.external_id if result.order is not None else "",
         model_version=result.model_version,
+        engine=result.engine,
+        engine_note=result.engine_note,
     )
 
 
@@ -66,3 +70,47 @@ def triage_settings(user: Any) -> TriageSettings:
 
     check_perm(user, Permission.ADMINISTER)
     return triage_settings_of(organization_of(user))
+
+
+@dataclass(frozen=True)
+class LLMProviderView:
+    """An organization's LLM provider settings as admins see them (the API key never leaves: only
+    whether one is stored)."""
+
+    is_enabled: bool
+    base_url: str
+    model: str
+    has_api_key: bool
+    timeout_seconds: float
+    fields: tuple[str, ...]
+    max_per_minute: int
+    max_per_day: int
+    last_error: str
+    last_error_at: Any
+
+
+def llm_provider_of(organization_id: int) -> LLMProviderSettings:
+    """The organization's LLM provider row (an unsaved, disabled one when it never configured one)."""
+    row = LLMProviderSettings.objects.filter(organization_id=organization_id).first()
+    return row if row is not None else LLMProviderSettings(organization_id=organization_id)
+
+
+def llm_provider_settings(user: Any) -> LLMProviderView:
+    """The LLM provider settings of the user's organization, for its administrators (Settings, API)."""
+    from aftersales.accounts.models import Permission
+    from aftersales.accounts.permissions import check_perm, organization_of
+
+    check_perm(user, Permission.ADMINISTER)
+    row = llm_provider_of(organization_of(user))
+    return LLMProviderView(
+        is_enabled=row.is_enabled,
+        base_url=row.base_url,
+        model=row.model,
+        has_api_key=bool((row.credentials or {}).get("api_key")),
+        timeout_seconds=row.timeout_seconds,
+        fields=tuple(row.fields or ()),
+        max_per_minute=row.max_per_minute,
+        max_per_day=row.max_per_day,
+        last_error=row.last_error,
+        last_error_at=row.last_error_at,
+    )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,10 +22,11 @@ from aftersales.core.errors import DomainError, ValidationFailed
 from aftersales.core.events import publish
 
 from .events import MessageTriaged
-from .models import ClassificationRequest, TriageResult, TriageSettings
-from .selectors import triage_settings_of
+from .models import ClassificationRequest, LLMProviderSettings, TriageResult, TriageSettings
+from .selectors import llm_provider_of, triage_settings_of
 
 ACTOR = Actor.system("triage")
+logger = logging.getLogger(__name__)
 _classification_runner: Callable[[int], Any] | None = None
 
 
@@ -78,6 +80,9 @@ def message_triage(*, message_id: int, force: bool = False) -> TriageResult | No
     ticket = message.ticket
     context = Context(customer_tier=ticket.customer_tier, platform=ticket.platform)
     [output] = classify_texts([message.body], languages=[message.language or None], contexts=[context])
+    output, note = with_llm_provider(
+        organization_id=ticket.organization_id, text=message.body, output=output, context=context
+    )
     entities = [e.as_dict() for e in output.entities]
     order = order_for_entities(organization_id=ticket.organization_id, entities=entities)
     fields = {
@@ -93,6 +98,8 @@ def message_triage(*, message_id: int, force: bool = False) -> TriageResult | No
         "language": output.language,
         "order": order,
         "model_version": output.model_version,
+        "engine": output.engine[:120],
+        "engine_note": note[:300],
     }
     with transaction.atomic():
         result, _created = TriageResult.objects.update_or_create(message_id=message_id, defaults=fields)
@@ -108,6 +115,63 @@ def message_triage(*, message_id: int, force: bool = False) -> TriageResult | No
             )
         )
     return result
+
+
+def _llm_quota_take(row: LLMProviderSettings) -> str:
+    """Count one call against the organization's per-minute and per-day limits (the cache's atomic
+    counters); "" when within them, else why not."""
+    from django.core.cache import cache
+
+    now = int(time.time())
+    for span, seconds, limit in (("minute", 60, row.max_per_minute), ("day", 86400, row.max_per_day)):
+        key = f"triage-llm:{row.organization_id}:{span}:{now // seconds}"
+        cache.add(key, 0, timeout=seconds * 2)
+        if cache.incr(key) > limit:
+            return f"limit of {limit} messages per {span} reached"
+    return ""
+
+
+def with_llm_provider(*, organization_id: int, text: str, output: Any, context: Any) -> tuple[Any, str]:
+    """The organization's LLM provider classifies instead of the local models when it is enabled and
+    within its limits (triage/llm.py). Returns (output, note): the provider's labels merged with the
+    same rules as the local path, or the local output and why the provider's answer was not used
+    (logged, kept on the result and on the settings' last error). Nothing is sent when disabled."""
+    from . import llm
+    from .artifacts import get_bundle
+    from .decide import Labels, with_provider_labels
+
+    row = llm_provider_of(organization_id)
+    fields = llm.allowed_fields(row.fields or ())
+    if not (row.is_enabled and row.base_url and row.model and fields):
+        return output, ""
+    refused = _llm_quota_take(row)
+    if refused:
+        return output, f"LLM not asked: {refused}"
+    config = llm.ProviderConfig(
+        base_url=row.base_url,
+        model=row.model,
+        api_key=str((row.credentials or {}).get("api_key") or ""),
+        timeout=row.timeout_seconds,
+        fields=fields,
+    )
+    try:
+        answer = llm.classify(config, text, output.language)
+    except llm.LLMError as exc:
+        note = f"LLM answer not used ({exc.kind}): {exc}"[:300]
+        logger.warning("triage LLM provider of organization %s: %s", organization_id, note)
+        LLMProviderSettings.objects.filter(pk=organization_id).update(last_error=note, last_error_at=timezone.now())
+        return output, note
+    labels = Labels(answer.intent, answer.confidence, answer.urgency, answer.sentiment)
+    merged = with_provider_labels(
+        output,
+        text,
+        labels,
+        fields=fields,
+        context=context,
+        threshold=get_bundle().threshold,
+        engine=f"llm:{row.model}",
+    )
+    return merged, ""
 
 
 @dataclass(frozen=True)
@@ -267,5 +331,85 @@ def triage_settings_update(
             row.apply_results = bool(apply_results)
         if auto_route is not None:
             row.auto_route = bool(auto_route)
+        row.save()
+    return row
+
+
+LLM_MAX_TIMEOUT = 60.0
+
+
+def llm_provider_update(
+    *,
+    user: Any,
+    is_enabled: bool | None = None,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    timeout_seconds: float | None = None,
+    fields: list[str] | None = None,
+    max_per_minute: int | None = None,
+    max_per_day: int | None = None,
+) -> LLMProviderSettings:
+    """Change the organization's LLM classification provider (administrators); None keeps a value,
+    an empty api_key removes the stored key. The base URL is checked like a webhook's (https, no
+    credentials, no private address unless the installation allows it: TRIAGE_LLM_ALLOWED_NETWORKS,
+    TRIAGE_LLM_ALLOW_HTTP). Turning it on needs a base URL, a model and at least one field."""
+    from aftersales.notifications.webhooks import check_webhook_url
+
+    from . import llm
+
+    check_perm(user, Permission.ADMINISTER)
+    organization_id = organization_of(user)
+    clean_url = None
+    if base_url is not None and base_url.strip():
+        if len(base_url.strip()) > 300:
+            raise ValidationFailed(_("at most %(count)d characters") % {"count": 300}, field="base_url")
+        clean_url = check_webhook_url(
+            base_url, field="base_url", networks=llm.ALLOWED_NETWORKS_SETTING, allow_http=llm.ALLOW_HTTP_SETTING
+        )
+    if model is not None and (len(model.strip()) > 120 or not model.strip().isprintable()):
+        raise ValidationFailed(_("a model name of at most 120 printable characters"), field="model")
+    if api_key is not None and (len(api_key) > 500 or any(ch.isspace() for ch in api_key.strip())):
+        raise ValidationFailed(_("an API key of at most 500 characters without spaces"), field="api_key")
+    if timeout_seconds is not None and not 1 <= timeout_seconds <= LLM_MAX_TIMEOUT:
+        raise ValidationFailed(
+            _("between %(low)s and %(high)s seconds") % {"low": 1, "high": int(LLM_MAX_TIMEOUT)},
+            field="timeout_seconds",
+        )
+    if fields is not None:
+        unknown = [f for f in fields if f not in llm.FIELDS]
+        if unknown:
+            raise ValidationFailed(
+                _("unknown field %(field)r; expected some of %(fields)s")
+                % {"field": unknown[0], "fields": ", ".join(llm.FIELDS)},
+                field="fields",
+            )
+    for name, value in (("max_per_minute", max_per_minute), ("max_per_day", max_per_day)):
+        if value is not None and not 0 <= value <= 1_000_000:
+            raise ValidationFailed(_("between 0 and 1000000"), field=name)
+    with transaction.atomic():
+        row, _created = LLMProviderSettings.objects.select_for_update().get_or_create(
+            organization_id=organization_id, defaults={"fields": list(llm.FIELDS)}
+        )
+        if base_url is not None:
+            row.base_url = clean_url or ""
+        if model is not None:
+            row.model = model.strip()
+        if api_key is not None:
+            row.credentials = {"api_key": api_key.strip()} if api_key.strip() else {}
+        if timeout_seconds is not None:
+            row.timeout_seconds = float(timeout_seconds)
+        if fields is not None:
+            row.fields = list(llm.allowed_fields(fields))
+        if max_per_minute is not None:
+            row.max_per_minute = max_per_minute
+        if max_per_day is not None:
+            row.max_per_day = max_per_day
+        if is_enabled is not None:
+            row.is_enabled = bool(is_enabled)
+        if row.is_enabled:
+            for name, missing in (("base_url", not row.base_url), ("model", not row.model), ("fields", not row.fields)):
+                if missing:
+                    raise ValidationFailed(_("needed to turn the LLM provider on"), field=name)
         row.save()
     return row

@@ -235,6 +235,7 @@ urlpatterns = [
     path("settings/sla/", sla.settings_sla, name="settings_sla"),
     path("settings/followups/", followups.settings_followups, name="settings_followups"),
     path("settings/triage/", settings_triage.settings_triage, name="settings_triage"),
+    path("settings/triage/llm/", settings_triage.settings_triage_llm, name="settings_triage_llm"),
     path("settings/followups/coupons/", followups.settings_followups_coupons, name="settings_followups_coupons"),
     path("settings/sla/calendars/", sla.settings_sla_calendar, name="settings_sla_calendar"),
     path(

@@ -11,8 +11,8 @@ from ninja import Router
 
 from aftersales.inbox.selectors import ticket_get
 from aftersales.triage.routing import ticket_route
-from aftersales.triage.selectors import triage_settings
-from aftersales.triage.services import ClassifyItem, classify_via_worker, triage_settings_update
+from aftersales.triage.selectors import llm_provider_settings, triage_settings
+from aftersales.triage.services import ClassifyItem, classify_via_worker, llm_provider_update, triage_settings_update
 
 from ..auth import current_user
 from ..schemas.common import ErrorOut, Id, with_errors
@@ -21,6 +21,8 @@ from ..schemas.triage import (
     ClassifyOut,
     RoutingDecisionOut,
     TicketRouteIn,
+    TriageLLMProviderIn,
+    TriageLLMProviderOut,
     TriageSettingsIn,
     TriageSettingsOut,
 )
@@ -50,6 +52,22 @@ def get_triage_settings(request: HttpRequest) -> Any:
 def put_triage_settings(request: HttpRequest, payload: TriageSettingsIn) -> Any:
     """Turn triage's own changes (default on) and auto-routing (default off) on or off. Admins only."""
     return triage_settings_update(user=current_user(request), **payload.dict())
+
+
+@router.get("/triage/llm-provider", response=with_errors({200: TriageLLMProviderOut}))
+def get_llm_provider(request: HttpRequest) -> Any:
+    """The optional LLM classification provider (an OpenAI-compatible Chat Completions server).
+    The API key is never returned. Admins only."""
+    return llm_provider_settings(current_user(request))
+
+
+@router.put("/triage/llm-provider", response=with_errors({200: TriageLLMProviderOut}))
+def put_llm_provider(request: HttpRequest, payload: TriageLLMProviderIn) -> Any:
+    """Configure the LLM provider: base URL, model, API key (encrypted at rest), timeout, the fields
+    it may decide, per-minute and per-day limits, on/off. Admins only."""
+    user = current_user(request)
+    llm_provider_update(user=user, **payload.dict())
+    return llm_provider_settings(user)
 
 
 @router.post("/tickets/{ticket_id}/route", response=with_errors({200: RoutingDecisionOut}))

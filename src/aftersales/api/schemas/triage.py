@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ninja import Field, Schema
@@ -57,6 +58,7 @@ class TriageOut(Schema):
     language: str
     model_version: str
     alternatives: list[AlternativeOut] = Field(..., description="The next most likely intents")
+    engine: str = Field("local", description='Who classified: "local" or "llm:<model>"')
 
 
 class ClassifyOut(Schema):
@@ -86,3 +88,29 @@ class RoutingDecisionOut(Schema):
     assignee_id: int | None = Field(..., description="The agent chosen (null: nobody eligible on shift)")
     strategy: str
     reasons: list[str]
+
+
+class TriageLLMProviderOut(Schema):
+    is_enabled: bool = Field(..., description="Off: nothing is sent anywhere")
+    base_url: str = Field(..., description="The server's API root, e.g. https://api.openai.com/v1")
+    model: str
+    has_api_key: bool = Field(..., description="Whether a key is stored (encrypted; never returned)")
+    timeout_seconds: float
+    fields: list[str] = Field(..., description="What it may decide: intent, urgency, sentiment")
+    max_per_minute: int
+    max_per_day: int
+    last_error: str = Field(..., description="Why its last answer was not used (the local result was)")
+    last_error_at: datetime | None
+
+
+class TriageLLMProviderIn(InputSchema):
+    """A field left out, or null, keeps its value; an empty api_key removes the stored key."""
+
+    is_enabled: bool | None = None
+    base_url: str | None = Field(None, max_length=300)
+    model: str | None = Field(None, max_length=120)
+    api_key: str | None = Field(None, max_length=500)
+    timeout_seconds: float | None = None
+    fields: list[str] | None = None
+    max_per_minute: int | None = None
+    max_per_day: int | None = None

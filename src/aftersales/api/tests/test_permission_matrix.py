@@ -735,6 +735,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     # Triage and routing switches (organization settings) and routing a ticket by skill (processing it).
     ("GET", "/triage/settings"): Row(lambda s, w, u: ("GET", "/triage/settings", None), admins()),
     ("PUT", "/triage/settings"): Row(lambda s, w, u: ("PUT", "/triage/settings", {"auto_route": True}), admins()),
+    # The optional LLM classification provider (organization settings, its key encrypted): admins only.
+    ("GET", "/triage/llm-provider"): Row(lambda s, w, u: ("GET", "/triage/llm-provider", None), admins()),
+    ("PUT", "/triage/llm-provider"): Row(
+        lambda s, w, u: ("PUT", "/triage/llm-provider", {"max_per_minute": 10}), admins()
+    ),
     ("POST", "/tickets/{ticket_id}/route"): Row(
         lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/route", {}), ticket_write()
     ),

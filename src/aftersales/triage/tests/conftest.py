@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+# Local servers speaking a provider's protocol (the language engine's fixture), for the LLM provider.
+from aftersales.language.tests.conftest import protocol_server  # noqa: F401
+
 
 @pytest.fixture(scope="session")
 def triage_model():  # type: ignore[no-untyped-def]
