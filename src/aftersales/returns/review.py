@@ -26,8 +26,9 @@ Reasons:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -368,6 +369,7 @@ def review_settings_set(
             field="high_value_requires_evidence",
         )
     organization_id = organization_of(user)
+    before = review_thresholds(organization_id)
     RefundReviewSettings.objects.update_or_create(
         organization_id=organization_id,
         defaults={
@@ -382,10 +384,49 @@ def review_settings_set(
             ),
         },
     )
-    return review_thresholds(organization_id)
+    after = review_thresholds(organization_id)
+    changed = {
+        name: [getattr(before, name), getattr(after, name)]
+        for name in ReviewThresholds.__dataclass_fields__
+        if getattr(before, name) != getattr(after, name)
+    }
+    if changed:  # the audit: who changed which threshold, from what to what (UI and API alike)
+        audit_log.info(
+            "refund review thresholds changed",
+            extra={
+                "audit": "refund_review_settings",
+                "organization_id": organization_id,
+                "user_id": getattr(user, "pk", None),
+                "changes": changed,
+            },
+        )
+    return after
+
+
+audit_log = logging.getLogger("aftersales.audit")
+
+
+@dataclass(frozen=True)
+class ReviewSettingsView:
+    """The thresholds and when they were last saved (None: never, the defaults apply)."""
+
+    thresholds: ReviewThresholds
+    updated_at: datetime | None
 
 
 def review_settings_get(user: Any) -> ReviewThresholds:
     """The organization's review thresholds (admins), the defaults when never set."""
     check_perm(user, Permission.ADMINISTER)
     return review_thresholds(organization_of(user))
+
+
+def review_settings_page(user: Any) -> ReviewSettingsView:
+    """The thresholds with their last save (admins; the settings page)."""
+    check_perm(user, Permission.ADMINISTER)
+    organization_id = organization_of(user)
+    updated_at = (
+        RefundReviewSettings.objects.filter(organization_id=organization_id)
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    return ReviewSettingsView(thresholds=review_thresholds(organization_id), updated_at=updated_at)

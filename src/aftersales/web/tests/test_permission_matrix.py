@@ -789,6 +789,14 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_returns_rate", "POST"): Row(
         _none, lambda o: {"currency": "EUR", "rate": "1.08"}, expect(LOGIN, admins(302), 403)
     ),
+    # Refund review thresholds (issue 10 §4): the same service and permission as PUT
+    # /api/v1/refunds/review-settings, the organization's admins.
+    ("settings_review", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_review", "POST"): Row(
+        _none,
+        lambda o: {"repeat_window_days": "60", "repeat_threshold": "2", "shared_address_window_days": "90"},
+        expect(LOGIN, admins(302), 403),
+    ),
     # SLA (issue 11 §2): calendars, policies and team calendars are organization settings; the
     # try-it form writes nothing; another organization's calendar, policy or team is not found.
     ("settings_sla", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
