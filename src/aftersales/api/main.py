@@ -29,6 +29,7 @@ from .routers import (
     language,
     language_config,
     messages,
+    notification_steps,
     notifications,
     people,
     platform_tickets,
@@ -155,5 +156,6 @@ for module in (
     rules,
     shipments,
     platform_tickets,
+    notification_steps,
 ):
     api.add_router("", module.router)

@@ -525,3 +525,37 @@ class RefundReviewSettings(models.Model):
         help_text="Look-back for the several-accounts-to-one-address check, in days (0: off)",
     )
     updated_at = models.DateTimeField(auto_now=True)
+
+
+class CustomerNotificationStep(models.Model):
+    """Whether the buyer is told of one step (returns.notify_settings.STEPS: RMA and warranty steps) in
+    one organization. Without a row the step's default applies. Changed by organization admins in
+    Settings > Customer notifications or PUT /api/v1/returns/notification-steps; every change is
+    appended to CustomerNotificationStepChange (the audit)."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="customer_notification_steps"
+    )
+    step = models.CharField(max_length=30)
+    enabled = models.BooleanField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "step"], name="customernotificationstep_unique")
+        ]
+
+
+class CustomerNotificationStepChange(models.Model):
+    """Append-only audit of the switches above: who turned which step on or off, when, from where."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    step = models.CharField(max_length=30)
+    enabled = models.BooleanField()
+    actor = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, related_name="+")
+    via = models.CharField(max_length=10)  # web | api
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["organization", "-at"], name="customernotifchange_org_at")]

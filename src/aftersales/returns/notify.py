@@ -1,28 +1,43 @@
-"""Customer notifications of an RMA (issue 10, section 7) and the warehouse's reminder on arrival.
+"""Customer notifications of an RMA (issue 10, section 7), the one sending path the warranty's
+notifications share (warranty.notify), and the warehouse's reminder on arrival.
 
 At each step (approved with the instructions and the return address, evidence requested, label issued,
-received, resolved, rejected with the reason, a partial refund offered) the buyer gets a reply on the
-RMA's ticket, through the inbox's reply service (inbox.services.ticket_reply: queued, then delivered by
-the store's connector or e-mail, with the ticket's delivery states and retries). The text is the
-organization's reply template for the step (language app, `ReplyTemplate` named in TEMPLATE_NAMES) in
-the buyer's language: its variant in that language, else its source variant; without a template, the
-built-in text below through gettext in the buyer's language. Rejection reasons, the evidence asked for
-and the offered amount are added below the template's text.
+the parcel on its way (first carrier scan), delivered to the warehouse by tracking, received, inspected
+(passed / failed with the checks the unit failed and the next step), resolved, rejected with the reason,
+a partial refund offered, cancelled (by the seller, the buyer or the marketplace, with the reason), the
+refund paid) the buyer gets a reply on the RMA's ticket, through the inbox's reply service
+(inbox.services.ticket_reply: queued, then delivered by the store's connector or e-mail, with the
+ticket's delivery states and retries). The text is the organization's reply template for the step
+(language app, `ReplyTemplate` named in TEMPLATE_NAMES; seeded by returns.notify_templates) in the
+buyer's language: its variant in that language, else one the language engine machine-translates from
+the source variant (language.templates.variant_for: saved, flagged for review, like any reply
+template), else (no provider can) the source variant; without a template, the built-in text below
+through gettext in the buyer's language. Rejection and cancellation reasons, the
+evidence asked for, the failed checks and the offered amount are added below the template's text;
+amounts are formatted for the buyer's locale (py-moneyed / babel).
+
+Each step can be switched off per organization (returns.notify_settings): a step switched off is not
+sent and the timeline says so (`notification_skipped`, why `disabled_by_setting`).
 
 The reply is written as the user who acted (their reply permission on the ticket is checked), else as
-the ticket's assignee; an automatic step (no user acted: a returnless refund the policy granted, e.g. on
-an unassigned ticket) with no assignee to write it is sent by the system (`Actor.system("rma-
-notifications")` through the inbox's actor-based reply service: no author user, the actor's label shown,
-the ticket not taken). A step a user took who may not reply, with no assignee who may, is not sent and
-the timeline says why. No ticket: nothing is sent and the timeline
-says so. Every outcome is an RmaEvent (`customer_notified` / `notification_skipped`). Safe to run
-twice: the reply's idempotency key is `rma-<id>-<step>-<rma event id>`."""
+the ticket's assignee; an automatic step (no user acted: tracking, a connector, a returnless refund the
+policy granted) with no assignee to write it is sent by the system (`Actor.system("rma-notifications")`
+through the inbox's actor-based reply service: no author user, the actor's label shown, the ticket not
+taken). A step a user took who may not reply, with no assignee who may, is not sent and the timeline
+says why. No ticket: nothing is sent and the timeline says so. Every outcome is one event on the RMA's
+(or the warranty claim's) timeline (`customer_notified` / `notification_skipped`, with the step and the
+event it answers); running it again for the same step and event answers what happened the first time
+and sends nothing (and the reply's idempotency key, `rma-<id>-<step>-<event id>`, holds as well)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,15 +48,45 @@ from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
 from aftersales.language.languages import normalise
 from aftersales.language.models import ReplyTemplate
-from aftersales.language.templates import context_for_ticket, render_body
+from aftersales.language.templates import TrackingVars, context_for_ticket, render_body, variant_for
 
-from .models import Rma, RmaResolution
+from .models import RefundStatus, Rma, RmaResolution
+from .notify_settings import step_enabled
 
 logger = logging.getLogger(__name__)
 NOTIFY_ACTOR = Actor.system("rma-notifications")
 
-STEPS = ("approved", "evidence_requested", "label_issued", "received", "resolved", "rejected", "partial_offered")
-# The reply template of each step, by name (seeded by the returns data migration 0006 in en, zh, de, es, fr).
+STEPS = (
+    "approved",
+    "evidence_requested",
+    "label_issued",
+    "in_transit",
+    "delivered",
+    "received",
+    "inspected",
+    "resolved",
+    "rejected",
+    "partial_offered",
+    "cancelled",
+    "refund_paid",
+)
+# Steps of the RMA's status machine (RmaStatusChanged.new_status) that notify; the others come from
+# RmaParcelArrived (delivered), RmaEvidenceRequested and RefundStatusChanged (refund_paid).
+STATUS_STEPS = frozenset(
+    {
+        "approved",
+        "label_issued",
+        "in_transit",
+        "received",
+        "inspected",
+        "resolved",
+        "rejected",
+        "partial_offered",
+        "cancelled",
+    }
+)
+# The reply template of each message, by name (seeded by the returns data migrations 0006 and 0008 in
+# en, zh, de, es, fr). The inspection has one template per result.
 TEMPLATE_NAMES: dict[str, str] = {
     "approved": "RMA: return approved",
     "evidence_requested": "RMA: evidence needed",
@@ -50,8 +95,17 @@ TEMPLATE_NAMES: dict[str, str] = {
     "resolved": "RMA: return resolved",
     "rejected": "RMA: return rejected",
     "partial_offered": "RMA: partial refund offer",
+    "in_transit": "RMA: return parcel on its way",
+    "delivered": "RMA: return parcel delivered",
+    "inspected_passed": "RMA: inspection passed",
+    "inspected_failed": "RMA: inspection failed",
+    "cancelled": "RMA: return cancelled",
+    "refund_paid": "RMA: refund paid",
+    "replacement_shipped": "Warranty: replacement shipped",
+    "repair_received": "Warranty: unit for repair received",
+    "repair_shipped_back": "Warranty: repaired unit shipped back",
 }
-# Built-in texts (gettext, in the buyer's language) when the organization has no template for a step.
+# Built-in texts (gettext, in the buyer's language) when the organization has no template.
 BUILT_IN = {
     "approved": gettext_lazy(
         "Your return {{ rma_number }} is approved. Please pack the item with the RMA slip and send it to:\n"
@@ -67,6 +121,29 @@ BUILT_IN = {
     "partial_offered": gettext_lazy(
         "About your return {{ rma_number }}: you may keep the item and receive a partial refund of {{ refund_amount }}."
     ),
+    "in_transit": gettext_lazy(
+        "Your return parcel {{ rma_number }} is on its way to us. "
+        "Tracking: {{ tracking.carrier }} {{ tracking.number }}"
+    ),
+    "delivered": gettext_lazy(
+        "Your return parcel {{ rma_number }} has been delivered to our warehouse. We will check it in shortly."
+    ),
+    "inspected_passed": gettext_lazy(
+        "Your return {{ rma_number }} passed our inspection. We are now completing your return."
+    ),
+    "inspected_failed": gettext_lazy(
+        "Your return {{ rma_number }} did not pass our inspection. We will contact you about the next step."
+    ),
+    "cancelled": gettext_lazy("Your return {{ rma_number }} has been cancelled."),
+    "refund_paid": gettext_lazy("The refund of {{ refund_amount }} for your return {{ rma_number }} has been paid."),
+    "replacement_shipped": gettext_lazy(
+        "Your replacement is on its way. Tracking: {{ tracking.carrier }} {{ tracking.number }} {{ tracking.link }}"
+    ),
+    "repair_received": gettext_lazy("We have received your unit for repair and will look at it shortly."),
+    "repair_shipped_back": gettext_lazy(
+        "Your unit is on its way back to you. "
+        "Tracking: {{ tracking.carrier }} {{ tracking.number }} {{ tracking.link }}"
+    ),
 }
 EVIDENCE_LABELS = {
     "photo": gettext_lazy("photos of the item"),
@@ -75,12 +152,13 @@ EVIDENCE_LABELS = {
     "serial_number": gettext_lazy("the serial number"),
 }
 DJANGO_LANGUAGE = {"zh": "zh-hans"}
+BABEL_LOCALE = {"zh": "zh_Hans", "pt": "pt_BR"}
 
 
 def step_for_status(new_status: str, reason: str) -> str | None:
     if new_status == "needs_evidence":
         return None if reason == "evidence_requested" else "evidence_requested"
-    return new_status if new_status in STEPS else None
+    return new_status if new_status in STATUS_STEPS else None
 
 
 def return_address(rma: Rma) -> str:
@@ -98,9 +176,46 @@ def return_address(rma: Rma) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def _author(rma: Rma, actor_user_id: int | None) -> User | None:
-    ticket = rma.ticket
-    assert ticket is not None
+def format_amount(amount: Decimal, currency: str, language: str) -> str:
+    """`amount` in `currency` as the buyer's locale writes it (e.g. de: 1.234,50 €, ja: ￥1,235,
+    ar: ‏1,234.50 US$); an unknown locale or currency: 1,234.50 EUR."""
+    from babel.core import UnknownLocaleError
+    from moneyed import Money
+    from moneyed.l10n import format_money
+
+    try:
+        return str(format_money(Money(amount, currency), locale=BABEL_LOCALE.get(language, language)))
+    except (UnknownLocaleError, ValueError, LookupError):
+        return f"{amount:,.2f} {currency}".strip()
+
+
+def tracking_link(number: str) -> str:
+    return f"https://t.17track.net/en#nums={number}" if number else ""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to a buyer: the step (its switch), the template (TEMPLATE_NAMES key), where it goes
+    and as whom, its idempotency key, the variables beyond the ticket's, and the text added below the
+    template's (`extra`, called with the buyer's language active)."""
+
+    organization_id: int
+    ticket: Any  # inbox.Ticket | None
+    step: str
+    template: str
+    language: str
+    actor_user_id: int | None
+    idempotency_key: str
+    for_event_id: int
+    rma_number: str = ""
+    return_address: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    tracking: tuple[str, str] | None = None  # (carrier, number)
+    extra: Callable[[], str] | None = None
+
+
+def _author(ticket: Any, actor_user_id: int | None) -> User | None:
     candidates = []
     if actor_user_id is not None:
         candidates.append(User.objects.filter(pk=actor_user_id, is_active=True).first())
@@ -112,45 +227,159 @@ def _author(rma: Rma, actor_user_id: int | None) -> User | None:
     return None
 
 
-def _template_body(rma: Rma, step: str, language: str) -> tuple[str, str]:
+def _template_body(organization_id: int, key: str, language: str) -> tuple[str, str]:
     """(body, where it came from) in `language`: the organization's template variant, else built-in."""
-    template = ReplyTemplate.objects.filter(organization_id=rma.organization_id, name=TEMPLATE_NAMES[step]).first()
+    template = ReplyTemplate.objects.filter(organization_id=organization_id, name=TEMPLATE_NAMES[key]).first()
     if template is not None:
-        variant = template.variants.filter(language=language).first() or (
-            template.variants.filter(language=template.source_language).first() or template.variants.first()
-        )
+        variant = template.variants.filter(language=language).first()
+        if variant is None:
+            try:  # machine-translated by the language engine, saved and flagged for review
+                variant = variant_for(template, language)
+            except Exception:  # no provider, provider down, a language it cannot do: the source variant
+                logger.info("no %s variant of template %s", language, template.pk, exc_info=True)
+                variant = template.variants.filter(language=template.source_language).first() or (
+                    template.variants.first()
+                )
         if variant is not None:
-            return variant.body, f"template:{template.pk}:{variant.language}"
+            machine = ":machine" if variant.is_machine_translated else ""
+            return variant.body, f"template:{template.pk}:{variant.language}{machine}"
     with translation.override(DJANGO_LANGUAGE.get(language, language)):
-        return str(BUILT_IN[step]), "built-in"
+        return str(BUILT_IN[key]), "built-in"
 
 
-def _extra(rma: Rma, step: str, payload: dict[str, Any], language: str) -> str:
-    with translation.override(DJANGO_LANGUAGE.get(language, language)):
-        if step == "rejected" and payload.get("reason"):
-            return _("Reason: %(reason)s") % {"reason": payload["reason"]}
-        if step == "evidence_requested":
-            kinds = payload.get("kinds") or [
-                {"photos": "photo"}.get(k, k) for k in (rma.decision or {}).get("missing_evidence", [])
-            ]
-            wanted = ", ".join(str(EVIDENCE_LABELS.get(k, k)) for k in kinds)
-            text = _("Please send us: %(wanted)s.") % {"wanted": wanted} if wanted else ""
-            message = payload.get("message") or ""
-            return "\n".join(p for p in (text, message) if p)
-        if step == "label_issued" and rma.label_source == "uploaded":
-            return _("The label is attached to your RMA; print it and stick it on the parcel.")
-        if step == "partial_offered" and payload.get("message"):
-            return str(payload["message"])
+def notice_send(
+    notice: Notice, *, timeline: QuerySet[Any], record: Callable[..., Any], actor: Actor = NOTIFY_ACTOR
+) -> str:
+    """Send `notice` (see the module docstring) and record the outcome with `record(type, actor,
+    **payload)` on the timeline `timeline` (RmaEvent or WarrantyClaimEvent rows). Returns `sent`,
+    `disabled_by_setting`, `no_ticket`, `no_author` or `refused: <why>`; for a step and event already answered,
+    the first answer, nothing sent or recorded again."""
+    from aftersales.inbox.services import ticket_reply
+
+    step, for_event = notice.step, notice.for_event_id
+    earlier = (
+        timeline.filter(
+            type__in=("customer_notified", "notification_skipped"), payload__step=step, payload__for_event_id=for_event
+        )
+        .order_by("id")
+        .first()
+    )
+    if earlier is not None:
+        return "sent" if earlier.type == "customer_notified" else str(earlier.payload.get("why", "skipped"))
+
+    def skipped(why: str) -> str:
+        record("notification_skipped", actor, step=step, why=why[:200], for_event_id=for_event)
+        return why
+
+    if not step_enabled(notice.organization_id, step):
+        return skipped("disabled_by_setting")
+    ticket = notice.ticket
+    if ticket is None:
+        return skipped("no_ticket")
+    author: User | Actor | None = _author(ticket, notice.actor_user_id)
+    if author is None and notice.actor_user_id is None:
+        author = actor  # an automatic step nobody can write: the system sends it
+    if author is None:
+        return skipped("no_author")
+    language = notice.language
+    body, source = _template_body(notice.organization_id, notice.template, language)
+    context = context_for_ticket(
+        ticket,
+        agent=author if isinstance(author, User) else None,
+        rma_number=notice.rma_number,
+        return_address=notice.return_address,
+    )
+    if notice.amount is not None:
+        context = replace(context, refund_amount=format_amount(notice.amount, notice.currency, language))
+    if notice.tracking is not None and notice.tracking[1]:
+        carrier, number = notice.tracking
+        context = replace(context, tracking=TrackingVars(number, carrier, tracking_link(number)))
+    try:
+        text = render_body(body, context)
+    except DomainError:
+        with translation.override(DJANGO_LANGUAGE.get(language, language)):
+            body, source = str(BUILT_IN[notice.template]), "built-in"
+        text = render_body(body, context)
+    extra = ""
+    if notice.extra is not None:
+        with translation.override(DJANGO_LANGUAGE.get(language, language)):
+            extra = notice.extra()
+    text = "\n\n".join(p for p in (text.strip(), extra) if p)
+    try:
+        message = ticket_reply(ticket=ticket, author=author, body=text, idempotency_key=notice.idempotency_key)
+    except DomainError as exc:
+        return skipped(f"refused: {exc.message}")
+    record(
+        "customer_notified",
+        Actor.user(author) if isinstance(author, User) else author,
+        step=step,
+        message_id=message.pk,
+        language=language,
+        source=source,
+        for_event_id=for_event,
+    )
+    return "sent"
+
+
+# --- the RMA's steps -----------------------------------------------------------------------------------
+
+CANCELLED_BY = {
+    "user": gettext_lazy("The return was cancelled by the seller."),
+    "rule": gettext_lazy("The return was cancelled by the seller."),
+    "customer": gettext_lazy("The return was cancelled at your request."),
+    "connector": gettext_lazy("The return was cancelled on the marketplace."),
+}
+
+
+def _failed_checks(rma: Rma) -> list[str]:
+    """The checks of the inspection the units failed, as the buyer may read them (the checklist's
+    labels in the active language; the inspector's notes stay internal)."""
+    from .qc import checklist_for
+
+    failed: list[str] = []
+    for line in rma.lines.select_related("order_line__product"):
+        product = line.order_line.product
+        labels = {item.code: item.label for item in checklist_for(product.category if product else "other")}
+        for item in line.qc_checklist or []:
+            if not item.get("passed", True) and item.get("code") in labels:
+                label = str(labels[item["code"]])
+                if label not in failed:
+                    failed.append(label)
+    return failed
+
+
+def _extra(rma: Rma, step: str, payload: dict[str, Any]) -> str:
+    """The text below the template's (runs with the buyer's language active)."""
+    if step == "rejected" and payload.get("reason"):
+        return _("Reason: %(reason)s") % {"reason": payload["reason"]}
+    if step == "evidence_requested":
+        kinds = payload.get("kinds") or [
+            {"photos": "photo"}.get(k, k) for k in (rma.decision or {}).get("missing_evidence", [])
+        ]
+        wanted = ", ".join(str(EVIDENCE_LABELS.get(k, k)) for k in kinds)
+        text = _("Please send us: %(wanted)s.") % {"wanted": wanted} if wanted else ""
+        message = payload.get("message") or ""
+        return "\n".join(p for p in (text, message) if p)
+    if step == "label_issued" and rma.label_source == "uploaded":
+        return _("The label is attached to your RMA; print it and stick it on the parcel.")
+    if step == "partial_offered" and payload.get("message"):
+        return str(payload["message"])
+    if step == "inspected" and payload.get("result") == "failed":
+        checks = _failed_checks(rma)
+        return _("Not passed: %(checks)s.") % {"checks": "; ".join(checks)} if checks else ""
+    if step == "cancelled":
+        by = str(CANCELLED_BY.get(payload.get("actor_kind", ""), ""))
+        reason = _("Reason: %(reason)s") % {"reason": payload["reason"]} if payload.get("reason") else ""
+        return "\n".join(p for p in (by, reason) if p)
     return ""
 
 
 def rma_notify_customer(
     *, rma_id: int, step: str, rma_event_id: int, actor_user_id: int | None, payload: dict[str, Any]
 ) -> str:
-    """Send the buyer the message of `step` (see the module docstring). Returns what happened:
-    `sent` (queued on the ticket), `no_ticket`, `no_author` or `refused: <why>`."""
-    from aftersales.inbox.services import ticket_reply
-
+    """Send the buyer the message of `step` (see the module docstring). `rma_event_id` is the event the
+    message answers (the RMA's event; for `refund_paid` the refund's). Returns what happened: `sent`
+    (queued on the ticket), `disabled_by_setting`, `no_ticket`, `no_author` or `refused: <why>`."""
     from .rma import record_event
 
     rma = Rma.objects.select_related("ticket", "return_warehouse", "order", "store").filter(pk=rma_id).first()
@@ -158,80 +387,50 @@ def rma_notify_customer(
         return "unknown"
     if step == "approved" and rma.resolution == RmaResolution.RETURNLESS_REFUND:
         return "folded"  # the resolution's message says it all
-    if rma.ticket is None:
-        record_event(rma, "notification_skipped", NOTIFY_ACTOR, step=step, why="no_ticket", for_event_id=rma_event_id)
-        return "no_ticket"
-    author: User | Actor | None = _author(rma, actor_user_id)
-    if author is None and actor_user_id is None:
-        author = NOTIFY_ACTOR  # an automatic step nobody can write: the system sends it
-    if author is None:
-        record_event(rma, "notification_skipped", NOTIFY_ACTOR, step=step, why="no_author", for_event_id=rma_event_id)
-        return "no_author"
-    agent = author if isinstance(author, User) else None
-    language = normalise(rma.buyer_language or rma.ticket.language) or "en"
-    body, source = _template_body(rma, step, language)
-    refund = rma.refunds.order_by("-id").first()
-    amount = None
+    if step == "cancelled" and "actor_kind" not in payload:
+        kind = rma.events.filter(pk=rma_event_id).values_list("actor_kind", flat=True).first()
+        payload = {**payload, "actor_kind": kind or ""}
+    language = normalise(rma.buyer_language or (rma.ticket.language if rma.ticket else "")) or "en"
+    amount: Decimal | None = None
     currency = ""
-    if step == "partial_offered" and payload.get("amount"):
-        from decimal import Decimal
-
-        amount, currency = Decimal(payload["amount"]), payload.get("currency", "")
-    elif refund is not None:
+    if step == "refund_paid":
+        refund = rma.refunds.filter(pk=int(payload.get("refund_id") or 0), status=RefundStatus.SUCCEEDED).first()
+        if refund is None:
+            return "not_paid"  # only a refund the platform confirmed (or marked done) is announced
         amount, currency = refund.amount, refund.currency
-    context = context_for_ticket(
-        rma.ticket,
-        agent=agent,
+    elif step == "partial_offered" and payload.get("amount"):
+        amount, currency = Decimal(payload["amount"]), payload.get("currency", "")
+    else:
+        refund = rma.refunds.order_by("-id").first()
+        if refund is not None:
+            amount, currency = refund.amount, refund.currency
+    tracking = None
+    if step in ("label_issued", "in_transit") and rma.label_tracking_number:
+        tracking = (rma.label_carrier, rma.label_tracking_number)
+    template = step
+    if step == "inspected":
+        template = "inspected_failed" if payload.get("result") == "failed" else "inspected_passed"
+    notice = Notice(
+        organization_id=rma.organization_id,
+        ticket=rma.ticket,
+        step=step,
+        template=template,
+        language=language,
+        actor_user_id=actor_user_id,
+        idempotency_key=f"rma-{rma.pk}-{step}-{rma_event_id}",
+        for_event_id=rma_event_id,
         rma_number=rma.number,
         return_address=return_address(rma),
-        refund_amount=amount,
-        refund_currency=currency,
+        amount=amount,
+        currency=currency,
+        tracking=tracking,
+        extra=lambda: _extra(rma, step, payload),
     )
-    if step == "label_issued" and rma.label_tracking_number:
-        from aftersales.language.templates import TrackingVars
-
-        context = context.__class__(
-            **{
-                **{name: getattr(context, name) for name in context.__dataclass_fields__},
-                "tracking": TrackingVars(
-                    rma.label_tracking_number,
-                    rma.label_carrier,
-                    f"https://t.17track.net/en#nums={rma.label_tracking_number}",
-                ),
-            }
-        )
-    try:
-        text = render_body(body, context)
-    except DomainError:
-        body, source = str(BUILT_IN[step]), "built-in"
-        text = render_body(body, context)
-    extra = _extra(rma, step, payload, language)
-    text = "\n\n".join(p for p in (text.strip(), extra) if p)
-    try:
-        message = ticket_reply(
-            ticket=rma.ticket, author=author, body=text, idempotency_key=f"rma-{rma.pk}-{step}-{rma_event_id}"
-        )
-    except DomainError as exc:
-        record_event(
-            rma,
-            "notification_skipped",
-            NOTIFY_ACTOR,
-            step=step,
-            why=f"refused: {exc.message}"[:200],
-            for_event_id=rma_event_id,
-        )
-        return f"refused: {exc.message}"
-    record_event(
-        rma,
-        "customer_notified",
-        Actor.user(author) if isinstance(author, User) else author,
-        step=step,
-        message_id=message.pk,
-        language=language,
-        source=source,
-        for_event_id=rma_event_id,
+    return notice_send(
+        notice,
+        timeline=rma.events.all(),
+        record=lambda type_, actor, **data: record_event(rma, type_, actor, **data),
     )
-    return "sent"
 
 
 def rma_warehouse_reminder(*, rma_id: int, source: str) -> int:

@@ -63,3 +63,18 @@ class WarrantyReminderQueued:
     customer_id: int | None
     ends_on: str  # ISO date, the last covered day
     actor: Actor  # system ("warranty-reminders")
+
+
+@dataclass(frozen=True)
+class WarrantyReplacementShipped:
+    """A reserved replacement left the warehouse (warranty.replacements.replacement_ship);
+    `claim_event_id` is its `replacement_shipped` row on the claim's timeline. The buyer is told
+    (warranty.notify)."""
+
+    replacement_id: int
+    claim_id: int
+    organization_id: int
+    carrier: str
+    tracking_number: str
+    claim_event_id: int
+    actor: Actor

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm, organization_of
+from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import Conflict, NotFound
@@ -29,6 +30,7 @@ from aftersales.inventory.models import MovementKind
 from aftersales.inventory.selectors import Shortage, out_of_stock_message, stock_pick_warehouse
 from aftersales.inventory.services import stock_move
 
+from .events import WarrantyReplacementShipped
 from .models import ReplacementRequest
 from .selectors import claim_in_organization
 from .transition import claim_record
@@ -165,7 +167,7 @@ def replacement_ship(*, user: User, claim_id: int, carrier: str = "", tracking_n
         replacement.carrier = carrier
         replacement.tracking_number = tracking_number
         replacement.save(update_fields=["fulfilled_at", "carrier", "tracking_number", "updated_at"])
-        claim_record(
+        row = claim_record(
             replacement.claim,
             "replacement_shipped",
             actor,
@@ -174,5 +176,16 @@ def replacement_ship(*, user: User, claim_id: int, carrier: str = "", tracking_n
             quantity=replacement.quantity,
             carrier=carrier,
             tracking_number=tracking_number,
+        )
+        events.publish(
+            WarrantyReplacementShipped(
+                replacement_id=replacement.pk,
+                claim_id=replacement.claim_id,
+                organization_id=replacement.organization_id,
+                carrier=carrier,
+                tracking_number=tracking_number,
+                claim_event_id=row.pk,
+                actor=actor,
+            )
         )
         return replacement

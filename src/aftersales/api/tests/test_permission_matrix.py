@@ -732,6 +732,11 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, w, u: ("POST", "/triage/classify", {"text": "Where is my parcel? Order 302-1234567-1234567"}),
         everyone(),
     ),
+    # Which steps notify the buyer (issue 10 §7): organization settings, admins only.
+    ("GET", "/returns/notification-steps"): Row(lambda s, w, u: ("GET", "/returns/notification-steps", None), admins()),
+    ("PUT", "/returns/notification-steps"): Row(
+        lambda s, w, u: ("PUT", "/returns/notification-steps", {"steps": {"refund_paid": True}}), admins()
+    ),
     # Triage and routing switches (organization settings) and routing a ticket by skill (processing it).
     ("GET", "/triage/settings"): Row(lambda s, w, u: ("GET", "/triage/settings", None), admins()),
     ("PUT", "/triage/settings"): Row(lambda s, w, u: ("PUT", "/triage/settings", {"auto_route": True}), admins()),

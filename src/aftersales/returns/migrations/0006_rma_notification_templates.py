@@ -6,13 +6,9 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):  # type: ignore[no-untyped-def]
-    from aftersales.returns.notify_templates import seed_templates
+    from aftersales.returns.notify_templates import seed_every_organization
 
-    Organization = apps.get_model("accounts", "Organization")
-    ReplyTemplate = apps.get_model("language", "ReplyTemplate")
-    ReplyTemplateVariant = apps.get_model("language", "ReplyTemplateVariant")
-    for organization_id in Organization.objects.values_list("pk", flat=True):
-        seed_templates(ReplyTemplate, ReplyTemplateVariant, organization_id)
+    seed_every_organization(apps, schema_editor)
 
 
 class Migration(migrations.Migration):

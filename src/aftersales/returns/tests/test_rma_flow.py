@@ -173,7 +173,16 @@ def test_the_whole_way_of_a_phone_return(world, django_capture_on_commit_callbac
         "resolved",
     ]
     notified = list(rma.events.filter(type="customer_notified").values_list("payload__step", flat=True))
-    assert notified == ["evidence_requested", "approved", "label_issued", "received", "resolved"]
+    assert notified == [
+        "evidence_requested",
+        "approved",
+        "label_issued",
+        "in_transit",
+        "delivered",
+        "received",
+        "inspected",
+        "resolved",
+    ]
 
 
 def _mp4() -> bytes:

@@ -196,6 +196,8 @@ def test_claim_in_warranty_through_repair_to_closed(world, stock, published, dja
         "repair_order_created",
         "status_changed",
         "status_changed",
+        "customer_notified",  # the unit received (warranty.notify)
+        "customer_notified",  # the unit shipped back
     ]
     assert all(e.actor_kind == "user" and e.actor_ref for e in view.events)
     assert view.events[2].actor == world.approver

@@ -817,6 +817,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_followups_coupons", "POST"): Row(
         _none, lambda o: {"csv": "code\nSORRY-1\n"}, expect(LOGIN, admins(302), 403)
     ),
+    # Which steps notify the buyer (issue 10 §7): organization settings, admins only.
+    ("settings_notifications", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_notifications", "POST"): Row(
+        _none, lambda o: {"shown": "refund_paid", "enabled": "refund_paid"}, expect(LOGIN, admins(302), 403)
+    ),
     # Triage and routing switches (issue 11): organization settings, admins only.
     ("settings_triage", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
     ("settings_triage", "POST"): Row(_none, lambda o: {"auto_route": "on"}, expect(LOGIN, admins(302), 403)),
