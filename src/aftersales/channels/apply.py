@@ -380,9 +380,13 @@ def _sync_shipments(order: Order, record: OrderRecord, *, new: bool = False) -> 
 # --- returns ------------------------------------------------------------------------------------
 
 
-def apply_return(store: Store, record: ReturnRecord) -> Applied:
+def return_data(record: ReturnRecord) -> ReturnRequestData:
+    """The returns app's ReturnRequestData of a record, checked (the record path and the page path,
+    channels.returns_many)."""
+    if not record.external_id or len(record.external_id) > 120:
+        raise MappingError("a return needs an id of at most 120 characters", field="external_id")
     buyer = record.buyer
-    data = ReturnRequestData(
+    return ReturnRequestData(
         external_id=record.external_id,
         kind=str(record.kind),
         status=record.status,
@@ -401,8 +405,10 @@ def apply_return(store: Store, record: ReturnRecord) -> Applied:
         updated_at=record.updated_at,
         lines=[ReturnLineData(x.sku, x.quantity, x.external_line_id, x.reason) for x in record.lines],
     )
-    if not record.external_id or len(record.external_id) > 120:
-        raise MappingError("a return needs an id of at most 120 characters", field="external_id")
+
+
+def apply_return(store: Store, record: ReturnRecord) -> Applied:
+    data = return_data(record)
     result = return_request_upsert(store=store, data=data, actor=connector_actor(store))
     if record.label_available:  # the platform issued a label: fetched once for an approved RMA without one
         from aftersales.returns.rma_subscribers import fetch_platform_label_when_issued

@@ -23,6 +23,7 @@ is not taken here: the caller applies it with apply_order in its place (`batchab
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -144,13 +145,13 @@ def orders_apply_many(store: Store, records: list[OrderRecord]) -> list[Applied]
             results.append(Applied("unchanged"))
 
     Order.objects.bulk_create(new_orders)
-    _update_rows([(s.order, [*sorted(s.dirty), "updated_at"]) for s in states.values() if s.dirty])
+    update_rows([(s.order, [*sorted(s.dirty), "updated_at"]) for s in states.values() if s.dirty])
     if gone_lines:
         OrderLine.objects.filter(pk__in=gone_lines).delete()
     OrderLine.objects.bulk_create(new_lines)
-    _update_rows([(line, sorted(fields)) for line, fields in dirty_lines.values()])
+    update_rows([(line, sorted(fields)) for line, fields in dirty_lines.values()])
     Shipment.objects.bulk_create(new_shipments)
-    _update_rows([(shipment, [*sorted(fields), "updated_at"]) for shipment, fields in dirty_shipments.values()])
+    update_rows([(shipment, [*sorted(fields), "updated_at"]) for shipment, fields in dirty_shipments.values()])
     return results
 
 
@@ -251,7 +252,7 @@ def _shipments(
     return changed
 
 
-def _update_rows(rows: list[tuple[models.Model, list[str]]]) -> None:
+def update_rows(rows: Sequence[tuple[models.Model, Sequence[str]]]) -> None:
     """What `row.save(update_fields=fields)` writes for each row, one executemany per model and set
     of columns (auto_now columns get their new value as save() gives them)."""
     groups: dict[tuple[type[models.Model], tuple[str, ...]], list[models.Model]] = defaultdict(list)

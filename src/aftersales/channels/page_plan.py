@@ -66,6 +66,8 @@ def kind_of(mapped: list[Record], inbound: InboundMessage | None) -> str | None:
     if isinstance(record, OrderRecord):
         return ORDER if batchable(record) else None
     if isinstance(record, ReturnRecord):
+        if record.label_available:  # apply_return then fetches the label
+            return None
         return RETURN if record.buyer is not None and record.buyer.external_id else None
     return None
 

@@ -63,9 +63,10 @@ from .base import (
 from .context import store_context, store_credentials_save
 from .http import wait_seconds
 from .models import RawEvent, RawEventStatus, StoreSync, StreamCursor, SyncRun, SyncRunStatus
-from .page_plan import MESSAGE, PagePlan, kind_of
+from .page_plan import MESSAGE, RETURN, PagePlan, kind_of
 from .pausing import store_sync_pause
 from .registry import get_connector
+from .returns_many import ReturnsPage
 from .status import (
     StreamStatus,
     capabilities_of,
@@ -387,15 +388,51 @@ def _apply_planned(
             for entry, result in zip(step.orders, applied, strict=True):
                 outcomes[entry.index] = _applied(entry.row, entry.event_id, [result])
                 changed.append(entry.row)
-        batch: list[_Entry] = []
-        for kind, entry in step.rest:
-            if kind == MESSAGE:
-                batch.append(entry)
-                continue
-            _apply_messages(store, connector, ctx, batch, outcomes, changed, strict=True)
-            batch = []
-            _apply_one(store, connector, ctx, entry, outcomes, changed, strict=True)
-        _apply_messages(store, connector, ctx, batch, outcomes, changed, strict=True)
+        if not any(kind == RETURN for kind, _entry in step.rest):
+            _apply_messages(
+                store, connector, ctx, [entry for _kind, entry in step.rest], outcomes, changed, strict=True
+            )
+            continue
+        try:
+            _apply_messages_and_returns(store, step.rest, outcomes, changed)
+        except (OperationalError, InterfaceError):
+            raise  # the database aborted the page (a deadlock): its records one by one
+        except Exception as exc:
+            raise _PageFailed(step.rest[0][1].event_id) from exc
+
+
+def _apply_messages_and_returns(
+    store: Store,
+    rest: list[tuple[str, _Entry]],
+    outcomes: dict[int, RecordOutcome],
+    changed: list[RawEvent],
+) -> None:
+    """A segment's buyer messages and return records in page order with one message_ingest_many call
+    (channels/returns_many.py): a new request's ticket message at its place among the messages, what
+    the requests write around them through the inbox's trailers."""
+    returns = [entry for kind, entry in rest if kind == RETURN]
+    page = ReturnsPage(store, [entry.mapped[0] for entry in returns])  # type: ignore[misc]
+    inbounds: list[InboundMessage] = []
+    messages: list[_Entry] = []
+    message_results: list[int] = []  # per message entry: its index in inbounds
+    next_return = 0
+    for kind, entry in rest:
+        if kind == MESSAGE:
+            assert entry.inbound is not None
+            message_results.append(len(inbounds))
+            messages.append(entry)
+            inbounds.append(entry.inbound)
+            continue
+        inbound = page.add(next_return, len(inbounds))
+        if inbound is not None:
+            inbounds.append(inbound)
+        next_return += 1
+    results = message_ingest_many(inbounds=inbounds, trailers=page.trailers, written=page.written)
+    applied = page.finish()
+    _messages_applied(store, messages, [results[i] for i in message_results], outcomes, changed)
+    for entry, result in zip(returns, applied, strict=True):
+        outcomes[entry.index] = _applied(entry.row, entry.event_id, [result])
+        changed.append(entry.row)
 
 
 def _apply_one(

@@ -20,9 +20,9 @@ from aftersales.catalog.models import CustomerIdentity, Order, OrderLine, Store
 from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
-from aftersales.inbox.models import TicketEventType
+from aftersales.inbox.models import TicketEvent, TicketEventType
 from aftersales.inbox.services import InboundMessage, message_ingest
-from aftersales.inbox.services.ingest import ticket_record_marketplace_return
+from aftersales.inbox.services.ingest import marketplace_return_row
 from aftersales.inbox.workflow import TicketCategory
 
 from .events import ReturnRequestReceived, ReturnRequestStatusChanged
@@ -111,7 +111,10 @@ def return_request_upsert(*, store: Store, data: ReturnRequestData, actor: Actor
     raise AssertionError("unreachable")
 
 
-def _fields(store: Store, data: ReturnRequestData) -> dict[str, Any]:
+def return_request_values(store: Store, data: ReturnRequestData) -> dict[str, Any]:
+    """The stored values of a request (ReturnRequest's fields by name) besides its keys, order, ticket
+    and platform times: the one definition return_request_upsert and the sync engine's page path
+    (channels.returns_many) write and compare."""
     return {
         "kind": data.kind,
         "platform_status": data.status[:60],
@@ -124,6 +127,126 @@ def _fields(store: Store, data: ReturnRequestData) -> dict[str, Any]:
     }
 
 
+def return_request_new(store: Store, data: ReturnRequestData, order: Order | None) -> ReturnRequest:
+    """The unsaved request a new platform request creates (the caller sets its ticket and customer)."""
+    return ReturnRequest(
+        organization_id=store.organization_id,
+        store=store,
+        external_id=data.external_id,
+        order=order,
+        created_on_platform=data.created_at,
+        updated_on_platform=data.updated_at,
+        **return_request_values(store, data),
+    )
+
+
+@dataclass
+class ReturnRequestWrites:
+    """What receiving or updating a request writes besides the request row: its own events, the
+    ticket's timeline rows (`ticket_id` set) and the domain events, in order."""
+
+    request_events: list[ReturnRequestEvent] = field(default_factory=list)
+    ticket_rows: list[TicketEvent] = field(default_factory=list)
+    published: list[object] = field(default_factory=list)
+
+
+def return_request_received_writes(request: ReturnRequest, ticket_id: int, actor: Actor) -> ReturnRequestWrites:
+    """A new request (saved, with its ticket): its `received` event, the ticket's timeline row and
+    ReturnRequestReceived (the one definition for both paths)."""
+    return ReturnRequestWrites(
+        request_events=[
+            _event_row(
+                request,
+                ReturnRequestEventType.RECEIVED,
+                {"status": request.platform_status, "ticket_id": ticket_id},
+                actor,
+                now(),
+            )
+        ],
+        ticket_rows=[
+            marketplace_return_row(  # the ticket's timeline shows it
+                ticket_id=ticket_id,
+                event_type=TicketEventType.RETURN_REQUEST_RECEIVED,
+                actor=actor,
+                **_timeline_payload(request, status=request.platform_status),
+            )
+        ],
+        published=[
+            ReturnRequestReceived(
+                return_request_id=request.pk,
+                organization_id=request.organization_id,
+                store_id=request.store_id,
+                kind=request.kind,
+                ticket_id=ticket_id,
+                actor=actor,
+            )
+        ],
+    )
+
+
+def return_request_changes(
+    request: ReturnRequest, data: ReturnRequestData, stored_lines: list[tuple[str, int, str, str]]
+) -> tuple[dict[str, Any], bool]:
+    """The values of a newer version that differ from the stored request, and whether its lines
+    differ from `stored_lines` (the stored lines' keys in id order)."""
+    new = return_request_values(request.store, data)
+    changed = {name: value for name, value in new.items() if getattr(request, name) != value}
+    return changed, stored_lines != return_request_line_keys(data)
+
+
+def return_request_update_writes(
+    request: ReturnRequest, old_status: str, changed: set[str], lines_changed: bool, actor: Actor
+) -> ReturnRequestWrites:
+    """A changed request (saved, changes applied): `status_changed` (event, the ticket's timeline row,
+    ReturnRequestStatusChanged) when the platform's status moved, `updated` naming the other fields."""
+    writes = ReturnRequestWrites()
+    at = now()
+    if "platform_status" in changed:
+        payload = {"old": old_status, "new": request.platform_status}
+        writes.request_events.append(_event_row(request, ReturnRequestEventType.STATUS_CHANGED, payload, actor, at))
+        if request.ticket_id is not None:  # the ticket's timeline shows it
+            writes.ticket_rows.append(
+                marketplace_return_row(
+                    ticket_id=request.ticket_id,
+                    event_type=TicketEventType.RETURN_REQUEST_STATUS_CHANGED,
+                    actor=actor,
+                    **_timeline_payload(request, old=old_status, new=request.platform_status),
+                )
+            )
+        writes.published.append(
+            ReturnRequestStatusChanged(
+                return_request_id=request.pk,
+                organization_id=request.organization_id,
+                store_id=request.store_id,
+                old_status=old_status,
+                new_status=request.platform_status,
+                ticket_id=request.ticket_id,
+                actor=actor,
+            )
+        )
+    other = sorted(changed - {"platform_status"}) + (["lines"] if lines_changed else [])
+    if other:
+        writes.request_events.append(_event_row(request, ReturnRequestEventType.UPDATED, {"fields": other}, actor, at))
+    return writes
+
+
+def _event_row(
+    request: ReturnRequest, type_: str, payload: dict[str, Any], actor: Actor, at: datetime
+) -> ReturnRequestEvent:
+    return ReturnRequestEvent(
+        return_request=request, type=type_, payload=payload, actor_kind=actor.kind, actor_ref=actor.id, at=at
+    )
+
+
+def _written(writes: ReturnRequestWrites) -> None:
+    for row in writes.request_events:
+        row.save(force_insert=True)
+    for ticket_row in writes.ticket_rows:
+        ticket_row.save(force_insert=True)
+    for event in writes.published:
+        events.publish(event)
+
+
 def _create(store: Store, data: ReturnRequestData, actor: Actor) -> ReturnUpsertResult:
     order = (
         Order.objects.filter(store=store, external_id=data.order_external_id).first()
@@ -133,43 +256,13 @@ def _create(store: Store, data: ReturnRequestData, actor: Actor) -> ReturnUpsert
     # The ticket message first, so the request is written once with its ticket and customer (a
     # concurrent upsert of the same request finds the message ingested, then loses on the request's
     # unique constraint and updates it on its second round).
-    ingested = message_ingest(inbound=_inbound(store, data, order))
-    request = ReturnRequest.objects.create(
-        organization_id=store.organization_id,
-        store=store,
-        external_id=data.external_id,
-        order=order,
-        ticket=ingested.ticket,
-        customer_id=ingested.ticket.customer_id,
-        created_on_platform=data.created_at,
-        updated_on_platform=data.updated_at,
-        **_fields(store, data),
-    )
+    ingested = message_ingest(inbound=return_request_inbound(store, data, order))
+    request = return_request_new(store, data, order)
+    request.ticket = ingested.ticket
+    request.customer_id = ingested.ticket.customer_id
+    request.save(force_insert=True)
     _set_lines(request, data, order)
-    ReturnRequestEvent.objects.create(
-        return_request=request,
-        type=ReturnRequestEventType.RECEIVED,
-        payload={"status": request.platform_status, "ticket_id": ingested.ticket.pk},
-        actor_kind=actor.kind,
-        actor_ref=actor.id,
-        at=now(),
-    )
-    ticket_record_marketplace_return(  # the ticket's timeline shows it
-        ticket_id=ingested.ticket.pk,
-        event_type=TicketEventType.RETURN_REQUEST_RECEIVED,
-        actor=actor,
-        **_timeline_payload(request, status=request.platform_status),
-    )
-    events.publish(
-        ReturnRequestReceived(
-            return_request_id=request.pk,
-            organization_id=store.organization_id,
-            store_id=store.pk,
-            kind=request.kind,
-            ticket_id=ingested.ticket.pk,
-            actor=actor,
-        )
-    )
+    _written(return_request_received_writes(request, ingested.ticket.pk, actor))
     return ReturnUpsertResult(
         return_request=request,
         action="created",
@@ -182,9 +275,7 @@ def _create(store: Store, data: ReturnRequestData, actor: Actor) -> ReturnUpsert
 def _update(request: ReturnRequest, data: ReturnRequestData, actor: Actor) -> ReturnUpsertResult:
     if data.updated_at and request.updated_on_platform and data.updated_at < request.updated_on_platform:
         return ReturnUpsertResult(return_request=request, action="unchanged", ticket_id=request.ticket_id)
-    new = _fields(request.store, data)
-    changed = {name: (getattr(request, name), value) for name, value in new.items() if getattr(request, name) != value}
-    lines_changed = _line_keys(request) != [(x.sku, x.quantity, x.external_line_id, x.reason) for x in data.lines]
+    changed, lines_changed = return_request_changes(request, data, _line_keys(request))
     if data.updated_at and data.updated_at != request.updated_on_platform:
         request.updated_on_platform = data.updated_at
         if not changed and not lines_changed:
@@ -192,7 +283,7 @@ def _update(request: ReturnRequest, data: ReturnRequestData, actor: Actor) -> Re
     if not changed and not lines_changed:
         return ReturnUpsertResult(return_request=request, action="unchanged", ticket_id=request.ticket_id)
     old_status = request.platform_status
-    for name, (_old, value) in changed.items():
+    for name, value in changed.items():
         setattr(request, name, value)
     if request.order_id is None and data.order_external_id:
         request.order = Order.objects.filter(store=request.store, external_id=data.order_external_id).first()
@@ -200,44 +291,7 @@ def _update(request: ReturnRequest, data: ReturnRequestData, actor: Actor) -> Re
     if lines_changed:
         request.lines.all().delete()
         _set_lines(request, data, request.order)
-    at = now()
-    if "platform_status" in changed:
-        ReturnRequestEvent.objects.create(
-            return_request=request,
-            type=ReturnRequestEventType.STATUS_CHANGED,
-            payload={"old": old_status, "new": request.platform_status},
-            actor_kind=actor.kind,
-            actor_ref=actor.id,
-            at=at,
-        )
-        if request.ticket_id is not None:  # the ticket's timeline shows it
-            ticket_record_marketplace_return(
-                ticket_id=request.ticket_id,
-                event_type=TicketEventType.RETURN_REQUEST_STATUS_CHANGED,
-                actor=actor,
-                **_timeline_payload(request, old=old_status, new=request.platform_status),
-            )
-        events.publish(
-            ReturnRequestStatusChanged(
-                return_request_id=request.pk,
-                organization_id=request.organization_id,
-                store_id=request.store_id,
-                old_status=old_status,
-                new_status=request.platform_status,
-                ticket_id=request.ticket_id,
-                actor=actor,
-            )
-        )
-    other = sorted(set(changed) - {"platform_status"}) + (["lines"] if lines_changed else [])
-    if other:
-        ReturnRequestEvent.objects.create(
-            return_request=request,
-            type=ReturnRequestEventType.UPDATED,
-            payload={"fields": other},
-            actor_kind=actor.kind,
-            actor_ref=actor.id,
-            at=at,
-        )
+    _written(return_request_update_writes(request, old_status, set(changed), lines_changed, actor))
     return ReturnUpsertResult(return_request=request, action="updated", ticket_id=request.ticket_id)
 
 
@@ -253,8 +307,30 @@ def _timeline_payload(request: ReturnRequest, **statuses: str) -> dict[str, obje
     }
 
 
+def return_request_line_keys(data: ReturnRequestData) -> list[tuple[str, int, str, str]]:
+    """A version's lines as compared with the stored ones (_line_keys)."""
+    return [(x.sku, x.quantity, x.external_line_id, x.reason) for x in data.lines]
+
+
 def _line_keys(request: ReturnRequest) -> list[tuple[str, int, str, str]]:
     return [(x.sku, x.quantity, x.external_line_id, x.reason) for x in request.lines.order_by("id")]
+
+
+def return_request_line_rows(
+    request: ReturnRequest, data: ReturnRequestData, order_lines: dict[str, int]
+) -> list[ReturnRequestLine]:
+    """The request's unsaved lines; `order_lines`: the order's line ids by platform line id."""
+    return [
+        ReturnRequestLine(
+            return_request=request,
+            sku=line.sku[:80],
+            quantity=line.quantity,
+            external_line_id=line.external_line_id[:120],
+            reason=line.reason[:120],
+            order_line_id=order_lines.get(line.external_line_id),
+        )
+        for line in data.lines
+    ]
 
 
 def _set_lines(request: ReturnRequest, data: ReturnRequestData, order: Order | None) -> None:
@@ -265,19 +341,7 @@ def _set_lines(request: ReturnRequest, data: ReturnRequestData, order: Order | N
         by_external = {
             ext: pk for ext, pk in OrderLine.objects.filter(order=order).values_list("external_line_id", "pk") if ext
         }
-    ReturnRequestLine.objects.bulk_create(
-        [
-            ReturnRequestLine(
-                return_request=request,
-                sku=line.sku[:80],
-                quantity=line.quantity,
-                external_line_id=line.external_line_id[:120],
-                reason=line.reason[:120],
-                order_line_id=by_external.get(line.external_line_id),
-            )
-            for line in data.lines
-        ]
-    )
+    ReturnRequestLine.objects.bulk_create(return_request_line_rows(request, data, by_external))
 
 
 def _buyer_id(store: Store, data: ReturnRequestData, order: Order | None) -> str:
@@ -316,7 +380,8 @@ def _summary(data: ReturnRequestData) -> tuple[str, str]:
     return subject, "\n".join(parts)
 
 
-def _inbound(store: Store, data: ReturnRequestData, order: Order | None) -> InboundMessage:
+def return_request_inbound(store: Store, data: ReturnRequestData, order: Order | None) -> InboundMessage:
+    """The ticket message a new request is ingested as (both paths)."""
     subject, body = _summary(data)
     return InboundMessage(
         store=store,

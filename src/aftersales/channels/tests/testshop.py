@@ -39,6 +39,7 @@ from aftersales.channels.base import (
     RefundRequest,
     RefundState,
     ReturnKind,
+    ReturnLineRecord,
     ReturnRecord,
     SentReceipt,
     ShipmentRecord,
@@ -226,6 +227,15 @@ def map_item(payload: Mapping[str, Any]) -> list[Record]:
                 requested_amount=_decimal(payload, "amount") if "amount" in payload else None,
                 currency=payload.get("currency", ""),
                 respond_by=_instant(payload, "respond_by") if payload.get("respond_by") else None,
+                lines=[
+                    ReturnLineRecord(
+                        sku=line["sku"],
+                        quantity=int(line.get("qty", 1)),
+                        external_line_id=str(line.get("id", "")),
+                        reason=line.get("reason", ""),
+                    )
+                    for line in payload.get("lines", [])
+                ],
             )
         ]
     if kind == "tracking":

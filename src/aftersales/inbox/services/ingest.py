@@ -504,9 +504,15 @@ def ticket_record_marketplace_return(*, ticket_id: int, event_type: str, actor: 
     store's connector) and the platform's own words in the payload (kind, external id, statuses).
     Runs inside the caller's transaction (returns.services.return_request_upsert); it changes no
     ticket field, so it takes no ticket lock."""
+    marketplace_return_row(ticket_id=ticket_id, event_type=event_type, actor=actor, **payload).save(force_insert=True)
+
+
+def marketplace_return_row(*, ticket_id: int, event_type: str, actor: Actor, **payload: object) -> TicketEvent:
+    """The unsaved audit row ticket_record_marketplace_return writes (the sync engine's page path
+    writes a page's rows with one INSERT)."""
     if event_type not in (TicketEventType.RETURN_REQUEST_RECEIVED, TicketEventType.RETURN_REQUEST_STATUS_CHANGED):
         raise ValueError(f"not a marketplace return event: {event_type!r}")
-    TicketEvent(
+    return TicketEvent(
         ticket_id=ticket_id,
         type=event_type,
         actor_id=actor.user_id,
@@ -514,7 +520,7 @@ def ticket_record_marketplace_return(*, ticket_id: int, event_type: str, actor: 
         actor_ref=actor.id,
         payload=payload,
         at=now(),
-    ).save(force_insert=True)
+    )
 
 
 def _subject_from(body: str) -> str:

@@ -32,8 +32,8 @@ through `message_ingest` (which retries and finds the other writer's rows)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -46,6 +46,7 @@ from aftersales.core.errors import DomainError
 
 from ..events import MessageReceived, TicketCreated
 from ..models import Message, Ticket, TicketEvent, TicketEventType
+from ..workflow import ON_CUSTOMER_MESSAGE
 from .common import audit_row, check_store_active, save_attachments, stored_files_removed_on_error
 from .ingest import (
     InboundMessage,
@@ -69,8 +70,39 @@ from .threading import ThreadKey, find_thread, is_live, rule_matches, thread_can
 Outcome = IngestResult | DomainError
 
 
-def message_ingest_many(*, inbounds: Sequence[InboundMessage]) -> list[Outcome]:
-    """message_ingest for each message, in order, page-wise (see the module docstring)."""
+@dataclass
+class Trailer:
+    """What a caller writes right after one message of a page (message_ingest_many's `trailers`): audit
+    rows on tickets (unsaved, in order) and domain events, written and published right after that
+    message's own. A row whose `ticket_id` is set when the page is applied may be written earlier, as
+    the message loop meets a reopening of its ticket (so its rows keep their order); the others, and
+    everything the caller adds in `written`, go with the page's audit rows."""
+
+    rows: list[TicketEvent] = field(default_factory=list)
+    events: list[object] = field(default_factory=list)
+
+
+Written = Callable[[dict[int, IngestResult]], None]
+
+
+def message_ingest_many(
+    *,
+    inbounds: Sequence[InboundMessage],
+    trailers: Mapping[int, Trailer] | None = None,
+    written: Written | None = None,
+) -> list[Outcome]:
+    """message_ingest for each message, in order, page-wise (see the module docstring).
+
+    `trailers[i]`: rows and events of the caller's that belong right after message i (i = -1: before
+    the first one); `written(results by index)` runs once the page's tickets and messages are written
+    and before its audit rows, so the caller can write rows that name them and fill in its trailers
+    (the sync engine's page of return requests, channels/returns_many.py). With either, the page
+    must need no e-mail threading by headers (one batch), and a unique-constraint failure raises
+    instead of retrying message by message."""
+    if trailers is not None or written is not None:
+        if any(needs_email_threading(inbound) for inbound in inbounds):
+            raise ValueError("trailers need a page without e-mail threaded by its headers")
+        return _batch(list(inbounds), dict(trailers or {}), written)
     results: list[Outcome] = []
     start = 0
     while start < len(inbounds):
@@ -108,7 +140,9 @@ class _Item:
     received: TicketEvent | None = None  # its message_received audit row
 
 
-def _batch(inbounds: list[InboundMessage]) -> list[Outcome]:
+def _batch(
+    inbounds: list[InboundMessage], trailers: dict[int, Trailer] | None = None, written: Written | None = None
+) -> list[Outcome]:
     out: list[Outcome | None] = [None] * len(inbounds)
     repeats: dict[int, int] = {}  # index -> index of the page's first copy
     items: list[_Item] = []
@@ -140,14 +174,35 @@ def _batch(inbounds: list[InboundMessage]) -> list[Outcome]:
             continue
         first[key] = index
         items.append(_Item(index=index, inbound=inbound, prepared=prepare(inbound, types)))
+    hooked = trailers is not None or written is not None
+    # Each trailer goes after the last message written at or before its place (a replay or a
+    # refused message writes nothing), the ones before any after none ("lead").
+    lead: list[Trailer] = []
+    after: dict[int, list[Trailer]] = defaultdict(list)
+    if trailers:
+        written_at = {item.index for item in items}
+        last = -1
+        for index in range(-1, len(inbounds)):
+            if index in written_at:
+                last = index
+            trailer = trailers.get(index)
+            if trailer is not None:
+                (after[last] if last >= 0 else lead).append(trailer)
     if items:
         try:
             with stored_files_removed_on_error(), transaction.atomic():
-                _write(items)
+                _write(items, lead, after, written)
         except IntegrityError:
+            if hooked:
+                raise  # the caller's rows cannot be replayed message by message
             # A concurrent writer stored some of these rows first: nothing of the page was kept;
             # message by message, as message_ingest does it (it retries and finds the other's rows).
             return [_one(inbound) for inbound in inbounds]
+    elif hooked:
+        if written is not None:
+            written({})
+        TicketEvent.objects.bulk_create([row for trailer in lead for row in trailer.rows])
+        events.publish_many([event for trailer in lead for event in trailer.events])
     for item in items:
         assert item.message is not None and item.ticket is not None
         out[item.index] = IngestResult(
@@ -174,7 +229,24 @@ def _stored_messages(inbounds: list[InboundMessage]) -> dict[tuple[int, str | No
     }
 
 
-def _write(items: list[_Item]) -> None:
+def _write(
+    items: list[_Item],
+    lead: list[Trailer] | None = None,
+    after: dict[int, list[Trailer]] | None = None,
+    written: Written | None = None,
+) -> None:
+    lead = lead or []
+    after = after or {}
+    # The trailers' rows on existing tickets, by ticket: written before a message reopens the ticket
+    # (its status_changed row is written at once), so that they stay before that row.
+    early: dict[int, list[tuple[int, TicketEvent]]] = defaultdict(list)  # ticket -> (place, row)
+    flushed: set[int] = set()  # id() of rows written early
+    placed = [(-1, trailer) for trailer in lead]
+    placed += [(item.index, trailer) for item in items for trailer in after.get(item.index, ())]
+    for place, trailer in placed:
+        for row in trailer.rows:
+            if row.ticket_id is not None:
+                early[row.ticket_id].append((place, row))
     changed_customers = _resolve_customers(items)
     orders = _orders(items)
     keys = [_thread_key(item, orders) for item in items]
@@ -184,8 +256,10 @@ def _write(items: list[_Item]) -> None:
     messages_per_ticket: dict[int, int] = defaultdict(int)  # id(ticket) -> messages of this page
     touched: dict[int, Ticket] = {}  # existing tickets that took a message, by id
     audit: list[TicketEvent] = []
+    item_audit: dict[int, list[TicketEvent]] = defaultdict(list)  # each message's rows, by index
     dirty_orders: dict[int, Order] = {}
     for item, key in zip(items, keys, strict=True):
+        first_row = len(audit)
         inbound, customer = item.inbound, item.customer
         assert customer is not None
         order = orders.get((inbound.store.pk, inbound.order_external_id or ""))
@@ -213,6 +287,12 @@ def _write(items: list[_Item]) -> None:
                 )
             )
         else:
+            reopens = ON_CUSTOMER_MESSAGE.get(ticket.status, ticket.status) != ticket.status
+            if reopens and ticket.pk in early:
+                # Rows placed before this message on a ticket no earlier message of the page took.
+                before = [row for place, row in early.pop(ticket.pk) if place < item.index]
+                TicketEvent.objects.bulk_create(before)
+                flushed.update(id(row) for row in before)
             ticket_take_message(ticket, at, actor)  # (a reopening writes its status_changed row now)
             if ticket.pk is not None:
                 touched[ticket.pk] = ticket
@@ -221,6 +301,7 @@ def _write(items: list[_Item]) -> None:
         item.message = new_message(inbound, item.prepared, ticket, customer_name=item.customer_name)
         item.received = audit_row(ticket, TicketEventType.MESSAGE_RECEIVED, actor, **received_payload(inbound, None))
         audit.append(item.received)
+        item_audit[item.index] = audit[first_row:]
     _set_sku_categories(new_tickets)
     Ticket.objects.bulk_create(new_tickets)
     Message.objects.bulk_create([item.message for item in items if item.message is not None])
@@ -229,6 +310,22 @@ def _write(items: list[_Item]) -> None:
         item.received.payload["message_id"] = item.message.pk
         if item.inbound.attachments:
             save_attachments(item.message, item.inbound.attachments, item.prepared.types)
+    if written is not None:
+        written(
+            {
+                item.index: IngestResult(
+                    message=item.message, ticket=item.ticket, created=True, ticket_created=item.ticket_created
+                )
+                for item in items
+                if item.message is not None and item.ticket is not None
+            }
+        )
+    if lead or after:
+        rows = [row for trailer in lead for row in trailer.rows]
+        for item in items:
+            rows += item_audit[item.index]
+            rows += [row for trailer in after.get(item.index, ()) for row in trailer.rows]
+        audit = [row for row in rows if id(row) not in flushed]
     TicketEvent.objects.bulk_create(audit)
     _save_tickets(list(touched.values()), loaded)
     for order in dirty_orders.values():
@@ -255,6 +352,9 @@ def _write(items: list[_Item]) -> None:
     new_tickets_search_create(parts_by_ticket=parts)
     if refresh:
         ticket_search_refresh(ticket_ids=refresh)
+    for trailer in lead:
+        for event in trailer.events:
+            events.publish(event)
     for item in items:
         assert item.message is not None and item.ticket is not None and item.customer is not None
         actor = Actor.customer(item.customer)
@@ -264,6 +364,9 @@ def _write(items: list[_Item]) -> None:
         )
         if item.ticket_created:
             events.publish(TicketCreated(ticket_id=item.ticket.pk, organization_id=org_id, actor=actor))
+        for trailer in after.get(item.index, ()):
+            for event in trailer.events:
+                events.publish(event)
 
 
 def _row_values(ticket: Ticket) -> list[Any]:
