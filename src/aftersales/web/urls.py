@@ -265,6 +265,9 @@ urlpatterns = [
     path("settings/rules/new/", settings_rules.settings_rule_new, name="settings_rule_new"),
     path("settings/rules/save/", settings_rules.settings_rule_save, name="settings_rule_save"),
     path("settings/rules/simulate/", settings_rules.settings_rule_simulate, name="settings_rule_simulate"),
+    path(
+        "settings/rules/simulate/page/", settings_rules.settings_rule_simulate_page, name="settings_rule_simulate_page"
+    ),
     path("settings/rules/conflicts/", settings_rules.settings_rule_conflicts, name="settings_rule_conflicts"),
     path("settings/rules/enabled/", settings_rules.settings_rules_enabled, name="settings_rules_enabled"),
     path("settings/rules/<int:rule_id>/", settings_rules.settings_rule, name="settings_rule"),

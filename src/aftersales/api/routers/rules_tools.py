@@ -66,7 +66,9 @@ def rotate_webhook_secret(request: HttpRequest) -> Any:
 @router.post("/rules/simulate", response=with_errors({200: SimulationOut}))
 def simulate_rule(request: HttpRequest, payload: RuleSimulateIn) -> Any:
     """Dry run: replay the last `days` days (1-90) of the organization's history through a draft
-    `document` or a saved rule (`rule_id`, `version`), examining at most `row_cap` events. Nothing is
+    `document` or a saved rule (`rule_id`, `version`), each ticket as it was at each event (rebuilt
+    from its audit history), one page at a time: at most `row_cap` events examined and 200 matches
+    per call, `next_cursor` for the next page (same document), `progress` of the window. Nothing is
     written and no action runs; each match lists what each action would change. 422 names the field
     (`days`, `trigger`, `conditions.all[0].op`...). Admins only."""
     result = simulate.rule_simulate(
@@ -76,10 +78,12 @@ def simulate_rule(request: HttpRequest, payload: RuleSimulateIn) -> Any:
         version=payload.version,
         days=payload.days,
         row_cap=payload.row_cap,
+        cursor=payload.cursor,
     )
     return {
         **{k: getattr(result, k) for k in ("trigger", "rule_id", "since", "until", "days", "row_cap")},
         **{k: getattr(result, k) for k in ("events_examined", "matched", "truncated", "duration_ms")},
+        **{k: getattr(result, k) for k in ("next_cursor", "progress")},
         "version": result.version_number,
         "change_counts": [{"action": a, "count": n} for a, n in result.change_counts],
         "matches": [

@@ -22,7 +22,10 @@ class RuleSimulateIn(InputSchema):
     rule_id: Id | None = Field(None, description="Replay a saved rule instead of a draft")
     version: int | None = Field(None, ge=1, le=1_000_000, description="Its version number (default: current)")
     days: int = Field(30, description="How many days back to replay: 1 to 90")
-    row_cap: int = Field(5000, description="At most this many events examined: 1 to 20000")
+    row_cap: int = Field(5000, description="At most this many events examined by this call (one page): 1 to 20000")
+    cursor: str | None = Field(
+        None, max_length=2000, description="The previous page's next_cursor (send the same document or rule again)"
+    )
 
 
 class SimulatedChangeOut(Schema):
@@ -59,10 +62,12 @@ class SimulationOut(Schema):
     row_cap: int
     events_examined: int
     matched: int
-    truncated: bool = Field(..., description="The row cap stopped the replay before the end of the period")
+    truncated: bool = Field(..., description="This page stopped before the end of the window: see next_cursor")
     duration_ms: float
     change_counts: list[ActionCountOut]
-    matches: list[SimulatedMatchOut] = Field(..., description="The first 200 matches")
+    matches: list[SimulatedMatchOut] = Field(..., description="This page's matches (at most 200)")
+    next_cursor: str | None = Field(..., description="Give it back for the next page; null when the window is done")
+    progress: float = Field(..., description="The share of the window's time replayed so far, 0 to 1")
 
 
 class RuleConflictsIn(InputSchema):

@@ -111,7 +111,6 @@ def test_saved_version_and_message_replay(world: Any, history: dict[str, Any]) -
     [
         ({"document": {**AMAZON_HIGH, "trigger": "whenever"}}, "trigger"),
         ({"document": {**AMAZON_HIGH, "colour": "red"}}, "colour"),
-        ({"document": {**AMAZON_HIGH, "trigger": "shipment_stalled"}}, "trigger"),
         (
             {"document": {**AMAZON_HIGH, "conditions": {"all": [{"field": "x.y", "op": "eq", "value": 1}]}}},
             "conditions.all[0].field",

@@ -832,6 +832,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_rule_new", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
     ("settings_rule_save", "POST"): Row(_none, lambda o: RULE_FORM, expect(LOGIN, admins(302), 403)),
     ("settings_rule_simulate", "POST"): Row(_none, lambda o: RULE_FORM, expect(LOGIN, admins(200), 403)),
+    ("settings_rule_simulate_page", "POST"): Row(_none, lambda o: RULE_FORM, expect(LOGIN, admins(200), 403)),
     ("settings_rule_conflicts", "POST"): Row(_none, lambda o: RULE_FORM, expect(LOGIN, admins(200), 403)),
     ("settings_rules_enabled", "POST"): Row(
         _none,

@@ -7,11 +7,13 @@ form, call one service or selector and render."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -159,19 +161,103 @@ def settings_rule_save(request: AgentRequest) -> HttpResponse:
     return redirect("web:settings_rule", rule_id=rule.pk)
 
 
+SIMULATION_PAGE_EVENTS = 500  # events examined per request: the first results show early
+
+
+def _carried(post: Any) -> tuple[int, int, float, dict[str, int]]:
+    """The running totals the previous pages handed on (examined, matched, ms, action counts)."""
+    try:
+        examined = int(post.get("sim_examined") or 0)
+        matched = int(post.get("sim_matched") or 0)
+        ms = float(post.get("sim_ms") or 0)
+        counts = {}
+        for item in filter(None, str(post.get("sim_counts") or "").split(",")):
+            action, n = item.rsplit(":", 1)
+            counts[action] = int(n)
+    except ValueError as exc:
+        raise ValidationFailed(_("not a running total this page gave"), field="sim_counts") from exc
+    return examined, matched, ms, counts
+
+
+def _simulation_state(result: simulate.SimulationResult, *, carried: Any, mode: str) -> dict[str, Any]:
+    """The summary over all pages so far, and what the next page request carries."""
+    examined, matched, ms, counts = carried
+    examined += result.events_examined
+    matched += result.matched
+    ms = round(ms + result.duration_ms, 1)
+    for action, n in result.change_counts:
+        counts[action] = counts.get(action, 0) + n
+    carry = {
+        "cursor": result.next_cursor or "",
+        "mode": mode,
+        "sim_examined": str(examined),
+        "sim_matched": str(matched),
+        "sim_ms": str(ms),
+        "sim_counts": ",".join(f"{a}:{n}" for a, n in sorted(counts.items())),
+    }
+    return {
+        "examined": examined,
+        "matched": matched,
+        "duration_ms": ms,
+        "counts": sorted(counts.items()),
+        "running": result.next_cursor is not None,
+        "percent": int(result.progress * 100),
+        "carry_json": json.dumps(carry),
+    }
+
+
 @web_view(methods=("POST",))
 def settings_rule_simulate(request: AgentRequest) -> HttpResponse:
-    """The dry run of the form's document over the last `days` days: nothing is saved or done."""
+    """The dry run of the form's document over the last `days` days, first page (nothing is saved
+    or done); the page loads the next ones itself (`settings_rule_simulate_page`)."""
     check_perm(request.user, Permission.ADMINISTER)
     form = form_from_post(request.POST)
     days: Any = form.values.get("days") or "30"
     try:
         document = document_from_form(form)
         days = int(days) if str(days).isdigit() else days
-        result = simulate.rule_simulate(request.user, document=document, days=days)
+        result = simulate.rule_simulate(request.user, document=document, days=days, row_cap=SIMULATION_PAGE_EVENTS)
     except DomainError as exc:
         return _refused(request, form, exc)
-    return _editor(request, form, rule=_rule_of(request, form), simulation=result)
+    sim = _simulation_state(result, carried=(0, 0, 0.0, {}), mode=form.mode)
+    return _editor(request, form, rule=_rule_of(request, form), simulation=result, sim=sim)
+
+
+@web_view(methods=("POST",))
+def settings_rule_simulate_page(request: AgentRequest) -> HttpResponse:
+    """The next page of a dry run (htmx): its rows, the summary so far (out of band), the loader of
+    the page after it. The form's document must be the one the cursor was made for."""
+    check_perm(request.user, Permission.ADMINISTER)
+    form = form_from_post(request.POST)
+    days: Any = form.values.get("days") or "30"
+    try:
+        carried = _carried(request.POST)
+        result = simulate.rule_simulate(
+            request.user,
+            document=document_from_form(form),
+            days=int(days) if str(days).isdigit() else days,
+            row_cap=SIMULATION_PAGE_EVENTS,
+            cursor=request.POST.get("cursor", ""),
+        )
+    except DomainError as exc:
+        _refusal(exc)
+        examined, matched, ms, counts = _carried_or_zero(request.POST)
+        sim = {"examined": examined, "matched": matched, "duration_ms": ms, "counts": sorted(counts.items())}
+        sim["error"] = _message(exc)
+        context = {"simulation": {"days": days, "matches": []}, "sim": sim, "oob": True}
+        return HttpResponse(render_to_string("rules/_simulation_summary.html", context, request=request), status=422)
+    sim = _simulation_state(result, carried=carried, mode=form.mode)
+    context = {"simulation": result, "sim": sim, "oob": True}
+    rows = render_to_string("rules/_simulation_rows.html", context, request=request)
+    summary = render_to_string("rules/_simulation_summary.html", context, request=request)
+    return HttpResponse(rows + summary)
+
+
+def _carried_or_zero(post: Any) -> tuple[int, int, float, dict[str, int]]:
+    try:
+        return _carried(post)
+    except DomainError:
+        return 0, 0, 0.0, {}
 
 
 @web_view(methods=("POST",))
