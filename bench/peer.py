@@ -434,10 +434,8 @@ def _proc(pid: int, name: str) -> str:
         return ""
 
 
-def web_memory(server: Server) -> tuple[float, float, int]:
-    """(peak RSS, current RSS) in MiB of the server's largest web worker process, and how many workers:
-    the gunicorn processes under the server whose parent is a gunicorn process too (the master and,
-    for aftersales, run.sh's Huey worker are not counted). VmHWM / VmRSS from /proc."""
+def gunicorn_processes(server: Server) -> tuple[set[int], dict[int, int]]:
+    """The gunicorn processes under the server (master and workers), and every process's parent."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -450,7 +448,14 @@ def web_memory(server: Server) -> tuple[float, float, int]:
         more = {pid for pid, ppid in parents.items() if ppid in tree and pid not in tree}
         tree |= more
         grew = bool(more)
-    gunicorn = {pid for pid in tree if "gunicorn" in _proc(pid, "cmdline")}
+    return {pid for pid in tree if "gunicorn" in _proc(pid, "cmdline")}, parents
+
+
+def web_memory(server: Server) -> tuple[float, float, int]:
+    """(peak RSS, current RSS) in MiB of the server's largest web worker process, and how many workers:
+    the gunicorn processes under the server whose parent is a gunicorn process too (the master and,
+    for aftersales, run.sh's Huey worker are not counted). VmHWM / VmRSS from /proc."""
+    gunicorn, parents = gunicorn_processes(server)
     workers = [pid for pid in gunicorn if parents.get(pid) in gunicorn]
     server.info["gunicorn_pids"] = sorted(gunicorn)
     server.info["worker_pids"] = workers
@@ -522,12 +527,24 @@ def memory_lines(label: str, hd: Server, aft: Server) -> list[str]:
 # --- load generation -------------------------------------------------------------------------------
 
 
+def server_cpu(server: Server) -> float:
+    """CPU seconds (user + system) used so far by the server's gunicorn processes (master and workers;
+    run.sh's Huey worker and mail watcher not counted): per request, robust to the machine's load."""
+    ticks = 0
+    for pid in gunicorn_processes(server)[0]:
+        fields = _proc(pid, "stat").rsplit(")", 1)[-1].split()
+        if len(fields) > 12:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Result:
     times: list[float] = field(default_factory=list)
     wall: float = 0.0
     errors: int = 0
     first_error: str = ""
+    cpu: float = 0.0  # the server's CPU seconds over the measured rounds (server_cpu)
 
     def pct(self, p: int) -> float:
         if len(self.times) < 2:
@@ -544,6 +561,7 @@ class Result:
         return (
             f"{self.rps:8.1f} req/s  p50 {self.pct(50):7.1f}  p95 {self.pct(95):7.1f}  p99 {self.pct(99):7.1f}"
             f"  max {max(self.times):7.1f} ms  n={len(self.times)} errors={self.errors}"
+            f"  server CPU {self.cpu * 1000 / len(self.times):5.1f} ms/req"
         )
 
 
@@ -580,11 +598,12 @@ def one_round(
                         result.errors += 1
                         result.first_error = result.first_error or detail
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), server_cpu(server)
     with ThreadPoolExecutor(clients) as pool:
         for future in [pool.submit(worker) for _ in range(clients)]:
             future.result()
     result.wall += time.perf_counter() - started
+    result.cpu += server_cpu(server) - cpu
 
 
 def interleaved(
@@ -761,7 +780,8 @@ def main() -> None:
         )
         database = "PostgreSQL" if PG else "SQLite"
         layout = f"{workers} workers x {threads} threads"
-        print(f"aftersales: scripts/run.sh, scripts/gunicorn.conf.py on {database}: {layout}")
+        nice = os.environ.get("WORKER_NICE", "run.sh's default")
+        print(f"aftersales: scripts/run.sh, scripts/gunicorn.conf.py on {database}: {layout}; WORKER_NICE {nice}")
 
         if "inproc" in only:
             log("in-process creation")

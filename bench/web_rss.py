@@ -102,7 +102,8 @@ def measure(server: peer.Server) -> dict[str, float]:
     return {
         "rss": now,
         "peak": peak,
-        "private": private,
+        "private": private,  # USS
+        "pss": best.get("Pss", 0),
         "shared": best.get("Shared_Clean", 0) + best.get("Shared_Dirty", 0),
     }
 
@@ -141,10 +142,14 @@ def main() -> None:
         load = os.getloadavg()
         print(f"\n## web worker memory after {args.rounds} rounds: inbox, ticket, API (MiB, median {args.repeat})")
         print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; python {sys.version.split()[0]}")
-        print(f"{'version':<16} {'RSS':>7} {'peak':>7} {'private':>8} {'shared':>7}")
+        print("largest worker: RSS, peak RSS (VmHWM), private = USS, PSS, shared (smaps_rollup)")
+        print(f"{'version':<16} {'RSS':>7} {'peak':>7} {'private':>8} {'PSS':>7} {'shared':>7}")
         for name, rows in results.items():
             med = {k: statistics.median(row[k] for row in rows) for k in rows[0]}
-            print(f"{name:<16} {med['rss']:7.1f} {med['peak']:7.1f} {med['private']:8.1f} {med['shared']:7.1f}")
+            print(
+                f"{name:<16} {med['rss']:7.1f} {med['peak']:7.1f} {med['private']:8.1f} {med['pss']:7.1f}"
+                f" {med['shared']:7.1f}"
+            )
     finally:
         if args.keep:
             print(f"kept {tmp}")
