@@ -101,6 +101,7 @@ TEMPLATE_NAMES: dict[str, str] = {
     "inspected_failed": "RMA: inspection failed",
     "cancelled": "RMA: return cancelled",
     "refund_paid": "RMA: refund paid",
+    "order_refund_paid": "Order: refund paid",
     "replacement_shipped": "Warranty: replacement shipped",
     "repair_received": "Warranty: unit for repair received",
     "repair_shipped_back": "Warranty: repaired unit shipped back",
@@ -136,6 +137,9 @@ BUILT_IN = {
     ),
     "cancelled": gettext_lazy("Your return {{ rma_number }} has been cancelled."),
     "refund_paid": gettext_lazy("The refund of {{ refund_amount }} for your return {{ rma_number }} has been paid."),
+    "order_refund_paid": gettext_lazy(
+        "The refund of {{ refund_amount }} for your order {{ order.number }} has been paid."
+    ),
     "replacement_shipped": gettext_lazy(
         "Your replacement is on its way. Tracking: {{ tracking.carrier }} {{ tracking.number }} {{ tracking.link }}"
     ),
@@ -431,6 +435,49 @@ def rma_notify_customer(
         timeline=rma.events.all(),
         record=lambda type_, actor, **data: record_event(rma, type_, actor, **data),
     )
+
+
+def refund_notify_customer(*, refund_id: int, refund_event_id: int, actor_user_id: int | None) -> str:
+    """A paid refund without an RMA (asked for from the ticket's order panel or the API): the buyer is
+    told on the refund's ticket (step `refund_paid`, template "Order: refund paid"), recorded on the
+    refund's timeline (RefundEvent). A refund of an RMA is told through rma_notify_customer."""
+    from aftersales.core.clock import now
+
+    from .models import Refund, RefundEvent
+
+    refund = (
+        Refund.objects.select_related("ticket")
+        .filter(pk=refund_id, status=RefundStatus.SUCCEEDED, rma__isnull=True)
+        .first()
+    )
+    if refund is None:
+        return "not_paid"
+    ticket = refund.ticket
+    notice = Notice(
+        organization_id=refund.organization_id,
+        ticket=ticket,
+        step="refund_paid",
+        template="order_refund_paid",
+        language=normalise(ticket.language if ticket is not None else "") or "en",
+        actor_user_id=actor_user_id,
+        idempotency_key=f"refund-{refund.pk}-refund_paid-{refund_event_id}",
+        for_event_id=refund_event_id,
+        amount=refund.amount,
+        currency=refund.currency,
+    )
+
+    def record(type_: str, actor: Actor, **payload: Any) -> RefundEvent:
+        return RefundEvent.objects.create(
+            refund=refund,
+            type=type_,
+            payload=payload,
+            actor_kind=actor.kind,
+            actor_ref=actor.id,
+            actor_user_id=actor.user_id,
+            at=now(),
+        )
+
+    return notice_send(notice, timeline=refund.events.all(), record=record)
 
 
 def rma_warehouse_reminder(*, rma_id: int, source: str) -> int:

@@ -1,8 +1,8 @@
 """Buyer notifications that do not follow an RMA status change (those are wired in
 returns.rma_subscribers): the return parcel delivered to the warehouse by tracking (RmaParcelArrived,
-source "tracking"; the warehouse's own "received" is a status step) and a refund of an RMA paid
-(RefundStatusChanged to succeeded: confirmed by the platform, or marked done after a manual refund on
-the marketplace; a failed refund sends nothing). Registered in ReturnsConfig.ready."""
+source "tracking"; the warehouse's own "received" is a status step) and a refund paid, of an RMA or
+of an order without one (RefundStatusChanged to succeeded: confirmed by the platform, or marked done
+after a manual refund on the marketplace; a failed refund sends nothing). Registered in ReturnsConfig.ready."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from aftersales.core.events import subscribe
 
 from .events import RefundStatusChanged, RmaParcelArrived
 from .models import RefundStatus
+from .notify_tasks import refund_notify_task
 from .tasks import rma_notify_task
 
 
@@ -29,10 +30,14 @@ def _on_delivered(event: RmaParcelArrived) -> None:
 
 
 def _on_refund(event: RefundStatusChanged) -> None:
-    if event.new_status == RefundStatus.SUCCEEDED and event.rma_id is not None:
+    if event.new_status != RefundStatus.SUCCEEDED:
+        return
+    if event.rma_id is not None:
         rma_notify_task(
             event.rma_id, "refund_paid", event.refund_event_id, event.actor.user_id, {"refund_id": event.refund_id}
         )
+    else:
+        refund_notify_task(event.refund_id, event.refund_event_id, event.actor.user_id)
 
 
 subscribe(RmaParcelArrived, _on_delivered)

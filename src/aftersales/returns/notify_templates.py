@@ -136,6 +136,13 @@ DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
         "es": "Hola {{ customer.first_name }}:\n\nse ha pagado el reembolso de {{ refund_amount }} de su devolución {{ rma_number }}.",
         "fr": "Bonjour {{ customer.first_name }},\n\nle remboursement de {{ refund_amount }} pour votre retour {{ rma_number }} a été versé.",
     },
+    "Order: refund paid": {
+        "en": "Hello {{ customer.first_name }},\n\nthe refund of {{ refund_amount }} for your order {{ order.number }} has been paid.",
+        "zh": "{{ customer.first_name }}您好：\n\n您的订单 {{ order.number }} 的退款 {{ refund_amount }} 已支付。",
+        "de": "Hallo {{ customer.first_name }},\n\ndie Erstattung von {{ refund_amount }} für Ihre Bestellung {{ order.number }} wurde ausgezahlt.",
+        "es": "Hola {{ customer.first_name }}:\n\nse ha pagado el reembolso de {{ refund_amount }} de su pedido {{ order.number }}.",
+        "fr": "Bonjour {{ customer.first_name }},\n\nle remboursement de {{ refund_amount }} pour votre commande {{ order.number }} a été versé.",
+    },
     "Warranty: replacement shipped": {
         "en": "Hello {{ customer.first_name }},\n\nyour replacement is on its way. Tracking: {{ tracking.carrier }} {{ tracking.number }}\n{{ tracking.link }}",
         "zh": "{{ customer.first_name }}您好：\n\n您的换货已发出。物流：{{ tracking.carrier }} {{ tracking.number }}\n{{ tracking.link }}",

@@ -16,7 +16,7 @@ from aftersales.core.actors import Actor
 from aftersales.inbox.models import Message
 from aftersales.inventory.models import Warehouse
 from aftersales.returns.models import Refund, RefundStatus, Rma
-from aftersales.returns.notify import format_amount, rma_notify_customer
+from aftersales.returns.notify import format_amount, refund_notify_customer, rma_notify_customer
 from aftersales.returns.notify_settings import notification_steps_update, step_enabled
 from aftersales.returns.notify_templates import rma_templates_seed
 from aftersales.returns.refunds import refund_transition
@@ -242,3 +242,34 @@ def test_arabic_amount_uses_arabic_locale() -> None:
     text = format_amount(Decimal("1234.50"), "USD", "ar")
     assert "1,234.50" in text or "١٬٢٣٤٫٥٠" in text
     assert text != "1,234.50 USD"
+
+
+def test_a_refund_without_an_rma_is_told_on_its_ticket_and_recorded_on_the_refund(
+    world, django_capture_on_commit_callbacks
+) -> None:
+    capture = django_capture_on_commit_callbacks
+    rma_templates_seed(organization_id=world.org.pk)
+    order = delivered_order(world, lines=(("home", "40.00", 1, "EUR"),))
+    ticket = ticket_for(world, order, language="de", assignee=world.agent)
+    refund = Refund.objects.create(
+        organization_id=order.organization_id,
+        store_id=order.store_id,
+        order=order,
+        ticket=ticket,
+        kind="full",
+        status=RefundStatus.EXECUTING,
+        amount=Decimal("40.00"),
+        currency="EUR",
+        idempotency_key="test-order-refund",
+    )
+    notification_steps_update(user=world.admin, changes={"refund_paid": True}, via="api")
+    _settle(refund, "succeeded", capture)
+    (text,) = outbound(ticket)
+    assert "Erstattung von 40,00\xa0€" in text and "Bestellung" in text and order.external_id in text
+    sent = refund.events.get(type="customer_notified")
+    assert (sent.payload["step"], sent.actor_user_id) == ("refund_paid", world.agent.pk)
+    assert (
+        refund_notify_customer(refund_id=refund.pk, refund_event_id=sent.payload["for_event_id"], actor_user_id=None)
+        == "sent"
+    )
+    assert len(outbound(ticket)) == 1 and refund.events.filter(type="customer_notified").count() == 1
