@@ -94,6 +94,12 @@ urlpatterns = [
     path("stock/", inventory.stock_page, name="stock"),
     path("stock/record/", inventory.stock_record_view, name="stock_record"),
     path("warranty/units/order/", warranty.warranty_order_units, name="warranty_order_units"),
+    path("warranty/units/import/", warranty.warranty_units_import, name="warranty_units_import"),
+    path(
+        "warranty/units/import/example.csv",
+        warranty.warranty_units_import_example,
+        name="warranty_units_import_example",
+    ),
     path("warranty/claims/new/", warranty.warranty_claim_create, name="warranty_claim_create"),
     path("warranty/claims/<int:claim_id>/", warranty.warranty_claim, name="warranty_claim"),
     path("warranty/claims/<int:claim_id>/status/", warranty.warranty_claim_status, name="warranty_claim_status"),

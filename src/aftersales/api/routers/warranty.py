@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router
 from ninja.responses import Status
 
@@ -34,9 +34,10 @@ from aftersales.warranty.services import (
     term_save,
     units_register,
 )
+from aftersales.warranty.units_import import example_csv, units_import
 
 from ..auth import current_user
-from ..schemas.common import Id, with_errors
+from ..schemas.common import ErrorOut, Id, with_errors
 from ..schemas.warranty import (
     ClaimIn,
     ClaimOut,
@@ -54,6 +55,7 @@ from ..schemas.warranty import (
     TermOut,
     UnitIn,
     UnitOut,
+    UnitsCsvImportOut,
     UnitsImportIn,
     UnitWarrantyOut,
     claim_out,
@@ -61,7 +63,9 @@ from ..schemas.warranty import (
     repair_out,
     unit_out,
     unit_warranty_out,
+    units_csv_out,
 )
+from .language_config import CSV_REQUEST, _uploaded_csv
 
 router = Router(tags=["warranty"])
 
@@ -79,6 +83,29 @@ def import_units(request: HttpRequest, payload: UnitsImportIn) -> Status[Any]:
     """Register up to 1000 units at once, all or nothing: an error names `units[i].field`."""
     units = units_register(user=current_user(request), rows=[u.to_input() for u in payload.units])
     return Status(201, [unit_out(u) for u in units])
+
+
+@router.post(
+    "/warranty/units/import-csv",
+    response={**with_errors({200: UnitsCsvImportOut, 201: UnitsCsvImportOut}), 415: ErrorOut},
+    openapi_extra={"requestBody": CSV_REQUEST},
+)
+def import_units_csv(request: HttpRequest, commit: bool = True) -> Status[Any]:
+    """Shipped units from a CSV file (text/csv, or the multipart field 'file'; columns order, sku or
+    line_id, identifier; UTF-8 with or without BOM or GB18030; at most 1 MB and 1000 rows; the
+    example: GET /warranty/units/import-csv/example). All or nothing: an error names `row N, column X`
+    (422; 409 when a unit is registered on another line). A unit already registered on the same line
+    is skipped (the same file twice registers once). `commit=false`: a preview, 200, nothing written."""
+    result = units_import(user=current_user(request), content=_uploaded_csv(request), commit=commit)
+    return Status(201 if commit else 200, units_csv_out(result))
+
+
+@router.get("/warranty/units/import-csv/example")
+def units_csv_example(request: HttpRequest) -> HttpResponse:
+    """The example CSV of shipped units (UTF-8 with a BOM)."""
+    response = HttpResponse(example_csv(user=current_user(request)), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="shipped-units-example.csv"'
+    return response
 
 
 @router.post("/warranty/orders/{order_id}/units", response=with_errors({201: list[UnitOut]}))

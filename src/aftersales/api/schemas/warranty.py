@@ -343,3 +343,46 @@ class OrderLineUnitsIn(InputSchema):
 
 class OrderUnitsIn(InputSchema):
     lines: list[OrderLineUnitsIn] = Field(..., min_length=1, max_length=200)
+
+
+class UnitsCsvRowOut(Schema):
+    """One data row of a shipped-units CSV (row: the spreadsheet row, the header is row 1)."""
+
+    row: int
+    order_number: str
+    order_id: int
+    order_line_id: int
+    sku: str
+    kind: str = Field(description="imei | serial_number")
+    value: str
+    already_registered: bool
+
+
+class UnitsCsvImportOut(Schema):
+    committed: bool = Field(description="false: a preview, nothing was written")
+    registered: int = Field(description="units written now")
+    skipped: int = Field(description="rows whose unit is already registered on the same line")
+    to_register: int
+    rows: list[UnitsCsvRowOut]
+
+
+def units_csv_out(result: Any) -> dict[str, Any]:
+    return {
+        "committed": result.committed,
+        "registered": result.registered,
+        "skipped": result.skipped,
+        "to_register": result.to_register,
+        "rows": [
+            {
+                "row": r.row,
+                "order_number": r.order_number,
+                "order_id": r.order_id,
+                "order_line_id": r.line_id,
+                "sku": r.sku,
+                "kind": r.kind,
+                "value": r.value,
+                "already_registered": r.already_registered,
+            }
+            for r in result.rows
+        ],
+    }

@@ -395,6 +395,14 @@ def _order_units_request(world: Any) -> tuple[str, str, dict[str, Any]]:
     return ("POST", f"/warranty/orders/{line.order_id}/units", body)
 
 
+def _units_csv_request(world: Any) -> tuple[str, str, RawBody]:
+    from aftersales.catalog.models import OrderLine
+
+    line = OrderLine.objects.select_related("order").get(pk=_warranty_line(world))
+    text = f"order,line_id,identifier\n{line.order.external_id},{line.pk},{WARRANTY_IMEI}\n"
+    return ("POST", "/warranty/units/import-csv", RawBody(text, "text/csv"))
+
+
 def _warranty_repair(world: Any) -> int:
     from aftersales.warranty.models import RepairOrder
 
@@ -1023,6 +1031,14 @@ MATRIX: dict[tuple[str, str], Row] = {
             {"resolution": "replacement"},
         ),
         {**ticket_write(), "outsider": 200, "foreign_user": 404},
+    ),
+    # Shipped units from a CSV file: PROCESS, like the one-order form (another organization has
+    # no such order: 422 naming row 2, column order).
+    ("POST", "/warranty/units/import-csv"): Row(
+        lambda s, w, u: _units_csv_request(w), {**ticket_write(201), "outsider": 201, "foreign_user": 422}
+    ),
+    ("GET", "/warranty/units/import-csv/example"): Row(
+        lambda s, w, u: ("GET", "/warranty/units/import-csv/example", None), everyone()
     ),
     ("POST", "/warranty/orders/{order_id}/units"): Row(
         lambda s, w, u: _order_units_request(w), {**ticket_write(201), "outsider": 201, "foreign_user": 404}

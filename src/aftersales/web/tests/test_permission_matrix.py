@@ -201,6 +201,13 @@ def _warranty_replacement(*, reserved: bool) -> Callable[[Objects], dict[str, in
     return build
 
 
+def _units_csv(o: Objects) -> Any:
+    """A fresh one-row shipped-units CSV upload for the order line of `_order_line`."""
+    line = o.order_line  # type: ignore[attr-defined]
+    text = f"order,line_id,identifier\n{line.order.external_id},{line.pk},490154203237518\n"
+    return SimpleUploadedFile("units.csv", text.encode(), content_type="text/csv")
+
+
 def _order_line(o: Objects) -> dict[str, int]:
     """An order line of the organization (kept on `o` for the form's data); no URL kwargs."""
     from aftersales.testing.factories import OrderFactory, OrderLineFactory, ProductFactory
@@ -748,6 +755,15 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda o: {"order_id": o.order_line.order_id, f"line_{o.order_line.pk}": "490154203237518"},
         expect(LOGIN, {**everyone(302), "viewer": 403, "foreigner": 404}, 403),
     ),
+    # Shipped units from a CSV file: PROCESS, like the one-order form (the foreign admin's
+    # organization has no such order: the row is refused, 422 naming row 2, column order).
+    ("warranty_units_import", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
+    ("warranty_units_import", "POST"): Row(
+        _order_line,
+        lambda o: {"action": "preview", "file": _units_csv(o)},
+        expect(LOGIN, {**everyone(200), "viewer": 403, "foreigner": 422}, 403),
+    ),
+    ("warranty_units_import_example", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
     ("warranty_replacement_reserve", "POST"): Row(
         _warranty_replacement(reserved=False),
         _none,

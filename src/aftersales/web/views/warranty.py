@@ -7,6 +7,7 @@ re-renders the page with the message next to the field and the service's status 
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -44,6 +45,9 @@ from aftersales.warranty.services import (
     term_delete,
     term_save,
 )
+from aftersales.warranty.units_import import COLUMNS as UNIT_COLUMNS
+from aftersales.warranty.units_import import MAX_BYTES as UNITS_MAX_BYTES
+from aftersales.warranty.units_import import example_csv, units_import
 from aftersales.warranty.workflow import ClaimStatus, RepairStatus
 
 from ..access import AgentRequest, web_view
@@ -222,32 +226,23 @@ def _act(request: AgentRequest, claim_id: int, action: Any) -> HttpResponse:
     return redirect("web:warranty_claim", claim_id=claim_id)
 
 
-@web_view(methods=("POST",))
-def warranty_claim_status(request: AgentRequest, claim_id: int) -> HttpResponse:
+def _act_posted(request: AgentRequest, claim_id: int, service: Any, *fields: str) -> HttpResponse:
+    """A claim action whose service takes the user, the claim and these posted text fields."""
     return _act(
         request,
         claim_id,
-        lambda: claim_change_status(
-            user=request.user,
-            claim_id=claim_id,
-            status=request.POST.get("status", ""),
-            reason=request.POST.get("reason", ""),
-        ),
+        lambda: service(user=request.user, claim_id=claim_id, **{f: request.POST.get(f, "") for f in fields}),
     )
+
+
+@web_view(methods=("POST",))
+def warranty_claim_status(request: AgentRequest, claim_id: int) -> HttpResponse:
+    return _act_posted(request, claim_id, claim_change_status, "status", "reason")
 
 
 @web_view(methods=("POST",))
 def warranty_claim_resolve(request: AgentRequest, claim_id: int) -> HttpResponse:
-    return _act(
-        request,
-        claim_id,
-        lambda: claim_resolve(
-            user=request.user,
-            claim_id=claim_id,
-            resolution=request.POST.get("resolution", ""),
-            note=request.POST.get("note", ""),
-        ),
-    )
+    return _act_posted(request, claim_id, claim_resolve, "resolution", "note")
 
 
 @web_view(methods=("POST",))
@@ -280,16 +275,7 @@ def warranty_replacement_reserve(request: AgentRequest, claim_id: int) -> HttpRe
 @web_view(methods=("POST",))
 def warranty_replacement_ship(request: AgentRequest, claim_id: int) -> HttpResponse:
     """The reserved replacement shipped (carrier and tracking number optional)."""
-    return _act(
-        request,
-        claim_id,
-        lambda: replacement_ship(
-            user=request.user,
-            claim_id=claim_id,
-            carrier=request.POST.get("carrier", ""),
-            tracking_number=request.POST.get("tracking_number", ""),
-        ),
-    )
+    return _act_posted(request, claim_id, replacement_ship, "carrier", "tracking_number")
 
 
 def _order_units_page(
@@ -412,3 +398,70 @@ def settings_warranty_reminders(request: AgentRequest) -> HttpResponse:
         )
     messages.success(request, _("Warranty reminders saved."))
     return redirect("web:settings_warranty")
+
+
+# --- shipped units from a CSV file ----------------------------------------------------------------
+
+MAX_PREVIEW_ROWS_SHOWN = 200
+
+
+def _units_import_page(
+    request: AgentRequest, *, status: int = 200, error: DomainError | None = None, preview: Any = None, kept: str = ""
+) -> HttpResponse:
+    context = {
+        "error": error.message if error is not None else "",
+        "preview": preview,
+        "preview_rows": preview.rows[:MAX_PREVIEW_ROWS_SHOWN] if preview is not None else (),
+        "kept": kept,
+        "columns": UNIT_COLUMNS,
+    }
+    return render(request, "warranty/units_import.html", context, status=status)
+
+
+def _posted_csv(request: AgentRequest) -> tuple[bytes, str]:
+    """The uploaded file, or the previewed one sent back (base64) with "Register"."""
+    upload = request.FILES.get("file")
+    if upload is not None:
+        content = upload.read(UNITS_MAX_BYTES + 1)
+        return content, base64.b64encode(content).decode() if len(content) <= UNITS_MAX_BYTES else ""
+    kept = request.POST.get("kept", "")
+    try:
+        return base64.b64decode(kept, validate=True), kept
+    except ValueError:
+        raise ValidationFailed(_("file: upload a CSV file"), field="file") from None
+
+
+@web_view(methods=("GET", "POST"))
+def warranty_units_import(request: AgentRequest) -> HttpResponse:
+    """Upload a CSV of shipped units: "Preview" checks every row and shows what would be registered
+    (nothing written), "Register" writes them, all or nothing (warranty.units_import, the service of
+    POST /api/v1/warranty/units/import-csv)."""
+    if request.method != "POST":
+        return _units_import_page(request)
+    commit = request.POST.get("action") == "register"
+    kept = ""
+    try:
+        content, kept = _posted_csv(request)
+        result = units_import(user=request.user, content=content, commit=commit)
+    except DomainError as exc:
+        _reraise_refusals(exc)
+        return _units_import_page(request, status=exc.status_code, error=exc)
+    if not commit:
+        return _units_import_page(request, preview=result, kept=kept)
+    messages.success(
+        request,
+        ngettext(
+            "%(count)s unit registered (%(skipped)s already registered).",
+            "%(count)s units registered (%(skipped)s already registered).",
+            result.registered,
+        )
+        % {"count": result.registered, "skipped": result.skipped},
+    )
+    return redirect("web:warranty_units_import")
+
+
+@web_view()
+def warranty_units_import_example(request: AgentRequest) -> HttpResponse:
+    response = HttpResponse(example_csv(user=request.user), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="shipped-units-example.csv"'
+    return response
