@@ -1,12 +1,12 @@
 """gunicorn settings of `make run` (scripts/run.sh passes the bind address).
 
-Server layout (docs/adr/0014-server-layout.md), chosen by the database DATABASE_URL names: on SQLite 2
-processes x 4 threads, on PostgreSQL 4 x 4; WEB_WORKERS / WEB_THREADS override either. On SQLite (one
-writer at a time) processes with one thread each were measured against threads (bench/peer.py --only
-layout, 8 clients creating tickets, 2 cores): threads gave half the median and x0.91 to x1.61 the
-throughput, processes a shorter tail (p95, max); the default stays threads, and WEB_WORKERS=4
-WEB_THREADS=1 gives the processes layout. On PostgreSQL (row locks, no single writer) 4 x 4 against 2 x 4:
-x1.10 the throughput, p50 x0.88, p95 x0.81 (one run on a loaded machine).
+Server layout (docs/adr/0014-server-layout.md), chosen by the database DATABASE_URL names: on SQLite 4
+processes x 1 thread, on PostgreSQL 2 x 4; WEB_WORKERS / WEB_THREADS override either. Measured with
+bench/peer.py --only layout (8 clients creating tickets, 2 cores, the layouts interleaved in one run): on
+SQLite (one writer at a time) single-threaded processes had the shorter tail in every run and the same
+throughput or more in the last three, and 2 x 4 used the most CPU per request (GIL and lock retries); on
+PostgreSQL 2 x 4 matched 4 x 4's throughput with 13% less CPU per request and a shorter tail in the
+latest run (4 x 4 won the one before: both runs on a loaded machine), with half the processes' memory.
 The worker class is gthread's (threads=1 included): it answers over-long request lines in JSON.
 
 limit_request_line is gunicorn's maximum, 8190: a line between 4094 and 8190 bytes reaches Django, where
@@ -18,7 +18,7 @@ import os
 
 # The layout per database (processes, threads per process) when WEB_WORKERS / WEB_THREADS are not set:
 # make run serves whichever DATABASE_URL names (no DATABASE_URL: SQLite). See ADR 0014 for the figures.
-LAYOUTS = {"sqlite": (2, 4), "postgresql": (4, 4)}
+LAYOUTS = {"sqlite": (4, 1), "postgresql": (2, 4)}
 POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql", "postgis")
 
 
