@@ -50,6 +50,7 @@ from .context import store_context, store_credentials_save
 from .grants import CallbackRefused, Grant
 from .models import StoreAuthorization, StoreSync
 from .registry import get_connector
+from .scopes import ScopeGap, scope_gaps, store_scopes_refresh
 from .store_sync import admin_store
 from .sync import pull_streams, store_sync_resume
 
@@ -317,6 +318,7 @@ def _connected(*, user: Any, row: StoreAuthorization, store: Store, grant: Grant
         def enqueue() -> None:
             from .tasks import sync_store_stream
 
+            store_scopes_refresh(fresh)  # what the merchant granted: the store page shows what is missing
             for name in streams:
                 sync_store_stream(fresh.pk, name)
 
@@ -347,6 +349,7 @@ class AuthorizationStatus:
     shop: str
     connected: bool
     last: StoreAuthorization | None
+    scope_gaps: tuple[ScopeGap, ...] = ()  # features the granted access scopes disable
 
 
 def authorization_status(store: Store) -> AuthorizationStatus | None:
@@ -366,6 +369,7 @@ def authorization_status(store: Store) -> AuthorizationStatus | None:
     except ConnectorError:
         origin = ""
     last = last_authorization(store)
+    granted = StoreSync.objects.filter(store=store).values_list("granted_scopes", flat=True).first()
     return AuthorizationStatus(
         platform=store.platform,
         redirect_uri=redirect_uri(),
@@ -375,4 +379,5 @@ def authorization_status(store: Store) -> AuthorizationStatus | None:
         shop=str(creds.get("shop") or ""),
         connected=bool(creds.get("refresh_token") or creds.get("access_token")),
         last=last,
+        scope_gaps=tuple(scope_gaps(store.platform, granted)),
     )

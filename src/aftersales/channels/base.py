@@ -135,6 +135,9 @@ class StoreContext:
     refresh_credentials: Callable[[Callable[[Mapping[str, Any]], dict[str, Any]]], Mapping[str, Any]] | None = field(
         default=None, repr=False
     )
+    # The access scopes the platform granted the app as last read (channels/scopes.py; Shopify):
+    # asked lazily, only by a feature's scope check. None: never read, or outside the engine.
+    granted_scopes: Callable[[], list[str] | None] = field(default=lambda: None, repr=False)
 
 
 # --- Pulled records ------------------------------------------------------------------------------

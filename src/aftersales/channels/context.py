@@ -118,4 +118,11 @@ def store_context(
         save_credentials=save_credentials,
         throttle=throttle,
         refresh_credentials=refresh_credentials,
+        granted_scopes=lambda: _granted_scopes(store.pk),
     )
+
+
+def _granted_scopes(store_id: int) -> list[str] | None:
+    from .models import StoreSync
+
+    return StoreSync.objects.filter(store_id=store_id).values_list("granted_scopes", flat=True).first()

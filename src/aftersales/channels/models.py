@@ -46,6 +46,10 @@ class StoreSync(TimeStampedModel):
     # A push-only store (WhatsApp, Messenger): when Meta last verified its webhook address (the
     # subscription handshake answered); kept here so every process and a restart see it.
     push_verified_at = models.DateTimeField(null=True, blank=True)
+    # The access scopes the platform granted our app (Shopify: channels/scopes.py), as last read
+    # after an install and on each orders sync; None = never read.
+    granted_scopes = models.JSONField(null=True, blank=True)
+    scopes_checked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"sync of store {self.store_id}"

@@ -17,6 +17,7 @@ from .message_templates import templates_refresh
 from .models import StoreSync
 from .registry import get_connector
 from .retention import raw_events_prune
+from .scopes import store_scopes_refresh
 from .shipping import shipment_mark_shipped_task  # noqa: F401 (registered with the worker)
 from .status import store_sync_for
 from .sync import pull_streams, raw_events_process_pending, sync_runs_mark_abandoned, sync_stream
@@ -27,7 +28,12 @@ logger = logging.getLogger(__name__)
 
 @db_task()
 def sync_store_stream(store_id: int, stream: str) -> str:
-    return sync_stream(store_id=store_id, stream=Stream(stream)).status
+    status = sync_stream(store_id=store_id, stream=Stream(stream)).status
+    if stream == Stream.ORDERS and status == "succeeded":  # once per sync round: the scopes still granted
+        store = Store.objects.filter(pk=store_id, is_active=True).select_related("organization").first()
+        if store is not None:
+            store_scopes_refresh(store)
+    return status
 
 
 def _syncable_stores() -> list[Store]:

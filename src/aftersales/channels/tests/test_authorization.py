@@ -35,7 +35,7 @@ from aftersales.channels.connectors.tiktok import fake_auth as tiktok_auth
 from aftersales.channels.connectors.tiktok.fake import TikTokFake
 from aftersales.channels.connectors.wish import fake_auth as wish_auth
 from aftersales.channels.connectors.wish.fake import WishFake
-from aftersales.channels.models import StoreAuthorization
+from aftersales.channels.models import StoreAuthorization, StoreSync
 from aftersales.channels.registry import get_connector
 from aftersales.channels.sync import store_context
 from aftersales.testing.factories import StoreFactory
@@ -228,6 +228,25 @@ def test_the_store_page_offers_connect_and_the_round_trip_connects_the_store(
     c.store.refresh_from_db()
     assert c.store.credentials == creds
     assert len(c.fake.requests_to(c.platform.grant_path)) == calls  # the replay called nothing
+
+
+def test_after_a_shopify_install_the_granted_scopes_are_read_and_gaps_shown(
+    world: Any, shopify: Connecting, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    c = shopify
+    c.fake.granted_scopes = ["read_orders", "read_returns", "write_orders"]  # the merchant narrowed it
+    client = _admin(world)
+    callback = _consent(client, c)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert client.get(callback).status_code == 302
+    queued: list[tuple[int, str]] = []
+    monkeypatch.setattr("aftersales.channels.tasks.sync_store_stream", lambda *args: queued.append(args))
+    callbacks[0]()  # after commit: the grant read, then the first sync queued
+    assert StoreSync.objects.get(store=c.store).granted_scopes == ["read_orders", "read_returns", "write_orders"]
+    assert "currentAppInstallation" in c.fake.graphql_calls[-1]["query"]
+    assert queued and all(store_id == c.store.pk for store_id, _stream in queued)
+    html = client.get(reverse("web:settings_store_connection", args=[c.store.pk])).content.decode()
+    assert 'data-scope-gap="decide_return"' in html and 'data-scope-gap="issue_refund"' not in html
 
 
 def test_shopee_signs_the_auth_link_and_token_get_exactly(world: Any, shopee: Connecting) -> None:

@@ -39,8 +39,9 @@ from aftersales.channels.base import (
     WebhookSubscriptions,
     WriteReceipt,
 )
+from aftersales.channels.scopes import require_scopes
 
-from . import labels, mapping, oauth, operations, webhooks
+from . import labels, mapping, oauth, operations, scopes, webhooks
 from .client import COST_BUCKET, IDEMPOTENT_FROM, ShopifyClient
 
 # Re-read this much before the last watermark (clock skew between Shopify's search index and its
@@ -128,6 +129,8 @@ class ShopifyConnector:
     rate_limits = {COST_BUCKET: (50.0, 1000)}
     # The read_orders scope reaches the last 60 days of orders (older ones need read_all_orders).
     backfill_days = 60
+    # The scopes each feature needs (scopes.py); the grant is read by granted_scopes.
+    scope_needs = scopes.NEEDS
 
     def __init__(self, *, client_factory: Any = None) -> None:
         self._client_factory = client_factory or ShopifyClient
@@ -277,6 +280,11 @@ class ShopifyConnector:
             ok=True, detail=f"{shop.get('name')} ({shop.get('myshopifyDomain')}), currency {shop.get('currencyCode')}"
         )
 
+    def granted_scopes(self, ctx: StoreContext) -> frozenset[str]:
+        """The access scopes the merchant granted the app (scopes.py)."""
+        with self.client(ctx) as client:
+            return scopes.granted_from(client.execute(scopes.ACCESS_SCOPES_QUERY))
+
     # -- webhooks ------------------------------------------------------------------------------------
     def verify_webhook(self, ctx: StoreContext, headers: Mapping[str, str], body: bytes) -> list[RawRecord]:
         webhooks.verify(ctx, headers, body)
@@ -287,6 +295,7 @@ class ShopifyConnector:
         webhook URL in JSON; ours (same callback URL) for other topics are deleted. Shopify keys a
         subscription by (topic, callback URL), so running this twice creates nothing."""
         wanted = webhooks.subscription_topics()
+        require_scopes(ctx, scopes.NEEDS, Capability.SUBSCRIBE_WEBHOOKS)
         with self.client(ctx) as client:
             found: dict[str, list[str]] = {}
             after: str | None = None
@@ -340,6 +349,7 @@ class ShopifyConnector:
     def decide_return(self, ctx: StoreContext, decision: ReturnDecision) -> WriteReceipt:
         if decision.kind != ReturnKind.RETURN:
             raise ConnectorError(f"Shopify has no {decision.kind} to decide", permanent=True)
+        require_scopes(ctx, scopes.NEEDS, Capability.DECIDE_RETURN)
         with self.client(ctx) as client:
             return self._decide_return(client, decision)
 
@@ -385,6 +395,7 @@ class ShopifyConnector:
         return str((data.get("return") or {}).get("status") or "")
 
     def issue_refund(self, ctx: StoreContext, refund: RefundRequest) -> RefundReceipt:
+        require_scopes(ctx, scopes.NEEDS, Capability.ISSUE_REFUND)
         with self.client(ctx) as client:
             return self._issue_refund(client, refund)
 

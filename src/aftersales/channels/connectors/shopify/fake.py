@@ -61,6 +61,7 @@ from graphql.utilities import value_from_ast_untyped
 
 from aftersales.testing.fake_platform import FakePlatform, FakeRequest, FakeResponse, json_response
 
+from .auth import SCOPES
 from .schema import admin_schema
 
 SUPPORTED_VERSIONS = ("2025-01", "2025-04", "2025-07", "2025-10", "2026-01", "2026-04")
@@ -363,6 +364,8 @@ class ShopifyFake(FakePlatform):
         self.notifications: list[dict] = []  # customer notifications the write-backs asked for
         self.refund_outcome = "SUCCESS"  # status of the REFUND transactions refundCreate makes
         self.graphql_calls: list[dict] = []  # {"version", "query", "variables", "cost", "throttled"}
+        # what currentAppInstallation.accessScopes answers (the merchant's grant; tests narrow it)
+        self.granted_scopes: list[str] = [*SCOPES, "write_fulfillments"]
         self._tamper: dict[str, dict[str, Any]] = {}
         # id -> {"id", "legacyResourceId", "topic", "format", "callbackUrl", "createdAt", "updatedAt"}
         self.webhook_subscriptions: dict[str, dict] = {}
@@ -767,6 +770,9 @@ class ShopifyFake(FakePlatform):
                 "currencyCode": "EUR",
                 "email": "owner@example.com",
                 "contactEmail": "owner@example.com",
+            },
+            "currentAppInstallation": lambda _info: {
+                "accessScopes": [{"handle": h, "description": ""} for h in fake.granted_scopes]
             },
             "orders": orders,
             "order": order,

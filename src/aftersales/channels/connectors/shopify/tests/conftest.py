@@ -24,6 +24,25 @@ def shopify_fake() -> Iterator[ShopifyFake]:
         yield fake
 
 
+@pytest.fixture
+def shopify_store(world: Any, shopify_fake: ShopifyFake) -> Any:
+    """A Shopify store of the world's organization, connected to the running fake."""
+    from aftersales.testing.factories import StoreFactory
+
+    return StoreFactory(
+        organization=world.org,
+        platform="shopify",
+        site=shopify_fake.shop,
+        currency="EUR",
+        endpoint_url=shopify_fake.url,
+        credentials={
+            "shop": shopify_fake.shop,
+            "access_token": shopify_fake.access_token,
+            "client_secret": shopify_fake.client_secret,
+        },
+    )
+
+
 def make_ctx(
     fake: ShopifyFake, *, throttled: list[tuple[str, float]] | None = None, **credentials: Any
 ) -> StoreContext:
