@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -67,7 +67,8 @@ def outbox_enqueue(
 
 
 def webhook_secret(organization_id: int) -> str:
-    """The organization's webhook signing secret, made on first use (stored encrypted)."""
+    """The organization's active webhook signing secret, made on first use (stored encrypted); a
+    pending secret whose switch-over time has come becomes the active one (notifications.signing)."""
     key = WebhookSigningKey.objects.filter(organization_id=organization_id).first()
     if key is None:
         try:
@@ -77,14 +78,18 @@ def webhook_secret(organization_id: int) -> str:
                 )
         except IntegrityError:
             key = WebhookSigningKey.objects.get(organization_id=organization_id)
-    return str(key.secret["secret"])
-
-
-def webhook_secret_rotate(organization_id: int) -> str:
-    """A new signing secret for the organization (receivers must be given it)."""
-    secret = secrets.token_urlsafe(32)
-    WebhookSigningKey.objects.update_or_create(organization_id=organization_id, defaults={"secret": {"secret": secret}})
-    return secret
+    data = key.secret
+    switch_at = data.get("switch_at")
+    if data.get("pending") and switch_at and datetime.fromisoformat(switch_at) <= now():
+        with transaction.atomic():
+            locked = WebhookSigningKey.objects.select_for_update().get(pk=key.pk)
+            data = dict(locked.secret)
+            if data.get("pending") and data.get("switch_at") == switch_at:
+                data["secret"] = data.pop("pending")
+                data.pop("switch_at", None)
+                locked.secret = data
+                locked.save(update_fields=["secret"])
+    return str(data["secret"])
 
 
 class _Retry(Exception):

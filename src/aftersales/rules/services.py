@@ -236,8 +236,8 @@ def rule_delete(*, user: Any, rule_id: int) -> None:
 def webhook_signing_secret(*, user: Any, rotate: bool = False) -> str:
     """The organization's secret that signs its rules' webhooks (admins; the receivers need it to
     check X-Aftersales-Signature). `rotate`: a new one from now on (receivers must be given it)."""
-    from aftersales.notifications.outbox import webhook_secret, webhook_secret_rotate
+    from aftersales.notifications.signing import signing_key_reveal, signing_key_rotate
 
-    check_perm(user, Permission.ADMINISTER)
-    organization_id = organization_of(user)
-    return webhook_secret_rotate(organization_id) if rotate else webhook_secret(organization_id)
+    if rotate:
+        return signing_key_rotate(user, channel="api")[0]
+    return signing_key_reveal(user, channel="api")[0]

@@ -27,6 +27,7 @@ from .views import (
     settings_sync,
     settings_tracking,
     settings_triage,
+    settings_webhooks,
     shipping,
     sla,
     tickets,
@@ -268,6 +269,17 @@ urlpatterns = [
     path("set-password/<str:uidb64>/<str:token>/", settings_people.password_set_view, name="password_set"),
     # Settings > Rules (rules UI: list, editor, dry run, conflicts, experiments; a ticket's rule log)
     path("settings/rules/", settings_rules.settings_rules, name="settings_rules"),
+    path("settings/rules/webhook-secret/", settings_webhooks.settings_webhook_secret, name="settings_webhook_secret"),
+    path(
+        "settings/rules/webhook-secret/reveal/",
+        settings_webhooks.settings_webhook_secret_reveal,
+        name="settings_webhook_secret_reveal",
+    ),
+    path(
+        "settings/rules/webhook-secret/rotate/",
+        settings_webhooks.settings_webhook_secret_rotate,
+        name="settings_webhook_secret_rotate",
+    ),
     path("settings/rules/new/", settings_rules.settings_rule_new, name="settings_rule_new"),
     path("settings/rules/save/", settings_rules.settings_rule_save, name="settings_rule_save"),
     path("settings/rules/simulate/", settings_rules.settings_rule_simulate, name="settings_rule_simulate"),

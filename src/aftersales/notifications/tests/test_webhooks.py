@@ -299,7 +299,9 @@ def test_the_signing_secret_is_encrypted_at_rest(world: Any) -> None:
         cursor.execute("SELECT secret FROM notifications_webhooksigningkey")
         stored = cursor.fetchone()[0]
     assert secret not in stored and stored.startswith("gAAAA")
-    assert outbox.webhook_secret_rotate(world.org.pk) != secret
+    from aftersales.notifications.signing import signing_key_rotate
+
+    assert signing_key_rotate(world.admin, channel="api")[0] == webhook_secret(world.org.pk) != secret
 
 
 def test_email_rows_are_sent_once_each(world: Any, mailoutbox: Any, monkeypatch: Any) -> None:

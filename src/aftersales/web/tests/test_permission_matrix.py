@@ -849,6 +849,15 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_rule_save", "POST"): Row(_none, lambda o: RULE_FORM, expect(LOGIN, admins(302), 403)),
     ("settings_rule_simulate", "POST"): Row(_none, lambda o: RULE_FORM, expect(LOGIN, admins(200), 403)),
     ("settings_rule_simulate_page", "POST"): Row(_none, lambda o: RULE_FORM, expect(LOGIN, admins(200), 403)),
+    # The webhook signing secret (issue 11): the same services and permission as GET/POST
+    # /api/v1/rules/webhook-secret[/rotate]: admins, each for their own organization's secret.
+    ("settings_webhook_secret", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_webhook_secret_reveal", "POST"): Row(
+        _none, lambda o: {"password": "pw-correct-horse"}, expect(LOGIN, admins(200), 403)
+    ),
+    ("settings_webhook_secret_rotate", "POST"): Row(
+        _none, lambda o: {"grace_hours": "0"}, expect(LOGIN, admins(200), 403)
+    ),
     ("settings_rule_conflicts", "POST"): Row(_none, lambda o: RULE_FORM, expect(LOGIN, admins(200), 403)),
     ("settings_rules_enabled", "POST"): Row(
         _none,
