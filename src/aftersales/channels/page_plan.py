@@ -2,8 +2,8 @@
 
 A page interleaves buyer messages, order versions and return events. The engine applies a page as a
 sequence of *segments*: in each, first its orders (channels.apply_many.orders_apply_many, in page
-order), then its buyer messages and returns in page order (consecutive messages through the inbox's
-message_ingest_many, returns one by one). That is the page's own order except that an order version
+order), then its buyer messages and returns in page order, all through one call of the inbox's
+message_ingest_many (channels.returns_many). That is the page's own order except that an order version
 may be applied before messages and returns that came earlier in the page; it joins the open segment
 only if it shares nothing with them, else it opens a new segment. (Messages and returns keep their
 order: both write on tickets, which a message can reach through its conversation, its order or its
@@ -19,10 +19,19 @@ their key sets meet:
   threads by it, a new ticket's product category), a return of it.
 
 An order version touches its order, lines, shipments and its buyer's customer, nothing a message or a
-return reaches otherwise. Anything else (a seller's message, tracking, a bounce,
-an e-mail threaded by its headers, an order whose units go to the warranty registry, a return with
-no buyer id: its buyer comes from the order's customer) is a *barrier*: the open segment is applied,
-then that record alone, in its place."""
+return reaches otherwise, with one exception the keys cannot see: the *order in which customers are
+created*. The inbox resolves an unknown buyer's e-mail address held by several customers to the one
+with the lowest id; an order whose buyer creates a customer, applied before an earlier message or
+return that creates another, swaps their ids, and a later buyer of this page or of any later page
+who writes from an address both come to hold (filled in later) then becomes the other one's
+customer and threads into other tickets (the PostgreSQL parity failure of 2026-12-06; regression test
+test_an_order_creating_a_customer_does_not_overtake_a_message_creating_one). So an order that
+creates a customer never overtakes a message or return that creates one.
+
+Anything else (a seller's message, tracking, a bounce, an e-mail threaded by its headers, an order
+whose units go to the warranty registry, a return with no buyer id: its buyer comes from the order's
+customer; a return whose label the platform issued) is a *barrier*: the open segment is applied, then
+that record alone, in its place."""
 
 from __future__ import annotations
 
@@ -42,10 +51,10 @@ from .base import OrderRecord, Record, ReturnRecord
 
 ORDER, MESSAGE, RETURN = "order", "message", "return"
 # Whether an order version may be applied before earlier messages and returns of its segment that
-# share no key with it. Off: the hypothesis parity test (batched == record by record) found a page
-# where it changed which ticket a later message threads into (2026-12-06, not yet explained), so
-# orders are batched only while no message or return came before them in the segment.
-REORDER_ORDERS = False
+# share no key with it (and, if it creates a customer, create none). Off on 2026-12-06 after the
+# hypothesis parity test found a page where it changed which ticket a later message threads into:
+# the customers' id order (module docstring); on again with that rule.
+REORDER_ORDERS = True
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,7 @@ class Segment:
     orders: list[Any] = field(default_factory=list)
     rest: list[tuple[str, Any]] = field(default_factory=list)
     rest_keys: set[str] = field(default_factory=set)  # of the messages and returns
+    rest_creates: bool = False  # one of them creates a customer
 
     def __bool__(self) -> bool:
         return bool(self.orders or self.rest)
@@ -120,15 +130,20 @@ class PagePlan:
                 steps.append(entry)
                 continue
             keys = self._keys(kind, mapped, inbound, buyer)
+            creates = buyer is not None and self._tokens.created
             if kind == ORDER:
-                if segment.rest and (not REORDER_ORDERS or keys & segment.rest_keys):
-                    # it would overtake a message or return (REORDER_ORDERS: one it shares something with)
+                if segment.rest and (
+                    not REORDER_ORDERS or keys & segment.rest_keys or (creates and segment.rest_creates)
+                ):
+                    # it would overtake a message or return it shares something with, or swap the
+                    # ids of two customers the page creates (see the module docstring)
                     steps.append(segment)
                     segment = Segment()
                 segment.orders.append(entry)
             else:
                 segment.rest.append((kind, entry))
                 segment.rest_keys |= keys
+                segment.rest_creates = segment.rest_creates or creates
         if segment:
             steps.append(segment)
         return steps
@@ -178,6 +193,7 @@ class _CustomerReplay:
         self.email_of: dict[str, str] = {}
         self.by_email: dict[tuple[int, str], list[str]] = defaultdict(list)
         self.new = 0
+        self.created = False  # whether the last buyer resolved creates a customer
         if by_store:
             condition = Q()
             for store_id, ids in by_store.items():
@@ -208,6 +224,7 @@ class _CustomerReplay:
         matches = list(self.by_email.get((buyer.organization_id, email), [])) if email else []
         key = (buyer.store_id, buyer.external_id)
         token = self.identities.get(key)
+        self.created = token is None and not matches
         if token is not None:
             if email and not self.email_of.get(token):
                 self.email_of[token] = email

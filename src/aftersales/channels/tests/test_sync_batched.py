@@ -363,7 +363,13 @@ def test_a_tickets_rows_keep_the_page_order_when_every_timestamp_ties(installed,
             _message(7, "b1", "c1"),
             _message(8, "b2", "c2"),
         ],
-        [_message(9, "b1", "c1"), _message(10, "b2", "c2"), _message(11, "b1", "c1", order="O-1")],
+        [
+            # the request's status moves (a row on the waiting ticket), then the buyer's message reopens it
+            event({"kind": "return", "buyer": "b1", "order": "O-1", "status": "CLOSED", "return_no": 1}, 12),
+            _message(9, "b1", "c1"),
+            _message(10, "b2", "c2"),
+            _message(11, "b1", "c1", order="O-1"),
+        ],
     ]
     one_by_one = run(pages, batched=False, django_settings=settings, between=_waiting, timeline=True)
     batched = run(pages, batched=True, django_settings=settings, between=_waiting, timeline=True)
@@ -372,6 +378,13 @@ def test_a_tickets_rows_keep_the_page_order_when_every_timestamp_ties(installed,
     by_first = {ticket[0]: ticket for ticket in batched["tickets"]}
     assert by_first["m1"][6] == ["m1", "m2", "m5", "return:R-1", "m7", "m9", "m11"]
     assert [row[0] for row in by_first["m1"][7]][:3] == ["created", "message_received", "message_received"]
+    # page 2 on the waiting ticket: the request's status change, then the reopening, then m9
+    assert [row[0] for row in by_first["m1"][7]][-4:] == [
+        "return_request_status_changed",
+        "status_changed",
+        "message_received",
+        "message_received",
+    ]
     assert by_first["m3"][6] == ["m3", "m8", "m10"]
 
 
@@ -534,3 +547,32 @@ def test_a_page_of_return_requests_is_applied_with_a_few_statements(installed, s
     assert actions.count("updated") == 30 and "quarantined" not in actions
     assert counts[True] <= 40, counts
     assert counts[False] > 10 * len(page), counts
+
+
+def _buyer_message(n: int, buyer: str, email: str = "") -> dict[str, Any]:
+    spec = {"kind": "message", "buyer": buyer, "name": "", "email": email, "conversation": ""}
+    return event({**spec, "order": None, "bad": False}, n)
+
+
+@pytest.mark.django_db
+def test_an_order_creating_a_customer_does_not_overtake_a_message_creating_one(installed, settings, monkeypatch):
+    """Why an order version may not overtake an earlier message that creates a customer when the
+    order creates one too (page_plan): the two customers' ids swap, and the inbox resolves an e-mail
+    address several customers hold to the lowest id. Page 1: b2 writes (a customer, no e-mail),
+    then b1's order (another customer); they share nothing. Page 2: both tell the same address,
+    then a new buyer b3 writes from it: record by record b3 is b2's customer (created first) and
+    joins b2's ticket; with the order applied first b3 became b1's customer, on a new ticket."""
+    monkeypatch.setattr("aftersales.channels.page_plan.REORDER_ORDERS", True)
+    pages = [
+        [_buyer_message(1, "b2"), event({"kind": "order", "buyer": "b1", "order": "O-1", "status": "paid"}, 2)],
+        [
+            _buyer_message(3, "b2", "z@example.com"),
+            _buyer_message(4, "b1", "z@example.com"),
+            _buyer_message(5, "b3", "z@example.com"),
+        ],
+    ]
+    one_by_one = run(pages, batched=False, django_settings=settings)
+    batched = run(pages, batched=True, django_settings=settings)
+    for key in one_by_one:
+        assert batched[key] == one_by_one[key], key
+    assert ("b2", "b3") in [c[0] for c in batched["customers"]]

@@ -74,9 +74,10 @@ Outcome = IngestResult | DomainError
 class Trailer:
     """What a caller writes right after one message of a page (message_ingest_many's `trailers`): audit
     rows on tickets (unsaved, in order) and domain events, written and published right after that
-    message's own. A row whose `ticket_id` is set when the page is applied may be written earlier, as
-    the message loop meets a reopening of its ticket (so its rows keep their order); the others, and
-    everything the caller adds in `written`, go with the page's audit rows."""
+    message's own. A row whose `ticket_id` is set when the page is applied (and an event with a
+    `ticket_id`) may be written (published) earlier, as the message loop meets a reopening of that
+    ticket, whose status_changed row and event are written at once: so a ticket's rows and events keep
+    their order. The others, and everything the caller adds in `written`, go with the page's."""
 
     rows: list[TicketEvent] = field(default_factory=list)
     events: list[object] = field(default_factory=list)
@@ -240,13 +241,18 @@ def _write(
     # The trailers' rows on existing tickets, by ticket: written before a message reopens the ticket
     # (its status_changed row is written at once), so that they stay before that row.
     early: dict[int, list[tuple[int, TicketEvent]]] = defaultdict(list)  # ticket -> (place, row)
-    flushed: set[int] = set()  # id() of rows written early
+    flushed: set[int] = set()  # id() of rows written and events published early
     placed = [(-1, trailer) for trailer in lead]
     placed += [(item.index, trailer) for item in items for trailer in after.get(item.index, ())]
+    early_events: dict[int, list[tuple[int, object]]] = defaultdict(list)  # the same for events
     for place, trailer in placed:
         for row in trailer.rows:
             if row.ticket_id is not None:
                 early[row.ticket_id].append((place, row))
+        for event in trailer.events:
+            ticket_id = getattr(event, "ticket_id", None)
+            if ticket_id is not None:
+                early_events[ticket_id].append((place, event))
     changed_customers = _resolve_customers(items)
     orders = _orders(items)
     keys = [_thread_key(item, orders) for item in items]
@@ -293,6 +299,10 @@ def _write(
                 before = [row for place, row in early.pop(ticket.pk) if place < item.index]
                 TicketEvent.objects.bulk_create(before)
                 flushed.update(id(row) for row in before)
+            if reopens and ticket.pk in early_events:
+                sent = [event for place, event in early_events.pop(ticket.pk) if place < item.index]
+                events.publish_many(sent)  # (before the reopening's TicketStatusChanged)
+                flushed.update(id(event) for event in sent)
             ticket_take_message(ticket, at, actor)  # (a reopening writes its status_changed row now)
             if ticket.pk is not None:
                 touched[ticket.pk] = ticket
@@ -354,7 +364,8 @@ def _write(
         ticket_search_refresh(ticket_ids=refresh)
     for trailer in lead:
         for event in trailer.events:
-            events.publish(event)
+            if id(event) not in flushed:
+                events.publish(event)
     for item in items:
         assert item.message is not None and item.ticket is not None and item.customer is not None
         actor = Actor.customer(item.customer)
@@ -366,7 +377,8 @@ def _write(
             events.publish(TicketCreated(ticket_id=item.ticket.pk, organization_id=org_id, actor=actor))
         for trailer in after.get(item.index, ()):
             for event in trailer.events:
-                events.publish(event)
+                if id(event) not in flushed:
+                    events.publish(event)
 
 
 def _row_values(ticket: Ticket) -> list[Any]:
