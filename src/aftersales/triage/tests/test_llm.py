@@ -305,11 +305,17 @@ def test_low_confidence_goes_to_a_human_and_threat_rules_still_win(  # type: ign
 def test_only_the_allowed_fields_are_taken(world, protocol_server, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
     answer = {"intent": "praise_thanks", "confidence": 0.99, "urgency": "high", "sentiment": "positive"}
     server = protocol_server(lambda request: _completion(answer))
+    body = "Where is my parcel? It has been two weeks"
+    _configure(world, server, is_enabled=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        local = _ingest(world, body, external_id="local")
     _configure(world, server, fields=["sentiment"])
     with django_capture_on_commit_callbacks(execute=True):
-        result = _ingest(world, "Where is my parcel? It has been two weeks")
+        result = _ingest(world, body, external_id="llm")
+    alone = TriageResult.objects.get(message__ticket=local.ticket)
     triage = TriageResult.objects.get(message__ticket=result.ticket)
-    assert triage.sentiment == "positive" and triage.intent != "praise_thanks" and triage.urgency != "high"
+    assert triage.engine.startswith("llm:") and triage.sentiment == "positive"
+    assert (triage.intent, triage.urgency, triage.confidence) == (alone.intent, alone.urgency, alone.confidence)
 
 
 @pytest.mark.usefixtures("triage_model")
