@@ -233,11 +233,12 @@ def rule_delete(*, user: Any, rule_id: int) -> None:
         rule.delete()
 
 
-def webhook_signing_secret(*, user: Any, rotate: bool = False) -> str:
+def webhook_signing_secret(*, user: Any, rotate: bool = False, grace_hours: Any = 0) -> str:
     """The organization's secret that signs its rules' webhooks (admins; the receivers need it to
-    check X-Aftersales-Signature). `rotate`: a new one from now on (receivers must be given it)."""
+    check X-Aftersales-Signature). `rotate`: a new one, signing now or after `grace_hours`
+    (notifications.signing)."""
     from aftersales.notifications.signing import signing_key_reveal, signing_key_rotate
 
     if rotate:
-        return signing_key_rotate(user, channel="api")[0]
+        return signing_key_rotate(user, channel="api", grace_hours=grace_hours)[0]
     return signing_key_reveal(user, channel="api")[0]

@@ -90,3 +90,16 @@ def test_the_settings_page(world: Any) -> None:
 
     assert ApiClient(user=world.admin).request("GET", "/rules/webhook-secret").json()["secret"] == new
     assert signing_key_status(world.admin).audit[0].channel == "api"
+
+
+def test_the_api_rotates_with_a_switch_over_time(world: Any) -> None:
+    from aftersales.api.tests.helpers import ApiClient, assert_error
+
+    api = ApiClient(user=world.admin)
+    old = api.request("GET", "/rules/webhook-secret").json()["secret"]
+    pending = api.request("POST", "/rules/webhook-secret/rotate?grace_hours=12").json()["secret"]
+    assert pending != old and webhook_secret(world.org.pk) == old
+    assert signing_key_status(world.admin).pending_masked == f"{pending[:4]}…{pending[-4:]}"
+    assert_error(api.request("POST", "/rules/webhook-secret/rotate?grace_hours=73"), 422, field="grace_hours")
+    now_secret = api.request("POST", "/rules/webhook-secret/rotate").json()["secret"]
+    assert webhook_secret(world.org.pk) == now_secret and signing_key_status(world.admin).pending_masked == ""
