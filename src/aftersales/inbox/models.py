@@ -252,6 +252,9 @@ class TicketEventType(models.TextChoices):
     RETURN_REQUEST_RECEIVED = "return_request_received", _("Marketplace return received")
     RETURN_REQUEST_STATUS_CHANGED = "return_request_status_changed", _("Marketplace return status changed")
     ORDER_LINKED = "order_linked", _("Order linked")
+    # Routing by skill ran and changed nothing (no team admits the ticket, or the team and agent it
+    # chose are the ones the ticket already has): the decision and why, so the timeline tells it.
+    ROUTED_UNCHANGED = "routed_unchanged", _("Routing changed nothing")
 
 
 class TicketEvent(models.Model):

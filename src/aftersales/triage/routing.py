@@ -305,10 +305,10 @@ def ticket_route(
     inbox.services as `actor` (an agent: permission-checked; a rule or the system: trusted). Nothing
     changes when no team admits the ticket. Returns the decision with its reasons."""
     from aftersales.inbox.models import Ticket, TicketEvent
-    from aftersales.inbox.services import ticket_assign, ticket_update
+    from aftersales.inbox.services import ticket_assign, ticket_routing_unchanged, ticket_update
     from aftersales.inbox.services.common import check_ticket_actor
 
-    check_ticket_actor(actor, ticket, Permission.PROCESS)
+    acting = check_ticket_actor(actor, ticket, Permission.PROCESS)
     chosen_strategy = check_strategy(strategy)
     at = now or clock_now()
     with transaction.atomic():
@@ -318,7 +318,9 @@ def ticket_route(
         calendars = _team_calendars([t.pk for t in teams])
         team_choice, why = select_team(facts, [_team_facts(t, calendars) for t in teams])
         if team_choice is None:
-            return RoutingDecision(None, None, chosen_strategy or "", (why,), {"outcome": "no_team"})
+            nothing = RoutingDecision(None, None, chosen_strategy or "", (why,), {"outcome": "no_team"})
+            ticket_routing_unchanged(ticket=current, actor=acting, explanation=nothing.explanation)
+            return nothing
         # the turn and the loads are read under the team's row lock (race-safe on PostgreSQL)
         team = Team.objects.select_for_update().get(pk=team_choice.id)
         team_facts = _team_facts(team, calendars)
@@ -332,21 +334,27 @@ def ticket_route(
             ticket_assign(ticket=current, actor=actor, assignee=assignee, reason=reason)
             if decision.strategy == RoutingStrategy.ROUND_ROBIN:
                 Team.objects.filter(pk=team.pk).update(routing_last_user_id=decision.assignee_id)
-        _explain_on_audit_rows(current.pk, after=last_event or 0, explanation=decision.explanation)
+        if not _explain_on_audit_rows(current.pk, after=last_event or 0, explanation=decision.explanation):
+            # the team and agent chosen are the ones the ticket has: say so on the timeline
+            ticket_routing_unchanged(ticket=current, actor=acting, explanation=decision.explanation)
     return decision
 
 
-def _explain_on_audit_rows(ticket_id: int, *, after: int, explanation: Mapping[str, Any]) -> None:
+def _explain_on_audit_rows(ticket_id: int, *, after: int, explanation: Mapping[str, Any]) -> int:
     """Add the decision's explanation to the audit rows routing just wrote (team change, assignment),
-    in the same transaction, so the timeline can say why in the reader's language."""
+    in the same transaction, so the timeline can say why in the reader's language. Returns how many
+    rows it found (0: routing changed nothing)."""
     from aftersales.inbox.models import TicketEvent, TicketEventType
 
-    rows = TicketEvent.objects.filter(
-        ticket_id=ticket_id, pk__gt=after, type__in=[TicketEventType.TEAM_CHANGED, TicketEventType.ASSIGNED]
+    rows = list(
+        TicketEvent.objects.filter(
+            ticket_id=ticket_id, pk__gt=after, type__in=[TicketEventType.TEAM_CHANGED, TicketEventType.ASSIGNED]
+        )
     )
     for row in rows:
         row.payload = {**(row.payload or {}), "routing": dict(explanation)}
         row.save(update_fields=["payload"])
+    return len(rows)
 
 
 def ticket_route_new(*, message_id: int) -> RoutingDecision | None:

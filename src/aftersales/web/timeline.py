@@ -71,6 +71,9 @@ def routing_explanation(why: Mapping[str, Any]) -> str:
         parts.append(_("nobody on shift now by the team's calendar: the team only"))
     elif outcome == "no_skilled_agent":
         parts.append(_("no active agent of the team has the skills: the team only"))
+    elif outcome == "no_team":
+        parts.append(_("no team's scope admits the ticket"))
+        return "; ".join(str(part) for part in parts)
     skills = [f"{dimensions.get(d, d)} {v}" for d, v in why.get("skills") or ()]
     if skills:
         parts.append(_("skills matched: %(skills)s") % {"skills": ", ".join(skills)})
@@ -157,6 +160,11 @@ def _event_sentence(event: TicketEvent, users: Mapping[int, str], teams: Mapping
         if not p.get("new"):
             return _("%(actor)s unlinked the order") % {"actor": actor}
         return _("%(actor)s linked the order") % {"actor": actor}
+    if t == TicketEventType.ROUTED_UNCHANGED:
+        return _("%(actor)s routed the ticket by skill; nothing changed: %(why)s") % {
+            "actor": actor,
+            "why": routing_explanation(p.get("routing") or {}) or _("it already has that team and agent"),
+        }
     if t == TicketEventType.REPLY_SENT:
         return _("Reply delivered to the customer")
     if t == TicketEventType.REPLY_RETRIED:

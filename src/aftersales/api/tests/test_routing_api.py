@@ -3,7 +3,7 @@ routing a ticket now (issue 11). The same services as the agent UI."""
 
 from __future__ import annotations
 
-from aftersales.accounts.models import User
+from aftersales.accounts.models import Membership, User
 from aftersales.inbox.models import TicketEvent
 
 from .helpers import assert_error
@@ -51,3 +51,23 @@ def test_an_agent_routes_a_ticket_now(world, as_user):
     row = TicketEvent.objects.get(ticket=ticket, type="assigned")
     assert (row.actor_kind, row.actor_id) == ("user", world.agent.pk)
     assert_error(as_user(world.agent).post(f"/tickets/{ticket.pk}/route", {"strategy": "x"}), 422, field="strategy")
+
+
+def test_routing_that_changes_nothing_leaves_an_audit_row(world, as_user):
+    """Routed twice: the second decision is the ticket's team and agent already, so nothing changes,
+    and the timeline still says routing ran and why (one row, the caller as actor)."""
+    ticket = world.ticket(status="new")
+    client = as_user(world.agent)
+    first = client.post(f"/tickets/{ticket.pk}/route", {"strategy": "least_loaded"}).json()
+    assert not TicketEvent.objects.filter(ticket=ticket, type="routed_unchanged").exists()
+    # the team's only agent now: the second decision is the ticket's team and agent again
+    Membership.objects.filter(team_id=first["team_id"]).exclude(user_id=first["assignee_id"]).delete()
+    second = client.post(f"/tickets/{ticket.pk}/route", {"strategy": "least_loaded"})
+    assert second.status_code == 200 and second.json()["assignee_id"] == first["assignee_id"]
+    assert TicketEvent.objects.filter(ticket=ticket, type__in=["team_changed", "assigned"]).count() == 2
+    row = TicketEvent.objects.get(ticket=ticket, type="routed_unchanged")
+    assert (row.actor_kind, row.actor_id) == ("user", world.agent.pk)
+    assert row.payload["routing"]["outcome"] == "least_loaded"
+    # a refused call (bad strategy) writes nothing
+    assert_error(client.post(f"/tickets/{ticket.pk}/route", {"strategy": "x"}), 422, field="strategy")
+    assert TicketEvent.objects.filter(ticket=ticket, type="routed_unchanged").count() == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import operator
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
@@ -334,6 +335,14 @@ def ticket_update(
         if "subject" in applied:
             ticket_search_refresh(ticket_ids=[locked.pk])  # the subject is part of the search document
     return locked
+
+
+def ticket_routing_unchanged(*, ticket: Ticket, actor: Actor, explanation: Mapping[str, Any]) -> TicketEvent:
+    """The audit row of a routing decision that changed nothing (no team admits the ticket, or it already
+    has the team and agent chosen), with the decision's explanation, so the timeline says routing ran
+    and why nothing moved. Only an audit row: nothing changed, so no TicketUpdated is published.
+    `actor` was checked by the caller (triage.routing.ticket_route)."""
+    return record_event(ticket, TicketEventType.ROUTED_UNCHANGED, actor, routing=dict(explanation))
 
 
 def _why(reason: str) -> dict[str, str]:

@@ -102,3 +102,25 @@ def test_the_button_is_refused_like_the_api(world, de_team, client):
     assert page.status_code == 200 and f"/tickets/{ticket.pk}/route/" not in page.content.decode()
     client.force_login(world.outsider)  # the DE agent cannot see a US ticket at all
     assert client.post(f"/tickets/{ticket.pk}/route/").status_code == 404
+
+
+def test_no_team_admits_the_ticket_and_the_timeline_says_so(world, de_team, client):
+    """The button on a ticket no team's scope admits: nothing changes, one audit row says why."""
+    from aftersales.accounts.models import Team
+
+    Team.objects.filter(organization=world.org).delete()
+    ticket = _ticket(world)
+    client.force_login(world.admin)
+    response = client.post(f"/tickets/{ticket.pk}/route/", HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and "no team" in response.content.decode()
+    ticket.refresh_from_db()
+    assert (ticket.team_id, ticket.assignee_id) == (None, None)
+    row = TicketEvent.objects.get(ticket=ticket, type="routed_unchanged")
+    assert row.payload["routing"] == {"outcome": "no_team"} and (row.actor_kind, row.actor_id) == (
+        "user",
+        world.admin.pk,
+    )
+    timeline = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "routed the ticket by skill; nothing changed: no team&#x27;s scope admits the ticket" in timeline
+    with translation.override("zh-hans"):
+        assert "no team" not in routing_explanation(row.payload["routing"])
