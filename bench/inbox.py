@@ -433,7 +433,13 @@ def main() -> None:
             seed(args)
         print(f"VACUUM ANALYZE: {vacuum_analyze():.1f}s; {Ticket.objects.count():,} tickets")
         users = {name: User.objects.select_related("role").get(username=name) for name in ("admin", SCOPED_AGENT)}
-        tokens = {name: api_token_create(user=u, name=f"bench {secrets.token_hex(3)}")[1] for name, u in users.items()}
+        # The admin's token carries the admin scope: without it a token narrows an admin to an agent's sight
+        # (has_perm: token scopes only take permissions away), and the admin's cases measured a scoped inbox.
+        scopes = {"admin": ("read", "admin"), SCOPED_AGENT: ("read",)}
+        tokens = {
+            name: api_token_create(user=u, name=f"bench {secrets.token_hex(3)}", scopes=scopes[name])[1]
+            for name, u in users.items()
+        }
         cases, info = build_cases()
         if args.only:
             cases = [c for c in cases if c.kind != "list" or not c.params or args.only in c.name]
