@@ -541,9 +541,7 @@ class CustomerNotificationStep(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "step"], name="customernotificationstep_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organization", "step"], name="customernotificationstep_unique")]
 
 
 class CustomerNotificationStepChange(models.Model):
