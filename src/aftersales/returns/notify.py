@@ -441,7 +441,6 @@ def refund_notify_customer(*, refund_id: int, refund_event_id: int, actor_user_i
     """A paid refund without an RMA (asked for from the ticket's order panel or the API): the buyer is
     told on the refund's ticket (step `refund_paid`, template "Order: refund paid"), recorded on the
     refund's timeline (RefundEvent). A refund of an RMA is told through rma_notify_customer."""
-    from aftersales.core.clock import now
 
     from .models import Refund, RefundEvent
 
@@ -466,16 +465,10 @@ def refund_notify_customer(*, refund_id: int, refund_event_id: int, actor_user_i
         currency=refund.currency,
     )
 
+    from .refunds import refund_event_record
+
     def record(type_: str, actor: Actor, **payload: Any) -> RefundEvent:
-        return RefundEvent.objects.create(
-            refund=refund,
-            type=type_,
-            payload=payload,
-            actor_kind=actor.kind,
-            actor_ref=actor.id,
-            actor_user_id=actor.user_id,
-            at=now(),
-        )
+        return refund_event_record(refund, type_, actor, payload)
 
     return notice_send(notice, timeline=refund.events.all(), record=record)
 

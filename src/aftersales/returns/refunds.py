@@ -77,7 +77,7 @@ def refund_transition(refund: Refund, to: str, *, actor: Actor, reason: str = ""
     check_refund_transition(old, to)
     refund.status = to
     refund.save(update_fields=["status", "updated_at"])
-    event = _event(refund, "status_changed", actor, {"from": old, "to": to, "reason": reason, **payload})
+    event = refund_event_record(refund, "status_changed", actor, {"from": old, "to": to, "reason": reason, **payload})
     publish(
         RefundStatusChanged(
             refund_id=refund.pk,
@@ -93,7 +93,8 @@ def refund_transition(refund: Refund, to: str, *, actor: Actor, reason: str = ""
     return True
 
 
-def _event(refund: Refund, type_: str, actor: Actor, payload: dict[str, Any]) -> RefundEvent:
+def refund_event_record(refund: Refund, type_: str, actor: Actor, payload: dict[str, Any]) -> RefundEvent:
+    """Append one row to the refund's timeline (who, what, when); the one writer of RefundEvent rows."""
     return RefundEvent.objects.create(
         refund=refund,
         type=type_,
@@ -550,7 +551,7 @@ def refund_request(
                 for line in allocation.lines
             ]
         )
-        _event(
+        refund_event_record(
             refund,
             "requested",
             actor,
