@@ -4,6 +4,8 @@ rows and events carry that actor; a rule's reply or note has no author user but 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from django.utils import timezone
 
@@ -32,13 +34,13 @@ TRIAGE = Actor.system("triage")
 @pytest.fixture
 def published(monkeypatch):
     seen: list[object] = []
-    real = events.publish
+    real = events.publish_many
 
-    def spy(event: object) -> None:
-        seen.append(event)
-        real(event)
+    def spy(batch: Sequence[object]) -> None:  # events.publish hands its event to publish_many
+        seen.extend(batch)
+        real(batch)
 
-    monkeypatch.setattr(events, "publish", spy)
+    monkeypatch.setattr(events, "publish_many", spy)
     return seen
 
 

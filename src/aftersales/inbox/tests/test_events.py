@@ -4,6 +4,7 @@ a permission and an audit row, merge confirmation and idempotency keys that cann
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -41,15 +42,15 @@ from aftersales.testing.factories import StoreFactory
 
 @pytest.fixture
 def published(monkeypatch):
-    """Every event handed to core.events.publish, in order (delivery to subscribers is unchanged)."""
+    """Every event handed to core.events.publish or publish_many, in order (delivery to subscribers is unchanged)."""
     seen: list[object] = []
-    real = events.publish
+    real = events.publish_many
 
-    def spy(event: object) -> None:
-        seen.append(event)
-        real(event)
+    def spy(batch: Sequence[object]) -> None:  # events.publish hands its event to publish_many
+        seen.extend(batch)
+        real(batch)
 
-    monkeypatch.setattr(events, "publish", spy)
+    monkeypatch.setattr(events, "publish_many", spy)
     return seen
 
 
