@@ -63,11 +63,11 @@ if mode == "stall":
 
     original_many = engine.message_ingest_many
 
-    def stalling_many(*, inbounds):  # a batch of the page's buyer messages counts one per message
+    def stalling_many(*, inbounds, **kw):  # a page's buyer messages and new returns' messages: one per record
         if count[0] < stall_at <= count[0] + len(inbounds):
             stall()
         count[0] += len(inbounds)
-        return original_many(inbounds=inbounds)
+        return original_many(inbounds=inbounds, **kw)
 
     original_orders = engine.orders_apply_many
 
