@@ -352,6 +352,10 @@ def test_shopify_install_checks_the_shop_the_hmac_and_asks_an_offline_token(worl
     query = {k: v[0] for k, v in parse_qs(link.query).items()}
     assert link.path == "/admin/oauth/authorize"
     assert set(query) == {"client_id", "scope", "redirect_uri", "state"}
+    assert query["scope"] == (
+        "read_orders,write_orders,read_returns,write_returns,read_fulfillments,read_customers,"
+        "write_merchant_managed_fulfillment_orders,write_third_party_fulfillment_orders"
+    )  # mark shipped's fulfilment-order scopes (an order management app's, per the Admin schema)
     assert query["redirect_uri"] == "http://testserver" + REDIRECT_PATH
     assert "grant_options[]" not in query  # offline access
     back = urlsplit(httpx.get(started["Location"], follow_redirects=False).headers["location"])

@@ -37,7 +37,19 @@ AUTHORIZE_PATH = "/admin/oauth/authorize"
 GRANT_PATH = "/admin/oauth/access_token"
 APP_FIELDS = ("client_id", "client_secret")
 CALLBACK_FIELDS = ("code", "hmac", "shop", "timestamp")
-SCOPES = ("read_orders", "write_orders", "read_returns", "write_returns", "read_fulfillments", "read_customers")
+# Fulfilment orders (mark shipped): an order management app asks write_merchant_managed_ and
+# write_third_party_fulfillment_orders (FulfillmentOrder "API access scopes", Admin schema 2025-01);
+# a write scope includes its read scope.
+SCOPES = (
+    "read_orders",
+    "write_orders",
+    "read_returns",
+    "write_returns",
+    "read_fulfillments",
+    "read_customers",
+    "write_merchant_managed_fulfillment_orders",
+    "write_third_party_fulfillment_orders",
+)
 SHOP = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$")
 MAX_AGE_SECONDS = 3600
 TIMEOUT_SECONDS = 20.0

@@ -496,6 +496,7 @@ class ShopifyConnector:
         return RefundReceipt(external_id=receipt.external_id, state=RefundState.PENDING, detail="not listed yet")
 
     def mark_shipped(self, ctx: StoreContext, shipment: ShipmentConfirmation) -> WriteReceipt:
+        require_scopes(ctx, scopes.NEEDS, Capability.MARK_SHIPPED)
         with self.client(ctx) as client:
             return self._mark_shipped(client, shipment)
 

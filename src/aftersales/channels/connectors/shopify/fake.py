@@ -1082,7 +1082,7 @@ class ShopifyFake(FakePlatform):
                 return json_response(
                     {
                         "access_token": self.access_token,
-                        "scope": "read_orders,write_orders,read_returns,write_returns,write_fulfillments",
+                        "scope": ",".join(SCOPES),
                         "expires_in": self.token_expires_in,
                     }
                 )
@@ -1098,7 +1098,7 @@ class ShopifyFake(FakePlatform):
                     "expires_in": self.token_expires_in,
                     "refresh_token": self.refresh_token,
                     "refresh_token_expires_in": self.refresh_token_expires_in,
-                    "scope": "read_orders,write_orders,read_returns,write_returns,write_fulfillments",
+                    "scope": ",".join(SCOPES),
                 }
             )
 

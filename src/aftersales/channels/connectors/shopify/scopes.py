@@ -11,8 +11,11 @@ the features each missing scope disables, and a feature needing one is refused b
 (`require`), naming the scope.
 
 NEEDS maps each feature to the scopes of our own install request (auth.SCOPES) that its calls
-need. The published schema does not name the scope of each field, so nothing outside that request
-is checked: mark shipped's fulfilment scopes are not in it (docs/connectors/shopify.md)."""
+need. Mark shipped reads the order's fulfillment orders and calls fulfillmentCreate on them: the
+schema's FulfillmentOrder "API access scopes" section governs those by the location's kind;
+`write_merchant_managed_fulfillment_orders` (the seller's own locations) is required, while
+`write_third_party_fulfillment_orders` is asked for but not required: without it the orders at a
+fulfilment service's location are simply not listed (docs/connectors/shopify.md)."""
 
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ NEEDS: Mapping[Capability, tuple[str, ...]] = {
     Capability.DECIDE_RETURN: ("write_returns",),
     Capability.FETCH_RETURN_LABEL: ("read_returns",),
     Capability.ISSUE_REFUND: ("write_orders",),
+    Capability.MARK_SHIPPED: ("write_merchant_managed_fulfillment_orders",),
 }
 assert all(set(scopes) <= set(SCOPES) for scopes in NEEDS.values())  # only what we ask for
 

@@ -21,6 +21,7 @@ from aftersales.channels.base import (
     ReturnDecision,
     ReturnDecisionKind,
     ReturnKind,
+    ShipmentConfirmation,
 )
 from aftersales.channels.connectors.shopify.auth import SCOPES
 from aftersales.channels.connectors.shopify.connector import ShopifyConnector
@@ -113,3 +114,57 @@ def test_an_unreadable_grant_keeps_the_last_one(store: Any, fake: ShopifyFake) -
     store.save()
     assert store_scopes_refresh(store) is None
     assert StoreSync.objects.get(store=store).granted_scopes == ["read_orders"]
+
+
+def test_mark_shipped_needs_the_merchant_managed_fulfilment_order_scope(
+    world: Any, store: Any, fake: ShopifyFake
+) -> None:
+    """fulfillmentCreate works on fulfillment orders, which the Admin schema governs by
+    write_merchant_managed_fulfillment_orders (the seller's own locations): a grant without it is
+    refused before any call, naming the scope; with it, the exact mutation goes out."""
+    from datetime import UTC, datetime
+
+    from aftersales.channels.connectors.shopify import operations
+
+    assert NEEDS[Capability.MARK_SHIPPED] == ("write_merchant_managed_fulfillment_orders",)
+    assert {"write_merchant_managed_fulfillment_orders", "write_third_party_fulfillment_orders"} <= set(SCOPES)
+    order = fake.add_order(lines=[("A", 2, "10.00")])
+    shipment = ShipmentConfirmation(
+        order_external_id=order["legacyResourceId"],
+        carrier="DHL",
+        tracking_number="JJD0002",
+        shipped_at=datetime(2026, 11, 22, 8, tzinfo=UTC),
+    )
+    connector = ShopifyConnector()
+    fake.granted_scopes = [s for s in SCOPES if s != "write_merchant_managed_fulfillment_orders"]
+    store_scopes_refresh(store)
+    html = _page(world, store)
+    assert (
+        '<li data-scope-gap="mark_shipped">Mark orders shipped: '
+        '<span class="mono">write_merchant_managed_fulfillment_orders</span></li>'
+    ) in html
+    calls = len(fake.graphql_calls)
+    with pytest.raises(ConnectorError) as refused:
+        connector.mark_shipped(store_context(store, connector=connector), shipment)
+    assert refused.value.permanent and refused.value.code == "scope"
+    assert "write_merchant_managed_fulfillment_orders" in str(refused.value)
+    assert "connect the store again" in str(refused.value)
+    assert len(fake.graphql_calls) == calls and not order["fulfillments"]  # Shopify was not called
+    fake.granted_scopes = [*SCOPES]
+    store_scopes_refresh(store)
+    receipt = connector.mark_shipped(store_context(store, connector=connector), shipment)
+    fulfillment_order = order["fulfillmentOrders"][0]
+    assert fake.graphql_calls[-1]["query"] == operations.FULFILLMENT_CREATE_MUTATION
+    assert fake.graphql_calls[-1]["variables"] == {
+        "fulfillment": {
+            "lineItemsByFulfillmentOrder": [
+                {
+                    "fulfillmentOrderId": fulfillment_order["id"],
+                    "fulfillmentOrderLineItems": [{"id": fulfillment_order["lineItems"][0]["id"], "quantity": 2}],
+                }
+            ],
+            "trackingInfo": {"company": "DHL", "number": "JJD0002"},
+            "notifyCustomer": True,
+        }
+    }
+    assert receipt.external_id == order["fulfillments"][0]["id"].rsplit("/", 1)[-1]
