@@ -1,7 +1,8 @@
 """Pure mapping: Wish Merchant API v3 payloads -> the engine's records (no database, no clock, no
 HTTP). Pulled payloads are stored as {"kind": "order" | "ticket", "data": ...}; a ticket becomes its
-buyer's messages (one per reply, the merchant's own replies kept as from_seller) and, when Wish
-support has it (escalated), a case carrying that state. Times are ISO 8601; money
+buyer's messages (one per reply, the merchant's own replies kept as from_seller; the pictures of a
+reply's supporting_files, fetched by the connector while pulling, as attachments) and, when the
+ticket is appealed to Wish (state AWAITING_WISH), a case carrying that state. Times are ISO 8601; money
 {"amount": ..., "currency_code": ...}. Anything missing, malformed or unknown raises MappingError
 naming Wish's field."""
 
@@ -23,7 +24,7 @@ from aftersales.channels.base import (
     ReturnKind,
     ReturnRecord,
 )
-from aftersales.channels.connectors import marketplace
+from aftersales.channels.connectors import marketplace, media
 from aftersales.channels.fields import amount, currency_code, dig, quantity, required, text
 
 ORDER_STATES: dict[str, str] = {
@@ -33,9 +34,15 @@ ORDER_STATES: dict[str, str] = {
     "REQUIRE_REVIEW": OrderStatus.PENDING,
     "DELAYING": OrderStatus.PROCESSING,
 }
-TICKET_STATES = frozenset({"AWAITING_MERCHANT", "AWAITING_USER", "ESCALATED_TO_WISH", "CLOSED"})
-ESCALATED = "ESCALATED_TO_WISH"
-SENDERS = frozenset({"USER", "MERCHANT", "WISH_SUPPORT"})
+# Ticket states and reply senders as Wish's v3 reference lists them (docs/connectors/wish.md).
+TICKET_STATES = frozenset({"AWAITING_MERCHANT", "AWAITING_USER", "AWAITING_WISH", "CLOSED", "PERMANENTLY_CLOSED"})
+ESCALATED = "AWAITING_WISH"  # appealed to Wish support (UpdateTicket state AWAITING_WISH)
+SENDERS = frozenset({"USER", "MERCHANT", "WISH_SUPPORT", "WISH_AUTOMATED_SUPPORT", "LIVE_CHAT"})
+WISH_SIDE = {
+    "WISH_SUPPORT": "[Wish support]",
+    "WISH_AUTOMATED_SUPPORT": "[Wish support]",
+    "LIVE_CHAT": "[Wish live chat]",
+}
 
 
 def iso(data: Mapping[str, Any], path: str, *, required_: bool = True) -> datetime | None:
@@ -97,7 +104,19 @@ def map_order(data: Mapping[str, Any], *, currency: str = "") -> OrderRecord:
     )
 
 
-def map_ticket(data: Mapping[str, Any]) -> list[Record]:
+def picture_urls(data: Any) -> dict[int, list[str]]:
+    """The links of each reply's supporting files (Reply.supporting_files[].url), by reply position."""
+    found: dict[int, list[str]] = {}
+    replies = data.get("replies") if isinstance(data, Mapping) else None
+    for n, reply in enumerate(replies if isinstance(replies, list) else []):
+        files = reply.get("supporting_files") if isinstance(reply, Mapping) else None
+        urls = [str(f["url"]) for f in files or [] if isinstance(f, Mapping) and isinstance(f.get("url"), str)]
+        if urls:
+            found[n] = urls
+    return found
+
+
+def map_ticket(data: Mapping[str, Any], pictures: Any = None) -> list[Record]:
     ticket_id = text(data, "id")
     state = str(required(data, "state"))
     if state not in TICKET_STATES:
@@ -121,14 +140,20 @@ def map_ticket(data: Mapping[str, Any]) -> list[Record]:
         sender = str(reply.get("sender") or "")
         if sender not in SENDERS:
             raise MappingError(f"unknown sender {sender!r}", field=f"replies[{n}].sender")
-        sent = iso(reply, "created_at")
+        sent = iso(reply, "replied_at" if "replied_at" in reply else "created_at")
         assert sent is not None
-        body = text(reply, "message")
+        downloaded = pictures.get(str(n)) if isinstance(pictures, Mapping) else None
+        files, missing = media.attachments(downloaded, name="image") if downloaded else ([], [])
+        message = text(reply, "message", required=not reply.get("supporting_files"))
+        body = " ".join(part for part in [message or ("[image]" if downloaded else ""), *missing] if part)
+        if sender in WISH_SIDE:
+            body = f"{WISH_SIDE[sender]} {body}"
         records.append(
             MessageRecord(
                 external_id=f"wish:{ticket_id}:{n}",
                 buyer=buyer,
-                body=body if sender != "WISH_SUPPORT" else f"[Wish support] {body}",
+                body=body,
+                attachments=files,
                 sent_at=sent,
                 conversation_id=f"wish:{ticket_id}",
                 order_external_id=order_id,
@@ -161,7 +186,7 @@ def map_payload(payload: Mapping[str, Any], *, currency: str = "") -> list[Recor
     if kind == "order":
         return [map_order(data, currency=currency)]
     if kind == "ticket":
-        return map_ticket(data)
+        return map_ticket(data, payload.get("media"))
     raise MappingError(f"unknown payload kind {kind!r}", field="kind")
 
 
