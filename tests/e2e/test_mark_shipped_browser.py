@@ -1,5 +1,5 @@
 """Mark shipped from the ticket in a real browser, at 1280 and 390 px (issue 12): the order panel of a
-TikTok Shop ticket offers "Mark shipped" (its connector can; an eBay-less Wish ticket's panel does
+TikTok Shop ticket offers "Mark shipped" (its connector can; a mailbox store's order panel does
 not), the form refuses a tracking number with a space naming the field, then marks the order shipped
 on the fake TikTok Shop; back on the ticket the shipment shows "Marketplace told". No CSP violation,
 no horizontal scrolling. Screenshots go to $SCREENSHOT_DIR when set."""
@@ -55,13 +55,13 @@ def test_mark_shipped_from_the_ticket(live_server, page, monkeypatch):  # type: 
         assert sync_stream(store_id=shop.pk, stream=Stream.ORDERS).status == "succeeded"
         order = Order.objects.get(store=shop)
         ticket = world.ticket(store=shop, order=order, customer=order.customer, subject="Where is my charger?")
-        wish = StoreFactory(organization=world.org, name="Wish", platform="wish", site="wish.com")
-        wish_ticket = world.ticket(store=wish, order=OrderFactory(store=wish), subject="Wish order")
+        mailbox = StoreFactory(organization=world.org, name="Mailbox", platform="email", site="")
+        mail_ticket = world.ticket(store=mailbox, order=OrderFactory(store=mailbox), subject="Order by e-mail")
 
         violations = watch_csp(page)
         base = live_server.url
         sign_in(page, base)
-        page.goto(f"{base}/tickets/{wish_ticket.pk}/")
+        page.goto(f"{base}/tickets/{mail_ticket.pk}/")
         expect(page.locator("#order-actions")).to_be_visible()
         expect(page.locator('[data-action="mark-shipped"]')).to_have_count(0)
 

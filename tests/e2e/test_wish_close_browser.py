@@ -46,7 +46,7 @@ def test_close_a_wish_ticket_on_wish(live_server: Any, page: Any, monkeypatch: A
         )
         assert sync_stream(store_id=store.pk, stream=Stream.MESSAGES).status == "succeeded"
         ticket = Ticket.objects.get(store=store)
-        close = f"/api/v3/tickets/{record['id']}/close"
+        close = f"/api/v3/tickets/{record['id']}"
 
         violations = watch_csp(page)
         base = live_server.url

@@ -88,7 +88,7 @@ class WishActivity(StoreActivity[DemoWish]):
         self.fake.add_ticket(
             {
                 "id": ticket_id,
-                "state": "ESCALATED_TO_WISH" if escalated else "AWAITING_MERCHANT",
+                "state": "AWAITING_WISH" if escalated else "AWAITING_MERCHANT",
                 "subject": subject[:200],
                 "created_at": _iso(when),
                 "updated_at": _iso(when),

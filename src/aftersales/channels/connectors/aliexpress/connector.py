@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from aftersales.channels.base import (
+    Capability,
     ConnectionCheck,
     ConnectorError,
     OutboundReply,
@@ -27,6 +28,7 @@ from aftersales.channels.base import (
     ReturnDecisionKind,
     ReturnKind,
     SentReceipt,
+    ShipmentConfirmation,
     StoreContext,
     Stream,
     WriteReceipt,
@@ -45,6 +47,7 @@ ISSUE_SOLUTION = "aliexpress.issue.solution.save"
 RELATION_LIST = "aliexpress.message.redefining.versiontwo.querymsgrelationlist"
 MESSAGE_LIST = "aliexpress.message.redefining.versiontwo.querymsgdetaillist"
 SEND_MESSAGE = "aliexpress.message.redefining.sendmsg"
+ORDER_FULFILL = "aliexpress.solution.order.fulfill"
 
 ORDER_PAGE_SIZE = 50  # the order list's maximum page size
 ISSUE_PAGE_SIZE = 50
@@ -85,13 +88,22 @@ def _page_count(result: Mapping[str, Any]) -> int:
         return 0
 
 
+def _fulfil_refused(result: Mapping[str, Any]) -> str | None:
+    """AliExpress's words when the fulfil result says it failed (BaseResult: result_success,
+    error_code, error_message), else None."""
+    if result.get("result_success") is True:
+        return None
+    code, message = result.get("error_code") or "", result.get("error_message") or ""
+    return f"{message} ({code})" if code and message else str(message or code or "no result_success")
+
+
 def _money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
 
 
 class AliExpressConnector(ClientPerCall[AliExpressClient]):
     platform = "aliexpress"
-    capabilities = marketplace.RETURNS_CAPABILITIES
+    capabilities = marketplace.RETURNS_CAPABILITIES | {Capability.MARK_SHIPPED}
     # AliExpress answers ApiCallLimit / AppCallLimit when an app or a seller calls too fast; it
     # publishes per-app quotas in the console, not per call: these pace one store's calls.
     rate_limits: ClassVar[dict[str, tuple[float, int]]] = marketplace.store_buckets(
@@ -326,3 +338,32 @@ class AliExpressConnector(ClientPerCall[AliExpressClient]):
 
     def refund_status(self, ctx: StoreContext, refund: RefundRequest, receipt: RefundReceipt) -> RefundReceipt:
         return receipt  # the issue's status (pulled) tells when AliExpress paid
+
+    # -- shipping ----------------------------------------------------------------------------------
+    def mark_shipped(self, ctx: StoreContext, shipment: ShipmentConfirmation) -> WriteReceipt:
+        """aliexpress.solution.order.fulfill: `service_name` (AliExpress's logistics service key,
+        e.g. CAINIAO_STANDARD: the carrier as the agent typed it), `out_ref` (the order),
+        `send_type` all (the whole order) or part (some lines given), `logistics_no` (the tracking
+        number). The carrier "other" needs a tracking website, which the agent does not give:
+        refused. Not resent after a timeout (the ledger keeps one attempt per shipment); AliExpress's
+        refusal (result_success false) is shown with its words. docs/connectors/aliexpress.md."""
+        service = shipment.carrier.strip()
+        if service.casefold() == "other":
+            raise ConnectorError(
+                "AliExpress needs a tracking website for the carrier 'other': mark the order shipped on AliExpress",
+                permanent=True,
+            )
+        params = {
+            "service_name": service,
+            "out_ref": shipment.order_external_id,
+            "send_type": "part" if shipment.line_ids else "all",
+            "logistics_no": shipment.tracking_number,
+        }
+        with self.client(ctx) as client:
+            payload = client.call(ORDER_FULFILL, params, bucket="aliexpress:orders", idempotent=False)
+        refused = _fulfil_refused(result_of(payload, "order.fulfill"))
+        if refused is not None:
+            raise ConnectorError(f"AliExpress refused the shipment: {refused}", permanent=True)
+        return WriteReceipt(
+            external_id=shipment.order_external_id, detail=f"{params['send_type']} {service} {shipment.tracking_number}"
+        )

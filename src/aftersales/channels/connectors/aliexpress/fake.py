@@ -36,6 +36,10 @@ def _error(code: str, msg: str, type_: str = "ISV") -> FakeResponse:
     )
 
 
+def _fulfil_error(code: str, message: str) -> dict[str, Any]:
+    return {"result_success": False, "error_code": code, "error_message": message}
+
+
 def _form(request: FakeRequest) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()}
 
@@ -68,6 +72,9 @@ class AliExpressFake(ChatFiles, FakePlatform):
         self.relations: dict[str, dict[str, Any]] = {}  # channel id -> relation
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel id -> newest first
         self.solutions: list[dict[str, Any]] = []
+        self.fulfilments: list[dict[str, str]] = []
+        # Logistics service keys this fake accepts (aliexpress.solution.order.fulfill's service_name).
+        self.logistics_services = {"CAINIAO_STANDARD", "CAINIAO_ECONOMY", "EMS", "DHL", "UPS", "FEDEX_IE", "OTHER"}
         super().__init__()
 
     # -- credentials -----------------------------------------------------------------------------
@@ -166,6 +173,7 @@ class AliExpressFake(ChatFiles, FakePlatform):
             "aliexpress.message.redefining.versiontwo.querymsgrelationlist": self.relation_list,
             "aliexpress.message.redefining.versiontwo.querymsgdetaillist": self.message_list,
             "aliexpress.message.redefining.sendmsg": self.send_message,
+            "aliexpress.solution.order.fulfill": self.order_fulfill,
         }.get(method)
         if handler is None:
             return _error("InvalidApiPath", f"The specified API {method!r} is invalid")
@@ -240,6 +248,29 @@ class AliExpressFake(ChatFiles, FakePlatform):
             self.solutions.append(solution)
             issue["issue_status"] = "processing"
         return {"is_success": True}
+
+    def order_fulfill(self, form: dict[str, str]) -> dict[str, Any] | FakeResponse:
+        """aliexpress.solution.order.fulfill: plain parameters service_name, out_ref, send_type
+        (all | part), logistics_no, optional tracking_website (required for OTHER) and description;
+        the result is a BaseResult (result_success, error_code, error_message)."""
+        service, order_id, send_type = form["service_name"], form["out_ref"], form["send_type"]
+        if not form["logistics_no"]:
+            return _fulfil_error("PARAM_ERROR", "logistics_no is required")
+        if send_type not in ("all", "part"):
+            return _fulfil_error("PARAM_ERROR", "send_type must be all or part")
+        if service not in self.logistics_services:
+            return _fulfil_error("LOGISTICS_SERVICE_NOT_SUPPORT", f"logistics service {service} is not supported")
+        if service == "OTHER" and not form.get("tracking_website"):
+            return _fulfil_error("PARAM_ERROR", "tracking_website is required when service_name is OTHER")
+        with self.lock:
+            order = self.orders.get(order_id)
+            if order is None:
+                return _fulfil_error("ORDER_NOT_EXIST", "The order does not exist")
+            if order["order_status"] not in ("WAIT_SELLER_SEND_GOODS", "SELLER_PART_SEND_GOODS"):
+                return _fulfil_error("ORDER_STATUS_ERROR", f"order status {order['order_status']} cannot be fulfilled")
+            self.fulfilments.append(dict(form))
+            order["order_status"] = "WAIT_BUYER_ACCEPT_GOODS" if send_type == "all" else "SELLER_PART_SEND_GOODS"
+        return {"result_success": True}
 
     def relation_list(self, form: dict[str, str]) -> dict[str, Any]:
         query = self._json(form, "query")

@@ -1,7 +1,8 @@
 """Wish Merchant API v3 connector: pulls orders (GET /api/v3/orders) and tickets (GET
-/api/v3/tickets: the buyer's messages, with Wish support's escalation kept as a case), and writes
-back: ticket replies (POST /api/v3/tickets/{id}/reply), closing a ticket (PUT
-/api/v3/tickets/{id}/close) and the refund of an order (PUT /api/v3/orders/{id}/refund).
+/api/v3/tickets: the buyer's messages with their pictures, a ticket appealed to Wish (AWAITING_WISH)
+kept as a case), and writes back: ticket replies (POST /api/v3/tickets/{id}/replies), closing a
+ticket and appealing one to Wish support (PUT /api/v3/tickets/{id} with the new state), the refund of
+an order (PUT /api/v3/orders/{id}/refund) and its tracking (PUT /api/v3/orders/{id}/tracking).
 docs/connectors/wish.md lists the calls, the facts relied on and what is not certain."""
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from aftersales.channels.base import (
     RefundRequest,
     RefundState,
     SentReceipt,
+    ShipmentConfirmation,
     StoreContext,
     Stream,
     WriteReceipt,
 )
-from aftersales.channels.connectors import marketplace
+from aftersales.channels.connectors import marketplace, media
 from aftersales.channels.http import ClientPerCall
 from aftersales.channels.replies import reply_text, send_through_store
 from aftersales.core.clock import now
@@ -43,11 +45,14 @@ OVERLAP = timedelta(minutes=10)
 # Wish's refund reason codes (v3 refund): 18 = "Other", with the note as the explanation.
 REFUND_REASON_OTHER = 18
 REFUND_ALREADY = frozenset({"REFUNDED"})
+CARRIERS_PATH = "/api/v3/orders/shipping_carriers"
+# The order state in which Wish takes a first tracking number ("APPROVED: Order is ready to be shipped").
+TO_SHIP = "APPROVED"
 
 
 class WishConnector(ClientPerCall[WishClient]):
     platform = "wish"
-    capabilities = marketplace.MARKETPLACE_CAPABILITIES | {Capability.CLOSE_TICKET}
+    capabilities = marketplace.MARKETPLACE_CAPABILITIES | {Capability.CLOSE_TICKET, Capability.MARK_SHIPPED}
     rate_limits: ClassVar[dict[str, tuple[float, int]]] = marketplace.store_buckets(
         "wish", ("orders", "tickets"), per_second=5.0, burst=20
     )
@@ -70,9 +75,12 @@ class WishConnector(ClientPerCall[WishClient]):
         params = {"updated_at_min": start, "sort_by": "updated_at.asc", "limit": PAGE_SIZE, "offset": offset}
         with self.client(ctx) as client:
             items = client.call("GET", path, params=params, bucket=bucket)
-        if not isinstance(items, list):
-            raise ConnectorError(f"Wish answered {path} without a list")
-        records = [RawRecord(stream, mapping.version_key(kind, i), {"kind": kind, "data": i}) for i in items]
+            if not isinstance(items, list):
+                raise ConnectorError(f"Wish answered {path} without a list")
+            records = [
+                RawRecord(stream, mapping.version_key(kind, item), self._with_pictures(client, kind, item))
+                for item in items
+            ]
         if len(items) == PAGE_SIZE:
             return Page(records, json.dumps({"from": start, "offset": offset + PAGE_SIZE}), done=False)
         latest = max(
@@ -85,6 +93,21 @@ class WishConnector(ClientPerCall[WishClient]):
         except ValueError:
             following = start
         return Page(records, json.dumps({"from": max(following, start)}), done=True)
+
+    @staticmethod
+    def _with_pictures(client: WishClient, kind: str, item: object) -> dict[str, object]:
+        """The stored payload of a pulled order or ticket; a ticket's replies' supporting files
+        (image links Wish lets expire after 60 minutes) are fetched now, under "media" by reply
+        position, for the mapping to attach."""
+        payload: dict[str, object] = {"kind": kind, "data": item}
+        if kind == "ticket":
+            pictures = {
+                str(n): media.download_all(client, urls, bucket="wish:tickets", base_url=client.ctx.base_url)
+                for n, urls in mapping.picture_urls(item).items()
+            }
+            if pictures:
+                payload["media"] = pictures
+        return payload
 
     def map_record(self, ctx: StoreContext, raw: RawRecord) -> list[Record]:
         return mapping.map_payload(raw.payload, currency=ctx.currency)
@@ -116,18 +139,29 @@ class WishConnector(ClientPerCall[WishClient]):
         with self.client(ctx) as client:
             client.call(
                 "POST",
-                f"{TICKETS_PATH}/{ticket_id}/reply",
+                f"{TICKETS_PATH}/{ticket_id}/replies",
                 body={"message": text},
                 bucket="wish:tickets",
                 idempotent=False,
             )
         return SentReceipt(external_id=f"wish:{ticket_id}:reply:{reply.message_id}", sent_at=now())
 
-    def close_ticket(self, ctx: StoreContext, conversation_id: str) -> WriteReceipt:
+    def _ticket_state(self, ctx: StoreContext, conversation_id: str, state: str) -> str:
+        """Update a ticket (PUT /api/v3/tickets/{id}, UpdateTicket {"state": ...}); returns its id."""
         ticket_id = self._ticket_id(conversation_id)
         with self.client(ctx) as client:
-            client.call("PUT", f"{TICKETS_PATH}/{ticket_id}/close", body={}, bucket="wish:tickets")
-        return WriteReceipt(external_id=ticket_id, detail="closed")
+            client.call("PUT", f"{TICKETS_PATH}/{ticket_id}", body={"state": state}, bucket="wish:tickets")
+        return ticket_id
+
+    def close_ticket(self, ctx: StoreContext, conversation_id: str) -> WriteReceipt:
+        return WriteReceipt(external_id=self._ticket_state(ctx, conversation_id, "CLOSED"), detail="closed")
+
+    def escalate_ticket(self, ctx: StoreContext, conversation_id: str) -> WriteReceipt:
+        """Appeal the ticket to Wish support: UpdateTicket state AWAITING_WISH ("To appeal to wish
+        for a ticket, update the state to be AWAITING_WISH"). Setting the same state twice is
+        harmless, so a resend after a lost answer is safe."""
+        ticket_id = self._ticket_state(ctx, conversation_id, mapping.ESCALATED)
+        return WriteReceipt(external_id=ticket_id, detail="appealed to Wish support")
 
     def issue_refund(self, ctx: StoreContext, refund: RefundRequest) -> RefundReceipt:
         """Wish refunds a whole order (no partial amounts): reconciled first, so a resend after a
@@ -157,3 +191,55 @@ class WishConnector(ClientPerCall[WishClient]):
 
     def refund_status(self, ctx: StoreContext, refund: RefundRequest, receipt: RefundReceipt) -> RefundReceipt:
         return receipt
+
+    # -- shipping ----------------------------------------------------------------------------------
+    def mark_shipped(self, ctx: StoreContext, shipment: ShipmentConfirmation) -> WriteReceipt:
+        """Ship or update tracking (PUT /api/v3/orders/{id}/tracking, `UpdateTracking`: tracking_number,
+        shipping_provider, origin_country; Wish ships a whole order, one product per order, so line
+        ids are not sent). Reconciled first: an order whose tracking_information already carries
+        this number was marked, and is not sent again. The carrier is matched by name (any case) to
+        Wish's accepted carriers (GET /api/v3/orders/shipping_carriers?order_type=GENERAL); the
+        country the parcel leaves from is the store's `origin_country` (or the order's earlier
+        tracking). docs/connectors/wish.md cites the reference."""
+        order_id = shipment.order_external_id
+        number = shipment.tracking_number
+        if not number.isalnum():
+            raise ConnectorError(f"Wish takes tracking numbers of letters and digits only: {number!r}", permanent=True)
+        path = f"{ORDERS_PATH}/{order_id}"
+        with self.client(ctx) as client:
+            order = client.call("GET", path, bucket="wish:orders")
+            if not isinstance(order, Mapping):
+                raise ConnectorError("Wish answered the order without an object")
+            tracking = [t for t in order.get("tracking_information") or [] if isinstance(t, Mapping)]
+            if any(str(t.get("tracking_number") or "") == number for t in tracking):
+                return WriteReceipt(external_id=order_id, detail=f"reconciled: shipped with {number}")
+            state = str(order.get("state") or "")
+            if state != TO_SHIP:
+                raise ConnectorError(
+                    f"Wish order {order_id} is {state or 'in no state'}, not awaiting shipment", permanent=True
+                )
+            origin = str(ctx.credentials.get("origin_country") or "").strip().upper() or next(
+                (str(t.get("origin_country") or "").upper() for t in tracking if t.get("origin_country")), ""
+            )
+            if len(origin) != 2 or not origin.isalpha():
+                raise ConnectorError(
+                    "Wish needs the country the parcel ships from (origin_country, two letters): "
+                    "set it on the store's credentials, or mark the order shipped on Wish",
+                    permanent=True,
+                )
+            carriers = client.call("GET", CARRIERS_PATH, params={"order_type": "GENERAL"}, bucket="wish:orders")
+            names = [str(c.get("name")) for c in carriers or [] if isinstance(c, Mapping) and c.get("name")]
+            provider = next((n for n in names if n.casefold() == shipment.carrier.strip().casefold()), None)
+            if provider is None:
+                raise ConnectorError(
+                    f"Wish accepts no shipping carrier {shipment.carrier!r}; accepted: {', '.join(names[:20])}",
+                    permanent=True,
+                )
+            client.call(
+                "PUT",
+                f"{path}/tracking",
+                body={"tracking_number": number, "shipping_provider": provider, "origin_country": origin},
+                bucket="wish:orders",
+                idempotent=False,  # not resent after a timeout: the next attempt reconciles
+            )
+        return WriteReceipt(external_id=order_id, detail=f"tracking {number} with {provider}")

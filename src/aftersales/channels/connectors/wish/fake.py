@@ -4,7 +4,10 @@ It checks what docs/connectors/wish.md says Wish checks: a bearer access token t
 renewal from the refresh token with the app's client id and secret (a revoked authorisation refuses
 both), and answers {"code": 0, "data": ..., "message": ""} or an error with a non-zero code. It lists
 orders and tickets by updated_at (updated_at_min, sort_by=updated_at.asc, limit <= 500, offset),
-records replies (the ticket then awaits the user), closes tickets and refunds whole orders. Faults
+records replies (POST .../replies, only while the ticket awaits the merchant; it then awaits the
+user), updates a ticket's state (PUT /api/v3/tickets/{id}: CLOSED, AWAITING_WISH to appeal to Wish,
+AWAITING_MERCHANT to re-open), serves reply pictures (supporting_files links, /file/<name>), takes
+tracking (PUT .../tracking) and refunds whole orders. Faults
 (429, 5xx, dropped connections) come from FakePlatform."""
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aftersales.testing.fake_cdn import ChatFiles
 from aftersales.testing.fake_platform import FakePlatform, FakeRequest, FakeResponse, json_response
 
 from .client import REFRESH_PATH
@@ -33,7 +37,7 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-class WishFake(FakePlatform):
+class WishFake(ChatFiles, FakePlatform):
     name = "wish"
 
     def __init__(
@@ -55,6 +59,7 @@ class WishFake(FakePlatform):
         self.orders: dict[str, dict[str, Any]] = {}
         self.tickets: dict[str, dict[str, Any]] = {}
         self.refunds: list[tuple[str, dict[str, Any]]] = []
+        self.carriers = ["USPS", "UPS", "FedEx", "ChinaPost", "YunExpress"]
         super().__init__()
 
     def credentials(self, **overrides: Any) -> dict[str, Any]:
@@ -80,11 +85,14 @@ class WishFake(FakePlatform):
     def setup_routes(self) -> None:
         self.route("GET", REFRESH_PATH, self.refresh)
         self.route("GET", r"/api/v3/orders", self._guarded(lambda r: self._list(r, self.orders)))
+        self.route("GET", r"/api/v3/orders/shipping_carriers", self._guarded(self.shipping_carriers))
         self.route("GET", r"/api/v3/orders/(?P<id>[^/]+)", self._guarded(self.order))
+        self.route("PUT", r"/api/v3/orders/(?P<id>[^/]+)/tracking", self._guarded(self.tracking))
         self.route("PUT", r"/api/v3/orders/(?P<id>[^/]+)/refund", self._guarded(self.refund))
         self.route("GET", r"/api/v3/tickets", self._guarded(lambda r: self._list(r, self.tickets)))
-        self.route("POST", r"/api/v3/tickets/(?P<id>[^/]+)/reply", self._guarded(self.reply))
-        self.route("PUT", r"/api/v3/tickets/(?P<id>[^/]+)/close", self._guarded(self.close))
+        self.route("POST", r"/api/v3/tickets/(?P<id>[^/]+)/replies", self._guarded(self.reply))
+        self.route("PUT", r"/api/v3/tickets/(?P<id>[^/]+)", self._guarded(self.update_ticket))
+        self.route_files()
 
     def _guarded(self, handler: Callable[[FakeRequest], FakeResponse]) -> Callable[[FakeRequest], FakeResponse]:
         def guarded(request: FakeRequest) -> FakeResponse:
@@ -143,27 +151,70 @@ class WishFake(FakePlatform):
             order.update(state="REFUNDED", updated_at=_now_iso())
         return _ok({"success": True})
 
+    def shipping_carriers(self, request: FakeRequest) -> FakeResponse:
+        if request.arg("order_type") not in ("GENERAL", "CONFIRMED_DELIVERY"):
+            return _error(1000, "order_type must be GENERAL or CONFIRMED_DELIVERY", 400)
+        return _ok([{"name": name} for name in self.carriers])
+
+    def tracking(self, request: FakeRequest) -> FakeResponse:
+        """UpdateTracking: tracking_number (letters and digits), shipping_provider (an accepted
+        carrier), origin_country (ISO 3166 alpha-2) required, ship_note optional."""
+        body = request.json()
+        number, provider, origin = (body.get(k) for k in ("tracking_number", "shipping_provider", "origin_country"))
+        if not isinstance(number, str) or not number.isalnum():
+            return _error(1000, "tracking_number must contain only letters and digits", 400)
+        if provider not in self.carriers:
+            return _error(1000, f"Invalid shipping_provider: {provider}", 400)
+        if not isinstance(origin, str) or len(origin) != 2:
+            return _error(1000, "origin_country must be a 2-letter country code", 400)
+        with self.lock:
+            order = self.orders.get(request.params["id"])
+            if order is None:
+                return _error(1004, "Order not found", 404)
+            if order["state"] != "APPROVED":
+                return _error(1000, f"Order is {order['state']}", 400)
+            order["tracking_information"] = [
+                {"tracking_number": number, "origin_country": origin, "shipping_provider": {"name": provider}},
+                *order.get("tracking_information", []),
+            ][:2]
+            order.update(state="SHIPPED", updated_at=_now_iso())
+            return _ok(order)
+
     def reply(self, request: FakeRequest) -> FakeResponse:
         with self.lock:
             ticket = self.tickets.get(request.params["id"])
             if ticket is None:
                 return _error(1004, "Ticket not found", 404)
-            if ticket["state"] == "CLOSED":
-                return _error(1031, "Ticket is closed", 400)
+            if ticket["state"] != "AWAITING_MERCHANT":
+                return _error(1031, f"Ticket is {ticket['state']}: only AWAITING_MERCHANT tickets take replies", 400)
             message = request.json().get("message")
             if not isinstance(message, str) or not message.strip():
                 return _error(1000, "message is required", 400)
-            ticket["replies"].append({"sender": "MERCHANT", "message": message, "created_at": _now_iso()})
+            if len(message) > 2000:
+                return _error(1000, "message is longer than 2000 characters", 400)
+            ticket["replies"].append({"sender": "MERCHANT", "message": message, "replied_at": _now_iso()})
             ticket.update(state="AWAITING_USER", updated_at=_now_iso())
         return _ok({"success": True})
 
-    def close(self, request: FakeRequest) -> FakeResponse:
+    def update_ticket(self, request: FakeRequest) -> FakeResponse:
+        """UpdateTicket {"state"}: CLOSED closes, AWAITING_WISH appeals to Wish support,
+        AWAITING_MERCHANT re-opens a CLOSED ticket; a PERMANENTLY_CLOSED ticket never changes.
+        Answers the Ticket."""
+        state = request.json().get("state")
+        if state not in ("CLOSED", "AWAITING_MERCHANT", "AWAITING_WISH"):
+            return _error(1000, f"Invalid state: {state}", 400)
         with self.lock:
             ticket = self.tickets.get(request.params["id"])
             if ticket is None:
                 return _error(1004, "Ticket not found", 404)
-            ticket.update(state="CLOSED", updated_at=_now_iso())
-        return _ok({"success": True})
+            if ticket["state"] == "PERMANENTLY_CLOSED":
+                return _error(1031, "Ticket is permanently closed", 400)
+            if state == "AWAITING_MERCHANT" and ticket["state"] != "CLOSED":
+                return _error(1031, "Only a CLOSED ticket can be re-opened", 400)
+            if state == "AWAITING_WISH" and ticket["state"] == "CLOSED":
+                return _error(1031, "A closed ticket cannot be appealed", 400)
+            ticket.update(state=state, updated_at=_now_iso())
+            return _ok(ticket)
 
 
 def _parse(value: str) -> datetime:

@@ -59,7 +59,7 @@ def seeded(fake: WishFake) -> WishFake:
     escalated = copy.deepcopy(ticket)
     escalated.update(
         id="6402aa11bb22cc33dd44ee66",
-        state="ESCALATED_TO_WISH",
+        state="AWAITING_WISH",
         subject="Refund request",
         order_ids=["6401a2b3c4d5e6f7"],
     )
@@ -80,7 +80,7 @@ def test_sync_into_tickets_rerun_duplicates_nothing(store: Store, seeded: WishFa
     ticket = Ticket.objects.get(store=store, messages__external_id=f"wish:{TICKET_ID}:0")
     assert ticket.customer_id == order.customer_id and ticket.conversation_id == f"wish:{TICKET_ID}"
     case = ReturnRequest.objects.get(store=store, external_id="ticket:6402aa11bb22cc33dd44ee66")
-    assert case.kind == ReturnKind.CASE and case.platform_status == "ESCALATED_TO_WISH"
+    assert case.kind == ReturnKind.CASE and case.platform_status == "AWAITING_WISH"
     assert_resync_adds_nothing(store, STREAMS)
     # the buyer writes again: the new version of the ticket adds only the new reply
     seeded.tickets[TICKET_ID]["replies"].append({"sender": "USER", "message": "Any news?", "created_at": iso_ago(1)})
@@ -138,12 +138,12 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: WishFake
     )
     row = perform("send_message", "msg-7", reply, lambda ctx: connector.send_message(ctx, reply))
     assert row.status == WriteBackStatus.SUCCEEDED, row.detail
-    [sent] = seeded.requests_to(f"/api/v3/tickets/{TICKET_ID}/reply")
+    [sent] = seeded.requests_to(f"/api/v3/tickets/{TICKET_ID}/replies")
     assert sent.method == "POST" and sent.headers["authorization"] == bearer
     assert sent.headers["content-type"] == "application/json"
     assert sent.body == b'{"message":"It left our warehouse today, tracking follows."}'
     assert perform("send_message", "msg-7", reply, lambda ctx: connector.send_message(ctx, reply)).pk == row.pk
-    assert len(seeded.requests_to(f"/api/v3/tickets/{TICKET_ID}/reply")) == 1
+    assert len(seeded.requests_to(f"/api/v3/tickets/{TICKET_ID}/replies")) == 1
     assert seeded.tickets[TICKET_ID]["state"] == "AWAITING_USER"
 
     # Closing is not a ledger write-back kind (no engine capability): the connector call itself.
@@ -151,8 +151,9 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: WishFake
 
     closed = connector.close_ticket(store_context(store, connector=connector), f"wish:{TICKET_ID}")
     assert closed.external_id == TICKET_ID
-    [close] = seeded.requests_to(f"/api/v3/tickets/{TICKET_ID}/close")
-    assert close.method == "PUT" and close.headers["authorization"] == bearer and close.body == b"{}"
+    [close] = seeded.requests_to(f"/api/v3/tickets/{TICKET_ID}")
+    assert close.method == "PUT" and close.headers["authorization"] == bearer
+    assert close.body == b'{"state":"CLOSED"}'
     assert seeded.tickets[TICKET_ID]["state"] == "CLOSED"
 
     refund = RefundRequest("refund-1", ORDER_ID, Decimal("23.5"), "USD", note="Never arrived")

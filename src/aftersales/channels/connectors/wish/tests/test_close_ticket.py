@@ -1,6 +1,6 @@
 """Close a Wish ticket / escalation from the agent UI or the API (issue 12): the ticket page offers
 "Close on Wish" only for Wish tickets whose store's connector can close; the click sends exactly
-`PUT /api/v3/tickets/{id}/close` `{}` with the bearer token, once (the write-back ledger answers a
+`PUT /api/v3/tickets/{id}` `{"state": "CLOSED"}` with the bearer token, once (the write-back ledger answers a
 replay); a transient failure leaves it pending and the next click closes; Wish's refusal is shown with
 its words and not resent; other stores get 422 naming `ticket`. Real HTTP to the fake, SQLite and PG."""
 
@@ -22,7 +22,7 @@ from .conftest import load
 from .test_acceptance import store as store  # a fixture
 
 TICKET_ID = "6402aa11bb22cc33dd44ee55"
-CLOSE = f"/api/v3/tickets/{TICKET_ID}/close"
+CLOSE = f"/api/v3/tickets/{TICKET_ID}"
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_the_ticket_page_closes_it_on_wish_once(ticket: Ticket, fake: WishFake, 
     done = client.post(f"/tickets/{ticket.pk}/platform-close/")
     assert done.status_code == 302
     [close] = fake.requests_to(CLOSE)
-    assert close.method == "PUT" and close.body == b"{}"
+    assert close.method == "PUT" and close.body == b'{"state":"CLOSED"}'
     assert close.headers["authorization"].startswith("Bearer ")
     assert fake.tickets[TICKET_ID]["state"] == "CLOSED"
     row = WriteBack.objects.get(store=ticket.store, kind=WriteBackKind.CLOSE_TICKET)

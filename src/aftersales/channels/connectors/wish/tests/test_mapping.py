@@ -56,9 +56,9 @@ def test_ticket_replies_and_escalation() -> None:
     )
     assert first.buyer.language == "en" and first.order_external_id == "6401a2b3c4d5e6f708192a3b"
     assert isinstance(second, MessageRecord) and second.from_seller
-    escalated = mapping.map_ticket({**load("ticket.json"), "state": "ESCALATED_TO_WISH"})
+    escalated = mapping.map_ticket({**load("ticket.json"), "state": "AWAITING_WISH"})
     case = escalated[-1]
-    assert isinstance(case, ReturnRecord) and case.kind == ReturnKind.CASE and case.status == "ESCALATED_TO_WISH"
+    assert isinstance(case, ReturnRecord) and case.kind == ReturnKind.CASE and case.status == "AWAITING_WISH"
     with pytest.raises(MappingError) as caught:
         mapping.map_ticket(
             {
