@@ -23,8 +23,10 @@ from __future__ import annotations
 import json
 import math
 import re
+import ssl
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -57,7 +59,7 @@ INSTRUCTIONS = (
 
 
 class LLMError(Exception):
-    """The provider's answer was not used. `kind`: timeout, unavailable, rate_limited, auth,
+    """The provider's answer was not used. `kind`: timeout, unavailable, tls, rate_limited, auth,
     bad_request, refused, invalid_answer. `retryable`: a later attempt may succeed."""
 
     def __init__(self, message: str, *, kind: str, retryable: bool = False, retry_after: float | None = None) -> None:
@@ -82,6 +84,15 @@ class Answer:
     confidence: float
     urgency: str
     sentiment: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A valid answer and the model the server says answered (its `model` field; may differ from the
+    configured name, e.g. a dated snapshot or an Azure deployment's model)."""
+
+    answer: Answer
+    served_model: str
 
 
 def chat_url(base_url: str) -> str:
@@ -193,7 +204,24 @@ def _error_text(raw: bytes) -> str:
     return str(error or payload)[:200]
 
 
-def _post_once(config: ProviderConfig, body: dict[str, Any], transport: httpx.BaseTransport) -> Any:
+def _tls_failure(exc: BaseException) -> str:
+    """The TLS error behind a connection failure ("" when it is not one): a certificate that does not
+    verify, a name mismatch, a server that does not speak TLS."""
+    seen: BaseException | None = exc
+    for _depth in range(6):
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLError):
+            return str(getattr(seen, "verify_message", "") or seen.reason or seen)[:160]
+        text = str(seen)
+        if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text or "TLS" in text:
+            return text[:160]
+        seen = seen.__cause__ or seen.__context__
+    return ""
+
+
+def _post_once(config: ProviderConfig, body: dict[str, Any], transport: httpx.BaseTransport) -> tuple[Any, str]:
+    """One request: (the message content, the model the server names)."""
     headers = {"Content-Type": "application/json", **auth_headers(config.base_url, config.api_key)}
     timeout = httpx.Timeout(config.timeout, connect=min(config.timeout, 5.0))
     try:
@@ -209,6 +237,9 @@ def _post_once(config: ProviderConfig, body: dict[str, Any], transport: httpx.Ba
     except httpx.TimeoutException as exc:
         raise LLMError(f"timed out after {config.timeout}s", kind="timeout", retryable=True) from exc
     except httpx.HTTPError as exc:
+        tls = _tls_failure(exc)
+        if tls:  # a certificate or handshake problem does not fix itself on a retry
+            raise LLMError(f"TLS handshake failed: {tls}", kind="tls") from exc
         raise LLMError(f"cannot reach the server: {exc}", kind="unavailable", retryable=True) from exc
     status = response.status_code
     if status >= 300:
@@ -222,7 +253,9 @@ def _post_once(config: ProviderConfig, body: dict[str, Any], transport: httpx.Ba
         raise LLMError(message, kind="bad_request")
     try:
         payload = json.loads(bytes(raw))
-        return payload["choices"][0]["message"]["content"]
+        content = payload["choices"][0]["message"]["content"]
+        served = payload.get("model")
+        return content, served if isinstance(served, str) else ""
     except (ValueError, KeyError, IndexError, TypeError):
         raise LLMError("not a Chat Completions answer (no choices[0].message.content)", kind="invalid_answer") from None
 
@@ -234,16 +267,17 @@ def default_transport() -> httpx.BaseTransport:
     return PinnedTransport(ALLOWED_NETWORKS_SETTING)
 
 
-def classify(
+def ask(
     config: ProviderConfig,
     text: str,
     language: str,
     *,
     transport: httpx.BaseTransport | None = None,
     sleep: Callable[[float], None] | None = None,
-) -> Answer:
+    attempts: int = MAX_ATTEMPTS,
+) -> Reply:
     """Ask the provider about one message. Raises LLMError when no valid answer came within
-    MAX_ATTEMPTS attempts (retrying only timeouts, unreachable servers, 408, 429 and 5xx)."""
+    `attempts` attempts (retrying only timeouts, unreachable servers, 408, 429 and 5xx)."""
     from aftersales.notifications.webhooks import WebhookRefused
 
     transport = transport if transport is not None else default_transport()
@@ -252,8 +286,9 @@ def classify(
     while True:
         attempt += 1
         try:
-            content = _post_once(config, request_body(config, text, language, json_schema=json_schema), transport)
-            return parse_answer(content)
+            body = request_body(config, text, language, json_schema=json_schema)
+            content, served = _post_once(config, body, transport)
+            return Reply(parse_answer(content), served or config.model)
         except WebhookRefused as exc:
             raise LLMError(f"the address is not allowed: {exc}", kind="refused") from exc
         except LLMError as exc:
@@ -261,9 +296,84 @@ def classify(
             if json_schema and lacks_schema:
                 json_schema = False  # a server without structured outputs: ask for a JSON object
                 continue
-            if not exc.retryable or attempt >= MAX_ATTEMPTS:
+            if not exc.retryable or attempt >= attempts:
                 raise
             (sleep or time.sleep)(exc.retry_after if exc.retry_after is not None else 0.5 * 2 ** (attempt - 1))
+
+
+def classify(
+    config: ProviderConfig,
+    text: str,
+    language: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> Answer:
+    """Ask the provider about one message (`ask` with MAX_ATTEMPTS attempts); the validated answer."""
+    return ask(config, text, language, transport=transport, sleep=sleep).answer
+
+
+def classify_many(
+    config: ProviderConfig,
+    items: Sequence[tuple[str, str]],
+    *,
+    concurrency: int = 4,
+    within: float | None = None,
+    attempts: int = 2,
+    transport_factory: Callable[[], httpx.BaseTransport] | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> list[Answer | LLMError]:
+    """Ask the provider about each (text, language), at most `concurrency` requests at a time, each
+    answer validated on its own. One entry per item, in order: the Answer, or the LLMError of a
+    message whose answer was invalid, failed, or had not come within `within` seconds (kind
+    "timeout"; requests still running are left to finish on their own timeouts, their answers unused)."""
+    make = transport_factory or default_transport
+
+    def one(item: tuple[str, str]) -> Answer:
+        return ask(config, item[0], item[1], transport=make(), sleep=sleep, attempts=attempts).answer
+
+    results: list[Answer | LLMError] = []
+    pool = ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(items))), thread_name_prefix="triage-llm")
+    try:
+        futures = [pool.submit(one, item) for item in items]
+        wait(futures, timeout=within)
+        for future in futures:
+            if not future.done():
+                future.cancel()
+                results.append(LLMError(f"no answer within the batch's {within or 0:.1f}s", kind="timeout"))
+                continue
+            error = future.exception()
+            if error is None:
+                results.append(future.result())
+            elif isinstance(error, LLMError):
+                results.append(error)
+            else:
+                results.append(LLMError(f"{type(error).__name__}: {error}"[:200], kind="unavailable"))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    return results
+
+
+def calibrated(confidence: float, points: Sequence[Sequence[float]]) -> float:
+    """A self-reported confidence mapped through a fitted monotone calibration (triage.calibration):
+    `points` are the isotonic fit's (reported, observed accuracy) knots in increasing order; between
+    knots linear, outside them the end values (as scikit-learn's IsotonicRegression.predict with
+    out_of_bounds="clip"). No points: the confidence unchanged."""
+    if not points:
+        return confidence
+    xs = [float(p[0]) for p in points]
+    ys = [float(p[1]) for p in points]
+    if confidence <= xs[0]:
+        return ys[0]
+    if confidence >= xs[-1]:
+        return ys[-1]
+    for i in range(1, len(xs)):
+        if confidence <= xs[i]:
+            low, high = xs[i - 1], xs[i]
+            if high == low:
+                return ys[i]
+            return ys[i - 1] + (ys[i] - ys[i - 1]) * (confidence - low) / (high - low)
+    return ys[-1]
 
 
 def allowed_fields(raw: Sequence[str]) -> tuple[str, ...]:

@@ -99,6 +99,19 @@ class LLMProviderSettings(models.Model):
     max_per_day = models.PositiveIntegerField(default=2000)
     last_error = models.CharField(max_length=300, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # How far its self-reported confidence can be trusted (triage/calibration.py): a monotone map from
+    # reported confidence to the accuracy observed on the corpus's held-out split, fitted for one
+    # base URL and model (changing either forgets it). Until then a stricter threshold applies.
+    calibration = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="{points: [[reported, observed], ...], model, base_url, examples, answered, accuracy, ...}",
+    )
+    calibrated_at = models.DateTimeField(null=True, blank=True)
+    calibration_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="A calibration run is under way (the worker clears it)"
+    )
+    calibration_error = models.CharField(max_length=300, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -87,6 +87,51 @@ class LLMProviderView:
     max_per_day: int
     last_error: str
     last_error_at: Any
+    calibration: LLMCalibrationView | None = None  # None: not calibrated for this base URL and model
+    calibration_running: bool = False
+    calibration_error: str = ""
+    uncalibrated_threshold: float = 0.95  # what an uncalibrated intent needs to act without a human
+
+
+@dataclass(frozen=True)
+class LLMCalibrationView:
+    """How the provider's self-reported confidence compared with the truth on the held-out split."""
+
+    calibrated_at: Any
+    model: str
+    examples: int
+    answered: int
+    accuracy: float
+    mean_reported: float
+    ece_before: float
+    ece_after: float
+    points: tuple[tuple[float, float], ...]
+
+
+def llm_calibration_points(row: LLMProviderSettings) -> list[list[float]]:
+    """The row's fitted calibration when it was fitted for its current base URL and model, else []."""
+    calibration = row.calibration or {}
+    if not row.model or calibration.get("model") != row.model or calibration.get("base_url") != row.base_url:
+        return []
+    return [[float(x), float(y)] for x, y in calibration.get("points") or []]
+
+
+def _calibration_view(row: LLMProviderSettings) -> LLMCalibrationView | None:
+    points = llm_calibration_points(row)
+    if not points:
+        return None
+    c = row.calibration
+    return LLMCalibrationView(
+        calibrated_at=row.calibrated_at,
+        model=str(c.get("model", "")),
+        examples=int(c.get("examples", 0)),
+        answered=int(c.get("answered", 0)),
+        accuracy=float(c.get("accuracy", 0.0)),
+        mean_reported=float(c.get("mean_reported", 0.0)),
+        ece_before=float(c.get("ece_before", 0.0)),
+        ece_after=float(c.get("ece_after", 0.0)),
+        points=tuple((x, y) for x, y in points),
+    )
 
 
 def llm_provider_of(organization_id: int) -> LLMProviderSettings:
@@ -113,4 +158,16 @@ def llm_provider_settings(user: Any) -> LLMProviderView:
         max_per_day=row.max_per_day,
         last_error=row.last_error,
         last_error_at=row.last_error_at,
+        calibration=_calibration_view(row),
+        calibration_running=row.calibration_started_at is not None,
+        calibration_error=row.calibration_error,
+        uncalibrated_threshold=uncalibrated_threshold(),
     )
+
+
+def uncalibrated_threshold() -> float:
+    """The confidence an uncalibrated provider's intent needs to act without a human
+    (TRIAGE_LLM_UNCALIBRATED_THRESHOLD, default 0.95): stricter than the local models' threshold."""
+    from django.conf import settings
+
+    return float(getattr(settings, "TRIAGE_LLM_UNCALIBRATED_THRESHOLD", 0.95))

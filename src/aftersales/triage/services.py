@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,7 +23,7 @@ from aftersales.core.events import publish
 
 from .events import MessageTriaged
 from .models import ClassificationRequest, LLMProviderSettings, TriageResult, TriageSettings
-from .selectors import llm_provider_of, triage_settings_of
+from .selectors import llm_calibration_points, llm_provider_of, triage_settings_of, uncalibrated_threshold
 
 ACTOR = Actor.system("triage")
 logger = logging.getLogger(__name__)
@@ -131,47 +131,125 @@ def _llm_quota_take(row: LLMProviderSettings) -> str:
     return ""
 
 
-def with_llm_provider(*, organization_id: int, text: str, output: Any, context: Any) -> tuple[Any, str]:
-    """The organization's LLM provider classifies instead of the local models when it is enabled and
-    within its limits (triage/llm.py). Returns (output, note): the provider's labels merged with the
-    same rules as the local path, or the local output and why the provider's answer was not used
-    (logged, kept on the result and on the settings' last error). Nothing is sent when disabled."""
-    from . import llm
-    from .artifacts import get_bundle
-    from .decide import Labels, with_provider_labels
+BATCH_SECONDS = 20.0  # TRIAGE_LLM_BATCH_SECONDS: how much longer the API waits when the provider classifies
+BATCH_CONCURRENCY = 4  # TRIAGE_LLM_BATCH_CONCURRENCY: requests in flight for one batch
 
-    row = llm_provider_of(organization_id)
+
+def _provider_config(row: LLMProviderSettings) -> Any:
+    """The row's llm.ProviderConfig, or None when nothing may be sent (off, incomplete, no field)."""
+    from . import llm
+
     fields = llm.allowed_fields(row.fields or ())
     if not (row.is_enabled and row.base_url and row.model and fields):
-        return output, ""
-    refused = _llm_quota_take(row)
-    if refused:
-        return output, f"LLM not asked: {refused}"
-    config = llm.ProviderConfig(
+        return None
+    return llm.ProviderConfig(
         base_url=row.base_url,
         model=row.model,
         api_key=str((row.credentials or {}).get("api_key") or ""),
         timeout=row.timeout_seconds,
         fields=fields,
     )
+
+
+def _with_answer(*, row: LLMProviderSettings, config: Any, output: Any, text: str, answer: Any, context: Any) -> Any:
+    """The provider's answer merged into the local output: its confidence mapped through the
+    calibration (or, uncalibrated, compared with the stricter threshold), then the same rules."""
+    from . import llm
+    from .artifacts import get_bundle
+    from .decide import Labels, with_provider_labels
+
+    threshold = get_bundle().threshold
+    points = llm_calibration_points(row)
+    confidence = answer.confidence
+    if points:
+        confidence = llm.calibrated(answer.confidence, points)
+    elif "intent" in config.fields:
+        threshold = max(threshold, uncalibrated_threshold())
+    labels = Labels(answer.intent, confidence, answer.urgency, answer.sentiment)
+    return with_provider_labels(
+        output, text, labels, fields=config.fields, context=context, threshold=threshold, engine=f"llm:{row.model}"
+    )
+
+
+def _provider_failed(organization_id: int, exc: Any) -> str:
+    note = f"LLM answer not used ({exc.kind}): {exc}"[:300]
+    logger.warning("triage LLM provider of organization %s: %s", organization_id, note)
+    LLMProviderSettings.objects.filter(pk=organization_id).update(last_error=note, last_error_at=timezone.now())
+    return note
+
+
+def with_llm_provider(*, organization_id: int, text: str, output: Any, context: Any) -> tuple[Any, str]:
+    """The organization's LLM provider classifies instead of the local models when it is enabled and
+    within its limits (triage/llm.py). Returns (output, note): the provider's labels merged with the
+    same rules as the local path, or the local output and why the provider's answer was not used
+    (logged, kept on the result and on the settings' last error). Nothing is sent when disabled."""
+    from . import llm
+
+    row = llm_provider_of(organization_id)
+    config = _provider_config(row)
+    if config is None:
+        return output, ""
+    refused = _llm_quota_take(row)
+    if refused:
+        return output, f"LLM not asked: {refused}"
     try:
         answer = llm.classify(config, text, output.language)
     except llm.LLMError as exc:
-        note = f"LLM answer not used ({exc.kind}): {exc}"[:300]
-        logger.warning("triage LLM provider of organization %s: %s", organization_id, note)
-        LLMProviderSettings.objects.filter(pk=organization_id).update(last_error=note, last_error_at=timezone.now())
-        return output, note
-    labels = Labels(answer.intent, answer.confidence, answer.urgency, answer.sentiment)
-    merged = with_provider_labels(
-        output,
-        text,
-        labels,
-        fields=fields,
-        context=context,
-        threshold=get_bundle().threshold,
-        engine=f"llm:{row.model}",
+        return output, _provider_failed(organization_id, exc)
+    return _with_answer(row=row, config=config, output=output, text=text, answer=answer, context=context), ""
+
+
+def with_llm_provider_many(
+    *, organization_id: int, texts: list[str], outputs: list[Any], within: float | None
+) -> list[tuple[Any, str]]:
+    """A batch through the organization's LLM provider (bounded concurrency, each answer validated on
+    its own, every message counted against the limits): one (output, note) per message, the local
+    output with the reason for each message whose answer was invalid, failed, over a limit or not
+    back within `within` seconds. Nothing is sent when the provider is off."""
+    from . import llm
+
+    row = llm_provider_of(organization_id)
+    config = _provider_config(row)
+    if config is None:
+        return [(output, "") for output in outputs]
+    results: list[tuple[Any, str]] = [(output, "") for output in outputs]
+    asked: list[int] = []
+    for i, output in enumerate(outputs):
+        refused = _llm_quota_take(row)
+        if refused:
+            results[i] = (output, f"LLM not asked: {refused}")
+        else:
+            asked.append(i)
+    if not asked:
+        return results
+    concurrency = int(getattr(settings, "TRIAGE_LLM_BATCH_CONCURRENCY", BATCH_CONCURRENCY))
+    answers = llm.classify_many(
+        config,
+        [(texts[i], outputs[i].language) for i in asked],
+        concurrency=concurrency,
+        within=max(within, 0.0) if within is not None else None,
     )
-    return merged, ""
+    failures: list[str] = []
+    for i, answer in zip(asked, answers, strict=True):
+        if isinstance(answer, llm.LLMError):
+            note = f"LLM answer not used ({answer.kind}): {answer}"[:300]
+            failures.append(note)
+            results[i] = (outputs[i], note)
+        else:
+            merged = _with_answer(row=row, config=config, output=outputs[i], text=texts[i], answer=answer, context=None)
+            results[i] = (merged, "")
+    if failures:
+        logger.warning(
+            "triage LLM provider of organization %s: %d of %d answers in a batch not used, e.g. %s",
+            organization_id,
+            len(failures),
+            len(asked),
+            failures[0],
+        )
+        LLMProviderSettings.objects.filter(pk=organization_id).update(
+            last_error=failures[-1], last_error_at=timezone.now()
+        )
+    return results
 
 
 @dataclass(frozen=True)
@@ -213,7 +291,7 @@ def classify_via_worker(*, user: Any, items: list[ClassifyItem], timeout: float 
     if _classification_runner is None:
         raise TriageUnavailable(_("the triage worker is not configured"))
     _classification_runner(request.pk)  # enqueue; Huey's immediate mode (tests) runs it right here
-    limit = timeout if timeout is not None else float(getattr(settings, "TRIAGE_API_TIMEOUT", 10.0))
+    limit = timeout if timeout is not None else classification_wait(organization_id)
     deadline = time.monotonic() + limit
     delay = 0.02
     while True:
@@ -230,9 +308,20 @@ def classify_via_worker(*, user: Any, items: list[ClassifyItem], timeout: float 
         delay = min(delay * 2, 0.25)
 
 
+def classification_wait(organization_id: int) -> float:
+    """How long the API waits for a batch: TRIAGE_API_TIMEOUT (default 10 s), plus
+    TRIAGE_LLM_BATCH_SECONDS (default 20 s) when the organization's LLM provider classifies."""
+    wait = float(getattr(settings, "TRIAGE_API_TIMEOUT", 10.0))
+    if _provider_config(llm_provider_of(organization_id)) is not None:
+        wait += float(getattr(settings, "TRIAGE_LLM_BATCH_SECONDS", BATCH_SECONDS))
+    return wait
+
+
 def classification_request_run(*, request_id: int) -> bool:
-    """Worker side of classify_via_worker. Claims the request with a conditional update, so running
-    it twice classifies once. Returns whether this call did the work."""
+    """Worker side of classify_via_worker: the local models classify the batch, then the
+    organization's LLM provider when it is on (with_llm_provider_many, within what is left of the
+    API's wait, less a margin). Claims the request with a conditional update, so running it twice
+    classifies once. Returns whether this call did the work."""
     from .classify import classify_texts
 
     request = ClassificationRequest.objects.filter(pk=request_id, finished_at__isnull=True).first()
@@ -240,8 +329,16 @@ def classification_request_run(*, request_id: int) -> bool:
         return False
     items = request.items
     try:
-        outputs = classify_texts([i["text"] for i in items], languages=[i.get("language") or None for i in items])
-        results: list[dict[str, Any]] | None = [o.as_dict() for o in outputs]
+        texts = [i["text"] for i in items]
+        outputs = classify_texts(texts, languages=[i.get("language") or None for i in items])
+        elapsed = (timezone.now() - request.created_at).total_seconds()
+        decided = with_llm_provider_many(
+            organization_id=request.organization_id,
+            texts=texts,
+            outputs=outputs,
+            within=classification_wait(request.organization_id) - elapsed - 1.5,
+        )
+        results: list[dict[str, Any]] | None = [{**o.as_dict(), "engine_note": note} for o, note in decided]
         error = ""
     except Exception as exc:  # recorded for the waiting request, which answers 503
         results, error = None, f"{type(exc).__name__}: {exc}"[:500]
@@ -354,28 +451,11 @@ def llm_provider_update(
     an empty api_key removes the stored key. The base URL is checked like a webhook's (https, no
     credentials, no private address unless the installation allows it: TRIAGE_LLM_ALLOWED_NETWORKS,
     TRIAGE_LLM_ALLOW_HTTP). Turning it on needs a base URL, a model and at least one field."""
-    from aftersales.notifications.webhooks import check_webhook_url
-
     from . import llm
 
     check_perm(user, Permission.ADMINISTER)
     organization_id = organization_of(user)
-    clean_url = None
-    if base_url is not None and base_url.strip():
-        if len(base_url.strip()) > 300:
-            raise ValidationFailed(_("at most %(count)d characters") % {"count": 300}, field="base_url")
-        clean_url = check_webhook_url(
-            base_url, field="base_url", networks=llm.ALLOWED_NETWORKS_SETTING, allow_http=llm.ALLOW_HTTP_SETTING
-        )
-    if model is not None and (len(model.strip()) > 120 or not model.strip().isprintable()):
-        raise ValidationFailed(_("a model name of at most 120 printable characters"), field="model")
-    if api_key is not None and (len(api_key) > 500 or any(ch.isspace() for ch in api_key.strip())):
-        raise ValidationFailed(_("an API key of at most 500 characters without spaces"), field="api_key")
-    if timeout_seconds is not None and not 1 <= timeout_seconds <= LLM_MAX_TIMEOUT:
-        raise ValidationFailed(
-            _("between %(low)s and %(high)s seconds") % {"low": 1, "high": int(LLM_MAX_TIMEOUT)},
-            field="timeout_seconds",
-        )
+    clean_url = _check_provider_values(base_url=base_url, model=model, api_key=api_key, timeout_seconds=timeout_seconds)
     if fields is not None:
         unknown = [f for f in fields if f not in llm.FIELDS]
         if unknown:
@@ -391,10 +471,13 @@ def llm_provider_update(
         row, _created = LLMProviderSettings.objects.select_for_update().get_or_create(
             organization_id=organization_id, defaults={"fields": list(llm.FIELDS)}
         )
+        before = (row.base_url, row.model)
         if base_url is not None:
             row.base_url = clean_url or ""
         if model is not None:
             row.model = model.strip()
+        if (row.base_url, row.model) != before:  # a calibration belongs to one server and model
+            row.calibration, row.calibrated_at, row.calibration_error = {}, None, ""
         if api_key is not None:
             row.credentials = {"api_key": api_key.strip()} if api_key.strip() else {}
         if timeout_seconds is not None:
@@ -413,3 +496,234 @@ def llm_provider_update(
                     raise ValidationFailed(_("needed to turn the LLM provider on"), field=name)
         row.save()
     return row
+
+
+def _check_provider_values(
+    *, base_url: str | None, model: str | None, api_key: str | None, timeout_seconds: float | None
+) -> str | None:
+    """Checks of the connection values (saving them, or testing them unsaved). Returns the clean base
+    URL (None when none was given). The base URL is checked like a webhook's."""
+    from aftersales.notifications.webhooks import check_webhook_url
+
+    from . import llm
+
+    clean_url = None
+    if base_url is not None and base_url.strip():
+        if len(base_url.strip()) > 300:
+            raise ValidationFailed(_("at most %(count)d characters") % {"count": 300}, field="base_url")
+        clean_url = check_webhook_url(
+            base_url, field="base_url", networks=llm.ALLOWED_NETWORKS_SETTING, allow_http=llm.ALLOW_HTTP_SETTING
+        )
+    if model is not None and (len(model.strip()) > 120 or not model.strip().isprintable()):
+        raise ValidationFailed(_("a model name of at most 120 printable characters"), field="model")
+    if api_key is not None and (len(api_key) > 500 or any(ch.isspace() for ch in api_key.strip())):
+        raise ValidationFailed(_("an API key of at most 500 characters without spaces"), field="api_key")
+    if timeout_seconds is not None and not 1 <= timeout_seconds <= LLM_MAX_TIMEOUT:
+        raise ValidationFailed(
+            _("between %(low)s and %(high)s seconds") % {"low": 1, "high": int(LLM_MAX_TIMEOUT)},
+            field="timeout_seconds",
+        )
+    return clean_url
+
+
+# --------------------------------------------------------------------------- testing the connection
+
+CONNECTION_TEST_TEXT = "Hello, my parcel has not arrived yet. Where is it?"
+CONNECTION_TEST_MAX_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class ConnectionTest:
+    """What one tiny classification sent to the provider showed. `error_kind` (empty when ok): auth,
+    timeout, tls, invalid_answer (the answer does not follow the schema), unavailable, refused,
+    rate_limited, bad_request."""
+
+    ok: bool
+    latency_ms: int
+    model: str  # the model the server says answered ("" when it did not answer)
+    configured_model: str
+    error_kind: str = ""
+    error: str = ""
+    intent: str = ""
+    confidence: float | None = None
+
+
+def llm_provider_test(
+    *,
+    user: Any,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    timeout_seconds: float | None = None,
+) -> ConnectionTest:
+    """Send one tiny classification to the LLM provider and report latency, the model that answered
+    and a precise error (administrators). Values given (e.g. typed on the settings page, not yet
+    saved) replace the stored ones for this test; an empty or missing api_key uses the stored key.
+    One attempt, no retry; nothing is saved (not even the last error)."""
+    from . import llm
+
+    check_perm(user, Permission.ADMINISTER)
+    organization_id = organization_of(user)
+    clean_url = _check_provider_values(base_url=base_url, model=model, api_key=api_key, timeout_seconds=timeout_seconds)
+    row = llm_provider_of(organization_id)
+    url = clean_url or (row.base_url if base_url is None or not base_url.strip() else "")
+    name = model.strip() if model is not None and model.strip() else row.model
+    if not url:
+        raise ValidationFailed(_("needed to test the connection"), field="base_url")
+    if not name:
+        raise ValidationFailed(_("needed to test the connection"), field="model")
+    key = api_key.strip() if api_key else str((row.credentials or {}).get("api_key") or "")
+    timeout = min(timeout_seconds if timeout_seconds is not None else row.timeout_seconds, CONNECTION_TEST_MAX_TIMEOUT)
+    config = llm.ProviderConfig(base_url=url, model=name, api_key=key, timeout=timeout)
+    started = time.monotonic()
+    try:
+        reply = llm.ask(config, CONNECTION_TEST_TEXT, "en", attempts=1)
+    except llm.LLMError as exc:
+        latency = round((time.monotonic() - started) * 1000)
+        return ConnectionTest(False, latency, "", name, error_kind=exc.kind, error=str(exc)[:300])
+    latency = round((time.monotonic() - started) * 1000)
+    return ConnectionTest(
+        True, latency, reply.served_model, name, intent=reply.answer.intent, confidence=reply.answer.confidence
+    )
+
+
+# --------------------------------------------------------------------------- calibration
+
+CALIBRATION_MIN_ANSWERS = 20
+CALIBRATION_STALE = timedelta(hours=2)  # a run started longer ago is taken as dead
+_calibration_runner: Callable[[int], Any] | None = None
+
+
+def register_calibration_runner(runner: Callable[[int], Any]) -> None:
+    """subscribers.py registers how a calibration run reaches the worker (a Huey task)."""
+    global _calibration_runner
+    _calibration_runner = runner
+
+
+def llm_provider_calibration_start(*, user: Any) -> LLMProviderSettings:
+    """Ask the worker to calibrate the organization's LLM provider (administrators): it classifies
+    the corpus's held-out split (no customer data) and fits how often each reported confidence is
+    right. Refused (409) while a run is under way; the provider needs a base URL and a model."""
+    from aftersales.core.errors import Conflict
+
+    check_perm(user, Permission.ADMINISTER)
+    organization_id = organization_of(user)
+    row = llm_provider_of(organization_id)
+    if not (row.pk and row.base_url and row.model):
+        raise ValidationFailed(_("save a base URL and a model first"), field="base_url")
+    now = timezone.now()
+    claimed = (
+        LLMProviderSettings.objects.filter(pk=organization_id)
+        .filter(
+            models.Q(calibration_started_at__isnull=True) | models.Q(calibration_started_at__lt=now - CALIBRATION_STALE)
+        )
+        .update(calibration_started_at=now, calibration_error="")
+    )
+    if not claimed:
+        raise Conflict(_("a calibration is already running"))
+    if _calibration_runner is None:
+        LLMProviderSettings.objects.filter(pk=organization_id).update(
+            calibration_started_at=None, calibration_error="the triage worker is not configured"
+        )
+        raise TriageUnavailable(_("the triage worker is not configured"))
+    runner = _calibration_runner
+    transaction.on_commit(lambda: runner(organization_id))
+    return llm_provider_of(organization_id)
+
+
+def calibration_examples(*, limit: int | None = None) -> list[Any]:
+    """The held-out split of the corpus (the languages the installation trains), or an even sample of
+    `limit` of it (every k-th message in the file order, so each language keeps its share)."""
+    from .artifacts import train_languages
+    from .dataset import load_split
+
+    examples = load_split("heldout", languages=train_languages())
+    if limit is not None and 0 < limit < len(examples):
+        step = len(examples) / limit
+        examples = [examples[int(i * step)] for i in range(limit)]
+    return examples
+
+
+def llm_provider_calibrate(
+    *,
+    organization_id: int,
+    limit: int | None = None,
+    concurrency: int | None = None,
+    transport_factory: Callable[[], Any] | None = None,
+) -> dict[str, Any]:
+    """Run the organization's configured LLM provider over the held-out split, fit a monotone map from
+    its reported confidence to the accuracy observed (isotonic regression, triage/calibration.py) and
+    keep it with the provider's settings, for the base URL and model it was fitted for (a change of
+    either since the run started discards it). Not counted against the per-minute/per-day limits (an
+    administrator asked for it). Worker or management command only (loads scikit-learn).
+    Returns the stored calibration; raises ValidationFailed when too few answers were valid."""
+    from . import llm
+    from .calibration import fit_calibration
+
+    row = LLMProviderSettings.objects.get(pk=organization_id)
+    config = _provider_config(row) if row.is_enabled else None
+    if config is None and row.base_url and row.model:  # calibrating before switching it on is fine
+        config = llm.ProviderConfig(
+            base_url=row.base_url,
+            model=row.model,
+            api_key=str((row.credentials or {}).get("api_key") or ""),
+            timeout=row.timeout_seconds,
+        )
+    if config is None:
+        raise ValidationFailed(_("save a base URL and a model first"), field="base_url")
+    examples = calibration_examples(limit=limit)
+    started = time.monotonic()
+    answers = llm.classify_many(
+        config,
+        [(e.text, e.language) for e in examples],
+        concurrency=concurrency or int(getattr(settings, "TRIAGE_LLM_BATCH_CONCURRENCY", BATCH_CONCURRENCY)),
+        transport_factory=transport_factory,
+    )
+    reported: list[float] = []
+    correct: list[bool] = []
+    errors: dict[str, int] = {}
+    for example, answer in zip(examples, answers, strict=True):
+        if isinstance(answer, llm.LLMError):
+            errors[answer.kind] = errors.get(answer.kind, 0) + 1
+            continue
+        reported.append(answer.confidence)
+        correct.append(answer.intent == example.intent)
+    if len(reported) < CALIBRATION_MIN_ANSWERS:
+        raise ValidationFailed(
+            _("only %(valid)d of %(count)d answers were valid (%(errors)s); at least %(needed)d are needed")
+            % {
+                "valid": len(reported),
+                "count": len(examples),
+                "errors": ", ".join(f"{k}: {v}" for k, v in sorted(errors.items())) or "-",
+                "needed": CALIBRATION_MIN_ANSWERS,
+            },
+            field="calibration",
+        )
+    fitted = fit_calibration(reported, correct)
+    calibration = {
+        **fitted.as_dict(),
+        "model": config.model,
+        "base_url": config.base_url,
+        "split": "heldout",
+        "examples": len(examples),
+        "answered": len(reported),
+        "errors": errors,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    with transaction.atomic():
+        current = LLMProviderSettings.objects.select_for_update().get(pk=organization_id)
+        if (current.base_url, current.model) != (config.base_url, config.model):
+            raise ValidationFailed(_("the base URL or model changed during the calibration"), field="calibration")
+        current.calibration = calibration
+        current.calibrated_at = timezone.now()
+        current.calibration_started_at = None
+        current.calibration_error = ""
+        current.save(update_fields=["calibration", "calibrated_at", "calibration_started_at", "calibration_error"])
+    return calibration
+
+
+def llm_provider_calibration_failed(*, organization_id: int, error: str) -> None:
+    """The worker's calibration run ended without a fit: say why on the settings page."""
+    LLMProviderSettings.objects.filter(pk=organization_id).update(
+        calibration_started_at=None, calibration_error=error[:300]
+    )

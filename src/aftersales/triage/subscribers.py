@@ -20,9 +20,16 @@ def _run_classification(request_id: int) -> None:
     run_classification(request_id)
 
 
+def _run_calibration(organization_id: int) -> None:
+    from .tasks import calibrate_llm_provider
+
+    calibrate_llm_provider(organization_id)
+
+
 # run by the worker in the event's fan-out task (core/events.py subscribe_task)
 subscribe_task(MessageReceived, "aftersales.triage.tasks.triage_message", lambda e: (e.message_id,))
 subscribe(MessageTriaged, _on_message_triaged)
 # The API's classify request is handed to the worker right after its row is written (not after the
 # surrounding transaction: the caller waits for the answer): services.classify_via_worker.
 services.register_classification_runner(_run_classification)
+services.register_calibration_runner(_run_calibration)

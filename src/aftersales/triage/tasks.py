@@ -46,6 +46,23 @@ def run_classification(request_id: int) -> bool:
     return services.classification_request_run(request_id=request_id)
 
 
+@db_task(retries=0)
+def calibrate_llm_provider(organization_id: int) -> str:
+    """An administrator asked to calibrate the LLM provider (services.llm_provider_calibration_start):
+    run it over the held-out split and store the fit, or say on the settings page why not."""
+    from aftersales.core.errors import ValidationFailed
+
+    try:
+        calibration = services.llm_provider_calibrate(organization_id=organization_id)
+    except ValidationFailed as exc:
+        services.llm_provider_calibration_failed(organization_id=organization_id, error=str(exc.message))
+        return "failed"
+    except Exception as exc:
+        services.llm_provider_calibration_failed(organization_id=organization_id, error=f"{type(exc).__name__}: {exc}")
+        raise
+    return f"calibrated on {calibration['answered']} answers"
+
+
 @db_periodic_task(crontab(minute="17", hour="*/6"))
 def prune_classification_requests() -> int:
     return services.classification_requests_prune()

@@ -247,6 +247,12 @@ urlpatterns = [
     path("settings/notifications/", settings_notifications.settings_notifications, name="settings_notifications"),
     path("settings/triage/", settings_triage.settings_triage, name="settings_triage"),
     path("settings/triage/llm/", settings_triage.settings_triage_llm, name="settings_triage_llm"),
+    path("settings/triage/llm/test/", settings_triage.settings_triage_llm_test, name="settings_triage_llm_test"),
+    path(
+        "settings/triage/llm/calibrate/",
+        settings_triage.settings_triage_llm_calibrate,
+        name="settings_triage_llm_calibrate",
+    ),
     path("settings/followups/coupons/", followups.settings_followups_coupons, name="settings_followups_coupons"),
     path("settings/sla/calendars/", sla.settings_sla_calendar, name="settings_sla_calendar"),
     path(

@@ -8,11 +8,19 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
+from ninja.responses import Status
 
 from aftersales.inbox.selectors import ticket_get
 from aftersales.triage.routing import ticket_route
 from aftersales.triage.selectors import llm_provider_settings, triage_settings
-from aftersales.triage.services import ClassifyItem, classify_via_worker, llm_provider_update, triage_settings_update
+from aftersales.triage.services import (
+    ClassifyItem,
+    classify_via_worker,
+    llm_provider_calibration_start,
+    llm_provider_test,
+    llm_provider_update,
+    triage_settings_update,
+)
 
 from ..auth import current_user
 from ..schemas.common import ErrorOut, Id, with_errors
@@ -23,6 +31,8 @@ from ..schemas.triage import (
     TicketRouteIn,
     TriageLLMProviderIn,
     TriageLLMProviderOut,
+    TriageLLMProviderTestIn,
+    TriageLLMProviderTestOut,
     TriageSettingsIn,
     TriageSettingsOut,
 )
@@ -68,6 +78,24 @@ def put_llm_provider(request: HttpRequest, payload: TriageLLMProviderIn) -> Any:
     user = current_user(request)
     llm_provider_update(user=user, **payload.dict())
     return llm_provider_settings(user)
+
+
+@router.post("/triage/llm-provider/test", response=with_errors({200: TriageLLMProviderTestOut}))
+def test_llm_provider(request: HttpRequest, payload: TriageLLMProviderTestIn) -> Any:
+    """Send one tiny classification to the provider (the stored settings, or the values given, unsaved)
+    and report the latency, the model that answered and a precise error: auth, timeout, tls,
+    invalid_answer (the answer does not follow the schema), ... One attempt; nothing is saved. Admins only."""
+    return llm_provider_test(user=current_user(request), **payload.dict())
+
+
+@router.post("/triage/llm-provider/calibrate", response=with_errors({202: TriageLLMProviderOut, 409: ErrorOut}))
+def calibrate_llm_provider(request: HttpRequest) -> Any:
+    """Start calibrating the provider in the worker: it classifies the corpus's held-out split (no
+    customer data; not counted against the limits) and fits how often each reported confidence is
+    right; `calibration` shows the result when done. 409 while a run is under way. Admins only."""
+    user = current_user(request)
+    llm_provider_calibration_start(user=user)
+    return Status(202, llm_provider_settings(user))
 
 
 @router.post("/tickets/{ticket_id}/route", response=with_errors({200: RoutingDecisionOut}))

@@ -59,6 +59,11 @@ class TriageOut(Schema):
     model_version: str
     alternatives: list[AlternativeOut] = Field(..., description="The next most likely intents")
     engine: str = Field("local", description='Who classified: "local" or "llm:<model>"')
+    engine_note: str = Field(
+        "",
+        description="Why the LLM provider's answer was not used for this text (invalid, timeout, limit): "
+        "the local one was",
+    )
 
 
 class ClassifyOut(Schema):
@@ -90,6 +95,18 @@ class RoutingDecisionOut(Schema):
     reasons: list[str]
 
 
+class TriageLLMCalibrationOut(Schema):
+    calibrated_at: datetime | None
+    model: str
+    examples: int = Field(..., description="Held-out messages sent")
+    answered: int = Field(..., description="Valid answers the fit used")
+    accuracy: float = Field(..., description="Share of those answers whose intent was right")
+    mean_reported: float = Field(..., description="The mean confidence the provider reported")
+    ece_before: float = Field(..., description="Expected calibration error of the reported confidence")
+    ece_after: float = Field(..., description="... after the mapping (in-sample)")
+    points: list[list[float]] = Field(..., description="[reported, calibrated] knots, linear in between")
+
+
 class TriageLLMProviderOut(Schema):
     is_enabled: bool = Field(..., description="Off: nothing is sent anywhere")
     base_url: str = Field(..., description="The server's API root, e.g. https://api.openai.com/v1")
@@ -101,6 +118,14 @@ class TriageLLMProviderOut(Schema):
     max_per_day: int
     last_error: str = Field(..., description="Why its last answer was not used (the local result was)")
     last_error_at: datetime | None
+    calibration: TriageLLMCalibrationOut | None = Field(
+        ...,
+        description="How its reported confidence compared with the truth on the held-out split; null: not calibrated "
+        "for this base URL and model, so its intent needs uncalibrated_threshold to act without a human",
+    )
+    calibration_running: bool
+    calibration_error: str = Field(..., description="Why the last calibration run did not produce a fit")
+    uncalibrated_threshold: float
 
 
 class TriageLLMProviderIn(InputSchema):
@@ -114,3 +139,28 @@ class TriageLLMProviderIn(InputSchema):
     fields: list[str] | None = None
     max_per_minute: int | None = None
     max_per_day: int | None = None
+
+
+class TriageLLMProviderTestIn(InputSchema):
+    """Values to test instead of the stored ones (nothing is saved); left out: the stored value. An empty
+    or missing api_key uses the stored key."""
+
+    base_url: str | None = Field(None, max_length=300)
+    model: str | None = Field(None, max_length=120)
+    api_key: str | None = Field(None, max_length=500)
+    timeout_seconds: float | None = None
+
+
+class TriageLLMProviderTestOut(Schema):
+    ok: bool
+    latency_ms: int = Field(..., description="From sending the request to a validated answer (or the failure)")
+    model: str = Field(..., description="The model the server says answered; empty when it did not answer")
+    configured_model: str
+    error_kind: str = Field(
+        ...,
+        description="auth, timeout, tls, invalid_answer (not the schema), unavailable, refused, rate_limited, "
+        "bad_request",
+    )
+    error: str
+    intent: str = Field(..., description="The test message's intent, when it answered")
+    confidence: float | None

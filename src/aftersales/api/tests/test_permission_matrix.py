@@ -753,6 +753,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PUT", "/triage/llm-provider"): Row(
         lambda s, w, u: ("PUT", "/triage/llm-provider", {"max_per_minute": 10}), admins()
     ),
+    # Test connection and calibration: admins only (nothing configured here: the admin's call is a 422
+    # naming base_url, after the permission check).
+    ("POST", "/triage/llm-provider/test"): Row(lambda s, w, u: ("POST", "/triage/llm-provider/test", {}), admins(422)),
+    ("POST", "/triage/llm-provider/calibrate"): Row(
+        lambda s, w, u: ("POST", "/triage/llm-provider/calibrate", {}), admins(422)
+    ),
     ("POST", "/tickets/{ticket_id}/route"): Row(
         lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/route", {}), ticket_write()
     ),

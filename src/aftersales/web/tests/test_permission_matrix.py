@@ -842,6 +842,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_triage", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
     ("settings_triage", "POST"): Row(_none, lambda o: {"auto_route": "on"}, expect(LOGIN, admins(302), 403)),
     ("settings_triage_llm", "POST"): Row(_none, lambda o: {"max_per_minute": "10"}, expect(LOGIN, admins(302), 403)),
+    # Test connection (nothing configured: the page again naming base_url) and calibration (refused
+    # with a message: nothing saved yet): admins only.
+    ("settings_triage_llm_test", "POST"): Row(_none, lambda o: {"model": "m"}, expect(LOGIN, admins(422), 403)),
+    ("settings_triage_llm_calibrate", "POST"): Row(_none, _none, expect(LOGIN, admins(302), 403)),
     # Rules (issue 11 §1): organization settings, admins only (another organization's rule or
     # experiment: 404); a ticket's rule log as seeing the ticket.
     ("settings_rules", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),

@@ -11,9 +11,15 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from aftersales.core.errors import ValidationFailed
+from aftersales.core.errors import Conflict, ValidationFailed
 from aftersales.triage.selectors import llm_provider_settings, triage_settings
-from aftersales.triage.services import llm_provider_update, triage_settings_update
+from aftersales.triage.services import (
+    TriageUnavailable,
+    llm_provider_calibration_start,
+    llm_provider_test,
+    llm_provider_update,
+    triage_settings_update,
+)
 
 from ..access import AgentRequest, web_view
 
@@ -58,7 +64,62 @@ def settings_triage_llm(request: AgentRequest) -> HttpResponse:
     return redirect("web:settings_triage")
 
 
-def _page(request: AgentRequest, *, llm_error: Any = None, typed: Any = None, status: int = 200) -> HttpResponse:
+@web_view(methods=("POST",))
+def settings_triage_llm_test(request: AgentRequest) -> HttpResponse:
+    """Test connection: one tiny classification with the values in the form (unsaved; an empty key
+    field uses the stored key), the same service as POST /api/v1/triage/llm-provider/test. htmx
+    swaps in the result; without JavaScript the page comes back with what was typed and the result."""
+    post = request.POST
+    try:
+        result = llm_provider_test(
+            user=request.user,
+            base_url=post.get("base_url", ""),
+            model=post.get("model", ""),
+            api_key=post.get("api_key", "").strip() or None,
+            timeout_seconds=_number(post.get("timeout_seconds"), "timeout_seconds", float),
+        )
+    except ValidationFailed as exc:
+        if request.headers.get("HX-Request"):
+            return render(request, "triage/_llm_test.html", {"test_error": exc}, status=422)
+        return _page(request, llm_error=exc, typed=post, status=422)
+    if request.headers.get("HX-Request"):
+        return render(request, "triage/_llm_test.html", {"test": result, "test_title": _test_title(result)})
+    return _page(request, typed=post, test=result)
+
+
+@web_view(methods=("POST",))
+def settings_triage_llm_calibrate(request: AgentRequest) -> HttpResponse:
+    """Start calibrating the saved provider in the worker (the same service as
+    POST /api/v1/triage/llm-provider/calibrate)."""
+    try:
+        llm_provider_calibration_start(user=request.user)
+    except (ValidationFailed, Conflict, TriageUnavailable) as exc:  # refusals go to the error page
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Calibration started: the result appears here when the worker has finished."))
+    return redirect("web:settings_triage")
+
+
+def _test_title(result: Any) -> str:
+    """What a connection test's failure was, in the admin's words."""
+    if result.ok:
+        return str(_("Connection works"))
+    titles = {
+        "auth": _("Authentication failed (check the API key)"),
+        "timeout": _("Timed out"),
+        "tls": _("TLS failed (certificate or https)"),
+        "invalid_answer": _("The answer does not follow the schema"),
+        "unavailable": _("Cannot reach the server"),
+        "refused": _("This address is not allowed"),
+        "rate_limited": _("Rate limited by the provider"),
+        "bad_request": _("The server refused the request (check the model name)"),
+    }
+    return str(titles.get(result.error_kind, _("The test failed")))
+
+
+def _page(
+    request: AgentRequest, *, llm_error: Any = None, typed: Any = None, status: int = 200, test: Any = None
+) -> HttpResponse:
     llm = llm_provider_settings(request.user)
     form = {
         "is_enabled": llm.is_enabled,
@@ -79,6 +140,8 @@ def _page(request: AgentRequest, *, llm_error: Any = None, typed: Any = None, st
         "llm": llm,
         "form": form,
         "llm_error": llm_error,
+        "test": test,
+        "test_title": _test_title(test) if test is not None else "",
     }
     return render(request, "triage/settings.html", context, status=status)
 
