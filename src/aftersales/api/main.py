@@ -28,6 +28,7 @@ from .routers import (
     inventory,
     language,
     language_config,
+    marketplace_apps,
     messages,
     notification_steps,
     notifications,
@@ -157,5 +158,6 @@ for module in (
     shipments,
     platform_tickets,
     notification_steps,
+    marketplace_apps,
 ):
     api.add_router("", module.router)

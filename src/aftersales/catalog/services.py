@@ -16,6 +16,7 @@ from django_countries import countries
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.channels.credentials import check_platform_credentials, merge_kept_secrets
+from aftersales.channels.marketplace_apps import app_supplied_fields
 from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.crypto import EncryptedToken, rotate
@@ -188,7 +189,11 @@ def store_create(
         values["credentials"] = credentials
     clean = check_store_values(values)
     if clean.get("credentials"):
-        clean["credentials"] = check_platform_credentials(clean["platform"], clean["credentials"])
+        clean["credentials"] = check_platform_credentials(
+            clean["platform"],
+            clean["credentials"],
+            app_supplied=app_supplied_fields(organization_id, clean["platform"]),
+        )
     try:
         with transaction.atomic():
             if Store.objects.filter(organization_id=organization_id, name=clean["name"]).exists():
@@ -236,9 +241,13 @@ def _check_credentials_of(store: Store, clean: dict[str, Any]) -> None:
     if clean.get("credentials"):
         stored = (store.credentials or {}) if platform == store.platform else {}
         merged = merge_kept_secrets(platform, clean["credentials"], stored)
-        clean["credentials"] = check_platform_credentials(platform, merged)
+        clean["credentials"] = check_platform_credentials(
+            platform, merged, app_supplied=app_supplied_fields(store.organization_id, platform)
+        )
     elif "credentials" not in clean and platform != store.platform and store.credentials:
-        check_platform_credentials(platform, store.credentials)
+        check_platform_credentials(
+            platform, store.credentials, app_supplied=app_supplied_fields(store.organization_id, platform)
+        )
 
 
 def store_deactivate(*, user: User, store_id: int) -> Store:

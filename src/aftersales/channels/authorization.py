@@ -3,8 +3,9 @@ authorization code traded for tokens (Shopee, TikTok Shop, AliExpress, Wish, Sho
 UI's "Connect" button and `POST /api/v1/stores/{id}/authorization` call the same two services.
 
 1. `store_authorization_start`: an organization admin asks to connect a store whose app keys
-   (partner id/key, app key/secret, client id/secret: the store's credentials, encrypted at rest,
-   typed on its page) are set. A `StoreAuthorization` row is written (a random nonce, the store,
+   (partner id/key, app key/secret, client id/secret: the organization's marketplace app,
+   channels/marketplace_apps.py, typed once in Settings > Marketplace apps; or a store's own keys
+   from before apps existed) are set. A `StoreAuthorization` row is written (a random nonce, the store,
    the organization, the admin, where they asked from: a hash of their session key, or their API
    token, an expiry of STATE_MAX_AGE) and the platform's consent URL returned, carrying
    `state` = the nonce and store id signed with the installation's SECRET_KEY (django.core.signing).
@@ -33,7 +34,6 @@ from datetime import datetime, timedelta
 from importlib import import_module
 from typing import Any
 
-from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.utils.translation import gettext as _
@@ -47,7 +47,8 @@ from aftersales.core.errors import Conflict, DomainError, ValidationFailed
 
 from .base import AuthError, ConnectorError
 from .context import store_context, store_credentials_save
-from .grants import CallbackRefused, Grant
+from .grants import REDIRECT_PATH as REDIRECT_PATH  # re-exported: the callback route and tests
+from .grants import CallbackRefused, Grant, redirect_uri
 from .models import StoreAuthorization, StoreSync
 from .registry import get_connector
 from .scopes import ScopeGap, scope_gaps, store_scopes_refresh
@@ -56,7 +57,6 @@ from .sync import pull_streams, store_sync_resume
 
 logger = logging.getLogger(__name__)
 
-REDIRECT_PATH = "/settings/stores/authorization/callback/"
 STATE_SALT = "aftersales.channels.authorization.state"
 STATE_MAX_AGE = timedelta(minutes=15)
 MAX_PARAM = 2000
@@ -111,11 +111,6 @@ def supports_authorization(platform: str) -> bool:
     return platform in AUTH_MODULES
 
 
-def redirect_uri() -> str:
-    """The address the platforms send the admin back to: register it in each app's settings."""
-    return settings.SITE_URL.rstrip("/") + REDIRECT_PATH
-
-
 def session_binding(session_key: str) -> str:
     return "session:" + hashlib.sha256(session_key.encode()).hexdigest()[:64]
 
@@ -143,7 +138,10 @@ def _app_context(store: Store, module: Any, shop: str = "") -> Any:
     for name in module.APP_FIELDS:
         if not str(creds.get(name) or "").strip():
             raise Conflict(
-                _("set the app's %(field)s on the store page first (the platform's developer console gives it)")
+                _(
+                    "register the platform's app in Settings > Marketplace apps first (its %(field)s is "
+                    "not set; the platform's developer console gives it)"
+                )
                 % {"field": name},
                 field=f"credentials.{name}",
                 code="credentials_incomplete",

@@ -16,6 +16,7 @@ from django.db import transaction
 from aftersales.catalog.models import Store
 
 from .base import Connector, StoreContext
+from .marketplace_apps import effective_credentials
 from .ratelimit import Limiter
 from .registry import get_connector
 
@@ -83,14 +84,16 @@ def store_credentials_refresh(
 def store_context(
     store: Store, *, connector: Connector | None = None, sleep: Callable[[float], None] | None = None
 ) -> StoreContext:
-    """What a connector gets for one store: decrypted credentials (never log them), the endpoint,
+    """What a connector gets for one store: decrypted credentials (never log them; the
+    organization's marketplace app keys included unless the store has its own), the endpoint,
     `save_credentials` (merges and persists refreshed tokens, encrypted, under the store's row lock)
     and `throttle(bucket, cost)` (the store's token buckets, by the connector's `rate_limits`)."""
     connector = connector or get_connector(store.platform)
     limits = getattr(connector, "rate_limits", None) or {}
     limiter = Limiter(store.pk, limits, sleep=sleep) if sleep else Limiter(store.pk, limits)
     store_id = store.pk
-    credentials = dict(store.credentials or {})
+    # The organization's marketplace app keys under the store's own (marketplace_apps.py).
+    credentials = effective_credentials(store)
 
     def save_credentials(updates: dict[str, Any]) -> None:
         store_credentials_save(store_id=store_id, updates=updates)

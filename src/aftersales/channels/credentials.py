@@ -19,7 +19,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -665,10 +665,20 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def check_platform_credentials(platform: str, credentials: Mapping[str, Any]) -> dict[str, Any]:
+# The same checks for the organization's marketplace apps (channels/marketplace_apps.py).
+blank = _blank
+clean_field = _clean
+fail = _fail
+
+
+def check_platform_credentials(
+    platform: str, credentials: Mapping[str, Any], *, app_supplied: Collection[str] = ()
+) -> dict[str, Any]:
     """Credentials checked against the platform's schema, in the schema's order; blank optional
     values dropped. Unknown keys, missing required ones, wrong types: ValidationFailed naming
-    `credentials.<key>`. A platform without a schema: returned as given (checked elsewhere)."""
+    `credentials.<key>`. A platform without a schema: returned as given (checked elsewhere).
+    `app_supplied`: the keys the organization's marketplace app gives the store
+    (marketplace_apps.app_supplied_fields): not required on the store."""
     fields = credential_fields(platform)
     if fields is None:
         return dict(credentials)
@@ -685,7 +695,7 @@ def check_platform_credentials(platform: str, credentials: Mapping[str, Any]) ->
     for spec in fields:
         value = credentials.get(spec.name)
         if _blank(value):
-            if spec.required and not (spec.by_connect and connected_later):
+            if spec.required and not (spec.by_connect and connected_later) and spec.name not in app_supplied:
                 raise _fail(spec.name, _("required for %(platform)s") % {"platform": platform})
             continue
         clean[spec.name] = _clean(spec, value)
@@ -695,7 +705,7 @@ def check_platform_credentials(platform: str, credentials: Mapping[str, Any]) ->
         _check_mailbox_sign_in(clean)
     if platform == "shopify" and not clean.get("access_token"):
         for name in ("client_id", "client_secret"):
-            if not clean.get(name):
+            if not clean.get(name) and name not in app_supplied:
                 raise _fail(name, _("required without an access token (the app's client credentials)"))
     return clean
 
@@ -736,15 +746,21 @@ class CredentialState:
     field: CredentialField
     is_set: bool
     value: Any  # the stored value of a non-secret field; None for a secret
+    # Given by the organization's marketplace app (Settings > Marketplace apps), not by the store.
+    from_app: bool = False
 
 
-def credentials_state(platform: str, stored: Mapping[str, Any]) -> list[CredentialState]:
-    """The platform's (non-internal) fields with what is stored; [] without a schema."""
+def credentials_state(
+    platform: str, stored: Mapping[str, Any], *, app_supplied: Collection[str] = ()
+) -> list[CredentialState]:
+    """The platform's (non-internal) fields with what is stored; [] without a schema. A field the
+    organization's app supplies and the store does not override is `from_app`."""
     return [
         CredentialState(
             field=spec,
             is_set=not _blank(stored.get(spec.name)),
             value=None if spec.secret else stored.get(spec.name),
+            from_app=spec.name in app_supplied and _blank(stored.get(spec.name)),
         )
         for spec in credential_fields(platform) or ()
         if not spec.internal

@@ -42,6 +42,7 @@ from aftersales.inbox.models import Attachment, Message, Ticket
 from aftersales.inbox.services.search import customer_search_refresh, ticket_search_refresh
 from aftersales.returns.models import ReturnRequest
 
+from .marketplace_apps import effective_credentials
 from .models import RawEvent, RawEventStatus
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class ErasureResult:
 
 def _client_id(store: Store) -> str:
     try:
-        return str((store.credentials or {}).get("client_id") or "")
+        return str(effective_credentials(store).get("client_id") or "")
     except Exception:  # undecryptable credentials: this store cannot be matched by application
         return ""
 

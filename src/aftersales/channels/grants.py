@@ -25,6 +25,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CODE = re.compile(r"^[A-Za-z0-9._~+/=-]{1,512}$")
+REDIRECT_PATH = "/settings/stores/authorization/callback/"
+
+
+def redirect_uri() -> str:
+    """The address the platforms send the admin back to: register it in each app's settings
+    (Settings > Marketplace apps shows it)."""
+    from django.conf import settings
+
+    return settings.SITE_URL.rstrip("/") + REDIRECT_PATH
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.core.crypto import EncryptedJSONField
 from aftersales.core.models import TimeStampedModel
 
 from .base import Stream
@@ -282,3 +283,28 @@ class WorkerLease(models.Model):
 
     def __str__(self) -> str:
         return f"lease {self.name} ({self.holder or 'free'})"
+
+
+class MarketplaceApp(TimeStampedModel):
+    """The organization's developer app on one platform (channels/marketplace_apps.py): the keys a
+    seller registers once in the platform's developer console (Shopify client id/secret, eBay App
+    ID/Cert ID/RuName, Amazon LWA client + app id, Shopee partner id/key, TikTok/AliExpress app
+    key/secret, Wish client id/secret, Meta's app secret for WhatsApp and Messenger), which every
+    store of that platform connects through. `credentials` is encrypted like a store's and its
+    secrets are never shown again (set / fingerprint). `platform` is the app's platform: "meta"
+    serves the whatsapp and facebook stores."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    platform = models.CharField(max_length=20)
+    environment = models.CharField(max_length=10, default="production")  # production | sandbox
+    credentials = EncryptedJSONField(blank=True, default=dict)
+    rotated_at = models.DateTimeField(null=True, blank=True)  # when a secret last changed
+    updated_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "platform"], name="marketplaceapp_unique_platform")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} app of organization {self.organization_id}"

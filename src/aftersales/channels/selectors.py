@@ -24,6 +24,7 @@ from aftersales.core.errors import NotFound
 
 from .base import Capability, ConnectorError
 from .credentials import CredentialState, credential_fields, credentials_state
+from .marketplace_apps import app_supplied_fields, uses_own_app
 from .models import MessageTemplate, RawEvent, RawEventStatus, StoreSync, WriteBack, WriteBackStatus
 from .registry import get_connector
 from .status import StreamStatus, store_streams_status
@@ -178,7 +179,13 @@ def store_connection(user: Any, store_id: int) -> StoreConnection:
         has_connector=connector is not None,
         has_schema=credential_fields(store.platform) is not None,
         capabilities=capabilities,
-        credentials=credentials_state(store.platform, stored),
+        credentials=credentials_state(
+            store.platform,
+            stored,
+            app_supplied=()
+            if uses_own_app(store.platform, stored)
+            else app_supplied_fields(store.organization_id, store.platform),
+        ),
         credentials_set=bool(stored),
         paused=sync.paused,
         paused_reason=sync.paused_reason,

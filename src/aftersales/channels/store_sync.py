@@ -27,6 +27,7 @@ from aftersales.core.validation import check_text
 
 from .base import Capability, ConnectorError, Stream
 from .credentials import check_platform_credentials
+from .marketplace_apps import effective_credentials
 from .message_templates import templates_refresh
 from .models import MessageTemplate, RawEvent, StoreSync
 from .registry import get_connector
@@ -83,7 +84,7 @@ def _connector_for(store: Store, capability: Capability | None = None) -> Any:
     if not store.credentials:
         raise Conflict(_("the store has no credentials yet"), field="credentials", code="no_credentials")
     try:
-        check_platform_credentials(store.platform, store.credentials)
+        check_platform_credentials(store.platform, effective_credentials(store))
     except ValidationFailed as exc:
         raise Conflict(exc.message, field=exc.field, code="credentials_incomplete") from None
     return connector

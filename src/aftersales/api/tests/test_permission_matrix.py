@@ -93,6 +93,16 @@ def _quarantined(world: Any) -> int:
     ).pk
 
 
+def _marketplace_app(world: Any) -> str:
+    """The organization's Wish app (no store connects through it)."""
+    from aftersales.channels.models import MarketplaceApp
+
+    MarketplaceApp.objects.get_or_create(
+        organization=world.org, platform="wish", defaults={"credentials": {"client_id": "a", "client_secret": "b"}}
+    )
+    return "wish"
+
+
 def _own_view(user: Any, world: Any) -> int:
     view = saved_view_create(user=user or world.agent, name="Mine", filters={"status": "open"})
     return view.pk
@@ -818,6 +828,16 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/rules/experiments"): Row(lambda s, w, u: ("GET", "/rules/experiments", None), admins()),
     ("GET", "/rules/webhook-secret"): Row(lambda s, w, u: ("GET", "/rules/webhook-secret", None), admins()),
+    # Marketplace apps (one developer app per platform, channels/marketplace_apps.py): admins of the
+    # organization; removing: ours (the foreign admin's organization has none: 404).
+    ("GET", "/marketplace-apps"): Row(lambda s, w, u: ("GET", "/marketplace-apps", None), admins()),
+    ("PUT", "/marketplace-apps/{platform}"): Row(
+        lambda s, w, u: ("PUT", "/marketplace-apps/wish", {"credentials": {"client_id": "a", "client_secret": "b"}}),
+        admins(),
+    ),
+    ("DELETE", "/marketplace-apps/{platform}"): Row(
+        lambda s, w, u: ("DELETE", f"/marketplace-apps/{_marketplace_app(w)}", None), ours(204)
+    ),
     ("POST", "/rules/webhook-secret/rotate"): Row(
         lambda s, w, u: ("POST", "/rules/webhook-secret/rotate", None), admins()
     ),

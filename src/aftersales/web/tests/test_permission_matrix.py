@@ -24,7 +24,7 @@ from django.urls import get_resolver, reverse
 from aftersales.accounts.models import Role, Team, User
 from aftersales.accounts.services import api_token_create
 from aftersales.catalog.models import Store
-from aftersales.channels.models import RawEvent, StoreSync, StreamCursor
+from aftersales.channels.models import MarketplaceApp, RawEvent, StoreSync, StreamCursor
 from aftersales.core.clock import now
 from aftersales.inbox.models import Attachment, CategoryLabel, DeliveryStatus, Message, SavedView, Ticket
 from aftersales.inventory.models import InventoryMovement, Warehouse
@@ -104,6 +104,14 @@ def _unused_role(o: Objects) -> dict[str, int]:
 def _keyless_tracking_account(o: Objects) -> dict[str, int]:
     TrackingAccount.objects.get_or_create(organization=o.world.org, provider="17track")
     return {}
+
+
+def _marketplace_app(o: Objects) -> dict[str, str]:
+    """The organization's Wish app (no store connects through it)."""
+    MarketplaceApp.objects.get_or_create(
+        organization=o.world.org, platform="wish", defaults={"credentials": {"client_id": "a", "client_secret": "b"}}
+    )
+    return {"platform": "wish"}
 
 
 def _bad_link(o: Objects) -> dict[str, str]:
@@ -712,6 +720,17 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_tracking_test", "POST"): Row(
         _keyless_tracking_account, _none, expect(LOGIN, {**admins(422), "foreigner": 404}, 403)
     ),
+    # Marketplace apps (one developer app per platform): the organization's admins. Removing the
+    # organization's app: the foreign admin's organization has none (404 on the page, naming it).
+    ("settings_marketplace_apps", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_marketplace_app", "POST"): Row(
+        lambda o: {"platform": "wish"},
+        lambda o: {"client_id": "matrix", "client_secret": "matrix-secret"},
+        expect(LOGIN, admins(302), 403),
+    ),
+    ("settings_marketplace_app_delete", "POST"): Row(
+        _marketplace_app, _none, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
+    ),
     # Warehouses (Settings, admins) and the Stock page (issue 10 s5): stock is read by everyone of
     # the organization; goods received / count adjustments need PROCESS (the foreign admin names a
     # warehouse of ours: 422 on the form).
@@ -1097,6 +1116,8 @@ def _snapshot(o: Objects) -> tuple[Any, ...]:
         # warehouses and the stock ledger (web/views/inventory.py)
         sorted(Warehouse.objects.values_list("organization_id", "code", "name", "is_active")),
         InventoryMovement.objects.count(),
+        # the organizations' marketplace apps (settings_marketplace_apps)
+        sorted(MarketplaceApp.objects.values_list("organization_id", "platform", "environment", "credentials")),
         # the tracking account (settings_tracking)
         sorted(
             TrackingAccount.objects.values_list("organization_id", "is_active", "poll_interval_hours", "credentials")
