@@ -15,11 +15,16 @@ import pytest
 from aftersales.catalog.models import Order, Shipment, Store
 from aftersales.channels.connectors.amazon import client as amazon_client
 from aftersales.channels.connectors.shopify.client import reset_throttle_state
-from aftersales.channels.models import RawEvent
+from aftersales.channels.models import MarketplaceApp, RawEvent
 from aftersales.channels.status import pull_streams
 from aftersales.channels.sync import sync_stream
 from aftersales.demo.fakes import DEMO_STORES, EBAY_SELLER, PLATFORMS, DemoFakes, store_credentials
-from aftersales.demo.stores import demo_stores_connect, demo_stores_disconnect
+from aftersales.demo.stores import (
+    demo_store_credentials,
+    demo_stores_authorize,
+    demo_stores_connect,
+    demo_stores_disconnect,
+)
 from aftersales.demo.texts import LANGUAGES, corpus
 from aftersales.inbox.models import Message, Ticket
 from aftersales.returns.models import ReturnRequest
@@ -77,8 +82,21 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     ]
     ebay, shopify, amazon, shopee, tiktok, aliexpress, wish = stores
     assert ebay.endpoint_url == fakes.ebay.url and amazon.endpoint_url == fakes.amazon.url
+    # The organization's marketplace apps hold the app keys (typed once); the stores hold neither
+    # app keys nor tokens until connected through each platform's consent flow against its fake.
+    apps = {a.platform: a for a in MarketplaceApp.objects.filter(organization=world.org)}
+    assert sorted(apps) == ["aliexpress", "amazon", "ebay", "shopee", "shopify", "tiktok", "wish"]
+    assert apps["ebay"].credentials["client_secret"] == fakes.ebay.client_secret
+    assert Store.objects.get(pk=ebay.pk).credentials == demo_store_credentials("ebay")
+    assert "refresh_token" not in Store.objects.get(pk=ebay.pk).credentials
+    assert Store.objects.get(pk=amazon.pk).credentials == {}
+    lines = demo_stores_authorize(organization=world.org, fakes=fakes)
+    assert len(lines) == 7 and all("connected through its marketplace app" in line for line in lines), lines
+    for store in stores:
+        saved = Store.objects.get(pk=store.pk).credentials
+        assert saved.get("refresh_token") or saved.get("access_token"), store.name  # from the consent flow
+        assert not set(saved) & set(apps[store.platform].credentials), store.name  # no app key copied
     # credentials are stored encrypted, like any store's
-    assert Store.objects.get(pk=ebay.pk).credentials == store_credentials("ebay")
     assert fakes.ebay.client_secret.encode() not in _raw_credentials(ebay)
 
     runs = sync_everything(stores)
@@ -105,6 +123,7 @@ def test_the_demo_stores_sync_from_the_fakes_and_a_reply_reaches_ebay(
     assert totals(shopee) == (3 + 1, 5 + 3, 10, 3)
     assert ReturnRequest.objects.filter(store=shopee).exclude(respond_by=None).count() == 3
     assert Store.objects.get(pk=shopee.pk).credentials["refresh_token"] != store_credentials("shopee")["refresh_token"]
+    assert fakes.shopee.refresh_token_valid(Store.objects.get(pk=shopee.pk).credentials["refresh_token"])
     # TikTok Shop: eight orders, three buyers' chats (an order card and a question each time: four
     # chats), three returns and a cancellation request, each with TikTok's response deadline (a buyer
     # who never wrote: a fourth ticket)

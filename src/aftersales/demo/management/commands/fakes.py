@@ -73,6 +73,7 @@ class Command(BaseCommand):
             for key, url in {**fakes.urls, **messaging.urls}.items():
                 self.stdout.write(f"  fake {key:<10} {url}")
             self.stdout.flush()
+            self._connect_stores(fakes)
             if options["sync"]:
                 self._queue_sync()
             threading.Thread(target=self._seed, args=(messaging,), daemon=True).start()
@@ -95,6 +96,19 @@ class Command(BaseCommand):
     def _log(self, line: str) -> None:
         self.stdout.write(f"  {line}")
         self.stdout.flush()
+
+    def _connect_stores(self, fakes: DemoFakes) -> None:
+        """Connect the demo stores through each platform's consent flow against these fakes, as an
+        admin's Connect does (their tokens come from the fakes; demo/stores.py)."""
+        from aftersales.accounts.models import Organization
+        from aftersales.demo import data
+        from aftersales.demo.stores import demo_stores_authorize
+
+        organization = Organization.objects.filter(slug=data.ORG_SLUG).first()
+        if organization is None:
+            return
+        for line in demo_stores_authorize(organization=organization, fakes=fakes):
+            self._log(line)
 
     def _queue_sync(self) -> None:
         """The periodic sync runs every five minutes: pull the demo stores now, so the demo is
