@@ -39,7 +39,7 @@ def test_an_admin_configures_the_llm_provider(live_server, page, settings, width
     form.locator("input[name=max_per_minute]").fill("20")
     _no_sideways_scroll(page)
     _shot(page, f"triage-llm-settings-{width}.png")
-    form.locator("button[type=submit]").click()
+    form.locator("button[type=submit]:not([formaction])").click()
     expect(page).to_have_url(base + "/settings/triage/")
     row = LLMProviderSettings.objects.get(organization=world.org)
     assert row.is_enabled and row.model == "qwen2.5:7b-instruct" and row.max_per_minute == 20
@@ -50,7 +50,7 @@ def test_an_admin_configures_the_llm_provider(live_server, page, settings, width
     expect(page.locator("#triage-llm input[name=fields][value=sentiment]")).not_to_be_checked()
 
     page.locator("#triage-llm input[name=base_url]").fill("https://169.254.169.254/v1")
-    page.locator("#triage-llm button[type=submit]").click()
+    page.locator("#triage-llm button[type=submit]:not([formaction])").click()
     error = page.locator("#triage-llm [role=alert]")
     expect(error).to_have_attribute("data-field", "base_url")
     expect(page.locator("#triage-llm input[name=base_url]")).to_have_value("https://169.254.169.254/v1")
