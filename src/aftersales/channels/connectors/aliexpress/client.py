@@ -175,16 +175,24 @@ class AliExpressClient(RefreshingTokens, PlatformClient):
         *,
         bucket: str = "aliexpress",
         idempotent: bool = True,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> Mapping[str, Any]:
         """One /sync call of API `method`; returns its "<method with _>_response" object. An access
-        token AliExpress refuses is refreshed once; the second refusal is final."""
+        token AliExpress refuses is refreshed once; the second refusal is final. `files` (name ->
+        (filename, bytes, content type)) go as multipart file parts, outside the signature, as the
+        open platform's SDKs send file parameters."""
         refreshed = False
         while True:
             token = self.access_token()
             form = self.signed({**(params or {}), "method": method, "access_token": token})
             try:
                 response = self.request(
-                    "POST", self.base() + SYNC_PATH, bucket=bucket, idempotent=idempotent, data=form
+                    "POST",
+                    self.base() + SYNC_PATH,
+                    bucket=bucket,
+                    idempotent=idempotent,
+                    data=form,
+                    files=dict(files) if files else None,
                 )
             except AuthError as exc:
                 if exc.code in TOKEN_ERRORS and not refreshed:

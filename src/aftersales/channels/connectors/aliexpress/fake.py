@@ -18,6 +18,8 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from email.parser import BytesParser
+from email.policy import default as default_policy
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -38,6 +40,28 @@ def _error(code: str, msg: str, type_: str = "ISV") -> FakeResponse:
 
 def _fulfil_error(code: str, message: str) -> dict[str, Any]:
     return {"result_success": False, "error_code": code, "error_message": message}
+
+
+def _is_multipart(request: FakeRequest) -> bool:
+    return request.headers.get("content-type", "").startswith("multipart/form-data")
+
+
+def _multipart(request: FakeRequest) -> tuple[dict[str, str], dict[str, tuple[str, bytes, str]]]:
+    """The text fields and the file parts (name -> (filename, bytes, content type)) of a
+    multipart/form-data body."""
+    head = f"Content-Type: {request.headers['content-type']}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=default_policy).parsebytes(head + request.body)
+    form: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes, str]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        if part.get_filename():
+            files[str(name)] = (part.get_filename() or "", content, part.get_content_type())
+        else:
+            form[str(name)] = content.decode()
+    return form, files
 
 
 def _form(request: FakeRequest) -> dict[str, str]:
@@ -73,6 +97,7 @@ class AliExpressFake(ChatFiles, FakePlatform):
         self.messages: dict[str, list[dict[str, Any]]] = {}  # channel id -> newest first
         self.solutions: list[dict[str, Any]] = []
         self.fulfilments: list[dict[str, str]] = []
+        self.evidence: list[dict[str, Any]] = []
         # Logistics service keys this fake accepts (aliexpress.solution.order.fulfill's service_name).
         self.logistics_services = {"CAINIAO_STANDARD", "CAINIAO_ECONOMY", "EMS", "DHL", "UPS", "FEDEX_IE", "OTHER"}
         super().__init__()
@@ -158,7 +183,7 @@ class AliExpressFake(ChatFiles, FakePlatform):
         )
 
     def sync(self, request: FakeRequest) -> FakeResponse:
-        form = _form(request)
+        form, files = _multipart(request) if _is_multipart(request) else (_form(request), {})
         denied = self._check_signature(form)
         if denied is not None:
             return denied
@@ -174,6 +199,7 @@ class AliExpressFake(ChatFiles, FakePlatform):
             "aliexpress.message.redefining.versiontwo.querymsgdetaillist": self.message_list,
             "aliexpress.message.redefining.sendmsg": self.send_message,
             "aliexpress.solution.order.fulfill": self.order_fulfill,
+            "aliexpress.issue.image.upload": lambda f: self.issue_image_upload(f, files),
         }.get(method)
         if handler is None:
             return _error("InvalidApiPath", f"The specified API {method!r} is invalid")
@@ -183,6 +209,8 @@ class AliExpressFake(ChatFiles, FakePlatform):
             return _error("isv.param-error", f"invalid parameter: {exc}")
         if isinstance(result, FakeResponse):
             return result
+        if method == "aliexpress.issue.image.upload":  # its answer is a bare result_object
+            return json_response({method.replace(".", "_") + "_response": result, "request_id": "0ba2"})
         return json_response({method.replace(".", "_") + "_response": {"result": result}, "request_id": "0ba2"})
 
     @staticmethod
@@ -271,6 +299,23 @@ class AliExpressFake(ChatFiles, FakePlatform):
             self.fulfilments.append(dict(form))
             order["order_status"] = "WAIT_BUYER_ACCEPT_GOODS" if send_type == "all" else "SELLER_PART_SEND_GOODS"
         return {"result_success": True}
+
+    def issue_image_upload(self, form: dict[str, str], files: dict[str, tuple[str, bytes, str]]) -> dict[str, Any]:
+        """aliexpress.issue.image.upload: issue_id, buyer_login_id, extension (text, signed) and the
+        file part image_bytes (not signed); answers {"result_object": bool}."""
+        part = files.get("image_bytes")
+        with self.lock:
+            issue = self.issues.get(form["issue_id"])
+            ok = (
+                issue is not None
+                and issue.get("buyer_login_id") == form["buyer_login_id"]
+                and form["extension"] in ("jpg", "jpeg", "png", "gif")
+                and part is not None
+                and len(part[1]) > 0
+            )
+            if ok and part is not None:
+                self.evidence.append({**form, "content": part[1], "content_type": part[2]})
+        return {"result_object": ok}
 
     def relation_list(self, form: dict[str, str]) -> dict[str, Any]:
         query = self._json(form, "query")

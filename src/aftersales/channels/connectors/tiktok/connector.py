@@ -385,9 +385,53 @@ class TikTokConnector(ClientPerCall[TikTokClient]):
                 body = {"decision": word, "reject_reason": reason, "comment": decision.comment.strip()[:1000]}
                 self._post_decision(client, decision.return_external_id, "reject", body)
                 return WriteReceipt(external_id=decision.return_external_id, detail=f"{word} {reason}")
+            if decision.decision == ReturnDecisionKind.OFFER_PARTIAL_REFUND:
+                return self._offer_partial_refund(client, decision, current, state, ctx.currency)
         raise ConnectorError(
             f"TikTok Shop returns have no {decision.decision} decision (TikTok arranges the return shipping)",
             permanent=True,
+        )
+
+    def _offer_partial_refund(
+        self,
+        client: TikTokClient,
+        decision: ReturnDecision,
+        current: Mapping[str, Any],
+        state: tuple[str, str],
+        store_currency: str,
+    ) -> WriteReceipt:
+        """Approve Return (202309) with decision OFFER_PARTIAL_REFUND and partial_refund {amount,
+        currency} (amount a decimal string): the buyer keeps the item and, if they accept, gets that
+        amount. Offered on a refund or return-and-refund request still awaiting the seller, for less
+        than the refund the buyer asked (refund_amount.refund_total) and in its currency."""
+        if state[0] != "RETURN_OR_REFUND_REQUEST_PENDING" or state[1] not in ("REFUND", "RETURN_AND_REFUND"):
+            raise ConnectorError(
+                f"TikTok Shop allows no partial refund offer on a {state[1]} return in {state[0]}", permanent=True
+            )
+        asked = current.get("refund_amount") if isinstance(current.get("refund_amount"), Mapping) else {}
+        currency = str(asked.get("currency") or decision.currency or store_currency)
+        if decision.currency and decision.currency != currency:
+            raise ConnectorError(
+                f"the offer is in {decision.currency}, the request in {currency}", permanent=True, code="currency"
+            )
+        amount = decision.amount
+        if amount is None or amount <= 0:
+            raise ConnectorError("a partial refund offer needs an amount", permanent=True, code="amount")
+        try:
+            total = Decimal(str(asked.get("refund_total")))
+        except (ArithmeticError, ValueError):
+            total = None
+        if total is not None and amount >= total:
+            raise ConnectorError(
+                f"a partial refund is less than the {total} {currency} asked: approve the request instead",
+                permanent=True,
+                code="amount",
+            )
+        offer = {"amount": str(amount.quantize(Decimal("0.01"))), "currency": currency}
+        body = {"decision": "OFFER_PARTIAL_REFUND", "partial_refund": offer}
+        self._post_decision(client, decision.return_external_id, "approve", body)
+        return WriteReceipt(
+            external_id=decision.return_external_id, detail=f"OFFER_PARTIAL_REFUND {offer['amount']} {currency}"
         )
 
     def _post_decision(

@@ -18,6 +18,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from aftersales.testing.fake_cdn import ChatFiles
@@ -332,6 +333,8 @@ class TikTokFake(ChatFiles, FakePlatform):
             found = self.returns.get(request.params["id"])
             if found is None:
                 return _error(25001001, "The return does not exist.", 400)
+            if word == "OFFER_PARTIAL_REFUND" and request.params["verb"] == "approve":
+                return self._partial_offer(found, body)
             if word not in RETURN_WORDS or not word.startswith(request.params["verb"].upper()):
                 return _error(25020004, "Decision mismatch: check the decision.", 400)
             if request.params["verb"] == "reject" and body.get("reject_reason") not in {
@@ -344,6 +347,31 @@ class TikTokFake(ChatFiles, FakePlatform):
             found["return_status"] = after
             found["update_time"] = int(self.clock())
             found["seller_next_action_response"] = []
+        return _ok({})
+
+    def _partial_offer(self, found: dict[str, Any], body: dict[str, Any]) -> FakeResponse:
+        """OFFER_PARTIAL_REFUND with partial_refund {amount (a decimal string), currency}: only on a
+        pending refund or return-and-refund request, below the refund asked, in its currency.
+        Call with the lock held."""
+        offer = body.get("partial_refund")
+        if found.get("return_status") != "RETURN_OR_REFUND_REQUEST_PENDING" or found.get("return_type") not in (
+            "REFUND",
+            "RETURN_AND_REFUND",
+        ):
+            return _error(25020010, f"The request is {found.get('return_status')}: no partial refund offer.", 400)
+        asked = found.get("refund_amount") or {}
+        if not isinstance(offer, dict) or not isinstance(offer.get("amount"), str):
+            return _error(25001002, "partial_refund.amount is required.", 400)
+        try:
+            amount = Decimal(offer["amount"])
+        except ArithmeticError:
+            return _error(25001002, "partial_refund.amount is not a number.", 400)
+        if offer.get("currency") != asked.get("currency"):
+            return _error(25001002, "partial_refund.currency does not match the request.", 400)
+        if not Decimal("0") < amount < Decimal(str(asked.get("refund_total") or "0")):
+            return _error(25001002, "partial_refund.amount must be below the refund total.", 400)
+        found["partial_refund_offer"] = dict(offer)
+        found["update_time"] = int(self.clock())
         return _ok({})
 
     def decide_cancel(self, request: FakeRequest) -> FakeResponse:
