@@ -364,3 +364,18 @@ def test_the_settings_page_registers_shows_fingerprints_and_names_the_refused_fi
     assert 'value="ttk"' in html
     assert client.post(reverse("web:settings_marketplace_app_delete", args=["tiktok"])).status_code == 302
     assert not MarketplaceApp.objects.exists()
+
+
+def test_key_rotation_re_encrypts_the_apps(world: Any, settings: Any) -> None:
+    from cryptography.fernet import Fernet
+    from django.core.management import call_command
+
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    MarketplaceApp.objects.create(
+        organization=world.org, platform="wish", credentials={"client_id": "a", "client_secret": "b"}
+    )
+    new_key = Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+    call_command("rotate_credentials", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]  # the old key can be dropped
+    assert MarketplaceApp.objects.get().credentials == {"client_id": "a", "client_secret": "b"}
