@@ -79,3 +79,33 @@ def test_tiktoks_refusal_is_shown(store: Store, seeded: TikTokFake, waits: list[
         "decide_return", "offer-x", _offer("5"), lambda ctx: connector.decide_return(ctx, _offer("5"))
     )
     assert refused.status == WriteBackStatus.FAILED and "the offer is in USD, the request in GBP" in refused.detail
+
+
+def test_the_rmas_offer_reaches_tiktok_once(
+    world: Any, seeded: TikTokFake, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The agent's "Offer partial refund" on the RMA of a TikTok return: the RMA write-back sends the
+    offer through the ledger, once, and the RMA shows it synced."""
+    from aftersales.returns.models import RmaStatus
+    from aftersales.returns.rma_actions import rma_offer_partial
+    from aftersales.returns.tests.test_rma_writeback import marketplace_rma
+    from aftersales.testing.factories import StoreFactory
+
+    shop = StoreFactory(
+        organization=world.org,
+        platform="tiktok",
+        site="shop.tiktok.com/us",
+        currency="USD",
+        external_id=seeded.shop_id,
+        endpoint_url=seeded.url,
+        credentials=seeded.credentials(),
+    )
+    rma = marketplace_rma(world, shop, RETURN_ID)
+    with django_capture_on_commit_callbacks(execute=True):
+        rma_offer_partial(user=world.admin, rma_id=rma.pk, amount="7.50", message="Keep it for 7.50?")
+    rma.refresh_from_db()
+    assert rma.status == RmaStatus.PARTIAL_OFFERED and rma.platform_sync == "synced", rma.platform_sync_detail
+    [sent] = seeded.requests_to(APPROVE, "POST")
+    assert sent.json() == {"decision": "OFFER_PARTIAL_REFUND", "partial_refund": {"amount": "7.50", "currency": "USD"}}
+    row = WriteBack.objects.get(store=shop, kind="decide_return")
+    assert row.status == WriteBackStatus.SUCCEEDED and row.idempotency_key.startswith(f"rma:{rma.pk}:decide:")
