@@ -83,7 +83,7 @@ def test_build_simulate_save_enable_and_experiment(live_server, page):  # type: 
     expect(form.locator("input[name='n:r.1.0:value'][type=number]")).to_be_visible()
     form.locator("select[name='n:r.1.0:field']").select_option("ticket.created_at")
     _settle(page)
-    expect(form.locator("input[name='n:r.1.0:widget']")).to_have_value("text")  # the row was re-rendered
+    expect(form.locator("input[name='n:r.1.0:widget']")).to_have_value("datetime")  # re-rendered: an instant
     form.locator("select[name='n:r.1.0:op']").select_option("days_since")
     _settle(page)
     expect(form.locator("select[name='n:r.1.0:cmp']")).to_be_visible()

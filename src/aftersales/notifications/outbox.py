@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,6 +93,30 @@ def webhook_secret(organization_id: int) -> str:
     return str(data["secret"])
 
 
+SigningSecretLookup = Callable[[int, str, str], "str | None"]  # (organization id, key, url) -> secret
+_SIGNING_KEYS: dict[str, SigningSecretLookup] = {}
+ORGANIZATION_SIGNING_KEY = "organization"
+
+
+def signing_keys_register(prefix: str, lookup: SigningSecretLookup) -> None:
+    """Let another app sign some deliveries with secrets of its own: a webhook whose payload says
+    `"signing_key": "<prefix>:<key>"` is signed with `lookup(organization_id, key, url)` (None: the
+    secret is gone, the delivery fails without sending). Called from an AppConfig.ready (rules)."""
+    _SIGNING_KEYS[prefix] = lookup
+
+
+def _signing(message: OutboxMessage) -> tuple[str, str]:
+    """The delivery's signing key name (the X-Aftersales-Signing-Key header) and secret."""
+    name = str(message.payload.get("signing_key") or ORGANIZATION_SIGNING_KEY)
+    prefix, _sep, key = name.partition(":")
+    if name == ORGANIZATION_SIGNING_KEY or prefix not in _SIGNING_KEYS:
+        return ORGANIZATION_SIGNING_KEY, webhook_secret(message.organization_id)
+    secret = _SIGNING_KEYS[prefix](message.organization_id, key, message.recipient)
+    if secret is None:
+        raise _Permanent(f"the signing secret {name} no longer exists")
+    return name, secret
+
+
 class _Retry(Exception):
     pass
 
@@ -115,12 +140,13 @@ def _send_webhook(message: OutboxMessage) -> int | None:
     from .webhooks import WebhookRefused, webhook_post
 
     body = json.dumps(message.payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+    key_name, secret = _signing(message)
     try:
         response = webhook_post(
             message.recipient,
             body,
-            secret=webhook_secret(message.organization_id),
-            headers={"X-Aftersales-Delivery": message.dedupe_key[:200]},
+            secret=secret,
+            headers={"X-Aftersales-Delivery": message.dedupe_key[:200], "X-Aftersales-Signing-Key": key_name},
         )
     except WebhookRefused as exc:
         raise _Permanent(str(exc)) from exc

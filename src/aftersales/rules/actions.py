@@ -394,14 +394,18 @@ WEBHOOK_DATA_LIMIT = 4000
 class NotifyWebhook(Action):
     """POST a signed JSON body to an https URL (notifications.webhooks: checked on save, every
     resolved address checked at send time, no redirects, short timeouts), through an outbox row:
-    sent at most once per rule and event, retried with backoff on 5xx/timeouts."""
+    sent at most once per rule and event, retried with backoff on 5xx/timeouts. Signed with the
+    organization's secret, or with `"signing": "rule"` the rule's own secret for that URL
+    (rules.webhook_secrets; the action fails while that secret is not made)."""
 
     slug, label = "notify_webhook", gettext_lazy("Call a webhook")
 
     def check(self, params: Mapping[str, Any], *, path: str, organization_id: int) -> dict[str, Any]:
         from aftersales.notifications.webhooks import check_webhook_url
 
-        _no_params(params, path=path, allowed=("url", "note"))
+        from .webhook_secrets import SIGNING_CHOICES, SIGNING_ORGANIZATION
+
+        _no_params(params, path=path, allowed=("url", "note", "signing"))
         try:
             url = check_webhook_url(params.get("url"), field=f"{path}.url")
         except ValidationFailed as exc:
@@ -409,6 +413,10 @@ class NotifyWebhook(Action):
         out: dict[str, Any] = {"url": url}
         if params.get("note"):
             out["note"] = _text(params, "note", path=path, limit=500)
+        if "signing" in params:
+            signing = _choice(params, "signing", list(SIGNING_CHOICES), path=path)
+            if signing != SIGNING_ORGANIZATION:
+                out["signing"] = signing
         return out
 
     def describe(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -429,6 +437,16 @@ class NotifyWebhook(Action):
             "rma_id": ctx.rma_id,
             "note": params.get("note", ""),
         }
+        if params.get("signing") == "rule":
+            from .webhook_secrets import signing_key_of
+
+            signing_key = signing_key_of(organization_id=ctx.organization_id, rule_id=ctx.rule_id, url=params["url"])
+            if signing_key is None:
+                raise ValidationFailed(
+                    _("this webhook signs with the rule's own secret, which is not made yet (made on the rule's page)"),
+                    field="signing",
+                )
+            body["signing_key"] = signing_key
         key = _outbox_key(ctx, "webhook", params["url"])
         body["delivery_id"] = key
         message = outbox_enqueue(

@@ -8,4 +8,9 @@ class RulesConfig(AppConfig):
     verbose_name = _("Rules")
 
     def ready(self) -> None:
+        from aftersales.notifications.outbox import signing_keys_register
+
         from . import subscribers  # noqa: F401
+        from .webhook_secrets import KEY_PREFIX, signing_secret_lookup
+
+        signing_keys_register(KEY_PREFIX, signing_secret_lookup)

@@ -8,9 +8,18 @@ converted by the field's type and the operator). Buttons named `builder` edit th
 `add-leaf:<id>`, `add-group:<id>`, `remove:<id>`, `add-action`, `remove-action:<i>`.
 
 A row's value is typed by its field and operator (`leaf_widget`: a choice list for choice fields, a
-multiple choice for in/not_in, true/false, numbers, a range for between, a comparison and days for
-days_since, a business calendar); the field and operator selects re-render the row (htmx
-`builder=refresh`). Posted back as text (`_posted_value`), converted like a typed text.
+multiple choice for in/not_in of a choice field, a list editor (one value per line) for in/not_in of
+text and number fields, true/false, numbers, a range for between, a date-and-time input for instants
+(in the organization's time zone, `Node.tz`), a comparison and days for days_since, a business
+calendar); the field and operator selects re-render the row (htmx `builder=refresh`). Posted back as
+text (`_posted_value`), converted like a typed text.
+
+Instants: the row's text is the JSON value itself (an ISO 8601 instant with its offset); the input
+shows it as local time in the organization's zone and posts it back with the instant it showed
+(`n:<id>:orig`), so an unchanged input gives the unchanged JSON (same offset, same seconds) even where
+the local time is ambiguous (the hour a DST change repeats). A changed local time becomes that local
+time's instant in the organization's zone: in the repeated hour the first (summer-time) one; a local
+time the clocks skip is refused naming the row's JSON path (`local_to_instant`).
 
 Actions are rows `a:<i>:type` with their parameters as form fields (`a:<i>:p:<name>`, by type:
 `_action_params`), or `a:<i>:params` (a JSON object) for a type without a form. The page's raw JSON
@@ -20,18 +29,22 @@ a refusal naming `conditions.any[1].value` is shown on that row."""
 from __future__ import annotations
 
 import json
+import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.translation import gettext as _
 
 from aftersales.core.errors import ValidationFailed
-from aftersales.rules.fields import BOOL, ENUM, FIELDS, INT, NUMBER
+from aftersales.rules.fields import BOOL, DATETIME, ENUM, FIELDS, INT, NUMBER, STR
 
 MAX_NODES = 200
 LIST_OPS = ("in", "not_in")
+DEFAULT_TZ = "UTC"
 
 
 @dataclass
@@ -46,6 +59,8 @@ class Node:
     children: list[Node] = dataclass_field(default_factory=list)
     json_path: str = ""
     error: str = ""
+    tz: str = DEFAULT_TZ  # the organization's time zone: instants are shown and typed in it
+    value_error: str = ""  # a typed value the builder could not turn into JSON (a skipped local time)
 
     @property
     def depth(self) -> int:
@@ -53,14 +68,16 @@ class Node:
 
     @property
     def widget(self) -> Widget:
-        return leaf_widget(self.field, self.op, self.value)
+        return leaf_widget(self.field, self.op, self.value, tz=self.tz)
 
 
 @dataclass(frozen=True)
 class Widget:
     """How a condition's value is typed, from the field registry's type and the operator: `select`
-    (one choice), `multi` (several), `bool`, `number`, `range` (two numbers), `days` (a comparison and
-    a number of days), `calendar` (a business calendar), `text`."""
+    (one choice), `multi` (several), `lines` (a list of texts or numbers, one per line), `bool`,
+    `number`, `range` (two numbers), `datetime` (an instant as local date and time), `datetime_range`
+    (two), `days` (a comparison and a number of days), `calendar` (a business calendar), `text`.
+    For instants `low`/`high` are the local times shown and `orig`/`orig_high` the JSON instants."""
 
     kind: str
     choices: tuple[str, ...] = ()
@@ -69,6 +86,9 @@ class Widget:
     low: str = ""
     high: str = ""
     step: str = "any"
+    orig: str = ""
+    orig_high: str = ""
+    tz: str = ""
 
 
 DAYS_CMPS = ("gte", "gt", "lte", "lt", "eq")
@@ -79,7 +99,75 @@ def _parts(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
 
 
-def leaf_widget(name: str, op: str, value: str) -> Widget:
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+# --------------------------------------------------------------------------- instants
+
+
+def _zone(tz: str) -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(tz or DEFAULT_TZ)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(DEFAULT_TZ)
+
+
+def _parse_instant(text: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def instant_to_local(text: str, tz: str) -> str:
+    """An ISO instant with offset as the organization's local time for a datetime-local input
+    (seconds shown only when not zero; "" when the text is not an instant with an offset)."""
+    parsed = _parse_instant(text)
+    if parsed is None:
+        return ""
+    local = parsed.astimezone(_zone(tz))
+    return local.strftime("%Y-%m-%dT%H:%M:%S" if local.second else "%Y-%m-%dT%H:%M")
+
+
+LOCAL_INPUT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?")
+
+
+def local_to_instant(text: str, tz: str) -> str:
+    """A local date and time typed in the organization's zone as an ISO instant with its offset.
+    In the hour a DST change repeats, the first occurrence (fold=0: before the clocks go back).
+    Raises ValueError saying why for a malformed text or a local time the clocks skip."""
+    text = text.strip()
+    if not LOCAL_INPUT.fullmatch(text):
+        raise ValueError(_("not a date and time (YYYY-MM-DDTHH:MM)"))
+    naive = datetime.fromisoformat(text)
+    zone = _zone(tz)
+    aware = naive.replace(tzinfo=zone, fold=0)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        raise ValueError(
+            _("%(time)s does not exist in %(zone)s (the clocks skip it for daylight saving time)")
+            % {"time": text.replace("T", " "), "zone": zone.key}
+        )
+    return aware.isoformat()
+
+
+def _posted_instant(local: str, orig: str, tz: str) -> str:
+    """The JSON instant a datetime input posted: the instant it showed when the local time is
+    unchanged (round trip), else the typed local time's instant (ValueError when it has none)."""
+    local = local.strip()
+    if not local:
+        return ""
+    shown = instant_to_local(orig, tz) if orig else ""
+    if shown and LOCAL_INPUT.fullmatch(local) and datetime.fromisoformat(shown) == datetime.fromisoformat(local):
+        return orig
+    return local_to_instant(local, tz)
+
+
+# --------------------------------------------------------------------------- widgets
+
+
+def leaf_widget(name: str, op: str, value: str, *, tz: str = DEFAULT_TZ) -> Widget:
     kind = FIELDS[name].type if name in FIELDS else ""
     if op == "is_empty":
         return Widget("bool", selected=(value.strip().lower() or "true",))
@@ -91,8 +179,23 @@ def leaf_widget(name: str, op: str, value: str) -> Widget:
     if op == "between" and kind in (INT, NUMBER):
         low, high = ([*_parts(value), "", ""])[:2]
         return Widget("range", low=low, high=high, step="1" if kind == INT else "any")
+    if kind == DATETIME and op in (*NUMBER_OPS, "between"):
+        parts = ([*_parts(value), "", ""])[:2] if op == "between" else [value.strip(), ""]
+        shown = [instant_to_local(p, tz) for p in parts]
+        if any(p and not s for p, s in zip(parts, shown, strict=True)):
+            return Widget("text")  # not an instant with an offset (typed in the raw JSON): shown as is
+        return Widget(
+            "datetime_range" if op == "between" else "datetime",
+            low=shown[0],
+            high=shown[1],
+            orig=parts[0],
+            orig_high=parts[1],
+            tz=_zone(tz).key,
+        )
     if kind == ENUM and op in LIST_OPS:
-        return Widget("multi", choices=FIELDS[name].choices, selected=_parts(value))
+        return Widget("multi", choices=FIELDS[name].choices, selected=tuple(_lines(value)))
+    if kind in (STR, INT, NUMBER) and op in LIST_OPS:
+        return Widget("lines", low=value, step="1" if kind == INT else "any")
     if kind == ENUM and op in ("eq", "ne"):
         return Widget("select", choices=FIELDS[name].choices, selected=(value.strip(),))
     if kind == BOOL and op in ("eq", "ne"):
@@ -102,13 +205,27 @@ def leaf_widget(name: str, op: str, value: str) -> Widget:
     return Widget("text")
 
 
-def _posted_value(post: Mapping[str, Any], node_id: str) -> str:
-    """A row's value as text, whichever widget posted it (leaf_widget)."""
+def _posted_value(post: Mapping[str, Any], node_id: str, tz: str = DEFAULT_TZ) -> tuple[str, str]:
+    """A row's value as text, whichever widget posted it (leaf_widget), and why it could not be
+    read ("" when it could: a local time the clocks skip cannot)."""
     key = f"n:{node_id}"
     widget = str(post.get(f"{key}:widget", ""))
+    try:
+        if widget == "datetime":
+            return _posted_instant(str(post.get(f"{key}:value", "")), str(post.get(f"{key}:orig", "")), tz), ""
+        if widget == "datetime_range":
+            low = _posted_instant(str(post.get(f"{key}:low", "")), str(post.get(f"{key}:orig", "")), tz)
+            high = _posted_instant(str(post.get(f"{key}:high", "")), str(post.get(f"{key}:orig_high", "")), tz)
+            return f"{low}, {high}".strip(", "), ""
+    except ValueError as exc:
+        return str(post.get(f"{key}:orig", "")), str(exc)
+    return _posted_text(post, key, widget), ""
+
+
+def _posted_text(post: Mapping[str, Any], key: str, widget: str) -> str:
     if widget == "multi":
         values = post.getlist(f"{key}:values") if hasattr(post, "getlist") else post.get(f"{key}:values", [])
-        return ", ".join(str(v) for v in values)
+        return "\n".join(str(v) for v in values)
     if widget == "range":
         return f"{post.get(f'{key}:low', '')}, {post.get(f'{key}:high', '')}".strip(", ")
     if widget == "days":
@@ -164,6 +281,7 @@ def _action_params() -> dict[str, tuple[ParamField, ...]]:
         "notify_webhook": (
             ParamField("url", "text", gettext_lazy("URL (https)")),
             ParamField("note", "text", gettext_lazy("Note"), required=False),
+            ParamField("signing", "choice", gettext_lazy("Signing secret"), ("organization", "rule"), required=False),
         ),
         "refund_returnless": (),
         "create_exchange": (),
@@ -252,7 +370,9 @@ def value_text(name: str, op: str, value: Any) -> str:
     """A condition's JSON value as the row's text."""
     if value is None:
         return ""
-    if op in LIST_OPS or op == "between":
+    if op in LIST_OPS:
+        return "\n".join(value_text(name, "eq", v) for v in value) if isinstance(value, list) else str(value)
+    if op == "between":
         return ", ".join(value_text(name, "eq", v) for v in value) if isinstance(value, list) else str(value)
     if op == "days_since" and isinstance(value, Mapping) and len(value) == 1:
         cmp, days = next(iter(value.items()))
@@ -264,13 +384,22 @@ def value_text(name: str, op: str, value: Any) -> str:
     return str(value)
 
 
+WHOLE = re.compile(r"-?\d{1,18}")
+DECIMAL = re.compile(r"-?\d{1,15}\.\d{1,15}")
+
+
 def _scalar(name: str, text: str) -> Any:
+    """A typed text as the field's JSON type: whole numbers as JSON integers, decimals as JSON
+    numbers when the number prints back the same (19.99), else kept as text (the service reads a
+    decimal text exactly and refuses anything else naming the value's path)."""
     kind = FIELDS[name].type if name in FIELDS else ""
-    if kind == INT and text.lstrip("-").isdigit():
+    if kind in (INT, NUMBER) and WHOLE.fullmatch(text):
         return int(text)
+    if kind == NUMBER and DECIMAL.fullmatch(text) and repr(float(text)) == text:
+        return float(text)
     if kind == BOOL and text.lower() in ("true", "false"):
         return text.lower() == "true"
-    return text  # numbers stay decimal strings; a wrong value is refused by the service with its path
+    return text
 
 
 def value_json(name: str, op: str, text: str) -> Any:
@@ -278,7 +407,9 @@ def value_json(name: str, op: str, text: str) -> Any:
     text = text.strip()
     if op == "is_empty":
         return text.lower() != "false"
-    if op in LIST_OPS or op == "between":
+    if op in LIST_OPS:
+        return [_scalar(name, part) for part in _lines(text)]
+    if op == "between":
         return [_scalar(name, part.strip()) for part in text.split(",") if part.strip()]
     if op == "days_since":
         cmp, _sep, days = text.partition(" ")
@@ -292,8 +423,8 @@ def value_json(name: str, op: str, text: str) -> Any:
 # --------------------------------------------------------------------------- form <-> tree
 
 
-def parse_tree(post: Mapping[str, Any]) -> Node:
-    """The tree the form describes (positions renumbered in order)."""
+def parse_tree(post: Mapping[str, Any], *, tz: str = DEFAULT_TZ) -> Node:
+    """The tree the form describes (positions renumbered in order); instants typed in `tz`."""
     ids = sorted(
         {key.split(":")[1] for key in post if key.startswith("n:") and key.count(":") == 2},
         key=lambda i: [int(p) if p.isdigit() else -1 for p in i.split(".")],
@@ -305,6 +436,7 @@ def parse_tree(post: Mapping[str, Any]) -> Node:
         if node_id != "r" and not node_id.startswith("r."):
             continue
         is_group = f"n:{node_id}:mode" in post
+        value, value_error = ("", "") if is_group else _posted_value(post, node_id, tz)
         nodes[node_id] = Node(
             node_id,
             "group" if is_group else "leaf",
@@ -312,9 +444,11 @@ def parse_tree(post: Mapping[str, Any]) -> Node:
             negate=bool(post.get(f"n:{node_id}:negate")),
             field=str(post.get(f"n:{node_id}:field", "")),
             op=str(post.get(f"n:{node_id}:op", "")),
-            value=_posted_value(post, node_id),
+            value=value,
+            value_error=value_error,
+            tz=tz,
         )
-    root = nodes.get("r") or Node("r", "group")
+    root = nodes.get("r") or Node("r", "group", tz=tz)
     root.kind = "group"
     for node_id, node in nodes.items():
         if node_id == "r":
@@ -332,8 +466,9 @@ def renumber(node: Node, node_id: str = "r") -> None:
         renumber(child, f"{node_id}.{i}")
 
 
-def tree_from_conditions(conditions: Any) -> Node:
-    """A saved condition tree as builder nodes (a `not` becomes a negated group)."""
+def tree_from_conditions(conditions: Any, *, tz: str = DEFAULT_TZ) -> Node:
+    """A saved condition tree as builder nodes (a `not` becomes a negated group); instants are
+    shown in `tz`."""
 
     def visit(node: Any, node_id: str) -> Node:
         if isinstance(node, Mapping) and "not" in node:
@@ -341,22 +476,26 @@ def tree_from_conditions(conditions: Any) -> Node:
             if inner.kind == "group" and not inner.negate:
                 inner.negate = True
                 return inner
-            wrapper = Node(node_id, "group", negate=True, children=[inner])
+            wrapper = Node(node_id, "group", negate=True, children=[inner], tz=tz)
             renumber(wrapper, node_id)
             return wrapper
         if isinstance(node, Mapping) and ("all" in node or "any" in node):
             mode = "all" if "all" in node else "any"
             children = node[mode] if isinstance(node[mode], list) else []
             return Node(
-                node_id, "group", mode=mode, children=[visit(c, f"{node_id}.{i}") for i, c in enumerate(children)]
+                node_id,
+                "group",
+                mode=mode,
+                children=[visit(c, f"{node_id}.{i}") for i, c in enumerate(children)],
+                tz=tz,
             )
         leaf = node if isinstance(node, Mapping) else {}
         name, op = str(leaf.get("field", "")), str(leaf.get("op", ""))
-        return Node(node_id, "leaf", field=name, op=op, value=value_text(name, op, leaf.get("value")))
+        return Node(node_id, "leaf", field=name, op=op, value=value_text(name, op, leaf.get("value")), tz=tz)
 
     root = visit(conditions or {"all": []}, "r")
     if root.kind != "group":
-        root = Node("r", "group", children=[root])
+        root = Node("r", "group", children=[root], tz=tz)
     renumber(root)
     return root
 
@@ -367,6 +506,11 @@ def conditions_from_tree(root: Node) -> dict[str, Any]:
     def visit(node: Node, path: str) -> dict[str, Any]:
         node.json_path = path
         if node.kind == "leaf":
+            if node.value_error:
+                raise ValidationFailed(
+                    _("%(field)s: %(problem)s") % {"field": f"{path}.value", "problem": node.value_error},
+                    field=f"{path}.value",
+                )
             out: dict[str, Any] = {"field": node.field, "op": node.op}
             if node.op != "is_empty" or node.value.strip():
                 out["value"] = value_json(node.field, node.op, node.value)
@@ -398,7 +542,7 @@ def apply_builder(root: Node, actions: list[ActionRow], command: str) -> None:
     node = find(root, target) if target else None
     if verb in ("add-leaf", "add-group") and node is not None and node.kind == "group":
         kind = "leaf" if verb == "add-leaf" else "group"
-        child = Node("", kind, children=[Node("", "leaf")] if kind == "group" else [])
+        child = Node("", kind, children=[Node("", "leaf", tz=root.tz)] if kind == "group" else [], tz=root.tz)
         node.children.append(child)
     elif verb == "remove" and node is not None and node is not root:
         parent = find(root, node.id.rsplit(".", 1)[0])
@@ -558,7 +702,7 @@ def _flag(post: Mapping[str, Any], key: str) -> bool:
     return bool(post.get(key))
 
 
-def form_from_post(post: Any) -> RuleForm:
+def form_from_post(post: Any, *, tz: str = DEFAULT_TZ) -> RuleForm:
     values: dict[str, Any] = {k: str(post.get(k, "")).strip() for k in TEXT_FIELDS}
     values.update({k: str(post.get(k, "")) for k in (*(f"scope_{s}" for s in SCOPE_TEXT), "schedule_windows")})
     values["schedule_calendar_id"] = str(post.get("schedule_calendar_id", "")).strip()
@@ -568,7 +712,7 @@ def form_from_post(post: Any) -> RuleForm:
     rule_id = str(post.get("rule_id", "")).strip()
     return RuleForm(
         values=values,
-        tree=parse_tree(post),
+        tree=parse_tree(post, tz=tz),
         actions=parse_actions(post),
         mode="json" if post.get("mode") == "json" else "builder",
         json_text=str(post.get("document_json", "")),
@@ -608,7 +752,7 @@ def document_from_form(form: RuleForm) -> dict[str, Any]:
     return document
 
 
-def form_from_document(document: Mapping[str, Any], *, rule_id: int | None = None) -> RuleForm:
+def form_from_document(document: Mapping[str, Any], *, rule_id: int | None = None, tz: str = DEFAULT_TZ) -> RuleForm:
     limit = document.get("approval_limit") or {}
     values: dict[str, Any] = {
         "name": str(document.get("name", "")),
@@ -624,7 +768,7 @@ def form_from_document(document: Mapping[str, Any], *, rule_id: int | None = Non
     }
     form = RuleForm(
         values=values,
-        tree=tree_from_conditions(document.get("conditions")),
+        tree=tree_from_conditions(document.get("conditions"), tz=tz),
         actions=action_rows(document.get("actions")) or [ActionRow()],
         rule_id=rule_id,
     )
@@ -632,7 +776,7 @@ def form_from_document(document: Mapping[str, Any], *, rule_id: int | None = Non
     return form
 
 
-def new_form() -> RuleForm:
+def new_form(*, tz: str = DEFAULT_TZ) -> RuleForm:
     return form_from_document(
-        {"trigger": "ticket_created", "priority": 100, "conditions": {"all": [{"field": "", "op": "eq"}]}}
+        {"trigger": "ticket_created", "priority": 100, "conditions": {"all": [{"field": "", "op": "eq"}]}}, tz=tz
     )

@@ -312,6 +312,11 @@ urlpatterns = [
     path("settings/rules/enabled/", settings_rules.settings_rules_enabled, name="settings_rules_enabled"),
     path("settings/rules/<int:rule_id>/", settings_rules.settings_rule, name="settings_rule"),
     path(
+        "settings/rules/<int:rule_id>/webhook-secrets/rotate/",
+        settings_rules.settings_rule_webhook_secret_rotate,
+        name="settings_rule_webhook_secret_rotate",
+    ),
+    path(
         "settings/rules/<int:rule_id>/experiments/",
         settings_rules.settings_rule_experiment_start,
         name="settings_rule_experiment_start",

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.responses import Status
 
-from aftersales.rules import conflict_review, experiment_results, experiments, services, simulate
+from aftersales.rules import conflict_review, experiment_results, experiments, services, simulate, webhook_secrets
 from aftersales.rules.conflicts import RuleConflict
 from aftersales.rules.experiment_models import RuleExperiment
 
@@ -24,6 +24,9 @@ from ..schemas.rules_tools import (
     RuleExperimentIn,
     RuleExperimentOut,
     RuleSimulateIn,
+    RuleWebhookSecretOut,
+    RuleWebhookSecretRotateIn,
+    RuleWebhookSigningOut,
     SimulationOut,
     WebhookSecretOut,
 )
@@ -63,6 +66,27 @@ def rotate_webhook_secret(request: HttpRequest, grace_hours: int = 0) -> Any:
     pending while the old one keeps signing for that many hours (1 to 72; one secret signs at a time;
     422 naming `grace_hours` otherwise). Admins; audited."""
     return {"secret": services.webhook_signing_secret(user=current_user(request), rotate=True, grace_hours=grace_hours)}
+
+
+@router.get("/rules/{rule_id}/webhook-secrets", response=with_errors({200: list[RuleWebhookSigningOut]}))
+def list_rule_webhook_secrets(request: HttpRequest, rule_id: int) -> Any:
+    """The URLs the rule's webhook actions sign with the rule's own secret (`"signing": "rule"`), and
+    whether each secret is made; never the secrets. Admins; another organization's rule answers 404."""
+    return webhook_secrets.rule_webhook_secrets(current_user(request), rule_id)
+
+
+@router.post("/rules/{rule_id}/webhook-secrets/rotate", response=with_errors({200: RuleWebhookSecretOut}))
+def rotate_rule_webhook_secret(request: HttpRequest, rule_id: int, payload: RuleWebhookSecretRotateIn) -> Any:
+    """Make or replace the rule's signing secret for one of its webhook URLs: shown on this answer
+    only, it signs every delivery sent from now on (the old one stops at once). 422 naming `url` when no
+    webhook action of the rule's current version sends there with `"signing": "rule"`. Admins."""
+    made = webhook_secrets.rule_webhook_secret_rotate(user=current_user(request), rule_id=rule_id, url=payload.url)
+    return {
+        "url": made.url,
+        "secret": made.secret,
+        "rotated_at": made.rotated_at,
+        "signing_key": f"{webhook_secrets.KEY_PREFIX}:{rule_id}",
+    }
 
 
 @router.post("/rules/simulate", response=with_errors({200: SimulationOut}))

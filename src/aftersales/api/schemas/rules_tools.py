@@ -142,3 +142,20 @@ class ExperimentResultsOut(Schema):
 
 class WebhookSecretOut(Schema):
     secret: str = Field(..., description="HMAC-SHA256 key of X-Aftersales-Signature (docs/rules.md)")
+
+
+class RuleWebhookSigningOut(Schema):
+    url: str = Field(..., description="A notify_webhook URL of the rule's current version with signing 'rule'")
+    is_set: bool = Field(..., description="Whether its secret is made (the secret itself is never listed)")
+    rotated_at: datetime | None
+
+
+class RuleWebhookSecretRotateIn(InputSchema):
+    url: str = Field(..., max_length=2000, description="One of the URLs GET .../webhook-secrets lists")
+
+
+class RuleWebhookSecretOut(Schema):
+    url: str
+    secret: str = Field(..., description="Shown on this answer only; signs X-Aftersales-Signature from now on")
+    rotated_at: datetime
+    signing_key: str = Field(..., description="The X-Aftersales-Signing-Key header of its deliveries")

@@ -210,6 +210,20 @@ def _rule(world: Any) -> int:
     return rule_create(user=world.admin, data=_rule_body()).pk
 
 
+SIGNED_WEBHOOK = "https://hooks.example.com/matrix"
+
+
+def _signed_rule(world: Any) -> int:
+    """A rule of our organization whose webhook signs with the rule's own secret."""
+    from aftersales.rules.services import rule_create
+
+    body = {
+        **_rule_body(),
+        "actions": [{"type": "notify_webhook", "params": {"url": SIGNED_WEBHOOK, "signing": "rule"}}],
+    }
+    return rule_create(user=world.admin, data=body).pk
+
+
 def _rule_experiment(world: Any) -> int:
     """A running A/B experiment on a new rule of our organization."""
     from aftersales.rules.experiments import experiment_start
@@ -840,6 +854,13 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/rules/webhook-secret/rotate"): Row(
         lambda s, w, u: ("POST", "/rules/webhook-secret/rotate", None), admins()
+    ),
+    # Per-rule webhook signing secrets: admins, for their own organization's rules (404 otherwise).
+    ("GET", "/rules/{rule_id}/webhook-secrets"): Row(
+        lambda s, w, u: ("GET", f"/rules/{_signed_rule(w)}/webhook-secrets", None), ours()
+    ),
+    ("POST", "/rules/{rule_id}/webhook-secrets/rotate"): Row(
+        lambda s, w, u: ("POST", f"/rules/{_signed_rule(w)}/webhook-secrets/rotate", {"url": SIGNED_WEBHOOK}), ours()
     ),
     ("GET", "/rules/experiments/{experiment_id}"): Row(
         lambda s, w, u: ("GET", f"/rules/experiments/{_rule_experiment(w)}", None), ours()

@@ -272,6 +272,23 @@ def _web_rule(o: Objects) -> dict[str, int]:
     return {"rule_id": rule_create(user=o.world.admin, data=document).pk}
 
 
+WEB_SIGNED_WEBHOOK = "https://hooks.example.com/matrix"
+
+
+def _web_signed_rule(o: Objects) -> dict[str, int]:
+    """A new rule of the organization whose webhook signs with the rule's own secret."""
+    from aftersales.rules.models import Rule
+    from aftersales.rules.services import rule_create
+
+    document = {
+        "name": f"Matrix signed {Rule.objects.filter(organization=o.world.org).count()}",
+        "trigger": "ticket_created",
+        "conditions": {"all": []},
+        "actions": [{"type": "notify_webhook", "params": {"url": WEB_SIGNED_WEBHOOK, "signing": "rule"}}],
+    }
+    return {"rule_id": rule_create(user=o.world.admin, data=document).pk}
+
+
 def _web_rule_experiment(o: Objects) -> dict[str, int]:
     from aftersales.rules.experiments import experiment_start
 
@@ -888,6 +905,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         expect(LOGIN, {**admins(302), "foreigner": 404}, 403),
     ),
     ("settings_rule", "GET"): Row(_web_rule, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)),
+    ("settings_rule_webhook_secret_rotate", "POST"): Row(
+        _web_signed_rule, lambda o: {"url": WEB_SIGNED_WEBHOOK}, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)
+    ),
     ("settings_rule_experiment_start", "POST"): Row(
         _web_rule, lambda o: {"treatment_percent": "50"}, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
     ),

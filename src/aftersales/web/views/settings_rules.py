@@ -23,13 +23,22 @@ from aftersales.accounts.selectors import teams_of_organization, users_of_organi
 from aftersales.catalog.selectors import stores_of_organization
 from aftersales.core.errors import DomainError, PermissionDenied, ValidationFailed
 from aftersales.language.selectors import reply_templates
-from aftersales.rules import conflict_review, experiment_results, experiments, overview, selectors, services, simulate
+from aftersales.rules import (
+    conflict_review,
+    experiment_results,
+    experiments,
+    overview,
+    selectors,
+    services,
+    simulate,
+    webhook_secrets,
+)
 from aftersales.rules.actions import REGISTRY
 from aftersales.rules.fields import FIELDS
 from aftersales.rules.models import Rule, RuleTrigger
 from aftersales.sla.selectors import calendar_list
 
-from ..access import AgentRequest, web_view
+from ..access import AgentRequest, user_timezone, web_view
 from ..rule_builder import (
     RuleForm,
     apply_builder,
@@ -69,6 +78,15 @@ def _message(exc: DomainError) -> str:
     return exc.message if not exc.field or exc.message.startswith(exc.field) else f"{exc.field}: {exc.message}"
 
 
+def _tz(request: AgentRequest) -> str:
+    """The organization's time zone: the builder shows and reads instants in it."""
+    return user_timezone(request.user).key
+
+
+def _form_from_post(request: AgentRequest) -> RuleForm:
+    return form_from_post(request.POST, tz=_tz(request))
+
+
 def rule_document(rule: Rule) -> dict[str, Any]:
     version = rule.current_version
     content = version.document() if version is not None else {}
@@ -103,6 +121,8 @@ def _editor(
             executions=selectors.rule_executions(request.user, rule.pk, limit=50),
             conflicts=extra.get("conflicts", conflict_review.rule_conflicts_of(request.user, rule.pk)),
             experiments=list(experiment_results.experiment_list(request.user, rule_id=rule.pk)[:5]),
+            webhook_signing=webhook_secrets.rule_webhook_secrets(request.user, rule.pk),
+            rule_pk=str(rule.pk),
         )
     return render(request, "rules/edit.html", context, status=status)
 
@@ -116,13 +136,13 @@ def settings_rules(request: AgentRequest) -> HttpResponse:
 @web_view(methods=("GET",))
 def settings_rule_new(request: AgentRequest) -> HttpResponse:
     check_perm(request.user, Permission.ADMINISTER)
-    return _editor(request, new_form())
+    return _editor(request, new_form(tz=_tz(request)))
 
 
 @web_view(methods=("GET",))
 def settings_rule(request: AgentRequest, rule_id: int) -> HttpResponse:
     rule = selectors.rule_detail(request.user, rule_id)
-    return _editor(request, form_from_document(rule_document(rule), rule_id=rule.pk), rule=rule)
+    return _editor(request, form_from_document(rule_document(rule), rule_id=rule.pk, tz=_tz(request)), rule=rule)
 
 
 def _rule_of(request: AgentRequest, form: RuleForm) -> Rule | None:
@@ -141,7 +161,7 @@ def settings_rule_save(request: AgentRequest) -> HttpResponse:
     """Create a rule, or replace the document of `rule_id` (a new version when the content changed).
     A `builder` button only edits the form (htmx: the builder is swapped in place)."""
     check_perm(request.user, Permission.ADMINISTER)
-    form = form_from_post(request.POST)
+    form = _form_from_post(request)
     command = request.POST.get("builder", "")
     if command:
         apply_builder(form.tree, form.actions, command)
@@ -159,6 +179,23 @@ def settings_rule_save(request: AgentRequest) -> HttpResponse:
     number = rule.current_version.number if rule.current_version else 0
     messages.success(request, _("Rule saved (version %(n)s).") % {"n": number})
     return redirect("web:settings_rule", rule_id=rule.pk)
+
+
+@web_view(methods=("POST",))
+def settings_rule_webhook_secret_rotate(request: AgentRequest, rule_id: int) -> HttpResponse:
+    """Make or rotate the rule's signing secret of one webhook URL; the new secret is shown on this
+    answer only (not in a message: those are kept in the session)."""
+    try:
+        made = webhook_secrets.rule_webhook_secret_rotate(
+            user=request.user, rule_id=rule_id, url=request.POST.get("url", "")
+        )
+    except DomainError as exc:
+        _refusal(exc)
+        messages.error(request, _message(exc))
+        return redirect("web:settings_rule", rule_id=rule_id)
+    rule = selectors.rule_detail(request.user, rule_id)
+    form = form_from_document(rule_document(rule), rule_id=rule.pk, tz=_tz(request))
+    return _editor(request, form, rule=rule, revealed_secret=made)
 
 
 SIMULATION_PAGE_EVENTS = 500  # events examined per request: the first results show early
@@ -211,7 +248,7 @@ def settings_rule_simulate(request: AgentRequest) -> HttpResponse:
     """The dry run of the form's document over the last `days` days, first page (nothing is saved
     or done); the page loads the next ones itself (`settings_rule_simulate_page`)."""
     check_perm(request.user, Permission.ADMINISTER)
-    form = form_from_post(request.POST)
+    form = _form_from_post(request)
     days: Any = form.values.get("days") or "30"
     try:
         document = document_from_form(form)
@@ -228,7 +265,7 @@ def settings_rule_simulate_page(request: AgentRequest) -> HttpResponse:
     """The next page of a dry run (htmx): its rows, the summary so far (out of band), the loader of
     the page after it. The form's document must be the one the cursor was made for."""
     check_perm(request.user, Permission.ADMINISTER)
-    form = form_from_post(request.POST)
+    form = _form_from_post(request)
     days: Any = form.values.get("days") or "30"
     try:
         carried = _carried(request.POST)
@@ -264,7 +301,7 @@ def _carried_or_zero(post: Any) -> tuple[int, int, float, dict[str, int]]:
 def settings_rule_conflicts(request: AgentRequest) -> HttpResponse:
     """The enabled rules the form's document would contradict, before saving it."""
     check_perm(request.user, Permission.ADMINISTER)
-    form = form_from_post(request.POST)
+    form = _form_from_post(request)
     try:
         found = conflict_review.draft_conflicts(request.user, document=document_from_form(form), rule_id=form.rule_id)
     except DomainError as exc:
