@@ -139,7 +139,7 @@ def organization_create(
     language: str = UserLanguage.ZH_HANS,
 ) -> tuple[Organization, User]:
     """Start a seller's installation: the organization, its four default roles, its first admin and
-    the default RMA notification templates (returns.notify_templates, in en, zh, de, es and fr).
+    the default RMA notification templates (returns.notify_templates, in its nine LANGUAGES).
 
     The admin administers the organization in the agent UI's settings. They are never Django staff
     or a superuser: the Django admin is not scoped by organization and belongs to the installation's

@@ -11,6 +11,7 @@ from django.contrib.auth.hashers import make_password
 from aftersales.accounts.models import DEFAULT_ROLE_PERMISSIONS, Membership, Organization, Role, RoleKind, Team, User
 from aftersales.catalog.models import Product, Store, ValueTier
 from aftersales.inbox.models import CategoryLabel, Tag
+from aftersales.returns.notify_templates import rma_templates_seed
 
 from . import data
 from .inventory import demo_inventory
@@ -184,6 +185,9 @@ def build_world() -> World:
             for c, zh in CATEGORY_LABELS_ZH.items()
         ]
     )
+    # The reply templates of the buyer notifications at each return and warranty step, in the nine
+    # written languages (as accounts.services.organization_create seeds a new organization's).
+    rma_templates_seed(organization_id=org.pk)
     return World(
         organization=org,
         stores=stores,

@@ -95,3 +95,11 @@ def check_language(code: str | None, *, field: str) -> str:
 
 def is_cjk(code: str) -> bool:
     return normalise(code) in {"zh", "ja", "ko", "th"}
+
+
+# The supported languages written right to left: a text in one is shown with dir="rtl".
+RTL_LANGUAGES = frozenset({"ar"})
+
+
+def is_rtl(code: str) -> bool:
+    return normalise(code) in RTL_LANGUAGES

@@ -85,8 +85,9 @@ STATUS_STEPS = frozenset(
         "cancelled",
     }
 )
-# The reply template of each message, by name (seeded by the returns data migrations 0006 and 0008 in
-# en, zh, de, es, fr). The inspection has one template per result.
+# The reply template of each message, by name (returns.notify_templates: written in en, es, de, fr, pt,
+# it, zh, ja, ar; seeded by the data migrations returns 0006, 0008 and language 0003 and for every new
+# organization). The inspection has one template per result.
 TEMPLATE_NAMES: dict[str, str] = {
     "approved": "RMA: return approved",
     "evidence_requested": "RMA: evidence needed",
@@ -106,7 +107,8 @@ TEMPLATE_NAMES: dict[str, str] = {
     "repair_received": "Warranty: unit for repair received",
     "repair_shipped_back": "Warranty: repaired unit shipped back",
 }
-# Built-in texts (gettext, in the buyer's language) when the organization has no template.
+# Built-in texts (gettext, in the buyer's language: returns/locale has de, es, fr, pt, it, ja, ar) when the
+# organization has no template.
 BUILT_IN = {
     "approved": gettext_lazy(
         "Your return {{ rma_number }} is approved. Please pack the item with the RMA slip and send it to:\n"
@@ -160,6 +162,8 @@ BABEL_LOCALE = {"zh": "zh_Hans", "pt": "pt_BR"}
 
 
 def step_for_status(new_status: str, reason: str) -> str | None:
+    if new_status == "cancelled" and reason in ("buyer_cancelled", "platform_closed"):
+        return None  # the marketplace cancelled it and told the buyer (returns.rma_platform)
     if new_status == "needs_evidence":
         return None if reason == "evidence_requested" else "evidence_requested"
     return new_status if new_status in STATUS_STEPS else None

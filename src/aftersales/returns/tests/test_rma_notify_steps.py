@@ -141,7 +141,7 @@ def test_cancelled_by_the_seller_and_on_the_marketplace_with_the_reason(
     world, django_capture_on_commit_callbacks
 ) -> None:
     capture = django_capture_on_commit_callbacks
-    rma, ticket = approved_rma(world, capture, language="ja")  # no Japanese variant seeded
+    rma, ticket = approved_rma(world, capture, language="ko")  # no Korean variant seeded
     with capture(execute=True):
         rma_cancel(user=world.approver, rma_id=rma.pk, reason="Out of the return window")
     text = outbound(ticket)[-1]
@@ -149,7 +149,7 @@ def test_cancelled_by_the_seller_and_on_the_marketplace_with_the_reason(
     assert "Reason: Out of the return window" in text
     sent = rma.events.get(type="customer_notified", payload__step="cancelled").payload
     # no translation provider here: the source variant (with one, a machine-translated variant, flagged)
-    assert sent["language"] == "ja" and sent["source"].endswith(":en")
+    assert sent["language"] == "ko" and sent["source"].endswith(":en")
 
     other, other_ticket = approved_rma(world, capture, language="de")
     with capture(execute=True), transaction.atomic():
@@ -162,6 +162,13 @@ def test_cancelled_by_the_seller_and_on_the_marketplace_with_the_reason(
         )
     text = outbound(other_ticket)[-1]
     assert "wurde storniert" in text and "auf dem Marktplatz storniert" in text and "Grund: buyer_cancelled" in text
+
+    ja, ja_ticket = approved_rma(world, capture, language="ja")  # written in Japanese (test_notify_languages)
+    with capture(execute=True):
+        rma_cancel(user=world.approver, rma_id=ja.pk, reason="Out of the return window")
+    text = outbound(ja_ticket)[-1]
+    assert "キャンセルされました" in text and "販売者によりキャンセル" in text
+    assert "理由：Out of the return window" in text
 
 
 def _refund(rma: Rma, amount: str, currency: str) -> Refund:

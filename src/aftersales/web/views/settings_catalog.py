@@ -26,7 +26,7 @@ from aftersales.core.errors import DomainError, PermissionDenied, ValidationFail
 from aftersales.inbox.selectors import category_labels
 from aftersales.inbox.services import category_label_rows, category_labels_set
 from aftersales.inbox.workflow import TicketCategory, TicketStatus
-from aftersales.language.languages import SUPPORTED
+from aftersales.language.languages import RTL_LANGUAGES, SUPPORTED, is_rtl
 from aftersales.language.selectors import reply_templates
 from aftersales.language.templates import (
     MAX_RENDERED,
@@ -311,6 +311,7 @@ def _templates_page(
             "key": "new",
         },
         "languages": sorted(SUPPORTED),
+        "rtl_languages": RTL_LANGUAGES,
         "categories": list(category_names.items()),
         "category_names": category_names,
         "statuses": list(TicketStatus.choices),
@@ -431,7 +432,9 @@ def settings_template_preview(request: AgentRequest) -> HttpResponse:
     target = f"{request.POST.get('template_key', '').strip()[:20]}-{request.POST.get('preview', '')[:20]}"
     try:
         preview = reply_template_preview(user=request.user, body=request.POST.get(key, ""), language=language)
-        result: dict[str, Any] = {"text": preview.text, "error": ""}
+        # an Arabic variant reads right to left (dir="rtl" on the preview)
+        result: dict[str, Any] = {"text": preview.text, "error": "", "language": preview.language}
+        result["rtl"] = is_rtl(preview.language)
         status = 200
     except DomainError as exc:
         _page_error(exc)
