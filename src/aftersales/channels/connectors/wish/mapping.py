@@ -33,6 +33,8 @@ ORDER_STATES: dict[str, str] = {
     "REFUNDED": OrderStatus.REFUNDED,
     "REQUIRE_REVIEW": OrderStatus.PENDING,
     "DELAYING": OrderStatus.PROCESSING,
+    # Documented (v3 Order.state): "Customer's payment had an issue for this order. No merchant action required."
+    "DECLINED": OrderStatus.CANCELLED,
 }
 # Ticket states and reply senders as Wish's v3 reference lists them (docs/connectors/wish.md).
 TICKET_STATES = frozenset({"AWAITING_MERCHANT", "AWAITING_USER", "AWAITING_WISH", "CLOSED", "PERMANENTLY_CLOSED"})
