@@ -113,3 +113,8 @@ def test_appeal_to_wish_sends_the_exact_request(store: Store, fake: WishFake, wa
     client.force_login(store_admin(store))
     page = client.get(f"/tickets/{ticket.pk}/")
     assert page.status_code == 200 and b"AWAITING_WISH" in page.content
+
+
+def test_a_declined_order_is_cancelled() -> None:
+    """Order.state DECLINED (documented: the customer's payment had an issue) maps to cancelled."""
+    assert mapping.map_order({**load("order.json"), "state": "DECLINED"}).status == "cancelled"
