@@ -38,7 +38,7 @@ def test_an_admin_tests_the_connection(live_server, page, settings, width, proto
     settings.TRIAGE_LLM_ALLOW_HTTP = True
     settings.TRIAGE_LLM_ALLOWED_NETWORKS = ["127.0.0.1/32"]
     server = protocol_server(_answer)
-    build_world()
+    world = build_world()
     violations = watch_csp(page)
     page.set_viewport_size({"width": width, "height": 900})
     base = live_server.url
@@ -65,4 +65,27 @@ def test_an_admin_tests_the_connection(live_server, page, settings, width, proto
     _no_sideways_scroll(page)
     _shot(page, f"triage-llm-test-auth-{width}.png")
     assert not LLMProviderSettings.objects.exists()  # a test saves nothing
+
+    # after a calibration (its result put in place here: tests/test_llm_batch.py runs one)
+    LLMProviderSettings.objects.create(
+        organization=world.org,
+        base_url=server.url + "/v1",
+        model="qwen2.5:7b-instruct",
+        calibration={
+            "points": [[0.8, 0.2], [0.99, 0.6]],
+            "model": "qwen2.5:7b-instruct",
+            "base_url": server.url + "/v1",
+            "examples": 184,
+            "answered": 184,
+            "accuracy": 0.4,
+            "mean_reported": 0.895,
+            "ece_before": 0.495,
+            "ece_after": 0.0,
+        },
+    )
+    page.goto(base + "/settings/triage/")
+    expect(page.locator("#llm-calibrated")).to_contain_text("40%")
+    expect(page.locator("#llm-calibrate")).to_be_enabled()
+    _no_sideways_scroll(page)
+    _shot(page, f"triage-llm-calibrated-{width}.png")
     assert violations == []

@@ -351,3 +351,31 @@ def test_calibrating_from_the_settings_page_runs_in_the_worker(  # type: ignore[
     response = ApiClient(user=world.admin).post("/triage/llm-provider/calibrate", {})
     assert response.status_code == 202 and response.json()["calibration_running"]
     assert ApiClient(user=world.admin).post("/triage/llm-provider/calibrate", {}).status_code == 409
+
+
+def test_the_calibration_notice_in_simplified_chinese(world, client) -> None:  # type: ignore[no-untyped-def]
+    from django.urls import reverse
+
+    LLMProviderSettings.objects.create(
+        organization=world.org,
+        base_url="https://api.example.com/v1",
+        model=MODEL,
+        calibration={
+            "points": [[0.8, 0.2], [0.99, 0.6]],
+            "model": MODEL,
+            "base_url": "https://api.example.com/v1",
+            "examples": 184,
+            "answered": 180,
+            "accuracy": 0.4,
+            "mean_reported": 0.9,
+            "ece_before": 0.5,
+            "ece_after": 0.01,
+        },
+    )
+    client.force_login(world.admin)
+    assert client.post(reverse("web:settings_language"), {"language": "zh-hans"}).status_code == 302
+    page = client.get("/settings/triage/").content.decode()
+    assert "置信度校准" in page and "测试连接" in page and "立即校准" in page
+    assert f"已针对 {MODEL} 校准，使用 184 条留出消息中的 180 条" in page and "40% 正确" in page
+    LLMProviderSettings.objects.filter(organization=world.org).update(model="other")  # not this model's fit
+    assert "尚未针对此服务器和模型校准" in client.get("/settings/triage/").content.decode()
