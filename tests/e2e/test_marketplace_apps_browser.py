@@ -33,6 +33,7 @@ def test_marketplace_apps_settings(live_server, page, width):
     world = build_world()
     store = StoreFactory(organization=world.org, platform="shopee", site="shopee.sg", name="Shopee SG", credentials={})
     violations = watch_csp(page)
+    page.set_default_timeout(60_000)  # a loaded machine: the first pages of the live server are slow
     page.set_viewport_size({"width": width, "height": 900})
     base = live_server.url
     page.goto(base + "/login/")
@@ -58,6 +59,8 @@ def test_marketplace_apps_settings(live_server, page, width):
     page.locator("#app-shopee button.btn-primary").click()
     expect(page.locator("#app-shopee")).to_have_attribute("data-configured", "yes")
     expect(page.locator("#app-shopee [data-fingerprint]")).to_have_text(fingerprint("shpk-browser-secret"))
+    expect(page.locator("#app-shopee select[name=environment]")).to_have_value("sandbox")  # kept from the refusal
+    assert MarketplaceApp.objects.get().environment == "sandbox"
     assert "shpk-browser-secret" not in page.content()
     page.locator("#app-shopee").scroll_into_view_if_needed()
     _shot(page, f"marketplace-apps-{width}.png")
