@@ -404,6 +404,7 @@ def return_data(record: ReturnRecord) -> ReturnRequestData:
         respond_by=record.respond_by,
         updated_at=record.updated_at,
         lines=[ReturnLineData(x.sku, x.quantity, x.external_line_id, x.reason) for x in record.lines],
+        platform_state=str(record.state),
     )
 
 

@@ -291,6 +291,22 @@ class ReturnKind(StrEnum):
     CANCELLATION = "cancellation"  # a buyer's cancellation request
 
 
+class ReturnState(StrEnum):
+    """Where a return / refund request / inquiry / case stands on the marketplace, in one vocabulary
+    for every platform (each connector's mapping says which of its status words means which:
+    `RETURN_STATES` in connectors/<platform>/mapping.py). Rules, the RMA's follow-up of a platform
+    cancellation (returns.rma_platform) and the UI read this, never the platform's own words."""
+
+    OPEN = "open"  # waiting for the seller
+    WAITING_BUYER = "waiting_buyer"  # the seller answered; the buyer acts (ships, replies)
+    ESCALATED = "escalated"  # the marketplace arbitrates
+    REJECTED = "rejected"  # the seller declined it
+    COMPLETED = "completed"  # done: refunded, replaced or returned as agreed
+    CANCELLED = "cancelled"  # withdrawn by the buyer (or cancelled on the marketplace)
+    CLOSED = "closed"  # closed by the marketplace without saying it was completed
+    UNKNOWN = "unknown"  # a status word the connector does not map (or a connector without a map)
+
+
 @dataclass(frozen=True)
 class ReturnLineRecord:
     sku: str
@@ -320,6 +336,8 @@ class ReturnRecord:
     # The platform has issued a return label for it (Capability.FETCH_RETURN_LABEL fetches it; the
     # sync then fetches it for an approved RMA without one). False when the payload does not say.
     label_available: bool = False
+    # `status` in the one vocabulary (the connector's RETURN_STATES).
+    state: ReturnState = ReturnState.UNKNOWN
 
 
 @dataclass(frozen=True)

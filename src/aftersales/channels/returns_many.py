@@ -24,11 +24,13 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from aftersales.catalog.models import Order, OrderLine, Store
 from aftersales.inbox.services import InboundMessage, IngestResult
 from aftersales.inbox.services.ingest_many import Trailer
 from aftersales.returns.models import ReturnRequest, ReturnRequestEvent, ReturnRequestKind, ReturnRequestLine
+from aftersales.returns.rma_platform import rmas_follow_platform
 from aftersales.returns.services import (
     ReturnRequestData,
     ReturnRequestWrites,
@@ -66,6 +68,13 @@ class _State:
     ticket_created: bool = False
 
 
+class _Slot:
+    """Where a deferred record's ticket rows and events go in its trailer (replaced in `written`), so
+    that they keep their page order among what other records placed in the same trailer."""
+
+    ticket_id = None
+
+
 @dataclass
 class _Deferred:
     """Writes of a request the page creates: built once its ticket and row exist (`written`) from a
@@ -79,6 +88,11 @@ class _Deferred:
     old_status: str = ""
     changed: set[str] = field(default_factory=set)
     lines_changed: bool = False
+    slot: _Slot = field(default_factory=_Slot)
+
+    def __post_init__(self) -> None:
+        self.trailer.rows.append(self.slot)  # type: ignore[arg-type]
+        self.trailer.events.append(self.slot)
 
 
 class ReturnsPage:
@@ -175,7 +189,7 @@ class ReturnsPage:
                 state.platform_time_only = True
         if not changed and not lines_changed:
             return ("unchanged", state)
-        old_status = request.platform_status
+        old_status, old_state = request.platform_status, request.platform_state
         for name, value in changed.items():
             setattr(request, name, value)
         if request.order_id is None and data.order_external_id:
@@ -202,6 +216,8 @@ class ReturnsPage:
             )
         else:
             writes = return_request_update_writes(request, old_status, set(changed), lines_changed, self.actor)
+            # Its RMAs follow a cancellation / closing now (rows written, events after the request's).
+            rmas_follow_platform(request=request, old_state=old_state, actor=self.actor, published=writes.published)
             self._place(writes, trailer, self.request_events[-1])
         return ("updated", state)
 
@@ -238,7 +254,9 @@ class ReturnsPage:
                 )
             for row in writes.request_events:
                 row.return_request = real
-            self._place(writes, deferred.trailer, deferred.events)
+            deferred.events += writes.request_events
+            _splice(deferred.trailer.rows, deferred.slot, writes.ticket_rows)
+            _splice(deferred.trailer.events, deferred.slot, writes.published)
 
     def finish(self) -> list[Applied]:
         """The remaining writes (after message_ingest_many); each record's Applied, in order."""
@@ -267,6 +285,11 @@ class ReturnsPage:
             else:
                 applied.append(Applied(action, ticket_id=request.ticket_id))
         return applied
+
+
+def _splice(items: list[Any], slot: _Slot, replacement: list[Any]) -> None:
+    at = next(i for i, item in enumerate(items) if item is slot)
+    items[at : at + 1] = replacement
 
 
 def _all_columns() -> list[str]:

@@ -103,6 +103,25 @@ class RmaStatusChanged:
 
 
 @dataclass(frozen=True)
+class RmaPlatformClosed:
+    """The marketplace cancelled or closed the return request an RMA follows (returns.rma_platform).
+    `reason`: buyer_cancelled | platform_closed. `followed`: the RMA was cancelled (its
+    RmaStatusChanged comes first); False: its status (`rma_status`) or a refund kept it open, and an
+    `platform_closed` row on its timeline tells the agent."""
+
+    rma_id: int
+    organization_id: int
+    return_request_id: int
+    reason: str
+    followed: bool
+    platform_status: str  # the platform's word, as sent
+    rma_status: str  # the RMA's status after it
+    rma_event_id: int
+    ticket_id: int | None
+    actor: Actor  # the connector that brought the change
+
+
+@dataclass(frozen=True)
 class RmaEvidenceRequested:
     """The buyer was asked for evidence (`kinds`: photo, video, imei, serial_number)."""
 

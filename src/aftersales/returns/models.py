@@ -24,6 +24,20 @@ class ReturnRequestKind(models.TextChoices):
     CANCELLATION = "cancellation", _("Cancellation request")
 
 
+class PlatformReturnState(models.TextChoices):
+    """channels.base.ReturnState, with labels: where the request stands on the marketplace in one
+    vocabulary for every platform (each connector maps its own status words)."""
+
+    OPEN = "open", _("Waiting for the seller")
+    WAITING_BUYER = "waiting_buyer", _("Waiting for the buyer")
+    ESCALATED = "escalated", _("Escalated to the marketplace")
+    REJECTED = "rejected", _("Declined by the seller")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled by the buyer")
+    CLOSED = "closed", _("Closed by the marketplace")
+    UNKNOWN = "unknown", _("Unknown")
+
+
 class ReturnRequest(TimeStampedModel):
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="return_requests", db_index=False
@@ -32,6 +46,12 @@ class ReturnRequest(TimeStampedModel):
     external_id = models.CharField(max_length=120, help_text="The return / case id on the platform")
     kind = models.CharField(max_length=20, choices=ReturnRequestKind.choices)
     platform_status = models.CharField(max_length=60, help_text="The platform's status word, as sent")
+    platform_state = models.CharField(
+        max_length=16,
+        choices=PlatformReturnState.choices,
+        default=PlatformReturnState.UNKNOWN,
+        help_text="platform_status in one vocabulary for every platform (the connector's mapping)",
+    )
     order = models.ForeignKey(
         "catalog.Order", on_delete=models.SET_NULL, null=True, blank=True, related_name="return_requests"
     )

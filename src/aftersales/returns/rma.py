@@ -78,7 +78,12 @@ def rma_transition(rma: Rma, to: str, *, actor: Actor, reason: str = "", **paylo
 
 
 def rma_transition_batch(
-    moves: Sequence[tuple[Rma, dict[str, Any]]], to: str, *, actor: Actor, reason: str = ""
+    moves: Sequence[tuple[Rma, dict[str, Any]]],
+    to: str,
+    *,
+    actor: Actor,
+    reason: str = "",
+    published: list[object] | None = None,
 ) -> list[Rma]:
     """Move each RMA of `moves` to status `to` through returns.workflow.RMA_TRANSITIONS: sets the
     status and the time it reached it (label_issued_at, received_at, resolved_at) in one UPDATE,
@@ -88,7 +93,8 @@ def rma_transition_batch(
 
     The only writer of Rma.status. Runs inside the caller's transaction on RMA rows the caller locked
     (`select_for_update`). Raises ValidationFailed for an unknown status and Conflict for a move the
-    table refuses (before anything is written)."""
+    table refuses (before anything is written). `published`: the RmaStatusChanged events are appended
+    there instead, for a caller that publishes them in its own order (the sync engine's page path)."""
     moving = [(rma, payload) for rma, payload in moves if rma.status != to]
     for rma, _payload in moving:
         check_rma_transition(rma.status, to)
@@ -113,21 +119,23 @@ def rma_transition_batch(
             for (rma, payload), old in zip(moving, olds, strict=True)
         ]
     )
-    events.publish_many(
-        [
-            RmaStatusChanged(
-                rma_id=rma.pk,
-                organization_id=rma.organization_id,
-                old_status=old,
-                new_status=to,
-                reason=reason,
-                rma_event_id=row.pk,
-                ticket_id=rma.ticket_id,
-                actor=actor,
-            )
-            for (rma, _payload), old, row in zip(moving, olds, rows, strict=True)
-        ]
-    )
+    changes = [
+        RmaStatusChanged(
+            rma_id=rma.pk,
+            organization_id=rma.organization_id,
+            old_status=old,
+            new_status=to,
+            reason=reason,
+            rma_event_id=row.pk,
+            ticket_id=rma.ticket_id,
+            actor=actor,
+        )
+        for (rma, _payload), old, row in zip(moving, olds, rows, strict=True)
+    ]
+    if published is not None:
+        published.extend(changes)
+    else:
+        events.publish_many(changes)
     return [rma for rma, _payload in moving]
 
 

@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from django.utils.translation import gettext, gettext_lazy
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import has_perm, is_admin, ticket_scope_q
-from aftersales.catalog.models import Customer, Order, TrackingEvent, normalise_email
+from aftersales.catalog.models import Customer, Order, Platform, TrackingEvent, normalise_email
 from aftersales.core.actors import ActorKind
 from aftersales.core.errors import NotFound, ValidationFailed
 from aftersales.inbox.filters import flatten_params
@@ -35,6 +35,7 @@ from .access import rma_scope_q
 from .filters import RmaFilters, parse_rma_filters
 from .models import (
     Exchange,
+    PlatformReturnState,
     Refund,
     RefundStatus,
     ReturnRequest,
@@ -332,6 +333,13 @@ EVENT_LABELS: dict[str, Any] = {
     "offer_accepted": gettext_lazy("Partial refund accepted"),
     "parcel_delivered": gettext_lazy("Parcel delivered to the warehouse"),
     "refund_requested": gettext_lazy("Refund requested"),
+    "platform_closed": gettext_lazy("The marketplace closed the request"),
+}
+
+# Why the marketplace's request ended (returns.rma_platform.PLATFORM_CLOSE_REASONS).
+PLATFORM_CLOSE_LABELS: dict[str, Any] = {
+    "buyer_cancelled": gettext_lazy("the buyer cancelled the return request"),
+    "platform_closed": gettext_lazy("the marketplace closed the return request"),
 }
 
 
@@ -348,6 +356,35 @@ class RmaTimelineEntry:
     @property
     def label(self) -> str:
         return str(EVENT_LABELS.get(self.type, self.type))
+
+    @property
+    def platform_note(self) -> str:
+        """What the marketplace did, for an RMA cancelled or kept open because its request ended on
+        the marketplace (returns.rma_platform): who, why, the platform's word; "" otherwise."""
+        why = self.payload.get("platform_reason")
+        if why not in PLATFORM_CLOSE_LABELS:
+            return ""
+        values = {
+            "platform": Platform(self.payload["platform"]).label
+            if self.payload.get("platform") in Platform.values
+            else self.payload.get("platform", ""),
+            "why": PLATFORM_CLOSE_LABELS[why],
+            "word": self.payload.get("platform_status", ""),
+        }
+        if self.type == "platform_closed":
+            values["status"] = (
+                RmaStatus(self.payload["rma_status"]).label
+                if self.payload.get("rma_status") in RmaStatus.values
+                else self.payload.get("rma_status", "")
+            )
+            return (
+                gettext(
+                    "%(platform)s: %(why)s (status %(word)s), but the RMA is %(status)s: not cancelled. "
+                    "Decide what happens to it."
+                )
+                % values
+            )
+        return gettext("Cancelled because on %(platform)s %(why)s (status %(word)s).") % values
 
 
 @dataclass(frozen=True)
@@ -415,11 +452,17 @@ class RmaExceptions:
     refunds_failed: list[Refund]  # failed on the marketplace, or pending sync (to do by hand)
     writebacks_unknown: list[Refund]  # the marketplace call's outcome is unknown: check before retrying
     stale_days: int
+    # open RMAs whose marketplace request was cancelled or closed (returns.rma_platform kept them open)
+    platform_closed: list[Rma] = field(default_factory=list)
 
     @property
     def total(self) -> int:
         return (
-            len(self.stale_labels) + len(self.discrepancies) + len(self.refunds_failed) + len(self.writebacks_unknown)
+            len(self.stale_labels)
+            + len(self.discrepancies)
+            + len(self.refunds_failed)
+            + len(self.writebacks_unknown)
+            + len(self.platform_closed)
         )
 
 
@@ -428,7 +471,8 @@ def rma_exceptions(user: Any, *, stale_days: int = STALE_LABEL_DAYS, now: dateti
     tracking scan of that parcel (no TrackingEvent of a Shipment with the label's tracking number, or
     no tracking number at all); open RMAs whose automatic checks found discrepancies with the order;
     refunds that failed on the marketplace or wait for a manual sync; refunds whose marketplace call
-    ended in an unknown state (channels.writeback: a human checks, never resent)."""
+    ended in an unknown state (channels.writeback: a human checks, never resent); open RMAs whose
+    marketplace request was cancelled or closed (returns.rma_platform left them open)."""
     if not 1 <= stale_days <= 365:
         raise ValidationFailed(gettext("stale_days must be between 1 and 365"), field="stale_days")
     now = now or timezone.now()
@@ -450,7 +494,16 @@ def rma_exceptions(user: Any, *, stale_days: int = STALE_LABEL_DAYS, now: dateti
         :EXCEPTIONS_LIMIT
     ]
     unknown = refunds.filter(writeback__status="unknown").order_by("-updated_at", "-pk")[:EXCEPTIONS_LIMIT]
+    closed = (
+        rmas.filter(
+            status__in=RMA_OPEN_STATUSES,
+            return_request__platform_state__in=(PlatformReturnState.CANCELLED, PlatformReturnState.CLOSED),
+        )
+        .select_related("return_request")
+        .order_by("-updated_at", "-pk")[:EXCEPTIONS_LIMIT]
+    )
     return RmaExceptions(
+        platform_closed=list(closed),
         stale_labels=list(stale),
         discrepancies=list(mismatched),
         refunds_failed=list(failed),

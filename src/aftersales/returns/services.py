@@ -26,7 +26,15 @@ from aftersales.inbox.services.ingest import marketplace_return_row
 from aftersales.inbox.workflow import TicketCategory
 
 from .events import ReturnRequestReceived, ReturnRequestStatusChanged
-from .models import ReturnRequest, ReturnRequestEvent, ReturnRequestEventType, ReturnRequestKind, ReturnRequestLine
+from .models import (
+    PlatformReturnState,
+    ReturnRequest,
+    ReturnRequestEvent,
+    ReturnRequestEventType,
+    ReturnRequestKind,
+    ReturnRequestLine,
+)
+from .rma_platform import rmas_follow_platform
 
 # The ticket category a new request opens a ticket with.
 TICKET_CATEGORY: dict[str, str] = {
@@ -67,6 +75,8 @@ class ReturnRequestData:
     respond_by: datetime | None = None
     updated_at: datetime | None = None
     lines: list[ReturnLineData] = field(default_factory=list)
+    # `status` in one vocabulary (models.PlatformReturnState; the connector's mapping decides).
+    platform_state: str = PlatformReturnState.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -81,6 +91,7 @@ class ReturnUpsertResult:
 _COMPARED = (
     "kind",
     "platform_status",
+    "platform_state",
     "order_external_id",
     "reason",
     "buyer_comment",
@@ -118,6 +129,9 @@ def return_request_values(store: Store, data: ReturnRequestData) -> dict[str, An
     return {
         "kind": data.kind,
         "platform_status": data.status[:60],
+        "platform_state": (
+            data.platform_state if data.platform_state in PlatformReturnState.values else PlatformReturnState.UNKNOWN
+        ),
         "order_external_id": (data.order_external_id or "")[:120],
         "reason": data.reason[:120],
         "buyer_comment": data.buyer_comment,
@@ -224,7 +238,7 @@ def return_request_update_writes(
                 actor=actor,
             )
         )
-    other = sorted(changed - {"platform_status"}) + (["lines"] if lines_changed else [])
+    other = sorted(changed - {"platform_status", "platform_state"}) + (["lines"] if lines_changed else [])
     if other:
         writes.request_events.append(_event_row(request, ReturnRequestEventType.UPDATED, {"fields": other}, actor, at))
     return writes
@@ -282,7 +296,7 @@ def _update(request: ReturnRequest, data: ReturnRequestData, actor: Actor) -> Re
             request.save(update_fields=["updated_on_platform", "updated_at"])
     if not changed and not lines_changed:
         return ReturnUpsertResult(return_request=request, action="unchanged", ticket_id=request.ticket_id)
-    old_status = request.platform_status
+    old_status, old_state = request.platform_status, request.platform_state
     for name, value in changed.items():
         setattr(request, name, value)
     if request.order_id is None and data.order_external_id:
@@ -291,7 +305,11 @@ def _update(request: ReturnRequest, data: ReturnRequestData, actor: Actor) -> Re
     if lines_changed:
         request.lines.all().delete()
         _set_lines(request, data, request.order)
-    _written(return_request_update_writes(request, old_status, set(changed), lines_changed, actor))
+    writes = return_request_update_writes(request, old_status, set(changed), lines_changed, actor)
+    # The linked RMAs follow a cancellation / closing on the marketplace (their events after the
+    # request's, as the page path places them).
+    rmas_follow_platform(request=request, old_state=old_state, actor=actor, published=writes.published)
+    _written(writes)
     return ReturnUpsertResult(return_request=request, action="updated", ticket_id=request.ticket_id)
 
 

@@ -141,6 +141,9 @@ class RmaExceptionsOut(Schema):
     writebacks_unknown: list[RefundExceptionOut] = Field(
         ..., description="Refunds whose marketplace call ended in an unknown state (check before retrying)"
     )
+    platform_closed: list[RmaExceptionOut] = Field(
+        ..., description="Open RMAs whose marketplace request was cancelled by the buyer or closed by the marketplace"
+    )
 
 
 class RmaBulkParams(InputSchema):

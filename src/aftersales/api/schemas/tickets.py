@@ -313,6 +313,11 @@ class ReturnRequestOut(Schema):
     external_id: str = Field(..., description="Its id on the marketplace")
     store: StoreRef
     platform_status: str = Field(..., description="The marketplace's status word, as sent")
+    platform_state: str = Field(
+        ...,
+        description="platform_status in one vocabulary for every marketplace: open, waiting_buyer, escalated, "
+        "rejected, completed, cancelled (by the buyer), closed (by the marketplace) or unknown",
+    )
     reason: str
     buyer_comment: str
     requested: MoneyOut | None

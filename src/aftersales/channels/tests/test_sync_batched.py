@@ -28,9 +28,12 @@ from aftersales.channels.models import RawEvent, RawEventStatus
 from aftersales.channels.sync import receive_records
 from aftersales.channels.tests import testshop
 from aftersales.core import events as core_events
+from aftersales.core.actors import Actor
+from aftersales.core.errors import DomainError
 from aftersales.inbox.models import Message, Ticket, TicketEvent
 from aftersales.inbox.workflow import STATUS_CATEGORY, TicketStatus
-from aftersales.returns.models import ReturnRequest, ReturnRequestEvent
+from aftersales.returns.models import ReturnRequest, ReturnRequestEvent, Rma, RmaStatus
+from aftersales.returns.rma import rma_create_from_return_request
 from aftersales.testing.factories import StoreFactory
 
 T0 = "2026-11-01T10:00:00+00:00"
@@ -181,10 +184,23 @@ def snapshot(
             )
             for o in Order.objects.filter(store=store)
         ),
+        # RMAs opened for the requests (open_rmas) and how they followed a cancellation / closing.
+        "rmas": sorted(
+            (
+                m.return_request.external_id if m.return_request_id else None,
+                m.status,
+                [
+                    (e.type, e.actor_kind, sorted(e.payload), [e.payload.get(k) for k in _RMA_VALUES])
+                    for e in m.events.order_by(*event_order)  # type: ignore[attr-defined]
+                ],
+            )
+            for m in Rma.objects.filter(store=store).select_related("return_request")
+        ),
         "returns": sorted(
             (
                 r.external_id,
                 r.platform_status,
+                r.platform_state,
                 r.kind,
                 str(r.requested_amount),
                 r.buyer_comment,
@@ -238,6 +254,24 @@ def run(
     return snapshot(store, outcomes, timeline=timeline, published=published)
 
 
+# What an RMA's timeline rows are compared by besides their keys (the rest names ids).
+_RMA_VALUES = ("old", "new", "reason", "platform_reason", "platform_status", "rma_status", "refund_committed")
+
+
+def open_rmas(store: Any) -> None:
+    """Between pages: an RMA for each request of a known order that has none (R-2's then received,
+    so that a cancellation on the marketplace leaves it open with a note)."""
+    actor = Actor.connector(store_id=store.pk, platform=store.platform)
+    for request in ReturnRequest.objects.filter(store=store, order__isnull=False, rmas__isnull=True).order_by("pk"):
+        try:
+            with transaction.atomic():
+                rma = rma_create_from_return_request(return_request_id=request.pk, actor=actor)
+        except DomainError:
+            continue
+        if request.external_id == "R-2":
+            Rma.objects.filter(pk=rma.pk).update(status=RmaStatus.RECEIVED)
+
+
 @dataclasses.dataclass
 class _Capture:
     into: list[Any]
@@ -255,7 +289,7 @@ spec = st.fixed_dictionaries(
         "email": st.sampled_from(["", "b1@example.com", "shared@example.com"]),
         "conversation": st.sampled_from(["", "c1", "c2"]),
         "order": st.sampled_from([None, "O-1", "O-2"]),
-        "status": st.sampled_from(["OPEN", "CLOSED", "paid", "shipped"]),
+        "status": st.sampled_from(["OPEN", "CLOSED", "CANCELLED", "paid", "shipped"]),
         "return_no": st.integers(min_value=1, max_value=2),
         "bad": st.booleans(),
         "qty": st.integers(min_value=1, max_value=3),
@@ -284,8 +318,10 @@ def test_batched_pages_give_what_record_by_record_gives(pages, installed, settin
                 item = {**item, "bad": False}
             items.append(event(item, n))
         built.append(items)
-    one_by_one = run(built, batched=False, django_settings=settings)
-    batched = run(built, batched=True, django_settings=settings)
+    # RMAs are opened for the requests between pages: a later page's cancellation / closing on the
+    # marketplace cancels them (or leaves a received one open with a note) the same way on both paths.
+    one_by_one = run(built, batched=False, django_settings=settings, between=open_rmas)
+    batched = run(built, batched=True, django_settings=settings, between=open_rmas)
     for key in one_by_one:
         assert batched[key] == one_by_one[key], key
 
@@ -576,3 +612,35 @@ def test_an_order_creating_a_customer_does_not_overtake_a_message_creating_one(i
     for key in one_by_one:
         assert batched[key] == one_by_one[key], key
     assert ("b2", "b3") in [c[0] for c in batched["customers"]]
+
+
+@pytest.mark.django_db
+def test_a_page_cancelling_returns_on_the_marketplace_moves_their_rmas_as_one_by_one(installed, settings):
+    """The page path and the record path follow a cancellation / closing alike: R-1's RMA cancelled by
+    the connector, R-2's (received) kept open with a note; replaying the page changes nothing."""
+
+    def ret(n: int, number: int, status: str) -> dict[str, Any]:
+        spec = {"kind": "return", "buyer": "b1", "order": "O-1", "status": status, "return_no": number, "variant": 1}
+        return event(spec, n)
+
+    first = [event({"kind": "order", "buyer": "b1", "order": "O-1", "status": "paid"}, 1), ret(2, 1, "OPEN")]
+    first.append(ret(3, 2, "OPEN"))
+    second = [_buyer_message(4, "b1"), ret(5, 1, "CANCELLED"), ret(6, 2, "CLOSED"), _buyer_message(7, "b1")]
+    pages = [first, second, second]
+    one_by_one = run(pages, batched=False, django_settings=settings, between=open_rmas)
+    batched = run(pages, batched=True, django_settings=settings, between=open_rmas)
+    for key in one_by_one:
+        assert batched[key] == one_by_one[key], key
+    rmas = {
+        external_id: (status, [(row[0], row[3][1]) for row in rows]) for external_id, status, rows in batched["rmas"]
+    }
+    assert rmas["R-1"][0] == "cancelled" and rmas["R-1"][1].count(("status_changed", "cancelled")) == 1
+    assert rmas["R-2"][0] == "received" and [t for t, _new in rmas["R-2"][1]].count("platform_closed") == 1
+    cancelled = Rma.objects.filter(return_request__external_id="R-1", status="cancelled").order_by("-pk").first()
+    assert cancelled is not None
+    row = cancelled.events.get(type="status_changed", payload__new="cancelled")
+    assert (row.actor_kind, row.payload["reason"], row.payload["platform_status"]) == (
+        "connector",
+        "buyer_cancelled",
+        "CANCELLED",
+    )

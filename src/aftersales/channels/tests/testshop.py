@@ -41,6 +41,7 @@ from aftersales.channels.base import (
     ReturnKind,
     ReturnLineRecord,
     ReturnRecord,
+    ReturnState,
     SentReceipt,
     ShipmentRecord,
     SignatureInvalid,
@@ -52,6 +53,8 @@ from aftersales.channels.base import (
 from aftersales.channels.http import PlatformClient
 from aftersales.testing.fake_platform import FakePlatform, FakeRequest, FakeResponse, json_response
 
+# The shop's return status words in the one vocabulary (channels.base.ReturnState).
+RETURN_STATES = {"OPEN": ReturnState.OPEN, "CLOSED": ReturnState.CLOSED, "CANCELLED": ReturnState.CANCELLED}
 PLATFORM = "testshop"
 TOKEN = "test-token-123"
 WEBHOOK_SECRET = "whsec-test"
@@ -218,6 +221,7 @@ def map_item(payload: Mapping[str, Any]) -> list[Record]:
                 external_id=str(payload["return"]),
                 kind=return_kind,
                 status=payload.get("status", "OPEN"),
+                state=RETURN_STATES.get(payload.get("status", "OPEN"), ReturnState.UNKNOWN),
                 created_at=_instant(payload, "created_at"),
                 updated_at=_instant(payload, "updated_at") if payload.get("updated_at") else None,
                 order_external_id=payload.get("order"),

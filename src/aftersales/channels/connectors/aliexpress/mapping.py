@@ -26,6 +26,7 @@ from aftersales.channels.base import (
     Record,
     ReturnKind,
     ReturnRecord,
+    ReturnState,
 )
 from aftersales.channels.connectors import marketplace, media
 from aftersales.channels.fields import amount, currency_code, dig, epoch, quantity, required, text
@@ -63,6 +64,19 @@ ISSUE_STATUSES = frozenset(
         "finish",
     }
 )
+# Each issue_status in the one vocabulary (channels.base.ReturnState).
+RETURN_STATE_OF: dict[str, ReturnState] = {
+    "WAIT_SELLER_CONFIRM_REFUND": ReturnState.OPEN,
+    "processing": ReturnState.OPEN,
+    "SELLER_RESPONSE_ISSUE_TIMEOUT": ReturnState.OPEN,
+    "WAIT_SELLER_RECEIVE_GOODS": ReturnState.OPEN,
+    "SELLER_REFUSE_REFUND": ReturnState.REJECTED,
+    "ACCEPTISSUE": ReturnState.WAITING_BUYER,
+    "WAIT_BUYER_SEND_GOODS": ReturnState.WAITING_BUYER,
+    "ARBITRATING": ReturnState.ESCALATED,
+    "canceled": ReturnState.CANCELLED,  # the buyer cancelled the dispute
+    "finish": ReturnState.COMPLETED,
+}
 # Issues the seller can still answer with a solution.
 OPEN_ISSUE_STATUSES = frozenset({"WAIT_SELLER_CONFIRM_REFUND", "SELLER_REFUSE_REFUND", "processing"})
 # Issue statuses after which the buyer is waiting for the goods to come back (a return).
@@ -160,6 +174,7 @@ def map_issue(data: Mapping[str, Any], *, currency: str = "") -> ReturnRecord:
         external_id=issue_id,
         kind=ReturnKind.RETURN if status in RETURN_ISSUE_STATUSES else ReturnKind.REFUND_REQUEST,
         status=status,
+        state=return_state(status),
         created_at=created,
         order_external_id=text(data, "parent_order_id", required=False) or text(data, "order_id"),
         buyer=Buyer(external_id=buyer_id),
@@ -223,3 +238,8 @@ def version_key(kind: str, data: Any) -> str:
     changes: its id alone). A record without an id gets a key that cannot collide with real ones."""
     ident, modified = {"order": ("order_id", "gmt_update"), "issue": ("id", "gmt_modified")}.get(kind, ("id", ""))
     return marketplace.version_key(kind, data, ident=ident, modified=modified, malformed="no-id")
+
+
+def return_state(status: str) -> ReturnState:
+    """`status` in the one vocabulary (RETURN_STATE_OF; a word not there: unknown)."""
+    return RETURN_STATE_OF.get(status, ReturnState.UNKNOWN)

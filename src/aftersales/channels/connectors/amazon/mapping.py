@@ -28,6 +28,7 @@ from aftersales.channels.base import (
     ReturnKind,
     ReturnLineRecord,
     ReturnRecord,
+    ReturnState,
     ShipAddress,
     ShipmentRecord,
 )
@@ -67,6 +68,23 @@ COL_QUANTITY = "Return quantity"
 COL_REASON = "Return reason"
 COL_REFUNDED = "Refunded Amount"
 COL_RETURN_TYPE = "Return type"
+# The returns report's "Return request status" in the one vocabulary (channels.base.ReturnState),
+# matched without case. Amazon closes a return when it is done or when the buyer never sent it:
+# `closed`. A word not listed is `unknown` (the report keeps it as sent).
+RETURN_STATE_OF: dict[str, ReturnState] = {
+    "pending": ReturnState.OPEN,
+    "pendingapproval": ReturnState.OPEN,
+    "requested": ReturnState.OPEN,
+    "approved": ReturnState.WAITING_BUYER,
+    "authorized": ReturnState.WAITING_BUYER,
+    "rejected": ReturnState.REJECTED,
+    "denied": ReturnState.REJECTED,
+    "cancelled": ReturnState.CANCELLED,
+    "canceled": ReturnState.CANCELLED,
+    "closed": ReturnState.CLOSED,
+    "completed": ReturnState.COMPLETED,
+    "refunded": ReturnState.COMPLETED,
+}
 
 
 # --- small parsers, each naming the field it reads ----------------------------------------------
@@ -378,6 +396,7 @@ def map_return(payload: Mapping[str, Any]) -> ReturnRecord:
         external_id=return_external_id(first),
         kind=ReturnKind.CASE if a_to_z in ("Y", "YES", "TRUE") else ReturnKind.RETURN,
         status=status,
+        state=return_state(status),
         created_at=created_at,
         order_external_id=order_id,
         reason=(first.get(COL_REASON) or "").strip(),
@@ -416,3 +435,8 @@ def isoformat(moment: datetime | date) -> str:
     if isinstance(moment, datetime):
         return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return moment.isoformat()
+
+
+def return_state(status: str) -> ReturnState:
+    """`status` in the one vocabulary (RETURN_STATE_OF; a word not there: unknown)."""
+    return RETURN_STATE_OF.get(status.strip().lower().replace(" ", ""), ReturnState.UNKNOWN)

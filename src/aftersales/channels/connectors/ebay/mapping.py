@@ -30,6 +30,7 @@ from aftersales.channels.base import (
     ReturnKind,
     ReturnLineRecord,
     ReturnRecord,
+    ReturnState,
     ShipAddress,
 )
 
@@ -69,6 +70,47 @@ RETURN_STATES = {
     "UNKNOWN",
     "WAITING_FOR_RETURN_LABEL",
     "WAITING_FOR_RMA",
+}
+# Each Post-Order state / inquiry and case status in the one vocabulary (channels.base.ReturnState).
+# eBay's CLOSED says neither who closed nor whether a refund was made: `closed`.
+RETURN_STATE_OF: dict[str, ReturnState] = {
+    "CLOSED": ReturnState.CLOSED,
+    "CS_CLOSED": ReturnState.CLOSED,  # closed by eBay customer service
+    "CLOSED_WITH_ESCALATION": ReturnState.ESCALATED,
+    "ESCALATED": ReturnState.ESCALATED,
+    "WAITING_CS": ReturnState.ESCALATED,
+    "ON_HOLD": ReturnState.ESCALATED,
+    "OPEN": ReturnState.OPEN,
+    "PENDING": ReturnState.OPEN,
+    "WAITING_SELLER_RESPONSE": ReturnState.OPEN,
+    "WAITING_BUYER_RESPONSE": ReturnState.WAITING_BUYER,
+    "OTHER": ReturnState.UNKNOWN,
+    "UNKNOWN": ReturnState.UNKNOWN,
+    "RETURN_REQUESTED": ReturnState.OPEN,
+    "RETURN_REQUESTED_TIMEOUT": ReturnState.OPEN,
+    "WAITING_FOR_RMA": ReturnState.OPEN,
+    "WAITING_FOR_RETURN_LABEL": ReturnState.OPEN,
+    "RETURN_LABEL_REQUESTED": ReturnState.OPEN,
+    "PARTIAL_REFUND_REQUESTED": ReturnState.OPEN,
+    "PARTIAL_REFUND_DECLINED": ReturnState.OPEN,
+    "PARTIAL_REFUND_FAILED": ReturnState.OPEN,
+    "PARTIAL_REFUND_INITIATED": ReturnState.WAITING_BUYER,
+    "READY_FOR_SHIPPING": ReturnState.WAITING_BUYER,
+    "ITEM_READY_TO_SHIP": ReturnState.WAITING_BUYER,
+    "ITEM_SHIPPED": ReturnState.WAITING_BUYER,
+    "ITEM_DELIVERED": ReturnState.OPEN,  # back with the seller, who refunds
+    "REFUND_INITIATED": ReturnState.OPEN,
+    "REFUND_ISSUED": ReturnState.COMPLETED,
+    "LESS_THAN_A_FULL_REFUND_ISSUED": ReturnState.COMPLETED,
+    "RETURN_REJECTED": ReturnState.REJECTED,
+    "REPLACED": ReturnState.COMPLETED,
+    "REPLACEMENT_CLOSED": ReturnState.COMPLETED,
+    "REPLACEMENT_DELIVERED": ReturnState.COMPLETED,
+    "REPLACEMENT_LABEL_REQUESTED": ReturnState.OPEN,
+    "REPLACEMENT_REQUESTED": ReturnState.OPEN,
+    "REPLACEMENT_SHIPPED": ReturnState.WAITING_BUYER,
+    "REPLACEMENT_STARTED": ReturnState.OPEN,
+    "REPLACEMENT_WAITING_FOR_RMA": ReturnState.OPEN,
 }
 RETURN_TYPES = {"MONEY_BACK", "REPLACEMENT", "UNKNOWN"}
 INQUIRY_STATUSES = {
@@ -327,6 +369,7 @@ def map_return(data: Mapping[str, Any]) -> ReturnRecord:
         external_id=return_id,
         kind=ReturnKind.RETURN,
         status=state,
+        state=return_state(state),
         created_at=created,
         order_external_id=_str(data, "orderId", required=False) or None,
         buyer=_post_order_buyer(_str(data, "buyerLoginName", required=False)),
@@ -358,6 +401,7 @@ def _dispute(
         external_id=external_id,
         kind=kind,
         status=status,
+        state=return_state(status),
         created_at=created,
         order_external_id=order_id or None,
         buyer=_post_order_buyer(_str(data, "buyer", required=False)),
@@ -562,3 +606,8 @@ def version_key(kind: str, data: Mapping[str, Any]) -> str:
     if kind == "message":
         return f"message:{_dig(data, 'messageId')}"
     return f"notification:{_dig(data, 'notification', 'notificationId')}"
+
+
+def return_state(status: str) -> ReturnState:
+    """`status` in the one vocabulary (RETURN_STATE_OF; a word not there: unknown)."""
+    return RETURN_STATE_OF.get(status, ReturnState.UNKNOWN)

@@ -25,6 +25,7 @@ from aftersales.channels.base import (
     ReturnKind,
     ReturnLineRecord,
     ReturnRecord,
+    ReturnState,
 )
 from aftersales.channels.connectors import marketplace, media
 from aftersales.channels.fields import amount, currency_code, epoch, instant, quantity, required, text
@@ -52,6 +53,17 @@ RETURN_STATUSES = frozenset(
     {"REQUESTED", "ACCEPTED", "CANCELLED", "JUDGING", "CLOSED", "PROCESSING", "SELLER_DISPUTE", "COMPLETED"}
 )
 # A return the seller can still act on (approve, offer, dispute).
+# Each v2.returns status in the one vocabulary (channels.base.ReturnState).
+RETURN_STATE_OF: dict[str, ReturnState] = {
+    "REQUESTED": ReturnState.OPEN,
+    "PROCESSING": ReturnState.OPEN,
+    "ACCEPTED": ReturnState.WAITING_BUYER,
+    "JUDGING": ReturnState.ESCALATED,
+    "SELLER_DISPUTE": ReturnState.ESCALATED,
+    "CANCELLED": ReturnState.CANCELLED,  # the buyer cancelled the return
+    "CLOSED": ReturnState.CLOSED,  # Shopee closed it
+    "COMPLETED": ReturnState.COMPLETED,
+}
 OPEN_RETURN_STATUSES = frozenset({"REQUESTED", "PROCESSING", "JUDGING", "SELLER_DISPUTE"})
 # sellerchat message_type values this connector reads, and how a non-text one shows in the ticket.
 MESSAGE_TYPES = {
@@ -201,6 +213,7 @@ def map_return(data: Mapping[str, Any], *, currency: str = "") -> ReturnRecord:
         external_id=return_sn,
         kind=ReturnKind.REFUND_REQUEST if needs_logistics is False else ReturnKind.RETURN,
         status=status,
+        state=return_state(status),
         created_at=epoch(_required(data, "create_time"), "create_time"),
         updated_at=instant(data, "update_time", required=False),
         order_external_id=text(data, "order_sn", required=False) or None,
@@ -308,3 +321,8 @@ def version_key(kind: str, data: Any) -> str:
     (it is quarantined by map_record, with its reason)."""
     ident = {"order": "order_sn", "return": "return_sn", "message": "message_id"}[kind]
     return marketplace.version_key(kind, data, ident=ident, modified="" if kind == "message" else "update_time")
+
+
+def return_state(status: str) -> ReturnState:
+    """`status` in the one vocabulary (RETURN_STATE_OF; a word not there: unknown)."""
+    return RETURN_STATE_OF.get(status, ReturnState.UNKNOWN)

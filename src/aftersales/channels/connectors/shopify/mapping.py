@@ -26,6 +26,7 @@ from aftersales.channels.base import (
     ReturnKind,
     ReturnLineRecord,
     ReturnRecord,
+    ReturnState,
     ShipAddress,
     ShipmentRecord,
 )
@@ -91,6 +92,15 @@ RETURN_REASONS = {
     "UNKNOWN",
 }
 TRANSACTION_STATES = {"SUCCESS", "FAILURE", "PENDING", "ERROR", "AWAITING_RESPONSE", "UNKNOWN"}
+# Each Return.status in the one vocabulary (channels.base.ReturnState). Shopify's CLOSED is "the
+# return has been completed" (ReturnStatus in the Admin schema), CANCELED "has been canceled".
+RETURN_STATE_OF: dict[str, ReturnState] = {
+    "REQUESTED": ReturnState.OPEN,
+    "OPEN": ReturnState.WAITING_BUYER,
+    "DECLINED": ReturnState.REJECTED,
+    "CANCELED": ReturnState.CANCELLED,
+    "CLOSED": ReturnState.COMPLETED,
+}
 
 ORDER_TOPICS = {
     "orders/create",
@@ -388,6 +398,7 @@ def map_graphql_return(payload: Mapping[str, Any]) -> ReturnRecord:
         external_id=legacy_id(node.get("id"), "return.id"),
         kind=ReturnKind.RETURN,
         status=status,
+        state=return_state(status),
         created_at=seen_at,  # type: ignore[arg-type]
         order_external_id=legacy_id(order.get("id"), "order.id"),
         buyer=_graphql_buyer(order, "order"),
@@ -529,6 +540,7 @@ def map_rest_return(body: Mapping[str, Any], *, received_at: datetime) -> Return
         external_id=legacy_id(body.get("id") if body.get("id") is not None else body.get("admin_graphql_api_id"), "id"),
         kind=ReturnKind.RETURN,
         status=status,
+        state=return_state(status),
         created_at=received_at,
         order_external_id=legacy_id(order_id, "order.id"),
         reason=lines[0].reason if lines else "",
@@ -587,3 +599,8 @@ def map_rest_refund(body: Mapping[str, Any]) -> RefundReceipt:
         states.append(_enum(txn.get("status"), TRANSACTION_STATES, f"transactions[{index}].status"))
     fake_node = {"id": body.get("id"), "transactions": {"nodes": [{"status": s} for s in states]}}
     return refund_receipt(fake_node)
+
+
+def return_state(status: str) -> ReturnState:
+    """`status` in the one vocabulary (RETURN_STATE_OF; a word not there: unknown)."""
+    return RETURN_STATE_OF.get(status, ReturnState.UNKNOWN)

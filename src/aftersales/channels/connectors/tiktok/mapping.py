@@ -26,6 +26,7 @@ from aftersales.channels.base import (
     ReturnKind,
     ReturnLineRecord,
     ReturnRecord,
+    ReturnState,
 )
 from aftersales.channels.connectors import marketplace, media
 from aftersales.channels.fields import amount, currency_code, dig, epoch, instant, required, text
@@ -98,6 +99,27 @@ MESSAGE_TYPES: dict[str, str | None] = {
 }
 SENDER_ROLES = frozenset({"BUYER", "SHOP", "CUSTOMER_SERVICE", "SYSTEM", "ROBOT"})
 SELLER_ROLES = frozenset({"SHOP", "CUSTOMER_SERVICE"})
+# Each return_status / cancel_status in the one vocabulary (channels.base.ReturnState).
+RETURN_STATE_OF: dict[str, ReturnState] = {
+    "RETURN_OR_REFUND_REQUEST_PENDING": ReturnState.OPEN,
+    "REFUND_OR_RETURN_REQUEST_REJECT": ReturnState.REJECTED,
+    "AWAITING_BUYER_SHIP": ReturnState.WAITING_BUYER,
+    "BUYER_SHIPPED_ITEM": ReturnState.OPEN,  # the seller receives and decides
+    "REJECT_RECEIVE_PACKAGE": ReturnState.REJECTED,
+    "RETURN_OR_REFUND_REQUEST_SUCCESS": ReturnState.COMPLETED,
+    "RETURN_OR_REFUND_REQUEST_CANCEL": ReturnState.CANCELLED,
+    "RETURN_OR_REFUND_REQUEST_COMPLETE": ReturnState.COMPLETED,
+    "REPLACEMENT_REQUEST_PENDING": ReturnState.OPEN,
+    "REPLACEMENT_REQUEST_REJECT": ReturnState.REJECTED,
+    "REPLACEMENT_REQUEST_REFUND_SUCCESS": ReturnState.COMPLETED,
+    "REPLACEMENT_REQUEST_CANCEL": ReturnState.CANCELLED,
+    "REPLACEMENT_REQUEST_COMPLETE": ReturnState.COMPLETED,
+    "AWAITING_BUYER_RESPONSE": ReturnState.WAITING_BUYER,
+    "CANCELLATION_REQUEST_PENDING": ReturnState.OPEN,
+    "CANCELLATION_REQUEST_SUCCESS": ReturnState.COMPLETED,
+    "CANCELLATION_REQUEST_CANCEL": ReturnState.CANCELLED,
+    "CANCELLATION_REQUEST_COMPLETE": ReturnState.COMPLETED,
+}
 
 
 def _region(code: Any) -> tuple[str, str]:
@@ -233,6 +255,7 @@ def map_return(data: Mapping[str, Any], *, currency: str = "") -> ReturnRecord:
         external_id=return_id,
         kind=RETURN_TYPES[kind],
         status=status,
+        state=return_state(status),
         created_at=epoch(required(data, "create_time"), "create_time"),
         updated_at=instant(data, "update_time", required=False),
         order_external_id=text(data, "order_id", required=False) or None,
@@ -253,6 +276,7 @@ def map_cancellation(data: Mapping[str, Any], *, currency: str = "") -> ReturnRe
         external_id=text(data, "cancel_id"),
         kind=ReturnKind.CANCELLATION,
         status=status,
+        state=return_state(status),
         created_at=epoch(required(data, "create_time"), "create_time"),
         updated_at=instant(data, "update_time", required=False),
         order_external_id=text(data, "order_id", required=False) or None,
@@ -393,3 +417,8 @@ def version_key(kind: str, data: Any) -> str:
     changes: its id alone). A record without an id gets a key that cannot collide with real ones
     (it is quarantined by map_record, with its reason)."""
     return marketplace.version_key(kind, data, ident=IDS[kind], modified="" if kind == "message" else "update_time")
+
+
+def return_state(status: str) -> ReturnState:
+    """`status` in the one vocabulary (RETURN_STATE_OF; a word not there: unknown)."""
+    return RETURN_STATE_OF.get(status, ReturnState.UNKNOWN)

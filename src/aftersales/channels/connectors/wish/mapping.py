@@ -23,6 +23,7 @@ from aftersales.channels.base import (
     Record,
     ReturnKind,
     ReturnRecord,
+    ReturnState,
 )
 from aftersales.channels.connectors import marketplace, media
 from aftersales.channels.fields import amount, currency_code, dig, quantity, required, text
@@ -44,6 +45,14 @@ WISH_SIDE = {
     "WISH_SUPPORT": "[Wish support]",
     "WISH_AUTOMATED_SUPPORT": "[Wish support]",
     "LIVE_CHAT": "[Wish live chat]",
+}
+# Each ticket state in the one vocabulary (channels.base.ReturnState).
+RETURN_STATE_OF: dict[str, ReturnState] = {
+    "AWAITING_MERCHANT": ReturnState.OPEN,
+    "AWAITING_USER": ReturnState.WAITING_BUYER,
+    "AWAITING_WISH": ReturnState.ESCALATED,  # appealed to Wish support
+    "CLOSED": ReturnState.CLOSED,
+    "PERMANENTLY_CLOSED": ReturnState.CLOSED,
 }
 
 
@@ -171,6 +180,7 @@ def map_ticket(data: Mapping[str, Any], pictures: Any = None) -> list[Record]:
                 external_id=f"ticket:{ticket_id}",
                 kind=ReturnKind.CASE,
                 status=state,
+                state=return_state(state),
                 created_at=created,
                 order_external_id=order_id,
                 buyer=buyer,
@@ -194,3 +204,8 @@ def map_payload(payload: Mapping[str, Any], *, currency: str = "") -> list[Recor
 
 def version_key(kind: str, data: Any) -> str:
     return marketplace.version_key(kind, data, ident="id", modified="updated_at", malformed="no-id")
+
+
+def return_state(status: str) -> ReturnState:
+    """`status` in the one vocabulary (RETURN_STATE_OF; a word not there: unknown)."""
+    return RETURN_STATE_OF.get(status, ReturnState.UNKNOWN)
