@@ -10,6 +10,9 @@ Chinese names 订单号 / 行号 / 序列号 / 串号):
     identifier  the IMEI or serial number: 14-16 digits (separators allowed)  required
                 is an IMEI and must pass its Luhn check (python-stdnum), anything
                 else a serial number (the same rule as the one-order form)
+    store       the store of the order: its id or its name as Settings > Stores  optional
+                shows it (case ignored), one of the organization's stores; needed
+                when orders of two stores have the same number (店铺 in Chinese)
 
 `EXAMPLE_CSV` is the downloadable example. Limits: MAX_BYTES, MAX_ROWS data rows. Encoding sniffed:
 UTF-8 with or without a BOM, else GB18030 (Excel's "CSV" on a Chinese Windows); comma, semicolon or
@@ -32,7 +35,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm, organization_of
-from aftersales.catalog.models import Order, OrderLine
+from aftersales.catalog.models import Order, OrderLine, Store
 from aftersales.core.errors import Conflict, DomainError, ValidationFailed
 
 from .models import SoldUnit
@@ -41,7 +44,7 @@ from .services import MAX_IMPORT, UnitInput, check_units, units_register
 
 MAX_BYTES = 1024 * 1024
 MAX_ROWS = MAX_IMPORT
-COLUMNS = ("order", "sku", "line_id", "identifier")
+COLUMNS = ("order", "sku", "line_id", "identifier", "store")
 ALIASES = {
     "order": "order",
     "order number": "order",
@@ -62,6 +65,11 @@ ALIASES = {
     "imei/serial": "identifier",
     "serial/imei": "identifier",
     "imei or serial": "identifier",
+    "store": "store",
+    "store id": "store",
+    "store_id": "store",
+    "store name": "store",
+    "shop": "store",
     # the same columns as a seller in China names them
     "订单号": "order",
     "订单编号": "order",
@@ -69,12 +77,14 @@ ALIASES = {
     "序列号": "identifier",
     "串号": "identifier",
     "imei/序列号": "identifier",
+    "店铺": "store",
+    "店铺名称": "store",
 }
 EXAMPLE_CSV = (
-    "order,sku,line_id,identifier\n"
-    "1001-2026,PHONE-X12,,490154203237518\n"
-    "1001-2026,LAPTOP-A3,,SN-5CD1234XYZ\n"
-    "1002-2026,,48213,353918050052937\n"
+    "order,sku,line_id,identifier,store\n"
+    "1001-2026,PHONE-X12,,490154203237518,\n"
+    "1001-2026,LAPTOP-A3,,SN-5CD1234XYZ,\n"
+    "1002-2026,,48213,353918050052937,Gadgets DE\n"
 )
 
 
@@ -83,6 +93,8 @@ class ImportRow:
     row: int  # the spreadsheet row (the header is row 1)
     order_number: str
     order_id: int
+    store_id: int
+    store_name: str
     line_id: int
     sku: str
     kind: str  # imei | serial_number
@@ -166,21 +178,59 @@ def _parse(content: bytes) -> list[tuple[int, dict[str, str]]]:
     return rows
 
 
+class _Stores:
+    """The organization's stores (read once per file), found by id or by name as the UI shows it."""
+
+    def __init__(self, organization_id: int) -> None:
+        self.by_id: dict[int, int] = {}
+        self.by_name: dict[str, list[int]] = {}
+        for pk, name in Store.objects.filter(organization_id=organization_id).values_list("pk", "name"):
+            self.by_id[pk] = pk
+            self.by_name.setdefault(name.strip().casefold(), []).append(pk)
+
+    def find(self, row: int, value: str) -> int:
+        matches = self.by_name.get(value.strip().casefold(), [])
+        if len(matches) > 1:
+            raise _refuse(
+                _("%(where)s: several stores have this name; give the store id") % {"where": _where(row, "store")}
+            )
+        if matches:
+            return matches[0]
+        if value.isascii() and value.isdigit() and int(value) in self.by_id:
+            return int(value)
+        raise _refuse(_("%(where)s: no store with this id or name") % {"where": _where(row, "store")})
+
+
 def _resolve(organization_id: int, parsed: list[tuple[int, dict[str, str]]]) -> list[ImportRow]:
-    orders: dict[str, list[Order]] = {}
+    orders: dict[tuple[str, int | None], list[Order]] = {}
     lines: dict[int, list[OrderLine]] = {}
+    stores: _Stores | None = None
     out: list[ImportRow] = []
     for row, cells in parsed:
         number = cells["order"]
         if not number:
             raise _refuse(_("%(where)s: required") % {"where": _where(row, "order")})
-        if number not in orders:
-            orders[number] = list(Order.objects.filter(organization_id=organization_id, external_id=number[:120])[:2])
-        found = orders[number]
+        store_id: int | None = None
+        if cells.get("store"):
+            stores = stores or _Stores(organization_id)
+            store_id = stores.find(row, cells["store"])
+        if (number, store_id) not in orders:
+            found_orders = Order.objects.filter(
+                organization_id=organization_id, external_id=number[:120]
+            ).select_related("store")
+            if store_id is not None:
+                found_orders = found_orders.filter(store_id=store_id)
+            orders[number, store_id] = list(found_orders[:2])
+        found = orders[number, store_id]
         if not found:
+            if store_id is not None:
+                raise _refuse(_("%(where)s: the store has no order with this number") % {"where": _where(row, "order")})
             raise _refuse(_("%(where)s: no order with this number") % {"where": _where(row, "order")})
         if len(found) > 1:
-            raise _refuse(_("%(where)s: orders of several stores have this number") % {"where": _where(row, "order")})
+            raise _refuse(
+                _("%(where)s: orders of several stores have this number; add the store column")
+                % {"where": _where(row, "order")}
+            )
         order = found[0]
         if order.pk not in lines:
             lines[order.pk] = list(OrderLine.objects.filter(order=order).order_by("pk"))
@@ -195,7 +245,9 @@ def _resolve(organization_id: int, parsed: list[tuple[int, dict[str, str]]]) -> 
         except ValidationFailed as exc:
             raise _refuse(exc.message) from exc
         already = SoldUnit.objects.filter(organization_id=organization_id, order_line=line, **{kind: value}).exists()
-        out.append(ImportRow(row, number, order.pk, line.pk, line.sku, kind, value, already))
+        out.append(
+            ImportRow(row, number, order.pk, order.store_id, order.store.name, line.pk, line.sku, kind, value, already)
+        )
     return out
 
 

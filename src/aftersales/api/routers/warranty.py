@@ -92,10 +92,11 @@ def import_units(request: HttpRequest, payload: UnitsImportIn) -> Status[Any]:
 )
 def import_units_csv(request: HttpRequest, commit: bool = True) -> Status[Any]:
     """Shipped units from a CSV file (text/csv, or the multipart field 'file'; columns order, sku or
-    line_id, identifier; UTF-8 with or without BOM or GB18030; at most 1 MB and 1000 rows; the
-    example: GET /warranty/units/import-csv/example). All or nothing: an error names `row N, column X`
-    (422; 409 when a unit is registered on another line). A unit already registered on the same line
-    is skipped (the same file twice registers once). `commit=false`: a preview, 200, nothing written."""
+    line_id, identifier, and optionally store: the store's id or name, for order numbers two stores
+    share; UTF-8 with or without BOM or GB18030; at most 1 MB and 1000 rows; the example:
+    GET /warranty/units/import-csv/example). All or nothing: an error names `row N, column X` (422;
+    409 when a unit is registered on another line). A unit already registered on the same line is
+    skipped (the same file twice registers once). `commit=false`: a preview, 200, nothing written."""
     result = units_import(user=current_user(request), content=_uploaded_csv(request), commit=commit)
     return Status(201 if commit else 200, units_csv_out(result))
 

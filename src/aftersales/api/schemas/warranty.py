@@ -351,6 +351,8 @@ class UnitsCsvRowOut(Schema):
     row: int
     order_number: str
     order_id: int
+    store_id: int = Field(description="the order's store (the row's `store` column when given)")
+    store_name: str
     order_line_id: int
     sku: str
     kind: str = Field(description="imei | serial_number")
@@ -377,6 +379,8 @@ def units_csv_out(result: Any) -> dict[str, Any]:
                 "row": r.row,
                 "order_number": r.order_number,
                 "order_id": r.order_id,
+                "store_id": r.store_id,
+                "store_name": r.store_name,
                 "order_line_id": r.line_id,
                 "sku": r.sku,
                 "kind": r.kind,

@@ -137,3 +137,65 @@ def test_the_page_previews_then_registers(world, order, client) -> None:  # type
     assert bad.status_code == 422 and "row 2, column identifier" in bad.content.decode()
     example = client.get(reverse("web:warranty_units_import_example"))
     assert example.status_code == 200 and example["Content-Type"].startswith("text/csv")
+
+
+def test_the_store_column_picks_the_order_when_two_stores_share_its_number(world, order, client) -> None:  # type: ignore[no-untyped-def]
+    """The optional `store` column: the store's id or its name as Settings > Stores shows it (case
+    ignored), scoped to the organization; an unknown store, or another organization's, is a 422 naming
+    the row and the column, and nothing is written."""
+    phone = ProductFactory(organization=world.org, sku="PH-1B", title="Phone X", category="phones")
+    twin = OrderFactory(store=world.store_us, external_id=order.external_id, ship_country="US")
+    twin_line = OrderLineFactory(order=twin, product=phone, sku="PH-1", quantity=1, unit_price_amount=Decimal("399"))
+    api = ApiClient(user=world.agent)
+    header = "order,sku,line_id,identifier,store"
+    ambiguous = api.upload(
+        "/warranty/units/import-csv",
+        {"file": _upload(_csv(order, f"{order.external_id},PH-1,,SN-1", header="order,sku,line_id,identifier"))},
+    )
+    assert ambiguous.status_code == 422 and "row 2, column order" in ambiguous.json()["error"]["message"]
+    assert "add the store column" in ambiguous.json()["error"]["message"]
+    for store in (world.foreign_store.name, str(world.foreign_store.pk), "No such shop"):
+        refused = api.upload(
+            "/warranty/units/import-csv",
+            {
+                "file": _upload(
+                    _csv(
+                        order,
+                        f"{order.external_id},PH-1,,SN-1,{world.store_de.pk}",
+                        f"{order.external_id},PH-1,,SN-2,{store}",
+                        header=header,
+                    )
+                )
+            },
+        )
+        assert refused.status_code == 422, (store, refused.json())
+        assert refused.json()["error"]["field"] == "file"
+        assert "row 3, column store" in refused.json()["error"]["message"], store
+    assert not SoldUnit.objects.exists()
+    text = _csv(
+        order,
+        f"{order.external_id},PH-1,,{VALID_IMEI},{world.store_de.name.upper()}",  # by name, any case
+        f"{order.external_id},PH-1,,{OTHER_IMEI},{world.store_us.pk}",  # by id
+        header="Order Number,SKU,Line ID,IMEI/Serial,Store",
+    )
+    made = api.upload("/warranty/units/import-csv", {"file": _upload(text)})
+    assert made.status_code == 201, made.json()
+    assert [(r["order_id"], r["store_id"]) for r in made.json()["rows"]] == [
+        (order.pk, world.store_de.pk),
+        (twin.pk, world.store_us.pk),
+    ]
+    assert {(u.imei, u.order_line_id) for u in SoldUnit.objects.all()} == {
+        (VALID_IMEI, order.phones.pk),
+        (OTHER_IMEI, twin_line.pk),
+    }
+    # the page uses the same service: the store column there too
+    client.force_login(world.agent)
+    url = reverse("web:warranty_units_import")
+    page = client.get(url).content.decode()
+    assert "store" in page.split("Columns:", 1)[1].split("</p>", 1)[0]
+    bad = client.post(
+        url, {"file": _upload(_csv(order, f"{order.external_id},PH-1,,SN-3,Nope", header=header)), "action": "preview"}
+    )
+    assert bad.status_code == 422 and "row 2, column store" in bad.content.decode()
+    shown = client.post(url, {"file": _upload(text), "action": "preview"})
+    assert shown.status_code == 200 and world.store_us.name in shown.content.decode()
