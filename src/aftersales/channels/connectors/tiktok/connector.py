@@ -408,7 +408,8 @@ class TikTokConnector(ClientPerCall[TikTokClient]):
             raise ConnectorError(
                 f"TikTok Shop allows no partial refund offer on a {state[1]} return in {state[0]}", permanent=True
             )
-        asked = current.get("refund_amount") if isinstance(current.get("refund_amount"), Mapping) else {}
+        raw = current.get("refund_amount")
+        asked: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
         currency = str(asked.get("currency") or decision.currency or store_currency)
         if decision.currency and decision.currency != currency:
             raise ConnectorError(
