@@ -24,12 +24,12 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import httpx
 from django.conf import settings
 
 from .base import AuthError, ConnectorError, RateLimited, StoreContext
 
 if TYPE_CHECKING:
+    import httpx  # imported where a client is made or called: the web process loads this module, never calls
     from tenacity import RetryCallState
 
 logger = logging.getLogger(__name__)
@@ -97,6 +97,8 @@ class PlatformClient:
         self.max_backoff = max_backoff if max_backoff is not None else 60.0
         self.max_retry_after = float(getattr(settings, "CHANNELS_HTTP_MAX_RETRY_AFTER", 300.0))
         self.sleep = sleep or wait_seconds
+        import httpx
+
         self.http = httpx.Client(
             timeout=timeout or self.timeout,
             transport=transport,
@@ -203,6 +205,8 @@ class PlatformClient:
         headers: Mapping[str, str] | None,
         kwargs: dict[str, Any],
     ) -> httpx.Response:
+        import httpx
+
         self.ctx.throttle(bucket, cost)
         all_headers = {**self.auth_headers(self.ctx), **(headers or {})}
         started = time.monotonic()

@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class CoreConfig(AppConfig):
     name = "aftersales.core"
     label = "core"
+
+    def ready(self) -> None:
+        from django.db import connections
+
+        if any(connections.settings[alias]["ENGINE"].endswith(("sqlite3", "core.sqlite")) for alias in connections):
+            from .sqlite import statements
+
+            statements.install()  # SQLite's statement rewriting remembered per text (core/sqlite/statements.py)

@@ -11,10 +11,15 @@ modules every process loads (bench/web_rss.py measures the effect; ADR 0014, add
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import importlib.util
 import sys
+import threading
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 
 def import_without(module: str, *optional: str) -> ModuleType | None:
@@ -34,6 +39,64 @@ def import_without(module: str, *optional: str) -> ModuleType | None:
         for name in optional:
             if sys.modules.get(name, 0) is None:
                 del sys.modules[name]
+
+
+class _WithoutWhenImported(importlib.abc.MetaPathFinder):
+    """import_without(module, *optional) run by the first import of `module`, wherever it happens."""
+
+    def __init__(self, module: str, optional: Sequence[str]) -> None:
+        self.module = module
+        self.optional = tuple(optional)
+        self.lock = threading.Lock()
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
+        if fullname != self.module:
+            return None
+        with self.lock:  # once: the first import finds the real spec and wraps its loader
+            if self not in sys.meta_path:
+                return None
+            sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        spec.loader = _HidingLoader(spec.loader, self.optional)
+        return spec
+
+
+class _HidingLoader(importlib.abc.Loader):
+    """Runs the real loader with the optional modules looking absent (then puts them back, and leaves the
+    real loader on the module)."""
+
+    def __init__(self, loader: Any, optional: tuple[str, ...]) -> None:
+        self.loader = loader
+        self.optional = optional
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self.loader.create_module(spec)  # type: ignore[no-any-return]
+
+    def exec_module(self, module: ModuleType) -> None:
+        module.__loader__ = self.loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self.loader
+        hidden = [name for name in self.optional if name not in sys.modules]
+        for name in hidden:
+            sys.modules[name] = None  # type: ignore[assignment]
+        try:
+            self.loader.exec_module(module)
+        finally:
+            for name in hidden:
+                if sys.modules.get(name, 0) is None:
+                    del sys.modules[name]
+
+
+def import_without_when_imported(module: str, *optional: str) -> None:
+    """import_without(module, *optional), deferred to the first time anything imports `module`: the
+    process that never uses the library does not load it at all (httpx: ~7 MiB RSS in a web worker that
+    sends nothing). No effect when `module` or one of `optional` is already imported."""
+    if module in sys.modules or any(name in sys.modules for name in optional):
+        return
+    if not any(isinstance(f, _WithoutWhenImported) and f.module == module for f in sys.meta_path):
+        sys.meta_path.insert(0, _WithoutWhenImported(module, optional))
 
 
 def import_alone(module: str) -> ModuleType | None:

@@ -5,8 +5,18 @@ import time
 import uuid
 from collections.abc import Callable
 
+import django_htmx.middleware as _htmx
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf.urls.i18n import is_language_prefix_patterns_used
+from django.contrib.auth import middleware as _auth
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages import middleware as _messages
+from django.contrib.sessions import middleware as _sessions
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.middleware import csrf as _csrf
+from django.middleware import locale as _locale
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 from .logging import request_id_var
@@ -65,3 +75,81 @@ class UriLengthMiddleware:
             body = {"error": {"code": "uri_too_long", "message": message, "field": None}}
             return JsonResponse(body, status=414, content_type="application/json; charset=utf-8")
         return HttpResponse(message, status=414, content_type="text/plain; charset=utf-8")
+
+
+# --- The token-authenticated API skips what only the browser UI needs (issue 13) -------------------------
+#
+# A request under /api/ that carries an Authorization header is judged by that header alone
+# (api/auth.py: a wrong token is refused even with a session cookie), so the session, the session's user
+# and language, CSRF's cookie bookkeeping, flash messages and htmx's request details are never used by
+# it: these middlewares step aside for it (~9% of such a request's CPU; bench/RESULTS.md). Everything
+# else still runs for it: request id and logging, security headers, the URI limit, CSP, the locale from
+# Accept-Language, X-Frame-Options, the sign-in lockout, and CSRF's view check (process_view) for any
+# view not exempt. The web UI, the API docs and session-authenticated API calls go through all of them.
+
+
+def token_api_request(request: HttpRequest) -> bool:
+    """A request to the API carrying an Authorization header (a token, right or wrong)."""
+    return "HTTP_AUTHORIZATION" in request.META and request.path_info.startswith("/api/")
+
+
+class _UiOnly:
+    """Mixin for a middleware (before its class in the bases): not run for token_api_request()s."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if token_api_request(request):
+            return self.get_response(request)  # type: ignore[attr-defined,no-any-return]
+        return super().__call__(request)  # type: ignore[misc,no-any-return]
+
+
+class SessionMiddleware(_UiOnly, _sessions.SessionMiddleware):
+    """Django's, except for token API requests (no session is read or written for them)."""
+
+
+class CsrfViewMiddleware(_UiOnly, _csrf.CsrfViewMiddleware):
+    """Django's, except for token API requests: no CSRF cookie is read or set for them. Its view check
+    (process_view) still runs for every request: a view that is not csrf_exempt keeps its protection."""
+
+
+class AuthenticationMiddleware(_UiOnly, _auth.AuthenticationMiddleware):
+    """Django's; a token API request starts as anonymous (no session lookup) and api/auth.py's TokenAuth
+    sets the token's user."""
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if token_api_request(request):
+            request.user = AnonymousUser()
+            return self.get_response(request)
+        return super().__call__(request)
+
+
+class MessageMiddleware(_UiOnly, _messages.MessageMiddleware):
+    """Django's, except for token API requests (the API answers in JSON, no flash messages)."""
+
+
+class HtmxMiddleware(_UiOnly, _htmx.HtmxMiddleware):
+    """django-htmx's, except for token API requests (request.htmx is the web UI's)."""
+
+
+class LocaleMiddleware(_locale.LocaleMiddleware):
+    """Django's LocaleMiddleware without its URL-prefix work when the URLconf has no i18n_patterns (this
+    project's): the same language (cookie, then Accept-Language, then LANGUAGE_CODE), the same
+    Content-Language and Vary headers. Django's looks for a language code in every request's path twice,
+    an uncached miss each time (~4% of an API request's CPU)."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if _language_prefixes(request):
+            return super().process_request(request)  # type: ignore[no-any-return]
+        translation.activate(translation.get_language_from_request(request))
+        request.LANGUAGE_CODE = translation.get_language()
+        return None
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if _language_prefixes(request):
+            return super().process_response(request, response)
+        patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response
+
+
+def _language_prefixes(request: HttpRequest) -> bool:
+    return bool(is_language_prefix_patterns_used(getattr(request, "urlconf", settings.ROOT_URLCONF))[0])

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -137,6 +136,8 @@ def _send_email(message: OutboxMessage) -> int | None:
 
 
 def _send_webhook(message: OutboxMessage) -> int | None:
+    import httpx  # (here: the web process imports this module, only the worker sends)
+
     from .webhooks import WebhookRefused, webhook_post
 
     body = json.dumps(message.payload, sort_keys=True, separators=(",", ":"), default=str).encode()

@@ -10,10 +10,11 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.core.lean_imports import import_alone, import_without
+from aftersales.core.lean_imports import import_alone, import_without, import_without_when_imported
 
-# httpx's command-line client (click, rich, pygments: ~4 MiB per process) is never used here.
-import_without("httpx", "httpx._main")
+# httpx's command-line client (click, rich, pygments: ~4 MiB per process) is never used here; httpx itself
+# loads when a transport first needs it (a web worker that sends nothing never does).
+import_without_when_imported("httpx", "httpx._main")
 # django-ninja imports django.test.signals for one signal: not the whole django.test package (~8 MiB).
 import_alone("django.test.signals")
 
@@ -78,15 +79,18 @@ MIDDLEWARE = [
     "aftersales.core.middleware.UriLengthMiddleware",  # 414 in the API's shape (scripts/gunicorn.conf.py)
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # aftersales.core.middleware's Session, Csrf, Authentication, Message and Htmx middlewares are Django's
+    # and django-htmx's, stepping aside for token-authenticated API requests (core/middleware.py); its
+    # LocaleMiddleware is Django's without the URL-prefix work this URLconf does not need.
+    "aftersales.core.middleware.SessionMiddleware",
+    "aftersales.core.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "aftersales.core.middleware.CsrfViewMiddleware",
+    "aftersales.core.middleware.AuthenticationMiddleware",
     "aftersales.accounts.middleware.UserLanguageMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "aftersales.core.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    "aftersales.core.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
 ]
 
@@ -133,7 +137,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept between requests (DB_CONN_MAX_AGE, as on PostgreSQL). A connection per request
+    # paid the open, the PRAGMAs and, on closing the database's last connection, a WAL checkpoint: half
+    # the CPU of a token API ticket creation and 50 of its 90 ms (bench/RESULTS.md, issue 13 sixth pass).
+    # Safe: Django keeps no transaction open between requests; gunicorn's master closes its connections
+    # before forking (scripts/gunicorn.conf.py).
 elif "postgresql" in DATABASES["default"]["ENGINE"]:
     # No parallel query workers for this application's sessions. Its queries are LIMIT-bound index
     # walks (an inbox page, a detail): when PostgreSQL walks the newest tickets until a page matches

@@ -88,3 +88,18 @@ def test_no_effect_when_already_imported() -> None:
 def test_missing_module_gives_none() -> None:
     assert import_without("aftersales_no_such_module", "redis") is None
     assert sys.modules.get("redis", 0) is not None
+
+
+def test_httpx_loads_when_first_used_without_its_cli() -> None:
+    out = _python(
+        """
+        import sys, django
+        django.setup()
+        import aftersales.urls, aftersales.channels.http, aftersales.notifications.outbox
+        print("httpx" in sys.modules)
+        import httpx
+        print("httpx._main" in sys.modules, httpx.Client.__name__, httpx.__spec__.loader is httpx.__loader__)
+        """,
+        DJANGO_SETTINGS_MODULE="aftersales.settings.test",
+    )
+    assert out.splitlines()[-2:] == ["False", "False Client True"]

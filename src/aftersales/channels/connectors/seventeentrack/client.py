@@ -16,13 +16,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from aftersales.channels.base import AuthError, ConnectorError, RateLimited
 
 from .mapping import BATCH_LIMIT, BatchResult, parse_batch
+
+if TYPE_CHECKING:
+    import httpx  # loaded by the first call (_once): the web process imports this module, never calls it
 
 DEFAULT_BASE_URL = "https://api.17track.net"
 API_PATH = "/track/v2.2"
@@ -181,6 +182,8 @@ class SeventeenTrackClient:
         self._last_call = self.monotonic()
 
     def _once(self, name: str, body: Any) -> Any:
+        import httpx
+
         url = f"{self.base_url}{API_PATH}/{name}"
         headers = {"17token": self._key, "Content-Type": "application/json", "Accept": "application/json"}
         try:
