@@ -165,3 +165,30 @@ class ApiToken(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class OrgSettingChange(models.Model):
+    """Append-only audit of an organization's settings: who changed which setting, from what to what,
+    when and from where (accounts.services.org_setting_change_record, called by the service that
+    changes the setting, in its transaction). A secret's value is never stored: `old_value` /
+    `new_value` say "changed" and `fingerprint` holds the first hex digits of the new secret's
+    SHA-256, to tell two rotations apart. Read on Settings > Settings history (organization admins)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+", db_index=False)
+    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    setting = models.CharField(max_length=120, help_text="e.g. refund_review.repeat_threshold")
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    secret = models.BooleanField(default=False)
+    fingerprint = models.CharField(max_length=16, blank=True)
+    via = models.CharField(max_length=10, blank=True, help_text="web | api | command")
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["organization", "-at", "-id"], name="orgsettingchange_org_at")]
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if self.pk is not None:
+            raise ValueError("OrgSettingChange is append-only")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from aftersales.core.rows import RowShape, cache_related, row_shape
 
-from .models import ApiToken, Organization, Permission, Role, Team, User
+from .models import ApiToken, Organization, OrgSettingChange, Permission, Role, Team, User
 from .permissions import has_perm
 from .tokens import token_digest
 
@@ -103,3 +103,21 @@ def user_for_token(raw: str) -> User | None:
     """The active user owning a valid (unrevoked, unexpired) token, or None. Updates last use."""
     token = token_for_secret(raw)
     return token.user if token is not None else None
+
+
+# --- organization settings audit ------------------------------------------------------------------
+
+SETTING_HISTORY_LIMIT = 200
+
+
+def org_setting_changes(user: Any, *, limit: int = SETTING_HISTORY_LIMIT) -> list[OrgSettingChange]:
+    """The latest changes of the user's organization's settings, newest first (organization admins:
+    PermissionDenied otherwise; never another organization's)."""
+    from .permissions import check_perm, organization_of
+
+    check_perm(user, Permission.ADMINISTER)
+    return list(
+        OrgSettingChange.objects.filter(organization_id=organization_of(user)).select_related("actor")[
+            : max(1, min(limit, SETTING_HISTORY_LIMIT))
+        ]
+    )

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm, organization_of
+from aftersales.accounts.services import org_setting_change_record
 from aftersales.core.clock import now
 from aftersales.core.errors import ValidationFailed
 
@@ -140,4 +141,13 @@ def signing_key_rotate(user: Any, *, channel: str, grace_hours: Any = 0) -> tupl
         _audit(data, user, "rotated", channel, switch_at=switch_at.isoformat())
         key.secret = data
         key.save(update_fields=["secret", "rotated_at"])
+        org_setting_change_record(
+            organization_id=key.organization_id,
+            actor=user,
+            setting="webhook_signing_secret" if grace_hours == 0 else "webhook_signing_secret.pending",
+            old=None,
+            new=new,
+            via="api" if channel == "api" else "web",
+            secret=True,
+        )
     return new, switch_at

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm, organization_of
+from aftersales.accounts.services import org_setting_change_record
 from aftersales.core.clock import now
 from aftersales.core.errors import ValidationFailed
 
@@ -109,6 +110,14 @@ def notification_steps_update(*, user: Any, changes: Any, via: str) -> list[Step
             )
             CustomerNotificationStepChange.objects.create(
                 organization_id=organization_id, step=code, enabled=value, actor=user, via=via, at=at
+            )
+            org_setting_change_record(
+                organization_id=organization_id,
+                actor=user,
+                setting=f"customer_notification.{code}",
+                old=current[code],
+                new=value,
+                via=via,
             )
     return _switches(organization_id)
 

@@ -33,11 +33,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.apps import apps
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm, organization_of
+from aftersales.accounts.services import org_setting_change_record
 from aftersales.catalog.models import Customer, Order, OrderLine
 from aftersales.core import clock
 from aftersales.core.errors import ValidationFailed
@@ -347,8 +349,10 @@ def review_settings_set(
     repeat_threshold: int,
     high_value_requires_evidence: bool,
     shared_address_window_days: int | None = None,
+    via: str = "web",
 ) -> ReviewThresholds:
-    """The organization's review thresholds (admins). 422 naming the field when out of range."""
+    """The organization's review thresholds (admins). 422 naming the field when out of range. Each
+    threshold changed is appended to the settings audit (accounts.OrgSettingChange, `via` web or api)."""
     check_perm(user, Permission.ADMINISTER)
     for name, value, low, high in (
         ("repeat_window_days", repeat_window_days, 1, 3650),
@@ -369,28 +373,41 @@ def review_settings_set(
             field="high_value_requires_evidence",
         )
     organization_id = organization_of(user)
+    with transaction.atomic():
+        return _review_settings_write(
+            user,
+            organization_id,
+            {
+                "repeat_window_days": repeat_window_days,
+                "repeat_threshold": repeat_threshold,
+                "high_value_requires_evidence": high_value_requires_evidence,
+                # not given: kept as it is (default 180 days)
+                **(
+                    {"shared_address_window_days": shared_address_window_days}
+                    if shared_address_window_days is not None
+                    else {}
+                ),
+            },
+            via,
+        )
+
+
+def _review_settings_write(user: Any, organization_id: int, values: dict[str, Any], via: str) -> ReviewThresholds:
+    """The thresholds saved (the organization's settings row locked) and each change audited."""
+    list(RefundReviewSettings.objects.select_for_update().filter(organization_id=organization_id))
     before = review_thresholds(organization_id)
-    RefundReviewSettings.objects.update_or_create(
-        organization_id=organization_id,
-        defaults={
-            "repeat_window_days": repeat_window_days,
-            "repeat_threshold": repeat_threshold,
-            "high_value_requires_evidence": high_value_requires_evidence,
-            # not given: kept as it is (default 180 days)
-            **(
-                {"shared_address_window_days": shared_address_window_days}
-                if shared_address_window_days is not None
-                else {}
-            ),
-        },
-    )
+    RefundReviewSettings.objects.update_or_create(organization_id=organization_id, defaults=values)
     after = review_thresholds(organization_id)
     changed = {
         name: [getattr(before, name), getattr(after, name)]
         for name in ReviewThresholds.__dataclass_fields__
         if getattr(before, name) != getattr(after, name)
     }
-    if changed:  # the audit: who changed which threshold, from what to what (UI and API alike)
+    for name, (old, new) in changed.items():  # the audit: who changed which threshold, from what to what
+        org_setting_change_record(
+            organization_id=organization_id, actor=user, setting=f"refund_review.{name}", old=old, new=new, via=via
+        )
+    if changed:
         audit_log.info(
             "refund review thresholds changed",
             extra={

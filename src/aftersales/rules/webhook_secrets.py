@@ -26,6 +26,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales.accounts.permissions import Permission, check_perm, organization_of
+from aftersales.accounts.services import org_setting_change_record
 from aftersales.core.clock import now
 from aftersales.core.errors import NotFound, ValidationFailed
 
@@ -88,7 +89,7 @@ def rule_webhook_secrets(user: Any, rule_id: int) -> list[RuleWebhookSigning]:
     return [RuleWebhookSigning(url=u, is_set=u in made, rotated_at=made.get(u)) for u in urls]
 
 
-def rule_webhook_secret_rotate(*, user: Any, rule_id: int, url: Any) -> RevealedSecret:
+def rule_webhook_secret_rotate(*, user: Any, rule_id: int, url: Any, via: str = "web") -> RevealedSecret:
     """Make or replace the secret of a rule's webhook URL (ADMINISTER); the new secret is returned
     here only. Locks the secret's row (or creates it under the rule's UNIQUE (rule, url))."""
     check_perm(user, Permission.ADMINISTER)
@@ -110,6 +111,15 @@ def rule_webhook_secret_rotate(*, user: Any, rule_id: int, url: Any) -> Revealed
             row.secret = {"secret": secret}
             row.rotated_at = at
             row.save(update_fields=["secret", "rotated_at"])
+        org_setting_change_record(
+            organization_id=rule.organization_id,
+            actor=user,
+            setting=f"rule_webhook_secret.{rule.pk}",
+            old=None,
+            new=secret,
+            via=via,
+            secret=True,
+        )
     return RevealedSecret(url=url, secret=secret, rotated_at=at)
 
 

@@ -88,6 +88,7 @@ def set_refund_review_settings(request: HttpRequest, payload: ReviewSettingsIn) 
         repeat_threshold=payload.repeat_threshold,
         high_value_requires_evidence=payload.high_value_requires_evidence,
         shared_address_window_days=payload.shared_address_window_days,
+        via="api",
     )
 
 

@@ -80,7 +80,9 @@ def rotate_rule_webhook_secret(request: HttpRequest, rule_id: int, payload: Rule
     """Make or replace the rule's signing secret for one of its webhook URLs: shown on this answer
     only, it signs every delivery sent from now on (the old one stops at once). 422 naming `url` when no
     webhook action of the rule's current version sends there with `"signing": "rule"`. Admins."""
-    made = webhook_secrets.rule_webhook_secret_rotate(user=current_user(request), rule_id=rule_id, url=payload.url)
+    made = webhook_secrets.rule_webhook_secret_rotate(
+        user=current_user(request), rule_id=rule_id, url=payload.url, via="api"
+    )
     return {
         "url": made.url,
         "secret": made.secret,

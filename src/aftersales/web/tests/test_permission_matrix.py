@@ -844,6 +844,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     # Refund review thresholds (issue 10 §4): the same service and permission as PUT
     # /api/v1/refunds/review-settings, the organization's admins.
     ("settings_review", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
+    ("settings_history", "GET"): Row(_none, _none, expect(LOGIN, admins(200), 403)),
     ("settings_review", "POST"): Row(
         _none,
         lambda o: {"repeat_window_days": "60", "repeat_threshold": "2", "shared_address_window_days": "90"},

@@ -1,0 +1,112 @@
+"""One append-only audit of organization settings (accounts.OrgSettingChange): written by the
+services that change refund-review thresholds, customer notification steps and webhook signing
+secrets, in their transaction; secrets never stored; read on Settings > Settings history by the
+organization's admins only."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from aftersales.accounts.models import OrgSettingChange
+from aftersales.accounts.selectors import org_setting_changes
+from aftersales.api.tests.helpers import ApiClient
+from aftersales.core.errors import PermissionDenied, ValidationFailed
+from aftersales.notifications.signing import signing_key_rotate
+from aftersales.returns.notify_settings import notification_steps_update
+from aftersales.returns.review import review_settings_set
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(org) -> list[tuple[str, object, object, str, bool]]:  # type: ignore[no-untyped-def]
+    return [
+        (r.setting, r.old_value, r.new_value, r.via, r.secret)
+        for r in OrgSettingChange.objects.filter(organization=org).order_by("id")
+    ]
+
+
+def test_threshold_and_step_changes_are_audited_with_who_and_from_where(world) -> None:  # type: ignore[no-untyped-def]
+    review_settings_set(user=world.admin, repeat_window_days=30, repeat_threshold=3, high_value_requires_evidence=True)
+    assert _rows(world.org) == [("refund_review.repeat_window_days", 90, 30, "web", False)]
+    # saved again unchanged: nothing; over the API: via api
+    review_settings_set(user=world.admin, repeat_window_days=30, repeat_threshold=3, high_value_requires_evidence=True)
+    api = ApiClient(user=world.admin)
+    response = api.request(
+        "PUT",
+        "/refunds/review-settings",
+        {"repeat_window_days": 30, "repeat_threshold": 5, "high_value_requires_evidence": False},
+    )
+    assert response.status_code == 200, response.content
+    notification_steps_update(user=world.admin, changes={"approved": False}, via="web")
+    assert _rows(world.org)[1:] == [
+        ("refund_review.repeat_threshold", 3, 5, "api", False),
+        ("refund_review.high_value_requires_evidence", True, False, "api", False),
+        ("customer_notification.approved", True, False, "web", False),
+    ]
+    assert set(OrgSettingChange.objects.values_list("actor", flat=True)) == {world.admin.pk}
+
+
+def test_refused_changes_write_no_audit_row(world) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValidationFailed):
+        review_settings_set(
+            user=world.admin, repeat_window_days=0, repeat_threshold=3, high_value_requires_evidence=True
+        )
+    with pytest.raises(PermissionDenied):
+        review_settings_set(
+            user=world.agent, repeat_window_days=9, repeat_threshold=3, high_value_requires_evidence=True
+        )
+    with pytest.raises(ValidationFailed):
+        notification_steps_update(user=world.admin, changes={"approved": False, "nope": True}, via="api")
+    assert not OrgSettingChange.objects.exists()
+
+
+def test_a_secret_is_never_stored_only_that_it_changed(world) -> None:  # type: ignore[no-untyped-def]
+    new, _at = signing_key_rotate(world.admin, channel="api", grace_hours=0)
+    row = OrgSettingChange.objects.get()
+    assert (row.setting, row.old_value, row.new_value, row.secret, row.via) == (
+        "webhook_signing_secret",
+        None,
+        "changed",
+        True,
+        "api",
+    )
+    assert row.fingerprint and new not in str(row.__dict__)
+    signing_key_rotate(world.admin, channel="page", grace_hours=24)
+    assert [r.setting for r in org_setting_changes(world.admin)] == [
+        "webhook_signing_secret.pending",
+        "webhook_signing_secret",
+    ]
+
+
+def test_rows_are_append_only(world) -> None:  # type: ignore[no-untyped-def]
+    notification_steps_update(user=world.admin, changes={"approved": False}, via="web")
+    row = OrgSettingChange.objects.get()
+    row.new_value = True
+    with pytest.raises(ValueError, match="append-only"):
+        row.save()
+
+
+def test_the_history_page_is_for_the_organizations_admins_only(world, client) -> None:  # type: ignore[no-untyped-def]
+    notification_steps_update(user=world.admin, changes={"approved": False}, via="web")
+    signing_key_rotate(world.admin, channel="page", grace_hours=0)
+    OrgSettingChange.objects.create(
+        organization=world.foreign_org,
+        setting="refund_review.repeat_threshold",
+        old_value=1,
+        new_value=2,
+        at=timezone.now(),
+    )
+    client.force_login(world.admin)
+    page = client.get(reverse("web:settings_history"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-setting="customer_notification.approved"' in html and 'data-setting="webhook_signing_secret"' in html
+    assert "refund_review.repeat_threshold" not in html  # another organization's
+    assert "settings_history" not in html or reverse("web:settings_history") in html  # the nav links it
+    for user in (world.agent, world.approver, world.viewer):
+        client.force_login(user)
+        assert client.get(reverse("web:settings_history")).status_code == 403
+    with pytest.raises(PermissionDenied):
+        org_setting_changes(world.approver)
