@@ -67,5 +67,6 @@ def test_creating_an_aliexpress_store_checks_its_credentials(world) -> None:  # 
         "send_message",
         "decide_return",
         "issue_refund",
+        "mark_shipped",
         "test_connection",
     }
