@@ -46,6 +46,7 @@ HEAVY = (
     "rich",
     "pygments",
     "click",
+    "colorama",  # Windows consoles only (aftersales/wsgi.py)
 )
 
 SCRIPT = r"""
