@@ -14,3 +14,9 @@ class RulesConfig(AppConfig):
         from .webhook_secrets import KEY_PREFIX, signing_secret_lookup
 
         signing_keys_register(KEY_PREFIX, signing_secret_lookup)
+
+        from aftersales.core.events import subscribe_task
+
+        from .events import RuleSimulationQueued
+
+        subscribe_task(RuleSimulationQueued, "aftersales.rules.tasks.rule_simulation_run", lambda e: (e.run_id,))

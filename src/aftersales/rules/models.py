@@ -131,4 +131,5 @@ class RuleExecution(models.Model):
 
 
 from .experiment_models import ExperimentAssignment, RuleExperiment  # noqa: E402,F401
+from .simulation_run_models import RuleSimulationRun  # noqa: E402,F401
 from .webhook_secret_models import RuleWebhookSecret  # noqa: E402,F401

@@ -75,3 +75,11 @@ def idle_rules() -> dict[str, int]:
     from .idle import run_idle
 
     return run_idle()
+
+
+@db_task(retries=2, retry_delay=30)
+def rule_simulation_run(run_id: int) -> str:
+    """Replay a background dry run to the end (rules.simulation_runs; resumes from its checkpoint)."""
+    from .simulation_runs import simulation_run_continue
+
+    return simulation_run_continue(run_id)

@@ -310,6 +310,16 @@ urlpatterns = [
     path(
         "settings/rules/simulate/page/", settings_rules.settings_rule_simulate_page, name="settings_rule_simulate_page"
     ),
+    path(
+        "settings/rules/simulations/<int:run_id>/",
+        settings_rules.settings_rule_simulation,
+        name="settings_rule_simulation",
+    ),
+    path(
+        "settings/rules/simulations/<int:run_id>/status/",
+        settings_rules.settings_rule_simulation_status,
+        name="settings_rule_simulation_status",
+    ),
     path("settings/rules/conflicts/", settings_rules.settings_rule_conflicts, name="settings_rule_conflicts"),
     path("settings/rules/enabled/", settings_rules.settings_rules_enabled, name="settings_rules_enabled"),
     path("settings/rules/<int:rule_id>/", settings_rules.settings_rule, name="settings_rule"),

@@ -289,6 +289,19 @@ def _web_signed_rule(o: Objects) -> dict[str, int]:
     return {"rule_id": rule_create(user=o.world.admin, data=document).pk}
 
 
+def _web_simulation_run(o: Objects) -> dict[str, int]:
+    """A background dry run of the organization (the foreign admin must not find it)."""
+    from django.utils import timezone
+
+    from aftersales.rules.simulation_run_models import RuleSimulationRun
+
+    at = timezone.now()
+    run = RuleSimulationRun.objects.create(
+        organization=o.world.org, trigger="ticket_created", document={}, days=1, since=at, until=at
+    )
+    return {"run_id": run.pk}
+
+
 def _web_rule_experiment(o: Objects) -> dict[str, int]:
     from aftersales.rules.experiments import experiment_start
 
@@ -908,6 +921,12 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_rule", "GET"): Row(_web_rule, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)),
     ("settings_rule_webhook_secret_rotate", "POST"): Row(
         _web_signed_rule, lambda o: {"url": WEB_SIGNED_WEBHOOK}, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)
+    ),
+    ("settings_rule_simulation", "GET"): Row(
+        _web_simulation_run, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)
+    ),
+    ("settings_rule_simulation_status", "GET"): Row(
+        _web_simulation_run, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)
     ),
     ("settings_rule_experiment_start", "POST"): Row(
         _web_rule, lambda o: {"treatment_percent": "50"}, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)

@@ -31,6 +31,7 @@ from aftersales.rules import (
     selectors,
     services,
     simulate,
+    simulation_runs,
     webhook_secrets,
 )
 from aftersales.rules.actions import REGISTRY
@@ -253,11 +254,36 @@ def settings_rule_simulate(request: AgentRequest) -> HttpResponse:
     try:
         document = document_from_form(form)
         days = int(days) if str(days).isdigit() else days
-        result = simulate.rule_simulate(request.user, document=document, days=days, row_cap=SIMULATION_PAGE_EVENTS)
+        started = simulation_runs.simulation_start(
+            request.user, document=document, days=days, page_events=SIMULATION_PAGE_EVENTS
+        )
     except DomainError as exc:
         return _refused(request, form, exc)
+    result = started.result
     sim = _simulation_state(result, carried=(0, 0, 0.0, {}), mode=form.mode)
-    return _editor(request, form, rule=_rule_of(request, form), simulation=result, sim=sim)
+    return _editor(request, form, rule=_rule_of(request, form), simulation=result, sim=sim, background_run=started.run)
+
+
+@web_view(methods=("GET",))
+def settings_rule_simulation(request: AgentRequest, run_id: int) -> HttpResponse:
+    """A background dry run's page: its progress (polled while it runs) and its result, kept for the
+    organization; the organization's latest runs beside it."""
+    run = simulation_runs.simulation_run_detail(request.user, run_id)
+    context = {
+        "settings_section": "rules",
+        "run": run,
+        "matches": (matches := simulation_runs.stored_matches(run)),
+        "run_rows": {"matches": matches},
+        "recent": list(simulation_runs.simulation_runs_recent(request.user)),
+    }
+    return render(request, "rules/simulation_run.html", context)
+
+
+@web_view(methods=("GET",))
+def settings_rule_simulation_status(request: AgentRequest, run_id: int) -> HttpResponse:
+    """The progress of a background dry run (htmx polls it every 2 s while it runs)."""
+    run = simulation_runs.simulation_run_detail(request.user, run_id)
+    return render(request, "rules/_simulation_run_status.html", {"run": run})
 
 
 @web_view(methods=("POST",))
