@@ -53,6 +53,9 @@ def main() -> None:
     parser.add_argument(
         "--compare", type=int, default=0, help="with --events: also the first N events record by record (before)"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="with --events: also N worker processes at once, one store each"
+    )
     parser.add_argument("--profile", default="", help="with --events: write the worker's cProfile stats to this file")
     parser.add_argument(
         "--platforms",

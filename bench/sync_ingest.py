@@ -63,7 +63,12 @@ statements = 0
 def count(execute, sql, params, many, context):
     global statements
     statements += 1
-    return execute(sql, params, many, context)
+    wall, cpu = time.perf_counter(), time.process_time()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        phases["db"][0] += time.perf_counter() - wall
+        phases["db"][1] += time.process_time() - cpu
 
 original_pull = engine._pull
 original_receive = engine.receive_records
@@ -80,6 +85,43 @@ def timed_receive(*args, **kwargs):
 
 engine._pull = timed_pull
 engine.receive_records = timed_receive
+
+# Where the wall-clock time goes (wall and CPU seconds per phase; the database time is the wall time
+# spent inside statements and commits, as the worker sees it; the PostgreSQL backend's own CPU from
+# /proc of its pid, when it runs on this machine).
+phases = {name: [0.0, 0.0] for name in ("pull", "store_raw", "process_page", "db", "commit")}
+
+def timed(name, function):
+    def wrapper(*args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            phases[name][0] += time.perf_counter() - wall
+            phases[name][1] += time.process_time() - cpu
+    return wrapper
+
+engine._pull = timed("pull", engine._pull)
+engine._store_raw = timed("store_raw", engine._store_raw)
+engine._process_page = timed("process_page", engine._process_page)
+connection.ensure_connection()
+connection.commit = timed("commit", connection.commit)
+
+def backend_cpu():
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return None
+
+import os
+backend_started = backend_cpu()
 profile_path = sys.argv[3] if len(sys.argv) > 3 else ""
 if profile_path:
     import cProfile
@@ -91,6 +133,7 @@ with connection.execute_wrapper(count):
     run = engine.sync_stream(store_id=store_id, stream="messages")
 elapsed = time.perf_counter() - started
 cpu = time.process_time() - cpu_started
+backend_ended = backend_cpu()
 if profile_path:
     profiler.disable()
     profiler.dump_stats(profile_path)
@@ -98,7 +141,8 @@ print(json.dumps({
     "status": run.status, "error": run.error, "records": run.records, "created": run.created,
     "updated": run.updated, "unchanged": run.unchanged, "quarantined": run.quarantined, "pages": run.pages,
     "elapsed": elapsed, "page_times": pages, "statements": statements,
-    "peak_rss_kb": peak_rss_kb(), "cpu": cpu,
+    "peak_rss_kb": peak_rss_kb(), "cpu": cpu, "phases": phases,
+    "backend_cpu": None if backend_started is None or backend_ended is None else backend_ended - backend_started,
 }))
 """
 
@@ -284,6 +328,7 @@ def sync_run(org, events: list[dict], page_size: int, mode: str, name: str, prof
             credentials={"token": testshop.TOKEN},
         )
         env = {**os.environ, "CHANNELS_ALLOW_ENDPOINT_OVERRIDE": "1", "PYTHONPATH": str(ROOT / "src")}
+        fake_cpu_started = time.process_time()  # this process only serves the fake while the worker runs
         out = subprocess.run(
             [sys.executable, "-c", WORKER, str(store.pk), mode, profile],
             env=env,
@@ -294,10 +339,62 @@ def sync_run(org, events: list[dict], page_size: int, mode: str, name: str, prof
         if out.returncode != 0:
             raise SystemExit(out.stderr[-3000:])
         result = json.loads(out.stdout.strip().splitlines()[-1])
+        result["fake_cpu"] = time.process_time() - fake_cpu_started
     if result["status"] != "succeeded":
         raise SystemExit(f"sync run {result['status']}: {result['error']}")
     result["store"] = store
     return result
+
+
+def concurrent_runs(events: list[dict], workers: int, page_size: int) -> dict:  # type: ignore[type-arg]
+    """`workers` worker processes at once, each syncing its own store (its own organization, fake and
+    share of `events`): what several stores of a seller, or several sellers, get from one machine.
+    Returns events/s over the wall-clock time from the first start to the last end, and CPU per event."""
+    from contextlib import ExitStack
+
+    from aftersales.accounts.models import Organization
+    from aftersales.catalog.models import Store
+    from aftersales.channels.tests import testshop
+
+    env = {**os.environ, "CHANNELS_ALLOW_ENDPOINT_OVERRIDE": "1", "PYTHONPATH": str(ROOT / "src")}
+    share = -(-len(events) // workers)
+    with ExitStack() as stack:
+        procs = []
+        for k in range(workers):
+            fake = testshop.TestShopFake()
+            fake.page_size = page_size
+            fake.add("messages", *events[k * share : (k + 1) * share])
+            stack.enter_context(fake.running())
+            org = Organization.objects.create(name=f"Bench sync {k}", slug=f"bench-sync-w{workers}-{k}")
+            store = Store.objects.create(
+                organization=org,
+                name=f"Bench worker {k}",
+                platform=testshop.PLATFORM,
+                endpoint_url=fake.url,
+                credentials={"token": testshop.TOKEN},
+            )
+            procs.append((store, [sys.executable, "-c", WORKER, str(store.pk), "batched", ""]))
+        started = time.perf_counter()
+        running = [
+            subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _s, cmd in procs
+        ]
+        results = []
+        for proc in running:
+            out, err = proc.communicate()
+            if proc.returncode != 0:
+                raise SystemExit(err[-3000:])
+            results.append(json.loads(out.strip().splitlines()[-1]))
+        elapsed = time.perf_counter() - started
+    records = sum(r["records"] for r in results)
+    if any(r["status"] != "succeeded" for r in results):
+        raise SystemExit(f"a concurrent sync run failed: {[r['error'] for r in results]}")
+    return {
+        "rate": records / elapsed,
+        "cpu_ms": sum(r["cpu"] for r in results) * 1000 / max(1, records),
+        "statements": sum(r["statements"] for r in results) / max(1, records),
+        "rss": max(r["peak_rss_kb"] for r in results) / 1024,
+    }
 
 
 def figures(result: dict) -> dict:  # type: ignore[type-arg]
@@ -336,6 +433,7 @@ def run(args: argparse.Namespace) -> None:
     load_start = os.getloadavg()
     events = mixed_events(args.events)
     rows = []
+    before: dict = {}
     if getattr(args, "compare", 0):
         before_org = Organization.objects.create(name="Bench sync, record by record", slug="bench-before")
         before = sync_run(before_org, events[: args.compare], args.page_size, "single", "Bench before")
@@ -344,6 +442,7 @@ def run(args: argparse.Namespace) -> None:
     result = sync_run(org, events, args.page_size, "batched", "Bench testshop", getattr(args, "profile", "") or "")
     store = result["store"]
     rows.append((f"pages as shipped (batched, no savepoint on a clean page), {args.events:,} events", figures(result)))
+    concurrent = concurrent_runs(events, args.workers, args.page_size) if getattr(args, "workers", 1) > 1 else None
     bulk_store = Store.objects.create(organization=org, name="Bench bulk", platform=testshop.PLATFORM)
     bulk_rate = raw_bulk_insert(bulk_store, events)
     counts = {
@@ -368,4 +467,26 @@ def run(args: argparse.Namespace) -> None:
             f"| {label} | {f['rate']:,.0f} | {f['p50']:.2f} | {f['p99']:.2f} | {f['page_p99']:.0f} | "
             f"{f['statements']:.1f} | {f['cpu_ms']:.2f} | {f['rss']:.0f} MB | {f['rate'] / bulk_rate:.1%} |"
         )
+    if concurrent is not None:
+        print(
+            f"| {args.workers} workers at once, one store each ({args.events:,} events in all) "
+            f"| {concurrent['rate']:,.0f} "
+            f"| | | | {concurrent['statements']:.1f} | {concurrent['cpu_ms']:.2f} | {concurrent['rss']:.0f} MB "
+            f"| {concurrent['rate'] / bulk_rate:.1%} |"
+        )
     print(f"| raw bulk_create of the same rows | {bulk_rate:,.0f} | | | | | | | 100% |")
+    print()
+    print("Where the worker's wall-clock time went (ms per event: wall / worker CPU):")
+    for label, run_result in [("pages as shipped", result), *([("record by record", before)] if rows[:-1] else [])]:
+        n = max(1, run_result["records"])
+        ph = run_result.get("phases") or {}
+        parts = [f"total {run_result['elapsed'] * 1000 / n:.2f} / {run_result['cpu'] * 1000 / n:.2f}"]
+        for name in ("pull", "store_raw", "process_page", "db", "commit"):
+            if name in ph:
+                parts.append(f"{name} {ph[name][0] * 1000 / n:.2f} / {ph[name][1] * 1000 / n:.2f}")
+        accounted = sum(ph[k][0] for k in ("pull", "store_raw", "process_page") if k in ph)
+        parts.append(f"other (cursor, run rows) {(run_result['elapsed'] - accounted) * 1000 / n:.2f}")
+        parts.append(f"fake platform CPU {run_result['fake_cpu'] * 1000 / n:.2f}")
+        if run_result.get("backend_cpu") is not None:
+            parts.append(f"PostgreSQL backend CPU {run_result['backend_cpu'] * 1000 / n:.2f}")
+        print(f"  {label}: " + "; ".join(parts))

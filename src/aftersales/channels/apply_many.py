@@ -29,6 +29,7 @@ from typing import Any
 from django.db import connection, models
 
 from aftersales.catalog.models import Order, OrderLine, Product, Shipment, Store
+from aftersales.core.inserts import insert_rows
 from aftersales.inbox.services import InboundMessage
 from aftersales.inbox.services.ingest_many import customers_resolve_many
 
@@ -144,13 +145,13 @@ def orders_apply_many(store: Store, records: list[OrderRecord]) -> list[Applied]
         else:
             results.append(Applied("unchanged"))
 
-    Order.objects.bulk_create(new_orders)
+    insert_rows(new_orders)
     update_rows([(s.order, [*sorted(s.dirty), "updated_at"]) for s in states.values() if s.dirty])
     if gone_lines:
         OrderLine.objects.filter(pk__in=gone_lines).delete()
-    OrderLine.objects.bulk_create(new_lines)
+    insert_rows(new_lines)
     update_rows([(line, sorted(fields)) for line, fields in dirty_lines.values()])
-    Shipment.objects.bulk_create(new_shipments)
+    insert_rows(new_shipments)
     update_rows([(shipment, [*sorted(fields), "updated_at"]) for shipment, fields in dirty_shipments.values()])
     return results
 

@@ -17,6 +17,7 @@ different (Shopify's THROTTLED in a 200, eBay's errorId), `classify(response)` a
 from __future__ import annotations
 
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -102,6 +103,7 @@ class PlatformClient:
         self.http = httpx.Client(
             timeout=timeout or self.timeout,
             transport=transport,
+            verify=_ssl_context(),
             headers={"User-Agent": self.user_agent},
             follow_redirects=False,
         )
@@ -246,6 +248,21 @@ class PlatformClient:
         if isinstance(exc, ConnectorError) and exc.retry_after is not None:
             return min(exc.retry_after, self.max_retry_after)
         return min(self.max_backoff, self.backoff * (2 ** (state.attempt_number - 1)))
+
+
+_ssl_contexts: list[ssl.SSLContext] = []
+
+
+def _ssl_context() -> ssl.SSLContext:
+    """The TLS context every client of this process verifies with: httpx's default (certifi's bundle,
+    SSL_CERT_FILE / SSL_CERT_DIR honoured), made once. A context per client loaded the CA bundle
+    again for every page a sync pulled (~25 ms of CPU each, bench/RESULTS.md, ingest ninth session);
+    one context serves any number of clients and threads."""
+    import httpx
+
+    if not _ssl_contexts:
+        _ssl_contexts.append(httpx.create_ssl_context())
+    return _ssl_contexts[0]
 
 
 def json_object(response: httpx.Response) -> Mapping[str, Any]:

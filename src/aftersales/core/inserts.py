@@ -42,6 +42,7 @@ _PLAIN: dict[type[Any], frozenset[type]] = {
 }
 _NONE: frozenset[type] = frozenset()
 _plans: dict[tuple[type[Model], str, int, bool], _Plan] = {}
+_CACHED_ROWS = 16
 
 
 def _plan(model: type[Model], connection: Any, rows: int, with_pk: bool) -> _Plan:
@@ -67,24 +68,33 @@ def _plan(model: type[Model], connection: Any, rows: int, with_pk: bool) -> _Pla
         if returns and features.can_return_columns_from_insert and many:
             sql += f" RETURNING {quote(meta.auto_field.column)}"  # type: ignore[union-attr]
         plan = ([(f, _PLAIN.get(type(f), _NONE)) for f in fields], sql, returns)
-        _plans[key] = plan
+        if rows <= _CACHED_ROWS:  # a page's batches come in every size: their long texts are not kept
+            _plans[key] = plan
     return plan
 
 
 def insert_rows(objs: Sequence[Model], *, using: str = "default") -> None:
-    """INSERT the unsaved instances `objs` (one model) in one statement, setting their primary keys.
-    Runs in the caller's transaction (no savepoint of its own)."""
+    """INSERT the unsaved instances `objs` (one model) in one statement (or, where the database limits
+    a statement's parameters, SQLite, as few as bulk_create would send), setting their primary keys.
+    A foreign key set to an instance saved after it was assigned takes that instance's id, as in
+    save() and bulk_create. Runs in the caller's transaction (no savepoint of its own)."""
     if not objs:
         return
     model = type(objs[0])
     connection = connections[using]
     meta = model._meta
     with_pk = meta.auto_field is None or objs[0].pk is not None
+    size = max(1, connection.ops.bulk_batch_size([f for f, _plain in _plan(model, connection, 1, with_pk)[0]], objs))
+    if len(objs) > size:
+        for start in range(0, len(objs), size):
+            insert_rows(objs[start : start + size], using=using)
+        return
     fields, sql, returns = _plan(model, connection, len(objs), with_pk)
     params: list[Any] = []
     for obj in objs:
         if type(obj) is not model or (obj.pk is not None) != with_pk:
             raise TypeError("insert_rows takes instances of one model, all with or all without a primary key")
+        obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
         for f, plain in fields:
             value = f.pre_save(obj, True)
             if type(value) in plain:

@@ -69,20 +69,24 @@ def _on_tracking(event: ShipmentStatusChanged) -> None:
         )
 
 
-def _on_return_status(event: ReturnRequestStatusChanged) -> None:
-    """A marketplace return moved to a status where the platform has issued its label: fetch it."""
+def _on_return_statuses(batch: list[ReturnRequestStatusChanged]) -> None:
+    """Marketplace returns that moved to a status where the platform has issued its label: fetch it.
+    The stores' platforms are read once for the batch (a page of pulled returns publishes its status
+    changes together: one query per page, was one per return)."""
     from aftersales.catalog.models import Store
 
     from .rma_labels import rmas_waiting_for_platform_label
     from .tasks import rma_label_fetch_task
 
-    platform = Store.objects.filter(pk=event.store_id).values_list("platform", flat=True).first()
-    if platform is None:
-        return
-    for rma_id in rmas_waiting_for_platform_label(
-        return_request_id=event.return_request_id, platform=platform, new_status=event.new_status
-    ):
-        rma_label_fetch_task(rma_id)
+    platforms = dict(Store.objects.filter(pk__in={e.store_id for e in batch}).values_list("pk", "platform"))
+    for event in batch:
+        platform = platforms.get(event.store_id)
+        if platform is None:
+            continue
+        for rma_id in rmas_waiting_for_platform_label(
+            return_request_id=event.return_request_id, platform=platform, new_status=event.new_status
+        ):
+            rma_label_fetch_task(rma_id)
 
 
 def fetch_platform_label_when_issued(*, return_request_id: int) -> list[int]:
@@ -100,7 +104,7 @@ def fetch_platform_label_when_issued(*, return_request_id: int) -> list[int]:
     return waiting
 
 
-subscribe(ReturnRequestStatusChanged, _on_return_status)
+subscribe_batch(ReturnRequestStatusChanged, _on_return_statuses)
 subscribe_batch(RmaStatusChanged, _on_statuses)
 subscribe(RmaEvidenceRequested, _on_evidence_requested)
 subscribe(RmaParcelArrived, _on_arrival)

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import connection
 
-from aftersales.core.events import subscribe
+from aftersales.core.events import subscribe, subscribe_batch
 from aftersales.inbox.events import TicketCreated, TicketUpdated
 from aftersales.returns.events import RmaRequested, RmaStatusChanged
 from aftersales.sla.events import SlaBreached, SlaWarning
@@ -56,8 +56,24 @@ def _enqueue(source: Any, trigger: str, key: str, **fields: Any) -> None:
     evaluate_rules(source.organization_id, trigger, key, chain_depth=chain_depth_for(source.actor), **fields)
 
 
-def _ticket_created(event: TicketCreated) -> None:
-    _enqueue(event, RuleTrigger.TICKET_CREATED, f"ticket_created:{event.ticket_id}", ticket_id=event.ticket_id)
+def _tickets_created(batch: list[TicketCreated]) -> None:
+    """The tickets a page of messages opened (one publication): the organization's rules looked up once
+    per batch, not once per ticket (issue 9's sync engine, bench/RESULTS.md, ingest ninth session)."""
+    has_rules: dict[int, bool] = {}
+    for event in batch:
+        if event.organization_id not in has_rules:
+            has_rules[event.organization_id] = _has_rules(event.organization_id, RuleTrigger.TICKET_CREATED)
+        if not has_rules[event.organization_id]:
+            continue
+        from .tasks import evaluate_rules
+
+        evaluate_rules(
+            event.organization_id,
+            RuleTrigger.TICKET_CREATED,
+            f"ticket_created:{event.ticket_id}",
+            chain_depth=chain_depth_for(event.actor),
+            ticket_id=event.ticket_id,
+        )
 
 
 def _ticket_updated(event: TicketUpdated) -> None:
@@ -136,7 +152,7 @@ def _shipment_changed(event: ShipmentStatusChanged) -> None:
     )
 
 
-subscribe(TicketCreated, _ticket_created)
+subscribe_batch(TicketCreated, _tickets_created)
 subscribe(TicketUpdated, _ticket_updated)
 subscribe(MessageTriaged, _message_triaged)
 subscribe(RmaRequested, _rma_requested)
