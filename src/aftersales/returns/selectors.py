@@ -399,10 +399,12 @@ class RmaDetail:
     can_approve_refunds: bool = False
 
 
-def _actor_name(event: RmaEvent) -> str:
+def _actor_name(event: RmaEvent, rma: Rma | None = None) -> str:
     if event.actor_kind == ActorKind.USER and event.actor_user is not None:
         return str(event.actor_user)
     label = dict(ActorKind.choices).get(event.actor_kind, event.actor_kind)
+    if event.actor_kind == ActorKind.CONNECTOR and rma is not None and event.actor_ref == str(rma.store_id):
+        return f"{rma.store.name} ({label})"  # the RMA's own store's connector: name the marketplace account
     return f"{label} {event.actor_ref}".strip()
 
 
@@ -422,7 +424,7 @@ def rma_detail(user: Any, rma_id: int) -> RmaDetail:
     evidence = list(rma.evidence.order_by("at", "id"))
     events = list(rma.events.select_related("actor_user").order_by("at", "id"))
     timeline = [
-        RmaTimelineEntry(e.at, e.type, e.actor_kind, _actor_name(e), dict(e.payload or {}), e.pk, e.actor_ref)
+        RmaTimelineEntry(e.at, e.type, e.actor_kind, _actor_name(e, rma), dict(e.payload or {}), e.pk, e.actor_ref)
         for e in events
     ]
     refunds = list(
