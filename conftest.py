@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+# The Shopify fake's fixtures (shopify_fake, recorded_waits, shopify_store), used by the connector's
+# tests and the returns' tests alike.
+pytest_plugins = ["aftersales.testing.shopify"]
+
 
 @pytest.fixture
 def world(db):  # type: ignore[no-untyped-def]

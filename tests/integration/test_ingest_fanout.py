@@ -53,11 +53,26 @@ def _ingest(world: Any, n: int) -> Any:
     )
 
 
+def _rule_doc(tag: str, *, enabled: bool, trigger: str = "ticket_created") -> dict[str, Any]:
+    return {
+        "name": "tag new",
+        "trigger": trigger,
+        "enabled": enabled,
+        "conditions": {"all": []},
+        "actions": [{"type": "add_tags", "params": {"tags": [tag]}}],
+    }
+
+
+def _queued_by_ingest(world: Any, queued: Any, capture: Any, n: int) -> tuple[Any, list[Any]]:
+    """Ingest message `n` with its on-commit work run: the result and the tasks the queue then holds."""
+    with capture(execute=True):
+        result = _ingest(world, n)
+    return result, queued.pending()
+
+
 def test_a_new_ticket_enqueues_one_task_with_each_job_once(world, queued, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        result = _ingest(world, 1)
+    result, pending = _queued_by_ingest(world, queued, django_capture_on_commit_callbacks, 1)
     assert result.ticket_created
-    pending = queued.pending()
     assert [t.name for t in pending] == ["run_jobs"]  # no rule on ticket_created: no rules task either
     (jobs,) = pending[0].args
     message_id, ticket_id = result.message.pk, result.ticket.pk
@@ -69,32 +84,13 @@ def test_a_new_ticket_enqueues_one_task_with_each_job_once(world, queued, django
 def test_a_rule_adds_its_own_task_and_a_reply_to_the_ticket_one_fanout(
     world, queued, django_capture_on_commit_callbacks
 ):
-    rules.rule_create(
-        user=world.admin,
-        data={
-            "name": "tag new",
-            "trigger": "ticket_created",
-            "enabled": True,
-            "conditions": {"all": []},
-            "actions": [{"type": "add_tags", "params": {"tags": ["new"]}}],
-        },
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        _ingest(world, 2)
-    assert sorted(t.name for t in queued.pending()) == ["evaluate_rules", "run_jobs"]
+    rules.rule_create(user=world.admin, data=_rule_doc("new", enabled=True))
+    _result, pending = _queued_by_ingest(world, queued, django_capture_on_commit_callbacks, 2)
+    assert sorted(t.name for t in pending) == ["evaluate_rules", "run_jobs"]
 
 
 def test_the_worker_runs_every_follow_up(world, django_capture_on_commit_callbacks):
-    rules.rule_create(
-        user=world.admin,
-        data={
-            "name": "tag new",
-            "trigger": "ticket_created",
-            "enabled": True,
-            "conditions": {"all": []},
-            "actions": [{"type": "add_tags", "params": {"tags": ["new"]}}],
-        },
-    )
+    rules.rule_create(user=world.admin, data=_rule_doc("new", enabled=True))
     with django_capture_on_commit_callbacks(execute=True):  # immediate mode: the tasks run at enqueue
         result = _ingest(world, 3)
     message = Message.objects.get(pk=result.message.pk)
@@ -135,16 +131,6 @@ def test_a_batch_is_chunked_and_identical_jobs_are_sent_once():
     jobs = events.jobs_for(batch)
     assert jobs.count(("aftersales.sla.tasks.recompute_ticket_sla", (5,))) == 1
     assert len(jobs) == len(FOLLOW_UPS)
-
-
-def _rule_doc(tag: str, *, enabled: bool, trigger: str = "ticket_created") -> dict[str, Any]:
-    return {
-        "name": "tag new",
-        "trigger": trigger,
-        "enabled": enabled,
-        "conditions": {"all": []},
-        "actions": [{"type": "add_tags", "params": {"tags": [tag]}}],
-    }
 
 
 def test_a_rule_change_applies_to_the_next_ticket(world, django_capture_on_commit_callbacks):

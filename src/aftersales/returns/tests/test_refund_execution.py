@@ -18,7 +18,6 @@ from aftersales.catalog.models import Order, OrderLine
 from aftersales.channels import registry
 from aftersales.channels.base import Stream
 from aftersales.channels.connectors.shopify import operations
-from aftersales.channels.connectors.shopify.client import reset_throttle_state
 from aftersales.channels.connectors.shopify.fake import ShopifyFake
 from aftersales.channels.models import WriteBack, WriteBackStatus
 from aftersales.channels.sync import sync_stream
@@ -33,6 +32,7 @@ from aftersales.returns.refunds import (
     refunds_to_reconcile,
 )
 from aftersales.testing.factories import OrderFactory, OrderLineFactory, StoreFactory, UserFactory
+from aftersales.testing.shopify import shopify_store_for
 
 from .refund_connector import PATH, PLATFORM, RecordingConnector
 
@@ -40,23 +40,6 @@ pytestmark = pytest.mark.django_db
 
 GRAPHQL = "/admin/api/2026-04/graphql.json"
 SINCE = datetime.now(UTC) - timedelta(days=2)
-
-
-@pytest.fixture
-def fake() -> Iterator[ShopifyFake]:
-    reset_throttle_state()
-    platform = ShopifyFake()
-    with platform.running():
-        yield platform
-    reset_throttle_state()
-
-
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    recorded: list[float] = []
-    monkeypatch.setattr("aftersales.channels.http.wait_seconds", recorded.append)
-    monkeypatch.setattr("aftersales.channels.sync.wait_seconds", recorded.append)
-    return recorded
 
 
 @pytest.fixture
@@ -83,33 +66,27 @@ def approver_of(org, name: str = "approver", limit: str = "500"):  # type: ignor
 
 
 @pytest.fixture
-def shop(fake, waits):  # type: ignore[no-untyped-def]
-    store = StoreFactory(
-        platform="shopify",
-        site=fake.shop,
-        currency="EUR",
-        endpoint_url=fake.url,
-        credentials={"shop": fake.shop, "access_token": fake.access_token, "client_secret": fake.client_secret},
-    )
-    data = fake.add_order(
+def shop(shopify_fake, recorded_waits):  # type: ignore[no-untyped-def]
+    store = shopify_store_for(shopify_fake)
+    data = shopify_fake.add_order(
         lines=[("MUG-BLUE", 2, "12.50"), ("TEA-500G", 1, "8.90")], email="lena@example.de", customer_name="Lena Fischer"
     )
-    run = sync_stream(store_id=store.pk, stream=Stream.ORDERS, since=SINCE, sleep=waits.append)
+    run = sync_stream(store_id=store.pk, stream=Stream.ORDERS, since=SINCE, sleep=recorded_waits.append)
     assert run.created == 1
     order = Order.objects.get(store=store, external_id=data["legacyResourceId"])
     return store, data, order
 
 
-def _refund_mutations(fake: ShopifyFake) -> list[dict]:
+def _refund_mutations(shopify_fake: ShopifyFake) -> list[dict]:
     out = []
-    for request in fake.requests_to(GRAPHQL, "POST"):
+    for request in shopify_fake.requests_to(GRAPHQL, "POST"):
         body = json.loads(request.body)
         if body["query"].lstrip().startswith("mutation") and "refundCreate" in body["query"]:
             out.append(body)
     return out
 
 
-def test_an_approved_refund_is_executed_once_on_shopify(fake, shop, django_capture_on_commit_callbacks):
+def test_an_approved_refund_is_executed_once_on_shopify(shopify_fake, shop, django_capture_on_commit_callbacks):
     store, data, order = shop
     approver = approver_of(store.organization)
     mug = OrderLine.objects.get(order=order, sku="MUG-BLUE")
@@ -129,7 +106,7 @@ def test_an_approved_refund_is_executed_once_on_shopify(fake, shop, django_captu
     key = f"refund:{refund.idempotency_key}"
     row = WriteBack.objects.get(store=store, idempotency_key=key)
     assert row.status == WriteBackStatus.SUCCEEDED and refund.writeback_id == row.pk
-    (body,) = _refund_mutations(fake)
+    (body,) = _refund_mutations(shopify_fake)
     assert body == {
         "query": operations.REFUND_CREATE_MUTATION,
         "variables": {
@@ -156,7 +133,7 @@ def test_an_approved_refund_is_executed_once_on_shopify(fake, shop, django_captu
     # a second execution (a redelivered task, a double click) sends nothing
     again = refund_execute(refund_id=refund.pk)
     assert again.status == RefundStatus.SUCCEEDED
-    assert len(_refund_mutations(fake)) == 1 and len(data["refunds"]) == 1
+    assert len(_refund_mutations(shopify_fake)) == 1 and len(data["refunds"]) == 1
     transitions = list(
         RefundEvent.objects.filter(refund=refund, type="status_changed").values_list("payload__to", flat=True)
     )
@@ -164,7 +141,7 @@ def test_an_approved_refund_is_executed_once_on_shopify(fake, shop, django_captu
 
 
 def test_a_refusal_is_failed_with_the_platforms_words_and_retry_sends_the_same_key(
-    fake, shop, django_capture_on_commit_callbacks
+    shopify_fake, shop, django_capture_on_commit_callbacks
 ):
     store, data, order = shop
     approver = approver_of(store.organization)
@@ -175,14 +152,14 @@ def test_a_refusal_is_failed_with_the_platforms_words_and_retry_sends_the_same_k
     refund.refresh_from_db()
     assert refund.status == RefundStatus.FAILED
     assert "left to refund" in refund.platform_detail
-    assert _refund_mutations(fake) == []
+    assert _refund_mutations(shopify_fake) == []
 
     data["transactions"] = saved
     with django_capture_on_commit_callbacks(execute=True):
         refund_retry(user=approver, refund_id=refund.pk)
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED
-    (body,) = _refund_mutations(fake)
+    (body,) = _refund_mutations(shopify_fake)
     assert body["variables"]["idempotencyKey"] == f"refund:{refund.idempotency_key}"
     assert WriteBack.objects.filter(store=store).count() == 1  # the same ledger row, reopened
     assert WriteBack.objects.get(store=store).attempts == 2
@@ -252,38 +229,40 @@ TWO_ITEMS = "114-2222222-2222222"
 
 
 @pytest.fixture
-def amazon(monkeypatch: pytest.MonkeyPatch, waits):  # type: ignore[no-untyped-def]
+def amazon(monkeypatch: pytest.MonkeyPatch, recorded_waits):  # type: ignore[no-untyped-def]
     from aftersales.channels.connectors.amazon.fake import AmazonFake, sample_order
     from aftersales.channels.registry import get_connector
 
     monkeypatch.setattr(get_connector("amazon"), "report_poll_interval", 0.0)
-    fake = AmazonFake()
-    fake.add_order(
+    shopify_fake = AmazonFake()
+    shopify_fake.add_order(
         sample_order(
             TWO_ITEMS,
             updated=datetime.now(UTC).replace(microsecond=0) - timedelta(hours=4),
             items=[("22220001", "KETTLE-1L", 1, "39.00"), ("22220002", "CABLE-USB-C-2M", 2, "4.99")],
         )
     )
-    with fake.running():
+    with shopify_fake.running():
         store = StoreFactory(
             platform="amazon",
             site="amazon.com",
             currency="USD",
-            external_id=fake.seller_id,
-            endpoint_url=fake.url,
+            external_id=shopify_fake.seller_id,
+            endpoint_url=shopify_fake.url,
             credentials={
-                "lwa_client_id": fake.client_id,
-                "lwa_client_secret": fake.client_secret,
+                "lwa_client_id": shopify_fake.client_id,
+                "lwa_client_secret": shopify_fake.client_secret,
                 "refresh_token": "Atzr|fake-refresh-token",
             },
         )
-        sync_stream(store_id=store.pk, stream=Stream.ORDERS, since=SINCE - timedelta(days=5), sleep=waits.append)
-        yield fake, store
+        sync_stream(
+            store_id=store.pk, stream=Stream.ORDERS, since=SINCE - timedelta(days=5), sleep=recorded_waits.append
+        )
+        yield shopify_fake, store
 
 
 def test_amazon_refund_is_a_feed_settled_by_reconciliation(amazon, django_capture_on_commit_callbacks):
-    fake, store = amazon
+    shopify_fake, store = amazon
     order = Order.objects.get(store=store, external_id=TWO_ITEMS)
     kettle = OrderLine.objects.get(order=order, sku="KETTLE-1L")
     approver = approver_of(store.organization)
@@ -300,18 +279,18 @@ def test_amazon_refund_is_a_feed_settled_by_reconciliation(amazon, django_captur
         )
     refund.refresh_from_db()
     # Amazon takes a payment-adjustment feed: submitted, not yet settled
-    assert refund.status == RefundStatus.EXECUTING and refund.platform_refund_id in fake.feeds
-    (upload,) = fake.requests_to(r"/_uploads/.*", "PUT")
+    assert refund.status == RefundStatus.EXECUTING and refund.platform_refund_id in shopify_fake.feeds
+    (upload,) = shopify_fake.requests_to(r"/_uploads/.*", "PUT")
     body = upload.body.decode()
     assert f"<AmazonOrderID>{TWO_ITEMS}</AmazonOrderID>" in body
     assert "<AmazonOrderItemCode>22220001</AmazonOrderItemCode>" in body
     assert '<Amount currency="USD">39.00</Amount>' in body and "22220002" not in body
     assert refunds_to_reconcile() == [refund.pk]
     refund_execute(refund_id=refund.pk)  # a second execution: the ledger answers, no second feed
-    assert len(fake.feeds) == 1
+    assert len(shopify_fake.feeds) == 1
     settled = refund_reconcile(refund_id=refund.pk)
     assert settled.status == RefundStatus.SUCCEEDED and settled.reconciled_at is not None
-    assert fake.requests_to(rf"/finances/v0/orders/{TWO_ITEMS}/financialEvents", "GET")
+    assert shopify_fake.requests_to(rf"/finances/v0/orders/{TWO_ITEMS}/financialEvents", "GET")
     assert refunds_to_reconcile() == []
 
 

@@ -1,3 +1,6 @@
+"""The Shopify connector's tests: the throttle state reset around each; the fake and a store
+connected to it are the suite's (aftersales.testing.shopify: shopify_fake, shopify_store)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -15,32 +18,6 @@ def _fresh_throttle_state() -> Iterator[None]:
     reset_throttle_state()
     yield
     reset_throttle_state()
-
-
-@pytest.fixture
-def shopify_fake() -> Iterator[ShopifyFake]:
-    fake = ShopifyFake()
-    with fake.running():
-        yield fake
-
-
-@pytest.fixture
-def shopify_store(world: Any, shopify_fake: ShopifyFake) -> Any:
-    """A Shopify store of the world's organization, connected to the running fake."""
-    from aftersales.testing.factories import StoreFactory
-
-    return StoreFactory(
-        organization=world.org,
-        platform="shopify",
-        site=shopify_fake.shop,
-        currency="EUR",
-        endpoint_url=shopify_fake.url,
-        credentials={
-            "shop": shopify_fake.shop,
-            "access_token": shopify_fake.access_token,
-            "client_secret": shopify_fake.client_secret,
-        },
-    )
 
 
 def make_ctx(

@@ -7,7 +7,6 @@ deduplicated by X-Shopify-Event-Id. Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -25,7 +24,6 @@ from aftersales.channels.base import (
     Stream,
 )
 from aftersales.channels.connectors.shopify import operations
-from aftersales.channels.connectors.shopify.client import reset_throttle_state
 from aftersales.channels.connectors.shopify.connector import ShopifyConnector
 from aftersales.channels.connectors.shopify.fake import ShopifyFake
 from aftersales.channels.models import RawEvent, RawEventStatus, SyncRunStatus, WriteBack, WriteBackStatus
@@ -35,7 +33,7 @@ from aftersales.channels.writeback import writeback_perform
 from aftersales.core.actors import Actor
 from aftersales.inbox.models import Ticket
 from aftersales.returns.models import ReturnRequest
-from aftersales.testing.factories import StoreFactory
+from aftersales.testing.shopify import shopify_store_for
 
 pytestmark = pytest.mark.django_db
 
@@ -44,48 +42,24 @@ SINCE = datetime.now(UTC) - timedelta(days=2)
 
 
 @pytest.fixture
-def fake() -> Iterator[ShopifyFake]:
-    reset_throttle_state()
-    platform = ShopifyFake()
-    with platform.running():
-        yield platform
-    reset_throttle_state()
+def store(shopify_fake):  # type: ignore[no-untyped-def]
+    return shopify_store_for(shopify_fake)
 
 
-@pytest.fixture
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Backoff, Retry-After and throttle waits recorded instead of slept."""
-    recorded: list[float] = []
-    monkeypatch.setattr("aftersales.channels.http.wait_seconds", recorded.append)
-    monkeypatch.setattr("aftersales.channels.sync.wait_seconds", recorded.append)
-    return recorded
-
-
-@pytest.fixture
-def store(fake):  # type: ignore[no-untyped-def]
-    return StoreFactory(
-        platform="shopify",
-        site=fake.shop,
-        currency="EUR",
-        endpoint_url=fake.url,
-        credentials={"shop": fake.shop, "access_token": fake.access_token, "client_secret": fake.client_secret},
-    )
-
-
-def seed(fake: ShopifyFake) -> dict[str, dict]:
-    first = fake.add_order(
+def seed(shopify_fake: ShopifyFake) -> dict[str, dict]:
+    first = shopify_fake.add_order(
         lines=[("MUG-BLUE", 2, "12.50"), ("TEA-500G", 1, "8.90")], email="lena@example.de", customer_name="Lena Fischer"
     )
-    second = fake.add_order(
+    second = shopify_fake.add_order(
         lines=[("LAMP-1", 1, "49.00")], email="mario@example.it", customer_name="Mario Rossi", country="IT", locale="it"
     )
-    third = fake.add_order(
+    third = shopify_fake.add_order(
         lines=[("CABLE-2M", 3, "4.00")], email="ana@example.es", customer_name="Ana Ruiz", country="ES", locale="es"
     )
-    fake.add_fulfillment(first["legacyResourceId"], company="DHL", number="00340434161234567890")
-    fake.add_fulfillment(second["legacyResourceId"], company="GLS", number="GLS123456")
-    ret_a = fake.add_return(first["legacyResourceId"], quantities={"MUG-BLUE": 1}, note="The handle came off")
-    ret_b = fake.add_return(
+    shopify_fake.add_fulfillment(first["legacyResourceId"], company="DHL", number="00340434161234567890")
+    shopify_fake.add_fulfillment(second["legacyResourceId"], company="GLS", number="GLS123456")
+    ret_a = shopify_fake.add_return(first["legacyResourceId"], quantities={"MUG-BLUE": 1}, note="The handle came off")
+    ret_b = shopify_fake.add_return(
         second["legacyResourceId"],
         quantities={"LAMP-1": 1},
         reason="NOT_AS_DESCRIBED",
@@ -94,15 +68,15 @@ def seed(fake: ShopifyFake) -> dict[str, dict]:
     return {"first": first, "second": second, "third": third, "ret_a": ret_a, "ret_b": ret_b}
 
 
-def sync_all(store, waits) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    orders = sync_stream(store_id=store.pk, stream=Stream.ORDERS, since=SINCE, sleep=waits.append)
-    returns = sync_stream(store_id=store.pk, stream=Stream.RETURNS, since=SINCE, sleep=waits.append)
+def sync_all(store, recorded_waits) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    orders = sync_stream(store_id=store.pk, stream=Stream.ORDERS, since=SINCE, sleep=recorded_waits.append)
+    returns = sync_stream(store_id=store.pk, stream=Stream.RETURNS, since=SINCE, sleep=recorded_waits.append)
     return {"orders": orders, "returns": returns}
 
 
-def test_sync_orders_and_returns_into_tickets_and_again_without_duplicates(fake, store, waits):
-    data = seed(fake)
-    runs = sync_all(store, waits)
+def test_sync_orders_and_returns_into_tickets_and_again_without_duplicates(shopify_fake, store, recorded_waits):
+    data = seed(shopify_fake)
+    runs = sync_all(store, recorded_waits)
     orders_run, returns_run = runs["orders"], runs["returns"]
     assert orders_run.status == SyncRunStatus.SUCCEEDED and orders_run.created == 3  # type: ignore[attr-defined]
     assert returns_run.status == SyncRunStatus.SUCCEEDED and returns_run.created == 2  # type: ignore[attr-defined]
@@ -130,7 +104,7 @@ def test_sync_orders_and_returns_into_tickets_and_again_without_duplicates(fake,
         Ticket.objects.count(),
         RawEvent.objects.count(),
     )
-    again = sync_all(store, waits)
+    again = sync_all(store, recorded_waits)
     assert again["orders"].created == 0 and again["returns"].created == 0  # type: ignore[attr-defined]
     assert (
         Order.objects.count(),
@@ -142,24 +116,24 @@ def test_sync_orders_and_returns_into_tickets_and_again_without_duplicates(fake,
     ) == counts
 
     # a change on Shopify arrives with the next run (from the stored, overlapping cursor)
-    fake.add_fulfillment(data["third"]["legacyResourceId"], company="UPS", number="1Z999AA10123456784")
-    later = sync_stream(store_id=store.pk, stream=Stream.ORDERS, sleep=waits.append)
+    shopify_fake.add_fulfillment(data["third"]["legacyResourceId"], company="UPS", number="1Z999AA10123456784")
+    later = sync_stream(store_id=store.pk, stream=Stream.ORDERS, sleep=recorded_waits.append)
     assert later.updated == 1  # type: ignore[attr-defined]
     assert Order.objects.get(external_id=data["third"]["legacyResourceId"]).status == "shipped"
 
 
-def _mutations(fake: ShopifyFake) -> list[tuple[dict, dict]]:
+def _mutations(shopify_fake: ShopifyFake) -> list[tuple[dict, dict]]:
     out = []
-    for request in fake.requests_to(GRAPHQL, "POST"):
+    for request in shopify_fake.requests_to(GRAPHQL, "POST"):
         body = json.loads(request.body)
         if body["query"].lstrip().startswith("mutation"):
             out.append((request.headers, body))
     return out
 
 
-def test_every_write_back_and_the_exact_request(fake, store, waits):
-    data = seed(fake)
-    sync_all(store, waits)
+def test_every_write_back_and_the_exact_request(shopify_fake, store, recorded_waits):
+    data = seed(shopify_fake)
+    sync_all(store, recorded_waits)
     connector = get_connector("shopify")
     agent = Actor.system("test")
 
@@ -178,8 +152,8 @@ def test_every_write_back_and_the_exact_request(fake, store, waits):
     )
     row = perform("decide_return", "approve-a", approve, connector.decide_return)
     assert row.status == WriteBackStatus.SUCCEEDED and row.detail == "OPEN"
-    headers, body = _mutations(fake)[-1]
-    assert headers["x-shopify-access-token"] == fake.access_token
+    headers, body = _mutations(shopify_fake)[-1]
+    assert headers["x-shopify-access-token"] == shopify_fake.access_token
     assert body == {
         "query": operations.RETURN_APPROVE_MUTATION,
         "variables": {"input": {"id": data["ret_a"]["id"], "notifyCustomer": True}},
@@ -193,7 +167,7 @@ def test_every_write_back_and_the_exact_request(fake, store, waits):
     )
     row = perform("decide_return", "decline-b", decline, connector.decide_return)
     assert row.status == WriteBackStatus.SUCCEEDED
-    assert _mutations(fake)[-1][1] == {
+    assert _mutations(shopify_fake)[-1][1] == {
         "query": operations.RETURN_DECLINE_MUTATION,
         "variables": {
             "input": {
@@ -218,12 +192,12 @@ def test_every_write_back_and_the_exact_request(fake, store, waits):
     )
     row = perform("issue_refund", refund.idempotency_key, refund, connector.issue_refund)
     assert row.status == WriteBackStatus.SUCCEEDED and row.external_id == first["refunds"][0]["legacyResourceId"]
-    mutations = len(_mutations(fake))
+    mutations = len(_mutations(shopify_fake))
     again = perform("issue_refund", refund.idempotency_key, refund, connector.issue_refund)  # asked twice
     assert again.pk == row.pk and again.status == WriteBackStatus.SUCCEEDED
-    assert len(_mutations(fake)) == mutations  # the ledger answered: Shopify was not called again
+    assert len(_mutations(shopify_fake)) == mutations  # the ledger answered: Shopify was not called again
     assert len(first["refunds"]) == 1
-    headers, body = _mutations(fake)[-1]
+    headers, body = _mutations(shopify_fake)[-1]
     assert body == {
         "query": operations.REFUND_CREATE_MUTATION,
         "variables": {
@@ -264,7 +238,7 @@ def test_every_write_back_and_the_exact_request(fake, store, waits):
     row = perform("mark_shipped", "ship-third", shipment, connector.mark_shipped)
     assert row.status == WriteBackStatus.SUCCEEDED
     fulfillment_order = third["fulfillmentOrders"][0]
-    assert _mutations(fake)[-1][1] == {
+    assert _mutations(shopify_fake)[-1][1] == {
         "query": operations.FULFILLMENT_CREATE_MUTATION,
         "variables": {
             "fulfillment": {
@@ -280,7 +254,7 @@ def test_every_write_back_and_the_exact_request(fake, store, waits):
         },
     }
     # the next sync sees what the write-backs did
-    sync_all(store, waits)
+    sync_all(store, recorded_waits)
     assert ReturnRequest.objects.get(external_id=data["ret_a"]["legacyResourceId"]).platform_status == "OPEN"
     assert ReturnRequest.objects.get(external_id=data["ret_b"]["legacyResourceId"]).platform_status == "DECLINED"
     assert Order.objects.get(external_id=first["legacyResourceId"]).status == "partially_refunded"
@@ -289,15 +263,15 @@ def test_every_write_back_and_the_exact_request(fake, store, waits):
     ).exists()
 
 
-def test_a_refused_write_back_is_recorded_failed_with_shopifys_words(fake, store, waits):
-    data = seed(fake)
+def test_a_refused_write_back_is_recorded_failed_with_shopifys_words(shopify_fake, store, recorded_waits):
+    data = seed(shopify_fake)
     connector = get_connector("shopify")
     decision = ReturnDecision(
         return_external_id=data["ret_a"]["legacyResourceId"],
         kind=ReturnKind.RETURN,
         decision=ReturnDecisionKind.DECLINE,
     )
-    fake.find_return(data["ret_a"]["legacyResourceId"])[1]["status"] = "CLOSED"
+    shopify_fake.find_return(data["ret_a"]["legacyResourceId"])[1]["status"] = "CLOSED"
     row = writeback_perform(
         store=store,
         kind="decide_return",
@@ -309,48 +283,48 @@ def test_a_refused_write_back_is_recorded_failed_with_shopifys_words(fake, store
     assert row.status == WriteBackStatus.FAILED and "Only returns with status REQUESTED" in row.detail
 
 
-def test_throttling_is_honoured(fake, store, waits):
-    seed(fake)
+def test_throttling_is_honoured(shopify_fake, store, recorded_waits):
+    seed(shopify_fake)
     clock = [0.0]
-    fake._monotonic = lambda: clock[0]
-    fake._bucket_at = 0.0
-    fake._available = 100.0  # another app used the shared bucket
+    shopify_fake._monotonic = lambda: clock[0]
+    shopify_fake._bucket_at = 0.0
+    shopify_fake._available = 100.0  # another app used the shared bucket
 
     def wait(seconds: float) -> None:  # the waits pass the fake's time
-        waits.append(seconds)
+        recorded_waits.append(seconds)
         clock[0] += seconds
 
     run = sync_stream(store_id=store.pk, stream=Stream.ORDERS, since=SINCE, sleep=wait)
     assert run.status == SyncRunStatus.SUCCEEDED and run.created == 3
-    throttled = [c for c in fake.graphql_calls if c["throttled"]]
+    throttled = [c for c in shopify_fake.graphql_calls if c["throttled"]]
     assert len(throttled) == 1
     # requested 572 with 100 available at 50 points/s: retried after (572 - 100) / 50 = 9.44 -> 9.5 s,
     # and the store's cost bucket in the engine's limiter was emptied for that long (other workers
     # of the store wait too): the retry waited for it
-    assert waits[0] == 9.5
-    assert waits[1] == pytest.approx(9.5 + 1.0, abs=0.2)  # the penalty plus the retry's own cost (50 / 50/s)
+    assert recorded_waits[0] == 9.5
+    assert recorded_waits[1] == pytest.approx(9.5 + 1.0, abs=0.2)  # the penalty plus the retry's own cost (50 / 50/s)
 
 
-def test_http_429_and_5xx_are_retried(fake, store, waits):
-    seed(fake)
-    fake.throttle_next(GRAPHQL, retry_after=4)
-    fake.fail_next(GRAPHQL, status=502)
-    run = sync_stream(store_id=store.pk, stream=Stream.ORDERS, since=SINCE, sleep=waits.append)
+def test_http_429_and_5xx_are_retried(shopify_fake, store, recorded_waits):
+    seed(shopify_fake)
+    shopify_fake.throttle_next(GRAPHQL, retry_after=4)
+    shopify_fake.fail_next(GRAPHQL, status=502)
+    run = sync_stream(store_id=store.pk, stream=Stream.ORDERS, since=SINCE, sleep=recorded_waits.append)
     assert run.status == SyncRunStatus.SUCCEEDED and run.created == 3
-    assert 4.0 in waits
+    assert 4.0 in recorded_waits
 
 
-def test_revoked_token_pauses_the_store_with_shopifys_message(fake, store, waits):
+def test_revoked_token_pauses_the_store_with_shopifys_message(shopify_fake, store, recorded_waits):
     store.credentials = {**store.credentials, "access_token": "shpat_revoked"}
     store.save()
-    run = sync_stream(store_id=store.pk, stream=Stream.ORDERS, since=SINCE, sleep=waits.append)
+    run = sync_stream(store_id=store.pk, stream=Stream.ORDERS, since=SINCE, sleep=recorded_waits.append)
     assert run.status == SyncRunStatus.PAUSED and "Invalid API key or access token" in run.error
 
 
-def test_a_malformed_record_is_quarantined_and_the_page_goes_on(fake, store, waits):
-    data = seed(fake)
-    fake.tamper(data["second"]["legacyResourceId"], displayFinancialStatus="SPLIT_PAID")
-    run = sync_stream(store_id=store.pk, stream=Stream.ORDERS, since=SINCE, sleep=waits.append)
+def test_a_malformed_record_is_quarantined_and_the_page_goes_on(shopify_fake, store, recorded_waits):
+    data = seed(shopify_fake)
+    shopify_fake.tamper(data["second"]["legacyResourceId"], displayFinancialStatus="SPLIT_PAID")
+    run = sync_stream(store_id=store.pk, stream=Stream.ORDERS, since=SINCE, sleep=recorded_waits.append)
     assert run.status == SyncRunStatus.SUCCEEDED and run.created == 2 and run.quarantined == 1
     assert not Order.objects.filter(external_id=data["second"]["legacyResourceId"]).exists()
     (bad,) = quarantined_events(organization_id=store.organization_id)
@@ -358,55 +332,55 @@ def test_a_malformed_record_is_quarantined_and_the_page_goes_on(fake, store, wai
 
 
 @pytest.mark.django_db(transaction=True)
-def test_webhooks_through_the_endpoint_over_http(fake, store, waits, live_server):
+def test_webhooks_through_the_endpoint_over_http(shopify_fake, store, recorded_waits, live_server):
     """The fake delivers like Shopify to POST /hooks/shopify/<token> on a live server."""
     from aftersales.channels.sync import store_sync_for
 
-    data = seed(fake)
+    data = seed(shopify_fake)
     url = f"{live_server.url}/hooks/shopify/{store_sync_for(store).webhook_token}"
     order_id = data["first"]["legacyResourceId"]
-    body = fake.order_webhook_body(order_id)
-    refused = fake.send_webhook(url, "orders/updated", body, event_id="evt-1", valid=False)
+    body = shopify_fake.order_webhook_body(order_id)
+    refused = shopify_fake.send_webhook(url, "orders/updated", body, event_id="evt-1", valid=False)
     assert refused.status_code == 401 and refused.json()["code"] == "signature_invalid"
     assert RawEvent.objects.filter(store=store).count() == 0 and not Order.objects.exists()
-    first = fake.send_webhook(url, "orders/updated", body, event_id="evt-1")
+    first = shopify_fake.send_webhook(url, "orders/updated", body, event_id="evt-1")
     assert first.status_code == 200 and first.json() == {"received": 1, "actions": {"created": 1}}
-    retried = fake.send_webhook(url, "orders/updated", body, event_id="evt-1")  # Shopify's retry
+    retried = shopify_fake.send_webhook(url, "orders/updated", body, event_id="evt-1")  # Shopify's retry
     assert retried.status_code == 200 and retried.json()["actions"] == {"duplicate": 1}
     assert RawEvent.objects.filter(store=store, event_id="evt-1", source="webhook").count() == 1
     assert Order.objects.filter(store=store, external_id=order_id).count() == 1
-    ret = fake.send_webhook(
-        url, "returns/request", fake.return_webhook_body(data["ret_a"]["legacyResourceId"]), event_id="evt-2"
+    ret = shopify_fake.send_webhook(
+        url, "returns/request", shopify_fake.return_webhook_body(data["ret_a"]["legacyResourceId"]), event_id="evt-2"
     )
     assert ret.json()["actions"] == {"new_ticket": 1}
-    other_shop = fake.send_webhook(url, "orders/updated", body, event_id="evt-3", secret="another-apps-secret")
+    other_shop = shopify_fake.send_webhook(url, "orders/updated", body, event_id="evt-3", secret="another-apps-secret")
     assert other_shop.status_code == 401
     malformed = dict(body, financial_status="split")
-    quarantined = fake.send_webhook(url, "orders/updated", malformed, event_id="evt-4")
+    quarantined = shopify_fake.send_webhook(url, "orders/updated", malformed, event_id="evt-4")
     assert quarantined.status_code == 200 and quarantined.json()["actions"] == {"quarantined": 1}
     assert RawEvent.objects.get(store=store, event_id="evt-4").field == "financial_status"
     # the polls afterwards find the same order and return: nothing twice
-    sync_all(store, waits)
+    sync_all(store, recorded_waits)
     assert Order.objects.filter(store=store).count() == 3
     assert ReturnRequest.objects.filter(store=store).count() == 2
     assert Ticket.objects.filter(store=store).count() == 2
 
 
-def test_webhooks(fake, store, waits):
-    data = seed(fake)
+def test_webhooks(shopify_fake, store, recorded_waits):
+    data = seed(shopify_fake)
     connector = ShopifyConnector()
     ctx = store_context(store)
     order_id = data["third"]["legacyResourceId"]
-    body = json.dumps(fake.order_webhook_body(order_id)).encode()
+    body = json.dumps(shopify_fake.order_webhook_body(order_id)).encode()
     headers = {
         "X-Shopify-Topic": "orders/updated",
-        "X-Shopify-Hmac-Sha256": fake.sign(body),
-        "X-Shopify-Shop-Domain": fake.shop,
+        "X-Shopify-Hmac-Sha256": shopify_fake.sign(body),
+        "X-Shopify-Shop-Domain": shopify_fake.shop,
         "X-Shopify-Event-Id": "98f5a1b2-0001",
         "X-Shopify-Triggered-At": "2026-11-21T09:30:00Z",
     }
     with pytest.raises(SignatureInvalid):
-        connector.verify_webhook(ctx, {**headers, "X-Shopify-Hmac-Sha256": fake.sign(body, "wrong")}, body)
+        connector.verify_webhook(ctx, {**headers, "X-Shopify-Hmac-Sha256": shopify_fake.sign(body, "wrong")}, body)
     assert RawEvent.objects.count() == 0
     records = connector.verify_webhook(ctx, headers, body)
     (first,) = receive_records(store=store, records=records, source="webhook")
@@ -417,18 +391,18 @@ def test_webhooks(fake, store, waits):
     assert RawEvent.objects.filter(store=store, event_id="98f5a1b2-0001").count() == 1
     assert Order.objects.filter(store=store, external_id=order_id).count() == 1
     # a return webhook opens the ticket at once; the poll afterwards finds it, no duplicate
-    ret_body = json.dumps(fake.return_webhook_body(data["ret_b"]["legacyResourceId"])).encode()
+    ret_body = json.dumps(shopify_fake.return_webhook_body(data["ret_b"]["legacyResourceId"])).encode()
     ret_headers = {
         **headers,
         "X-Shopify-Topic": "returns/request",
         "X-Shopify-Event-Id": "98f5a1b2-0002",
-        "X-Shopify-Hmac-Sha256": fake.sign(ret_body),
+        "X-Shopify-Hmac-Sha256": shopify_fake.sign(ret_body),
     }
     (outcome,) = receive_records(
         store=store, records=connector.verify_webhook(ctx, ret_headers, ret_body), source="webhook"
     )
     assert outcome.action == "new_ticket"
-    sync_all(store, waits)
+    sync_all(store, recorded_waits)
     assert ReturnRequest.objects.filter(store=store).count() == 2
     assert Ticket.objects.filter(store=store).count() == 2
     # refunds/create (Shopify's REST refund) is kept and ignored: the order poll carries its effect
@@ -437,7 +411,7 @@ def test_webhooks(fake, store, waits):
         **headers,
         "X-Shopify-Topic": "refunds/create",
         "X-Shopify-Event-Id": "98f5a1b2-0003",
-        "X-Shopify-Hmac-Sha256": fake.sign(refund_body),
+        "X-Shopify-Hmac-Sha256": shopify_fake.sign(refund_body),
     }
     (ignored,) = receive_records(
         store=store, records=connector.verify_webhook(ctx, refund_headers, refund_body), source="webhook"

@@ -7,20 +7,18 @@ Shopify's words. Against the Shopify fake, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from aftersales.catalog.models import Order
 from aftersales.channels.base import Stream
-from aftersales.channels.connectors.shopify.client import reset_throttle_state
 from aftersales.channels.connectors.shopify.fake import ShopifyFake
 from aftersales.channels.credentials import check_platform_credentials
 from aftersales.channels.models import StoreSync, SyncRunStatus
 from aftersales.channels.sync import sync_stream
 from aftersales.core.errors import ValidationFailed
-from aftersales.testing.factories import StoreFactory
+from aftersales.testing.shopify import shopify_store_for
 
 pytestmark = pytest.mark.django_db
 
@@ -29,23 +27,8 @@ TOKEN_PATH = "/admin/oauth/access_token"
 
 
 @pytest.fixture
-def fake() -> Iterator[ShopifyFake]:
-    reset_throttle_state()
-    platform = ShopifyFake()
-    with platform.running():
-        yield platform
-    reset_throttle_state()
-
-
-@pytest.fixture
-def store(fake):  # type: ignore[no-untyped-def]
-    return StoreFactory(
-        platform="shopify",
-        site=fake.shop,
-        currency="EUR",
-        endpoint_url=fake.url,
-        credentials={"shop": fake.shop, "client_id": fake.client_id, "client_secret": fake.client_secret},
-    )
+def store(shopify_fake):  # type: ignore[no-untyped-def]
+    return shopify_store_for(shopify_fake, client_credentials=True)
 
 
 def _sync(store) -> object:  # type: ignore[no-untyped-def]
@@ -61,48 +44,48 @@ def test_the_schema_takes_client_credentials_instead_of_a_token() -> None:
     assert check_platform_credentials("shopify", {"shop": "x.myshopify.com", "access_token": "shpat_1"})
 
 
-def test_a_token_is_fetched_saved_and_fetched_again_when_due(fake: ShopifyFake, store) -> None:  # type: ignore[no-untyped-def]
-    order = fake.add_order(lines=[("MUG-BLUE", 1, "12.50")], email="lena@example.de")
+def test_a_token_is_fetched_saved_and_fetched_again_when_due(shopify_fake: ShopifyFake, store) -> None:  # type: ignore[no-untyped-def]
+    order = shopify_fake.add_order(lines=[("MUG-BLUE", 1, "12.50")], email="lena@example.de")
     run = _sync(store)
     assert run.status == SyncRunStatus.SUCCEEDED and run.created == 1, run.error
     assert Order.objects.filter(store=store, external_id=order["legacyResourceId"]).exists()
-    [grant] = fake.requests_to(TOKEN_PATH)
+    [grant] = shopify_fake.requests_to(TOKEN_PATH)
     assert grant.json() == {
-        "client_id": fake.client_id,
-        "client_secret": fake.client_secret,
+        "client_id": shopify_fake.client_id,
+        "client_secret": shopify_fake.client_secret,
         "grant_type": "client_credentials",
     }
     store.refresh_from_db()
     creds = store.credentials
-    assert creds["access_token"] == fake.access_token and creds["access_token_expires_at"]
-    graphql = [r for r in fake.requests if r.path.endswith("graphql.json")]
-    assert {r.headers["x-shopify-access-token"] for r in graphql} == {fake.access_token}
+    assert creds["access_token"] == shopify_fake.access_token and creds["access_token_expires_at"]
+    graphql = [r for r in shopify_fake.requests if r.path.endswith("graphql.json")]
+    assert {r.headers["x-shopify-access-token"] for r in graphql} == {shopify_fake.access_token}
 
     # still valid: no new grant
     _sync(store)
-    assert fake.client_credentials_grants == 1
+    assert shopify_fake.client_credentials_grants == 1
     # due: a new token before the calls
     store.credentials = {**creds, "access_token_expires_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat()}
     store.save()
     assert _sync(store).status == SyncRunStatus.SUCCEEDED
-    assert fake.client_credentials_grants == 2
+    assert shopify_fake.client_credentials_grants == 2
     store.refresh_from_db()
-    assert store.credentials["access_token"] == fake.access_token != creds["access_token"]
+    assert store.credentials["access_token"] == shopify_fake.access_token != creds["access_token"]
 
 
-def test_a_refused_token_is_replaced_once(fake: ShopifyFake, store) -> None:  # type: ignore[no-untyped-def]
-    fake.add_order(lines=[("LAMP-1", 1, "49.00")], email="mario@example.it")
+def test_a_refused_token_is_replaced_once(shopify_fake: ShopifyFake, store) -> None:  # type: ignore[no-untyped-def]
+    shopify_fake.add_order(lines=[("LAMP-1", 1, "49.00")], email="mario@example.it")
     assert _sync(store).status == SyncRunStatus.SUCCEEDED
-    fake.access_token = "shpat_rotated_elsewhere"  # Shopify no longer accepts the one we saved
+    shopify_fake.access_token = "shpat_rotated_elsewhere"  # Shopify no longer accepts the one we saved
     assert _sync(store).status == SyncRunStatus.SUCCEEDED
-    assert fake.client_credentials_grants == 2
+    assert shopify_fake.client_credentials_grants == 2
 
 
-def test_a_wrong_secret_pauses_the_store_with_shopifys_words(fake: ShopifyFake, store) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_secret_pauses_the_store_with_shopifys_words(shopify_fake: ShopifyFake, store) -> None:  # type: ignore[no-untyped-def]
     store.credentials = {**store.credentials, "client_secret": "not-the-secret"}
     store.save()
     run = _sync(store)
     assert run.status == SyncRunStatus.PAUSED
     sync = StoreSync.objects.get(store=store)
     assert sync.paused and "client id and secret" in sync.paused_reason
-    assert fake.requests_to(r"/admin/api/.*") == []
+    assert shopify_fake.requests_to(r"/admin/api/.*") == []

@@ -6,15 +6,12 @@ endpoint on a live server. The service, the API and the store page share one pat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from django.urls import reverse
 
 from aftersales.catalog.models import Order
 from aftersales.channels.base import Capability
 from aftersales.channels.connectors.shopify import operations
-from aftersales.channels.connectors.shopify.client import reset_throttle_state
 from aftersales.channels.connectors.shopify.fake import ShopifyFake
 from aftersales.channels.connectors.shopify.webhooks import subscription_topics
 from aftersales.channels.models import RawEvent
@@ -23,6 +20,7 @@ from aftersales.channels.store_sync import store_webhook_url, store_webhooks_sub
 from aftersales.channels.sync import store_sync_for
 from aftersales.core.errors import Conflict, NotFound, PermissionDenied
 from aftersales.testing.factories import StoreFactory
+from aftersales.testing.shopify import shopify_store_for
 
 pytestmark = pytest.mark.django_db
 
@@ -30,28 +28,12 @@ GRAPHQL = "/admin/api/2026-04/graphql.json"
 
 
 @pytest.fixture
-def fake() -> Iterator[ShopifyFake]:
-    reset_throttle_state()
-    platform = ShopifyFake()
-    with platform.running():
-        yield platform
-    reset_throttle_state()
+def store(world, shopify_fake):  # type: ignore[no-untyped-def]
+    return shopify_store_for(shopify_fake, organization=world.org)
 
 
-@pytest.fixture
-def store(world, fake):  # type: ignore[no-untyped-def]
-    return StoreFactory(
-        organization=world.org,
-        platform="shopify",
-        site=fake.shop,
-        currency="EUR",
-        endpoint_url=fake.url,
-        credentials={"shop": fake.shop, "access_token": fake.access_token, "client_secret": fake.client_secret},
-    )
-
-
-def _topics(fake: ShopifyFake) -> list[str]:
-    return sorted(w["topic"] for w in fake.webhook_subscriptions.values())
+def _topics(shopify_fake: ShopifyFake) -> list[str]:
+    return sorted(w["topic"] for w in shopify_fake.webhook_subscriptions.values())
 
 
 def test_the_topics_are_the_ones_the_mapping_understands() -> None:
@@ -73,7 +55,7 @@ def test_the_documents_validate_against_the_published_schema() -> None:
         assert validate(admin_schema(), parse(document)) == []
 
 
-def test_subscribe_creates_every_topic_once_and_is_idempotent(world, store, fake, settings) -> None:
+def test_subscribe_creates_every_topic_once_and_is_idempotent(world, store, shopify_fake, settings) -> None:
     settings.SITE_URL = "http://127.0.0.1:8000/"
     url = store_webhook_url(store)
     assert url == f"http://127.0.0.1:8000/hooks/shopify/{store_sync_for(store).webhook_token}"
@@ -81,43 +63,50 @@ def test_subscribe_creates_every_topic_once_and_is_idempotent(world, store, fake
     first = store_webhooks_subscribe(user=world.admin, store_id=store.pk)
     assert first.ok and first.callback_url == url
     assert sorted(first.created) == sorted(subscription_topics()) and first.existing == () and first.removed == ()
-    assert _topics(fake) == sorted(subscription_topics())
-    assert {w["callbackUrl"] for w in fake.webhook_subscriptions.values()} == {url}
-    assert {w["format"] for w in fake.webhook_subscriptions.values()} == {"JSON"}
+    assert _topics(shopify_fake) == sorted(subscription_topics())
+    assert {w["callbackUrl"] for w in shopify_fake.webhook_subscriptions.values()} == {url}
+    assert {w["format"] for w in shopify_fake.webhook_subscriptions.values()} == {"JSON"}
     # The exact request Shopify received for one topic.
-    creates = [c for c in fake.graphql_calls if "webhookSubscriptionCreate" in c["query"]]
+    creates = [c for c in shopify_fake.graphql_calls if "webhookSubscriptionCreate" in c["query"]]
     assert len(creates) == len(subscription_topics())
     assert creates[0]["variables"]["webhookSubscription"] == {"callbackUrl": url, "format": "JSON"}
-    assert next(r for r in fake.requests if r.path == GRAPHQL).headers["x-shopify-access-token"] == fake.access_token
+    assert (
+        next(r for r in shopify_fake.requests if r.path == GRAPHQL).headers["x-shopify-access-token"]
+        == shopify_fake.access_token
+    )
 
     again = store_webhooks_subscribe(user=world.admin, store_id=store.pk)
     assert again.ok and again.created == () and sorted(again.existing) == sorted(subscription_topics())
-    assert len(fake.webhook_subscriptions) == len(subscription_topics())
+    assert len(shopify_fake.webhook_subscriptions) == len(subscription_topics())
     # the result is noted for the store page
     noted = store_connection(world.admin, store.pk).webhook_subscriptions
     assert noted is not None and noted.ok and noted.existing == again.existing
 
 
-def test_ours_for_unwanted_topics_are_removed_and_others_left_alone(world, store, fake, settings) -> None:
+def test_ours_for_unwanted_topics_are_removed_and_others_left_alone(world, store, shopify_fake, settings) -> None:
     settings.SITE_URL = "http://127.0.0.1:8000"
     url = store_webhook_url(store)
-    fake._webhook_subscribe("CUSTOMERS_CREATE", {"callbackUrl": url, "format": "JSON"})
-    fake._webhook_subscribe("ORDERS_CREATE", {"callbackUrl": "https://another-app.example/hook", "format": "JSON"})
+    shopify_fake._webhook_subscribe("CUSTOMERS_CREATE", {"callbackUrl": url, "format": "JSON"})
+    shopify_fake._webhook_subscribe(
+        "ORDERS_CREATE", {"callbackUrl": "https://another-app.example/hook", "format": "JSON"}
+    )
     result = store_webhooks_subscribe(user=world.admin, store_id=store.pk)
     assert result.ok and result.removed == ("CUSTOMERS_CREATE",)
-    urls = {(w["topic"], w["callbackUrl"]) for w in fake.webhook_subscriptions.values()}
+    urls = {(w["topic"], w["callbackUrl"]) for w in shopify_fake.webhook_subscriptions.values()}
     assert ("CUSTOMERS_CREATE", url) not in urls
     assert ("ORDERS_CREATE", "https://another-app.example/hook") in urls  # another app's: untouched
 
 
-def test_shopifys_refusal_comes_back_in_its_words_and_nothing_is_half_done(world, store, fake, settings) -> None:
+def test_shopifys_refusal_comes_back_in_its_words_and_nothing_is_half_done(
+    world, store, shopify_fake, settings
+) -> None:
     settings.SITE_URL = "http://aftersales.example.com"  # Shopify takes only HTTPS addresses
     result = store_webhooks_subscribe(user=world.admin, store_id=store.pk)
     assert not result.ok and "Address is invalid" in result.detail
-    assert fake.webhook_subscriptions == {}
+    assert shopify_fake.webhook_subscriptions == {}
 
 
-def test_who_may_subscribe(world, store, fake) -> None:
+def test_who_may_subscribe(world, store, shopify_fake) -> None:
     with pytest.raises(PermissionDenied):
         store_webhooks_subscribe(user=world.agent, store_id=store.pk)
     foreign = StoreFactory(
@@ -136,22 +125,26 @@ def test_who_may_subscribe(world, store, fake) -> None:
     with pytest.raises(Conflict) as refused:
         store_webhooks_subscribe(user=world.admin, store_id=amazon.pk)
     assert refused.value.code == "not_supported"
-    assert fake.webhook_subscriptions == {}
+    assert shopify_fake.webhook_subscriptions == {}
 
 
-def test_the_fake_pushes_to_what_was_subscribed_through_the_live_endpoint(world, store, fake, settings, live_server):
+def test_the_fake_pushes_to_what_was_subscribed_through_the_live_endpoint(
+    world, store, shopify_fake, settings, live_server
+):
     settings.SITE_URL = live_server.url
     assert store_webhooks_subscribe(user=world.admin, store_id=store.pk).ok
-    order = fake.add_order(email="buyer@example.com")
-    responses = fake.push("orders/updated", fake.order_webhook_body(order["legacyResourceId"]), event_id="evt-sub-1")
+    order = shopify_fake.add_order(email="buyer@example.com")
+    responses = shopify_fake.push(
+        "orders/updated", shopify_fake.order_webhook_body(order["legacyResourceId"]), event_id="evt-sub-1"
+    )
     assert [r.status_code for r in responses] == [200]
     assert responses[0].json()["actions"] == {"created": 1}
     assert Order.objects.filter(store=store, external_id=order["legacyResourceId"]).count() == 1
     assert RawEvent.objects.filter(store=store, source="webhook", event_id="evt-sub-1").count() == 1
-    assert fake.push("customers/create", {}) == []  # not subscribed: nothing sent
+    assert shopify_fake.push("customers/create", {}) == []  # not subscribed: nothing sent
 
 
-def test_the_api_and_the_store_page_call_the_same_service(world, store, fake, settings, client) -> None:
+def test_the_api_and_the_store_page_call_the_same_service(world, store, shopify_fake, settings, client) -> None:
     settings.SITE_URL = "http://127.0.0.1:8000"
     from aftersales.accounts.services import api_token_create
 
@@ -170,7 +163,7 @@ def test_the_api_and_the_store_page_call_the_same_service(world, store, fake, se
     assert page.status_code == 200
     text = page.content.decode()
     assert 'data-subscriptions="ok"' in text and "ORDERS_CREATE" in text
-    assert len(fake.webhook_subscriptions) == len(subscription_topics())
+    assert len(shopify_fake.webhook_subscriptions) == len(subscription_topics())
 
     client.force_login(world.agent)
     assert client.post(reverse("web:settings_store_webhooks", args=[store.pk])).status_code == 403
