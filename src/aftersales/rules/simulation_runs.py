@@ -136,7 +136,12 @@ def simulation_start(
 def _page(run_id: int) -> bool:
     """Replay the run's next page under its row lock and save it; False when nothing is left."""
     with transaction.atomic():
-        run = RuleSimulationRun.objects.select_for_update().select_related("created_by").filter(pk=run_id).first()
+        run = (
+            RuleSimulationRun.objects.select_for_update(of=("self",))
+            .select_related("created_by")
+            .filter(pk=run_id)
+            .first()
+        )
         if run is None or run.status in (SimulationStatus.DONE, SimulationStatus.FAILED):
             return False
         if run.created_by is None:
