@@ -135,12 +135,15 @@ BATCH_SECONDS = 20.0  # TRIAGE_LLM_BATCH_SECONDS: how much longer the API waits 
 BATCH_CONCURRENCY = 4  # TRIAGE_LLM_BATCH_CONCURRENCY: requests in flight for one batch
 
 
-def _provider_config(row: LLMProviderSettings) -> Any:
-    """The row's llm.ProviderConfig, or None when nothing may be sent (off, incomplete, no field)."""
+def _provider_config(row: LLMProviderSettings, *, switched_off_too: bool = False) -> Any:
+    """The row's llm.ProviderConfig, or None when nothing may be sent (off, incomplete, no field).
+    `switched_off_too`: also when it is off or decides no field (calibration asks before it is on)."""
     from . import llm
 
     fields = llm.allowed_fields(row.fields or ())
-    if not (row.is_enabled and row.base_url and row.model and fields):
+    if not (row.base_url and row.model):
+        return None
+    if not switched_off_too and not (row.is_enabled and fields):
         return None
     return llm.ProviderConfig(
         base_url=row.base_url,
@@ -661,14 +664,7 @@ def llm_provider_calibrate(
     from .calibration import fit_calibration
 
     row = LLMProviderSettings.objects.get(pk=organization_id)
-    config = _provider_config(row) if row.is_enabled else None
-    if config is None and row.base_url and row.model:  # calibrating before switching it on is fine
-        config = llm.ProviderConfig(
-            base_url=row.base_url,
-            model=row.model,
-            api_key=str((row.credentials or {}).get("api_key") or ""),
-            timeout=row.timeout_seconds,
-        )
+    config = _provider_config(row, switched_off_too=True)  # calibrating before switching it on is fine
     if config is None:
         raise ValidationFailed(_("save a base URL and a model first"), field="base_url")
     examples = calibration_examples(limit=limit)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 
 from aftersales.api.tests.helpers import ApiClient
@@ -25,6 +24,7 @@ from aftersales.triage import llm
 from aftersales.triage.models import LLMProviderSettings
 from aftersales.triage.selectors import llm_provider_settings
 from aftersales.triage.services import calibration_examples, llm_provider_test, llm_provider_update
+from aftersales.triage.tests.test_llm import _local_llm_allowed  # noqa: F401  (autouse: a local server is allowed)
 
 pytestmark = [pytest.mark.django_db]
 
@@ -42,15 +42,6 @@ def _completion(content: Any, *, model: str = MODEL) -> tuple[int, Any]:
 
 def _text(request: Request) -> str:
     return str(request.body["messages"][1]["content"].split("Message:\n", 1)[1])
-
-
-@pytest.fixture(autouse=True)
-def _local_llm_allowed(settings):  # type: ignore[no-untyped-def]
-    settings.TRIAGE_LLM_ALLOW_HTTP = True
-    settings.TRIAGE_LLM_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _configure(world, url: str, **extra: Any) -> LLMProviderSettings:  # type: ignore[no-untyped-def]
@@ -86,7 +77,7 @@ def test_a_batch_goes_through_the_provider_and_failed_answers_fall_back(world, p
                     {"intent": "hug_request", "confidence": 0.9, "urgency": "low", "sentiment": "neutral"}
                 )
             if "slow" in text:
-                threading.Event().wait(1.6)  # past the 1 s timeout, twice
+                threading.Event().wait(3.5)  # past the 3 s timeout, twice
             threading.Event().wait(0.05)
             confidence = 0.99 if "charger" in text else 0.93
             return _completion(
@@ -97,7 +88,7 @@ def test_a_batch_goes_through_the_provider_and_failed_answers_fall_back(world, p
                 in_flight[0] -= 1
 
     server = protocol_server(handle)
-    _configure(world, server.url)
+    _configure(world, server.url, timeout_seconds=3)
     texts = [
         {"text": "The box came without the charger", "language": "en"},
         {"text": "I got the wrong colour", "language": "en"},
@@ -292,14 +283,14 @@ def _overconfident_server(protocol_server):  # type: ignore[no-untyped-def]
 @pytest.mark.usefixtures("triage_model")
 def test_calibration_maps_an_overconfident_provider_to_its_observed_accuracy(world, protocol_server, client) -> None:  # type: ignore[no-untyped-def]
     server = _overconfident_server(protocol_server)
-    _configure(world, server.url)
+    _configure(world, server.url, timeout_seconds=10)  # a loaded machine must not turn answers into timeouts
     client.force_login(world.admin)
     page = client.get("/settings/triage/").content.decode()
     assert 'id="llm-uncalibrated"' in page and "95%" in page
 
     call_command("triage_llm_calibrate", organization=world.org.pk, stdout=open("/dev/null", "w"))  # noqa: SIM115
     examples = len(calibration_examples())
-    assert len(server.requests) == examples
+    assert len(server.requests) >= examples  # one each (a transient failure is asked again)
     view = llm_provider_settings(world.admin)
     assert view.calibration is not None and view.calibration.answered == examples
     points = view.calibration.points
@@ -327,7 +318,7 @@ def test_calibrating_from_the_settings_page_runs_in_the_worker(  # type: ignore[
     world, protocol_server, client, django_capture_on_commit_callbacks
 ) -> None:
     server = _overconfident_server(protocol_server)
-    _configure(world, server.url, is_enabled=False)  # calibrating before switching it on is allowed
+    _configure(world, server.url, is_enabled=False, timeout_seconds=10)  # calibrating before switching it on
     client.force_login(world.agent)
     assert client.post("/settings/triage/llm/calibrate/").status_code == 403
     client.force_login(world.admin)
