@@ -30,6 +30,7 @@ from django.core.validators import validate_email
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_countries import countries
 
 from aftersales.core.errors import ValidationFailed
 
@@ -44,6 +45,7 @@ class Kind(StrEnum):
     CHOICE = "choice"
     LIST = "list"  # a list of texts; a comma-separated text is accepted and split
     SIGNING_KEY = "signing_key"  # eBay's {"private_key": PEM, "jwe": ...}
+    COUNTRY = "country"  # an ISO 3166-1 alpha-2 code, stored upper case
 
 
 @dataclass(frozen=True)
@@ -516,6 +518,13 @@ WISH_FIELDS = (
     ),
     F("access_token", gettext_lazy("Access token"), secret=True, internal=True, max_length=4000),
     F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
+    F(
+        "origin_country",
+        gettext_lazy("Ships from (country)"),
+        Kind.COUNTRY,
+        max_length=2,
+        help=gettext_lazy("The ISO country code parcels leave from, e.g. CN: Wish needs it to mark orders shipped."),
+    ),
 )
 
 PLATFORM_CREDENTIALS: Mapping[str, tuple[CredentialField, ...]] = {
@@ -648,6 +657,13 @@ def _clean(spec: CredentialField, value: Any) -> Any:
         return text.lower()
     if spec.kind is Kind.URL:
         return _url(spec, value)
+    if spec.kind is Kind.COUNTRY:
+        code = text.upper()
+        if len(code) != 2 or code not in countries:
+            raise _fail(
+                spec.name, _("unknown country %(value)r; use an ISO 3166 code such as DE") % {"value": text[:10]}
+            )
+        return code
     if spec.kind is Kind.CHOICE:
         if text.lower() not in spec.choices:
             raise _fail(spec.name, _("must be one of %(choices)s") % {"choices": ", ".join(spec.choices)})

@@ -94,3 +94,39 @@ def test_without_an_origin_country_nothing_is_sent(db: Any, fake: WishFake, wait
     _shipment, sync = mark_shipped_from_ticket(store, ORDER_ID, carrier="USPS", tracking_number=NUMBER)
     assert sync is not None and sync.status == WriteBackStatus.FAILED
     assert "origin_country" in sync.detail and fake.requests_to(TRACKING) == []
+
+
+def test_the_stores_origin_country_is_checked_naming_the_field_and_used(world: Any, fake: WishFake) -> None:
+    """`origin_country` is an optional Wish store setting (POST/PATCH /api/v1/stores, the store page):
+    an ISO 3166-1 alpha-2 code, stored upper case; anything else is refused naming
+    `credentials.origin_country` and no store is written. The stored value is what the PUT carries."""
+    from django.test import Client
+
+    from aftersales.channels.credentials import check_platform_credentials
+
+    admin = Client()
+    admin.force_login(world.admin)
+    base = {"name": "Wish", "platform": "wish", "site": "wish.com", "currency": "USD"}
+    for bad in ("XX", "CHN", "c1", 86):
+        refused = admin.post(
+            "/api/v1/stores",
+            data=json.dumps({**base, "credentials": fake.credentials(origin_country=bad)}),
+            content_type="application/json",
+        )
+        assert refused.status_code == 422, (bad, refused.content)
+        assert refused.json()["error"]["field"] == "credentials.origin_country", refused.content
+    assert not Store.objects.filter(name="Wish").exists()
+    created = admin.post(
+        "/api/v1/stores",
+        data=json.dumps({**base, "credentials": fake.credentials(origin_country=" gb ")}),
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    sync = admin.get(f"/api/v1/stores/{created.json()['id']}/sync").json()
+    assert {f["name"]: f["value"] for f in sync["credential_fields"]}["origin_country"] == "GB"
+
+    store = _store(fake, **check_platform_credentials("wish", fake.credentials(origin_country="hk")))
+    _shipment, sync_row = mark_shipped_from_ticket(store, ORDER_ID, carrier="USPS", tracking_number=NUMBER)
+    assert sync_row is not None and sync_row.status == WriteBackStatus.SUCCEEDED, sync_row
+    [put] = fake.requests_to(TRACKING)
+    assert json.loads(put.body) == {"tracking_number": NUMBER, "shipping_provider": "USPS", "origin_country": "HK"}
