@@ -56,3 +56,10 @@ def sign_in(page: Any, base: str, username: str = "ada", password: str = "pw-cor
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_load_state("networkidle")
+
+
+def open_settings(page: Any, base: str, path: str, username: str = "ada") -> None:
+    """The opening of the settings pages' tests: log in (as the world's admin unless told) and open
+    the settings page `path` ("/settings/notifications/")."""
+    sign_in(page, base, username)
+    page.goto(base + path)

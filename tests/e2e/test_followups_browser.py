@@ -21,6 +21,7 @@ from aftersales.inbox.workflow import TicketStatus
 from aftersales.testing.factories import OrderFactory
 from aftersales.testing.personas import build_world
 
+from .conftest import open_settings
 from .test_csp_browser import watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -89,12 +90,7 @@ def test_rating_page_and_settings(live_server, page, width):  # type: ignore[no-
     expect(page.locator("[data-notice=invalid]")).to_be_visible()
     _shot(page, f"csat-invalid-{width}.png")
 
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", "ada")
-    page.fill("input[name=password]", "pw-correct-horse")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-    page.goto(base + "/settings/followups/")
+    open_settings(page, base, "/settings/followups/")
     page.fill("input[name=coupon_pattern]", "NO-PLACEHOLDER")
     page.click("#followup-settings button.btn-primary")
     expect(page.locator("[data-error=coupon_pattern]")).to_be_visible()

@@ -17,6 +17,7 @@ from aftersales.inventory.services import stock_move
 from aftersales.testing.factories import ProductFactory
 from aftersales.testing.personas import build_world
 
+from .conftest import open_settings
 from .test_csp_browser import watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -63,13 +64,7 @@ def test_warehouses_and_stock(live_server, page, width):
     page.set_default_timeout(30_000)  # a shared, busy machine
     page.set_viewport_size({"width": width, "height": 900})
     base = live_server.url
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", "ada")
-    page.fill("input[name=password]", "pw-correct-horse")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-
-    page.goto(base + "/settings/warehouses/")
+    open_settings(page, base, "/settings/warehouses/")
     form = page.locator("#new-warehouse form")
     form.locator("input[name=code]").fill("LAX-HUB")
     form.locator("input[name=name]").fill("Los Angeles return hub")

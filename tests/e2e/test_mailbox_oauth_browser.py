@@ -16,6 +16,7 @@ from aftersales.testing.factories import StoreFactory
 from aftersales.testing.fake_oauth import FakeOAuthProvider
 from aftersales.testing.personas import build_world
 
+from .conftest import sign_in
 from .test_csp_browser import watch_csp
 from .test_store_connection_browser import _no_horizontal_scroll, _shot
 
@@ -54,11 +55,7 @@ def test_connect_a_mailbox_with_oauth(live_server, page, provider, settings):  #
     )
     violations = watch_csp(page)
     base = live_server.url
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", "ada")
-    page.fill("input[name=password]", "pw-correct-horse")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    sign_in(page, base)
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(f"{base}/settings/stores/{store.pk}/connection/")

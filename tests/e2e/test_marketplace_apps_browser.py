@@ -17,6 +17,7 @@ from aftersales.channels.models import MarketplaceApp
 from aftersales.testing.factories import StoreFactory
 from aftersales.testing.personas import build_world
 
+from .conftest import open_settings
 from .test_csp_browser import watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,13 +37,7 @@ def test_marketplace_apps_settings(live_server, page, width):
     page.set_default_timeout(60_000)  # a loaded machine: the first pages of the live server are slow
     page.set_viewport_size({"width": width, "height": 900})
     base = live_server.url
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", "ada")
-    page.fill("input[name=password]", "pw-correct-horse")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-
-    page.goto(base + "/settings/marketplace-apps/")
+    open_settings(page, base, "/settings/marketplace-apps/")
     shopee = page.locator("#app-shopee")
     expect(shopee).to_have_attribute("data-configured", "no")
     expect(shopee.locator("[data-redirect-uri]")).to_have_value(

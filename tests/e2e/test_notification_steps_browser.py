@@ -11,6 +11,7 @@ from aftersales.returns.models import CustomerNotificationStepChange
 from aftersales.returns.notify_settings import step_enabled
 from aftersales.testing.personas import build_world
 
+from .conftest import open_settings
 from .test_csp_browser import watch_csp
 from .test_routing_settings_browser import _shot
 
@@ -23,12 +24,7 @@ def test_notification_steps_settings(live_server, page, width):  # type: ignore[
     violations = watch_csp(page)
     page.set_viewport_size({"width": width, "height": 900})
     base = live_server.url
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", "ada")
-    page.fill("input[name=password]", "pw-correct-horse")
-    page.click("button[type=submit]")
-
-    page.goto(base + "/settings/notifications/")
+    open_settings(page, base, "/settings/notifications/")
     refund = page.locator("input[name=enabled][value=refund_paid]")
     expect(refund).not_to_be_checked()
     expect(page.locator("input[name=enabled][value=in_transit]")).to_be_checked()

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from aftersales.testing.personas import build_world
 
+from .conftest import open_settings
 from .test_csp_browser import watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -37,13 +38,7 @@ def test_return_policy_settings(live_server, page, width):
     violations = watch_csp(page)
     page.set_viewport_size({"width": width, "height": 900})
     base = live_server.url
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", "ada")
-    page.fill("input[name=password]", "pw-correct-horse")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-
-    page.goto(base + "/settings/returns/")
+    open_settings(page, base, "/settings/returns/")
     expect(page.locator("[data-active-version='0']")).to_be_visible()
     page.fill(
         "textarea[name=document]", GOOD.replace("{code: W-14, days: 14}", "{code: W-14, days: 14, scope: {skuu: A}}")

@@ -17,6 +17,7 @@ from aftersales.sla.models import TicketSla
 from aftersales.testing.personas import build_world
 from aftersales.triage.selectors import triage_settings_of
 
+from .conftest import open_settings
 from .test_csp_browser import watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,12 +40,7 @@ def test_triage_routing_settings_skills_and_strategy(live_server, page, width): 
     violations = watch_csp(page)
     page.set_viewport_size({"width": width, "height": 900})
     base = live_server.url
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", "ada")
-    page.fill("input[name=password]", "pw-correct-horse")
-    page.click("button[type=submit]")
-
-    page.goto(base + "/settings/triage/")
+    open_settings(page, base, "/settings/triage/")
     expect(page.locator("input[name=apply_results]")).to_be_checked()
     page.check("input[name=auto_route]")
     _no_sideways_scroll(page)

@@ -12,6 +12,7 @@ from aftersales.testing.connectors import unplugged
 from aftersales.testing.factories import StoreFactory
 from aftersales.testing.personas import build_world
 
+from .conftest import open_settings
 from .test_csp_browser import watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,13 +23,7 @@ def test_template_preview_and_save_then_stores(live_server, page):
     StoreFactory(organization=world.org, name="Wish", platform="wish")
     violations = watch_csp(page)
     base = live_server.url
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", "ada")
-    page.fill("input[name=password]", "pw-correct-horse")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-
-    page.goto(base + "/settings/templates/")
+    open_settings(page, base, "/settings/templates/")
     form = page.locator("#new-template form")
     form.locator("input[name=name]").fill("Parcel shipped")
     body = form.locator("textarea[name=new_body]")

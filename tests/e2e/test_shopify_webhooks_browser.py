@@ -5,55 +5,27 @@ Screenshots go to $SCREENSHOT_DIR when set."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import expect
 
-from aftersales.channels.connectors.shopify.client import reset_throttle_state
-from aftersales.channels.connectors.shopify.fake import ShopifyFake
 from aftersales.channels.connectors.shopify.webhooks import subscription_topics
-from aftersales.testing.factories import StoreFactory
 from aftersales.testing.personas import build_world
+from aftersales.testing.shopify import shopify_store_for
 
+from .conftest import sign_in
 from .test_csp_browser import watch_csp
 from .test_store_connection_browser import _no_horizontal_scroll, _shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def shopify() -> Iterator[ShopifyFake]:
-    reset_throttle_state()
-    platform = ShopifyFake()
-    with platform.running():
-        yield platform
-    reset_throttle_state()
-
-
-def test_register_shopify_webhooks_from_the_store_page(live_server, page, shopify, settings):  # type: ignore[no-untyped-def]
+def test_register_shopify_webhooks_from_the_store_page(live_server, page, shopify_fake, settings):  # type: ignore[no-untyped-def]
     settings.SITE_URL = live_server.url
     world = build_world()
-    store = StoreFactory(
-        organization=world.org,
-        name="Shopify EU",
-        platform="shopify",
-        site=shopify.shop,
-        currency="EUR",
-        endpoint_url=shopify.url,
-        credentials={
-            "shop": shopify.shop,
-            "access_token": shopify.access_token,
-            "client_secret": shopify.client_secret,
-        },
-    )
+    store = shopify_store_for(shopify_fake, organization=world.org, name="Shopify EU")
     violations = watch_csp(page)
     base = live_server.url
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", "ada")
-    page.fill("input[name=password]", "pw-correct-horse")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    sign_in(page, base)
 
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})
@@ -64,8 +36,8 @@ def test_register_shopify_webhooks_from_the_store_page(live_server, page, shopif
         _no_horizontal_scroll(page)
         _shot(page, f"shopify-webhooks-{width}")
     # two clicks, one subscription per topic, all at the store's address
-    assert len(shopify.webhook_subscriptions) == len(subscription_topics())
-    assert {w["callbackUrl"] for w in shopify.webhook_subscriptions.values()} == {
+    assert len(shopify_fake.webhook_subscriptions) == len(subscription_topics())
+    assert {w["callbackUrl"] for w in shopify_fake.webhook_subscriptions.values()} == {
         page.locator("[data-webhook]").input_value()
     }
     assert violations == []

@@ -14,6 +14,7 @@ from aftersales.channels.connectors.seventeentrack.fake import FakeSeventeenTrac
 from aftersales.testing.personas import build_world
 from aftersales.tracking.models import TrackingAccount
 
+from .conftest import open_settings
 from .test_csp_browser import watch_csp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,13 +33,7 @@ def test_tracking_settings(live_server, page, settings, width):
     violations = watch_csp(page)
     page.set_viewport_size({"width": width, "height": 900})
     base = live_server.url
-    page.goto(base + "/login/")
-    page.fill("input[name=username]", "ada")
-    page.fill("input[name=password]", "pw-correct-horse")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-
-    page.goto(base + "/settings/tracking/")
+    open_settings(page, base, "/settings/tracking/")
     expect(page.locator("[data-api-key=not-set]")).to_be_visible()
     page.fill("input[name=api_key]", "two words")
     page.click("#tracking button.btn-primary")
