@@ -41,6 +41,7 @@ from .routers import (
     rules,
     rules_tools,
     security,
+    settings_history,
     shipments,
     sla,
     stores,
@@ -159,5 +160,6 @@ for module in (
     platform_tickets,
     notification_steps,
     marketplace_apps,
+    settings_history,
 ):
     api.add_router("", module.router)

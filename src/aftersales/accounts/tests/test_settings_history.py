@@ -110,3 +110,17 @@ def test_the_history_page_is_for_the_organizations_admins_only(world, client) ->
         assert client.get(reverse("web:settings_history")).status_code == 403
     with pytest.raises(PermissionDenied):
         org_setting_changes(world.approver)
+
+
+def test_the_api_gives_the_same_history_to_admins_only(world) -> None:  # type: ignore[no-untyped-def]
+    secret, _at = signing_key_rotate(world.admin, channel="api", grace_hours=0)
+    notification_steps_update(user=world.admin, changes={"approved": False}, via="api")
+    response = ApiClient(user=world.admin).request("GET", "/settings/history")
+    assert response.status_code == 200, response.content
+    changes = response.json()["changes"]
+    assert [(c["setting"], c["old_value"], c["new_value"], c["via"]) for c in changes] == [
+        ("customer_notification.approved", True, False, "api"),
+        ("webhook_signing_secret", None, "changed", "api"),
+    ]
+    assert changes[0]["actor_id"] == world.admin.pk and secret not in response.content.decode()
+    assert ApiClient(user=world.approver).request("GET", "/settings/history").status_code == 403

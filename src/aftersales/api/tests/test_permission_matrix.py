@@ -929,6 +929,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, w, u: ("POST", f"/refunds/{_refund(s, w)}/cancel", {}), {**ticket_write(), "outsider": 404}
     ),
     ("GET", "/refunds/review-settings"): Row(lambda s, w, u: ("GET", "/refunds/review-settings", None), admins()),
+    ("GET", "/settings/history"): Row(lambda s, w, u: ("GET", "/settings/history", None), admins()),
     ("PUT", "/refunds/review-settings"): Row(
         lambda s, w, u: (
             "PUT",
