@@ -162,8 +162,6 @@ BABEL_LOCALE = {"zh": "zh_Hans", "pt": "pt_BR"}
 
 
 def step_for_status(new_status: str, reason: str) -> str | None:
-    if new_status == "cancelled" and reason in ("buyer_cancelled", "platform_closed"):
-        return None  # the marketplace cancelled it and told the buyer (returns.rma_platform)
     if new_status == "needs_evidence":
         return None if reason == "evidence_requested" else "evidence_requested"
     return new_status if new_status in STATUS_STEPS else None
