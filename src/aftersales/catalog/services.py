@@ -9,7 +9,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django_countries import countries
 
@@ -19,7 +19,6 @@ from aftersales.channels.credentials import check_platform_credentials, merge_ke
 from aftersales.channels.marketplace_apps import app_supplied_fields
 from aftersales.core import events
 from aftersales.core.actors import Actor
-from aftersales.core.crypto import EncryptedToken, rotate
 from aftersales.core.errors import Conflict, NotFound, ValidationFailed
 from aftersales.core.money import validate_currency
 from aftersales.core.validation import check_text
@@ -264,20 +263,6 @@ def store_set_credentials(*, store: Store, credentials: dict[str, Any]) -> Store
         locked.save(update_fields=["credentials", "updated_at"])
     return locked
 
-
-def stores_rotate_credentials() -> int:
-    """Re-encrypt every store's credentials with the first key of FIELD_ENCRYPTION_KEYS, in one
-    transaction. Tokens are rotated as tokens (never decoded into Python objects); safe to rerun."""
-    table = connection.ops.quote_name(Store._meta.db_table)
-    rotated = 0
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id, credentials FROM {table} WHERE credentials <> ''")  # noqa: S608
-            rows = cursor.fetchall()
-        for pk, token in rows:
-            Store.objects.filter(pk=pk).update(credentials=EncryptedToken(rotate(token)))
-            rotated += 1
-    return rotated
 
 
 def value_tier_for(price: Decimal, *, high_threshold: Decimal, mid_threshold: Decimal) -> str:

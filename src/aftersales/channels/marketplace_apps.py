@@ -426,24 +426,6 @@ def marketplace_app_delete(*, user: Any, platform: str, via: str = "ui") -> None
     )
 
 
-def marketplace_apps_rotate_credentials() -> int:
-    """Re-encrypt every marketplace app's keys with the first FIELD_ENCRYPTION_KEYS key, in one
-    transaction, as tokens (never decoded): `aftersales rotate_credentials`. Safe to rerun."""
-    from django.db import connection
-
-    from aftersales.core.crypto import EncryptedToken, rotate
-
-    table = connection.ops.quote_name(MarketplaceApp._meta.db_table)
-    rotated = 0
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id, credentials FROM {table} WHERE credentials <> ''")  # noqa: S608
-            rows = cursor.fetchall()
-        for pk, token in rows:
-            MarketplaceApp.objects.filter(pk=pk).update(credentials=EncryptedToken(rotate(token)))
-            rotated += 1
-    return rotated
-
 
 # -- what the settings page and the API show ---------------------------------------------------
 

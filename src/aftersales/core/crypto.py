@@ -56,6 +56,45 @@ def rotate(token: str) -> str:
     return fernet().rotate(token.encode()).decode()
 
 
+def encrypted_fields() -> list[tuple[type[models.Model], str]]:
+    """Every installed model's EncryptedJSONField, in a stable order (label, field name)."""
+    from django.apps import apps
+
+    found = [
+        (model, field.name)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, EncryptedJSONField)
+    ]
+    return sorted(found, key=lambda pair: (pair[0]._meta.label, pair[1]))
+
+
+def rotate_encrypted_fields() -> dict[str, int]:
+    """Re-encrypt every stored secret of every model with the first FIELD_ENCRYPTION_KEYS key, in
+    one transaction, as tokens (never decoded): `aftersales rotate_credentials`. Found by field
+    type, so a model that adds an EncryptedJSONField is rotated without being listed anywhere.
+    Safe to rerun. Returns the rows re-encrypted per "app_label.Model.field"."""
+    from django.db import connection, transaction
+
+    quote = connection.ops.quote_name
+    counts: dict[str, int] = {}
+    with transaction.atomic():
+        for model, name in encrypted_fields():
+            meta = model._meta
+            field, pk = meta.get_field(name), meta.pk
+            assert isinstance(field, models.Field) and field.column and pk is not None and pk.column
+            column, pk_column = quote(field.column), quote(pk.column)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT {pk_column}, {column} FROM {quote(meta.db_table)} WHERE {column} <> ''"  # noqa: S608
+                )
+                rows = cursor.fetchall()
+            for pk, token in rows:
+                model._base_manager.filter(pk=pk).update(**{name: EncryptedToken(rotate(token))})
+            counts[f"{meta.label}.{name}"] = len(rows)
+    return counts
+
+
 class EncryptedToken(str):
     """A value that is already a Fernet token: written to the column as it is (key rotation)."""
 

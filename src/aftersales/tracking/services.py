@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -42,7 +42,6 @@ from aftersales.channels.base import (
 from aftersales.channels.connectors.seventeentrack.mapping import TrackInfo, guess_carrier, normalise_number
 from aftersales.core import clock
 from aftersales.core.actors import Actor
-from aftersales.core.crypto import EncryptedToken, rotate
 from aftersales.core.errors import NotFound, ValidationFailed
 from aftersales.core.events import publish
 from aftersales.core.validation import check_text
@@ -153,19 +152,6 @@ def tracking_account_test(*, user: Any, provider: Any = Provider.SEVENTEENTRACK)
     )
     return check
 
-
-def tracking_accounts_rotate_credentials() -> int:
-    """Re-encrypt every tracking account's key with the first FIELD_ENCRYPTION_KEYS key (as tokens)."""
-    table = connection.ops.quote_name(TrackingAccount._meta.db_table)
-    rotated = 0
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id, credentials FROM {table} WHERE credentials <> ''")  # noqa: S608
-            rows = cursor.fetchall()
-        for pk, token in rows:
-            TrackingAccount.objects.filter(pk=pk).update(credentials=EncryptedToken(rotate(token)))
-            rotated += 1
-    return rotated
 
 
 # --- applying tracking -----------------------------------------------------------------------------

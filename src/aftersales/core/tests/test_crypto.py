@@ -44,3 +44,34 @@ def test_default_key_derived_from_secret_key(settings):
     settings.SECRET_KEY = "another-secret-key-entirely-different-0123456789"
     with pytest.raises(ValueError):
         crypto.decrypt_json(token)
+
+
+def test_every_encrypted_field_is_found_for_rotation():
+    found = {f"{model._meta.label}.{name}" for model, name in crypto.encrypted_fields()}
+    # The secrets the product stores today; a new EncryptedJSONField is picked up without a list.
+    assert found >= {
+        "catalog.Store.credentials",
+        "channels.MarketplaceApp.credentials",
+        "language.ProviderConfig.credentials",
+        "notifications.WebhookSigningKey.secret",
+        "rules.RuleWebhookSecret.secret",
+        "tracking.TrackingAccount.credentials",
+        "triage.LLMProviderSettings.credentials",
+    }
+
+
+def test_rotation_covers_the_webhook_signing_secrets(db, settings):
+    """The organization's webhook signing key (and any other EncryptedJSONField) is re-encrypted
+    by the operator's command, so the old key can be dropped without losing it."""
+    from aftersales.notifications.models import WebhookSigningKey
+
+    old_key = settings.FIELD_ENCRYPTION_KEYS[0]
+    store = StoreFactory(credentials={"token": "t1"})
+    WebhookSigningKey.objects.create(organization=store.organization, secret={"current": "whsec-1"})
+    settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old_key]
+    counts = crypto.rotate_encrypted_fields()
+    assert counts["notifications.WebhookSigningKey.secret"] == 1
+    assert counts["catalog.Store.credentials"] == 1
+    settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1]  # the old key dropped
+    assert WebhookSigningKey.objects.get().secret == {"current": "whsec-1"}
+    assert Store.objects.get(pk=store.pk).credentials == {"token": "t1"}

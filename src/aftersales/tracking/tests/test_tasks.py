@@ -10,9 +10,9 @@ from django.db import connection
 
 from aftersales.catalog.models import ShipmentStatus
 from aftersales.channels.connectors.seventeentrack.fake import event
+from aftersales.core.crypto import rotate_encrypted_fields
 from aftersales.testing.factories import OrderFactory, ShipmentFactory
 from aftersales.tracking.models import ShipmentTracking, TrackingAccount
-from aftersales.tracking.services import tracking_accounts_rotate_credentials
 from aftersales.tracking.tasks import tracking_sweep
 
 CN = "RR123456785CN"
@@ -62,9 +62,9 @@ def test_rotating_the_encryption_key_keeps_the_api_key(account, settings):
 
     before = stored()
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), *settings.FIELD_ENCRYPTION_KEYS]
-    assert tracking_accounts_rotate_credentials() == 1
+    assert rotate_encrypted_fields()["tracking.TrackingAccount.credentials"] == 1
     assert stored() != before
     assert TrackingAccount.objects.get(pk=account.pk).credentials == {"api_key": "ORG-17-KEY"}
     out = StringIO()
     call_command("rotate_credentials", stdout=out)  # the operator's command rotates tracking keys too
-    assert "API keys of 1 tracking account(s)" in out.getvalue()
+    assert "of tracking.TrackingAccount.credentials" in out.getvalue()
