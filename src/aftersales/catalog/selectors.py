@@ -17,7 +17,7 @@ from aftersales.core.errors import NotFound
 from aftersales.core.money import AMOUNT_PLACES
 from aftersales.core.rows import row_shape
 
-from .models import Customer, Order, Store
+from .models import Customer, CustomerIdentity, Order, Store
 
 
 def stores_of_organization(user: Any) -> QuerySet[Store]:
@@ -159,3 +159,17 @@ def customer_order_figures(organization_id: int, customer_id: int) -> CustomerOr
         amount = Decimal(row["total"] or 0).quantize(CENT)  # SQLite sums come back with extra places
         totals.append(CurrencyTotal(currency=row["currency"], amount=amount))
     return CustomerOrderFigures(order_count=count, lifetime_value=totals, return_count=returned)
+
+
+def buyer_identity(customer_id: int | None, store_id: int) -> str:
+    """The customer's id on the store (CustomerIdentity.external_id: AliExpress's buyer_login_id,
+    eBay's username...), "" when the customer or the identity is unknown."""
+    if customer_id is None:
+        return ""
+    found = (
+        CustomerIdentity.objects.filter(customer_id=customer_id, store_id=store_id)
+        .order_by("pk")
+        .values_list("external_id", flat=True)
+        .first()
+    )
+    return found or ""

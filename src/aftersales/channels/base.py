@@ -464,6 +464,9 @@ class ReturnDecision:
     # DECLINE: why, as the return policy's rejection code (window_expired, quantity,
     # reason_not_accepted; "" = the agent's own reason, in `comment`), for platforms with reason codes.
     reason_code: str = ""
+    # The buyer's id on the store (CustomerIdentity.external_id), for platforms whose decision calls
+    # name the buyer (AliExpress: buyer_login_id); "" when unknown.
+    buyer_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -499,6 +502,7 @@ class RefundRequest:
     note: str = ""
     lines: list[RefundLine] = field(default_factory=list)
     notify_customer: bool = True
+    buyer_id: str = ""  # the buyer's id on the store, as ReturnDecision.buyer_id
 
 
 class RefundState(StrEnum):

@@ -458,6 +458,12 @@ ALIEXPRESS_FIELDS = (
     ),
     F("access_token", gettext_lazy("Access token"), secret=True, internal=True, max_length=4000),
     F("access_token_expires_at", gettext_lazy("Access token expiry"), internal=True),
+    F(
+        "return_address_id",
+        gettext_lazy("Return address id"),
+        max_length=20,
+        help=gettext_lazy("AliExpress Seller Center: the id of your return address, needed to agree to returns."),
+    ),
 )
 
 MESSENGER_FIELDS = (
@@ -670,7 +676,7 @@ def _clean(spec: CredentialField, value: Any) -> Any:
         return text.lower()
     if spec.name == "shop" and not SHOP_DOMAIN.match(text.lower()):
         raise _fail(spec.name, _("must be the shop's <name>.myshopify.com domain"))
-    if spec.name in ("partner_id", "shop_id") and not text.isdigit():
+    if spec.name in ("partner_id", "shop_id", "return_address_id") and not text.isdigit():
         raise _fail(spec.name, _("must be a number"))
     if spec.name == "api_version" and not API_VERSION.match(text):
         raise _fail(spec.name, _("must be a version such as 2026-04"))

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import approval_limit, can_view_ticket, check_perm, is_admin, organization_of
 from aftersales.catalog.models import Order, OrderLine
+from aftersales.catalog.selectors import buyer_identity
 from aftersales.channels.base import Capability, ConnectorError, RefundReceipt, RefundRequest, RefundState
 from aftersales.channels.base import RefundLine as PlatformRefundLine
 from aftersales.channels.context import store_context
@@ -734,9 +735,11 @@ def platform_request(refund: Refund) -> RefundRequest:
     send_lines = (
         bool(platform_lines) and lines_total == refund.amount and all(line.external_line_id for line in platform_lines)
     )
-    return_external_id = ""
+    return_external_id = buyer_id = ""
     if refund.rma_id is not None and refund.rma is not None and refund.rma.return_request_id is not None:
-        return_external_id = refund.rma.return_request.external_id if refund.rma.return_request else ""
+        request = refund.rma.return_request
+        return_external_id = request.external_id if request else ""
+        buyer_id = buyer_identity(request.customer_id, request.store_id) if request else ""
     return RefundRequest(
         idempotency_key=writeback_key(refund),
         order_external_id=order.external_id,
@@ -746,6 +749,7 @@ def platform_request(refund: Refund) -> RefundRequest:
         reason=refund.reason,
         note=refund.reason,
         lines=platform_lines if send_lines else [],
+        buyer_id=buyer_id,
     )
 
 

@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from aftersales.catalog.selectors import buyer_identity
 from aftersales.channels.base import (
     AttachmentRecord,
     Capability,
@@ -89,6 +90,7 @@ def _decision(rma: Rma, event: RmaEvent, kind: ReturnDecisionKind) -> ReturnDeci
         carrier=rma.label_carrier if kind == ReturnDecisionKind.PROVIDE_LABEL else "",
         tracking_number=rma.label_tracking_number if kind == ReturnDecisionKind.PROVIDE_LABEL else "",
         reason_code=str((rma.decision or {}).get("rejection") or "") if kind == ReturnDecisionKind.DECLINE else "",
+        buyer_id=buyer_identity(request.customer_id, request.store_id),
     )
 
 

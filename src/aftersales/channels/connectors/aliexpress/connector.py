@@ -45,6 +45,8 @@ from .client import DEFAULT_BASE_URL, AliExpressClient, result_of
 ORDER_LIST = "aliexpress.trade.seller.orderlist.get"
 ISSUE_LIST = "aliexpress.issue.issuelist.get"
 ISSUE_SOLUTION = "aliexpress.issue.solution.save"
+ISSUE_AGREE = "aliexpress.issue.solution.agree"
+ISSUE_DETAIL = "aliexpress.issue.detail.get"
 RELATION_LIST = "aliexpress.message.redefining.versiontwo.querymsgrelationlist"
 MESSAGE_LIST = "aliexpress.message.redefining.versiontwo.querymsgdetaillist"
 SEND_MESSAGE = "aliexpress.message.redefining.sendmsg"
@@ -102,6 +104,19 @@ def _fulfil_refused(result: Mapping[str, Any]) -> str | None:
 
 def _money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
+
+
+def _same_money(solution: Mapping[str, Any], amount: Decimal, currency: str) -> bool:
+    """The buyer's solution asks for this amount: refund_money (the buyer's currency) or
+    refund_money_post (the order's), each with its currency."""
+    for value, unit in (("refund_money", "refund_money_currency"), ("refund_money_post", "refund_money_post_currency")):
+        try:
+            asked = Decimal(str(solution.get(value) or ""))
+        except ArithmeticError:
+            continue
+        if asked == amount and str(solution.get(unit) or "").upper() == currency.upper():
+            return True
+    return False
 
 
 class AliExpressConnector(ClientPerCall[AliExpressClient]):
@@ -276,23 +291,82 @@ class AliExpressConnector(ClientPerCall[AliExpressClient]):
         return SentReceipt(external_id=f"aliexpress:{message_id}", sent_at=now())
 
     def _solution(
-        self, client: AliExpressClient, *, issue_id: str, kind: ReturnKind, amount: Decimal, currency: str, note: str
+        self,
+        ctx: StoreContext,
+        client: AliExpressClient,
+        *,
+        issue_id: str,
+        buyer_id: str,
+        kind: ReturnKind,
+        amount: Decimal,
+        currency: str,
+        note: str,
     ) -> Mapping[str, Any]:
-        solution = {
-            "issue_id": issue_id,
-            "solution_type": "return_and_refund" if kind == ReturnKind.RETURN else "refund",
-            "refund_amount": _money(amount),
-            "refund_amount_currency": currency,
-            "solution_context": note.strip()[:512],
-        }
-        payload = client.call(ISSUE_SOLUTION, {"param_solution_parameter": solution}, bucket="aliexpress:issues")
-        result = result_of(payload, "solution.save")
-        if result.get("is_success") is False or result.get("success") is False:
+        """The seller's solution to an issue, as the SDK metadata documents it: the buyer's pending
+        solution is read (aliexpress.issue.detail.get: issue_id, buyer_login_id); when it is the
+        same (type, amount, currency) it is accepted (aliexpress.issue.solution.agree: issue_id,
+        buyer_login_id, solution_id, return_address_id for a return); otherwise the seller adds
+        their own, refusing the buyer's (aliexpress.issue.solution.save, `param_dto`:
+        SellerAddOrModifySolutionDto with buyer_solution_id, return_good_address_id for a return)."""
+        if not buyer_id:
             raise ConnectorError(
-                f"AliExpress refused the solution: {result.get('error_message') or result.get('error_msg') or ''}",
+                f"AliExpress needs the buyer's login id of issue {issue_id}: no buyer is known for it",
                 permanent=True,
             )
-        return result
+        solution_type = "return_and_refund" if kind == ReturnKind.RETURN else "refund"
+        address = str(ctx.credentials.get("return_address_id") or "").strip()
+        if solution_type == "return_and_refund" and not address:
+            raise ConnectorError(
+                "AliExpress needs the seller's return address id for a return solution: "
+                "set return_address_id on the store's credentials",
+                permanent=True,
+                code="return_address_id",
+            )
+        answer = client.call(
+            ISSUE_DETAIL, {"issue_id": issue_id, "buyer_login_id": buyer_id}, bucket="aliexpress:issues"
+        )
+        detail = answer.get("result_object")
+        if not isinstance(detail, Mapping):
+            raise ConnectorError("AliExpress issue.detail.get answered without a result_object")
+        listed = detail.get("buyer_solution_list")
+        solutions = [
+            s
+            for s in (listed.get("solution_api_dto") if isinstance(listed, Mapping) else None) or []
+            if isinstance(s, Mapping)
+        ]
+        pending = next((s for s in solutions if s.get("status") == "wait_seller_accept"), None)
+        if pending is None or not str(pending.get("id") or ""):
+            raise ConnectorError(
+                f"AliExpress shows no buyer solution awaiting the seller on issue {issue_id}", permanent=True
+            )
+        if str(pending.get("solution_type")) == solution_type and _same_money(pending, amount, currency):
+            agree: dict[str, Any] = {
+                "issue_id": issue_id,
+                "buyer_login_id": buyer_id,
+                "solution_id": str(pending["id"]),
+            }
+            if solution_type == "return_and_refund":
+                agree["return_address_id"] = address
+            payload = client.call(ISSUE_AGREE, agree, bucket="aliexpress:issues")
+            what = "solution.agree"
+        else:
+            dto: dict[str, Any] = {
+                "add_seller_solution": True,
+                "add_solution_type": solution_type,
+                "buyer_login_id": buyer_id,
+                "buyer_solution_id": str(pending["id"]),
+                "issue_id": issue_id,
+                "refund_amount": _money(amount),
+                "refund_amount_currency": currency,
+                "solution_context": note.strip()[:512],
+            }
+            if solution_type == "return_and_refund":
+                dto["return_good_address_id"] = address
+            payload = client.call(ISSUE_SOLUTION, {"param_dto": dto}, bucket="aliexpress:issues")
+            what = "solution.save"
+        if payload.get("result_object") is not True:
+            raise ConnectorError(f"AliExpress {what} answered {payload.get('result_object')!r}", permanent=True)
+        return payload
 
     def decide_return(self, ctx: StoreContext, decision: ReturnDecision) -> WriteReceipt:
         """The seller answers an issue with a solution of their own: refund (or return and refund)
@@ -311,8 +385,10 @@ class AliExpressConnector(ClientPerCall[AliExpressClient]):
         currency = decision.currency or ctx.currency
         with self.client(ctx) as client:
             self._solution(
+                ctx,
                 client,
                 issue_id=decision.return_external_id,
+                buyer_id=decision.buyer_id,
                 kind=decision.kind,
                 amount=decision.amount,
                 currency=currency,
@@ -330,8 +406,10 @@ class AliExpressConnector(ClientPerCall[AliExpressClient]):
             )
         with self.client(ctx) as client:
             self._solution(
+                ctx,
                 client,
                 issue_id=refund.return_external_id,
+                buyer_id=refund.buyer_id,
                 kind=ReturnKind.REFUND_REQUEST,
                 amount=refund.amount,
                 currency=refund.currency or ctx.currency,

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from typing import Any
@@ -30,6 +31,14 @@ from .client import REFRESH_PATH, sign
 from .mapping import PACIFIC, TIME_FORMAT
 
 TIMESTAMP_TOLERANCE_MS = 15 * 60 * 1000
+
+
+BARE_ANSWERS = {
+    "aliexpress.issue.image.upload",
+    "aliexpress.issue.detail.get",
+    "aliexpress.issue.solution.save",
+    "aliexpress.issue.solution.agree",
+}
 
 
 def _error(code: str, msg: str, type_: str = "ISV") -> FakeResponse:
@@ -126,6 +135,28 @@ class AliExpressFake(ChatFiles, FakePlatform):
             self.orders[str(order["order_id"])] = order
 
     def add_issue(self, issue: dict[str, Any]) -> None:
+        """An issue; without a buyer_solution_list it gets the buyer's pending solution (refund, or
+        return and refund while the issue awaits a return, of refund_money_post)."""
+        if "buyer_solution_list" not in issue:
+            money = issue.get("refund_money_post") or {}
+            returning = "RETURN" in str(issue.get("issue_status") or "").upper()
+            issue = {
+                **issue,
+                "buyer_solution_list": {
+                    "solution_api_dto": [
+                        {
+                            "id": f"{issue['id']}7",
+                            "issue_id": issue["id"],
+                            "solution_owner": "buyer",
+                            "solution_type": "return_and_refund" if returning else "refund",
+                            "is_default": True,
+                            "status": "wait_seller_accept",
+                            "refund_money_post": str(money.get("amount") or "0.00"),
+                            "refund_money_post_currency": str(money.get("currency_code") or "USD"),
+                        }
+                    ]
+                },
+            }
         with self.lock:
             self.issues[str(issue["id"])] = issue
 
@@ -195,6 +226,8 @@ class AliExpressFake(ChatFiles, FakePlatform):
             "aliexpress.trade.seller.orderlist.get": self.order_list,
             "aliexpress.issue.issuelist.get": self.issue_list,
             "aliexpress.issue.solution.save": self.solution_save,
+            "aliexpress.issue.solution.agree": self.solution_agree,
+            "aliexpress.issue.detail.get": self.issue_detail,
             "aliexpress.message.redefining.versiontwo.querymsgrelationlist": self.relation_list,
             "aliexpress.message.redefining.versiontwo.querymsgdetaillist": self.message_list,
             "aliexpress.message.redefining.sendmsg": self.send_message,
@@ -209,7 +242,7 @@ class AliExpressFake(ChatFiles, FakePlatform):
             return _error("isv.param-error", f"invalid parameter: {exc}")
         if isinstance(result, FakeResponse):
             return result
-        if method == "aliexpress.issue.image.upload":  # its answer is a bare result_object
+        if method in BARE_ANSWERS:  # these answer a bare result_object
             return json_response({method.replace(".", "_") + "_response": result, "request_id": "0ba2"})
         return json_response({method.replace(".", "_") + "_response": {"result": result}, "request_id": "0ba2"})
 
@@ -265,17 +298,95 @@ class AliExpressFake(ChatFiles, FakePlatform):
             "data_list": {"issue_api_issue_dto": items},
         }
 
-    def solution_save(self, form: dict[str, str]) -> dict[str, Any] | FakeResponse:
-        solution = self._json(form, "param_solution_parameter")
+    def _buyer_issue(self, issue_id: Any, buyer_login_id: Any) -> dict[str, Any] | None:
+        issue = self.issues.get(str(issue_id))
+        return issue if issue is not None and issue.get("buyer_login_id") == buyer_login_id else None
+
+    @staticmethod
+    def _pending(issue: dict[str, Any], solution_id: Any) -> dict[str, Any] | None:
+        listed = (issue.get("buyer_solution_list") or {}).get("solution_api_dto") or []
+        return next(
+            (s for s in listed if str(s["id"]) == str(solution_id) and s["status"] == "wait_seller_accept"), None
+        )
+
+    def _answerable(self, issue: dict[str, Any]) -> FakeResponse | None:
+        if issue["issue_status"] not in ("WAIT_SELLER_CONFIRM_REFUND", "SELLER_REFUSE_REFUND", "processing"):
+            return _error("isv.issue-status-error", f"issue status {issue['issue_status']} cannot be solved")
+        return None
+
+    def issue_detail(self, form: dict[str, str]) -> dict[str, Any] | FakeResponse:
+        """aliexpress.issue.detail.get: issue_id and buyer_login_id, both required."""
         with self.lock:
-            issue = self.issues.get(str(solution["issue_id"]))
+            issue = self._buyer_issue(form["issue_id"], form["buyer_login_id"])
             if issue is None:
                 return _error("isv.issue-not-exist", "The issue does not exist")
-            if issue["issue_status"] not in ("WAIT_SELLER_CONFIRM_REFUND", "SELLER_REFUSE_REFUND", "processing"):
-                return {"is_success": False, "error_message": f"issue status {issue['issue_status']} cannot be solved"}
-            self.solutions.append(solution)
+            return {"result_object": json.loads(json.dumps(issue))}
+
+    def solution_save(self, form: dict[str, str]) -> dict[str, Any] | FakeResponse:
+        """aliexpress.issue.solution.save: one `param_dto` (SellerAddOrModifySolutionDto). Adding
+        a solution refuses the buyer's pending one (buyer_solution_id, required); a return solution
+        needs return_good_address_id. Any other parameter (the old param_solution_parameter) is refused."""
+        extra = set(form) - {"method", "app_key", "timestamp", "sign_method", "access_token", "sign", "param_dto"}
+        if extra:
+            return _error("isv.param-error", f"unknown parameters {sorted(extra)}")
+        dto = self._json(form, "param_dto")
+        known = {
+            "add_seller_solution",
+            "add_solution_type",
+            "buyer_login_id",
+            "buyer_solution_id",
+            "issue_id",
+            "modify_seller_solution_id",
+            "refund_amount",
+            "refund_amount_currency",
+            "return_good_address_id",
+            "solution_context",
+        }
+        if set(dto) - known:
+            return _error("isv.param-error", f"unknown param_dto fields {sorted(set(dto) - known)}")
+        if dto["add_seller_solution"] is not True or dto["add_solution_type"] not in ("refund", "return_and_refund"):
+            return _error("isv.param-error", "add_seller_solution / add_solution_type")
+        if dto["add_solution_type"] == "return_and_refund" and not str(dto.get("return_good_address_id") or ""):
+            return _error("isv.param-error", "return_good_address_id is required for a return solution")
+        Decimal(str(dto["refund_amount"]))
+        with self.lock:
+            issue = self._buyer_issue(dto["issue_id"], dto["buyer_login_id"])
+            if issue is None:
+                return _error("isv.issue-not-exist", "The issue does not exist")
+            if (refused := self._answerable(issue)) is not None:
+                return refused
+            buyer = self._pending(issue, dto["buyer_solution_id"])
+            if buyer is None:
+                return _error("isv.param-error", "buyer_solution_id is not the buyer's pending solution")
+            buyer["status"] = "seller_refused"
+            self.solutions.append(dto)
             issue["issue_status"] = "processing"
-        return {"is_success": True}
+        return {"result_object": True}
+
+    def solution_agree(self, form: dict[str, str]) -> dict[str, Any] | FakeResponse:
+        """aliexpress.issue.solution.agree: issue_id, buyer_login_id, solution_id (the buyer's
+        pending solution), return_address_id when that solution is a return."""
+        extra = set(form) - {
+            "method", "app_key", "timestamp", "sign_method", "access_token", "sign",
+            "issue_id", "buyer_login_id", "solution_id", "return_address_id",
+        }  # fmt: skip
+        if extra:
+            return _error("isv.param-error", f"unknown parameters {sorted(extra)}")
+        with self.lock:
+            issue = self._buyer_issue(form["issue_id"], form["buyer_login_id"])
+            if issue is None:
+                return _error("isv.issue-not-exist", "The issue does not exist")
+            if (refused := self._answerable(issue)) is not None:
+                return refused
+            buyer = self._pending(issue, form["solution_id"])
+            if buyer is None:
+                return _error("isv.param-error", "solution_id is not the buyer's pending solution")
+            if buyer["solution_type"] == "return_and_refund" and not form.get("return_address_id", "").isdigit():
+                return _error("isv.param-error", "return_address_id is required to agree to a return")
+            buyer["status"] = "reached"
+            self.solutions.append({"agreed": dict(form)})
+            issue["issue_status"] = "processing"
+        return {"result_object": True}
 
     def order_fulfill(self, form: dict[str, str]) -> dict[str, Any] | FakeResponse:
         """aliexpress.solution.order.fulfill: plain parameters service_name, out_ref, send_type

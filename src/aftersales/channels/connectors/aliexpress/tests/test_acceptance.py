@@ -7,7 +7,9 @@ headers). Real HTTP to the fake, no mocked client. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
@@ -197,7 +199,15 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: AliExpre
     def decide(key: str, decision: ReturnDecision) -> WriteBack:
         return perform("decide_return", key, decision, lambda ctx: connector.decide_return(ctx, decision))  # type: ignore[attr-defined]
 
-    save = "aliexpress.issue.solution.save"
+    # The seller's solution as the SDK metadata documents it (docs/connectors/aliexpress.md): the
+    # buyer's pending solution is read, then refused with the seller's own (solution.save, param_dto)
+    # or accepted as it is (solution.agree).
+    save, agree, detail = (
+        "aliexpress.issue.solution.save",
+        "aliexpress.issue.solution.agree",
+        "aliexpress.issue.detail.get",
+    )
+    base_keys = {"method", "app_key", "timestamp", "sign_method", "access_token", "sign"}
     offer = ReturnDecision(
         ISSUE_ID,
         ReturnKind.REFUND_REQUEST,
@@ -205,32 +215,68 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: AliExpre
         comment="Partial refund for the missing cable",
         amount=Decimal("5"),
         currency="USD",
+        buyer_id=BUYER,
     )
+    unknown_buyer = decide("issue-nobody", replace(offer, buyer_id=""))
+    assert unknown_buyer.status == WriteBackStatus.FAILED and "buyer's login id" in unknown_buyer.detail
+    assert sent_with(detail) == [] and sent_with(save) == []
     assert decide("issue-offer", offer).status == WriteBackStatus.SUCCEEDED
+    [read] = sent_with(detail)
+    read_form = _signed_form(seeded, read, detail, token)
+    assert set(read_form) == base_keys | {"issue_id", "buyer_login_id"}
+    assert (read_form["issue_id"], read_form["buyer_login_id"]) == (ISSUE_ID, BUYER)
     [offered] = sent_with(save)
-    assert _signed_form(seeded, offered, save, token)["param_solution_parameter"] == (
-        '{"issue_id":"6012345678901","solution_type":"refund","refund_amount":"5.00",'
+    form = _signed_form(seeded, offered, save, token)
+    assert set(form) == base_keys | {"param_dto"}
+    assert form["param_dto"] == (
+        '{"add_seller_solution":true,"add_solution_type":"refund","buyer_login_id":"br1234567890abcd",'
+        '"buyer_solution_id":"60123456789017","issue_id":"6012345678901","refund_amount":"5.00",'
         '"refund_amount_currency":"USD","solution_context":"Partial refund for the missing cable"}'
     )
     declined = decide("issue-decline", ReturnDecision(ISSUE_ID, ReturnKind.REFUND_REQUEST, ReturnDecisionKind.DECLINE))
     assert declined.status == WriteBackStatus.FAILED and "AliExpress issues have no decline" in declined.detail
     assert len(sent_with(save)) == 1  # refused before anything was sent
 
-    refund = RefundRequest("refund-1", ORDER_ID, Decimal("14.90"), "USD", return_external_id="6012345678902")
+    # A refund of what the buyer asked for accepts the buyer's own solution.
+    refund = RefundRequest(
+        "refund-1", ORDER_ID, Decimal("14.90"), "USD", return_external_id="6012345678902", buyer_id=BUYER
+    )
     seeded.issues["6012345678902"]["issue_status"] = "WAIT_SELLER_CONFIRM_REFUND"
     paid = perform("issue_refund", "refund-1", refund, lambda ctx: connector.issue_refund(ctx, refund))  # type: ignore[attr-defined]
     assert paid.status == WriteBackStatus.SUCCEEDED, paid.detail
-    assert (
-        '"issue_id":"6012345678902","solution_type":"refund","refund_amount":"14.90"'
-        in (_signed_form(seeded, sent_with(save)[-1], save, token)["param_solution_parameter"])
+    [agreed] = sent_with(agree)
+    agree_form = _signed_form(seeded, agreed, agree, token)
+    assert set(agree_form) == base_keys | {"issue_id", "buyer_login_id", "solution_id"}
+    assert (agree_form["issue_id"], agree_form["buyer_login_id"], agree_form["solution_id"]) == (
+        "6012345678902",
+        BUYER,
+        "60123456789027",
     )
     assert perform("issue_refund", "refund-1", refund, lambda ctx: connector.issue_refund(ctx, refund)).pk == paid.pk  # type: ignore[attr-defined]
-    assert len(sent_with(save)) == 2
+    assert len(sent_with(agree)) == 1 and len(sent_with(save)) == 1
     bare = RefundRequest("refund-2", ORDER_ID, Decimal("5"), "USD")
     refused = perform("issue_refund", "refund-2", bare, lambda ctx: connector.issue_refund(ctx, bare))  # type: ignore[attr-defined]
     assert refused.status == WriteBackStatus.FAILED and "only through the buyer's issue" in refused.detail
     # AliExpress's own refusal (an issue no longer open) fails the write-back with its words.
-    closed = ReturnDecision(ISSUE_ID, ReturnKind.REFUND_REQUEST, ReturnDecisionKind.APPROVE, amount=Decimal("14.90"))
+    seeded.issues[ISSUE_ID]["buyer_solution_list"]["solution_api_dto"][0]["status"] = "wait_seller_accept"
+    closed = replace(offer, decision=ReturnDecisionKind.APPROVE, amount=Decimal("14.90"))
     seeded.issues[ISSUE_ID]["issue_status"] = "finish"
     late = decide("issue-late", closed)
     assert late.status == WriteBackStatus.FAILED and "issue status finish cannot be solved" in late.detail
+
+    # A return solution needs the seller's return address id (store setting return_address_id).
+    seeded.issues[ISSUE_ID]["issue_status"] = "WAIT_SELLER_CONFIRM_REFUND"
+    back = replace(offer, kind=ReturnKind.RETURN, amount=Decimal("9.5"))
+    unset = decide("issue-return-1", back)
+    assert unset.status == WriteBackStatus.FAILED and "return_address_id" in unset.detail
+    store.credentials = {**store.credentials, "return_address_id": "30012345"}
+    store.save(update_fields=["credentials"])
+    assert decide("issue-return-2", back).status == WriteBackStatus.SUCCEEDED
+    returned = json.loads(_signed_form(seeded, sent_with(save)[-1], save, token)["param_dto"])
+    assert (returned["add_solution_type"], returned["return_good_address_id"], returned["refund_amount"]) == (
+        "return_and_refund",
+        "30012345",
+        "9.50",
+    )
+    # The old shape (param_solution_parameter) is refused by the fake, as by AliExpress.
+    assert not isinstance(seeded.solution_save({"param_solution_parameter": "{}"}), dict)
