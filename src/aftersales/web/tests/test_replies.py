@@ -77,7 +77,7 @@ def test_translate_shows_the_draft_and_the_back_translation(world, login):
     assert field(html, "body") == ENGLISH
     draft = field(html, "draft")
     assert "teléfono" in draft and "hoy" in draft
-    back = re.search(r'<div class="tr-text" id="reply-back-translation">(.*?)</div>', html, re.S).group(1)
+    back = re.search(r'<div class="tr-text" id="reply-back-translation" dir="auto">(.*?)</div>', html, re.S).group(1)
     assert "telephone" in back.lower()
     assert 'data-quality="draft"' in html and "apertium" in html and "Discard translation" in html
     assert hidden(html, "draft_source") == [ENGLISH] and hidden(html, "idempotency_key") == ["k-7"]

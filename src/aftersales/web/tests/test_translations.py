@@ -85,6 +85,51 @@ def test_inbound_message_shows_original_and_translation_with_markers(world, logi
     assert "Translation pending" not in html
 
 
+def arabic_thread(world):  # type: ignore[no-untyped-def]
+    """A ticket with an Arabic buyer message (translated into English) and our Arabic reply."""
+    ticket = world.ticket(language="ar")
+    message = inbound(
+        ticket,
+        "وصل الشاحن مكسورًا. الطلب رقم 113-1234567-1234567، أرجو الاستبدال.",
+        "ar",
+        {
+            "en": {
+                "text": "The charger arrived broken. Order 113-1234567-1234567, please replace it.",
+                "provider": "deepl",
+                "quality": "machine",
+            }
+        },
+    )
+    reply = outbound(ticket, world.agent, "نرسل لك شاحنًا جديدًا اليوم.", "ar", "We send you a new charger today.")
+    return ticket, message, reply
+
+
+def outbound(ticket, author, body: str, language: str, written: str) -> Message:  # type: ignore[no-untyped-def]
+    """A reply sent in `language`, written by the agent as `written` (English)."""
+    return Message.objects.create(
+        ticket=ticket,
+        store=ticket.store,
+        direction="outbound",
+        channel="amazon",
+        author=author,
+        body=body,
+        language=language,
+        translations={"en": {"text": written, "provider": "author", "quality": "original"}},
+    )
+
+
+def test_arabic_message_and_reply_bodies_are_direction_auto(world, login):
+    ticket, message, reply = arabic_thread(world)
+    html = page(login(world.agent), ticket)
+    original = article(html, message)
+    assert f'<div class="msg-body" id="message-body-{message.pk}" dir="auto">وصل الشاحن مكسورًا.' in original
+    assert '<div class="tr-text" dir="auto">The charger arrived broken.' in original
+    sent = article(html, reply)
+    assert f'<div class="msg-body" id="message-body-{reply.pk}" dir="auto">نرسل لك شاحنًا جديدًا اليوم.' in sent
+    assert '<div class="tr-text" dir="auto">We send you a new charger today.' in sent
+    assert 'id="reply-body" name="body" rows="5" lang="en" dir="auto"' in html
+
+
 def test_chinese_agent_reads_the_chinese_translation(world, login):
     world.agent.language = "zh-hans"
     world.agent.save()
@@ -250,15 +295,8 @@ def test_attachment_texts_with_translations(world, login):
 
 def test_reply_shows_what_was_sent_and_the_agents_original(world, login):
     ticket = world.ticket()
-    reply = Message.objects.create(
-        ticket=ticket,
-        store=ticket.store,
-        direction="outbound",
-        channel="amazon",
-        author=world.agent,
-        body="Le enviamos un cargador nuevo hoy.",
-        language="es",
-        translations={"en": {"text": "We send you a new charger today.", "provider": "author", "quality": "original"}},
+    reply = outbound(
+        ticket, world.agent, "Le enviamos un cargador nuevo hoy.", "es", "We send you a new charger today."
     )
     html = article(page(login(world.teammate), ticket), reply)
     assert "Le enviamos un cargador nuevo hoy." in html
