@@ -28,6 +28,7 @@ NOT_TICKETS = {
     ("channels/base.py", "self.status"),  # a connector error's HTTP status
     ("channels/sync.py", "row.status"),  # a received record's processing state (RawEvent)
     ("channels/sync.py", "run.status"),  # a sync run's outcome (SyncRun)
+    ("rules/simulation_runs.py", "run.status"),  # a background dry run's progress (RuleSimulationRun)
     ("language/providers/base.py", "self.status"),  # a provider error's HTTP status
     ("language/services.py", "state.status"),  # a message's translation state
     ("web/views/inbox.py", "state.status"),  # the inbox page's HTTP status
