@@ -38,6 +38,7 @@ from .checks import EVIDENCE_FROM_POLICY, Discrepancy, check_rma_request, parse_
 from .events import RmaEvidenceAdded, RmaEvidenceRequested, RmaRequested, RmaStatusChanged
 from .models import (
     EvidenceKind,
+    PlatformReturnState,
     PlatformSync,
     ReturnRequest,
     Rma,
@@ -458,14 +459,26 @@ def rma_create(
 
 def rma_create_from_return_request(*, return_request_id: int, actor: Actor) -> Rma:
     """Open the RMA for a marketplace return request (the connector acts). Idempotent: an RMA already
-    open for the request is returned. Lines come from the request's lines matched to the order; what
-    does not fit the order becomes a discrepancy for the agent (lenient checks)."""
+    open for the request is returned. A request already cancelled or closed on the marketplace opens
+    none: ValidationFailed naming return_request_id, nothing written. Lines come from the request's
+    lines matched to the order; what does not fit the order becomes a discrepancy for the agent
+    (lenient checks)."""
     request = ReturnRequest.objects.select_related("order").filter(pk=return_request_id).first()
     if request is None:
         raise NotFound(_("return request not found"), field="return_request_id")
     existing = Rma.objects.filter(return_request_id=request.pk).exclude(status=S.CANCELLED).first()
     if existing is not None:
         return existing
+    if request.platform_state == PlatformReturnState.CANCELLED:
+        raise ValidationFailed(
+            _("return_request_id: the buyer cancelled this return request on the marketplace; no RMA is opened"),
+            field="return_request_id",
+        )
+    if request.platform_state == PlatformReturnState.CLOSED:
+        raise ValidationFailed(
+            _("return_request_id: the marketplace closed this return request; no RMA is opened"),
+            field="return_request_id",
+        )
     if request.order_id is None:
         raise ValidationFailed(
             _("order_id: the marketplace's request is not linked to a known order"), field="order_id"

@@ -16,8 +16,9 @@ from django.utils import timezone
 from aftersales.channels.base import ReturnState
 from aftersales.core import events as core_events
 from aftersales.core.actors import Actor
+from aftersales.core.errors import ValidationFailed
 from aftersales.returns.events import RmaPlatformClosed, RmaStatusChanged
-from aftersales.returns.models import PlatformReturnState, Refund, ReturnRequest, Rma, RmaStatus
+from aftersales.returns.models import PlatformReturnState, Refund, ReturnRequest, Rma, RmaEvent, RmaStatus
 from aftersales.returns.notify import step_for_status
 from aftersales.returns.rma import rma_create_from_return_request
 from aftersales.returns.rma_platform import CANCEL, NOTE, NOTHING, platform_close_decision
@@ -206,3 +207,32 @@ def test_a_refund_on_its_way_keeps_the_rma_open(world) -> None:
     assert rma.status == S.REQUESTED
     note = rma.events.get(type="platform_closed")
     assert note.payload["refund_committed"] is True and note.payload["platform_reason"] == "buyer_cancelled"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("status", "state", "words"), [("Cancelled", "cancelled", "buyer cancelled"), ("Closed", "closed", "closed")]
+)
+def test_no_rma_opens_for_a_request_already_ended_on_the_marketplace(world, status, state, words) -> None:
+    store = world.store_us
+    order = delivered_order(world, store=store, lines=(("home", "40.00", 1, "USD"),))
+    actor = Actor.connector(store_id=store.pk, platform=store.platform)
+    request = return_request_upsert(
+        store=store, data=_data(order, status, state, minutes=0), actor=actor
+    ).return_request
+    events_before = RmaEvent.objects.count()
+    with pytest.raises(ValidationFailed) as caught:
+        rma_create_from_return_request(return_request_id=request.pk, actor=actor)
+    assert caught.value.field == "return_request_id" and caught.value.status_code == 422
+    assert words in str(caught.value) and "no RMA is opened" in str(caught.value)
+    assert not Rma.objects.exists() and RmaEvent.objects.count() == events_before
+
+
+@pytest.mark.django_db
+def test_an_rma_cancelled_with_its_request_is_not_opened_again(world) -> None:
+    order, rma, actor = _opened(world)
+    _upsert(world, order, "Cancelled", "cancelled", 5, actor)
+    with pytest.raises(ValidationFailed) as caught:
+        rma_create_from_return_request(return_request_id=rma.return_request_id, actor=actor)
+    assert caught.value.field == "return_request_id"
+    assert list(Rma.objects.values_list("pk", "status")) == [(rma.pk, S.CANCELLED)]
