@@ -161,6 +161,7 @@ class WriteBackKind(models.TextChoices):
     ISSUE_REFUND = "issue_refund", _("Issue a refund")
     MARK_SHIPPED = "mark_shipped", _("Mark shipped")
     CLOSE_TICKET = "close_ticket", _("Close the platform's ticket")
+    ESCALATE = "escalate", _("Escalate to the platform's support")
 
 
 class WriteBackStatus(models.TextChoices):

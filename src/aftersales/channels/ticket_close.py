@@ -3,10 +3,15 @@ the API (issue 12): one service for both. Offered only for tickets whose store's
 CLOSE_TICKET and whose conversation is the platform's ticket. The platform is called through the
 write-back ledger under the key `ticket:<conversation id>:close`: a second click or an API replay
 answers the recorded outcome and never closes twice. A transient failure leaves the row pending and
-answers it, so the next click tries again. Our own ticket's status is not changed here."""
+answers it, so the next click tries again. Our own ticket's status is not changed here.
+
+Escalating the platform's ticket to the platform's own support (Wish: state AWAITING_WISH) works the
+same way: connectors with an `escalate_ticket(ctx, conversation_id)` method, ledger kind ESCALATE,
+key `ticket:<conversation id>:escalate`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -20,14 +25,19 @@ from .models import WriteBack, WriteBackKind
 from .registry import get_connector
 
 
+def _connector_of(ticket: Any) -> Any:
+    """The connector of a platform ticket's store; None for a ticket without a platform conversation."""
+    if not ticket.conversation_id:
+        return None
+    try:
+        return get_connector(ticket.store.platform)
+    except ConnectorError:
+        return None
+
+
 def can_close_platform_ticket(ticket: Any) -> bool:
     """Whether this ticket is a platform ticket its store's connector can close."""
-    if not ticket.conversation_id:
-        return False
-    try:
-        connector = get_connector(ticket.store.platform)
-    except ConnectorError:
-        return False
+    connector = _connector_of(ticket)
     return connector is not None and Capability.CLOSE_TICKET in connector.capabilities
 
 
@@ -42,10 +52,62 @@ def platform_ticket_close_state(ticket: Any) -> WriteBack | None:
     return WriteBack.objects.filter(store_id=ticket.store_id, idempotency_key=close_key(ticket.conversation_id)).first()
 
 
+def can_escalate_platform_ticket(ticket: Any) -> bool:
+    """Whether this ticket is a platform ticket its store's connector can escalate to the platform."""
+    return callable(getattr(_connector_of(ticket), "escalate_ticket", None))
+
+
+def escalate_key(conversation_id: str) -> str:
+    return f"ticket:{conversation_id}:escalate"
+
+
+def platform_ticket_escalate_state(ticket: Any) -> WriteBack | None:
+    """The ledger row of escalating this ticket on its platform, if one was asked."""
+    if not ticket.conversation_id:
+        return None
+    key = escalate_key(ticket.conversation_id)
+    return WriteBack.objects.filter(store_id=ticket.store_id, idempotency_key=key).first()
+
+
 def ticket_close_on_platform(*, user: Any, ticket_id: int) -> WriteBack:
     """Close the ticket's platform ticket (PROCESS, the ticket's scope): 404 outside the user's sight,
     422 naming `ticket` when the store cannot. Returns the ledger row (succeeded, failed with the
     platform's words, or pending after a transient error)."""
+    return _on_platform(
+        user=user,
+        ticket_id=ticket_id,
+        kind=WriteBackKind.CLOSE_TICKET,
+        offered=can_close_platform_ticket,
+        key=close_key,
+        method="close_ticket",
+        refusal=_("This ticket's marketplace connection cannot close it there: close it on the marketplace."),
+    )
+
+
+def ticket_escalate_on_platform(*, user: Any, ticket_id: int) -> WriteBack:
+    """Escalate the ticket's platform ticket to the platform's support (PROCESS, the ticket's scope),
+    at most once: as ticket_close_on_platform."""
+    return _on_platform(
+        user=user,
+        ticket_id=ticket_id,
+        kind=WriteBackKind.ESCALATE,
+        offered=can_escalate_platform_ticket,
+        key=escalate_key,
+        method="escalate_ticket",
+        refusal=_("This ticket's marketplace connection cannot escalate it: escalate it on the marketplace."),
+    )
+
+
+def _on_platform(
+    *,
+    user: Any,
+    ticket_id: int,
+    kind: WriteBackKind,
+    offered: Callable[[Any], bool],
+    key: Callable[[str], str],
+    method: str,
+    refusal: str,
+) -> WriteBack:
     from aftersales.inbox.models import Ticket
 
     from .writeback import writeback_perform
@@ -54,22 +116,19 @@ def ticket_close_on_platform(*, user: Any, ticket_id: int) -> WriteBack:
     if ticket is None or ticket.organization_id != organization_of(user):
         raise NotFound(_("No such ticket."))
     check_ticket(user, ticket, Permission.PROCESS)
-    if not can_close_platform_ticket(ticket):
-        raise ValidationFailed(
-            _("This ticket's marketplace connection cannot close it there: close it on the marketplace."),
-            field="ticket",
-        )
-    connector: Any = get_connector(ticket.store.platform)
+    if not offered(ticket):
+        raise ValidationFailed(refusal, field="ticket")
+    call = getattr(get_connector(ticket.store.platform), method)
     conversation_id = ticket.conversation_id
-    key = close_key(conversation_id)
+    ledger_key = key(conversation_id)
     try:
         return writeback_perform(
             store=ticket.store,
-            kind=WriteBackKind.CLOSE_TICKET,
-            key=key,
+            kind=kind,
+            key=ledger_key,
             request={"conversation_id": conversation_id},
             actor=Actor.user(user),
-            call=lambda ctx: connector.close_ticket(ctx, conversation_id),
+            call=lambda ctx: call(ctx, conversation_id),
         )
     except ConnectorError:  # transient: the row is pending again with the error's words
-        return WriteBack.objects.get(store=ticket.store, idempotency_key=key)
+        return WriteBack.objects.get(store=ticket.store, idempotency_key=ledger_key)

@@ -146,6 +146,11 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/refund/", rmas.ticket_refund_create, name="ticket_refund_create"),
     path("tickets/<int:ticket_id>/mark-shipped/", shipping.ticket_mark_shipped, name="ticket_mark_shipped"),
     path("tickets/<int:ticket_id>/platform-close/", platform_close.ticket_platform_close, name="ticket_platform_close"),
+    path(
+        "tickets/<int:ticket_id>/platform-escalate/",
+        platform_close.ticket_platform_escalate,
+        name="ticket_platform_escalate",
+    ),
     path("notifications/", notifications.notifications_page, name="notifications"),
     path("notifications/badge/", notifications.notifications_badge, name="notifications_badge"),
     path("notifications/read/", notifications.notifications_mark_read, name="notifications_read"),

@@ -1,5 +1,6 @@
 """Close a ticket's platform ticket (Wish: the buyer's ticket or an escalation to Wish): PROCESS, the
-ticket's scope; stores whose connector has `close_ticket`. The same service as the agent UI."""
+ticket's scope; stores whose connector has `close_ticket`. The same service as the agent UI. Also
+escalating it to the platform's support (Wish: AWAITING_WISH), the same way."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.responses import Status
 
-from aftersales.channels.ticket_close import ticket_close_on_platform
+from aftersales.channels.ticket_close import ticket_close_on_platform, ticket_escalate_on_platform
 
 from ..auth import current_user
 from ..schemas.common import with_errors
@@ -23,7 +24,18 @@ def close_on_platform(request: HttpRequest, ticket_id: int) -> Status[Any]:
     """Close the ticket on its marketplace, at most once (a replay answers the recorded outcome).
     422 names `ticket` when the store's connector cannot close tickets; 404 for a ticket outside
     your sight. Our own ticket's status is not changed."""
-    row = ticket_close_on_platform(user=current_user(request), ticket_id=ticket_id)
+    return _outcome(ticket_id, ticket_close_on_platform(user=current_user(request), ticket_id=ticket_id))
+
+
+@router.post("/tickets/{ticket_id}/platform-escalate", response=with_errors({200: PlatformTicketCloseOut}))
+def escalate_on_platform(request: HttpRequest, ticket_id: int) -> Status[Any]:
+    """Escalate the ticket to its marketplace's support (Wish: appeal to Wish), at most once (a replay
+    answers the recorded outcome). 422 names `ticket` when the store's connector cannot escalate;
+    404 for a ticket outside your sight. Our own ticket's status is not changed."""
+    return _outcome(ticket_id, ticket_escalate_on_platform(user=current_user(request), ticket_id=ticket_id))
+
+
+def _outcome(ticket_id: int, row: Any) -> Status[Any]:
     return Status(
         200,
         {

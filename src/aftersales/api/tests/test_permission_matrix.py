@@ -462,6 +462,10 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/tickets/{ticket_id}/platform-close"): Row(
         lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/platform-close", None), ticket_write(422)
     ),
+    # Likewise no escalate_ticket on Amazon: 422 field=ticket for those who may process.
+    ("POST", "/tickets/{ticket_id}/platform-escalate"): Row(
+        lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/platform-escalate", None), ticket_write(422)
+    ),
     ("POST", "/tickets/{ticket_id}/notes"): Row(
         lambda s, w, u: ("POST", f"/tickets/{s.ticket.pk}/notes", {"body": "@bob look"}), ticket_write(201)
     ),

@@ -7,7 +7,12 @@ from typing import Any
 
 from django import template
 
-from aftersales.channels.ticket_close import can_close_platform_ticket, platform_ticket_close_state
+from aftersales.channels.ticket_close import (
+    can_close_platform_ticket,
+    can_escalate_platform_ticket,
+    platform_ticket_close_state,
+    platform_ticket_escalate_state,
+)
 
 register = template.Library()
 
@@ -17,5 +22,16 @@ def platform_close(ticket: Any) -> dict[str, str] | None:
     """None when not offered; else {"status": "" (never asked) or the ledger's status, "detail": ...}."""
     if ticket is None or not can_close_platform_ticket(ticket):
         return None
-    row = platform_ticket_close_state(ticket)
+    return _state(platform_ticket_close_state(ticket))
+
+
+@register.filter
+def platform_escalate(ticket: Any) -> dict[str, str] | None:
+    """As platform_close, for escalating the ticket to the platform's support."""
+    if ticket is None or not can_escalate_platform_ticket(ticket):
+        return None
+    return _state(platform_ticket_escalate_state(ticket))
+
+
+def _state(row: Any) -> dict[str, str]:
     return {"status": "" if row is None else row.status, "detail": "" if row is None else row.detail}

@@ -658,6 +658,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("ticket_platform_close", "POST"): Row(
         _ticket_with_order, _none, expect(LOGIN, ticket_sight(422, viewer=403), 403)
     ),
+    ("ticket_platform_escalate", "POST"): Row(
+        _ticket_with_order, _none, expect(LOGIN, ticket_sight(422, viewer=403), 403)
+    ),
     ("notifications", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
     ("notifications_badge", "GET"): Row(_none, _none, expect(LOGIN, everyone(200), 403)),
     ("notifications_read", "POST"): Row(_none, _none, expect(LOGIN, everyone(302), 403)),
