@@ -329,9 +329,16 @@ def _sync_lines(store: Store, order: Order, record: OrderRecord, *, new: bool = 
         changed = True
     gone = [line.pk for key, line in existing.items() if key not in seen]
     if gone:
-        OrderLine.objects.filter(pk__in=gone).delete()
+        order_lines_drop(gone)
         changed = True
     return changed
+
+
+def order_lines_drop(pks: list[int]) -> None:
+    """Delete the order lines the platform no longer lists, except those an RMA or a refund names:
+    what was returned or refunded stays on record (deleting it is refused by their PROTECT keys,
+    which quarantined the whole order version). The one definition for both ingestion paths."""
+    OrderLine.objects.filter(pk__in=pks, rma_lines__isnull=True, refund_lines__isnull=True).delete()
 
 
 def shipment_values(item: ShipmentRecord) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from aftersales.core.inserts import insert_rows
 from aftersales.inbox.services import InboundMessage
 from aftersales.inbox.services.ingest_many import customers_resolve_many
 
-from .apply import Applied, _differs, line_key, line_values, order_values, shipment_values
+from .apply import Applied, _differs, line_key, line_values, order_lines_drop, order_values, shipment_values
 from .base import MappingError, OrderRecord
 
 
@@ -148,7 +148,7 @@ def orders_apply_many(store: Store, records: list[OrderRecord]) -> list[Applied]
     insert_rows(new_orders)
     update_rows([(s.order, [*sorted(s.dirty), "updated_at"]) for s in states.values() if s.dirty])
     if gone_lines:
-        OrderLine.objects.filter(pk__in=gone_lines).delete()
+        order_lines_drop(gone_lines)
     insert_rows(new_lines)
     update_rows([(line, sorted(fields)) for line, fields in dirty_lines.values()])
     insert_rows(new_shipments)

@@ -644,3 +644,24 @@ def test_a_page_cancelling_returns_on_the_marketplace_moves_their_rmas_as_one_by
         "buyer_cancelled",
         "CANCELLED",
     )
+
+
+@pytest.mark.django_db
+def test_an_order_version_dropping_a_line_an_rma_names_keeps_that_line(installed, settings):
+    """The platform replaces the order's line L1 after an RMA was opened on it: the order version is
+    applied (not quarantined: the RMA line's PROTECT key refused the delete) and L1 stays on record,
+    on both paths alike."""
+    order = {"kind": "order", "buyer": "b1", "order": "O-1", "status": "paid"}
+    request = {"kind": "return", "buyer": "b1", "order": "O-1", "status": "OPEN", "return_no": 1, "variant": 1}
+    first = [event(order, 1), event(request, 2)]
+    second = [event({**order, "status": "shipped", "variant": 2}, 3)]  # L1 replaced by L2
+    pages = [first, second]
+    one_by_one = run(pages, batched=False, django_settings=settings, between=open_rmas)
+    batched = run(pages, batched=True, django_settings=settings, between=open_rmas)
+    for key in one_by_one:
+        assert batched[key] == one_by_one[key], key
+    assert [action for action, _reason, _ticket in batched["outcomes"]].count("quarantined") == 0
+    [(external_id, status, _total, _at, _customer, lines, _shipments)] = batched["orders"]
+    assert (external_id, status) == ("O-1", "shipped")
+    assert [line[0] for line in lines] == ["L1", "L2"]
+    assert [r[1] for r in batched["rmas"]] == ["under_review"]  # the RMA stays as it was
