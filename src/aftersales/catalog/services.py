@@ -264,7 +264,6 @@ def store_set_credentials(*, store: Store, credentials: dict[str, Any]) -> Store
     return locked
 
 
-
 def value_tier_for(price: Decimal, *, high_threshold: Decimal, mid_threshold: Decimal) -> str:
     """Pure: a product's value tier from its price and the organization's thresholds."""
     if price >= high_threshold:

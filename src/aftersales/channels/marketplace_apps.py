@@ -426,7 +426,6 @@ def marketplace_app_delete(*, user: Any, platform: str, via: str = "ui") -> None
     )
 
 
-
 # -- what the settings page and the API show ---------------------------------------------------
 
 

@@ -118,7 +118,7 @@ class AuthenticationMiddleware(_UiOnly, _auth.AuthenticationMiddleware):
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if token_api_request(request):
             request.user = AnonymousUser()
-            return self.get_response(request)
+            return self.get_response(request)  # type: ignore[return-value]
         return super().__call__(request)
 
 

@@ -153,7 +153,6 @@ def tracking_account_test(*, user: Any, provider: Any = Provider.SEVENTEENTRACK)
     return check
 
 
-
 # --- applying tracking -----------------------------------------------------------------------------
 
 
