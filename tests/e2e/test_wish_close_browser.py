@@ -31,8 +31,8 @@ def test_close_a_wish_ticket_on_wish(live_server: Any, page: Any, monkeypatch: A
     with WishFake().running() as fake:
         assert isinstance(fake, WishFake)
         record = load("ticket.json")
-        record.update(created_at=iso_ago(40), updated_at=iso_ago(40))
-        record["replies"][0]["created_at"] = iso_ago(40)
+        record.update(opened_at=iso_ago(40), updated_at=iso_ago(40))
+        record["replies"][0]["replied_at"] = iso_ago(40)
         fake.add_ticket(record)
         store = StoreFactory(
             organization=world.org,
@@ -59,6 +59,7 @@ def test_close_a_wish_ticket_on_wish(live_server: Any, page: Any, monkeypatch: A
             _shot(page, f"wish-close-offered-{width}")
         page.locator('[data-action="platform-close"]').click()
         expect(page.locator('[data-platform-close="succeeded"]')).to_be_visible()
+        expect(page.locator('[data-action="platform-escalate"]')).to_have_count(0)  # closed: not offered
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
         _shot(page, "wish-closed-390")
         page.set_viewport_size({"width": 1280, "height": 900})

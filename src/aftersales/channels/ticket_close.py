@@ -7,7 +7,9 @@ answers it, so the next click tries again. Our own ticket's status is not change
 
 Escalating the platform's ticket to the platform's own support (Wish: state AWAITING_WISH) works the
 same way: connectors with an `escalate_ticket(ctx, conversation_id)` method, ledger kind ESCALATE,
-key `ticket:<conversation id>:escalate`."""
+key `ticket:<conversation id>:escalate`. Once the platform's ticket is closed (connectors with
+`closed_state`: Wish's state as last pulled, or our own close) it is no longer offered and the service
+answers 409 naming the state, before any call."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from aftersales.accounts.permissions import Permission, check_ticket, organization_of
 from aftersales.core.actors import Actor
-from aftersales.core.errors import NotFound, ValidationFailed
+from aftersales.core.errors import Conflict, NotFound, ValidationFailed
 
 from .base import Capability, ConnectorError
 from .models import WriteBack, WriteBackKind
@@ -53,8 +55,17 @@ def platform_ticket_close_state(ticket: Any) -> WriteBack | None:
 
 
 def can_escalate_platform_ticket(ticket: Any) -> bool:
-    """Whether this ticket is a platform ticket its store's connector can escalate to the platform."""
-    return callable(getattr(_connector_of(ticket), "escalate_ticket", None))
+    """Whether this ticket is a platform ticket its store's connector can escalate to the platform,
+    and the platform's ticket is not closed there (platform_ticket_closed)."""
+    connector = _connector_of(ticket)
+    return callable(getattr(connector, "escalate_ticket", None)) and not platform_ticket_closed(ticket, connector)
+
+
+def platform_ticket_closed(ticket: Any, connector: Any = None) -> str:
+    """The platform's state of its ticket when closed there (Wish: CLOSED, PERMANENTLY_CLOSED), as
+    last known here (connectors with `closed_state(store_id, conversation_id)`); "" otherwise."""
+    probe = getattr(connector or _connector_of(ticket), "closed_state", None)
+    return str(probe(ticket.store_id, ticket.conversation_id)) if callable(probe) else ""
 
 
 def escalate_key(conversation_id: str) -> str:
@@ -116,6 +127,13 @@ def _on_platform(
     if ticket is None or ticket.organization_id != organization_of(user):
         raise NotFound(_("No such ticket."))
     check_ticket(user, ticket, Permission.PROCESS)
+    closed = platform_ticket_closed(ticket) if kind == WriteBackKind.ESCALATE else ""
+    if closed:
+        raise Conflict(
+            _("This ticket is %(state)s on the marketplace: a closed ticket cannot be escalated.") % {"state": closed},
+            field="ticket",
+            code="ticket_closed",
+        )
     if not offered(ticket):
         raise ValidationFailed(refusal, field="ticket")
     call = getattr(get_connector(ticket.store.platform), method)

@@ -63,18 +63,15 @@ class WishActivity(StoreActivity[DemoWish]):
                 "state": ("APPROVED", "SHIPPED")[n % 2],
                 "released_at": _iso(created),
                 "updated_at": _iso(created + timedelta(hours=1)),
-                "user_id": f"5a{self.buyers.index(buyer) if buyer in self.buyers else n:022x}",
                 "order_payment": {
-                    "general_payment_details": {"payment_total": {"amount": price, "currency_code": "USD"}}
+                    "general_payment_details": {
+                        "payment_total": {"amount": price, "currency_code": "USD"},
+                        "product_price": {"amount": price, "currency_code": "USD"},
+                        "product_quantity": 1,
+                    }
                 },
-                "product_information": {
-                    "variation_id": f"5f{n:022x}",
-                    "sku": product.sku,
-                    "name": product.title,
-                    "quantity": 1,
-                    "price": {"amount": price, "currency_code": "USD"},
-                },
-                "shipping_details": {"country_code": buyer.country},
+                "product_information": {"variation_id": f"5f{n:022x}", "sku": product.sku, "name": product.title},
+                "full_address": {"shipping_detail": {"name": buyer.name, "country_code": buyer.country}},
             }
         )
         return order_id, buyer, product
@@ -90,15 +87,11 @@ class WishActivity(StoreActivity[DemoWish]):
                 "id": ticket_id,
                 "state": "AWAITING_WISH" if escalated else "AWAITING_MERCHANT",
                 "subject": subject[:200],
-                "created_at": _iso(when),
+                "opened_at": _iso(when),
                 "updated_at": _iso(when),
-                "order_ids": [order_id],
-                "user_info": {
-                    "id": f"5a{self.buyers.index(buyer) if buyer in self.buyers else self.counter:022x}",
-                    "name": buyer.name,
-                    "locale": f"{buyer.language}_{buyer.country}",
-                },
-                "replies": [{"sender": "USER", "message": body[:2000], "created_at": _iso(when)}],
+                "orders": [{"id": order_id}],
+                "buyer_info": {"name": buyer.name, "locale": f"{buyer.language}-{buyer.country}"},
+                "replies": [{"sender": "USER", "message": body[:2000], "replied_at": _iso(when)}],
             }
         )
         return ticket_id

@@ -30,6 +30,7 @@ from aftersales.channels.base import (
     WriteReceipt,
 )
 from aftersales.channels.connectors import marketplace, media
+from aftersales.channels.fields import dig
 from aftersales.channels.http import ClientPerCall
 from aftersales.channels.replies import reply_text, send_through_store
 from aftersales.core.clock import now
@@ -40,10 +41,8 @@ from .client import DEFAULT_BASE_URL, WishClient
 ORDERS_PATH = "/api/v3/orders"
 TICKETS_PATH = "/api/v3/tickets"
 PAGE_SIZE = 100
+MAX_LIMIT = 500  # the lists' documented maximum `limit`
 LOOKBACK = timedelta(days=30)
-OVERLAP = timedelta(minutes=10)
-# Wish's refund reason codes (v3 refund): 18 = "Other", with the note as the explanation.
-REFUND_REASON_OTHER = 18
 REFUND_ALREADY = frozenset({"REFUNDED"})
 CARRIERS_PATH = "/api/v3/orders/shipping_carriers"
 # The order state in which Wish takes a first tracking number ("APPROVED: Order is ready to be shipped").
@@ -62,6 +61,12 @@ class WishConnector(ClientPerCall[WishClient]):
 
     # -- pulling -----------------------------------------------------------------------------------
     def pull(self, ctx: StoreContext, stream: Stream, cursor: str | None, since: datetime | None) -> Page:
+        """Keyset paging on updated_at, as Wish documents its lists (no offset): `updated_at_min`
+        (inclusive), `sort_by=updated_at.asc`, `limit`. The cursor is the last updated_at read and
+        the ids read at that instant ({"from", "seen"}); the next page asks from that instant again
+        with a limit raised by the ids seen there, so records sharing one timestamp across a page
+        boundary are neither lost nor read twice. An older cursor ({"from", "offset"}) reads again
+        from its "from" (what was read twice is a known version: nothing is duplicated)."""
         kinds = {
             Stream.ORDERS: ("order", ORDERS_PATH, "wish:orders"),
             Stream.MESSAGES: ("ticket", TICKETS_PATH, "wish:tickets"),
@@ -71,28 +76,26 @@ class WishConnector(ClientPerCall[WishClient]):
         kind, path, bucket = kinds[stream]
         state = marketplace.json_cursor(cursor, "Wish")
         start = str(state.get("from") or "") or (since or now() - LOOKBACK).isoformat()
-        offset = int(state.get("offset") or 0)
-        params = {"updated_at_min": start, "sort_by": "updated_at.asc", "limit": PAGE_SIZE, "offset": offset}
+        seen = [str(i) for i in state.get("seen") or [] if isinstance(i, str | int)]
+        limit = PAGE_SIZE + len(seen)
+        if limit > MAX_LIMIT:
+            raise ConnectorError(
+                f"more than {MAX_LIMIT - PAGE_SIZE} Wish {kind}s share the updated_at {start}: "
+                "the documented paging cannot read past them",
+                permanent=True,
+            )
+        params = {"updated_at_min": start, "sort_by": "updated_at.asc", "limit": limit}
         with self.client(ctx) as client:
             items = client.call("GET", path, params=params, bucket=bucket)
             if not isinstance(items, list):
                 raise ConnectorError(f"Wish answered {path} without a list")
+            following = mapping.keyset_after(items, start, seen)
+            fresh = [i for i in items if not mapping.already_read(i, start, seen)]
             records = [
                 RawRecord(stream, mapping.version_key(kind, item), self._with_pictures(client, kind, item))
-                for item in items
+                for item in fresh
             ]
-        if len(items) == PAGE_SIZE:
-            return Page(records, json.dumps({"from": start, "offset": offset + PAGE_SIZE}), done=False)
-        latest = max(
-            (str(i.get("updated_at")) for i in items if isinstance(i, Mapping) and i.get("updated_at")), default=""
-        )
-        try:
-            following = (
-                (datetime.fromisoformat(latest.replace("Z", "+00:00")) - OVERLAP).isoformat() if latest else start
-            )
-        except ValueError:
-            following = start
-        return Page(records, json.dumps({"from": max(following, start)}), done=True)
+        return Page(records, json.dumps(following), done=len(items) < limit)
 
     @staticmethod
     def _with_pictures(client: WishClient, kind: str, item: object) -> dict[str, object]:
@@ -163,9 +166,51 @@ class WishConnector(ClientPerCall[WishClient]):
         ticket_id = self._ticket_state(ctx, conversation_id, mapping.ESCALATED)
         return WriteReceipt(external_id=ticket_id, detail="appealed to Wish support")
 
+    def closed_state(self, store_id: int, conversation_id: str) -> str:
+        """Wish's state of the ticket when it is closed there ("CLOSED", "PERMANENTLY_CLOSED"), else
+        "": the latest of the state last pulled (the ticket's newest raw event) and our own close
+        through the ledger (succeeded after that pull). Read here, without calling Wish, so the
+        ticket page can stop offering "Escalate to Wish" (Wish refuses to appeal a closed ticket)."""
+        from aftersales.channels.models import RawEvent, WriteBack, WriteBackStatus
+
+        ticket_id = conversation_id.removeprefix("wish:")
+        if not ticket_id or ticket_id == conversation_id:
+            return ""
+        pulled = (
+            RawEvent.objects.filter(store_id=store_id, event_id__startswith=f"ticket:{ticket_id}:")
+            .order_by("-pk")
+            .values_list("payload", "received_at")
+            .first()
+        )
+        closed_by_us = (
+            WriteBack.objects.filter(
+                store_id=store_id,
+                idempotency_key=f"ticket:{conversation_id}:close",
+                status=WriteBackStatus.SUCCEEDED,
+            )
+            .values_list("finished_at", flat=True)
+            .first()
+        )
+        state = str(dig(pulled[0], "data.state") or "") if pulled else ""
+        if closed_by_us is not None and (pulled is None or pulled[1] < closed_by_us):
+            return "CLOSED"
+        return state if state in mapping.CLOSED_STATES else ""
+
     def issue_refund(self, ctx: StoreContext, refund: RefundRequest) -> RefundReceipt:
-        """Wish refunds a whole order (no partial amounts): reconciled first, so a resend after a
-        lost answer refunds nothing twice."""
+        """Refund/Cancel an order (PUT /api/v3/orders/{id}/refund, RefundOrder: `refund_reason` from
+        the RefundReason enum, `refund_reason_note`). Our reason is mapped onto Wish's enum before
+        any call (mapping.refund_reason; one that does not map is refused naming `reason`); the
+        order is read first (an order already REFUNDED is reconciled, not refunded twice; Wish
+        refunds a whole order), then the reasons Wish accepts for it (GET .../refund_reasons), which
+        must include ours."""
+        reason = mapping.refund_reason(refund.reason)
+        if reason is None:
+            raise ConnectorError(
+                f"reason: {refund.reason!r} is no refund reason Wish knows; use one of "
+                f"{', '.join(sorted(mapping.REFUND_REASON_OF))} or Wish's own ({', '.join(mapping.REFUND_REASONS)})",
+                permanent=True,
+                code="reason",
+            )
         path = f"{ORDERS_PATH}/{refund.order_external_id}"
         with self.client(ctx) as client:
             order = client.call("GET", path, bucket="wish:orders")
@@ -175,19 +220,29 @@ class WishConnector(ClientPerCall[WishClient]):
                 return RefundReceipt(
                     refund.order_external_id, RefundState.SUCCEEDED, detail="already refunded (reconciled)"
                 )
-            total = mapping.amount(order, "order_payment.general_payment_details.payment_total.amount", required=False)
+            total = mapping.amount(order, f"{mapping.PAYMENT}.payment_total.amount", required=False)
             if total is not None and refund.amount != total:
                 raise ConnectorError(
                     f"Wish refunds a whole order ({total}): refund {refund.amount} on Wish", permanent=True
                 )
-            note = (refund.note or refund.reason or "Refund").strip()[:500]
+            allowed = client.call("GET", f"{path}/refund_reasons", bucket="wish:orders")
+            if not isinstance(allowed, list):
+                raise ConnectorError("Wish answered the refund reasons without a list")
+            if reason not in allowed:
+                raise ConnectorError(
+                    f"reason: Wish does not take {reason} for order {refund.order_external_id}; "
+                    f"it takes {', '.join(str(r) for r in allowed) or 'none'}",
+                    permanent=True,
+                    code="reason",
+                )
+            note = (refund.note or refund.reason).strip()[:500] or reason
             client.call(
                 "PUT",
                 f"{path}/refund",
-                body={"reason_code": REFUND_REASON_OTHER, "reason_note": note},
+                body={"refund_reason": reason, "refund_reason_note": note},
                 bucket="wish:orders",
             )
-        return RefundReceipt(refund.order_external_id, RefundState.SUCCEEDED, detail="refunded")
+        return RefundReceipt(refund.order_external_id, RefundState.SUCCEEDED, detail=f"refunded ({reason})")
 
     def refund_status(self, ctx: StoreContext, refund: RefundRequest, receipt: RefundReceipt) -> RefundReceipt:
         return receipt

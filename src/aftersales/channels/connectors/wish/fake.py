@@ -3,11 +3,15 @@
 It checks what docs/connectors/wish.md says Wish checks: a bearer access token that expires, its
 renewal from the refresh token with the app's client id and secret (a revoked authorisation refuses
 both), and answers {"code": 0, "data": ..., "message": ""} or an error with a non-zero code. It lists
-orders and tickets by updated_at (updated_at_min, sort_by=updated_at.asc, limit <= 500, offset),
+orders and tickets by updated_at as documented (updated_at_min inclusive, sort_by=updated_at.asc|desc,
+limit <= 500; an `offset` is refused: the documented lists have none), keeps only the documented
+Order and Ticket shapes (add_order / add_ticket refuse the older undocumented fields: user_id,
+shipping_details, order_ids, user_info, created_at),
 records replies (POST .../replies, only while the ticket awaits the merchant; it then awaits the
 user), updates a ticket's state (PUT /api/v3/tickets/{id}: CLOSED, AWAITING_WISH to appeal to Wish,
 AWAITING_MERCHANT to re-open), serves reply pictures (supporting_files links, /file/<name>), takes
-tracking (PUT .../tracking) and refunds whole orders. Faults
+tracking (PUT .../tracking) and refunds whole orders (RefundOrder {refund_reason from the reasons it
+lists for the order, refund_reason_note}; the older {reason_code, reason_note} is refused). Faults
 (429, 5xx, dropped connections) come from FakePlatform."""
 
 from __future__ import annotations
@@ -23,6 +27,12 @@ from aftersales.testing.fake_cdn import ChatFiles
 from aftersales.testing.fake_platform import FakePlatform, FakeRequest, FakeResponse, json_response
 
 from .client import REFRESH_PATH
+from .mapping import REFUND_REASONS
+
+# Fields an older version of this fake served that Wish's v3 reference does not document.
+UNDOCUMENTED_ORDER = frozenset({"user_id", "shipping_details"})
+UNDOCUMENTED_TICKET = frozenset({"order_ids", "user_info", "created_at"})
+LIST_PARAMS = frozenset({"limit", "updated_at_min", "updated_at_max", "sort_by", "states", "types", "fields"})
 
 
 def _ok(data: Any) -> FakeResponse:
@@ -59,6 +69,8 @@ class WishFake(ChatFiles, FakePlatform):
         self.orders: dict[str, dict[str, Any]] = {}
         self.tickets: dict[str, dict[str, Any]] = {}
         self.refunds: list[tuple[str, dict[str, Any]]] = []
+        # The refund reasons Wish lists for an order (GET .../refund_reasons); default all of them.
+        self.refund_reasons: dict[str, list[str]] = {}
         self.carriers = ["USPS", "UPS", "FedEx", "ChinaPost", "YunExpress"]
         super().__init__()
 
@@ -75,10 +87,15 @@ class WishFake(ChatFiles, FakePlatform):
             self.access_tokens = dict.fromkeys(self.access_tokens, 0.0)
 
     def add_order(self, order: dict[str, Any]) -> None:
+        if UNDOCUMENTED_ORDER & order.keys() or "quantity" in (order.get("product_information") or {}):
+            raise ValueError(f"not a documented Wish v3 Order: {sorted(UNDOCUMENTED_ORDER & order.keys())}")
         with self.lock:
             self.orders[str(order["id"])] = order
 
     def add_ticket(self, ticket: dict[str, Any]) -> None:
+        replies = ticket.get("replies") or []
+        if UNDOCUMENTED_TICKET & ticket.keys() or any("created_at" in r for r in replies):
+            raise ValueError(f"not a documented Wish v3 Ticket: {sorted(UNDOCUMENTED_TICKET & ticket.keys())}")
         with self.lock:
             self.tickets[str(ticket["id"])] = ticket
 
@@ -86,6 +103,7 @@ class WishFake(ChatFiles, FakePlatform):
         self.route("GET", REFRESH_PATH, self.refresh)
         self.route("GET", r"/api/v3/orders", self._guarded(lambda r: self._list(r, self.orders)))
         self.route("GET", r"/api/v3/orders/shipping_carriers", self._guarded(self.shipping_carriers))
+        self.route("GET", r"/api/v3/orders/(?P<id>[^/]+)/refund_reasons", self._guarded(self.reasons))
         self.route("GET", r"/api/v3/orders/(?P<id>[^/]+)", self._guarded(self.order))
         self.route("PUT", r"/api/v3/orders/(?P<id>[^/]+)/tracking", self._guarded(self.tracking))
         self.route("PUT", r"/api/v3/orders/(?P<id>[^/]+)/refund", self._guarded(self.refund))
@@ -124,32 +142,59 @@ class WishFake(ChatFiles, FakePlatform):
         )
 
     def _list(self, request: FakeRequest, items: dict[str, dict[str, Any]]) -> FakeResponse:
+        unknown = sorted(set(request.query) - LIST_PARAMS)
+        if unknown:
+            return _error(1000, f"Unknown parameter: {', '.join(unknown)}", 400)
         limit = int(request.arg("limit", "50") or 50)
-        if limit > 500:
-            return _error(1000, "limit must be at most 500", 400)
-        offset = int(request.arg("offset", "0") or 0)
-        low = request.arg("updated_at_min") or ""
+        if not 1 <= limit <= 500:
+            return _error(1000, "limit must be between 1 and 500", 400)
+        order = request.arg("sort_by", "updated_at.desc") or "updated_at.desc"
+        if order not in ("updated_at", "updated_at.asc", "updated_at.desc"):
+            return _error(1000, f"Invalid sort_by: {order}", 400)
+        low, high = request.arg("updated_at_min") or "", request.arg("updated_at_max") or ""
         with self.lock:
             chosen = sorted(
-                (i for i in items.values() if not low or _parse(str(i["updated_at"])) >= _parse(low)),
-                key=lambda i: _parse(str(i["updated_at"])),
+                (
+                    i
+                    for i in items.values()
+                    if (not low or _parse(str(i["updated_at"])) >= _parse(low))
+                    and (not high or _parse(str(i["updated_at"])) <= _parse(high))
+                ),
+                key=lambda i: (_parse(str(i["updated_at"])), str(i["id"])),
+                reverse=order == "updated_at.desc",
             )
-        return _ok(chosen[offset : offset + limit])
+        return _ok(chosen[:limit])
 
     def order(self, request: FakeRequest) -> FakeResponse:
         order = self.orders.get(request.params["id"])
         return _ok(order) if order else _error(1004, "Order not found", 404)
 
+    def reasons(self, request: FakeRequest) -> FakeResponse:
+        if request.params["id"] not in self.orders:
+            return _error(1004, "Order not found", 404)
+        return _ok(self.refund_reasons.get(request.params["id"], list(REFUND_REASONS)))
+
     def refund(self, request: FakeRequest) -> FakeResponse:
+        """RefundOrder: refund_reason (required, one of the reasons listed for the order),
+        refund_reason_note (optional, at least one character); nothing else. Answers the Order."""
+        body = request.json()
+        extra = sorted(set(body) - {"refund_reason", "refund_reason_note"})
+        if extra:
+            return _error(1000, f"Unknown field: {', '.join(extra)}", 400)
+        reason, note = body.get("refund_reason"), body.get("refund_reason_note")
+        if "refund_reason_note" in body and (not isinstance(note, str) or not note):
+            return _error(1000, "refund_reason_note must not be empty", 400)
         with self.lock:
             order = self.orders.get(request.params["id"])
             if order is None:
                 return _error(1004, "Order not found", 404)
+            if reason not in self.refund_reasons.get(request.params["id"], REFUND_REASONS):
+                return _error(1000, f"Invalid refund_reason: {reason}", 400)
             if order["state"] == "REFUNDED":
                 return _error(1030, "Order has already been refunded", 400)
-            self.refunds.append((request.params["id"], request.json()))
+            self.refunds.append((request.params["id"], body))
             order.update(state="REFUNDED", updated_at=_now_iso())
-        return _ok({"success": True})
+            return _ok(order)
 
     def shipping_carriers(self, request: FakeRequest) -> FakeResponse:
         if request.arg("order_type") not in ("GENERAL", "CONFIRMED_DELIVERY"):

@@ -53,17 +53,17 @@ def seeded(fake: WishFake) -> WishFake:
     fake.add_order(order)
     fake.add_order({**copy.deepcopy(order), "id": "6401a2b3c4d5e6f708192a99", "state": "LOST_IN_SPACE"})
     ticket = load("ticket.json")
-    ticket.update(created_at=iso_ago(40), updated_at=iso_ago(40))
-    ticket["replies"][0]["created_at"] = iso_ago(40)
+    ticket.update(opened_at=iso_ago(40), updated_at=iso_ago(40))
+    ticket["replies"][0]["replied_at"] = iso_ago(40)
     fake.add_ticket(ticket)
     escalated = copy.deepcopy(ticket)
     escalated.update(
         id="6402aa11bb22cc33dd44ee66",
         state="AWAITING_WISH",
         subject="Refund request",
-        order_ids=["6401a2b3c4d5e6f7"],
+        orders=[{"id": "6401a2b3c4d5e6f7"}],
     )
-    escalated["user_info"] = {"id": "5a9b8c7d6e5f4a3b2c1d0e11", "name": "Sam Ortiz", "locale": "es_MX"}
+    escalated["buyer_info"] = {"name": "Sam Ortiz", "locale": "es-MX"}
     fake.add_ticket(escalated)
     return fake
 
@@ -83,7 +83,7 @@ def test_sync_into_tickets_rerun_duplicates_nothing(store: Store, seeded: WishFa
     assert case.kind == ReturnKind.CASE and case.platform_status == "AWAITING_WISH"
     assert_resync_adds_nothing(store, STREAMS)
     # the buyer writes again: the new version of the ticket adds only the new reply
-    seeded.tickets[TICKET_ID]["replies"].append({"sender": "USER", "message": "Any news?", "created_at": iso_ago(1)})
+    seeded.tickets[TICKET_ID]["replies"].append({"sender": "USER", "message": "Any news?", "replied_at": iso_ago(1)})
     seeded.tickets[TICKET_ID]["updated_at"] = iso_ago(1)
     sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
     assert list(ticket.messages.values_list("external_id", flat=True).order_by("id")) == [
@@ -156,17 +156,22 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: WishFake
     assert close.body == b'{"state":"CLOSED"}'
     assert seeded.tickets[TICKET_ID]["state"] == "CLOSED"
 
-    refund = RefundRequest("refund-1", ORDER_ID, Decimal("23.5"), "USD", note="Never arrived")
+    refund = RefundRequest(
+        "refund-1", ORDER_ID, Decimal("23.5"), "USD", reason="damaged_in_transit", note="Arrived broken"
+    )
     paid = perform("issue_refund", "refund-1", refund, lambda ctx: connector.issue_refund(ctx, refund))
     assert paid.status == WriteBackStatus.SUCCEEDED, paid.detail
+    [listed] = seeded.requests_to(f"/api/v3/orders/{ORDER_ID}/refund_reasons")
+    assert listed.method == "GET" and listed.headers["authorization"] == bearer
     [refunded] = seeded.requests_to(f"/api/v3/orders/{ORDER_ID}/refund")
     assert refunded.method == "PUT" and refunded.headers["authorization"] == bearer
-    assert refunded.body == b'{"reason_code":18,"reason_note":"Never arrived"}'
-    again = RefundRequest("refund-2", ORDER_ID, Decimal("23.5"), "USD")
+    assert refunded.headers["content-type"] == "application/json"
+    assert refunded.body == b'{"refund_reason":"ITEM_IS_DAMAGED","refund_reason_note":"Arrived broken"}'
+    again = RefundRequest("refund-2", ORDER_ID, Decimal("23.5"), "USD", reason="damaged_in_transit")
     reconciled = perform("issue_refund", "refund-2", again, lambda ctx: connector.issue_refund(ctx, again))
     assert reconciled.status == WriteBackStatus.SUCCEEDED and "reconciled" in reconciled.detail
     assert len(seeded.requests_to(f"/api/v3/orders/{ORDER_ID}/refund")) == 1
-    partial = RefundRequest("refund-3", "6401a2b3c4d5e6f708192a99", Decimal("5"), "USD")
+    partial = RefundRequest("refund-3", "6401a2b3c4d5e6f708192a99", Decimal("5"), "USD", reason="defective")
     seeded.orders["6401a2b3c4d5e6f708192a99"]["state"] = "APPROVED"
     refused = perform("issue_refund", "refund-3", partial, lambda ctx: connector.issue_refund(ctx, partial))
     assert refused.status == WriteBackStatus.FAILED and "Wish refunds a whole order" in refused.detail

@@ -28,8 +28,8 @@ CLOSE = f"/api/v3/tickets/{TICKET_ID}"
 @pytest.fixture
 def ticket(store: Store, fake: WishFake) -> Ticket:
     record = load("ticket.json")
-    record.update(created_at=iso_ago(40), updated_at=iso_ago(40))
-    record["replies"][0]["created_at"] = iso_ago(40)
+    record.update(opened_at=iso_ago(40), updated_at=iso_ago(40))
+    record["replies"][0]["replied_at"] = iso_ago(40)
     fake.add_ticket(record)
     sync_stream(store_id=store.pk, stream=Stream.MESSAGES)
     return Ticket.objects.get(store=store, conversation_id=f"wish:{TICKET_ID}")

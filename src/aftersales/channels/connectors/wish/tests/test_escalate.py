@@ -2,15 +2,19 @@
 offers "Escalate to Wish" only for Wish tickets; the click sends exactly `PUT /api/v3/tickets/{id}`
 `{"state": "AWAITING_WISH"}` with the bearer token, once (write-back ledger kind `escalate`, key
 `ticket:<conversation>:escalate`); Wish's refusal is shown with its words and not resent; other stores
-get 422 naming `ticket`, other organizations 404. Real HTTP to the fake, SQLite and PostgreSQL."""
+get 422 naming `ticket`, other organizations 404; once the ticket is closed (here or on Wish) the
+button is gone and the API answers 409 naming the state. Real HTTP to the fake, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from django.test import Client
 
 from aftersales.catalog.models import Store
-from aftersales.channels.connectors.wish.fake import WishFake
+from aftersales.channels.base import Stream
+from aftersales.channels.connectors.wish.fake import WishFake, iso_ago
 from aftersales.channels.models import WriteBack, WriteBackKind
+from aftersales.channels.sync import sync_stream
+from aftersales.channels.ticket_close import can_escalate_platform_ticket
 from aftersales.inbox.models import Ticket
 from aftersales.testing.acceptance import store_admin
 from aftersales.testing.factories import StoreFactory, TicketFactory
@@ -75,3 +79,29 @@ def test_other_stores_and_other_organizations_are_refused(ticket: Ticket, fake: 
     assert client.post(f"/api/v1/tickets/{foreign.pk}/platform-escalate").status_code == 404
     assert client.post(f"/tickets/{foreign.pk}/platform-escalate/").status_code == 404
     assert fake.requests_to(TICKET_URL) == []
+
+
+def test_not_offered_once_the_ticket_is_closed(ticket: Ticket, fake: WishFake, waits: list[float]) -> None:
+    """Closed here (the ledger's close) or on Wish (the state last pulled): no button, and the API
+    answers 409 naming the state before any call to Wish."""
+    client = _client(ticket.store)
+    assert client.post(f"/api/v1/tickets/{ticket.pk}/platform-close").json()["status"] == "succeeded"
+    assert can_escalate_platform_ticket(ticket) is False
+    page = client.get(f"/tickets/{ticket.pk}/").content
+    assert b'data-action="platform-escalate"' not in page and b'data-platform-close="succeeded"' in page
+    refused = client.post(f"/api/v1/tickets/{ticket.pk}/platform-escalate")
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["error"]["field"] == "ticket" and "CLOSED" in refused.json()["error"]["message"]
+    assert client.post(f"/tickets/{ticket.pk}/platform-escalate/").status_code == 409
+    assert fake.requests_to(TICKET_URL, "PUT") == [fake.requests_to(TICKET_URL, "PUT")[0]]  # the close alone
+    assert not WriteBack.objects.filter(store=ticket.store, kind=WriteBackKind.ESCALATE).exists()
+    # re-opened on Wish since (AWAITING_MERCHANT, pulled after our close): offered again
+    fake.tickets[TICKET_ID].update(state="AWAITING_MERCHANT", updated_at=iso_ago(1))
+    sync_stream(store_id=ticket.store_id, stream=Stream.MESSAGES)
+    assert can_escalate_platform_ticket(ticket) is True
+    # permanently closed by Wish, as pulled: not offered, 409 naming that state
+    fake.tickets[TICKET_ID].update(state="PERMANENTLY_CLOSED", updated_at=iso_ago(0))
+    sync_stream(store_id=ticket.store_id, stream=Stream.MESSAGES)
+    assert b'data-action="platform-escalate"' not in client.get(f"/tickets/{ticket.pk}/").content
+    refused = client.post(f"/api/v1/tickets/{ticket.pk}/platform-escalate")
+    assert refused.status_code == 409 and "PERMANENTLY_CLOSED" in refused.json()["error"]["message"]

@@ -32,9 +32,18 @@ def test_order() -> None:
         ({"state": "TELEPORTED"}, "state"),
         ({"released_at": "yesterday"}, "released_at"),
         (
-            {"product_information": {"sku": "X", "quantity": "one", "variation_id": "v", "price": {"amount": 1}}},
-            "product_information.quantity",
+            {
+                "order_payment": {
+                    "general_payment_details": {
+                        "payment_total": {"amount": 1, "currency_code": "USD"},
+                        "product_price": {"amount": 1, "currency_code": "USD"},
+                        "product_quantity": "one",
+                    }
+                }
+            },
+            "order_payment.general_payment_details.product_quantity",
         ),
+        ({"product_information": {"sku": "X", "name": "n"}}, "product_information.variation_id"),
     ],
 )
 def test_malformed_orders_name_the_field(change: dict, field: str) -> None:
@@ -46,7 +55,7 @@ def test_malformed_orders_name_the_field(change: dict, field: str) -> None:
 def test_ticket_replies_and_escalation() -> None:
     ticket = load("ticket.json")
     ticket["replies"].append(
-        {"sender": "MERCHANT", "message": "Sorry, checking.", "created_at": "2026-12-03T09:00:00Z"}
+        {"sender": "MERCHANT", "message": "Sorry, checking.", "replied_at": "2026-12-03T09:00:00Z"}
     )
     [first, second] = mapping.map_ticket(ticket)
     assert (
@@ -63,7 +72,7 @@ def test_ticket_replies_and_escalation() -> None:
         mapping.map_ticket(
             {
                 **load("ticket.json"),
-                "replies": [{"sender": "ROBOT", "message": "x", "created_at": "2026-12-03T08:00:00Z"}],
+                "replies": [{"sender": "ROBOT", "message": "x", "replied_at": "2026-12-03T08:00:00Z"}],
             }
         )
     assert caught.value.field == "replies[0].sender"
@@ -74,5 +83,7 @@ def test_the_delivery_address() -> None:
 
     order = load("order.json")
     assert mapping.map_order(order).ship_address is None  # a country alone is no address
-    order["shipping_details"].update(street_address1="1 Main St", street_address2="", zipcode="94105", city="SF")
+    order["full_address"]["shipping_detail"].update(
+        street_address1="1 Main St", street_address2="", zipcode="94105", city="SF", state="CA"
+    )
     assert mapping.map_order(order).ship_address == ShipAddress("US", "94105", ("1 Main St",), "SF")

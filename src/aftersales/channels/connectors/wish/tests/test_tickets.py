@@ -35,8 +35,8 @@ TICKET_ID = "6402aa11bb22cc33dd44ee55"
 
 def _ticket(**changes: Any) -> dict[str, Any]:
     record = load("ticket.json")
-    record.update(created_at=iso_ago(40), updated_at=iso_ago(30), **changes)
-    record["replies"][0]["created_at"] = iso_ago(40)
+    record.update(opened_at=iso_ago(40), updated_at=iso_ago(30), **changes)
+    record["replies"][0]["replied_at"] = iso_ago(40)
     return record
 
 
