@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from aftersales.returns.models import CustomerNotificationStepChange
+from aftersales.accounts.models import OrgSettingChange
 from aftersales.returns.notify_settings import step_enabled
 from aftersales.testing.personas import build_world
 
@@ -35,7 +35,12 @@ def test_notification_steps_settings(live_server, page, width):  # type: ignore[
     expect(page.locator("input[name=enabled][value=cancelled]")).not_to_be_checked()
     expect(page.locator("#notification-step-changes li")).to_have_count(2)
     assert step_enabled(world.org.pk, "refund_paid") and not step_enabled(world.org.pk, "cancelled")
-    assert CustomerNotificationStepChange.objects.filter(via="web", actor=world.admin).count() == 2
+    assert (
+        OrgSettingChange.objects.filter(
+            setting__startswith="customer_notification.", via="web", actor=world.admin
+        ).count()
+        == 2
+    )
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     _shot(page, f"notification-steps-{width}.png")
     assert violations == []

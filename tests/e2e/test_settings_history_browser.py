@@ -19,6 +19,7 @@ from aftersales.returns.review import review_settings_set
 from aftersales.returns.rma import rma_create_from_return_request
 from aftersales.returns.services import ReturnLineData, ReturnRequestData, return_request_upsert
 from aftersales.returns.tests.rma_fixtures import delivered_order, first_line
+from aftersales.sla.services import policy_save as sla_policy_save
 from aftersales.testing.personas import build_world
 
 from .conftest import open_settings
@@ -26,6 +27,7 @@ from .test_csp_browser import watch_csp
 from .test_routing_settings_browser import _shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+POLICY = {"name": "Fast", "urgency": "high", "first_response_minutes": 60, "resolution_minutes": 600}
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -44,6 +46,21 @@ def test_settings_history(live_server, page, width):  # type: ignore[no-untyped-
     expect(page.locator('tr[data-setting="refund_review.repeat_window_days"]')).to_contain_text("30")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     _shot(page, f"settings-history-{width}.png")
+    # filtered by setting group and by who, then paged (50 a page): the same selector as the API
+    policy = sla_policy_save(user=world.admin, data=POLICY)  # one row, then one per change: 52
+    for n in range(1, 52):
+        sla_policy_save(user=world.admin, data={**POLICY, "first_response_minutes": 60 + n}, policy_id=policy.pk)
+    page.goto(live_server.url + "/settings/history/")
+    page.select_option("[data-settings-history-filters] select[name=group]", "sla_policy")
+    page.select_option("[data-settings-history-filters] select[name=actor]", str(world.admin.pk))
+    page.click("[data-settings-history-filters] button[type=submit]")
+    expect(rows).to_have_count(50)
+    expect(page.locator('tr[data-setting^="refund_review"]')).to_have_count(0)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    _shot(page, f"settings-history-filtered-{width}.png")
+    page.click("[data-settings-history-next]")
+    expect(rows).to_have_count(2)
+    expect(page.locator("[data-settings-history-filters] select[name=group]")).to_have_value("sla_policy")
     assert violations == []
 
 

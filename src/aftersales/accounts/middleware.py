@@ -7,6 +7,8 @@ from django.utils import translation
 
 from aftersales.core.middleware import token_api_request
 
+from .audit import audit_via
+
 
 class UserLanguageMiddleware:
     """Signed-in users get the UI in their own language (zh-Hans or English), for this request only:
@@ -18,6 +20,11 @@ class UserLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Settings changed by this request are audited as changed through the API or the web UI.
+        with audit_via("api" if request.path_info.startswith("/api/") else "web"):
+            return self._respond(request)
+
+    def _respond(self, request: HttpRequest) -> HttpResponse:
         if token_api_request(request):
             return self.get_response(request)
         user = getattr(request, "user", None)

@@ -42,12 +42,26 @@ from aftersales.core.errors import Conflict, NotFound, ValidationFailed
 from aftersales.core.money import validate_currency
 from aftersales.language.languages import SUPPORTED as SUPPORTED_LANGUAGES
 
+from .audit import setting_audit
 from .models import Membership, Organization, Permission, Role, RoleKind, RoutingStrategy, Team, User, UserLanguage
 from .permissions import check_perm
 
 MAX_APPROVAL_LIMIT = Decimal("1000000000")  # 10^9 in the role's currency
 CURRENCY_RE = re.compile(r"^[A-Z]{3}$")
 MAX_SCOPE_VALUES = 100
+# What the settings audit (accounts.audit) records of a user, a team and a role.
+USER_AUDIT_FIELDS = (
+    "display_name",
+    "email",
+    "role",
+    "language",
+    "is_active",
+    "skill_languages",
+    "skill_platforms",
+    "skill_categories",
+)
+TEAM_AUDIT_FIELDS = ("name", "platforms", "languages", "sku_categories", "routing_strategy")
+ROLE_AUDIT_FIELDS = ("name", "kind", "permissions", "approval_limit_amount", "approval_limit_currency")
 
 
 @dataclass(frozen=True)
@@ -344,6 +358,14 @@ def user_invite(
             user.set_unusable_password()
             user.save()
             Membership.objects.bulk_create([Membership(team=t, user=user) for t in teams])
+            setting_audit(
+                user,
+                USER_AUDIT_FIELDS,
+                actor=actor,
+                setting=f"user.{user.username}",
+                created=True,
+                related={"teams": (None, sorted(t.pk for t in teams))},
+            )
             return _set_password_link(user, send=True, reason="invite")
     except IntegrityError:
         raise Conflict(_("This username is taken; choose another."), field="username") from None
@@ -401,6 +423,20 @@ def user_update(
         if losing_admin and _active_admin_ids(org.pk) == {user.pk}:
             field = "is_active" if not user.is_active else "role_id"
             raise Conflict(_("The organization must keep at least one active administrator."), field=field)
+        setting_audit(
+            user,
+            fields,
+            actor=actor,
+            setting=f"user.{user.username}",
+            related=None
+            if teams is None
+            else {
+                "teams": (
+                    sorted(Membership.objects.filter(user=user).values_list("team_id", flat=True)),
+                    sorted(t.pk for t in teams),
+                )
+            },
+        )
         if fields:
             user.save(update_fields=fields)
         if teams is not None:
@@ -524,14 +560,37 @@ def _team_name_taken(actor: Any, name: str, *, exclude: int | None = None) -> bo
     return qs.exists()
 
 
+def _team_links_change(
+    team: Team, scope: dict[str, Any], members: list[User] | None, lead_ids: list[int] | None
+) -> dict[str, tuple[list[int], list[int]]]:
+    """The stores, members and leads of a team being saved, before and after (for the audit)."""
+    links = Membership.objects.filter(team_id=team.pk) if team.pk else Membership.objects.none()
+    change: dict[str, tuple[list[int], list[int]]] = {}
+    if "stores" in scope:
+        before = sorted(team.stores.values_list("pk", flat=True)) if team.pk else []
+        change["stores"] = (before, sorted(s.pk for s in scope["stores"]))
+    if members is not None:
+        change["members"] = (sorted(links.values_list("user_id", flat=True)), sorted(u.pk for u in members))
+    if lead_ids is not None:
+        change["leads"] = (sorted(links.filter(is_lead=True).values_list("user_id", flat=True)), sorted(lead_ids))
+    return change
+
+
 def _save_team(
-    team: Team, scope: dict[str, Any], members: list[User] | None, lead_ids: list[int] | None = None
+    team: Team, scope: dict[str, Any], members: list[User] | None, lead_ids: list[int] | None, *, actor: Any
 ) -> None:
     for key in ("platforms", "languages", "sku_categories", "routing_strategy"):
         if key in scope:
             setattr(team, key, scope[key])
     try:
         with transaction.atomic():
+            setting_audit(
+                team,
+                TEAM_AUDIT_FIELDS,
+                actor=actor,
+                setting=f"team.{team.name}",
+                related=_team_links_change(team, scope, members, lead_ids),
+            )
             team.save()
             if "stores" in scope:
                 team.stores.set(scope["stores"])
@@ -581,7 +640,7 @@ def team_create(
     members = _org_users(actor, member_ids)
     team = Team(organization_id=actor.organization_id, name=clean_name)
     with transaction.atomic():
-        _save_team(team, scope, members, sorted(set(lead_ids)))
+        _save_team(team, scope, members, sorted(set(lead_ids)), actor=actor)
     return team
 
 
@@ -614,7 +673,7 @@ def team_update(
         scope["routing_strategy"] = strategy
     members = _org_users(actor, member_ids) if member_ids is not None else None
     with transaction.atomic():
-        _save_team(team, scope, members, sorted(set(lead_ids)) if lead_ids is not None else None)
+        _save_team(team, scope, members, sorted(set(lead_ids)) if lead_ids is not None else None, actor=actor)
     return team
 
 
@@ -624,6 +683,7 @@ def team_delete(*, actor: Any, team_id: int) -> None:
     check_people_admin(actor)
     team = _org_team(actor, team_id)
     with transaction.atomic():
+        setting_audit(team, TEAM_AUDIT_FIELDS, actor=actor, setting=f"team.{team.name}", deleted=True)
         team.delete()
 
 
@@ -713,7 +773,7 @@ def role_create(
         raise Conflict(_("A role with this name exists already."), field="name")
     try:
         with transaction.atomic():
-            return Role.objects.create(
+            role = Role.objects.create(
                 organization_id=actor.organization_id,
                 name=clean_name,
                 kind=_kind_for(perms),
@@ -721,6 +781,8 @@ def role_create(
                 approval_limit_amount=amount,
                 approval_limit_currency=currency,
             )
+            setting_audit(role, ROLE_AUDIT_FIELDS, actor=actor, setting=f"role.{role.name}", created=True)
+            return role
     except IntegrityError:
         raise Conflict(_("A role with this name exists already."), field="name") from None
 
@@ -771,6 +833,7 @@ def role_update(
                     raise Conflict(
                         _("The organization must keep at least one active administrator."), field="permissions"
                     )
+            setting_audit(role, fields, actor=actor, setting=f"role.{role.name}")
             if fields:
                 role.save(update_fields=fields)
     except IntegrityError:
@@ -786,4 +849,5 @@ def role_delete(*, actor: Any, role_id: int) -> None:
         _lock_organization(actor)
         if User.objects.filter(role_id=role.pk).exists():
             raise Conflict(_("This role is in use; give its users another role first."), field="role_id")
+        setting_audit(role, ROLE_AUDIT_FIELDS, actor=actor, setting=f"role.{role.name}", deleted=True)
         role.delete()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
 from typing import Any, cast
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from aftersales.core.errors import ValidationFailed
 from aftersales.core.rows import RowShape, cache_related, row_shape
 
 from .models import ApiToken, Organization, OrgSettingChange, Permission, Role, Team, User
@@ -108,16 +111,65 @@ def user_for_token(raw: str) -> User | None:
 # --- organization settings audit ------------------------------------------------------------------
 
 SETTING_HISTORY_LIMIT = 200
+SETTING_HISTORY_PAGE = 50
 
 
-def org_setting_changes(user: Any, *, limit: int = SETTING_HISTORY_LIMIT) -> list[OrgSettingChange]:
-    """The latest changes of the user's organization's settings, newest first (organization admins:
-    PermissionDenied otherwise; never another organization's)."""
+@dataclass(frozen=True)
+class SettingChangesPage:
+    changes: list[OrgSettingChange]
+    next_cursor: str | None  # the cursor of the page after this one (None: this is the last)
+
+
+def org_setting_changes_page(
+    user: Any,
+    *,
+    group: str | None = None,
+    actor_id: int | None = None,
+    cursor: str | None = None,
+    limit: int = SETTING_HISTORY_PAGE,
+) -> SettingChangesPage:
+    """A page of the changes of the user's organization's settings, newest first (organization admins:
+    PermissionDenied otherwise; never another organization's), for Settings > Settings history and
+    GET /settings/history alike. `group`: one setting group (accounts.audit.SETTING_GROUPS: the first
+    part of the setting's key); `actor_id`: one user's changes; `cursor`: the page after the one that
+    answered it (the id of its last change). A filter or cursor that names nothing of the organization's:
+    ValidationFailed naming it."""
+    from .audit import SETTING_GROUPS
     from .permissions import check_perm, organization_of
 
     check_perm(user, Permission.ADMINISTER)
-    return list(
-        OrgSettingChange.objects.filter(organization_id=organization_of(user)).select_related("actor")[
-            : max(1, min(limit, SETTING_HISTORY_LIMIT))
-        ]
-    )
+    org_id = organization_of(user)
+    rows = OrgSettingChange.objects.filter(organization_id=org_id)
+    if group:
+        if group not in SETTING_GROUPS:
+            raise ValidationFailed(
+                _("unknown setting group %(group)r; expected one of %(join)s")
+                % {"group": group[:40], "join": ", ".join(SETTING_GROUPS)},
+                field="group",
+            )
+        rows = rows.filter(Q(setting=group) | Q(setting__startswith=f"{group}."))
+    if actor_id is not None:
+        if not User.objects.filter(pk=actor_id, organization_id=org_id).exists():
+            raise ValidationFailed(_("no such user in your organization"), field="actor")
+        rows = rows.filter(actor_id=actor_id)
+    if cursor:
+        last = (
+            OrgSettingChange.objects.filter(organization_id=org_id, pk=int(cursor)).values("at", "pk").first()
+            if cursor.isdigit() and len(cursor) < 19
+            else None
+        )
+        if last is None:
+            raise ValidationFailed(_("unknown cursor"), field="cursor")
+        rows = rows.filter(Q(at__lt=last["at"]) | Q(at=last["at"], pk__lt=last["pk"]))
+    size = max(1, min(limit, SETTING_HISTORY_LIMIT))
+    page = list(rows.select_related("actor").order_by("-at", "-id")[: size + 1])
+    more = len(page) > size
+    page = page[:size]
+    return SettingChangesPage(page, str(page[-1].pk) if more else None)
+
+
+def org_setting_changes(
+    user: Any, *, group: str | None = None, limit: int = SETTING_HISTORY_LIMIT
+) -> list[OrgSettingChange]:
+    """The latest changes of the user's organization's settings (one group of them), newest first."""
+    return org_setting_changes_page(user, group=group, limit=limit).changes

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -17,11 +15,11 @@ from django.utils.translation import gettext as _
 
 from aftersales.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
+from .audit import org_setting_change_record  # noqa: F401 (the services' entry to the settings audit)
 from .models import (
     DEFAULT_ROLE_PERMISSIONS,
     ApiToken,
     Organization,
-    OrgSettingChange,
     Permission,
     Role,
     RoleKind,
@@ -195,40 +193,3 @@ def organization_create(
             _("an organization with that name or a user with that username already exists"), field="name"
         ) from None
     return org, user
-
-
-# --- organization settings audit ------------------------------------------------------------------
-
-
-def org_setting_change_record(
-    *,
-    organization_id: int,
-    actor: Any,
-    setting: str,
-    old: Any,
-    new: Any,
-    via: str = "web",
-    secret: bool = False,
-) -> OrgSettingChange | None:
-    """Append who changed `setting` from `old` to `new` (OrgSettingChange). Called by the service that
-    changes the setting, inside its transaction (a rolled-back change leaves no audit row). A secret
-    (`secret`): never its value; "changed" and a fingerprint of `new` instead. Nothing when `old`
-    equals `new` (not for secrets: every rotation is a change)."""
-    if not secret and old == new:
-        return None
-    fingerprint = ""
-    if secret:
-        fingerprint = hashlib.sha256(str(new).encode()).hexdigest()[:12] if new else ""
-        old, new = None, "changed"
-    user_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
-    return OrgSettingChange.objects.create(
-        organization_id=organization_id,
-        actor_id=user_id,
-        setting=setting[:120],
-        old_value=old,
-        new_value=new,
-        secret=secret,
-        fingerprint=fingerprint,
-        via=via[:10],
-        at=timezone.now(),
-    )

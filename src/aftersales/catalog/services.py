@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django_countries import countries
 
+from aftersales.accounts.audit import setting_audit
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.channels.credentials import check_platform_credentials, merge_kept_secrets
@@ -28,6 +29,7 @@ from .events import CustomerTierChanged
 from .models import Customer, CustomerTier, Platform, Product, Store, ValueTier
 
 MAX_STORE_NAME = 120
+STORE_SECRET_FIELDS = ("credentials",)  # audited as "changed" with a fingerprint, never the value
 MAX_SITE = 40
 MAX_CREDENTIAL_KEYS = 30
 MAX_CREDENTIALS_CHARS = 8_000
@@ -197,7 +199,11 @@ def store_create(
         with transaction.atomic():
             if Store.objects.filter(organization_id=organization_id, name=clean["name"]).exists():
                 raise _name_taken(clean["name"])
-            return Store.objects.create(organization_id=organization_id, **clean)
+            store = Store.objects.create(organization_id=organization_id, **clean)
+            setting_audit(
+                store, [*clean], actor=user, setting=f"store.{store.name}", secret=STORE_SECRET_FIELDS, created=True
+            )
+            return store
     except IntegrityError:  # created concurrently
         raise _name_taken(clean["name"]) from None
 
@@ -226,6 +232,7 @@ def store_update(*, user: User, store_id: int, changes: Mapping[str, Any]) -> St
             for name, value in clean.items():
                 setattr(store, name, value)
             if clean:
+                setting_audit(store, [*clean], actor=user, setting=f"store.{store.name}", secret=STORE_SECRET_FIELDS)
                 store.save(update_fields=[*clean, "updated_at"])
             return store
     except IntegrityError:

@@ -34,6 +34,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from aftersales.accounts.audit import setting_audit
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.catalog.models import Store
@@ -60,6 +61,9 @@ from .models import MarketplaceApp
 
 logger = logging.getLogger(__name__)
 audit = logging.getLogger("aftersales.audit")
+# The settings audit (accounts.audit) of an app: its environment and its keys, all as a secret.
+APP_AUDIT_FIELDS = ("environment", "credentials")
+APP_SECRET = ("credentials",)
 
 ENVIRONMENTS = ("production", "sandbox")
 
@@ -368,6 +372,7 @@ def marketplace_app_save(
             row.updated_by = user
             if rotated:
                 row.rotated_at = now()
+            setting_audit(row, APP_AUDIT_FIELDS, actor=user, setting=f"marketplace_app.{app.code}", secret=APP_SECRET)
             row.save()
     except IntegrityError:  # created concurrently by another admin
         raise Conflict(_("another admin saved this app at the same time: reload"), field="platform") from None
@@ -414,6 +419,9 @@ def marketplace_app_delete(*, user: Any, platform: str, via: str = "ui") -> None
                 field="platform",
                 code="app_in_use",
             )
+        setting_audit(
+            row, APP_AUDIT_FIELDS, actor=user, setting=f"marketplace_app.{app.code}", secret=APP_SECRET, deleted=True
+        )
         row.delete()
     audit.info(
         "marketplace app deleted",

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from aftersales.accounts.audit import setting_audit
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.core import events
@@ -36,6 +37,12 @@ LIMITS = {
     "csat_sample_percent": (0, 100),
     "csat_link_days": (1, 90),
 }
+# What the settings audit (accounts.audit) records of the follow-up settings.
+AUDIT_FIELDS = (
+    *LIMITS,
+    *("stall_enabled", "csat_enabled", "thanks_enabled", "warranty_delivery_enabled"),
+    *("stall_template", "csat_template", "thanks_template", "thanks_categories", "coupon_pattern"),
+)
 
 
 # --- settings ------------------------------------------------------------------------------------
@@ -125,6 +132,7 @@ def followup_settings_save(*, user: User, values: SettingsInput) -> FollowUpSett
         row.warranty_delivery_enabled = bool(values.warranty_delivery_enabled)
         row.thanks_categories = categories
         row.coupon_pattern = pattern
+        setting_audit(row, AUDIT_FIELDS, actor=user, setting="followup")
         row.updated_at = now()
         row.save()
     return row

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext
 
+from aftersales.accounts.audit import instance_values, setting_changes_record
 from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import check_perm, check_ticket, organization_of, ticket_scope_q
 from aftersales.core import events
@@ -633,6 +634,14 @@ def provider_config_save(
         if merge_options and stored is not None:  # what the form does not show (location, codes) stays
             options = {**(stored.options or {}), **options}
         defaults["options"] = {k: v for k, v in options.items() if v not in ("", None, [])}
+        setting_changes_record(
+            organization_id=organization_of(user),
+            actor=user,
+            setting=f"translation_provider.{clean.name}",
+            old=None if stored is None else instance_values(stored, defaults),
+            new=defaults,
+            secret=("credentials",),
+        )
         config, _ = ProviderConfig.objects.update_or_create(
             organization_id=organization_of(user), name=clean.name, defaults=defaults
         )
@@ -669,6 +678,13 @@ def provider_config_test(
     return build(config).health()
 
 
+def _route_names(organization_id: int, source: str, target: str) -> list[str]:
+    routes = TranslationRoute.objects.filter(
+        organization_id=organization_id, source_language=source, target_language=target
+    )
+    return list(routes.order_by("position").values_list("provider__name", flat=True))
+
+
 def translation_route_set(
     *, user: User, source_language: str, target_language: str, provider_names: Sequence[str]
 ) -> list[TranslationRoute]:
@@ -688,6 +704,13 @@ def translation_route_set(
             gettext("unknown provider(s): %(join)s") % {"join": ", ".join(unknown)}, field="provider_names"
         )
     with transaction.atomic():
+        setting_changes_record(
+            organization_id=organization_of(user),
+            actor=user,
+            setting=f"translation_route.{source}-{target}",
+            old={"providers": _route_names(organization_of(user), source, target)},
+            new={"providers": list(provider_names)},
+        )
         TranslationRoute.objects.filter(
             organization_id=organization_of(user), source_language=source, target_language=target
         ).delete()

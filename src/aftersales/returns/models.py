@@ -551,7 +551,7 @@ class CustomerNotificationStep(models.Model):
     """Whether the buyer is told of one step (returns.notify_settings.STEPS: RMA and warranty steps) in
     one organization. Without a row the step's default applies. Changed by organization admins in
     Settings > Customer notifications or PUT /api/v1/returns/notification-steps; every change is
-    appended to CustomerNotificationStepChange (the audit)."""
+    appended to the organization settings audit (accounts.OrgSettingChange, `customer_notification.<step>`)."""
 
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="customer_notification_steps"
@@ -562,18 +562,3 @@ class CustomerNotificationStep(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organization", "step"], name="customernotificationstep_unique")]
-
-
-class CustomerNotificationStepChange(models.Model):
-    """Append-only audit of the switches above: who turned which step on or off, when, from where."""
-
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
-    step = models.CharField(max_length=30)
-    enabled = models.BooleanField()
-    actor = models.ForeignKey("accounts.User", on_delete=models.SET_NULL, null=True, related_name="+")
-    via = models.CharField(max_length=10)  # web | api
-    at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["organization", "-at"], name="customernotifchange_org_at")]

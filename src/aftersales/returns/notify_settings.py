@@ -1,7 +1,8 @@
 """Which steps notify the buyer, per organization (issue 10, section 7): one switch per step of the RMA
 and warranty notifications (returns.notify, warranty.notify). Organization admins change them in
 Settings > Customer notifications and through GET/PUT /api/v1/returns/notification-steps (the same
-service, the ADMINISTER permission in both); each change is appended to CustomerNotificationStepChange.
+service, the ADMINISTER permission in both); each change is appended to the organization
+settings audit (accounts.OrgSettingChange, setting `customer_notification.<step>`).
 
 Defaults (no row for the organization): every step on, except `refund_paid`. Amazon, eBay, Shopee,
 AliExpress, TikTok Shop and Shopify tell the buyer themselves when a refund went through, so a second
@@ -16,13 +17,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from aftersales.accounts.audit import org_setting_change_record
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm, organization_of
-from aftersales.accounts.services import org_setting_change_record
-from aftersales.core.clock import now
+from aftersales.accounts.selectors import org_setting_changes
 from aftersales.core.errors import ValidationFailed
 
-from .models import CustomerNotificationStep, CustomerNotificationStepChange
+from .models import CustomerNotificationStep
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ STEPS: tuple[StepInfo, ...] = (
     StepInfo("repair_shipped_back", gettext_lazy("Repaired unit shipped back (tracking)"), "warranty", True),
 )
 STEP_CODES = frozenset(s.code for s in STEPS)
+STEP_SETTING_GROUP = "customer_notification"  # the audit's setting: customer_notification.<step>
 
 
 @dataclass(frozen=True)
@@ -101,20 +103,16 @@ def notification_steps_update(*, user: Any, changes: Any, via: str) -> list[Step
     organization_id = organization_of(user)
     with transaction.atomic():
         current = {s.code: s.enabled for s in _switches(organization_id)}
-        at = now()
         for code, value in changes.items():
             if current[code] == value:
                 continue
             CustomerNotificationStep.objects.update_or_create(
                 organization_id=organization_id, step=code, defaults={"enabled": value}
             )
-            CustomerNotificationStepChange.objects.create(
-                organization_id=organization_id, step=code, enabled=value, actor=user, via=via, at=at
-            )
             org_setting_change_record(
                 organization_id=organization_id,
                 actor=user,
-                setting=f"customer_notification.{code}",
+                setting=f"{STEP_SETTING_GROUP}.{code}",
                 old=current[code],
                 new=value,
                 via=via,
@@ -134,12 +132,10 @@ class StepChange:
 
 def notification_step_changes(user: Any, *, limit: int = 20) -> list[StepChange]:
     """The latest changes of the switches (the audit), newest first, for administrators."""
-    check_perm(user, Permission.ADMINISTER)
     labels = {s.code: str(s.label) for s in STEPS}
-    rows = CustomerNotificationStepChange.objects.filter(organization_id=organization_of(user)).select_related("actor")[
-        :limit
-    ]
+    rows = org_setting_changes(user, group=STEP_SETTING_GROUP, limit=limit)
+    steps = [(r, r.setting.split(".", 1)[1]) for r in rows]
     return [
-        StepChange(r.step, labels.get(r.step, r.step), r.enabled, str(r.actor) if r.actor else "", r.via, r.at)
-        for r in rows
+        StepChange(step, labels.get(step, step), bool(r.new_value), str(r.actor) if r.actor else "", r.via, r.at)
+        for r, step in steps
     ]

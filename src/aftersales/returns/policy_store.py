@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from aftersales.accounts.audit import setting_changes_record
 from aftersales.accounts.models import Organization, Permission
 from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.core import clock
@@ -145,6 +146,13 @@ def _store(*, organization_id: int, document: dict[str, Any], comment: str, crea
             comment=comment,
             created_by=created_by if getattr(created_by, "pk", None) else None,
             created_at=clock.now(),
+        )
+        setting_changes_record(
+            organization_id=organization_id,
+            actor=created_by,
+            setting="return_policy",
+            old={"version": last},
+            new={"version": version.number},
         )
     return _view(version)
 

@@ -7,8 +7,10 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 
+from aftersales.accounts.audit import setting_changes_record
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.core import clock
@@ -42,11 +44,20 @@ def rate_set(*, user: Any, currency: str, rate: Any, as_of: date | None = None) 
     except Exception:
         raise ValidationFailed(_("currency: unknown currency code"), field="currency") from None
     value = check_rate(rate)
-    row, _created = ExchangeRate.objects.update_or_create(
-        organization_id=organization_of(user),
-        currency=currency,
-        defaults={"rate": value, "as_of": as_of or clock.now().date(), "updated_at": clock.now()},
-    )
+    org_id, day = organization_of(user), as_of or clock.now().date()
+    with transaction.atomic():
+        setting_changes_record(
+            organization_id=org_id,
+            actor=user,
+            setting=f"exchange_rate.{currency}",
+            old=ExchangeRate.objects.filter(organization_id=org_id, currency=currency).values("rate", "as_of").first(),
+            new={"rate": value, "as_of": day},
+        )
+        row, _created = ExchangeRate.objects.update_or_create(
+            organization_id=org_id,
+            currency=currency,
+            defaults={"rate": value, "as_of": day, "updated_at": clock.now()},
+        )
     return row
 
 

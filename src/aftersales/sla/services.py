@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from aftersales.accounts.audit import setting_audit, setting_changes_record
 from aftersales.accounts.models import Organization, Permission, Team, User
 from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.core import events
@@ -30,6 +31,7 @@ from .sources import clocks_for_ticket, clocks_for_tickets
 logger = logging.getLogger(__name__)
 SYSTEM_ACTOR = Actor.system("sla")
 REFRESH_BATCH = 500
+CALENDAR_AUDIT_FIELDS = ("name", "timezone", "weekly_hours", "holidays", "special_days")
 
 
 # --------------------------------------------------------------------------- calendars
@@ -103,6 +105,7 @@ def calendar_save(
         row.weekly_hours = spec["weekly"]
         row.holidays = spec["holidays"]
         row.special_days = spec["special_days"]
+        setting_audit(row, CALENDAR_AUDIT_FIELDS, actor=user, setting=f"sla_calendar.{row.name}")
         row.save()
         _mark_stale(org_id)
     return row
@@ -118,6 +121,7 @@ def calendar_delete(*, user: Any, calendar_id: int) -> None:
             raise Conflict(
                 _("the calendar is used by the policies: %(names)s") % {"names": ", ".join(users)}, field="calendar_id"
             )
+        setting_audit(row, CALENDAR_AUDIT_FIELDS, actor=user, setting=f"sla_calendar.{row.name}", deleted=True)
         row.delete()
         _mark_stale(row.organization_id)
 
@@ -130,6 +134,13 @@ def team_calendar_set(*, user: Any, team_id: int, calendar_id: int | None) -> Te
     if team is None:
         raise NotFound(_("team not found"), field="team_id")
     with transaction.atomic():
+        setting_changes_record(
+            organization_id=org_id,
+            actor=user,
+            setting=f"team_calendar.{team.name}",
+            old={"calendar": TeamCalendar.objects.filter(team=team).values_list("calendar_id", flat=True).first()},
+            new={"calendar": calendar_id},
+        )
         if calendar_id is None:
             TeamCalendar.objects.filter(team=team).delete()
             link = None
@@ -158,6 +169,9 @@ class PolicyInput:
     warning_percent: int
     calendar_id: int | None
     is_active: bool
+
+
+POLICY_AUDIT_FIELDS = tuple(PolicyInput.__dataclass_fields__)  # audited as sla_policy.<name>.<field>
 
 
 def check_policy(user: Any, data: dict[str, Any]) -> PolicyInput:
@@ -223,6 +237,7 @@ def policy_save(*, user: Any, data: dict[str, Any], policy_id: int | None = None
                 )
         for f, value in clean.__dict__.items():
             setattr(row, f, value)
+        setting_audit(row, POLICY_AUDIT_FIELDS, actor=user, setting=f"sla_policy.{row.name}")
         row.save()
         _mark_stale(org_id)
     return row
@@ -232,9 +247,11 @@ def policy_delete(*, user: Any, policy_id: int) -> None:
     check_perm(user, Permission.ADMINISTER)
     org_id = organization_of(user)
     with transaction.atomic():
-        deleted, _rows = SlaPolicy.objects.filter(pk=policy_id, organization_id=org_id).delete()
-        if not deleted:
+        row = SlaPolicy.objects.select_for_update().filter(pk=policy_id, organization_id=org_id).first()
+        if row is None:
             raise NotFound(_("policy not found"), field="policy_id")
+        setting_audit(row, POLICY_AUDIT_FIELDS, actor=user, setting=f"sla_policy.{row.name}", deleted=True)
+        row.delete()
         _mark_stale(org_id)
 
 

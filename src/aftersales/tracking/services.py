@@ -28,6 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from aftersales.accounts.audit import setting_audit
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.catalog.models import Shipment, ShipmentStatus, TrackingEvent
@@ -127,6 +128,13 @@ def tracking_account_save(
                     account.is_active = is_active
                 if interval is not None:
                     account.poll_interval_hours = interval
+                setting_audit(
+                    account,
+                    ("is_active", "poll_interval_hours", "credentials"),
+                    actor=user,
+                    setting=f"tracking_account.{provider}",
+                    secret=("credentials",),
+                )
                 account.save()
                 return account
         except IntegrityError:  # two admins created it at the same moment: change the one that won

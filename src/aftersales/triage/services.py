@@ -15,6 +15,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from aftersales.accounts.audit import setting_audit
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.core.actors import Actor
@@ -431,11 +432,23 @@ def triage_settings_update(
             row.apply_results = bool(apply_results)
         if auto_route is not None:
             row.auto_route = bool(auto_route)
+        setting_audit(row, ("apply_results", "auto_route"), actor=user, setting="triage")
         row.save()
     return row
 
 
 LLM_MAX_TIMEOUT = 60.0
+# What the settings audit (accounts.audit) records of the LLM provider (its key as a secret).
+LLM_AUDIT_FIELDS = (
+    "is_enabled",
+    "base_url",
+    "model",
+    "credentials",
+    "timeout_seconds",
+    "fields",
+    "max_per_minute",
+    "max_per_day",
+)
 
 
 def llm_provider_update(
@@ -497,6 +510,7 @@ def llm_provider_update(
             for name, missing in (("base_url", not row.base_url), ("model", not row.model), ("fields", not row.fields)):
                 if missing:
                     raise ValidationFailed(_("needed to turn the LLM provider on"), field=name)
+        setting_audit(row, LLM_AUDIT_FIELDS, actor=user, setting="llm_provider", secret=("credentials",))
         row.save()
     return row
 

@@ -16,7 +16,7 @@ class OrgSettingChangeOut(Schema):
     fingerprint: str = Field(..., description="A secret's SHA-256 fingerprint (first 12 hex digits); else empty")
     actor_id: int | None = Field(None, description="The user who changed it (null: deleted since)")
     actor_name: str
-    via: str = Field(..., description="web or api")
+    via: str = Field(..., description="web, api or command")
     at: datetime
 
     @staticmethod
@@ -26,3 +26,13 @@ class OrgSettingChangeOut(Schema):
 
 class OrgSettingChangesOut(Schema):
     changes: list[OrgSettingChangeOut]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next (older) page; null: last page")
+
+
+class SettingHistoryFilters(Schema):
+    group: str = Field(
+        "", max_length=40, description="A setting group, e.g. sla_policy, store, role, customer_notification"
+    )
+    actor: int | None = Field(None, description="Only the changes of this user (id)")
+    cursor: str = Field("", max_length=20, description="next_cursor of the previous page")
+    limit: int = Field(50, ge=1, le=200)

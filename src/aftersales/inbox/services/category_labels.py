@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from aftersales.accounts.audit import setting_changes_record
 from aftersales.accounts.models import Organization, Permission, User
 from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.core.errors import ValidationFailed
@@ -90,6 +92,12 @@ def check_category_labels(labels: Mapping[str, Mapping[str, object]]) -> dict[st
     return clean
 
 
+def _stored_labels(organization_id: int) -> Any:
+    return CategoryLabel.objects.filter(organization_id=organization_id).values_list(
+        "category", "label_en", "label_zh_hans"
+    )
+
+
 def category_labels_set(*, user: User, labels: Mapping[str, Mapping[str, object]]) -> list[CategoryLabelRow]:
     """Replace the organization's category labels: the categories given with a label keep it, the
     others (or both labels blank) go back to the built-in wording. Admins only; all or nothing.
@@ -99,6 +107,13 @@ def category_labels_set(*, user: User, labels: Mapping[str, Mapping[str, object]
     clean = check_category_labels(labels)
     with transaction.atomic():
         list(Organization.objects.select_for_update().filter(pk=organization_id).values_list("pk", flat=True))
+        setting_changes_record(
+            organization_id=organization_id,
+            actor=user,
+            setting="category_labels",
+            old={c: [en, zh] for c, en, zh in _stored_labels(organization_id)},
+            new={c: [en, zh] for c, (en, zh) in clean.items() if en or zh},
+        )
         CategoryLabel.objects.filter(organization_id=organization_id).delete()
         CategoryLabel.objects.bulk_create(
             CategoryLabel(organization_id=organization_id, category=category, label_en=en, label_zh_hans=zh)

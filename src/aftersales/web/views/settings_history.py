@@ -1,7 +1,7 @@
 """Settings > Settings history: who changed which organization setting, from what to what, when and
-from where (accounts.OrgSettingChange, written by the services that change settings: refund review
-thresholds, customer notification steps, webhook signing secrets). Read-only; organization admins
-(ADMINISTER), their own organization only (accounts.selectors.org_setting_changes)."""
+from where (accounts.OrgSettingChange, written by the services that change settings through
+accounts.audit). Filter by setting group and by who changed it, paged by cursor (the same selector as
+GET /api/v1/settings/history). Read-only; organization admins (ADMINISTER), their own organization only."""
 
 from __future__ import annotations
 
@@ -9,17 +9,11 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.accounts.selectors import org_setting_changes
+from aftersales.accounts.audit import SETTING_GROUPS
+from aftersales.accounts.selectors import org_setting_changes_page, users_of_organization
+from aftersales.core.errors import ValidationFailed
 
 from ..access import AgentRequest, web_view
-
-# What the page calls a setting, by the first part of its key (the rest is shown as it is).
-SETTING_GROUPS = {
-    "refund_review": _("Refund review"),
-    "customer_notification": _("Customer notifications"),
-    "webhook_signing_secret": _("Webhook signing secret"),
-    "rule_webhook_secret": _("Rule webhook secret"),
-}
 
 
 def _shown(value: object) -> str:
@@ -32,7 +26,13 @@ def _shown(value: object) -> str:
 
 @web_view()
 def settings_history(request: AgentRequest) -> HttpResponse:
-    changes = org_setting_changes(request.user)
+    group = request.GET.get("group", "")
+    actor = request.GET.get("actor", "")
+    if actor and not actor.isdigit():
+        raise ValidationFailed(str(_("choose a user of the list")), field="actor")
+    page = org_setting_changes_page(
+        request.user, group=group or None, actor_id=int(actor) if actor else None, cursor=request.GET.get("cursor")
+    )
     rows = [
         {
             "change": change,
@@ -41,6 +41,15 @@ def settings_history(request: AgentRequest) -> HttpResponse:
             "old": _shown(change.old_value),
             "new": _shown(change.new_value),
         }
-        for change in changes
+        for change in page.changes
     ]
-    return render(request, "web/settings/history.html", {"settings_section": "history", "rows": rows})
+    context = {
+        "settings_section": "history",
+        "rows": rows,
+        "groups": sorted(((key, str(label)) for key, label in SETTING_GROUPS.items()), key=lambda g: g[1]),
+        "users": users_of_organization(request.user),
+        "group": group,
+        "actor": actor,
+        "next_cursor": page.next_cursor,
+    }
+    return render(request, "web/settings/history.html", context)
