@@ -60,6 +60,24 @@ class TrackingVars:
 
 
 @dataclass(frozen=True)
+class ProductVars:
+    name: str = ""
+    sku: str = ""
+
+
+@dataclass(frozen=True)
+class WarrantyVars:
+    """A sold unit's warranty, as a reminder tells it (warranty.notify.reminder_context): the IMEI and
+    serial number masked to their last digits, the last covered day written in the buyer's locale (the
+    day in the store's time zone), the days left on that day."""
+
+    imei: str = ""
+    serial_number: str = ""
+    ends_on: str = ""
+    days_left: int = 0
+
+
+@dataclass(frozen=True)
 class TemplateContext:
     customer: CustomerVars = field(default_factory=CustomerVars)
     order: OrderVars = field(default_factory=OrderVars)
@@ -69,6 +87,8 @@ class TemplateContext:
     refund_amount: str = ""
     store_name: str = ""
     agent_name: str = ""
+    product: ProductVars = field(default_factory=ProductVars)
+    warranty: WarrantyVars = field(default_factory=WarrantyVars)
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in VARIABLES}
@@ -83,11 +103,23 @@ VARIABLES = (
     "refund_amount",
     "store_name",
     "agent_name",
+    "product",
+    "warranty",
 )
 ALLOWED_ATTRIBUTES: dict[type, frozenset[str]] = {
     CustomerVars: frozenset({"name", "first_name"}),
     OrderVars: frozenset({"number", "platform", "total"}),
     TrackingVars: frozenset({"number", "carrier", "link"}),
+    ProductVars: frozenset({"name", "sku"}),
+    WarrantyVars: frozenset({"imei", "serial_number", "ends_on", "days_left"}),
+}
+# The variables that are groups of attributes ({{ customer.first_name }}), not values themselves.
+VARIABLE_GROUPS = {
+    "customer": CustomerVars,
+    "order": OrderVars,
+    "tracking": TrackingVars,
+    "product": ProductVars,
+    "warranty": WarrantyVars,
 }
 
 
@@ -164,9 +196,7 @@ _CONSTRUCTS: dict[str, str] = {
 }
 # The variables with their attributes, as written in a template: "customer", "customer.name", ...
 VARIABLE_PATHS = frozenset(VARIABLES) | frozenset(
-    f"{name}.{attr}"
-    for name, cls in (("customer", CustomerVars), ("order", OrderVars), ("tracking", TrackingVars))
-    for attr in ALLOWED_ATTRIBUTES[cls]
+    f"{name}.{attr}" for name, cls in VARIABLE_GROUPS.items() for attr in ALLOWED_ATTRIBUTES[cls]
 )
 MAX_RENDERED = 20_000
 
@@ -615,6 +645,8 @@ def sample_context(*, store_name: str = "", agent_name: str = "") -> TemplateCon
         refund_amount="59.90 EUR",
         store_name=store_name or "Example Store",
         agent_name=agent_name or "Alex",
+        product=ProductVars("Pixel 8 Pro 128 GB", "PX8P-128-BLK"),
+        warranty=WarrantyVars(imei="••••237518", serial_number="••••7Q2K", ends_on="2 March 2027", days_left=30),
     )
 
 

@@ -212,7 +212,30 @@ DEFAULT_TEMPLATES: dict[str, dict[str, str]] = {
 }
 
 
+# The warranty-expiry reminder (warranty.services.reminders_queue): seeded beside the notifications (category
+# warranty_repair), used when the organization chose no other template in its warranty settings. Variables:
+# product.name, product.sku, warranty.imei / warranty.serial_number (masked to their last digits),
+# warranty.ends_on (the last covered day in the buyer's locale), warranty.days_left. How to claim: a reply
+# in the thread the reminder arrives in (there is no claim page in the buyer portal).
+WARRANTY_REMINDER = "Warranty: expiry reminder"
+REMINDER_TEMPLATES: dict[str, dict[str, str]] = {
+    WARRANTY_REMINDER: {
+        "en": "Hello {{ customer.first_name }},\n\nthe warranty of your {{ product.name }}{% if warranty.imei %} (IMEI {{ warranty.imei }}){% elif warranty.serial_number %} (serial number {{ warranty.serial_number }}){% endif %} ends on {{ warranty.ends_on }} (days left: {{ warranty.days_left }}).\n\nIf anything is wrong with it, reply to this message before then and describe the problem, with a photo or a video if you can: we will repair or replace it under the warranty.\n\nBest regards,\n{{ store_name }}",
+        "es": "Hola {{ customer.first_name }}:\n\nla garantía de su {{ product.name }}{% if warranty.imei %} (IMEI {{ warranty.imei }}){% elif warranty.serial_number %} (número de serie {{ warranty.serial_number }}){% endif %} vence el {{ warranty.ends_on }} (días restantes: {{ warranty.days_left }}).\n\nSi algo no funciona bien, responda a este mensaje antes de esa fecha y describa el problema, con una foto o un vídeo si puede: lo repararemos o lo sustituiremos en garantía.\n\nSaludos cordiales,\n{{ store_name }}",
+        "de": "Hallo {{ customer.first_name }},\n\ndie Garantie Ihres Artikels {{ product.name }}{% if warranty.imei %} (IMEI {{ warranty.imei }}){% elif warranty.serial_number %} (Seriennummer {{ warranty.serial_number }}){% endif %} endet am {{ warranty.ends_on }} (verbleibende Tage: {{ warranty.days_left }}).\n\nFalls etwas nicht in Ordnung ist, antworten Sie bitte vorher auf diese Nachricht und beschreiben Sie das Problem, wenn möglich mit einem Foto oder Video: Wir reparieren oder ersetzen den Artikel im Rahmen der Garantie.\n\nMit freundlichen Grüßen\n{{ store_name }}",
+        "fr": "Bonjour {{ customer.first_name }},\n\nla garantie de votre article {{ product.name }}{% if warranty.imei %} (IMEI {{ warranty.imei }}){% elif warranty.serial_number %} (numéro de série {{ warranty.serial_number }}){% endif %} prend fin le {{ warranty.ends_on }} (jours restants : {{ warranty.days_left }}).\n\nSi quelque chose ne va pas, répondez à ce message avant cette date en décrivant le problème, avec une photo ou une vidéo si possible : nous le réparerons ou le remplacerons au titre de la garantie.\n\nCordialement,\n{{ store_name }}",
+        "pt": "Olá, {{ customer.first_name }},\n\nA garantia do seu produto {{ product.name }}{% if warranty.imei %} (IMEI {{ warranty.imei }}){% elif warranty.serial_number %} (número de série {{ warranty.serial_number }}){% endif %} termina em {{ warranty.ends_on }} (dias restantes: {{ warranty.days_left }}).\n\nSe algo estiver errado, responda a esta mensagem antes dessa data descrevendo o problema, com uma foto ou um vídeo, se possível: faremos o reparo ou a troca pela garantia.\n\nAtenciosamente,\n{{ store_name }}",
+        "it": "Gentile {{ customer.first_name }},\n\nla garanzia del suo prodotto {{ product.name }}{% if warranty.imei %} (IMEI {{ warranty.imei }}){% elif warranty.serial_number %} (numero di serie {{ warranty.serial_number }}){% endif %} scade il {{ warranty.ends_on }} (giorni rimanenti: {{ warranty.days_left }}).\n\nSe qualcosa non funziona, risponda a questo messaggio entro quella data descrivendo il problema, se possibile con una foto o un video: lo ripareremo o lo sostituiremo in garanzia.\n\nCordiali saluti,\n{{ store_name }}",
+        "zh": "{{ customer.first_name }}您好：\n\n您的 {{ product.name }}{% if warranty.imei %}（IMEI {{ warranty.imei }}）{% elif warranty.serial_number %}（序列号 {{ warranty.serial_number }}）{% endif %}保修将于 {{ warranty.ends_on }} 到期（剩余 {{ warranty.days_left }} 天）。\n\n如有任何问题，请在此之前回复本消息并描述问题，如可能请附上照片或视频：我们将在保修范围内为您维修或更换。\n\n{{ store_name }}",
+        "ja": "{{ customer.first_name }} 様\n\nご購入いただいた {{ product.name }}{% if warranty.imei %}（IMEI {{ warranty.imei }}）{% elif warranty.serial_number %}（シリアル番号 {{ warranty.serial_number }}）{% endif %}の保証期間は {{ warranty.ends_on }} までです（残り {{ warranty.days_left }} 日）。\n\n不具合がございましたら、期限までにこのメッセージにご返信のうえ、症状をお知らせください。可能であれば写真や動画を添えてください。保証に基づき修理または交換いたします。\n\nどうぞよろしくお願いいたします。\n{{ store_name }}",
+        "ar": "مرحبًا {{ customer.first_name }}،\n\nينتهي ضمان {{ product.name }}{% if warranty.imei %} (IMEI {{ warranty.imei }}){% elif warranty.serial_number %} (الرقم التسلسلي {{ warranty.serial_number }}){% endif %} في {{ warranty.ends_on }} (الأيام المتبقية: {{ warranty.days_left }}).\n\nإذا كانت هناك أي مشكلة في المنتج، يُرجى الرد على هذه الرسالة قبل ذلك التاريخ مع وصف المشكلة، وإرفاق صورة أو مقطع فيديو إن أمكن، وسنقوم بإصلاحه أو استبداله بموجب الضمان.\n\nمع أطيب التحيات،\n{{ store_name }}",
+    },
+}
+CATEGORIES = {WARRANTY_REMINDER: "warranty_repair"}
+
+
 LANGUAGES = ("en", "es", "de", "fr", "pt", "it", "zh", "ja", "ar")
+ALL_TEMPLATES = {**DEFAULT_TEMPLATES, **REMINDER_TEMPLATES}
 
 
 def _complete_variants(variant_model: type, template: Any, bodies: dict[str, str]) -> int:
@@ -241,12 +264,15 @@ def _complete_variants(variant_model: type, template: Any, bodies: dict[str, str
     return written
 
 
-def seed_templates(template_model: type, variant_model: type, organization_id: int) -> int:
-    """Create the default templates an organization lacks (by name), with a variant per language,
-    and complete the existing ones (_complete_variants). Takes the models as arguments so the data
-    migrations can pass their historical ones. Returns how many templates were created."""
+def seed_templates(
+    template_model: type, variant_model: type, organization_id: int, templates: dict[str, dict[str, str]] | None = None
+) -> int:
+    """Create the default templates (`templates`, else ALL_TEMPLATES: the notifications and the
+    reminder) an organization lacks (by name), with a variant per language, and complete the existing
+    ones (_complete_variants). Takes the models as arguments so the data migrations can pass their
+    historical ones. Returns how many templates were created."""
     created = 0
-    for name, bodies in DEFAULT_TEMPLATES.items():
+    for name, bodies in (templates if templates is not None else ALL_TEMPLATES).items():
         existing = template_model.objects.filter(organization_id=organization_id, name=name).first()  # type: ignore[attr-defined]
         if existing is not None:
             _complete_variants(variant_model, existing, bodies)
@@ -254,7 +280,10 @@ def seed_templates(template_model: type, variant_model: type, organization_id: i
         try:
             with transaction.atomic():
                 template = template_model.objects.create(  # type: ignore[attr-defined]
-                    organization_id=organization_id, name=name, source_language="en", category="return"
+                    organization_id=organization_id,
+                    name=name,
+                    source_language="en",
+                    category=CATEGORIES.get(name, "return"),
                 )
                 for language, body in bodies.items():
                     variant_model.objects.create(template=template, language=language, body=body)  # type: ignore[attr-defined]
@@ -265,19 +294,20 @@ def seed_templates(template_model: type, variant_model: type, organization_id: i
 
 
 def rma_templates_seed(*, organization_id: int) -> int:
-    """The default RMA and warranty notification templates for one organization (an organization
-    created after the data migrations, the demo's); existing templates only get what
-    _complete_variants adds."""
+    """The default RMA and warranty notification templates and the warranty-expiry reminder for one
+    organization (an organization created after the data migrations, the demo's); existing templates
+    only get what _complete_variants adds."""
     from aftersales.language.models import ReplyTemplate, ReplyTemplateVariant
 
     return seed_templates(ReplyTemplate, ReplyTemplateVariant, organization_id)
 
 
-def seed_every_organization(apps, schema_editor) -> None:  # type: ignore[no-untyped-def]
-    """The data migrations' step (returns 0006, 0008, language 0003): the templates and languages
-    every organization lacks, with the migration's historical models."""
+def seed_every_organization(apps, schema_editor, templates: dict[str, dict[str, str]] | None = None) -> None:  # type: ignore[no-untyped-def]
+    """The data migrations' step (returns 0006, 0008, language 0003; language 0004 with
+    REMINDER_TEMPLATES only): the templates and languages every organization lacks, with the
+    migration's historical models."""
     organization = apps.get_model("accounts", "Organization")
     template = apps.get_model("language", "ReplyTemplate")
     variant = apps.get_model("language", "ReplyTemplateVariant")
     for organization_id in organization.objects.values_list("pk", flat=True):
-        seed_templates(template, variant, organization_id)
+        seed_templates(template, variant, organization_id, templates)

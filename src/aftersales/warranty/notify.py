@@ -9,11 +9,14 @@ diagnosing -> shipped back when no fault was found): "shipped back" is the messa
 
 from __future__ import annotations
 
+from datetime import date
+
 from aftersales.core.actors import Actor
-from aftersales.language.languages import normalise
+from aftersales.language.languages import is_rtl, normalise
+from aftersales.language.templates import CustomerVars, OrderVars, ProductVars, TemplateContext, WarrantyVars
 from aftersales.returns.notify import Notice, notice_send
 
-from .models import RepairOrder, ReplacementRequest, WarrantyClaim
+from .models import RepairOrder, ReplacementRequest, SoldUnit, WarrantyClaim
 from .transition import claim_record
 
 WARRANTY_NOTIFY_ACTOR = Actor.system("warranty-notifications")
@@ -53,4 +56,55 @@ def warranty_notify_customer(*, claim_id: int, step: str, event_id: int, actor_u
         timeline=claim.events.all(),
         record=lambda type_, actor, **data: claim_record(claim, type_, actor, **data),
         actor=WARRANTY_NOTIFY_ACTOR,
+    )
+
+
+# --- the expiry reminder's variables -------------------------------------------------------------
+
+BABEL_LOCALE = {"zh": "zh_Hans", "pt": "pt_BR"}
+MASK = "••••"
+IMEI_SHOWN = 6  # an IMEI's last 6 digits (its serial part's end and the check digit): enough to tell units apart
+SERIAL_SHOWN = 4
+
+
+def masked(value: str, shown: int) -> str:
+    """`value` with only its last `shown` characters kept behind a fixed mask (the length is not told);
+    a value no longer than that is masked whole but for its last character."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    keep = shown if len(value) > shown else 1
+    return f"{MASK}{value[-keep:]}"
+
+
+def format_day(day: date, language: str) -> str:
+    """`day` as the buyer's locale writes a date in full (de: 2. März 2027, ja: 2027年3月2日); an
+    unknown locale: ISO 8601."""
+    from babel.core import UnknownLocaleError
+    from babel.dates import format_date
+
+    try:
+        return str(format_date(day, format="long", locale=BABEL_LOCALE.get(language, language)))
+    except (UnknownLocaleError, ValueError, LookupError):
+        return day.isoformat()
+
+
+def reminder_context(unit: SoldUnit, *, ends_on: date, days_left: int, language: str) -> TemplateContext:
+    """The variables of a warranty-expiry reminder: the buyer, the store, the order, the product (name,
+    SKU), the unit's IMEI / serial number masked, the last covered day (a day in the store's time zone,
+    warranty.selectors.unit_status) in the buyer's locale and the days left. In a right-to-left
+    language the identifiers are isolated (U+2068 ... U+2069) so they read left to right."""
+    name = unit.customer.name if unit.customer is not None else ""
+    order, store, product = unit.order, unit.store, unit.product
+    imei, serial, sku = masked(unit.imei, IMEI_SHOWN), masked(unit.serial_number, SERIAL_SHOWN), product.sku or ""
+    if is_rtl(language):
+        imei, serial, sku = (f"\u2068{v}\u2069" if v else "" for v in (imei, serial, sku))
+    return TemplateContext(
+        customer=CustomerVars(name, name.split()[0] if name.split() else ""),
+        order=OrderVars(order.external_id, store.platform if store else "", "") if order is not None else OrderVars(),
+        store_name=store.name if store is not None else "",
+        product=ProductVars(product.title, sku),
+        warranty=WarrantyVars(
+            imei=imei, serial_number=serial, ends_on=format_day(ends_on, language), days_left=days_left
+        ),
     )

@@ -13,11 +13,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from aftersales.accounts.audit import setting_audit
 from aftersales.accounts.models import Organization, Permission, User
 from aftersales.accounts.permissions import check_perm, check_ticket, organization_of
 from aftersales.catalog.models import CustomerTier, Order, OrderLine, Product, ProductCategory
@@ -26,6 +24,7 @@ from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import Conflict, NotFound, ValidationFailed
 from aftersales.core.validation import check_instant, check_text, parse_id
+from aftersales.language.languages import normalise
 
 from .eligibility import COUNTRY_GROUPS, MAX_MONTHS, TermRule
 from .events import WarrantyClaimCreated, WarrantyReminderQueued, WarrantyReplacementRequested
@@ -290,10 +289,6 @@ def _clean_term(*, category: str, region: str, customer_tier: str, months: int, 
     return {"category": category, "region": region, "customer_tier": customer_tier, "months": months, "note": note}
 
 
-TERM_AUDIT_FIELDS = ("category", "region", "customer_tier", "months", "note")
-SETTINGS_AUDIT_FIELDS = ("reminders_enabled", "reminder_days_before", "reminder_template")
-
-
 def term_save(
     *,
     user: User,
@@ -323,7 +318,6 @@ def term_save(
         with transaction.atomic():
             if term_id is None:
                 term = WarrantyTerm.objects.create(organization_id=organization_id, **values)
-                setting_audit(term, values, actor=user, setting=f"warranty_term.{term.pk}", created=True)
             else:
                 existing = (
                     WarrantyTerm.objects.select_for_update().filter(organization_id=organization_id, pk=term_id).first()
@@ -332,7 +326,6 @@ def term_save(
                     raise NotFound(_("warranty term not found"), field="term_id")
                 for key, value in values.items():
                     setattr(existing, key, value)
-                setting_audit(existing, values, actor=user, setting=f"warranty_term.{existing.pk}")
                 existing.save()
                 term = existing
             units_refresh_ends_on(organization_id)
@@ -345,11 +338,9 @@ def term_delete(*, user: User, term_id: int) -> None:
     check_perm(user, Permission.ADMINISTER)
     organization_id = organization_of(user)
     with transaction.atomic():
-        term = WarrantyTerm.objects.select_for_update().filter(organization_id=organization_id, pk=term_id).first()
-        if term is None:
+        deleted, _rows = WarrantyTerm.objects.filter(organization_id=organization_id, pk=term_id).delete()
+        if not deleted:
             raise NotFound(_("warranty term not found"), field="term_id")
-        setting_audit(term, TERM_AUDIT_FIELDS, actor=user, setting=f"warranty_term.{term.pk}", deleted=True)
-        term.delete()
         units_refresh_ends_on(organization_id)
 
 
@@ -376,7 +367,6 @@ def settings_save(
         found.reminders_enabled = bool(reminders_enabled)
         found.reminder_days_before = reminder_days_before
         found.reminder_template_id = reminder_template_id
-        setting_audit(found, SETTINGS_AUDIT_FIELDS, actor=user, setting="warranty_settings")
         found.save()
     return found
 
@@ -602,30 +592,39 @@ def repair_advance(
 # --- expiry reminders ----------------------------------------------------------------------------
 
 
-def _reminder_text(unit: SoldUnit, ends_on: date, language: str, template: Any) -> tuple[str, str]:
-    """The reminder in the buyer's language: the organization's reply template when one is set
-    (rendered by the language engine, machine-translated and flagged when it has no variant in that
-    language), else the built-in text (in the buyer's language when the interface speaks it)."""
-    if template is not None:
-        from aftersales.language.templates import CustomerVars, OrderVars, TemplateContext, render_template
+def _reminder_text(unit: SoldUnit, ends_on: date, days_left: int, language: str, template: Any) -> tuple[str, str]:
+    """(text, language) of the reminder in the buyer's language: the template the organization chose
+    in its warranty settings, else its default "Warranty: expiry reminder" template (seeded in every
+    notice language, returns.notify_templates; admins edit it like any reply template), rendered by the
+    language engine (a language without a variant is machine-translated and flagged); else (no
+    template, no variant and no provider) the written default text in that language, English only for
+    a language it is not written in."""
+    from aftersales.language.models import ReplyTemplate
+    from aftersales.language.templates import render_body, render_template
+    from aftersales.returns.notify_templates import LANGUAGES, REMINDER_TEMPLATES, WARRANTY_REMINDER
 
-        name = unit.customer.name if unit.customer is not None else ""
-        order, store = unit.order, unit.store
-        context = TemplateContext(
-            customer=CustomerVars(name, name.split()[0] if name.split() else ""),
-            order=OrderVars(order.external_id, store.platform if store else "", "")
-            if order is not None
-            else OrderVars(),
-            store_name=store.name if store is not None else "",
-        )
-        rendered = render_template(template=template, language=language, context=context)
-        return rendered.text, rendered.language
-    with translation.override(language):
-        text = _(
-            "The warranty of your %(product)s (%(identifier)s) ends on %(day)s. "
-            "If anything is wrong with it, contact us before then."
-        ) % {"product": unit.product.title, "identifier": unit.imei or unit.serial_number, "day": ends_on.isoformat()}
-    return text, language
+    from .notify import reminder_context
+
+    code = normalise(language) or "en"
+    context = reminder_context(unit, ends_on=ends_on, days_left=days_left, language=code)
+    if template is None:
+        template = ReplyTemplate.objects.filter(organization_id=unit.organization_id, name=WARRANTY_REMINDER).first()
+    if template is not None:
+        try:
+            rendered = render_template(template=template, language=code, context=context)
+            return rendered.text, rendered.language
+        except Exception:  # no provider for a missing language, a template that no longer renders
+            logger.warning(
+                "warranty reminder template %s not rendered in %s: the written default text instead",
+                template.pk,
+                code,
+                exc_info=True,
+                extra={"event": "warranty_reminder_template_failed", "template_id": template.pk},
+            )
+    written = code if code in LANGUAGES else "en"
+    if written != code:
+        context = reminder_context(unit, ends_on=ends_on, days_left=days_left, language=written)
+    return render_body(REMINDER_TEMPLATES[WARRANTY_REMINDER][written], context), written
 
 
 def _buyer_language(unit: SoldUnit) -> str:
@@ -664,7 +663,9 @@ def reminders_queue(*, at: datetime | None = None) -> int:
             if WarrantyReminder.objects.filter(key=key).exists():
                 continue
             language = _buyer_language(unit)
-            body, used_language = _reminder_text(unit, status.ends_on, language, settings_row.reminder_template)
+            body, used_language = _reminder_text(
+                unit, status.ends_on, status.days_left, language, settings_row.reminder_template
+            )
             try:
                 with transaction.atomic():
                     reminder = WarrantyReminder.objects.create(

@@ -13,7 +13,7 @@ from aftersales.inbox.models import Message
 from aftersales.language.models import ReplyTemplate, ReplyTemplateVariant
 from aftersales.language.templates import check_body
 from aftersales.returns.notify import TEMPLATE_NAMES
-from aftersales.returns.notify_templates import DEFAULT_TEMPLATES, LANGUAGES, rma_templates_seed
+from aftersales.returns.notify_templates import ALL_TEMPLATES, DEFAULT_TEMPLATES, LANGUAGES, rma_templates_seed
 from aftersales.returns.rma import rma_approve, rma_create, rma_reject
 
 from .rma_fixtures import delivered_order, first_line, return_hub, ticket_for
@@ -133,5 +133,5 @@ def test_the_migration_step_completes_every_organization(world) -> None:
     ReplyTemplateVariant.objects.filter(template__organization=world.org, language="ar").delete()
     seed_every_organization(apps, None)
     assert ReplyTemplateVariant.objects.filter(template__organization=world.org, language="ar").count() == len(
-        DEFAULT_TEMPLATES
+        ALL_TEMPLATES  # the notifications and the warranty-expiry reminder
     )

@@ -12,7 +12,7 @@ from aftersales.inbox.models import Message
 from aftersales.language.models import ReplyTemplate
 from aftersales.language.templates import check_body
 from aftersales.returns.notify import TEMPLATE_NAMES, rma_notify_customer
-from aftersales.returns.notify_templates import DEFAULT_TEMPLATES, LANGUAGES, rma_templates_seed
+from aftersales.returns.notify_templates import ALL_TEMPLATES, DEFAULT_TEMPLATES, LANGUAGES, rma_templates_seed
 from aftersales.returns.rma import rma_approve, rma_create, rma_reject
 
 from .rma_fixtures import delivered_order, first_line, return_hub, ticket_for
@@ -29,7 +29,7 @@ def test_every_default_template_is_a_valid_template_in_every_language() -> None:
 
 
 def test_seed_is_idempotent_and_keeps_the_admins_edits(world) -> None:
-    assert rma_templates_seed(organization_id=world.org.pk) == len(DEFAULT_TEMPLATES)
+    assert rma_templates_seed(organization_id=world.org.pk) == len(ALL_TEMPLATES)  # with the warranty reminder
     template = ReplyTemplate.objects.get(organization=world.org, name="RMA: return rejected")
     variant = template.variants.get(language="en")
     variant.body = "Sorry {{ rma_number }}"
@@ -132,8 +132,8 @@ def test_a_new_organization_gets_the_rma_templates(db) -> None:  # type: ignore[
         name="Fresh Seller", admin_username="fresh-admin", admin_email="a@fresh.example", admin_password="x7!Kq2#pLm9"
     )
     names = set(ReplyTemplate.objects.filter(organization=org).values_list("name", flat=True))
-    assert names == set(TEMPLATE_NAMES.values())
+    assert names == set(ALL_TEMPLATES)  # the notifications and the warranty-expiry reminder
     for template in ReplyTemplate.objects.filter(organization=org):
         assert set(template.variants.values_list("language", flat=True)) == set(LANGUAGES)
     assert rma_templates_seed(organization_id=org.pk) == 0  # idempotent: nothing twice
-    assert ReplyTemplate.objects.filter(organization=org).count() == len(TEMPLATE_NAMES)
+    assert ReplyTemplate.objects.filter(organization=org).count() == len(ALL_TEMPLATES)

@@ -30,6 +30,7 @@ from aftersales.language.languages import RTL_LANGUAGES, SUPPORTED, is_rtl
 from aftersales.language.selectors import reply_templates
 from aftersales.language.templates import (
     MAX_RENDERED,
+    VARIABLE_GROUPS,
     VARIABLE_PATHS,
     Macro,
     reply_template_delete,
@@ -316,7 +317,7 @@ def _templates_page(
         "category_names": category_names,
         "statuses": list(TicketStatus.choices),
         "assignees": [(f"user:{u.pk}", str(u)) for u in users_of_organization(request.user, can_process=True)],
-        "variables": sorted(VARIABLE_PATHS - {"customer", "order", "tracking"}),
+        "variables": sorted(VARIABLE_PATHS - set(VARIABLE_GROUPS)),
         "max_rendered": MAX_RENDERED,
         "condition_example": "{% if tracking.link %}…{% endif %}",
         "body_example": _("Hello {{ customer.first_name }}, your order {{ order.number }} has shipped."),
