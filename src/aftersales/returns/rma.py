@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import can_view_ticket, check_perm, has_perm, is_admin, organization_of
@@ -433,17 +434,9 @@ def rma_create(
         if ticket.order_id is not None and ticket.order_id != order_id:
             raise ValidationFailed(_("ticket_id: the ticket is about another order"), field="ticket_id")
     elif isinstance(order_id, int) and not isinstance(order_id, bool):
-        # The order's tickets decide who may act on it: one the user sees is the RMA's ticket; an
-        # order whose tickets are all outside the user's scope is not theirs to return.
-        tickets = list(
-            Ticket.objects.filter(organization_id=organization_id, order_id=order_id, merged_into__isnull=True)
-            .select_related("organization")
-            .order_by("-created_at", "-id")
-        )
-        visible = [t for t in tickets if can_view_ticket(user, t)]
-        if tickets and not visible:
+        ticket, seen = _order_ticket_for(user, organization_id, order_id)
+        if not seen:
             raise ValidationFailed(_("order_id: no such order"), field="order_id")
-        ticket = visible[0] if visible else None
     return rma_open(
         organization_id=organization_id,
         actor=Actor.user(user),
@@ -457,75 +450,147 @@ def rma_create(
     )
 
 
+def _order_ticket_for(user: Any, organization_id: int, order_id: int) -> tuple[Ticket | None, bool]:
+    """The order's tickets decide who may act on it: the newest one `user` sees is the RMA's ticket;
+    an order whose tickets are all outside the user's scope is not theirs to return (False)."""
+    tickets = list(
+        Ticket.objects.filter(organization_id=organization_id, order_id=order_id, merged_into__isnull=True)
+        .select_related("organization")
+        .order_by("-created_at", "-id")
+    )
+    visible = [t for t in tickets if can_view_ticket(user, t)]
+    return (visible[0] if visible else None), bool(visible or not tickets)
+
+
+# A request in one of these states on the marketplace opens no RMA (nothing is left to return there).
+ENDED_ON_PLATFORM: dict[str, Any] = {
+    PlatformReturnState.CANCELLED: gettext_lazy(
+        "return_request_id: the buyer cancelled this return request on the marketplace; no RMA is opened"
+    ),
+    PlatformReturnState.CLOSED: gettext_lazy(
+        "return_request_id: the marketplace closed this return request; no RMA is opened"
+    ),
+    PlatformReturnState.REJECTED: gettext_lazy(
+        "return_request_id: this return request was declined on the marketplace; no RMA is opened"
+    ),
+    PlatformReturnState.COMPLETED: gettext_lazy(
+        "return_request_id: this return request is already completed on the marketplace; no RMA is opened"
+    ),
+}
+
+
 def rma_create_from_return_request(*, return_request_id: int, actor: Actor) -> Rma:
     """Open the RMA for a marketplace return request (the connector acts). Idempotent: an RMA already
-    open for the request is returned. A request already cancelled or closed on the marketplace opens
-    none: ValidationFailed naming return_request_id, nothing written. Lines come from the request's
-    lines matched to the order; what does not fit the order becomes a discrepancy for the agent
-    (lenient checks)."""
-    request = ReturnRequest.objects.select_related("order").filter(pk=return_request_id).first()
-    if request is None:
+    open for the request is returned. See _open_for_request."""
+    return _open_for_request(return_request_id, actor=actor, user=None)
+
+
+def rma_open_for_return_request(*, user: Any, return_request_id: Any) -> Rma:
+    """An agent opens the RMA for a marketplace return request (PROCESS; the API's
+    POST /return-requests/{id}/rma and the ticket page's button). A request of another organization,
+    or on a ticket (else an order) outside the user's scope, is NotFound. A request that already has
+    an RMA (not cancelled) is refused, like one that ended on the marketplace: ValidationFailed naming
+    return_request_id, nothing written. Otherwise the same RMA as the connector's path."""
+    if isinstance(return_request_id, bool) or not isinstance(return_request_id, int):
         raise NotFound(_("return request not found"), field="return_request_id")
-    existing = Rma.objects.filter(return_request_id=request.pk).exclude(status=S.CANCELLED).first()
-    if existing is not None:
-        return existing
-    if request.platform_state == PlatformReturnState.CANCELLED:
-        raise ValidationFailed(
-            _("return_request_id: the buyer cancelled this return request on the marketplace; no RMA is opened"),
-            field="return_request_id",
+    return _open_for_request(return_request_id, actor=Actor.user(user), user=user)
+
+
+def _check_request_visible(user: Any, request: ReturnRequest | None) -> ReturnRequest:
+    if request is None or request.organization_id != organization_of(user):
+        raise NotFound(_("return request not found"), field="return_request_id")
+    if request.ticket_id is not None:
+        ticket = Ticket.objects.select_related("organization").filter(pk=request.ticket_id).first()
+        seen = ticket is not None and can_view_ticket(user, ticket)
+    elif request.order_id is not None:
+        seen = _order_ticket_for(user, request.organization_id, request.order_id)[1]
+    else:
+        seen = True
+    if not seen:
+        raise NotFound(_("return request not found"), field="return_request_id")
+    check_perm(user, Permission.PROCESS)
+    return request
+
+
+def _open_for_request(return_request_id: int, *, actor: Actor, user: Any) -> Rma:
+    """The one path from a marketplace return request to its RMA (the connector's, `user` None, and an
+    agent's). One transaction holding the request's row lock, so two clicks (or a click and the sync)
+    open one RMA: the second sees the first's. A request already cancelled, closed, declined or
+    completed on the marketplace opens none: ValidationFailed naming return_request_id, nothing
+    written. Lines come from the request's lines matched to the order; what does not fit the order
+    becomes a discrepancy for the agent (lenient checks)."""
+    with transaction.atomic():
+        request = ReturnRequest.objects.select_for_update(of=("self",)).filter(pk=return_request_id).first()
+        if user is not None:
+            request = _check_request_visible(user, request)
+        if request is None:
+            raise NotFound(_("return request not found"), field="return_request_id")
+        existing = Rma.objects.filter(return_request_id=request.pk).exclude(status=S.CANCELLED).first()
+        if existing is not None:
+            if user is None:
+                return existing
+            raise ValidationFailed(
+                _("return_request_id: RMA %(number)s is already open for this return request")
+                % {"number": existing.number},
+                field="return_request_id",
+            )
+        if request.platform_state in ENDED_ON_PLATFORM:
+            raise ValidationFailed(str(ENDED_ON_PLATFORM[request.platform_state]), field="return_request_id")
+        if request.order_id is None:
+            raise ValidationFailed(
+                _("order_id: the marketplace's request is not linked to a known order"), field="order_id"
+            )
+        lines = _request_lines(request)
+        from .policy_store import active_compiled_policy
+
+        _version, policy = active_compiled_policy(request.organization_id)
+        reason = request.reason
+        extra: tuple[Discrepancy, ...] = ()
+        if reason not in policy.reasons:
+            reason = next(iter(policy.reasons))
+            extra = (
+                Discrepancy(
+                    "reason_unknown",
+                    "reason",
+                    _("The marketplace's reason %(reason)s is not in the return policy; %(used)s was assumed.")
+                    % {"reason": request.reason or "-", "used": reason},
+                ),
+            )
+        return rma_open(
+            organization_id=request.organization_id,
+            actor=actor,
+            order_id=request.order_id,
+            lines=lines,
+            reason=reason,
+            comment=request.buyer_comment[:4000],
+            ticket=request.ticket,
+            return_request=request,
+            requested_at=request.created_on_platform,
+            strict=False,
+            extra_discrepancies=extra,
         )
-    if request.platform_state == PlatformReturnState.CLOSED:
-        raise ValidationFailed(
-            _("return_request_id: the marketplace closed this return request; no RMA is opened"),
-            field="return_request_id",
-        )
-    if request.order_id is None:
-        raise ValidationFailed(
-            _("order_id: the marketplace's request is not linked to a known order"), field="order_id"
-        )
-    lines: list[dict[str, Any]] = []
+
+
+def _request_lines(request: ReturnRequest) -> list[dict[str, Any]]:
+    """The request's lines matched to order lines, one per order line (quantities added); a request
+    naming no known line returns the whole order."""
+    merged: dict[int, dict[str, Any]] = {}
     for line in request.lines.all():
         if line.order_line_id is None:
             continue
-        lines.append({"order_line_id": line.order_line_id, "quantity": line.quantity, "sku": line.sku})
-    merged: dict[int, dict[str, Any]] = {}
-    for item in lines:
-        if item["order_line_id"] in merged:
-            merged[item["order_line_id"]]["quantity"] += item["quantity"]
+        if line.order_line_id in merged:
+            merged[line.order_line_id]["quantity"] += line.quantity
         else:
-            merged[item["order_line_id"]] = dict(item)
+            merged[line.order_line_id] = {
+                "order_line_id": line.order_line_id,
+                "quantity": line.quantity,
+                "sku": line.sku,
+            }
     if not merged and request.order is not None:
         merged = {
             ol.pk: {"order_line_id": ol.pk, "quantity": ol.quantity, "sku": ol.sku} for ol in request.order.lines.all()
         }
-    from .policy_store import active_compiled_policy
-
-    _version, policy = active_compiled_policy(request.organization_id)
-    reason = request.reason
-    extra: tuple[Discrepancy, ...] = ()
-    if reason not in policy.reasons:
-        reason = next(iter(policy.reasons))
-        extra = (
-            Discrepancy(
-                "reason_unknown",
-                "reason",
-                _("The marketplace's reason %(reason)s is not in the return policy; %(used)s was assumed.")
-                % {"reason": request.reason or "-", "used": reason},
-            ),
-        )
-    return rma_open(
-        organization_id=request.organization_id,
-        actor=actor,
-        order_id=request.order_id,
-        lines=list(merged.values()),
-        reason=reason,
-        comment=request.buyer_comment[:4000],
-        ticket=request.ticket,
-        return_request=request,
-        requested_at=request.created_on_platform,
-        strict=False,
-        extra_discrepancies=extra,
-    )
+    return list(merged.values())
 
 
 # --- decisions -----------------------------------------------------------------------------------

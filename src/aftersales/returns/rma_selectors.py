@@ -342,3 +342,20 @@ def rma_evidence_file(user: Any, rma_id: Any, evidence_id: Any) -> tuple[StoredF
     content_type = by_extension.get(extension, "application/octet-stream")
     name = f"{rma.number}-{evidence.kind}-{evidence.pk}{extension}"
     return StoredFile(evidence.file_name), name, content_type, content_type in INLINE_TYPES
+
+
+def with_open_rma(requests: list[Any]) -> list[Any]:
+    """Marketplace return requests (ReturnRequest) each given `open_rma`: its RMA not cancelled, or
+    None (the ticket page shows the RMA's number, or the "Open RMA" button while none is open and the
+    request has not ended on the marketplace: returns.rma.ENDED_ON_PLATFORM). One query."""
+    from .rma import ENDED_ON_PLATFORM
+
+    found: dict[int, Rma] = {}
+    ids = [r.pk for r in requests]
+    if ids:
+        for rma in Rma.objects.filter(return_request_id__in=ids).exclude(status=RmaStatus.CANCELLED).order_by("-pk"):
+            found.setdefault(rma.return_request_id, rma)  # type: ignore[arg-type]
+    for r in requests:
+        r.open_rma = found.get(r.pk)
+        r.rma_openable = r.open_rma is None and r.platform_state not in ENDED_ON_PLATFORM and r.order_id is not None
+    return requests

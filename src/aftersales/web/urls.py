@@ -143,6 +143,11 @@ urlpatterns = [
     path("refunds/<int:refund_id>/approve/", rmas.refund_approve_view, name="refund_approve"),
     path("refunds/<int:refund_id>/reject/", rmas.refund_reject_view, name="refund_reject"),
     path("tickets/<int:ticket_id>/return/", rmas.ticket_return_create, name="ticket_return_create"),
+    path(
+        "return-requests/<int:return_request_id>/rma/",
+        rmas.return_request_rma_create,
+        name="return_request_rma_create",
+    ),
     path("tickets/<int:ticket_id>/refund/", rmas.ticket_refund_create, name="ticket_refund_create"),
     path("tickets/<int:ticket_id>/mark-shipped/", shipping.ticket_mark_shipped, name="ticket_mark_shipped"),
     path("tickets/<int:ticket_id>/platform-close/", platform_close.ticket_platform_close, name="ticket_platform_close"),

@@ -22,7 +22,13 @@ from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.core.downloads import stored_file_response
 from aftersales.core.errors import ValidationFailed
-from aftersales.returns.rma import rma_approve, rma_create, rma_reject, rma_request_evidence
+from aftersales.returns.rma import (
+    rma_approve,
+    rma_create,
+    rma_open_for_return_request,
+    rma_reject,
+    rma_request_evidence,
+)
 from aftersales.returns.rma_actions import (
     Upload,
     rma_accept_partial,
@@ -86,6 +92,18 @@ def create_rma(request: HttpRequest, payload: RmaIn) -> Status[Any]:
         evidence=[e.model_dump() for e in payload.evidence],
         ticket_id=payload.ticket_id,
     )
+    return Status(201, rma_detail(user, rma.pk))
+
+
+@router.post("/return-requests/{return_request_id}/rma", response=with_errors({201: RmaOut}), tags=["rmas"])
+def create_rma_from_return_request(request: HttpRequest, return_request_id: Id) -> Status[Any]:
+    """Open the RMA for a marketplace return request (PROCESS), as the ticket page's "Open RMA" button
+    does: its lines matched to the order, the marketplace's reason, the same automatic checks as the
+    connector's path (discrepancies listed for the agent). 422 naming return_request_id, nothing written,
+    when the request already has an RMA (not cancelled) or was cancelled, closed, declined or completed
+    on the marketplace; 404 for a request outside your organization or scope."""
+    user = current_user(request)
+    rma = rma_open_for_return_request(user=user, return_request_id=return_request_id)
     return Status(201, rma_detail(user, rma.pk))
 
 

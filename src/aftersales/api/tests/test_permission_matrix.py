@@ -964,6 +964,10 @@ MATRIX: dict[tuple[str, str], Row] = {
         lambda s, w, u: ("POST", "/rmas", _rma_create_body(w)),
         {**ticket_write(201), "outsider": 422, "foreign_user": 422},
     ),
+    # An agent opens the RMA of a marketplace return request (the ticket page's "Open RMA" button).
+    ("POST", "/return-requests/{return_request_id}/rma"): Row(
+        lambda s, w, u: ("POST", f"/return-requests/{_return_request(w)}/rma", {}), ticket_write(201)
+    ),
     ("GET", "/rmas/{rma_id}"): Row(lambda s, w, u: ("GET", f"/rmas/{_rma(w)}", None), ticket_read()),
     ("GET", "/rmas/{rma_id}/slip.pdf"): Row(lambda s, w, u: ("GET", f"/rmas/{_rma(w)}/slip.pdf", None), ticket_read()),
     ("POST", "/rmas/{rma_id}/approve"): Row(
@@ -1229,6 +1233,31 @@ def _rma_create_body(world: Any) -> dict[str, Any]:
         "lines": [{"order_line_id": order.lines.get().pk, "quantity": 1}],
         "reason": "changed_mind",
     }
+
+
+def _return_request(world: Any) -> int:
+    """A marketplace return (open there) of a fresh US order, on a US-team ticket of that order."""
+    import uuid
+
+    from aftersales.core.clock import now
+    from aftersales.returns.models import ReturnRequest, ReturnRequestLine
+
+    order = _rma_order(world)
+    line = order.lines.get()
+    request = ReturnRequest.objects.create(
+        organization=world.org,
+        store=world.store_us,
+        external_id=f"matrix-{uuid.uuid4().hex}",
+        kind="return",
+        platform_status="Pending",
+        platform_state="open",
+        order=order,
+        ticket=order.tickets.get(),
+        reason="changed_mind",
+        created_on_platform=now(),
+    )
+    ReturnRequestLine.objects.create(return_request=request, sku=line.sku, quantity=1, order_line=line)
+    return request.pk
 
 
 def _rma(world: Any, status: str = "requested") -> int:

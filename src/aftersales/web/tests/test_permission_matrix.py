@@ -463,6 +463,28 @@ def _ticket_with_order(o: Objects) -> dict[str, int]:
     return {"ticket_id": o.ticket.pk}
 
 
+def _return_request(o: Objects) -> dict[str, int]:
+    """A marketplace return (open there) of the US ticket's order, on that ticket."""
+    from aftersales.returns.models import ReturnRequest, ReturnRequestLine
+
+    order = _rma_order(o)
+    line = order.lines.get()
+    request = ReturnRequest.objects.create(
+        organization=o.world.org,
+        store=o.world.store_us,
+        external_id=f"matrix-{uuid.uuid4().hex}",
+        kind="return",
+        platform_status="Pending",
+        platform_state="open",
+        order=order,
+        ticket_id=o.ticket.pk,
+        reason="defective",
+        created_on_platform=now(),
+    )
+    ReturnRequestLine.objects.create(return_request=request, sku=line.sku, quantity=1, order_line=line)
+    return {"return_request_id": request.pk}
+
+
 def _return_form(o: Objects) -> dict[str, Any]:
     line = _rma_order(o).lines.get()
     return {f"qty-{line.pk}": "1", "reason": "defective"}
@@ -641,6 +663,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("ticket_return_create", "GET"): Row(_ticket_with_order, _none, expect(LOGIN, ticket_sight(200, viewer=403), 403)),
     ("ticket_return_create", "POST"): Row(
         _ticket_with_order, _return_form, expect(LOGIN, ticket_sight(302, viewer=403), 403)
+    ),
+    ("return_request_rma_create", "POST"): Row(
+        _return_request, _none, expect(LOGIN, ticket_sight(302, viewer=403), 403)
     ),
     ("ticket_refund_create", "GET"): Row(_ticket_with_order, _none, expect(LOGIN, ticket_sight(200, viewer=403), 403)),
     ("ticket_refund_create", "POST"): Row(

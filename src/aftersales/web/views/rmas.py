@@ -38,7 +38,13 @@ from aftersales.returns.bulk import rma_bulk_start
 from aftersales.returns.filters import RMA_FILTERS, RmaFilters
 from aftersales.returns.models import EvidenceKind, RefundKind, RmaBulkAction, RmaOutcome, RmaResolution
 from aftersales.returns.refunds import refund_approve, refund_reject, refund_request
-from aftersales.returns.rma import rma_approve, rma_create, rma_reject, rma_request_evidence
+from aftersales.returns.rma import (
+    rma_approve,
+    rma_create,
+    rma_open_for_return_request,
+    rma_reject,
+    rma_request_evidence,
+)
 from aftersales.returns.rma_actions import (
     Upload,
     rma_accept_partial,
@@ -615,3 +621,13 @@ def ticket_refund_create(request: AgentRequest, ticket_id: int) -> HttpResponse:
         return render(request, "web/rmas/ticket_refund.html", context, status=exc.status_code)
     messages.success(request, _("Refund requested."))
     return redirect("web:ticket", ticket_id=ticket_id)
+
+
+@web_view(methods=("POST",))
+def return_request_rma_create(request: AgentRequest, return_request_id: int) -> HttpResponse:
+    """The "Open RMA" button of a marketplace return request on the ticket page: the same service and
+    permission as POST /api/v1/return-requests/{id}/rma. A refusal (already open, ended on the
+    marketplace) is the service's 422 page naming return_request_id; success opens the RMA's page."""
+    rma = rma_open_for_return_request(user=request.user, return_request_id=return_request_id)
+    messages.success(request, _("Return %(number)s created.") % {"number": rma.number})
+    return redirect("web:rma", rma_id=rma.pk)

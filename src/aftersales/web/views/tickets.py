@@ -45,6 +45,7 @@ from aftersales.inbox.services import (
 from aftersales.inbox.services.collisions import seen_message_id_of
 from aftersales.language.selectors import reply_templates
 from aftersales.language.services import customer_language
+from aftersales.returns.rma_selectors import with_open_rma
 from aftersales.returns.selectors import return_requests_of_ticket
 
 from ..access import AgentRequest, web_view
@@ -121,7 +122,7 @@ def ticket_context(request: AgentRequest, ticket_id: int, **extra: Any) -> dict[
         "ticket": ticket,
         "items": timeline_items(detail.timeline, users_by_id, {t.pk: t.name for t in teams}, languages),
         "order": detail.order,
-        "return_requests": list(return_requests_of_ticket(ticket_id=ticket.pk)),
+        "return_requests": with_open_rma(list(return_requests_of_ticket(ticket_id=ticket.pk))),
         "now_instant": now(),
         "customer": ticket.customer,
         "tags": detail.tags,
