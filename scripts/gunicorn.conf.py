@@ -39,6 +39,22 @@ errorlog = "-"
 loglevel = "info"
 limit_request_line = 8190
 
+# SQLite's WAL checkpoints (issue 13, p99 of creation; aftersales/core/sqlite/checkpoint.py): a web worker's
+# commits no longer copy the log into the database file (one ticket creation in ~18 paid that, fsync included:
+# commit p99 51 ms); a thread in each worker checkpoints every second instead. Set before the application is
+# imported (settings/base.py reads it); the Huey worker started by run.sh keeps SQLite's default of 1,000 pages.
+# 10,000 pages (~40 MB of log) bound the log should the threads fall behind.
+if database == "sqlite":
+    os.environ.setdefault("SQLITE_WAL_AUTOCHECKPOINT", "10000")
+
+
+def post_worker_init(worker):  # type: ignore[no-untyped-def]
+    if database == "sqlite":
+        from aftersales.core.sqlite.checkpoint import start_web_checkpointer
+
+        start_web_checkpointer()
+
+
 # Memory (issue 13; bench/RESULTS.md "Issue 13, third pass"): the application is imported once, in the
 # master, and the workers are forked from it, so the imported code and data stay shared pages between
 # the workers (copy-on-write) instead of one copy each; gc.freeze() before each fork keeps the garbage

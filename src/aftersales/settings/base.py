@@ -131,11 +131,15 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    from aftersales.core.sqlite.checkpoint import init_command
+
     # WAL + a busy timeout let the web server and the Huey worker share the file safely.
+    # SQLITE_WAL_AUTOCHECKPOINT (pages): set by scripts/gunicorn.conf.py for web workers, whose
+    # checkpoints run in a thread instead of inside a request's commit (core/sqlite/checkpoint.py).
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": init_command(os.environ.get("SQLITE_WAL_AUTOCHECKPOINT", "")),
     }
     # Connections are kept between requests (DB_CONN_MAX_AGE, as on PostgreSQL). A connection per request
     # paid the open, the PRAGMAs and, on closing the database's last connection, a WAL checkpoint: half
