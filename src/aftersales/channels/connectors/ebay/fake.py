@@ -87,6 +87,9 @@ class EbayFake(FakePlatform):
         self.files: dict[str, dict[str, Any]] = {}
         # eBay-issued return shipping labels by returnId (GetShippingLabelResponse bodies)
         self.return_labels: dict[str, dict[str, Any]] = {}
+        # ReturnDetailType `detail` containers by returnId (closeInfo of a closed return), answered by
+        # GET /post-order/v2/return/{returnId} beside the summary
+        self.return_details: dict[str, dict[str, Any]] = {}
         self.signing_keys: dict[str, ed25519.Ed25519PublicKey | rsa.RSAPublicKey] = {}
         self.notification_key = ec.generate_private_key(ec.SECP256R1())
         self.notification_kid = "fake-kid-" + secrets.token_hex(8)
@@ -150,6 +153,20 @@ class EbayFake(FakePlatform):
         with self.lock:
             self.returns[str(item.get("returnId") or self.next_id())] = item
         return item
+
+    def close_return(
+        self, return_id: str, *, return_close_reason: str, buyer_close_reason: str = "", at: str = ""
+    ) -> None:
+        """The return closed on eBay: state CLOSED, and the detail's closeInfo (ReturnCloseInfoType:
+        returnCloseReason, buyerCloseReason only when the buyer closed it, returnCloseDate)."""
+        info: dict[str, Any] = {"returnCloseReason": return_close_reason}
+        if buyer_close_reason:
+            info["buyerCloseReason"] = buyer_close_reason
+        if at:
+            info["returnCloseDate"] = {"value": at}
+        with self.lock:
+            self.returns[return_id]["state"] = "CLOSED"
+            self.return_details.setdefault(return_id, {})["closeInfo"] = info
 
     def add_inquiry(self, item: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -485,7 +502,11 @@ class EbayFake(FakePlatform):
             item = collection.get(request.params["id"])
         if item is None:
             return _error(404, 1702, "not found")
-        return json_response({"summary": item} if collection is self.returns else item)
+        if collection is self.returns:
+            with self.lock:
+                detail = dict(self.return_details.get(request.params["id"], {}))
+            return json_response({"summary": item, "detail": detail} if detail else {"summary": item})
+        return json_response(item)
 
     def _get_shipping_label(self, request: FakeRequest) -> FakeResponse:
         denied = self._authorized(request, "IAF")

@@ -113,6 +113,24 @@ RETURN_STATE_OF: dict[str, ReturnState] = {
     "REPLACEMENT_WAITING_FOR_RMA": ReturnState.OPEN,
 }
 RETURN_TYPES = {"MONEY_BACK", "REPLACEMENT", "UNKNOWN"}
+# ReturnCloseInfoType (`detail.closeInfo` of GET /post-order/v2/return/{returnId}; the search's
+# ReturnSummaryType has none): why a CLOSED return was closed. buyerCloseReason
+# (BuyerCloseReturnReasonEnum) is there only when the buyer closed it; returnCloseReason
+# (CloseReturnReasonEnum) says BUYER_CLOSED for that, or why eBay closed it (refunded, escalated,
+# timed out...). The buyer withdrawing the return reads `cancelled` (an RMA follows with reason
+# buyer_cancelled); the buyer closing it because they were refunded or opened a chargeback, and every
+# other close, read `closed`. docs/connectors/ebay.md cites the reference.
+BUYER_CLOSE_REASONS = {
+    "BUYER_NO_LONGER_WANTS_RETURN",
+    "BUYER_RECEIVED_REFUND",
+    "BUYER_RECEIVED_REPLACEMENT",
+    "BUYER_STARTED_RETURN_ACCIDENTALLY",
+    "CHARGE_BACK_OPENED",
+    "OTHER",
+    "UNKNOWN",
+}
+BUYER_WITHDREW = {"BUYER_NO_LONGER_WANTS_RETURN", "BUYER_STARTED_RETURN_ACCIDENTALLY", "OTHER", "UNKNOWN"}
+RETURN_CLOSED_BY_BUYER = "BUYER_CLOSED"  # CloseReturnReasonEnum: "closed by the buyer"
 INQUIRY_STATUSES = {
     "CLOSED",
     "CLOSED_WITH_ESCALATION",
@@ -338,7 +356,13 @@ def _post_order_buyer(username: str) -> Buyer | None:
 
 def map_return(data: Mapping[str, Any]) -> ReturnRecord:
     """A ReturnSummaryType (return/search members) or a ReturnDetailType's `summary`."""
+    close_info: Mapping[str, Any] = {}
     if isinstance(data.get("summary"), Mapping):
+        detail = data.get("detail")
+        if isinstance(detail, Mapping) and detail.get("closeInfo") is not None:
+            close_info = _get(detail, "closeInfo")
+            if not isinstance(close_info, Mapping):
+                raise MappingError("detail.closeInfo is not an object", field="detail.closeInfo")
         data = data["summary"]
     return_id = _str(data, "returnId")
     state = _enum(data, "state", RETURN_STATES)
@@ -369,7 +393,7 @@ def map_return(data: Mapping[str, Any]) -> ReturnRecord:
         external_id=return_id,
         kind=ReturnKind.RETURN,
         status=state,
-        state=return_state(state),
+        state=closed_return_state(state, close_info),
         created_at=created,
         order_external_id=_str(data, "orderId", required=False) or None,
         buyer=_post_order_buyer(_str(data, "buyerLoginName", required=False)),
@@ -596,7 +620,11 @@ def version_key(kind: str, data: Mapping[str, Any]) -> str:
     if kind == "return":
         summary = data["summary"] if isinstance(data.get("summary"), Mapping) else data
         due = _dig(summary, "sellerResponseDue", "respondByDate", "value")
-        return f"return:{_dig(summary, 'returnId')}:{_dig(summary, 'state')}:{_dig(summary, 'status')}:{due}"
+        key = f"return:{_dig(summary, 'returnId')}:{_dig(summary, 'state')}:{_dig(summary, 'status')}:{due}"
+        closed = _dig(data, "detail", "closeInfo")
+        if isinstance(closed, Mapping):  # the detail's close reasons make it a version of its own
+            key += f":{_dig(closed, 'returnCloseReason')}:{_dig(closed, 'buyerCloseReason')}"
+        return key
     if kind == "inquiry":
         modified = _dig(data, "lastModifiedDate", "value")
         return f"inquiry:{_dig(data, 'inquiryId')}:{_dig(data, 'inquiryStatusEnum')}:{modified}"
@@ -606,6 +634,23 @@ def version_key(kind: str, data: Mapping[str, Any]) -> str:
     if kind == "message":
         return f"message:{_dig(data, 'messageId')}"
     return f"notification:{_dig(data, 'notification', 'notificationId')}"
+
+
+def closed_return_state(state: str, close_info: Mapping[str, Any]) -> ReturnState:
+    """A return's `state` in the one vocabulary, a CLOSED one told apart by its closeInfo: the buyer
+    withdrawing it is `cancelled`, any other close `closed` (see BUYER_WITHDREW). A buyerCloseReason
+    outside BuyerCloseReturnReasonEnum is a MappingError naming detail.closeInfo.buyerCloseReason."""
+    if state != "CLOSED" or not close_info:
+        return return_state(state)
+    buyer = close_info.get("buyerCloseReason") or ""
+    if buyer and buyer not in BUYER_CLOSE_REASONS:
+        raise MappingError(
+            f"detail.closeInfo.buyerCloseReason {buyer!r} is not a BuyerCloseReturnReasonEnum value",
+            field="detail.closeInfo.buyerCloseReason",
+        )
+    if buyer in BUYER_WITHDREW or (not buyer and close_info.get("returnCloseReason") == RETURN_CLOSED_BY_BUYER):
+        return ReturnState.CANCELLED
+    return ReturnState.CLOSED
 
 
 def return_state(status: str) -> ReturnState:
