@@ -162,6 +162,7 @@ class WriteBackKind(models.TextChoices):
     MARK_SHIPPED = "mark_shipped", _("Mark shipped")
     CLOSE_TICKET = "close_ticket", _("Close the platform's ticket")
     ESCALATE = "escalate", _("Escalate to the platform's support")
+    UPLOAD_EVIDENCE = "upload_evidence", _("Send evidence to the platform")
 
 
 class WriteBackStatus(models.TextChoices):

@@ -152,6 +152,11 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/mark-shipped/", shipping.ticket_mark_shipped, name="ticket_mark_shipped"),
     path("tickets/<int:ticket_id>/platform-close/", platform_close.ticket_platform_close, name="ticket_platform_close"),
     path(
+        "returns/<int:rma_id>/evidence/<int:evidence_id>/platform-upload/",
+        platform_close.rma_evidence_platform_upload,
+        name="rma_evidence_platform_upload",
+    ),
+    path(
         "tickets/<int:ticket_id>/platform-escalate/",
         platform_close.ticket_platform_escalate,
         name="ticket_platform_escalate",

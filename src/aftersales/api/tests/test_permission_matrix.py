@@ -1017,6 +1017,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/rmas/{rma_id}/evidence/{evidence_id}/file"): Row(
         lambda s, w, u: ("GET", _rma_evidence_file_url(w), None), ticket_read()
     ),
+    # The RMA is not from a marketplace dispute that takes evidence: 422 field=rma_id for those who may process.
+    ("POST", "/rmas/{rma_id}/evidence/{evidence_id}/platform-upload"): Row(
+        lambda s, w, u: ("POST", _rma_evidence_file_url(w).removesuffix("/file") + "/platform-upload", None),
+        ticket_write(422),
+    ),
     ("POST", "/rmas/{rma_id}/resolve"): Row(
         lambda s, w, u: ("POST", f"/rmas/{_rma(w, 'inspected')}/resolve", {"outcome": "refunded"}),
         {**ticket_write(403), "approver": 200, "admin": 200},

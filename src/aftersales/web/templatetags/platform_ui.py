@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 
+from aftersales.channels.platform_evidence import can_send_evidence, evidence_sent
 from aftersales.channels.ticket_close import (
     can_close_platform_ticket,
     can_escalate_platform_ticket,
@@ -35,3 +36,15 @@ def platform_escalate(ticket: Any) -> dict[str, str] | None:
 
 def _state(row: Any) -> dict[str, str]:
     return {"status": "" if row is None else row.status, "detail": "" if row is None else row.detail}
+
+
+@register.simple_tag
+def platform_evidence(rma: Any, evidence: Any) -> dict[str, str] | None:
+    """Sending this picture of the RMA to its marketplace dispute: None when not offered (not a
+    photo file, or no dispute that takes evidence); else {"status": "" (never sent) or the ledger's
+    status, "detail": ...}."""
+    if rma is None or evidence is None or evidence.kind != "photo" or not evidence.file_name:
+        return None
+    if not can_send_evidence(rma):
+        return None
+    return _state(evidence_sent(rma).get(evidence.pk))

@@ -655,6 +655,9 @@ MATRIX: dict[tuple[str, str], Row] = {
         _rma, lambda o: {"line_ids": ["1"]}, expect(LOGIN, ticket_sight(409, viewer=403), 403)
     ),
     ("rma_evidence_file", "GET"): Row(_rma_evidence_file, _none, expect(LOGIN, ticket_sight(200), 403)),
+    ("rma_evidence_platform_upload", "POST"): Row(
+        _rma_evidence_file, _none, expect(LOGIN, ticket_sight(422, viewer=403), 403)
+    ),
     # The role is checked before the refund is looked up: carol (an agent) is refused, not "not found".
     ("refund_approve", "POST"): Row(_refund, _none, expect(LOGIN, {**rma_deciders(302), "outsider": 403}, 403)),
     ("refund_reject", "POST"): Row(

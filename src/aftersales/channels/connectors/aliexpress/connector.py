@@ -8,6 +8,7 @@ relied on and their sources, and what is ambiguous."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -52,6 +53,8 @@ MESSAGE_LIST = "aliexpress.message.redefining.versiontwo.querymsgdetaillist"
 SEND_MESSAGE = "aliexpress.message.redefining.sendmsg"
 ORDER_FULFILL = "aliexpress.solution.order.fulfill"
 ISSUE_IMAGE_UPLOAD = "aliexpress.issue.image.upload"
+LOGISTICS_SERVICES = "aliexpress.logistics.redefining.listlogisticsservice"
+SELLER_ADDRESSES = "aliexpress.logistics.redefining.getlogisticsselleraddresses"
 EVIDENCE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif"}
 
 ORDER_PAGE_SIZE = 50  # the order list's maximum page size
@@ -314,14 +317,7 @@ class AliExpressConnector(ClientPerCall[AliExpressClient]):
                 permanent=True,
             )
         solution_type = "return_and_refund" if kind == ReturnKind.RETURN else "refund"
-        address = str(ctx.credentials.get("return_address_id") or "").strip()
-        if solution_type == "return_and_refund" and not address:
-            raise ConnectorError(
-                "AliExpress needs the seller's return address id for a return solution: "
-                "set return_address_id on the store's credentials",
-                permanent=True,
-                code="return_address_id",
-            )
+        address = self._return_address(ctx, client) if solution_type == "return_and_refund" else ""
         answer = client.call(
             ISSUE_DETAIL, {"issue_id": issue_id, "buyer_login_id": buyer_id}, bucket="aliexpress:issues"
         )
@@ -367,6 +363,47 @@ class AliExpressConnector(ClientPerCall[AliExpressClient]):
         if payload.get("result_object") is not True:
             raise ConnectorError(f"AliExpress {what} answered {payload.get('result_object')!r}", permanent=True)
         return payload
+
+    @staticmethod
+    def return_addresses(client: AliExpressClient) -> list[Mapping[str, Any]]:
+        """The seller's return (refund) addresses: aliexpress.logistics.redefining.getlogisticsselleraddresses
+        with `seller_address_query` "refund"; answer `refund_seller_address_list.refundselleraddresslist[]`
+        {address_id, name, street_address, city, province, country, postcode, is_default}."""
+        payload = client.call(SELLER_ADDRESSES, {"seller_address_query": "refund"}, bucket="aliexpress:issues")
+        if payload.get("result_success") is False:
+            raise ConnectorError(
+                f"AliExpress refused the seller's address list: {payload.get('error_desc') or ''}", permanent=True
+            )
+        listed = _wrapped(payload, "refund_seller_address_list", "refundselleraddresslist")
+        return [a for a in listed if isinstance(a, Mapping) and str(a.get("address_id") or "")]
+
+    def _return_address(self, ctx: StoreContext, client: AliExpressClient) -> str:
+        """The return address of a return solution, chosen from the seller's return addresses on
+        AliExpress: the store setting `return_address_id` when it is one of them, else (no setting)
+        AliExpress's default return address, or the only one; anything else is refused naming
+        `return_address_id` with the ids AliExpress lists."""
+        addresses = self.return_addresses(client)
+        ids = [str(a["address_id"]) for a in addresses]
+        choices = ", ".join(f"{a['address_id']} ({a.get('name') or ''}, {a.get('city') or ''})" for a in addresses[:10])
+        wanted = str(ctx.credentials.get("return_address_id") or "").strip()
+        if wanted:
+            if wanted in ids:
+                return wanted
+            raise ConnectorError(
+                f"return_address_id {wanted} is none of the seller's return addresses on AliExpress: "
+                f"{choices or 'none'}",
+                permanent=True,
+                code="return_address_id",
+            )
+        default = [str(a["address_id"]) for a in addresses if a.get("is_default") in (True, 1, "true", "1")]
+        if len(default) == 1 or len(ids) == 1:
+            return default[0] if len(default) == 1 else ids[0]
+        raise ConnectorError(
+            "AliExpress needs the seller's return address for a return solution: "
+            + (f"set return_address_id to one of {choices}" if ids else "add a return address on AliExpress"),
+            permanent=True,
+            code="return_address_id",
+        )
 
     def decide_return(self, ctx: StoreContext, decision: ReturnDecision) -> WriteReceipt:
         """The seller answers an issue with a solution of their own: refund (or return and refund)
@@ -434,13 +471,14 @@ class AliExpressConnector(ClientPerCall[AliExpressClient]):
                 "AliExpress needs a tracking website for the carrier 'other': mark the order shipped on AliExpress",
                 permanent=True,
             )
-        params = {
-            "service_name": service,
-            "out_ref": shipment.order_external_id,
-            "send_type": "part" if shipment.line_ids else "all",
-            "logistics_no": shipment.tracking_number,
-        }
         with self.client(ctx) as client:
+            service = self._logistics_service(client, service, shipment.tracking_number)
+            params = {
+                "service_name": service,
+                "out_ref": shipment.order_external_id,
+                "send_type": "part" if shipment.line_ids else "all",
+                "logistics_no": shipment.tracking_number,
+            }
             payload = client.call(ORDER_FULFILL, params, bucket="aliexpress:orders", idempotent=False)
         refused = _fulfil_refused(result_of(payload, "order.fulfill"))
         if refused is not None:
@@ -448,6 +486,48 @@ class AliExpressConnector(ClientPerCall[AliExpressClient]):
         return WriteReceipt(
             external_id=shipment.order_external_id, detail=f"{params['send_type']} {service} {shipment.tracking_number}"
         )
+
+    @staticmethod
+    def _logistics_service(client: AliExpressClient, carrier: str, number: str) -> str:
+        """The agent's carrier matched to AliExpress's logistics services
+        (aliexpress.logistics.redefining.listlogisticsservice, no parameters; answer
+        `result_list.aeop_logistics_service_result[]` {service_name, display_name, logistics_company,
+        tracking_no_regex, …}): by service key, then by display name, then by logistics company (any
+        case; the company only when it names one service). The tracking number must match the
+        service's `tracking_no_regex` when it gives one. Refused with the reason, before fulfilling."""
+        payload = client.call(LOGISTICS_SERVICES, {}, bucket="aliexpress:orders")
+        if payload.get("result_success") is False:
+            raise ConnectorError(f"AliExpress refused its logistics service list: {payload.get('error_desc') or ''}")
+        services = [
+            s
+            for s in _wrapped(payload, "result_list", "aeop_logistics_service_result")
+            if isinstance(s, Mapping) and s.get("service_name")
+        ]
+        wanted = carrier.casefold()
+        match = next((s for s in services if str(s["service_name"]).casefold() == wanted), None)
+        match = match or next((s for s in services if str(s.get("display_name") or "").casefold() == wanted), None)
+        by_company = [s for s in services if str(s.get("logistics_company") or "").casefold() == wanted]
+        match = match or (by_company[0] if len(by_company) == 1 else None)
+        if match is None:
+            keys = ", ".join(str(s["service_name"]) for s in services[:30])
+            raise ConnectorError(
+                f"AliExpress has no logistics service {carrier!r}: "
+                f"use one of its service keys ({keys or 'none listed'})",
+                permanent=True,
+                code="carrier",
+            )
+        pattern = str(match.get("tracking_no_regex") or "")
+        try:
+            valid = not pattern or re.fullmatch(pattern.removeprefix("^").removesuffix("$"), number) is not None
+        except re.error:
+            valid = True  # a pattern Python cannot read: AliExpress checks it itself
+        if not valid:
+            raise ConnectorError(
+                f"tracking number {number!r} is not one of {match['service_name']} (AliExpress expects {pattern})",
+                permanent=True,
+                code="tracking_number",
+            )
+        return str(match["service_name"])
 
     # -- evidence ----------------------------------------------------------------------------------
     def upload_issue_evidence(

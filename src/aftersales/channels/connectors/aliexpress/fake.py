@@ -34,6 +34,8 @@ TIMESTAMP_TOLERANCE_MS = 15 * 60 * 1000
 
 
 BARE_ANSWERS = {
+    "aliexpress.logistics.redefining.listlogisticsservice",
+    "aliexpress.logistics.redefining.getlogisticsselleraddresses",
     "aliexpress.issue.image.upload",
     "aliexpress.issue.detail.get",
     "aliexpress.issue.solution.save",
@@ -107,8 +109,61 @@ class AliExpressFake(ChatFiles, FakePlatform):
         self.solutions: list[dict[str, Any]] = []
         self.fulfilments: list[dict[str, str]] = []
         self.evidence: list[dict[str, Any]] = []
-        # Logistics service keys this fake accepts (aliexpress.solution.order.fulfill's service_name).
-        self.logistics_services = {"CAINIAO_STANDARD", "CAINIAO_ECONOMY", "EMS", "DHL", "UPS", "FEDEX_IE", "OTHER"}
+        # AliExpress's logistics services (aliexpress.logistics.redefining.listlogisticsservice's
+        # aeop_logistics_service_result); their service_name is what order.fulfill accepts.
+        self.service_list: list[dict[str, Any]] = [
+            {
+                "service_name": "CAINIAO_STANDARD",
+                "display_name": "AliExpress Standard Shipping",
+                "logistics_company": "CAINIAO",
+                "min_process_day": 1,
+                "max_process_day": 7,
+                "recommend_order": 1,
+            },
+            {
+                "service_name": "CAINIAO_ECONOMY",
+                "display_name": "AliExpress Saver Shipping",
+                "logistics_company": "CAINIAO",
+                "min_process_day": 1,
+                "max_process_day": 7,
+                "recommend_order": 2,
+            },
+            {
+                "service_name": "EMS",
+                "display_name": "EMS",
+                "logistics_company": "EMS",
+                "tracking_no_regex": "^[a-zA-Z]{2}[0-9]{9}[a-zA-Z]{2}$",
+                "recommend_order": 3,
+            },
+            {"service_name": "DHL", "display_name": "DHL", "logistics_company": "DHL", "recommend_order": 4},
+            {"service_name": "UPS", "display_name": "UPS Express Saver", "logistics_company": "UPS"},
+            {"service_name": "FEDEX_IE", "display_name": "Fedex IE", "logistics_company": "FEDEX"},
+            {"service_name": "OTHER", "display_name": "Seller's Shipping Method", "logistics_company": "OTHER"},
+        ]
+        self.logistics_services = {str(s["service_name"]) for s in self.service_list}
+        # The seller's return addresses (getlogisticsselleraddresses, seller_address_query "refund").
+        self.return_addresses: list[dict[str, Any]] = [
+            {
+                "address_id": 30012345,
+                "name": "Returns desk",
+                "street_address": "88 Wensan Rd",
+                "city": "Hangzhou",
+                "province": "Zhejiang",
+                "country": "CN",
+                "postcode": "310012",
+                "is_default": True,
+            },
+            {
+                "address_id": 30012399,
+                "name": "Shenzhen warehouse",
+                "street_address": "2 Keji Rd",
+                "city": "Shenzhen",
+                "province": "Guangdong",
+                "country": "CN",
+                "postcode": "518057",
+                "is_default": False,
+            },
+        ]
         super().__init__()
 
     # -- credentials -----------------------------------------------------------------------------
@@ -233,6 +288,8 @@ class AliExpressFake(ChatFiles, FakePlatform):
             "aliexpress.message.redefining.sendmsg": self.send_message,
             "aliexpress.solution.order.fulfill": self.order_fulfill,
             "aliexpress.issue.image.upload": lambda f: self.issue_image_upload(f, files),
+            "aliexpress.logistics.redefining.listlogisticsservice": self.list_logistics_services,
+            "aliexpress.logistics.redefining.getlogisticsselleraddresses": self.seller_addresses,
         }.get(method)
         if handler is None:
             return _error("InvalidApiPath", f"The specified API {method!r} is invalid")
@@ -346,8 +403,8 @@ class AliExpressFake(ChatFiles, FakePlatform):
             return _error("isv.param-error", f"unknown param_dto fields {sorted(set(dto) - known)}")
         if dto["add_seller_solution"] is not True or dto["add_solution_type"] not in ("refund", "return_and_refund"):
             return _error("isv.param-error", "add_seller_solution / add_solution_type")
-        if dto["add_solution_type"] == "return_and_refund" and not str(dto.get("return_good_address_id") or ""):
-            return _error("isv.param-error", "return_good_address_id is required for a return solution")
+        if dto["add_solution_type"] == "return_and_refund" and not self._address(dto.get("return_good_address_id")):
+            return _error("isv.param-error", "return_good_address_id must be one of the seller's return addresses")
         Decimal(str(dto["refund_amount"]))
         with self.lock:
             issue = self._buyer_issue(dto["issue_id"], dto["buyer_login_id"])
@@ -381,8 +438,8 @@ class AliExpressFake(ChatFiles, FakePlatform):
             buyer = self._pending(issue, form["solution_id"])
             if buyer is None:
                 return _error("isv.param-error", "solution_id is not the buyer's pending solution")
-            if buyer["solution_type"] == "return_and_refund" and not form.get("return_address_id", "").isdigit():
-                return _error("isv.param-error", "return_address_id is required to agree to a return")
+            if buyer["solution_type"] == "return_and_refund" and not self._address(form.get("return_address_id")):
+                return _error("isv.param-error", "return_address_id must be one of the seller's return addresses")
             buyer["status"] = "reached"
             self.solutions.append({"agreed": dict(form)})
             issue["issue_status"] = "processing"
@@ -410,6 +467,25 @@ class AliExpressFake(ChatFiles, FakePlatform):
             self.fulfilments.append(dict(form))
             order["order_status"] = "WAIT_BUYER_ACCEPT_GOODS" if send_type == "all" else "SELLER_PART_SEND_GOODS"
         return {"result_success": True}
+
+    def _address(self, address_id: Any) -> bool:
+        return str(address_id or "") in {str(a["address_id"]) for a in self.return_addresses}
+
+    def list_logistics_services(self, form: dict[str, str]) -> dict[str, Any]:
+        """No business parameters; answers result_list.aeop_logistics_service_result[], result_success."""
+        return {"result_list": {"aeop_logistics_service_result": list(self.service_list)}, "result_success": True}
+
+    def seller_addresses(self, form: dict[str, str]) -> dict[str, Any] | FakeResponse:
+        """seller_address_query: a comma list of sender, pickup, refund (required); answers
+        <type>_seller_address_list.<type>selleraddresslist[] for each type asked, result_success."""
+        kinds = [k.strip() for k in form["seller_address_query"].split(",") if k.strip()]
+        if not kinds or set(kinds) - {"sender", "pickup", "refund"}:
+            return _error("isv.param-error", f"invalid seller_address_query: {form['seller_address_query']}")
+        answer: dict[str, Any] = {"result_success": True}
+        for kind in kinds:
+            listed = self.return_addresses if kind == "refund" else []
+            answer[f"{kind}_seller_address_list"] = {f"{kind}selleraddresslist": list(listed)}
+        return answer
 
     def issue_image_upload(self, form: dict[str, str], files: dict[str, tuple[str, bytes, str]]) -> dict[str, Any]:
         """aliexpress.issue.image.upload: issue_id, buyer_login_id, extension (text, signed) and the

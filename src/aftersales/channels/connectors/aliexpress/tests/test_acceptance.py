@@ -264,11 +264,19 @@ def test_every_write_back_sends_the_exact_request(store: Store, seeded: AliExpre
     late = decide("issue-late", closed)
     assert late.status == WriteBackStatus.FAILED and "issue status finish cannot be solved" in late.detail
 
-    # A return solution needs the seller's return address id (store setting return_address_id).
+    # A return solution's address is chosen from the seller's return addresses on AliExpress
+    # (getlogisticsselleraddresses "refund"): a store setting that is none of them is refused naming
+    # return_address_id with the choices; one of them is sent; without a setting, AliExpress's default.
     seeded.issues[ISSUE_ID]["issue_status"] = "WAIT_SELLER_CONFIRM_REFUND"
     back = replace(offer, kind=ReturnKind.RETURN, amount=Decimal("9.5"))
+    store.credentials = {**store.credentials, "return_address_id": "777"}
+    store.save(update_fields=["credentials"])
     unset = decide("issue-return-1", back)
-    assert unset.status == WriteBackStatus.FAILED and "return_address_id" in unset.detail
+    assert unset.status == WriteBackStatus.FAILED and "return_address_id 777 is none of" in unset.detail
+    assert "30012345 (Returns desk, Hangzhou), 30012399 (Shenzhen warehouse, Shenzhen)" in unset.detail
+    addresses = "aliexpress.logistics.redefining.getlogisticsselleraddresses"
+    asked = _signed_form(seeded, sent_with(addresses)[-1], addresses, token)
+    assert asked["seller_address_query"] == "refund"
     store.credentials = {**store.credentials, "return_address_id": "30012345"}
     store.save(update_fields=["credentials"])
     assert decide("issue-return-2", back).status == WriteBackStatus.SUCCEEDED

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from aftersales.catalog.models import Store
-from aftersales.channels.base import ShipmentConfirmation, Stream
+from aftersales.channels.base import ConnectorError, ShipmentConfirmation, Stream
 from aftersales.channels.connectors.aliexpress.client import sign
 from aftersales.channels.connectors.aliexpress.fake import AliExpressFake
 from aftersales.channels.context import store_context
@@ -84,13 +84,31 @@ def test_mark_shipped_sends_the_exact_signed_form_once(store: Store, fake: AliEx
 def test_part_of_the_order_and_refusals(store: Store, fake: AliExpressFake, waits: list[float]) -> None:
     connector: Any = get_connector("aliexpress")
     ctx = store_context(store, connector=connector)
-    with pytest.raises(Exception, match="LOGISTICS_SERVICE_NOT_SUPPORT"):
+    # the carrier is matched to AliExpress's logistics services before fulfilling: no match, refused
+    with pytest.raises(ConnectorError, match="AliExpress has no logistics service 'Pony Express'") as caught:
         connector.mark_shipped(ctx, ShipmentConfirmation(ORDER_ID, "Pony Express", NUMBER, datetime.now(UTC)))
+    assert (
+        caught.value.permanent
+        and caught.value.code == "carrier"
+        and "CAINIAO_STANDARD, CAINIAO_ECONOMY" in str(caught.value)
+    )
+    # a number the service's tracking_no_regex refuses is refused naming the pattern
+    with pytest.raises(ConnectorError, match="is not one of EMS") as caught:
+        connector.mark_shipped(ctx, ShipmentConfirmation(ORDER_ID, "ems", "12345", datetime.now(UTC)))
+    assert caught.value.code == "tracking_number"
     with pytest.raises(Exception, match="tracking website"):
         connector.mark_shipped(ctx, ShipmentConfirmation(ORDER_ID, "other", NUMBER, datetime.now(UTC)))
-    assert len(_fulfils(fake)) == 1  # "other" never left
-    part = ShipmentConfirmation(ORDER_ID, "DHL", "1234567890", datetime.now(UTC), line_ids=["8190123456789013"])
+    assert _fulfils(fake) == []  # none of these left: refused before fulfilling
+    # matched by display name (any case): sent as AliExpress's service key
+    part = ShipmentConfirmation(
+        ORDER_ID, "ups express saver", "1Z999AA10123456784", datetime.now(UTC), line_ids=["8190123456789013"]
+    )
     receipt = connector.mark_shipped(ctx, part)
-    assert receipt.detail == "part DHL 1234567890"
+    assert receipt.detail == "part UPS 1Z999AA10123456784"
+    assert _fulfils(fake)[-1]["service_name"] == "UPS"
+    listed = [dict(parse_qsl(r.body.decode())) for r in fake.requests_to("/sync", "POST")]
+    [services, *_] = [f for f in listed if f.get("method") == "aliexpress.logistics.redefining.listlogisticsservice"]
+    assert services["sign"] == sign(fake.app_secret, {k: v for k, v in services.items() if k != "sign"})
+    assert set(services) == {"method", "app_key", "timestamp", "sign_method", "access_token", "sign"}
     assert _fulfils(fake)[-1]["send_type"] == "part"
     assert fake.orders[ORDER_ID]["order_status"] == "SELLER_PART_SEND_GOODS"
