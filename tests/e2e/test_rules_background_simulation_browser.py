@@ -54,7 +54,7 @@ def test_background_dry_run_progress_and_result(live_server, page, monkeypatch):
     form.locator("button[formaction$='/settings/rules/simulate/']").first.click()
     status = page.locator("[data-run-status]")
     expect(status).to_have_attribute("data-run-status", "queued")
-    expect(page.locator("#rule-simulation [data-limits]")).to_contain_text("lifetime value")
+    expect(page.locator("#rule-simulation [data-limits]")).to_contain_text("total and lines")
     expect(page.locator("#sim-rows tr[data-match]")).to_have_count(3)
     _shot(page, "rules-dry-run-background-1280.png")
 

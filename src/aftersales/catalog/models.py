@@ -109,6 +109,23 @@ class Customer(TimeStampedModel):
         super().save(*args, **kwargs)
 
 
+class CustomerTierChange(models.Model):
+    """A customer's tier change, append-only: written by catalog.services.customer_set_tier (the one
+    service that changes a tier) in its transaction, read by the rules' dry run (the tier as of an
+    instant, rules.customer_history). Migration catalog 0008 wrote one row per customer with its tier
+    at that moment (`old_tier` "" and `at` the migration's time: nothing is known before it)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tier_changes", db_index=False)
+    old_tier = models.CharField(max_length=10, blank=True)  # "": not recorded (the migration's row)
+    new_tier = models.CharField(max_length=10, choices=CustomerTier.choices)
+    at = models.DateTimeField()
+    actor_kind = models.CharField(max_length=20, blank=True)
+    actor_ref = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "at"], name="customer_tier_change_at")]
+
+
 class CustomerIdentity(TimeStampedModel):
     """The buyer's id on one store (Amazon buyer id, eBay username, e-mail address...)."""
 
@@ -248,6 +265,23 @@ class Order(TimeStampedModel):
     @property
     def status_label(self) -> str:
         return status_label(OrderStatus, self.status)
+
+
+class OrderStatusChange(models.Model):
+    """An order's status change as the platform reported it, append-only: written where an order
+    version changes a stored order's status (channels.apply and channels.apply_many, through
+    catalog.history.order_status_changes_record) and by the exchange's cancellation; read by the
+    rules' dry run (the order's status as of an instant). `at` is the platform's update time of the
+    version when it gave one, else when it was applied. An order's status before its first change
+    is that change's `old_status`; an order never changed has had its stored status throughout."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="status_changes", db_index=False)
+    old_status = models.CharField(max_length=40, blank=True)
+    new_status = models.CharField(max_length=40, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["order", "at"], name="order_status_change_at")]
 
 
 class OrderLine(models.Model):

@@ -26,6 +26,7 @@ from aftersales.core.validation import check_text
 from aftersales.language.languages import SUPPORTED, normalise
 
 from .events import CustomerTierChanged
+from .history import tier_change_record
 from .models import Customer, CustomerTier, Platform, Product, Store, ValueTier
 
 MAX_STORE_NAME = 120
@@ -331,6 +332,7 @@ def customer_set_tier(*, customer: Customer, tier: str, actor: Actor) -> Custome
         if old != tier:
             locked.tier = tier
             locked.save(update_fields=["tier", "updated_at"])
+            tier_change_record(locked, old=old, new=tier, actor=actor)
             events.publish(
                 CustomerTierChanged(
                     customer_id=locked.pk,

@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from aftersales.catalog.history import order_status_changes_record
 from aftersales.catalog.models import Order, OrderLine, Product, Shipment, Store
 from aftersales.core.actors import Actor
 from aftersales.core.errors import ValidationFailed
@@ -226,6 +227,7 @@ def _upsert_order(store: Store, record: OrderRecord) -> Applied:
     if customer is not None and order.customer_id is None:
         order.customer = customer
         changed.append("customer")
+    old_status = order.status
     for name in changed:
         if name != "customer":
             setattr(order, name, values[name])
@@ -234,6 +236,7 @@ def _upsert_order(store: Store, record: OrderRecord) -> Applied:
     _register_shipped_units(store, order, record)
     if changed:
         order.save(update_fields=[*changed, "updated_at"])
+        order_status_changes_record([(order.pk, old_status, order.status, record.updated_at)])
     if changed or lines_changed or shipments_changed:
         return Applied("updated")
     return Applied("unchanged")

@@ -28,6 +28,7 @@ from typing import Any
 
 from django.db import connection, models
 
+from aftersales.catalog.history import order_status_changes_record
 from aftersales.catalog.models import Order, OrderLine, Product, Shipment, Store
 from aftersales.core.inserts import insert_rows
 from aftersales.inbox.services import InboundMessage
@@ -105,6 +106,7 @@ def orders_apply_many(store: Store, records: list[OrderRecord]) -> list[Applied]
     dirty_lines: dict[int, tuple[OrderLine, set[str]]] = {}
     dirty_shipments: dict[int, tuple[Shipment, set[str]]] = {}
     gone_lines: list[int] = []
+    status_changes: list[tuple[Order, str, str, Any]] = []  # catalog.history, once the orders have ids
     for i, record in enumerate(records):
         if older[i]:
             results.append(Applied("unchanged", reason="older version"))
@@ -133,6 +135,8 @@ def orders_apply_many(store: Store, records: list[OrderRecord]) -> list[Applied]
         if customer is not None and order.customer_id is None:
             order.customer = customer
             changed.append("customer")
+        if "status" in changed:
+            status_changes.append((order, order.status, values["status"], record.updated_at))
         for name in changed:
             if name != "customer":
                 setattr(order, name, values[name])
@@ -146,6 +150,7 @@ def orders_apply_many(store: Store, records: list[OrderRecord]) -> list[Applied]
             results.append(Applied("unchanged"))
 
     insert_rows(new_orders)
+    order_status_changes_record([(o.pk, old, new, at) for o, old, new, at in status_changes])
     update_rows([(s.order, [*sorted(s.dirty), "updated_at"]) for s in states.values() if s.dirty])
     if gone_lines:
         order_lines_drop(gone_lines)

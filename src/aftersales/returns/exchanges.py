@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from aftersales.accounts.permissions import Permission, check_perm, organization_of
+from aftersales.catalog.history import order_status_changes_record
 from aftersales.catalog.models import Order, OrderLine, Product, Shipment
 from aftersales.core import clock
 from aftersales.core.actors import Actor
@@ -440,8 +441,9 @@ def exchange_cancel(*, user: User, exchange_id: int, reason: str = "") -> Exchan
             )
         if exchange.replacement_order_id is not None:
             order = Order.objects.select_for_update().get(pk=exchange.replacement_order_id)
-            order.status = "cancelled"
+            old_order_status, order.status = order.status, "cancelled"
             order.save(update_fields=["status", "updated_at"])
+            order_status_changes_record([(order.pk, old_order_status, order.status, None)])
         _rma_event(rma, "exchange_cancelled", actor, {"exchange_id": exchange.pk, "old_status": old, "reason": reason})
         publish(
             ExchangeCancelled(

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aftersales.catalog.models import CustomerTier, Platform, ProductCategory, ValueTier
+from aftersales.catalog.models import CustomerTier, OrderStatus, Platform, ProductCategory, ShipmentStatus, ValueTier
+from aftersales.core.actors import ActorKind
 from aftersales.inbox.workflow import StatusCategory, TicketCategory, TicketStatus, Urgency
 from aftersales.returns.models import RmaResolution, RmaStatus
 from aftersales.triage.labels import Intent, Sentiment
+
+from .models import RuleTrigger
 
 STR, ENUM, INT, NUMBER, BOOL, DATETIME, LIST = "str", "enum", "int", "number", "bool", "datetime", "list"
 TYPES = (STR, ENUM, INT, NUMBER, BOOL, DATETIME, LIST)
@@ -35,6 +38,10 @@ class Field:
 def _choices(cls: type) -> tuple[str, ...]:
     return tuple(str(v) for v in cls.values)  # type: ignore[attr-defined]
 
+
+# event.old_status / new_status: a ticket's (ticket_updated), an RMA's (rma_requested,
+# rma_status_changed) or a shipment's (shipment_stalled) status, one list without repeats
+EVENT_STATUSES = tuple(dict.fromkeys((*_choices(TicketStatus), *_choices(RmaStatus), *_choices(ShipmentStatus))))
 
 _FIELDS = [
     Field("now", DATETIME, "The time of the event"),
@@ -72,7 +79,7 @@ _FIELDS = [
     Field("message.triage.entity_types", LIST, "Kinds of entities found (order_number, imei, ...)"),
     # the order
     Field("order.number", STR, "Order number"),
-    Field("order.status", STR, "Order status on the platform"),
+    Field("order.status", ENUM, "Order status on the platform", _choices(OrderStatus)),
     Field("order.total", NUMBER, "Order total"),
     Field("order.currency", STR, "Order currency"),
     Field("order.placed_at", DATETIME, "Order placed at"),
@@ -105,13 +112,15 @@ _FIELDS = [
     Field("store.site", STR, "Store site (e.g. amazon.de)"),
     Field("store.country", STR, "Store country (ISO code)"),
     # the event itself
-    Field("event.trigger", STR, "Trigger"),
-    Field("event.old_status", STR, "Previous status (status changes)"),
-    Field("event.new_status", STR, "New status (status changes)"),
+    Field("event.trigger", ENUM, "Trigger", _choices(RuleTrigger)),
+    Field("event.old_status", ENUM, "Previous status (status changes)", EVENT_STATUSES),
+    Field("event.new_status", ENUM, "New status (status changes)", EVENT_STATUSES),
     Field("event.changed", LIST, "Ticket fields changed (ticket updated)"),
     Field("event.clock", STR, "SLA clock (SLA warning / breached)"),
     Field("event.due_at", DATETIME, "SLA due time (SLA warning / breached)"),
-    Field("event.actor_kind", STR, "Who caused the event (user, customer, connector, rule, system)"),
+    Field(
+        "event.actor_kind", ENUM, "Who caused the event (user, customer, connector, rule, system)", _choices(ActorKind)
+    ),
 ]
 
 FIELDS: dict[str, Field] = {f.path: f for f in _FIELDS}

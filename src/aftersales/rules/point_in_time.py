@@ -14,11 +14,17 @@ What is rewound, for each event at instant T (its own audit row included for tic
 - the order's shipment: the status of the latest tracking event at or before T; shipped_at and
   delivered_at only when they had happened.
 
-Not rewound (no history kept): the customer's tier, lifetime value and counts, the product, the
-store, the order's own status and total. A ticket created after T has no snapshot (None).
+- the customer section (rules.customer_history): tier from the tier changes, order_count,
+  lifetime_value and return_count from the customer's orders, RMAs and refunds as of T;
+- the order's status from its status changes (catalog OrderStatusChange).
 
-Queries: 6 per batch of events whatever its size (audit rows, messages, RMAs, RMA events, the
-tickets' orders and creation, tracking events of the batch's tickets)."""
+Not rewound (no history kept): the order's total and lines, the product, the store, the customer's
+country and language. History began with catalog migration 0008: a tier or an order status changed
+before it is read as it was at the migration. A ticket created after T has no snapshot (None).
+
+Queries: 10 per batch of events whatever its size (audit rows, messages, RMAs, RMA events, the
+tickets' orders, customers and creation, tracking events of the batch's tickets, the customers'
+orders, their RMAs and refunds, their tier changes, the orders' status changes)."""
 
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ from aftersales.inbox.models import Message, MessageDirection, Ticket, TicketEve
 from aftersales.inbox.workflow import STATUS_CATEGORY
 from aftersales.returns.models import Rma, RmaEvent
 
+from .customer_history import CustomerHistory, figures_at, load_customers, load_order_statuses, value_at
 from .movement import MOVEMENT_EVENTS
 from .snapshots import Snapshot
 
@@ -73,6 +80,9 @@ class _History:
     tracking: dict[int, list[TrackingEvent]]  # order -> events, oldest first
     created: dict[int, datetime]  # ticket -> created_at
     orders: dict[int, int | None]  # ticket -> order
+    customers: dict[int, tuple[int, str]]  # ticket -> (customer, its store's currency)
+    customer_history: CustomerHistory
+    order_statuses: dict[int, list[tuple[datetime, int, str, str]]]  # order -> status changes
 
 
 def _load(ticket_ids: list[int], rma_ids: list[int]) -> _History:
@@ -105,10 +115,12 @@ def _load(ticket_ids: list[int], rma_ids: list[int]) -> _History:
         rma_events[rma_row.rma_id].append(rma_row)
     created: dict[int, datetime] = {}
     orders: dict[int, int | None] = {}
-    for ticket_id, order_id, created_at in Ticket.objects.filter(pk__in=ticket_ids).values_list(
-        "pk", "order_id", "created_at"
+    customers: dict[int, tuple[int, str]] = {}
+    for ticket_id, order_id, created_at, customer_id, currency in Ticket.objects.filter(pk__in=ticket_ids).values_list(
+        "pk", "order_id", "created_at", "customer_id", "store__currency"
     ):
         created[ticket_id], orders[ticket_id] = created_at, order_id
+        customers[ticket_id] = (customer_id, currency)
     tracking: dict[int, list[TrackingEvent]] = defaultdict(list)
     order_ids = {o for o in orders.values() if o}
     for event in (
@@ -118,7 +130,18 @@ def _load(ticket_ids: list[int], rma_ids: list[int]) -> _History:
         .order_by("at", "pk")
     ):
         tracking[event.shipment.order_id].append(event)
-    return _History(audit, messages, rmas, rma_events, tracking, created, orders)
+    return _History(
+        audit,
+        messages,
+        rmas,
+        rma_events,
+        tracking,
+        created,
+        orders,
+        customers,
+        load_customers([c for c, _currency in customers.values()], tiers=True),
+        load_order_statuses(order_ids),
+    )
 
 
 def _rewind_ticket(section: dict[str, Any], rows: list[TicketEvent], instant: Instant) -> None:
@@ -188,6 +211,7 @@ def rewind(
             if event_rma is None:
                 _ticket_rma_then(snap, history, ticket_id, at)
             _shipment_then(snap, history.tracking.get(history.orders.get(ticket_id) or 0, []), at)
+            _customer_then(snap, history, ticket_id, at)
         if event_rma is not None and "rma" in snap:
             snap["rma"] = {**snap["rma"], "status": _rma_then_by_id(history, snap["rma"], at)}
         out.append(snap)
@@ -220,6 +244,20 @@ def _rma_section(rma: Rma) -> dict[str, Any]:
         "requested_at": rma.requested_at,
         "delivery_country": rma.delivery_country,
     }
+
+
+def _customer_then(snap: Snapshot, history: _History, ticket_id: int, at: datetime) -> None:
+    """The customer's tier and figures, and the order's status, at `at` (rules.customer_history)."""
+    customer_id, currency = history.customers[ticket_id]
+    if "customer" in snap:
+        section = snap["customer"] = {**snap["customer"]}
+        section["tier"] = value_at(history.customer_history.tiers.get(customer_id, []), section["tier"], at)
+        section.update(figures_at(history.customer_history, customer_id, at, currency))
+    order_id = history.orders.get(ticket_id)
+    if snap.get("order") and order_id:
+        changes = history.order_statuses.get(order_id, [])
+        if changes:
+            snap["order"] = {**snap["order"], "status": value_at(changes, snap["order"]["status"], at)}
 
 
 def _shipment_then(snap: Snapshot, tracking: list[TrackingEvent], at: datetime) -> None:

@@ -15,6 +15,22 @@ class SimulationStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
     FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# rules.simulation_runs.run_transition: the one writer of a run's status
+SIMULATION_TRANSITIONS: dict[str, frozenset[str]] = {
+    SimulationStatus.QUEUED: frozenset(
+        {SimulationStatus.RUNNING, SimulationStatus.DONE, SimulationStatus.FAILED, SimulationStatus.CANCELLED}
+    ),
+    SimulationStatus.RUNNING: frozenset(
+        {SimulationStatus.RUNNING, SimulationStatus.DONE, SimulationStatus.FAILED, SimulationStatus.CANCELLED}
+    ),
+    SimulationStatus.DONE: frozenset(),
+    SimulationStatus.FAILED: frozenset(),
+    SimulationStatus.CANCELLED: frozenset(),
+}
+FINISHED = (SimulationStatus.DONE, SimulationStatus.FAILED, SimulationStatus.CANCELLED)
 
 
 class RuleSimulationRun(models.Model):
@@ -27,7 +43,7 @@ class RuleSimulationRun(models.Model):
     days = models.PositiveSmallIntegerField()
     since = models.DateTimeField()
     until = models.DateTimeField()
-    status = models.CharField(max_length=8, choices=SimulationStatus.choices, default=SimulationStatus.QUEUED)
+    status = models.CharField(max_length=12, choices=SimulationStatus.choices, default=SimulationStatus.QUEUED)
     progress = models.FloatField(default=0)
     cursor = models.TextField(blank=True, help_text="The next page's cursor (empty when done)")
     events_examined = models.PositiveIntegerField(default=0)
@@ -40,7 +56,13 @@ class RuleSimulationRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "-created_at"], name="rule_sim_run_org_created")]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="rule_sim_run_org_created"),
+            # the periodic clean-up (rules.simulation_runs.simulation_runs_prune): finished runs by age
+            models.Index(
+                fields=["finished_at"], condition=models.Q(finished_at__isnull=False), name="rule_sim_run_finished"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"simulation {self.pk} ({self.status})"

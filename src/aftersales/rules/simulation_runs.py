@@ -7,7 +7,10 @@ handed to the worker: a `RuleSimulationRun` row is written with the first page's
 of the next page, and `RuleSimulationQueued` is published (its subscription runs
 `rules.tasks.rule_simulation_run`). The worker replays page after page (`simulation_run_continue`) with
 the same page size and the same cursor as the inline pages, so the result is the same either way; the
-row holds the progress the page polls, and the result, kept for the organization.
+row holds the progress the page polls, and the result, kept for the organization for KEEP_DAYS days
+after it finished (`simulation_runs_prune`, daily). An admin may cancel a queued or running run
+(`simulation_run_cancel`): the worker stops before its next page. Every status change goes through
+`run_transition` (SIMULATION_TRANSITIONS).
 
 The run's row is its checkpoint: each page is replayed under the row's lock and its cursor and totals
 saved with it, so a retried or concurrent task continues after the last saved page, nothing counted
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -28,15 +31,16 @@ from aftersales.accounts.permissions import Permission, check_perm, organization
 from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
-from aftersales.core.errors import DomainError, NotFound
+from aftersales.core.errors import Conflict, DomainError, NotFound
 
 from . import simulate
 from .events import RuleSimulationQueued
-from .simulation_run_models import RuleSimulationRun, SimulationStatus
+from .simulation_run_models import FINISHED, SIMULATION_TRANSITIONS, RuleSimulationRun, SimulationStatus
 
 FIRST_PAGE_EVENTS = 500  # the inline first page, and every page of the worker (same matches kept)
 BACKGROUND_THRESHOLD = 2_000  # estimated events in the window above which the worker replays it
 MAX_KEPT_MATCHES = 2_000  # matches kept on the run's row (the totals count them all)
+KEEP_DAYS = 30  # finished runs older than this are deleted by the periodic clean-up
 
 
 @dataclass(frozen=True)
@@ -142,10 +146,10 @@ def _page(run_id: int) -> bool:
             .filter(pk=run_id)
             .first()
         )
-        if run is None or run.status in (SimulationStatus.DONE, SimulationStatus.FAILED):
+        if run is None or run.status in FINISHED:  # a cancelled run stops here, between two pages
             return False
         if run.created_by is None:
-            run.status, run.error, run.finished_at = SimulationStatus.FAILED, _("the admin who asked is gone"), now()
+            run_transition(run, SimulationStatus.FAILED, error=_("the admin who asked is gone"))
             run.save(update_fields=["status", "error", "finished_at"])
             return False
         try:
@@ -153,7 +157,7 @@ def _page(run_id: int) -> bool:
                 run.created_by, document=run.document, days=run.days, row_cap=FIRST_PAGE_EVENTS, cursor=run.cursor
             )
         except DomainError as exc:
-            run.status, run.error, run.finished_at = SimulationStatus.FAILED, exc.message, now()
+            run_transition(run, SimulationStatus.FAILED, error=exc.message)
             run.save(update_fields=["status", "error", "finished_at"])
             return False
         counts = dict(run.change_counts)
@@ -167,10 +171,59 @@ def _page(run_id: int) -> bool:
         run.duration_ms = round(run.duration_ms + result.duration_ms, 1)
         run.cursor = result.next_cursor or ""
         run.progress = result.progress
-        run.status = SimulationStatus.RUNNING if result.next_cursor else SimulationStatus.DONE
-        run.finished_at = None if result.next_cursor else now()
+        run_transition(run, SimulationStatus.RUNNING if result.next_cursor else SimulationStatus.DONE)
         run.save()
         return result.next_cursor is not None
+
+
+def run_transition(run: RuleSimulationRun, status: str, *, error: str = "") -> str:
+    """The one writer of a run's status (SIMULATION_TRANSITIONS; the caller holds the row's lock and
+    saves it): a finished run (done, failed, cancelled) never moves again. Returns the old status."""
+    old = run.status
+    if status not in SIMULATION_TRANSITIONS.get(old, frozenset()):
+        raise Conflict(
+            _("this dry run is %(old)s; it cannot become %(new)s") % {"old": old, "new": status}, field="status"
+        )
+    run.status = status
+    if status in FINISHED:
+        run.finished_at = now()
+        run.cursor = "" if status == SimulationStatus.CANCELLED else run.cursor
+    if error:
+        run.error = error
+    return old
+
+
+def simulation_run_cancel(user: Any, run_id: int) -> RuleSimulationRun:
+    """Cancel a queued or running dry run of the organization (admins): the worker stops before its
+    next page (the page being replayed, under the row's lock, finishes and is kept). Cancelling a
+    cancelled run again changes nothing; a done or failed run answers 409 naming `run_id`."""
+    check_perm(user, Permission.ADMINISTER)
+    with transaction.atomic():
+        run = (
+            RuleSimulationRun.objects.select_for_update()
+            .filter(pk=run_id, organization_id=organization_of(user))
+            .first()
+        )
+        if run is None:
+            raise NotFound(_("Dry run not found"), field="run_id")
+        if run.status == SimulationStatus.CANCELLED:
+            return run
+        if run.status in FINISHED:
+            raise Conflict(
+                _("this dry run is already %(status)s") % {"status": run.get_status_display()}, field="run_id"
+            )
+        run_transition(run, SimulationStatus.CANCELLED)
+        run.save(update_fields=["status", "finished_at", "cursor"])
+    return run
+
+
+def simulation_runs_prune(*, days: int = KEEP_DAYS, at: datetime | None = None) -> int:
+    """Delete the finished runs (done, failed, cancelled) that finished more than `days` days ago
+    (the periodic clean-up, rules.tasks.prune_simulation_runs; idempotent: a second call deletes
+    nothing). Queued and running runs are kept whatever their age. Returns how many were deleted."""
+    cutoff = (at or now()) - timedelta(days=days)
+    deleted, _by_model = RuleSimulationRun.objects.filter(status__in=FINISHED, finished_at__lt=cutoff).delete()
+    return deleted
 
 
 def simulation_run_continue(run_id: int) -> str:

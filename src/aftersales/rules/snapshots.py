@@ -1,9 +1,10 @@
 """Snapshots: what a rule's conditions read (rules.fields), built with a fixed number of queries per
 batch of tickets whatever their number (no N+1): tickets with their store, customer and order
 joined, then one query each for tags, message counts, order lines with products, shipments, the
-latest RMA and the last movement (rules.movement). A snapshot is a dict of sections (ticket,
-message, order, customer, product, rma, store, event) holding Decimals and aware datetimes; a
-section without data is absent."""
+latest RMA, the last movement (rules.movement) and the customer's orders and returns
+(rules.customer_history: the customer's figures from history, not the stored counters). A
+snapshot is a dict of sections (ticket, message, order, customer, product, rma, store, event)
+holding Decimals and aware datetimes; a section without data is absent."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from aftersales.catalog.models import OrderLine, Shipment
 from aftersales.inbox.models import Message, MessageDirection, Ticket
 from aftersales.returns.models import Rma, RmaLine
 
+from .customer_history import figures_at, load_customers
 from .movement import last_movements
 
 Snapshot = dict[str, Any]
@@ -62,7 +64,8 @@ def _product_fields(product: Any) -> dict[str, Any]:
 
 
 def ticket_snapshots(*, organization_id: int, ticket_ids: Iterable[int], now: datetime) -> dict[int, Snapshot]:
-    """Snapshots of tickets of one organization (7 queries for any number of tickets)."""
+    """Snapshots of tickets of one organization (9 queries for any number of tickets); the customer's
+    figures are as of `now` (rules.customer_history)."""
     ids = list(dict.fromkeys(ticket_ids))
     tickets = list(
         Ticket.objects.filter(organization_id=organization_id, pk__in=ids).select_related("store", "customer", "order")
@@ -91,6 +94,7 @@ def ticket_snapshots(*, organization_id: int, ticket_ids: Iterable[int], now: da
         shipments[row.order_id] = row  # the latest wins
     rmas = latest_rmas(organization_id=organization_id, ticket_ids=found)
     moved = last_movements(found)
+    customers = load_customers([t.customer_id for t in tickets], tiers=False)
     out: dict[int, Snapshot] = {}
     for t in tickets:
         tags[t.pk].sort()
@@ -107,9 +111,7 @@ def ticket_snapshots(*, organization_id: int, ticket_ids: Iterable[int], now: da
         c = t.customer
         snap["customer"] = {
             "tier": c.tier,
-            "lifetime_value": Decimal(c.lifetime_value_amount),
-            "order_count": c.order_count,
-            "return_count": c.return_count,
+            **figures_at(customers, c.pk, now, t.store.currency),  # rules.customer_history
             "country": str(c.country or ""),
             "language": c.preferred_language,
         }

@@ -83,3 +83,11 @@ def rule_simulation_run(run_id: int) -> str:
     from .simulation_runs import simulation_run_continue
 
     return simulation_run_continue(run_id)
+
+
+@db_periodic_task(crontab(minute="17", hour="3"))
+def prune_simulation_runs() -> int:
+    """Daily: delete the background dry runs finished more than KEEP_DAYS days ago (idempotent)."""
+    from .simulation_runs import simulation_runs_prune
+
+    return simulation_runs_prune()

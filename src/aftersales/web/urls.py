@@ -335,6 +335,11 @@ urlpatterns = [
         settings_rules.settings_rule_simulation_status,
         name="settings_rule_simulation_status",
     ),
+    path(
+        "settings/rules/simulations/<int:run_id>/cancel/",
+        settings_rules.settings_rule_simulation_cancel,
+        name="settings_rule_simulation_cancel",
+    ),
     path("settings/rules/conflicts/", settings_rules.settings_rule_conflicts, name="settings_rule_conflicts"),
     path("settings/rules/enabled/", settings_rules.settings_rules_enabled, name="settings_rules_enabled"),
     path("settings/rules/<int:rule_id>/", settings_rules.settings_rule, name="settings_rule"),

@@ -11,7 +11,15 @@ from django.http import HttpRequest
 from ninja import Router
 from ninja.responses import Status
 
-from aftersales.rules import conflict_review, experiment_results, experiments, services, simulate, webhook_secrets
+from aftersales.rules import (
+    conflict_review,
+    experiment_results,
+    experiments,
+    services,
+    simulate,
+    simulation_runs,
+    webhook_secrets,
+)
 from aftersales.rules.conflicts import RuleConflict
 from aftersales.rules.experiment_models import RuleExperiment
 
@@ -28,6 +36,8 @@ from ..schemas.rules_tools import (
     RuleWebhookSecretRotateIn,
     RuleWebhookSigningOut,
     SimulationOut,
+    SimulationRunDetailOut,
+    SimulationRunOut,
     WebhookSecretOut,
 )
 
@@ -89,6 +99,40 @@ def rotate_rule_webhook_secret(request: HttpRequest, rule_id: int, payload: Rule
         "rotated_at": made.rotated_at,
         "signing_key": f"{webhook_secrets.KEY_PREFIX}:{rule_id}",
     }
+
+
+def _run_out(run: Any, *, detail: bool = False) -> dict[str, Any]:
+    out = {
+        k: getattr(run, k)
+        for k in ("name", "rule_id", "trigger", "days", "since", "until", "status", "progress", "events_examined")
+    }
+    out.update({k: getattr(run, k) for k in ("matched", "change_counts", "duration_ms", "error", "created_at")})
+    out.update(id=run.pk, finished_at=run.finished_at, created_by=str(run.created_by or ""))
+    if detail:
+        out.update(document=run.document, matches=run.matches)
+    return out
+
+
+@router.get("/rules/simulation-runs", response=with_errors({200: list[SimulationRunOut]}))
+def list_simulation_runs(request: HttpRequest) -> Any:
+    """The organization's latest 20 background dry runs (the editor starts one when a window is too big
+    to replay inline), newest first, without their matches. Admins."""
+    return [_run_out(r) for r in simulation_runs.simulation_runs_recent(current_user(request))]
+
+
+@router.get("/rules/simulation-runs/{run_id}", response=with_errors({200: SimulationRunDetailOut}))
+def get_simulation_run(request: HttpRequest, run_id: Id) -> Any:
+    """One background dry run: its progress, totals, document and the matches kept. Admins; another
+    organization's run answers 404 naming `run_id`."""
+    return _run_out(simulation_runs.simulation_run_detail(current_user(request), run_id), detail=True)
+
+
+@router.post("/rules/simulation-runs/{run_id}/cancel", response=with_errors({200: SimulationRunOut}))
+def cancel_simulation_run(request: HttpRequest, run_id: Id) -> Any:
+    """Cancel a queued or running dry run: the worker stops before its next page (what was replayed is
+    kept). Cancelling a cancelled run again answers it unchanged; a done or failed run answers 409 naming
+    `run_id`; another organization's run 404. Admins."""
+    return _run_out(simulation_runs.simulation_run_cancel(current_user(request), run_id))
 
 
 @router.post("/rules/simulate", response=with_errors({200: SimulationOut}))

@@ -70,6 +70,49 @@ class SimulationOut(Schema):
     progress: float = Field(..., description="The share of the window's time replayed so far, 0 to 1")
 
 
+class StoredChangeOut(Schema):
+    action: str
+    label: str
+    field: str = Field(..., description='The ticket field it sets ("" for notes, replies, refunds...)')
+    current: Any
+    value: Any
+    changes: bool = Field(..., description="False when the ticket already has that value")
+
+
+class StoredMatchOut(Schema):
+    event_key: str
+    at: datetime
+    ticket_id: int | None
+    ticket_subject: str
+    rma_id: int | None
+    changes: list[StoredChangeOut]
+
+
+class SimulationRunOut(Schema):
+    id: int
+    name: str
+    rule_id: int | None
+    trigger: str
+    days: int
+    since: datetime
+    until: datetime
+    status: str = Field(..., description="queued, running, done, failed or cancelled")
+    progress: float = Field(..., description="The share of the window's time replayed so far, 0 to 1")
+    events_examined: int
+    matched: int
+    change_counts: dict[str, int] = Field(..., description="Per action type, how many times it would run")
+    duration_ms: float
+    error: str
+    created_by: str = Field(..., description="The admin who asked (empty when the account is gone)")
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class SimulationRunDetailOut(SimulationRunOut):
+    document: dict[str, Any] = Field(..., description="The rule document replayed")
+    matches: list[StoredMatchOut] = Field(..., description="The first 2,000 matches kept (the totals count them all)")
+
+
 class RuleConflictsIn(InputSchema):
     document: dict[str, Any] = Field(..., description=DRAFT_DESCRIPTION)
     rule_id: Id | None = Field(None, description="The rule this document edits (left out of the comparison)")

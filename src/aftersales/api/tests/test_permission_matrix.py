@@ -51,6 +51,18 @@ def everyone(ok: int = 200) -> dict[str, int]:
     return {p: (401 if p == "anonymous" else ok) for p in PERSONAS}
 
 
+def _simulation_run(w: Any) -> int:
+    """A queued background dry run of the organization."""
+    from django.utils import timezone
+
+    from aftersales.rules.simulation_run_models import RuleSimulationRun
+
+    at = timezone.now()
+    return RuleSimulationRun.objects.create(
+        organization=w.org, trigger="ticket_created", document={}, days=1, since=at, until=at
+    ).pk
+
+
 def admins(ok: int = 200) -> dict[str, int]:
     """Organization settings: admins only. The foreign admin acts on their own organization."""
     return {**everyone(403), "admin": ok, "foreign_user": ok}
@@ -846,6 +858,14 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/rules/experiments"): Row(lambda s, w, u: ("GET", "/rules/experiments", None), admins()),
     ("GET", "/rules/webhook-secret"): Row(lambda s, w, u: ("GET", "/rules/webhook-secret", None), admins()),
+    # Background dry runs (rules.simulation_runs): admins; another organization's run answers 404.
+    ("GET", "/rules/simulation-runs"): Row(lambda s, w, u: ("GET", "/rules/simulation-runs", None), admins()),
+    ("GET", "/rules/simulation-runs/{run_id}"): Row(
+        lambda s, w, u: ("GET", f"/rules/simulation-runs/{_simulation_run(w)}", None), ours()
+    ),
+    ("POST", "/rules/simulation-runs/{run_id}/cancel"): Row(
+        lambda s, w, u: ("POST", f"/rules/simulation-runs/{_simulation_run(w)}/cancel", None), ours()
+    ),
     # Marketplace apps (one developer app per platform, channels/marketplace_apps.py): admins of the
     # organization; removing: ours (the foreign admin's organization has none: 404).
     ("GET", "/marketplace-apps"): Row(lambda s, w, u: ("GET", "/marketplace-apps", None), admins()),

@@ -99,7 +99,7 @@ def test_editor_polls_and_the_result_page_is_kept(
     run = RuleSimulationRun.objects.get(organization=world.org)
     status_url = reverse("web:settings_rule_simulation_status", args=[run.pk])
     assert f'hx-get="{status_url}"' in body and 'hx-trigger="every 2s"' in body and 'id="sim-more"' not in body
-    assert "data-limits" in body and "lifetime value" in body
+    assert "data-limits" in body and "lifetime value" in body and "total and lines" in body
     polled = c.get(status_url).content.decode()
     assert 'data-run-status="queued"' in polled and "every 2s" in polled
     simulation_runs.simulation_run_continue(run.pk)
@@ -111,3 +111,109 @@ def test_editor_polls_and_the_result_page_is_kept(
     teammate = Client()
     teammate.force_login(world.agent)
     assert teammate.get(reverse("web:settings_rule_simulation", args=[run.pk])).status_code == 403
+
+
+# ------------------------------------------------------------------ cancel, API, clean-up
+
+
+def _queued(world: Any, monkeypatch: Any) -> RuleSimulationRun:
+    _history(world)
+    monkeypatch.setattr(simulation_runs, "FIRST_PAGE_EVENTS", 3)
+    monkeypatch.setattr(simulation_runs.events, "publish", lambda event: None)  # no worker: run by hand
+    started = simulation_runs.simulation_start(world.admin, document=DOCUMENT, days=7, threshold=5)
+    assert started.run is not None
+    return started.run
+
+
+def test_a_cancelled_run_stops_between_pages(world: Any, monkeypatch: Any) -> None:
+    run = _queued(world, monkeypatch)
+    assert simulation_runs._page(run.pk) is True  # one page replayed
+    cancelled = simulation_runs.simulation_run_cancel(world.admin, run.pk)
+    assert cancelled.status == SimulationStatus.CANCELLED and cancelled.finished_at is not None
+    assert simulation_runs.simulation_run_continue(run.pk) == SimulationStatus.CANCELLED  # no further page
+    run.refresh_from_db()
+    assert run.events_examined == 6 and run.cursor == ""  # what was replayed is kept
+    again = simulation_runs.simulation_run_cancel(world.admin, run.pk)  # idempotent
+    assert again.status == SimulationStatus.CANCELLED and again.finished_at == cancelled.finished_at
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "allowed"),
+    [
+        ("queued", "running", True),
+        ("queued", "cancelled", True),
+        ("running", "done", True),
+        ("running", "cancelled", True),
+        ("done", "cancelled", False),
+        ("failed", "running", False),
+        ("cancelled", "running", False),
+        ("cancelled", "done", False),
+    ],
+)
+def test_run_transitions(old: str, new: str, allowed: bool) -> None:
+    from aftersales.core.errors import Conflict
+
+    run = RuleSimulationRun(status=old)
+    if allowed:
+        assert simulation_runs.run_transition(run, new) == old and run.status == new
+    else:
+        with pytest.raises(Conflict):
+            simulation_runs.run_transition(run, new)
+        assert run.status == old
+
+
+def test_api_lists_shows_and_cancels_runs(world: Any, monkeypatch: Any) -> None:
+    from aftersales.api.tests.helpers import ApiClient, assert_error
+
+    run = _queued(world, monkeypatch)
+    api = ApiClient(user=world.admin)
+    listed = api.request("GET", "/rules/simulation-runs")
+    assert listed.status_code == 200, listed.content
+    [row] = listed.json()
+    assert (row["id"], row["status"], row["events_examined"], row["trigger"]) == (run.pk, "queued", 3, "ticket_created")
+    assert "matches" not in row and row["created_by"] == str(world.admin)
+    detail = api.request("GET", f"/rules/simulation-runs/{run.pk}").json()
+    assert detail["document"]["name"] == "Amazon urgent" and len(detail["matches"]) == run.matched
+    assert detail["matches"][0]["changes"][0]["action"] == "set_urgency"
+    cancelled = api.request("POST", f"/rules/simulation-runs/{run.pk}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    assert api.request("POST", f"/rules/simulation-runs/{run.pk}/cancel").json()["status"] == "cancelled"
+    RuleSimulationRun.objects.filter(pk=run.pk).update(status="done")
+    assert_error(api.request("POST", f"/rules/simulation-runs/{run.pk}/cancel"), 409, field="run_id")
+    assert_error(api.request("GET", "/rules/simulation-runs/0"), 422, field="run_id")
+    foreign = ApiClient(user=world.foreign_user)
+    assert_error(foreign.request("GET", f"/rules/simulation-runs/{run.pk}"), 404, field="run_id")
+    assert_error(foreign.request("POST", f"/rules/simulation-runs/{run.pk}/cancel"), 404, field="run_id")
+    assert foreign.request("GET", "/rules/simulation-runs").json() == []
+    assert ApiClient(user=world.agent).request("GET", "/rules/simulation-runs").status_code == 403
+
+
+def test_finished_runs_are_pruned_after_their_days(world: Any, monkeypatch: Any) -> None:
+    run = _queued(world, monkeypatch)
+    simulation_runs.simulation_run_continue(run.pk)
+    old = _queued(world, monkeypatch)
+    simulation_runs.simulation_run_cancel(world.admin, old.pk)
+    running = _queued(world, monkeypatch)
+    long_ago = timezone.now() - timedelta(days=simulation_runs.KEEP_DAYS + 1)
+    RuleSimulationRun.objects.filter(pk__in=[run.pk, old.pk]).update(finished_at=long_ago, created_at=long_ago)
+    RuleSimulationRun.objects.filter(pk=running.pk).update(created_at=long_ago)  # running: kept whatever its age
+    fresh = _queued(world, monkeypatch)
+    simulation_runs.simulation_run_continue(fresh.pk)  # finished now: kept
+    assert simulation_runs.simulation_runs_prune() == 2
+    assert simulation_runs.simulation_runs_prune() == 0  # idempotent
+    assert set(RuleSimulationRun.objects.values_list("pk", flat=True)) == {running.pk, fresh.pk}
+
+
+def test_the_progress_block_cancels(world: Any, monkeypatch: Any) -> None:
+    run = _queued(world, monkeypatch)
+    c = Client()
+    c.force_login(world.admin)
+    cancel_url = reverse("web:settings_rule_simulation_cancel", args=[run.pk])
+    polled = c.get(reverse("web:settings_rule_simulation_status", args=[run.pk])).content.decode()
+    assert f'hx-post="{cancel_url}"' in polled and f'data-cancel-run="{run.pk}"' in polled
+    swapped = c.post(cancel_url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-run-status="cancelled"' in swapped and "every 2s" not in swapped and "data-cancel-run" not in swapped
+    assert c.post(cancel_url).status_code == 302  # without htmx: back to the run's page
+    teammate = Client()
+    teammate.force_login(world.agent)
+    assert teammate.post(cancel_url).status_code == 403

@@ -959,6 +959,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("settings_rule_simulation_status", "GET"): Row(
         _web_simulation_run, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)
     ),
+    ("settings_rule_simulation_cancel", "POST"): Row(
+        _web_simulation_run, _none, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
+    ),
     ("settings_rule_experiment_start", "POST"): Row(
         _web_rule, lambda o: {"treatment_percent": "50"}, expect(LOGIN, {**admins(302), "foreigner": 404}, 403)
     ),

@@ -287,6 +287,16 @@ def settings_rule_simulation_status(request: AgentRequest, run_id: int) -> HttpR
 
 
 @web_view(methods=("POST",))
+def settings_rule_simulation_cancel(request: AgentRequest, run_id: int) -> HttpResponse:
+    """Cancel a background dry run (rules.simulation_runs.simulation_run_cancel): htmx swaps the
+    progress block for its new state; without htmx, back to the run's page."""
+    run = simulation_runs.simulation_run_cancel(request.user, run_id)
+    if request.headers.get("HX-Request"):
+        return render(request, "rules/_simulation_run_status.html", {"run": run})
+    return redirect("web:settings_rule_simulation", run_id=run.pk)
+
+
+@web_view(methods=("POST",))
 def settings_rule_simulate_page(request: AgentRequest) -> HttpResponse:
     """The next page of a dry run (htmx): its rows, the summary so far (out of band), the loader of
     the page after it. The form's document must be the one the cursor was made for."""
