@@ -545,6 +545,7 @@ class Result:
     errors: int = 0
     first_error: str = ""
     cpu: float = 0.0  # the server's CPU seconds over the measured rounds (server_cpu)
+    client_cpu: float = 0.0  # this load generator's own CPU seconds over the same rounds (its client threads)
 
     def pct(self, p: int) -> float:
         if len(self.times) < 2:
@@ -562,6 +563,7 @@ class Result:
             f"{self.rps:8.1f} req/s  p50 {self.pct(50):7.1f}  p95 {self.pct(95):7.1f}  p99 {self.pct(99):7.1f}"
             f"  max {max(self.times):7.1f} ms  n={len(self.times)} errors={self.errors}"
             f"  server CPU {self.cpu * 1000 / len(self.times):5.1f} ms/req"
+            f"  client CPU {self.client_cpu * 1000 / len(self.times):4.1f} ms/req"
         )
 
 
@@ -598,12 +600,13 @@ def one_round(
                         result.errors += 1
                         result.first_error = result.first_error or detail
 
-    started, cpu = time.perf_counter(), server_cpu(server)
+    started, cpu, client = time.perf_counter(), server_cpu(server), time.process_time()
     with ThreadPoolExecutor(clients) as pool:
         for future in [pool.submit(worker) for _ in range(clients)]:
             future.result()
     result.wall += time.perf_counter() - started
     result.cpu += server_cpu(server) - cpu
+    result.client_cpu += time.process_time() - client
 
 
 def interleaved(
