@@ -252,9 +252,9 @@ class Server:
     info: dict[str, Any] = field(default_factory=dict)
 
     def stop(self) -> None:
+        with _suppress():  # the whole group (run.sh's Huey worker too), even when its leader has exited
+            os.killpg(self.process.pid, signal.SIGTERM)
         if self.process.poll() is None:
-            with _suppress():
-                os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -271,15 +271,19 @@ class _suppress:
 
 
 def wait_up(server: Server, path: str, timeout: float = 90) -> None:
+    """Wait until the server answers `path`; if it does not, stop it (its whole process group: run.sh's
+    Huey worker too) before giving up, so that a failed start leaves nothing running."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
+            server.stop()
             raise SystemExit(f"{server.name} exited at start")
         try:
             httpx.get(f"http://127.0.0.1:{server.port}{path}", timeout=2)
             return
         except httpx.HTTPError:
             time.sleep(0.3)
+    server.stop()
     raise SystemExit(f"{server.name} did not start within {timeout} s")
 
 
@@ -806,8 +810,9 @@ def main() -> None:
         need_servers = only & {"create", "inbox", "search"}
         if need_servers:
             hd = helpdesk_start(project, hd_info, workers, threads)
+            servers.append(hd)  # (stopped by the finally below even if aftersales then fails to start)
             aft = aftersales_start(env, as_info, via_run_sh=True, extra={})
-            servers += [hd, aft]
+            servers.append(aft)
 
         if "create" in only:
             for c in clients:
@@ -843,8 +848,9 @@ def main() -> None:
                 f" helpdesk bulk_create {hd_seed:.0f}s (added to its database)"
             )
             hd = helpdesk_start(project, hd_info, workers, threads)
+            servers.append(hd)
             aft = aftersales_start(big_env, big_info, via_run_sh=True, extra={})
-            servers += [hd, aft]
+            servers.append(aft)
             for case, word in (("inbox", ""), ("search", SEARCH_WORD)):
                 if case not in only:
                     continue
