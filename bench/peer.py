@@ -270,7 +270,10 @@ class _suppress:
         return exc[0] is not None and issubclass(exc[0], ProcessLookupError | OSError)  # type: ignore[arg-type]
 
 
-def wait_up(server: Server, path: str, timeout: float = 90) -> None:
+START_TIMEOUT = float(os.environ.get("PEER_START_TIMEOUT", "90"))  # seconds a server has to answer
+
+
+def wait_up(server: Server, path: str, timeout: float = START_TIMEOUT) -> None:
     """Wait until the server answers `path`; if it does not, stop it (its whole process group: run.sh's
     Huey worker too) before giving up, so that a failed start leaves nothing running."""
     deadline = time.monotonic() + timeout
