@@ -78,9 +78,19 @@ def timed_pull(*args, **kwargs):
     pending["started"] = time.perf_counter()
     return original_pull(*args, **kwargs)
 
+def rss_kb():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+rss = []  # the worker's resident size after each page (kB)
+
 def timed_receive(*args, **kwargs):
     outcomes = original_receive(*args, **kwargs)
     pages.append((time.perf_counter() - pending.pop("started", time.perf_counter()), len(outcomes)))
+    rss.append(rss_kb())
     return outcomes
 
 engine._pull = timed_pull
@@ -141,7 +151,7 @@ print(json.dumps({
     "status": run.status, "error": run.error, "records": run.records, "created": run.created,
     "updated": run.updated, "unchanged": run.unchanged, "quarantined": run.quarantined, "pages": run.pages,
     "elapsed": elapsed, "page_times": pages, "statements": statements,
-    "peak_rss_kb": peak_rss_kb(), "cpu": cpu, "phases": phases,
+    "peak_rss_kb": peak_rss_kb(), "rss_pages_kb": rss, "cpu": cpu, "phases": phases,
     "backend_cpu": None if backend_started is None or backend_ended is None else backend_ended - backend_started,
 }))
 """
@@ -397,6 +407,22 @@ def concurrent_runs(events: list[dict], workers: int, page_size: int) -> dict:  
     }
 
 
+def rss_profile(result: dict) -> str:  # type: ignore[type-arg]
+    """The worker's resident size sampled after each page: where it peaks and how it grows."""
+    samples = [kb / 1024 for kb in result.get("rss_pages_kb") or []]
+    if not samples:
+        return "no per-page samples"
+    peak = max(range(len(samples)), key=samples.__getitem__)
+    marks = sorted(
+        {0, len(samples) // 10, len(samples) // 4, len(samples) // 2, 3 * len(samples) // 4, len(samples) - 1}
+    )
+    along = ", ".join(f"page {i + 1}: {samples[i]:.0f}" for i in marks)
+    return (
+        f"peak {samples[peak]:.0f} MB after page {peak + 1} of {len(samples)} "
+        f"(VmHWM {result['peak_rss_kb'] / 1024:.0f} MB); MB along the run: {along}"
+    )
+
+
 def figures(result: dict) -> dict:  # type: ignore[type-arg]
     per_event = []
     for seconds, records in result["page_times"]:
@@ -475,6 +501,8 @@ def run(args: argparse.Namespace) -> None:
             f"| {concurrent['rate'] / bulk_rate:.1%} |"
         )
     print(f"| raw bulk_create of the same rows | {bulk_rate:,.0f} | | | | | | | 100% |")
+    print()
+    print(f"Worker RSS per page (as shipped): {rss_profile(result)}")
     print()
     print("Where the worker's wall-clock time went (ms per event: wall / worker CPU):")
     for label, run_result in [("pages as shipped", result), *([("record by record", before)] if rows[:-1] else [])]:

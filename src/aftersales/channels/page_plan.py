@@ -3,12 +3,15 @@
 A page interleaves buyer messages, order versions and return events. The engine applies a page as a
 sequence of *segments*: in each, first its orders (channels.apply_many.orders_apply_many, in page
 order), then its buyer messages and returns in page order, all through one call of the inbox's
-message_ingest_many (channels.returns_many). That is the page's own order except that an order version
-may be applied before messages and returns that came earlier in the page; it joins the open segment
-only if it shares nothing with them, else it opens a new segment. (Messages and returns keep their
-order: both write on tickets, which a message can reach through its conversation, its order or its
-customer; which ticket that is is decided only when applying.) Two records "share something" when
-their key sets meet:
+message_ingest_many (channels.returns_many), then its *later* orders (orders_apply_many again, in page
+order). That is the page's own order except that an order version may be applied before messages,
+returns and later orders that came earlier in the page (it shares nothing with them), and a message
+or return before later orders that came earlier (it shares nothing with them). An order that shares
+something with the segment's messages or returns goes to the later orders (it overtakes nothing
+there); a message or return that shares something with the later orders opens a new segment.
+(Messages and returns keep their order: both write on tickets, which a message can reach through its
+conversation, its order or its customer; which ticket that is is decided only when applying.) Two
+records "share something" when their key sets meet:
 
 - the buyer: `b:` store + buyer id, `e:` organization + e-mail address, and `c:` the customer the
   buyer resolves to, found by replaying the inbox's customer rules (identity, else e-mail, else
@@ -26,7 +29,9 @@ return that creates another, swaps their ids, and a later buyer of this page or 
 who writes from an address both come to hold (filled in later) then becomes the other one's
 customer and threads into other tickets (the PostgreSQL parity failure of 2026-12-06; regression test
 test_an_order_creating_a_customer_does_not_overtake_a_message_creating_one). So an order that
-creates a customer never overtakes a message or return that creates one.
+creates a customer never overtakes a message or return that creates one (it goes to the later
+orders), and a message or return that creates one never overtakes a later order that creates one (it
+opens a new segment).
 
 Anything else (a seller's message, tracking, a bounce, an e-mail threaded by its headers, an order
 whose units go to the warranty registry, a return with no buyer id: its buyer comes from the order's
@@ -97,15 +102,18 @@ def _buyer(store: Store, kind: str, mapped: list[Record], inbound: InboundMessag
 @dataclass
 class Segment:
     """Records applied together: `orders` (in page order), then `rest`: the buyer messages and
-    returns as (kind, entry) in page order."""
+    returns as (kind, entry) in page order, then `later` orders (in page order)."""
 
     orders: list[Any] = field(default_factory=list)
     rest: list[tuple[str, Any]] = field(default_factory=list)
     rest_keys: set[str] = field(default_factory=set)  # of the messages and returns
     rest_creates: bool = False  # one of them creates a customer
+    later: list[Any] = field(default_factory=list)
+    later_keys: set[str] = field(default_factory=set)
+    later_creates: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.orders or self.rest)
+        return bool(self.orders or self.rest or self.later)
 
 
 class PagePlan:
@@ -132,15 +140,25 @@ class PagePlan:
             keys = self._keys(kind, mapped, inbound, buyer)
             creates = buyer is not None and self._tokens.created
             if kind == ORDER:
-                if segment.rest and (
-                    not REORDER_ORDERS or keys & segment.rest_keys or (creates and segment.rest_creates)
+                if not REORDER_ORDERS:
+                    if segment.rest:
+                        steps.append(segment)
+                        segment = Segment()
+                    segment.orders.append(entry)
+                elif keys & (segment.rest_keys | segment.later_keys) or (
+                    creates and (segment.rest_creates or segment.later_creates)
                 ):
-                    # it would overtake a message or return it shares something with, or swap the
-                    # ids of two customers the page creates (see the module docstring)
-                    steps.append(segment)
-                    segment = Segment()
-                segment.orders.append(entry)
+                    # ahead, it would overtake a record it shares something with, or swap the ids
+                    # of two customers the page creates (see the module docstring): after them
+                    segment.later.append(entry)
+                    segment.later_keys |= keys
+                    segment.later_creates = segment.later_creates or creates
+                else:
+                    segment.orders.append(entry)
             else:
+                if segment.later and (keys & segment.later_keys or (creates and segment.later_creates)):
+                    steps.append(segment)  # it would overtake a later order it shares something with
+                    segment = Segment()
                 segment.rest.append((kind, entry))
                 segment.rest_keys |= keys
                 segment.rest_creates = segment.rest_creates or creates
