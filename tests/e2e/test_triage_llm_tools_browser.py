@@ -51,8 +51,9 @@ def test_an_admin_tests_the_connection(live_server, page, settings, width, proto
     form.locator("input[name=base_url]").fill(server.url + "/v1")
     form.locator("input[name=model]").fill("qwen2.5:7b-instruct")
     form.locator("input[name=api_key]").fill("sk-good")
-    page.locator("#llm-test").click()
+    page.locator("#llm-test").click()  # the worker sends it; the fragment polls until it is done
     result = page.locator("#llm-test-result [data-ok]")
+    expect(page.locator("#llm-test-result")).to_have_attribute("data-status", "done")
     expect(result).to_have_attribute("data-ok", "true")
     expect(result).to_contain_text("qwen2.5:7b-instruct-q4_K_M")
     expect(form.locator("input[name=model]")).to_have_value("qwen2.5:7b-instruct")  # the form is still there
@@ -64,7 +65,7 @@ def test_an_admin_tests_the_connection(live_server, page, settings, width, proto
     expect(page.locator("#llm-test-result [data-ok]")).to_have_attribute("data-error-kind", "auth")
     _no_sideways_scroll(page)
     _shot(page, f"triage-llm-test-auth-{width}.png")
-    assert not LLMProviderSettings.objects.exists()  # a test saves nothing
+    assert not LLMProviderSettings.objects.exists()  # a test changes no setting
 
     # after a calibration (its result put in place here: tests/test_llm_batch.py runs one)
     LLMProviderSettings.objects.create(
@@ -75,16 +76,29 @@ def test_an_admin_tests_the_connection(live_server, page, settings, width, proto
             "points": [[0.8, 0.2], [0.99, 0.6]],
             "model": "qwen2.5:7b-instruct",
             "base_url": server.url + "/v1",
-            "examples": 184,
-            "answered": 184,
+            "split": "dev",
+            "examples": 92,
+            "answered": 92,
             "accuracy": 0.4,
             "mean_reported": 0.895,
             "ece_before": 0.495,
             "ece_after": 0.0,
+            "languages": {"de": {"points": [[0.8, 0.3], [0.99, 0.7]], "answered": 23}},
+            "heldout": {
+                "examples": 184,
+                "answered": 184,
+                "accuracy": 0.41,
+                "ece_before": 0.49,
+                "ece_after": 0.04,
+                "languages": {},
+            },
         },
     )
     page.goto(base + "/settings/triage/")
     expect(page.locator("#llm-calibrated")).to_contain_text("40%")
+    expect(page.locator("#llm-calibration-languages")).to_contain_text("de (23)")
+    expect(page.locator("#llm-calibration-heldout")).to_contain_text("184")
+    expect(page.locator("#llm-test-result [data-ok]")).to_have_attribute("data-error-kind", "auth")  # the last test
     expect(page.locator("#llm-calibrate")).to_be_enabled()
     _no_sideways_scroll(page)
     _shot(page, f"triage-llm-calibrated-{width}.png")

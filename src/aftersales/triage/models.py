@@ -35,7 +35,10 @@ class TriageResult(models.Model):
         max_length=120, default="local", help_text='Who decided: "local" (the trained models) or "llm:<model>"'
     )
     engine_note = models.CharField(
-        max_length=300, blank=True, help_text="Why the LLM provider's answer was not used (the local result was)"
+        max_length=300,
+        blank=True,
+        help_text="Why the LLM provider's answer was not used (the local result was), or which calibration "
+        "mapped its confidence",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -116,3 +119,30 @@ class LLMProviderSettings(models.Model):
 
     def __str__(self) -> str:
         return f"LLM provider of {self.organization_id}"
+
+
+class LLMConnectionTest(models.Model):
+    """One "Test connection" of an organization's LLM provider, run by the worker (the web request
+    only writes this row; the page and the API poll it). The values tested may be typed and unsaved:
+    a typed API key is kept encrypted here only until the worker has sent the request, then wiped.
+    Pending while `finished_at` is empty; the organization's admins see the latest ones."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(
+        "accounts.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    base_url = models.CharField(max_length=300)
+    model = models.CharField(max_length=120)
+    timeout_seconds = models.FloatField()
+    credentials = EncryptedJSONField(blank=True, default=dict, help_text="{api_key} until the worker ran the test")
+    result = models.JSONField(
+        default=dict, blank=True, help_text="{ok, latency_ms, model, error_kind, error, intent, confidence}"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "-created_at"], name="triage_llmtest_org_created")]
+
+    def __str__(self) -> str:
+        return f"LLM connection test {self.pk}"

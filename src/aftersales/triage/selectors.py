@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from .labels import Intent, Sentiment
-from .models import LLMProviderSettings, TriageResult, TriageSettings
+from .models import LLMConnectionTest, LLMProviderSettings, TriageResult, TriageSettings
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,9 @@ class LLMCalibrationView:
     ece_before: float
     ece_after: float
     points: tuple[tuple[float, float], ...]
+    split: str = "heldout"  # what it was fitted on: "dev" (the calibration split); "heldout" before 0005
+    languages: tuple[tuple[str, int], ...] = ()  # (language, answers) with their own map
+    heldout: dict[str, Any] | None = None  # {answered, accuracy, ece_before, ece_after, languages: {...}}
 
 
 def llm_calibration_points(row: LLMProviderSettings) -> list[list[float]]:
@@ -131,6 +135,11 @@ def _calibration_view(row: LLMProviderSettings) -> LLMCalibrationView | None:
         ece_before=float(c.get("ece_before", 0.0)),
         ece_after=float(c.get("ece_after", 0.0)),
         points=tuple((x, y) for x, y in points),
+        split=str(c.get("split", "heldout")),
+        languages=tuple(
+            (lang, int(fit.get("answered", 0))) for lang, fit in sorted((c.get("languages") or {}).items())
+        ),
+        heldout=c.get("heldout") or None,
     )
 
 
@@ -171,3 +180,80 @@ def uncalibrated_threshold() -> float:
     from django.conf import settings
 
     return float(getattr(settings, "TRIAGE_LLM_UNCALIBRATED_THRESHOLD", 0.95))
+
+
+CONNECTION_TEST_STALE = timedelta(minutes=2)  # no answer from the worker by then: it is not running
+
+
+@dataclass(frozen=True)
+class LLMConnectionTestView:
+    """A connection test as admins see it: `status` running (the worker has not answered yet), done,
+    or stale (no answer within CONNECTION_TEST_STALE: the worker is not running). The key never shows."""
+
+    id: int
+    status: str
+    base_url: str
+    configured_model: str
+    created_at: Any
+    finished_at: Any
+    ok: bool = False
+    latency_ms: int = 0
+    model: str = ""  # the model the server says answered
+    error_kind: str = ""
+    error: str = ""
+    intent: str = ""
+    confidence: float | None = None
+
+
+def llm_connection_test_view(test: LLMConnectionTest) -> LLMConnectionTestView:
+    from django.utils import timezone
+
+    r = test.result or {}
+    if test.finished_at is not None:
+        status = "done"
+    elif test.created_at is not None and timezone.now() - test.created_at > CONNECTION_TEST_STALE:
+        status = "stale"
+    else:
+        status = "running"
+    return LLMConnectionTestView(
+        id=test.pk,
+        status=status,
+        base_url=test.base_url,
+        configured_model=test.model,
+        created_at=test.created_at,
+        finished_at=test.finished_at,
+        ok=bool(r.get("ok", False)),
+        latency_ms=int(r.get("latency_ms", 0)),
+        model=str(r.get("model", "")),
+        error_kind=str(r.get("error_kind", "")),
+        error=str(r.get("error", "")),
+        intent=str(r.get("intent", "")),
+        confidence=r.get("confidence"),
+    )
+
+
+def llm_connection_test_get(user: Any, test_id: int) -> LLMConnectionTestView:
+    """One of the organization's connection tests, for its administrators (404 otherwise)."""
+    from django.utils.translation import gettext
+
+    from aftersales.accounts.models import Permission
+    from aftersales.accounts.permissions import check_perm, organization_of
+    from aftersales.core.errors import NotFound
+
+    check_perm(user, Permission.ADMINISTER)
+    test = LLMConnectionTest.objects.filter(pk=test_id, organization_id=organization_of(user)).first()
+    if test is None:
+        raise NotFound(gettext("connection test not found"))
+    return llm_connection_test_view(test)
+
+
+def llm_connection_test_latest(user: Any) -> LLMConnectionTestView | None:
+    """The organization's latest connection test (the settings page shows it), for administrators."""
+    from aftersales.accounts.models import Permission
+    from aftersales.accounts.permissions import check_perm, organization_of
+
+    check_perm(user, Permission.ADMINISTER)
+    test = (
+        LLMConnectionTest.objects.filter(organization_id=organization_of(user)).order_by("-created_at", "-pk").first()
+    )
+    return llm_connection_test_view(test) if test is not None else None

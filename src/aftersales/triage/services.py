@@ -23,7 +23,7 @@ from aftersales.core.errors import DomainError, ValidationFailed
 from aftersales.core.events import publish
 
 from .events import MessageTriaged
-from .models import ClassificationRequest, LLMProviderSettings, TriageResult, TriageSettings
+from .models import ClassificationRequest, LLMConnectionTest, LLMProviderSettings, TriageResult, TriageSettings
 from .selectors import llm_calibration_points, llm_provider_of, triage_settings_of, uncalibrated_threshold
 
 ACTOR = Actor.system("triage")
@@ -69,7 +69,7 @@ def message_triage(*, message_id: int, force: bool = False) -> TriageResult | No
     from aftersales.inbox.models import Message, MessageDirection
 
     from .artifacts import get_bundle
-    from .classify import Context, classify_texts
+    from .decide import Context
 
     message = Message.objects.select_related("ticket").filter(pk=message_id).first()
     if message is None or message.direction != MessageDirection.INBOUND:
@@ -80,9 +80,12 @@ def message_triage(*, message_id: int, force: bool = False) -> TriageResult | No
         return existing
     ticket = message.ticket
     context = Context(customer_tier=ticket.customer_tier, platform=ticket.platform)
-    [output] = classify_texts([message.body], languages=[message.language or None], contexts=[context])
-    output, note = with_llm_provider(
-        organization_id=ticket.organization_id, text=message.body, output=output, context=context
+    [(output, note)] = classify_in_organization(
+        organization_id=ticket.organization_id,
+        texts=[message.body],
+        languages=[message.language or None],
+        contexts=[context],
+        attempts=None,
     )
     entities = [e.as_dict() for e in output.entities]
     order = order_for_entities(organization_id=ticket.organization_id, entities=entities)
@@ -155,61 +158,78 @@ def _provider_config(row: LLMProviderSettings, *, switched_off_too: bool = False
     )
 
 
-def _with_answer(*, row: LLMProviderSettings, config: Any, output: Any, text: str, answer: Any, context: Any) -> Any:
+def _with_answer(
+    *, row: LLMProviderSettings, config: Any, output: Any, text: str, answer: Any, context: Any
+) -> tuple[Any, str]:
     """The provider's answer merged into the local output: its confidence mapped through the
-    calibration (or, uncalibrated, compared with the stricter threshold), then the same rules."""
+    calibration (the message language's own map when it had enough calibration answers, else the
+    global one), or, uncalibrated, compared with the stricter threshold; then the same rules.
+    Returns (output, note): the note says which calibration was used (kept as engine_note)."""
     from . import llm
     from .artifacts import get_bundle
     from .decide import Labels, with_provider_labels
 
     threshold = get_bundle().threshold
-    points = llm_calibration_points(row)
     confidence = answer.confidence
-    if points:
+    if llm_calibration_points(row):
+        points, which = calibration_points_for(row.calibration, output.language)
         confidence = llm.calibrated(answer.confidence, points)
-    elif "intent" in config.fields:
-        threshold = max(threshold, uncalibrated_threshold())
+        own = f"the language's own map ({which})"
+        note = f"LLM confidence calibrated with {own if which != 'global' else 'the global map (all languages)'}"
+    else:
+        note = "LLM confidence not calibrated"
+        if "intent" in config.fields:
+            threshold = max(threshold, uncalibrated_threshold())
+            note += f": its intent needs {threshold:.2f} to act without a human"
     labels = Labels(answer.intent, confidence, answer.urgency, answer.sentiment)
-    return with_provider_labels(
+    merged = with_provider_labels(
         output, text, labels, fields=config.fields, context=context, threshold=threshold, engine=f"llm:{row.model}"
+    )
+    return merged, note
+
+
+def classify_in_organization(
+    *,
+    organization_id: int,
+    texts: list[str],
+    languages: list[str | None],
+    contexts: list[Any],
+    within: float | None = None,
+    attempts: int | None = 2,
+) -> list[tuple[Any, str]]:
+    """The one classification path of a stored message (message_triage) and of the API's batch
+    (classification_request_run): the local models with each text's context (customer tier: the
+    VIP rule), then the organization's LLM provider when it is on, merged with the same rules and
+    the same context. One (output, note) per text. `attempts` None: the provider's default retries
+    (a stored message); the API's batch allows 2 within `within` seconds. Worker only."""
+    from .classify import classify_texts
+
+    deadline = time.monotonic() + within if within is not None else None  # the local models' time counts
+    outputs = classify_texts(texts, languages=languages, contexts=contexts)
+    return with_llm_provider_many(
+        organization_id=organization_id,
+        texts=texts,
+        outputs=outputs,
+        contexts=contexts,
+        within=deadline - time.monotonic() if deadline is not None else None,
+        attempts=attempts,
     )
 
 
-def _provider_failed(organization_id: int, exc: Any) -> str:
-    note = f"LLM answer not used ({exc.kind}): {exc}"[:300]
-    logger.warning("triage LLM provider of organization %s: %s", organization_id, note)
-    LLMProviderSettings.objects.filter(pk=organization_id).update(last_error=note, last_error_at=timezone.now())
-    return note
-
-
-def with_llm_provider(*, organization_id: int, text: str, output: Any, context: Any) -> tuple[Any, str]:
-    """The organization's LLM provider classifies instead of the local models when it is enabled and
-    within its limits (triage/llm.py). Returns (output, note): the provider's labels merged with the
-    same rules as the local path, or the local output and why the provider's answer was not used
-    (logged, kept on the result and on the settings' last error). Nothing is sent when disabled."""
-    from . import llm
-
-    row = llm_provider_of(organization_id)
-    config = _provider_config(row)
-    if config is None:
-        return output, ""
-    refused = _llm_quota_take(row)
-    if refused:
-        return output, f"LLM not asked: {refused}"
-    try:
-        answer = llm.classify(config, text, output.language)
-    except llm.LLMError as exc:
-        return output, _provider_failed(organization_id, exc)
-    return _with_answer(row=row, config=config, output=output, text=text, answer=answer, context=context), ""
-
-
 def with_llm_provider_many(
-    *, organization_id: int, texts: list[str], outputs: list[Any], within: float | None
+    *,
+    organization_id: int,
+    texts: list[str],
+    outputs: list[Any],
+    within: float | None,
+    contexts: list[Any] | None = None,
+    attempts: int | None = 2,
 ) -> list[tuple[Any, str]]:
     """A batch through the organization's LLM provider (bounded concurrency, each answer validated on
     its own, every message counted against the limits): one (output, note) per message, the local
     output with the reason for each message whose answer was invalid, failed, over a limit or not
-    back within `within` seconds. Nothing is sent when the provider is off."""
+    back within `within` seconds. Nothing is sent when the provider is off. `contexts` (one per text):
+    what the rules know beside the text (the customer's tier), as on the local path."""
     from . import llm
 
     row = llm_provider_of(organization_id)
@@ -232,6 +252,7 @@ def with_llm_provider_many(
         [(texts[i], outputs[i].language) for i in asked],
         concurrency=concurrency,
         within=max(within, 0.0) if within is not None else None,
+        attempts=attempts if attempts is not None else llm.MAX_ATTEMPTS,
     )
     failures: list[str] = []
     for i, answer in zip(asked, answers, strict=True):
@@ -240,8 +261,10 @@ def with_llm_provider_many(
             failures.append(note)
             results[i] = (outputs[i], note)
         else:
-            merged = _with_answer(row=row, config=config, output=outputs[i], text=texts[i], answer=answer, context=None)
-            results[i] = (merged, "")
+            context = contexts[i] if contexts is not None else None
+            results[i] = _with_answer(
+                row=row, config=config, output=outputs[i], text=texts[i], answer=answer, context=context
+            )
     if failures:
         logger.warning(
             "triage LLM provider of organization %s: %d of %d answers in a batch not used, e.g. %s",
@@ -258,11 +281,52 @@ def with_llm_provider_many(
 
 @dataclass(frozen=True)
 class ClassifyItem:
+    """One text of the API's batch. The customer (their id in the caller's organization, or only a
+    tier) makes the same rules apply as for a stored message of theirs (a VIP's problem is more urgent).
+    `field` is how the API names the item in errors (texts[3] or, for a single text, "")."""
+
     text: str
     language: str = ""
+    customer_id: int | None = None
+    customer_tier: str = ""
+    field: str | None = None
 
 
-def check_classify_items(items: list[ClassifyItem]) -> list[dict[str, str]]:
+def _item_field(item: ClassifyItem, i: int, name: str) -> str:
+    prefix = item.field if item.field is not None else f"texts[{i}]"
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _customer_tiers(organization_id: int, items: list[ClassifyItem]) -> list[str]:
+    """Each item's customer tier: the tier given, or the tier of the customer whose id is given (in the
+    organization: another organization's customer is as unknown as a missing one, 422 naming the
+    field), "" when neither."""
+    from aftersales.catalog.models import Customer, CustomerTier
+
+    ids = {item.customer_id for item in items if item.customer_id is not None}
+    known = (
+        dict(Customer.objects.filter(organization_id=organization_id, pk__in=ids).values_list("pk", "tier"))
+        if ids
+        else {}
+    )
+    tiers = []
+    for i, item in enumerate(items):
+        if item.customer_id is not None and item.customer_tier:
+            raise ValidationFailed(
+                _("give customer_id or customer_tier, not both"), field=_item_field(item, i, "customer_tier")
+            )
+        if item.customer_tier and item.customer_tier not in CustomerTier.values:
+            raise ValidationFailed(
+                _("unknown customer tier %(tier)r") % {"tier": item.customer_tier},
+                field=_item_field(item, i, "customer_tier"),
+            )
+        if item.customer_id is not None and item.customer_id not in known:
+            raise ValidationFailed(_("no such customer"), field=_item_field(item, i, "customer_id"))
+        tiers.append(known[item.customer_id] if item.customer_id is not None else item.customer_tier)
+    return tiers
+
+
+def check_classify_items(items: list[ClassifyItem], *, organization_id: int) -> list[dict[str, str]]:
     from aftersales.language.languages import SUPPORTED, normalise
 
     if not items:
@@ -272,15 +336,21 @@ def check_classify_items(items: list[ClassifyItem]) -> list[dict[str, str]]:
     clean = []
     for i, item in enumerate(items):
         if not item.text.strip():
-            raise ValidationFailed(_("the text is empty"), field=f"texts[{i}].text")
+            raise ValidationFailed(_("the text is empty"), field=_item_field(item, i, "text"))
         if len(item.text) > MAX_TEXT:
-            raise ValidationFailed(_("at most %(count)d characters") % {"count": MAX_TEXT}, field=f"texts[{i}].text")
+            raise ValidationFailed(
+                _("at most %(count)d characters") % {"count": MAX_TEXT}, field=_item_field(item, i, "text")
+            )
         language = normalise(item.language)
         if language and language not in SUPPORTED:
             raise ValidationFailed(
-                _("unsupported language %(language)r") % {"language": item.language}, field=f"texts[{i}].language"
+                _("unsupported language %(language)r") % {"language": item.language},
+                field=_item_field(item, i, "language"),
             )
         clean.append({"text": item.text, "language": language})
+    for row, tier in zip(clean, _customer_tiers(organization_id, items), strict=True):
+        if tier:
+            row["customer_tier"] = tier
     return clean
 
 
@@ -290,7 +360,7 @@ def classify_via_worker(*, user: Any, items: list[ClassifyItem], timeout: float 
     TriageUnavailable when the worker did not answer in time."""
     check_perm(user, Permission.VIEW)
     organization_id = organization_of(user)
-    clean = check_classify_items(items)
+    clean = check_classify_items(items, organization_id=organization_id)
     request = ClassificationRequest.objects.create(organization_id=organization_id, items=clean)
     if _classification_runner is None:
         raise TriageUnavailable(_("the triage worker is not configured"))
@@ -326,7 +396,7 @@ def classification_request_run(*, request_id: int) -> bool:
     organization's LLM provider when it is on (with_llm_provider_many, within what is left of the
     API's wait, less a margin). Claims the request with a conditional update, so running it twice
     classifies once. Returns whether this call did the work."""
-    from .classify import classify_texts
+    from .decide import Context
 
     request = ClassificationRequest.objects.filter(pk=request_id, finished_at__isnull=True).first()
     if request is None:
@@ -334,12 +404,12 @@ def classification_request_run(*, request_id: int) -> bool:
     items = request.items
     try:
         texts = [i["text"] for i in items]
-        outputs = classify_texts(texts, languages=[i.get("language") or None for i in items])
         elapsed = (timezone.now() - request.created_at).total_seconds()
-        decided = with_llm_provider_many(
+        decided = classify_in_organization(
             organization_id=request.organization_id,
             texts=texts,
-            outputs=outputs,
+            languages=[i.get("language") or None for i in items],
+            contexts=[Context(customer_tier=i.get("customer_tier", "")) for i in items],
             within=classification_wait(request.organization_id) - elapsed - 1.5,
         )
         results: list[dict[str, Any]] | None = [{**o.as_dict(), "engine_note": note} for o, note in decided]
@@ -565,18 +635,17 @@ class ConnectionTest:
     confidence: float | None = None
 
 
-def llm_provider_test(
+def _connection_config(
     *,
     user: Any,
-    base_url: str | None = None,
-    model: str | None = None,
-    api_key: str | None = None,
-    timeout_seconds: float | None = None,
-) -> ConnectionTest:
-    """Send one tiny classification to the LLM provider and report latency, the model that answered
-    and a precise error (administrators). Values given (e.g. typed on the settings page, not yet
-    saved) replace the stored ones for this test; an empty or missing api_key uses the stored key.
-    One attempt, no retry; nothing is saved (not even the last error)."""
+    base_url: str | None,
+    model: str | None,
+    api_key: str | None,
+    timeout_seconds: float | None,
+) -> Any:
+    """The llm.ProviderConfig a connection test sends with (administrators): the values given (typed,
+    unsaved), else the stored ones; an empty or missing api_key uses the stored key. 422 naming the
+    field for a bad or missing value."""
     from . import llm
 
     check_perm(user, Permission.ADMINISTER)
@@ -591,17 +660,117 @@ def llm_provider_test(
         raise ValidationFailed(_("needed to test the connection"), field="model")
     key = api_key.strip() if api_key else str((row.credentials or {}).get("api_key") or "")
     timeout = min(timeout_seconds if timeout_seconds is not None else row.timeout_seconds, CONNECTION_TEST_MAX_TIMEOUT)
-    config = llm.ProviderConfig(base_url=url, model=name, api_key=key, timeout=timeout)
+    return llm.ProviderConfig(base_url=url, model=name, api_key=key, timeout=timeout)
+
+
+def _connection_check(config: Any) -> ConnectionTest:
+    """One tiny classification sent with `config`: one attempt, no retry."""
+    from . import llm
+
     started = time.monotonic()
     try:
         reply = llm.ask(config, CONNECTION_TEST_TEXT, "en", attempts=1)
     except llm.LLMError as exc:
         latency = round((time.monotonic() - started) * 1000)
-        return ConnectionTest(False, latency, "", name, error_kind=exc.kind, error=str(exc)[:300])
+        return ConnectionTest(False, latency, "", config.model, error_kind=exc.kind, error=str(exc)[:300])
     latency = round((time.monotonic() - started) * 1000)
     return ConnectionTest(
-        True, latency, reply.served_model, name, intent=reply.answer.intent, confidence=reply.answer.confidence
+        True, latency, reply.served_model, config.model, intent=reply.answer.intent, confidence=reply.answer.confidence
     )
+
+
+def llm_provider_test(
+    *,
+    user: Any,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    timeout_seconds: float | None = None,
+) -> ConnectionTest:
+    """Send one tiny classification to the LLM provider now, in this process, and report latency, the
+    model that answered and a precise error (administrators). Values given replace the stored ones
+    for this test; an empty or missing api_key uses the stored key. One attempt, no retry; nothing is
+    saved. The page and the API do not wait for it: they use llm_provider_test_start (the worker)."""
+    config = _connection_config(
+        user=user, base_url=base_url, model=model, api_key=api_key, timeout_seconds=timeout_seconds
+    )
+    return _connection_check(config)
+
+
+CONNECTION_TEST_KEEP = 10  # the latest tests kept per organization
+_connection_test_runner: Callable[[int], Any] | None = None
+
+
+def register_connection_test_runner(runner: Callable[[int], Any]) -> None:
+    """subscribers.py registers how a connection test reaches the worker (a Huey task)."""
+    global _connection_test_runner
+    _connection_test_runner = runner
+
+
+def llm_provider_test_start(
+    *,
+    user: Any,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    timeout_seconds: float | None = None,
+) -> Any:
+    """Test connection without holding a web request (administrators): the values are checked here
+    (422 naming the field, nothing written), the test is written and handed to the worker after
+    commit; the caller polls llm_connection_test_get. A typed key is stored encrypted on the row until
+    the worker has used it. The provider's settings are not changed."""
+    from .selectors import llm_connection_test_view  # -> LLMConnectionTestView
+
+    config = _connection_config(
+        user=user, base_url=base_url, model=model, api_key=api_key, timeout_seconds=timeout_seconds
+    )
+    organization_id = organization_of(user)
+    if _connection_test_runner is None:
+        raise TriageUnavailable(_("the triage worker is not configured"))
+    test = LLMConnectionTest.objects.create(
+        organization_id=organization_id,
+        requested_by=user,
+        base_url=config.base_url,
+        model=config.model,
+        timeout_seconds=config.timeout,
+        credentials={"api_key": config.api_key} if config.api_key else {},
+    )
+    keep = LLMConnectionTest.objects.filter(organization_id=organization_id).order_by("-created_at", "-pk")
+    LLMConnectionTest.objects.filter(pk__in=list(keep.values_list("pk", flat=True)[CONNECTION_TEST_KEEP:])).delete()
+    runner = _connection_test_runner
+    transaction.on_commit(lambda: runner(test.pk))
+    return llm_connection_test_view(test)
+
+
+def llm_provider_test_run(*, test_id: int) -> bool:
+    """Worker side of llm_provider_test_start: send the test, keep the result, wipe the typed key.
+    Claimed with a conditional update, so running it twice sends once. Returns whether it ran."""
+    from . import llm
+
+    test = LLMConnectionTest.objects.filter(pk=test_id, finished_at__isnull=True).first()
+    if test is None:
+        return False
+    config = llm.ProviderConfig(
+        base_url=test.base_url,
+        model=test.model,
+        api_key=str((test.credentials or {}).get("api_key") or ""),
+        timeout=test.timeout_seconds,
+    )
+    result = _connection_check(config)
+    fields = {
+        "ok": result.ok,
+        "latency_ms": result.latency_ms,
+        "model": result.model,
+        "configured_model": result.configured_model,
+        "error_kind": result.error_kind,
+        "error": result.error,
+        "intent": result.intent,
+        "confidence": result.confidence,
+    }
+    claimed = LLMConnectionTest.objects.filter(pk=test_id, finished_at__isnull=True).update(
+        result=fields, credentials={}, finished_at=timezone.now()
+    )
+    return bool(claimed)
 
 
 # --------------------------------------------------------------------------- calibration
@@ -648,17 +817,105 @@ def llm_provider_calibration_start(*, user: Any) -> LLMProviderSettings:
     return llm_provider_of(organization_id)
 
 
+CALIBRATION_SPLIT = "dev"  # docs/triage-labelling.md: the provider's calibration split
+CALIBRATION_MIN_PER_LANGUAGE = 20  # valid answers a language needs for its own map (else the global one)
+CALIBRATION_MIN_EACH_OUTCOME = 3  # ... of which at least this many right and this many wrong
+
+
+def _even_sample(examples: list[Any], limit: int | None) -> list[Any]:
+    """Every k-th message in the file order, so each language keeps its share."""
+    if limit is not None and 0 < limit < len(examples):
+        step = len(examples) / limit
+        return [examples[int(i * step)] for i in range(limit)]
+    return examples
+
+
 def calibration_examples(*, limit: int | None = None) -> list[Any]:
-    """The held-out split of the corpus (the languages the installation trains), or an even sample of
-    `limit` of it (every k-th message in the file order, so each language keeps its share)."""
+    """The provider's calibration split (the languages the installation trains): the corpus's dev
+    split, disjoint from train and from the held-out split, so the held-out split still measures the
+    provider independently (docs/triage-labelling.md). `limit`: an even sample."""
     from .artifacts import train_languages
     from .dataset import load_split
 
-    examples = load_split("heldout", languages=train_languages())
-    if limit is not None and 0 < limit < len(examples):
-        step = len(examples) / limit
-        examples = [examples[int(i * step)] for i in range(limit)]
-    return examples
+    return _even_sample(load_split(CALIBRATION_SPLIT, languages=train_languages()), limit)
+
+
+def calibration_heldout_examples(*, limit: int | None = None) -> list[Any]:
+    """The held-out split the calibrated provider is measured on (never fitted on)."""
+    from .artifacts import train_languages
+    from .dataset import load_split
+
+    return _even_sample(load_split("heldout", languages=train_languages()), limit)
+
+
+def _ask_all(config: Any, examples: list[Any], *, concurrency: int | None, transport_factory: Any) -> list[Any]:
+    from . import llm
+
+    return llm.classify_many(
+        config,
+        [(e.text, e.language) for e in examples],
+        concurrency=concurrency or int(getattr(settings, "TRIAGE_LLM_BATCH_CONCURRENCY", BATCH_CONCURRENCY)),
+        transport_factory=transport_factory,
+    )
+
+
+def _answered(examples: list[Any], answers: list[Any]) -> tuple[list[tuple[str, float, bool]], dict[str, int]]:
+    """(language, reported confidence, intent right) per valid answer, and the errors by kind."""
+    from . import llm
+
+    rows: list[tuple[str, float, bool]] = []
+    errors: dict[str, int] = {}
+    for example, answer in zip(examples, answers, strict=True):
+        if isinstance(answer, llm.LLMError):
+            errors[answer.kind] = errors.get(answer.kind, 0) + 1
+        else:
+            rows.append((example.language, answer.confidence, answer.intent == example.intent))
+    return rows, errors
+
+
+def _per_language_fits(rows: list[tuple[str, float, bool]]) -> dict[str, dict[str, Any]]:
+    """A language's own map where it has enough answers, right and wrong (else the global map is used)."""
+    from .calibration import fit_calibration
+
+    minimum = int(getattr(settings, "TRIAGE_LLM_CALIBRATION_MIN_PER_LANGUAGE", CALIBRATION_MIN_PER_LANGUAGE))
+    fits: dict[str, dict[str, Any]] = {}
+    for language in sorted({r[0] for r in rows}):
+        mine = [r for r in rows if r[0] == language]
+        right = sum(1 for r in mine if r[2])
+        if len(mine) < minimum or min(right, len(mine) - right) < CALIBRATION_MIN_EACH_OUTCOME:
+            continue
+        fitted = fit_calibration([r[1] for r in mine], [r[2] for r in mine])
+        fits[language] = {**fitted.as_dict(), "answered": len(mine)}
+    return fits
+
+
+def _heldout_figures(rows: list[tuple[str, float, bool]], calibration: dict[str, Any]) -> dict[str, Any]:
+    """Accuracy and calibration error on the held-out split (never fitted on): the reported confidence,
+    and the confidence mapped as at run time (the language's map, else the global one)."""
+    from . import llm
+    from .calibration import expected_calibration_error
+
+    def figures(part: list[tuple[str, float, bool]]) -> dict[str, Any]:
+        mapped = [llm.calibrated(c, calibration_points_for(calibration, lang)[0]) for lang, c, _ok in part]
+        correct = [ok for _lang, _c, ok in part]
+        return {
+            "answered": len(part),
+            "accuracy": round(sum(correct) / len(part), 4) if part else 0.0,
+            "ece_before": expected_calibration_error([c for _l, c, _o in part], correct),
+            "ece_after": expected_calibration_error(mapped, correct),
+        }
+
+    languages = sorted({r[0] for r in rows})
+    return {**figures(rows), "languages": {lang: figures([r for r in rows if r[0] == lang]) for lang in languages}}
+
+
+def calibration_points_for(calibration: dict[str, Any], language: str) -> tuple[list[list[float]], str]:
+    """The knots that map a reported confidence for a message in `language`, and which map they are:
+    the language's own ("de") when it had enough calibration answers, else the global one ("global")."""
+    own = (calibration.get("languages") or {}).get(language)
+    if own and own.get("points"):
+        return [[float(x), float(y)] for x, y in own["points"]], language
+    return [[float(x), float(y)] for x, y in calibration.get("points") or []], "global"
 
 
 def llm_provider_calibrate(
@@ -667,14 +924,16 @@ def llm_provider_calibrate(
     limit: int | None = None,
     concurrency: int | None = None,
     transport_factory: Callable[[], Any] | None = None,
+    heldout: bool = True,
 ) -> dict[str, Any]:
-    """Run the organization's configured LLM provider over the held-out split, fit a monotone map from
-    its reported confidence to the accuracy observed (isotonic regression, triage/calibration.py) and
-    keep it with the provider's settings, for the base URL and model it was fitted for (a change of
-    either since the run started discards it). Not counted against the per-minute/per-day limits (an
+    """Run the organization's configured LLM provider over the calibration split (the corpus's dev
+    split), fit a monotone map from its reported confidence to the accuracy observed (isotonic
+    regression, triage/calibration.py) over all languages and, where a language has enough answers,
+    per language; then measure it on the held-out split (never fitted on: `heldout`). Keep it with the
+    provider's settings, for the base URL and model it was fitted for (a change of either since the
+    run started discards it). Not counted against the per-minute/per-day limits (an
     administrator asked for it). Worker or management command only (loads scikit-learn).
     Returns the stored calibration; raises ValidationFailed when too few answers were valid."""
-    from . import llm
     from .calibration import fit_calibration
 
     row = LLMProviderSettings.objects.get(pk=organization_id)
@@ -683,43 +942,42 @@ def llm_provider_calibrate(
         raise ValidationFailed(_("save a base URL and a model first"), field="base_url")
     examples = calibration_examples(limit=limit)
     started = time.monotonic()
-    answers = llm.classify_many(
-        config,
-        [(e.text, e.language) for e in examples],
-        concurrency=concurrency or int(getattr(settings, "TRIAGE_LLM_BATCH_CONCURRENCY", BATCH_CONCURRENCY)),
-        transport_factory=transport_factory,
+    rows, errors = _answered(
+        examples, _ask_all(config, examples, concurrency=concurrency, transport_factory=transport_factory)
     )
-    reported: list[float] = []
-    correct: list[bool] = []
-    errors: dict[str, int] = {}
-    for example, answer in zip(examples, answers, strict=True):
-        if isinstance(answer, llm.LLMError):
-            errors[answer.kind] = errors.get(answer.kind, 0) + 1
-            continue
-        reported.append(answer.confidence)
-        correct.append(answer.intent == example.intent)
-    if len(reported) < CALIBRATION_MIN_ANSWERS:
+    if len(rows) < CALIBRATION_MIN_ANSWERS:
         raise ValidationFailed(
             _("only %(valid)d of %(count)d answers were valid (%(errors)s); at least %(needed)d are needed")
             % {
-                "valid": len(reported),
+                "valid": len(rows),
                 "count": len(examples),
                 "errors": ", ".join(f"{k}: {v}" for k, v in sorted(errors.items())) or "-",
                 "needed": CALIBRATION_MIN_ANSWERS,
             },
             field="calibration",
         )
-    fitted = fit_calibration(reported, correct)
+    fitted = fit_calibration([r[1] for r in rows], [r[2] for r in rows])
     calibration = {
         **fitted.as_dict(),
         "model": config.model,
         "base_url": config.base_url,
-        "split": "heldout",
+        "split": CALIBRATION_SPLIT,
         "examples": len(examples),
-        "answered": len(reported),
+        "answered": len(rows),
         "errors": errors,
-        "seconds": round(time.monotonic() - started, 1),
+        "languages": _per_language_fits(rows),
     }
+    if heldout:  # measured, never fitted on
+        held = calibration_heldout_examples(limit=limit)
+        held_rows, held_errors = _answered(
+            held, _ask_all(config, held, concurrency=concurrency, transport_factory=transport_factory)
+        )
+        calibration["heldout"] = {
+            **_heldout_figures(held_rows, calibration),
+            "examples": len(held),
+            "errors": held_errors,
+        }
+    calibration["seconds"] = round(time.monotonic() - started, 1)
     with transaction.atomic():
         current = LLMProviderSettings.objects.select_for_update().get(pk=organization_id)
         if (current.base_url, current.model) != (config.base_url, config.model):

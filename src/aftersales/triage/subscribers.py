@@ -26,6 +26,12 @@ def _run_calibration(organization_id: int) -> None:
     calibrate_llm_provider(organization_id)
 
 
+def _run_connection_test(test_id: int) -> None:
+    from .tasks import llm_connection_test
+
+    llm_connection_test(test_id)
+
+
 # run by the worker in the event's fan-out task (core/events.py subscribe_task)
 subscribe_task(MessageReceived, "aftersales.triage.tasks.triage_message", lambda e: (e.message_id,))
 subscribe(MessageTriaged, _on_message_triaged)
@@ -33,3 +39,4 @@ subscribe(MessageTriaged, _on_message_triaged)
 # surrounding transaction: the caller waits for the answer): services.classify_via_worker.
 services.register_classification_runner(_run_classification)
 services.register_calibration_runner(_run_calibration)
+services.register_connection_test_runner(_run_connection_test)

@@ -47,6 +47,12 @@ def run_classification(request_id: int) -> bool:
 
 
 @db_task(retries=0)
+def llm_connection_test(test_id: int) -> bool:
+    """An administrator pressed Test connection (services.llm_provider_test_start): one attempt."""
+    return services.llm_provider_test_run(test_id=test_id)
+
+
+@db_task(retries=0)
 def calibrate_llm_provider(organization_id: int) -> str:
     """An administrator asked to calibrate the LLM provider (services.llm_provider_calibration_start):
     run it over the held-out split and store the fit, or say on the settings page why not."""

@@ -282,6 +282,11 @@ urlpatterns = [
     path("settings/triage/llm/", settings_triage.settings_triage_llm, name="settings_triage_llm"),
     path("settings/triage/llm/test/", settings_triage.settings_triage_llm_test, name="settings_triage_llm_test"),
     path(
+        "settings/triage/llm/test/<int:test_id>/",
+        settings_triage.settings_triage_llm_test_result,
+        name="settings_triage_llm_test_result",
+    ),
+    path(
         "settings/triage/llm/calibrate/",
         settings_triage.settings_triage_llm_calibrate,
         name="settings_triage_llm_calibrate",

@@ -12,12 +12,12 @@ from ninja.responses import Status
 
 from aftersales.inbox.selectors import ticket_get
 from aftersales.triage.routing import ticket_route
-from aftersales.triage.selectors import llm_provider_settings, triage_settings
+from aftersales.triage.selectors import llm_connection_test_get, llm_provider_settings, triage_settings
 from aftersales.triage.services import (
     ClassifyItem,
     classify_via_worker,
     llm_provider_calibration_start,
-    llm_provider_test,
+    llm_provider_test_start,
     llm_provider_update,
     triage_settings_update,
 )
@@ -43,11 +43,30 @@ router = Router(tags=["triage"])
 @router.post("/triage/classify", response=with_errors({200: ClassifyOut, 503: ErrorOut}))
 def classify(request: HttpRequest, payload: ClassifyIn) -> Any:
     """Intent, confidence, urgency, sentiment, needs-a-human with reasons, entities with offsets and
-    the language of one text (`text`) or of up to 100 (`texts`). Needs the view permission."""
+    the language of one text (`text`) or of up to 100 (`texts`). An optional `customer_id` (or
+    `customer_tier`) per text applies the same rules as for the customer's stored message (VIP
+    urgency). Needs the view permission."""
     if payload.texts is not None:
-        items = [ClassifyItem(text=t.text, language=t.language) for t in payload.texts]
+        items = [
+            ClassifyItem(
+                text=t.text,
+                language=t.language,
+                customer_id=t.customer_id,
+                customer_tier=t.customer_tier.value if t.customer_tier else "",
+            )
+            for t in payload.texts
+        ]
     else:
-        items = [ClassifyItem(text=payload.text or "", language=payload.language)]
+        tier = payload.customer_tier.value if payload.customer_tier else ""
+        items = [
+            ClassifyItem(
+                text=payload.text or "",
+                language=payload.language,
+                customer_id=payload.customer_id,
+                customer_tier=tier,
+                field="",
+            )
+        ]
     return {"results": classify_via_worker(user=current_user(request), items=items)}
 
 
@@ -80,19 +99,28 @@ def put_llm_provider(request: HttpRequest, payload: TriageLLMProviderIn) -> Any:
     return llm_provider_settings(user)
 
 
-@router.post("/triage/llm-provider/test", response=with_errors({200: TriageLLMProviderTestOut}))
+@router.post("/triage/llm-provider/test", response=with_errors({202: TriageLLMProviderTestOut, 503: ErrorOut}))
 def test_llm_provider(request: HttpRequest, payload: TriageLLMProviderTestIn) -> Any:
-    """Send one tiny classification to the provider (the stored settings, or the values given, unsaved)
-    and report the latency, the model that answered and a precise error: auth, timeout, tls,
-    invalid_answer (the answer does not follow the schema), ... One attempt; nothing is saved. Admins only."""
-    return llm_provider_test(user=current_user(request), **payload.dict())
+    """Start a connection test in the worker: one tiny classification sent to the provider (the stored
+    settings, or the values given, unsaved). Answers at once (202, status running); poll
+    GET /triage/llm-provider/test/{id} for the latency, the model that answered and a precise error:
+    auth, timeout, tls, invalid_answer (the answer does not follow the schema), ... One attempt; the
+    provider's settings are not changed. Admins only."""
+    return Status(202, llm_provider_test_start(user=current_user(request), **payload.dict()))
+
+
+@router.get("/triage/llm-provider/test/{test_id}", response=with_errors({200: TriageLLMProviderTestOut}))
+def get_llm_provider_test(request: HttpRequest, test_id: Id) -> Any:
+    """A connection test of the organization (running, done or stale) with its result. Admins only."""
+    return llm_connection_test_get(current_user(request), test_id)
 
 
 @router.post("/triage/llm-provider/calibrate", response=with_errors({202: TriageLLMProviderOut, 409: ErrorOut}))
 def calibrate_llm_provider(request: HttpRequest) -> Any:
-    """Start calibrating the provider in the worker: it classifies the corpus's held-out split (no
+    """Start calibrating the provider in the worker: it classifies the corpus's calibration split (no
     customer data; not counted against the limits) and fits how often each reported confidence is
-    right; `calibration` shows the result when done. 409 while a run is under way. Admins only."""
+    right, per language where there are enough answers, then measures that on the held-out split;
+    `calibration` shows the result when done. 409 while a run is under way. Admins only."""
     user = current_user(request)
     llm_provider_calibration_start(user=user)
     return Status(202, llm_provider_settings(user))

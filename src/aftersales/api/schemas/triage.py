@@ -8,7 +8,17 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import model_validator
 
+from aftersales.catalog.models import CustomerTier
+
 from .common import InputSchema
+
+_CUSTOMER_ID = (
+    "The customer who wrote it (an id in your organization): their tier applies the same rules as for a "
+    "stored message (a VIP's problem is one urgency level higher)"
+)
+_CUSTOMER_TIER = (
+    "The customer's tier when there is no customer record: vip, regular, new or at_risk (not with customer_id)"
+)
 
 
 class ClassifyTextIn(InputSchema):
@@ -16,19 +26,26 @@ class ClassifyTextIn(InputSchema):
     language: str = Field(
         "", max_length=10, description="ISO 639-1 code when known (e.g. from the ticket); empty: detected"
     )
+    customer_id: int | None = Field(None, ge=1, description=_CUSTOMER_ID)
+    customer_tier: CustomerTier | None = Field(None, description=_CUSTOMER_TIER)
 
 
 class ClassifyIn(InputSchema):
-    """Either `text` (one message, with an optional `language`) or `texts` (1 to 100 messages)."""
+    """Either `text` (one message, with an optional `language`, `customer_id` or `customer_tier`) or
+    `texts` (1 to 100 messages, each with its own)."""
 
     text: str | None = Field(None, min_length=1, max_length=10000)
     language: str = Field("", max_length=10)
+    customer_id: int | None = Field(None, ge=1, description=_CUSTOMER_ID)
+    customer_tier: CustomerTier | None = Field(None, description=_CUSTOMER_TIER)
     texts: list[ClassifyTextIn] | None = Field(None, min_length=1, max_length=100)
 
     @model_validator(mode="after")
     def _one_or_many(self) -> ClassifyIn:
         if (self.text is None) == (self.texts is None):
             raise ValueError("give either text or texts")
+        if self.texts is not None and (self.customer_id is not None or self.customer_tier is not None):
+            raise ValueError("with texts, give customer_id or customer_tier on each text")
         return self
 
 
@@ -62,7 +79,8 @@ class TriageOut(Schema):
     engine_note: str = Field(
         "",
         description="Why the LLM provider's answer was not used for this text (invalid, timeout, limit): "
-        "the local one was",
+        "the local one was; or, when it was used, which calibration mapped its confidence (the language's own "
+        "map, the global map, or none)",
     )
 
 
@@ -95,16 +113,35 @@ class RoutingDecisionOut(Schema):
     reasons: list[str]
 
 
+class TriageLLMHeldoutLanguageOut(Schema):
+    answered: int
+    accuracy: float
+    ece_before: float
+    ece_after: float
+
+
+class TriageLLMHeldoutOut(TriageLLMHeldoutLanguageOut):
+    examples: int = Field(0, description="Held-out messages sent")
+    languages: dict[str, TriageLLMHeldoutLanguageOut] = Field(default_factory=dict)
+
+
 class TriageLLMCalibrationOut(Schema):
     calibrated_at: datetime | None
     model: str
-    examples: int = Field(..., description="Held-out messages sent")
+    split: str = Field(..., description='What it was fitted on: "dev" (the calibration split)')
+    examples: int = Field(..., description="Calibration messages sent")
     answered: int = Field(..., description="Valid answers the fit used")
     accuracy: float = Field(..., description="Share of those answers whose intent was right")
     mean_reported: float = Field(..., description="The mean confidence the provider reported")
     ece_before: float = Field(..., description="Expected calibration error of the reported confidence")
     ece_after: float = Field(..., description="... after the mapping (in-sample)")
-    points: list[list[float]] = Field(..., description="[reported, calibrated] knots, linear in between")
+    points: list[list[float]] = Field(..., description="The global [reported, calibrated] knots, linear in between")
+    languages: list[tuple[str, int]] = Field(
+        ..., description="[language, answers]: the languages with their own map (the others use the global one)"
+    )
+    heldout: TriageLLMHeldoutOut | None = Field(
+        ..., description="The same on the held-out split, never fitted on: the independent measure"
+    )
 
 
 class TriageLLMProviderOut(Schema):
@@ -152,6 +189,13 @@ class TriageLLMProviderTestIn(InputSchema):
 
 
 class TriageLLMProviderTestOut(Schema):
+    id: int = Field(..., description="Poll GET /triage/llm-provider/test/{id} until status is not running")
+    status: str = Field(
+        ..., description="running (the worker has not answered yet), done, or stale (no worker answered in 2 min)"
+    )
+    created_at: datetime
+    finished_at: datetime | None
+    base_url: str = Field(..., description="The base URL tested")
     ok: bool
     latency_ms: int = Field(..., description="From sending the request to a validated answer (or the failure)")
     model: str = Field(..., description="The model the server says answered; empty when it did not answer")

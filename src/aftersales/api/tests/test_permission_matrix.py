@@ -63,6 +63,15 @@ def _simulation_run(w: Any) -> int:
     ).pk
 
 
+def _llm_connection_test(w: Any) -> int:
+    """A connection test of the organization the worker has not run yet."""
+    from aftersales.triage.models import LLMConnectionTest
+
+    return LLMConnectionTest.objects.create(
+        organization=w.org, base_url="https://llm.example/v1", model="m", timeout_seconds=5
+    ).pk
+
+
 def admins(ok: int = 200) -> dict[str, int]:
     """Organization settings: admins only. The foreign admin acts on their own organization."""
     return {**everyone(403), "admin": ok, "foreign_user": ok}
@@ -796,6 +805,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     # Test connection and calibration: admins only (nothing configured here: the admin's call is a 422
     # naming base_url, after the permission check).
     ("POST", "/triage/llm-provider/test"): Row(lambda s, w, u: ("POST", "/triage/llm-provider/test", {}), admins(422)),
+    ("GET", "/triage/llm-provider/test/{test_id}"): Row(
+        lambda s, w, u: ("GET", f"/triage/llm-provider/test/{_llm_connection_test(w)}", None), ours()
+    ),
     ("POST", "/triage/llm-provider/calibrate"): Row(
         lambda s, w, u: ("POST", "/triage/llm-provider/calibrate", {}), admins(422)
     ),

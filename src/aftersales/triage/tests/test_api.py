@@ -53,7 +53,7 @@ def test_a_batch_keeps_the_order_and_detects_languages(world):  # type: ignore[n
         ({"texts": [{"text": "x"}] * 101}, "texts"),
         ({"text": ""}, "text"),
         ({"texts": [{"text": "ok"}, {"text": "   "}]}, "texts[1].text"),
-        ({"text": "hello", "language": "xx"}, "texts[0].language"),
+        ({"text": "hello", "language": "xx"}, "language"),
         ({"text": "x" * 10001}, "text"),
         ({"text": "hello", "colour": "red"}, "colour"),
     ],

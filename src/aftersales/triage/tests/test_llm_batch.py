@@ -23,7 +23,12 @@ from aftersales.language.tests.conftest import Request
 from aftersales.triage import llm
 from aftersales.triage.models import LLMProviderSettings
 from aftersales.triage.selectors import llm_provider_settings
-from aftersales.triage.services import calibration_examples, llm_provider_test, llm_provider_update
+from aftersales.triage.services import (
+    calibration_examples,
+    calibration_heldout_examples,
+    llm_provider_test,
+    llm_provider_update,
+)
 from aftersales.triage.tests.test_llm import _local_llm_allowed  # noqa: F401  (autouse: a local server is allowed)
 
 pytestmark = [pytest.mark.django_db]
@@ -102,7 +107,8 @@ def test_a_batch_goes_through_the_provider_and_failed_answers_fall_back(world, p
     assert len(server.requests) == 6  # one each, the slow one twice (a batch makes at most 2 attempts)
     assert in_flight[1] <= 2
     first, invalid, slow, german, cable = results
-    assert (first["engine"], first["intent"], first["engine_note"]) == (f"llm:{MODEL}", "missing_parts", "")
+    assert (first["engine"], first["intent"]) == (f"llm:{MODEL}", "missing_parts")
+    assert first["engine_note"] == "LLM confidence not calibrated: its intent needs 0.95 to act without a human"
     assert not first["needs_human"]  # 0.99 >= the uncalibrated threshold (0.95)
     assert german["engine"] == f"llm:{MODEL}" and german["language"] == "de"
     # uncalibrated: a reported 0.93 is not trusted to act alone
@@ -229,41 +235,90 @@ def test_test_connection_reports_latency_model_and_precise_errors(world, protoco
     assert (after.base_url, after.last_error, after.updated_at) == (before.base_url, "", before.updated_at)
 
 
-def test_test_connection_through_the_api_and_the_settings_page(world, protocol_server, client) -> None:  # type: ignore[no-untyped-def]
+def test_test_connection_through_the_api_and_the_settings_page(  # type: ignore[no-untyped-def]
+    world, protocol_server, client, django_capture_on_commit_callbacks
+) -> None:
+    """The web request only writes the test (202 / a running fragment that polls); the worker sends it
+    after commit; the result is kept for the organization's admins (API and page), the typed key wiped."""
+    from aftersales.triage.models import LLMConnectionTest
+
     good = {"intent": "item_not_received", "confidence": 0.9, "urgency": "medium", "sentiment": "neutral"}
     server = protocol_server(lambda request: _completion(good))
-    response = ApiClient(user=world.admin).post(
-        "/triage/llm-provider/test", {"base_url": server.url + "/v1", "model": MODEL}
-    )
-    assert response.status_code == 200, response.content
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = ApiClient(user=world.admin).post(
+            "/triage/llm-provider/test", {"base_url": server.url + "/v1", "model": MODEL, "api_key": "sk-typed"}
+        )
+    assert response.status_code == 202, response.content
     body = response.json()
-    assert body["ok"] and body["model"] == MODEL and body["latency_ms"] >= 0 and body["error_kind"] == ""
+    assert body["status"] == "running" and not body["ok"] and server.requests == []  # nothing sent yet
+    test = LLMConnectionTest.objects.get(pk=body["id"])
+    assert test.credentials == {"api_key": "sk-typed"}  # encrypted at rest until the worker used it
+    for callback in callbacks:  # the worker (Huey's immediate mode runs the task here)
+        callback()
+    polled = ApiClient(user=world.admin).get(f"/triage/llm-provider/test/{body['id']}")
+    assert polled.status_code == 200
+    done = polled.json()
+    assert done["status"] == "done" and done["ok"] and done["model"] == MODEL and done["error_kind"] == ""
+    assert server.requests[0].headers["Authorization"] == "Bearer sk-typed"
+    test.refresh_from_db()
+    assert test.credentials == {} and test.finished_at is not None
+    assert ApiClient(user=world.agent).get(f"/triage/llm-provider/test/{body['id']}").status_code == 403
+    assert ApiClient(user=world.foreign_user).get(f"/triage/llm-provider/test/{body['id']}").status_code in (403, 404)
     response = ApiClient(user=world.admin).post("/triage/llm-provider/test", {"base_url": "https://169.254.169.254/v1"})
     assert response.status_code == 422 and response.json()["error"]["field"] == "base_url"
     assert ApiClient(user=world.agent).post("/triage/llm-provider/test", {}).status_code == 403
+    assert LLMConnectionTest.objects.count() == 1  # refused requests wrote nothing
 
     client.force_login(world.admin)
     form = {"base_url": server.url + "/v1", "model": MODEL, "api_key": "", "timeout_seconds": "2"}
-    page = client.post("/settings/triage/llm/test/", form, HTTP_HX_REQUEST="true")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        page = client.post("/settings/triage/llm/test/", form, HTTP_HX_REQUEST="true")
     assert page.status_code == 200
     text = page.content.decode()
-    assert 'id="llm-test-result"' in text and 'data-ok="true"' in text and f"{MODEL} answered in" in text
+    assert 'data-status="running"' in text and "hx-get=" in text  # polls while the worker works
+    test = LLMConnectionTest.objects.latest("pk")
+    for callback in callbacks:
+        callback()
+    text = client.get(f"/settings/triage/llm/test/{test.pk}/").content.decode()
+    assert 'data-status="done"' in text and 'data-ok="true"' in text and f"{MODEL} answered in" in text
+    assert "hx-get=" not in text  # polling stops
     denied = protocol_server(lambda request: (403, {"error": {"message": "forbidden"}}))
-    page = client.post("/settings/triage/llm/test/", {**form, "base_url": denied.url + "/v1"})  # no JavaScript
-    text = page.content.decode()
-    assert page.status_code == 200 and 'data-error-kind="auth"' in text and "Authentication failed" in text
-    assert f'value="{denied.url}/v1"' in text  # what was typed is kept
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post("/settings/triage/llm/test/", {**form, "base_url": denied.url + "/v1"})  # no JavaScript
+    assert page.status_code == 200 and f'value="{denied.url}/v1"' in page.content.decode()  # what was typed is kept
+    text = client.get("/settings/triage/").content.decode()  # the latest test, kept for the admins
+    assert 'data-error-kind="auth"' in text and "Authentication failed" in text
     assert not LLMProviderSettings.objects.exists()
+
+
+def test_a_connection_test_nobody_ran_is_stale(world, settings) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from aftersales.triage.models import LLMConnectionTest
+    from aftersales.triage.selectors import llm_connection_test_get
+
+    test = LLMConnectionTest.objects.create(
+        organization=world.org, base_url="https://llm.example/v1", model=MODEL, timeout_seconds=5
+    )
+    assert llm_connection_test_get(world.admin, test.pk).status == "running"
+    LLMConnectionTest.objects.filter(pk=test.pk).update(created_at=timezone.now() - timedelta(minutes=3))
+    assert llm_connection_test_get(world.admin, test.pk).status == "stale"
 
 
 # --------------------------------------------------------------------------- calibration
 
 
 def _overconfident_server(protocol_server):  # type: ignore[no-untyped-def]
-    """Answers the held-out messages with a known pattern: half reported at 0.99 of which 60% are right,
-    half at 0.80 of which 20% are right (over-confident both times); other texts by a marker."""
-    truth = {e.text[: llm.MAX_PROMPT_TEXT]: e.intent for e in calibration_examples()}
-    order = {text: i for i, text in enumerate(sorted(truth))}
+    """Answers the calibration and held-out messages with a known pattern: half reported at 0.99 of
+    which 60% are right, half at 0.80 of which 20% are right (over-confident both times); other texts
+    by a marker."""
+    splits = (calibration_examples(), calibration_heldout_examples())
+    truth = {e.text[: llm.MAX_PROMPT_TEXT]: e.intent for split in splits for e in split}
+    order = {  # the pattern holds within each split
+        text: i for split in splits for i, text in enumerate(sorted({e.text[: llm.MAX_PROMPT_TEXT] for e in split}))
+    }
 
     def handle(request: Request) -> tuple[int, Any]:
         text = _text(request)
@@ -281,7 +336,10 @@ def _overconfident_server(protocol_server):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.usefixtures("triage_model")
-def test_calibration_maps_an_overconfident_provider_to_its_observed_accuracy(world, protocol_server, client) -> None:  # type: ignore[no-untyped-def]
+def test_calibration_maps_an_overconfident_provider_to_its_observed_accuracy(  # type: ignore[no-untyped-def]
+    world, protocol_server, client, settings
+) -> None:
+    settings.TRIAGE_LLM_CALIBRATION_MIN_PER_LANGUAGE = 10_000  # the global map only (per language: below)
     server = _overconfident_server(protocol_server)
     _configure(world, server.url, timeout_seconds=10)  # a loaded machine must not turn answers into timeouts
     client.force_login(world.admin)
@@ -307,6 +365,32 @@ def test_calibration_maps_an_overconfident_provider_to_its_observed_accuracy(wor
     results = ApiClient(user=world.agent).post("/triage/classify", {"texts": texts}).json()["results"]
     assert results[0]["engine"] == f"llm:{MODEL}" and abs(results[0]["confidence"] - 0.6) < 0.06
     assert abs(results[1]["confidence"] - 0.2) < 0.06 and "low_confidence" in results[1]["reasons"]
+    assert "global map" in results[0]["engine_note"]
+
+    # fitted on the calibration split (dev), measured on the held-out split, which it never saw
+    row = LLMProviderSettings.objects.get(organization=world.org)
+    assert row.calibration["split"] == "dev" and row.calibration["languages"] == {}
+    held = row.calibration["heldout"]
+    assert held["answered"] == len(calibration_heldout_examples()) and set(held["languages"]) == {
+        "de",
+        "en",
+        "es",
+        "zh",
+    }
+    assert abs(held["accuracy"] - 0.4) < 0.06 and held["ece_after"] < held["ece_before"]
+    assert not {e.text for e in calibration_examples()} & {e.text for e in calibration_heldout_examples()}
+
+    # per language where there are enough answers (23 per language here): each its own map
+    settings.TRIAGE_LLM_CALIBRATION_MIN_PER_LANGUAGE = 20
+    call_command("triage_llm_calibrate", organization=world.org.pk, stdout=open("/dev/null", "w"))  # noqa: SIM115
+    row.refresh_from_db()
+    assert set(row.calibration["languages"]) == {"de", "en", "es", "zh"}
+    en = row.calibration["languages"]["en"]["points"]
+    [result] = ApiClient(user=world.agent).post("/triage/classify", {"texts": texts[:1]}).json()["results"]
+    assert result["engine_note"] == "LLM confidence calibrated with the language's own map (en)"
+    assert abs(result["confidence"] - llm.calibrated(0.99, en)) < 1e-3
+    page = client.get("/settings/triage/").content.decode()
+    assert 'id="llm-calibration-languages"' in page and "en (23)" in page and 'id="llm-calibration-heldout"' in page
 
     # a calibration belongs to one model: changing it forgets the fit, and the stricter threshold is back
     llm_provider_update(user=world.admin, model="another-model")
@@ -367,6 +451,6 @@ def test_the_calibration_notice_in_simplified_chinese(world, client) -> None:  #
     assert client.post(reverse("web:settings_language"), {"language": "zh-hans"}).status_code == 302
     page = client.get("/settings/triage/").content.decode()
     assert "置信度校准" in page and "测试连接" in page and "立即校准" in page
-    assert f"已针对 {MODEL} 校准，使用 184 条留出消息中的 180 条" in page and "40% 正确" in page
+    assert f"已针对 {MODEL} 校准，使用 184 条校准消息中的 180 条" in page and "40% 正确" in page
     LLMProviderSettings.objects.filter(organization=world.org).update(model="other")  # not this model's fit
     assert "尚未针对此服务器和模型校准" in client.get("/settings/triage/").content.decode()

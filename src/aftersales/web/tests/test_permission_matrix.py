@@ -114,6 +114,16 @@ def _marketplace_app(o: Objects) -> dict[str, str]:
     return {"platform": "wish"}
 
 
+def _llm_connection_test(o: Objects) -> dict[str, int]:
+    """A connection test of the organization the worker has not run yet."""
+    from aftersales.triage.models import LLMConnectionTest
+
+    test = LLMConnectionTest.objects.create(
+        organization=o.world.org, base_url="https://llm.example/v1", model="m", timeout_seconds=5
+    )
+    return {"test_id": test.pk}
+
+
 def _bad_link(o: Objects) -> dict[str, str]:
     return {"uidb64": "MQ", "token": "c0ffee-0123456789abcdef"}
 
@@ -926,6 +936,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     # Test connection (nothing configured: the page again naming base_url) and calibration (refused
     # with a message: nothing saved yet): admins only.
     ("settings_triage_llm_test", "POST"): Row(_none, lambda o: {"model": "m"}, expect(LOGIN, admins(422), 403)),
+    ("settings_triage_llm_test_result", "GET"): Row(
+        _llm_connection_test, _none, expect(LOGIN, {**admins(200), "foreigner": 404}, 403)
+    ),
     ("settings_triage_llm_calibrate", "POST"): Row(_none, _none, expect(LOGIN, admins(302), 403)),
     # Rules (issue 11 §1): organization settings, admins only (another organization's rule or
     # experiment: 404); a ticket's rule log as seeing the ticket.

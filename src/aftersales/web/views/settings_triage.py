@@ -12,11 +12,16 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from aftersales.core.errors import Conflict, ValidationFailed
-from aftersales.triage.selectors import llm_provider_settings, triage_settings
+from aftersales.triage.selectors import (
+    llm_connection_test_get,
+    llm_connection_test_latest,
+    llm_provider_settings,
+    triage_settings,
+)
 from aftersales.triage.services import (
     TriageUnavailable,
     llm_provider_calibration_start,
-    llm_provider_test,
+    llm_provider_test_start,
     llm_provider_update,
     triage_settings_update,
 )
@@ -66,25 +71,33 @@ def settings_triage_llm(request: AgentRequest) -> HttpResponse:
 
 @web_view(methods=("POST",))
 def settings_triage_llm_test(request: AgentRequest) -> HttpResponse:
-    """Test connection: one tiny classification with the values in the form (unsaved; an empty key
-    field uses the stored key), the same service as POST /api/v1/triage/llm-provider/test. htmx
-    swaps in the result; without JavaScript the page comes back with what was typed and the result."""
+    """Test connection with the values in the form (unsaved; an empty key field uses the stored key),
+    the same service as POST /api/v1/triage/llm-provider/test: the worker sends it, this request only
+    writes it. htmx swaps in the running test, which polls settings_triage_llm_test_result; without
+    JavaScript the page comes back with what was typed and the running test (reload to see it end)."""
     post = request.POST
     try:
-        result = llm_provider_test(
+        test = llm_provider_test_start(
             user=request.user,
             base_url=post.get("base_url", ""),
             model=post.get("model", ""),
             api_key=post.get("api_key", "").strip() or None,
             timeout_seconds=_number(post.get("timeout_seconds"), "timeout_seconds", float),
         )
-    except ValidationFailed as exc:
+    except (ValidationFailed, TriageUnavailable) as exc:
         if request.headers.get("HX-Request"):
-            return render(request, "triage/_llm_test.html", {"test_error": exc}, status=422)
-        return _page(request, llm_error=exc, typed=post, status=422)
+            return render(request, "triage/_llm_test.html", {"test_error": exc}, status=exc.status_code)
+        return _page(request, llm_error=exc, typed=post, status=exc.status_code)
     if request.headers.get("HX-Request"):
-        return render(request, "triage/_llm_test.html", {"test": result, "test_title": _test_title(result)})
-    return _page(request, typed=post, test=result)
+        return render(request, "triage/_llm_test.html", {"test": test, "test_title": _test_title(test)})
+    return _page(request, typed=post, test=test)
+
+
+@web_view(methods=("GET",))
+def settings_triage_llm_test_result(request: AgentRequest, test_id: int) -> HttpResponse:
+    """The connection test's state, polled by the page while it runs (administrators, own organization)."""
+    test = llm_connection_test_get(request.user, test_id)
+    return render(request, "triage/_llm_test.html", {"test": test, "test_title": _test_title(test)})
 
 
 @web_view(methods=("POST",))
@@ -102,6 +115,10 @@ def settings_triage_llm_calibrate(request: AgentRequest) -> HttpResponse:
 
 def _test_title(result: Any) -> str:
     """What a connection test's failure was, in the admin's words."""
+    if result.status == "running":
+        return str(_("Testing the connection…"))
+    if result.status == "stale":
+        return str(_("No answer from the worker: it may not be running. Try again later."))
     if result.ok:
         return str(_("Connection works"))
     titles = {
@@ -134,6 +151,8 @@ def _page(
         form.update({k: typed.get(k, "") for k in ("base_url", "model", "timeout_seconds", "max_per_minute")})
         form.update(is_enabled=typed.get("is_enabled") == "on", fields=tuple(typed.getlist("fields")))
         form["max_per_day"] = typed.get("max_per_day", "")
+    if test is None:
+        test = llm_connection_test_latest(request.user)
     context = {
         "settings_section": "triage",
         "switches": triage_settings(request.user),
