@@ -52,6 +52,7 @@ def test_send_an_evidence_picture_to_aliexpress(live_server: Any, page: Any, mon
         rma = rma_open_for_return_request(user=admin, return_request_id=request.pk)
         rma_add_evidence(user=admin, rma_id=rma.pk, kind="photo", upload=Upload("damage.png", PNG))
 
+        page.set_default_timeout(60_000)  # the sync and the RMA above are slow on a loaded machine
         violations = watch_csp(page)
         base = live_server.url
         sign_in(page, base)
