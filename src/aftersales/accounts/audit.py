@@ -81,11 +81,22 @@ def org_setting_change_record(
     )
 
 
+class _AuditEncoder(DjangoJSONEncoder):
+    """DjangoJSONEncoder, and any other value object (e.g. django-countries' Country inside a store's
+    settings) as its text: an audit row must never fail the change it records."""
+
+    def default(self, o: Any) -> Any:
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
+
+
 def _plain(value: Any) -> Any:
     """A JSON value for the audit (Decimal and dates as text, model rows as their id)."""
     if isinstance(value, models.Model):
         return value.pk
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+    return json.loads(json.dumps(value, cls=_AuditEncoder))
 
 
 def _attnames(model: type[models.Model], fields: Iterable[str]) -> dict[str, str]:

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 from django_countries import countries
 
+from aftersales.accounts.audit import setting_audit
 from aftersales.accounts.models import Organization, Permission, User
 from aftersales.accounts.permissions import check_perm, check_ticket, organization_of
 from aftersales.catalog.models import CustomerTier, Order, OrderLine, Product, ProductCategory
@@ -289,6 +290,10 @@ def _clean_term(*, category: str, region: str, customer_tier: str, months: int, 
     return {"category": category, "region": region, "customer_tier": customer_tier, "months": months, "note": note}
 
 
+TERM_AUDIT_FIELDS = ("category", "region", "customer_tier", "months", "note")
+SETTINGS_AUDIT_FIELDS = ("reminders_enabled", "reminder_days_before", "reminder_template")
+
+
 def term_save(
     *,
     user: User,
@@ -318,6 +323,7 @@ def term_save(
         with transaction.atomic():
             if term_id is None:
                 term = WarrantyTerm.objects.create(organization_id=organization_id, **values)
+                setting_audit(term, values, actor=user, setting=f"warranty_term.{term.pk}", created=True)
             else:
                 existing = (
                     WarrantyTerm.objects.select_for_update().filter(organization_id=organization_id, pk=term_id).first()
@@ -326,6 +332,7 @@ def term_save(
                     raise NotFound(_("warranty term not found"), field="term_id")
                 for key, value in values.items():
                     setattr(existing, key, value)
+                setting_audit(existing, values, actor=user, setting=f"warranty_term.{existing.pk}")
                 existing.save()
                 term = existing
             units_refresh_ends_on(organization_id)
@@ -338,9 +345,11 @@ def term_delete(*, user: User, term_id: int) -> None:
     check_perm(user, Permission.ADMINISTER)
     organization_id = organization_of(user)
     with transaction.atomic():
-        deleted, _rows = WarrantyTerm.objects.filter(organization_id=organization_id, pk=term_id).delete()
-        if not deleted:
+        term = WarrantyTerm.objects.select_for_update().filter(organization_id=organization_id, pk=term_id).first()
+        if term is None:
             raise NotFound(_("warranty term not found"), field="term_id")
+        setting_audit(term, TERM_AUDIT_FIELDS, actor=user, setting=f"warranty_term.{term.pk}", deleted=True)
+        term.delete()
         units_refresh_ends_on(organization_id)
 
 
@@ -367,6 +376,7 @@ def settings_save(
         found.reminders_enabled = bool(reminders_enabled)
         found.reminder_days_before = reminder_days_before
         found.reminder_template_id = reminder_template_id
+        setting_audit(found, SETTINGS_AUDIT_FIELDS, actor=user, setting="warranty_settings")
         found.save()
     return found
 

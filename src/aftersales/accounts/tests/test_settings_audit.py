@@ -301,3 +301,13 @@ def test_refused_changes_write_nothing(world: Any) -> None:
     with pytest.raises(ValidationFailed):
         store_update(user=world.admin, store_id=world.store_us.pk, changes={"timezone": "Mars/Olympus"})
     assert not OrgSettingChange.objects.exists()
+
+
+def test_a_value_object_in_a_setting_is_recorded_as_its_text() -> None:
+    """A store's settings may hold django-countries' Country (Wish's origin_country): the audit writes
+    its code instead of failing the change it records (was a 500 on POST /api/v1/stores)."""
+    from django_countries.fields import Country
+
+    from aftersales.accounts.audit import _plain
+
+    assert _plain({"origin_country": Country("CN"), "n": 1}) == {"origin_country": "CN", "n": 1}
