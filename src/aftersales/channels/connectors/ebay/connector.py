@@ -50,10 +50,18 @@ CONVERSATIONS_PATH = "/commerce/message/v1/conversation"
 SEND_MESSAGE_PATH = "/commerce/message/v1/send_message"
 SEARCH_PATHS = {
     "return": ("/post-order/v2/return/search", "creation_date_range_from", "creation_date_range_to"),
+    "return_closed": ("/post-order/v2/return/search", "creation_date_range_from", "creation_date_range_to"),
     "inquiry": ("/post-order/v2/inquiry/search", "inquiry_creation_date_range_from", "inquiry_creation_date_range_to"),
     "case": ("/post-order/v2/casemanagement/search", "case_creation_date_range_from", "case_creation_date_range_to"),
 }
-RETURN_PHASES = ("return", "inquiry", "case")
+RETURN_PHASES = ("return", "return_closed", "inquiry", "case")
+# Without `return_state` eBay's return search answers open returns only (ReturnCountFilterEnum
+# ALL_OPEN, per CountSummaryType): the "return_closed" phase asks for CLOSED ones, and reads each new
+# one's detail (GET /post-order/v2/return/{returnId}: its closeInfo says who closed it), once. The ids
+# already read are kept in the cursor (the last CLOSED_DETAILS_KEPT; a closed return is terminal), so
+# the passes re-reading RETURNS_REFRESH neither call again nor emit the summary alone.
+RETURN_SEARCH_STATE = {"return_closed": "CLOSED"}
+CLOSED_DETAILS_KEPT = 2000
 # Media API: a reply's images are uploaded to eBay Picture Services first, then sent by URL.
 CREATE_IMAGE_PATH = "/commerce/media/v1_beta/image/create_image_from_file"
 
@@ -217,33 +225,62 @@ class EbayConnector:
         page = int(state.get("page") or 1)
         offset = page if POST_ORDER_OFFSET_IS_PAGE else (page - 1) * PAGE_SIZE
         path, from_param, to_param = SEARCH_PATHS[phase]
-        data = client.json(
-            "GET",
-            path,
-            auth="iaf",
-            params={from_param: start, to_param: end, "limit": PAGE_SIZE, "offset": offset},
-            bucket="ebay:post-order",
-        )
+        params: dict[str, Any] = {from_param: start, to_param: end, "limit": PAGE_SIZE, "offset": offset}
+        if phase in RETURN_SEARCH_STATE:
+            params["return_state"] = RETURN_SEARCH_STATE[phase]
+        data = client.json("GET", path, auth="iaf", params=params, bucket="ebay:post-order")
         members = data.get("members", []) if isinstance(data, Mapping) else None
         if not isinstance(members, list):
             raise ConnectorError(f"eBay {phase} search answered without a members list")
+        kind = "return" if phase == "return_closed" else phase
+        detailed = [str(i) for i in state.get("closed_detailed") or [] if i]
+        if phase == "return_closed":
+            members = self._closed_details(client, members, detailed)
         records = [
             RawRecord(
                 stream=Stream.RETURNS,
-                event_id=mapping.version_key(phase, m if isinstance(m, Mapping) else {}),
-                payload={"kind": phase, "data": m},
+                event_id=mapping.version_key(kind, m if isinstance(m, Mapping) else {}),
+                payload={"kind": kind, "data": m},
             )
             for m in members
         ]
         pagination = data.get("paginationOutput") or {}
         total_pages = int(pagination.get("totalPages") or 0) if isinstance(pagination, Mapping) else 0
-        window = {"from": start, "to": end}
-        if members and page < total_pages:
+        kept = {"closed_detailed": detailed[-CLOSED_DETAILS_KEPT:]} if detailed else {}
+        window = {"from": start, "to": end, **kept}
+        if data.get("members") and page < total_pages:
             return Page(records, json.dumps({**window, "phase": phase, "page": page + 1}), done=False)
         following = RETURN_PHASES.index(phase) + 1
         if following < len(RETURN_PHASES):
             return Page(records, json.dumps({**window, "phase": RETURN_PHASES[following], "page": 1}), done=False)
-        return Page(records, json.dumps({"next_from": end}), done=True)
+        return Page(records, json.dumps({"next_from": end, **kept}), done=True)
+
+    def _closed_details(self, client: EbayClient, members: list[Any], detailed: list[str]) -> list[Any]:
+        """The closed-return search's members as they are emitted: a CLOSED return not read yet is
+        replaced by its detail (GET /post-order/v2/return/{returnId}: summary + detail.closeInfo) and
+        its id appended to `detailed`; one already read is left out (closed is terminal). A return gone
+        between the search and the call (404) is emitted as its summary."""
+        seen = set(detailed)
+        emitted: list[Any] = []
+        for member in members:
+            return_id = str(member.get("returnId") or "") if isinstance(member, Mapping) else ""
+            if not return_id or member.get("state") != "CLOSED":
+                emitted.append(member)
+                continue
+            if return_id in seen:
+                continue
+            try:
+                detail = client.json(
+                    "GET", f"{RETURN_PATH}/{quote(return_id, safe='')}", auth="iaf", bucket="ebay:post-order"
+                )
+            except ConnectorError as exc:
+                if exc.status != 404:
+                    raise
+                detail = member
+            emitted.append(detail if isinstance(detail, Mapping) and detail.get("summary") else member)
+            seen.add(return_id)
+            detailed.append(return_id)
+        return emitted
 
     def _pull_messages(self, client: EbayClient, state: dict[str, Any], since: datetime | None) -> Page:
         """One page of conversations with activity in the window, each expanded into its messages."""

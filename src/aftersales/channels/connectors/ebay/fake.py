@@ -15,7 +15,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.parser import BytesParser
@@ -43,6 +43,19 @@ SIGNED_PATHS = [
     re.compile(r"/post-order/v2/casemanagement/[^/]+/issue_refund"),
 ]
 SELLER_DECISIONS = {"APPROVE", "DECLINE", "OFFER_PARTIAL_REFUND", "PROVIDE_RMA"}
+# ReturnCountFilterEnum, the `return_state` of GET /post-order/v2/return/search: which returns each
+# value selects (by the summary's `state`). Without return_state eBay answers ALL_OPEN only
+# (CountSummaryType: "the default behavior is ... to return only those return requests in the
+# 'ALL_OPEN' state"). ALL_OPEN_REPLACEMENT is documented "not currently supported" and EBAY_PLUS needs
+# an eBay Plus flag the fake's returns do not carry: both refused (400), as is any unknown value.
+RETURN_STATE_FILTERS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+    "ALL_OPEN": lambda r: r.get("state") != "CLOSED",
+    "ALL_OPEN_RETURN": lambda r: r.get("state") != "CLOSED" and r.get("currentType") != "REPLACEMENT",
+    "CLOSED": lambda r: r.get("state") == "CLOSED",
+    "ITEM_DELIVERED": lambda r: r.get("state") == "ITEM_DELIVERED",
+    "ITEM_SHIPPED": lambda r: r.get("state") == "ITEM_SHIPPED",
+}
+RETURN_STATE_UNSUPPORTED = {"ALL_OPEN_REPLACEMENT", "EBAY_PLUS"}
 DECISION_STATES = {
     "APPROVE": "READY_FOR_SHIPPING",
     "DECLINE": "RETURN_REJECTED",
@@ -463,8 +476,16 @@ class EbayFake(FakePlatform):
         if limit < 1 or page < 1:
             return _error(400, 1700, "Invalid limit or offset")
         start, end = _when(request.arg(f"{prefix}_from") or ""), _when(request.arg(f"{prefix}_to") or "")
+        selected: Callable[[Mapping[str, Any]], bool] | None = None
+        if collection is self.returns:
+            return_state = request.arg("return_state") or "ALL_OPEN"
+            if return_state in RETURN_STATE_UNSUPPORTED:
+                return _error(400, 1700, f"return_state {return_state} is not supported")
+            if return_state not in RETURN_STATE_FILTERS:
+                return _error(400, 1700, f"Invalid return_state {return_state!r} (ReturnCountFilterEnum)")
+            selected = RETURN_STATE_FILTERS[return_state]
         with self.lock:
-            items = list(collection.values())
+            items = [i for i in collection.values() if selected is None or selected(i)]
 
         def created(item: Mapping[str, Any]) -> datetime | None:
             if collection is self.returns:

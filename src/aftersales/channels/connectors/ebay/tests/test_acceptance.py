@@ -132,7 +132,7 @@ def test_sync_into_tickets_and_rerun_duplicates_nothing(store: Store, seeded: Eb
     assert {r.status for r in runs.values()} == {SyncRunStatus.SUCCEEDED}
     assert (orders.records, orders.created, orders.quarantined) == (3, 2, 1)
     assert (messages.records, messages.created) == (2, 2)  # the buyer's message and the seller's reply
-    assert (returns.pages, returns.records, returns.created) == (3, 4, 4)  # returns, inquiries, cases
+    assert (returns.pages, returns.records, returns.created) == (4, 4, 4)  # open + closed returns, inquiries, cases
     [bad] = quarantined_events(organization_id=store.organization_id, store_id=store.pk)
     assert bad.event_id.startswith("order:12-01234-00000:") and bad.field == "lineItems[0].quantity"
 

@@ -223,12 +223,15 @@ def test_returns_inquiries_and_cases_are_one_stream_with_deadlines(
     mapped = [connector.map_record(ctx, r)[0] for r in records]
     assert all(isinstance(m, ReturnRecord) and m.respond_by for m in mapped)
     assert [m.kind for m in mapped][-2:] == [ReturnKind.INQUIRY, ReturnKind.CASE]
-    assert [r.arg("offset") for r in fake.requests_to("/post-order/v2/return/search")] == ["1", "2"]
-    # A status change of a known return is a new version (the next pass re-reads RETURNS_REFRESH).
+    searches = fake.requests_to("/post-order/v2/return/search")
+    assert [(r.arg("return_state"), r.arg("offset")) for r in searches] == [(None, "1"), (None, "2"), ("CLOSED", "1")]
+    # A status change of a known return is a new version (the next pass re-reads RETURNS_REFRESH);
+    # a closed one is found by the closed search and read with its detail.
     fake.returns["500010"]["state"] = "CLOSED"
     again, _ = drain(connector, ctx, Stream.RETURNS, cursor)
     changed = {r.event_id for r in again} - {r.event_id for r in records}
-    assert changed == {next(r.event_id for r in again if r.payload["data"]["returnId"] == "500010")}
+    closed = next(r for r in again if r.payload["data"].get("summary", {}).get("returnId") == "500010")
+    assert changed == {closed.event_id} and closed.event_id.startswith("return:500010:CLOSED:")
 
 
 def test_messages_are_pulled_conversation_by_conversation(fake: EbayFake, connector: EbayConnector, ctx: Any) -> None:
