@@ -46,7 +46,7 @@ from aftersales.accounts.models import Permission, User
 from aftersales.accounts.permissions import can_view_ticket, has_perm
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
-from aftersales.language.languages import normalise
+from aftersales.language.languages import is_rtl, normalise
 from aftersales.language.models import ReplyTemplate
 from aftersales.language.templates import TrackingVars, context_for_ticket, render_body, variant_for
 
@@ -167,7 +167,9 @@ def step_for_status(new_status: str, reason: str) -> str | None:
     return new_status if new_status in STATUS_STEPS else None
 
 
-def return_address(rma: Rma) -> str:
+def return_address(rma: Rma, *, language: str = "") -> str:
+    """The RMA's return address, one line per part. In a right-to-left notice each line is a first-strong
+    isolate (U+2068 ... U+2069): a Latin street or "Reno 89501" next to Arabic text keeps its own order."""
     warehouse = rma.return_warehouse
     if warehouse is None:
         return ""
@@ -179,7 +181,10 @@ def return_address(rma: Rma) -> str:
         warehouse.region,
         warehouse.country,
     ]
-    return "\n".join(p for p in parts if p)
+    lines = [p for p in parts if p]
+    if language and is_rtl(language):
+        lines = [f"\u2068{line}\u2069" for line in lines]
+    return "\n".join(lines)
 
 
 def format_amount(amount: Decimal, currency: str, language: str) -> str:
@@ -426,7 +431,7 @@ def rma_notify_customer(
         idempotency_key=f"rma-{rma.pk}-{step}-{rma_event_id}",
         for_event_id=rma_event_id,
         rma_number=rma.number,
-        return_address=return_address(rma),
+        return_address=return_address(rma, language=language),
         amount=amount,
         currency=currency,
         tracking=tracking,

@@ -80,6 +80,8 @@ def test_a_buyer_gets_the_written_template_in_their_language(
     )
     assert len(bodies) == 2
     assert approved in bodies[0] and first.number in bodies[0] and "1 Return Way" in bodies[0]
+    # Arabic: each address line is a first-strong isolate, so "1 Return Way" keeps its order beside Arabic
+    assert ("\u20681 Return Way\u2069" in bodies[0]) is (language == "ar")
     assert "Hello" not in bodies[0] and "Please pack" not in bodies[0]
     assert rejected in bodies[1] and "Reason:" not in bodies[1]
     for rma in (first, second):
