@@ -491,13 +491,13 @@ def run(args: argparse.Namespace) -> None:
     for label, f in rows:
         print(
             f"| {label} | {f['rate']:,.0f} | {f['p50']:.2f} | {f['p99']:.2f} | {f['page_p99']:.0f} | "
-            f"{f['statements']:.1f} | {f['cpu_ms']:.2f} | {f['rss']:.0f} MB | {f['rate'] / bulk_rate:.1%} |"
+            f"{f['statements']:.2f} | {f['cpu_ms']:.2f} | {f['rss']:.0f} MB | {f['rate'] / bulk_rate:.1%} |"
         )
     if concurrent is not None:
         print(
             f"| {args.workers} workers at once, one store each ({args.events:,} events in all) "
             f"| {concurrent['rate']:,.0f} "
-            f"| | | | {concurrent['statements']:.1f} | {concurrent['cpu_ms']:.2f} | {concurrent['rss']:.0f} MB "
+            f"| | | | {concurrent['statements']:.2f} | {concurrent['cpu_ms']:.2f} | {concurrent['rss']:.0f} MB "
             f"| {concurrent['rate'] / bulk_rate:.1%} |"
         )
     print(f"| raw bulk_create of the same rows | {bulk_rate:,.0f} | | | | | | | 100% |")

@@ -30,6 +30,7 @@ from django.db import connection, models
 
 from aftersales.catalog.history import order_status_changes_record
 from aftersales.catalog.models import Order, OrderLine, Product, Shipment, Store
+from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
 from aftersales.core.inserts import insert_rows
 from aftersales.inbox.services import InboundMessage
 from aftersales.inbox.services.ingest_many import customers_resolve_many
@@ -65,20 +66,20 @@ def orders_apply_many(store: Store, records: list[OrderRecord]) -> list[Applied]
     external_ids = sorted({r.external_id for r in records})
     states: dict[str, _State] = {
         o.external_id: _State(o)
-        for o in Order.objects.select_for_update().filter(store=store, external_id__in=external_ids).order_by("pk")
+        for o in Order.objects.select_for_update().filter(store=store, external_id__any_of=external_ids).order_by("pk")
     }
     stored_ids = {s.order.pk: s for s in states.values()}
     with_lines = sorted({states[r.external_id].order.pk for r in records if r.lines and r.external_id in states})
-    for line in OrderLine.objects.filter(order_id__in=with_lines).order_by("pk"):
+    for line in OrderLine.objects.filter(order_id__any_of=with_lines).order_by("pk"):
         stored_ids[line.order_id].lines.append(line)
     with_shipments = sorted(
         {states[r.external_id].order.pk for r in records if r.shipments and r.external_id in states}
     )
-    for shipment in Shipment.objects.filter(order_id__in=with_shipments).order_by("pk"):
+    for shipment in Shipment.objects.filter(order_id__any_of=with_shipments).order_by("pk"):
         stored_ids[shipment.order_id].shipments.append(shipment)
     skus = sorted({line.sku for r in records for line in r.lines})
     products = (
-        dict(Product.objects.filter(organization_id=store.organization_id, sku__in=skus).values_list("sku", "pk"))
+        dict(Product.objects.filter(organization_id=store.organization_id, sku__any_of=skus).values_list("sku", "pk"))
         if skus
         else {}
     )

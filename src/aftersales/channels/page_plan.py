@@ -48,6 +48,7 @@ from typing import Any
 from django.db.models import Q
 
 from aftersales.catalog.models import Customer, CustomerIdentity, Store, normalise_email
+from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
 from aftersales.inbox.services import InboundMessage
 from aftersales.inbox.services.ingest import needs_email_threading
 
@@ -215,7 +216,7 @@ class _CustomerReplay:
         if by_store:
             condition = Q()
             for store_id, ids in by_store.items():
-                condition |= Q(store_id=store_id, external_id__in=sorted(ids))
+                condition |= Q(store_id=store_id, external_id__any_of=sorted(ids))
             for store_id, external_id, customer_id, email in (
                 CustomerIdentity.objects.filter(condition)
                 .order_by()
@@ -227,7 +228,7 @@ class _CustomerReplay:
         if emails:
             condition = Q()
             for org_id, addresses in emails.items():
-                condition |= Q(organization_id=org_id, email_normalized__in=sorted(addresses))
+                condition |= Q(organization_id=org_id, email_normalized__any_of=sorted(addresses))
             for customer_id, org_id, normalized in (
                 Customer.objects.filter(condition)
                 .order_by("pk")

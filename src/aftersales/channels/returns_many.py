@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aftersales.catalog.models import Order, OrderLine, Store
+from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
+from aftersales.core.inserts import insert_rows
 from aftersales.inbox.services import InboundMessage, IngestResult
 from aftersales.inbox.services.ingest_many import Trailer
 from aftersales.returns.models import ReturnRequest, ReturnRequestEvent, ReturnRequestKind, ReturnRequestLine
@@ -108,12 +110,14 @@ class ReturnsPage:
         external_ids = sorted({d.external_id for d in self.datas})
         self.states: dict[str, _State] = {}
         stored = list(
-            ReturnRequest.objects.select_for_update().filter(store=store, external_id__in=external_ids).order_by("pk")
+            ReturnRequest.objects.select_for_update()
+            .filter(store=store, external_id__any_of=external_ids)
+            .order_by("pk")
         )
         lines: dict[int, list[tuple[str, int, str, str]]] = {r.pk: [] for r in stored}
         if stored:
             for request_id, sku, quantity, ext, reason in (
-                ReturnRequestLine.objects.filter(return_request_id__in=sorted(lines))
+                ReturnRequestLine.objects.filter(return_request_id__any_of=sorted(lines))
                 .order_by("id")
                 .values_list("return_request_id", "sku", "quantity", "external_line_id", "reason")
             ):
@@ -123,7 +127,7 @@ class ReturnsPage:
             self.states[request.external_id] = _State(request, new=False, line_keys=lines[request.pk])
         order_ids = sorted({d.order_external_id for d in self.datas if d.order_external_id})
         self.orders = (
-            {o.external_id: o for o in Order.objects.filter(store=store, external_id__in=order_ids).order_by()}
+            {o.external_id: o for o in Order.objects.filter(store=store, external_id__any_of=order_ids).order_by()}
             if order_ids
             else {}
         )
@@ -133,7 +137,7 @@ class ReturnsPage:
             s.request.order_id for s in self.states.values() if s.request.order_id is not None
         }
         if order_pks and any(d.lines for d in self.datas):
-            for order_id, ext, pk in OrderLine.objects.filter(order_id__in=sorted(order_pks)).values_list(
+            for order_id, ext, pk in OrderLine.objects.filter(order_id__any_of=sorted(order_pks)).values_list(
                 "order_id", "external_line_id", "pk"
             ):
                 if ext:
@@ -238,7 +242,7 @@ class ReturnsPage:
             state.request.customer_id = result.ticket.customer_id
             state.message_id = result.message.pk
             state.ticket_created = result.ticket_created
-        ReturnRequest.objects.bulk_create([s.request for s in self.created.values()])
+        insert_rows([s.request for s in self.created.values()])
         for deferred in self.deferred:
             real = deferred.state.request
             snapshot = deferred.snapshot
@@ -271,10 +275,8 @@ class ReturnsPage:
         )
         if self.dropped_lines:
             ReturnRequestLine.objects.filter(return_request_id__in=self.dropped_lines).delete()
-        ReturnRequestLine.objects.bulk_create(
-            [line for s in self.states.values() if s.new or s.lines_replaced for line in s.lines]
-        )
-        ReturnRequestEvent.objects.bulk_create([row for rows in self.request_events for row in rows])
+        insert_rows([line for s in self.states.values() if s.new or s.lines_replaced for line in s.lines])
+        insert_rows([row for rows in self.request_events for row in rows])
         applied = []
         for action, state in self.results:
             request = state.request

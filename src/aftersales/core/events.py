@@ -11,7 +11,14 @@ A subscriber whose whole work is one Huey task registers the task instead (`subs
 "app.tasks.name", args)`): after commit, the task subscriptions of one `publish`/`publish_many` call go to
 the worker as ONE fan-out task (`core.tasks.run_jobs`, chunks of `FANOUT_JOBS`), the same (task,
 arguments) once, instead of one queue insert per subscriber (issue 13: a new ticket made five). The worker
-runs each job in turn; a job that fails there is enqueued as its own task, with that task's retries."""
+runs each job in turn; a job that fails there is enqueued as its own task, with that task's retries.
+
+Batches published one after the other in the same transaction (the sync engine's page: one
+`publish_many` per segment and per order pass) are delivered as ONE batch after commit when nothing
+else was registered on commit in between and no savepoint separates them: batch subscribers then see
+the page at once (one lookup per page instead of one per segment) and its jobs fill fewer fan-out
+tasks. Each event still reaches each per-event handler, in publication order; a rolled-back
+savepoint still drops exactly the events published inside it."""
 
 from __future__ import annotations
 
@@ -73,18 +80,62 @@ def publish(event: object) -> None:
 
 def publish_many(batch: Sequence[object]) -> None:
     """Deliver each event of `batch` to its subscribers after the current transaction commits (in
-    order); batch subscribers get the events of each type as one list."""
-    by_type: dict[type, list[object]] = defaultdict(list)
-    for event in batch:
-        by_type[type(event)].append(event)
-        for handler in list(_subscribers.get(type(event), ())):
-            transaction.on_commit(_safe(handler, event), robust=True)
-    for event_type, same in by_type.items():
-        for batch_handler in list(_batch_subscribers.get(event_type, ())):
-            transaction.on_commit(_safe(batch_handler, same), robust=True)
-    jobs = jobs_for(batch)
-    if jobs:
-        transaction.on_commit(_safe(_enqueue_jobs, jobs), robust=True)
+    order); batch subscribers get the events of each type as one list (of this batch and of the
+    batches published just before it in the same transaction: see the module docstring)."""
+    if not batch:
+        return
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and connection.run_on_commit:
+        sids, last, _robust = connection.run_on_commit[-1]
+        if (
+            isinstance(last, _Delivery)
+            and not last.delivered
+            and sids - {None} == set(connection.savepoint_ids) - {None}
+        ):
+            last.events.extend(batch)  # the same on-commit delivery as the batch before it
+            return
+    transaction.on_commit(_Delivery(list(batch)), robust=True)
+
+
+class _Delivery:
+    """One on-commit delivery of the events published in a row (module docstring): per-event handlers
+    in event order, then the batch handlers per type (types in order of first appearance), then the
+    task subscriptions' jobs as fan-out tasks. A failing handler is logged and the others still run.
+    (An atomic block without a savepoint, `None` in savepoint_ids, is rolled back only with its whole
+    transaction: for dropping callbacks it is the same level as the block around it.)"""
+
+    def __init__(self, events: list[object]) -> None:
+        self.events = events
+        self.delivered = False
+        self.__qualname__ = "events.publish_many"  # (what Django's on_commit names in its error log)
+
+    def __call__(self) -> None:
+        self.delivered = True  # (a test's captured callbacks stay listed after they ran)
+        batch = self.events
+        by_type: dict[type, list[object]] = defaultdict(list)
+        for event in batch:
+            by_type[type(event)].append(event)
+            for handler in list(_subscribers.get(type(event), ())):
+                _run(handler, event)
+        for event_type, same in by_type.items():
+            for batch_handler in list(_batch_subscribers.get(event_type, ())):
+                _run(batch_handler, same)
+        jobs = jobs_for(batch)
+        if jobs:
+            _run(_enqueue_jobs, jobs)
+
+
+def _run(handler: Callable[[Any], None], argument: object) -> None:
+    try:
+        handler(argument)
+    except Exception:  # a failing subscriber must not break the others
+        logger.exception("event handler failed", extra={"event": _name(argument)})
+
+
+def _name(argument: object) -> str:
+    if isinstance(argument, list):
+        return type(argument[0]).__name__ if argument else "list"
+    return type(argument).__name__
 
 
 def _enqueue_jobs(jobs: list[Job]) -> None:
@@ -92,14 +143,3 @@ def _enqueue_jobs(jobs: list[Job]) -> None:
 
     for start in range(0, len(jobs), FANOUT_JOBS):
         run_jobs(jobs[start : start + FANOUT_JOBS])
-
-
-def _safe(handler: Handler, event: object) -> Callable[[], None]:
-    def run() -> None:
-        try:
-            handler(event)
-        except Exception:  # a failing subscriber must not break the others
-            logger.exception("event handler failed", extra={"event": type(event).__name__})
-            raise
-
-    return run

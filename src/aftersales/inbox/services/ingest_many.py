@@ -41,6 +41,7 @@ from django.db.models import Q
 
 from aftersales.catalog.models import Customer, CustomerIdentity, Order, OrderLine, normalise_email
 from aftersales.core import events
+from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
 from aftersales.core.inserts import insert_rows
@@ -225,7 +226,7 @@ def _stored_messages(inbounds: list[InboundMessage]) -> dict[tuple[int, str | No
         by_store[inbound.store.pk].add(inbound.external_id)
     condition = Q()
     for store_id, external_ids in by_store.items():
-        condition |= Q(store_id=store_id, external_id__in=sorted(external_ids))
+        condition |= Q(store_id=store_id, external_id__any_of=sorted(external_ids))
     return {
         (m.store_id, m.external_id): m for m in Message.objects.filter(condition).select_related("ticket").order_by()
     }
@@ -349,7 +350,7 @@ def _write(
     refresh = set(touched)
     renamed = [c.pk for c, fields in changed_customers if {"name", "email"} & set(fields)]
     if renamed:
-        refresh |= set(Ticket.objects.filter(customer_id__in=renamed).values_list("pk", flat=True))
+        refresh |= set(Ticket.objects.filter(customer_id__any_of=renamed).values_list("pk", flat=True))
     parts: dict[int, list[list[str]]] = {}
     for item in items:
         ticket = item.ticket
@@ -420,7 +421,7 @@ def _resolve_customers(items: list[_Item]) -> list[tuple[Customer, list[str]]]:
         by_store[item.inbound.store.pk].add(item.inbound.customer_external_id)
     condition = Q()
     for store_id, external_ids in by_store.items():
-        condition |= Q(store_id=store_id, external_id__in=sorted(external_ids))
+        condition |= Q(store_id=store_id, external_id__any_of=sorted(external_ids))
     customers: dict[int, Customer] = {}  # one object per customer
     known: dict[tuple[int, str], Customer] = {}
     for identity in CustomerIdentity.objects.filter(condition).select_related("customer").order_by():
@@ -435,7 +436,7 @@ def _resolve_customers(items: list[_Item]) -> list[tuple[Customer, list[str]]]:
     if emails:
         condition = Q()
         for org_id, addresses in emails.items():
-            condition |= Q(organization_id=org_id, email_normalized__in=sorted(addresses))
+            condition |= Q(organization_id=org_id, email_normalized__any_of=sorted(addresses))
         for customer in Customer.objects.filter(condition).order_by("pk"):
             customer = customers.setdefault(customer.pk, customer)
             by_email[(customer.organization_id, customer.email_normalized)].append(customer)
@@ -499,7 +500,7 @@ def customers_resolve_many(*, inbounds: Sequence[InboundMessage]) -> list[Custom
     renamed = [c.pk for c, fields in changed if {"name", "email"} & set(fields)]
     if renamed:
         ticket_search_refresh(
-            ticket_ids=set(Ticket.objects.filter(customer_id__in=renamed).values_list("pk", flat=True))
+            ticket_ids=set(Ticket.objects.filter(customer_id__any_of=renamed).values_list("pk", flat=True))
         )
     customers = [item.customer for item in items]
     assert all(c is not None for c in customers)
@@ -515,7 +516,7 @@ def _orders(items: list[_Item]) -> dict[tuple[int, str], Order]:
         return {}
     condition = Q()
     for store_id, external_ids in by_store.items():
-        condition |= Q(store_id=store_id, external_id__in=sorted(external_ids))
+        condition |= Q(store_id=store_id, external_id__any_of=sorted(external_ids))
     return {(o.store_id, o.external_id): o for o in Order.objects.filter(condition).order_by()}
 
 
@@ -542,7 +543,7 @@ def _set_sku_categories(tickets: list[Ticket]) -> None:
         return
     first_lines: dict[int, str] = {}
     for order_id, category in (
-        OrderLine.objects.filter(order_id__in=sorted(order_ids))
+        OrderLine.objects.filter(order_id__any_of=sorted(order_ids))
         .order_by("order_id", "id")
         .values_list("order_id", "product__category")
     ):

@@ -33,6 +33,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 
 from aftersales.catalog.models import Customer
+from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
 
 from ..models import Message, Ticket
 from ..workflow import StatusCategory, TicketStatus
@@ -239,11 +240,11 @@ def thread_candidates(keys: Iterable[ThreadKey]) -> list[Ticket]:
                 orders.add(rule["order_id"])
     condition = Q()
     for store_id, values in conversations.items():
-        condition |= Q(store_id=store_id, conversation_id__in=sorted(values))
+        condition |= Q(store_id=store_id, conversation_id__any_of=sorted(values))
     for store_id, ids in customers.items():
-        condition |= Q(store_id=store_id, customer_id__in=sorted(ids), status_category__in=THREAD_CATEGORIES)
+        condition |= Q(store_id=store_id, customer_id__any_of=sorted(ids), status_category__in=THREAD_CATEGORIES)
     if orders:
-        condition |= Q(order_id__in=sorted(orders))
+        condition |= Q(order_id__any_of=sorted(orders))
     if not condition:
         return []
     return list(live_tickets().filter(condition).order_by("id"))
