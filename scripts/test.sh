@@ -8,12 +8,20 @@ PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 workers=${PYTEST_WORKERS:-2}
 status=0
 
+# The test settings' triage model (trained once into var/triage, then loaded in about a second) is built
+# during the lint, on the core it leaves idle; otherwise each test worker of a fresh clone trains it at
+# its first need, both at the same moment.
+DJANGO_SETTINGS_MODULE=aftersales.settings.test $PY -m aftersales.manage triage_train >/dev/null 2>&1 &
+triage_pid=$!
+
 echo "== lint (ruff, import contracts, mypy)"
 lint_paths=()
 for d in src tests bench conftest.py; do [ -e "$d" ] && lint_paths+=("$d"); done
 .venv/bin/ruff check "${lint_paths[@]}" || status=1
 .venv/bin/lint-imports --no-cache >/dev/null || { .venv/bin/lint-imports --no-cache; status=1; }
 .venv/bin/mypy src/aftersales || status=1
+
+wait "$triage_pid" || echo "WARNING: building the triage model ahead failed: the tests build it themselves" >&2
 
 echo "== tests on SQLite"
 DATABASE_URL="sqlite:///$(mktemp -d)/aftersales.sqlite3" \
@@ -26,7 +34,11 @@ PYEOF
 then
   db="aftersales_ci_$$_$(date +%s)"
   echo "== tests on PostgreSQL (database test_${db}, created and dropped by the run)"
-  DATABASE_URL="$PG_URL/$db" $PY -m pytest -n "$workers" --dist loadgroup -m "not browser and not sqlite" "$@" || status=1
+  # Only the tests that can reach the database: the others (no database fixture or mark, nothing that
+  # reaches it another way: conftest.py's --only-database-tests) behave the same on every database and
+  # ran in the SQLite pass. The summary line says how many were left out and why the rest were kept.
+  DATABASE_URL="$PG_URL/$db" $PY -m pytest -n "$workers" --dist loadgroup -m "not browser and not sqlite" \
+    --only-database-tests "$@" || status=1
 else
   if [ "${CI:-}" = "true" ]; then
     echo "PostgreSQL is not reachable on 127.0.0.1:5432: CI must run the suite on it" >&2
