@@ -15,8 +15,17 @@ Definitions (docs/rules.md "Customer figures"), for a customer at instant T:
   changed since the history began, catalog migration 0008);
 - an order's `status`: the same over its `OrderStatusChange` rows.
 
+An order is returned if an RMA of that order or a succeeded refund of it is dated at or before T (the
+RMA's own `customer` is not consulted: the order's customer is whose return it is).
+
+Two ways to the same figures: the dry run loads each customer's history once (`load_customers`) and
+reads it at every replayed instant (`figures_at`); the live snapshot needs one instant only, so
+`figures_of` asks the database for it (COUNT / SUM grouped by customer and currency, EXISTS for the
+returns): a customer with thousands of orders costs no row transfer per event (ADR 0035). Both follow
+the definitions above; the parity test (rules/tests/test_customer_history.py) holds them equal.
+
 Queries: `load_customers` 2 (orders; RMAs and refunds in one UNION), 3 with the tier changes;
-`load_order_statuses` 1, whatever the number of customers, orders and instants."""
+`figures_of` 1; `load_order_statuses` 1, whatever the number of customers, orders and instants."""
 
 from __future__ import annotations
 
@@ -27,6 +36,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 
 from aftersales.catalog.models import CustomerTierChange, Order, OrderStatusChange
 from aftersales.returns.models import Refund, RefundStatus, Rma
@@ -61,7 +72,7 @@ def load_customers(customer_ids: Collection[int], *, tiers: bool) -> CustomerHis
     ):
         orders[customer_id].append(_Order(pk, placed_at, Decimal(total), currency))
     history.orders = dict(orders)
-    rmas = Rma.objects.filter(customer_id__in=ids).order_by().values_list("order_id", "requested_at")
+    rmas = Rma.objects.filter(order__customer_id__in=ids).order_by().values_list("order_id", "requested_at")
     refunds = (
         Refund.objects.filter(order__customer_id__in=ids, status=RefundStatus.SUCCEEDED, executed_at__isnull=False)
         .order_by()
@@ -92,6 +103,41 @@ def figures_at(history: CustomerHistory, customer_id: int, at: datetime, currenc
         "lifetime_value": sum((o.total for o in then if o.currency == currency), Decimal("0")),
         "return_count": sum(1 for o in then if o.pk in returned and returned[o.pk] <= at),
     }
+
+
+_CENTS = Decimal(1).scaleb(-Order._meta.get_field("total_amount").decimal_places)  # type: ignore[union-attr]
+
+
+def figures_of(pairs: Collection[tuple[int, str]], at: datetime) -> dict[tuple[int, str], dict[str, Any]]:
+    """`figures_at(load_customers(...), customer, at, currency)` for each (customer, currency) pair,
+    computed by the database in one query (the live snapshot's path: one instant)."""
+    wanted = {(c, cur) for c, cur in pairs if c is not None}
+    zero: dict[str, Any] = {"order_count": 0, "lifetime_value": Decimal("0"), "return_count": 0}
+    out = {pair: dict(zero) for pair in wanted}
+    ids = sorted({c for c, _cur in wanted})
+    if not ids:
+        return out
+    returned = Exists(Rma.objects.filter(order_id=OuterRef("pk"), requested_at__lte=at)) | Exists(
+        Refund.objects.filter(order_id=OuterRef("pk"), status=RefundStatus.SUCCEEDED, executed_at__lte=at)
+    )
+    per_customer: dict[int, list[tuple[str, int, Decimal, int]]] = defaultdict(list)
+    for customer_id, currency, n, total, n_returned in (
+        Order.objects.filter(customer_id__in=ids, placed_at__lte=at)
+        .order_by()
+        .values("customer_id", "currency")
+        .annotate(n=Count("pk"), total=Sum("total_amount"), returned=Count("pk", filter=Q(returned)))
+        .values_list("customer_id", "currency", "n", "total", "returned")
+    ):
+        # SQLite sums the amounts as floating point (84567.8100000001): back to the column's places.
+        per_customer[customer_id].append((currency, n, Decimal(total or 0).quantize(_CENTS), n_returned))
+    for customer_id, currency in wanted:
+        rows = per_customer.get(customer_id, [])
+        out[(customer_id, currency)] = {
+            "order_count": sum(n for _cur, n, _t, _r in rows),
+            "lifetime_value": sum((t for cur, _n, t, _r in rows if cur == currency), Decimal("0")),
+            "return_count": sum(r for _cur, _n, _t, r in rows),
+        }
+    return out
 
 
 def value_at(changes: Sequence[tuple[datetime, int, str, str]], current: str, at: datetime) -> str:

@@ -4,7 +4,14 @@
   the page was stored raw, before its cursor was persisted) and restarted loses nothing and
   duplicates nothing;
 - two worker processes syncing one store's stream at once, while two more replay the same records
-  as webhooks, create no duplicate (message, order, return, ticket or raw record)."""
+  as webhooks, create no duplicate (message, order, return, ticket or raw record).
+
+Waiting (a loaded 2-core CI machine, where a worker process may get a tenth of a core): no fixed
+sleep or timeout per step. A wait fails only when nothing observable moved for PROCESS_TEST_STALL_SECONDS
+(default 300: the store's raw rows by status, its cursor, its messages, the workers' output) or after
+PROCESS_TEST_LIMIT_SECONDS in all (default 1800), with what it waited for, the load average and the
+workers' stderr. A worker that exits with an error fails the wait at once. The triage model is built
+(or loaded) once by the test process before the workers start, so they do not each train it."""
 
 from __future__ import annotations
 
@@ -15,10 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 
 from aftersales.catalog.models import Order
 from aftersales.channels.models import RawEvent, RawEventStatus, StreamCursor, SyncRun
@@ -45,6 +54,7 @@ testshop.install()
 from aftersales.channels import sync as engine
 
 mode, store_id = sys.argv[1], int(sys.argv[2])
+print("started", flush=True)  # progress the parent sees: the process is up (django.setup done)
 if mode == "stall":
     marker, stall_at = sys.argv[3], int(sys.argv[4])
     original = engine.apply_record
@@ -101,20 +111,89 @@ elif mode == "replay":
 """
 
 
+STALL_SECONDS = float(os.environ.get("PROCESS_TEST_STALL_SECONDS", "300"))
+LIMIT_SECONDS = float(os.environ.get("PROCESS_TEST_LIMIT_SECONDS", "1800"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _triage_model_built() -> None:
+    """The workers classify the buyer messages: the first process of a fresh checkout would train the
+    model (about a minute of CPU); built here once, each worker loads the file (~1 s)."""
+    from aftersales.triage.artifacts import build
+
+    build()
+
+
 def _env() -> dict[str, str]:
     s = connection.settings_dict
     url = f"postgres://{s['USER'] or 'postgres'}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
     return {**os.environ, "DJANGO_SETTINGS_MODULE": "aftersales.settings.test", "DATABASE_URL": url}
 
 
-def _worker(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-c", WORKER, *args],
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+class _Worker:
+    """A worker process whose stdout and stderr go to files (a pipe nobody reads could fill up and
+    block it while the test waits on something else)."""
+
+    def __init__(self, folder: Path, name: str, *args: str) -> None:
+        self.name = name
+        self.out_path, self.err_path = folder / f"{name}.out", folder / f"{name}.err"
+        with self.out_path.open("w") as out, self.err_path.open("w") as err:
+            self.proc = subprocess.Popen([sys.executable, "-c", WORKER, *args], env=_env(), stdout=out, stderr=err)
+        self.pid = self.proc.pid
+
+    def output_size(self) -> int:
+        return self.out_path.stat().st_size + self.err_path.stat().st_size
+
+    def stderr_tail(self) -> str:
+        return self.err_path.read_text(errors="replace")[-3000:]
+
+    def result(self) -> dict:  # type: ignore[type-arg]
+        assert self.proc.returncode == 0, f"{self.name} exited with {self.proc.returncode}: {self.stderr_tail()}"
+        return json.loads(self.out_path.read_text().strip().splitlines()[-1])
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _progress(store) -> tuple:  # type: ignore[no-untyped-def, type-arg]
+    """What a working sync or replay visibly changes (read from another connection: committed rows)."""
+    return (
+        tuple(sorted(RawEvent.objects.filter(store=store).values_list("status").annotate(n=Count("id")))),
+        tuple(StreamCursor.objects.filter(store=store).values_list("cursor", "claimed_by")),
+        Message.objects.filter(store=store).count(),
     )
+
+
+def _wait(workers: list[_Worker], store, what: str, until: Callable[[], bool] | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Wait until `until()` holds (default: every worker has exited). Fails when a worker exits with an
+    error (before `until` holds), when nothing observable moved for STALL_SECONDS, or after
+    LIMIT_SECONDS in all; the message says what was awaited, the load and the workers' stderr."""
+    started = moved = time.monotonic()
+    seen: tuple | None = None  # type: ignore[type-arg]
+    while True:
+        if until is not None and until():
+            return
+        exited = [w for w in workers if w.proc.poll() is not None]
+        failed = [w for w in exited if w.proc.returncode != 0]
+        if failed or (until is not None and len(exited) == len(workers)):
+            tails = "; ".join(f"{w.name} (exit {w.proc.returncode}): {w.stderr_tail()}" for w in exited)
+            raise AssertionError(f"{what}: a worker stopped first: {tails}")
+        if until is None and len(exited) == len(workers):
+            return
+        at = time.monotonic()
+        state = (_progress(store), tuple(w.output_size() for w in workers))
+        if state != seen:
+            seen, moved = state, at
+        if at - moved > STALL_SECONDS or at - started > LIMIT_SECONDS:
+            tails = "; ".join(f"{w.name}: {w.stderr_tail()[-800:]}" for w in workers)
+            raise AssertionError(
+                f"{what}: nothing moved for {at - moved:.0f} s ({at - started:.0f} s in all, limits "
+                f"{STALL_SECONDS:.0f} / {LIMIT_SECONDS:.0f} s; load average {os.getloadavg()}); "
+                f"last progress {seen}; stderr: {tails}"
+            )
+        time.sleep(0.25)
 
 
 def _mixed_feed(n_buyers: int) -> list[dict]:
@@ -177,24 +256,27 @@ def test_a_sync_killed_mid_page_and_restarted_loses_and_duplicates_nothing(world
             endpoint_url=fake.url,
             credentials={"token": testshop.TOKEN},
         )
-        marker = Path(tempfile.mkdtemp()) / "stalled"
-        victim = _worker("stall", str(store.pk), str(marker), "13")  # the 3rd record of page 3
-        deadline = time.monotonic() + 240  # the first classification of a fresh checkout builds the triage model
-        while not marker.exists() and time.monotonic() < deadline and victim.poll() is None:
-            time.sleep(0.05)
-        assert marker.exists(), victim.stderr.read() if victim.poll() is not None else "worker never stalled"
-        os.kill(victim.pid, signal.SIGKILL)
-        victim.wait(timeout=10)
+        folder = Path(tempfile.mkdtemp())
+        marker = folder / "stalled"
+        victim = _Worker(folder, "victim", "stall", str(store.pk), str(marker), "13")  # 3rd record of page 3
+        try:
+            _wait([victim], store, "the worker reaching the 13th record", until=marker.exists)
+            os.kill(victim.pid, signal.SIGKILL)
+            victim.proc.wait(timeout=LIMIT_SECONDS)
+        finally:
+            victim.kill()
         # Killed mid-page: page 3 is stored raw, its processing (one transaction) rolled back with the
         # connection, its cursor not persisted.
         cursor = StreamCursor.objects.get(store=store, stream="messages")
         assert cursor.cursor == "10" and cursor.claimed_by.split(":")[1] == str(victim.pid)
         assert RawEvent.objects.filter(store=store).count() == 15
         assert RawEvent.objects.filter(store=store, status=RawEventStatus.RECEIVED).count() == 5
-        restarted = _worker("sync", str(store.pk))
-        out, err = restarted.communicate(timeout=300)
-        assert restarted.returncode == 0, err
-        result = json.loads(out.strip().splitlines()[-1])
+        restarted = _Worker(folder, "restarted", "sync", str(store.pk))
+        try:
+            _wait([restarted], store, "the restarted sync")
+        finally:
+            restarted.kill()
+        result = restarted.result()
         assert result["status"] == "succeeded"
         assert result["duplicates"] == 0  # page 3's records found raw, still `received`: processed now
         _assert_exactly_once(store, n_buyers, items)
@@ -215,17 +297,19 @@ def test_two_workers_syncing_one_store_at_once_create_no_duplicates(world):
             endpoint_url=fake.url,
             credentials={"token": testshop.TOKEN},
         )
+        folder = Path(tempfile.mkdtemp())
         workers = [
-            _worker("sync", str(store.pk)),
-            _worker("sync", str(store.pk)),
-            _worker("replay", str(store.pk), fake.url),
-            _worker("replay", str(store.pk), fake.url),
+            _Worker(folder, "sync-1", "sync", str(store.pk)),
+            _Worker(folder, "sync-2", "sync", str(store.pk)),
+            _Worker(folder, "replay-1", "replay", str(store.pk), fake.url),
+            _Worker(folder, "replay-2", "replay", str(store.pk), fake.url),
         ]
-        results = []
-        for worker in workers:
-            out, err = worker.communicate(timeout=180)
-            assert worker.returncode == 0, err
-            results.append(json.loads(out.strip().splitlines()[-1]))
+        try:
+            _wait(workers, store, "two syncs and two webhook replays of one store")
+        finally:
+            for worker in workers:
+                worker.kill()
+        results = [worker.result() for worker in workers]
         statuses = sorted(r["status"] for r in results[:2])
         assert statuses in (["skipped", "succeeded"], ["succeeded", "succeeded"])
         _assert_exactly_once(store, n_buyers, items)

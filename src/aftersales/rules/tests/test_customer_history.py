@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aftersales.catalog.history import order_status_changes_record
-from aftersales.catalog.models import CustomerTierChange, OrderStatusChange
+from aftersales.catalog.models import Customer, CustomerTierChange, OrderStatusChange
 from aftersales.catalog.services import customer_set_tier
 from aftersales.core.actors import Actor, ActorKind
 from aftersales.inbox.models import Ticket
@@ -239,4 +239,112 @@ def test_order_versions_record_status_changes_on_both_ingestion_paths(world: Any
         ("A-1", "unshipped", "shipped", T0 + timedelta(minutes=2)),
         ("A-1", "shipped", "delivered", T0 + timedelta(minutes=4)),
         ("B-1", "unshipped", "cancelled", T0 + timedelta(minutes=2)),
+    ]
+
+
+# ---------------------------------------------------------------- live figures from SQL aggregates
+
+
+def _random_history(world: Any, seed: int, customers: int, orders_each: int) -> list[int]:
+    """Customers with orders in three currencies over 40 days, RMAs (one order two of them), refunds
+    succeeded / failed / without an execution time; returns the customer ids."""
+    import random
+
+    from aftersales.catalog.models import Order
+
+    rng = random.Random(seed)
+    ids = []
+    for c in range(customers):
+        customer = CustomerFactory(organization=world.org)
+        ids.append(customer.pk)
+        rows = Order.objects.bulk_create(
+            [
+                Order(
+                    organization=world.org,
+                    store=world.store_us,
+                    external_id=f"S{seed}-C{c}-O{i}",
+                    customer=customer,
+                    placed_at=T0 + timedelta(days=rng.randrange(40), minutes=rng.randrange(1440)),
+                    total_amount=Decimal(rng.randrange(1, 100000)) / 100,
+                    currency=rng.choice(["USD", "USD", "EUR", "JPY"]),
+                )
+                for i in range(orders_each)
+            ]
+        )
+        for i, order in enumerate(rows):
+            if order.pk is None:  # SQLite before 3.35 returns no ids from bulk_create
+                order = Order.objects.get(store=world.store_us, external_id=order.external_id)
+            draw = rng.random()
+            if draw < 0.2:
+                for k in range(rng.choice([1, 1, 2])):
+                    Rma.objects.create(
+                        organization=world.org,
+                        store=world.store_us,
+                        number=f"RMA-S{seed}-{c}-{i}-{k}",
+                        order=order,
+                        customer=customer,
+                        status="requested",
+                        reason="defective",
+                        requested_at=order.placed_at + timedelta(days=rng.randrange(0, 15)),
+                    )
+            elif draw < 0.35:
+                status = rng.choice([RefundStatus.SUCCEEDED, RefundStatus.SUCCEEDED, RefundStatus.FAILED])
+                Refund.objects.create(
+                    organization=world.org,
+                    store=world.store_us,
+                    order=order,
+                    kind="full",
+                    amount=order.total_amount,
+                    currency=order.currency,
+                    status=status,
+                    executed_at=None if rng.random() < 0.2 else order.placed_at + timedelta(days=rng.randrange(15)),
+                    idempotency_key=f"refund-s{seed}-{c}-{i}",
+                )
+    return ids
+
+
+def _assert_parity(ids: list[int], instants: list[datetime]) -> None:
+    from aftersales.rules.customer_history import figures_of, load_customers
+
+    history = load_customers(ids, tiers=False)
+    for at in instants:
+        pairs = [(c, cur) for c in ids for cur in ("USD", "EUR", "JPY", "GBP")]
+        live = figures_of(pairs, at)
+        for customer_id, currency in pairs:
+            assert live[(customer_id, currency)] == figures_at(history, customer_id, at, currency), (
+                customer_id,
+                currency,
+                at,
+            )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_live_figures_from_sql_aggregates_equal_the_dry_runs(world: Any, seed: int) -> None:
+    """figures_of (the live snapshot's SQL aggregates) equals figures_at over load_customers (the dry
+    run's history) for every customer, currency and instant: the same definitions (ADR 0029)."""
+    ids = _random_history(world, seed, customers=4, orders_each=25)
+    instants = [T0 - timedelta(days=1), T0 + timedelta(days=3), T0 + timedelta(days=20), T0 + timedelta(days=90)]
+    _assert_parity([*ids, CustomerFactory(organization=world.org).pk], instants)  # one without orders
+
+
+@pytest.mark.django_db
+def test_a_customer_with_many_orders_in_several_currencies(world: Any) -> None:
+    """A VIP with 1,200 orders in three currencies: the live figures (one query, no order rows read)
+    equal the dry run's, and the snapshot carries them in its store's currency."""
+    from aftersales.rules.customer_history import figures_of
+
+    [customer_id] = _random_history(world, 9, customers=1, orders_each=1200)
+    _assert_parity([customer_id], [T0 + timedelta(days=10), T0 + timedelta(days=60)])
+    with CaptureQueriesContext(connection) as queries:
+        live = figures_of([(customer_id, "USD"), (customer_id, "EUR")], T0 + timedelta(days=60))
+    assert len(queries.captured_queries) == 1
+    assert live[(customer_id, "USD")]["order_count"] == 1200 == live[(customer_id, "EUR")]["order_count"]
+    ticket = made(world, 1, customer=Customer.objects.get(pk=customer_id))
+    snap = build_snapshot(
+        organization_id=world.org.pk, trigger="ticket_created", now=T0 + timedelta(days=60), ticket_id=ticket.pk
+    )
+    assert snap is not None
+    assert {k: snap["customer"][k] for k in ("order_count", "lifetime_value", "return_count")} == live[
+        (customer_id, "USD")
     ]
