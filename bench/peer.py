@@ -22,6 +22,11 @@ Cases (--only takes a comma-separated subset):
             the database against --layouts (default 4 x 1 and 2 x 1; `2x4/queue`: SQLite with the opt-in
             writer queue of aftersales.core.sqlite; docs/adr/0014-server-layout.md)
 
+--baseline REF serves a second aftersales in the same run: a `git archive` copy of REF (its src/ on PYTHONPATH,
+the same virtualenv, its own scripts/run.sh and database), measured in the same interleaved rounds as the other
+two (create, inproc): each figure then has its ratio to the working tree's too (issue 13: old and new code under
+the same load).
+
 The load generator is a thread pool with one httpx client per thread; every case runs in rounds that
 alternate the systems (the order shuffled per round), with bounded request counts. Figures: req/s (requests
 over the wall time of the rounds), p50/p95/p99 and max latency in ms, and the ratio aftersales/helpdesk;
@@ -30,6 +35,7 @@ after the server cases, the peak RSS of each system's largest web worker process
   .venv/bin/python bench/peer.py                          # everything, 100k tickets for inbox/search
   .venv/bin/python bench/peer.py --tickets 20000 --only create,inbox,search
   .venv/bin/python bench/peer.py --pg postgres://postgres@127.0.0.1:5432 --only create,inproc
+  .venv/bin/python bench/peer.py --only create,inproc --baseline HEAD --helpdesk-venv /tmp/hd-venv
 """
 
 from __future__ import annotations
@@ -390,6 +396,7 @@ def aftersales_env(tmp: Path, name: str) -> dict[str, str]:
         "LOG_LEVEL": "WARNING",
     }
     env.pop("REDIS_URL", None)
+    env.pop("PYTHONPATH", None)  # (the working tree through the editable install; a --baseline copy sets its own)
     env.pop("WEB_WORKERS", None)
     env.pop("WEB_THREADS", None)
     env["DEMO_FAKES"] = "0"  # run.sh: no fake marketplaces syncing beside the measured server
@@ -397,11 +404,31 @@ def aftersales_env(tmp: Path, name: str) -> dict[str, str]:
 
 
 def aftersales_manage(env: dict[str, str], *args: str) -> str:
-    return run([str(VENV_PY), "-m", "aftersales.manage", *args], cwd=ROOT, env=env)
+    return run([str(VENV_PY), "-m", "aftersales.manage", *args], cwd=tree_of(env), env=env)
 
 
-def aftersales_prepare(tmp: Path, name: str, tickets: int) -> tuple[dict[str, str], dict[str, Any]]:
+def tree_of(env: dict[str, str]) -> Path:
+    """The source tree an aftersales environment runs: ROOT, or a --baseline copy (PYTHONPATH=<copy>/src)."""
+    return Path(env["PEER_TREE"])
+
+
+def checkout(ref: str, tmp: Path) -> Path:
+    """A copy of `ref`'s tree (committed files only) under tmp, with the shared virtualenv linked in (scripts/
+    run.sh starts `.venv/bin/...` from its own folder). A folder instead of a ref is used as it is."""
+    if Path(ref).is_dir():
+        return Path(ref).resolve()
+    dest = tmp / f"src-{ref.replace('/', '_')}"
+    dest.mkdir()
+    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    (dest / ".venv").symlink_to(ROOT / ".venv")
+    return dest
+
+
+def aftersales_prepare(tmp: Path, name: str, tickets: int, tree: Path = ROOT) -> tuple[dict[str, str], dict[str, Any]]:
     env = aftersales_env(tmp, name)
+    env["PEER_TREE"] = str(tree)
+    env["PYTHONPATH"] = str(tree / "src")  # (the shared virtualenv's editable install is /work/main's working tree)
     log(f"aftersales: migrate + demo --tickets {tickets}")
     aftersales_manage(env, "migrate", "-v", "0")
     aftersales_manage(env, "demo", "--tickets", str(tickets))
@@ -424,9 +451,10 @@ def aftersales_start(env: dict[str, str], info: dict[str, Any], *, via_run_sh: b
         cmd = [str(ROOT / ".venv/bin/gunicorn"), "aftersales.wsgi:application", "--config", "scripts/gunicorn.conf.py"]
         cmd += ["--bind", f"127.0.0.1:{port}"]
     process = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        cmd, cwd=tree_of(env), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    server = Server("aftersales", port, process, {"Authorization": f"Bearer {info['token']}"}, info)
+    name = "aftersales" if tree_of(env) == ROOT else "aftersales (baseline)"
+    server = Server(name, port, process, {"Authorization": f"Bearer {info['token']}"}, info)
     wait_up(server, "/health")
     return server
 
@@ -525,9 +553,9 @@ def memory_lines(label: str, hd: Server, aft: Server) -> list[str]:
         f"\n## web process memory after {label} (largest worker's RSS; server's PSS, master included; MiB)",
         f"  django-helpdesk  peak {hd_peak:6.1f}  now {hd_now:6.1f}  ({hd_n} workers)  PSS {hd_pss:6.1f}"
         f"  worker USS {hd_uss:6.1f}",
-        f"  aftersales       peak {as_peak:6.1f}  now {as_now:6.1f}  ({as_n} workers)  PSS {as_pss:6.1f}"
+        f"  {aft.name:16s} peak {as_peak:6.1f}  now {as_now:6.1f}  ({as_n} workers)  PSS {as_pss:6.1f}"
         f"  worker USS {as_uss:6.1f}",
-        f"  ratio peak RSS (aftersales / helpdesk): {ratio}; server PSS {pss_ratio}",
+        f"  ratio peak RSS ({aft.name} / helpdesk): {ratio}; server PSS {pss_ratio}",
     ]
 
 
@@ -558,6 +586,10 @@ class Result:
         if len(self.times) < 2:
             return self.times[0] if self.times else float("nan")
         return statistics.quantiles(self.times, n=100, method="inclusive")[p - 1]
+
+    @property
+    def cpu_per_request(self) -> float:
+        return self.cpu / len(self.times) if self.times else float("nan")
 
     @property
     def rps(self) -> float:
@@ -698,34 +730,23 @@ def as_list(server: Server, search: str) -> Request:
 
 
 def inproc(
-    project: Path, env: dict[str, str], n: int, rounds: int
-) -> tuple[list[float], list[float], list[float], list[float]]:  # helpdesk, aftersales: wall, then CPU times
-    hd: list[float] = []
-    aft: list[float] = []
-    hd_cpu: list[float] = []
-    as_cpu: list[float] = []
-    jobs = ["hd", "as"]
+    project: Path, envs: list[dict[str, str]], n: int, rounds: int
+) -> list[tuple[list[float], list[float]]]:  # helpdesk, then each aftersales env: (wall times, CPU times)
+    results: list[tuple[list[float], list[float]]] = [([], []) for _ in range(1 + len(envs))]
+    jobs = list(range(1 + len(envs)))
     for _ in range(rounds):
         random.shuffle(jobs)
         for job in jobs:
-            if job == "hd":
+            if job == 0:
                 out = last_json(hd_script(project, "inproc.py", str(n)))
-                hd += out["times"][1:]
-                hd_cpu += out["cpu"][1:]
             else:
-                out = last_json(
-                    run(
-                        [
-                            *(str(VENV_PY), "-m", "aftersales.manage", "shell", "-c"),
-                            AS_INPROC.replace("sys.argv[-1]", str(n)),
-                        ],
-                        cwd=ROOT,
-                        env=env,
-                    )
-                )
-                aft += out["times"][1:]
-                as_cpu += out["cpu"][1:]
-    return hd, aft, hd_cpu, as_cpu
+                env = envs[job - 1]
+                code = AS_INPROC.replace("sys.argv[-1]", str(n))
+                cmd = [str(VENV_PY), "-m", "aftersales.manage", "shell", "-c", code]
+                out = last_json(run(cmd, cwd=tree_of(env), env=env))
+            results[job][0].extend(out["times"][1:])
+            results[job][1].extend(out["cpu"][1:])
+    return results
 
 
 def pct(times: list[float], p: int) -> float:
@@ -759,6 +780,10 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(
+        "--baseline",
+        help="a git ref (or source folder) served as a second aftersales in the same run (create, inproc): old vs new",
+    )
+    parser.add_argument(
         "--pg", help="PostgreSQL server URL without a database (postgres://postgres@127.0.0.1:5432): both systems on it"
     )
     parser.add_argument(
@@ -783,6 +808,11 @@ def main() -> None:
         print(f"command: {' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])}")
         project, hd_info = helpdesk_prepare(tmp, args.helpdesk_venv)
         env, as_info = aftersales_prepare(tmp, "as-var", 400)
+        base_env: dict[str, str] | None = None
+        if args.baseline:
+            base_tree = checkout(args.baseline, tmp)
+            base_env, base_info = aftersales_prepare(tmp, "as-base-var", 400, tree=base_tree)
+            print(f"baseline: aftersales at {args.baseline} (git archive copy, PYTHONPATH={base_tree / 'src'})")
         workers, threads = gunicorn_layout(env)
         print(
             f"django-helpdesk {HELPDESK_VERSION} (Django {hd_info['django']}),"
@@ -795,12 +825,11 @@ def main() -> None:
 
         if "inproc" in only:
             log("in-process creation")
-            hd_t, as_t, hd_c, as_c = inproc(project, env, 51, args.rounds)
+            measured = inproc(project, [env] + ([base_env] if base_env else []), 51, args.rounds)
+            (hd_t, hd_c), (as_t, as_c) = measured[0], measured[1]
             print("\n## in-process creation (ms per ticket; CPU: the process's CPU time, robust to load)")
-            for name, t, c in (
-                ("django-helpdesk TicketForm.save", hd_t, hd_c),
-                ("aftersales message_ingest", as_t, as_c),
-            ):
+            names = ["django-helpdesk TicketForm.save", "aftersales message_ingest", "aftersales (baseline)"]
+            for name, (t, c) in zip(names, measured, strict=False):
                 print(
                     f"  {name:34s} p50 {pct(t, 50):6.1f}  p95 {pct(t, 95):6.1f}  max {max(t):6.1f}"
                     f"  CPU mean {statistics.fmean(c):5.2f} p50 {pct(c, 50):5.2f}  n={len(t)}"
@@ -809,6 +838,12 @@ def main() -> None:
                 f"  ratio p50 (aftersales / helpdesk): x{pct(as_t, 50) / pct(hd_t, 50):.2f};"
                 f" CPU mean x{statistics.fmean(as_c) / statistics.fmean(hd_c):.2f}"
             )
+            if base_env:
+                (b_t, b_c) = measured[2]
+                print(
+                    f"  ratio p50 (aftersales / baseline): x{pct(as_t, 50) / pct(b_t, 50):.2f};"
+                    f" CPU mean x{statistics.fmean(as_c) / statistics.fmean(b_c):.2f}"
+                )
 
         need_servers = only & {"create", "inbox", "search"}
         if need_servers:
@@ -816,23 +851,42 @@ def main() -> None:
             servers.append(hd)  # (stopped by the finally below even if aftersales then fails to start)
             aft = aftersales_start(env, as_info, via_run_sh=True, extra={})
             servers.append(aft)
+            base: Server | None = None
+            if base_env and "create" in only:
+                base = aftersales_start(base_env, base_info, via_run_sh=True, extra={})
+                servers.append(base)
 
         if "create" in only:
             for c in clients:
                 per_client = max(args.requests // (c * args.rounds), 1)
                 log(f"HTTP creation, {c} client(s), {per_client * c * args.rounds} requests per system")
-                r_hd, r_as = interleaved(
-                    [(hd, hd_create(hd), {201}), (aft, as_create(aft), {201})],
+                systems = [(hd, hd_create(hd), {201}), (aft, as_create(aft), {201})]
+                if base:
+                    systems.append((base, as_create(base), {201}))
+                r_hd, r_as, *r_base = interleaved(
+                    systems,
                     clients=c,
                     per_client=per_client,
                     rounds=args.rounds,
                     budget=args.budget,
                 )
-                print(f"\n## HTTP ticket creation, {c} client(s)")
+                print(f"\n## HTTP ticket creation, {c} client(s); load average {os.getloadavg()[0]:.1f}")
                 print(f"  django-helpdesk POST /api/tickets/          {r_hd.row()}")
                 print(f"  aftersales POST /api/v1/inbound/messages    {r_as.row()}")
+                if r_base:
+                    print(f"  aftersales (baseline)                       {r_base[0].row()}")
                 print(ratio_line("create", r_hd, r_as))
+                if r_base and r_base[0].times and r_as.times:
+                    b = r_base[0]
+                    print(
+                        f"  ratio create (aftersales / baseline): req/s x{r_as.rps / b.rps:.2f},"
+                        f" p50 x{r_as.pct(50) / b.pct(50):.2f}, p95 x{r_as.pct(95) / b.pct(95):.2f},"
+                        f" p99 x{r_as.pct(99) / b.pct(99):.2f},"
+                        f" server CPU/req x{r_as.cpu_per_request / b.cpu_per_request:.2f}"
+                    )
             print("\n".join(memory_lines("creation", hd, aft)))
+            if base:
+                print("\n".join(memory_lines("creation", hd, base)[2:]))
             print("\n".join(backlog_lines(env)))
 
         if only & {"inbox", "search"}:

@@ -6,12 +6,17 @@ import uuid
 from collections.abc import Callable
 
 import django_htmx.middleware as _htmx
+from csp import middleware as _csp
+from csp.constants import HEADER, HEADER_REPORT_ONLY
+from csp.utils import build_policy
 from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.contrib.auth import middleware as _auth
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import middleware as _messages
 from django.contrib.sessions import middleware as _sessions
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware import csrf as _csrf
 from django.middleware import locale as _locale
@@ -153,3 +158,63 @@ class LocaleMiddleware(_locale.LocaleMiddleware):
 
 def _language_prefixes(request: HttpRequest) -> bool:
     return bool(is_language_prefix_patterns_used(getattr(request, "urlconf", settings.ROOT_URLCONF))[0])
+
+
+# --- Content-Security-Policy: the header string built once per policy (issue 13) ---------------------------
+#
+# django-csp builds the policy string from the settings for every response, twice (the policy and the
+# report-only one: a fresh copy of ~30 directives, dataclasses.asdict, joins): ~4% of a token API request's
+# CPU, for the same string every time. Here a response that carries no per-view change of the policy
+# (csp.decorators' _csp_config/_csp_update/_csp_replace, plain or _ro) and whose request used no nonce gets
+# the strings built once per process (again when a CONTENT_SECURITY_POLICY* setting changes: tests); any
+# other response goes through django-csp's own process_response. The same headers either way: exempt
+# responses, EXCLUDE_URL_PREFIXES, a header the view set itself and DEBUG's 404/500 pages are handled as
+# django-csp does (core/tests/test_csp_middleware.py compares the two).
+
+_CUSTOM_POLICY_ATTRS = (
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+)
+_policies: dict[bool, str] = {}  # report_only -> the header's value ("" = no header)
+
+
+def _policy(report_only: bool) -> str:
+    value = _policies.get(report_only)
+    if value is None:
+        value = _policies[report_only] = build_policy(report_only=report_only)
+    return value
+
+
+@receiver(setting_changed)
+def _policy_setting_changed(*, setting: str, **kwargs: object) -> None:
+    if setting.startswith("CONTENT_SECURITY_POLICY"):
+        _policies.clear()
+
+
+class CSPMiddleware(_csp.CSPMiddleware):
+    """django-csp's, with the policy strings made once (see above)."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if getattr(request, "_csp_nonce", None) is not None or any(
+            getattr(response, attr, None) is not None for attr in _CUSTOM_POLICY_ATTRS
+        ):
+            return super().process_response(request, response)
+        if response.status_code in (500, 404) and settings.DEBUG:  # (django-csp leaves Django's debug pages alone)
+            return response
+        for header, setting, exempt_attr, report_only in (
+            (HEADER, "CONTENT_SECURITY_POLICY", "_csp_exempt", False),
+            (HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY", "_csp_exempt_ro", True),
+        ):
+            value = _policy(report_only)
+            if not value or header in response or getattr(response, exempt_attr, False) is not False:
+                continue
+            prefixes = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES", None) or ()
+            if not request.path_info.startswith(tuple(prefixes)):
+                response[header] = value
+        # As django-csp: once the header is written, reading request.csp_nonce is an error.
+        request.csp_nonce = _csp.CheckableLazyObject(self._csp_nonce_post_response)  # type: ignore[attr-defined]
+        return response

@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "aftersales.core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "aftersales.core.middleware.UriLengthMiddleware",  # 414 in the API's shape (scripts/gunicorn.conf.py)
-    "csp.middleware.CSPMiddleware",
+    "aftersales.core.middleware.CSPMiddleware",  # django-csp's, the header built once per policy
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # aftersales.core.middleware's Session, Csrf, Authentication, Message and Htmx middlewares are Django's
     # and django-htmx's, stepping aside for token-authenticated API requests (core/middleware.py); its

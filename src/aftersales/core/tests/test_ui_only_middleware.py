@@ -27,6 +27,7 @@ STOCK = {
     "aftersales.core.middleware.AuthenticationMiddleware": "django.contrib.auth.middleware.AuthenticationMiddleware",
     "aftersales.core.middleware.MessageMiddleware": "django.contrib.messages.middleware.MessageMiddleware",
     "aftersales.core.middleware.HtmxMiddleware": "django_htmx.middleware.HtmxMiddleware",
+    "aftersales.core.middleware.CSPMiddleware": "csp.middleware.CSPMiddleware",
 }
 VOLATILE = {"X-Request-ID", "Expires"}  # (Expires: the clock's second; present in both or neither)
 
