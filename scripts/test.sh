@@ -23,9 +23,12 @@ for d in src tests bench conftest.py; do [ -e "$d" ] && lint_paths+=("$d"); done
 
 wait "$triage_pid" || echo "WARNING: building the triage model ahead failed: the tests build it themselves" >&2
 
+# --dist worksteal: a worker that runs out of tests takes half of the other's queue, so the run does not end on
+# one core while a few long tests (hypothesis, language models, browsers) finish on the other (no test uses
+# xdist_group, which only loadgroup honours).
 echo "== tests on SQLite"
 DATABASE_URL="sqlite:///$(mktemp -d)/aftersales.sqlite3" \
-  $PY -m pytest -n "$workers" --dist loadgroup -m "not postgres" "$@" || status=1
+  $PY -m pytest -n "$workers" --dist worksteal -m "not postgres" "$@" || status=1
 
 if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || $PY - <<'PYEOF' 2>/dev/null
 import psycopg, sys
@@ -37,7 +40,7 @@ then
   # Only the tests that can reach the database: the others (no database fixture or mark, nothing that
   # reaches it another way: conftest.py's --only-database-tests) behave the same on every database and
   # ran in the SQLite pass. The summary line says how many were left out and why the rest were kept.
-  DATABASE_URL="$PG_URL/$db" $PY -m pytest -n "$workers" --dist loadgroup -m "not browser and not sqlite" \
+  DATABASE_URL="$PG_URL/$db" $PY -m pytest -n "$workers" --dist worksteal -m "not browser and not sqlite" \
     --only-database-tests "$@" || status=1
 else
   if [ "${CI:-}" = "true" ]; then
