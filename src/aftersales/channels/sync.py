@@ -866,6 +866,17 @@ _TALLY = {
     "quarantined": "quarantined",
 }
 _COUNTERS = ["pages", "records", "created", "updated", "unchanged", "duplicates", "ignored", "quarantined", "errors"]
+RUN_CURSOR_CHARS = 500
+
+
+def run_cursor(cursor: str | None) -> str:
+    """The cursor as a SyncRun records it (for people reading the run: nothing resumes from it): whole up to
+    RUN_CURSOR_CHARS, else its start and its length. The StreamCursor row keeps the whole cursor; an eBay cursor
+    with its closed-return ids reaches ~30 KB and was copied into the run's row after every page."""
+    text = cursor or ""
+    if len(text) <= RUN_CURSOR_CHARS:
+        return text
+    return f"{text[:RUN_CURSOR_CHARS]}... ({len(text):,} characters; the stream cursor holds it whole)"
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -921,7 +932,7 @@ def sync_stream(
             start_since = cursor_row.backfill_since
         if start_since is not None:
             cursor = None  # start again from the date
-        run.cursor_before = cursor or ""
+        run.cursor_before = run_cursor(cursor)
         run.save(update_fields=["cursor_before"])
         status = SyncRunStatus.SUCCEEDED
         while True:
@@ -944,7 +955,7 @@ def sync_stream(
                 locked_until=now() + _lease(),
                 updated_at=now(),
             )
-            run.cursor_after = next_cursor or ""
+            run.cursor_after = run_cursor(next_cursor)
             run.save(update_fields=[*_COUNTERS, "cursor_after"])
             if not kept:
                 status = SyncRunStatus.FAILED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from datetime import timedelta
@@ -12,6 +13,7 @@ from aftersales.catalog.models import Order, Shipment, TrackingEvent
 from aftersales.channels.base import RawRecord, Stream
 from aftersales.channels.models import RawEvent, RawEventStatus, StoreSync, StreamCursor, SyncRun, SyncRunStatus
 from aftersales.channels.sync import (
+    RUN_CURSOR_CHARS,
     quarantined_events,
     raw_event_retry,
     raw_events_process_pending,
@@ -102,6 +104,35 @@ def test_pull_pages_persist_the_cursor_and_a_rerun_duplicates_nothing(shop, fake
     assert (run.records, run.duplicates, run.created) == (5, 5, 0)
     assert Message.objects.filter(store=shop).count() == 5
     assert RawEvent.objects.filter(store=shop).count() == 5
+
+
+def test_a_long_cursor_stays_whole_on_the_stream_and_bounded_on_the_run(shop, fake, no_sleep, monkeypatch):
+    # An eBay cursor carries the closed-return ids (up to ~30 KB): the run row records its start and length,
+    # the StreamCursor keeps it whole and the next run resumes from the whole of it.
+    padding = "|" + "x" * 30_000
+    seen: list[str | None] = []
+    original = testshop.TestShopConnector.pull
+
+    def pull(self, ctx, stream, cursor, since):  # type: ignore[no-untyped-def]
+        seen.append(cursor)
+        if cursor is not None:
+            assert cursor.endswith(padding)
+            cursor = cursor.removesuffix(padding)
+        page = original(self, ctx, stream, cursor, since)
+        return dataclasses.replace(page, next_cursor=f"{page.next_cursor}{padding}")
+
+    monkeypatch.setattr(testshop.TestShopConnector, "pull", pull)
+    fake.add("messages", *[msg(n, buyer=f"b{n}") for n in range(1, 6)])  # 3 pages of 2
+    run = sync_stream(store_id=shop.pk, stream=Stream.MESSAGES, max_pages=1)
+    stored = StreamCursor.objects.get(store=shop, stream="messages").cursor
+    assert stored == "2" + padding
+    assert run.cursor_before == "" and len(run.cursor_after) < RUN_CURSOR_CHARS + 100
+    assert run.cursor_after.startswith("2|xxx") and "30,002 characters" in run.cursor_after
+    run = sync_stream(store_id=shop.pk, stream=Stream.MESSAGES)
+    assert seen[1] == "2" + padding  # resumed from the whole cursor
+    assert run.status == SyncRunStatus.SUCCEEDED and run.created == 3
+    assert len(run.cursor_before) < RUN_CURSOR_CHARS + 100
+    assert Ticket.objects.filter(store=shop).count() == 5
 
 
 def test_receive_records_threads_and_answers_duplicate_with_the_earlier_ticket(shop):
