@@ -5,6 +5,8 @@ the json_object fallback, bounded retries, limits, the engine recorded, and noth
 from __future__ import annotations
 
 import json
+import time
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -15,6 +17,7 @@ from aftersales.core.errors import PermissionDenied, ValidationFailed
 from aftersales.inbox.services import InboundMessage, message_ingest
 from aftersales.language.tests.conftest import Request
 from aftersales.triage import llm
+from aftersales.triage import services as triage_services
 from aftersales.triage.labels import Intent
 from aftersales.triage.models import LLMProviderSettings, TriageResult
 from aftersales.triage.selectors import llm_provider_settings, ticket_triage
@@ -336,7 +339,14 @@ def test_an_invalid_answer_keeps_the_local_result_and_says_why(  # type: ignore[
 
 
 @pytest.mark.usefixtures("triage_model")
-def test_the_per_minute_limit_stops_calls(world, protocol_server, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_the_per_minute_limit_stops_calls(  # type: ignore[no-untyped-def]
+    world, protocol_server, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    # The limit counts calls per clock minute (a fixed window): two calls either side of a minute's end are in
+    # two windows. Both calls happen at one instant in the middle of a minute here (the CI run of 2026-12-07
+    # made its two calls across a minute's end and saw both go out).
+    mid_minute = SimpleNamespace(time=lambda: 1_800_000_030.0, monotonic=time.monotonic, sleep=time.sleep)
+    monkeypatch.setattr(triage_services, "time", mid_minute)
     server = protocol_server(lambda request: _completion(GOOD))
     _configure(world, server, max_per_minute=1)
     with django_capture_on_commit_callbacks(execute=True):
