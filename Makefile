@@ -47,6 +47,10 @@ prepare: install var/secret_key
 	$(PY) -m aftersales.manage collectstatic --noinput --verbosity 0
 	$(PY) -m aftersales.manage demo --tickets $(DEMO_TICKETS) --if-empty --translate-recent 60 \
 		$(if $(filter 1,$(DEMO_FAKES)),--fakes --fakes-port-base $(DEMO_FAKES_PORT),--no-fakes)
+	@# The triage model (docs/adr/0017-triage-models.md), built once per corpus version (a no-op after): else the
+	@# worker trains it when it starts, and answers nothing for the first minutes.
+	@echo "triage model: built once per corpus version (about a minute of one core the first time)"
+	@$(PY) -m aftersales.manage triage_train >/dev/null
 
 run: prepare
 	@DEMO_FAKES=$(DEMO_FAKES) DEMO_FAKES_PORT=$(DEMO_FAKES_PORT) bash scripts/run.sh $(HOST) $(PORT)

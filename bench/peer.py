@@ -429,9 +429,16 @@ def aftersales_prepare(tmp: Path, name: str, tickets: int, tree: Path = ROOT) ->
     env = aftersales_env(tmp, name)
     env["PEER_TREE"] = str(tree)
     env["PYTHONPATH"] = str(tree / "src")  # (the shared virtualenv's editable install is /work/main's working tree)
-    log(f"aftersales: migrate + demo --tickets {tickets}")
+    log(f"aftersales: migrate + demo --tickets {tickets} + triage_train")
     aftersales_manage(env, "migrate", "-v", "0")
     aftersales_manage(env, "demo", "--tickets", str(tickets))
+    # The triage model, built ahead as a deploy (and `make run`) does: without it the Huey worker trains it at
+    # start-up (1-3 min of one core) and the measured rounds see a worker that is training, not draining.
+    # Versioned files (a hash of the corpus), so one folder serves every tree and run.
+    shared = Path(tempfile.gettempdir()) / "aftersales-bench-triage"
+    shared.mkdir(exist_ok=True)
+    (Path(env["AFTERSALES_VAR_DIR"]) / "triage").symlink_to(shared)
+    aftersales_manage(env, "triage_train")
     info = last_json(aftersales_manage(env, "shell", "-c", AS_SETUP))
     return env, info
 
