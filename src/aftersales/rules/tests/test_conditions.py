@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from aftersales.core.errors import ValidationFailed
 from aftersales.rules.conditions import OPS, check_conditions, compile_conditions
-from aftersales.rules.fields import BOOL, DATETIME, ENUM, FIELDS, INT, LIST, NUMBER, STR
+from aftersales.rules.fields import BOOL, DATETIME, ENUM, FIELDS, INT, LIST, NUMBER, STR, TYPES
 from aftersales.rules.reference import evaluate, explain
 from aftersales.sla.business_time import calendar_from_spec
 
@@ -35,7 +35,7 @@ numbers = st.one_of(
 texts = st.one_of(st.sampled_from(WORDS), st.text(alphabet="abkpBK ée壊", max_size=8))
 
 
-def field_value(path: str) -> st.SearchStrategy[Any]:
+def _field_value(path: str) -> st.SearchStrategy[Any]:
     f = FIELDS[path]
     return {
         STR: texts,
@@ -48,7 +48,7 @@ def field_value(path: str) -> st.SearchStrategy[Any]:
     }[f.type]
 
 
-def rule_value(path: str) -> st.SearchStrategy[Any]:
+def _rule_value(path: str) -> st.SearchStrategy[Any]:
     """Values as written in a rule document (JSON: numbers, ISO strings)."""
     f = FIELDS[path]
     if f.type == NUMBER:
@@ -57,19 +57,27 @@ def rule_value(path: str) -> st.SearchStrategy[Any]:
         return datetimes.map(lambda d: d.isoformat())
     if f.type == LIST:
         return st.sampled_from(WORDS)
-    return field_value(path)
+    return _field_value(path)
+
+
+# Each field's strategies built once: building them per draw (seven strategies for every field of every
+# snapshot) took most of the time of the tests below, for the same values drawn.
+FIELD_VALUES = {path: _field_value(path) for path in FIELDS}
+RULE_VALUES = {path: _rule_value(path) for path in FIELDS}
+PATHS = sorted(FIELDS)
+OPS_BY_TYPE = {kind: sorted(o for o, kinds in OPS.items() if kind in kinds) for kind in TYPES}
 
 
 @st.composite
 def leaves(draw: st.DrawFn) -> dict[str, Any]:
-    path = draw(st.sampled_from(sorted(FIELDS)))
+    path = draw(st.sampled_from(PATHS))
     kind = FIELDS[path].type
-    op = draw(st.sampled_from(sorted(o for o, kinds in OPS.items() if kind in kinds)))
+    op = draw(st.sampled_from(OPS_BY_TYPE[kind]))
     value: Any
     if op in ("in", "not_in"):
-        value = draw(st.lists(rule_value(path), min_size=1, max_size=4))
+        value = draw(st.lists(RULE_VALUES[path], min_size=1, max_size=4))
     elif op == "between":
-        low, high = sorted([draw(rule_value(path)), draw(rule_value(path))], key=_sort_key(kind))
+        low, high = sorted([draw(RULE_VALUES[path]), draw(RULE_VALUES[path])], key=_sort_key(kind))
         value = [low, high]
     elif op in ("contains", "starts_with"):
         value = draw(st.sampled_from(WORDS[1:]))
@@ -82,7 +90,7 @@ def leaves(draw: st.DrawFn) -> dict[str, Any]:
     elif op == "within_business_hours":
         value = {"calendar_id": 7}
     else:
-        value = draw(rule_value(path))
+        value = draw(RULE_VALUES[path])
     return {"field": path, "op": op, "value": value}
 
 
@@ -103,14 +111,18 @@ trees = st.recursive(
 )
 
 
+PRESENCE = st.integers(0, 9)
+ABSENT_ORDER = st.integers(0, 20)
+
+
 @st.composite
 def snapshots(draw: st.DrawFn) -> dict[str, Any]:
     snap: dict[str, Any] = {}
-    for path in sorted(FIELDS):
-        presence = draw(st.integers(0, 9))
+    for path in PATHS:
+        presence = draw(PRESENCE)
         if presence == 0:
             continue  # missing
-        value = None if presence == 1 else draw(field_value(path))
+        value = None if presence == 1 else draw(FIELD_VALUES[path])
         parts = path.split(".")
         node = snap
         for part in parts[:-1]:
@@ -119,7 +131,7 @@ def snapshots(draw: st.DrawFn) -> dict[str, Any]:
                 break
         else:
             node[parts[-1]] = value
-    if draw(st.integers(0, 20)) == 0:
+    if draw(ABSENT_ORDER) == 0:
         snap["order"] = None  # a section absent altogether
     return snap
 
