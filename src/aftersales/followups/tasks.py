@@ -3,10 +3,17 @@ object, slot): running twice, or two workers at once, sends nothing twice."""
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from aftersales.core.tasks import runs_batches_of
+
 from . import jobs
+
+logger = logging.getLogger(__name__)
 
 
 @db_periodic_task(crontab(minute="*/15"))
@@ -45,3 +52,26 @@ def followups_csat_reply(message_id: int) -> bool:
     from .services import csat_rate_by_reply
 
     return csat_rate_by_reply(message_id=message_id) is not None
+
+
+@runs_batches_of(followups_csat_reply)
+def followups_csat_replies(arguments: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """followups_csat_reply for the fan-out jobs of many messages: one read of their bodies; only a
+    message that is a rating goes on to csat_rate_by_reply (for any other it returns None, writing
+    nothing). Returns the jobs whose message failed."""
+    from aftersales.inbox.models import Message, MessageDirection
+
+    from .services import csat_rate_by_reply, rating_in_reply
+
+    ids = [message_id for (message_id,) in arguments]
+    bodies = Message.objects.filter(pk__in=ids, direction=MessageDirection.INBOUND).values_list("pk", "body")
+    failed: list[tuple[Any, ...]] = []
+    for message_id, body in bodies:
+        if rating_in_reply(body) is None:
+            continue
+        try:
+            csat_rate_by_reply(message_id=message_id)
+        except Exception:
+            logger.warning("CSAT reply failed", exc_info=True, extra={"message_id": message_id})
+            failed.append((message_id,))
+    return failed

@@ -5,6 +5,7 @@ SlaBreached. Each writer runs in one transaction; checks (`check_*`) are apart f
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,11 +27,12 @@ from aftersales.inbox.models import Ticket
 from .business_time import BusinessTimeError, Calendar, calendar_from_spec, calendar_spec
 from .events import SlaBreached, SlaWarning
 from .models import BusinessCalendar, SlaClock, SlaPolicy, TeamCalendar, TicketSla
-from .sources import clocks_for_ticket, clocks_for_tickets
+from .sources import clocks_for_tickets
 
 logger = logging.getLogger(__name__)
 SYSTEM_ACTOR = Actor.system("sla")
 REFRESH_BATCH = 500
+RECOMPUTE_BATCH = 50  # tickets per transaction when many are recomputed
 CALENDAR_AUDIT_FIELDS = ("name", "timezone", "weekly_hours", "holidays", "special_days")
 
 
@@ -261,39 +263,66 @@ def policy_delete(*, user: Any, policy_id: int) -> None:
 def ticket_sla_recompute(*, ticket_id: int, now: datetime | None = None) -> TicketSla | None:
     """Rebuild the ticket's clock row from its history (idempotent). Keeps the warning and breach
     claims of a clock whose due time is unchanged; a new marketplace stretch starts unflagged.
-    Locks the TicketSla row (or creates it)."""
+    Locks the TicketSla row (or creates it). (The batch of one of `tickets_sla_recompute`.)"""
+    return tickets_sla_recompute(ticket_ids=[ticket_id], now=now).get(ticket_id)
+
+
+def tickets_sla_recompute(*, ticket_ids: Sequence[int], now: datetime | None = None) -> dict[int, TicketSla]:
+    """`ticket_sla_recompute` for a batch (the worker's fan-out jobs of many tickets: core/tasks.py): the
+    tickets and their histories read in a fixed number of queries (clocks_for_tickets), then one
+    transaction that locks the existing rows, updates them as the single recomputation does and inserts
+    the missing ones in one statement. Returns the row per ticket id (a deleted ticket: absent)."""
     at = now or clock_now()
-    ticket = Ticket.objects.filter(pk=ticket_id).first()
-    if ticket is None:
-        return None
-    policy, calendar_name, history, clocks = clocks_for_ticket(ticket, now=at)
+    tickets = list(Ticket.objects.filter(pk__in=list(dict.fromkeys(ticket_ids))).order_by("pk"))
+    if not tickets:
+        return {}
+    computed = clocks_for_tickets(tickets, now=at)
+    out: dict[int, TicketSla] = {}
     with transaction.atomic():
-        row = TicketSla.objects.select_for_update().filter(ticket_id=ticket.pk).first()
-        if row is None:
-            row = TicketSla(ticket_id=ticket.pk, organization_id=ticket.organization_id)
-        if row.marketplace_started_at != clocks.marketplace_started_at or row.marketplace_due != clocks.marketplace_due:
-            row.marketplace_warned_at = row.marketplace_breached_at = None
-        if (
-            row.first_response_due != clocks.first_response_due
-            and row.first_response_breached_at
-            and (clocks.first_response_due is None or clocks.first_response_due > at)
-        ):
-            row.first_response_breached_at = None  # the due time moved later (a policy change): not breached now
-        if (
-            row.resolution_due != clocks.resolution_due
-            and row.resolution_breached_at
-            and (clocks.resolution_due is None or clocks.resolution_due > at)
-        ):
-            row.resolution_breached_at = None
-        row.policy = policy
-        row.calendar_name = calendar_name
-        row.started_at = history.started_at
-        for f, value in clocks.__dict__.items():
-            setattr(row, f, value)
-        row.computed_at = at
-        row.is_stale = False
-        row.save()
-    return row
+        rows = {
+            row.ticket_id: row
+            for row in TicketSla.objects.select_for_update()
+            .filter(ticket_id__in=[t.pk for t in tickets])
+            .order_by("pk")
+        }
+        new = []
+        for ticket in tickets:
+            row = rows.get(ticket.pk)
+            if row is None:
+                row = TicketSla(ticket_id=ticket.pk, organization_id=ticket.organization_id)
+                new.append(row)
+            _set_clocks(row, *computed[ticket.pk], at=at)
+            if ticket.pk in rows:
+                row.save()
+            out[ticket.pk] = row
+        TicketSla.objects.bulk_create(new)
+    return out
+
+
+def _set_clocks(
+    row: TicketSla, policy: SlaPolicy | None, calendar_name: str, history: Any, clocks: Any, *, at: datetime
+) -> None:
+    if row.marketplace_started_at != clocks.marketplace_started_at or row.marketplace_due != clocks.marketplace_due:
+        row.marketplace_warned_at = row.marketplace_breached_at = None
+    if (
+        row.first_response_due != clocks.first_response_due
+        and row.first_response_breached_at
+        and (clocks.first_response_due is None or clocks.first_response_due > at)
+    ):
+        row.first_response_breached_at = None  # the due time moved later (a policy change): not breached now
+    if (
+        row.resolution_due != clocks.resolution_due
+        and row.resolution_breached_at
+        and (clocks.resolution_due is None or clocks.resolution_due > at)
+    ):
+        row.resolution_breached_at = None
+    row.policy = policy
+    row.calendar_name = calendar_name
+    row.started_at = history.started_at
+    for f, value in clocks.__dict__.items():
+        setattr(row, f, value)
+    row.computed_at = at
+    row.is_stale = False
 
 
 def sla_refresh(*, now: datetime | None = None, batch: int = REFRESH_BATCH) -> int:
@@ -313,8 +342,9 @@ def sla_refresh(*, now: datetime | None = None, batch: int = REFRESH_BATCH) -> i
             .filter(Q(sla__isnull=True) | Q(updated_at__gt=F("sla__computed_at")))
             .values_list("pk", flat=True)[:room]
         )
-    for ticket_id in dict.fromkeys(ids):
-        ticket_sla_recompute(ticket_id=ticket_id, now=at)
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), RECOMPUTE_BATCH):  # (a write transaction each: SQLite's lock stays short)
+        tickets_sla_recompute(ticket_ids=unique[start : start + RECOMPUTE_BATCH], now=at)
     return len(ids)
 
 

@@ -4,9 +4,12 @@ clocks and sweep for warnings and breaches (periodic), notify people of them. Al
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
+
+from aftersales.core.tasks import runs_batches_of
 
 from . import services
 
@@ -26,3 +29,10 @@ def sla_minutely() -> dict[str, int]:
 @db_task(retries=3, retry_delay=30)
 def notify_sla(ticket_id: int, clock: str, due_at: datetime, breached: bool) -> int:
     return services.sla_notify(ticket_id=ticket_id, clock=clock, due_at=due_at, breached=breached)
+
+
+@runs_batches_of(recompute_ticket_sla)
+def recompute_tickets_sla(arguments: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """recompute_ticket_sla for the fan-out jobs of many tickets at once (fixed queries, one transaction)."""
+    services.tickets_sla_recompute(ticket_ids=[ticket_id for (ticket_id,) in arguments])
+    return []

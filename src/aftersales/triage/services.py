@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from aftersales.accounts.models import Permission
 from aftersales.accounts.permissions import check_perm, organization_of
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, ValidationFailed
-from aftersales.core.events import publish
+from aftersales.core.events import publish_many
 
 from .events import MessageTriaged
 from .models import ClassificationRequest, LLMConnectionTest, LLMProviderSettings, TriageResult, TriageSettings
@@ -65,60 +65,97 @@ def order_for_entities(*, organization_id: int, entities: list[dict[str, Any]]) 
 def message_triage(*, message_id: int, force: bool = False) -> TriageResult | None:
     """Classify an inbound message and keep the result (one row per message). Idempotent: a message
     already classified by the current model version is left alone unless `force`. Loads the models:
-    call it from the worker."""
+    call it from the worker. (The batch of one of `messages_triage`.)"""
+    return messages_triage(message_ids=[message_id], force=force)[message_id]
+
+
+def messages_triage(*, message_ids: Sequence[int], force: bool = False) -> dict[int, TriageResult | None]:
+    """`message_triage` for a batch (the worker's fan-out jobs of many messages: core/tasks.py): what it
+    would do for each message, with one read of the messages and their results, one model call per
+    organization (classify_in_organization) and one transaction that writes every result and publishes
+    each MessageTriaged. Returns the result per message id (None: not an inbound message)."""
     from aftersales.inbox.models import Message, MessageDirection
 
     from .artifacts import get_bundle
     from .decide import Context
 
-    message = Message.objects.select_related("ticket").filter(pk=message_id).first()
-    if message is None or message.direction != MessageDirection.INBOUND:
-        return None
+    ids = list(dict.fromkeys(message_ids))
+    found = {m.pk: m for m in Message.objects.select_related("ticket").filter(pk__in=ids)}
     bundle = get_bundle()
-    existing = TriageResult.objects.filter(message_id=message_id).first()
-    if existing is not None and existing.model_version == bundle.version and not force:
-        return existing
-    ticket = message.ticket
-    context = Context(customer_tier=ticket.customer_tier, platform=ticket.platform)
-    [(output, note)] = classify_in_organization(
-        organization_id=ticket.organization_id,
-        texts=[message.body],
-        languages=[message.language or None],
-        contexts=[context],
-        attempts=None,
-    )
-    entities = [e.as_dict() for e in output.entities]
-    order = order_for_entities(organization_id=ticket.organization_id, entities=entities)
-    fields = {
-        "organization_id": ticket.organization_id,
-        "intent": output.intent,
-        "confidence": output.confidence,
-        "urgency": output.urgency,
-        "sentiment": output.sentiment,
-        "needs_human": output.needs_human,
-        "reasons": list(output.reasons),
-        "entities": entities,
-        "alternatives": [{"intent": i, "probability": p} for i, p in output.alternatives],
-        "language": output.language,
-        "order": order,
-        "model_version": output.model_version,
-        "engine": output.engine[:120],
-        "engine_note": note[:300],
-    }
-    with transaction.atomic():
-        result, _created = TriageResult.objects.update_or_create(message_id=message_id, defaults=fields)
-        publish(
-            MessageTriaged(
-                message_id=message_id,
-                ticket_id=ticket.pk,
-                organization_id=ticket.organization_id,
-                intent=result.intent,
-                urgency=result.urgency,
-                needs_human=result.needs_human,
-                actor=ACTOR,
-            )
+    existing = {r.message_id: r for r in TriageResult.objects.filter(message_id__in=ids)} if found else {}
+    out: dict[int, TriageResult | None] = dict.fromkeys(ids)
+    todo: dict[int, list[Any]] = {}  # organization id -> its messages to classify
+    for message_id in ids:
+        message = found.get(message_id)
+        if message is None or message.direction != MessageDirection.INBOUND:
+            continue
+        result = existing.get(message_id)
+        if result is not None and result.model_version == bundle.version and not force:
+            out[message_id] = result
+            continue
+        todo.setdefault(message.ticket.organization_id, []).append(message)
+    if not todo:
+        return out
+    fields: dict[int, dict[str, Any]] = {}
+    for organization_id, messages in todo.items():
+        answers = classify_in_organization(
+            organization_id=organization_id,
+            texts=[m.body for m in messages],
+            languages=[m.language or None for m in messages],
+            contexts=[Context(customer_tier=m.ticket.customer_tier, platform=m.ticket.platform) for m in messages],
+            attempts=None,
         )
-    return result
+        for message, (output, note) in zip(messages, answers, strict=True):
+            entities = [e.as_dict() for e in output.entities]
+            fields[message.pk] = {
+                "organization_id": organization_id,
+                "intent": output.intent,
+                "confidence": output.confidence,
+                "urgency": output.urgency,
+                "sentiment": output.sentiment,
+                "needs_human": output.needs_human,
+                "reasons": list(output.reasons),
+                "entities": entities,
+                "alternatives": [{"intent": i, "probability": p} for i, p in output.alternatives],
+                "language": output.language,
+                "order": order_for_entities(organization_id=organization_id, entities=entities),
+                "model_version": output.model_version,
+                "engine": output.engine[:120],
+                "engine_note": note[:300],
+            }
+    with transaction.atomic():
+        # (the rows read above may have changed meanwhile: locked and read again, as update_or_create does)
+        current = {r.message_id: r for r in TriageResult.objects.select_for_update().filter(message_id__in=fields)}
+        new = [
+            TriageResult(message_id=message_id, **values)
+            for message_id, values in fields.items()
+            if message_id not in current
+        ]
+        TriageResult.objects.bulk_create(new)
+        written = {r.message_id: r for r in new}
+        for message_id, result in current.items():
+            for name, value in fields[message_id].items():
+                setattr(result, name, value)
+            result.save()
+            written[message_id] = result
+        published = []
+        for message_id in fields:  # (in the order the messages were given)
+            result = written[message_id]
+            ticket = found[message_id].ticket
+            out[message_id] = result
+            published.append(
+                MessageTriaged(
+                    message_id=message_id,
+                    ticket_id=ticket.pk,
+                    organization_id=ticket.organization_id,
+                    intent=result.intent,
+                    urgency=result.urgency,
+                    needs_human=result.needs_human,
+                    actor=ACTOR,
+                )
+            )
+        publish_many(published)
+    return out
 
 
 def _llm_quota_take(row: LLMProviderSettings) -> str:

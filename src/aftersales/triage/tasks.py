@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
+
+from aftersales.core.tasks import runs_batches_of
 
 from . import services
 
@@ -28,6 +31,13 @@ def triage_message(message_id: int) -> str:
     """Classify a new inbound message (skipped when this model version already did)."""
     result = services.message_triage(message_id=message_id)
     return result.intent if result is not None else "skipped"
+
+
+@runs_batches_of(triage_message)
+def triage_messages(arguments: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """triage_message for the fan-out jobs of many messages at once (one model call, one transaction)."""
+    services.messages_triage(message_ids=[message_id for (message_id,) in arguments])
+    return []
 
 
 @db_task(retries=2, retry_delay=30)
