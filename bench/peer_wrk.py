@@ -163,6 +163,23 @@ def wrk_round(server: peer.Server, system: str, script: Path, args: argparse.Nam
     result.worst = max(result.worst, data["max"] / 1000)
 
 
+def worker_cpu(server: peer.Server) -> float:
+    """CPU seconds used so far by aftersales' Huey worker (the `run_huey` process run.sh starts)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            stat = (entry / "stat").read_text()
+            if b"run_huey" in cmdline and os.getpgid(int(entry.name)) == server.process.pid:
+                fields = stat.rsplit(")", 1)[-1].split()
+                ticks += int(fields[11]) + int(fields[12])
+        except (OSError, ProcessLookupError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connections", type=int, default=8, help="concurrent connections (clients), default 8")
@@ -172,6 +189,15 @@ def main() -> None:
     parser.add_argument("--pg", help="PostgreSQL server URL without a database: both systems on it")
     parser.add_argument("--helpdesk-venv", help=f"an existing virtualenv with django-helpdesk=={peer.HELPDESK_VERSION}")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--drain-limit", type=float, default=300, help="seconds to wait for the worker's backlog to drain (300)"
+    )
+    parser.add_argument(
+        "--model-cache",
+        default=str(Path(tempfile.gettempdir()) / "aftersales-bench-triage"),
+        help="folder of the triage model, trained once and kept between runs (the deploy's triage_train): without"
+        " it the worker of each fresh folder trains it at start-up, beside the measured rounds",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk (Debian package; a benchmark tool only)")
@@ -192,18 +218,26 @@ def main() -> None:
         print(subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[0])
         project, hd_info = peer.helpdesk_prepare(tmp, args.helpdesk_venv)
         env, as_info = peer.aftersales_prepare(tmp, "as-var", 400)
+        model_dir = Path(env["AFTERSALES_VAR_DIR"]) / "triage"
+        if not model_dir.exists():
+            Path(args.model_cache).mkdir(parents=True, exist_ok=True)
+            model_dir.symlink_to(Path(args.model_cache).resolve())
+        peer.log("aftersales: triage_train (at once when the model is in --model-cache)")
+        peer.aftersales_manage(env, "triage_train")
         workers, threads = peer.gunicorn_layout(env)
         database = "PostgreSQL" if peer.PG else "SQLite"
         print(
             f"both on {database}; gunicorn {workers} workers x {threads} threads (scripts/gunicorn.conf.py's choice;"
             f" aftersales through scripts/run.sh with its Huey worker); wrk -t{args.threads} -c{args.connections}"
-            f" -d{args.seconds}s x {args.rounds} rounds (+1 warm-up)"
+            f" -d{args.seconds}s x {args.rounds} rounds (+1 warm-up);"
+            f" WORKER_NICE {os.environ.get('WORKER_NICE', 'unset (run.sh default)')}"
         )
         hd = peer.helpdesk_start(project, hd_info, workers, threads)
         servers.append(hd)
         aft = peer.aftersales_start(env, as_info, via_run_sh=True, extra={})
         servers.append(aft)
         systems = [(hd, "helpdesk"), (aft, "aftersales")]
+        worker_before = worker_cpu(aft)
         results = {name: Rounds() for _, name in systems}
         for r in range(args.rounds + 1):
             order = list(systems)
@@ -212,6 +246,7 @@ def main() -> None:
                 peer.log(f"round {r} {'(warm-up) ' if r == 0 else ''}{name}")
                 wrk_round(server, name, script, args, results[name] if r else None)
         load = os.getloadavg()[0]
+        worker_spent = worker_cpu(aft) - worker_before
         print(f"\n## HTTP ticket creation, {args.connections} connections, wrk; load average {load:.1f}")
         print(f"  django-helpdesk POST /api/tickets/          {results['helpdesk'].row()}")
         print(f"  aftersales POST /api/v1/inbound/messages    {results['aftersales'].row()}")
@@ -222,8 +257,15 @@ def main() -> None:
             f" p99 x{statistics.median(a.p99) / statistics.median(h.p99):.2f},"
             f" server CPU/req x{(a.server_cpu / max(a.requests, 1)) / (h.server_cpu / max(h.requests, 1)):.2f}"
         )
+        a_all = results["aftersales"]
+        print(
+            f"  aftersales Huey worker CPU during the rounds (warm-up included): {worker_spent:.1f} s,"
+            f" {worker_spent * 1000 / max(a_all.requests, 1):.2f} ms per measured creation"
+        )
         print("\n".join(peer.memory_lines("creation", hd, aft)))
-        print("\n".join(peer.backlog_lines(env)))
+        drain_started = worker_cpu(aft)
+        print("\n".join(peer.backlog_lines(env, limit=args.drain_limit)))
+        print(f"  aftersales Huey worker CPU while draining: {worker_cpu(aft) - drain_started:.1f} s")
     finally:
         for server in servers:
             server.stop()

@@ -1,0 +1,237 @@
+"""The Huey worker's CPU per HTTP-created ticket, by job, old code against new (issue 13).
+
+Every ticket created through `POST /api/v1/inbound/messages` leaves the worker a fan-out task (translation and
+language detection, triage, the CSAT reply check, the SLA clocks: core/tasks.run_jobs) and, once triaged, the
+`apply_triage` job. This script prepares one database per version (bench/peer.py's helpers: migrate, `demo
+--tickets N`, production settings, Huey's SQLite queue), then in each version's own process (its `src/` on
+PYTHONPATH, the shared virtualenv) and in alternating rounds: ingests --tickets tickets the way the API does
+(`message_ingest`, a new buyer each, the wrk benchmark's text), which fills the queue, then drains the queue in
+the process as the worker would (dequeue + execute, one thread). Printed per version: the worker's CPU per ticket
+(process time of the drain / tickets), wall time, tasks executed, and the CPU by job (each task's `call_local`
+and each batch entry point, timed where they are called); --profile writes a cProfile of one more round per
+version (/tmp/worker_cpu-<version>.prof) and prints its top functions by cumulative time.
+
+The triage model is trained once into --model-cache (the deploy's `triage_train`) and shared by the versions:
+otherwise the first process of a fresh folder trains it (about a minute of CPU).
+
+  .venv/bin/python bench/worker_cpu.py --before HEAD                      # working tree against HEAD
+  .venv/bin/python bench/worker_cpu.py --before REF --after FOLDER --tickets 500 --rounds 3
+  .venv/bin/python bench/worker_cpu.py --pg postgres://postgres@127.0.0.1:5432
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import peer  # bench/peer.py: prepare, PostgreSQL databases
+
+ROOT = peer.ROOT
+
+CHILD = r"""
+import cProfile, io, json, pstats, sys, time, uuid
+from collections import defaultdict
+import django
+django.setup()
+from huey.api import TaskWrapper
+from huey.contrib.djhuey import HUEY
+from aftersales.accounts.models import User
+from aftersales.catalog.models import Store
+from aftersales.inbox.services import InboundMessage, message_ingest
+from aftersales.language.detect import preload_detector
+from aftersales.triage.artifacts import get_bundle
+from aftersales.triage.embeddings import embed
+from aftersales.core import tasks as core_tasks
+
+HUEY.immediate = False
+HUEY.storage.flush_queue()  # (the demo's own follow-ups: not measured)
+get_bundle(); embed(["warm up"]); preload_detector()  # (the worker's on_startup)
+admin = User.objects.get(username="admin")
+store = Store.objects.filter(organization=admin.organization).order_by("id").first()
+cpu_by = defaultdict(float)
+calls_by = defaultdict(int)
+local = TaskWrapper.call_local
+def timed_local(self, *args, **kwargs):
+    c = time.process_time()
+    try:
+        return local(self, *args, **kwargs)
+    finally:
+        cpu_by["job " + self.func.__name__] += time.process_time() - c
+        calls_by["job " + self.func.__name__] += 1
+TaskWrapper.call_local = timed_local
+runners = getattr(core_tasks, "_batch_runners", {})
+def timed_runner(path, runner):
+    def run(arguments):
+        c = time.process_time()
+        try:
+            return runner(arguments)
+        finally:
+            cpu_by["batch " + path.rpartition(".")[2]] += time.process_time() - c
+            calls_by["batch " + path.rpartition(".")[2]] += len(arguments)
+    return run
+wrapped = set()
+def wrap_runners():
+    for path, runner in list(runners.items()):
+        if path not in wrapped:
+            runners[path] = timed_runner(path, runner)
+            wrapped.add(path)
+
+def one_round(n, profile=None):
+    cpu_by.clear(); calls_by.clear()
+    for i in range(n):
+        buyer = uuid.uuid4().hex
+        message_ingest(inbound=InboundMessage(
+            store=store, external_id=f"msg-{buyer}", subject="Order arrived broken",
+            body="Hello, my order arrived broken. Can you send a new one?", customer_external_id=buyer,
+            customer_name="Peer Buyer", customer_email=f"{buyer}@example.com", via="api"))
+    queued = HUEY.storage.queue_size()
+    executed = defaultdict(int)
+    c, t = time.process_time(), time.perf_counter()
+    if profile:
+        profile.enable()
+    while True:
+        wrap_runners()
+        task = HUEY.dequeue()
+        if task is None:
+            break
+        executed[task.name] += 1
+        c1 = time.process_time()
+        HUEY.execute(task)
+        cpu_by["task " + task.name] += time.process_time() - c1
+        calls_by["task " + task.name] += 1
+    if profile:
+        profile.disable()
+    cpu, wall = time.process_time() - c, time.perf_counter() - t
+    return {"cpu": cpu, "wall": wall, "queued": queued, "executed": dict(executed),
+            "by_job": dict(cpu_by), "calls": dict(calls_by), "scheduled": HUEY.storage.schedule_size()}
+
+n = int(sys.argv[1])
+for line in sys.stdin:
+    if line.strip() == "round":
+        print(json.dumps(one_round(n)), flush=True)
+    elif line.strip() == "profile":
+        prof = cProfile.Profile()
+        out = one_round(n, prof)
+        prof.dump_stats(sys.argv[2])
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats("cumulative").print_stats(45)
+        out["profile"] = buf.getvalue()[-9000:]
+        print(json.dumps(out), flush=True)
+"""
+
+
+def version(ref: str, tmp: Path) -> Path:
+    if Path(ref).is_dir():
+        return Path(ref).resolve()
+    return peer.checkout(ref, tmp)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--before", default="HEAD", help="the git ref (a `git archive` copy) or folder to compare with")
+    parser.add_argument("--after", default="", help="a git ref or source folder to measure instead of the working tree")
+    parser.add_argument("--demo", type=int, default=100, help="demo tickets in each database")
+    parser.add_argument("--tickets", type=int, default=300, help="tickets created, then drained, per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per version (the first is a warm-up)")
+    parser.add_argument("--profile", action="store_true", help="one more round per version under cProfile")
+    parser.add_argument("--pg", help="PostgreSQL server URL without a database: a database per version on it")
+    parser.add_argument(
+        "--model-cache",
+        default=str(Path(tempfile.gettempdir()) / "aftersales-bench-triage"),
+        help="the triage model's folder (kept between runs)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    if args.pg:
+        peer.PG.update(url=args.pg.rstrip("/"), suffix=f"wk{os.getpid()}")
+    tmp = Path(tempfile.mkdtemp(prefix="aftersales-worker-cpu-"))
+    cache = Path(args.model_cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    procs: dict[str, subprocess.Popen[str]] = {}
+    try:
+        trees = {"old": version(args.before, tmp), "new": version(args.after, tmp) if args.after else ROOT}
+        for name, tree in trees.items():
+            var = tmp / f"var-{name}"
+            var.mkdir()
+            (var / "triage").symlink_to(cache)
+            env, _info = peer.aftersales_prepare(tmp, f"var-{name}", args.demo, tree=tree)
+            peer.aftersales_manage(env, "triage_train")  # (returns at once when the model is in the cache)
+            cmd = [
+                str(peer.VENV_PY),
+                "-c",
+                CHILD,
+                str(args.tickets),
+                str(Path(tempfile.gettempdir()) / f"worker_cpu-{name}.prof"),
+            ]
+            procs[name] = subprocess.Popen(
+                cmd, cwd=tree, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            )
+        results: dict[str, list[dict]] = {name: [] for name in procs}
+        loads = []
+        for r in range(args.rounds):
+            order = list(procs) if r % 2 == 0 else list(reversed(procs))
+            for name in order:
+                proc = procs[name]
+                assert proc.stdin and proc.stdout
+                proc.stdin.write("round\n")
+                proc.stdin.flush()
+                out = json.loads(proc.stdout.readline())
+                loads.append(os.getloadavg()[0])
+                if r:
+                    results[name].append(out)
+                peer.log(
+                    f"round {r + 1} {name}: worker CPU {out['cpu'] * 1000 / args.tickets:.2f} ms/ticket,"
+                    f" {out['executed']}"
+                )
+        if args.profile:
+            for name, proc in procs.items():
+                assert proc.stdin and proc.stdout
+                proc.stdin.write("profile\n")
+                proc.stdin.flush()
+                print(f"\n## cProfile, {name} (cumulative; /tmp/worker_cpu-{name}.prof)")
+                print(json.loads(proc.stdout.readline())["profile"])
+        database = "PostgreSQL" if args.pg else "SQLite"
+        print(f"\n## Huey worker CPU per HTTP-created ticket ({database}), drained in-process, one thread")
+        print(
+            f"old = {args.before}, new = {args.after or 'working tree'}; {args.tickets} tickets x {args.rounds - 1}"
+            f" measured rounds each; load average (1 min) {min(loads):.1f}-{max(loads):.1f}"
+        )
+        per: dict[str, float] = {}
+        for name, rounds in results.items():
+            cpu = [x["cpu"] * 1000 / args.tickets for x in rounds]
+            wall = [x["wall"] * 1000 / args.tickets for x in rounds]
+            per[name] = statistics.fmean(cpu)
+            tasks = {k: sum(x["executed"].get(k, 0) for x in rounds) / len(rounds) for k in rounds[0]["executed"]}
+            print(
+                f"  {name:4s} CPU {per[name]:6.2f} ms/ticket (rounds {', '.join(f'{c:.2f}' for c in cpu)})"
+                f"  wall {statistics.fmean(wall):6.2f} ms/ticket  queued {rounds[0]['queued']}  executed {tasks}"
+            )
+            jobs = sorted(rounds[0]["by_job"], key=lambda k: -sum(x["by_job"].get(k, 0) for x in rounds))
+            for job in jobs:
+                ms = statistics.fmean(x["by_job"].get(job, 0.0) for x in rounds) * 1000 / args.tickets
+                calls = statistics.fmean(x["calls"].get(job, 0) for x in rounds)
+                print(f"        {job:32s} {ms:6.2f} ms/ticket  ({calls:.0f} calls or items per round)")
+        print(f"  ratio new/old: worker CPU per ticket x{per['new'] / per['old']:.3f}")
+    finally:
+        for proc in procs.values():
+            if proc.stdin:
+                proc.stdin.close()
+            proc.wait(timeout=120)
+        if args.pg:
+            peer.pg_drop_all()
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
