@@ -126,6 +126,54 @@ def joined_tokens(parts: Iterable[list[str]], *, per_part: int = MAX_MESSAGE_TOK
     return out
 
 
+def appended_tokens(
+    document_length: int, parts: Iterable[list[str]], *, per_part: int = MAX_MESSAGE_TOKENS
+) -> list[str]:
+    """The tokens that parts added after a document of `document_length` tokens (the joined_tokens
+    of the parts before them) bring to it: `joined_tokens(before + parts)` is the document's tokens
+    followed by these. The document is capped at MAX_DOCUMENT_TOKENS: a full one takes nothing more
+    (joined_tokens cuts the whole at the cap, so its first tokens never change)."""
+    budget = MAX_DOCUMENT_TOKENS - document_length
+    out: list[str] = []
+    if budget <= 0:
+        return out
+    for toks in parts:
+        out.extend(toks[:per_part])
+        if len(out) >= budget:
+            return out[:budget]
+    return out
+
+
+class DocumentLength(Expression):
+    """The number of tokens a stored search document holds, or NULL where the document does not say:
+    a PostgreSQL tsvector keeps at most 256 positions per lexeme (the first ones), so when a lexeme
+    reaches 256 the last positions may be gone; otherwise every position 1..n is there once and the
+    largest is n. On SQLite the document " tok1 tok2 ... " holds one more space than tokens. What
+    services.search.tickets_search_append needs to append to a document instead of rebuilding it."""
+
+    output_field = models.IntegerField()
+
+    def __init__(self, document: Any) -> None:
+        super().__init__()
+        self.document = document
+
+    def get_source_expressions(self) -> list[Any]:
+        return [self.document]
+
+    def set_source_expressions(self, exprs: Sequence[Any]) -> None:
+        (self.document,) = exprs
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        sql, params = compiler.compile(self.document)
+        if connection.vendor == "postgresql":
+            length = (
+                "CASE WHEN bool_or(u.positions IS NULL OR cardinality(u.positions) >= 256) THEN NULL "
+                "ELSE coalesce(max(u.positions[cardinality(u.positions)]), 0) END"
+            )
+            return f"(SELECT {length} FROM unnest({sql}) AS u)", tuple(params)  # noqa: S608
+        return f"(length({sql}) - length(replace({sql}, ' ', '')) - 1)", (*params, *params)
+
+
 @dataclass(frozen=True)
 class Phrase:
     """Tokens that must appear consecutively; the last one as a prefix when `prefix`."""

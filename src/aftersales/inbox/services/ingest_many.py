@@ -21,8 +21,9 @@ One page, one transaction (the caller's, or its own), in this order:
    (locked, in id order), then each message's thread is decided in memory, tickets opened earlier
    in the page included;
 4. writes: new tickets, messages, audit rows and the new tickets' search documents with one
-   bulk_create each, one UPDATE per touched existing ticket, the touched tickets' documents rebuilt
-   once; events published in message order.
+   bulk_create each, one UPDATE per touched existing ticket, the new messages' tokens appended to
+   the touched tickets' documents (services.search.tickets_search_append: one read, one UPDATE; a
+   ticket it cannot append to is rebuilt); events published in message order.
 
 E-mail whose threading needs its headers (a Message-ID, References, a `[#123]` subject) goes through
 `message_ingest` itself, between the page's batches, so the order is kept. If a concurrent writer
@@ -66,7 +67,13 @@ from .ingest import (
     received_payload,
     ticket_take_message,
 )
-from .search import new_tickets_search_create, ticket_search_refresh
+from .search import (
+    message_document_parts,
+    new_tickets_search_create,
+    ticket_search_refresh,
+    tickets_search_append,
+    translation_texts,
+)
 from .threading import ThreadKey, find_thread, is_live, rule_matches, thread_candidates
 
 Outcome = IngestResult | DomainError
@@ -261,7 +268,6 @@ def _write(
     candidates = _Candidates(thread_candidates(k for k in keys if k is not None))
     loaded = {ticket.pk: _row_values(ticket) for ticket in candidates.tickets}
     new_tickets: list[Ticket] = []
-    messages_per_ticket: dict[int, int] = defaultdict(int)  # id(ticket) -> messages of this page
     touched: dict[int, Ticket] = {}  # existing tickets that took a message, by id
     audit: list[TicketEvent] = []
     item_audit: dict[int, list[TicketEvent]] = defaultdict(list)  # each message's rows, by index
@@ -309,7 +315,6 @@ def _write(
             if ticket.pk is not None:
                 touched[ticket.pk] = ticket
         item.ticket = ticket
-        messages_per_ticket[id(ticket)] += 1
         item.message = new_message(inbound, item.prepared, ticket, customer_name=item.customer_name)
         item.received = audit_row(ticket, TicketEventType.MESSAGE_RECEIVED, actor, **received_payload(inbound, None))
         audit.append(item.received)
@@ -344,24 +349,42 @@ def _write(
         order.save(update_fields=["customer", "updated_at"])
     for customer, fields in changed_customers:
         customer.save(update_fields=[*fields, "updated_at"])
-    # Search documents: a ticket opened by this page with one message is written from its parts (the
-    # customer as they are at the end of the page: what a refresh would read); every other ticket
-    # the page touched is rebuilt once.
-    refresh = set(touched)
+    # Search documents: a ticket opened by this page is written from its parts (the customer as they
+    # are at the end of the page: what a refresh would read; its messages in (created_at, id) order,
+    # the order build_documents reads them in), an existing ticket that took messages gets their
+    # tokens appended (tickets_search_append, which rebuilds where it cannot append), and the tickets
+    # of a customer whose name or e-mail this page filled in are rebuilt once.
     renamed = [c.pk for c, fields in changed_customers if {"name", "email"} & set(fields)]
+    refresh: set[int] = set()
     if renamed:
-        refresh |= set(Ticket.objects.filter(customer_id__any_of=renamed).values_list("pk", flat=True))
-    parts: dict[int, list[list[str]]] = {}
+        refresh = set(Ticket.objects.filter(customer_id__any_of=renamed).values_list("pk", flat=True))
+    by_ticket: dict[int, list[_Item]] = defaultdict(list)
     for item in items:
-        ticket = item.ticket
-        assert ticket is not None and ticket.pk is not None and item.customer is not None
-        if not item.ticket_created:
+        assert item.ticket is not None and item.ticket.pk is not None and item.message is not None
+        if translation_texts(item.message.translations):  # (none at ingest: see message_document_parts)
+            refresh.add(item.ticket.pk)
+    for item in items:
+        assert item.ticket is not None and item.ticket.pk is not None
+        if item.ticket.pk not in refresh:
+            by_ticket[item.ticket.pk].append(item)
+    parts: dict[int, list[list[str]]] = {}
+    appended: dict[int, list[Message]] = {}
+    for ticket_id, ticket_items in by_ticket.items():
+        ticket_items.sort(key=lambda i: (i.message.created_at, i.message.pk))  # type: ignore[union-attr]
+        creator = next((i for i in ticket_items if i.ticket_created), None)
+        if creator is None:
+            appended[ticket_id] = [i.message for i in ticket_items]  # type: ignore[misc]
             continue
-        if messages_per_ticket[id(ticket)] > 1 or ticket.pk in refresh:
-            refresh.add(ticket.pk)
-        else:
-            parts[ticket.pk] = new_ticket_document_parts(item.prepared, item.customer)
+        assert creator.customer is not None
+        parts[ticket_id] = new_ticket_document_parts(creator.prepared, creator.customer)[:-1]  # (without its body)
+        for i in ticket_items:
+            assert i.message is not None
+            parts[ticket_id] += message_document_parts(i.message, i.prepared.body_tokens)
     new_tickets_search_create(parts_by_ticket=parts)
+    tickets_search_append(
+        messages=appended,
+        body_tokens={i.message.pk: i.prepared.body_tokens for i in items},  # type: ignore[union-attr]
+    )
     if refresh:
         ticket_search_refresh(ticket_ids=refresh)
     # The page's events in message order, as one batch: its subscribers' work after commit goes out

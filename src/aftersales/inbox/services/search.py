@@ -10,13 +10,25 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F, OuterRef, Subquery
+
+from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
 
 from ..models import Message, Ticket, TicketSearch
-from ..search import SQLITE_FTS_TABLE, joined_tokens, ticket_document
+from ..search import (
+    MAX_MESSAGE_TOKENS,
+    SQLITE_FTS_TABLE,
+    DocumentLength,
+    appended_tokens,
+    joined_tokens,
+    ticket_document,
+    to_postgres_tsvector,
+    tokens,
+)
 
 
 def translation_texts(translations: Any) -> list[str]:
@@ -95,6 +107,90 @@ def new_tickets_search_create(*, parts_by_ticket: dict[int, list[list[str]]]) ->
         TicketSearch.objects.bulk_create(
             [TicketSearch(ticket_id=pk, document=joined_tokens(parts)) for pk, parts in parts_by_ticket.items()]
         )
+
+
+def message_document_parts(message: Message, body_tokens: list[str] | None = None) -> list[list[str]]:
+    """A message without translations as parts of its ticket's document: its body's tokens
+    (`body_tokens`: `tokens(message.body)` when the caller has them). (A message with translations is
+    not built in memory: build_documents takes them in the order the database gives the JSON keys,
+    which on PostgreSQL is not the order they were written in.)"""
+    assert not translation_texts(message.translations)
+    return [body_tokens if body_tokens is not None else tokens(message.body)]
+
+
+def tickets_search_append(
+    *, messages: Mapping[int, Sequence[Message]], body_tokens: Mapping[int, list[str]] | None = None
+) -> int:
+    """The documents of tickets that took new messages in the current transaction (`messages`: ticket
+    id -> the saved messages), extended with those messages' tokens instead of rebuilt: the stored
+    document is the one `build_documents` gave before these messages (every writer of a ticket's
+    messages, translations, subject or customer refreshes it in its transaction, under the ticket's
+    row lock, which the caller holds), so when the new messages sort after every other message of the
+    ticket (created_at, id) the rebuild would be that document followed by their tokens, up to the
+    16,000-token cap. One read (each document's token count and each ticket's latest other message)
+    and one UPDATE for the page, nothing re-read or re-tokenized. A ticket where that cannot be known
+    is rebuilt (`ticket_search_refresh`): no document row, a lexeme at PostgreSQL's 256 positions (the
+    document's length is then unknown: see search.DocumentLength), an older message sorting after
+    a new one, or a new message with translations (message_document_parts). `body_tokens`: message
+    id -> `tokens(message.body)`, when the caller has them. Returns how many documents were extended
+    (tests). See docs/adr/0036-search-documents-appended-at-ingest.md."""
+    if not messages:
+        return 0
+    body_tokens = body_tokens or {}
+    new_ids = sorted(m.pk for ms in messages.values() for m in ms)
+    latest = (
+        Message.objects.filter(ticket_id=OuterRef("ticket_id"))
+        .exclude(pk__any_of=new_ids)
+        .order_by("-created_at", "-id")
+    )
+    rows = (
+        TicketSearch.objects.filter(ticket_id__any_of=sorted(messages))
+        .annotate(
+            length=DocumentLength(F("document")),
+            last_at=Subquery(latest.values("created_at")[:1]),
+            last_id=Subquery(latest.values("pk")[:1]),
+        )
+        .order_by()
+        .values_list("ticket_id", "length", "last_at", "last_id")
+    )
+    rebuild = set(messages)
+    appends: list[tuple[int, list[str]]] = []
+    for ticket_id, length, last_at, last_id in rows:
+        ordered = sorted(messages[ticket_id], key=lambda m: (m.created_at, m.pk))
+        if length is None or (last_id is not None and (last_at, last_id) > (ordered[0].created_at, ordered[0].pk)):
+            continue
+        if any(translation_texts(m.translations) for m in ordered):
+            continue
+        rebuild.discard(ticket_id)
+        parts = (part for m in ordered for part in message_document_parts(m, body_tokens.get(m.pk)))
+        toks = appended_tokens(length, parts, per_part=MAX_MESSAGE_TOKENS)
+        if toks:
+            appends.append((ticket_id, toks))
+    _append(appends)
+    if rebuild:
+        ticket_search_refresh(ticket_ids=rebuild)
+    return len(messages) - len(rebuild)
+
+
+def _append(appends: list[tuple[int, list[str]]]) -> None:
+    if not appends:
+        return
+    table = connection.ops.quote_name(TicketSearch._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # `||` places the right side's positions after the left side's largest position, which
+            # is the document's length (DocumentLength was not NULL), and keeps each lexeme's first
+            # 256 positions, as the document built whole would.
+            cursor.execute(
+                f"UPDATE {table} AS s SET document = s.document || v.added::tsvector "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::text[]) AS v(ticket_id, added) WHERE s.ticket_id = v.ticket_id",
+                [[pk for pk, _t in appends], [to_postgres_tsvector(toks) for _pk, toks in appends]],
+            )
+        else:  # " tok1 tok2 " + "tok3 tok4 " (an empty document is " ")
+            cursor.executemany(
+                f"UPDATE {table} SET document = document || %s WHERE ticket_id = %s",  # noqa: S608
+                [(" ".join(toks) + " ", pk) for pk, toks in appends],
+            )
 
 
 def customer_search_refresh(*, customer_id: int) -> int:
