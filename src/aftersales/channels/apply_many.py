@@ -33,7 +33,7 @@ from aftersales.catalog.models import Order, OrderLine, Product, Shipment, Store
 from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
 from aftersales.core.inserts import insert_rows
 from aftersales.inbox.services import InboundMessage
-from aftersales.inbox.services.ingest_many import customers_resolve_many
+from aftersales.inbox.services.ingest_many import PageCustomers, customers_resolve_many
 
 from .apply import Applied, _differs, line_key, line_values, order_lines_drop, order_values, shipment_values
 from .base import MappingError, OrderRecord
@@ -55,9 +55,12 @@ class _State:
         self.dirty: set[str] = set()  # of the stored order
 
 
-def orders_apply_many(store: Store, records: list[OrderRecord]) -> list[Applied]:
+def orders_apply_many(
+    store: Store, records: list[OrderRecord], customers: PageCustomers | None = None
+) -> list[Applied]:
     """apply_order for each record, in order, page-wise (see the module docstring). The caller holds
-    the transaction."""
+    the transaction. `customers`: the page's customers as earlier calls left them (the inbox's
+    PageCustomers, kept by the sync engine's clean pass), else read here."""
     for record in records:
         if len(record.external_id) > 120 or not record.external_id:
             raise MappingError("an order needs an id of at most 120 characters", field="external_id")
@@ -97,8 +100,8 @@ def orders_apply_many(store: Store, records: list[OrderRecord]) -> list[Applied]
             if record.external_id not in latest or value is not None:
                 latest[record.external_id] = value if value is not None else before
     buyers = [(i, r) for i, r in enumerate(records) if not older[i] and r.buyer is not None and r.buyer.external_id]
-    resolved = customers_resolve_many(inbounds=[_buyer_inbound(store, r) for _i, r in buyers])
-    customers = {i: c for (i, _r), c in zip(buyers, resolved, strict=True)}
+    resolved = customers_resolve_many(inbounds=[_buyer_inbound(store, r) for _i, r in buyers], customers=customers)
+    customer_of = {i: c for (i, _r), c in zip(buyers, resolved, strict=True)}
 
     results: list[Applied] = []
     new_orders: list[Order] = []
@@ -112,7 +115,7 @@ def orders_apply_many(store: Store, records: list[OrderRecord]) -> list[Applied]
         if older[i]:
             results.append(Applied("unchanged", reason="older version"))
             continue
-        customer = customers.get(i)
+        customer = customer_of.get(i)
         values = order_values(store, record)
         state = states.get(record.external_id)
         if state is None:

@@ -51,6 +51,7 @@ from aftersales.catalog.models import Customer, CustomerIdentity, Store, normali
 from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
 from aftersales.inbox.services import InboundMessage
 from aftersales.inbox.services.ingest import needs_email_threading
+from aftersales.inbox.services.ingest_many import PageCustomers
 
 from .apply_many import batchable
 from .base import OrderRecord, Record, ReturnRecord
@@ -121,11 +122,18 @@ class PagePlan:
     """Splits a page's entries into segments and barriers, in order (see the module docstring).
     `entries`: (entry, kind, mapped records, inbound message) per record, in page order."""
 
-    def __init__(self, store: Store, entries: list[tuple[Any, str | None, list[Record], InboundMessage | None]]):
+    def __init__(
+        self,
+        store: Store,
+        entries: list[tuple[Any, str | None, list[Record], InboundMessage | None]],
+        customers: PageCustomers | None = None,
+    ):
+        """`customers`: the page's PageCustomers, which the plan fills with what its buyers reach
+        (the segments' calls then read nothing more for them), else read here."""
         self.store = store
         self.entries = entries
         self.buyers = [_buyer(store, kind, mapped, inbound) if kind else None for _e, kind, mapped, inbound in entries]
-        self._tokens = _CustomerReplay([b for b in self.buyers if b is not None])
+        self._tokens = _CustomerReplay([b for b in self.buyers if b is not None], customers)
 
     def steps(self) -> list[Segment | Any]:
         """Segments and barrier entries, in the order to apply them."""
@@ -200,7 +208,7 @@ class _CustomerReplay:
     gives the customers the buyer may reach: the one it resolves to, and every customer its e-mail
     address matches."""
 
-    def __init__(self, buyers: Iterable[_Buyer]) -> None:
+    def __init__(self, buyers: Iterable[_Buyer], customers: PageCustomers | None = None) -> None:
         buyers = list(buyers)
         by_store: dict[int, set[str]] = defaultdict(set)
         emails: dict[int, set[str]] = defaultdict(set)
@@ -213,6 +221,24 @@ class _CustomerReplay:
         self.by_email: dict[tuple[int, str], list[str]] = defaultdict(list)
         self.new = 0
         self.created = False  # whether the last buyer resolved creates a customer
+        if customers is not None:
+            # The same rows as the two queries below, read into the page's PageCustomers (before
+            # anything of the page is written) for the calls that resolve the segments' customers.
+            customers.read(
+                [(b.store_id, b.organization_id, b.external_id, b.email) for b in buyers], every_address=True
+            )
+            for (store_id, external_id), customer in customers.known.items():
+                if external_id in by_store.get(store_id, ()):
+                    token = str(customer.pk)
+                    self.identities[(store_id, external_id)] = token
+                    self.email_of[token] = normalise_email(customer.email) if customer.email else ""
+            for (org_id, normalized), matches in customers.by_email.items():
+                if normalized in emails.get(org_id, ()):
+                    for customer in sorted(matches, key=lambda c: c.pk):
+                        token = str(customer.pk)
+                        self.by_email[(org_id, normalized)].append(token)
+                        self.email_of.setdefault(token, normalized)
+            return
         if by_store:
             condition = Q()
             for store_id, ids in by_store.items():

@@ -48,7 +48,7 @@ from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import DomainError, NotFound, ValidationFailed
 from aftersales.inbox.services import InboundMessage, IngestResult
-from aftersales.inbox.services.ingest_many import message_ingest_many
+from aftersales.inbox.services.ingest_many import PageCustomers, message_ingest_many
 
 from .apply import Applied, applied_of_ingest, apply_record, connector_actor, inbound_from_record
 from .apply_many import orders_apply_many
@@ -423,35 +423,51 @@ def _apply_planned(
     """The clean pass (no savepoints): the page in segments (channels/page_plan.py), each segment's
     orders through orders_apply_many, then its buyer messages and returns in page order (through one
     message_ingest_many), then its later orders; a barrier record alone in its place.
-    Any failure: _PageFailed (the page is applied again record by record with savepoints)."""
-    plan = PagePlan(store, [(e, kind_of(e.mapped, e.inbound), e.mapped, e.inbound) for e in entries])
+    Any failure: _PageFailed (the page is applied again record by record with savepoints).
+    The page's customers are read once, by the plan, and handed to each segment's calls
+    (PageCustomers: they resolve buyers from it and keep it current); a barrier record may create
+    or change customers on its own, so after one the next calls read again what they need."""
+    customers = PageCustomers()
+    plan = PagePlan(store, [(e, kind_of(e.mapped, e.inbound), e.mapped, e.inbound) for e in entries], customers)
     for step in plan.steps():
         if isinstance(step, _Entry):
+            customers.forget()
             _apply_one(store, connector, ctx, step, outcomes, changed, strict=True)
             continue
-        _apply_orders(store, step.orders, outcomes, changed)
+        _apply_orders(store, step.orders, outcomes, changed, customers)
         if not any(kind == RETURN for kind, _entry in step.rest):
             _apply_messages(
-                store, connector, ctx, [entry for _kind, entry in step.rest], outcomes, changed, strict=True
+                store,
+                connector,
+                ctx,
+                [entry for _kind, entry in step.rest],
+                outcomes,
+                changed,
+                strict=True,
+                customers=customers,
             )
         else:
             try:
-                _apply_messages_and_returns(store, step.rest, outcomes, changed)
+                _apply_messages_and_returns(store, step.rest, outcomes, changed, customers)
             except (OperationalError, InterfaceError):
                 raise  # the database aborted the page (a deadlock): its records one by one
             except Exception as exc:
                 raise _PageFailed(step.rest[0][1].event_id) from exc
-        _apply_orders(store, step.later, outcomes, changed)
+        _apply_orders(store, step.later, outcomes, changed, customers)
 
 
 def _apply_orders(
-    store: Store, orders: list[_Entry], outcomes: dict[int, RecordOutcome], changed: list[RawEvent]
+    store: Store,
+    orders: list[_Entry],
+    outcomes: dict[int, RecordOutcome],
+    changed: list[RawEvent],
+    customers: PageCustomers | None = None,
 ) -> None:
     """A segment's order versions through orders_apply_many (the clean pass: a failure is _PageFailed)."""
     if not orders:
         return
     try:
-        applied = orders_apply_many(store, [e.mapped[0] for e in orders])  # type: ignore[misc]
+        applied = orders_apply_many(store, [e.mapped[0] for e in orders], customers)  # type: ignore[misc]
     except (OperationalError, InterfaceError):
         raise  # the database aborted the page (a deadlock): its records one by one
     except Exception as exc:
@@ -466,6 +482,7 @@ def _apply_messages_and_returns(
     rest: list[tuple[str, _Entry]],
     outcomes: dict[int, RecordOutcome],
     changed: list[RawEvent],
+    customers: PageCustomers | None = None,
 ) -> None:
     """A segment's buyer messages and return records in page order with one message_ingest_many call
     (channels/returns_many.py): a new request's ticket message at its place among the messages, what
@@ -487,7 +504,7 @@ def _apply_messages_and_returns(
         if inbound is not None:
             inbounds.append(inbound)
         next_return += 1
-    results = message_ingest_many(inbounds=inbounds, trailers=page.trailers, written=page.written)
+    results = message_ingest_many(inbounds=inbounds, trailers=page.trailers, written=page.written, customers=customers)
     applied = page.finish()
     _messages_applied(store, messages, [results[i] for i in message_results], outcomes, changed)
     for entry, result in zip(returns, applied, strict=True):
@@ -530,6 +547,7 @@ def _apply_messages(
     changed: list[RawEvent],
     *,
     strict: bool = False,
+    customers: PageCustomers | None = None,
 ) -> None:
     """The batch's buyer messages in one message_ingest_many call (in a savepoint unless `strict`);
     a message the inbox refuses is quarantined alone (nothing of it was written). Should the call
@@ -539,7 +557,9 @@ def _apply_messages(
         return
     if strict:
         try:
-            results = message_ingest_many(inbounds=[e.inbound for e in batch if e.inbound is not None])
+            results = message_ingest_many(
+                inbounds=[e.inbound for e in batch if e.inbound is not None], customers=customers
+            )
         except (OperationalError, InterfaceError):
             raise  # the database aborted the page (a deadlock): its records one by one
         except Exception as exc:

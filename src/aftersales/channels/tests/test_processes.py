@@ -81,11 +81,11 @@ if mode == "stall":
 
     original_orders = engine.orders_apply_many
 
-    def stalling_orders(store, records):  # a page's order versions at once count one per record
+    def stalling_orders(store, records, *args):  # a page's order versions at once count one per record
         if count[0] < stall_at <= count[0] + len(records):
             stall()
         count[0] += len(records)
-        return original_orders(store, records)
+        return original_orders(store, records, *args)
 
     engine.apply_record = stalling
     engine.message_ingest_many = stalling_many

@@ -31,7 +31,7 @@ from aftersales.channels.tests import testshop
 from aftersales.core import events as core_events
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
-from aftersales.inbox.models import Message, Ticket, TicketEvent
+from aftersales.inbox.models import Message, Ticket, TicketEvent, TicketSearch
 from aftersales.inbox.workflow import STATUS_CATEGORY, TicketStatus
 from aftersales.returns.models import ReturnRequest, ReturnRequestEvent, Rma, RmaStatus
 from aftersales.returns.rma import rma_create_from_return_request
@@ -167,6 +167,8 @@ def snapshot(
                     (e.type, e.actor_kind, sorted(k for k in e.payload if k != "message_id"))
                     for e in TicketEvent.objects.filter(ticket=t).order_by(*event_order)
                 ],
+                # (the page path appends to an existing ticket's document; the record path rebuilds it)
+                str(TicketSearch.objects.filter(ticket=t).values_list("document", flat=True).first()),
             )
             for t in tickets
         ),
@@ -697,3 +699,52 @@ def test_an_order_sharing_a_buyer_with_earlier_messages_waits_at_the_segment_end
     for key in one_by_one:
         assert batched[key] == one_by_one[key], key
     assert calls == [1, 3]  # [m1] + O-1 after it; [m3, m4, m6] + O-2 after them
+
+
+def _reads_of(table: str, queries: list[dict[str, Any]]) -> int:
+    return sum(1 for q in queries if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"])
+
+
+@pytest.mark.django_db
+def test_a_pages_customers_are_read_once_for_its_segments(installed, settings):
+    """Two segments and two order passes (the page of the test above, with e-mail addresses): the
+    buyers' identities and the customers with their addresses are read once for the page (PageCustomers,
+    filled by the plan), not by each call; same result as record by record."""
+    order = {"kind": "order", "buyer": "b1", "email": "b1@example.com", "order": "O-1", "status": "paid"}
+    page = [
+        _buyer_message(1, "b1", "b1@example.com"),
+        event(order, 2),
+        _buyer_message(3, "b1"),
+        _buyer_message(4, "b2", "shared@example.com"),
+        event({**order, "buyer": "b2", "email": "", "order": "O-2"}, 5),
+        _buyer_message(6, "b4", "shared@example.com"),  # b2's customer, found by the address
+    ]
+    one_by_one = run([page], batched=False, django_settings=settings)
+    settings.CHANNELS_SYNC_BATCH_MESSAGES = True
+    store = StoreFactory(platform=testshop.PLATFORM, site="testshop", credentials={"token": testshop.TOKEN})
+    with CaptureQueriesContext(connection) as ctx:
+        outcomes = receive_records(
+            store=store, records=[RawRecord(Stream.MESSAGES, item["id"], item) for item in page], source="pull"
+        )
+    assert _reads_of("catalog_customeridentity", ctx.captured_queries) == 1
+    assert _reads_of("catalog_customer", ctx.captured_queries) == 1
+    batched = snapshot(store, outcomes)
+    for key in one_by_one:
+        if key != "published":
+            assert batched[key] == one_by_one[key], key
+    assert (("b2", "b4"), "", "shared@example.com") in batched["customers"]
+
+
+@pytest.mark.django_db
+def test_a_customer_created_by_a_record_applied_alone_is_seen_by_the_next_segments(installed, settings):
+    """An e-mail naming a ticket in its subject is applied on its own (a barrier, through message_ingest):
+    here it creates b9's customer with z@example.com. b10 then writes from that address, in the next
+    segment: b10 is b9's customer, as record by record (the page's customers, read before the barrier
+    with no one at that address, are read again after it)."""
+    barrier = {**_buyer_message(2, "b9", "z@example.com"), "subject": "Re: [#999999] my order"}
+    page = [_buyer_message(1, "b1", "b1@example.com"), barrier, _buyer_message(3, "b10", "z@example.com")]
+    one_by_one = run([page], batched=False, django_settings=settings)
+    batched = run([page], batched=True, django_settings=settings)
+    for key in one_by_one:
+        assert batched[key] == one_by_one[key], key
+    assert ("b10", "b9") in [c[0] for c in batched["customers"]]

@@ -33,7 +33,7 @@ through `message_ingest` (which retries and finds the other writer's rows)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +100,7 @@ def message_ingest_many(
     inbounds: Sequence[InboundMessage],
     trailers: Mapping[int, Trailer] | None = None,
     written: Written | None = None,
+    customers: PageCustomers | None = None,
 ) -> list[Outcome]:
     """message_ingest for each message, in order, page-wise (see the module docstring).
 
@@ -108,22 +109,25 @@ def message_ingest_many(
     and before its audit rows, so the caller can write rows that name them and fill in its trailers
     (the sync engine's page of return requests, channels/returns_many.py). With either, the page
     must need no e-mail threading by headers (one batch), and a unique-constraint failure raises
-    instead of retrying message by message."""
+    instead of retrying message by message. `customers`: the page's customers as earlier calls left
+    them (PageCustomers: the sync engine's clean pass keeps one per page), else read here."""
     if trailers is not None or written is not None:
         if any(needs_email_threading(inbound) for inbound in inbounds):
             raise ValueError("trailers need a page without e-mail threaded by its headers")
-        return _batch(list(inbounds), dict(trailers or {}), written)
+        return _batch(list(inbounds), dict(trailers or {}), written, customers)
     results: list[Outcome] = []
     start = 0
     while start < len(inbounds):
         if needs_email_threading(inbounds[start]):
+            if customers is not None:
+                customers.forget()  # (message_ingest resolves its customer on its own)
             results.append(_one(inbounds[start]))
             start += 1
             continue
         end = start
         while end < len(inbounds) and not needs_email_threading(inbounds[end]):
             end += 1
-        results += _batch(list(inbounds[start:end]))
+        results += _batch(list(inbounds[start:end]), customers=customers)
         start = end
     return results
 
@@ -151,7 +155,10 @@ class _Item:
 
 
 def _batch(
-    inbounds: list[InboundMessage], trailers: dict[int, Trailer] | None = None, written: Written | None = None
+    inbounds: list[InboundMessage],
+    trailers: dict[int, Trailer] | None = None,
+    written: Written | None = None,
+    customers: PageCustomers | None = None,
 ) -> list[Outcome]:
     out: list[Outcome | None] = [None] * len(inbounds)
     repeats: dict[int, int] = {}  # index -> index of the page's first copy
@@ -201,8 +208,10 @@ def _batch(
     if items:
         try:
             with stored_files_removed_on_error(), transaction.atomic():
-                _write(items, lead, after, written)
+                _write(items, lead, after, written, customers)
         except IntegrityError:
+            if customers is not None:
+                customers.forget()  # (what the page created was rolled back)
             if hooked:
                 raise  # the caller's rows cannot be replayed message by message
             # A concurrent writer stored some of these rows first: nothing of the page was kept;
@@ -244,6 +253,7 @@ def _write(
     lead: list[Trailer] | None = None,
     after: dict[int, list[Trailer]] | None = None,
     written: Written | None = None,
+    customers: PageCustomers | None = None,
 ) -> None:
     lead = lead or []
     after = after or {}
@@ -262,7 +272,7 @@ def _write(
             ticket_id = getattr(event, "ticket_id", None)
             if ticket_id is not None:
                 early_events[ticket_id].append((place, event))
-    changed_customers = _resolve_customers(items)
+    changed_customers = _resolve_customers(items, customers)
     orders = _orders(items)
     keys = [_thread_key(item, orders) for item in items]
     candidates = _Candidates(thread_candidates(k for k in keys if k is not None))
@@ -435,34 +445,86 @@ def _save_tickets(tickets: list[Ticket], loaded: dict[int, list[Any]]) -> None:
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)  # noqa: S608
 
 
-def _resolve_customers(items: list[_Item]) -> list[tuple[Customer, list[str]]]:
-    """Each message's customer, as message_ingest's _upsert_customer finds or creates it at that
-    point of the sequence; new customers and identities written (one INSERT each). Returns the
-    existing customers a message filled in, with the fields."""
-    by_store: dict[int, set[str]] = defaultdict(set)
-    for item in items:
-        by_store[item.inbound.store.pk].add(item.inbound.customer_external_id)
-    condition = Q()
-    for store_id, external_ids in by_store.items():
-        condition |= Q(store_id=store_id, external_id__any_of=sorted(external_ids))
-    customers: dict[int, Customer] = {}  # one object per customer
-    known: dict[tuple[int, str], Customer] = {}
-    for identity in CustomerIdentity.objects.filter(condition).select_related("customer").order_by():
-        customer = customers.setdefault(identity.customer_id, identity.customer)
-        known[(identity.store_id, identity.external_id)] = customer
-    emails: dict[int, set[str]] = defaultdict(set)  # organization -> addresses of unknown buyers
-    for item in items:
-        inbound = item.inbound
-        if inbound.customer_email and (inbound.store.pk, inbound.customer_external_id) not in known:
-            emails[inbound.store.organization_id].add(normalise_email(inbound.customer_email))
-    by_email: dict[tuple[int, str], list[Customer]] = defaultdict(list)
-    if emails:
+Buyer = tuple[int, int, str, str]  # store id, organization id, buyer id, e-mail address (as given)
+
+
+def buyer_of(inbound: InboundMessage) -> Buyer:
+    return (inbound.store.pk, inbound.store.organization_id, inbound.customer_external_id, inbound.customer_email)
+
+
+class PageCustomers:
+    """The customers a page's buyers reach, as the database has them: one object per customer, the
+    buyer ids of the stores (`known`, (store id, buyer id) -> customer) and the customers of each
+    e-mail address (`by_email`, (organization id, normalised address) -> customers). `read()` adds
+    what more buyers need (one query for their identities, one for the addresses of those without
+    one); `_resolve_customers` keeps it current with what it creates and fills in. The sync engine's
+    clean pass resolves a page's customers in several calls (each segment's orders and messages:
+    channels/sync.py); handing them one PageCustomers reads them once per page instead of once per
+    call. Only those calls may change customers or identities while it is used: `forget()` it after
+    anything else (a record applied on its own, a rolled-back write)."""
+
+    def __init__(self) -> None:
+        self.customers: dict[int, Customer] = {}
+        self.known: dict[tuple[int, str], Customer] = {}
+        self.by_email: dict[tuple[int, str], list[Customer]] = defaultdict(list)
+        self._ids: set[tuple[int, str]] = set()  # buyer ids looked up
+        self._emails: set[tuple[int, str]] = set()  # addresses looked up
+
+    def forget(self) -> None:
+        """Nothing known any more: the next calls read again what they need."""
+        for held in (self.customers, self.known, self.by_email, self._ids, self._emails):
+            held.clear()
+
+    def read(self, buyers: Iterable[Buyer], *, every_address: bool = False) -> None:
+        """Look up what these buyers need and was not looked up yet: their identities, and the
+        customers with the addresses of those without one (`every_address`: of all of them)."""
+        buyers = list(buyers)
+        by_store: dict[int, set[str]] = defaultdict(set)
+        for store_id, _org, external_id, _email in buyers:
+            if (store_id, external_id) not in self._ids and (store_id, external_id) not in self.known:
+                by_store[store_id].add(external_id)
+        if by_store:
+            condition = Q()
+            for store_id, external_ids in by_store.items():
+                condition |= Q(store_id=store_id, external_id__any_of=sorted(external_ids))
+                self._ids.update((store_id, e) for e in external_ids)
+            for identity in CustomerIdentity.objects.filter(condition).select_related("customer").order_by():
+                customer = self.customers.setdefault(identity.customer_id, identity.customer)
+                self.known[(identity.store_id, identity.external_id)] = customer
+        emails: dict[int, set[str]] = defaultdict(set)  # organization -> addresses
+        for store_id, org_id, external_id, email in buyers:
+            if email and (every_address or (store_id, external_id) not in self.known):
+                address = normalise_email(email)
+                if (org_id, address) not in self._emails:
+                    emails[org_id].add(address)
+        if not emails:
+            return
         condition = Q()
         for org_id, addresses in emails.items():
             condition |= Q(organization_id=org_id, email_normalized__any_of=sorted(addresses))
-        for customer in Customer.objects.filter(condition).order_by("pk"):
-            customer = customers.setdefault(customer.pk, customer)
-            by_email[(customer.organization_id, customer.email_normalized)].append(customer)
+            self._emails.update((org_id, a) for a in addresses)
+        found = Customer.objects.filter(condition)
+        if self.customers:
+            # Those held already are not read again: what the page changed of them was saved before
+            # this read (a call saves its customers before the next one reads), so their address
+            # here is the database's.
+            found = found.exclude(pk__any_of=sorted(self.customers))
+        for customer in [*self.customers.values(), *found.order_by("pk")]:
+            if customer.email_normalized in emails.get(customer.organization_id, ()):
+                self.customers.setdefault(customer.pk, customer)
+                matches = self.by_email[(customer.organization_id, customer.email_normalized)]
+                if customer not in matches:  # (the page created it, or filled its address in)
+                    matches.append(customer)
+
+
+def _resolve_customers(items: list[_Item], page: PageCustomers | None = None) -> list[tuple[Customer, list[str]]]:
+    """Each message's customer, as message_ingest's _upsert_customer finds or creates it at that
+    point of the sequence; new customers and identities written (one INSERT each). Returns the
+    existing customers a message filled in, with the fields. `page`: what earlier calls of the page
+    read and wrote (PageCustomers), else read here."""
+    page = page if page is not None else PageCustomers()
+    page.read(buyer_of(item.inbound) for item in items)
+    known, by_email = page.known, page.by_email
     new_customers: list[Customer] = []
     new_identities: list[CustomerIdentity] = []
     filled: dict[int, tuple[Customer, list[str]]] = {}
@@ -506,18 +568,21 @@ def _resolve_customers(items: list[_Item]) -> list[tuple[Customer, list[str]]]:
         customer.email_normalized = normalise_email(customer.email)
     insert_rows(new_customers)
     insert_rows(new_identities)
+    page.customers.update((customer.pk, customer) for customer in new_customers)
     return list(filled.values())
 
 
-def customers_resolve_many(*, inbounds: Sequence[InboundMessage]) -> list[Customer]:
+def customers_resolve_many(
+    *, inbounds: Sequence[InboundMessage], customers: PageCustomers | None = None
+) -> list[Customer]:
     """The customer of each buyer, in order, as `_upsert_customer` finds or creates it one call at a
     time (the buyer's identity, else the organization's customer with the e-mail address, else a new
     customer; a known buyer fills in what they had not told before): new customers and identities
     with one INSERT each, filled-in customers saved, and the tickets' search documents of those whose
     name or e-mail changed rebuilt once. For the sync engine's page of orders (channels.apply_many);
-    the caller holds the transaction."""
+    the caller holds the transaction. `customers`: the page's PageCustomers, if it keeps one."""
     items = [_Item(index=i, inbound=inbound, prepared=None) for i, inbound in enumerate(inbounds)]  # type: ignore[arg-type]
-    changed = _resolve_customers(items)
+    changed = _resolve_customers(items, customers)
     for customer, fields in changed:
         customer.save(update_fields=[*fields, "updated_at"])
     renamed = [c.pk for c, fields in changed if {"name", "email"} & set(fields)]
@@ -525,9 +590,9 @@ def customers_resolve_many(*, inbounds: Sequence[InboundMessage]) -> list[Custom
         ticket_search_refresh(
             ticket_ids=set(Ticket.objects.filter(customer_id__any_of=renamed).values_list("pk", flat=True))
         )
-    customers = [item.customer for item in items]
-    assert all(c is not None for c in customers)
-    return customers  # type: ignore[return-value]
+    resolved = [item.customer for item in items]
+    assert all(c is not None for c in resolved)
+    return resolved  # type: ignore[return-value]
 
 
 def _orders(items: list[_Item]) -> dict[tuple[int, str], Order]:
