@@ -22,6 +22,11 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", _("System")
 
 
+# (TextChoices.values builds a new list on every call: an actor is made per audit row and event, ~1.4 per
+# synced record; bench/RESULTS.md, ingest twelfth session)
+_KINDS = frozenset(ActorKind.values)
+
+
 @dataclass(frozen=True)
 class Actor:
     """`id` is the user's, customer's or rule's primary key, the connector's store id, or the name of
@@ -32,7 +37,7 @@ class Actor:
     label: str = ""
 
     def __post_init__(self) -> None:
-        if self.kind not in ActorKind.values:
+        if self.kind not in _KINDS:
             raise ValueError(f"unknown actor kind {self.kind!r}")
 
     @classmethod
