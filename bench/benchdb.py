@@ -1,7 +1,8 @@
 """A throwaway database for a benchmark script run on its own (bench/sync_scale.py,
-bench/customer_figures.py): a new PostgreSQL database on the given server, or a SQLite file in a
-temporary folder; the environment of a production-like process (the settings bench/ingest.py uses);
-migrated; the PostgreSQL database dropped at the end."""
+bench/customer_figures.py, bench/ingest.py, bench/returns.py --rma): a new PostgreSQL database on the
+given server, or a SQLite file in a temporary folder; the environment of a production-like process
+(plus `env`); migrated (unless `setup` is False: the caller sets Django up itself); the PostgreSQL
+database dropped at the end."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def bench_database(pg: str | None, prefix: str) -> Iterator[None]:
+def bench_database(
+    pg: str | None, prefix: str, *, env: dict[str, str] | None = None, setup: bool = True
+) -> Iterator[None]:
     var_dir = tempfile.mkdtemp(prefix=f"aftersales-bench-{prefix}-")
     db_name = f"aftersales_bench_{prefix}_{os.getpid()}"
     if pg:
@@ -29,14 +32,16 @@ def bench_database(pg: str | None, prefix: str) -> Iterator[None]:
         ALLOWED_HOSTS="127.0.0.1",
         LOG_LEVEL="WARNING",
         HUEY_IMMEDIATE="0",
+        **(env or {}),
     )
     try:
-        import django
+        if setup:
+            import django
 
-        django.setup()
-        from django.core.management import call_command
+            django.setup()
+            from django.core.management import call_command
 
-        call_command("migrate", verbosity=0)
+            call_command("migrate", verbosity=0)
         yield
     finally:
         if pg:

@@ -27,11 +27,9 @@ seeded and given N ticks of activity, every pulled stream of each store synced o
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -58,6 +56,9 @@ def main() -> None:
     )
     parser.add_argument("--profile", default="", help="with --events: write the worker's cProfile stats to this file")
     parser.add_argument(
+        "--statements", default="", help="with --events: write the worker's time per SQL statement to this file (JSON)"
+    )
+    parser.add_argument(
         "--platforms",
         type=int,
         default=0,
@@ -65,26 +66,9 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    var_dir = tempfile.mkdtemp(prefix="aftersales-bench-ingest-")
-    db_name = f"aftersales_bench_ingest_{os.getpid()}"
-    if args.pg:
-        import psycopg
+    from benchdb import bench_database  # bench/benchdb.py, next to this file
 
-        with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{db_name}"')
-        url = f"{args.pg}/{db_name}"
-    else:
-        url = f"sqlite:///{var_dir}/bench.sqlite3"
-    os.environ.update(
-        DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="aftersales.settings.production",
-        SECRET_KEY="aftersales-bench-not-a-secret-" + "x" * 30,
-        AFTERSALES_VAR_DIR=var_dir,
-        ALLOWED_HOSTS="127.0.0.1",
-        LOG_LEVEL="WARNING",
-        HUEY_IMMEDIATE="0",
-    )
-    try:
+    with bench_database(args.pg, "ingest", setup=False):  # (each part sets Django up and migrates)
         if args.platforms:
             import sync_mixed  # bench/sync_mixed.py, next to this file
 
@@ -95,13 +79,6 @@ def main() -> None:
             sync_ingest.run(args)
         else:
             run(args)
-    finally:
-        if args.pg:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
 
 
 def run(args: argparse.Namespace) -> None:

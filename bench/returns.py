@@ -243,39 +243,13 @@ def _median_ms(fn, runs: int = 15) -> float:  # type: ignore[no-untyped-def]
 
 def bench_rmas(args: argparse.Namespace) -> list[str]:
     """Part 2 on a fresh database (created on --pg and dropped at the end)."""
-    import tempfile
+    from benchdb import bench_database  # bench/benchdb.py, next to this file
 
-    var_dir = tempfile.mkdtemp(prefix="aftersales-bench-returns-")
-    db_name = f"aftersales_bench_returns_{os.getpid()}"
-    if args.pg:
-        import psycopg
-
-        with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{db_name}"')
-        url = f"{args.pg}/{db_name}"
-    else:
-        url = f"sqlite:///{var_dir}/bench.sqlite3"
-    os.environ.update(
-        DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="aftersales.settings.production",
-        SECRET_KEY="aftersales-bench-not-a-secret-" + "x" * 30,
-        AFTERSALES_VAR_DIR=var_dir,
-        ALLOWED_HOSTS="127.0.0.1",
-        LOG_LEVEL="WARNING",
-        HUEY_IMMEDIATE="0",
-        HUEY_NAME=f"bench-returns-{os.getpid()}",
-    )
+    env = {"HUEY_NAME": f"bench-returns-{os.getpid()}"}
     if args.redis:
-        os.environ["REDIS_URL"] = args.redis
-    try:
+        env["REDIS_URL"] = args.redis
+    with bench_database(args.pg, "returns", env=env, setup=False):  # (_bench_rmas migrates)
         return _bench_rmas(args, "PostgreSQL" if args.pg else "SQLite")
-    finally:
-        if args.pg:
-            from django.db import connections
-
-            connections.close_all()
-            with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
 
 
 @contextlib.contextmanager

@@ -12,7 +12,9 @@ through bulk_create in batches of 1,000): the engine's rate as a share of it.
 
 --compare N also runs the first N events record by record (CHANNELS_SYNC_BATCH_MESSAGES off: a
 savepoint per record, no message_ingest_many) on another store of the same database, before the
-run as shipped. --profile FILE writes the worker's cProfile stats (sort by cumulative time).
+run as shipped. --profile FILE writes the worker's cProfile stats (CPU time; sort by cumulative time); --statements FILE
+the worker's statements (SQL text with its placeholder lists shortened) with their calls, wall and worker CPU
+seconds as JSON, the slowest first (the wall time of a statement is mostly the PostgreSQL backend's).
 
   .venv/bin/python bench/ingest.py --events 100000                                    # SQLite
   .venv/bin/python bench/ingest.py --events 100000 --pg postgres://postgres@127.0.0.1:5432
@@ -60,6 +62,11 @@ settings.CHANNELS_SYNC_BATCH_MESSAGES = sys.argv[2] == "batched"
 pages = []  # (seconds, records) per page: pull + receive_records
 statements = 0
 
+statements_path = sys.argv[4] if len(sys.argv) > 4 else ""
+by_statement = {}  # with --statements: normalised SQL text -> [calls, wall seconds, worker CPU seconds]
+import re
+_PLACEHOLDERS = re.compile(r"(%s|\?)(, *(%s|\?))+")
+
 def count(execute, sql, params, many, context):
     global statements
     statements += 1
@@ -67,8 +74,14 @@ def count(execute, sql, params, many, context):
     try:
         return execute(sql, params, many, context)
     finally:
-        phases["db"][0] += time.perf_counter() - wall
-        phases["db"][1] += time.process_time() - cpu
+        spent_wall, spent_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        phases["db"][0] += spent_wall
+        phases["db"][1] += spent_cpu
+        if statements_path:
+            entry = by_statement.setdefault(_PLACEHOLDERS.sub("%s, ...", sql), [0, 0.0, 0.0])
+            entry[0] += 1
+            entry[1] += spent_wall
+            entry[2] += spent_cpu
 
 original_pull = engine._pull
 original_receive = engine.receive_records
@@ -135,7 +148,7 @@ backend_started = backend_cpu()
 profile_path = sys.argv[3] if len(sys.argv) > 3 else ""
 if profile_path:
     import cProfile
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)  # CPU time: on a shared machine waits would swamp it
     profiler.enable()
 started = time.perf_counter()
 cpu_started = time.process_time()
@@ -147,6 +160,9 @@ backend_ended = backend_cpu()
 if profile_path:
     profiler.disable()
     profiler.dump_stats(profile_path)
+if statements_path:
+    with open(statements_path, "w") as out:
+        json.dump(sorted(([*v, k] for k, v in by_statement.items()), reverse=True, key=lambda e: e[1]), out, indent=0)
 print(json.dumps({
     "status": run.status, "error": run.error, "records": run.records, "created": run.created,
     "updated": run.updated, "unchanged": run.unchanged, "quarantined": run.quarantined, "pages": run.pages,
@@ -321,7 +337,9 @@ def raw_bulk_insert(store, events: list[dict]) -> float:  # type: ignore[no-unty
     return len(events) / (time.perf_counter() - started)
 
 
-def sync_run(org, events: list[dict], page_size: int, mode: str, name: str, profile: str = "") -> dict:  # type: ignore[no-untyped-def]
+def sync_run(  # type: ignore[no-untyped-def]
+    org, events: list[dict], page_size: int, mode: str, name: str, profile: str = "", statements: str = ""
+) -> dict:
     """A worker process syncs `events` from a fresh testshop fake into a new store; its figures."""
     from aftersales.catalog.models import Store
     from aftersales.channels.tests import testshop
@@ -340,7 +358,7 @@ def sync_run(org, events: list[dict], page_size: int, mode: str, name: str, prof
         env = {**os.environ, "CHANNELS_ALLOW_ENDPOINT_OVERRIDE": "1", "PYTHONPATH": str(ROOT / "src")}
         fake_cpu_started = time.process_time()  # this process only serves the fake while the worker runs
         out = subprocess.run(
-            [sys.executable, "-c", WORKER, str(store.pk), mode, profile],
+            [sys.executable, "-c", WORKER, str(store.pk), mode, profile, statements],
             env=env,
             capture_output=True,
             text=True,
@@ -465,7 +483,15 @@ def run(args: argparse.Namespace) -> None:
         before = sync_run(before_org, events[: args.compare], args.page_size, "single", "Bench before")
         rows.append((f"record by record (before), {args.compare:,} events", figures(before)))
     org = Organization.objects.create(name="Bench sync", slug="bench-sync")
-    result = sync_run(org, events, args.page_size, "batched", "Bench testshop", getattr(args, "profile", "") or "")
+    result = sync_run(
+        org,
+        events,
+        args.page_size,
+        "batched",
+        "Bench testshop",
+        getattr(args, "profile", "") or "",
+        getattr(args, "statements", "") or "",
+    )
     store = result["store"]
     rows.append((f"pages as shipped (batched, no savepoint on a clean page), {args.events:,} events", figures(result)))
     concurrent = concurrent_runs(events, args.workers, args.page_size) if getattr(args, "workers", 1) > 1 else None
