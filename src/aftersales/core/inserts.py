@@ -25,14 +25,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections, models
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Field, Model
 
-_Plan = tuple[list[tuple[Field, frozenset[type]]], str, bool]  # ((field, plain types), statement, returns ids)
+_Plan = tuple[list[tuple[Field, frozenset[type], bool]], str, bool]  # ((field, plain types, any str), statement, ids)
 
 # Field classes whose get_db_prep_save hands back a value of these exact types unchanged (to_python of a
-# str, an int, a bool or None), on every backend: such values skip the call. Other types (choices enums,
-# lazy strings...) and every other field (subclasses included) go through get_db_prep_save, as in
-# Django's compiler.
+# str, an int, a bool or None), on every backend: such values skip the call. Other types and every other
+# field (subclasses included) go through get_db_prep_save, as in Django's compiler (see _skips).
 _TEXT: frozenset[type] = frozenset({str, type(None)})
 _INTEGER: frozenset[type] = frozenset({int, type(None)})
 _PLAIN: dict[type[Any], frozenset[type]] = {
@@ -44,11 +44,31 @@ _PLAIN: dict[type[Any], frozenset[type]] = {
     models.BigIntegerField: _INTEGER,
     models.PositiveIntegerField: _INTEGER,
     models.PositiveSmallIntegerField: _INTEGER,
+    models.DateTimeField: frozenset[type]({type(None)}),  # (None: get_prep_value and the adapters keep it)
 }
+# The text fields above return any str as it is (to_python: `isinstance(value, str)`), choices' members too.
+_ANY_STR = frozenset({models.CharField, models.TextField, models.EmailField})
+# Integer primary keys a foreign key points at: an int (or None, which ForeignKey answers itself) comes
+# back unchanged where the backend does not check auto-increment values (MySQL refuses 0; not ours).
+_INTEGER_KEYS = frozenset({models.AutoField, models.BigAutoField, models.IntegerField, models.BigIntegerField})
 _NONE: frozenset[type] = frozenset()
 _plans: dict[tuple[type[Model], str, int, bool], _Plan] = {}
 _CACHED_ROWS = 16
 _UNNEST = -1  # the plan key's row count of a PostgreSQL UNNEST statement (one text for every size)
+
+
+def _skips(field: Field, connection: Any) -> tuple[frozenset[type], bool]:
+    """The value types for which `field.get_db_prep_save(value, connection)` is `value` itself (that call
+    is skipped for them), and whether any str instance is such a value (core/tests/test_inserts.py checks
+    both against Django for every field of every model)."""
+    kind = type(field)
+    if kind is models.ForeignKey:
+        target = field.target_field  # type: ignore[attr-defined]
+        autopk_checked = type(connection.ops).validate_autopk_value is not BaseDatabaseOperations.validate_autopk_value
+        if type(target) in _INTEGER_KEYS and not autopk_checked:
+            return _INTEGER, False
+        return _NONE, False
+    return _PLAIN.get(kind, _NONE), kind in _ANY_STR
 
 
 def _unnest_types(fields: list[Field], connection: Any) -> list[str] | None:
@@ -93,7 +113,7 @@ def _plan(model: type[Model], connection: Any, rows: int, with_pk: bool) -> _Pla
         many = features.can_return_rows_from_bulk_insert or rows == 1 or types is not None
         if returns and features.can_return_columns_from_insert and many:
             sql += f" RETURNING {quote(meta.auto_field.column)}"  # type: ignore[union-attr]
-        plan = ([(f, _PLAIN.get(type(f), _NONE)) for f in fields], sql, returns)
+        plan = ([(f, *_skips(f, connection)) for f in fields], sql, returns)
         if rows == _UNNEST and types is None:
             raise TypeError(f"{model.__name__}: a column cannot go through UNNEST")
         if rows <= _CACHED_ROWS:  # a page's batches come in every size: their long texts are not kept
@@ -112,11 +132,13 @@ def insert_rows(objs: Sequence[Model], *, using: str = "default") -> None:
     connection = connections[using]
     meta = model._meta
     with_pk = meta.auto_field is None or objs[0].pk is not None
-    size = max(1, connection.ops.bulk_batch_size([f for f, _plain in _plan(model, connection, 1, with_pk)[0]], objs))
-    if len(objs) > size:
-        for start in range(0, len(objs), size):
-            insert_rows(objs[start : start + size], using=using)
-        return
+    if len(objs) > 1:  # (one row always fits a statement)
+        columns = [f for f, _plain, _text in _plan(model, connection, 1, with_pk)[0]]
+        size = max(1, connection.ops.bulk_batch_size(columns, objs))
+        if len(objs) > size:
+            for start in range(0, len(objs), size):
+                insert_rows(objs[start : start + size], using=using)
+            return
     unnest = len(objs) > 1 and connection.vendor == "postgresql" and _unnestable(model, connection, with_pk)
     fields, sql, returns = _plan(model, connection, _UNNEST if unnest else len(objs), with_pk)
     params: list[Any] = []
@@ -124,9 +146,9 @@ def insert_rows(objs: Sequence[Model], *, using: str = "default") -> None:
         if type(obj) is not model or (obj.pk is not None) != with_pk:
             raise TypeError("insert_rows takes instances of one model, all with or all without a primary key")
         obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
-        for f, plain in fields:
+        for f, plain, any_str in fields:
             value = f.pre_save(obj, True)
-            if type(value) in plain:
+            if type(value) in plain or (any_str and isinstance(value, str)):
                 params.append(value)
                 continue
             if hasattr(value, "resolve_expression"):  # an expression (F(), db default...): the ORM's job
