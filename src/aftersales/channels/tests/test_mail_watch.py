@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from aftersales.catalog.models import Platform
 from aftersales.channels.base import ConnectorError
@@ -66,13 +66,30 @@ def until(check: Callable[[], bool], seconds: float = 10) -> float:
     return time.monotonic() - started
 
 
+def closing_connections(work: Callable[..., None]) -> Callable[..., None]:
+    """`work`, then the database connections of the thread it ran in closed. A thread's connection is
+    not closed when the thread ends (CONN_MAX_AGE keeps it past close_old_connections): the watchers'
+    threads left theirs open until garbage-collected, and the PostgreSQL pass could not drop its test
+    database at the end ("is being accessed by other users")."""
+
+    def run(*args: object) -> None:
+        try:
+            work(*args)
+        finally:
+            connections.close_all()
+
+    return run
+
+
 @pytest.fixture
 def running() -> Iterator[Callable[[MailWatcher], MailWatcher]]:
-    """Start watchers in threads; stopped (leases released) at the end."""
+    """Start watchers in threads; stopped (leases released) at the end, their threads' database
+    connections closed."""
     started: list[tuple[MailWatcher, threading.Thread]] = []
 
     def start(watcher: MailWatcher) -> MailWatcher:
-        thread = threading.Thread(target=watcher.run, daemon=True)
+        watcher._watch = closing_connections(watcher._watch)  # type: ignore[method-assign]  # each mailbox's thread
+        thread = threading.Thread(target=closing_connections(watcher.run), daemon=True)
         thread.start()
         started.append((watcher, thread))
         return watcher
