@@ -1,8 +1,8 @@
 """The HTTP API (django-ninja, /api/v1).
 
-Its schemas build their pydantic validators and serialisers on first use, not when their module is
-imported (pydantic's `defer_build`, set on ninja's Schema before any of ours subclasses it): a web process
-keeps only those of the operations it serves (issue 13, web process memory; bench/web_rss.py).
+Its schemas (and ninja's parameter models) build their pydantic validators and serialisers on first use, not
+when their module is imported (pydantic's `defer_build`, set on ninja's Schema before any of ours subclasses
+it): a web process keeps only those of the operations it serves (issue 13, web process memory; bench/web_rss.py).
 
 One response model per response type, shared by the operations: ninja makes a new pydantic class
 ("NinjaResponseSchema", one field `response` of the declared type) for every status code of every
@@ -15,8 +15,16 @@ from typing import Any
 
 from ninja import Schema
 from ninja.operation import Operation
+from ninja.params.models import ParamModel
 
 Schema.model_config["defer_build"] = True
+# The same for the models ninja makes for each operation's parameters (its path, query, header and body
+# models: ~250 classes, subclasses of these, built when the operation is declared): a worker builds those of
+# the operations it serves, on the first request to each (-1.8 MiB per web process after the URLconf; the
+# OpenAPI document is the same: api/tests/test_openapi.py compares it with the eagerly built models').
+_param_models: list[Any] = [ParamModel, *ParamModel.__subclasses__()]
+for _param_model in _param_models:
+    _param_model.model_config["defer_build"] = True
 
 _ninja_create_response_model = Operation._create_response_model
 _response_models: dict[Any, Any] = {}

@@ -51,3 +51,38 @@ def test_operation_ids_are_unique(db):
     schema = ApiClient().get("/openapi.json").json()
     operation_ids = [op["operationId"] for ops in schema["paths"].values() for op in ops.values()]
     assert len(operation_ids) == len(set(operation_ids)) == len(api_routes())
+
+
+EAGER_DOCUMENT = """
+import json, sys
+import django
+django.setup()
+import aftersales.api  # (defers the builds)
+from ninja.params.models import ParamModel
+for model in (ParamModel, *ParamModel.__subclasses__()):
+    model.model_config["defer_build"] = False  # as ninja has it: each operation's parameter models built at once
+from aftersales.api.main import api
+sys.stdout.write(json.dumps(api.get_openapi_schema(path_prefix="/api/v1/"), sort_keys=True, default=str))
+"""
+
+
+def test_the_document_is_the_same_with_parameter_models_built_on_first_use(db):
+    """aftersales/api/__init__.py defers ninja's parameter models' builds (memory): the OpenAPI document is
+    byte for byte the one of the models built when each operation is declared (in a fresh interpreter)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from ninja.params.models import ParamModel
+
+    from aftersales.api.main import api
+
+    assert ParamModel.__subclasses__() and all(m.model_config.get("defer_build") for m in ParamModel.__subclasses__())
+    ours = json.dumps(api.get_openapi_schema(path_prefix="/api/v1/"), sort_keys=True, default=str)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "aftersales.settings.test"}
+    eager = subprocess.run(
+        [sys.executable, "-c", EAGER_DOCUMENT], env=env, capture_output=True, text=True, check=True, timeout=300
+    ).stdout
+    assert len(ours) > 100_000
+    assert ours == eager
