@@ -160,9 +160,12 @@ def ingest(world, external_id: str, sent_at: datetime, store=None):  # type: ign
     )
 
 
-def test_clock_starts_at_arrival_through_the_events(world, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_clock_starts_at_arrival_through_the_events(world, django_capture_on_commit_callbacks, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     make_policy(world, calendar_id=make_calendar(world).pk)
     arrival = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+    # The status change happens "now": half an hour after the arrival, before the 11:30 first-response due
+    # (with the real clock, any day after 2026-12-07 11:30 found that due breached, and a breached due stays).
+    monkeypatch.setattr("django.utils.timezone.now", lambda: arrival + timedelta(minutes=30))
     with django_capture_on_commit_callbacks(execute=True):
         result = ingest(world, "m1", arrival)
     row = TicketSla.objects.get(ticket=result.ticket)
