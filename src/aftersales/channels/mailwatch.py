@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from aftersales.catalog.models import Platform, Store
 
@@ -174,8 +174,12 @@ class MailWatcher:
     def _wait(self, store_id: int, cursor: str, done: Callable[[], bool], *, timeout: float | None = None) -> bool:
         store = Store.objects.select_related("organization").get(pk=store_id)
         connector = EmailConnector()
+        context = store_context(store, connector=connector)
+        # The wait (IMAP IDLE, up to `idle_timeout`) needs no database: this thread's connection is closed
+        # for it rather than kept open by CONN_MAX_AGE, one idle database session per watched mailbox.
+        connections.close_all()
         return connector.wait_for_mail(
-            store_context(store, connector=connector),
+            context,
             timeout=self.settings.idle_timeout if timeout is None else timeout,
             poll_every=self.settings.poll_every,
             cursor=cursor or None,

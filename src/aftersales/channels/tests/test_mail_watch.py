@@ -119,6 +119,28 @@ def test_mail_appended_while_the_watcher_idles_arrives_within_seconds(mailbox, i
     assert Message.objects.filter(store=store, body__contains="The lid is cracked").count() == 2
 
 
+
+def test_the_watcher_holds_no_database_connection_while_it_waits(mailbox, imap, running, monkeypatch):
+    """IMAP IDLE lasts minutes: the waiting thread's database connection is closed for it (CONN_MAX_AGE
+    would keep one idle session per watched mailbox), and the thread opens a new one after."""
+    from aftersales.channels.connectors.email.connector import EmailConnector
+
+    store, account = mailbox
+    held: list[bool] = []
+    real_wait = EmailConnector.wait_for_mail
+
+    def wait(self, ctx, **kwargs):  # type: ignore[no-untyped-def]
+        held.append(connection.connection is not None)  # this thread's connection
+        return real_wait(self, ctx, **kwargs)
+
+    monkeypatch.setattr(EmailConnector, "wait_for_mail", wait)
+    running(MailWatcher(store_ids=[store.pk], settings=FAST))
+    until(lambda: len(held) >= 1, seconds=90)
+    imap.deliver(account, mail(subject="After a wait")[0])
+    until(lambda: Ticket.objects.filter(store=store, subject="After a wait").exists(), seconds=10)
+    until(lambda: len(held) >= 2, seconds=10)
+    assert not any(held)
+
 @pytest.fixture
 def three_folders(mailbox, imap):  # type: ignore[no-untyped-def]
     """The mailbox reads INBOX, Support and Returns (created on the server)."""
