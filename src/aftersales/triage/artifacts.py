@@ -23,6 +23,8 @@ from .training import Bundle, model_version, train
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
 _bundle: Bundle | None = None
+_builder: threading.Thread | None = None
+_builder_lock = threading.Lock()  # not _lock: the builder holds that one while it trains
 
 
 def model_dir() -> Path:
@@ -73,10 +75,30 @@ def get_bundle() -> Bundle:
     return _bundle
 
 
+def preload() -> threading.Thread | None:
+    """Load the built model now; if this version was never built, train it in a background thread and
+    return that thread. The worker calls this at startup (from every worker thread): training takes
+    minutes, and waiting for it there kept every thread, hence every job (reply deliveries, SLA clocks),
+    waiting on the lock. Only jobs that classify wait for the training (they call get_bundle)."""
+    global _builder
+    if _bundle is not None:
+        return None
+    if artifact_path(model_version(train_languages())).exists():
+        get_bundle()
+        return None
+    with _builder_lock:
+        if _bundle is None and _builder is None:
+            logger.warning("triage model not built (manage.py triage_train builds it ahead): training it now")
+            _builder = threading.Thread(target=get_bundle, name="triage-train", daemon=True)
+            _builder.start()
+        return _builder
+
+
 def set_bundle(bundle: Bundle | None) -> None:
     """Use this bundle in this process (tests with a small model; None forgets it)."""
-    global _bundle
+    global _bundle, _builder
     _bundle = bundle
+    _builder = None
 
 
 def is_loaded() -> bool:

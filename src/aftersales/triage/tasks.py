@@ -17,12 +17,13 @@ logger = logging.getLogger(__name__)
 
 @on_startup()
 def preload_triage_models() -> None:
-    """The worker classifies every inbound message: load (or build, once) the models at startup so
-    the first message is not the slow one. Web processes never load them."""
-    from .artifacts import get_bundle
+    """The worker classifies every inbound message: load the models at startup so the first message is
+    not the slow one (a model never built is trained in the background: artifacts.preload). Web processes
+    never load them."""
+    from .artifacts import preload
     from .embeddings import embed
 
-    get_bundle()
+    preload()
     embed(["warm up"])
 
 

@@ -75,3 +75,39 @@ def test_training_is_deterministic() -> None:
     vectors = embed(texts[:40])
     assert np.array_equal(vectors, embed(texts[:40]))
     assert np.array_equal(fit_head(vectors, labels[:40], c=2.0).coef, fit_head(vectors, labels[:40], c=2.0).coef)
+
+
+def test_worker_startup_trains_a_missing_model_in_the_background(settings, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A worker started before `triage_train` ran does not hold its threads (every job) for the training:
+    the startup hook returns at once, a background thread trains, and the built model is then used."""
+    import threading
+    from types import SimpleNamespace
+
+    from aftersales.triage import artifacts
+    from aftersales.triage.tasks import preload_triage_models
+
+    settings.TRIAGE_MODEL_DIR = str(tmp_path)
+    release = threading.Event()
+    trained = SimpleNamespace(version="test")
+
+    def slow_train(*, languages):  # type: ignore[no-untyped-def]
+        assert release.wait(30)
+        return trained
+
+    monkeypatch.setattr(artifacts, "train", slow_train)
+    monkeypatch.setattr(artifacts, "save", lambda bundle: tmp_path / "built.joblib")
+    monkeypatch.setattr("aftersales.triage.embeddings.embed", lambda texts: None)
+    loaded = artifacts._bundle  # the session's small model, put back at the end
+    artifacts.set_bundle(None)
+    try:
+        preload_triage_models()  # the first worker thread
+        preload_triage_models()  # another: still no wait, no second training
+        builder = artifacts._builder
+        assert builder is not None and builder.is_alive() and not artifacts.is_loaded()
+    finally:
+        release.set()
+    try:
+        builder.join(30)
+        assert artifacts.get_bundle() is trained
+    finally:
+        artifacts.set_bundle(loaded)
