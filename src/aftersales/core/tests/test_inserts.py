@@ -93,3 +93,81 @@ def test_one_row_and_several_rows_of_every_kind_of_value(world):
     insert_rows([*rows[1:], TicketEvent(ticket=ticket, type=TicketEventType.CREATED, payload={}, at=now())])
     stored = list(TicketEvent.objects.filter(ticket=ticket).order_by("id").values_list("type", "actor_id", "payload"))
     assert stored[-3:] == [("created", None, {}), ("note_added", None, {"n": 1}), ("created", None, {})]
+
+
+def _stored(model: Any, pks: list[int], skip: set[str]) -> list[dict[str, Any]]:
+    rows = {row["id"]: row for row in model.objects.filter(pk__in=pks).values()}
+    return [{k: v for k, v in rows[pk].items() if k not in skip} for pk in pks]
+
+
+def test_several_rows_store_what_save_stores_json_document_and_its_fallback(world, monkeypatch):
+    """On PostgreSQL several rows go as one JSON document (ADR 0040), or as arrays when a value cannot:
+    decimals, dates, JSON values of every shape, a field's own JSON encoder, unicode and quotes, stored
+    as save() stores them (on SQLite, the VALUES path)."""
+    from decimal import Decimal
+
+    from aftersales.catalog.models import Order
+    from aftersales.core import inserts
+    from aftersales.notifications.models import OutboxMessage
+
+    at = now()
+    text = 'Bonjour "l\'équipe" \\ 您好 \n\t ¿?'
+
+    def orders(tag: str) -> list[Order]:
+        return [
+            Order(
+                organization=world.org,
+                store=world.store_us,
+                external_id=f"{tag}-{i}",
+                placed_at=at,
+                total_amount=Decimal(amount),
+                status=text,
+                currency="EUR",
+            )
+            for i, amount in enumerate(["49.90", "0.01", "1234567.89"])
+        ]
+
+    def outbox(tag: str) -> list[OutboxMessage]:
+        payloads: list[Any] = [
+            {"when": at, "amount": Decimal("1.10"), "text": text, "list": [1, None, 2.5, True]},
+            "just a string",
+            [text, {"nested": {"x": None}}],
+        ]
+        return [
+            OutboxMessage(
+                organization=world.org, kind="email", dedupe_key=f"{tag}-{i}", source="t", recipient="a@b", payload=p
+            )
+            for i, p in enumerate(payloads)
+        ]
+
+    saved_pks: dict[Any, list[int]] = {}
+    for make, model, skip in [
+        (orders, Order, {"id", "external_id", "created_at", "updated_at"}),
+        (outbox, OutboxMessage, {"id", "dedupe_key", "created_at"}),
+    ]:
+        saved = make("saved")
+        for obj in saved:
+            obj.save(force_insert=True)
+        saved_pks[model] = [o.pk for o in saved]
+        inserted = make("inserted")
+        with CaptureQueriesContext(connection) as ctx:
+            insert_rows(inserted)
+        assert len(ctx.captured_queries) == 1
+        assert [o.pk for o in inserted] == sorted(o.pk for o in inserted)
+        expected = _stored(model, [o.pk for o in saved], skip)
+        assert _stored(model, [o.pk for o in inserted], skip) == expected, model
+        if connection.vendor == "postgresql":
+            assert "json_to_recordset" in ctx.captured_queries[0]["sql"], model
+
+    # A value JSON cannot carry exactly (e.g. bytes, a timedelta: none in these models) sends the arrays.
+    def refuse(document: Any) -> str:
+        raise TypeError("not JSON")
+
+    monkeypatch.setattr(inserts, "_dumps", refuse)
+    by_arrays = orders("arrays")
+    with CaptureQueriesContext(connection) as ctx:
+        insert_rows(by_arrays)
+    if connection.vendor == "postgresql":
+        assert "UNNEST" in ctx.captured_queries[0]["sql"]
+    skip = {"id", "external_id", "created_at", "updated_at"}
+    assert _stored(Order, [o.pk for o in by_arrays], skip) == _stored(Order, saved_pks[Order], skip)
