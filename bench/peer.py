@@ -939,7 +939,8 @@ def main() -> None:
             servers.clear()
             # The first layout is the one scripts/gunicorn.conf.py picks, started by scripts/run.sh (with
             # the Huey worker); the others are plain gunicorn with the same config and WEB_WORKERS/WEB_THREADS.
-            # "WxT/queue": that layout on SQLite with the writer queue (SQLITE_WRITER_QUEUE=1).
+            # "WxT/queue": that layout on SQLite with the writer queue (SQLITE_WRITER_QUEUE=1, the default since
+            # ADR 0039); "WxT/plain": with Django's backend (SQLITE_WRITER_QUEUE=0).
             layouts: list[tuple[int, int, str]] = [(workers, threads, "")]
             for spec in args.layouts.split(","):
                 size, _, variant = spec.partition("/")
@@ -948,8 +949,8 @@ def main() -> None:
             layout_servers = [aftersales_start(env, as_info, via_run_sh=True, extra={})]
             for w, t, variant in layouts[1:]:
                 extra = {"WEB_WORKERS": str(w), "WEB_THREADS": str(t)}
-                if variant == "queue":
-                    extra["SQLITE_WRITER_QUEUE"] = "1"
+                if variant in ("queue", "plain"):
+                    extra["SQLITE_WRITER_QUEUE"] = "1" if variant == "queue" else "0"
                 layout_servers.append(aftersales_start(env, as_info, via_run_sh=False, extra=extra))
             servers += layout_servers
             names = [f"{w}x{t}" + (f"/{v}" if v else "") for w, t, v in layouts]

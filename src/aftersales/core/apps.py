@@ -1,3 +1,5 @@
+import os
+
 from django.apps import AppConfig
 
 
@@ -12,3 +14,7 @@ class CoreConfig(AppConfig):
             from .sqlite import statements
 
             statements.install()  # SQLite's statement rewriting remembered per text (core/sqlite/statements.py)
+            if os.environ.get("SQLITE_LOCK_STATS"):
+                from .sqlite import lockstats
+
+                lockstats.install()  # opt-in: write-lock waits and holds per transaction (core/sqlite/lockstats.py)

@@ -26,7 +26,18 @@ _batch_runners: dict[str, BatchRunner] = {}
 COALESCE_TASKS = 24  # waiting fan-out tasks one run takes with it at most
 COALESCE_JOBS = 192  # and jobs at most (a sync page's fan-out tasks hold 32 each)
 CLAIM_SECONDS = 600  # a claimed fan-out task goes back to the queue after this if its worker died meanwhile
+# On SQLite a batch entry point gets its items this many at a time: each call is one write transaction, and
+# a request's write waits for the whole of one (ADR 0039); PostgreSQL has no database-wide write lock.
+SQLITE_BATCH_ITEMS = 4
 F = TypeVar("F", bound=BatchRunner)
+
+
+@HUEY.on_startup()
+def writes_in_background() -> None:
+    """The worker's SQLite write transactions give way to waiting requests' (core/sqlite/base.py, ADR 0039)."""
+    from aftersales.core.sqlite import base
+
+    base.writes_in_background()
 
 
 def task_path(task: Any) -> str:
@@ -74,11 +85,19 @@ def run_jobs(jobs: list[tuple[str, Args]]) -> int:
         task = _task(path)  # (imports the task's module: its batch entry point registers itself)
         runner = _batch_runners.get(path)
         if runner is not None and len(arguments) > 1:
-            done += _run_batch(task, path, runner, arguments)
+            for chunk in _chunks(arguments):
+                done += _run_batch(task, path, runner, chunk)
         else:
             done += sum(_run_one(task, path, args) for args in arguments)
     release(claims)
     return done
+
+
+def _chunks(arguments: list[Args]) -> list[list[Args]]:
+    from django.db import connection
+
+    size = SQLITE_BATCH_ITEMS if connection.vendor == "sqlite" else len(arguments)
+    return [arguments[start : start + size] for start in range(0, len(arguments), size)]
 
 
 def _run_one(task: Any, path: str, args: Args) -> bool:

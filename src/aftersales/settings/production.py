@@ -7,9 +7,9 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import *  # noqa: F403
 from .base import DATABASES, SECRET_KEY, VAR_DIR
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and os.environ.get("SQLITE_WRITER_QUEUE") == "1":
-    # Opt-in: write transactions queue for the database instead of polling SQLite's lock
-    # (aftersales/core/sqlite). Measured: shorter tail, higher median (docs/adr/0014-server-layout.md).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and os.environ.get("SQLITE_WRITER_QUEUE") != "0":
+    # Write transactions queue for the database instead of polling SQLite's lock, the worker's after the
+    # requests' (aftersales/core/sqlite; docs/adr/0039-sqlite-requests-write-before-the-worker.md).
     DATABASES["default"]["ENGINE"] = "aftersales.core.sqlite"
 
 if "insecure" in SECRET_KEY:
