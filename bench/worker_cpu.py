@@ -11,8 +11,9 @@ the process as the worker would (dequeue + execute, one thread). Printed per ver
 and each batch entry point, timed where they are called); --profile writes a cProfile of one more round per
 version (/tmp/worker_cpu-<version>.prof) and prints its top functions by cumulative time.
 
-The triage model is trained once into --model-cache (the deploy's `triage_train`) and shared by the versions:
-otherwise the first process of a fresh folder trains it (about a minute of CPU).
+The triage model is trained once into bench/peer.py's shared folder (/tmp/aftersales-bench-triage, the deploy's
+`triage_train` in peer.aftersales_prepare) and shared by the versions: otherwise the first process of a fresh
+folder trains it (about a minute of CPU).
 
   .venv/bin/python bench/worker_cpu.py --before HEAD                      # working tree against HEAD
   .venv/bin/python bench/worker_cpu.py --before REF --after FOLDER --tickets 500 --rounds 3
@@ -56,14 +57,23 @@ HUEY.storage.flush_queue()  # (the demo's own follow-ups: not measured)
 get_bundle(); embed(["warm up"]); preload_detector()  # (the worker's on_startup)
 admin = User.objects.get(username="admin")
 store = Store.objects.filter(organization=admin.organization).order_by("id").first()
+from django.db import connection
 cpu_by = defaultdict(float)
 calls_by = defaultdict(int)
+statements_by = defaultdict(int)  # SQL statements (cursor executions) by job, as CaptureQueriesContext counts them
+doing = ["other"]
+def count_statement(execute, sql, params, many, context):
+    statements_by[doing[-1]] += 1
+    return execute(sql, params, many, context)
+connection.execute_wrappers.append(count_statement)
 local = TaskWrapper.call_local
 def timed_local(self, *args, **kwargs):
     c = time.process_time()
+    doing.append("job " + self.func.__name__)
     try:
         return local(self, *args, **kwargs)
     finally:
+        doing.pop()
         cpu_by["job " + self.func.__name__] += time.process_time() - c
         calls_by["job " + self.func.__name__] += 1
 TaskWrapper.call_local = timed_local
@@ -71,9 +81,11 @@ runners = getattr(core_tasks, "_batch_runners", {})
 def timed_runner(path, runner):
     def run(arguments):
         c = time.process_time()
+        doing.append("batch " + path.rpartition(".")[2])
         try:
             return runner(arguments)
         finally:
+            doing.pop()
             cpu_by["batch " + path.rpartition(".")[2]] += time.process_time() - c
             calls_by["batch " + path.rpartition(".")[2]] += len(arguments)
     return run
@@ -85,7 +97,7 @@ def wrap_runners():
             wrapped.add(path)
 
 def one_round(n, profile=None):
-    cpu_by.clear(); calls_by.clear()
+    cpu_by.clear(); calls_by.clear(); statements_by.clear()
     for i in range(n):
         buyer = uuid.uuid4().hex
         message_ingest(inbound=InboundMessage(
@@ -93,6 +105,7 @@ def one_round(n, profile=None):
             body="Hello, my order arrived broken. Can you send a new one?", customer_external_id=buyer,
             customer_name="Peer Buyer", customer_email=f"{buyer}@example.com", via="api"))
     queued = HUEY.storage.queue_size()
+    statements_by.clear()  # (the drain's, not the ingestion's)
     executed = defaultdict(int)
     c, t = time.process_time(), time.perf_counter()
     if profile:
@@ -111,7 +124,8 @@ def one_round(n, profile=None):
         profile.disable()
     cpu, wall = time.process_time() - c, time.perf_counter() - t
     return {"cpu": cpu, "wall": wall, "queued": queued, "executed": dict(executed),
-            "by_job": dict(cpu_by), "calls": dict(calls_by), "scheduled": HUEY.storage.schedule_size()}
+            "by_job": dict(cpu_by), "calls": dict(calls_by), "statements": dict(statements_by),
+            "scheduled": HUEY.storage.schedule_size()}
 
 n = int(sys.argv[1])
 for line in sys.stdin:
@@ -143,27 +157,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds per version (the first is a warm-up)")
     parser.add_argument("--profile", action="store_true", help="one more round per version under cProfile")
     parser.add_argument("--pg", help="PostgreSQL server URL without a database: a database per version on it")
-    parser.add_argument(
-        "--model-cache",
-        default=str(Path(tempfile.gettempdir()) / "aftersales-bench-triage"),
-        help="the triage model's folder (kept between runs)",
-    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args()
     if args.pg:
         peer.PG.update(url=args.pg.rstrip("/"), suffix=f"wk{os.getpid()}")
     tmp = Path(tempfile.mkdtemp(prefix="aftersales-worker-cpu-"))
-    cache = Path(args.model_cache)
-    cache.mkdir(parents=True, exist_ok=True)
     procs: dict[str, subprocess.Popen[str]] = {}
     try:
         trees = {"old": version(args.before, tmp), "new": version(args.after, tmp) if args.after else ROOT}
         for name, tree in trees.items():
-            var = tmp / f"var-{name}"
-            var.mkdir()
-            (var / "triage").symlink_to(cache)
-            env, _info = peer.aftersales_prepare(tmp, f"var-{name}", args.demo, tree=tree)
-            peer.aftersales_manage(env, "triage_train")  # (returns at once when the model is in the cache)
+            env, _info = peer.aftersales_prepare(tmp, f"var-{name}", args.demo, tree=tree)  # (+ the shared model)
             cmd = [
                 str(peer.VENV_PY),
                 "-c",
@@ -218,7 +221,13 @@ def main() -> None:
             for job in jobs:
                 ms = statistics.fmean(x["by_job"].get(job, 0.0) for x in rounds) * 1000 / args.tickets
                 calls = statistics.fmean(x["calls"].get(job, 0) for x in rounds)
-                print(f"        {job:32s} {ms:6.2f} ms/ticket  ({calls:.0f} calls or items per round)")
+                sql = statistics.fmean(x["statements"].get(job, 0) for x in rounds) / args.tickets
+                print(
+                    f"        {job:32s} {ms:6.2f} ms/ticket  {sql:6.2f} SQL/ticket"
+                    f"  ({calls:.0f} calls or items per round)"
+                )
+            sql = statistics.fmean(sum(x["statements"].values()) for x in rounds) / args.tickets
+            print(f"        {'SQL statements, whole drain':32s} {sql:6.2f} per ticket (Django's connection)")
         print(f"  ratio new/old: worker CPU per ticket x{per['new'] / per['old']:.3f}")
     finally:
         for proc in procs.values():

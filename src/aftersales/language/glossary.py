@@ -52,15 +52,25 @@ def terms_for(organization_id: int, source: str, target: str) -> list[Term]:
     ]
 
 
-def terms_for_text(organization_id: int, source: str, target: str, text: str) -> list[Term]:
+def terms_for_text(
+    organization_id: int,
+    source: str,
+    target: str,
+    text: str,
+    *,
+    terms: list[Term] | None = None,
+    catalog: names.CatalogNames | None = None,
+) -> list[Term]:
     """The glossary's terms for a pair, plus the product names and model codes found in `text`
     (catalog titles and brands, the model-code pattern: names.py), protected as themselves. A
-    glossary entry for the same words wins over the name."""
-    terms = terms_for(organization_id, source, target)
+    glossary entry for the same words wins over the name. `terms` (the pair's `terms_for`) and
+    `catalog` (the organization's `names.catalog_names`): when the caller read them already."""
+    if terms is None:
+        terms = terms_for(organization_id, source, target)
     known = {t.term.casefold() for t in terms}
     return terms + [
         Term(name, name, case_sensitive=True, kind="name")
-        for name in names.names_in(organization_id, text)
+        for name in names.names_in(organization_id, text, catalog=catalog)
         if name.casefold() not in known
     ]
 

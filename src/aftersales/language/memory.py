@@ -7,8 +7,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from .models import MemorySegment, SegmentOrigin
 
@@ -29,14 +31,46 @@ def normalised_key(text: str) -> str:
 
 
 def lookup(organization_id: int, source: str, target: str, masked_source: str) -> MemorySegment | None:
-    """The best approved segment for a masked source: exact first, then normalised."""
-    base = MemorySegment.objects.filter(organization_id=organization_id, source_language=source, target_language=target)
-    hit = base.filter(exact_key=exact_key(masked_source)).first()
-    if hit is None:
-        hit = base.filter(normalised_key=normalised_key(masked_source)).order_by("-updated_at", "-id").first()
+    """The best approved segment for a masked source: exact first, then normalised (its use counted)."""
+    hit = find(organization_id, source, target, [masked_source])[masked_source]
     if hit is not None:
-        MemorySegment.objects.filter(pk=hit.pk).update(use_count=F("use_count") + 1)
+        count_uses(Counter([hit.pk]))
     return hit
+
+
+def find(
+    organization_id: int, source: str, target: str, masked_sources: Iterable[str]
+) -> dict[str, MemorySegment | None]:
+    """The best approved segment for each masked source (exact first, then normalised: the newest), in one
+    query for them all. Uses are not counted (`count_uses`)."""
+    texts = list(dict.fromkeys(masked_sources))
+    if not texts:
+        return {}
+    exact = {text: exact_key(text) for text in texts}
+    loose = {text: normalised_key(text) for text in texts}
+    rows = MemorySegment.objects.filter(
+        Q(exact_key__in=set(exact.values())) | Q(normalised_key__in=set(loose.values())),
+        organization_id=organization_id,
+        source_language=source,
+        target_language=target,
+    )
+    by_exact: dict[str, MemorySegment] = {}
+    by_loose: dict[str, MemorySegment] = {}
+    for row in rows:
+        by_exact.setdefault(row.exact_key, row)
+        best = by_loose.get(row.normalised_key)
+        if best is None or (row.updated_at, row.pk) > (best.updated_at, best.pk):
+            by_loose[row.normalised_key] = row
+    return {text: by_exact.get(exact[text]) or by_loose.get(loose[text]) for text in texts}
+
+
+def count_uses(uses: Counter[int]) -> None:
+    """Add each segment's uses to its use count (one UPDATE per distinct number of uses)."""
+    by_count: dict[int, list[int]] = {}
+    for pk, n in uses.items():
+        by_count.setdefault(n, []).append(pk)
+    for n, pks in sorted(by_count.items()):
+        MemorySegment.objects.filter(pk__in=sorted(pks)).update(use_count=F("use_count") + n)
 
 
 def remember(

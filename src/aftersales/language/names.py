@@ -258,11 +258,12 @@ def _catalog_spans(text: str, names: CatalogNames) -> list[tuple[int, int]]:
     return spans
 
 
-def names_in(organization_id: int, text: str) -> list[str]:
-    """The product names and model codes in `text`, longest first, as written in the text."""
+def names_in(organization_id: int, text: str, *, catalog: CatalogNames | None = None) -> list[str]:
+    """The product names and model codes in `text`, longest first, as written in the text. `catalog`: the
+    organization's `catalog_names`, when the caller read them already (a batch of messages)."""
     if not text:
         return []
-    spans = _catalog_spans(text, catalog_names(organization_id))
+    spans = _catalog_spans(text, catalog if catalog is not None else catalog_names(organization_id))
     for m in MODEL_PATTERN.finditer(text):
         if m.group(0).split()[0] in _NOT_A_LEAD:
             continue

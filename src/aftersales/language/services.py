@@ -24,14 +24,12 @@ from aftersales.accounts.permissions import check_perm, check_ticket, organizati
 from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
-from aftersales.core.errors import Conflict, DomainError, NotFound, ValidationFailed
+from aftersales.core.errors import Conflict, NotFound, ValidationFailed
 from aftersales.inbox.models import Message, MessageDirection, Ticket
 from aftersales.inbox.services import (
     AttachmentInput,
     ticket_assign,
     ticket_reply_idempotent,
-    ticket_search_refresh,
-    ticket_set_detected_language,
     ticket_set_tags,
 )
 from aftersales.inbox.services.collisions import check_no_newer_reply
@@ -39,7 +37,8 @@ from aftersales.inbox.services.collisions import check_no_newer_reply
 from . import glossary, memory
 from .detect import PLAUSIBLE, detect_language, is_short, strip_entities
 from .events import TranslationJobCreated
-from .languages import SUPPORTED, WORKING_LANGUAGES, check_language, normalise, variant_for, working_code
+from .inbound import messages_translate, translations_store, working_languages_of
+from .languages import SUPPORTED, check_language, normalise, variant_for, working_code
 from .models import (
     ANY,
     JobStatus,
@@ -58,16 +57,13 @@ from .routing import TranslationResult, TranslationUnavailable, UnsupportedPair,
 
 logger = logging.getLogger(__name__)
 
-RETRY_DELAYS = (60, 300, 900, 3600, 3 * 3600, 6 * 3600)
-MAX_ATTEMPTS = 12
 MAX_JOB_TICKETS = 500
+RETRY_BATCH = 20  # pending messages translated together (one transaction writes them)
 
 
 def working_languages(organization_id: int) -> list[str]:
     """The working languages of the organization's active agents ("zh-hans", "en")."""
-    found = set(User.objects.filter(organization_id=organization_id, is_active=True).values_list("language", flat=True))
-    chosen = [code for code in WORKING_LANGUAGES if code in found]
-    return chosen or list(WORKING_LANGUAGES)
+    return working_languages_of([organization_id])[organization_id]
 
 
 def _stamp() -> str:
@@ -80,89 +76,17 @@ def _stamp() -> str:
 def message_translate(*, message_id: int, targets: Sequence[str] | None = None) -> MessageTranslationState:
     """Detect the language of a message and translate it into `targets` (default: the working
     languages). Never raises for a translation failure: the state says pending (retried by
-    `translations_retry_pending`), partial or unsupported."""
-    message = Message.objects.select_related("ticket__customer", "store").get(pk=message_id)
-    state, _ = MessageTranslationState.objects.get_or_create(message=message)
-    if not message.body.strip():
-        return _set_state(state, TranslationStatus.SKIPPED, "")
-    customer = message.ticket.customer
-    detection = detect_language(
-        message.body,
-        customer_language=message.language or customer.preferred_language,
-        store_language=message.store.default_language,
-    )
-    state.detected_language = detection.language
-    state.detection_source = detection.source
-    state.detection_confidence = detection.confidence
-    if not detection.language:
-        return _set_state(state, TranslationStatus.UNSUPPORTED, "the language could not be detected")
-    if detection.source == "detected":
-        # the ticket follows what the customer actually writes (filters, team scope by language)
-        ticket_set_detected_language(message_id=message.pk, language=detection.language)
-    wanted = list(targets) if targets else working_languages(message.ticket.organization_id)
-    results: dict[str, dict] = {}
-    errors: list[str] = []
-    transient = False
-    for key in wanted:
-        if normalise(key) == detection.language:
-            continue
-        try:
-            result = translate_text(
-                organization_id=message.ticket.organization_id,
-                text=message.body,
-                source=detection.language,
-                target=normalise(key),
-            )
-        except TranslationUnavailable as exc:
-            transient = True
-            errors.append(exc.message)
-            continue
-        except DomainError as exc:
-            errors.append(exc.message)
-            continue
-        except Exception as exc:  # an engine crash must not lose the message
-            logger.exception("translation crashed", extra={"message_id": message_id})
-            transient = True
-            errors.append(f"internal error: {exc}")
-            continue
-        results[working_code(key)] = result.as_json(_stamp())
-    _store_translations(message.pk, results, language=detection.language)
-    if not errors:
-        status = TranslationStatus.DONE
-    elif transient:
-        status = TranslationStatus.PENDING
-    else:
-        status = TranslationStatus.PARTIAL if results else TranslationStatus.UNSUPPORTED
-    return _set_state(state, status, "; ".join(errors))
+    `translations_retry_pending`), partial or unsupported. (The batch of one of
+    `inbound.messages_translate`.)"""
+    states = messages_translate(message_ids=[message_id], targets=targets)
+    if message_id not in states:
+        Message.objects.get(pk=message_id)  # (Message.DoesNotExist, as before)
+        raise RuntimeError(f"the translation of message {message_id} crashed (logged)")
+    return states[message_id]
 
 
 def _store_translations(message_id: int, results: dict[str, dict], *, language: str | None = None) -> None:
-    with transaction.atomic():
-        # The ticket before the message: the order in which every writer locks (a merge locks both
-        # tickets, then moves their messages), so that storing a translation cannot deadlock with it.
-        ticket_ids = Message.objects.filter(pk=message_id).values("ticket_id")
-        list(Ticket.objects.select_for_update().filter(pk__in=ticket_ids).values_list("pk", flat=True))
-        current = Message.objects.select_for_update().filter(pk=message_id).values_list("translations", flat=True)
-        merged = {**(current.first() or {}), **results}
-        fields: dict = {"translations": merged}
-        if language:
-            fields["language"] = language
-        Message.objects.filter(pk=message_id).update(**fields)
-        # Agents search in their own language too: a translation is part of the ticket's document.
-        ticket_search_refresh(ticket_ids=Message.objects.filter(pk=message_id).values_list("ticket_id", flat=True))
-
-
-def _set_state(state: MessageTranslationState, status: str, error: str) -> MessageTranslationState:
-    state.status = status
-    state.last_error = error[:2000]
-    state.attempts += 1
-    if status == TranslationStatus.PENDING and state.attempts < MAX_ATTEMPTS:
-        delay = RETRY_DELAYS[min(state.attempts - 1, len(RETRY_DELAYS) - 1)]
-        state.next_attempt_at = now() + timedelta(seconds=delay)
-    else:
-        state.next_attempt_at = None
-    state.save()
-    return state
+    translations_store(results={message_id: results}, languages={message_id: language} if language else {})
 
 
 def translations_retry_pending(*, limit: int = 100) -> int:
@@ -173,15 +97,16 @@ def translations_retry_pending(*, limit: int = 100) -> int:
         .order_by("next_attempt_at")
         .values_list("pk", "message_id", "next_attempt_at")[:limit]
     )
-    done = 0
-    for pk, message_id, at in due:
-        claimed = MessageTranslationState.objects.filter(pk=pk, next_attempt_at=at).update(
+    claimed = [
+        message_id
+        for pk, message_id, at in due
+        if MessageTranslationState.objects.filter(pk=pk, next_attempt_at=at).update(
             next_attempt_at=now() + timedelta(minutes=10)
         )
-        if claimed:
-            message_translate(message_id=message_id)
-            done += 1
-    return done
+    ]
+    for start in range(0, len(claimed), RETRY_BATCH):
+        messages_translate(message_ids=claimed[start : start + RETRY_BATCH])
+    return len(claimed)
 
 
 def message_retranslate(*, user: User, message: Message, target_language: str | None = None) -> Message:

@@ -27,44 +27,50 @@ def preload_language_models() -> None:
 @db_task(retries=2, retry_delay=30)
 def translate_inbound_message(message_id: int) -> str:
     """Detect and translate a new inbound message, then read its attachments (OCR, transcripts).
-    A failure is recorded on the message (translation pending), never raised to the inbox."""
-    from .attachments import message_extract_attachments
-
+    A failure is recorded on the message (translation pending), never raised to the inbox.
+    (The batch of one of `translate_inbound_messages`.)"""
     try:
-        state = services.message_translate(message_id=message_id)
-        status = state.status
+        status = _translate([message_id]).get(message_id, "error")
     except Exception:
         logger.exception("inbound translation failed", extra={"message_id": message_id})
         status = "error"
-    try:
-        message_extract_attachments(message_id=message_id)
-    except Exception:
-        logger.exception("attachment reading failed", extra={"message_id": message_id})
+    _read_attachments([message_id])
     return status
 
 
 @runs_batches_of(translate_inbound_message)
 def translate_inbound_messages(arguments: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """translate_inbound_message for the fan-out jobs of many messages: the same translation of each, and
-    their attachments read only for the messages that have any (one query for all: reading a message
+    """translate_inbound_message for the fan-out jobs of many messages: translated together
+    (inbound.messages_translate: if that raises, run_jobs runs each job alone through the task)."""
+    message_ids = [message_id for (message_id,) in arguments]
+    _translate(message_ids)
+    _read_attachments(message_ids)
+    return []
+
+
+def _translate(message_ids: list[int]) -> dict[int, str]:
+    """Each message's translation status (a message translated already, by a task delivered before this
+    one, is not translated again; a crashed one is logged and left out)."""
+    from .inbound import messages_translate
+
+    states = messages_translate(message_ids=message_ids, skip_translated=True)
+    return {message_id: state.status for message_id, state in states.items()}
+
+
+def _read_attachments(message_ids: list[int]) -> None:
+    """Read the attachments of the messages that have some (one query for all: reading a message
     without attachments writes nothing)."""
     from aftersales.inbox.models import Attachment
 
     from .attachments import message_extract_attachments
 
-    ids = [message_id for (message_id,) in arguments]
-    with_files = set(Attachment.objects.filter(message_id__in=ids).values_list("message_id", flat=True))
-    for message_id in ids:
-        try:
-            services.message_translate(message_id=message_id)
-        except Exception:
-            logger.exception("inbound translation failed", extra={"message_id": message_id})
+    with_files = set(Attachment.objects.filter(message_id__in=message_ids).values_list("message_id", flat=True))
+    for message_id in message_ids:
         if message_id in with_files:
             try:
                 message_extract_attachments(message_id=message_id)
             except Exception:
                 logger.exception("attachment reading failed", extra={"message_id": message_id})
-    return []
 
 
 @db_task(retries=1, retry_delay=30)

@@ -49,17 +49,41 @@ class TriageUnavailable(DomainError):
 
 
 def order_for_entities(*, organization_id: int, entities: list[dict[str, Any]]) -> Any:
-    """The organization's order an extracted order number names (Shopify's "#1043" also as "1043")."""
+    """The organization's order an extracted order number names (Shopify's "#1043" also as "1043").
+    (The batch of one of `orders_for_entities`.)"""
+    return orders_for_entities(items=[(organization_id, entities)])[0]
+
+
+def orders_for_entities(*, items: Sequence[tuple[int, list[dict[str, Any]]]]) -> list[Any]:
+    """`order_for_entities` for many (organization id, entities) items, in one query for them all: for each
+    item, the order named by its first order number that names one (the oldest order of that number)."""
     from aftersales.catalog.models import Order
 
-    for entity in entities:
-        if entity["type"] != "order_number":
-            continue
-        values = {entity["value"], entity["value"].lstrip("#")}
-        order = Order.objects.filter(organization_id=organization_id, external_id__in=values).order_by("pk").first()
-        if order is not None:
-            return order
-    return None
+    wanted: dict[int, set[str]] = {}
+    for organization_id, entities in items:
+        for entity in entities:
+            if entity["type"] == "order_number":
+                wanted.setdefault(organization_id, set()).update({entity["value"], entity["value"].lstrip("#")})
+    found: dict[tuple[int, str], Any] = {}
+    if wanted:
+        named = models.Q()
+        for organization_id, values in sorted(wanted.items()):
+            named |= models.Q(organization_id=organization_id, external_id__in=sorted(values))
+        for row in Order.objects.filter(named).order_by("pk"):
+            found.setdefault((row.organization_id, row.external_id), row)
+    out: list[Any] = []
+    for organization_id, entities in items:
+        order: Any = None
+        for entity in entities:
+            if entity["type"] != "order_number":
+                continue
+            matches = [found.get((organization_id, v)) for v in (entity["value"], entity["value"].lstrip("#"))]
+            hits = [m for m in matches if m is not None]
+            if hits:
+                order = min(hits, key=lambda o: o.pk)
+                break
+        out.append(order)
+    return out
 
 
 def message_triage(*, message_id: int, force: bool = False) -> TriageResult | None:
@@ -96,7 +120,7 @@ def messages_triage(*, message_ids: Sequence[int], force: bool = False) -> dict[
         todo.setdefault(message.ticket.organization_id, []).append(message)
     if not todo:
         return out
-    fields: dict[int, dict[str, Any]] = {}
+    answered: list[tuple[int, Any, Any, str]] = []  # (organization id, message, model output, note)
     for organization_id, messages in todo.items():
         answers = classify_in_organization(
             organization_id=organization_id,
@@ -105,24 +129,27 @@ def messages_triage(*, message_ids: Sequence[int], force: bool = False) -> dict[
             contexts=[Context(customer_tier=m.ticket.customer_tier, platform=m.ticket.platform) for m in messages],
             attempts=None,
         )
-        for message, (output, note) in zip(messages, answers, strict=True):
-            entities = [e.as_dict() for e in output.entities]
-            fields[message.pk] = {
-                "organization_id": organization_id,
-                "intent": output.intent,
-                "confidence": output.confidence,
-                "urgency": output.urgency,
-                "sentiment": output.sentiment,
-                "needs_human": output.needs_human,
-                "reasons": list(output.reasons),
-                "entities": entities,
-                "alternatives": [{"intent": i, "probability": p} for i, p in output.alternatives],
-                "language": output.language,
-                "order": order_for_entities(organization_id=organization_id, entities=entities),
-                "model_version": output.model_version,
-                "engine": output.engine[:120],
-                "engine_note": note[:300],
-            }
+        answered += [(organization_id, m, output, note) for m, (output, note) in zip(messages, answers, strict=True)]
+    entities_of = {message.pk: [e.as_dict() for e in output.entities] for _, message, output, _ in answered}
+    orders = orders_for_entities(items=[(org_id, entities_of[message.pk]) for org_id, message, _, _ in answered])
+    fields: dict[int, dict[str, Any]] = {}
+    for (organization_id, message, output, note), order in zip(answered, orders, strict=True):
+        fields[message.pk] = {
+            "organization_id": organization_id,
+            "intent": output.intent,
+            "confidence": output.confidence,
+            "urgency": output.urgency,
+            "sentiment": output.sentiment,
+            "needs_human": output.needs_human,
+            "reasons": list(output.reasons),
+            "entities": entities_of[message.pk],
+            "alternatives": [{"intent": i, "probability": p} for i, p in output.alternatives],
+            "language": output.language,
+            "order": order,
+            "model_version": output.model_version,
+            "engine": output.engine[:120],
+            "engine_note": note[:300],
+        }
     with transaction.atomic():
         # (the rows read above may have changed meanwhile: locked and read again, as update_or_create does)
         current = {r.message_id: r for r in TriageResult.objects.select_for_update().filter(message_id__in=fields)}

@@ -21,6 +21,7 @@ from .tickets import (
     ticket_set_tags,
     ticket_update,
     tickets_bulk_apply,
+    tickets_set_detected_language,
 )
 
 __all__ = [
@@ -53,4 +54,5 @@ __all__ = [
     "ticket_set_tags",
     "ticket_update",
     "tickets_bulk_apply",
+    "tickets_set_detected_language",
 ]

@@ -11,13 +11,13 @@ from functools import reduce
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from aftersales.accounts.models import Permission, Team, User
 from aftersales.accounts.permissions import can_view_ticket, check_ticket
-from aftersales.catalog.models import Order
+from aftersales.catalog.models import Customer, Order
 from aftersales.core import events
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
@@ -30,6 +30,7 @@ from ..workflow import TicketCategory, TicketStatus, Urgency, check_transition
 from .common import (
     AttachmentInput,
     actor_display_name,
+    audit_row,
     check_attachments,
     check_store_active,
     check_ticket_actor,
@@ -580,33 +581,78 @@ def tickets_bulk_apply(*, actor: User, ticket_ids: list[int], action: str, value
 def ticket_set_detected_language(*, message_id: int, language: str) -> bool:
     """The language engine confidently detected the language of an inbound message: the ticket
     (its filters, its team scope) follows the customer's language, and the customer's preferred
-    language is filled in when unknown. Returns True when the ticket changed. Locks the ticket row."""
-    code = language.strip().lower()
-    if not code or len(code) > 10 or not code.replace("-", "").isalpha():
-        raise ValidationFailed(gettext("invalid language code %(language)r") % {"language": language}, field="language")
-    message = Message.objects.select_related("ticket__customer").filter(pk=message_id).first()
-    if message is None or message.direction != MessageDirection.INBOUND:
-        return False
+    language is filled in when unknown. Returns True when the ticket changed. Locks the ticket row.
+    (The batch of one of `tickets_set_detected_language`.)"""
+    return message_id in tickets_set_detected_language(languages={message_id: language})
+
+
+def tickets_set_detected_language(*, languages: Mapping[int, str]) -> set[int]:
+    """`ticket_set_detected_language` for many messages (message id -> detected language), in the order
+    given, in one transaction and a fixed number of queries. Returns the ids of the messages whose ticket
+    changed. Locks the tickets' rows (in id order)."""
+    codes: dict[int, str] = {}
+    for message_id, language in languages.items():
+        code = language.strip().lower()
+        if not code or len(code) > 10 or not code.replace("-", "").isalpha():
+            raise ValidationFailed(
+                gettext("invalid language code %(language)r") % {"language": language}, field="language"
+            )
+        codes[message_id] = code
+    inbound = dict(
+        Message.objects.filter(pk__in=codes, direction=MessageDirection.INBOUND).values_list("pk", "ticket_id")
+    )
+    if not inbound:
+        return set()
+    changed: set[int] = set()
     with transaction.atomic():
-        locked = _locked(message.ticket)
-        customer = locked.customer
-        if not customer.preferred_language:
-            type(customer).objects.filter(pk=customer.pk, preferred_language="").update(preferred_language=code)
+        tickets = {
+            t.pk: t
+            for t in Ticket.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .filter(pk__in=set(inbound.values()))
+            .order_by("pk")
+        }
         latest_inbound = (
-            Message.objects.filter(ticket=locked, direction=MessageDirection.INBOUND)
+            Message.objects.filter(ticket=OuterRef("pk"), direction=MessageDirection.INBOUND)
             .order_by("-created_at", "-id")
-            .first()
+            .values("pk")[:1]
         )
-        if locked.language == code or (latest_inbound is not None and latest_inbound.pk != message_id):
-            return False  # an older message does not override what a newer one said
-        record_event(
-            locked,
-            TicketEventType.LANGUAGE_DETECTED,
-            Actor.system("language-engine"),
-            old=locked.language,
-            new=code,
-            message_id=message_id,
+        latest = dict(
+            Ticket.objects.filter(pk__in=tickets).annotate(latest=Subquery(latest_inbound)).values_list("pk", "latest")
         )
-        locked.language = code
-        locked.save(update_fields=["language", "updated_at"])
-    return True
+        filled: dict[int, str] = {}  # customer id -> the language filled in (the first message's)
+        moved: dict[str, list[int]] = {}  # language -> tickets that follow it now
+        rows = []
+        for message_id, code in codes.items():
+            ticket = tickets.get(inbound.get(message_id, 0))
+            if ticket is None:
+                continue
+            if not ticket.customer.preferred_language:
+                filled.setdefault(ticket.customer_id, code)
+            latest_id = latest.get(ticket.pk)
+            if ticket.language == code or (latest_id is not None and latest_id != message_id):
+                continue  # an older message does not override what a newer one said
+            rows.append(
+                audit_row(
+                    ticket,
+                    TicketEventType.LANGUAGE_DETECTED,
+                    Actor.system("language-engine"),
+                    old=ticket.language,
+                    new=code,
+                    message_id=message_id,
+                )
+            )
+            ticket.language = code
+            moved.setdefault(code, []).append(ticket.pk)
+            changed.add(message_id)
+        by_language: dict[str, list[int]] = {}
+        for customer_id, code in filled.items():
+            by_language.setdefault(code, []).append(customer_id)
+        for code, customer_ids in by_language.items():
+            Customer.objects.filter(pk__in=customer_ids, preferred_language="").update(preferred_language=code)
+        if rows:
+            TicketEvent.objects.bulk_create(rows)
+        at = now()
+        for code, ticket_ids in moved.items():
+            Ticket.objects.filter(pk__in=ticket_ids).update(language=code, updated_at=at)
+    return changed

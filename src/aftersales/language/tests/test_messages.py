@@ -200,12 +200,12 @@ def test_outbound_to_an_unsupported_language_lists_pairs(world) -> None:
 def test_an_engine_crash_leaves_the_message_pending_and_the_ticket_open(
     world, django_capture_on_commit_callbacks, monkeypatch
 ) -> None:
-    from aftersales.language import services
+    from aftersales.language import inbound
 
-    def crash(**kwargs):  # type: ignore[no-untyped-def]
+    def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise RuntimeError("segfault in a provider library")
 
-    monkeypatch.setattr(services, "translate_text", crash)
+    monkeypatch.setattr(inbound, "translate_planned", crash)
     message = ingest(world, django_capture_on_commit_callbacks, "Hola, mi paquete no ha llegado todavía.")
     state = MessageTranslationState.objects.get(message=message)
     assert state.status == TranslationStatus.PENDING and "segfault" in state.last_error
