@@ -55,10 +55,12 @@ def call_site() -> str:
     return "?"
 
 
-def record(db: str, kind: str, asked: float, wait: float, hold: float, site: str) -> None:
+def record(db: str, kind: str, asked: float, wait: float, hold: float, site: str, cpu: float = 0.0) -> None:
+    """One line: `hold` is wall time, `cpu` the thread's CPU time while it held the lock (what the transaction
+    itself cost, whatever else ran on the machine)."""
     global _out
     thread = threading.current_thread().name
-    line = f"{db}\t{kind}\t{asked:.6f}\t{wait * 1000:.3f}\t{hold * 1000:.3f}\t{site}\t{thread}\n"
+    line = f"{db}\t{kind}\t{asked:.6f}\t{wait * 1000:.3f}\t{hold * 1000:.3f}\t{site}\t{thread}\t{cpu * 1000:.3f}\n"
     with _out_lock:
         if _out is None or getattr(_out, "pid", None) != os.getpid():  # (a forked web worker writes its own file)
             folder = Path(os.environ[ENV])
@@ -90,6 +92,7 @@ def install() -> None:
                 begin(self)
                 if depth == 0:
                     self._stats_begun = time.perf_counter()
+                    self._stats_cpu = time.thread_time()
                     self._stats_site = call_site()
             finally:
                 self._stats_depth = depth
@@ -107,7 +110,8 @@ def install() -> None:
                 begun = getattr(self, "_stats_begun", None)
                 if asked is not None and begun is not None and cls is type(self).__mro__[_depth(self, name)]:
                     now = time.perf_counter()
-                    record("app", "tx", asked[0], begun - asked[1], now - begun, self._stats_site)
+                    cpu = time.thread_time() - self._stats_cpu
+                    record("app", "tx", asked[0], begun - asked[1], now - begun, self._stats_site, cpu)
                     self._stats_asked = self._stats_begun = None
 
         _patch(cls, name, ended)
@@ -123,11 +127,12 @@ def install() -> None:
         db = self.db
         if db.vendor != "sqlite" or db.in_atomic_block or not db.get_autocommit() or _reads(sql):
             return execute(self, sql, params, *ignored)
-        asked, started = time.time(), time.perf_counter()
+        asked, started, cpu = time.time(), time.perf_counter(), time.thread_time()
         try:
             return execute(self, sql, params, *ignored)
         finally:
-            record("app", "auto", asked, 0.0, time.perf_counter() - started, call_site())
+            now = time.perf_counter()
+            record("app", "auto", asked, 0.0, now - started, call_site(), time.thread_time() - cpu)
 
     _patch(utils.CursorWrapper, "_execute", _execute)
     _install_huey()
@@ -181,14 +186,14 @@ def _install_huey() -> None:
                 yield cursor
             return
         asked, started = time.time(), time.perf_counter()
-        begun = started
+        begun, cpu = started, time.thread_time()
         try:
             with db(self, commit=commit, close=close) as cursor:
-                begun = time.perf_counter()
+                begun, cpu = time.perf_counter(), time.thread_time()
                 yield cursor
         finally:
             now = time.perf_counter()
-            record("huey", "huey", asked, begun - started, now - begun, call_site())
+            record("huey", "huey", asked, begun - started, now - begun, call_site(), time.thread_time() - cpu)
 
     _patch(SqliteStorage, "db", recorded)
 
@@ -211,7 +216,7 @@ def _quantiles(values: list[float]) -> str:
 
 
 def report(folder: Path, since: float = 0.0, until: float = float("inf")) -> str:
-    rows: list[tuple[str, str, str, float, float, float, str]] = []
+    rows: list[tuple[str, str, str, float, float, float, str, float]] = []
     for path in sorted(folder.glob("*.tsv")):
         who = path.stem.split("-")[0]
         for line in path.read_text().splitlines():
@@ -220,32 +225,34 @@ def report(folder: Path, since: float = 0.0, until: float = float("inf")) -> str
                 continue
             asked = float(parts[2])
             if since <= asked <= until:
-                rows.append((who, parts[0], parts[1], asked, float(parts[3]), float(parts[4]), parts[5]))
+                cpu = float(parts[7]) if len(parts) > 7 else float("nan")
+                rows.append((who, parts[0], parts[1], asked, float(parts[3]), float(parts[4]), parts[5], cpu))
     out = [f"{len(rows)} write transactions from {folder}"]
-    groups: dict[tuple[str, str, str], list[tuple[float, float]]] = defaultdict(list)
-    for who, db, kind, _asked, wait, hold, _site in rows:
-        groups[(who, db, kind)].append((wait, hold))
-    out.append("ms per transaction (role, database, kind):")
+    groups: dict[tuple[str, str, str], list[tuple[float, float, float]]] = defaultdict(list)
+    for who, db, kind, _asked, wait, hold, _site, cpu in rows:
+        groups[(who, db, kind)].append((wait, hold, cpu))
+    out.append("ms per transaction (role, database, kind): wait, hold (wall), CPU of the holding thread meanwhile")
     for key in sorted(groups):
-        out.append(f"  {' '.join(key):18s} wait  {_quantiles([w for w, _ in groups[key]])}")
-        out.append(f"  {' '.join(key):18s} hold  {_quantiles([h for _, h in groups[key]])}")
-    sites: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for who, db, _kind, _asked, _wait, hold, site in rows:
-        sites[(who, f"{db} {site.rsplit(':', 1)[0]}")].append(hold)
-    out.append("longest holders by call site (role, database, site): hold ms")
-    top = sorted(sites.items(), key=lambda item: -sum(item[1]))[:14]
+        for index, what in enumerate(("wait", "hold", "cpu ")):
+            out.append(f"  {' '.join(key):18s} {what}  {_quantiles([g[index] for g in groups[key]])}")
+    sites: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for who, db, _kind, _asked, _wait, hold, site, cpu in rows:
+        sites[(who, f"{db} {site.rsplit(':', 1)[0]}")].append((hold, cpu))
+    out.append("longest holders by call site (role, database, site): hold ms (wall), then CPU ms")
+    top = sorted(sites.items(), key=lambda item: -sum(h for h, _ in item[1]))[:14]
     for (who, site), site_holds in top:
-        out.append(f"  {who:6s} {site[:70]:70s} {_quantiles(site_holds)}")
+        out.append(f"  {who:6s} {site[:70]:70s} {_quantiles([h for h, _ in site_holds])}")
+        out.append(f"  {'':6s} {'':70s} {_quantiles([c for _, c in site_holds])}")
     # What held the lock while the web's longest waits waited (app database).
     holds = sorted(
         (asked + wait / 1000, asked + (wait + hold) / 1000, who, site)
-        for who, db, _k, asked, wait, hold, site in rows
+        for who, db, _k, asked, wait, hold, site, _cpu in rows
         if db == "app"
     )
     web_waits = sorted((r for r in rows if r[0] == "web" and r[1] == "app"), key=lambda r: -r[4])
     n = max(1, len(web_waits) // 100)
     blame: dict[str, float] = defaultdict(float)
-    for _who, _db, _kind, asked, wait, _hold, _site in web_waits[:n]:
+    for _who, _db, _kind, asked, wait, _hold, _site, _cpu in web_waits[:n]:
         start, end = asked, asked + wait / 1000
         for h_start, h_end, h_who, h_site in holds:
             if h_start >= end:

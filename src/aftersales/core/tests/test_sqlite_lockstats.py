@@ -54,8 +54,8 @@ def test_a_write_transaction_is_recorded_once_with_its_site(tmp_path, stats, eng
     connection.close()
     rows = _rows(stats)
     assert [(row[0], row[1]) for row in rows] == [("app", "auto"), ("app", "tx")]
-    _db, _kind, asked, wait, hold, site, _thread = rows[1]
-    assert float(asked) > 0 and float(wait) >= 0 and float(hold) >= 0
+    _db, _kind, asked, wait, hold, site, _thread, cpu = rows[1]
+    assert float(asked) > 0 and float(wait) >= 0 and float(hold) >= 0 and float(cpu) >= 0
     assert site.startswith(f"{__name__}:_write_in_a_transaction:")
 
 
