@@ -12,7 +12,7 @@ from aftersales.catalog.models import Customer, normalise_email
 from aftersales.inbox.services import InboundMessage, message_ingest
 from aftersales.inbox.services.ingest import customers_by_email
 from aftersales.testing.factories import CustomerFactory
-from aftersales.testing.migrations import applied_apps
+from aftersales.testing.migrations import applied_apps, scratch_database
 
 
 def test_normalise_email_lowercases_unicode_and_keeps_eszett():
@@ -80,11 +80,11 @@ BEFORE = [("catalog", "0004_store_country")]
 AFTER = [("catalog", "0005_customer_email_normalized")]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_migration_0005_fills_the_key_of_existing_customers():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    try:
+    with scratch_database():
+        executor = MigrationExecutor(connection)
+        executor.migrate(BEFORE)
         old = applied_apps()
         org = old.get_model("accounts", "Organization").objects.create(name="Org", slug="org")
         old_customer = old.get_model("catalog", "Customer")
@@ -96,7 +96,3 @@ def test_migration_0005_fills_the_key_of_existing_customers():
         new = applied_apps().get_model("catalog", "Customer")
         assert new.objects.get(pk=upper.pk).email_normalized == "élodie@example.fr"
         assert new.objects.get(pk=blank.pk).email_normalized == ""
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())

@@ -8,17 +8,17 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
-from aftersales.testing.migrations import applied_apps
+from aftersales.testing.migrations import applied_apps, scratch_database
 
 BEFORE = [("inbox", "0008_ticket_fk_indexes")]
 AFTER = [("inbox", "0009_ticketevent_actor")]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db
 def test_existing_events_get_user_or_system_actors():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    try:
+    with scratch_database():
+        executor = MigrationExecutor(connection)
+        executor.migrate(BEFORE)
         old = applied_apps()
         org = old.get_model("accounts", "Organization").objects.create(name="Org", slug="org")
         user = old.get_model("accounts", "User").objects.create(username="agent", organization=org)
@@ -36,7 +36,3 @@ def test_existing_events_get_user_or_system_actors():
         new = applied_apps().get_model("inbox", "TicketEvent")
         assert new.objects.values_list("actor_kind", "actor_ref").get(pk=by_user.pk) == ("user", str(user.pk))
         assert new.objects.values_list("actor_kind", "actor_ref").get(pk=by_system.pk) == ("system", "")
-    finally:
-        executor = MigrationExecutor(connection)
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
