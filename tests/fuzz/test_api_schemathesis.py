@@ -166,22 +166,40 @@ def _seed_warranty(world: Any) -> None:
     claim_open(user=world.admin, unit_id=second.pk, problem="fuzz")
 
 
+@pytest.fixture(scope="module")
+def fuzz_world(django_db_setup: None, django_db_blocker: Any) -> Iterator[dict[str, Any]]:
+    """The personas' world, seeded, with both personas signed in: built once per module (and test worker),
+    each test isolated by a savepoint (aftersales.testing.module_data), so that every test starts from
+    this state as when each test built it anew (about 0.15 s of CPU per test, 450 tests per database).
+    Both sessions exist in every test (before, only the persona's own)."""
+    from aftersales.testing.module_data import built_once
+    from aftersales.testing.personas import build_world
+
+    def build() -> dict[str, Any]:
+        world = build_world()
+        _seed(world)
+        sessions = {}
+        for persona in ("admin", "agent"):
+            client = Client()
+            client.force_login(getattr(world, persona))
+            sessions[persona] = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+        return {"sessions": sessions, "known": KnownIds()}
+
+    yield from built_once(django_db_blocker, build)
+
+
 @pytest.fixture
-def signed_in(world: Any, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+def signed_in(fuzz_world: dict[str, Any], db: None, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     """Session cookie and CSRF header of the persona, the world seeded; the WSGI handler must not
     close the test's connection between requests (Django's test client does the same)."""
-    _seed(world)
-    user = getattr(world, request.param)
-    client = Client()
-    client.force_login(user)
     csrf = secrets.token_hex(16)  # 32 characters: a valid unmasked CSRF secret
     credentials = {
         "cookies": {
-            django_settings.SESSION_COOKIE_NAME: client.cookies[django_settings.SESSION_COOKIE_NAME].value,
+            django_settings.SESSION_COOKIE_NAME: fuzz_world["sessions"][request.param],
             django_settings.CSRF_COOKIE_NAME: csrf,
         },
         "headers": {"X-CSRFToken": csrf},
-        "known": KnownIds(),
+        "known": fuzz_world["known"],
     }
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
