@@ -12,11 +12,19 @@ versions alternate for --repeat rounds (a fresh server each time) and the median
   .venv/bin/python bench/web_rss.py                          # working tree against HEAD
   .venv/bin/python bench/web_rss.py --before HEAD~1 --after HEAD
   .venv/bin/python bench/web_rss.py --before 938ccf7 --repeat 3 --tickets 200
+
+--stages measures instead one fresh interpreter per version by stage (no gunicorn): after aftersales.wsgi (Django's
+setup), after the URLconf with its reverse map and tag libraries (what gunicorn's master preloads), after the first
+and 50 more `POST /api/v1/inbound/messages`, the login page, a sign-in (Argon2: VmHWM), the inbox and ticket pages:
+VmRSS, VmHWM and smaps_rollup's anonymous / file-backed parts. Requests run in the main thread through the WSGI
+handler and reuse the heap the imports left free, so the request stages show less than a gunicorn worker adds (its
+request thread gets a glibc arena of its own: bench/RESULTS.md, "Issue 13, tenth pass").
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -108,6 +116,101 @@ def measure(server: peer.Server) -> dict[str, float]:
     }
 
 
+STAGES = r"""
+import io, json, re, sys, uuid
+from http.cookies import SimpleCookie
+
+def status():
+    f = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+    g = dict(line.split(":", 1) for line in open("/proc/self/smaps_rollup").readlines()[1:] if ":" in line)
+    mib = lambda d, k: int(d[k].split()[0]) / 1024
+    return {"rss": mib(f, "VmRSS"), "peak": mib(f, "VmHWM"), "anon": mib(g, "Anonymous"), "file": mib(f, "RssFile")}
+
+out = {"fresh": status()}
+from aftersales.wsgi import application
+out["wsgi"] = status()
+from django.db import connections
+from django.template import engines
+from django.urls import get_resolver
+resolver = get_resolver()
+resolver.url_patterns, resolver.reverse_dict
+for engine in engines.all():
+    getattr(getattr(engine, "engine", None), "template_libraries", None)
+connections.close_all()
+out["urlconf"] = status()
+cookies = SimpleCookie()
+
+def call(method, path, body=b"", headers=None, ctype=None):
+    env = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
+           "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
+           "CONTENT_LENGTH": str(len(body)), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
+           "wsgi.multiprocess": True, "wsgi.run_once": False, "wsgi.version": (1, 0)}
+    if ctype:
+        env["CONTENT_TYPE"] = ctype
+    if cookies:
+        env["HTTP_COOKIE"] = "; ".join(f"{k}={v.value}" for k, v in cookies.items())
+    env.update({"HTTP_" + k.upper().replace("-", "_"): v for k, v in (headers or {}).items()})
+    seen = {}
+    chunks = application(env, lambda s, h, exc=None: seen.update(status=s, headers=h))
+    data = b"".join(chunks)
+    getattr(chunks, "close", lambda: None)()
+    for k, v in seen["headers"]:
+        if k.lower() == "set-cookie":
+            cookies.load(v)
+    return int(seen["status"].split()[0]), data
+
+info = json.loads(sys.argv[1])
+
+def inbound():
+    key = uuid.uuid4().hex
+    body = json.dumps({"store_id": info["store"], "external_id": f"msg-{key}", "subject": "Order arrived broken",
+        "body": "Hello, my order arrived broken. Can you send a new one?", "customer_external_id": key,
+        "customer_name": "Peer Buyer", "customer_email": f"{key}@example.com"}).encode()
+    code, data = call("POST", "/api/v1/inbound/messages", body, {"Authorization": f"Bearer {info['token']}"},
+                      "application/json")
+    assert code in (200, 201), (code, data[:300])
+
+inbound()
+out["api first"] = status()
+for _ in range(50):
+    inbound()
+out["api +50"] = status()
+code, page = call("GET", "/login/")
+token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
+out["login page"] = status()
+body = f"username=admin&password=demo-pass-2026&csrfmiddlewaretoken={token}".encode()
+code, _ = call("POST", "/login/", body, {"Referer": "http://127.0.0.1/login/"}, "application/x-www-form-urlencoded")
+assert code == 302, code
+out["sign-in"] = status()
+assert call("GET", "/")[0] == 200
+out["inbox"] = status()
+for ticket in json.loads(sys.argv[2]):
+    call("GET", f"/tickets/{ticket}/")
+out["ticket pages"] = status()
+print("STAGES " + json.dumps(out))
+"""
+
+
+def stages(tree: Path, env: dict[str, str], info: dict[str, object], ids: list[int]) -> dict[str, dict[str, float]]:
+    env = {**env, "PYTHONPATH": str(tree / "src"), "ALLOWED_HOSTS": "127.0.0.1"}
+    args = [str(ROOT / ".venv/bin/python"), "-c", STAGES, json.dumps(info), json.dumps(ids[:5])]
+    result = subprocess.run(args, cwd=tree, env=env, check=True, capture_output=True, text=True)
+    line = next(x for x in result.stdout.splitlines() if x.startswith("STAGES "))
+    return json.loads(line.removeprefix("STAGES "))  # type: ignore[no-any-return]
+
+
+def print_stages(results: dict[str, list[dict[str, dict[str, float]]]], repeat: int) -> None:
+    print(f"\n## one interpreter per version, by stage (MiB, median of {repeat}; requests in the main thread)")
+    print(f"{'stage':<14}" + "".join(f" {name[:24]:>24}" for name in results))
+    print(f"{'':<14}" + " {:>24}".format("RSS / peak / anon / file") * len(results))
+    for stage in next(iter(results.values()))[0]:
+        cells = []
+        for runs in results.values():
+            med = {k: statistics.median(run[stage][k] for run in runs) for k in ("rss", "peak", "anon", "file")}
+            cells.append(f"{med['rss']:.1f} / {med['peak']:.0f} / {med['anon']:.1f} / {med['file']:.1f}")
+        print(f"{stage:<14}" + "".join(f" {c:>24}" for c in cells))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", default="HEAD", help="comma-separated git refs to compare the working tree with")
@@ -116,6 +219,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="warm-up rounds per server (inbox, ticket, API)")
     parser.add_argument("--repeat", type=int, default=3, help="servers started per version, alternating")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument("--stages", action="store_true", help="in-process, by stage, instead of gunicorn workers")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="aftersales-web-rss-"))
     try:
@@ -128,6 +232,14 @@ def main() -> None:
             versions[args.after] = checkout(args.after, tmp)
         else:
             versions["working tree"] = ROOT
+        if args.stages:
+            by_stage: dict[str, list[dict[str, dict[str, float]]]] = {name: [] for name in versions}
+            for r in range(args.repeat):
+                for name, tree in versions.items() if r % 2 == 0 else reversed(list(versions.items())):
+                    by_stage[name].append(stages(tree, env, info, ids))
+                    peer.log(f"{name}: after the URLconf {by_stage[name][-1]['urlconf']}")
+            print_stages(by_stage, args.repeat)
+            return
         results: dict[str, list[dict[str, float]]] = {name: [] for name in versions}
         for r in range(args.repeat):
             for name, tree in versions.items() if r % 2 == 0 else reversed(list(versions.items())):
