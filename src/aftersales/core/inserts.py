@@ -40,7 +40,8 @@ from django.db import connections, models
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Field, Model
 
-_Plan = tuple[list[tuple[Field, frozenset[type], bool]], str, bool]  # ((field, plain types, any str), statement, ids)
+# ((field, plain types, any str, any aware datetime), statement, ids)
+_Plan = tuple[list[tuple[Field, frozenset[type], bool, bool]], str, bool]
 
 # Field classes whose get_db_prep_save hands back a value of these exact types unchanged (to_python of a
 # str, an int, a bool or None), on every backend: such values skip the call. Other types and every other
@@ -70,18 +71,20 @@ _UNNEST = -1  # the plan key's row count of a PostgreSQL UNNEST statement (one t
 _JSON = -2  # ... and of a PostgreSQL json_to_recordset statement (one text for every size)
 
 
-def _skips(field: Field, connection: Any) -> tuple[frozenset[type], bool]:
+def _skips(field: Field, connection: Any) -> tuple[frozenset[type], bool, bool]:
     """The value types for which `field.get_db_prep_save(value, connection)` is `value` itself (that call
-    is skipped for them), and whether any str instance is such a value (core/tests/test_inserts.py checks
-    both against Django for every field of every model)."""
+    is skipped for them), whether any str instance is such a value, and whether any aware datetime is
+    (PostgreSQL's DateTimeField: to_python and the backend's adapter keep it) (core/tests/test_inserts.py
+    checks all three against Django for every field of every model)."""
     kind = type(field)
     if kind is models.ForeignKey:
         target = field.target_field  # type: ignore[attr-defined]
         autopk_checked = type(connection.ops).validate_autopk_value is not BaseDatabaseOperations.validate_autopk_value
         if type(target) in _INTEGER_KEYS and not autopk_checked:
-            return _INTEGER, False
-        return _NONE, False
-    return _PLAIN.get(kind, _NONE), kind in _ANY_STR
+            return _INTEGER, False, False
+        return _NONE, False, False
+    aware = kind is models.DateTimeField and connection.vendor == "postgresql"
+    return _PLAIN.get(kind, _NONE), kind in _ANY_STR, aware
 
 
 def _unnest_types(fields: list[Field], connection: Any) -> list[str] | None:
@@ -153,7 +156,7 @@ def insert_rows(objs: Sequence[Model], *, using: str = "default") -> None:
     meta = model._meta
     with_pk = meta.auto_field is None or objs[0].pk is not None
     if len(objs) > 1:  # (one row always fits a statement)
-        columns = [f for f, _plain, _text in _plan(model, connection, 1, with_pk)[0]]
+        columns = [entry[0] for entry in _plan(model, connection, 1, with_pk)[0]]
         size = max(1, connection.ops.bulk_batch_size(columns, objs))
         if len(objs) > size:
             for start in range(0, len(objs), size):
@@ -162,13 +165,20 @@ def insert_rows(objs: Sequence[Model], *, using: str = "default") -> None:
     unnest = len(objs) > 1 and connection.vendor == "postgresql" and _unnestable(model, connection, with_pk)
     fields, sql, returns = _plan(model, connection, _JSON if unnest else len(objs), with_pk)
     params: list[Any] = []
+    relations = _relations(model)
     for obj in objs:
         if type(obj) is not model or (obj.pk is not None) != with_pk:
             raise TypeError("insert_rows takes instances of one model, all with or all without a primary key")
-        obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
-        for f, plain, any_str in fields:
+        if relations is None or not _related_ready(obj, relations):
+            obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
+        for f, plain, any_str, aware in fields:
             value = f.pre_save(obj, True)
-            if type(value) in plain or (any_str and isinstance(value, str)):
+            kind = type(value)
+            if (
+                kind in plain
+                or (any_str and isinstance(value, str))
+                or (aware and kind is datetime.datetime and value.tzinfo is not None)
+            ):
                 params.append(value)
                 continue
             if hasattr(value, "resolve_expression"):  # an expression (F(), db default...): the ORM's job
@@ -234,6 +244,39 @@ def _json_default(value: Any) -> Any:
 _dumps = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, check_circular=False, separators=(",", ":"), default=_json_default
 ).encode
+
+
+_relation_fields: dict[type[Model], list[Any] | None] = {}
+_MISSING = object()
+
+
+def _relations(model: type[Model]) -> list[Any] | None:
+    """The model's concrete relation fields, for `_related_ready`; None when it has a private relation
+    (a generic foreign key): Django's own check then runs for every row."""
+    if model not in _relation_fields:
+        meta = model._meta
+        private = any(f.is_relation for f in meta.private_fields)
+        _relation_fields[model] = None if private else [f for f in meta.concrete_fields if f.is_relation]
+    return _relation_fields[model]
+
+
+def _related_ready(obj: Model, relations: list[Any]) -> bool:
+    """True when `Model._prepare_related_fields_for_save` would change nothing and raise nothing: every
+    related instance cached on `obj` is saved and its id already in `obj`'s column (else that method runs,
+    and sets the id, refuses an unsaved instance or drops a stale cache as it always does)."""
+    cache = obj._state.fields_cache
+    if not cache:
+        return True
+    for field in relations:
+        related = cache.get(field.cache_name, _MISSING)
+        if related is _MISSING or not related:  # (not cached, or None: nothing to check, as in Django's)
+            continue
+        value = getattr(obj, field.attname)
+        if not related._is_pk_set() or value in field.empty_values:
+            return False
+        if getattr(related, field.target_field.attname) != value:
+            return False
+    return True
 
 
 _unnest_ok: dict[tuple[type[Model], bool], bool] = {}

@@ -6,13 +6,15 @@ each call (psycopg caches only shorter ones), and PostgreSQL parses one constant
 engine's page reads name 100-200 ids or keys each (issue 9, bench/RESULTS.md, ingest eleventh
 session): as one array parameter the statement text is the same for every page (cached by psycopg)
 and the list one literal. Same rows as `__in` (NULLs never match either way); on other databases it
-is `__in` itself. Registered on every field (relations included) when this module is imported (the modules that use it
-import it)."""
+is `__in` itself. An empty list (or one of NULLs only) matches nothing without a statement, as `__in`
+(EmptyResultSet: Django answers an AND of it with no rows, drops it from an OR). Registered on every
+field (relations included) when this module is imported (the modules that use it import it)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models import Field, ForeignObject, Lookup
 from django.db.models.lookups import In
 
@@ -36,6 +38,8 @@ class AnyOf(Lookup):  # type: ignore[type-arg]
             for value in dict.fromkeys(self.rhs)
             if value is not None
         ]
+        if not values:  # (as In.process_rhs: no statement for an empty list)
+            raise EmptyResultSet
         return f"{lhs} = ANY(%s::{db_type}[])", [*lhs_params, values]
 
 

@@ -3,7 +3,9 @@ ORM's in inbox/tests/test_ingest_rows.py)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -56,6 +58,8 @@ def test_skipped_conversions_are_the_identity_for_every_field_of_every_model():
     from django.utils.safestring import SafeString
 
     from aftersales.core.inserts import _skips
+
+    aware_fields = 0
     from aftersales.inbox.models import TicketStatus
 
     samples: dict[type, list[Any]] = {
@@ -65,11 +69,16 @@ def test_skipped_conversions_are_the_identity_for_every_field_of_every_model():
         type(None): [None],
     }
     strings = ["", "x", SafeString("<b>x</b>"), TicketStatus.NEW]
+    aware_datetimes = [
+        datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        datetime(2026, 1, 2, tzinfo=ZoneInfo("Asia/Tokyo")),
+    ]
     checked = 0
     for model in apps.get_models():
         for field in model._meta.concrete_fields:
-            plain, any_str = _skips(field, connection)
+            plain, any_str, aware = _skips(field, connection)
             values = [v for kind in plain for v in samples.get(kind, [])] + (strings if any_str else [])
+            values += aware_datetimes if aware else []
             for value in values:
                 prepared = field.get_db_prep_save(value, connection)
                 # (PostgreSQL's adapter marks an int with its column's size: psycopg's Int2/Int4/Int8, int
@@ -78,7 +87,9 @@ def test_skipped_conversions_are_the_identity_for_every_field_of_every_model():
                 assert type(prepared) is type(value) or connection.vendor == "postgresql"
                 assert type(prepared).__module__ in ("builtins", "psycopg.types.numeric") or prepared is value
                 checked += 1
+            aware_fields += aware
     assert checked > 1000
+    assert (aware_fields > 0) == (connection.vendor == "postgresql")
 
 
 def test_one_row_and_several_rows_of_every_kind_of_value(world):
@@ -171,3 +182,24 @@ def test_several_rows_store_what_save_stores_json_document_and_its_fallback(worl
         assert "UNNEST" in ctx.captured_queries[0]["sql"]
     skip = {"id", "external_id", "created_at", "updated_at"}
     assert _stored(Order, [o.pk for o in by_arrays], skip) == _stored(Order, saved_pks[Order], skip)
+
+
+def test_related_instances_are_checked_as_save_checks_them(world):
+    """An unsaved related instance is refused (save()'s ValueError); one saved after it was assigned gives
+    its id; a related instance whose id is already in the row needs nothing (the common case)."""
+    ticket: Any = TicketFactory(store=world.store_us)
+    customer = Customer(organization=world.org, name="Later")
+    rows = [
+        TicketEvent(ticket=ticket, type=TicketEventType.CREATED, payload={}, at=now()),
+        TicketEvent(ticket=ticket, type=TicketEventType.CREATED, payload={}, at=now()),
+    ]
+    insert_rows(rows)
+    assert [TicketEvent.objects.get(pk=r.pk).ticket_id for r in rows] == [ticket.pk, ticket.pk]
+    from aftersales.catalog.models import CustomerIdentity
+
+    identities = [CustomerIdentity(customer=customer, store=world.store_us, external_id=f"x{i}") for i in range(2)]
+    with pytest.raises(ValueError, match="unsaved related object 'customer'"):
+        insert_rows(identities)
+    insert_rows([customer])  # saved after it was assigned: the rows take its id
+    insert_rows(identities)
+    assert [CustomerIdentity.objects.get(pk=i.pk).customer_id for i in identities] == [customer.pk, customer.pk]

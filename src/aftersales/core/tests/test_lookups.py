@@ -32,3 +32,17 @@ def test_any_of_matches_in():
         list(Order.objects.filter(pk__any_of=ids))
     sql = ctx.captured_queries[0]["sql"]
     assert ("= ANY(" in sql) == (connection.vendor == "postgresql")
+
+
+@pytest.mark.django_db
+def test_an_empty_list_matches_nothing_without_a_statement_as_in():
+    from django.db.models import Q
+
+    orders = [OrderFactory() for _ in range(3)]
+    for empty in ([], [None]):
+        with CaptureQueriesContext(connection) as ctx:
+            assert list(Order.objects.filter(pk__any_of=empty)) == list(Order.objects.filter(pk__in=empty)) == []
+        assert ctx.captured_queries == []
+        either = Q(pk__any_of=empty) | Q(pk=orders[0].pk)
+        assert list(Order.objects.filter(either)) == [orders[0]]
+        assert set(Order.objects.exclude(pk__any_of=empty)) == set(Order.objects.exclude(pk__in=empty)) == set(orders)
