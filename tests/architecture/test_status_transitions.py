@@ -30,7 +30,7 @@ NOT_TICKETS = {
     ("channels/sync.py", "run.status"),  # a sync run's outcome (SyncRun)
     ("rules/simulation_runs.py", "run.status"),  # a background dry run's progress (RuleSimulationRun)
     ("language/providers/base.py", "self.status"),  # a provider error's HTTP status
-    ("language/services.py", "state.status"),  # a message's translation state
+    ("language/inbound.py", "state.status"),  # a message's translation state
     ("web/views/inbox.py", "state.status"),  # the inbox page's HTTP status
     ("tracking/services.py", "shipment.status"),  # a shipment's carrier status (tracking_apply, the one writer)
     ("returns/exchanges.py", "order.status"),  # a cancelled exchange's replacement order
