@@ -8,6 +8,7 @@ the two delivery layers agree."""
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -604,9 +605,20 @@ def _json(body: Any) -> str:
 CASES = [(pair, persona) for pair in PAIRS for persona in PERSONAS]
 
 
+@pytest.fixture(scope="module")
+def parity_objects(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """The world and the objects of the pairs, built once per module (and test worker); each test starts
+    from them in a savepoint rolled back after it (aftersales.testing.module_data), with its own copies of
+    the Python objects. Before, each test built them itself."""
+    from aftersales.testing.module_data import built_once
+    from aftersales.testing.personas import build_world
+
+    yield from built_once(django_db_blocker, lambda: _objects(build_world()))
+
+
 @pytest.mark.parametrize(("pair", "persona"), CASES, ids=[f"{p}-{persona}" for p, persona in CASES])
-def test_api_and_web_ui_answer_the_same(world, pair, persona):
-    o = _objects(world)
+def test_api_and_web_ui_answer_the_same(parity_objects, db, pair, persona):
+    o = copy.deepcopy(parity_objects)
     user = o.users[persona]
     spec = PAIRS[pair]
     api = _run(o, user, spec.api(o, user), api=True, write=spec.write)
