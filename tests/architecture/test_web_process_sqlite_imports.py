@@ -6,6 +6,9 @@ API's ingest imports, checks for psycopg's JSON wrapper) would add it to every w
 SQLite layout (in-process probe: 93.3 -> 103.0 MiB after the URLconf; bench/RESULTS.md, "Issue 13, tenth
 pass"). Code that needs psycopg's types looks them up where a PostgreSQL value can exist, e.g.
 `sys.modules.get("psycopg.types.json")`: a value of such a type implies the module is loaded.
+
+nh3 (the HTML sanitiser's Rust library, 1.8 MiB resident) is imported by inbox/message_html.py on first
+use: only processes that store or render e-mail HTML load it.
 """
 
 from __future__ import annotations
@@ -27,11 +30,11 @@ from django.urls import get_resolver
 resolver = get_resolver()
 resolver.url_patterns  # the URLconf: every view, router and schema module (the inbound API's ingest included)
 resolver.reverse_dict
-print(json.dumps(sorted(m for m in sys.modules if m == "psycopg" or m.startswith(("psycopg.", "psycopg_")))))
+print(json.dumps(sorted(m for m in sys.modules if m in ("psycopg", "nh3") or m.startswith(("psycopg.", "psycopg_")))))
 """
 
 
-def test_sqlite_web_process_does_not_import_psycopg(tmp_path: Path) -> None:
+def test_sqlite_web_process_imports_neither_psycopg_nor_nh3(tmp_path: Path) -> None:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "aftersales.settings.test",

@@ -19,8 +19,8 @@ from __future__ import annotations
 import html as html_lib
 import re
 from collections.abc import Callable
-
-import nh3
+from functools import cache
+from typing import Any
 
 LINK_REL = "noopener noreferrer nofollow"
 
@@ -30,14 +30,28 @@ _TAG = re.compile(r'<(?P<tag>[a-zA-Z][a-zA-Z0-9]*)(?P<attrs>(?:\s+[^\s="\'<>/]+(
 _ATTR = re.compile(r'\s+(?P<name>[^\s="\'<>/]+)(?:="(?P<value>[^"]*)")?')
 _REMOTE = re.compile(r"^\s*(?:https?:)?//", re.IGNORECASE)
 _PARKED = "data-remote-src"
-_WITH_PLACEHOLDER = {**nh3.ALLOWED_ATTRIBUTES, "span": {*nh3.ALLOWED_ATTRIBUTES.get("span", set()), "class"}}
+
+
+def _clean(html: str, **options: Any) -> str:
+    """nh3.clean, nh3 imported on first use: its Rust library (1.8 MiB resident) is loaded only by the
+    processes that sanitise or render e-mail HTML, not by every web process at start-up."""
+    import nh3
+
+    return nh3.clean(html, link_rel=LINK_REL, **options)
+
+
+@cache
+def _with_placeholder() -> dict[str, set[str]]:
+    import nh3
+
+    return {**nh3.ALLOWED_ATTRIBUTES, "span": {*nh3.ALLOWED_ATTRIBUTES.get("span", set()), "class"}}
 
 
 def sanitise_html(html: str) -> str:
     """Keep formatting; drop scripts, event handlers, styles and remote tricks; park remote images."""
     if not html:
         return ""
-    cleaned = nh3.clean(html, link_rel=LINK_REL)
+    cleaned = _clean(html)
     return _TAG.sub(_only_images(_park), cleaned)
 
 
@@ -59,7 +73,7 @@ def html_without_images(html: str, *, placeholder: str) -> str:
         label = f"{placeholder}: {alt}" if alt else placeholder
         return f'<span class="img-blocked">[{html_lib.escape(label)}]</span>'
 
-    return nh3.clean(_TAG.sub(_only_images(replace), html), link_rel=LINK_REL, attributes=_WITH_PLACEHOLDER)
+    return _clean(_TAG.sub(_only_images(replace), html), attributes=_with_placeholder())
 
 
 def html_with_remote_images(html: str) -> str:
@@ -76,9 +90,7 @@ def html_with_remote_images(html: str) -> str:
             kept["src"] = html_lib.escape(source, quote=True)
         return "<img" + "".join(f' {k}="{v}"' for k, v in kept.items()) + ">"
 
-    return nh3.clean(
-        _TAG.sub(_only_images(restore), html), link_rel=LINK_REL, url_schemes={"http", "https", "mailto", "tel"}
-    )
+    return _clean(_TAG.sub(_only_images(restore), html), url_schemes={"http", "https", "mailto", "tel"})
 
 
 def _is_img(match: re.Match[str]) -> bool:
