@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -213,10 +212,7 @@ def main() -> None:
             proc.wait(timeout=60)
         if args.pg:
             peer.pg_drop_all()
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        peer.keep_or_remove(tmp, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -90,6 +90,14 @@ def pg_database(name: str) -> str:
     return f"{PG['url']}/{db}"
 
 
+def keep_or_remove(tmp: Path, *, keep: bool) -> None:
+    """A bench's temporary folder at its end: kept (and said) with --keep, else removed."""
+    if keep:
+        print(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def pg_drop_all() -> None:
     import psycopg
 
@@ -978,10 +986,7 @@ def main() -> None:
             server.stop()
         if PG and not args.keep:
             pg_drop_all()
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        keep_or_remove(tmp, keep=args.keep)
 
 
 if __name__ == "__main__":

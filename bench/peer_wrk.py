@@ -271,10 +271,7 @@ def main() -> None:
             server.stop()
         if peer.PG:
             peer.pg_drop_all()
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        peer.keep_or_remove(tmp, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -263,10 +262,7 @@ def main() -> None:
                 f" {med['shared']:7.1f}"
             )
     finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        peer.keep_or_remove(tmp, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -96,10 +96,7 @@ def main() -> None:
     finally:
         if server is not None:
             server.stop()
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        peer.keep_or_remove(tmp, keep=args.keep)
 
 
 if __name__ == "__main__":
