@@ -7,8 +7,11 @@ language detection, triage, the CSAT reply check, the SLA clocks: core/tasks.run
 PYTHONPATH, the shared virtualenv) and in alternating rounds: ingests --tickets tickets the way the API does
 (`message_ingest`, a new buyer each, the wrk benchmark's text), which fills the queue, then drains the queue in
 the process as the worker would (dequeue + execute, one thread). Printed per version: the worker's CPU per ticket
-(process time of the drain / tickets), wall time, tasks executed, and the CPU by job (each task's `call_local`
-and each batch entry point, timed where they are called); --profile writes a cProfile of one more round per
+(process time of the drain / tickets), wall time, tasks executed, and where the CPU went, so that nothing is
+left out: Huey's dequeue, each task's execution, and within the fan-out tasks each job run alone (`_run_one`),
+each batch entry point, the claims of the waiting fan-out tasks, the follow-up fan-out tasks enqueued (inside
+the job that published them) and what remains ("outside jobs and claims"), with the SQL statements of each
+(Django's connection; Huey's queue is its own); --profile writes a cProfile of one more round per
 version (/tmp/worker_cpu-<version>.prof) and prints its top functions by cumulative time.
 
 The triage model is trained once into bench/peer.py's shared folder (/tmp/aftersales-bench-triage, the deploy's
@@ -41,7 +44,6 @@ import cProfile, io, json, pstats, sys, time, uuid
 from collections import defaultdict
 import django
 django.setup()
-from huey.api import TaskWrapper
 from huey.contrib.djhuey import HUEY
 from aftersales.accounts.models import User
 from aftersales.catalog.models import Store
@@ -65,29 +67,35 @@ def count_statement(execute, sql, params, many, context):
     statements_by[doing[-1]] += 1
     return execute(sql, params, many, context)
 connection.execute_wrappers.append(count_statement)
-local = TaskWrapper.call_local
-def timed_local(self, *args, **kwargs):
-    c = time.process_time()
-    doing.append("job " + self.func.__name__)
-    try:
-        return local(self, *args, **kwargs)
-    finally:
-        doing.pop()
-        cpu_by["job " + self.func.__name__] += time.process_time() - c
-        calls_by["job " + self.func.__name__] += 1
-TaskWrapper.call_local = timed_local
-runners = getattr(core_tasks, "_batch_runners", {})
-def timed_runner(path, runner):
-    def run(arguments):
+def timed(label, function, *, count=lambda args: 1):
+    # `function` with its CPU time, calls (or items) and SQL statements recorded under `label`
+    def run(*args, **kwargs):
         c = time.process_time()
-        doing.append("batch " + path.rpartition(".")[2])
+        doing.append(label)
         try:
-            return runner(arguments)
+            return function(*args, **kwargs)
         finally:
             doing.pop()
-            cpu_by["batch " + path.rpartition(".")[2]] += time.process_time() - c
-            calls_by["batch " + path.rpartition(".")[2]] += len(arguments)
+            cpu_by[label] += time.process_time() - c
+            calls_by[label] += count(args)
     return run
+# A job without a batch entry point runs through core_tasks._run_one (its TaskWrapper's call_local is an
+# instance attribute set by djhuey's db_task: patching the class would time nothing).
+run_one = core_tasks._run_one
+def timed_run_one(task, path, args):
+    return timed("job " + path.rpartition(".")[2], run_one)(task, path, args)
+core_tasks._run_one = timed_run_one
+# The claims of the fan-out tasks waiting behind (Huey's queue: read, unpickle, move to the schedule; then
+# deleted), and the follow-up fan-out tasks enqueued after commit (inside the job that published them).
+for name in ("waiting_fanouts", "release"):
+    if hasattr(core_tasks, name):
+        setattr(core_tasks, name, timed("claims (waiting_fanouts, release)", getattr(core_tasks, name)))
+from aftersales.core import events as core_events
+core_events._enqueue_jobs = timed(
+    "  of which: follow-up fan-outs enqueued", core_events._enqueue_jobs, count=lambda args: len(args[0]))
+runners = getattr(core_tasks, "_batch_runners", {})
+def timed_runner(path, runner):
+    return timed("batch " + path.rpartition(".")[2], runner, count=lambda args: len(args[0]))
 wrapped = set()
 def wrap_runners():
     for path, runner in list(runners.items()):
@@ -104,24 +112,34 @@ def one_round(n, profile=None):
             body="Hello, my order arrived broken. Can you send a new one?", customer_external_id=buyer,
             customer_name="Peer Buyer", customer_email=f"{buyer}@example.com", via="api"))
     queued = HUEY.storage.queue_size()
-    statements_by.clear()  # (the drain's, not the ingestion's)
+    cpu_by.clear(); calls_by.clear(); statements_by.clear()  # (the drain's, not the ingestion's)
     executed = defaultdict(int)
     c, t = time.process_time(), time.perf_counter()
     if profile:
         profile.enable()
     while True:
         wrap_runners()
+        c1 = time.process_time()
         task = HUEY.dequeue()
+        cpu_by["dequeue (Huey: read, unpickle)"] += time.process_time() - c1
         if task is None:
             break
+        calls_by["dequeue (Huey: read, unpickle)"] += 1
         executed[task.name] += 1
+        inner = sum(v for k, v in cpu_by.items() if not k.startswith(("task ", "dequeue", "  ")))
         c1 = time.process_time()
         HUEY.execute(task)
-        cpu_by["task " + task.name] += time.process_time() - c1
+        spent = time.process_time() - c1
+        cpu_by["task " + task.name] += spent
         calls_by["task " + task.name] += 1
+        inner = sum(v for k, v in cpu_by.items() if not k.startswith(("task ", "dequeue", "  "))) - inner
+        cpu_by["  of which: outside jobs and claims"] += spent - inner
+        calls_by["  of which: outside jobs and claims"] += 1
     if profile:
         profile.disable()
     cpu, wall = time.process_time() - c, time.perf_counter() - t
+    cpu_by["unattributed (drain loop)"] = cpu - sum(
+        v for k, v in cpu_by.items() if k.startswith(("task ", "dequeue")))
     return {"cpu": cpu, "wall": wall, "queued": queued, "executed": dict(executed),
             "by_job": dict(cpu_by), "calls": dict(calls_by), "statements": dict(statements_by),
             "scheduled": HUEY.storage.schedule_size()}
@@ -139,6 +157,14 @@ for line in sys.stdin:
         out["profile"] = buf.getvalue()[-9000:]
         print(json.dumps(out), flush=True)
 """
+
+
+def _place(label: str, rounds: list[dict]) -> tuple[int, float]:
+    """Where a line goes: the drain's parts (dequeue, each task), then within the tasks the jobs, batches and
+    claims, then the parts of those ("of which"), then what the drain loop spent outside all that; by CPU."""
+    levels = {"dequeue": 0, "task ": 0, "unattributed": 3}
+    top = next((v for prefix, v in levels.items() if label.startswith(prefix)), 2 if label.startswith(" ") else 1)
+    return top, -sum(x["by_job"].get(label, 0) for x in rounds)
 
 
 def version(ref: str, tmp: Path) -> Path:
@@ -216,13 +242,14 @@ def main() -> None:
                 f"  {name:4s} CPU {per[name]:6.2f} ms/ticket (rounds {', '.join(f'{c:.2f}' for c in cpu)})"
                 f"  wall {statistics.fmean(wall):6.2f} ms/ticket  queued {rounds[0]['queued']}  executed {tasks}"
             )
-            jobs = sorted(rounds[0]["by_job"], key=lambda k: -sum(x["by_job"].get(k, 0) for x in rounds))
+            jobs = sorted(rounds[0]["by_job"], key=lambda k, rounds=rounds: _place(k, rounds))
             for job in jobs:
                 ms = statistics.fmean(x["by_job"].get(job, 0.0) for x in rounds) * 1000 / args.tickets
                 calls = statistics.fmean(x["calls"].get(job, 0) for x in rounds)
                 sql = statistics.fmean(x["statements"].get(job, 0) for x in rounds) / args.tickets
+                indent = "  " if _place(job, rounds)[0] in (1, 2) else ""
                 print(
-                    f"        {job:32s} {ms:6.2f} ms/ticket  {sql:6.2f} SQL/ticket"
+                    f"        {indent}{job:32s} {ms:6.2f} ms/ticket  {sql:6.2f} SQL/ticket"
                     f"  ({calls:.0f} calls or items per round)"
                 )
             sql = statistics.fmean(sum(x["statements"].values()) for x in rounds) / args.tickets
