@@ -5,19 +5,17 @@ Errors: always `{"error": {"code", "message", "field"}}` (see errors.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.urls import URLPattern
 from ninja import NinjaAPI
 from ninja.parser import Parser
-from ninja.renderers import JSONRenderer
-from ninja.responses import NinjaJSONEncoder
 
 from .auth import SessionAuth, TokenAuth, TokenThrottled, token_throttled_response
 from .docs import OfflineSwagger
 from .errors import MalformedBody, install_error_handlers, json_errors_view
 from .querycheck import reject_unknown_query
+from .rendering import IsoJSONRenderer
 from .routers import (
     accounts,
     attachments,
@@ -63,20 +61,6 @@ class JsonObjectParser(Parser):
         if not isinstance(data, dict):
             raise MalformedBody("the request body must be a JSON object")
         return data
-
-
-class IsoEncoder(NinjaJSONEncoder):
-    """Datetimes in full ISO 8601 with their offset (2026-11-11T08:00:00.123456+00:00), not
-    Django's millisecond-truncated "Z" form; Decimals as strings (inherited)."""
-
-    def default(self, o: Any) -> Any:
-        if isinstance(o, datetime):
-            return o.isoformat()
-        return super().default(o)
-
-
-class IsoJSONRenderer(JSONRenderer):
-    encoder_class = IsoEncoder
 
 
 class AftersalesAPI(NinjaAPI):

@@ -3,7 +3,7 @@ accounts.permissions and here) run before; side effects run after commit through
 
 from .category_labels import CategoryLabelRow, category_label_rows, category_labels_set
 from .delivery import message_deliver, message_retry_delivery, messages_fail_stale_sending
-from .ingest import AttachmentInput, InboundMessage, IngestResult, message_ingest
+from .ingest import AttachmentInput, InboundMessage, IngestProbe, IngestResult, inbound_store_probe, message_ingest
 from .saved_views import saved_view_create, saved_view_delete
 from .search import customer_search_refresh, search_rebuild, ticket_search_refresh
 from .tickets import (
@@ -30,11 +30,13 @@ __all__ = [
     "BulkResult",
     "CategoryLabelRow",
     "InboundMessage",
+    "IngestProbe",
     "IngestResult",
     "category_label_rows",
     "category_labels_set",
     "check_tag_name",
     "customer_search_refresh",
+    "inbound_store_probe",
     "message_deliver",
     "message_ingest",
     "message_retry_delivery",
