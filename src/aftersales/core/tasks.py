@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 Args = tuple[Any, ...]
 BatchRunner = Callable[[list[Args]], list[Args]]
 _batch_runners: dict[str, BatchRunner] = {}
+_unchunked: set[str] = set()  # batch entry points whose items write in their own transactions
 COALESCE_TASKS = 24  # waiting fan-out tasks one run takes with it at most
 COALESCE_JOBS = 192  # and jobs at most (a sync page's fan-out tasks hold 32 each)
 CLAIM_SECONDS = 600  # a claimed fan-out task goes back to the queue after this if its worker died meanwhile
@@ -45,15 +46,20 @@ def task_path(task: Any) -> str:
     return f"{task.func.__module__}.{task.func.__name__}"
 
 
-def runs_batches_of(task: Any) -> Callable[[F], F]:
+def runs_batches_of(task: Any, *, own_transactions: bool = False) -> Callable[[F], F]:
     """Register the decorated function as `task`'s batch entry point: `run_jobs` calls it once with the
     argument tuples of all the jobs of `task` it holds, instead of the task once per job. It must do for
     each item exactly what the task does (same outcome, each item idempotent) and return the argument
     tuples of the items that failed: each is then enqueued as its own task (with the task's retries). If
-    it raises, its items run one by one through the task, as without it."""
+    it raises, its items run one by one through the task, as without it. On SQLite it gets them
+    `SQLITE_BATCH_ITEMS` at a time (one write transaction each), unless `own_transactions`: it writes
+    nothing in a transaction of its own, each item's writes being their own transactions as alone (then
+    it gets them all at once on SQLite too)."""
 
     def register(runner: F) -> F:
         _batch_runners[task_path(task)] = runner
+        if own_transactions:
+            _unchunked.add(task_path(task))
         return runner
 
     return register
@@ -85,7 +91,7 @@ def run_jobs(jobs: list[tuple[str, Args]]) -> int:
         task = _task(path)  # (imports the task's module: its batch entry point registers itself)
         runner = _batch_runners.get(path)
         if runner is not None and len(arguments) > 1:
-            for chunk in _chunks(arguments):
+            for chunk in [arguments] if path in _unchunked else _chunks(arguments):
                 done += _run_batch(task, path, runner, chunk)
         else:
             done += sum(_run_one(task, path, args) for args in arguments)

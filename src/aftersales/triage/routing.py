@@ -18,7 +18,7 @@ both take the same turn) and applies the decision through the inbox services as 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -357,12 +357,28 @@ def _explain_on_audit_rows(ticket_id: int, *, after: int, explanation: Mapping[s
     return len(rows)
 
 
+def route_new_wanted(
+    *, ticket: Any, message_id: int, auto_route: bool, first_inbound: Callable[[], int | None]
+) -> bool:
+    """Whether `ticket_route_new` routes `ticket` for its message `message_id`: the organization turned
+    auto-routing on (`auto_route`), the ticket has no team, no assignee, is neither merged nor closed, and
+    the message is its first inbound one (`first_inbound` reads which, only when needed)."""
+    from aftersales.inbox.workflow import TicketStatus
+
+    if not auto_route:
+        return False
+    if ticket.assignee_id is not None or ticket.team_id is not None or ticket.merged_into_id is not None:
+        return False
+    if ticket.status == TicketStatus.CLOSED:
+        return False
+    return first_inbound() == message_id
+
+
 def ticket_route_new(*, message_id: int) -> RoutingDecision | None:
     """Routing of a new ticket once its first message is triaged (language and category come from
     triage), when the organization turned auto-routing on, as Actor.system("routing"). Tickets that
     already have a team or an assignee are left alone (safe to run twice)."""
     from aftersales.inbox.models import Message, MessageDirection
-    from aftersales.inbox.workflow import TicketStatus
 
     from .selectors import triage_settings_of
 
@@ -370,18 +386,16 @@ def ticket_route_new(*, message_id: int) -> RoutingDecision | None:
     if message is None:
         return None
     ticket = message.ticket
-    if not triage_settings_of(ticket.organization_id).auto_route:
-        return None
-    if ticket.assignee_id is not None or ticket.team_id is not None or ticket.merged_into_id is not None:
-        return None
-    if ticket.status == TicketStatus.CLOSED:
-        return None
-    first = (
-        Message.objects.filter(ticket=ticket, direction=MessageDirection.INBOUND)
-        .order_by("created_at", "id")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if first != message_id:
+    if not route_new_wanted(
+        ticket=ticket,
+        message_id=message_id,
+        auto_route=triage_settings_of(ticket.organization_id).auto_route,
+        first_inbound=lambda: (
+            Message.objects.filter(ticket=ticket, direction=MessageDirection.INBOUND)
+            .order_by("created_at", "id")
+            .values_list("pk", flat=True)
+            .first()
+        ),
+    ):
         return None
     return ticket_route(ticket=ticket, actor=ROUTING)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -62,6 +63,12 @@ def triage_settings_of(organization_id: int) -> TriageSettings:
     """The organization's triage switches (the defaults, unsaved, when it never changed them)."""
     row = TriageSettings.objects.filter(organization_id=organization_id).first()
     return row if row is not None else TriageSettings(organization_id=organization_id)
+
+
+def triage_settings_of_many(organization_ids: Sequence[int]) -> dict[int, TriageSettings]:
+    """`triage_settings_of` for many organizations, in one query."""
+    rows = {row.organization_id: row for row in TriageSettings.objects.filter(organization_id__in=organization_ids)}
+    return {org: rows.get(org) or TriageSettings(organization_id=org) for org in organization_ids}
 
 
 def triage_settings(user: Any) -> TriageSettings:

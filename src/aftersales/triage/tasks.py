@@ -52,6 +52,15 @@ def apply_triage(message_id: int) -> str:
     return f"applied={applied is not None} routed={decision is not None}"
 
 
+@runs_batches_of(apply_triage, own_transactions=True)
+def apply_triages(arguments: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """apply_triage for the fan-out jobs of many messages: the batch's facts read once, only the messages
+    that change their ticket go through the job's two functions, each write its own transaction as alone
+    (services.triage_results_apply_batch). Returns the jobs whose message failed."""
+    failed = services.triage_results_apply_batch(message_ids=[message_id for (message_id,) in arguments])
+    return [(message_id,) for message_id in failed]
+
+
 @db_task(retries=0)
 def run_classification(request_id: int) -> bool:
     return services.classification_request_run(request_id=request_id)
