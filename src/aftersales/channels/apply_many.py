@@ -32,6 +32,7 @@ from aftersales.catalog.history import order_status_changes_record
 from aftersales.catalog.models import Order, OrderLine, Product, Shipment, Store
 from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
 from aftersales.core.inserts import insert_rows
+from aftersales.core.reads import select_rows
 from aftersales.inbox.services import InboundMessage
 from aftersales.inbox.services.ingest_many import PageCustomers, customers_resolve_many
 
@@ -68,24 +69,19 @@ def orders_apply_many(
             raise MappingError("a line quantity cannot be negative", field="quantity")
     external_ids = sorted({r.external_id for r in records})
     states: dict[str, _State] = {
-        o.external_id: _State(o)
-        for o in Order.objects.select_for_update().filter(store=store, external_id__any_of=external_ids).order_by("pk")
+        o.external_id: _State(o) for o in select_rows("apply_many.orders", _orders_locked, store.pk, external_ids)
     }
     stored_ids = {s.order.pk: s for s in states.values()}
     with_lines = sorted({states[r.external_id].order.pk for r in records if r.lines and r.external_id in states})
-    for line in OrderLine.objects.filter(order_id__any_of=with_lines).order_by("pk"):
+    for line in select_rows("apply_many.lines", _order_lines, with_lines):
         stored_ids[line.order_id].lines.append(line)
     with_shipments = sorted(
         {states[r.external_id].order.pk for r in records if r.shipments and r.external_id in states}
     )
-    for shipment in Shipment.objects.filter(order_id__any_of=with_shipments).order_by("pk"):
+    for shipment in select_rows("apply_many.shipments", _order_shipments, with_shipments):
         stored_ids[shipment.order_id].shipments.append(shipment)
     skus = sorted({line.sku for r in records for line in r.lines})
-    products = (
-        dict(Product.objects.filter(organization_id=store.organization_id, sku__any_of=skus).values_list("sku", "pk"))
-        if skus
-        else {}
-    )
+    products = dict(select_rows("apply_many.products", _products, store.organization_id, skus))
 
     # The "older version" rule decides which records touch their buyer (apply_order resolves the
     # customer after it): it depends only on the platform_updated_at each record leaves.
@@ -163,6 +159,23 @@ def orders_apply_many(
     insert_rows(new_shipments)
     update_rows([(shipment, [*sorted(fields), "updated_at"]) for shipment, fields in dirty_shipments.values()])
     return results
+
+
+# The page's reads (core/reads.py: built once, run with each page's values).
+def _orders_locked(store_id: int, external_ids: list[str]) -> models.QuerySet[Order]:
+    return Order.objects.select_for_update().filter(store_id=store_id, external_id__any_of=external_ids).order_by("pk")
+
+
+def _order_lines(order_ids: list[int]) -> models.QuerySet[OrderLine]:
+    return OrderLine.objects.filter(order_id__any_of=order_ids).order_by("pk")
+
+
+def _order_shipments(order_ids: list[int]) -> models.QuerySet[Shipment]:
+    return Shipment.objects.filter(order_id__any_of=order_ids).order_by("pk")
+
+
+def _products(organization_id: int, skus: list[str]) -> models.QuerySet[Any]:
+    return Product.objects.filter(organization_id=organization_id, sku__any_of=skus).values_list("sku", "pk")
 
 
 def _buyer_inbound(store: Store, record: OrderRecord) -> InboundMessage:

@@ -26,13 +26,23 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import QuerySet
+
 from aftersales.catalog.models import Order, OrderLine, Store
 from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
 from aftersales.core.inserts import insert_rows
+from aftersales.core.reads import select_rows
 from aftersales.inbox.services import InboundMessage, IngestResult
 from aftersales.inbox.services.ingest_many import Trailer
-from aftersales.returns.models import ReturnRequest, ReturnRequestEvent, ReturnRequestKind, ReturnRequestLine
-from aftersales.returns.rma_platform import rmas_follow_platform
+from aftersales.returns.models import (
+    ReturnRequest,
+    ReturnRequestEvent,
+    ReturnRequestKind,
+    ReturnRequestLine,
+    Rma,
+    RmaStatus,
+)
+from aftersales.returns.rma_platform import PLATFORM_CLOSE_REASONS, rmas_follow_platform
 from aftersales.returns.services import (
     ReturnRequestData,
     ReturnRequestWrites,
@@ -109,37 +119,24 @@ class ReturnsPage:
                 raise ValueError(f"unknown return kind {data.kind!r}")
         external_ids = sorted({d.external_id for d in self.datas})
         self.states: dict[str, _State] = {}
-        stored = list(
-            ReturnRequest.objects.select_for_update()
-            .filter(store=store, external_id__any_of=external_ids)
-            .order_by("pk")
-        )
+        stored = select_rows("returns_many.requests", _requests_locked, store.pk, external_ids)
         lines: dict[int, list[tuple[str, int, str, str]]] = {r.pk: [] for r in stored}
-        if stored:
-            for request_id, sku, quantity, ext, reason in (
-                ReturnRequestLine.objects.filter(return_request_id__any_of=sorted(lines))
-                .order_by("id")
-                .values_list("return_request_id", "sku", "quantity", "external_line_id", "reason")
-            ):
-                lines[request_id].append((sku, quantity, ext, reason))
+        for request_id, sku, quantity, ext, reason in select_rows(
+            "returns_many.request_lines", _request_lines, sorted(lines)
+        ):
+            lines[request_id].append((sku, quantity, ext, reason))
         for request in stored:
             request.store = store  # (the caller's: not read again)
             self.states[request.external_id] = _State(request, new=False, line_keys=lines[request.pk])
         order_ids = sorted({d.order_external_id for d in self.datas if d.order_external_id})
-        self.orders = (
-            {o.external_id: o for o in Order.objects.filter(store=store, external_id__any_of=order_ids).order_by()}
-            if order_ids
-            else {}
-        )
+        self.orders = {o.external_id: o for o in select_rows("returns_many.orders", _orders, store.pk, order_ids)}
         # Lines of the orders a new or replaced request line may point to (by platform line id).
         self.order_lines: dict[int, dict[str, int]] = defaultdict(dict)
         order_pks = {o.pk for o in self.orders.values()} | {
             s.request.order_id for s in self.states.values() if s.request.order_id is not None
         }
         if order_pks and any(d.lines for d in self.datas):
-            for order_id, ext, pk in OrderLine.objects.filter(order_id__any_of=sorted(order_pks)).values_list(
-                "order_id", "external_line_id", "pk"
-            ):
+            for order_id, ext, pk in select_rows("returns_many.order_lines", _order_lines, sorted(order_pks)):
                 if ext:
                     self.order_lines[order_id][ext] = pk
         self.trailers: dict[int, Trailer] = {}
@@ -148,6 +145,7 @@ class ReturnsPage:
         self.deferred: list[_Deferred] = []
         self.created: dict[int, _State] = {}  # message position -> request created there
         self.dropped_lines: list[int] = []
+        self.with_rmas: set[int] | None = None  # the stored requests with an RMA not cancelled (read once)
 
     def _trailer(self, position: int) -> Trailer:
         return self.trailers.setdefault(position, Trailer())
@@ -221,9 +219,22 @@ class ReturnsPage:
         else:
             writes = return_request_update_writes(request, old_status, set(changed), lines_changed, self.actor)
             # Its RMAs follow a cancellation / closing now (rows written, events after the request's).
-            rmas_follow_platform(request=request, old_state=old_state, actor=self.actor, published=writes.published)
+            if self._may_have_rmas(request, old_state):
+                rmas_follow_platform(request=request, old_state=old_state, actor=self.actor, published=writes.published)
             self._place(writes, trailer, self.request_events[-1])
         return ("updated", state)
+
+    def _may_have_rmas(self, request: ReturnRequest, old_state: str) -> bool:
+        """Whether rmas_follow_platform could find an RMA to follow this request: its state moves to
+        one RMAs follow and it has an RMA not cancelled. The page's stored requests with one are read
+        once, at the first such move (rmas_follow_platform read, and locked, each request's RMAs,
+        none for most; nothing of the page creates or cancels an RMA before it runs)."""
+        if request.platform_state not in PLATFORM_CLOSE_REASONS or old_state in PLATFORM_CLOSE_REASONS:
+            return False
+        if self.with_rmas is None:
+            stored = sorted(s.request.pk for s in self.states.values() if not s.new)
+            self.with_rmas = set(select_rows("returns_many.with_rmas", _requests_with_rmas, stored))
+        return request.pk in self.with_rmas
 
     @staticmethod
     def _place(writes: ReturnRequestWrites, trailer: Trailer, record_events: list[ReturnRequestEvent]) -> None:
@@ -287,6 +298,39 @@ class ReturnsPage:
             else:
                 applied.append(Applied(action, ticket_id=request.ticket_id))
         return applied
+
+
+# The page's reads (core/reads.py: built once, run with each page's values).
+def _requests_locked(store_id: int, external_ids: list[str]) -> QuerySet[ReturnRequest]:
+    return (
+        ReturnRequest.objects.select_for_update()
+        .filter(store_id=store_id, external_id__any_of=external_ids)
+        .order_by("pk")
+    )
+
+
+def _request_lines(request_ids: list[int]) -> QuerySet[Any]:
+    return (
+        ReturnRequestLine.objects.filter(return_request_id__any_of=request_ids)
+        .order_by("id")
+        .values_list("return_request_id", "sku", "quantity", "external_line_id", "reason")
+    )
+
+
+def _orders(store_id: int, external_ids: list[str]) -> QuerySet[Order]:
+    return Order.objects.filter(store_id=store_id, external_id__any_of=external_ids).order_by()
+
+
+def _order_lines(order_ids: list[int]) -> QuerySet[Any]:
+    return OrderLine.objects.filter(order_id__any_of=order_ids).values_list("order_id", "external_line_id", "pk")
+
+
+def _requests_with_rmas(request_ids: list[int]) -> QuerySet[Any]:
+    return (
+        Rma.objects.filter(return_request_id__any_of=request_ids)
+        .exclude(status=RmaStatus.CANCELLED)
+        .values_list("return_request_id", flat=True)
+    )
 
 
 def _splice(items: list[Any], slot: _Slot, replacement: list[Any]) -> None:

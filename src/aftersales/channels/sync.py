@@ -39,7 +39,7 @@ from typing import Any
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from aftersales.catalog.models import Store
@@ -47,6 +47,8 @@ from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import DomainError, NotFound, ValidationFailed
+from aftersales.core.inserts import json_rows
+from aftersales.core.reads import select_rows
 from aftersales.inbox.services import InboundMessage, IngestResult
 from aftersales.inbox.services.ingest_many import PageCustomers, message_ingest_many
 
@@ -294,13 +296,7 @@ def _process_page(
             outcomes: dict[int, RecordOutcome] = {}
             try:
                 with transaction.atomic():
-                    rows = {
-                        row.pk: row
-                        for row in RawEvent.objects.select_for_update()
-                        .filter(pk__any_of=[t[1] for t in todo])
-                        .only(*_ROW_FIELDS)  # (the records are in memory: not their payload and bytes)
-                        .order_by("pk")
-                    }
+                    rows = {row.pk: row for row in select_rows("sync.raw_rows", _raw_rows, [t[1] for t in todo])}
                     changed: list[RawEvent] = []
                     if mode == "clean":
                         with _without_savepoints():
@@ -597,35 +593,45 @@ def _messages_applied(
 _ROW_FIELDS = ["status", "action", "reason", "field", "attempts", "processed_at", "ticket_id", "message_id"]
 
 
+def _raw_rows(ids: list[int]) -> QuerySet[RawEvent]:
+    """The page's raw rows, locked in id order (the records are in memory: not their payload and bytes)."""
+    return RawEvent.objects.select_for_update().filter(pk__any_of=ids).only(*_ROW_FIELDS).order_by("pk")
+
+
 def _save_rows(rows: list[RawEvent]) -> None:
-    """The processed rows' outcome: on PostgreSQL one UPDATE ... FROM UNNEST (one array per column;
-    the backend plans one statement instead of one per row), elsewhere one executemany
-    (bulk_update's CASE per column cost ~10 ms a row in query building)."""
+    """The processed rows' outcome: on PostgreSQL one UPDATE ... FROM json_to_recordset (the rows as one
+    JSON document, as insert_rows sends them: ADR 0040; the backend plans one statement instead of one per
+    row), elsewhere one executemany (bulk_update's CASE per column cost ~10 ms a row in query building)."""
     if not rows:
         return
     table = connection.ops.quote_name(RawEvent._meta.db_table)
     if connection.vendor == "postgresql":
         names = [*_ROW_FIELDS, "id"]
         types = [RawEvent._meta.get_field(name).db_type(connection).split("(")[0] for name in names]  # type: ignore[union-attr]
-        arrays = ", ".join(f"(%s)::{t}[]" for t in types)
         quote = connection.ops.quote_name
-        assignments = ", ".join(f"{quote(name)} = v.{quote(name)}" for name in _ROW_FIELDS)
-        arrays_params: list[Any] = [
-            [row.status for row in rows],
-            [row.action for row in rows],
-            [row.reason for row in rows],
-            [row.field for row in rows],
-            [row.attempts for row in rows],
-            [row.processed_at for row in rows],
-            [row.ticket_id for row in rows],
-            [row.message_id for row in rows],
-            [row.pk for row in rows],
-        ]
+        record = ", ".join(f"c{i} {t}" for i, t in enumerate(types))
+        assignments = ", ".join(f"{quote(name)} = v.c{i}" for i, name in enumerate(_ROW_FIELDS))
+        document = json_rows(
+            [
+                (
+                    row.status,
+                    row.action,
+                    row.reason,
+                    row.field,
+                    row.attempts,
+                    row.processed_at,
+                    row.ticket_id,
+                    row.message_id,
+                    row.pk,
+                )
+                for row in rows
+            ]
+        )
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS t SET {assignments} FROM UNNEST({arrays}) "  # noqa: S608
-                f"AS v({', '.join(quote(name) for name in names)}) WHERE t.id = v.id",
-                arrays_params,
+                f"UPDATE {table} AS t SET {assignments} FROM json_to_recordset(%s::json) "  # noqa: S608
+                f"AS v({record}) WHERE t.id = v.c{len(_ROW_FIELDS)}",
+                [document],
             )
         return
     columns = ", ".join(f"{connection.ops.quote_name(name)} = %s" for name in _ROW_FIELDS)

@@ -246,6 +246,17 @@ _dumps = json.JSONEncoder(
 ).encode
 
 
+def json_rows(rows: Sequence[Sequence[Any]]) -> str:
+    """Rows of prepared values as one JSON document for `json_to_recordset(%s::json) AS r(c0 type, c1 type, ...)`
+    (ADR 0040): objects with the keys c0, c1... in column order, values as insert_rows sends them (a date or
+    time as ISO text, a Decimal as its digits, a UUID as text). TypeError / ValueError for a value JSON cannot
+    carry exactly (a float NaN, bytes...)."""
+    if not rows:
+        return "[]"
+    keys = _keys(len(rows[0]))
+    return _dumps([dict(zip(keys, row, strict=True)) for row in rows])
+
+
 _relation_fields: dict[type[Model], list[Any] | None] = {}
 _MISSING = object()
 

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.models import QuerySet
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext
 
@@ -21,6 +22,7 @@ from aftersales.catalog.models import Store
 from aftersales.core.actors import Actor, ActorKind
 from aftersales.core.clock import now
 from aftersales.core.errors import Conflict, PermissionDenied, ValidationFailed
+from aftersales.core.reads import select_rows
 
 from .. import message_html
 from ..attachment_types import ACCEPTED, NotAccepted, sniff
@@ -30,9 +32,14 @@ from ..models import Attachment, Message, Ticket, TicketEvent
 def check_store_active(store_id: int, *, field: str) -> None:
     """A deactivated store takes no new customer messages and sends no replies (its tickets stay
     visible and editable). Conflict naming `field` otherwise."""
-    row = Store.objects.filter(pk=store_id).values_list("name", "is_active").first()
-    if row is not None and not row[1]:
-        raise store_deactivated(row[0], field=field)
+    rows = select_rows("common.store_active", _store_state, store_id)
+    if rows and not rows[0][1]:
+        raise store_deactivated(rows[0][0], field=field)
+
+
+def _store_state(store_id: int) -> QuerySet[Any]:
+    """The store's name and whether it is active (`.first()` of its row)."""
+    return Store.objects.filter(pk=store_id).order_by("pk").values_list("name", "is_active")[:1]
 
 
 def store_deactivated(name: str, *, field: str) -> Conflict:

@@ -32,13 +32,14 @@ through `message_ingest` (which retries and finds the other writer's rows)."""
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db.models import QuerySet
 
 from aftersales.catalog.models import Customer, CustomerIdentity, Order, OrderLine, normalise_email
 from aftersales.core import events
@@ -46,6 +47,7 @@ from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
 from aftersales.core.inserts import insert_rows
+from aftersales.core.reads import select_rows
 
 from ..events import MessageReceived, TicketCreated
 from ..models import Message, Ticket, TicketEvent, TicketEventType
@@ -236,16 +238,54 @@ def _batch(
 
 
 def _stored_messages(inbounds: list[InboundMessage]) -> dict[tuple[int, str | None], Message]:
-    """The page's messages already stored (replays): one query (per store of the page)."""
+    """The page's messages already stored (replays): one query per store of the page."""
     by_store: dict[int, set[str]] = defaultdict(set)
     for inbound in inbounds:
         by_store[inbound.store.pk].add(inbound.external_id)
-    condition = Q()
-    for store_id, external_ids in by_store.items():
-        condition |= Q(store_id=store_id, external_id__any_of=sorted(external_ids))
     return {
-        (m.store_id, m.external_id): m for m in Message.objects.filter(condition).select_related("ticket").order_by()
+        (m.store_id, m.external_id): m
+        for store_id, external_ids in by_store.items()
+        for m in select_rows("ingest_many.stored_messages", _messages_of_store, store_id, sorted(external_ids))
     }
+
+
+# The page's reads (core/reads.py: built once, run with each page's values).
+def _messages_of_store(store_id: int, external_ids: list[str]) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(store_id=store_id, external_id__any_of=external_ids).select_related("ticket").order_by()
+    )
+
+
+def _identities_of_store(store_id: int, external_ids: list[str]) -> QuerySet[CustomerIdentity]:
+    return (
+        CustomerIdentity.objects.filter(store_id=store_id, external_id__any_of=external_ids)
+        .select_related("customer")
+        .order_by()
+    )
+
+
+def _customers_by_address(organization_id: int, addresses: list[str]) -> QuerySet[Customer]:
+    return Customer.objects.filter(organization_id=organization_id, email_normalized__any_of=addresses).order_by("pk")
+
+
+def _other_customers_by_address(organization_id: int, addresses: list[str], held: list[int]) -> QuerySet[Customer]:
+    return _customers_by_address(organization_id, addresses).exclude(pk__any_of=held)
+
+
+def _orders_of_store(store_id: int, external_ids: list[str]) -> QuerySet[Order]:
+    return Order.objects.filter(store_id=store_id, external_id__any_of=external_ids).order_by()
+
+
+def _first_line_categories(order_ids: list[int]) -> QuerySet[Any]:
+    return (
+        OrderLine.objects.filter(order_id__any_of=order_ids)
+        .order_by("order_id", "id")
+        .values_list("order_id", "product__category")
+    )
+
+
+def _tickets_of_customers(customer_ids: list[int]) -> QuerySet[Any]:
+    return Ticket.objects.filter(customer_id__any_of=customer_ids).values_list("pk", flat=True)
 
 
 def _write(
@@ -367,7 +407,7 @@ def _write(
     renamed = [c.pk for c, fields in changed_customers if {"name", "email"} & set(fields)]
     refresh: set[int] = set()
     if renamed:
-        refresh = set(Ticket.objects.filter(customer_id__any_of=renamed).values_list("pk", flat=True))
+        refresh = set(select_rows("ingest_many.tickets_of_customers", _tickets_of_customers, renamed))
     by_ticket: dict[int, list[_Item]] = defaultdict(list)
     for item in items:
         assert item.ticket is not None and item.ticket.pk is not None and item.message is not None
@@ -415,23 +455,29 @@ def _write(
     events.publish_many(page_events)
 
 
-def _row_values(ticket: Ticket) -> list[Any]:
-    return [getattr(ticket, f.attname) for f in Ticket._meta.concrete_fields]
+_ticket_values: Callable[[Ticket], tuple[Any, ...]] | None = None
 
 
-def _save_tickets(tickets: list[Ticket], loaded: dict[int, list[Any]]) -> None:
+def _row_values(ticket: Ticket) -> tuple[Any, ...]:
+    """Every concrete field's value (attname) of the ticket, in field order (one C-level getter)."""
+    global _ticket_values
+    if _ticket_values is None:
+        _ticket_values = operator.attrgetter(*(f.attname for f in Ticket._meta.concrete_fields))
+    return _ticket_values(ticket)
+
+
+def _save_tickets(tickets: list[Ticket], loaded: dict[int, tuple[Any, ...]]) -> None:
     """What `ticket.save()` writes for each existing ticket the page touched, in one executemany of
     the columns any of them changed since it was read (`updated_at` included): one prepared UPDATE
     per ticket instead of a statement per ticket with every column."""
     if not tickets:
         return
     fields = Ticket._meta.concrete_fields
-    changed = {
-        index
-        for ticket in tickets
-        for index, (before, field) in enumerate(zip(loaded[ticket.pk], fields, strict=True))
-        if getattr(ticket, field.attname) != before
-    }
+    changed: set[int] = set()
+    for ticket in tickets:
+        before, after = loaded[ticket.pk], _row_values(ticket)
+        if before != after:
+            changed.update(index for index, (old, new) in enumerate(zip(before, after, strict=True)) if old != new)
     columns = [f for i, f in enumerate(fields) if i in changed and not f.primary_key]
     auto_now = [f for f in fields if getattr(f, "auto_now", False)]
     columns += [f for f in auto_now if f not in columns]
@@ -483,12 +529,9 @@ class PageCustomers:
         for store_id, _org, external_id, _email in buyers:
             if (store_id, external_id) not in self._ids and (store_id, external_id) not in self.known:
                 by_store[store_id].add(external_id)
-        if by_store:
-            condition = Q()
-            for store_id, external_ids in by_store.items():
-                condition |= Q(store_id=store_id, external_id__any_of=sorted(external_ids))
-                self._ids.update((store_id, e) for e in external_ids)
-            for identity in CustomerIdentity.objects.filter(condition).select_related("customer").order_by():
+        for store_id, external_ids in by_store.items():
+            self._ids.update((store_id, e) for e in external_ids)
+            for identity in select_rows("ingest_many.identities", _identities_of_store, store_id, sorted(external_ids)):
                 customer = self.customers.setdefault(identity.customer_id, identity.customer)
                 self.known[(identity.store_id, identity.external_id)] = customer
         emails: dict[int, set[str]] = defaultdict(set)  # organization -> addresses
@@ -499,17 +542,20 @@ class PageCustomers:
                     emails[org_id].add(address)
         if not emails:
             return
-        condition = Q()
+        # Those held already are not read again: what the page changed of them was saved before
+        # this read (a call saves its customers before the next one reads), so their address here
+        # is the database's.
+        held = sorted(self.customers)
+        found: list[Customer] = []
         for org_id, addresses in emails.items():
-            condition |= Q(organization_id=org_id, email_normalized__any_of=sorted(addresses))
             self._emails.update((org_id, a) for a in addresses)
-        found = Customer.objects.filter(condition)
-        if self.customers:
-            # Those held already are not read again: what the page changed of them was saved before
-            # this read (a call saves its customers before the next one reads), so their address
-            # here is the database's.
-            found = found.exclude(pk__any_of=sorted(self.customers))
-        for customer in [*self.customers.values(), *found.order_by("pk")]:
+            if held:
+                found += select_rows(
+                    "ingest_many.other_customers", _other_customers_by_address, org_id, sorted(addresses), held
+                )
+            else:
+                found += select_rows("ingest_many.customers", _customers_by_address, org_id, sorted(addresses))
+        for customer in [*self.customers.values(), *found]:
             if customer.email_normalized in emails.get(customer.organization_id, ()):
                 self.customers.setdefault(customer.pk, customer)
                 matches = self.by_email[(customer.organization_id, customer.email_normalized)]
@@ -588,7 +634,7 @@ def customers_resolve_many(
     renamed = [c.pk for c, fields in changed if {"name", "email"} & set(fields)]
     if renamed:
         ticket_search_refresh(
-            ticket_ids=set(Ticket.objects.filter(customer_id__any_of=renamed).values_list("pk", flat=True))
+            ticket_ids=set(select_rows("ingest_many.tickets_of_customers", _tickets_of_customers, renamed))
         )
     resolved = [item.customer for item in items]
     assert all(c is not None for c in resolved)
@@ -600,12 +646,11 @@ def _orders(items: list[_Item]) -> dict[tuple[int, str], Order]:
     for item in items:
         if item.inbound.order_external_id:
             by_store[item.inbound.store.pk].add(item.inbound.order_external_id)
-    if not by_store:
-        return {}
-    condition = Q()
-    for store_id, external_ids in by_store.items():
-        condition |= Q(store_id=store_id, external_id__any_of=sorted(external_ids))
-    return {(o.store_id, o.external_id): o for o in Order.objects.filter(condition).order_by()}
+    return {
+        (o.store_id, o.external_id): o
+        for store_id, external_ids in by_store.items()
+        for o in select_rows("ingest_many.orders", _orders_of_store, store_id, sorted(external_ids))
+    }
 
 
 def _thread_key(item: _Item, orders: dict[tuple[int, str], Order]) -> ThreadKey | None:
@@ -630,11 +675,7 @@ def _set_sku_categories(tickets: list[Ticket]) -> None:
     if not order_ids:
         return
     first_lines: dict[int, str] = {}
-    for order_id, category in (
-        OrderLine.objects.filter(order_id__any_of=sorted(order_ids))
-        .order_by("order_id", "id")
-        .values_list("order_id", "product__category")
-    ):
+    for order_id, category in select_rows("ingest_many.first_lines", _first_line_categories, sorted(order_ids)):
         first_lines.setdefault(order_id, category or "")
     for ticket in tickets:
         if ticket.order_id is not None:

@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
+from aftersales.core.reads import select_rows
 
 from ..models import Message, Ticket, TicketSearch
 from ..search import (
@@ -138,21 +139,7 @@ def tickets_search_append(
         return 0
     body_tokens = body_tokens or {}
     new_ids = sorted(m.pk for ms in messages.values() for m in ms)
-    latest = (
-        Message.objects.filter(ticket_id=OuterRef("ticket_id"))
-        .exclude(pk__any_of=new_ids)
-        .order_by("-created_at", "-id")
-    )
-    rows = (
-        TicketSearch.objects.filter(ticket_id__any_of=sorted(messages))
-        .annotate(
-            length=DocumentLength(F("document")),
-            last_at=Subquery(latest.values("created_at")[:1]),
-            last_id=Subquery(latest.values("pk")[:1]),
-        )
-        .order_by()
-        .values_list("ticket_id", "length", "last_at", "last_id")
-    )
+    rows = select_rows("search.append_state", _append_state, sorted(messages), new_ids)
     rebuild = set(messages)
     appends: list[tuple[int, list[str]]] = []
     for ticket_id, length, last_at, last_id in rows:
@@ -170,6 +157,26 @@ def tickets_search_append(
     if rebuild:
         ticket_search_refresh(ticket_ids=rebuild)
     return len(messages) - len(rebuild)
+
+
+def _append_state(ticket_ids: list[int], new_ids: list[int]) -> QuerySet[Any]:
+    """tickets_search_append's read (its SQL built once: core/reads.py): per document, its token count and
+    the ticket's latest message other than the new ones."""
+    latest = (
+        Message.objects.filter(ticket_id=OuterRef("ticket_id"))
+        .exclude(pk__any_of=new_ids)
+        .order_by("-created_at", "-id")
+    )
+    return (
+        TicketSearch.objects.filter(ticket_id__any_of=ticket_ids)
+        .annotate(
+            length=DocumentLength(F("document")),
+            last_at=Subquery(latest.values("created_at")[:1]),
+            last_id=Subquery(latest.values("pk")[:1]),
+        )
+        .order_by()
+        .values_list("ticket_id", "length", "last_at", "last_id")
+    )
 
 
 def _append(appends: list[tuple[int, list[str]]]) -> None:

@@ -34,6 +34,7 @@ from django.db.models import Q, QuerySet
 
 from aftersales.catalog.models import Customer
 from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
+from aftersales.core.reads import select_rows
 
 from ..models import Message, Ticket
 from ..workflow import StatusCategory, TicketStatus
@@ -238,13 +239,32 @@ def thread_candidates(keys: Iterable[ThreadKey]) -> list[Ticket]:
                 customers.setdefault(rule["store_id"], set()).add(rule["customer_id"])
             else:
                 orders.add(rule["order_id"])
-    condition = Q()
-    for store_id, values in conversations.items():
-        condition |= Q(store_id=store_id, conversation_id__any_of=sorted(values))
-    for store_id, ids in customers.items():
-        condition |= Q(store_id=store_id, customer_id__any_of=sorted(ids), status_category__in=THREAD_CATEGORIES)
-    if orders:
-        condition |= Q(order_id__any_of=sorted(orders))
-    if not condition:
+    if not (conversations or customers or orders):
         return []
-    return list(live_tickets().filter(condition).order_by("id"))
+    args: list[Any] = []
+    for store_id, values in conversations.items():
+        args += [store_id, sorted(values)]
+    for store_id, ids in customers.items():
+        args += [store_id, sorted(ids)]
+    if orders:
+        args.append(sorted(orders))
+    # The SQL of each shape (how many stores of each rule, whether orders) is built once (core/reads.py);
+    # no list is empty, so none drops out of the OR.
+    shape = ("threading.candidates", len(conversations), len(customers), bool(orders))
+    return select_rows(shape, lambda *values: _candidates(len(conversations), len(customers), values), *args)
+
+
+def _candidates(conversation_stores: int, customer_stores: int, values: tuple[Any, ...]) -> QuerySet[Ticket]:
+    """thread_candidates' query: `values` are (store id, conversation ids) for each of the first stores,
+    (store id, customer ids) for each of the next, then the order ids if any."""
+    condition = Q()
+    at = 0
+    for _ in range(conversation_stores):
+        condition |= Q(store_id=values[at], conversation_id__any_of=values[at + 1])
+        at += 2
+    for _ in range(customer_stores):
+        condition |= Q(store_id=values[at], customer_id__any_of=values[at + 1], status_category__in=THREAD_CATEGORIES)
+        at += 2
+    if at < len(values):
+        condition |= Q(order_id__any_of=values[at])
+    return live_tickets().filter(condition).order_by("id")
