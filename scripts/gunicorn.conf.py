@@ -72,17 +72,8 @@ def pre_fork(server, worker):  # type: ignore[no-untyped-def]
     import gc
 
     from django.db import connections
-    from django.template import engines
-    from django.urls import get_resolver
 
-    # What every worker loads on its first request, loaded once here so that its pages are shared too:
-    # the URLconf (every view, router, schema and ninja operation: ~23 MiB) with its reverse map, and
-    # the template engines with their tag libraries (issue 13, web process memory).
-    resolver = get_resolver()
-    resolver.url_patterns  # noqa: B018 (imports the URLconf)
-    resolver.reverse_dict  # noqa: B018 (builds the reverse map)
-    for engine in engines.all():
-        getattr(getattr(engine, "engine", None), "template_libraries", None)
+    preload_shared()
     connections.close_all()
     from huey.contrib.djhuey import HUEY
 
@@ -95,6 +86,77 @@ def pre_fork(server, worker):  # type: ignore[no-untyped-def]
     gc.collect()
     _malloc_trim()
     gc.freeze()
+
+
+# Modules Django and the application import on a worker's first request rather than at start-up (settings
+# name some of them): the ORM's SQL compiler (the first query; on PostgreSQL the URLconf imports it
+# already), the session serializer, the message storages (every request, through their middleware) and
+# the task definitions of aftersales.core.tasks (enqueued on commit). Imported by each worker, a module's
+# objects are that worker's own, and the import writes to inherited objects (module dicts, import caches),
+# copying their pages into it: with these imported in the master, a SQLite worker's private memory after
+# a creation load was 21 MiB instead of 25.4 and the largest worker's peak RSS 1.3 MiB lower (4 x 1,
+# 2 pairs; bench/RESULTS.md, "Fourteenth session, web worker memory").
+FIRST_REQUEST_MODULES = ("aftersales.core.tasks",)
+
+
+def preload_shared() -> None:
+    """What every worker would load on its first requests, loaded once in the master so that its pages
+    are shared (issue 13, web process memory)."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.db import connections
+    from django.template import engines
+    from django.urls import get_resolver
+    from django.utils.module_loading import import_string
+
+    # The URLconf (every view, router, schema and ninja operation: ~23 MiB) with its reverse map.
+    resolver = get_resolver()
+    resolver.url_patterns  # noqa: B018 (imports the URLconf)
+    resolver.reverse_dict  # noqa: B018 (builds the reverse map)
+    # The template engines with their tag libraries, loaders and context processors.
+    for engine in engines.all():
+        django_engine = getattr(engine, "engine", None)
+        for name in ("template_libraries", "template_loaders", "template_context_processors"):
+            getattr(django_engine, name, None)
+    # The ORM's SQL compiler (imported by the first query), sessions and messages, the task definitions.
+    import_module(connections["default"].ops.compiler_module)
+    import_string(settings.SESSION_SERIALIZER)
+    import_string(settings.MESSAGE_STORAGE)
+    for name in FIRST_REQUEST_MODULES:
+        import_module(name)
+    build_api_validators(PREBUILT_API_OPERATIONS)
+
+
+# The API's operations whose pydantic validators and serialisers the master builds before forking (the
+# others are built on first use, in the worker that serves them: aftersales/api/__init__.py, defer_build):
+# the inbound message API, the one every worker serves all day (marketplaces' and integrations' traffic).
+# Built in the master they cost it next to nothing, and the largest worker's peak RSS after a creation load
+# was 0.4 MiB lower (SQLite 4 x 1, 2 pairs). Paths are relative to the API's root, /api/v1.
+PREBUILT_API_OPERATIONS = (("POST", "/inbound/messages"),)
+
+
+def build_api_validators(operations: tuple[tuple[str, str], ...]) -> list[type]:
+    """Build the parameter and response models of `operations` ((method, path) pairs) now; returns the
+    models built. An operation that does not exist is an error (a renamed path must be renamed here)."""
+    from aftersales.api.main import api
+
+    wanted = set(operations)
+    built: list[type] = []
+    for _prefix, router in api._routers:
+        for path, path_view in router.path_operations.items():
+            for operation in path_view.operations:
+                for method in operation.methods:
+                    if (method, path) not in wanted:
+                        continue
+                    wanted.discard((method, path))
+                    for model in [*operation.models, *operation.response_models.values()]:
+                        if isinstance(model, type) and getattr(model, "__pydantic_complete__", True) is False:
+                            model.model_rebuild()  # type: ignore[attr-defined]
+                            built.append(model)
+    if wanted:
+        raise LookupError(f"no such API operation: {sorted(wanted)}")
+    return built
 
 
 def _malloc_trim() -> None:
