@@ -273,3 +273,71 @@ def test_a_batch_reads_the_attachments_of_the_messages_that_have_some(
         assert tasks.run_jobs.call_local(jobs) == 3
     assert read == [results[1].message.pk]
     assert MessageTranslationState.objects.filter(message_id__in=[r.message.pk for r in results]).count() == 3
+
+
+def test_short_write_transactions_give_what_one_transaction_gives(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):  # type: ignore[no-untyped-def]
+    """The batch entry points that read and compute for their whole batch, then write `write_items` items
+    per transaction (SQLite, ADR 0039 and 0041): the same rows as one transaction for all (PostgreSQL), in
+    as many transactions as chunks."""
+    from aftersales.language import inbound
+    from aftersales.sla import services as sla
+    from aftersales.triage import services as triage
+
+    with django_capture_on_commit_callbacks(execute=False):
+        results = _ingest(world, "chunks", BODIES)
+    message_ids = [r.message.pk for r in results]
+    ticket_ids = [r.ticket.pk for r in results]
+    writes: list[str] = []
+    for module, name in ((inbound, "_write"), (triage, "_triage_results_write"), (sla, "_ticket_slas_write")):
+        real = getattr(module, name)
+
+        def spy(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            writes.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, spy)
+
+    def run(write_items: int | None) -> list[dict[str, Any]]:
+        with django_capture_on_commit_callbacks(execute=True):  # (immediate mode: apply_triage runs at once)
+            inbound.messages_translate(message_ids=message_ids, skip_translated=True, write_items=write_items)
+            triage.messages_triage(message_ids=message_ids, write_items=write_items)
+            sla.tickets_sla_recompute(ticket_ids=ticket_ids, write_items=write_items)
+        return _outcome(results)
+
+    with transaction.atomic():
+        whole = run(None)
+        transaction.set_rollback(True)
+    assert writes == ["_write", "_triage_results_write", "_ticket_slas_write"]
+    writes.clear()
+    assert run(2) == whole
+    assert [writes.count(n) for n in ("_write", "_triage_results_write", "_ticket_slas_write")] == [4, 4, 4]
+    assert all(o["triage"] and o["sla"] and o["translation_state"] for o in whole)
+
+
+def test_entry_points_that_write_in_their_own_transactions_get_all_their_jobs(world, monkeypatch):  # type: ignore[no-untyped-def]
+    """On SQLite too, where another entry point gets SQLITE_BATCH_ITEMS jobs per call: they chunk their writes."""
+    seen: dict[str, list[int]] = {}
+    paths = [
+        "aftersales.language.tasks.translate_inbound_message",
+        "aftersales.triage.tasks.triage_message",
+        "aftersales.triage.tasks.apply_triage",
+        "aftersales.sla.tasks.recompute_ticket_sla",
+        "aftersales.followups.tasks.followups_csat_reply",
+    ]
+    other = "aftersales.sla.tasks.notify_sla"  # (any task: given an entry point of the ordinary kind here)
+    for path in [*paths, other]:
+        tasks._task(path)
+
+        def runner(arguments: list[tuple[Any, ...]], _path: str = path) -> list[tuple[Any, ...]]:
+            seen.setdefault(_path, []).append(len(arguments))
+            return []
+
+        monkeypatch.setitem(tasks._batch_runners, path, runner)
+    assert set(paths) <= tasks._unchunked and other not in tasks._unchunked
+    n = tasks.SQLITE_BATCH_ITEMS + 2
+    jobs = [(path, (i,)) for path in [*paths, other] for i in range(n)]
+    assert tasks.run_jobs.call_local(jobs) == len(jobs)
+    chunked = [tasks.SQLITE_BATCH_ITEMS, 2] if tasks.write_items() else [n]
+    assert seen == {**{path: [n] for path in paths}, other: chunked}

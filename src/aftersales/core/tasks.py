@@ -52,9 +52,9 @@ def runs_batches_of(task: Any, *, own_transactions: bool = False) -> Callable[[F
     each item exactly what the task does (same outcome, each item idempotent) and return the argument
     tuples of the items that failed: each is then enqueued as its own task (with the task's retries). If
     it raises, its items run one by one through the task, as without it. On SQLite it gets them
-    `SQLITE_BATCH_ITEMS` at a time (one write transaction each), unless `own_transactions`: it writes
-    nothing in a transaction of its own, each item's writes being their own transactions as alone (then
-    it gets them all at once on SQLite too)."""
+    `SQLITE_BATCH_ITEMS` at a time (one write transaction each), unless `own_transactions`: it keeps its
+    write transactions short itself (each item's writes their own transactions as alone, or `write_items()`
+    items per transaction after reading and computing for all), and gets all its items at once."""
 
     def register(runner: F) -> F:
         _batch_runners[task_path(task)] = runner
@@ -99,10 +99,16 @@ def run_jobs(jobs: list[tuple[str, Args]]) -> int:
     return done
 
 
-def _chunks(arguments: list[Args]) -> list[list[Args]]:
+def write_items() -> int | None:
+    """Items per write transaction for a batch entry point that chunks its own writes (`own_transactions`):
+    `SQLITE_BATCH_ITEMS` on SQLite (ADR 0039), None (all in one) on PostgreSQL."""
     from django.db import connection
 
-    size = SQLITE_BATCH_ITEMS if connection.vendor == "sqlite" else len(arguments)
+    return SQLITE_BATCH_ITEMS if connection.vendor == "sqlite" else None
+
+
+def _chunks(arguments: list[Args]) -> list[list[Args]]:
+    size = write_items() or len(arguments)
     return [arguments[start : start + size] for start in range(0, len(arguments), size)]
 
 

@@ -54,11 +54,11 @@ def followups_csat_reply(message_id: int) -> bool:
     return csat_rate_by_reply(message_id=message_id) is not None
 
 
-@runs_batches_of(followups_csat_reply)
+@runs_batches_of(followups_csat_reply, own_transactions=True)
 def followups_csat_replies(arguments: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """followups_csat_reply for the fan-out jobs of many messages: one read of their bodies; only a
     message that is a rating goes on to csat_rate_by_reply (for any other it returns None, writing
-    nothing). Returns the jobs whose message failed."""
+    nothing), each in its own transaction as alone. Returns the jobs whose message failed."""
     from aftersales.inbox.models import Message, MessageDirection
 
     from .services import csat_rate_by_reply, rating_in_reply

@@ -15,7 +15,8 @@ The worker's fan-out jobs (ADR 0038) hand the batch entry point many new message
 3. Writes, in one transaction: the tickets' detected languages (inbox.tickets_set_detected_language),
    the translations (one UPDATE for the messages whose translations or language changed, the search
    documents of their tickets rebuilt together), the memory segments' use counts, every state in one
-   upsert.
+   upsert. On SQLite the worker writes `write_items` messages per transaction (core.tasks.write_items,
+   ADR 0039): the reads and translations are still done once for the whole batch.
 
 A message whose state says it went through translation already is left alone by the inbound path
 (`skip_translated`: a redelivered fan-out task calls no provider again); a pending one is retried by
@@ -85,13 +86,19 @@ class _Work:
 
 
 def messages_translate(
-    *, message_ids: Sequence[int], targets: Sequence[str] | None = None, skip_translated: bool = False
+    *,
+    message_ids: Sequence[int],
+    targets: Sequence[str] | None = None,
+    skip_translated: bool = False,
+    write_items: int | None = None,
 ) -> dict[int, MessageTranslationState]:
     """Detect the language of each message and translate it into `targets` (default: its organization's
     working languages). Never raises for a translation failure: the state says pending (retried by
     `translations_retry_pending`), partial or unsupported. `skip_translated`: a message whose state has an
-    attempt already is returned as it is. Messages that do not exist are left out of the answer; one whose
-    translation crashed is logged and left out too (its state, created if missing, stays pending)."""
+    attempt already is returned as it is. `write_items`: the writes go in one transaction per that many
+    messages, in order (SQLite's short worker transactions, ADR 0039), after all were read and translated.
+    Messages that do not exist are left out of the answer; one whose translation crashed is logged and
+    left out too (its state, created if missing, stays pending)."""
     ids = list(dict.fromkeys(message_ids))
     messages = {m.pk: m for m in Message.objects.select_related("ticket__customer", "store").filter(pk__in=ids)}
     states = {s.message_id: s for s in MessageTranslationState.objects.filter(message_id__in=list(messages))}
@@ -126,6 +133,17 @@ def messages_translate(
     for item in work:
         for target_key, plan in item.plans:
             _translate(item, target_key, plan, lookups)
+    size = write_items or len(work) or 1
+    chunks = [work[start : start + size] for start in range(0, len(work), size)] or [[]]
+    for i, chunk in enumerate(chunks):
+        _write(chunk, lookups, last=i == len(chunks) - 1, crashed=crashed)
+    out.update((w.message.pk, w.state) for w in work)
+    return {message_id: out[message_id] for message_id in ids if message_id in out}
+
+
+def _write(work: list[_Work], lookups: Lookups, *, last: bool, crashed: list[_Work]) -> None:
+    """One transaction: the messages' outcomes (tickets' detected languages, translations, states); the
+    batch's `last` one also writes the memory segments' use counts and the crashed messages' states."""
     with transaction.atomic():
         detected = {
             w.message.pk: w.detection.language for w in work if w.detection and w.detection.source == "detected"
@@ -136,14 +154,14 @@ def messages_translate(
             results={w.message.pk: w.results for w in work if w.detection and w.detection.language},
             languages={w.message.pk: w.detection.language for w in work if w.detection and w.detection.language},
         )
-        lookups.count_memory_uses()
+        if last:
+            lookups.count_memory_uses()
         for item in work:
             _set_state(item.state, *_outcome(item))
         _states_save([w.state for w in work])
-        missing = [MessageTranslationState(message=w.message) for w in crashed if w.state.pk is None]
-        MessageTranslationState.objects.bulk_create(missing, ignore_conflicts=True)
-    out.update((w.message.pk, w.state) for w in work)
-    return {message_id: out[message_id] for message_id in ids if message_id in out}
+        if last:
+            missing = [MessageTranslationState(message=w.message) for w in crashed if w.state.pk is None]
+            MessageTranslationState.objects.bulk_create(missing, ignore_conflicts=True)
 
 
 def _plan(item: _Work, wanted: list[str], lookups: Lookups, filled: dict[int, str]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
 
-from aftersales.core.tasks import runs_batches_of
+from aftersales.core.tasks import runs_batches_of, write_items
 
 from . import services
 
@@ -38,22 +38,23 @@ def translate_inbound_message(message_id: int) -> str:
     return status
 
 
-@runs_batches_of(translate_inbound_message)
+@runs_batches_of(translate_inbound_message, own_transactions=True)
 def translate_inbound_messages(arguments: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """translate_inbound_message for the fan-out jobs of many messages: translated together
-    (inbound.messages_translate: if that raises, run_jobs runs each job alone through the task)."""
+    """translate_inbound_message for the fan-out jobs of many messages: translated together, written
+    `write_items()` messages per transaction (inbound.messages_translate: if that raises, run_jobs runs
+    each job alone through the task)."""
     message_ids = [message_id for (message_id,) in arguments]
-    _translate(message_ids)
+    _translate(message_ids, write_items=write_items())
     _read_attachments(message_ids)
     return []
 
 
-def _translate(message_ids: list[int]) -> dict[int, str]:
+def _translate(message_ids: list[int], *, write_items: int | None = None) -> dict[int, str]:
     """Each message's translation status (a message translated already, by a task delivered before this
     one, is not translated again; a crashed one is logged and left out)."""
     from .inbound import messages_translate
 
-    states = messages_translate(message_ids=message_ids, skip_translated=True)
+    states = messages_translate(message_ids=message_ids, skip_translated=True, write_items=write_items)
     return {message_id: state.status for message_id, state in states.items()}
 
 

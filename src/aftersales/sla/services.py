@@ -267,16 +267,29 @@ def ticket_sla_recompute(*, ticket_id: int, now: datetime | None = None) -> Tick
     return tickets_sla_recompute(ticket_ids=[ticket_id], now=now).get(ticket_id)
 
 
-def tickets_sla_recompute(*, ticket_ids: Sequence[int], now: datetime | None = None) -> dict[int, TicketSla]:
+def tickets_sla_recompute(
+    *, ticket_ids: Sequence[int], now: datetime | None = None, write_items: int | None = None
+) -> dict[int, TicketSla]:
     """`ticket_sla_recompute` for a batch (the worker's fan-out jobs of many tickets: core/tasks.py): the
     tickets and their histories read in a fixed number of queries (clocks_for_tickets), then one
     transaction that locks the existing rows, updates them as the single recomputation does and inserts
-    the missing ones in one statement. Returns the row per ticket id (a deleted ticket: absent)."""
+    the missing ones in one statement; with `write_items`, one such transaction per `write_items` tickets
+    (SQLite's short worker transactions, ADR 0039). Returns the row per ticket id (a deleted ticket:
+    absent)."""
     at = now or clock_now()
     tickets = list(Ticket.objects.filter(pk__in=list(dict.fromkeys(ticket_ids))).order_by("pk"))
     if not tickets:
         return {}
     computed = clocks_for_tickets(tickets, now=at)
+    out: dict[int, TicketSla] = {}
+    size = write_items or len(tickets)
+    for start in range(0, len(tickets), size):
+        out.update(_ticket_slas_write(tickets[start : start + size], computed, at=at))
+    return out
+
+
+def _ticket_slas_write(tickets: list[Ticket], computed: dict[int, Any], *, at: datetime) -> dict[int, TicketSla]:
+    """One transaction: the tickets' rows locked and updated, the missing ones inserted in one statement."""
     out: dict[int, TicketSla] = {}
     with transaction.atomic():
         rows = {

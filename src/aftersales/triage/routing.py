@@ -378,9 +378,9 @@ def ticket_route_new(*, message_id: int) -> RoutingDecision | None:
     """Routing of a new ticket once its first message is triaged (language and category come from
     triage), when the organization turned auto-routing on, as Actor.system("routing"). Tickets that
     already have a team or an assignee are left alone (safe to run twice)."""
-    from aftersales.inbox.models import Message, MessageDirection
+    from aftersales.inbox.models import Message
 
-    from .selectors import triage_settings_of
+    from .selectors import inbound_message_of, triage_settings_of
 
     message = Message.objects.select_related("ticket").filter(pk=message_id).first()
     if message is None:
@@ -390,12 +390,7 @@ def ticket_route_new(*, message_id: int) -> RoutingDecision | None:
         ticket=ticket,
         message_id=message_id,
         auto_route=triage_settings_of(ticket.organization_id).auto_route,
-        first_inbound=lambda: (
-            Message.objects.filter(ticket=ticket, direction=MessageDirection.INBOUND)
-            .order_by("created_at", "id")
-            .values_list("pk", flat=True)
-            .first()
-        ),
+        first_inbound=lambda: inbound_message_of(ticket.pk, latest=False),
     ):
         return None
     return ticket_route(ticket=ticket, actor=ROUTING)

@@ -65,6 +65,15 @@ def triage_settings_of(organization_id: int) -> TriageSettings:
     return row if row is not None else TriageSettings(organization_id=organization_id)
 
 
+def inbound_message_of(ticket_id: int, *, latest: bool) -> int | None:
+    """The id of the ticket's first (or `latest`) inbound message."""
+    from aftersales.inbox.models import Message, MessageDirection
+
+    order = ("-created_at", "-id") if latest else ("created_at", "id")
+    inbound = Message.objects.filter(ticket_id=ticket_id, direction=MessageDirection.INBOUND)
+    return inbound.order_by(*order).values_list("pk", flat=True).first()
+
+
 def triage_settings_of_many(organization_ids: Sequence[int]) -> dict[int, TriageSettings]:
     """`triage_settings_of` for many organizations, in one query."""
     rows = {row.organization_id: row for row in TriageSettings.objects.filter(organization_id__in=organization_ids)}

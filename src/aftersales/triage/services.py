@@ -24,7 +24,13 @@ from aftersales.core.events import publish_many
 
 from .events import MessageTriaged
 from .models import ClassificationRequest, LLMConnectionTest, LLMProviderSettings, TriageResult, TriageSettings
-from .selectors import llm_calibration_points, llm_provider_of, triage_settings_of, uncalibrated_threshold
+from .selectors import (
+    inbound_message_of,
+    llm_calibration_points,
+    llm_provider_of,
+    triage_settings_of,
+    uncalibrated_threshold,
+)
 
 ACTOR = Actor.system("triage")
 logger = logging.getLogger(__name__)
@@ -93,11 +99,15 @@ def message_triage(*, message_id: int, force: bool = False) -> TriageResult | No
     return messages_triage(message_ids=[message_id], force=force)[message_id]
 
 
-def messages_triage(*, message_ids: Sequence[int], force: bool = False) -> dict[int, TriageResult | None]:
+def messages_triage(
+    *, message_ids: Sequence[int], force: bool = False, write_items: int | None = None
+) -> dict[int, TriageResult | None]:
     """`message_triage` for a batch (the worker's fan-out jobs of many messages: core/tasks.py): what it
     would do for each message, with one read of the messages and their results, one model call per
     organization (classify_in_organization) and one transaction that writes every result and publishes
-    each MessageTriaged. Returns the result per message id (None: not an inbound message)."""
+    each MessageTriaged; with `write_items`, one such transaction per `write_items` messages (SQLite's
+    short worker transactions, ADR 0039), in order. Returns the result per message id (None: not an
+    inbound message)."""
     from aftersales.inbox.models import Message, MessageDirection
 
     from .artifacts import get_bundle
@@ -150,6 +160,16 @@ def messages_triage(*, message_ids: Sequence[int], force: bool = False) -> dict[
             "engine": output.engine[:120],
             "engine_note": note[:300],
         }
+    ordered = list(fields.items())
+    size = write_items or len(ordered)
+    for start in range(0, len(ordered), size):
+        out.update(_triage_results_write(dict(ordered[start : start + size]), found))
+    return out
+
+
+def _triage_results_write(fields: dict[int, dict[str, Any]], found: dict[int, Any]) -> dict[int, TriageResult]:
+    """One transaction: each message's result written (created, or its row locked and updated) and its
+    MessageTriaged published, in the order given."""
     with transaction.atomic():
         # (the rows read above may have changed meanwhile: locked and read again, as update_or_create does)
         current = {r.message_id: r for r in TriageResult.objects.select_for_update().filter(message_id__in=fields)}
@@ -166,6 +186,7 @@ def messages_triage(*, message_ids: Sequence[int], force: bool = False) -> dict[
             result.save()
             written[message_id] = result
         published = []
+        out: dict[int, TriageResult] = {}
         for message_id in fields:  # (in the order the messages were given)
             result = written[message_id]
             ticket = found[message_id].ticket
@@ -550,7 +571,6 @@ def triage_result_apply(*, message_id: int) -> Any:
     classified again says nothing new); closed or merged tickets and organizations that turned
     "triage applies its results" off are left alone. Idempotent: applying twice changes nothing more.
     Returns the ticket, or None when nothing was applied."""
-    from aftersales.inbox.models import Message, MessageDirection
     from aftersales.inbox.services import ticket_update
 
     result = TriageResult.objects.select_related("message__ticket", "order").filter(message_id=message_id).first()
@@ -561,12 +581,7 @@ def triage_result_apply(*, message_id: int) -> Any:
         result=result,
         ticket=ticket,
         apply_results=triage_settings_of(ticket.organization_id).apply_results,
-        latest_inbound=lambda: (
-            Message.objects.filter(ticket=ticket, direction=MessageDirection.INBOUND)
-            .order_by("-created_at", "-id")
-            .values_list("pk", flat=True)
-            .first()
-        ),
+        latest_inbound=lambda: inbound_message_of(ticket.pk, latest=True),
         set_by_someone=lambda event_type: _set_by_someone(ticket.pk, event_type),
     )
     if decided is None:

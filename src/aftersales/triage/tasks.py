@@ -8,7 +8,7 @@ from typing import Any
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
 
-from aftersales.core.tasks import runs_batches_of
+from aftersales.core.tasks import runs_batches_of, write_items
 
 from . import services
 
@@ -34,10 +34,12 @@ def triage_message(message_id: int) -> str:
     return result.intent if result is not None else "skipped"
 
 
-@runs_batches_of(triage_message)
+@runs_batches_of(triage_message, own_transactions=True)
 def triage_messages(arguments: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """triage_message for the fan-out jobs of many messages at once (one model call, one transaction)."""
-    services.messages_triage(message_ids=[message_id for (message_id,) in arguments])
+    """triage_message for the fan-out jobs of many messages at once: one read, one model call (per
+    organization), then the results written `write_items()` messages per transaction (all in one on
+    PostgreSQL; SQLite's short worker transactions, ADR 0039)."""
+    services.messages_triage(message_ids=[message_id for (message_id,) in arguments], write_items=write_items())
     return []
 
 

@@ -118,16 +118,24 @@ def _outcome(world: Any, tickets: list[Ticket], seen: list[object]) -> dict[str,
     }
 
 
-def test_a_batch_leaves_what_the_jobs_leave_one_by_one(world, delivered):  # type: ignore[no-untyped-def]
-    tickets, messages = _scenario(world)
+def _alone_and_together(
+    world: Any, tickets: list[Ticket], messages: list[int], delivered: list[object]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The outcome of the jobs one by one (then rolled back), and of the batch entry point from the same state."""
     with transaction.atomic():
+        delivered.clear()
         for message_id in messages:
             apply_triage.call_local(message_id)
         alone = _outcome(world, tickets, delivered)
         transaction.set_rollback(True)
     delivered.clear()
     assert apply_triages([(m,) for m in messages]) == []
-    together = _outcome(world, tickets, delivered)
+    return alone, _outcome(world, tickets, delivered)
+
+
+def test_a_batch_leaves_what_the_jobs_leave_one_by_one(world, delivered):  # type: ignore[no-untyped-def]
+    tickets, messages = _scenario(world)
+    alone, together = _alone_and_together(world, tickets, messages, delivered)
     assert together == alone
     # (the scenario does what it says: applied, routed, refused)
     applied = {row[0] for row in alone["audit"] if row[4] == "triage"}
@@ -143,15 +151,7 @@ def test_a_batch_run_again_leaves_what_the_jobs_run_again_leave(world, delivered
     no team admits is routed again, and says so again)."""
     tickets, messages = _scenario(world)
     assert apply_triages([(m,) for m in messages]) == []
-    with transaction.atomic():
-        delivered.clear()
-        for message_id in messages:
-            apply_triage.call_local(message_id)
-        alone = _outcome(world, tickets, delivered)
-        transaction.set_rollback(True)
-    delivered.clear()
-    assert apply_triages([(m,) for m in messages]) == []
-    together = _outcome(world, tickets, delivered)
+    alone, together = _alone_and_together(world, tickets, messages, delivered)
     assert together == alone
     assert [name for name, _fields in together["events"] if name == "TicketUpdated"] == []  # nothing applied twice
 
