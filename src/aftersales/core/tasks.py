@@ -5,7 +5,10 @@ Batches (docs/adr/0038-worker-runs-waiting-fanouts-together.md): a fan-out task 
 tasks waiting right behind it at the head of the queue (SQLite's queue, the embedded default), up to
 `COALESCE_TASKS`, so that under load the jobs of many tickets run together; and a task that has a batch
 entry point (`runs_batches_of`) gets all its jobs in one call (one model call, a fixed number of queries)
-instead of one call per job. Each job's outcome is the one it would have alone."""
+instead of one call per job. Each job's outcome is the one it would have alone. On SQLite an entry point
+gets 4 jobs per call (one short write transaction each, ADR 0039), unless it keeps its writes short itself
+(`own_transactions`: reads and computes once for all its jobs, then writes `write_items()` per transaction,
+ADR 0041)."""
 
 from __future__ import annotations
 
