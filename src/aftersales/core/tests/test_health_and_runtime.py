@@ -23,13 +23,34 @@ def test_health_reports_database_and_queue(client, db):
 def test_health_503_when_queue_is_down(client, db, monkeypatch):
     from huey.contrib.djhuey import HUEY
 
-    def broken() -> int:
+    def broken(limit: int | None = None) -> list[bytes]:
         raise ConnectionError("queue unreachable")
 
-    monkeypatch.setattr(HUEY, "pending_count", broken)
+    monkeypatch.setattr(HUEY.storage, "enqueued_items", broken)
     response = client.get("/health")
     assert response.status_code == 503
     assert "queue unreachable" in response.json()["checks"]["queue"]["status"]
+
+
+def test_health_reads_one_task_of_a_sqlite_queue_not_the_whole_table(client, db, tmp_path, monkeypatch):
+    """Monitors poll /health during backlogs: the queue check must not scan (and cache) every waiting task."""
+    import huey.contrib.djhuey as djhuey
+    from huey import SqliteHuey
+
+    queue = SqliteHuey("health-test", filename=str(tmp_path / "queue.db"))
+    for number in range(50):
+        queue.storage.enqueue(b"x" * 2000 + str(number).encode())
+    statements: list[str] = []
+    queue.storage.conn.set_trace_callback(statements.append)
+    monkeypatch.setattr(djhuey, "HUEY", queue)
+
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json()["checks"]["queue"]["status"] == "ok"
+    reads = [sql for sql in statements if sql.lower().startswith("select")]
+    assert len(reads) == 1
+    assert "count(" not in reads[0].lower() and "limit" in reads[0].lower()
 
 
 def test_request_id_is_propagated_and_logged_as_json(client, db, caplog):
