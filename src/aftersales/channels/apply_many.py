@@ -30,6 +30,7 @@ from django.db import connection, models
 
 from aftersales.catalog.history import order_status_changes_record
 from aftersales.catalog.models import Order, OrderLine, Product, Shipment, Store
+from aftersales.core import inserts
 from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
 from aftersales.core.inserts import insert_rows
 from aftersales.core.reads import select_rows
@@ -276,8 +277,9 @@ def _shipments(
 
 
 def update_rows(rows: Sequence[tuple[models.Model, Sequence[str]]]) -> None:
-    """What `row.save(update_fields=fields)` writes for each row, one executemany per model and set
-    of columns (auto_now columns get their new value as save() gives them)."""
+    """What `row.save(update_fields=fields)` writes for each row, one core.inserts.update_rows per model
+    and set of columns (one statement on PostgreSQL, an executemany elsewhere; auto_now columns get their
+    new value as save() gives them)."""
     groups: dict[tuple[type[models.Model], tuple[str, ...]], list[models.Model]] = defaultdict(list)
     for row, fields in rows:
         groups[(type(row), tuple(fields))].append(row)
@@ -287,7 +289,4 @@ def update_rows(rows: Sequence[tuple[models.Model, Sequence[str]]]) -> None:
         for obj in objs:
             values = [f.get_db_prep_save(f.pre_save(obj, False), connection) for f in columns]
             params.append([*values, obj.pk])
-        table = connection.ops.quote_name(model._meta.db_table)
-        assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in columns)
-        with connection.cursor() as cursor:
-            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)  # noqa: S608
+        inserts.update_rows(model, columns, params)

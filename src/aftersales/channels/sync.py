@@ -47,7 +47,7 @@ from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any
 from aftersales.core.actors import Actor
 from aftersales.core.clock import now
 from aftersales.core.errors import DomainError, NotFound, ValidationFailed
-from aftersales.core.inserts import json_rows
+from aftersales.core.inserts import update_rows
 from aftersales.core.reads import select_rows
 from aftersales.inbox.services import InboundMessage, IngestResult
 from aftersales.inbox.services.ingest_many import PageCustomers, message_ingest_many
@@ -599,59 +599,31 @@ def _raw_rows(ids: list[int]) -> QuerySet[RawEvent]:
 
 
 def _save_rows(rows: list[RawEvent]) -> None:
-    """The processed rows' outcome: on PostgreSQL one UPDATE ... FROM json_to_recordset (the rows as one
-    JSON document, as insert_rows sends them: ADR 0040; the backend plans one statement instead of one per
-    row), elsewhere one executemany (bulk_update's CASE per column cost ~10 ms a row in query building)."""
+    """The processed rows' outcome, through core.inserts.update_rows: on PostgreSQL one UPDATE ... FROM
+    json_to_recordset (the rows as one JSON document: ADR 0040, 0047; the backend plans one statement instead
+    of one per row), elsewhere one executemany (bulk_update's CASE per column cost ~10 ms a row in query
+    building)."""
     if not rows:
         return
-    table = connection.ops.quote_name(RawEvent._meta.db_table)
-    if connection.vendor == "postgresql":
-        names = [*_ROW_FIELDS, "id"]
-        types = [RawEvent._meta.get_field(name).db_type(connection).split("(")[0] for name in names]  # type: ignore[union-attr]
-        quote = connection.ops.quote_name
-        record = ", ".join(f"c{i} {t}" for i, t in enumerate(types))
-        assignments = ", ".join(f"{quote(name)} = v.c{i}" for i, name in enumerate(_ROW_FIELDS))
-        document = json_rows(
-            [
-                (
-                    row.status,
-                    row.action,
-                    row.reason,
-                    row.field,
-                    row.attempts,
-                    row.processed_at,
-                    row.ticket_id,
-                    row.message_id,
-                    row.pk,
-                )
-                for row in rows
-            ]
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} AS t SET {assignments} FROM json_to_recordset(%s::json) "  # noqa: S608
-                f"AS v({record}) WHERE t.id = v.c{len(_ROW_FIELDS)}",
-                [document],
+    adapt = connection.ops.adapt_datetimefield_value  # (PostgreSQL: the datetime itself)
+    update_rows(
+        RawEvent,
+        [RawEvent._meta.get_field(name) for name in _ROW_FIELDS],  # type: ignore[misc]
+        [
+            (
+                row.status,
+                row.action,
+                row.reason,
+                row.field,
+                row.attempts,
+                adapt(row.processed_at),
+                row.ticket_id,
+                row.message_id,
+                row.pk,
             )
-        return
-    columns = ", ".join(f"{connection.ops.quote_name(name)} = %s" for name in _ROW_FIELDS)
-    adapt = connection.ops.adapt_datetimefield_value
-    params = [
-        (
-            row.status,
-            row.action,
-            row.reason,
-            row.field,
-            row.attempts,
-            adapt(row.processed_at),
-            row.ticket_id,
-            row.message_id,
-            row.pk,
-        )
-        for row in rows
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {columns} WHERE id = %s", params)  # noqa: S608
+            for row in rows
+        ],
+    )
 
 
 def _process(

@@ -309,3 +309,47 @@ def _unnestable(model: type[Model], connection: Any, with_pk: bool) -> bool:
 def _save_each(objs: Sequence[Model], using: str) -> None:
     for obj in objs:
         obj.save(force_insert=True, using=using)
+
+
+def update_rows(
+    model: type[Model], fields: Sequence[Field], rows: Sequence[Sequence[Any]], *, using: str = "default"
+) -> None:
+    """UPDATE `model`'s rows: each of `rows` is the prepared values of `fields` (what Django's compiler
+    sends: `field.get_db_prep_save(...)`) followed by the row's primary key. The same writes as one
+    `UPDATE ... WHERE id = %s` per row (executemany): on PostgreSQL one statement, `UPDATE ... FROM
+    json_to_recordset(%s::json)` with the rows as one JSON document (ADR 0040, 0047: the backend plans and
+    runs one statement instead of one per row, psycopg binds one text); the rows are written in primary
+    key order (a lock order every caller shares) and a key given twice takes its last values, as the
+    executemany would leave it. A value JSON cannot carry exactly, or a column type that cannot be named in
+    the record (the UNNEST rules of insert_rows), sends the executemany instead. Runs in the caller's
+    transaction."""
+    if not rows:
+        return
+    connection = connections[using]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    pk = model._meta.pk
+    assert pk is not None
+    key = quote(pk.column or pk.attname)
+    columns = [quote(f.column or f.attname) for f in fields]
+    if connection.vendor == "postgresql" and len(rows) > 1:
+        types = _unnest_types([*fields, pk], connection)
+        if types is not None:
+            last = {row[-1]: row for row in rows}  # (a key given twice: its last values)
+            try:
+                document = json_rows([last[pk] for pk in sorted(last)])
+            except (TypeError, ValueError):
+                pass
+            else:
+                record = ", ".join(f"c{i} {t}" for i, t in enumerate(types))
+                assignments = ", ".join(f"{column} = v.c{i}" for i, column in enumerate(columns))
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        f"UPDATE {table} AS t SET {assignments} FROM json_to_recordset(%s::json) "  # noqa: S608
+                        f"AS v({record}) WHERE t.{key} = v.c{len(fields)}",
+                        [document],
+                    )
+                return
+    assignments = ", ".join(f"{column} = %s" for column in columns)
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {key} = %s", rows)  # noqa: S608

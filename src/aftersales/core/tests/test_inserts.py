@@ -203,3 +203,80 @@ def test_related_instances_are_checked_as_save_checks_them(world):
     insert_rows([customer])  # saved after it was assigned: the rows take its id
     insert_rows(identities)
     assert [CustomerIdentity.objects.get(pk=i.pk).customer_id for i in identities] == [customer.pk, customer.pk]
+
+
+def test_update_rows_writes_what_save_writes_one_statement_and_its_fallback(world, monkeypatch):
+    """update_rows leaves each row as `save(update_fields=...)` leaves it: decimals, aware datetimes, None,
+    text with quotes and unicode, a JSON value; on PostgreSQL in one UPDATE ... FROM json_to_recordset, a
+    key given twice taking its last values; the executemany when a value cannot go as JSON (and on SQLite)."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from aftersales.catalog.models import Order
+    from aftersales.core import inserts
+    from aftersales.notifications.models import OutboxMessage
+
+    at = now()
+    text = 'Bonjour "l\'équipe" \\ 您好 \n\t ¿?'
+
+    def orders(tag: str) -> list[Order]:
+        made = [
+            Order(organization=world.org, store=world.store_us, external_id=f"{tag}-{i}", placed_at=at, currency="EUR")
+            for i in range(3)
+        ]
+        insert_rows(made)
+        return made
+
+    def change(rows: list[Order]) -> None:
+        for i, order in enumerate(rows):
+            order.total_amount = Decimal(["49.90", "0.01", "1234567.89"][i])
+            order.status = text if i else ""
+            order.platform_updated_at = None if i == 1 else at + timedelta(seconds=i, microseconds=7)
+
+    names = ["total_amount", "status", "platform_updated_at", "updated_at"]
+    saved = orders("saved")
+    change(saved)
+    for order in saved:
+        order.save(update_fields=names)
+    skip = {"id", "external_id", "created_at", "updated_at"}
+
+    def prepared(rows: list[Order]) -> list[list[Any]]:
+        fields = [Order._meta.get_field(name) for name in names]
+        return [[*(f.get_db_prep_save(f.pre_save(o, False), connection) for f in fields), o.pk] for o in rows]
+
+    fields: Any = [Order._meta.get_field(name) for name in names]
+    updated = orders("updated")
+    change(updated)
+    stale = prepared(updated[:1])[0]
+    stale[1] = "stale"  # the same key given first with other values: its last values win
+    with CaptureQueriesContext(connection) as ctx:
+        inserts.update_rows(Order, fields, [stale, *reversed(prepared(updated))])
+    assert _stored(Order, [o.pk for o in updated], skip) == _stored(Order, [o.pk for o in saved], skip)
+    if connection.vendor == "postgresql":
+        assert len(ctx.captured_queries) == 1
+        assert "json_to_recordset" in ctx.captured_queries[0]["sql"]
+
+    def refuse(document: Any) -> str:
+        raise TypeError("not JSON")
+
+    monkeypatch.setattr(inserts, "_dumps", refuse)
+    by_rows = orders("rows")
+    change(by_rows)
+    inserts.update_rows(Order, fields, prepared(by_rows))
+    assert _stored(Order, [o.pk for o in by_rows], skip) == _stored(Order, [o.pk for o in saved], skip)
+
+    outbox = OutboxMessage(
+        organization=world.org, kind="email", dedupe_key="u", source="t", recipient="a@b", payload={}
+    )
+    other = OutboxMessage(organization=world.org, kind="email", dedupe_key="v", source="t", recipient="a@b", payload={})
+    insert_rows([outbox, other])
+    monkeypatch.undo()
+    payload = OutboxMessage._meta.get_field("payload")
+    value = {"when": at.isoformat(), "text": text, "list": [1, None, 2.5, True]}
+    inserts.update_rows(
+        OutboxMessage,
+        [payload],
+        [[payload.get_db_prep_save(v, connection), o.pk] for v, o in [(value, outbox), ([text], other)]],
+    )
+    assert OutboxMessage.objects.get(pk=outbox.pk).payload == value
+    assert OutboxMessage.objects.get(pk=other.pk).payload == [text]

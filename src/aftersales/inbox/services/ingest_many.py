@@ -46,7 +46,7 @@ from aftersales.core import events
 from aftersales.core import lookups as _lookups  # noqa: F401  (registers `__any_of`)
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
-from aftersales.core.inserts import insert_rows
+from aftersales.core.inserts import insert_rows, update_rows
 from aftersales.core.reads import select_rows
 
 from ..events import MessageReceived, TicketCreated
@@ -467,9 +467,10 @@ def _row_values(ticket: Ticket) -> tuple[Any, ...]:
 
 
 def _save_tickets(tickets: list[Ticket], loaded: dict[int, tuple[Any, ...]]) -> None:
-    """What `ticket.save()` writes for each existing ticket the page touched, in one executemany of
-    the columns any of them changed since it was read (`updated_at` included): one prepared UPDATE
-    per ticket instead of a statement per ticket with every column."""
+    """What `ticket.save()` writes for each existing ticket the page touched: the columns any of them
+    changed since it was read (`updated_at` included), for all of them in one core.inserts.update_rows
+    (one statement on PostgreSQL, one executemany elsewhere) instead of a statement per ticket with
+    every column."""
     if not tickets:
         return
     fields = Ticket._meta.concrete_fields
@@ -485,10 +486,7 @@ def _save_tickets(tickets: list[Ticket], loaded: dict[int, tuple[Any, ...]]) -> 
     for ticket in tickets:
         values = [f.get_db_prep_save(f.pre_save(ticket, False), connection) for f in columns]
         params.append([*values, ticket.pk])
-    table = connection.ops.quote_name(Ticket._meta.db_table)
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column or f.attname)} = %s" for f in columns)
-    with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)  # noqa: S608
+    update_rows(Ticket, columns, params)
 
 
 Buyer = tuple[int, int, str, str]  # store id, organization id, buyer id, e-mail address (as given)
