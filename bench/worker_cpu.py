@@ -21,6 +21,7 @@ folder trains it (about a minute of CPU).
   .venv/bin/python bench/worker_cpu.py --before HEAD                      # working tree against HEAD
   .venv/bin/python bench/worker_cpu.py --before REF --after FOLDER --tickets 500 --rounds 3
   .venv/bin/python bench/worker_cpu.py --pg postgres://postgres@127.0.0.1:5432
+  .venv/bin/python bench/worker_cpu.py --distinct-bodies    # every text differs (nothing repeats)
 """
 
 from __future__ import annotations
@@ -55,7 +56,11 @@ from aftersales.core import tasks as core_tasks
 
 HUEY.immediate = False
 HUEY.storage.flush_queue()  # (the demo's own follow-ups: not measured)
-get_bundle(); embed(["warm up"]); preload_detector()  # (the worker's on_startup)
+get_bundle(); embed(["warm up"]); preload_detector()  # (the worker's on_startup, in versions without the hooks)
+from django.utils.module_loading import autodiscover_modules
+autodiscover_modules("tasks")  # (as run_huey does before it starts the consumer)
+for hook in list(HUEY._startup.values()):
+    hook()  # (as each of the consumer's workers does: the models, and whatever else its version does at start)
 admin = User.objects.get(username="admin")
 store = Store.objects.filter(organization=admin.organization).order_by("id").first()
 from django.db import connection
@@ -103,20 +108,8 @@ def wrap_runners():
             runners[path] = timed_runner(path, runner)
             wrapped.add(path)
 
-def one_round(n, profile=None):
-    cpu_by.clear(); calls_by.clear(); statements_by.clear()
-    for i in range(n):
-        buyer = uuid.uuid4().hex
-        message_ingest(inbound=InboundMessage(
-            store=store, external_id=f"msg-{buyer}", subject="Order arrived broken",
-            body="Hello, my order arrived broken. Can you send a new one?", customer_external_id=buyer,
-            customer_name="Peer Buyer", customer_email=f"{buyer}@example.com", via="api"))
-    queued = HUEY.storage.queue_size()
-    cpu_by.clear(); calls_by.clear(); statements_by.clear()  # (the drain's, not the ingestion's)
-    executed = defaultdict(int)
-    c, t = time.process_time(), time.perf_counter()
-    if profile:
-        profile.enable()
+
+def drain(executed):
     while True:
         wrap_runners()
         c1 = time.process_time()
@@ -135,9 +128,36 @@ def one_round(n, profile=None):
         inner = sum(v for k, v in cpu_by.items() if not k.startswith(("task ", "dequeue", "  "))) - inner
         cpu_by["  of which: outside jobs and claims"] += spent - inner
         calls_by["  of which: outside jobs and claims"] += 1
-    if profile:
-        profile.disable()
-    cpu, wall = time.process_time() - c, time.perf_counter() - t
+
+def ingest(first, count):
+    for i in range(first, first + count):
+        buyer = uuid.uuid4().hex
+        message_ingest(inbound=InboundMessage(
+            store=store, external_id=f"msg-{buyer}", subject="Order arrived broken",
+            body="Hello, my order arrived broken. Can you send a new one?" + (
+                f" It is the {buyer[:6]} parcel of my last {i + 3} orders." if distinct else ""),
+            customer_external_id=buyer,
+            customer_name="Peer Buyer", customer_email=f"{buyer}@example.com", via="api"))
+
+def one_round(n, profile=None):
+    cpu_by.clear(); calls_by.clear(); statements_by.clear()
+    executed = defaultdict(int)
+    cpu = wall = 0.0
+    queued = 0
+    for first in range(0, n, per_drain or n):
+        # (the ingestion's own counts are not the drain's: kept aside and put back)
+        kept = [dict(d) for d in (cpu_by, calls_by, statements_by)]
+        ingest(first, min(per_drain or n, n - first))
+        for d, k in zip((cpu_by, calls_by, statements_by), kept):
+            d.clear(); d.update(k)
+        queued += HUEY.storage.queue_size()
+        c, t = time.process_time(), time.perf_counter()
+        if profile:
+            profile.enable()
+        drain(executed)
+        if profile:
+            profile.disable()
+        cpu, wall = cpu + time.process_time() - c, wall + time.perf_counter() - t
     cpu_by["unattributed (drain loop)"] = cpu - sum(
         v for k, v in cpu_by.items() if k.startswith(("task ", "dequeue")))
     return {"cpu": cpu, "wall": wall, "queued": queued, "executed": dict(executed),
@@ -145,6 +165,8 @@ def one_round(n, profile=None):
             "scheduled": HUEY.storage.schedule_size()}
 
 n = int(sys.argv[1])
+distinct = len(sys.argv) > 3 and sys.argv[3] == "distinct"
+per_drain = int(sys.argv[4]) if len(sys.argv) > 4 else 0
 for line in sys.stdin:
     if line.strip() == "round":
         print(json.dumps(one_round(n)), flush=True)
@@ -183,6 +205,18 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="one more round per version under cProfile")
     parser.add_argument("--pg", help="PostgreSQL server URL without a database: a database per version on it")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    parser.add_argument(
+        "--distinct-bodies",
+        action="store_true",
+        help="every ticket's text differs (by default all have the wrk benchmark's text, which repeats)",
+    )
+    parser.add_argument(
+        "--per-drain",
+        type=int,
+        default=0,
+        help="ingest this many tickets, drain, and again (the worker's small batches while it keeps up with"
+        " requests); 0: all --tickets, then one drain (full batches)",
+    )
     args = parser.parse_args()
     if args.pg:
         peer.PG.update(url=args.pg.rstrip("/"), suffix=f"wk{os.getpid()}")
@@ -198,6 +232,8 @@ def main() -> None:
                 CHILD,
                 str(args.tickets),
                 str(Path(tempfile.gettempdir()) / f"worker_cpu-{name}.prof"),
+                "distinct" if args.distinct_bodies else "same",
+                str(args.per_drain),
             ]
             procs[name] = subprocess.Popen(
                 cmd, cwd=tree, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE
@@ -230,7 +266,9 @@ def main() -> None:
         print(f"\n## Huey worker CPU per HTTP-created ticket ({database}), drained in-process, one thread")
         print(
             f"old = {args.before}, new = {args.after or 'working tree'}; {args.tickets} tickets x {args.rounds - 1}"
-            f" measured rounds each; load average (1 min) {min(loads):.1f}-{max(loads):.1f}"
+            f" measured rounds each; {'distinct texts' if args.distinct_bodies else 'one text'};"
+            f" {f'drained every {args.per_drain} tickets' if args.per_drain else 'one drain'};"
+            f" load average (1 min) {min(loads):.1f}-{max(loads):.1f}"
         )
         per: dict[str, float] = {}
         for name, rounds in results.items():

@@ -12,7 +12,9 @@ ADR 0041)."""
 
 from __future__ import annotations
 
+import gc
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import cache
@@ -36,12 +38,38 @@ SQLITE_BATCH_ITEMS = 4
 F = TypeVar("F", bound=BatchRunner)
 
 
+_heap = {"started": False, "frozen": False}
+_heap_lock = threading.Lock()
+
+
 @HUEY.on_startup()
 def writes_in_background() -> None:
     """The worker's SQLite write transactions give way to waiting requests' (core/sqlite/base.py, ADR 0039)."""
     from aftersales.core.sqlite import base
 
     base.writes_in_background()
+
+
+@HUEY.on_startup()
+def freeze_heap_before_first_task() -> None:
+    """A consumer's start-up hooks run (this one first of them): `freeze_startup_heap` may freeze."""
+    _heap["started"] = True
+
+
+@HUEY.pre_execute()
+def freeze_startup_heap(task: Any) -> None:
+    """Before the worker's first task, once its start-up hooks ran (Django, the task modules, the language
+    and triage models: ~170,000 objects the collector would otherwise walk at every full collection for the
+    process's lifetime), move what is alive to the collector's permanent generation (`gc.freeze`). Only in
+    a consumer (the start-up hooks ran): immediate mode and tests run tasks in their own process and keep
+    their collector as it is. Outcomes are unchanged; docs/adr/0046-worker-cpu-per-creation.md."""
+    if _heap["frozen"] or not _heap["started"] or HUEY.immediate:
+        return
+    with _heap_lock:
+        if not _heap["frozen"]:
+            gc.collect()
+            gc.freeze()
+            _heap["frozen"] = True
 
 
 def task_path(task: Any) -> str:

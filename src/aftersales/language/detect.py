@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from .languages import SUPPORTED, normalise
@@ -20,6 +21,8 @@ MIN_CONFIDENCE = 0.50  # lingua's relative confidence of the top language
 PLAUSIBLE = 0.10  # a known language with at least this confidence wins an ambiguous detection
 MIN_WORDS = 3  # spaced scripts: fewer words than this is "short"
 MIN_CJK_CHARS = 4  # scripts without spaces: fewer characters than this is "short"
+REMEMBERED = 4096  # texts whose lingua answer `candidates` keeps (docs/adr/0046-worker-cpu-per-creation.md)
+REMEMBERED_CHARS = 1000  # longer texts are asked every time
 
 _lock = threading.Lock()
 _detector: Any = None
@@ -73,8 +76,21 @@ def is_short(text: str) -> bool:
 
 
 def candidates(text: str, limit: int = 3) -> tuple[tuple[str, float], ...]:
+    """lingua's top `limit` languages for `text` with their confidence. The answers for the last
+    `REMEMBERED` texts of up to `REMEMBERED_CHARS` characters are kept (lingua's answer depends on the text
+    alone: ~0.45 ms of CPU for a Latin-script text, which the worker pays for every inbound message, and
+    short messages repeat: "Where is my order?"); longer texts are asked every time."""
+    if len(text) <= REMEMBERED_CHARS:
+        return _remembered_candidates(text, limit)
+    return _candidates(text, limit)
+
+
+def _candidates(text: str, limit: int) -> tuple[tuple[str, float], ...]:
     values = detector().compute_language_confidence_values(text)
     return tuple((v.language.iso_code_639_1.name.lower(), round(float(v.value), 4)) for v in values[:limit])
+
+
+_remembered_candidates = lru_cache(maxsize=REMEMBERED)(_candidates)
 
 
 def strip_entities(text: str) -> str:

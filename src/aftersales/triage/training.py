@@ -56,7 +56,7 @@ class Bundle:
     language_threshold: float = 1.01
 
     def features(self, texts: list[str]) -> dict[str, Any]:
-        return {"charngram": self.vectorizer.transform(texts), "embedding": embeddings.embed(texts)}
+        return {"charngram": self.vectorizer.transform(texts), "embedding": embeddings.embed_remembered(texts)}
 
     def probabilities(self, features: dict[str, Any], head: str) -> dict[str, np.ndarray]:
         """kind -> (n, n_classes) probabilities; both models share the class order."""

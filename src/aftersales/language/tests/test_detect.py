@@ -50,3 +50,29 @@ def test_nothing_known_gives_empty_language() -> None:
 def test_long_text_beats_customer_language() -> None:
     found = detect_language(SAMPLES["de"], customer_language="en", store_language="en")
     assert (found.language, found.source) == ("de", "detected")
+
+
+def test_lingua_answers_are_remembered_for_short_texts_only(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`candidates` keeps lingua's answer per text (ADR 0046): a text asked again is not sent to lingua again,
+    the answer is the same; texts longer than REMEMBERED_CHARS are asked every time."""
+    from aftersales.language import detect
+
+    asked: list[str] = []
+    real = detect.detector()
+
+    class Spy:
+        def compute_language_confidence_values(self, text: str):  # type: ignore[no-untyped-def]
+            asked.append(text)
+            return real.compute_language_confidence_values(text)
+
+    monkeypatch.setattr(detect, "detector", lambda: Spy())
+    monkeypatch.setattr(detect, "REMEMBERED_CHARS", 60)
+    detect._remembered_candidates.cache_clear()
+    try:
+        short, long = SAMPLES["de"][:50], SAMPLES["de"] + " " + SAMPLES["de"]
+        first = detect.candidates(short, limit=5)
+        assert detect.candidates(short, limit=5) == first and first[0][0] == "de"
+        assert detect.detect_language(long) == detect.detect_language(long)
+        assert asked == [short, long, long]
+    finally:
+        detect._remembered_candidates.cache_clear()
