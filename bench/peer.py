@@ -686,15 +686,29 @@ def interleaved(
     return results
 
 
+def buyer_texts() -> list[str]:
+    """The buyers' messages of bench/data/cs_segments.jsonl: 231 real-world texts in seven languages, as buyers
+    write them. Each creation sends one in turn with its own order reference, so no two requests carry the same
+    text (the worker remembers some answers per text: translation memory, triage vectors, lingua)."""
+    path = Path(__file__).resolve().parent / "data" / "cs_segments.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [row["text"] for row in rows if row["kind"] == "buyer"]
+
+
+def buyer_message(texts: list[str], key: str, i: int) -> str:
+    return f"{texts[i % len(texts)]} (order {key})"
+
+
 def hd_create(server: Server) -> Request:
     queue = server.info["queue"]
     tag = os.urandom(4).hex()
+    texts = buyer_texts()
 
     def request(client: httpx.Client, i: int) -> httpx.Response:
         body = {
             "queue": queue,
             "title": f"Order arrived broken {tag}-{i}",
-            "description": "Hello, my order arrived broken. Can you send a new one?",
+            "description": buyer_message(texts, f"{tag}-{i}", i),
             "submitter_email": f"buyer-{tag}-{i}@example.com",
             "priority": 3,
         }
@@ -706,6 +720,7 @@ def hd_create(server: Server) -> Request:
 def as_create(server: Server) -> Request:
     store = server.info["store"]
     tag = os.urandom(4).hex()
+    texts = buyer_texts()
 
     def request(client: httpx.Client, i: int) -> httpx.Response:
         buyer = f"peer-{tag}-{i}"
@@ -713,7 +728,7 @@ def as_create(server: Server) -> Request:
             "store_id": store,
             "external_id": f"msg-{buyer}",
             "subject": "Order arrived broken",
-            "body": "Hello, my order arrived broken. Can you send a new one?",
+            "body": buyer_message(texts, buyer, i),
             "customer_external_id": buyer,
             "customer_name": "Peer Buyer",
             "customer_email": f"{buyer}@example.com",

@@ -7,7 +7,9 @@ package `wrk`: `apt-get install wrk`, a benchmark tool only: the product and its
 same requests for a few microseconds of CPU each. This script prepares and starts the two systems exactly as
 bench/peer.py does (its functions: same virtualenv, project, demo data, tokens, gunicorn layout, scripts/run.sh
 with its Huey worker), then runs `wrk` against each in alternating rounds (the order shuffled per round, one
-warm-up round not counted), every request a new buyer (a Lua script numbers the requests per wrk thread):
+warm-up round not counted), every request a new buyer (a Lua script numbers the requests per wrk thread) writing
+a message of its own (--bodies distinct: bench/data/cs_segments.jsonl's 231 buyer texts in seven languages in turn,
+with the request's order reference, the same text for both systems):
   django-helpdesk  POST /api/tickets/            (Authorization: Token, queue, title, description, submitter_email)
   aftersales       POST /api/v1/inbound/messages (Authorization: Bearer, store_id, external_id, body, buyer)
 Figures per system: requests/s over the measured rounds, latency p50/p90/p99/max from wrk's histogram (of the
@@ -47,20 +49,26 @@ function setup(thread)
   table.insert(threads, thread)
 end
 local counter = 0
+-- The message of a request (JSON-escaped, from `texts`, set by the prelude): with --bodies distinct every buyer
+-- writes a different text (the pool in turn, the request's key appended as an order reference), so nothing the
+-- worker remembers per text (translation memory, the triage encoder's vectors, lingua's answers) is reused.
+local function message(key)
+  if #texts == 1 then return texts[1] end
+  return texts[(counter + tid * 101) % #texts + 1] .. " (order " .. key .. ")"
+end
 statuses = {}  -- a global: done() reads it from each thread with thread:get
 function request()
   counter = counter + 1
   local key = string.format("%s-%d-%d", run_tag, tid, counter)
   local body
   if system == "helpdesk" then
-    body = string.format('{"queue": %d, "title": "Order arrived broken %s", "description": "Hello, my order '
-      .. 'arrived broken. Can you send a new one?", "submitter_email": "buyer-%s@example.com", "priority": 3}',
-      queue, key, key)
+    body = string.format('{"queue": %d, "title": "Order arrived broken %s", "description": "%s", '
+      .. '"submitter_email": "buyer-%s@example.com", "priority": 3}', queue, key, message(key), key)
     return wrk.format("POST", "/api/tickets/", headers, body)
   end
   body = string.format('{"store_id": %d, "external_id": "msg-%s", "subject": "Order arrived broken", "body": '
-    .. '"Hello, my order arrived broken. Can you send a new one?", "customer_external_id": "%s", '
-    .. '"customer_name": "Peer Buyer", "customer_email": "%s@example.com"}', store, key, key, key)
+    .. '"%s", "customer_external_id": "%s", "customer_name": "Peer Buyer", "customer_email": "%s@example.com"}',
+    store, key, message(key), key, key)
   return wrk.format("POST", "/api/v1/inbound/messages", headers, body)
 end
 function response(status, headers, body)
@@ -112,6 +120,18 @@ class Rounds:
         )
 
 
+SAME_TEXT = "Hello, my order arrived broken. Can you send a new one?"
+
+
+def lua_texts(bodies: str) -> str:
+    """The prelude's `texts`: the buyers' messages of bench/data/cs_segments.jsonl (231 real-world texts in seven
+    languages, as buyers write them), JSON-escaped; or the one text every request sent before (--bodies same)."""
+    texts = [SAME_TEXT] if bodies == "same" else peer.buyer_texts()
+    # ASCII-only JSON escapes inside Lua long brackets (no Lua escapes are processed there).
+    items = ", ".join(f"[==[{json.dumps(text)[1:-1]}]==]" for text in texts)
+    return f"texts = {{{items}}}"
+
+
 def wrk_round(server: peer.Server, system: str, script: Path, args: argparse.Namespace, result: Rounds | None) -> None:
     """One wrk run of --seconds against `server`; added to `result` (None: a warm-up round)."""
     info = server.info
@@ -123,7 +143,7 @@ def wrk_round(server: peer.Server, system: str, script: Path, args: argparse.Nam
         f' headers = {{["Content-Type"] = "application/json", ["Authorization"] = "{auth}"}}'
     )
     prelude = script.with_name(f"wrk-{system}-{tag}.lua")
-    prelude.write_text(lua_vars + "\n" + script.read_text())
+    prelude.write_text(lua_vars + "\n" + lua_texts(args.bodies) + "\n" + script.read_text())
     cmd = [
         "wrk",
         f"-t{args.threads}",
@@ -190,6 +210,14 @@ def main() -> None:
     parser.add_argument("--helpdesk-venv", help=f"an existing virtualenv with django-helpdesk=={peer.HELPDESK_VERSION}")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     parser.add_argument(
+        "--bodies",
+        choices=("distinct", "same"),
+        default="distinct",
+        help="distinct (default): each buyer writes a different message, from 231 real-world texts in seven"
+        " languages plus an order reference; same: every request sends one English sentence (the runs before the"
+        " fifteenth session), which lets anything remembered per text be reused",
+    )
+    parser.add_argument(
         "--drain-limit", type=float, default=300, help="seconds to wait for the worker's backlog to drain (300)"
     )
     parser.add_argument(
@@ -214,7 +242,7 @@ def main() -> None:
             f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()},"
             f" Python {platform.python_version()}; load average at start {os.getloadavg()[0]:.2f}"
         )
-        print(f"command: {' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])}")
+        print(f"command: {' '.join([Path(sys.argv[0]).name, *sys.argv[1:]])}; bodies: {args.bodies}")
         print(subprocess.run(["wrk", "--version"], capture_output=True, text=True, check=False).stdout.splitlines()[0])
         project, hd_info = peer.helpdesk_prepare(tmp, args.helpdesk_venv)
         env, as_info = peer.aftersales_prepare(tmp, "as-var", 400)
