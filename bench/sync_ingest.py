@@ -149,6 +149,19 @@ import os
 import gc
 gc.collect()
 gc.freeze()
+gc_passes = [0, 0.0]  # the collector's passes during the run and their CPU seconds
+_gc_started = [0.0]
+
+def gc_timed(phase, info):
+    if phase == "start":
+        _gc_started[0] = time.process_time()
+    else:
+        gc_passes[0] += 1
+        gc_passes[1] += time.process_time() - _gc_started[0]
+
+gc.callbacks.append(gc_timed)
+if os.environ.get("BENCH_GC_THRESHOLD"):  # (an experiment: the young generation's threshold)
+    gc.set_threshold(int(os.environ["BENCH_GC_THRESHOLD"]), *gc.get_threshold()[1:])
 if os.environ.get("BENCH_WAIT_GO"):
     # Several workers at once: each says it is set up and waits for the parent's word, so the timed part
     # starts when all have started (a Huey worker is started once, not per sync run: bench/RESULTS.md).
@@ -177,7 +190,7 @@ print(json.dumps({
     "status": run.status, "error": run.error, "records": run.records, "created": run.created,
     "updated": run.updated, "unchanged": run.unchanged, "quarantined": run.quarantined, "pages": run.pages,
     "elapsed": elapsed, "page_times": pages, "statements": statements,
-    "peak_rss_kb": peak_rss_kb(), "rss_pages_kb": rss, "cpu": cpu, "phases": phases,
+    "peak_rss_kb": peak_rss_kb(), "rss_pages_kb": rss, "cpu": cpu, "phases": phases, "gc": gc_passes,
     "backend_cpu": None if backend_started is None or backend_ended is None else backend_ended - backend_started,
 }))
 """
@@ -434,6 +447,7 @@ def concurrent_runs(events: list[dict], workers: int, page_size: int) -> dict:  
             if not line:
                 raise SystemExit(proc.communicate()[1][-3000:])
         started = time.perf_counter()
+        fake_cpu_started = time.process_time()  # this process serves the fakes while the workers run
         for proc in running:
             assert proc.stdin is not None
             proc.stdin.write("go\n")
@@ -446,6 +460,7 @@ def concurrent_runs(events: list[dict], workers: int, page_size: int) -> dict:  
             results.append(json.loads(out.strip().splitlines()[-1]))
         ended = time.perf_counter()
         elapsed = ended - started
+        fake_cpu = time.process_time() - fake_cpu_started
     records = sum(r["records"] for r in results)
     if any(r["status"] != "succeeded" for r in results):
         raise SystemExit(f"a concurrent sync run failed: {[r['error'] for r in results]}")
@@ -453,6 +468,12 @@ def concurrent_runs(events: list[dict], workers: int, page_size: int) -> dict:  
         "rate": records / elapsed,
         "rate_from_spawn": records / (ended - spawned),
         "cpu_ms": sum(r["cpu"] for r in results) * 1000 / max(1, records),
+        "backend_cpu_ms": (
+            None
+            if any(r.get("backend_cpu") is None for r in results)
+            else sum(r["backend_cpu"] for r in results) * 1000 / max(1, records)
+        ),
+        "fake_cpu_ms": fake_cpu * 1000 / max(1, records),
         "statements": sum(r["statements"] for r in results) / max(1, records),
         "rss": max(r["peak_rss_kb"] for r in results) / 1024,
     }
@@ -564,6 +585,13 @@ def run(args: argparse.Namespace) -> None:
             f"| {concurrent['rate_from_spawn']:,.0f} | | | | | | | {concurrent['rate_from_spawn'] / bulk_rate:.1%} |"
         )
     print(f"| raw bulk_create of the same rows | {bulk_rate:,.0f} | | | | | | | 100% |")
+    if concurrent is not None:
+        backend = concurrent["backend_cpu_ms"]
+        print(
+            f"{args.workers} workers, CPU per event (ms): workers {concurrent['cpu_ms']:.2f}, "
+            f"PostgreSQL backends {'-' if backend is None else f'{backend:.2f}'}, "
+            f"fake platforms {concurrent['fake_cpu_ms']:.2f}"
+        )
     print()
     print(f"Worker RSS per page (as shipped): {rss_profile(result)}")
     print()
@@ -578,6 +606,8 @@ def run(args: argparse.Namespace) -> None:
         accounted = sum(ph[k][0] for k in ("pull", "store_raw", "process_page") if k in ph)
         parts.append(f"other (cursor, run rows) {(run_result['elapsed'] - accounted) * 1000 / n:.2f}")
         parts.append(f"fake platform CPU {run_result['fake_cpu'] * 1000 / n:.2f}")
+        if run_result.get("gc"):
+            parts.append(f"garbage collection {run_result['gc'][1] * 1000 / n:.2f} ({run_result['gc'][0]} passes)")
         if run_result.get("backend_cpu") is not None:
             parts.append(f"PostgreSQL backend CPU {run_result['backend_cpu'] * 1000 / n:.2f}")
         print(f"  {label}: " + "; ".join(parts))
