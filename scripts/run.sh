@@ -4,6 +4,11 @@ set -euo pipefail
 host=${1:-127.0.0.1}
 port=${2:-8000}
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-aftersales.settings.production}
+# Code objects without the column tables that draw tracebacks' ^^^ markers (PEP 657, Python's -X no_debug_ranges;
+# tracebacks keep file, line and source line): the application gunicorn's master imports is ~1 MiB smaller, and so
+# is every web worker forked from it, the Huey worker and the mail watcher (docs/adr/0045-no-debug-ranges.md).
+# PYTHONNODEBUGRANGES= (empty) keeps the tables.
+export PYTHONNODEBUGRANGES=${PYTHONNODEBUGRANGES-1}
 fakes=
 if [ "${DEMO_FAKES:-0}" = 1 ]; then
     # The demo stores talk to local fake marketplaces on loopback (aftersales/demo/fakes.py); the
