@@ -183,8 +183,9 @@ def wrk_round(server: peer.Server, system: str, script: Path, args: argparse.Nam
     result.worst = max(result.worst, data["max"] / 1000)
 
 
-def worker_cpu(server: peer.Server) -> float:
-    """CPU seconds used so far by aftersales' Huey worker (the `run_huey` process run.sh starts)."""
+def worker_cpu(server: peer.Server, *, children: bool = False) -> float:
+    """CPU seconds used so far by aftersales' Huey worker (the `run_huey` process run.sh starts); `children`:
+    by the child processes it ran and waited for instead (Apertium's pipelines: language/providers/apertium.py)."""
     ticks = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -194,7 +195,7 @@ def worker_cpu(server: peer.Server) -> float:
             stat = (entry / "stat").read_text()
             if b"run_huey" in cmdline and os.getpgid(int(entry.name)) == server.process.pid:
                 fields = stat.rsplit(")", 1)[-1].split()
-                ticks += int(fields[11]) + int(fields[12])
+                ticks += int(fields[13]) + int(fields[14]) if children else int(fields[11]) + int(fields[12])
         except (OSError, ProcessLookupError):
             continue
     return ticks / os.sysconf("SC_CLK_TCK")
@@ -265,7 +266,7 @@ def main() -> None:
         aft = peer.aftersales_start(env, as_info, via_run_sh=True, extra={})
         servers.append(aft)
         systems = [(hd, "helpdesk"), (aft, "aftersales")]
-        worker_before = worker_cpu(aft)
+        worker_before, children_before = worker_cpu(aft), worker_cpu(aft, children=True)
         results = {name: Rounds() for _, name in systems}
         for r in range(args.rounds + 1):
             order = list(systems)
@@ -275,6 +276,7 @@ def main() -> None:
                 wrk_round(server, name, script, args, results[name] if r else None)
         load = os.getloadavg()[0]
         worker_spent = worker_cpu(aft) - worker_before
+        children_spent = worker_cpu(aft, children=True) - children_before
         print(f"\n## HTTP ticket creation, {args.connections} connections, wrk; load average {load:.1f}")
         print(f"  django-helpdesk POST /api/tickets/          {results['helpdesk'].row()}")
         print(f"  aftersales POST /api/v1/inbound/messages    {results['aftersales'].row()}")
@@ -289,6 +291,10 @@ def main() -> None:
         print(
             f"  aftersales Huey worker CPU during the rounds (warm-up included): {worker_spent:.1f} s,"
             f" {worker_spent * 1000 / max(a_all.requests, 1):.2f} ms per measured creation"
+        )
+        print(
+            f"  its child processes (Apertium) during the rounds: {children_spent:.1f} s,"
+            f" {children_spent * 1000 / max(a_all.requests, 1):.2f} ms per measured creation"
         )
         print("\n".join(peer.memory_lines("creation", hd, aft)))
         drain_started = worker_cpu(aft)
