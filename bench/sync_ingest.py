@@ -474,6 +474,10 @@ def concurrent_runs(events: list[dict], workers: int, page_size: int) -> dict:  
             else sum(r["backend_cpu"] for r in results) * 1000 / max(1, records)
         ),
         "fake_cpu_ms": fake_cpu * 1000 / max(1, records),
+        "each": [
+            (r["records"], r["elapsed"], r["statements"] / max(1, r["records"]), r["cpu"] * 1000 / max(1, r["records"]))
+            for r in results
+        ],
         "statements": sum(r["statements"] for r in results) / max(1, records),
         "rss": max(r["peak_rss_kb"] for r in results) / 1024,
     }
@@ -591,6 +595,10 @@ def run(args: argparse.Namespace) -> None:
             f"{args.workers} workers, CPU per event (ms): workers {concurrent['cpu_ms']:.2f}, "
             f"PostgreSQL backends {'-' if backend is None else f'{backend:.2f}'}, "
             f"fake platforms {concurrent['fake_cpu_ms']:.2f}"
+        )
+        print(
+            "  each worker (records, seconds, statements/event, CPU ms/event): "
+            + "; ".join(f"{n:,}, {t:.1f} s, {st:.2f}, {c:.2f}" for n, t, st, c in concurrent["each"])
         )
     print()
     print(f"Worker RSS per page (as shipped): {rss_profile(result)}")
