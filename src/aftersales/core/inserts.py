@@ -337,7 +337,7 @@ def update_rows(
         if types is not None:
             last = {row[-1]: row for row in rows}  # (a key given twice: its last values)
             try:
-                document = json_rows([last[pk] for pk in sorted(last)])
+                document = json_rows([last[k] for k in sorted(last)])
             except (TypeError, ValueError):
                 pass
             else:
