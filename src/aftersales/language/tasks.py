@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 from huey import crontab
@@ -11,6 +12,7 @@ from huey.contrib.djhuey import db_periodic_task, db_task, on_startup
 from aftersales.core.tasks import runs_batches_of, write_items
 
 from . import services
+from .providers.apertium_pipes import POOL
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +24,18 @@ def preload_language_models() -> None:
     from .detect import preload_detector
 
     preload_detector()
+
+
+WORKER_APERTIUM_PIPELINES = 4
+
+
+@on_startup()
+def keep_apertium_pipelines() -> None:
+    """The worker translates every inbound message: it keeps up to 4 Apertium pipelines running between
+    calls (APERTIUM_KEEP_PIPELINES overrides; 0 starts one per call). Web processes keep none by default.
+    docs/adr/0048-apertium-pipelines-kept-running.md."""
+    if "APERTIUM_KEEP_PIPELINES" not in os.environ:
+        POOL.configure(max_kept=WORKER_APERTIUM_PIPELINES)
 
 
 @db_task(retries=2, retry_delay=30)

@@ -1,7 +1,8 @@
 """Apertium: rule-based, fully offline MT from Debian's packages (apertium + apertium-<pair>).
 
-Batched: all the texts of a call are sent through one `apertium` process per mode, one line per
-input line, and split back by line count (Apertium keeps line breaks). Pairs missing from the
+Batched: all the texts of a call go through the mode's pipeline as one request, each text its own
+sentence, and are split back by line count (Apertium keeps line breaks). The pipelines stay running
+between calls in the worker (apertium_pipes, docs/adr/0048-apertium-pipelines-kept-running.md). Pairs missing from the
 installed data are composed through an installed intermediate language (en->pt = eng-spa | es-pt).
 The output is labelled "draft": readable, not publishable without a look.
 
@@ -15,11 +16,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from .apertium_pipes import POOL, encode_texts, reformat
 from .base import NO_CONTEXT, Context, Health, Provider, ProviderError
 
 MODES_DIR = Path(os.environ.get("APERTIUM_MODES_DIR", "/usr/share/apertium/modes"))
@@ -88,7 +89,7 @@ class ApertiumProvider(Provider):
         return frozenset(routes(self.modes_dir))
 
     def health(self) -> Health:
-        if shutil.which("apertium") is None:
+        if shutil.which("apertium") is None or shutil.which("apertium-wblank-mode") is None:
             return Health(False, "apertium is not installed (apt-get install apertium apertium-eng-spa ...)")
         if not installed_modes(self.modes_dir):
             return Health(False, f"no Apertium language pairs in {self.modes_dir}")
@@ -106,55 +107,32 @@ class ApertiumProvider(Provider):
 
     def _translate(self, texts: list[str], source: str, target: str, context: Context = NO_CONTEXT) -> list[str]:
         chain = self._chain(source, target, context.variant)
-        lines: list[str] = []
-        counts: list[int] = []
         shielded: list[bool] = []
+        current: list[str] = []
         for text in texts:
             shielded.append(not _SHIELDED.search(text))  # a text already holding the shape is left alone
             if shielded[-1]:
                 text = _TOKEN.sub(r"Zxq\1qxZ", text)
-            parts = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-            lines.extend(parts)
-            counts.append(len(parts))
-        document = "\n".join(lines)
+            # NUL ends a request on the pipeline: never inside a text (apertium-destxt drops it too).
+            current.append(text.replace("\r\n", "\n").replace("\r", "\n").replace("\0", ""))
         for mode in chain:
-            document = self._run(mode, document)
-        out_lines = document.split("\n")
-        if len(out_lines) < len(lines):
-            raise ProviderError("apertium changed the number of lines", kind="bad_response")
+            current = self._run(mode, current)
+        return [
+            _SHIELDED.sub(r"⟦\1⟧", text) if shield else text for text, shield in zip(current, shielded, strict=True)
+        ]
+
+    def _run(self, mode: str, texts: list[str]) -> list[str]:
+        """Translate `texts` with one mode: one request on the mode's pipeline (apertium_pipes), each text
+        its own sentence; the reformatted answer is split back by line count (Apertium keeps line breaks)."""
+        counts = [text.count("\n") + 1 for text in texts]
+        answer = POOL.translate(self.modes_dir, mode, encode_texts(texts), self.timeout)
+        out_lines = reformat(answer).split("\n")
+        if len(out_lines) != sum(counts) or (any(t.strip() for t in texts) and not answer.strip(" .[]")):
+            # Some modes exit 0 with no output when a tool of their pipeline is missing (cg-proc).
+            raise ProviderError(f"apertium {mode} changed the number of lines", kind="bad_response")
         result: list[str] = []
         pos = 0
-        for count, shield in zip(counts, shielded, strict=True):
-            text = "\n".join(line.strip() for line in out_lines[pos : pos + count])
-            result.append(_SHIELDED.sub(r"⟦\1⟧", text) if shield else text)
+        for count in counts:
+            result.append("\n".join(line.strip() for line in out_lines[pos : pos + count]))
             pos += count
         return result
-
-    def _run(self, mode: str, document: str) -> str:
-        try:
-            done = subprocess.run(  # noqa: S603 - fixed argv found on PATH, no shell
-                [
-                    shutil.which("apertium") or "apertium",
-                    "-u",
-                    "-f",
-                    "txt",
-                    "-d",
-                    self.modes_dir.rsplit("/modes", 1)[0],
-                    mode,
-                ],
-                input=document + "\n",
-                capture_output=True,
-                text=True,
-                timeout=self.timeout,
-                check=False,
-                env={**os.environ, "LC_ALL": "C.UTF-8"},
-            )
-        except FileNotFoundError as exc:
-            raise ProviderError("apertium is not installed", kind="unavailable", permanent=True) from exc
-        except subprocess.TimeoutExpired as exc:
-            raise ProviderError(f"apertium timed out after {self.timeout}s", kind="timeout") from exc
-        if done.returncode != 0 or (document.strip() and not done.stdout.strip()):
-            # Some modes exit 0 with no output when a tool of their pipeline is missing (cg-proc).
-            detail = done.stderr.strip()[:300] or "no output"
-            raise ProviderError(f"apertium {mode} failed: {detail}", kind="unavailable")
-        return done.stdout[:-1] if done.stdout.endswith("\n") else done.stdout
