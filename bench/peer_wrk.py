@@ -185,19 +185,36 @@ def wrk_round(server: peer.Server, system: str, script: Path, args: argparse.Nam
 
 def worker_cpu(server: peer.Server, *, children: bool = False) -> float:
     """CPU seconds used so far by aftersales' Huey worker (the `run_huey` process run.sh starts); `children`:
-    by the child processes it ran and waited for instead (Apertium's pipelines: language/providers/apertium.py)."""
-    ticks = 0
+    by its descendants instead (Apertium's pipelines: language/providers/apertium_pipes.py), those it waited
+    for (the worker's cutime + cstime) and those still running (a kept pipeline's stages: their utime + stime
+    and their own waited-for children's), so that a pipeline closed between two readings is counted once."""
+    stats: dict[int, tuple[int, list[str]]] = {}  # pid -> (ppid, fields)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            cmdline = (entry / "cmdline").read_bytes()
-            stat = (entry / "stat").read_text()
-            if b"run_huey" in cmdline and os.getpgid(int(entry.name)) == server.process.pid:
-                fields = stat.rsplit(")", 1)[-1].split()
-                ticks += int(fields[13]) + int(fields[14]) if children else int(fields[11]) + int(fields[12])
+            fields = (entry / "stat").read_text().rsplit(")", 1)[-1].split()
+            stats[int(entry.name)] = (int(fields[1]), fields)
+        except OSError:
+            continue
+    workers = set()
+    for pid in stats:
+        try:
+            if b"run_huey" in Path(f"/proc/{pid}/cmdline").read_bytes() and os.getpgid(pid) == server.process.pid:
+                workers.add(pid)
         except (OSError, ProcessLookupError):
             continue
+    ticks = 0
+    for pid in workers:
+        fields = stats[pid][1]
+        ticks += int(fields[13]) + int(fields[14]) if children else int(fields[11]) + int(fields[12])
+    if children:
+        for pid, (_, fields) in stats.items():
+            ancestor, seen = stats[pid][0], 0
+            while ancestor in stats and ancestor not in workers and seen < 64:
+                ancestor, seen = stats[ancestor][0], seen + 1
+            if ancestor in workers and pid not in workers:
+                ticks += sum(int(fields[i]) for i in (11, 12, 13, 14))
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
