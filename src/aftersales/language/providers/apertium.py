@@ -2,8 +2,9 @@
 
 Batched: all the texts of a call go through the mode's pipeline as one request, each text its own
 sentence, and are split back by line count (Apertium keeps line breaks). The pipelines stay running
-between calls in the worker (apertium_pipes, docs/adr/0048-apertium-pipelines-kept-running.md). Pairs missing from the
-installed data are composed through an installed intermediate language (en->pt = eng-spa | es-pt).
+between calls in the worker (apertium_pipes, docs/adr/0048-apertium-pipelines-kept-running.md). Pairs
+missing from the installed data are composed through an installed intermediate language (en->pt =
+eng-spa | es-pt).
 The output is labelled "draft": readable, not publishable without a look.
 
 Placeholders: Apertium reads "⟦" and "⟧" as blanks around the number, and a transfer rule that

@@ -19,8 +19,8 @@ next one: the next text's first words were tagged and transferred as part of the
 A pipeline is kept per mode and per process, at most `max_kept` of them (least recently used closed
 first), closed after `idle_seconds` unused and restarted after `restart_after` calls (bounds whatever a
 long-lived stage accumulates). With `max_kept` 0 every call starts its pipeline and closes it afterwards:
-the same code path, the old cost. The Huey worker keeps pipelines (core.tasks sets it at start-up); a web
-process translates a reply draft now and then and keeps none unless APERTIUM_KEEP_PIPELINES says so."""
+the same code path, the old cost. The Huey worker keeps pipelines (language.tasks sets it at start-up); a
+web process translates a reply draft now and then and keeps none unless APERTIUM_KEEP_PIPELINES says so."""
 
 from __future__ import annotations
 
@@ -209,8 +209,7 @@ class Pipeline:
                             self.last_used = time.monotonic()
                             return received[:end].decode("utf-8", "replace")
             except (BrokenPipeError, ConnectionResetError):
-                self.close()
-                raise self._failure() from None
+                raise self._failure() from None  # a stage stopped reading: say what it printed
             except ProviderError:
                 self.close()
                 raise

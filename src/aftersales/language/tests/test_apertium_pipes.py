@@ -183,6 +183,16 @@ def test_a_broken_stage_reports_its_error(tmp_path: Path) -> None:
     assert pool.kept() == []
 
 
+def test_a_stage_that_stops_reading_reports_its_error(tmp_path: Path) -> None:
+    # `head -z -c 1` reads one byte and exits: writing a large request then fails with a broken pipe.
+    modes = _fake_mode(tmp_path, "xx-ww", "head -c 1")
+    pool = PipelinePool(max_kept=1)
+    with pytest.raises(ProviderError) as failure:
+        pool.translate(modes, "xx-ww", encode_texts(["hola " * 400_000]), 10)
+    assert failure.value.kind == "unavailable" and "xx-ww" in str(failure.value)
+    assert pool.kept() == []
+
+
 def test_a_forked_child_does_not_use_the_parents_pipelines() -> None:
     from aftersales.language.providers import apertium_pipes
 
