@@ -261,11 +261,8 @@ class PipelinePool:
     _reaper: threading.Thread | None = None
     started: int = 0  # pipelines started by this process (benchmarks and tests read it)
 
-    def configure(self, *, max_kept: int | None = None, idle_seconds: float | None = None) -> None:
-        if max_kept is not None:
-            self.max_kept = max(0, max_kept)
-        if idle_seconds is not None:
-            self.idle_seconds = idle_seconds
+    def configure(self, *, max_kept: int) -> None:
+        self.max_kept = max(0, max_kept)
         self._trim()
 
     def translate(self, modes_dir: str, mode: str, stream: str, timeout: float) -> str:
